@@ -1,0 +1,49 @@
+SHELL := /bin/bash
+# Lantern — `make run` serves a demo on 127.0.0.1:8000; `make test` runs the whole suite.
+# Both work on a fresh machine with Python 3.11 or 3.12: uv is installed into .tools/ and builds .venv/
+# from uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PYBABEL := $(VENV)/bin/pybabel
+
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test lint catalogs extract-messages clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	$(MAKE) --no-print-directory catalogs
+
+## Compile the gettext catalogs (.po -> .mo); the .mo files are build output, never committed.
+catalogs:
+	@$(PYBABEL) compile -d locales -D messages 2>&1 | sed "/^compiling catalog/d"; test $${PIPESTATUS[0]} -eq 0
+
+## Re-extract messages from code and templates into locales/messages.pot and merge them into every catalog.
+extract-messages:
+	$(PYBABEL) extract -F babel.cfg --no-location --sort-output \
+		--project Lantern --copyright-holder Lantern -o locales/messages.pot .
+	$(PYBABEL) update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+
+# `make run` is a local demo on plain http://127.0.0.1, so session cookies cannot be Secure there.
+run: install
+	LANTERN_DEV=$${LANTERN_DEV:-1} $(PY) -m app.cli run
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	find locales -name '*.mo' -delete

@@ -1,0 +1,1 @@
+"""Lantern: a self-hostable, multi-tenant, multilingual bug-reporting platform."""

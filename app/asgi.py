@@ -1,0 +1,74 @@
+"""The Litestar application: one `create_app()` that assembles every domain, plugin and middleware."""
+
+from __future__ import annotations
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from app.domain.accounts.controllers import AuthController
+from app.domain.organizations.controllers import OrganizationController
+from app.domain.projects.controllers import ProjectController
+from app.domain.reports.controllers import (
+    AttachmentController,
+    ColumnController,
+    IngestController,
+    ReportController,
+    WidgetController,
+)
+from app.domain.system.controllers import HealthController
+from app.domain.tokens.controllers import TokenController
+from app.lib.content_types import require_declared_content_type
+from app.lib.cors import ProjectCORSMiddleware
+from app.lib.csrf import SessionCSRFMiddleware
+from app.lib.database import alchemy_config
+from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.logging import configure_logging
+from app.lib.sessions import session_config, session_store
+from app.lib.throttle import RateLimitMiddleware
+from app.settings import get_settings
+from tenants.middleware import RequestContextMiddleware
+
+# Bodies are small JSON unless a route allows more (uploads); multipart requests carry few parts.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_MULTIPART_PARTS = 20
+
+
+def create_app() -> Litestar:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            OrganizationController,
+            ProjectController,
+            TokenController,
+            IngestController,
+            ReportController,
+            ColumnController,
+            AttachmentController,
+            WidgetController,
+            HealthController,
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy_config())],
+        middleware=[
+            session_config().middleware,
+            RequestContextMiddleware(),
+            ProjectCORSMiddleware(),
+            RateLimitMiddleware(),
+            SessionCSRFMiddleware(),
+        ],
+        request_max_body_size=MAX_BODY_BYTES,
+        multipart_form_part_limit=MAX_MULTIPART_PARTS,
+        stores={"sessions": session_store()},
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=require_declared_content_type,
+        openapi_config=OpenAPIConfig(
+            title="Lantern API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        logging_config=None,
+    )

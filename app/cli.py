@@ -1,0 +1,169 @@
+"""Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin`.
+
+`run` is what `make run` calls: migrate, seed a demo organization, and serve the app with a worker beside
+it, starting an embedded Redis when REDIS_URL is unset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+
+from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.i18n import gettext as _
+from app.lib.i18n import match_locale, use_locale
+from app.seed import create_admin, seed_demo
+from app.settings import get_settings, reset_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_locale() -> str:
+    raw = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or "en"
+    return match_locale(raw.split(".")[0]) or "en"
+
+
+def migrate() -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, "head")
+
+
+@click.group()
+def cli() -> None:
+    """Lantern: self-hostable, multi-tenant, multilingual bug reporting."""
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
+    migrate()
+
+
+@cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo organization if it is missing, and print its login and widget API key."""
+    _print_demo(asyncio.run(seed_demo()))
+
+
+@cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--organization", "organization_name", required=True)
+@click.option("--name", default="")
+def create_admin_command(email: str, password: str, organization_name: str, name: str) -> None:
+    """Create an organization with its first owner (for operators; sign-up may be closed)."""
+    asyncio.run(create_admin(email=email, password=password, organization_name=organization_name, name=name))
+    with use_locale(_cli_locale()):
+        click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
+
+
+@cli.command("serve")
+@click.option("--workers", default=1, show_default=True, help="granian worker processes")
+def serve_command(workers: int) -> None:
+    """Serve the web app with granian (production: run the worker as its own process)."""
+    os.execvp(sys.executable, _granian_args(workers))  # noqa: S606 - replaces this process with granian
+
+
+@cli.command("worker")
+def worker_command() -> None:
+    """Run the arq worker."""
+    os.execvp(sys.executable, [sys.executable, "-m", "arq", "workers.main.WorkerSettings"])  # noqa: S606
+
+
+@cli.command("run")
+def run_command() -> None:
+    """Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = _stop_on_signals()
+    embedded = None
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        if settings.redis_url is None:
+            embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
+            os.environ["REDIS_URL"] = embedded.start()
+            reset_settings()
+        migrate()
+        _print_demo(asyncio.run(seed_demo()))
+        processes = [
+            subprocess.Popen(_granian_args(1)),  # noqa: S603 - our own interpreter and arguments
+            subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"]),
+        ]
+        while not stop.is_set() and all(process.poll() is None for process in processes):
+            stop.wait(0.2)
+    finally:
+        _stop_all(processes)
+        if embedded is not None:
+            embedded.stop()
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, installed first so that no step can leave children behind."""
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop.set()
+        raise SystemExit(0)  # leaves whatever step is running; `finally` stops the children
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _granian_args(workers: int) -> list[str]:
+    settings = get_settings()
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--factory",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--workers",
+        str(workers),
+        "--no-ws",
+        "app.asgi:create_app",
+    ]
+
+
+def _print_demo(demo: dict[str, str]) -> None:
+    with use_locale(_cli_locale()):
+        click.echo(_("Demo organization: %(name)s", name=demo["organization"]))
+        click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
+        click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The metadata of every model, for Alembic and the schema tests."""
+
+from advanced_alchemy.base import orm_registry
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Invitation, Membership, Organization
+from app.domain.projects.models import Project, ProjectKey, ProjectMember
+from app.domain.reports.models import Attachment, Comment, ProjectColumn, ProjectCounter, Report, Screenshot
+from app.domain.tokens.models import ApiToken
+
+metadata = orm_registry.metadata
+
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "Comment",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "Project",
+    "ProjectColumn",
+    "ProjectCounter",
+    "ProjectKey",
+    "ProjectMember",
+    "Report",
+    "Screenshot",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,181 @@
+"""HTTP for accounts: sign-up, login, logout, the current user, switching organization, invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts import schemas
+from app.domain.accounts.models import User
+from app.domain.accounts.services import AccountService, LoginThrottle
+from app.domain.organizations.models import Organization
+from app.lib.clients import client_ip
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.schema import Envelope, ok
+from app.lib.sessions import rotate_session
+from app.settings import get_settings
+from tenants.guards import provide_identity, requires_session
+from tenants.identity import Identity
+from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_USER_KEY
+
+
+async def provide_account_service(db_session: NamedDependency[AsyncSession]) -> AccountService:
+    return AccountService(db_session)
+
+
+def user_read(user: User) -> schemas.UserRead:
+    return schemas.UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        locale=user.locale,
+        timezone=user.timezone,
+        is_superuser=user.is_superuser,
+        created_at=user.created_at,
+    )
+
+
+def organization_summary(organization: Organization, role: str | None = None) -> schemas.OrganizationSummary:
+    return schemas.OrganizationSummary(id=organization.id, slug=organization.slug, name=organization.name, role=role)
+
+
+def start_session(request: Request[Any, Any, Any], user: User, organization_id: Any) -> None:
+    """Log in: a fresh session id (never the one the client brought) holding the user and organization."""
+    rotate_session(request)
+    request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(organization_id)})
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["Auth"]
+    dependencies = {"accounts": Provide(provide_account_service), "identity": Provide(provide_identity)}
+
+    @post("/signup", operation_id="Signup", status_code=HTTP_201_CREATED, exclude_from_csrf=True)
+    async def signup(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.SignupRequest],
+        accounts: NamedDependency[AccountService],
+    ) -> Envelope[schemas.SignupResult]:
+        if not get_settings().signup_open:
+            raise LanternError(ErrorCode.FORBIDDEN, _("Sign-up is closed on this server."))
+        user, organization = await accounts.signup(
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            organization_name=data.organization.name,
+        )
+        start_session(request, user, organization.id)
+        return ok(schemas.SignupResult(user=user_read(user), organization=organization_summary(organization, "owner")))
+
+    @post("/login", operation_id="Login", status_code=HTTP_200_OK, exclude_from_csrf=True)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.LoginRequest],
+        accounts: NamedDependency[AccountService],
+    ) -> Response[Envelope[schemas.Me]]:
+        throttle = LoginThrottle(data.email, client_ip(request.scope))
+        decision = await throttle.attempt()
+        try:
+            user = await accounts.authenticate(data.email, data.password)
+        except LanternError:
+            await throttle.failed()
+            raise
+        memberships = await accounts.memberships(user.id)
+        if not memberships:
+            raise LanternError(ErrorCode.FORBIDDEN, _("This account does not belong to any organization."))
+        organization, role = memberships[0]
+        start_session(request, user, organization.id)
+        return Response(ok(_me(user, organization, role, memberships)), headers=decision.headers())
+
+    @post("/logout", operation_id="Logout", status_code=HTTP_200_OK, guards=[requires_session])
+    async def logout(self, request: Request[Any, Any, Any]) -> Envelope[None]:
+        request.clear_session()
+        return ok(None)
+
+    @get("/me", operation_id="GetMe", guards=[requires_session])
+    async def me(
+        self, identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
+    ) -> Envelope[schemas.Me]:
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        user = await accounts.users.get(identity.user_id)
+        memberships = await accounts.memberships(user.id)
+        organization, role = next(m for m in memberships if m[0].id == identity.organization_id)
+        return ok(_me(user, organization, role, memberships))
+
+    @patch("/me", operation_id="UpdateMe", guards=[requires_session])
+    async def update_me(
+        self,
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.ProfileUpdate],
+        accounts: NamedDependency[AccountService],
+    ) -> Envelope[schemas.UserRead]:
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        user = await accounts.update_profile(identity.user_id, data)
+        return ok(user_read(user))
+
+    @post("/password", operation_id="ChangePassword", status_code=HTTP_200_OK, guards=[requires_session])
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.PasswordChange],
+        accounts: NamedDependency[AccountService],
+    ) -> Envelope[None]:
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        user = await accounts.users.get(identity.user_id)
+        await accounts.authenticate(user.email, data.current_password)
+        await accounts.set_password(user, data.new_password)
+        start_session(request, user, identity.organization_id)
+        return ok(None)
+
+    @post("/organization", operation_id="SwitchOrganization", status_code=HTTP_200_OK, guards=[requires_session])
+    async def switch_organization(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.SwitchOrganizationRequest],
+        accounts: NamedDependency[AccountService],
+    ) -> Envelope[schemas.Me]:
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        user = await accounts.users.get(identity.user_id)
+        memberships = await accounts.memberships(user.id)
+        chosen = next((m for m in memberships if m[0].id == data.organization_id), None)
+        if chosen is None:
+            raise LanternError(ErrorCode.NOT_FOUND)
+        request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
+        return ok(_me(user, chosen[0], chosen[1], memberships))
+
+    @post("/invitations/accept", operation_id="AcceptInvitation", status_code=HTTP_200_OK, exclude_from_csrf=True)
+    async def accept_invitation(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.AcceptInvitationRequest],
+        accounts: NamedDependency[AccountService],
+    ) -> Envelope[schemas.Me]:
+        user, organization_id = await accounts.accept_invitation(data.token, data.password, data.name)
+        memberships = await accounts.memberships(user.id)
+        organization, role = next(m for m in memberships if m[0].id == organization_id)
+        start_session(request, user, organization.id)
+        return ok(_me(user, organization, role, memberships))
+
+
+def _me(
+    user: User,
+    organization: Organization,
+    role: str,
+    memberships: list[tuple[Organization, str]],
+) -> schemas.Me:
+    return schemas.Me(
+        user=user_read(user),
+        organization=organization_summary(organization, role),
+        role=role,
+        organizations=[organization_summary(o, r) for o, r in memberships],
+    )

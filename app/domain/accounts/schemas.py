@@ -1,0 +1,83 @@
+"""Request and response bodies of sign-up, login and the current user."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from app.lib.schema import CamelStruct
+
+Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=1024)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
+TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class NewOrganization(CamelStruct):
+    name: Name
+
+
+class SignupRequest(CamelStruct):
+    email: Email
+    password: Password
+    name: Name
+    organization: NewOrganization
+
+
+class LoginRequest(CamelStruct):
+    email: Annotated[str, msgspec.Meta(max_length=320)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class SwitchOrganizationRequest(CamelStruct):
+    organization_id: UUID
+
+
+class ProfileUpdate(CamelStruct):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    locale: LocaleTag | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class PasswordChange(CamelStruct):
+    current_password: Annotated[str, msgspec.Meta(max_length=1024)]
+    new_password: Password
+
+
+class AcceptInvitationRequest(CamelStruct):
+    token: Annotated[str, msgspec.Meta(max_length=200)]
+    password: Password
+    name: Name | None = None
+
+
+class UserRead(CamelStruct):
+    id: UUID
+    email: str
+    name: str
+    locale: str | None
+    timezone: str | None
+    is_superuser: bool
+    created_at: datetime
+
+
+class OrganizationSummary(CamelStruct):
+    id: UUID
+    slug: str
+    name: str
+    role: str | None = None
+
+
+class SignupResult(CamelStruct):
+    user: UserRead
+    organization: OrganizationSummary
+
+
+class Me(CamelStruct):
+    user: UserRead
+    organization: OrganizationSummary
+    role: str
+    organizations: list[OrganizationSummary]

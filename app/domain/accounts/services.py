@@ -1,0 +1,175 @@
+"""Accounts: sign-up, login, the current user and their organizations, invitations."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import UTC, datetime
+from uuid import UUID
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from msgspec import UNSET
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from app.domain.accounts.models import User
+from app.domain.accounts.schemas import ProfileUpdate
+from app.domain.organizations.models import Invitation, Membership, Organization, Role
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.preferences import validated_locale, validated_timezone
+from app.lib.ratelimit import Decision
+from app.lib.security import digest, hash_password, verify_password
+from app.lib.throttle import limiter, login_failures_policy, login_policy, refuse
+from tenants.context import credential_lookup, tenant_scope, user_scope
+from tenants.db import scoped
+
+
+class UserService(SQLAlchemyAsyncRepositoryService[User]):
+    """Users are global: one person, one account, many organizations."""
+
+    class Repo(SQLAlchemyAsyncRepository[User]):
+        model_type = User
+
+    repository_type = Repo
+
+    async def by_email(self, email: str) -> User | None:
+        return await self.get_one_or_none(email=normalize_email(email))
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40]
+    return slug or "org"
+
+
+def invalid_credentials() -> LanternError:
+    return LanternError(ErrorCode.UNAUTHORIZED, _("The e-mail address or password is incorrect."))
+
+
+class AccountService:
+    """The rules of who can get in and as whom; the controller maps HTTP to these."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.users = UserService(session=session)
+
+    async def signup(
+        self, *, email: str, password: str, name: str, organization_name: str
+    ) -> tuple[User, Organization]:
+        email = normalize_email(email)
+        if await self.users.by_email(email) is not None:
+            raise LanternError(
+                ErrorCode.CONFLICT,
+                _("An account with this e-mail address already exists."),
+                details=[FieldError("email", _("An account with this e-mail address already exists."))],
+            )
+        user = await self.users.create(User(email=email, name=name, password_hash=await hash_password(password)))
+        organization = await self.create_organization(user.id, organization_name)
+        return user, organization
+
+    async def create_organization(self, owner_id: UUID, name: str) -> Organization:
+        """A new tenant with `owner_id` as its owner; the slug gets a suffix when the plain one is taken."""
+        organization_id = uuid7()
+        async with scoped(self.session, tenant_scope(organization_id, owner_id)):
+            slug = slugify(name)
+            for attempt in range(5):
+                candidate = slug if attempt == 0 else f"{slug}-{secrets.token_hex(3)}"
+                try:
+                    async with self.session.begin_nested():
+                        organization = Organization(id=organization_id, name=name, slug=candidate)
+                        self.session.add(organization)
+                        await self.session.flush()
+                    break
+                except IntegrityError:
+                    continue
+            self.session.add(Membership(user_id=owner_id, role=Role.OWNER.value))
+        return organization
+
+    async def authenticate(self, email: str, password: str) -> User:
+        user = await self.users.by_email(email)
+        valid = await verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            raise invalid_credentials()
+        user.last_login_at = datetime.now(UTC)
+        return user
+
+    async def memberships(self, user_id: UUID) -> list[tuple[Organization, str]]:
+        """Every organization the user belongs to, with their role, oldest membership first."""
+        async with scoped(self.session, user_scope(user_id)):
+            rows = (
+                await self.session.execute(
+                    select(Organization, Membership.role)
+                    .join(Membership, Membership.organization_id == Organization.id)
+                    .where(Membership.user_id == user_id)
+                    .order_by(Membership.created_at),
+                )
+            ).all()
+        return [(organization, role) for organization, role in rows]
+
+    async def set_password(self, user: User, password: str) -> None:
+        user.password_hash = await hash_password(password)
+
+    async def accept_invitation(self, token: str, password: str, name: str | None) -> tuple[User, UUID]:
+        """Set the invited user's password; the token works once and until it expires."""
+        token_hash = digest(token)
+        async with scoped(self.session, credential_lookup(token_hash)):
+            invitation = await self.session.scalar(
+                select(Invitation).where(
+                    Invitation.token_hash == token_hash,
+                    Invitation.accepted_at.is_(None),
+                    Invitation.expires_at > datetime.now(UTC),
+                ),
+            )
+        if invitation is None:
+            raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
+        user = await self.users.get(invitation.user_id)
+        async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
+            invitation.accepted_at = datetime.now(UTC)
+        if user.password_hash is None:
+            await self.set_password(user, password)
+        if name:
+            user.name = name
+        return user, invitation.organization_id
+
+    async def update_profile(self, user_id: UUID, changes: ProfileUpdate) -> User:
+        user = await self.users.get(user_id)
+        if changes.name is not UNSET:
+            user.name = changes.name
+        if changes.locale is not UNSET:
+            user.locale = validated_locale(changes.locale)
+        if changes.timezone is not UNSET:
+            user.timezone = validated_timezone(changes.timezone)
+        return user
+
+
+class LoginThrottle:
+    """Login limits: attempts per account and IP per minute, failures per account per hour from any IP.
+
+    The account is named by a digest of the e-mail address whether or not the account exists, so known
+    and unknown addresses are limited, and answered, alike.
+    """
+
+    def __init__(self, email: str, ip: str) -> None:
+        self.account = digest(normalize_email(email))
+        self.ip = ip
+
+    async def attempt(self) -> Decision:
+        failures = await limiter().hit(login_failures_policy(), self.account, cost=0)
+        if not failures.allowed:
+            raise refuse(failures)
+        decision = await limiter().hit(login_policy(), f"{self.account}:{self.ip}")
+        if not decision.allowed:
+            raise refuse(decision)
+        return decision
+
+    async def failed(self) -> None:
+        await limiter().hit(login_failures_policy(), self.account)

@@ -1,0 +1,134 @@
+"""HTTP for the organization in context and its members."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.organizations import schemas
+from app.domain.organizations.models import Membership, Organization, Role
+from app.domain.organizations.services import MembershipService, OrganizationService
+from app.lib.queue import enqueue_for_tenant
+from app.lib.schema import Envelope, ok
+from tenants.guards import provide_identity, requires_admin_client, requires_manager
+from tenants.identity import Identity
+
+
+async def provide_organization_service(db_session: NamedDependency[AsyncSession]) -> OrganizationService:
+    return OrganizationService(db_session)
+
+
+async def provide_membership_service(db_session: NamedDependency[AsyncSession]) -> MembershipService:
+    return MembershipService(session=db_session)
+
+
+def organization_read(organization: Organization) -> schemas.OrganizationRead:
+    return schemas.OrganizationRead(
+        id=organization.id,
+        slug=organization.slug,
+        name=organization.name,
+        default_locale=organization.default_locale,
+        timezone=organization.timezone,
+        security=msgspec.convert(organization.security, schemas.SecuritySettings),
+        created_at=organization.created_at,
+        updated_at=organization.updated_at,
+    )
+
+
+def member_read(membership: Membership, user: User, *, pending: bool) -> schemas.MemberRead:
+    return schemas.MemberRead(
+        id=membership.id,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(membership.role),
+        invitation_pending=pending,
+        created_at=membership.created_at,
+    )
+
+
+class OrganizationController(Controller):
+    path = "/api/v1/organization"
+    tags = ["Organization"]
+    guards = [requires_admin_client]
+    dependencies = {
+        "organizations": Provide(provide_organization_service),
+        "memberships": Provide(provide_membership_service),
+        "identity": Provide(provide_identity),
+    }
+
+    @get("/", operation_id="GetOrganization")
+    async def show(self, organizations: NamedDependency[OrganizationService]) -> Envelope[schemas.OrganizationRead]:
+        return ok(organization_read(await organizations.current()))
+
+    @patch("/", operation_id="UpdateOrganization", guards=[requires_manager])
+    async def update(
+        self,
+        data: JSONBody[schemas.OrganizationUpdate],
+        organizations: NamedDependency[OrganizationService],
+    ) -> Envelope[schemas.OrganizationRead]:
+        return ok(organization_read(await organizations.update(data)))
+
+    @get("/members", operation_id="ListMembers")
+    async def members(self, memberships: NamedDependency[MembershipService]) -> Envelope[list[schemas.MemberRead]]:
+        return ok([member_read(m, u, pending=p) for m, u, p in await memberships.members()])
+
+    @post("/members", operation_id="InviteMember", status_code=HTTP_201_CREATED, guards=[requires_manager])
+    async def invite(
+        self,
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.MemberInvite],
+        memberships: NamedDependency[MembershipService],
+        organizations: NamedDependency[OrganizationService],
+    ) -> Response[Envelope[schemas.InvitedMember]]:
+        invitation, token = await memberships.invite(identity, data, await organizations.security())
+        membership, user, pending = await memberships.member(invitation.membership_id)
+        body = ok(schemas.InvitedMember(member=member_read(membership, user, pending=pending), invitation_token=token))
+        # Enqueued after the response, so after the commit: the job always finds the invitation.
+        background = (
+            BackgroundTask(enqueue_for_tenant, "send_invitation_email", invitation_id=str(invitation.id), token=token)
+            if invitation.id is not None and token is not None
+            else None
+        )
+        return Response(body, status_code=HTTP_201_CREATED, background=background)
+
+    @get("/members/{membership_id:uuid}", operation_id="GetMember")
+    async def member(
+        self, membership_id: FromPath[UUID], memberships: NamedDependency[MembershipService]
+    ) -> Envelope[schemas.MemberRead]:
+        membership, user, pending = await memberships.member(membership_id)
+        return ok(member_read(membership, user, pending=pending))
+
+    @patch("/members/{membership_id:uuid}", operation_id="UpdateMember", guards=[requires_manager])
+    async def change_role(
+        self,
+        identity: NamedDependency[Identity],
+        membership_id: FromPath[UUID],
+        data: JSONBody[schemas.MemberUpdate],
+        memberships: NamedDependency[MembershipService],
+    ) -> Envelope[schemas.MemberRead]:
+        await memberships.change_role(identity, membership_id, data.role)
+        membership, user, pending = await memberships.member(membership_id)
+        return ok(member_read(membership, user, pending=pending))
+
+    @delete(
+        "/members/{membership_id:uuid}",
+        operation_id="RemoveMember",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_manager],
+    )
+    async def remove(
+        self,
+        identity: NamedDependency[Identity],
+        membership_id: FromPath[UUID],
+        memberships: NamedDependency[MembershipService],
+    ) -> None:
+        await memberships.remove(identity, membership_id)

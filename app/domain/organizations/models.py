@@ -1,0 +1,58 @@
+"""Organizations (the tenants), memberships with roles, and pending invitations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenants.db import TenantOwned
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    GUEST = "guest"
+
+    @property
+    def manages_organization(self) -> bool:
+        return self in {Role.OWNER, Role.ADMIN}
+
+
+class Organization(UUIDv7AuditBase):
+    """The tenant itself; its rows are reached by id from the scope, never listed across tenants."""
+
+    __tablename__ = "organization"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    default_locale: Mapped[str] = mapped_column(String(20), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    security: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+class Membership(TenantOwned, UUIDv7AuditBase):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER.value)
+
+
+class Invitation(TenantOwned, UUIDv7AuditBase):
+    """An invitation to join; the token is shown once to the inviter and stored only as a hash."""
+
+    __tablename__ = "invitation"
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)

@@ -1,0 +1,64 @@
+"""Bodies of the organization, its security settings and its members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from app.domain.accounts.schemas import Email, LocaleTag, Name, TimeZone
+from app.domain.organizations.models import Role
+from app.lib.schema import CamelStruct
+
+Domain = Annotated[str, msgspec.Meta(max_length=253, pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+
+
+class SecuritySettings(CamelStruct):
+    """Rules an organization sets for itself."""
+
+    allowed_email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
+
+
+class OrganizationRead(CamelStruct):
+    id: UUID
+    slug: str
+    name: str
+    default_locale: str
+    timezone: str
+    security: SecuritySettings
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationUpdate(CamelStruct):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    default_locale: LocaleTag | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    security: SecuritySettings | msgspec.UnsetType = msgspec.UNSET
+
+
+class MemberRead(CamelStruct):
+    id: UUID
+    user_id: UUID
+    email: str
+    name: str
+    role: Role
+    invitation_pending: bool
+    created_at: datetime
+
+
+class MemberInvite(CamelStruct):
+    email: Email
+    role: Role = Role.MEMBER
+    name: Name | None = None
+
+
+class InvitedMember(CamelStruct):
+    member: MemberRead
+    invitation_token: str | None = None
+
+
+class MemberUpdate(CamelStruct):
+    role: Role

@@ -1,0 +1,176 @@
+"""Organization settings and membership rules: who can join, with which role, and who can change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.accounts.services import UserService, normalize_email
+from app.domain.organizations.models import Invitation, Membership, Organization, Role
+from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
+from app.domain.projects.models import ProjectMember
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.i18n import gettext as _
+from app.lib.i18n import use_locale
+from app.lib.mail import Mail
+from app.lib.preferences import validated_locale, validated_timezone
+from app.lib.security import INVITATION_PREFIX, digest, new_secret
+from app.settings import get_settings
+from tenants.context import require_tenant
+from tenants.identity import Identity
+from tenants.service import TenantRepository, TenantService
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    membership_id: UUID
+    id: UUID | None
+
+
+class OrganizationService:
+    """The organization in context; another tenant's organization is never reachable from here."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.organization_id = require_tenant()
+
+    async def current(self) -> Organization:
+        organization = await self.session.get(Organization, self.organization_id)
+        if organization is None:
+            raise not_found()
+        return organization
+
+    async def update(self, changes: OrganizationUpdate) -> Organization:
+        organization = await self.current()
+        if changes.name is not msgspec.UNSET:
+            organization.name = changes.name
+        if changes.default_locale is not msgspec.UNSET:
+            organization.default_locale = validated_locale(changes.default_locale, "defaultLocale") or "en"
+        if changes.timezone is not msgspec.UNSET:
+            organization.timezone = validated_timezone(changes.timezone) or "UTC"
+        if changes.security is not msgspec.UNSET:
+            organization.security = msgspec.to_builtins(changes.security)
+        await self.session.flush()
+        return organization
+
+    async def security(self) -> SecuritySettings:
+        return msgspec.convert((await self.current()).security, SecuritySettings)
+
+
+class MembershipService(TenantService[Membership]):
+    class Repo(TenantRepository[Membership]):
+        model_type = Membership
+
+    repository_type = Repo
+
+    async def members(self) -> list[tuple[Membership, User, bool]]:
+        """Members and guests with their accounts, and whether their invitation is still pending."""
+        pending = select(Invitation.user_id).where(Invitation.accepted_at.is_(None)).scalar_subquery()
+        rows = await self.session.execute(
+            select(Membership, User, User.id.in_(pending))
+            .join(User, User.id == Membership.user_id)
+            .order_by(Membership.created_at),
+        )
+        return [(membership, user, bool(is_pending)) for membership, user, is_pending in rows.all()]
+
+    async def member(self, membership_id: UUID) -> tuple[Membership, User, bool]:
+        for row in await self.members():
+            if row[0].id == membership_id:
+                return row
+        raise not_found()
+
+    async def invite(
+        self, actor: Identity, invite: MemberInvite, security: SecuritySettings
+    ) -> tuple[Invited, str | None]:
+        """Add a person by e-mail; a person new to this server gets an invitation token (shown once)."""
+        _check_can_grant(actor, invite.role)
+        email = normalize_email(invite.email)
+        if security.allowed_email_domains and email.rsplit("@", 1)[1] not in security.allowed_email_domains:
+            raise LanternError(
+                ErrorCode.VALIDATION_ERROR,
+                details=[FieldError("email", _("This organization only accepts members from its allowed domains."))],
+            )
+        users = UserService(session=self.session)
+        user = await users.by_email(email)
+        token: str | None = None
+        if user is None:
+            user = await users.create(User(email=email, name=invite.name or ""))
+        elif await self.repository.get_one_or_none(user_id=user.id) is not None:
+            raise LanternError(
+                ErrorCode.CONFLICT,
+                _("This person is already a member of the organization."),
+                details=[FieldError("email", _("This person is already a member of the organization."))],
+            )
+        membership = await self.create(Membership(user_id=user.id, role=invite.role.value))
+        if user.password_hash is not None:
+            return Invited(membership.id, None), None
+        token = new_secret(INVITATION_PREFIX)
+        invitation = Invitation(
+            user_id=user.id,
+            token_hash=digest(token),
+            invited_by_id=actor.user_id,
+            expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
+        )
+        self.session.add(invitation)
+        await self.session.flush()
+        return Invited(membership.id, invitation.id), token
+
+    async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> Membership:
+        membership = await self.get(membership_id)
+        _check_can_grant(actor, role)
+        _check_can_grant(actor, Role(membership.role))
+        if membership.role == Role.OWNER and role != Role.OWNER:
+            await self._keep_an_owner()
+        membership.role = role.value
+        await self.session.flush()
+        return membership
+
+    async def remove(self, actor: Identity, membership_id: UUID) -> None:
+        membership = await self.get(membership_id)
+        _check_can_grant(actor, Role(membership.role))
+        if membership.role == Role.OWNER:
+            await self._keep_an_owner()
+        session = self.session
+        await session.execute(delete(ProjectMember).where(ProjectMember.user_id == membership.user_id))
+        await session.execute(delete(Invitation).where(Invitation.user_id == membership.user_id))
+        await self.delete(membership.id)
+
+    async def _keep_an_owner(self) -> None:
+        owners = await self.count(Membership.role == Role.OWNER.value)
+        if owners <= 1:
+            raise LanternError(ErrorCode.CONFLICT, _("An organization must keep at least one owner."))
+
+
+def _check_can_grant(actor: Identity, role: Role) -> None:
+    """Only an owner can make, demote or remove an owner."""
+    if role is Role.OWNER and actor.role is not Role.OWNER:
+        raise LanternError(ErrorCode.FORBIDDEN, _("Only an owner can grant or change the owner role."))
+
+
+async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str) -> Mail | None:
+    """The invitation e-mail, in the invitee's language (else the organization's default)."""
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at is not None:
+        return None
+    user = await session.get(User, invitation.user_id)
+    organization = await session.get(Organization, invitation.organization_id)
+    if user is None or organization is None:
+        return None
+    link = f"{get_settings().public_url}/invitations/accept?token={token}"
+    with use_locale(user.locale or organization.default_locale):
+        subject = _("You are invited to join %(organization)s on Lantern", organization=organization.name)
+        body = _(
+            "Hello,\n\nYou have been invited to join %(organization)s on Lantern, where your team triages bug "
+            "reports.\n\nChoose a password to accept the invitation:\n%(link)s\n\nThe link is valid for 7 days.",
+            organization=organization.name,
+            link=link,
+        )
+    return Mail(to=user.email, subject=subject, body=body)

@@ -1,0 +1,170 @@
+"""HTTP for projects, their widget keys and the people added to them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.projects import schemas
+from app.domain.projects.models import Project, ProjectKey
+from app.domain.projects.services import ProjectService
+from app.lib.schema import Envelope, ok
+from tenants.guards import provide_identity, requires_admin_client, requires_manager
+from tenants.identity import Identity
+
+
+async def provide_project_service(db_session: NamedDependency[AsyncSession]) -> ProjectService:
+    return ProjectService(session=db_session)
+
+
+def key_read(key: ProjectKey) -> schemas.ProjectKeyRead:
+    return schemas.ProjectKeyRead(id=key.id, key=key.key, created_at=key.created_at, revoked_at=key.revoked_at)
+
+
+def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRead:
+    active = [key for key in keys if key.revoked_at is None]
+    return schemas.ProjectRead(
+        id=project.id,
+        name=project.name,
+        site_url=project.site_url,
+        tracking_prefix=project.tracking_prefix,
+        is_active=project.is_active,
+        is_public=project.is_public,
+        guests_see_guests=project.guests_see_guests,
+        require_origin=project.require_origin,
+        allowed_origins=list(project.allowed_origins),
+        rate_limit_per_minute=project.rate_limit_per_minute,
+        widget_config=msgspec.convert(project.widget_config, schemas.WidgetConfig),
+        api_key=active[-1].key if active else None,
+        keys=[key_read(key) for key in keys],
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+class ProjectController(Controller):
+    path = "/api/v1/projects"
+    tags = ["Projects"]
+    guards = [requires_admin_client]
+    dependencies = {"projects": Provide(provide_project_service), "identity": Provide(provide_identity)}
+
+    @get("/", operation_id="ListProjects")
+    async def list_projects(
+        self, identity: NamedDependency[Identity], projects: NamedDependency[ProjectService]
+    ) -> Envelope[list[schemas.ProjectRead]]:
+        visible = await projects.visible(identity)
+        return ok([project_read(project, await projects.keys(project.id)) for project in visible])
+
+    @post("/", operation_id="CreateProject", status_code=HTTP_201_CREATED, guards=[requires_manager])
+    async def create(
+        self, data: JSONBody[schemas.ProjectCreate], projects: NamedDependency[ProjectService]
+    ) -> Envelope[schemas.ProjectRead]:
+        project = await projects.create_project(data)
+        return ok(project_read(project, await projects.keys(project.id)))
+
+    @get("/{project_id:uuid}", operation_id="GetProject")
+    async def show(
+        self, identity: NamedDependency[Identity], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Envelope[schemas.ProjectRead]:
+        project = await projects.visible_one(identity, project_id)
+        return ok(project_read(project, await projects.keys(project.id)))
+
+    @patch("/{project_id:uuid}", operation_id="UpdateProject", guards=[requires_manager])
+    async def update(
+        self,
+        project_id: FromPath[UUID],
+        data: JSONBody[schemas.ProjectUpdate],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ProjectRead]:
+        project = await projects.update_project(project_id, data)
+        return ok(project_read(project, await projects.keys(project.id)))
+
+    @delete(
+        "/{project_id:uuid}", operation_id="DeleteProject", status_code=HTTP_204_NO_CONTENT, guards=[requires_manager]
+    )
+    async def remove(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> None:
+        await projects.delete(project_id)
+
+    @get("/{project_id:uuid}/keys", operation_id="ListProjectKeys", guards=[requires_manager])
+    async def list_keys(
+        self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Envelope[list[schemas.ProjectKeyRead]]:
+        await projects.get(project_id)
+        return ok([key_read(key) for key in await projects.keys(project_id)])
+
+    @post(
+        "/{project_id:uuid}/keys",
+        operation_id="CreateProjectKey",
+        status_code=HTTP_201_CREATED,
+        guards=[requires_manager],
+    )
+    async def create_key(
+        self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Envelope[schemas.ProjectKeyRead]:
+        await projects.get(project_id)
+        return ok(key_read(await projects.create_key(project_id)))
+
+    @delete(
+        "/{project_id:uuid}/keys/{key_id:uuid}",
+        operation_id="RevokeProjectKey",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_manager],
+    )
+    async def revoke_key(
+        self, project_id: FromPath[UUID], key_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> None:
+        await projects.revoke_key(project_id, key_id)
+
+    @get("/{project_id:uuid}/members", operation_id="ListProjectMembers")
+    async def list_people(
+        self,
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[list[schemas.ProjectPersonRead]]:
+        await projects.visible_one(identity, project_id)
+        return ok(
+            [
+                schemas.ProjectPersonRead(
+                    user_id=user.id,
+                    email=user.email,
+                    name=user.name,
+                    role=role,
+                    added_at=person.created_at,
+                )
+                for person, user, role in await projects.people(project_id)
+            ],
+        )
+
+    @post(
+        "/{project_id:uuid}/members",
+        operation_id="AddProjectMember",
+        status_code=HTTP_201_CREATED,
+        guards=[requires_manager],
+    )
+    async def add_person(
+        self,
+        project_id: FromPath[UUID],
+        data: JSONBody[schemas.ProjectPersonAdd],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[None]:
+        await projects.get(project_id)
+        await projects.add_person(project_id, data.user_id)
+        return ok(None)
+
+    @delete(
+        "/{project_id:uuid}/members/{user_id:uuid}",
+        operation_id="RemoveProjectMember",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_manager],
+    )
+    async def remove_person(
+        self, project_id: FromPath[UUID], user_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> None:
+        await projects.remove_person(project_id, user_id)

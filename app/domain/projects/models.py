@@ -1,0 +1,52 @@
+"""Projects (one site each), their public widget keys, and the people added to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenants.db import TenantOwned
+
+DEFAULT_RATE_LIMIT_PER_MINUTE = 10
+
+
+class Project(TenantOwned, UUIDv7AuditBase):
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("organization_id", "tracking_prefix"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    site_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    tracking_prefix: Mapped[str] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    guests_see_guests: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_origin: Mapped[bool] = mapped_column(Boolean, default=False)
+    allowed_origins: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=DEFAULT_RATE_LIMIT_PER_MINUTE)
+    widget_config: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+class ProjectKey(TenantOwned, UUIDv7AuditBase):
+    """A widget key: a public identifier (it sits in every page of the site), so it is kept readable."""
+
+    __tablename__ = "project_key"
+
+    project_id: Mapped[UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+
+
+class ProjectMember(TenantOwned, UUIDv7AuditBase):
+    """A member or guest added to a project; guests see only the projects they are added to."""
+
+    __tablename__ = "project_member"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    project_id: Mapped[UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,103 @@
+"""Bodies of projects, their widget keys, widget appearance and people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+from app.domain.accounts.schemas import Name
+from app.lib.schema import CamelStruct
+
+TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=r"^[A-Z]+$")]
+Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
+Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=r"^(https?://)?[A-Za-z0-9.-]+(:\d+)?/?$")]
+Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+RateLimit = Annotated[int, msgspec.Meta(ge=1, le=10000)]
+
+
+class WidgetFeatures(CamelStruct):
+    screenshot: bool = True
+    annotation: bool = True
+    attachments: bool = False
+    console_capture: bool = True
+
+
+class WidgetConfig(CamelStruct):
+    """How the widget looks and what it collects; served to the widget by its config endpoint."""
+
+    features: WidgetFeatures = msgspec.field(default_factory=WidgetFeatures)
+    theme: Literal["auto", "light", "dark"] = "auto"
+    position: Literal["bottom-right", "bottom-left", "top-right", "top-left"] = "bottom-right"
+    button_text: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    button_shape: Literal["rectangle", "rounded", "circle"] = "rectangle"
+    button_icon: Literal["bug", "message", "flag", "none"] = "bug"
+    primary_color: Color = "#6366f1"
+    light_button_color: Color = "#6366f1"
+    light_text_color: Color = "#ffffff"
+    dark_button_color: Color = "#818cf8"
+    dark_text_color: Color = "#1e1b4b"
+    tooltip_text: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    capture_method: Literal["visible", "fullpage"] = "visible"
+
+
+class ProjectKeyRead(CamelStruct):
+    id: UUID
+    key: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ProjectRead(CamelStruct):
+    id: UUID
+    name: str
+    site_url: str | None
+    tracking_prefix: str
+    is_active: bool
+    is_public: bool
+    guests_see_guests: bool
+    require_origin: bool
+    allowed_origins: list[str]
+    rate_limit_per_minute: int
+    widget_config: WidgetConfig
+    api_key: str | None
+    keys: list[ProjectKeyRead]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectCreate(CamelStruct):
+    name: Name
+    site_url: Url | None = None
+    tracking_prefix: TrackingPrefix | None = None
+    allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] = []
+    is_public: bool = False
+    guests_see_guests: bool = False
+    rate_limit_per_minute: RateLimit | None = None
+
+
+class ProjectUpdate(CamelStruct):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    site_url: Url | msgspec.UnsetType | None = msgspec.UNSET
+    tracking_prefix: TrackingPrefix | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    is_public: bool | msgspec.UnsetType = msgspec.UNSET
+    guests_see_guests: bool | msgspec.UnsetType = msgspec.UNSET
+    require_origin: bool | msgspec.UnsetType = msgspec.UNSET
+    allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
+    rate_limit_per_minute: RateLimit | msgspec.UnsetType = msgspec.UNSET
+    widget_config: WidgetConfig | msgspec.UnsetType = msgspec.UNSET
+
+
+class ProjectPersonAdd(CamelStruct):
+    user_id: UUID
+
+
+class ProjectPersonRead(CamelStruct):
+    user_id: UUID
+    email: str
+    name: str
+    role: str
+    added_at: datetime

@@ -1,0 +1,169 @@
+"""Projects: one site each, its widget keys, and which guests may see it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import ColumnElement, select
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Membership, Role
+from app.domain.projects.models import Project, ProjectKey, ProjectMember
+from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.i18n import gettext as _
+from app.lib.security import WIDGET_KEY_PREFIX, new_secret
+from app.settings import get_settings
+from tenants.identity import Identity
+from tenants.service import TenantRepository, TenantService
+
+_VOWELS = set("AEIOU")
+MIN_PREFIX_LENGTH = 2
+
+
+def default_tracking_prefix(name: str) -> str:
+    """Letters from the name: initials of several words (`Bug Spark` -> BS), else the first letter and
+    the consonants after it (`Lantern` -> LNT); `PRJ` when the name has no Latin letters."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
+    words: list[str] = re.findall(r"[A-Z]+", ascii_name)
+    if not words:
+        return "PRJ"
+    if len(words) > 1:
+        return "".join(word[0] for word in words)[:4]
+    word = words[0]
+    consonants = [letter for letter in word[1:] if letter not in _VOWELS]
+    prefix = (word[0] + "".join(consonants))[:3]
+    return prefix if len(prefix) >= MIN_PREFIX_LENGTH else (word + "X")[:3]
+
+
+class ProjectService(TenantService[Project]):
+    class Repo(TenantRepository[Project]):
+        model_type = Project
+
+    repository_type = Repo
+
+    def _visible_to(self, identity: Identity) -> list[ColumnElement[bool]]:
+        """Guests see only the projects they were added to; everyone else sees every project."""
+        if identity.role is not Role.GUEST:
+            return []
+        added = select(ProjectMember.project_id).where(ProjectMember.user_id == identity.user_id)
+        return [Project.id.in_(added)]
+
+    async def visible(self, identity: Identity) -> list[Project]:
+        return list(await self.get_many(*self._visible_to(identity), order_by=[Project.created_at.asc()]))
+
+    async def visible_one(self, identity: Identity, project_id: UUID) -> Project:
+        project = await self.get_one_or_none(Project.id == project_id, *self._visible_to(identity))
+        if project is None:
+            raise not_found()
+        return project
+
+    async def create_project(self, data: ProjectCreate) -> Project:
+        prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
+        await self._check_prefix_free(prefix)
+        project = await self.create(
+            Project(
+                name=data.name,
+                site_url=data.site_url,
+                tracking_prefix=prefix,
+                allowed_origins=list(data.allowed_origins),
+                is_public=data.is_public,
+                guests_see_guests=data.guests_see_guests,
+                rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
+                widget_config=msgspec.to_builtins(WidgetConfig()),
+            ),
+        )
+        await self.create_key(project.id)
+        return project
+
+    async def update_project(self, project_id: UUID, changes: ProjectUpdate) -> Project:
+        project = await self.get(project_id)
+        values = {
+            name: value for name in changes.__struct_fields__ if (value := getattr(changes, name)) is not msgspec.UNSET
+        }
+        if "tracking_prefix" in values and values["tracking_prefix"] != project.tracking_prefix:
+            await self._check_prefix_free(values["tracking_prefix"])
+        if "widget_config" in values:
+            values["widget_config"] = msgspec.to_builtins(values["widget_config"])
+        if "allowed_origins" in values:
+            values["allowed_origins"] = list(values["allowed_origins"])
+        for name, value in values.items():
+            setattr(project, name, value)
+        await self.session.flush()
+        return project
+
+    async def _prefix_taken(self, prefix: str) -> bool:
+        return await self.exists(tracking_prefix=prefix)
+
+    async def _check_prefix_free(self, prefix: str) -> None:
+        if await self._prefix_taken(prefix):
+            message = _("Another project of this organization already uses this tracking prefix.")
+            raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("trackingPrefix", message)])
+
+    async def _free_prefix(self, prefix: str) -> str:
+        if not await self._prefix_taken(prefix):
+            return prefix
+        for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+            if not await self._prefix_taken(candidate := (prefix + letter)[:10]):
+                return candidate
+        return prefix
+
+    # Widget keys ---------------------------------------------------------------------------------
+
+    async def keys(self, project_id: UUID) -> list[ProjectKey]:
+        rows = await self.session.scalars(
+            select(ProjectKey).where(ProjectKey.project_id == project_id).order_by(ProjectKey.created_at),
+        )
+        return list(rows)
+
+    async def create_key(self, project_id: UUID) -> ProjectKey:
+        key = ProjectKey(project_id=project_id, key=new_secret(WIDGET_KEY_PREFIX))
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def revoke_key(self, project_id: UUID, key_id: UUID) -> ProjectKey:
+        key = await self.session.scalar(
+            select(ProjectKey).where(ProjectKey.id == key_id, ProjectKey.project_id == project_id),
+        )
+        if key is None:
+            raise not_found()
+        key.revoked_at = key.revoked_at or datetime.now(UTC)
+        await self.session.flush()
+        return key
+
+    # People added to a project ------------------------------------------------------------------
+
+    async def people(self, project_id: UUID) -> list[tuple[ProjectMember, User, str]]:
+        rows = await self.session.execute(
+            select(ProjectMember, User, Membership.role)
+            .join(User, User.id == ProjectMember.user_id)
+            .join(Membership, Membership.user_id == ProjectMember.user_id)
+            .where(ProjectMember.project_id == project_id)
+            .order_by(ProjectMember.created_at),
+        )
+        return [(person, user, role) for person, user, role in rows.all()]
+
+    async def add_person(self, project_id: UUID, user_id: UUID) -> None:
+        membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
+        if membership is None:
+            raise not_found()
+        already = await self.session.scalar(
+            select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
+        )
+        if already is None:
+            self.session.add(ProjectMember(project_id=project_id, user_id=user_id))
+            await self.session.flush()
+
+    async def remove_person(self, project_id: UUID, user_id: UUID) -> None:
+        person = await self.session.scalar(
+            select(ProjectMember).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
+        )
+        if person is None:
+            raise not_found()
+        await self.session.delete(person)
+        await self.session.flush()

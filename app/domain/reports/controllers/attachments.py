@@ -1,0 +1,141 @@
+"""HTTP for a report's attachments: upload a file or add a link, list, download, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.projects.services import ProjectService
+from app.domain.reports import schemas
+from app.domain.reports.attachments import AttachmentService
+from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
+from app.domain.reports.models import Attachment, Report
+from app.domain.reports.services import ReportService
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.i18n import gettext as _
+from app.lib.schema import Envelope, decode_json, ok
+from app.lib.storage import storage
+from tenants.guards import requires_admin_client
+from tenants.identity import Identity
+
+MAX_UPLOAD_BODY = 11 * 1024 * 1024
+
+
+async def provide_attachments(db_session: NamedDependency[AsyncSession]) -> AttachmentService:
+    return AttachmentService(session=db_session)
+
+
+def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
+    content = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}/content"
+    return schemas.AttachmentRead(
+        id=attachment.id,
+        report_id=attachment.report_id,
+        kind=attachment.kind,
+        name=attachment.name,
+        url=attachment.url or content,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        created_at=attachment.created_at,
+    )
+
+
+class AttachmentController(Controller):
+    path = "/api/v1/reports/{reference:str}/attachments"
+    tags = ["Attachments"]
+    guards = [requires_admin_client]
+    dependencies = {**DEPENDENCIES, "attachments": Provide(provide_attachments)}
+
+    @get("/", operation_id="ListAttachments")
+    async def list_attachments(
+        self,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> Envelope[list[schemas.AttachmentRead]]:
+        report = await _report(identity, reference, reports, projects)
+        return ok([attachment_read(attachment) for attachment in await attachments.of(report.id)])
+
+    @post("/", operation_id="CreateAttachment", status_code=HTTP_201_CREATED, request_max_body_size=MAX_UPLOAD_BODY)
+    async def create(  # noqa: PLR0913 - the request and the services it touches
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> Envelope[schemas.AttachmentRead]:
+        """A file as multipart `file`, or a link as JSON `{"url", "name"}`."""
+        report = await _report(identity, reference, reports, projects)
+        content_type, _params = request.content_type
+        if content_type == "application/json":
+            link = decode_json(await request.body(), schemas.AttachmentLink)
+            return ok(attachment_read(await attachments.link(report, link, identity.user_id)))
+        if content_type != "multipart/form-data":
+            raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        upload = (await request.form()).get("file")
+        if not isinstance(upload, UploadFile):
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+        attachment = await attachments.upload(
+            report,
+            upload.filename,
+            upload.content_type,
+            await upload.read(),
+            identity.user_id,
+        )
+        return ok(attachment_read(attachment))
+
+    @get("/{attachment_id:uuid}/content", operation_id="DownloadAttachment")
+    async def download(  # noqa: PLR0913 - the ids and the services they touch
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        attachment_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> Response[bytes]:
+        """The file, always as a download that the browser will not render in our origin."""
+        report = await _report(identity, reference, reports, projects)
+        attachment = await attachments.one(report.id, attachment_id)
+        if attachment.key is None:
+            raise not_found()
+        return Response(
+            await storage().get(attachment.key),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.name)}",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+            },
+        )
+
+    @delete("/{attachment_id:uuid}", operation_id="DeleteAttachment", status_code=HTTP_204_NO_CONTENT)
+    async def remove(  # noqa: PLR0913 - the ids and the services they touch
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        attachment_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> None:
+        report = await _report(identity, reference, reports, projects)
+        await attachments.remove(await attachments.one(report.id, attachment_id))
+
+
+async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:
+    return await reports.by_reference(reference, await guest_projects(identity, projects))

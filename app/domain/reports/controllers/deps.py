@@ -1,0 +1,62 @@
+"""What the report controllers share: their services, and who may see which reports."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar.di import NamedDependency, Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.organizations.models import Role
+from app.domain.projects.services import ProjectService
+from app.domain.reports.ingest import IngestService
+from app.domain.reports.services import ColumnService, CommentService, GuestView, ReportService
+from tenants.guards import provide_identity
+from tenants.identity import Identity
+
+
+async def provide_reports(db_session: NamedDependency[AsyncSession]) -> ReportService:
+    return ReportService(session=db_session)
+
+
+async def provide_ingest(db_session: NamedDependency[AsyncSession]) -> IngestService:
+    return IngestService(db_session)
+
+
+async def provide_columns(db_session: NamedDependency[AsyncSession]) -> ColumnService:
+    return ColumnService(session=db_session)
+
+
+async def provide_comments(db_session: NamedDependency[AsyncSession]) -> CommentService:
+    return CommentService(session=db_session)
+
+
+async def provide_projects(db_session: NamedDependency[AsyncSession]) -> ProjectService:
+    return ProjectService(session=db_session)
+
+
+DEPENDENCIES = {
+    "reports": Provide(provide_reports),
+    "ingest": Provide(provide_ingest),
+    "columns": Provide(provide_columns),
+    "comments": Provide(provide_comments),
+    "projects": Provide(provide_projects),
+    "identity": Provide(provide_identity),
+}
+
+
+def widget_project_id(identity: Identity) -> UUID:
+    assert identity.project_id is not None  # noqa: S101 - guaranteed by requires_widget_key
+    return identity.project_id
+
+
+async def guest_projects(identity: Identity, projects: ProjectService) -> GuestView | None:
+    """A guest's view (see `GuestView`); None for everyone else, who see every report."""
+    if identity.role is not Role.GUEST:
+        return None
+    visible = await projects.visible(identity)
+    return GuestView(
+        all_reports=tuple(project.id for project in visible if project.guests_see_guests),
+        own_reports=tuple(project.id for project in visible if not project.guests_see_guests),
+        email=identity.user_email,
+    )

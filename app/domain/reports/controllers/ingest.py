@@ -1,0 +1,127 @@
+"""HTTP for ingest with a widget key: BugSpark's upload, BugPin's widget submit and config.
+
+BugSpark's create (`POST /api/v1/reports`) shares its path with the triage list, so it lives with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath, MultipartBody
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports import schemas
+from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
+from app.domain.reports.ingest import IngestService, report_from_widget
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.schema import decode_json, operation_id
+from app.lib.throttle import PUBLIC_INGEST
+from tenants.guards import requires_widget_key
+from tenants.identity import Identity
+from tenants.resolve import widget_project
+
+MAX_JSON_BODY = 1024 * 1024
+MAX_MULTIPART_BODY = 25 * 1024 * 1024
+MAX_MEDIA_FILES = 5
+
+
+class IngestController(Controller):
+    path = "/api/v1"
+    tags = ["Ingest"]
+    dependencies = DEPENDENCIES
+
+    @post(
+        "/upload/screenshot",
+        operation_id="UploadScreenshot",
+        opt={PUBLIC_INGEST: True},
+        guards=[requires_widget_key],
+        request_max_body_size=MAX_MULTIPART_BODY,
+        status_code=HTTP_201_CREATED,
+    )
+    async def upload(
+        self,
+        identity: NamedDependency[Identity],
+        data: MultipartBody[dict[str, UploadFile]],
+        ingest: NamedDependency[IngestService],
+    ) -> dict[str, str]:
+        """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it)."""
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_file_required()])
+        screenshot = await ingest.store_upload(widget_project_id(identity), await upload.read())
+        return {"key": screenshot.key}
+
+
+class WidgetController(Controller):
+    """BugPin's widget API, under /api/v1/widget and, for sites moving from BugPin, /api/widget."""
+
+    path = "/"
+    tags = ["Widget"]
+    dependencies = DEPENDENCIES
+
+    @post(
+        ["/api/v1/widget/submit", "/api/widget/submit"],
+        operation_id=operation_id("WidgetSubmit"),
+        opt={PUBLIC_INGEST: True},
+        guards=[requires_widget_key],
+        request_max_body_size=MAX_MULTIPART_BODY,
+        status_code=HTTP_201_CREATED,
+    )
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        ingest: NamedDependency[IngestService],
+    ) -> schemas.WidgetSubmitted:
+        """A report as JSON, or as multipart with `data` (the JSON) and `media` files."""
+        project_id = widget_project_id(identity)
+        submission, media = await _read_submission(request)
+        report = report_from_widget(project_id, submission)
+        attached = [await ingest.store_upload(project_id, data) for data in media]
+        accepted = await ingest.accept(report, attached)
+        return schemas.WidgetSubmitted(
+            report_id=accepted.report.id,
+            tracking_id=accepted.tracking_id,
+            message=_("Bug report submitted successfully."),
+        )
+
+    @get(
+        ["/api/v1/widget/config/{api_key:str}", "/api/widget/config/{api_key:str}"],
+        operation_id=operation_id("WidgetConfig"),
+    )
+    async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+        """The widget's appearance and features for a project key (public: the key is in every page)."""
+        project = await widget_project(db_session, api_key)
+        config = {"projectName": project.name, **project.widget_config}
+        return {"success": True, "data": config, "config": config}
+
+
+async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, list[bytes]]:
+    content_type, _params = request.content_type
+    if content_type == "application/json":
+        return decode_json(await request.body(), schemas.WidgetSubmission), []
+    if content_type != "multipart/form-data":
+        raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+    form = await request.form()
+    raw = form.get("data")
+    if not isinstance(raw, str):
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
+    submission = decode_json(raw.encode(), schemas.WidgetSubmission)
+    files = [item for item in form.getall("media") if isinstance(item, UploadFile)]
+    if len(files) > MAX_MEDIA_FILES:
+        raise LanternError(
+            ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
+        )
+    return submission, [await upload.read() for upload in files]
+
+
+def _file_required() -> FieldError:
+    return FieldError("file", _("A file is required."))
+
+
+def _data_required() -> FieldError:
+    return FieldError("data", _("The `data` field with the report as JSON is required."))

@@ -1,0 +1,280 @@
+"""HTTP for reports: BugSpark's create, and triage (list, read, change, delete, comments, screenshots,
+columns)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy import select
+
+from app.domain.projects.services import ProjectService
+from app.domain.reports import schemas
+from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
+from app.domain.reports.ingest import IngestService, report_from_api
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Comment, ProjectColumn, Report, Screenshot
+from app.domain.reports.presenters import report_created, report_read, screenshots_of
+from app.domain.reports.queries import ReportFilters, list_reports
+from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
+from app.lib.errors import not_found
+from app.lib.schema import Envelope, convert_body, ok
+from app.lib.storage import storage
+from app.lib.throttle import PUBLIC_INGEST
+from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
+from tenants.identity import Identity
+
+MAX_JSON_BODY = 1024 * 1024
+
+
+class ReportController(Controller):
+    """Reports: created with a widget key (BugSpark), triaged with a session or an organization token."""
+
+    path = "/api/v1"
+    tags = ["Reports"]
+    dependencies = DEPENDENCIES
+
+    @post(
+        "/reports",
+        operation_id="CreateReport",
+        opt={PUBLIC_INGEST: True},
+        guards=[requires_widget_key],
+        request_max_body_size=MAX_JSON_BODY,
+        status_code=HTTP_201_CREATED,
+    )
+    async def create(
+        self,
+        identity: NamedDependency[Identity],
+        data: JSONBody[dict[str, Any]],
+        ingest: NamedDependency[IngestService],
+    ) -> Envelope[schemas.ReportCreated]:
+        """BugSpark's create: the body in its documented snake_case (camelCase is accepted too)."""
+        body = convert_body(data, schemas.ApiReport)
+        project_id = widget_project_id(identity)
+        report = report_from_api(project_id, body)
+        attached = [
+            await ingest.uploaded(project_id, key, field, annotated=field.startswith("annotated"))
+            for key, field in (
+                (body.screenshot_url, "screenshot_url"),
+                (body.annotated_screenshot_url, "annotated_screenshot_url"),
+            )
+            if key
+        ]
+        accepted = await ingest.accept(report, attached)
+        return ok(report_created(accepted.report, accepted.tracking_id))
+
+    @get("/reports", operation_id="ListReports", guards=[requires_admin_client])
+    async def list_reports(  # noqa: PLR0913 - one parameter per documented filter
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        project_id: FromQuery[UUID | None] = None,
+        status: FromQuery[str | None] = None,
+        severity: FromQuery[str | None] = None,
+        priority: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        assignee: FromQuery[UUID | None] = None,
+        tag: FromQuery[str | None] = None,
+        search: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        created_since: FromQuery[datetime | None] = None,
+        updated_since: FromQuery[datetime | None] = None,
+        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> Envelope[schemas.ReportPage]:
+        filters = ReportFilters(
+            project_id=project_id,
+            status=status,
+            severity=severity,
+            priority=priority,
+            category=category,
+            assignee=assignee,
+            tag=tag,
+            search=search,
+            created_since=created_since,
+            updated_since=updated_since,
+        )
+        conditions = [
+            *filters.conditions(reports.dialect),
+            *visibility(identity, await guest_projects(identity, projects)),
+        ]
+        result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
+        items = await _reads(reports, result.items)
+        return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
+
+    @get("/reports/{reference:str}", operation_id="GetReport", guards=[requires_admin_client])
+    async def show(
+        self,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ReportRead]:
+        """A report by UUID or tracking ID (`BSK-42`)."""
+        report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        return ok((await _reads(reports, [report]))[0])
+
+    @patch("/reports/{reference:str}", operation_id="UpdateReport", guards=[requires_admin_client])
+    async def update(  # noqa: PLR0913 - the services this change touches
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+        reports: NamedDependency[ReportService],
+        columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ReportRead]:
+        """Triage: status (a column name), severity, priority, category, assignee, tags, external id."""
+        changes = convert_body(data, schemas.ReportUpdate)
+        report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        await reports.apply(report, changes, columns)
+        return ok((await _reads(reports, [report]))[0])
+
+    @delete(
+        "/reports/{reference:str}",
+        operation_id="DeleteReport",
+        guards=[requires_manager],
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def remove(self, reference: FromPath[str], reports: NamedDependency[ReportService]) -> None:
+        report = await reports.by_reference(reference)
+        await reports.delete(report.id)
+
+    @get("/reports/{reference:str}/comments", operation_id="ListComments", guards=[requires_admin_client])
+    async def list_comments(
+        self,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        comments: NamedDependency[CommentService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[list[schemas.CommentRead]]:
+        report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        return ok([_comment_read(comment) for comment in await comments.of(report.id)])
+
+    @post(
+        "/reports/{reference:str}/comments",
+        operation_id="CreateComment",
+        guards=[requires_admin_client],
+        status_code=HTTP_201_CREATED,
+    )
+    async def comment(  # noqa: PLR0913 - the services this change touches
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        data: JSONBody[schemas.CommentCreate],
+        reports: NamedDependency[ReportService],
+        comments: NamedDependency[CommentService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.CommentRead]:
+        report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=data.text))
+        return ok(_comment_read(comment))
+
+    @get(
+        "/reports/{reference:str}/screenshots/{screenshot_id:uuid}",
+        operation_id="GetScreenshot",
+        guards=[requires_admin_client],
+    )
+    async def screenshot(
+        self,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        screenshot_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+    ) -> Response[bytes]:
+        """The image itself, fetched with the API's credentials; a foreign tenant's id is unknown here."""
+        report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        shot = await reports.session.scalar(
+            select(Screenshot).where(Screenshot.id == screenshot_id, Screenshot.report_id == report.id),
+        )
+        if shot is None:
+            raise not_found()
+        return Response(
+            await storage().get(shot.key),
+            media_type=shot.content_type,
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+                "Content-Disposition": f'inline; filename="{shot.id}.{shot.key.rsplit(".", 1)[-1]}"',
+                "Cache-Control": "private, max-age=300",
+            },
+        )
+
+
+class ColumnController(Controller):
+    path = "/api/v1/projects/{project_id:uuid}/columns"
+    tags = ["Columns"]
+    guards = [requires_admin_client]
+    dependencies = DEPENDENCIES
+
+    @get("/", operation_id="ListColumns")
+    async def list_columns(
+        self,
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[list[schemas.ColumnRead]]:
+        """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones."""
+        await projects.visible_one(identity, project_id)
+        defaults = [
+            schemas.ColumnRead(id=None, name=name, status_id=status_id, position=position, custom=False)
+            for position, (name, status_id) in enumerate(DEFAULT_STATUS_IDS.items())
+        ]
+        custom = [_column_read(column) for column in await columns.custom(project_id)]
+        return ok([*defaults, *custom])
+
+    @post("/", operation_id="CreateColumn", guards=[requires_manager], status_code=HTTP_201_CREATED)
+    async def create_column(
+        self,
+        project_id: FromPath[UUID],
+        data: JSONBody[schemas.ColumnCreate],
+        columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ColumnRead]:
+        await projects.get(project_id)
+        return ok(_column_read(await columns.add(project_id, data)))
+
+    @patch("/{column_id:uuid}", operation_id="UpdateColumn", guards=[requires_manager])
+    async def update_column(
+        self,
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        data: JSONBody[schemas.ColumnUpdate],
+        columns: NamedDependency[ColumnService],
+    ) -> Envelope[schemas.ColumnRead]:
+        return ok(_column_read(await columns.change(project_id, column_id, data)))
+
+
+async def _reads(reports: ReportService, items: list[Report]) -> list[schemas.ReportRead]:
+    shots = await screenshots_of(reports.session, [report.id for report in items])
+    return [report_read(report, shots.get(report.id, [])) for report in items]
+
+
+def _comment_read(comment: Comment) -> schemas.CommentRead:
+    return schemas.CommentRead(
+        id=comment.id,
+        report_id=comment.report_id,
+        author_id=comment.author_id,
+        text=comment.text,
+        created_at=comment.created_at,
+    )
+
+
+def _column_read(column: ProjectColumn) -> schemas.ColumnRead:
+    return schemas.ColumnRead(
+        id=column.id,
+        name=column.name,
+        status_id=column.status_id,
+        position=column.position,
+        custom=True,
+    )

@@ -1,0 +1,164 @@
+"""Ingest: turning a widget submission, an API report or an upload into stored rows, fast and safely.
+
+The request path is an append and a commit; the tracking number comes from a worker job, and the request
+waits a bounded time for it so that most answers already carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import msgspec
+import structlog
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports.models import Report, Screenshot, Source
+from app.domain.reports.schemas import ApiReport, WidgetSubmission
+from app.domain.reports.services import check_sizes
+from app.domain.reports.tracking import wait_for
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.queue import enqueue_for_tenant
+from app.lib.redis import get_redis
+from app.lib.storage import new_key, storage
+from app.settings import get_settings
+from tenants.context import require_tenant
+
+logger = structlog.get_logger()
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+)
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    """(extension, content type) from the first bytes, not from the client's name or header."""
+    for signature, extension, content_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return extension, content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp", "image/webp"
+    return None
+
+
+def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report:
+    metadata = msgspec.to_builtins(submission.metadata)
+    console = metadata.pop("consoleErrors", [])
+    network = metadata.pop("networkErrors", [])
+    actions = metadata.pop("userActions", [])
+    check_sizes(logs=[*console, *network, *actions], metadata=metadata)
+    return Report(
+        project_id=project_id,
+        title=submission.title,
+        description=submission.description or "",
+        priority=submission.priority.value,
+        source=Source.WIDGET.value,
+        reporter_name=submission.reporter_name,
+        reporter_email=submission.reporter_email,
+        page_url=submission.metadata.url,
+        page_metadata=metadata,
+        console_logs=console,
+        network_logs=network,
+        user_actions=actions,
+        annotations=submission.annotations,
+    )
+
+
+def report_from_api(project_id: UUID, body: ApiReport) -> Report:
+    check_sizes(logs=[*body.console_logs, *body.network_logs, *body.user_actions], metadata=body.metadata)
+    return Report(
+        project_id=project_id,
+        title=body.title,
+        description=body.description,
+        severity=body.severity.value,
+        category=body.category.value,
+        source=Source.API.value,
+        reporter_identifier=body.reporter_identifier,
+        page_url=_page_url(body.metadata),
+        page_metadata=body.metadata,
+        console_logs=body.console_logs,
+        network_logs=body.network_logs,
+        user_actions=body.user_actions,
+    )
+
+
+def _page_url(metadata: dict[str, object]) -> str | None:
+    for name in ("url", "page", "pageUrl", "page_url"):
+        if isinstance(value := metadata.get(name), str):
+            return value[:2048]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    report: Report
+    tracking_id: str | None
+
+
+class IngestService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def accept(self, report: Report, screenshots: list[Screenshot] | None = None) -> Accepted:
+        """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it."""
+        self.session.add(report)
+        await self.session.flush()
+        for screenshot in screenshots or []:
+            screenshot.report_id = report.id
+        await self.session.commit()
+        organization_id = require_tenant()
+        try:
+            await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
+            tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
+        except (RedisError, OSError):
+            # The report is stored; the sweeper numbers it when the queue is back.
+            logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
+            tracking_id = None
+        return Accepted(report, tracking_id)
+
+    async def store_upload(self, project_id: UUID, data: bytes, *, annotated: bool = False) -> Screenshot:
+        """Keep an uploaded image for its project; anything that is not PNG, JPEG or WebP is refused."""
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
+        sniffed = sniff_image(data)
+        if sniffed is None:
+            raise LanternError(
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                _("Only PNG, JPEG and WebP images can be uploaded."),
+                details=[FieldError("file", _("Only PNG, JPEG and WebP images can be uploaded."))],
+            )
+        extension, content_type = sniffed
+        key = new_key(require_tenant(), project_id, extension)
+        await storage().put(key, data)
+        screenshot = Screenshot(
+            project_id=project_id,
+            key=key,
+            content_type=content_type,
+            size=len(data),
+            annotated=annotated,
+        )
+        self.session.add(screenshot)
+        await self.session.flush()
+        return screenshot
+
+    async def uploaded(self, project_id: UUID, key: str, field: str, *, annotated: bool) -> Screenshot:
+        """An upload of this project not yet attached to a report; another project's key is unknown here."""
+        screenshot = await self.session.scalar(
+            select(Screenshot).where(
+                Screenshot.key == key,
+                Screenshot.project_id == project_id,
+                Screenshot.report_id.is_(None),
+            ),
+        )
+        if screenshot is None:
+            raise LanternError(
+                ErrorCode.VALIDATION_ERROR,
+                details=[FieldError(field, _("No upload with this key exists for this project."))],
+            )
+        screenshot.annotated = annotated
+        return screenshot

@@ -1,0 +1,187 @@
+"""Bug reports, their per-project numbering, the project's board columns, and comments."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import GUID, JsonB
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenants.db import TenantOwned
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(enum.StrEnum):
+    LOWEST = "lowest"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    HIGHEST = "highest"
+
+
+class Category(enum.StrEnum):
+    BUG = "bug"
+    UI = "ui"
+    PERFORMANCE = "performance"
+    CRASH = "crash"
+    OTHER = "other"
+
+
+class Source(enum.StrEnum):
+    WIDGET = "widget"
+    API = "api"
+
+
+# The default board columns with BugHerd's status ids; a new report is `new` (BugHerd's "feedback",
+# status id null). Custom columns get ids above 5.
+NEW_STATUS = "new"
+DEFAULT_STATUS_IDS: dict[str, int | None] = {
+    NEW_STATUS: None,
+    "backlog": 0,
+    "todo": 1,
+    "doing": 2,
+    "done": 4,
+    "closed": 5,
+}
+STATUS_ALIASES = {"feedback": NEW_STATUS}
+FIRST_CUSTOM_STATUS_ID = 6
+
+
+class Report(TenantOwned, UUIDv7AuditBase):
+    __tablename__ = "report"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="uq_report_project_number"),
+        Index("ix_report_tenant_project_created", "organization_id", "project_id", "created_at"),
+        Index("ix_report_tenant_status_created", "organization_id", "status", "created_at"),
+        Index("ix_report_tenant_created", "organization_id", "created_at", "id"),
+        Index("ix_report_tenant_project_status_created", "organization_id", "project_id", "status", "created_at"),
+        Index("ix_report_tenant_severity_created", "organization_id", "severity", "created_at"),
+        Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
+        Index("ix_report_search_grams", "search_grams", postgresql_using="gin"),
+    )
+
+    project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"))
+    number: Mapped[int | None] = mapped_column(Integer, default=None)
+    tracking_id: Mapped[str | None] = mapped_column(String(24), default=None, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(50), default=NEW_STATUS)
+    status_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    severity: Mapped[str] = mapped_column(String(20), default=Severity.MEDIUM.value)
+    priority: Mapped[str] = mapped_column(String(20), default=Priority.MEDIUM.value)
+    category: Mapped[str] = mapped_column(String(20), default=Category.BUG.value)
+    source: Mapped[str] = mapped_column(String(20), default=Source.API.value)
+    reporter_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    reporter_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    reporter_identifier: Mapped[str | None] = mapped_column(String(320), default=None)
+    page_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    page_metadata: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    console_logs: Mapped[list[Any]] = mapped_column(JsonB, default=list)
+    network_logs: Mapped[list[Any]] = mapped_column(JsonB, default=list)
+    user_actions: Mapped[list[Any]] = mapped_column(JsonB, default=list)
+    annotations: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
+    tags: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    assignee_id: Mapped[UUID | None] = mapped_column(
+        GUID,
+        ForeignKey("user_account.id", ondelete="SET NULL"),
+        default=None,
+    )
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Character bigrams of title and description, for indexed substring search (see search.py).
+    search_grams: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
+
+
+class ProjectCounter(TenantOwned, UUIDv7AuditBase):
+    """The last tracking number handed out per project; its row is the lock that keeps numbers gapless."""
+
+    __tablename__ = "project_counter"
+
+    project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"), unique=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProjectColumn(TenantOwned, UUIDv7AuditBase):
+    """A custom board column; its `status_id` (> 5) and name are what reports in it carry."""
+
+    __tablename__ = "project_column"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_project_column_name"),
+        UniqueConstraint("project_id", "status_id", name="uq_project_column_status_id"),
+    )
+
+    project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    status_id: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Comment(TenantOwned, UUIDv7AuditBase):
+    __tablename__ = "report_comment"
+
+    report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ScreenshotStatus(enum.StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Screenshot(TenantOwned, UUIDv7AuditBase):
+    """An uploaded image: stored under a tenant-prefixed, unguessable key; processed later by a worker.
+
+    It belongs to its project from the upload on (so only that project can attach it) and to a report once
+    a report names it.
+    """
+
+    __tablename__ = "screenshot"
+
+    project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[UUID | None] = mapped_column(
+        GUID,
+        ForeignKey("report.id", ondelete="CASCADE"),
+        default=None,
+        index=True,
+    )
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    annotated: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=ScreenshotStatus.PENDING.value)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class AttachmentKind(enum.StrEnum):
+    FILE = "file"
+    LINK = "link"
+
+
+class Attachment(TenantOwned, UUIDv7AuditBase):
+    """A file uploaded to a report, or a link to one elsewhere (kept as a link: the server never fetches it)."""
+
+    __tablename__ = "attachment"
+
+    report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    key: Mapped[str | None] = mapped_column(String(300), default=None, unique=True)
+    content_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    size: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_by_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -1,0 +1,86 @@
+"""Reports as the API shows them (with their screenshots and the URLs to fetch them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports.models import Report, Screenshot
+from app.domain.reports.schemas import ReportCreated, ReportRead
+
+
+def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
+    base = f"/api/v1/reports/{screenshot.report_id}/screenshots/{screenshot.id}"
+    return {
+        "id": str(screenshot.id),
+        "status": screenshot.status,
+        "annotated": screenshot.annotated,
+        "width": screenshot.width,
+        "height": screenshot.height,
+        "url": base,
+        "thumbnailUrl": f"{base}/thumbnail" if screenshot.thumbnail_key else None,
+        "error": screenshot.error,
+    }
+
+
+async def screenshots_of(session: AsyncSession, report_ids: Sequence[UUID]) -> dict[UUID, list[Screenshot]]:
+    grouped: dict[UUID, list[Screenshot]] = defaultdict(list)
+    if not report_ids:
+        return grouped
+    rows = await session.scalars(
+        select(Screenshot).where(Screenshot.report_id.in_(report_ids)).order_by(Screenshot.created_at),
+    )
+    for screenshot in rows:
+        if screenshot.report_id is not None:
+            grouped[screenshot.report_id].append(screenshot)
+    return grouped
+
+
+def report_read(report: Report, screenshots: Sequence[Screenshot] = ()) -> ReportRead:
+    return ReportRead(
+        id=report.id,
+        project_id=report.project_id,
+        tracking_id=report.tracking_id,
+        title=report.title,
+        description=report.description,
+        status=report.status,
+        status_id=report.status_id,
+        severity=report.severity,
+        priority=report.priority,
+        category=report.category,
+        source=report.source,
+        reporter_name=report.reporter_name,
+        reporter_email=report.reporter_email,
+        reporter_identifier=report.reporter_identifier,
+        page_url=report.page_url,
+        metadata=report.page_metadata,
+        console_logs=report.console_logs,
+        network_logs=report.network_logs,
+        user_actions=report.user_actions,
+        annotations=report.annotations,
+        tags=report.tags,
+        assignee_id=report.assignee_id,
+        external_id=report.external_id,
+        screenshots=[screenshot_read(s) for s in screenshots],
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+    )
+
+
+def report_created(report: Report, tracking_id: str | None) -> ReportCreated:
+    return ReportCreated(
+        id=report.id,
+        project_id=report.project_id,
+        tracking_id=tracking_id or report.tracking_id,
+        title=report.title,
+        severity=report.severity,
+        category=report.category,
+        status=report.status,
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+    )

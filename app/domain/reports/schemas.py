@@ -1,0 +1,212 @@
+"""Bodies of report ingest (BugPin's widget submit, BugSpark's create) and of triage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from app.domain.reports.models import Category, Priority, Severity
+from app.lib.schema import CamelStruct
+
+Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
+Description = Annotated[str, msgspec.Meta(max_length=20_000)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=2048)]
+Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
+
+
+class BrowserInfo(CamelStruct):
+    name: ShortText | None = None
+    version: ShortText | None = None
+    user_agent: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+
+
+class DeviceInfo(CamelStruct):
+    type: ShortText | None = None
+    os: ShortText | None = None
+    os_version: ShortText | None = None
+
+
+class Viewport(CamelStruct):
+    width: Annotated[float, msgspec.Meta(ge=0, le=100_000)]
+    height: Annotated[float, msgspec.Meta(ge=0, le=100_000)]
+    device_pixel_ratio: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    orientation: ShortText | None = None
+
+
+class ConsoleEntry(CamelStruct):
+    type: ShortText = "error"
+    message: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    source: LongText | None = None
+    line: int | None = None
+    timestamp: ShortText | None = None
+
+
+class PageMetadata(CamelStruct):
+    """The page the report was made on (BugPin's `metadata`); `url`, `browser`, `device`, `viewport` and
+    `timestamp` are required, as BugPin documents."""
+
+    url: LongText
+    browser: BrowserInfo
+    device: DeviceInfo
+    viewport: Viewport
+    timestamp: datetime
+    title: LongText | None = None
+    referrer: LongText | None = None
+    timezone: ShortText | None = None
+    page_load_time: float | None = None
+    console_errors: Annotated[list[ConsoleEntry], msgspec.Meta(max_length=500)] = []
+    network_errors: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
+    user_actions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
+
+
+class WidgetSubmission(CamelStruct):
+    """BugPin's widget submit body."""
+
+    title: Title
+    metadata: PageMetadata
+    description: Description | None = None
+    priority: Priority = Priority.MEDIUM
+    reporter_name: ShortText | None = None
+    reporter_email: Email | None = None
+    annotations: dict[str, Any] | None = None
+
+
+class WidgetSubmitted(msgspec.Struct, rename="camel", kw_only=True):
+    """BugPin's answer to a submit: the fields sit beside `success`, not under `data`."""
+
+    success: bool = True
+    report_id: UUID
+    tracking_id: str | None
+    message: str
+
+
+class ApiReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """BugSpark's create body, in its documented snake_case."""
+
+    title: Title
+    description: Description = ""
+    severity: Severity = Severity.MEDIUM
+    category: Category = Category.BUG
+    reporter_identifier: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    screenshot_url: StorageKey | None = None
+    annotated_screenshot_url: StorageKey | None = None
+    console_logs: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
+    network_logs: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
+    user_actions: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
+    metadata: dict[str, Any] = {}
+
+
+class ReportCreated(CamelStruct):
+    id: UUID
+    project_id: UUID
+    tracking_id: str | None
+    title: str
+    severity: str
+    category: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReportRead(CamelStruct):
+    id: UUID
+    project_id: UUID
+    tracking_id: str | None
+    title: str
+    description: str
+    status: str
+    status_id: int | None
+    severity: str
+    priority: str
+    category: str
+    source: str
+    reporter_name: str | None
+    reporter_email: str | None
+    reporter_identifier: str | None
+    page_url: str | None
+    metadata: dict[str, Any]
+    console_logs: list[Any]
+    network_logs: list[Any]
+    user_actions: list[Any]
+    annotations: dict[str, Any] | None
+    tags: list[str]
+    assignee_id: UUID | None
+    external_id: str | None
+    screenshots: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReportPage(CamelStruct):
+    items: list[ReportRead]
+    total: int
+    page: int
+    page_size: int
+
+
+class ReportUpdate(CamelStruct):
+    """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too."""
+
+    status: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    severity: Severity | msgspec.UnsetType = msgspec.UNSET
+    priority: Priority | msgspec.UnsetType = msgspec.UNSET
+    category: Category | msgspec.UnsetType = msgspec.UNSET
+    assignee_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    external_id: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+
+
+class ColumnCreate(CamelStruct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    position: int | None = None
+
+
+class ColumnUpdate(CamelStruct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    position: int | msgspec.UnsetType = msgspec.UNSET
+
+
+class ColumnRead(CamelStruct):
+    id: UUID | None
+    name: str
+    status_id: int | None
+    position: int
+    custom: bool
+
+
+class CommentCreate(CamelStruct):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+
+
+class CommentRead(CamelStruct):
+    id: UUID
+    report_id: UUID
+    author_id: UUID | None
+    text: str
+    created_at: datetime
+
+
+class AttachmentLink(CamelStruct):
+    """A link to a file kept elsewhere; Lantern stores the URL and never fetches it."""
+
+    url: Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+
+
+class AttachmentRead(CamelStruct):
+    id: UUID
+    report_id: UUID
+    kind: str
+    name: str
+    url: str
+    content_type: str | None
+    size: int | None
+    created_at: datetime

@@ -1,0 +1,48 @@
+"""Liveness and readiness for load balancers and Kubernetes probes."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy import text
+
+from app.lib.database import alchemy_config
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.redis import get_redis
+from app.lib.schema import CamelStruct, Envelope, ok, operation_id
+
+
+class Readiness(CamelStruct):
+    database: bool
+    redis: bool
+
+
+class HealthController(Controller):
+    tags = ["Health"]
+
+    @get(["/health", "/api/v1/health"], operation_id=operation_id("Health"), status_code=HTTP_200_OK)
+    async def live(self) -> Envelope[str]:
+        return ok("ok")
+
+    @get(["/health/ready", "/api/v1/health/ready"], operation_id=operation_id("Ready"), status_code=HTTP_200_OK)
+    async def ready(self) -> Envelope[Readiness]:
+        readiness = Readiness(database=await _database_ok(), redis=await _redis_ok())
+        if not (readiness.database and readiness.redis):
+            raise LanternError(ErrorCode.SERVICE_UNAVAILABLE)
+        return ok(readiness)
+
+
+async def _database_ok() -> bool:
+    try:
+        async with alchemy_config().get_session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False
+    return True
+
+
+async def _redis_ok() -> bool:
+    try:
+        return bool(await get_redis().ping())
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        return False

@@ -1,0 +1,65 @@
+"""HTTP for organization API tokens."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.tokens import schemas
+from app.domain.tokens.models import ApiToken
+from app.domain.tokens.services import TokenService
+from app.lib.schema import Envelope, ok
+from tenants.guards import provide_identity, requires_manager
+from tenants.identity import Identity
+
+
+async def provide_token_service(db_session: NamedDependency[AsyncSession]) -> TokenService:
+    return TokenService(session=db_session)
+
+
+def token_read(token: ApiToken) -> schemas.TokenRead:
+    return schemas.TokenRead(
+        id=token.id,
+        name=token.name,
+        hint=token.hint,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+class TokenController(Controller):
+    path = "/api/v1/tokens"
+    tags = ["API tokens"]
+    guards = [requires_manager]
+    dependencies = {"tokens": Provide(provide_token_service), "identity": Provide(provide_identity)}
+
+    @get("/", operation_id="ListTokens")
+    async def list_tokens(self, tokens: NamedDependency[TokenService]) -> Envelope[list[schemas.TokenRead]]:
+        return ok([token_read(token) for token in await tokens.get_many(order_by=[ApiToken.created_at.asc()])])
+
+    @post("/", operation_id="CreateToken", status_code=HTTP_201_CREATED)
+    async def create(
+        self,
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.TokenCreate],
+        tokens: NamedDependency[TokenService],
+    ) -> Envelope[schemas.TokenCreated]:
+        token, secret = await tokens.issue(data.name, identity.user_id)
+        read = token_read(token)
+        return ok(schemas.TokenCreated(**{f: getattr(read, f) for f in read.__struct_fields__}, token=secret))
+
+    @get("/{token_id:uuid}", operation_id="GetToken")
+    async def show(
+        self, token_id: FromPath[UUID], tokens: NamedDependency[TokenService]
+    ) -> Envelope[schemas.TokenRead]:
+        return ok(token_read(await tokens.get(token_id)))
+
+    @delete("/{token_id:uuid}", operation_id="RevokeToken", status_code=HTTP_204_NO_CONTENT)
+    async def revoke(self, token_id: FromPath[UUID], tokens: NamedDependency[TokenService]) -> None:
+        await tokens.revoke(token_id)

@@ -1,0 +1,28 @@
+"""Bodies of organization API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from app.domain.accounts.schemas import Name
+from app.lib.schema import CamelStruct
+
+
+class TokenCreate(CamelStruct):
+    name: Name
+
+
+class TokenRead(CamelStruct):
+    id: UUID
+    name: str
+    hint: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    """The only response that carries the token itself."""
+
+    token: str

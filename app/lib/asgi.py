@@ -1,0 +1,22 @@
+"""Small ASGI helpers shared by the middlewares."""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Send
+
+
+def with_response_headers(send: Send, extra: dict[str, str]) -> Send:
+    """`send`, adding `extra` to the response's headers (`Vary` values are appended, others set)."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableScopeHeaders.from_message(message)
+            for name, value in extra.items():
+                if name.lower() == "vary":
+                    headers.add(name, value)
+                else:
+                    headers[name] = value
+        await send(message)
+
+    return send_with_headers

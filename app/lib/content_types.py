@@ -1,0 +1,40 @@
+"""Refuse a body in a content type the handler does not read, with 415, before the handler runs.
+
+Litestar decodes a JSON-declared body whatever the request's Content-Type says; a client that sends
+text/plain deserves to hear that the server cannot read it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.enums import RequestEncodingType
+
+from app.lib.errors import ErrorCode, LanternError
+
+_JSON_TYPES = {"application/json"}
+
+
+def _declared_body_type(request: Request[Any, Any, Any]) -> str | None:
+    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if parameter is None:
+        return None
+    media_type = getattr(parameter.kwarg_definition, "media_type", None)
+    return str(
+        media_type.value if isinstance(media_type, RequestEncodingType) else media_type or RequestEncodingType.JSON
+    )
+
+
+async def require_declared_content_type(request: Request[Any, Any, Any]) -> None:
+    """A `before_request` hook: JSON handlers take JSON (or +json), multipart handlers multipart."""
+    declared = _declared_body_type(request)
+    if declared is None or request.method in {"GET", "HEAD", "OPTIONS", "DELETE"}:
+        return
+    sent, _params = request.content_type
+    if declared == RequestEncodingType.JSON.value:
+        acceptable = sent in _JSON_TYPES or sent.endswith("+json")
+    else:
+        acceptable = sent == declared
+    if not acceptable:
+        raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)

@@ -1,0 +1,100 @@
+"""CORS for the public endpoints, by project: a widget may post only from its project's allowed origins.
+
+Litestar's CORSConfig is one static app-wide list, so this middleware decides per request from the
+project of the widget key. An allowed `example.com` also admits its subdomains (`app.example.com`), never
+`notexample.com`; an empty list admits any origin. The admin API gets no CORS headers at all (same origin
+only); the widget's configuration and script are readable from anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request, Response
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.lib.asgi import with_response_headers
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
+from tenants.identity import Identity
+from tenants.middleware import IDENTITY_KEY
+
+INGEST_PATHS = frozenset(
+    {"/api/widget/submit", "/api/v1/widget/submit", "/api/v1/upload/screenshot", "/api/v1/reports"}
+)
+PUBLIC_PREFIXES = ("/api/widget/config/", "/api/v1/widget/config/", "/widget.js")
+ALLOWED_HEADERS = "Content-Type, X-API-Key, Accept-Language, X-Request-ID"
+EXPOSED_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID"
+PREFLIGHT_MAX_AGE = "600"
+
+
+def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
+    """Whether `origin` (scheme://host[:port]) matches an entry: a host (with its subdomains) or an origin."""
+    if not allowed:
+        return True
+    parts = urlsplit(origin)
+    host = (parts.hostname or "").lower()
+    return any(_matches(parts.scheme, host, parts.port, entry) for entry in allowed)
+
+
+def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
+    wanted = urlsplit(entry if "://" in entry else f"//{entry}")
+    wanted_host = (wanted.hostname or "").lower()
+    if wanted.scheme and wanted.scheme != scheme:
+        return False
+    if wanted.port is not None and wanted.port != port:
+        return False
+    return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
+
+
+def _forbidden_origin() -> LanternError:
+    return LanternError(ErrorCode.FORBIDDEN, _("This origin is not allowed to use this project's widget."))
+
+
+class ProjectCORSMiddleware(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope["path"]
+        request: Request[Any, Any, Any] = Request(scope)
+        origin = request.headers.get("origin")
+        if path.startswith(PUBLIC_PREFIXES):
+            await next_app(scope, receive, with_response_headers(send, {"Access-Control-Allow-Origin": "*"}))
+            return
+        if path not in INGEST_PATHS:
+            await next_app(scope, receive, send)
+            return
+        identity: Identity | None = scope["state"].get(IDENTITY_KEY)
+        allowed = identity.widget.allowed_origins if identity and identity.widget else ()
+        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            await self._preflight(scope, receive, send, origin, allowed)
+            return
+        if origin is None:
+            if identity and identity.widget and identity.widget.require_origin:
+                raise _forbidden_origin()
+            await next_app(scope, receive, send)
+            return
+        if identity is not None and not origin_allowed(origin, allowed):
+            raise _forbidden_origin()
+        await next_app(scope, receive, with_response_headers(send, _origin_headers(origin)))
+
+    async def _preflight(
+        self, scope: Scope, receive: Receive, send: Send, origin: str | None, allowed: tuple[str, ...]
+    ) -> None:
+        """Answer a preflight; without the key (sent only on the real request) the real request decides."""
+        if origin is None or not origin_allowed(origin, allowed):
+            raise _forbidden_origin()
+        methods = "POST, OPTIONS"
+        headers = {
+            **_origin_headers(origin),
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        }
+        await Response(content=None, status_code=204, headers=headers).to_asgi_response(
+            app=None, request=Request(scope)
+        )(scope, receive, send)
+
+
+def _origin_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, "Vary": "Origin"}

@@ -1,0 +1,48 @@
+"""CSRF protection for cookie-authenticated requests only.
+
+Litestar's CSRF middleware checks every unsafe request. A request that carries no session cookie, or that
+authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
+through the user's browser, so it skips the check; safe requests always pass through it so that any GET
+sets the `csrftoken` cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.lib.sessions import SESSION_COOKIE
+from app.settings import get_settings
+
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+
+
+def csrf_config() -> CSRFConfig:
+    return CSRFConfig(
+        secret=get_settings().secret_key,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=get_settings().cookie_secure,
+        cookie_samesite="lax",
+    )
+
+
+class SessionCSRFMiddleware(ASGIMiddleware):
+    def __init__(self) -> None:
+        self.config = csrf_config()
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope)
+        unsafe = request.method not in self.config.safe_methods
+        session_id = request.cookies.get(SESSION_COOKIE)
+        cookie_authenticated = session_id not in {None, "", "null"} and "authorization" not in request.headers
+        if unsafe and not cookie_authenticated:
+            await next_app(scope, receive, send)
+            return
+        await CSRFMiddleware(next_app, self.config)(scope, receive, send)

@@ -1,0 +1,292 @@
+"""One mapping from every exception to the error envelope, with stable codes and localized messages.
+
+`{"success": false, "error": CODE, "message": <localized>, "details": [{"field", "message"}]}`
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
+from app.lib.i18n import gettext as _
+from app.lib.i18n import lazy_gettext as _lazy
+
+LOCALE_STATE_KEY = "lantern_locale"
+
+logger = structlog.get_logger()
+
+
+class ErrorCode(enum.StrEnum):
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    CONFLICT = "CONFLICT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+STATUS_OF: dict[ErrorCode, int] = {
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+}
+CODE_OF_STATUS = {status: code for code, status in STATUS_OF.items()}
+
+DEFAULT_MESSAGES = {
+    ErrorCode.UNAUTHORIZED: _lazy("Authentication is required, or the credentials are not valid."),
+    ErrorCode.FORBIDDEN: _lazy("You are not allowed to do this."),
+    ErrorCode.NOT_FOUND: _lazy("The requested resource was not found."),
+    ErrorCode.METHOD_NOT_ALLOWED: _lazy("This method is not allowed on this resource."),
+    ErrorCode.VALIDATION_ERROR: _lazy("The request is not valid."),
+    ErrorCode.CONFLICT: _lazy("This conflicts with existing data."),
+    ErrorCode.PAYLOAD_TOO_LARGE: _lazy("The request body is too large."),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: _lazy("This content type is not supported."),
+    ErrorCode.RATE_LIMITED: _lazy("Too many requests. Please wait and try again."),
+    ErrorCode.INTERNAL_ERROR: _lazy("Something went wrong on our side. Please try again."),
+    ErrorCode.SERVICE_UNAVAILABLE: _lazy("The service is temporarily unavailable."),
+}
+
+
+@dataclass(slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class LanternError(Exception):
+    """An error a client should see; `message` is already localized (call `_()` where it is raised)."""
+
+    code: ErrorCode
+    message: str | None = None
+    details: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message or ''}"
+
+
+def not_found() -> LanternError:
+    """The one answer for a missing object and for another tenant's object alike."""
+    return LanternError(ErrorCode.NOT_FOUND)
+
+
+def envelope(error: LanternError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": False,
+        "error": error.code.value,
+        "message": error.message or str(DEFAULT_MESSAGES[error.code]),
+    }
+    if error.details:
+        body["details"] = [{"field": d.field, "message": d.message} for d in error.details]
+    return body
+
+
+def error_response(error: LanternError) -> Response[dict[str, Any]]:
+    return Response(
+        content=envelope(error),
+        status_code=STATUS_OF[error.code],
+        headers=error.headers,
+        media_type=MediaType.JSON,
+    )
+
+
+# Validation messages ------------------------------------------------------------------------------
+# msgspec and Litestar describe field errors in English; each known shape becomes a stable, translated
+# message. An unknown shape gets the generic "invalid value" message, never the validator's English.
+
+
+_NUMBER = r"(?P<n>-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+
+
+def _bound(match: re.Match[str]) -> str:
+    """The number in a msgspec range message, written the reader's way (`10000` is `10.000` in German)."""
+    return format_number(Decimal(match["n"]), exact=True)
+
+
+# A wrong JSON type is named by what the field needs, in words a reader knows, not by msgspec's type name.
+_TYPE_MESSAGES: dict[str, Callable[[], str]] = {
+    "str": lambda: _("Must be text."),
+    "int": lambda: _("Must be a whole number."),
+    "float": lambda: _("Must be a number."),
+    "bool": lambda: _("Must be true or false."),
+    "array": lambda: _("Must be a list."),
+    "object": lambda: _("Must be a JSON object."),
+    "uuid": lambda: _("Must be a UUID."),
+    "datetime": lambda: _("Must be a date and time such as 2026-01-31T09:30:00Z."),
+    "date": lambda: _("Must be a date such as 2026-01-31."),
+    "time": lambda: _("Must be a time such as 09:30:00."),
+}
+
+
+def _type_message(expected: str) -> str:
+    """The message for the first non-null type of msgspec's `int | null`-style expectation."""
+    wanted = next((name for name in expected.split(" | ") if name != "null"), "null")
+    message = _TYPE_MESSAGES.get(wanted)
+    return message() if message is not None else _("This value has the wrong type.")
+
+
+_VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), lambda _m: _("This field is required.")),
+    (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), lambda _m: _("This field is not allowed.")),
+    (
+        re.compile(r"Expected `(?:str|bytes)` of length >= (?P<n>\d+)"),
+        lambda m: ngettext(
+            "Must be at least %(num)d character long.", "Must be at least %(num)d characters long.", int(m["n"])
+        ),
+    ),
+    (
+        re.compile(r"Expected `(?:str|bytes)` of length <= (?P<n>\d+)"),
+        lambda m: ngettext(
+            "Must be at most %(num)d character long.", "Must be at most %(num)d characters long.", int(m["n"])
+        ),
+    ),
+    (
+        re.compile(r"Expected `(?:array|object)` of length >= (?P<n>\d+)"),
+        lambda m: ngettext("Must contain at least %(num)d item.", "Must contain at least %(num)d items.", int(m["n"])),
+    ),
+    (
+        re.compile(r"Expected `(?:array|object)` of length <= (?P<n>\d+)"),
+        lambda m: ngettext("Must contain at most %(num)d item.", "Must contain at most %(num)d items.", int(m["n"])),
+    ),
+    (re.compile(rf"Expected `(?:int|float)` >= {_NUMBER}$"), lambda m: _("Must be at least %(min)s.", min=_bound(m))),
+    (re.compile(rf"Expected `(?:int|float)` <= {_NUMBER}$"), lambda m: _("Must be at most %(max)s.", max=_bound(m))),
+    (
+        re.compile(rf"Expected `(?:int|float)` > {_NUMBER}$"),
+        lambda m: _("Must be greater than %(min)s.", min=_bound(m)),
+    ),
+    (re.compile(rf"Expected `(?:int|float)` < {_NUMBER}$"), lambda m: _("Must be less than %(max)s.", max=_bound(m))),
+    (
+        re.compile(rf"Expected `(?:int|float)` that's a multiple of {_NUMBER}$"),
+        lambda m: _("Must be a multiple of %(factor)s.", factor=_bound(m)),
+    ),
+    (re.compile(r"Invalid enum value"), lambda _m: _("This value is not one of the allowed choices.")),
+    (re.compile(r"Expected `str` matching regex"), lambda _m: _("This value does not have the expected format.")),
+    (re.compile(r"Invalid UUID"), lambda _m: _type_message("uuid")),
+    (re.compile(r"Invalid RFC3339 encoded (?P<kind>datetime|date|time)"), lambda m: _type_message(m["kind"])),
+    (re.compile(r"Expected `(?P<types>[^`]+)`, got `[^`]+`$"), lambda m: _type_message(m["types"])),
+    (re.compile(r"JSON is malformed|Input data was truncated"), lambda _m: _("The request body is not valid JSON.")),
+]
+
+
+def _validation_message(raw: str) -> tuple[str | None, str]:
+    """(field named inside the message, localized message) for one validator message."""
+    for pattern, message in _VALIDATION_MESSAGES:
+        if match := pattern.match(raw):
+            return match.groupdict().get("field"), message(match)
+    return None, _("This value is not valid.")
+
+
+def validation_error(message: str) -> LanternError:
+    """A VALIDATION_ERROR for one msgspec error message such as "Expected `str` - at `$.title`"."""
+    raw, _sep, location = message.partition(" - at `$")
+    path = location.rstrip("`").lstrip(".")
+    named, localized = _validation_message(raw)
+    field = ".".join(part for part in (path, named or "") if part) or "body"
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])
+
+
+def field_errors(extra: Any) -> list[FieldError]:
+    """Field errors of a Litestar `ValidationException.extra`, localized."""
+    errors: list[FieldError] = []
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        named, message = _validation_message(str(item.get("message", "")))
+        key = str(item.get("key", "")).removeprefix("data").strip(".")
+        path = ".".join(part for part in (key, named or "") if part)
+        errors.append(FieldError(field=path or "body", message=message))
+    return errors
+
+
+# Exception handlers ---------------------------------------------------------------------------------
+
+
+def request_locale(request: Request[Any, Any, Any]) -> str:
+    """The locale chosen for this request, or, where no middleware ran (unknown route), negotiated now."""
+    chosen: str | None = request.scope["state"].get(LOCALE_STATE_KEY)
+    return chosen or choose_locale(
+        explicit=request.query_params.get("lang"),
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+def _respond(request: Request[Any, Any, Any], error: LanternError) -> Response[dict[str, Any]]:
+    """The error in the request's language; where no middleware ran (unknown route), with its headers."""
+    locale = request_locale(request)
+    with use_locale(locale):
+        response = error_response(error)
+    if LOCALE_STATE_KEY not in request.scope["state"]:
+        response.headers.update({"Content-Language": language_tag(locale), "Vary": "Accept-Language"})
+    return response
+
+
+def lantern_error_handler(request: Request[Any, Any, Any], exc: LanternError) -> Response[dict[str, Any]]:
+    return _respond(request, exc)
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    server_error = exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR
+    code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR if server_error else None)
+    with use_locale(request_locale(request)):
+        if isinstance(exc, ValidationException) and exc.extra:
+            error = LanternError(ErrorCode.VALIDATION_ERROR, details=field_errors(exc.extra))
+        elif exc.status_code == HTTP_400_BAD_REQUEST and "Request Entity Too Large" in str(exc.detail):
+            # Litestar answers 400 when a multipart body has too many parts (its own FIXME says 413).
+            error = LanternError(ErrorCode.PAYLOAD_TOO_LARGE, _("The request has too many parts."))
+        elif code is None or code is ErrorCode.VALIDATION_ERROR:
+            # Litestar's own 400s (a body that is not JSON, a malformed form) carry only English text.
+            error = validation_error("JSON is malformed" if "JSON" in str(exc.detail) else str(exc.detail))
+        elif code is ErrorCode.FORBIDDEN and "CSRF" in str(exc.detail):
+            error = LanternError(code, _("The CSRF token is missing or does not match."))
+        else:
+            error = LanternError(code, headers=dict(exc.headers or {}))
+    return _respond(request, error)
+
+
+def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[dict[str, Any]]:
+    return _respond(request, not_found())
+
+
+def conflict_handler(request: Request[Any, Any, Any], _exc: IntegrityError) -> Response[dict[str, Any]]:
+    return _respond(request, LanternError(ErrorCode.CONFLICT))
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.error("unhandled error", path=request.url.path, exc_info=exc)
+    return _respond(request, LanternError(ErrorCode.INTERNAL_ERROR))
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    LanternError: lantern_error_handler,
+    HTTPException: http_exception_handler,
+    NotFoundError: not_found_handler,
+    DuplicateKeyError: conflict_handler,
+    IntegrityError: conflict_handler,
+    Exception: internal_error_handler,
+}

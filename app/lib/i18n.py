@@ -1,0 +1,229 @@
+"""Languages: the locale in context, gettext over the catalogs in `locales/`, negotiation and formatting.
+
+The locale is chosen once per request (or job) and kept in a context variable; every `gettext` call reads
+it, so API errors, templates, e-mails and CLI output all speak the same language from the same catalogs.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.support import LazyProxy, NullTranslations, Translations
+
+from app.settings import get_settings
+
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
+DOMAIN = "messages"
+DEFAULT_LOCALE = "en"
+SUPPORTED_LOCALES: tuple[str, ...] = ("en", "zh_Hant_TW", "zh_Hans_CN", "ja", "es", "de")
+DEFAULT_TIMEZONE = "UTC"
+
+_locale: ContextVar[str] = ContextVar("lantern_locale", default=DEFAULT_LOCALE)
+_timezone: ContextVar[str] = ContextVar("lantern_timezone", default=DEFAULT_TIMEZONE)
+
+
+def current_locale() -> str:
+    return _locale.get()
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    token = _locale.set(locale)
+    try:
+        yield
+    finally:
+        _locale.reset(token)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of a shipped locale (`make catalogs` builds the .mo files).
+
+    English is a catalog like the others, so a wording fix needs no code change and `en` is checked by
+    the same completeness tests.
+    """
+    if gettext_module.find(DOMAIN, str(LOCALES_DIR), [locale]) is None:
+        msg = f"catalog for {locale} is not compiled: run `make catalogs`"
+        raise FileNotFoundError(msg)
+    return Translations.load(str(LOCALES_DIR), [locale], DOMAIN)
+
+
+def gettext(message: str, **params: Any) -> str:
+    text = translations(_locale.get()).ugettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(_locale.get()).ungettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+def lazy_gettext(message: str) -> LazyProxy:
+    """A message translated when it is read, for module-level constants."""
+    return LazyProxy(gettext, message, enable_cache=False)
+
+
+_ = gettext
+
+
+# Negotiation -------------------------------------------------------------------------------------
+
+_BY_LANGUAGE = {"en": "en", "ja": "ja", "es": "es", "de": "de"}
+_TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})
+_SCRIPT = re.compile(r"[a-z]{4}")
+_REGION = re.compile(r"[a-z]{2}|[0-9]{3}")
+_SINGLETON = re.compile(r"[a-z0-9]")
+
+
+def match_locale(tag: str) -> str | None:
+    """Map one language tag (`zh-TW`, `de-AT`, `zh_Hant`) to a shipped locale, or None.
+
+    Matched on the tag's own subtags: Babel's `negotiate_locale` maps `zh-TW` to English, `Locale.parse`
+    refuses pairs CLDR does not list (`de-US`, `zh-Hant-US`), and its likely-subtag fallback turns
+    `zh-Hant-CN` into Simplified, dropping the script the client asked for.
+    """
+    language, script, region = _subtags(tag)
+    if language == "zh":
+        traditional = script == "hant" if script else region in _TRADITIONAL_REGIONS
+        return "zh_Hant_TW" if traditional else "zh_Hans_CN"
+    return _BY_LANGUAGE.get(language)
+
+
+def _subtags(tag: str) -> tuple[str, str | None, str | None]:
+    """(language, script, region) of a BCP 47 tag, lower-cased; extensions and private use are ignored."""
+    language, *rest = tag.strip().replace("_", "-").lower().split("-")
+    script = region = None
+    for part in rest:
+        if _SINGLETON.fullmatch(part):
+            break
+        if script is None and region is None and _SCRIPT.fullmatch(part):
+            script = part
+        elif region is None and _REGION.fullmatch(part):
+            region = part
+    return language, script, region
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """Language tags of an Accept-Language header, best first (quality values honoured, q=0 dropped)."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    for tag in parse_accept_language(accept_language or ""):
+        if matched := match_locale(tag):
+            return matched
+    return None
+
+
+def choose_locale(
+    *,
+    explicit: str | None = None,
+    user_preference: str | None = None,
+    accept_language: str | None = None,
+    organization_default: str | None = None,
+) -> str:
+    """`?lang=` > the user's preference > Accept-Language > the organization's default > the instance's
+    default (LANTERN_DEFAULT_LOCALE) > English."""
+    for candidate in (explicit, user_preference):
+        if candidate and (matched := match_locale(candidate)):
+            return matched
+    if matched := negotiate(accept_language):
+        return matched
+    if organization_default and (matched := match_locale(organization_default)):
+        return matched
+    return match_locale(get_settings().default_locale) or DEFAULT_LOCALE
+
+
+def language_tag(locale: str) -> str:
+    """The BCP 47 tag of a shipped locale, for `Content-Language` (zh_Hant_TW -> zh-Hant-TW)."""
+    return locale.replace("_", "-")
+
+
+# Formatting --------------------------------------------------------------------------------------
+# Dates, numbers and relative times in the reader's locale and time zone, both taken from context like
+# the language, so a template or an e-mail formats a value without being told who reads it.
+
+Style = Literal["short", "medium", "long", "full"]
+
+
+def current_timezone() -> str:
+    return _timezone.get()
+
+
+@contextmanager
+def use_timezone(name: str) -> Iterator[None]:
+    """Format dates for readers in the IANA zone `name` (`Asia/Taipei`) within the block."""
+    token = _timezone.set(name)
+    try:
+        yield
+    finally:
+        _timezone.reset(token)
+
+
+@cache
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local(moment: datetime) -> datetime:
+    """`moment` in the reader's zone; a naive value is taken as UTC, which is how the database stores it."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(_zone(_timezone.get()))
+
+
+def format_datetime(moment: datetime, style: Style = "medium") -> str:
+    return dates.format_datetime(_local(moment), style, locale=_babel_locale(_locale.get()))
+
+
+def format_date(day: date, style: Style = "medium") -> str:
+    """A calendar date; for a datetime, the date it is in the reader's zone (not in UTC)."""
+    local_day = _local(day).date() if isinstance(day, datetime) else day
+    return dates.format_date(local_day, style, locale=_babel_locale(_locale.get()))
+
+
+def format_time(moment: datetime, style: Style = "medium") -> str:
+    return dates.format_time(_local(moment), style, locale=_babel_locale(_locale.get()))
+
+
+def format_number(number: float | Decimal, *, exact: bool = False) -> str:
+    """`number` with the locale's separators, rounded to 3 decimals unless `exact` (for limits to meet)."""
+    return numbers.format_decimal(number, locale=_babel_locale(_locale.get()), decimal_quantization=not exact)
+
+
+def format_relative(moment: datetime, now: datetime | None = None) -> str:
+    """`moment` relative to `now` (default: the present), e.g. "3 days ago" or "in 2 hours"."""
+    reference = now or datetime.now(UTC)
+    return dates.format_timedelta(
+        _local(moment) - _local(reference), add_direction=True, locale=_babel_locale(_locale.get())
+    )

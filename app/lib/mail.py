@@ -1,0 +1,45 @@
+"""Outgoing e-mail over SMTP (optional: without SMTP_HOST, messages are logged instead of sent)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import structlog
+
+from app.settings import get_settings
+
+logger = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+def _send(mail: Mail) -> None:
+    settings = get_settings()
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message.set_content(mail.body)
+    with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(message)
+
+
+async def send_mail(mail: Mail) -> bool:
+    """Send `mail`; False when SMTP is not configured (the message is logged, without its body)."""
+    if not get_settings().smtp_host:
+        logger.info("mail not sent: SMTP_HOST is not set", to=mail.to, subject=mail.subject)
+        return False
+    await asyncio.to_thread(_send, mail)
+    return True

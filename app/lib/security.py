@@ -1,0 +1,60 @@
+"""Secrets: argon2id password hashes (bounded concurrency), random credentials and their digests."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
+from app.settings import get_settings
+
+# RFC 9106's low-memory profile (m = 64 MiB, t = 3, p = 4) is above OWASP's floor of m = 19 MiB, t = 2; the
+# semaphore keeps 50 concurrent logins from needing 3.2 GiB at once.
+_hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+_hashing_slots: asyncio.Semaphore | None = None
+
+# A hash of a random password, verified when an account does not exist, so that known and unknown
+# accounts take the same time to answer.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+ORG_TOKEN_PREFIX = "lt_org_"  # noqa: S105 - a public prefix, not a secret
+WIDGET_KEY_PREFIX = "lt_pub_"
+INVITATION_PREFIX = "lt_inv_"
+
+
+def _slots() -> asyncio.Semaphore:
+    global _hashing_slots  # noqa: PLW0603 - one semaphore per process, made on first use inside the loop
+    if _hashing_slots is None:
+        _hashing_slots = asyncio.Semaphore(get_settings().password_hash_concurrency)
+    return _hashing_slots
+
+
+async def hash_password(password: str) -> str:
+    async with _slots():
+        return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    async with _slots():
+        return await asyncio.to_thread(_verify, password_hash or _DUMMY_HASH, password) and password_hash is not None
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret(prefix: str) -> str:
+    """A credential with a recognisable prefix and 256 random bits."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """The stored form of a secret credential: high-entropy secrets need no slow hash, only a one-way one."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,83 @@
+"""Which rate limit applies to a request, checked once per request after the caller is known.
+
+- widget ingest (submit, BugSpark create, upload): per client IP per project, the project's limit;
+- the admin API: per organization token or per user, an average rate with bursts (GCRA);
+- login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py).
+Every bucket name starts with the organization (and project) it belongs to.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.lib.asgi import with_response_headers
+from app.lib.clients import client_ip
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
+from app.lib.redis import get_redis
+from app.settings import get_settings
+from tenants.identity import CredentialKind, Identity
+from tenants.middleware import IDENTITY_KEY
+
+PUBLIC_INGEST = "public_ingest"  # route opt: a widget-key endpoint limited per client IP
+
+
+@cache
+def limiter() -> Limiter:
+    return Limiter(get_redis())
+
+
+def widget_policy(limit_per_minute: int) -> Policy:
+    return Policy(name="widget", limit=limit_per_minute, window_seconds=60)
+
+
+def admin_policy() -> Policy:
+    settings = get_settings()
+    return Policy(
+        name="admin",
+        limit=settings.admin_rate_per_minute,
+        window_seconds=60,
+        algorithm=Algorithm.GCRA,
+        burst=settings.admin_burst,
+    )
+
+
+def login_policy() -> Policy:
+    return Policy(name="login", limit=get_settings().login_attempts_per_minute, window_seconds=60)
+
+
+def login_failures_policy() -> Policy:
+    return Policy(name="login-failures", limit=get_settings().login_failures_per_hour, window_seconds=3600)
+
+
+def refuse(decision: Decision) -> LanternError:
+    return LanternError(ErrorCode.RATE_LIMITED, headers=decision.headers())
+
+
+async def _check(scope: Scope, identity: Identity) -> Decision | None:
+    opt: dict[str, Any] = getattr(scope.get("route_handler"), "opt", {}) or {}
+    if identity.kind is CredentialKind.WIDGET_KEY and identity.widget is not None and opt.get(PUBLIC_INGEST):
+        bucket = f"{identity.organization_id}:{identity.project_id}:{client_ip(scope)}"
+        return await limiter().hit(widget_policy(identity.widget.rate_limit_per_minute), bucket)
+    if identity.is_admin_client:
+        subject = (
+            f"token:{identity.credential_id}" if identity.kind is CredentialKind.TOKEN else f"user:{identity.user_id}"
+        )
+        return await limiter().hit(admin_policy(), f"{identity.organization_id}:{subject}")
+    return None
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        identity: Identity | None = scope["state"].get(IDENTITY_KEY)
+        decision = await _check(scope, identity) if identity is not None else None
+        if decision is None:
+            await next_app(scope, receive, send)
+            return
+        if not decision.allowed:
+            raise refuse(decision)
+        await next_app(scope, receive, with_response_headers(send, decision.headers()))

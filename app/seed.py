@@ -1,0 +1,74 @@
+"""The demo organization of `make run`, and an operator's first admin; both through the domain services."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from app.domain.accounts.models import User
+from app.domain.accounts.services import AccountService
+from app.domain.projects.models import Project, ProjectKey
+from app.domain.projects.schemas import ProjectCreate
+from app.domain.projects.services import ProjectService
+from app.lib.database import alchemy_config
+from app.settings import get_settings
+from tenants.context import tenant_scope
+from tenants.db import scoped
+
+DEMO_EMAIL = "demo@lantern.local"
+DEMO_ORGANIZATION = "Demo Organization"
+
+
+def _demo_password() -> str:
+    """A random password, kept in the data directory so every `make run` prints the same login."""
+    path = get_settings().data_dir / "demo-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def seed_demo() -> dict[str, str]:
+    password = _demo_password()
+    async with alchemy_config().get_session() as session, session.begin():
+        accounts = AccountService(session)
+        user = await accounts.users.by_email(DEMO_EMAIL)
+        if user is None:
+            user, organization = await accounts.signup(
+                email=DEMO_EMAIL,
+                password=password,
+                name="Demo",
+                organization_name=DEMO_ORGANIZATION,
+            )
+            organization_id = organization.id
+        else:
+            organization_id = (await accounts.memberships(user.id))[0][0].id
+        async with scoped(session, tenant_scope(organization_id, user.id)):
+            projects = ProjectService(session=session)
+            project = await projects.get_one_or_none(Project.name == "Demo Site")
+            if project is None:
+                project = await projects.create_project(
+                    ProjectCreate(name="Demo Site", site_url="http://127.0.0.1:8000", tracking_prefix="DEMO"),
+                )
+            key = await session.scalar(
+                select(ProjectKey.key).where(ProjectKey.project_id == project.id, ProjectKey.revoked_at.is_(None)),
+            )
+    return {
+        "organization": DEMO_ORGANIZATION,
+        "url": get_settings().public_url,
+        "email": DEMO_EMAIL,
+        "password": password,
+        "api_key": key or "",
+    }
+
+
+async def create_admin(*, email: str, password: str, organization_name: str, name: str) -> User:
+    async with alchemy_config().get_session() as session, session.begin():
+        user, _organization = await AccountService(session).signup(
+            email=email,
+            password=password,
+            name=name or email,
+            organization_name=organization_name,
+        )
+    return user

@@ -1,0 +1,122 @@
+"""Configuration read from environment variables, lazily, so tests can configure before first use.
+
+Every variable is documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+def _env_bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in _TRUE if raw else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """One immutable snapshot of the environment."""
+
+    data_dir: Path
+    database_url: str
+    database_owner_url: str
+    redis_url: str | None
+    secret_key: str
+    dev_mode: bool
+    cookie_secure: bool
+    signup_open: bool
+    default_locale: str
+    log_level: str
+    password_hash_concurrency: int
+    session_max_age: int
+    host: str
+    port: int
+    public_url: str
+    tracking_wait_ms: int
+    admin_rate_per_minute: int
+    admin_burst: int
+    login_attempts_per_minute: int
+    login_failures_per_hour: int
+    default_project_rate_limit: int
+    trusted_proxies: tuple[str, ...]
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str
+    smtp_from: str
+    smtp_starttls: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'lantern.db'}"
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    """A development secret kept in the data directory, so sessions survive restarts of `make run`."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process; `reset_settings()` re-reads the environment (tests)."""
+    data_dir = Path(_env("LANTERN_DATA_DIR", "./.lantern")).resolve()
+    database_url = _env("DATABASE_URL", _default_database_url(data_dir))
+    dev_mode = _env_bool("LANTERN_DEV", default=False)
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        database_owner_url=_env("DATABASE_OWNER_URL", database_url),
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        secret_key=_env("LANTERN_SECRET_KEY", "") or _load_or_create_secret(data_dir),
+        dev_mode=dev_mode,
+        cookie_secure=_env_bool("LANTERN_COOKIE_SECURE", default=not dev_mode),
+        signup_open=_env("LANTERN_SIGNUP", "open").lower() != "closed",
+        default_locale=_env("LANTERN_DEFAULT_LOCALE", "en"),
+        log_level=_env("LANTERN_LOG_LEVEL", "INFO").upper(),
+        password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4),
+        session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600),
+        host=_env("HOST", "127.0.0.1"),
+        port=_env_int("PORT", 8000),
+        public_url=_env("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000)}").rstrip("/"),
+        tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
+        admin_rate_per_minute=_env_int("LANTERN_ADMIN_RATE_PER_MINUTE", 60),
+        admin_burst=_env_int("LANTERN_ADMIN_BURST", 10),
+        login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5),
+        login_failures_per_hour=_env_int("LANTERN_LOGIN_FAILURES_PER_HOUR", 100),
+        default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10),
+        trusted_proxies=tuple(p.strip() for p in _env("LANTERN_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
+        smtp_port=_env_int("SMTP_PORT", 587),
+        smtp_user=os.environ.get("SMTP_USER", "").strip() or None,
+        smtp_password=os.environ.get("SMTP_PASSWORD", ""),
+        smtp_from=_env("SMTP_FROM", "Lantern <lantern@localhost>"),
+        smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
+    )
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,63 @@
+"""Route guards and the identity dependency: who may call what, decided from the resolved identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from app.domain.organizations.models import Role
+from app.lib.errors import ErrorCode, LanternError
+from tenants.identity import CredentialKind, Identity
+from tenants.middleware import IDENTITY_KEY
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def _identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
+    identity: Identity | None = connection.scope["state"].get(IDENTITY_KEY)
+    return identity
+
+
+def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A session or an organization token; a widget key is no admin credential (401)."""
+    identity = _identity(connection)
+    if identity is None or not identity.is_admin_client:
+        raise LanternError(ErrorCode.UNAUTHORIZED)
+
+
+def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    identity = _identity(connection)
+    if identity is None or identity.kind is not CredentialKind.SESSION:
+        raise LanternError(ErrorCode.UNAUTHORIZED)
+
+
+def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    identity = _identity(connection)
+    if identity is None or identity.kind is not CredentialKind.WIDGET_KEY:
+        raise LanternError(ErrorCode.UNAUTHORIZED)
+
+
+def requires_role(*roles: Role) -> Guard:
+    """An admin client whose role in the organization is one of `roles` (tokens act as admins)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_admin_client(connection, handler)
+        identity = _identity(connection)
+        if identity is None or identity.role not in roles:
+            raise LanternError(ErrorCode.FORBIDDEN)
+
+    return guard
+
+
+requires_manager = requires_role(Role.OWNER, Role.ADMIN)
+requires_owner = requires_role(Role.OWNER)
+
+
+async def provide_identity(request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    identity = _identity(request)
+    if identity is None:
+        raise LanternError(ErrorCode.UNAUTHORIZED)
+    return identity

@@ -1,0 +1,138 @@
+"""Per-request context: request id, the caller's identity and tenant, and the language of the answer.
+
+Runs once per request, before any handler: it resolves exactly one credential, binds the tenant scope
+that every query reads, chooses the locale, and labels every log line with the request and tenant.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import ExitStack
+from typing import Any
+from uuid import UUID
+
+import structlog
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.lib.database import alchemy_config
+from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, http_exception_handler, lantern_error_handler
+from app.lib.i18n import DEFAULT_TIMEZONE, choose_locale, current_locale, language_tag, use_locale, use_timezone
+from app.lib.security import ORG_TOKEN_PREFIX
+from tenants.context import TenantScope, bound_scope
+from tenants.identity import Identity
+from tenants.resolve import (
+    bearer_or_basic_token,
+    identity_from_session,
+    identity_from_token,
+    identity_from_widget_key,
+)
+
+logger = structlog.get_logger()
+
+IDENTITY_KEY = "lantern_identity"
+SESSION_USER_KEY = "user_id"
+SESSION_ORGANIZATION_KEY = "organization_id"
+
+
+def get_identity(request: Request[Any, Any, Any]) -> Identity | None:
+    identity: Identity | None = request.scope["state"].get(IDENTITY_KEY)
+    return identity
+
+
+async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
+    if any(value.startswith(ORG_TOKEN_PREFIX) for _, value in request.query_params.multi_items()):
+        # Secrets in URLs end up in logs and browser history: refuse rather than accept.
+        raise LanternError(ErrorCode.UNAUTHORIZED)
+    authorization = request.headers.get("authorization")
+    api_key = request.headers.get("x-api-key") or request.query_params.get("apiKey")
+    async with alchemy_config().get_session() as session:
+        if authorization:
+            token = bearer_or_basic_token(authorization)
+            identity = await identity_from_token(session, token) if token else None
+            if identity is None:
+                raise LanternError(ErrorCode.UNAUTHORIZED)
+            return identity
+        if api_key:
+            identity = await identity_from_widget_key(session, api_key)
+            if identity is None:
+                raise LanternError(ErrorCode.UNAUTHORIZED)
+            return identity
+        session_data = request.scope.get("session")
+        if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):
+            organization_id = session_data.get(SESSION_ORGANIZATION_KEY)
+            return await identity_from_session(
+                session,
+                UUID(user_id),
+                UUID(organization_id) if organization_id else None,
+            )
+    return None
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope)
+        request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+        started = time.perf_counter()
+        outcome: dict[str, int] = {}
+        with structlog.contextvars.bound_contextvars(request_id=request_id), ExitStack() as stack:
+            _choose_language(stack, request, identity=None)
+            send = _with_response_headers(send, request_id, outcome)
+            try:
+                identity = await _resolve(request)
+                scope["state"][IDENTITY_KEY] = identity
+                if identity is not None:
+                    _act_as(stack, request, identity)
+                await next_app(scope, receive, send)
+            except (LanternError, HTTPException) as error:
+                # From credential resolution or an inner middleware (CSRF): answer in the request's language.
+                response = (
+                    lantern_error_handler(request, error)
+                    if isinstance(error, LanternError)
+                    else (http_exception_handler(request, error))
+                )
+                await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+            finally:
+                logger.info(
+                    "request",
+                    method=request.method,
+                    path=request.url.path,
+                    status=outcome.get("status"),
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+
+def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity | None) -> None:
+    locale = choose_locale(
+        explicit=request.query_params.get("lang"),
+        user_preference=identity.user_locale if identity else None,
+        accept_language=request.headers.get("accept-language"),
+        organization_default=identity.organization_locale if identity else None,
+    )
+    stack.enter_context(use_locale(locale))
+    request.scope["state"][LOCALE_STATE_KEY] = locale
+
+
+def _act_as(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity) -> None:
+    """Bind the caller's tenant (every query reads it), language, time zone and log labels."""
+    stack.enter_context(bound_scope(TenantScope(organization_id=identity.organization_id, user_id=identity.user_id)))
+    stack.enter_context(structlog.contextvars.bound_contextvars(tenant_id=str(identity.organization_id)))
+    _choose_language(stack, request, identity)
+    stack.enter_context(use_timezone(identity.user_timezone or identity.organization_timezone or DEFAULT_TIMEZONE))
+
+
+def _with_response_headers(send: Send, request_id: str, outcome: dict[str, int]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            outcome["status"] = message["status"]
+            headers = MutableScopeHeaders.from_message(message)
+            headers["Content-Language"] = language_tag(current_locale())
+            headers.add("Vary", "Accept-Language")
+            headers["X-Request-ID"] = request_id
+        await send(message)
+
+    return send_with_headers

@@ -1,0 +1,158 @@
+"""Resolving a request's credential to an `Identity`: the only reads that happen before the tenant is known.
+
+Each lookup runs in its own short transaction under a narrow scope: a credential lookup may read only the
+row holding that credential, a user lookup only that user's memberships (PostgreSQL's row-level security
+policies enforce the same, see `tenants/rls.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Membership, Organization, Role
+from app.domain.projects.models import Project, ProjectKey
+from app.domain.tokens.models import ApiToken
+from app.lib.errors import not_found
+from app.lib.security import ORG_TOKEN_PREFIX, digest
+from tenants.context import credential_lookup, tenant_scope, user_scope
+from tenants.identity import CredentialKind, Identity, WidgetPolicy
+
+
+def bearer_or_basic_token(authorization: str) -> str | None:
+    """The organization token of an `Authorization` header: `Bearer <token>` or Basic `<token>:x`."""
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return value or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, _, _password = decoded.partition(":")
+        return user or None
+    return None
+
+
+async def identity_from_token(session: AsyncSession, token: str) -> Identity | None:
+    if not token.startswith(ORG_TOKEN_PREFIX):
+        return None
+    token_hash = digest(token)
+    with credential_lookup(token_hash):
+        async with session.begin():
+            row = (
+                await session.execute(
+                    select(ApiToken.id, ApiToken.organization_id).where(
+                        ApiToken.token_hash == token_hash,
+                        ApiToken.revoked_at.is_(None),
+                    ),
+                )
+            ).first()
+    if row is None:
+        return None
+    with tenant_scope(row.organization_id):
+        async with session.begin():
+            organization = await session.get(Organization, row.organization_id)
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=datetime.now(UTC)),
+            )
+    return Identity(
+        kind=CredentialKind.TOKEN,
+        organization_id=row.organization_id,
+        role=Role.ADMIN,
+        credential_id=row.id,
+        organization_locale=organization.default_locale if organization else None,
+        organization_timezone=organization.timezone if organization else None,
+    )
+
+
+async def identity_from_widget_key(session: AsyncSession, key: str) -> Identity | None:
+    with credential_lookup(key):
+        async with session.begin():
+            row = (
+                await session.execute(
+                    select(ProjectKey.id, ProjectKey.organization_id, ProjectKey.project_id).where(
+                        ProjectKey.key == key,
+                        ProjectKey.revoked_at.is_(None),
+                    ),
+                )
+            ).first()
+    if row is None:
+        return None
+    with tenant_scope(row.organization_id):
+        async with session.begin():
+            project = await session.get(Project, row.project_id)
+            organization = await session.get(Organization, row.organization_id)
+    if project is None or not project.is_active:
+        return None
+    return Identity(
+        kind=CredentialKind.WIDGET_KEY,
+        organization_id=row.organization_id,
+        project_id=row.project_id,
+        credential_id=row.id,
+        organization_locale=organization.default_locale if organization else None,
+        organization_timezone=organization.timezone if organization else None,
+        widget=WidgetPolicy(
+            rate_limit_per_minute=project.rate_limit_per_minute,
+            allowed_origins=tuple(project.allowed_origins),
+            require_origin=project.require_origin,
+        ),
+    )
+
+
+async def identity_from_session(
+    session: AsyncSession,
+    user_id: UUID,
+    organization_id: UUID | None,
+) -> Identity | None:
+    """The identity of a logged-in user in their active organization (or their first one)."""
+    with user_scope(user_id):
+        async with session.begin():
+            user = await session.get(User, user_id)
+            if user is None or not user.is_active:
+                return None
+            memberships = (
+                await session.execute(
+                    select(Membership.organization_id, Membership.role)
+                    .where(Membership.user_id == user_id)
+                    .order_by(Membership.created_at),
+                )
+            ).all()
+    chosen = next((m for m in memberships if m.organization_id == organization_id), None)
+    chosen = chosen or (memberships[0] if memberships else None)
+    if chosen is None:
+        return None
+    with tenant_scope(chosen.organization_id, user_id):
+        async with session.begin():
+            organization = await session.get(Organization, chosen.organization_id)
+    return Identity(
+        kind=CredentialKind.SESSION,
+        organization_id=chosen.organization_id,
+        user_id=user_id,
+        role=Role(chosen.role),
+        user_email=user.email,
+        user_locale=user.locale,
+        user_timezone=user.timezone,
+        organization_locale=organization.default_locale if organization else None,
+        organization_timezone=organization.timezone if organization else None,
+    )
+
+
+async def widget_project(session: AsyncSession, key: str) -> Project:
+    """The project of a widget key named in a URL (the widget's public config); unknown keys are 404."""
+    identity = await identity_from_widget_key(session, key)
+    if identity is None or identity.project_id is None:
+        raise not_found()
+    with tenant_scope(identity.organization_id):
+        async with session.begin():
+            project = await session.get(Project, identity.project_id)
+    if project is None:
+        raise not_found()
+    return project

@@ -1,0 +1,151 @@
+"""Test environment: real Redis and a real database for the whole session.
+
+- Redis: TEST_REDIS_URL (or REDIS_URL) when set, else an embedded redis-server started here.
+- Database: TEST_DATABASE_URL (a PostgreSQL owner URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test)
+  when set: a fresh database is created, migrated as the owner, and the app connects as `lantern_app`, a
+  role that owns nothing and cannot bypass row-level security. Else SQLite in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.asgi import create_app
+from app.cli import migrate
+from app.lib.database import alchemy_config
+from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.redis import get_redis
+from app.settings import reset_settings
+from tests.support.clients import ApiClient, TenantFactory
+from tests.support.worker import running_worker
+
+APP_ROLE = "lantern_app"
+_WORK_DIR = Path(tempfile.mkdtemp(prefix="lantern-tests-"))
+
+
+def _postgres_owner_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+async def _create_postgres_database(owner_url: str) -> tuple[str, str]:
+    """A fresh database; returns (owner URL, app-role URL) for it."""
+    name = f"lantern_test_{secrets.token_hex(4)}"
+    engine = create_async_engine(owner_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = await connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE})
+        if not exists:
+            await connection.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"))
+    await engine.dispose()
+    owner = make_url(owner_url).set(database=name)
+    app = owner.set(username=APP_ROLE, password=None)
+    return owner.render_as_string(hide_password=False), app.render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(owner_url: str, database: str) -> None:
+    engine = create_async_engine(owner_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def embedded_services() -> Iterator[dict[str, str]]:
+    """Configure the environment (database, Redis, data dir) before the app is first imported."""
+    env: dict[str, str] = {
+        "LANTERN_DATA_DIR": str(_WORK_DIR / "data"),
+        "LANTERN_SECRET_KEY": secrets.token_urlsafe(32),
+        "LANTERN_COOKIE_SECURE": "false",
+        "LANTERN_LOG_LEVEL": "WARNING",
+        "LANTERN_PASSWORD_HASH_CONCURRENCY": "2",
+        # Most tests make many requests quickly; the rate-limit tests set their own, tight limits.
+        "LANTERN_ADMIN_RATE_PER_MINUTE": "100000",
+        "LANTERN_ADMIN_BURST": "100000",
+        "LANTERN_DEFAULT_PROJECT_RATE_LIMIT": "10000",
+    }
+    redis = None
+    redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if redis_url is None:
+        redis = EmbeddedRedis(_WORK_DIR / "redis", persistent=False)
+        redis_url = redis.start()
+    env["REDIS_URL"] = redis_url
+    owner_url = _postgres_owner_url()
+    database_name = None
+    if owner_url:
+        owner, app = asyncio.run(_create_postgres_database(owner_url))
+        database_name = make_url(owner).database
+        env["DATABASE_OWNER_URL"], env["DATABASE_URL"] = owner, app
+    else:
+        env["DATABASE_URL"] = env["DATABASE_OWNER_URL"] = f"sqlite+aiosqlite:///{_WORK_DIR / 'lantern.db'}"
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    _reset_caches()
+    migrate()
+    try:
+        yield env
+    finally:
+        if owner_url and database_name:
+            asyncio.run(_drop_postgres_database(owner_url, database_name))
+        if redis is not None:
+            redis.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _reset_caches() -> None:
+    reset_settings()
+    alchemy_config.cache_clear()
+    get_redis.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(embedded_services: dict[str, str]) -> bool:
+    return embedded_services["DATABASE_URL"].startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+async def app(embedded_services: dict[str, str]) -> AsyncIterator[Any]:
+    application = create_app()
+    async with AsyncTestClient(app=application):  # runs the lifespan once for the whole session
+        yield application
+
+
+@pytest.fixture
+async def anonymous(app: Any) -> AsyncIterator[ApiClient]:
+    async with ApiClient.for_app(app) as client:
+        yield client
+
+
+@pytest.fixture
+def tenants(app: Any) -> TenantFactory:
+    return TenantFactory(app)
+
+
+@pytest.fixture
+async def worker(app: Any) -> AsyncIterator[Any]:
+    async with running_worker() as running:
+        yield running
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need TEST_DATABASE_URL; on the embedded SQLite default they are skipped."""
+    if _postgres_owner_url():
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL-only: set TEST_DATABASE_URL (CI runs these)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)

@@ -1,0 +1,102 @@
+"""The first of the two commands: `make run` (`python -m app.cli run`) on a machine with nothing configured.
+
+It must migrate, seed the demo organization and print its login, serve on 127.0.0.1:$PORT with a worker
+and an embedded Redis, accept that login, and on SIGTERM stop every process it started.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.e2e.lantern_cli import (
+    CLI,
+    DemoLogin,
+    clean_env,
+    command_line,
+    descendants,
+    free_port,
+    parse_demo_login,
+    spawned,
+    sqlite_rows,
+)
+
+READY_WITHIN_SECONDS = 60
+STOPPED_WITHIN_SECONDS = 30
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, output: Path) -> None:
+    """Poll /health and /health/ready until both answer 200; fail early if the process dies."""
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        exited = process.poll()
+        assert exited is None, f"`app.cli run` exited with {exited} before it was ready:\n{output.read_text()}"
+        try:
+            statuses = [httpx.get(f"{base_url}{path}", timeout=2).status_code for path in ("/health", "/health/ready")]
+        except httpx.TransportError as error:
+            last = repr(error)
+        else:
+            if statuses == [200, 200]:
+                return
+            last = f"/health, /health/ready answered {statuses}"
+        time.sleep(0.25)
+    msg = f"not ready within {READY_WITHIN_SECONDS} s ({last}):\n{output.read_text()}"
+    raise AssertionError(msg)
+
+
+def _log_in(base_url: str, demo: DemoLogin) -> None:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        login = client.post("/api/v1/auth/login", json={"email": demo.email, "password": demo.password})
+        assert login.status_code == 200, login.text
+        me = client.get("/api/v1/auth/me")
+        assert me.status_code == 200, me.text
+        assert me.json()["data"]["user"]["email"] == demo.email
+        projects = client.get("/api/v1/projects")
+        assert projects.status_code == 200, projects.text
+        assert demo.widget_key in [project["apiKey"] for project in projects.json()["data"]]
+
+
+def _port_is_closed(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except OSError:
+        return True
+
+
+def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "lantern-data"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = clean_env(data_dir, PORT=str(port), LANTERN_DEV="1")
+    output = tmp_path / "make-run.log"
+
+    with spawned([*CLI, "run"], env=env, output=output) as process:
+        _wait_until_ready(process, base_url, output)
+        printed = output.read_text()
+        demo = parse_demo_login(printed)
+        _log_in(base_url, demo)
+
+        children = descendants(process)
+        started = "\n".join(command_line(child) for child in children)
+        for expected in ("granian", "arq", "redis-server"):
+            assert expected in started, f"no {expected} process among the children:\n{started}"
+
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOPPED_WITHIN_SECONDS
+        exit_status = process.wait(timeout=STOPPED_WITHIN_SECONDS)
+        _gone, alive = psutil.wait_procs(children, timeout=max(0.1, deadline - time.monotonic()))
+        assert not alive, f"still running {STOPPED_WITHIN_SECONDS} s after SIGTERM: {[command_line(p) for p in alive]}"
+        assert exit_status == 0, output.read_text()
+        assert _port_is_closed(port)
+
+    database = data_dir / "lantern.db"
+    assert database.is_file(), f"no SQLite database in {data_dir}: {sorted(p.name for p in data_dir.iterdir())}"
+    assert sqlite_rows(database, "SELECT email FROM user_account") == [(demo.email,)]

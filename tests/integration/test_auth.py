@@ -1,0 +1,73 @@
+"""Sign-up, login, sessions (rotation at login), CSRF, logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+
+
+async def test_signup_creates_user_organization_and_session(anonymous: ApiClient) -> None:
+    response = await anonymous.post(
+        "/api/v1/auth/signup",
+        json={"email": "Ada@Example.com", "password": PASSWORD, "name": "Ada", "organization": {"name": "Bug Spark"}},
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    assert data["user"]["email"] == "ada@example.com"
+    assert data["organization"]["name"] == "Bug Spark"
+    assert data["organization"]["slug"].startswith("bug-spark")
+    assert "lantern_session" in response.cookies
+    me = await anonymous.get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["data"]["role"] == "owner"
+
+
+async def test_login_rotates_a_planted_session_id(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant, ApiClient.for_app(app) as victim:
+        planted = "a" * 64
+        victim.cookies.set("lantern_session", planted)
+        response = await victim.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        assert response.cookies["lantern_session"] != planted
+        async with ApiClient.for_app(app) as attacker:
+            attacker.cookies.set("lantern_session", planted)
+            assert (await attacker.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_wrong_password_and_unknown_account_answer_alike(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        wrong = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": "x" * 12})
+        unknown = await anonymous.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x" * 12})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+async def test_cookie_mutation_without_csrf_token_is_refused(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        response = await tenant.client.post(
+            "/api/v1/projects",
+            json={"name": "No CSRF"},
+            headers={"X-CSRFToken": "forged"},
+        )
+        assert response.status_code == 403
+        assert response.json()["error"] == "FORBIDDEN"
+        assert (await tenant.client.post("/api/v1/projects", json={"name": "With CSRF"})).status_code == 201
+
+
+async def test_token_requests_need_no_csrf(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        token = (await tenant.create_token())["token"]
+        async with ApiClient.for_app(app) as program:
+            response = await program.post(
+                "/api/v1/projects",
+                json={"name": "From CI"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 201, response.text
+
+
+async def test_logout_ends_the_session(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        assert (await tenant.client.post("/api/v1/auth/logout")).status_code == 200
+        assert (await tenant.client.get("/api/v1/auth/me")).status_code == 401

@@ -1,0 +1,334 @@
+"""Rate limits (exact across processes, per client, Redis down), CORS by project, and body limits."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.ratelimit import Limiter, Policy
+from app.lib.redis import get_redis
+from app.lib.throttle import limiter
+from app.settings import reset_settings
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.server import granian_server
+
+REPORT = {"title": "Checkout broken", "description": "", "severity": "low", "category": "bug"}
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Change settings for one test; they are read again afterwards."""
+    yield monkeypatch
+    monkeypatch.undo()
+    reset_settings()
+
+
+async def _limited_project(tenant: Tenant, limit: int, **fields: Any) -> dict[str, Any]:
+    project = await tenant.create_project(f"Limited {limit}", **fields)
+    changed = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"rateLimitPerMinute": limit})
+    assert changed.status_code == 200, changed.text
+    return project
+
+
+async def test_widget_limit_counts_down_then_refuses_with_retry_after(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 3)
+        other = await _limited_project(tenant, 3)
+        headers = {"X-API-Key": project["apiKey"], "Accept-Language": "de"}
+        answers = [await anonymous.post("/api/v1/reports", json=REPORT, headers=headers) for _ in range(4)]
+        assert [a.status_code for a in answers] == [201, 201, 201, 429]
+        assert [a.headers["x-ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+        assert all(a.headers["x-ratelimit-limit"] == "3" for a in answers)
+        refused = answers[-1]
+        assert refused.json()["error"] == "RATE_LIMITED"
+        assert refused.headers["content-language"] == "de"
+        assert int(refused.headers["retry-after"]) >= 1
+        assert int(refused.headers["x-ratelimit-reset"]) > 1_700_000_000  # a Unix time, like BugPin's
+        first_elsewhere = await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": other["apiKey"]})
+        assert first_elsewhere.status_code == 201
+
+
+async def test_limit_is_exact_across_four_server_processes(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 10)
+        async with granian_server(4, LANTERN_TRACKING_WAIT_MS="0") as base_url:
+            gate = asyncio.Semaphore(64)
+            async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+
+                async def submit() -> int:
+                    async with gate:
+                        response = await client.post(
+                            "/api/v1/reports",
+                            json=REPORT,
+                            headers={"X-API-Key": project["apiKey"]},
+                        )
+                        return response.status_code
+
+                statuses = await asyncio.gather(*(submit() for _ in range(300)))
+    assert statuses.count(201) == 10
+    assert statuses.count(429) == 290
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 2)
+        key = {"X-API-Key": project["apiKey"]}
+        rotating = [
+            await anonymous.post("/api/v1/reports", json=REPORT, headers={**key, "X-Forwarded-For": f"203.0.113.{i}"})
+            for i in range(3)
+        ]
+        assert [r.status_code for r in rotating] == [201, 201, 429]
+        settings_env.setenv("LANTERN_TRUSTED_PROXIES", "127.0.0.1/32")
+        reset_settings()
+        through_proxy = [
+            await anonymous.post("/api/v1/reports", json=REPORT, headers={**key, "X-Forwarded-For": f"198.51.100.{i}"})
+            for i in range(3)
+        ]
+        assert [r.status_code for r in through_proxy] == [201, 201, 201]
+        # A client forging the left part of the chain still lands in the bucket of the address the proxy saw.
+        forged = [
+            await anonymous.post(
+                "/api/v1/reports",
+                json=REPORT,
+                headers={**key, "X-Forwarded-For": f"192.0.2.{i}, 198.51.100.1"},
+            )
+            for i in range(3)
+        ]
+        assert [r.status_code for r in forged] == [201, 429, 429]
+
+
+async def test_admin_api_allows_bursts_then_the_average_rate(
+    tenants: TenantFactory,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    async with tenants.create() as tenant:
+        settings_env.setenv("LANTERN_ADMIN_RATE_PER_MINUTE", "60")
+        settings_env.setenv("LANTERN_ADMIN_BURST", "3")
+        reset_settings()
+        answers = [await tenant.client.get("/api/v1/projects") for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[0].headers["x-ratelimit-limit"] == "3"
+        await asyncio.sleep(1.05)  # one request's worth at 60/min
+        assert (await tenant.client.get("/api/v1/projects")).status_code == 200
+
+
+async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    async with tenants.create() as tenant:
+        known = [
+            await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": "wrong password"})
+            for _ in range(6)
+        ]
+        unknown = [
+            await anonymous.post("/api/v1/auth/login", json={"email": f"x{tenant.email}", "password": "wrong password"})
+            for _ in range(6)
+        ]
+        assert [a.status_code for a in known] == [401] * 5 + [429]
+        assert [a.status_code for a in unknown] == [401] * 5 + [429]
+        assert known[0].json() == unknown[0].json()
+        right = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert right.status_code == 429  # the account is still cooling down for this IP
+
+
+@pytest.fixture
+async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: EmbeddedRedis) -> None:
+    client = Redis.from_url(separate_redis.url, socket_connect_timeout=0.5)
+    checks = Limiter(client)
+    policy = Policy(name="fallback-test", limit=3, window_seconds=60)
+    assert [(await checks.hit(policy, "bucket")).allowed for _ in range(2)] == [True, True]
+    assert checks.fallbacks == 0
+    separate_redis.stop()
+    answers = [(await checks.hit(policy, "other-bucket")).allowed for _ in range(4)]
+    assert answers == [True, True, True, False]  # the same policy, held in this process
+    assert checks.fallbacks == 1
+    separate_redis.process = None
+    separate_redis.start()
+    await asyncio.sleep(1.1)  # the limiter tries Redis again after a second
+    assert (await checks.hit(policy, "recovered")).allowed
+    assert await client.exists("lantern:rl:fallback-test:recovered") == 1
+    await client.aclose()
+
+
+async def test_redis_down_keeps_submissions_working_and_login_limited(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    separate_redis: EmbeddedRedis,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 100)
+        settings_env.setenv("REDIS_URL", separate_redis.url)  # only what connects from now on uses it
+        _forget_connections()
+        try:
+            assert (await _submit(anonymous, project)) == 201
+            separate_redis.stop()
+            statuses = [await _submit(anonymous, project) for _ in range(5)]
+            logins = [
+                (
+                    await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": "nope"})
+                ).status_code
+                for _ in range(6)
+            ]
+            fallbacks = limiter().fallbacks
+        finally:
+            settings_env.undo()
+            _forget_connections()
+    assert statuses == [201] * 5
+    assert logins == [401] * 5 + [429]
+    assert fallbacks >= 1
+
+
+async def _submit(client: ApiClient, project: dict[str, Any]) -> int:
+    response = await client.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]})
+    return response.status_code
+
+
+def _forget_connections() -> None:
+    reset_settings()
+    get_redis.cache_clear()
+    limiter.cache_clear()
+
+
+async def test_cors_admits_the_projects_origins_and_their_subdomains(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        key = {"X-API-Key": project["apiKey"]}
+        for origin in ("https://example.com", "https://app.example.com"):
+            allowed = await anonymous.post("/api/widget/submit", json=_widget_body(), headers={**key, "Origin": origin})
+            assert allowed.status_code == 201, allowed.text
+            assert allowed.headers["access-control-allow-origin"] == origin
+            assert "Origin" in allowed.headers.get_list("vary", split_commas=True)
+        for origin in ("https://evil.com", "https://notexample.com"):
+            refused = await anonymous.post(
+                "/api/widget/submit",
+                json=_widget_body(),
+                headers={**key, "Origin": origin, "Accept-Language": "ja"},
+            )
+            assert refused.status_code == 403
+            assert refused.json()["error"] == "FORBIDDEN"
+            assert refused.headers["content-language"] == "ja"
+            assert "access-control-allow-origin" not in refused.headers
+        no_origin = await anonymous.post("/api/widget/submit", json=_widget_body(), headers=key)
+        assert no_origin.status_code == 201  # a server-side client sends no Origin
+
+
+async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["https://example.com"])
+        preflight = await anonymous.options(
+            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+            headers={
+                "Origin": "https://example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-api-key",
+            },
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "https://example.com"
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert "X-API-Key" in preflight.headers["access-control-allow-headers"]
+        wrong_scheme = await anonymous.options(
+            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+            headers={"Origin": "http://example.com", "Access-Control-Request-Method": "POST"},
+        )
+        assert wrong_scheme.status_code == 403
+        config = await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://x.org"})
+        assert config.headers["access-control-allow-origin"] == "*"
+        admin = await tenant.client.get("/api/v1/projects", headers={"Origin": "https://example.com"})
+        assert "access-control-allow-origin" not in admin.headers
+        required = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"requireOrigin": True})
+        assert required.status_code == 200
+        headless = await anonymous.post(
+            "/api/v1/widget/submit", json=_widget_body(), headers={"X-API-Key": project["apiKey"]}
+        )
+        assert headless.status_code == 403
+
+
+def _widget_body() -> dict[str, Any]:
+    return {
+        "title": "Broken button",
+        "metadata": {
+            "url": "https://example.com/cart",
+            "browser": {"name": "Chrome"},
+            "device": {"type": "desktop"},
+            "viewport": {"width": 1280, "height": 720},
+            "timestamp": "2026-01-15T10:30:00Z",
+        },
+    }
+
+
+async def test_oversized_body_is_refused_without_reading_it(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = 0
+        chunk = b"x" * 65536
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal sent
+            for _ in range(1024):  # 64 MiB offered
+                sent += 1
+                yield chunk
+
+        tracemalloc.start()
+        try:
+            response = await anonymous.post(
+                "/api/v1/reports",
+                content=body(),
+                headers={"X-API-Key": project["apiKey"], "Content-Type": "application/json"},
+            )
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert response.status_code == 413
+    assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+    assert sent <= 32  # stopped at the 1 MiB limit (16 chunks) plus what was in flight, not 1,024
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_wrong_content_type_is_415(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        response = await anonymous.post(
+            "/api/v1/reports",
+            content=b'{"title": "abcd"}',
+            headers={"X-API-Key": project["apiKey"], "Content-Type": "text/plain"},
+        )
+    assert response.status_code == 415
+    assert response.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+async def test_too_many_multipart_parts_is_413(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        files = {f"part{i}": ("a.txt", b"x", "text/plain") for i in range(30)}
+        response = await anonymous.post(
+            "/api/v1/upload/screenshot", files=files, headers={"X-API-Key": project["apiKey"]}
+        )
+    assert response.status_code == 413

@@ -1,0 +1,107 @@
+"""Structured logs: every line a request writes is one JSON object carrying its request id and tenant id.
+
+No route of the app logs while it answers normally; the line a request does write is the one of
+`internal_error_handler` (app/lib/errors.py) for an unhandled error. To reach it, the test mounts one route
+of its own on a fresh instance of the real app (same middleware, logging and exception handlers): the
+route logs a warning of its own and then fails.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import structlog
+from litestar import Litestar, get
+
+from app.asgi import create_app
+from tests.support.clients import ApiClient, TenantFactory
+
+PROBE_PATH = "/api/v1/test-only/failing-probe"
+
+
+class ProbeError(RuntimeError):
+    """The failure the probe route raises; the app must log it and answer 500."""
+
+
+@get(PROBE_PATH, sync_to_thread=False)
+def failing_probe() -> None:
+    structlog.get_logger("tests.probe").warning("probe reached")
+    raise ProbeError("probe failure")
+
+
+@pytest.fixture(scope="module")
+def probed_app(embedded_services: dict[str, str]) -> Litestar:
+    application = create_app()
+    application.register(failing_probe)
+    return application
+
+
+@pytest.fixture
+async def probe_client(probed_app: Litestar) -> AsyncIterator[ApiClient]:
+    async with ApiClient.for_app(probed_app) as client:
+        yield client
+
+
+def _json_lines(output: str) -> list[dict[str, Any]]:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines, "nothing was logged"
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"a log line is not JSON: {line!r}")
+    return parsed
+
+
+async def _call_probe(client: ApiClient, capfd: pytest.CaptureFixture[str], **headers: str) -> tuple[str, list[Any]]:
+    """Call the probe with a known request id; (that id, the log lines written meanwhile)."""
+    request_id = f"test-{secrets.token_hex(6)}"
+    capfd.readouterr()
+    response = await client.get(PROBE_PATH, headers={"X-Request-ID": request_id, **headers})
+    lines = _json_lines(capfd.readouterr().out)
+    assert response.status_code == 500, response.text
+    assert response.json()["error"] == "INTERNAL_ERROR"
+    assert response.headers["x-request-id"] == request_id
+    assert {line["event"] for line in lines} == {"probe reached", "unhandled error"}
+    error_line = next(line for line in lines if line["event"] == "unhandled error")
+    assert error_line["level"] == "error"
+    assert error_line["path"] == PROBE_PATH
+    assert "ProbeError: probe failure" in error_line["exception"]
+    return request_id, lines
+
+
+@pytest.mark.parametrize("credential", ["session", "token"])
+async def test_every_line_of_an_authenticated_request_carries_request_and_tenant(
+    credential: str,
+    tenants: TenantFactory,
+    probe_client: ApiClient,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    async with tenants.create() as tenant:
+        headers: dict[str, str] = {}
+        if credential == "session":
+            probe_client.cookies = tenant.client.cookies
+        else:
+            headers["Authorization"] = f"Bearer {(await tenant.create_token())['token']}"
+
+        request_id, lines = await _call_probe(probe_client, capfd, **headers)
+
+    for line in lines:
+        assert line["request_id"] == request_id, line
+        assert line["tenant_id"] == tenant.organization_id, line
+
+
+async def test_an_anonymous_request_logs_its_request_id_and_no_tenant(
+    probe_client: ApiClient,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    request_id, lines = await _call_probe(probe_client, capfd)
+
+    for line in lines:
+        assert line["request_id"] == request_id, line
+        assert "tenant_id" not in line, line

@@ -1,0 +1,22 @@
+"""The OpenAPI document is served and every operation has a stable, explicit id."""
+
+from __future__ import annotations
+
+from tests.support.clients import ApiClient
+
+
+async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
+    response = await anonymous.get("/schema/openapi.json")
+    assert response.status_code == 200, response.text
+    document = response.json()
+    operations = [
+        (path, method, operation.get("operationId"))
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "patch", "put", "delete"}
+    ]
+    ids = [operation_id for _path, _method, operation_id in operations]
+    assert len(ids) == len(set(ids))
+    generated = [(path, method, oid) for path, method, oid in operations if not oid or not oid[0].isupper()]
+    assert generated == []
+    assert {"Signup", "Login", "CreateReport", "ListReports", "WidgetSubmit", "WidgetSubmitCompat"} <= set(ids)

@@ -1,0 +1,150 @@
+"""Organization settings, members and guests, invitations (in the invitee's language), projects and keys."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from app.domain.organizations.models import Invitation
+from app.domain.organizations.services import invitation_mail
+from app.lib.database import alchemy_config
+from tenants.context import tenant_scope
+from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+
+
+async def test_owner_updates_the_organization(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        response = await tenant.client.patch(
+            "/api/v1/organization",
+            json={"name": "Acme GmbH", "defaultLocale": "de-AT", "timezone": "Europe/Vienna"},
+        )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert (data["name"], data["defaultLocale"], data["timezone"]) == ("Acme GmbH", "de", "Europe/Vienna")
+        bad = await tenant.client.patch("/api/v1/organization", json={"timezone": "Mars/Olympus"})
+        assert bad.status_code == 400
+        assert bad.json()["details"][0]["field"] == "timezone"
+
+
+async def test_invited_person_accepts_and_logs_in(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        invited = await tenant.client.post(
+            "/api/v1/organization/members",
+            json={"email": (dev := f"dev-{secrets.token_hex(4)}@example.com"), "role": "member"},
+        )
+        assert invited.status_code == 201, invited.text
+        token = invited.json()["data"]["invitationToken"]
+        assert token.startswith("lt_inv_")
+        assert invited.json()["data"]["member"]["invitationPending"] is True
+        async with ApiClient.for_app(app) as newcomer:
+            accepted = await newcomer.post(
+                "/api/v1/auth/invitations/accept",
+                json={"token": token, "password": PASSWORD, "name": "Dev"},
+            )
+            assert accepted.status_code == 200, accepted.text
+            assert accepted.json()["data"]["role"] == "member"
+            again = await newcomer.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert again.status_code == 404
+        members = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+        assert {m["email"]: m["invitationPending"] for m in members}[dev] is False
+
+
+async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFactory) -> None:
+    async with tenants.create("Acme") as tenant:
+        await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "ja"})
+        invited = (
+            await tenant.client.post(
+                "/api/v1/organization/members", json={"email": (ja := f"ja-{secrets.token_hex(4)}@example.com")}
+            )
+        ).json()
+        invitation_id = await _invitation_id(tenant.organization_id, invited["data"]["member"]["userId"])
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                mail = await invitation_mail(session, invitation_id, "lt_inv_x")
+        assert mail is not None
+        assert mail.to == ja
+        assert "Acme" in mail.subject
+        assert any("\u3040" <= char <= "\u30ff" for char in mail.subject + mail.body)  # kana: Japanese
+        assert "lt_inv_x" in mail.body
+
+
+async def _invitation_id(organization_id: str, user_id: str) -> UUID:
+    with tenant_scope(UUID(organization_id)):
+        async with alchemy_config().get_session() as session:
+            found = await session.scalar(select(Invitation.id).where(Invitation.user_id == UUID(user_id)))
+    assert found is not None
+    return found
+
+
+async def test_roles_and_the_last_owner(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        members = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+        owner = members[0]
+        demoted = await tenant.client.patch(f"/api/v1/organization/members/{owner['id']}", json={"role": "admin"})
+        assert demoted.status_code == 409
+        assert (await tenant.client.delete(f"/api/v1/organization/members/{owner['id']}")).status_code == 409
+        guest = await tenant.client.post(
+            "/api/v1/organization/members", json={"email": f"g-{secrets.token_hex(4)}@example.com", "role": "guest"}
+        )
+        guest_id = guest.json()["data"]["member"]["id"]
+        promoted = await tenant.client.patch(f"/api/v1/organization/members/{guest_id}", json={"role": "member"})
+        assert promoted.json()["data"]["role"] == "member"
+        assert (await tenant.client.delete(f"/api/v1/organization/members/{guest_id}")).status_code == 204
+
+
+async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        visible = await tenant.create_project("Visible")
+        await tenant.create_project("Hidden")
+        invited = await tenant.client.post(
+            "/api/v1/organization/members", json={"email": f"guest-{secrets.token_hex(4)}@example.com", "role": "guest"}
+        )
+        token = invited.json()["data"]["invitationToken"]
+        guest_user = invited.json()["data"]["member"]["userId"]
+        added = await tenant.client.post(f"/api/v1/projects/{visible['id']}/members", json={"userId": guest_user})
+        assert added.status_code == 201, added.text
+        async with ApiClient.for_app(app) as guest:
+            await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            await guest.ensure_csrf()
+            names = [p["name"] for p in (await guest.get("/api/v1/projects")).json()["data"]]
+            assert names == ["Visible"]
+            assert (await guest.post("/api/v1/projects", json={"name": "Nope"})).status_code == 403
+            assert (await guest.get("/api/v1/tokens")).status_code == 403
+
+
+async def test_widget_keys_rotate_and_revoke(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        assert project["trackingPrefix"] == "SHP"
+        old_key = project["apiKey"]
+        rotated = await tenant.client.post(f"/api/v1/projects/{project['id']}/keys")
+        assert rotated.status_code == 201
+        new_key = rotated.json()["data"]["key"]
+        assert new_key.startswith("lt_pub_")
+        assert new_key != old_key
+        old_key_id = project["keys"][0]["id"]
+        assert (await tenant.client.delete(f"/api/v1/projects/{project['id']}/keys/{old_key_id}")).status_code == 204
+        config = await anonymous.get(f"/api/v1/widget/config/{old_key}")
+        assert config.status_code == 404
+        fresh = await anonymous.get(f"/api/widget/config/{new_key}")
+        assert fresh.status_code == 200
+        assert fresh.json()["config"]["projectName"] == "Shop"
+        shown = (await tenant.client.get(f"/api/v1/projects/{project['id']}")).json()["data"]
+        assert shown["apiKey"] == new_key
+
+
+async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        first = await tenant.create_project("Bug Spark", trackingPrefix="BSK")
+        duplicate = await tenant.client.post("/api/v1/projects", json={"name": "Other", "trackingPrefix": "BSK"})
+        assert duplicate.status_code == 409
+        assert duplicate.json()["details"][0]["field"] == "trackingPrefix"
+        lowercase = await tenant.client.post("/api/v1/projects", json={"name": "Other", "trackingPrefix": "bsk"})
+        assert lowercase.status_code == 400
+        limited = await tenant.client.patch(f"/api/v1/projects/{first['id']}", json={"rateLimitPerMinute": 100})
+        assert limited.json()["data"]["rateLimitPerMinute"] == 100
+        too_high = await tenant.client.patch(f"/api/v1/projects/{first['id']}", json={"rateLimitPerMinute": 10001})
+        assert too_high.status_code == 400

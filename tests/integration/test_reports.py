@@ -1,0 +1,345 @@
+"""Reports: the reference products' own examples, tracking IDs by a real worker, triage."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import secrets
+from typing import Any
+
+from PIL import Image
+
+from tests.support.clients import ApiClient, Tenant, TenantFactory
+from workers.jobs import sweep_unnumbered_reports
+
+BUGSPARK_EXAMPLE = {
+    "title": "結帳按鈕無回應",
+    "description": "在行動版 Safari 上點擊「立即付款」沒有反應",
+    "severity": "high",
+    "category": "bug",
+    "reporter_identifier": "user@example.com",
+    "metadata": {"page": "/checkout", "cart_total": 49.99},
+}
+
+BUGPIN_EXAMPLE = {
+    "title": "Button not working on checkout page",
+    "description": "When I click the submit button, nothing happens.",
+    "priority": "high",
+    "reporterName": "John Doe",
+    "reporterEmail": "john@example.com",
+    "metadata": {
+        "url": "https://example.com/checkout",
+        "title": "Checkout - Example Store",
+        "referrer": "https://example.com/cart",
+        "browser": {"name": "Chrome", "version": "120.0.0", "userAgent": "Mozilla/5.0..."},
+        "device": {"type": "desktop", "os": "macOS", "osVersion": "14.0"},
+        "viewport": {"width": 1920, "height": 1080, "devicePixelRatio": 2, "orientation": "landscape"},
+        "timestamp": "2024-01-15T10:30:00.000Z",
+        "timezone": "America/New_York",
+        "pageLoadTime": 1234,
+        "consoleErrors": [
+            {
+                "type": "error",
+                "message": "Uncaught TypeError: Cannot read property 'submit' of null",
+                "source": "checkout.js",
+                "line": 42,
+                "timestamp": "2024-01-15T10:29:55.000Z",
+            },
+        ],
+    },
+}
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def _project(tenant: Tenant, name: str = "BugSpark", prefix: str = "BSK") -> dict[str, Any]:
+    return await tenant.create_project(name, trackingPrefix=prefix)
+
+
+async def test_bugspark_example_creates_a_report_with_a_tracking_id(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            "/api/v1/reports",
+            json=BUGSPARK_EXAMPLE,
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        assert response.status_code == 201, response.text
+        data = response.json()["data"]
+        assert data["projectId"] == project["id"]
+        assert data["title"] == "結帳按鈕無回應"
+        assert (data["severity"], data["category"], data["status"]) == ("high", "bug", "new")
+        assert data["trackingId"] == "BSK-1"
+        assert data["createdAt"].endswith("Z") or "+" in data["createdAt"]
+        shown = await tenant.client.get("/api/v1/reports/BSK-1")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["data"]["id"] == data["id"]
+        assert shown.json()["data"]["metadata"] == {"page": "/checkout", "cart_total": 49.99}
+
+
+async def test_missing_title_answers_in_traditional_chinese_naming_the_field(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        body = {key: value for key, value in BUGSPARK_EXAMPLE.items() if key != "title"}
+        response = await anonymous.post(
+            "/api/v1/reports",
+            json=body,
+            headers={"X-API-Key": project["apiKey"], "Accept-Language": "zh-TW"},
+        )
+    assert response.status_code == 400
+    error = response.json()
+    assert error["error"] == "VALIDATION_ERROR"
+    assert error["details"][0]["field"] == "title"
+    assert response.headers["content-language"] == "zh-Hant-TW"
+    english = "This field is required."
+    assert error["details"][0]["message"] != english
+
+
+async def test_bugpin_json_example_on_the_compatible_path(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant, "Example Store", "SHOP")
+        response = await anonymous.post(f"/api/widget/submit?apiKey={project['apiKey']}", json=BUGPIN_EXAMPLE)
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["success"] is True
+        assert body["trackingId"] == "SHOP-1"
+        assert body["message"]
+        report = (await tenant.client.get(f"/api/v1/reports/{body['reportId']}")).json()["data"]
+        assert report["priority"] == "high"
+        assert report["pageUrl"] == "https://example.com/checkout"
+        assert report["consoleLogs"][0]["line"] == 42
+        assert report["reporterEmail"] == "john@example.com"
+
+
+async def test_bugpin_multipart_example_stores_the_screenshot(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+            data={"data": json.dumps(BUGPIN_EXAMPLE)},
+            files={"media": ("screenshot.png", png(), "image/png")},
+        )
+        assert response.status_code == 201, response.text
+        report = (await tenant.client.get(f"/api/v1/reports/{response.json()['reportId']}")).json()["data"]
+        assert len(report["screenshots"]) == 1
+        shot = report["screenshots"][0]
+        assert shot["status"] == "pending"
+        image = await tenant.client.get(shot["url"])
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/png"
+        assert image.headers["x-content-type-options"] == "nosniff"
+        assert image.content == png()
+
+
+async def test_widget_rejects_missing_metadata_fields(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        body = {**BUGPIN_EXAMPLE, "metadata": {"url": "https://example.com"}, "title": "abc"}
+        response = await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+    assert response.status_code == 400
+    fields = {detail["field"] for detail in response.json()["details"]}
+    assert fields & {"title", "metadata.browser"}
+
+
+async def test_upload_key_works_only_for_its_project(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await _project(tenant)
+        foreign = await _project(other)
+        upload = await anonymous.post(
+            "/api/v1/upload/screenshot",
+            files={"file": ("shot.png", png(), "image/png")},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        assert upload.status_code == 201, upload.text
+        key = upload.json()["key"]
+        stolen = await anonymous.post(
+            "/api/v1/reports",
+            json={**BUGSPARK_EXAMPLE, "screenshot_url": key},
+            headers={"X-API-Key": foreign["apiKey"]},
+        )
+        assert stolen.status_code == 400, stolen.text
+        assert stolen.json()["details"][0]["field"] == "screenshot_url"
+        own = await anonymous.post(
+            "/api/v1/reports",
+            json={**BUGSPARK_EXAMPLE, "screenshot_url": key},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        assert own.status_code == 201, own.text
+
+
+async def test_upload_refuses_what_is_not_an_image(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            "/api/v1/upload/screenshot",
+            files={"file": ("shot.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/png")},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+    assert response.status_code == 415
+    assert response.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
+
+
+async def test_concurrent_submissions_are_numbered_gapless_per_project(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        projects = [await _project(tenant, f"Site {i}", f"S{'ABC'[i]}") for i in range(3)]
+        submissions = [
+            anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": p["apiKey"]})
+            for p in projects
+            for _ in range(20)
+        ]
+        responses = await asyncio.gather(*submissions)
+        assert all(response.status_code == 201 for response in responses)
+        await _settle(tenant, expected=60)
+        for project in projects:
+            listed = await tenant.client.get(f"/api/v1/reports?project_id={project['id']}&page_size=100")
+            numbers = sorted(int(item["trackingId"].split("-")[1]) for item in listed.json()["data"]["items"])
+            assert numbers == list(range(1, 21))
+
+
+async def _settle(tenant: Tenant, expected: int) -> None:
+    """Wait until the worker has numbered every report (bounded: 10 s)."""
+    for _ in range(200):
+        items = (await tenant.client.get("/api/v1/reports?page_size=100")).json()["data"]["items"]
+        if len(items) == expected and all(item["trackingId"] for item in items):
+            return
+        await asyncio.sleep(0.05)
+    msg = "reports were not numbered in time"
+    raise AssertionError(msg)
+
+
+async def test_sweeper_numbers_reports_the_queue_lost(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    embedded_services: dict[str, str],
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert response.json()["data"]["trackingId"] is None  # no worker is running
+        report_id = response.json()["data"]["id"]
+        await asyncio.sleep(5.2)
+        assert await sweep_unnumbered_reports({}) >= 1
+        shown = await tenant.client.get(f"/api/v1/reports/{report_id}")
+        assert shown.json()["data"]["trackingId"] == "BSK-1"
+
+
+async def test_triage_moves_a_report_between_columns(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        created = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
+        assert created.status_code == 201, created.text
+        assert created.json()["data"]["statusId"] == 6
+        moved = await tenant.client.patch("/api/v1/reports/BSK-1", json={"status": "testing", "assignee_id": None})
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["data"]["status"], moved.json()["data"]["statusId"]) == ("testing", 6)
+        done = await tenant.client.patch("/api/v1/reports/bsk-1", json={"status": "done", "tags": ["ui", "checkout"]})
+        assert (done.json()["data"]["status"], done.json()["data"]["statusId"]) == ("done", 4)
+        feedback = await tenant.client.patch("/api/v1/reports/BSK-1", json={"status": "feedback"})
+        assert (feedback.json()["data"]["status"], feedback.json()["data"]["statusId"]) == ("new", None)
+        unknown = await tenant.client.patch("/api/v1/reports/BSK-1", json={"status": "nowhere"})
+        assert unknown.status_code == 400
+        tagged = await tenant.client.get("/api/v1/reports?tag=checkout")
+        assert tagged.json()["data"]["total"] == 1
+        found = await tenant.client.get("/api/v1/reports?search=結帳")
+        assert found.json()["data"]["total"] == 1
+        deleted = await tenant.client.delete("/api/v1/reports/BSK-1")
+        assert deleted.status_code == 204
+        assert (await tenant.client.get("/api/v1/reports/BSK-1")).status_code == 404
+        assert (await tenant.client.get("/api/v1/reports")).json()["data"]["total"] == 0
+
+
+async def test_attachments_upload_link_download_delete(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await _project(tenant)
+        created = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        report_id = created.json()["data"]["id"]
+        base = f"/api/v1/reports/{report_id}/attachments"
+        uploaded = await tenant.client.post(
+            base, files={"file": ("../../etc/notes.html", b"<script>x</script>", "text/html")}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        attachment = uploaded.json()["data"]
+        assert attachment["name"] == "notes.html"
+        linked = await tenant.client.post(base, json={"url": "https://files.example.com/trace.har?sig=1"})
+        assert linked.status_code == 201, linked.text
+        assert linked.json()["data"]["url"] == "https://files.example.com/trace.har?sig=1"
+        listed = await tenant.client.get(base)
+        assert [a["kind"] for a in listed.json()["data"]] == ["file", "link"]
+        download = await tenant.client.get(attachment["url"])
+        assert download.content == b"<script>x</script>"
+        assert download.headers["content-type"] == "application/octet-stream"
+        assert download.headers["content-disposition"].startswith("attachment;")
+        assert (await other.client.get(attachment["url"])).status_code == 404
+        assert (await other.client.delete(f"{base}/{attachment['id']}")).status_code == 404
+        assert (await tenant.client.delete(f"{base}/{attachment['id']}")).status_code == 204
+        assert [a["kind"] for a in (await tenant.client.get(base)).json()["data"]] == ["link"]
+
+
+async def test_guests_see_their_projects_reports_and_only_their_own_unless_allowed(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    app: Any,
+) -> None:
+    async with tenants.create() as tenant:
+        shared = await tenant.create_project("Shared", trackingPrefix="SHR", guestsSeeGuests=True)
+        private = await tenant.create_project("Private", trackingPrefix="PRV")
+        hidden = await tenant.create_project("Hidden", trackingPrefix="HDN")
+        invited = await tenant.client.post(
+            "/api/v1/organization/members",
+            json={"email": (guest_email := f"guest-{secrets.token_hex(4)}@example.com"), "role": "guest"},
+        )
+        guest_user = invited.json()["data"]["member"]["userId"]
+        for project in (shared, private):
+            await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_user})
+        for project in (shared, private, hidden):
+            for email in (guest_email, "someone@example.com"):
+                body = {**BUGPIN_EXAMPLE, "reporterEmail": email, "title": f"{project['name']} by {email}"}
+                await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+        async with ApiClient.for_app(app) as guest:
+            token = invited.json()["data"]["invitationToken"]
+            await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": "a long password!"})
+            titles = sorted(item["title"] for item in (await guest.get("/api/v1/reports")).json()["data"]["items"])
+            assert titles == [
+                f"Private by {guest_email}",
+                f"Shared by {guest_email}",
+                "Shared by someone@example.com",
+            ]
+            hidden_report = (await tenant.client.get("/api/v1/reports", params={"search": "Hidden by"})).json()
+            assert (await guest.get(f"/api/v1/reports/{hidden_report['data']['items'][0]['id']}")).status_code == 404

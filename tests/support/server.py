@@ -1,0 +1,71 @@
+"""Lantern served by granian with several worker processes, on the test session's database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def granian_server(workers: int, **env: str) -> AsyncIterator[str]:
+    """Serve the app with `workers` processes; yields its base URL and stops the whole group after."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--no-ws",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "app.asgi:create_app",
+    ]  # fmt: skip
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(base_url, workers, process)
+        yield base_url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+async def _wait_healthy(base_url: str, workers: int, process: subprocess.Popen[bytes]) -> None:
+    """Up when /health answers; then a moment for the remaining workers to bind."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+        for _ in range(STARTUP_SECONDS * 10):
+            if process.poll() is not None:
+                msg = f"granian exited with status {process.returncode}"
+                raise RuntimeError(msg)
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/health")).status_code == 200:
+                    await asyncio.sleep(0.5 * workers)
+                    return
+            await asyncio.sleep(0.1)
+    msg = "granian did not become healthy"
+    raise RuntimeError(msg)

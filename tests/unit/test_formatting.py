@@ -1,0 +1,146 @@
+"""Dates, times, numbers and relative times in the reader's locale and time zone, taken from context."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.lib.i18n import (
+    DEFAULT_TIMEZONE,
+    current_timezone,
+    format_date,
+    format_datetime,
+    format_number,
+    format_relative,
+    format_time,
+    use_locale,
+    use_timezone,
+)
+
+# 23:30 UTC on 8 March 2026 is already 9 March in Taipei, and 16:30 daylight time in Los Angeles.
+MOMENT = datetime(2026, 3, 8, 23, 30, tzinfo=UTC)
+
+
+def test_defaults_are_english_and_utc() -> None:
+    assert current_timezone() == DEFAULT_TIMEZONE == "UTC"
+    assert format_datetime(MOMENT) == "Mar 8, 2026, 11:30:00\u202fPM"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "Mar 9, 2026, 7:30:00\u202fAM"),
+        ("zh_Hant_TW", "2026年3月9日 清晨7:30:00"),
+        ("zh_Hans_CN", "2026年3月9日 07:30:00"),
+        ("ja", "2026/03/09 7:30:00"),
+        ("es", "9 mar 2026, 7:30:00"),
+        ("de", "09.03.2026, 07:30:00"),
+    ],
+)
+def test_datetime_in_the_readers_locale_and_zone(locale: str, expected: str) -> None:
+    with use_locale(locale), use_timezone("Asia/Taipei"):
+        assert format_datetime(MOMENT) == expected
+
+
+def test_the_zone_decides_the_hour_and_its_name() -> None:
+    with use_locale("de"), use_timezone("America/Los_Angeles"):
+        assert format_datetime(MOMENT, "short") == "08.03.26, 16:30"
+        assert format_datetime(MOMENT, "full") == (
+            "Sonntag, 8. März 2026, 16:30:00 Nordamerikanische Westküsten-Sommerzeit"
+        )
+    with use_locale("zh_Hant_TW"), use_timezone("America/Los_Angeles"):
+        assert format_datetime(MOMENT, "full") == "2026年3月8日 星期日 下午4:30:00 [太平洋夏令時間]"
+
+
+def test_a_moment_falls_on_the_readers_calendar_day() -> None:
+    with use_locale("ja"):
+        assert format_date(MOMENT, "long") == "2026年3月8日"
+        with use_timezone("Asia/Tokyo"):
+            assert format_date(MOMENT, "long") == "2026年3月9日"
+
+
+def test_a_calendar_date_ignores_the_zone() -> None:
+    with use_locale("es"), use_timezone("Pacific/Kiritimati"):
+        assert format_date(date(2026, 3, 8), "long") == "8 de marzo de 2026"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", "4:30\u202fPM"), ("zh_Hant_TW", "下午4:30"), ("zh_Hans_CN", "16:30"), ("de", "16:30")],
+)
+def test_time_in_the_readers_zone(locale: str, expected: str) -> None:
+    with use_locale(locale), use_timezone("America/Los_Angeles"):
+        assert format_time(MOMENT, "short") == expected
+
+
+def test_a_naive_datetime_is_taken_as_utc() -> None:
+    with use_locale("de"), use_timezone("Europe/Berlin"):
+        assert format_datetime(MOMENT.replace(tzinfo=None)) == format_datetime(MOMENT) == "09.03.2026, 00:30:00"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "1,234,567.5"),
+        ("zh_Hant_TW", "1,234,567.5"),
+        ("zh_Hans_CN", "1,234,567.5"),
+        ("ja", "1,234,567.5"),
+        ("es", "1.234.567,5"),
+        ("de", "1.234.567,5"),
+    ],
+)
+def test_numbers_in_the_readers_locale(locale: str, expected: str) -> None:
+    with use_locale(locale):
+        assert format_number(1234567.5) == expected
+
+
+def test_numbers_are_rounded_unless_exact() -> None:
+    with use_locale("de"):
+        assert format_number(Decimal("0.0000001")) == "0"
+        assert format_number(Decimal("0.0000001"), exact=True) == "0,0000001"
+        assert format_number(Decimal("12345.6789"), exact=True) == "12.345,6789"
+
+
+@pytest.mark.parametrize(
+    ("locale", "past", "future"),
+    [
+        ("en", "3 days ago", "in 2 hours"),
+        ("zh_Hant_TW", "3 天前", "2 小時後"),
+        ("zh_Hans_CN", "3天前", "2小时后"),
+        ("ja", "3 日前", "2 時間後"),
+        ("es", "hace 3 días", "dentro de 2 horas"),
+        ("de", "vor 3 Tagen", "in 2 Stunden"),
+    ],
+)
+def test_relative_times_in_the_readers_locale(locale: str, past: str, future: str) -> None:
+    with use_locale(locale):
+        assert format_relative(MOMENT, now=MOMENT + timedelta(days=3)) == past
+        assert format_relative(MOMENT, now=MOMENT - timedelta(hours=2)) == future
+
+
+def test_relative_time_defaults_to_now() -> None:
+    with use_locale("de"):
+        assert format_relative(datetime.now(UTC) - timedelta(days=5)) == "vor 5 Tagen"
+        assert format_relative(datetime.now(UTC) + timedelta(minutes=10, seconds=5)) == "in 10 Minuten"
+
+
+def test_the_zone_is_restored_after_the_block() -> None:
+    with use_timezone("Asia/Taipei"):
+        assert current_timezone() == "Asia/Taipei"
+        with use_timezone("Europe/Madrid"):
+            assert current_timezone() == "Europe/Madrid"
+        assert current_timezone() == "Asia/Taipei"
+    assert current_timezone() == "UTC"
+
+
+async def test_concurrent_requests_keep_their_own_locale_and_zone() -> None:
+    async def reader(locale: str, zone: str) -> str:
+        with use_locale(locale), use_timezone(zone):
+            await asyncio.sleep(0)  # let the other reader run in between
+            return format_datetime(MOMENT, "short")
+
+    taipei, berlin = await asyncio.gather(reader("zh_Hant_TW", "Asia/Taipei"), reader("de", "Europe/Berlin"))
+    assert (taipei, berlin) == ("2026/3/9 清晨7:30", "09.03.26, 00:30")

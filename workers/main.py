@@ -1,0 +1,53 @@
+"""arq worker settings: `arq workers.main.WorkerSettings` (or `python -m app.cli worker`).
+
+The settings are built when first read (not at import), so the worker's Redis URL comes from the
+environment of the process that runs it, and tests can build a worker after configuring theirs.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+from arq import cron
+from arq.typing import WorkerCoroutine
+
+from app.lib.logging import configure_logging
+from app.lib.queue import deserialize, redis_settings, serialize
+from app.settings import get_settings
+from workers.jobs import assign_tracking_ids, send_invitation_email, sweep_unnumbered_reports
+
+
+async def startup(_ctx: dict[str, Any]) -> None:
+    configure_logging(get_settings().log_level)
+
+
+def worker_settings() -> dict[str, Any]:
+    """Every option of the worker, in one place."""
+    return {
+        "functions": [assign_tracking_ids, send_invitation_email],
+        "cron_jobs": [
+            cron(
+                cast("WorkerCoroutine", sweep_unnumbered_reports),
+                second=set(range(0, 60, 10)),
+                run_at_startup=True,
+                unique=True,
+            ),
+        ],
+        "redis_settings": redis_settings(),
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "on_startup": startup,
+        # A short interval keeps `arq --check workers.main.WorkerSettings` usable as a liveness probe.
+        "health_check_interval": 10,
+        "job_timeout": 300,
+        "max_tries": 5,
+        # Requests wait up to 500 ms for their tracking ID: poll more often than arq's 0.5 s default.
+        "poll_delay": 0.02,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WorkerSettings":
+        return SimpleNamespace(**worker_settings())
+    raise AttributeError(name)
