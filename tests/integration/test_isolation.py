@@ -1,0 +1,201 @@
+"""The cross-tenant matrix, generated from the app's route table: another tenant's object is
+indistinguishable from a missing one (404, the same body), and asking for it changes nothing.
+
+Also: a widget key is no admin credential, an organization token is refused in a URL, and works as HTTP
+Basic (`token:x`) until it is revoked.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from litestar import Litestar
+
+from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.isolation import (
+    NOT_OBJECT_IDS,
+    OBJECT_MAKERS,
+    Endpoint,
+    Objects,
+    admin_endpoints,
+    endpoints,
+    id_endpoints,
+    owner_engine,
+    random_ids,
+    request_body,
+    send,
+    tenant_rows,
+    view,
+)
+
+
+@asynccontextmanager
+async def caller(tenant: Tenant, app: Litestar, credential: str) -> AsyncIterator[ApiClient]:
+    """The tenant's logged-in session client, or a fresh client holding one of its organization tokens."""
+    if credential == "session":
+        yield tenant.client
+        return
+    token = (await tenant.create_token(name="matrix"))["token"]
+    async with ApiClient.for_app(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+def variants(endpoint: Endpoint) -> list[tuple[str, ...]]:
+    """Which parameters take the victim's ids: all of them, and (with several) each one alone while the
+    others name the caller's own objects, so a check on one id cannot hide a missing check on another."""
+    params = endpoint.object_params
+    return [params] + ([(name,) for name in params] if len(params) > 1 else [])
+
+
+def test_every_path_parameter_is_covered(app: Litestar) -> None:
+    """A new route naming an object by a new parameter must get a maker, or this fails."""
+    uncovered = {
+        f"{endpoint} -> {name}"
+        for endpoint in endpoints(app)
+        for name in endpoint.params
+        if name not in OBJECT_MAKERS and name not in NOT_OBJECT_IDS
+    }
+    assert not uncovered, f"path parameters with no maker in tests/support/isolation.py: {sorted(uncovered)}"
+    assert id_endpoints(app), "the route table has no route with an object id: the matrix would test nothing"
+
+
+@pytest.mark.parametrize("credential", ["session", "token"])
+async def test_foreign_ids_answer_like_unknown_ones_and_change_nothing(
+    tenants: TenantFactory, app: Litestar, credential: str
+) -> None:
+    matrix = id_endpoints(app)
+    async with (
+        tenants.create("Victim") as a,
+        tenants.create("Intruder") as b,
+        caller(b, app, credential) as intruder,
+        owner_engine() as database,
+    ):
+        victim, own = Objects(a), Objects(b)
+        for endpoint in matrix:  # every object first, so that views differ only by what the requests did
+            await victim.for_endpoint(endpoint)
+            await own.for_endpoint(endpoint)
+        seen, stored = await view(a.client, app, victim), await tenant_rows(database, a.organization_id)
+        failures: list[str] = []
+        for endpoint in matrix:
+            for foreign in variants(endpoint):
+                ids = {**await own.for_endpoint(endpoint), **{n: victim.ids[n] for n in foreign}}
+                unknown = {**ids, **random_ids(foreign)}
+                payload = await request_body(endpoint, own)
+                answer = await send(intruder, endpoint, ids, payload)
+                reference = await send(intruder, endpoint, unknown, payload)
+                label = f"{endpoint} with the victim's {', '.join(foreign)}"
+                if answer.status_code != 404 or reference.status_code != 404:
+                    failures.append(f"{label}: {answer.status_code} (unknown id: {reference.status_code})")
+                elif answer.content != reference.content:
+                    failures.append(f"{label}: {answer.text} differs from {reference.text}")
+                if (now := await tenant_rows(database, a.organization_id)) != stored:
+                    failures.append(f"{label}: changed the victim's rows")
+                    stored = now
+        if await view(a.client, app, victim) != seen:
+            failures.append("the victim's view of its objects changed")
+        assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("credential", ["session", "token"])
+async def test_the_matrix_requests_succeed_on_the_callers_own_objects(
+    tenants: TenantFactory, app: Litestar, credential: str
+) -> None:
+    """The control: each request of the matrix works on the caller's own objects, so its 404 above comes
+    from the id being foreign, not from a body or a guard that would refuse it anyway."""
+    async with tenants.create("Owner") as b, caller(b, app, credential) as client:
+        shared, failures = Objects(b), []
+        for endpoint in id_endpoints(app):
+            # A DELETE gets objects of its own, so that it cannot starve the requests after it.
+            own = Objects(b) if endpoint.method == "DELETE" else shared
+            response = await send(client, endpoint, await own.for_endpoint(endpoint), await request_body(endpoint, own))
+            if not 200 <= response.status_code < 300:
+                failures.append(f"{endpoint}: {response.status_code} {response.text}")
+        assert not failures, "\n".join(failures)
+
+
+async def test_ids_in_bodies_are_scoped_too(tenants: TenantFactory) -> None:
+    """Ids travel in bodies as well: another tenant's user cannot be added to a project, nor its
+    organization switched to."""
+    async with tenants.create("Victim") as a, tenants.create("Intruder") as b:
+        project = await b.create_project()
+        members = f"/api/v1/projects/{project['id']}/members"
+        before = (await b.client.get(members)).json()
+        added = await b.client.post(members, json={"userId": a.user_id})
+        assert added.status_code == 404, added.text
+        assert (await b.client.get(members)).json() == before
+        switched = await b.client.post("/api/v1/auth/organization", json={"organizationId": a.organization_id})
+        assert switched.status_code == 404, switched.text
+        me = (await b.client.get("/api/v1/auth/me")).json()["data"]
+        assert me["organization"]["id"] == b.organization_id
+
+
+async def test_a_widget_key_is_no_admin_credential(tenants: TenantFactory, app: Litestar) -> None:
+    """Every route of the native API but sign-up, login, invitations, health and the widget's own refuses a
+    widget key with 401, even on the key's own project and organization."""
+    async with tenants.create() as a:
+        project = await a.create_project()
+        objects = Objects(a, ids={"project_id": project["id"]})
+        guarded = admin_endpoints(app)
+        requests = [  # made before the view: a body may create objects (a person to add, say)
+            (endpoint, await objects.for_endpoint(endpoint), await request_body(endpoint, objects))
+            for endpoint in guarded
+        ]
+        async with ApiClient.for_app(app, headers={"X-API-Key": project["apiKey"]}) as widget:
+            # The key is valid (a widget route takes it), so each 401 below is an admin route's refusal.
+            reported = await widget.post("/api/v1/reports", json={"title": "The key works"})
+            assert reported.status_code == 201, reported.text
+            before = await view(a.client, app, objects)
+            answers = {
+                str(endpoint): (await send(widget, endpoint, ids, payload)).status_code
+                for endpoint, ids, payload in requests
+            }
+        assert {name: status for name, status in answers.items() if status != 401} == {}
+        assert await view(a.client, app, objects) == before
+
+
+@pytest.mark.parametrize("parameter", ["token", "access_token", "apiKey", "key"])
+async def test_an_organization_token_in_a_url_is_refused(tenants: TenantFactory, app: Litestar, parameter: str) -> None:
+    async with tenants.create() as a:
+        token = (await a.create_token())["token"]
+        async with ApiClient.for_app(app) as program:
+            accepted = await program.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"})
+            assert accepted.status_code == 200, accepted.text
+            refused = await program.get("/api/v1/projects", params={parameter: token})
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["error"] == "UNAUTHORIZED"
+        # Not even next to a valid session: the secret is in a URL, so it is in logs and history.
+        alongside = await a.client.get("/api/v1/projects", params={parameter: token})
+        assert alongside.status_code == 401, alongside.text
+
+
+def basic(token: str, password: str = "x") -> dict[str, str]:  # noqa: S107 - a token as user takes any password
+    return {"Authorization": "Basic " + base64.b64encode(f"{token}:{password}".encode()).decode()}
+
+
+async def test_http_basic_with_the_token_as_user_works_until_revoked(tenants: TenantFactory, app: Litestar) -> None:
+    async with tenants.create() as a:
+        project = await a.create_project()
+        token = await a.create_token()
+        async with ApiClient.for_app(app, headers=basic(token["token"])) as program:
+            listed = await program.get("/api/v1/projects")
+            assert listed.status_code == 200, listed.text
+            assert [p["id"] for p in listed.json()["data"]] == [project["id"]]
+            created = await program.post("/api/v1/projects", json={"name": "Via Basic"})
+            assert created.status_code == 201, created.text
+            assert (await a.client.delete(f"/api/v1/tokens/{token['id']}")).status_code == 204
+            revoked = await program.get("/api/v1/projects")
+            assert revoked.status_code == 401, revoked.text
+        async with ApiClient.for_app(app, headers={"Authorization": f"Bearer {token['token']}"}) as bearer:
+            assert (await bearer.get("/api/v1/projects")).status_code == 401
+
+
+async def test_http_basic_with_a_wrong_token_is_refused(tenants: TenantFactory, app: Litestar) -> None:
+    async with tenants.create() as a:
+        token = (await a.create_token())["token"]
+        async with ApiClient.for_app(app) as program:
+            for headers in (basic(token + "x"), basic("lt_org_" + "a" * 43), basic(a.email, "x")):
+                response = await program.get("/api/v1/projects", headers=headers)
+                assert response.status_code == 401, (headers, response.text)
