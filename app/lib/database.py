@@ -32,7 +32,9 @@ def _engine_config(url: str) -> EngineConfig:
     if url.startswith("sqlite"):
         # One connection: SQLite has one writer, and a pool of writers only queues on its lock (p99 ~1 s).
         return EngineConfig(pool_size=1, max_overflow=0, connect_args={"timeout": 30})
-    return EngineConfig(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No overflow: the setting is the most connections a process ever holds, so it can be sized against
+    # PostgreSQL's max_connections (and a test can pin a small pool that requests must share).
+    return EngineConfig(pool_size=get_settings().database_pool_size, max_overflow=0, pool_pre_ping=True)
 
 
 def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:

@@ -1,0 +1,121 @@
+"""Secrets at rest and sessions: argon2id parameters and its concurrency bound, no credential stored in
+clear, and a fresh session id when the password changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, Row, literal_column, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.domain.accounts.models import User
+from app.lib import security
+from app.settings import get_settings
+from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+
+OWASP_MIN_MEMORY_KIB = 19 * 1024
+OWASP_MIN_TIME_COST = 2
+_ARGON2 = re.compile(r"^\$argon2id\$v=19\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$")
+
+
+@pytest.fixture
+async def owner_engine(app: Any) -> AsyncIterator[AsyncEngine]:
+    """The database as the table owner: past row-level security, so every tenant's rows are visible."""
+    engine = create_async_engine(os.environ["DATABASE_OWNER_URL"])
+    yield engine
+    await engine.dispose()
+
+
+async def test_stored_password_hashes_are_argon2id_above_the_owasp_floor(
+    tenants: TenantFactory, owner_engine: AsyncEngine
+) -> None:
+    async with tenants.create() as tenant, owner_engine.connect() as connection:
+        stored = await connection.scalar(
+            select(User.__table__.c.password_hash).where(User.__table__.c.email == tenant.email)
+        )
+    assert stored is not None
+    parameters = _ARGON2.match(stored)
+    assert parameters is not None, f"not an argon2id hash: {stored[:20]}…"
+    assert int(parameters["m"]) >= OWASP_MIN_MEMORY_KIB
+    assert int(parameters["t"]) >= OWASP_MIN_TIME_COST
+
+
+async def test_no_hash_starts_while_every_hashing_slot_is_taken(app: Any) -> None:
+    """The bound by behaviour: with all slots held, a hash waits (however long other work takes), then runs."""
+    slots = security._slots()
+    capacity = get_settings().password_hash_concurrency
+    for _ in range(capacity):
+        await slots.acquire()
+    try:
+        waiting = asyncio.create_task(security.hash_password(PASSWORD))
+        # Two full hashes computed directly, beside the semaphore: an unbounded hash would be done by now.
+        for _ in range(2):
+            await asyncio.to_thread(security._hasher.hash, PASSWORD)
+        assert not waiting.done()
+    finally:
+        for _ in range(capacity):
+            slots.release()
+    assert await security.verify_password(await waiting, PASSWORD)
+
+
+async def test_credentials_are_nowhere_in_clear_in_the_database(
+    tenants: TenantFactory, owner_engine: AsyncEngine
+) -> None:
+    async with tenants.create() as tenant:
+        token = (await tenant.create_token())["token"]
+        project = await tenant.create_project("Clear Text Check")
+        invited = await tenant.client.post(
+            "/api/v1/organization/members", json={"email": "newcomer@example.com", "role": "member"}
+        )
+        assert invited.status_code == 201, invited.text
+        invitation = invited.json()["data"]["invitationToken"]
+    assert token.startswith(security.ORG_TOKEN_PREFIX)
+    assert invitation.startswith(security.INVITATION_PREFIX)
+    async with owner_engine.connect() as connection:
+        dump = await connection.run_sync(_dump_text_columns)
+    # The widget key is a public identifier (it sits in every page of the site): stored readable on purpose.
+    assert project["apiKey"] in dump
+    for secret in (token, invitation, token.removeprefix(security.ORG_TOKEN_PREFIX)):
+        assert secret not in dump
+
+
+def _dump_text_columns(connection: Connection) -> str:
+    """Every value of every table (text, JSON and bytes included), as one string."""
+    metadata = MetaData()
+    metadata.reflect(connection)
+    values: list[str] = []
+    for table in metadata.sorted_tables:
+        # `*` untyped: the values as stored, with no result processing that could decode or hide them.
+        rows: list[Row[Any]] = list(connection.execute(select(literal_column("*")).select_from(table)))
+        values.extend(_as_text(value) for row in rows for value in row if value is not None)
+    assert values, "the dump read nothing"
+    return "\n".join(values)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("latin-1")
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+async def test_changing_the_password_rotates_the_session(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        old_id = tenant.client.cookies["lantern_session"]
+        changed = await tenant.client.post(
+            "/api/v1/auth/password",
+            json={"currentPassword": PASSWORD, "newPassword": "a new and longer passphrase"},
+        )
+        assert changed.status_code == 200, changed.text
+        new_id = changed.cookies["lantern_session"]
+        assert new_id != old_id
+        assert (await tenant.client.get("/api/v1/auth/me")).status_code == 200
+        async with ApiClient.for_app(app) as stale:
+            stale.cookies.set("lantern_session", old_id)
+            assert (await stale.get("/api/v1/auth/me")).status_code == 401
