@@ -18,6 +18,7 @@ from app.db import metadata
 from app.settings import get_settings
 
 config = context.config
+SEARCH_INDEX_TABLE_PREFIX = "report_fts"
 
 
 def _app_role() -> str | None:
@@ -56,11 +57,18 @@ def _compare_type(
     return bool(inspected_type.compile(dialect=dialect) != implemented.compile(dialect=dialect))
 
 
+def _include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Leave out SQLite's FTS5 search table and its shadow tables (report_fts, report_fts_data, …): the
+    reports migration makes them by hand, the models do not describe them."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_TABLE_PREFIX))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         compare_type=_compare_type,
+        include_name=_include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         version_table="alembic_version",
     )

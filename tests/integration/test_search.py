@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.domain.reports.search import bigrams
-from tests.support.clients import ApiClient, TenantFactory
+from app.domain.reports.models import Report
+from app.domain.reports.search import bigrams, substring_condition
+from app.lib.database import alchemy_config
+from tenants.context import tenant_scope
+from tests.support.clients import ApiClient, Tenant, TenantFactory
 
 TITLES = [
     "結帳按鈕無回應",  # zh-TW: "checkout button does not respond"
@@ -18,13 +25,20 @@ TITLES = [
 ]
 
 
-async def _submit(anonymous: ApiClient, key: str, title: str) -> None:
+async def _submit(anonymous: ApiClient, key: str, title: str, description: str = "") -> dict[str, Any]:
     response = await anonymous.post(
         "/api/v1/reports",
-        json={"title": title, "description": "", "severity": "low", "category": "bug"},
+        json={"title": title, "description": description, "severity": "low", "category": "bug"},
         headers={"X-API-Key": key},
     )
     assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def _search(tenant: Tenant, term: str) -> list[str]:
+    found = await tenant.client.get("/api/v1/reports", params={"search": term, "page_size": 100})
+    assert found.status_code == 200, found.text
+    return sorted(item["title"] for item in found.json()["data"]["items"])
 
 
 @pytest.mark.parametrize(
@@ -55,9 +69,9 @@ async def test_substring_search_in_every_script(
         assert titles == ([expected] if expected else [])
 
 
-async def test_search_never_crosses_tenants(tenants: TenantFactory, anonymous: ApiClient) -> None:
+@pytest.mark.parametrize("marker", ["zz-marker-7c1f", "結帳", "無回應"])  # trigram index, and the short-term scan
+async def test_search_never_crosses_tenants(tenants: TenantFactory, anonymous: ApiClient, marker: str) -> None:
     async with tenants.create() as owner, tenants.create("Other") as other:
-        marker = "zz-marker-7c1f"
         await _submit(anonymous, (await owner.create_project("A"))["apiKey"], f"Crash {marker}")
         await other.create_project("B")
         foreign = await other.client.get("/api/v1/reports", params={"search": marker})
@@ -71,11 +85,25 @@ def test_bigrams_skip_whitespace_and_fold_case() -> None:
     assert bigrams("結帳") == ["結帳"]
 
 
-async def test_two_character_search_uses_the_gin_index(is_postgres: bool, embedded_services: dict[str, str]) -> None:
-    """The lookup inside lantern_search_report_ids() (run as the table owner) is an index scan."""
-    if not is_postgres:
-        pytest.skip("the bigram GIN index exists on PostgreSQL only; SQLite searches by scanning")
-    engine = create_async_engine(embedded_services["DATABASE_OWNER_URL"])
+async def test_search_stays_on_an_index(
+    is_postgres: bool,
+    embedded_services: dict[str, str],
+    tenants: TenantFactory,
+) -> None:
+    """PostgreSQL: even a two-character term is looked up in the bigram GIN index (inside
+    lantern_search_report_ids(), run as the table owner). SQLite: the list's queries for a term of three
+    or more characters read the FTS5 trigram table."""
+    if is_postgres:
+        assert "ix_report_search_grams" in await _gram_lookup_plan(embedded_services["DATABASE_OWNER_URL"])
+        return
+    async with tenants.create() as tenant:
+        plans = await _search_plans(tenant, "無回應", embedded_services["DATABASE_OWNER_URL"])
+    assert plans, "no search statement reached SQLite"
+    assert all("report_fts VIRTUAL TABLE" in plan for plan in plans), plans  # the count's and the page's
+
+
+async def _gram_lookup_plan(owner_url: str) -> str:
+    engine = create_async_engine(owner_url)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SET enable_seqscan = off"))
@@ -83,7 +111,141 @@ async def test_two_character_search_uses_the_gin_index(is_postgres: bool, embedd
                 text("EXPLAIN SELECT id FROM report WHERE organization_id = gen_random_uuid() AND search_grams @> :g"),
                 {"g": bigrams("結帳")},
             )
-            plan = "\n".join(row[0] for row in rows)
+            return "\n".join(row[0] for row in rows)
     finally:
         await engine.dispose()
-    assert "ix_report_search_grams" in plan
+
+
+async def _search_plans(tenant: Tenant, term: str, owner_url: str) -> list[str]:
+    """EXPLAIN QUERY PLAN of each statement the list endpoint sends to SQLite for a search, as sent."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "report_fts" in statement:
+            sent.append((statement, parameters))
+
+    app_engine = alchemy_config().get_engine().sync_engine
+    event.listen(app_engine, "before_cursor_execute", capture)
+    try:
+        await _search(tenant, term)
+    finally:
+        event.remove(app_engine, "before_cursor_execute", capture)
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.connect() as connection:
+            return [
+                "\n".join(row[3] for row in await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params))
+                for statement, params in sent
+            ]
+    finally:
+        await engine.dispose()
+
+
+# Titles (and one description) for comparing the indexed search with the scan; some hold FTS5 syntax.
+CORPUS = [
+    ("結帳按鈕無回應", ""),
+    ("ログイン画面でエラー", ""),
+    ("Checkout button broken on Safari", ""),
+    ("50% discount_code ignored", ""),
+    ('Quote "button" label', ""),
+    ("Docs say butt* matches", ""),
+    ("Safari OR Chrome only", ""),
+    ("NEAR(login, error) in logs", ""),
+    ("Field title: missing", ""),
+    ("Plain title", "付款頁面 times out after 30 s"),
+]
+
+
+@pytest.fixture(scope="module")
+async def corpus(app: Any) -> AsyncIterator[Tenant]:
+    factory = TenantFactory(app)
+    async with factory.create() as tenant, ApiClient.for_app(app) as anonymous:
+        project = await tenant.create_project("Corpus")
+        for title, description in CORPUS:
+            await _submit(anonymous, project["apiKey"], title, description)
+        yield tenant
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "safari",  # Latin, case-insensitive
+        "無回應",  # three CJK characters: the trigram index on SQLite
+        "付款頁",  # ... found in a description
+        "結帳",  # two CJK characters: the scan on SQLite
+        "付款",
+        "画面",
+        "50%",  # LIKE wildcards match literally
+        "%",
+        "t_c",
+        "n_b",
+        "___",
+        '"button"',  # FTS5 syntax matches literally
+        'utton"',
+        '"',
+        "butt*",
+        "*",
+        "Safari OR Chrome",
+        "OR",
+        "NEAR(login",
+        "NEAR",
+        "title:",
+        "-",
+    ],
+)
+async def test_indexed_search_finds_what_a_scan_finds(corpus: Tenant, term: str) -> None:
+    with tenant_scope(UUID(corpus.organization_id)):
+        async with alchemy_config().get_session() as session:
+            scanned = sorted(await session.scalars(select(Report.title).where(substring_condition(term))))
+    folded = term.casefold()
+    expected = sorted(
+        title for title, description in CORPUS if folded in title.casefold() or folded in description.casefold()
+    )
+    assert scanned == expected
+    assert await _search(corpus, term) == expected
+
+
+async def test_edits_and_deletes_keep_the_index_in_step(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    is_postgres: bool,
+    embedded_services: dict[str, str],
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Edits")
+        report = await _submit(anonymous, project["apiKey"], "Crash xyzzy-3f9", "stack in 結帳頁逾時")
+        assert await _search(tenant, "xyzzy-3f9") == ["Crash xyzzy-3f9"]
+        assert await _search(tenant, "結帳頁逾時") == ["Crash xyzzy-3f9"]
+        changed = await tenant.client.patch(
+            f"/api/v1/reports/{report['id']}",
+            json={"title": "Renamed plugh-8d2", "description": "now in 付款頁閃退"},
+        )
+        assert changed.status_code == 200, changed.text
+        assert await _search(tenant, "xyzzy-3f9") == []
+        assert await _search(tenant, "結帳頁逾時") == []
+        assert await _search(tenant, "plugh-8d2") == ["Renamed plugh-8d2"]
+        assert await _search(tenant, "付款頁閃退") == ["Renamed plugh-8d2"]
+        if not is_postgres:  # the ILIKE recheck hides a stale entry: look at the index itself
+            assert await _fts_hits(embedded_services["DATABASE_OWNER_URL"], ["xyzzy-3f9", "結帳頁逾時"]) == 0
+            assert await _fts_hits(embedded_services["DATABASE_OWNER_URL"], ["plugh-8d2", "付款頁閃退"]) == 2
+        assert (await tenant.client.delete(f"/api/v1/reports/{report['id']}")).status_code == 204
+        assert await _search(tenant, "plugh-8d2") == []
+        if not is_postgres:
+            assert await _fts_hits(embedded_services["DATABASE_OWNER_URL"], ["plugh-8d2", "付款頁閃退"]) == 0
+
+
+async def _fts_hits(owner_url: str, terms: list[str]) -> int:
+    """Rows of SQLite's trigram index matching each term, summed, after the index's own consistency check
+    against the report table (FTS5 'integrity-check' with rank 1 compares an external content index with
+    its content)."""
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO report_fts(report_fts, rank) VALUES ('integrity-check', 1)"))
+            hits = 0
+            for term in terms:
+                query = text("SELECT count(*) FROM report_fts WHERE report_fts MATCH :q")
+                hits += await connection.scalar(query, {"q": f'"{term}"'}) or 0
+            return hits
+    finally:
+        await engine.dispose()

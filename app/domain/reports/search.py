@@ -3,8 +3,13 @@
 pg_trgm cannot index terms shorter than three characters, and two-character words are everyday Chinese
 and Japanese (結帳, 付款). So each report keeps the distinct character bigrams of its text in an array
 column with a GIN index; a search asks for reports holding all the term's bigrams (`@>`, indexed) and
-rechecks the exact substring with ILIKE. On SQLite, the embedded default for small installations, the
-ILIKE alone runs.
+rechecks the exact substring with ILIKE.
+
+On SQLite, the embedded default for small installations, an FTS5 table with the trigram tokenizer
+(`report_fts`, external content over report's title and description, kept in step by triggers made in
+migration 0002) finds the candidate rows for a term of three or more characters, and the same ILIKE
+rechecks them. Trigrams have a three-character floor, so a shorter term (a two-character Chinese or
+Japanese word like 結帳) falls back to the ILIKE scan of the caller's reports.
 
 Row-level security hides an index behind any operator that is not LEAKPROOF (`@>` is not): the planner
 must apply the tenant policy first. So the indexed lookup runs in `lantern_search_report_ids()`, a
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, event, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Text, cast, column, event, func, literal_column, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapper
 
@@ -24,6 +29,14 @@ from app.domain.reports.models import Report
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
+
+# The FTS5 trigram tokenizer cannot match a term shorter than a trigram.
+TRIGRAM_FLOOR = 3
+
+# Not in the models' metadata: the migration makes this virtual table, autogenerate leaves it alone.
+_REPORT_FTS = table("report_fts", column("rowid", Integer), column("report_fts", Text))
+# report's implicit rowid, which the ORM does not map; a literal so it adds no second `report` to FROM.
+_REPORT_ROWID = literal_column("report.rowid", Integer)
 
 
 def bigrams(text: str) -> list[str]:
@@ -42,14 +55,33 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
+def substring_condition(term: str) -> ColumnElement[bool]:
+    """Title or description holds `term`, case-insensitively: the exact answer, by itself a scan."""
     pattern = f"%{escape_like(term)}%"
-    exact = or_(Report.title.ilike(pattern, escape="\\"), Report.description.ilike(pattern, escape="\\"))
+    return or_(Report.title.ilike(pattern, escape="\\"), Report.description.ilike(pattern, escape="\\"))
+
+
+def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
+    """`substring_condition`, narrowed first by the index where this database has one for `term`."""
+    exact = substring_condition(term)
+    if dialect == "sqlite":
+        return _sqlite_candidates(term) & exact if len(term) >= TRIGRAM_FLOOR else exact
     grams = bigrams(term)
     if dialect != "postgresql" or not grams:
         return exact
     indexed = select(func.lantern_search_report_ids(cast(grams, ARRAY(Text))).table_valued("id").c.id)
     return Report.id.in_(indexed) & exact
+
+
+def fts5_string(term: str) -> str:
+    """`term` as one FTS5 string (a phrase), so no user input is read as FTS5 query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _sqlite_candidates(term: str) -> ColumnElement[bool]:
+    """Reports whose title or description holds every trigram of `term` in order (case-folded)."""
+    matching = select(_REPORT_FTS.c.rowid).where(_REPORT_FTS.c.report_fts.match(fts5_string(term)))
+    return _REPORT_ROWID.in_(matching)
 
 
 @event.listens_for(Report, "before_insert")
