@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, Text, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import STATUS_ALIASES, Report
+from app.domain.reports.models import STATUS_ALIASES, Category, Priority, Report, Severity
 from app.domain.reports.search import escape_like, search_condition
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +90,334 @@ async def list_reports(
     page: int,
     page_size: int,
 ) -> Page:
-    statement: Select[tuple[Report]] = select(Report).where(*conditions)
-    total = await session.scalar(select(func.count(Report.id)).where(*conditions)) or 0
-    rows = await session.scalars(
-        statement.order_by(Report.created_at.desc(), Report.id.desc()).offset((page - 1) * page_size).limit(page_size),
+    """The native list, newest first, on the same index-only page search as JSON:API (`page_of_reports`)."""
+    found = await page_of_reports(
+        session, conditions, Ordering(), limit=page_size, offset=(page - 1) * page_size, count=True
     )
-    return Page(items=list(rows), total=int(total))
+    return Page(items=found.items, total=found.total or 0)
+
+
+# JSON:API: filters, sorts and keyset pages ---------------------------------------------------------------
+
+# Severity and priority sort by rank, not alphabetically: ascending puts the most urgent first (critical,
+# highest), as Bugcrowd's `severity-asc` lists P1 first; unknown values sort last.
+SEVERITY_RANK = {Severity.CRITICAL.value: 1, Severity.HIGH.value: 2, Severity.MEDIUM.value: 3, Severity.LOW.value: 4}
+PRIORITY_RANK = {
+    level.value: rank
+    for rank, level in enumerate(
+        (Priority.HIGHEST, Priority.HIGH, Priority.MEDIUM, Priority.LOW, Priority.LOWEST),
+        start=1,
+    )
+}
+_CHOICES = {
+    "severity": (Report.severity, frozenset(SEVERITY_RANK)),
+    "priority": (Report.priority, frozenset(PRIORITY_RANK)),
+    "category": (Report.category, frozenset(category.value for category in Category)),
+}
+DEFAULT_SORT = (SortKey("createdAt", descending=True),)
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _rank(column: ColumnElement[str], ranks: dict[str, int]) -> ColumnElement[int]:
+    return case(ranks, value=column, else_=len(ranks) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SortField:
+    expression: ColumnElement[Any]
+    value: Callable[[Report], Any]  # the row's value, for the next page's cursor
+    parse: Callable[[Any], Any]  # a cursor's (JSON) value back to what the expression compares with
+
+
+SORT_FIELDS: dict[str, SortField] = {
+    "createdAt": SortField(Report.created_at.expression, lambda report: report.created_at, _moment),
+    "updatedAt": SortField(Report.updated_at.expression, lambda report: report.updated_at, _moment),
+    "severity": SortField(
+        _rank(Report.severity.expression, SEVERITY_RANK), lambda report: SEVERITY_RANK.get(report.severity, 5), int
+    ),
+    "priority": SortField(
+        _rank(Report.priority.expression, PRIORITY_RANK), lambda report: PRIORITY_RANK.get(report.priority, 6), int
+    ),
+    "status": SortField(Report.status.expression, lambda report: report.status, str),
+    "title": SortField(Report.title.expression, lambda report: report.title, str),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """A multi-key sort made total by the id, and its keyset: the rows after a cursor's row, at any depth."""
+
+    keys: tuple[SortKey, ...] = DEFAULT_SORT
+
+    @property
+    def signature(self) -> str:
+        return ",".join(("-" if key.descending else "") + key.member for key in self.keys)
+
+    def columns(self) -> list[tuple[ColumnElement[Any], bool]]:
+        """(expression, descending) of every key, the id last."""
+        # The id breaks ties in the last key's direction, so a one-direction sort stays one index range.
+        last = self.keys[-1].descending if self.keys else True
+        keyed = [(SORT_FIELDS[key.member].expression, key.descending) for key in self.keys]
+        return [*keyed, (Report.id.expression, last)]
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [column.desc() if descending else column.asc() for column, descending in self.columns()]
+
+    def cursor(self, report: Report) -> str:
+        values = [SORT_FIELDS[key.member].value(report) for key in self.keys]
+        return encode_cursor(self.signature, [*values, report.id])
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        columns = self.columns()
+        return keyset(columns, bound(columns, self.values(cursor)))
+
+    def values(self, cursor: str) -> list[Any]:
+        """A cursor's values (the sort keys', then the id's), parsed; a cursor of another sort is a 400."""
+        values = decode_cursor(cursor, self.signature)
+        parsers = [*(SORT_FIELDS[key.member].parse for key in self.keys), UUID]
+        if len(values) != len(parsers):
+            raise invalid_cursor()
+        try:
+            return [parse(value) for parse, value in zip(parsers, values, strict=True)]
+        except (AttributeError, TypeError, ValueError):  # `UUID(1)` raises AttributeError
+            raise invalid_cursor() from None
+
+
+def bound(columns: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> list[ColumnElement[Any]]:
+    return [literal(value, type_=column.type) for value, (column, _d) in zip(values, columns, strict=True)]
+
+
+def keyset(columns: list[tuple[ColumnElement[Any], bool]], values: list[ColumnElement[Any]]) -> ColumnElement[bool]:
+    """The rows after `values` in the order of `columns` (expression, descending)."""
+    if len({descending for _column, descending in columns}) == 1:
+        # One direction: a row-value comparison, which both databases answer with one index range.
+        left, right = tuple_(*(column for column, _d in columns)), tuple_(*values)
+        return left < right if columns[0][1] else left > right
+    return or_(
+        *(
+            and_(
+                *(column == value for (column, _d), value in zip(columns[:index], values[:index], strict=True)),
+                column < values[index] if descending else column > values[index],
+            )
+            for index, (column, descending) in enumerate(columns)
+        ),
+    )
+
+
+class _FilterValueError(ValueError):
+    """A filter value that cannot be used; its message is already localized."""
+
+
+def _parse_moment(text: str) -> tuple[datetime, bool]:
+    """(moment in UTC, whether `text` was a whole day) for `2026-01-31` or `2026-01-31T09:30:00Z`."""
+    try:
+        if len(text) == len("2026-01-31"):
+            return datetime.combine(date.fromisoformat(text), time(), UTC), True
+        return _moment(text), False
+    except ValueError:
+        raise _FilterValueError(
+            _("Use from.DATE, to.DATE or DATE, for example from.2026-01-01,to.2026-02-01."),
+        ) from None
+
+
+def _date_range(column: ColumnElement[datetime], values: Sequence[str]) -> ColumnElement[bool]:
+    """Bugcrowd's date filters: `from.X` and `to.X` bound a range (a `to.` day is included whole); bare
+    dates or timestamps select those days or moments (any of them). Dates are days in UTC."""
+    bounds: list[ColumnElement[bool]] = []
+    picks: list[ColumnElement[bool]] = []
+    day = timedelta(days=1)
+    for value in values:
+        if value.startswith("from."):
+            moment, _whole = _parse_moment(value.removeprefix("from."))
+            bounds.append(column >= moment)
+        elif value.startswith("to."):
+            moment, whole = _parse_moment(value.removeprefix("to."))
+            bounds.append(column < moment + day if whole else column <= moment)
+        else:
+            moment, whole = _parse_moment(value)
+            picks.append(and_(column >= moment, column < moment + day) if whole else column == moment)
+    if picks:
+        bounds.append(or_(*picks))
+    return and_(*bounds)
+
+
+def _uuids(values: Sequence[str]) -> list[UUID]:
+    try:
+        return [UUID(value) for value in values]
+    except ValueError:
+        raise _FilterValueError(_("Must be a UUID.")) from None
+
+
+def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[bool]:
+    """UUIDs, `me` (the caller) and `none` (unassigned), any of them."""
+    wanted = [value for value in values if value.lower() not in {"me", "none"}]
+    conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(wanted))] if wanted else []
+    lowered = {value.lower() for value in values}
+    if "none" in lowered:
+        conditions.append(Report.assignee_id.is_(None))
+    if "me" in lowered:
+        conditions.append(Report.assignee_id == user_id if user_id else false())
+    return or_(*conditions)
+
+
+def _statuses(values: Sequence[str]) -> ColumnElement[bool]:
+    """Any of the statuses; default ones in any case and under their aliases (`feedback`), an index lookup."""
+    spellings = set(values) | {STATUS_ALIASES.get(value.lower(), value.lower()) for value in values}
+    return Report.status.in_(sorted(spellings))
+
+
+def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
+    column, allowed = _CHOICES[name]
+    wanted = [value.lower() for value in values]
+    if not set(wanted) <= allowed:
+        raise _FilterValueError(_("This value is not one of the allowed choices."))
+    return column.in_(wanted)
+
+
+_FilterBuilder = Callable[[Sequence[str], "_Caller"], ColumnElement[bool]]
+
+
+def _choice_filter(name: str) -> _FilterBuilder:
+    return lambda values, _caller: _choice(name, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    dialect: str
+    user_id: UUID | None
+
+
+_FILTER_BUILDERS: dict[str, _FilterBuilder] = {
+    **{name: _choice_filter(name) for name in _CHOICES},
+    "status": lambda values, _c: _statuses(values),
+    "project": lambda values, _c: Report.project_id.in_(_uuids(values)),
+    "assignee": lambda values, caller: _assignees(values, caller.user_id),
+    "tag": lambda values, _c: or_(*(_has_tag(tag) for tag in values)),
+    "created": lambda values, _c: _date_range(Report.created_at.expression, values),
+    "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
+    # A search term's commas are part of the term, not a list.
+    "search": lambda values, caller: search_condition(",".join(values), caller.dialect),
+}
+
+
+def filter_conditions(
+    filters: dict[str, tuple[str, ...]],
+    *,
+    dialect: str,
+    user_id: UUID | None,
+) -> list[ColumnElement[bool]]:
+    """`filter[name]=a,b` as conditions (comma: any of); every bad value is named in one 400."""
+    conditions: list[ColumnElement[bool]] = []
+    errors: list[FieldError] = []
+    caller = _Caller(dialect, user_id)
+    for name, values in filters.items():
+        if not values:
+            continue
+        try:
+            conditions.append(_FILTER_BUILDERS[name](values, caller))
+        except _FilterValueError as error:
+            errors.append(FieldError(f"filter[{name}]", str(error)))
+    if errors:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=errors)
+    return conditions
+
+
+# A leading rank key is a CASE that no index orders: sorting by it would read and sort every matching row
+# (0.36 s at 1M reports). Its few values are merged instead, one index range per value (for severity
+# ix_report_tenant_severity_created), each already in the order of the keys that follow.
+RANKED: dict[str, tuple[ColumnElement[str], dict[str, int]]] = {
+    "severity": (Report.severity.expression, SEVERITY_RANK),
+    "priority": (Report.priority.expression, PRIORITY_RANK),
+}
+
+
+def _ranked_window(  # noqa: PLR0913 - a page's conditions, order and bounds
+    conditions: list[ColumnElement[bool]],
+    ordering: Ordering,
+    ranked: tuple[ColumnElement[str], dict[str, int]],
+    *,
+    limit: int,
+    offset: int,
+    after: str | None,
+) -> Subquery:
+    """The page's ids under a leading rank key: per value, its first `offset + limit + 1` rows after the
+    cursor, merged by (rank, following keys, id)."""
+    column, ranks = ranked
+    lead, *following = ordering.columns()
+    descending = lead[1]
+    cursor = ordering.values(after) if after is not None else None
+    branches = []
+    for value, rank in ranks.items():
+        where = [*conditions, column == value]
+        if cursor is not None:
+            if (rank > cursor[0]) if descending else (rank < cursor[0]):
+                continue  # wholly before the cursor
+            if rank == cursor[0]:
+                where.append(keyset(following, bound(following, cursor[1:])))
+        keys = [expression.label(f"key_{index}") for index, (expression, _d) in enumerate(following)]
+        branch = (
+            select(literal(rank).label("rank"), *keys)
+            .where(*where)
+            .order_by(*(expression.desc() if down else expression.asc() for expression, down in following))
+            .limit(offset + limit + 1)
+        )
+        # Wrapped, since SQLite refuses ORDER BY and LIMIT on the members of a UNION.
+        branches.append(select(branch.subquery()))
+    if not branches:
+        return select(Report.id).where(false()).subquery()
+    merged = union_all(*branches).subquery()
+    order = [(merged.c.rank, descending)]
+    order.extend((merged.c[f"key_{index}"], down) for index, (_e, down) in enumerate(following))
+    window = select(merged.c[f"key_{len(following) - 1}"].label("id"))  # the id is the last key
+    window = window.order_by(*(key.desc() if down else key.asc() for key, down in order))
+    return window.offset(offset).limit(limit + 1).subquery()
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage:
+    items: list[Report]
+    # Counted only when asked (offset pages): a count reads every matching index entry, ~0.3 s for a tenant
+    # with 1M reports, while a cursor page reads one page of the index.
+    total: int | None
+    next_cursor: str | None
+
+
+async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, its bounds and a count
+    session: AsyncSession,
+    conditions: list[ColumnElement[bool]],
+    ordering: Ordering,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage:
+    """One page after a cursor (keyset: no offset to skip) or at an offset; one row more tells if another
+    page follows, without counting.
+
+    The page's ids are found first, on the list indexes alone (their tail is `created_at, id`), and only
+    those rows are read: rows skipped by an offset are never fetched from the table.
+    """
+    lead = ordering.keys[0].member if ordering.keys else None
+    if lead in RANKED:
+        window = _ranked_window(conditions, ordering, RANKED[lead], limit=limit, offset=offset, after=after)
+    else:
+        keys = select(Report.id).where(*conditions)
+        if after is not None:
+            keys = keys.where(ordering.after(after))
+        window = keys.order_by(*ordering.order_by()).offset(offset).limit(limit + 1).subquery()
+    statement: Select[tuple[Report]] = select(Report).join(window, Report.id == window.c.id)
+    rows = list(await session.scalars(statement.order_by(*ordering.order_by())))
+    items = rows[:limit]
+    total = None
+    if count:
+        total = int(await session.scalar(select(func.count(Report.id)).where(*conditions)) or 0)
+    following = ordering.cursor(items[-1]) if len(rows) > limit and items else None
+    return KeysetPage(items=items, total=total, next_cursor=following)
+
+
+REPORT_FILTERS = frozenset(_FILTER_BUILDERS)

@@ -17,8 +17,10 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
+from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
 from app.domain.reports.models import Attachment, Report
 from app.domain.reports.services import ReportService
+from app.lib import jsonapi
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.schema import Envelope, decode_json, ok
@@ -53,17 +55,23 @@ class AttachmentController(Controller):
     guards = [requires_admin_client]
     dependencies = {**DEPENDENCIES, "attachments": Provide(provide_attachments)}
 
-    @get("/", operation_id="ListAttachments")
-    async def list_attachments(
+    @get("/", operation_id="ListAttachments", description=f"A report's attachments. {ATTACHMENTS_DESCRIPTION}")
+    async def list_attachments(  # noqa: PLR0913 - the request and the services it touches
         self,
+        *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reference: FromPath[str],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Envelope[list[schemas.AttachmentRead]]:
+    ) -> Envelope[list[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+        """A report's attachments; in JSON:API mode (see ListReports) with `fields[attachment]`."""
         report = await _report(identity, reference, reports, projects)
-        return ok([attachment_read(attachment) for attachment in await attachments.of(report.id)])
+        found = await attachments.of(report.id)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(attachment_list(request, found, attachment_read))
+        return ok([attachment_read(attachment) for attachment in found])
 
     @post("/", operation_id="CreateAttachment", status_code=HTTP_201_CREATED, request_max_body_size=MAX_UPLOAD_BODY)
     async def create(  # noqa: PLR0913 - the request and the services it touches

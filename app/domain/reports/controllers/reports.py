@@ -1,5 +1,5 @@
-"""HTTP for reports: BugSpark's create, and triage (list, read, change, delete, comments, screenshots,
-columns)."""
+"""HTTP for reports: BugSpark's create, and triage (list, read, change, delete, comments, columns); the
+screenshots are served by screenshots.py."""
 
 from __future__ import annotations
 
@@ -7,23 +7,30 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy import select
 
 from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
+from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
 from app.domain.reports.ingest import IngestService, report_from_api
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Comment, ProjectColumn, Report, Screenshot
+from app.domain.reports.jsonapi import (
+    COMMENTS_DESCRIPTION,
+    ITEM_DESCRIPTION,
+    LIST_DESCRIPTION,
+    comment_list,
+    report_item,
+    report_list,
+)
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Comment, ProjectColumn, Report
 from app.domain.reports.presenters import report_created, report_read, screenshots_of
 from app.domain.reports.queries import ReportFilters, list_reports
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
-from app.lib.errors import not_found
+from app.lib import jsonapi
 from app.lib.schema import Envelope, convert_body, ok
-from app.lib.storage import storage
 from app.lib.throttle import PUBLIC_INGEST
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
@@ -67,10 +74,16 @@ class ReportController(Controller):
         accepted = await ingest.accept(report, attached)
         return ok(report_created(accepted.report, accepted.tracking_id))
 
-    @get("/reports", operation_id="ListReports", guards=[requires_admin_client])
+    @get(
+        "/reports",
+        operation_id="ListReports",
+        guards=[requires_admin_client],
+        description=f"The triage list, newest first. {LIST_DESCRIPTION}",
+    )
     async def list_reports(  # noqa: PLR0913 - one parameter per documented filter
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
@@ -86,7 +99,19 @@ class ReportController(Controller):
         updated_since: FromQuery[datetime | None] = None,
         page: Annotated[int, QueryParameter(ge=1)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    ) -> Envelope[schemas.ReportPage]:
+    ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+        """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION)."""
+        guest = await guest_projects(identity, projects)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(
+                await report_list(
+                    request,
+                    identity=identity,
+                    guest=guest,
+                    reports=reports,
+                    present_attachment=attachment_read,
+                ),
+            )
         filters = ReportFilters(
             project_id=project_id,
             status=status,
@@ -101,22 +126,31 @@ class ReportController(Controller):
         )
         conditions = [
             *filters.conditions(reports.dialect),
-            *visibility(identity, await guest_projects(identity, projects)),
+            *visibility(identity, guest),
         ]
         result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
         items = await _reads(reports, result.items)
         return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
 
-    @get("/reports/{reference:str}", operation_id="GetReport", guards=[requires_admin_client])
+    @get(
+        "/reports/{reference:str}",
+        operation_id="GetReport",
+        guards=[requires_admin_client],
+        description=f"A report by UUID or tracking ID (`BSK-42`). {ITEM_DESCRIPTION}",
+    )
     async def show(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reference: FromPath[str],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[schemas.ReportRead]:
-        """A report by UUID or tracking ID (`BSK-42`)."""
+    ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
+        """A report by UUID or tracking ID (`BSK-42`), natively or as a JSON:API document."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        if jsonapi.requested(request):
+            document = await report_item(request, report, reports.session, attachment_read)
+            return jsonapi.document_response(document)
         return ok((await _reads(reports, [report]))[0])
 
     @patch("/reports/{reference:str}", operation_id="UpdateReport", guards=[requires_admin_client])
@@ -146,17 +180,28 @@ class ReportController(Controller):
         report = await reports.by_reference(reference)
         await reports.delete(report.id)
 
-    @get("/reports/{reference:str}/comments", operation_id="ListComments", guards=[requires_admin_client])
-    async def list_comments(
+    @get(
+        "/reports/{reference:str}/comments",
+        operation_id="ListComments",
+        guards=[requires_admin_client],
+        description=f"A report's comments, oldest first. {COMMENTS_DESCRIPTION}",
+    )
+    async def list_comments(  # noqa: PLR0913 - the request and the services it touches
         self,
+        *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reference: FromPath[str],
         reports: NamedDependency[ReportService],
         comments: NamedDependency[CommentService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.CommentRead]]:
+    ) -> Envelope[list[schemas.CommentRead]] | Response[dict[str, Any]]:
+        """A report's comments, oldest first; in JSON:API mode with `fields[comment]`, `include=author`."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        return ok([_comment_read(comment) for comment in await comments.of(report.id)])
+        found = await comments.of(report.id)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(await comment_list(request, found, reports.session))
+        return ok([_comment_read(comment) for comment in found])
 
     @post(
         "/reports/{reference:str}/comments",
@@ -177,37 +222,6 @@ class ReportController(Controller):
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=data.text))
         return ok(_comment_read(comment))
-
-    @get(
-        "/reports/{reference:str}/screenshots/{screenshot_id:uuid}",
-        operation_id="GetScreenshot",
-        guards=[requires_admin_client],
-    )
-    async def screenshot(
-        self,
-        identity: NamedDependency[Identity],
-        reference: FromPath[str],
-        screenshot_id: FromPath[UUID],
-        reports: NamedDependency[ReportService],
-        projects: NamedDependency[ProjectService],
-    ) -> Response[bytes]:
-        """The image itself, fetched with the API's credentials; a foreign tenant's id is unknown here."""
-        report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        shot = await reports.session.scalar(
-            select(Screenshot).where(Screenshot.id == screenshot_id, Screenshot.report_id == report.id),
-        )
-        if shot is None:
-            raise not_found()
-        return Response(
-            await storage().get(shot.key),
-            media_type=shot.content_type,
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "sandbox",
-                "Content-Disposition": f'inline; filename="{shot.id}.{shot.key.rsplit(".", 1)[-1]}"',
-                "Cache-Control": "private, max-age=300",
-            },
-        )
 
 
 class ColumnController(Controller):

@@ -1,0 +1,301 @@
+"""Reports in JSON:API mode: their resource types, what each endpoint accepts, and the documents built.
+
+Member names are the native API's camelCase (`trackingId`, `createdAt`); foreign keys are relationships
+(`project`, `assignee`), not attributes. To-many relationships (`comments`, `attachments`) carry linkage
+only when included (else just their `related` link), so a plain list costs no extra queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Membership
+from app.domain.projects.models import Project
+from app.domain.reports.models import Attachment, Comment, Report
+from app.domain.reports.presenters import report_read, screenshots_of
+from app.domain.reports.queries import (
+    DEFAULT_SORT,
+    REPORT_FILTERS,
+    SORT_FIELDS,
+    KeysetPage,
+    Ordering,
+    filter_conditions,
+    page_of_reports,
+)
+from app.domain.reports.schemas import AttachmentRead, ReportRead
+from app.domain.reports.services import GuestView, ReportService, visibility
+from app.lib.jsonapi import (
+    Identifier,
+    JsonApiQuery,
+    QueryRules,
+    Relationship,
+    Resource,
+    ResourceType,
+    document,
+    link,
+    parse_query,
+)
+from tenants.identity import Identity
+
+_FOREIGN_KEYS = {"id", "projectId", "assigneeId", "reportId"}
+
+REPORT = ResourceType(
+    "report",
+    tuple(name for name in ReportRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
+    ("project", "assignee", "comments", "attachments"),
+)
+PROJECT = ResourceType("project", ("name", "trackingPrefix", "siteUrl", "isActive"))
+USER = ResourceType("user", ("name", "email"))
+COMMENT = ResourceType("comment", ("text", "createdAt"), ("report", "author"))
+ATTACHMENT = ResourceType(
+    "attachment",
+    tuple(name for name in AttachmentRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
+    ("report",),
+)
+
+_REPORT_INCLUDES = {"project": PROJECT, "assignee": USER, "comments": COMMENT, "attachments": ATTACHMENT}
+LIST_RULES = QueryRules(REPORT, _REPORT_INCLUDES, filters=REPORT_FILTERS, sorts=frozenset(SORT_FIELDS), paged=True)
+ITEM_RULES = QueryRules(REPORT, _REPORT_INCLUDES)
+COMMENT_RULES = QueryRules(COMMENT, {"author": USER})
+ATTACHMENT_RULES = QueryRules(ATTACHMENT)
+
+# OpenAPI descriptions of JSON:API mode, one per endpoint.
+_MODE = (
+    "JSON:API mode: `Accept: application/vnd.api+json`, or any JSON:API query parameter, answers a JSON:API "
+    "1.1 document (`application/vnd.api+json`) instead of the native envelope."
+)
+_ERRORS = (
+    "Errors keep Lantern's error envelope (`application/json`) in both modes; an unknown fieldset, field, "
+    "include, filter, sort or page parameter is a 400 VALIDATION_ERROR whose `details` name the parameter."
+)
+LIST_DESCRIPTION = (
+    f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments`; "
+    "`filter[status|severity|priority|category|project|assignee|tag|search]=a,b` (comma: any of; assignee "
+    "takes UUIDs, `me`, `none`); `filter[created|updated]=from.2026-01-01,to.2026-02-01` (UTC days, or "
+    "timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by rank, most "
+    "urgent first), status, title (`-`: descending; snake_case accepted); `page[limit]` 0-100 with "
+    "`page[offset]` (then `meta.total` and offset links), or the opaque cursor of `links.next` in "
+    f"`page[after]` for pages at any depth. {_ERRORS}"
+)
+ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
+COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`. {_ERRORS}"
+ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`. {_ERRORS}"
+
+RowT = TypeVar("RowT", Comment, Attachment)
+PresentAttachment = Callable[[Attachment], AttachmentRead]
+
+
+def query_of(request: Request[Any, Any, Any], rules: QueryRules) -> JsonApiQuery:
+    return parse_query(request.query_params.multi_items(), rules)
+
+
+def _report_path(report_id: UUID) -> str:
+    return f"/api/v1/reports/{report_id}"
+
+
+def _project_path(project_id: UUID) -> str:
+    return f"/api/v1/projects/{project_id}"
+
+
+def _user(user_id: UUID | None) -> Identifier | None:
+    return Identifier("user", str(user_id)) if user_id else None
+
+
+def _to_report(report_id: UUID) -> Relationship:
+    return Relationship(Identifier("report", str(report_id)), related=_report_path(report_id))
+
+
+def _attributes(read: msgspec.Struct) -> dict[str, Any]:
+    encoded: dict[str, Any] = msgspec.to_builtins(read)
+    return {name: value for name, value in encoded.items() if name not in _FOREIGN_KEYS}
+
+
+def comment_resource(comment: Comment) -> Resource:
+    return Resource(
+        "comment",
+        str(comment.id),
+        {"text": comment.text, "createdAt": msgspec.to_builtins(comment.created_at)},
+        {
+            "report": _to_report(comment.report_id),
+            "author": Relationship(_user(comment.author_id)),
+        },
+    )
+
+
+def attachment_resource(attachment: Attachment, present: PresentAttachment) -> Resource:
+    relationships = {"report": _to_report(attachment.report_id)}
+    return Resource("attachment", str(attachment.id), _attributes(present(attachment)), relationships)
+
+
+def _project_resource(project: Project) -> Resource:
+    attributes = {
+        "name": project.name,
+        "trackingPrefix": project.tracking_prefix,
+        "siteUrl": project.site_url,
+        "isActive": project.is_active,
+    }
+    return Resource("project", str(project.id), attributes, self_link=_project_path(project.id))
+
+
+def _user_resource(user: User) -> Resource:
+    return Resource("user", str(user.id), {"name": user.name, "email": user.email})
+
+
+async def _members(session: AsyncSession, user_ids: set[UUID]) -> list[Resource]:
+    """Users by id, only those who are members of the tenant (memberships are tenant-scoped)."""
+    if not user_ids:
+        return []
+    users = await session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id).where(User.id.in_(user_ids)).distinct(),
+    )
+    return [_user_resource(user) for user in users]
+
+
+@dataclass(slots=True)
+class _Related:
+    comments: dict[UUID, list[Comment]] | None = None
+    attachments: dict[UUID, list[Attachment]] | None = None
+
+
+def _linkage(kind: str, rows: dict[UUID, list[RowT]] | None, report_id: UUID) -> Relationship:
+    related = f"{_report_path(report_id)}/{kind}s"
+    if rows is None:
+        return Relationship(related=related, linked=False)
+    return Relationship([Identifier(kind, str(row.id)) for row in rows.get(report_id, [])], related=related)
+
+
+def _report_resource(read: ReportRead, related: _Related) -> Resource:
+    relationships = {
+        "project": Relationship(Identifier("project", str(read.project_id)), related=_project_path(read.project_id)),
+        "assignee": Relationship(_user(read.assignee_id)),
+        "comments": _linkage("comment", related.comments, read.id),
+        "attachments": _linkage("attachment", related.attachments, read.id),
+    }
+    return Resource("report", str(read.id), _attributes(read), relationships, self_link=_report_path(read.id))
+
+
+class ReportDocuments:
+    """Report resources and what a query includes with them, loaded in one query per included kind."""
+
+    def __init__(self, session: AsyncSession, query: JsonApiQuery, present_attachment: PresentAttachment) -> None:
+        self.session = session
+        self.query = query
+        self.present_attachment = present_attachment
+
+    async def resources(self, reports: Sequence[Report]) -> tuple[list[Resource], list[Resource]]:
+        """(primary resources, included resources)."""
+        ids = [report.id for report in reports]
+        shots = await screenshots_of(self.session, ids)
+        related = _Related(
+            comments=await self._grouped(Comment, ids) if "comments" in self.query.include else None,
+            attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
+        )
+        primary = [_report_resource(report_read(report, shots.get(report.id, [])), related) for report in reports]
+        return primary, await self._included(reports, related)
+
+    async def _grouped(self, model: type[RowT], ids: list[UUID]) -> dict[UUID, list[RowT]]:
+        grouped: dict[UUID, list[RowT]] = defaultdict(list)
+        if ids:
+            rows = await self.session.scalars(
+                select(model).where(model.report_id.in_(ids)).order_by(model.created_at, model.id),
+            )
+            for row in rows:
+                grouped[row.report_id].append(row)
+        return grouped
+
+    async def _included(self, reports: Sequence[Report], related: _Related) -> list[Resource]:
+        included: list[Resource] = []
+        if "project" in self.query.include:
+            project_ids = {report.project_id for report in reports}
+            projects = await self.session.scalars(select(Project).where(Project.id.in_(project_ids)))
+            included.extend(_project_resource(project) for project in projects)
+        if "assignee" in self.query.include:
+            included.extend(await _members(self.session, {r.assignee_id for r in reports if r.assignee_id}))
+        for comments in (related.comments or {}).values():
+            included.extend(comment_resource(comment) for comment in comments)
+        for attachments in (related.attachments or {}).values():
+            included.extend(attachment_resource(attachment, self.present_attachment) for attachment in attachments)
+        return included
+
+
+def _page_links(request: Request[Any, Any, Any], query: JsonApiQuery, page: KeysetPage) -> dict[str, str | None]:
+    """Offset links when the client pages by offset; otherwise a cursor for the next page (no depth limit)."""
+    links: dict[str, str | None] = {"self": link(request), "next": None, "prev": None}
+    if query.offset is not None:
+        if page.next_cursor is not None:
+            links["next"] = link(request, offset=str(query.offset + query.limit))
+        if query.offset > 0:
+            links["prev"] = link(request, offset=str(max(0, query.offset - query.limit)))
+    elif page.next_cursor is not None:
+        links["next"] = link(request, after=page.next_cursor)
+    return links
+
+
+async def report_list(
+    request: Request[Any, Any, Any],
+    *,
+    identity: Identity,
+    guest: GuestView | None,
+    reports: ReportService,
+    present_attachment: PresentAttachment,
+) -> dict[str, Any]:
+    """`GET /reports` as a JSON:API document: filters, sort, offset or cursor page, includes."""
+    query = query_of(request, LIST_RULES)
+    conditions = [
+        *filter_conditions(dict(query.filters), dialect=reports.dialect, user_id=identity.user_id),
+        *visibility(identity, guest),
+    ]
+    page = await page_of_reports(
+        reports.session,
+        conditions,
+        Ordering(query.sort or DEFAULT_SORT),
+        limit=query.limit,
+        offset=query.offset or 0,
+        after=query.after,
+        count=query.offset is not None,
+    )
+    primary, included = await ReportDocuments(reports.session, query, present_attachment).resources(page.items)
+    meta = {"total": page.total} if page.total is not None else None
+    return document(query, primary, included=included, links=_page_links(request, query, page), meta=meta)
+
+
+async def report_item(
+    request: Request[Any, Any, Any],
+    report: Report,
+    session: AsyncSession,
+    present_attachment: PresentAttachment,
+) -> dict[str, Any]:
+    query = query_of(request, ITEM_RULES)
+    primary, included = await ReportDocuments(session, query, present_attachment).resources([report])
+    return document(query, primary[0], included=included, links={"self": link(request)})
+
+
+async def comment_list(
+    request: Request[Any, Any, Any], comments: list[Comment], session: AsyncSession
+) -> dict[str, Any]:
+    query = query_of(request, COMMENT_RULES)
+    included = []
+    if "author" in query.include:
+        included = await _members(session, {comment.author_id for comment in comments if comment.author_id})
+    primary = [comment_resource(comment) for comment in comments]
+    return document(query, primary, included=included, links={"self": link(request)}, meta={"total": len(primary)})
+
+
+def attachment_list(
+    request: Request[Any, Any, Any],
+    attachments: list[Attachment],
+    present: PresentAttachment,
+) -> dict[str, Any]:
+    query = query_of(request, ATTACHMENT_RULES)
+    primary = [attachment_resource(attachment, present) for attachment in attachments]
+    return document(query, primary, links={"self": link(request)}, meta={"total": len(primary)})

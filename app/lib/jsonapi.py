@@ -1,0 +1,320 @@
+"""JSON:API 1.1 mode for list and item endpoints: the query parsed into a typed request, documents, links.
+
+A handler checks `requested(request)`; in JSON:API mode it parses the query against its `QueryRules`
+(unknown fieldsets, members, includes, filters, sorts and page parameters are a 400 naming the parameter),
+builds `Resource`s and answers with `document_response`. Errors keep Lantern's one error envelope
+(SPEC §4), served as `application/json`, so a client handles errors the same way in both modes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response
+
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+
+MEDIA_TYPE = "application/vnd.api+json"
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+_FAMILY = re.compile(r"^(?P<family>fields|filter|page)\[(?P<member>[^\[\]]*)\]$")
+_PAGE_MEMBERS = ("limit", "offset", "after")
+
+
+def requested(request: Request[Any, Any, Any]) -> bool:
+    """JSON:API mode: asked for by media type, or by any of its query parameters."""
+    if MEDIA_TYPE in request.headers.get("accept", "").lower():
+        return True
+    return any(key in {"include", "sort"} or _FAMILY.match(key) for key in request.query_params)
+
+
+def member_name(raw: str) -> str:
+    """A member name as documents spell it (camelCase, like the native API); `created_at` is accepted too."""
+    head, *rest = raw.strip().split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    name: str
+    attributes: tuple[str, ...]
+    relationships: tuple[str, ...] = ()
+
+    @property
+    def members(self) -> frozenset[str]:
+        return frozenset((*self.attributes, *self.relationships))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRules:
+    """What one endpoint accepts: its resource type, includable relationships (name → type), filter names,
+    sortable members, and whether it is paginated."""
+
+    primary: ResourceType
+    includes: Mapping[str, ResourceType] = field(default_factory=dict)
+    filters: frozenset[str] = frozenset()
+    sorts: frozenset[str] = frozenset()
+    paged: bool = False
+
+    def type_named(self, name: str) -> ResourceType | None:
+        known = {self.primary.name: self.primary, **{kind.name: kind for kind in self.includes.values()}}
+        return known.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    member: str
+    descending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JsonApiQuery:
+    fields: Mapping[str, frozenset[str]]
+    include: tuple[str, ...]
+    filters: Mapping[str, tuple[str, ...]]
+    sort: tuple[SortKey, ...]
+    limit: int = DEFAULT_LIMIT
+    offset: int | None = None
+    after: str | None = None
+
+    def fieldset(self, type_name: str) -> frozenset[str] | None:
+        """The members asked for on `type_name`, or None for all of them."""
+        return self.fields.get(type_name)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class _Parser:
+    """Collects every problem of a query, so one 400 names them all."""
+
+    def __init__(self, rules: QueryRules) -> None:
+        self.rules = rules
+        self.errors: list[FieldError] = []
+        self.fields: dict[str, frozenset[str]] = {}
+        self.include: tuple[str, ...] = ()
+        self.filters: dict[str, tuple[str, ...]] = {}
+        self.sort: tuple[SortKey, ...] = ()
+        self.page: dict[str, str] = {}
+
+    def feed(self, key: str, value: str) -> None:
+        if key == "include":
+            self._include(value)
+        elif key == "sort":
+            self._sort(value)
+        elif match := _FAMILY.match(key):
+            getattr(self, f"_{match['family']}")(key, match["member"], value)
+
+    def _fields(self, key: str, type_name: str, value: str) -> None:
+        kind = self.rules.type_named(type_name)
+        if kind is None:
+            self.errors.append(FieldError(key, _("Unknown resource type: %(name)s.", name=type_name)))
+            return
+        members = frozenset(member_name(part) for part in _split(value))
+        self.errors.extend(
+            FieldError(key, _("Unknown field: %(name)s.", name=name)) for name in sorted(members - kind.members)
+        )
+        self.fields[type_name] = members
+
+    def _include(self, value: str) -> None:
+        names = tuple(dict.fromkeys(_split(value)))
+        self.errors.extend(
+            FieldError("include", _("This relationship cannot be included: %(name)s.", name=name))
+            for name in names
+            if name not in self.rules.includes
+        )
+        self.include = names
+
+    def _filter(self, key: str, name: str, value: str) -> None:
+        if name not in self.rules.filters:
+            self.errors.append(FieldError(key, _("Unknown filter: %(name)s.", name=name)))
+            return
+        # A filter repeated with `&` adds to the same list, like its comma-separated values.
+        self.filters[name] = (*self.filters.get(name, ()), *_split(value))
+
+    def _sort(self, value: str) -> None:
+        keys = tuple(SortKey(member_name(part.removeprefix("-")), part.startswith("-")) for part in _split(value))
+        self.errors.extend(
+            FieldError("sort", _("Cannot sort by %(name)s.", name=key.member))
+            for key in keys
+            if key.member not in self.rules.sorts
+        )
+        self.sort = keys
+
+    def _page(self, key: str, name: str, value: str) -> None:
+        if not self.rules.paged or name not in _PAGE_MEMBERS:
+            self.errors.append(FieldError(key, _("Unknown page parameter: %(name)s.", name=name)))
+            return
+        self.page[name] = value.strip()
+
+    def _whole(self, name: str, low: int, high: int | None) -> int | None:
+        key = f"page[{name}]"
+        try:
+            number = int(self.page[name])
+        except ValueError:
+            self.errors.append(FieldError(key, _("Must be a whole number.")))
+            return None
+        if number < low:
+            self.errors.append(FieldError(key, _("Must be at least %(min)s.", min=low)))
+        elif high is not None and number > high:
+            self.errors.append(FieldError(key, _("Must be at most %(max)s.", max=high)))
+        return number
+
+    def result(self) -> JsonApiQuery:
+        limit = self._whole("limit", 0, MAX_LIMIT) if "limit" in self.page else DEFAULT_LIMIT
+        offset = self._whole("offset", 0, None) if "offset" in self.page else None
+        after = self.page.get("after")
+        if after is not None and offset is not None:
+            self.errors.append(FieldError("page[after]", _("Use either page[offset] or page[after], not both.")))
+        if self.errors:
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=self.errors)
+        return JsonApiQuery(
+            fields=self.fields,
+            include=self.include,
+            filters=self.filters,
+            sort=self.sort,
+            limit=DEFAULT_LIMIT if limit is None else limit,
+            offset=offset,
+            after=after or None,
+        )
+
+
+def parse_query(params: Iterable[tuple[str, str]], rules: QueryRules) -> JsonApiQuery:
+    """The JSON:API parameters of a query string, checked against `rules`; other parameters are ignored."""
+    parser = _Parser(rules)
+    for key, value in params:
+        parser.feed(key, value)
+    return parser.result()
+
+
+# Documents -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    type: str
+    id: str
+
+    def render(self) -> dict[str, str]:
+        return {"type": self.type, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """`data` is linkage (None: an empty to-one); `linked=False` leaves it out (not loaded, not included)."""
+
+    data: Identifier | list[Identifier] | None = None
+    related: str | None = None
+    linked: bool = True
+
+    def render(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.linked:
+            data = self.data
+            body["data"] = [item.render() for item in data] if isinstance(data, list) else data and data.render()
+        if self.related:
+            body["links"] = {"related": self.related}
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    type: str
+    id: str
+    attributes: Mapping[str, Any]
+    relationships: Mapping[str, Relationship] = field(default_factory=dict)
+    self_link: str | None = None
+
+    def render(self, fieldset: frozenset[str] | None) -> dict[str, Any]:
+        def wanted(name: str) -> bool:
+            return fieldset is None or name in fieldset
+
+        body: dict[str, Any] = {"type": self.type, "id": self.id}
+        body["attributes"] = {name: value for name, value in self.attributes.items() if wanted(name)}
+        relationships = {name: rel.render() for name, rel in self.relationships.items() if wanted(name)}
+        if relationships:
+            body["relationships"] = relationships
+        if self.self_link:
+            body["links"] = {"self": self.self_link}
+        return body
+
+
+def document(
+    query: JsonApiQuery,
+    data: Resource | Sequence[Resource],
+    *,
+    included: Iterable[Resource] = (),
+    links: Mapping[str, str | None],
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A top-level document; `included` is de-duplicated and never repeats a primary resource."""
+    primary = [data] if isinstance(data, Resource) else list(data)
+    seen = {(resource.type, resource.id) for resource in primary}
+    unique: list[Resource] = []
+    for resource in included:
+        if (resource.type, resource.id) not in seen:
+            seen.add((resource.type, resource.id))
+            unique.append(resource)
+    rendered = [resource.render(query.fieldset(resource.type)) for resource in primary]
+    body: dict[str, Any] = {
+        "jsonapi": {"version": "1.1"},
+        "data": rendered[0] if isinstance(data, Resource) else rendered,
+        "links": dict(links),
+    }
+    if query.include:
+        body["included"] = [resource.render(query.fieldset(resource.type)) for resource in unique]
+    if meta:
+        body["meta"] = dict(meta)
+    return body
+
+
+def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
+    return Response(body, media_type=MEDIA_TYPE, headers={"Vary": "Accept"})
+
+
+# Links and cursors -----------------------------------------------------------------------------------
+
+
+def link(request: Request[Any, Any, Any], **page: str | None) -> str:
+    """This request's URL (path and query) with its page parameters replaced; None removes one."""
+    replaced = {f"page[{name}]" for name in page}
+    params = [(key, value) for key, value in request.query_params.multi_items() if key not in replaced]
+    params.extend((f"page[{name}]", value) for name, value in page.items() if value is not None)
+    query = urlencode(params, safe="[],.:-")
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    """An opaque cursor: the sort it belongs to and the last row's sort values (base64url JSON).
+
+    It carries no authority: a tampered cursor only moves the start of a page the tenant scope already
+    bounds.
+    """
+    raw = msgspec.json.encode([sort, *values])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
+    """The values of a cursor made by `encode_cursor` for the same sort; anything else is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = msgspec.json.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        decoded = None
+    if not isinstance(decoded, list) or not decoded or decoded[0] != sort:
+        raise invalid_cursor()
+    return decoded[1:]
+
+
+def invalid_cursor() -> LanternError:
+    message = _("This cursor is not valid here; start again from the first page.")
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("page[after]", message)])

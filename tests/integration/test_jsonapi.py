@@ -1,0 +1,350 @@
+"""JSON:API mode of the report endpoints: documents, sparse fields, includes, filters, sorts, pages, cursors."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.clients import ApiClient, TenantFactory
+from tests.support.jsonapi import validate_document
+
+JSONAPI = "application/vnd.api+json"
+
+
+@pytest.fixture(autouse=True)
+def _numbering(worker: Any) -> Any:
+    """A real worker numbers the reports made here as they arrive, leaving no backlog of jobs in Redis that
+    would slow the bounded tracking-ID wait of later tests."""
+    return worker
+
+
+SEVERITIES = ["low", "critical", "medium", "high"]
+
+
+async def _reports(anonymous: ApiClient, project: dict[str, Any], count: int, prefix: str = "Report") -> list[str]:
+    """`count` reports with severities cycling through SEVERITIES; their ids in submission order."""
+    ids = []
+    for index in range(count):
+        body = {"title": f"{prefix} {index:03d}", "severity": SEVERITIES[index % len(SEVERITIES)]}
+        created = await anonymous.post("/api/v1/reports", json=body, headers={"X-API-Key": project["apiKey"]})
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["data"]["id"])
+    return ids
+
+
+async def _document(client: ApiClient, url: str, **params: Any) -> dict[str, Any]:
+    response = await client.get(url, params=params or None)  # httpx drops a URL's own query for `{}`
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(JSONAPI)
+    body: dict[str, Any] = response.json()
+    validate_document(body)
+    return body
+
+
+async def _walk(client: ApiClient, url: str, **params: Any) -> list[str]:
+    """Every id on every page, following `links.next` to the end."""
+    seen: list[str] = []
+    body = await _document(client, url, **params)
+    while True:
+        seen.extend(resource["id"] for resource in body["data"])
+        if not body["links"]["next"]:
+            return seen
+        body = await _document(client, body["links"]["next"])
+
+
+async def _error(client: ApiClient, url: str, **params: Any) -> list[str]:
+    response = await client.get(url, params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "VALIDATION_ERROR"
+    assert all(detail["message"] for detail in body["details"])
+    return [detail["field"] for detail in body["details"]]
+
+
+async def test_accept_header_switches_to_a_document_and_native_stays(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        response = await tenant.client.get("/api/v1/reports", headers={"Accept": JSONAPI})
+        assert response.headers["content-type"].startswith(JSONAPI)
+        body = response.json()
+        validate_document(body)
+        [resource] = body["data"]
+        assert (resource["type"], resource["id"]) == ("report", report_id)
+        assert resource["attributes"]["title"] == "Report 000"
+        assert "projectId" not in resource["attributes"]
+        assert resource["relationships"]["project"]["data"] == {"type": "project", "id": project["id"]}
+        assert resource["relationships"]["comments"]["links"]["related"].endswith(f"/{report_id}/comments")
+        assert resource["links"]["self"] == f"/api/v1/reports/{report_id}"
+        assert "meta" not in body  # no count unless paging by offset: a cursor page needs none
+        assert body["links"]["self"].startswith("/api/v1/reports")
+        counted = await _document(tenant.client, "/api/v1/reports", **{"page[offset]": "0"})
+        assert counted["meta"]["total"] == 1
+        native = await tenant.client.get("/api/v1/reports")
+        assert native.headers["content-type"].startswith("application/json")
+        assert native.json()["data"]["items"][0]["id"] == report_id
+        one = await _document(tenant.client, f"/api/v1/reports/{report_id}", **{"fields[report]": "title"})
+        assert one["data"] == {
+            "type": "report",
+            "id": report_id,
+            "attributes": {"title": "Report 000"},
+            "links": {"self": f"/api/v1/reports/{report_id}"},
+        }
+
+
+async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Includes", trackingPrefix="INC")
+        first, second = await _reports(anonymous, project, 2)
+        await tenant.client.patch(f"/api/v1/reports/{first}", json={"assigneeId": tenant.user_id})
+        comment = (await tenant.client.post(f"/api/v1/reports/{first}/comments", json={"text": "Seen it"})).json()
+        link = await tenant.client.post(
+            f"/api/v1/reports/{first}/attachments",
+            json={"url": "https://files.example.com/trace.har", "name": "trace.har"},
+        )
+        body = await _document(
+            tenant.client,
+            "/api/v1/reports",
+            include="project,assignee,comments,attachments",
+            **{"fields[report]": "title,severity,project,assignee,comments,attachments", "fields[project]": "name"},
+        )
+        by_id = {resource["id"]: resource for resource in body["data"]}
+        assert set(by_id) == {first, second}
+        assert set(by_id[first]["attributes"]) == {"title", "severity"}
+        assert set(by_id[first]["relationships"]) == {"project", "assignee", "comments", "attachments"}
+        assert by_id[first]["relationships"]["comments"]["data"] == [{"type": "comment", "id": comment["data"]["id"]}]
+        assert by_id[second]["relationships"]["comments"]["data"] == []
+        included = {(resource["type"], resource["id"]): resource for resource in body["included"]}
+        assert included[("project", project["id"])]["attributes"] == {"name": "Includes"}
+        assert included[("comment", comment["data"]["id"])]["attributes"]["text"] == "Seen it"
+        assert included[("user", tenant.user_id)]["attributes"]["email"] == tenant.email
+        assert included[("attachment", link.json()["data"]["id"])]["attributes"]["name"] == "trace.har"
+        assert [key[0] for key in included].count("project") == 1  # two reports, one project
+
+
+async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Filters", trackingPrefix="FLT")
+        ids = await _reports(anonymous, project, 8)
+        await tenant.client.patch(f"/api/v1/reports/{ids[0]}", json={"status": "done", "tags": ["checkout"]})
+        await tenant.client.patch(f"/api/v1/reports/{ids[1]}", json={"assigneeId": tenant.user_id})
+
+        async def found(**params: Any) -> set[str]:
+            return {
+                resource["id"] for resource in (await _document(tenant.client, "/api/v1/reports", **params))["data"]
+            }
+
+        assert await found(**{"filter[severity]": "critical,high"}) == {ids[1], ids[3], ids[5], ids[7]}
+        assert await found(**{"filter[status]": "new,triaging"}) == set(ids[1:])
+        assert await found(**{"filter[status]": "feedback"}) == set(ids[1:])
+        assert await found(**{"filter[status]": "done"}) == {ids[0]}
+        assert await found(**{"filter[tag]": "checkout,other"}) == {ids[0]}
+        assert await found(**{"filter[assignee]": "me"}) == {ids[1]}
+        assert await found(**{"filter[assignee]": f"none,{tenant.user_id}"}) == set(ids)
+        assert await found(**{"filter[project]": project["id"], "filter[severity]": "low"}) == {ids[0], ids[4]}
+        today = datetime.now(UTC).date()
+        tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
+        assert await found(**{"filter[created]": f"from.{yesterday},to.{today}"}) == set(ids)
+        assert await found(**{"filter[created]": f"{today}"}) == set(ids)
+        assert await found(**{"filter[created]": f"from.{tomorrow}"}) == set()
+        assert await found(**{"filter[created]": "to.2020-01-01"}) == set()
+        fourth = (await tenant.client.get(f"/api/v1/reports/{ids[4]}")).json()["data"]["createdAt"]
+        assert set(ids[4:]) <= await found(**{"filter[created]": f"from.{fourth}"})
+        assert ids[0] not in await found(**{"filter[created]": f"from.{fourth}"})
+        assert await found(**{"filter[updated]": f"from.{yesterday}"}) == set(ids)
+
+
+async def test_sort_by_severity_rank_then_newest_first(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Sorting", trackingPrefix="SRT")
+        ids = await _reports(anonymous, project, 8)
+        body = await _document(tenant.client, "/api/v1/reports", sort="severity,-created_at")
+        order = [(resource["attributes"]["severity"], resource["id"]) for resource in body["data"]]
+        # critical, high, medium, low (rank, not alphabet); newest first within each
+        assert order == [
+            ("critical", ids[5]),
+            ("critical", ids[1]),
+            ("high", ids[7]),
+            ("high", ids[3]),
+            ("medium", ids[6]),
+            ("medium", ids[2]),
+            ("low", ids[4]),
+            ("low", ids[0]),
+        ]
+        newest = await _document(tenant.client, "/api/v1/reports", sort="-createdAt")
+        assert [resource["id"] for resource in newest["data"]] == ids[::-1]
+        reverse = await _document(tenant.client, "/api/v1/reports", sort="-severity,created_at")
+        assert [resource["attributes"]["severity"] for resource in reverse["data"]][:2] == ["low", "low"]
+
+
+async def test_offset_pages_and_links(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Pages", trackingPrefix="PAG")
+        ids = await _reports(anonymous, project, 12)
+        newest_first = ids[::-1]
+        body = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "5", "page[offset]": "5"})
+        assert [resource["id"] for resource in body["data"]] == newest_first[5:10]
+        assert body["meta"]["total"] == 12
+        assert "page[offset]=10" in body["links"]["next"]
+        assert "page[offset]=0" in body["links"]["prev"]
+        last = await _document(tenant.client, body["links"]["next"])
+        assert [resource["id"] for resource in last["data"]] == newest_first[10:]
+        assert last["links"]["next"] is None
+        empty = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "0", "page[offset]": "0"})
+        assert (empty["data"], empty["meta"]["total"], empty["links"]["next"]) == ([], 12, None)
+
+
+async def test_cursor_walk_returns_every_report_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Cursor", trackingPrefix="CUR")
+        ids = await _reports(anonymous, project, 23)
+        walked = await _walk(tenant.client, "/api/v1/reports", **{"page[limit]": "5"})
+        assert walked == ids[::-1]
+        # mixed directions take the other keyset path; a filter narrows every page
+        mixed = await _walk(tenant.client, "/api/v1/reports", sort="severity,-created_at", **{"page[limit]": "4"})
+        assert sorted(mixed) == sorted(ids)
+        assert len(mixed) == len(set(mixed))
+        by_rank = await _walk(tenant.client, "/api/v1/reports", sort="priority,-severity", **{"page[limit]": "6"})
+        assert sorted(by_rank) == sorted(ids)
+        assert len(by_rank) == len(set(by_rank))
+        offsets = [
+            resource["id"]
+            for offset in range(0, 23, 5)
+            for resource in (
+                await _document(
+                    tenant.client,
+                    "/api/v1/reports",
+                    sort="severity,-created_at",
+                    **{"page[limit]": "5", "page[offset]": str(offset)},
+                )
+            )["data"]
+        ]
+        assert offsets == mixed
+        titles = await _walk(tenant.client, "/api/v1/reports", sort="title", **{"page[limit]": "7"})
+        assert titles == ids
+        low = await _walk(tenant.client, "/api/v1/reports", **{"page[limit]": "2", "filter[severity]": "low"})
+        assert low == ids[::4][::-1]
+
+
+async def test_unknown_parameters_are_named_in_a_400(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        url = "/api/v1/reports"
+        assert await _error(tenant.client, url, **{"fields[report]": "title,nope"}) == ["fields[report]"]
+        assert await _error(tenant.client, url, **{"fields[widget]": "name"}) == ["fields[widget]"]
+        assert await _error(tenant.client, url, sort="-nope") == ["sort"]
+        assert await _error(tenant.client, url, include="project,owner") == ["include"]
+        assert await _error(tenant.client, url, **{"filter[colour]": "red"}) == ["filter[colour]"]
+        assert await _error(tenant.client, url, **{"filter[severity]": "urgent"}) == ["filter[severity]"]
+        assert await _error(tenant.client, url, **{"filter[created]": "from.yesterday"}) == ["filter[created]"]
+        assert await _error(tenant.client, url, **{"filter[project]": "not-a-uuid"}) == ["filter[project]"]
+        assert await _error(tenant.client, url, **{"page[limit]": "101"}) == ["page[limit]"]
+        assert await _error(tenant.client, url, **{"page[size]": "5"}) == ["page[size]"]
+        assert await _error(tenant.client, url, **{"page[after]": "bm9wZQ"}) == ["page[after]"]
+        forged = base64.urlsafe_b64encode(b'["-createdAt", 1, 2]').decode()
+        assert await _error(tenant.client, url, **{"page[after]": forged}) == ["page[after]"]
+        both = {"page[after]": "x", "page[offset]": "5"}
+        assert "page[after]" in await _error(tenant.client, url, **both)
+        assert sorted(await _error(tenant.client, url, sort="nope", include="owner")) == ["include", "sort"]
+
+
+async def test_a_cursor_from_another_sort_is_refused(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Sorts", trackingPrefix="SOR")
+        await _reports(anonymous, project, 3)
+        body = await _document(tenant.client, "/api/v1/reports", sort="title", **{"page[limit]": "1"})
+        cursor = body["links"]["next"].split("page[after]=")[1]
+        assert await _error(tenant.client, "/api/v1/reports", **{"page[after]": cursor}) == ["page[after]"]
+
+
+async def test_comments_and_attachments_lists(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Lists", trackingPrefix="LST")
+        [report_id] = await _reports(anonymous, project, 1)
+        await tenant.client.post(f"/api/v1/reports/{report_id}/comments", json={"text": "First"})
+        await tenant.client.post(f"/api/v1/reports/{report_id}/attachments", json={"url": "https://x.example/a.log"})
+        comments = await _document(tenant.client, f"/api/v1/reports/{report_id}/comments", include="author")
+        [comment] = comments["data"]
+        assert (comment["type"], comment["attributes"]["text"]) == ("comment", "First")
+        assert comment["relationships"]["report"]["data"] == {"type": "report", "id": report_id}
+        assert comments["included"][0]["id"] == tenant.user_id
+        attachments = await _document(
+            tenant.client, f"/api/v1/reports/{report_id}/attachments", **{"fields[attachment]": "kind,url"}
+        )
+        assert attachments["data"][0]["attributes"] == {"kind": "link", "url": "https://x.example/a.log"}
+        assert await _error(tenant.client, f"/api/v1/reports/{report_id}/comments", sort="text") == ["sort"]
+
+
+async def test_tenant_isolation_of_filters_cursors_and_items(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        mine = await tenant.create_project("Mine", trackingPrefix="MIN")
+        theirs = await other.create_project("Theirs", trackingPrefix="THR")
+        # Theirs first: mine are the newest rows, where an unscoped page search would find them.
+        their_ids = await _reports(anonymous, theirs, 4, prefix="Theirs")
+        my_ids = await _reports(anonymous, mine, 4, prefix="Mine")
+        by_project = await _document(
+            other.client, "/api/v1/reports", **{"filter[project]": mine["id"], "page[offset]": "0"}
+        )
+        assert (by_project["data"], by_project["meta"]["total"]) == ([], 0)
+        page = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "1"})
+        cursor = page["links"]["next"].split("page[after]=")[1]
+        walked = await _walk(other.client, "/api/v1/reports", **{"page[after]": cursor, "page[limit]": "2"})
+        assert not set(walked) & set(my_ids)
+        assert set(walked) <= set(their_ids)
+        ranked = await _walk(other.client, "/api/v1/reports", sort="-severity", **{"page[limit]": "3"})
+        assert sorted(ranked) == sorted(their_ids)
+        deep = await _document(other.client, "/api/v1/reports", **{"page[offset]": "1", "page[limit]": "2"})
+        assert [resource["id"] for resource in deep["data"]] == their_ids[::-1][1:3]
+        native = (await other.client.get("/api/v1/reports", params={"page": 2, "page_size": 3})).json()["data"]
+        assert ([item["id"] for item in native["items"]], native["total"]) == ([their_ids[0]], 4)
+        response = await other.client.get(f"/api/v1/reports/{my_ids[0]}", headers={"Accept": JSONAPI})
+        assert response.status_code == 404
+        included = await _document(other.client, "/api/v1/reports", include="project")
+        assert {resource["id"] for resource in included["included"]} == {theirs["id"]}
+
+
+async def test_guests_see_only_what_they_may(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:
+    async with tenants.create() as tenant:
+        private = await tenant.create_project("Private", trackingPrefix="PRV")
+        hidden = await tenant.create_project("Hidden", trackingPrefix="HDN")
+        guest_email = f"guest-{secrets.token_hex(4)}@example.com"
+        invited = await tenant.client.post("/api/v1/organization/members", json={"email": guest_email, "role": "guest"})
+        guest_user = invited.json()["data"]["member"]["userId"]
+        await tenant.client.post(f"/api/v1/projects/{private['id']}/members", json={"userId": guest_user})
+        await _submit_as(anonymous, private, guest_email, "Mine")
+        await _submit_as(anonymous, private, "someone@example.com", "Someone's")
+        await _submit_as(anonymous, hidden, guest_email, "Hidden")
+        async with ApiClient.for_app(app) as guest:
+            token = invited.json()["data"]["invitationToken"]
+            await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": "a long password!"})
+            body = await _document(
+                guest, "/api/v1/reports", include="project", **{"page[limit]": "1", "page[offset]": "0"}
+            )
+            assert [resource["attributes"]["title"] for resource in body["data"]] == ["Mine"]
+            assert body["meta"]["total"] == 1
+            assert body["links"]["next"] is None
+            assert [resource["id"] for resource in body["included"]] == [private["id"]]
+
+
+async def _submit_as(anonymous: ApiClient, project: dict[str, Any], email: str, title: str) -> None:
+    body = {
+        "title": title,
+        "reporterEmail": email,
+        "metadata": {
+            "url": "https://example.com/",
+            "browser": {"name": "Firefox"},
+            "device": {"type": "desktop"},
+            "viewport": {"width": 1280, "height": 720},
+            "timestamp": "2026-01-15T10:30:00Z",
+        },
+    }
+    response = await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+    assert response.status_code == 201, response.text
