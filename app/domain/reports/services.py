@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,16 +114,37 @@ class TrackingService:
             assigned.extend(batch)
         return assigned
 
+    async def hold_for_append(self, project_id: UUID) -> None:
+        """Ingest calls this before it stores a report, in the transaction that stores it.
+
+        Numbers follow submission order only if no batch numbers a later report while an earlier one is
+        still uncommitted. On PostgreSQL the ingest holds the counter row shared: ingests never wait for
+        each other, a batch waits for the ingests in flight, and a report stored during a batch waits and
+        is stamped (created_at, id: at flush) after it. SQLite takes its one write lock here, also before
+        the stamp; writers are serialized there anyway, so this costs nothing.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            await self.session.execute(
+                update(ProjectCounter)
+                .where(ProjectCounter.project_id == project_id)
+                .values(last_number=ProjectCounter.last_number),
+            )
+            return
+        shared = select(ProjectCounter.id).where(ProjectCounter.project_id == project_id).with_for_update(read=True)
+        if await self.session.scalar(shared) is None:
+            await self._add_counter(project_id)
+            await self.session.scalar(shared)
+
     async def _ensure_counter(self, project_id: UUID) -> None:
         async with self.session.begin():
             exists = await self.session.scalar(select(ProjectCounter.id).where(ProjectCounter.project_id == project_id))
-            if exists is not None:
-                return
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(ProjectCounter(project_id=project_id, last_number=0))
-            except IntegrityError:
-                return  # another job made it first
+            if exists is None:
+                await self._add_counter(project_id)
+
+    async def _add_counter(self, project_id: UUID) -> None:
+        with contextlib.suppress(IntegrityError):  # another transaction made it first
+            async with self.session.begin_nested():
+                self.session.add(ProjectCounter(project_id=project_id, last_number=0))
 
     async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]]:
         async with self.session.begin():
@@ -132,7 +154,9 @@ class TrackingService:
                 .values(last_number=ProjectCounter.last_number)
                 .returning(ProjectCounter.last_number),
             )
-            last = locked.scalar_one()
+            last = locked.scalar_one_or_none()
+            if last is None:
+                return []  # the project was deleted after the job was queued
             pending = (
                 await self.session.scalars(
                     select(Report)
