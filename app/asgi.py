@@ -15,6 +15,7 @@ from app.domain.reports.controllers import (
     ColumnController,
     IngestController,
     ReportController,
+    ScreenshotController,
     WidgetController,
 )
 from app.domain.system.controllers import HealthController
@@ -48,6 +49,7 @@ def create_app() -> Litestar:
             ReportController,
             ColumnController,
             AttachmentController,
+            ScreenshotController,
             WidgetController,
             HealthController,
         ],

@@ -35,6 +35,7 @@ class Settings:
     data_dir: Path
     database_url: str
     database_owner_url: str
+    database_pool_size: int
     redis_url: str | None
     secret_key: str
     dev_mode: bool
@@ -48,6 +49,7 @@ class Settings:
     port: int
     public_url: str
     tracking_wait_ms: int
+    sweep_after_seconds: int
     admin_rate_per_minute: int
     admin_burst: int
     login_attempts_per_minute: int
@@ -60,6 +62,12 @@ class Settings:
     smtp_password: str
     smtp_from: str
     smtp_starttls: bool
+    storage_backend: str
+    s3_bucket: str | None
+    s3_endpoint_url: str | None
+    s3_region: str
+    max_image_pixels: int
+    screenshot_timeout_seconds: int
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +98,7 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         database_owner_url=_env("DATABASE_OWNER_URL", database_url),
+        database_pool_size=_env_int("LANTERN_DATABASE_POOL_SIZE", 20),
         redis_url=os.environ.get("REDIS_URL", "").strip() or None,
         secret_key=_env("LANTERN_SECRET_KEY", "") or _load_or_create_secret(data_dir),
         dev_mode=dev_mode,
@@ -103,6 +112,7 @@ def get_settings() -> Settings:
         port=_env_int("PORT", 8000),
         public_url=_env("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000)}").rstrip("/"),
         tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
+        sweep_after_seconds=_env_int("LANTERN_SWEEP_AFTER_SECONDS", 5),
         admin_rate_per_minute=_env_int("LANTERN_ADMIN_RATE_PER_MINUTE", 60),
         admin_burst=_env_int("LANTERN_ADMIN_BURST", 10),
         login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5),
@@ -115,6 +125,13 @@ def get_settings() -> Settings:
         smtp_password=os.environ.get("SMTP_PASSWORD", ""),
         smtp_from=_env("SMTP_FROM", "Lantern <lantern@localhost>"),
         smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
+        storage_backend=_env("LANTERN_STORAGE", "local").lower(),
+        s3_bucket=os.environ.get("LANTERN_S3_BUCKET", "").strip() or None,
+        s3_endpoint_url=os.environ.get("LANTERN_S3_ENDPOINT_URL", "").strip() or None,
+        s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
+        # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
+        max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000),
+        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
     )
 
 

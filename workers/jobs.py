@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID
 
@@ -10,19 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.organizations.services import invitation_mail
-from app.domain.reports.models import Report
+from app.domain.reports.models import Report, Screenshot
+from app.domain.reports.screenshots import ScreenshotService, pending_before
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
 from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
 from app.lib.redis import get_redis
+from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
 from workers.tenancy import tenant_job
 
 logger = structlog.get_logger()
-
-# Reports older than this without a number are the sweeper's (the normal path numbers them in milliseconds).
-SWEEP_AFTER_SECONDS = 5.0
 
 
 @tenant_job
@@ -51,7 +51,8 @@ async def sweep_unnumbered_reports(_ctx: dict[str, Any]) -> int:
                 pending = (
                     await session.execute(
                         select(Report.organization_id, Report.project_id)
-                        .where(unnumbered_before(SWEEP_AFTER_SECONDS))
+                        # Younger reports are the normal path's, which numbers them in milliseconds.
+                        .where(unnumbered_before(get_settings().sweep_after_seconds))
                         .distinct(),
                     )
                 ).all()
@@ -65,3 +66,45 @@ async def sweep_unnumbered_reports(_ctx: dict[str, Any]) -> int:
     if numbered:
         logger.info("sweeper numbered reports", count=numbered)
     return numbered
+
+
+# Screenshots pending this long after their last change (upload, or the start of a run) are the sweeper's.
+SCREENSHOT_SWEEP_AFTER_SECONDS = 10.0
+SCREENSHOT_SWEEP_BATCH = 1000
+# The sweeper queues a screenshot again at most once per this many seconds. It cannot tell a job that waits
+# in a long queue from one that a killed worker held (arq frees that one only after its in-progress
+# timeout, 310 s): it queues one more run, and the run that comes second finds nothing pending to do.
+SCREENSHOT_RESWEEP_SECONDS = 60
+
+
+@tenant_job
+async def process_screenshot(session: AsyncSession, *, screenshot_id: str) -> str | None:
+    """Verify, clean and thumbnail one screenshot of the job's tenant (another tenant's id finds nothing)."""
+    return await ScreenshotService(session).process(UUID(screenshot_id))
+
+
+async def sweep_pending_screenshots(ctx: dict[str, Any]) -> int:
+    """Re-enqueue screenshots the queue lost (Redis flushed or restarted, enqueue failed after the commit)."""
+    async with alchemy_config().get_session() as session:
+        with system_scope("sweep pending screenshots"):
+            async with session.begin():
+                pending = (
+                    await session.scalars(
+                        select(Screenshot)
+                        .where(*pending_before(SCREENSHOT_SWEEP_AFTER_SECONDS))
+                        .order_by(Screenshot.updated_at)
+                        .limit(SCREENSHOT_SWEEP_BATCH),
+                    )
+                ).all()
+    enqueued = 0
+    for screenshot in pending:
+        job = await ctx["redis"].enqueue_job(
+            "process_screenshot",
+            organization_id=str(screenshot.organization_id),
+            screenshot_id=str(screenshot.id),
+            _job_id=f"{screenshot.job_id}:{int(time.time() // SCREENSHOT_RESWEEP_SECONDS)}",
+        )
+        enqueued += job is not None
+    if enqueued:
+        logger.info("sweeper re-enqueued screenshots", count=enqueued)
+    return enqueued

@@ -9,27 +9,46 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from arq import cron
+from arq import cron, func
 from arq.typing import WorkerCoroutine
 
+from app.domain.reports.screenshots import run_seconds
 from app.lib.logging import configure_logging
 from app.lib.queue import deserialize, redis_settings, serialize
 from app.settings import get_settings
-from workers.jobs import assign_tracking_ids, send_invitation_email, sweep_unnumbered_reports
+from workers.jobs import (
+    assign_tracking_ids,
+    process_screenshot,
+    send_invitation_email,
+    sweep_pending_screenshots,
+    sweep_unnumbered_reports,
+)
 
 
 async def startup(_ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
 
 
+def screenshot_function() -> Any:
+    """process_screenshot with arq's timeout beyond the job's own (which marks the row failed, with a reason),
+    and no stored result, so that the sweeper may enqueue the same job id again as soon as it is needed."""
+    return func(cast("WorkerCoroutine", process_screenshot), timeout=run_seconds(), keep_result=0)
+
+
 def worker_settings() -> dict[str, Any]:
     """Every option of the worker, in one place."""
     return {
-        "functions": [assign_tracking_ids, send_invitation_email],
+        "functions": [assign_tracking_ids, send_invitation_email, screenshot_function()],
         "cron_jobs": [
             cron(
                 cast("WorkerCoroutine", sweep_unnumbered_reports),
                 second=set(range(0, 60, 10)),
+                run_at_startup=True,
+                unique=True,
+            ),
+            cron(
+                cast("WorkerCoroutine", sweep_pending_screenshots),
+                second=set(range(5, 60, 10)),
                 run_at_startup=True,
                 unique=True,
             ),
@@ -42,6 +61,8 @@ def worker_settings() -> dict[str, Any]:
         "health_check_interval": 10,
         "job_timeout": 300,
         "max_tries": 5,
+        # SIGTERM (a deploy) lets running jobs finish instead of cancelling them, which would spend a try.
+        "job_completion_wait": 25,
         # Requests wait up to 500 ms for their tracking ID: poll more often than arq's 0.5 s default.
         "poll_delay": 0.02,
     }

@@ -1,4 +1,5 @@
-"""Where uploaded bytes live: one interface, local disk under the data directory by default.
+"""Where uploaded bytes live: one interface, local disk under the data directory by default, or any
+S3-compatible store (`LANTERN_STORAGE=s3`, through obstore).
 
 Keys are chosen by Lantern (`{organization}/{project}/{uuid}.{ext}`), never by the client, so a key can
 neither escape the storage root nor be guessed.
@@ -7,13 +8,21 @@ neither escape the storage root nor be guessed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
-from app.settings import get_settings
+import obstore
+from obstore.store import S3Store
+
+from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from obstore.store import S3Config  # a TypedDict of the type stubs only
 
 _SAFE_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?$")
 
@@ -24,6 +33,13 @@ class InvalidKeyError(ValueError):
 
 def new_key(organization_id: UUID, project_id: UUID, extension: str) -> str:
     return f"{organization_id}/{project_id}/{uuid4().hex}.{extension}"
+
+
+def derived_key(organization_id: UUID, project_id: UUID, seed: str, extension: str) -> str:
+    """A key that the same seed always gives (so a job that runs twice writes the same object), and that
+    nobody without the secret key can compute."""
+    digest = hmac.new(get_settings().secret_key.encode(), seed.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{organization_id}/{project_id}/{digest}.{extension}"
 
 
 def check_key(key: str) -> str:
@@ -71,6 +87,57 @@ def _write(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
+class S3Storage:
+    """An S3-compatible bucket (AWS, MinIO, R2, ...); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."""
+
+    def __init__(self, store: S3Store) -> None:
+        self.store = store
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Storage:
+        if not settings.s3_bucket:
+            msg = "LANTERN_STORAGE=s3 needs LANTERN_S3_BUCKET"
+            raise ValueError(msg)
+        config: S3Config = {"region": settings.s3_region}
+        endpoint = settings.s3_endpoint_url
+        if endpoint:
+            config["endpoint"] = endpoint
+        # Credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) come from the environment, as S3Store reads it.
+        store = S3Store(
+            settings.s3_bucket,
+            config=config,
+            client_options={"allow_http": bool(endpoint and endpoint.startswith("http://"))},
+        )
+        return cls(store)
+
+    async def put(self, key: str, data: bytes) -> None:
+        # An object PUT is atomic: a reader sees the old object or the whole new one.
+        await obstore.put_async(self.store, check_key(key), data)
+
+    async def get(self, key: str) -> bytes:
+        result = await obstore.get_async(self.store, check_key(key))
+        return bytes(await result.bytes_async())
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await obstore.head_async(self.store, check_key(key))
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def delete(self, key: str) -> None:
+        await obstore.delete_async(self.store, check_key(key))
+
+
+def storage_from(settings: Settings) -> Storage:
+    if settings.storage_backend == "s3":
+        return S3Storage.from_settings(settings)
+    if settings.storage_backend != "local":
+        msg = f"LANTERN_STORAGE must be local or s3, not {settings.storage_backend!r}"
+        raise ValueError(msg)
+    return LocalStorage(settings.data_dir / "uploads")
+
+
 @cache
 def storage() -> Storage:
-    return LocalStorage(get_settings().data_dir / "uploads")
+    return storage_from(get_settings())

@@ -1,6 +1,7 @@
 """Reports: reports with per-project tracking counters, uploaded screenshots, attachments, custom
 board columns and comments; row-level security on each (reports and screenshots are also readable by
-the system scope: the sweeper finds the work the queue lost); the tenant-filtered search function.
+the system scope: the sweeper finds the work the queue lost); the tenant-filtered search function
+(PostgreSQL), or the FTS5 trigram table over report kept in step by triggers (SQLite).
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +33,31 @@ REPORT_TABLES: dict[str, str | None] = {
     "report_comment": None,
     "attachment": None,
 }
+
+# SQLite: the trigram index search.py queries. External content: the text stays in report only; the
+# triggers keep the index in step with every insert, delete and change of title or description.
+SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE report_fts USING fts5("
+    "title, description, content='report', content_rowid='rowid', tokenize='trigram')",
+    """CREATE TRIGGER report_fts_after_insert AFTER INSERT ON report BEGIN
+    INSERT INTO report_fts(rowid, title, description) VALUES (new.rowid, new.title, new.description);
+END""",
+    """CREATE TRIGGER report_fts_after_delete AFTER DELETE ON report BEGIN
+    INSERT INTO report_fts(report_fts, rowid, title, description)
+    VALUES ('delete', old.rowid, old.title, old.description);
+END""",
+    """CREATE TRIGGER report_fts_after_update AFTER UPDATE OF title, description ON report BEGIN
+    INSERT INTO report_fts(report_fts, rowid, title, description)
+    VALUES ('delete', old.rowid, old.title, old.description);
+    INSERT INTO report_fts(rowid, title, description) VALUES (new.rowid, new.title, new.description);
+END""",
+)
+SQLITE_SEARCH_DROP = (
+    "DROP TRIGGER IF EXISTS report_fts_after_update",
+    "DROP TRIGGER IF EXISTS report_fts_after_delete",
+    "DROP TRIGGER IF EXISTS report_fts_after_insert",
+    "DROP TABLE IF EXISTS report_fts",
+)
 
 
 def upgrade() -> None:
@@ -111,10 +137,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_report_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_report_search_grams', ['search_grams'], unique=False, postgresql_using='gin')
         batch_op.create_index('ix_report_tenant_created', ['organization_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_report_tenant_project_created', ['organization_id', 'project_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_report_tenant_project_status_created', ['organization_id', 'project_id', 'status', 'created_at'], unique=False)
-        batch_op.create_index('ix_report_tenant_severity_created', ['organization_id', 'severity', 'created_at'], unique=False)
-        batch_op.create_index('ix_report_tenant_status_created', ['organization_id', 'status', 'created_at'], unique=False)
+        batch_op.create_index('ix_report_tenant_project_created', ['organization_id', 'project_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_report_tenant_project_status_created', ['organization_id', 'project_id', 'status', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_report_tenant_severity_created', ['organization_id', 'severity', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_report_tenant_status_created', ['organization_id', 'status', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_report_tracking_id'), ['tracking_id'], unique=False)
         batch_op.create_index('ix_report_unnumbered', ['project_id', 'created_at'], unique=False, postgresql_where='number IS NULL')
 
@@ -190,11 +216,17 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         rls.enable(op.execute, REPORT_TABLES)
         op.execute(rls.SEARCH_FUNCTION)
+    elif op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_SEARCH:
+            op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS lantern_search_report_ids(text[])")
+    elif op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_SEARCH_DROP:
+            op.execute(statement)
     with op.batch_alter_table('screenshot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenshot_report_id'))
         batch_op.drop_index(batch_op.f('ix_screenshot_project_id'))

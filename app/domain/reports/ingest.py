@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.models import Report, Screenshot, Source
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
-from app.domain.reports.services import check_sizes
+from app.domain.reports.services import TrackingService, check_sizes
 from app.domain.reports.tracking import wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -106,6 +106,7 @@ class IngestService:
 
     async def accept(self, report: Report, screenshots: list[Screenshot] | None = None) -> Accepted:
         """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it."""
+        await TrackingService(self.session).hold_for_append(report.project_id)
         self.session.add(report)
         await self.session.flush()
         for screenshot in screenshots or []:
@@ -114,6 +115,12 @@ class IngestService:
         organization_id = require_tenant()
         try:
             await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
+            for screenshot in screenshots or []:
+                await enqueue_for_tenant(
+                    "process_screenshot",
+                    screenshot_id=str(screenshot.id),
+                    _job_id=screenshot.job_id,
+                )
             tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
         except (RedisError, OSError):
             # The report is stored; the sweeper numbers it when the queue is back.

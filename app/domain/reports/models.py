@@ -62,11 +62,13 @@ class Report(TenantOwned, UUIDv7AuditBase):
     __tablename__ = "report"
     __table_args__ = (
         UniqueConstraint("project_id", "number", name="uq_report_project_number"),
-        Index("ix_report_tenant_project_created", "organization_id", "project_id", "created_at"),
-        Index("ix_report_tenant_status_created", "organization_id", "status", "created_at"),
+        # The list queries: tenant first, then the usual filters, then the default order (created_at, id) so a
+        # keyset page (`page[after]`, queries.py) is one index range scan, with no sort, at any depth.
+        Index("ix_report_tenant_project_created", "organization_id", "project_id", "created_at", "id"),
+        Index("ix_report_tenant_status_created", "organization_id", "status", "created_at", "id"),
         Index("ix_report_tenant_created", "organization_id", "created_at", "id"),
-        Index("ix_report_tenant_project_status_created", "organization_id", "project_id", "status", "created_at"),
-        Index("ix_report_tenant_severity_created", "organization_id", "severity", "created_at"),
+        Index("ix_report_tenant_project_status_created", "organization_id", "project_id", "status", "created_at", "id"),
+        Index("ix_report_tenant_severity_created", "organization_id", "severity", "created_at", "id"),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
         Index("ix_report_search_grams", "search_grams", postgresql_using="gin"),
     )
@@ -148,6 +150,8 @@ class Screenshot(TenantOwned, UUIDv7AuditBase):
     """
 
     __tablename__ = "screenshot"
+    # The sweeper's question, "which screenshots have waited too long?", across tenants.
+    __table_args__ = (Index("ix_screenshot_status_updated", "status", "updated_at"),)
 
     project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"), index=True)
     report_id: Mapped[UUID | None] = mapped_column(
@@ -165,6 +169,15 @@ class Screenshot(TenantOwned, UUIDv7AuditBase):
     height: Mapped[int | None] = mapped_column(Integer, default=None)
     thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # `png`, `jpeg` or `webp` once processed (`size` and `content_type` then describe the re-encoded image).
+    format: Mapped[str | None] = mapped_column(String(10), default=None)
+    # Processing runs started: bounds the retries of an image that kills or stalls every worker it meets.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def job_id(self) -> str:
+        """The arq job id of the next processing run: enqueueing it again while it waits changes nothing."""
+        return f"screenshot:{self.id}:{self.attempts or 0}"
 
 
 class AttachmentKind(enum.StrEnum):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.models import Report, Screenshot
 from app.domain.reports.schemas import ReportCreated, ReportRead
+from app.domain.reports.screenshots import refusal_message
 
 
 def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
         "height": screenshot.height,
         "url": base,
         "thumbnailUrl": f"{base}/thumbnail" if screenshot.thumbnail_key else None,
-        "error": screenshot.error,
+        "error": refusal_message(screenshot.error) if screenshot.error else None,
     }
 
 

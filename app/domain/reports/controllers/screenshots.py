@@ -1,0 +1,108 @@
+"""HTTP for a report's screenshots: the image and its thumbnail, only through the app and its tenant check.
+
+Each answer is an image the browser may show but never run: the type Lantern verified, `nosniff`, a
+sandboxing CSP, and a file name made from the id (never the client's).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.projects.services import ProjectService
+from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
+from app.domain.reports.models import Screenshot
+from app.domain.reports.screenshots import ScreenshotService
+from app.domain.reports.services import ReportService
+from tenants.guards import requires_admin_client
+from tenants.identity import Identity
+
+
+async def provide_screenshots(db_session: NamedDependency[AsyncSession]) -> ScreenshotService:
+    return ScreenshotService(db_session)
+
+
+class ScreenshotController(Controller):
+    path = "/api/v1/reports/{reference:str}/screenshots/{screenshot_id:uuid}"
+    tags = ["Reports"]
+    guards = [requires_admin_client]
+    dependencies = {**DEPENDENCIES, "screenshots": Provide(provide_screenshots)}
+
+    @get("/", operation_id="GetScreenshot")
+    async def screenshot(  # noqa: PLR0913 - the ids and the services they touch
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        screenshot_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        screenshots: NamedDependency[ScreenshotService],
+    ) -> Response[bytes]:
+        """The image itself, fetched with the API's credentials; a foreign tenant's id is unknown here."""
+        shot = await _screenshot(
+            identity=identity,
+            reference=reference,
+            screenshot_id=screenshot_id,
+            reports=reports,
+            projects=projects,
+            screenshots=screenshots,
+        )
+        data, content_type = await screenshots.image(shot)
+        return _image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
+
+    @get("/thumbnail", operation_id="GetScreenshotThumbnail")
+    async def thumbnail(  # noqa: PLR0913 - the ids and the services they touch
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        screenshot_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        screenshots: NamedDependency[ScreenshotService],
+    ) -> Response[bytes]:
+        """A 400 px wide WebP of the image; `202` with `Retry-After` while the image waits for its worker."""
+        shot = await _screenshot(
+            identity=identity,
+            reference=reference,
+            screenshot_id=screenshot_id,
+            reports=reports,
+            projects=projects,
+            screenshots=screenshots,
+        )
+        thumbnail = await screenshots.thumbnail(shot)
+        if thumbnail is None:
+            return Response(b"", status_code=HTTP_202_ACCEPTED, headers={"Retry-After": "2"})
+        return _image(thumbnail, "image/webp", f"{shot.id}-thumbnail.webp")
+
+
+async def _screenshot(  # noqa: PLR0913 - the ids and the services they touch
+    *,
+    identity: Identity,
+    reference: str,
+    screenshot_id: UUID,
+    reports: ReportService,
+    projects: ProjectService,
+    screenshots: ScreenshotService,
+) -> Screenshot:
+    report = await reports.by_reference(reference, await guest_projects(identity, projects))
+    return await screenshots.of_report(report.id, screenshot_id)
+
+
+def _image(data: bytes, content_type: str, filename: str) -> Response[bytes]:
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )

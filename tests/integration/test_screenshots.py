@@ -1,0 +1,334 @@
+"""Screenshots end to end: uploaded through the API, processed by real arq workers (in this process, or a
+separate one that is killed), served only to their tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from PIL import ExifTags, Image
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports.ingest import IngestService
+from app.domain.reports.models import Screenshot, ScreenshotStatus
+from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
+from app.lib.database import alchemy_config
+from app.lib.queue import enqueue_for_tenant
+from app.lib.redis import get_redis
+from app.settings import get_settings, reset_settings
+from tests.support.clients import Tenant, TenantFactory
+from tests.support.processes import worker_process
+from tests.support.screenshots import processed, read_report
+from tests.support.worker import running_worker
+from workers.jobs import process_screenshot
+
+WAIT_SECONDS = 180.0
+
+
+def encode(image: Image.Image, fmt: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def screenshot_png(size: tuple[int, int] = (1920, 1080)) -> bytes:
+    return encode(Image.effect_mandelbrot(size, (-2.0, -1.0, 1.0, 1.0), 40).convert("RGB"), "PNG")
+
+
+def gps_jpeg() -> bytes:
+    """A 60x30 JPEG with GPS coordinates, stored sideways (orientation 6: rotate 90 degrees to display)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0)}
+    return encode(Image.new("RGB", (60, 30), "teal"), "JPEG", exif=exif.tobytes())
+
+
+@asynccontextmanager
+async def tenant_session(tenant: Tenant) -> AsyncIterator[AsyncSession]:
+    from tenants.context import tenant_scope  # noqa: PLC0415 - kept next to its only use
+
+    with tenant_scope(UUID(tenant.organization_id)):
+        async with alchemy_config().get_session() as session:
+            yield session
+
+
+async def project_headers(tenant: Tenant) -> tuple[str, dict[str, str]]:
+    project = await tenant.create_project(name=f"Shop {secrets.token_hex(3)}")
+    return project["id"], {"X-API-Key": project["apiKey"]}
+
+
+async def report_with(tenant: Tenant, data: bytes, filename: str, content_type: str) -> dict[str, Any]:
+    """A report sent with the widget key and one uploaded file; the report as the API shows it."""
+    _project_id, headers = await project_headers(tenant)
+    files = {"file": (filename, data, content_type)}
+    upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+    assert upload.status_code == 201, upload.text
+    body = {"title": "The cart is empty", "screenshot_url": upload.json()["key"]}
+    created = await tenant.client.post("/api/v1/reports", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    return await read_report(tenant, created.json()["data"]["id"])
+
+
+async def test_a_jpeg_with_gps_is_served_clean_upright_and_with_a_thumbnail(
+    tenants: TenantFactory, worker: Any
+) -> None:
+    async with tenants.create() as tenant:
+        report = await report_with(tenant, gps_jpeg(), "holiday.png", "image/png")
+        shot = await processed(tenant, report["id"])
+        assert (shot["status"], shot["width"], shot["height"], shot["error"]) == ("ready", 30, 60, None)
+        image = await tenant.client.get(shot["url"])
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/jpeg"
+        assert image.headers["x-content-type-options"] == "nosniff"
+        assert image.headers["content-security-policy"] == "sandbox"
+        assert image.headers["content-disposition"] == f'inline; filename="{shot["id"]}.jpg"'
+        clean = Image.open(io.BytesIO(image.content))
+        assert clean.size == (30, 60)
+        assert not clean.getexif()
+        assert b"Exif" not in image.content
+        thumbnail = await tenant.client.get(shot["thumbnailUrl"])
+        assert thumbnail.status_code == 200
+        assert thumbnail.headers["content-type"] == "image/webp"
+        assert thumbnail.headers["x-content-type-options"] == "nosniff"
+        assert Image.open(io.BytesIO(thumbnail.content)).format == "WEBP"
+
+
+async def test_a_full_hd_png_sent_as_jpeg_is_handled_as_the_png_it_is(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        report = await report_with(tenant, screenshot_png(), "screen.jpg", "image/jpeg")
+        shot = await processed(tenant, report["id"])
+        assert (shot["status"], shot["width"], shot["height"]) == ("ready", 1920, 1080)
+        image = await tenant.client.get(shot["url"])
+        assert image.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(image.content)).format == "PNG"
+        thumbnail = Image.open(io.BytesIO((await tenant.client.get(shot["thumbnailUrl"])).content))
+        assert thumbnail.size == (400, 225)
+        async with tenant_session(tenant) as session:
+            row = await session.get_one(Screenshot, UUID(shot["id"]))
+            assert (row.format, row.content_type, row.size) == ("png", "image/png", len(image.content))
+
+
+async def test_svg_html_and_pdf_uploads_are_refused_by_their_content(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        _project_id, headers = await project_headers(tenant)
+        for data in (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            b"<!DOCTYPE html><html><body>hello</body></html>",
+            b"%PDF-1.7\n%%EOF",
+        ):
+            files = {"file": ("shot.png", data, "image/png")}
+            response = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+            assert response.status_code == 415, response.text
+
+
+async def test_an_html_in_jpeg_polyglot_fails_with_a_reason_and_is_never_served(
+    tenants: TenantFactory,
+    worker: Any,
+) -> None:
+    polyglot = encode(Image.new("RGB", (16, 16), "red"), "JPEG", comment=b"<html><script>alert(1)</script></html>")
+    async with tenants.create() as tenant:
+        report = await report_with(tenant, polyglot, "shot.jpg", "image/jpeg")
+        shot = await processed(tenant, report["id"])
+        assert shot["status"] == "failed"
+        assert "web page" in shot["error"]
+        in_german = (await tenant.client.get(f"/api/v1/reports/{report['id']}?lang=de")).json()["data"]
+        assert "Webseiten" in in_german["screenshots"][0]["error"]  # stored as a code, shown in the reader's language
+        assert (await tenant.client.get(shot["url"])).status_code == 404
+        assert (await tenant.client.get(f"{shot['url']}/thumbnail")).status_code == 404
+
+
+async def test_another_tenant_cannot_fetch_the_screenshot_or_its_thumbnail(
+    tenants: TenantFactory,
+    worker: Any,
+) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        report = await report_with(tenant, screenshot_png((640, 360)), "shot.png", "image/png")
+        shot = await processed(tenant, report["id"])
+        for url in (shot["url"], shot["thumbnailUrl"]):
+            assert (await tenant.client.get(url)).status_code == 200
+            foreign = await other.client.get(url)
+            assert foreign.status_code == 404, foreign.text
+            assert foreign.json()["error"] == "NOT_FOUND"
+
+
+async def pending_screenshots(tenant: Tenant, count: int, image: bytes) -> list[Screenshot]:
+    """`count` uploads attached to one report, committed and pending, their jobs not yet enqueued."""
+    project_id, headers = await project_headers(tenant)
+    created = await tenant.client.post("/api/v1/reports", json={"title": "Many screenshots"}, headers=headers)
+    assert created.status_code == 201, created.text
+    async with tenant_session(tenant) as session:
+        ingest = IngestService(session)
+        shots = [await ingest.store_upload(UUID(project_id), image) for _ in range(count)]
+        for shot in shots:
+            shot.report_id = UUID(created.json()["data"]["id"])
+        await session.commit()
+    return shots
+
+
+async def enqueue(tenant: Tenant, shots: list[Screenshot]) -> None:
+    from tenants.context import tenant_scope  # noqa: PLC0415 - kept next to its only use
+
+    with tenant_scope(UUID(tenant.organization_id)):
+        for shot in shots:
+            await enqueue_for_tenant("process_screenshot", screenshot_id=str(shot.id), _job_id=shot.job_id)
+
+
+async def rows(tenant: Tenant, shots: list[Screenshot]) -> list[Screenshot]:
+    async with tenant_session(tenant) as session:
+        found = await session.scalars(select(Screenshot).where(Screenshot.id.in_([shot.id for shot in shots])))
+        return list(found)
+
+
+async def ready_count(tenant: Tenant, shots: list[Screenshot]) -> int:
+    return sum(row.status == ScreenshotStatus.READY.value for row in await rows(tenant, shots))
+
+
+async def some_ready(tenant: Tenant, shots: list[Screenshot], wanted: int) -> None:
+    for _ in range(int(WAIT_SECONDS / 0.05)):
+        if await ready_count(tenant, shots) >= wanted:
+            return
+        await asyncio.sleep(0.05)
+    msg = f"only {await ready_count(tenant, shots)} of {len(shots)} screenshots were processed"
+    raise AssertionError(msg)
+
+
+async def all_ready(tenant: Tenant, shots: list[Screenshot]) -> None:
+    await some_ready(tenant, shots, len(shots))
+
+
+def stored_files(shot: Screenshot) -> set[str]:
+    folder = get_settings().data_dir / "uploads" / str(shot.organization_id) / str(shot.project_id)
+    return {str(path.relative_to(folder.parents[1])) for path in Path(folder).iterdir()}
+
+
+async def test_running_the_job_twice_changes_nothing_the_second_time(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        [shot] = await pending_screenshots(tenant, 1, screenshot_png((800, 450)))
+        async with tenant_session(tenant) as session:
+            assert await ScreenshotService(session).process(shot.id) == "ready"
+        [first] = await rows(tenant, [shot])
+        files = stored_files(shot)
+        assert files == {first.key, first.thumbnail_key}
+        async with tenant_session(tenant) as session:
+            assert await ScreenshotService(session).process(shot.id) is None
+        [second] = await rows(tenant, [shot])
+        assert (second.key, second.thumbnail_key, second.updated_at, second.attempts) == (
+            first.key,
+            first.thumbnail_key,
+            first.updated_at,
+            first.attempts,
+        )
+        assert stored_files(shot) == files
+
+
+async def test_a_job_whose_tenant_does_not_own_the_screenshot_writes_nothing(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        [shot] = await pending_screenshots(tenant, 1, screenshot_png((320, 180)))
+        files = stored_files(shot)
+        result = await process_screenshot({}, organization_id=other.organization_id, screenshot_id=str(shot.id))
+        assert result is None
+        [row] = await rows(tenant, [shot])
+        assert (row.status, row.attempts, row.updated_at, row.key) == ("pending", 0, shot.updated_at, shot.key)
+        assert stored_files(shot) == files
+        base = f"/api/v1/reports/{shot.report_id}/screenshots/{shot.id}"
+        waiting = await tenant.client.get(f"{base}/thumbnail")
+        assert (waiting.status_code, waiting.headers["retry-after"]) == (202, "2")
+        mine = await process_screenshot({}, organization_id=tenant.organization_id, screenshot_id=str(shot.id))
+        assert mine == "ready"
+
+
+async def test_an_image_that_never_finishes_processing_ends_failed(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        [shot] = await pending_screenshots(tenant, 1, screenshot_png((320, 180)))
+        async with tenant_session(tenant) as session:
+            row = await session.get_one(Screenshot, shot.id)
+            # Every earlier run died or stalled before it could finish, the last one long ago.
+            row.attempts = MAX_ATTEMPTS
+            await session.commit()
+            await session.execute(
+                update(Screenshot)
+                .where(Screenshot.id == shot.id)
+                .values(updated_at=datetime.now(UTC) - timedelta(seconds=run_seconds() + 1)),
+            )
+            await session.commit()
+            assert await ScreenshotService(session).process(shot.id) == "failed"
+        [row] = await rows(tenant, [shot])
+        assert row.error == Refusal.ATTEMPTS
+
+
+async def test_a_job_that_runs_out_of_time_ends_failed_with_a_reason(
+    tenants: TenantFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with tenants.create() as tenant:
+        [shot] = await pending_screenshots(tenant, 1, screenshot_png((1920, 1080)))
+        monkeypatch.setenv("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "0")
+        reset_settings()
+        try:
+            result = await process_screenshot({}, organization_id=tenant.organization_id, screenshot_id=str(shot.id))
+        finally:
+            monkeypatch.delenv("LANTERN_SCREENSHOT_TIMEOUT_SECONDS")
+            reset_settings()
+        assert result == "failed"
+        [row] = await rows(tenant, [shot])
+        assert (row.status, row.error) == ("failed", Refusal.TIMEOUT)
+
+
+async def test_sigterm_lets_running_jobs_finish_without_spending_a_try(tenants: TenantFactory) -> None:
+    count = 60
+    async with tenants.create() as tenant:
+        shots = await pending_screenshots(tenant, count, screenshot_png((1280, 720)))
+        await enqueue(tenant, shots)
+        async with worker_process() as worker:
+            await some_ready(tenant, shots, 5)
+            worker.terminate()
+            await worker.restart()
+            await all_ready(tenant, shots)
+        assert {row.attempts for row in await rows(tenant, shots)} == {1}
+
+
+async def test_killing_the_worker_mid_queue_loses_and_duplicates_nothing(tenants: TenantFactory) -> None:
+    count = 200
+    async with tenants.create() as tenant:
+        shots = await pending_screenshots(tenant, count, screenshot_png((1280, 720)))
+        originals = {shot.key for shot in shots}
+        await enqueue(tenant, shots)
+        # A short run timeout: a run the kill interrupted may be taken over 35 s after it started.
+        async with worker_process(env={"LANTERN_SCREENSHOT_TIMEOUT_SECONDS": "5"}) as worker:
+            await some_ready(tenant, shots, count // 10)
+            worker.kill()
+            assert await ready_count(tenant, shots) < count, "the worker finished before it was killed"
+            await worker.restart()
+            await all_ready(tenant, shots)
+        done = await rows(tenant, shots)
+        assert len(done) == count
+        outputs = {row.key for row in done} | {row.thumbnail_key for row in done if row.thumbnail_key}
+        assert len(outputs) == 2 * count
+        # Each screenshot: exactly its image and its thumbnail (an original whose deletion the kill
+        # interrupted is the only other file that may remain).
+        assert stored_files(shots[0]) - originals == outputs
+
+
+async def test_after_flushdb_the_sweeper_finds_every_pending_screenshot(tenants: TenantFactory) -> None:
+    count = 40
+    async with tenants.create() as tenant:
+        shots = await pending_screenshots(tenant, count, screenshot_png((640, 360)))
+        await enqueue(tenant, shots)
+        # Only this test's database: on a shared Redis server every helper has its own.
+        await get_redis().flushdb()
+        async with running_worker():
+            await all_ready(tenant, shots)
+        async with tenant_session(tenant) as session:
+            total = await session.scalar(
+                select(func.count()).select_from(Screenshot).where(Screenshot.report_id == shots[0].report_id),
+            )
+        assert total == count

@@ -1,0 +1,140 @@
+"""Both storage backends against real stores: the local disk, and an S3-compatible server (moto's
+standalone server, a separate process on loopback) reached through the S3 backend."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from PIL import Image
+
+from app.domain.reports.models import Screenshot
+from app.domain.reports.screenshots import ScreenshotService
+from app.lib.database import alchemy_config
+from app.lib.storage import InvalidKeyError, LocalStorage, S3Storage, Storage, new_key, storage_from
+from app.settings import get_settings
+from tenants.context import tenant_scope
+from tests.support.clients import TenantFactory
+
+BUCKET = "lantern-test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, with one bucket; stopped after the module."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_listening(port, server)
+        assert httpx.put(f"{endpoint}/{BUCKET}").status_code == 200
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        assert server.poll() is None, "moto's server exited"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    msg = "moto's server did not start"
+    raise RuntimeError(msg)
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Storage:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "lantern-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lantern-test-secret")
+    settings = dataclasses.replace(
+        get_settings(),
+        storage_backend="s3",
+        s3_bucket=BUCKET,
+        s3_endpoint_url=s3_endpoint,
+        s3_region="us-east-1",
+    )
+    store = storage_from(settings)
+    assert isinstance(store, S3Storage)
+    return store
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Storage:
+    store = storage_from(dataclasses.replace(get_settings(), storage_backend="local", data_dir=tmp_path))
+    assert isinstance(store, LocalStorage)
+    return store
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest) -> Storage:
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="local or s3"):
+        storage_from(dataclasses.replace(get_settings(), storage_backend="ftp"))
+    with pytest.raises(ValueError, match="LANTERN_S3_BUCKET"):
+        storage_from(dataclasses.replace(get_settings(), storage_backend="s3", s3_bucket=None))
+
+
+async def test_put_get_exists_delete(store: Storage) -> None:
+    key = new_key(uuid4(), uuid4(), "png")
+    assert not await store.exists(key)
+    await store.put(key, b"first")
+    await store.put(key, b"second")  # a rerun overwrites: one object per key
+    assert await store.exists(key)
+    assert await store.get(key) == b"second"
+    await store.delete(key)
+    assert not await store.exists(key)
+    with pytest.raises(FileNotFoundError):
+        await store.get(key)
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "a/b/c.png", f"{uuid4()}/{uuid4()}/../../x.png", "shot.png"])
+async def test_a_key_lantern_did_not_make_is_refused(store: Storage, key: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        await store.put(key, b"x")
+    with pytest.raises(InvalidKeyError):
+        await store.get(key)
+
+
+async def test_a_screenshot_is_processed_in_s3(s3: Storage, tenants: TenantFactory) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (900, 300), "purple").save(buffer, "PNG")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        organization_id, project_id = UUID(tenant.organization_id), UUID(project["id"])
+        original = new_key(organization_id, project_id, "png")
+        await s3.put(original, buffer.getvalue())
+        with tenant_scope(organization_id):
+            async with alchemy_config().get_session() as session:
+                shot = Screenshot(project_id=project_id, key=original, content_type="image/png", size=1)
+                session.add(shot)
+                await session.commit()
+                assert await ScreenshotService(session, s3).process(shot.id) == "ready"
+                assert shot.thumbnail_key is not None
+        assert not await s3.exists(original)
+        assert Image.open(io.BytesIO(await s3.get(shot.key))).size == (900, 300)
+        assert Image.open(io.BytesIO(await s3.get(shot.thumbnail_key))).size == (400, 133)

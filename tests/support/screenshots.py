@@ -1,0 +1,29 @@
+"""Reading a report's screenshot through the API once a worker has processed it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.domain.reports.models import ScreenshotStatus
+from tests.support.clients import Tenant
+
+# Generous: a loaded CI machine may queue the job behind others; a healthy run takes milliseconds.
+PROCESSING_WAIT_SECONDS = 180.0
+
+
+async def read_report(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    response = await tenant.client.get(f"/api/v1/reports/{report_id}")
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def processed(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    """The report's first screenshot once a worker has finished with it (ready or failed)."""
+    for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
+        shot: dict[str, Any] = (await read_report(tenant, report_id))["screenshots"][0]
+        if shot["status"] != ScreenshotStatus.PENDING.value:
+            return shot
+        await asyncio.sleep(0.1)
+    msg = "the screenshot was never processed"
+    raise AssertionError(msg)
