@@ -27,8 +27,8 @@ KUBERNETES_VERSION = "1.31.0"
 RELEASE = "lantern"
 NAMESPACE = "bugs"
 # The value sets in charts/lantern/ci/: the chart's defaults (with the connection settings it cannot
-# default), the operator's own Secret, an Ingress with TLS, and fixed replica counts.
-VALUE_SETS = ("default", "existing-secret", "ingress-tls", "no-autoscaling")
+# default), the operator's own Secret, an Ingress with TLS, fixed replica counts, and uploads in S3.
+VALUE_SETS = ("default", "existing-secret", "ingress-tls", "no-autoscaling", "s3-storage")
 _FETCH_EXIT_NO_NPM = 3
 
 

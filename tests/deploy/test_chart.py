@@ -6,17 +6,21 @@ every manifest is validated offline against the Kubernetes schemas in strict mod
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
+import os
 import re
 import shlex
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from arq.worker import Worker
 from kubernetes_validate import utils as kubernetes
 
 from tests.deploy.conftest import (
@@ -28,6 +32,7 @@ from tests.deploy.conftest import (
     Helm,
     values_file,
 )
+from tests.support.worker import running_worker
 
 Manifests = list[dict[str, Any]]
 
@@ -162,6 +167,19 @@ def test_strict_validation_rejects_a_field_kubernetes_does_not_know(rendered: di
                 "Job": 1,
             },
         ),
+        (
+            "s3-storage",
+            {
+                "ConfigMap": 1,
+                "Secret": 2,
+                "ServiceAccount": 1,
+                "Service": 1,
+                "Deployment": 2,
+                "HorizontalPodAutoscaler": 2,
+                "PodDisruptionBudget": 2,
+                "Job": 1,
+            },
+        ),
     ],
 )
 def test_each_value_set_renders_the_resources_it_asks_for(
@@ -256,6 +274,29 @@ def test_credentials_of_smtp_and_s3_come_from_the_secret(rendered: dict[str, Man
     assert secret_ref(default, "SMTP_PASSWORD")["optional"] is True
 
 
+def test_uploads_go_to_the_s3_bucket_of_the_values(rendered: dict[str, Manifests]) -> None:
+    manifests = rendered["s3-storage"]
+    given = values("s3-storage")
+    (config,) = of_kind(manifests, "ConfigMap")
+    storage = {
+        name: value for name, value in config["data"].items() if name.startswith(("LANTERN_S3_", "LANTERN_STORAGE"))
+    }
+    assert storage == {
+        "LANTERN_STORAGE": "s3",
+        "LANTERN_S3_BUCKET": given["config"]["s3"]["bucket"],
+        "LANTERN_S3_ENDPOINT_URL": given["config"]["s3"]["endpointUrl"],
+        "LANTERN_S3_REGION": given["config"]["s3"]["region"],
+    }
+    # A bucket needs no shared volume; the credentials reach both workloads under the S3 clients' names.
+    assert not of_kind(manifests, "PersistentVolumeClaim")
+    for name in (WEB, WORKER):
+        container = only_container(manifests, "Deployment", name)
+        secret = decoded(named(manifests, "Secret", secret_ref(container, "AWS_ACCESS_KEY_ID")["name"]))
+        assert secret["AWS_ACCESS_KEY_ID"] == given["secrets"]["s3AccessKeyId"]
+        assert secret["AWS_SECRET_ACCESS_KEY"] == given["secrets"]["s3SecretAccessKey"]
+        assert secret_ref(container, "AWS_SECRET_ACCESS_KEY")["key"] == "AWS_SECRET_ACCESS_KEY"
+
+
 # --- configuration ---------------------------------------------------------------------------------------
 
 _SETTING = re.compile(r"""(?:_env|_env_bool|_env_int|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
@@ -272,6 +313,8 @@ _SECRET_SETTINGS = {
     "LANTERN_SECRET_KEY",
     "SMTP_USER",
     "SMTP_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
 }
 
 
@@ -298,6 +341,8 @@ def test_configmap_holds_every_setting_with_the_readmes_defaults(rendered: dict[
     data = config["data"]
     assert set(data) == app_settings() - _SECRET_SETTINGS
     readme = readme_defaults()
+    undocumented = set(data) - set(readme) - set(_CLUSTER_DEFAULTS)
+    assert not undocumented, f"no row in the README's configuration table for {sorted(undocumented)}"
     expected = {name: _CLUSTER_DEFAULTS.get(name, readme[name]) for name in data}
     assert data == expected
 
@@ -351,6 +396,40 @@ def test_worker_liveness_probe_checks_the_arq_worker_settings(
     # a live worker has always refreshed it within one probe period.
     assert app_facts.worker_health_check_interval < probe["periodSeconds"]
     assert probe["timeoutSeconds"] >= 5, "importing the worker settings takes seconds"
+
+
+async def _run_probe(command: list[str]) -> int:
+    """An exec probe's command as the image runs it: the virtualenv's bin first on PATH, the app's
+    environment (the suite's Redis), the application directory as the working directory."""
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode
+
+
+async def _until_health_recorded(worker: Worker) -> None:
+    """The worker writes its health-check key on its first poll of the queue, right after it starts."""
+    for _ in range(400):
+        if worker.pool is not None and await worker.pool.exists(worker.health_check_key):
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("the worker never recorded its health")
+
+
+async def test_worker_liveness_probe_passes_while_the_worker_runs_and_fails_once_it_is_gone(
+    rendered: dict[str, Manifests], app: Any
+) -> None:
+    """The probe's own command, run against a real arq worker of workers.main on the suite's Redis."""
+    assert app is not None  # the suite's database and Redis, which the worker uses
+    command = only_container(rendered["default"], "Deployment", WORKER)["livenessProbe"]["exec"]["command"]
+    async with running_worker() as worker:
+        await _until_health_recorded(worker)
+        assert await _run_probe(command) == 0
+    # A stopped worker deletes its key, as a dead one's expires (health_check_interval + 1 s): the probe fails.
+    assert await _run_probe(command) == 1
 
 
 def test_workloads_run_the_clis_commands(rendered: dict[str, Manifests], app_facts: AppFacts) -> None:
@@ -425,6 +504,9 @@ def test_uploads_volume_is_shared_by_web_and_worker(rendered: dict[str, Manifest
         ("worker:\n  replicaCount: 1.5", "worker.replicaCount: Invalid type. Expected: integer"),
         ('web:\n  workers: "4"', "web.workers: Invalid type. Expected: integer"),
         ("config:\n  signup: maybe", "config.signup"),
+        ("config:\n  storage: gcs", 'config.storage must be one of the following: "local", "s3"'),
+        ("config:\n  storage: s3", "config.s3.bucket: String length must be greater than or equal to 1"),
+        ("config:\n  s3:\n    endpointUrl: minio:9000", "config.s3.endpointUrl: Does not match pattern"),
         ("replicaCont: 2", "Additional property replicaCont is not allowed"),
         ("securityContext:\n  runAsNonRoot: false", "securityContext.runAsNonRoot"),
         ("secrets:\n  databaseUrl: postgresql://lantern@db/lantern", "secrets.databaseUrl: Does not match pattern"),
@@ -445,6 +527,25 @@ def test_install_without_connection_settings_names_what_is_missing(helm: Helm) -
     result = helm.template()
     assert result.returncode != 0
     assert "secrets.databaseUrl (DATABASE_URL" in result.stderr
+
+
+def test_operators_who_migrate_themselves_give_the_chart_no_owner_url(helm: Helm, tmp_path: Path) -> None:
+    given = values("default")
+    del given["secrets"]["databaseOwnerUrl"]
+    given["migrations"] = {"enabled": False}
+    without_owner = tmp_path / "values.yaml"
+    without_owner.write_text(yaml.safe_dump(given))
+    result = helm.template("--values", without_owner)
+    assert result.returncode == 0, result.stderr
+    manifests = [document for document in yaml.safe_load_all(result.stdout) if document]
+    assert not of_kind(manifests, "Job")
+    assert "DATABASE_OWNER_URL" not in result.stdout
+    # With the chart's migrations on, the owner URL is required.
+    given["migrations"]["enabled"] = True
+    without_owner.write_text(yaml.safe_dump(given))
+    result = helm.template("--values", without_owner)
+    assert result.returncode != 0
+    assert "secrets.databaseOwnerUrl (DATABASE_OWNER_URL" in result.stderr
 
 
 # --- scaling, disruption, traffic ------------------------------------------------------------------------
@@ -536,3 +637,10 @@ def test_notes_tell_how_to_reach_lantern_and_create_the_first_admin(
     assert "create-admin" in cli_commands(app_facts.cli_help)
     options = {word for word in command[4:] if word.startswith("--")}
     assert {"--email", "--organization"} <= options <= set(app_facts.command_options["create-admin"])
+
+
+def test_notes_warn_about_uploads_in_an_empty_dir_only_when_they_are_there(helm: Helm, notes_chart: Path) -> None:
+    warning = "Uploaded screenshots and attachments\nare kept in an emptyDir"
+    assert warning in render_notes(helm, notes_chart, "default")
+    for value_set in ("s3-storage", "no-autoscaling"):  # a bucket; a shared volume
+        assert warning not in render_notes(helm, notes_chart, value_set)

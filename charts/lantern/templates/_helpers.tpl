@@ -60,11 +60,14 @@ app.kubernetes.io/part-of: lantern
 {{- default (printf "%s-migrate" (include "lantern.fullname" .)) .Values.existingSecret }}
 {{- end }}
 
-{{/* The connection settings are required unless the operator brings a Secret. */}}
+{{/* The connection settings are required unless the operator brings a Secret; the owner's only while the
+     chart runs the migrations. */}}
 {{- define "lantern.requireSecrets" -}}
 {{- if not .Values.existingSecret }}
 {{- $_ := required "secrets.databaseUrl (DATABASE_URL, the app's non-owner role) is required unless existingSecret is set" .Values.secrets.databaseUrl }}
-{{- $_ := required "secrets.databaseOwnerUrl (DATABASE_OWNER_URL, the owner role for migrations) is required unless existingSecret is set" .Values.secrets.databaseOwnerUrl }}
+{{- if .Values.migrations.enabled }}
+{{- $_ := required "secrets.databaseOwnerUrl (DATABASE_OWNER_URL, the owner role for migrations) is required unless existingSecret is set or migrations.enabled is false" .Values.secrets.databaseOwnerUrl }}
+{{- end }}
 {{- $_ := required "secrets.redisUrl (REDIS_URL) is required unless existingSecret is set" .Values.secrets.redisUrl }}
 {{- end }}
 {{- end }}
