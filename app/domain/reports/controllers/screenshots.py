@@ -27,72 +27,47 @@ async def provide_screenshots(db_session: NamedDependency[AsyncSession]) -> Scre
     return ScreenshotService(db_session)
 
 
+async def provide_shot(  # noqa: PLR0913 - the ids and the services they touch
+    *,
+    identity: NamedDependency[Identity],
+    reference: FromPath[str],
+    screenshot_id: FromPath[UUID],
+    reports: NamedDependency[ReportService],
+    projects: NamedDependency[ProjectService],
+    screenshots: NamedDependency[ScreenshotService],
+) -> Screenshot:
+    """The screenshot the path names, if the caller may see its report; a foreign tenant's id is unknown."""
+    report = await reports.by_reference(reference, await guest_projects(identity, projects))
+    return await screenshots.of_report(report.id, screenshot_id)
+
+
 class ScreenshotController(Controller):
     path = "/api/v1/reports/{reference:str}/screenshots/{screenshot_id:uuid}"
     tags = ["Reports"]
     guards = [requires_admin_client]
-    dependencies = {**DEPENDENCIES, "screenshots": Provide(provide_screenshots)}
+    dependencies = {
+        **DEPENDENCIES,
+        "screenshots": Provide(provide_screenshots),
+        "shot": Provide(provide_shot),
+    }
 
     @get("/", operation_id="GetScreenshot")
-    async def screenshot(  # noqa: PLR0913 - the ids and the services they touch
-        self,
-        *,
-        identity: NamedDependency[Identity],
-        reference: FromPath[str],
-        screenshot_id: FromPath[UUID],
-        reports: NamedDependency[ReportService],
-        projects: NamedDependency[ProjectService],
-        screenshots: NamedDependency[ScreenshotService],
+    async def screenshot(
+        self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
-        """The image itself, fetched with the API's credentials; a foreign tenant's id is unknown here."""
-        shot = await _screenshot(
-            identity=identity,
-            reference=reference,
-            screenshot_id=screenshot_id,
-            reports=reports,
-            projects=projects,
-            screenshots=screenshots,
-        )
+        """The image itself, fetched with the API's credentials."""
         data, content_type = await screenshots.image(shot)
         return _image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
 
     @get("/thumbnail", operation_id="GetScreenshotThumbnail")
-    async def thumbnail(  # noqa: PLR0913 - the ids and the services they touch
-        self,
-        *,
-        identity: NamedDependency[Identity],
-        reference: FromPath[str],
-        screenshot_id: FromPath[UUID],
-        reports: NamedDependency[ReportService],
-        projects: NamedDependency[ProjectService],
-        screenshots: NamedDependency[ScreenshotService],
+    async def thumbnail(
+        self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
         """A 400 px wide WebP of the image; `202` with `Retry-After` while the image waits for its worker."""
-        shot = await _screenshot(
-            identity=identity,
-            reference=reference,
-            screenshot_id=screenshot_id,
-            reports=reports,
-            projects=projects,
-            screenshots=screenshots,
-        )
         thumbnail = await screenshots.thumbnail(shot)
         if thumbnail is None:
             return Response(b"", status_code=HTTP_202_ACCEPTED, headers={"Retry-After": "2"})
         return _image(thumbnail, "image/webp", f"{shot.id}-thumbnail.webp")
-
-
-async def _screenshot(  # noqa: PLR0913 - the ids and the services they touch
-    *,
-    identity: Identity,
-    reference: str,
-    screenshot_id: UUID,
-    reports: ReportService,
-    projects: ProjectService,
-    screenshots: ScreenshotService,
-) -> Screenshot:
-    report = await reports.by_reference(reference, await guest_projects(identity, projects))
-    return await screenshots.of_report(report.id, screenshot_id)
 
 
 def _image(data: bytes, content_type: str, filename: str) -> Response[bytes]:
