@@ -9,7 +9,11 @@ On SQLite, the embedded default for small installations, an FTS5 table with the 
 (`report_fts`, external content over report's title and description, kept in step by triggers made in
 migration 0002) finds the candidate rows for a term of three or more characters, and the same ILIKE
 rechecks them. Trigrams have a three-character floor, so a shorter term (a two-character Chinese or
-Japanese word like 結帳) falls back to the ILIKE scan of the caller's reports.
+Japanese word like 結帳) falls back to the ILIKE scan of the caller's reports. The FTS table is keyed on
+report's implicit rowid, which SQLite keeps across inserts and deletes but may renumber when a table is
+rebuilt (a batch migration of `report`, or a VACUUM of a table without an INTEGER PRIMARY KEY): such a
+step must end with `INSERT INTO report_fts(report_fts) VALUES('rebuild')`. The ILIKE recheck means a
+stale index can only miss reports, never show a wrong one.
 
 Row-level security hides an index behind any operator that is not LEAKPROOF (`@>` is not): the planner
 must apply the tenant policy first. So the indexed lookup runs in `lantern_search_report_ids()`, a
