@@ -283,6 +283,50 @@ async def test_comments_and_attachments_lists(tenants: TenantFactory, anonymous:
         assert await _error(tenant.client, f"/api/v1/reports/{report_id}/comments", sort="text") == ["sort"]
 
 
+async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await tenant.create_project("Board", trackingPrefix="BRD")
+        url = f"/api/v1/projects/{project['id']}/columns"
+        created = await tenant.client.post(url, json={"name": "testing"})
+        assert created.status_code == 201, created.text
+        custom_id = created.json()["data"]["id"]
+        native = (await tenant.client.get(url)).json()["data"]
+        response = await tenant.client.get(url, headers={"Accept": JSONAPI})
+        assert response.headers["content-type"].startswith(JSONAPI)
+        body = response.json()
+        validate_document(body)
+        assert [resource["id"] for resource in body["data"]] == [
+            *(f"status:{name}" for name in ("new", "backlog", "todo", "doing", "done", "closed")),
+            custom_id,
+        ]
+        assert body["meta"]["total"] == 7
+        assert {resource["type"] for resource in body["data"]} == {"column"}
+        # the attributes are the native columns without their id, in the same order
+        assert [resource["attributes"] for resource in body["data"]] == [
+            {name: value for name, value in column.items() if name != "id"} for column in native
+        ]
+        testing = body["data"][-1]
+        assert testing["attributes"] == {"name": "testing", "statusId": 6, "position": 6, "custom": True}
+        assert testing["relationships"]["project"]["data"] == {"type": "project", "id": project["id"]}
+        assert body["data"][0]["attributes"] == {"name": "new", "statusId": None, "position": 0, "custom": False}
+        # native mode is unchanged: defaults have no id
+        assert native[0]["id"] is None
+        assert native[-1]["id"] == custom_id
+        sparse = await _document(tenant.client, url, **{"fields[column]": "name,status_id"})
+        assert sparse["data"][-1] == {
+            "type": "column",
+            "id": custom_id,
+            "attributes": {"name": "testing", "statusId": 6},
+        }
+        assert await _error(tenant.client, url, **{"fields[column]": "name,colour"}) == ["fields[column]"]
+        assert await _error(tenant.client, url, **{"fields[report]": "title"}) == ["fields[report]"]
+        assert sorted(await _error(tenant.client, url, sort="position", include="project")) == ["include", "sort"]
+        assert await _error(tenant.client, url, **{"page[limit]": "5"}) == ["page[limit]"]
+        for headers, params in (({"Accept": JSONAPI}, {}), ({}, {"fields[column]": "name"}), ({}, {})):
+            response = await other.client.get(url, headers=headers, params=params)
+            assert response.status_code == 404, response.text
+
+
 async def test_tenant_isolation_of_filters_cursors_and_items(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant, tenants.create("Other") as other:
         mine = await tenant.create_project("Mine", trackingPrefix="MIN")

@@ -32,7 +32,7 @@ from app.domain.reports.queries import (
     filter_conditions,
     page_of_reports,
 )
-from app.domain.reports.schemas import AttachmentRead, ReportRead
+from app.domain.reports.schemas import AttachmentRead, ColumnRead, ReportRead
 from app.domain.reports.services import GuestView, ReportService, visibility
 from app.lib.jsonapi import (
     Identifier,
@@ -62,12 +62,18 @@ ATTACHMENT = ResourceType(
     tuple(name for name in AttachmentRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
     ("report",),
 )
+COLUMN = ResourceType(
+    "column",
+    tuple(name for name in ColumnRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
+    ("project",),
+)
 
 _REPORT_INCLUDES = {"project": PROJECT, "assignee": USER, "comments": COMMENT, "attachments": ATTACHMENT}
 LIST_RULES = QueryRules(REPORT, _REPORT_INCLUDES, filters=REPORT_FILTERS, sorts=frozenset(SORT_FIELDS), paged=True)
 ITEM_RULES = QueryRules(REPORT, _REPORT_INCLUDES)
 COMMENT_RULES = QueryRules(COMMENT, {"author": USER})
 ATTACHMENT_RULES = QueryRules(ATTACHMENT)
+COLUMN_RULES = QueryRules(COLUMN)
 
 # OpenAPI descriptions of JSON:API mode, one per endpoint.
 _MODE = (
@@ -90,6 +96,10 @@ LIST_DESCRIPTION = (
 ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
 COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`. {_ERRORS}"
 ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`. {_ERRORS}"
+COLUMNS_DESCRIPTION = (
+    f"{_MODE} `fields[column]`. A custom column's id is its UUID; a default column, which has no row, is "
+    f"`status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
+)
 
 RowT = TypeVar("RowT", Comment, Attachment)
 PresentAttachment = Callable[[Attachment], AttachmentRead]
@@ -298,4 +308,18 @@ def attachment_list(
 ) -> dict[str, Any]:
     query = query_of(request, ATTACHMENT_RULES)
     primary = [attachment_resource(attachment, present) for attachment in attachments]
+    return document(query, primary, links={"self": link(request)}, meta={"total": len(primary)})
+
+
+def column_id(read: ColumnRead) -> str:
+    """A column's JSON:API id: a custom column's UUID, or `status:<name>` for a default column (no row, no
+    UUID; the prefix keeps it from ever equalling one, and names are unique on a board)."""
+    return str(read.id) if read.id is not None else f"status:{read.name}"
+
+
+def column_list(request: Request[Any, Any, Any], project_id: UUID, columns: list[ColumnRead]) -> dict[str, Any]:
+    """A board's columns, in board order, as a document; each relates to its project."""
+    query = query_of(request, COLUMN_RULES)
+    project = Relationship(Identifier("project", str(project_id)), related=_project_path(project_id))
+    primary = [Resource("column", column_id(read), _attributes(read), {"project": project}) for read in columns]
     return document(query, primary, links={"self": link(request)}, meta={"total": len(primary)})

@@ -18,9 +18,11 @@ from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
 from app.domain.reports.ingest import IngestService, report_from_api
 from app.domain.reports.jsonapi import (
+    COLUMNS_DESCRIPTION,
     COMMENTS_DESCRIPTION,
     ITEM_DESCRIPTION,
     LIST_DESCRIPTION,
+    column_list,
     comment_list,
     report_item,
     report_list,
@@ -230,22 +232,34 @@ class ColumnController(Controller):
     guards = [requires_admin_client]
     dependencies = DEPENDENCIES
 
-    @get("/", operation_id="ListColumns")
+    @get(
+        "/",
+        operation_id="ListColumns",
+        description=f"The board's columns in order: the defaults, then custom ones. {COLUMNS_DESCRIPTION}",
+    )
     async def list_columns(
         self,
+        *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.ColumnRead]]:
-        """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones."""
+    ) -> Envelope[list[schemas.ColumnRead]] | Response[dict[str, Any]]:
+        """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones.
+
+        In JSON:API mode (`fields[column]`) a custom column's id is its UUID and a default column, which has
+        no database id, is `status:<name>` (`status:new`): stable, and never equal to a UUID.
+        """
         await projects.visible_one(identity, project_id)
         defaults = [
             schemas.ColumnRead(id=None, name=name, status_id=status_id, position=position, custom=False)
             for position, (name, status_id) in enumerate(DEFAULT_STATUS_IDS.items())
         ]
-        custom = [_column_read(column) for column in await columns.custom(project_id)]
-        return ok([*defaults, *custom])
+        board = [*defaults, *(_column_read(column) for column in await columns.custom(project_id))]
+        if jsonapi.requested(request):
+            return jsonapi.document_response(column_list(request, project_id, board))
+        return ok(board)
 
     @post("/", operation_id="CreateColumn", guards=[requires_manager], status_code=HTTP_201_CREATED)
     async def create_column(
