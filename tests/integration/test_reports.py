@@ -8,6 +8,7 @@ import json
 import secrets
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
@@ -344,3 +345,35 @@ async def test_guests_see_their_projects_reports_and_only_their_own_unless_allow
             ]
             hidden_report = (await tenant.client.get("/api/v1/reports", params={"search": "Hidden by"})).json()
             assert (await guest.get(f"/api/v1/reports/{hidden_report['data']['items'][0]['id']}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "german"),
+    [
+        ({"console_logs": [{"level": "error", "message": "x" * 1000}] * 600}, "logs", "512"),
+        ({"metadata": {"dump": "y" * 70_000}}, "metadata", "64"),
+    ],
+)
+async def test_oversized_logs_or_metadata_are_refused_naming_the_field(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    change: dict[str, Any],
+    field: str,
+    german: str,
+) -> None:
+    """Logs are capped at 512 KB and metadata at 64 KB per report, inside a body the server does accept."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            "/api/v1/reports?lang=de",
+            json={**BUGSPARK_EXAMPLE, **change},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+        [detail] = response.json()["details"]
+        assert detail["field"] == field
+        assert german in detail["message"]
+        assert "höchstens" in detail["message"]
+        listed = await tenant.client.get("/api/v1/reports")
+        assert listed.json()["data"]["total"] == 0
