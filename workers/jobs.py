@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.organizations.services import invitation_mail
-from app.domain.reports.models import Report, Screenshot
-from app.domain.reports.screenshots import ScreenshotService, pending_before
+from app.domain.reports.models import Attachment, Report, Screenshot
+from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
 from app.lib.database import alchemy_config
@@ -83,28 +83,48 @@ async def process_screenshot(session: AsyncSession, *, screenshot_id: str) -> st
     return await ScreenshotService(session).process(UUID(screenshot_id))
 
 
+@tenant_job
+async def process_attachment_image(session: AsyncSession, *, attachment_id: str) -> str | None:
+    """The same processing for a file attached to a report whose bytes are an image."""
+    return await ImageProcessor(session, Attachment).process(UUID(attachment_id))
+
+
 async def sweep_pending_screenshots(ctx: dict[str, Any]) -> int:
-    """Re-enqueue screenshots the queue lost (Redis flushed or restarted, enqueue failed after the commit)."""
+    """Re-enqueue screenshots and image attachments the queue lost (Redis flushed or restarted, enqueue
+    failed after the commit)."""
     async with alchemy_config().get_session() as session:
         with system_scope("sweep pending screenshots"):
             async with session.begin():
-                pending = (
+                screenshots = (
                     await session.scalars(
                         select(Screenshot)
-                        .where(*pending_before(SCREENSHOT_SWEEP_AFTER_SECONDS))
+                        .where(*pending_before(Screenshot, SCREENSHOT_SWEEP_AFTER_SECONDS))
                         .order_by(Screenshot.updated_at)
                         .limit(SCREENSHOT_SWEEP_BATCH),
                     )
                 ).all()
+                attachments = (
+                    await session.scalars(
+                        select(Attachment)
+                        .where(*pending_before(Attachment, SCREENSHOT_SWEEP_AFTER_SECONDS))
+                        .order_by(Attachment.updated_at)
+                        .limit(SCREENSHOT_SWEEP_BATCH),
+                    )
+                ).all()
+    pending: list[tuple[str, str, Screenshot | Attachment]] = [
+        *(("process_screenshot", "screenshot_id", row) for row in screenshots),
+        *(("process_attachment_image", "attachment_id", row) for row in attachments),
+    ]
     enqueued = 0
-    for screenshot in pending:
+    window = int(time.time() // SCREENSHOT_RESWEEP_SECONDS)
+    for function, argument, row in pending:
         job = await ctx["redis"].enqueue_job(
-            "process_screenshot",
-            organization_id=str(screenshot.organization_id),
-            screenshot_id=str(screenshot.id),
-            _job_id=f"{screenshot.job_id}:{int(time.time() // SCREENSHOT_RESWEEP_SECONDS)}",
+            function,
+            organization_id=str(row.organization_id),
+            _job_id=f"{row.job_id}:{window}",
+            **{argument: str(row.id)},
         )
         enqueued += job is not None
     if enqueued:
-        logger.info("sweeper re-enqueued screenshots", count=enqueued)
+        logger.info("sweeper re-enqueued images", count=enqueued)
     return enqueued

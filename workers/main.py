@@ -18,6 +18,7 @@ from app.lib.queue import deserialize, redis_settings, serialize
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
+    process_attachment_image,
     process_screenshot,
     send_invitation_email,
     sweep_pending_screenshots,
@@ -29,16 +30,22 @@ async def startup(_ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
 
 
-def screenshot_function() -> Any:
-    """process_screenshot with arq's timeout beyond the job's own (which marks the row failed, with a reason),
-    and no stored result, so that the sweeper may enqueue the same job id again as soon as it is needed."""
-    return func(cast("WorkerCoroutine", process_screenshot), timeout=run_seconds(), keep_result=0)
+def image_function(job: Any) -> Any:
+    """An image job (screenshot or attached image) with arq's timeout beyond the job's own (which marks the
+    row failed, with a reason), and no stored result, so that the sweeper may enqueue the same job id again
+    as soon as it is needed."""
+    return func(cast("WorkerCoroutine", job), timeout=run_seconds(), keep_result=0)
 
 
 def worker_settings() -> dict[str, Any]:
     """Every option of the worker, in one place."""
     return {
-        "functions": [assign_tracking_ids, send_invitation_email, screenshot_function()],
+        "functions": [
+            assign_tracking_ids,
+            send_invitation_email,
+            image_function(process_screenshot),
+            image_function(process_attachment_image),
+        ],
         "cron_jobs": [
             cron(
                 cast("WorkerCoroutine", sweep_unnumbered_reports),

@@ -31,7 +31,7 @@ REPORT_TABLES: dict[str, str | None] = {
     "project_counter": None,
     "project_column": None,
     "report_comment": None,
-    "attachment": None,
+    "attachment": "lantern_system()",
 }
 
 # SQLite: the trigram index search.py queries. External content: the text stays in report only; the

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.ingest import IngestService
-from app.domain.reports.models import Screenshot, ScreenshotStatus
+from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
 from app.lib.database import alchemy_config
 from app.lib.queue import enqueue_for_tenant
@@ -189,7 +189,7 @@ async def rows(tenant: Tenant, shots: list[Screenshot]) -> list[Screenshot]:
 
 
 async def ready_count(tenant: Tenant, shots: list[Screenshot]) -> int:
-    return sum(row.status == ScreenshotStatus.READY.value for row in await rows(tenant, shots))
+    return sum(row.status == ImageStatus.READY.value for row in await rows(tenant, shots))
 
 
 async def some_ready(tenant: Tenant, shots: list[Screenshot], wanted: int) -> None:

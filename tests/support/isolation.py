@@ -195,7 +195,9 @@ async def _screenshot(objects: Objects) -> str:
 async def _attachment(objects: Objects) -> str:
     report_id = await objects.id("reference")
     response = await objects.tenant.client.post(
-        f"/api/v1/reports/{report_id}/attachments", files={"file": ("steps.txt", b"1. open the cart")}
+        # An image, so that its thumbnail route has something to answer (202 while it waits for a worker).
+        f"/api/v1/reports/{report_id}/attachments",
+        files={"file": ("cart.png", png(), "image/png")},
     )
     return str(_data(response, 201)["id"])
 
@@ -219,7 +221,7 @@ OBJECT_MAKERS: dict[str, Callable[[Objects], Awaitable[str]]] = {
     "column_id": _column,
     "reference": _report,  # a report's UUID (a tracking ID such as BSK-42 names one too)
     "screenshot_id": _screenshot,  # a screenshot of the report of `reference`
-    "attachment_id": _attachment,  # a file attached to the report of `reference`
+    "attachment_id": _attachment,  # an image file attached to the report of `reference`
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.domain.reports.models import ScreenshotStatus
+from app.domain.reports.models import ImageStatus
 from tests.support.clients import Tenant
 
 # Generous: a loaded CI machine may queue the job behind others; a healthy run takes milliseconds.
@@ -22,7 +22,7 @@ async def processed(tenant: Tenant, report_id: str) -> dict[str, Any]:
     """The report's first screenshot once a worker has finished with it (ready or failed)."""
     for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
         shot: dict[str, Any] = (await read_report(tenant, report_id))["screenshots"][0]
-        if shot["status"] != ScreenshotStatus.PENDING.value:
+        if shot["status"] != ImageStatus.PENDING.value:
             return shot
         await asyncio.sleep(0.1)
     msg = "the screenshot was never processed"

@@ -1,16 +1,29 @@
-"""Attachments of a report: uploaded files (stored like screenshots) and links (stored, never fetched)."""
+"""Attachments of a report: uploaded files (stored like screenshots) and links (stored, never fetched).
+
+A file whose bytes are a PNG, JPEG or WebP image (the content decides, never the name or declared type) is
+stored `pending` and processed by the worker exactly like a screenshot (`screenshots.ImageProcessor`): it
+ends `ready` (re-encoded, no EXIF/GPS, with a thumbnail) or `failed` with a refusal code, and a failed one is
+never served. Any other file keeps `status` NULL: stored as sent, never processed, a plain download.
+"""
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 from uuid import UUID
 
-from app.domain.reports.models import Attachment, AttachmentKind, Report
+import structlog
+from redis.exceptions import RedisError
+
+from app.domain.reports.ingest import sniff_image
+from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
 from app.domain.reports.schemas import AttachmentLink
 from app.lib.errors import ErrorCode, LanternError, not_found
+from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
 from tenants.context import require_tenant
 from tenants.service import TenantRepository, TenantService
+
+logger = structlog.get_logger()
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -36,24 +49,51 @@ class AttachmentService(TenantService[Attachment]):
             raise not_found()
         return attachment
 
+    async def served(self, report_id: UUID, attachment_id: UUID) -> Attachment:
+        """An uploaded file of this report that may be downloaded: a refused image never is."""
+        attachment = await self.one(report_id, attachment_id)
+        if attachment.key is None or attachment.status == ImageStatus.FAILED.value:
+            raise not_found()
+        return attachment
+
+    async def thumbnail(self, attachment: Attachment) -> bytes | None:
+        """The thumbnail of an image file; None while it waits for its worker. A file that is not an image
+        has none (404)."""
+        if attachment.status is None:
+            raise not_found()
+        if attachment.thumbnail_key is None:
+            return None
+        return await storage().get(attachment.thumbnail_key)
+
     async def upload(
         self, report: Report, filename: str | None, content_type: str | None, data: bytes, by: UUID | None
     ) -> Attachment:
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
-        key = new_key(require_tenant(), report.project_id, "bin")
+        image = sniff_image(data)
+        key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
         await storage().put(key, data)
-        return await self.create(
+        attachment = await self.create(
             Attachment(
                 report_id=report.id,
                 kind=AttachmentKind.FILE.value,
                 name=display_name(filename),
                 key=key,
-                content_type=(content_type or "application/octet-stream")[:100],
+                content_type=image[1] if image else (content_type or "application/octet-stream")[:100],
                 size=len(data),
+                status=ImageStatus.PENDING.value if image else None,
                 created_by_id=by,
             ),
         )
+        if image:
+            await self.session.commit()  # the worker must find the row; the sweeper covers a lost enqueue
+            try:
+                await enqueue_for_tenant(
+                    "process_attachment_image", attachment_id=str(attachment.id), _job_id=attachment.job_id
+                )
+            except (RedisError, OSError):
+                logger.warning("attachment image not queued: queue unavailable", attachment_id=str(attachment.id))
+        return attachment
 
     async def link(self, report: Report, link: AttachmentLink, by: UUID | None) -> Attachment:
         return await self.create(
@@ -68,5 +108,6 @@ class AttachmentService(TenantService[Attachment]):
 
     async def remove(self, attachment: Attachment) -> None:
         await self.delete(attachment.id)
-        if attachment.key:
-            await storage().delete(attachment.key)
+        for key in (attachment.key, attachment.thumbnail_key):
+            if key:
+                await storage().delete(key)

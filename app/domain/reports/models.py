@@ -136,13 +136,29 @@ class Comment(TenantOwned, UUIDv7AuditBase):
     text: Mapped[str] = mapped_column(Text)
 
 
-class ScreenshotStatus(enum.StrEnum):
+class ImageStatus(enum.StrEnum):
+    """Where an uploaded image (a screenshot, or an attached file whose bytes are an image) is in processing."""
+
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"
 
 
-class Screenshot(TenantOwned, UUIDv7AuditBase):
+class ProcessedImageColumns:
+    """What processing records of an image, on screenshots and on attachments whose bytes are an image."""
+
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
+    # A `Refusal` code when processing failed; shown in the reader's language.
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # `png`, `jpeg` or `webp` once processed (`size` and `content_type` then describe the re-encoded image).
+    format: Mapped[str | None] = mapped_column(String(10), default=None)
+    # Processing runs started: bounds the retries of an image that kills or stalls every worker it meets.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Screenshot(ProcessedImageColumns, TenantOwned, UUIDv7AuditBase):
     """An uploaded image: stored under a tenant-prefixed, unguessable key; processed later by a worker.
 
     It belongs to its project from the upload on (so only that project can attach it) and to a report once
@@ -164,15 +180,7 @@ class Screenshot(TenantOwned, UUIDv7AuditBase):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     annotated: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default=ScreenshotStatus.PENDING.value)
-    width: Mapped[int | None] = mapped_column(Integer, default=None)
-    height: Mapped[int | None] = mapped_column(Integer, default=None)
-    thumbnail_key: Mapped[str | None] = mapped_column(String(300), default=None)
-    error: Mapped[str | None] = mapped_column(String(500), default=None)
-    # `png`, `jpeg` or `webp` once processed (`size` and `content_type` then describe the re-encoded image).
-    format: Mapped[str | None] = mapped_column(String(10), default=None)
-    # Processing runs started: bounds the retries of an image that kills or stalls every worker it meets.
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    status: Mapped[str] = mapped_column(String(20), default=ImageStatus.PENDING.value)
 
     @property
     def job_id(self) -> str:
@@ -185,10 +193,17 @@ class AttachmentKind(enum.StrEnum):
     LINK = "link"
 
 
-class Attachment(TenantOwned, UUIDv7AuditBase):
-    """A file uploaded to a report, or a link to one elsewhere (kept as a link: the server never fetches it)."""
+class Attachment(ProcessedImageColumns, TenantOwned, UUIDv7AuditBase):
+    """A file uploaded to a report, or a link to one elsewhere (kept as a link: the server never fetches it).
+
+    A file whose bytes are a PNG, JPEG or WebP image (whatever its name and declared type) is processed like a
+    screenshot: `status` goes `pending` -> `ready` or `failed`, and the image columns describe the result. Any
+    other file, and a link, has `status` NULL: stored as sent, never processed, only offered as a download.
+    """
 
     __tablename__ = "attachment"
+    # The sweeper's question, "which images have waited too long?", across tenants.
+    __table_args__ = (Index("ix_attachment_status_updated", "status", "updated_at"),)
 
     report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
@@ -198,3 +213,10 @@ class Attachment(TenantOwned, UUIDv7AuditBase):
     content_type: Mapped[str | None] = mapped_column(String(100), default=None)
     size: Mapped[int | None] = mapped_column(Integer, default=None)
     created_by_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))
+    # NULL for a file that is not an image, and for a link (the image columns then stay NULL too).
+    status: Mapped[str | None] = mapped_column(String(20), default=None)
+
+    @property
+    def job_id(self) -> str:
+        """The arq job id of the next processing run of an image file (see Screenshot.job_id)."""
+        return f"attachment:{self.id}:{self.attempts or 0}"

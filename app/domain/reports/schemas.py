@@ -210,3 +210,10 @@ class AttachmentRead(CamelStruct):
     content_type: str | None
     size: int | None
     created_at: datetime
+    # An image file (by its bytes) is processed like a screenshot: `pending`, then `ready` or `failed` (with
+    # `error`, in the reader's language). Null for any other file and for links: stored as sent.
+    status: str | None = None
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+    error: str | None = None

@@ -1,6 +1,6 @@
 """Screenshot processing: the most dangerous input Lantern takes, turned into a plain, re-encoded image.
 
-An upload is kept as the client sent it and marked `pending`; a worker then (in `ScreenshotService`):
+An upload is kept as the client sent it and marked `pending`; a worker then (in `ImageProcessor`):
 - identifies the real format from the bytes (PNG, JPEG or WebP; never the client's name or header) and
   refuses markup (SVG, HTML, PDF, polyglots hiding them) and bytes that lie about their format;
 - reads only the header's size first and refuses decompression bombs before anything is decoded;
@@ -10,6 +10,9 @@ An upload is kept as the client sent it and marked `pending`; a worker then (in 
 - makes a 400 px wide WebP thumbnail, records size, dimensions and format, and marks the row `ready`, or
   `failed` with a reason.
 Output keys derive from the screenshot's id, so running the job twice writes the same two objects.
+
+A file attached to a report whose bytes are a PNG, JPEG or WebP image goes through exactly the same steps
+(`ImageProcessor`, shared by both); any other file is stored as sent and only ever offered as a download.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, Generic, TypeVar
 from uuid import UUID
 
 import structlog
@@ -32,7 +35,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.ingest import sniff_image
-from app.domain.reports.models import Screenshot, ScreenshotStatus
+from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.lib.errors import not_found
 from app.lib.i18n import gettext as _
 from app.lib.storage import Storage, derived_key, storage
@@ -59,7 +62,8 @@ _DECODING: Final = threading.BoundedSemaphore(2)
 
 
 class Refusal(StrEnum):
-    """Why a screenshot ended `failed`: stored as this stable code, shown in the reader's language."""
+    """Why an image (a screenshot or an attached image) ended `failed`: stored as this stable code, shown in
+    the reader's language."""
 
     MARKUP = "markup"
     UNSUPPORTED = "unsupported"
@@ -72,7 +76,7 @@ class Refusal(StrEnum):
 
 
 def refusal_message(code: str) -> str:
-    """The reason of a failed screenshot in the current locale (rendered on read, not in the worker's)."""
+    """The reason of a failed image in the current locale (rendered on read, not in the worker's)."""
     messages: dict[str, Callable[[], str]] = {
         Refusal.MARKUP: lambda: _("The file contains web page or document content, not only an image."),
         Refusal.UNSUPPORTED: lambda: _("Only PNG, JPEG and WebP images can be uploaded."),
@@ -180,6 +184,113 @@ def _thumbnail(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+ImageRow = TypeVar("ImageRow", Screenshot, Attachment)
+
+
+class ImageProcessor(Generic[ImageRow]):
+    """The one way an uploaded image is processed, whether a screenshot or a file attached to a report.
+
+    Both rows carry the same columns for it (`status`, `attempts`, `width`, `height`, `format`,
+    `thumbnail_key`, `error`); this class is all the claim, retry, idempotency and refusal logic there is.
+    It works in the tenant in context: another tenant's row is simply not found.
+    """
+
+    def __init__(self, session: AsyncSession, model: type[ImageRow], store: Storage | None = None) -> None:
+        self.session = session
+        self.model: type[ImageRow] = model
+        self.store = store or storage()
+
+    async def process(self, row_id: UUID) -> str | None:
+        """The row's status afterwards; None when this tenant has no such pending image, in which case
+        nothing is written: a rerun, and a job naming another tenant's row, change nothing.
+        """
+        row = await self._pending(row_id)
+        if row is None or _held(row):
+            return None
+        if row.attempts >= MAX_ATTEMPTS:
+            return await self._fail(row, Refusal.ATTEMPTS)
+        if not await self._claim(row):
+            return None
+        return await self._run(row)
+
+    async def _run(self, row: ImageRow) -> str:
+        if row.key is None:
+            return await self._fail(row, Refusal.MISSING)
+        try:
+            data = await self.store.get(row.key)
+        except FileNotFoundError:
+            return await self._fail(row, Refusal.MISSING)
+        settings = get_settings()
+        try:
+            processed = await asyncio.wait_for(
+                asyncio.to_thread(process_image, data, settings.max_image_pixels),
+                settings.screenshot_timeout_seconds,
+            )
+        except ImageRefusedError as refused:
+            return await self._fail(row, refused.refusal)
+        except TimeoutError:
+            return await self._fail(row, Refusal.TIMEOUT)
+        return await self._store(row, processed)
+
+    async def _pending(self, row_id: UUID) -> ImageRow | None:
+        row = await self.session.scalar(select(self.model).where(self.model.id == row_id))
+        return row if row is not None and row.status == ImageStatus.PENDING.value else None
+
+    async def _claim(self, row: ImageRow) -> bool:
+        """Count this run and hold the row for it, unless a concurrent run (a duplicate job) did first.
+
+        Committed before the work, so that a run that kills its worker counts too.
+        """
+        claimed = await self.session.execute(
+            update(self.model)
+            .where(
+                self.model.id == row.id,
+                self.model.status == ImageStatus.PENDING.value,
+                self.model.attempts == row.attempts,
+            )
+            .values(attempts=self.model.attempts + 1, updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False),
+        )
+        await self.session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await self.session.refresh(row)
+        return True
+
+    async def _project_of(self, row: ImageRow) -> UUID:
+        if isinstance(row, Screenshot):
+            return row.project_id
+        return (await self.session.execute(select(Report.project_id).where(Report.id == row.report_id))).scalar_one()
+
+    async def _store(self, row: ImageRow, processed: ProcessedImage) -> str:
+        organization_id, project_id = row.organization_id, await self._project_of(row)
+        # Ids are unique across tables (UUIDv7), so these seeds never collide between screenshots and files.
+        seed = f"{self.model.__tablename__}:{row.id}"
+        image_key = derived_key(organization_id, project_id, seed, processed.extension)
+        thumbnail_key = derived_key(organization_id, project_id, f"thumbnail:{row.id}", "webp")
+        await self.store.put(image_key, processed.data)
+        await self.store.put(thumbnail_key, processed.thumbnail)
+        original = row.key
+        row.key = image_key
+        row.thumbnail_key = thumbnail_key
+        row.content_type = processed.content_type
+        row.size = len(processed.data)
+        row.format = processed.format
+        row.width, row.height = processed.width, processed.height
+        row.status, row.error = ImageStatus.READY.value, None
+        await self.session.commit()
+        # Only after the commit: until then a rerun still needs the original. Its EXIF/GPS goes with it.
+        if original is not None:
+            await self.store.delete(original)
+        return row.status
+
+    async def _fail(self, row: ImageRow, refusal: Refusal) -> str:
+        logger.info("image refused", table=self.model.__tablename__, id=str(row.id), reason=refusal.value)
+        row.status, row.error = ImageStatus.FAILED.value, refusal.value
+        await self.session.commit()
+        return ImageStatus.FAILED.value
+
+
 class ScreenshotService:
     """Process one screenshot of the tenant in context; a screenshot of another tenant is simply not found."""
 
@@ -188,41 +299,15 @@ class ScreenshotService:
         self.store = store or storage()
 
     async def process(self, screenshot_id: UUID) -> str | None:
-        """The screenshot's status afterwards; None when this tenant has no such pending screenshot, in which
-        case nothing is written: a rerun, and a job naming another tenant's screenshot, change nothing.
-        """
-        shot = await self._pending(screenshot_id)
-        if shot is None or _held(shot):
-            return None
-        if shot.attempts >= MAX_ATTEMPTS:
-            return await self._fail(shot, Refusal.ATTEMPTS)
-        if not await self._claim(shot):
-            return None
-        return await self._run(shot)
-
-    async def _run(self, shot: Screenshot) -> str:
-        try:
-            data = await self.store.get(shot.key)
-        except FileNotFoundError:
-            return await self._fail(shot, Refusal.MISSING)
-        settings = get_settings()
-        try:
-            processed = await asyncio.wait_for(
-                asyncio.to_thread(process_image, data, settings.max_image_pixels),
-                settings.screenshot_timeout_seconds,
-            )
-        except ImageRefusedError as refused:
-            return await self._fail(shot, refused.refusal)
-        except TimeoutError:
-            return await self._fail(shot, Refusal.TIMEOUT)
-        return await self._store(shot, processed)
+        """See `ImageProcessor.process`."""
+        return await ImageProcessor(self.session, Screenshot, self.store).process(screenshot_id)
 
     async def of_report(self, report_id: UUID, screenshot_id: UUID) -> Screenshot:
         """A screenshot of this report that may be shown: a refused upload is never served."""
         shot = await self.session.scalar(
             select(Screenshot).where(Screenshot.id == screenshot_id, Screenshot.report_id == report_id),
         )
-        if shot is None or shot.status == ScreenshotStatus.FAILED.value:
+        if shot is None or shot.status == ImageStatus.FAILED.value:
             raise not_found()
         return shot
 
@@ -236,72 +321,22 @@ class ScreenshotService:
             return None
         return await self.store.get(shot.thumbnail_key)
 
-    async def _pending(self, screenshot_id: UUID) -> Screenshot | None:
-        shot = await self.session.scalar(select(Screenshot).where(Screenshot.id == screenshot_id))
-        return shot if shot is not None and shot.status == ScreenshotStatus.PENDING.value else None
-
-    async def _claim(self, shot: Screenshot) -> bool:
-        """Count this run and hold the screenshot for it, unless a concurrent run (a duplicate job) did first.
-
-        Committed before the work, so that a run that kills its worker counts too.
-        """
-        claimed = await self.session.execute(
-            update(Screenshot)
-            .where(
-                Screenshot.id == shot.id,
-                Screenshot.status == ScreenshotStatus.PENDING.value,
-                Screenshot.attempts == shot.attempts,
-            )
-            .values(attempts=Screenshot.attempts + 1, updated_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False),
-        )
-        await self.session.commit()
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        await self.session.refresh(shot)
-        return True
-
-    async def _store(self, shot: Screenshot, processed: ProcessedImage) -> str:
-        organization_id, project_id = shot.organization_id, shot.project_id
-        image_key = derived_key(organization_id, project_id, f"screenshot:{shot.id}", processed.extension)
-        thumbnail_key = derived_key(organization_id, project_id, f"thumbnail:{shot.id}", "webp")
-        await self.store.put(image_key, processed.data)
-        await self.store.put(thumbnail_key, processed.thumbnail)
-        original = shot.key
-        shot.key = image_key
-        shot.thumbnail_key = thumbnail_key
-        shot.content_type = processed.content_type
-        shot.size = len(processed.data)
-        shot.format = processed.format
-        shot.width, shot.height = processed.width, processed.height
-        shot.status, shot.error = ScreenshotStatus.READY.value, None
-        await self.session.commit()
-        # Only after the commit: until then a rerun still needs the original. Its EXIF/GPS goes with it.
-        await self.store.delete(original)
-        return shot.status
-
-    async def _fail(self, shot: Screenshot, refusal: Refusal) -> str:
-        logger.info("screenshot refused", screenshot_id=str(shot.id), reason=refusal.value)
-        shot.status, shot.error = ScreenshotStatus.FAILED.value, refusal.value
-        await self.session.commit()
-        return shot.status
-
 
 def run_seconds() -> int:
     """The longest a run can take: its own timeout, plus the margin arq's timeout for the job adds to it."""
     return get_settings().screenshot_timeout_seconds + 30
 
 
-def _held(shot: Screenshot) -> bool:
+def _held(row: Screenshot | Attachment) -> bool:
     """A run started less than `run_seconds()` ago may still be working: another run must not start."""
-    return shot.attempts > 0 and shot.updated_at > datetime.now(UTC) - timedelta(seconds=run_seconds())
+    return row.attempts > 0 and row.updated_at > datetime.now(UTC) - timedelta(seconds=run_seconds())
 
 
-def pending_before(seconds: float) -> list[ColumnElement[bool]]:
-    """Conditions of screenshots attached to a report and still pending `seconds` after their last change."""
+def pending_before(model: type[Screenshot | Attachment], seconds: float) -> list[ColumnElement[bool]]:
+    """Conditions of images attached to a report and still pending `seconds` after their last change."""
     cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
     return [
-        Screenshot.status == ScreenshotStatus.PENDING.value,
-        Screenshot.report_id.is_not(None),
-        Screenshot.updated_at < cutoff,
+        model.status == ImageStatus.PENDING.value,
+        model.report_id.is_not(None),
+        model.updated_at < cutoff,
     ]

@@ -1,4 +1,5 @@
-"""HTTP for a report's attachments: upload a file or add a link, list, download, delete."""
+"""HTTP for a report's attachments: upload a file or add a link, list, download, delete; an image file's
+thumbnail (see attachments.py: image files are processed like screenshots)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
@@ -19,9 +20,10 @@ from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
 from app.domain.reports.models import Attachment, Report
+from app.domain.reports.screenshots import refusal_message
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
-from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import Envelope, decode_json, ok
 from app.lib.storage import storage
@@ -35,17 +37,37 @@ async def provide_attachments(db_session: NamedDependency[AsyncSession]) -> Atta
     return AttachmentService(session=db_session)
 
 
+async def provide_attachment(  # noqa: PLR0913 - the ids and the services they touch
+    *,
+    identity: NamedDependency[Identity],
+    reference: FromPath[str],
+    attachment_id: FromPath[UUID],
+    reports: NamedDependency[ReportService],
+    projects: NamedDependency[ProjectService],
+    attachments: NamedDependency[AttachmentService],
+) -> Attachment:
+    """The uploaded file the path names, if the caller may see its report and the file may be served (a
+    refused image may not); a foreign tenant's id is unknown."""
+    report = await _report(identity, reference, reports, projects)
+    return await attachments.served(report.id, attachment_id)
+
+
 def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
-    content = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}/content"
+    base = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
     return schemas.AttachmentRead(
         id=attachment.id,
         report_id=attachment.report_id,
         kind=attachment.kind,
         name=attachment.name,
-        url=attachment.url or content,
+        url=attachment.url or f"{base}/content",
         content_type=attachment.content_type,
         size=attachment.size,
         created_at=attachment.created_at,
+        status=attachment.status,
+        width=attachment.width,
+        height=attachment.height,
+        thumbnail_url=f"{base}/thumbnail" if attachment.thumbnail_key else None,
+        error=refusal_message(attachment.error) if attachment.error else None,
     )
 
 
@@ -104,29 +126,45 @@ class AttachmentController(Controller):
         )
         return ok(attachment_read(attachment))
 
-    @get("/{attachment_id:uuid}/content", operation_id="DownloadAttachment")
-    async def download(  # noqa: PLR0913 - the ids and the services they touch
-        self,
-        *,
-        identity: NamedDependency[Identity],
-        reference: FromPath[str],
-        attachment_id: FromPath[UUID],
-        reports: NamedDependency[ReportService],
-        projects: NamedDependency[ProjectService],
-        attachments: NamedDependency[AttachmentService],
-    ) -> Response[bytes]:
-        """The file, always as a download that the browser will not render in our origin."""
-        report = await _report(identity, reference, reports, projects)
-        attachment = await attachments.one(report.id, attachment_id)
-        if attachment.key is None:
-            raise not_found()
+    @get(
+        "/{attachment_id:uuid}/content",
+        operation_id="DownloadAttachment",
+        dependencies={"attachment": Provide(provide_attachment)},
+    )
+    async def download(self, attachment: NamedDependency[Attachment]) -> Response[bytes]:
+        """The file, always as a download that the browser will not render in our origin (an image file: its
+        re-encoded copy once processed; a refused one: 404)."""
         return Response(
-            await storage().get(attachment.key),
+            await storage().get(attachment.key or ""),
             media_type="application/octet-stream",
             headers={
                 "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.name)}",
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "sandbox",
+            },
+        )
+
+    @get(
+        "/{attachment_id:uuid}/thumbnail",
+        operation_id="GetAttachmentThumbnail",
+        dependencies={"attachment": Provide(provide_attachment)},
+    )
+    async def thumbnail(
+        self, attachment: NamedDependency[Attachment], attachments: NamedDependency[AttachmentService]
+    ) -> Response[bytes]:
+        """A 400 px wide WebP of an image file; `202` with `Retry-After` while it waits for its worker; 404 for
+        a file that is not an image, or a refused one."""
+        thumbnail = await attachments.thumbnail(attachment)
+        if thumbnail is None:
+            return Response(b"", status_code=HTTP_202_ACCEPTED, headers={"Retry-After": "2"})
+        return Response(
+            thumbnail,
+            media_type="image/webp",
+            headers={
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+                "Content-Disposition": f'inline; filename="{attachment.id}-thumbnail.webp"',
+                "Cache-Control": "private, max-age=300",
             },
         )
 

@@ -1,0 +1,232 @@
+"""Files attached to a report whose bytes are an image: processed by a real arq worker exactly like a
+screenshot (content decides, never the name or declared type); any other file stays a plain download."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from PIL import ExifTags, Image
+from sqlalchemy import update
+
+from app.domain.reports.models import Attachment, ImageStatus
+from app.domain.reports.screenshots import ImageProcessor
+from app.lib.redis import get_redis
+from app.settings import get_settings
+from tests.integration.test_screenshots import encode, tenant_session
+from tests.support.clients import Tenant, TenantFactory
+from tests.support.screenshots import PROCESSING_WAIT_SECONDS
+from tests.support.worker import running_worker
+
+
+def gps_jpeg() -> bytes:
+    """A 600x1200 JPEG with GPS coordinates, stored sideways (orientation 6: shown as 1200x600)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0)}
+    return encode(Image.new("RGB", (600, 1200), "teal"), "JPEG", exif=exif.tobytes())
+
+
+async def new_report(tenant: Tenant) -> tuple[str, str]:
+    """(report id, project id) of a report sent with the project's widget key."""
+    project = await tenant.create_project(name=f"Shop {secrets.token_hex(3)}")
+    created = await tenant.client.post(
+        "/api/v1/reports", json={"title": "The cart is empty"}, headers={"X-API-Key": project["apiKey"]}
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["data"]["id"], project["id"]
+
+
+async def attach(tenant: Tenant, report_id: str, filename: str, data: bytes, content_type: str) -> dict[str, Any]:
+    uploaded = await tenant.client.post(
+        f"/api/v1/reports/{report_id}/attachments", files={"file": (filename, data, content_type)}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    return uploaded.json()["data"]  # type: ignore[no-any-return]
+
+
+async def listed(tenant: Tenant, report_id: str, attachment_id: str, lang: str = "en") -> dict[str, Any]:
+    response = await tenant.client.get(f"/api/v1/reports/{report_id}/attachments?lang={lang}")
+    assert response.status_code == 200, response.text
+    [found] = [a for a in response.json()["data"] if a["id"] == attachment_id]
+    return found  # type: ignore[no-any-return]
+
+
+async def processed(tenant: Tenant, report_id: str, attachment_id: str) -> dict[str, Any]:
+    """The attachment as the API lists it once a worker has finished with it (ready or failed)."""
+    for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
+        attachment = await listed(tenant, report_id, attachment_id)
+        if attachment["status"] != ImageStatus.PENDING.value:
+            return attachment
+        await asyncio.sleep(0.1)
+    msg = "the attachment was never processed"
+    raise AssertionError(msg)
+
+
+def thumbnail_url(attachment: dict[str, Any]) -> str:
+    return f"/api/v1/reports/{attachment['reportId']}/attachments/{attachment['id']}/thumbnail"
+
+
+def assert_download_headers(headers: Any) -> None:
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["content-disposition"].startswith("attachment;")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"] == "sandbox"
+
+
+async def test_a_gps_jpeg_ends_ready_clean_upright_and_with_a_thumbnail(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "holiday.jpg", gps_jpeg(), "image/jpeg")
+        assert (uploaded["status"], uploaded["thumbnailUrl"]) == ("pending", None)
+        attachment = await processed(tenant, report_id, uploaded["id"])
+        assert (attachment["status"], attachment["width"], attachment["height"], attachment["error"]) == (
+            "ready",
+            1200,
+            600,
+            None,
+        )
+        assert attachment["thumbnailUrl"] == thumbnail_url(attachment)
+        download = await tenant.client.get(attachment["url"])
+        assert download.status_code == 200
+        assert_download_headers(download.headers)
+        assert len(download.content) == attachment["size"]
+        clean = Image.open(io.BytesIO(download.content))
+        assert (clean.format, clean.size) == ("JPEG", (1200, 600))
+        assert not clean.getexif()
+        assert b"Exif" not in download.content
+        thumbnail = await tenant.client.get(attachment["thumbnailUrl"])
+        assert thumbnail.status_code == 200
+        assert thumbnail.headers["content-type"] == "image/webp"
+        assert thumbnail.headers["x-content-type-options"] == "nosniff"
+        assert thumbnail.headers["content-security-policy"] == "sandbox"
+        small = Image.open(io.BytesIO(thumbnail.content))
+        assert (small.format, small.size) == ("WEBP", (400, 200))
+        assert max(small.size) <= 400
+
+
+async def test_a_png_named_and_typed_as_text_is_processed_as_the_png_it_is(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        png = encode(Image.new("RGBA", (64, 48), (255, 0, 0, 128)), "PNG")
+        uploaded = await attach(tenant, report_id, "notes.txt", png, "text/plain")
+        attachment = await processed(tenant, report_id, uploaded["id"])
+        assert (attachment["status"], attachment["width"], attachment["height"]) == ("ready", 64, 48)
+        assert (attachment["name"], attachment["contentType"]) == ("notes.txt", "image/png")
+        download = await tenant.client.get(attachment["url"])
+        assert_download_headers(download.headers)
+        assert Image.open(io.BytesIO(download.content)).format == "PNG"
+        assert (await tenant.client.get(attachment["thumbnailUrl"])).status_code == 200
+
+
+async def test_an_html_in_jpeg_polyglot_fails_with_a_localized_reason_and_is_never_served(
+    tenants: TenantFactory, worker: Any
+) -> None:
+    polyglot = encode(Image.new("RGB", (16, 16), "red"), "JPEG", comment=b"<html><script>alert(1)</script></html>")
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "shot.jpg", polyglot, "image/jpeg")
+        attachment = await processed(tenant, report_id, uploaded["id"])
+        assert (attachment["status"], attachment["thumbnailUrl"]) == ("failed", None)
+        assert "web page" in attachment["error"]
+        in_german = await listed(tenant, report_id, uploaded["id"], lang="de")
+        assert "Webseiten" in in_german["error"]  # stored as a code, shown in the reader's language
+        assert (await tenant.client.get(attachment["url"])).status_code == 404
+        assert (await tenant.client.get(thumbnail_url(attachment))).status_code == 404
+
+
+async def test_a_text_file_stays_a_plain_download_without_a_thumbnail(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "steps.txt", b"1. open the cart\n", "text/plain")
+        assert (uploaded["status"], uploaded["width"], uploaded["thumbnailUrl"], uploaded["error"]) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        download = await tenant.client.get(uploaded["url"])
+        assert download.status_code == 200
+        assert download.content == b"1. open the cart\n"
+        assert_download_headers(download.headers)
+        assert (await tenant.client.get(thumbnail_url(uploaded))).status_code == 404
+        async with tenant_session(tenant) as session:
+            row = await session.get_one(Attachment, UUID(uploaded["id"]))
+            assert (row.status, row.attempts, row.thumbnail_key) == (None, 0, None)
+            assert row.key is not None
+            assert row.key.endswith(".bin")
+
+
+async def test_another_tenant_cannot_download_the_image_or_its_thumbnail(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        report_id, _project = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "holiday.jpg", gps_jpeg(), "image/jpeg")
+        attachment = await processed(tenant, report_id, uploaded["id"])
+        assert attachment["status"] == "ready"
+        for url in (attachment["url"], attachment["thumbnailUrl"]):
+            assert (await tenant.client.get(url)).status_code == 200
+            assert (await other.client.get(url)).status_code == 404
+
+
+def stored_files(organization_id: str, project_id: str) -> set[str]:
+    folder = get_settings().data_dir / "uploads" / organization_id / project_id
+    return {str(path.relative_to(folder.parents[1])) for path in Path(folder).iterdir()}
+
+
+async def test_running_the_job_twice_changes_nothing_the_second_time(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        report_id, project_id = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "holiday.jpg", gps_jpeg(), "image/jpeg")
+        attachment_id = UUID(uploaded["id"])
+        async with tenant_session(tenant) as session:
+            assert await ImageProcessor(session, Attachment).process(attachment_id) == "ready"
+        async with tenant_session(tenant) as session:
+            first = await session.get_one(Attachment, attachment_id)
+        files = stored_files(tenant.organization_id, project_id)
+        assert files == {first.key, first.thumbnail_key}
+        async with tenant_session(tenant) as session:
+            assert await ImageProcessor(session, Attachment).process(attachment_id) is None
+        async with tenant_session(tenant) as session:
+            second = await session.get_one(Attachment, attachment_id)
+        assert (second.key, second.thumbnail_key, second.updated_at, second.attempts, second.status) == (
+            first.key,
+            first.thumbnail_key,
+            first.updated_at,
+            first.attempts,
+            "ready",
+        )
+        assert stored_files(tenant.organization_id, project_id) == files
+
+
+async def test_the_sweeper_requeues_an_image_attachment_the_queue_lost(tenants: TenantFactory) -> None:
+    png = encode(Image.new("RGB", (32, 32), "blue"), "PNG")
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        image = UUID((await attach(tenant, report_id, "cart.png", png, "image/png"))["id"])
+        text = UUID((await attach(tenant, report_id, "steps.txt", b"1. open the cart", "text/plain"))["id"])
+        # Only this test's database: on a shared Redis server every helper has its own. (It also drops the
+        # client's session, so the rows are read from the database from here on.)
+        await get_redis().flushdb()
+        async with tenant_session(tenant) as session:
+            await session.execute(
+                update(Attachment)
+                .where(Attachment.report_id == UUID(report_id))
+                .values(updated_at=datetime.now(UTC) - timedelta(minutes=5)),
+            )
+            await session.commit()
+        async with running_worker():
+            for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
+                async with tenant_session(tenant) as session:
+                    row = await session.get_one(Attachment, image)
+                if row.status != ImageStatus.PENDING.value:
+                    break
+                await asyncio.sleep(0.1)
+        async with tenant_session(tenant) as session:
+            assert (await session.get_one(Attachment, image)).status == ImageStatus.READY.value
+            plain = await session.get_one(Attachment, text)
+            assert (plain.status, plain.attempts) == (None, 0)
