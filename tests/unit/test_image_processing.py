@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, PngImagePlugin
 
 from app.domain.reports.screenshots import THUMBNAIL_WIDTH, ImageRefusedError, Refusal, process_image
 
@@ -124,3 +124,20 @@ def test_webp_stays_webp_and_the_thumbnail_is_400_pixels_wide() -> None:
     thumbnail = Image.open(io.BytesIO(processed.thumbnail))
     assert thumbnail.format == "WEBP"
     assert thumbnail.size == (THUMBNAIL_WIDTH, 225)
+
+
+def test_a_png_loses_its_exif_text_chunks_and_trailing_bytes_and_is_turned_upright() -> None:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # rotate 90° clockwise to display
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0)}
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "home address")
+    data = encode(Image.new("RGB", (50, 30), "red"), "PNG", exif=exif.tobytes(), pnginfo=text) + b"APPENDED"
+    processed = process_image(data, LIMIT)
+    assert (processed.width, processed.height) == (30, 50)
+    for leftover in (b"eXIf", b"tEXt", b"home address", b"APPENDED"):
+        assert leftover not in processed.data
+    with Image.open(io.BytesIO(processed.data)) as clean:
+        assert clean.format == "PNG"
+        assert not clean.getexif()
+        assert clean.text == {}

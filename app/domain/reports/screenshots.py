@@ -126,9 +126,8 @@ def process_image(data: bytes, max_pixels: int) -> ProcessedImage:
     pillow_format, _type, options = _FORMATS[extension]
     with _DECODING, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = _open(data, pillow_format, max_pixels)
-        with image:
-            upright = _decode_upright(image)
+        # No `with`: the bytes are in memory, and closing would also drop the decoded pixels kept below.
+        upright = _decode_upright(_open(data, pillow_format, max_pixels))
     clean = _encode(upright, pillow_format, options)
     return ProcessedImage(
         data=clean,
@@ -156,15 +155,18 @@ def _open(data: bytes, pillow_format: str, max_pixels: int) -> Image.Image:
 
 
 def _decode_upright(image: Image.Image) -> Image.Image:
+    """The decoded pixels, upright, as RGB or RGBA. In place where it can be: a copy of a 1080p frame costs
+    as much as a tenth of the whole job."""
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageRefusedError(Refusal.DAMAGED) from error
-    has_alpha = upright.mode in {"RGBA", "LA", "PA"} or "transparency" in upright.info
-    converted = upright.convert("RGBA" if has_alpha else "RGB")
-    converted.info = {}  # nothing of the original's metadata may reach the encoder
-    return converted
+    has_alpha = image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    target = "RGBA" if has_alpha else "RGB"
+    upright = image if image.mode == target else image.convert(target)
+    upright.info = {}  # nothing of the original's metadata may reach the encoder
+    return upright
 
 
 def _encode(image: Image.Image, pillow_format: str, options: dict[str, object]) -> bytes:
