@@ -11,13 +11,14 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
+from app.domain.reports.controllers.files import inline_image, still_processing, stored_file
 from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
 from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import refusal_message
@@ -134,15 +135,8 @@ class AttachmentController(Controller):
     async def download(self, attachment: NamedDependency[Attachment]) -> Response[bytes]:
         """The file, always as a download that the browser will not render in our origin (an image file: its
         re-encoded copy once processed; a refused one: 404)."""
-        return Response(
-            await storage().get(attachment.key or ""),
-            media_type="application/octet-stream",
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(attachment.name)}",
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "sandbox",
-            },
-        )
+        disposition = f"attachment; filename*=UTF-8''{quote(attachment.name)}"
+        return stored_file(await storage().get(attachment.key or ""), "application/octet-stream", disposition)
 
     @get(
         "/{attachment_id:uuid}/thumbnail",
@@ -156,17 +150,8 @@ class AttachmentController(Controller):
         a file that is not an image, or a refused one."""
         thumbnail = await attachments.thumbnail(attachment)
         if thumbnail is None:
-            return Response(b"", status_code=HTTP_202_ACCEPTED, headers={"Retry-After": "2"})
-        return Response(
-            thumbnail,
-            media_type="image/webp",
-            headers={
-                "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "sandbox",
-                "Content-Disposition": f'inline; filename="{attachment.id}-thumbnail.webp"',
-                "Cache-Control": "private, max-age=300",
-            },
-        )
+            return still_processing()
+        return inline_image(thumbnail, "image/webp", f"{attachment.id}-thumbnail.webp")
 
     @delete("/{attachment_id:uuid}", operation_id="DeleteAttachment", status_code=HTTP_204_NO_CONTENT)
     async def remove(  # noqa: PLR0913 - the ids and the services they touch

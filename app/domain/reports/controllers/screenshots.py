@@ -11,11 +11,11 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
+from app.domain.reports.controllers.files import inline_image, still_processing
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
 from app.domain.reports.services import ReportService
@@ -57,7 +57,7 @@ class ScreenshotController(Controller):
     ) -> Response[bytes]:
         """The image itself, fetched with the API's credentials."""
         data, content_type = await screenshots.image(shot)
-        return _image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
+        return inline_image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
 
     @get("/thumbnail", operation_id="GetScreenshotThumbnail")
     async def thumbnail(
@@ -66,18 +66,5 @@ class ScreenshotController(Controller):
         """A 400 px wide WebP of the image; `202` with `Retry-After` while the image waits for its worker."""
         thumbnail = await screenshots.thumbnail(shot)
         if thumbnail is None:
-            return Response(b"", status_code=HTTP_202_ACCEPTED, headers={"Retry-After": "2"})
-        return _image(thumbnail, "image/webp", f"{shot.id}-thumbnail.webp")
-
-
-def _image(data: bytes, content_type: str, filename: str) -> Response[bytes]:
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox",
-            "Content-Disposition": f'inline; filename="{filename}"',
-            "Cache-Control": "private, max-age=300",
-        },
-    )
+            return still_processing()
+        return inline_image(thumbnail, "image/webp", f"{shot.id}-thumbnail.webp")
