@@ -26,6 +26,7 @@ from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
+from app.lib.runtime import settle_heap
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
 from app.settings import get_settings
@@ -66,6 +67,7 @@ def create_app() -> Litestar:
         stores={"sessions": session_store()},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=require_declared_content_type,
+        on_startup=[settle_heap],
         openapi_config=OpenAPIConfig(
             title="Lantern API",
             version="1.0.0",

@@ -81,7 +81,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         outcome: dict[str, int] = {}
         with structlog.contextvars.bound_contextvars(request_id=request_id), ExitStack() as stack:
             _choose_language(stack, request, identity=None)
-            send = _with_response_headers(send, request_id, outcome)
+            send = _with_response_headers(send, request_id, started, outcome)
             try:
                 identity = await _resolve(request)
                 scope["state"][IDENTITY_KEY] = identity
@@ -125,7 +125,7 @@ def _act_as(stack: ExitStack, request: Request[Any, Any, Any], identity: Identit
     stack.enter_context(use_timezone(identity.user_timezone or identity.organization_timezone or DEFAULT_TIMEZONE))
 
 
-def _with_response_headers(send: Send, request_id: str, outcome: dict[str, int]) -> Send:
+def _with_response_headers(send: Send, request_id: str, started: float, outcome: dict[str, int]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             outcome["status"] = message["status"]
@@ -133,6 +133,8 @@ def _with_response_headers(send: Send, request_id: str, outcome: dict[str, int])
             headers["Content-Language"] = language_tag(current_locale())
             headers.add("Vary", "Accept-Language")
             headers["X-Request-ID"] = request_id
+            # The time spent in the app until the answer starts, for browsers' dev tools and the benchmarks.
+            headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         await send(message)
 
     return send_with_headers
