@@ -23,6 +23,7 @@ from app.lib.errors import not_found
 from app.lib.security import ORG_TOKEN_PREFIX, digest
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.identity import CredentialKind, Identity, WidgetPolicy
+from tenants.keycache import cached_identity, remember_identity
 
 
 def bearer_or_basic_token(authorization: str) -> str | None:
@@ -74,6 +75,15 @@ async def identity_from_token(session: AsyncSession, token: str) -> Identity | N
 
 
 async def identity_from_widget_key(session: AsyncSession, key: str) -> Identity | None:
+    if (identity := cached_identity(key)) is not None:
+        return identity
+    identity = await _load_widget_identity(session, key)
+    if identity is not None:
+        remember_identity(key, identity)
+    return identity
+
+
+async def _load_widget_identity(session: AsyncSession, key: str) -> Identity | None:
     with credential_lookup(key):
         async with session.begin():
             row = (

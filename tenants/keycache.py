@@ -1,0 +1,80 @@
+"""Widget identities by key, kept for a few seconds: the widget's submit is the hot path, and resolving a key
+costs two short transactions that would otherwise run on every report.
+
+Within a process the cache is exact: a committed change to any project, widget key or organization (the
+rows an identity is made of) empties it, whether made through the ORM or by an UPDATE/DELETE statement.
+Other processes see the change once their entry expires (LANTERN_WIDGET_KEY_CACHE_SECONDS, default 5;
+0 turns the cache off), so a revoked key stops working everywhere within that time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from app.domain.organizations.models import Organization
+from app.domain.projects.models import Project, ProjectKey
+from app.settings import get_settings
+from tenants.identity import Identity
+
+# Identities whose rows these models hold; a change to any of them may change what a key resolves to.
+_SOURCES = (Project, ProjectKey, Organization)
+_STALE = "lantern_widget_identities_stale"
+# Unknown keys are not cached (a flood of made-up keys must not fill memory); known keys are few.
+_MAX_ENTRIES = 10_000
+
+_entries: dict[str, tuple[float, Identity]] = {}
+
+
+def cached_identity(key: str) -> Identity | None:
+    entry = _entries.get(key)
+    if entry is None:
+        return None
+    expires, identity = entry
+    if time.monotonic() >= expires:
+        del _entries[key]
+        return None
+    return identity
+
+
+def remember_identity(key: str, identity: Identity) -> None:
+    ttl = get_settings().widget_key_cache_seconds
+    if ttl <= 0:
+        return
+    if len(_entries) >= _MAX_ENTRIES:
+        _entries.clear()
+    _entries[key] = (time.monotonic() + ttl, identity)
+
+
+def forget_identities() -> None:
+    _entries.clear()
+
+
+def _touches_sources(objects: Any) -> bool:
+    return any(isinstance(obj, _SOURCES) for obj in objects)
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, _context: Any, _instances: Any) -> None:
+    if _touches_sources(session.new) or _touches_sources(session.dirty) or _touches_sources(session.deleted):
+        session.info[_STALE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executing(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(mapper.class_ in _SOURCES for mapper in state.all_mappers):
+        state.session.info[_STALE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_STALE, False):
+        forget_identities()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_STALE, None)
