@@ -6,18 +6,19 @@ waits a bounded time for it so that most answers already carry it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
 import structlog
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.reports.group_commit import Submission, UploadLink, report_writer
 from app.domain.reports.models import Report, Screenshot, Source
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
-from app.domain.reports.services import TrackingService, check_sizes
+from app.domain.reports.services import check_sizes
 from app.domain.reports.tracking import wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -104,18 +105,24 @@ class IngestService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def accept(self, report: Report, screenshots: list[Screenshot] | None = None) -> Accepted:
-        """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it."""
-        await TrackingService(self.session).hold_for_append(report.project_id)
-        self.session.add(report)
-        await self.session.flush()
-        for screenshot in screenshots or []:
-            screenshot.report_id = report.id
-        await self.session.commit()
+    async def accept(
+        self,
+        report: Report,
+        uploads: Sequence[Screenshot] = (),
+        links: Sequence[UploadLink] = (),
+    ) -> Accepted:
+        """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
+
+        The commit is shared with concurrent requests (see `group_commit`); `uploads` are new screenshots
+        stored with the report, `links` earlier uploads it takes over.
+        """
         organization_id = require_tenant()
+        submission = Submission(organization_id, report, list(uploads), list(links))
+        stored = await report_writer().store(submission)
         try:
-            await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
-            for screenshot in screenshots or []:
+            if stored.numbers_project:
+                await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
+            for screenshot in submission.screenshots:
                 await enqueue_for_tenant(
                     "process_screenshot",
                     screenshot_id=str(screenshot.id),
@@ -128,44 +135,35 @@ class IngestService:
             tracking_id = None
         return Accepted(report, tracking_id)
 
-    async def store_upload(self, project_id: UUID, data: bytes, *, annotated: bool = False) -> Screenshot:
-        """Keep an uploaded image for its project; anything that is not PNG, JPEG or WebP is refused."""
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
-        sniffed = sniff_image(data)
-        if sniffed is None:
-            raise LanternError(
-                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                _("Only PNG, JPEG and WebP images can be uploaded."),
-                details=[FieldError("file", _("Only PNG, JPEG and WebP images can be uploaded."))],
-            )
-        extension, content_type = sniffed
-        key = new_key(require_tenant(), project_id, extension)
-        await storage().put(key, data)
-        screenshot = Screenshot(
-            project_id=project_id,
-            key=key,
-            content_type=content_type,
-            size=len(data),
-            annotated=annotated,
-        )
+    async def store_upload(self, project_id: UUID, data: bytes) -> Screenshot:
+        """Keep an upload that a later report takes over (BugSpark's upload, then `screenshot_url`)."""
+        screenshot = await save_upload(project_id, data)
         self.session.add(screenshot)
         await self.session.flush()
         return screenshot
 
-    async def uploaded(self, project_id: UUID, key: str, field: str, *, annotated: bool) -> Screenshot:
-        """An upload of this project not yet attached to a report; another project's key is unknown here."""
-        screenshot = await self.session.scalar(
-            select(Screenshot).where(
-                Screenshot.key == key,
-                Screenshot.project_id == project_id,
-                Screenshot.report_id.is_(None),
-            ),
+
+async def save_upload(project_id: UUID, data: bytes, *, annotated: bool = False) -> Screenshot:
+    """Keep an uploaded image's bytes for its project; anything that is not PNG, JPEG or WebP is refused.
+
+    Returns its row, not yet added to any session: it is stored with its report, or by `store_upload`.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
+    sniffed = sniff_image(data)
+    if sniffed is None:
+        raise LanternError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            _("Only PNG, JPEG and WebP images can be uploaded."),
+            details=[FieldError("file", _("Only PNG, JPEG and WebP images can be uploaded."))],
         )
-        if screenshot is None:
-            raise LanternError(
-                ErrorCode.VALIDATION_ERROR,
-                details=[FieldError(field, _("No upload with this key exists for this project."))],
-            )
-        screenshot.annotated = annotated
-        return screenshot
+    extension, content_type = sniffed
+    key = new_key(require_tenant(), project_id, extension)
+    await storage().put(key, data)
+    return Screenshot(
+        project_id=project_id,
+        key=key,
+        content_type=content_type,
+        size=len(data),
+        annotated=annotated,
+    )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
-from app.domain.reports.ingest import IngestService, report_from_widget
+from app.domain.reports.ingest import IngestService, report_from_widget, save_upload
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import decode_json, operation_id
@@ -81,8 +81,8 @@ class WidgetController(Controller):
         project_id = widget_project_id(identity)
         submission, media = await _read_submission(request)
         report = report_from_widget(project_id, submission)
-        attached = [await ingest.store_upload(project_id, data) for data in media]
-        accepted = await ingest.accept(report, attached)
+        uploads = [await save_upload(project_id, data) for data in media]
+        accepted = await ingest.accept(report, uploads=uploads)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
             tracking_id=accepted.tracking_id,

@@ -16,6 +16,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
+from app.domain.reports.group_commit import UploadLink
 from app.domain.reports.ingest import IngestService, report_from_api
 from app.domain.reports.jsonapi import (
     COLUMNS_DESCRIPTION,
@@ -65,15 +66,15 @@ class ReportController(Controller):
         body = convert_body(data, schemas.ApiReport)
         project_id = widget_project_id(identity)
         report = report_from_api(project_id, body)
-        attached = [
-            await ingest.uploaded(project_id, key, field, annotated=field.startswith("annotated"))
+        links = [
+            UploadLink(key, field, annotated=field.startswith("annotated"))
             for key, field in (
                 (body.screenshot_url, "screenshot_url"),
                 (body.annotated_screenshot_url, "annotated_screenshot_url"),
             )
             if key
         ]
-        accepted = await ingest.accept(report, attached)
+        accepted = await ingest.accept(report, links=links)
         return ok(report_created(accepted.report, accepted.tracking_id))
 
     @get(

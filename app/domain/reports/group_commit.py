@@ -1,0 +1,168 @@
+"""Group commit: the reports of concurrent requests are stored in one transaction, one commit for many.
+
+A durable commit waits for the database to flush its log; done once per request, that wait caps ingest.
+Here a request hands its rows to the process's writer and waits until the transaction holding them has
+committed, so every `201` still means "stored". While one transaction commits, the next requests gather;
+the writer then stores all of them together. Rows of several tenants share a transaction, each tenant's
+rows written under its own scope (row-level security checks every statement). If a batch fails, its
+requests are stored one by one, so one bad request cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+from itertools import groupby
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports.models import Report, Screenshot
+from app.domain.reports.services import TrackingService
+from app.lib.database import alchemy_config
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from tenants.context import tenant_scope
+from tenants.db import scoped
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLink:
+    """An earlier upload (BugSpark's `screenshot_url`) to attach to the report."""
+
+    key: str
+    field: str
+    annotated: bool
+
+
+@dataclass(slots=True)
+class Submission:
+    organization_id: UUID
+    report: Report
+    uploads: list[Screenshot] = field(default_factory=list)
+    links: list[UploadLink] = field(default_factory=list)
+    # The linked uploads, loaded by the transaction that attached them.
+    attached: list[Screenshot] = field(default_factory=list)
+
+    @property
+    def screenshots(self) -> list[Screenshot]:
+        return [*self.uploads, *self.attached]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a request learns once its report is committed."""
+
+    # The first request of each project in a batch asks the worker to number that project's new reports.
+    numbers_project: bool
+
+
+@dataclass(slots=True)
+class _Waiting:
+    submission: Submission
+    stored: asyncio.Future[Stored]
+
+
+class ReportWriter:
+    """One per event loop (process): gathers submissions while the previous batch commits."""
+
+    def __init__(self) -> None:
+        self._waiting: list[_Waiting] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def store(self, submission: Submission) -> Stored:
+        """Return once the submission is committed; raise what storing it raised."""
+        waiting = _Waiting(submission, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        # A client that goes away does not take its report with it: the batch commits regardless.
+        return await asyncio.shield(waiting.stored)
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await _commit([waiting.submission for waiting in batch])
+            except Exception:  # noqa: BLE001 - every request gets its own outcome below
+                await self._one_by_one(batch)
+            else:
+                _settle(batch)
+
+    async def _one_by_one(self, batch: list[_Waiting]) -> None:
+        for waiting in batch:
+            try:
+                await _commit([waiting.submission])
+            except Exception as error:  # noqa: BLE001 - handed to the request, which answers with it
+                if not waiting.stored.done():
+                    waiting.stored.set_exception(error)
+            else:
+                _settle([waiting])
+
+
+def _settle(batch: list[_Waiting]) -> None:
+    numbered: set[UUID] = set()
+    for waiting in batch:
+        project_id = waiting.submission.report.project_id
+        if not waiting.stored.done():
+            waiting.stored.set_result(Stored(numbers_project=project_id not in numbered))
+            numbered.add(project_id)
+
+
+async def _commit(submissions: list[Submission]) -> None:
+    ordered = sorted(submissions, key=lambda submission: str(submission.organization_id))
+    groups = [(tenant, list(group)) for tenant, group in groupby(ordered, key=lambda s: s.organization_id)]
+    (first_tenant, first_group), *other_groups = groups
+    # The transaction begins in the first tenant's scope; each further tenant re-scopes it (one statement).
+    with tenant_scope(first_tenant):
+        async with alchemy_config().get_session() as session, session.begin():
+            await _add(session, first_group)
+            for tenant, group in other_groups:
+                async with scoped(session, tenant_scope(tenant)):
+                    await _add(session, group)
+
+
+async def _add(session: AsyncSession, submissions: list[Submission]) -> None:
+    tracking = TrackingService(session)
+    for project_id in dict.fromkeys(submission.report.project_id for submission in submissions):
+        await tracking.hold_for_append(project_id)
+    session.add_all([submission.report for submission in submissions])
+    await session.flush()
+    for submission in submissions:
+        for upload in submission.uploads:
+            upload.report_id = submission.report.id
+            session.add(upload)
+        submission.attached = [await _attach(session, submission.report, link) for link in submission.links]
+
+
+async def _attach(session: AsyncSession, report: Report, link: UploadLink) -> Screenshot:
+    """An upload of this project not yet attached to a report; another project's key is unknown here."""
+    screenshot = await session.scalar(
+        select(Screenshot).where(
+            Screenshot.key == link.key,
+            Screenshot.project_id == report.project_id,
+            Screenshot.report_id.is_(None),
+        ),
+    )
+    if screenshot is None:
+        raise LanternError(
+            ErrorCode.VALIDATION_ERROR,
+            details=[FieldError(link.field, _("No upload with this key exists for this project."))],
+        )
+    screenshot.report_id = report.id
+    screenshot.annotated = link.annotated
+    return screenshot
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReportWriter] = weakref.WeakKeyDictionary()
+
+
+def report_writer() -> ReportWriter:
+    """This event loop's writer (a process serves from one loop; tests may run several in turn)."""
+    loop = asyncio.get_running_loop()
+    writer = _writers.get(loop)
+    if writer is None:
+        writer = _writers[loop] = ReportWriter()
+    return writer

@@ -1,0 +1,92 @@
+"""Group commit: concurrent submissions share transactions, yet each is stored in its own tenant and gets
+its own outcome; and a widget key's cached identity never outlives a change made in this process."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from app.lib.database import alchemy_config
+from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
+from tests.support.clients import ApiClient, TenantFactory
+
+SUBMISSIONS = 30
+
+
+async def _listed(client: ApiClient, project_id: str) -> list[dict[str, Any]]:
+    listed = await client.get(f"/api/v1/reports?project_id={project_id}&page_size=100")
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["data"]["items"]
+    return items
+
+
+async def test_concurrent_submissions_of_two_tenants_share_commits_and_stay_apart(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as shop, tenants.create("Blog") as blog:
+        projects = [await shop.create_project("Shop", trackingPrefix="SHP"), await blog.create_project("Blog")]
+        for project in projects:  # resolve both keys once, so only the reports' own transactions remain
+            warm = await anonymous.post(
+                "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-Api-Key": project["apiKey"]}
+            )
+            assert warm.status_code == 201, warm.text
+        # Commits that reach the database (a request's unused session commits nothing).
+        engine = alchemy_config().get_engine().sync_engine
+        commits: list[Connection] = []
+
+        def count(connection: Connection) -> None:
+            commits.append(connection)
+
+        event.listen(engine, "commit", count)
+        try:
+            answers = await asyncio.gather(
+                *(
+                    anonymous.post(
+                        "/api/v1/widget/submit",
+                        json={**BUGPIN_EXAMPLE, "title": f"Report {i}"},
+                        headers={"X-Api-Key": projects[i % 2]["apiKey"]},
+                    )
+                    for i in range(SUBMISSIONS)
+                )
+            )
+        finally:
+            event.remove(engine, "commit", count)
+        assert [answer.status_code for answer in answers] == [201] * SUBMISSIONS
+        assert len(commits) < SUBMISSIONS / 2, f"{len(commits)} commits for {SUBMISSIONS} concurrent submissions"
+        for tenant, project, parity in ((shop, projects[0], 0), (blog, projects[1], 1)):
+            titles = {item["title"] for item in await _listed(tenant.client, project["id"])}
+            assert titles == {BUGPIN_EXAMPLE["title"]} | {f"Report {i}" for i in range(parity, SUBMISSIONS, 2)}
+
+
+async def test_one_bad_submission_does_not_fail_the_others_of_its_batch(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        headers = {"X-API-Key": project["apiKey"]}
+        good = [anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=headers) for _ in range(10)]
+        bad = anonymous.post(
+            "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "screenshot_url": "no-such-key"}, headers=headers
+        )
+        *stored, refused = await asyncio.gather(*good, bad)
+        assert [answer.status_code for answer in stored] == [201] * 10
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["details"][0]["field"] == "screenshot_url"
+        assert len(await _listed(tenant.client, project["id"])) == 10
+
+
+async def test_a_revoked_widget_key_is_refused_at_once_despite_the_cache(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        headers = {"X-Api-Key": project["apiKey"]}
+        accepted = await anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=headers)
+        assert accepted.status_code == 201, accepted.text  # the key's identity is now cached
+        revoked = await tenant.client.delete(f"/api/v1/projects/{project['id']}/keys/{project['keys'][0]['id']}")
+        assert revoked.status_code == 204, revoked.text
+        refused = await anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=headers)
+        assert refused.status_code == 401, refused.text
