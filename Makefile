@@ -12,7 +12,7 @@ PYBABEL := $(VENV)/bin/pybabel
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint catalogs extract-messages clean
+.PHONY: install run test lint bench catalogs extract-messages clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -38,6 +38,12 @@ run: install
 
 test: install
 	$(PY) -m pytest
+
+## Benchmarks against PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL, BENCH_REDIS_URL; see
+## docs/BENCHMARKS.md): bounded, stops by itself, writes bench/results/latest.json and docs/BENCHMARKS.md.
+bench: install
+	@command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk; }; }
+	PYTHONPATH=. $(PY) -m bench
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -59,14 +60,18 @@ def measure(data: bytes) -> dict[str, float]:
     }
 
 
-def main() -> None:
+def results() -> dict[str, Any]:
     image = screenshot()
-    results = {}
+    measured = {}
     for name, options in (("png", {}), ("jpeg", {"quality": 90})):
         buffer = io.BytesIO()
         image.save(buffer, name.upper(), **options)
-        results[name] = measure(buffer.getvalue())
-    print(json.dumps({"image": "1920x1080", "rounds": ROUNDS, **results}, indent=2))
+        measured[name] = measure(buffer.getvalue())
+    return {"image": "1920x1080", "rounds": ROUNDS, **measured}
+
+
+def main() -> None:
+    print(json.dumps(results(), indent=2))
 
 
 if __name__ == "__main__":

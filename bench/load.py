@@ -1,0 +1,67 @@
+"""Load from a second process: wrk (C, two threads) drives 64 keep-alive connections at one endpoint.
+
+wrk's Lua hooks send the same body on every request, count 5xx answers apart from other non-2xx ones, and
+print one JSON line with throughput and latency percentiles, which `hammer` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+CONNECTIONS = 64
+THREADS = 2
+
+SCRIPT = """
+wrk.method = "POST"
+wrk.body = io.open(os.getenv("BENCH_BODY_FILE"), "rb"):read("*a")
+%(headers)s
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) server_errors = 0; other_errors = 0 end
+function response(status, headers, body)
+  if status >= 500 then server_errors = server_errors + 1
+  elseif status >= 300 then other_errors = other_errors + 1 end
+end
+function done(summary, latency, requests)
+  local s, o = 0, 0
+  for _, t in ipairs(threads) do s = s + t:get("server_errors"); o = o + t:get("other_errors") end
+  io.write(string.format(
+    '{"requests": %%d, "seconds": %%.3f, "p50_ms": %%.3f, "p90_ms": %%.3f, "p99_ms": %%.3f, "max_ms": %%.3f, ' ..
+    '"server_errors": %%d, "other_non_2xx": %%d, "socket_errors": %%d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, s, o,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        msg = "wrk is not installed: `apt-get install -y wrk` (make bench does this on Debian)"
+        raise RuntimeError(msg)
+    return path
+
+
+def hammer(url: str, body: bytes, headers: Mapping[str, str], seconds: int) -> dict[str, float]:
+    """POST `body` to `url` for `seconds` on 64 connections; requests/s, latency percentiles, error counts."""
+    with tempfile.TemporaryDirectory(prefix="lantern-wrk-") as folder:
+        body_file, script = Path(folder) / "body", Path(folder) / "post.lua"
+        body_file.write_bytes(body)
+        lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
+        script.write_text(SCRIPT % {"headers": lines})
+        finished = subprocess.run(  # noqa: S603 - our own arguments
+            [wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"BENCH_BODY_FILE": str(body_file), "PATH": "/usr/bin:/bin"},
+        )
+    result: dict[str, float] = json.loads(finished.stdout.strip().splitlines()[-1])
+    result["requests_per_second"] = result["requests"] / result["seconds"]
+    return result
