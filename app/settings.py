@@ -49,7 +49,7 @@ class Settings:
     port: int
     public_url: str
     tracking_wait_ms: int
-    widget_key_cache_seconds: int
+    credential_cache_seconds: int
     sweep_after_seconds: int
     admin_rate_per_minute: int
     admin_burst: int
@@ -113,7 +113,7 @@ def get_settings() -> Settings:
         port=_env_int("PORT", 8000),
         public_url=_env("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000)}").rstrip("/"),
         tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
-        widget_key_cache_seconds=_env_int("LANTERN_WIDGET_KEY_CACHE_SECONDS", 5),
+        credential_cache_seconds=_env_int("LANTERN_CREDENTIAL_CACHE_SECONDS", 5),
         sweep_after_seconds=_env_int("LANTERN_SWEEP_AFTER_SECONDS", 5),
         admin_rate_per_minute=_env_int("LANTERN_ADMIN_RATE_PER_MINUTE", 60),
         admin_burst=_env_int("LANTERN_ADMIN_BURST", 10),

@@ -1,10 +1,11 @@
-"""Widget identities by key, kept for a few seconds: the widget's submit is the hot path, and resolving a key
-costs two short transactions that would otherwise run on every report.
+"""Identities of widget keys and organization tokens, kept for a few seconds: resolving one costs two or
+three short transactions that would otherwise run on every report submitted and every API call.
 
-Within a process the cache is exact: a committed change to any project, widget key or organization (the
-rows an identity is made of) empties it, whether made through the ORM or by an UPDATE/DELETE statement.
-Other processes see the change once their entry expires (LANTERN_WIDGET_KEY_CACHE_SECONDS, default 5;
-0 turns the cache off), so a revoked key stops working everywhere within that time.
+Within a process the cache is exact: a committed change to any project, widget key, token or
+organization (the rows an identity is made of) empties it, whether made through the ORM or by an
+UPDATE/DELETE statement. Other processes see the change once their entry expires
+(LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off), so a revoked key or token stops
+working everywhere within that time. Sessions (people) are not cached: their rights change with roles.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project, ProjectKey
+from app.domain.tokens.models import ApiToken
 from app.settings import get_settings
 from tenants.identity import Identity
 
 # Identities whose rows these models hold; a change to any of them may change what a key resolves to.
-_SOURCES = (Project, ProjectKey, Organization)
+_SOURCES = (Project, ProjectKey, ApiToken, Organization)
 _STALE = "lantern_widget_identities_stale"
 # Unknown keys are not cached (a flood of made-up keys must not fill memory); known keys are few.
 _MAX_ENTRIES = 10_000
@@ -41,7 +43,7 @@ def cached_identity(key: str) -> Identity | None:
 
 
 def remember_identity(key: str, identity: Identity) -> None:
-    ttl = get_settings().widget_key_cache_seconds
+    ttl = get_settings().credential_cache_seconds
     if ttl <= 0:
         return
     if len(_entries) >= _MAX_ENTRIES:

@@ -46,6 +46,17 @@ async def identity_from_token(session: AsyncSession, token: str) -> Identity | N
     if not token.startswith(ORG_TOKEN_PREFIX):
         return None
     token_hash = digest(token)
+    cache_key = f"token:{token_hash}"
+    if (identity := cached_identity(cache_key)) is not None:
+        return identity
+    identity = await _load_token_identity(session, token_hash)
+    if identity is not None:
+        remember_identity(cache_key, identity)
+    return identity
+
+
+async def _load_token_identity(session: AsyncSession, token_hash: str) -> Identity | None:
+    """The token's identity; records its use (so `last_used_at` is as fresh as the identity cache allows)."""
     with credential_lookup(token_hash):
         async with session.begin():
             row = (
@@ -61,7 +72,9 @@ async def identity_from_token(session: AsyncSession, token: str) -> Identity | N
     with tenant_scope(row.organization_id):
         async with session.begin():
             organization = await session.get(Organization, row.organization_id)
-            await session.execute(
+            # On the connection: a use is not a change to the token, and must not empty the identity cache.
+            connection = await session.connection()
+            await connection.execute(
                 update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=datetime.now(UTC)),
             )
     return Identity(
@@ -75,11 +88,12 @@ async def identity_from_token(session: AsyncSession, token: str) -> Identity | N
 
 
 async def identity_from_widget_key(session: AsyncSession, key: str) -> Identity | None:
-    if (identity := cached_identity(key)) is not None:
+    cache_key = f"widget:{key}"
+    if (identity := cached_identity(cache_key)) is not None:
         return identity
     identity = await _load_widget_identity(session, key)
     if identity is not None:
-        remember_identity(key, identity)
+        remember_identity(cache_key, identity)
     return identity
 
 
