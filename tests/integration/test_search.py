@@ -94,7 +94,7 @@ async def test_search_stays_on_an_index(
     lantern_search_report_ids(), run as the table owner). SQLite: the list's queries for a term of three
     or more characters read the FTS5 trigram table."""
     if is_postgres:
-        assert "ix_report_search_grams" in await _gram_lookup_plan(embedded_services["DATABASE_OWNER_URL"])
+        assert "ix_report_tenant_search_grams" in await _gram_lookup_plan(embedded_services["DATABASE_OWNER_URL"])
         return
     async with tenants.create() as tenant:
         plans = await _search_plans(tenant, "無回應", embedded_services["DATABASE_OWNER_URL"])

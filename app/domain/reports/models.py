@@ -70,7 +70,7 @@ class Report(TenantOwned, UUIDv7AuditBase):
         Index("ix_report_tenant_project_status_created", "organization_id", "project_id", "status", "created_at", "id"),
         Index("ix_report_tenant_severity_created", "organization_id", "severity", "created_at", "id"),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
-        Index("ix_report_search_grams", "search_grams", postgresql_using="gin"),
+        Index("ix_report_tenant_search_grams", "organization_id", "search_grams", postgresql_using="gin"),
     )
 
     project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"))
