@@ -19,7 +19,7 @@ from app.domain.reports.group_commit import Submission, UploadLink, report_write
 from app.domain.reports.models import Report, Screenshot, Source
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
 from app.domain.reports.services import check_sizes
-from app.domain.reports.tracking import wait_for
+from app.domain.reports.tracking import submission_in_flight, wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_for_tenant
@@ -116,23 +116,24 @@ class IngestService:
         The commit is shared with concurrent requests (see `group_commit`); `uploads` are new screenshots
         stored with the report, `links` earlier uploads it takes over.
         """
-        organization_id = require_tenant()
-        submission = Submission(organization_id, report, list(uploads), list(links))
-        stored = await report_writer().store(submission)
-        try:
-            if stored.numbers_project:
-                await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
-            for screenshot in submission.screenshots:
-                await enqueue_for_tenant(
-                    "process_screenshot",
-                    screenshot_id=str(screenshot.id),
-                    _job_id=screenshot.job_id,
-                )
-            tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
-        except (RedisError, OSError):
-            # The report is stored; the sweeper numbers it when the queue is back.
-            logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
-            tracking_id = None
+        with submission_in_flight():
+            organization_id = require_tenant()
+            submission = Submission(organization_id, report, list(uploads), list(links))
+            stored = await report_writer().store(submission)
+            try:
+                if stored.numbers_project:
+                    await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
+                for screenshot in submission.screenshots:
+                    await enqueue_for_tenant(
+                        "process_screenshot",
+                        screenshot_id=str(screenshot.id),
+                        _job_id=screenshot.job_id,
+                    )
+                tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
+            except (RedisError, OSError):
+                # The report is stored; the sweeper numbers it when the queue is back.
+                logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
+                tracking_id = None
         return Accepted(report, tracking_id)
 
     async def store_upload(self, project_id: UUID, data: bytes) -> Screenshot:

@@ -113,10 +113,11 @@ class TrackingService:
 
     async def assign(self, project_id: UUID) -> list[tuple[UUID, str]]:
         """Number every unnumbered report of the project; returns (report id, tracking id) pairs."""
-        await self._ensure_counter(project_id)
         assigned: list[tuple[UUID, str]] = []
-        while batch := await self._assign_batch(project_id):
+        while (batch := await self._assign_batch(project_id)) is not None:
             assigned.extend(batch)
+            if len(batch) < NUMBERING_BATCH:
+                break
         return assigned
 
     async def hold_for_append(self, project_id: UUID) -> None:
@@ -139,31 +140,40 @@ class TrackingService:
             return
         await self.session.execute(select(func.pg_advisory_xact_lock_shared(_numbering_lock(project_id))))
 
-    async def _ensure_counter(self, project_id: UUID) -> None:
-        async with self.session.begin():
-            exists = await self.session.scalar(select(ProjectCounter.id).where(ProjectCounter.project_id == project_id))
-            if exists is None:
-                await self._add_counter(project_id)
+    async def _lock_counter(self, project_id: UUID) -> tuple[int, str] | None:
+        """Lock the project's counter row (updating it); its last number and the project's prefix."""
+        last = await self.session.scalar(
+            update(ProjectCounter)
+            .where(ProjectCounter.project_id == project_id)
+            .values(last_number=ProjectCounter.last_number)
+            .returning(ProjectCounter.last_number),
+        )
+        if last is None:
+            return None
+        prefix = await self.session.scalar(select(Project.tracking_prefix).where(Project.id == project_id))
+        return None if prefix is None else (last, prefix)
+
+    async def _first_counter(self, project_id: UUID) -> tuple[int, str] | None:
+        """A new project's counter, made at its first numbering; None if the project is gone."""
+        if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+            return None
+        await self._add_counter(project_id)
+        return await self._lock_counter(project_id)
 
     async def _add_counter(self, project_id: UUID) -> None:
         with contextlib.suppress(IntegrityError):  # another transaction made it first
             async with self.session.begin_nested():
                 self.session.add(ProjectCounter(project_id=project_id, last_number=0))
 
-    async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]]:
+    async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]] | None:
+        """Number the next batch in one transaction; None if the project is gone."""
         async with self.session.begin():
             if self.session.get_bind().dialect.name != "sqlite":
                 await self.session.execute(select(func.pg_advisory_xact_lock(_numbering_lock(project_id))))
-            locked = await self.session.execute(
-                update(ProjectCounter)
-                .where(ProjectCounter.project_id == project_id)
-                .values(last_number=ProjectCounter.last_number)
-                .returning(ProjectCounter.last_number),
-            )
-            last = locked.scalar_one_or_none()
-            if last is None:
-                return []  # the project was deleted after the job was queued
-            prefix = await self.session.scalar(select(Project.tracking_prefix).where(Project.id == project_id))
+            counter = await self._lock_counter(project_id) or await self._first_counter(project_id)
+            if counter is None:
+                return None  # the project was deleted after the job was queued
+            last, prefix = counter
             order = (Report.created_at, Report.id)
             pending = (
                 select(Report.id, func.row_number().over(order_by=order).label("position"))
