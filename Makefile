@@ -42,7 +42,7 @@ test: install
 ## Benchmarks against PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL, BENCH_REDIS_URL; see
 ## docs/BENCHMARKS.md): bounded, stops by itself, writes bench/results/latest.json and docs/BENCHMARKS.md.
 bench: install
-	@command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk; }; }
+	@command -v wrk >/dev/null && command -v ab >/dev/null || { apt-get install -y wrk apache2-utils >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y wrk apache2-utils; }; }
 	PYTHONPATH=. $(PY) -m bench
 
 lint: install

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import platform
 import sys
@@ -69,6 +70,7 @@ PARTS: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 def main(parts: list[str]) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     chosen = parts or list(PARTS)
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": _machine()}
     if RESULTS.exists() and parts:
@@ -78,10 +80,13 @@ def main(parts: list[str]) -> None:
         started = time.perf_counter()
         results[name] = PARTS[name]()
         print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        _write(results)  # after every part: a failure later keeps what was measured
+
+
+def _write(results: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
     DOCUMENT.write_text(report.markdown(results))
-    print(f"wrote {RESULTS.relative_to(ROOT)} and {DOCUMENT.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":
