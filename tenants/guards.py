@@ -1,8 +1,12 @@
-"""Route guards and the identity dependency: who may call what, decided from the resolved identity."""
+"""Route guards and the identity dependency: who may call what, decided from the resolved identity.
+
+The guards are coroutines: Litestar runs a plain function guard in a worker thread, and that hop cost
+more than the check itself on every request.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -13,7 +17,7 @@ from app.lib.errors import ErrorCode, LanternError
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def _identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
@@ -21,20 +25,20 @@ def _identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None
     return identity
 
 
-def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A session or an organization token; a widget key is no admin credential (401)."""
     identity = _identity(connection)
     if identity is None or not identity.is_admin_client:
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
-def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     identity = _identity(connection)
     if identity is None or identity.kind is not CredentialKind.SESSION:
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
-def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     identity = _identity(connection)
     if identity is None or identity.kind is not CredentialKind.WIDGET_KEY:
         raise LanternError(ErrorCode.UNAUTHORIZED)
@@ -43,8 +47,8 @@ def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 def requires_role(*roles: Role) -> Guard:
     """An admin client whose role in the organization is one of `roles` (tokens act as admins)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        requires_admin_client(connection, handler)
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        await requires_admin_client(connection, handler)
         identity = _identity(connection)
         if identity is None or identity.role not in roles:
             raise LanternError(ErrorCode.FORBIDDEN)
