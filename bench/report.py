@@ -32,8 +32,12 @@ TUNING = """\
   resolving one took two or three transactions per request (a token also wrote `last_used_at` every
   time). A change to a project, key, token or organization empties the process's cache at once.
 - **No tracking wait under a flood**: the bounded wait for the tracking ID (500 ms) is for a person
-  reading the answer; once 8 requests of a process are waiting, further answers come at once with
+  reading the answer; while more than 4 submissions are in flight in a process, answers come at once with
   `trackingId: null` and the report is numbered moments later.
+- **Guards are coroutines**: Litestar ran each plain-function guard in a worker thread, on every request.
+- **Search narrows to the tenant inside its index**: the bigram GIN index now leads with
+  `organization_id` (btree_gin). A common word used to match thousands of other tenants' rows, each read
+  and dropped: "checkout" at 1,000,000 reports went from p95 150 ms to about 50 ms, 結帳 from 125 to 26 ms.
 - **`gc.freeze()` after start-up** and a larger first generation (`app/lib/runtime.py`): full collections
   over the start-up heap were the p99 spikes. The ceilings get the same setting, so the ratios compare
   like with like.
@@ -131,7 +135,7 @@ def _triage(result: dict[str, Any]) -> list[str]:
     for database, measured in result.items():
         if not isinstance(measured, dict):
             continue
-        sizes = measured["sizes"]
+        sizes = ", ".join(f"{name.replace('_', ' ')}: {value:,}" for name, value in measured["sizes"].items())
         lines += [
             f"### {database}",
             "",
