@@ -58,7 +58,7 @@ class ReportFilters:
         }
         conditions.extend(column == value for column, value in equal.items() if value is not None)
         if self.status:
-            conditions.append(func.lower(Report.status) == STATUS_ALIASES.get(self.status.lower(), self.status.lower()))
+            conditions.append(_statuses([self.status]))
         if self.tag:
             conditions.append(_has_tag(self.tag))
         if self.search:
