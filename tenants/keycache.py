@@ -11,6 +11,7 @@ working everywhere within that time. Sessions (people) are not cached: their rig
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -31,7 +32,17 @@ _MAX_ENTRIES = 10_000
 _entries: dict[str, tuple[float, Identity]] = {}
 
 
-def cached_identity(key: str) -> Identity | None:
+async def remembered(key: str, load: Callable[[], Awaitable[Identity | None]]) -> Identity | None:
+    """The identity cached under `key`, else what `load()` resolves (kept when it resolves one)."""
+    if (identity := _cached(key)) is not None:
+        return identity
+    identity = await load()
+    if identity is not None:
+        _remember(key, identity)
+    return identity
+
+
+def _cached(key: str) -> Identity | None:
     entry = _entries.get(key)
     if entry is None:
         return None
@@ -42,7 +53,7 @@ def cached_identity(key: str) -> Identity | None:
     return identity
 
 
-def remember_identity(key: str, identity: Identity) -> None:
+def _remember(key: str, identity: Identity) -> None:
     ttl = get_settings().credential_cache_seconds
     if ttl <= 0:
         return

@@ -23,7 +23,7 @@ from app.lib.errors import not_found
 from app.lib.security import ORG_TOKEN_PREFIX, digest
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.identity import CredentialKind, Identity, WidgetPolicy
-from tenants.keycache import cached_identity, remember_identity
+from tenants.keycache import remembered
 
 
 def bearer_or_basic_token(authorization: str) -> str | None:
@@ -46,13 +46,7 @@ async def identity_from_token(session: AsyncSession, token: str) -> Identity | N
     if not token.startswith(ORG_TOKEN_PREFIX):
         return None
     token_hash = digest(token)
-    cache_key = f"token:{token_hash}"
-    if (identity := cached_identity(cache_key)) is not None:
-        return identity
-    identity = await _load_token_identity(session, token_hash)
-    if identity is not None:
-        remember_identity(cache_key, identity)
-    return identity
+    return await remembered(f"token:{token_hash}", lambda: _load_token_identity(session, token_hash))
 
 
 async def _load_token_identity(session: AsyncSession, token_hash: str) -> Identity | None:
@@ -88,13 +82,7 @@ async def _load_token_identity(session: AsyncSession, token_hash: str) -> Identi
 
 
 async def identity_from_widget_key(session: AsyncSession, key: str) -> Identity | None:
-    cache_key = f"widget:{key}"
-    if (identity := cached_identity(cache_key)) is not None:
-        return identity
-    identity = await _load_widget_identity(session, key)
-    if identity is not None:
-        remember_identity(cache_key, identity)
-    return identity
+    return await remembered(f"widget:{key}", lambda: _load_widget_identity(session, key))
 
 
 async def _load_widget_identity(session: AsyncSession, key: str) -> Identity | None:
