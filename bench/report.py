@@ -24,10 +24,11 @@ TUNING = """\
   10,000 jobs that mostly found nothing to do.
 - **Numbering in one statement**: the worker numbers a batch with one `UPDATE … FROM (row_number() …)`
   instead of loading every report and updating it row by row.
-- **A fair numbering lock**: ingest holds the project's numbering lock shared, the worker exclusive. It
-  was a shared row lock; under a steady stream of ingests PostgreSQL let new share lockers overtake the
-  worker's waiting exclusive lock, and numbering jobs waited up to 0.8 s. Advisory locks are queued
-  fairly.
+- **Ingest takes no numbering lock**: ingest used to hold the project's numbering lock until its commit
+  and the worker took it exclusively, so under a flood to one project the two took turns (280 submissions/s
+  with numbering, 850 without). Each report now records the transaction that stored it (`stored_xid`);
+  numbering follows it and takes only reports whose transactions have all ended (below the snapshot's
+  oldest running transaction), which keeps numbers gapless and in stored order with no lock on ingest.
 - **Widget keys and organization tokens cached for 5 s** per process (`LANTERN_CREDENTIAL_CACHE_SECONDS`):
   resolving one took two or three transactions per request (a token also wrote `last_used_at` every
   time). A change to a project, key, token or organization empties the process's cache at once.

@@ -16,14 +16,15 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import pytest
 from arq.constants import default_queue_name, in_progress_key_prefix, retry_key_prefix
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import app.lib.queue
 from app.domain.reports.ingest import report_from_api
 from app.domain.reports.models import Report
 from app.domain.reports.schemas import ApiReport
-from app.domain.reports.services import TrackingService
+from app.domain.reports.services import TrackingService, numbering_lock
 from app.lib.database import alchemy_config
 from app.lib.redis import get_redis
 from app.settings import reset_settings
@@ -150,6 +151,47 @@ async def test_a_slow_ingest_keeps_its_place_in_submission_order(
                 await session.commit()
         assert (await later).status_code == 201
         await _assert_gapless_in_order(tenant, [project], 2)
+
+
+@pytest.mark.postgres
+async def test_submissions_are_stored_while_a_numbering_batch_holds_the_project(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """Ingest takes no numbering lock: it neither waits for a batch in progress nor holds one up."""
+    async with tenants.create() as tenant:
+        (project,) = await _projects(tenant, count=1)
+        async with alchemy_config().get_session() as session, session.begin():
+            # What a numbering batch holds for as long as it runs.
+            await session.execute(select(func.pg_advisory_xact_lock(numbering_lock(UUID(project["id"])))))
+            with environment(LANTERN_TRACKING_WAIT_MS="0"):
+                # Bounded only so that a regression fails instead of hanging: the ingest used to wait here.
+                await asyncio.wait_for(_submit(anonymous, [project], 20), timeout=60)
+            assert await _rows(tenant, project["id"]) == [(None, None)] * 20
+        await _assert_gapless_in_order(tenant, [project], 20)
+
+
+@pytest.mark.postgres
+async def test_a_report_committed_under_an_older_transaction_is_numbered_when_that_one_ends(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """Its job cannot number it at first (an older transaction might still store an earlier report); the
+    job looks again, so the report is numbered without the sweeper (turned off here)."""
+    with environment(LANTERN_SWEEP_AFTER_SECONDS="3600", LANTERN_TRACKING_WAIT_MS="0"):
+        async with tenants.create() as tenant, tenants.create() as other:
+            (project,) = await _projects(tenant, count=1)
+            (elsewhere,) = await _projects(other, count=1)
+            async with alchemy_config().get_session() as session:
+                with tenant_scope(UUID(other.organization_id)):
+                    # The older transaction: another tenant's write, open while our report is stored.
+                    session.add(report_from_api(UUID(elsewhere["id"]), msgspec.convert(REPORT, ApiReport)))
+                    await session.flush()
+                    response = await anonymous.post(
+                        "/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}
+                    )
+                    assert response.status_code == 201, response.text
+                    await asyncio.sleep(0.1)
+                    await session.commit()
+            await _assert_gapless_in_order(tenant, [project], 1)
 
 
 async def test_worker_process_killed_mid_run_and_restarted_loses_nothing(

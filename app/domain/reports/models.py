@@ -8,7 +8,18 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import GUID, JsonB
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,6 +113,10 @@ class Report(TenantOwned, UUIDv7AuditBase):
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     # Character bigrams of title and description, for indexed substring search (see search.py).
     search_grams: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
+    # PostgreSQL: the id of the transaction that stored the report (a server default, see migration 0005).
+    # Numbers follow it, and go only to reports whose transactions have all ended (TrackingService). NULL on
+    # SQLite, where writers take turns.
+    stored_xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(), default=None)
 
 
 class ProjectCounter(TenantOwned, UUIDv7AuditBase):

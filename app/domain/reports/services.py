@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, String, cast, func, literal, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, String, Text, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,8 @@ from tenants.service import TenantRepository, TenantService
 
 TRACKING_ID = re.compile(r"^(?P<prefix>[A-Z]{2,10})-(?P<number>\d{1,9})$")
 NUMBERING_BATCH = 500
+# A numbering job's waits, in turn, for reports held back by an older transaction (about 1 s in all).
+HELD_BACK_PAUSES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.3)
 MAX_LOG_BYTES = 512 * 1024
 MAX_METADATA_BYTES = 64 * 1024
 
@@ -96,7 +99,7 @@ class ReportService(TenantService[Report]):
         return report
 
 
-def _numbering_lock(project_id: UUID) -> int:
+def numbering_lock(project_id: UUID) -> int:
     """The advisory lock key of a project's numbering: the random half of its UUID, as a signed bigint."""
     return int.from_bytes(project_id.bytes[8:], "big", signed=True)
 
@@ -104,80 +107,102 @@ def _numbering_lock(project_id: UUID) -> int:
 class TrackingService:
     """Per-project numbers `PREFIX-N`: gapless from 1, unique, in the order reports were stored.
 
-    The counter row is locked by updating it first (a row lock on PostgreSQL, the write lock on SQLite), so
-    concurrent jobs, on any number of workers, number one batch at a time and never skip or reuse a number.
+    One batch numbers at a time per project, on any number of workers: on PostgreSQL each batch holds the
+    project's numbering lock (an advisory lock), on SQLite the database's one write lock. The counter moves
+    in the batch's own transaction, so numbers are never skipped or reused.
+
+    Order on PostgreSQL: reports are numbered by the transaction that stored them (`stored_xid`), then by
+    creation, and a batch takes only reports whose transaction id is below its snapshot's oldest running
+    transaction, so no earlier report can still appear after it. Ingest takes no lock for this: its
+    transactions never wait for numbering, nor numbering for them. SQLite ingest takes the write lock before
+    it stamps its reports (`hold_for_append`), so creation order is commit order there.
     """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
     async def assign(self, project_id: UUID) -> list[tuple[UUID, str]]:
-        """Number every unnumbered report of the project; returns (report id, tracking id) pairs."""
+        """Number every stored report of the project; returns (report id, tracking id) pairs.
+
+        On PostgreSQL a report committed while an older transaction still runs is held back until that one
+        ends, and nothing may ask again then: reports stored before this call began are waited for briefly.
+        """
         assigned: list[tuple[UUID, str]] = []
+        began = await self._next_transaction_id() if self._postgres else None
+        pauses = iter(HELD_BACK_PAUSES)
         while (batch := await self._assign_batch(project_id)) is not None:
             assigned.extend(batch)
-            if len(batch) < NUMBERING_BATCH:
+            if len(batch) == NUMBERING_BATCH:
+                continue
+            pause = next(pauses, None)
+            if began is None or pause is None or not await self._held_back(project_id, began):
                 break
+            await asyncio.sleep(pause)
         return assigned
 
     async def hold_for_append(self, project_id: UUID) -> None:
         """Ingest calls this before it stores reports, in the transaction that stores them.
 
-        Numbers follow submission order only if no batch numbers a later report while an earlier one is
-        still uncommitted. On PostgreSQL the ingest holds the project's numbering lock shared: ingests never
-        wait for each other, a batch waits for the ingests in flight, and a report stored during a batch
-        waits and is stamped (created_at, id: at flush) after it. It is an advisory lock, not a row lock,
-        because PostgreSQL queues those fairly: under a steady stream of ingests a row lock's exclusive
-        waiter can starve (measured: numbering jobs waiting 0.8 s at 64 connections). SQLite takes its one
-        write lock here, also before the stamp; writers are serialized there anyway, so this costs nothing.
+        SQLite: take the write lock now, before the reports are stamped (created_at, id at flush), so no
+        batch numbers a later report while this one is uncommitted. PostgreSQL needs nothing: see the class.
         """
-        if self.session.get_bind().dialect.name == "sqlite":
+        if not self._postgres:
             await self.session.execute(
                 update(ProjectCounter)
                 .where(ProjectCounter.project_id == project_id)
                 .values(last_number=ProjectCounter.last_number),
             )
-            return
-        await self.session.execute(select(func.pg_advisory_xact_lock_shared(_numbering_lock(project_id))))
 
-    async def _lock_counter(self, project_id: UUID) -> tuple[int, str] | None:
-        """Lock the project's counter row (updating it); its last number and the project's prefix."""
-        last = await self.session.scalar(
-            update(ProjectCounter)
-            .where(ProjectCounter.project_id == project_id)
-            .values(last_number=ProjectCounter.last_number)
-            .returning(ProjectCounter.last_number),
-        )
-        if last is None:
-            return None
-        prefix = await self.session.scalar(select(Project.tracking_prefix).where(Project.id == project_id))
-        return None if prefix is None else (last, prefix)
+    async def _hold_counter(self, project_id: UUID) -> tuple[int, str] | None:
+        """Hold the project's numbering; its counter's last number and the project's prefix, if both exist."""
+        if self._postgres:
+            await self.session.execute(select(func.pg_advisory_xact_lock(numbering_lock(project_id))))
+        else:
+            await self.hold_for_append(project_id)
+        counter = (
+            await self.session.execute(
+                select(ProjectCounter.last_number, Project.tracking_prefix)
+                .join(Project, Project.id == ProjectCounter.project_id)
+                .where(ProjectCounter.project_id == project_id),
+            )
+        ).first()
+        return None if counter is None else (counter.last_number, counter.tracking_prefix)
 
     async def _first_counter(self, project_id: UUID) -> tuple[int, str] | None:
         """A new project's counter, made at its first numbering; None if the project is gone."""
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             return None
         await self._add_counter(project_id)
-        return await self._lock_counter(project_id)
+        return await self._hold_counter(project_id)
 
     async def _add_counter(self, project_id: UUID) -> None:
         with contextlib.suppress(IntegrityError):  # another transaction made it first
             async with self.session.begin_nested():
                 self.session.add(ProjectCounter(project_id=project_id, last_number=0))
 
+    def _numberable(self, project_id: UUID) -> list[ColumnElement[bool]]:
+        conditions = [Report.project_id == project_id, Report.number.is_(None)]
+        if self._postgres:
+            # Every transaction below the snapshot's xmin has ended: nothing older can still be committed.
+            horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+            conditions.append(Report.stored_xid < horizon)
+        return conditions
+
     async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]] | None:
         """Number the next batch in one transaction; None if the project is gone."""
         async with self.session.begin():
-            if self.session.get_bind().dialect.name != "sqlite":
-                await self.session.execute(select(func.pg_advisory_xact_lock(_numbering_lock(project_id))))
-            counter = await self._lock_counter(project_id) or await self._first_counter(project_id)
+            counter = await self._hold_counter(project_id) or await self._first_counter(project_id)
             if counter is None:
                 return None  # the project was deleted after the job was queued
             last, prefix = counter
-            order = (Report.created_at, Report.id)
+            order = (Report.stored_xid, Report.created_at, Report.id)
             pending = (
                 select(Report.id, func.row_number().over(order_by=order).label("position"))
-                .where(Report.project_id == project_id, Report.number.is_(None))
+                .where(*self._numberable(project_id))
                 .order_by(*order)
                 .limit(NUMBERING_BATCH)
                 .subquery()
@@ -205,6 +230,22 @@ class TrackingService:
                 .values(last_number=last + len(numbered)),
             )
             return [(row.id, row.tracking_id) for row in sorted(numbered, key=lambda row: row.number)]
+
+    async def _next_transaction_id(self) -> int:
+        """The id the next transaction will get: every report stored so far has a lower one."""
+        async with self.session.begin():
+            xmax = func.pg_snapshot_xmax(func.pg_current_snapshot())
+            return int(await self.session.scalar(select(cast(cast(xmax, Text), BigInteger))) or 0)
+
+    async def _held_back(self, project_id: UUID, before: int) -> bool:
+        """Whether a report of the project stored before transaction `before` is still without a number."""
+        async with self.session.begin():
+            pending = select(Report.id).where(
+                Report.project_id == project_id,
+                Report.number.is_(None),
+                Report.stored_xid < before,
+            )
+            return bool(await self.session.scalar(select(pending.exists())))
 
 
 class ColumnService(TenantService[ProjectColumn]):
