@@ -50,21 +50,21 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
         raise LanternError(ErrorCode.UNAUTHORIZED)
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key") or request.query_params.get("apiKey")
-    async with alchemy_config().get_session() as session:
-        if authorization:
-            token = bearer_or_basic_token(authorization)
-            identity = await identity_from_token(session, token) if token else None
-            if identity is None:
-                raise LanternError(ErrorCode.UNAUTHORIZED)
-            return identity
-        if api_key:
-            identity = await identity_from_widget_key(session, api_key)
-            if identity is None:
-                raise LanternError(ErrorCode.UNAUTHORIZED)
-            return identity
-        session_data = request.scope.get("session")
-        if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):
-            organization_id = session_data.get(SESSION_ORGANIZATION_KEY)
+    if authorization:
+        token = bearer_or_basic_token(authorization)
+        identity = await identity_from_token(token) if token else None
+        if identity is None:
+            raise LanternError(ErrorCode.UNAUTHORIZED)
+        return identity
+    if api_key:
+        identity = await identity_from_widget_key(api_key)
+        if identity is None:
+            raise LanternError(ErrorCode.UNAUTHORIZED)
+        return identity
+    session_data = request.scope.get("session")
+    if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):
+        organization_id = session_data.get(SESSION_ORGANIZATION_KEY)
+        async with alchemy_config().get_session() as session:
             return await identity_from_session(
                 session,
                 UUID(user_id),

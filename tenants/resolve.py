@@ -19,6 +19,7 @@ from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.tokens.models import ApiToken
+from app.lib.database import alchemy_config
 from app.lib.errors import not_found
 from app.lib.security import ORG_TOKEN_PREFIX, digest
 from tenants.context import credential_lookup, tenant_scope, user_scope
@@ -42,14 +43,19 @@ def bearer_or_basic_token(authorization: str) -> str | None:
     return None
 
 
-async def identity_from_token(session: AsyncSession, token: str) -> Identity | None:
+async def identity_from_token(token: str) -> Identity | None:
     if not token.startswith(ORG_TOKEN_PREFIX):
         return None
     token_hash = digest(token)
-    return await remembered(f"token:{token_hash}", lambda: _load_token_identity(session, token_hash))
+    return await remembered(f"token:{token_hash}", lambda: _load_token_identity(token_hash))
 
 
-async def _load_token_identity(session: AsyncSession, token_hash: str) -> Identity | None:
+async def _load_token_identity(token_hash: str) -> Identity | None:
+    async with alchemy_config().get_session() as session:
+        return await _token_identity(session, token_hash)
+
+
+async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | None:
     """The token's identity; records its use (so `last_used_at` is as fresh as the identity cache allows)."""
     with credential_lookup(token_hash):
         async with session.begin():
@@ -81,11 +87,16 @@ async def _load_token_identity(session: AsyncSession, token_hash: str) -> Identi
     )
 
 
-async def identity_from_widget_key(session: AsyncSession, key: str) -> Identity | None:
-    return await remembered(f"widget:{key}", lambda: _load_widget_identity(session, key))
+async def identity_from_widget_key(key: str) -> Identity | None:
+    return await remembered(f"widget:{key}", lambda: _load_widget_identity(key))
 
 
-async def _load_widget_identity(session: AsyncSession, key: str) -> Identity | None:
+async def _load_widget_identity(key: str) -> Identity | None:
+    async with alchemy_config().get_session() as session:
+        return await _widget_identity(session, key)
+
+
+async def _widget_identity(session: AsyncSession, key: str) -> Identity | None:
     with credential_lookup(key):
         async with session.begin():
             row = (
@@ -159,7 +170,7 @@ async def identity_from_session(
 
 async def widget_project(session: AsyncSession, key: str) -> Project:
     """The project of a widget key named in a URL (the widget's public config); unknown keys are 404."""
-    identity = await identity_from_widget_key(session, key)
+    identity = await identity_from_widget_key(key)
     if identity is None or identity.project_id is None:
         raise not_found()
     with tenant_scope(identity.organization_id):

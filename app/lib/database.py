@@ -44,6 +44,8 @@ def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:
         engine_config=_engine_config(url),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit",
+        # No model stores advanced-alchemy FileObjects: the listener only inspected every flushed object.
+        enable_file_object_listener=False,
         alembic_config=AlembicAsyncConfig(script_location=MIGRATIONS_DIR, compare_type=True),
     )
     if url.startswith("sqlite"):

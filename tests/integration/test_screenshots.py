@@ -19,7 +19,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.ingest import IngestService
+from app.domain.reports.ingest import store_upload
 from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
 from app.lib.database import alchemy_config
@@ -167,8 +167,7 @@ async def pending_screenshots(tenant: Tenant, count: int, image: bytes) -> list[
     created = await tenant.client.post("/api/v1/reports", json={"title": "Many screenshots"}, headers=headers)
     assert created.status_code == 201, created.text
     async with tenant_session(tenant) as session:
-        ingest = IngestService(session)
-        shots = [await ingest.store_upload(UUID(project_id), image) for _ in range(count)]
+        shots = [await store_upload(session, UUID(project_id), image) for _ in range(count)]
         for shot in shots:
             shot.report_id = UUID(created.json()["data"]["id"])
         await session.commit()

@@ -140,7 +140,7 @@ async def test_a_slow_ingest_keeps_its_place_in_submission_order(
         project_id = UUID(project["id"])
         async with alchemy_config().get_session() as session:
             with tenant_scope(UUID(tenant.organization_id)):
-                # IngestService.accept's steps, with a pause between the stamp (flush) and the commit.
+                # ingest.accept's steps, with a pause between the stamp (flush) and the commit.
                 await TrackingService(session).hold_for_append(project_id)
                 session.add(report_from_api(project_id, msgspec.convert(REPORT, ApiReport)))
                 await session.flush()

@@ -101,47 +101,39 @@ class Accepted:
     tracking_id: str | None
 
 
-class IngestService:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+async def accept(report: Report, uploads: Sequence[Screenshot] = (), links: Sequence[UploadLink] = ()) -> Accepted:
+    """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
 
-    async def accept(
-        self,
-        report: Report,
-        uploads: Sequence[Screenshot] = (),
-        links: Sequence[UploadLink] = (),
-    ) -> Accepted:
-        """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
+    The commit is shared with concurrent requests (see `group_commit`), so no request session is needed;
+    `uploads` are new screenshots stored with the report, `links` earlier uploads it takes over.
+    """
+    with submission_in_flight():
+        organization_id = require_tenant()
+        submission = Submission(organization_id, report, list(uploads), list(links))
+        stored = await report_writer().store(submission)
+        try:
+            if stored.numbers_project:
+                await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
+            for screenshot in submission.screenshots:
+                await enqueue_for_tenant(
+                    "process_screenshot",
+                    screenshot_id=str(screenshot.id),
+                    _job_id=screenshot.job_id,
+                )
+            tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
+        except (RedisError, OSError):
+            # The report is stored; the sweeper numbers it when the queue is back.
+            logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
+            tracking_id = None
+    return Accepted(report, tracking_id)
 
-        The commit is shared with concurrent requests (see `group_commit`); `uploads` are new screenshots
-        stored with the report, `links` earlier uploads it takes over.
-        """
-        with submission_in_flight():
-            organization_id = require_tenant()
-            submission = Submission(organization_id, report, list(uploads), list(links))
-            stored = await report_writer().store(submission)
-            try:
-                if stored.numbers_project:
-                    await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
-                for screenshot in submission.screenshots:
-                    await enqueue_for_tenant(
-                        "process_screenshot",
-                        screenshot_id=str(screenshot.id),
-                        _job_id=screenshot.job_id,
-                    )
-                tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
-            except (RedisError, OSError):
-                # The report is stored; the sweeper numbers it when the queue is back.
-                logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
-                tracking_id = None
-        return Accepted(report, tracking_id)
 
-    async def store_upload(self, project_id: UUID, data: bytes) -> Screenshot:
-        """Keep an upload that a later report takes over (BugSpark's upload, then `screenshot_url`)."""
-        screenshot = await save_upload(project_id, data)
-        self.session.add(screenshot)
-        await self.session.flush()
-        return screenshot
+async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> Screenshot:
+    """Keep an upload that a later report takes over (BugSpark's upload, then `screenshot_url`)."""
+    screenshot = await save_upload(project_id, data)
+    session.add(screenshot)
+    await session.flush()
+    return screenshot
 
 
 async def save_upload(project_id: UUID, data: bytes, *, annotated: bool = False) -> Screenshot:

@@ -45,13 +45,16 @@ _REPORT_ROWID = literal_column("report.rowid", Integer)
 
 def bigrams(text: str) -> list[str]:
     """Distinct case-folded character bigrams, none spanning whitespace."""
-    folded = text.casefold()
-    found = {folded[i : i + 2] for i in range(len(folded) - 1)}
-    return sorted(gram for gram in found if not any(char.isspace() for char in gram))
+    return sorted(_bigram_set(text))
 
 
 def report_bigrams(title: str, description: str) -> list[str]:
-    return sorted(set(bigrams(title)) | set(bigrams(description[:INDEXED_DESCRIPTION_CHARS])))
+    return sorted(_bigram_set(title) | _bigram_set(description[:INDEXED_DESCRIPTION_CHARS]))
+
+
+def _bigram_set(text: str) -> set[str]:
+    # Splitting at whitespace first leaves exactly the bigrams that do not span it.
+    return {word[i : i + 2] for word in text.casefold().split() for i in range(len(word) - 1)}
 
 
 def escape_like(term: str) -> str:

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.organizations.models import Role
 from app.domain.projects.services import ProjectService
-from app.domain.reports.ingest import IngestService
 from app.domain.reports.services import ColumnService, CommentService, GuestView, ReportService
 from tenants.guards import provide_identity
 from tenants.identity import Identity
@@ -17,10 +16,6 @@ from tenants.identity import Identity
 
 async def provide_reports(db_session: NamedDependency[AsyncSession]) -> ReportService:
     return ReportService(session=db_session)
-
-
-async def provide_ingest(db_session: NamedDependency[AsyncSession]) -> IngestService:
-    return IngestService(db_session)
 
 
 async def provide_columns(db_session: NamedDependency[AsyncSession]) -> ColumnService:
@@ -37,7 +32,6 @@ async def provide_projects(db_session: NamedDependency[AsyncSession]) -> Project
 
 DEPENDENCIES = {
     "reports": Provide(provide_reports),
-    "ingest": Provide(provide_ingest),
     "columns": Provide(provide_columns),
     "comments": Provide(provide_comments),
     "projects": Provide(provide_projects),

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
-from app.domain.reports.ingest import IngestService, report_from_widget, save_upload
+from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import decode_json, operation_id
@@ -46,13 +46,13 @@ class IngestController(Controller):
         self,
         identity: NamedDependency[Identity],
         data: MultipartBody[dict[str, UploadFile]],
-        ingest: NamedDependency[IngestService],
+        db_session: NamedDependency[AsyncSession],
     ) -> dict[str, str]:
         """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it)."""
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_file_required()])
-        screenshot = await ingest.store_upload(widget_project_id(identity), await upload.read())
+        screenshot = await store_upload(db_session, widget_project_id(identity), await upload.read())
         return {"key": screenshot.key}
 
 
@@ -75,14 +75,13 @@ class WidgetController(Controller):
         self,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
-        ingest: NamedDependency[IngestService],
     ) -> schemas.WidgetSubmitted:
         """A report as JSON, or as multipart with `data` (the JSON) and `media` files."""
         project_id = widget_project_id(identity)
         submission, media = await _read_submission(request)
         report = report_from_widget(project_id, submission)
         uploads = [await save_upload(project_id, data) for data in media]
-        accepted = await ingest.accept(report, uploads=uploads)
+        accepted = await accept(report, uploads=uploads)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
             tracking_id=accepted.tracking_id,

@@ -17,7 +17,7 @@ from app.domain.reports import schemas
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
 from app.domain.reports.group_commit import UploadLink
-from app.domain.reports.ingest import IngestService, report_from_api
+from app.domain.reports.ingest import accept, report_from_api
 from app.domain.reports.jsonapi import (
     COLUMNS_DESCRIPTION,
     COMMENTS_DESCRIPTION,
@@ -60,7 +60,6 @@ class ReportController(Controller):
         self,
         identity: NamedDependency[Identity],
         data: JSONBody[dict[str, Any]],
-        ingest: NamedDependency[IngestService],
     ) -> Envelope[schemas.ReportCreated]:
         """BugSpark's create: the body in its documented snake_case (camelCase is accepted too)."""
         body = convert_body(data, schemas.ApiReport)
@@ -74,7 +73,7 @@ class ReportController(Controller):
             )
             if key
         ]
-        accepted = await ingest.accept(report, links=links)
+        accepted = await accept(report, links=links)
         return ok(report_created(accepted.report, accepted.tracking_id))
 
     @get(
