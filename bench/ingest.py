@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from typing import Any
 
+import asyncpg
 from PIL import Image
 
 from bench import load
@@ -49,6 +51,8 @@ PNG_BYTES = 250 * 1024
 BOUNDARY = "lantern-bench-boundary"
 LANTERN_PORT = 8101
 CEILING_PORT = 8102
+# The worker processes the PNG run's screenshots after it; the benchmark waits this long at most for it.
+DRAIN_DEADLINE_SECONDS = 900
 
 
 def screenshot_png(size: int = PNG_BYTES) -> bytes:
@@ -77,6 +81,21 @@ def multipart(data: dict[str, Any], png: bytes) -> bytes:
     )
 
 
+async def drain(owner_url: str) -> dict[str, Any]:
+    """Wait until the worker has processed every screenshot (bounded); how long that took, and the outcome."""
+    connection = await asyncpg.connect(owner_url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < DRAIN_DEADLINE_SECONDS:
+            if not await connection.fetchval("SELECT count(*) FROM screenshot WHERE status = 'pending'"):
+                break
+            await asyncio.sleep(0.5)
+        statuses = dict(await connection.fetch("SELECT status, count(*) FROM screenshot GROUP BY status"))
+    finally:
+        await connection.close()
+    return {"seconds": round(time.monotonic() - started, 1), "statuses": statuses}
+
+
 def run(seconds: int) -> dict[str, Any]:
     environment = Environment.postgres()
     environment.activate()
@@ -97,6 +116,7 @@ def run(seconds: int) -> dict[str, Any]:
             png = screenshot_png()
             upload_headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "X-Api-Key": project.api_key}
             upload = load.hammer(submit_url, multipart(BUGPIN_EXAMPLE, png), upload_headers, seconds)
+            backlog = asyncio.run(drain(owner_url))
     finally:
         environment.close()
     return {
@@ -105,7 +125,7 @@ def run(seconds: int) -> dict[str, Any]:
         "ceiling_validate": validate,
         "ceiling_insert": insert,
         "submit_json": submit,
-        "submit_png": {**upload, "png_bytes": len(png)},
+        "submit_png": {**upload, "png_bytes": len(png), "backlog": backlog},
         "ratios": {
             "submit_vs_insert": submit["requests_per_second"] / insert["requests_per_second"],
             "submit_vs_validate": submit["requests_per_second"] / validate["requests_per_second"],

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
-from app.domain.reports.screenshots import THUMBNAIL_WIDTH, ImageRefusedError, Refusal, process_image
+from app.domain.reports.screenshots import (
+    IMAGE_NICENESS,
+    THUMBNAIL_WIDTH,
+    ImageRefusedError,
+    Refusal,
+    image_executor,
+    process_image,
+)
 
 LIMIT = 40_000_000
 
@@ -141,3 +150,14 @@ def test_a_png_loses_its_exif_text_chunks_and_trailing_bytes_and_is_turned_uprig
         assert clean.format == "PNG"
         assert not clean.getexif()
         assert clean.text == {}
+
+
+def test_images_are_processed_on_threads_that_yield_the_cpu_to_ingest() -> None:
+    """Under a flood of uploads the worker's image threads take only the CPU nothing else wants."""
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = niceness()
+    assert image_executor().submit(niceness).result() == min(19, before + IMAGE_NICENESS)
+    assert niceness() == before  # the calling thread (the worker's event loop) keeps its priority

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Final, Generic, TypeVar
 from uuid import UUID
 
@@ -225,7 +229,9 @@ class ImageProcessor(Generic[ImageRow]):
         settings = get_settings()
         try:
             processed = await asyncio.wait_for(
-                asyncio.to_thread(process_image, data, settings.max_image_pixels),
+                asyncio.get_running_loop().run_in_executor(
+                    image_executor(), process_image, data, settings.max_image_pixels
+                ),
                 settings.screenshot_timeout_seconds,
             )
         except ImageRefusedError as refused:
@@ -322,6 +328,23 @@ class ScreenshotService:
         if shot.thumbnail_key is None:
             return None
         return await self.store.get(shot.thumbnail_key)
+
+
+# Image work yields the CPU to everything else (ingest, numbering, triage): under a flood of uploads on a
+# small machine those go first, and the processing backlog drains when they are quiet.
+IMAGE_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    # Linux keeps a nice value per thread; elsewhere nice() would slow the whole worker, so only here.
+    if sys.platform == "linux":
+        os.nice(IMAGE_NICENESS)
+
+
+@cache
+def image_executor() -> ThreadPoolExecutor:
+    """The threads that decode and re-encode images (Pillow releases the GIL): one per CPU, at low priority."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="image", initializer=_yield_cpu)
 
 
 def run_seconds() -> int:
