@@ -24,12 +24,12 @@ depends_on: str | Sequence[str] | None = None
 
 # Tenant-owned tables, with the extra rows a lookup scope may read.
 FOUNDATION_TABLES: dict[str, str | None] = {
-    "membership": "user_id = lantern_user()",
-    "invitation": "token_hash = lantern_credential()",
+    "membership": "user_id = (SELECT lantern_user())",
+    "invitation": "token_hash = (SELECT lantern_credential())",
     "project": None,
-    "project_key": "key = lantern_credential()",
+    "project_key": "key = (SELECT lantern_credential())",
     "project_member": None,
-    "api_token": "token_hash = lantern_credential()",
+    "api_token": "token_hash = (SELECT lantern_credential())",
 }
 
 

@@ -26,12 +26,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 REPORT_TABLES: dict[str, str | None] = {
-    "report": "lantern_system()",
-    "screenshot": "lantern_system()",
+    "report": "(SELECT lantern_system())",
+    "screenshot": "(SELECT lantern_system())",
     "project_counter": None,
     "project_column": None,
     "report_comment": None,
-    "attachment": "lantern_system()",
+    "attachment": "(SELECT lantern_system())",
 }
 
 # SQLite: the trigram index search.py queries. External content: the text stays in report only; the

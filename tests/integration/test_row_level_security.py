@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -133,6 +134,30 @@ async def test_every_tenant_table_is_not_null_indexed_and_under_forced_rls(owner
             if missing:
                 offenders[table] = missing
     assert not offenders, f"tenant tables lacking isolation: {offenders}"
+
+
+async def test_every_policy_reads_the_scope_once_per_statement_not_once_per_row(
+    owner: AsyncEngine, app_role: AsyncEngine
+) -> None:
+    """A bare `lantern_tenant()` in a policy is evaluated for every row it filters (a tenant's whole report
+    list on a count); as a scalar subquery it is evaluated once. Checked on every policy and on a plan."""
+    async with owner.connect() as connection:
+        policies = (await connection.execute(text("SELECT tablename, qual, with_check FROM pg_policies"))).all()
+    # pg_policies prints a scalar subquery as `( SELECT lantern_tenant() AS lantern_tenant)`.
+    bare = {
+        table: expression
+        for table, *expressions in policies
+        for expression in expressions
+        if expression
+        and len(re.findall(r"lantern_\w+\(\)", expression))
+        != len(re.findall(r"\( SELECT lantern_\w+\(\) AS lantern_\w+\)", expression))
+    }
+    assert policies
+    assert bare == {}
+    async with app_role.connect() as connection:
+        plan = "\n".join(await connection.scalars(text("EXPLAIN SELECT count(*) FROM report")))
+    assert "InitPlan" in plan
+    assert "current_setting" not in plan.split("Filter:", 1)[1], plan
 
 
 async def test_the_app_role_owns_nothing_and_cannot_bypass_rls(app_role: AsyncEngine) -> None:
