@@ -11,7 +11,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.domain.reports.models import Report
-from app.domain.reports.search import bigrams, substring_condition
+from app.domain.reports.search import bigrams, covering_bigrams, substring_condition
 from app.lib.database import alchemy_config
 from tenants.context import tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
@@ -83,6 +83,15 @@ async def test_search_never_crosses_tenants(tenants: TenantFactory, anonymous: A
 def test_bigrams_skip_whitespace_and_fold_case() -> None:
     assert bigrams("Ab c") == ["ab"]
     assert bigrams("結帳") == ["結帳"]
+
+
+def test_a_search_asks_the_index_for_bigrams_that_cover_every_character_once() -> None:
+    """Fewer posting lists to intersect ("he" and "ou" hold most reports), the same characters covered."""
+    assert covering_bigrams("Checkout") == ["ch", "ec", "ko", "ut"]
+    assert covering_bigrams("購物車") == ["物車", "購物"]
+    assert covering_bigrams("結帳") == ["結帳"]
+    assert covering_bigrams("pay now!") == ["ay", "no", "pa", "w!"]
+    assert covering_bigrams("a b") == []
 
 
 async def test_search_stays_on_an_index(

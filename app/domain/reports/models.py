@@ -79,7 +79,15 @@ class Report(TenantOwned, UUIDv7AuditBase):
         Index("ix_report_tenant_status_created", "organization_id", "status", "created_at", "id"),
         Index("ix_report_tenant_created", "organization_id", "created_at", "id"),
         Index("ix_report_tenant_project_status_created", "organization_id", "project_id", "status", "created_at", "id"),
-        Index("ix_report_tenant_severity_created", "organization_id", "severity", "created_at", "id"),
+        # Status included: a count by status and severity reads the index alone.
+        Index(
+            "ix_report_tenant_severity_created",
+            "organization_id",
+            "severity",
+            "created_at",
+            "id",
+            postgresql_include=["status"],
+        ),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
         Index("ix_report_tenant_search_grams", "organization_id", "search_grams", postgresql_using="gin"),
     )

@@ -52,6 +52,20 @@ def report_bigrams(title: str, description: str) -> list[str]:
     return sorted(_bigram_set(title) | _bigram_set(description[:INDEXED_DESCRIPTION_CHARS]))
 
 
+def covering_bigrams(term: str) -> list[str]:
+    """Bigrams that between them cover every character of `term`: every other one, and the last.
+
+    Enough to narrow a search (the ILIKE recheck is exact), and each bigram left out is a posting list the
+    index no longer intersects: common pairs like "he" and "ou" hold most of a tenant's reports.
+    """
+    grams: set[str] = set()
+    for word in term.casefold().split():
+        grams.update(word[i : i + 2] for i in range(0, len(word) - 1, 2))
+        if len(word) % 2 and len(word) > 1:
+            grams.add(word[-2:])
+    return sorted(grams)
+
+
 def _bigram_set(text: str) -> set[str]:
     # Splitting at whitespace first leaves exactly the bigrams that do not span it.
     return {word[i : i + 2] for word in text.casefold().split() for i in range(len(word) - 1)}
@@ -73,7 +87,7 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
     exact = substring_condition(term)
     if dialect == "sqlite":
         return _sqlite_candidates(term) & exact if len(term) >= TRIGRAM_FLOOR else exact
-    grams = bigrams(term)
+    grams = covering_bigrams(term)
     if dialect != "postgresql" or not grams:
         return exact
     indexed = select(func.lantern_search_report_ids(cast(grams, ARRAY(Text))).table_valued("id").c.id)
