@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -47,12 +48,7 @@ async def identity_from_token(token: str) -> Identity | None:
     if not token.startswith(ORG_TOKEN_PREFIX):
         return None
     token_hash = digest(token)
-    return await remembered(f"token:{token_hash}", lambda: _load_token_identity(token_hash))
-
-
-async def _load_token_identity(token_hash: str) -> Identity | None:
-    async with alchemy_config().get_session() as session:
-        return await _token_identity(session, token_hash)
+    return await remembered(f"token:{token_hash}", lambda: _looked_up(_token_identity, token_hash))
 
 
 async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | None:
@@ -88,12 +84,13 @@ async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | 
 
 
 async def identity_from_widget_key(key: str) -> Identity | None:
-    return await remembered(f"widget:{key}", lambda: _load_widget_identity(key))
+    return await remembered(f"widget:{key}", lambda: _looked_up(_widget_identity, key))
 
 
-async def _load_widget_identity(key: str) -> Identity | None:
+async def _looked_up(lookup: Callable[[AsyncSession, str], Awaitable[Identity | None]], secret: str) -> Identity | None:
+    """A credential lookup in a session of its own: opened only when the identity is not cached."""
     async with alchemy_config().get_session() as session:
-        return await _widget_identity(session, key)
+        return await lookup(session, secret)
 
 
 async def _widget_identity(session: AsyncSession, key: str) -> Identity | None:

@@ -157,12 +157,15 @@ class TrackingService:
                 .values(last_number=ProjectCounter.last_number),
             )
 
-    async def _hold_counter(self, project_id: UUID) -> tuple[int, str] | None:
-        """Hold the project's numbering; its counter's last number and the project's prefix, if both exist."""
+    async def _hold(self, project_id: UUID) -> None:
+        """Take the project's numbering for this transaction: one batch at a time, on any number of workers."""
         if self._postgres:
             await self.session.execute(select(func.pg_advisory_xact_lock(numbering_lock(project_id))))
         else:
             await self.hold_for_append(project_id)
+
+    async def _counter(self, project_id: UUID) -> tuple[int, str] | None:
+        """The counter's last number and the project's prefix, if both exist."""
         counter = (
             await self.session.execute(
                 select(ProjectCounter.last_number, Project.tracking_prefix)
@@ -177,7 +180,7 @@ class TrackingService:
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             return None
         await self._add_counter(project_id)
-        return await self._hold_counter(project_id)
+        return await self._counter(project_id)
 
     async def _add_counter(self, project_id: UUID) -> None:
         with contextlib.suppress(IntegrityError):  # another transaction made it first
@@ -195,7 +198,8 @@ class TrackingService:
     async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]] | None:
         """Number the next batch in one transaction; None if the project is gone."""
         async with self.session.begin():
-            counter = await self._hold_counter(project_id) or await self._first_counter(project_id)
+            await self._hold(project_id)
+            counter = await self._counter(project_id) or await self._first_counter(project_id)
             if counter is None:
                 return None  # the project was deleted after the job was queued
             last, prefix = counter
