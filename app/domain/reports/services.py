@@ -129,17 +129,28 @@ class TrackingService:
         """Number every stored report of the project; returns (report id, tracking id) pairs.
 
         On PostgreSQL a report committed while an older transaction still runs is held back until that one
-        ends, and nothing may ask again then: reports stored before this call began are waited for briefly.
+        ends, and nothing may ask again then: reports stored before the first pass are waited for briefly.
         """
         assigned: list[tuple[UUID, str]] = []
-        began = await self._next_transaction_id() if self._postgres else None
+        began: int | None = None
         pauses = iter(HELD_BACK_PAUSES)
-        while (batch := await self._assign_batch(project_id)) is not None:
+        while True:
+            # One transaction per pass: each statement costs a round trip, and a flood runs many passes.
+            async with self.session.begin():
+                await self._hold(project_id)
+                if began is None and self._postgres:
+                    began = await self._next_transaction_id()
+                batch = await self._assign_batch(project_id)
+                if batch is None:
+                    break
+                held_back = (
+                    len(batch) < NUMBERING_BATCH and began is not None and await self._held_back(project_id, began)
+                )
             assigned.extend(batch)
             if len(batch) == NUMBERING_BATCH:
                 continue
             pause = next(pauses, None)
-            if began is None or pause is None or not await self._held_back(project_id, began):
+            if not held_back or pause is None:
                 break
             await asyncio.sleep(pause)
         return assigned
@@ -196,60 +207,56 @@ class TrackingService:
         return conditions
 
     async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]] | None:
-        """Number the next batch in one transaction; None if the project is gone."""
-        async with self.session.begin():
-            await self._hold(project_id)
-            counter = await self._counter(project_id) or await self._first_counter(project_id)
-            if counter is None:
-                return None  # the project was deleted after the job was queued
-            last, prefix = counter
-            order = (Report.stored_xid, Report.created_at, Report.id)
-            pending = (
-                select(Report.id, func.row_number().over(order_by=order).label("position"))
-                .where(*self._numberable(project_id))
-                .order_by(*order)
-                .limit(NUMBERING_BATCH)
-                .subquery()
-            )
-            number = pending.c.position + last
-            # One statement numbers the whole batch (no row is loaded): the worker keeps up with bursts.
-            numbered = (
-                await self.session.execute(
-                    update(Report)
-                    .where(Report.id == pending.c.id)
-                    .values(
-                        number=number,
-                        tracking_id=literal(f"{prefix}-") + cast(number, String),
-                        updated_at=datetime.now(UTC),
-                    )
-                    .returning(Report.id, Report.number, Report.tracking_id)
-                    .execution_options(synchronize_session=False),
-                )
-            ).all()
-            if not numbered:
-                return []
+        """Number the next batch, holding the project's numbering; None if the project is gone."""
+        counter = await self._counter(project_id) or await self._first_counter(project_id)
+        if counter is None:
+            return None  # the project was deleted after the job was queued
+        last, prefix = counter
+        order = (Report.stored_xid, Report.created_at, Report.id)
+        pending = (
+            select(Report.id, func.row_number().over(order_by=order).label("position"))
+            .where(*self._numberable(project_id))
+            .order_by(*order)
+            .limit(NUMBERING_BATCH)
+            .subquery()
+        )
+        number = pending.c.position + last
+        # One statement numbers the whole batch (no row is loaded): the worker keeps up with bursts.
+        numbered = (
             await self.session.execute(
-                update(ProjectCounter)
-                .where(ProjectCounter.project_id == project_id)
-                .values(last_number=last + len(numbered)),
+                update(Report)
+                .where(Report.id == pending.c.id)
+                .values(
+                    number=number,
+                    tracking_id=literal(f"{prefix}-") + cast(number, String),
+                    updated_at=datetime.now(UTC),
+                )
+                .returning(Report.id, Report.number, Report.tracking_id)
+                .execution_options(synchronize_session=False),
             )
-            return [(row.id, row.tracking_id) for row in sorted(numbered, key=lambda row: row.number)]
+        ).all()
+        if not numbered:
+            return []
+        await self.session.execute(
+            update(ProjectCounter)
+            .where(ProjectCounter.project_id == project_id)
+            .values(last_number=last + len(numbered)),
+        )
+        return [(row.id, row.tracking_id) for row in sorted(numbered, key=lambda row: row.number)]
 
     async def _next_transaction_id(self) -> int:
         """The id the next transaction will get: every report stored so far has a lower one."""
-        async with self.session.begin():
-            xmax = func.pg_snapshot_xmax(func.pg_current_snapshot())
-            return int(await self.session.scalar(select(cast(cast(xmax, Text), BigInteger))) or 0)
+        xmax = func.pg_snapshot_xmax(func.pg_current_snapshot())
+        return int(await self.session.scalar(select(cast(cast(xmax, Text), BigInteger))) or 0)
 
     async def _held_back(self, project_id: UUID, before: int) -> bool:
         """Whether a report of the project stored before transaction `before` is still without a number."""
-        async with self.session.begin():
-            pending = select(Report.id).where(
-                Report.project_id == project_id,
-                Report.number.is_(None),
-                Report.stored_xid < before,
-            )
-            return bool(await self.session.scalar(select(pending.exists())))
+        pending = select(Report.id).where(
+            Report.project_id == project_id,
+            Report.number.is_(None),
+            Report.stored_xid < before,
+        )
+        return bool(await self.session.scalar(select(pending.exists())))
 
 
 class ColumnService(TenantService[ProjectColumn]):
