@@ -10,8 +10,9 @@ working everywhere within that time. Sessions (people) are not cached: their rig
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import event
@@ -30,13 +31,29 @@ _STALE = "lantern_widget_identities_stale"
 _MAX_ENTRIES = 10_000
 
 _entries: dict[str, tuple[float, Identity]] = {}
+_loading: dict[str, asyncio.Future[Identity | None]] = {}
 
 
-async def remembered(key: str, load: Callable[[], Awaitable[Identity | None]]) -> Identity | None:
-    """The identity cached under `key`, else what `load()` resolves (kept when it resolves one)."""
+async def remembered(key: str, load: Callable[[], Coroutine[Any, Any, Identity | None]]) -> Identity | None:
+    """The identity cached under `key`, else what `load()` resolves (kept when it resolves one).
+
+    Concurrent requests with the same key share one load: when an entry expires under a flood, every
+    request in flight misses at once, and each opening its own lookup would queue them all on the pool.
+    """
     if (identity := _cached(key)) is not None:
         return identity
-    identity = await load()
+    loading = _loading.get(key)
+    if loading is None or loading.get_loop() is not asyncio.get_running_loop():
+        loading = _loading[key] = asyncio.ensure_future(_load(key, load))
+    # A request that goes away does not cancel the load the others wait for.
+    return await asyncio.shield(loading)
+
+
+async def _load(key: str, load: Callable[[], Coroutine[Any, Any, Identity | None]]) -> Identity | None:
+    try:
+        identity = await load()
+    finally:
+        _loading.pop(key, None)
     if identity is not None:
         _remember(key, identity)
     return identity

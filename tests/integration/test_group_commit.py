@@ -90,3 +90,33 @@ async def test_a_revoked_widget_key_is_refused_at_once_despite_the_cache(
         assert revoked.status_code == 204, revoked.text
         refused = await anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=headers)
         assert refused.status_code == 401, refused.text
+
+
+async def test_concurrent_requests_with_an_uncached_key_look_it_up_once(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """When a key's cached identity expires under a flood, every request in flight misses at once: they
+    share one lookup instead of queueing a lookup each on the pool."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")  # the commit empties the cache
+        engine = alchemy_config().get_engine().sync_engine
+        lookups: list[str] = []
+
+        def count(_connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "FROM project_key" in statement:
+                lookups.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answers = await asyncio.gather(
+                *(
+                    anonymous.post(
+                        "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-Api-Key": project["apiKey"]}
+                    )
+                    for _ in range(SUBMISSIONS)
+                )
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert [answer.status_code for answer in answers] == [201] * SUBMISSIONS
+        assert len(lookups) == 1, lookups
