@@ -173,6 +173,21 @@ async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: E
     await client.aclose()
 
 
+async def test_concurrent_checks_share_one_round_trip_and_each_gets_its_answer(
+    separate_redis: EmbeddedRedis,
+) -> None:
+    client = Redis.from_url(separate_redis.url, client_name="limiter-batch")
+    checks = Limiter(client)
+    policy = Policy(name="batch-test", limit=30, window_seconds=60)
+    decisions = await asyncio.gather(*(checks.hit(policy, "bucket") for _ in range(50)))
+    assert sum(decision.allowed for decision in decisions) == 30
+    assert sorted(decision.remaining for decision in decisions if decision.allowed) == list(range(30))
+    # One connection carried all 50 checks: one check per connection would have opened 50.
+    connections = [entry for entry in await client.client_list() if entry["name"] == "limiter-batch"]
+    assert len(connections) == 1, connections
+    await client.aclose()
+
+
 async def test_redis_down_keeps_submissions_working_and_login_limited(
     tenants: TenantFactory,
     anonymous: ApiClient,
