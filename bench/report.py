@@ -95,6 +95,7 @@ def _ingest(result: dict[str, Any]) -> list[str]:
             f"{result['connections']} connections, {result['seconds']} s per endpoint (wrk, 2 threads),"
             " BugPin's example body,"
             " granian with one worker for all, limiter on (high limit), the arq worker numbering every report."
+            " Each server is warmed up for 2 s, then the database analyzed (as autovacuum does on a live one)."
         ),
         "",
         "| endpoint | req/s | p50 ms | p99 ms | 5xx | other non-2xx |",

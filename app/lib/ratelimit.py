@@ -133,7 +133,7 @@ class ScriptBatch:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._calls: list[tuple[AsyncScript, str, list[Any], asyncio.Future[Any]]] = []
-        self._sending: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def call(self, script: AsyncScript, key: str, args: list[Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -141,7 +141,9 @@ class ScriptBatch:
         self._calls.append((script, key, args, result))
         if len(self._calls) == 1:
             # Runs in the loop's next turn, after the calls of every request handled in this one.
-            self._sending = loop.create_task(self._send())
+            sending = loop.create_task(self._send())
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
         return await result
 
     async def _send(self) -> None:
