@@ -346,3 +346,16 @@ async def test_reports_arriving_while_the_projects_job_runs_are_numbered(
             await _until_queue_empty()
         answered = sum(data["trackingId"] is not None for data in arrived)
         print(f"late reports answered with their ID: {answered}/{late}; numbered then: {numbered}")  # noqa: T201
+
+
+async def test_the_worker_logs_each_job_line_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant, worker_process() as process:
+        (project,) = await _projects(tenant, count=1)
+        response = await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]})
+        assert response.status_code == 201, response.text
+        await _settle(tenant, [project], seconds=30)
+        await asyncio.sleep(0.5)  # the job's closing line follows its commit
+        log = process.output()
+    started = [line for line in log.splitlines() if ":assign_tracking_ids(" in line]
+    finished = [line for line in log.splitlines() if ":assign_tracking_ids ●" in line]
+    assert (len(started), len(finished)) == (1, 1), log
