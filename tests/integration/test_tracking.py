@@ -18,7 +18,7 @@ from uuid import UUID
 import msgspec
 import pytest
 from arq.constants import default_queue_name, in_progress_key_prefix, retry_key_prefix
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import app.lib.queue
 from app.domain.reports.ingest import report_from_api
@@ -98,6 +98,13 @@ async def _rows(tenant: Tenant, project_id: str) -> list[tuple[int | None, str |
                 .order_by(Report.created_at, Report.id),
             )
             return [(number, tracking_id) for number, tracking_id in rows.all()]
+
+
+async def _number(tenant: Tenant, project: dict[str, Any]) -> list[tuple[UUID, str]]:
+    """What the project's numbering job does, here in the test."""
+    async with alchemy_config().get_session() as session:
+        with tenant_scope(UUID(tenant.organization_id)):
+            return await TrackingService(session).assign(UUID(project["id"]))
 
 
 async def _settle(tenant: Tenant, projects: Sequence[dict[str, Any]], seconds: float = SETTLE_SECONDS) -> None:
@@ -192,6 +199,36 @@ async def test_a_report_committed_under_an_older_transaction_is_numbered_when_th
                     await asyncio.sleep(0.1)
                     await session.commit()
             await _assert_gapless_in_order(tenant, [project], 1)
+
+
+@pytest.mark.postgres
+async def test_a_numbering_pass_is_two_statements_after_the_scope(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A flood runs many passes, and each statement is a round trip: the lock (with the pass's start) and
+    one statement for the numbers, the counter and the held-back check. No worker runs here."""
+    with environment(LANTERN_TRACKING_WAIT_MS="0"):
+        async with tenants.create() as tenant:
+            (project,) = await _projects(tenant, count=1)
+            await _submit(anonymous, [project], 1)
+            await _number(tenant, project)  # a new project's first pass also makes its counter
+            await _submit(anonymous, [project], 30)
+            statements: list[str] = []
+
+            def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                statements.append(statement)
+
+            engine = alchemy_config().get_engine().sync_engine
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                assigned = await _number(tenant, project)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            assert [tracking_id for _id, tracking_id in assigned] == [f"TRA-{n}" for n in range(2, 32)]
+            assert len(statements) == 3, statements
+            scope, lock, numbering = statements
+            assert "set_config" in scope
+            assert "pg_advisory_xact_lock" in lock
+            assert numbering.lstrip().startswith("WITH")
+            await _assert_gapless_in_order(tenant, [project], 31)
 
 
 async def test_worker_process_killed_mid_run_and_restarted_loses_nothing(

@@ -12,7 +12,22 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import BigInteger, ColumnElement, String, Text, cast, func, literal, or_, select, update
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    ColumnElement,
+    Exists,
+    Row,
+    String,
+    Text,
+    Update,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +114,19 @@ class ReportService(TenantService[Report]):
         return report
 
 
+@dataclass(frozen=True, slots=True)
+class NumberedBatch:
+    """One numbering pass: the (report id, tracking id) pairs in number order, and whether reports stored
+    before the numbering began are still waiting for an older transaction (PostgreSQL)."""
+
+    numbered: list[tuple[UUID, str]]
+    held_back: bool
+
+    @classmethod
+    def of(cls, rows: Sequence[Row[Any]], *, held_back: bool) -> NumberedBatch:
+        return cls([(row.id, row.tracking_id) for row in sorted(rows, key=lambda row: row.number)], held_back)
+
+
 def numbering_lock(project_id: UUID) -> int:
     """The advisory lock key of a project's numbering: the random half of its UUID, as a signed bigint."""
     return int.from_bytes(project_id.bytes[8:], "big", signed=True)
@@ -137,20 +165,15 @@ class TrackingService:
         while True:
             # One transaction per pass: each statement costs a round trip, and a flood runs many passes.
             async with self.session.begin():
-                await self._hold(project_id)
-                if began is None and self._postgres:
-                    began = await self._next_transaction_id()
-                batch = await self._assign_batch(project_id)
-                if batch is None:
-                    break
-                held_back = (
-                    len(batch) < NUMBERING_BATCH and began is not None and await self._held_back(project_id, began)
-                )
-            assigned.extend(batch)
-            if len(batch) == NUMBERING_BATCH:
+                began = await self._hold(project_id, began)
+                batch = await self._assign_batch(project_id, began)
+            if batch is None:
+                break
+            assigned.extend(batch.numbered)
+            if len(batch.numbered) == NUMBERING_BATCH:
                 continue
             pause = next(pauses, None)
-            if not held_back or pause is None:
+            if not batch.held_back or pause is None:
                 break
             await asyncio.sleep(pause)
         return assigned
@@ -168,30 +191,31 @@ class TrackingService:
                 .values(last_number=ProjectCounter.last_number),
             )
 
-    async def _hold(self, project_id: UUID) -> None:
-        """Take the project's numbering for this transaction: one batch at a time, on any number of workers."""
-        if self._postgres:
-            await self.session.execute(select(func.pg_advisory_xact_lock(numbering_lock(project_id))))
-        else:
+    async def _hold(self, project_id: UUID, began: int | None) -> int | None:
+        """Take the project's numbering for this transaction: one batch at a time, on any number of workers.
+
+        Returns when the numbering began on PostgreSQL: the id the next transaction would have got at its
+        first pass (every report stored before then has a lower one). None on SQLite.
+        """
+        if not self._postgres:
             await self.hold_for_append(project_id)
-
-    async def _counter(self, project_id: UUID) -> tuple[int, str] | None:
-        """The counter's last number and the project's prefix, if both exist."""
-        counter = (
-            await self.session.execute(
-                select(ProjectCounter.last_number, Project.tracking_prefix)
-                .join(Project, Project.id == ProjectCounter.project_id)
-                .where(ProjectCounter.project_id == project_id),
-            )
-        ).first()
-        return None if counter is None else (counter.last_number, counter.tracking_prefix)
-
-    async def _first_counter(self, project_id: UUID) -> tuple[int, str] | None:
-        """A new project's counter, made at its first numbering; None if the project is gone."""
-        if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             return None
-        await self._add_counter(project_id)
-        return await self._counter(project_id)
+        next_transaction = cast(cast(func.pg_snapshot_xmax(func.pg_current_snapshot()), Text), BigInteger)
+        # One round trip for both; the lock comes first, and the statement's snapshot only bounds `began`.
+        locked = (
+            await self.session.execute(select(func.pg_advisory_xact_lock(numbering_lock(project_id)), next_transaction))
+        ).one()
+        return began if began is not None else int(locked[1])
+
+    async def _assign_batch(self, project_id: UUID, began: int | None) -> NumberedBatch | None:
+        """Number the next batch, holding the project's numbering; None if the project is gone."""
+        batch = await self._number(project_id, began)
+        if batch is not None:
+            return batch
+        if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+            return None  # the project was deleted after the job was queued
+        await self._add_counter(project_id)  # a new project's counter, made at its first numbering
+        return await self._number(project_id, began)
 
     async def _add_counter(self, project_id: UUID) -> None:
         with contextlib.suppress(IntegrityError):  # another transaction made it first
@@ -206,57 +230,87 @@ class TrackingService:
             conditions.append(Report.stored_xid < horizon)
         return conditions
 
-    async def _assign_batch(self, project_id: UUID) -> list[tuple[UUID, str]] | None:
-        """Number the next batch, holding the project's numbering; None if the project is gone."""
-        counter = await self._counter(project_id) or await self._first_counter(project_id)
-        if counter is None:
-            return None  # the project was deleted after the job was queued
-        last, prefix = counter
+    async def _number(self, project_id: UUID, began: int | None) -> NumberedBatch | None:
+        """Give the next batch its numbers and move the counter; None if the project has no counter yet."""
+        counter = (
+            select(ProjectCounter.last_number.label("last"), Project.tracking_prefix.label("prefix"))
+            .join(Project, Project.id == ProjectCounter.project_id)
+            .where(ProjectCounter.project_id == project_id)
+            .cte("counter")
+        )
         order = (Report.stored_xid, Report.created_at, Report.id)
         pending = (
             select(Report.id, func.row_number().over(order_by=order).label("position"))
             .where(*self._numberable(project_id))
             .order_by(*order)
             .limit(NUMBERING_BATCH)
-            .subquery()
+            .cte("pending")
         )
-        number = pending.c.position + last
-        # One statement numbers the whole batch (no row is loaded): the worker keeps up with bursts.
-        numbered = (
+        number = pending.c.position + select(counter.c.last).scalar_subquery()
+        # No row is loaded: the whole batch is numbered by the database, so the worker keeps up with bursts.
+        numbering = (
+            update(Report)
+            .where(Report.id == pending.c.id)
+            .values(
+                number=number,
+                tracking_id=select(counter.c.prefix).scalar_subquery() + "-" + cast(number, String),
+                updated_at=datetime.now(UTC),
+            )
+            .returning(Report.id, Report.number, Report.tracking_id)
+        )
+        has_counter = select(counter.c.last).exists()
+        if self._postgres:
+            return await self._number_at_once(
+                project_id, numbering, has_counter, self._held_back(project_id, began, pending)
+            )
+        if not await self.session.scalar(select(has_counter)):
+            return None
+        # SQLite cannot change data inside a WITH: the numbers and the counter are two statements there.
+        numbered = (await self.session.execute(numbering.execution_options(synchronize_session=False))).all()
+        if numbered:
+            await self.session.execute(self._counter_to(project_id, max(row.number for row in numbered)))
+        return NumberedBatch.of(numbered, held_back=False)
+
+    async def _number_at_once(
+        self, project_id: UUID, numbering: Update, has_counter: Exists, held_back: Exists
+    ) -> NumberedBatch | None:
+        """PostgreSQL: the numbers, the counter's move and the held-back check in one statement (one round
+        trip); `status` gives its one row even when there is nothing to number."""
+        numbered = numbering.cte("numbered")
+        moved = self._counter_to(project_id, select(func.max(numbered.c.number)).scalar_subquery()).where(
+            select(numbered.c.id).exists(),
+        )
+        status = select(has_counter.label("has_counter"), held_back.label("held_back")).subquery("status")
+        rows = (
             await self.session.execute(
-                update(Report)
-                .where(Report.id == pending.c.id)
-                .values(
-                    number=number,
-                    tracking_id=literal(f"{prefix}-") + cast(number, String),
-                    updated_at=datetime.now(UTC),
+                select(
+                    status.c.has_counter, status.c.held_back, numbered.c.id, numbered.c.number, numbered.c.tracking_id
                 )
-                .returning(Report.id, Report.number, Report.tracking_id)
-                .execution_options(synchronize_session=False),
+                .select_from(status.outerjoin(numbered, true()))
+                .add_cte(moved.cte("moved")),
             )
         ).all()
-        if not numbered:
-            return []
-        await self.session.execute(
-            update(ProjectCounter)
-            .where(ProjectCounter.project_id == project_id)
-            .values(last_number=last + len(numbered)),
-        )
-        return [(row.id, row.tracking_id) for row in sorted(numbered, key=lambda row: row.number)]
+        if not rows[0].has_counter:
+            return None
+        return NumberedBatch.of([row for row in rows if row.id is not None], held_back=rows[0].held_back)
 
-    async def _next_transaction_id(self) -> int:
-        """The id the next transaction will get: every report stored so far has a lower one."""
-        xmax = func.pg_snapshot_xmax(func.pg_current_snapshot())
-        return int(await self.session.scalar(select(cast(cast(xmax, Text), BigInteger))) or 0)
-
-    async def _held_back(self, project_id: UUID, before: int) -> bool:
-        """Whether a report of the project stored before transaction `before` is still without a number."""
-        pending = select(Report.id).where(
-            Report.project_id == project_id,
-            Report.number.is_(None),
-            Report.stored_xid < before,
+    def _held_back(self, project_id: UUID, began: int | None, pending: CTE) -> Exists:
+        """Whether a report stored before the numbering began is still waiting (for an older transaction),
+        besides the batch being numbered."""
+        return (
+            select(Report.id)
+            .where(
+                Report.project_id == project_id,
+                Report.number.is_(None),
+                Report.stored_xid < (began or 0),
+                Report.id.not_in(select(pending.c.id)),
+            )
+            .exists()
         )
-        return bool(await self.session.scalar(select(pending.exists())))
+
+    def _counter_to(self, project_id: UUID, last: Any) -> Update:
+        """The counter's move to the batch's last number."""
+        return update(ProjectCounter).where(ProjectCounter.project_id == project_id).values(last_number=last)
 
 
 class ColumnService(TenantService[ProjectColumn]):
