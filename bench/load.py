@@ -12,6 +12,9 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from bench import cpu
 
 CONNECTIONS = 64
 THREADS = 2
@@ -48,22 +51,26 @@ def wrk() -> str:
     return path
 
 
-def hammer(url: str, body: bytes, headers: Mapping[str, str], seconds: int) -> dict[str, float]:
-    """POST `body` to `url` for `seconds` on 64 connections; requests/s, latency percentiles, error counts."""
+def hammer(url: str, body: bytes, headers: Mapping[str, str], seconds: int) -> dict[str, Any]:
+    """POST `body` to `url` for `seconds` on 64 connections; requests/s, latency percentiles, error counts,
+    and the CPU each kind of process spent per request (bench/cpu.py)."""
     with tempfile.TemporaryDirectory(prefix="lantern-wrk-") as folder:
         body_file, script = Path(folder) / "body", Path(folder) / "post.lua"
         body_file.write_bytes(body)
         lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
         script.write_text(SCRIPT % {"headers": lines})
-        finished = subprocess.run(  # noqa: S603 - our own arguments
-            [wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={"BENCH_BODY_FILE": str(body_file), "PATH": "/usr/bin:/bin"},
-        )
-    result: dict[str, float] = json.loads(finished.stdout.strip().splitlines()[-1])
+        command = [wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
+        with cpu.metered() as spent:
+            finished = subprocess.run(  # noqa: S603 - our own arguments
+                [*command, url],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={"BENCH_BODY_FILE": str(body_file), "PATH": "/usr/bin:/bin"},
+            )
+    result: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
     result["requests_per_second"] = result["requests"] / result["seconds"]
+    result["cpu_ms_per_request"] = {kind: 1000 * used / max(1, result["requests"]) for kind, used in spent.items()}
     return result
 
 

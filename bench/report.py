@@ -137,9 +137,35 @@ def _ingest(result: dict[str, Any]) -> list[str]:
         f"| submit p99 | {_ms(submit['p99_ms'])} ms | ≤ 50 ms: {_verdict(submit['p99_ms'] <= INGEST_P99_MS)} |",
         f"| submit 5xx | {submit['server_errors']} | 0: {_verdict(submit['server_errors'] == 0)} |",
         "",
+        *_cpu(rows),
         *_backlog(result["submit_png"]),
     ]
     return lines
+
+
+CPU_COLUMNS = (("server", "server"), ("worker", "arq worker"), ("postgresql", "PostgreSQL"), ("redis", "Redis"))
+
+
+def _cpu(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """CPU per request by kind of process: what each request costs the machine, which bounds its rate."""
+    measured = [(name, r["cpu_ms_per_request"]) for name, r in rows if "cpu_ms_per_request" in r]
+    if not measured:
+        return []
+    header = " | ".join(title for _kind, title in CPU_COLUMNS)
+    lines = [
+        (
+            "CPU per request, in ms, by kind of process (every process of the kind, from /proc; wrk apart). On"
+            " a machine whose cores are all busy, requests/s is about the cores' time over a request's total:"
+        ),
+        "",
+        f"| endpoint | {header} | total | wrk |",
+        "| --- |" + " ---: |" * (len(CPU_COLUMNS) + 2),
+    ]
+    for name, spent in measured:
+        cells = " | ".join(f"{spent[kind]:.3f}" for kind, _title in CPU_COLUMNS)
+        total = sum(spent[kind] for kind, _title in CPU_COLUMNS)
+        lines.append(f"| {name} | {cells} | {total:.3f} | {spent['load']:.3f} |")
+    return [*lines, ""]
 
 
 def _backlog(png: dict[str, Any]) -> list[str]:
