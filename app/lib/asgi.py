@@ -5,6 +5,10 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Send
 
+# Route opt of the widget-key ingest routes: limited per client IP (throttle), and cookie-free: the key is
+# their only credential, so the session middleware and the CSRF check (sessions, csrf) skip them.
+PUBLIC_INGEST = "public_ingest"
+
 
 def with_response_headers(send: Send, extra: dict[str, str]) -> Send:
     """`send`, adding `extra` to the response's headers (`Vary` values are appended, others set)."""

@@ -3,7 +3,8 @@
 Litestar's CSRF middleware checks every unsafe request. A request that carries no session cookie, or that
 authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
 through the user's browser, so it skips the check; safe requests always pass through it so that any GET
-sets the `csrftoken` cookie.
+sets the `csrftoken` cookie. The widget-key ingest routes skip it even with a cookie: a widget on a page of
+Lantern's own site sends the admin's session cookie along, and the key is the only credential they read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.sessions import SESSION_COOKIE
 from app.settings import get_settings
 
@@ -34,6 +36,8 @@ def csrf_config() -> CSRFConfig:
 
 
 class SessionCSRFMiddleware(ASGIMiddleware):
+    exclude_opt_key = PUBLIC_INGEST  # widget-key routes: no cookie authenticates them, so none can be forged
+
     def __init__(self) -> None:
         self.config = csrf_config()
 

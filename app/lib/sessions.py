@@ -16,6 +16,7 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.stores.redis import RedisStore
 from litestar.types import Empty
 
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.redis import get_redis
 from app.settings import get_settings
 
@@ -62,6 +63,7 @@ def session_config() -> LanternSessionConfig:
         secure=settings.cookie_secure,
         store="sessions",
         renew_on_access=True,
+        exclude_opt_key=PUBLIC_INGEST,
     )
 
 

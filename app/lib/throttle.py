@@ -14,7 +14,7 @@ from typing import Any
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import with_response_headers
+from app.lib.asgi import PUBLIC_INGEST, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
@@ -22,8 +22,6 @@ from app.lib.redis import get_redis
 from app.settings import get_settings
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
-
-PUBLIC_INGEST = "public_ingest"  # route opt: a widget-key endpoint limited per client IP
 
 
 @cache

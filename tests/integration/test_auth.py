@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
 from tests.support.clients import PASSWORD, ApiClient, TenantFactory
 
 
@@ -71,3 +72,21 @@ async def test_logout_ends_the_session(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         assert (await tenant.client.post("/api/v1/auth/logout")).status_code == 200
         assert (await tenant.client.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_widget_key_ingest_is_not_held_to_the_session_and_csrf_of_a_cookie_it_carries(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """A widget on a page of the same site as Lantern sends the signed-in admin's session cookie along with
+    its widget key. The ingest routes authenticate by the key alone: neither a CSRF check (which a widget,
+    knowing no CSRF token, would fail) nor a session applies to them."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        async with ApiClient.for_app(app) as widget:
+            widget.cookies.set("lantern_session", tenant.client.cookies["lantern_session"])
+            headers = {"X-API-Key": project["apiKey"]}
+            submitted = await widget.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=headers)
+            created = await widget.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=headers)
+            assert submitted.status_code == created.status_code == 201, (submitted.text, created.text)
+            assert "lantern_session" not in submitted.headers.get("set-cookie", "")
+        assert (await tenant.client.get("/api/v1/auth/me")).status_code == 200

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import decode_json, operation_id
-from app.lib.throttle import PUBLIC_INGEST
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
 from tenants.resolve import widget_project

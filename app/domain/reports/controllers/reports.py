@@ -33,8 +33,8 @@ from app.domain.reports.presenters import report_created, report_read, screensho
 from app.domain.reports.queries import ReportFilters, list_reports
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.schema import Envelope, convert_body, ok
-from app.lib.throttle import PUBLIC_INGEST
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
 
