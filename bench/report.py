@@ -60,6 +60,9 @@ TUNING = """\
 - **Numbering passes in one transaction**: a numbering job took its snapshot's horizon, numbered a batch
   and checked for held-back reports in three transactions; one now holds all three (a third of the round
   trips of a flood's many short passes).
+- **A numbering pass is two statements**: the lock (which also reads where the pass began), then one
+  `WITH` that numbers the batch, moves the project's counter and checks for held-back reports; a pass used
+  to be five statements, each a round trip (worker CPU per submission under a flood about 10 % lower).
 - **Concurrent credential misses share one lookup**: when a key's cached identity expired under a
   flood, every request in flight (64 here) looked it up at once and queued on the connection pool every
   5 s; now the first miss loads it and the others wait for that load.
@@ -74,7 +77,10 @@ TUNING = """\
 - **Tried and not kept** (measured no better on this machine): coalescing a project's numbering jobs in
   the worker process, and a Redis mark that queues one numbering job per project at a time instead of
   one per stored batch (about 12 % fewer jobs, no change in throughput); a faster JSON encoder for the
-  access log (8 µs per line of about 2 ms per request).
+  access log (8 µs per line of about 2 ms per request); two granian workers (the same requests/s with
+  smaller batches: more CPU per submission in every process); granian's Rust task implementation (the
+  app stopped answering); no connection ping at checkout (three round trips fewer per transaction, a gain
+  within the noise of a run; the ping is what replaces the connections a restarted PostgreSQL dropped).
 - **`gc.freeze()` after start-up** and a larger first generation (`app/lib/runtime.py`): full collections
   over the start-up heap were the p99 spikes. The ceilings get the same setting, so the ratios compare
   like with like.
