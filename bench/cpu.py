@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# Kinds by what a process runs: Python processes by their command line, the others by their name.
-COMMAND_LINE_KINDS = (("granian", "server"), ("arq", "worker"))
+# Kinds by what a process runs: Python processes by the module they run (`python -m …`), others by name.
+MODULE_KINDS = {b"granian": "server", b"arq": "worker"}
 NAME_KINDS = {"postgres": "postgresql", "redis-server": "redis"}
 KINDS = ("server", "worker", "postgresql", "redis", "load")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -24,9 +24,8 @@ def _kind(process: Path) -> str | None:
     name = (process / "comm").read_text().strip()
     if name in NAME_KINDS:
         return NAME_KINDS[name]
-    arguments = (process / "cmdline").read_bytes().split(b"\0")[1:4]
-    module = arguments[1].decode(errors="replace") if arguments[:1] == [b"-m"] and len(arguments) > 1 else ""
-    return next((kind for runs, kind in COMMAND_LINE_KINDS if module == runs), None)
+    _interpreter, option, module, *_rest = [*(process / "cmdline").read_bytes().split(b"\0"), b"", b""]
+    return MODULE_KINDS.get(module) if option == b"-m" else None
 
 
 def cpu_seconds() -> dict[str, float]:
