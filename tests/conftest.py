@@ -131,6 +131,15 @@ async def anonymous(app: Any) -> AsyncIterator[ApiClient]:
 
 
 @pytest.fixture
+async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A Redis server of this test's own, to stop and start (the suite's shared one must stay up)."""
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def tenants(app: Any) -> TenantFactory:
     return TenantFactory(app)
 

@@ -13,7 +13,6 @@ fallback is logged and counted, and Redis is tried again a second later.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 import uuid
@@ -24,10 +23,10 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.lib.redis import ScriptBatch
 
 logger = structlog.get_logger()
 
@@ -123,56 +122,6 @@ def _decision(  # noqa: PLR0913 - one argument per field of the decision
     )
 
 
-class ScriptBatch:
-    """Script calls made in one turn of the event loop, sent to Redis together in one pipeline.
-
-    Under load, dozens of requests reach the limiter in the same turn; one round trip for all of them
-    saves each its own connection checkout, write and wake-up. Each call still gets its own result or error.
-    """
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self._calls: list[tuple[AsyncScript, str, list[Any], asyncio.Future[Any]]] = []
-        self._sending: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
-
-    async def call(self, script: AsyncScript, key: str, args: list[Any]) -> Any:
-        loop = asyncio.get_running_loop()
-        result = loop.create_future()
-        self._calls.append((script, key, args, result))
-        if len(self._calls) == 1:
-            # Runs in the loop's next turn, after the calls of every request handled in this one.
-            sending = loop.create_task(self._send())
-            self._sending.add(sending)
-            sending.add_done_callback(self._sending.discard)
-        return await result
-
-    async def _send(self) -> None:
-        calls, self._calls = self._calls, []
-        try:
-            answers = await self._execute(calls)
-            if missing := [i for i, answer in enumerate(answers) if isinstance(answer, NoScriptError)]:
-                # Redis restarted since the scripts were loaded: load them again, then retry those calls.
-                for script in {calls[i][0] for i in missing}:
-                    await self.redis.script_load(script.script)
-                for i, answer in zip(missing, await self._execute([calls[i] for i in missing]), strict=True):
-                    answers[i] = answer
-        except Exception as error:  # noqa: BLE001 - every caller gets the pipeline's error
-            answers = [error] * len(calls)
-        for (*_call, result), answer in zip(calls, answers, strict=True):
-            if result.done():
-                continue
-            if isinstance(answer, Exception):
-                result.set_exception(answer)
-            else:
-                result.set_result(answer)
-
-    async def _execute(self, calls: list[tuple[AsyncScript, str, list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        async with self.redis.pipeline(transaction=False) as pipeline:
-            for script, key, args, _result in calls:
-                pipeline.evalsha(script.sha, 1, key, *args)
-            return list(await pipeline.execute(raise_on_error=False))
-
-
 class Limiter:
     """Checks buckets in Redis, falling back to this process while Redis is unreachable."""
 
@@ -199,10 +148,10 @@ class Limiter:
     async def _hit_redis(self, policy: Policy, key: str, cost: int) -> Decision:
         window_ms = policy.window_seconds * 1000
         if policy.algorithm is Algorithm.GCRA:
-            result: list[Any] = await self.scripts.call(self.gcra, key, [window_ms / policy.limit, policy.burst])
+            result: list[Any] = await self.scripts.call(self.gcra, [key], [window_ms / policy.limit, policy.burst])
             allowed, remaining, reset_ms, now_ms, retry_ms = (float(value) for value in result)
         else:
-            result = await self.scripts.call(self.sliding_log, key, [policy.limit, window_ms, cost, uuid.uuid4().hex])
+            result = await self.scripts.call(self.sliding_log, [key], [policy.limit, window_ms, cost, uuid.uuid4().hex])
             allowed, remaining, reset_ms, now_ms = (float(value) for value in result)
             retry_ms = reset_ms
         return _decision(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,14 +144,6 @@ async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(
         assert known[0].json() == unknown[0].json()
         right = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
         assert right.status_code == 429  # the account is still cooling down for this IP
-
-
-@pytest.fixture
-async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: EmbeddedRedis) -> None:

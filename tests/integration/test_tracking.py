@@ -330,7 +330,7 @@ async def test_enqueue_failing_after_commit_answers_null_and_the_sweeper_numbers
     with environment(**SWEEP_SOON):
         async with tenants.create() as tenant:
             (project,) = await _projects(tenant, count=1)
-            # The queue's Redis is a closed port for this one request: its pool is made anew from REDIS_URL.
+            # The queue's Redis is a closed port for this one request: its client is made anew from REDIS_URL.
             with environment(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"), _fresh_queue_pool():
                 response = await anonymous.post(
                     "/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}
@@ -345,11 +345,11 @@ async def test_enqueue_failing_after_commit_answers_null_and_the_sweeper_numbers
 
 @contextmanager
 def _fresh_queue_pool() -> Iterator[None]:
-    app.lib.queue._pool = None
+    app.lib.queue._queue = None
     try:
         yield
     finally:
-        app.lib.queue._pool = None
+        app.lib.queue._queue = None
 
 
 async def test_idle_worker_answers_with_the_tracking_id_at_least_95_percent(

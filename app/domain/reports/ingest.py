@@ -6,6 +6,7 @@ waits a bounded time for it so that most answers already carry it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -111,15 +112,14 @@ async def accept(report: Report, uploads: Sequence[Screenshot] = (), links: Sequ
         organization_id = require_tenant()
         submission = Submission(organization_id, report, list(uploads), list(links))
         stored = await report_writer().store(submission)
+        jobs = [
+            enqueue_for_tenant("process_screenshot", screenshot_id=str(screenshot.id), _job_id=screenshot.job_id)
+            for screenshot in submission.screenshots
+        ]
+        if stored.numbers_project:
+            jobs.append(enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id)))
         try:
-            if stored.numbers_project:
-                await enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id))
-            for screenshot in submission.screenshots:
-                await enqueue_for_tenant(
-                    "process_screenshot",
-                    screenshot_id=str(screenshot.id),
-                    _job_id=screenshot.job_id,
-                )
+            await asyncio.gather(*jobs)  # one round trip for them all
             tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
         except (RedisError, OSError):
             # The report is stored; the sweeper numbers it when the queue is back.

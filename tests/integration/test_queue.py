@@ -1,0 +1,46 @@
+"""The job queue: arq's own format, written in one script call per job, the calls of one turn together."""
+
+from __future__ import annotations
+
+import asyncio
+
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
+from redis.asyncio import Redis
+
+from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.queue import JobQueue, deserialize
+
+
+async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
+    separate_redis: EmbeddedRedis,
+) -> None:
+    client = Redis.from_url(separate_redis.url, client_name="queue-batch")
+    queue = JobQueue(client)
+    queued = await asyncio.gather(
+        *(queue.enqueue("assign_tracking_ids", organization_id="org-a", project_id=f"p-{i}") for i in range(20)),
+        *(queue.enqueue("process_screenshot", "shot-1", organization_id="org-a", screenshot_id="1") for _ in range(5)),
+    )
+    # A job id already queued is not queued again, as with arq's `enqueue_job(_job_id=...)`.
+    assert queued.count(True) == 21
+    # One connection carried all 25: arq's enqueue holds a connection per job for its WATCH.
+    connections = [entry for entry in await client.client_list() if entry["name"] == "queue-batch"]
+    assert len(connections) == 1, connections
+
+    arq = ArqRedis(client.connection_pool, job_deserializer=deserialize)
+    jobs = await arq.queued_jobs()
+    assert sorted(job.kwargs.get("project_id", "") for job in jobs) == ["", *sorted(f"p-{i}" for i in range(20))]
+    shot = await Job("shot-1", arq, _deserializer=deserialize).info()
+    assert shot is not None
+    assert (shot.function, shot.kwargs) == ("process_screenshot", {"organization_id": "org-a", "screenshot_id": "1"})
+    assert await Job("shot-1", arq).status() is JobStatus.queued
+    assert 0 < await client.pttl("arq:job:shot-1") <= 86_400_000  # arq's default expiry of a queued job
+    await client.aclose()
+
+
+async def test_a_job_id_with_a_result_is_not_queued_again(separate_redis: EmbeddedRedis) -> None:
+    client = Redis.from_url(separate_redis.url)
+    await client.set("arq:result:shot-2", b"done")
+    assert not await JobQueue(client).enqueue("process_screenshot", "shot-2", screenshot_id="2")
+    assert await client.zcard("arq:queue") == 0
+    await client.aclose()
