@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
 from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
+from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
@@ -89,7 +91,7 @@ async def process_attachment_image(session: AsyncSession, *, attachment_id: str)
     return await ImageProcessor(session, Attachment).process(UUID(attachment_id))
 
 
-async def sweep_pending_screenshots(ctx: dict[str, Any]) -> int:
+async def sweep_pending_screenshots(_ctx: dict[str, Any]) -> int:
     """Re-enqueue screenshots and image attachments the queue lost (Redis flushed or restarted, enqueue
     failed after the commit)."""
     async with alchemy_config().get_session() as session:
@@ -115,16 +117,16 @@ async def sweep_pending_screenshots(ctx: dict[str, Any]) -> int:
         *(("process_screenshot", "screenshot_id", row) for row in screenshots),
         *(("process_attachment_image", "attachment_id", row) for row in attachments),
     ]
-    enqueued = 0
     window = int(time.time() // SCREENSHOT_RESWEEP_SECONDS)
-    for function, argument, row in pending:
-        job = await ctx["redis"].enqueue_job(
-            function,
-            organization_id=str(row.organization_id),
-            _job_id=f"{row.job_id}:{window}",
-            **{argument: str(row.id)},
+    queued = await asyncio.gather(
+        *(
+            job_queue().enqueue(
+                function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **{argument: str(row.id)}
+            )
+            for function, argument, row in pending
         )
-        enqueued += job is not None
+    )
+    enqueued = sum(queued)
     if enqueued:
         logger.info("sweeper re-enqueued images", count=enqueued)
     return enqueued
