@@ -40,6 +40,8 @@ def redis_settings() -> RedisSettings:
 
 
 class JobQueue:
+    """arq's default queue, as the worker reads it (`workers/main.py`)."""
+
     def __init__(self, redis: Redis) -> None:
         self.script = redis.register_script(_ENQUEUE)
         self.scripts = ScriptBatch(redis)
