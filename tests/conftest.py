@@ -25,6 +25,7 @@ from app.asgi import create_app
 from app.cli import migrate
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.settings import reset_settings
 from tests.support.clients import ApiClient, TenantFactory
@@ -110,6 +111,7 @@ def _reset_caches() -> None:
     reset_settings()
     alchemy_config.cache_clear()
     get_redis.cache_clear()
+    job_queue.cache_clear()
 
 
 @pytest.fixture(scope="session")

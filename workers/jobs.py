@@ -118,9 +118,10 @@ async def sweep_pending_screenshots(_ctx: dict[str, Any]) -> int:
         *(("process_attachment_image", "attachment_id", row) for row in attachments),
     ]
     window = int(time.time() // SCREENSHOT_RESWEEP_SECONDS)
+    queue = job_queue()
     queued = await asyncio.gather(
         *(
-            job_queue().enqueue(
+            queue.enqueue(
                 function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **{argument: str(row.id)}
             )
             for function, argument, row in pending

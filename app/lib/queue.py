@@ -9,7 +9,7 @@ each asks for its screenshot's processing.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 from typing import Any
 from uuid import uuid4
 
@@ -20,7 +20,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 
-from app.lib.redis import ScriptBatch, redis_url
+from app.lib.redis import ScriptBatch, get_redis, redis_url
 from tenants.context import require_tenant
 
 serialize = msgpack.packb
@@ -55,14 +55,10 @@ class JobQueue:
         return bool(await self.scripts.call(self.script, keys, [expires_extra_ms, job, enqueued_ms, job_id]))
 
 
-_queue: JobQueue | None = None
-
-
+@cache
 def job_queue() -> JobQueue:
-    global _queue  # noqa: PLW0603 - one queue per process, with its own connections
-    if _queue is None:
-        _queue = JobQueue(Redis.from_url(redis_url(), socket_connect_timeout=2, socket_timeout=5))
-    return _queue
+    """This process's queue, on its Redis connection."""
+    return JobQueue(get_redis())
 
 
 async def enqueue_for_tenant(function: str, *, _job_id: str | None = None, **kwargs: Any) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import get_redis
 from app.lib.throttle import limiter
@@ -216,6 +217,7 @@ async def _submit(client: ApiClient, project: dict[str, Any]) -> int:
 def _forget_connections() -> None:
     reset_settings()
     get_redis.cache_clear()
+    job_queue.cache_clear()
     limiter.cache_clear()
 
 

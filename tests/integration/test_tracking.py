@@ -20,12 +20,12 @@ import pytest
 from arq.constants import default_queue_name, in_progress_key_prefix, retry_key_prefix
 from sqlalchemy import event, func, select
 
-import app.lib.queue
 from app.domain.reports.ingest import report_from_api
 from app.domain.reports.models import Report
 from app.domain.reports.schemas import ApiReport
 from app.domain.reports.services import TrackingService, numbering_lock
 from app.lib.database import alchemy_config
+from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.settings import reset_settings
 from tenants.context import tenant_scope
@@ -330,7 +330,7 @@ async def test_enqueue_failing_after_commit_answers_null_and_the_sweeper_numbers
     with environment(**SWEEP_SOON):
         async with tenants.create() as tenant:
             (project,) = await _projects(tenant, count=1)
-            # The queue's Redis is a closed port for this one request: its client is made anew from REDIS_URL.
+            # The queue's Redis is a closed port for this one request: its connection is made anew from REDIS_URL.
             with environment(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"), _fresh_queue_pool():
                 response = await anonymous.post(
                     "/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}
@@ -345,11 +345,16 @@ async def test_enqueue_failing_after_commit_answers_null_and_the_sweeper_numbers
 
 @contextmanager
 def _fresh_queue_pool() -> Iterator[None]:
-    app.lib.queue._queue = None
+    _forget_queue()
     try:
         yield
     finally:
-        app.lib.queue._queue = None
+        _forget_queue()
+
+
+def _forget_queue() -> None:
+    get_redis.cache_clear()
+    job_queue.cache_clear()
 
 
 async def test_idle_worker_answers_with_the_tracking_id_at_least_95_percent(
