@@ -57,6 +57,12 @@ TUNING = """\
 - **Search asks the index for fewer bigrams**: every other bigram of the term, and the last, cover all of
   its characters; the exact ILIKE recheck keeps the answer the same. Common pairs ("he", "ou") are long
   posting lists to intersect: "checkout" went from 22.6 to 8.3 ms in the index lookup.
+- **Search keys carry their tenant** (migration 0008): a GIN index over (organization_id, bigrams) keeps
+  its keys per column, so a search still intersected the tenant's whole posting list with each bigram's
+  list over all tenants. The index now holds each bigram behind its organization's id, one tenant's
+  reports per key: the lookup function, in alternating calls on the same 1,000,000-report database,
+  "checkout" 7.2 → 1.9 ms, 結帳 and 購物車 1.45 → 0.6 ms. The index is larger (448 MB instead of 121 MB):
+  a bigram's list is no longer shared by every tenant.
 - **Numbering passes in one transaction**: a numbering job took its snapshot's horizon, numbered a batch
   and checked for held-back reports in three transactions; one now holds all three (a third of the round
   trips of a flood's many short passes).
