@@ -63,6 +63,9 @@ TUNING = """\
   reports per key: the lookup function, in alternating calls on the same 1,000,000-report database,
   "checkout" 7.2 → 1.9 ms, 結帳 and 購物車 1.45 → 0.6 ms. The index is larger (448 MB instead of 121 MB):
   a bigram's list is no longer shared by every tenant.
+- **Counts are `count(*)`**: `count(id)` had to read the id of every matching entry, so a whole-tenant
+  count walked the (organization_id, created_at, id) index; `count(*)` reads the smallest index on
+  organization_id alone: 10.7 → 7.3 ms in the database for a tenant of 100,000 reports.
 - **Numbering passes in one transaction**: a numbering job took its snapshot's horizon, numbered a batch
   and checked for held-back reports in three transactions; one now holds all three (a third of the round
   trips of a flood's many short passes).
