@@ -4,12 +4,13 @@ event-loop turn."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from app.settings import get_settings
 
@@ -82,6 +83,15 @@ class ScriptBatch:
                 result.set_result(answer)
 
     async def _execute(self, calls: list[_Call]) -> list[Any]:
+        """Each call's answer, or the error Redis answered it with (as a pipeline returns them)."""
+        if len(calls) == 1:  # alone in its turn, as when idle: a pipeline would add only its own bookkeeping
+            script, keys, args, _result = calls[0]
+            try:
+                # redis-py types the asyncio client's commands as sync-or-async.
+                evalsha = cast("Callable[..., Awaitable[Any]]", self.redis.evalsha)
+                return [await evalsha(script.sha, len(keys), *keys, *args)]
+            except ResponseError as error:
+                return [error]
         async with self.redis.pipeline(transaction=False) as pipeline:
             for script, keys, args, _result in calls:
                 pipeline.evalsha(script.sha, len(keys), *keys, *args)

@@ -165,6 +165,21 @@ async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: E
     await client.aclose()
 
 
+async def test_checks_load_their_scripts_again_when_redis_forgot_them(separate_redis: EmbeddedRedis) -> None:
+    """A restarted Redis knows no script: a lone check (sent by itself) and a turn's checks (sent in one
+    pipeline) each load it again and get their own answers."""
+    client = Redis.from_url(separate_redis.url)
+    checks = Limiter(client)
+    policy = Policy(name="reload-test", limit=5, window_seconds=60)
+    await client.script_flush()
+    assert (await checks.hit(policy, "lone")).remaining == 4
+    await client.script_flush()
+    decisions = await asyncio.gather(*(checks.hit(policy, "together") for _ in range(6)))
+    assert sorted(decision.remaining for decision in decisions if decision.allowed) == [0, 1, 2, 3, 4]
+    assert [decision.allowed for decision in decisions].count(False) == 1
+    await client.aclose()
+
+
 async def test_concurrent_checks_share_one_round_trip_and_each_gets_its_answer(
     separate_redis: EmbeddedRedis,
 ) -> None:
