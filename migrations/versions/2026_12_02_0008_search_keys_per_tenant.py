@@ -8,7 +8,7 @@ reports, 0.6 ms for the same lookup. The price is size: 448 MB instead of 121 MB
 since a bigram's list is no longer shared by all tenants.
 
 The index is built CONCURRENTLY, so reports keep arriving while it builds (about 80 s at 1,000,000
-reports here), and a build that failed is dropped when the upgrade runs again. PostgreSQL only: SQLite searches through its FTS5 table (search.py) and only loses the
+reports here). PostgreSQL only: SQLite searches through its FTS5 table (search.py) and only loses the
 unused (organization_id, search_grams) index that 0004 made there.
 
 Revision ID: 0008
@@ -46,8 +46,6 @@ def upgrade() -> None:
         return
     op.execute(rls.TENANT_GRAMS_FUNCTION)
     with op.get_context().autocommit_block():
-        # An index of that name here is what a failed concurrent build leaves behind: invalid, yet kept.
-        op.drop_index('ix_report_search_keys', table_name='report', postgresql_concurrently=True, if_exists=True)
         op.create_index(
             'ix_report_search_keys',
             'report',
