@@ -19,7 +19,6 @@ from app.settings import get_settings
 
 config = context.config
 SEARCH_INDEX_TABLE_PREFIX = "report_fts"
-SEARCH_KEYS_INDEX = "ix_report_search_keys"
 
 
 def _app_role() -> str | None:
@@ -59,11 +58,8 @@ def _compare_type(
 
 
 def _include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Leave out the search indexes, which migrations make by hand and the models do not describe: SQLite's
-    FTS5 table and its shadow tables (report_fts, report_fts_data, …), and PostgreSQL's index on the
-    tenant-qualified bigrams (an expression of a function of migration 0008)."""
-    if type_ == "index":
-        return name != SEARCH_KEYS_INDEX
+    """Leave out SQLite's FTS5 search table and its shadow tables (report_fts, report_fts_data, …): the
+    reports migration makes them by hand, the models do not describe them."""
     return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_TABLE_PREFIX))
 
 

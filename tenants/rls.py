@@ -42,21 +42,10 @@ ORGANIZATION_POLICY = (
 )
 
 
-# A search key is a bigram behind its organization's id, so each key's posting list in the search index
-# (migration 0008) holds one tenant's reports, and a search reads no other tenant's. Joining with a space
-# and splitting again is the tagging, four times faster than an unnest: bigrams never hold whitespace
-# (search.py). An empty list still yields the bare id, and a NULL tenant yields NULL, which matches nothing.
-TENANT_GRAMS_FUNCTION = """
-CREATE OR REPLACE FUNCTION lantern_tenant_grams(organization uuid, grams text[]) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT string_to_array(organization::text || array_to_string(grams, ' ' || organization::text), ' ')
-$$
-"""
 SEARCH_FUNCTION = """
 CREATE OR REPLACE FUNCTION lantern_search_report_ids(grams text[]) RETURNS TABLE (id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT report.id FROM report
-    WHERE lantern_tenant_grams(organization_id, search_grams) @> lantern_tenant_grams(lantern_tenant(), grams)
+    SELECT report.id FROM report WHERE organization_id = lantern_tenant() AND search_grams @> grams
 $$
 """
 

@@ -34,14 +34,6 @@ REPORT_TABLES: dict[str, str | None] = {
     "attachment": "(SELECT lantern_system())",
 }
 
-# As this revision made it; migration 0008 replaced it (tenants/rls.py holds the current one).
-SEARCH_FUNCTION = """
-CREATE OR REPLACE FUNCTION lantern_search_report_ids(grams text[]) RETURNS TABLE (id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT report.id FROM report WHERE organization_id = lantern_tenant() AND search_grams @> grams
-$$
-"""
-
 # SQLite: the trigram index search.py queries. External content: the text stays in report only; the
 # triggers keep the index in step with every insert, delete and change of title or description.
 SQLITE_SEARCH = (
@@ -223,7 +215,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_screenshot_report_id'), ['report_id'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         rls.enable(op.execute, REPORT_TABLES)
-        op.execute(SEARCH_FUNCTION)
+        op.execute(rls.SEARCH_FUNCTION)
     elif op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_SEARCH:
             op.execute(statement)

@@ -89,7 +89,7 @@ class Report(TenantOwned, UUIDv7AuditBase):
             postgresql_include=["status"],
         ),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
-        # The search index is PostgreSQL's alone, on an expression: migration 0008 makes it (see search.py).
+        Index("ix_report_tenant_search_grams", "organization_id", "search_grams", postgresql_using="gin"),
     )
 
     project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"))

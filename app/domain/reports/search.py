@@ -2,10 +2,8 @@
 
 pg_trgm cannot index terms shorter than three characters, and two-character words are everyday Chinese
 and Japanese (結帳, 付款). So each report keeps the distinct character bigrams of its text in an array
-column; a search asks for reports holding all the term's bigrams (`@>`) and rechecks the exact substring
-with ILIKE. The GIN index (migration 0008) holds each bigram behind its organization's id
-(`lantern_tenant_grams`, tenants/rls.py), so the lists a search intersects are its own tenant's alone.
-That tagging relies on bigrams holding no whitespace.
+column with a GIN index; a search asks for reports holding all the term's bigrams (`@>`, indexed) and
+rechecks the exact substring with ILIKE.
 
 On SQLite, the embedded default for small installations, an FTS5 table with the trigram tokenizer
 (`report_fts`, external content over report's title and description, kept in step by triggers made in
@@ -19,8 +17,8 @@ stale index can only miss reports, never show a wrong one.
 
 Row-level security hides an index behind any operator that is not LEAKPROOF (`@>` is not): the planner
 must apply the tenant policy first. So the indexed lookup runs in `lantern_search_report_ids()`, a
-SECURITY DEFINER function owned by the migration role, whose keys carry `lantern_tenant()`, so it
-returns only the caller's own reports.
+SECURITY DEFINER function owned by the migration role, which filters by `lantern_tenant()` itself and
+so returns only the caller's own reports.
 """
 
 from __future__ import annotations
