@@ -80,6 +80,21 @@ async def test_search_never_crosses_tenants(tenants: TenantFactory, anonymous: A
         assert own.json()["data"]["total"] == 1
 
 
+@pytest.mark.postgres
+async def test_the_index_lookup_alone_keeps_to_the_tenant(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """lantern_search_report_ids() runs as the table owner, so its own tenant filter is all that keeps
+    another tenant's matches out of the ids it hands the list query."""
+    async with tenants.create() as owner, tenants.create("Other") as other:
+        own = await _submit(anonymous, (await owner.create_project("A"))["apiKey"], "Crash 結帳 qv-lookup")
+        await _submit(anonymous, (await other.create_project("B"))["apiKey"], "Crash 結帳 qv-lookup")
+        lookup = text("SELECT id FROM lantern_search_report_ids(:grams)")
+        for term in ("結帳", "qv-lookup"):
+            with tenant_scope(UUID(owner.organization_id)):
+                async with alchemy_config().get_session() as session:
+                    found = list(await session.scalars(lookup, {"grams": covering_bigrams(term)}))
+            assert [str(report_id) for report_id in found] == [own["id"]], term
+
+
 def test_bigrams_skip_whitespace_and_fold_case() -> None:
     assert bigrams("Ab c") == ["ab"]
     assert bigrams("結帳") == ["結帳"]
