@@ -19,6 +19,8 @@ from app.settings import get_settings
 
 config = context.config
 SEARCH_INDEX_TABLE_PREFIX = "report_fts"
+# Search's statistics (PostgreSQL): migration 0008 makes the table, app/domain/reports/search.py fills it.
+SEARCH_STATISTICS_TABLE = "search_gram_share"
 
 
 def _app_role() -> str | None:
@@ -58,9 +60,11 @@ def _compare_type(
 
 
 def _include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
-    """Leave out SQLite's FTS5 search table and its shadow tables (report_fts, report_fts_data, …): the
-    reports migration makes them by hand, the models do not describe them."""
-    return not (type_ == "table" and name is not None and name.startswith(SEARCH_INDEX_TABLE_PREFIX))
+    """Leave out search's own tables, which migrations make by hand and the models do not describe: SQLite's
+    FTS5 table and its shadow tables (report_fts, report_fts_data, …), PostgreSQL's bigram shares."""
+    if type_ != "table" or name is None:
+        return True
+    return not (name.startswith(SEARCH_INDEX_TABLE_PREFIX) or name == SEARCH_STATISTICS_TABLE)
 
 
 def _run(connection: Connection) -> None:

@@ -42,14 +42,6 @@ ORGANIZATION_POLICY = (
 )
 
 
-SEARCH_FUNCTION = """
-CREATE OR REPLACE FUNCTION lantern_search_report_ids(grams text[]) RETURNS TABLE (id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
-    SELECT report.id FROM report WHERE organization_id = lantern_tenant() AND search_grams @> grams
-$$
-"""
-
-
 def tenant_policy(lookup: str | None) -> str:
     """USING and WITH CHECK of a tenant table's policy; `lookup` names the extra rows a lookup may read."""
     using = f"organization_id = {TENANT}" + (f" OR {lookup}" if lookup else "")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.organizations.services import invitation_mail
 from app.domain.reports.models import Attachment, Report, Screenshot
 from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
+from app.domain.reports.search import refresh_gram_shares
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
 from app.lib.database import alchemy_config
@@ -68,6 +69,16 @@ async def sweep_unnumbered_reports(_ctx: dict[str, Any]) -> int:
     if numbered:
         logger.info("sweeper numbered reports", count=numbered)
     return numbered
+
+
+async def refresh_search_gram_shares(_ctx: dict[str, Any]) -> int:
+    """How common each bigram is, for search's index lookup (PostgreSQL; SQLite searches with FTS5)."""
+    async with alchemy_config().get_session() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return 0
+        with system_scope("count search bigrams"):
+            async with session.begin():
+                return await refresh_gram_shares(session)
 
 
 # Screenshots pending this long after their last change (upload, or the start of a run) are the sweeper's.

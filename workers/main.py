@@ -21,6 +21,7 @@ from workers.jobs import (
     assign_tracking_ids,
     process_attachment_image,
     process_screenshot,
+    refresh_search_gram_shares,
     send_invitation_email,
     sweep_pending_screenshots,
     sweep_unnumbered_reports,
@@ -60,6 +61,14 @@ def worker_settings() -> dict[str, Any]:
             cron(
                 cast("WorkerCoroutine", sweep_pending_screenshots),
                 second=set(range(5, 60, 10)),
+                run_at_startup=True,
+                unique=True,
+            ),
+            # Hourly: the shares of common bigrams change slowly, and a stale share only slows a search.
+            cron(
+                cast("WorkerCoroutine", refresh_search_gram_shares),
+                minute=17,
+                second=30,
                 run_at_startup=True,
                 unique=True,
             ),

@@ -25,6 +25,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Search's indexed lookup, as a SECURITY DEFINER function (see app/domain/reports/search.py); migration 0008
+# narrows it to the term's rarest bigrams.
+SEARCH_FUNCTION = """
+CREATE OR REPLACE FUNCTION lantern_search_report_ids(grams text[]) RETURNS TABLE (id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT report.id FROM report WHERE organization_id = lantern_tenant() AND search_grams @> grams
+$$
+"""
+
 REPORT_TABLES: dict[str, str | None] = {
     "report": "(SELECT lantern_system())",
     "screenshot": "(SELECT lantern_system())",
@@ -215,7 +224,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_screenshot_report_id'), ['report_id'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         rls.enable(op.execute, REPORT_TABLES)
-        op.execute(rls.SEARCH_FUNCTION)
+        op.execute(SEARCH_FUNCTION)
     elif op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_SEARCH:
             op.execute(statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -11,10 +12,11 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.domain.reports.models import Report
-from app.domain.reports.search import bigrams, covering_bigrams, substring_condition
+from app.domain.reports.search import bigrams, refresh_gram_shares, substring_condition
 from app.lib.database import alchemy_config
-from tenants.context import tenant_scope
+from tenants.context import system_scope, tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from workers.jobs import refresh_search_gram_shares
 
 TITLES = [
     "結帳按鈕無回應",  # zh-TW: "checkout button does not respond"
@@ -91,7 +93,7 @@ async def test_the_index_lookup_alone_keeps_to_the_tenant(tenants: TenantFactory
         for term in ("結帳", "qv-lookup"):
             with tenant_scope(UUID(owner.organization_id)):
                 async with alchemy_config().get_session() as session:
-                    found = list(await session.scalars(lookup, {"grams": covering_bigrams(term)}))
+                    found = list(await session.scalars(lookup, {"grams": bigrams(term)}))
             assert [str(report_id) for report_id in found] == [own["id"]], term
 
 
@@ -100,13 +102,50 @@ def test_bigrams_skip_whitespace_and_fold_case() -> None:
     assert bigrams("結帳") == ["結帳"]
 
 
-def test_a_search_asks_the_index_for_bigrams_that_cover_every_character_once() -> None:
-    """Fewer posting lists to intersect ("he" and "ou" hold most reports), the same characters covered."""
-    assert covering_bigrams("Checkout") == ["ch", "ec", "ko", "ut"]
-    assert covering_bigrams("購物車") == ["物車", "購物"]
-    assert covering_bigrams("結帳") == ["結帳"]
-    assert covering_bigrams("pay now!") == ["ay", "no", "pa", "w!"]
-    assert covering_bigrams("a b") == []
+@pytest.mark.postgres
+async def test_a_search_asks_the_index_for_the_terms_two_rarest_bigrams(app: Any) -> None:
+    """A common bigram costs the index more than it narrows; one missing from the shares is the rarest."""
+    shares = {"ch": 0.36, "he": 0.49, "ec": 0.49, "ck": 0.02, "ko": 0.01, "ou": 0.05}  # "ut": rarer than 0.1 %
+    rarest = text("SELECT lantern_search_grams(:grams)")
+    async with alchemy_config().get_session() as session, session.begin():
+        await session.execute(text("DELETE FROM search_gram_share"))
+        await session.execute(
+            text("INSERT INTO search_gram_share (gram, share) VALUES (:gram, :share)"),
+            [{"gram": gram, "share": share} for gram, share in shares.items()],
+        )
+        assert await session.scalar(rarest, {"grams": bigrams("checkout")}) == ["ut", "ko"]
+        assert await session.scalar(rarest, {"grams": bigrams("check")}) == ["ck", "ch"]
+        assert await session.scalar(rarest, {"grams": bigrams("結帳")}) == ["結帳"]
+        await session.execute(text("DELETE FROM search_gram_share"))
+
+
+async def test_bigram_shares_are_counted_in_the_newest_reports_of_every_tenant(
+    is_postgres: bool,
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """Across tenants: a share only orders the lookup's bigrams. SQLite, which searches by FTS5, keeps none."""
+    async with tenants.create() as one, tenants.create("Other") as other:
+        await _submit(anonymous, (await one.create_project("A"))["apiKey"], "Crash 鑫龘 on save")
+        await _submit(anonymous, (await other.create_project("B"))["apiKey"], "鑫龘 twice")
+    kept_by_worker = await refresh_search_gram_shares({})
+    if not is_postgres:
+        assert kept_by_worker == 0
+        return
+    assert kept_by_worker > 0
+    newest_two = Counter([*bigrams("Crash 鑫龘 on save"), *bigrams("鑫龘 twice")])
+    assert await _gram_shares(sample=2, floor=0) == {gram: count / 2 for gram, count in newest_two.items()}
+    assert await _gram_shares(sample=2, floor=0.75) == {"鑫龘": 1.0}
+    assert await _gram_shares(sample=1, floor=0) == dict.fromkeys(bigrams("鑫龘 twice"), 1.0)
+
+
+async def _gram_shares(*, sample: int, floor: float) -> dict[str, float]:
+    with system_scope("count search bigrams"):
+        async with alchemy_config().get_session() as session, session.begin():
+            kept = await refresh_gram_shares(session, sample=sample, floor=floor)
+            shares = dict((await session.execute(text("SELECT gram, share FROM search_gram_share"))).tuples().all())
+    assert kept == len(shares)
+    return shares
 
 
 async def test_search_stays_on_an_index(
@@ -132,7 +171,10 @@ async def _gram_lookup_plan(owner_url: str) -> str:
         async with engine.connect() as connection:
             await connection.execute(text("SET enable_seqscan = off"))
             rows = await connection.execute(
-                text("EXPLAIN SELECT id FROM report WHERE organization_id = gen_random_uuid() AND search_grams @> :g"),
+                text(
+                    "EXPLAIN SELECT id FROM report"
+                    " WHERE organization_id = gen_random_uuid() AND search_grams @> lantern_search_grams(:g)"
+                ),
                 {"g": bigrams("結帳")},
             )
             return "\n".join(row[0] for row in rows)

@@ -19,14 +19,36 @@ Row-level security hides an index behind any operator that is not LEAKPROOF (`@>
 must apply the tenant policy first. So the indexed lookup runs in `lantern_search_report_ids()`, a
 SECURITY DEFINER function owned by the migration role, which filters by `lantern_tenant()` itself and
 so returns only the caller's own reports.
+
+The lookup asks the index for the term's two rarest bigrams only (`lantern_search_grams()`, migration
+0008): a common bigram like "ch" is a posting list of a third of all reports, which costs the index far
+more than it narrows, and the ILIKE recheck is exact whatever the candidates. How common each bigram is
+comes from `search_gram_share`, which the worker refreshes every hour from the instance's newest reports.
+It is one table for all tenants, like PostgreSQL's own statistics: it only orders which bigrams to look
+up, so a tenant whose words differ gets a slower lookup, never another answer, and it is never shown.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Text, cast, column, event, func, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Text,
+    cast,
+    column,
+    delete,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 from app.domain.reports.models import Report
@@ -42,6 +64,26 @@ _REPORT_FTS = table("report_fts", column("rowid", Integer), column("report_fts",
 # report's implicit rowid, which the ORM does not map; a literal so it adds no second `report` to FROM.
 _REPORT_ROWID = literal_column("report.rowid", Integer)
 
+# How common each bigram is (PostgreSQL), counted in this many of the newest reports: enough to tell a
+# bigram in one report of a hundred from one in one of three, and a few hundred milliseconds every hour.
+GRAM_SHARE_SAMPLE = 10_000
+# Rarer bigrams are not kept: a bigram missing from the table counts as the rarest.
+GRAM_SHARE_FLOOR = 0.001
+# Not in the models' metadata (PostgreSQL only): migration 0008 makes this table.
+_GRAM_SHARE = table("search_gram_share")
+# Report ids are UUIDv7, so the primary key's order is the order reports were stored in.
+_COUNT_GRAM_SHARES = text("""
+INSERT INTO search_gram_share (gram, share)
+SELECT gram, count(*)::real / sampled
+FROM (
+    SELECT search_grams, count(*) OVER () AS sampled
+    FROM (SELECT search_grams FROM report ORDER BY id DESC LIMIT :sample) AS newest
+) AS sample
+CROSS JOIN unnest(sample.search_grams) AS gram
+GROUP BY gram, sampled
+HAVING count(*)::real / sampled >= :floor
+""")
+
 
 def bigrams(text: str) -> list[str]:
     """Distinct case-folded character bigrams, none spanning whitespace."""
@@ -50,20 +92,6 @@ def bigrams(text: str) -> list[str]:
 
 def report_bigrams(title: str, description: str) -> list[str]:
     return sorted(_bigram_set(title) | _bigram_set(description[:INDEXED_DESCRIPTION_CHARS]))
-
-
-def covering_bigrams(term: str) -> list[str]:
-    """Bigrams that between them cover every character of `term`: every other one, and the last.
-
-    Enough to narrow a search (the ILIKE recheck is exact), and each bigram left out is a posting list the
-    index no longer intersects: common pairs like "he" and "ou" hold most of a tenant's reports.
-    """
-    grams: set[str] = set()
-    for word in term.casefold().split():
-        grams.update(word[i : i + 2] for i in range(0, len(word) - 1, 2))
-        if len(word) % 2 and len(word) > 1:
-            grams.add(word[-2:])
-    return sorted(grams)
 
 
 def _bigram_set(text: str) -> set[str]:
@@ -87,11 +115,26 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
     exact = substring_condition(term)
     if dialect == "sqlite":
         return _sqlite_candidates(term) & exact if len(term) >= TRIGRAM_FLOOR else exact
-    grams = covering_bigrams(term)
+    grams = bigrams(term)
     if dialect != "postgresql" or not grams:
         return exact
     indexed = select(func.lantern_search_report_ids(cast(grams, ARRAY(Text))).table_valued("id").c.id)
     return Report.id.in_(indexed) & exact
+
+
+async def refresh_gram_shares(
+    session: AsyncSession,
+    *,
+    sample: int = GRAM_SHARE_SAMPLE,
+    floor: float = GRAM_SHARE_FLOOR,
+) -> int:
+    """Count again how common each bigram is in the newest `sample` reports, keeping those in at least
+    `floor` of them, for the lookup to ask its index for a term's rarest (see the module's doc); returns how
+    many were kept. Run in the system scope, which reads every tenant's reports, inside the caller's
+    transaction: searches see the former shares until it commits."""
+    await session.execute(delete(_GRAM_SHARE))
+    counted = await session.execute(_COUNT_GRAM_SHARES, {"sample": sample, "floor": floor})
+    return int(counted.rowcount)  # type: ignore[attr-defined]
 
 
 def fts5_string(term: str) -> str:
