@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -137,6 +138,24 @@ async def test_bigram_shares_are_counted_in_the_newest_reports_of_every_tenant(
     assert await _gram_shares(sample=2, floor=0) == {gram: count / 2 for gram, count in newest_two.items()}
     assert await _gram_shares(sample=2, floor=0.75) == {"鑫龘": 1.0}
     assert await _gram_shares(sample=1, floor=0) == dict.fromkeys(bigrams("鑫龘 twice"), 1.0)
+
+
+@pytest.mark.postgres
+async def test_two_workers_counting_bigrams_at_once_both_succeed(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """Workers started together each count at their start: the second waits for the first, then replaces its
+    shares (its insert would otherwise collide with the rows the first committed in the meantime)."""
+    async with tenants.create() as tenant:
+        await _submit(anonymous, (await tenant.create_project("A"))["apiKey"], "Crash on save")
+    with system_scope("count search bigrams"):
+        async with alchemy_config().get_session() as session, session.begin():
+            await refresh_gram_shares(session)
+            second = asyncio.create_task(_gram_shares(sample=1, floor=0))
+            await asyncio.sleep(0.3)
+            assert not second.done()  # waiting for this transaction
+        assert await second == dict.fromkeys(bigrams("Crash on save"), 1.0)
 
 
 async def _gram_shares(*, sample: int, floor: float) -> dict[str, float]:

@@ -132,6 +132,9 @@ async def refresh_gram_shares(
     `floor` of them, for the lookup to ask its index for a term's rarest (see the module's doc); returns how
     many were kept. Run in the system scope, which reads every tenant's reports, inside the caller's
     transaction: searches see the former shares until it commits."""
+    # Two workers starting together both count: the second waits for the first's shares and replaces them,
+    # where its insert would otherwise collide with the rows the first committed meanwhile.
+    await session.execute(text("LOCK TABLE search_gram_share IN SHARE ROW EXCLUSIVE MODE"))
     await session.execute(delete(_GRAM_SHARE))
     counted = await session.execute(_COUNT_GRAM_SHARES, {"sample": sample, "floor": floor})
     return int(counted.rowcount)  # type: ignore[attr-defined]
