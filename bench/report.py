@@ -166,6 +166,7 @@ def _ingest(result: dict[str, Any]) -> list[str]:
         f"| submit 5xx | {submit['server_errors']} | 0: {_verdict(submit['server_errors'] == 0)} |",
         "",
         *_cpu(rows),
+        *_ingest_gap(result["ceiling_insert"], submit),
         *_backlog(result["submit_png"]),
     ]
     return lines
@@ -194,6 +195,27 @@ def _cpu(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
         total = sum(spent[kind] for kind, _title in CPU_COLUMNS)
         lines.append(f"| {name} | {cells} | {total:.3f} | {spent['load']:.3f} |")
     return [*lines, ""]
+
+
+def _ingest_gap(ceiling: dict[str, Any], submit: dict[str, Any]) -> list[str]:
+    """Where the JSON submit's distance to the raw-insert ceiling lies, from this run's CPU figures."""
+    if "cpu_ms_per_request" not in ceiling or "cpu_ms_per_request" not in submit:
+        return []
+    ceiling_total = sum(ceiling["cpu_ms_per_request"][kind] for kind, _title in CPU_COLUMNS)
+    spent = submit["cpu_ms_per_request"]
+    beside = sum(spent[kind] for kind in ("worker", "postgresql", "redis"))
+    return [
+        (
+            f"Why the submit stays below the raw-insert ceiling: a submission costs the machine"
+            f" {spent['server'] + beside:.3f} ms of CPU, the ceiling's request {ceiling_total:.3f} ms. The work"
+            f" outside the web process alone (numbering in the worker, PostgreSQL, Redis) is {beside:.3f} ms,"
+            f" {beside / ceiling_total:.0%} of the ceiling's whole request; the web process (limiter, tenant"
+            f" resolution, CORS, validation, group commit, the answer) spends {spent['server']:.3f} ms on its one"
+            f" event loop, where the ceiling's validates and inserts in {ceiling['cpu_ms_per_request']['server']:.3f}"
+            " ms."
+        ),
+        "",
+    ]
 
 
 def _backlog(png: dict[str, Any]) -> list[str]:
