@@ -297,9 +297,9 @@ def _limiter(result: dict[str, Any]) -> list[str]:
         "",
         (
             f"CPU per check (target ≤ {result['target_cpu_ms_per_check']} ms), one at a time:"
-            f" {result['cpu_ms_per_check']:.3f} ms ({_verdict(result['cpu_ms_per_check'] <= target)}); with 64 in"
+            f" {result['cpu_ms_per_check']:.4f} ms ({_verdict(result['cpu_ms_per_check'] <= target)}); with 64 in"
             f" flight, as under load (the checks of one event-loop turn share a pipeline):"
-            f" {result['cpu_ms_per_check_64_in_flight']:.3f} ms"
+            f" {result['cpu_ms_per_check_64_in_flight']:.4f} ms"
             f" ({_verdict(result['cpu_ms_per_check_64_in_flight'] <= target)})."
             f" An in-process endpoint with a check per request, called one request at a time, runs at"
             f" {result['limited_to_bare_ratio']:.2f}x the same endpoint without."
