@@ -18,9 +18,11 @@ from sqlalchemy import (
     ColumnElement,
     Exists,
     Row,
+    Select,
     String,
     Text,
     Update,
+    bindparam,
     cast,
     func,
     or_,
@@ -30,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.domain.organizations.models import Role
 from app.domain.projects.models import Project
@@ -200,12 +203,8 @@ class TrackingService:
         if not self._postgres:
             await self.hold_for_append(project_id)
             return None
-        next_transaction = cast(cast(func.pg_snapshot_xmax(func.pg_current_snapshot()), Text), BigInteger)
-        # One round trip for both; the lock comes first, and the statement's snapshot only bounds `began`.
-        locked = (
-            await self.session.execute(select(func.pg_advisory_xact_lock(numbering_lock(project_id)), next_transaction))
-        ).one()
-        return began if began is not None else int(locked[1])
+        locked = (await self.session.execute(_POSTGRES.hold, {"lock": numbering_lock(project_id)})).one()
+        return began if began is not None else int(locked.next_transaction)
 
     async def _assign_batch(self, project_id: UUID, began: int | None) -> NumberedBatch | None:
         """Number the next batch, holding the project's numbering; None if the project is gone."""
@@ -222,26 +221,52 @@ class TrackingService:
             async with self.session.begin_nested():
                 self.session.add(ProjectCounter(project_id=project_id, last_number=0))
 
-    def _numberable(self, project_id: UUID) -> list[ColumnElement[bool]]:
-        conditions = [Report.project_id == project_id, Report.number.is_(None)]
-        if self._postgres:
-            # Every transaction below the snapshot's xmin has ended: nothing older can still be committed.
-            horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
-            conditions.append(Report.stored_xid < horizon)
-        return conditions
-
     async def _number(self, project_id: UUID, began: int | None) -> NumberedBatch | None:
         """Give the next batch its numbers and move the counter; None if the project has no counter yet."""
+        parameters = {"numbered_project": project_id, "numbering_began": began or 0, "numbered_at": datetime.now(UTC)}
+        if self._postgres:
+            rows = (await self.session.execute(_POSTGRES.number, parameters)).all()
+            if not rows[0].has_counter:
+                return None
+            return NumberedBatch.of([row for row in rows if row.id is not None], held_back=rows[0].held_back)
+        if not await self.session.scalar(_SQLITE.has_counter, parameters):
+            return None
+        # SQLite cannot change data inside a WITH: the numbers and the counter are two statements there.
+        numbered = (await self.session.execute(_SQLITE.number, parameters)).all()
+        if numbered:
+            last = max(row.number for row in numbered)
+            await self.session.execute(_SQLITE.move_counter, {**parameters, "last": last})
+        return NumberedBatch.of(numbered, held_back=False)
+
+
+# A numbering pass's statements are built once, with bound parameters: SQLAlchemy finds a statement's compiled
+# form by the statement itself, where one built afresh for every pass was built and walked for its cache key
+# each time (worker CPU per report under a flood: 0.296 -> 0.236 ms, medians of three alternating runs).
+# Parameters: `numbered_project`, `numbering_began` and `numbered_at`, and `lock` (the hold) or `last`
+# (SQLite's counter).
+_PROJECT = bindparam("numbered_project", type_=Report.project_id.type)
+
+
+@dataclass(frozen=True, slots=True)
+class _Numbering:
+    """The pieces both databases share: the counter, the next batch, and the update that numbers it."""
+
+    counter: CTE
+    pending: CTE
+    update: ReturningUpdate[Any]
+
+    @classmethod
+    def build(cls, *, postgres: bool) -> _Numbering:
         counter = (
             select(ProjectCounter.last_number.label("last"), Project.tracking_prefix.label("prefix"))
             .join(Project, Project.id == ProjectCounter.project_id)
-            .where(ProjectCounter.project_id == project_id)
+            .where(ProjectCounter.project_id == _PROJECT)
             .cte("counter")
         )
         order = (Report.stored_xid, Report.created_at, Report.id)
         pending = (
             select(Report.id, func.row_number().over(order_by=order).label("position"))
-            .where(*self._numberable(project_id))
+            .where(*_numberable(postgres=postgres))
             .order_by(*order)
             .limit(NUMBERING_BATCH)
             .cte("pending")
@@ -254,63 +279,95 @@ class TrackingService:
             .values(
                 number=number,
                 tracking_id=select(counter.c.prefix).scalar_subquery() + "-" + cast(number, String),
-                updated_at=datetime.now(UTC),
+                updated_at=bindparam("numbered_at", type_=Report.updated_at.type),
             )
             .returning(Report.id, Report.number, Report.tracking_id)
         )
-        has_counter = select(counter.c.last).exists()
-        if self._postgres:
-            return await self._number_at_once(
-                project_id, numbering, has_counter, self._held_back(project_id, began, pending)
-            )
-        if not await self.session.scalar(select(has_counter)):
-            return None
-        # SQLite cannot change data inside a WITH: the numbers and the counter are two statements there.
-        numbered = (await self.session.execute(numbering.execution_options(synchronize_session=False))).all()
-        if numbered:
-            await self.session.execute(self._counter_to(project_id, max(row.number for row in numbered)))
-        return NumberedBatch.of(numbered, held_back=False)
+        return cls(counter, pending, numbering)
 
-    async def _number_at_once(
-        self, project_id: UUID, numbering: Update, has_counter: Exists, held_back: Exists
-    ) -> NumberedBatch | None:
-        """PostgreSQL: the numbers, the counter's move and the held-back check in one statement (one round
-        trip); `status` gives its one row even when there is nothing to number."""
-        numbered = numbering.cte("numbered")
-        moved = self._counter_to(project_id, select(func.max(numbered.c.number)).scalar_subquery()).where(
-            select(numbered.c.id).exists(),
+    def has_counter(self) -> Exists:
+        return select(self.counter.c.last).exists()
+
+
+def _numberable(*, postgres: bool) -> list[ColumnElement[bool]]:
+    conditions = [Report.project_id == _PROJECT, Report.number.is_(None)]
+    if postgres:
+        # Every transaction below the snapshot's xmin has ended: nothing older can still be committed.
+        horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+        conditions.append(Report.stored_xid < horizon)
+    return conditions
+
+
+def _counter_move() -> Update:
+    return update(ProjectCounter).where(ProjectCounter.project_id == _PROJECT)
+
+
+@dataclass(frozen=True, slots=True)
+class _PostgresNumbering:
+    hold: Select[Any]  # the numbering lock, and where the numbering began
+    number: Select[Any]  # the numbers, the counter's move and the held-back check: one round trip
+
+    @classmethod
+    def build(cls) -> _PostgresNumbering:
+        next_transaction = cast(cast(func.pg_snapshot_xmax(func.pg_current_snapshot()), Text), BigInteger)
+        parts = _Numbering.build(postgres=True)
+        numbered = parts.update.cte("numbered")
+        moved = (
+            _counter_move()
+            .values(last_number=select(func.max(numbered.c.number)).scalar_subquery())
+            .where(select(numbered.c.id).exists())
         )
-        status = select(has_counter.label("has_counter"), held_back.label("held_back")).subquery("status")
-        rows = (
-            await self.session.execute(
-                select(
-                    status.c.has_counter, status.c.held_back, numbered.c.id, numbered.c.number, numbered.c.tracking_id
-                )
-                .select_from(status.outerjoin(numbered, true()))
-                .add_cte(moved.cte("moved")),
+        # `status` gives the statement its one row even when there is nothing to number.
+        status = select(
+            parts.has_counter().label("has_counter"), _held_back(parts.pending).label("held_back")
+        ).subquery("status")
+        return cls(
+            # The lock comes first; the statement's snapshot only bounds `began`.
+            hold=select(
+                func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)),
+                next_transaction.label("next_transaction"),
+            ),
+            number=select(
+                status.c.has_counter, status.c.held_back, numbered.c.id, numbered.c.number, numbered.c.tracking_id
             )
-        ).all()
-        if not rows[0].has_counter:
-            return None
-        return NumberedBatch.of([row for row in rows if row.id is not None], held_back=rows[0].held_back)
-
-    def _held_back(self, project_id: UUID, began: int | None, pending: CTE) -> Exists:
-        """Whether a report stored before the numbering began is still waiting (for an older transaction),
-        besides the batch being numbered."""
-        return (
-            select(Report.id)
-            .where(
-                Report.project_id == project_id,
-                Report.number.is_(None),
-                Report.stored_xid < (began or 0),
-                Report.id.not_in(select(pending.c.id)),
-            )
-            .exists()
+            .select_from(status.outerjoin(numbered, true()))
+            .add_cte(moved.cte("moved")),
         )
 
-    def _counter_to(self, project_id: UUID, last: Any) -> Update:
-        """The counter's move to the batch's last number."""
-        return update(ProjectCounter).where(ProjectCounter.project_id == project_id).values(last_number=last)
+
+def _held_back(pending: CTE) -> Exists:
+    """Whether a report stored before the numbering began is still waiting (for an older transaction),
+    besides the batch being numbered."""
+    return (
+        select(Report.id)
+        .where(
+            Report.project_id == _PROJECT,
+            Report.number.is_(None),
+            Report.stored_xid < bindparam("numbering_began", type_=BigInteger),
+            Report.id.not_in(select(pending.c.id)),
+        )
+        .exists()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _SqliteNumbering:
+    has_counter: Select[Any]
+    number: ReturningUpdate[Any]
+    move_counter: Update
+
+    @classmethod
+    def build(cls) -> _SqliteNumbering:
+        parts = _Numbering.build(postgres=False)
+        return cls(
+            has_counter=select(parts.has_counter()),
+            number=parts.update.execution_options(synchronize_session=False),
+            move_counter=_counter_move().values(last_number=bindparam("last")),
+        )
+
+
+_POSTGRES = _PostgresNumbering.build()
+_SQLITE = _SqliteNumbering.build()
 
 
 class ColumnService(TenantService[ProjectColumn]):
