@@ -70,6 +70,10 @@ TUNING = """\
 - **A numbering pass is two statements**: the lock (which also reads where the pass began), then one
   `WITH` that numbers the batch, moves the project's counter and checks for held-back reports; a pass used
   to be five statements, each a round trip (worker CPU per submission under a flood about 10 % lower).
+- **Numbering statements are built once**: every numbering pass built its statements afresh, and
+  SQLAlchemy walked each whole statement for its cache key before finding it compiled; they are now made
+  once per process with bound parameters. Worker CPU per numbered report under a JSON flood: 0.296 →
+  0.236 ms (medians of three alternating runs).
 - **Concurrent credential misses share one lookup**: when a key's cached identity expired under a
   flood, every request in flight (64 here) looked it up at once and queued on the connection pool every
   5 s; now the first miss loads it and the others wait for that load.
