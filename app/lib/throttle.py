@@ -11,12 +11,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.asgi import PUBLIC_INGEST, with_response_headers
 from app.lib.clients import client_ip
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
 from app.lib.redis import get_redis
 from app.settings import get_settings
@@ -77,5 +78,10 @@ class RateLimitMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         if not decision.allowed:
-            raise refuse(decision)
+            # Answered here, through the middlewares the request came in by, so a widget's 429 carries its
+            # origin's CORS headers and the page can read when to retry.
+            request: Request[Any, Any, Any] = Request(scope)
+            response = lantern_error_handler(request, refuse(decision))
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+            return
         await next_app(scope, receive, with_response_headers(send, decision.headers()))

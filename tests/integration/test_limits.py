@@ -59,6 +59,24 @@ async def test_widget_limit_counts_down_then_refuses_with_retry_after(
         assert first_elsewhere.status_code == 201
 
 
+async def test_a_refused_widget_submission_is_readable_by_its_page(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """The 429 carries the origin's CORS headers, so the widget can read Retry-After and tell its user."""
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 1, allowedOrigins=["example.com"])
+        headers = {"X-API-Key": project["apiKey"], "Origin": "https://shop.example.com", "Accept-Language": "es"}
+        answers = [await anonymous.post("/api/widget/submit", json=_widget_body(), headers=headers) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [201, 429]
+    refused = answers[-1]
+    assert refused.headers["access-control-allow-origin"] == "https://shop.example.com"
+    assert "Retry-After" in refused.headers["access-control-expose-headers"]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["content-language"] == "es"
+    assert refused.json()["error"] == "RATE_LIMITED"
+
+
 async def test_limit_is_exact_across_four_server_processes(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         project = await _limited_project(tenant, 10)
