@@ -5,7 +5,7 @@ from __future__ import annotations
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from app.domain.accounts.controllers import AuthController
 from app.domain.organizations.controllers import OrganizationController
@@ -72,7 +72,9 @@ def create_app() -> Litestar:
             title="Lantern API",
             version="1.0.0",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            # The document itself, not an HTML viewer: those load their scripts from a CDN, which a
+            # self-hosted instance may not reach (a blank page offline).
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
         ),
         logging_config=None,
     )

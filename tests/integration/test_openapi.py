@@ -20,3 +20,12 @@ async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymou
     generated = [(path, method, oid) for path, method, oid in operations if not oid or not oid[0].isupper()]
     assert generated == []
     assert {"Signup", "Login", "CreateReport", "ListReports", "WidgetSubmit", "WidgetSubmitCompat"} <= set(ids)
+
+
+async def test_the_schema_page_is_the_document_itself_with_nothing_from_elsewhere(anonymous: ApiClient) -> None:
+    """A self-hosted instance may be offline: no viewer whose scripts come from a CDN."""
+    page = await anonymous.get("/schema")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    assert page.json()["info"]["title"] == "Lantern API"
+    assert "<script" not in page.text
