@@ -49,7 +49,7 @@ async def seed_demo() -> dict[str, str]:
             project = await projects.get_one_or_none(Project.name == "Demo Site")
             if project is None:
                 project = await projects.create_project(
-                    ProjectCreate(name="Demo Site", site_url="http://127.0.0.1:8000", tracking_prefix="DEMO"),
+                    ProjectCreate(name="Demo Site", site_url=get_settings().public_url, tracking_prefix="DEMO"),
                 )
             key = await session.scalar(
                 select(ProjectKey.key).where(ProjectKey.project_id == project.id, ProjectKey.revoked_at.is_(None)),

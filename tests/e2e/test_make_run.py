@@ -60,7 +60,8 @@ def _log_in(base_url: str, demo: DemoLogin) -> None:
         assert me.json()["data"]["user"]["email"] == demo.email
         projects = client.get("/api/v1/projects")
         assert projects.status_code == 200, projects.text
-        assert demo.widget_key in [project["apiKey"] for project in projects.json()["data"]]
+        [project] = [project for project in projects.json()["data"] if project["apiKey"] == demo.widget_key]
+        assert project["siteUrl"] == base_url  # the page it serves, on whatever port it was given
 
 
 def _port_is_closed(port: int) -> bool:
