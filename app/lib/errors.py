@@ -145,8 +145,10 @@ _TYPE_MESSAGES: dict[str, Callable[[], str]] = {
 
 
 def _type_message(expected: str) -> str:
-    """The message for the first non-null type of msgspec's `int | null`-style expectation."""
-    wanted = next((name for name in expected.split(" | ") if name != "null"), "null")
+    """The message for msgspec's `int | null`-style expectation: its first non-null type, or any number
+    when it takes floats."""
+    names = [name for name in expected.split(" | ") if name != "null"]
+    wanted = "float" if "float" in names else next(iter(names), "null")
     message = _TYPE_MESSAGES.get(wanted)
     return message() if message is not None else _("This value has the wrong type.")
 

@@ -127,6 +127,9 @@ async def test_bugpin_json_example_on_the_compatible_path(
         assert report["pageUrl"] == "https://example.com/checkout"
         assert report["consoleLogs"][0]["line"] == 42
         assert report["reporterEmail"] == "john@example.com"
+        # As sent: 1920, not 1920.0
+        assert json.dumps(report["metadata"]["viewport"]) == json.dumps(BUGPIN_EXAMPLE["metadata"]["viewport"])
+        assert report["metadata"]["pageLoadTime"] == 1234
 
 
 async def test_bugpin_multipart_example_stores_the_screenshot(

@@ -107,6 +107,7 @@ class Sample(msgspec.Struct, forbid_unknown_fields=True):
     prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]+$")]
     count: Annotated[int, msgspec.Meta(ge=1, le=10000)]
     ratio: Annotated[float, msgspec.Meta(gt=0, lt=1)]
+    size: int | float  # a number kept as sent: 1920 stays 1920, 1.5 stays 1.5
     step: Annotated[int, msgspec.Meta(multiple_of=5)]
     tags: Annotated[list[str], msgspec.Meta(min_length=1, max_length=3)]
     id: UUID
@@ -124,6 +125,7 @@ VALID: dict[str, Any] = {
     "prefix": "BSK",
     "count": 3,
     "ratio": 0.5,
+    "size": 1920,
     "step": 10,
     "tags": ["ui"],
     "id": "0195f4a6-6bd0-7cc1-b1ac-4ad2c0a4a1c3",
@@ -147,6 +149,7 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"ratio": 0}, "ratio", "Must be greater than 0."),
     ({"ratio": 1.5}, "ratio", "Must be less than 1."),
     ({"ratio": "half"}, "ratio", "Must be a number."),
+    ({"size": "wide"}, "size", "Must be a number."),
     ({"step": 7}, "step", "Must be a multiple of 5."),
     ({"tags": []}, "tags", "Must contain at least 1 item."),
     ({"tags": ["a", "b", "c", "d"]}, "tags", "Must contain at most 3 items."),

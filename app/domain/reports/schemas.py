@@ -18,6 +18,8 @@ LongText = Annotated[str, msgspec.Meta(max_length=2048)]
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
+# A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
+Pixels = Annotated[int, msgspec.Meta(ge=0, le=100_000)] | Annotated[float, msgspec.Meta(ge=0, le=100_000)]
 
 
 class BrowserInfo(CamelStruct):
@@ -33,9 +35,11 @@ class DeviceInfo(CamelStruct):
 
 
 class Viewport(CamelStruct):
-    width: Annotated[float, msgspec.Meta(ge=0, le=100_000)]
-    height: Annotated[float, msgspec.Meta(ge=0, le=100_000)]
-    device_pixel_ratio: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    width: Pixels
+    height: Pixels
+    device_pixel_ratio: (
+        Annotated[int, msgspec.Meta(ge=0, le=100)] | Annotated[float, msgspec.Meta(ge=0, le=100)] | None
+    ) = None
     orientation: ShortText | None = None
 
 
@@ -59,7 +63,7 @@ class PageMetadata(CamelStruct):
     title: LongText | None = None
     referrer: LongText | None = None
     timezone: ShortText | None = None
-    page_load_time: float | None = None
+    page_load_time: int | float | None = None
     console_errors: Annotated[list[ConsoleEntry], msgspec.Meta(max_length=500)] = []
     network_errors: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
     user_actions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
