@@ -2,6 +2,8 @@
 
 - widget ingest (submit, BugSpark create, upload): per client IP per project, the project's limit;
 - the admin API: per organization token or per user, an average rate with bursts (GCRA);
+- stored files (images, thumbnails, attachments): the same callers, in a bucket of their own with ten times
+  the admin API's rate and burst, so a page that shows many thumbnails leaves the API's budget alone;
 - login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py).
 Every bucket name starts with the organization (and project) it belongs to.
 """
@@ -15,7 +17,7 @@ from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import PUBLIC_INGEST, with_response_headers
+from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
@@ -23,6 +25,8 @@ from app.lib.redis import get_redis
 from app.settings import get_settings
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
+
+FILES_PER_ADMIN_REQUEST = 10
 
 
 @cache
@@ -35,13 +39,21 @@ def widget_policy(limit_per_minute: int) -> Policy:
 
 
 def admin_policy() -> Policy:
+    return _admin_rate("admin", 1)
+
+
+def file_policy() -> Policy:
+    return _admin_rate("files", FILES_PER_ADMIN_REQUEST)
+
+
+def _admin_rate(name: str, factor: int) -> Policy:
     settings = get_settings()
     return Policy(
-        name="admin",
-        limit=settings.admin_rate_per_minute,
+        name=name,
+        limit=settings.admin_rate_per_minute * factor,
         window_seconds=60,
         algorithm=Algorithm.GCRA,
-        burst=settings.admin_burst,
+        burst=settings.admin_burst * factor,
     )
 
 
@@ -66,7 +78,8 @@ async def _check(scope: Scope, identity: Identity) -> Decision | None:
         subject = (
             f"token:{identity.credential_id}" if identity.kind is CredentialKind.TOKEN else f"user:{identity.user_id}"
         )
-        return await limiter().hit(admin_policy(), f"{identity.organization_id}:{subject}")
+        policy = file_policy() if opt.get(FILE_DOWNLOAD) else admin_policy()
+        return await limiter().hit(policy, f"{identity.organization_id}:{subject}")
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,9 +16,11 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import get_redis
-from app.lib.throttle import limiter
+from app.lib.throttle import FILES_PER_ADMIN_REQUEST, limiter
 from app.settings import reset_settings
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.isolation import png
+from tests.support.screenshots import processed
 from tests.support.server import granian_server
 
 REPORT = {"title": "Checkout broken", "description": "", "severity": "low", "category": "bug"}
@@ -143,6 +146,32 @@ async def test_admin_api_allows_bursts_then_the_average_rate(
         assert answers[0].headers["x-ratelimit-limit"] == "3"
         await asyncio.sleep(1.05)  # one request's worth at 60/min
         assert (await tenant.client.get("/api/v1/projects")).status_code == 200
+
+
+async def test_images_count_in_a_bucket_of_their_own(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    settings_env: pytest.MonkeyPatch,
+    worker: Any,
+) -> None:
+    """A page of reports shows many thumbnails at once; they do not use up the admin API's budget."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        files = {"media": ("screen.png", png(), "image/png")}
+        data = {"data": json.dumps(_widget_body())}
+        sent = await anonymous.post(
+            "/api/widget/submit", data=data, files=files, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert sent.status_code == 201, sent.text
+        shot = await processed(tenant, sent.json()["reportId"])
+        settings_env.setenv("LANTERN_ADMIN_RATE_PER_MINUTE", "60")
+        settings_env.setenv("LANTERN_ADMIN_BURST", "2")
+        reset_settings()
+        thumbnails = [await tenant.client.get(shot["thumbnailUrl"]) for _ in range(2 * FILES_PER_ADMIN_REQUEST + 1)]
+        api = [await tenant.client.get("/api/v1/projects") for _ in range(3)]
+    assert [answer.status_code for answer in thumbnails] == [200] * 2 * FILES_PER_ADMIN_REQUEST + [429]
+    assert thumbnails[0].headers["x-ratelimit-limit"] == str(2 * FILES_PER_ADMIN_REQUEST)
+    assert [answer.status_code for answer in api] == [200, 200, 429]
 
 
 async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(

@@ -24,6 +24,7 @@ from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import refusal_message
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
+from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import Envelope, decode_json, ok
@@ -130,6 +131,7 @@ class AttachmentController(Controller):
     @get(
         "/{attachment_id:uuid}/content",
         operation_id="DownloadAttachment",
+        opt={FILE_DOWNLOAD: True},
         dependencies={"attachment": Provide(provide_attachment)},
     )
     async def download(self, attachment: NamedDependency[Attachment]) -> Response[bytes]:
@@ -141,6 +143,7 @@ class AttachmentController(Controller):
     @get(
         "/{attachment_id:uuid}/thumbnail",
         operation_id="GetAttachmentThumbnail",
+        opt={FILE_DOWNLOAD: True},
         dependencies={"attachment": Provide(provide_attachment)},
     )
     async def thumbnail(

@@ -19,6 +19,7 @@ from app.domain.reports.controllers.files import inline_image, still_processing
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
 from app.domain.reports.services import ReportService
+from app.lib.asgi import FILE_DOWNLOAD
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -51,7 +52,7 @@ class ScreenshotController(Controller):
         "shot": Provide(provide_shot),
     }
 
-    @get("/", operation_id="GetScreenshot")
+    @get("/", operation_id="GetScreenshot", opt={FILE_DOWNLOAD: True})
     async def screenshot(
         self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
@@ -59,7 +60,7 @@ class ScreenshotController(Controller):
         data, content_type = await screenshots.image(shot)
         return inline_image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
 
-    @get("/thumbnail", operation_id="GetScreenshotThumbnail")
+    @get("/thumbnail", operation_id="GetScreenshotThumbnail", opt={FILE_DOWNLOAD: True})
     async def thumbnail(
         self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
