@@ -29,6 +29,7 @@ from app.lib.logging import configure_logging
 from app.lib.runtime import settle_heap
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
+from app.lib.unsent import UnsentAnswerMiddleware
 from app.settings import get_settings
 from tenants.middleware import RequestContextMiddleware
 
@@ -56,6 +57,7 @@ def create_app() -> Litestar:
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config())],
         middleware=[
+            UnsentAnswerMiddleware(),
             session_config().middleware,
             RequestContextMiddleware(),
             ProjectCORSMiddleware(),

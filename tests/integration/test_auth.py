@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+import psutil
+
+from app.lib.embedded_redis import EmbeddedRedis
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
 from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.server import granian_server
+
+
+def redis_process(server: EmbeddedRedis) -> psutil.Process:
+    assert server.process is not None
+    return psutil.Process(server.process.pid)
 
 
 async def test_signup_creates_user_organization_and_session(anonymous: ApiClient) -> None:
@@ -90,3 +100,26 @@ async def test_widget_key_ingest_is_not_held_to_the_session_and_csrf_of_a_cookie
             assert submitted.status_code == created.status_code == 201, (submitted.text, created.text)
             assert "lantern_session" not in submitted.headers.get("set-cookie", "")
         assert (await tenant.client.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_working(
+    tenants: TenantFactory, separate_redis: EmbeddedRedis
+) -> None:
+    """The session cannot be stored: the login says so in the envelope, and its database connection goes back
+    to the pool (SQLite's pool holds one: a leaked connection stopped every later request)."""
+    async with tenants.create() as tenant, granian_server(1, REDIS_URL=separate_redis.url) as base_url:
+        login = {"email": tenant.email, "password": PASSWORD}
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+            redis_process(separate_redis).suspend()  # a stall: connections open, no answers
+            try:
+                stalled = await client.post("/api/v1/auth/login", json=login, headers={"Accept-Language": "de"})
+            finally:
+                redis_process(separate_redis).resume()
+            again = await client.post("/api/v1/auth/login", json=login)
+            me = await client.get("/api/v1/auth/me")
+    assert stalled.status_code == 503, stalled.text
+    assert stalled.json()["error"] == "SERVICE_UNAVAILABLE"
+    assert stalled.json()["message"] == "Der Dienst ist vorübergehend nicht verfügbar."
+    assert "lantern_session" not in stalled.cookies
+    assert again.status_code == 200, again.text
+    assert me.status_code == 200, me.text

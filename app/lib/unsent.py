@@ -1,0 +1,52 @@
+"""The outermost middleware: a request that fails after its handler answered, but before anything reached the
+client, still gets an error envelope.
+
+That happens when the session cannot be stored (Redis stalls while a login answers): the session middleware
+writes it as the answer starts, inside Litestar's own exception handling, which then counts the answer as
+begun and lets the server send a plain-text 500. Worse, advanced-alchemy returns the request's database
+connection to the pool in a hook that runs as the answer is sent, so that connection was never given back:
+on SQLite's pool of one, every later request waited for it. Answering here runs that hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.exceptions import RedisError
+
+from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
+
+logger = structlog.get_logger()
+
+
+class UnsentAnswerMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        sent = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal sent
+            sent = True
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_and_note)
+        except (LanternError, HTTPException):
+            raise  # answered by the app's exception handlers, as anywhere else
+        except Exception as error:
+            if sent:
+                raise
+            cause = error.__cause__ or error
+            unavailable = isinstance(cause, RedisError | OSError)
+            logger.exception("request failed before its answer was sent", path=scope["path"])
+            request: Request[Any, Any, Any] = Request(scope)
+            code = ErrorCode.SERVICE_UNAVAILABLE if unavailable else ErrorCode.INTERNAL_ERROR
+            response = lantern_error_handler(request, LanternError(code))
+            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
