@@ -380,3 +380,25 @@ async def test_oversized_logs_or_metadata_are_refused_naming_the_field(
         assert "höchstens" in detail["message"]
         listed = await tenant.client.get("/api/v1/reports")
         assert listed.json()["data"]["total"] == 0
+
+
+async def test_bugpin_multipart_without_media_or_with_its_json_as_a_blob(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """The screenshot is optional; a browser's FormData sends a JSON Blob as a file part named `blob`."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
+        as_field = await anonymous.post(url, files={"data": (None, json.dumps(BUGPIN_EXAMPLE))})
+        as_blob = await anonymous.post(url, files={"data": ("blob", json.dumps(BUGPIN_EXAMPLE), "application/json")})
+        not_an_image = await anonymous.post(
+            url,
+            files={"data": (None, json.dumps(BUGPIN_EXAMPLE)), "media": ("notes.txt", b"hello", "text/plain")},
+        )
+        for answer in (as_field, as_blob):
+            assert answer.status_code == 201, answer.text
+            report = await read_report(tenant, answer.json()["reportId"])
+            assert (report["title"], report["screenshots"]) == (BUGPIN_EXAMPLE["title"], [])
+    assert not_an_image.status_code == 415
+    assert [detail["field"] for detail in not_an_image.json()["details"]] == ["media"]

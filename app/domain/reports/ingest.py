@@ -136,8 +136,9 @@ async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> 
     return screenshot
 
 
-async def save_upload(project_id: UUID, data: bytes, *, annotated: bool = False) -> Screenshot:
-    """Keep an uploaded image's bytes for its project; anything that is not PNG, JPEG or WebP is refused.
+async def save_upload(project_id: UUID, data: bytes, *, field: str = "file") -> Screenshot:
+    """Keep an uploaded image's bytes for its project; anything that is not PNG, JPEG or WebP is refused
+    (the error names `field`, the form part the image came in).
 
     Returns its row, not yet added to any session: it is stored with its report, or by `store_upload`.
     """
@@ -148,7 +149,7 @@ async def save_upload(project_id: UUID, data: bytes, *, annotated: bool = False)
         raise LanternError(
             ErrorCode.UNSUPPORTED_MEDIA_TYPE,
             _("Only PNG, JPEG and WebP images can be uploaded."),
-            details=[FieldError("file", _("Only PNG, JPEG and WebP images can be uploaded."))],
+            details=[FieldError(field, _("Only PNG, JPEG and WebP images can be uploaded."))],
         )
     extension, content_type = sniffed
     key = new_key(require_tenant(), project_id, extension)
@@ -158,5 +159,5 @@ async def save_upload(project_id: UUID, data: bytes, *, annotated: bool = False)
         key=key,
         content_type=content_type,
         size=len(data),
-        annotated=annotated,
+        annotated=False,  # BugSpark's report marks the annotated one when it takes the upload over
     )

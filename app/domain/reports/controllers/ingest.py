@@ -80,7 +80,7 @@ class WidgetController(Controller):
         project_id = widget_project_id(identity)
         submission, media = await _read_submission(request)
         report = report_from_widget(project_id, submission)
-        uploads = [await save_upload(project_id, data) for data in media]
+        uploads = [await save_upload(project_id, data, field="media") for data in media]
         accepted = await accept(report, uploads=uploads)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
@@ -107,10 +107,12 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     form = await request.form()
     raw = form.get("data")
+    if isinstance(raw, UploadFile):  # a browser's FormData sends a Blob of JSON as a file
+        raw = (await raw.read()).decode(errors="replace")
     if not isinstance(raw, str):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
     submission = decode_json(raw.encode(), schemas.WidgetSubmission)
-    files = [item for item in form.getall("media") if isinstance(item, UploadFile)]
+    files = [item for item in form.getall("media", []) if isinstance(item, UploadFile)]
     if len(files) > MAX_MEDIA_FILES:
         raise LanternError(
             ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
