@@ -7,11 +7,14 @@ import io
 import json
 import secrets
 from typing import Any
+from uuid import uuid4
 
+import httpx
 import pytest
 from PIL import Image
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.isolation import invite
 from tests.support.screenshots import processed, read_report
 from workers.jobs import sweep_unnumbered_reports
 
@@ -402,3 +405,31 @@ async def test_bugpin_multipart_without_media_or_with_its_json_as_a_blob(
             assert (report["title"], report["screenshots"]) == (BUGPIN_EXAMPLE["title"], [])
     assert not_an_image.status_code == 415
     assert [detail["field"] for detail in not_an_image.json()["details"]] == ["media"]
+
+
+async def test_only_someone_who_sees_the_project_can_be_assigned(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await _project(tenant)
+        created = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        report_url = f"/api/v1/reports/{created.json()['data']['id']}"
+        guest_id = (await invite(tenant, "guest"))["member"]["userId"]
+
+        async def assign(user_id: str) -> httpx.Response:
+            return await tenant.client.patch(
+                report_url, json={"assigneeId": user_id}, headers={"Accept-Language": "ja"}
+            )
+
+        refused = [await assign(user_id) for user_id in (other.user_id, str(uuid4()), guest_id)]
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+        assert added.status_code == 201, added.text
+        allowed = [await assign(user_id) for user_id in (guest_id, tenant.user_id)]
+        assignee = (await tenant.client.get(report_url)).json()["data"]["assigneeId"]
+    for answer in refused:
+        assert answer.status_code == 400, answer.text
+        [detail] = answer.json()["details"]
+        assert detail["field"] == "assigneeId"
+        assert detail["message"] != "No one who can see this project has this id."  # in Japanese
+    assert [answer.status_code for answer in allowed] == [200, 200]
+    assert assignee == tenant.user_id

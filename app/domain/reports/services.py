@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from app.domain.organizations.models import Role
-from app.domain.projects.models import Project
+from app.domain.organizations.models import Membership, Role
+from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
     FIRST_CUSTOM_STATUS_ID,
@@ -101,6 +101,8 @@ class ReportService(TenantService[Report]):
         return report
 
     async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService) -> Report:
+        if isinstance(changes.assignee_id, UUID):
+            await self._check_assignee(report.project_id, changes.assignee_id)
         if changes.status is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
         for name in ("severity", "priority", "category"):
@@ -115,6 +117,15 @@ class ReportService(TenantService[Report]):
             report.tags = sorted(set(changes.tags))
         await self.session.flush()
         return report
+
+    async def _check_assignee(self, project_id: UUID, user_id: UUID) -> None:
+        """Only someone who sees the project can be assigned: a member of this organization, or a guest added
+        to the project. Anyone else, another organization's user included, is unknown here."""
+        role = await self.session.scalar(select(Membership.role).where(Membership.user_id == user_id))
+        added = select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+        if role is None or (role == Role.GUEST and await self.session.scalar(added) is None):
+            message = _("No one who can see this project has this id.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
 
 @dataclass(frozen=True, slots=True)
