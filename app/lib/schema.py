@@ -56,7 +56,7 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
         raise validation_error(str(error)) from None
 
 
-def decode_json(raw: bytes, schema: type[S]) -> S:
+def decode_json(raw: bytes, schema: type[T]) -> T:
     """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form."""
     try:
         return msgspec.json.decode(raw, type=schema)

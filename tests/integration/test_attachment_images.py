@@ -230,3 +230,18 @@ async def test_the_sweeper_requeues_an_image_attachment_the_queue_lost(tenants: 
             assert (await session.get_one(Attachment, image)).status == ImageStatus.READY.value
             plain = await session.get_one(Attachment, text)
             assert (plain.status, plain.attempts) == (None, 0)
+
+
+async def test_a_link_in_bugherds_body_keeps_its_file_name(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        url = f"/api/v1/reports/{report_id}/attachments"
+        bugherd = {"attachment": {"file_name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"}}
+        answers = [
+            await tenant.client.post(url, json=bugherd),
+            await tenant.client.post(url, json={"fileName": "trace.har", "url": "https://files.example.com/1"}),
+            await tenant.client.post(url, json={"url": "https://files.example.com/logs/app.log?sig=1"}),
+        ]
+    assert [answer.status_code for answer in answers] == [201, 201, 201], [answer.text for answer in answers]
+    assert [answer.json()["data"]["name"] for answer in answers] == ["resolution.gif", "trace.har", "app.log"]
+    assert answers[0].json()["data"]["url"] == "http://i.imgur.com/U9h3jZI.gif"

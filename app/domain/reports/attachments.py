@@ -100,7 +100,7 @@ class AttachmentService(TenantService[Attachment]):
             Attachment(
                 report_id=report.id,
                 kind=AttachmentKind.LINK.value,
-                name=link.name or display_name(link.url.split("?", 1)[0]),
+                name=link.name or link.file_name or display_name(link.url.split("?", 1)[0]),
                 url=link.url,
                 created_by_id=by,
             ),

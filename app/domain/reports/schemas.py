@@ -199,10 +199,12 @@ class CommentRead(CamelStruct):
 
 
 class AttachmentLink(CamelStruct):
-    """A link to a file kept elsewhere; Lantern stores the URL and never fetches it."""
+    """A link to a file kept elsewhere; Lantern stores the URL and never fetches it. `file_name` is
+    BugHerd's spelling of `name`."""
 
     url: Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    file_name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
 
 
 class AttachmentRead(CamelStruct):
