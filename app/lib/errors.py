@@ -97,14 +97,12 @@ def not_found() -> LanternError:
 
 
 def envelope(error: LanternError) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    return {
         "success": False,
         "error": error.code.value,
         "message": error.message or str(DEFAULT_MESSAGES[error.code]),
+        "details": [{"field": d.field, "message": d.message} for d in error.details],  # always there, maybe empty
     }
-    if error.details:
-        body["details"] = [{"field": d.field, "message": d.message} for d in error.details]
-    return body
 
 
 def error_response(error: LanternError) -> Response[dict[str, Any]]:

@@ -27,6 +27,7 @@ def assert_error(response: httpx.Response, status: int, code: str, message: str)
     assert response.status_code == status, response.text
     body = response.json()
     assert (body["success"], body["error"], body["message"]) == (False, code, message)
+    assert isinstance(body["details"], list)  # the envelope's every key, also when no field is to blame
 
 
 def assert_language(response: httpx.Response, tag: str) -> None:
