@@ -143,8 +143,10 @@ async def test_an_html_in_jpeg_polyglot_fails_with_a_reason_and_is_never_served(
         assert "web page" in shot["error"]
         in_german = (await tenant.client.get(f"/api/v1/reports/{report['id']}?lang=de")).json()["data"]
         assert "Webseiten" in in_german["screenshots"][0]["error"]  # stored as a code, shown in the reader's language
-        assert (await tenant.client.get(shot["url"])).status_code == 404
-        assert (await tenant.client.get(f"{shot['url']}/thumbnail")).status_code == 404
+        assert (shot["url"], shot["thumbnailUrl"]) == (None, None)
+        path = f"/api/v1/reports/{report['id']}/screenshots/{shot['id']}"
+        assert (await tenant.client.get(path)).status_code == 404
+        assert (await tenant.client.get(f"{path}/thumbnail")).status_code == 404
 
 
 async def test_another_tenant_cannot_fetch_the_screenshot_or_its_thumbnail(

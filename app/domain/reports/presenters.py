@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import Report, Screenshot
+from app.domain.reports.models import ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
 
@@ -23,7 +23,7 @@ def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
         "annotated": screenshot.annotated,
         "width": screenshot.width,
         "height": screenshot.height,
-        "url": base,
+        "url": None if screenshot.status == ImageStatus.FAILED else base,  # a refused upload is not kept
         "thumbnailUrl": f"{base}/thumbnail" if screenshot.thumbnail_key else None,
         "error": refusal_message(screenshot.error) if screenshot.error else None,
     }
