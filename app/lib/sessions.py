@@ -12,9 +12,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.redis import RedisStore
 from litestar.types import Empty
+from litestar.utils.dataclass import extract_dataclass_items
 
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.redis import get_redis
@@ -31,15 +33,22 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         return new_id or super().get_session_id(connection)
 
     async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
+        store = self.config.get_store_from_app(connection.scope["app"])
         old_id = connection.scope["state"].pop(_OLD_ID_KEY, None)
         if old_id:
-            await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        if not scope_session and scope_session is not Empty:
-            # Litestar would store an empty session and set a cookie on every anonymous response.
-            if connection.cookies.get(self.config.key) in {None, "", "null"}:
-                return
-            scope_session = Empty
-        await super().store_in_message(scope_session, message, connection)
+            await self.delete(old_id, store=store)
+        if scope_session and scope_session is not Empty:
+            await super().store_in_message(scope_session, message, connection)
+            return
+        # Litestar would store an empty session and set a cookie on every anonymous response.
+        if connection.cookies.get(self.config.key) in {None, "", "null"}:
+            return
+        # Ended (logout) or emptied: Litestar's own null cookie keeps the session's Max-Age, which browsers
+        # obey over its past Expires, so they kept it for two weeks; this one is deleted at once.
+        await self.delete(self.get_session_id(connection), store=store)
+        params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        cookie = Cookie(key=self.config.key, value="", **{**params, "max_age": 0, "expires": 0})
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
 
 
 class LanternSessionConfig(ServerSideSessionConfig):

@@ -80,7 +80,10 @@ async def test_token_requests_need_no_csrf(tenants: TenantFactory, app: Any) -> 
 
 async def test_logout_ends_the_session(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
-        assert (await tenant.client.post("/api/v1/auth/logout")).status_code == 200
+        logout = await tenant.client.post("/api/v1/auth/logout")
+        assert logout.status_code == 200
+        [cookie] = [value for value in logout.headers.get_list("set-cookie") if value.startswith("lantern_session=")]
+        assert "Max-Age=0" in cookie  # deleted now: a Max-Age of two weeks would keep it despite a past Expires
         assert (await tenant.client.get("/api/v1/auth/me")).status_code == 401
 
 
