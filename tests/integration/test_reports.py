@@ -291,6 +291,33 @@ async def test_triage_moves_a_report_between_columns(
         assert (await tenant.client.get("/api/v1/reports")).json()["data"]["total"] == 0
 
 
+async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """BugSpark's PATCH example (its status names), BugHerd's status_id, and null for the feedback column."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        url = f"/api/v1/reports/{sent.json()['data']['id']}"
+        await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
+
+        async def moved(change: dict[str, Any]) -> tuple[str, int | None, str]:
+            answer = await tenant.client.patch(url, json=change)
+            assert answer.status_code == 200, answer.text
+            data = answer.json()["data"]
+            return data["status"], data["statusId"], data["severity"]
+
+        assert await moved({"status": "in_progress", "severity": "critical"}) == ("doing", 2, "critical")
+        assert await moved({"status_id": 6}) == ("testing", 6, "critical")
+        assert await moved({"statusId": 5}) == ("closed", 5, "critical")
+        assert await moved({"status": None}) == ("new", None, "critical")
+        assert await moved({"status": "resolved"}) == ("done", 4, "critical")
+        assert await moved({"status_id": None}) == ("new", None, "critical")
+        unknown = await tenant.client.patch(url, json={"status_id": 42}, headers={"Accept-Language": "es"})
+    assert unknown.status_code == 400
+    [detail] = unknown.json()["details"]
+    assert detail["field"] == "statusId"
+    assert detail["message"] != "There is no column with this number in the project."  # in Spanish
+
+
 async def test_attachments_upload_link_download_delete(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant, tenants.create("Other") as other:
         project = await _project(tenant)

@@ -65,7 +65,8 @@ DEFAULT_STATUS_IDS: dict[str, int | None] = {
     "done": 4,
     "closed": 5,
 }
-STATUS_ALIASES = {"feedback": NEW_STATUS}
+# Other products' names for these columns: BugHerd's feedback panel, BugSpark's statuses.
+STATUS_ALIASES = {"feedback": NEW_STATUS, "triaging": "backlog", "in_progress": "doing", "resolved": "done"}
 FIRST_CUSTOM_STATUS_ID = 6
 
 

@@ -155,9 +155,13 @@ class ReportPage(CamelStruct):
 
 
 class ReportUpdate(CamelStruct):
-    """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too."""
+    """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too.
 
-    status: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    The column is named by `status` or, as BugHerd does, by `status_id`; null for either sends the report
+    back to the feedback column."""
+
+    status: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType | None = msgspec.UNSET
+    status_id: Annotated[int, msgspec.Meta(ge=0)] | msgspec.UnsetType | None = msgspec.UNSET
     severity: Severity | msgspec.UnsetType = msgspec.UNSET
     priority: Priority | msgspec.UnsetType = msgspec.UNSET
     category: Category | msgspec.UnsetType = msgspec.UNSET

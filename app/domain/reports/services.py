@@ -39,6 +39,7 @@ from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
     FIRST_CUSTOM_STATUS_ID,
+    NEW_STATUS,
     STATUS_ALIASES,
     Comment,
     ProjectColumn,
@@ -105,6 +106,8 @@ class ReportService(TenantService[Report]):
             await self._check_assignee(report.project_id, changes.assignee_id)
         if changes.status is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
+        if changes.status_id is not msgspec.UNSET:
+            report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
         for name in ("severity", "priority", "category"):
             value = getattr(changes, name)
             if value is not msgspec.UNSET:
@@ -397,17 +400,33 @@ class ColumnService(TenantService[ProjectColumn]):
             ),
         )
 
-    async def resolve_status(self, project_id: UUID, name: str) -> tuple[str, int | None]:
-        """(status, status id) for a column name; unknown names are a field error."""
-        wanted = STATUS_ALIASES.get(name.strip().lower(), name.strip())
-        if wanted.lower() in DEFAULT_STATUS_IDS:
-            return wanted.lower(), DEFAULT_STATUS_IDS[wanted.lower()]
+    async def resolve_status(self, project_id: UUID, name: str | None) -> tuple[str, int | None]:
+        """(status, status id) for a column name, None being the feedback column, or another product's name
+        for a default column; unknown names are a field error."""
+        wanted = (name or NEW_STATUS).strip().lower()
+        if wanted in DEFAULT_STATUS_IDS:
+            return wanted, DEFAULT_STATUS_IDS[wanted]
         for column in await self.custom(project_id):
-            if column.name.lower() == wanted.lower():
+            if column.name.lower() == wanted:
                 return column.name, column.status_id
+        if (alias := STATUS_ALIASES.get(wanted)) is not None:
+            return alias, DEFAULT_STATUS_IDS[alias]
         raise LanternError(
             ErrorCode.VALIDATION_ERROR,
             details=[FieldError("status", _("There is no column with this name in the project."))],
+        )
+
+    async def resolve_status_id(self, project_id: UUID, status_id: int | None) -> tuple[str, int | None]:
+        """(status, status id) for BugHerd's column number, None being the feedback column."""
+        for name, default_id in DEFAULT_STATUS_IDS.items():
+            if default_id == status_id:
+                return name, status_id
+        for column in await self.custom(project_id):
+            if column.status_id == status_id:
+                return column.name, column.status_id
+        raise LanternError(
+            ErrorCode.VALIDATION_ERROR,
+            details=[FieldError("statusId", _("There is no column with this number in the project."))],
         )
 
     async def add(self, project_id: UUID, data: ColumnCreate) -> ProjectColumn:
