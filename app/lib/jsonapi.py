@@ -36,6 +36,14 @@ def requested(request: Request[Any, Any, Any]) -> bool:
     return any(key in {"include", "sort"} or _FAMILY.match(key) for key in request.query_params)
 
 
+def attributes(body: dict[str, Any]) -> dict[str, Any]:
+    """The changes a body asks for: a JSON:API document's `data.attributes`, or the body itself."""
+    data = body.get("data")
+    if len(body) == 1 and isinstance(data, dict) and isinstance(data.get("attributes"), dict):
+        return data["attributes"]  # type: ignore[no-any-return]
+    return body
+
+
 def member_name(raw: str) -> str:
     """A member name as documents spell it (camelCase, like the native API); `created_at` is accepted too."""
     head, *rest = raw.strip().split("_")

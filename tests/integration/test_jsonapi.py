@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,6 +97,33 @@ async def test_accept_header_switches_to_a_document_and_native_stays(
             "attributes": {"title": "Report 000"},
             "links": {"self": f"/api/v1/reports/{report_id}"},
         }
+
+
+async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refused(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+        document = {"data": {"type": "report", "id": report_id, "attributes": {"severity": "low", "status": "done"}}}
+        headers = {"Content-Type": JSONAPI, "Accept": JSONAPI}
+        changed = await tenant.client.patch(url, content=json.dumps(document), headers=headers)
+        refused = [
+            await tenant.client.patch(url, json=body, headers={"Accept-Language": "de"})
+            for body in ({"foo": "bar"}, {"data": {"attributes": {"colour": "red"}}})
+        ]
+        native = (await tenant.client.get(url)).json()["data"]
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["content-type"].startswith(JSONAPI)
+    validate_document(changed.json())
+    assert changed.json()["data"]["attributes"]["severity"] == "low"
+    assert (native["severity"], native["status"]) == ("low", "done")
+    assert [answer.status_code for answer in refused] == [400, 400]
+    assert [answer.json()["details"] for answer in refused] == [
+        [{"field": "foo", "message": "Dieses Feld ist nicht zulässig."}],
+        [{"field": "colour", "message": "Dieses Feld ist nicht zulässig."}],
+    ]
 
 
 async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(

@@ -154,7 +154,7 @@ class ReportPage(CamelStruct):
     page_size: int
 
 
-class ReportUpdate(CamelStruct):
+class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too.
 
     The column is named by `status` or, as BugHerd does, by `status_id`; null for either sends the report

@@ -156,20 +156,24 @@ class ReportController(Controller):
         return ok((await _reads(reports, [report]))[0])
 
     @patch("/reports/{reference:str}", operation_id="UpdateReport", guards=[requires_admin_client])
-    async def update(  # noqa: PLR0913 - the services this change touches
+    async def update(  # noqa: PLR0913 - the request and the services this change touches
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reference: FromPath[str],
         data: JSONBody[dict[str, Any]],
         reports: NamedDependency[ReportService],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[schemas.ReportRead]:
-        """Triage: status (a column name), severity, priority, category, assignee, tags, external id."""
-        changes = convert_body(data, schemas.ReportUpdate)
+    ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
+        """Triage: status (a column name) or status_id, severity, priority, category, assignee, tags, external
+        id; the fields alone, or as a JSON:API document's `data.attributes`. A field not listed is refused."""
+        changes = convert_body(jsonapi.attributes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         await reports.apply(report, changes, columns)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(await report_item(request, report, reports.session, attachment_read))
         return ok((await _reads(reports, [report]))[0])
 
     @delete(
