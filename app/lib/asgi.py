@@ -8,6 +8,9 @@ from litestar.types import Message, Send
 # Route opt of the widget-key ingest routes: limited per client IP (throttle), and cookie-free: the key is
 # their only credential, so the session middleware and the CSRF check (sessions, csrf) skip them.
 PUBLIC_INGEST = "public_ingest"
+# Route opt of BugSpark's screenshot upload, a widget-key ingest route whose uploads are not submissions: they
+# count in a bucket of their own (throttle).
+SCREENSHOT_UPLOAD = "screenshot_upload"
 # Route opt of the routes that send a stored file (an image, a thumbnail, an attachment): a page of reports
 # shows dozens at once, so they count in a bucket of their own instead of the admin API's (throttle).
 FILE_DOWNLOAD = "file_download"

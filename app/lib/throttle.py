@@ -1,6 +1,7 @@
 """Which rate limit applies to a request, checked once per request after the caller is known.
 
-- widget ingest (submit, BugSpark create, upload): per client IP per project, the project's limit;
+- widget ingest (submit, BugSpark create): per client IP per project, the project's limit; BugSpark's
+  screenshot uploads in a bucket of their own, at twice that (a report's screenshot and its annotated copy);
 - the admin API: per organization token or per user, an average rate with bursts (GCRA);
 - stored files (images, thumbnails, attachments): the same callers, in a bucket of their own with ten times
   the admin API's rate and burst, so a page that shows many thumbnails leaves the API's budget alone;
@@ -17,7 +18,7 @@ from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, with_response_headers
+from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
@@ -27,6 +28,7 @@ from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
 
 FILES_PER_ADMIN_REQUEST = 10
+UPLOADS_PER_SUBMISSION = 2
 
 
 @cache
@@ -36,6 +38,10 @@ def limiter() -> Limiter:
 
 def widget_policy(limit_per_minute: int) -> Policy:
     return Policy(name="widget", limit=limit_per_minute, window_seconds=60)
+
+
+def upload_policy(submissions_per_minute: int) -> Policy:
+    return Policy(name="upload", limit=submissions_per_minute * UPLOADS_PER_SUBMISSION, window_seconds=60)
 
 
 def admin_policy() -> Policy:
@@ -73,7 +79,9 @@ async def _check(scope: Scope, identity: Identity) -> Decision | None:
     opt: dict[str, Any] = getattr(scope.get("route_handler"), "opt", {}) or {}
     if identity.kind is CredentialKind.WIDGET_KEY and identity.widget is not None and opt.get(PUBLIC_INGEST):
         bucket = f"{identity.organization_id}:{identity.project_id}:{client_ip(scope)}"
-        return await limiter().hit(widget_policy(identity.widget.rate_limit_per_minute), bucket)
+        per_minute = identity.widget.rate_limit_per_minute
+        policy = upload_policy(per_minute) if opt.get(SCREENSHOT_UPLOAD) else widget_policy(per_minute)
+        return await limiter().hit(policy, bucket)
     if identity.is_admin_client:
         subject = (
             f"token:{identity.credential_id}" if identity.kind is CredentialKind.TOKEN else f"user:{identity.user_id}"

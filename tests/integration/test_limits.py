@@ -16,7 +16,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import get_redis
-from app.lib.throttle import FILES_PER_ADMIN_REQUEST, limiter
+from app.lib.throttle import FILES_PER_ADMIN_REQUEST, UPLOADS_PER_SUBMISSION, limiter
 from app.settings import reset_settings
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import png
@@ -78,6 +78,34 @@ async def test_a_refused_widget_submission_is_readable_by_its_page(
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.headers["content-language"] == "es"
     assert refused.json()["error"] == "RATE_LIMITED"
+
+
+async def test_screenshot_uploads_are_not_counted_as_submissions(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """BugSpark's report with a screenshot is an upload and a create: the create is the one submission."""
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 1)
+        headers = {"X-API-Key": project["apiKey"]}
+
+        async def upload() -> httpx.Response:
+            files = {"file": ("shot.png", png(), "image/png")}
+            return await anonymous.post("/api/v1/upload/screenshot", files=files, headers=headers)
+
+        first = await upload()
+        body = {
+            **REPORT,
+            "screenshot_url": first.json()["key"],
+            "annotated_screenshot_url": (await upload()).json()["key"],
+        }
+        created = await anonymous.post("/api/v1/reports", json=body, headers=headers)
+        third_upload = await upload()
+        second_report = await anonymous.post("/api/v1/reports", json=REPORT, headers=headers)
+    assert (first.status_code, created.status_code) == (201, 201), created.text
+    assert first.headers["x-ratelimit-limit"] == str(UPLOADS_PER_SUBMISSION)
+    assert created.headers["x-ratelimit-remaining"] == "0"
+    assert (third_upload.status_code, second_report.status_code) == (429, 429)
 
 
 async def test_limit_is_exact_across_four_server_processes(tenants: TenantFactory) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import decode_json, operation_id
@@ -37,7 +37,7 @@ class IngestController(Controller):
     @post(
         "/upload/screenshot",
         operation_id="UploadScreenshot",
-        opt={PUBLIC_INGEST: True},
+        opt={PUBLIC_INGEST: True, SCREENSHOT_UPLOAD: True},
         guards=[requires_widget_key],
         request_max_body_size=MAX_MULTIPART_BODY,
         status_code=HTTP_201_CREATED,
