@@ -136,6 +136,62 @@ async def test_widget_keys_rotate_and_revoke(tenants: TenantFactory, anonymous: 
         assert shown["apiKey"] == new_key
 
 
+# BugPin's own example of a widget configuration (its defaults), as its widget reads it.
+BUGPIN_CONFIG = {
+    "branding": {},
+    "brandingPrimaryColor": "#6366f1",
+    "features": {"screenshot": True, "annotation": True, "attachments": False, "consoleCapture": True},
+    "theme": "auto",
+    "position": "bottom-right",
+    "buttonText": None,
+    "buttonShape": "rectangle",
+    "buttonIcon": "bug",
+    "buttonIconSize": 18,
+    "buttonIconStroke": 2,
+    "lightButtonColor": "#6366f1",
+    "lightTextColor": "#ffffff",
+    "lightButtonHoverColor": "#4f46e5",
+    "lightTextHoverColor": "#ffffff",
+    "darkButtonColor": "#818cf8",
+    "darkTextColor": "#1e1b4b",
+    "darkButtonHoverColor": "#a5b4fc",
+    "darkTextHoverColor": "#1e1b4b",
+    "dialogLightButtonColor": "#ebebeb",
+    "dialogLightTextColor": "#575757",
+    "dialogLightButtonHoverColor": "#ebebeb",
+    "dialogLightTextHoverColor": "#575757",
+    "dialogDarkButtonColor": "#3c3c3c",
+    "dialogDarkTextColor": "#c3c3c3",
+    "dialogDarkButtonHoverColor": "#3c3c3c",
+    "dialogDarkTextHoverColor": "#c3c3c3",
+    "enableHoverScaleEffect": True,
+    "tooltipEnabled": False,
+    "tooltipText": None,
+    "captureMethod": "visible",
+    "useScreenCaptureAPI": False,
+}
+
+
+async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        url = f"/api/widget/config/{project['apiKey']}"
+        served = (await anonymous.get(url)).json()["config"]
+        change = {"lightButtonHoverColor": "#000000", "tooltipEnabled": True, "features": {"attachments": True}}
+        patched = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": change})
+        changed = (await anonymous.get(url)).json()["config"]
+        unknown = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"glow": 1}})
+    assert {key: served[key] for key in BUGPIN_CONFIG} == BUGPIN_CONFIG
+    assert served["projectName"] == "Shop"
+    assert patched.status_code == 200, patched.text
+    assert (changed["lightButtonHoverColor"], changed["tooltipEnabled"]) == ("#000000", True)
+    assert changed["features"]["attachments"] is True
+    assert unknown.status_code == 400
+    assert unknown.json()["details"][0]["field"] == "widgetConfig.glow"
+
+
 async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         first = await tenant.create_project("Bug Spark", trackingPrefix="BSK")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -18,29 +18,49 @@ Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
 RateLimit = Annotated[int, msgspec.Meta(ge=1, le=10000)]
 
 
-class WidgetFeatures(CamelStruct):
+class WidgetFeatures(CamelStruct, forbid_unknown_fields=True):
     screenshot: bool = True
     annotation: bool = True
     attachments: bool = False
     console_capture: bool = True
 
 
-class WidgetConfig(CamelStruct):
-    """How the widget looks and what it collects; served to the widget by its config endpoint."""
+class WidgetConfig(CamelStruct, forbid_unknown_fields=True):
+    """How the widget looks and what it collects; served to the widget by its config endpoint. Every field of
+    BugPin's configuration is here, with BugPin's defaults, so BugPin's widget can read it as its own."""
 
     features: WidgetFeatures = msgspec.field(default_factory=WidgetFeatures)
+    branding: Annotated[dict[str, Any], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=dict)
+    branding_primary_color: Color = "#6366f1"
     theme: Literal["auto", "light", "dark"] = "auto"
     position: Literal["bottom-right", "bottom-left", "top-right", "top-left"] = "bottom-right"
     button_text: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     button_shape: Literal["rectangle", "rounded", "circle"] = "rectangle"
     button_icon: Literal["bug", "message", "flag", "none"] = "bug"
+    button_icon_size: Annotated[int, msgspec.Meta(ge=8, le=64)] = 18
+    button_icon_stroke: Annotated[int, msgspec.Meta(ge=1, le=4)] = 2
     primary_color: Color = "#6366f1"
     light_button_color: Color = "#6366f1"
     light_text_color: Color = "#ffffff"
+    light_button_hover_color: Color = "#4f46e5"
+    light_text_hover_color: Color = "#ffffff"
     dark_button_color: Color = "#818cf8"
     dark_text_color: Color = "#1e1b4b"
+    dark_button_hover_color: Color = "#a5b4fc"
+    dark_text_hover_color: Color = "#1e1b4b"
+    dialog_light_button_color: Color = "#ebebeb"
+    dialog_light_text_color: Color = "#575757"
+    dialog_light_button_hover_color: Color = "#ebebeb"
+    dialog_light_text_hover_color: Color = "#575757"
+    dialog_dark_button_color: Color = "#3c3c3c"
+    dialog_dark_text_color: Color = "#c3c3c3"
+    dialog_dark_button_hover_color: Color = "#3c3c3c"
+    dialog_dark_text_hover_color: Color = "#c3c3c3"
+    enable_hover_scale_effect: bool = True
+    tooltip_enabled: bool = False
     tooltip_text: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     capture_method: Literal["visible", "fullpage"] = "visible"
+    use_screen_capture_api: bool = msgspec.field(default=False, name="useScreenCaptureAPI")  # BugPin spells it so
 
 
 class ProjectKeyRead(CamelStruct):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -13,6 +14,7 @@ from litestar.params import FromPath, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.projects.schemas import WidgetConfig
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
@@ -95,7 +97,9 @@ class WidgetController(Controller):
     async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
         """The widget's appearance and features for a project key (public: the key is in every page)."""
         project = await widget_project(db_session, api_key)
-        config = {"projectName": project.name, **project.widget_config}
+        # Read through the schema: a project saved before a field existed is served that field's default.
+        stored = msgspec.convert(project.widget_config, WidgetConfig)
+        config = {"projectName": project.name, **msgspec.to_builtins(stored)}
         return {"success": True, "data": config, "config": config}
 
 
