@@ -131,7 +131,8 @@ async def test_bugpin_json_example_on_the_compatible_path(
         assert report["consoleLogs"][0]["line"] == 42
         assert report["reporterEmail"] == "john@example.com"
         # As sent: 1920, not 1920.0
-        assert json.dumps(report["metadata"]["viewport"]) == json.dumps(BUGPIN_EXAMPLE["metadata"]["viewport"])
+        viewport = BUGPIN_EXAMPLE["metadata"]["viewport"]
+        assert json.dumps(report["metadata"]["viewport"], sort_keys=True) == json.dumps(viewport, sort_keys=True)
         assert report["metadata"]["pageLoadTime"] == 1234
 
 
