@@ -141,7 +141,7 @@ async def identity_from_session(
             memberships = (
                 await session.execute(
                     select(Membership.organization_id, Membership.role)
-                    .where(Membership.user_id == user_id)
+                    .where(Membership.user_id == user_id, Membership.invitation_pending.is_(False))
                     .order_by(Membership.created_at),
                 )
             ).all()

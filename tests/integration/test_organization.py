@@ -52,6 +52,33 @@ async def test_invited_person_accepts_and_logs_in(tenants: TenantFactory, app: A
         assert {m["email"]: m["invitationPending"] for m in members}[dev] is False
 
 
+async def test_someone_with_an_account_joins_only_by_accepting_with_their_password(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """An organization cannot add an existing account by its address alone, nor learn its name, nor use the
+    invitation's token (which it is shown) to act as that person."""
+    async with tenants.create("Acme") as acme, tenants.create("Bobs") as bob:
+        invited = await acme.client.post("/api/v1/organization/members", json={"email": bob.email, "role": "admin"})
+        assert invited.status_code == 201, invited.text
+        member, token = invited.json()["data"]["member"], invited.json()["data"]["invitationToken"]
+        before = (await bob.client.get("/api/v1/auth/me")).json()["data"]["organizations"]
+        async with ApiClient.for_app(app) as inviter:
+            as_bob = await inviter.post(
+                "/api/v1/auth/invitations/accept", json={"token": token, "password": "guessing-it!"}
+            )
+        accepted = await bob.client.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+        after = (await bob.client.get("/api/v1/auth/me")).json()["data"]["organizations"]
+        listed = (await acme.client.get(f"/api/v1/organization/members/{member['id']}")).json()["data"]
+    assert (member["invitationPending"], member["name"]) == (True, "")
+    assert token.startswith("lt_inv_")
+    assert [organization["name"] for organization in before] == ["Bobs"]
+    assert as_bob.status_code == 401
+    assert "lantern_session" not in as_bob.cookies
+    assert accepted.status_code == 200, accepted.text
+    assert sorted(organization["name"] for organization in after) == ["Acme", "Bobs"]
+    assert (listed["invitationPending"], listed["name"], listed["role"]) == (False, "Owner", "admin")
+
+
 async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFactory) -> None:
     async with tenants.create("Acme") as tenant:
         await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "ja"})

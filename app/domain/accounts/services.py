@@ -11,7 +11,7 @@ from uuid import UUID
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from msgspec import UNSET
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -109,7 +109,7 @@ class AccountService:
                 await self.session.execute(
                     select(Organization, Membership.role)
                     .join(Membership, Membership.organization_id == Organization.id)
-                    .where(Membership.user_id == user_id)
+                    .where(Membership.user_id == user_id, Membership.invitation_pending.is_(False))
                     .order_by(Membership.created_at),
                 )
             ).all()
@@ -119,7 +119,10 @@ class AccountService:
         user.password_hash = await hash_password(password)
 
     async def accept_invitation(self, token: str, password: str, name: str | None) -> tuple[User, UUID]:
-        """Set the invited user's password; the token works once and until it expires."""
+        """Make the invitation's membership count; the token works once and until it expires.
+
+        A person new to this server chooses their password here. Someone who already has an account proves
+        it is theirs with its password: the token alone is also known to whoever sent the invitation."""
         token_hash = digest(token)
         async with scoped(self.session, credential_lookup(token_hash)):
             invitation = await self.session.scalar(
@@ -132,8 +135,13 @@ class AccountService:
         if invitation is None:
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
         user = await self.users.get(invitation.user_id)
+        if user.password_hash is not None and not await verify_password(user.password_hash, password):
+            raise invalid_credentials()
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             invitation.accepted_at = datetime.now(UTC)
+            await self.session.execute(
+                update(Membership).where(Membership.user_id == user.id).values(invitation_pending=False),
+            )
         if user.password_hash is None:
             await self.set_password(user, password)
         if name:

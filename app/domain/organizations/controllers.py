@@ -43,12 +43,14 @@ def organization_read(organization: Organization) -> schemas.OrganizationRead:
     )
 
 
-def member_read(membership: Membership, user: User, *, pending: bool) -> schemas.MemberRead:
+def member_read(membership: Membership, user: User) -> schemas.MemberRead:
+    """A member or guest; until an invitation is accepted, the account's name is the invitee's own business."""
+    pending = membership.invitation_pending
     return schemas.MemberRead(
         id=membership.id,
         user_id=user.id,
         email=user.email,
-        name=user.name,
+        name="" if pending else user.name,
         role=Role(membership.role),
         invitation_pending=pending,
         created_at=membership.created_at,
@@ -79,7 +81,7 @@ class OrganizationController(Controller):
 
     @get("/members", operation_id="ListMembers")
     async def members(self, memberships: NamedDependency[MembershipService]) -> Envelope[list[schemas.MemberRead]]:
-        return ok([member_read(m, u, pending=p) for m, u, p in await memberships.members()])
+        return ok([member_read(membership, user) for membership, user in await memberships.members()])
 
     @post("/members", operation_id="InviteMember", status_code=HTTP_201_CREATED, guards=[requires_manager])
     async def invite(
@@ -90,13 +92,14 @@ class OrganizationController(Controller):
         organizations: NamedDependency[OrganizationService],
     ) -> Response[Envelope[schemas.InvitedMember]]:
         invitation, token = await memberships.invite(identity, data, await organizations.security())
-        membership, user, pending = await memberships.member(invitation.membership_id)
-        body = ok(schemas.InvitedMember(member=member_read(membership, user, pending=pending), invitation_token=token))
+        body = ok(
+            schemas.InvitedMember(
+                member=member_read(*await memberships.member(invitation.membership_id)), invitation_token=token
+            )
+        )
         # Enqueued after the response, so after the commit: the job always finds the invitation.
-        background = (
-            BackgroundTask(enqueue_for_tenant, "send_invitation_email", invitation_id=str(invitation.id), token=token)
-            if invitation.id is not None and token is not None
-            else None
+        background = BackgroundTask(
+            enqueue_for_tenant, "send_invitation_email", invitation_id=str(invitation.id), token=token
         )
         return Response(body, status_code=HTTP_201_CREATED, background=background)
 
@@ -104,8 +107,7 @@ class OrganizationController(Controller):
     async def member(
         self, membership_id: FromPath[UUID], memberships: NamedDependency[MembershipService]
     ) -> Envelope[schemas.MemberRead]:
-        membership, user, pending = await memberships.member(membership_id)
-        return ok(member_read(membership, user, pending=pending))
+        return ok(member_read(*await memberships.member(membership_id)))
 
     @patch("/members/{membership_id:uuid}", operation_id="UpdateMember", guards=[requires_manager])
     async def change_role(
@@ -116,8 +118,7 @@ class OrganizationController(Controller):
         memberships: NamedDependency[MembershipService],
     ) -> Envelope[schemas.MemberRead]:
         await memberships.change_role(identity, membership_id, data.role)
-        membership, user, pending = await memberships.member(membership_id)
-        return ok(member_read(membership, user, pending=pending))
+        return ok(member_read(*await memberships.member(membership_id)))
 
     @delete(
         "/members/{membership_id:uuid}",

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import TenantOwned
@@ -44,6 +44,8 @@ class Membership(TenantOwned, UUIDv7AuditBase):
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER.value)
+    # Made by an invitation not yet accepted: it does not count (no session acts in it) until then.
+    invitation_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Invitation(TenantOwned, UUIDv7AuditBase):

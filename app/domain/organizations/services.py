@@ -32,7 +32,7 @@ INVITATION_LIFETIME = timedelta(days=7)
 @dataclass(frozen=True, slots=True)
 class Invited:
     membership_id: UUID
-    id: UUID | None
+    id: UUID
 
 
 class OrganizationService:
@@ -71,26 +71,22 @@ class MembershipService(TenantService[Membership]):
 
     repository_type = Repo
 
-    async def members(self) -> list[tuple[Membership, User, bool]]:
-        """Members and guests with their accounts, and whether their invitation is still pending."""
-        pending = select(Invitation.user_id).where(Invitation.accepted_at.is_(None)).scalar_subquery()
+    async def members(self) -> list[tuple[Membership, User]]:
+        """Members and guests with their accounts, those whose invitation is still pending among them."""
         rows = await self.session.execute(
-            select(Membership, User, User.id.in_(pending))
-            .join(User, User.id == Membership.user_id)
-            .order_by(Membership.created_at),
+            select(Membership, User).join(User, User.id == Membership.user_id).order_by(Membership.created_at),
         )
-        return [(membership, user, bool(is_pending)) for membership, user, is_pending in rows.all()]
+        return [(membership, user) for membership, user in rows.all()]
 
-    async def member(self, membership_id: UUID) -> tuple[Membership, User, bool]:
+    async def member(self, membership_id: UUID) -> tuple[Membership, User]:
         for row in await self.members():
             if row[0].id == membership_id:
                 return row
         raise not_found()
 
-    async def invite(
-        self, actor: Identity, invite: MemberInvite, security: SecuritySettings
-    ) -> tuple[Invited, str | None]:
-        """Add a person by e-mail; a person new to this server gets an invitation token (shown once)."""
+    async def invite(self, actor: Identity, invite: MemberInvite, security: SecuritySettings) -> tuple[Invited, str]:
+        """Invite a person by e-mail: their membership counts once they accept the invitation (its token is
+        shown once). Whether the address already has an account is not told."""
         _check_can_grant(actor, invite.role)
         email = normalize_email(invite.email)
         if security.allowed_email_domains and email.rsplit("@", 1)[1] not in security.allowed_email_domains:
@@ -100,7 +96,6 @@ class MembershipService(TenantService[Membership]):
             )
         users = UserService(session=self.session)
         user = await users.by_email(email)
-        token: str | None = None
         if user is None:
             user = await users.create(User(email=email, name=invite.name or ""))
         elif await self.repository.get_one_or_none(user_id=user.id) is not None:
@@ -109,9 +104,7 @@ class MembershipService(TenantService[Membership]):
                 _("This person is already a member of the organization."),
                 details=[FieldError("email", _("This person is already a member of the organization."))],
             )
-        membership = await self.create(Membership(user_id=user.id, role=invite.role.value))
-        if user.password_hash is not None:
-            return Invited(membership.id, None), None
+        membership = await self.create(Membership(user_id=user.id, role=invite.role.value, invitation_pending=True))
         token = new_secret(INVITATION_PREFIX)
         invitation = Invitation(
             user_id=user.id,
@@ -144,7 +137,7 @@ class MembershipService(TenantService[Membership]):
         await self.delete(membership.id)
 
     async def _keep_an_owner(self) -> None:
-        owners = await self.count(Membership.role == Role.OWNER.value)
+        owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
         if owners <= 1:
             raise LanternError(ErrorCode.CONFLICT, _("An organization must keep at least one owner."))
 
@@ -167,10 +160,19 @@ async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str
     link = f"{get_settings().public_url}/invitations/accept?token={token}"
     with use_locale(user.locale or organization.default_locale):
         subject = _("You are invited to join %(organization)s on Lantern", organization=organization.name)
-        body = _(
-            "Hello,\n\nYou have been invited to join %(organization)s on Lantern, where your team triages bug "
-            "reports.\n\nChoose a password to accept the invitation:\n%(link)s\n\nThe link is valid for 7 days.",
-            organization=organization.name,
-            link=link,
-        )
+        if user.password_hash is None:
+            body = _(
+                "Hello,\n\nYou have been invited to join %(organization)s on Lantern, where your team triages bug "
+                "reports.\n\nChoose a password to accept the invitation:\n%(link)s\n\nThe link is valid for 7 days.",
+                organization=organization.name,
+                link=link,
+            )
+        else:
+            body = _(
+                "Hello,\n\nYou have been invited to join %(organization)s on Lantern, where your team triages bug "
+                "reports.\n\nConfirm with your Lantern password to accept the invitation:\n%(link)s\n\n"
+                "The link is valid for 7 days.",
+                organization=organization.name,
+                link=link,
+            )
     return Mail(to=user.email, subject=subject, body=body)
