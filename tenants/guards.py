@@ -14,6 +14,7 @@ from litestar.handlers import BaseRouteHandler
 
 from app.domain.organizations.models import Role
 from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
 
@@ -32,8 +33,14 @@ async def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], 
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
-async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _route: BaseRouteHandler) -> None:
+    """A signed-in person. A valid organization token is told why it cannot be one (403), not that it is
+    invalid (401)."""
     identity = _identity(connection)
+    if identity is not None and identity.kind is CredentialKind.TOKEN:
+        raise LanternError(
+            ErrorCode.FORBIDDEN, _("An API token acts for its organization, not as a person: sign in for this.")
+        )
     if identity is None or identity.kind is not CredentialKind.SESSION:
         raise LanternError(ErrorCode.UNAUTHORIZED)
 

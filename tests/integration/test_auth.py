@@ -78,6 +78,22 @@ async def test_token_requests_need_no_csrf(tenants: TenantFactory, app: Any) -> 
             assert response.status_code == 201, response.text
 
 
+async def test_a_token_asking_who_it_is_is_told_it_is_no_person(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        token = (await tenant.create_token())["token"]
+        async with ApiClient.for_app(app) as program:
+            me = await program.get(
+                "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}", "Accept-Language": "de"}
+            )
+            organization = await program.get("/api/v1/organization", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 403  # the token is valid: not a 401
+    assert (
+        me.json()["message"]
+        == "Ein API-Token handelt für seine Organisation, nicht als Person: Melden Sie sich dafür an."
+    )
+    assert organization.status_code == 200
+
+
 async def test_logout_ends_the_session(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         logout = await tenant.client.post("/api/v1/auth/logout")
