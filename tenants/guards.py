@@ -64,6 +64,8 @@ def requires_role(*roles: Role) -> Guard:
 
 
 requires_manager = requires_role(Role.OWNER, Role.ADMIN)
+# Everyone but guests: an organization's people (their e-mail addresses) are not shown to its guests.
+requires_team = requires_role(Role.OWNER, Role.ADMIN, Role.MEMBER)
 requires_owner = requires_role(Role.OWNER)
 
 

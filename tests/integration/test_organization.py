@@ -136,10 +136,13 @@ async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactor
         async with ApiClient.for_app(app) as guest:
             await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
             await guest.ensure_csrf()
-            names = [p["name"] for p in (await guest.get("/api/v1/projects")).json()["data"]]
-            assert names == ["Visible"]
+            [seen] = (await guest.get("/api/v1/projects")).json()["data"]
+            assert seen["name"] == "Visible"
+            assert (seen["apiKey"], seen["keys"]) == (None, [])  # the project's keys are its admins' business
+            assert (await guest.get(f"/api/v1/projects/{visible['id']}")).json()["data"]["keys"] == []
             assert (await guest.post("/api/v1/projects", json={"name": "Nope"})).status_code == 403
             assert (await guest.get("/api/v1/tokens")).status_code == 403
+            assert (await guest.get("/api/v1/organization/members")).status_code == 403  # nor the team's e-mails
 
 
 async def test_widget_keys_rotate_and_revoke(tenants: TenantFactory, anonymous: ApiClient) -> None:

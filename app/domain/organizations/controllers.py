@@ -18,7 +18,7 @@ from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.lib.queue import enqueue_for_tenant
 from app.lib.schema import Envelope, ok
-from tenants.guards import provide_identity, requires_admin_client, requires_manager
+from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_team
 from tenants.identity import Identity
 
 
@@ -79,7 +79,7 @@ class OrganizationController(Controller):
     ) -> Envelope[schemas.OrganizationRead]:
         return ok(organization_read(await organizations.update(data)))
 
-    @get("/members", operation_id="ListMembers")
+    @get("/members", operation_id="ListMembers", guards=[requires_team])
     async def members(self, memberships: NamedDependency[MembershipService]) -> Envelope[list[schemas.MemberRead]]:
         return ok([member_read(membership, user) for membership, user in await memberships.members()])
 
@@ -103,7 +103,7 @@ class OrganizationController(Controller):
         )
         return Response(body, status_code=HTTP_201_CREATED, background=background)
 
-    @get("/members/{membership_id:uuid}", operation_id="GetMember")
+    @get("/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team])
     async def member(
         self, membership_id: FromPath[UUID], memberships: NamedDependency[MembershipService]
     ) -> Envelope[schemas.MemberRead]:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.organizations.models import Role
 from app.domain.projects import schemas
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.services import ProjectService
@@ -59,7 +60,7 @@ class ProjectController(Controller):
         self, identity: NamedDependency[Identity], projects: NamedDependency[ProjectService]
     ) -> Envelope[list[schemas.ProjectRead]]:
         visible = await projects.visible(identity)
-        return ok([project_read(project, await projects.keys(project.id)) for project in visible])
+        return ok([project_read(project, await _keys(identity, projects, project)) for project in visible])
 
     @post("/", operation_id="CreateProject", status_code=HTTP_201_CREATED, guards=[requires_manager])
     async def create(
@@ -73,7 +74,7 @@ class ProjectController(Controller):
         self, identity: NamedDependency[Identity], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
     ) -> Envelope[schemas.ProjectRead]:
         project = await projects.visible_one(identity, project_id)
-        return ok(project_read(project, await projects.keys(project.id)))
+        return ok(project_read(project, await _keys(identity, projects, project)))
 
     @patch("/{project_id:uuid}", operation_id="UpdateProject", guards=[requires_manager])
     async def update(
@@ -168,3 +169,8 @@ class ProjectController(Controller):
         self, project_id: FromPath[UUID], user_id: FromPath[UUID], projects: NamedDependency[ProjectService]
     ) -> None:
         await projects.remove_person(project_id, user_id)
+
+
+async def _keys(identity: Identity, projects: ProjectService, project: Project) -> list[ProjectKey]:
+    """The project's widget keys, for its team; a guest (someone outside it, such as a client) sees none."""
+    return [] if identity.role is Role.GUEST else await projects.keys(project.id)
