@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, TenantFactory
 
 
 async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
@@ -29,3 +29,18 @@ async def test_the_schema_page_is_the_document_itself_with_nothing_from_elsewher
     assert page.headers["content-type"].startswith("application/vnd.oai.openapi+json")
     assert page.json()["info"]["title"] == "Lantern API"
     assert "<script" not in page.text
+
+
+async def test_the_upload_is_documented_as_the_part_it_reads(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """The document names the multipart part `file`, and a client that sends another name is told so."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    body = document["paths"]["/api/v1/upload/screenshot"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    schema = document["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        headers = {"X-API-Key": project["apiKey"], "Accept-Language": "de"}
+        files = {"files": ("shot.png", b"\x89PNG\r\n\x1a\n", "image/png")}
+        misnamed = await anonymous.post("/api/v1/upload/screenshot", files=files, headers=headers)
+    assert (schema["required"], schema["properties"]["file"]["format"]) == (["file"], "binary")
+    assert misnamed.status_code == 400
+    assert misnamed.json()["details"] == [{"field": "file", "message": "Dieses Feld ist erforderlich."}]

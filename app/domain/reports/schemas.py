@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
+from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity
 from app.lib.schema import CamelStruct
@@ -227,3 +229,10 @@ class AttachmentRead(CamelStruct):
     height: int | None = None
     thumbnail_url: str | None = None
     error: str | None = None
+
+
+@dataclass
+class ScreenshotUpload:
+    """BugSpark's upload: one image in the multipart part `file`."""
+
+    file: UploadFile

@@ -47,14 +47,11 @@ class IngestController(Controller):
     async def upload(
         self,
         identity: NamedDependency[Identity],
-        data: MultipartBody[dict[str, UploadFile]],
+        data: MultipartBody[schemas.ScreenshotUpload],
         db_session: NamedDependency[AsyncSession],
     ) -> dict[str, str]:
         """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it)."""
-        upload = data.get("file")
-        if not isinstance(upload, UploadFile):
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_file_required()])
-        screenshot = await store_upload(db_session, widget_project_id(identity), await upload.read())
+        screenshot = await store_upload(db_session, widget_project_id(identity), await data.file.read())
         return {"key": screenshot.key}
 
 
@@ -122,10 +119,6 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
             ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
         )
     return submission, [await upload.read() for upload in files]
-
-
-def _file_required() -> FieldError:
-    return FieldError("file", _("A file is required."))
 
 
 def _data_required() -> FieldError:
