@@ -98,6 +98,14 @@ class JsonApiQuery:
         return self.fields.get(type_name)
 
 
+def _sort_key(part: str) -> SortKey:
+    """`-member` (JSON:API) or, as Bugcrowd writes it, `member-desc`; `member` or `member-asc` ascend."""
+    for suffix, descending in (("-asc", False), ("-desc", True)):
+        if part.endswith(suffix):
+            return SortKey(member_name(part.removesuffix(suffix)), descending)
+    return SortKey(member_name(part.removeprefix("-")), part.startswith("-"))
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -150,7 +158,7 @@ class _Parser:
         self.filters[name] = (*self.filters.get(name, ()), *_split(value))
 
     def _sort(self, value: str) -> None:
-        keys = tuple(SortKey(member_name(part.removeprefix("-")), part.startswith("-")) for part in _split(value))
+        keys = tuple(_sort_key(part) for part in _split(value))
         self.errors.extend(
             FieldError("sort", _("Cannot sort by %(name)s.", name=key.member))
             for key in keys

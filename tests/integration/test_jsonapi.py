@@ -208,6 +208,8 @@ async def test_sort_by_severity_rank_then_newest_first(tenants: TenantFactory, a
             ("low", ids[4]),
             ("low", ids[0]),
         ]
+        bugcrowds = await _document(tenant.client, "/api/v1/reports", sort="severity-asc,submitted-desc")
+        assert [(resource["attributes"]["severity"], resource["id"]) for resource in bugcrowds["data"]] == order
         newest = await _document(tenant.client, "/api/v1/reports", sort="-createdAt")
         assert [resource["id"] for resource in newest["data"]] == ids[::-1]
         reverse = await _document(tenant.client, "/api/v1/reports", sort="-severity,created_at")

@@ -89,7 +89,8 @@ LIST_DESCRIPTION = (
     "`filter[status|severity|priority|category|project|assignee|tag|search]=a,b` (comma: any of; assignee "
     "takes UUIDs, `me`, `none`); `filter[created|updated]=from.2026-01-01,to.2026-02-01` (UTC days, or "
     "timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by rank, most "
-    "urgent first), status, title (`-`: descending; snake_case accepted); `page[limit]` 0-100 with "
+    "urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
+    "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
     "`page[offset]` (then `meta.total` and offset links), or the opaque cursor of `links.next` in "
     f"`page[after]` for pages at any depth. {_ERRORS}"
 )

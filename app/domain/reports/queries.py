@@ -145,6 +145,7 @@ SORT_FIELDS: dict[str, SortField] = {
     "status": SortField(Report.status.expression, lambda report: report.status, str),
     "title": SortField(Report.title.expression, lambda report: report.title, str),
 }
+SORT_FIELDS["submitted"] = SORT_FIELDS["createdAt"]  # Bugcrowd's name for when a report came in
 
 
 @dataclass(frozen=True, slots=True)
