@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -461,3 +462,35 @@ async def test_only_someone_who_sees_the_project_can_be_assigned(tenants: Tenant
         assert detail["message"] != "No one who can see this project has this id."  # in Japanese
     assert [answer.status_code for answer in allowed] == [200, 200]
     assert assignee == tenant.user_id
+
+
+async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        today = datetime.now(UTC).date()
+
+        async def total(**params: str) -> int:
+            answer = await tenant.client.get("/api/v1/reports", params=params)
+            assert answer.status_code == 200, answer.text
+            return int(answer.json()["data"]["total"])
+
+        counts = [
+            await total(severity="high"),
+            await total(severity="low"),
+            await total(created_since=str(today)),
+            await total(created_since=str(today + timedelta(days=1))),
+            await total(updated_since=f"{today}T00:00:00Z"),
+        ]
+        refused = [
+            await tenant.client.get("/api/v1/reports", params={name: "yesterday-ish", "lang": "es"})
+            for name in ("severity", "created_since")
+        ]
+    assert counts == [1, 0, 1, 0, 1]
+    assert [answer.status_code for answer in refused] == [400, 400]
+    details = [answer.json()["details"] for answer in refused]
+    assert [[detail["field"] for detail in listed] for listed in details] == [["severity"], ["created_since"]]
+    assert details[0][0]["message"] == "Este valor no es una de las opciones permitidas."
+    assert details[1][0]["message"].startswith("Debe ser una fecha")

@@ -38,9 +38,9 @@ from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_curso
 class ReportFilters:
     project_id: UUID | None = None
     status: str | None = None
-    severity: str | None = None
-    priority: str | None = None
-    category: str | None = None
+    severity: Severity | None = None
+    priority: Priority | None = None
+    category: Category | None = None
     assignee: UUID | None = None
     tag: str | None = None
     search: str | None = None
@@ -68,6 +68,17 @@ class ReportFilters:
         if self.updated_since:
             conditions.append(Report.updated_at >= self.updated_since)
         return conditions
+
+
+def moment_since(name: str, text: str | None) -> datetime | None:
+    """A `*_since` parameter: a day (`2026-01-31`, from its start in UTC) or a moment; else a 400 on `name`."""
+    if text is None:
+        return None
+    try:
+        return _parse_moment(text.strip())[0]
+    except _FilterValueError:
+        message = _("Must be a date such as 2026-01-31, or a date and time such as 2026-01-31T09:30:00Z.")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message)]) from None
 
 
 def _has_tag(tag: str) -> ColumnElement[bool]:

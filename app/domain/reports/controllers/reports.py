@@ -3,7 +3,6 @@ screenshots are served by screenshots.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,9 +27,9 @@ from app.domain.reports.jsonapi import (
     report_item,
     report_list,
 )
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Comment, ProjectColumn, Report
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Comment, Priority, ProjectColumn, Report, Severity
 from app.domain.reports.presenters import report_created, report_read, screenshots_of
-from app.domain.reports.queries import ReportFilters, list_reports
+from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
@@ -91,14 +90,14 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
         project_id: FromQuery[UUID | None] = None,
         status: FromQuery[str | None] = None,
-        severity: FromQuery[str | None] = None,
-        priority: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
+        severity: FromQuery[Severity | None] = None,
+        priority: FromQuery[Priority | None] = None,
+        category: FromQuery[Category | None] = None,
         assignee: FromQuery[UUID | None] = None,
         tag: FromQuery[str | None] = None,
         search: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        created_since: FromQuery[datetime | None] = None,
-        updated_since: FromQuery[datetime | None] = None,
+        created_since: FromQuery[str | None] = None,
+        updated_since: FromQuery[str | None] = None,
         page: Annotated[int, QueryParameter(ge=1)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
@@ -123,8 +122,8 @@ class ReportController(Controller):
             assignee=assignee,
             tag=tag,
             search=search,
-            created_since=created_since,
-            updated_since=updated_since,
+            created_since=moment_since("created_since", created_since),
+            updated_since=moment_since("updated_since", updated_since),
         )
         conditions = [
             *filters.conditions(reports.dialect),
