@@ -7,7 +7,8 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import text
 
 from app.lib.database import alchemy_config
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
 from app.lib.redis import get_redis
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
 
@@ -27,8 +28,12 @@ class HealthController(Controller):
     @get(["/health/ready", "/api/v1/health/ready"], operation_id=operation_id("Ready"), status_code=HTTP_200_OK)
     async def ready(self) -> Envelope[Readiness]:
         readiness = Readiness(database=await _database_ok(), redis=await _redis_ok())
-        if not (readiness.database and readiness.redis):
-            raise LanternError(ErrorCode.SERVICE_UNAVAILABLE)
+        unreachable = [
+            *([] if readiness.database else [FieldError("database", _("The database cannot be reached."))]),
+            *([] if readiness.redis else [FieldError("redis", _("Redis cannot be reached."))]),
+        ]
+        if unreachable:
+            raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=unreachable)
         return ok(readiness)
 
 

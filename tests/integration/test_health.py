@@ -1,0 +1,40 @@
+"""Readiness says which dependency is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.redis import get_redis
+from app.settings import reset_settings
+from tests.support.clients import ApiClient
+
+
+@pytest.fixture
+def redis_gone(monkeypatch: pytest.MonkeyPatch, separate_redis: EmbeddedRedis) -> Iterator[None]:
+    """The app's Redis connection points at a server that is stopped, for this test only."""
+    monkeypatch.setenv("REDIS_URL", separate_redis.url)
+    reset_settings()
+    get_redis.cache_clear()
+    separate_redis.stop()
+    yield
+    monkeypatch.undo()
+    reset_settings()
+    get_redis.cache_clear()
+
+
+async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
+    answer = await anonymous.get("/health/ready", headers={"Accept-Language": "ja"})
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
+    [detail] = answer.json()["details"]
+    assert detail["field"] == "redis"
+    assert detail["message"] != "Redis cannot be reached."  # in Japanese
+
+
+async def test_ready_when_all_is_reachable(anonymous: ApiClient) -> None:
+    answer = await anonymous.get("/health/ready")
+    assert answer.status_code == 200
+    assert answer.json()["data"] == {"database": True, "redis": True}
