@@ -56,6 +56,12 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
         raise validation_error(str(error)) from None
 
 
+def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """BugHerd wraps a body in its resource's name (`{"comment": {...}}`); ours is the bare object."""
+    inner = body.get(name)
+    return inner if len(body) == 1 and isinstance(inner, dict) else body
+
+
 def decode_json(raw: bytes, schema: type[T]) -> T:
     """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form."""
     try:

@@ -494,3 +494,18 @@ async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
     assert [[detail["field"] for detail in listed] for listed in details] == [["severity"], ["created_since"]]
     assert details[0][0]["message"] == "Este valor no es una de las opciones permitidas."
     assert details[1][0]["message"].startswith("Debe ser una fecha")
+
+
+async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        url = f"/api/v1/reports/{sent.json()['data']['id']}/comments"
+        bugherd = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": 123}})
+        ours = await tenant.client.post(url, json={"text": "and ours"})
+        empty = await tenant.client.post(url, json={"comment": {"text": ""}})
+        listed = (await tenant.client.get(url)).json()["data"]
+    assert (bugherd.status_code, ours.status_code) == (201, 201), bugherd.text
+    assert [comment["text"] for comment in listed] == ["comment here", "and ours"]
+    assert empty.status_code == 400
+    assert empty.json()["details"][0]["field"] == "text"

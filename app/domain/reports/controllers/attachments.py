@@ -27,7 +27,7 @@ from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.schema import Envelope, convert_body, decode_json, ok
+from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from app.lib.storage import storage
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
@@ -113,7 +113,8 @@ class AttachmentController(Controller):
         report = await _report(identity, reference, reports, projects)
         content_type, _params = request.content_type
         if content_type == "application/json":
-            link = _link(decode_json(await request.body(), dict[str, Any]))
+            body = unwrapped(decode_json(await request.body(), dict[str, Any]), "attachment")
+            link = convert_body(body, schemas.AttachmentLink)
             return ok(attachment_read(await attachments.link(report, link, identity.user_id)))
         if content_type != "multipart/form-data":
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
@@ -174,9 +175,3 @@ class AttachmentController(Controller):
 
 async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:
     return await reports.by_reference(reference, await guest_projects(identity, projects))
-
-
-def _link(body: dict[str, Any]) -> schemas.AttachmentLink:
-    """Our body, or BugHerd's, which wraps the same fields in `attachment` and spells them in snake_case."""
-    wrapped = body.get("attachment")
-    return convert_body(wrapped if len(body) == 1 and isinstance(wrapped, dict) else body, schemas.AttachmentLink)
