@@ -504,8 +504,10 @@ async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClien
         bugherd = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": 123}})
         ours = await tenant.client.post(url, json={"text": "and ours"})
         empty = await tenant.client.post(url, json={"comment": {"text": ""}})
+        nothing = await tenant.client.post(url, json={}, headers={"Accept-Language": "de"})
         listed = (await tenant.client.get(url)).json()["data"]
     assert (bugherd.status_code, ours.status_code) == (201, 201), bugherd.text
     assert [comment["text"] for comment in listed] == ["comment here", "and ours"]
     assert empty.status_code == 400
-    assert empty.json()["details"][0]["field"] == "text"
+    assert empty.json()["details"][0]["field"] == "comment.text"
+    assert nothing.json()["details"] == [{"field": "text", "message": "Dieses Feld ist erforderlich."}]

@@ -192,8 +192,26 @@ class ColumnRead(CamelStruct):
     custom: bool
 
 
+CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+
+
+class BugHerdComment(CamelStruct):
+    text: CommentText
+
+
 class CommentCreate(CamelStruct):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+    """`{"text"}`, or BugHerd's `{"comment": {"text"}}`."""
+
+    text: CommentText | None = None
+    comment: BugHerdComment | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is None and self.comment is None:
+            raise ValueError("Object missing required field `text`")  # msgspec's words, localized as its own
+
+    @property
+    def content(self) -> str:
+        return self.text if self.text is not None else (self.comment.text if self.comment else "")
 
 
 class CommentRead(CamelStruct):

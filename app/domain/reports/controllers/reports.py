@@ -33,7 +33,7 @@ from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.schema import Envelope, convert_body, ok, unwrapped
+from app.lib.schema import Envelope, convert_body, ok
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
 
@@ -219,15 +219,13 @@ class ReportController(Controller):
         *,
         identity: NamedDependency[Identity],
         reference: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        data: JSONBody[schemas.CommentCreate],
         reports: NamedDependency[ReportService],
         comments: NamedDependency[CommentService],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.CommentRead]:
-        """`{"text"}`, or BugHerd's `{"comment": {"text"}}`."""
-        body = convert_body(unwrapped(data, "comment"), schemas.CommentCreate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=body.text))
+        comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=data.content))
         return ok(_comment_read(comment))
 
 
