@@ -21,6 +21,7 @@ from litestar import Request, Response
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.schema import Envelope, ok
 
 MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
@@ -295,6 +296,51 @@ def document(
 
 def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(body, media_type=MEDIA_TYPE, headers={"Vary": "Accept"})
+
+
+PLAIN_DESCRIPTION = (
+    "JSON:API mode (`Accept: application/vnd.api+json`, or a `fields[...]` parameter) answers a JSON:API "
+    "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets."
+)
+
+
+def native_or_document(
+    request: Request[Any, Any, Any],
+    type_name: str,
+    reads: msgspec.Struct | Sequence[msgspec.Struct],
+    *,
+    kind: type[msgspec.Struct],
+    id_field: str = "id",
+) -> Envelope[Any] | Response[dict[str, Any]]:
+    """The native envelope, or a JSON:API document of `plain_document` when the request asks for one."""
+    if requested(request):
+        return plain_document(request, type_name, reads, kind=kind, id_field=id_field)
+    return ok(reads)
+
+
+def plain_document(
+    request: Request[Any, Any, Any],
+    type_name: str,
+    reads: msgspec.Struct | Sequence[msgspec.Struct],
+    *,
+    kind: type[msgspec.Struct],
+    id_field: str = "id",
+) -> Response[dict[str, Any]]:
+    """A resource, or a list of them, of a type with no relationships (projects, members, tokens, keys): each
+    native read struct's `id_field` is the resource's id, its other fields its attributes, named as the native
+    API names them. Sparse fieldsets apply; there is nothing to include, filter, sort or page."""
+    id_key = kind.__struct_encode_fields__[kind.__struct_fields__.index(id_field)]
+    attributes = tuple(name for name in kind.__struct_encode_fields__ if name != id_key)
+    query = parse_query(request.query_params.multi_items(), QueryRules(ResourceType(type_name, attributes)))
+
+    def resource(read: msgspec.Struct) -> Resource:
+        values = msgspec.to_builtins(read)
+        return Resource(type_name, str(values.pop(id_key)), values)
+
+    if isinstance(reads, msgspec.Struct):
+        return document_response(document(query, resource(reads), links={"self": link(request)}))
+    primary = [resource(read) for read in reads]
+    return document_response(document(query, primary, links={"self": link(request)}, meta={"total": len(primary)}))
 
 
 # Links and cursors -----------------------------------------------------------------------------------

@@ -422,3 +422,39 @@ async def _submit_as(anonymous: ApiClient, project: dict[str, Any], email: str, 
     }
     response = await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
     assert response.status_code == 201, response.text
+
+
+async def test_every_other_list_and_item_answers_a_document_when_asked(tenants: TenantFactory) -> None:
+    """Projects, their keys and people, the organization, its members and tokens: JSON:API mode too."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        token = await tenant.create_token()
+        [member] = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+        expected = {
+            "/api/v1/projects": ("project", [project["id"]]),
+            f"/api/v1/projects/{project['id']}": ("project", project["id"]),
+            f"/api/v1/projects/{project['id']}/keys": ("projectKey", [project["keys"][0]["id"]]),
+            f"/api/v1/projects/{project['id']}/members": ("user", []),
+            "/api/v1/organization": ("organization", tenant.organization_id),
+            "/api/v1/organization/members": ("membership", [member["id"]]),
+            f"/api/v1/organization/members/{member['id']}": ("membership", member["id"]),
+            "/api/v1/tokens": ("token", [token["id"]]),
+            f"/api/v1/tokens/{token['id']}": ("token", token["id"]),
+        }
+        documents: dict[str, Any] = {}
+        for url in expected:
+            response = await tenant.client.get(url, headers={"Accept": JSONAPI})
+            assert response.headers["content-type"].startswith(JSONAPI), (url, response.text)
+            documents[url] = response.json()
+            validate_document(documents[url])
+        sparse = await _document(tenant.client, "/api/v1/projects", **{"fields[project]": "name,trackingPrefix"})
+        unknown = await _error(tenant.client, "/api/v1/tokens", **{"filter[name]": "x"})
+    for url, (type_name, ids) in expected.items():
+        data = documents[url]["data"]
+        found = [item["id"] for item in data] if isinstance(data, list) else data["id"]
+        assert found == ids, url
+        assert all(item["type"] == type_name for item in (data if isinstance(data, list) else [data])), url
+    assert documents["/api/v1/organization"]["data"]["attributes"]["name"] == "Acme"
+    assert "token" not in documents["/api/v1/tokens"]["data"][0]["attributes"]  # the secret is shown once only
+    assert sparse["data"][0]["attributes"] == {"name": "Docs", "trackingPrefix": "DOC"}
+    assert unknown == ["filter[name]"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -16,6 +17,8 @@ from app.domain.accounts.models import User
 from app.domain.organizations import schemas
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.organizations.services import MembershipService, OrganizationService
+from app.lib import jsonapi
+from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.queue import enqueue_for_tenant
 from app.lib.schema import Envelope, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_team
@@ -67,9 +70,12 @@ class OrganizationController(Controller):
         "identity": Provide(provide_identity),
     }
 
-    @get("/", operation_id="GetOrganization")
-    async def show(self, organizations: NamedDependency[OrganizationService]) -> Envelope[schemas.OrganizationRead]:
-        return ok(organization_read(await organizations.current()))
+    @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
+    async def show(
+        self, request: Request[Any, Any, Any], organizations: NamedDependency[OrganizationService]
+    ) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
+        read = organization_read(await organizations.current())
+        return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
 
     @patch("/", operation_id="UpdateOrganization", guards=[requires_manager])
     async def update(
@@ -79,9 +85,12 @@ class OrganizationController(Controller):
     ) -> Envelope[schemas.OrganizationRead]:
         return ok(organization_read(await organizations.update(data)))
 
-    @get("/members", operation_id="ListMembers", guards=[requires_team])
-    async def members(self, memberships: NamedDependency[MembershipService]) -> Envelope[list[schemas.MemberRead]]:
-        return ok([member_read(membership, user) for membership, user in await memberships.members()])
+    @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
+    async def members(
+        self, request: Request[Any, Any, Any], memberships: NamedDependency[MembershipService]
+    ) -> Envelope[list[schemas.MemberRead]] | Response[dict[str, Any]]:
+        reads = [member_read(membership, user) for membership, user in await memberships.members()]
+        return jsonapi.native_or_document(request, "membership", reads, kind=schemas.MemberRead)
 
     @post("/members", operation_id="InviteMember", status_code=HTTP_201_CREATED, guards=[requires_manager])
     async def invite(
@@ -103,11 +112,17 @@ class OrganizationController(Controller):
         )
         return Response(body, status_code=HTTP_201_CREATED, background=background)
 
-    @get("/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team])
+    @get(
+        "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION
+    )
     async def member(
-        self, membership_id: FromPath[UUID], memberships: NamedDependency[MembershipService]
-    ) -> Envelope[schemas.MemberRead]:
-        return ok(member_read(*await memberships.member(membership_id)))
+        self,
+        request: Request[Any, Any, Any],
+        membership_id: FromPath[UUID],
+        memberships: NamedDependency[MembershipService],
+    ) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
+        read = member_read(*await memberships.member(membership_id))
+        return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
 
     @patch("/members/{membership_id:uuid}", operation_id="UpdateMember", guards=[requires_manager])
     async def change_role(

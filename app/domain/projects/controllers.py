@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -15,6 +16,8 @@ from app.domain.organizations.models import Role
 from app.domain.projects import schemas
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.services import ProjectService
+from app.lib import jsonapi
+from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import Envelope, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
@@ -55,12 +58,16 @@ class ProjectController(Controller):
     guards = [requires_admin_client]
     dependencies = {"projects": Provide(provide_project_service), "identity": Provide(provide_identity)}
 
-    @get("/", operation_id="ListProjects")
+    @get("/", operation_id="ListProjects", description=PLAIN_DESCRIPTION)
     async def list_projects(
-        self, identity: NamedDependency[Identity], projects: NamedDependency[ProjectService]
-    ) -> Envelope[list[schemas.ProjectRead]]:
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[list[schemas.ProjectRead]] | Response[dict[str, Any]]:
         visible = await projects.visible(identity)
-        return ok([project_read(project, await _keys(identity, projects, project)) for project in visible])
+        reads = [project_read(project, await _keys(identity, projects, project)) for project in visible]
+        return jsonapi.native_or_document(request, "project", reads, kind=schemas.ProjectRead)
 
     @post("/", operation_id="CreateProject", status_code=HTTP_201_CREATED, guards=[requires_manager])
     async def create(
@@ -69,12 +76,17 @@ class ProjectController(Controller):
         project = await projects.create_project(data)
         return ok(project_read(project, await projects.keys(project.id)))
 
-    @get("/{project_id:uuid}", operation_id="GetProject")
+    @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
     async def show(
-        self, identity: NamedDependency[Identity], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
-    ) -> Envelope[schemas.ProjectRead]:
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
         project = await projects.visible_one(identity, project_id)
-        return ok(project_read(project, await _keys(identity, projects, project)))
+        read = project_read(project, await _keys(identity, projects, project))
+        return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
     @patch("/{project_id:uuid}", operation_id="UpdateProject", guards=[requires_manager])
     async def update(
@@ -92,12 +104,18 @@ class ProjectController(Controller):
     async def remove(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> None:
         await projects.delete(project_id)
 
-    @get("/{project_id:uuid}/keys", operation_id="ListProjectKeys", guards=[requires_manager])
+    @get(
+        "/{project_id:uuid}/keys",
+        operation_id="ListProjectKeys",
+        guards=[requires_manager],
+        description=PLAIN_DESCRIPTION,
+    )
     async def list_keys(
-        self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
-    ) -> Envelope[list[schemas.ProjectKeyRead]]:
+        self, request: Request[Any, Any, Any], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Envelope[list[schemas.ProjectKeyRead]] | Response[dict[str, Any]]:
         await projects.get(project_id)
-        return ok([key_read(key) for key in await projects.keys(project_id)])
+        reads = [key_read(key) for key in await projects.keys(project_id)]
+        return jsonapi.native_or_document(request, "projectKey", reads, kind=schemas.ProjectKeyRead)
 
     @post(
         "/{project_id:uuid}/keys",
@@ -122,26 +140,26 @@ class ProjectController(Controller):
     ) -> None:
         await projects.revoke_key(project_id, key_id)
 
-    @get("/{project_id:uuid}/members", operation_id="ListProjectMembers")
+    @get("/{project_id:uuid}/members", operation_id="ListProjectMembers", description=PLAIN_DESCRIPTION)
     async def list_people(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.ProjectPersonRead]]:
+    ) -> Envelope[list[schemas.ProjectPersonRead]] | Response[dict[str, Any]]:
         await projects.visible_one(identity, project_id)
-        return ok(
-            [
-                schemas.ProjectPersonRead(
-                    user_id=user.id,
-                    email=user.email,
-                    name=user.name,
-                    role=role,
-                    added_at=person.created_at,
-                )
-                for person, user, role in await projects.people(project_id)
-            ],
-        )
+        reads = [
+            schemas.ProjectPersonRead(
+                user_id=user.id,
+                email=user.email,
+                name=user.name,
+                role=role,
+                added_at=person.created_at,
+            )
+            for person, user, role in await projects.people(project_id)
+        ]
+        return jsonapi.native_or_document(request, "user", reads, kind=schemas.ProjectPersonRead, id_field="user_id")
 
     @post(
         "/{project_id:uuid}/members",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.tokens import schemas
 from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
+from app.lib import jsonapi
+from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import Envelope, ok
 from tenants.guards import provide_identity, requires_manager
 from tenants.identity import Identity
@@ -39,9 +42,12 @@ class TokenController(Controller):
     guards = [requires_manager]
     dependencies = {"tokens": Provide(provide_token_service), "identity": Provide(provide_identity)}
 
-    @get("/", operation_id="ListTokens")
-    async def list_tokens(self, tokens: NamedDependency[TokenService]) -> Envelope[list[schemas.TokenRead]]:
-        return ok([token_read(token) for token in await tokens.get_many(order_by=[ApiToken.created_at.asc()])])
+    @get("/", operation_id="ListTokens", description=PLAIN_DESCRIPTION)
+    async def list_tokens(
+        self, request: Request[Any, Any, Any], tokens: NamedDependency[TokenService]
+    ) -> Envelope[list[schemas.TokenRead]] | Response[dict[str, Any]]:
+        reads = [token_read(token) for token in await tokens.get_many(order_by=[ApiToken.created_at.asc()])]
+        return jsonapi.native_or_document(request, "token", reads, kind=schemas.TokenRead)
 
     @post("/", operation_id="CreateToken", status_code=HTTP_201_CREATED)
     async def create(
@@ -54,11 +60,12 @@ class TokenController(Controller):
         read = token_read(token)
         return ok(schemas.TokenCreated(**{f: getattr(read, f) for f in read.__struct_fields__}, token=secret))
 
-    @get("/{token_id:uuid}", operation_id="GetToken")
+    @get("/{token_id:uuid}", operation_id="GetToken", description=PLAIN_DESCRIPTION)
     async def show(
-        self, token_id: FromPath[UUID], tokens: NamedDependency[TokenService]
-    ) -> Envelope[schemas.TokenRead]:
-        return ok(token_read(await tokens.get(token_id)))
+        self, request: Request[Any, Any, Any], token_id: FromPath[UUID], tokens: NamedDependency[TokenService]
+    ) -> Envelope[schemas.TokenRead] | Response[dict[str, Any]]:
+        read = token_read(await tokens.get(token_id))
+        return jsonapi.native_or_document(request, "token", read, kind=schemas.TokenRead)
 
     @delete("/{token_id:uuid}", operation_id="RevokeToken", status_code=HTTP_204_NO_CONTENT)
     async def revoke(self, token_id: FromPath[UUID], tokens: NamedDependency[TokenService]) -> None:
