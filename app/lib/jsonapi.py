@@ -312,23 +312,12 @@ def native_or_document(
     kind: type[msgspec.Struct],
     id_field: str = "id",
 ) -> Envelope[Any] | Response[dict[str, Any]]:
-    """The native envelope, or a JSON:API document of `plain_document` when the request asks for one."""
-    if requested(request):
-        return plain_document(request, type_name, reads, kind=kind, id_field=id_field)
-    return ok(reads)
-
-
-def plain_document(
-    request: Request[Any, Any, Any],
-    type_name: str,
-    reads: msgspec.Struct | Sequence[msgspec.Struct],
-    *,
-    kind: type[msgspec.Struct],
-    id_field: str = "id",
-) -> Response[dict[str, Any]]:
-    """A resource, or a list of them, of a type with no relationships (projects, members, tokens, keys): each
-    native read struct's `id_field` is the resource's id, its other fields its attributes, named as the native
-    API names them. Sparse fieldsets apply; there is nothing to include, filter, sort or page."""
+    """The native envelope, or, when the request asks for JSON:API, a document of resources of a type with no
+    relationships (projects, members, tokens, keys): each native read struct's `id_field` is the resource's id,
+    its other fields its attributes, named as the native API names them. Sparse fieldsets apply; there is
+    nothing to include, filter, sort or page."""
+    if not requested(request):
+        return ok(reads)
     id_key = kind.__struct_encode_fields__[kind.__struct_fields__.index(id_field)]
     attributes = tuple(name for name in kind.__struct_encode_fields__ if name != id_key)
     query = parse_query(request.query_params.multi_items(), QueryRules(ResourceType(type_name, attributes)))
