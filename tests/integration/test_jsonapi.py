@@ -352,9 +352,15 @@ async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
         assert await _error(tenant.client, url, **{"fields[report]": "title"}) == ["fields[report]"]
         assert sorted(await _error(tenant.client, url, sort="position", include="project")) == ["include", "sort"]
         assert await _error(tenant.client, url, **{"page[limit]": "5"}) == ["page[limit]"]
-        for headers, params in (({"Accept": JSONAPI}, {}), ({}, {"fields[column]": "name"}), ({}, {})):
-            response = await other.client.get(url, headers=headers, params=params)
-            assert response.status_code == 404, response.text
+        one = await tenant.client.get(f"{url}/{custom_id}")
+        assert one.json()["data"] == native[-1]
+        one_document = await _document(tenant.client, f"{url}/{custom_id}", **{"fields[column]": "name"})
+        assert one_document["data"]["attributes"] == {"name": "testing"}
+        assert (await tenant.client.get(f"{url}/{project['id']}")).status_code == 404  # not a column of the board
+        for path in (url, f"{url}/{custom_id}"):
+            for headers, params in (({"Accept": JSONAPI}, {}), ({}, {"fields[column]": "name"}), ({}, {})):
+                response = await other.client.get(path, headers=headers, params=params)
+                assert response.status_code == 404, response.text
 
 
 async def test_tenant_isolation_of_filters_cursors_and_items(tenants: TenantFactory, anonymous: ApiClient) -> None:

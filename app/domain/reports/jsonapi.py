@@ -320,7 +320,18 @@ def column_id(read: ColumnRead) -> str:
 
 def column_list(request: Request[Any, Any, Any], project_id: UUID, columns: list[ColumnRead]) -> dict[str, Any]:
     """A board's columns, in board order, as a document; each relates to its project."""
-    query = query_of(request, COLUMN_RULES)
+    primary = [_column_resource(project_id, read) for read in columns]
+    return document(
+        query_of(request, COLUMN_RULES), primary, links={"self": link(request)}, meta={"total": len(primary)}
+    )
+
+
+def column_item(request: Request[Any, Any, Any], project_id: UUID, column: ColumnRead) -> dict[str, Any]:
+    return document(
+        query_of(request, COLUMN_RULES), _column_resource(project_id, column), links={"self": link(request)}
+    )
+
+
+def _column_resource(project_id: UUID, read: ColumnRead) -> Resource:
     project = Relationship(Identifier("project", str(project_id)), related=_project_path(project_id))
-    primary = [Resource("column", column_id(read), _attributes(read), {"project": project}) for read in columns]
-    return document(query, primary, links={"self": link(request)}, meta={"total": len(primary)})
+    return Resource("column", column_id(read), _attributes(read), {"project": project})

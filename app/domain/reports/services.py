@@ -442,10 +442,15 @@ class ColumnService(TenantService[ProjectColumn]):
             ProjectColumn(project_id=project_id, name=name, status_id=status_id, position=position)
         )
 
-    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate) -> ProjectColumn:
+    async def one(self, project_id: UUID, column_id: UUID) -> ProjectColumn:
+        """A custom column of the project (the defaults have no id); another project's is unknown here."""
         column = await self.get_one_or_none(ProjectColumn.id == column_id, ProjectColumn.project_id == project_id)
         if column is None:
             raise not_found()
+        return column
+
+    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate) -> ProjectColumn:
+        column = await self.one(project_id, column_id)
         if data.name is not msgspec.UNSET and data.name.strip() != column.name:
             new_name = data.name.strip()
             if new_name.lower() in DEFAULT_STATUS_IDS or any(

@@ -22,6 +22,7 @@ from app.domain.reports.jsonapi import (
     COMMENTS_DESCRIPTION,
     ITEM_DESCRIPTION,
     LIST_DESCRIPTION,
+    column_item,
     column_list,
     comment_list,
     report_item,
@@ -274,6 +275,23 @@ class ColumnController(Controller):
     ) -> Envelope[schemas.ColumnRead]:
         await projects.get(project_id)
         return ok(_column_read(await columns.add(project_id, data)))
+
+    @get("/{column_id:uuid}", operation_id="GetColumn", description=f"A custom column. {COLUMNS_DESCRIPTION}")
+    async def show_column(  # noqa: PLR0913 - the request, the ids and the services they touch
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
+    ) -> Envelope[schemas.ColumnRead] | Response[dict[str, Any]]:
+        await projects.visible_one(identity, project_id)
+        read = _column_read(await columns.one(project_id, column_id))
+        if jsonapi.requested(request):
+            return jsonapi.document_response(column_item(request, project_id, read))
+        return ok(read)
 
     @patch("/{column_id:uuid}", operation_id="UpdateColumn", guards=[requires_manager])
     async def update_column(
