@@ -511,3 +511,31 @@ async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClien
     assert empty.status_code == 400
     assert empty.json()["details"][0]["field"] == "comment.text"
     assert nothing.json()["details"] == [{"field": "text", "message": "Dieses Feld ist erforderlich."}]
+
+
+async def test_bugherds_task_changes(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """BugHerd's own update examples, with Lantern's ids for people."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        url = f"/api/v1/reports/{sent.json()['data']['id']}"
+        await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
+        seen = []
+        for task in (
+            {"priority": "critical", "status": "backlog", "assigned_to_id": tenant.user_id},
+            {"status": "todo", "updater_email": "someone@example.com", "tag_names": ["ui", "feature"]},
+            {"assigned_to_id": None},
+            {"status": "testing", "priority": "normal"},
+            {"status": "feedback"},
+        ):
+            answer = await tenant.client.patch(url, json={"task": task})
+            assert answer.status_code == 200, answer.text
+            data = answer.json()["data"]
+            seen.append((data["status"], data["priority"], data["assigneeId"], data["tags"]))
+    assert seen == [
+        ("backlog", "highest", tenant.user_id, []),
+        ("todo", "highest", tenant.user_id, ["feature", "ui"]),
+        ("todo", "highest", None, ["feature", "ui"]),
+        ("testing", "medium", None, ["feature", "ui"]),
+        ("new", "medium", None, ["feature", "ui"]),
+    ]

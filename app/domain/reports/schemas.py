@@ -174,6 +174,25 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     description: Description | msgspec.UnsetType = msgspec.UNSET
 
 
+# BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
+_BUGHERD_TASK_FIELDS = {"assigned_to_id": "assignee_id", "tag_names": "tags"}
+_BUGHERD_PRIORITIES = {
+    "not set": "medium",
+    "critical": "highest",
+    "important": "high",
+    "normal": "medium",
+    "minor": "low",
+}
+
+
+def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A BugHerd task change as a `ReportUpdate` body; `updater_email`, for BugHerd's audit log only, is dropped."""
+    changes = {_BUGHERD_TASK_FIELDS.get(name, name): value for name, value in task.items() if name != "updater_email"}
+    if isinstance(priority := changes.get("priority"), str):
+        changes["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
+    return changes
+
+
 class ColumnCreate(CamelStruct):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     position: int | None = None

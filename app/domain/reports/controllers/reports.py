@@ -34,7 +34,7 @@ from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.schema import Envelope, convert_body, ok
+from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
 
@@ -168,8 +168,9 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
         """Triage: status (a column name) or status_id, severity, priority, category, assignee, tags, external
-        id; the fields alone, or as a JSON:API document's `data.attributes`. A field not listed is refused."""
-        changes = convert_body(jsonapi.attributes(data), schemas.ReportUpdate)
+        id; the fields alone, as a JSON:API document's `data.attributes`, or as BugHerd's `{"task": {...}}`
+        (`assigned_to_id`, `tag_names`, its priorities). A field not listed is refused."""
+        changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         await reports.apply(report, changes, columns)
         if jsonapi.requested(request):
@@ -302,6 +303,12 @@ class ColumnController(Controller):
         columns: NamedDependency[ColumnService],
     ) -> Envelope[schemas.ColumnRead]:
         return ok(_column_read(await columns.change(project_id, column_id, data)))
+
+
+def _changes(body: dict[str, Any]) -> dict[str, Any]:
+    """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
+    task = unwrapped(body, "task")
+    return jsonapi.attributes(body) if task is body else schemas.from_bugherd_task(task)
 
 
 async def _reads(reports: ReportService, items: list[Report]) -> list[schemas.ReportRead]:
