@@ -212,14 +212,26 @@ async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
         change = {"lightButtonHoverColor": "#000000", "tooltipEnabled": True, "features": {"attachments": True}}
         patched = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": change})
         changed = (await anonymous.get(url)).json()["config"]
+        themed = await tenant.client.patch(
+            f"/api/v1/projects/{project['id']}",
+            json={"widgetConfig": {"theme": "dark", "features": {"screenshot": False}}},
+        )
+        kept = (await anonymous.get(url)).json()["config"]
         unknown = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"glow": 1}})
+        wrong = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"theme": "neon"}})
     assert {key: served[key] for key in BUGPIN_CONFIG} == BUGPIN_CONFIG
     assert served["projectName"] == "Shop"
     assert patched.status_code == 200, patched.text
     assert (changed["lightButtonHoverColor"], changed["tooltipEnabled"]) == ("#000000", True)
     assert changed["features"]["attachments"] is True
+    assert themed.status_code == 200, themed.text
+    # a change keeps what an earlier one set, in the features too
+    assert (kept["theme"], kept["lightButtonHoverColor"], kept["tooltipEnabled"]) == ("dark", "#000000", True)
+    assert kept["features"] == {**BUGPIN_CONFIG["features"], "attachments": True, "screenshot": False}
     assert unknown.status_code == 400
     assert unknown.json()["details"][0]["field"] == "widgetConfig.glow"
+    assert wrong.status_code == 400
+    assert wrong.json()["details"][0]["field"] == "widgetConfig.theme"
 
 
 async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantFactory) -> None:

@@ -108,7 +108,14 @@ class ProjectUpdate(CamelStruct):
     require_origin: bool | msgspec.UnsetType = msgspec.UNSET
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
     rate_limit_per_minute: RateLimit | msgspec.UnsetType = msgspec.UNSET
-    widget_config: WidgetConfig | msgspec.UnsetType = msgspec.UNSET
+    # Only the fields sent change (`features` too, one by one); the result must be a valid WidgetConfig.
+    widget_config: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+class WidgetConfigChange(CamelStruct):
+    """Validates a project's widget configuration after a change, with errors located at `widgetConfig`."""
+
+    widget_config: WidgetConfig
 
 
 class ProjectPersonAdd(CamelStruct):

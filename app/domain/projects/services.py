@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -13,9 +14,10 @@ from sqlalchemy import ColumnElement, select
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
-from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig
+from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
+from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
 from app.settings import get_settings
 from tenants.identity import Identity
@@ -88,7 +90,7 @@ class ProjectService(TenantService[Project]):
         if "tracking_prefix" in values and values["tracking_prefix"] != project.tracking_prefix:
             await self._check_prefix_free(values["tracking_prefix"])
         if "widget_config" in values:
-            values["widget_config"] = msgspec.to_builtins(values["widget_config"])
+            values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
         if "allowed_origins" in values:
             values["allowed_origins"] = list(values["allowed_origins"])
         for name, value in values.items():
@@ -167,3 +169,13 @@ class ProjectService(TenantService[Project]):
             raise not_found()
         await self.session.delete(person)
         await self.session.flush()
+
+
+def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """The stored configuration with the sent fields over it, validated whole."""
+    merged = {**stored, **sent}
+    if isinstance(sent.get("features"), dict):
+        merged["features"] = {**stored.get("features", {}), **sent["features"]}
+    validated = convert_body({"widgetConfig": merged}, WidgetConfigChange).widget_config
+    builtins: dict[str, Any] = msgspec.to_builtins(validated)
+    return builtins
