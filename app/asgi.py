@@ -18,7 +18,7 @@ from app.domain.reports.controllers import (
     ScreenshotController,
     WidgetController,
 )
-from app.domain.system.controllers import HealthController
+from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
@@ -54,6 +54,7 @@ def create_app() -> Litestar:
             ScreenshotController,
             WidgetController,
             HealthController,
+            IndexController,
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config())],
         middleware=[

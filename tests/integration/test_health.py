@@ -1,4 +1,4 @@
-"""Readiness says which dependency is missing."""
+"""The front door, and readiness that says which dependency is missing."""
 
 from __future__ import annotations
 
@@ -38,3 +38,11 @@ async def test_ready_when_all_is_reachable(anonymous: ApiClient) -> None:
     answer = await anonymous.get("/health/ready")
     assert answer.status_code == 200
     assert answer.json()["data"] == {"database": True, "redis": True}
+
+
+async def test_the_address_make_run_prints_says_where_the_api_is(anonymous: ApiClient) -> None:
+    answer = await anonymous.get("/")
+    assert answer.status_code == 200
+    entry = answer.json()["data"]
+    assert (entry["api"], entry["openapi"]) == ("/api/v1", "/schema/openapi.json")
+    assert (await anonymous.get(entry["openapi"])).status_code == 200

@@ -1,4 +1,5 @@
-"""Liveness and readiness for load balancers and Kubernetes probes."""
+"""The instance's front door (where the API and its document are), and liveness and readiness for load
+balancers and Kubernetes probes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,31 @@ from app.lib.schema import CamelStruct, Envelope, ok, operation_id
 class Readiness(CamelStruct):
     database: bool
     redis: bool
+
+
+class EntryPoints(CamelStruct):
+    name: str
+    api: str
+    openapi: str
+    login: str
+    health: str
+
+
+class IndexController(Controller):
+    tags = ["Health"]
+
+    @get("/", operation_id="Index", status_code=HTTP_200_OK)
+    async def index(self) -> Envelope[EntryPoints]:
+        """Where to go from the address `make run` prints: Lantern serves its API, not pages."""
+        return ok(
+            EntryPoints(
+                name="Lantern",
+                api="/api/v1",
+                openapi="/schema/openapi.json",
+                login="POST /api/v1/auth/login",
+                health="/health/ready",
+            )
+        )
 
 
 class HealthController(Controller):
