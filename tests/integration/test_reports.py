@@ -57,6 +57,14 @@ BUGPIN_EXAMPLE = {
 }
 
 
+async def _sent_report(tenant: Tenant, anonymous: ApiClient) -> tuple[dict[str, Any], str]:
+    """A new project of the tenant, and the address of a report sent to it with BugSpark's example."""
+    project = await _project(tenant)
+    sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+    assert sent.status_code == 201, sent.text
+    return project, f"/api/v1/reports/{sent.json()['data']['id']}"
+
+
 def png(width: int = 64, height: int = 48) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
@@ -296,9 +304,7 @@ async def test_triage_moves_a_report_between_columns(
 async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """BugSpark's PATCH example (its status names), BugHerd's status_id, and null for the feedback column."""
     async with tenants.create() as tenant:
-        project = await _project(tenant)
-        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
-        url = f"/api/v1/reports/{sent.json()['data']['id']}"
+        project, url = await _sent_report(tenant, anonymous)
         await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
 
         async def moved(change: dict[str, Any]) -> tuple[str, int | None, str]:
@@ -438,11 +444,7 @@ async def test_bugpin_multipart_without_media_or_with_its_json_as_a_blob(
 
 async def test_only_someone_who_sees_the_project_can_be_assigned(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant, tenants.create("Other") as other:
-        project = await _project(tenant)
-        created = await anonymous.post(
-            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
-        )
-        report_url = f"/api/v1/reports/{created.json()['data']['id']}"
+        project, report_url = await _sent_report(tenant, anonymous)
         guest_id = (await invite(tenant, "guest"))["member"]["userId"]
 
         async def assign(user_id: str) -> httpx.Response:
@@ -498,9 +500,8 @@ async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
 
 async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
-        project = await _project(tenant)
-        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
-        url = f"/api/v1/reports/{sent.json()['data']['id']}/comments"
+        _shop, report_url = await _sent_report(tenant, anonymous)
+        url = f"{report_url}/comments"
         bugherd = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": 123}})
         ours = await tenant.client.post(url, json={"text": "and ours"})
         empty = await tenant.client.post(url, json={"comment": {"text": ""}})
@@ -516,9 +517,7 @@ async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClien
 async def test_bugherds_task_changes(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """BugHerd's own update examples, with Lantern's ids for people."""
     async with tenants.create() as tenant:
-        project = await _project(tenant)
-        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
-        url = f"/api/v1/reports/{sent.json()['data']['id']}"
+        project, url = await _sent_report(tenant, anonymous)
         await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
         seen = []
         for task in (
