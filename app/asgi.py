@@ -6,6 +6,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
 
 from app.domain.accounts.controllers import AuthController
 from app.domain.organizations.controllers import OrganizationController
@@ -22,6 +23,7 @@ from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
+from app.lib.credentials_doc import ADMIN, SECURITY_SCHEMES
 from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config
 from app.lib.errors import EXCEPTION_HANDLERS
@@ -78,6 +80,8 @@ def create_app() -> Litestar:
             # The document itself, not an HTML viewer: those load their scripts from a CDN, which a
             # self-hosted instance may not reach (a blank page offline).
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            components=Components(security_schemes=SECURITY_SCHEMES),
+            security=ADMIN,
         ),
         logging_config=None,
     )

@@ -44,3 +44,22 @@ async def test_the_upload_is_documented_as_the_part_it_reads(tenants: TenantFact
     assert (schema["required"], schema["properties"]["file"]["format"]) == (["file"], "binary")
     assert misnamed.status_code == 400
     assert misnamed.json()["details"] == [{"field": "file", "message": "Dieses Feld ist erforderlich."}]
+
+
+async def test_each_operation_names_the_credential_it_takes(anonymous: ApiClient) -> None:
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    schemes = document["components"]["securitySchemes"]
+    assert (schemes["widgetKey"]["in"], schemes["widgetKey"]["name"]) == ("header", "X-API-Key")
+    assert (schemes["organizationToken"]["scheme"], schemes["organizationTokenBasic"]["scheme"]) == ("bearer", "basic")
+    assert schemes["session"]["in"] == "cookie"
+    admin = [{"organizationToken": []}, {"organizationTokenBasic": []}, {"session": []}]
+    assert document["security"] == admin  # the default: the admin API
+
+    def security(path: str, method: str) -> list[dict[str, list[str]]] | None:
+        return document["paths"][path][method].get("security")  # type: ignore[no-any-return]
+
+    assert security("/api/v1/widget/submit", "post") == [{"widgetKey": []}]
+    assert security("/api/v1/reports", "post") == [{"widgetKey": []}]
+    assert security("/api/v1/auth/login", "post") == [{}]
+    assert security("/api/v1/auth/me", "get") == [{"session": []}]
+    assert security("/api/v1/reports", "get") in (None, admin)

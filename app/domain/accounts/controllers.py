@@ -15,6 +15,7 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService, LoginThrottle
 from app.domain.organizations.models import Organization
 from app.lib.clients import client_ip
+from app.lib.credentials_doc import PUBLIC, SESSION
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import Envelope, ok
@@ -56,7 +57,7 @@ class AuthController(Controller):
     tags = ["Auth"]
     dependencies = {"accounts": Provide(provide_account_service), "identity": Provide(provide_identity)}
 
-    @post("/signup", operation_id="Signup", status_code=HTTP_201_CREATED, exclude_from_csrf=True)
+    @post("/signup", operation_id="Signup", status_code=HTTP_201_CREATED, exclude_from_csrf=True, security=PUBLIC)
     async def signup(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +75,7 @@ class AuthController(Controller):
         start_session(request, user, organization.id)
         return ok(schemas.SignupResult(user=user_read(user), organization=organization_summary(organization, "owner")))
 
-    @post("/login", operation_id="Login", status_code=HTTP_200_OK, exclude_from_csrf=True)
+    @post("/login", operation_id="Login", status_code=HTTP_200_OK, exclude_from_csrf=True, security=PUBLIC)
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -95,12 +96,12 @@ class AuthController(Controller):
         start_session(request, user, organization.id)
         return Response(ok(_me(user, organization, role, memberships)), headers=decision.headers())
 
-    @post("/logout", operation_id="Logout", status_code=HTTP_200_OK, guards=[requires_session])
+    @post("/logout", operation_id="Logout", status_code=HTTP_200_OK, guards=[requires_session], security=SESSION)
     async def logout(self, request: Request[Any, Any, Any]) -> Envelope[None]:
         request.clear_session()
         return ok(None)
 
-    @get("/me", operation_id="GetMe", guards=[requires_session])
+    @get("/me", operation_id="GetMe", guards=[requires_session], security=SESSION)
     async def me(
         self, identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
     ) -> Envelope[schemas.Me]:
@@ -110,7 +111,7 @@ class AuthController(Controller):
         organization, role = next(m for m in memberships if m[0].id == identity.organization_id)
         return ok(_me(user, organization, role, memberships))
 
-    @patch("/me", operation_id="UpdateMe", guards=[requires_session])
+    @patch("/me", operation_id="UpdateMe", guards=[requires_session], security=SESSION)
     async def update_me(
         self,
         identity: NamedDependency[Identity],
@@ -121,7 +122,9 @@ class AuthController(Controller):
         user = await accounts.update_profile(identity.user_id, data)
         return ok(user_read(user))
 
-    @post("/password", operation_id="ChangePassword", status_code=HTTP_200_OK, guards=[requires_session])
+    @post(
+        "/password", operation_id="ChangePassword", status_code=HTTP_200_OK, guards=[requires_session], security=SESSION
+    )
     async def change_password(
         self,
         request: Request[Any, Any, Any],
@@ -136,7 +139,13 @@ class AuthController(Controller):
         start_session(request, user, identity.organization_id)
         return ok(None)
 
-    @post("/organization", operation_id="SwitchOrganization", status_code=HTTP_200_OK, guards=[requires_session])
+    @post(
+        "/organization",
+        operation_id="SwitchOrganization",
+        status_code=HTTP_200_OK,
+        guards=[requires_session],
+        security=SESSION,
+    )
     async def switch_organization(
         self,
         request: Request[Any, Any, Any],
@@ -153,7 +162,13 @@ class AuthController(Controller):
         request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
         return ok(_me(user, chosen[0], chosen[1], memberships))
 
-    @post("/invitations/accept", operation_id="AcceptInvitation", status_code=HTTP_200_OK, exclude_from_csrf=True)
+    @post(
+        "/invitations/accept",
+        operation_id="AcceptInvitation",
+        status_code=HTTP_200_OK,
+        exclude_from_csrf=True,
+        security=PUBLIC,
+    )
     async def accept_invitation(
         self,
         request: Request[Any, Any, Any],

@@ -7,6 +7,7 @@ from litestar import Controller, get
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import text
 
+from app.lib.credentials_doc import PUBLIC
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -30,7 +31,7 @@ class EntryPoints(CamelStruct):
 class IndexController(Controller):
     tags = ["Health"]
 
-    @get("/", operation_id="Index", status_code=HTTP_200_OK)
+    @get("/", operation_id="Index", status_code=HTTP_200_OK, security=PUBLIC)
     async def index(self) -> Envelope[EntryPoints]:
         """Where to go from the address `make run` prints: Lantern serves its API, not pages."""
         return ok(
@@ -47,11 +48,16 @@ class IndexController(Controller):
 class HealthController(Controller):
     tags = ["Health"]
 
-    @get(["/health", "/api/v1/health"], operation_id=operation_id("Health"), status_code=HTTP_200_OK)
+    @get(["/health", "/api/v1/health"], operation_id=operation_id("Health"), status_code=HTTP_200_OK, security=PUBLIC)
     async def live(self) -> Envelope[str]:
         return ok("ok")
 
-    @get(["/health/ready", "/api/v1/health/ready"], operation_id=operation_id("Ready"), status_code=HTTP_200_OK)
+    @get(
+        ["/health/ready", "/api/v1/health/ready"],
+        operation_id=operation_id("Ready"),
+        status_code=HTTP_200_OK,
+        security=PUBLIC,
+    )
     async def ready(self) -> Envelope[Readiness]:
         readiness = Readiness(database=await _database_ok(), redis=await _redis_ok())
         unreachable = [

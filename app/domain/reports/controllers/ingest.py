@@ -19,6 +19,7 @@ from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
+from app.lib.credentials_doc import PUBLIC, WIDGET
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import decode_json, operation_id
@@ -41,6 +42,7 @@ class IngestController(Controller):
         operation_id="UploadScreenshot",
         opt={PUBLIC_INGEST: True, SCREENSHOT_UPLOAD: True},
         guards=[requires_widget_key],
+        security=WIDGET,
         request_max_body_size=MAX_MULTIPART_BODY,
         status_code=HTTP_201_CREATED,
     )
@@ -67,6 +69,7 @@ class WidgetController(Controller):
         operation_id=operation_id("WidgetSubmit"),
         opt={PUBLIC_INGEST: True},
         guards=[requires_widget_key],
+        security=WIDGET,
         request_max_body_size=MAX_MULTIPART_BODY,
         status_code=HTTP_201_CREATED,
     )
@@ -90,6 +93,7 @@ class WidgetController(Controller):
     @get(
         ["/api/v1/widget/config/{api_key:str}", "/api/widget/config/{api_key:str}"],
         operation_id=operation_id("WidgetConfig"),
+        security=PUBLIC,
     )
     async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
         """The widget's appearance and features for a project key (public: the key is in every page)."""

@@ -34,6 +34,7 @@ from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
+from app.lib.credentials_doc import WIDGET
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
@@ -53,6 +54,7 @@ class ReportController(Controller):
         operation_id="CreateReport",
         opt={PUBLIC_INGEST: True},
         guards=[requires_widget_key],
+        security=WIDGET,
         request_max_body_size=MAX_JSON_BODY,
         status_code=HTTP_201_CREATED,
     )
