@@ -23,11 +23,11 @@ from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
-from app.lib.credentials_doc import ADMIN, SECURITY_SCHEMES
 from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
+from app.lib.openapi import ADMIN, SECURITY_SCHEMES
 from app.lib.runtime import settle_heap
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware

@@ -15,9 +15,9 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService, LoginThrottle
 from app.domain.organizations.models import Organization
 from app.lib.clients import client_ip
-from app.lib.credentials_doc import PUBLIC, SESSION
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.openapi import PUBLIC, SESSION
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
 from app.settings import get_settings

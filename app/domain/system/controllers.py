@@ -7,10 +7,10 @@ from litestar import Controller, get
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import text
 
-from app.lib.credentials_doc import PUBLIC
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.openapi import PUBLIC
 from app.lib.redis import get_redis
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
 

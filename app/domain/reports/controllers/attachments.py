@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.openapi import documented_body
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from app.lib.storage import storage
 from tenants.guards import requires_admin_client
@@ -73,6 +75,13 @@ def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
     )
 
 
+ATTACHMENT_MULTIPART = Schema(
+    type=OpenAPIType.OBJECT,
+    properties={"file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)},
+    required=["file"],
+)
+
+
 class AttachmentController(Controller):
     path = "/api/v1/reports/{reference:str}/attachments"
     tags = ["Attachments"]
@@ -97,7 +106,16 @@ class AttachmentController(Controller):
             return jsonapi.document_response(attachment_list(request, found, attachment_read))
         return ok([attachment_read(attachment) for attachment in found])
 
-    @post("/", operation_id="CreateAttachment", status_code=HTTP_201_CREATED, request_max_body_size=MAX_UPLOAD_BODY)
+    @post(
+        "/",
+        operation_id="CreateAttachment",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=MAX_UPLOAD_BODY,
+        operation_class=documented_body(
+            {"application/json": schemas.AttachmentLink, "multipart/form-data": ATTACHMENT_MULTIPART},
+            'A link (also BugHerd\'s `{"attachment": {"url", "file_name"}}`), or a file in the part `file`.',
+        ),
+    )
     async def create(  # noqa: PLR0913 - the request and the services it touches
         self,
         *,

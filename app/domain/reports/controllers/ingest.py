@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +20,9 @@ from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
-from app.lib.credentials_doc import PUBLIC, WIDGET
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.openapi import PUBLIC, WIDGET, documented_body
 from app.lib.schema import decode_json, operation_id
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
@@ -30,6 +31,19 @@ from tenants.resolve import widget_project
 MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 25 * 1024 * 1024
 MAX_MEDIA_FILES = 5
+WIDGET_MULTIPART = Schema(
+    type=OpenAPIType.OBJECT,
+    properties={
+        "data": Schema(type=OpenAPIType.STRING, description="The report as JSON, as in the JSON body."),
+        "media": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+            max_items=MAX_MEDIA_FILES,
+            description="Screenshots: PNG, JPEG or WebP.",
+        ),
+    },
+    required=["data"],
+)
 
 
 class IngestController(Controller):
@@ -70,6 +84,10 @@ class WidgetController(Controller):
         opt={PUBLIC_INGEST: True},
         guards=[requires_widget_key],
         security=WIDGET,
+        operation_class=documented_body(
+            {"application/json": schemas.WidgetSubmission, "multipart/form-data": WIDGET_MULTIPART},
+            "BugPin's report, as JSON or as multipart: the same JSON in the part `data`, images in `media` parts.",
+        ),
         request_max_body_size=MAX_MULTIPART_BODY,
         status_code=HTTP_201_CREATED,
     )

@@ -34,7 +34,7 @@ from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.credentials_doc import WIDGET
+from app.lib.openapi import WIDGET, documented_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
@@ -55,6 +55,9 @@ class ReportController(Controller):
         opt={PUBLIC_INGEST: True},
         guards=[requires_widget_key],
         security=WIDGET,
+        operation_class=documented_body(
+            {"application/json": schemas.ApiReport}, "BugSpark's report; its snake_case names are taken too."
+        ),
         request_max_body_size=MAX_JSON_BODY,
         status_code=HTTP_201_CREATED,
     )
@@ -157,7 +160,16 @@ class ReportController(Controller):
             return jsonapi.document_response(document)
         return ok((await _reads(reports, [report]))[0])
 
-    @patch("/reports/{reference:str}", operation_id="UpdateReport", guards=[requires_admin_client])
+    @patch(
+        "/reports/{reference:str}",
+        operation_id="UpdateReport",
+        guards=[requires_admin_client],
+        operation_class=documented_body(
+            {"application/json": schemas.ReportUpdate, "application/vnd.api+json": schemas.ReportUpdate},
+            "The fields to change; also as a JSON:API document's `data.attributes`, or as BugHerd's "
+            '`{"task": {...}}` (`assigned_to_id`, `tag_names`, its priorities).',
+        ),
+    )
     async def update(  # noqa: PLR0913 - the request and the services this change touches
         self,
         *,
