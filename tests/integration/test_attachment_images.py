@@ -245,3 +245,24 @@ async def test_a_link_in_bugherds_body_keeps_its_file_name(tenants: TenantFactor
     assert [answer.status_code for answer in answers] == [201, 201, 201], [answer.text for answer in answers]
     assert [answer.json()["data"]["name"] for answer in answers] == ["resolution.gif", "trace.har", "app.log"]
     assert answers[0].json()["data"]["url"] == "http://i.imgur.com/U9h3jZI.gif"
+
+
+async def test_bugherds_upload_takes_the_file_as_the_body(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        url = f"/api/v1/reports/{report_id}/attachments/upload"
+        log = b"2026-12-03 checkout failed\n"
+        uploaded = await tenant.client.post(
+            url, params={"file_name": "server.log"}, content=log, headers={"Content-Type": "text/plain"}
+        )
+        unnamed = await tenant.client.post(
+            url, content=b"\x00\x01", headers={"Content-Type": "application/octet-stream"}
+        )
+        empty = await tenant.client.post(url, content=b"", headers={"Content-Type": "application/octet-stream"})
+        assert uploaded.status_code == 201, uploaded.text
+        download = await tenant.client.get(uploaded.json()["data"]["url"])
+    assert uploaded.json()["data"]["name"] == "server.log"
+    assert download.content == log
+    assert (unnamed.status_code, unnamed.json()["data"]["name"]) == (201, "attachment")
+    assert empty.status_code == 400
+    assert empty.json()["details"][0]["field"] == "file"

@@ -3,7 +3,7 @@ thumbnail (see attachments.py: image files are processed like screenshots)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,6 +146,35 @@ class AttachmentController(Controller):
             await upload.read(),
             identity.user_id,
         )
+        return ok(attachment_read(attachment))
+
+    @post(
+        "/upload",
+        operation_id="UploadAttachment",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=MAX_UPLOAD_BODY,
+        operation_class=documented_body(
+            {"application/octet-stream": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)},
+            "The file itself as the request's body (BugHerd's upload), named by `file_name`.",
+        ),
+    )
+    async def upload_raw(  # noqa: PLR0913 - the request and the services it touches
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        file_name: Annotated[str | None, QueryParameter(max_length=255)] = None,
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> Envelope[schemas.AttachmentRead]:
+        report = await _report(identity, reference, reports, projects)
+        data = await request.body()
+        if not data:
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+        content_type = request.headers.get("content-type")
+        attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
         return ok(attachment_read(attachment))
 
     @get(
