@@ -133,6 +133,11 @@ async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactor
         guest_user = invited.json()["data"]["member"]["userId"]
         added = await tenant.client.post(f"/api/v1/projects/{visible['id']}/members", json={"userId": guest_user})
         assert added.status_code == 201, added.text
+        for role, expected in (("guest", [guest_user]), ("owner", [tenant.user_id])):
+            listed = await tenant.client.get("/api/v1/organization/members", params={"role": role})
+            assert [member["userId"] for member in listed.json()["data"]] == expected
+        bogus = await tenant.client.get("/api/v1/organization/members", params={"role": "boss"})
+        assert bogus.status_code == 400
         async with ApiClient.for_app(app) as guest:
             await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
             await guest.ensure_csrf()

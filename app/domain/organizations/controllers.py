@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,9 +87,14 @@ class OrganizationController(Controller):
 
     @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def members(
-        self, request: Request[Any, Any, Any], memberships: NamedDependency[MembershipService]
+        self,
+        request: Request[Any, Any, Any],
+        memberships: NamedDependency[MembershipService],
+        role: FromQuery[Role | None] = None,
     ) -> Envelope[list[schemas.MemberRead]] | Response[dict[str, Any]]:
-        reads = [member_read(membership, user) for membership, user in await memberships.members()]
+        """Members and guests; `role` lists one kind only (BugHerd's members and guests lists)."""
+        everyone = await memberships.members()
+        reads = [member_read(membership, user) for membership, user in everyone if role in (None, membership.role)]
         return jsonapi.native_or_document(request, "membership", reads, kind=schemas.MemberRead)
 
     @post("/members", operation_id="InviteMember", status_code=HTTP_201_CREATED, guards=[requires_manager])
