@@ -57,8 +57,9 @@ async def test_someone_with_an_account_joins_only_by_accepting_with_their_passwo
 ) -> None:
     """An organization cannot add an existing account by its address alone, nor learn its name, nor use the
     invitation's token (which it is shown) to act as that person."""
-    async with tenants.create("Acme") as acme, tenants.create("Bobs") as bob:
+    async with tenants.create("Acme") as acme, tenants.create("Bobs") as bob, tenants.create("Other") as other:
         invited = await acme.client.post("/api/v1/organization/members", json={"email": bob.email, "role": "admin"})
+        await other.client.post("/api/v1/organization/members", json={"email": bob.email})  # never accepted
         assert invited.status_code == 201, invited.text
         member, token = invited.json()["data"]["member"], invited.json()["data"]["invitationToken"]
         before = (await bob.client.get("/api/v1/auth/me")).json()["data"]["organizations"]
@@ -75,7 +76,7 @@ async def test_someone_with_an_account_joins_only_by_accepting_with_their_passwo
     assert as_bob.status_code == 401
     assert "lantern_session" not in as_bob.cookies
     assert accepted.status_code == 200, accepted.text
-    assert sorted(organization["name"] for organization in after) == ["Acme", "Bobs"]
+    assert sorted(organization["name"] for organization in after) == ["Acme", "Bobs"]  # not the other one
     assert (listed["invitationPending"], listed["name"], listed["role"]) == (False, "Owner", "admin")
 
 

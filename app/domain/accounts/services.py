@@ -139,9 +139,8 @@ class AccountService:
             raise invalid_credentials()
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             invitation.accepted_at = datetime.now(UTC)
-            await self.session.execute(
-                update(Membership).where(Membership.user_id == user.id).values(invitation_pending=False),
-            )
+            accepted = (Membership.user_id == user.id, Membership.organization_id == invitation.organization_id)
+            await self.session.execute(update(Membership).where(*accepted).values(invitation_pending=False))
         if user.password_hash is None:
             await self.set_password(user, password)
         if name:
