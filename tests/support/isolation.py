@@ -337,9 +337,22 @@ class Files:
     files: dict[str, tuple[str, bytes]]
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A body that is the file itself."""
+
+    content: bytes
+    content_type: str
+
+
 @body("UploadScreenshot")
 async def _upload_screenshot(_: Objects) -> Any:
     return Files({"file": ("shot.png", png())})
+
+
+@body("UploadAttachment")
+async def _upload_attachment(_: Objects) -> Any:
+    return Raw(b"a probe's log line\n", "text/plain")
 
 
 NO_BODY = frozenset({"CreateProjectKey", "Logout"})  # unsafe methods whose handlers read no body
@@ -359,6 +372,9 @@ async def send(
 ) -> httpx.Response:
     if isinstance(payload, Files):
         kwargs["files"] = payload.files
+    elif isinstance(payload, Raw):
+        kwargs["content"] = payload.content
+        kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": payload.content_type}
     elif payload is not None:
         kwargs["json"] = payload
     return await client.request(endpoint.method, endpoint.url(ids), **kwargs)
