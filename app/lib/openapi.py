@@ -14,7 +14,9 @@ from typing import Any, cast
 
 import msgspec
 from litestar.openapi.spec import (
+    OpenAPIFormat,
     OpenAPIMediaType,
+    OpenAPIType,
     Operation,
     Reference,
     RequestBody,
@@ -51,6 +53,8 @@ PUBLIC: list[SecurityRequirement] = [{}]
 
 
 _DEFS = "#/$defs/{name}"
+# A file in a multipart part, or as a whole body.
+BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 
 
 def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], description: str) -> type[Operation]:

@@ -6,6 +6,9 @@ writes it as the answer starts, inside Litestar's own exception handling, which 
 begun and lets the server send a plain-text 500. Worse, advanced-alchemy returns the request's database
 connection to the pool in a hook that runs as the answer is sent, so that connection was never given back:
 on SQLite's pool of one, every later request waited for it. Answering here runs that hook.
+
+The widget-key ingest routes skip it: they have no session (sessions.py) and nothing else writes while their
+answer starts, so their hot path carries no extra wrapper.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
 
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
 
 logger = structlog.get_logger()
@@ -27,6 +31,7 @@ logger = structlog.get_logger()
 
 class UnsentAnswerMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
+    exclude_opt_key = PUBLIC_INGEST
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         sent = False

@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import documented_body
+from app.lib.openapi import BINARY, documented_body
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from app.lib.storage import storage
 from tenants.guards import requires_admin_client
@@ -77,7 +77,7 @@ def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
 
 ATTACHMENT_MULTIPART = Schema(
     type=OpenAPIType.OBJECT,
-    properties={"file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)},
+    properties={"file": BINARY},
     required=["file"],
 )
 
@@ -138,7 +138,7 @@ class AttachmentController(Controller):
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         upload = (await request.form()).get("file")
         if not isinstance(upload, UploadFile):
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+            raise _file_required()
         attachment = await attachments.upload(
             report,
             upload.filename,
@@ -154,7 +154,7 @@ class AttachmentController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=MAX_UPLOAD_BODY,
         operation_class=documented_body(
-            {"application/octet-stream": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)},
+            {"application/octet-stream": BINARY},
             "The file itself as the request's body (BugHerd's upload), named by `file_name`.",
         ),
     )
@@ -172,7 +172,7 @@ class AttachmentController(Controller):
         report = await _report(identity, reference, reports, projects)
         data = await request.body()
         if not data:
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+            raise _file_required()
         content_type = request.headers.get("content-type")
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
         return ok(attachment_read(attachment))
@@ -222,3 +222,7 @@ class AttachmentController(Controller):
 
 async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:
     return await reports.by_reference(reference, await guest_projects(identity, projects))
+
+
+def _file_required() -> LanternError:
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, MultipartBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from app.domain.reports.ingest import accept, report_from_widget, save_upload, s
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import PUBLIC, WIDGET, documented_body
+from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body
 from app.lib.schema import decode_json, operation_id
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
@@ -37,7 +37,7 @@ WIDGET_MULTIPART = Schema(
         "data": Schema(type=OpenAPIType.STRING, description="The report as JSON, as in the JSON body."),
         "media": Schema(
             type=OpenAPIType.ARRAY,
-            items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+            items=BINARY,
             max_items=MAX_MEDIA_FILES,
             description="Screenshots: PNG, JPEG or WebP.",
         ),
