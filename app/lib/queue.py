@@ -5,23 +5,34 @@ the job's result exists, and its id in the queue's sorted set), but by one scrip
 three round trips (WATCH, EXISTS, MULTI/EXEC), and the enqueues of one event-loop turn share one pipeline
 (`ScriptBatch`): when a group commit stores a batch of reports, all its requests wake in the same turn and
 each asks for its screenshot's processing.
+
+`enqueue_after_commit` queues a job only once the transaction that made its work commits: the worker then
+always finds that work, and a rolled-back change queues nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache, partial
 from typing import Any
 from uuid import uuid4
 
 import msgpack
+import structlog
 from arq.connections import RedisSettings
 from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.lib.redis import ScriptBatch, get_redis, redis_url
 from tenants.context import require_tenant
+
+logger = structlog.get_logger()
 
 serialize = msgpack.packb
 deserialize = partial(msgpack.unpackb, raw=False)
@@ -46,13 +57,18 @@ class JobQueue:
         self.script = redis.register_script(_ENQUEUE)
         self.scripts = ScriptBatch(redis)
 
-    async def enqueue(self, function: str, job_id: str | None = None, **kwargs: Any) -> bool:
-        """Queue `function(**kwargs)` to run now; False when a job with this id is queued or has run."""
+    async def enqueue(
+        self, function: str, job_id: str | None = None, *, defer_seconds: float = 0, **kwargs: Any
+    ) -> bool:
+        """Queue `function(**kwargs)` to run now, or after `defer_seconds`; False when a job with this id is
+        queued or has run."""
         job_id = job_id or uuid4().hex
         enqueued_ms = timestamp_ms()
+        defer_ms = round(defer_seconds * 1000)
         job = serialize_job(function, (), kwargs, None, enqueued_ms, serializer=serialize)
         keys = [job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name]
-        return bool(await self.scripts.call(self.script, keys, [expires_extra_ms, job, enqueued_ms, job_id]))
+        arguments = [defer_ms + expires_extra_ms, job, enqueued_ms + defer_ms, job_id]
+        return bool(await self.scripts.call(self.script, keys, arguments))
 
 
 @cache
@@ -64,3 +80,45 @@ def job_queue() -> JobQueue:
 async def enqueue_for_tenant(function: str, *, _job_id: str | None = None, **kwargs: Any) -> bool:
     """Enqueue a job that runs in the tenant in context: the tenant travels with the job."""
     return await job_queue().enqueue(function, _job_id, organization_id=str(require_tenant()), **kwargs)
+
+
+_AFTER_COMMIT = "lantern.jobs_after_commit"
+_enqueueing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+
+
+def enqueue_after_commit(
+    session: AsyncSession, function: str, job_id: str, *, defer_seconds: float = 0, **kwargs: Any
+) -> None:
+    """Queue a job of the tenant in context once `session`'s transaction commits; nothing if it rolls back.
+
+    The enqueue runs beside the caller (a request answers without waiting for it); if Redis is unreachable
+    then, the job is lost to the queue and the sweeper that owns its kind of work queues it again.
+    """
+    pending = session.sync_session.info.setdefault(_AFTER_COMMIT, [])
+    pending.append((function, job_id, defer_seconds, {"organization_id": str(require_tenant()), **kwargs}))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed(session: Session) -> None:
+    if pending := session.info.pop(_AFTER_COMMIT, None):
+        task = asyncio.get_running_loop().create_task(_enqueue_all(pending))
+        _enqueueing.add(task)
+        task.add_done_callback(_enqueueing.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+async def _enqueue_all(pending: list[tuple[str, str, float, dict[str, Any]]]) -> None:
+    queue = job_queue()
+    try:
+        await asyncio.gather(
+            *(
+                queue.enqueue(function, job_id, defer_seconds=defer, **kwargs)
+                for function, job_id, defer, kwargs in pending
+            )
+        )
+    except (RedisError, OSError):
+        logger.warning("jobs not queued after commit: queue unavailable", jobs=[job_id for _f, job_id, *_ in pending])

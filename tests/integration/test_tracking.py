@@ -27,9 +27,9 @@ from app.domain.reports.services import TrackingService, numbering_lock
 from app.lib.database import alchemy_config
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
-from app.settings import reset_settings
 from tenants.context import tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
 from tests.support.processes import worker_process
 from tests.support.server import free_port
 from tests.support.worker import running_worker
@@ -48,23 +48,6 @@ REPORT = {
     "category": "bug",
     "metadata": {"page": "/checkout"},
 }
-
-
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Settings for this process (and for worker processes started meanwhile), restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    reset_settings()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reset_settings()
 
 
 async def _projects(tenant: Tenant, count: int = PROJECTS) -> list[dict[str, Any]]:
