@@ -21,6 +21,7 @@ from app.domain.reports.controllers import (
 )
 from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
+from app.domain.webhooks.controllers import WebhookController
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
@@ -55,6 +56,7 @@ def create_app() -> Litestar:
             AttachmentController,
             ScreenshotController,
             WidgetController,
+            WebhookController,
             HealthController,
             IndexController,
         ],

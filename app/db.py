@@ -7,6 +7,7 @@ from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.reports.models import Attachment, Comment, ProjectColumn, ProjectCounter, Report, Screenshot
 from app.domain.tokens.models import ApiToken
+from app.domain.webhooks.models import Webhook, WebhookDelivery
 
 metadata = orm_registry.metadata
 
@@ -25,5 +26,7 @@ __all__ = [
     "Report",
     "Screenshot",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

@@ -17,6 +17,8 @@ from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pe
 from app.domain.reports.search import refresh_gram_shares
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
+from app.domain.webhooks.events import WebhookEvents
+from app.domain.webhooks.services import DeliveryService, forget_old_deliveries, overdue_deliveries
 from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
@@ -36,8 +38,9 @@ async def send_invitation_email(session: AsyncSession, *, invitation_id: str, to
 
 @tenant_job
 async def assign_tracking_ids(session: AsyncSession, *, project_id: str) -> int:
-    """Number the project's unnumbered reports, then tell the requests waiting for their IDs."""
-    assigned = await TrackingService(session).assign(UUID(project_id))
+    """Number the project's unnumbered reports (announcing them to webhooks in the same transactions), then
+    tell the requests waiting for their IDs."""
+    assigned = await TrackingService(session).assign(UUID(project_id), WebhookEvents(session).reports_numbered)
     if assigned:
         await announce(get_redis(), require_tenant(), assigned)
     return len(assigned)
@@ -62,7 +65,7 @@ async def sweep_unnumbered_reports(_ctx: dict[str, Any]) -> int:
         numbered = 0
         for organization_id, project_id in pending:
             with tenant_scope(organization_id):
-                assigned = await TrackingService(session).assign(project_id)
+                assigned = await TrackingService(session).assign(project_id, WebhookEvents(session).reports_numbered)
                 if assigned:
                     await announce(get_redis(), organization_id, assigned)
                 numbered += len(assigned)
@@ -79,6 +82,41 @@ async def refresh_search_gram_shares(_ctx: dict[str, Any]) -> int:
         with system_scope("count search bigrams"):
             async with session.begin():
                 return await refresh_gram_shares(session)
+
+
+# A delivery the sweeper queued again is queued again at most once per this many seconds (see the images').
+WEBHOOK_RESWEEP_SECONDS = 60
+
+
+@tenant_job
+async def deliver_webhook(session: AsyncSession, *, delivery_id: str) -> str:
+    """One attempt at a webhook delivery (see DeliveryService.attempt)."""
+    return await DeliveryService(session=session).attempt(UUID(delivery_id))
+
+
+async def sweep_webhook_deliveries(_ctx: dict[str, Any]) -> int:
+    """Queue again the deliveries the queue lost (overdue while pending), and forget old finished ones."""
+    async with alchemy_config().get_session() as session:
+        with system_scope("sweep webhook deliveries"):
+            async with session.begin():
+                overdue = await overdue_deliveries(session)
+                forgotten = await forget_old_deliveries(session)
+    window = int(time.time() // WEBHOOK_RESWEEP_SECONDS)
+    queue = job_queue()
+    queued = await asyncio.gather(
+        *(
+            queue.enqueue(
+                "deliver_webhook",
+                f"{delivery.job_id}:{window}",
+                organization_id=str(delivery.organization_id),
+                delivery_id=str(delivery.id),
+            )
+            for delivery in overdue
+        )
+    )
+    if any(queued) or forgotten:
+        logger.info("sweeper queued webhook deliveries", count=sum(queued), forgotten=forgotten)
+    return sum(queued)
 
 
 # Screenshots pending this long after their last change (upload, or the start of a run) are the sweeper's.
@@ -124,18 +162,16 @@ async def sweep_pending_screenshots(_ctx: dict[str, Any]) -> int:
                         .limit(SCREENSHOT_SWEEP_BATCH),
                     )
                 ).all()
-    pending: list[tuple[str, str, Screenshot | Attachment]] = [
-        *(("process_screenshot", "screenshot_id", row) for row in screenshots),
-        *(("process_attachment_image", "attachment_id", row) for row in attachments),
+    pending: list[tuple[str, dict[str, Any], Screenshot | Attachment]] = [
+        *(("process_screenshot", {"screenshot_id": str(row.id)}, row) for row in screenshots),
+        *(("process_attachment_image", {"attachment_id": str(row.id)}, row) for row in attachments),
     ]
     window = int(time.time() // SCREENSHOT_RESWEEP_SECONDS)
     queue = job_queue()
     queued = await asyncio.gather(
         *(
-            queue.enqueue(
-                function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **{argument: str(row.id)}
-            )
-            for function, argument, row in pending
+            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
+            for function, arguments, row in pending
         )
     )
     enqueued = sum(queued)

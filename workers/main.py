@@ -19,12 +19,14 @@ from app.lib.queue import deserialize, redis_settings, serialize
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
+    deliver_webhook,
     process_attachment_image,
     process_screenshot,
     refresh_search_gram_shares,
     send_invitation_email,
     sweep_pending_screenshots,
     sweep_unnumbered_reports,
+    sweep_webhook_deliveries,
 )
 
 
@@ -50,6 +52,8 @@ def worker_settings() -> dict[str, Any]:
             send_invitation_email,
             image_function(process_screenshot),
             image_function(process_attachment_image),
+            # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
+            func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
         ],
         "cron_jobs": [
             cron(
@@ -61,6 +65,12 @@ def worker_settings() -> dict[str, Any]:
             cron(
                 cast("WorkerCoroutine", sweep_pending_screenshots),
                 second=set(range(5, 60, 10)),
+                run_at_startup=True,
+                unique=True,
+            ),
+            cron(
+                cast("WorkerCoroutine", sweep_webhook_deliveries),
+                second=set(range(7, 60, 10)),
                 run_at_startup=True,
                 unique=True,
             ),

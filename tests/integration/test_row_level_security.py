@@ -93,7 +93,8 @@ class Pair:
 
 @asynccontextmanager
 async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) -> AsyncIterator[Pair]:
-    """Tenants A and B, each with projects, a widget key, a report, an API token and an invitation."""
+    """Tenants A and B, each with projects, a widget key, a report, an API token, an invitation, and a
+    webhook with a delivery."""
     async with AsyncExitStack() as stack:
         pair = Pair(
             a=await stack.enter_async_context(tenants.create("Tenant A")),
@@ -115,6 +116,12 @@ async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) ->
                 headers={"X-API-Key": projects[0]["apiKey"]},
             )
             assert report.status_code == 201, report.text
+            webhook = await tenant.client.post(
+                "/api/v1/webhooks", json={"url": "https://hooks.example.invalid/lantern", "events": ["report.created"]}
+            )
+            assert webhook.status_code == 201, webhook.text
+            ping = await tenant.client.post(f"/api/v1/webhooks/{webhook.json()['data']['id']}/ping")
+            assert ping.status_code == 201, ping.text
         yield pair
 
 

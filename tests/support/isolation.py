@@ -210,6 +210,17 @@ async def _column(objects: Objects) -> str:
     return str(_data(response, 201)["id"])
 
 
+async def _webhook(objects: Objects) -> str:
+    response = await objects.tenant.client.post("/api/v1/webhooks", json=await _create_webhook(objects))
+    return str(_data(response, 201)["id"])
+
+
+async def _delivery(objects: Objects) -> str:
+    """A delivery of the webhook of `webhook_id` (a ping; with no worker running it stays pending)."""
+    webhook_id = await objects.id("webhook_id")
+    return str(_data(await objects.tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping"), 201)["id"])
+
+
 # Path parameter -> how to make such an object for a tenant. A new route with a new id parameter needs a
 # new entry here, or the isolation matrix fails.
 OBJECT_MAKERS: dict[str, Callable[[Objects], Awaitable[str]]] = {
@@ -222,6 +233,8 @@ OBJECT_MAKERS: dict[str, Callable[[Objects], Awaitable[str]]] = {
     "reference": _report,  # a report's UUID (a tracking ID such as BSK-42 names one too)
     "screenshot_id": _screenshot,  # a screenshot of the report of `reference`
     "attachment_id": _attachment,  # an image file attached to the report of `reference`
+    "webhook_id": _webhook,
+    "delivery_id": _delivery,  # a delivery of the webhook of `webhook_id`
 }
 
 
@@ -330,6 +343,17 @@ async def _widget_submit(_: Objects) -> Any:
     return {"title": "Probe report", "metadata": metadata}
 
 
+@body("CreateWebhook")
+async def _create_webhook(objects: Objects) -> Any:
+    # A name that fails to resolve at once, should a later test's worker try to deliver to it.
+    return {"url": "https://hooks.example.invalid/lantern", "events": ["report.created", "comment.created"]}
+
+
+@body("UpdateWebhook")
+async def _update_webhook(_: Objects) -> Any:
+    return {"events": ["report.deleted"], "active": False}
+
+
 @dataclass(frozen=True)
 class Files:
     """A multipart body."""
@@ -355,7 +379,9 @@ async def _upload_attachment(_: Objects) -> Any:
     return Raw(b"a probe's log line\n", "text/plain")
 
 
-NO_BODY = frozenset({"CreateProjectKey", "Logout"})  # unsafe methods whose handlers read no body
+NO_BODY = frozenset(
+    {"CreateProjectKey", "Logout", "RotateWebhookSecret", "PingWebhook", "RedeliverWebhook"}
+)  # unsafe methods whose handlers read no body
 
 
 async def request_body(endpoint: Endpoint, objects: Objects) -> Any:

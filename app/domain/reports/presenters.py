@@ -10,8 +10,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import ImageStatus, Report, Screenshot
-from app.domain.reports.schemas import ReportCreated, ReportRead
+from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
+from app.domain.reports.schemas import CommentRead, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
 
 
@@ -84,4 +84,14 @@ def report_created(report: Report, tracking_id: str | None) -> ReportCreated:
         status=report.status,
         created_at=report.created_at,
         updated_at=report.updated_at,
+    )
+
+
+def comment_read(comment: Comment) -> CommentRead:
+    return CommentRead(
+        id=comment.id,
+        report_id=comment.report_id,
+        author_id=comment.author_id,
+        text=comment.text,
+        created_at=comment.created_at,
     )

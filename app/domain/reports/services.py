@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +144,10 @@ class NumberedBatch:
         return cls([(row.id, row.tracking_id) for row in sorted(rows, key=lambda row: row.number)], held_back)
 
 
+# What to do with a batch of new numbers, in their transaction: (project id, [(report id, tracking id)]).
+Numbered = Callable[[UUID, list[tuple[UUID, str]]], Awaitable[None]]
+
+
 def numbering_lock(project_id: UUID) -> int:
     """The advisory lock key of a project's numbering: the random half of its UUID, as a signed bigint."""
     return int.from_bytes(project_id.bytes[8:], "big", signed=True)
@@ -170,8 +174,11 @@ class TrackingService:
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
 
-    async def assign(self, project_id: UUID) -> list[tuple[UUID, str]]:
+    async def assign(self, project_id: UUID, on_numbered: Numbered | None = None) -> list[tuple[UUID, str]]:
         """Number every stored report of the project; returns (report id, tracking id) pairs.
+
+        `on_numbered(project_id, pairs)` runs in each batch's transaction, so what it writes commits with
+        the numbers or not at all.
 
         On PostgreSQL a report committed while an older transaction still runs is held back until that one
         ends, and nothing may ask again then: reports stored before the first pass are waited for briefly.
@@ -184,6 +191,8 @@ class TrackingService:
             async with self.session.begin():
                 began = await self._hold(project_id, began)
                 batch = await self._assign_batch(project_id, began)
+                if batch is not None and batch.numbered and on_numbered is not None:
+                    await on_numbered(project_id, batch.numbered)
             if batch is None:
                 break
             assigned.extend(batch.numbered)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.organizations.models import Role
 from app.domain.projects.services import ProjectService
 from app.domain.reports.services import ColumnService, CommentService, GuestView, ReportService
+from app.domain.webhooks.events import WebhookEvents
 from tenants.guards import provide_identity
 from tenants.identity import Identity
 
@@ -26,6 +27,10 @@ async def provide_comments(db_session: NamedDependency[AsyncSession]) -> Comment
     return CommentService(session=db_session)
 
 
+async def provide_events(db_session: NamedDependency[AsyncSession]) -> WebhookEvents:
+    return WebhookEvents(db_session)
+
+
 async def provide_projects(db_session: NamedDependency[AsyncSession]) -> ProjectService:
     return ProjectService(session=db_session)
 
@@ -35,6 +40,7 @@ DEPENDENCIES = {
     "columns": Provide(provide_columns),
     "comments": Provide(provide_comments),
     "projects": Provide(provide_projects),
+    "events": Provide(provide_events),
     "identity": Provide(provide_identity),
 }
 

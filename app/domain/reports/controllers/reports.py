@@ -29,9 +29,11 @@ from app.domain.reports.jsonapi import (
     report_list,
 )
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Comment, Priority, ProjectColumn, Report, Severity
-from app.domain.reports.presenters import report_created, report_read, screenshots_of
+from app.domain.reports.presenters import comment_read, report_created, report_read, screenshots_of
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
+from app.domain.webhooks.events import WebhookEvents
+from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.openapi import WIDGET, documented_body
@@ -180,6 +182,7 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
+        events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
         """Triage: status (a column name) or status_id, severity, priority, category, assignee, tags, external
         id; the fields alone, as a JSON:API document's `data.attributes`, or as BugHerd's `{"task": {...}}`
@@ -187,6 +190,7 @@ class ReportController(Controller):
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         await reports.apply(report, changes, columns)
+        await events.report_changed(Event.REPORT_UPDATED, report)
         if jsonapi.requested(request):
             return jsonapi.document_response(await report_item(request, report, reports.session, attachment_read))
         return ok((await _reads(reports, [report]))[0])
@@ -197,8 +201,11 @@ class ReportController(Controller):
         guards=[requires_manager],
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def remove(self, reference: FromPath[str], reports: NamedDependency[ReportService]) -> None:
+    async def remove(
+        self, reference: FromPath[str], reports: NamedDependency[ReportService], events: NamedDependency[WebhookEvents]
+    ) -> None:
         report = await reports.by_reference(reference)
+        await events.report_changed(Event.REPORT_DELETED, report)
         await reports.delete(report.id)
 
     @get(
@@ -222,7 +229,7 @@ class ReportController(Controller):
         found = await comments.of(report.id)
         if jsonapi.requested(request):
             return jsonapi.document_response(await comment_list(request, found, reports.session))
-        return ok([_comment_read(comment) for comment in found])
+        return ok([comment_read(comment) for comment in found])
 
     @post(
         "/reports/{reference:str}/comments",
@@ -239,10 +246,12 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
         comments: NamedDependency[CommentService],
         projects: NamedDependency[ProjectService],
+        events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead]:
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=data.content))
-        return ok(_comment_read(comment))
+        await events.comment_created(report, comment)
+        return ok(comment_read(comment))
 
 
 class ColumnController(Controller):
@@ -328,16 +337,6 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 async def _reads(reports: ReportService, items: list[Report]) -> list[schemas.ReportRead]:
     shots = await screenshots_of(reports.session, [report.id for report in items])
     return [report_read(report, shots.get(report.id, [])) for report in items]
-
-
-def _comment_read(comment: Comment) -> schemas.CommentRead:
-    return schemas.CommentRead(
-        id=comment.id,
-        report_id=comment.report_id,
-        author_id=comment.author_id,
-        text=comment.text,
-        created_at=comment.created_at,
-    )
 
 
 def _column_read(column: ProjectColumn) -> schemas.ColumnRead:

@@ -1,0 +1,173 @@
+"""HTTP for webhooks: managed by the organization's owners and admins, with each one's delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.webhooks import schemas
+from app.domain.webhooks.models import Webhook, WebhookDelivery
+from app.domain.webhooks.sender import failure_message
+from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
+from app.lib import jsonapi
+from app.lib.jsonapi import PLAIN_DESCRIPTION
+from app.lib.openapi import documented_body
+from app.lib.schema import Envelope, convert_body, ok
+from tenants.guards import requires_manager
+
+
+async def provide_webhooks(db_session: NamedDependency[AsyncSession]) -> WebhookService:
+    return WebhookService(session=db_session)
+
+
+async def provide_deliveries(db_session: NamedDependency[AsyncSession]) -> DeliveryService:
+    return DeliveryService(session=db_session)
+
+
+def webhook_read(webhook: Webhook) -> schemas.WebhookRead:
+    return schemas.WebhookRead(
+        id=webhook.id,
+        url=webhook.url,
+        events=list(webhook.events),
+        project_id=webhook.project_id,
+        active=webhook.active,
+        disabled_reason=webhook.disabled_reason,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+    )
+
+
+def with_secret(webhook: Webhook, secret: str) -> schemas.WebhookWithSecret:
+    read = webhook_read(webhook)
+    return schemas.WebhookWithSecret(**{name: getattr(read, name) for name in read.__struct_fields__}, secret=secret)
+
+
+def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
+    return schemas.DeliveryRead(
+        id=delivery.id,
+        webhook_id=delivery.webhook_id,
+        event=delivery.event,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        response_status=delivery.response_status,
+        error=failure_message(delivery.error) if delivery.error else None,
+        next_attempt_at=delivery.next_attempt_at,
+        delivered_at=delivery.delivered_at,
+        created_at=delivery.created_at,
+        payload=delivery_body(delivery),
+    )
+
+
+def _creation(body: dict[str, Any]) -> schemas.WebhookCreate:
+    """Our body, or BugHerd's (`target_url`, one `event`, `project_id`)."""
+    if "target_url" in body:
+        return convert_body(body, schemas.BugherdWebhook).native()
+    return convert_body(body, schemas.WebhookCreate)
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ["Webhooks"]
+    guards = [requires_manager]
+    dependencies = {"webhooks": Provide(provide_webhooks), "deliveries": Provide(provide_deliveries)}
+
+    @get("/", operation_id="ListWebhooks", description=PLAIN_DESCRIPTION)
+    async def list_webhooks(
+        self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
+    ) -> Envelope[list[schemas.WebhookRead]] | Response[dict[str, Any]]:
+        reads = [webhook_read(webhook) for webhook in await webhooks.get_many(order_by=[Webhook.created_at.asc()])]
+        return jsonapi.native_or_document(request, "webhook", reads, kind=schemas.WebhookRead)
+
+    @post(
+        "/",
+        operation_id="CreateWebhook",
+        status_code=HTTP_201_CREATED,
+        operation_class=documented_body(
+            {"application/json": schemas.WebhookCreate},
+            'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`.',
+        ),
+    )
+    async def create(
+        self, data: JSONBody[dict[str, Any]], webhooks: NamedDependency[WebhookService]
+    ) -> Envelope[schemas.WebhookWithSecret]:
+        """A webhook for some events of every project, or of one (`projectId`); its signing secret is
+        shown in this answer only."""
+        webhook, secret = await webhooks.add(_creation(data))
+        return ok(with_secret(webhook, secret))
+
+    @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)
+    async def show(
+        self, request: Request[Any, Any, Any], webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
+    ) -> Envelope[schemas.WebhookRead] | Response[dict[str, Any]]:
+        read = webhook_read(await webhooks.get(webhook_id))
+        return jsonapi.native_or_document(request, "webhook", read, kind=schemas.WebhookRead)
+
+    @patch("/{webhook_id:uuid}", operation_id="UpdateWebhook")
+    async def update(
+        self,
+        webhook_id: FromPath[UUID],
+        data: JSONBody[schemas.WebhookUpdate],
+        webhooks: NamedDependency[WebhookService],
+    ) -> Envelope[schemas.WebhookRead]:
+        """Change the target, the events or the project; `active: true` turns a webhook back on."""
+        return ok(webhook_read(await webhooks.change(webhook_id, data)))
+
+    @delete("/{webhook_id:uuid}", operation_id="DeleteWebhook", status_code=HTTP_204_NO_CONTENT)
+    async def remove(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> None:
+        await webhooks.get(webhook_id)  # another organization's webhook is unknown here
+        await webhooks.delete(webhook_id)
+
+    @post("/{webhook_id:uuid}/secret", operation_id="RotateWebhookSecret", status_code=HTTP_200_OK)
+    async def rotate(
+        self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
+    ) -> Envelope[schemas.WebhookWithSecret]:
+        """A new signing secret, shown in this answer only; deliveries sent from now on are signed with it."""
+        webhook, secret = await webhooks.rotate(webhook_id)
+        return ok(with_secret(webhook, secret))
+
+    @post("/{webhook_id:uuid}/ping", operation_id="PingWebhook", status_code=HTTP_201_CREATED)
+    async def ping(
+        self,
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Envelope[schemas.DeliveryRead]:
+        """Send a `ping` event now, to try the target."""
+        return ok(delivery_read(await deliveries.ping(await webhooks.get(webhook_id))))
+
+    @get(
+        "/{webhook_id:uuid}/deliveries",
+        operation_id="ListWebhookDeliveries",
+        description=f"The latest deliveries (at most 100), newest first. {PLAIN_DESCRIPTION}",
+    )
+    async def list_deliveries(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Envelope[list[schemas.DeliveryRead]] | Response[dict[str, Any]]:
+        """What was sent, and what came of it."""
+        webhook = await webhooks.get(webhook_id)
+        reads = [delivery_read(delivery) for delivery in await deliveries.recent(webhook.id)]
+        return jsonapi.native_or_document(request, "delivery", reads, kind=schemas.DeliveryRead)
+
+    @post(
+        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
+        operation_id="RedeliverWebhook",
+        status_code=HTTP_201_CREATED,
+    )
+    async def redeliver(
+        self,
+        webhook_id: FromPath[UUID],
+        delivery_id: FromPath[UUID],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Envelope[schemas.DeliveryRead]:
+        """Send a delivery's event again, as a new delivery."""
+        return ok(delivery_read(await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))))

@@ -1,0 +1,73 @@
+"""The events that make deliveries: each is written in the transaction of the change it tells of.
+
+A report is announced as created once the worker has numbered it, so its payload carries its tracking ID;
+updates, deletions and comments are announced by the requests that make them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.reports.models import Comment, Report
+from app.domain.reports.presenters import comment_read, report_read, screenshots_of
+from app.domain.webhooks.models import Event, Webhook
+from app.domain.webhooks.services import DeliveryService, event_payload
+
+
+class WebhookEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def subscribers(self, event: Event, project_id: UUID) -> list[Webhook]:
+        """The tenant's active webhooks that take this event of this project."""
+        webhooks = await self.session.scalars(
+            select(Webhook).where(
+                Webhook.active.is_(True),
+                or_(Webhook.project_id.is_(None), Webhook.project_id == project_id),
+            ),
+        )
+        return [webhook for webhook in webhooks if event.value in webhook.events]
+
+    async def emit(self, event: Event, project_id: UUID, data: dict[str, Any]) -> None:
+        """A delivery of the event to every webhook that takes it."""
+        await self._deliver(await self.subscribers(event, project_id), event, project_id, [data])
+
+    async def report_changed(self, event: Event, report: Report) -> None:
+        """`report.updated` or `report.deleted` (told before the report is gone)."""
+        await self.emit(event, report.project_id, {"report": await self._report(report)})
+
+    async def comment_created(self, report: Report, comment: Comment) -> None:
+        data = {"report": await self._report(report), "comment": msgspec.to_builtins(comment_read(comment))}
+        await self.emit(Event.COMMENT_CREATED, report.project_id, data)
+
+    async def reports_numbered(self, project_id: UUID, numbered: Sequence[tuple[UUID, str]]) -> None:
+        """`report.created` for reports the worker has just numbered, in their numbers' order; nothing is
+        read when no webhook takes the event (the common case, and numbering runs for every report)."""
+        webhooks = await self.subscribers(Event.REPORT_CREATED, project_id) if numbered else []
+        if not webhooks:
+            return
+        ids = [report_id for report_id, _tracking_id in numbered]
+        reports = (await self.session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.number))).all()
+        shots = await screenshots_of(self.session, ids)
+        data = [{"report": msgspec.to_builtins(report_read(report, shots.get(report.id, [])))} for report in reports]
+        await self._deliver(webhooks, Event.REPORT_CREATED, project_id, data)
+
+    async def _deliver(
+        self, webhooks: list[Webhook], event: Event, project_id: UUID, data: Sequence[dict[str, Any]]
+    ) -> None:
+        """One delivery per webhook for each item of `data`, in order."""
+        deliveries = DeliveryService(session=self.session)
+        for item in data:
+            payload = event_payload(event, project_id, item)
+            for webhook in webhooks:
+                await deliveries.queue(webhook.id, event, payload)
+
+    async def _report(self, report: Report) -> dict[str, Any]:
+        shots = await screenshots_of(self.session, [report.id])
+        return msgspec.to_builtins(report_read(report, shots.get(report.id, [])))  # type: ignore[no-any-return]

@@ -1,0 +1,71 @@
+"""Bodies of webhooks and their deliveries; a webhook is also taken in BugHerd's form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+
+from app.lib.schema import CamelStruct
+
+WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048)]
+
+
+class WebhookCreate(CamelStruct):
+    url: WebhookUrl
+    # Our names (`report.created`) or BugHerd's (`task_create`).
+    events: list[str]
+    project_id: UUID | None = None
+
+
+class BugherdWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """BugHerd's body: one event per webhook, in its own names."""
+
+    target_url: WebhookUrl
+    event: str
+    project_id: UUID | None = None
+
+    def native(self) -> WebhookCreate:
+        return WebhookCreate(url=self.target_url, events=[self.event], project_id=self.project_id)
+
+
+class WebhookUpdate(CamelStruct, forbid_unknown_fields=True):
+    url: WebhookUrl | msgspec.UnsetType = msgspec.UNSET
+    events: list[str] | msgspec.UnsetType = msgspec.UNSET
+    project_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+    # Turning a webhook back on (after its target answered 410 Gone, say) clears why it was turned off.
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class WebhookRead(CamelStruct):
+    id: UUID
+    url: str
+    events: list[str]
+    project_id: UUID | None
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookWithSecret(WebhookRead):
+    """Only creation and rotation answer with the secret."""
+
+    secret: str
+
+
+class DeliveryRead(CamelStruct):
+    id: UUID
+    webhook_id: UUID
+    event: str
+    status: str
+    attempts: int
+    response_status: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    # The body as the target receives it.
+    payload: dict[str, Any]

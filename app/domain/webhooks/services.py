@@ -1,0 +1,262 @@
+"""Webhooks' rules: where they may point, which events they take, and how their deliveries are attempted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar.status_codes import HTTP_410_GONE
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.projects.models import Project
+from app.domain.webhooks import sender
+from app.domain.webhooks.models import (
+    BUGHERD_EVENTS,
+    SUBSCRIBABLE,
+    DeliveryStatus,
+    DisabledReason,
+    Event,
+    Webhook,
+    WebhookDelivery,
+)
+from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
+from app.domain.webhooks.targets import url_problem
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
+from app.lib.queue import enqueue_after_commit
+from app.lib.security import new_secret
+from app.settings import get_settings
+from tenants.context import require_tenant
+from tenants.service import TenantRepository, TenantService
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of generated secrets, not a secret
+DELIVERY_JOB = "deliver_webhook"
+# Retries wait LANTERN_WEBHOOK_RETRY_SECONDS, then six times longer each time, at most six hours: with the
+# default 10 s, eight attempts span about 16 hours, long enough to outlast a receiver's bad deploy.
+MAX_ATTEMPTS = 8
+RETRY_FACTOR = 6
+MAX_RETRY_SECONDS = 6 * 3600
+# An attempt holds its delivery this long (the request's timeout and a margin): a second run of the same
+# attempt finds it taken, and a worker that dies mid-attempt leaves it to the sweeper afterwards.
+ATTEMPT_LEASE_MARGIN_SECONDS = 30
+DELIVERIES_SHOWN = 100
+# The sweeper takes a pending delivery this long past its due time; finished ones are kept this long.
+SWEEP_AFTER_SECONDS = 30
+SWEEP_BATCH = 1000
+DELIVERY_RETENTION_DAYS = 30
+
+
+def subscribed_events(names: list[str]) -> list[str]:
+    """Our names of the events asked for (ours or BugHerd's), each once, in a fixed order."""
+    known = {event.value: event for event in SUBSCRIBABLE} | BUGHERD_EVENTS
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        message = _("Unknown event: %(name)s. Events: %(events)s.", name=unknown[0], events=", ".join(known))
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("events", message)])
+    chosen = {known[name] for name in names}
+    if not chosen:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("events", _("Choose at least one event."))])
+    return [event.value for event in SUBSCRIBABLE if event in chosen]
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt."""
+    return float(min(get_settings().webhook_retry_seconds * RETRY_FACTOR ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+def _checked_url(url: str) -> str:
+    problem = url_problem(url, allow_private=get_settings().webhooks_allow_private)
+    if problem is not None:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("url", problem)])
+    return url
+
+
+class WebhookService(TenantService[Webhook]):
+    class Repo(TenantRepository[Webhook]):
+        model_type = Webhook
+
+    repository_type = Repo
+
+    async def add(self, data: WebhookCreate) -> tuple[Webhook, str]:
+        secret = new_secret(SECRET_PREFIX)
+        webhook = Webhook(
+            url=_checked_url(data.url),
+            events=subscribed_events(data.events),
+            project_id=await self._checked_project(data.project_id),
+            secret=secret,
+        )
+        return await self.create(webhook), secret
+
+    async def change(self, webhook_id: UUID, changes: WebhookUpdate) -> Webhook:
+        webhook = await self.get(webhook_id)
+        if not isinstance(changes.url, msgspec.UnsetType):
+            webhook.url = _checked_url(changes.url)
+        if not isinstance(changes.events, msgspec.UnsetType):
+            webhook.events = subscribed_events(changes.events)
+        if not isinstance(changes.project_id, msgspec.UnsetType):
+            webhook.project_id = await self._checked_project(changes.project_id)
+        if not isinstance(changes.active, msgspec.UnsetType):
+            webhook.active = changes.active
+            webhook.disabled_reason = None
+        await self.session.flush()
+        return webhook
+
+    async def rotate(self, webhook_id: UUID) -> tuple[Webhook, str]:
+        webhook = await self.get(webhook_id)
+        webhook.secret = new_secret(SECRET_PREFIX)
+        await self.session.flush()
+        return webhook, webhook.secret
+
+    async def _checked_project(self, project_id: UUID | None) -> UUID | None:
+        """None (every project), or a project of this organization; another's is as unknown as none."""
+        if project_id is None:
+            return None
+        if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+            message = _("No project with this id exists in this organization.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("projectId", message)])
+        return project_id
+
+
+def event_payload(event: str, project_id: UUID | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What a delivery sends, but its id (see `delivery_body`): the event, when and where, and its data."""
+    return {
+        "event": event,
+        "createdAt": msgspec.to_builtins(datetime.now(UTC)),  # as the API writes times: ...Z
+        "organizationId": str(require_tenant()),
+        "projectId": str(project_id) if project_id else None,
+        "data": data,
+    }
+
+
+def delivery_body(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The JSON a target receives: the delivery's id first, so a receiver can drop a repeated delivery."""
+    return {"id": str(delivery.id), **delivery.payload}
+
+
+class DeliveryService(TenantService[WebhookDelivery]):
+    class Repo(TenantRepository[WebhookDelivery]):
+        model_type = WebhookDelivery
+
+    repository_type = Repo
+
+    async def recent(self, webhook_id: UUID) -> list[WebhookDelivery]:
+        found = await self.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(DELIVERIES_SHOWN),
+        )
+        return list(found)
+
+    async def of_webhook(self, webhook_id: UUID, delivery_id: UUID) -> WebhookDelivery:
+        return await self.get_one(WebhookDelivery.id == delivery_id, WebhookDelivery.webhook_id == webhook_id)
+
+    async def redeliver(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        """A new delivery of the same event and data (receivers tell deliveries apart by id)."""
+        return await self.queue(delivery.webhook_id, delivery.event, delivery.payload)
+
+    async def ping(self, webhook: Webhook) -> WebhookDelivery:
+        payload = event_payload(Event.PING, webhook.project_id, {"webhookId": str(webhook.id)})
+        return await self.queue(webhook.id, Event.PING, payload)
+
+    async def queue(self, webhook_id: UUID, event: str, payload: dict[str, Any]) -> WebhookDelivery:
+        """Store a delivery, due now; the worker is asked to send it once this transaction commits."""
+        delivery = await self.create(
+            WebhookDelivery(webhook_id=webhook_id, event=event, payload=payload, next_attempt_at=datetime.now(UTC)),
+        )
+        enqueue_after_commit(self.session, DELIVERY_JOB, delivery.job_id, delivery_id=str(delivery.id))
+        return delivery
+
+    async def attempt(self, delivery_id: UUID) -> str:
+        """Send the delivery if it is due and nobody else is sending it; record the outcome, and queue the
+        retry a failure earns. No transaction stays open while the target is called. Returns the status."""
+        if not await self._claim(delivery_id):
+            return "not due"
+        delivery = await self.get(delivery_id)
+        webhook = await self.session.get_one(Webhook, delivery.webhook_id)
+        await self.session.commit()
+        settings = get_settings()
+        if webhook.active:
+            message = sender.Message(
+                webhook.url, delivery.event, str(delivery.id), msgspec.json.encode(delivery_body(delivery))
+            )
+            outcome = await sender.send(
+                message,
+                webhook.secret,
+                time_limit=settings.webhook_timeout_seconds,
+                allow_private=settings.webhooks_allow_private,
+            )
+        else:
+            outcome = sender.Attempt(None, sender.Failure.WEBHOOK_OFF)
+        self._record(delivery, webhook, outcome)
+        await self.session.commit()
+        return delivery.status
+
+    async def _claim(self, delivery_id: UUID) -> bool:
+        """Count the attempt and hold the delivery for its length, if it is pending and due."""
+        now = datetime.now(UTC)
+        held_until = now + timedelta(seconds=get_settings().webhook_timeout_seconds + ATTEMPT_LEASE_MARGIN_SECONDS)
+        claimed = await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == DeliveryStatus.PENDING.value,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=held_until)
+            .returning(WebhookDelivery.id)
+            .execution_options(synchronize_session=False),
+        )
+        won = claimed.first() is not None
+        await self.session.commit()
+        return won
+
+    def _record(self, delivery: WebhookDelivery, webhook: Webhook, outcome: sender.Attempt) -> None:
+        now = datetime.now(UTC)
+        delivery.response_status = outcome.status
+        delivery.error = outcome.error
+        delivery.next_attempt_at = None
+        if outcome.delivered:
+            delivery.status = DeliveryStatus.DELIVERED.value
+            delivery.delivered_at = now
+        elif outcome.status == HTTP_410_GONE:
+            # The target asked never to be called again: no retry, and no delivery of later events.
+            delivery.status = DeliveryStatus.FAILED.value
+            webhook.active = False
+            webhook.disabled_reason = DisabledReason.GONE.value
+        elif outcome.failure is sender.Failure.WEBHOOK_OFF or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.FAILED.value
+        else:
+            delay = retry_delay(delivery.attempts)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            enqueue_after_commit(
+                self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
+            )
+
+
+async def overdue_deliveries(session: AsyncSession) -> list[WebhookDelivery]:
+    """Pending deliveries whose attempt is long overdue: their job was lost (Redis restarted, the enqueue
+    failed) or its worker died mid-attempt. Every tenant's: the sweeper runs in the system scope."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=SWEEP_AFTER_SECONDS)
+    found = await session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING.value, WebhookDelivery.next_attempt_at < cutoff)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(SWEEP_BATCH),
+    )
+    return list(found)
+
+
+async def forget_old_deliveries(session: AsyncSession) -> int:
+    """Delete finished deliveries older than the retention: the log shows recent ones, and must not grow
+    without end."""
+    cutoff = datetime.now(UTC) - timedelta(days=DELIVERY_RETENTION_DAYS)
+    deleted = await session.execute(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.status != DeliveryStatus.PENDING.value, WebhookDelivery.created_at < cutoff)
+        .execution_options(synchronize_session=False),
+    )
+    return int(getattr(deleted, "rowcount", 0) or 0)

@@ -1,0 +1,141 @@
+"""Webhooks cannot reach the instance's own network, and no delivery is lost to the queue.
+
+- Private targets: a name is checked when delivering, against the addresses it resolves to then (the real
+  resolver: `localhost`), and an operator who withdraws the allowance stops deliveries to a private address
+  that was saved while it held, before any byte is sent.
+- Outbox: a delivery's job is queued only once its transaction commits (a rolled-back change queues
+  nothing); a delivery whose job the queue lost is queued again by the sweeper and delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from arq.constants import default_queue_name, job_key_prefix
+from sqlalchemy import update
+
+from app.domain.webhooks.models import WebhookDelivery
+from app.domain.webhooks.targets import PrivateTargetError, PublicOnlyBackend
+from app.lib.database import alchemy_config
+from app.lib.queue import enqueue_after_commit
+from app.lib.redis import get_redis
+from tenants.context import tenant_scope
+from tests.support.clients import Tenant, TenantFactory
+from tests.support.environment import environment
+from tests.support.receiver import Receiver
+from tests.support.worker import running_worker
+from workers.jobs import sweep_webhook_deliveries
+
+DEADLINE_SECONDS = 15.0
+ALLOWED = {"LANTERN_WEBHOOKS_ALLOW_PRIVATE": "1", "LANTERN_WEBHOOK_RETRY_SECONDS": "0.2"}
+
+
+def _data(response: httpx.Response, status: int) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+async def _delivery(tenant: Tenant, webhook_id: str, delivery_id: str, done: str) -> dict[str, Any]:
+    """The delivery once it is `done` ("delivered"), or once its first attempt is recorded ("attempted")."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    seen: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        listed = _data(await tenant.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries"), 200)
+        seen = next(delivery for delivery in listed if delivery["id"] == delivery_id)
+        if seen["status"] == done or (done == "attempted" and seen["error"]):
+            return seen
+        await asyncio.sleep(0.05)
+    msg = f"delivery {delivery_id} not {done} within {DEADLINE_SECONDS} s: {seen}"
+    raise AssertionError(msg)
+
+
+async def _queued(job_id: str) -> bool:
+    return bool(await get_redis().exists(job_key_prefix + job_id))
+
+
+async def _queued_soon(job_id: str) -> bool:
+    """Whether the job is queued within the deadline (the enqueue after a commit runs beside its caller)."""
+    for _ in range(int(DEADLINE_SECONDS / 0.02)):
+        if await _queued(job_id):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+@contextmanager
+def allowed() -> Iterator[None]:
+    with environment(**ALLOWED):
+        yield
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_when_connecting() -> None:
+    with pytest.raises(PrivateTargetError, match="localhost"):
+        await PublicOnlyBackend().connect_tcp("localhost", 9, timeout=5)
+
+
+async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdrawn(tenants: TenantFactory) -> None:
+    async with tenants.create("Withdrawn") as tenant, Receiver() as receiver:
+        with allowed():
+            body = {"url": receiver.url, "events": ["report.created"]}
+            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE=None, LANTERN_WEBHOOK_RETRY_SECONDS="60"):
+            async with running_worker():
+                ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
+                attempted = await _delivery(tenant, webhook["id"], ping["id"], "attempted")
+    assert attempted["status"] == "pending", attempted  # retried later, should the operator allow it again
+    assert attempted["attempts"] == 1
+    assert attempted["responseStatus"] is None
+    assert attempted["error"].startswith("The target resolves to a private or local network address."), attempted
+    assert receiver.requests == []
+
+
+async def test_a_rolled_back_change_queues_no_job_and_a_committed_one_does(tenants: TenantFactory) -> None:
+    async with tenants.create("Outbox") as tenant:
+        jobs = [f"outbox-probe:{UUID(int=i + time.time_ns())}" for i in range(2)]
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                async with session.begin():
+                    enqueue_after_commit(session, "deliver_webhook", jobs[0], delivery_id=str(UUID(int=0)))
+                    await session.rollback()
+                async with session.begin():
+                    enqueue_after_commit(session, "deliver_webhook", jobs[1], delivery_id=str(UUID(int=0)))
+        assert await _queued_soon(jobs[1])
+        assert not await _queued(jobs[0])
+        redis = get_redis()
+        await redis.zrem(default_queue_name, *jobs)
+        await redis.delete(*(job_key_prefix + job for job in jobs))
+
+
+async def test_a_delivery_the_queue_lost_is_queued_again_by_the_sweeper(tenants: TenantFactory) -> None:
+    async with tenants.create("Lost") as tenant, Receiver() as receiver:
+        with allowed():
+            body = {"url": receiver.url, "events": ["report.created"]}
+            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+            ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
+            job_id = f"webhook-delivery:{ping['id']}:0"
+            assert await _queued_soon(job_id)
+            # The queue loses the job (a Redis restart, say), and the delivery is long overdue.
+            redis = get_redis()
+            assert await redis.delete(job_key_prefix + job_id) == 1
+            await redis.zrem(default_queue_name, job_id)
+            with tenant_scope(UUID(tenant.organization_id)):
+                async with alchemy_config().get_session() as session, session.begin():
+                    overdue = datetime.now(UTC) - timedelta(minutes=5)
+                    await session.execute(
+                        update(WebhookDelivery)
+                        .where(WebhookDelivery.id == UUID(ping["id"]))
+                        .values(next_attempt_at=overdue),
+                    )
+            assert await sweep_webhook_deliveries({}) >= 1
+            async with running_worker():
+                delivered = await _delivery(tenant, webhook["id"], ping["id"], "delivered")
+    assert delivered["attempts"] == 1
+    assert [request.headers["x-lantern-delivery"] for request in receiver.requests] == [ping["id"]]

@@ -1,0 +1,564 @@
+"""Outgoing webhooks: an organization's managers register URLs, and Lantern POSTs signed events to them.
+
+What is tested, with real parts only (the app in-process, a real arq worker in this loop, the test Redis and
+database, and real HTTP receivers on 127.0.0.1 from `tests.support.receiver`):
+
+- the API: create with Lantern's body and with BugHerd's, list, show, change, delete; the secret is shown
+  only on creation and rotation; unknown or no events, non-http(s) URLs and private addresses (unless the
+  operator allows them) and another organization's project are refused naming the field; members get 403
+  and another organization gets 404 on every webhook route;
+- the events: report.created (once the worker has numbered the report), report.updated, report.deleted and
+  comment.created, each delivered with its payload, headers and an HMAC-SHA256 signature checked here with
+  the secret the API gave; a project's webhook hears only that project, an organization's webhooks never
+  hear another organization, an inactive webhook hears nothing;
+- delivery: a failed answer or an unreachable receiver is retried (same delivery id), 410 disables the
+  webhook, a ping, a redelivery as a new delivery, and a rotated secret signing what follows.
+
+Receivers listen on 127.0.0.1, so every test runs with LANTERN_WEBHOOKS_ALLOW_PRIVATE=1 except the one that
+checks the refusal; LANTERN_WEBHOOK_RETRY_SECONDS=0.2 makes retries come within a test's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
+from tests.support.isolation import invite
+from tests.support.receiver import ReceivedRequest, Receiver
+from tests.support.server import free_port
+
+WEBHOOKS = "/api/v1/webhooks"
+ALL_EVENTS = ["report.created", "report.updated", "report.deleted", "comment.created"]
+DEADLINE_SECONDS = 15.0
+WEBHOOK_FIELDS = {"id", "url", "events", "projectId", "active", "disabledReason", "createdAt", "updatedAt"}
+DELIVERY_FIELDS = {
+    "id", "webhookId", "event", "status", "attempts", "responseStatus", "error",
+    "nextAttemptAt", "deliveredAt", "createdAt", "payload",
+}  # fmt: skip
+PRIVATE_URLS = [
+    "http://127.0.0.1:9/x",
+    "http://10.0.0.1/x",
+    "http://[::1]/x",
+    "http://localhost/x",
+    "http://169.254.169.254/latest",
+    # Other spellings of 127.0.0.1 that a connection accepts.
+    "http://127.1/x",
+    "http://2130706433/x",
+    "http://0x7f000001/x",
+]
+REPORT = {"title": "Checkout button does nothing — 結帳", "description": "Clicking “Pay now” on Safari has no effect"}
+
+
+@pytest.fixture(autouse=True)
+def webhook_settings() -> Iterator[None]:
+    """Receivers on 127.0.0.1 allowed, retries after 0.2 s (x6 per attempt); set before the worker starts."""
+    with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE="1", LANTERN_WEBHOOK_RETRY_SECONDS="0.2"):
+        yield
+
+
+# Helpers for the API
+
+
+def _data(response: httpx.Response, status: int) -> Any:
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    body = response.json()
+    assert body["success"] is True
+    return body["data"]
+
+
+def _refused(response: httpx.Response, status: int, error: str, field: str | None = None) -> None:
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    body = response.json()
+    assert (body["success"], body["error"]) == (False, error), body
+    if field is not None:
+        assert field in [detail["field"] for detail in body["details"]], body
+
+
+async def create_webhook(
+    tenant: Tenant, url: str, events: list[str] | None = None, project_id: str | None = None
+) -> dict[str, Any]:
+    """A webhook made with Lantern's own body; the answer includes its `secret`."""
+    body = {"url": url, "events": ALL_EVENTS if events is None else events, "projectId": project_id}
+    created: dict[str, Any] = _data(await tenant.client.post(WEBHOOKS, json=body), 201)
+    assert created["secret"].startswith("whsec_")
+    return created
+
+
+async def deliveries(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
+    listed = _data(await tenant.client.get(f"{WEBHOOKS}/{webhook_id}/deliveries"), 200)
+    assert isinstance(listed, list), listed
+    return listed
+
+
+async def wait_for_delivery(tenant: Tenant, webhook_id: str, delivery_id: str, status: str) -> dict[str, Any]:
+    """The delivery once its status is `status` (polled up to DEADLINE_SECONDS)."""
+    seen: dict[str, Any] | None = None
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        seen = next((d for d in await deliveries(tenant, webhook_id) if d["id"] == delivery_id), None)
+        if seen is not None and seen["status"] == status:
+            assert set(seen) >= DELIVERY_FIELDS, seen
+            return seen
+        await asyncio.sleep(0.05)
+    msg = f"delivery {delivery_id} did not become {status!r} within {DEADLINE_SECONDS} s; last seen: {seen}"
+    raise AssertionError(msg)
+
+
+async def ping(tenant: Tenant, webhook_id: str) -> dict[str, Any]:
+    delivery: dict[str, Any] = _data(await tenant.client.post(f"{WEBHOOKS}/{webhook_id}/ping"), 201)
+    assert (delivery["event"], delivery["webhookId"]) == ("ping", webhook_id)
+    return delivery
+
+
+@asynccontextmanager
+async def member_of(tenant: Tenant, app: Any) -> AsyncIterator[ApiClient]:
+    """A logged-in client of someone who joined the tenant's organization as a plain member."""
+    invited = await invite(tenant, "member")
+    async with ApiClient.for_app(app) as client:
+        accepted = await client.post(
+            "/api/v1/auth/invitations/accept", json={"token": invited["invitationToken"], "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["data"]["role"] == "member"
+        await client.ensure_csrf()
+        yield client
+
+
+def webhook_routes(webhook_id: str, delivery_id: str) -> list[tuple[str, str, Any]]:
+    """(method, path, body) of every route that names a webhook."""
+    base = f"{WEBHOOKS}/{webhook_id}"
+    return [
+        ("GET", base, None),
+        ("PATCH", base, {"active": False, "url": "https://attacker.example.com/hook"}),
+        ("POST", f"{base}/secret", None),
+        ("POST", f"{base}/ping", None),
+        ("GET", f"{base}/deliveries", None),
+        ("POST", f"{base}/deliveries/{delivery_id}/redeliver", None),
+        ("DELETE", base, None),
+    ]
+
+
+# Helpers for reports
+
+
+async def submit_report(project: dict[str, Any], client: ApiClient, title: str = REPORT["title"]) -> str:
+    """A report sent with the project's widget key; returns its id."""
+    response = await client.post(
+        "/api/v1/reports", json={**REPORT, "title": title}, headers={"X-API-Key": project["apiKey"]}
+    )
+    return str(_data(response, 201)["id"])
+
+
+async def shown_report(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = _data(await tenant.client.get(f"/api/v1/reports/{report_id}"), 200)
+    return shown
+
+
+async def numbered_report(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    """The report once the worker has given it a tracking ID (polled up to DEADLINE_SECONDS)."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        report = await shown_report(tenant, report_id)
+        if report["trackingId"]:
+            return report
+        await asyncio.sleep(0.05)
+    msg = f"report {report_id} was not numbered within {DEADLINE_SECONDS} s"
+    raise AssertionError(msg)
+
+
+# Helpers for what a receiver got
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """What X-Lantern-Signature must say: HMAC-SHA256, keyed by the secret, over `timestamp.body`."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signed_body(request: ReceivedRequest, secret: str) -> dict[str, Any]:
+    """The delivery's JSON body, after checking its headers and that `secret` signed exactly these bytes."""
+    headers = request.headers
+    assert (request.method, request.path) == ("POST", "/hook")
+    assert headers["content-type"].split(";")[0].strip() == "application/json", headers
+    assert headers["user-agent"].startswith("Lantern-Webhooks"), headers
+    timestamp = headers["x-lantern-timestamp"]
+    assert timestamp.isdigit(), headers
+    assert abs(int(timestamp) - time.time()) < 300, headers
+    assert headers["x-lantern-signature"] == signature(secret, timestamp, request.body), headers
+    body: dict[str, Any] = request.json()
+    assert body["id"] == headers["x-lantern-delivery"]
+    assert body["event"] == headers["x-lantern-event"]
+    datetime.fromisoformat(body["createdAt"])
+    return body
+
+
+def event_body(
+    request: ReceivedRequest, secret: str, event: str, tenant: Tenant, project: dict[str, Any]
+) -> dict[str, Any]:
+    """A signed report or comment event of the tenant's project."""
+    body = signed_body(request, secret)
+    assert body["event"] == event
+    assert (body["organizationId"], body["projectId"]) == (tenant.organization_id, project["id"])
+    return body
+
+
+# The API
+
+
+async def test_create_in_both_dialects_then_list_show_change_and_delete(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        native = await create_webhook(tenant, "https://hooks.example.com/lantern", ["report.created", "comment"])
+        assert set(native) == WEBHOOK_FIELDS | {"secret"}
+        assert native["url"] == "https://hooks.example.com/lantern"
+        assert sorted(native["events"]) == ["comment.created", "report.created"]  # BugHerd's name, stored natively
+        assert (native["projectId"], native["active"], native["disabledReason"]) == (None, True, None)
+        bugherd_body = {
+            "target_url": "https://hooks.example.com/bugherd",
+            "event": "task_create",
+            "project_id": project["id"],
+        }
+        bugherd = _data(await tenant.client.post(WEBHOOKS, json=bugherd_body), 201)
+        assert bugherd["secret"].startswith("whsec_")
+        assert bugherd["secret"] != native["secret"]
+        assert (bugherd["url"], bugherd["events"], bugherd["projectId"]) == (
+            "https://hooks.example.com/bugherd",
+            ["report.created"],
+            project["id"],
+        )
+        mapped = await create_webhook(tenant, "https://hooks.example.com/all", ["task_update", "task_destroy"])
+        assert sorted(mapped["events"]) == ["report.deleted", "report.updated"]
+
+        listed = _data(await tenant.client.get(WEBHOOKS), 200)
+        assert sorted(hook["id"] for hook in listed) == sorted(hook["id"] for hook in (native, bugherd, mapped))
+        assert all("secret" not in hook for hook in listed)
+        shown = _data(await tenant.client.get(f"{WEBHOOKS}/{native['id']}"), 200)
+        assert shown == {key: value for key, value in native.items() if key != "secret"}
+
+        change = {"url": "https://hooks.example.com/v2", "events": ["report.deleted"], "projectId": project["id"]}
+        changed = _data(await tenant.client.patch(f"{WEBHOOKS}/{native['id']}", json={**change, "active": False}), 200)
+        assert "secret" not in changed
+        assert (changed["url"], changed["events"], changed["projectId"], changed["active"]) == (
+            "https://hooks.example.com/v2",
+            ["report.deleted"],
+            project["id"],
+            False,
+        )
+        assert _data(await tenant.client.get(f"{WEBHOOKS}/{native['id']}"), 200) == changed
+        unscoped = _data(await tenant.client.patch(f"{WEBHOOKS}/{native['id']}", json={"projectId": None}), 200)
+        assert (unscoped["projectId"], unscoped["url"]) == (None, "https://hooks.example.com/v2")
+
+        deleted = await tenant.client.delete(f"{WEBHOOKS}/{native['id']}")
+        assert deleted.status_code == 204, deleted.text
+        _refused(await tenant.client.get(f"{WEBHOOKS}/{native['id']}"), 404, "NOT_FOUND")
+        remaining = _data(await tenant.client.get(WEBHOOKS), 200)
+        assert sorted(hook["id"] for hook in remaining) == sorted([bugherd["id"], mapped["id"]])
+
+
+async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        foreign = await other.create_project("Theirs", trackingPrefix="THR")
+        url = "https://hooks.example.com/lantern"
+        cases = [
+            ({"url": url, "events": ["report.exploded"]}, "events"),
+            ({"url": url, "events": []}, "events"),
+            ({"url": "/relative/hook", "events": ["report.created"]}, "url"),
+            ({"url": "ftp://hooks.example.com/x", "events": ["report.created"]}, "url"),
+            ({"url": url, "events": ["report.created"], "projectId": foreign["id"]}, "projectId"),
+            ({"url": url, "events": ["report.created"], "projectId": str(uuid.uuid4())}, "projectId"),
+        ]
+        for body, field in cases:
+            _refused(await tenant.client.post(WEBHOOKS, json=body), 400, "VALIDATION_ERROR", field)
+        hook = await create_webhook(tenant, url, ["report.created"])
+        for change, field in (({"events": ["nope"]}, "events"), ({"projectId": foreign["id"]}, "projectId")):
+            _refused(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json=change), 400, "VALIDATION_ERROR", field)
+        assert [h["id"] for h in _data(await tenant.client.get(WEBHOOKS), 200)] == [hook["id"]]
+        assert _data(await other.client.get(WEBHOOKS), 200) == []
+
+
+async def test_private_addresses_are_refused_unless_the_operator_allows_them(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE=None):
+            for url in PRIVATE_URLS:
+                answer = await tenant.client.post(WEBHOOKS, json={"url": url, "events": ["report.created"]})
+                _refused(answer, 400, "VALIDATION_ERROR", "url")
+            public = await create_webhook(tenant, "https://93.184.215.14/hook", ["report.created"])
+            moved = await tenant.client.patch(f"{WEBHOOKS}/{public['id']}", json={"url": "http://10.0.0.1/x"})
+            _refused(moved, 400, "VALIDATION_ERROR", "url")
+            assert _data(await tenant.client.get(f"{WEBHOOKS}/{public['id']}"), 200)["url"] == public["url"]
+        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE="1"):
+            allowed = await create_webhook(tenant, "http://127.0.0.1:9/x", ["report.created"])
+        assert allowed["url"] == "http://127.0.0.1:9/x"
+
+
+async def test_members_are_forbidden_every_webhook_route(tenants: TenantFactory, app: Any, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])
+        await receiver.wait_for(1)
+        async with member_of(tenant, app) as member:
+            answers = [
+                await member.get(WEBHOOKS),
+                await member.post(WEBHOOKS, json={"url": receiver.url, "events": ["report.created"]}),
+            ]
+            answers += [
+                await member.request(method, path, json=body)
+                for method, path, body in webhook_routes(hook["id"], delivery["id"])
+            ]
+        for answer in answers:
+            assert answer.status_code == 403, f"{answer.request.method} {answer.request.url}: {answer.text}"
+            assert answer.json()["success"] is False
+        unchanged = _data(await tenant.client.get(f"{WEBHOOKS}/{hook['id']}"), 200)
+        assert (unchanged["url"], unchanged["active"]) == (receiver.url, True)
+        assert [h["id"] for h in _data(await tenant.client.get(WEBHOOKS), 200)] == [hook["id"]]
+        assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [delivery["id"]]
+        assert len(receiver.requests) == 1
+
+
+async def test_another_organizations_webhook_is_not_found(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])
+        await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered")
+        for method, path, body in webhook_routes(hook["id"], delivery["id"]):
+            _refused(await other.client.request(method, path, json=body), 404, "NOT_FOUND")
+        own = await create_webhook(other, "https://hooks.example.com/other", ["report.created"])
+        borrowed = await other.client.post(f"{WEBHOOKS}/{own['id']}/deliveries/{delivery['id']}/redeliver")
+        _refused(borrowed, 404, "NOT_FOUND")
+        assert [h["id"] for h in _data(await other.client.get(WEBHOOKS), 200)] == [own["id"]]
+        assert await deliveries(other, own["id"]) == []
+        unchanged = _data(await tenant.client.get(f"{WEBHOOKS}/{hook['id']}"), 200)
+        assert (unchanged["url"], unchanged["active"]) == (receiver.url, True)
+        assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [delivery["id"]]
+        assert len(receiver.requests) == 1
+
+
+# The events
+
+
+async def test_report_created_is_delivered_with_the_numbered_report_and_signed(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, ["report.created"])
+        report_id = await submit_report(project, anonymous)
+        [request] = await receiver.wait_for(1)
+        body = event_body(request, hook["secret"], "report.created", tenant, project)
+        assert set(body["data"]) == {"report"}
+        sent = body["data"]["report"]
+        assert (sent["id"], sent["trackingId"], sent["title"]) == (report_id, "WEB-1", REPORT["title"])
+        assert sent == await shown_report(tenant, report_id)
+        delivered = await wait_for_delivery(tenant, hook["id"], body["id"], "delivered")
+        assert (delivered["webhookId"], delivered["event"]) == (hook["id"], "report.created")
+        assert (delivered["attempts"], delivered["responseStatus"], delivered["error"]) == (1, 200, None)
+        assert delivered["deliveredAt"] is not None
+        assert delivered["payload"] == body
+
+
+async def test_report_updated_and_deleted_are_delivered(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, ["report.updated", "report.deleted"])
+        report_id = await submit_report(project, anonymous)
+        await numbered_report(tenant, report_id)
+        change = {"severity": "critical", "tags": ["checkout"]}
+        patched = _data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json=change), 200)
+        [updated] = await receiver.wait_for(1)
+        body = event_body(updated, hook["secret"], "report.updated", tenant, project)
+        assert body["data"]["report"] == await shown_report(tenant, report_id)
+        assert (body["data"]["report"]["severity"], body["data"]["report"]["tags"]) == ("critical", ["checkout"])
+        assert body["data"]["report"]["id"] == patched["id"]
+
+        last_seen = await shown_report(tenant, report_id)
+        assert (await tenant.client.delete(f"/api/v1/reports/{report_id}")).status_code == 204
+        requests = await receiver.wait_for(2)
+        body = event_body(requests[1], hook["secret"], "report.deleted", tenant, project)
+        assert body["data"] == {"report": last_seen}
+        # Not subscribed to report.created: the two events are all it heard.
+        assert [request.headers["x-lantern-event"] for request in requests] == ["report.updated", "report.deleted"]
+        assert sorted(d["event"] for d in await deliveries(tenant, hook["id"])) == ["report.deleted", "report.updated"]
+
+
+async def test_comment_created_carries_the_report_and_the_comment(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, ["comment"])  # BugHerd's name for comment.created
+        report_id = await submit_report(project, anonymous)
+        report = await numbered_report(tenant, report_id)
+        comment = _data(
+            await tenant.client.post(f"/api/v1/reports/{report_id}/comments", json={"text": "Reproduced on iOS 18"}),
+            201,
+        )
+        [request] = await receiver.wait_for(1)
+        body = event_body(request, hook["secret"], "comment.created", tenant, project)
+        assert body["data"]["report"] == report
+        assert body["data"]["comment"] == comment
+        assert set(comment) == {"id", "reportId", "authorId", "text", "createdAt"}
+        assert (comment["reportId"], comment["authorId"], comment["text"]) == (
+            report_id,
+            tenant.user_id,
+            "Reproduced on iOS 18",
+        )
+
+
+async def test_project_and_organization_scopes_and_inactive_webhooks(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with (
+        tenants.create("Acme") as acme,
+        tenants.create("Other") as other,
+        Receiver() as everything,
+        Receiver() as shop_only,
+        Receiver() as paused,
+        Receiver() as foreign,
+    ):
+        shop = await acme.create_project("Shop", trackingPrefix="SHOP")
+        blog = await acme.create_project("Blog", trackingPrefix="BLOG")
+        elsewhere = await other.create_project("Elsewhere", trackingPrefix="ELS")
+        all_hook = await create_webhook(acme, everything.url, ["report.created"])
+        shop_hook = await create_webhook(acme, shop_only.url, ["report.created"], project_id=shop["id"])
+        paused_hook = await create_webhook(acme, paused.url, ["report.created"])
+        off = _data(await acme.client.patch(f"{WEBHOOKS}/{paused_hook['id']}", json={"active": False}), 200)
+        assert off["active"] is False
+        foreign_hook = await create_webhook(other, foreign.url, ["report.created"])
+
+        await submit_report(shop, anonymous, "Cart is empty")
+        await submit_report(blog, anonymous, "Comments do not load")
+        heard = [signed_body(request, all_hook["secret"]) for request in await everything.wait_for(2)]
+        assert sorted(body["data"]["report"]["trackingId"] for body in heard) == ["BLOG-1", "SHOP-1"]
+        assert {body["organizationId"] for body in heard} == {acme.organization_id}
+        [shop_request] = await shop_only.wait_for(1)
+        shop_body = event_body(shop_request, shop_hook["secret"], "report.created", acme, shop)
+        assert shop_body["data"]["report"]["trackingId"] == "SHOP-1"
+
+        # The other organization's own report is the marker: the first thing its webhook hears is its own.
+        await submit_report(elsewhere, anonymous, "Search is slow")
+        [foreign_request] = await foreign.wait_for(1)
+        foreign_body = event_body(foreign_request, foreign_hook["secret"], "report.created", other, elsewhere)
+        assert foreign_body["data"]["report"]["trackingId"] == "ELS-1"
+
+        assert len(await deliveries(acme, all_hook["id"])) == 2
+        assert len(await deliveries(acme, shop_hook["id"])) == 1
+        assert len(await deliveries(other, foreign_hook["id"])) == 1
+        assert await deliveries(acme, paused_hook["id"]) == []
+        assert (len(everything.requests), len(shop_only.requests), paused.requests) == (2, 1, [])
+
+
+# Delivery
+
+
+async def test_a_failed_answer_is_retried_with_the_same_delivery_id(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver(statuses=[500, 200]) as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])
+        first, second = await receiver.wait_for(2)
+        assert [request.headers["x-lantern-delivery"] for request in (first, second)] == [delivery["id"]] * 2
+        assert signed_body(first, hook["secret"]) == signed_body(second, hook["secret"])
+        delivered = await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered")
+        assert (delivered["attempts"], delivered["responseStatus"]) == (2, 200)
+        assert len(await deliveries(tenant, hook["id"])) == 1
+
+
+async def test_an_unreachable_receiver_is_retried(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        hook = await create_webhook(tenant, f"http://127.0.0.1:{free_port()}/hook")  # nothing listens there
+        delivery = await ping(tenant, hook["id"])
+        seen = delivery
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while seen["attempts"] < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            seen = next(d for d in await deliveries(tenant, hook["id"]) if d["id"] == delivery["id"])
+        assert seen["attempts"] >= 2, seen
+        assert seen["status"] == "pending", seen
+        assert (seen["responseStatus"], seen["deliveredAt"]) == (None, None), seen
+        assert seen["error"], seen
+        assert seen["nextAttemptAt"] is not None, seen
+        # Its later retries (seconds to hours away) must not outlive the test.
+        assert (await tenant.client.delete(f"{WEBHOOKS}/{hook['id']}")).status_code == 204
+
+
+async def test_gone_disables_the_webhook(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver(statuses=[410]) as gone, Receiver() as witness:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, gone.url)
+        witness_hook = await create_webhook(tenant, witness.url, ["report.created"])
+        delivery = await ping(tenant, hook["id"])
+        await gone.wait_for(1)
+        failed = await wait_for_delivery(tenant, hook["id"], delivery["id"], "failed")
+        assert (failed["attempts"], failed["responseStatus"]) == (1, 410)
+        disabled = _data(await tenant.client.get(f"{WEBHOOKS}/{hook['id']}"), 200)
+        assert (disabled["active"], disabled["disabledReason"]) == (False, "gone")
+
+        await submit_report(project, anonymous)
+        [heard] = await witness.wait_for(1)  # the report's event has been sent out
+        assert signed_body(heard, witness_hook["secret"])["event"] == "report.created"
+        assert len(gone.requests) == 1
+        assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [delivery["id"]]
+
+        enabled = _data(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json={"active": True}), 200)
+        assert (enabled["active"], enabled["disabledReason"]) == (True, None)
+
+
+async def test_ping_is_delivered_signed(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])
+        assert set(delivery) >= DELIVERY_FIELDS
+        [request] = await receiver.wait_for(1)
+        body = signed_body(request, hook["secret"])
+        assert (body["id"], body["event"], body["organizationId"]) == (delivery["id"], "ping", tenant.organization_id)
+        assert body["data"] == {"webhookId": hook["id"]}
+        delivered = await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered")
+        assert (delivered["attempts"], delivered["responseStatus"], delivered["error"]) == (1, 200, None)
+        assert delivered["payload"] == body
+
+
+async def test_redelivery_is_a_new_delivery_of_the_same_event(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        original = await ping(tenant, hook["id"])
+        original = await wait_for_delivery(tenant, hook["id"], original["id"], "delivered")
+        again = _data(await tenant.client.post(f"{WEBHOOKS}/{hook['id']}/deliveries/{original['id']}/redeliver"), 201)
+        assert again["id"] != original["id"]
+        assert (again["webhookId"], again["event"], again["status"]) == (hook["id"], "ping", "pending")
+        assert again["payload"]["data"] == original["payload"]["data"]
+        first, second = await receiver.wait_for(2)
+        assert second.headers["x-lantern-delivery"] == again["id"]
+        assert signed_body(second, hook["secret"])["data"] == signed_body(first, hook["secret"])["data"]
+        await wait_for_delivery(tenant, hook["id"], again["id"], "delivered")
+        assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [again["id"], original["id"]]  # newest first
+
+
+async def test_a_rotated_secret_signs_what_follows(tenants: TenantFactory, worker: Any) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        await ping(tenant, hook["id"])
+        [before] = await receiver.wait_for(1)
+        signed_body(before, hook["secret"])
+        rotated = _data(await tenant.client.post(f"{WEBHOOKS}/{hook['id']}/secret"), 200)
+        assert rotated["id"] == hook["id"]
+        assert rotated["secret"].startswith("whsec_")
+        assert rotated["secret"] != hook["secret"]
+        assert "secret" not in _data(await tenant.client.get(f"{WEBHOOKS}/{hook['id']}"), 200)
+        await ping(tenant, hook["id"])
+        _, after = await receiver.wait_for(2)
+        signed_body(after, rotated["secret"])
+        stale = signature(hook["secret"], after.headers["x-lantern-timestamp"], after.body)
+        assert after.headers["x-lantern-signature"] != stale

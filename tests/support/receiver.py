@@ -1,0 +1,129 @@
+"""A real HTTP/1.1 server for tests that receive webhooks: it records each request and answers from a script.
+
+It runs in the test's event loop on 127.0.0.1 (a free port), reads Content-Length bodies, answers every
+request with the next status of its script (the last one repeats) and closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+
+MAX_HEAD_LINES = 100
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request as it arrived: header names lower-cased, the body's bytes as sent."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path} ({self.headers.get('x-lantern-event', 'no event header')})"
+
+
+class Receiver:
+    """`async with Receiver(statuses=[500, 200]) as receiver:` then point a webhook at `receiver.url`."""
+
+    def __init__(self, statuses: Sequence[int] = (200,), path: str = "/hook") -> None:
+        if not statuses:
+            msg = "the script needs at least one status"
+            raise ValueError(msg)
+        self.statuses = list(statuses)
+        self.path = path
+        self.requests: list[ReceivedRequest] = []
+        self._arrived = asyncio.Condition()
+        self._server: asyncio.Server | None = None
+        self._port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}{self.path}"
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> list[ReceivedRequest]:  # noqa: ASYNC109 - a deadline that fails the test
+        """The requests so far, once at least `count` have arrived; fails the test after `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self._arrived:
+                await self._arrived.wait_for(lambda: len(self.requests) >= count)
+        except TimeoutError:
+            seen = [request.describe() for request in self.requests] or "nothing"
+            msg = f"{self.url} expected {count} request(s) within {timeout} s, received {len(self.requests)}: {seen}"
+            raise AssertionError(msg) from None
+        return list(self.requests)
+
+    def _status(self) -> int:
+        return self.statuses[min(len(self.requests), len(self.statuses) - 1)]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await _read_request(reader)
+            if request is None:
+                return
+            async with self._arrived:
+                status = self._status()
+                self.requests.append(request)
+                self._arrived.notify_all()
+            writer.write(_response(status))
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            return  # a client that hung up or spoke no HTTP: nothing to record
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
+    start = (await reader.readline()).decode("latin-1").strip()
+    if not start:
+        return None
+    method, target, _version = start.split(" ", 2)
+    headers: dict[str, str] = {}
+    for _ in range(MAX_HEAD_LINES):
+        line = (await reader.readline()).decode("latin-1").rstrip("\r\n")
+        if not line:
+            break
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = await reader.readexactly(length) if length else b""
+    return ReceivedRequest(method=method, path=target, headers=headers, body=body)
+
+
+def _response(status: int) -> bytes:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Scripted"
+    body = f"{status} {reason}\n".encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
