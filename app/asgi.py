@@ -9,6 +9,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 
 from app.domain.accounts.controllers import AuthController
+from app.domain.jobs.controllers import JobController
 from app.domain.organizations.controllers import OrganizationController
 from app.domain.projects.controllers import ProjectController
 from app.domain.reports.controllers import (
@@ -57,6 +58,7 @@ def create_app() -> Litestar:
             ScreenshotController,
             WidgetController,
             WebhookController,
+            JobController,
             HealthController,
             IndexController,
         ],

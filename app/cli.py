@@ -60,9 +60,12 @@ def seed_demo_command() -> None:
 @click.option("--password", required=True, prompt=True, hide_input=True)
 @click.option("--organization", "organization_name", required=True)
 @click.option("--name", default="")
-def create_admin_command(email: str, password: str, organization_name: str, name: str) -> None:
+@click.option("--operator", is_flag=True, help="also an operator of the instance: sees every organization's jobs")
+def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
     """Create an organization with its first owner (for operators; sign-up may be closed)."""
-    asyncio.run(create_admin(email=email, password=password, organization_name=organization_name, name=name))
+    asyncio.run(
+        create_admin(email=email, password=password, organization_name=organization_name, name=name, operator=operator)
+    )
     with use_locale(_cli_locale()):
         click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
 

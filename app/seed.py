@@ -63,7 +63,9 @@ async def seed_demo() -> dict[str, str]:
     }
 
 
-async def create_admin(*, email: str, password: str, organization_name: str, name: str) -> User:
+async def create_admin(*, email: str, password: str, organization_name: str, name: str, operator: bool = False) -> User:
+    """An organization with its first owner; an `operator` also runs the instance (sees every organization's
+    jobs)."""
     async with alchemy_config().get_session() as session, session.begin():
         user, _organization = await AccountService(session).signup(
             email=email,
@@ -71,4 +73,5 @@ async def create_admin(*, email: str, password: str, organization_name: str, nam
             name=name or email,
             organization_name=organization_name,
         )
+        user.is_superuser = operator
     return user

@@ -13,6 +13,8 @@ always finds that work, and a rolled-back change queues nothing.
 from __future__ import annotations
 
 import asyncio
+import enum
+from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
 from uuid import uuid4
@@ -20,8 +22,15 @@ from uuid import uuid4
 import msgpack
 import structlog
 from arq.connections import RedisSettings
-from arq.constants import default_queue_name, expires_extra_ms, job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
+from arq.constants import (
+    default_queue_name,
+    expires_extra_ms,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
+from arq.jobs import deserialize_job, serialize_job
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -122,3 +131,47 @@ async def _enqueue_all(pending: list[tuple[str, str, float, dict[str, Any]]]) ->
         )
     except (RedisError, OSError):
         logger.warning("jobs not queued after commit: queue unavailable", jobs=[job_id for _f, job_id, *_ in pending])
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"  # due, waiting for a worker
+    SCHEDULED = "scheduled"  # waiting for its time (a deferred job: a webhook delivery's retry)
+    RUNNING = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    function: str
+    organization_id: str | None  # None for the instance's own jobs (the sweepers)
+    state: JobState
+    tries: int  # runs started so far; above 1, arq is retrying the job
+
+
+# The dashboard reads at most this many jobs of the queue; a longer queue is reported as truncated.
+QUEUE_SNAPSHOT_LIMIT = 10_000
+
+
+async def queue_snapshot(limit: int = QUEUE_SNAPSHOT_LIMIT) -> tuple[list[QueuedJob], bool]:
+    """The jobs in arq's queue now, read as arq keeps them (the queue's sorted set of ids by due time, each
+    job's data, its in-progress and retry keys), and whether the queue held more than `limit`."""
+    redis = get_redis()
+    entries = await redis.zrange(default_queue_name, 0, limit, withscores=True)
+    truncated = len(entries) > limit
+    entries = entries[:limit]
+    async with redis.pipeline(transaction=False) as pipeline:
+        for job_id, _score in entries:
+            name = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
+            pipeline.get(job_key_prefix + name)
+            pipeline.exists(in_progress_key_prefix + name)
+            pipeline.get(retry_key_prefix + name)
+        answers = await pipeline.execute()
+    now_ms = timestamp_ms()
+    jobs = []
+    for index, (_job_id, score) in enumerate(entries):
+        data, running, tries = answers[3 * index : 3 * index + 3]
+        if data is None:
+            continue  # finished between the two reads
+        job = deserialize_job(data, deserializer=deserialize)
+        state = JobState.RUNNING if running else JobState.SCHEDULED if score > now_ms else JobState.QUEUED
+        jobs.append(QueuedJob(job.function, job.kwargs.get("organization_id"), state, int(tries or 0)))
+    return jobs, truncated

@@ -25,17 +25,16 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import invite
+from tests.support.isolation import member_of
 from tests.support.receiver import ReceivedRequest, Receiver
 from tests.support.server import free_port
 
@@ -120,20 +119,6 @@ async def ping(tenant: Tenant, webhook_id: str) -> dict[str, Any]:
     delivery: dict[str, Any] = _data(await tenant.client.post(f"{WEBHOOKS}/{webhook_id}/ping"), 201)
     assert (delivery["event"], delivery["webhookId"]) == ("ping", webhook_id)
     return delivery
-
-
-@asynccontextmanager
-async def member_of(tenant: Tenant, app: Any) -> AsyncIterator[ApiClient]:
-    """A logged-in client of someone who joined the tenant's organization as a plain member."""
-    invited = await invite(tenant, "member")
-    async with ApiClient.for_app(app) as client:
-        accepted = await client.post(
-            "/api/v1/auth/invitations/accept", json={"token": invited["invitationToken"], "password": PASSWORD}
-        )
-        assert accepted.status_code == 200, accepted.text
-        assert accepted.json()["data"]["role"] == "member"
-        await client.ensure_csrf()
-        yield client
 
 
 def webhook_routes(webhook_id: str, delivery_id: str) -> list[tuple[str, str, Any]]:

@@ -152,6 +152,20 @@ async def invite(tenant: Tenant, role: str = "member") -> dict[str, Any]:
     return _data(response, 201)  # type: ignore[no-any-return]
 
 
+@asynccontextmanager
+async def member_of(tenant: Tenant, app: Any) -> AsyncIterator[ApiClient]:
+    """A logged-in client of someone who joined the tenant's organization as a plain member."""
+    invited = await invite(tenant, "member")
+    async with ApiClient.for_app(app) as client:
+        accepted = await client.post(
+            "/api/v1/auth/invitations/accept", json={"token": invited["invitationToken"], "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["data"]["role"] == "member"
+        await client.ensure_csrf()
+        yield client
+
+
 async def _membership(objects: Objects) -> str:
     return str((await invite(objects.tenant))["member"]["id"])
 

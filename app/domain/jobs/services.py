@@ -1,0 +1,193 @@
+"""The job dashboard: the background work of an organization (or, for the instance's operators, of every
+organization), waiting, running, done and failed.
+
+Outcomes are read from the database, which records every piece of background work durably: a screenshot's
+or attached image's status and processing runs, a webhook delivery's status and attempts, a report's
+tracking number. The queue is read from Redis as arq keeps it, for what waits and runs at this moment.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from app.domain.jobs import schemas
+from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
+from app.domain.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.lib.queue import JobState, QueuedJob, queue_snapshot
+
+PENDING = "pending"  # the status of waiting work, for images and deliveries alike
+MAX_WINDOW_HOURS = 7 * 24
+ORGANIZATIONS_SHOWN = 100
+
+
+class Scope(enum.StrEnum):
+    ORGANIZATION = "organization"
+    INSTANCE = "instance"  # every organization: the instance's operators only
+
+
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    """Work whose rows record it: `pending` until the status is `done` or `failed`; `attempts` counts runs."""
+
+    kind: str
+    model: Any
+    done: str
+    failed: str
+
+
+TRACKED = (
+    _Tracked("screenshot", Screenshot, ImageStatus.READY.value, ImageStatus.FAILED.value),
+    _Tracked("attachmentImage", Attachment, ImageStatus.READY.value, ImageStatus.FAILED.value),
+    _Tracked("webhookDelivery", WebhookDelivery, DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value),
+)
+TRACKING_IDS = "trackingId"
+
+
+class JobDashboard:
+    """Read in the scope the caller set: its tenant's rows, or every tenant's in the system scope."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def overview(self, hours: int, scope: Scope, organization_id: UUID) -> schemas.JobsOverview:
+        until = datetime.now(UTC)
+        since = until - timedelta(hours=hours)
+        buckets = _hours(since, until)
+        kinds = [await self._tracked(tracked, since, buckets) for tracked in TRACKED]
+        kinds.append(await self._tracking_ids(since, buckets))
+        jobs, truncated = await queue_snapshot()
+        if scope is Scope.ORGANIZATION:
+            jobs = [job for job in jobs if job.organization_id == str(organization_id)]
+        return schemas.JobsOverview(
+            scope=scope.value,
+            since=since,
+            until=until,
+            queue=_queue_now(jobs, truncated=truncated),
+            kinds=kinds,
+            organizations=await self._organizations(since) if scope is Scope.INSTANCE else None,
+        )
+
+    async def _tracked(self, tracked: _Tracked, since: datetime, buckets: list[datetime]) -> schemas.KindSummary:
+        model = tracked.model
+        retries = func.coalesce(func.sum(case((model.attempts > 1, model.attempts - 1), else_=0)), 0)
+        pending, pending_retries = (
+            await self.session.execute(select(func.count(), retries).select_from(model).where(model.status == PENDING))
+        ).one()
+        hour = self._hour(model.updated_at)
+        finished = (
+            await self.session.execute(
+                select(hour, model.status, func.count(), retries)
+                .select_from(model)
+                .where(model.status.in_([tracked.done, tracked.failed]), model.updated_at >= since)
+                .group_by(hour, model.status),
+            )
+        ).all()
+        done = Counter({_as_hour(at): count for at, status, count, _r in finished if status == tracked.done})
+        failed = Counter({_as_hour(at): count for at, status, count, _r in finished if status == tracked.failed})
+        return schemas.KindSummary(
+            kind=tracked.kind,
+            pending=pending,
+            done=done.total(),
+            failed=failed.total(),
+            retries=int(pending_retries) + sum(int(row_retries) for *_row, row_retries in finished),
+            hourly=[schemas.HourOutcomes(hour=at, done=done[at], failed=failed[at]) for at in buckets],
+        )
+
+    async def _tracking_ids(self, since: datetime, buckets: list[datetime]) -> schemas.KindSummary:
+        """Numbering never fails (it is retried until done): pending reports, and those numbered among the
+        reports stored within the window."""
+        pending = await self.session.scalar(select(func.count()).select_from(Report).where(Report.number.is_(None)))
+        hour = self._hour(Report.created_at)
+        numbered = (
+            await self.session.execute(
+                select(hour, func.count())
+                .select_from(Report)
+                .where(Report.number.is_not(None), Report.created_at >= since)
+                .group_by(hour),
+            )
+        ).all()
+        done = Counter({_as_hour(at): count for at, count in numbered})
+        return schemas.KindSummary(
+            kind=TRACKING_IDS,
+            pending=pending or 0,
+            done=done.total(),
+            failed=0,
+            retries=0,
+            hourly=[schemas.HourOutcomes(hour=at, done=done[at], failed=0) for at in buckets],
+        )
+
+    async def _organizations(self, since: datetime) -> list[schemas.OrganizationJobs]:
+        """Pending and failed work per organization (the instance's view)."""
+        pending: Counter[UUID] = Counter()
+        failed: Counter[UUID] = Counter()
+        for tracked in TRACKED:
+            model = tracked.model
+            for organization_id, count in await self._per_organization(model, model.status == PENDING):
+                pending[organization_id] += count
+            late = (model.status == tracked.failed, model.updated_at >= since)
+            for organization_id, count in await self._per_organization(model, *late):
+                failed[organization_id] += count
+        for organization_id, count in await self._per_organization(Report, Report.number.is_(None)):
+            pending[organization_id] += count
+        busiest = sorted(pending.keys() | failed.keys(), key=lambda o: (-pending[o] - failed[o], str(o)))
+        return [
+            schemas.OrganizationJobs(organization_id=o, pending=pending[o], failed=failed[o])
+            for o in busiest[:ORGANIZATIONS_SHOWN]
+        ]
+
+    async def _per_organization(self, model: Any, *conditions: ColumnElement[bool]) -> list[tuple[UUID, int]]:
+        rows = await self.session.execute(
+            select(model.organization_id, func.count()).where(*conditions).group_by(model.organization_id),
+        )
+        return [(organization_id, count) for organization_id, count in rows]
+
+    def _hour(self, column: Any) -> ColumnElement[Any]:
+        """The UTC hour a time stamp falls in."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return func.date_trunc("hour", column, "UTC")
+        return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _hours(since: datetime, until: datetime) -> list[datetime]:
+    """Every UTC hour from the one holding `since` to the one holding `until`, for charts without gaps."""
+    first = since.replace(minute=0, second=0, microsecond=0)
+    count = int((until - first) / timedelta(hours=1)) + 1
+    return [first + timedelta(hours=index) for index in range(count)]
+
+
+def _as_hour(value: datetime | str) -> datetime:
+    """An hour as PostgreSQL (a time stamp) or SQLite (text) answers it, in UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _queue_now(jobs: list[QueuedJob], *, truncated: bool) -> schemas.QueueNow:
+    states = Counter(job.state for job in jobs)
+    per_function: dict[str, Counter[JobState]] = {}
+    for job in jobs:
+        per_function.setdefault(job.function, Counter())[job.state] += 1
+    return schemas.QueueNow(
+        queued=states[JobState.QUEUED],
+        scheduled=states[JobState.SCHEDULED],
+        running=states[JobState.RUNNING],
+        retrying=sum(1 for job in jobs if job.tries > 1),
+        functions=[
+            schemas.FunctionQueue(
+                function=function,
+                queued=counts[JobState.QUEUED],
+                scheduled=counts[JobState.SCHEDULED],
+                running=counts[JobState.RUNNING],
+            )
+            for function, counts in sorted(per_function.items())
+        ],
+        truncated=truncated,
+    )

@@ -1,0 +1,163 @@
+"""The job dashboard: an organization's managers see its background work, and only its own; the instance's
+operators see every organization's.
+
+Real parts: the app in-process, the test Redis holding arq's real queue, a real worker in this loop where
+work must get done, real images (one that processes, one that fails) and a real webhook receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from app.seed import create_admin
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
+from tests.support.isolation import member_of
+from tests.support.receiver import Receiver
+from tests.support.worker import running_worker
+
+JOBS = "/api/v1/jobs"
+DEADLINE_SECONDS = 60.0
+BROKEN_PNG = b"\x89PNG\r\n\x1a\n" + b"not really an image" * 8
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+def kind(overview: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(summary for summary in overview["kinds"] if summary["kind"] == name)
+
+
+async def submit_with_screenshot(tenant: Tenant, api_key: str, image: bytes) -> str:
+    headers = {"X-API-Key": api_key}
+    upload = await tenant.client.post("/api/v1/upload/screenshot", files={"file": ("shot.png", image)}, headers=headers)
+    assert upload.status_code == 201, upload.text
+    body = {"title": "The cart is empty", "screenshot_url": upload.json()["key"]}
+    return str(_data(await tenant.client.post("/api/v1/reports", json=body, headers=headers), 201)["id"])
+
+
+async def settled(client: ApiClient, query: str = "") -> dict[str, Any]:
+    """The dashboard once nothing of the organization is pending any more (polled)."""
+    overview: dict[str, Any] = {}
+    for _ in range(int(DEADLINE_SECONDS / 0.1)):
+        overview = _data(await client.get(f"{JOBS}{query}"))
+        if not any(summary["pending"] for summary in overview["kinds"]):
+            return overview
+        await asyncio.sleep(0.1)
+    msg = f"work still pending after {DEADLINE_SECONDS} s: {overview['kinds']}"
+    raise AssertionError(msg)
+
+
+async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(tenants: TenantFactory) -> None:
+    async with tenants.create("Busy") as busy, tenants.create("Idle") as idle:
+        project = await busy.create_project("Shop", trackingPrefix="SHOP")
+        for _ in range(2):
+            await submit_with_screenshot(busy, project["apiKey"], png())
+
+        mine = _data(await busy.client.get(JOBS))
+        assert mine["scope"] == "organization"
+        assert mine["organizations"] is None
+        assert (kind(mine, "screenshot")["pending"], kind(mine, "trackingId")["pending"]) == (2, 2)
+        queued = {entry["function"]: entry for entry in mine["queue"]["functions"]}
+        assert queued["process_screenshot"]["queued"] == 2, mine["queue"]
+        assert queued["assign_tracking_ids"]["queued"] >= 1, mine["queue"]
+        assert mine["queue"]["queued"] >= 3
+
+        theirs = _data(await idle.client.get(JOBS))
+        assert [summary["pending"] for summary in theirs["kinds"]] == [0, 0, 0, 0]
+        assert theirs["queue"] == {
+            "queued": 0,
+            "scheduled": 0,
+            "running": 0,
+            "retrying": 0,
+            "functions": [],
+            "truncated": False,
+        }
+
+
+async def test_done_failed_and_retried_work_is_counted_hour_by_hour(tenants: TenantFactory) -> None:
+    settings = {"LANTERN_WEBHOOKS_ALLOW_PRIVATE": "1", "LANTERN_WEBHOOK_RETRY_SECONDS": "0.2"}
+    async with tenants.create() as tenant, Receiver(statuses=[500, 200]) as receiver:
+        with environment(**settings):
+            project = await tenant.create_project("Shop", trackingPrefix="SHOP")
+            webhook = {"url": receiver.url, "events": ["report.created"]}
+            _data(await tenant.client.post("/api/v1/webhooks", json=webhook), 201)
+            async with running_worker():
+                await submit_with_screenshot(tenant, project["apiKey"], png())
+                await receiver.wait_for(2)  # a 500, then the retry's 200
+                await submit_with_screenshot(tenant, project["apiKey"], BROKEN_PNG)
+                await receiver.wait_for(3)
+                overview = await settled(tenant.client, "?hours=6")
+
+    summaries = {summary["kind"]: summary for summary in overview["kinds"]}
+    outcomes = {name: (s["pending"], s["done"], s["failed"], s["retries"]) for name, s in summaries.items()}
+    assert outcomes == {
+        "screenshot": (0, 1, 1, 0),
+        "attachmentImage": (0, 0, 0, 0),
+        "webhookDelivery": (0, 2, 0, 1),
+        "trackingId": (0, 2, 0, 0),
+    }
+    for summary in summaries.values():
+        hours = [datetime.fromisoformat(hour["hour"]) for hour in summary["hourly"]]
+        assert len(hours) == 7, "every hour of the window, the current one included"
+        assert all(later - earlier == timedelta(hours=1) for earlier, later in itertools.pairwise(hours))
+        assert hours[-1] <= datetime.now(UTC) < hours[-1] + timedelta(hours=2)
+        assert sum(hour["done"] for hour in summary["hourly"]) == summary["done"]
+        assert sum(hour["failed"] for hour in summary["hourly"]) == summary["failed"]
+
+
+async def test_every_organization_is_shown_to_operators_only(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create("Busy") as busy:
+        project = await busy.create_project("Shop", trackingPrefix="SHOP")
+        await submit_with_screenshot(busy, project["apiKey"], png())
+
+        refused = await busy.client.get(f"{JOBS}?scope=instance")
+        assert (refused.status_code, refused.json()["error"]) == (403, "FORBIDDEN")
+        token = (await busy.create_token())["token"]
+        async with ApiClient.for_app(app, headers={"Authorization": f"Bearer {token}"}) as program:
+            assert (await program.get(f"{JOBS}?scope=instance")).status_code == 403
+            assert (await program.get(JOBS)).status_code == 200
+
+        email = f"operator-{secrets.token_hex(4)}@example.com"
+        await create_admin(email=email, password=PASSWORD, organization_name="Operations", name="Ops", operator=True)
+        async with ApiClient.for_app(app) as operator:
+            login = await operator.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+            everyone = _data(await operator.get(f"{JOBS}?scope=instance"))
+            own = _data(await operator.get(JOBS))
+
+    assert everyone["scope"] == "instance"
+    rows = {row["organizationId"]: row for row in everyone["organizations"]}
+    assert rows[busy.organization_id]["pending"] >= 2  # its screenshot and its report's number
+    assert kind(everyone, "screenshot")["pending"] >= 1
+    assert own["organizations"] is None
+    assert kind(own, "screenshot")["pending"] == 0  # the operator's own organization has no work
+
+
+async def test_members_are_refused_and_the_window_is_checked(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        async with member_of(tenant, app) as member:
+            assert (await member.get(JOBS)).status_code == 403
+        for hours in ("0", "169", "many"):
+            refused = await tenant.client.get(f"{JOBS}?hours={hours}")
+            assert (refused.status_code, refused.json()["error"]) == (400, "VALIDATION_ERROR"), refused.text
+            assert [detail["field"] for detail in refused.json()["details"]] == ["hours"]
+        refused = await tenant.client.get(f"{JOBS}?scope=everything")
+        assert refused.status_code == 400, refused.text
+        assert len(_data(await tenant.client.get(f"{JOBS}?hours=168"))["kinds"][0]["hourly"]) == 169
