@@ -9,6 +9,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 
 from app.domain.accounts.controllers import AuthController
+from app.domain.integrations.controllers import GitHubConnectionController, GitHubIssueController
 from app.domain.jobs.controllers import JobController
 from app.domain.organizations.controllers import OrganizationController
 from app.domain.projects.controllers import ProjectController
@@ -59,6 +60,8 @@ def create_app() -> Litestar:
             WidgetController,
             WebhookController,
             JobController,
+            GitHubConnectionController,
+            GitHubIssueController,
             HealthController,
             IndexController,
         ],

@@ -3,6 +3,7 @@
 from advanced_alchemy.base import orm_registry
 
 from app.domain.accounts.models import User
+from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.reports.models import Attachment, Comment, ProjectColumn, ProjectCounter, Report, Screenshot
@@ -15,6 +16,8 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Comment",
+    "GitHubConnection",
+    "GitHubIssue",
     "Invitation",
     "Membership",
     "Organization",

@@ -74,9 +74,9 @@ class Settings:
     s3_region: str
     max_image_pixels: int
     screenshot_timeout_seconds: int
-    webhooks_allow_private: bool
-    webhook_timeout_seconds: float
-    webhook_retry_seconds: float
+    allow_private_targets: bool
+    outbound_timeout_seconds: float
+    outbound_retry_seconds: float
 
     @property
     def is_sqlite(self) -> bool:
@@ -142,10 +142,10 @@ def get_settings() -> Settings:
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
         max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000),
         screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
-        # Off: an organization's webhook could otherwise make the server call its own network (SSRF).
-        webhooks_allow_private=_env_bool("LANTERN_WEBHOOKS_ALLOW_PRIVATE", default=False),
-        webhook_timeout_seconds=_env_float("LANTERN_WEBHOOK_TIMEOUT_SECONDS", 10.0),
-        webhook_retry_seconds=_env_float("LANTERN_WEBHOOK_RETRY_SECONDS", 10.0),
+        # Off: an organization's webhook or integration could otherwise make the server call its own network.
+        allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
+        outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0),
+        outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0),
     )
 
 

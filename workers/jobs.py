@@ -11,6 +11,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.integrations.models import GitHubIssue
+from app.domain.integrations.services import GitHubIssues
 from app.domain.organizations.services import invitation_mail
 from app.domain.reports.models import Attachment, Report, Screenshot
 from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
@@ -18,7 +20,9 @@ from app.domain.reports.search import refresh_gram_shares
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
 from app.domain.webhooks.events import WebhookEvents
-from app.domain.webhooks.services import DeliveryService, forget_old_deliveries, overdue_deliveries
+from app.domain.webhooks.models import WebhookDelivery
+from app.domain.webhooks.services import DeliveryService, forget_old_deliveries
+from app.lib import retries
 from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
@@ -84,8 +88,13 @@ async def refresh_search_gram_shares(_ctx: dict[str, Any]) -> int:
                 return await refresh_gram_shares(session)
 
 
-# A delivery the sweeper queued again is queued again at most once per this many seconds (see the images').
-WEBHOOK_RESWEEP_SECONDS = 60
+# Work against other servers, and the job that attempts it: (the work's rows, the job, the job's argument).
+OUTBOUND_WORK: tuple[tuple[Any, str, str], ...] = (
+    (WebhookDelivery, "deliver_webhook", "delivery_id"),
+    (GitHubIssue, "create_github_issue", "issue_id"),
+)
+# Work the sweeper queued again is queued again at most once per this many seconds (see the images').
+OUTBOUND_RESWEEP_SECONDS = 60
 
 
 @tenant_job
@@ -94,28 +103,34 @@ async def deliver_webhook(session: AsyncSession, *, delivery_id: str) -> str:
     return await DeliveryService(session=session).attempt(UUID(delivery_id))
 
 
-async def sweep_webhook_deliveries(_ctx: dict[str, Any]) -> int:
-    """Queue again the deliveries the queue lost (overdue while pending), and forget old finished ones."""
+@tenant_job
+async def create_github_issue(session: AsyncSession, *, issue_id: str) -> str:
+    """One attempt at making a report's GitHub issue (see GitHubIssues.attempt)."""
+    return await GitHubIssues(session=session).attempt(UUID(issue_id))
+
+
+async def sweep_outbound_work(_ctx: dict[str, Any]) -> int:
+    """Queue again the webhook deliveries and GitHub issues the queue lost (long overdue while pending), and
+    forget old finished deliveries."""
     async with alchemy_config().get_session() as session:
-        with system_scope("sweep webhook deliveries"):
+        with system_scope("sweep outbound work"):
             async with session.begin():
-                overdue = await overdue_deliveries(session)
+                overdue: list[tuple[str, dict[str, Any], Any]] = [
+                    (function, {argument: str(row.id)}, row)
+                    for model, function, argument in OUTBOUND_WORK
+                    for row in await retries.overdue(session, model)
+                ]
                 forgotten = await forget_old_deliveries(session)
-    window = int(time.time() // WEBHOOK_RESWEEP_SECONDS)
+    window = int(time.time() // OUTBOUND_RESWEEP_SECONDS)
     queue = job_queue()
     queued = await asyncio.gather(
         *(
-            queue.enqueue(
-                "deliver_webhook",
-                f"{delivery.job_id}:{window}",
-                organization_id=str(delivery.organization_id),
-                delivery_id=str(delivery.id),
-            )
-            for delivery in overdue
+            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
+            for function, arguments, row in overdue
         )
     )
     if any(queued) or forgotten:
-        logger.info("sweeper queued webhook deliveries", count=sum(queued), forgotten=forgotten)
+        logger.info("sweeper queued outbound work", count=sum(queued), forgotten_deliveries=forgotten)
     return sum(queued)
 
 

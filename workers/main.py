@@ -19,14 +19,15 @@ from app.lib.queue import deserialize, redis_settings, serialize
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
+    create_github_issue,
     deliver_webhook,
     process_attachment_image,
     process_screenshot,
     refresh_search_gram_shares,
     send_invitation_email,
+    sweep_outbound_work,
     sweep_pending_screenshots,
     sweep_unnumbered_reports,
-    sweep_webhook_deliveries,
 )
 
 
@@ -54,6 +55,7 @@ def worker_settings() -> dict[str, Any]:
             image_function(process_attachment_image),
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
             func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
+            func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
         ],
         "cron_jobs": [
             cron(
@@ -69,7 +71,7 @@ def worker_settings() -> dict[str, Any]:
                 unique=True,
             ),
             cron(
-                cast("WorkerCoroutine", sweep_webhook_deliveries),
+                cast("WorkerCoroutine", sweep_outbound_work),
                 second=set(range(7, 60, 10)),
                 run_at_startup=True,
                 unique=True,

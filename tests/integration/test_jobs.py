@@ -80,7 +80,7 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
         assert mine["queue"]["queued"] >= 3
 
         theirs = _data(await idle.client.get(JOBS))
-        assert [summary["pending"] for summary in theirs["kinds"]] == [0, 0, 0, 0]
+        assert [summary["pending"] for summary in theirs["kinds"]] == [0, 0, 0, 0, 0]
         assert theirs["queue"] == {
             "queued": 0,
             "scheduled": 0,
@@ -92,7 +92,7 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
 
 
 async def test_done_failed_and_retried_work_is_counted_hour_by_hour(tenants: TenantFactory) -> None:
-    settings = {"LANTERN_WEBHOOKS_ALLOW_PRIVATE": "1", "LANTERN_WEBHOOK_RETRY_SECONDS": "0.2"}
+    settings = {"LANTERN_ALLOW_PRIVATE_TARGETS": "1", "LANTERN_OUTBOUND_RETRY_SECONDS": "0.2"}
     async with tenants.create() as tenant, Receiver(statuses=[500, 200]) as receiver:
         with environment(**settings):
             project = await tenant.create_project("Shop", trackingPrefix="SHOP")
@@ -111,6 +111,7 @@ async def test_done_failed_and_retried_work_is_counted_hour_by_hour(tenants: Ten
         "screenshot": (0, 1, 1, 0),
         "attachmentImage": (0, 0, 0, 0),
         "webhookDelivery": (0, 2, 0, 1),
+        "githubIssue": (0, 0, 0, 0),
         "trackingId": (0, 2, 0, 0),
     }
     for summary in summaries.values():

@@ -93,8 +93,8 @@ class Pair:
 
 @asynccontextmanager
 async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) -> AsyncIterator[Pair]:
-    """Tenants A and B, each with projects, a widget key, a report, an API token, an invitation, and a
-    webhook with a delivery."""
+    """Tenants A and B, each with projects, a widget key, a report, an API token, an invitation, a webhook
+    with a delivery, and a GitHub connection with the report's issue."""
     async with AsyncExitStack() as stack:
         pair = Pair(
             a=await stack.enter_async_context(tenants.create("Tenant A")),
@@ -122,6 +122,13 @@ async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) ->
             assert webhook.status_code == 201, webhook.text
             ping = await tenant.client.post(f"/api/v1/webhooks/{webhook.json()['data']['id']}/ping")
             assert ping.status_code == 201, ping.text
+            github = {"repository": "acme/shop", "token": "ghp_rls", "apiUrl": "https://github.example.invalid/api/v3"}
+            connected = await tenant.client.put(
+                f"/api/v1/projects/{projects[0]['id']}/integrations/github", json=github
+            )
+            assert connected.status_code == 200, connected.text
+            issue = await tenant.client.post(f"/api/v1/reports/{report.json()['data']['id']}/github-issue")
+            assert issue.status_code == 202, issue.text
         yield pair
 
 

@@ -23,8 +23,8 @@ from arq.constants import default_queue_name, job_key_prefix
 from sqlalchemy import update
 
 from app.domain.webhooks.models import WebhookDelivery
-from app.domain.webhooks.targets import PrivateTargetError, PublicOnlyBackend
 from app.lib.database import alchemy_config
+from app.lib.outbound import PrivateTargetError, PublicOnlyBackend
 from app.lib.queue import enqueue_after_commit
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
@@ -32,10 +32,10 @@ from tests.support.clients import Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.receiver import Receiver
 from tests.support.worker import running_worker
-from workers.jobs import sweep_webhook_deliveries
+from workers.jobs import sweep_outbound_work
 
 DEADLINE_SECONDS = 15.0
-ALLOWED = {"LANTERN_WEBHOOKS_ALLOW_PRIVATE": "1", "LANTERN_WEBHOOK_RETRY_SECONDS": "0.2"}
+ALLOWED = {"LANTERN_ALLOW_PRIVATE_TARGETS": "1", "LANTERN_OUTBOUND_RETRY_SECONDS": "0.2"}
 
 
 def _data(response: httpx.Response, status: int) -> Any:
@@ -86,7 +86,7 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
         with allowed():
             body = {"url": receiver.url, "events": ["report.created"]}
             webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
-        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE=None, LANTERN_WEBHOOK_RETRY_SECONDS="60"):
+        with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None, LANTERN_OUTBOUND_RETRY_SECONDS="60"):
             async with running_worker():
                 ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
                 attempted = await _delivery(tenant, webhook["id"], ping["id"], "attempted")
@@ -134,7 +134,7 @@ async def test_a_delivery_the_queue_lost_is_queued_again_by_the_sweeper(tenants:
                         .where(WebhookDelivery.id == UUID(ping["id"]))
                         .values(next_attempt_at=overdue),
                     )
-            assert await sweep_webhook_deliveries({}) >= 1
+            assert await sweep_outbound_work({}) >= 1
             async with running_worker():
                 delivered = await _delivery(tenant, webhook["id"], ping["id"], "delivered")
     assert delivered["attempts"] == 1

@@ -14,8 +14,8 @@ database, and real HTTP receivers on 127.0.0.1 from `tests.support.receiver`):
 - delivery: a failed answer or an unreachable receiver is retried (same delivery id), 410 disables the
   webhook, a ping, a redelivery as a new delivery, and a rotated secret signing what follows.
 
-Receivers listen on 127.0.0.1, so every test runs with LANTERN_WEBHOOKS_ALLOW_PRIVATE=1 except the one that
-checks the refusal; LANTERN_WEBHOOK_RETRY_SECONDS=0.2 makes retries come within a test's time.
+Receivers listen on 127.0.0.1, so every test runs with LANTERN_ALLOW_PRIVATE_TARGETS=1 except the one that
+checks the refusal; LANTERN_OUTBOUND_RETRY_SECONDS=0.2 makes retries come within a test's time.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ REPORT = {"title": "Checkout button does nothing — 結帳", "description": "Cl
 @pytest.fixture(autouse=True)
 def webhook_settings() -> Iterator[None]:
     """Receivers on 127.0.0.1 allowed, retries after 0.2 s (x6 per attempt); set before the worker starts."""
-    with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE="1", LANTERN_WEBHOOK_RETRY_SECONDS="0.2"):
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1", LANTERN_OUTBOUND_RETRY_SECONDS="0.2"):
         yield
 
 
@@ -275,7 +275,7 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
 
 async def test_private_addresses_are_refused_unless_the_operator_allows_them(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
-        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE=None):
+        with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):
             for url in PRIVATE_URLS:
                 answer = await tenant.client.post(WEBHOOKS, json={"url": url, "events": ["report.created"]})
                 _refused(answer, 400, "VALIDATION_ERROR", "url")
@@ -283,7 +283,7 @@ async def test_private_addresses_are_refused_unless_the_operator_allows_them(ten
             moved = await tenant.client.patch(f"{WEBHOOKS}/{public['id']}", json={"url": "http://10.0.0.1/x"})
             _refused(moved, 400, "VALIDATION_ERROR", "url")
             assert _data(await tenant.client.get(f"{WEBHOOKS}/{public['id']}"), 200)["url"] == public["url"]
-        with environment(LANTERN_WEBHOOKS_ALLOW_PRIVATE="1"):
+        with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
             allowed = await create_webhook(tenant, "http://127.0.0.1:9/x", ["report.created"])
         assert allowed["url"] == "http://127.0.0.1:9/x"
 

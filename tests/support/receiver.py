@@ -1,7 +1,9 @@
-"""A real HTTP/1.1 server for tests that receive webhooks: it records each request and answers from a script.
+"""A real HTTP/1.1 server for tests that receive Lantern's requests (webhooks, GitHub's API): it records each
+request and answers from a script.
 
 It runs in the test's event loop on 127.0.0.1 (a free port), reads Content-Length bodies, answers every
-request with the next status of its script (the last one repeats) and closes the connection.
+request with the next status of its script (the last one repeats), or with what `respond` makes of it (a
+status and a JSON body), and closes the connection.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -34,15 +36,20 @@ class ReceivedRequest:
         return f"{self.method} {self.path} ({self.headers.get('x-lantern-event', 'no event header')})"
 
 
+# (the request, how many came before it) -> (the status, a JSON body).
+Responder = Callable[[ReceivedRequest, int], tuple[int, Any]]
+
+
 class Receiver:
     """`async with Receiver(statuses=[500, 200]) as receiver:` then point a webhook at `receiver.url`."""
 
-    def __init__(self, statuses: Sequence[int] = (200,), path: str = "/hook") -> None:
+    def __init__(self, statuses: Sequence[int] = (200,), path: str = "/hook", respond: Responder | None = None) -> None:
         if not statuses:
             msg = "the script needs at least one status"
             raise ValueError(msg)
         self.statuses = list(statuses)
         self.path = path
+        self.respond = respond
         self.requests: list[ReceivedRequest] = []
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -84,10 +91,10 @@ class Receiver:
             if request is None:
                 return
             async with self._arrived:
-                status = self._status()
+                status, body = self.respond(request, len(self.requests)) if self.respond else (self._status(), None)
                 self.requests.append(request)
                 self._arrived.notify_all()
-            writer.write(_response(status))
+            writer.write(_response(status, body))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             return  # a client that hung up or spoke no HTTP: nothing to record
@@ -114,15 +121,16 @@ async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
     return ReceivedRequest(method=method, path=target, headers=headers, body=body)
 
 
-def _response(status: int) -> bytes:
+def _response(status: int, answer: Any = None) -> bytes:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Scripted"
-    body = f"{status} {reason}\n".encode()
+    body = f"{status} {reason}\n".encode() if answer is None else json.dumps(answer).encode()
+    content_type = "text/plain; charset=utf-8" if answer is None else "application/json"
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     )

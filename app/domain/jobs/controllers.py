@@ -37,9 +37,9 @@ class JobController(Controller):
         view: Annotated[Scope, QueryParameter(name="scope")] = Scope.ORGANIZATION,
     ) -> Envelope[schemas.JobsOverview]:
         """Background work: the queue now (queued, scheduled, running, retrying) and, per kind of work
-        (screenshots, attached images, webhook deliveries, tracking IDs), what is pending, and what was done,
-        failed or retried in the last `hours`, hour by hour. `scope=instance` shows every organization, with
-        the busiest listed, to the instance's operators."""
+        (screenshots, attached images, webhook deliveries, GitHub issues, tracking IDs), what is pending, and
+        what was done, failed or retried in the last `hours`, hour by hour. `scope=instance` shows every
+        organization, with the busiest listed, to the instance's operators."""
         dashboard = JobDashboard(db_session)
         if view is Scope.ORGANIZATION:
             return ok(await dashboard.overview(hours, view, identity.organization_id))

@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from app.domain.integrations.models import GitHubIssue, IssueStatus
 from app.domain.jobs import schemas
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.domain.webhooks.models import DeliveryStatus, WebhookDelivery
@@ -48,6 +49,7 @@ TRACKED = (
     _Tracked("screenshot", Screenshot, ImageStatus.READY.value, ImageStatus.FAILED.value),
     _Tracked("attachmentImage", Attachment, ImageStatus.READY.value, ImageStatus.FAILED.value),
     _Tracked("webhookDelivery", WebhookDelivery, DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value),
+    _Tracked("githubIssue", GitHubIssue, IssueStatus.CREATED.value, IssueStatus.FAILED.value),
 )
 TRACKING_IDS = "trackingId"
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.webhooks import schemas
 from app.domain.webhooks.models import Webhook, WebhookDelivery
-from app.domain.webhooks.sender import failure_message
+from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
@@ -56,7 +56,7 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
         status=delivery.status,
         attempts=delivery.attempts,
         response_status=delivery.response_status,
-        error=failure_message(delivery.error) if delivery.error else None,
+        error=error_message(delivery.error) if delivery.error else None,
         next_attempt_at=delivery.next_attempt_at,
         delivered_at=delivery.delivered_at,
         created_at=delivery.created_at,

@@ -16,6 +16,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.lib.retries import PENDING, AttemptedColumns
 from tenants.db import TenantOwned
 
 
@@ -39,7 +40,7 @@ BUGHERD_EVENTS = {
 
 
 class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
+    PENDING = PENDING
     DELIVERED = "delivered"
     FAILED = "failed"
 
@@ -63,7 +64,7 @@ class Webhook(TenantOwned, UUIDv7AuditBase):
     disabled_reason: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
-class WebhookDelivery(TenantOwned, UUIDv7AuditBase):
+class WebhookDelivery(AttemptedColumns, TenantOwned, UUIDv7AuditBase):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         # The worker's and the sweeper's question: which pending deliveries are due.
@@ -74,11 +75,7 @@ class WebhookDelivery(TenantOwned, UUIDv7AuditBase):
     webhook_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("webhook.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
-    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     response_status: Mapped[int | None] = mapped_column(Integer, default=None)
-    error: Mapped[str | None] = mapped_column(String(500), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
 
     @property

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.status_codes import HTTP_410_GONE
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.models import Project
@@ -23,9 +23,10 @@ from app.domain.webhooks.models import (
     WebhookDelivery,
 )
 from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
-from app.domain.webhooks.targets import url_problem
+from app.lib import outbound, retries
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.outbound import url_problem
 from app.lib.queue import enqueue_after_commit
 from app.lib.security import new_secret
 from app.settings import get_settings
@@ -34,18 +35,11 @@ from tenants.service import TenantRepository, TenantService
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of generated secrets, not a secret
 DELIVERY_JOB = "deliver_webhook"
-# Retries wait LANTERN_WEBHOOK_RETRY_SECONDS, then six times longer each time, at most six hours: with the
-# default 10 s, eight attempts span about 16 hours, long enough to outlast a receiver's bad deploy.
+# Retries wait LANTERN_OUTBOUND_RETRY_SECONDS, then six times longer each time (see app/lib/retries.py): with
+# the default 10 s, eight attempts span about 16 hours, long enough to outlast a receiver's bad deploy.
 MAX_ATTEMPTS = 8
-RETRY_FACTOR = 6
-MAX_RETRY_SECONDS = 6 * 3600
-# An attempt holds its delivery this long (the request's timeout and a margin): a second run of the same
-# attempt finds it taken, and a worker that dies mid-attempt leaves it to the sweeper afterwards.
-ATTEMPT_LEASE_MARGIN_SECONDS = 30
 DELIVERIES_SHOWN = 100
-# The sweeper takes a pending delivery this long past its due time; finished ones are kept this long.
-SWEEP_AFTER_SECONDS = 30
-SWEEP_BATCH = 1000
+# Finished deliveries are kept this long.
 DELIVERY_RETENTION_DAYS = 30
 
 
@@ -62,13 +56,8 @@ def subscribed_events(names: list[str]) -> list[str]:
     return [event.value for event in SUBSCRIBABLE if event in chosen]
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds to wait after the `attempts`-th failed attempt."""
-    return float(min(get_settings().webhook_retry_seconds * RETRY_FACTOR ** (attempts - 1), MAX_RETRY_SECONDS))
-
-
 def _checked_url(url: str) -> str:
-    problem = url_problem(url, allow_private=get_settings().webhooks_allow_private)
+    problem = url_problem(url)
     if problem is not None:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("url", problem)])
     return url
@@ -173,53 +162,28 @@ class DeliveryService(TenantService[WebhookDelivery]):
     async def attempt(self, delivery_id: UUID) -> str:
         """Send the delivery if it is due and nobody else is sending it; record the outcome, and queue the
         retry a failure earns. No transaction stays open while the target is called. Returns the status."""
-        if not await self._claim(delivery_id):
+        if not await retries.claim(self.session, WebhookDelivery, delivery_id):
             return "not due"
         delivery = await self.get(delivery_id)
         webhook = await self.session.get_one(Webhook, delivery.webhook_id)
         await self.session.commit()
-        settings = get_settings()
         if webhook.active:
-            message = sender.Message(
-                webhook.url, delivery.event, str(delivery.id), msgspec.json.encode(delivery_body(delivery))
-            )
+            body = msgspec.json.encode(delivery_body(delivery))
             outcome = await sender.send(
-                message,
-                webhook.secret,
-                time_limit=settings.webhook_timeout_seconds,
-                allow_private=settings.webhooks_allow_private,
+                sender.Message(webhook.url, delivery.event, str(delivery.id), body), webhook.secret
             )
         else:
-            outcome = sender.Attempt(None, sender.Failure.WEBHOOK_OFF)
+            outcome = outbound.Answer(None)
         self._record(delivery, webhook, outcome)
         await self.session.commit()
         return delivery.status
 
-    async def _claim(self, delivery_id: UUID) -> bool:
-        """Count the attempt and hold the delivery for its length, if it is pending and due."""
-        now = datetime.now(UTC)
-        held_until = now + timedelta(seconds=get_settings().webhook_timeout_seconds + ATTEMPT_LEASE_MARGIN_SECONDS)
-        claimed = await self.session.execute(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == DeliveryStatus.PENDING.value,
-                WebhookDelivery.next_attempt_at <= now,
-            )
-            .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=held_until)
-            .returning(WebhookDelivery.id)
-            .execution_options(synchronize_session=False),
-        )
-        won = claimed.first() is not None
-        await self.session.commit()
-        return won
-
-    def _record(self, delivery: WebhookDelivery, webhook: Webhook, outcome: sender.Attempt) -> None:
+    def _record(self, delivery: WebhookDelivery, webhook: Webhook, outcome: outbound.Answer) -> None:
         now = datetime.now(UTC)
         delivery.response_status = outcome.status
-        delivery.error = outcome.error
+        delivery.error = outcome.error if webhook.active else sender.WEBHOOK_OFF
         delivery.next_attempt_at = None
-        if outcome.delivered:
+        if outcome.succeeded:
             delivery.status = DeliveryStatus.DELIVERED.value
             delivery.delivered_at = now
         elif outcome.status == HTTP_410_GONE:
@@ -227,27 +191,14 @@ class DeliveryService(TenantService[WebhookDelivery]):
             delivery.status = DeliveryStatus.FAILED.value
             webhook.active = False
             webhook.disabled_reason = DisabledReason.GONE.value
-        elif outcome.failure is sender.Failure.WEBHOOK_OFF or delivery.attempts >= MAX_ATTEMPTS:
+        elif not webhook.active or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED.value
         else:
-            delay = retry_delay(delivery.attempts)
+            delay = retries.retry_delay(delivery.attempts, get_settings().outbound_retry_seconds)
             delivery.next_attempt_at = now + timedelta(seconds=delay)
             enqueue_after_commit(
                 self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
             )
-
-
-async def overdue_deliveries(session: AsyncSession) -> list[WebhookDelivery]:
-    """Pending deliveries whose attempt is long overdue: their job was lost (Redis restarted, the enqueue
-    failed) or its worker died mid-attempt. Every tenant's: the sweeper runs in the system scope."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=SWEEP_AFTER_SECONDS)
-    found = await session.scalars(
-        select(WebhookDelivery)
-        .where(WebhookDelivery.status == DeliveryStatus.PENDING.value, WebhookDelivery.next_attempt_at < cutoff)
-        .order_by(WebhookDelivery.next_attempt_at)
-        .limit(SWEEP_BATCH),
-    )
-    return list(found)
 
 
 async def forget_old_deliveries(session: AsyncSession) -> int:

@@ -1,0 +1,153 @@
+"""An issue on GitHub from a report: its text, in the organization's language, and GitHub's REST call
+(`POST /repos/{owner}/{repo}/issues`, on github.com or a GitHub Enterprise server's API)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from app.domain.integrations.models import GitHubConnection
+from app.domain.reports.models import Report
+from app.lib import outbound
+from app.lib.i18n import gettext as _
+from app.lib.i18n import ngettext
+from app.settings import get_settings
+
+API_VERSION = "2022-11-28"
+USER_AGENT = "Lantern"
+ANSWER_LIMIT = 64 * 1024
+CONSOLE_LINES_SHOWN = 20
+HTTP_CREATED = 201
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_FORBIDDEN = 403
+
+
+class Refusal(enum.StrEnum):
+    """Why no issue was made, besides the network's reasons (outbound.Failure); stored as the error code."""
+
+    REFUSED = "github_refused"  # GitHub answered no (bad token, no such repository, a label not allowed…)
+    NOT_CONNECTED = "not_connected"  # the project was disconnected meanwhile
+    TOKEN_UNREADABLE = "token_unreadable"  # noqa: S105 - an error code: sealed with another secret key
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    number: int
+    url: str
+
+
+class _Issue(msgspec.Struct):
+    number: int
+    html_url: str
+
+
+class _Problem(msgspec.Struct):
+    message: str = ""
+
+
+def title(report: Report) -> str:
+    return f"[{report.tracking_id}] {report.title}" if report.tracking_id else report.title
+
+
+def body(report: Report) -> str:
+    """The report in Markdown: what the reporter wrote, where and on what, and its console errors."""
+    link = f"{get_settings().public_url}/api/v1/reports/{report.id}"
+    lines = [report.description or "", "", "---", ""]
+    lines += [f"- **{name}:** {value}" for name, value in _facts(report) if value]
+    lines += [
+        "",
+        _("Reported with Lantern as [%(reference)s](%(link)s).", reference=report.tracking_id or report.id, link=link),
+    ]
+    errors = [
+        str(entry.get("message", entry)) if isinstance(entry, dict) else str(entry) for entry in report.console_logs
+    ]
+    if errors:
+        count = len(errors)
+        summary = ngettext("%(num)s console error", "%(num)s console errors", count)
+        shown = "\n".join(errors[:CONSOLE_LINES_SHOWN])
+        lines += ["", f"<details><summary>{summary}</summary>", "", "```", shown, "```", "", "</details>"]
+    return "\n".join(lines).strip() + "\n"
+
+
+def _facts(report: Report) -> list[tuple[str, str]]:
+    metadata: dict[str, Any] = report.page_metadata or {}
+    reporter = " ".join(
+        part for part in (report.reporter_name, _angled(report.reporter_email), report.reporter_identifier) if part
+    )
+    return [
+        (_("Page"), report.page_url or ""),
+        (_("Reporter"), reporter),
+        (_("Browser"), _joined(metadata.get("browser"), "name", "version")),
+        (_("Device"), _joined(metadata.get("device"), "type", "os", "osVersion")),
+        (_("Severity"), report.severity),
+        (_("Priority"), report.priority),
+        (_("Category"), report.category),
+    ]
+
+
+def _angled(email: str | None) -> str:
+    return f"<{email}>" if email else ""
+
+
+def _joined(value: object, *names: str) -> str:
+    if not isinstance(value, dict):
+        return ""
+    return " ".join(str(value[name]) for name in names if value.get(name))
+
+
+async def create_issue(connection: GitHubConnection, token: str, issue_title: str, issue_body: str) -> outbound.Answer:
+    payload: dict[str, Any] = {"title": issue_title, "body": issue_body}
+    if connection.labels:
+        payload["labels"] = connection.labels
+    headers = [
+        ("Accept", "application/vnd.github+json"),
+        ("Authorization", f"Bearer {token}"),
+        ("Content-Type", "application/json"),
+        ("User-Agent", USER_AGENT),
+        ("X-GitHub-Api-Version", API_VERSION),
+    ]
+    url = f"{connection.api_url.rstrip('/')}/repos/{connection.repository}/issues"
+    return await outbound.post(url, headers, msgspec.json.encode(payload), read_limit=ANSWER_LIMIT)
+
+
+def created(answer: outbound.Answer) -> Created | None:
+    """The issue GitHub made, when it says it made one."""
+    if answer.status != HTTP_CREATED:
+        return None
+    try:
+        issue = msgspec.json.decode(answer.body, type=_Issue)
+    except msgspec.MsgspecError:
+        return None
+    return Created(issue.number, issue.html_url)
+
+
+def worth_retrying(answer: outbound.Answer) -> bool:
+    """No answer, GitHub's own trouble (5xx) or its rate limits: try again later. Any other no is final."""
+    if answer.status is None or answer.status >= 500 or answer.status == HTTP_TOO_MANY_REQUESTS:  # noqa: PLR2004
+        return True
+    return answer.status == HTTP_FORBIDDEN and "rate limit" in _message(answer).lower()
+
+
+def refusal(answer: outbound.Answer) -> str:
+    """The stored error of a final no: GitHub's status and its own words."""
+    return f"{Refusal.REFUSED}: {answer.status} {_message(answer)}".strip()[: outbound.MAX_ERROR_LENGTH]
+
+
+def _message(answer: outbound.Answer) -> str:
+    try:
+        return msgspec.json.decode(answer.body, type=_Problem).message
+    except msgspec.MsgspecError:
+        return ""
+
+
+def error_message(error: str) -> str:
+    """A stored error in the reader's language."""
+    messages: dict[str, str] = {
+        Refusal.REFUSED: _("GitHub refused to create the issue."),
+        Refusal.NOT_CONNECTED: _("The project is no longer connected to GitHub."),
+        Refusal.TOKEN_UNREADABLE: _("The stored GitHub token can no longer be read: enter it again."),
+    }
+    return outbound.coded_message(error, messages) or outbound.failure_message(error) or error

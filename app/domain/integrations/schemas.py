@@ -1,0 +1,45 @@
+"""Bodies of the GitHub integration: a project's connection, and a report's issue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from app.lib.schema import CamelStruct
+
+Repository = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+
+
+class GitHubSetup(CamelStruct, forbid_unknown_fields=True):
+    """Connect a project, or change its connection: the token may be left out to keep the stored one."""
+
+    repository: Repository
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    api_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    labels: Annotated[list[Label], msgspec.Meta(max_length=10)] = []  # msgspec copies mutable defaults
+
+
+class GitHubConnectionRead(CamelStruct):
+    project_id: UUID
+    repository: str
+    api_url: str
+    token_hint: str
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class GitHubIssueRead(CamelStruct):
+    report_id: UUID
+    repository: str
+    status: str
+    number: int | None
+    url: str | None
+    attempts: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,144 @@
+"""The GitHub integration's rules: a project's connection, and one issue per report, made by the worker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from app.domain.integrations import github
+from app.domain.integrations.models import GITHUB_API_URL, GitHubConnection, GitHubIssue, IssueStatus
+from app.domain.integrations.schemas import GitHubSetup
+from app.domain.organizations.models import Organization
+from app.domain.projects.models import Project
+from app.domain.reports.models import Report
+from app.lib import outbound, retries
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.i18n import gettext as _
+from app.lib.i18n import use_locale
+from app.lib.queue import enqueue_after_commit
+from app.lib.sealing import seal, unseal
+from app.settings import get_settings
+from tenants.context import require_tenant
+from tenants.service import TenantRepository, TenantService
+
+ISSUE_JOB = "create_github_issue"
+# GitHub's own trouble passes within hours: five attempts (10 s, 1 min, 6 min, 36 min with the default).
+MAX_ATTEMPTS = 5
+TOKEN_HINT_LENGTH = 4
+
+
+class GitHubConnections(TenantService[GitHubConnection]):
+    class Repo(TenantRepository[GitHubConnection]):
+        model_type = GitHubConnection
+
+    repository_type = Repo
+
+    async def of_project(self, project_id: UUID) -> GitHubConnection:
+        """The project's connection; an unconnected project, or another organization's, is not found."""
+        connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
+        if connection is None:
+            raise not_found()
+        return connection
+
+    async def connect(self, project_id: UUID, setup: GitHubSetup) -> GitHubConnection:
+        """Connect the project, or change its connection (a token left out keeps the stored one)."""
+        if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+            raise not_found()
+        api_url = (setup.api_url or GITHUB_API_URL).rstrip("/")
+        if problem := outbound.url_problem(api_url):
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("apiUrl", problem)])
+        connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
+        if connection is None and setup.token is None:
+            message = _("A token is needed to connect a project to GitHub.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
+        if connection is None:
+            connection = GitHubConnection(project_id=project_id)
+            self.session.add(connection)
+        connection.repository = setup.repository
+        connection.api_url = api_url
+        connection.labels = list(dict.fromkeys(setup.labels))
+        if setup.token is not None:
+            connection.token_sealed = seal(setup.token)
+            connection.token_hint = "…" + setup.token[-TOKEN_HINT_LENGTH:]
+        await self.session.flush()
+        return connection
+
+    async def disconnect(self, project_id: UUID) -> None:
+        connection = await self.of_project(project_id)
+        await self.delete(connection.id)
+
+
+class GitHubIssues(TenantService[GitHubIssue]):
+    class Repo(TenantRepository[GitHubIssue]):
+        model_type = GitHubIssue
+
+    repository_type = Repo
+
+    async def of_report(self, report_id: UUID) -> GitHubIssue:
+        issue = await self.get_one_or_none(GitHubIssue.report_id == report_id)
+        if issue is None:
+            raise not_found()
+        return issue
+
+    async def request(self, report: Report) -> GitHubIssue:
+        """Ask the worker to make the report's issue: once per report, again only after a failure."""
+        connection = await GitHubConnections(session=self.session).get_one_or_none(
+            GitHubConnection.project_id == report.project_id
+        )
+        if connection is None:
+            raise LanternError(ErrorCode.CONFLICT, _("The report's project is not connected to GitHub."))
+        issue = await self.get_one_or_none(GitHubIssue.report_id == report.id)
+        if issue is not None and issue.status != IssueStatus.FAILED:
+            return issue  # made, or being made: never a second issue for one report
+        if issue is None:
+            issue = GitHubIssue(report_id=report.id)
+            self.session.add(issue)
+        issue.repository = connection.repository
+        issue.status, issue.attempts, issue.error = IssueStatus.PENDING.value, 0, None
+        issue.next_attempt_at = datetime.now(UTC)
+        await self.session.flush()
+        enqueue_after_commit(self.session, ISSUE_JOB, issue.job_id, issue_id=str(issue.id))
+        return issue
+
+    async def attempt(self, issue_id: UUID) -> str:
+        """Make the issue if it is due and nobody else is making it; record the outcome, and queue the retry
+        a passing trouble earns. Returns the status."""
+        if not await retries.claim(self.session, GitHubIssue, issue_id):
+            return "not due"
+        issue = await self.get(issue_id)
+        report = await self.session.get_one(Report, issue.report_id)
+        connection = await GitHubConnections(session=self.session).get_one_or_none(
+            GitHubConnection.project_id == report.project_id
+        )
+        organization = await self.session.get_one(Organization, require_tenant())
+        await self.session.commit()  # nothing held open while GitHub is called
+        token = unseal(connection.token_sealed) if connection is not None else None
+        if connection is None or token is None:
+            refusal = github.Refusal.NOT_CONNECTED if connection is None else github.Refusal.TOKEN_UNREADABLE
+            self._fail(issue, refusal.value)
+        else:
+            with use_locale(organization.default_locale):
+                issue_title, issue_body = github.title(report), github.body(report)
+            issue.repository = connection.repository
+            self._record(issue, await github.create_issue(connection, token, issue_title, issue_body))
+        await self.session.commit()
+        return issue.status
+
+    def _record(self, issue: GitHubIssue, answer: outbound.Answer) -> None:
+        made = github.created(answer)
+        if made is not None:
+            issue.status, issue.number, issue.url = IssueStatus.CREATED.value, made.number, made.url
+            issue.error, issue.next_attempt_at = None, None
+        elif github.worth_retrying(answer) and issue.attempts < MAX_ATTEMPTS:
+            delay = retries.retry_delay(issue.attempts, get_settings().outbound_retry_seconds)
+            issue.error = answer.error or github.refusal(answer)
+            issue.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            enqueue_after_commit(self.session, ISSUE_JOB, issue.job_id, defer_seconds=delay, issue_id=str(issue.id))
+        else:
+            self._fail(issue, answer.error or github.refusal(answer))
+
+    @staticmethod
+    def _fail(issue: GitHubIssue, error: str) -> None:
+        issue.status, issue.error, issue.next_attempt_at = IssueStatus.FAILED.value, error, None

@@ -1,0 +1,184 @@
+"""Requests Lantern sends out (webhook deliveries, integrations' API calls), never into its own network.
+
+An organization's webhook or integration makes the server send requests; pointed at a private address it
+would reach what only the server can (a cloud metadata service, an internal admin page). URLs naming such a
+host are refused when saved, and every request checks the addresses its host resolves to at that moment and
+connects to the address it checked, so a name that later resolves somewhere private (DNS rebinding) is
+refused as well. The operator may allow private targets (`LANTERN_ALLOW_PRIVATE_TARGETS`), as an instance
+whose GitHub Enterprise or receivers live on its own network must.
+
+Redirects are not followed: a target names its final address.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import httpcore
+
+from app.lib.i18n import gettext as _
+from app.settings import get_settings
+
+MAX_ERROR_LENGTH = 500
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip.is_global and not ip.is_multicast
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be called (localized), or None. A host name is resolved only when calling: the
+    answer may change, and this check must not wait on DNS."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        return _("Enter an absolute http:// or https:// URL.")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return _("Enter an absolute http:// or https:// URL.")
+    if get_settings().allow_private_targets:
+        return None
+    host = parts.hostname.rstrip(".").lower()
+    address = _numeric_address(host.split("%", 1)[0])  # without an IPv6 zone (`fe80::1%eth0`)
+    if host in _LOCAL_NAMES or host.endswith(".localhost") or (address is not None and not is_public(address)):
+        return _("Lantern does not call private or local network addresses.")
+    return None  # a public address, or a name: checked again when calling
+
+
+def _numeric_address(host: str) -> str | None:
+    """The address a numeric host stands for, in every spelling a connection would accept (`127.1`,
+    `2130706433`, `0x7f000001` are all 127.0.0.1); None for a name. Never asks DNS."""
+    try:
+        found = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        return None
+    return str(found[0][4][0])
+
+
+class PrivateTargetError(httpcore.ConnectError):
+    """The target resolved to a private address, and the operator does not allow those."""
+
+
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting only to public addresses: it resolves the host itself and
+    connects to the address it checked (TLS still verifies the certificate against the host name)."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        with anyio.fail_after(timeout):
+            resolved = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [str(sockaddr[0]) for *_family, sockaddr in resolved]
+        if not addresses or not all(is_public(address) for address in addresses):
+            msg = f"{host} resolves to a private or local address"
+            raise PrivateTargetError(msg)
+        return await self._backend.connect_tcp(
+            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(self, *_args: Any, **_kwargs: Any) -> httpcore.AsyncNetworkStream:
+        msg = "outbound requests go over TCP only"
+        raise httpcore.ConnectError(msg)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class Failure(enum.StrEnum):
+    """Why a request got no answer; stored as an error code, shown localized (see `failure_message`)."""
+
+    TIMEOUT = "timeout"
+    PRIVATE_ADDRESS = "private_address"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The target's answer (its status, and as much of its body as was asked for) or, when there was
+    none, why (and the network's own words)."""
+
+    status: int | None
+    body: bytes = b""
+    failure: Failure | None = None
+    detail: str = ""
+
+    @property
+    def error(self) -> str | None:
+        if self.failure is None:
+            return None
+        return f"{self.failure}: {self.detail}"[:MAX_ERROR_LENGTH] if self.detail else self.failure.value
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300  # noqa: PLR2004 - the 2xx range
+
+
+async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, read_limit: int = 0) -> Answer:
+    """POST `body`; read at most `read_limit` bytes of the answer (a target could send gigabytes). Never
+    raises for what the network or the target does: every call ends with an answer to record."""
+    settings = get_settings()
+    backend = None if settings.allow_private_targets else PublicOnlyBackend()
+    time_limit = settings.outbound_timeout_seconds
+    try:
+        async with (
+            httpcore.AsyncConnectionPool(network_backend=backend) as pool,
+            pool.stream(
+                "POST",
+                url,
+                headers=headers,
+                content=body,
+                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), time_limit)},
+            ) as response,
+        ):
+            read = b""
+            if read_limit:
+                async for chunk in response.aiter_stream():
+                    read += chunk
+                    if len(read) >= read_limit:
+                        break
+            return Answer(response.status, read[:read_limit])
+    except (httpcore.TimeoutException, TimeoutError):
+        return Answer(None, failure=Failure.TIMEOUT)
+    except PrivateTargetError as error:
+        return Answer(None, failure=Failure.PRIVATE_ADDRESS, detail=str(error))
+    # Whatever else the target's address or answer provokes (a malformed answer, an address the resolver
+    # refuses) is an unreachable target too.
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError) as error:
+        return Answer(None, failure=Failure.UNREACHABLE, detail=str(error) or type(error).__name__)
+
+
+def coded_message(error: str, messages: Mapping[str, str]) -> str | None:
+    """A stored error, `code` or `code: detail`, as the message of its code (in the reader's language) with
+    the detail after it; None for a code not in `messages`."""
+    code, _sep, detail = error.partition(": ")
+    message = messages.get(code)
+    if message is None:
+        return None
+    return f"{message} ({detail})" if detail else message
+
+
+def failure_message(error: str) -> str | None:
+    """A stored `Failure` in the reader's language, with the network's own words; None for another code."""
+    messages: dict[str, str] = {
+        Failure.TIMEOUT: _("The target did not answer in time."),
+        Failure.PRIVATE_ADDRESS: _("The target resolves to a private or local network address."),
+        Failure.UNREACHABLE: _("The target could not be reached."),
+    }
+    return coded_message(error, messages)

@@ -1,0 +1,73 @@
+"""Work done against another server (a webhook's target, GitHub), one attempt at a time, retried with backoff.
+
+Such work is a row, `pending` until it succeeds or gives up: the row, not the queue, says what is left to
+do. An attempt first claims its row (counts the attempt and holds the row for the attempt's length), so two
+runs of the same attempt never both call out, and a worker that dies mid-attempt leaves the row to the
+sweeper once the hold has passed. No transaction stays open while the other server is called.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Integer, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.settings import get_settings
+
+PENDING = "pending"
+# Retries wait `base` seconds, then six times longer each time, at most six hours.
+RETRY_FACTOR = 6
+MAX_RETRY_SECONDS = 6 * 3600
+# An attempt holds its row this long past the request's timeout.
+HOLD_MARGIN_SECONDS = 30
+# The sweeper takes a pending row this long past its due time.
+OVERDUE_AFTER_SECONDS = 30
+SWEEP_BATCH = 1000
+
+
+class AttemptedColumns:
+    """The columns of such work: its status, its attempts and when the next is due, and its last error."""
+
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+def retry_delay(attempts: int, base_seconds: float) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt."""
+    return float(min(base_seconds * RETRY_FACTOR ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+async def claim(session: AsyncSession, model: Any, row_id: UUID) -> bool:
+    """Count an attempt at the row and hold it for the attempt's length, if it is pending and due; commits."""
+    now = datetime.now(UTC)
+    held_until = now + timedelta(seconds=get_settings().outbound_timeout_seconds + HOLD_MARGIN_SECONDS)
+    claimed = await session.execute(
+        update(model)
+        .where(model.id == row_id, model.status == PENDING, model.next_attempt_at <= now)
+        .values(attempts=model.attempts + 1, next_attempt_at=held_until)
+        .returning(model.id)
+        .execution_options(synchronize_session=False),
+    )
+    won = claimed.first() is not None
+    await session.commit()
+    return won
+
+
+async def overdue(session: AsyncSession, model: Any) -> list[Any]:
+    """Pending rows long past their due time: their job was lost (Redis restarted, the enqueue failed) or
+    its worker died mid-attempt. Every tenant's, when read in the system scope (the sweeper's)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=OVERDUE_AFTER_SECONDS)
+    found = await session.scalars(
+        select(model)
+        .where(model.status == PENDING, model.next_attempt_at < cutoff)
+        .order_by(model.next_attempt_at)
+        .limit(SWEEP_BATCH),
+    )
+    return list(found)

@@ -1,0 +1,244 @@
+"""The GitHub integration: a project's managers connect it to a repository, and its team makes an issue from a
+report, which the worker creates through GitHub's REST API and keeps as a link.
+
+Real parts: the app in-process, a real worker in this loop, and a real HTTP server on 127.0.0.1 answering as
+GitHub's API does (`POST /repos/{owner}/{repo}/issues` -> 201 with `number` and `html_url`), used as a GitHub
+Enterprise server's API URL; so these tests allow private targets, except the one that checks the refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
+from tests.support.isolation import member_of, owner_engine
+from tests.support.receiver import ReceivedRequest, Receiver
+
+TOKEN = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
+DEADLINE_SECONDS = 15.0
+REPORT = {
+    "title": "Checkout button does nothing",
+    "description": "Clicking Pay now has no effect.",
+    "console_logs": [{"type": "error", "message": "Uncaught TypeError: cart is null"}],
+}
+
+
+def _data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+def _error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert (response.status_code, response.json()["error"]) == (status, code), response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def enterprise_on_this_machine() -> Iterator[None]:
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1", LANTERN_OUTBOUND_RETRY_SECONDS="0.2"):
+        yield
+
+
+def github(*answers: tuple[int, dict[str, Any]]) -> Receiver:
+    """GitHub's API on 127.0.0.1: answers in turn (the last repeats); a 201 makes issue 41, 42, …"""
+
+    def respond(_request: ReceivedRequest, index: int) -> tuple[int, Any]:
+        status, body = answers[min(index, len(answers) - 1)]
+        if status == 201:
+            number = 41 + index
+            body = {"number": number, "html_url": f"https://github.example.com/acme/shop/issues/{number}", **body}
+        return status, body
+
+    return Receiver(path="/api/v3", respond=respond)
+
+
+async def connected(tenant: Tenant, api_url: str, **setup: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A project connected to acme/shop at `api_url`: (the project, the connection)."""
+    project = await tenant.create_project("Shop", trackingPrefix="SHOP")
+    body = {"repository": "acme/shop", "token": TOKEN, "apiUrl": api_url, "labels": ["bug", "from-lantern"], **setup}
+    connection = _data(await tenant.client.put(_connection_url(project), json=body))
+    return project, connection
+
+
+def _connection_url(project: dict[str, Any]) -> str:
+    return f"/api/v1/projects/{project['id']}/integrations/github"
+
+
+async def numbered_report(tenant: Tenant, project: dict[str, Any], anonymous: ApiClient) -> dict[str, Any]:
+    created = _data(await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}), 201)
+    for _ in range(int(DEADLINE_SECONDS / 0.05)):
+        report: dict[str, Any] = _data(await tenant.client.get(f"/api/v1/reports/{created['id']}"))
+        if report["trackingId"]:
+            return report
+        await asyncio.sleep(0.05)
+    msg = "the report was never numbered"
+    raise AssertionError(msg)
+
+
+async def issue_when(tenant: Tenant, report_id: str, status: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        seen = _data(await tenant.client.get(f"/api/v1/reports/{report_id}/github-issue"))
+        if seen["status"] == status:
+            return seen
+        await asyncio.sleep(0.05)
+    msg = f"the issue did not become {status!r} within {DEADLINE_SECONDS} s: {seen}"
+    raise AssertionError(msg)
+
+
+async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        project, connection = await connected(tenant, "https://github.example.com/api/v3/")
+        assert connection == {
+            **connection,
+            "projectId": project["id"],
+            "repository": "acme/shop",
+            "apiUrl": "https://github.example.com/api/v3",
+            "tokenHint": "…wxyz",
+            "labels": ["bug", "from-lantern"],
+        }
+        assert TOKEN not in str(connection)
+        url = _connection_url(project)
+        assert _data(await tenant.client.get(url)) == connection
+
+        # Sent again without a token: the stored one stays; github.com is the default API.
+        changed = _data(await tenant.client.put(url, json={"repository": "acme/web"}))
+        assert (changed["repository"], changed["apiUrl"], changed["tokenHint"]) == (
+            "acme/web",
+            "https://api.github.com",
+            "…wxyz",
+        )
+        async with owner_engine() as database, database.connect() as connection_to_db:
+            sealed = (await connection_to_db.execute(text("SELECT token_sealed FROM github_connection"))).scalars()
+            assert all(TOKEN not in value for value in sealed), "the token is stored sealed"
+
+        async with member_of(tenant, app) as member:
+            assert _data(await member.get(url))["repository"] == "acme/web"
+            _error(await member.put(url, json={"repository": "acme/other"}), 403, "FORBIDDEN")
+            _error(await member.delete(url), 403, "FORBIDDEN")
+        async with member_of(tenant, app, role="guest") as guest:
+            _error(await guest.get(url), 403, "FORBIDDEN")
+
+        assert (await tenant.client.delete(url)).status_code == 204
+        _error(await tenant.client.get(url), 404, "NOT_FOUND")
+
+
+async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        url = _connection_url(project)
+        cases = [
+            ({"repository": "acme/shop"}, "token"),  # the first connection needs a token
+            ({"repository": "not a repository", "token": TOKEN}, "repository"),
+            ({"repository": "acme/shop", "token": TOKEN, "apiUrl": "ftp://github.example.com"}, "apiUrl"),
+            ({"repository": "acme/shop", "token": TOKEN, "labels": [""]}, "labels"),
+            ({"repository": "acme/shop", "token": TOKEN, "owner": "acme"}, "owner"),
+        ]
+        for body, field in cases:
+            refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
+            assert field in refused["details"][0]["field"], (body, refused)
+        with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):
+            body = {"repository": "acme/shop", "token": TOKEN, "apiUrl": "http://10.1.2.3/api/v3"}
+            refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
+            assert refused["details"][0]["field"] == "apiUrl"
+        _error(await tenant.client.put("/api/v1/projects/00000000-0000-0000-0000-000000000000/integrations/github",
+                                       json={"repository": "acme/shop", "token": TOKEN}), 404, "NOT_FOUND")  # fmt: skip
+
+
+async def test_an_issue_is_made_once_in_the_organizations_language(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, github((201, {})) as server:
+        _data(await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "de"}))
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+
+        asked = await tenant.client.post(f"/api/v1/reports/{report['trackingId']}/github-issue")
+        assert asked.status_code == 202, asked.text
+        assert asked.json()["data"]["status"] in {"pending", "created"}
+        issue = await issue_when(tenant, report["id"], "created")
+        assert issue == {
+            **issue,
+            "reportId": report["id"],
+            "repository": "acme/shop",
+            "number": 41,
+            "url": "https://github.example.com/acme/shop/issues/41",
+            "attempts": 1,
+            "error": None,
+        }
+        again = await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")
+        assert (again.status_code, again.json()["data"]["number"]) == (200, 41)
+
+    [request] = server.requests  # one report, one issue
+    assert (request.method, request.path) == ("POST", "/api/v3/repos/acme/shop/issues")
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["accept"] == "application/vnd.github+json"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    sent = request.json()
+    assert sent["title"] == f"[{report['trackingId']}] {REPORT['title']}"
+    assert sent["labels"] == ["bug", "from-lantern"]
+    assert REPORT["description"] in sent["body"]
+    assert "**Schweregrad:** medium" in sent["body"], sent["body"]  # the organization's language: German
+    assert "<summary>1 Konsolenfehler</summary>" in sent["body"]
+    assert "Uncaught TypeError: cart is null" in sent["body"]
+    assert report["trackingId"] in sent["body"]
+
+
+async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    refusal = (422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com"})
+    async with tenants.create() as tenant, github(refusal, (201, {})) as server:
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        issue_url = f"/api/v1/reports/{report['id']}/github-issue"
+        assert (await tenant.client.post(issue_url)).status_code == 202
+        failed = await issue_when(tenant, report["id"], "failed")
+        assert failed["attempts"] == 1, "a refusal is final: no retry"
+        assert failed["error"].startswith("GitHub refused to create the issue."), failed
+        assert "422 Validation Failed" in failed["error"]
+        in_japanese = _data(await tenant.client.get(f"{issue_url}?lang=ja"))
+        assert in_japanese["error"] != failed["error"]
+
+        assert (await tenant.client.post(issue_url)).status_code == 202  # asked again after the failure
+        created = await issue_when(tenant, report["id"], "created")
+        assert (created["number"], created["error"]) == (42, None)
+    assert len(server.requests) == 2
+
+
+async def test_githubs_own_trouble_is_retried(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:
+    async with tenants.create() as tenant, github((502, {"message": "Server Error"}), (201, {})) as server:
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+        created = await issue_when(tenant, report["id"], "created")
+        assert (created["attempts"], created["number"]) == (2, 42)
+    assert len(server.requests) == 2
+
+
+async def test_an_unconnected_project_and_an_unreadable_token_are_explained(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, github((201, {})) as server:
+        lonely = await tenant.create_project("Blog", trackingPrefix="BLOG")
+        report = await numbered_report(tenant, lonely, anonymous)
+        _error(await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue"), 409, "CONFLICT")
+        _error(await tenant.client.get(f"/api/v1/reports/{report['id']}/github-issue"), 404, "NOT_FOUND")
+
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        # The operator changed LANTERN_SECRET_KEY: tokens sealed with the old key cannot be read.
+        with environment(LANTERN_SECRET_KEY="another secret key, set after the token was stored"):
+            assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+            failed = await issue_when(tenant, report["id"], "failed")
+        assert failed["error"] == "The stored GitHub token can no longer be read: enter it again."
+    assert server.requests == []
