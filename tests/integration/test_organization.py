@@ -252,3 +252,79 @@ async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantF
         assert limited.json()["data"]["rateLimitPerMinute"] == 100
         too_high = await tenant.client.patch(f"/api/v1/projects/{first['id']}", json={"rateLimitPerMinute": 10001})
         assert too_high.status_code == 400
+
+
+async def test_projects_take_bugherds_bodies_and_refuse_fields_they_do_not_know(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        # BugHerd's own example of a project's creation, then of its update.
+        example = {
+            "project": {
+                "name": "My Website",
+                "devurl": "http://www.example.com",
+                "is_active": True,
+                "is_public": False,
+                "guests_see_guests": False,
+            }
+        }
+        created = await tenant.client.post("/api/v1/projects", json=example)
+        assert created.status_code == 201, created.text
+        project = created.json()["data"]
+        assert (project["name"], project["siteUrl"], project["isActive"]) == (
+            "My Website",
+            "http://www.example.com",
+            True,
+        )
+        updated = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"project": {"is_public": True}})
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["data"]["isPublic"] is True
+        paused = await tenant.client.post("/api/v1/projects", json={"name": "Paused", "is_active": False})
+        assert paused.json()["data"]["isActive"] is False
+
+        for response, field in (
+            (await tenant.client.post("/api/v1/projects", json={"name": "Shop", "colour": "teal"}), "colour"),
+            (await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"isPublik": True}), "isPublik"),
+        ):
+            assert response.status_code == 400, response.text
+            assert response.json()["details"][0]["field"] == field, response.text
+        unchanged = await tenant.client.get(f"/api/v1/projects/{project['id']}")
+        assert unchanged.json()["data"]["isPublic"] is True
+
+
+async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant:
+        shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        members = f"/api/v1/projects/{shop['id']}/members"
+        client_email = f"Client-{secrets.token_hex(4)}@Example.com"
+
+        invited = await tenant.client.post(members, json={"email": client_email})  # BugHerd's add_guest body
+        assert invited.status_code == 201, invited.text
+        added = invited.json()["data"]
+        assert (added["email"], added["role"]) == (client_email.lower(), "guest")
+        assert added["invitationToken"].startswith("lt_inv_")
+        again = await tenant.client.post(members, json={"email": client_email})  # known now: added, not invited
+        assert (again.status_code, again.json()["data"]["invitationToken"]) == (201, None)
+        owner = await tenant.client.post(members, json={"email": tenant.email})  # someone of the organization
+        assert (owner.json()["data"]["role"], owner.json()["data"]["invitationToken"]) == ("owner", None)
+        listed = (await tenant.client.get(members)).json()["data"]
+        assert sorted(person["email"] for person in listed) == sorted([client_email.lower(), tenant.email])
+
+        async with ApiClient.for_app(app) as guest:
+            accepted = await guest.post(
+                "/api/v1/auth/invitations/accept",
+                json={"token": added["invitationToken"], "password": PASSWORD, "name": "Client"},
+            )
+            assert accepted.status_code == 200, accepted.text
+            seen = (await guest.get("/api/v1/projects")).json()["data"]
+            assert [project["id"] for project in seen] == [shop["id"]]
+            assert blog["id"] not in str(seen)
+
+        for body in ({}, {"email": client_email, "userId": tenant.user_id}, {"email": "not an address"}):
+            refused = await tenant.client.post(members, json=body)
+            assert (refused.status_code, refused.json()["error"]) == (400, "VALIDATION_ERROR"), (body, refused.text)
+
+        # Someone with an account elsewhere: invited, and their name stays theirs until they accept.
+        async with tenants.create("Elsewhere") as other:
+            elsewhere = await tenant.client.post(members, json={"email": other.email})
+            assert (elsewhere.json()["data"]["name"], elsewhere.json()["data"]["role"]) == ("", "guest")
+            listed = (await tenant.client.get(members)).json()["data"]
+            assert {person["email"]: person["name"] for person in listed}[other.email] == ""

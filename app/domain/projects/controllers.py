@@ -12,15 +12,21 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.organizations.models import Role
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Membership, Role
 from app.domain.projects import schemas
-from app.domain.projects.models import Project, ProjectKey
+from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.services import ProjectService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.schema import Envelope, ok
+from app.lib.openapi import documented_body
+from app.lib.schema import Envelope, convert_body, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
+
+BUGHERD_PROJECT = (
+    "Fields in camelCase or snake_case; also as BugHerd's `{\"project\": {...}}`, with `devurl` for the site's URL."
+)
 
 
 async def provide_project_service(db_session: NamedDependency[AsyncSession]) -> ProjectService:
@@ -52,6 +58,17 @@ def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRea
     )
 
 
+def person_read(person: ProjectMember, user: User, membership: Membership) -> schemas.ProjectPersonRead:
+    """Someone added to the project; until their invitation is accepted, their account's name is their own."""
+    return schemas.ProjectPersonRead(
+        user_id=user.id,
+        email=user.email,
+        name="" if membership.invitation_pending else user.name,
+        role=membership.role,
+        added_at=person.created_at,
+    )
+
+
 class ProjectController(Controller):
     path = "/api/v1/projects"
     tags = ["Projects"]
@@ -69,11 +86,18 @@ class ProjectController(Controller):
         reads = [project_read(project, await _keys(identity, projects, project)) for project in visible]
         return jsonapi.native_or_document(request, "project", reads, kind=schemas.ProjectRead)
 
-    @post("/", operation_id="CreateProject", status_code=HTTP_201_CREATED, guards=[requires_manager])
+    @post(
+        "/",
+        operation_id="CreateProject",
+        status_code=HTTP_201_CREATED,
+        guards=[requires_manager],
+        operation_class=documented_body({"application/json": schemas.ProjectCreate}, BUGHERD_PROJECT),
+    )
     async def create(
-        self, data: JSONBody[schemas.ProjectCreate], projects: NamedDependency[ProjectService]
+        self, data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
     ) -> Envelope[schemas.ProjectRead]:
-        project = await projects.create_project(data)
+        """A project, with its first widget key; a field it does not know is refused."""
+        project = await projects.create_project(convert_body(schemas.from_bugherd_project(data), schemas.ProjectCreate))
         return ok(project_read(project, await projects.keys(project.id)))
 
     @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
@@ -88,14 +112,21 @@ class ProjectController(Controller):
         read = project_read(project, await _keys(identity, projects, project))
         return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
-    @patch("/{project_id:uuid}", operation_id="UpdateProject", guards=[requires_manager])
+    @patch(
+        "/{project_id:uuid}",
+        operation_id="UpdateProject",
+        guards=[requires_manager],
+        operation_class=documented_body({"application/json": schemas.ProjectUpdate}, BUGHERD_PROJECT),
+    )
     async def update(
         self,
         project_id: FromPath[UUID],
-        data: JSONBody[schemas.ProjectUpdate],
+        data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead]:
-        project = await projects.update_project(project_id, data)
+        """Change the fields sent; a field it does not know is refused."""
+        changes = convert_body(schemas.from_bugherd_project(data), schemas.ProjectUpdate)
+        project = await projects.update_project(project_id, changes)
         return ok(project_read(project, await projects.keys(project.id)))
 
     @delete(
@@ -149,16 +180,7 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[list[schemas.ProjectPersonRead]] | Response[dict[str, Any]]:
         await projects.visible_one(identity, project_id)
-        reads = [
-            schemas.ProjectPersonRead(
-                user_id=user.id,
-                email=user.email,
-                name=user.name,
-                role=role,
-                added_at=person.created_at,
-            )
-            for person, user, role in await projects.people(project_id)
-        ]
+        reads = [person_read(*entry) for entry in await projects.people(project_id)]
         return jsonapi.native_or_document(request, "user", reads, kind=schemas.ProjectPersonRead, id_field="user_id")
 
     @post(
@@ -169,13 +191,24 @@ class ProjectController(Controller):
     )
     async def add_person(
         self,
+        identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         data: JSONBody[schemas.ProjectPersonAdd],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[None]:
+    ) -> Envelope[schemas.ProjectPersonAdded]:
+        """Add someone of the organization by `userId`; or anyone by `email`, as BugHerd adds a guest: a
+        person not in the organization yet is invited as a guest (the answer carries the invitation's token)."""
         await projects.get(project_id)
-        await projects.add_person(project_id, data.user_id)
-        return ok(None)
+        if data.user_id is not None:
+            user_id, token = data.user_id, None
+            await projects.add_person(project_id, user_id)
+        else:
+            assert data.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
+            user_id, token = await projects.add_by_email(identity, project_id, data.email)
+        entry = next(entry for entry in await projects.people(project_id) if entry[1].id == user_id)
+        read = person_read(*entry)
+        fields = {name: getattr(read, name) for name in read.__struct_fields__}
+        return ok(schemas.ProjectPersonAdded(**fields, invitation_token=token))
 
     @delete(
         "/{project_id:uuid}/members/{user_id:uuid}",

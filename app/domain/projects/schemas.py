@@ -8,8 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from app.domain.accounts.schemas import Name
-from app.lib.schema import CamelStruct
+from app.domain.accounts.schemas import Email, Name
+from app.lib.schema import CamelStruct, unwrapped
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=r"^[A-Z]+$")]
 Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
@@ -88,17 +88,18 @@ class ProjectRead(CamelStruct):
     updated_at: datetime
 
 
-class ProjectCreate(CamelStruct):
+class ProjectCreate(CamelStruct, forbid_unknown_fields=True):
     name: Name
     site_url: Url | None = None
     tracking_prefix: TrackingPrefix | None = None
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] = []
+    is_active: bool = True
     is_public: bool = False
     guests_see_guests: bool = False
     rate_limit_per_minute: RateLimit | None = None
 
 
-class ProjectUpdate(CamelStruct):
+class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     site_url: Url | msgspec.UnsetType | None = msgspec.UNSET
     tracking_prefix: TrackingPrefix | msgspec.UnsetType = msgspec.UNSET
@@ -112,6 +113,12 @@ class ProjectUpdate(CamelStruct):
     widget_config: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
+def from_bugherd_project(body: dict[str, Any]) -> dict[str, Any]:
+    """Our project body, or BugHerd's `{"project": {...}}` with its `devurl` for the site's URL."""
+    project = unwrapped(body, "project")
+    return {"siteUrl" if name == "devurl" else name: value for name, value in project.items()}
+
+
 class WidgetConfigChange(CamelStruct):
     """Validates a project's widget configuration after a change, with errors located at `widgetConfig`."""
 
@@ -119,7 +126,18 @@ class WidgetConfigChange(CamelStruct):
 
 
 class ProjectPersonAdd(CamelStruct):
-    user_id: UUID
+    """Someone of the organization by `userId`; or, as BugHerd adds a guest, anyone by `email` (a person not
+    in the organization yet is invited as a guest)."""
+
+    user_id: UUID | None = None
+    email: Email | None = None
+
+    def __post_init__(self) -> None:
+        # msgspec's own words, localized as its own errors are.
+        if self.user_id is None and self.email is None:
+            raise ValueError("Object missing required field `userId`")
+        if self.user_id is not None and self.email is not None:
+            raise ValueError("Object contains unknown field `email`")  # one way to name the person
 
 
 class ProjectPersonRead(CamelStruct):
@@ -128,3 +146,8 @@ class ProjectPersonRead(CamelStruct):
     name: str
     role: str
     added_at: datetime
+
+
+class ProjectPersonAdded(ProjectPersonRead):
+    # When the person had to be invited: the invitation's token, shown once (it is also e-mailed to them).
+    invitation_token: str | None = None

@@ -12,11 +12,15 @@ import msgspec
 from sqlalchemy import ColumnElement, select
 
 from app.domain.accounts.models import User
+from app.domain.accounts.services import normalize_email
 from app.domain.organizations.models import Membership, Role
+from app.domain.organizations.schemas import MemberInvite
+from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
+from app.lib.queue import enqueue_after_commit
 from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
 from app.settings import get_settings
@@ -73,6 +77,7 @@ class ProjectService(TenantService[Project]):
                 site_url=data.site_url,
                 tracking_prefix=prefix,
                 allowed_origins=list(data.allowed_origins),
+                is_active=data.is_active,
                 is_public=data.is_public,
                 guests_see_guests=data.guests_see_guests,
                 rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
@@ -140,15 +145,15 @@ class ProjectService(TenantService[Project]):
 
     # People added to a project ------------------------------------------------------------------
 
-    async def people(self, project_id: UUID) -> list[tuple[ProjectMember, User, str]]:
+    async def people(self, project_id: UUID) -> list[tuple[ProjectMember, User, Membership]]:
         rows = await self.session.execute(
-            select(ProjectMember, User, Membership.role)
+            select(ProjectMember, User, Membership)
             .join(User, User.id == ProjectMember.user_id)
             .join(Membership, Membership.user_id == ProjectMember.user_id)
             .where(ProjectMember.project_id == project_id)
             .order_by(ProjectMember.created_at),
         )
-        return [(person, user, role) for person, user, role in rows.all()]
+        return [(person, user, membership) for person, user, membership in rows.all()]
 
     async def add_person(self, project_id: UUID, user_id: UUID) -> None:
         membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
@@ -160,6 +165,31 @@ class ProjectService(TenantService[Project]):
         if already is None:
             self.session.add(ProjectMember(project_id=project_id, user_id=user_id))
             await self.session.flush()
+
+    async def add_by_email(self, actor: Identity, project_id: UUID, email: str) -> tuple[UUID, str | None]:
+        """BugHerd's "add guest": a person of the organization is added as they are; anyone else is invited
+        as a guest and added at once (they see the project once they accept). Returns the person's id, and
+        the invitation's token when one was made (it is e-mailed to them too)."""
+        user_id = await self.session.scalar(
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == normalize_email(email)),
+        )
+        token = None
+        if user_id is None:
+            memberships = MembershipService(session=self.session)
+            security = await OrganizationService(self.session).security()
+            invited, token = await memberships.invite(actor, MemberInvite(email=email, role=Role.GUEST), security)
+            user_id = (await memberships.get(invited.membership_id)).user_id
+            enqueue_after_commit(
+                self.session,
+                "send_invitation_email",
+                f"invitation-mail:{invited.id}",
+                invitation_id=str(invited.id),
+                token=token,
+            )
+        await self.add_person(project_id, user_id)
+        return user_id, token
 
     async def remove_person(self, project_id: UUID, user_id: UUID) -> None:
         person = await self.session.scalar(
