@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 from uuid import UUID
 
+from arq.constants import job_key_prefix
+from arq.jobs import deserialize_job
 from sqlalchemy import select
 
 from app.domain.organizations.models import Invitation
 from app.domain.organizations.services import invitation_mail
 from app.lib.database import alchemy_config
+from app.lib.queue import deserialize
+from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import PASSWORD, ApiClient, TenantFactory
 
@@ -328,3 +333,23 @@ async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: T
             assert (elsewhere.json()["data"]["name"], elsewhere.json()["data"]["role"]) == ("", "guest")
             listed = (await tenant.client.get(members)).json()["data"]
             assert {person["email"]: person["name"] for person in listed}[other.email] == ""
+
+
+async def test_every_invitation_queues_its_mail_once_committed(tenants: TenantFactory) -> None:
+    """Inviting into the organization and adding an unknown address to a project both queue the invitation's
+    mail (the job finds the invitation: it is queued after the commit)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        member = await tenant.client.post("/api/v1/organization/members", json={"email": "dev@example.com"})
+        guest = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "cl@example.com"})
+        for user_id in (member.json()["data"]["member"]["userId"], guest.json()["data"]["userId"]):
+            job = job_key_prefix + f"invitation-mail:{await _invitation_id(tenant.organization_id, user_id)}"
+            for _ in range(100):
+                if await get_redis().exists(job):
+                    break
+                await asyncio.sleep(0.02)
+            queued = deserialize_job(await get_redis().get(job), deserializer=deserialize)
+            assert (queued.function, queued.kwargs["organization_id"]) == (
+                "send_invitation_email",
+                tenant.organization_id,
+            )

@@ -7,7 +7,6 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -19,7 +18,6 @@ from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.queue import enqueue_for_tenant
 from app.lib.schema import Envelope, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_team
 from tenants.identity import Identity
@@ -104,18 +102,10 @@ class OrganizationController(Controller):
         data: JSONBody[schemas.MemberInvite],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Response[Envelope[schemas.InvitedMember]]:
+    ) -> Envelope[schemas.InvitedMember]:
         invitation, token = await memberships.invite(identity, data, await organizations.security())
-        body = ok(
-            schemas.InvitedMember(
-                member=member_read(*await memberships.member(invitation.membership_id)), invitation_token=token
-            )
-        )
-        # Enqueued after the response, so after the commit: the job always finds the invitation.
-        background = BackgroundTask(
-            enqueue_for_tenant, "send_invitation_email", invitation_id=str(invitation.id), token=token
-        )
-        return Response(body, status_code=HTTP_201_CREATED, background=background)
+        member = member_read(*await memberships.member(invitation.membership_id))
+        return ok(schemas.InvitedMember(member=member, invitation_token=token))
 
     @get(
         "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION

@@ -20,6 +20,7 @@ from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
+from app.lib.queue import enqueue_after_commit
 from app.lib.security import INVITATION_PREFIX, digest, new_secret
 from app.settings import get_settings
 from tenants.context import require_tenant
@@ -86,7 +87,7 @@ class MembershipService(TenantService[Membership]):
 
     async def invite(self, actor: Identity, invite: MemberInvite, security: SecuritySettings) -> tuple[Invited, str]:
         """Invite a person by e-mail: their membership counts once they accept the invitation (its token is
-        shown once). Whether the address already has an account is not told."""
+        shown once, and mailed to them). Whether the address already has an account is not told."""
         _check_can_grant(actor, invite.role)
         email = normalize_email(invite.email)
         if security.allowed_email_domains and email.rsplit("@", 1)[1] not in security.allowed_email_domains:
@@ -114,6 +115,14 @@ class MembershipService(TenantService[Membership]):
         )
         self.session.add(invitation)
         await self.session.flush()
+        # Queued once committed, so the job always finds the invitation.
+        enqueue_after_commit(
+            self.session,
+            "send_invitation_email",
+            f"invitation-mail:{invitation.id}",
+            invitation_id=str(invitation.id),
+            token=token,
+        )
         return Invited(membership.id, invitation.id), token
 
     async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> Membership:

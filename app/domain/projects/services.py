@@ -20,7 +20,6 @@ from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
-from app.lib.queue import enqueue_after_commit
 from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
 from app.settings import get_settings
@@ -181,13 +180,6 @@ class ProjectService(TenantService[Project]):
             security = await OrganizationService(self.session).security()
             invited, token = await memberships.invite(actor, MemberInvite(email=email, role=Role.GUEST), security)
             user_id = (await memberships.get(invited.membership_id)).user_id
-            enqueue_after_commit(
-                self.session,
-                "send_invitation_email",
-                f"invitation-mail:{invited.id}",
-                invitation_id=str(invited.id),
-                token=token,
-            )
         await self.add_person(project_id, user_id)
         return user_id, token
 
