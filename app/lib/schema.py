@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, TypeVar
+from types import UnionType
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar.types import OperationIDCreator
 
-from app.lib.errors import validation_error
+from app.lib.errors import ErrorCode, FieldError, LanternError, validation_error
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -53,7 +54,7 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
     try:
         return msgspec.convert(normalized, schema, str_keys=True)
     except msgspec.ValidationError as error:
-        raise validation_error(str(error)) from None
+        raise every_error(normalized, schema, str(error)) from None
 
 
 def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -67,9 +68,52 @@ def decode_json(raw: bytes, schema: type[T]) -> T:
     try:
         return msgspec.json.decode(raw, type=schema)
     except msgspec.ValidationError as error:
-        raise validation_error(str(error)) from None
+        raise every_error(msgspec.json.decode(raw), schema, str(error)) from None
     except msgspec.DecodeError:
         raise validation_error("JSON is malformed") from None
+
+
+def every_error(body: Any, schema: Any, first: str) -> LanternError:
+    """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
+
+    Each field sent is checked on its own (a nested object field by field), and each required field not sent
+    is named. A check across fields (a struct's own `__post_init__`) has only `first`, msgspec's words."""
+    details = _field_errors(body, schema) if isinstance(body, dict) and _struct(schema) else []
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=details) if details else validation_error(first)
+
+
+def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = "") -> list[FieldError]:
+    fields = {field.encode_name: field for field in msgspec.structs.fields(schema)}
+    errors: list[FieldError] = []
+    for name, value in body.items():
+        field = fields.get(name)
+        if field is None:
+            if schema.__struct_config__.forbid_unknown_fields:
+                errors += validation_error(f"Object contains unknown field `{name}` - at `${at}`").details
+            continue
+        nested = _struct(field.type)
+        if nested is not None and isinstance(value, dict):
+            errors += _field_errors(value, nested, f"{at}.{name}")
+            continue
+        try:
+            msgspec.convert(value, field.type, str_keys=True)
+        except msgspec.ValidationError as error:
+            raw, _sep, inside = str(error).partition(" - at `$")
+            errors += validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
+    missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
+    for name in missing:
+        errors += validation_error(f"Object missing required field `{name}` - at `${at}`").details
+    return errors
+
+
+def _struct(kind: Any) -> type[msgspec.Struct] | None:
+    """The struct a field holds (`Page`, `Page | None`), or None for any other type."""
+    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+        return kind
+    candidates = [option for option in get_args(kind) if option not in {type(None), msgspec.UnsetType}]
+    if get_origin(kind) in {Union, UnionType} and len(candidates) == 1:
+        return _struct(candidates[0])
+    return None
 
 
 def operation_id(name: str) -> OperationIDCreator:

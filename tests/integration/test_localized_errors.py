@@ -142,3 +142,29 @@ async def test_english_without_any_preference(tenants: TenantFactory) -> None:
         response = await missing_project(tenant, **{"Accept-Language": "fr-CA, fr;q=0.9"})
     assert_error(response, 404, "NOT_FOUND", "The requested resource was not found.")
     assert_language(response, "en")
+
+
+async def test_every_field_error_of_a_body_is_told_at_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """msgspec stops at a body's first error; a client is told them all, nested fields included."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        submission = {"title": "ab", "priority": "urgent", "metadata": {"url": "https://shop.example/", "browser": 5}}
+        response = await anonymous.post(
+            "/api/v1/widget/submit?lang=de", json=submission, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert response.status_code == 400, response.text
+        details = {detail["field"]: detail["message"] for detail in response.json()["details"]}
+        assert details == {
+            "title": "Muss mindestens 4 Zeichen lang sein.",
+            "priority": details["priority"],
+            "metadata.browser": details["metadata.browser"],
+            "metadata.device": details["metadata.device"],
+            "metadata.viewport": details["metadata.viewport"],
+            "metadata.timestamp": details["metadata.timestamp"],
+        }
+        assert details["metadata.device"] == details["metadata.timestamp"] != details["metadata.browser"]
+
+        project_body = {"siteUrl": "shop.example", "colour": "teal", "rateLimitPerMinute": 0}
+        refused = await tenant.client.post("/api/v1/projects", json=project_body)
+        fields = [detail["field"] for detail in refused.json()["details"]]
+        assert sorted(fields) == ["colour", "name", "rateLimitPerMinute", "siteUrl"]
