@@ -37,6 +37,11 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def extended(read: msgspec.Struct, schema: type[S], **extra: Any) -> S:
+    """`read` as its subclass `schema`, with the fields only that one has (a secret shown once, say)."""
+    return schema(**{name: getattr(read, name) for name in read.__struct_fields__}, **extra)
+
+
 def convert_body(body: dict[str, Any], schema: type[S]) -> S:
     """Validate a JSON object into `schema`, accepting snake_case and camelCase spellings of its fields.
 

@@ -20,7 +20,7 @@ from app.domain.projects.services import ProjectService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
-from app.lib.schema import Envelope, convert_body, ok
+from app.lib.schema import Envelope, convert_body, extended, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
 
@@ -205,10 +205,8 @@ class ProjectController(Controller):
         else:
             assert data.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
             user_id, token = await projects.add_by_email(identity, project_id, data.email)
-        entry = next(entry for entry in await projects.people(project_id) if entry[1].id == user_id)
-        read = person_read(*entry)
-        fields = {name: getattr(read, name) for name in read.__struct_fields__}
-        return ok(schemas.ProjectPersonAdded(**fields, invitation_token=token))
+        added = person_read(*(await projects.people(project_id, user_id))[0])
+        return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token))
 
     @delete(
         "/{project_id:uuid}/members/{user_id:uuid}",

@@ -144,12 +144,18 @@ class ProjectService(TenantService[Project]):
 
     # People added to a project ------------------------------------------------------------------
 
-    async def people(self, project_id: UUID) -> list[tuple[ProjectMember, User, Membership]]:
+    async def people(
+        self, project_id: UUID, user_id: UUID | None = None
+    ) -> list[tuple[ProjectMember, User, Membership]]:
+        """The people added to the project (or only the one of `user_id`), with their membership."""
+        conditions = [ProjectMember.project_id == project_id]
+        if user_id is not None:
+            conditions.append(ProjectMember.user_id == user_id)
         rows = await self.session.execute(
             select(ProjectMember, User, Membership)
             .join(User, User.id == ProjectMember.user_id)
             .join(Membership, Membership.user_id == ProjectMember.user_id)
-            .where(ProjectMember.project_id == project_id)
+            .where(*conditions)
             .order_by(ProjectMember.created_at),
         )
         return [(person, user, membership) for person, user, membership in rows.all()]

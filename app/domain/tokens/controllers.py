@@ -16,7 +16,7 @@ from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.schema import Envelope, ok
+from app.lib.schema import Envelope, extended, ok
 from tenants.guards import provide_identity, requires_manager
 from tenants.identity import Identity
 
@@ -58,7 +58,7 @@ class TokenController(Controller):
     ) -> Envelope[schemas.TokenCreated]:
         token, secret = await tokens.issue(data.name, identity.user_id)
         read = token_read(token)
-        return ok(schemas.TokenCreated(**{f: getattr(read, f) for f in read.__struct_fields__}, token=secret))
+        return ok(extended(read, schemas.TokenCreated, token=secret))
 
     @get("/{token_id:uuid}", operation_id="GetToken", description=PLAIN_DESCRIPTION)
     async def show(

@@ -18,7 +18,7 @@ from app.domain.webhooks.services import DeliveryService, WebhookService, delive
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
-from app.lib.schema import Envelope, convert_body, ok
+from app.lib.schema import Envelope, convert_body, extended, ok
 from tenants.guards import requires_manager
 
 
@@ -44,8 +44,7 @@ def webhook_read(webhook: Webhook) -> schemas.WebhookRead:
 
 
 def with_secret(webhook: Webhook, secret: str) -> schemas.WebhookWithSecret:
-    read = webhook_read(webhook)
-    return schemas.WebhookWithSecret(**{name: getattr(read, name) for name in read.__struct_fields__}, secret=secret)
+    return extended(webhook_read(webhook), schemas.WebhookWithSecret, secret=secret)
 
 
 def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
