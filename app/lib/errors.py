@@ -17,7 +17,7 @@ from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFo
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
@@ -248,6 +248,14 @@ def _respond(request: Request[Any, Any, Any], error: LanternError) -> Response[d
 
 def lantern_error_handler(request: Request[Any, Any, Any], exc: LanternError) -> Response[dict[str, Any]]:
     return _respond(request, exc)
+
+
+async def answer_error(scope: Scope, receive: Receive, send: Send, error: LanternError) -> None:
+    """Answer from a middleware, through the `send` it was given (so with the headers its wrappers add),
+    where a raised error would be answered outside it."""
+    request: Request[Any, Any, Any] = Request(scope)
+    response = lantern_error_handler(request, error)
+    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

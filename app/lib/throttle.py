@@ -14,13 +14,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, with_response_headers
 from app.lib.clients import client_ip
-from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
+from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
 from app.lib.redis import get_redis
 from app.settings import get_settings
@@ -101,8 +100,6 @@ class RateLimitMiddleware(ASGIMiddleware):
         if not decision.allowed:
             # Answered here, through the middlewares the request came in by, so a widget's 429 carries its
             # origin's CORS headers and the page can read when to retry.
-            request: Request[Any, Any, Any] = Request(scope)
-            response = lantern_error_handler(request, refuse(decision))
-            await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+            await answer_error(scope, receive, send, refuse(decision))
             return
         await next_app(scope, receive, with_response_headers(send, decision.headers()))

@@ -8,10 +8,11 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import CacheControlHeader, UploadFile
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, MultipartBody
+from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from app.domain.projects.schemas import WidgetConfig
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
+from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -31,6 +33,8 @@ from tenants.resolve import widget_project
 MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 25 * 1024 * 1024
 MAX_MEDIA_FILES = 5
+# Sites pick up a new widget within minutes of an upgrade, without every page view asking for it.
+SCRIPT_MAX_AGE_SECONDS = 300
 WIDGET_MULTIPART = Schema(
     type=OpenAPIType.OBJECT,
     properties={
@@ -118,8 +122,21 @@ class WidgetController(Controller):
         project = await widget_project(db_session, api_key)
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
-        config = {"projectName": project.name, **msgspec.to_builtins(stored)}
+        config = {"projectName": project.name, **msgspec.to_builtins(stored), "texts": widget_texts()}
         return {"success": True, "data": config, "config": config}
+
+    @get(
+        "/widget.js",
+        operation_id="WidgetScript",
+        security=PUBLIC,
+        media_type="text/javascript",
+        cache_control=CacheControlHeader(public=True, max_age=SCRIPT_MAX_AGE_SECONDS),
+    )
+    async def script(self) -> File:
+        """The embeddable widget: `<script src=".../widget.js" data-api-key="lt_pub_…" defer></script>`."""
+        if not SCRIPT.is_file():
+            raise LanternError(ErrorCode.NOT_FOUND, _("The widget script is not built: run `make install`."))
+        return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
 
 
 async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, list[bytes]]:

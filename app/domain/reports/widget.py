@@ -1,0 +1,63 @@
+"""What the embeddable widget shows, in the visitor's language.
+
+The script carries no words of its own: its configuration brings them, translated like every other string
+through the catalogs, in the language the request negotiated (the script's `data-lang` as `?lang=`, else the
+browser's Accept-Language)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.domain.reports.models import Priority
+from app.lib.i18n import gettext as _
+
+# The bundle `make install` builds from widget/src (a build output, like the compiled catalogs).
+SCRIPT = Path(__file__).resolve().parents[2] / "static" / "widget.js"
+
+
+def priority_labels() -> dict[str, str]:
+    labels = {
+        Priority.LOWEST: _("Lowest"),
+        Priority.LOW: _("Low"),
+        Priority.MEDIUM: _("Medium"),
+        Priority.HIGH: _("High"),
+        Priority.HIGHEST: _("Highest"),
+    }
+    return {priority.value: label for priority, label in labels.items()}
+
+
+def widget_texts() -> dict[str, object]:
+    return {
+        "button": _("Report a bug"),
+        "dialogTitle": _("Report a bug"),
+        "capturing": _("Taking a screenshot of the page…"),
+        "screenshotFailed": _("The screenshot could not be taken; you can still send the report."),
+        "includeScreenshot": _("Include the screenshot"),
+        "annotateHint": _("Mark what is wrong on the screenshot."),
+        "pen": _("Draw"),
+        "box": _("Box"),
+        "arrow": _("Arrow"),
+        "highlight": _("Highlight"),
+        "color": _("Color"),
+        "undo": _("Undo"),
+        "clear": _("Clear"),
+        "title": _("Title"),
+        "titlePlaceholder": _("What went wrong?"),
+        "titleTooShort": _("Give the report a title of at least 4 characters."),
+        "description": _("Description"),
+        "descriptionPlaceholder": _("What did you do, what did you expect, and what happened instead?"),
+        "priority": _("Priority"),
+        "priorities": priority_labels(),
+        "name": _("Your name (optional)"),
+        "email": _("Your e-mail (optional)"),
+        "attachments": _("Attach images (optional)"),
+        "send": _("Send report"),
+        "sending": _("Sending…"),
+        "cancel": _("Cancel"),
+        "close": _("Close"),
+        # {trackingId} is filled in by the script: the ID arrives in the submit's answer.
+        "sentWithId": _("Thank you! Your report was sent as {trackingId}."),
+        "sent": _("Thank you! Your report was sent."),
+        "failed": _("The report could not be sent."),
+        "offline": _("The report could not be sent: the server could not be reached. Please try again."),
+    }

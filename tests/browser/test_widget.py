@@ -1,0 +1,145 @@
+"""The embeddable widget end to end: a customer's page on its own origin loads /widget.js from Lantern, a
+visitor reports a bug with a marked-up screenshot, and the report arrives with the page's context."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, expect
+
+from tests.support.clients import Tenant, TenantFactory
+from tests.support.screenshots import processed, read_report
+from tests.support.site import Site
+
+HEADER_GREEN = (0, 170, 119)
+BOX_RED = (225, 29, 72)  # the annotator's first color, #e11d48
+
+
+def checkout_page(lantern: str, api_key: str, lang: str | None = None) -> str:
+    """A shop's checkout whose payment fails: a 404 from its API, then an error in the console."""
+    lang_attribute = f' data-lang="{lang}"' if lang else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Checkout - Example Store</title></head>
+<body style="margin:0;font-family:sans-serif;background:#fff">
+  <h1 style="margin:0;height:160px;background:rgb{HEADER_GREEN};color:#fff">Checkout</h1>
+  <button id="pay" style="margin:24px;font-size:20px">Pay now</button>
+  <script>
+    document.getElementById("pay").addEventListener("click", async () => {{
+      const answer = await fetch("/api/cart/checkout");
+      console.error("Payment failed with " + answer.status);
+      document.body.dataset.paid = "failed";
+    }});
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}"{lang_attribute} defer></script>
+</body></html>"""
+
+
+async def project_for(tenant: Tenant, site: Site) -> dict[str, Any]:
+    return await tenant.create_project("Example Store", allowedOrigins=[site.origin])
+
+
+async def the_only_report(tenant: Tenant, project_id: str) -> dict[str, Any]:
+    listed = await tenant.client.get(f"/api/v1/reports?projectId={project_id}")
+    assert listed.status_code == 200, listed.text
+    reports = listed.json()["data"]["items"]
+    assert len(reports) == 1, reports
+    return await read_report(tenant, reports[0]["id"])
+
+
+async def draw_box(page: Page) -> None:
+    """A box from a quarter to three quarters of the screenshot, with the Box tool."""
+    await page.get_by_role("button", name="Box").click()
+    canvas = page.locator("canvas")
+    box = await canvas.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
+    await page.mouse.up()
+
+
+def has_color(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> bool:
+    pixels = image.convert("RGB").crop(region).getdata()
+    return any(all(abs(a - b) <= 12 for a, b in zip(pixel, color, strict=True)) for pixel in pixels)
+
+
+async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_context(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        await other.create_project("Other shop")
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.get_by_role("button", name="Pay now").click()
+            await expect(page.locator("body")).to_have_attribute("data-paid", "failed")
+
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog).to_be_visible()
+            await draw_box(page)
+            await dialog.get_by_label("Title").fill("Pay now does nothing")
+            await dialog.get_by_label("Description").fill("I clicked Pay now and nothing happened.")
+            await dialog.get_by_label("Priority").select_option("high")
+            await dialog.get_by_label("Your e-mail (optional)").fill("visitor@example.com")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+
+        report = await the_only_report(tenant, project["id"])
+        shot = await processed(tenant, report["id"])
+        image_bytes = (await tenant.client.get(shot["url"])).content
+        assert (await other.client.get(f"/api/v1/reports/{report['id']}")).status_code == 404
+
+    assert (report["title"], report["priority"], report["source"]) == ("Pay now does nothing", "high", "widget")
+    assert report["reporterEmail"] == "visitor@example.com"
+    assert report["pageUrl"] == site.url("/checkout")
+    assert report["metadata"]["title"] == "Checkout - Example Store"
+    assert report["metadata"]["browser"]["name"] == "Chrome"
+    assert report["metadata"]["viewport"]["width"] == 1280
+    assert any("Payment failed with 404" in entry["message"] for entry in report["consoleLogs"])
+    failed = [entry for entry in report["networkLogs"] if entry["url"].endswith("/api/cart/checkout")]
+    assert [(entry["method"], entry["status"]) for entry in failed] == [("GET", 404)]
+    assert any(action["type"] == "click" and action["text"] == "Pay now" for action in report["userActions"])
+    [mark] = report["annotations"]["shapes"]
+    assert (mark["tool"], mark["color"]) == ("box", "#e11d48")
+    corners = [(point["x"], point["y"]) for point in mark["points"]]
+    assert corners == [(pytest.approx(0.25, abs=0.02),) * 2, (pytest.approx(0.75, abs=0.02),) * 2]
+
+    assert shot["status"] == "ready", shot
+    image = Image.open(io.BytesIO(image_bytes))
+    assert image.size == (1280, 720)  # the visible part of the page, at the page's pixel ratio of 1
+    assert has_color(image, HEADER_GREEN, (0, 0, 1280, 100)), "the page itself is in the screenshot"
+    assert has_color(image, BOX_RED, (300, 160, 340, 560)), "the box drawn on it is in the image sent"
+    assert not has_color(image, (99, 102, 241), (1100, 620, 1280, 720)), "the widget's own button is not"
+
+
+async def test_the_widget_speaks_the_visitors_language_and_shows_the_servers_refusal(
+    tenants: TenantFactory, browser: Browser, live_server: str
+) -> None:
+    """German from the browser's language; a site missing from the allowed origins is refused, in German."""
+    context = await browser.new_context(base_url=live_server, locale="de-DE")
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            project = await tenant.create_project("Shop", allowedOrigins=["https://shop.example.com"])
+            with Site({}) as site:
+                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+                await page.goto(site.url("/checkout"))
+                await page.get_by_role("button", name="Fehler melden").click()
+                dialog = page.get_by_role("dialog", name="Fehler melden")
+                await dialog.get_by_label("Titel").fill("Bug")
+                await dialog.get_by_role("button", name="Bericht senden").click()
+                await expect(dialog.get_by_role("status")).to_have_text(
+                    "Geben Sie dem Bericht einen Titel mit mindestens 4 Zeichen."
+                )
+                await dialog.get_by_label("Titel").fill("Bezahlen geht nicht")
+                await dialog.get_by_role("button", name="Bericht senden").click()
+                await expect(dialog.get_by_role("status")).to_contain_text("Ursprung")
+            listed = await tenant.client.get(f"/api/v1/reports?projectId={project['id']}")
+        assert listed.json()["data"]["items"] == []
+    finally:
+        await context.close()

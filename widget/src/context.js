@@ -1,0 +1,235 @@
+// What a report tells about the page: console errors, failed requests and the visitor's recent actions,
+// recorded from the moment the script runs, and the browser, device and viewport when it is sent.
+// Typed values are never recorded: an input only says that it changed.
+
+const LIMITS = { console: 50, network: 50, actions: 30 };
+const TEXT_LIMIT = 500;
+
+function ring(limit) {
+  const items = [];
+  return {
+    push(item) {
+      items.push(item);
+      if (items.length > limit) items.shift();
+    },
+    list: () => items.slice(),
+  };
+}
+
+function now() {
+  return new Date().toISOString();
+}
+
+function clip(text, limit = TEXT_LIMIT) {
+  const value = String(text == null ? "" : text);
+  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
+}
+
+function describeArgument(value) {
+  if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
+  if (typeof value === "object" && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch (_error) {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
+function recordConsole(entries) {
+  for (const level of ["error", "warn"]) {
+    const original = console[level];
+    console[level] = function (...args) {
+      entries.push({ type: level, message: clip(args.map(describeArgument).join(" "), 10000), timestamp: now() });
+      return original.apply(this, args);
+    };
+  }
+  window.addEventListener("error", (event) => {
+    if (!event.message) return; // a resource that failed to load: the network log has it
+    entries.push({
+      type: "error",
+      message: clip(event.message, 10000),
+      source: event.filename ? clip(event.filename, 2048) : undefined,
+      line: event.lineno || undefined,
+      timestamp: now(),
+    });
+  });
+  window.addEventListener("unhandledrejection", (event) => {
+    const message = `Unhandled rejection: ${describeArgument(event.reason)}`;
+    entries.push({ type: "error", message: clip(message, 10000), timestamp: now() });
+  });
+}
+
+// Read without constructing a Request, which would take over a streamed body the page still needs.
+function describeRequest(input, init) {
+  const isRequest = typeof Request !== "undefined" && input instanceof Request;
+  const url = isRequest ? input.url : String(input);
+  const method = (init && init.method) || (isRequest ? input.method : "GET");
+  return { method: String(method).toUpperCase(), url: new URL(url, location.href).href };
+}
+
+function recordFetch(entries, ignored) {
+  const original = window.fetch;
+  if (!original) return;
+  window.fetch = async function (input, init) {
+    const request = describeRequest(input, init);
+    const started = performance.now();
+    const entry = { method: request.method, url: clip(request.url, 2048), timestamp: now() };
+    try {
+      const response = await original.call(this, input, init);
+      if (response.status >= 400 && !ignored(request.url)) {
+        entries.push({ ...entry, status: response.status, statusText: response.statusText,
+          duration: Math.round(performance.now() - started) });
+      }
+      return response;
+    } catch (error) {
+      if (!ignored(request.url)) {
+        entries.push({ ...entry, status: 0, error: clip(error && error.message),
+          duration: Math.round(performance.now() - started) });
+      }
+      throw error;
+    }
+  };
+}
+
+function recordXhr(entries, ignored) {
+  const proto = window.XMLHttpRequest && window.XMLHttpRequest.prototype;
+  if (!proto) return;
+  const open = proto.open;
+  const send = proto.send;
+  proto.open = function (method, url, ...rest) {
+    this.__lantern = { method: String(method).toUpperCase(), url: clip(new URL(url, location.href).href, 2048) };
+    return open.call(this, method, url, ...rest);
+  };
+  proto.send = function (...args) {
+    const request = this.__lantern;
+    if (request && !ignored(request.url)) {
+      const started = performance.now();
+      const timestamp = now();
+      this.addEventListener("loadend", () => {
+        if (this.status === 0 || this.status >= 400) {
+          entries.push({ ...request, status: this.status, statusText: this.statusText, timestamp,
+            duration: Math.round(performance.now() - started) });
+        }
+      });
+    }
+    return send.apply(this, args);
+  };
+}
+
+function describeElement(element) {
+  if (!(element instanceof Element)) return "";
+  const parts = [element.tagName.toLowerCase()];
+  if (element.id) parts.push(`#${element.id}`);
+  const classes = Array.from(element.classList).slice(0, 3);
+  if (classes.length) parts.push(`.${classes.join(".")}`);
+  const name = element.getAttribute("name");
+  if (name) parts.push(`[name="${name}"]`);
+  return clip(parts.join(""), 200);
+}
+
+function visibleText(element) {
+  const text = element.getAttribute("aria-label") || element.innerText || element.value || "";
+  return clip(String(text).replace(/\s+/g, " ").trim(), 80);
+}
+
+function recordActions(entries, isOwn) {
+  document.addEventListener("click", (event) => {
+    const target = event.target;
+    if (!(target instanceof Element) || isOwn(target)) return;
+    const element = target.closest("a,button,input,select,textarea,label,[role=button]") || target;
+    entries.push({ type: "click", target: describeElement(element), text: visibleText(element), timestamp: now() });
+  }, true);
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (!(target instanceof Element) || isOwn(target)) return;
+    entries.push({ type: "input", target: describeElement(target), timestamp: now() });
+  }, true);
+  const navigated = () => entries.push({ type: "navigation", url: clip(location.href, 2048), timestamp: now() });
+  for (const method of ["pushState", "replaceState"]) {
+    const original = history[method];
+    history[method] = function (...args) {
+      const result = original.apply(this, args);
+      navigated();
+      return result;
+    };
+  }
+  window.addEventListener("popstate", navigated);
+  window.addEventListener("hashchange", navigated);
+}
+
+function browserInfo() {
+  const agent = navigator.userAgent;
+  const known = [
+    ["Edge", /Edg\/([\d.]+)/], ["Opera", /OPR\/([\d.]+)/], ["Samsung Internet", /SamsungBrowser\/([\d.]+)/],
+    ["Firefox", /Firefox\/([\d.]+)/], ["Chrome", /Chrom(?:e|ium)\/([\d.]+)/], ["Safari", /Version\/([\d.]+).*Safari/],
+  ];
+  for (const [name, pattern] of known) {
+    const match = agent.match(pattern);
+    if (match) return { name, version: match[1], userAgent: clip(agent, 1024) };
+  }
+  return { name: "Unknown", userAgent: clip(agent, 1024) };
+}
+
+function deviceInfo() {
+  const agent = navigator.userAgent;
+  const systems = [
+    ["iOS", /(?:iPhone|iPad|iPod).*OS ([\d_]+)/], ["Android", /Android ([\d.]+)/], ["Windows", /Windows NT ([\d.]+)/],
+    ["macOS", /Mac OS X ([\d_.]+)/], ["ChromeOS", /CrOS \S+ ([\d.]+)/], ["Linux", /Linux()/],
+  ];
+  let os = "Unknown";
+  let osVersion;
+  for (const [name, pattern] of systems) {
+    const match = agent.match(pattern);
+    if (match) {
+      os = name;
+      osVersion = match[1] ? match[1].replace(/_/g, ".") : undefined;
+      break;
+    }
+  }
+  const tablet = /iPad|Tablet/.test(agent) || (/Android/.test(agent) && !/Mobile/.test(agent));
+  const type = tablet ? "tablet" : /Mobi|iPhone/.test(agent) ? "mobile" : "desktop";
+  return { type, os, osVersion };
+}
+
+function pageLoadTime() {
+  const [navigation] = performance.getEntriesByType ? performance.getEntriesByType("navigation") : [];
+  return navigation && navigation.loadEventEnd > 0 ? Math.round(navigation.loadEventEnd) : undefined;
+}
+
+export function startRecording(apiUrl) {
+  const consoleErrors = ring(LIMITS.console);
+  const networkErrors = ring(LIMITS.network);
+  const userActions = ring(LIMITS.actions);
+  // The widget's own calls to Lantern are not the page's failures.
+  const ignored = (url) => String(url).startsWith(apiUrl);
+  const isOwn = (element) => Boolean(element.closest("[data-lantern-widget]"));
+  recordConsole(consoleErrors);
+  recordFetch(networkErrors, ignored);
+  recordXhr(networkErrors, ignored);
+  recordActions(userActions, isOwn);
+  return {
+    metadata(features) {
+      return {
+        url: clip(location.href, 2048),
+        title: clip(document.title, 2048),
+        referrer: document.referrer ? clip(document.referrer, 2048) : undefined,
+        browser: browserInfo(),
+        device: deviceInfo(),
+        viewport: {
+          width: window.innerWidth,
+          height: window.innerHeight,
+          devicePixelRatio: window.devicePixelRatio || 1,
+          orientation: window.innerWidth >= window.innerHeight ? "landscape" : "portrait",
+        },
+        timestamp: now(),
+        timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+        pageLoadTime: pageLoadTime(),
+        consoleErrors: features.consoleCapture === false ? [] : consoleErrors.list(),
+        networkErrors: networkErrors.list(),
+        userActions: userActions.list(),
+      };
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Lantern's embeddable widget. A site adds
+//   <script src="https://lantern.example.com/widget.js" data-api-key="lt_pub_…" defer></script>
+// and its visitors get a button that reports a bug with a screenshot they can mark up, and the page's
+// context: console errors, failed requests, recent actions, browser and viewport.
+// Optional attributes: data-lang (a language for the widget, else the browser's), data-api-url (Lantern's
+// address, else the script's own origin).
+import { startRecording } from "./context.js";
+import { mountWidget } from "./widget.js";
+
+const SCRIPT_SELECTOR = "script[data-api-key]";
+
+function ownScript() {
+  return document.currentScript || document.querySelector(SCRIPT_SELECTOR);
+}
+
+function settingsFrom(script) {
+  const apiKey = script && script.dataset.apiKey;
+  if (!apiKey) {
+    console.warn("Lantern: the widget's <script> needs a data-api-key attribute.");
+    return null;
+  }
+  const apiUrl = (script.dataset.apiUrl || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  return { apiKey, apiUrl, lang: script.dataset.lang || null };
+}
+
+async function fetchConfig(settings) {
+  const url = new URL(`${settings.apiUrl}/api/v1/widget/config/${encodeURIComponent(settings.apiKey)}`);
+  if (settings.lang) url.searchParams.set("lang", settings.lang);
+  const response = await fetch(url, { credentials: "omit" });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+  return body.config;
+}
+
+function whenBodyReady(callback) {
+  if (document.body) callback();
+  else document.addEventListener("DOMContentLoaded", callback, { once: true });
+}
+
+const settings = settingsFrom(ownScript());
+// Twice-included scripts (a tag manager and the page, say) must not show two buttons.
+if (settings && !window.__lanternWidget) {
+  window.__lanternWidget = true;
+  // Recording starts at once, so errors thrown while the page loads are in the report.
+  const recording = startRecording(settings.apiUrl);
+  fetchConfig(settings)
+    .then((config) => whenBodyReady(() => mountWidget({ settings, config, recording })))
+    .catch((error) => console.warn(`Lantern: the widget is off (${error.message}).`));
+}

@@ -1,0 +1,78 @@
+// The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page.
+export function stylesFor(config, dark) {
+  const pick = (light, darkValue) => (dark ? darkValue : light);
+  const c = config;
+  return `
+:host { all: initial; }
+* { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
+.launcher {
+  position: fixed; z-index: 2147483000; display: inline-flex; align-items: center; gap: 8px;
+  padding: 10px 16px; border: 0; cursor: pointer; font-size: 14px; font-weight: 600; line-height: 1;
+  box-shadow: 0 4px 14px rgba(0,0,0,.18); transition: transform .12s ease, background-color .12s ease;
+  background: ${pick(c.lightButtonColor, c.darkButtonColor)}; color: ${pick(c.lightTextColor, c.darkTextColor)};
+}
+.launcher:hover, .launcher:focus-visible {
+  background: ${pick(c.lightButtonHoverColor, c.darkButtonHoverColor)};
+  color: ${pick(c.lightTextHoverColor, c.darkTextHoverColor)};
+  ${c.enableHoverScaleEffect ? "transform: scale(1.05);" : ""}
+}
+.launcher[hidden] { display: none; }
+.launcher:focus-visible { outline: 3px solid ${c.brandingPrimaryColor}; outline-offset: 2px; }
+.bottom-right { right: 20px; bottom: 20px; } .bottom-left { left: 20px; bottom: 20px; }
+.top-right { right: 20px; top: 20px; } .top-left { left: 20px; top: 20px; }
+.rectangle { border-radius: 6px; } .rounded { border-radius: 999px; }
+.circle { border-radius: 50%; width: 52px; height: 52px; padding: 0; justify-content: center; }
+.toast {
+  position: fixed; z-index: 2147483001; left: 50%; bottom: 24px; transform: translateX(-50%); padding: 10px 16px;
+  border-radius: 6px; background: #111827; color: #f9fafb; font-size: 14px; box-shadow: 0 4px 14px rgba(0,0,0,.25);
+}
+.backdrop {
+  position: fixed; inset: 0; z-index: 2147483001; display: flex; align-items: center; justify-content: center;
+  background: rgba(15, 23, 42, .55); padding: 16px;
+}
+.dialog {
+  width: min(960px, 100%); max-height: calc(100vh - 32px); overflow: auto; border-radius: 10px;
+  background: ${pick("#ffffff", "#1f2937")}; color: ${pick("#111827", "#f3f4f6")}; box-shadow: 0 20px 50px rgba(0,0,0,.3);
+}
+header { display: flex; align-items: center; justify-content: space-between; padding: 14px 18px;
+  border-bottom: 1px solid ${pick("#e5e7eb", "#374151")}; }
+h2 { margin: 0; font-size: 17px; }
+.content { display: grid; gap: 18px; padding: 18px; grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr); }
+.content.no-shot { grid-template-columns: 1fr; }
+@media (max-width: 720px) { .content { grid-template-columns: 1fr; } }
+.toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }
+.tool, .swatch, .icon-button {
+  display: inline-flex; align-items: center; justify-content: center; min-width: 32px; height: 32px; padding: 0 8px;
+  border-radius: 6px; border: 1px solid transparent; cursor: pointer;
+  background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
+  color: ${pick(c.dialogLightTextColor, c.dialogDarkTextColor)};
+}
+.tool:hover, .icon-button:hover {
+  background: ${pick(c.dialogLightButtonHoverColor, c.dialogDarkButtonHoverColor)};
+  color: ${pick(c.dialogLightTextHoverColor, c.dialogDarkTextHoverColor)};
+}
+.tool[aria-pressed="true"], .swatch[aria-pressed="true"] { border-color: ${c.brandingPrimaryColor};
+  box-shadow: 0 0 0 2px ${c.brandingPrimaryColor} inset; }
+.swatch { min-width: 24px; width: 24px; height: 24px; padding: 0; border-radius: 50%; }
+canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
+  border: 1px solid ${pick("#e5e7eb", "#374151")}; }
+.hint { margin: 6px 0 0; font-size: 12px; color: ${pick("#6b7280", "#9ca3af")}; }
+form { display: flex; flex-direction: column; gap: 12px; }
+label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
+label.check { flex-direction: row; align-items: center; font-weight: 400; margin-top: 6px; }
+input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padding: 8px 10px; border-radius: 6px;
+  border: 1px solid ${pick("#d1d5db", "#4b5563")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
+input[type="checkbox"] { padding: 0; }
+textarea { min-height: 110px; resize: vertical; }
+input:focus, textarea:focus, select:focus { outline: 2px solid ${c.brandingPrimaryColor}; outline-offset: 0; }
+.status { min-height: 1.2em; margin: 0; font-size: 13px; }
+.status.error { color: ${pick("#b91c1c", "#fca5a5")}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
+.status ul { margin: 4px 0 0; padding-left: 18px; }
+footer { display: flex; justify-content: flex-end; gap: 8px; }
+.primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
+.primary { background: ${c.brandingPrimaryColor}; color: #ffffff; }
+.primary[disabled] { opacity: .6; cursor: progress; }
+.secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
+  color: ${pick(c.dialogLightTextColor, c.dialogDarkTextColor)}; }
+`;
+}

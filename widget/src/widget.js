@@ -1,0 +1,223 @@
+// The button and the report dialog, in a shadow root of their own.
+import { COLORS, TOOLS, createAnnotator } from "./annotator.js";
+import { icon } from "./icons.js";
+import { takeScreenshot } from "./screenshot.js";
+import { stylesFor } from "./styles.js";
+
+const MAX_ATTACHMENTS = 4; // the submit takes 5 images: the screenshot and 4 more
+const TITLE_MIN = 4;
+
+function element(tag, attributes = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key === "className") node.className = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child) node.appendChild(child);
+  return node;
+}
+
+function prefersDark(theme) {
+  if (theme === "dark") return true;
+  if (theme === "light") return false;
+  return Boolean(window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
+}
+
+function launcher(config, texts) {
+  const label = config.buttonText || texts.button;
+  const circle = config.buttonShape === "circle";
+  const button = element("button", {
+    type: "button",
+    className: `launcher ${config.position} ${config.buttonShape}`,
+    "aria-label": label,
+    title: config.tooltipEnabled ? config.tooltipText || label : undefined,
+  });
+  if (config.buttonIcon !== "none") button.appendChild(icon(config.buttonIcon, config.buttonIconSize, config.buttonIconStroke));
+  if (!circle || config.buttonIcon === "none") button.appendChild(element("span", { text: label }));
+  return button;
+}
+
+function field(labelText, control) {
+  return element("label", {}, [element("span", { text: labelText }), control]);
+}
+
+function reportForm(config, texts) {
+  const priorities = element("select", { name: "priority" });
+  for (const [value, label] of Object.entries(texts.priorities)) {
+    priorities.appendChild(element("option", { value, text: label, selected: value === "medium" }));
+  }
+  const attachments = config.features.attachments
+    ? field(texts.attachments, element("input", { type: "file", name: "attachments", multiple: true,
+        accept: "image/png,image/jpeg,image/webp" }))
+    : null;
+  return element("form", { novalidate: true }, [
+    field(texts.title, element("input", { name: "title", required: true, minlength: TITLE_MIN, maxlength: 200,
+      placeholder: texts.titlePlaceholder, autocomplete: "off" })),
+    field(texts.description, element("textarea", { name: "description", maxlength: 20000,
+      placeholder: texts.descriptionPlaceholder })),
+    field(texts.priority, priorities),
+    field(texts.name, element("input", { name: "reporterName", maxlength: 200, autocomplete: "name" })),
+    field(texts.email, element("input", { name: "reporterEmail", type: "email", maxlength: 320, autocomplete: "email" })),
+    attachments,
+    element("div", { className: "status", role: "status", "aria-live": "polite" }),
+    element("footer", {}, [
+      element("button", { type: "button", className: "secondary", "data-action": "cancel", text: texts.cancel }),
+      element("button", { type: "submit", className: "primary", text: texts.send }),
+    ]),
+  ]);
+}
+
+function toolbar(annotator, texts) {
+  const bar = element("div", { className: "toolbar", role: "toolbar" });
+  const group = (buttons, pick) => buttons.forEach((button) => button.addEventListener("click", () => {
+    buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+    pick(button.dataset.value);
+  }));
+  const tools = TOOLS.map((name, index) => element("button", { type: "button", className: "tool", "data-value": name,
+    "aria-pressed": String(index === 0), title: texts[name], "aria-label": texts[name] }, [icon(name)]));
+  const colors = COLORS.map((color, index) => {
+    const swatch = element("button", { type: "button", className: "swatch", "data-value": color,
+      "aria-pressed": String(index === 0), title: `${texts.color} ${color}`, "aria-label": `${texts.color} ${color}` });
+    swatch.style.background = color;
+    return swatch;
+  });
+  group(tools, annotator.setTool);
+  group(colors, annotator.setColor);
+  const action = (name, run) => {
+    const button = element("button", { type: "button", className: "icon-button", title: texts[name],
+      "aria-label": texts[name] }, [icon(name)]);
+    button.addEventListener("click", run);
+    return button;
+  };
+  [...tools, ...colors, action("undo", annotator.undo), action("clear", annotator.clear)].forEach((b) => bar.appendChild(b));
+  return bar;
+}
+
+function screenshotPanel(screenshot, config, texts) {
+  const canvas = element("canvas", { "aria-label": texts.annotateHint });
+  const annotator = createAnnotator(canvas, screenshot);
+  const include = element("input", { type: "checkbox", name: "includeScreenshot", checked: true });
+  const panel = element("section", { className: "shot" }, [
+    config.features.annotation ? toolbar(annotator, texts) : null,
+    canvas,
+    config.features.annotation ? element("p", { className: "hint", text: texts.annotateHint }) : null,
+    element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
+  ]);
+  return { panel, annotator, include, annotate: config.features.annotation };
+}
+
+function showStatus(status, kind, message, details = []) {
+  status.className = `status ${kind}`;
+  status.textContent = message;
+  if (details.length) {
+    const list = element("ul");
+    details.forEach((detail) => list.appendChild(element("li", { text: detail.message || String(detail) })));
+    status.appendChild(list);
+  }
+}
+
+async function send({ settings, form, shot, recording, config }) {
+  const values = new FormData(form);
+  const body = {
+    title: String(values.get("title")).trim(),
+    description: String(values.get("description") || "").trim() || undefined,
+    priority: values.get("priority"),
+    reporterName: String(values.get("reporterName") || "").trim() || undefined,
+    reporterEmail: String(values.get("reporterEmail") || "").trim() || undefined,
+    metadata: recording.metadata(config.features),
+  };
+  const multipart = new FormData();
+  if (shot && shot.include.checked) {
+    if (shot.annotate) body.annotations = shot.annotator.annotations();
+    multipart.append("media", await shot.annotator.toBlob(), "screenshot.png");
+  }
+  values.getAll("attachments").filter((file) => file && file.size).slice(0, MAX_ATTACHMENTS)
+    .forEach((file) => multipart.append("media", file, file.name));
+  multipart.append("data", JSON.stringify(body));
+  const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
+  url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
+  if (settings.lang) url.searchParams.set("lang", settings.lang);
+  const response = await fetch(url, { method: "POST", body: multipart, credentials: "omit" });
+  return { ok: response.ok, body: await response.json().catch(() => ({})) };
+}
+
+function openDialog({ root, settings, config, recording, screenshot, onClose }) {
+  const texts = config.texts;
+  const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
+  const form = reportForm(config, texts);
+  const status = form.querySelector(".status");
+  const submit = form.querySelector("button[type=submit]");
+  const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
+    title: texts.close, text: "×" });
+  const dialog = element("div", { className: "dialog", role: "dialog", "aria-modal": "true",
+    "aria-labelledby": "lantern-dialog-title" }, [
+    element("header", {}, [element("h2", { id: "lantern-dialog-title", text: texts.dialogTitle }), closeButton]),
+    element("div", { className: shot ? "content" : "content no-shot" }, [shot && shot.panel, form]),
+  ]);
+  const backdrop = element("div", { className: "backdrop" }, [dialog]);
+  const close = () => {
+    backdrop.remove();
+    document.removeEventListener("keydown", onEscape, true);
+    onClose();
+  };
+  const onEscape = (event) => event.key === "Escape" && close();
+  document.addEventListener("keydown", onEscape, true);
+  closeButton.addEventListener("click", close);
+  form.querySelector("[data-action=cancel]").addEventListener("click", close);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
+      showStatus(status, "error", texts.titleTooShort);
+      form.elements.title.focus();
+      return;
+    }
+    submit.disabled = true;
+    showStatus(status, "", texts.sending);
+    try {
+      const { ok, body } = await send({ settings, form, shot, recording, config });
+      if (!ok) {
+        showStatus(status, "error", body.message || texts.failed, body.details || []);
+        submit.disabled = false;
+        return;
+      }
+      const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
+      showStatus(status, "done", message);
+      submit.remove();
+      form.querySelector("[data-action=cancel]").textContent = texts.close;
+    } catch (_unreachable) {
+      showStatus(status, "error", texts.offline);
+      submit.disabled = false;
+    }
+  });
+  root.appendChild(backdrop);
+  form.elements.title.focus();
+}
+
+export function mountWidget({ settings, config, recording }) {
+  const host = element("div", { "data-lantern-widget": "" });
+  const root = host.attachShadow({ mode: "open" });
+  root.appendChild(element("style", { text: stylesFor(config, prefersDark(config.theme)) }));
+  const button = launcher(config, config.texts);
+  root.appendChild(button);
+  document.body.appendChild(host);
+  const isOwn = (node) => node === host;
+
+  button.addEventListener("click", async () => {
+    button.hidden = true;
+    let screenshot = null;
+    if (config.features.screenshot) {
+      const toast = element("div", { className: "toast", role: "status", text: config.texts.capturing });
+      root.appendChild(toast);
+      try {
+        screenshot = await takeScreenshot({ method: config.captureMethod, useScreenCaptureAPI: config.useScreenCaptureAPI, isOwn });
+      } catch (error) {
+        console.warn(`Lantern: ${config.texts.screenshotFailed} (${error && error.message})`);
+      } finally {
+        toast.remove();
+      }
+    }
+    openDialog({ root, settings, config, recording, screenshot, onClose: () => (button.hidden = false) });
+  });
+}
