@@ -48,5 +48,5 @@ async def context(browser: Browser, live_server: str) -> AsyncIterator[BrowserCo
 
 
 @pytest.fixture
-async def page(context: BrowserContext) -> AsyncIterator[Page]:
-    yield await context.new_page()
+async def page(context: BrowserContext) -> Page:
+    return await context.new_page()
