@@ -19,6 +19,7 @@ from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
 from app.ui.controllers.integrations import GitHubPages
 from app.ui.controllers.jobs import JobPages
+from app.ui.controllers.organization import OrganizationPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
 from app.ui.templating import template_config
@@ -37,7 +38,7 @@ async def home() -> Redirect:
 
 ui_router = Router(
     path="/ui",
-    route_handlers=[home, AuthPages, ReportPages, BoardPages, GitHubPages, JobPages],
+    route_handlers=[home, AuthPages, ReportPages, BoardPages, GitHubPages, JobPages, OrganizationPages],
     include_in_schema=False,
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={

@@ -31,6 +31,15 @@ async def test_a_manager_connects_a_project_to_github_changes_it_and_disconnects
 
         await page.get_by_label("Repository").fill("acme/shop")
         await page.get_by_label("Token", exact=True).fill(TOKEN)
+        await page.get_by_label("API address (GitHub Enterprise only)").fill("http://127.0.0.1:9/api/v3")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_label("API address (GitHub Enterprise only)")).to_have_attribute(
+            "aria-invalid", "true"
+        )
+        await expect(page.locator("#api_url-error")).to_be_visible()  # the reason is beside its field
+
+        await page.get_by_label("API address (GitHub Enterprise only)").fill("")
+        await page.get_by_label("Token", exact=True).fill(TOKEN)
         await page.get_by_label("Labels").fill("bug, from-lantern")
         await page.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("The GitHub connection is saved.")

@@ -17,13 +17,15 @@ from app.domain.integrations.models import GitHubConnection
 from app.domain.integrations.schemas import GitHubSetup
 from app.domain.integrations.services import GitHubConnections
 from app.domain.projects.services import ProjectService
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.ui.controllers.reports import Form
+from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
 
 Notice = str  # "saved" or "disconnected": what the page says after a form
+# The API body's fields by the form's.
+FIELDS = {"repository": "repository", "token": "token", "apiUrl": "api_url", "labels": "labels"}
 
 
 @dataclass
@@ -79,9 +81,7 @@ class GitHubPages(Controller):
         try:
             await connections.connect(project_id, data.setup())
         except LanternError as error:
-            if error.code is not ErrorCode.VALIDATION_ERROR:
-                raise
-            errors = {detail.field: detail.message for detail in error.details}
+            errors = field_errors(error, FIELDS)
             return await self._page(layout, project_id, projects, connections, form=data, errors=errors)
         return see_other(f"{github_path(project_id)}?notice=saved")
 
