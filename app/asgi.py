@@ -36,6 +36,7 @@ from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
 from app.lib.unsent import UnsentAnswerMiddleware
 from app.settings import get_settings
+from app.ui import static_files_router, template_config, ui_router
 from tenants.middleware import RequestContextMiddleware
 
 # Bodies are small JSON unless a route allows more (uploads); multipart requests carry few parts.
@@ -64,6 +65,8 @@ def create_app() -> Litestar:
             GitHubIssueController,
             HealthController,
             IndexController,
+            ui_router,
+            static_files_router,
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config())],
         middleware=[
@@ -77,6 +80,7 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         multipart_form_part_limit=MAX_MULTIPART_PARTS,
         stores={"sessions": session_store()},
+        template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=require_declared_content_type,
         on_startup=[settle_heap],

@@ -43,7 +43,8 @@ def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:
         metadata=metadata,
         engine_config=_engine_config(url),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
+        # Redirects commit too: the admin UI answers a saved form with 303 See Other.
+        before_send_handler="autocommit_include_redirects",
         # No model stores advanced-alchemy FileObjects: the listener only inspected every flushed object.
         enable_file_object_listener=False,
         alembic_config=AlembicAsyncConfig(script_location=MIGRATIONS_DIR, compare_type=True),

@@ -146,6 +146,7 @@ async def test_every_organization_is_shown_to_operators_only(tenants: TenantFact
     assert everyone["scope"] == "instance"
     rows = {row["organizationId"]: row for row in everyone["organizations"]}
     assert rows[busy.organization_id]["pending"] >= 2  # its screenshot and its report's number
+    assert rows[busy.organization_id]["name"] == "Busy"
     assert kind(everyone, "screenshot")["pending"] >= 1
     assert own["organizations"] is None
     assert kind(own, "screenshot")["pending"] == 0  # the operator's own organization has no work

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -18,6 +20,7 @@ from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import PUBLIC, SESSION
+from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
 from app.settings import get_settings
@@ -52,6 +55,43 @@ def start_session(request: Request[Any, Any, Any], user: User, organization_id: 
     request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(organization_id)})
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    memberships: list[tuple[Organization, str]]
+    decision: Decision
+
+
+async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, email: str, password: str) -> SignedIn:
+    """Check a login (throttled per account and IP) and start its session in the user's first organization;
+    the API's login and the admin UI's login page both go through here."""
+    throttle = LoginThrottle(email, client_ip(request.scope))
+    decision = await throttle.attempt()
+    try:
+        user = await accounts.authenticate(email, password)
+    except LanternError:
+        await throttle.failed()
+        raise
+    memberships = await accounts.memberships(user.id)
+    if not memberships:
+        raise LanternError(ErrorCode.FORBIDDEN, _("This account does not belong to any organization."))
+    start_session(request, user, memberships[0][0].id)
+    return SignedIn(user, memberships, decision)
+
+
+async def switch_session_organization(
+    request: Request[Any, Any, Any], accounts: AccountService, user_id: UUID, organization_id: UUID
+) -> tuple[User, tuple[Organization, str], list[tuple[Organization, str]]]:
+    """Make one of the user's organizations the session's; one they do not belong to is unknown (404)."""
+    user = await accounts.users.get(user_id)
+    memberships = await accounts.memberships(user.id)
+    chosen = next((m for m in memberships if m[0].id == organization_id), None)
+    if chosen is None:
+        raise LanternError(ErrorCode.NOT_FOUND)
+    request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
+    return user, chosen, memberships
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["Auth"]
@@ -82,19 +122,10 @@ class AuthController(Controller):
         data: JSONBody[schemas.LoginRequest],
         accounts: NamedDependency[AccountService],
     ) -> Response[Envelope[schemas.Me]]:
-        throttle = LoginThrottle(data.email, client_ip(request.scope))
-        decision = await throttle.attempt()
-        try:
-            user = await accounts.authenticate(data.email, data.password)
-        except LanternError:
-            await throttle.failed()
-            raise
-        memberships = await accounts.memberships(user.id)
-        if not memberships:
-            raise LanternError(ErrorCode.FORBIDDEN, _("This account does not belong to any organization."))
-        organization, role = memberships[0]
-        start_session(request, user, organization.id)
-        return Response(ok(_me(user, organization, role, memberships)), headers=decision.headers())
+        signed_in = await sign_in(request, accounts, data.email, data.password)
+        organization, role = signed_in.memberships[0]
+        me = _me(signed_in.user, organization, role, signed_in.memberships)
+        return Response(ok(me), headers=signed_in.decision.headers())
 
     @post("/logout", operation_id="Logout", status_code=HTTP_200_OK, guards=[requires_session], security=SESSION)
     async def logout(self, request: Request[Any, Any, Any]) -> Envelope[None]:
@@ -154,12 +185,9 @@ class AuthController(Controller):
         accounts: NamedDependency[AccountService],
     ) -> Envelope[schemas.Me]:
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
-        user = await accounts.users.get(identity.user_id)
-        memberships = await accounts.memberships(user.id)
-        chosen = next((m for m in memberships if m[0].id == data.organization_id), None)
-        if chosen is None:
-            raise LanternError(ErrorCode.NOT_FOUND)
-        request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
+        user, chosen, memberships = await switch_session_organization(
+            request, accounts, identity.user_id, data.organization_id
+        )
         return ok(_me(user, chosen[0], chosen[1], memberships))
 
     @post(

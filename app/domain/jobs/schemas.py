@@ -47,6 +47,7 @@ class KindSummary(CamelStruct):
 
 class OrganizationJobs(CamelStruct):
     organization_id: UUID
+    name: str
     pending: int
     failed: int
 

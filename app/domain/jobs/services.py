@@ -19,11 +19,18 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from app.domain.accounts.models import User
 from app.domain.integrations.models import GitHubIssue, IssueStatus
 from app.domain.jobs import schemas
+from app.domain.organizations.models import Organization
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.domain.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
 from app.lib.queue import JobState, QueuedJob, queue_snapshot
+from tenants.context import system_scope
+from tenants.db import scoped
+from tenants.identity import Identity
 
 PENDING = "pending"  # the status of waiting work, for images and deliveries alike
 MAX_WINDOW_HOURS = 7 * 24
@@ -59,6 +66,18 @@ class JobDashboard:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def seen_by(self, identity: Identity, hours: int, scope: Scope) -> schemas.JobsOverview:
+        """The organization's work for its managers; every organization's for the instance's operators."""
+        if scope is Scope.ORGANIZATION:
+            return await self.overview(hours, scope, identity.organization_id)
+        user = await self.session.get(User, identity.user_id) if identity.user_id else None
+        if user is None or not user.is_superuser:
+            raise LanternError(
+                ErrorCode.FORBIDDEN, _("Only the instance's operators can see every organization's jobs.")
+            )
+        async with scoped(self.session, system_scope("the operator's job dashboard")):
+            return await self.overview(hours, scope, identity.organization_id)
 
     async def overview(self, hours: int, scope: Scope, organization_id: UUID) -> schemas.JobsOverview:
         until = datetime.now(UTC)
@@ -141,9 +160,12 @@ class JobDashboard:
         for organization_id, count in await self._per_organization(Report, Report.number.is_(None)):
             pending[organization_id] += count
         busiest = sorted(pending.keys() | failed.keys(), key=lambda o: (-pending[o] - failed[o], str(o)))
+        shown = busiest[:ORGANIZATIONS_SHOWN]
+        rows = await self.session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(shown)))
+        names: dict[UUID, str] = dict(rows.tuples().all())
         return [
-            schemas.OrganizationJobs(organization_id=o, pending=pending[o], failed=failed[o])
-            for o in busiest[:ORGANIZATIONS_SHOWN]
+            schemas.OrganizationJobs(organization_id=o, name=names.get(o, ""), pending=pending[o], failed=failed[o])
+            for o in shown
         ]
 
     async def _per_organization(self, model: Any, *conditions: ColumnElement[bool]) -> list[tuple[UUID, int]]:

@@ -3,8 +3,11 @@ balancers and Kubernetes probes."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.status_codes import HTTP_200_OK
+from typing import Any
+
+from litestar import Controller, MediaType, Request, get
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy import text
 
 from app.lib.database import alchemy_config
@@ -28,12 +31,18 @@ class EntryPoints(CamelStruct):
     health: str
 
 
+async def browsers_to_ui(request: Request[Any, Any, Any]) -> Redirect | None:
+    """A browser (HTML preferred over JSON) at the front door goes to the admin UI; API clients get JSON."""
+    preferred = request.accept.best_match([MediaType.JSON, MediaType.HTML], default=MediaType.JSON)
+    return Redirect("/ui/", status_code=HTTP_303_SEE_OTHER) if preferred == MediaType.HTML else None
+
+
 class IndexController(Controller):
     tags = ["Health"]
 
-    @get("/", operation_id="Index", status_code=HTTP_200_OK, security=PUBLIC)
+    @get("/", operation_id="Index", status_code=HTTP_200_OK, security=PUBLIC, before_request=browsers_to_ui)
     async def index(self) -> Envelope[EntryPoints]:
-        """Where to go from the address `make run` prints: Lantern serves its API, not pages."""
+        """Where to go from the address `make run` prints, for API clients (browsers go to the admin UI)."""
         return ok(
             EntryPoints(
                 name="Lantern",

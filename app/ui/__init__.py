@@ -1,0 +1,7 @@
+"""The admin UI: server-rendered pages over the same tenant-scoped services as the API."""
+
+from __future__ import annotations
+
+from app.ui.router import static_files_router, template_config, ui_router
+
+__all__ = ["static_files_router", "template_config", "ui_router"]

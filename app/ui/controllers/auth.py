@@ -1,0 +1,111 @@
+"""Signing in and out, and the layout's two switchers: organization and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
+
+from app.domain.accounts.controllers import sign_in, switch_session_organization
+from app.domain.accounts.schemas import ProfileUpdate
+from app.domain.accounts.services import AccountService
+from app.lib.errors import STATUS_OF, LanternError
+from app.lib.i18n import match_locale
+from app.ui.pages import HOME_PATH, LOGIN_PATH, page, requires_person, safe_next, see_other
+from tenants.identity import CredentialKind, Identity
+from tenants.middleware import get_identity
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+NextPage = Annotated[str | None, QueryParameter(name="next")]
+
+
+@dataclass
+class LoginForm:
+    email: str = ""
+    password: str = ""
+
+
+@dataclass
+class LanguageForm:
+    locale: str = ""
+    next: str = ""
+
+
+@dataclass
+class OrganizationForm:
+    organization_id: UUID
+
+
+def _with_language(target: str, locale: str | None) -> str:
+    """`target` with its `lang` parameter set to `locale`, or removed (a saved preference needs none)."""
+    parts = urlsplit(target)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != "lang"]
+    if locale:
+        query.append(("lang", locale))
+    return parts.path + (f"?{urlencode(query)}" if query else "")
+
+
+class AuthPages(Controller):
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any], next_page: NextPage = None) -> Redirect | Template:
+        if get_identity(request) is not None:
+            return see_other(safe_next(next_page))
+        return page("login.html", None, email="", error=None)
+
+    @post("/login")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        data: Annotated[LoginForm, Form],
+        next_page: NextPage = None,
+    ) -> Redirect | Template:
+        try:
+            signed_in = await sign_in(request, accounts, data.email, data.password)
+        except LanternError as error:
+            return page("login.html", None, STATUS_OF[error.code], email=data.email, error=error.message)
+        if chosen := match_locale(request.query_params.get("lang") or ""):
+            # Picked with the switcher before logging in: kept, as a choice made once logged in is.
+            await accounts.update_profile(signed_in.user.id, ProfileUpdate(locale=chosen))
+        return see_other(safe_next(next_page))
+
+    @post("/logout", guards=[requires_person])
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return see_other(LOGIN_PATH)
+
+    @post("/language")
+    async def language(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        data: Annotated[LanguageForm, Form],
+    ) -> Redirect:
+        """A person's choice is saved as their preference, as `PATCH /api/v1/auth/me` does; before login it
+        rides along in the address (`?lang=`)."""
+        identity = get_identity(request)
+        target = safe_next(data.next)
+        if identity is None or identity.kind is not CredentialKind.SESSION or identity.user_id is None:
+            return see_other(_with_language(target, data.locale))
+        await accounts.update_profile(identity.user_id, ProfileUpdate(locale=data.locale))
+        return see_other(_with_language(target, None))
+
+    @post("/organization", guards=[requires_person])
+    async def organization(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        accounts: NamedDependency[AccountService],
+        data: Annotated[OrganizationForm, Form],
+    ) -> Redirect:
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
+        await switch_session_organization(request, accounts, identity.user_id, data.organization_id)
+        # Home, not back: the page shown was the other organization's, and would be a 404 now.
+        return see_other(HOME_PATH)

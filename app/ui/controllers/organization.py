@@ -1,0 +1,100 @@
+"""The organization's settings, for its managers: its name, the language and time zone its people and
+visitors fall back to, and the e-mail domains its people may come from."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from app.domain.organizations.controllers import provide_organization_service
+from app.domain.organizations.models import Organization
+from app.domain.organizations.schemas import OrganizationUpdate, SecuritySettings
+from app.domain.organizations.services import OrganizationService
+from app.lib.errors import LanternError
+from app.lib.schema import convert_body
+from app.ui.forms import Form, field_errors
+from app.ui.pages import Layout, page, requires_person, see_other
+from tenants.guards import requires_manager
+
+SETTINGS_PATH = "/ui/settings"
+FIELDS = {"name": "name", "defaultLocale": "default_locale", "timezone": "timezone", "security": "email_domains"}
+
+
+@cache
+def time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+@dataclass
+class SettingsForm:
+    name: str = ""
+    default_locale: str = ""
+    timezone: str = ""
+    email_domains: str = ""  # one per line (commas and spaces separate too)
+
+    @classmethod
+    def of(cls, organization: Organization, security: SecuritySettings) -> SettingsForm:
+        domains = "\n".join(security.allowed_email_domains)
+        return cls(organization.name, organization.default_locale, organization.timezone, domains)
+
+    def changes(self) -> OrganizationUpdate:
+        domains = self.email_domains.replace(",", " ").split()
+        body = {
+            "name": self.name.strip(),
+            "defaultLocale": self.default_locale,
+            "timezone": self.timezone.strip(),
+            "security": {"allowedEmailDomains": domains},
+        }
+        return convert_body(body, OrganizationUpdate)
+
+
+class OrganizationPages(Controller):
+    guards = [requires_person, requires_manager]
+    dependencies = {"organizations": Provide(provide_organization_service)}
+
+    @get("/settings")
+    async def show(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        organizations: NamedDependency[OrganizationService],
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        organization = await organizations.current()
+        form = SettingsForm.of(organization, await organizations.security())
+        return self._page(layout, form, notice=notice)
+
+    @post("/settings")
+    async def save(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        data: Annotated[SettingsForm, Form],
+        organizations: NamedDependency[OrganizationService],
+    ) -> Redirect | Template:
+        try:
+            await organizations.update(data.changes())
+        except LanternError as error:
+            return self._page(layout, data, errors=field_errors(error, FIELDS))
+        return see_other(f"{SETTINGS_PATH}?notice=saved")
+
+    @staticmethod
+    def _page(
+        layout: Layout, form: SettingsForm, *, errors: dict[str, str] | None = None, notice: str | None = None
+    ) -> Template:
+        return page(
+            "organization/settings.html",
+            layout,
+            status_code=400 if errors else 200,
+            form=form,
+            errors=errors or {},
+            notice=notice,
+            time_zones=time_zones(),
+        )

@@ -1,0 +1,246 @@
+"""The triage list and a report's page: filters, search, sort and cursor pages; detail, triage, comments.
+
+Everything reads through the API's services and queries (`guest_projects`, `visibility`, `ReportFilters`,
+`page_of_reports`, `ReportService.apply`), so a page shows exactly what the API would, and a change made here
+fires the same webhook events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+
+from app.domain.organizations.models import Role
+from app.domain.organizations.services import MembershipService
+from app.domain.projects.services import ProjectService
+from app.domain.reports.controllers.deps import guest_projects
+from app.domain.reports.models import Category, Comment, Priority, Report, Severity
+from app.domain.reports.presenters import screenshot_read, screenshots_of
+from app.domain.reports.queries import SORT_FIELDS, Ordering, ReportFilters, page_of_reports
+from app.domain.reports.schemas import CommentCreate, ReportUpdate
+from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
+from app.domain.webhooks.events import WebhookEvents
+from app.domain.webhooks.models import Event
+from app.lib.jsonapi import SortKey
+from app.lib.schema import convert_body
+from app.ui.pages import Layout, page, requires_person, safe_next, see_other
+from app.ui.views import CHOICES, facts, table
+
+PAGE_SIZE = 25
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+# The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending).
+SORTS = ("-createdAt", "createdAt", "-updatedAt", "severity", "priority", "title")
+E = TypeVar("E", bound=StrEnum)
+
+
+def report_path(report: Report) -> str:
+    return f"/ui/reports/{report.tracking_id or report.id}"
+
+
+def _choice(kind: type[E], value: str | None) -> E | None:
+    """A filter's value; an empty select ("any") or an unknown value filters nothing."""
+    with contextlib.suppress(ValueError):
+        return kind(value) if value else None
+    return None
+
+
+def _uuid(value: str | None) -> UUID | None:
+    with contextlib.suppress(ValueError):
+        return UUID(value) if value else None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The list page's address: its filters as the form sent them, the sort, and the cursor."""
+
+    project: str = ""
+    status: str = ""
+    severity: str = ""
+    priority: str = ""
+    category: str = ""
+    assignee: str = ""
+    search: str = ""
+    sort: str = SORTS[0]
+    after: str = ""
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> ListQuery:
+        return cls(**{field.name: params[field.name] for field in fields(cls) if field.name in params})
+
+    def filters(self, user_id: UUID | None) -> ReportFilters:
+        return ReportFilters(
+            project_id=_uuid(self.project),
+            status=self.status or None,
+            severity=_choice(Severity, self.severity),
+            priority=_choice(Priority, self.priority),
+            category=_choice(Category, self.category),
+            assignee=user_id if self.assignee == "me" else _uuid(self.assignee),
+            search=self.search.strip()[:200] or None,
+        )
+
+    def ordering(self) -> Ordering:
+        sort = self.sort if self.sort in SORTS else SORTS[0]
+        member = sort.removeprefix("-")
+        assert member in SORT_FIELDS  # noqa: S101 - SORTS names only sortable fields
+        return Ordering((SortKey(member, descending=sort.startswith("-")),))
+
+
+@dataclass
+class TriageForm:
+    status: str | None = None
+    severity: str | None = None
+    priority: str | None = None
+    assignee_id: str | None = None
+    next: str | None = None
+
+
+@dataclass
+class CommentForm:
+    text: str = ""
+
+
+async def people(layout: Layout, memberships: MembershipService) -> dict[UUID, str]:
+    """Names of the organization's people, for assignees and comment authors; none for guests, to whom the
+    API does not show the organization's people either."""
+    if layout.is_guest:
+        return {}
+    return {user.id: user.name or user.email for _membership, user in await memberships.members()}
+
+
+async def assignable(layout: Layout, memberships: MembershipService) -> list[tuple[UUID, str]]:
+    """Who a report can be given to here: the organization's team (not guests, nor pending invitations)."""
+    if layout.is_guest:
+        return []
+    return [
+        (user.id, user.name or user.email)
+        for membership, user in await memberships.members()
+        if membership.role != Role.GUEST and not membership.invitation_pending
+    ]
+
+
+class ReportPages(Controller):
+    guards = [requires_person]
+
+    @get("/reports")
+    async def list_page(  # noqa: PLR0913 - the page's services and its one query
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+        memberships: NamedDependency[MembershipService],
+        request: Request[Any, Any, Any],
+    ) -> Template:
+        query = ListQuery.of(request.query_params)
+        identity = layout.identity
+        guest = await guest_projects(identity, projects)
+        conditions = [*query.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
+        found = await page_of_reports(
+            reports.session,
+            conditions,
+            query.ordering(),
+            limit=PAGE_SIZE,
+            after=query.after or None,
+            count=not query.after,
+        )
+        visible = await projects.visible(identity)
+        project_id = _uuid(query.project)
+        custom = [column.name for column in await columns.custom(project_id)] if project_id else []
+        return page(
+            "reports/list.html",
+            layout,
+            query=query,
+            found=found,
+            projects=visible,
+            project_names={project.id: project.name for project in visible},
+            people=await people(layout, memberships),
+            assignees=await assignable(layout, memberships),
+            choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
+            sorts=SORTS,
+            report_path=report_path,
+        )
+
+    @get("/reports/{reference:str}")
+    async def detail(  # noqa: PLR0913 - the page's services
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+        comments: NamedDependency[CommentService],
+        memberships: NamedDependency[MembershipService],
+    ) -> Template:
+        report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
+        custom = [column.name for column in await columns.custom(report.project_id)]
+        return page(
+            "reports/detail.html",
+            layout,
+            report=report,
+            path=report_path(report),
+            project=await projects.get(report.project_id),
+            screenshots=[screenshot_read(shot) for shot in shots],
+            comments=await comments.of(report.id),
+            people=await people(layout, memberships),
+            assignees=await assignable(layout, memberships),
+            choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
+            facts=facts(report.page_metadata or {}),
+            console=table(report.console_logs or []),
+            network=table(report.network_logs or []),
+            actions=table(report.user_actions or []),
+        )
+
+    @post("/reports/{reference:str}")
+    async def triage(  # noqa: PLR0913 - the change and the services it touches
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        reference: FromPath[str],
+        data: Annotated[TriageForm, Form],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
+    ) -> Redirect:
+        """Status (a column), severity, priority and assignee, as `PATCH /api/v1/reports/{id}` changes them."""
+        sent = {"status": data.status, "severity": data.severity, "priority": data.priority}
+        wanted: dict[str, Any] = {name: value for name, value in sent.items() if value}
+        if data.assignee_id is not None:
+            wanted["assigneeId"] = data.assignee_id or None  # the empty choice: nobody
+        changes = convert_body(wanted, ReportUpdate)
+        report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        await reports.apply(report, changes, columns)
+        await events.report_changed(Event.REPORT_UPDATED, report)
+        return see_other(safe_next(data.next) if data.next else report_path(report))
+
+    @post("/reports/{reference:str}/comments")
+    async def comment(  # noqa: PLR0913 - the comment and the services it touches
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        reference: FromPath[str],
+        data: Annotated[CommentForm, Form],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        comments: NamedDependency[CommentService],
+        events: NamedDependency[WebhookEvents],
+    ) -> Redirect:
+        text = convert_body({"text": data.text.strip()}, CommentCreate).content
+        report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        comment = await comments.create(Comment(report_id=report.id, author_id=layout.identity.user_id, text=text))
+        await events.comment_created(report, comment)
+        return see_other(f"{report_path(report)}#comments")

@@ -1,0 +1,28 @@
+"""The admin UI's forms: posted as a browser posts them, checked by the API's own bodies, and a refused form
+comes back filled in with each field's reason beside it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from app.lib.errors import DEFAULT_MESSAGES, ErrorCode, LanternError
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+# Reasons for no field of the form (or for the body as a whole) are shown above it.
+WHOLE_FORM = ""
+
+
+def field_errors(error: LanternError, names: Mapping[str, str]) -> dict[str, str]:
+    """A validation error's reasons by the form's field names: the API's `apiUrl` is the form's `api_url`,
+    `labels[2]` is `labels`; the first reason of a field is shown. Other errors are not the form's to show."""
+    if error.code is not ErrorCode.VALIDATION_ERROR:
+        raise error
+    errors: dict[str, str] = {}
+    for detail in error.details:
+        head = re.split(r"[.\[]", detail.field or "", maxsplit=1)[0]
+        errors.setdefault(names.get(head, WHOLE_FORM), detail.message)
+    return errors or {WHOLE_FORM: error.message or str(DEFAULT_MESSAGES[error.code])}

@@ -1,0 +1,137 @@
+"""What every admin page shares: who is signed in (else the login page), the layout, and error pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from advanced_alchemy.exceptions import NotFoundError
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from app.domain.accounts.models import User
+from app.domain.accounts.services import AccountService
+from app.domain.organizations.models import Organization, Role
+from app.lib.errors import (
+    CODE_OF_STATUS,
+    DEFAULT_MESSAGES,
+    STATUS_OF,
+    ErrorCode,
+    LanternError,
+    internal_error_handler,
+)
+from tenants.identity import CredentialKind, Identity
+from tenants.middleware import IDENTITY_KEY, get_identity
+
+LOGIN_PATH = "/ui/login"
+HOME_PATH = "/ui/reports"
+
+
+class LoginRequiredError(Exception):
+    """An admin page asked for without a signed-in person: answered with the login page."""
+
+
+async def requires_person(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A session of a person; the UI is for people in a browser, not for API tokens or widget keys."""
+    identity: Identity | None = connection.scope["state"].get(IDENTITY_KEY)
+    if identity is None or identity.kind is not CredentialKind.SESSION:
+        raise LoginRequiredError
+
+
+def safe_next(target: str | None) -> str:
+    """A path of this site to go to after a form; anything else (another site, `//host`) goes home."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return HOME_PATH
+
+
+def see_other(target: str) -> Redirect:
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    """This page's path and query, to come back to after a form or the login."""
+    query = request.scope.get("query_string", b"").decode()
+    return request.url.path + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The signed-in person, their organization and role, and their other organizations (the switcher)."""
+
+    identity: Identity
+    user: User
+    organization: Organization
+    organizations: list[tuple[Organization, str]]
+    path: str
+
+    @property
+    def role(self) -> Role:
+        return self.identity.role or Role.GUEST
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role is Role.GUEST
+
+    @property
+    def manages(self) -> bool:
+        return self.role.manages_organization
+
+
+async def provide_layout(
+    request: Request[Any, Any, Any], identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
+) -> Layout:
+    assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
+    user = await accounts.users.get(identity.user_id)
+    memberships = await accounts.memberships(user.id)
+    organization = next(org for org, _role in memberships if org.id == identity.organization_id)
+    return Layout(identity, user, organization, memberships, here(request))
+
+
+def page(template: str, layout: Layout | None, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, context={"layout": layout, **context}, status_code=status_code)
+
+
+# Errors -------------------------------------------------------------------------------------------------
+# A page answers in HTML, with the same status and localized message as the API would give.
+
+
+def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
+    return see_other(f"{LOGIN_PATH}?next={quote(here(request), safe='')}")
+
+
+def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:
+    if error.code is ErrorCode.UNAUTHORIZED and get_identity(request) is None:
+        return _login_redirect(request, error)
+    message = error.message or str(DEFAULT_MESSAGES[error.code])
+    return page("error.html", None, STATUS_OF[error.code], message=message, details=error.details)
+
+
+def _lantern_error(request: Request[Any, Any, Any], exc: LanternError) -> Response[Any]:
+    return _error_page(request, exc)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return internal_error_handler(request, exc)
+    return _error_page(request, LanternError(code))
+
+
+def _not_found(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[Any]:
+    return _error_page(request, LanternError(ErrorCode.NOT_FOUND))
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    LoginRequiredError: _login_redirect,
+    LanternError: _lantern_error,
+    HTTPException: _http_error,
+    NotFoundError: _not_found,
+}

@@ -1,0 +1,57 @@
+"""The admin UI assembled: its pages under /ui (left out of the API's OpenAPI document), its templates and
+its own static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router, get
+from litestar.di import NamedDependency, Provide
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.controllers import provide_account_service
+from app.domain.organizations.services import MembershipService
+from app.domain.reports.controllers.deps import DEPENDENCIES
+from app.lib.asgi import FILE_DOWNLOAD
+from app.ui.controllers.auth import AuthPages
+from app.ui.controllers.board import BoardPages
+from app.ui.controllers.integrations import GitHubPages
+from app.ui.controllers.jobs import JobPages
+from app.ui.controllers.organization import OrganizationPages
+from app.ui.controllers.reports import ReportPages
+from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
+from app.ui.templating import template_config
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def provide_memberships(db_session: NamedDependency[AsyncSession]) -> MembershipService:
+    return MembershipService(session=db_session)
+
+
+@get("/", name="ui-home")
+async def home() -> Redirect:
+    return see_other(HOME_PATH)
+
+
+ui_router = Router(
+    path="/ui",
+    route_handlers=[home, AuthPages, ReportPages, BoardPages, GitHubPages, JobPages, OrganizationPages],
+    include_in_schema=False,
+    exception_handlers=EXCEPTION_HANDLERS,
+    dependencies={
+        **DEPENDENCIES,
+        "accounts": Provide(provide_account_service),
+        "memberships": Provide(provide_memberships),
+        "layout": Provide(provide_layout),
+    },
+)
+
+# Stylesheet and script count as file downloads for the rate limiter, beside the page that loads them.
+static_files_router = create_static_files_router(
+    path="/ui/static", directories=[STATIC], name="ui-static", opt={FILE_DOWNLOAD: True}, include_in_schema=False
+)
+
+__all__ = ["static_files_router", "template_config", "ui_router"]

@@ -1,0 +1,78 @@
+"""The admin UI's Jinja2 environment: gettext from the request's catalog, and Babel's formats.
+
+The locale and time zone are the request's (chosen once by `RequestContextMiddleware` and kept in context
+variables), so templates translate and format exactly as API errors do, from the same catalogs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.datastructures import MultiDict
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from app.lib.i18n import (
+    SUPPORTED_LOCALES,
+    current_locale,
+    format_datetime,
+    format_number,
+    format_relative,
+    language_tag,
+    translations,
+)
+from app.ui.pages import here
+from app.ui.views import label
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Each language named in itself, so a reader finds their own whatever the page's language.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh_Hant_TW": "繁體中文",
+    "zh_Hans_CN": "简体中文",
+    "ja": "日本語",
+    "es": "Español",
+    "de": "Deutsch",
+}
+LANGUAGES = [(locale, LANGUAGE_NAMES[locale]) for locale in SUPPORTED_LOCALES]
+
+
+def _gettext(message: str) -> str:
+    return translations(current_locale()).ugettext(message)
+
+
+def _ngettext(singular: str, plural: str, number: int) -> str:
+    return translations(current_locale()).ungettext(singular, plural, number)
+
+
+def pages_query(params: MultiDict[str], after: str | None) -> str:
+    """The list's query string for another page: the same filters and sort, another cursor."""
+    kept = [(name, value) for name, value in params.multi_items() if name != "after"]
+    return urlencode([*kept, *([("after", after)] if after else [])])
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # Extraction trims the same way (babel.cfg), so a `{% trans %}` block's msgid matches its catalog entry.
+    env.policies["ext.i18n.trimmed"] = True
+    # Added to the environment by the i18n extension at runtime, which the type stubs cannot know.
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        relative=format_relative, datetime=format_datetime, number=format_number, pages_query=pages_query
+    )
+    env.globals.update(
+        languages=LANGUAGES, current_locale=current_locale, language_tag=language_tag, label=label, here=here
+    )
+    return env
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))

@@ -1,0 +1,109 @@
+"""How report data reads on a page: translated names of statuses and levels, and logs as tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from babel.support import LazyProxy
+
+from app.domain.organizations.models import Role
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
+from app.lib.i18n import lazy_gettext as _lazy
+
+LABELS: dict[str, dict[str, LazyProxy]] = {
+    "status": {
+        "new": _lazy("New"),
+        "backlog": _lazy("Backlog"),
+        "todo": _lazy("To do"),
+        "doing": _lazy("Doing"),
+        "done": _lazy("Done"),
+        "closed": _lazy("Closed"),
+    },
+    "severity": {
+        Severity.CRITICAL: _lazy("Critical"),
+        Severity.HIGH: _lazy("High"),
+        Severity.MEDIUM: _lazy("Medium"),
+        Severity.LOW: _lazy("Low"),
+    },
+    "priority": {
+        Priority.HIGHEST: _lazy("Highest"),
+        Priority.HIGH: _lazy("High"),
+        Priority.MEDIUM: _lazy("Medium"),
+        Priority.LOW: _lazy("Low"),
+        Priority.LOWEST: _lazy("Lowest"),
+    },
+    "category": {
+        Category.BUG: _lazy("Bug"),
+        Category.UI: _lazy("User interface"),
+        Category.PERFORMANCE: _lazy("Performance"),
+        Category.CRASH: _lazy("Crash"),
+        Category.OTHER: _lazy("Other"),
+    },
+    "role": {
+        Role.OWNER: _lazy("Owner"),
+        Role.ADMIN: _lazy("Admin"),
+        Role.MEMBER: _lazy("Member"),
+        Role.GUEST: _lazy("Guest"),
+    },
+}
+
+# Most urgent first, as people scan them.
+CHOICES: dict[str, list[str]] = {
+    "status": list(DEFAULT_STATUS_IDS),
+    "severity": [level.value for level in Severity],
+    "priority": [level.value for level in reversed(Priority)],
+    "category": [category.value for category in Category],
+}
+
+
+def label(kind: str, value: str | None) -> str:
+    """The reader's word for a value; a custom column's name is shown as its team wrote it."""
+    if value is None:
+        return ""
+    known = LABELS[kind].get(value)
+    return str(known) if known is not None else value
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+def table(entries: Sequence[Any]) -> Table:
+    """Log entries as a table: one column per key the entries use (in first-seen order); an entry that is
+    no object (a plain console line) fills the first column."""
+    columns: list[str] = []
+    for entry in entries:
+        for key in entry if isinstance(entry, Mapping) else ():
+            if key not in columns:
+                columns.append(str(key))
+    columns = columns or ["message"]
+    rows = [
+        [_text(entry.get(column, "")) for column in columns]
+        if isinstance(entry, Mapping)
+        else [_text(entry), *([""] * (len(columns) - 1))]
+        for entry in entries
+    ]
+    return Table(columns, rows)
+
+
+def facts(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in metadata.items():
+        if isinstance(value, Mapping):
+            text = ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items())
+        else:
+            text = _text(value)
+        pairs.append((str(name), text))
+    return pairs

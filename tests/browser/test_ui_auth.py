@@ -1,0 +1,61 @@
+"""The admin UI's door: login and logout, the language switcher, the organization switcher."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.support.admin_ui import invite, log_in, read, report
+from tests.support.clients import PASSWORD, TenantFactory
+
+
+async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_german(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await page.goto("/")  # a browser at the front door goes to the UI, which asks it to log in
+        await expect(page).to_have_url(re.compile("/ui/login\\?next="))
+        await page.get_by_label("Language").select_option("de")  # submitted by ui.js
+        await expect(page.get_by_role("heading", name="Bei Lantern anmelden")).to_be_visible()
+        await page.get_by_label("E-Mail-Adresse").fill(tenant.email)
+        await page.get_by_label("Passwort").fill("not the password")
+        await page.get_by_role("button", name="Anmelden").click()
+        await expect(page.get_by_role("alert")).to_have_text("E-Mail-Adresse oder Passwort ist falsch.")
+        await page.get_by_label("Passwort").fill(PASSWORD)
+        await page.get_by_role("button", name="Anmelden").click()
+        await expect(page).to_have_url(re.compile(r"/ui/reports$"))
+        await expect(page.get_by_role("heading", name="Berichte")).to_be_visible()
+        await page.get_by_role("button", name="Abmelden").click()
+        await expect(page).to_have_url(re.compile("/ui/login"))
+        await page.goto("/ui/board")
+        await expect(page).to_have_url(re.compile("/ui/login\\?next=%2Fui%2Fboard"))
+
+
+async def test_the_language_chosen_is_saved_as_the_users_preference(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.get_by_label("Language").select_option("ja")
+        await expect(page.get_by_role("heading", name="レポート")).to_be_visible()
+        assert (await read(tenant, "/api/v1/auth/me"))["user"]["locale"] == "ja"
+        await page.goto("/ui/board?lang=es")  # an explicit language wins for its page
+        await expect(page.get_by_role("heading", name="Tablero")).to_be_visible()
+        await page.goto("/ui/board")
+        await expect(page.get_by_role("heading", name="ボード")).to_be_visible()
+
+
+async def test_the_organization_switcher_shows_the_other_organizations_reports(
+    tenants: TenantFactory, page: Page, app: Any, worker: Any
+) -> None:
+    async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
+        await invite(globex, app, "member", email=acme.email)
+        for tenant, title in ((acme, "Acme's own report"), (globex, "Globex's report")):
+            project = await tenant.create_project()
+            await report(tenant.client, project["apiKey"], title)
+        await log_in(page, acme.email)
+        await expect(page.get_by_role("link", name="Acme's own report")).to_be_visible()
+        await page.get_by_label("Organization").select_option(label="Globex")
+        await expect(page.get_by_role("link", name="Globex's report")).to_be_visible()
+        await expect(page.get_by_role("link", name="Acme's own report")).to_have_count(0)
+        await expect(page.get_by_label("Organization")).to_have_value(globex.organization_id)

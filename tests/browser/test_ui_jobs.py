@@ -1,0 +1,85 @@
+"""The job dashboard in the admin UI: the queue, each kind of work with its hourly chart, the window; the
+instance's operators also see every organization; members are turned away."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import secrets
+from typing import Any
+
+from PIL import Image
+from playwright.async_api import Page, expect
+
+from app.seed import create_admin
+from tests.support.admin_ui import invite, log_in, read
+from tests.support.clients import PASSWORD, Tenant, TenantFactory
+
+SETTLE_SECONDS = 60.0
+
+
+async def report_with_screenshot(tenant: Tenant, api_key: str) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (32, 24), "teal").save(image, "PNG")
+    headers = {"X-API-Key": api_key}
+    upload = await tenant.client.post(
+        "/api/v1/upload/screenshot", files={"file": ("shot.png", image.getvalue())}, headers=headers
+    )
+    assert upload.status_code == 201, upload.text
+    body = {"title": "The cart is empty", "screenshot_url": upload.json()["key"]}
+    created = await tenant.client.post("/api/v1/reports", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+
+
+async def settled(tenant: Tenant) -> dict[str, Any]:
+    """The API's dashboard once the worker has finished the organization's work."""
+    for _ in range(int(SETTLE_SECONDS / 0.1)):
+        overview: dict[str, Any] = await read(tenant, "/api/v1/jobs")
+        if not any(kind["pending"] for kind in overview["kinds"]):
+            return overview
+        await asyncio.sleep(0.1)
+    msg = "the worker did not finish the organization's work"
+    raise AssertionError(msg)
+
+
+async def test_a_manager_sees_the_work_done_per_hour_and_picks_the_window(
+    tenants: TenantFactory, worker: Any, page: Page, app: Any
+) -> None:
+    async with tenants.create("Busy") as tenant:
+        project = await tenant.create_project("Shop")
+        await report_with_screenshot(tenant, project["apiKey"])
+        await settled(tenant)
+        member, _user_id = await invite(tenant, app, "member")
+        await log_in(page, tenant.email, path="/ui/jobs")
+
+        await expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+        screenshots = page.get_by_role("region", name="Screenshots")
+        await expect(screenshots.get_by_role("definition").nth(1)).to_have_text("1")  # Done
+        chart = screenshots.get_by_role("img")
+        await expect(chart).to_have_attribute("aria-label", "Screenshots per hour, at most 1 in one hour")
+        await expect(chart.locator("title").filter(has_text=re.compile(r": 1 done, 0 failed$"))).to_have_count(1)
+        await expect(page.get_by_label("Organizations")).to_have_count(0)  # not an operator
+
+        await page.get_by_label("Window").select_option("6")  # submitted by ui.js
+        await expect(page).to_have_url(re.compile(r"hours=6"))
+        await expect(screenshots.locator("svg title")).to_have_count(7)  # six hours back, and this one
+
+        await page.get_by_role("button", name="Log out").click()
+        await log_in(page, member, path="/ui/reports")
+        refused = await page.goto("/ui/jobs")
+    assert refused is not None
+    assert refused.status == 403
+
+
+async def test_an_operator_sees_every_organization_by_name(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create("Busy") as busy:
+        project = await busy.create_project("Shop")
+        await report_with_screenshot(busy, project["apiKey"])  # no worker: it stays pending
+        email = f"operator-{secrets.token_hex(4)}@example.com"
+        await create_admin(email=email, password=PASSWORD, organization_name="Operations", name="Ops", operator=True)
+        await log_in(page, email, path="/ui/jobs")
+        await page.get_by_label("Organizations").select_option("instance")
+        await expect(page.get_by_role("heading", name="Jobs of every organization")).to_be_visible()
+        busiest = page.get_by_role("region", name="Busiest organizations")
+        await expect(busiest.get_by_role("row").filter(has_text="Busy")).to_be_visible()

@@ -1,0 +1,49 @@
+"""The admin UI in a browser test: logging in through the real login page, and reports made through the API."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.support.clients import PASSWORD, ApiClient, Tenant
+
+
+async def log_in(page: Page, email: str, password: str = PASSWORD, path: str = "/ui/reports") -> None:
+    """Open `path`, be sent to the login page, log in, and land back on `path`."""
+    await page.goto(path)
+    await expect(page).to_have_url(re.compile("/ui/login\\?next="))
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+async def report(client: ApiClient, api_key: str, title: str, **fields: Any) -> dict[str, Any]:
+    """A report sent as BugSpark sends one (severity, category, logs), with the project's widget key."""
+    response = await client.post("/api/v1/reports", json={"title": title, **fields}, headers={"X-API-Key": api_key})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
+async def read(tenant: Tenant, path: str) -> Any:
+    response = await tenant.client.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+async def invite(tenant: Tenant, app: Any, role: str, email: str | None = None) -> tuple[str, str]:
+    """Someone invited into `tenant` with `role`, who accepted (an existing account with its own password);
+    returns (e-mail address, user id)."""
+    email = email or f"{role}-{secrets.token_hex(4)}@example.com"
+    invited = await tenant.client.post("/api/v1/organization/members", json={"email": email, "role": role})
+    assert invited.status_code == 201, invited.text
+    data = invited.json()["data"]
+    async with ApiClient.for_app(app) as newcomer:
+        accepted = await newcomer.post(
+            "/api/v1/auth/invitations/accept", json={"token": data["invitationToken"], "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+    return email, data["member"]["userId"]
