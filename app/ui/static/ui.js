@@ -14,7 +14,10 @@ let dragged = null;
 
 document.addEventListener("dragstart", (event) => {
   dragged = event.target instanceof Element ? event.target.closest(".board .card") : null;
-  if (dragged) event.dataTransfer.effectAllowed = "move";
+  if (!dragged) return;
+  // Some browsers start no drag without data; the card's link is what it carries.
+  event.dataTransfer.setData("text/uri-list", dragged.querySelector("a").href);
+  event.dataTransfer.effectAllowed = "move";
 });
 
 document.addEventListener("dragover", (event) => {

@@ -1,0 +1,38 @@
+"""The board in the admin UI: a column per status, custom columns after the defaults, and cards that move
+with their own small form or by drag and drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.support.admin_ui import log_in, read, report
+from tests.support.clients import TenantFactory
+
+
+async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFactory, page: Page, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        column = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "QA"})
+        assert column.status_code == 201, column.text
+        created = await report(tenant.client, project["apiKey"], "The logo is blurry")
+        await log_in(page, tenant.email, path="/ui/board")
+        headings = page.locator(".column h2")
+        await expect(headings).to_have_text(["New 1", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0", "QA 0"])
+
+        card = page.locator(".card", has_text="The logo is blurry")
+        await card.get_by_label("Move to").select_option(label="Doing")
+        await card.get_by_role("button", name="Move").click()
+        await expect(page.locator('.column[data-status="doing"] .card a')).to_have_text(["The logo is blurry"])
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "doing"
+
+        # The drag's events as the browser sends them (Playwright's mouse drag starts none in this Chromium).
+        transfer = await page.evaluate_handle("() => new DataTransfer()")
+        await page.locator(".card", has_text="The logo is blurry").dispatch_event(
+            "dragstart", {"dataTransfer": transfer}
+        )
+        for event in ("dragover", "drop"):
+            await page.locator('.column[data-status="QA"]').dispatch_event(event, {"dataTransfer": transfer})
+        await expect(page.locator('.column[data-status="QA"] .card a')).to_have_text(["The logo is blurry"])
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "QA"

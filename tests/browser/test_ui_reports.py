@@ -1,0 +1,159 @@
+"""The reports table and a report's page in the admin UI: filters, search, pages, triage, comments, and what
+another organization or a guest cannot see."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.integration.test_screenshots import screenshot_png
+from tests.support.admin_ui import invite, log_in, read, report
+from tests.support.clients import TenantFactory
+from tests.support.screenshots import processed
+
+
+async def test_the_table_filters_searches_in_chinese_and_pages_on(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop")
+        blog = await tenant.create_project("Blog")
+        await report(tenant.client, shop["apiKey"], "結帳按鈕沒有反應", severity="critical")
+        await report(tenant.client, blog["apiKey"], "Comments vanish after posting", severity="low")
+        for number in range(25):
+            await report(tenant.client, shop["apiKey"], f"Typo number {number:02d}", severity="low")
+        await log_in(page, tenant.email)
+        await expect(page.get_by_text("27 reports")).to_be_visible()
+        rows = page.locator("table.reports tbody tr")
+        await expect(rows).to_have_count(25)
+        await page.get_by_role("link", name="Next page").click()
+        await expect(rows).to_have_count(2)
+        await expect(page.get_by_role("link", name="First page")).to_be_visible()
+
+        await page.goto("/ui/reports")
+        await page.get_by_label("Search").fill("結帳")  # a two-character Chinese word
+        await page.get_by_role("button", name="Apply filters").click()
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("結帳按鈕沒有反應")
+        await expect(rows.first).to_contain_text("Critical")
+
+        await page.get_by_role("link", name="Clear").click()
+        await page.get_by_label("Project").select_option(label="Blog")
+        await page.get_by_role("button", name="Apply filters").click()
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("Comments vanish after posting")
+        await expect(rows.first).to_contain_text(re.compile(r"\d+ (seconds?|minutes?) ago"))  # Babel's relative time
+
+        await page.get_by_label("Project").select_option(label="Shop")
+        await page.get_by_label("Severity").select_option(label="Critical")
+        await page.get_by_label("Sort by").select_option(label="Oldest first")
+        await page.get_by_role("button", name="Apply filters").click()
+        await expect(rows).to_have_count(1)
+        await expect(page.get_by_text("1 report", exact=True)).to_be_visible()
+
+
+async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_and_comments(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        headers = {"X-API-Key": project["apiKey"]}
+        files = {"file": ("shot.png", screenshot_png((320, 200)), "image/png")}
+        upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+        assert upload.status_code == 201, upload.text
+        created = await report(
+            tenant.client,
+            project["apiKey"],
+            "The cart total is wrong",
+            screenshot_url=upload.json()["key"],
+            console_logs=[{"level": "error", "message": "TypeError: total is undefined"}],
+            network_logs=[{"method": "POST", "url": "https://shop.example/api/cart", "status": 500}],
+            user_actions=[{"type": "click", "target": "button#checkout"}],
+            metadata={"url": "https://shop.example/cart", "browser": {"name": "Firefox", "version": "133"}},
+        )
+        await processed(tenant, created["id"])
+        tracking_id = (await read(tenant, f"/api/v1/reports/{created['id']}"))["trackingId"]
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="The cart total is wrong").click()
+        await expect(page).to_have_url(re.compile(f"/ui/reports/{tracking_id}$"))
+        await expect(page.get_by_role("heading", name="The cart total is wrong")).to_be_visible()
+        await expect(page.get_by_text(tracking_id, exact=True)).to_be_visible()
+        screenshot = page.get_by_role("img", name="Screenshot of the page")
+        await expect(screenshot).to_be_visible()
+        await expect(screenshot).to_have_js_property("naturalWidth", 320)  # served through the API's route
+        assert "/api/v1/reports/" in (await screenshot.get_attribute("src") or "")
+        await expect(page.get_by_role("cell", name="TypeError: total is undefined")).to_be_visible()
+        await expect(page.get_by_role("cell", name="https://shop.example/api/cart")).to_be_visible()
+        await expect(page.get_by_role("cell", name="button#checkout")).to_be_visible()
+        await expect(page.get_by_text("name: Firefox, version: 133")).to_be_visible()
+
+        await page.get_by_label("Status").select_option(label="Doing")
+        await page.get_by_label("Priority").select_option(label="Highest")
+        await page.get_by_label("Assignee").select_option(label="Owner")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator(".report-head .badge").first).to_have_text("Doing")
+        changed = await read(tenant, f"/api/v1/reports/{created['id']}")
+        assert (changed["status"], changed["priority"], changed["assigneeId"]) == ("doing", "highest", tenant.user_id)
+
+        await page.get_by_label("Add a comment").fill("Reproduced on staging.")
+        await page.get_by_role("button", name="Comment", exact=True).click()
+        await expect(page.locator(".comment")).to_contain_text("Reproduced on staging.")
+        comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
+        assert [comment["text"] for comment in comments] == ["Reproduced on staging."]
+
+
+async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
+        theirs = await globex.create_project()
+        secret = await report(globex.client, theirs["apiKey"], "Globex's secret report")
+        await log_in(page, acme.email)
+        response = await page.goto(f"/ui/reports/{secret['id']}")
+        assert response is not None
+        assert response.status == 404
+        await expect(page.get_by_role("heading", name="The requested resource was not found.")).to_be_visible()
+        await expect(page.get_by_text("Globex's secret report")).to_have_count(0)
+        response = await page.goto(f"/ui/board?project={theirs['id']}")
+        assert response is not None
+        assert response.status == 404
+
+
+async def test_a_guest_sees_only_their_own_reports_of_their_project(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    async with tenants.create() as tenant:
+        shared = await tenant.create_project("Shared")
+        hidden = await tenant.create_project("Hidden")
+        guest_email, guest_id = await invite(tenant, app, "guest")
+        added = await tenant.client.post(f"/api/v1/projects/{shared['id']}/members", json={"userId": guest_id})
+        assert added.status_code == 201, added.text
+        mine = await tenant.client.post(
+            "/api/v1/widget/submit",
+            json={
+                "title": "Reported by the guest",
+                "reporterEmail": guest_email,
+                "metadata": {
+                    "url": "https://example.com/",
+                    "browser": {"name": "Firefox"},
+                    "device": {"type": "desktop"},
+                    "viewport": {"width": 1280, "height": 720},
+                    "timestamp": "2026-01-15T10:30:00Z",
+                },
+            },
+            headers={"X-API-Key": shared["apiKey"]},
+        )
+        assert mine.status_code == 201, mine.text
+        others = await report(tenant.client, shared["apiKey"], "Someone else's report")
+        elsewhere = await report(tenant.client, hidden["apiKey"], "A hidden project's report")
+        await log_in(page, guest_email)
+        await expect(page.locator(".role")).to_have_text("Guest")
+        rows = page.locator("table.reports tbody tr")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("Reported by the guest")
+        await expect(page.get_by_label("Assignee")).to_have_count(0)  # the organization's people are not shown
+        await expect(page.get_by_label("Project").locator("option")).to_have_text(["All", "Shared"])
+        for hidden_report in (others, elsewhere):
+            response = await page.goto(f"/ui/reports/{hidden_report['id']}")
+            assert response is not None
+            assert response.status == 404
