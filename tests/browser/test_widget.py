@@ -1,5 +1,6 @@
 """The embeddable widget end to end: a customer's page on its own origin loads /widget.js from Lantern, a
-visitor reports a bug with a marked-up screenshot, and the report arrives with the page's context."""
+visitor reports a bug with a marked-up screenshot, and the report arrives with the page's context, in the
+API and in the admin UI."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
+from tests.support.admin_ui import log_in
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.screenshots import processed, read_report
 from tests.support.site import Site
@@ -92,6 +94,13 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
         report = await the_only_report(tenant, project["id"])
         shot = await processed(tenant, report["id"])
         image_bytes = (await tenant.client.get(shot["url"])).content
+
+        # The team finds it in the admin UI, with its screenshot and what the page logged.
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="Pay now does nothing").click()
+        await expect(page.get_by_role("heading", name="Pay now does nothing")).to_be_visible()
+        await expect(page.get_by_role("img", name="Screenshot of the page")).to_be_visible()
+        await expect(page.get_by_text("Payment failed with 404")).to_be_visible()
         assert (await other.client.get(f"/api/v1/reports/{report['id']}")).status_code == 404
 
     assert (report["title"], report["priority"], report["source"]) == ("Pay now does nothing", "high", "widget")
