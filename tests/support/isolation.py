@@ -28,6 +28,8 @@ from app.db import metadata
 from tests.support.clients import PASSWORD, ApiClient, Tenant
 
 API_PREFIX = "/api/v1/"
+# The admin UI's pages: for people signed in, their forms posted as browsers post them.
+PAGES_PREFIX = "/ui/"
 FRAMEWORK_METHODS = frozenset({"OPTIONS", "HEAD"})  # answered by Litestar itself, never by a handler
 
 # Routes anyone may call: they take no credential, so no credential can be refused on them.
@@ -39,6 +41,7 @@ WIDGET_OPERATIONS = frozenset({"CreateReport", "UploadScreenshot", "WidgetSubmit
 NOT_OBJECT_IDS: dict[str, str] = {
     "path": "a file name of the OpenAPI document under /schema, the same for every tenant",
     "api_key": "a widget key: a public identifier (it is in every page of the site), naming a public config",
+    "file_path": "a file of the admin UI's stylesheet and script, the same for every tenant",
 }
 
 
@@ -58,6 +61,10 @@ class Endpoint:
     @property
     def is_api(self) -> bool:
         return self.path.startswith(API_PREFIX)
+
+    @property
+    def is_page(self) -> bool:
+        return self.path.startswith(PAGES_PREFIX)
 
     @property
     def object_params(self) -> tuple[str, ...]:
@@ -89,6 +96,8 @@ def endpoints(app: Litestar) -> list[Endpoint]:
 
 def _operation_id(route: HTTPRoute, handler: HTTPRouteHandler, method: str) -> str:
     """The handler's OpenAPI operation id; a handler served on several paths names each by a creator."""
+    if route.path_format.startswith(PAGES_PREFIX):  # pages are out of the OpenAPI document: named by route
+        return f"{method} {route.path_format}"
     operation_id = handler.operation_id
     if callable(operation_id):
         return operation_id(handler, method, route.path.strip("/").split("/"))  # type: ignore[arg-type]
@@ -98,6 +107,11 @@ def _operation_id(route: HTTPRoute, handler: HTTPRouteHandler, method: str) -> s
 def id_endpoints(app: Litestar) -> list[Endpoint]:
     """The handlers whose path names at least one object by id."""
     return [endpoint for endpoint in endpoints(app) if endpoint.object_params]
+
+
+def endpoints_for(app: Litestar, credential: str) -> list[Endpoint]:
+    """The id endpoints a credential may call: an organization token, the API's (pages are for people)."""
+    return [endpoint for endpoint in id_endpoints(app) if credential == "session" or not endpoint.is_page]
 
 
 def admin_endpoints(app: Litestar) -> list[Endpoint]:
@@ -392,6 +406,13 @@ class Files:
 
 
 @dataclass(frozen=True)
+class Form:
+    """A page's form, URL-encoded as a browser posts it (the client adds the CSRF header)."""
+
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Raw:
     """A body that is the file itself."""
 
@@ -409,9 +430,32 @@ async def _upload_attachment(_: Objects) -> Any:
     return Raw(b"a probe's log line\n", "text/plain")
 
 
+@body("POST /ui/reports/{reference}")
+async def _triage_form(_: Objects) -> Any:
+    return Form({"priority": "high"})
+
+
+@body("POST /ui/reports/{reference}/comments")
+async def _comment_form(_: Objects) -> Any:
+    return Form({"text": "A probe's comment"})
+
+
+@body("POST /ui/projects/{project_id}/github")
+async def _github_form(_: Objects) -> Any:
+    return Form({"repository": "acme/probe", "token": "ghp_probe"})
+
+
 # Unsafe methods whose handlers read no body.
 NO_BODY = frozenset(
-    {"CreateProjectKey", "Logout", "RotateWebhookSecret", "PingWebhook", "RedeliverWebhook", "CreateGitHubIssue"}
+    {
+        "CreateProjectKey",
+        "Logout",
+        "RotateWebhookSecret",
+        "PingWebhook",
+        "RedeliverWebhook",
+        "CreateGitHubIssue",
+        "POST /ui/projects/{project_id}/github/disconnect",
+    }
 )
 
 
@@ -429,6 +473,8 @@ async def send(
 ) -> httpx.Response:
     if isinstance(payload, Files):
         kwargs["files"] = payload.files
+    elif isinstance(payload, Form):
+        kwargs["data"] = payload.fields
     elif isinstance(payload, Raw):
         kwargs["content"] = payload.content
         kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": payload.content_type}
