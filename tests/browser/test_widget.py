@@ -20,9 +20,11 @@ HEADER_GREEN = (0, 170, 119)
 BOX_RED = (225, 29, 72)  # the annotator's first color, #e11d48
 
 
-def checkout_page(lantern: str, api_key: str, lang: str | None = None) -> str:
+def checkout_page(lantern: str, api_key: str, lang: str | None = None, copies: int = 1) -> str:
     """A shop's checkout whose payment fails: a 404 from its API, then an error in the console."""
     lang_attribute = f' data-lang="{lang}"' if lang else ""
+    script = f'<script src="{lantern}/widget.js" data-api-key="{api_key}"{lang_attribute} defer></script>\n'
+
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Checkout - Example Store</title></head>
 <body style="margin:0;font-family:sans-serif;background:#fff">
@@ -35,8 +37,7 @@ def checkout_page(lantern: str, api_key: str, lang: str | None = None) -> str:
       document.body.dataset.paid = "failed";
     }});
   </script>
-  <script src="{lantern}/widget.js" data-api-key="{api_key}"{lang_attribute} defer></script>
-</body></html>"""
+  {script * copies}</body></html>"""
 
 
 async def project_for(tenant: Tenant, site: Site) -> dict[str, Any]:
@@ -152,3 +153,16 @@ async def test_the_widget_speaks_the_visitors_language_and_shows_the_servers_ref
         assert listed.json()["data"]["items"] == []
     finally:
         await context.close()
+
+
+async def test_the_tag_can_choose_the_language_and_a_second_copy_adds_no_second_button(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        with Site({}) as site:
+            site.pages["/"] = checkout_page(live_server, project["apiKey"], lang="ja", copies=2)
+            await page.goto(site.url("/"))  # an English browser; the tag asks for Japanese
+            await expect(page.get_by_role("button", name="不具合を報告")).to_have_count(1)
+            await page.get_by_role("button", name="不具合を報告").click()
+            await expect(page.get_by_role("dialog", name="不具合を報告").get_by_label("タイトル")).to_be_focused()

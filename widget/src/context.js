@@ -66,7 +66,16 @@ function describeRequest(input, init) {
   const isRequest = typeof Request !== "undefined" && input instanceof Request;
   const url = isRequest ? input.url : String(input);
   const method = (init && init.method) || (isRequest ? input.method : "GET");
-  return { method: String(method).toUpperCase(), url: new URL(url, location.href).href };
+  return { method: String(method).toUpperCase(), url: absolute(url) };
+}
+
+// Never throws: the page's own call must fail, or not, as it would without the widget.
+function absolute(url) {
+  try {
+    return new URL(url, location.href).href;
+  } catch (_invalid) {
+    return String(url);
+  }
 }
 
 function recordFetch(entries, ignored) {
@@ -99,7 +108,7 @@ function recordXhr(entries, ignored) {
   const open = proto.open;
   const send = proto.send;
   proto.open = function (method, url, ...rest) {
-    this.__lantern = { method: String(method).toUpperCase(), url: clip(new URL(url, location.href).href, 2048) };
+    this.__lantern = { method: String(method).toUpperCase(), url: clip(absolute(url), 2048) };
     return open.call(this, method, url, ...rest);
   };
   proto.send = function (...args) {
