@@ -177,6 +177,14 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
         }
         again = await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")
         assert (again.status_code, again.json()["data"]["number"]) == (200, 41)
+        read = _data(await tenant.client.get(f"/api/v1/reports/{report['id']}"))
+        listed = _data(await tenant.client.get(f"/api/v1/reports?projectId={project['id']}"))["items"]
+
+    # the report shows its issue wherever it is read; one without an issue shows null
+    link = {"status": "created", "number": 41, "url": "https://github.example.com/acme/shop/issues/41"}
+    assert read["githubIssue"] == link
+    assert [item["githubIssue"] for item in listed] == [link]
+    assert report["githubIssue"] is None
 
     [request] = server.requests  # one report, one issue
     assert (request.method, request.path) == ("POST", "/api/v3/repos/acme/shop/issues")

@@ -22,7 +22,7 @@ from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership
 from app.domain.projects.models import Project
 from app.domain.reports.models import Attachment, Comment, Report
-from app.domain.reports.presenters import report_read, screenshots_of
+from app.domain.reports.presenters import report_reads
 from app.domain.reports.queries import (
     DEFAULT_SORT,
     REPORT_FILTERS,
@@ -206,12 +206,11 @@ class ReportDocuments:
     async def resources(self, reports: Sequence[Report]) -> tuple[list[Resource], list[Resource]]:
         """(primary resources, included resources)."""
         ids = [report.id for report in reports]
-        shots = await screenshots_of(self.session, ids)
         related = _Related(
             comments=await self._grouped(Comment, ids) if "comments" in self.query.include else None,
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
-        primary = [_report_resource(report_read(report, shots.get(report.id, [])), related) for report in reports]
+        primary = [_report_resource(read, related) for read in await report_reads(self.session, reports)]
         return primary, await self._included(reports, related)
 
     async def _grouped(self, model: type[RowT], ids: list[UUID]) -> dict[UUID, list[RowT]]:

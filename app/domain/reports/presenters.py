@@ -1,4 +1,4 @@
-"""Reports as the API shows them (with their screenshots and the URLs to fetch them)."""
+"""Reports as the API shows them: with their screenshots (and the URLs to fetch them) and their GitHub issue."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.integrations.models import GitHubIssue
 from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
-from app.domain.reports.schemas import CommentRead, ReportCreated, ReportRead
+from app.domain.reports.schemas import CommentRead, IssueLink, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
 
 
@@ -42,7 +43,18 @@ async def screenshots_of(session: AsyncSession, report_ids: Sequence[UUID]) -> d
     return grouped
 
 
-def report_read(report: Report, screenshots: Sequence[Screenshot] = ()) -> ReportRead:
+async def report_reads(session: AsyncSession, reports: Sequence[Report]) -> list[ReportRead]:
+    """The reports as read, in order, with what belongs to them: two queries for any number of reports."""
+    ids = [report.id for report in reports]
+    shots = await screenshots_of(session, ids)
+    issues: dict[UUID, GitHubIssue] = {}
+    if ids:
+        found = await session.scalars(select(GitHubIssue).where(GitHubIssue.report_id.in_(ids)))
+        issues = {issue.report_id: issue for issue in found}
+    return [report_read(report, shots.get(report.id, []), issues.get(report.id)) for report in reports]
+
+
+def report_read(report: Report, screenshots: Sequence[Screenshot] = (), issue: GitHubIssue | None = None) -> ReportRead:
     return ReportRead(
         id=report.id,
         project_id=report.project_id,
@@ -68,6 +80,7 @@ def report_read(report: Report, screenshots: Sequence[Screenshot] = ()) -> Repor
         assignee_id=report.assignee_id,
         external_id=report.external_id,
         screenshots=[screenshot_read(s) for s in screenshots],
+        github_issue=IssueLink(status=issue.status, number=issue.number, url=issue.url) if issue else None,
         created_at=report.created_at,
         updated_at=report.updated_at,
     )

@@ -120,6 +120,15 @@ class ReportCreated(CamelStruct):
     updated_at: datetime
 
 
+class IssueLink(CamelStruct):
+    """The GitHub issue made from a report: `pending` while the worker makes it, then `created` with its number
+    and address, or `failed` (`GET /api/v1/reports/{id}/github-issue` tells why)."""
+
+    status: str
+    number: int | None
+    url: str | None
+
+
 class ReportRead(CamelStruct):
     id: UUID
     project_id: UUID
@@ -145,6 +154,7 @@ class ReportRead(CamelStruct):
     assignee_id: UUID | None
     external_id: str | None
     screenshots: list[dict[str, Any]]
+    github_issue: IssueLink | None
     created_at: datetime
     updated_at: datetime
 

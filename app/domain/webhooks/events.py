@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.models import Comment, Report
-from app.domain.reports.presenters import comment_read, report_read, screenshots_of
+from app.domain.reports.presenters import comment_read, report_reads
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
 
@@ -53,8 +53,7 @@ class WebhookEvents:
             return
         ids = [report_id for report_id, _tracking_id in numbered]
         reports = (await self.session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.number))).all()
-        shots = await screenshots_of(self.session, ids)
-        data = [{"report": msgspec.to_builtins(report_read(report, shots.get(report.id, [])))} for report in reports]
+        data = [{"report": msgspec.to_builtins(read)} for read in await report_reads(self.session, reports)]
         await self._deliver(webhooks, Event.REPORT_CREATED, project_id, data)
 
     async def _deliver(
@@ -68,5 +67,5 @@ class WebhookEvents:
                 await deliveries.queue(webhook.id, event, payload)
 
     async def _report(self, report: Report) -> dict[str, Any]:
-        shots = await screenshots_of(self.session, [report.id])
-        return msgspec.to_builtins(report_read(report, shots.get(report.id, [])))  # type: ignore[no-any-return]
+        [read] = await report_reads(self.session, [report])
+        return msgspec.to_builtins(read)  # type: ignore[no-any-return]

@@ -29,7 +29,7 @@ from app.domain.reports.jsonapi import (
     report_list,
 )
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Comment, Priority, ProjectColumn, Report, Severity
-from app.domain.reports.presenters import comment_read, report_created, report_read, screenshots_of
+from app.domain.reports.presenters import comment_read, report_created, report_reads
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
@@ -335,8 +335,7 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _reads(reports: ReportService, items: list[Report]) -> list[schemas.ReportRead]:
-    shots = await screenshots_of(reports.session, [report.id for report in items])
-    return [report_read(report, shots.get(report.id, [])) for report in items]
+    return await report_reads(reports.session, items)
 
 
 def _column_read(column: ProjectColumn) -> schemas.ColumnRead:
