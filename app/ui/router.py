@@ -12,11 +12,13 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.controllers import provide_account_service
-from app.domain.organizations.services import MembershipService
+from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.reports.controllers.deps import DEPENDENCIES
 from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
+from app.ui.controllers.members import MemberPages
+from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
 from app.ui.templating import template_config
@@ -28,6 +30,10 @@ async def provide_memberships(db_session: NamedDependency[AsyncSession]) -> Memb
     return MembershipService(session=db_session)
 
 
+async def provide_organizations(db_session: NamedDependency[AsyncSession]) -> OrganizationService:
+    return OrganizationService(db_session)
+
+
 @get("/", name="ui-home")
 async def home() -> Redirect:
     return see_other(HOME_PATH)
@@ -35,13 +41,14 @@ async def home() -> Redirect:
 
 ui_router = Router(
     path="/ui",
-    route_handlers=[home, AuthPages, ReportPages, BoardPages],
+    route_handlers=[home, AuthPages, ReportPages, BoardPages, ProjectPages, MemberPages],
     include_in_schema=False,
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={
         **DEPENDENCIES,
         "accounts": Provide(provide_account_service),
         "memberships": Provide(provide_memberships),
+        "organizations": Provide(provide_organizations),
         "layout": Provide(provide_layout),
     },
 )

@@ -153,6 +153,10 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         await expect(rows.first).to_contain_text("Reported by the guest")
         await expect(page.get_by_label("Assignee")).to_have_count(0)  # the organization's people are not shown
         await expect(page.get_by_label("Project").locator("option")).to_have_text(["All", "Shared"])
+        await expect(page.get_by_role("link", name="Projects")).to_have_count(0)
+        response = await page.goto("/ui/projects/")
+        assert response is not None
+        assert response.status == 403
         for hidden_report in (others, elsewhere):
             response = await page.goto(f"/ui/reports/{hidden_report['id']}")
             assert response is not None

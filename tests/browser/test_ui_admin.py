@@ -1,0 +1,60 @@
+"""The organization's administration in the admin UI: projects (their widget key, settings, appearance) and
+its people (invitations, roles, removal), each change checked through the API."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.support.admin_ui import log_in, read
+from tests.support.clients import TenantFactory
+
+
+async def test_a_project_is_created_with_its_key_shown_once_and_its_settings_are_saved(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="Projects").click()
+        await page.get_by_label("Name").fill("Web Shop")
+        await page.get_by_label("Site URL").fill("https://shop.example")
+        await page.get_by_role("button", name="Create project").click()
+        key_field = page.locator("#widget-key")
+        await expect(key_field).to_have_value(re.compile(r"^lt_pub_"))
+        await expect(page.get_by_text("it is shown in full only this once")).to_be_visible()
+        key = await key_field.input_value()
+        (project,) = await read(tenant, "/api/v1/projects")
+        assert (project["name"], project["apiKey"], project["siteUrl"]) == ("Web Shop", key, "https://shop.example")
+
+        await page.get_by_role("link", name="Project settings").click()
+        await expect(page.get_by_text(key)).to_have_count(0)  # masked from now on
+        await page.get_by_label("Allowed origins").fill("example.com\nhttps://shop.example")
+        await page.get_by_label("Submissions per minute from one visitor").fill("25")
+        await page.get_by_label("Button position").select_option(label="Bottom left")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        saved = await read(tenant, f"/api/v1/projects/{project['id']}")
+        assert saved["allowedOrigins"] == ["example.com", "https://shop.example"]
+        assert saved["rateLimitPerMinute"] == 25
+        assert saved["widgetConfig"]["position"] == "bottom-left"
+
+
+async def test_people_are_invited_given_another_role_and_removed(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/members/")
+        await page.get_by_label("E-mail address").fill("client@example.com")
+        await page.get_by_label("Role", exact=True).select_option(label="Guest")
+        await page.get_by_role("button", name="Send invitation").click()
+        await expect(page.get_by_role("status")).to_have_text("The invitation was sent.")
+        row = page.get_by_role("row", name=re.compile("client@example.com"))
+        await expect(row).to_contain_text("invited")
+        await row.get_by_label("Role of client@example.com").select_option(label="Member")
+        async with page.expect_navigation():
+            await row.get_by_role("button", name="Change role").click()
+        members = {member["email"]: member for member in await read(tenant, "/api/v1/organization/members")}
+        assert members["client@example.com"]["role"] == "member"
+        await page.get_by_role("button", name="Remove client@example.com").click()
+        await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_have_count(0)
+        members = {member["email"] for member in await read(tenant, "/api/v1/organization/members")}
+        assert members == {tenant.email}
