@@ -18,8 +18,10 @@ from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
 from app.ui.controllers.members import MemberPages
+from app.ui.controllers.organization import OrganizationPages
 from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
+from app.ui.controllers.webhooks import WebhookPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
 from app.ui.templating import template_config
 
@@ -41,7 +43,16 @@ async def home() -> Redirect:
 
 ui_router = Router(
     path="/ui",
-    route_handlers=[home, AuthPages, ReportPages, BoardPages, ProjectPages, MemberPages],
+    route_handlers=[
+        home,
+        AuthPages,
+        ReportPages,
+        BoardPages,
+        ProjectPages,
+        MemberPages,
+        WebhookPages,
+        OrganizationPages,
+    ],
     include_in_schema=False,
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={

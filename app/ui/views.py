@@ -11,6 +11,7 @@ from babel.support import LazyProxy
 
 from app.domain.organizations.models import Role
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
+from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import lazy_gettext as _lazy
 
 LABELS: dict[str, dict[str, LazyProxy]] = {
@@ -41,6 +42,19 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         Category.PERFORMANCE: _lazy("Performance"),
         Category.CRASH: _lazy("Crash"),
         Category.OTHER: _lazy("Other"),
+    },
+    "delivery": {
+        DeliveryStatus.PENDING: _lazy("Pending"),
+        DeliveryStatus.DELIVERED: _lazy("Delivered"),
+        DeliveryStatus.FAILED: _lazy("Failed"),
+    },
+    # The job dashboard's kinds of background work (`JobDashboard`).
+    "kind": {
+        "screenshot": _lazy("Screenshots"),
+        "attachmentImage": _lazy("Attached images"),
+        "webhookDelivery": _lazy("Webhook deliveries"),
+        "githubIssue": _lazy("GitHub issues"),
+        "trackingId": _lazy("Tracking IDs"),
     },
     "role": {
         Role.OWNER: _lazy("Owner"),

@@ -4,10 +4,11 @@ its people (invitations, roles, removal), each change checked through the API.""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.support.admin_ui import log_in, read
+from tests.support.admin_ui import log_in, read, report
 from tests.support.clients import TenantFactory
 
 
@@ -58,3 +59,43 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_have_count(0)
         members = {member["email"] for member in await read(tenant, "/api/v1/organization/members")}
         assert members == {tenant.email}
+
+
+async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/webhooks/")
+        await page.get_by_label("URL").fill("https://hooks.example.com/lantern")
+        await page.get_by_role("checkbox", name="report.deleted").uncheck()
+        await page.get_by_role("button", name="Create webhook").click()
+        await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
+        (webhook,) = await read(tenant, "/api/v1/webhooks")
+        assert webhook["events"] == ["report.created", "report.updated", "comment.created"]
+
+        await page.get_by_role("link", name="Delivery log").click()
+        await page.get_by_role("button", name="Send a test delivery").click()
+        await expect(page.get_by_role("row", name=re.compile("ping"))).to_contain_text("Pending")
+        (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
+        assert delivery["event"] == "ping"
+
+
+async def test_organization_settings_and_the_job_dashboard(tenants: TenantFactory, page: Page, worker: Any) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        await report(tenant.client, project["apiKey"], "Numbered by the worker")
+        await log_in(page, tenant.email, path="/ui/settings")
+        await page.get_by_label("Name").fill("Acme Europe")
+        await page.get_by_label("Default language").select_option(label="Deutsch")
+        await page.get_by_label("Time zone").fill("Europe/Berlin")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        organization = await read(tenant, "/api/v1/organization")
+        assert (organization["name"], organization["defaultLocale"], organization["timezone"]) == (
+            "Acme Europe",
+            "de",
+            "Europe/Berlin",
+        )
+
+        await page.get_by_role("link", name="Jobs").click()
+        tracking = page.get_by_role("row", name=re.compile("^Tracking IDs"))
+        await expect(tracking.get_by_role("cell").nth(1)).to_have_text("1")  # done in the last 24 hours
+        await expect(tracking.locator("svg rect.done")).to_have_count(1)
