@@ -111,10 +111,13 @@ def table(entries: Sequence[Any]) -> Table:
     return Table(columns, rows)
 
 
-def facts(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`."""
+def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, str]]:
+    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`. The page's
+    URL, shown on its own line already, is not repeated."""
     pairs: list[tuple[str, str]] = []
     for name, value in metadata.items():
+        if name == "url" and value == page_url:
+            continue
         if isinstance(value, Mapping):
             text = ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items())
         else:

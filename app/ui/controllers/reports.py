@@ -198,7 +198,7 @@ class ReportPages(Controller):
             people=await people(layout, memberships),
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
-            facts=facts(report.page_metadata or {}),
+            facts=facts(report.page_metadata or {}, report.page_url),
             console=table(report.console_logs or []),
             network=table(report.network_logs or []),
             actions=table(report.user_actions or []),
