@@ -59,3 +59,14 @@ async def test_the_organization_switcher_shows_the_other_organizations_reports(
         await expect(page.get_by_role("link", name="Globex's report")).to_be_visible()
         await expect(page.get_by_role("link", name="Acme's own report")).to_have_count(0)
         await expect(page.get_by_label("Organization")).to_have_value(globex.organization_id)
+        # The session cookie alone does not make a form count: without the page's CSRF token it is refused.
+        forged = await page.request.post("/ui/organization", form={"organization_id": acme.organization_id})
+        assert forged.status == 403
+        assert (await read_as(page, "/api/v1/auth/me"))["organization"]["id"] == globex.organization_id
+
+
+async def read_as(page: Page, path: str) -> Any:
+    """`path` of the API with the browser's own session."""
+    response = await page.request.get(path)
+    assert response.ok, await response.text()
+    return (await response.json())["data"]

@@ -8,8 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.integration.test_screenshots import screenshot_png
-from tests.support.admin_ui import invite, log_in, read, report
+from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import TenantFactory
 from tests.support.screenshots import processed
 
@@ -60,7 +59,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
         headers = {"X-API-Key": project["apiKey"]}
-        files = {"file": ("shot.png", screenshot_png((320, 200)), "image/png")}
+        files = {"file": ("shot.png", png(320, 200), "image/png")}
         upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
         assert upload.status_code == 201, upload.text
         created = await report(
