@@ -12,6 +12,7 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.controllers import provide_account_service
+from app.domain.integrations.controllers import provide_connections, provide_issues
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.reports.controllers.deps import DEPENDENCIES
 from app.lib.asgi import FILE_DOWNLOAD
@@ -60,6 +61,8 @@ ui_router = Router(
         "accounts": Provide(provide_account_service),
         "memberships": Provide(provide_memberships),
         "organizations": Provide(provide_organizations),
+        "connections": Provide(provide_connections),
+        "issues": Provide(provide_issues),
         "layout": Provide(provide_layout),
     },
 )

@@ -99,3 +99,32 @@ async def test_organization_settings_and_the_job_dashboard(tenants: TenantFactor
         tracking = page.get_by_role("row", name=re.compile("^Tracking IDs"))
         await expect(tracking.get_by_role("cell").nth(1)).to_have_text("1")  # done in the last 24 hours
         await expect(tracking.locator("svg rect.done")).to_have_count(1)
+
+
+async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_asks_for_an_issue(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """No worker runs here: the issue stays pending, and nothing is sent to GitHub."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        created = await report(tenant.client, project["apiKey"], "Checkout fails")
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        await page.get_by_label("Add someone by e-mail address").fill("client@example.com")
+        await page.get_by_role("button", name="Add to the project").click()
+        await expect(page.locator("#people li")).to_contain_text(["client@example.com · Guest"])
+        people = await read(tenant, f"/api/v1/projects/{project['id']}/members")
+        assert [(person["email"], person["role"]) for person in people] == [("client@example.com", "guest")]
+
+        await page.get_by_label("Repository (owner/name)").fill("acme/shop")
+        await page.get_by_label("Token that may create issues").fill("github_pat_example1234")
+        await page.get_by_label("Labels (comma-separated)").fill("bug, from-lantern")
+        await page.get_by_role("button", name="Connect to GitHub").click()
+        await expect(page.get_by_text("Issues go to acme/shop (token …1234).")).to_be_visible()
+        connection = await read(tenant, f"/api/v1/projects/{project['id']}/integrations/github")
+        assert (connection["repository"], connection["labels"]) == ("acme/shop", ["bug", "from-lantern"])
+
+        await page.goto(f"/ui/reports/{created['id']}")
+        await page.get_by_role("button", name="Create a GitHub issue").click()
+        await expect(page.locator("#github")).to_contain_text("The issue is being created…")
+        issue = await read(tenant, f"/api/v1/reports/{created['id']}/github-issue")
+        assert (issue["repository"], issue["status"]) == ("acme/shop", "pending")

@@ -1,5 +1,6 @@
 """Projects for the organization's owners and admins: list, create (the widget key shown once), settings
-(site, allowed origins, rate limit, widget appearance) and new keys; through the API's `ProjectService`."""
+(site, allowed origins, rate limit, widget appearance), people, GitHub connection and new keys; through the
+API's `ProjectService` and `GitHubConnections`."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
+from app.domain.integrations.models import GITHUB_API_URL, GitHubConnection
+from app.domain.integrations.schemas import GitHubSetup
+from app.domain.integrations.services import GitHubConnections
 from app.domain.projects.models import Project
-from app.domain.projects.schemas import ProjectCreate, ProjectUpdate
+from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
 from app.lib.schema import convert_body
 from app.settings import get_settings
@@ -23,9 +27,6 @@ from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-# The widget's appearance settings offered here; the rest keep their values (the API changes them all).
-POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left")
-THEMES = ("auto", "light", "dark")
 
 
 @dataclass
@@ -33,6 +34,20 @@ class NewProjectForm:
     name: str = ""
     site_url: str = ""
     tracking_prefix: str = ""
+
+
+@dataclass
+class PersonForm:
+    email: str = ""
+
+
+@dataclass
+class GitHubForm:
+    repository: str = ""
+    # Left empty, the stored token is kept.
+    token: str = ""
+    api_url: str = ""
+    labels: str = ""
 
 
 @dataclass
@@ -44,8 +59,9 @@ class SettingsForm:
     # Checkboxes are sent only when ticked.
     is_active: str | None = None
     guests_see_guests: str | None = None
-    position: str = POSITIONS[0]
-    theme: str = THEMES[0]
+    # The widget's appearance offered here; its other settings keep their values (the API changes them all).
+    position: str = "bottom-right"
+    theme: str = "auto"
     primary_color: str = "#6366f1"
     button_text: str = ""
 
@@ -79,7 +95,11 @@ class ProjectPages(Controller):
 
     @get("/{project_id:uuid}")
     async def settings(
-        self, layout: NamedDependency[Layout], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+        self,
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        connections: NamedDependency[GitHubConnections],
     ) -> Template:
         project = await projects.get(project_id)
         return page(
@@ -87,8 +107,9 @@ class ProjectPages(Controller):
             layout,
             project=project,
             keys=await projects.keys(project_id),
-            positions=POSITIONS,
-            themes=THEMES,
+            people=await projects.people(project_id),
+            github=await connections.get_one_or_none(GitHubConnection.project_id == project_id),
+            github_api_url=GITHUB_API_URL,
         )
 
     @post("/{project_id:uuid}")
@@ -114,6 +135,44 @@ class ProjectPages(Controller):
         }
         await projects.update_project(project_id, convert_body(changes, ProjectUpdate))
         return see_other(f"/ui/projects/{project_id}?saved=1")
+
+    @post("/{project_id:uuid}/people")
+    async def add_person(
+        self,
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        data: Annotated[PersonForm, Form],
+        projects: NamedDependency[ProjectService],
+    ) -> Redirect:
+        """Someone of the organization is added as they are; anyone else is invited as a guest (BugHerd's way)."""
+        await projects.get(project_id)
+        email = convert_body({"email": data.email.strip()}, ProjectPersonAdd).email
+        assert email is not None  # noqa: S101 - the form always names the person by e-mail
+        await projects.add_by_email(layout.identity, project_id, email)
+        return see_other(f"/ui/projects/{project_id}#people")
+
+    @post("/{project_id:uuid}/people/{user_id:uuid}/remove")
+    async def remove_person(
+        self, project_id: FromPath[UUID], user_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Redirect:
+        await projects.remove_person(project_id, user_id)
+        return see_other(f"/ui/projects/{project_id}#people")
+
+    @post("/{project_id:uuid}/github")
+    async def connect_github(
+        self,
+        project_id: FromPath[UUID],
+        data: Annotated[GitHubForm, Form],
+        connections: NamedDependency[GitHubConnections],
+    ) -> Redirect:
+        setup = {
+            "repository": data.repository.strip(),
+            "token": data.token.strip() or None,
+            "apiUrl": data.api_url.strip() or None,
+            "labels": [label.strip() for label in data.labels.split(",") if label.strip()],
+        }
+        await connections.connect(project_id, convert_body(setup, GitHubSetup))
+        return see_other(f"/ui/projects/{project_id}?saved=1#github")
 
     @post("/{project_id:uuid}/keys")
     async def new_key(
