@@ -19,11 +19,17 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from app.domain.accounts.models import User
 from app.domain.integrations.models import GitHubIssue, IssueStatus
 from app.domain.jobs import schemas
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.domain.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
 from app.lib.queue import JobState, QueuedJob, queue_snapshot
+from tenants.context import system_scope
+from tenants.db import scoped
+from tenants.identity import Identity
 
 PENDING = "pending"  # the status of waiting work, for images and deliveries alike
 MAX_WINDOW_HOURS = 7 * 24
@@ -59,6 +65,19 @@ class JobDashboard:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def overview_for(self, identity: Identity, hours: int, scope: Scope) -> schemas.JobsOverview:
+        """The caller's organization's work; every organization's (`Scope.INSTANCE`) for operators only.
+        The API's dashboard and the admin UI's both ask through here."""
+        if scope is Scope.ORGANIZATION:
+            return await self.overview(hours, scope, identity.organization_id)
+        user = await self.session.get(User, identity.user_id) if identity.user_id else None
+        if user is None or not user.is_superuser:
+            raise LanternError(
+                ErrorCode.FORBIDDEN, _("Only the instance's operators can see every organization's jobs.")
+            )
+        async with scoped(self.session, system_scope("the operator's job dashboard")):
+            return await self.overview(hours, scope, identity.organization_id)
 
     async def overview(self, hours: int, scope: Scope, organization_id: UUID) -> schemas.JobsOverview:
         until = datetime.now(UTC)
