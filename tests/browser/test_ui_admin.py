@@ -4,12 +4,14 @@ its people (invitations, roles, removal), each change checked through the API.""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from playwright.async_api import Page, expect
 
+from app.seed import create_admin
 from tests.support.admin_ui import log_in, read, report
-from tests.support.clients import TenantFactory
+from tests.support.clients import PASSWORD, TenantFactory
 
 
 async def test_a_project_is_created_with_its_key_shown_once_and_its_settings_are_saved(
@@ -99,6 +101,10 @@ async def test_organization_settings_and_the_job_dashboard(tenants: TenantFactor
         tracking = page.get_by_role("row", name=re.compile("^Tracking IDs"))
         await expect(tracking.get_by_role("cell").nth(1)).to_have_text("1")  # done in the last 24 hours
         await expect(tracking.locator("svg rect.done")).to_have_count(1)
+        await expect(page.get_by_label("Work of")).to_have_count(0)  # for the instance's operators only
+        response = await page.goto("/ui/jobs?scope=instance")
+        assert response is not None
+        assert response.status == 403
 
 
 async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_asks_for_an_issue(
@@ -128,3 +134,19 @@ async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_as
         await expect(page.locator("#github")).to_contain_text("The issue is being created…")
         issue = await read(tenant, f"/api/v1/reports/{created['id']}/github-issue")
         assert (issue["repository"], issue["status"]) == ("acme/shop", "pending")
+
+
+async def test_an_operator_sees_every_organizations_work(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        hook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "events": ["report.created"]}
+        )
+        assert hook.status_code == 201, hook.text
+        ping = await tenant.client.post(f"/api/v1/webhooks/{hook.json()['data']['id']}/ping")
+        assert ping.status_code == 201, ping.text  # pending: no worker runs here
+        email = f"operator-{secrets.token_hex(4)}@example.com"
+        await create_admin(email=email, password=PASSWORD, organization_name="Operations", name="Ops", operator=True)
+        await log_in(page, email, path="/ui/jobs")
+        await page.get_by_label("Work of").select_option(label="Every organization (operators only)")
+        busiest = page.get_by_role("table").filter(has_text="Organization")
+        await expect(busiest.get_by_role("row", name=re.compile(tenant.organization_id))).to_be_visible()

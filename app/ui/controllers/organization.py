@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,9 +51,22 @@ class OrganizationPages(Controller):
 
     @get("/jobs")
     async def jobs(
-        self, layout: NamedDependency[Layout], db_session: NamedDependency[AsyncSession], hours: FromQuery[int] = 24
+        self,
+        layout: NamedDependency[Layout],
+        db_session: NamedDependency[AsyncSession],
+        hours: FromQuery[int] = 24,
+        # Named `view`: Litestar reserves `scope` for the ASGI scope.
+        view: Annotated[str, QueryParameter(name="scope")] = Scope.ORGANIZATION.value,
     ) -> Template:
         window = min(max(hours, 1), MAX_WINDOW_HOURS)
-        overview = await JobDashboard(db_session).overview(window, Scope.ORGANIZATION, layout.identity.organization_id)
-        charts = {kind.kind: bar_chart(kind.hourly) for kind in overview.kinds}
-        return page("organization/jobs.html", layout, overview=overview, charts=charts, hours=window, windows=WINDOWS)
+        chosen = Scope.INSTANCE if view == Scope.INSTANCE.value else Scope.ORGANIZATION
+        overview = await JobDashboard(db_session).overview_for(layout.identity, window, chosen)
+        return page(
+            "organization/jobs.html",
+            layout,
+            overview=overview,
+            charts={kind.kind: bar_chart(kind.hourly) for kind in overview.kinds},
+            hours=window,
+            windows=WINDOWS,
+            instance=chosen is Scope.INSTANCE,
+        )
