@@ -33,11 +33,19 @@ async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_germa
         await expect(page).to_have_url(re.compile("/ui/login\\?next=%2Fui%2Fboard"))
 
 
-async def test_the_language_chosen_is_saved_as_the_users_preference(tenants: TenantFactory, page: Page) -> None:
+async def test_the_language_chosen_is_saved_as_the_users_preference(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
     async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        await report(tenant.client, project["apiKey"], "ボタンが反応しない")
         await log_in(page, tenant.email)
         await page.get_by_label("Language").select_option("ja")
         await expect(page.get_by_role("heading", name="レポート")).to_be_visible()
+        row = page.locator("table.reports tbody tr")
+        await expect(row).to_contain_text("新規")  # the status, in Japanese
+        await expect(row).to_contain_text(re.compile(r"\d+ (秒|分)前"))  # Babel's relative time in Japanese
+        await expect(page.get_by_text("1 件のレポート")).to_be_visible()
         assert (await read(tenant, "/api/v1/auth/me"))["user"]["locale"] == "ja"
         await page.goto("/ui/board?lang=es")  # an explicit language wins for its page
         await expect(page.get_by_role("heading", name="Tablero")).to_be_visible()

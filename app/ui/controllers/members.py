@@ -57,7 +57,7 @@ class MemberPages(Controller):
         """The invitation is e-mailed; its token is not shown here (the API's answer has it, once)."""
         invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
         await memberships.invite(layout.identity, invite, await organizations.security())
-        return see_other("/ui/members/?invited=1")
+        return see_other("/ui/members?invited=1")
 
     @post("/{membership_id:uuid}/role")
     async def change_role(
@@ -69,7 +69,7 @@ class MemberPages(Controller):
     ) -> Redirect:
         role = convert_body({"role": data.role}, MemberUpdate).role
         await memberships.change_role(layout.identity, membership_id, role)
-        return see_other("/ui/members/")
+        return see_other("/ui/members")
 
     @post("/{membership_id:uuid}/remove")
     async def remove(
@@ -79,4 +79,4 @@ class MemberPages(Controller):
         memberships: NamedDependency[MembershipService],
     ) -> Redirect:
         await memberships.remove(layout.identity, membership_id)
-        return see_other("/ui/members/")
+        return see_other("/ui/members")
