@@ -73,7 +73,6 @@ class Layout:
     user: User
     organization: Organization
     organizations: list[tuple[Organization, str]]
-    path: str
 
     @property
     def role(self) -> Role:
@@ -88,14 +87,12 @@ class Layout:
         return self.role.manages_organization
 
 
-async def provide_layout(
-    request: Request[Any, Any, Any], identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
-) -> Layout:
+async def provide_layout(identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]) -> Layout:
     assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
     user = await accounts.users.get(identity.user_id)
     memberships = await accounts.memberships(user.id)
     organization = next(org for org, _role in memberships if org.id == identity.organization_id)
-    return Layout(identity, user, organization, memberships, here(request))
+    return Layout(identity, user, organization, memberships)
 
 
 def page(template: str, layout: Layout | None, status_code: int = 200, **context: Any) -> Template:

@@ -24,7 +24,6 @@ from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.controllers.webhooks import WebhookPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
-from app.ui.templating import template_config
 
 STATIC = Path(__file__).parent / "static"
 
@@ -71,5 +70,3 @@ ui_router = Router(
 static_files_router = create_static_files_router(
     path="/ui/static", directories=[STATIC], name="ui-static", opt={FILE_DOWNLOAD: True}, include_in_schema=False
 )
-
-__all__ = ["static_files_router", "template_config", "ui_router"]

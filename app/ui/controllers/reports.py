@@ -34,6 +34,7 @@ from app.domain.reports.schemas import CommentCreate, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
+from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.pages import Layout, page, requires_person, safe_next, see_other
@@ -42,8 +43,16 @@ from tenants.guards import requires_team
 
 PAGE_SIZE = 25
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-# The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending).
-SORTS = ("-createdAt", "createdAt", "-updatedAt", "severity", "priority", "title")
+# The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending); the first is the default.
+SORTS = {
+    "-createdAt": _lazy("Newest first"),
+    "createdAt": _lazy("Oldest first"),
+    "-updatedAt": _lazy("Recently updated"),
+    "severity": _lazy("Most severe first"),
+    "priority": _lazy("Highest priority first"),
+    "title": _lazy("Title"),
+}
+DEFAULT_SORT = next(iter(SORTS))
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -75,7 +84,7 @@ class ListQuery:
     category: str = ""
     assignee: str = ""
     search: str = ""
-    sort: str = SORTS[0]
+    sort: str = DEFAULT_SORT
     after: str = ""
 
     @classmethod
@@ -94,7 +103,7 @@ class ListQuery:
         )
 
     def ordering(self) -> Ordering:
-        sort = self.sort if self.sort in SORTS else SORTS[0]
+        sort = self.sort if self.sort in SORTS else DEFAULT_SORT
         member = sort.removeprefix("-")
         assert member in SORT_FIELDS  # noqa: S101 - SORTS names only sortable fields
         return Ordering((SortKey(member, descending=sort.startswith("-")),))
