@@ -95,8 +95,16 @@ async def provide_layout(identity: NamedDependency[Identity], accounts: NamedDep
     return Layout(identity, user, organization, memberships)
 
 
-def page(template: str, layout: Layout | None, status_code: int = 200, **context: Any) -> Template:
-    return Template(template_name=template, context={"layout": layout, **context}, status_code=status_code)
+def page(
+    template: str,
+    layout: Layout | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    return Template(
+        template_name=template, context={"layout": layout, **context}, status_code=status_code, headers=headers
+    )
 
 
 # Errors -------------------------------------------------------------------------------------------------
@@ -107,12 +115,17 @@ def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Respons
     return see_other(f"{LOGIN_PATH}?next={quote(here(request), safe='')}")
 
 
+def message_of(error: LanternError) -> str:
+    """The error's own message, or its code's, in the request's language, as the API's envelope says it."""
+    return error.message or str(DEFAULT_MESSAGES[error.code])
+
+
 def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:
     if error.code is ErrorCode.UNAUTHORIZED and get_identity(request) is None:
         return _login_redirect(request, error)
-    message = error.message or str(DEFAULT_MESSAGES[error.code])
-    context = {"layout": None, "message": message, "details": error.details}
-    return Template("error.html", context=context, status_code=STATUS_OF[error.code], headers=error.headers)
+    return page(
+        "error.html", None, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
+    )
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

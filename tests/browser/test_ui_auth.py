@@ -78,3 +78,23 @@ async def read_as(page: Page, path: str) -> Any:
     response = await page.request.get(path)
     assert response.ok, await response.text()
     return (await response.json())["data"]
+
+
+async def test_repeated_wrong_passwords_are_throttled_as_the_api_throttles_them(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await page.goto("/ui/login")
+        for _attempt in range(5):  # LANTERN_LOGIN_ATTEMPTS_PER_MINUTE
+            await page.get_by_label("E-mail address").fill(tenant.email)
+            await page.get_by_label("Password").fill("not the password")
+            async with page.expect_response(re.compile("/ui/login")) as answer:
+                await page.get_by_role("button", name="Log in").click()
+            assert (await answer.value).status == 401
+        await page.get_by_label("Password").fill(PASSWORD)  # even the right one must wait now
+        async with page.expect_response(re.compile("/ui/login")) as answer:
+            await page.get_by_role("button", name="Log in").click()
+        refused = await answer.value
+        assert refused.status == 429
+        assert int(refused.headers["retry-after"]) > 0
+        await expect(page.get_by_role("alert")).to_have_text("Too many requests. Please wait and try again.")
