@@ -78,6 +78,17 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.get_by_role("row", name=re.compile("ping"))).to_contain_text("Pending")
         (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert delivery["event"] == "ping"
+        await page.get_by_role("button", name="Send again").click()
+        await expect(page.get_by_role("row", name=re.compile("ping"))).to_have_count(2)
+        deliveries = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
+        assert [delivery["event"] for delivery in deliveries] == ["ping", "ping"]
+
+        turned_off = await tenant.client.patch(f"/api/v1/webhooks/{webhook['id']}", json={"active": False})
+        assert turned_off.status_code == 200, turned_off.text
+        await page.reload()
+        await page.get_by_role("button", name="Turn it on again").click()
+        await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
+        assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
 
 
 async def test_organization_settings_and_the_job_dashboard(tenants: TenantFactory, page: Page, worker: Any) -> None:

@@ -1,5 +1,6 @@
 """Webhooks for the organization's owners and admins: list, create (the signing secret shown once), a test
-ping, and each webhook's delivery log; through the API's `WebhookService` and `DeliveryService`."""
+ping, each webhook's delivery log with redelivery, and turning a webhook back on; through the API's
+`WebhookService` and `DeliveryService`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from app.domain.projects.services import ProjectService
 from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
 from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
-from app.domain.webhooks.schemas import WebhookCreate
+from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.schema import convert_body
@@ -93,4 +94,18 @@ class WebhookPages(Controller):
         deliveries: NamedDependency[DeliveryService],
     ) -> Redirect:
         await deliveries.ping(await webhooks.get(webhook_id))
+        return see_other(f"/ui/webhooks/{webhook_id}")
+
+    @post("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver")
+    async def redeliver(
+        self, webhook_id: FromPath[UUID], delivery_id: FromPath[UUID], deliveries: NamedDependency[DeliveryService]
+    ) -> Redirect:
+        """The delivery's event sent again, as a new delivery (the API's redeliver)."""
+        await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
+        return see_other(f"/ui/webhooks/{webhook_id}")
+
+    @post("/{webhook_id:uuid}/activate")
+    async def activate(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
+        """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
+        await webhooks.change(webhook_id, WebhookUpdate(active=True))
         return see_other(f"/ui/webhooks/{webhook_id}")
