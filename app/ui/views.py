@@ -56,6 +56,16 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "githubIssue": _lazy("GitHub issues"),
         "trackingId": _lazy("Tracking IDs"),
     },
+    # The widget's page metadata (BugPin's names); other keys a client sends are shown as they are.
+    "metadata": {
+        "url": _lazy("URL"),
+        "title": _lazy("Page title"),
+        "referrer": _lazy("Referrer"),
+        "browser": _lazy("Browser"),
+        "device": _lazy("Device"),
+        "viewport": _lazy("Viewport"),
+        "timestamp": _lazy("Time"),
+    },
     "role": {
         Role.OWNER: _lazy("Owner"),
         Role.ADMIN: _lazy("Admin"),

@@ -86,7 +86,8 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.get_by_role("cell", name="TypeError: total is undefined")).to_be_visible()
         await expect(page.get_by_role("cell", name="https://shop.example/api/cart")).to_be_visible()
         await expect(page.get_by_role("cell", name="button#checkout")).to_be_visible()
-        await expect(page.get_by_text("name: Firefox, version: 133")).to_be_visible()
+        await expect(page.locator(".facts dt")).to_contain_text(["URL", "Browser"])  # metadata named in English
+        await expect(page.locator(".facts dd").last).to_have_text("name: Firefox, version: 133")
 
         await page.get_by_label("Status").select_option(label="Doing")
         await page.get_by_label("Priority").select_option(label="Highest")
