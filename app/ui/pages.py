@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from advanced_alchemy.exceptions import NotFoundError
+import structlog
+from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -25,10 +26,12 @@ from app.lib.errors import (
     STATUS_OF,
     ErrorCode,
     LanternError,
-    internal_error_handler,
+    not_found,
 )
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY, get_identity
+
+logger = structlog.get_logger()
 
 LOGIN_PATH = "/ui/login"
 HOME_PATH = "/ui/reports"
@@ -70,7 +73,6 @@ class Layout:
     user: User
     organization: Organization
     organizations: list[tuple[Organization, str]]
-    path: str
 
     @property
     def role(self) -> Role:
@@ -85,18 +87,24 @@ class Layout:
         return self.role.manages_organization
 
 
-async def provide_layout(
-    request: Request[Any, Any, Any], identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
-) -> Layout:
+async def provide_layout(identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]) -> Layout:
     assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
     user = await accounts.users.get(identity.user_id)
     memberships = await accounts.memberships(user.id)
     organization = next(org for org, _role in memberships if org.id == identity.organization_id)
-    return Layout(identity, user, organization, memberships, here(request))
+    return Layout(identity, user, organization, memberships)
 
 
-def page(template: str, layout: Layout | None, status_code: int = 200, **context: Any) -> Template:
-    return Template(template_name=template, context={"layout": layout, **context}, status_code=status_code)
+def page(
+    template: str,
+    layout: Layout | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    return Template(
+        template_name=template, context={"layout": layout, **context}, status_code=status_code, headers=headers
+    )
 
 
 # Errors -------------------------------------------------------------------------------------------------
@@ -107,31 +115,46 @@ def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Respons
     return see_other(f"{LOGIN_PATH}?next={quote(here(request), safe='')}")
 
 
+def message_of(error: LanternError) -> str:
+    """The error's own message, or its code's, in the request's language, as the API's envelope says it."""
+    return error.message or str(DEFAULT_MESSAGES[error.code])
+
+
 def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:
     if error.code is ErrorCode.UNAUTHORIZED and get_identity(request) is None:
         return _login_redirect(request, error)
-    message = error.message or str(DEFAULT_MESSAGES[error.code])
-    return page("error.html", None, STATUS_OF[error.code], message=message, details=error.details)
-
-
-def _lantern_error(request: Request[Any, Any, Any], exc: LanternError) -> Response[Any]:
-    return _error_page(request, exc)
+    return page(
+        "error.html", None, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
+    )
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
-        return internal_error_handler(request, exc)
-    return _error_page(request, LanternError(code))
+        return _server_error(request, exc)
+    code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+    return _error_page(request, LanternError(code, headers=dict(exc.headers or {})))
 
 
 def _not_found(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[Any]:
-    return _error_page(request, LanternError(ErrorCode.NOT_FOUND))
+    return _error_page(request, not_found())
 
 
+def _conflict(request: Request[Any, Any, Any], _exc: IntegrityError) -> Response[Any]:
+    return _error_page(request, LanternError(ErrorCode.CONFLICT))
+
+
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("unhandled error", path=request.url.path, exc_info=exc)
+    return _error_page(request, LanternError(ErrorCode.INTERNAL_ERROR))
+
+
+# The same exceptions as the API's handlers (app/lib/errors.py), each answered with a page.
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LoginRequiredError: _login_redirect,
-    LanternError: _lantern_error,
+    LanternError: _error_page,
     HTTPException: _http_error,
     NotFoundError: _not_found,
+    DuplicateKeyError: _conflict,
+    IntegrityError: _conflict,
+    Exception: _server_error,
 }

@@ -12,23 +12,30 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.controllers import provide_account_service
-from app.domain.organizations.services import MembershipService
+from app.domain.integrations.controllers import provide_connections, provide_issues
+from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.reports.controllers.deps import DEPENDENCIES
 from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
 from app.ui.controllers.integrations import GitHubPages
 from app.ui.controllers.jobs import JobPages
+from app.ui.controllers.members import MemberPages
 from app.ui.controllers.organization import OrganizationPages
+from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
+from app.ui.controllers.webhooks import WebhookPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
-from app.ui.templating import template_config
 
 STATIC = Path(__file__).parent / "static"
 
 
 async def provide_memberships(db_session: NamedDependency[AsyncSession]) -> MembershipService:
     return MembershipService(session=db_session)
+
+
+async def provide_organizations(db_session: NamedDependency[AsyncSession]) -> OrganizationService:
+    return OrganizationService(db_session)
 
 
 @get("/", name="ui-home")
@@ -38,13 +45,27 @@ async def home() -> Redirect:
 
 ui_router = Router(
     path="/ui",
-    route_handlers=[home, AuthPages, ReportPages, BoardPages, GitHubPages, JobPages, OrganizationPages],
+    route_handlers=[
+        home,
+        AuthPages,
+        ReportPages,
+        BoardPages,
+        ProjectPages,
+        GitHubPages,
+        MemberPages,
+        WebhookPages,
+        OrganizationPages,
+        JobPages,
+    ],
     include_in_schema=False,
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={
         **DEPENDENCIES,
         "accounts": Provide(provide_account_service),
         "memberships": Provide(provide_memberships),
+        "organizations": Provide(provide_organizations),
+        "connections": Provide(provide_connections),
+        "issues": Provide(provide_issues),
         "layout": Provide(provide_layout),
     },
 )
@@ -53,5 +74,3 @@ ui_router = Router(
 static_files_router = create_static_files_router(
     path="/ui/static", directories=[STATIC], name="ui-static", opt={FILE_DOWNLOAD: True}, include_in_schema=False
 )
-
-__all__ = ["static_files_router", "template_config", "ui_router"]

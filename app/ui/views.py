@@ -11,6 +11,7 @@ from babel.support import LazyProxy
 
 from app.domain.organizations.models import Role
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
+from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import lazy_gettext as _lazy
 
 LABELS: dict[str, dict[str, LazyProxy]] = {
@@ -41,6 +42,29 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         Category.PERFORMANCE: _lazy("Performance"),
         Category.CRASH: _lazy("Crash"),
         Category.OTHER: _lazy("Other"),
+    },
+    "delivery": {
+        DeliveryStatus.PENDING: _lazy("Pending"),
+        DeliveryStatus.DELIVERED: _lazy("Delivered"),
+        DeliveryStatus.FAILED: _lazy("Failed"),
+    },
+    # The job dashboard's kinds of background work (`JobDashboard`).
+    "kind": {
+        "screenshot": _lazy("Screenshots"),
+        "attachmentImage": _lazy("Attached images"),
+        "webhookDelivery": _lazy("Webhook deliveries"),
+        "githubIssue": _lazy("GitHub issues"),
+        "trackingId": _lazy("Tracking IDs"),
+    },
+    # The widget's page metadata (BugPin's names); other keys a client sends are shown as they are.
+    "metadata": {
+        "url": _lazy("URL"),
+        "title": _lazy("Page title"),
+        "referrer": _lazy("Referrer"),
+        "browser": _lazy("Browser"),
+        "device": _lazy("Device"),
+        "viewport": _lazy("Viewport"),
+        "timestamp": _lazy("Time"),
     },
     "role": {
         Role.OWNER: _lazy("Owner"),
@@ -97,10 +121,13 @@ def table(entries: Sequence[Any]) -> Table:
     return Table(columns, rows)
 
 
-def facts(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`."""
+def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, str]]:
+    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`. The page's
+    URL, shown on its own line already, is not repeated."""
     pairs: list[tuple[str, str]] = []
     for name, value in metadata.items():
+        if name == "url" and value == page_url:
+            continue
         if isinstance(value, Mapping):
             text = ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items())
         else:

@@ -33,11 +33,19 @@ async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_germa
         await expect(page).to_have_url(re.compile("/ui/login\\?next=%2Fui%2Fboard"))
 
 
-async def test_the_language_chosen_is_saved_as_the_users_preference(tenants: TenantFactory, page: Page) -> None:
+async def test_the_language_chosen_is_saved_as_the_users_preference(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
     async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        await report(tenant.client, project["apiKey"], "ボタンが反応しない")
         await log_in(page, tenant.email)
         await page.get_by_label("Language").select_option("ja")
         await expect(page.get_by_role("heading", name="レポート")).to_be_visible()
+        row = page.locator("table.reports tbody tr")
+        await expect(row).to_contain_text("新規")  # the status, in Japanese
+        await expect(row).to_contain_text(re.compile(r"\d+ (秒|分)前"))  # Babel's relative time in Japanese
+        await expect(page.get_by_text("1 件のレポート")).to_be_visible()
         assert (await read(tenant, "/api/v1/auth/me"))["user"]["locale"] == "ja"
         await page.goto("/ui/board?lang=es")  # an explicit language wins for its page
         await expect(page.get_by_role("heading", name="Tablero")).to_be_visible()
@@ -59,3 +67,34 @@ async def test_the_organization_switcher_shows_the_other_organizations_reports(
         await expect(page.get_by_role("link", name="Globex's report")).to_be_visible()
         await expect(page.get_by_role("link", name="Acme's own report")).to_have_count(0)
         await expect(page.get_by_label("Organization")).to_have_value(globex.organization_id)
+        # The session cookie alone does not make a form count: without the page's CSRF token it is refused.
+        forged = await page.request.post("/ui/organization", form={"organization_id": acme.organization_id})
+        assert forged.status == 403
+        assert (await read_as(page, "/api/v1/auth/me"))["organization"]["id"] == globex.organization_id
+
+
+async def read_as(page: Page, path: str) -> Any:
+    """`path` of the API with the browser's own session."""
+    response = await page.request.get(path)
+    assert response.ok, await response.text()
+    return (await response.json())["data"]
+
+
+async def test_repeated_wrong_passwords_are_throttled_as_the_api_throttles_them(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await page.goto("/ui/login")
+        for _attempt in range(5):  # LANTERN_LOGIN_ATTEMPTS_PER_MINUTE
+            await page.get_by_label("E-mail address").fill(tenant.email)
+            await page.get_by_label("Password").fill("not the password")
+            async with page.expect_response(re.compile("/ui/login")) as answer:
+                await page.get_by_role("button", name="Log in").click()
+            assert (await answer.value).status == 401
+        await page.get_by_label("Password").fill(PASSWORD)  # even the right one must wait now
+        async with page.expect_response(re.compile("/ui/login")) as answer:
+            await page.get_by_role("button", name="Log in").click()
+        refused = await answer.value
+        assert refused.status == 429
+        assert int(refused.headers["retry-after"]) > 0
+        await expect(page.get_by_role("alert")).to_have_text("Too many requests. Please wait and try again.")

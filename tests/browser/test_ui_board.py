@@ -14,12 +14,14 @@ from tests.support.clients import TenantFactory
 async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFactory, page: Page, worker: Any) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
-        column = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "QA"})
-        assert column.status_code == 201, column.text
         created = await report(tenant.client, project["apiKey"], "The logo is blurry")
         await log_in(page, tenant.email, path="/ui/board")
+        await page.get_by_label("New column").fill("QA")
+        await page.get_by_role("button", name="Add column").click()
         headings = page.locator(".column h2")
         await expect(headings).to_have_text(["New 1", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0", "QA 0"])
+        columns = await read(tenant, f"/api/v1/projects/{project['id']}/columns")
+        assert [column["name"] for column in columns if column["custom"]] == ["QA"]
 
         card = page.locator(".card", has_text="The logo is blurry")
         await card.get_by_label("Move to").select_option(label="Doing")

@@ -8,8 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.integration.test_screenshots import screenshot_png
-from tests.support.admin_ui import invite, log_in, read, report
+from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import TenantFactory
 from tests.support.screenshots import processed
 
@@ -60,7 +59,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
         headers = {"X-API-Key": project["apiKey"]}
-        files = {"file": ("shot.png", screenshot_png((320, 200)), "image/png")}
+        files = {"file": ("shot.png", png(320, 200), "image/png")}
         upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
         assert upload.status_code == 201, upload.text
         created = await report(
@@ -87,7 +86,8 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.get_by_role("cell", name="TypeError: total is undefined")).to_be_visible()
         await expect(page.get_by_role("cell", name="https://shop.example/api/cart")).to_be_visible()
         await expect(page.get_by_role("cell", name="button#checkout")).to_be_visible()
-        await expect(page.get_by_text("name: Firefox, version: 133")).to_be_visible()
+        await expect(page.locator(".facts dt")).to_contain_text(["URL", "Browser"])  # metadata named in English
+        await expect(page.locator(".facts dd").last).to_have_text("name: Firefox, version: 133")
 
         await page.get_by_label("Status").select_option(label="Doing")
         await page.get_by_label("Priority").select_option(label="Highest")
@@ -153,6 +153,10 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         await expect(rows.first).to_contain_text("Reported by the guest")
         await expect(page.get_by_label("Assignee")).to_have_count(0)  # the organization's people are not shown
         await expect(page.get_by_label("Project").locator("option")).to_have_text(["All", "Shared"])
+        await expect(page.get_by_role("link", name="Projects")).to_have_count(0)
+        response = await page.goto("/ui/projects/")
+        assert response is not None
+        assert response.status == 403
         for hidden_report in (others, elsewhere):
             response = await page.goto(f"/ui/reports/{hidden_report['id']}")
             assert response is not None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 from typing import Any
 
+from PIL import Image
 from playwright.async_api import Page, expect
 
 from tests.support.clients import PASSWORD, ApiClient, Tenant
@@ -47,3 +49,9 @@ async def invite(tenant: Tenant, app: Any, role: str, email: str | None = None) 
         )
         assert accepted.status_code == 200, accepted.text
     return email, data["member"]["userId"]
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((width, height)).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()

@@ -445,6 +445,29 @@ async def _github_form(_: Objects) -> Any:
     return Form({"repository": "acme/probe", "token": "ghp_probe"})
 
 
+@body("POST /ui/projects/{project_id}")
+async def _project_settings_form(_: Objects) -> Any:
+    return Form(
+        {
+            "name": "Probe",
+            "rate_limit_per_minute": "10",
+            "position": "bottom-right",
+            "theme": "auto",
+            "primary_color": "#6366f1",
+        }
+    )
+
+
+@body("POST /ui/projects/{project_id}/people")
+async def _project_person_form(_: Objects) -> Any:
+    return Form({"email": f"probe-{secrets.token_hex(4)}@example.com"})
+
+
+@body("POST /ui/members/{membership_id}/role")
+async def _role_form(_: Objects) -> Any:
+    return Form({"role": "admin"})
+
+
 # Unsafe methods whose handlers read no body.
 NO_BODY = frozenset(
     {
@@ -455,6 +478,13 @@ NO_BODY = frozenset(
         "RedeliverWebhook",
         "CreateGitHubIssue",
         "POST /ui/projects/{project_id}/github/disconnect",
+        "POST /ui/projects/{project_id}/keys",
+        "POST /ui/projects/{project_id}/people/{user_id}/remove",
+        "POST /ui/members/{membership_id}/remove",
+        "POST /ui/reports/{reference}/github-issue",
+        "POST /ui/webhooks/{webhook_id}/activate",
+        "POST /ui/webhooks/{webhook_id}/ping",
+        "POST /ui/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
     }
 )
 

@@ -40,6 +40,7 @@ async def browsers_to_ui(request: Request[Any, Any, Any]) -> Redirect | None:
 class IndexController(Controller):
     tags = ["Health"]
 
+    # This hook stands in for the app's content-type check, which a GET without a body never needed.
     @get("/", operation_id="Index", status_code=HTTP_200_OK, security=PUBLIC, before_request=browsers_to_ui)
     async def index(self) -> Envelope[EntryPoints]:
         """Where to go from the address `make run` prints, for API clients (browsers go to the admin UI)."""

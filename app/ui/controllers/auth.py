@@ -18,7 +18,7 @@ from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.accounts.services import AccountService
 from app.lib.errors import STATUS_OF, LanternError
 from app.lib.i18n import match_locale
-from app.ui.pages import HOME_PATH, LOGIN_PATH, page, requires_person, safe_next, see_other
+from app.ui.pages import HOME_PATH, LOGIN_PATH, message_of, page, requires_person, safe_next, see_other
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import get_identity
 
@@ -70,7 +70,10 @@ class AuthPages(Controller):
         try:
             signed_in = await sign_in(request, accounts, data.email, data.password)
         except LanternError as error:
-            return page("login.html", None, STATUS_OF[error.code], email=data.email, error=error.message)
+            # Retry-After too, when the login throttle refused.
+            return page(
+                "login.html", None, STATUS_OF[error.code], error.headers, email=data.email, error=message_of(error)
+            )
         if chosen := match_locale(request.query_params.get("lang") or ""):
             # Picked with the switcher before logging in: kept, as a choice made once logged in is.
             await accounts.update_profile(signed_in.user.id, ProfileUpdate(locale=chosen))

@@ -8,11 +8,10 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.domain.integrations.controllers import provide_connections
 from app.domain.integrations.models import GitHubConnection
 from app.domain.integrations.schemas import GitHubSetup
 from app.domain.integrations.services import GitHubConnections
@@ -53,7 +52,6 @@ def github_path(project_id: UUID) -> str:
 class GitHubPages(Controller):
     path = "/projects/{project_id:uuid}/github"
     guards = [requires_person, requires_manager]
-    dependencies = {"connections": Provide(provide_connections)}
 
     @get("/")
     async def show(

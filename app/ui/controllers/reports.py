@@ -20,6 +20,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from app.domain.integrations.github import error_message as github_error_message
+from app.domain.integrations.models import GitHubConnection, GitHubIssue
+from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.organizations.models import Role
 from app.domain.organizations.services import MembershipService
 from app.domain.projects.services import ProjectService
@@ -31,15 +34,25 @@ from app.domain.reports.schemas import CommentCreate, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
+from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.pages import Layout, page, requires_person, safe_next, see_other
 from app.ui.views import CHOICES, facts, table
+from tenants.guards import requires_team
 
 PAGE_SIZE = 25
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-# The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending).
-SORTS = ("-createdAt", "createdAt", "-updatedAt", "severity", "priority", "title")
+# The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending); the first is the default.
+SORTS = {
+    "-createdAt": _lazy("Newest first"),
+    "createdAt": _lazy("Oldest first"),
+    "-updatedAt": _lazy("Recently updated"),
+    "severity": _lazy("Most severe first"),
+    "priority": _lazy("Highest priority first"),
+    "title": _lazy("Title"),
+}
+DEFAULT_SORT = next(iter(SORTS))
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -71,7 +84,7 @@ class ListQuery:
     category: str = ""
     assignee: str = ""
     search: str = ""
-    sort: str = SORTS[0]
+    sort: str = DEFAULT_SORT
     after: str = ""
 
     @classmethod
@@ -90,7 +103,7 @@ class ListQuery:
         )
 
     def ordering(self) -> Ordering:
-        sort = self.sort if self.sort in SORTS else SORTS[0]
+        sort = self.sort if self.sort in SORTS else DEFAULT_SORT
         member = sort.removeprefix("-")
         assert member in SORT_FIELDS  # noqa: S101 - SORTS names only sortable fields
         return Ordering((SortKey(member, descending=sort.startswith("-")),))
@@ -183,9 +196,13 @@ class ReportPages(Controller):
         columns: NamedDependency[ColumnService],
         comments: NamedDependency[CommentService],
         memberships: NamedDependency[MembershipService],
+        connections: NamedDependency[GitHubConnections],
+        issues: NamedDependency[GitHubIssues],
     ) -> Template:
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
+        # GitHub is the team's: the API does not show guests a report's issue either.
+        connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
         custom = [column.name for column in await columns.custom(report.project_id)]
         return page(
             "reports/detail.html",
@@ -198,10 +215,13 @@ class ReportPages(Controller):
             people=await people(layout, memberships),
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
-            facts=facts(report.page_metadata or {}),
+            facts=facts(report.page_metadata or {}, report.page_url),
             console=table(report.console_logs or []),
             network=table(report.network_logs or []),
             actions=table(report.user_actions or []),
+            github=connected,
+            issue=await issues.get_one_or_none(GitHubIssue.report_id == report.id) if connected else None,
+            issue_error=github_error_message,
         )
 
     @post("/reports/{reference:str}")
@@ -226,6 +246,15 @@ class ReportPages(Controller):
         await reports.apply(report, changes, columns)
         await events.report_changed(Event.REPORT_UPDATED, report)
         return see_other(safe_next(data.next) if data.next else report_path(report))
+
+    @post("/reports/{reference:str}/github-issue", guards=[requires_team])
+    async def github_issue(
+        self, reference: FromPath[str], reports: NamedDependency[ReportService], issues: NamedDependency[GitHubIssues]
+    ) -> Redirect:
+        """Ask for the report's GitHub issue, as `POST /api/v1/reports/{id}/github-issue` does."""
+        report = await reports.by_reference(reference)
+        await issues.request(report)
+        return see_other(f"{report_path(report)}#github")
 
     @post("/reports/{reference:str}/comments")
     async def comment(  # noqa: PLR0913 - the comment and the services it touches

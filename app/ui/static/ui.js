@@ -44,3 +44,9 @@ document.addEventListener("drop", (event) => {
   }
   dragged = null;
 });
+
+// A key shown once is selected whole when focused, ready to copy.
+document.addEventListener("focusin", (event) => {
+  const field = event.target;
+  if (field instanceof HTMLInputElement && field.hasAttribute("data-select-on-focus")) field.select();
+});

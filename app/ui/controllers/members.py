@@ -1,0 +1,82 @@
+"""The organization's people for its owners and admins: members and guests, invitations, roles, removal;
+through the API's `MembershipService`, whose rules (who may grant which role, an owner kept) apply here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+
+from app.domain.organizations.models import Role
+from app.domain.organizations.schemas import MemberInvite, MemberUpdate
+from app.domain.organizations.services import MembershipService, OrganizationService
+from app.lib.schema import convert_body
+from app.ui.pages import Layout, page, requires_person, see_other
+from tenants.guards import requires_manager
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@dataclass
+class InviteForm:
+    email: str = ""
+    role: str = Role.MEMBER.value
+
+
+@dataclass
+class RoleForm:
+    role: str = ""
+
+
+class MemberPages(Controller):
+    path = "/members"
+    guards = [requires_person, requires_manager]
+
+    @get("/")
+    async def list_page(
+        self, layout: NamedDependency[Layout], memberships: NamedDependency[MembershipService]
+    ) -> Template:
+        return page(
+            "members/list.html", layout, members=await memberships.members(), roles=[role.value for role in Role]
+        )
+
+    @post("/")
+    async def invite(
+        self,
+        layout: NamedDependency[Layout],
+        data: Annotated[InviteForm, Form],
+        memberships: NamedDependency[MembershipService],
+        organizations: NamedDependency[OrganizationService],
+    ) -> Redirect:
+        """The invitation is e-mailed; its token is not shown here (the API's answer has it, once)."""
+        invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
+        await memberships.invite(layout.identity, invite, await organizations.security())
+        return see_other("/ui/members?invited=1")
+
+    @post("/{membership_id:uuid}/role")
+    async def change_role(
+        self,
+        layout: NamedDependency[Layout],
+        membership_id: FromPath[UUID],
+        data: Annotated[RoleForm, Form],
+        memberships: NamedDependency[MembershipService],
+    ) -> Redirect:
+        role = convert_body({"role": data.role}, MemberUpdate).role
+        await memberships.change_role(layout.identity, membership_id, role)
+        return see_other("/ui/members")
+
+    @post("/{membership_id:uuid}/remove")
+    async def remove(
+        self,
+        layout: NamedDependency[Layout],
+        membership_id: FromPath[UUID],
+        memberships: NamedDependency[MembershipService],
+    ) -> Redirect:
+        await memberships.remove(layout.identity, membership_id)
+        return see_other("/ui/members")

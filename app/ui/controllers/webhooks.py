@@ -1,0 +1,111 @@
+"""Webhooks for the organization's owners and admins: list, create (the signing secret shown once), a test
+ping, each webhook's delivery log with redelivery, and turning a webhook back on; through the API's
+`WebhookService` and `DeliveryService`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED
+
+from app.domain.projects.services import ProjectService
+from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
+from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
+from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
+from app.domain.webhooks.sender import error_message
+from app.domain.webhooks.services import DeliveryService, WebhookService
+from app.lib.schema import convert_body
+from app.ui.pages import Layout, page, requires_person, see_other
+from tenants.guards import requires_manager
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@dataclass
+class WebhookForm:
+    url: str = ""
+    # A checkbox per event: a form with one ticked sends a single value, with more a list.
+    events: list[str] | str = field(default_factory=list)
+    project_id: str = ""
+
+
+class WebhookPages(Controller):
+    path = "/webhooks"
+    guards = [requires_person, requires_manager]
+    dependencies = {"webhooks": Provide(provide_webhooks), "deliveries": Provide(provide_deliveries)}
+
+    @get("/")
+    async def list_page(
+        self,
+        layout: NamedDependency[Layout],
+        webhooks: NamedDependency[WebhookService],
+        projects: NamedDependency[ProjectService],
+    ) -> Template:
+        return page(
+            "webhooks/list.html",
+            layout,
+            webhooks=await webhooks.get_many(order_by=[Webhook.created_at.asc()]),
+            projects=await projects.visible(layout.identity),
+            events=[event.value for event in SUBSCRIBABLE],
+        )
+
+    @post("/")
+    async def create(
+        self,
+        layout: NamedDependency[Layout],
+        data: Annotated[WebhookForm, Form],
+        webhooks: NamedDependency[WebhookService],
+    ) -> Template:
+        """Answered with the signing secret, shown this once (the API's answer is the only other place)."""
+        events = [data.events] if isinstance(data.events, str) else data.events
+        sent: dict[str, Any] = {"url": data.url.strip(), "events": events, "projectId": data.project_id or None}
+        webhook, secret = await webhooks.add(convert_body(sent, WebhookCreate))
+        return page("webhooks/secret.html", layout, HTTP_201_CREATED, webhook=webhook, secret=secret)
+
+    @get("/{webhook_id:uuid}")
+    async def deliveries_page(
+        self,
+        layout: NamedDependency[Layout],
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Template:
+        webhook = await webhooks.get(webhook_id)
+        return page(
+            "webhooks/deliveries.html",
+            layout,
+            webhook=webhook,
+            deliveries=await deliveries.recent(webhook.id),
+            error_message=error_message,
+        )
+
+    @post("/{webhook_id:uuid}/ping")
+    async def ping(
+        self,
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Redirect:
+        await deliveries.ping(await webhooks.get(webhook_id))
+        return see_other(f"/ui/webhooks/{webhook_id}")
+
+    @post("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver")
+    async def redeliver(
+        self, webhook_id: FromPath[UUID], delivery_id: FromPath[UUID], deliveries: NamedDependency[DeliveryService]
+    ) -> Redirect:
+        """The delivery's event sent again, as a new delivery (the API's redeliver)."""
+        await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
+        return see_other(f"/ui/webhooks/{webhook_id}")
+
+    @post("/{webhook_id:uuid}/activate")
+    async def activate(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
+        """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
+        await webhooks.change(webhook_id, WebhookUpdate(active=True))
+        return see_other(f"/ui/webhooks/{webhook_id}")

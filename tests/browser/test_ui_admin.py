@@ -1,0 +1,120 @@
+"""The organization's administration in the admin UI: projects (their widget key, settings, appearance) and
+its people (invitations, roles, removal), each change checked through the API."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.support.admin_ui import log_in, read, report
+from tests.support.clients import TenantFactory
+
+
+async def test_a_project_is_created_with_its_key_shown_once_and_its_settings_are_saved(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="Projects").click()
+        await page.get_by_label("Name").fill("Web Shop")
+        await page.get_by_label("Site URL").fill("https://shop.example")
+        await page.get_by_role("button", name="Create project").click()
+        key_field = page.locator("#widget-key")
+        await expect(key_field).to_have_value(re.compile(r"^lt_pub_"))
+        await expect(page.get_by_text("it is shown in full only this once")).to_be_visible()
+        key = await key_field.input_value()
+        (project,) = await read(tenant, "/api/v1/projects")
+        assert (project["name"], project["apiKey"], project["siteUrl"]) == ("Web Shop", key, "https://shop.example")
+
+        await page.get_by_role("link", name="Project settings").click()
+        await expect(page.get_by_text(key)).to_have_count(0)  # masked from now on
+        await page.get_by_label("Allowed origins").fill("example.com\nhttps://shop.example")
+        await page.get_by_label("Submissions per minute from one visitor").fill("25")
+        await page.get_by_label("Button position").select_option(label="Bottom left")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        saved = await read(tenant, f"/api/v1/projects/{project['id']}")
+        assert saved["allowedOrigins"] == ["example.com", "https://shop.example"]
+        assert saved["rateLimitPerMinute"] == 25
+        assert saved["widgetConfig"]["position"] == "bottom-left"
+
+
+async def test_people_are_invited_given_another_role_and_removed(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/members/")
+        await page.get_by_label("E-mail address").fill("client@example.com")
+        await page.get_by_label("Role", exact=True).select_option(label="Guest")
+        await page.get_by_role("button", name="Send invitation").click()
+        await expect(page.get_by_role("status")).to_have_text("The invitation was sent.")
+        row = page.get_by_role("row", name=re.compile("client@example.com"))
+        await expect(row).to_contain_text("invited")
+        await row.get_by_label("Role of client@example.com").select_option(label="Member")
+        async with page.expect_navigation():
+            await row.get_by_role("button", name="Change role").click()
+        members = {member["email"]: member for member in await read(tenant, "/api/v1/organization/members")}
+        assert members["client@example.com"]["role"] == "member"
+        await page.get_by_role("button", name="Remove client@example.com").click()
+        await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_have_count(0)
+        members = {member["email"] for member in await read(tenant, "/api/v1/organization/members")}
+        assert members == {tenant.email}
+
+
+async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/webhooks/")
+        await page.get_by_label("URL").fill("https://hooks.example.com/lantern")
+        await page.get_by_role("checkbox", name="report.deleted").uncheck()
+        await page.get_by_role("button", name="Create webhook").click()
+        await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
+        (webhook,) = await read(tenant, "/api/v1/webhooks")
+        assert webhook["events"] == ["report.created", "report.updated", "comment.created"]
+
+        await page.get_by_role("link", name="Delivery log").click()
+        await page.get_by_role("button", name="Send a test delivery").click()
+        await expect(page.get_by_role("row", name=re.compile("ping"))).to_contain_text("Pending")
+        (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
+        assert delivery["event"] == "ping"
+        await page.get_by_role("button", name="Send again").click()
+        await expect(page.get_by_role("row", name=re.compile("ping"))).to_have_count(2)
+        deliveries = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
+        assert [delivery["event"] for delivery in deliveries] == ["ping", "ping"]
+
+        turned_off = await tenant.client.patch(f"/api/v1/webhooks/{webhook['id']}", json={"active": False})
+        assert turned_off.status_code == 200, turned_off.text
+        await page.reload()
+        await page.get_by_role("button", name="Turn it on again").click()
+        await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
+        assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
+
+
+async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_asks_for_an_issue(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """No worker runs here: the issue stays pending, and nothing is sent to GitHub."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        created = await report(tenant.client, project["apiKey"], "Checkout fails")
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        await page.get_by_label("Add someone by e-mail address").fill("client@example.com")
+        await page.get_by_role("button", name="Add to the project").click()
+        await expect(page.locator("#people li")).to_contain_text(["client@example.com · Guest"])
+        people = await read(tenant, f"/api/v1/projects/{project['id']}/members")
+        assert [(person["email"], person["role"]) for person in people] == [("client@example.com", "guest")]
+
+        await page.get_by_role("link", name="Connect to GitHub").click()
+        await page.get_by_label("Repository").fill("acme/shop")
+        await page.get_by_label("Token", exact=True).fill("github_pat_example1234")
+        await page.get_by_label("Labels").fill("bug, from-lantern")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_have_text("The GitHub connection is saved.")
+        await page.goto(f"/ui/projects/{project['id']}")
+        await expect(page.get_by_text("Issues go to acme/shop (token …1234).")).to_be_visible()
+        connection = await read(tenant, f"/api/v1/projects/{project['id']}/integrations/github")
+        assert (connection["repository"], connection["labels"]) == ("acme/shop", ["bug", "from-lantern"])
+
+        await page.goto(f"/ui/reports/{created['id']}")
+        await page.get_by_role("button", name="Create a GitHub issue").click()
+        await expect(page.locator("#github")).to_contain_text("The issue is being created…")
+        issue = await read(tenant, f"/api/v1/reports/{created['id']}/github-issue")
+        assert (issue["repository"], issue["status"]) == ("acme/shop", "pending")
