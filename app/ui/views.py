@@ -10,6 +10,7 @@ import msgspec
 from babel.support import LazyProxy
 
 from app.domain.organizations.models import Role
+from app.domain.reports.labels import PRIORITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import lazy_gettext as _lazy
@@ -29,13 +30,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         Severity.MEDIUM: _lazy("Medium"),
         Severity.LOW: _lazy("Low"),
     },
-    "priority": {
-        Priority.HIGHEST: _lazy("Highest"),
-        Priority.HIGH: _lazy("High"),
-        Priority.MEDIUM: _lazy("Medium"),
-        Priority.LOW: _lazy("Low"),
-        Priority.LOWEST: _lazy("Lowest"),
-    },
+    "priority": PRIORITY_LABELS,
     "category": {
         Category.BUG: _lazy("Bug"),
         Category.UI: _lazy("User interface"),

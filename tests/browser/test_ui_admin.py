@@ -4,6 +4,7 @@ its people (invitations, roles, removal), each change checked through the API.""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from playwright.async_api import Page, expect
 
@@ -11,7 +12,7 @@ from tests.support.admin_ui import log_in, read, report
 from tests.support.clients import TenantFactory
 
 
-async def test_a_project_is_created_with_its_key_shown_once_and_its_settings_are_saved(
+async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its_settings_are_saved(
     tenants: TenantFactory, page: Page
 ) -> None:
     async with tenants.create() as tenant:
@@ -22,13 +23,14 @@ async def test_a_project_is_created_with_its_key_shown_once_and_its_settings_are
         await page.get_by_role("button", name="Create project").click()
         key_field = page.locator("#widget-key")
         await expect(key_field).to_have_value(re.compile(r"^lt_pub_"))
-        await expect(page.get_by_text("it is shown in full only this once")).to_be_visible()
+        await expect(page.get_by_text("The widget key is no secret")).to_be_visible()
         key = await key_field.input_value()
         (project,) = await read(tenant, "/api/v1/projects")
         assert (project["name"], project["apiKey"], project["siteUrl"]) == ("Web Shop", key, "https://shop.example")
 
         await page.get_by_role("link", name="Project settings").click()
-        await expect(page.get_by_text(key)).to_have_count(0)  # masked from now on
+        snippet = page.get_by_label("The line to add")
+        await expect(snippet).to_contain_text(f'/widget.js" data-api-key="{key}" defer></script>')
         await page.get_by_label("Allowed origins").fill("example.com\nhttps://shop.example")
         await page.get_by_label("Submissions per minute from one visitor").fill("25")
         await page.get_by_label("Button position").select_option(label="Bottom left")
@@ -118,3 +120,20 @@ async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_as
         await expect(page.locator("#github")).to_contain_text("The issue is being created…")
         issue = await read(tenant, f"/api/v1/reports/{created['id']}/github-issue")
         assert (issue["repository"], issue["status"]) == ("acme/shop", "pending")
+
+
+async def test_the_widget_is_tried_on_a_sample_page_and_its_report_arrives(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Web Shop")
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        await page.get_by_role("link", name="Try the widget on a sample page").click()
+        await page.get_by_role("button", name="Report a bug").click()
+        dialog = page.get_by_role("dialog", name="Report a bug")
+        await dialog.get_by_label("Title").fill("Tried from the sample page")
+        await dialog.get_by_role("button", name="Send report").click()
+        await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+        await dialog.get_by_role("button", name="Close").first.click()
+        await page.get_by_role("link", name="Reports").click()
+        await expect(page.get_by_role("link", name="Tried from the sample page")).to_be_visible()

@@ -17,7 +17,7 @@ export function stylesFor(config, dark) {
   ${c.enableHoverScaleEffect ? "transform: scale(1.05);" : ""}
 }
 .launcher[hidden] { display: none; }
-.launcher:focus-visible { outline: 3px solid ${c.brandingPrimaryColor}; outline-offset: 2px; }
+.launcher:focus-visible { outline: 3px solid ${c.primaryColor}; outline-offset: 2px; }
 .bottom-right { right: 20px; bottom: 20px; } .bottom-left { left: 20px; bottom: 20px; }
 .top-right { right: 20px; top: 20px; } .top-left { left: 20px; top: 20px; }
 .rectangle { border-radius: 6px; } .rounded { border-radius: 999px; }
@@ -51,8 +51,8 @@ h2 { margin: 0; font-size: 17px; }
   background: ${pick(c.dialogLightButtonHoverColor, c.dialogDarkButtonHoverColor)};
   color: ${pick(c.dialogLightTextHoverColor, c.dialogDarkTextHoverColor)};
 }
-.tool[aria-pressed="true"], .swatch[aria-pressed="true"] { border-color: ${c.brandingPrimaryColor};
-  box-shadow: 0 0 0 2px ${c.brandingPrimaryColor} inset; }
+.tool[aria-pressed="true"], .swatch[aria-pressed="true"] { border-color: ${c.primaryColor};
+  box-shadow: 0 0 0 2px ${c.primaryColor} inset; }
 .swatch { min-width: 24px; width: 24px; height: 24px; padding: 0; border-radius: 50%; }
 canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
   border: 1px solid ${pick("#e5e7eb", "#374151")}; }
@@ -64,13 +64,13 @@ input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padd
   border: 1px solid ${pick("#d1d5db", "#4b5563")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
 input[type="checkbox"] { padding: 0; }
 textarea { min-height: 110px; resize: vertical; }
-input:focus, textarea:focus, select:focus { outline: 2px solid ${c.brandingPrimaryColor}; outline-offset: 0; }
+input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
 .status { min-height: 1.2em; margin: 0; font-size: 13px; }
 .status.error { color: ${pick("#b91c1c", "#fca5a5")}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
 .status ul { margin: 4px 0 0; padding-left: 18px; }
 footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
-.primary { background: ${c.brandingPrimaryColor}; color: #ffffff; }
+.primary { background: ${c.primaryColor}; color: #ffffff; }
 .primary[disabled] { opacity: .6; cursor: progress; }
 .secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
   color: ${pick(c.dialogLightTextColor, c.dialogDarkTextColor)}; }

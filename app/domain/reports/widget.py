@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.domain.reports.models import Priority
+from app.domain.reports.labels import PRIORITY_LABELS
 from app.lib.i18n import gettext as _
 
 # The bundle `make install` builds from widget/src (a build output, like the compiled catalogs).
 SCRIPT = Path(__file__).resolve().parents[2] / "static" / "widget.js"
-
-
-def priority_labels() -> dict[str, str]:
-    labels = {
-        Priority.LOWEST: _("Lowest"),
-        Priority.LOW: _("Low"),
-        Priority.MEDIUM: _("Medium"),
-        Priority.HIGH: _("High"),
-        Priority.HIGHEST: _("Highest"),
-    }
-    return {priority.value: label for priority, label in labels.items()}
 
 
 def widget_texts() -> dict[str, object]:
@@ -47,7 +36,7 @@ def widget_texts() -> dict[str, object]:
         "description": _("Description"),
         "descriptionPlaceholder": _("What did you do, what did you expect, and what happened instead?"),
         "priority": _("Priority"),
-        "priorities": priority_labels(),
+        "priorities": {priority: str(label) for priority, label in PRIORITY_LABELS.items()},
         "name": _("Your name (optional)"),
         "email": _("Your e-mail (optional)"),
         "attachments": _("Attach images (optional)"),

@@ -9,8 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from app.domain.accounts.controllers import sign_in, switch_session_organization
@@ -18,11 +17,11 @@ from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.accounts.services import AccountService
 from app.lib.errors import STATUS_OF, LanternError
 from app.lib.i18n import match_locale
+from app.ui.forms import Form
 from app.ui.pages import HOME_PATH, LOGIN_PATH, message_of, page, requires_person, safe_next, see_other
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import get_identity
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 NextPage = Annotated[str | None, QueryParameter(name="next")]
 
 

@@ -5,27 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from babel.support import LazyProxy
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.jobs.services import MAX_WINDOW_HOURS, TRACKING_IDS, JobDashboard, Scope
-from app.lib.i18n import lazy_gettext as _lazy
+from app.domain.jobs.services import MAX_WINDOW_HOURS, JobDashboard, Scope
 from app.ui.charts import hourly_chart
 from app.ui.pages import Layout, page, requires_person
 from tenants.guards import requires_manager
 
 WINDOWS = (6, 24, 72, MAX_WINDOW_HOURS)
-KIND_NAMES: dict[str, LazyProxy] = {
-    "screenshot": _lazy("Screenshots"),
-    "attachmentImage": _lazy("Attached images"),
-    "webhookDelivery": _lazy("Webhook deliveries"),
-    "githubIssue": _lazy("GitHub issues"),
-    TRACKING_IDS: _lazy("Tracking IDs"),
-}
 
 
 class JobPages(Controller):
@@ -47,7 +38,6 @@ class JobPages(Controller):
             layout,
             overview=overview,
             charts={kind.kind: hourly_chart(kind.hourly) for kind in overview.kinds},
-            kind_names=KIND_NAMES,
             hours=hours,
             windows=WINDOWS,
             instance=view is Scope.INSTANCE,

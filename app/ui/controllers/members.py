@@ -9,18 +9,16 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.lib.schema import convert_body
+from app.ui.forms import Form
 from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 @dataclass

@@ -10,22 +10,20 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.integrations.models import GitHubConnection
 from app.domain.integrations.services import GitHubConnections
-from app.domain.projects.models import Project
+from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
 from app.lib.schema import convert_body
 from app.settings import get_settings
+from app.ui.forms import Form
 from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 @dataclass
@@ -56,9 +54,17 @@ class SettingsForm:
     button_text: str = ""
 
 
+def embed_snippet(key: str) -> str:
+    """The line a site adds to its pages to show the widget."""
+    return f'<script src="{get_settings().public_url}/widget.js" data-api-key="{key}" defer></script>'
+
+
+def newest_key(keys: list[ProjectKey]) -> str | None:
+    return next((key.key for key in reversed(keys) if key.revoked_at is None), None)
+
+
 def _created_page(layout: Layout, project: Project, key: str) -> Template:
-    snippet = f'<script src="{get_settings().public_url}/widget.js" data-api-key="{key}" async></script>'
-    return page("projects/key.html", layout, HTTP_201_CREATED, project=project, key=key, snippet=snippet)
+    return page("projects/key.html", layout, HTTP_201_CREATED, project=project, key=key, snippet=embed_snippet(key))
 
 
 class ProjectPages(Controller):
@@ -92,14 +98,25 @@ class ProjectPages(Controller):
         connections: NamedDependency[GitHubConnections],
     ) -> Template:
         project = await projects.get(project_id)
+        keys = await projects.keys(project_id)
+        key = newest_key(keys)
         return page(
             "projects/settings.html",
             layout,
             project=project,
-            keys=await projects.keys(project_id),
+            keys=keys,
+            snippet=embed_snippet(key) if key else None,
             people=await projects.people(project_id),
             github=await connections.get_one_or_none(GitHubConnection.project_id == project_id),
         )
+
+    @get("/{project_id:uuid}/try")
+    async def try_widget(
+        self, layout: NamedDependency[Layout], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Template:
+        """A sample page with the project's widget on it, to see it and send a report as a visitor would."""
+        project = await projects.get(project_id)
+        return page("projects/try.html", layout, project=project, key=newest_key(await projects.keys(project_id)))
 
     @post("/{project_id:uuid}")
     async def save(
@@ -118,7 +135,10 @@ class ProjectPages(Controller):
             "widgetConfig": {
                 "position": data.position,
                 "theme": data.theme,
+                # The main color is the widget's accent and its button's, hovered or not, in the light theme.
                 "primaryColor": data.primary_color,
+                "lightButtonColor": data.primary_color,
+                "lightButtonHoverColor": data.primary_color,
                 "buttonText": data.button_text.strip() or None,
             },
         }

@@ -16,8 +16,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.domain.integrations.github import error_message as github_error_message
@@ -37,12 +36,12 @@ from app.domain.webhooks.models import Event
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
+from app.ui.forms import Form
 from app.ui.pages import Layout, page, requires_person, safe_next, see_other
 from app.ui.views import CHOICES, facts, table
 from tenants.guards import requires_team
 
 PAGE_SIZE = 25
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 # The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending); the first is the default.
 SORTS = {
     "-createdAt": _lazy("Newest first"),

@@ -10,8 +10,7 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -22,10 +21,9 @@ from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.schema import convert_body
+from app.ui.forms import Form
 from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 @dataclass
