@@ -126,8 +126,11 @@ async def test_the_widget_is_tried_on_a_sample_page_and_its_report_arrives(
     tenants: TenantFactory, page: Page, worker: Any
 ) -> None:
     async with tenants.create() as tenant:
-        project = await tenant.create_project("Web Shop")
-        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        await tenant.create_project("Web Shop")
+        await log_in(page, tenant.email)  # a new organization's list says where reports come from
+        await expect(page.get_by_text("No reports yet.")).to_be_visible()
+        await page.get_by_role("link", name="Add the widget to your site, or try it on a sample page").click()
+        await page.get_by_role("link", name="Web Shop").click()
         await page.get_by_role("link", name="Try the widget on a sample page").click()
         await page.get_by_role("button", name="Report a bug").click()
         dialog = page.get_by_role("dialog", name="Report a bug")

@@ -101,6 +101,12 @@ class ListQuery:
             search=self.search.strip()[:200] or None,
         )
 
+    @property
+    def filtered(self) -> bool:
+        """Whether the list is narrowed by any filter or search (an empty one then means no match)."""
+        narrowing = (self.project, self.status, self.severity, self.priority, self.category, self.assignee)
+        return any(narrowing) or bool(self.search.strip())
+
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT
         member = sort.removeprefix("-")
