@@ -15,6 +15,12 @@ from app.lib.schema import Envelope, ok
 from tenants.guards import provide_identity, requires_manager
 from tenants.identity import Identity
 
+# The dashboard's query, for the API and the admin UI's page alike.
+WindowHours = Annotated[int, QueryParameter(ge=1, le=MAX_WINDOW_HOURS)]
+# Named `view` in handlers: Litestar reserves `scope` for the ASGI scope.
+View = Annotated[Scope, QueryParameter(name="scope")]
+DEFAULT_WINDOW_HOURS = 24
+
 
 class JobController(Controller):
     path = "/api/v1/jobs"
@@ -27,9 +33,8 @@ class JobController(Controller):
         self,
         identity: NamedDependency[Identity],
         db_session: NamedDependency[AsyncSession],
-        hours: Annotated[int, QueryParameter(ge=1, le=MAX_WINDOW_HOURS)] = 24,
-        # Named `view` here: Litestar reserves `scope` for the ASGI scope.
-        view: Annotated[Scope, QueryParameter(name="scope")] = Scope.ORGANIZATION,
+        hours: WindowHours = DEFAULT_WINDOW_HOURS,
+        view: View = Scope.ORGANIZATION,
     ) -> Envelope[schemas.JobsOverview]:
         """Background work: the queue now (queued, scheduled, running, retrying) and, per kind of work
         (screenshots, attached images, webhook deliveries, GitHub issues, tracking IDs), what is pending, and

@@ -3,14 +3,12 @@ and each kind of background work over a window of hours, charted hour by hour.""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.jobs.controllers import DEFAULT_WINDOW_HOURS, View, WindowHours
 from app.domain.jobs.services import MAX_WINDOW_HOURS, JobDashboard, Scope
 from app.ui.charts import hourly_chart
 from app.ui.pages import Layout, page, requires_person
@@ -28,9 +26,8 @@ class JobPages(Controller):
         *,
         layout: NamedDependency[Layout],
         db_session: NamedDependency[AsyncSession],
-        hours: Annotated[int, QueryParameter(ge=1, le=MAX_WINDOW_HOURS)] = 24,
-        # Named `view` here: Litestar reserves `scope` for the ASGI scope.
-        view: Annotated[Scope, QueryParameter(name="scope")] = Scope.ORGANIZATION,
+        hours: WindowHours = DEFAULT_WINDOW_HOURS,
+        view: View = Scope.ORGANIZATION,
     ) -> Template:
         overview = await JobDashboard(db_session).seen_by(layout.identity, hours, view)
         return page(
