@@ -20,7 +20,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.lib.database import alchemy_config
-from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, http_exception_handler, lantern_error_handler
+from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import DEFAULT_TIMEZONE, choose_locale, current_locale, language_tag, use_locale, use_timezone
 from app.lib.security import ORG_TOKEN_PREFIX
 from tenants.context import TenantScope, bound_scope
@@ -89,12 +89,9 @@ class RequestContextMiddleware(ASGIMiddleware):
                     _act_as(stack, request, identity)
                 await next_app(scope, receive, send)
             except (LanternError, HTTPException) as error:
-                # From credential resolution or an inner middleware (CSRF): answer in the request's language.
-                response = (
-                    lantern_error_handler(request, error)
-                    if isinstance(error, LanternError)
-                    else (http_exception_handler(request, error))
-                )
+                # From credential resolution or an inner middleware (CSRF, rate limits): answered in the
+                # request's language, as its route answers (a page with a page).
+                response = route_error_response(request, error)
                 await response.to_asgi_response(app=None, request=request)(scope, receive, send)
             finally:
                 logger.info(

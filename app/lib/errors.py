@@ -250,12 +250,24 @@ def lantern_error_handler(request: Request[Any, Any, Any], exc: LanternError) ->
     return _respond(request, exc)
 
 
+def route_error_response(request: Request[Any, Any, Any], error: LanternError | HTTPException) -> Response[Any]:
+    """The route's own answer to an error a middleware met (a page's is an HTML page, the API's JSON): the
+    handler the route would have used, had the error been raised inside it."""
+    route = request.scope.get("route_handler")
+    handlers: ExceptionHandlersMap = route.resolve_exception_handlers() if route is not None else EXCEPTION_HANDLERS
+    handler = next((handlers[kind] for kind in type(error).__mro__ if kind in handlers), None)
+    if handler is not None:
+        return handler(request, error)
+    if isinstance(error, LanternError):
+        return lantern_error_handler(request, error)
+    return http_exception_handler(request, error)
+
+
 async def answer_error(scope: Scope, receive: Receive, send: Send, error: LanternError) -> None:
     """Answer from a middleware, through the `send` it was given (so with the headers its wrappers add),
     where a raised error would be answered outside it."""
     request: Request[Any, Any, Any] = Request(scope)
-    response = lantern_error_handler(request, error)
-    await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+    await route_error_response(request, error).to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

@@ -70,6 +70,7 @@ async def test_the_organization_switcher_shows_the_other_organizations_reports(
         # The session cookie alone does not make a form count: without the page's CSRF token it is refused.
         forged = await page.request.post("/ui/organization", form={"organization_id": acme.organization_id})
         assert forged.status == 403
+        assert forged.headers["content-type"].startswith("text/html")  # a page, as the form's route answers
         assert (await read_as(page, "/api/v1/auth/me"))["organization"]["id"] == globex.organization_id
 
 

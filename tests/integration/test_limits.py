@@ -176,6 +176,24 @@ async def test_admin_api_allows_bursts_then_the_average_rate(
         assert (await tenant.client.get("/api/v1/projects")).status_code == 200
 
 
+async def test_a_page_over_the_limit_answers_with_a_page_in_the_readers_language(
+    tenants: TenantFactory,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """The admin UI shares the admin API's budget; a person past it sees a page saying so, not JSON."""
+    async with tenants.create() as tenant:
+        settings_env.setenv("LANTERN_ADMIN_RATE_PER_MINUTE", "1")
+        settings_env.setenv("LANTERN_ADMIN_BURST", "2")
+        reset_settings()
+        answers = [await tenant.client.get("/ui/reports?lang=de") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"].startswith("text/html"), refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert "<!doctype html>" in refused.text
+    assert "Zu viele Anfragen" in refused.text, refused.text
+
+
 async def test_images_count_in_a_bucket_of_their_own(
     tenants: TenantFactory,
     anonymous: ApiClient,
