@@ -102,6 +102,7 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
         await expect(page.get_by_role("heading", name="Pay now does nothing")).to_be_visible()
         await expect(page.get_by_role("img", name="Screenshot of the page")).to_be_visible()
         await expect(page.get_by_text("Payment failed with 404")).to_be_visible()
+        await expect(page.get_by_text("1 mark was drawn on the screenshot.")).to_be_visible()
         assert (await other.client.get(f"/api/v1/reports/{report['id']}")).status_code == 404
 
     assert (report["title"], report["priority"], report["source"]) == ("Pay now does nothing", "high", "widget")
