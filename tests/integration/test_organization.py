@@ -232,6 +232,7 @@ async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
         wrong = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"theme": "neon"}})
     assert {key: served[key] for key in BUGPIN_CONFIG} == BUGPIN_CONFIG
     assert served["projectName"] == "Shop"
+    assert served["texts"]["button"] == "Report a bug"  # the widget's words, in the visitor's language
     assert patched.status_code == 200, patched.text
     assert (changed["lightButtonHoverColor"], changed["tooltipEnabled"]) == ("#000000", True)
     assert changed["features"]["attachments"] is True
