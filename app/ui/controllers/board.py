@@ -9,8 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.projects.models import Project
@@ -22,6 +21,7 @@ from app.domain.reports.schemas import ColumnCreate
 from app.domain.reports.services import ColumnService, ReportService, visibility
 from app.lib.schema import convert_body
 from app.ui.controllers.reports import report_path
+from app.ui.forms import Form
 from app.ui.pages import Layout, page, requires_person, see_other
 from tenants.guards import requires_manager
 
@@ -82,7 +82,7 @@ class BoardPages(Controller):
     @post("/board/columns", guards=[requires_manager])
     async def add_column(
         self,
-        data: Annotated[ColumnForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        data: Annotated[ColumnForm, Form],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
     ) -> Redirect:
