@@ -155,7 +155,7 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
 
 
 async def test_an_issue_is_made_once_in_the_organizations_language(
-    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any, app: Any
 ) -> None:
     async with tenants.create() as tenant, github((201, {})) as server:
         _data(await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "de"}))
@@ -179,12 +179,19 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
         assert (again.status_code, again.json()["data"]["number"]) == (200, 41)
         read = _data(await tenant.client.get(f"/api/v1/reports/{report['id']}"))
         listed = _data(await tenant.client.get(f"/api/v1/reports?projectId={project['id']}"))["items"]
+        _data(await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"guestsSeeGuests": True}))
+        async with member_of(tenant, app, role="guest") as guest:
+            guest_id = _data(await guest.get("/api/v1/auth/me"))["user"]["id"]
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+            _data(added, 201)
+            seen_by_guest = _data(await guest.get(f"/api/v1/reports/{report['id']}"))
 
     # the report shows its issue wherever it is read; one without an issue shows null
     link = {"status": "created", "number": 41, "url": "https://github.example.com/acme/shop/issues/41"}
     assert read["githubIssue"] == link
     assert [item["githubIssue"] for item in listed] == [link]
     assert report["githubIssue"] is None
+    assert seen_by_guest["githubIssue"] is None  # the issue is the team's, as its own route is
 
     [request] = server.requests  # one report, one issue
     assert (request.method, request.path) == ("POST", "/api/v3/repos/acme/shop/issues")

@@ -22,7 +22,7 @@ from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership
 from app.domain.projects.models import Project
 from app.domain.reports.models import Attachment, Comment, Report
-from app.domain.reports.presenters import report_reads
+from app.domain.reports.presenters import report_reads, sees_github_issues
 from app.domain.reports.queries import (
     DEFAULT_SORT,
     REPORT_FILTERS,
@@ -198,10 +198,13 @@ def _report_resource(read: ReportRead, related: _Related) -> Resource:
 class ReportDocuments:
     """Report resources and what a query includes with them, loaded in one query per included kind."""
 
-    def __init__(self, session: AsyncSession, query: JsonApiQuery, present_attachment: PresentAttachment) -> None:
+    def __init__(
+        self, session: AsyncSession, query: JsonApiQuery, present_attachment: PresentAttachment, identity: Identity
+    ) -> None:
         self.session = session
         self.query = query
         self.present_attachment = present_attachment
+        self.github_issues = sees_github_issues(identity)
 
     async def resources(self, reports: Sequence[Report]) -> tuple[list[Resource], list[Resource]]:
         """(primary resources, included resources)."""
@@ -210,7 +213,8 @@ class ReportDocuments:
             comments=await self._grouped(Comment, ids) if "comments" in self.query.include else None,
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
-        primary = [_report_resource(read, related) for read in await report_reads(self.session, reports)]
+        reads = await report_reads(self.session, reports, github_issues=self.github_issues)
+        primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 
     async def _grouped(self, model: type[RowT], ids: list[UUID]) -> dict[UUID, list[RowT]]:
@@ -274,7 +278,8 @@ async def report_list(
         after=query.after,
         count=query.offset is not None,
     )
-    primary, included = await ReportDocuments(reports.session, query, present_attachment).resources(page.items)
+    documents = ReportDocuments(reports.session, query, present_attachment, identity)
+    primary, included = await documents.resources(page.items)
     meta = {"total": page.total} if page.total is not None else None
     return document(query, primary, included=included, links=_page_links(request, query, page), meta=meta)
 
@@ -284,9 +289,10 @@ async def report_item(
     report: Report,
     session: AsyncSession,
     present_attachment: PresentAttachment,
+    identity: Identity,
 ) -> dict[str, Any]:
     query = query_of(request, ITEM_RULES)
-    primary, included = await ReportDocuments(session, query, present_attachment).resources([report])
+    primary, included = await ReportDocuments(session, query, present_attachment, identity).resources([report])
     return document(query, primary[0], included=included, links={"self": link(request)})
 
 

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.integrations.models import GitHubIssue
+from app.domain.organizations.models import Role
 from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import CommentRead, IssueLink, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
+from tenants.identity import Identity
 
 
 def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
@@ -43,12 +45,18 @@ async def screenshots_of(session: AsyncSession, report_ids: Sequence[UUID]) -> d
     return grouped
 
 
-async def report_reads(session: AsyncSession, reports: Sequence[Report]) -> list[ReportRead]:
-    """The reports as read, in order, with what belongs to them: two queries for any number of reports."""
+def sees_github_issues(identity: Identity) -> bool:
+    """A report's GitHub issue is the team's: guests do not see it (nor `GET /reports/{id}/github-issue`)."""
+    return identity.role is not Role.GUEST
+
+
+async def report_reads(session: AsyncSession, reports: Sequence[Report], *, github_issues: bool) -> list[ReportRead]:
+    """The reports as read, in order, with their screenshots and, when `github_issues`, their GitHub issue: at
+    most two queries for any number of reports."""
     ids = [report.id for report in reports]
     shots = await screenshots_of(session, ids)
     issues: dict[UUID, GitHubIssue] = {}
-    if ids:
+    if ids and github_issues:
         found = await session.scalars(select(GitHubIssue).where(GitHubIssue.report_id.in_(ids)))
         issues = {issue.report_id: issue for issue in found}
     return [report_read(report, shots.get(report.id, []), issues.get(report.id)) for report in reports]

@@ -53,7 +53,10 @@ class WebhookEvents:
             return
         ids = [report_id for report_id, _tracking_id in numbered]
         reports = (await self.session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.number))).all()
-        data = [{"report": msgspec.to_builtins(read)} for read in await report_reads(self.session, reports)]
+        data = [
+            {"report": msgspec.to_builtins(read)}
+            for read in await report_reads(self.session, reports, github_issues=True)
+        ]
         await self._deliver(webhooks, Event.REPORT_CREATED, project_id, data)
 
     async def _deliver(
@@ -67,5 +70,5 @@ class WebhookEvents:
                 await deliveries.queue(webhook.id, event, payload)
 
     async def _report(self, report: Report) -> dict[str, Any]:
-        [read] = await report_reads(self.session, [report])
+        [read] = await report_reads(self.session, [report], github_issues=True)  # webhooks are the team's
         return msgspec.to_builtins(read)  # type: ignore[no-any-return]

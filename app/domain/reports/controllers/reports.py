@@ -29,7 +29,7 @@ from app.domain.reports.jsonapi import (
     report_list,
 )
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Comment, Priority, ProjectColumn, Report, Severity
-from app.domain.reports.presenters import comment_read, report_created, report_reads
+from app.domain.reports.presenters import comment_read, report_created, report_reads, sees_github_issues
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
@@ -138,7 +138,7 @@ class ReportController(Controller):
             *visibility(identity, guest),
         ]
         result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
-        items = await _reads(reports, result.items)
+        items = await _reads(reports, result.items, identity)
         return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
 
     @get(
@@ -158,9 +158,9 @@ class ReportController(Controller):
         """A report by UUID or tracking ID (`BSK-42`), natively or as a JSON:API document."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         if jsonapi.requested(request):
-            document = await report_item(request, report, reports.session, attachment_read)
+            document = await report_item(request, report, reports.session, attachment_read, identity)
             return jsonapi.document_response(document)
-        return ok((await _reads(reports, [report]))[0])
+        return ok((await _reads(reports, [report], identity))[0])
 
     @patch(
         "/reports/{reference:str}",
@@ -192,8 +192,10 @@ class ReportController(Controller):
         await reports.apply(report, changes, columns)
         await events.report_changed(Event.REPORT_UPDATED, report)
         if jsonapi.requested(request):
-            return jsonapi.document_response(await report_item(request, report, reports.session, attachment_read))
-        return ok((await _reads(reports, [report]))[0])
+            return jsonapi.document_response(
+                await report_item(request, report, reports.session, attachment_read, identity)
+            )
+        return ok((await _reads(reports, [report], identity))[0])
 
     @delete(
         "/reports/{reference:str}",
@@ -334,8 +336,8 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
     return jsonapi.attributes(body) if task is body else schemas.from_bugherd_task(task)
 
 
-async def _reads(reports: ReportService, items: list[Report]) -> list[schemas.ReportRead]:
-    return await report_reads(reports.session, items)
+async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
+    return await report_reads(reports.session, items, github_issues=sees_github_issues(identity))
 
 
 def _column_read(column: ProjectColumn) -> schemas.ColumnRead:
