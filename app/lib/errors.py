@@ -96,11 +96,16 @@ def not_found() -> LanternError:
     return LanternError(ErrorCode.NOT_FOUND)
 
 
+def message_of(error: LanternError) -> str:
+    """The error's own message, or its code's, in the request's language."""
+    return error.message or str(DEFAULT_MESSAGES[error.code])
+
+
 def envelope(error: LanternError) -> dict[str, Any]:
     return {
         "success": False,
         "error": error.code.value,
-        "message": error.message or str(DEFAULT_MESSAGES[error.code]),
+        "message": message_of(error),
         "details": [{"field": d.field, "message": d.message} for d in error.details],  # always there, maybe empty
     }
 
@@ -255,12 +260,9 @@ def route_error_response(request: Request[Any, Any, Any], error: LanternError | 
     handler the route would have used, had the error been raised inside it."""
     route = request.scope.get("route_handler")
     handlers: ExceptionHandlersMap = route.resolve_exception_handlers() if route is not None else EXCEPTION_HANDLERS
-    handler = next((handlers[kind] for kind in type(error).__mro__ if kind in handlers), None)
-    if handler is not None:
-        return handler(request, error)
-    if isinstance(error, LanternError):
-        return lantern_error_handler(request, error)
-    return http_exception_handler(request, error)
+    # Every route's handlers include the app's, whose `Exception` entry takes what nothing closer does.
+    handler = next(handlers[kind] for kind in type(error).__mro__ if kind in handlers)
+    return handler(request, error)
 
 
 async def answer_error(scope: Scope, receive: Receive, send: Send, error: LanternError) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from app.lib.errors import DEFAULT_MESSAGES, ErrorCode, LanternError
+from app.lib.errors import ErrorCode, LanternError, message_of
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 # Reasons for no field of the form (or for the body as a whole) are shown above it.
@@ -25,4 +25,4 @@ def field_errors(error: LanternError, names: Mapping[str, str]) -> dict[str, str
     for detail in error.details:
         head = re.split(r"[.\[]", detail.field or "", maxsplit=1)[0]
         errors.setdefault(names.get(head, WHOLE_FORM), detail.message)
-    return errors or {WHOLE_FORM: error.message or str(DEFAULT_MESSAGES[error.code])}
+    return errors or {WHOLE_FORM: message_of(error)}

@@ -22,10 +22,10 @@ from app.domain.accounts.services import AccountService
 from app.domain.organizations.models import Organization, Role
 from app.lib.errors import (
     CODE_OF_STATUS,
-    DEFAULT_MESSAGES,
     STATUS_OF,
     ErrorCode,
     LanternError,
+    message_of,
     not_found,
 )
 from tenants.identity import CredentialKind, Identity
@@ -113,11 +113,6 @@ def page(
 
 def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
     return see_other(f"{LOGIN_PATH}?next={quote(here(request), safe='')}")
-
-
-def message_of(error: LanternError) -> str:
-    """The error's own message, or its code's, in the request's language, as the API's envelope says it."""
-    return error.message or str(DEFAULT_MESSAGES[error.code])
 
 
 def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:

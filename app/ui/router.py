@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Router, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.controllers import provide_account_service
 from app.domain.integrations.controllers import provide_connections, provide_issues
-from app.domain.organizations.services import MembershipService, OrganizationService
+from app.domain.organizations.controllers import provide_membership_service, provide_organization_service
 from app.domain.reports.controllers.deps import DEPENDENCIES
+from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
 from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
@@ -28,14 +28,6 @@ from app.ui.controllers.webhooks import WebhookPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
 
 STATIC = Path(__file__).parent / "static"
-
-
-async def provide_memberships(db_session: NamedDependency[AsyncSession]) -> MembershipService:
-    return MembershipService(session=db_session)
-
-
-async def provide_organizations(db_session: NamedDependency[AsyncSession]) -> OrganizationService:
-    return OrganizationService(db_session)
 
 
 @get("/", name="ui-home")
@@ -62,8 +54,10 @@ ui_router = Router(
     dependencies={
         **DEPENDENCIES,
         "accounts": Provide(provide_account_service),
-        "memberships": Provide(provide_memberships),
-        "organizations": Provide(provide_organizations),
+        "memberships": Provide(provide_membership_service),
+        "organizations": Provide(provide_organization_service),
+        "webhooks": Provide(provide_webhooks),
+        "deliveries": Provide(provide_deliveries),
         "connections": Provide(provide_connections),
         "issues": Provide(provide_issues),
         "layout": Provide(provide_layout),

@@ -15,10 +15,10 @@ from litestar.response import Redirect, Template
 from app.domain.accounts.controllers import sign_in, switch_session_organization
 from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.accounts.services import AccountService
-from app.lib.errors import STATUS_OF, LanternError
+from app.lib.errors import STATUS_OF, LanternError, message_of
 from app.lib.i18n import match_locale
 from app.ui.forms import Form
-from app.ui.pages import HOME_PATH, LOGIN_PATH, message_of, page, requires_person, safe_next, see_other
+from app.ui.pages import HOME_PATH, LOGIN_PATH, page, requires_person, safe_next, see_other
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import get_identity
 

@@ -9,11 +9,10 @@ from functools import cache
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from app.domain.organizations.controllers import provide_organization_service
 from app.domain.organizations.models import Organization
 from app.domain.organizations.schemas import OrganizationUpdate, SecuritySettings
 from app.domain.organizations.services import OrganizationService
@@ -57,7 +56,6 @@ class SettingsForm:
 
 class OrganizationPages(Controller):
     guards = [requires_person, requires_manager]
-    dependencies = {"organizations": Provide(provide_organization_service)}
 
     @get("/settings")
     async def show(

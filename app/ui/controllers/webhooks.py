@@ -9,13 +9,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.projects.services import ProjectService
-from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
 from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
 from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.domain.webhooks.sender import error_message
@@ -37,7 +36,6 @@ class WebhookForm:
 class WebhookPages(Controller):
     path = "/webhooks"
     guards = [requires_person, requires_manager]
-    dependencies = {"webhooks": Provide(provide_webhooks), "deliveries": Provide(provide_deliveries)}
 
     @get("/")
     async def list_page(
