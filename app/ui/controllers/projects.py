@@ -1,6 +1,6 @@
-"""Projects for the organization's owners and admins: list, create (the widget key shown once), settings
-(site, allowed origins, rate limit, widget appearance), people, GitHub connection and new keys; through the
-API's `ProjectService` and `GitHubConnections`."""
+"""Projects for the organization's owners and admins: list, create, the line that embeds the widget and a
+sample page carrying it, settings (site, allowed origins, rate limit, widget appearance), people and new keys;
+through the API's `ProjectService`. The GitHub connection has its page (integrations.py)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class ProjectPages(Controller):
         data: Annotated[NewProjectForm, Form],
         projects: NamedDependency[ProjectService],
     ) -> Template:
-        """Answered with the new widget key itself, shown this once here (the settings page shows it masked)."""
+        """Answered with the new widget key and the line that embeds the widget with it."""
         sent = {"name": data.name.strip(), "siteUrl": data.site_url.strip() or None}
         if prefix := data.tracking_prefix.strip().upper():
             sent["trackingPrefix"] = prefix
