@@ -18,6 +18,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
+from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
@@ -295,8 +296,22 @@ def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> R
     return _respond(request, not_found())
 
 
-def conflict_handler(request: Request[Any, Any, Any], _exc: IntegrityError) -> Response[dict[str, Any]]:
-    return _respond(request, LanternError(ErrorCode.CONFLICT))
+def repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> LanternError:
+    """What a repository's failed statement means to the client.
+
+    advanced-alchemy reports every failed statement as an integrity error; only a broken constraint is the
+    client's conflict. A locked or unreachable database is ours, and passes (SQLite's "database is locked"
+    had answered 409)."""
+    cause = exc.__cause__
+    if cause is None or isinstance(cause, SQLAlchemyIntegrityError):
+        logger.info("conflicting change", path=request.url.path, cause=str(cause or exc))
+        return LanternError(ErrorCode.CONFLICT)
+    logger.error("database statement failed", path=request.url.path, exc_info=exc)
+    return LanternError(ErrorCode.SERVICE_UNAVAILABLE)
+
+
+def repository_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    return _respond(request, repository_error(request, exc))
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -308,7 +323,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LanternError: lantern_error_handler,
     HTTPException: http_exception_handler,
     NotFoundError: not_found_handler,
-    DuplicateKeyError: conflict_handler,
-    IntegrityError: conflict_handler,
+    DuplicateKeyError: repository_error_handler,
+    IntegrityError: repository_error_handler,
     Exception: internal_error_handler,
 }

@@ -27,6 +27,7 @@ from app.lib.errors import (
     LanternError,
     message_of,
     not_found,
+    repository_error,
 )
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY, get_identity
@@ -134,8 +135,8 @@ def _not_found(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response
     return _error_page(request, not_found())
 
 
-def _conflict(request: Request[Any, Any, Any], _exc: IntegrityError) -> Response[Any]:
-    return _error_page(request, LanternError(ErrorCode.CONFLICT))
+def _repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    return _error_page(request, repository_error(request, exc))
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -149,7 +150,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LanternError: _error_page,
     HTTPException: _http_error,
     NotFoundError: _not_found,
-    DuplicateKeyError: _conflict,
-    IntegrityError: _conflict,
+    DuplicateKeyError: _repository_error,
+    IntegrityError: _repository_error,
     Exception: _server_error,
 }

@@ -65,7 +65,7 @@ async def draw_box(page: Page) -> None:
 
 
 def has_color(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> bool:
-    pixels = image.convert("RGB").crop(region).getdata()
+    pixels = image.convert("RGB").crop(region).get_flattened_data()
     return any(all(abs(a - b) <= 12 for a, b in zip(pixel, color, strict=True)) for pixel in pixels)
 
 

@@ -11,6 +11,9 @@ from arq.worker import Worker
 
 from workers.main import worker_settings
 
+FINISH_SECONDS = 60.0
+CHECK_SECONDS = 0.05
+
 
 @asynccontextmanager
 async def running_worker(**overrides: object) -> AsyncIterator[Worker]:
@@ -20,7 +23,7 @@ async def running_worker(**overrides: object) -> AsyncIterator[Worker]:
     try:
         yield worker
     finally:
-        await _drain(worker)
+        await _finish_running_jobs(worker)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -28,9 +31,16 @@ async def running_worker(**overrides: object) -> AsyncIterator[Worker]:
             await worker.close()
 
 
-async def _drain(worker: Worker, seconds: float = 5.0) -> None:
-    """Let jobs in flight finish, so stopping the worker cancels nothing half-done."""
-    for _ in range(int(seconds / 0.05)):
-        if not worker.job_tasks:
+async def _finish_running_jobs(worker: Worker) -> None:
+    """Stop taking jobs, as the worker's own SIGTERM handling does, and let the running ones finish.
+
+    Stopping cancels whatever still runs. A job cancelled inside a transaction can leave its SQLite
+    connection holding the write lock, and every later test then waits on "database is locked"."""
+    worker.allow_pick_jobs = False
+    idle_checks = 0
+    for _ in range(int(FINISH_SECONDS / CHECK_SECONDS)):
+        # Two idle checks in a row: a poll that began before the flag may still start the jobs it read.
+        idle_checks = idle_checks + 1 if all(task.done() for task in worker.tasks.values()) else 0
+        if idle_checks == 2:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(CHECK_SECONDS)
