@@ -14,6 +14,7 @@ from app.domain.accounts.controllers import provide_account_service
 from app.domain.integrations.controllers import provide_connections, provide_issues
 from app.domain.organizations.controllers import provide_membership_service, provide_organization_service
 from app.domain.reports.controllers.deps import DEPENDENCIES
+from app.domain.tokens.controllers import provide_token_service
 from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
 from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
@@ -24,6 +25,7 @@ from app.ui.controllers.members import MemberPages
 from app.ui.controllers.organization import OrganizationPages
 from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
+from app.ui.controllers.tokens import TokenPages
 from app.ui.controllers.webhooks import WebhookPages
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
 
@@ -46,6 +48,7 @@ ui_router = Router(
         GitHubPages,
         MemberPages,
         WebhookPages,
+        TokenPages,
         OrganizationPages,
         JobPages,
     ],
@@ -58,6 +61,7 @@ ui_router = Router(
         "organizations": Provide(provide_organization_service),
         "webhooks": Provide(provide_webhooks),
         "deliveries": Provide(provide_deliveries),
+        "tokens": Provide(provide_token_service),
         "connections": Provide(provide_connections),
         "issues": Provide(provide_issues),
         "layout": Provide(provide_layout),

@@ -1,11 +1,12 @@
-"""The organization's administration in the admin UI: projects (their widget key, settings, appearance) and
-its people (invitations, roles, removal), each change checked through the API."""
+"""The organization's administration in the admin UI: projects (their widget key, settings, appearance), its
+people (invitations, roles, removal), webhooks and API tokens, each change checked through the API."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import httpx
 from playwright.async_api import Page, expect
 
 from tests.support.admin_ui import log_in, read, report
@@ -88,6 +89,41 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await page.get_by_role("button", name="Turn it on again").click()
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
         assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
+
+
+async def test_an_api_token_is_shown_once_works_until_it_is_revoked(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    async with tenants.create() as tenant, httpx.AsyncClient(base_url=live_server) as program:
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="API tokens").click()
+        await expect(page.get_by_text("No API token yet.")).to_be_visible()
+        name_field = page.get_by_label("Name")
+        await name_field.fill("x" * 201)
+        await page.get_by_role("button", name="Create token").click()
+        await expect(name_field).to_have_attribute("aria-invalid", "true")  # refused, kept as typed
+        await expect(name_field).to_have_value("x" * 201)
+        assert await read(tenant, "/api/v1/tokens") == []
+
+        await name_field.fill("CI pipeline")
+        await page.get_by_role("button", name="Create token").click()
+        token = await page.locator("#api-token").input_value()
+        assert token.startswith("lt_org_")
+        await expect(page.locator("pre")).to_contain_text(f'-H "Authorization: Bearer {token}" http')
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await program.get("/api/v1/reports", headers=bearer)).status_code == 200
+
+        await page.get_by_role("link", name="All API tokens").click()
+        row = page.get_by_role("row", name=re.compile("CI pipeline"))
+        await expect(row).to_contain_text(f"{token[:11]}…")
+        await expect(row).not_to_contain_text(token)  # the list shows its first characters only
+        await expect(row).not_to_contain_text("Never")  # used just now
+        await row.get_by_role("button", name="Revoke CI pipeline").click()
+        await expect(page.get_by_role("status")).to_contain_text("The token is revoked")
+        await expect(row).to_contain_text("Revoked")
+        assert (await program.get("/api/v1/reports", headers=bearer)).status_code == 401
+        (listed,) = await read(tenant, "/api/v1/tokens")
+        assert listed["revokedAt"] is not None
 
 
 async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_asks_for_an_issue(

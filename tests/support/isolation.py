@@ -481,6 +481,7 @@ NO_BODY = frozenset(
         "POST /ui/projects/{project_id}/keys",
         "POST /ui/projects/{project_id}/people/{user_id}/remove",
         "POST /ui/members/{membership_id}/remove",
+        "POST /ui/tokens/{token_id}/revoke",
         "POST /ui/reports/{reference}/github-issue",
         "POST /ui/webhooks/{webhook_id}/activate",
         "POST /ui/webhooks/{webhook_id}/ping",

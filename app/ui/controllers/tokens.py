@@ -1,0 +1,90 @@
+"""Organization API tokens for its owners and admins: listed by their first characters and when last used,
+created (the token shown once, with a request that uses it), revoked; through the API's `TokenService`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_201_CREATED
+
+from app.domain.tokens.models import ApiToken
+from app.domain.tokens.schemas import TokenCreate
+from app.domain.tokens.services import TokenService
+from app.lib.errors import LanternError
+from app.lib.schema import convert_body
+from app.settings import get_settings
+from app.ui.forms import Form, field_errors
+from app.ui.pages import Layout, page, requires_person, see_other
+from tenants.guards import requires_manager
+
+TOKENS_PATH = "/ui/tokens"
+FIELDS = {"name": "name"}
+
+
+@dataclass
+class TokenForm:
+    name: str = ""
+
+
+class TokenPages(Controller):
+    path = "/tokens"
+    guards = [requires_person, requires_manager]
+
+    @get("/")
+    async def list_page(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        tokens: NamedDependency[TokenService],
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        return await self._page(layout, tokens, TokenForm(), notice=notice)
+
+    @post("/")
+    async def create(
+        self, layout: NamedDependency[Layout], data: Annotated[TokenForm, Form], tokens: NamedDependency[TokenService]
+    ) -> Template:
+        """Answered with the token, shown this once (the API's answer is the only other place)."""
+        try:
+            body = convert_body({"name": data.name.strip()}, TokenCreate)
+        except LanternError as error:
+            return await self._page(layout, tokens, data, errors=field_errors(error, FIELDS))
+        token, secret = await tokens.issue(body.name, layout.identity.user_id)
+        return page(
+            "tokens/created.html",
+            layout,
+            HTTP_201_CREATED,
+            token=token,
+            secret=secret,
+            example_url=f"{get_settings().public_url}/api/v1/reports",
+        )
+
+    @post("/{token_id:uuid}/revoke")
+    async def revoke(self, token_id: FromPath[UUID], tokens: NamedDependency[TokenService]) -> Redirect:
+        await tokens.revoke(token_id)
+        return see_other(f"{TOKENS_PATH}?notice=revoked")
+
+    @staticmethod
+    async def _page(
+        layout: Layout,
+        tokens: TokenService,
+        form: TokenForm,
+        *,
+        errors: dict[str, str] | None = None,
+        notice: str | None = None,
+    ) -> Template:
+        return page(
+            "tokens/list.html",
+            layout,
+            status_code=400 if errors else 200,
+            tokens=await tokens.get_many(order_by=[ApiToken.created_at.asc()]),
+            form=form,
+            errors=errors or {},
+            notice=notice,
+        )
