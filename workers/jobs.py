@@ -27,6 +27,7 @@ from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
+from app.lib.storage import InvalidKeyError, storage
 from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
 from workers.tenancy import tenant_job
@@ -153,6 +154,24 @@ async def process_screenshot(session: AsyncSession, *, screenshot_id: str) -> st
 async def process_attachment_image(session: AsyncSession, *, attachment_id: str) -> str | None:
     """The same processing for a file attached to a report whose bytes are an image."""
     return await ImageProcessor(session, Attachment).process(UUID(attachment_id))
+
+
+@tenant_job
+async def delete_stored_files(_session: AsyncSession, *, keys: list[str]) -> int:
+    """The files of a deleted report, each of them the job's tenant's (its keys begin with the organization)."""
+    organization_id = require_tenant()
+    foreign = [key for key in keys if not key.startswith(f"{organization_id}/")]
+    if foreign:
+        raise InvalidKeyError(foreign[0])
+    for key in keys:
+        await storage().delete(key)
+    return len(keys)
+
+
+@tenant_job
+async def delete_project_files(_session: AsyncSession, *, project_id: str) -> None:
+    """Every file stored under a deleted project of the job's tenant."""
+    await storage().delete_project(require_tenant(), UUID(project_id))
 
 
 async def sweep_pending_screenshots(_ctx: dict[str, Any]) -> int:

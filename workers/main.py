@@ -20,6 +20,8 @@ from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
     create_github_issue,
+    delete_project_files,
+    delete_stored_files,
     deliver_webhook,
     process_attachment_image,
     process_screenshot,
@@ -56,6 +58,8 @@ def worker_settings() -> dict[str, Any]:
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
             func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
             func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
+            delete_stored_files,
+            delete_project_files,
         ],
         "cron_jobs": [
             cron(

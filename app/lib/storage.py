@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import re
+import shutil
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -57,6 +58,13 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def delete_project(self, organization_id: UUID, project_id: UUID) -> None:
+        """Every object stored under the project (`{organization}/{project}/`), gone."""
+
+
+def project_prefix(organization_id: UUID, project_id: UUID) -> str:
+    return f"{organization_id}/{project_id}/"
+
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
@@ -77,6 +85,14 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def delete_project(self, organization_id: UUID, project_id: UUID) -> None:
+        await asyncio.to_thread(_remove_tree, self.root / project_prefix(organization_id, project_id))
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -127,6 +143,13 @@ class S3Storage:
 
     async def delete(self, key: str) -> None:
         await obstore.delete_async(self.store, check_key(key))
+
+    async def delete_project(self, organization_id: UUID, project_id: UUID) -> None:
+        # Listed whole before deleting: a listing is paged, and deleting under its feet could skip a page.
+        stream = obstore.list(self.store, prefix=project_prefix(organization_id, project_id), chunk_size=1000)
+        paths = [meta["path"] async for batch in stream for meta in batch]
+        for start in range(0, len(paths), 1000):  # S3 deletes at most 1,000 objects per request
+            await obstore.delete_async(self.store, paths[start : start + 1000])
 
 
 def storage_from(settings: Settings) -> Storage:

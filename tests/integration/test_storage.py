@@ -112,6 +112,18 @@ async def test_put_get_exists_delete(store: Storage) -> None:
         await store.get(key)
 
 
+async def test_a_projects_objects_are_deleted_and_no_others(store: Storage) -> None:
+    organization_id, project_id, other_project_id = uuid4(), uuid4(), uuid4()
+    doomed = [new_key(organization_id, project_id, "png") for _ in range(3)]
+    kept = [new_key(organization_id, other_project_id, "png"), new_key(uuid4(), project_id, "png")]
+    for key in [*doomed, *kept]:
+        await store.put(key, b"bytes")
+    await store.delete_project(organization_id, project_id)
+    assert [await store.exists(key) for key in doomed] == [False, False, False]
+    assert [await store.exists(key) for key in kept] == [True, True]
+    await store.delete_project(organization_id, project_id)  # nothing left: nothing to do
+
+
 @pytest.mark.parametrize("key", ["../etc/passwd", "a/b/c.png", f"{uuid4()}/{uuid4()}/../../x.png", "shot.png"])
 async def test_a_key_lantern_did_not_make_is_refused(store: Storage, key: str) -> None:
     with pytest.raises(InvalidKeyError):

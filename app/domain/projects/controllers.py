@@ -133,7 +133,7 @@ class ProjectController(Controller):
         "/{project_id:uuid}", operation_id="DeleteProject", status_code=HTTP_204_NO_CONTENT, guards=[requires_manager]
     )
     async def remove(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> None:
-        await projects.delete(project_id)
+        await projects.remove(project_id)
 
     @get(
         "/{project_id:uuid}/keys",

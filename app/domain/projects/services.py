@@ -20,11 +20,14 @@ from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
+from app.lib.queue import enqueue_after_commit
 from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
 from app.settings import get_settings
 from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
+
+DELETE_PROJECT_FILES_JOB = "delete_project_files"
 
 _VOWELS = set("AEIOU")
 MIN_PREFIX_LENGTH = 2
@@ -101,6 +104,14 @@ class ProjectService(TenantService[Project]):
             setattr(project, name, value)
         await self.session.flush()
         return project
+
+    async def remove(self, project_id: UUID) -> None:
+        """Delete the project with its reports; every file stored under it is deleted by a job once the deletion
+        commits (uploads never attached to a report too)."""
+        await self.delete(project_id)
+        enqueue_after_commit(
+            self.session, DELETE_PROJECT_FILES_JOB, f"files:project:{project_id}", project_id=str(project_id)
+        )
 
     async def _prefix_taken(self, prefix: str) -> bool:
         return await self.exists(tracking_prefix=prefix)

@@ -41,14 +41,17 @@ from app.domain.reports.models import (
     FIRST_CUSTOM_STATUS_ID,
     NEW_STATUS,
     STATUS_ALIASES,
+    Attachment,
     Comment,
     ProjectColumn,
     ProjectCounter,
     Report,
+    Screenshot,
 )
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
+from app.lib.queue import enqueue_after_commit
 from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
 
@@ -58,6 +61,7 @@ NUMBERING_BATCH = 500
 HELD_BACK_PAUSES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.3)
 MAX_LOG_BYTES = 512 * 1024
 MAX_METADATA_BYTES = 64 * 1024
+DELETE_FILES_JOB = "delete_stored_files"
 
 
 def check_sizes(*, logs: Sequence[Any], metadata: Any) -> None:
@@ -100,6 +104,18 @@ class ReportService(TenantService[Report]):
         if report is None:
             raise not_found()
         return report
+
+    async def remove(self, report: Report) -> None:
+        """Delete the report; its stored files (screenshots, attachments, their thumbnails) are deleted by a job
+        once the deletion commits."""
+        keys = [key for model in (Screenshot, Attachment) for key in await self._stored_keys(model, report.id)]
+        await self.delete(report.id)
+        if keys:
+            enqueue_after_commit(self.session, DELETE_FILES_JOB, f"files:report:{report.id}", keys=keys)
+
+    async def _stored_keys(self, model: type[Screenshot | Attachment], report_id: UUID) -> list[str]:
+        rows = await self.session.execute(select(model.key, model.thumbnail_key).where(model.report_id == report_id))
+        return [key for row in rows for key in row if key]
 
     async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService) -> Report:
         if isinstance(changes.assignee_id, UUID):

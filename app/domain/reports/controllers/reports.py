@@ -208,7 +208,7 @@ class ReportController(Controller):
     ) -> None:
         report = await reports.by_reference(reference)
         await events.report_changed(Event.REPORT_DELETED, report)
-        await reports.delete(report.id)
+        await reports.remove(report)
 
     @get(
         "/reports/{reference:str}/comments",

@@ -1,0 +1,84 @@
+"""Deleting a report or a project deletes its stored files too (screenshots, attached files, thumbnails,
+uploads never attached), by a real arq worker once the deletion has committed; no other report's, project's or
+organization's file goes with them.
+
+Real parts: the app in-process, local storage under the suite's data directory, the test Redis and a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.settings import get_settings
+from tests.integration.test_attachment_images import attach
+from tests.integration.test_jobs import png, settled, submit_with_screenshot
+from tests.support.clients import Tenant, TenantFactory
+from tests.support.worker import running_worker
+
+WAIT_SECONDS = 30.0
+
+
+def stored(*parts: str) -> set[str]:
+    """The files stored under `organization[/project]`, as keys."""
+    uploads = get_settings().data_dir / "uploads"
+    folder = uploads.joinpath(*parts)
+    return {str(path.relative_to(uploads)) for path in folder.rglob("*") if path.is_file()}
+
+
+async def until_stored(expected: set[str], *parts: str) -> None:
+    for _ in range(int(WAIT_SECONDS / 0.1)):
+        if stored(*parts) == expected:
+            return
+        await asyncio.sleep(0.1)
+    assert stored(*parts) == expected
+
+
+async def report_with_files(tenant: Tenant, api_key: str) -> str:
+    """A report with a screenshot, an attached image and an attached text file, all processed."""
+    report_id = await submit_with_screenshot(tenant, api_key, png())
+    await attach(tenant, report_id, "detail.png", png(), "image/png")
+    await attach(tenant, report_id, "console.txt", b"TypeError: cart is undefined", "text/plain")
+    await settled(tenant.client)
+    return report_id
+
+
+async def test_a_deleted_reports_files_go_and_no_one_elses(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other, running_worker():
+        project = await tenant.create_project("Shop")
+        theirs = await other.create_project("Shop")
+        await report_with_files(other, theirs["apiKey"])
+        kept = await report_with_files(tenant, project["apiKey"])
+        before = stored(tenant.organization_id)
+        others_before = stored(other.organization_id)
+        assert len(before) == 5  # the screenshot and the image, each with its thumbnail; the text file
+
+        deleted = await report_with_files(tenant, project["apiKey"])
+        assert len(stored(tenant.organization_id)) == 10
+        response = await tenant.client.delete(f"/api/v1/reports/{deleted}")
+        assert response.status_code == 204, response.text
+
+        await until_stored(before, tenant.organization_id)
+        assert stored(other.organization_id) == others_before
+        assert (await tenant.client.get(f"/api/v1/reports/{kept}/attachments")).status_code == 200
+
+
+async def test_a_deleted_projects_files_go_with_its_unattached_uploads(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant, tenants.create("Other") as other, running_worker():
+        doomed = await tenant.create_project("Old shop")
+        kept = await tenant.create_project("New shop")
+        theirs = await other.create_project("Shop")
+        for project, owner in ((doomed, tenant), (kept, tenant), (theirs, other)):
+            await report_with_files(owner, project["apiKey"])
+        unattached = await tenant.client.post(
+            "/api/v1/upload/screenshot", files={"file": ("shot.png", png())}, headers={"X-API-Key": doomed["apiKey"]}
+        )
+        assert unattached.status_code == 201, unattached.text  # stored as sent: processed once a report has it
+        assert len(stored(tenant.organization_id, doomed["id"])) == 6
+        kept_files, others_files = stored(tenant.organization_id, kept["id"]), stored(other.organization_id)
+
+        response = await tenant.client.delete(f"/api/v1/projects/{doomed['id']}")
+        assert response.status_code == 204, response.text
+
+        await until_stored(set(), tenant.organization_id, doomed["id"])
+        assert stored(tenant.organization_id, kept["id"]) == kept_files
+        assert stored(other.organization_id) == others_files
