@@ -49,8 +49,9 @@ def _ngettext(singular: str, plural: str, number: int) -> str:
 
 
 def pages_query(params: MultiDict[str], after: str | None) -> str:
-    """The list's query string for another page: the same filters and sort, another cursor."""
-    kept = [(name, value) for name, value in params.multi_items() if name != "after"]
+    """The list's query string for another page: the same filters and sort, another cursor (and no notice of
+    what was just done)."""
+    kept = [(name, value) for name, value in params.multi_items() if name not in {"after", "notice"}]
     return urlencode([*kept, *([("after", after)] if after else [])])
 
 

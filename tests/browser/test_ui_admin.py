@@ -90,6 +90,44 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
         assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
 
+        await expect(page.locator("#webhook-secret")).to_have_count(0)  # the log does not show the secret
+        await page.get_by_role("button", name="Make a new signing secret").click()
+        await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
+        await page.get_by_role("link", name="Delivery log").click()
+        await page.get_by_text("Delete this webhook").click()
+        await page.get_by_role("button", name="Delete the webhook").click()
+        await expect(page.get_by_role("status")).to_have_text("The webhook was deleted: nothing more is sent to it.")
+        await expect(page.get_by_text("No webhook yet.")).to_be_visible()
+        assert await read(tenant, "/api/v1/webhooks") == []
+
+
+async def test_an_old_widget_key_is_revoked_and_a_project_deleted_with_its_reports(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        doomed = await tenant.create_project("Old shop")
+        kept = await tenant.create_project("New shop")
+        sent = await report(tenant.client, doomed["apiKey"], "Sent from the old shop")
+        await log_in(page, tenant.email, path=f"/ui/projects/{doomed['id']}")
+        await page.get_by_role("button", name="New widget key").click()
+        new_key = await page.locator("#widget-key").input_value()
+        await page.goto(f"/ui/projects/{doomed['id']}")
+        old_key = doomed["apiKey"]
+        await page.get_by_role("button", name=f"Revoke the key {old_key[:11]}…{old_key[-4:]}").click()
+        keys = {key["key"]: key for key in await read(tenant, f"/api/v1/projects/{doomed['id']}/keys")}
+        assert keys[old_key]["revokedAt"] is not None
+        assert keys[new_key]["revokedAt"] is None
+        await expect(page.get_by_label("The line to add")).to_contain_text(new_key)
+
+        await page.get_by_text("Delete this project").click()
+        await page.get_by_role("button", name="Delete the project").click()
+        await expect(page.get_by_role("status")).to_have_text("The project was deleted, with its reports and files.")
+        await expect(page.get_by_role("link", name="Old shop")).to_have_count(0)
+        await expect(page.get_by_role("link", name="New shop")).to_be_visible()
+        assert (await tenant.client.get(f"/api/v1/projects/{doomed['id']}")).status_code == 404
+        assert (await tenant.client.get(f"/api/v1/reports/{sent['id']}")).status_code == 404
+        assert (await tenant.client.get(f"/api/v1/projects/{kept['id']}")).status_code == 200
+
 
 async def test_an_api_token_is_shown_once_works_until_it_is_revoked(
     tenants: TenantFactory, page: Page, live_server: str

@@ -161,3 +161,25 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
             response = await page.goto(f"/ui/reports/{hidden_report['id']}")
             assert response is not None
             assert response.status == 404
+
+
+async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        doomed = await report(tenant.client, project["apiKey"], "Sent twice by mistake")
+        kept = await report(tenant.client, project["apiKey"], "The cart is empty")
+        member, _user_id = await invite(tenant, app, "member")
+        await log_in(page, member, path=f"/ui/reports/{doomed['id']}")
+        await expect(page.get_by_text("Delete this report")).to_have_count(0)
+        await page.get_by_role("button", name="Log out").click()
+
+        await log_in(page, tenant.email, path=f"/ui/reports/{doomed['id']}")
+        await page.get_by_text("Delete this report").click()  # the disclosure holds the button
+        await page.get_by_role("button", name="Delete the report").click()
+        await expect(page.get_by_role("status")).to_have_text("The report was deleted, with its screenshots and files.")
+        await expect(page.get_by_role("link", name="Sent twice by mistake")).to_have_count(0)
+        await expect(page.get_by_role("link", name="The cart is empty")).to_be_visible()
+        assert (await tenant.client.get(f"/api/v1/reports/{doomed['id']}")).status_code == 404
+        assert (await tenant.client.get(f"/api/v1/reports/{kept['id']}")).status_code == 200

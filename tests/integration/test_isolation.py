@@ -121,8 +121,11 @@ async def test_the_matrix_requests_succeed_on_the_callers_own_objects(
     async with tenants.create("Owner") as b, caller(b, app, credential) as client:
         shared, failures = Objects(b), []
         for endpoint in endpoints_for(app, credential):
-            # A DELETE (or a page's disconnect or remove) gets objects of its own, so that it cannot starve the others.
-            removes = endpoint.method == "DELETE" or endpoint.path.endswith(("/disconnect", "/remove"))
+            # A DELETE (or a page's disconnect, remove, revoke or delete) gets objects of its own, so that it cannot
+            # starve the others.
+            removes = endpoint.method == "DELETE" or endpoint.path.endswith(
+                ("/disconnect", "/remove", "/revoke", "/delete")
+            )
             own = Objects(b) if removes else shared
             response = await send(client, endpoint, await own.for_endpoint(endpoint), await request_body(endpoint, own))
             if not (200 <= response.status_code < 300 or saved_form(endpoint, response)):

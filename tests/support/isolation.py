@@ -479,12 +479,17 @@ NO_BODY = frozenset(
         "CreateGitHubIssue",
         "POST /ui/projects/{project_id}/github/disconnect",
         "POST /ui/projects/{project_id}/keys",
+        "POST /ui/projects/{project_id}/keys/{key_id}/revoke",
+        "POST /ui/projects/{project_id}/delete",
         "POST /ui/projects/{project_id}/people/{user_id}/remove",
         "POST /ui/members/{membership_id}/remove",
         "POST /ui/tokens/{token_id}/revoke",
         "POST /ui/reports/{reference}/github-issue",
+        "POST /ui/reports/{reference}/delete",
         "POST /ui/webhooks/{webhook_id}/activate",
         "POST /ui/webhooks/{webhook_id}/ping",
+        "POST /ui/webhooks/{webhook_id}/secret",
+        "POST /ui/webhooks/{webhook_id}/delete",
         "POST /ui/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
     }
 )

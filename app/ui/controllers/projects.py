@@ -167,6 +167,20 @@ class ProjectPages(Controller):
         await projects.remove_person(project_id, user_id)
         return see_other(f"/ui/projects/{project_id}#people")
 
+    @post("/{project_id:uuid}/delete")
+    async def delete(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> Redirect:
+        """Gone for good with its reports and files, as `DELETE /api/v1/projects/{id}`."""
+        await projects.remove(project_id)
+        return see_other("/ui/projects?notice=deleted")
+
+    @post("/{project_id:uuid}/keys/{key_id:uuid}/revoke")
+    async def revoke_key(
+        self, project_id: FromPath[UUID], key_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+    ) -> Redirect:
+        """The widget stops working on pages that still carry this key (within the credential cache's time)."""
+        await projects.revoke_key(project_id, key_id)
+        return see_other(f"/ui/projects/{project_id}#keys")
+
     @post("/{project_id:uuid}/keys")
     async def new_key(
         self, layout: NamedDependency[Layout], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]

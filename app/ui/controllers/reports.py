@@ -37,9 +37,9 @@ from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.forms import Form
-from app.ui.pages import Layout, page, requires_person, safe_next, see_other
+from app.ui.pages import HOME_PATH, Layout, page, requires_person, safe_next, see_other
 from app.ui.views import CHOICES, facts, table
-from tenants.guards import requires_team
+from tenants.guards import requires_manager, requires_team
 
 PAGE_SIZE = 25
 # The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending); the first is the default.
@@ -260,6 +260,16 @@ class ReportPages(Controller):
         report = await reports.by_reference(reference)
         await issues.request(report)
         return see_other(f"{report_path(report)}#github")
+
+    @post("/reports/{reference:str}/delete", guards=[requires_manager])
+    async def delete(
+        self, reference: FromPath[str], reports: NamedDependency[ReportService], events: NamedDependency[WebhookEvents]
+    ) -> Redirect:
+        """Gone for good with its files, as `DELETE /api/v1/reports/{id}`; webhooks hear `report.deleted`."""
+        report = await reports.by_reference(reference)
+        await events.report_changed(Event.REPORT_DELETED, report)
+        await reports.remove(report)
+        return see_other(f"{HOME_PATH}?notice=deleted")
 
     @post("/reports/{reference:str}/comments")
     async def comment(  # noqa: PLR0913 - the comment and the services it touches

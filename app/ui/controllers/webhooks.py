@@ -100,6 +100,20 @@ class WebhookPages(Controller):
         await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
         return see_other(f"/ui/webhooks/{webhook_id}")
 
+    @post("/{webhook_id:uuid}/secret")
+    async def rotate_secret(
+        self, layout: NamedDependency[Layout], webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
+    ) -> Template:
+        """A new signing secret, shown this once; deliveries sent from now on are signed with it."""
+        webhook, secret = await webhooks.rotate(webhook_id)
+        return page("webhooks/secret.html", layout, webhook=webhook, secret=secret)
+
+    @post("/{webhook_id:uuid}/delete")
+    async def delete(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
+        await webhooks.get(webhook_id)  # another organization's webhook is unknown here
+        await webhooks.delete(webhook_id)
+        return see_other("/ui/webhooks?notice=deleted")
+
     @post("/{webhook_id:uuid}/activate")
     async def activate(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
         """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
