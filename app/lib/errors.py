@@ -300,8 +300,8 @@ def repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> La
     """What a repository's failed statement means to the client.
 
     advanced-alchemy reports every failed statement as an integrity error; only a broken constraint is the
-    client's conflict. A locked or unreachable database is ours, and passes (SQLite's "database is locked"
-    had answered 409)."""
+    client's conflict. A locked or unreachable database (SQLite's "database is locked", a lost connection)
+    is the server's trouble, and passes."""
     cause = exc.__cause__
     if cause is None or isinstance(cause, SQLAlchemyIntegrityError):
         logger.info("conflicting change", path=request.url.path, cause=str(cause or exc))
