@@ -20,6 +20,7 @@ from app.lib.asgi import FILE_DOWNLOAD
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
 from app.ui.controllers.integrations import GitHubPages
+from app.ui.controllers.invitations import InvitationPages
 from app.ui.controllers.jobs import JobPages
 from app.ui.controllers.members import MemberPages
 from app.ui.controllers.organization import OrganizationPages
@@ -42,6 +43,7 @@ ui_router = Router(
     route_handlers=[
         home,
         AuthPages,
+        InvitationPages,
         ReportPages,
         BoardPages,
         ProjectPages,

@@ -93,7 +93,7 @@ async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFacto
                 "/api/v1/organization/members", json={"email": (ja := f"ja-{secrets.token_hex(4)}@example.com")}
             )
         ).json()
-        invitation_id = await _invitation_id(tenant.organization_id, invited["data"]["member"]["userId"])
+        invitation_id = await invitation_id_of(tenant.organization_id, invited["data"]["member"]["userId"])
         with tenant_scope(UUID(tenant.organization_id)):
             async with alchemy_config().get_session() as session:
                 mail = await invitation_mail(session, invitation_id, "lt_inv_x")
@@ -104,7 +104,7 @@ async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFacto
         assert "lt_inv_x" in mail.body
 
 
-async def _invitation_id(organization_id: str, user_id: str) -> UUID:
+async def invitation_id_of(organization_id: str, user_id: str) -> UUID:
     with tenant_scope(UUID(organization_id)):
         async with alchemy_config().get_session() as session:
             found = await session.scalar(select(Invitation.id).where(Invitation.user_id == UUID(user_id)))
@@ -344,7 +344,7 @@ async def test_every_invitation_queues_its_mail_once_committed(tenants: TenantFa
         member = await tenant.client.post("/api/v1/organization/members", json={"email": "dev@example.com"})
         guest = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "cl@example.com"})
         for user_id in (member.json()["data"]["member"]["userId"], guest.json()["data"]["userId"]):
-            job = job_key_prefix + f"invitation-mail:{await _invitation_id(tenant.organization_id, user_id)}"
+            job = job_key_prefix + f"invitation-mail:{await invitation_id_of(tenant.organization_id, user_id)}"
             for _ in range(100):
                 if await get_redis().exists(job):
                     break

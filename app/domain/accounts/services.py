@@ -118,11 +118,15 @@ class AccountService:
     async def set_password(self, user: User, password: str) -> None:
         user.password_hash = await hash_password(password)
 
-    async def accept_invitation(self, token: str, password: str, name: str | None) -> tuple[User, UUID]:
-        """Make the invitation's membership count; the token works once and until it expires.
+    async def invitation(self, token: str) -> tuple[User, Organization]:
+        """Who a valid invitation's token invites, and to which organization (to show before accepting)."""
+        invitation = await self._open_invitation(token)
+        user = await self.users.get(invitation.user_id)
+        async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
+            organization = await self.session.get_one(Organization, invitation.organization_id)
+        return user, organization
 
-        A person new to this server chooses their password here. Someone who already has an account proves
-        it is theirs with its password: the token alone is also known to whoever sent the invitation."""
+    async def _open_invitation(self, token: str) -> Invitation:
         token_hash = digest(token)
         async with scoped(self.session, credential_lookup(token_hash)):
             invitation = await self.session.scalar(
@@ -134,6 +138,14 @@ class AccountService:
             )
         if invitation is None:
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
+        return invitation
+
+    async def accept_invitation(self, token: str, password: str, name: str | None) -> tuple[User, UUID]:
+        """Make the invitation's membership count; the token works once and until it expires.
+
+        A person new to this server chooses their password here. Someone who already has an account proves
+        it is theirs with its password: the token alone is also known to whoever sent the invitation."""
+        invitation = await self._open_invitation(token)
         user = await self.users.get(invitation.user_id)
         if user.password_hash is not None and not await verify_password(user.password_hash, password):
             raise invalid_credentials()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -166,7 +167,7 @@ async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str
     organization = await session.get(Organization, invitation.organization_id)
     if user is None or organization is None:
         return None
-    link = f"{get_settings().public_url}/invitations/accept?token={token}"
+    link = f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
     with use_locale(user.locale or organization.default_locale):
         subject = _("You are invited to join %(organization)s on Lantern", organization=organization.name)
         if user.password_hash is None:
