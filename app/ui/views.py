@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -129,3 +131,9 @@ def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, 
             text = _text(value)
         pairs.append((str(name), text))
     return pairs
+
+
+@cache
+def time_zones() -> list[str]:
+    """Every time zone's name, for a time zone field's suggestions."""
+    return sorted(zoneinfo.available_timezones())

@@ -1,5 +1,6 @@
-"""The organization's settings in the admin UI: its managers change the name, default language, time zone
-and allowed e-mail domains; a refused value comes back with its reason beside it; members are turned away."""
+"""Settings in the admin UI: an organization's managers change its name, default language, time zone and
+allowed e-mail domains (members are turned away); a person changes their own profile and password. A refused
+value comes back with its reason beside it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests.support.admin_ui import invite, log_in, read
-from tests.support.clients import TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, TenantFactory
 
 
 async def test_a_manager_changes_the_organizations_settings(tenants: TenantFactory, page: Page) -> None:
@@ -49,3 +50,45 @@ async def test_members_cannot_change_the_settings(tenants: TenantFactory, page: 
         refused = await page.goto("/ui/settings")
     assert refused is not None
     assert refused.status == 403
+
+
+async def test_a_person_changes_their_profile_and_password(tenants: TenantFactory, page: Page, app: Any) -> None:
+    async with tenants.create("Acme") as tenant:
+        await log_in(page, tenant.email)
+        await page.get_by_role("link", name="Owner", exact=True).click()  # their name in the header
+        await expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+        await page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator("#timezone-error")).to_have_text("This time zone is not known.")
+
+        await page.get_by_label("Name").fill("Ada Lovelace")
+        await page.get_by_label("Your language").select_option("de")
+        await page.get_by_label("Time zone").fill("Europe/Berlin")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_have_text("Ihr Profil ist gespeichert.")  # now in German
+        await expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
+        me = await read(tenant, "/api/v1/auth/me")
+        assert (me["user"]["name"], me["user"]["locale"], me["user"]["timezone"]) == (
+            "Ada Lovelace",
+            "de",
+            "Europe/Berlin",
+        )
+
+        current, new = page.get_by_label("Aktuelles Passwort"), page.get_by_label("Neues Passwort")
+        await current.fill("not my password")
+        await new.fill("a brand new password")
+        await page.get_by_role("button", name="Passwort ändern").click()
+        await expect(page.locator("#current_password-error")).to_have_text("Das ist nicht Ihr aktuelles Passwort.")
+        await current.fill(PASSWORD)
+        await new.fill("short")
+        await page.get_by_role("button", name="Passwort ändern").click()
+        await expect(new).to_have_attribute("aria-invalid", "true")
+        await current.fill(PASSWORD)
+        await new.fill("a brand new password")
+        await page.get_by_role("button", name="Passwort ändern").click()
+        await expect(page.get_by_role("status")).to_have_text("Ihr Passwort ist geändert.")
+
+        async with ApiClient.for_app(app) as anyone:
+            for password, status in ((PASSWORD, 401), ("a brand new password", 200)):
+                login = await anyone.post("/api/v1/auth/login", json={"email": tenant.email, "password": password})
+                assert login.status_code == status, login.text

@@ -164,9 +164,7 @@ class AuthController(Controller):
         accounts: NamedDependency[AccountService],
     ) -> Envelope[None]:
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
-        user = await accounts.users.get(identity.user_id)
-        await accounts.authenticate(user.email, data.current_password)
-        await accounts.set_password(user, data.new_password)
+        user = await accounts.change_password(identity.user_id, data.current_password, data.new_password)
         start_session(request, user, identity.organization_id)
         return ok(None)
 

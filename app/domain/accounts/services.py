@@ -118,6 +118,13 @@ class AccountService:
     async def set_password(self, user: User, password: str) -> None:
         user.password_hash = await hash_password(password)
 
+    async def change_password(self, user_id: UUID, current_password: str, new_password: str) -> User:
+        """A new password for someone who proves the current one."""
+        user = await self.users.get(user_id)
+        await self.authenticate(user.email, current_password)
+        await self.set_password(user, new_password)
+        return user
+
     async def invitation(self, token: str) -> tuple[User, Organization]:
         """Who a valid invitation's token invites, and to which organization (to show before accepting)."""
         invitation = await self._open_invitation(token)

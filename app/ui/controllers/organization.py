@@ -3,9 +3,7 @@ visitors fall back to, and the e-mail domains its people may come from."""
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
-from functools import cache
 from typing import Annotated
 
 from litestar import Controller, get, post
@@ -20,15 +18,11 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.views import time_zones
 from tenants.guards import requires_manager
 
 SETTINGS_PATH = "/ui/settings"
 FIELDS = {"name": "name", "defaultLocale": "default_locale", "timezone": "timezone", "security": "email_domains"}
-
-
-@cache
-def time_zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
 
 
 @dataclass
