@@ -2,7 +2,7 @@
 
 from advanced_alchemy.base import orm_registry
 
-from app.domain.accounts.models import User
+from app.domain.accounts.models import PasswordReset, User
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
@@ -21,6 +21,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Organization",
+    "PasswordReset",
     "Project",
     "ProjectColumn",
     "ProjectCounter",

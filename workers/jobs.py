@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.accounts.services import password_reset_mail
 from app.domain.integrations.models import GitHubIssue
 from app.domain.integrations.services import GitHubIssues
 from app.domain.organizations.services import invitation_mail
@@ -38,6 +39,13 @@ logger = structlog.get_logger()
 @tenant_job
 async def send_invitation_email(session: AsyncSession, *, invitation_id: str, token: str) -> bool:
     mail = await invitation_mail(session, UUID(invitation_id), token)
+    return mail is not None and await send_mail(mail)
+
+
+async def send_password_reset_email(_ctx: dict[str, Any], *, user_id: str, token: str) -> bool:
+    """The link to choose a new password, mailed to whoever asked for it: a person's own, of no tenant."""
+    async with alchemy_config().get_session() as session:
+        mail = await password_reset_mail(session, UUID(user_id), token)
     return mail is not None and await send_mail(mail)
 
 

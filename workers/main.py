@@ -27,6 +27,7 @@ from workers.jobs import (
     process_screenshot,
     refresh_search_gram_shares,
     send_invitation_email,
+    send_password_reset_email,
     sweep_outbound_work,
     sweep_pending_screenshots,
     sweep_unnumbered_reports,
@@ -53,6 +54,7 @@ def worker_settings() -> dict[str, Any]:
         "functions": [
             assign_tracking_ids,
             send_invitation_email,
+            send_password_reset_email,
             image_function(process_screenshot),
             image_function(process_attachment_image),
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.

@@ -96,15 +96,23 @@ _enqueueing: set[asyncio.Task[None]] = set()  # the loop keeps only weak referen
 
 
 def enqueue_after_commit(
-    session: AsyncSession, function: str, job_id: str, *, defer_seconds: float = 0, **kwargs: Any
+    session: AsyncSession,
+    function: str,
+    job_id: str,
+    *,
+    defer_seconds: float = 0,
+    of_tenant: bool = True,
+    **kwargs: Any,
 ) -> None:
-    """Queue a job of the tenant in context once `session`'s transaction commits; nothing if it rolls back.
+    """Queue a job of the tenant in context (or, `of_tenant=False`, of nobody's: a person's own e-mail) once
+    `session`'s transaction commits; nothing if it rolls back.
 
     The enqueue runs beside the caller (a request answers without waiting for it); if Redis is unreachable
     then, the job is lost to the queue and the sweeper that owns its kind of work queues it again.
     """
+    tenant = {"organization_id": str(require_tenant())} if of_tenant else {}
     pending = session.sync_session.info.setdefault(_AFTER_COMMIT, [])
-    pending.append((function, job_id, defer_seconds, {"organization_id": str(require_tenant()), **kwargs}))
+    pending.append((function, job_id, defer_seconds, {**tenant, **kwargs}))
 
 
 @event.listens_for(Session, "after_commit")

@@ -24,6 +24,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 ORG_TOKEN_PREFIX = "lt_org_"  # noqa: S105 - a public prefix, not a secret
 WIDGET_KEY_PREFIX = "lt_pub_"
 INVITATION_PREFIX = "lt_inv_"
+PASSWORD_RESET_PREFIX = "lt_pwr_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _slots() -> asyncio.Semaphore:

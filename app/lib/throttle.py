@@ -5,7 +5,8 @@
 - the admin API: per organization token or per user, an average rate with bursts (GCRA);
 - stored files (images, thumbnails, attachments): the same callers, in a bucket of their own with ten times
   the admin API's rate and burst, so a page that shows many thumbnails leaves the API's budget alone;
-- login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py).
+- login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py);
+- password reset links: per address, a few an hour.
 Every bucket name starts with the organization (and project) it belongs to.
 """
 
@@ -28,6 +29,7 @@ from tenants.middleware import IDENTITY_KEY
 
 FILES_PER_ADMIN_REQUEST = 10
 UPLOADS_PER_SUBMISSION = 2
+PASSWORD_RESETS_PER_HOUR = 5
 
 
 @cache
@@ -68,6 +70,11 @@ def login_policy() -> Policy:
 
 def login_failures_policy() -> Policy:
     return Policy(name="login-failures", limit=get_settings().login_failures_per_hour, window_seconds=3600)
+
+
+def password_reset_policy() -> Policy:
+    """Links to choose a new password mailed to one address: a few an hour."""
+    return Policy(name="password-reset", limit=PASSWORD_RESETS_PER_HOUR, window_seconds=3600)
 
 
 def refuse(decision: Decision) -> LanternError:

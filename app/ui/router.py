@@ -24,6 +24,7 @@ from app.ui.controllers.invitations import InvitationPages
 from app.ui.controllers.jobs import JobPages
 from app.ui.controllers.members import MemberPages
 from app.ui.controllers.organization import OrganizationPages
+from app.ui.controllers.password_reset import PasswordResetPages
 from app.ui.controllers.profile import ProfilePages
 from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
@@ -45,6 +46,7 @@ ui_router = Router(
         home,
         AuthPages,
         InvitationPages,
+        PasswordResetPages,
         ReportPages,
         BoardPages,
         ProjectPages,

@@ -9,6 +9,7 @@ from playwright.async_api import Page, expect
 
 from tests.support.admin_ui import invite, log_in, read, report
 from tests.support.clients import PASSWORD, TenantFactory
+from tests.support.mailbox import link_in, receiving_mail
 
 
 async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_german(
@@ -99,3 +100,35 @@ async def test_repeated_wrong_passwords_are_throttled_as_the_api_throttles_them(
         assert refused.status == 429
         assert int(refused.headers["retry-after"]) > 0
         await expect(page.get_by_role("alert")).to_have_text("Too many requests. Please wait and try again.")
+
+
+async def test_a_forgotten_password_is_chosen_anew_from_the_mailed_link(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    async with tenants.create() as tenant:
+        with receiving_mail() as mailbox:
+            await page.goto("/ui/login")
+            await page.get_by_role("link", name="Forgot your password?").click()
+            await page.get_by_label("E-mail address").fill(tenant.email)
+            await page.get_by_role("button", name="Send the link").click()
+            await expect(page.get_by_role("status")).to_contain_text(f"If an account has the address {tenant.email}")
+            link = link_in(await mailbox.wait_for(tenant.email))
+
+        await page.goto(link)
+        new_password = page.get_by_label("New password")
+        await new_password.fill("short")
+        await page.get_by_role("button", name="Save the new password").click()
+        await expect(new_password).to_have_attribute("aria-invalid", "true")
+        await new_password.fill("a freshly chosen password")
+        await page.get_by_role("button", name="Save the new password").click()
+        await expect(page.get_by_role("status")).to_have_text("Your password is changed: log in with it.")
+        await page.get_by_label("E-mail address").fill(tenant.email)
+        await page.get_by_label("Password").fill("a freshly chosen password")
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+        used = await page.goto(link)
+        assert used is not None
+        assert used.status == 404
+        expired = page.get_by_text("This link to choose a new password is not valid or has expired.")
+        await expect(expired).to_be_visible()

@@ -180,8 +180,8 @@ async def test_ids_in_bodies_are_scoped_too(tenants: TenantFactory) -> None:
 
 
 async def test_a_widget_key_is_no_admin_credential(tenants: TenantFactory, app: Litestar) -> None:
-    """Every route of the native API but sign-up, login, invitations, health and the widget's own refuses a
-    widget key with 401, even on the key's own project and organization."""
+    """Every route of the native API but sign-up, login, invitations, password resets, health and the widget's
+    own refuses a widget key with 401, even on the key's own project and organization."""
     async with tenants.create() as a:
         project = await a.create_project()
         objects = Objects(a, ids={"project_id": project["id"]})

@@ -33,7 +33,9 @@ PAGES_PREFIX = "/ui/"
 FRAMEWORK_METHODS = frozenset({"OPTIONS", "HEAD"})  # answered by Litestar itself, never by a handler
 
 # Routes anyone may call: they take no credential, so no credential can be refused on them.
-PUBLIC_OPERATIONS = frozenset({"Signup", "Login", "AcceptInvitation", "Health", "Ready"})
+PUBLIC_OPERATIONS = frozenset(
+    {"Signup", "Login", "AcceptInvitation", "RequestPasswordReset", "ResetPassword", "Health", "Ready"}
+)
 # Routes made for the widget: a project's widget key is their credential (or they need none).
 WIDGET_OPERATIONS = frozenset({"CreateReport", "UploadScreenshot", "WidgetSubmit", "WidgetConfig"})
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts import schemas
@@ -166,6 +166,36 @@ class AuthController(Controller):
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.change_password(identity.user_id, data.current_password, data.new_password)
         start_session(request, user, identity.organization_id)
+        return ok(None)
+
+    @post(
+        "/password-reset",
+        operation_id="RequestPasswordReset",
+        status_code=HTTP_202_ACCEPTED,
+        exclude_from_csrf=True,
+        security=PUBLIC,
+    )
+    async def request_password_reset(
+        self, data: JSONBody[schemas.PasswordResetRequest], accounts: NamedDependency[AccountService]
+    ) -> Envelope[None]:
+        """Mail a link to choose a new password (valid one hour, once) if an account has this address. The
+        answer is the same whether or not one has; a few requests an hour per address, then 429."""
+        await accounts.request_password_reset(data.email)
+        return ok(None)
+
+    @post(
+        "/password-reset/confirm",
+        operation_id="ResetPassword",
+        status_code=HTTP_200_OK,
+        exclude_from_csrf=True,
+        security=PUBLIC,
+    )
+    async def reset_password(
+        self, data: JSONBody[schemas.PasswordReset], accounts: NamedDependency[AccountService]
+    ) -> Envelope[None]:
+        """The new password, with the token of the mailed link; then log in with it. A used or expired token
+        is a 404."""
+        await accounts.reset_password(data.token, data.password)
         return ok(None)
 
     @post(

@@ -33,6 +33,15 @@ class LoginRequest(CamelStruct):
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
+class PasswordResetRequest(CamelStruct):
+    email: Annotated[str, msgspec.Meta(max_length=320)]
+
+
+class PasswordReset(CamelStruct):
+    token: Annotated[str, msgspec.Meta(max_length=200)]
+    password: Password
+
+
 class SwitchOrganizationRequest(CamelStruct):
     organization_id: UUID
 

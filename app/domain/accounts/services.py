@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -16,15 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from app.domain.accounts.models import User
+from app.domain.accounts.models import PasswordReset, User
 from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.i18n import use_locale
+from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
+from app.lib.queue import enqueue_after_commit
 from app.lib.ratelimit import Decision
-from app.lib.security import digest, hash_password, verify_password
-from app.lib.throttle import limiter, login_failures_policy, login_policy, refuse
+from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, new_secret, verify_password
+from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
+from app.settings import get_settings
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.db import scoped
 
@@ -49,6 +54,10 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40]
     return slug or "org"
+
+
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+PASSWORD_RESET_JOB = "send_password_reset_email"  # noqa: S105 - a job's name
 
 
 def invalid_credentials() -> LanternError:
@@ -166,6 +175,52 @@ class AccountService:
             user.name = name
         return user, invitation.organization_id
 
+    async def request_password_reset(self, email: str) -> None:
+        """Mail a link to choose a new password, if an active account has this address. The caller learns
+        nothing either way; asking often for one address is refused (a mailbox is not to be flooded)."""
+        email = normalize_email(email)
+        decision = await limiter().hit(password_reset_policy(), digest(email))
+        if not decision.allowed:
+            raise refuse(decision)
+        user = await self.users.by_email(email)
+        if user is None or not user.is_active:
+            return
+        token = new_secret(PASSWORD_RESET_PREFIX)
+        reset = PasswordReset(
+            user_id=user.id, token_hash=digest(token), expires_at=datetime.now(UTC) + PASSWORD_RESET_LIFETIME
+        )
+        self.session.add(reset)
+        await self.session.flush()
+        job_id = f"password-reset:{reset.id}"
+        enqueue_after_commit(
+            self.session, PASSWORD_RESET_JOB, job_id, of_tenant=False, user_id=str(user.id), token=token
+        )
+
+    async def reset_password(self, token: str, password: str) -> User:
+        """The new password of the person a valid reset link was mailed to; every link of theirs is then used."""
+        user = await self.users.get((await self.password_reset(token)).user_id)
+        await self.set_password(user, password)
+        await self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+            .values(used_at=datetime.now(UTC)),
+        )
+        return user
+
+    async def password_reset(self, token: str) -> PasswordReset:
+        """The reset a mailed link's token opens; used, expired or unknown is a 404."""
+        reset = await self.session.scalar(
+            select(PasswordReset).where(
+                PasswordReset.token_hash == digest(token),
+                PasswordReset.used_at.is_(None),
+                PasswordReset.expires_at > datetime.now(UTC),
+            ),
+        )
+        if reset is None:
+            message = _("This link to choose a new password is not valid or has expired.")
+            raise LanternError(ErrorCode.NOT_FOUND, message)
+        return reset
+
     async def update_profile(self, user_id: UUID, changes: ProfileUpdate) -> User:
         user = await self.users.get(user_id)
         if changes.name is not UNSET:
@@ -199,3 +254,21 @@ class LoginThrottle:
 
     async def failed(self) -> None:
         await limiter().hit(login_failures_policy(), self.account)
+
+
+async def password_reset_mail(session: AsyncSession, user_id: UUID, token: str) -> Mail | None:
+    """The e-mail with the link to choose a new password, in the person's language."""
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    link = f"{get_settings().public_url}/ui/password-reset/confirm?{urlencode({'token': token})}"
+    with use_locale(user.locale or "en"):
+        subject = _("Choose a new Lantern password")
+        body = _(
+            "Hello,\n\nSomeone, probably you, asked to choose a new password for %(email)s on Lantern. Choose it "
+            "here:\n%(link)s\n\nThe link is valid for one hour and works once. If you did not ask, ignore this "
+            "e-mail: your password stays as it is.",
+            email=user.email,
+            link=link,
+        )
+    return Mail(to=user.email, subject=subject, body=body)

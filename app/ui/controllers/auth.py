@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from app.domain.accounts.controllers import sign_in, switch_session_organization
@@ -53,10 +53,12 @@ def _with_language(target: str, locale: str | None) -> str:
 
 class AuthPages(Controller):
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any], next_page: NextPage = None) -> Redirect | Template:
+    async def login_page(
+        self, request: Request[Any, Any, Any], next_page: NextPage = None, notice: FromQuery[str | None] = None
+    ) -> Redirect | Template:
         if get_identity(request) is not None:
             return see_other(safe_next(next_page))
-        return page("login.html", None, email="", error=None)
+        return page("login.html", None, email="", error=None, notice=notice)
 
     @post("/login")
     async def login(
@@ -71,7 +73,13 @@ class AuthPages(Controller):
         except LanternError as error:
             # Retry-After too, when the login throttle refused.
             return page(
-                "login.html", None, STATUS_OF[error.code], error.headers, email=data.email, error=message_of(error)
+                "login.html",
+                None,
+                STATUS_OF[error.code],
+                error.headers,
+                email=data.email,
+                error=message_of(error),
+                notice=None,
             )
         if chosen := match_locale(request.query_params.get("lang") or ""):
             # Picked with the switcher before logging in: kept, as a choice made once logged in is.

@@ -1,0 +1,49 @@
+"""A forgotten password: a link by e-mail (through a real worker to a real SMTP server on loopback), valid
+once and for an hour; the answer never tells whether an address has an account, and one address cannot be
+flooded."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+from app.lib.throttle import PASSWORD_RESETS_PER_HOUR
+from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.mailbox import link_in, receiving_mail
+from tests.support.worker import running_worker
+
+RESET = "/api/v1/auth/password-reset"
+NEW_PASSWORD = "a freshly chosen password"
+
+
+async def test_a_mailed_link_sets_a_new_password_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                asked = await anonymous.post(RESET, json={"email": tenant.email.upper()})
+                assert asked.status_code == 202, asked.text
+                message = await mailbox.wait_for(tenant.email)
+        link = link_in(message)
+        assert link.startswith("/ui/password-reset/confirm?token=")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+
+        short = await anonymous.post(f"{RESET}/confirm", json={"token": token, "password": "short"})
+        assert (short.status_code, short.json()["details"][0]["field"]) == (400, "password")
+        changed = await anonymous.post(f"{RESET}/confirm", json={"token": token, "password": NEW_PASSWORD})
+        assert changed.status_code == 200, changed.text
+        again = await anonymous.post(f"{RESET}/confirm", json={"token": token, "password": "another new password"})
+        assert (again.status_code, again.json()["error"]) == (404, "NOT_FOUND")
+
+        for password, status in ((PASSWORD, 401), (NEW_PASSWORD, 200)):
+            login = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": password})
+            assert login.status_code == status, login.text
+
+
+async def test_an_unknown_address_is_answered_alike_and_one_address_is_not_flooded(anonymous: ApiClient) -> None:
+    unknown = f"nobody-{secrets.token_hex(4)}@example.com"
+    answers = [await anonymous.post(RESET, json={"email": unknown}) for _ in range(PASSWORD_RESETS_PER_HOUR + 1)]
+    assert [answer.status_code for answer in answers] == [202] * PASSWORD_RESETS_PER_HOUR + [429]
+    assert answers[0].json() == {"success": True, "data": None}
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    made_up = await anonymous.post(f"{RESET}/confirm", json={"token": "lt_pwr_made-up", "password": NEW_PASSWORD})
+    assert made_up.status_code == 404
