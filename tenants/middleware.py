@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from contextlib import ExitStack
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +38,7 @@ logger = structlog.get_logger()
 IDENTITY_KEY = "lantern_identity"
 SESSION_USER_KEY = "user_id"
 SESSION_ORGANIZATION_KEY = "organization_id"
+SESSION_STARTED_KEY = "started_at"
 
 
 def get_identity(request: Request[Any, Any, Any]) -> Identity | None:
@@ -64,11 +66,13 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
     session_data = request.scope.get("session")
     if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):
         organization_id = session_data.get(SESSION_ORGANIZATION_KEY)
+        started_at = session_data.get(SESSION_STARTED_KEY)
         async with alchemy_config().get_session() as session:
             return await identity_from_session(
                 session,
                 UUID(user_id),
                 UUID(organization_id) if organization_id else None,
+                datetime.fromisoformat(started_at) if started_at else None,
             )
     return None
 

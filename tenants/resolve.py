@@ -131,12 +131,17 @@ async def identity_from_session(
     session: AsyncSession,
     user_id: UUID,
     organization_id: UUID | None,
+    started_at: datetime | None,
 ) -> Identity | None:
-    """The identity of a logged-in user in their active organization (or their first one)."""
+    """The identity of a logged-in user in their active organization (or their first one); none for a session
+    that began before the user's password last changed."""
     with user_scope(user_id):
         async with session.begin():
             user = await session.get(User, user_id)
             if user is None or not user.is_active:
+                return None
+            changed = user.password_changed_at
+            if changed is not None and (started_at is None or started_at < changed):
                 return None
             memberships = (
                 await session.execute(

@@ -1,7 +1,8 @@
-"""Password resets: a person who forgot their password asks for a link by e-mail.
+"""Password resets: a person who forgot their password asks for a link by e-mail; a new password ends the
+sessions that began before it.
 
 A reset belongs to a user (a global row, like the user's own, so no row-level security): its token is stored
-as a hash, works once and expires.
+as a hash, works once and expires. `user_account.password_changed_at` is when the password last changed.
 
 Revision ID: 0013
 Revises: 0012
@@ -38,9 +39,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('password_changed_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_column('password_changed_at')
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
 

@@ -1,10 +1,11 @@
 """A forgotten password: a link by e-mail (through a real worker to a real SMTP server on loopback), valid
 once and for an hour; the answer never tells whether an address has an account, and one address cannot be
-flooded."""
+flooded. A new password, reset or changed, ends the sessions that began before it."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from app.lib.throttle import PASSWORD_RESETS_PER_HOUR
@@ -37,6 +38,20 @@ async def test_a_mailed_link_sets_a_new_password_once(tenants: TenantFactory, an
         for password, status in ((PASSWORD, 401), (NEW_PASSWORD, 200)):
             login = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": password})
             assert login.status_code == status, login.text
+        # Whoever held a session from before (the sign-up's, here) is signed out: it may have been an intruder's.
+        assert (await tenant.client.get("/api/v1/auth/me")).status_code == 401
+        assert (await anonymous.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_a_changed_password_ends_the_other_sessions_but_not_this_one(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant, ApiClient.for_app(app) as elsewhere:
+        login = await elsewhere.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        change = {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}
+        changed = await tenant.client.post("/api/v1/auth/password", json=change)
+        assert changed.status_code == 200, changed.text
+        assert (await tenant.client.get("/api/v1/auth/me")).status_code == 200
+        assert (await elsewhere.get("/api/v1/auth/me")).status_code == 401
 
 
 async def test_an_unknown_address_is_answered_alike_and_one_address_is_not_flooded(anonymous: ApiClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +27,7 @@ from app.lib.sessions import rotate_session
 from app.settings import get_settings
 from tenants.guards import provide_identity, requires_session
 from tenants.identity import Identity
-from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_USER_KEY
+from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_STARTED_KEY, SESSION_USER_KEY
 
 
 async def provide_account_service(db_session: NamedDependency[AsyncSession]) -> AccountService:
@@ -52,7 +53,13 @@ def organization_summary(organization: Organization, role: str | None = None) ->
 def start_session(request: Request[Any, Any, Any], user: User, organization_id: Any) -> None:
     """Log in: a fresh session id (never the one the client brought) holding the user and organization."""
     rotate_session(request)
-    request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(organization_id)})
+    request.set_session(
+        {
+            SESSION_USER_KEY: str(user.id),
+            SESSION_ORGANIZATION_KEY: str(organization_id),
+            SESSION_STARTED_KEY: datetime.now(UTC).isoformat(),
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)

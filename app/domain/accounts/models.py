@@ -22,6 +22,8 @@ class User(UUIDv7AuditBase):
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    # Sessions that began before it end: a changed or reset password signs out every other browser.
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
 
 
 class PasswordReset(UUIDv7AuditBase):

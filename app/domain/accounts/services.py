@@ -126,6 +126,7 @@ class AccountService:
 
     async def set_password(self, user: User, password: str) -> None:
         user.password_hash = await hash_password(password)
+        user.password_changed_at = datetime.now(UTC)
 
     async def change_password(self, user_id: UUID, current_password: str, new_password: str) -> User:
         """A new password for someone who proves the current one."""
