@@ -1,4 +1,4 @@
-"""Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin`.
+"""Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin|set-password`.
 
 `run` is what `make run` calls: migrate, seed a demo organization, and serve the app with a worker beside
 it, starting an embedded Redis when REDIS_URL is unset.
@@ -18,10 +18,11 @@ import click
 from alembic import command
 from alembic.config import Config
 
+from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.i18n import gettext as _
 from app.lib.i18n import match_locale, use_locale
-from app.seed import create_admin, seed_demo
+from app.seed import create_admin, seed_demo, set_password
 from app.settings import get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,21 @@ def create_admin_command(email: str, password: str, organization_name: str, name
     )
     with use_locale(_cli_locale()):
         click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
+
+
+@cli.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password_command(email: str, password: str) -> None:
+    """Give an account a new password (for operators: without SMTP, nobody receives a reset link)."""
+    with use_locale(_cli_locale()):
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise click.BadParameter(
+                _("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH), param_hint="--password"
+            )
+        if not asyncio.run(set_password(email, password)):
+            raise click.ClickException(_("No account has the address %(email)s.", email=email))
+        click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
 
 
 @cli.command("serve")

@@ -75,3 +75,14 @@ async def create_admin(*, email: str, password: str, organization_name: str, nam
         )
         user.is_superuser = operator
     return user
+
+
+async def set_password(email: str, password: str) -> bool:
+    """A new password for the account with this address, whose sessions then end; False if none has it."""
+    async with alchemy_config().get_session() as session, session.begin():
+        accounts = AccountService(session)
+        user = await accounts.users.by_email(email)
+        if user is None:
+            return False
+        await accounts.set_password(user, password)
+    return True

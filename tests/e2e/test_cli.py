@@ -1,10 +1,12 @@
-"""The CLI commands `make run` is made of, run on their own: `migrate` then `seed-demo`, twice."""
+"""The CLI commands `make run` is made of, run on their own (`migrate` then `seed-demo`, twice), and the
+operators' own: `create-admin`, `set-password`."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from tests.e2e.lantern_cli import clean_env, parse_demo_login, run_cli, sqlite_rows
+from tests.e2e.lantern_cli import CLI, ROOT, clean_env, parse_demo_login, run_cli, sqlite_rows
 
 
 def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(tmp_path: Path) -> None:
@@ -35,3 +37,33 @@ def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instan
         )  # fmt: skip
     rows = sqlite_rows(data_dir / "lantern.db", "SELECT email, is_superuser FROM user_account ORDER BY email")
     assert rows == [("ops@example.com", 1), ("owner@example.com", 0)]
+
+
+def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    data_dir = tmp_path / "lantern-data"
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    run_cli("migrate", env=env)
+    run_cli(
+        "create-admin", "--email", "owner@example.com", "--password", "correct horse battery", "--organization", "Acme",
+        env=env,
+    )  # fmt: skip
+    database = data_dir / "lantern.db"
+    query = "SELECT password_hash, password_changed_at FROM user_account"
+    [(before, never_changed)] = sqlite_rows(database, query)
+
+    output = run_cli("set-password", "--email", "owner@example.com", "--password", "a new long password", env=env)
+    assert "owner@example.com" in output
+    [(after, changed_at)] = sqlite_rows(database, query)
+    assert (after != before, never_changed, changed_at is not None) == (True, None, True)
+
+    for email, password, said in (
+        ("nobody@example.com", "a new long password", "No account has the address nobody@example.com."),
+        ("owner@example.com", "short", "A password needs at least 10 characters."),
+    ):
+        refused = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [*CLI, "set-password", "--email", email, "--password", password],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert refused.returncode != 0
+        assert said in refused.stderr
+    assert sqlite_rows(database, query)[0][0] == after

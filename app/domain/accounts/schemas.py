@@ -11,7 +11,8 @@ import msgspec
 from app.lib.schema import CamelStruct
 
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Password = Annotated[str, msgspec.Meta(min_length=10, max_length=1024)]
+MIN_PASSWORD_LENGTH = 10
+Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
 TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
