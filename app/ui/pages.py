@@ -108,6 +108,19 @@ def page(
     )
 
 
+def form_page(
+    template: str,
+    layout: Layout | None,
+    form: Any,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    **context: Any,
+) -> Template:
+    """A page with a form: 400 with each reason beside its field when it was refused, else 200."""
+    return page(template, layout, 400 if errors else 200, form=form, errors=errors or {}, notice=notice, **context)
+
+
 # Errors -------------------------------------------------------------------------------------------------
 # A page answers in HTML, with the same status and localized message as the API would give.
 

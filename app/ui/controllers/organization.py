@@ -17,7 +17,7 @@ from app.domain.organizations.services import OrganizationService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.pages import Layout, form_page, requires_person, see_other
 from app.ui.views import time_zones
 from tenants.guards import requires_manager
 
@@ -81,12 +81,5 @@ class OrganizationPages(Controller):
     def _page(
         layout: Layout, form: SettingsForm, *, errors: dict[str, str] | None = None, notice: str | None = None
     ) -> Template:
-        return page(
-            "organization/settings.html",
-            layout,
-            status_code=400 if errors else 200,
-            form=form,
-            errors=errors or {},
-            notice=notice,
-            time_zones=time_zones(),
-        )
+        settings = "organization/settings.html"
+        return form_page(settings, layout, form, errors=errors, notice=notice, time_zones=time_zones())

@@ -19,7 +19,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.pages import Layout, form_page, requires_person, see_other
 from app.ui.views import time_zones
 
 PROFILE_PATH = "/ui/profile"
@@ -95,12 +95,4 @@ def _page(
     layout: Layout, form: ProfileForm, *, errors: dict[str, str] | None = None, notice: str | None = None
 ) -> Template:
     """The page's two forms share `errors`: their fields have different names."""
-    return page(
-        "profile.html",
-        layout,
-        status_code=400 if errors else 200,
-        form=form,
-        errors=errors or {},
-        notice=notice,
-        time_zones=time_zones(),
-    )
+    return form_page("profile.html", layout, form, errors=errors, notice=notice, time_zones=time_zones())

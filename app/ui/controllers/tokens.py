@@ -20,7 +20,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.pages import Layout, form_page, page, requires_person, see_other
 from tenants.guards import requires_manager
 
 TOKENS_PATH = "/ui/tokens"
@@ -79,12 +79,5 @@ class TokenPages(Controller):
         errors: dict[str, str] | None = None,
         notice: str | None = None,
     ) -> Template:
-        return page(
-            "tokens/list.html",
-            layout,
-            status_code=400 if errors else 200,
-            tokens=await tokens.get_many(order_by=[ApiToken.created_at.asc()]),
-            form=form,
-            errors=errors or {},
-            notice=notice,
-        )
+        listed = await tokens.get_many(order_by=[ApiToken.created_at.asc()])
+        return form_page("tokens/list.html", layout, form, errors=errors, notice=notice, tokens=listed)
