@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.accounts.schemas import PasswordReset
 from app.domain.accounts.services import AccountService
-from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
+from app.lib.errors import STATUS_OF, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
 from app.ui.pages import LOGIN_PATH, page, see_other
@@ -60,9 +60,7 @@ class PasswordResetPages(Controller):
         try:
             body = convert_body({"token": data.token, "password": data.password}, PasswordReset)
             await accounts.reset_password(body.token, body.password)
-        except LanternError as error:
-            if error.code is not ErrorCode.VALIDATION_ERROR:
-                raise  # the link itself: used, expired or never made
+        except LanternError as error:  # a used or expired link is not the form's to show: its page is a 404
             errors = field_errors(error, {"password": "password"})
             return page("password_reset/confirm.html", None, STATUS_OF[error.code], token=data.token, errors=errors)
         return see_other(f"{LOGIN_PATH}?notice=password-reset")
