@@ -119,8 +119,7 @@ class WebhookController(Controller):
 
     @delete("/{webhook_id:uuid}", operation_id="DeleteWebhook", status_code=HTTP_204_NO_CONTENT)
     async def remove(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> None:
-        await webhooks.get(webhook_id)  # another organization's webhook is unknown here
-        await webhooks.delete(webhook_id)
+        await webhooks.remove(webhook_id)
 
     @post("/{webhook_id:uuid}/secret", operation_id="RotateWebhookSecret", status_code=HTTP_200_OK)
     async def rotate(

@@ -93,6 +93,10 @@ class WebhookService(TenantService[Webhook]):
         await self.session.flush()
         return webhook
 
+    async def remove(self, webhook_id: UUID) -> None:
+        await self.get(webhook_id)  # another organization's webhook is unknown here
+        await self.delete(webhook_id)
+
     async def rotate(self, webhook_id: UUID) -> tuple[Webhook, str]:
         webhook = await self.get(webhook_id)
         webhook.secret = new_secret(SECRET_PREFIX)

@@ -110,8 +110,7 @@ class WebhookPages(Controller):
 
     @post("/{webhook_id:uuid}/delete")
     async def delete(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
-        await webhooks.get(webhook_id)  # another organization's webhook is unknown here
-        await webhooks.delete(webhook_id)
+        await webhooks.remove(webhook_id)
         return see_other("/ui/webhooks?notice=deleted")
 
     @post("/{webhook_id:uuid}/activate")
