@@ -28,6 +28,8 @@ from pathlib import Path
 from arq.constants import default_queue_name, health_check_key_suffix
 from redis.asyncio import Redis
 
+from tests.support.environment import environment
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 60.0
 STOP_SECONDS = 30.0
@@ -132,7 +134,8 @@ async def worker_process(env: Mapping[str, str] | None = None) -> AsyncIterator[
     worker = WorkerProcess(env)
     try:
         await worker.start()
-        yield worker
+        with environment(LANTERN_TRACKING_WAIT_MS=None):  # the default wait: a worker will answer
+            yield worker
     finally:
         worker.stop()
         worker.log_path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from arq.worker import Worker
 
+from tests.support.environment import environment
 from workers.main import worker_settings
 
 FINISH_SECONDS = 60.0
@@ -21,7 +22,8 @@ async def running_worker(**overrides: object) -> AsyncIterator[Worker]:
     worker = Worker(**options)  # type: ignore[arg-type]
     task = asyncio.create_task(worker.async_run())
     try:
-        yield worker
+        with environment(LANTERN_TRACKING_WAIT_MS=None):  # the default wait: a worker will answer
+            yield worker
     finally:
         await _finish_running_jobs(worker)
         task.cancel()
