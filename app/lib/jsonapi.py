@@ -27,7 +27,8 @@ MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 _FAMILY = re.compile(r"^(?P<family>fields|filter|page)\[(?P<member>[^\[\]]*)\]$")
-_PAGE_MEMBERS = ("limit", "offset", "after")
+_PAGE_MEMBERS = ("limit", "offset", "after", "before")
+_PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them at most
 
 
 def requested(request: Request[Any, Any, Any]) -> bool:
@@ -93,6 +94,7 @@ class JsonApiQuery:
     limit: int = DEFAULT_LIMIT
     offset: int | None = None
     after: str | None = None
+    before: str | None = None
 
     def fieldset(self, type_name: str) -> frozenset[str] | None:
         """The members asked for on `type_name`, or None for all of them."""
@@ -189,9 +191,10 @@ class _Parser:
     def result(self) -> JsonApiQuery:
         limit = self._whole("limit", 0, MAX_LIMIT) if "limit" in self.page else DEFAULT_LIMIT
         offset = self._whole("offset", 0, None) if "offset" in self.page else None
-        after = self.page.get("after")
-        if after is not None and offset is not None:
-            self.errors.append(FieldError("page[after]", _("Use either page[offset] or page[after], not both.")))
+        starts = [name for name in _PAGE_STARTS if name in self.page]
+        if len(starts) > 1:
+            message = _("Use only one of page[offset], page[after] and page[before].")
+            self.errors.append(FieldError(f"page[{starts[-1]}]", message))
         if self.errors:
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=self.errors)
         return JsonApiQuery(
@@ -201,7 +204,8 @@ class _Parser:
             sort=self.sort,
             limit=DEFAULT_LIMIT if limit is None else limit,
             offset=offset,
-            after=after or None,
+            after=self.page.get("after") or None,
+            before=self.page.get("before") or None,
         )
 
 
@@ -354,18 +358,19 @@ def encode_cursor(sort: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, sort: str) -> list[Any]:
-    """The values of a cursor made by `encode_cursor` for the same sort; anything else is a 400."""
+def decode_cursor(cursor: str, sort: str, parameter: str) -> list[Any]:
+    """The values of a cursor made by `encode_cursor` for the same sort; anything else is a 400 that names the
+    `parameter` it came in."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = msgspec.json.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         decoded = None
     if not isinstance(decoded, list) or not decoded or decoded[0] != sort:
-        raise invalid_cursor()
+        raise invalid_cursor(parameter)
     return decoded[1:]
 
 
-def invalid_cursor() -> LanternError:
+def invalid_cursor(parameter: str) -> LanternError:
     message = _("This cursor is not valid here; start again from the first page.")
-    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("page[after]", message)])
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(parameter, message)])

@@ -48,11 +48,11 @@ def _ngettext(singular: str, plural: str, number: int) -> str:
     return translations(current_locale()).ungettext(singular, plural, number)
 
 
-def pages_query(params: MultiDict[str], after: str | None) -> str:
-    """The list's query string for another page: the same filters and sort, another cursor (and no notice of
-    what was just done)."""
-    kept = [(name, value) for name, value in params.multi_items() if name not in {"after", "notice"}]
-    return urlencode([*kept, *([("after", after)] if after else [])])
+def pages_query(params: MultiDict[str], **cursor: str | None) -> str:
+    """The list's query string for another page: the same filters and sort, another cursor (`after` or
+    `before` one, none for the first page) and no notice of what was just done."""
+    kept = [(name, value) for name, value in params.multi_items() if name not in {"after", "before", "notice"}]
+    return urlencode([*kept, *((name, value) for name, value in cursor.items() if value)])
 
 
 def environment() -> Environment:

@@ -265,6 +265,42 @@ async def test_cursor_walk_returns_every_report_once(tenants: TenantFactory, ano
         assert low == ids[::4][::-1]
 
 
+async def _pages(client: ApiClient, url: str, direction: str, **params: Any) -> tuple[list[list[str]], dict[str, Any]]:
+    """The ids of every page, following `links.next` or `links.prev` until it ends; and that last page."""
+    pages: list[list[str]] = []
+    body = await _document(client, url, **params)
+    while True:
+        pages.append([resource["id"] for resource in body["data"]])
+        if not body["links"][direction]:
+            return pages, body
+        body = await _document(client, body["links"][direction])
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "-createdAt",  # one direction: the index range, walked backward
+        "title",
+        "severity,-created_at",  # mixed directions; a leading rank key merges one range per severity
+        "-priority,severity",
+    ],
+)
+async def test_cursor_pages_walk_back_by_prev_to_the_first(
+    tenants: TenantFactory, anonymous: ApiClient, sort: str
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Back", trackingPrefix="BAK")
+        await _reports(anonymous, project, 11)
+        forward, last = await _pages(tenant.client, "/api/v1/reports", "next", sort=sort, **{"page[limit]": "3"})
+        assert [len(page) for page in forward] == [3, 3, 3, 2]
+        backward, first = await _pages(tenant.client, last["links"]["self"], "prev")
+        assert backward == forward[::-1]
+        assert "page[before]" in first["links"]["self"]
+        # The first page, reached backward, leads on again.
+        second = await _document(tenant.client, first["links"]["next"])
+        assert [resource["id"] for resource in second["data"]] == forward[1]
+
+
 async def test_unknown_parameters_are_named_in_a_400(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         url = "/api/v1/reports"
@@ -283,6 +319,8 @@ async def test_unknown_parameters_are_named_in_a_400(tenants: TenantFactory) -> 
         assert await _error(tenant.client, url, **{"page[after]": forged}) == ["page[after]"]
         both = {"page[after]": "x", "page[offset]": "5"}
         assert "page[after]" in await _error(tenant.client, url, **both)
+        assert "page[before]" in await _error(tenant.client, url, **{"page[after]": "x", "page[before]": "y"})
+        assert await _error(tenant.client, url, **{"page[before]": forged}) == ["page[before]"]
         assert sorted(await _error(tenant.client, url, sort="nope", include="owner")) == ["include", "sort"]
 
 

@@ -91,8 +91,9 @@ LIST_DESCRIPTION = (
     "timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by rank, most "
     "urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
     "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
-    "`page[offset]` (then `meta.total` and offset links), or the opaque cursor of `links.next` in "
-    f"`page[after]` for pages at any depth. {_ERRORS}"
+    "`page[offset]` (then `meta.total` and offset links), or the opaque cursors of `links.next` in "
+    "`page[after]` and of `links.prev` in `page[before]` for pages at any depth (one of offset, after and "
+    f"before at most). {_ERRORS}"
 )
 ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
 COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`. {_ERRORS}"
@@ -243,15 +244,19 @@ class ReportDocuments:
 
 
 def _page_links(request: Request[Any, Any, Any], query: JsonApiQuery, page: KeysetPage) -> dict[str, str | None]:
-    """Offset links when the client pages by offset; otherwise a cursor for the next page (no depth limit)."""
+    """Offset links when the client pages by offset; otherwise cursors for the next and the previous page (no
+    depth limit)."""
     links: dict[str, str | None] = {"self": link(request), "next": None, "prev": None}
     if query.offset is not None:
         if page.next_cursor is not None:
             links["next"] = link(request, offset=str(query.offset + query.limit))
         if query.offset > 0:
             links["prev"] = link(request, offset=str(max(0, query.offset - query.limit)))
-    elif page.next_cursor is not None:
-        links["next"] = link(request, after=page.next_cursor)
+        return links
+    if page.next_cursor is not None:
+        links["next"] = link(request, after=page.next_cursor, before=None)
+    if page.previous_cursor is not None:
+        links["prev"] = link(request, before=page.previous_cursor, after=None)
     return links
 
 
@@ -276,6 +281,7 @@ async def report_list(
         limit=query.limit,
         offset=query.offset or 0,
         after=query.after,
+        before=query.before,
         count=query.offset is not None,
     )
     documents = ReportDocuments(reports.session, query, present_attachment, identity)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -161,9 +161,13 @@ SORT_FIELDS["submitted"] = SORT_FIELDS["createdAt"]  # Bugcrowd's name for when 
 
 @dataclass(frozen=True, slots=True)
 class Ordering:
-    """A multi-key sort made total by the id, and its keyset: the rows after a cursor's row, at any depth."""
+    """A multi-key sort made total by the id, and its keyset: the rows after a cursor's row, at any depth.
+
+    Walked `backward`, every direction is flipped: the rows before a cursor's row, nearest first (a previous
+    page). Its cursors stay those of the sort itself."""
 
     keys: tuple[SortKey, ...] = DEFAULT_SORT
+    backward: bool = False
 
     @property
     def signature(self) -> str:
@@ -174,7 +178,7 @@ class Ordering:
         # The id breaks ties in the last key's direction, so a one-direction sort stays one index range.
         last = self.keys[-1].descending if self.keys else True
         keyed = [(SORT_FIELDS[key.member].expression, key.descending) for key in self.keys]
-        return [*keyed, (Report.id.expression, last)]
+        return [(column, descending != self.backward) for column, descending in [*keyed, (Report.id.expression, last)]]
 
     def order_by(self) -> list[ColumnElement[Any]]:
         return [column.desc() if descending else column.asc() for column, descending in self.columns()]
@@ -183,20 +187,22 @@ class Ordering:
         values = [SORT_FIELDS[key.member].value(report) for key in self.keys]
         return encode_cursor(self.signature, [*values, report.id])
 
-    def after(self, cursor: str) -> ColumnElement[bool]:
+    def after(self, values: list[Any]) -> ColumnElement[bool]:
+        """The rows past a cursor's row (its `values`) in this walk's direction."""
         columns = self.columns()
-        return keyset(columns, bound(columns, self.values(cursor)))
+        return keyset(columns, bound(columns, values))
 
-    def values(self, cursor: str) -> list[Any]:
-        """A cursor's values (the sort keys', then the id's), parsed; a cursor of another sort is a 400."""
-        values = decode_cursor(cursor, self.signature)
+    def values(self, cursor: str, parameter: str) -> list[Any]:
+        """A cursor's values (the sort keys', then the id's), parsed; a cursor of another sort is a 400 that
+        names the `parameter` it came in."""
+        values = decode_cursor(cursor, self.signature, parameter)
         parsers = [*(SORT_FIELDS[key.member].parse for key in self.keys), UUID]
         if len(values) != len(parsers):
-            raise invalid_cursor()
+            raise invalid_cursor(parameter)
         try:
             return [parse(value) for parse, value in zip(parsers, values, strict=True)]
         except (AttributeError, TypeError, ValueError):  # `UUID(1)` raises AttributeError
-            raise invalid_cursor() from None
+            raise invalid_cursor(parameter) from None
 
 
 def bound(columns: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> list[ColumnElement[Any]]:
@@ -354,14 +360,13 @@ def _ranked_window(  # noqa: PLR0913 - a page's conditions, order and bounds
     *,
     limit: int,
     offset: int,
-    after: str | None,
+    cursor: list[Any] | None,
 ) -> Subquery:
-    """The page's ids under a leading rank key: per value, its first `offset + limit + 1` rows after the
-    cursor, merged by (rank, following keys, id)."""
+    """The page's ids under a leading rank key: per value, its first `offset + limit + 1` rows past the
+    cursor's row (its values), merged by (rank, following keys, id)."""
     column, ranks = ranked
     lead, *following = ordering.columns()
     descending = lead[1]
-    cursor = ordering.values(after) if after is not None else None
     branches = []
     for value, rank in ranks.items():
         where = [*conditions, column == value]
@@ -396,6 +401,7 @@ class KeysetPage:
     # with 1M reports, while a cursor page reads one page of the index.
     total: int | None
     next_cursor: str | None
+    previous_cursor: str | None = None
 
 
 async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, its bounds and a count
@@ -406,32 +412,49 @@ async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, it
     limit: int,
     offset: int = 0,
     after: str | None = None,
+    before: str | None = None,
     count: bool = False,
 ) -> KeysetPage:
-    """One page after a cursor (keyset: no offset to skip) or at an offset; one row more tells if another
-    page follows, without counting.
+    """One page after or before a cursor (keyset: no offset to skip) or at an offset; one row more tells if
+    another page follows (or, before a cursor, precedes), without counting.
 
     The page's ids are found first, on the list indexes alone (their tail is `created_at, id`), and only
     those rows are read: rows skipped by an offset are never fetched from the table.
     """
+    walk = replace(ordering, backward=before is not None)
+    cursor = None
+    if before is not None:
+        cursor = ordering.values(before, "page[before]")
+    elif after is not None:
+        cursor = ordering.values(after, "page[after]")
     lead = ordering.keys[0].member if ordering.keys else None
     if lead in RANKED:
-        window = _ranked_window(conditions, ordering, RANKED[lead], limit=limit, offset=offset, after=after)
+        window = _ranked_window(conditions, walk, RANKED[lead], limit=limit, offset=offset, cursor=cursor)
     else:
         keys = select(Report.id).where(*conditions)
-        if after is not None:
-            keys = keys.where(ordering.after(after))
-        window = keys.order_by(*ordering.order_by()).offset(offset).limit(limit + 1).subquery()
+        if cursor is not None:
+            keys = keys.where(walk.after(cursor))
+        window = keys.order_by(*walk.order_by()).offset(offset).limit(limit + 1).subquery()
     statement: Select[tuple[Report]] = select(Report).join(window, Report.id == window.c.id)
     rows = list(await session.scalars(statement.order_by(*ordering.order_by())))
-    items = rows[:limit]
+    more = len(rows) > limit  # beyond the page, in the walk's direction
+    items = rows[len(rows) - limit :] if walk.backward and more else rows[:limit]
     total = None
     if count:
         # count(*), not count(id): the tenant's smallest index (organization_id alone) can answer it, and
         # no column is read per entry (a whole tenant of 100,000 reports: 10.7 -> 7.3 ms in the database).
         total = int(await session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0)
-    following = ordering.cursor(items[-1]) if len(rows) > limit and items else None
-    return KeysetPage(items=items, total=total, next_cursor=following)
+    if not items:
+        return KeysetPage(items=items, total=total, next_cursor=None)
+    # Before a cursor, its own row follows the page; after one, the cursor's row precedes it.
+    following = more or walk.backward
+    preceding = more if walk.backward else after is not None
+    return KeysetPage(
+        items=items,
+        total=total,
+        next_cursor=ordering.cursor(items[-1]) if following else None,
+        previous_cursor=ordering.cursor(items[0]) if preceding else None,
+    )
 
 
 REPORT_FILTERS = frozenset(_FILTER_BUILDERS)

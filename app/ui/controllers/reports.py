@@ -85,6 +85,7 @@ class ListQuery:
     search: str = ""
     sort: str = DEFAULT_SORT
     after: str = ""
+    before: str = ""
 
     @classmethod
     def of(cls, params: Mapping[str, str]) -> ListQuery:
@@ -171,7 +172,8 @@ class ReportPages(Controller):
             query.ordering(),
             limit=PAGE_SIZE,
             after=query.after or None,
-            count=not query.after,
+            before=query.before or None,
+            count=not (query.after or query.before),
         )
         visible = await projects.visible(identity)
         project_id = _uuid(query.project)
