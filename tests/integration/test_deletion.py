@@ -8,10 +8,18 @@ Real parts: the app in-process, local storage under the suite's data directory, 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
+from uuid import UUID
 
+from sqlalchemy import select
+
+from app.domain.reports.models import Screenshot
+from app.domain.reports.screenshots import ScreenshotService
+from app.lib.storage import Storage, storage
 from app.settings import get_settings
 from tests.integration.test_attachment_images import attach
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
+from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.worker import running_worker
 
@@ -82,3 +90,37 @@ async def test_a_deleted_projects_files_go_with_its_unattached_uploads(tenants: 
         await until_stored(set(), tenant.organization_id, doomed["id"])
         assert stored(tenant.organization_id, kept["id"]) == kept_files
         assert stored(other.organization_id) == others_files
+
+
+class DeletingOnFirstWrite:
+    """The suite's storage, with the report deleted through the API just as the first processed file is
+    written: the race of a deletion with the worker processing the report's screenshot, made certain."""
+
+    def __init__(self, tenant: Tenant, report_id: str) -> None:
+        self.tenant, self.report_id, self.written = tenant, report_id, 0
+        self.store = storage()
+
+    async def put(self, key: str, data: bytes) -> None:
+        if not self.written:
+            response = await self.tenant.client.delete(f"/api/v1/reports/{self.report_id}")
+            assert response.status_code == 204, response.text
+        self.written += 1
+        await self.store.put(key, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def test_a_screenshot_processed_while_its_report_is_deleted_leaves_no_file(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        report_id = await submit_with_screenshot(tenant, project["apiKey"], png())  # no worker yet: pending
+        async with tenant_session(tenant) as session:
+            [screenshot_id] = await session.scalars(
+                select(Screenshot.id).where(Screenshot.report_id == UUID(report_id))
+            )
+            store = DeletingOnFirstWrite(tenant, report_id)
+            assert await ScreenshotService(session, cast("Storage", store)).process(screenshot_id) is None
+        assert store.written == 2  # the image and its thumbnail were written, then deleted again
+        async with running_worker():  # the deletion's own job: the original upload
+            await until_stored(set(), tenant.organization_id)

@@ -37,6 +37,7 @@ import structlog
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
@@ -219,9 +220,13 @@ class ImageProcessor(Generic[ImageRow]):
             return None
         return await self._run(row)
 
-    async def _run(self, row: ImageRow) -> str:
+    async def _run(self, row: ImageRow) -> str | None:
         if row.key is None:
             return await self._fail(row, Refusal.MISSING)
+        project_id = await self._project_of(row)
+        # No connection held while the image is read, processed and written (SQLite's pool has one), and the
+        # row is updated afterwards in a transaction of its own, which sees a deletion committed meanwhile.
+        await self.session.commit()
         try:
             data = await self.store.get(row.key)
         except FileNotFoundError:
@@ -238,7 +243,7 @@ class ImageProcessor(Generic[ImageRow]):
             return await self._fail(row, refused.refusal)
         except TimeoutError:
             return await self._fail(row, Refusal.TIMEOUT)
-        return await self._store(row, processed)
+        return await self._store(row, project_id, processed)
 
     async def _pending(self, row_id: UUID) -> ImageRow | None:
         row = await self.session.scalar(select(self.model).where(self.model.id == row_id))
@@ -270,8 +275,10 @@ class ImageProcessor(Generic[ImageRow]):
             return row.project_id
         return (await self.session.execute(select(Report.project_id).where(Report.id == row.report_id))).scalar_one()
 
-    async def _store(self, row: ImageRow, processed: ProcessedImage) -> str:
-        organization_id, project_id = row.organization_id, await self._project_of(row)
+    async def _store(self, row: ImageRow, project_id: UUID, processed: ProcessedImage) -> str | None:
+        """Write the processed image and its thumbnail, then point the row at them; None, and the files
+        deleted again, when the row went meanwhile (its report was deleted while the image was processed)."""
+        organization_id = row.organization_id
         # Ids are unique across tables (UUIDv7), so these seeds never collide between screenshots and files.
         seed = f"{self.model.__tablename__}:{row.id}"
         image_key = derived_key(organization_id, project_id, seed, processed.extension)
@@ -286,7 +293,13 @@ class ImageProcessor(Generic[ImageRow]):
         row.format = processed.format
         row.width, row.height = processed.width, processed.height
         row.status, row.error = ImageStatus.READY.value, None
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        except StaleDataError:  # no row to update: the deletion's own job knew nothing of these files
+            await self.session.rollback()
+            await self.store.delete(image_key)
+            await self.store.delete(thumbnail_key)
+            return None
         # Only after the commit: until then a rerun still needs the original. Its EXIF/GPS goes with it.
         if original is not None:
             await self.store.delete(original)
