@@ -60,6 +60,7 @@ class Settings:
     admin_burst: int
     login_attempts_per_minute: int
     login_failures_per_hour: int
+    signups_per_hour: int
     default_project_rate_limit: int
     trusted_proxies: tuple[str, ...]
     smtp_host: str | None
@@ -127,6 +128,7 @@ def get_settings() -> Settings:
         admin_burst=_env_int("LANTERN_ADMIN_BURST", 10),
         login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5),
         login_failures_per_hour=_env_int("LANTERN_LOGIN_FAILURES_PER_HOUR", 100),
+        signups_per_hour=_env_int("LANTERN_SIGNUPS_PER_HOUR", 10),
         default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10),
         trusted_proxies=tuple(p.strip() for p in _env("LANTERN_TRUSTED_PROXIES", "").split(",") if p.strip()),
         smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,

@@ -74,6 +74,7 @@ def embedded_services() -> Iterator[dict[str, str]]:
         "LANTERN_ADMIN_RATE_PER_MINUTE": "100000",
         "LANTERN_ADMIN_BURST": "100000",
         "LANTERN_DEFAULT_PROJECT_RATE_LIMIT": "10000",
+        "LANTERN_SIGNUPS_PER_HOUR": "100000",  # every test signs its organizations up from one address
         # A submission waits up to 500 ms for the worker to number it; most tests run no worker, so nobody
         # would answer. A test's worker (tests/support/worker.py) brings the default wait back.
         "LANTERN_TRACKING_WAIT_MS": "0",

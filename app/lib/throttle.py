@@ -6,8 +6,9 @@
 - stored files (images, thumbnails, attachments): the same callers, in a bucket of their own with ten times
   the admin API's rate and burst, so a page that shows many thumbnails leaves the API's budget alone;
 - login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py);
-- password reset links: per address, a few an hour.
-Every bucket name starts with the organization (and project) it belongs to.
+- password reset links: per address, a few an hour;
+- sign-ups (a new account and organization each): per client IP, an hourly limit.
+Every bucket name starts with the organization (and project) it belongs to, if any.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def login_failures_policy() -> Policy:
 def password_reset_policy() -> Policy:
     """Links to choose a new password mailed to one address: a few an hour."""
     return Policy(name="password-reset", limit=PASSWORD_RESETS_PER_HOUR, window_seconds=3600)
+
+
+def signup_policy() -> Policy:
+    return Policy(name="signup", limit=get_settings().signups_per_hour, window_seconds=3600)
 
 
 def refuse(decision: Decision) -> LanternError:

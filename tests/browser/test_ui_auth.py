@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from playwright.async_api import Page, expect
@@ -132,3 +133,29 @@ async def test_a_forgotten_password_is_chosen_anew_from_the_mailed_link(
         assert used.status == 404
         expired = page.get_by_text("This link to choose a new password is not valid or has expired.")
         await expect(expired).to_be_visible()
+
+
+async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_project(page: Page) -> None:
+    email = f"grace-{secrets.token_hex(4)}@example.com"
+    await page.goto("/ui/login")
+    await page.get_by_role("link", name="Create an account").click()
+    await page.get_by_label("Your name").fill("Grace")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Choose a password").fill("short")
+    await page.get_by_label("Organization").fill("Grace's Shop")
+    await page.get_by_role("button", name="Create the account").click()
+    await expect(page.locator("#password-error")).to_contain_text("10")  # the reason, beside the field
+    await expect(page.get_by_label("Your name")).to_have_value("Grace")  # the rest is kept
+    await page.get_by_label("Choose a password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create the account").click()
+    await expect(page).to_have_url(re.compile(r"/ui/projects$"))  # where the first project is made
+    await expect(page.locator("#organization-switcher option:checked")).to_have_text("Grace's Shop")
+    await page.get_by_role("button", name="Log out").click()
+
+    await page.goto("/ui/signup")
+    await page.get_by_label("Your name").fill("Someone else")
+    await page.get_by_label("E-mail address").fill(email.upper())
+    await page.get_by_label("Choose a password").fill(PASSWORD)
+    await page.get_by_label("Organization").fill("Another shop")
+    await page.get_by_role("button", name="Create the account").click()
+    await expect(page.get_by_role("alert")).to_have_text("An account with this e-mail address already exists.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
@@ -9,7 +10,8 @@ import psutil
 
 from app.lib.embedded_redis import EmbeddedRedis
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
-from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory
+from tests.support.environment import environment
 from tests.support.server import granian_server
 
 
@@ -32,6 +34,57 @@ async def test_signup_creates_user_organization_and_session(anonymous: ApiClient
     me = await anonymous.get("/api/v1/auth/me")
     assert me.status_code == 200
     assert me.json()["data"]["role"] == "owner"
+
+
+def signup_body(organization: str) -> dict[str, Any]:
+    email = f"owner-{secrets.token_hex(4)}@example.com"
+    return {"email": email, "password": PASSWORD, "name": "Owner", "organization": {"name": organization}}
+
+
+async def test_closed_signup_refuses_on_the_api_and_the_page_and_hides_the_link(anonymous: ApiClient) -> None:
+    assert 'href="/ui/signup"' in (await anonymous.get("/ui/login")).text
+    with environment(LANTERN_SIGNUP="closed"):
+        refused = await anonymous.post(
+            "/api/v1/auth/signup", json=signup_body("Closed"), headers={"Accept-Language": "es"}
+        )
+        signup_page = await anonymous.get("/ui/signup")
+        login_page = await anonymous.get("/ui/login")
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["message"] == "El registro está cerrado en este servidor."
+    assert "lantern_session" not in refused.cookies
+    assert signup_page.status_code == 403
+    assert "Sign-up is closed on this server." in signup_page.text
+    assert 'name="password"' not in signup_page.text
+    assert 'href="/ui/signup"' not in login_page.text
+
+
+async def test_signups_from_one_address_are_limited_per_hour(app: Any) -> None:
+    """Each sign-up makes an organization: one client address gets a few an hour, the API's and the page's
+    together; another address is not held back by it."""
+
+    async def client(address: str) -> ApiClient:
+        return ApiClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url=BASE_URL)
+
+    # Documentation addresses, new for each run: the buckets of earlier runs in a shared Redis stay apart.
+    address, other = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}" for _ in range(2))
+    with environment(LANTERN_SIGNUPS_PER_HOUR="2"):
+        async with await client(address) as first, await client(other) as second:
+            answers = [await first.post("/api/v1/auth/signup", json=signup_body(f"Spam {n}")) for n in range(2)]
+            await first.ensure_csrf()
+            form = signup_body("Spam 3")
+            page = await first.post(
+                "/ui/signup", data={**form, "organization": "Spam 3"}, headers={"Accept-Language": "de"}
+            )
+            api = await first.post("/api/v1/auth/signup", json=signup_body("Spam 4"))
+            elsewhere = await second.post("/api/v1/auth/signup", json=signup_body("Not spam"))
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert page.status_code == 429, page.text
+    assert "Zu viele Anfragen" in page.text
+    assert int(page.headers["Retry-After"]) > 0
+    assert api.status_code == 429, api.text
+    assert api.json()["error"] == "RATE_LIMITED"
+    assert int(api.headers["Retry-After"]) > 0
+    assert elsewhere.status_code == 201, elsewhere.text
 
 
 async def test_login_rotates_a_planted_session_id(tenants: TenantFactory, app: Any) -> None:

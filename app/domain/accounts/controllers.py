@@ -24,6 +24,7 @@ from app.lib.openapi import PUBLIC, SESSION
 from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
+from app.lib.throttle import limiter, refuse, signup_policy
 from app.settings import get_settings
 from tenants.guards import provide_identity, requires_session
 from tenants.identity import Identity
@@ -86,6 +87,23 @@ async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, ema
     return SignedIn(user, memberships, decision)
 
 
+async def sign_up(
+    request: Request[Any, Any, Any], accounts: AccountService, body: schemas.SignupRequest
+) -> tuple[User, Organization]:
+    """Open an account with its own organization and sign it in; the API's sign-up and the admin UI's page
+    both go through here. Refused while sign-up is closed, and past an hourly number from one client IP."""
+    if not get_settings().signup_open:
+        raise LanternError(ErrorCode.FORBIDDEN, _("Sign-up is closed on this server."))
+    decision = await limiter().hit(signup_policy(), f"ip:{client_ip(request.scope)}")
+    if not decision.allowed:
+        raise refuse(decision)
+    user, organization = await accounts.signup(
+        email=body.email, password=body.password, name=body.name, organization_name=body.organization.name
+    )
+    start_session(request, user, organization.id)
+    return user, organization
+
+
 async def switch_session_organization(
     request: Request[Any, Any, Any], accounts: AccountService, user_id: UUID, organization_id: UUID
 ) -> tuple[User, tuple[Organization, str], list[tuple[Organization, str]]]:
@@ -111,15 +129,7 @@ class AuthController(Controller):
         data: JSONBody[schemas.SignupRequest],
         accounts: NamedDependency[AccountService],
     ) -> Envelope[schemas.SignupResult]:
-        if not get_settings().signup_open:
-            raise LanternError(ErrorCode.FORBIDDEN, _("Sign-up is closed on this server."))
-        user, organization = await accounts.signup(
-            email=data.email,
-            password=data.password,
-            name=data.name,
-            organization_name=data.organization.name,
-        )
-        start_session(request, user, organization.id)
+        user, organization = await sign_up(request, accounts, data)
         return ok(schemas.SignupResult(user=user_read(user), organization=organization_summary(organization, "owner")))
 
     @post("/login", operation_id="Login", status_code=HTTP_200_OK, exclude_from_csrf=True, security=PUBLIC)

@@ -1,4 +1,4 @@
-"""Signing in and out, and the layout's two switchers: organization and language."""
+"""Signing up, in and out, and the layout's two switchers: organization and language."""
 
 from __future__ import annotations
 
@@ -12,23 +12,36 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from app.domain.accounts.controllers import sign_in, switch_session_organization
-from app.domain.accounts.schemas import ProfileUpdate
+from app.domain.accounts.controllers import sign_in, sign_up, switch_session_organization
+from app.domain.accounts.schemas import ProfileUpdate, SignupRequest
 from app.domain.accounts.services import AccountService
-from app.lib.errors import STATUS_OF, LanternError, message_of
+from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.i18n import match_locale
-from app.ui.forms import Form
+from app.lib.schema import convert_body
+from app.settings import get_settings
+from app.ui.forms import WHOLE_FORM, Form, field_errors
 from app.ui.pages import HOME_PATH, LOGIN_PATH, page, requires_person, safe_next, see_other
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import get_identity
 
 NextPage = Annotated[str | None, QueryParameter(name="next")]
+# A new organization has no project yet: its first stop is where one is made, with the widget's embed line.
+FIRST_PAGE_AFTER_SIGNUP = "/ui/projects"
+SIGNUP_FIELDS = {"name": "name", "email": "email", "password": "password", "organization": "organization"}
 
 
 @dataclass
 class LoginForm:
     email: str = ""
     password: str = ""
+
+
+@dataclass
+class SignupForm:
+    name: str = ""
+    email: str = ""
+    password: str = ""
+    organization: str = ""
 
 
 @dataclass
@@ -40,6 +53,34 @@ class LanguageForm:
 @dataclass
 class OrganizationForm:
     organization_id: UUID
+
+
+def _login_page(
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    email: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+) -> Template:
+    context = {"email": email, "error": error, "notice": notice, "signup_open": get_settings().signup_open}
+    return page("login.html", None, status_code, headers, **context)
+
+
+def _signup_page(
+    form: SignupForm,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    context = {"form": form, "errors": errors or {}, "closed": not get_settings().signup_open}
+    return page("signup.html", None, status_code, headers, **context)
+
+
+async def _keep_chosen_language(request: Request[Any, Any, Any], accounts: AccountService, user_id: UUID) -> None:
+    """A language picked with the switcher before signing in or up (`?lang=`) is kept, as one chosen after."""
+    if chosen := match_locale(request.query_params.get("lang") or ""):
+        await accounts.update_profile(user_id, ProfileUpdate(locale=chosen))
 
 
 def _with_language(target: str, locale: str | None) -> str:
@@ -58,7 +99,7 @@ class AuthPages(Controller):
     ) -> Redirect | Template:
         if get_identity(request) is not None:
             return see_other(safe_next(next_page))
-        return page("login.html", None, email="", error=None, notice=notice)
+        return _login_page(notice=notice)
 
     @post("/login")
     async def login(
@@ -72,19 +113,41 @@ class AuthPages(Controller):
             signed_in = await sign_in(request, accounts, data.email, data.password)
         except LanternError as error:
             # Retry-After too, when the login throttle refused.
-            return page(
-                "login.html",
-                None,
-                STATUS_OF[error.code],
-                error.headers,
-                email=data.email,
-                error=message_of(error),
-                notice=None,
-            )
-        if chosen := match_locale(request.query_params.get("lang") or ""):
-            # Picked with the switcher before logging in: kept, as a choice made once logged in is.
-            await accounts.update_profile(signed_in.user.id, ProfileUpdate(locale=chosen))
+            return _login_page(STATUS_OF[error.code], error.headers, email=data.email, error=message_of(error))
+        await _keep_chosen_language(request, accounts, signed_in.user.id)
         return see_other(safe_next(next_page))
+
+    @get("/signup")
+    async def signup_page(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+        if get_identity(request) is not None:
+            return see_other(HOME_PATH)
+        closed = not get_settings().signup_open
+        return _signup_page(SignupForm(), status_code=STATUS_OF[ErrorCode.FORBIDDEN] if closed else 200)
+
+    @post("/signup")
+    async def signup(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        data: Annotated[SignupForm, Form],
+    ) -> Redirect | Template:
+        """The API's sign-up from a form: the same checks, throttle and session."""
+        sent = {
+            "name": data.name.strip(),
+            "email": data.email.strip(),
+            "password": data.password,
+            "organization": {"name": data.organization.strip()},
+        }
+        try:
+            user, _organization = await sign_up(request, accounts, convert_body(sent, SignupRequest))
+        except LanternError as error:
+            if error.code is ErrorCode.VALIDATION_ERROR:
+                errors = field_errors(error, SIGNUP_FIELDS)
+            else:  # closed, an address already registered, too many sign-ups (with Retry-After)
+                errors = {WHOLE_FORM: message_of(error)}
+            return _signup_page(data, errors, STATUS_OF[error.code], error.headers)
+        await _keep_chosen_language(request, accounts, user.id)
+        return see_other(FIRST_PAGE_AFTER_SIGNUP)
 
     @post("/logout", guards=[requires_person])
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
