@@ -21,6 +21,7 @@ from tests.integration.test_attachment_images import attach
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import Tenant, TenantFactory
+from tests.support.environment import environment
 from tests.support.worker import running_worker
 
 WAIT_SECONDS = 30.0
@@ -92,18 +93,29 @@ async def test_a_deleted_projects_files_go_with_its_unattached_uploads(tenants: 
         assert stored(other.organization_id) == others_files
 
 
-class DeletingOnFirstWrite:
-    """The suite's storage, with the report deleted through the API just as the first processed file is
-    written: the race of a deletion with the worker processing the report's screenshot, made certain."""
+class DeletesTheReport:
+    """The suite's storage, with the report deleted through the API as the worker first reads the original
+    (`when="get"`) or writes a processed file (`when="put"`): a deletion racing the processing of the report's
+    screenshot, made certain."""
 
-    def __init__(self, tenant: Tenant, report_id: str) -> None:
-        self.tenant, self.report_id, self.written = tenant, report_id, 0
+    def __init__(self, tenant: Tenant, report_id: str, when: str) -> None:
+        self.tenant, self.report_id, self.when = tenant, report_id, when
         self.store = storage()
+        self.written = 0
+        self.deleted = False
 
-    async def put(self, key: str, data: bytes) -> None:
-        if not self.written:
+    async def _delete_the_report(self, now: str) -> None:
+        if now == self.when and not self.deleted:
             response = await self.tenant.client.delete(f"/api/v1/reports/{self.report_id}")
             assert response.status_code == 204, response.text
+            self.deleted = True
+
+    async def get(self, key: str) -> bytes:
+        await self._delete_the_report("get")
+        return await self.store.get(key)
+
+    async def put(self, key: str, data: bytes) -> None:
+        await self._delete_the_report("put")
         self.written += 1
         await self.store.put(key, data)
 
@@ -111,16 +123,33 @@ class DeletingOnFirstWrite:
         return getattr(self.store, name)
 
 
+async def pending_screenshot(tenant: Tenant) -> tuple[str, UUID]:
+    """A report and its screenshot, not processed (no worker runs yet): the report's id, the screenshot's."""
+    project = await tenant.create_project("Shop")
+    report_id = await submit_with_screenshot(tenant, project["apiKey"], png())
+    async with tenant_session(tenant) as session:
+        [screenshot_id] = await session.scalars(select(Screenshot.id).where(Screenshot.report_id == UUID(report_id)))
+    return report_id, screenshot_id
+
+
 async def test_a_screenshot_processed_while_its_report_is_deleted_leaves_no_file(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
-        project = await tenant.create_project("Shop")
-        report_id = await submit_with_screenshot(tenant, project["apiKey"], png())  # no worker yet: pending
+        report_id, screenshot_id = await pending_screenshot(tenant)
+        store = DeletesTheReport(tenant, report_id, when="put")
         async with tenant_session(tenant) as session:
-            [screenshot_id] = await session.scalars(
-                select(Screenshot.id).where(Screenshot.report_id == UUID(report_id))
-            )
-            store = DeletingOnFirstWrite(tenant, report_id)
             assert await ScreenshotService(session, cast("Storage", store)).process(screenshot_id) is None
         assert store.written == 2  # the image and its thumbnail were written, then deleted again
         async with running_worker():  # the deletion's own job: the original upload
             await until_stored(set(), tenant.organization_id)
+
+
+async def test_a_screenshot_refused_while_its_report_is_deleted_ends_quietly(tenants: TenantFactory) -> None:
+    """No row is left to mark failed: the run ends, instead of raising and being tried again."""
+    async with tenants.create() as tenant:
+        report_id, screenshot_id = await pending_screenshot(tenant)
+        store = DeletesTheReport(tenant, report_id, when="get")
+        with environment(LANTERN_SCREENSHOT_TIMEOUT_SECONDS="0"):  # refused: out of time at once
+            async with tenant_session(tenant) as session:
+                assert await ScreenshotService(session, cast("Storage", store)).process(screenshot_id) is None
+        assert store.deleted
+        assert store.written == 0

@@ -305,10 +305,15 @@ class ImageProcessor(Generic[ImageRow]):
             await self.store.delete(original)
         return row.status
 
-    async def _fail(self, row: ImageRow, refusal: Refusal) -> str:
+    async def _fail(self, row: ImageRow, refusal: Refusal) -> str | None:
+        """Mark the row failed with its reason; None when the row went meanwhile (its report was deleted)."""
         logger.info("image refused", table=self.model.__tablename__, id=str(row.id), reason=refusal.value)
         row.status, row.error = ImageStatus.FAILED.value, refusal.value
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        except StaleDataError:  # nothing left to mark, and no reason to run again
+            await self.session.rollback()
+            return None
         return ImageStatus.FAILED.value
 
 
