@@ -37,6 +37,11 @@ async def test_the_table_filters_searches_in_chinese_and_pages_on(
         await expect(page.get_by_role("link", name="Previous page")).to_have_count(0)  # nothing before it
         await expect(page.get_by_role("link", name="Next page")).to_be_visible()
 
+        tampered = await page.goto("/ui/reports?before=bm90LWEtY3Vyc29y")
+        assert tampered is not None and tampered.status == 400
+        # The page's own parameter is named, not the API's page[before].
+        await expect(page.get_by_text(re.compile(r"^before: This cursor is not valid here"))).to_be_visible()
+
         await page.goto("/ui/reports")
         await page.get_by_label("Search").fill("結帳")  # a two-character Chinese word
         await page.get_by_role("button", name="Apply filters").click()

@@ -413,20 +413,23 @@ async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, it
     offset: int = 0,
     after: str | None = None,
     before: str | None = None,
+    cursor_parameters: tuple[str, str] = ("page[after]", "page[before]"),
     count: bool = False,
 ) -> KeysetPage:
     """One page after or before a cursor (keyset: no offset to skip) or at an offset; one row more tells if
-    another page follows (or, before a cursor, precedes), without counting.
+    another page follows (or, before a cursor, precedes), without counting. A cursor that is not valid is a
+    400 naming the parameter it came in (`cursor_parameters`: after's, before's).
 
     The page's ids are found first, on the list indexes alone (their tail is `created_at, id`), and only
     those rows are read: rows skipped by an offset are never fetched from the table.
     """
     walk = replace(ordering, backward=before is not None)
     cursor = None
+    after_parameter, before_parameter = cursor_parameters
     if before is not None:
-        cursor = ordering.values(before, "page[before]")
+        cursor = ordering.values(before, before_parameter)
     elif after is not None:
-        cursor = ordering.values(after, "page[after]")
+        cursor = ordering.values(after, after_parameter)
     lead = ordering.keys[0].member if ordering.keys else None
     if lead in RANKED:
         window = _ranked_window(conditions, walk, RANKED[lead], limit=limit, offset=offset, cursor=cursor)

@@ -173,6 +173,7 @@ class ReportPages(Controller):
             limit=PAGE_SIZE,
             after=query.after or None,
             before=query.before or None,
+            cursor_parameters=("after", "before"),
             count=not (query.after or query.before),
         )
         visible = await projects.visible(identity)
