@@ -36,6 +36,8 @@ logger = structlog.get_logger()
 
 LOGIN_PATH = "/ui/login"
 HOME_PATH = "/ui/reports"
+# Where a request keeps its page's layout once made, so that an error page raised after it keeps the navigation.
+LAYOUT_KEY = "ui_layout"
 
 
 class LoginRequiredError(Exception):
@@ -88,12 +90,16 @@ class Layout:
         return self.role.manages_organization
 
 
-async def provide_layout(identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]) -> Layout:
+async def provide_layout(
+    request: Request[Any, Any, Any], identity: NamedDependency[Identity], accounts: NamedDependency[AccountService]
+) -> Layout:
     assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
     user = await accounts.users.get(identity.user_id)
     memberships = await accounts.memberships(user.id)
     organization = next(org for org, _role in memberships if org.id == identity.organization_id)
-    return Layout(identity, user, organization, memberships)
+    layout = Layout(identity, user, organization, memberships)
+    request.scope["state"][LAYOUT_KEY] = layout
+    return layout
 
 
 def page(
@@ -132,8 +138,11 @@ def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Respons
 def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:
     if error.code is ErrorCode.UNAUTHORIZED and get_identity(request) is None:
         return _login_redirect(request, error)
+    # Exception handlers are synchronous: the layout is there only if the page made it before the error. After
+    # an unexpected error the page stays plain: its objects may not be readable any more.
+    layout = None if error.code is ErrorCode.INTERNAL_ERROR else request.scope["state"].get(LAYOUT_KEY)
     return page(
-        "error.html", None, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
+        "error.html", layout, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
     )
 
 

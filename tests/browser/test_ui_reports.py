@@ -38,7 +38,8 @@ async def test_the_table_filters_searches_in_chinese_and_pages_on(
         await expect(page.get_by_role("link", name="Next page")).to_be_visible()
 
         tampered = await page.goto("/ui/reports?before=bm90LWEtY3Vyc29y")
-        assert tampered is not None and tampered.status == 400
+        assert tampered is not None
+        assert tampered.status == 400
         # The page's own parameter is named, not the API's page[before].
         await expect(page.get_by_text(re.compile(r"^before: This cursor is not valid here"))).to_be_visible()
 
@@ -125,6 +126,9 @@ async def test_another_organizations_report_and_project_are_not_found(tenants: T
         assert response.status == 404
         await expect(page.get_by_role("heading", name="The requested resource was not found.")).to_be_visible()
         await expect(page.get_by_text("Globex's secret report")).to_have_count(0)
+        # The error page keeps the navigation and the organization switcher.
+        await expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects")).to_be_visible()
+        await expect(page.get_by_label("Organization")).to_have_value(acme.organization_id)
         response = await page.goto(f"/ui/board?project={theirs['id']}")
         assert response is not None
         assert response.status == 404
