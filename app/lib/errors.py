@@ -163,22 +163,22 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     (
         re.compile(r"Expected `(?:str|bytes)` of length >= (?P<n>\d+)"),
         lambda m: ngettext(
-            "Must be at least %(num)d character long.", "Must be at least %(num)d characters long.", int(m["n"])
+            "Must be at least %(num)s character long.", "Must be at least %(num)s characters long.", int(m["n"])
         ),
     ),
     (
         re.compile(r"Expected `(?:str|bytes)` of length <= (?P<n>\d+)"),
         lambda m: ngettext(
-            "Must be at most %(num)d character long.", "Must be at most %(num)d characters long.", int(m["n"])
+            "Must be at most %(num)s character long.", "Must be at most %(num)s characters long.", int(m["n"])
         ),
     ),
     (
         re.compile(r"Expected `(?:array|object)` of length >= (?P<n>\d+)"),
-        lambda m: ngettext("Must contain at least %(num)d item.", "Must contain at least %(num)d items.", int(m["n"])),
+        lambda m: ngettext("Must contain at least %(num)s item.", "Must contain at least %(num)s items.", int(m["n"])),
     ),
     (
         re.compile(r"Expected `(?:array|object)` of length <= (?P<n>\d+)"),
-        lambda m: ngettext("Must contain at most %(num)d item.", "Must contain at most %(num)d items.", int(m["n"])),
+        lambda m: ngettext("Must contain at most %(num)s item.", "Must contain at most %(num)s items.", int(m["n"])),
     ),
     (re.compile(rf"Expected `(?:int|float)` >= {_NUMBER}$"), lambda m: _("Must be at least %(min)s.", min=_bound(m))),
     (re.compile(rf"Expected `(?:int|float)` <= {_NUMBER}$"), lambda m: _("Must be at most %(max)s.", max=_bound(m))),

@@ -66,7 +66,7 @@ def gettext(message: str, **params: Any) -> str:
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     text = translations(_locale.get()).ungettext(singular, plural, n)
-    return text % {"num": n, **params}
+    return text % {"num": format_number(n), **params}
 
 
 def lazy_gettext(message: str) -> LazyProxy:

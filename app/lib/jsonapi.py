@@ -20,14 +20,19 @@ import msgspec
 from litestar import Request, Response
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
 from app.lib.schema import Envelope, ok
 
 MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000_000  # far past any tenant's rows, and within the databases' 64-bit offsets
 DEFAULT_LIMIT = 20
 _FAMILY = re.compile(r"^(?P<family>fields|filter|page)\[(?P<member>[^\[\]]*)\]$")
-_PAGE_MEMBERS = ("limit", "offset", "after", "before")
+# What looks meant as one of them (`filter=x`, `filter[status`): JSON:API mode, and a 400 that names it.
+_FAMILY_LIKE = re.compile(r"^(?:fields|filter)$|^(?:fields|filter|page)\[")
+KEYSET_PAGES = ("limit", "offset", "after", "before")  # a list paged in the database
+WHOLE_LIST_PAGES = ("limit", "offset")  # a short list read whole, paged in memory
 _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them at most
 
 
@@ -35,7 +40,7 @@ def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type, or by any of its query parameters."""
     if MEDIA_TYPE in request.headers.get("accept", "").lower():
         return True
-    return any(key in {"include", "sort"} or _FAMILY.match(key) for key in request.query_params)
+    return any(key in {"include", "sort"} or _FAMILY_LIKE.match(key) for key in request.query_params)
 
 
 def attributes(body: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +71,13 @@ class ResourceType:
 @dataclass(frozen=True, slots=True)
 class QueryRules:
     """What one endpoint accepts: its resource type, includable relationships (name → type), filter names,
-    sortable members, and whether it is paginated."""
+    sortable members, and its page parameters (none: not a list)."""
 
     primary: ResourceType
     includes: Mapping[str, ResourceType] = field(default_factory=dict)
     filters: frozenset[str] = frozenset()
     sorts: frozenset[str] = frozenset()
-    paged: bool = False
+    pages: tuple[str, ...] = ()
 
     def type_named(self, name: str) -> ResourceType | None:
         known = {self.primary.name: self.primary, **{kind.name: kind for kind in self.includes.values()}}
@@ -109,6 +114,10 @@ def _sort_key(part: str) -> SortKey:
     return SortKey(member_name(part.removeprefix("-")), part.startswith("-"))
 
 
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "-"
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -132,6 +141,8 @@ class _Parser:
             self._sort(value)
         elif match := _FAMILY.match(key):
             getattr(self, f"_{match['family']}")(key, match["member"], value)
+        elif _FAMILY_LIKE.match(key):
+            self.errors.append(FieldError(key, _("Malformed parameter: %(name)s.", name=key)))
 
     def _fields(self, key: str, type_name: str, value: str) -> None:
         kind = self.rules.type_named(type_name)
@@ -147,35 +158,55 @@ class _Parser:
     def _include(self, value: str) -> None:
         names = tuple(dict.fromkeys(_split(value)))
         self.errors.extend(
-            FieldError("include", _("This relationship cannot be included: %(name)s.", name=name))
+            FieldError(
+                "include",
+                _(
+                    "This relationship cannot be included: %(name)s. Use one of: %(names)s.",
+                    name=name,
+                    names=_listed(self.rules.includes),
+                ),
+            )
             for name in names
             if name not in self.rules.includes
         )
         self.include = names
 
     def _filter(self, key: str, name: str, value: str) -> None:
+        if not self.rules.filters:
+            self.errors.append(FieldError(key, _("There is nothing to filter here.")))
+            return
         if name not in self.rules.filters:
-            self.errors.append(FieldError(key, _("Unknown filter: %(name)s.", name=name)))
+            names = _listed(self.rules.filters)
+            self.errors.append(
+                FieldError(key, _("Unknown filter: %(name)s. Use one of: %(names)s.", name=name, names=names))
+            )
             return
         # A filter repeated with `&` adds to the same list, like its comma-separated values.
         self.filters[name] = (*self.filters.get(name, ()), *_split(value))
 
     def _sort(self, value: str) -> None:
-        keys = tuple(_sort_key(part) for part in _split(value))
+        parts = _split(value)
+        keys = tuple(_sort_key(part) for part in parts)
+        self.sort = keys
+        if not self.rules.sorts:
+            self.errors.append(FieldError("sort", _("There is nothing to sort here.")))
+            return
+        names = _listed(self.rules.sorts)
         self.errors.extend(
-            FieldError("sort", _("Cannot sort by %(name)s.", name=key.member))
-            for key in keys
+            FieldError("sort", _("Cannot sort by %(name)s. Use one of: %(names)s.", name=part, names=names))
+            for part, key in zip(parts, keys, strict=True)
             if key.member not in self.rules.sorts
         )
-        self.sort = keys
 
     def _page(self, key: str, name: str, value: str) -> None:
-        if not self.rules.paged or name not in _PAGE_MEMBERS:
+        if not self.rules.pages:
+            self.errors.append(FieldError(key, _("There are no pages here.")))
+        elif name not in self.rules.pages:
             self.errors.append(FieldError(key, _("Unknown page parameter: %(name)s.", name=name)))
-            return
-        self.page[name] = value.strip()
+        else:
+            self.page[name] = value.strip()
 
-    def _whole(self, name: str, low: int, high: int | None) -> int | None:
+    def _whole(self, name: str, low: int, high: int) -> int | None:
         key = f"page[{name}]"
         try:
             number = int(self.page[name])
@@ -184,13 +215,13 @@ class _Parser:
             return None
         if number < low:
             self.errors.append(FieldError(key, _("Must be at least %(min)s.", min=low)))
-        elif high is not None and number > high:
-            self.errors.append(FieldError(key, _("Must be at most %(max)s.", max=high)))
+        elif number > high:
+            self.errors.append(FieldError(key, _("Must be at most %(max)s.", max=format_number(high))))
         return number
 
     def result(self) -> JsonApiQuery:
         limit = self._whole("limit", 0, MAX_LIMIT) if "limit" in self.page else DEFAULT_LIMIT
-        offset = self._whole("offset", 0, None) if "offset" in self.page else None
+        offset = self._whole("offset", 0, MAX_OFFSET) if "offset" in self.page else None
         starts = [name for name in _PAGE_STARTS if name in self.page]
         if len(starts) > 1:
             message = _("Use only one of page[offset], page[after] and page[before].")
@@ -303,9 +334,78 @@ def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 PLAIN_DESCRIPTION = (
-    "JSON:API mode (`Accept: application/vnd.api+json`, or a `fields[...]` parameter) answers a JSON:API "
-    "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets."
+    "JSON:API mode (`Accept: application/vnd.api+json`, or a JSON:API query parameter) answers a JSON:API "
+    "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets; "
+    "a list also takes `sort` (its text, number, date and flag fields; `-` descends), `page[limit]` (0-100, "
+    "default 20) and `page[offset]`, with `links.next`/`links.prev` and `meta.total`."
 )
+
+_SCALARS = (
+    msgspec.inspect.StrType,
+    msgspec.inspect.IntType,
+    msgspec.inspect.FloatType,
+    msgspec.inspect.BoolType,
+    msgspec.inspect.DateTimeType,
+    msgspec.inspect.DateType,
+    msgspec.inspect.UUIDType,
+    msgspec.inspect.EnumType,
+    msgspec.inspect.LiteralType,
+)
+
+
+def sortable(kind: type[msgspec.Struct]) -> frozenset[str]:
+    """The members of a read struct that a list of it sorts by: those holding one text, number, flag, date
+    or id (or nothing), not a list or an object."""
+
+    def scalar(info: msgspec.inspect.Type) -> bool:
+        if isinstance(info, msgspec.inspect.UnionType):
+            return all(isinstance(option, (*_SCALARS, msgspec.inspect.NoneType)) for option in info.types)
+        return isinstance(info, _SCALARS)
+
+    struct = msgspec.inspect.type_info(kind)
+    assert isinstance(struct, msgspec.inspect.StructType)  # noqa: S101 - `kind` is a struct
+    return frozenset(member.encode_name for member in struct.fields if scalar(member.type))
+
+
+def _in_order(resources: Sequence[Resource], keys: Sequence[SortKey]) -> list[Resource]:
+    """`resources` by the sort's keys (text case-insensitively; a missing value last either way), else as
+    they came."""
+    ordered = list(resources)
+    for key in reversed(keys):  # stable sorts, the least significant key first
+        present = [item for item in ordered if item.attributes.get(key.member) is not None]
+        missing = [item for item in ordered if item.attributes.get(key.member) is None]
+
+        def value(item: Resource, member: str = key.member) -> Any:
+            found = item.attributes[member]
+            return found.casefold() if isinstance(found, str) else found
+
+        ordered = [*sorted(present, key=value, reverse=key.descending), *missing]
+    return ordered
+
+
+@dataclass(frozen=True, slots=True)
+class WholeList:
+    """A short list read whole (a report's comments, a project's keys), sorted and paged in memory: the page's
+    resources, the links around it and the list's total."""
+
+    items: list[Resource]
+    links: dict[str, str | None]
+    total: int
+
+    @classmethod
+    def of(cls, request: Request[Any, Any, Any], query: JsonApiQuery, resources: Sequence[Resource]) -> WholeList:
+        ordered = _in_order(resources, query.sort)
+        offset = query.offset or 0
+        end = offset + query.limit
+        links: dict[str, str | None] = {"self": link(request), "next": None, "prev": None}
+        if query.limit and end < len(ordered):
+            links["next"] = link(request, offset=str(end))
+        if offset > 0:
+            links["prev"] = link(request, offset=str(max(0, offset - query.limit)))
+        return cls(ordered[offset:end], links, len(ordered))
+
+    def document(self, query: JsonApiQuery, included: Iterable[Resource] = ()) -> dict[str, Any]:
+        return document(query, self.items, included=included, links=self.links, meta={"total": self.total})
 
 
 def native_or_document(
@@ -318,22 +418,23 @@ def native_or_document(
 ) -> Envelope[Any] | Response[dict[str, Any]]:
     """The native envelope, or, when the request asks for JSON:API, a document of resources of a type with no
     relationships (projects, members, tokens, keys): each native read struct's `id_field` is the resource's id,
-    its other fields its attributes, named as the native API names them. Sparse fieldsets apply; there is
-    nothing to include, filter, sort or page."""
+    its other fields its attributes, named as the native API names them. Sparse fieldsets apply, and a list
+    sorts and pages (see WholeList); there is nothing to include or filter."""
     if not requested(request):
         return ok(reads)
     id_key = kind.__struct_encode_fields__[kind.__struct_fields__.index(id_field)]
-    attributes = tuple(name for name in kind.__struct_encode_fields__ if name != id_key)
-    query = parse_query(request.query_params.multi_items(), QueryRules(ResourceType(type_name, attributes)))
+    primary = ResourceType(type_name, tuple(name for name in kind.__struct_encode_fields__ if name != id_key))
 
     def resource(read: msgspec.Struct) -> Resource:
         values = msgspec.to_builtins(read)
         return Resource(type_name, str(values.pop(id_key)), values)
 
     if isinstance(reads, msgspec.Struct):
+        query = parse_query(request.query_params.multi_items(), QueryRules(primary))
         return document_response(document(query, resource(reads), links={"self": link(request)}))
-    primary = [resource(read) for read in reads]
-    return document_response(document(query, primary, links={"self": link(request)}, meta={"total": len(primary)}))
+    rules = QueryRules(primary, sorts=sortable(kind) - {id_key}, pages=WHOLE_LIST_PAGES)
+    query = parse_query(request.query_params.multi_items(), rules)
+    return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
 
 
 # Links and cursors -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import msgspec
 from litestar.types import OperationIDCreator
 
 from app.lib.errors import ErrorCode, FieldError, LanternError, validation_error
+from app.lib.i18n import gettext as _
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -68,14 +69,26 @@ def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:
     return inner if len(body) == 1 and isinstance(inner, dict) else body
 
 
-def decode_json(raw: bytes, schema: type[T]) -> T:
-    """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form."""
+def decode_json(raw: bytes, schema: type[T], part: str | None = None) -> T:
+    """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form. JSON sent
+    in a form's `part` (multipart's `data`) that is not JSON is named by that part."""
     try:
         return msgspec.json.decode(raw, type=schema)
     except msgspec.ValidationError as error:
-        raise every_error(msgspec.json.decode(raw), schema, str(error)) from None
+        first = str(error)
     except msgspec.DecodeError:
-        raise validation_error("JSON is malformed") from None
+        raise _malformed(part) from None
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:  # msgspec met a wrong field before the JSON broke off
+        raise _malformed(part) from None
+    raise every_error(body, schema, first)
+
+
+def _malformed(part: str | None) -> LanternError:
+    if part is None:
+        return validation_error("JSON is malformed")
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(part, _("Must be valid JSON."))])
 
 
 def every_error(body: Any, schema: Any, first: str) -> LanternError:

@@ -348,7 +348,21 @@ async def test_comments_and_attachments_lists(tenants: TenantFactory, anonymous:
             tenant.client, f"/api/v1/reports/{report_id}/attachments", **{"fields[attachment]": "kind,url"}
         )
         assert attachments["data"][0]["attributes"] == {"kind": "link", "url": "https://x.example/a.log"}
-        assert await _error(tenant.client, f"/api/v1/reports/{report_id}/comments", sort="text") == ["sort"]
+        # A whole list sorts and pages too, with its links and total.
+        await tenant.client.post(f"/api/v1/reports/{report_id}/comments", json={"text": "Second"})
+        url = f"/api/v1/reports/{report_id}/comments"
+        newest = await _document(tenant.client, url, sort="-createdAt", **{"page[limit]": "1"})
+        assert [item["attributes"]["text"] for item in newest["data"]] == ["Second"]
+        assert (newest["meta"]["total"], newest["links"]["prev"]) == (2, None)
+        older = await _document(tenant.client, newest["links"]["next"])
+        assert [item["attributes"]["text"] for item in older["data"]] == ["First"]
+        assert older["links"]["next"] is None
+        assert await _walk(tenant.client, url, sort="text", **{"page[limit]": "1"}) == [
+            comment["id"],
+            newest["data"][0]["id"],
+        ]
+        assert await _error(tenant.client, url, sort="author") == ["sort"]  # a relationship, not a value
+        assert await _error(tenant.client, url, **{"page[after]": "x"}) == ["page[after]"]  # no cursors here
 
 
 async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
@@ -388,8 +402,10 @@ async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
         }
         assert await _error(tenant.client, url, **{"fields[column]": "name,colour"}) == ["fields[column]"]
         assert await _error(tenant.client, url, **{"fields[report]": "title"}) == ["fields[report]"]
-        assert sorted(await _error(tenant.client, url, sort="position", include="project")) == ["include", "sort"]
-        assert await _error(tenant.client, url, **{"page[limit]": "5"}) == ["page[limit]"]
+        assert sorted(await _error(tenant.client, url, sort="project", include="project")) == ["include", "sort"]
+        by_name = await _document(tenant.client, url, sort="-name", **{"page[limit]": "2", "page[offset]": "1"})
+        assert [column["attributes"]["name"] for column in by_name["data"]] == ["testing", "new"]  # after "todo"
+        assert await _error(tenant.client, f"{url}/{custom_id}", **{"page[limit]": "5"}) == ["page[limit]"]
         one = await tenant.client.get(f"{url}/{custom_id}")
         assert one.json()["data"] == native[-1]
         one_document = await _document(tenant.client, f"{url}/{custom_id}", **{"fields[column]": "name"})
@@ -502,3 +518,49 @@ async def test_every_other_list_and_item_answers_a_document_when_asked(tenants: 
     assert "token" not in documents["/api/v1/tokens"]["data"][0]["attributes"]  # the secret is shown once only
     assert sparse["data"][0]["attributes"] == {"name": "Docs", "trackingPrefix": "DOC"}
     assert unknown == ["filter[name]"]
+
+
+async def test_native_filters_hold_in_json_api_mode(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A native query that adds a JSON:API `sort` (or asks for a document) keeps its filters: before, they were
+    dropped and the document listed the whole organization. Native pages have no meaning there: a 400."""
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP")
+        blog = await tenant.create_project("Blog", trackingPrefix="BLG")
+        await _reports(anonymous, shop, 4)
+        await _reports(anonymous, blog, 2)
+        native = {"project_id": shop["id"], "severity": "critical"}
+        [expected] = (await tenant.client.get("/api/v1/reports", params=native)).json()["data"]["items"]
+        for params, headers in (({"sort": "severity,-created_at"}, {}), ({}, {"Accept": JSONAPI})):
+            response = await tenant.client.get("/api/v1/reports", params={**native, **params}, headers=headers)
+            assert response.status_code == 200, response.text
+            assert [item["id"] for item in response.json()["data"]] == [expected["id"]]
+        counted = await _document(tenant.client, "/api/v1/reports", project_id=blog["id"], **{"page[offset]": "0"})
+        assert counted["meta"]["total"] == 2
+        assert await _error(tenant.client, "/api/v1/reports", sort="title", page="2", page_size="5") == [
+            "page",
+            "page_size",
+        ]
+
+
+async def test_pages_far_out_and_malformed_parameters_are_400s(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Pages", trackingPrefix="PGS")
+        for params in ({"page": "922337203685477580"}, {"page[offset]": "9223372036854775808"}):
+            response = await tenant.client.get("/api/v1/reports", params=params)
+            assert response.status_code == 400, response.text
+        assert await _error(tenant.client, "/api/v1/reports", **{"filter[status": "new"}) == ["filter[status"]
+        assert await _error(tenant.client, "/api/v1/reports", filter="status") == ["filter"]
+        response = await tenant.client.get("/api/v1/reports", params={"sort": "colour"})
+        [detail] = response.json()["details"]
+        assert detail["field"] == "sort"
+        assert "colour" in detail["message"]
+        assert "createdAt" in detail["message"]  # the sorts there are, to choose from
+        # Every list sorts and pages: here the organization's projects, read whole.
+        await tenant.client.post("/api/v1/projects", json={"name": "Archive", "trackingPrefix": "ARC"})
+        first = await _document(tenant.client, "/api/v1/projects", sort="name", **{"page[limit]": "1"})
+        assert ([item["attributes"]["name"] for item in first["data"]], first["meta"]["total"]) == (["Archive"], 2)
+        second = await _document(tenant.client, first["links"]["next"])
+        assert [item["attributes"]["name"] for item in second["data"]] == ["Pages"]
+        # An item is not a list: nothing to sort, filter or page there.
+        item = f"/api/v1/projects/{project['id']}"
+        assert sorted(await _error(tenant.client, item, sort="name", **{"page[limit]": "1"})) == ["page[limit]", "sort"]

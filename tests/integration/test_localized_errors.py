@@ -168,3 +168,16 @@ async def test_every_field_error_of_a_body_is_told_at_once(tenants: TenantFactor
         refused = await tenant.client.post("/api/v1/projects", json=project_body)
         fields = [detail["field"] for detail in refused.json()["details"]]
         assert sorted(fields) == ["colour", "name", "rateLimitPerMinute", "siteUrl"]
+
+
+async def test_numbers_in_messages_are_written_the_readers_way(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        long = {"title": "Checkout", "description": "x" * 20_001}
+        response = await anonymous.post(
+            "/api/v1/reports", json=long, headers={"X-API-Key": project["apiKey"], "Accept-Language": "de"}
+        )
+    assert_error(response, 400, "VALIDATION_ERROR", "Die Anfrage ist ungültig.")
+    assert response.json()["details"] == [
+        {"field": "description", "message": "Darf höchstens 20.000 Zeichen lang sein."}
+    ]

@@ -179,6 +179,58 @@ async def test_widget_rejects_missing_metadata_fields(tenants: TenantFactory, an
     assert fields & {"title", "metadata.browser"}
 
 
+async def test_broken_json_is_a_400_even_after_a_wrong_field(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """msgspec meets the wrong title before the JSON breaks off: still a 400 that says the JSON is broken."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        headers = {**key, "Content-Type": "application/json"}
+        for broken in ('{"title": 5,', '{"title":"abcd"} trailing', '{"title":"abcd","metadata":{"url":1}'):
+            answer = await anonymous.post("/api/widget/submit", content=broken, headers=headers)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["details"] == [{"field": "body", "message": "The request body is not valid JSON."}]
+        # In a multipart form the JSON is the `data` part: that is the field named.
+        for broken in ("notjson", '{"title": 5, "x":'):
+            answer = await anonymous.post("/api/widget/submit", files={"data": (None, broken)}, headers=key)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["details"] == [{"field": "data", "message": "Must be valid JSON."}]
+
+
+async def test_widget_trims_titles_and_takes_empty_optional_fields(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A title is what is left without its spaces; an empty e-mail or name (a form's empty field) and a null
+    priority are as if left out."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        for blank in ("    ", "  ab  "):
+            answer = await anonymous.post("/api/widget/submit", json={**BUGPIN_EXAMPLE, "title": blank}, headers=key)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["details"] == [{"field": "title", "message": "Must be at least 4 characters long."}]
+        body = {
+            **BUGPIN_EXAMPLE,
+            "title": "  Cart is empty  ",
+            "reporterEmail": "",
+            "reporterName": "",
+            "priority": None,
+        }
+        answer = await anonymous.post("/api/widget/submit", json=body, headers=key)
+        assert answer.status_code == 201, answer.text
+        report = await read_report(tenant, answer.json()["reportId"])
+        assert (report["title"], report["reporterEmail"], report["reporterName"], report["priority"]) == (
+            "Cart is empty",
+            None,
+            None,
+            "medium",
+        )
+        bugspark = await anonymous.post("/api/v1/reports", json={**BUGSPARK_EXAMPLE, "title": " \t "}, headers=key)
+        assert bugspark.status_code == 400, bugspark.text
+        renamed = await tenant.client.patch(f"/api/v1/reports/{report['id']}", json={"title": "   "})
+        assert renamed.status_code == 400, renamed.text
+        assert [detail["field"] for detail in renamed.json()["details"]] == ["title"]
+
+
 async def test_upload_key_works_only_for_its_project(
     tenants: TenantFactory,
     anonymous: ApiClient,

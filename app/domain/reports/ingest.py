@@ -17,9 +17,9 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
-from app.domain.reports.models import Report, Screenshot, Source
+from app.domain.reports.models import Priority, Report, Screenshot, Source
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
-from app.domain.reports.services import check_sizes
+from app.domain.reports.services import check_sizes, trimmed_title
 from app.domain.reports.tracking import submission_in_flight, wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -56,12 +56,12 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
     check_sizes(logs=[*console, *network, *actions], metadata=metadata)
     return Report(
         project_id=project_id,
-        title=submission.title,
+        title=trimmed_title(submission.title),
         description=submission.description or "",
-        priority=submission.priority.value,
+        priority=(submission.priority or Priority.MEDIUM).value,
         source=Source.WIDGET.value,
-        reporter_name=submission.reporter_name,
-        reporter_email=submission.reporter_email,
+        reporter_name=submission.reporter_name or None,
+        reporter_email=submission.reporter_email or None,
         page_url=submission.metadata.url,
         page_metadata=metadata,
         console_logs=console,
@@ -75,7 +75,7 @@ def report_from_api(project_id: UUID, body: ApiReport) -> Report:
     check_sizes(logs=[*body.console_logs, *body.network_logs, *body.user_actions], metadata=body.metadata)
     return Report(
         project_id=project_id,
-        title=body.title,
+        title=trimmed_title(body.title),
         description=body.description,
         severity=body.severity.value,
         category=body.category.value,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -33,21 +33,27 @@ from app.domain.reports.queries import (
     page_of_reports,
 )
 from app.domain.reports.schemas import AttachmentRead, ColumnRead, ReportRead
-from app.domain.reports.services import GuestView, ReportService, visibility
+from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
 from app.lib.jsonapi import (
+    KEYSET_PAGES,
+    WHOLE_LIST_PAGES,
     Identifier,
     JsonApiQuery,
     QueryRules,
     Relationship,
     Resource,
     ResourceType,
+    WholeList,
     document,
     link,
     parse_query,
+    sortable,
 )
 from tenants.identity import Identity
 
 _FOREIGN_KEYS = {"id", "projectId", "assigneeId", "reportId"}
+NATIVE_PAGES = ("page", "page_size")
 
 REPORT = ResourceType(
     "report",
@@ -69,10 +75,17 @@ COLUMN = ResourceType(
 )
 
 _REPORT_INCLUDES = {"project": PROJECT, "assignee": USER, "comments": COMMENT, "attachments": ATTACHMENT}
-LIST_RULES = QueryRules(REPORT, _REPORT_INCLUDES, filters=REPORT_FILTERS, sorts=frozenset(SORT_FIELDS), paged=True)
+LIST_RULES = QueryRules(
+    REPORT, _REPORT_INCLUDES, filters=REPORT_FILTERS, sorts=frozenset(SORT_FIELDS), pages=KEYSET_PAGES
+)
 ITEM_RULES = QueryRules(REPORT, _REPORT_INCLUDES)
-COMMENT_RULES = QueryRules(COMMENT, {"author": USER})
-ATTACHMENT_RULES = QueryRules(ATTACHMENT)
+COMMENT_RULES = QueryRules(COMMENT, {"author": USER}, sorts=frozenset(COMMENT.attributes), pages=WHOLE_LIST_PAGES)
+ATTACHMENT_RULES = QueryRules(
+    ATTACHMENT, sorts=sortable(AttachmentRead) & frozenset(ATTACHMENT.attributes), pages=WHOLE_LIST_PAGES
+)
+COLUMN_LIST_RULES = QueryRules(
+    COLUMN, sorts=sortable(ColumnRead) & frozenset(COLUMN.attributes), pages=WHOLE_LIST_PAGES
+)
 COLUMN_RULES = QueryRules(COLUMN)
 
 # OpenAPI descriptions of JSON:API mode, one per endpoint.
@@ -93,14 +106,16 @@ LIST_DESCRIPTION = (
     "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
     "`page[offset]` (then `meta.total` and offset links), or the opaque cursors of `links.next` in "
     "`page[after]` and of `links.prev` in `page[before]` for pages at any depth (one of offset, after and "
-    f"before at most). {_ERRORS}"
+    "before at most). The native filters (`project_id`, `status`, ...) apply in this mode too; the native "
+    f"`page` and `page_size` do not (a 400). {_ERRORS}"
 )
 ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
-COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`. {_ERRORS}"
-ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`. {_ERRORS}"
+_WHOLE_LIST = "`sort` (`-` descends), `page[limit]` (0-100, default 20) and `page[offset]`, with `meta.total`"
+COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
+ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`, {_WHOLE_LIST}. {_ERRORS}"
 COLUMNS_DESCRIPTION = (
-    f"{_MODE} `fields[column]`. A custom column's id is its UUID; a default column, which has no row, is "
-    f"`status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
+    f"{_MODE} `fields[column]`, {_WHOLE_LIST}. A custom column's id is its UUID; a default column, which has "
+    f"no row, is `status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
 )
 
 RowT = TypeVar("RowT", Comment, Attachment)
@@ -260,22 +275,30 @@ def _page_links(request: Request[Any, Any, Any], query: JsonApiQuery, page: Keys
     return links
 
 
+def refuse_native_pages(request: Request[Any, Any, Any]) -> None:
+    """The native `page`/`page_size` have no meaning in a JSON:API document's pages: a 400, not a page that
+    silently is another one."""
+    message = _("In JSON:API mode, pages are page[limit] with page[offset], or the cursors of links.")
+    named = [name for name in NATIVE_PAGES if name in request.query_params]
+    if named:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message) for name in named])
+
+
 async def report_list(
     request: Request[Any, Any, Any],
     *,
+    conditions: list[ColumnElement[bool]],
     identity: Identity,
-    guest: GuestView | None,
-    reports: ReportService,
+    session: AsyncSession,
     present_attachment: PresentAttachment,
 ) -> dict[str, Any]:
-    """`GET /reports` as a JSON:API document: filters, sort, offset or cursor page, includes."""
+    """`GET /reports` as a JSON:API document: filters (beside the caller's `conditions`: its view and the
+    native filters), sort, offset or cursor page, includes."""
     query = query_of(request, LIST_RULES)
-    conditions = [
-        *filter_conditions(dict(query.filters), dialect=reports.dialect, user_id=identity.user_id),
-        *visibility(identity, guest),
-    ]
+    dialect = session.get_bind().dialect.name
+    conditions = [*conditions, *filter_conditions(dict(query.filters), dialect=dialect, user_id=identity.user_id)]
     page = await page_of_reports(
-        reports.session,
+        session,
         conditions,
         Ordering(query.sort or DEFAULT_SORT),
         limit=query.limit,
@@ -284,7 +307,7 @@ async def report_list(
         before=query.before,
         count=query.offset is not None,
     )
-    documents = ReportDocuments(reports.session, query, present_attachment, identity)
+    documents = ReportDocuments(session, query, present_attachment, identity)
     primary, included = await documents.resources(page.items)
     meta = {"total": page.total} if page.total is not None else None
     return document(query, primary, included=included, links=_page_links(request, query, page), meta=meta)
@@ -306,11 +329,13 @@ async def comment_list(
     request: Request[Any, Any, Any], comments: list[Comment], session: AsyncSession
 ) -> dict[str, Any]:
     query = query_of(request, COMMENT_RULES)
+    listed = WholeList.of(request, query, [comment_resource(comment) for comment in comments])
     included = []
     if "author" in query.include:
-        included = await _members(session, {comment.author_id for comment in comments if comment.author_id})
-    primary = [comment_resource(comment) for comment in comments]
-    return document(query, primary, included=included, links={"self": link(request)}, meta={"total": len(primary)})
+        shown = {item.id for item in listed.items}
+        authors = {comment.author_id for comment in comments if comment.author_id and str(comment.id) in shown}
+        included = await _members(session, authors)
+    return listed.document(query, included)
 
 
 def attachment_list(
@@ -319,8 +344,7 @@ def attachment_list(
     present: PresentAttachment,
 ) -> dict[str, Any]:
     query = query_of(request, ATTACHMENT_RULES)
-    primary = [attachment_resource(attachment, present) for attachment in attachments]
-    return document(query, primary, links={"self": link(request)}, meta={"total": len(primary)})
+    return WholeList.of(request, query, [attachment_resource(item, present) for item in attachments]).document(query)
 
 
 def column_id(read: ColumnRead) -> str:
@@ -331,10 +355,8 @@ def column_id(read: ColumnRead) -> str:
 
 def column_list(request: Request[Any, Any, Any], project_id: UUID, columns: list[ColumnRead]) -> dict[str, Any]:
     """A board's columns, in board order, as a document; each relates to its project."""
-    primary = [_column_resource(project_id, read) for read in columns]
-    return document(
-        query_of(request, COLUMN_RULES), primary, links={"self": link(request)}, meta={"total": len(primary)}
-    )
+    query = query_of(request, COLUMN_LIST_RULES)
+    return WholeList.of(request, query, [_column_resource(project_id, read) for read in columns]).document(query)
 
 
 def column_item(request: Request[Any, Any, Any], project_id: UUID, column: ColumnRead) -> dict[str, Any]:

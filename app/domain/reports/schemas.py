@@ -17,7 +17,8 @@ Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
-Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Empty is no address: a widget's form sends its empty optional field as "" (BugPin's own example does).
+Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
 # A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
@@ -77,7 +78,7 @@ class WidgetSubmission(CamelStruct):
     title: Title
     metadata: PageMetadata
     description: Description | None = None
-    priority: Priority = Priority.MEDIUM
+    priority: Priority | None = Priority.MEDIUM  # null: the default, as for a field left out
     reporter_name: ShortText | None = None
     reporter_email: Email | None = None
     annotations: dict[str, Any] | None = None

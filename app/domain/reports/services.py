@@ -48,8 +48,8 @@ from app.domain.reports.models import (
     Report,
     Screenshot,
 )
-from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate
-from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate, Title
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
 from tenants.identity import Identity
@@ -75,6 +75,14 @@ def check_sizes(*, logs: Sequence[Any], metadata: Any) -> None:
         )
     if details:
         raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=details)
+
+
+def trimmed_title(title: str) -> str:
+    """A title without the spaces around it, still as long as a title must be: spaces alone are no title."""
+    try:
+        return msgspec.convert(title.strip(), Title)
+    except msgspec.ValidationError as error:
+        raise validation_error(f"{error} - at `$.title`") from None
 
 
 class ReportService(TenantService[Report]):
@@ -128,7 +136,9 @@ class ReportService(TenantService[Report]):
             value = getattr(changes, name)
             if value is not msgspec.UNSET:
                 setattr(report, name, value.value)
-        for name in ("assignee_id", "external_id", "title", "description"):
+        if changes.title is not msgspec.UNSET:
+            report.title = trimmed_title(changes.title)
+        for name in ("assignee_id", "external_id", "description"):
             value = getattr(changes, name)
             if value is not msgspec.UNSET:
                 setattr(report, name, value)

@@ -151,7 +151,7 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raw = (await raw.read()).decode(errors="replace")
     if not isinstance(raw, str):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
-    submission = decode_json(raw.encode(), schemas.WidgetSubmission)
+    submission = decode_json(raw.encode(), schemas.WidgetSubmission, part="data")
     files = [item for item in form.getall("media", []) if isinstance(item, UploadFile)]
     if len(files) > MAX_MEDIA_FILES:
         raise LanternError(

@@ -25,6 +25,7 @@ from app.domain.reports.jsonapi import (
     column_item,
     column_list,
     comment_list,
+    refuse_native_pages,
     report_item,
     report_list,
 )
@@ -106,21 +107,12 @@ class ReportController(Controller):
         search: Annotated[str | None, QueryParameter(max_length=200)] = None,
         created_since: FromQuery[str | None] = None,
         updated_since: FromQuery[str | None] = None,
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
-        page_size: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_LIMIT)] = 20,
     ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
-        """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION)."""
+        """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION); the native filters
+        apply in both modes."""
         guest = await guest_projects(identity, projects)
-        if jsonapi.requested(request):
-            return jsonapi.document_response(
-                await report_list(
-                    request,
-                    identity=identity,
-                    guest=guest,
-                    reports=reports,
-                    present_attachment=attachment_read,
-                ),
-            )
         filters = ReportFilters(
             project_id=project_id,
             status=status,
@@ -137,6 +129,17 @@ class ReportController(Controller):
             *filters.conditions(reports.dialect),
             *visibility(identity, guest),
         ]
+        if jsonapi.requested(request):
+            refuse_native_pages(request)
+            return jsonapi.document_response(
+                await report_list(
+                    request,
+                    conditions=conditions,
+                    identity=identity,
+                    session=reports.session,
+                    present_attachment=attachment_read,
+                ),
+            )
         result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
         items = await _reads(reports, result.items, identity)
         return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
