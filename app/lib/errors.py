@@ -192,6 +192,7 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
         lambda m: _("Must be a multiple of %(factor)s.", factor=_bound(m)),
     ),
     (re.compile(r"Invalid enum value"), lambda _m: _("This value is not one of the allowed choices.")),
+    (re.compile(r"Expected `str` matching regex '\\\\S'$"), lambda _m: _("Must not be blank.")),  # NOT_BLANK
     (re.compile(r"Expected `str` matching regex"), lambda _m: _("This value does not have the expected format.")),
     (re.compile(r"Invalid UUID"), lambda _m: _type_message("uuid")),
     (re.compile(r"Invalid RFC3339 encoded (?P<kind>datetime|date|time)"), lambda m: _type_message(m["kind"])),

@@ -87,8 +87,7 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
             resolved = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = [str(sockaddr[0]) for *_family, sockaddr in resolved]
         if not addresses or not all(is_public(address) for address in addresses):
-            msg = f"{host} resolves to a private or local address"
-            raise PrivateTargetError(msg)
+            raise PrivateTargetError(host)
         return await self._backend.connect_tcp(
             addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )

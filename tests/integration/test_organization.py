@@ -18,6 +18,7 @@ from app.lib.queue import deserialize
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.isolation import invite
 
 
 async def test_owner_updates_the_organization(tenants: TenantFactory) -> None:
@@ -126,6 +127,25 @@ async def test_roles_and_the_last_owner(tenants: TenantFactory) -> None:
         promoted = await tenant.client.patch(f"/api/v1/organization/members/{guest_id}", json={"role": "member"})
         assert promoted.json()["data"]["role"] == "member"
         assert (await tenant.client.delete(f"/api/v1/organization/members/{guest_id}")).status_code == 204
+        # An invited owner who has not accepted is no owner yet: their invitation can be changed or withdrawn.
+        invited = await invite(tenant, "owner")
+        pending = invited["member"]["id"]
+        changed = await tenant.client.patch(f"/api/v1/organization/members/{pending}", json={"role": "admin"})
+        assert changed.status_code == 200, changed.text
+        assert (await tenant.client.delete(f"/api/v1/organization/members/{pending}")).status_code == 204
+
+
+async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        invited = await invite(tenant)
+        sent = await anonymous.post("/api/v1/reports", json={"title": "Cart"}, headers={"X-API-Key": project["apiKey"]})
+        report = f"/api/v1/reports/{sent.json()['data']['id']}"
+        member = invited["member"]
+        assigned = await tenant.client.patch(report, json={"assigneeId": member["userId"]})
+        assert assigned.status_code == 200, assigned.text
+        assert (await tenant.client.delete(f"/api/v1/organization/members/{member['id']}")).status_code == 204
+        assert (await tenant.client.get(report)).json()["data"]["assigneeId"] is None
 
 
 async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactory, app: Any) -> None:
@@ -314,6 +334,8 @@ async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: T
         listed = (await tenant.client.get(members)).json()["data"]
         assert sorted(person["email"] for person in listed) == sorted([client_email.lower(), tenant.email])
 
+        other_guest = f"other-{secrets.token_hex(4)}@example.com"
+        assert (await tenant.client.post(members, json={"email": other_guest})).status_code == 201
         async with ApiClient.for_app(app) as guest:
             accepted = await guest.post(
                 "/api/v1/auth/invitations/accept",
@@ -323,6 +345,12 @@ async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: T
             seen = (await guest.get("/api/v1/projects")).json()["data"]
             assert [project["id"] for project in seen] == [shop["id"]]
             assert blog["id"] not in str(seen)
+            # Guests of this project do not see each other (guestsSeeGuests is off): the team and themselves.
+            people = (await guest.get(members)).json()["data"]
+            assert sorted(person["email"] for person in people) == sorted([client_email.lower(), tenant.email])
+            await tenant.client.patch(f"/api/v1/projects/{shop['id']}", json={"guestsSeeGuests": True})
+            people = (await guest.get(members)).json()["data"]
+            assert other_guest in [person["email"] for person in people]
 
         for body in ({}, {"email": client_email, "userId": tenant.user_id}, {"email": "not an address"}):
             refused = await tenant.client.post(members, json=body)

@@ -405,6 +405,39 @@ async def test_attachments_upload_link_download_delete(tenants: TenantFactory, a
         assert (await other.client.delete(f"{base}/{attachment['id']}")).status_code == 404
         assert (await tenant.client.delete(f"{base}/{attachment['id']}")).status_code == 204
         assert [a["kind"] for a in (await tenant.client.get(base)).json()["data"]] == ["link"]
+        # A form sent to BugHerd's raw upload: the file is its part, not the whole multipart body.
+        form = await tenant.client.post(
+            f"{base}/upload?file_name=trace.txt", files={"file": ("ignored.txt", b"GET /cart 500", "text/plain")}
+        )
+        assert form.status_code == 201, form.text
+        assert (form.json()["data"]["name"], form.json()["data"]["contentType"]) == ("trace.txt", "text/plain")
+        assert (await tenant.client.get(form.json()["data"]["url"])).content == b"GET /cart 500"
+
+
+async def test_names_and_texts_must_not_be_blank_and_numbers_stay_bounded(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        for path, body, field in (
+            (columns, {"name": "  "}, "name"),
+            (f"{url}/comments", {"text": " \n "}, "text"),
+            ("/api/v1/projects", {"name": "   "}, "name"),
+            ("/api/v1/tokens", {"name": "\t"}, "name"),
+        ):
+            refused = await tenant.client.post(path, json=body)
+            assert refused.status_code == 400, (path, refused.text)
+            assert refused.json()["details"] == [{"field": field, "message": "Must not be blank."}]
+        for body in ({"status": " "}, {"tags": ["ok", "  "]}):
+            assert (await tenant.client.patch(url, json=body)).status_code == 400, body
+        huge = 99_999_999_999_999_999_999
+        for method, path, body in (
+            ("POST", columns, {"name": "QA", "position": huge}),
+            ("PATCH", url, {"statusId": huge}),
+        ):
+            refused = await tenant.client.request(method, path, json=body)
+            assert refused.status_code == 400, (path, refused.text)
 
 
 async def test_guests_see_their_projects_reports_and_only_their_own_unless_allowed(

@@ -8,12 +8,12 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.schema import CamelStruct
+from app.lib.schema import NOT_BLANK, CamelStruct
 
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 MIN_PASSWORD_LENGTH = 10
 Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
 TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
 

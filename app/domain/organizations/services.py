@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -16,6 +16,7 @@ from app.domain.accounts.services import UserService, normalize_email
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
 from app.domain.projects.models import ProjectMember
+from app.domain.reports.models import Report
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
@@ -130,8 +131,8 @@ class MembershipService(TenantService[Membership]):
         membership = await self.get(membership_id)
         _check_can_grant(actor, role)
         _check_can_grant(actor, Role(membership.role))
-        if membership.role == Role.OWNER and role != Role.OWNER:
-            await self._keep_an_owner()
+        if role != Role.OWNER:
+            await self._keep_an_owner(membership)
         membership.role = role.value
         await self.session.flush()
         return membership
@@ -139,14 +140,19 @@ class MembershipService(TenantService[Membership]):
     async def remove(self, actor: Identity, membership_id: UUID) -> None:
         membership = await self.get(membership_id)
         _check_can_grant(actor, Role(membership.role))
-        if membership.role == Role.OWNER:
-            await self._keep_an_owner()
+        await self._keep_an_owner(membership)
         session = self.session
         await session.execute(delete(ProjectMember).where(ProjectMember.user_id == membership.user_id))
+        # Their reports go back to nobody: an assignee who is gone would be a link to no one.
+        await session.execute(update(Report).where(Report.assignee_id == membership.user_id).values(assignee_id=None))
         await session.execute(delete(Invitation).where(Invitation.user_id == membership.user_id))
         await self.delete(membership.id)
 
-    async def _keep_an_owner(self) -> None:
+    async def _keep_an_owner(self, leaving: Membership) -> None:
+        """An owner leaves the role (removed, or given another) only while another owner stays; an invited
+        owner who has not accepted yet is no owner: their invitation can always be withdrawn."""
+        if leaving.role != Role.OWNER.value or leaving.invitation_pending:
+            return
         owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
         if owners <= 1:
             raise LanternError(ErrorCode.CONFLICT, _("An organization must keep at least one owner."))

@@ -179,8 +179,8 @@ class ProjectController(Controller):
         project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[list[schemas.ProjectPersonRead]] | Response[dict[str, Any]]:
-        await projects.visible_one(identity, project_id)
-        reads = [person_read(*entry) for entry in await projects.people(project_id)]
+        project = await projects.visible_one(identity, project_id)
+        reads = [person_read(*entry) for entry in await projects.people_seen_by(identity, project)]
         return jsonapi.native_or_document(request, "user", reads, kind=schemas.ProjectPersonRead, id_field="user_id")
 
     @post(

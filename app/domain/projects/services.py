@@ -171,6 +171,16 @@ class ProjectService(TenantService[Project]):
         )
         return [(person, user, membership) for person, user, membership in rows.all()]
 
+    async def people_seen_by(
+        self, identity: Identity, project: Project
+    ) -> list[tuple[ProjectMember, User, Membership]]:
+        """The project's people as `identity` sees them: a guest of a project whose guests do not see each
+        other sees the team and themselves, not the other guests (nor their addresses)."""
+        people = await self.people(project.id)
+        if identity.role is not Role.GUEST or project.guests_see_guests:
+            return people
+        return [entry for entry in people if entry[2].role != Role.GUEST.value or entry[1].id == identity.user_id]
+
     async def add_person(self, project_id: UUID, user_id: UUID) -> None:
         membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
         if membership is None:

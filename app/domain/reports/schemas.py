@@ -11,7 +11,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity
-from app.lib.schema import CamelStruct
+from app.lib.schema import NOT_BLANK, CamelStruct
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -19,7 +19,10 @@ ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
 # Empty is no address: a widget's form sends its empty optional field as "" (BugPin's own example does).
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
+ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
+# Where a column goes on its board; bounded so that it always fits the database's integer.
+Position = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
 # A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
 Pixels = Annotated[int, msgspec.Meta(ge=0, le=100_000)] | Annotated[float, msgspec.Meta(ge=0, le=100_000)]
@@ -173,8 +176,8 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     The column is named by `status` or, as BugHerd does, by `status_id`; null for either sends the report
     back to the feedback column."""
 
-    status: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType | None = msgspec.UNSET
-    status_id: Annotated[int, msgspec.Meta(ge=0)] | msgspec.UnsetType | None = msgspec.UNSET
+    status: ColumnName | msgspec.UnsetType | None = msgspec.UNSET
+    status_id: Position | msgspec.UnsetType | None = msgspec.UNSET
     severity: Severity | msgspec.UnsetType = msgspec.UNSET
     priority: Priority | msgspec.UnsetType = msgspec.UNSET
     category: Category | msgspec.UnsetType = msgspec.UNSET
@@ -205,13 +208,13 @@ def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 class ColumnCreate(CamelStruct):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-    position: int | None = None
+    name: ColumnName
+    position: Position | None = None
 
 
 class ColumnUpdate(CamelStruct):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = msgspec.UNSET
-    position: int | msgspec.UnsetType = msgspec.UNSET
+    name: ColumnName | msgspec.UnsetType = msgspec.UNSET
+    position: Position | msgspec.UnsetType = msgspec.UNSET
 
 
 class ColumnRead(CamelStruct):
@@ -222,7 +225,7 @@ class ColumnRead(CamelStruct):
     custom: bool
 
 
-CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=NOT_BLANK)]
 
 
 class BugHerdComment(CamelStruct):

@@ -136,15 +136,9 @@ class AttachmentController(Controller):
             return ok(attachment_read(await attachments.link(report, link, identity.user_id)))
         if content_type != "multipart/form-data":
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
-        upload = (await request.form()).get("file")
-        if not isinstance(upload, UploadFile):
-            raise _file_required()
+        upload = await _form_file(request)
         attachment = await attachments.upload(
-            report,
-            upload.filename,
-            upload.content_type,
-            await upload.read(),
-            identity.user_id,
+            report, upload.filename, upload.content_type, await upload.read(), identity.user_id
         )
         return ok(attachment_read(attachment))
 
@@ -170,10 +164,15 @@ class AttachmentController(Controller):
         attachments: NamedDependency[AttachmentService],
     ) -> Envelope[schemas.AttachmentRead]:
         report = await _report(identity, reference, reports, projects)
-        data = await request.body()
+        content_type: str | None = request.headers.get("content-type")
+        if request.content_type[0] == "multipart/form-data":
+            # A form sent here rather than to CreateAttachment: its file is the part, not the whole body.
+            upload = await _form_file(request)
+            file_name, content_type, data = file_name or upload.filename, upload.content_type, await upload.read()
+        else:
+            data = await request.body()
         if not data:
             raise _file_required()
-        content_type = request.headers.get("content-type")
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
         return ok(attachment_read(attachment))
 
@@ -226,3 +225,11 @@ async def _report(identity: Identity, reference: str, reports: ReportService, pr
 
 def _file_required() -> LanternError:
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+
+
+async def _form_file(request: Request[Any, Any, Any]) -> UploadFile:
+    """The file of a multipart form's part `file`."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile):
+        raise _file_required()
+    return upload
