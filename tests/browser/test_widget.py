@@ -128,6 +128,41 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
     assert not has_color(image, (99, 102, 241), (1100, 620, 1280, 720)), "the widget's own button is not"
 
 
+# Pixels of the annotation canvas: how many are near the first pen color, and how many are not opaque.
+COUNT_PIXELS = """(canvas) => {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let red = 0, clear = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - 225) < 30 && Math.abs(data[i + 1] - 29) < 30 && Math.abs(data[i + 2] - 72) < 30) red++;
+    if (data[i + 3] < 255) clear++;
+  }
+  return { red, clear };
+}"""
+
+
+async def test_marks_redraw_cleanly_below_a_short_pages_content(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The checkout page ends well above the window's bottom: the screenshot is white there, a box dragged
+    across it leaves no trail of its in-between sizes, and Undo and Clear take marks away there too."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await draw_box(page)
+            canvas = page.locator("canvas")
+            one_box = await canvas.evaluate(COUNT_PIXELS)
+            assert one_box["clear"] == 0, "the page's screenshot is opaque, white below its content"
+            await draw_box(page)  # the same box again, drawn over the first: no more red than one box
+            assert (await canvas.evaluate(COUNT_PIXELS))["red"] <= one_box["red"] * 1.05
+            await dialog.get_by_role("button", name="Undo").click()
+            await dialog.get_by_role("button", name="Clear").click()
+            assert await canvas.evaluate(COUNT_PIXELS) == {"red": 0, "clear": 0}
+
+
 async def test_the_widget_speaks_the_visitors_language_and_shows_the_servers_refusal(
     tenants: TenantFactory, browser: Browser, live_server: str
 ) -> None:

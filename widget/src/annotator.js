@@ -57,6 +57,8 @@ export function createAnnotator(canvas, image) {
   let color = COLORS[0];
 
   function redraw() {
+    // Cleared first: wherever the picture is not opaque, the marks drawn before would otherwise stay.
+    context.clearRect(0, 0, canvas.width, canvas.height);
     context.drawImage(image, 0, 0);
     for (const shape of drawing ? [...shapes, drawing] : shapes) drawShape(context, shape, lineWidth);
   }

@@ -5,11 +5,16 @@ import { domToCanvas } from "modern-screenshot";
 const MAX_SCALE = 2;
 const RENDER_TIMEOUT_MS = 15000;
 
+// Where the window reaches past the rendered page (a page shorter than the window), the picture is white, as the
+// visitor saw it, not transparent.
 function crop(source, x, y, width, height) {
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(width));
   canvas.height = Math.max(1, Math.round(height));
-  canvas.getContext("2d").drawImage(source, x, y, width, height, 0, 0, width, height);
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(source, x, y, width, height, 0, 0, width, height);
   return canvas;
 }
 
