@@ -43,6 +43,57 @@ async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its
         assert saved["widgetConfig"]["position"] == "bottom-left"
 
 
+async def test_refused_forms_come_back_filled_in_with_each_reason_beside_its_field(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """A project, its settings, an invitation, a webhook and a board column, each sent wrong: the page comes
+    back (400) with what was typed and the reason beside the field, not a bare error page."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/projects/")
+        await page.get_by_label("Name").fill("Web Shop")
+        await page.get_by_label("Site URL").fill("not a url")
+        await page.get_by_label("Tracking prefix (optional)").fill("b1")
+        async with page.expect_response(lambda answer: answer.request.method == "POST") as answer:
+            await page.get_by_role("button", name="Create project").click()
+        assert (await answer.value).status == 400
+        await expect(page.get_by_role("alert")).to_have_text("Please correct the marked fields.")
+        await expect(page.get_by_label("Name")).to_have_value("Web Shop")
+        await expect(page.get_by_label("Site URL")).to_have_value("not a url")
+        await expect(page.get_by_label("Site URL")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#tracking_prefix-error")).to_be_visible()
+
+        project = await tenant.create_project("Shop")
+        await page.goto(f"/ui/projects/{project['id']}")
+        await page.get_by_label("Submissions per minute from one visitor").fill("0")
+        await page.get_by_label("Button text").fill("Found a bug?")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator("#rate_limit_per_minute-error")).to_have_text("Must be at least 1.")
+        await expect(page.get_by_label("Button text")).to_have_value("Found a bug?")  # kept, not saved
+        assert (await read(tenant, f"/api/v1/projects/{project['id']}"))["widgetConfig"]["buttonText"] is None
+
+        await page.goto("/ui/members/")
+        for _attempt in range(2):
+            await page.get_by_label("E-mail address").fill("client@example.com")
+            await page.get_by_role("button", name="Send invitation").click()
+        await expect(page.locator("#email-error")).to_have_text(
+            "This person is already invited and has not accepted yet."
+        )
+        await expect(page.get_by_label("E-mail address")).to_have_value("client@example.com")
+
+        await page.goto("/ui/webhooks/")
+        await page.get_by_label("URL").fill("https://hooks.example.com/lantern")
+        for checkbox in await page.get_by_role("checkbox").all():
+            await checkbox.uncheck()
+        await page.get_by_role("button", name="Create webhook").click()
+        await expect(page.locator("#events-error")).to_be_visible()
+        await expect(page.get_by_label("URL")).to_have_value("https://hooks.example.com/lantern")
+
+        await page.goto(f"/ui/board?project={project['id']}")
+        await page.get_by_label("New column").fill("   ")
+        await page.get_by_role("button", name="Add column").click()
+        await expect(page.locator("#name-error")).to_have_text("Must not be blank.")
+
+
 async def test_people_are_invited_given_another_role_and_removed(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create() as tenant:
         await log_in(page, tenant.email, path="/ui/members/")

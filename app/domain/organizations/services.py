@@ -101,12 +101,13 @@ class MembershipService(TenantService[Membership]):
         user = await users.by_email(email)
         if user is None:
             user = await users.create(User(email=email, name=invite.name or ""))
-        elif await self.repository.get_one_or_none(user_id=user.id) is not None:
-            raise LanternError(
-                ErrorCode.CONFLICT,
-                _("This person is already a member of the organization."),
-                details=[FieldError("email", _("This person is already a member of the organization."))],
+        elif (existing := await self.repository.get_one_or_none(user_id=user.id)) is not None:
+            message = (
+                _("This person is already invited and has not accepted yet.")
+                if existing.invitation_pending
+                else _("This person is already a member of the organization.")
             )
+            raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("email", message)])
         membership = await self.create(Membership(user_id=user.id, role=invite.role.value, invitation_pending=True))
         token = new_secret(INVITATION_PREFIX)
         invitation = Invitation(

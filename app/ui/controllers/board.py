@@ -19,10 +19,11 @@ from app.domain.reports.models import DEFAULT_STATUS_IDS, Report
 from app.domain.reports.queries import Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import ColumnCreate
 from app.domain.reports.services import ColumnService, ReportService, visibility
+from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.controllers.reports import report_path
-from app.ui.forms import Form
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.forms import Form, field_errors
+from app.ui.pages import Layout, form_page, requires_person, see_other
 from tenants.guards import requires_manager
 
 # Cards shown per column, newest first; the list page shows the rest with its status filter.
@@ -55,38 +56,61 @@ class BoardPages(Controller):
         columns: NamedDependency[ColumnService],
         project: FromQuery[UUID | None] = None,
     ) -> Template:
-        identity = layout.identity
-        visible = await projects.visible(identity)
-        chosen: Project | None = await projects.visible_one(identity, project) if project else next(iter(visible), None)
-        board: list[BoardColumn] = []
-        if chosen is not None:
-            guest = await guest_projects(identity, projects)
-            statuses = [*DEFAULT_STATUS_IDS, *(column.name for column in await columns.custom(chosen.id))]
-            for status in statuses:
-                conditions = [
-                    *ReportFilters(project_id=chosen.id, status=status).conditions(reports.dialect),
-                    *visibility(identity, guest),
-                ]
-                found = await page_of_reports(reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN)
-                board.append(BoardColumn(status, found.items, more=found.next_cursor is not None))
-        return page(
-            "board/board.html",
-            layout,
-            projects=visible,
-            project=chosen,
-            board=board,
-            statuses=[column.status for column in board],
-            report_path=report_path,
-        )
+        return await _board_page(layout, reports, projects, columns, project)
 
     @post("/board/columns", guards=[requires_manager])
     async def add_column(
         self,
+        layout: NamedDependency[Layout],
         data: Annotated[ColumnForm, Form],
+        reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
-    ) -> Redirect:
-        """A custom column after the others, as `POST /api/v1/projects/{id}/columns` adds it."""
+    ) -> Redirect | Template:
+        """A custom column after the others, as `POST /api/v1/projects/{id}/columns` adds it; a refused name
+        comes back on the board with its reason."""
         await projects.get(data.project_id)
-        await columns.add(data.project_id, convert_body({"name": data.name}, ColumnCreate))
+        try:
+            await columns.add(data.project_id, convert_body({"name": data.name}, ColumnCreate))
+        except LanternError as error:
+            errors = field_errors(error, {"name": "name"})
+            return await _board_page(layout, reports, projects, columns, data.project_id, form=data, errors=errors)
         return see_other(f"/ui/board?project={data.project_id}")
+
+
+async def _board_page(  # noqa: PLR0913 - the page and what it is made from
+    layout: Layout,
+    reports: ReportService,
+    projects: ProjectService,
+    columns: ColumnService,
+    project: UUID | None,
+    *,
+    form: ColumnForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The board of `project` (else the first visible one), with the new-column form as sent and refused."""
+    identity = layout.identity
+    visible = await projects.visible(identity)
+    chosen: Project | None = await projects.visible_one(identity, project) if project else next(iter(visible), None)
+    board: list[BoardColumn] = []
+    if chosen is not None:
+        guest = await guest_projects(identity, projects)
+        statuses = [*DEFAULT_STATUS_IDS, *(column.name for column in await columns.custom(chosen.id))]
+        for status in statuses:
+            conditions = [
+                *ReportFilters(project_id=chosen.id, status=status).conditions(reports.dialect),
+                *visibility(identity, guest),
+            ]
+            found = await page_of_reports(reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN)
+            board.append(BoardColumn(status, found.items, more=found.next_cursor is not None))
+    return form_page(
+        "board/board.html",
+        layout,
+        form or (ColumnForm(chosen.id) if chosen else None),
+        errors=errors,
+        projects=visible,
+        project=chosen,
+        board=board,
+        statuses=[column.status for column in board],
+        report_path=report_path,
+    )

@@ -15,10 +15,13 @@ from litestar.response import Redirect, Template
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
 from app.domain.organizations.services import MembershipService, OrganizationService
+from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.ui.forms import Form
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.forms import Form, field_errors
+from app.ui.pages import Layout, form_page, requires_person, see_other
 from tenants.guards import requires_manager
+
+INVITE_FIELDS = {"email": "email", "role": "role"}
 
 
 @dataclass
@@ -40,9 +43,7 @@ class MemberPages(Controller):
     async def list_page(
         self, layout: NamedDependency[Layout], memberships: NamedDependency[MembershipService]
     ) -> Template:
-        return page(
-            "members/list.html", layout, members=await memberships.members(), roles=[role.value for role in Role]
-        )
+        return await _list(layout, memberships, InviteForm())
 
     @post("/")
     async def invite(
@@ -51,10 +52,14 @@ class MemberPages(Controller):
         data: Annotated[InviteForm, Form],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Redirect:
-        """The invitation is e-mailed; its token is not shown here (the API's answer has it, once)."""
-        invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
-        await memberships.invite(layout.identity, invite, await organizations.security())
+    ) -> Redirect | Template:
+        """The invitation is e-mailed; its token is not shown here (the API's answer has it, once). A refused
+        form comes back filled in."""
+        try:
+            invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
+            await memberships.invite(layout.identity, invite, await organizations.security())
+        except LanternError as error:
+            return await _list(layout, memberships, data, field_errors(error, INVITE_FIELDS))
         return see_other("/ui/members?invited=1")
 
     @post("/{membership_id:uuid}/role")
@@ -78,3 +83,10 @@ class MemberPages(Controller):
     ) -> Redirect:
         await memberships.remove(layout.identity, membership_id)
         return see_other("/ui/members")
+
+
+async def _list(
+    layout: Layout, memberships: MembershipService, form: InviteForm, errors: dict[str, str] | None = None
+) -> Template:
+    roles = [role.value for role in Role]
+    return form_page("members/list.html", layout, form, errors=errors, members=await memberships.members(), roles=roles)

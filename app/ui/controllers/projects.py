@@ -19,11 +19,27 @@ from app.domain.integrations.services import GitHubConnections
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
+from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
-from app.ui.forms import Form
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.forms import Form, field_errors, whole_number
+from app.ui.pages import Layout, form_page, page, requires_person, see_other
 from tenants.guards import requires_manager
+
+NEW_PROJECT_FIELDS = {"name": "name", "siteUrl": "site_url", "trackingPrefix": "tracking_prefix"}
+SETTINGS_FIELDS = {
+    "name": "name",
+    "siteUrl": "site_url",
+    "allowedOrigins": "allowed_origins",
+    "rateLimitPerMinute": "rate_limit_per_minute",
+    "widgetConfig.position": "position",
+    "widgetConfig.theme": "theme",
+    "widgetConfig.primaryColor": "primary_color",
+    "widgetConfig.lightButtonColor": "primary_color",
+    "widgetConfig.lightButtonHoverColor": "primary_color",
+    "widgetConfig.buttonText": "button_text",
+}
+PERSON_FIELDS = {"email": "email"}
 
 
 @dataclass
@@ -31,6 +47,12 @@ class NewProjectForm:
     name: str = ""
     site_url: str = ""
     tracking_prefix: str = ""
+
+    def body(self) -> ProjectCreate:
+        sent = {"name": self.name.strip(), "siteUrl": self.site_url.strip() or None}
+        if prefix := self.tracking_prefix.strip().upper():
+            sent["trackingPrefix"] = prefix
+        return convert_body(sent, ProjectCreate)
 
 
 @dataclass
@@ -43,7 +65,7 @@ class SettingsForm:
     name: str = ""
     site_url: str = ""
     allowed_origins: str = ""
-    rate_limit_per_minute: int = 10
+    rate_limit_per_minute: str = "10"  # text: a number typed wrong is the form's to refuse, beside the field
     # Checkboxes are sent only when ticked.
     is_active: str | None = None
     guests_see_guests: str | None = None
@@ -52,6 +74,42 @@ class SettingsForm:
     theme: str = "auto"
     primary_color: str = "#6366f1"
     button_text: str = ""
+
+    @classmethod
+    def of(cls, project: Project) -> SettingsForm:
+        config = project.widget_config
+        return cls(
+            name=project.name,
+            site_url=project.site_url or "",
+            allowed_origins="\n".join(project.allowed_origins),
+            rate_limit_per_minute=str(project.rate_limit_per_minute),
+            is_active="on" if project.is_active else None,
+            guests_see_guests="on" if project.guests_see_guests else None,
+            position=config.get("position", "bottom-right"),
+            theme=config.get("theme", "auto"),
+            primary_color=config.get("primaryColor", "#6366f1"),
+            button_text=config.get("buttonText") or "",
+        )
+
+    def changes(self) -> ProjectUpdate:
+        changes: dict[str, Any] = {
+            "name": self.name.strip(),
+            "siteUrl": self.site_url.strip() or None,
+            "allowedOrigins": [line.strip() for line in self.allowed_origins.splitlines() if line.strip()],
+            "rateLimitPerMinute": whole_number(self.rate_limit_per_minute),
+            "isActive": self.is_active is not None,
+            "guestsSeeGuests": self.guests_see_guests is not None,
+            "widgetConfig": {
+                "position": self.position,
+                "theme": self.theme,
+                # The main color is the widget's accent and its button's, hovered or not, in the light theme.
+                "primaryColor": self.primary_color,
+                "lightButtonColor": self.primary_color,
+                "lightButtonHoverColor": self.primary_color,
+                "buttonText": self.button_text.strip() or None,
+            },
+        }
+        return convert_body(changes, ProjectUpdate)
 
 
 def embed_snippet(key: str) -> str:
@@ -67,13 +125,42 @@ def _created_page(layout: Layout, project: Project, key: str) -> Template:
     return page("projects/key.html", layout, HTTP_201_CREATED, project=project, key=key, snippet=embed_snippet(key))
 
 
+async def _settings_page(  # noqa: PLR0913 - the page and what it shows
+    layout: Layout,
+    project: Project,
+    projects: ProjectService,
+    connections: GitHubConnections,
+    form: SettingsForm,
+    *,
+    errors: dict[str, str] | None = None,
+    person: PersonForm | None = None,
+) -> Template:
+    """The project's page: its settings `form` (as saved, or as sent and refused), its people (`person`: the
+    address refused), keys, embed line and GitHub connection."""
+    keys = await projects.keys(project.id)
+    key = newest_key(keys)
+    return form_page(
+        "projects/settings.html",
+        layout,
+        form,
+        errors=errors,
+        project=project,
+        person=person or PersonForm(),
+        refused_form="person" if person else "settings",
+        keys=keys,
+        snippet=embed_snippet(key) if key else None,
+        people=await projects.people(project.id),
+        github=await connections.get_one_or_none(GitHubConnection.project_id == project.id),
+    )
+
+
 class ProjectPages(Controller):
     path = "/projects"
     guards = [requires_person, requires_manager]
 
     @get("/")
     async def list_page(self, layout: NamedDependency[Layout], projects: NamedDependency[ProjectService]) -> Template:
-        return page("projects/list.html", layout, projects=await projects.visible(layout.identity))
+        return await self._list(layout, projects, NewProjectForm())
 
     @post("/")
     async def create(
@@ -82,12 +169,20 @@ class ProjectPages(Controller):
         data: Annotated[NewProjectForm, Form],
         projects: NamedDependency[ProjectService],
     ) -> Template:
-        """Answered with the new widget key and the line that embeds the widget with it."""
-        sent = {"name": data.name.strip(), "siteUrl": data.site_url.strip() or None}
-        if prefix := data.tracking_prefix.strip().upper():
-            sent["trackingPrefix"] = prefix
-        project = await projects.create_project(convert_body(sent, ProjectCreate))
+        """Answered with the new widget key and the line that embeds the widget with it; a refused form comes
+        back filled in."""
+        try:
+            project = await projects.create_project(data.body())
+        except LanternError as error:
+            return await self._list(layout, projects, data, field_errors(error, NEW_PROJECT_FIELDS))
         return _created_page(layout, project, (await projects.keys(project.id))[0].key)
+
+    @staticmethod
+    async def _list(
+        layout: Layout, projects: ProjectService, form: NewProjectForm, errors: dict[str, str] | None = None
+    ) -> Template:
+        visible = await projects.visible(layout.identity)
+        return form_page("projects/list.html", layout, form, errors=errors, projects=visible)
 
     @get("/{project_id:uuid}")
     async def settings(
@@ -98,17 +193,7 @@ class ProjectPages(Controller):
         connections: NamedDependency[GitHubConnections],
     ) -> Template:
         project = await projects.get(project_id)
-        keys = await projects.keys(project_id)
-        key = newest_key(keys)
-        return page(
-            "projects/settings.html",
-            layout,
-            project=project,
-            keys=keys,
-            snippet=embed_snippet(key) if key else None,
-            people=await projects.people(project_id),
-            github=await connections.get_one_or_none(GitHubConnection.project_id == project_id),
-        )
+        return await _settings_page(layout, project, projects, connections, SettingsForm.of(project))
 
     @get("/{project_id:uuid}/try")
     async def try_widget(
@@ -121,28 +206,18 @@ class ProjectPages(Controller):
     @post("/{project_id:uuid}")
     async def save(
         self,
+        layout: NamedDependency[Layout],
         project_id: FromPath[UUID],
         data: Annotated[SettingsForm, Form],
         projects: NamedDependency[ProjectService],
-    ) -> Redirect:
-        changes: dict[str, Any] = {
-            "name": data.name.strip(),
-            "siteUrl": data.site_url.strip() or None,
-            "allowedOrigins": [line.strip() for line in data.allowed_origins.splitlines() if line.strip()],
-            "rateLimitPerMinute": data.rate_limit_per_minute,
-            "isActive": data.is_active is not None,
-            "guestsSeeGuests": data.guests_see_guests is not None,
-            "widgetConfig": {
-                "position": data.position,
-                "theme": data.theme,
-                # The main color is the widget's accent and its button's, hovered or not, in the light theme.
-                "primaryColor": data.primary_color,
-                "lightButtonColor": data.primary_color,
-                "lightButtonHoverColor": data.primary_color,
-                "buttonText": data.button_text.strip() or None,
-            },
-        }
-        await projects.update_project(project_id, convert_body(changes, ProjectUpdate))
+        connections: NamedDependency[GitHubConnections],
+    ) -> Redirect | Template:
+        try:
+            await projects.update_project(project_id, data.changes())
+        except LanternError as error:
+            project = await projects.get(project_id)
+            errors = field_errors(error, SETTINGS_FIELDS)
+            return await _settings_page(layout, project, projects, connections, data, errors=errors)
         return see_other(f"/ui/projects/{project_id}?saved=1")
 
     @post("/{project_id:uuid}/people")
@@ -152,12 +227,18 @@ class ProjectPages(Controller):
         project_id: FromPath[UUID],
         data: Annotated[PersonForm, Form],
         projects: NamedDependency[ProjectService],
-    ) -> Redirect:
+        connections: NamedDependency[GitHubConnections],
+    ) -> Redirect | Template:
         """Someone of the organization is added as they are; anyone else is invited as a guest (BugHerd's way)."""
-        await projects.get(project_id)
-        email = convert_body({"email": data.email.strip()}, ProjectPersonAdd).email
-        assert email is not None  # noqa: S101 - the form always names the person by e-mail
-        await projects.add_by_email(layout.identity, project_id, email)
+        project = await projects.get(project_id)
+        try:
+            email = convert_body({"email": data.email.strip()}, ProjectPersonAdd).email
+            assert email is not None  # noqa: S101 - the form always names the person by e-mail
+            await projects.add_by_email(layout.identity, project_id, email)
+        except LanternError as error:
+            errors = field_errors(error, PERSON_FIELDS)
+            form = SettingsForm.of(project)
+            return await _settings_page(layout, project, projects, connections, form, errors=errors, person=data)
         return see_other(f"/ui/projects/{project_id}#people")
 
     @post("/{project_id:uuid}/people/{user_id:uuid}/remove")

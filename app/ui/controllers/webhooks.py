@@ -19,18 +19,25 @@ from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
 from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService
+from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.ui.forms import Form
-from app.ui.pages import Layout, page, requires_person, see_other
+from app.ui.forms import Form, field_errors
+from app.ui.pages import Layout, form_page, page, requires_person, see_other
 from tenants.guards import requires_manager
+
+FIELDS = {"url": "url", "events": "events", "projectId": "project_id"}
 
 
 @dataclass
 class WebhookForm:
     url: str = ""
-    # A checkbox per event: a form with one ticked sends a single value, with more a list.
+    # A checkbox per event: a form with one ticked sends a single value, with more a list, with none nothing.
     events: list[str] | str = field(default_factory=list)
     project_id: str = ""
+
+    @property
+    def ticked(self) -> list[str]:
+        return [self.events] if isinstance(self.events, str) else self.events
 
 
 class WebhookPages(Controller):
@@ -44,13 +51,8 @@ class WebhookPages(Controller):
         webhooks: NamedDependency[WebhookService],
         projects: NamedDependency[ProjectService],
     ) -> Template:
-        return page(
-            "webhooks/list.html",
-            layout,
-            webhooks=await webhooks.get_many(order_by=[Webhook.created_at.asc()]),
-            projects=await projects.visible(layout.identity),
-            events=[event.value for event in SUBSCRIBABLE],
-        )
+        every_event = WebhookForm(events=[event.value for event in SUBSCRIBABLE])
+        return await _list(layout, webhooks, projects, every_event)
 
     @post("/")
     async def create(
@@ -58,11 +60,15 @@ class WebhookPages(Controller):
         layout: NamedDependency[Layout],
         data: Annotated[WebhookForm, Form],
         webhooks: NamedDependency[WebhookService],
+        projects: NamedDependency[ProjectService],
     ) -> Template:
-        """Answered with the signing secret, shown this once (the API's answer is the only other place)."""
-        events = [data.events] if isinstance(data.events, str) else data.events
-        sent: dict[str, Any] = {"url": data.url.strip(), "events": events, "projectId": data.project_id or None}
-        webhook, secret = await webhooks.add(convert_body(sent, WebhookCreate))
+        """Answered with the signing secret, shown this once (the API's answer is the only other place); a
+        refused form comes back filled in."""
+        sent: dict[str, Any] = {"url": data.url.strip(), "events": data.ticked, "projectId": data.project_id or None}
+        try:
+            webhook, secret = await webhooks.add(convert_body(sent, WebhookCreate))
+        except LanternError as error:
+            return await _list(layout, webhooks, projects, data, field_errors(error, FIELDS))
         return page("webhooks/secret.html", layout, HTTP_201_CREATED, webhook=webhook, secret=secret)
 
     @get("/{webhook_id:uuid}")
@@ -118,3 +124,21 @@ class WebhookPages(Controller):
         """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
         await webhooks.change(webhook_id, WebhookUpdate(active=True))
         return see_other(f"/ui/webhooks/{webhook_id}")
+
+
+async def _list(
+    layout: Layout,
+    webhooks: WebhookService,
+    projects: ProjectService,
+    form: WebhookForm,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    return form_page(
+        "webhooks/list.html",
+        layout,
+        form,
+        errors=errors,
+        webhooks=await webhooks.get_many(order_by=[Webhook.created_at.asc()]),
+        projects=await projects.visible(layout.identity),
+        events=[event.value for event in SUBSCRIBABLE],
+    )
