@@ -14,6 +14,8 @@ SCREENSHOT_UPLOAD = "screenshot_upload"
 # Route opt of the routes that send a stored file (an image, a thumbnail, an attachment): a page of reports
 # shows dozens at once, so they count in a bucket of their own instead of the admin API's (throttle).
 FILE_DOWNLOAD = "file_download"
+# A page of the admin UI (a route option): a person's clicks, limited apart from the admin API.
+UI_PAGE = "ui_page"
 
 
 def with_response_headers(send: Send, extra: dict[str, str]) -> Send:

@@ -5,6 +5,8 @@
 - the admin API: per organization token or per user, an average rate with bursts (GCRA);
 - stored files (images, thumbnails, attachments): the same callers, in a bucket of their own with ten times
   the admin API's rate and burst, so a page that shows many thumbnails leaves the API's budget alone;
+- admin UI pages: the same people, in a bucket of their own with three times the admin API's rate and burst:
+  someone clicking through filters or dragging cards on the board is no script, and uses no API budget;
 - login: per account and IP, plus a cap on failures per account from any IP (see accounts/services.py);
 - password reset links: per address, a few an hour;
 - sign-ups (a new account and organization each): per client IP, an hourly limit.
@@ -19,7 +21,7 @@ from typing import Any
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, with_response_headers
+from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, UI_PAGE, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
@@ -29,6 +31,7 @@ from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
 
 FILES_PER_ADMIN_REQUEST = 10
+PAGES_PER_ADMIN_REQUEST = 3
 UPLOADS_PER_SUBMISSION = 2
 PASSWORD_RESETS_PER_HOUR = 5
 
@@ -52,6 +55,10 @@ def admin_policy() -> Policy:
 
 def file_policy() -> Policy:
     return _admin_rate("files", FILES_PER_ADMIN_REQUEST)
+
+
+def page_policy() -> Policy:
+    return _admin_rate("pages", PAGES_PER_ADMIN_REQUEST)
 
 
 def _admin_rate(name: str, factor: int) -> Policy:
@@ -97,7 +104,7 @@ async def _check(scope: Scope, identity: Identity) -> Decision | None:
         subject = (
             f"token:{identity.credential_id}" if identity.kind is CredentialKind.TOKEN else f"user:{identity.user_id}"
         )
-        policy = file_policy() if opt.get(FILE_DOWNLOAD) else admin_policy()
+        policy = file_policy() if opt.get(FILE_DOWNLOAD) else page_policy() if opt.get(UI_PAGE) else admin_policy()
         return await limiter().hit(policy, f"{identity.organization_id}:{subject}")
     return None
 

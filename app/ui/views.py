@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.domain.organizations.models import Role
 from app.domain.reports.labels import PRIORITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
+from app.lib.i18n import format_datetime, format_number, format_time
 from app.lib.i18n import lazy_gettext as _lazy
 
 LABELS: dict[str, dict[str, LazyProxy]] = {
@@ -53,6 +55,22 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "githubIssue": _lazy("GitHub issues"),
         "trackingId": _lazy("Tracking IDs"),
     },
+    # The keys of the widget's console, network and action entries; other keys are shown as they are.
+    "log": {
+        "type": _lazy("Type"),
+        "message": _lazy("Message"),
+        "timestamp": _lazy("Time"),
+        "source": _lazy("Source"),
+        "line": _lazy("Line"),
+        "method": _lazy("Method"),
+        "url": _lazy("URL"),
+        "status": _lazy("Status"),
+        "statusText": _lazy("Status text"),
+        "duration": _lazy("Duration"),
+        "error": _lazy("Error"),
+        "target": _lazy("Element"),
+        "text": _lazy("Text"),
+    },
     # The widget's page metadata (BugPin's names); other keys a client sends are shown as they are.
     "metadata": {
         "url": _lazy("URL"),
@@ -62,6 +80,9 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "device": _lazy("Device"),
         "viewport": _lazy("Viewport"),
         "timestamp": _lazy("Time"),
+        "timezone": _lazy("Time zone"),
+        "pageLoadTime": _lazy("Page load time"),
+        "userAgent": _lazy("User agent"),
     },
     "role": {
         Role.OWNER: _lazy("Owner"),
@@ -100,17 +121,37 @@ def _text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+def _moment(value: Any, style: Callable[[datetime], str]) -> str | None:
+    """An ISO 8601 time a browser sent, in the reader's language and time zone; None if it is none."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return style(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def _cell(column: str, value: Any) -> str:
+    if column == "timestamp" and (when := _moment(value, format_time)) is not None:
+        return when
+    if column == "duration" and isinstance(value, int | float):
+        return f"{format_number(value)} ms"
+    return _text(value)
+
+
 def table(entries: Sequence[Any]) -> Table:
-    """Log entries as a table: one column per key the entries use (in first-seen order); an entry that is
-    no object (a plain console line) fills the first column."""
+    """Log entries as a table: one column per key the entries fill (in first-seen order; the widget's keys
+    are given the reader's words by `label("log", …)`, times their clock); an entry that is no object (a
+    plain console line) fills the first column."""
     columns: list[str] = []
     for entry in entries:
-        for key in entry if isinstance(entry, Mapping) else ():
-            if key not in columns:
+        for key, value in entry.items() if isinstance(entry, Mapping) else ():
+            if key not in columns and value not in (None, ""):  # a column no entry fills is left out
                 columns.append(str(key))
     columns = columns or ["message"]
     rows = [
-        [_text(entry.get(column, "")) for column in columns]
+        [_cell(column, entry.get(column, "")) for column in columns]
         if isinstance(entry, Mapping)
         else [_text(entry), *([""] * (len(columns) - 1))]
         for entry in entries
@@ -118,18 +159,50 @@ def table(entries: Sequence[Any]) -> Table:
     return Table(columns, rows)
 
 
+def _joined(*parts: Any) -> str:
+    return " ".join(str(part) for part in parts if part not in (None, ""))
+
+
+def _described_object(name: str, value: Mapping[str, Any]) -> str | None:
+    if name == "browser":
+        return _joined(value.get("name"), value.get("version")) or None
+    if name == "device":
+        system = _joined(value.get("os"), value.get("osVersion"))
+        return " · ".join(part for part in (value.get("type"), system) if part) or None
+    if name == "viewport" and isinstance(value.get("width"), int | float):
+        size = f"{format_number(value['width'])} \N{MULTIPLICATION SIGN} {format_number(value.get('height') or 0)}"
+        ratio = value.get("devicePixelRatio")
+        return _joined(size, f"@{format_number(ratio)}x" if ratio else None)
+    return ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items() if inner is not None) or None
+
+
+def _described(name: str, value: Any) -> str | None:
+    """The widget's page facts as a person reads them ("Chrome 120", a viewport's "1,920 by 1,080"), in the
+    reader's numbers and time; other values as they came. Nothing for a value the browser did not know."""
+    if value is None or value in ("", {}):
+        return None
+    if isinstance(value, Mapping):
+        return _described_object(name, value)
+    if name == "timestamp":
+        return _moment(value, format_datetime) or _text(value)
+    if name == "pageLoadTime" and isinstance(value, int | float):
+        return f"{format_number(value)} ms"
+    return _text(value)
+
+
 def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, str]]:
-    """A report's page metadata as (name, value) pairs; a nested object reads as `key: value, …`. The page's
-    URL, shown on its own line already, is not repeated."""
+    """A report's page metadata as (name, value) pairs, each read as a person reads it (see `_described`);
+    the browser's user agent on a line of its own. The page's URL, shown on its own line already, is not
+    repeated."""
     pairs: list[tuple[str, str]] = []
     for name, value in metadata.items():
         if name == "url" and value == page_url:
             continue
-        if isinstance(value, Mapping):
-            text = ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items())
-        else:
-            text = _text(value)
-        pairs.append((str(name), text))
+        text = _described(str(name), value)
+        if text is not None:
+            pairs.append((str(name), text))
+        if name == "browser" and isinstance(value, Mapping) and value.get("userAgent"):
+            pairs.append(("userAgent", _text(value["userAgent"])))
     return pairs
 
 

@@ -99,7 +99,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.get_by_role("cell", name="https://shop.example/api/cart")).to_be_visible()
         await expect(page.get_by_role("cell", name="button#checkout")).to_be_visible()
         await expect(page.locator(".facts dt")).to_contain_text(["URL", "Browser"])  # metadata named in English
-        await expect(page.locator(".facts dd").last).to_have_text("name: Firefox, version: 133")
+        await expect(page.locator(".facts dd").last).to_have_text("Firefox 133")  # read as a person reads it
 
         await page.get_by_label("Status").select_option(label="Doing")
         await page.get_by_label("Priority").select_option(label="Highest")
@@ -198,3 +198,44 @@ async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(
         await expect(page.get_by_role("link", name="The cart is empty")).to_be_visible()
         assert (await tenant.client.get(f"/api/v1/reports/{doomed['id']}")).status_code == 404
         assert (await tenant.client.get(f"/api/v1/reports/{kept['id']}")).status_code == 200
+
+
+async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: TenantFactory, page: Page) -> None:
+    """What the widget sent about the page, in German: named fields, numbers and times the German way, no raw
+    objects or keys."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        body = {
+            "title": "Checkout fails",
+            "metadata": {
+                "url": "https://shop.example/checkout",
+                "browser": {"name": "Chrome", "version": "120.0.0", "userAgent": "Mozilla/5.0 (X11)"},
+                "device": {"type": "desktop", "os": "macOS", "osVersion": "14.0"},
+                "viewport": {"width": 1920, "height": 1080, "devicePixelRatio": 2},
+                "timestamp": "2024-01-15T10:30:00.000Z",
+                "referrer": None,
+                "pageLoadTime": 1234,
+                "consoleErrors": [{"type": "error", "message": "Payment failed", "timestamp": "2024-01-15T10:29:55Z"}],
+            },
+        }
+        sent = await tenant.client.post("/api/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+        assert sent.status_code == 201, sent.text
+        await log_in(page, tenant.email)
+        await page.goto(f"/ui/reports/{sent.json()['reportId']}?lang=de")
+        facts = page.locator("dl.facts")
+        for fact in (
+            "Chrome 120.0.0",
+            "desktop · macOS 14.0",
+            "1.920 \N{MULTIPLICATION SIGN} 1.080 @2x",
+            "15.01.2024",
+            "1.234 ms",
+        ):
+            await expect(facts).to_contain_text(fact)
+        await expect(facts).to_contain_text("Ladezeit der Seite")
+        await expect(facts).not_to_contain_text("osVersion")
+        await expect(facts).not_to_contain_text("Referrer")  # the browser knew none
+        console = page.get_by_role("region", name="Konsolenfehler")
+        await expect(console.get_by_role("columnheader")).to_have_text(
+            ["Typ", "Meldung", "Zeitpunkt"]
+        )  # no empty columns
+        await expect(console.get_by_role("cell", name="10:29:55")).to_be_visible()

@@ -180,13 +180,16 @@ async def test_a_page_over_the_limit_answers_with_a_page_in_the_readers_language
     tenants: TenantFactory,
     settings_env: pytest.MonkeyPatch,
 ) -> None:
-    """The admin UI shares the admin API's budget; a person past it sees a page saying so, not JSON."""
+    """The admin UI has a budget of its own, three times the admin API's (a person clicking is no script);
+    a person past it sees a page saying so, not JSON, and the API's budget is left alone."""
     async with tenants.create() as tenant:
         settings_env.setenv("LANTERN_ADMIN_RATE_PER_MINUTE", "1")
         settings_env.setenv("LANTERN_ADMIN_BURST", "2")
         reset_settings()
-        answers = [await tenant.client.get("/ui/reports?lang=de") for _ in range(3)]
-    assert [a.status_code for a in answers] == [200, 200, 429]
+        answers = [await tenant.client.get("/ui/reports?lang=de") for _ in range(7)]
+        api = [await tenant.client.get("/api/v1/projects") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 6 + [429]
+    assert [a.status_code for a in api] == [200, 200, 429]
     refused = answers[-1]
     assert refused.headers["content-type"].startswith("text/html"), refused.text
     assert int(refused.headers["retry-after"]) > 0
