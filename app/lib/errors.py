@@ -18,6 +18,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
@@ -297,12 +298,28 @@ def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> R
     return _respond(request, not_found())
 
 
+# PostgreSQL's text holds no NUL character (SQLite's does): 22021 in text, 22P05 as JSON's \u0000.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def unstorable_text(exc: BaseException) -> LanternError | None:
+    """A 400 for text the database cannot store, found anywhere in the chain of causes; else None."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if getattr(cause, "sqlstate", None) in _UNSTORABLE_TEXT:
+            return LanternError(ErrorCode.VALIDATION_ERROR, _("Text cannot contain the NUL character (\\u0000)."))
+        cause = cause.__cause__
+    return None
+
+
 def repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> LanternError:
     """What a repository's failed statement means to the client.
 
     advanced-alchemy reports every failed statement as an integrity error; only a broken constraint is the
-    client's conflict. A locked or unreachable database (SQLite's "database is locked", a lost connection)
-    is the server's trouble, and passes."""
+    client's conflict, and text the database cannot store the client's mistake. A locked or unreachable
+    database (SQLite's "database is locked", a lost connection) is the server's trouble, and passes."""
+    if (refused := unstorable_text(exc)) is not None:
+        return refused
     cause = exc.__cause__
     if cause is None or isinstance(cause, SQLAlchemyIntegrityError):
         logger.info("conflicting change", path=request.url.path, cause=str(cause or exc))
@@ -313,6 +330,13 @@ def repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> La
 
 def repository_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
     return _respond(request, repository_error(request, exc))
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """A statement the database refused: text it cannot store is the client's mistake, the rest ours."""
+    if (refused := unstorable_text(exc)) is not None:
+        return _respond(request, refused)
+    return internal_error_handler(request, exc)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -326,5 +350,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundError: not_found_handler,
     DuplicateKeyError: repository_error_handler,
     IntegrityError: repository_error_handler,
+    DBAPIError: database_error_handler,
     Exception: internal_error_handler,
 }

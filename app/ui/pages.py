@@ -16,6 +16,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService
@@ -28,6 +29,7 @@ from app.lib.errors import (
     message_of,
     not_found,
     repository_error,
+    unstorable_text,
 )
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY, get_identity
@@ -135,12 +137,13 @@ def _login_redirect(request: Request[Any, Any, Any], _exc: Exception) -> Respons
     return see_other(f"{LOGIN_PATH}?next={quote(here(request), safe='')}")
 
 
-def _error_page(request: Request[Any, Any, Any], error: LanternError) -> Response[Any]:
+def _error_page(request: Request[Any, Any, Any], error: LanternError, *, plain: bool = False) -> Response[Any]:
     if error.code is ErrorCode.UNAUTHORIZED and get_identity(request) is None:
         return _login_redirect(request, error)
     # Exception handlers are synchronous: the layout is there only if the page made it before the error. After
-    # an unexpected error the page stays plain: its objects may not be readable any more.
-    layout = None if error.code is ErrorCode.INTERNAL_ERROR else request.scope["state"].get(LAYOUT_KEY)
+    # a failed statement or an unexpected error the page stays `plain`: the session rolled back, and the
+    # layout's objects cannot be read any more.
+    layout = None if plain or error.code is ErrorCode.INTERNAL_ERROR else request.scope["state"].get(LAYOUT_KEY)
     return page(
         "error.html", layout, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
     )
@@ -158,7 +161,12 @@ def _not_found(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response
 
 
 def _repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
-    return _error_page(request, repository_error(request, exc))
+    return _error_page(request, repository_error(request, exc), plain=True)
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    refused = unstorable_text(exc)
+    return _error_page(request, refused, plain=True) if refused is not None else _server_error(request, exc)
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -174,5 +182,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundError: _not_found,
     DuplicateKeyError: _repository_error,
     IntegrityError: _repository_error,
+    DBAPIError: _database_error,
     Exception: _server_error,
 }

@@ -623,3 +623,26 @@ async def test_bugherds_task_changes(tenants: TenantFactory, anonymous: ApiClien
         ("testing", "medium", None, ["feature", "ui"]),
         ("new", "medium", None, ["feature", "ui"]),
     ]
+
+
+@pytest.mark.postgres
+async def test_text_with_a_nul_character_is_a_400_on_postgresql(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """PostgreSQL stores no NUL in text or JSON: a report, a project, a search and a form that carry one are
+    refused as the client's mistake (they were 500s and 503s), and the reports sent with it are kept."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        fine = anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=key)
+        nul = anonymous.post("/api/v1/reports", json={"title": "Nul\u0000", "metadata": {"a": "\u0000"}}, headers=key)
+        sent, refused_report = await asyncio.gather(fine, nul)
+        answers = [
+            refused_report,
+            await tenant.client.post("/api/v1/projects", json={"name": "A\u0000B"}),
+            await tenant.client.get("/api/v1/reports", params={"search": "a\u0000b"}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["message"] == "Text cannot contain the NUL character (\\u0000)."
+        page = await tenant.client.post("/ui/projects", data={"name": "A\u0000B"})
+        assert page.status_code == 400
+        assert sent.status_code == 201, sent.text
