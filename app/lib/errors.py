@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
+from app.lib.patterns import FULL_URL, NOT_BLANK
 
 LOCALE_STATE_KEY = "lantern_locale"
 
@@ -158,6 +159,11 @@ def _type_message(expected: str) -> str:
     return message() if message is not None else _("This value has the wrong type.")
 
 
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """msgspec's message for a text that does not match `pattern`."""
+    return re.compile(re.escape(f"Expected `str` matching regex {pattern!r}") + "$")
+
+
 _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), lambda _m: _("This field is required.")),
     (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), lambda _m: _("This field is not allowed.")),
@@ -193,7 +199,8 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
         lambda m: _("Must be a multiple of %(factor)s.", factor=_bound(m)),
     ),
     (re.compile(r"Invalid enum value"), lambda _m: _("This value is not one of the allowed choices.")),
-    (re.compile(r"Expected `str` matching regex '\\\\S'$"), lambda _m: _("Must not be blank.")),  # NOT_BLANK
+    (_pattern(NOT_BLANK), lambda _m: _("Must not be blank.")),
+    (_pattern(FULL_URL), lambda _m: _("Must be a full address, such as https://example.com/checkout.")),
     (re.compile(r"Expected `str` matching regex"), lambda _m: _("This value does not have the expected format.")),
     (re.compile(r"Invalid UUID"), lambda _m: _type_message("uuid")),
     (re.compile(r"Invalid RFC3339 encoded (?P<kind>datetime|date|time)"), lambda m: _type_message(m["kind"])),

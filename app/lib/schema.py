@@ -12,9 +12,6 @@ from litestar.types import OperationIDCreator
 from app.lib.errors import ErrorCode, FieldError, LanternError, validation_error
 from app.lib.i18n import gettext as _
 
-# A pattern for text that must hold more than spaces (a name, a comment); its 400 says "Must not be blank.".
-NOT_BLANK = r"\S"
-
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
 

@@ -196,6 +196,27 @@ async def test_broken_json_is_a_400_even_after_a_wrong_field(tenants: TenantFact
             assert answer.json()["details"] == [{"field": "data", "message": "Must be valid JSON."}]
 
 
+async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A file under another part than `media` was dropped without a word, and any text passed as the page's
+    address; both are refused, each naming its field."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        files = {"data": (None, json.dumps(BUGPIN_EXAMPLE)), "screenshot": ("shot.png", png(), "image/png")}
+        misplaced = await anonymous.post("/api/widget/submit", files=files, headers=key)
+        assert misplaced.status_code == 400, misplaced.text
+        assert misplaced.json()["details"] == [
+            {"field": "screenshot", "message": "Files are sent in the `media` part."}
+        ]
+        for address in ("", "not a url", "/checkout", "javascript:alert(1)"):
+            body = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "url": address}}
+            refused = await anonymous.post("/api/widget/submit", json=body, headers=key)
+            assert refused.status_code == 400, (address, refused.text)
+            assert refused.json()["details"] == [
+                {"field": "metadata.url", "message": "Must be a full address, such as https://example.com/checkout."}
+            ]
+
+
 async def test_widget_trims_titles_and_takes_empty_optional_fields(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -623,6 +644,26 @@ async def test_bugherds_task_changes(tenants: TenantFactory, anonymous: ApiClien
         ("testing", "medium", None, ["feature", "ui"]),
         ("new", "medium", None, ["feature", "ui"]),
     ]
+
+
+async def test_bugherds_task_filters_external_id_and_assigned_to_id(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A sync client finds the report it linked by its own id, and the reports of a person, by BugHerd's names
+    (they were ignored, and the whole organization listed)."""
+    async with tenants.create() as tenant:
+        project, linked = await _sent_report(tenant, anonymous)
+        await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        changed = await tenant.client.patch(linked, json={"externalId": "JIRA-77", "assigneeId": tenant.user_id})
+        assert changed.status_code == 200, changed.text
+        report_id = changed.json()["data"]["id"]
+        for params in ({"external_id": "JIRA-77"}, {"assigned_to_id": tenant.user_id}):
+            listed = (await tenant.client.get("/api/v1/reports", params=params)).json()["data"]
+            assert ([item["id"] for item in listed["items"]], listed["total"]) == ([report_id], 1), params
+        found = await tenant.client.get("/api/v1/reports", params={"filter[externalId]": "JIRA-77,JIRA-78"})
+        assert [item["id"] for item in found.json()["data"]] == [report_id]
+        missing = (await tenant.client.get("/api/v1/reports", params={"external_id": "JIRA-78"})).json()["data"]
+        assert missing["total"] == 0
 
 
 @pytest.mark.postgres

@@ -8,7 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.schema import NOT_BLANK, CamelStruct
+from app.lib.patterns import NOT_BLANK
+from app.lib.schema import CamelStruct
 
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 MIN_PASSWORD_LENGTH = 10

@@ -46,6 +46,7 @@ class ReportFilters:
     search: str | None = None
     created_since: datetime | None = None
     updated_since: datetime | None = None
+    external_id: str | None = None
 
     def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -55,6 +56,7 @@ class ReportFilters:
             Report.priority: self.priority,
             Report.category: self.category,
             Report.assignee_id: self.assignee,
+            Report.external_id: self.external_id,
         }
         conditions.extend(column == value for column, value in equal.items() if value is not None)
         if self.status:
@@ -315,6 +317,7 @@ _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     "project": lambda values, _c: Report.project_id.in_(_uuids(values)),
     "assignee": lambda values, caller: _assignees(values, caller.user_id),
     "tag": lambda values, _c: or_(*(_has_tag(tag) for tag in values)),
+    "externalId": lambda values, _c: Report.external_id.in_(values),
     "created": lambda values, _c: _date_range(Report.created_at.expression, values),
     "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
     # A search term's commas are part of the term, not a list.

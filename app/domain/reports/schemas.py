@@ -11,12 +11,14 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity
-from app.lib.schema import NOT_BLANK, CamelStruct
+from app.lib.patterns import FULL_URL, NOT_BLANK
+from app.lib.schema import CamelStruct
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
+PageUrl = Annotated[str, msgspec.Meta(max_length=2048, pattern=FULL_URL)]
 # Empty is no address: a widget's form sends its empty optional field as "" (BugPin's own example does).
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
@@ -61,7 +63,7 @@ class PageMetadata(CamelStruct):
     """The page the report was made on (BugPin's `metadata`); `url`, `browser`, `device`, `viewport` and
     `timestamp` are required, as BugPin documents."""
 
-    url: LongText
+    url: PageUrl
     browser: BrowserInfo
     device: DeviceInfo
     viewport: Viewport

@@ -152,6 +152,11 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
     if not isinstance(raw, str):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
     submission = decode_json(raw.encode(), schemas.WidgetSubmission, part="data")
+    # A file sent under another name would be dropped without a word: the sender is told where files go.
+    misplaced = sorted({name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", "media"})
+    if misplaced:
+        message = _("Files are sent in the `media` part.")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message) for name in misplaced])
     files = [item for item in form.getall("media", []) if isinstance(item, UploadFile)]
     if len(files) > MAX_MEDIA_FILES:
         raise LanternError(
