@@ -239,3 +239,28 @@ async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: Te
             ["Typ", "Meldung", "Zeitpunkt"]
         )  # no empty columns
         await expect(console.get_by_role("cell", name="10:29:55")).to_be_visible()
+
+
+# How far the page reaches past the window, sideways: 0 when nothing makes it wider than the window.
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFactory, page: Page) -> None:
+    """A comment with one very long word, a custom column with a long name, and a phone's narrow window:
+    text breaks and the navigation wraps instead of widening the page."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await report(tenant.client, project["apiKey"], "Checkout fails")
+        await tenant.client.post(f"/api/v1/reports/{sent['id']}/comments", json={"text": "x" * 3000})
+        long_name = "Waiting for the customer to answer our questions"
+        await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": long_name})
+        await log_in(page, tenant.email)
+        await page.goto(f"/ui/reports/{sent['id']}")
+        assert await page.evaluate(OVERFLOW) == 0
+        await page.goto(f"/ui/board?project={project['id']}")
+        widths = await page.locator(".column").evaluate_all("(columns) => columns.map((c) => c.offsetWidth)")
+        assert len(set(widths)) == 1, widths  # the long name widens no column
+        await page.set_viewport_size({"width": 390, "height": 844})
+        for path in ("/ui/reports", f"/ui/reports/{sent['id']}"):
+            await page.goto(path)
+            assert await page.evaluate(OVERFLOW) == 0, path
