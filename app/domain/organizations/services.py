@@ -165,6 +165,11 @@ def _check_can_grant(actor: Identity, role: Role) -> None:
         raise LanternError(ErrorCode.FORBIDDEN, _("Only an owner can grant or change the owner role."))
 
 
+def invitation_link(token: str) -> str:
+    """Where an invitation is accepted: the mailed link, and the one an admin can pass on themselves."""
+    return f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
+
+
 async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str) -> Mail | None:
     """The invitation e-mail, in the invitee's language (else the organization's default)."""
     invitation = await session.get(Invitation, invitation_id)
@@ -174,7 +179,7 @@ async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str
     organization = await session.get(Organization, invitation.organization_id)
     if user is None or organization is None:
         return None
-    link = f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
+    link = invitation_link(token)
     with use_locale(user.locale or organization.default_locale):
         subject = _("You are invited to join %(organization)s on Lantern", organization=organization.name)
         if user.password_hash is None:

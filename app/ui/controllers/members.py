@@ -4,7 +4,7 @@ through the API's `MembershipService`, whose rules (who may grant which role, an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get, post
@@ -14,9 +14,10 @@ from litestar.response import Redirect, Template
 
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
-from app.domain.organizations.services import MembershipService, OrganizationService
+from app.domain.organizations.services import MembershipService, OrganizationService, invitation_link
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
+from app.settings import get_settings
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other
 from tenants.guards import requires_manager
@@ -52,15 +53,16 @@ class MemberPages(Controller):
         data: Annotated[InviteForm, Form],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Redirect | Template:
-        """The invitation is e-mailed; its token is not shown here (the API's answer has it, once). A refused
-        form comes back filled in."""
+    ) -> Template:
+        """The invitation is e-mailed, and its link shown this once, for the admin to pass on themselves (the
+        only way when no mail server is configured). A refused form comes back filled in."""
         try:
             invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
-            await memberships.invite(layout.identity, invite, await organizations.security())
+            _invited, token = await memberships.invite(layout.identity, invite, await organizations.security())
         except LanternError as error:
             return await _list(layout, memberships, data, field_errors(error, INVITE_FIELDS))
-        return see_other("/ui/members?invited=1")
+        invited = {"email": invite.email, "link": invitation_link(token), "mailed": bool(get_settings().smtp_host)}
+        return await _list(layout, memberships, InviteForm(), invited=invited)
 
     @post("/{membership_id:uuid}/role")
     async def change_role(
@@ -86,7 +88,13 @@ class MemberPages(Controller):
 
 
 async def _list(
-    layout: Layout, memberships: MembershipService, form: InviteForm, errors: dict[str, str] | None = None
+    layout: Layout,
+    memberships: MembershipService,
+    form: InviteForm,
+    errors: dict[str, str] | None = None,
+    invited: dict[str, Any] | None = None,
 ) -> Template:
+    """The members page; `invited`: the invitation just made (its address, its link, whether it was mailed)."""
     roles = [role.value for role in Role]
-    return form_page("members/list.html", layout, form, errors=errors, members=await memberships.members(), roles=roles)
+    members = await memberships.members()
+    return form_page("members/list.html", layout, form, errors=errors, members=members, roles=roles, invited=invited)
