@@ -230,6 +230,7 @@ async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_as
         await page.get_by_label("Add someone by e-mail address").fill("client@example.com")
         await page.get_by_role("button", name="Add to the project").click()
         await expect(page.locator("#people li")).to_contain_text(["client@example.com · Guest"])
+        await expect(page.get_by_role("status")).to_contain_text("client@example.com is invited")  # with its link
         people = await read(tenant, f"/api/v1/projects/{project['id']}/members")
         assert [(person["email"], person["role"]) for person in people] == [("client@example.com", "guest")]
 

@@ -170,6 +170,19 @@ def invitation_link(token: str) -> str:
     return f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationNotice:
+    """An invitation just made, as its page shows it once: to whom, its link, and whether it was mailed."""
+
+    email: str
+    link: str
+    mailed: bool
+
+    @classmethod
+    def of(cls, email: str, token: str) -> InvitationNotice:
+        return cls(email, invitation_link(token), mailed=bool(get_settings().smtp_host))
+
+
 async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str) -> Mail | None:
     """The invitation e-mail, in the invitee's language (else the organization's default)."""
     invitation = await session.get(Invitation, invitation_id)

@@ -4,7 +4,7 @@ through the API's `MembershipService`, whose rules (who may grant which role, an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
@@ -14,10 +14,9 @@ from litestar.response import Redirect, Template
 
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
-from app.domain.organizations.services import MembershipService, OrganizationService, invitation_link
+from app.domain.organizations.services import InvitationNotice, MembershipService, OrganizationService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.settings import get_settings
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other
 from tenants.guards import requires_manager
@@ -61,8 +60,7 @@ class MemberPages(Controller):
             _invited, token = await memberships.invite(layout.identity, invite, await organizations.security())
         except LanternError as error:
             return await _list(layout, memberships, data, field_errors(error, INVITE_FIELDS))
-        invited = {"email": invite.email, "link": invitation_link(token), "mailed": bool(get_settings().smtp_host)}
-        return await _list(layout, memberships, InviteForm(), invited=invited)
+        return await _list(layout, memberships, InviteForm(), invited=InvitationNotice.of(invite.email, token))
 
     @post("/{membership_id:uuid}/role")
     async def change_role(
@@ -92,9 +90,9 @@ async def _list(
     memberships: MembershipService,
     form: InviteForm,
     errors: dict[str, str] | None = None,
-    invited: dict[str, Any] | None = None,
+    invited: InvitationNotice | None = None,
 ) -> Template:
-    """The members page; `invited`: the invitation just made (its address, its link, whether it was mailed)."""
+    """The members page; `invited`: the invitation just made."""
     roles = [role.value for role in Role]
     members = await memberships.members()
     return form_page("members/list.html", layout, form, errors=errors, members=members, roles=roles, invited=invited)

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.integrations.models import GitHubConnection
 from app.domain.integrations.services import GitHubConnections
+from app.domain.organizations.services import InvitationNotice
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
@@ -134,6 +135,7 @@ async def _settings_page(  # noqa: PLR0913 - the page and what it shows
     *,
     errors: dict[str, str] | None = None,
     person: PersonForm | None = None,
+    invited: InvitationNotice | None = None,
 ) -> Template:
     """The project's page: its settings `form` (as saved, or as sent and refused), its people (`person`: the
     address refused), keys, embed line and GitHub connection."""
@@ -147,6 +149,7 @@ async def _settings_page(  # noqa: PLR0913 - the page and what it shows
         project=project,
         person=person or PersonForm(),
         refused_form="person" if person else "settings",
+        invited=invited,
         keys=keys,
         snippet=embed_snippet(key) if key else None,
         people=await projects.people(project.id),
@@ -231,15 +234,18 @@ class ProjectPages(Controller):
     ) -> Redirect | Template:
         """Someone of the organization is added as they are; anyone else is invited as a guest (BugHerd's way)."""
         project = await projects.get(project_id)
+        form = SettingsForm.of(project)
         try:
             email = convert_body({"email": data.email.strip()}, ProjectPersonAdd).email
             assert email is not None  # noqa: S101 - the form always names the person by e-mail
-            await projects.add_by_email(layout.identity, project_id, email)
+            _user_id, token = await projects.add_by_email(layout.identity, project_id, email)
         except LanternError as error:
             errors = field_errors(error, PERSON_FIELDS)
-            form = SettingsForm.of(project)
             return await _settings_page(layout, project, projects, connections, form, errors=errors, person=data)
-        return see_other(f"/ui/projects/{project_id}#people")
+        if token is None:  # someone of the organization already: added, nobody to invite
+            return see_other(f"/ui/projects/{project_id}#people")
+        invited = InvitationNotice.of(email, token)
+        return await _settings_page(layout, project, projects, connections, form, invited=invited)
 
     @post("/{project_id:uuid}/people/{user_id:uuid}/remove")
     async def remove_person(
