@@ -164,14 +164,19 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(f"Expected `str` matching regex {pattern!r}") + "$")
 
 
+def _at_least_characters(count: int) -> str:
+    """Too short; for at least one character, the field was left empty."""
+    if count == 1:
+        return _("This field is required.")
+    return ngettext("Must be at least %(num)s character long.", "Must be at least %(num)s characters long.", count)
+
+
 _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), lambda _m: _("This field is required.")),
     (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), lambda _m: _("This field is not allowed.")),
     (
         re.compile(r"Expected `(?:str|bytes)` of length >= (?P<n>\d+)"),
-        lambda m: ngettext(
-            "Must be at least %(num)s character long.", "Must be at least %(num)s characters long.", int(m["n"])
-        ),
+        lambda m: _at_least_characters(int(m["n"])),
     ),
     (
         re.compile(r"Expected `(?:str|bytes)` of length <= (?P<n>\d+)"),

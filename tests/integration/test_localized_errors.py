@@ -76,6 +76,8 @@ async def test_validation_details_name_the_field_in_german(anonymous: ApiClient)
     assert missing.json()["details"] == [{"field": "name", "message": "Dieses Feld ist erforderlich."}]
     assert nested.json()["details"] == [{"field": "organization.name", "message": "Dieses Feld ist erforderlich."}]
     assert wrong_type.json()["details"] == [{"field": "name", "message": "Muss ein Text sein."}]
+    empty = await anonymous.post(SIGNUP, json=signup_body(name=""), headers=headers)  # not "at least 1 character"
+    assert empty.json()["details"] == [{"field": "name", "message": "Dieses Feld ist erforderlich."}]
 
 
 async def test_validation_details_in_traditional_chinese(anonymous: ApiClient) -> None:
