@@ -113,6 +113,23 @@ def plural_problems(catalog: Catalog, locale: str) -> list[str]:
     ]
 
 
+# Chinese and Japanese write their punctuation full-width (U+FF0C, U+FF1A...) next to their own characters.
+_CJK = r"[\u3000-\u303f\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]"
+_HALF_WIDTH_BESIDE_CJK = re.compile(rf"(?<={_CJK})[:?!;,(]|[:?!;,)](?={_CJK})")
+_MARKDOWN_LINK_END = re.compile(r"\]\(%\(\w+\)s\)")  # `[text](%(link)s)` is syntax, not punctuation
+FULL_WIDTH_LOCALES = ("zh_Hant_TW", "zh_Hans_CN", "ja")
+
+
+def half_width_punctuation(catalog: Catalog) -> list[str]:
+    """Translations that put ASCII punctuation against Chinese or Japanese text (a `?` after 嗎)."""
+    return [
+        text
+        for message in entries(catalog)
+        for text in forms(message)
+        if _HALF_WIDTH_BESIDE_CJK.search(_MARKDOWN_LINK_END.sub("", text))
+    ]
+
+
 # The shipped catalogs -----------------------------------------------------------------------------
 
 
@@ -161,6 +178,11 @@ def compiled_forms(compiled: gettext.NullTranslations, catalog: Catalog, message
     if isinstance(message.id, tuple):
         return tuple(compiled.ngettext(message.id[0], message.id[1], n) for n in (1, 2)[: catalog.num_plurals])
     return (compiled.gettext(message.id),)
+
+
+@pytest.mark.parametrize("locale", FULL_WIDTH_LOCALES)
+def test_chinese_and_japanese_punctuation_is_full_width(locale: str) -> None:
+    assert half_width_punctuation(shipped(locale)) == []
 
 
 def test_english_catalog_is_the_identity() -> None:
@@ -224,6 +246,16 @@ def test_the_checks_report_a_broken_catalog() -> None:
     ]
     assert plural_problems(catalog, "de") == ["('%(num)d item', '%(num)d items') has 1 forms, not 2"]
     assert plural_problems(catalog, "ja")[0].startswith("header: nplurals=2")
+
+
+def test_the_punctuation_check_sees_half_width_marks_but_not_link_syntax() -> None:
+    catalog = Catalog(locale="zh_Hant_TW")
+    catalog.add("Have an account?", "已經有帳號了嗎?")
+    catalog.add("Name (optional)", "姓名(選填)")
+    catalog.add("Thanks!", "謝謝\N{FULLWIDTH EXCLAMATION MARK}")
+    catalog.add("Reported as [%(reference)s](%(link)s).", "回報編號 [%(reference)s](%(link)s)。")
+    catalog.add("Example: %(url)s", "例如 %(url)s")
+    assert half_width_punctuation(catalog) == ["已經有帳號了嗎?", "姓名(選填)"]
 
 
 def test_placeholder_check_sees_both_styles() -> None:
