@@ -51,6 +51,21 @@ def attributes(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def check_identity(body: dict[str, Any], type_name: str, resource_id: str) -> None:
+    """A JSON:API document that changes a resource names that one: another `data.type` or `data.id` is a 409
+    (JSON:API's answer), not a change applied to the resource of the URL."""
+    data = body.get("data")
+    if len(body) != 1 or not isinstance(data, dict):
+        return
+    mismatched = [
+        FieldError(f"data.{member}", _("This is not the resource of the address: %(value)s.", value=sent))
+        for member, expected in (("type", type_name), ("id", resource_id))
+        if (sent := data.get(member)) is not None and str(sent) != expected
+    ]
+    if mismatched:
+        raise LanternError(ErrorCode.CONFLICT, details=mismatched)
+
+
 def member_name(raw: str) -> str:
     """A member name as documents spell it (camelCase, like the native API); `created_at` is accepted too."""
     head, *rest = raw.strip().split("_")

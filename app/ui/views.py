@@ -55,6 +55,22 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "githubIssue": _lazy("GitHub issues"),
         "trackingId": _lazy("Tracking IDs"),
     },
+    # The worker's jobs, as the job dashboard's queue names them (arq's function names).
+    "function": {
+        "assign_tracking_ids": _lazy("Numbering reports"),
+        "send_invitation_email": _lazy("Invitation e-mails"),
+        "send_password_reset_email": _lazy("Password reset e-mails"),
+        "process_screenshot": _lazy("Screenshots"),
+        "process_attachment_image": _lazy("Attached images"),
+        "deliver_webhook": _lazy("Webhook deliveries"),
+        "create_github_issue": _lazy("GitHub issues"),
+        "delete_stored_files": _lazy("Deleting a report's files"),
+        "delete_project_files": _lazy("Deleting a project's files"),
+        "sweep_unnumbered_reports": _lazy("Sweeper: reports without a number"),
+        "sweep_pending_screenshots": _lazy("Sweeper: images not processed"),
+        "sweep_outbound_work": _lazy("Sweeper: deliveries and issues not sent"),
+        "refresh_search_gram_shares": _lazy("Search statistics"),
+    },
     # The keys of the widget's console, network and action entries; other keys are shown as they are.
     "log": {
         "type": _lazy("Type"),

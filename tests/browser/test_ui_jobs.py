@@ -84,3 +84,17 @@ async def test_an_operator_sees_every_organization_by_name(tenants: TenantFactor
         await expect(page.get_by_role("heading", name="Jobs of every organization")).to_be_visible()
         busiest = page.get_by_role("region", name="Busiest organizations")
         await expect(busiest.get_by_role("row").filter(has_text=name)).to_be_visible()
+
+
+async def test_queued_jobs_are_named_in_the_readers_words(tenants: TenantFactory, page: Page) -> None:
+    """No worker runs: a webhook's test delivery waits in the queue, named as people say it, in German."""
+    async with tenants.create() as tenant:
+        body = {"url": "https://hooks.example.com/lantern", "events": ["report.created"]}
+        webhook = await tenant.client.post("/api/v1/webhooks", json=body)
+        assert webhook.status_code == 201, webhook.text
+        ping = await tenant.client.post(f"/api/v1/webhooks/{webhook.json()['data']['id']}/ping")
+        assert ping.status_code == 201, ping.text
+        await log_in(page, tenant.email, path="/ui/jobs")
+        await page.goto("/ui/jobs?lang=de")
+        row = page.get_by_role("row", name=re.compile("deliver_webhook"))
+        await expect(row).to_contain_text("Webhook-Zustellungen")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,6 +114,12 @@ async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refu
             await tenant.client.patch(url, json=body, headers={"Accept-Language": "de"})
             for body in ({"foo": "bar"}, {"data": {"attributes": {"colour": "red"}}})
         ]
+        other_id = str(uuid.uuid4())
+        for data in ({"type": "report", "id": other_id}, {"type": "project", "id": report_id}):
+            conflict = await tenant.client.patch(
+                url, content=json.dumps({"data": {**data, "attributes": {"severity": "critical"}}}), headers=headers
+            )
+            assert conflict.status_code == 409, conflict.text  # JSON:API: another resource than the URL's
         native = (await tenant.client.get(url)).json()["data"]
     assert changed.status_code == 200, changed.text
     assert changed.headers["content-type"].startswith(JSONAPI)
@@ -550,6 +557,7 @@ async def test_pages_far_out_and_malformed_parameters_are_400s(tenants: TenantFa
             assert response.status_code == 400, response.text
         assert await _error(tenant.client, "/api/v1/reports", **{"filter[status": "new"}) == ["filter[status"]
         assert await _error(tenant.client, "/api/v1/reports", filter="status") == ["filter"]
+        await _document(tenant.client, "/api/v1/reports", sort="created-desc,updated")  # the filters' names too
         response = await tenant.client.get("/api/v1/reports", params={"sort": "colour"})
         [detail] = response.json()["details"]
         assert detail["field"] == "sort"

@@ -159,6 +159,8 @@ SORT_FIELDS: dict[str, SortField] = {
     "title": SortField(Report.title.expression, lambda report: report.title, str),
 }
 SORT_FIELDS["submitted"] = SORT_FIELDS["createdAt"]  # Bugcrowd's name for when a report came in
+SORT_FIELDS["created"] = SORT_FIELDS["createdAt"]  # the names of the date filters, filter[created|updated]
+SORT_FIELDS["updated"] = SORT_FIELDS["updatedAt"]
 
 
 @dataclass(frozen=True, slots=True)

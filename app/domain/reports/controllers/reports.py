@@ -195,6 +195,7 @@ class ReportController(Controller):
         (`assigned_to_id`, `tag_names`, its priorities). A field not listed is refused."""
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
+        jsonapi.check_identity(data, "report", str(report.id))
         await reports.apply(report, changes, columns)
         await events.report_changed(Event.REPORT_UPDATED, report)
         if jsonapi.requested(request):
