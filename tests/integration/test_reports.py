@@ -368,6 +368,16 @@ async def test_triage_moves_a_report_between_columns(
         assert tagged.json()["data"]["total"] == 1
         found = await tenant.client.get("/api/v1/reports?search=結帳")
         assert found.json()["data"]["total"] == 1
+        for term in ("BSK-1", "bsk-001"):  # a tracking ID typed into the search finds its report
+            by_id = (await tenant.client.get("/api/v1/reports", params={"search": term})).json()["data"]
+            assert [item["trackingId"] for item in by_id["items"]] == ["BSK-1"], term
+        # A custom column deleted: its reports go back to the feedback column, none is lost.
+        await tenant.client.patch("/api/v1/reports/BSK-1", json={"status": "testing"})
+        column = f"/api/v1/projects/{project['id']}/columns/{created.json()['data']['id']}"
+        assert (await tenant.client.delete(column)).status_code == 204
+        back = (await tenant.client.get("/api/v1/reports/BSK-1")).json()["data"]
+        assert (back["status"], back["statusId"]) == ("new", None)
+        assert (await tenant.client.get(column)).status_code == 404
         deleted = await tenant.client.delete("/api/v1/reports/BSK-1")
         assert deleted.status_code == 204
         assert (await tenant.client.get("/api/v1/reports/BSK-1")).status_code == 404

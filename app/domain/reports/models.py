@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import TenantOwned
+
+TRACKING_ID = re.compile(r"^(?P<prefix>[A-Z]{2,10})-(?P<number>\d{1,9})$")
+
+
+def as_tracking_id(text: str) -> str | None:
+    """The tracking ID `text` names, as stored (`bsk-042` is `BSK-42`); None for text that names none."""
+    match = TRACKING_ID.match(text.strip().upper())
+    return f"{match['prefix']}-{int(match['number'])}" if match else None
 
 
 class Severity(enum.StrEnum):

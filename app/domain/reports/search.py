@@ -51,7 +51,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
-from app.domain.reports.models import Report
+from app.domain.reports.models import Report, as_tracking_id
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
@@ -111,6 +111,14 @@ def substring_condition(term: str) -> ColumnElement[bool]:
 
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
+    """A term that names a tracking ID (`BSK-42`) finds that report; any term, the reports whose title or
+    description hold it (see `_text_condition`)."""
+    found = _text_condition(term, dialect)
+    tracking_id = as_tracking_id(term)
+    return found if tracking_id is None else or_(Report.tracking_id == tracking_id, found)
+
+
+def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:
     """`substring_condition`, narrowed first by the index where this database has one for `term`."""
     exact = substring_condition(term)
     if dialect == "sqlite":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +46,7 @@ from app.domain.reports.models import (
     ProjectCounter,
     Report,
     Screenshot,
+    as_tracking_id,
 )
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate, Title
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
@@ -55,7 +55,6 @@ from app.lib.queue import enqueue_after_commit
 from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
 
-TRACKING_ID = re.compile(r"^(?P<prefix>[A-Z]{2,10})-(?P<number>\d{1,9})$")
 NUMBERING_BATCH = 500
 # A numbering job's waits, in turn, for reports held back by an older transaction (about 1 s in all).
 HELD_BACK_PAUSES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.3)
@@ -99,8 +98,8 @@ class ReportService(TenantService[Report]):
     async def by_reference(self, reference: str, guest: GuestView | None = None) -> Report:
         """A report by UUID or by tracking ID (`BSK-42`), within a guest's view when given."""
         conditions: list[ColumnElement[bool]] = []
-        if match := TRACKING_ID.match(reference.strip().upper()):
-            conditions.append(Report.tracking_id == f"{match['prefix']}-{int(match['number'])}")
+        if (tracking_id := as_tracking_id(reference)) is not None:
+            conditions.append(Report.tracking_id == tracking_id)
         else:
             try:
                 conditions.append(Report.id == UUID(reference))
@@ -502,6 +501,16 @@ class ColumnService(TenantService[ProjectColumn]):
             column.position = data.position
         await self.session.flush()
         return column
+
+    async def remove(self, project_id: UUID, column_id: UUID) -> None:
+        """A custom column gone; its reports go back to the feedback column, none is lost with it."""
+        column = await self.one(project_id, column_id)
+        await self.session.execute(
+            update(Report)
+            .where(Report.project_id == project_id, Report.status_id == column.status_id)
+            .values(status=NEW_STATUS, status_id=None),
+        )
+        await self.delete(column.id)
 
 
 def _column_taken() -> LanternError:

@@ -336,6 +336,15 @@ class ColumnController(Controller):
     ) -> Envelope[schemas.ColumnRead]:
         return ok(_column_read(await columns.change(project_id, column_id, data)))
 
+    @delete(
+        "/{column_id:uuid}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT
+    )
+    async def remove_column(
+        self, project_id: FromPath[UUID], column_id: FromPath[UUID], columns: NamedDependency[ColumnService]
+    ) -> None:
+        """A custom column; its reports go back to the feedback column (`new`)."""
+        await columns.remove(project_id, column_id)
+
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
     """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
