@@ -38,3 +38,19 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
             await page.locator('.column[data-status="QA"]').dispatch_event(event, {"dataTransfer": transfer})
         await expect(page.locator('.column[data-status="QA"] .card a')).to_have_text(["The logo is blurry"])
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "QA"
+
+        # The team's own column is renamed (its cards follow) and deleted (its cards go back to New).
+        qa = page.locator('.column[data-status="QA"]')
+        await qa.get_by_text("Rename or delete").click()
+        await qa.get_by_label("New name").fill("New")  # a default column's name: refused beside the field
+        await qa.get_by_role("button", name="Rename").click()
+        await expect(page.get_by_text("A column with this name already exists in the project.")).to_be_visible()
+        qa = page.locator('.column[data-status="QA"]')
+        await qa.get_by_label("New name").fill("Quality")
+        await qa.get_by_role("button", name="Rename").click()
+        await expect(page.locator('.column[data-status="Quality"] .card a')).to_have_text(["The logo is blurry"])
+        quality = page.locator('.column[data-status="Quality"]')
+        await quality.get_by_text("Rename or delete").click()
+        await quality.get_by_role("button", name="Delete the column").click()
+        await expect(headings).to_have_text(["New 1", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0"])
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "new"

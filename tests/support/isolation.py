@@ -470,6 +470,11 @@ async def _role_form(_: Objects) -> Any:
     return Form({"role": "admin"})
 
 
+@body("POST /ui/board/projects/{project_id}/columns/{column_id}/rename")
+async def _column_name_form(_: Objects) -> Any:
+    return Form({"name": f"Probe {secrets.token_hex(3)}"})
+
+
 # Unsafe methods whose handlers read no body.
 NO_BODY = frozenset(
     {
@@ -482,6 +487,7 @@ NO_BODY = frozenset(
         "POST /ui/projects/{project_id}/github/disconnect",
         "POST /ui/projects/{project_id}/keys",
         "POST /ui/projects/{project_id}/keys/{key_id}/revoke",
+        "POST /ui/board/projects/{project_id}/columns/{column_id}/delete",
         "POST /ui/projects/{project_id}/delete",
         "POST /ui/projects/{project_id}/people/{user_id}/remove",
         "POST /ui/members/{membership_id}/remove",

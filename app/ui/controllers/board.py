@@ -9,15 +9,15 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.projects.models import Project
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import guest_projects
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Report
+from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report
 from app.domain.reports.queries import Ordering, ReportFilters, page_of_reports
-from app.domain.reports.schemas import ColumnCreate
+from app.domain.reports.schemas import ColumnCreate, ColumnUpdate
 from app.domain.reports.services import ColumnService, ReportService, visibility
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
@@ -36,11 +36,17 @@ class ColumnForm:
     name: str = ""
 
 
+@dataclass
+class RenameForm:
+    name: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class BoardColumn:
     status: str
     reports: list[Report]
     more: bool
+    custom: ProjectColumn | None = None  # a column of the team's own, which can be renamed and deleted
 
 
 class BoardPages(Controller):
@@ -75,7 +81,45 @@ class BoardPages(Controller):
         except LanternError as error:
             errors = field_errors(error, {"name": "name"})
             return await _board_page(layout, reports, projects, columns, data.project_id, form=data, errors=errors)
-        return see_other(f"/ui/board?project={data.project_id}")
+        return _board_of(data.project_id)
+
+    @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/rename", guards=[requires_manager])
+    async def rename_column(  # noqa: PLR0913 - the board page and the services it is made from
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        data: Annotated[RenameForm, Form],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+    ) -> Redirect | Template:
+        """A custom column's new name, as `PATCH /api/v1/projects/{id}/columns/{columnId}`; its cards follow."""
+        await projects.get(project_id)
+        try:
+            await columns.change(project_id, column_id, convert_body({"name": data.name}, ColumnUpdate))
+        except LanternError as error:
+            errors = field_errors(error, {"name": f"rename-{column_id}"})
+            return await _board_page(layout, reports, projects, columns, project_id, errors=errors)
+        return _board_of(project_id)
+
+    @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/delete", guards=[requires_manager])
+    async def delete_column(
+        self,
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+    ) -> Redirect:
+        """Gone, as `DELETE /api/v1/projects/{id}/columns/{columnId}`: its cards go back to the feedback column."""
+        await projects.get(project_id)
+        await columns.remove(project_id, column_id)
+        return _board_of(project_id)
+
+
+def _board_of(project_id: UUID) -> Redirect:
+    return see_other(f"/ui/board?project={project_id}")
 
 
 async def _board_page(  # noqa: PLR0913 - the page and what it is made from
@@ -95,14 +139,14 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
     board: list[BoardColumn] = []
     if chosen is not None:
         guest = await guest_projects(identity, projects)
-        statuses = [*DEFAULT_STATUS_IDS, *(column.name for column in await columns.custom(chosen.id))]
-        for status in statuses:
+        custom = {column.name: column for column in await columns.custom(chosen.id)}
+        for status in [*DEFAULT_STATUS_IDS, *custom]:
             conditions = [
                 *ReportFilters(project_id=chosen.id, status=status).conditions(reports.dialect),
                 *visibility(identity, guest),
             ]
             found = await page_of_reports(reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN)
-            board.append(BoardColumn(status, found.items, more=found.next_cursor is not None))
+            board.append(BoardColumn(status, found.items, found.next_cursor is not None, custom.get(status)))
     return form_page(
         "board/board.html",
         layout,
