@@ -8,7 +8,8 @@ Two algorithms, each a Lua script that reads Redis' own clock (`TIME`), so all p
   policy of 60/min with bursts of 10 — in constant memory.
 
 When Redis cannot be reached, the same policies run in this process (limits then hold per process), the
-fallback is logged and counted, and Redis is tried again a second later.
+fallback is logged and counted, and Redis is tried again a second later, then twice as long after each
+failure in a row (`RedisHealth`, shared with ingest).
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from app.lib.redis import ScriptBatch
+from app.lib.redis import RedisHealth, ScriptBatch
 
 logger = structlog.get_logger()
 
-REDIS_RETRY_SECONDS = 1.0
 
 _SLIDING_LOG = """
 local t = redis.call('TIME')
@@ -125,24 +125,27 @@ def _decision(  # noqa: PLR0913 - one argument per field of the decision
 class Limiter:
     """Checks buckets in Redis, falling back to this process while Redis is unreachable."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, health: RedisHealth | None = None) -> None:
         self.redis = redis
+        self.health = health or RedisHealth()
         self.sliding_log = redis.register_script(_SLIDING_LOG)
         self.gcra = redis.register_script(_GCRA)
         self.scripts = ScriptBatch(redis)
         self.local = LocalLimiter()
         self.fallbacks = 0
-        self._redis_down_until = 0.0
 
     async def hit(self, policy: Policy, bucket: str, *, cost: int = 1) -> Decision:
         """Count one request in `bucket` under `policy`; with cost 0, only ask whether one would pass."""
-        if time.monotonic() >= self._redis_down_until:
+        if self.health.available:
             try:
-                return await self._hit_redis(policy, f"lantern:rl:{policy.name}:{bucket}", cost)
+                decision = await self._hit_redis(policy, f"lantern:rl:{policy.name}:{bucket}", cost)
             except (RedisConnectionError, RedisTimeoutError, OSError):
-                self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self.health.failed()
                 self.fallbacks += 1
                 logger.warning("rate limiter: Redis unreachable, limiting in this process", fallbacks=self.fallbacks)
+            else:
+                self.health.answered()
+                return decision
         return self.local.hit(policy, bucket, cost=cost)
 
     async def _hit_redis(self, policy: Policy, key: str, cost: int) -> Decision:

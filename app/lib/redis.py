@@ -4,6 +4,7 @@ event-loop turn."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, cast
@@ -32,6 +33,41 @@ def get_redis() -> Redis:
     return Redis.from_url(  # type: ignore[no-any-return]  # redis-py 5 types from_url loosely
         redis_url(), socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
     )
+
+
+REDIS_RETRY_SECONDS = 1.0
+REDIS_RETRY_MAX_SECONDS = 30.0
+
+
+class RedisHealth:
+    """Whether a Redis answered lately. After a failure (refused, or a hung server's timeout), the callers
+    that can do without it (the limiter, counting in the process; a report's jobs, which the sweeper queues
+    later) skip it and answer at once, rather than each waiting out the socket's timeout: for a second, then
+    twice as long after each failure in a row (at most 30 s), until it answers again."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self._in_a_row = 0
+        self._down_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def failed(self) -> None:
+        self.failures += 1
+        self._in_a_row += 1
+        pause = min(REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS * 2 ** (self._in_a_row - 1))
+        self._down_until = time.monotonic() + pause
+
+    def answered(self) -> None:
+        self._in_a_row = 0
+
+
+@cache
+def redis_health() -> RedisHealth:
+    """This process's Redis (`get_redis`), as its callers last found it."""
+    return RedisHealth()
 
 
 # A script, its keys, its arguments, and the future its caller awaits.

@@ -25,7 +25,7 @@ from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, UI_PAG
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, redis_health
 from app.settings import get_settings
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
@@ -38,7 +38,7 @@ PASSWORD_RESETS_PER_HOUR = 5
 
 @cache
 def limiter() -> Limiter:
-    return Limiter(get_redis())
+    return Limiter(get_redis(), redis_health())
 
 
 def widget_policy(limit_per_minute: int) -> Policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from redis.asyncio import Redis
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, redis_health
 from app.lib.throttle import FILES_PER_ADMIN_REQUEST, UPLOADS_PER_SUBMISSION, limiter
 from app.settings import reset_settings
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
@@ -329,8 +330,38 @@ async def _submit(client: ApiClient, project: dict[str, Any]) -> int:
 def _forget_connections() -> None:
     reset_settings()
     get_redis.cache_clear()
+    redis_health.cache_clear()
     job_queue.cache_clear()
     limiter.cache_clear()
+
+
+async def test_a_hung_redis_costs_one_request_its_timeout_not_every_request(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    separate_redis: EmbeddedRedis,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """A Redis that accepts and never answers (stopped, as a frozen host would be): the first submission waits
+    out the socket's timeout and marks Redis down; the next ones skip it (the limiter counts in the process, the
+    sweeper queues their jobs later) instead of each waiting the timeout twice, once to check and once to queue."""
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 100)
+        settings_env.setenv("REDIS_URL", separate_redis.url)
+        _forget_connections()
+        assert separate_redis.process is not None
+        try:
+            assert (await _submit(anonymous, project)) == 201  # Redis answers: connections are made
+            separate_redis.process.send_signal(signal.SIGSTOP)
+            statuses = [await _submit(anonymous, project) for _ in range(4)]
+            failures = redis_health().failures
+        finally:
+            separate_redis.process.send_signal(signal.SIGCONT)
+            settings_env.undo()
+            _forget_connections()
+    assert statuses == [201] * 4
+    # One timeout, then answers without Redis until it is tried again a second later (twice, on a machine so
+    # slow that four submissions took longer): each of the four used to wait out the timeout, twice.
+    assert failures in {1, 2}, failures
 
 
 async def test_cors_admits_the_projects_origins_and_their_subdomains(

@@ -24,7 +24,7 @@ from app.domain.reports.tracking import submission_in_flight, wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_for_tenant
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, redis_health
 from app.lib.storage import new_key, storage
 from app.settings import get_settings
 from tenants.context import require_tenant
@@ -112,20 +112,34 @@ async def accept(report: Report, uploads: Sequence[Screenshot] = (), links: Sequ
         organization_id = require_tenant()
         submission = Submission(organization_id, report, list(uploads), list(links))
         stored = await report_writer().store(submission)
-        jobs = [
-            enqueue_for_tenant("process_screenshot", screenshot_id=str(screenshot.id), _job_id=screenshot.job_id)
-            for screenshot in submission.screenshots
-        ]
-        if stored.numbers_project:
-            jobs.append(enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id)))
-        try:
-            await asyncio.gather(*jobs)  # one round trip for them all
-            tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
-        except (RedisError, OSError):
-            # The report is stored; the sweeper numbers it when the queue is back.
-            logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
-            tracking_id = None
+        tracking_id = None
+        # The report is stored: with the queue down, the sweeper queues its jobs once it is back.
+        if redis_health().available:
+            tracking_id = await _queue_jobs(organization_id, report, submission.screenshots, stored.numbers_project)
+        else:
+            logger.warning("jobs not queued: Redis unavailable", report_id=str(report.id))
     return Accepted(report, tracking_id)
+
+
+async def _queue_jobs(
+    organization_id: UUID, report: Report, screenshots: Sequence[Screenshot], numbers_project: bool
+) -> str | None:
+    """Queue a stored report's jobs, in one round trip, and wait briefly for its tracking ID."""
+    jobs = [
+        enqueue_for_tenant("process_screenshot", screenshot_id=str(screenshot.id), _job_id=screenshot.job_id)
+        for screenshot in screenshots
+    ]
+    if numbers_project:
+        jobs.append(enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id)))
+    try:
+        await asyncio.gather(*jobs)
+        tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
+    except (RedisError, OSError):
+        redis_health().failed()
+        logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
+        return None
+    redis_health().answered()
+    return tracking_id
 
 
 async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> Screenshot:
