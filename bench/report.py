@@ -40,7 +40,7 @@ TUNING = """\
   resolving one took two or three transactions per request (a token also wrote `last_used_at` every
   time). A change to a project, key, token or organization empties the process's cache at once.
 - **No tracking wait under a flood**: the bounded wait for the tracking ID (500 ms) is for a person
-  reading the answer; while more than 32 submissions are in flight in a process, answers come at once with
+  reading the answer; while more than 4 submissions are in flight in a process, answers come at once with
   `trackingId: null` and the report is numbered moments later.
 - **Guards are coroutines**: Litestar ran each plain-function guard in a worker thread, on every request.
 - **Search narrows to the tenant inside its index**: the bigram GIN index now leads with

@@ -121,28 +121,6 @@ async def test_500_concurrent_submissions_are_gapless_in_submission_order(
         await _assert_gapless_in_order(tenant, projects, PER_PROJECT)
 
 
-async def test_a_few_dozen_submissions_at_once_each_wait_for_their_tracking_id(
-    tenants: TenantFactory, anonymous: ApiClient, worker: Any
-) -> None:
-    """A script sending 20 reports at once reads each one's ID in its answer (the wait is skipped only under a
-    flood); the wait is long here so that a busy machine cannot make the worker miss it."""
-    async with tenants.create() as tenant:
-        project = await tenant.create_project("Burst", trackingPrefix="BRS")
-        with environment(LANTERN_TRACKING_WAIT_MS="10000"):
-            answers = await asyncio.gather(
-                *(
-                    anonymous.post(
-                        "/api/v1/reports", json={"title": f"Burst {n}"}, headers={"X-API-Key": project["apiKey"]}
-                    )
-                    for n in range(20)
-                )
-            )
-    tracking_ids = [answer.json()["data"]["trackingId"] for answer in answers]
-    assert sorted(tracking_ids, key=lambda tracking_id: int(tracking_id.split("-")[1])) == [
-        f"BRS-{n}" for n in range(1, 21)
-    ]
-
-
 async def test_a_slow_ingest_keeps_its_place_in_submission_order(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any
 ) -> None:

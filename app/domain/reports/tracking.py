@@ -3,11 +3,10 @@
 The worker pushes each new tracking ID onto a short-lived Redis list named after the tenant and report;
 the request that stored the report blocks on that list for a bounded time (default 500 ms).
 
-The wait is for people and scripts submitting reports and reading their IDs, a few dozen at once included.
-Under a flood (a broken deploy sending thousands of reports a minute) nobody reads them, and waiting would
-only hold connections open and slow every answer: while more than `CALM_SUBMISSIONS` submissions are in
-flight in a process, answers do not wait and carry `trackingId: null` (the report is numbered all the same,
-moments later).
+The wait is for people submitting one report and reading its ID. Under a flood (a broken deploy sending
+thousands of reports a minute) nobody reads them, and waiting would only hold connections open and slow
+every answer: while more than `CALM_SUBMISSIONS` submissions are in flight in a process, answers do not
+wait and carry `trackingId: null` (the report is numbered all the same, moments later).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from uuid import UUID
 from redis.asyncio import Redis
 
 ANNOUNCEMENT_TTL_SECONDS = 30
-CALM_SUBMISSIONS = 32
+CALM_SUBMISSIONS = 4
 
 _in_flight = 0
 
