@@ -13,6 +13,7 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -130,7 +131,7 @@ def _sort_key(part: str) -> SortKey:
 
 
 def _listed(names: Iterable[str]) -> str:
-    return ", ".join(sorted(names)) or "-"
+    return ", ".join(sorted(names))
 
 
 def _split(value: str) -> list[str]:
@@ -171,20 +172,19 @@ class _Parser:
         self.fields[type_name] = members
 
     def _include(self, value: str) -> None:
-        names = tuple(dict.fromkeys(_split(value)))
+        self.include = tuple(dict.fromkeys(_split(value)))
+        if not self.rules.includes:
+            self.errors.append(FieldError("include", _("There is nothing to include here.")))
+            return
+        names = _listed(self.rules.includes)
         self.errors.extend(
             FieldError(
                 "include",
-                _(
-                    "This relationship cannot be included: %(name)s. Use one of: %(names)s.",
-                    name=name,
-                    names=_listed(self.rules.includes),
-                ),
+                _("This relationship cannot be included: %(name)s. Use one of: %(names)s.", name=name, names=names),
             )
-            for name in names
+            for name in self.include
             if name not in self.rules.includes
         )
-        self.include = names
 
     def _filter(self, key: str, name: str, value: str) -> None:
         if not self.rules.filters:
@@ -368,6 +368,7 @@ _SCALARS = (
 )
 
 
+@cache  # a struct's fields do not change: inspected once, not on every list request
 def sortable(kind: type[msgspec.Struct]) -> frozenset[str]:
     """The members of a read struct that a list of it sorts by: those holding one text, number, flag, date
     or id (or nothing), not a list or an object."""

@@ -55,6 +55,8 @@ class RedisHealth:
         return time.monotonic() >= self._down_until
 
     def failed(self) -> None:
+        if not self.available:
+            return  # the same outage, met by a call that was already waiting when it was first seen
         self.failures += 1
         self._in_a_row += 1
         pause = min(REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS * 2 ** (self._in_a_row - 1))

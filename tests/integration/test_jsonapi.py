@@ -572,3 +572,5 @@ async def test_pages_far_out_and_malformed_parameters_are_400s(tenants: TenantFa
         # An item is not a list: nothing to sort, filter or page there.
         item = f"/api/v1/projects/{project['id']}"
         assert sorted(await _error(tenant.client, item, sort="name", **{"page[limit]": "1"})) == ["page[limit]", "sort"]
+        response = await tenant.client.get(item, params={"include": "owner"})
+        assert response.json()["details"] == [{"field": "include", "message": "There is nothing to include here."}]

@@ -263,6 +263,21 @@ async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: E
     await client.aclose()
 
 
+async def test_checks_meeting_one_outage_together_count_it_once(separate_redis: EmbeddedRedis) -> None:
+    """A turn's checks share a pipeline, so one outage fails them all at once: that is one failure, a pause of
+    a second, not twenty failures in a row and the longest pause."""
+    client = Redis.from_url(separate_redis.url, socket_connect_timeout=0.5)
+    checks = Limiter(client)
+    policy = Policy(name="outage-test", limit=100, window_seconds=60)
+    separate_redis.stop()
+    decisions = await asyncio.gather(*(checks.hit(policy, "bucket") for _ in range(20)))
+    assert all(decision.allowed for decision in decisions)  # counted in this process meanwhile
+    assert checks.health.failures == 1
+    await asyncio.sleep(1.05)
+    assert checks.health.available
+    await client.aclose()
+
+
 async def test_checks_load_their_scripts_again_when_redis_forgot_them(separate_redis: EmbeddedRedis) -> None:
     """A restarted Redis knows no script: a lone check (sent by itself) and a turn's checks (sent in one
     pipeline) each load it again and get their own answers."""
