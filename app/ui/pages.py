@@ -143,7 +143,7 @@ def _error_page(request: Request[Any, Any, Any], error: LanternError, *, plain: 
     # Exception handlers are synchronous: the layout is there only if the page made it before the error. After
     # a failed statement or an unexpected error the page stays `plain`: the session rolled back, and the
     # layout's objects cannot be read any more.
-    layout = None if plain or error.code is ErrorCode.INTERNAL_ERROR else request.scope["state"].get(LAYOUT_KEY)
+    layout = None if plain else request.scope["state"].get(LAYOUT_KEY)
     return page(
         "error.html", layout, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
     )
@@ -171,7 +171,7 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.error("unhandled error", path=request.url.path, exc_info=exc)
-    return _error_page(request, LanternError(ErrorCode.INTERNAL_ERROR))
+    return _error_page(request, LanternError(ErrorCode.INTERNAL_ERROR), plain=True)
 
 
 # The same exceptions as the API's handlers (app/lib/errors.py), each answered with a page.
