@@ -5,7 +5,6 @@ from __future__ import annotations
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 
 from app.domain.accounts.controllers import AuthController
@@ -30,7 +29,7 @@ from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
-from app.lib.openapi import ADMIN, SECURITY_SCHEMES
+from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
 from app.lib.runtime import settle_heap
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
@@ -90,7 +89,7 @@ def create_app() -> Litestar:
             path="/schema",
             # The document itself, not an HTML viewer: those load their scripts from a CDN, which a
             # self-hosted instance may not reach (a blank page offline).
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            render_plugins=[LanternDocument(path=["/", "/openapi.json"])],
             components=Components(security_schemes=SECURITY_SCHEMES),
             security=ADMIN,
         ),

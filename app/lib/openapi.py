@@ -4,17 +4,26 @@
   session, or nothing say so.
 - The request bodies of handlers that read their body themselves (JSON or multipart, BugHerd's wrappers):
   `documented_body` describes them from the msgspec types they decode.
+- What every handler answers alike (`completed`, applied to the served document): the error envelope on each
+  error response, the errors each kind of operation can meet, and the JSON:API document beside the native
+  envelope where a handler answers in either mode.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
+from litestar import Request
+from litestar.openapi import ResponseSpec
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
     OpenAPIFormat,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
@@ -24,6 +33,9 @@ from litestar.openapi.spec import (
     SecurityRequirement,
     SecurityScheme,
 )
+
+from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
+from app.lib.jsonapi import MEDIA_TYPE
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
     "organizationToken": SecurityScheme(
@@ -88,3 +100,208 @@ def _json_schema(kind: type[msgspec.Struct]) -> Schema:
         return value
 
     return cast("Schema", inlined(schema))
+
+
+# The served document ---------------------------------------------------------------------------------
+# Litestar documents what a handler returns; the answers every handler shares are the API's, written here
+# once: the error envelope on every error response, the errors each kind of operation can meet (derived from
+# its credentials, path, parameters and body), and the JSON:API document beside the native envelope.
+
+_COMPONENTS = "#/components/schemas/{name}"
+ERROR_SCHEMA = "Error"
+JSONAPI_DOCUMENT_SCHEMA = "JsonApiDocument"
+_METHODS = frozenset({"get", "head", "post", "put", "patch", "delete"})
+_CHANGES = frozenset({"post", "put", "patch"})
+
+# What a public operation can meet beyond its body's errors, declared by it (`responses=`); a credentialed
+# operation meets both anyway (every credential is rate limited; a change can clash with existing data).
+LIMITED_PER_CLIENT = {429: ResponseSpec(None, description="Rate limited.")}
+MAY_CONFLICT = {409: ResponseSpec(None, description="Conflict.")}
+
+_ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
+    ErrorCode.VALIDATION_ERROR: "`VALIDATION_ERROR`: a parameter or the body is not valid; `details` names each "
+    "field (a dotted path) with its reason.",
+    ErrorCode.UNAUTHORIZED: "`UNAUTHORIZED`: no credentials, or credentials that are not valid (anymore).",
+    ErrorCode.FORBIDDEN: "`FORBIDDEN`: the credentials do not allow this (a role, a widget key's origin, a "
+    "session's missing `X-CSRFToken`).",
+    ErrorCode.NOT_FOUND: "`NOT_FOUND`: no such object in the caller's organization; another organization's "
+    "objects answer the same.",
+    ErrorCode.CONFLICT: "`CONFLICT`: the change clashes with existing data (a taken name or prefix), or a "
+    "JSON:API document names another resource than the URL's.",
+    ErrorCode.PAYLOAD_TOO_LARGE: "`PAYLOAD_TOO_LARGE`: the body or one of its files is too large.",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "`UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not one this "
+    "operation reads.",
+    ErrorCode.RATE_LIMITED: "`RATE_LIMITED`: too many requests; `Retry-After` says when to try again.",
+}
+_DEFAULT_ERROR = "`INTERNAL_ERROR` (500) or `SERVICE_UNAVAILABLE` (503: the database or Redis cannot be reached)."
+
+_TEXT = Schema(type=OpenAPIType.STRING)
+_SECONDS = Schema(type=OpenAPIType.INTEGER, minimum=0)
+_RATE_HEADERS = {
+    "Retry-After": OpenAPIHeader(schema=_SECONDS, description="Seconds until a request can succeed."),
+    "X-RateLimit-Limit": OpenAPIHeader(
+        schema=_SECONDS, description="Requests the bucket holds (the admin API's: its burst, refilled steadily)."
+    ),
+    "X-RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left in the bucket."),
+    "X-RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Unix time (seconds) when it has room again."),
+}
+_ERROR = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["success", "error", "message", "details"],
+    properties={
+        "success": Schema(type=OpenAPIType.BOOLEAN, enum=[False]),
+        "error": Schema(type=OpenAPIType.STRING, enum=[code.value for code in ErrorCode]),
+        "message": Schema(type=OpenAPIType.STRING, description="In the negotiated language."),
+        "details": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "message"],
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING, description="The field's dotted path, or `body`."),
+                    "message": Schema(type=OpenAPIType.STRING, description="In the negotiated language."),
+                },
+            ),
+        ),
+    },
+    description="Every error of the API, in both modes.",
+)
+_OBJECT = Schema(type=OpenAPIType.OBJECT, additional_properties=Schema())
+_RESOURCE = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["type", "id"],
+    properties={
+        "type": _TEXT,
+        "id": _TEXT,
+        "attributes": _OBJECT,
+        "relationships": _OBJECT,
+        "links": _OBJECT,
+    },
+)
+_JSONAPI_DOCUMENT = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["data"],
+    properties={
+        "jsonapi": _OBJECT,
+        "data": Schema(one_of=[_RESOURCE, Schema(type=OpenAPIType.ARRAY, items=_RESOURCE)]),
+        "included": Schema(type=OpenAPIType.ARRAY, items=_RESOURCE),
+        "links": Schema(
+            type=OpenAPIType.OBJECT,
+            properties={"self": _TEXT, "next": _TEXT, "prev": _TEXT},
+            additional_properties=_TEXT,
+        ),
+        "meta": _OBJECT,
+    },
+    description="A JSON:API 1.1 document: the answer when the request asks for JSON:API (see the operation).",
+)
+
+
+class LanternDocument(JsonRenderPlugin):
+    """The OpenAPI document as JSON, completed (see `completed`) once for the life of the app."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rendered: bytes | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        if self._rendered is None:
+            self._rendered = self.render_json(request, completed(openapi_schema))
+        return self._rendered
+
+
+def completed(document: dict[str, Any]) -> dict[str, Any]:
+    """Litestar's document with the API's shared answers, and its generic envelopes named as a client's code
+    generator would name them (`ReportReadEnvelope`, not `Envelope_app.domain.reports.schemas.ReportRead_`)."""
+    document = copy.deepcopy(document)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in _METHODS:
+                _complete(path, method, operation)
+    schemas = document["components"]["schemas"]
+    schemas[ERROR_SCHEMA] = _ERROR.to_schema()
+    schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
+    return _renamed(document, {name: _envelope_name(name) for name in schemas if name.startswith("Envelope_")})
+
+
+def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    dual = [response for response in responses.values() if _answers_either_mode(response)]
+    for response in dual:
+        native = next(schema for schema in response["content"]["application/json"]["schema"]["oneOf"] if schema)
+        response["content"] = {
+            "application/json": {"schema": native},
+            MEDIA_TYPE: {"schema": {"$ref": _COMPONENTS.format(name=JSONAPI_DOCUMENT_SCHEMA)}},
+        }
+    for code in _errors(path, method, operation, either_mode=bool(dual)):
+        responses.setdefault(str(STATUS_OF[code]), {"description": ""})
+    for status, response in responses.items():
+        if status[0] in "45":
+            response.update(_error_response(CODE_OF_STATUS.get(int(status), ErrorCode.INTERNAL_ERROR)))
+    responses["default"] = {"description": _DEFAULT_ERROR, **_error_content()}
+
+
+def _answers_either_mode(response: dict[str, Any]) -> bool:
+    """Litestar documents a handler's `Envelope[...] | Response[dict]` as `oneOf: [envelope, {}]`; in this
+    API that `Response[dict]` is always the JSON:API document (`jsonapi.document_response`)."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return {} in schema.get("oneOf", [])
+
+
+def _errors(path: str, method: str, operation: dict[str, Any], *, either_mode: bool) -> list[ErrorCode]:
+    """The errors an operation can meet, from what it takes."""
+    credentialed = operation.get("security") != PUBLIC
+    body = "requestBody" in operation
+    checks = [
+        (body or either_mode or bool(operation.get("parameters")), ErrorCode.VALIDATION_ERROR),
+        (credentialed, ErrorCode.UNAUTHORIZED),
+        (credentialed, ErrorCode.FORBIDDEN),
+        ("{" in path, ErrorCode.NOT_FOUND),
+        (credentialed and body and method in _CHANGES, ErrorCode.CONFLICT),
+        (body, ErrorCode.PAYLOAD_TOO_LARGE),
+        (body, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+        (credentialed, ErrorCode.RATE_LIMITED),
+    ]
+    return [code for applies, code in checks if applies]
+
+
+def _error_content() -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": _COMPONENTS.format(name=ERROR_SCHEMA)}}}}
+
+
+def _error_response(code: ErrorCode) -> dict[str, Any]:
+    response = {"description": _ERROR_DESCRIPTIONS.get(code, code.value), **_error_content()}
+    if code is ErrorCode.RATE_LIMITED:
+        response["headers"] = {name: header.to_schema() for name, header in _RATE_HEADERS.items()}
+    return response
+
+
+_GENERIC = re.compile(r"^Envelope_(?P<list>list_)?(?:[\w.]*\.)?(?P<name>\w+?)_$")
+_INNER_NAMES = {"NoneType": "Empty", "str": "Text"}
+
+
+def _envelope_name(name: str) -> str:
+    match = _GENERIC.match(name)
+    if match is None:
+        return name
+    inner = _INNER_NAMES.get(match["name"], match["name"])
+    return f"{inner}{'List' if match['list'] else ''}Envelope"
+
+
+def _renamed(document: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """`document` with each component named in `names` renamed, and every reference to it."""
+    components = document["components"]
+    components["schemas"] = {names.get(name, name): schema for name, schema in components["schemas"].items()}
+    return cast("dict[str, Any]", _references_renamed(document, names))
+
+
+def _references_renamed(value: Any, names: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        renamed = {key: _references_renamed(item, names) for key, item in value.items()}
+        reference = value.get("$ref")
+        if isinstance(reference, str) and reference.startswith(_COMPONENTS.format(name="")):
+            old = reference.removeprefix(_COMPONENTS.format(name=""))
+            renamed["$ref"] = _COMPONENTS.format(name=names.get(old, old))
+        return renamed
+    if isinstance(value, list):
+        return [_references_renamed(item, names) for item in value]
+    return value

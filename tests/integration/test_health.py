@@ -40,6 +40,18 @@ async def test_ready_when_all_is_reachable(anonymous: ApiClient) -> None:
     assert answer.json()["data"] == {"database": True, "redis": True}
 
 
+async def test_uptime_monitors_probe_with_head(anonymous: ApiClient) -> None:
+    for path in ("/health", "/api/v1/health", "/health/ready", "/api/v1/health/ready"):
+        answer = await anonymous.head(path)
+        assert (answer.status_code, answer.content) == (200, b""), path
+
+
+async def test_a_head_probe_says_when_a_dependency_is_missing(anonymous: ApiClient, redis_gone: None) -> None:
+    answer = await anonymous.head("/health/ready")
+    assert (answer.status_code, answer.content) == (503, b"")
+    assert (await anonymous.head("/health")).status_code == 200
+
+
 async def test_the_address_make_run_prints_says_where_the_api_is(anonymous: ApiClient) -> None:
     answer = await anonymous.get("/")
     assert answer.status_code == 200

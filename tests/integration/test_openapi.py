@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from uuid import uuid4
 
 from tests.support.clients import ApiClient, TenantFactory
 
@@ -86,3 +88,99 @@ async def test_bodies_read_by_their_handlers_are_documented(anonymous: ApiClient
     attachment = body("/api/v1/reports/{reference}/attachments", "post")
     assert attachment["multipart/form-data"]["schema"]["required"] == ["file"]
     assert "url" in attachment["application/json"]["schema"]["properties"]
+
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "patch", "put", "delete"}
+    }
+
+
+def _members(value: Any, key: str) -> list[Any]:
+    """Every value of `key` anywhere in `value` (`$ref`, `oneOf`)."""
+    if isinstance(value, dict):
+        own = [value[key]] if key in value else []
+        return own + [member for item in value.values() for member in _members(item, key)]
+    if isinstance(value, list):
+        return [member for item in value for member in _members(item, key)]
+    return []
+
+
+async def test_every_error_is_documented_as_the_envelope_the_api_answers(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Not Litestar's `{status_code, detail, extra}`: a client generated from the document reads real errors."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    error_schemas = [
+        (method, path, status, response.get("content"))
+        for (method, path), operation in _operations(document).items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45" or status == "default"
+    ]
+    assert error_schemas
+    assert [item for item in error_schemas if item[3] != {"application/json": {"schema": ERROR_REF}}] == []
+    assert '"status_code"' not in json.dumps(document)
+    schema = document["components"]["schemas"]["Error"]
+    async with tenants.create() as tenant:
+        missing = await tenant.client.get(f"/api/v1/reports/{uuid4()}")
+        invalid = await tenant.client.post("/api/v1/projects", json={"name": ""})
+    for answer in (missing.json(), invalid.json()):
+        assert set(answer) == set(schema["required"]) == set(schema["properties"])
+        assert answer["error"] in schema["properties"]["error"]["enum"]
+    assert set(invalid.json()["details"][0]) == set(schema["properties"]["details"]["items"]["required"])
+
+
+async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient) -> None:
+    operations = _operations((await anonymous.get("/schema/openapi.json")).json())
+
+    def statuses(method: str, path: str) -> set[str]:
+        return set(operations[method, path]["responses"])
+
+    common = {"401", "403", "429", "default"}
+    assert statuses("get", "/api/v1/reports/{reference}") >= {"200", "400", "404", *common}
+    assert statuses("post", "/api/v1/projects") >= {"201", "400", "409", "413", "415", *common}
+    assert "404" not in statuses("post", "/api/v1/projects")
+    assert statuses("post", "/api/v1/widget/submit") >= {"201", "400", "413", "415", *common}
+    assert statuses("post", "/api/v1/auth/login") == {"200", "400", "413", "415", "429", "default"}
+    assert statuses("post", "/api/v1/auth/signup") >= {"409", "429"}
+    assert statuses("get", "/health") == {"200", "default"}
+    limited = operations["get", "/api/v1/reports"]["responses"]["429"]
+    assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(limited["headers"])
+
+
+async def test_an_answer_in_either_mode_documents_both_media_types(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Litestar alone documents such a handler as `oneOf: [envelope, {}]`, which tells a client nothing."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    listed = _operations(document)["get", "/api/v1/reports"]["responses"]["200"]["content"]
+    assert listed == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ReportPageEnvelope"}},
+        "application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/JsonApiDocument"}},
+    }
+    assert [alternatives for alternatives in _members(document, "oneOf") if {} in alternatives] == []
+    jsonapi = document["components"]["schemas"]["JsonApiDocument"]
+    async with tenants.create() as tenant:
+        await tenant.create_project()
+        answer = await tenant.client.get("/api/v1/projects", headers={"Accept": "application/vnd.api+json"})
+    assert answer.headers["content-type"].startswith("application/vnd.api+json")
+    assert set(jsonapi["required"]) <= set(answer.json()) <= set(jsonapi["properties"])
+    resource = jsonapi["properties"]["data"]["oneOf"][0]
+    assert set(resource["required"]) <= set(answer.json()["data"][0]) <= set(resource["properties"])
+
+
+async def test_components_are_named_for_a_client_generator_and_every_reference_resolves(
+    anonymous: ApiClient,
+) -> None:
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    names = set(document["components"]["schemas"])
+    assert {"ReportReadEnvelope", "CommentReadListEnvelope", "EmptyEnvelope"} <= names
+    assert [name for name in names if "." in name or name.startswith("Envelope_")] == []
+    prefix = "#/components/schemas/"
+    assert {reference.removeprefix(prefix) for reference in _members(document, "$ref")} <= names

@@ -20,7 +20,7 @@ from app.domain.organizations.models import Organization
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import PUBLIC, SESSION
+from app.lib.openapi import LIMITED_PER_CLIENT, MAY_CONFLICT, PUBLIC, SESSION
 from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
@@ -122,7 +122,14 @@ class AuthController(Controller):
     tags = ["Auth"]
     dependencies = {"accounts": Provide(provide_account_service), "identity": Provide(provide_identity)}
 
-    @post("/signup", operation_id="Signup", status_code=HTTP_201_CREATED, exclude_from_csrf=True, security=PUBLIC)
+    @post(
+        "/signup",
+        operation_id="Signup",
+        status_code=HTTP_201_CREATED,
+        exclude_from_csrf=True,
+        security=PUBLIC,
+        responses={**LIMITED_PER_CLIENT, **MAY_CONFLICT},
+    )
     async def signup(
         self,
         request: Request[Any, Any, Any],
@@ -132,7 +139,14 @@ class AuthController(Controller):
         user, organization = await sign_up(request, accounts, data)
         return ok(schemas.SignupResult(user=user_read(user), organization=organization_summary(organization, "owner")))
 
-    @post("/login", operation_id="Login", status_code=HTTP_200_OK, exclude_from_csrf=True, security=PUBLIC)
+    @post(
+        "/login",
+        operation_id="Login",
+        status_code=HTTP_200_OK,
+        exclude_from_csrf=True,
+        security=PUBLIC,
+        responses=LIMITED_PER_CLIENT,
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -191,6 +205,7 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         exclude_from_csrf=True,
         security=PUBLIC,
+        responses=LIMITED_PER_CLIENT,
     )
     async def request_password_reset(
         self, data: JSONBody[schemas.PasswordResetRequest], accounts: NamedDependency[AccountService]

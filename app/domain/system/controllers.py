@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, MediaType, Request, Response, get, head
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 
 from app.lib.database import alchemy_config
@@ -62,6 +62,11 @@ class HealthController(Controller):
     async def live(self) -> Envelope[str]:
         return ok("ok")
 
+    # Uptime monitors often probe with HEAD: the same answers, without a body.
+    @head(["/health", "/api/v1/health"], operation_id=operation_id("HealthProbe"), security=PUBLIC)
+    async def live_probe(self) -> None:
+        return None
+
     @get(
         ["/health/ready", "/api/v1/health/ready"],
         operation_id=operation_id("Ready"),
@@ -69,7 +74,7 @@ class HealthController(Controller):
         security=PUBLIC,
     )
     async def ready(self) -> Envelope[Readiness]:
-        readiness = Readiness(database=await _database_ok(), redis=await _redis_ok())
+        readiness = await _readiness()
         unreachable = [
             *([] if readiness.database else [FieldError("database", _("The database cannot be reached."))]),
             *([] if readiness.redis else [FieldError("redis", _("Redis cannot be reached."))]),
@@ -77,6 +82,16 @@ class HealthController(Controller):
         if unreachable:
             raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=unreachable)
         return ok(readiness)
+
+    @head(["/health/ready", "/api/v1/health/ready"], operation_id=operation_id("ReadyProbe"), security=PUBLIC)
+    async def ready_probe(self) -> Response[None]:
+        readiness = await _readiness()
+        ready = readiness.database and readiness.redis
+        return Response(None, status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def _readiness() -> Readiness:
+    return Readiness(database=await _database_ok(), redis=await _redis_ok())
 
 
 async def _database_ok() -> bool:
