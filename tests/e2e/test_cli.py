@@ -3,16 +3,31 @@ operators' own: `create-admin`, `set-password`."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.lantern_cli import CLI, ROOT, clean_env, parse_demo_login, run_cli, sqlite_rows
 
 
-def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(tmp_path: Path) -> None:
-    data_dir = tmp_path / "lantern-data"
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory `migrate` set up, once for this module (each run of it costs seconds)."""
+    data_dir = tmp_path_factory.mktemp("migrated") / "lantern-data"
+    run_cli("migrate", env=clean_env(data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(migrated: Path, tmp_path: Path) -> Path:
+    """A test's own copy of the migrated data directory."""
+    return Path(shutil.copytree(migrated, tmp_path / "lantern-data"))
+
+
+def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(data_dir: Path) -> None:
     env = clean_env(data_dir)
-    run_cli("migrate", env=env)
 
     first = parse_demo_login(run_cli("seed-demo", env=env))
     second = parse_demo_login(run_cli("seed-demo", env=env))
@@ -26,10 +41,8 @@ def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(tmp_path:
     assert counts == dict.fromkeys(counts, 1)
 
 
-def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instance(tmp_path: Path) -> None:
-    data_dir = tmp_path / "lantern-data"
+def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instance(data_dir: Path) -> None:
     env = clean_env(data_dir)
-    run_cli("migrate", env=env)
     for email, flags in (("owner@example.com", []), ("ops@example.com", ["--operator"])):
         run_cli(
             "create-admin", "--email", email, "--password", "correct horse battery", "--organization", email, *flags,
@@ -39,10 +52,8 @@ def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instan
     assert rows == [("ops@example.com", 1), ("owner@example.com", 0)]
 
 
-def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(tmp_path: Path) -> None:
-    data_dir = tmp_path / "lantern-data"
+def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(data_dir: Path) -> None:
     env = clean_env(data_dir, LANG="en_US.UTF-8")
-    run_cli("migrate", env=env)
     run_cli(
         "create-admin", "--email", "owner@example.com", "--password", "correct horse battery", "--organization", "Acme",
         env=env,

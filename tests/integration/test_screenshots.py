@@ -304,7 +304,7 @@ async def test_killing_the_worker_mid_queue_loses_and_duplicates_nothing(tenants
         shots = await pending_screenshots(tenant, count, screenshot_png((1280, 720)))
         originals = {shot.key for shot in shots}
         await enqueue(tenant, shots)
-        # A short run timeout: a run the kill interrupted may be taken over 35 s after it started.
+        # A short run timeout: a run the kill interrupted may be taken over 15 s after it started.
         async with worker_process(env={"LANTERN_SCREENSHOT_TIMEOUT_SECONDS": "5"}) as worker:
             await some_ready(tenant, shots, count // 10)
             worker.kill()

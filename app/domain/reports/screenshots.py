@@ -365,9 +365,15 @@ def image_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="image", initializer=_yield_cpu)
 
 
+STORAGE_MARGIN_MIN_SECONDS = 10
+
+
 def run_seconds() -> int:
-    """The longest a run can take: its own timeout, plus the margin arq's timeout for the job adds to it."""
-    return get_settings().screenshot_timeout_seconds + 30
+    """The longest a run can take: its own timeout (image work), plus the margin arq's timeout for the job adds
+    for reading the upload and writing the outputs around it: half as long again, at least 10 s (90 s in all
+    by default; 15 s for a 5 s timeout)."""
+    timeout = get_settings().screenshot_timeout_seconds
+    return timeout + max(STORAGE_MARGIN_MIN_SECONDS, timeout // 2)
 
 
 def _held(row: Screenshot | Attachment) -> bool:
