@@ -5,6 +5,7 @@ API and in the admin UI."""
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -202,3 +203,39 @@ async def test_the_tag_can_choose_the_language_and_a_second_copy_adds_no_second_
             await expect(page.get_by_role("button", name="不具合を報告")).to_have_count(1)
             await page.get_by_role("button", name="不具合を報告").click()
             await expect(page.get_by_role("dialog", name="不具合を報告").get_by_label("タイトル")).to_be_focused()
+
+
+async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_button(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """For keyboard and screen reader users: the server's refusal points at its field, Tab stays inside the
+    modal dialog, and Escape goes back to the button that opened it."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            await launcher.click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            title, email = dialog.get_by_label("Title"), dialog.get_by_label("Your e-mail (optional)")
+            await title.fill("Bug")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(title).to_have_attribute("aria-invalid", "true")
+            await title.fill("Checkout breaks")
+            await email.fill("not an address")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(email).to_have_attribute("aria-invalid", "true")
+            await expect(email).to_be_focused()
+            await expect(title).not_to_have_attribute("aria-invalid", "true")
+            await expect(email).to_have_accessible_description(re.compile(".+"))
+
+            await dialog.get_by_role("button", name="Send report").focus()
+            await page.keyboard.press("Tab")
+            await expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+            await page.keyboard.press("Shift+Tab")
+            await expect(dialog.get_by_role("button", name="Send report")).to_be_focused()
+
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_have_count(0)
+            await expect(launcher).to_be_focused()

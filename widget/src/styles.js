@@ -65,6 +65,7 @@ input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padd
 input[type="checkbox"] { padding: 0; }
 textarea { min-height: 110px; resize: vertical; }
 input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
+[aria-invalid="true"] { border-color: ${pick("#b91c1c", "#fca5a5")}; }
 .status { min-height: 1.2em; margin: 0; font-size: 13px; }
 .status.error { color: ${pick("#b91c1c", "#fca5a5")}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
 .status ul { margin: 4px 0 0; padding-left: 18px; }

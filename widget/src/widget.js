@@ -61,7 +61,7 @@ function reportForm(config, texts) {
     field(texts.name, element("input", { name: "reporterName", maxlength: 200, autocomplete: "name" })),
     field(texts.email, element("input", { name: "reporterEmail", type: "email", maxlength: 320, autocomplete: "email" })),
     attachments,
-    element("div", { className: "status", role: "status", "aria-live": "polite" }),
+    element("div", { className: "status", id: "lantern-status", role: "status", "aria-live": "polite" }),
     element("footer", {}, [
       element("button", { type: "button", className: "secondary", "data-action": "cancel", text: texts.cancel }),
       element("button", { type: "submit", className: "primary", text: texts.send }),
@@ -106,6 +106,35 @@ function screenshotPanel(screenshot, config, texts) {
     element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
   ]);
   return { panel, annotator, include, annotate: config.features.annotation };
+}
+
+// The form's own fields by the names the server's details use; other details (metadata.url…) only list.
+function markInvalid(form, status, fields) {
+  for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
+  const invalid = fields.map((name) => form.elements.namedItem(name)).filter((control) => control && control.name);
+  for (const control of invalid) {
+    control.setAttribute("aria-invalid", "true");
+    control.setAttribute("aria-describedby", status.id);
+  }
+  if (invalid.length) invalid[0].focus();
+}
+
+// Tab and Shift+Tab stay inside the modal dialog.
+function trapFocus(root, dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const focusable = [...dialog.querySelectorAll("button,input,select,textarea")]
+      .filter((node) => !node.disabled && node.getClientRects().length);
+    if (!focusable.length) return;
+    const [first, last] = [focusable[0], focusable[focusable.length - 1]];
+    if (event.shiftKey && root.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && root.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
 }
 
 function showStatus(status, kind, message, details = []) {
@@ -170,9 +199,10 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
     event.preventDefault();
     if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
       showStatus(status, "error", texts.titleTooShort);
-      form.elements.title.focus();
+      markInvalid(form, status, ["title"]);
       return;
     }
+    markInvalid(form, status, []);
     submit.disabled = true;
     showStatus(status, "", texts.sending);
     try {
@@ -180,6 +210,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       if (!ok) {
         showStatus(status, "error", body.message || texts.failed, body.details || []);
         submit.disabled = false;
+        markInvalid(form, status, (body.details || []).map((detail) => detail.field));
         return;
       }
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
@@ -191,6 +222,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       submit.disabled = false;
     }
   });
+  trapFocus(root, dialog);
   root.appendChild(backdrop);
   form.elements.title.focus();
 }
@@ -218,6 +250,10 @@ export function mountWidget({ settings, config, recording }) {
         toast.remove();
       }
     }
-    openDialog({ root, settings, config, recording, screenshot, onClose: () => (button.hidden = false) });
+    const onClose = () => {
+      button.hidden = false;
+      button.focus(); // back where the visitor was, for keyboard and screen reader users
+    };
+    openDialog({ root, settings, config, recording, screenshot, onClose });
   });
 }
