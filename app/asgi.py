@@ -30,6 +30,7 @@ from app.lib.database import alchemy_config
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
+from app.lib.query import CamelCaseQueryMiddleware
 from app.lib.runtime import settle_heap
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
@@ -70,6 +71,7 @@ def create_app() -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy_config())],
         middleware=[
             UnsentAnswerMiddleware(),
+            CamelCaseQueryMiddleware(),
             session_config().middleware,
             RequestContextMiddleware(),
             ProjectCORSMiddleware(),

@@ -614,6 +614,35 @@ async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
     assert details[1][0]["message"].startswith("Debe ser una fecha")
 
 
+async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`pageSize` as the list answers it, `projectId`, `createdSince`: read as their snake_case spellings, never
+    ignored (a whole organization listed for one project's `projectId`)."""
+    async with tenants.create() as tenant:
+        shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        for project in (shop, shop, blog):
+            answer = await anonymous.post(
+                "/api/v1/widget/submit", params={"apiKey": project["apiKey"]}, json=BUGPIN_EXAMPLE
+            )
+            assert answer.status_code == 201, answer.text
+        tomorrow = str(datetime.now(UTC).date() + timedelta(days=1))
+
+        async def listed(**params: str) -> dict[str, Any]:
+            answer = await tenant.client.get("/api/v1/reports", params=params)
+            assert answer.status_code == 200, answer.text
+            return answer.json()["data"]  # type: ignore[no-any-return]
+
+        camel = await listed(projectId=shop["id"], pageSize="1")
+        snake = await listed(project_id=shop["id"], page_size="1")
+        later = await listed(createdSince=tomorrow)
+        refused = await tenant.client.get("/api/v1/reports", params={"createdSince": "soon"})
+    assert (camel["total"], camel["pageSize"], len(camel["items"])) == (2, 1, 1)
+    assert camel == snake
+    assert later["total"] == 0
+    assert refused.status_code == 400
+
+
 async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         _shop, report_url = await _sent_report(tenant, anonymous)

@@ -1,0 +1,53 @@
+"""Native query parameters in either spelling, as JSON bodies are (SPEC §4a: requests accept camelCase).
+
+A handler declares its query parameters in snake_case (`project_id`, `page_size`, BugSpark's names); a
+client that reads `pageSize` in an answer sends `pageSize`, which would otherwise be ignored without a word
+(a whole organization listed for `?projectId=…`). Each camelCase key the route's handler does not declare,
+whose snake_case spelling it does, is read as that one. JSON:API's parameters (`filter[…]`, `page[…]`) and
+keys read elsewhere (`apiKey`, `lang`) are left as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.params import QueryParameter
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+_CAMEL_KEY = re.compile(rb"(?:^|&)[a-z][a-z0-9]*[A-Z]")
+_CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@cache
+def query_names(handler: BaseRouteHandler) -> frozenset[str]:
+    """The names of the query parameters `handler` declares (`FromQuery`, `QueryParameter(...)`)."""
+    return frozenset(
+        field.kwarg_definition.name or name
+        for name, field in handler.parsed_fn_signature.parameters.items()
+        if isinstance(field.kwarg_definition, QueryParameter)
+    )
+
+
+def _read_as(key: str, declared: frozenset[str]) -> str:
+    snake = _CAPITAL.sub("_", key).lower()
+    return snake if key not in declared and snake in declared else key
+
+
+class CamelCaseQueryMiddleware(ASGIMiddleware):
+    """Runs before anything reads the query (Litestar keeps the first parse for the request)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        query: bytes = scope.get("query_string", b"")
+        handler: Any = scope.get("route_handler")
+        if _CAMEL_KEY.search(query) and isinstance(handler, BaseRouteHandler):
+            declared = query_names(handler)
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+            renamed = [(_read_as(key, declared), value) for key, value in pairs]
+            if renamed != pairs:
+                scope["query_string"] = urlencode(renamed, encoding="latin-1").encode("latin-1")
+        await next_app(scope, receive, send)
