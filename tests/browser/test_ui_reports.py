@@ -115,6 +115,17 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
         assert [comment["text"] for comment in comments] == ["Reproduced on staging."]
 
+        # An integration's comment names the API token it was made with.
+        token = await tenant.create_token("CI bot")
+        by_bot = await tenant.client.post(
+            f"/api/v1/reports/{created['id']}/comments",
+            json={"text": "Fixed in build 812."},
+            headers={"Authorization": f"Bearer {token['token']}"},
+        )
+        assert by_bot.status_code == 201, by_bot.text
+        await page.reload()
+        await expect(page.locator(".comment .meta")).to_contain_text(["Owner", "API token “CI bot”"])
+
 
 async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
@@ -176,6 +187,15 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
             response = await page.goto(f"/ui/reports/{hidden_report['id']}")
             assert response is not None
             assert response.status == 404
+        # An integration's comment on the guest's report: the token's name is the organization's business.
+        token = await tenant.create_token("Internal sync")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+        mine_id = mine.json()["reportId"]
+        answer = await tenant.client.post(f"/api/v1/reports/{mine_id}/comments", json={"text": "Seen."}, headers=bot)
+        assert answer.status_code == 201, answer.text
+        await page.goto(f"/ui/reports/{mine_id}")
+        await expect(page.locator(".comment .meta")).to_contain_text("An integration")
+        await expect(page.get_by_text("Internal sync")).to_have_count(0)
 
 
 async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(

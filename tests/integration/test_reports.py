@@ -643,6 +643,28 @@ async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(
     assert refused.status_code == 400
 
 
+async def test_a_comment_made_with_an_api_token_names_the_token(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """An integration's comment is no person's: it names the token it was made with, in both modes."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        created = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        report_id = created.json()["data"]["id"]
+        token = await tenant.create_token("CI bot")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+        path = f"/api/v1/reports/{report_id}/comments"
+        by_bot = await anonymous.post(path, json={"text": "Fixed in build 812"}, headers=bot)
+        by_owner = await tenant.client.post(path, json={"text": "Thanks"})
+        document = await tenant.client.get(path, params={"include": "author"})
+    assert by_bot.status_code == 201, by_bot.text
+    assert (by_bot.json()["data"]["authorId"], by_bot.json()["data"]["authorTokenId"]) == (None, token["id"])
+    assert (by_owner.json()["data"]["authorId"], by_owner.json()["data"]["authorTokenId"]) == (tenant.user_id, None)
+    relationships = [resource["relationships"] for resource in document.json()["data"]]
+    assert [related["authorToken"]["data"] for related in relationships] == [{"type": "token", "id": token["id"]}, None]
+    assert [related["author"]["data"] for related in relationships] == [None, {"type": "user", "id": tenant.user_id}]
+
+
 async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         _shop, report_url = await _sent_report(tenant, anonymous)

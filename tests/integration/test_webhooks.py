@@ -395,10 +395,11 @@ async def test_comment_created_carries_the_report_and_the_comment(
         body = event_body(request, hook["secret"], "comment.created", tenant, project)
         assert body["data"]["report"] == report
         assert body["data"]["comment"] == comment
-        assert set(comment) == {"id", "reportId", "authorId", "text", "createdAt"}
-        assert (comment["reportId"], comment["authorId"], comment["text"]) == (
+        assert set(comment) == {"id", "reportId", "authorId", "authorTokenId", "text", "createdAt"}
+        assert (comment["reportId"], comment["authorId"], comment["authorTokenId"], comment["text"]) == (
             report_id,
             tenant.user_id,
+            None,
             "Reproduced on iOS 18",
         )
 

@@ -62,7 +62,7 @@ REPORT = ResourceType(
 )
 PROJECT = ResourceType("project", ("name", "trackingPrefix", "siteUrl", "isActive"))
 USER = ResourceType("user", ("name", "email"))
-COMMENT = ResourceType("comment", ("text", "createdAt"), ("report", "author"))
+COMMENT = ResourceType("comment", ("text", "createdAt"), ("report", "author", "authorToken"))
 ATTACHMENT = ResourceType(
     "attachment",
     tuple(name for name in AttachmentRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
@@ -155,6 +155,9 @@ def comment_resource(comment: Comment) -> Resource:
         {
             "report": _to_report(comment.report_id),
             "author": Relationship(_user(comment.author_id)),
+            "authorToken": Relationship(
+                Identifier("token", str(comment.author_token_id)) if comment.author_token_id else None
+            ),
         },
     )
 

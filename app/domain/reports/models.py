@@ -166,6 +166,8 @@ class Comment(TenantOwned, UUIDv7AuditBase):
 
     report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))
+    # A comment made with an organization API token (an integration's): the token, as no person wrote it.
+    author_token_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("api_token.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
 
 

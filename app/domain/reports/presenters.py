@@ -113,6 +113,7 @@ def comment_read(comment: Comment) -> CommentRead:
         id=comment.id,
         report_id=comment.report_id,
         author_id=comment.author_id,
+        author_token_id=comment.author_token_id,
         text=comment.text,
         created_at=comment.created_at,
     )

@@ -253,6 +253,8 @@ class CommentRead(CamelStruct):
     id: UUID
     report_id: UUID
     author_id: UUID | None
+    # Made with an organization API token (an integration): that token (GET /api/v1/tokens/{id}).
+    author_token_id: UUID | None
     text: str
     created_at: datetime
 

@@ -31,8 +31,11 @@ from app.domain.reports.presenters import screenshot_read, screenshots_of
 from app.domain.reports.queries import SORT_FIELDS, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
+from app.domain.tokens.models import ApiToken
+from app.domain.tokens.services import TokenService
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
+from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
@@ -137,6 +140,27 @@ async def people(layout: Layout, memberships: MembershipService) -> dict[UUID, s
     return {user.id: user.name or user.email for _membership, user in await memberships.members()}
 
 
+async def comment_authors(
+    layout: Layout, comments: list[Comment], names: dict[UUID, str], tokens: TokenService
+) -> dict[UUID, str]:
+    """Who wrote each comment: a person by name, or, for an integration's, the API token it used (its name is
+    the organization's business: a guest reads only that an integration wrote it)."""
+    used = {comment.author_token_id for comment in comments if comment.author_token_id}
+    token_names = (
+        {token.id: token.name for token in await tokens.list(ApiToken.id.in_(used))}
+        if used and not layout.is_guest
+        else {}
+    )
+
+    def author(comment: Comment) -> str:
+        if comment.author_token_id is None:
+            return names.get(comment.author_id, "") if comment.author_id else ""
+        name = token_names.get(comment.author_token_id)
+        return _("API token “%(name)s”", name=name) if name else _("An integration")
+
+    return {comment.id: author(comment) for comment in comments}
+
+
 async def assignable(layout: Layout, memberships: MembershipService) -> list[tuple[UUID, str]]:
     """Who a report can be given to here: the organization's team (not guests, nor pending invitations)."""
     if layout.is_guest:
@@ -206,12 +230,14 @@ class ReportPages(Controller):
         memberships: NamedDependency[MembershipService],
         connections: NamedDependency[GitHubConnections],
         issues: NamedDependency[GitHubIssues],
+        tokens: NamedDependency[TokenService],
     ) -> Template:
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
         # GitHub is the team's: the API does not show guests a report's issue either.
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
         custom = [column.name for column in await columns.custom(report.project_id)]
+        notes, names = await comments.of(report.id), await people(layout, memberships)
         return page(
             "reports/detail.html",
             layout,
@@ -219,8 +245,9 @@ class ReportPages(Controller):
             path=report_path(report),
             project=await projects.get(report.project_id),
             screenshots=[screenshot_read(shot) for shot in shots],
-            comments=await comments.of(report.id),
-            people=await people(layout, memberships),
+            comments=notes,
+            authors=await comment_authors(layout, notes, names, tokens),
+            people=names,
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             facts=facts(report.page_metadata or {}, report.page_url),

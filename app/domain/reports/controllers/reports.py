@@ -40,7 +40,7 @@ from app.lib.asgi import PUBLIC_INGEST
 from app.lib.openapi import WIDGET, documented_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
-from tenants.identity import Identity
+from tenants.identity import CredentialKind, Identity
 
 MAX_JSON_BODY = 1024 * 1024
 
@@ -258,7 +258,10 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead]:
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        comment = await comments.create(Comment(report_id=report.id, author_id=identity.user_id, text=data.content))
+        token_id = identity.credential_id if identity.kind is CredentialKind.TOKEN else None
+        comment = await comments.create(
+            Comment(report_id=report.id, author_id=identity.user_id, author_token_id=token_id, text=data.content)
+        )
         await events.comment_created(report, comment)
         return ok(comment_read(comment))
 
