@@ -159,3 +159,21 @@ async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_projec
     await page.get_by_label("Organization").fill("Another shop")
     await page.get_by_role("button", name="Create the account").click()
     await expect(page.get_by_role("alert")).to_have_text("An account with this e-mail address already exists.")
+
+
+async def test_the_first_tab_offers_to_skip_to_the_content_and_pages_carry_their_icon(
+    tenants: TenantFactory, page: Page
+) -> None:
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to content")
+        await expect(skip).to_be_focused()
+        await expect(skip).to_be_in_viewport()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("main")).to_be_focused()
+        await expect(skip).not_to_be_in_viewport()
+        icon = await page.locator("link[rel=icon]").get_attribute("href")
+        assert icon is not None
+        answer = await page.request.get(icon)
+        assert (answer.status, answer.headers["content-type"]) == (200, "image/svg+xml")
