@@ -45,10 +45,11 @@ async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _rout
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
-async def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _route: BaseRouteHandler) -> None:
     identity = _identity(connection)
     if identity is None or identity.kind is not CredentialKind.WIDGET_KEY:
-        raise LanternError(ErrorCode.UNAUTHORIZED)
+        needed = _("This needs a project's widget key, in the X-API-Key header or the apiKey parameter.")
+        raise LanternError(ErrorCode.UNAUTHORIZED, needed)
 
 
 def requires_role(*roles: Role) -> Guard:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -31,11 +31,14 @@ _STALE = "lantern_widget_identities_stale"
 _MAX_ENTRIES = 10_000
 
 _entries: dict[str, tuple[float, Identity]] = {}
-_loading: dict[str, asyncio.Future[Identity | None]] = {}
+_loading: dict[str, asyncio.Future[Any]] = {}
+
+# What a lookup answers when it finds no identity (None, or why not).
+Refusal = TypeVar("Refusal")
 
 
-async def remembered(key: str, load: Callable[[], Coroutine[Any, Any, Identity | None]]) -> Identity | None:
-    """The identity cached under `key`, else what `load()` resolves (kept when it resolves one).
+async def remembered(key: str, load: Callable[[], Coroutine[Any, Any, Identity | Refusal]]) -> Identity | Refusal:
+    """The identity cached under `key`, else what `load()` resolves (kept when it is an identity).
 
     Concurrent requests with the same key share one load: when an entry expires under a flood, every
     request in flight misses at once, and each opening its own lookup would queue them all on the pool.
@@ -46,17 +49,18 @@ async def remembered(key: str, load: Callable[[], Coroutine[Any, Any, Identity |
     if loading is None or loading.get_loop() is not asyncio.get_running_loop():
         loading = _loading[key] = asyncio.ensure_future(_load(key, load))
     # A request that goes away does not cancel the load the others wait for.
-    return await asyncio.shield(loading)
+    answer: Identity | Refusal = await asyncio.shield(loading)
+    return answer
 
 
-async def _load(key: str, load: Callable[[], Coroutine[Any, Any, Identity | None]]) -> Identity | None:
+async def _load(key: str, load: Callable[[], Coroutine[Any, Any, Identity | Refusal]]) -> Identity | Refusal:
     try:
-        identity = await load()
+        answer = await load()
     finally:
         _loading.pop(key, None)
-    if identity is not None:
-        _remember(key, identity)
-    return identity
+    if isinstance(answer, Identity):
+        _remember(key, answer)
+    return answer
 
 
 def _cached(key: str) -> Identity | None:

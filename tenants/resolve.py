@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -26,6 +28,16 @@ from app.lib.security import ORG_TOKEN_PREFIX, digest
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.identity import CredentialKind, Identity, WidgetPolicy
 from tenants.keycache import remembered
+
+Answer = TypeVar("Answer")
+
+
+class KeyRefusal(enum.Enum):
+    """Why a widget key is no credential: the site owner who embedded it is told which (keys are public)."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    PAUSED = "paused"  # its project is not active
 
 
 def bearer_or_basic_token(authorization: str) -> str | None:
@@ -83,35 +95,38 @@ async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | 
     )
 
 
-async def identity_from_widget_key(key: str) -> Identity | None:
+async def identity_from_widget_key(key: str) -> Identity | KeyRefusal:
     return await remembered(f"widget:{key}", lambda: _looked_up(_widget_identity, key))
 
 
-async def _looked_up(lookup: Callable[[AsyncSession, str], Awaitable[Identity | None]], secret: str) -> Identity | None:
+async def _looked_up(lookup: Callable[[AsyncSession, str], Awaitable[Answer]], secret: str) -> Answer:
     """A credential lookup in a session of its own: opened only when the identity is not cached."""
     async with alchemy_config().get_session() as session:
         return await lookup(session, secret)
 
 
-async def _widget_identity(session: AsyncSession, key: str) -> Identity | None:
+async def _widget_identity(session: AsyncSession, key: str) -> Identity | KeyRefusal:
     with credential_lookup(key):
         async with session.begin():
             row = (
                 await session.execute(
-                    select(ProjectKey.id, ProjectKey.organization_id, ProjectKey.project_id).where(
-                        ProjectKey.key == key,
-                        ProjectKey.revoked_at.is_(None),
-                    ),
+                    select(
+                        ProjectKey.id, ProjectKey.organization_id, ProjectKey.project_id, ProjectKey.revoked_at
+                    ).where(ProjectKey.key == key),
                 )
             ).first()
     if row is None:
-        return None
+        return KeyRefusal.UNKNOWN
+    if row.revoked_at is not None:
+        return KeyRefusal.REVOKED
     with tenant_scope(row.organization_id):
         async with session.begin():
             project = await session.get(Project, row.project_id)
             organization = await session.get(Organization, row.organization_id)
-    if project is None or not project.is_active:
-        return None
+    if project is None:
+        return KeyRefusal.UNKNOWN
+    if not project.is_active:
+        return KeyRefusal.PAUSED
     return Identity(
         kind=CredentialKind.WIDGET_KEY,
         organization_id=row.organization_id,
@@ -173,7 +188,7 @@ async def identity_from_session(
 async def widget_project(session: AsyncSession, key: str) -> Project:
     """The project of a widget key named in a URL (the widget's public config); unknown keys are 404."""
     identity = await identity_from_widget_key(key)
-    if identity is None or identity.project_id is None:
+    if not isinstance(identity, Identity) or identity.project_id is None:
         raise not_found()
     with tenant_scope(identity.organization_id):
         async with session.begin():

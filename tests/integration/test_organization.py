@@ -197,6 +197,43 @@ async def test_widget_keys_rotate_and_revoke(tenants: TenantFactory, anonymous: 
         assert shown["apiKey"] == new_key
 
 
+async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Missing, unknown, revoked, or its project paused: the widget shows the server's message, and a site
+    owner reading it knows which setting to look at."""
+    body = {"title": "Checkout fails", "metadata": {"url": "https://example.com/", "browser": {"name": "Firefox"},
+            "device": {"type": "desktop"}, "viewport": {"width": 1280, "height": 720},
+            "timestamp": "2026-01-15T10:30:00Z"}}  # fmt: skip
+
+    async def submitted(key: str | None) -> tuple[int, str]:
+        params = {"apiKey": key} if key else {}
+        answer = await anonymous.post("/api/v1/widget/submit", params=params, json=body)
+        return answer.status_code, answer.json()["message"]
+
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        old_key, old_key_id = project["apiKey"], project["keys"][0]["id"]
+        await tenant.client.post(f"/api/v1/projects/{project['id']}/keys")
+        await tenant.client.delete(f"/api/v1/projects/{project['id']}/keys/{old_key_id}")
+        paused = (await tenant.client.post("/api/v1/projects", json={"name": "Paused", "isActive": False})).json()
+        answers = [
+            await submitted(None),
+            await submitted("lt_pub_made_up_key_0000000000"),
+            await submitted(old_key),
+            await submitted(paused["data"]["apiKey"]),
+        ]
+        german = await anonymous.post("/api/v1/widget/submit", params={"apiKey": old_key, "lang": "de"}, json=body)
+    assert [status for status, _message in answers] == [401, 401, 401, 401]
+    assert [message for _status, message in answers] == [
+        "This needs a project's widget key, in the X-API-Key header or the apiKey parameter.",
+        "This widget key is not known. The project's settings in Lantern show its key.",
+        "This widget key was revoked. The project's settings in Lantern show the key that replaced it.",
+        "This project is paused and takes no reports.",
+    ]
+    assert "widerrufen" in german.json()["message"]
+
+
 # BugPin's own example of a widget configuration (its defaults), as its widget reads it.
 BUGPIN_CONFIG = {
     "branding": {},
