@@ -64,6 +64,28 @@ def see_other(target: str) -> Redirect:
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
+_SHOWN_ONCE_KEY = "shown_once"
+# A page showing a secret once: not kept by the browser (its cache, the back button's page cache).
+NOT_STORED = {"Cache-Control": "no-store"}
+
+
+def show_once(request: Request[Any, Any, Any], path: str, fragment: str = "", **values: str | bool) -> Redirect:
+    """Post/Redirect/Get for what a page shows only once (a secret, an invitation's link): `values` wait in the
+    person's session (server-side, in Redis) for the next visit of `path`, which takes them (`take_shown_once`).
+    Reloading that page, or coming back to it, neither shows them again nor repeats the change that made them."""
+    request.session[_SHOWN_ONCE_KEY] = {"path": path, "values": values}
+    return see_other(f"{path}#{fragment}" if fragment else path)
+
+
+def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """What `show_once` left for this page, taken (so gone); None when it was meant for another page."""
+    waiting = request.session.get(_SHOWN_ONCE_KEY)
+    if not isinstance(waiting, dict) or waiting.get("path") != request.url.path:
+        return None
+    del request.session[_SHOWN_ONCE_KEY]
+    return dict(waiting["values"])
+
+
 def here(request: Request[Any, Any, Any]) -> str:
     """This page's path and query, to come back to after a form or the login."""
     query = request.scope.get("query_string", b"").decode()
@@ -116,17 +138,19 @@ def page(
     )
 
 
-def form_page(
+def form_page(  # noqa: PLR0913 - the page, its form, and what it says beside it
     template: str,
     layout: Layout | None,
     form: Any,
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """A page with a form: 400 with each reason beside its field when it was refused, else 200."""
-    return page(template, layout, 400 if errors else 200, form=form, errors=errors or {}, notice=notice, **context)
+    status = 400 if errors else 200
+    return page(template, layout, status, headers, form=form, errors=errors or {}, notice=notice, **context)
 
 
 # Errors -------------------------------------------------------------------------------------------------

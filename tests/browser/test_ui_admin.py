@@ -99,12 +99,16 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         await log_in(page, tenant.email, path="/ui/members/")
         await page.get_by_label("E-mail address").fill("client@example.com")
         await page.get_by_label("Role", exact=True).select_option(label="Guest")
-        await page.get_by_role("button", name="Send invitation").click()
+        async with page.expect_response(lambda answer: answer.request.method == "GET") as shown:
+            await page.get_by_role("button", name="Send invitation").click()
+        assert (await shown.value).headers["cache-control"] == "no-store"  # its link is not kept by the browser
         notice = page.get_by_role("status")
         await expect(notice).to_contain_text("client@example.com is invited")
         await expect(notice).to_contain_text("No mail server is configured")  # none in the tests
         link = page.get_by_label("Invitation link (shown only now, valid for 7 days)")
         await expect(link).to_have_value(re.compile(r"/ui/invitations/accept\?token=lt_inv_"))
+        await page.reload()  # neither the link shown again nor the invitation sent again
+        await expect(link).to_have_count(0)
         row = page.get_by_role("row", name=re.compile("client@example.com"))
         await expect(row).to_contain_text("invited")
         await row.get_by_label("Role of client@example.com").select_option(label="Member")
@@ -166,6 +170,9 @@ async def test_an_old_widget_key_is_revoked_and_a_project_deleted_with_its_repor
         await log_in(page, tenant.email, path=f"/ui/projects/{doomed['id']}")
         await page.get_by_role("button", name="New widget key").click()
         new_key = await page.locator("#widget-key").input_value()
+        await page.reload()  # shows the same key again, and makes no other
+        await expect(page.locator("#widget-key")).to_have_value(new_key)
+        assert len(await read(tenant, f"/api/v1/projects/{doomed['id']}/keys")) == 2
         await page.goto(f"/ui/projects/{doomed['id']}")
         old_key = doomed["apiKey"]
         old = page.locator("ul.keys li", has_text=old_key[-4:])
@@ -208,8 +215,12 @@ async def test_an_api_token_is_shown_once_works_until_it_is_revoked(
         await expect(page.locator("pre")).to_contain_text(f'-H "Authorization: Bearer {token}" http')
         bearer = {"Authorization": f"Bearer {token}"}
         assert (await program.get("/api/v1/reports", headers=bearer)).status_code == 200
-
         await page.get_by_role("link", name="All API tokens").click()
+        await page.go_back()  # neither shown again nor made again
+        await expect(page).to_have_url(re.compile("/ui/tokens$"))
+        await expect(page.locator("#api-token")).to_have_count(0)
+        assert [listed["name"] for listed in await read(tenant, "/api/v1/tokens")] == ["CI pipeline"]
+
         row = page.get_by_role("row", name=re.compile("CI pipeline"))
         await expect(row).to_contain_text(f"{token[:11]}…")
         await expect(row).not_to_contain_text(token)  # the list shows its first characters only

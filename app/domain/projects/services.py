@@ -143,12 +143,16 @@ class ProjectService(TenantService[Project]):
         await self.session.flush()
         return key
 
-    async def revoke_key(self, project_id: UUID, key_id: UUID) -> ProjectKey:
+    async def key(self, project_id: UUID, key_id: UUID) -> ProjectKey:
         key = await self.session.scalar(
             select(ProjectKey).where(ProjectKey.id == key_id, ProjectKey.project_id == project_id),
         )
         if key is None:
             raise not_found()
+        return key
+
+    async def revoke_key(self, project_id: UUID, key_id: UUID) -> ProjectKey:
+        key = await self.key(project_id, key_id)
         key.revoked_at = key.revoked_at or datetime.now(UTC)
         await self.session.flush()
         return key

@@ -3,11 +3,11 @@ through the API's `MembershipService`, whose rules (who may grant which role, an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -18,7 +18,7 @@ from app.domain.organizations.services import InvitationNotice, MembershipServic
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, form_page, requires_person, see_other
+from app.ui.pages import NOT_STORED, Layout, form_page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 INVITE_FIELDS = {"email": "email", "role": "role"}
@@ -41,26 +41,31 @@ class MemberPages(Controller):
 
     @get("/")
     async def list_page(
-        self, layout: NamedDependency[Layout], memberships: NamedDependency[MembershipService]
+        self,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        memberships: NamedDependency[MembershipService],
     ) -> Template:
-        return await _list(layout, memberships, InviteForm())
+        shown = take_shown_once(request)
+        return await _list(layout, memberships, InviteForm(), invited=InvitationNotice(**shown) if shown else None)
 
     @post("/")
     async def invite(
         self,
+        request: Request[Any, Any, Any],
         layout: NamedDependency[Layout],
         data: Annotated[InviteForm, Form],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Template:
-        """The invitation is e-mailed, and its link shown this once, for the admin to pass on themselves (the
-        only way when no mail server is configured). A refused form comes back filled in."""
+    ) -> Redirect | Template:
+        """The invitation is e-mailed, and its link shown once on the page this leads to, for the admin to pass
+        on themselves (the only way when no mail server is configured). A refused form comes back filled in."""
         try:
             invite = convert_body({"email": data.email.strip(), "role": data.role}, MemberInvite)
             _invited, token = await memberships.invite(layout.identity, invite, await organizations.security())
         except LanternError as error:
             return await _list(layout, memberships, data, field_errors(error, INVITE_FIELDS))
-        return await _list(layout, memberships, InviteForm(), invited=InvitationNotice.of(invite.email, token))
+        return show_once(request, "/ui/members", **asdict(InvitationNotice.of(invite.email, token)))
 
     @post("/{membership_id:uuid}/role")
     async def change_role(
@@ -95,4 +100,7 @@ async def _list(
     """The members page; `invited`: the invitation just made."""
     roles = [role.value for role in Role]
     members = await memberships.members()
-    return form_page("members/list.html", layout, form, errors=errors, members=members, roles=roles, invited=invited)
+    headers = NOT_STORED if invited else None
+    return form_page(
+        "members/list.html", layout, form, errors=errors, headers=headers, members=members, roles=roles, invited=invited
+    )

@@ -4,15 +4,14 @@ through the API's `ProjectService`. The GitHub connection has its page (integrat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.integrations.models import GitHubConnection
 from app.domain.integrations.services import GitHubConnections
@@ -24,7 +23,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors, whole_number
-from app.ui.pages import Layout, form_page, page, requires_person, see_other
+from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 NEW_PROJECT_FIELDS = {"name": "name", "siteUrl": "site_url", "trackingPrefix": "tracking_prefix"}
@@ -122,8 +121,8 @@ def newest_key(keys: list[ProjectKey]) -> str | None:
     return next((key.key for key in reversed(keys) if key.revoked_at is None), None)
 
 
-def _created_page(layout: Layout, project: Project, key: str) -> Template:
-    return page("projects/key.html", layout, HTTP_201_CREATED, project=project, key=key, snippet=embed_snippet(key))
+def _key_page_path(project_id: UUID, key_id: UUID) -> str:
+    return f"/ui/projects/{project_id}/keys/{key_id}"
 
 
 async def _settings_page(  # noqa: PLR0913 - the page and what it shows
@@ -149,6 +148,7 @@ async def _settings_page(  # noqa: PLR0913 - the page and what it shows
         project=project,
         person=person or PersonForm(),
         refused_form="person" if person else "settings",
+        headers=NOT_STORED if invited else None,
         invited=invited,
         keys=keys,
         snippet=embed_snippet(key) if key else None,
@@ -171,14 +171,14 @@ class ProjectPages(Controller):
         layout: NamedDependency[Layout],
         data: Annotated[NewProjectForm, Form],
         projects: NamedDependency[ProjectService],
-    ) -> Template:
-        """Answered with the new widget key and the line that embeds the widget with it; a refused form comes
-        back filled in."""
+    ) -> Redirect | Template:
+        """On to the new widget key and the line that embeds the widget with it; a refused form comes back
+        filled in."""
         try:
             project = await projects.create_project(data.body())
         except LanternError as error:
             return await self._list(layout, projects, data, field_errors(error, NEW_PROJECT_FIELDS))
-        return _created_page(layout, project, (await projects.keys(project.id))[0].key)
+        return see_other(_key_page_path(project.id, (await projects.keys(project.id))[0].id))
 
     @staticmethod
     async def _list(
@@ -190,13 +190,16 @@ class ProjectPages(Controller):
     @get("/{project_id:uuid}")
     async def settings(
         self,
+        request: Request[Any, Any, Any],
         layout: NamedDependency[Layout],
         project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
         connections: NamedDependency[GitHubConnections],
     ) -> Template:
         project = await projects.get(project_id)
-        return await _settings_page(layout, project, projects, connections, SettingsForm.of(project))
+        shown = take_shown_once(request)
+        invited = InvitationNotice(**shown) if shown else None
+        return await _settings_page(layout, project, projects, connections, SettingsForm.of(project), invited=invited)
 
     @get("/{project_id:uuid}/try")
     async def try_widget(
@@ -224,8 +227,10 @@ class ProjectPages(Controller):
         return see_other(f"/ui/projects/{project_id}?saved=1")
 
     @post("/{project_id:uuid}/people")
-    async def add_person(
+    async def add_person(  # noqa: PLR0913 - the form and the services it touches
         self,
+        *,
+        request: Request[Any, Any, Any],
         layout: NamedDependency[Layout],
         project_id: FromPath[UUID],
         data: Annotated[PersonForm, Form],
@@ -244,8 +249,8 @@ class ProjectPages(Controller):
             return await _settings_page(layout, project, projects, connections, form, errors=errors, person=data)
         if token is None:  # someone of the organization already: added, nobody to invite
             return see_other(f"/ui/projects/{project_id}#people")
-        invited = InvitationNotice.of(email, token)
-        return await _settings_page(layout, project, projects, connections, form, invited=invited)
+        notice = asdict(InvitationNotice.of(email, token))
+        return show_once(request, f"/ui/projects/{project_id}", fragment="people", **notice)
 
     @post("/{project_id:uuid}/people/{user_id:uuid}/remove")
     async def remove_person(
@@ -269,8 +274,20 @@ class ProjectPages(Controller):
         return see_other(f"/ui/projects/{project_id}#keys")
 
     @post("/{project_id:uuid}/keys")
-    async def new_key(
-        self, layout: NamedDependency[Layout], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
-    ) -> Template:
+    async def new_key(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> Redirect:
+        """On to the new key's page: a reload there shows the key again (keys are public) and makes no other."""
         project = await projects.get(project_id)
-        return _created_page(layout, project, (await projects.create_key(project_id)).key)
+        return see_other(_key_page_path(project.id, (await projects.create_key(project.id)).id))
+
+    @get("/{project_id:uuid}/keys/{key_id:uuid}")
+    async def key_page(
+        self,
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        key_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+    ) -> Template:
+        """A widget key and the line that embeds the widget with it."""
+        project = await projects.get(project_id)
+        key = await projects.key(project_id, key_id)
+        return page("projects/key.html", layout, project=project, key=key.key, snippet=embed_snippet(key.key))

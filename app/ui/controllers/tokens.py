@@ -4,14 +4,13 @@ created (the token shown once, with a request that uses it), revoked; through th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.tokens.models import ApiToken
 from app.domain.tokens.schemas import TokenCreate
@@ -20,7 +19,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, form_page, page, requires_person, see_other
+from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 TOKENS_PATH = "/ui/tokens"
@@ -48,21 +47,40 @@ class TokenPages(Controller):
 
     @post("/")
     async def create(
-        self, layout: NamedDependency[Layout], data: Annotated[TokenForm, Form], tokens: NamedDependency[TokenService]
-    ) -> Template:
-        """Answered with the token, shown this once (the API's answer is the only other place)."""
+        self,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        data: Annotated[TokenForm, Form],
+        tokens: NamedDependency[TokenService],
+    ) -> Redirect | Template:
+        """The token is shown once, on the page this leads to (the API's answer is the only other place)."""
         try:
             body = convert_body({"name": data.name.strip()}, TokenCreate)
         except LanternError as error:
             return await self._page(layout, tokens, data, errors=field_errors(error, FIELDS))
         token, secret = await tokens.issue(body.name, layout.identity.user_id)
+        return show_once(request, f"{TOKENS_PATH}/{token.id}/created", secret=secret)
+
+    @get("/{token_id:uuid}/created")
+    async def created(
+        self,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        token_id: FromPath[UUID],
+        tokens: NamedDependency[TokenService],
+    ) -> Redirect | Template:
+        token = await tokens.get(token_id)
+        shown = take_shown_once(request)
+        if shown is None:  # shown already (a reload, the back button): only its hint is kept
+            return see_other(TOKENS_PATH)
+        example_url = f"{get_settings().public_url}/api/v1/reports"
         return page(
             "tokens/created.html",
             layout,
-            HTTP_201_CREATED,
+            headers=NOT_STORED,
             token=token,
-            secret=secret,
-            example_url=f"{get_settings().public_url}/api/v1/reports",
+            secret=shown["secret"],
+            example_url=example_url,
         )
 
     @post("/{token_id:uuid}/revoke")

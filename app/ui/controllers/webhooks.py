@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.projects.services import ProjectService
 from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
@@ -22,7 +21,7 @@ from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, form_page, page, requires_person, see_other
+from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 FIELDS = {"url": "url", "events": "events", "projectId": "project_id"}
@@ -57,19 +56,34 @@ class WebhookPages(Controller):
     @post("/")
     async def create(
         self,
+        request: Request[Any, Any, Any],
         layout: NamedDependency[Layout],
         data: Annotated[WebhookForm, Form],
         webhooks: NamedDependency[WebhookService],
         projects: NamedDependency[ProjectService],
-    ) -> Template:
-        """Answered with the signing secret, shown this once (the API's answer is the only other place); a
-        refused form comes back filled in."""
+    ) -> Redirect | Template:
+        """The signing secret is shown once, on the page this leads to (the API's answer is the only other
+        place); a refused form comes back filled in."""
         sent: dict[str, Any] = {"url": data.url.strip(), "events": data.ticked, "projectId": data.project_id or None}
         try:
             webhook, secret = await webhooks.add(convert_body(sent, WebhookCreate))
         except LanternError as error:
             return await _list(layout, webhooks, projects, data, field_errors(error, FIELDS))
-        return page("webhooks/secret.html", layout, HTTP_201_CREATED, webhook=webhook, secret=secret)
+        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret)
+
+    @get("/{webhook_id:uuid}/secret")
+    async def secret_page(
+        self,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+    ) -> Redirect | Template:
+        webhook = await webhooks.get(webhook_id)
+        shown = take_shown_once(request)
+        if shown is None:  # shown already (a reload, the back button)
+            return see_other(f"/ui/webhooks/{webhook_id}")
+        return page("webhooks/secret.html", layout, headers=NOT_STORED, webhook=webhook, secret=shown["secret"])
 
     @get("/{webhook_id:uuid}")
     async def deliveries_page(
@@ -108,11 +122,14 @@ class WebhookPages(Controller):
 
     @post("/{webhook_id:uuid}/secret")
     async def rotate_secret(
-        self, layout: NamedDependency[Layout], webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
-    ) -> Template:
-        """A new signing secret, shown this once; deliveries sent from now on are signed with it."""
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+    ) -> Redirect:
+        """A new signing secret, shown once on the page this leads to; deliveries from now on are signed with it."""
         webhook, secret = await webhooks.rotate(webhook_id)
-        return page("webhooks/secret.html", layout, webhook=webhook, secret=secret)
+        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret)
 
     @post("/{webhook_id:uuid}/delete")
     async def delete(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
