@@ -77,6 +77,17 @@ def show_once(request: Request[Any, Any, Any], path: str, fragment: str = "", **
     return see_other(f"{path}#{fragment}" if fragment else path)
 
 
+def shown_once_page(
+    request: Request[Any, Any, Any], layout: Layout, template: str, taken: str, **context: Any
+) -> Redirect | Template:
+    """The page `show_once` led to, with what it left there, not kept by the browser; once that is taken (a
+    reload, the back button), the page at `taken` instead."""
+    shown = take_shown_once(request)
+    if shown is None:
+        return see_other(taken)
+    return page(template, layout, headers=NOT_STORED, **context, **shown)
+
+
 def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
     """What `show_once` left for this page, taken (so gone); None when it was meant for another page."""
     waiting = request.session.get(_SHOWN_ONCE_KEY)

@@ -19,7 +19,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors
-from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
+from app.ui.pages import Layout, form_page, requires_person, see_other, show_once, shown_once_page
 from tenants.guards import requires_manager
 
 TOKENS_PATH = "/ui/tokens"
@@ -70,17 +70,9 @@ class TokenPages(Controller):
         tokens: NamedDependency[TokenService],
     ) -> Redirect | Template:
         token = await tokens.get(token_id)
-        shown = take_shown_once(request)
-        if shown is None:  # shown already (a reload, the back button): only its hint is kept
-            return see_other(TOKENS_PATH)
         example_url = f"{get_settings().public_url}/api/v1/reports"
-        return page(
-            "tokens/created.html",
-            layout,
-            headers=NOT_STORED,
-            token=token,
-            secret=shown["secret"],
-            example_url=example_url,
+        return shown_once_page(
+            request, layout, "tokens/created.html", TOKENS_PATH, token=token, example_url=example_url
         )
 
     @post("/{token_id:uuid}/revoke")

@@ -21,7 +21,7 @@ from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
+from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, shown_once_page
 from tenants.guards import requires_manager
 
 FIELDS = {"url": "url", "events": "events", "projectId": "project_id"}
@@ -80,10 +80,7 @@ class WebhookPages(Controller):
         webhooks: NamedDependency[WebhookService],
     ) -> Redirect | Template:
         webhook = await webhooks.get(webhook_id)
-        shown = take_shown_once(request)
-        if shown is None:  # shown already (a reload, the back button)
-            return see_other(f"/ui/webhooks/{webhook_id}")
-        return page("webhooks/secret.html", layout, headers=NOT_STORED, webhook=webhook, secret=shown["secret"])
+        return shown_once_page(request, layout, "webhooks/secret.html", f"/ui/webhooks/{webhook.id}", webhook=webhook)
 
     @get("/{webhook_id:uuid}")
     async def deliveries_page(
