@@ -7,6 +7,7 @@ import time
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts.services import password_reset_mail
 from app.domain.integrations.models import GitHubIssue
 from app.domain.integrations.services import GitHubIssues
+from app.domain.notifications.services import Notice, notification_mail
 from app.domain.organizations.services import invitation_mail
 from app.domain.reports.models import Attachment, Report, Screenshot
 from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
@@ -39,6 +41,13 @@ logger = structlog.get_logger()
 @tenant_job
 async def send_invitation_email(session: AsyncSession, *, invitation_id: str, token: str) -> bool:
     mail = await invitation_mail(session, UUID(invitation_id), token)
+    return mail is not None and await send_mail(mail)
+
+
+@tenant_job
+async def send_notification_email(session: AsyncSession, *, notice: dict[str, Any]) -> bool:
+    """An assignee told of an assignment or a comment, if it is still theirs to hear (notifications)."""
+    mail = await notification_mail(session, msgspec.convert(notice, Notice))
     return mail is not None and await send_mail(mail)
 
 

@@ -27,6 +27,7 @@ from workers.jobs import (
     process_screenshot,
     refresh_search_gram_shares,
     send_invitation_email,
+    send_notification_email,
     send_password_reset_email,
     sweep_outbound_work,
     sweep_pending_screenshots,
@@ -55,6 +56,8 @@ def worker_settings() -> dict[str, Any]:
             assign_tracking_ids,
             send_invitation_email,
             send_password_reset_email,
+            # No stored result: the same assignment made again later is a new notice, under the same job id.
+            func(cast("WorkerCoroutine", send_notification_email), keep_result=0),
             image_function(process_screenshot),
             image_function(process_attachment_image),
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.

@@ -60,6 +60,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "assign_tracking_ids": _lazy("Numbering reports"),
         "send_invitation_email": _lazy("Invitation e-mails"),
         "send_password_reset_email": _lazy("Password reset e-mails"),
+        "send_notification_email": _lazy("Notification e-mails"),
         "process_screenshot": _lazy("Screenshots"),
         "process_attachment_image": _lazy("Attached images"),
         "deliver_webhook": _lazy("Webhook deliveries"),

@@ -64,14 +64,19 @@ async def test_a_person_changes_their_profile_and_password(tenants: TenantFactor
         await page.get_by_label("Name").fill("Ada Lovelace")
         await page.get_by_label("Your language").select_option("de")
         await page.get_by_label("Time zone").fill("Europe/Berlin")
+        mails = page.get_by_label("E-mail me when a report is assigned to me, or commented on while it is mine")
+        await expect(mails).to_be_checked()  # on at first
+        await mails.uncheck()
         await page.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("Ihr Profil ist gespeichert.")  # now in German
         await expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
+        await expect(page.get_by_role("checkbox")).not_to_be_checked()
         me = await read(tenant, "/api/v1/auth/me")
-        assert (me["user"]["name"], me["user"]["locale"], me["user"]["timezone"]) == (
+        assert (me["user"]["name"], me["user"]["locale"], me["user"]["timezone"], me["user"]["emailNotifications"]) == (
             "Ada Lovelace",
             "de",
             "Europe/Berlin",
+            False,
         )
 
         current, new = page.get_by_label("Aktuelles Passwort"), page.get_by_label("Neues Passwort")

@@ -32,13 +32,20 @@ class Mailbox:
 
     async def wait_for(self, to: str) -> EmailMessage:
         """The first message to `to`, once it has arrived."""
+        return (await self.wait_for_many(to, 1))[0]
+
+    async def wait_for_many(self, to: str, count: int) -> list[EmailMessage]:
+        """The first `count` messages to `to`, once they have arrived."""
         for _ in range(int(WAIT_SECONDS / 0.05)):
-            for message in self.messages:
-                if message["To"] == to:
-                    return message
+            received = [message for message in self.messages if message["To"] == to]
+            if len(received) >= count:
+                return received[:count]
             await asyncio.sleep(0.05)
-        msg = f"no e-mail to {to} within {WAIT_SECONDS} s"
+        msg = f"fewer than {count} e-mails to {to} within {WAIT_SECONDS} s"
         raise AssertionError(msg)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
 
 
 def link_in(message: EmailMessage) -> str:

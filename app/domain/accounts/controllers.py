@@ -42,6 +42,7 @@ def user_read(user: User) -> schemas.UserRead:
         name=user.name,
         locale=user.locale,
         timezone=user.timezone,
+        email_notifications=user.email_notifications,
         is_superuser=user.is_superuser,
         created_at=user.created_at,
     )

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -21,6 +21,8 @@ class User(UUIDv7AuditBase):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # E-mail when a report is assigned to them or commented on while it is theirs (needs SMTP).
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     # Sessions that began before it end: a changed or reset password signs out every other browser.
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)

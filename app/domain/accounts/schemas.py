@@ -52,6 +52,8 @@ class ProfileUpdate(CamelStruct):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     locale: LocaleTag | msgspec.UnsetType | None = msgspec.UNSET
     timezone: TimeZone | msgspec.UnsetType | None = msgspec.UNSET
+    # E-mail when a report is assigned to me, or commented on while it is mine.
+    email_notifications: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class PasswordChange(CamelStruct):
@@ -71,6 +73,7 @@ class UserRead(CamelStruct):
     name: str
     locale: str | None
     timezone: str | None
+    email_notifications: bool
     is_superuser: bool
     created_at: datetime
 

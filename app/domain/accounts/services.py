@@ -230,6 +230,8 @@ class AccountService:
             user.locale = validated_locale(changes.locale)
         if changes.timezone is not UNSET:
             user.timezone = validated_timezone(changes.timezone)
+        if changes.email_notifications is not UNSET:
+            user.email_notifications = changes.email_notifications
         return user
 
 

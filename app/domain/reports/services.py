@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from app.domain.notifications.services import NoticeKind, notify_assignee
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.models import (
@@ -52,7 +53,7 @@ from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate,
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
-from tenants.identity import Identity
+from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
 
 NUMBERING_BATCH = 500
@@ -124,26 +125,19 @@ class ReportService(TenantService[Report]):
         rows = await self.session.execute(select(model.key, model.thumbnail_key).where(model.report_id == report_id))
         return [key for row in rows for key in row if key]
 
-    async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService) -> Report:
+    async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity) -> Report:
+        """`changes` made by `actor`; someone the report is newly assigned to hears of it (notifications)."""
+        assigned_before = report.assignee_id
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report.project_id, changes.assignee_id)
         if changes.status is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
         if changes.status_id is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
-        for name in ("severity", "priority", "category"):
-            value = getattr(changes, name)
-            if value is not msgspec.UNSET:
-                setattr(report, name, value.value)
-        if changes.title is not msgspec.UNSET:
-            report.title = trimmed_title(changes.title)
-        for name in ("assignee_id", "external_id", "description"):
-            value = getattr(changes, name)
-            if value is not msgspec.UNSET:
-                setattr(report, name, value)
-        if changes.tags is not msgspec.UNSET:
-            report.tags = sorted(set(changes.tags))
+        _set_fields(report, changes)
         await self.session.flush()
+        if report.assignee_id != assigned_before:
+            notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return report
 
     async def _check_assignee(self, project_id: UUID, user_id: UUID) -> None:
@@ -154,6 +148,22 @@ class ReportService(TenantService[Report]):
         if role is None or (role == Role.GUEST and await self.session.scalar(added) is None):
             message = _("No one who can see this project has this id.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
+
+
+def _set_fields(report: Report, changes: ReportUpdate) -> None:
+    """The changes that need no lookup: the labels, title, assignee (checked already), tags and texts."""
+    for name in ("severity", "priority", "category"):
+        value = getattr(changes, name)
+        if value is not msgspec.UNSET:
+            setattr(report, name, value.value)
+    if changes.title is not msgspec.UNSET:
+        report.title = trimmed_title(changes.title)
+    for name in ("assignee_id", "external_id", "description"):
+        value = getattr(changes, name)
+        if value is not msgspec.UNSET:
+            setattr(report, name, value)
+    if changes.tags is not msgspec.UNSET:
+        report.tags = sorted(set(changes.tags))
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +536,16 @@ class CommentService(TenantService[Comment]):
 
     async def of(self, report_id: UUID) -> list[Comment]:
         return list(await self.get_many(Comment.report_id == report_id, order_by=[Comment.created_at.asc()]))
+
+    async def add(self, report: Report, author: Identity, text: str) -> Comment:
+        """A comment by a person, or by an integration (its API token names it); the report's assignee hears
+        of it (notifications)."""
+        token_id = author.credential_id if author.kind is CredentialKind.TOKEN else None
+        comment = await self.create(
+            Comment(report_id=report.id, author_id=author.user_id, author_token_id=token_id, text=text)
+        )
+        notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
+        return comment
 
 
 def unnumbered_before(cutoff_seconds: float) -> ColumnElement[bool]:

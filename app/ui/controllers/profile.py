@@ -32,13 +32,19 @@ class ProfileForm:
     name: str = ""
     locale: str = ""  # empty: the organization's language
     timezone: str = ""  # empty: the organization's time zone
+    email_notifications: str | None = None  # a checkbox: "on" when ticked, absent when not
 
     @classmethod
     def of(cls, user: User) -> ProfileForm:
-        return cls(user.name, user.locale or "", user.timezone or "")
+        return cls(user.name, user.locale or "", user.timezone or "", "on" if user.email_notifications else None)
 
     def changes(self) -> ProfileUpdate:
-        sent = {"name": self.name.strip(), "locale": self.locale or None, "timezone": self.timezone.strip() or None}
+        sent = {
+            "name": self.name.strip(),
+            "locale": self.locale or None,
+            "timezone": self.timezone.strip() or None,
+            "emailNotifications": self.email_notifications is not None,
+        }
         return convert_body(sent, ProfileUpdate)
 
 

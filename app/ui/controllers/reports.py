@@ -278,7 +278,7 @@ class ReportPages(Controller):
             wanted["assigneeId"] = data.assignee_id or None  # the empty choice: nobody
         changes = convert_body(wanted, ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
-        await reports.apply(report, changes, columns)
+        await reports.apply(report, changes, columns, layout.identity)
         await events.report_changed(Event.REPORT_UPDATED, report)
         return see_other(safe_next(data.next) if data.next else report_path(report))
 
@@ -315,6 +315,6 @@ class ReportPages(Controller):
     ) -> Redirect:
         text = convert_body({"text": data.text.strip()}, CommentCreate).content
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
-        comment = await comments.create(Comment(report_id=report.id, author_id=layout.identity.user_id, text=text))
+        comment = await comments.add(report, layout.identity, text)
         await events.comment_created(report, comment)
         return see_other(f"{report_path(report)}#comments")

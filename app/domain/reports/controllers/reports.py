@@ -29,7 +29,7 @@ from app.domain.reports.jsonapi import (
     report_item,
     report_list,
 )
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Comment, Priority, ProjectColumn, Report, Severity
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, ProjectColumn, Report, Severity
 from app.domain.reports.presenters import comment_read, report_created, report_reads, sees_github_issues
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
@@ -40,7 +40,7 @@ from app.lib.asgi import PUBLIC_INGEST
 from app.lib.openapi import WIDGET, documented_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
-from tenants.identity import CredentialKind, Identity
+from tenants.identity import Identity
 
 MAX_JSON_BODY = 1024 * 1024
 
@@ -196,7 +196,7 @@ class ReportController(Controller):
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
-        await reports.apply(report, changes, columns)
+        await reports.apply(report, changes, columns, identity)
         await events.report_changed(Event.REPORT_UPDATED, report)
         if jsonapi.requested(request):
             return jsonapi.document_response(
@@ -258,10 +258,7 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead]:
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        token_id = identity.credential_id if identity.kind is CredentialKind.TOKEN else None
-        comment = await comments.create(
-            Comment(report_id=report.id, author_id=identity.user_id, author_token_id=token_id, text=data.content)
-        )
+        comment = await comments.add(report, identity, data.content)
         await events.comment_created(report, comment)
         return ok(comment_read(comment))
 

@@ -1,0 +1,119 @@
+"""E-mail to the person a report is assigned to: when it is assigned to them, and when it is commented on while
+it is theirs; never for what they did themselves.
+
+A notice is queued once the change commits. The worker writes the mail in the recipient's language and sends
+it only if, by then, the report is still theirs, they are still in the organization and they still want such
+mail (their profile turns it off). Without SMTP, nothing is sent (see app/lib/mail.py).
+"""
+
+from __future__ import annotations
+
+import enum
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Membership, Organization
+from app.domain.projects.models import Project
+from app.domain.reports.models import Comment, Report
+from app.domain.tokens.models import ApiToken
+from app.lib.i18n import DEFAULT_LOCALE, use_locale
+from app.lib.i18n import gettext as _
+from app.lib.mail import Mail
+from app.lib.queue import enqueue_after_commit
+from app.settings import get_settings
+from tenants.identity import CredentialKind, Identity
+
+NOTIFICATION_JOB = "send_notification_email"
+
+
+class NoticeKind(enum.StrEnum):
+    ASSIGNED = "assigned"
+    COMMENTED = "commented"
+
+
+class Notice(msgspec.Struct, kw_only=True, frozen=True):
+    """What the job is told: what happened to which report, for whom, done by whom."""
+
+    kind: NoticeKind
+    report_id: UUID
+    recipient_id: UUID
+    actor_id: UUID | None = None  # a person
+    actor_token_id: UUID | None = None  # an integration's API token
+    comment_id: UUID | None = None
+
+
+def notify_assignee(
+    session: AsyncSession, report: Report, kind: NoticeKind, actor: Identity, comment_id: UUID | None = None
+) -> None:
+    """Queue a notice to the report's assignee, once `session` commits, unless the actor is the assignee."""
+    recipient = report.assignee_id
+    if recipient is None or recipient == actor.user_id:
+        return
+    notice = Notice(
+        kind=kind,
+        report_id=report.id,
+        recipient_id=recipient,
+        actor_id=actor.user_id,
+        actor_token_id=actor.credential_id if actor.kind is CredentialKind.TOKEN else None,
+        comment_id=comment_id,
+    )
+    # One queued notice per assignment or comment: assigning twice in a row mails once.
+    job_id = f"notification:{kind}:{comment_id or report.id}:{recipient}"
+    enqueue_after_commit(session, NOTIFICATION_JOB, job_id, notice=msgspec.to_builtins(notice))
+
+
+async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | None:
+    """The notice's mail, in the recipient's language; None when it is no longer theirs to hear."""
+    heard = await _still_to_hear(session, notice)
+    if heard is None:
+        return None
+    report, recipient, comment = heard
+    organization = await session.get(Organization, report.organization_id)
+    project = await session.get(Project, report.project_id)
+    token = await session.get(ApiToken, notice.actor_token_id) if notice.actor_token_id else None
+    actor = await session.get(User, notice.actor_id) if notice.actor_id else None
+    public_url = get_settings().public_url
+    link = f"{public_url}/ui/reports/{report.tracking_id or report.id}"
+    where = {"project": project.name if project else ""}
+    with use_locale(recipient.locale or (organization.default_locale if organization else DEFAULT_LOCALE)):
+        where["actor"] = _actor_name(actor, token)
+        if comment is not None:
+            subject = _("New comment: %(title)s", title=report.title)
+            what = _("%(actor)s commented on a report assigned to you in %(project)s:", **where)
+            body = f"{what}\n\n{comment.text}\n\n{report.title}\n{link}"
+        else:
+            subject = _("Assigned to you: %(title)s", title=report.title)
+            what = _("%(actor)s assigned you a report in %(project)s:", **where)
+            body = f"{what}\n\n{report.title}\n{link}"
+        footer = _(
+            "You get these e-mails for the reports assigned to you; your profile turns them off:\n%(profile)s",
+            profile=f"{public_url}/ui/profile",
+        )
+    prefix = f"[{report.tracking_id}] " if report.tracking_id else ""
+    return Mail(to=recipient.email, subject=f"{prefix}{subject}", body=f"{body}\n\n-- \n{footer}")
+
+
+async def _still_to_hear(session: AsyncSession, notice: Notice) -> tuple[Report, User, Comment | None] | None:
+    """The report, its recipient and the comment, if the report is still theirs, they are still in the
+    organization (not only invited) and still want such mail."""
+    report = await session.get(Report, notice.report_id)
+    recipient = await session.get(User, notice.recipient_id)
+    if report is None or recipient is None or report.assignee_id != recipient.id or not recipient.email_notifications:
+        return None
+    membership = await session.scalar(select(Membership).where(Membership.user_id == recipient.id))
+    comment = await session.get(Comment, notice.comment_id) if notice.comment_id else None
+    if membership is None or membership.invitation_pending or (notice.kind is NoticeKind.COMMENTED and comment is None):
+        return None
+    return report, recipient, comment
+
+
+def _actor_name(actor: User | None, token: ApiToken | None) -> str:
+    if actor is not None:
+        return actor.name or actor.email
+    if token is not None:
+        return _("API token “%(name)s”", name=token.name)
+    return _("Someone")

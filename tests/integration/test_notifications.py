@@ -1,0 +1,73 @@
+"""The person a report is assigned to hears of it by e-mail, and of comments on it while it is theirs: in their
+language, never for what they did themselves, and not once they turn it off."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from tests.support.admin_ui import report
+from tests.support.clients import ApiClient, TenantFactory
+from tests.support.isolation import member_of
+from tests.support.mailbox import link_in, receiving_mail
+from tests.support.worker import running_worker
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_an_assignee_hears_of_the_assignment_and_of_comments_in_their_language(
+    tenants: TenantFactory, app: Any, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant, member_of(tenant, app) as member:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        me = (await member.patch("/api/v1/auth/me", json={"locale": "de"})).json()["data"]
+        bot = {"Authorization": f"Bearer {(await tenant.create_token('CI bot'))['token']}"}
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails")
+                path = f"/api/v1/reports/{created['id']}"
+                # Their own doing is not news to them: taking the report, commenting on it.
+                assert (await member.patch(path, json={"assigneeId": me["id"]})).status_code == 200
+                assert (await member.post(f"{path}/comments", json={"text": "Mine."})).status_code == 201
+                assert (await member.patch(path, json={"assigneeId": None})).status_code == 200
+                # Given to them by someone else, then commented on by the owner and by an integration.
+                assert (await tenant.client.patch(path, json={"assigneeId": me["id"]})).status_code == 200
+                assigned = await mailbox.wait_for(me["email"])
+                commented = await tenant.client.post(f"{path}/comments", json={"text": "Seen on iOS 18 too."})
+                assert commented.status_code == 201
+                await mailbox.wait_for_many(me["email"], 2)
+                by_bot = await anonymous.post(f"{path}/comments", json={"text": "Build 812"}, headers=bot)
+                assert by_bot.status_code == 201
+                _assigned, by_owner, from_bot = await mailbox.wait_for_many(me["email"], 3)
+        tracking_id = (await tenant.client.get(path)).json()["data"]["trackingId"]
+    assert assigned["Subject"] == f"[{tracking_id}] Ihnen zugewiesen: Checkout fails"
+    assert "Owner hat Ihnen einen Bericht in Shop zugewiesen:" in text_of(assigned)
+    assert link_in(assigned) == f"/ui/reports/{tracking_id}"
+    assert by_owner["Subject"] == f"[{tracking_id}] Neuer Kommentar: Checkout fails"
+    assert "Seen on iOS 18 too." in text_of(by_owner)
+    assert "API-Token „CI bot“" in text_of(from_bot)
+    assert "/ui/profile" in text_of(from_bot)  # where to turn them off
+    assert len(mailbox.to(me["email"])) == 3
+
+
+async def test_no_mail_once_turned_off_nor_for_a_report_given_to_someone_else(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant, member_of(tenant, app) as member, member_of(tenant, app) as other:
+        project = await tenant.create_project("Shop")
+        me = (await member.patch("/api/v1/auth/me", json={"emailNotifications": False})).json()["data"]
+        assert me["emailNotifications"] is False
+        someone = (await other.get("/api/v1/auth/me")).json()["data"]["user"]
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails")
+                path = f"/api/v1/reports/{created['id']}"
+                await tenant.client.patch(path, json={"assigneeId": me["id"]})
+                await tenant.client.post(f"{path}/comments", json={"text": "Any news?"})
+                # Reassigned: the new assignee hears of it, and the comments after it are theirs to hear.
+                await tenant.client.patch(path, json={"assigneeId": someone["id"]})
+                await mailbox.wait_for(someone["email"])
+            # The worker finished what it had started: nothing went to the one who turned it off.
+        assert mailbox.to(me["email"]) == []
