@@ -59,15 +59,26 @@ class ProjectCORSMiddleware(ASGIMiddleware):
         request: Request[Any, Any, Any] = Request(scope)
         origin = request.headers.get("origin")
         if path.startswith(PUBLIC_PREFIXES):
-            await next_app(scope, receive, with_response_headers(send, {"Access-Control-Allow-Origin": "*"}))
+            readable_anywhere = {"Access-Control-Allow-Origin": "*"}
+            if _is_preflight(request):  # a page that sends a header of its own (X-Request-ID, say) asks first
+                await _answer_preflight(
+                    scope, receive, send, {**readable_anywhere, "Access-Control-Allow-Methods": "GET, OPTIONS"}
+                )
+                return
+            await next_app(scope, receive, with_response_headers(send, readable_anywhere))
             return
         if path not in INGEST_PATHS:
             await next_app(scope, receive, send)
             return
         identity: Identity | None = scope["state"].get(IDENTITY_KEY)
         allowed = identity.widget.allowed_origins if identity and identity.widget else ()
-        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            await self._preflight(scope, receive, send, origin, allowed)
+        if _is_preflight(request):
+            if origin is None or not origin_allowed(origin, allowed):
+                raise _forbidden_origin()
+            # Without the key (sent only on the real request), the real request decides.
+            await _answer_preflight(
+                scope, receive, send, {**_origin_headers(origin), "Access-Control-Allow-Methods": "POST, OPTIONS"}
+            )
             return
         if origin is None:
             if identity and identity.widget and identity.widget.require_origin:
@@ -82,22 +93,16 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             return
         await next_app(scope, receive, readable_by_origin)
 
-    async def _preflight(
-        self, scope: Scope, receive: Receive, send: Send, origin: str | None, allowed: tuple[str, ...]
-    ) -> None:
-        """Answer a preflight; without the key (sent only on the real request) the real request decides."""
-        if origin is None or not origin_allowed(origin, allowed):
-            raise _forbidden_origin()
-        methods = "POST, OPTIONS"
-        headers = {
-            **_origin_headers(origin),
-            "Access-Control-Allow-Methods": methods,
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
-        }
-        await Response(content=None, status_code=204, headers=headers).to_asgi_response(
-            app=None, request=Request(scope)
-        )(scope, receive, send)
+
+def _is_preflight(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "OPTIONS" and "access-control-request-method" in request.headers
+
+
+async def _answer_preflight(scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+    """A preflight's answer: `headers` (who may read, which methods), the headers a page may send, for how long."""
+    answer = {**headers, "Access-Control-Allow-Headers": ALLOWED_HEADERS, "Access-Control-Max-Age": PREFLIGHT_MAX_AGE}
+    response = Response(content=None, status_code=204, headers=answer)
+    await response.to_asgi_response(app=None, request=Request(scope))(scope, receive, send)
 
 
 def _origin_headers(origin: str) -> dict[str, str]:

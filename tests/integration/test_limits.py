@@ -429,6 +429,14 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
         assert wrong_scheme.status_code == 403
         config = await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://x.org"})
         assert config.headers["access-control-allow-origin"] == "*"
+        asked = {"Origin": "https://x.org", "Access-Control-Request-Method": "GET"}
+        config_preflight = await anonymous.options(
+            f"/api/widget/config/{project['apiKey']}", headers={**asked, "Access-Control-Request-Headers": "x-api-key"}
+        )
+        assert config_preflight.status_code == 204
+        assert config_preflight.headers["access-control-allow-origin"] == "*"
+        assert "GET" in config_preflight.headers["access-control-allow-methods"]
+        assert "X-API-Key" in config_preflight.headers["access-control-allow-headers"]
         admin = await tenant.client.get("/api/v1/projects", headers={"Origin": "https://example.com"})
         assert "access-control-allow-origin" not in admin.headers
         required = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"requireOrigin": True})
