@@ -185,6 +185,8 @@ async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous:
         assert await found(**{"filter[tag]": "checkout,other"}) == {ids[0]}
         assert await found(**{"filter[assignee]": "me"}) == {ids[1]}
         assert await found(**{"filter[assignee]": f"none,{tenant.user_id}"}) == set(ids)
+        assert await found(**{"filter[assignee]": tenant.email.upper()}) == {ids[1]}  # by address, in any case
+        assert await found(**{"filter[assignee]": "nobody@example.com"}) == set()
         assert await found(**{"filter[project]": project["id"], "filter[severity]": "low"}) == {ids[0], ids[4]}
         today = datetime.now(UTC).date()
         tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
@@ -450,6 +452,10 @@ async def test_tenant_isolation_of_filters_cursors_and_items(tenants: TenantFact
         assert response.status_code == 404
         included = await _document(other.client, "/api/v1/reports", include="project")
         assert {resource["id"] for resource in included["included"]} == {theirs["id"]}
+        # My report assigned to me: my address finds nothing of theirs, nor mine through their filter.
+        await tenant.client.patch(f"/api/v1/reports/{my_ids[0]}", json={"assigneeId": tenant.user_id})
+        by_my_address = await _document(other.client, "/api/v1/reports", **{"filter[assignee]": tenant.email})
+        assert by_my_address["data"] == []
 
 
 async def test_guests_see_only_what_they_may(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:

@@ -100,9 +100,9 @@ _ERRORS = (
 LIST_DESCRIPTION = (
     f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments`; "
     "`filter[status|severity|priority|category|project|assignee|tag|externalId|search]=a,b` (comma: any of; assignee "
-    "takes UUIDs, `me`, `none`); `filter[created|updated]=from.2026-01-01,to.2026-02-01` (UTC days, or "
-    "timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by rank, most "
-    "urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
+    "takes UUIDs, e-mail addresses, `me`, `none`); `filter[created|updated]=from.2026-01-01,to.2026-02-01` "
+    "(UTC days, or timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by "
+    "rank, most urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
     "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
     "`page[offset]` (then `meta.total` and offset links), or the opaque cursors of `links.next` in "
     "`page[after]` and of `links.prev` in `page[before]` for pages at any depth (one of offset, after and "

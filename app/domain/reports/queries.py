@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.accounts.models import User
+from app.domain.accounts.services import normalize_email
 from app.domain.reports.models import STATUS_ALIASES, Category, Priority, Report, Severity
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError
@@ -275,9 +277,14 @@ def _uuids(values: Sequence[str]) -> list[UUID]:
 
 
 def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[bool]:
-    """UUIDs, `me` (the caller) and `none` (unassigned), any of them."""
-    wanted = [value for value in values if value.lower() not in {"me", "none"}]
-    conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(wanted))] if wanted else []
+    """UUIDs, e-mail addresses, `me` (the caller) and `none` (unassigned), any of them. An address finds only
+    this organization's reports: nobody else's people can be their assignees."""
+    named = [value for value in values if value.lower() not in {"me", "none"}]
+    ids = [value for value in named if "@" not in value]
+    emails = [normalize_email(value) for value in named if "@" in value]
+    conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(ids))] if ids else []
+    if emails:
+        conditions.append(Report.assignee_id.in_(select(User.id).where(User.email.in_(emails))))
     lowered = {value.lower() for value in values}
     if "none" in lowered:
         conditions.append(Report.assignee_id.is_(None))
