@@ -196,6 +196,39 @@ _JSONAPI_DOCUMENT = Schema(
 )
 
 
+def _query(name: str, schema: Schema, description: str, *, deep: bool = False) -> dict[str, Any]:
+    """A query parameter of JSON:API mode; `deep`: a family of them (`page[limit]`, `filter[status]`)."""
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema.to_schema()}
+    return {**parameter, "description": description, **({"style": "deepObject", "explode": True} if deep else {})}
+
+
+_MEMBERS = Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT)
+_JSONAPI_ITEM_PARAMETERS = [
+    _query("include", _TEXT, "JSON:API: related resources to include, comma-separated (see the description)."),
+    _query("fields", _MEMBERS, "JSON:API sparse fieldsets: `fields[<type>]=a,b`.", deep=True),
+]
+_JSONAPI_LIST_PARAMETERS = [
+    *_JSONAPI_ITEM_PARAMETERS,
+    _query("sort", _TEXT, "JSON:API: members to sort by, comma-separated; `-` descends."),
+    _query("filter", _MEMBERS, "JSON:API filters: `filter[<name>]=a,b` (any of; see the description).", deep=True),
+    _query(
+        "page",
+        Schema(
+            type=OpenAPIType.OBJECT,
+            properties={
+                "limit": Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100),
+                "offset": Schema(type=OpenAPIType.INTEGER, minimum=0),
+                "after": _TEXT,
+                "before": _TEXT,
+            },
+        ),
+        "JSON:API pages: `page[limit]` with `page[offset]`, or the cursors of `links.next`/`links.prev` in "
+        "`page[after]`/`page[before]` where the list has them.",
+        deep=True,
+    ),
+]
+
+
 class LanternDocument(JsonRenderPlugin):
     """The OpenAPI document as JSON, completed (see `completed`) once for the life of the app."""
 
@@ -213,17 +246,17 @@ def completed(document: dict[str, Any]) -> dict[str, Any]:
     """Litestar's document with the API's shared answers, and its generic envelopes named as a client's code
     generator would name them (`ReportReadEnvelope`, not `Envelope_app.domain.reports.schemas.ReportRead_`)."""
     document = copy.deepcopy(document)
+    schemas = document["components"]["schemas"]
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method in _METHODS:
-                _complete(path, method, operation)
-    schemas = document["components"]["schemas"]
+                _complete(path, method, operation, schemas)
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
     return _renamed(document, {name: _envelope_name(name) for name in schemas if name.startswith("Envelope_")})
 
 
-def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
+def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation["responses"]
     dual = [response for response in responses.values() if _answers_either_mode(response)]
     for response in dual:
@@ -232,12 +265,26 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
             "application/json": {"schema": native},
             MEDIA_TYPE: {"schema": {"$ref": _COMPONENTS.format(name=JSONAPI_DOCUMENT_SCHEMA)}},
         }
+        parameters = _JSONAPI_LIST_PARAMETERS if _is_list(native, schemas) else _JSONAPI_ITEM_PARAMETERS
+        taken = {parameter["name"] for parameter in operation.get("parameters", [])}
+        operation.setdefault("parameters", []).extend(p for p in parameters if p["name"] not in taken)
     for code in _errors(path, method, operation, either_mode=bool(dual)):
         responses.setdefault(str(STATUS_OF[code]), {"description": ""})
     for status, response in responses.items():
         if status[0] in "45":
             response.update(_error_response(CODE_OF_STATUS.get(int(status), ErrorCode.INTERNAL_ERROR)))
     responses["default"] = {"description": _DEFAULT_ERROR, **_error_content()}
+
+
+def _is_list(native: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether a native envelope holds a list: its `data` an array, or a page of `items`."""
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        reference = schema.get("$ref", "")
+        return resolved(schemas[reference.rsplit("/", 1)[-1]]) if reference else schema
+
+    data = resolved(resolved(native).get("properties", {}).get("data", {}))
+    return data.get("type") == "array" or data.get("properties", {}).get("items", {}).get("type") == "array"
 
 
 def _answers_either_mode(response: dict[str, Any]) -> bool:

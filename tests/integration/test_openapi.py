@@ -184,3 +184,22 @@ async def test_components_are_named_for_a_client_generator_and_every_reference_r
     assert [name for name in names if "." in name or name.startswith("Envelope_")] == []
     prefix = "#/components/schemas/"
     assert {reference.removeprefix(prefix) for reference in _members(document, "$ref")} <= names
+
+
+async def test_json_api_parameters_are_documented_where_they_apply(anonymous: ApiClient) -> None:
+    operations = _operations((await anonymous.get("/schema/openapi.json")).json())
+
+    def parameters(method: str, path: str) -> dict[str, dict[str, Any]]:
+        return {parameter["name"]: parameter for parameter in operations[method, path].get("parameters", [])}
+
+    listed = parameters("get", "/api/v1/reports")
+    assert {"include", "fields", "sort", "filter", "status", "page_size"} <= set(listed)
+    assert listed["page"]["schema"]["type"] == "integer"  # the native page; page[...] is in the description
+    projects = parameters("get", "/api/v1/projects")
+    assert {"include", "fields", "sort", "page"} <= set(projects)
+    assert (projects["page"]["style"], projects["page"]["explode"]) == ("deepObject", True)
+    assert projects["page"]["schema"]["properties"]["limit"]["maximum"] == 100
+    item = parameters("get", "/api/v1/reports/{reference}")
+    assert {"include", "fields"} <= set(item)
+    assert not {"sort", "filter", "page"} & set(item)
+    assert "fields" not in parameters("post", "/api/v1/reports")  # no JSON:API answer there
