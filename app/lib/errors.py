@@ -351,6 +351,21 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     return internal_error_handler(request, exc)
 
 
+# msgspec refuses JSON nested deeper than it decodes (a 2 KB `[[[…]]]` is enough) with a RecursionError
+# saying so; any other RecursionError is a fault of ours.
+_NESTED_TOO_DEEP = "while deserializing"
+
+
+def recursion_error_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    if _NESTED_TOO_DEEP not in str(exc):
+        return internal_error_handler(request, exc)
+    with use_locale(request_locale(request)):
+        error = LanternError(
+            ErrorCode.VALIDATION_ERROR, details=[FieldError("body", _("The JSON is nested too deeply."))]
+        )
+    return _respond(request, error)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.error("unhandled error", path=request.url.path, exc_info=exc)
     return _respond(request, LanternError(ErrorCode.INTERNAL_ERROR))
@@ -363,5 +378,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DuplicateKeyError: repository_error_handler,
     IntegrityError: repository_error_handler,
     DBAPIError: database_error_handler,
+    RecursionError: recursion_error_handler,
     Exception: internal_error_handler,
 }

@@ -196,6 +196,27 @@ async def test_broken_json_is_a_400_even_after_a_wrong_field(tenants: TenantFact
             assert answer.json()["details"] == [{"field": "data", "message": "Must be valid JSON."}]
 
 
+async def test_json_nested_too_deeply_is_a_400_not_a_crash(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """2 KB of `[[[…]]]` made the decoder give up with a RecursionError: a 500 and a traceback, for anyone."""
+    deep = "[" * 1000 + "]" * 1000
+    metadata = '{"title":"Deep","metadata":' + '{"x":' * 5000 + "1" + "}" * 5000 + "}"
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        json_body = {"Content-Type": "application/json", "Accept-Language": "de"}
+        answers = [
+            await anonymous.post("/api/v1/auth/login", content=deep, headers=json_body),
+            await anonymous.post(
+                "/api/v1/reports", content=metadata, headers={**json_body, "X-API-Key": project["apiKey"]}
+            ),
+            await anonymous.post(
+                "/api/widget/submit", content=deep, headers={**json_body, "X-API-Key": project["apiKey"]}
+            ),
+        ]
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    assert {answer.json()["details"][0]["field"] for answer in answers} == {"body"}
+    assert answers[0].json()["details"][0]["message"] == "Das JSON ist zu tief verschachtelt."
+
+
 async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A file under another part than `media` was dropped without a word, and any text passed as the page's
     address; both are refused, each naming its field."""
