@@ -23,11 +23,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import DEFAULT_TIMEZONE, choose_locale, current_locale, language_tag, use_locale, use_timezone
-from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.security import ORG_TOKEN_PREFIX
 from tenants.context import TenantScope, bound_scope
 from tenants.identity import Identity
 from tenants.resolve import (
+    KEY_REFUSALS,
     KeyRefusal,
     bearer_or_basic_token,
     identity_from_session,
@@ -41,15 +41,6 @@ IDENTITY_KEY = "lantern_identity"
 SESSION_USER_KEY = "user_id"
 SESSION_ORGANIZATION_KEY = "organization_id"
 SESSION_STARTED_KEY = "started_at"
-
-# Read by whoever embedded the key (the widget shows the message): which of their settings to look at.
-_KEY_REFUSALS = {
-    KeyRefusal.UNKNOWN: _lazy("This widget key is not known. The project's settings in Lantern show its key."),
-    KeyRefusal.REVOKED: _lazy(
-        "This widget key was revoked. The project's settings in Lantern show the key that replaced it."
-    ),
-    KeyRefusal.PAUSED: _lazy("This project is paused and takes no reports."),
-}
 
 
 def get_identity(request: Request[Any, Any, Any]) -> Identity | None:
@@ -72,7 +63,7 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
     if api_key:
         widget = await identity_from_widget_key(api_key)
         if isinstance(widget, KeyRefusal):
-            raise LanternError(ErrorCode.UNAUTHORIZED, str(_KEY_REFUSALS[widget]))
+            raise LanternError(ErrorCode.UNAUTHORIZED, str(KEY_REFUSALS[widget]))
         return widget
     session_data = request.scope.get("session")
     if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):

@@ -23,7 +23,8 @@ from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.tokens.models import ApiToken
 from app.lib.database import alchemy_config
-from app.lib.errors import not_found
+from app.lib.errors import ErrorCode, LanternError, not_found
+from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.security import ORG_TOKEN_PREFIX, digest
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.identity import CredentialKind, Identity, WidgetPolicy
@@ -38,6 +39,16 @@ class KeyRefusal(enum.Enum):
     UNKNOWN = "unknown"
     REVOKED = "revoked"
     PAUSED = "paused"  # its project is not active
+
+
+# Read by whoever embedded the key (the widget shows the message): which of their settings to look at.
+KEY_REFUSALS = {
+    KeyRefusal.UNKNOWN: _lazy("This widget key is not known. The project's settings in Lantern show its key."),
+    KeyRefusal.REVOKED: _lazy(
+        "This widget key was revoked. The project's settings in Lantern show the key that replaced it."
+    ),
+    KeyRefusal.PAUSED: _lazy("This project is paused and takes no reports."),
+}
 
 
 def bearer_or_basic_token(authorization: str) -> str | None:
@@ -186,9 +197,12 @@ async def identity_from_session(
 
 
 async def widget_project(session: AsyncSession, key: str) -> Project:
-    """The project of a widget key named in a URL (the widget's public config); unknown keys are 404."""
+    """The project of a widget key named in a URL (the widget's public config); a refused key is a 404 that
+    says why."""
     identity = await identity_from_widget_key(key)
-    if not isinstance(identity, Identity) or identity.project_id is None:
+    if isinstance(identity, KeyRefusal):
+        raise LanternError(ErrorCode.NOT_FOUND, str(KEY_REFUSALS[identity]))
+    if identity.project_id is None:
         raise not_found()
     with tenant_scope(identity.organization_id):
         async with session.begin():

@@ -224,6 +224,11 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
             await submitted(paused["data"]["apiKey"]),
         ]
         german = await anonymous.post("/api/v1/widget/submit", params={"apiKey": old_key, "lang": "de"}, json=body)
+        # The widget reads its configuration first: that answer says why too.
+        configs = [
+            await anonymous.get(f"/api/widget/config/{key}")
+            for key in ("lt_pub_made_up_key_0000000000", old_key, paused["data"]["apiKey"])
+        ]
     assert [status for status, _message in answers] == [401, 401, 401, 401]
     assert [message for _status, message in answers] == [
         "This needs a project's widget key, in the X-API-Key header or the apiKey parameter.",
@@ -232,6 +237,8 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
         "This project is paused and takes no reports.",
     ]
     assert "widerrufen" in german.json()["message"]
+    assert [config.status_code for config in configs] == [404, 404, 404]
+    assert [config.json()["message"] for config in configs] == [message for _status, message in answers[1:]]
 
 
 # BugPin's own example of a widget configuration (its defaults), as its widget reads it.
