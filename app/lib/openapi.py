@@ -113,10 +113,13 @@ JSONAPI_DOCUMENT_SCHEMA = "JsonApiDocument"
 _METHODS = frozenset({"get", "head", "post", "put", "patch", "delete"})
 _CHANGES = frozenset({"post", "put", "patch"})
 
-# What a public operation can meet beyond its body's errors, declared by it (`responses=`); a credentialed
-# operation meets both anyway (every credential is rate limited; a change can clash with existing data).
-LIMITED_PER_CLIENT = {429: ResponseSpec(None, description="Rate limited.")}
-MAY_CONFLICT = {409: ResponseSpec(None, description="Conflict.")}
+
+def may_answer(*codes: ErrorCode) -> dict[int, ResponseSpec]:
+    """Errors an operation meets that `completed` cannot tell from what it takes (`responses=`): a public one's
+    rate limit or refused password, a token in its body that finds nothing, a conflict without a body.
+    Their content is the error envelope, like every other error response."""
+    return {STATUS_OF[code]: ResponseSpec(None, description=code.value) for code in codes}
+
 
 _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.VALIDATION_ERROR: "`VALIDATION_ERROR`: a parameter or the body is not valid; `details` names each "
@@ -132,6 +135,8 @@ _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "`UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not one this "
     "operation reads.",
     ErrorCode.RATE_LIMITED: "`RATE_LIMITED`: too many requests; `Retry-After` says when to try again.",
+    ErrorCode.SERVICE_UNAVAILABLE: "`SERVICE_UNAVAILABLE`: the database or Redis cannot be reached; `details` "
+    "names which.",
 }
 _DEFAULT_ERROR = "`INTERNAL_ERROR` (500) or `SERVICE_UNAVAILABLE` (503: the database or Redis cannot be reached)."
 
@@ -167,6 +172,7 @@ _ERROR = Schema(
     description="Every error of the API, in both modes.",
 )
 _OBJECT = Schema(type=OpenAPIType.OBJECT, additional_properties=Schema())
+_LINK = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], description="Null on the first or last page.")
 _RESOURCE = Schema(
     type=OpenAPIType.OBJECT,
     required=["type", "id"],
@@ -187,8 +193,8 @@ _JSONAPI_DOCUMENT = Schema(
         "included": Schema(type=OpenAPIType.ARRAY, items=_RESOURCE),
         "links": Schema(
             type=OpenAPIType.OBJECT,
-            properties={"self": _TEXT, "next": _TEXT, "prev": _TEXT},
-            additional_properties=_TEXT,
+            properties={"self": _TEXT, "next": _LINK, "prev": _LINK},
+            additional_properties=_LINK,
         ),
         "meta": _OBJECT,
     },

@@ -147,9 +147,12 @@ async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient)
     assert statuses("post", "/api/v1/projects") >= {"201", "400", "409", "413", "415", *common}
     assert "404" not in statuses("post", "/api/v1/projects")
     assert statuses("post", "/api/v1/widget/submit") >= {"201", "400", "413", "415", *common}
-    assert statuses("post", "/api/v1/auth/login") == {"200", "400", "413", "415", "429", "default"}
+    assert statuses("post", "/api/v1/auth/login") == {"200", "400", "401", "413", "415", "429", "default"}
     assert statuses("post", "/api/v1/auth/signup") >= {"409", "429"}
+    assert "404" in statuses("post", "/api/v1/auth/invitations/accept")  # a token that finds nothing
+    assert "409" in statuses("post", "/api/v1/reports/{reference}/github-issue")  # no GitHub connection
     assert statuses("get", "/health") == {"200", "default"}
+    assert statuses("get", "/health/ready") == {"200", "503", "default"}
     limited = operations["get", "/api/v1/reports"]["responses"]["429"]
     assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(limited["headers"])
 
@@ -166,6 +169,7 @@ async def test_an_answer_in_either_mode_documents_both_media_types(
     }
     assert [alternatives for alternatives in _members(document, "oneOf") if {} in alternatives] == []
     jsonapi = document["components"]["schemas"]["JsonApiDocument"]
+    assert jsonapi["properties"]["links"]["properties"]["next"]["type"] == ["string", "null"]  # none past the last
     async with tenants.create() as tenant:
         await tenant.create_project()
         answer = await tenant.client.get("/api/v1/projects", headers={"Accept": "application/vnd.api+json"})

@@ -20,7 +20,7 @@ from app.domain.organizations.models import Organization
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import LIMITED_PER_CLIENT, MAY_CONFLICT, PUBLIC, SESSION
+from app.lib.openapi import PUBLIC, SESSION, may_answer
 from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
@@ -129,7 +129,7 @@ class AuthController(Controller):
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
         security=PUBLIC,
-        responses={**LIMITED_PER_CLIENT, **MAY_CONFLICT},
+        responses=may_answer(ErrorCode.RATE_LIMITED, ErrorCode.CONFLICT),
     )
     async def signup(
         self,
@@ -146,7 +146,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
-        responses=LIMITED_PER_CLIENT,
+        responses=may_answer(ErrorCode.RATE_LIMITED, ErrorCode.UNAUTHORIZED),
     )
     async def login(
         self,
@@ -206,7 +206,7 @@ class AuthController(Controller):
         status_code=HTTP_202_ACCEPTED,
         exclude_from_csrf=True,
         security=PUBLIC,
-        responses=LIMITED_PER_CLIENT,
+        responses=may_answer(ErrorCode.RATE_LIMITED),
     )
     async def request_password_reset(
         self, data: JSONBody[schemas.PasswordResetRequest], accounts: NamedDependency[AccountService]
@@ -222,6 +222,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
+        responses=may_answer(ErrorCode.NOT_FOUND),  # a token that finds nothing
     )
     async def reset_password(
         self, data: JSONBody[schemas.PasswordReset], accounts: NamedDependency[AccountService]
@@ -257,6 +258,7 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
+        responses=may_answer(ErrorCode.NOT_FOUND),  # a token that finds nothing
     )
     async def accept_invitation(
         self,

@@ -16,6 +16,8 @@ from app.domain.integrations.models import GitHubConnection, GitHubIssue, IssueS
 from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.reports.controllers.deps import provide_reports
 from app.domain.reports.services import ReportService
+from app.lib.errors import ErrorCode
+from app.lib.openapi import may_answer
 from app.lib.schema import Envelope, ok
 from tenants.guards import requires_manager, requires_team
 
@@ -105,7 +107,8 @@ class GitHubIssueController(Controller):
         responses={
             HTTP_200_OK: ResponseSpec(
                 data_container=Envelope[schemas.GitHubIssueRead], description="The report's issue, made already"
-            )
+            ),
+            **may_answer(ErrorCode.CONFLICT),  # the project is not connected to GitHub
         },
     )
     async def create(

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import PUBLIC
+from app.lib.openapi import PUBLIC, may_answer
 from app.lib.redis import get_redis
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
 
@@ -72,6 +72,7 @@ class HealthController(Controller):
         operation_id=operation_id("Ready"),
         status_code=HTTP_200_OK,
         security=PUBLIC,
+        responses=may_answer(ErrorCode.SERVICE_UNAVAILABLE),
     )
     async def ready(self) -> Envelope[Readiness]:
         readiness = await _readiness()
