@@ -20,6 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import DEFAULT_TIMEZONE, choose_locale, current_locale, language_tag, use_locale, use_timezone
@@ -54,7 +55,9 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
         raise LanternError(ErrorCode.UNAUTHORIZED)
     authorization = request.headers.get("authorization")
     api_key = request.headers.get("x-api-key") or request.query_params.get("apiKey")
-    if authorization:
+    # A widget route takes only its key: a client that sends a token with every request still reports.
+    ingest = bool((getattr(request.scope.get("route_handler"), "opt", None) or {}).get(PUBLIC_INGEST))
+    if authorization and not (ingest and api_key):
         token = bearer_or_basic_token(authorization)
         identity = await identity_from_token(token) if token else None
         if identity is None:

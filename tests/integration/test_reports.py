@@ -196,6 +196,20 @@ async def test_broken_json_is_a_400_even_after_a_wrong_field(tenants: TenantFact
             assert answer.json()["details"] == [{"field": "data", "message": "Must be valid JSON."}]
 
 
+async def test_a_widget_route_takes_its_key_beside_a_token_a_client_always_sends(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        token = await tenant.create_token()
+        both = {"Authorization": f"Bearer {token['token']}", "X-API-Key": project["apiKey"]}
+        reported = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=both)
+        listed = await anonymous.get("/api/v1/reports", headers=both)  # an admin route: the token it is
+    assert reported.status_code == 201, reported.text
+    assert listed.status_code == 200, listed.text
+    assert [item["id"] for item in listed.json()["data"]["items"]] == [reported.json()["data"]["id"]]
+
+
 async def test_json_nested_too_deeply_is_a_400_not_a_crash(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """2 KB of `[[[…]]]` made the decoder give up with a RecursionError: a 500 and a traceback, for anyone."""
     deep = "[" * 1000 + "]" * 1000
