@@ -328,6 +328,7 @@ _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     "tag": lambda values, _c: or_(*(_has_tag(tag) for tag in values)),
     "externalId": lambda values, _c: Report.external_id.in_(values),
     "created": lambda values, _c: _date_range(Report.created_at.expression, values),
+    "submitted": lambda values, _c: _date_range(Report.created_at.expression, values),  # Bugcrowd's name
     "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
     # A search term's commas are part of the term, not a list.
     "search": lambda values, caller: search_condition(",".join(values), caller.dialect),
