@@ -44,6 +44,7 @@ async def test_uptime_monitors_probe_with_head(anonymous: ApiClient) -> None:
     for path in ("/health", "/api/v1/health", "/health/ready", "/api/v1/health/ready"):
         answer = await anonymous.head(path)
         assert (answer.status_code, answer.content) == (200, b""), path
+        assert answer.headers.get("content-length", "0") == "0", path  # no body claimed that is not sent
 
 
 async def test_a_head_probe_says_when_a_dependency_is_missing(anonymous: ApiClient, redis_gone: None) -> None:
