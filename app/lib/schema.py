@@ -56,11 +56,20 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
                 return candidate
         return key
 
-    normalized = {spelled(key) if isinstance(key, str) else key: value for key, value in body.items()}
+    sent_as = {spelled(key) if isinstance(key, str) else key: key for key in body}
+    normalized = {name: body[key] for name, key in sent_as.items()}
     try:
         return msgspec.convert(normalized, schema, str_keys=True)
     except msgspec.ValidationError as error:
-        raise every_error(normalized, schema, str(error)) from None
+        raise _named_as_sent(every_error(normalized, schema, str(error)), sent_as) from None
+
+
+def _named_as_sent(error: LanternError, sent_as: dict[Any, Any]) -> LanternError:
+    """`error` with each detail naming its field as the client spelled it (`console_logs` or `consoleLogs`)."""
+    for detail in error.details:
+        head, dot, rest = detail.field.partition(".")
+        detail.field = f"{sent_as.get(head, head)}{dot}{rest}"
+    return error
 
 
 def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:

@@ -210,6 +210,24 @@ async def test_a_widget_route_takes_its_key_beside_a_token_a_client_always_sends
     assert [item["id"] for item in listed.json()["data"]["items"]] == [reported.json()["data"]["id"]]
 
 
+async def test_a_field_error_names_the_field_as_the_client_spelled_it(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """BugSpark's snake_case and our camelCase are both taken: the error names what was sent."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        camel = await anonymous.post("/api/v1/reports", json={"title": "Logs", "consoleLogs": "x"}, headers=key)
+        snake = await anonymous.post("/api/v1/reports", json={"title": "Logs", "console_logs": "x"}, headers=key)
+        created = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=key)
+        patched = await tenant.client.patch(
+            f"/api/v1/reports/{created.json()['data']['id']}", json={"assignee_id": "someone", "severity": "dire"}
+        )
+    assert [detail["field"] for detail in camel.json()["details"]] == ["consoleLogs"]
+    assert [detail["field"] for detail in snake.json()["details"]] == ["console_logs"]
+    assert sorted(detail["field"] for detail in patched.json()["details"]) == ["assignee_id", "severity"]
+
+
 async def test_json_nested_too_deeply_is_a_400_not_a_crash(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """2 KB of `[[[…]]]` made the decoder give up with a RecursionError: a 500 and a traceback, for anyone."""
     deep = "[" * 1000 + "]" * 1000
