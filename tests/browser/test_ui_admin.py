@@ -107,6 +107,13 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         await expect(notice).to_contain_text("No mail server is configured")  # none in the tests
         link = page.get_by_label("Invitation link (shown only now, valid for 7 days)")
         await expect(link).to_have_value(re.compile(r"/ui/invitations/accept\?token=lt_inv_"))
+        shown = await link.bounding_box()
+        assert shown is not None
+        assert shown["width"] > 600  # the whole link readable, not its first 20 characters
+        await link.focus()  # selected whole, ready to copy
+        assert await link.evaluate("(field) => field.selectionEnd - field.selectionStart") == len(
+            await link.input_value()
+        )
         await page.reload()  # neither the link shown again nor the invitation sent again
         await expect(link).to_have_count(0)
         row = page.get_by_role("row", name=re.compile("client@example.com"))

@@ -55,6 +55,27 @@ async def test_the_language_chosen_is_saved_as_the_users_preference(
         await expect(page.get_by_role("heading", name="ボード")).to_be_visible()
 
 
+async def test_arrow_keys_in_a_switcher_step_through_choices_and_enter_applies_one(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """Each arrow press used to apply (and save) the language it passed, so no keyboard user could get past
+    the first one (WCAG 3.2.2)."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        switcher = page.get_by_label("Language")
+        await switcher.focus()
+        await page.keyboard.press("ArrowDown")
+        await page.keyboard.press("ArrowDown")
+        await expect(switcher).to_be_focused()  # still here: nothing submitted
+        chosen = await switcher.input_value()
+        assert chosen != "en"
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        assert (await read(tenant, "/api/v1/auth/me"))["user"]["locale"] is None
+        await page.keyboard.press("Enter")
+        await expect(page.locator("html")).not_to_have_attribute("lang", "en")
+        assert (await read(tenant, "/api/v1/auth/me"))["user"]["locale"] == chosen
+
+
 async def test_the_organization_switcher_shows_the_other_organizations_reports(
     tenants: TenantFactory, page: Page, app: Any, worker: Any
 ) -> None:

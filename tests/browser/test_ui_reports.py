@@ -281,6 +281,12 @@ async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFact
         widths = await page.locator(".column").evaluate_all("(columns) => columns.map((c) => c.offsetWidth)")
         assert len(set(widths)) == 1, widths  # the long name widens no column
         await page.set_viewport_size({"width": 390, "height": 844})
-        for path in ("/ui/reports", f"/ui/reports/{sent['id']}"):
-            await page.goto(path)
-            assert await page.evaluate(OVERFLOW) == 0, path
+        await page.goto("/ui/members/")
+        await page.get_by_label("E-mail address").fill("client@example.com")
+        await page.get_by_role("button", name="Send invitation").click()  # a row with a role select and a button
+        await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_be_visible()
+        assert await page.evaluate(OVERFLOW) == 0, "members"
+        for path in ("/ui/reports", f"/ui/reports/{sent['id']}", f"/ui/board?project={project['id']}", "/ui/members/"):
+            for language in ("en", "de", "es"):  # "Switch" is longest in Spanish
+                await page.goto(f"{path}{'&' if '?' in path else '?'}lang={language}")
+                assert await page.evaluate(OVERFLOW) == 0, (path, language)

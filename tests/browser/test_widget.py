@@ -229,6 +229,7 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await expect(email).to_be_focused()
             await expect(title).not_to_have_attribute("aria-invalid", "true")
             await expect(email).to_have_accessible_description(re.compile(".+"))
+            await expect(dialog.get_by_role("status")).to_contain_text("Must be an e-mail address")
 
             await dialog.get_by_role("button", name="Send report").focus()
             await page.keyboard.press("Tab")
@@ -239,3 +240,10 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await page.keyboard.press("Escape")
             await expect(dialog).to_have_count(0)
             await expect(launcher).to_be_focused()
+
+            # Sent: the send button is gone, and focus goes to the one that closes the dialog.
+            await launcher.click()
+            await title.fill("Checkout breaks")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you")
+            await expect(dialog.get_by_role("button", name="Close").last).to_be_focused()

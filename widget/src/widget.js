@@ -216,7 +216,9 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
       showStatus(status, "done", message);
       submit.remove();
-      form.querySelector("[data-action=cancel]").textContent = texts.close;
+      const closer = form.querySelector("[data-action=cancel]");
+      closer.textContent = texts.close;
+      closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
     } catch (_unreachable) {
       showStatus(status, "error", texts.offline);
       submit.disabled = false;
@@ -224,7 +226,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
-  form.elements.title.focus();
+  form.elements.title.focus({ preventScroll: true }); // a phone shows the dialog's top: its tools, the screenshot
 }
 
 export function mountWidget({ settings, config, recording }) {

@@ -8,10 +8,10 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.patterns import NOT_BLANK
+from app.lib.patterns import EMAIL, NOT_BLANK
 from app.lib.schema import CamelStruct
 
-Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
 MIN_PASSWORD_LENGTH = 10
 Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]

@@ -1,13 +1,28 @@
 // Lantern's admin UI works without this script; it only saves clicks.
-// - A select marked data-autosubmit submits its form when changed (the switchers).
+// - A select marked data-autosubmit submits its form when changed with the mouse (the switchers); changed with
+//   the keyboard, whose arrows step through every choice on the way, it waits for Enter or its button.
 // - A board card dropped on another column submits its own move form with that column's status.
 "use strict";
 
-document.addEventListener("change", (event) => {
-  const select = event.target;
-  if (select instanceof HTMLSelectElement && select.hasAttribute("data-autosubmit")) {
-    select.form.requestSubmit();
+const autosubmits = (node) => node instanceof HTMLSelectElement && node.hasAttribute("data-autosubmit");
+const steppedByKeys = new WeakSet();
+
+document.addEventListener("keydown", (event) => {
+  if (!autosubmits(event.target)) return;
+  if (event.key === "Enter") {
+    event.preventDefault();
+    event.target.form.requestSubmit();
+  } else {
+    steppedByKeys.add(event.target);
   }
+});
+
+document.addEventListener("pointerdown", (event) => {
+  if (autosubmits(event.target)) steppedByKeys.delete(event.target);
+});
+
+document.addEventListener("change", (event) => {
+  if (autosubmits(event.target) && !steppedByKeys.has(event.target)) event.target.form.requestSubmit();
 });
 
 let dragged = null;
