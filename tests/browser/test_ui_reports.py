@@ -105,7 +105,10 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await page.get_by_label("Priority").select_option(label="Highest")
         await page.get_by_label("Assignee").select_option(label="Owner")
         await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
         await expect(page.locator(".report-head .badge").first).to_have_text("Doing")
+        await expect(page.locator(".report-head .meta")).to_contain_text("Priority: Highest")
+        await expect(page.locator(".report-head .meta")).to_contain_text("Assigned to Owner")
         changed = await read(tenant, f"/api/v1/reports/{created['id']}")
         assert (changed["status"], changed["priority"], changed["assigneeId"]) == ("doing", "highest", tenant.user_id)
 

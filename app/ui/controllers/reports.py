@@ -280,7 +280,7 @@ class ReportPages(Controller):
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         await reports.apply(report, changes, columns, layout.identity)
         await events.report_changed(Event.REPORT_UPDATED, report)
-        return see_other(safe_next(data.next) if data.next else report_path(report))
+        return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved=1")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])
     async def github_issue(
