@@ -10,14 +10,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
+import msgspec
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
@@ -233,6 +236,49 @@ def validation_error(message: str) -> LanternError:
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])
 
 
+def every_error(body: Any, schema: Any, first: str) -> LanternError:
+    """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
+
+    Each field sent is checked on its own (a nested object field by field), and each required field not sent
+    is named. A check across fields (a struct's own `__post_init__`) has only `first`, msgspec's words."""
+    details = _field_errors(body, schema) if isinstance(body, dict) and _struct(schema) else []
+    return LanternError(ErrorCode.VALIDATION_ERROR, details=details) if details else validation_error(first)
+
+
+def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = "") -> list[FieldError]:
+    fields = {field.encode_name: field for field in msgspec.structs.fields(schema)}
+    errors: list[FieldError] = []
+    for name, value in body.items():
+        field = fields.get(name)
+        if field is None:
+            if schema.__struct_config__.forbid_unknown_fields:
+                errors += validation_error(f"Object contains unknown field `{name}` - at `${at}`").details
+            continue
+        nested = _struct(field.type)
+        if nested is not None and isinstance(value, dict):
+            errors += _field_errors(value, nested, f"{at}.{name}")
+            continue
+        try:
+            msgspec.convert(value, field.type, str_keys=True)
+        except msgspec.ValidationError as error:
+            raw, _sep, inside = str(error).partition(" - at `$")
+            errors += validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
+    missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
+    for name in missing:
+        errors += validation_error(f"Object missing required field `{name}` - at `${at}`").details
+    return errors
+
+
+def _struct(kind: Any) -> type[msgspec.Struct] | None:
+    """The struct a field holds (`Page`, `Page | None`), or None for any other type."""
+    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+        return kind
+    candidates = [option for option in get_args(kind) if option not in {type(None), msgspec.UnsetType}]
+    if get_origin(kind) in {Union, UnionType} and len(candidates) == 1:
+        return _struct(candidates[0])
+    return None
+
+
 def field_errors(extra: Any) -> list[FieldError]:
     """Field errors of a Litestar `ValidationException.extra`, localized."""
     errors: list[FieldError] = []
@@ -294,7 +340,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR if server_error else None)
     with use_locale(request_locale(request)):
         if isinstance(exc, ValidationException) and exc.extra:
-            error = LanternError(ErrorCode.VALIDATION_ERROR, details=field_errors(exc.extra))
+            details = _every_body_error(request) or field_errors(exc.extra)
+            error = LanternError(ErrorCode.VALIDATION_ERROR, details=details)
         elif exc.status_code == HTTP_400_BAD_REQUEST and "Request Entity Too Large" in str(exc.detail):
             # Litestar answers 400 when a multipart body has too many parts (its own FIXME says 413).
             error = LanternError(ErrorCode.PAYLOAD_TOO_LARGE, _("The request has too many parts."))
@@ -306,6 +353,17 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         else:
             error = LanternError(code, headers=dict(exc.headers or {}))
     return _respond(request, error)
+
+
+def _every_body_error(request: Request[Any, Any, Any]) -> list[FieldError]:
+    """Every field error of the JSON object Litestar decoded for a handler's `data` struct (Litestar names only
+    msgspec's first, so a client would fix its body one field per round); none for any other refusal."""
+    body = ScopeState.from_scope(request.scope).json
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    schema = _struct(data.annotation) if data is not None else None
+    if not isinstance(body, dict) or schema is None:
+        return []
+    return _field_errors(body, schema)
 
 
 def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[dict[str, Any]]:

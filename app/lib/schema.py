@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from types import UnionType
-from typing import Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from litestar.types import OperationIDCreator
 
-from app.lib.errors import ErrorCode, FieldError, LanternError, validation_error
+from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, validation_error
 from app.lib.i18n import gettext as _
 
 T = TypeVar("T")
@@ -98,49 +97,6 @@ def _malformed(part: str | None) -> LanternError:
     if part is None:
         return validation_error("JSON is malformed")
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(part, _("Must be valid JSON."))])
-
-
-def every_error(body: Any, schema: Any, first: str) -> LanternError:
-    """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
-
-    Each field sent is checked on its own (a nested object field by field), and each required field not sent
-    is named. A check across fields (a struct's own `__post_init__`) has only `first`, msgspec's words."""
-    details = _field_errors(body, schema) if isinstance(body, dict) and _struct(schema) else []
-    return LanternError(ErrorCode.VALIDATION_ERROR, details=details) if details else validation_error(first)
-
-
-def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = "") -> list[FieldError]:
-    fields = {field.encode_name: field for field in msgspec.structs.fields(schema)}
-    errors: list[FieldError] = []
-    for name, value in body.items():
-        field = fields.get(name)
-        if field is None:
-            if schema.__struct_config__.forbid_unknown_fields:
-                errors += validation_error(f"Object contains unknown field `{name}` - at `${at}`").details
-            continue
-        nested = _struct(field.type)
-        if nested is not None and isinstance(value, dict):
-            errors += _field_errors(value, nested, f"{at}.{name}")
-            continue
-        try:
-            msgspec.convert(value, field.type, str_keys=True)
-        except msgspec.ValidationError as error:
-            raw, _sep, inside = str(error).partition(" - at `$")
-            errors += validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
-    missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
-    for name in missing:
-        errors += validation_error(f"Object missing required field `{name}` - at `${at}`").details
-    return errors
-
-
-def _struct(kind: Any) -> type[msgspec.Struct] | None:
-    """The struct a field holds (`Page`, `Page | None`), or None for any other type."""
-    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
-        return kind
-    candidates = [option for option in get_args(kind) if option not in {type(None), msgspec.UnsetType}]
-    if get_origin(kind) in {Union, UnionType} and len(candidates) == 1:
-        return _struct(candidates[0])
-    return None
 
 
 def operation_id(name: str) -> OperationIDCreator:
