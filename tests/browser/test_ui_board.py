@@ -16,6 +16,12 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         project = await tenant.create_project("Shop")
         created = await report(tenant.client, project["apiKey"], "The logo is blurry")
         await log_in(page, tenant.email, path="/ui/board")
+        # The six default columns fit a desktop window (1280 px) whole: none is cut at the edge.
+        board = await page.locator(".board").bounding_box()
+        last = await page.locator(".column").last.bounding_box()
+        assert board is not None
+        assert last is not None
+        assert last["x"] + last["width"] <= board["x"] + board["width"]
         await page.get_by_label("New column").fill("QA")
         await page.get_by_role("button", name="Add column").click()
         headings = page.locator(".column h2")
