@@ -28,6 +28,7 @@ from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, u
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
+from app.lib.query import sent_query_name
 
 LOCALE_STATE_KEY = "lantern_locale"
 
@@ -305,7 +306,10 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
 
 
 def _respond(request: Request[Any, Any, Any], error: LanternError) -> Response[dict[str, Any]]:
-    """The error in the request's language; where no middleware ran (unknown route), with its headers."""
+    """The error in the request's language, its fields named as sent; where no middleware ran (unknown
+    route), with its headers."""
+    for detail in error.details:
+        detail.field = sent_query_name(request.scope, detail.field)
     locale = request_locale(request)
     with use_locale(locale):
         response = error_response(error)

@@ -3,8 +3,9 @@
 A handler declares its query parameters in snake_case (`project_id`, `page_size`, BugSpark's names); a
 client that reads `pageSize` in an answer sends `pageSize`, which would otherwise be ignored without a word
 (a whole organization listed for `?projectId=…`). Each camelCase key the route's handler does not declare,
-whose snake_case spelling it does, is read as that one. JSON:API's parameters (`filter[…]`, `page[…]`) and
-keys read elsewhere (`apiKey`, `lang`) are left as they are.
+whose snake_case spelling it does, is read as that one, and an error names it as it was sent
+(`sent_query_name`). JSON:API's parameters (`filter[…]`, `page[…]`) and keys read elsewhere (`apiKey`, `lang`)
+are left as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 _CAMEL_KEY = re.compile(rb"(?:^|&)[a-z][a-z0-9]*[A-Z]")
 _CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
+# The scope state's map of each parameter read in snake_case to its spelling as sent.
+_SENT_AS = "lantern_query_sent_as"
 
 
 @cache
@@ -52,4 +55,12 @@ class CamelCaseQueryMiddleware(ASGIMiddleware):
             renamed = [(_read_as(key, declared), value) for key, value in pairs]
             if renamed != pairs:
                 scope["query_string"] = urlencode(renamed, encoding="latin-1").encode("latin-1")
+                sent_as = {read: sent for (sent, _), (read, _) in zip(pairs, renamed, strict=True) if read != sent}
+                scope.setdefault("state", {})[_SENT_AS] = sent_as
         await next_app(scope, receive, send)
+
+
+def sent_query_name(scope: Scope, name: str) -> str:
+    """A query parameter's name as the client spelled it (`pageSize` for `page_size`, when sent so)."""
+    sent_as: dict[str, str] = scope.get("state", {}).get(_SENT_AS, {})
+    return sent_as.get(name, name)

@@ -64,6 +64,14 @@ async def test_the_table_filters_searches_in_chinese_and_pages_on(
         await expect(rows).to_have_count(1)
         await expect(page.get_by_text("1 report", exact=True)).to_be_visible()
 
+        await page.get_by_role("link", name="Clear").click()
+        await page.get_by_label("Assignee").select_option(label="Nobody")
+        await page.get_by_role("button", name="Apply filters").click()
+        await expect(page.get_by_text("27 reports")).to_be_visible()
+        await page.get_by_label("Assignee").select_option(label="Me")
+        await page.get_by_role("button", name="Apply filters").click()
+        await expect(rows).to_have_count(0)
+
 
 async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_and_comments(
     tenants: TenantFactory, page: Page, worker: Any

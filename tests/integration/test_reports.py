@@ -671,7 +671,7 @@ async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
     """`pageSize` as the list answers it, `projectId`, `createdSince`: read as their snake_case spellings, never
-    ignored (a whole organization listed for one project's `projectId`)."""
+    ignored (a whole organization listed for one project's `projectId`), and named as sent when refused."""
     async with tenants.create() as tenant:
         shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
         for project in (shop, shop, blog):
@@ -689,11 +689,49 @@ async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(
         camel = await listed(projectId=shop["id"], pageSize="1")
         snake = await listed(project_id=shop["id"], page_size="1")
         later = await listed(createdSince=tomorrow)
-        refused = await tenant.client.get("/api/v1/reports", params={"createdSince": "soon"})
+        refused = [
+            await tenant.client.get("/api/v1/reports", params=params)
+            for params in ({"createdSince": "soon"}, {"pageSize": "0", "projectId": "shop"})
+        ]
     assert (camel["total"], camel["pageSize"], len(camel["items"])) == (2, 1, 1)
     assert camel == snake
     assert later["total"] == 0
+    assert [answer.status_code for answer in refused] == [400, 400]
+    assert [sorted(detail["field"] for detail in answer.json()["details"]) for answer in refused] == [
+        ["createdSince"],
+        ["pageSize", "projectId"],
+    ]
+
+
+async def test_the_native_assignee_parameter_takes_what_its_json_api_filter_takes(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`?assignee=` takes `me`, `none` and an e-mail address besides a UUID, as `filter[assignee]` does; BugHerd's
+    `assigned_to_id` too. A value that is none of them is a 400 on `assignee`."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Assigned")
+        ids = []
+        for _ in range(2):
+            answer = await anonymous.post(
+                "/api/v1/widget/submit", params={"apiKey": project["apiKey"]}, json=BUGPIN_EXAMPLE
+            )
+            ids.append(answer.json()["reportId"])
+        assigned = await tenant.client.patch(f"/api/v1/reports/{ids[0]}", json={"assigneeId": tenant.user_id})
+        assert assigned.status_code == 200, assigned.text
+
+        async def found(**params: str) -> list[str]:
+            answer = await tenant.client.get("/api/v1/reports", params=params)
+            assert answer.status_code == 200, answer.text
+            return [item["id"] for item in answer.json()["data"]["items"]]
+
+        mine, nobody = await found(assignee="me"), await found(assignee="none")
+        by_address, by_id = await found(assignee=tenant.email.upper()), await found(assignee=tenant.user_id)
+        bugherd = await found(assigned_to_id=tenant.user_id)
+        refused = await tenant.client.get("/api/v1/reports", params={"assignee": "someone"})
+    assert mine == by_address == by_id == bugherd == [ids[0]]
+    assert nobody == [ids[1]]
     assert refused.status_code == 400
+    assert refused.json()["details"] == [{"field": "assignee", "message": "Must be a UUID."}]
 
 
 async def test_a_comment_made_with_an_api_token_names_the_token(tenants: TenantFactory, anonymous: ApiClient) -> None:

@@ -43,7 +43,9 @@ class ReportFilters:
     severity: Severity | None = None
     priority: Priority | None = None
     category: Category | None = None
-    assignee: UUID | None = None
+    # A UUID, an e-mail address, `me` (the caller: `caller_id`) or `none`, as `filter[assignee]` takes them.
+    assignee: str | None = None
+    caller_id: UUID | None = None
     tag: str | None = None
     search: str | None = None
     created_since: datetime | None = None
@@ -57,10 +59,11 @@ class ReportFilters:
             Report.severity: self.severity,
             Report.priority: self.priority,
             Report.category: self.category,
-            Report.assignee_id: self.assignee,
             Report.external_id: self.external_id,
         }
         conditions.extend(column == value for column, value in equal.items() if value is not None)
+        if self.assignee:
+            conditions.append(self._assignee_condition(self.assignee))
         if self.status:
             conditions.append(_statuses([self.status]))
         if self.tag:
@@ -72,6 +75,12 @@ class ReportFilters:
         if self.updated_since:
             conditions.append(Report.updated_at >= self.updated_since)
         return conditions
+
+    def _assignee_condition(self, assignee: str) -> ColumnElement[bool]:
+        try:
+            return _assignees([assignee], self.caller_id)
+        except _FilterValueError as error:
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assignee", str(error))]) from None
 
 
 def moment_since(name: str, text: str | None) -> datetime | None:

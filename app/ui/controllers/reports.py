@@ -101,7 +101,8 @@ class ListQuery:
             severity=_choice(Severity, self.severity),
             priority=_choice(Priority, self.priority),
             category=_choice(Category, self.category),
-            assignee=user_id if self.assignee == "me" else _uuid(self.assignee),
+            assignee=self.assignee or None,
+            caller_id=user_id,
             search=self.search.strip()[:200] or None,
         )
 

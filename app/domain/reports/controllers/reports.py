@@ -102,7 +102,10 @@ class ReportController(Controller):
         severity: FromQuery[Severity | None] = None,
         priority: FromQuery[Priority | None] = None,
         category: FromQuery[Category | None] = None,
-        assignee: FromQuery[UUID | None] = None,
+        assignee: Annotated[
+            str | None,
+            QueryParameter(max_length=320, description="A UUID, an e-mail address, `me` or `none` (unassigned)."),
+        ] = None,
         assigned_to_id: FromQuery[UUID | None] = None,
         tag: FromQuery[str | None] = None,
         external_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
@@ -121,7 +124,8 @@ class ReportController(Controller):
             severity=severity,
             priority=priority,
             category=category,
-            assignee=assignee or assigned_to_id,  # BugHerd's name for it
+            assignee=assignee or (str(assigned_to_id) if assigned_to_id else None),  # BugHerd's name for it
+            caller_id=identity.user_id,
             tag=tag,
             external_id=external_id,
             search=search,
