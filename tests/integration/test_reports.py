@@ -305,7 +305,7 @@ async def test_widget_trims_titles_and_takes_empty_optional_fields(
         assert [detail["field"] for detail in renamed.json()["details"]] == ["title"]
 
 
-async def test_upload_key_works_only_for_its_project(
+async def test_upload_key_works_only_for_its_project_and_once(
     tenants: TenantFactory,
     anonymous: ApiClient,
     worker: Any,
@@ -327,12 +327,18 @@ async def test_upload_key_works_only_for_its_project(
         )
         assert stolen.status_code == 400, stolen.text
         assert stolen.json()["details"][0]["field"] == "screenshot_url"
-        own = await anonymous.post(
-            "/api/v1/reports",
-            json={**BUGSPARK_EXAMPLE, "screenshot_url": key},
-            headers={"X-API-Key": project["apiKey"]},
-        )
+        own, again = [
+            await anonymous.post(
+                "/api/v1/reports",
+                json={**BUGSPARK_EXAMPLE, "screenshot_url": key},
+                headers={"X-API-Key": project["apiKey"]},
+            )
+            for _ in range(2)
+        ]
         assert own.status_code == 201, own.text
+    assert again.status_code == 400, again.text
+    unknown = "No upload with this key awaits a report in this project (an upload is attached to one report)."
+    assert stolen.json()["details"] == again.json()["details"] == [{"field": "screenshot_url", "message": unknown}]
 
 
 async def test_upload_refuses_what_is_not_an_image(tenants: TenantFactory, anonymous: ApiClient) -> None:

@@ -186,9 +186,11 @@ class ProjectService(TenantService[Project]):
         return [entry for entry in people if entry[2].role != Role.GUEST.value or entry[1].id == identity.user_id]
 
     async def add_person(self, project_id: UUID, user_id: UUID) -> None:
+        """Someone of this organization; anyone else, another organization's user included, is not found."""
         membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
         if membership is None:
-            raise not_found()
+            message = _("No one in this organization has this id.")
+            raise LanternError(ErrorCode.NOT_FOUND, details=[FieldError("userId", message)])
         already = await self.session.scalar(
             select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
         )

@@ -165,10 +165,9 @@ async def _attach(session: AsyncSession, report: Report, link: UploadLink) -> Sc
         ),
     )
     if screenshot is None:
-        raise LanternError(
-            ErrorCode.VALIDATION_ERROR,
-            details=[FieldError(link.field, _("No upload with this key exists for this project."))],
-        )
+        # An attached upload's key goes when the worker stores the processed image: a used key is unknown too.
+        message = _("No upload with this key awaits a report in this project (an upload is attached to one report).")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(link.field, message)])
     screenshot.report_id = report.id
     screenshot.annotated = link.annotated
     return screenshot
