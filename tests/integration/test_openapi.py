@@ -179,6 +179,25 @@ async def test_an_answer_in_either_mode_documents_both_media_types(
     assert set(resource["required"]) <= set(answer.json()["data"][0]) <= set(resource["properties"])
 
 
+async def test_the_widget_configuration_answer_is_documented_as_it_is_sent(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A widget other than ours (BugPin's) is written against this document: every field it reads is in it."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    answered = _operations(document)["get", "/api/v1/widget/config/{api_key}"]["responses"]["200"]["content"]
+    assert answered == {"application/json": {"schema": {"$ref": "#/components/schemas/WidgetConfigAnswer"}}}
+    schemas = document["components"]["schemas"]
+    settings = schemas["WidgetSettings"]
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Configured")
+        answer = (await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}")).json()
+    assert set(answer) == set(schemas["WidgetConfigAnswer"]["properties"])
+    assert set(answer["config"]) == set(settings["properties"])
+    assert {"useScreenCaptureAPI", "features", "texts"} <= set(settings["properties"])
+    assert {"projectName", "texts"} <= set(settings["required"])
+    assert answer["data"] == answer["config"]
+
+
 async def test_components_are_named_for_a_client_generator_and_every_reference_resolves(
     anonymous: ApiClient,
 ) -> None:

@@ -63,6 +63,21 @@ class WidgetConfig(CamelStruct, forbid_unknown_fields=True):
     use_screen_capture_api: bool = msgspec.field(default=False, name="useScreenCaptureAPI")  # BugPin spells it so
 
 
+class WidgetSettings(WidgetConfig, kw_only=True):
+    """What the widget reads: its project's configuration and name, and its texts in the visitor's language."""
+
+    project_name: str
+    texts: dict[str, Any]
+
+
+class WidgetConfigAnswer(msgspec.Struct, kw_only=True):
+    """The settings under `data`, and under `config` too, where BugPin's widget reads them."""
+
+    success: bool = True
+    data: WidgetSettings
+    config: WidgetSettings
+
+
 class ProjectKeyRead(CamelStruct):
     id: UUID
     key: str

@@ -16,7 +16,7 @@ from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.projects.schemas import WidgetConfig
+from app.domain.projects.schemas import WidgetConfig, WidgetConfigAnswer, WidgetSettings
 from app.domain.reports import schemas
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
@@ -117,13 +117,13 @@ class WidgetController(Controller):
         operation_id=operation_id("WidgetConfig"),
         security=PUBLIC,
     )
-    async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+    async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> WidgetConfigAnswer:
         """The widget's appearance and features for a project key (public: the key is in every page)."""
         project = await widget_project(db_session, api_key)
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
-        config = {"projectName": project.name, **msgspec.to_builtins(stored), "texts": widget_texts()}
-        return {"success": True, "data": config, "config": config}
+        settings = WidgetSettings(**msgspec.structs.asdict(stored), project_name=project.name, texts=widget_texts())
+        return WidgetConfigAnswer(data=settings, config=settings)
 
     @get(
         "/widget.js",
