@@ -2,6 +2,7 @@
 // - A select marked data-autosubmit submits its form when changed with the mouse (the switchers); changed with
 //   the keyboard, whose arrows step through every choice on the way, it waits for Enter or its button.
 // - A board card dropped on another column submits its own move form with that column's status.
+// - A board wider than the window fades at each edge that has columns past it (a scrollbar is easy to miss).
 "use strict";
 
 const autosubmits = (node) => node instanceof HTMLSelectElement && node.hasAttribute("data-autosubmit");
@@ -65,3 +66,15 @@ document.addEventListener("focusin", (event) => {
   const field = event.target;
   if (field instanceof HTMLInputElement && field.hasAttribute("data-select-on-focus")) field.select();
 });
+
+const markHiddenColumns = (board) => {
+  const hidden = board.scrollWidth - board.clientWidth;
+  board.classList.toggle("more-before", board.scrollLeft > 1);
+  board.classList.toggle("more-after", board.scrollLeft < hidden - 1);
+};
+const boards = document.querySelectorAll(".board");
+for (const board of boards) {
+  markHiddenColumns(board);
+  board.addEventListener("scroll", () => markHiddenColumns(board), { passive: true });
+}
+window.addEventListener("resize", () => boards.forEach(markHiddenColumns));
