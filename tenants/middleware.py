@@ -42,6 +42,7 @@ IDENTITY_KEY = "lantern_identity"
 SESSION_USER_KEY = "user_id"
 SESSION_ORGANIZATION_KEY = "organization_id"
 SESSION_STARTED_KEY = "started_at"
+MAX_REQUEST_ID_LENGTH = 200
 
 
 def get_identity(request: Request[Any, Any, Any]) -> Identity | None:
@@ -85,7 +86,7 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
 class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope)
-        request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+        request_id = _client_request_id(request.headers.get("x-request-id")) or secrets.token_hex(8)
         started = time.perf_counter()
         outcome: dict[str, int] = {}
         with structlog.contextvars.bound_contextvars(request_id=request_id), ExitStack() as stack:
@@ -110,6 +111,14 @@ class RequestContextMiddleware(ASGIMiddleware):
                     status=outcome.get("status"),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def _client_request_id(sent: str | None) -> str | None:
+    """A client's own request id, kept when it is a reasonable one (it goes into every log line and back in
+    the answer): else one of ours."""
+    if sent and len(sent) <= MAX_REQUEST_ID_LENGTH and sent.isascii() and sent.isprintable():
+        return sent
+    return None
 
 
 def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity | None) -> None:

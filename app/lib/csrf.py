@@ -1,10 +1,12 @@
-"""CSRF protection for cookie-authenticated requests only.
+"""CSRF protection for cookie-authenticated requests and the admin pages' forms.
 
-Litestar's CSRF middleware checks every unsafe request. A request that carries no session cookie, or that
-authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
+Litestar's CSRF middleware checks every unsafe request. An API request that carries no session cookie, or
+that authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
 through the user's browser, so it skips the check; safe requests always pass through it so that any GET
-sets the `csrftoken` cookie. The widget-key ingest routes skip it even with a cookie: a widget on a page of
-Lantern's own site sends the admin's session cookie along, and the key is the only credential they read.
+sets the `csrftoken` cookie. An admin page's form is always checked, a session or not: a login form posted
+from another site would sign the visitor in to the other site's account. The widget-key ingest routes skip
+it even with a cookie: a widget on a page of Lantern's own site sends the admin's session cookie along, and
+the key is the only credential they read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import PUBLIC_INGEST, UI_PAGE
 from app.lib.sessions import SESSION_COOKIE
 from app.settings import get_settings
 
@@ -44,9 +46,11 @@ class SessionCSRFMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope)
         unsafe = request.method not in self.config.safe_methods
-        session_id = request.cookies.get(SESSION_COOKIE)
-        cookie_authenticated = session_id not in {None, "", "null"} and "authorization" not in request.headers
-        if unsafe and not cookie_authenticated:
+        session = request.cookies.get(SESSION_COOKIE) not in {None, "", "null"}
+        # An empty header authenticates nothing (the session does), and a page can send one without asking.
+        by_header = bool(request.headers.get("authorization"))
+        forgeable = not by_header and (session or bool(request.route_handler.opt.get(UI_PAGE)))
+        if unsafe and not forgeable:
             await next_app(scope, receive, send)
             return
         await CSRFMiddleware(next_app, self.config)(scope, receive, send)

@@ -430,6 +430,13 @@ def recursion_error_handler(request: Request[Any, Any, Any], exc: RecursionError
     return _respond(request, error)
 
 
+def unicode_error_handler(request: Request[Any, Any, Any], _exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    """Bytes that are no UTF-8 where text was sent (msgspec's JSON decoder raises this for any request body)."""
+    with use_locale(request_locale(request)):
+        message = _("The text is not valid UTF-8.")
+    return _respond(request, LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("body", message)]))
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.error("unhandled error", path=request.url.path, exc_info=exc)
     return _respond(request, LanternError(ErrorCode.INTERNAL_ERROR))
@@ -443,5 +450,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     IntegrityError: repository_error_handler,
     DBAPIError: database_error_handler,
     RecursionError: recursion_error_handler,
+    UnicodeDecodeError: unicode_error_handler,
     Exception: internal_error_handler,
 }

@@ -26,7 +26,8 @@ def _send(mail: Mail) -> None:
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    # A subject holds names and titles others wrote: a line break in one would make it no valid header.
+    message["Subject"] = " ".join(mail.subject.split())
     message.set_content(mail.body)
     with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:

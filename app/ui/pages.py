@@ -137,6 +137,21 @@ async def provide_layout(
     return layout
 
 
+# Every page: its own scripts only (no inline script, no `javascript:` address, whatever a stored value holds),
+# no frame around it, no address of it sent to other sites. Styles may be inline: the sample page's widget
+# styles its shadow root with a <style> element of its own; its screenshots are drawn from data: and blob:.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def page(
     template: str,
     layout: Layout | None,
@@ -145,7 +160,10 @@ def page(
     **context: Any,
 ) -> Template:
     return Template(
-        template_name=template, context={"layout": layout, **context}, status_code=status_code, headers=headers
+        template_name=template,
+        context={"layout": layout, **context},
+        status_code=status_code,
+        headers={**PAGE_HEADERS, **(headers or {})},
     )
 
 

@@ -19,6 +19,9 @@ from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import format_datetime, format_number, format_time
 from app.lib.i18n import lazy_gettext as _lazy
 
+# The column of a log table that holds the keys past its first `TABLE_COLUMNS`.
+OTHER_FIELDS = "otherFields"
+
 LABELS: dict[str, dict[str, LazyProxy]] = {
     "status": {
         "new": _lazy("New"),
@@ -87,6 +90,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "error": _lazy("Error"),
         "target": _lazy("Element"),
         "text": _lazy("Text"),
+        OTHER_FIELDS: _lazy("Other fields"),
     },
     # The widget's page metadata (BugPin's names); other keys a client sends are shown as they are.
     "metadata": {
@@ -126,16 +130,38 @@ def label(kind: str, value: str | None) -> str:
     return str(known) if known is not None else value
 
 
+# A report's logs and annotations are its sender's to fill (half a megabyte of them): its page shows a bounded
+# part, so that no report makes a page too large to send or to read. The API answers them whole.
+TABLE_ROWS = 200  # the latest entries
+TABLE_COLUMNS = 12  # the first keys the entries fill; the others share one column
+SHOWN_CHARACTERS = 1_000  # of a cell
+SHOWN_JSON_CHARACTERS = 20_000  # of annotations as sent
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     columns: list[str]
     rows: list[list[str]]
+    recorded: int  # entries in the log; `rows` are the latest of them
+
+    @property
+    def cut(self) -> bool:
+        return self.recorded > len(self.rows)
+
+
+def _shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return msgspec.json.encode(value).decode()
+
+
+def json_excerpt(value: Any) -> str:
+    """`value` as indented JSON, its beginning only when long."""
+    return _shown(msgspec.json.format(msgspec.json.encode(value), indent=2).decode(), SHOWN_JSON_CHARACTERS)
 
 
 def _moment(value: Any, style: Callable[[datetime], str]) -> str | None:
@@ -158,22 +184,32 @@ def _cell(column: str, value: Any) -> str:
 
 
 def table(entries: Sequence[Any]) -> Table:
-    """Log entries as a table: one column per key the entries fill (in first-seen order; the widget's keys
-    are given the reader's words by `label("log", …)`, times their clock); an entry that is no object (a
-    plain console line) fills the first column."""
-    columns: list[str] = []
-    for entry in entries:
-        for key, value in entry.items() if isinstance(entry, Mapping) else ():
-            if key not in columns and value not in (None, ""):  # a column no entry fills is left out
-                columns.append(str(key))
-    columns = columns or ["message"]
-    rows = [
-        [_cell(column, entry.get(column, "")) for column in columns]
-        if isinstance(entry, Mapping)
-        else [_text(entry), *([""] * (len(columns) - 1))]
-        for entry in entries
-    ]
-    return Table(columns, rows)
+    """The latest log entries as a table: one column per key the entries fill (in first-seen order, the first
+    `TABLE_COLUMNS` of them, any other keys together in one more; the widget's keys are given the reader's
+    words by `label("log", …)`, times their clock); an entry that is no object (a plain console line) fills
+    the first column."""
+    latest = entries[-TABLE_ROWS:]
+    filled = dict.fromkeys(
+        str(key)
+        for entry in latest
+        for key, value in (entry.items() if isinstance(entry, Mapping) else ())
+        if value not in (None, "")  # a column no entry fills is left out
+    )
+    columns = list(filled)[:TABLE_COLUMNS] or ["message"]
+    others = len(filled) > len(columns)
+    rows = [_row(entry, columns, others=others) for entry in latest]
+    return Table([*columns, OTHER_FIELDS] if others else columns, rows, recorded=len(entries))
+
+
+def _row(entry: Any, columns: list[str], *, others: bool) -> list[str]:
+    if not isinstance(entry, Mapping):
+        cells = [_text(entry), *([""] * (len(columns) - 1))]
+        return [_shown(cell) for cell in cells] + ([""] if others else [])
+    cells = [_cell(column, entry.get(column, "")) for column in columns]
+    if others:
+        rest = {key: value for key, value in entry.items() if str(key) not in columns and value not in (None, "")}
+        cells.append(_text(rest) if rest else "")
+    return [_shown(cell) for cell in cells]
 
 
 def _joined(*parts: Any) -> str:

@@ -282,6 +282,8 @@ async def test_the_widget_is_tried_on_a_sample_page_and_its_report_arrives(
         await expect(page.get_by_text("No reports yet.")).to_be_visible()
         await page.get_by_role("link", name="Add the widget to your site, or try it on a sample page").click()
         await page.get_by_role("link", name="Web Shop").click()
+        refused: list[str] = []  # what the page's Content-Security-Policy refused, as the console says it
+        page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
         await page.get_by_role("link", name="Try the widget on a sample page").click()
         await page.get_by_role("button", name="Report a bug").click()
         dialog = page.get_by_role("dialog", name="Report a bug")
@@ -291,3 +293,6 @@ async def test_the_widget_is_tried_on_a_sample_page_and_its_report_arrives(
         await dialog.get_by_role("button", name="Close").first.click()
         await page.get_by_role("link", name="Reports").click()
         await expect(page.get_by_role("link", name="Tried from the sample page")).to_be_visible()
+        [sent] = (await tenant.client.get("/api/v1/reports")).json()["data"]["items"]
+    assert refused == []
+    assert len(sent["screenshots"]) == 1  # the widget took its screenshot under the page's policy

@@ -272,6 +272,58 @@ async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: Te
         await expect(console.get_by_role("cell", name="10:29:55")).to_be_visible()
 
 
+async def test_a_reports_page_stays_small_whatever_its_logs_and_annotations_hold(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """A report's sender fills its logs and annotations: its page shows the latest entries, their first
+    columns, the beginning of long values and of the annotations. Twenty keys per entry made a column each,
+    and nested annotations were indented level by level: one report made a page of hundreds of megabytes,
+    rendered while every other request waited."""
+    entries = [
+        {**{f"key{key}": f"{number}.{key}" for key in range(20)}, "message": "z" * 1200} for number in range(300)
+    ]
+    nested: dict[str, Any] = {"shapes": []}
+    for _ in range(300):
+        nested = {"a": nested}
+    annotated = {
+        "title": "Annotated deeply",
+        "metadata": {
+            "url": "https://shop.example/",
+            "browser": {"name": "Chrome", "version": "120"},
+            "device": {"type": "desktop"},
+            "viewport": {"width": 1280, "height": 800},
+            "timestamp": "2026-12-04T10:30:00Z",
+        },
+        "annotations": nested,
+    }
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        flooded = await report(tenant.client, project["apiKey"], "Flooded with logs", console_logs=entries)
+        sent = await tenant.client.post("/api/widget/submit", json=annotated, headers={"X-API-Key": project["apiKey"]})
+        assert sent.status_code == 201, sent.text
+        await log_in(page, tenant.email)
+        answer = await page.goto(f"/ui/reports/{flooded['id']}")
+        assert answer is not None
+        assert len(await answer.body()) < 1_000_000
+        console = page.get_by_role("region", name="Console errors")
+        await expect(console.locator("tbody tr")).to_have_count(200)
+        headers = console.get_by_role("columnheader")
+        await expect(headers).to_have_count(13)
+        await expect(headers.last).to_have_text("Other fields")
+        await expect(console.locator("tbody tr").first).to_contain_text("100.0")  # the latest 200 of them
+        await expect(console).to_contain_text("The latest 200 of 300 entries are shown; the API answers them all.")
+        others = await console.locator("tbody tr").first.locator("td").last.text_content() or ""
+        assert others.startswith('{"key12":"100.12"')  # the keys past the first twelve, together
+        assert len(others) == 1001  # the beginning of a long value
+        assert others.endswith("z…")
+
+        await page.goto(f"/ui/reports/{sent.json()['reportId']}")
+        shown = await page.locator("pre.json").text_content()
+        assert shown is not None
+        assert len(shown) == 20_001
+        assert shown.endswith("…")
+
+
 # How far the page reaches past the window, sideways: 0 when nothing makes it wider than the window.
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 

@@ -110,13 +110,21 @@ async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantF
         url = _connection_url(project)
         assert _data(await tenant.client.get(url)) == connection
 
-        # Sent again without a token: the stored one stays; github.com is the default API.
-        changed = _data(await tenant.client.put(url, json={"repository": "acme/web"}))
+        # Sent again without a token, for the same API: the stored one stays.
+        same_api = {"repository": "acme/web", "apiUrl": "https://github.example.com/api/v3"}
+        changed = _data(await tenant.client.put(url, json=same_api))
         assert (changed["repository"], changed["apiUrl"], changed["tokenHint"]) == (
             "acme/web",
-            "https://api.github.com",
+            "https://github.example.com/api/v3",
             "…wxyz",
         )
+        # Another API (github.com is the default) takes the token anew: the stored one would go to its server.
+        elsewhere = _error(await tenant.client.put(url, json={"repository": "acme/web"}), 400, "VALIDATION_ERROR")
+        assert elsewhere["details"] == [
+            {"field": "token", "message": "Enter the token again to use it with another GitHub address."}
+        ]
+        moved = _data(await tenant.client.put(url, json={"repository": "acme/web", "token": TOKEN}))
+        assert (moved["apiUrl"], moved["tokenHint"]) == ("https://api.github.com", "…wxyz")
         async with owner_engine() as database, database.connect() as connection_to_db:
             sealed = (await connection_to_db.execute(text("SELECT token_sealed FROM github_connection"))).scalars()
             assert all(TOKEN not in value for value in sealed), "the token is stored sealed"
@@ -257,3 +265,16 @@ async def test_an_unconnected_project_and_an_unreadable_token_are_explained(
             failed = await issue_when(tenant, report["id"], "failed")
         assert failed["error"] == "The stored GitHub token can no longer be read: enter it again."
     assert server.requests == []
+
+
+async def test_an_issue_address_that_is_no_web_address_is_not_kept(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """The issue's address becomes a link on the report's page: a `javascript:` one from the API server (a
+    GitHub Enterprise address is the organization's to set) would run in the page of whoever clicked it."""
+    async with tenants.create() as tenant, github((201, {"html_url": "javascript:alert(document.cookie)"})) as server:
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+        created = await issue_when(tenant, report["id"], "created")
+    assert (created["number"], created["url"]) == (41, None)

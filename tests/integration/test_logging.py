@@ -105,3 +105,14 @@ async def test_an_anonymous_request_logs_its_request_id_and_no_tenant(
     for line in lines:
         assert line["request_id"] == request_id, line
         assert "tenant_id" not in line, line
+
+
+async def test_a_request_id_is_the_clients_own_only_when_reasonable(probe_client: ApiClient) -> None:
+    """A client's id goes into every log line and back in the answer: 10,000 characters or a control character
+    are replaced by an id of ours."""
+    kept, long, odd = [
+        (await probe_client.get("/health", headers={"X-Request-ID": sent})).headers["x-request-id"]
+        for sent in ("trace-0123456789abcdef", "x" * 10_000, "line\tbreak")
+    ]
+    assert kept == "trace-0123456789abcdef"
+    assert len(long) == len(odd) == 16

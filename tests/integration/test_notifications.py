@@ -71,3 +71,19 @@ async def test_no_mail_once_turned_off_nor_for_a_report_given_to_someone_else(te
                 await mailbox.wait_for(someone["email"])
             # The worker finished what it had started: nothing went to the one who turned it off.
         assert mailbox.to(me["email"]) == []
+
+
+async def test_a_title_with_line_breaks_is_mailed_on_one_subject_line(tenants: TenantFactory, app: Any) -> None:
+    """A reporter's title is part of the subject: its line breaks made no header (the mail was never sent), and
+    never a header of its own."""
+    async with tenants.create() as tenant, member_of(tenant, app) as member:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        me = (await member.get("/api/v1/auth/me")).json()["data"]["user"]
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails\r\nBcc: someone@example.com")
+                await tenant.client.patch(f"/api/v1/reports/{created['id']}", json={"assigneeId": me["id"]})
+                assigned = await mailbox.wait_for(me["email"])
+    assert assigned["Subject"].endswith("Assigned to you: Checkout fails Bcc: someone@example.com")
+    assert assigned["Bcc"] is None
+    assert [mail["To"] for mail in mailbox.messages] == [me["email"]]

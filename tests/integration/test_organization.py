@@ -86,6 +86,62 @@ async def test_someone_with_an_account_joins_only_by_accepting_with_their_passwo
     assert (listed["invitationPending"], listed["name"], listed["role"]) == (False, "Owner", "admin")
 
 
+async def test_guessing_a_password_through_an_invitation_is_throttled_as_a_login(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """An organization that invites an existing account holds a token that asks for that account's password:
+    its guesses are limited as logins are (5 a minute per account and client), and count as failed logins."""
+    async with tenants.create("Victim") as victim, tenants.create("Prober") as prober:
+        invited = await prober.client.post("/api/v1/organization/members", json={"email": victim.email})
+        token = invited.json()["data"]["invitationToken"]
+        async with ApiClient.for_app(app) as guesser:
+            guesses = [
+                await guesser.post(
+                    "/api/v1/auth/invitations/accept", json={"token": token, "password": f"guess-{number:04d}!"}
+                )
+                for number in range(6)
+            ]
+            login = await guesser.post("/api/v1/auth/login", json={"email": victim.email, "password": PASSWORD})
+    assert [guess.status_code for guess in guesses] == [401] * 5 + [429]
+    assert "Retry-After" in guesses[-1].headers
+    assert login.status_code == 429  # the same limit as the login's
+
+
+async def test_an_invitation_never_chooses_the_password_of_an_account_another_one_opened(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """Its sender knows an invitation's token too. One organization's invitation to an address another's
+    invitation had already made an account for chose that account's password: its owner, accepting the
+    first invitation, was asked for a password they never had."""
+    address = f"invitee-{secrets.token_hex(4)}@example.com"
+    async with tenants.create("First") as first, tenants.create("Second") as second:
+        opening = await first.client.post("/api/v1/organization/members", json={"email": address})
+        later = await second.client.post("/api/v1/organization/members", json={"email": address})
+        tokens = [answer.json()["data"]["invitationToken"] for answer in (opening, later)]
+        async with ApiClient.for_app(app) as inviter, ApiClient.for_app(app) as invitee:
+            hijack = await inviter.post(
+                "/api/v1/auth/invitations/accept", json={"token": tokens[1], "password": "chosen-by-second"}
+            )
+            shown = await invitee.get(f"/ui/invitations/accept?token={tokens[1]}")
+            opened = await invitee.post(
+                "/api/v1/auth/invitations/accept", json={"token": tokens[0], "password": PASSWORD, "name": "Ivy"}
+            )
+            joined = await invitee.post(
+                "/api/v1/auth/invitations/accept", json={"token": tokens[1], "password": PASSWORD}
+            )
+    assert hijack.status_code == 409, hijack.text
+    assert hijack.json()["message"].startswith("Another organization's invitation opened the account")
+    assert "lantern_session" not in hijack.cookies
+    assert "Another organization has invited this address too" in shown.text
+    assert 'name="password"' not in shown.text
+    assert opened.status_code == 200, opened.text
+    assert joined.status_code == 200, joined.text
+    assert sorted(organization["name"] for organization in joined.json()["data"]["organizations"]) == [
+        "First",
+        "Second",
+    ]
+
+
 async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFactory) -> None:
     async with tenants.create("Acme") as tenant:
         await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "ja"})

@@ -249,6 +249,41 @@ async def test_json_nested_too_deeply_is_a_400_not_a_crash(tenants: TenantFactor
     assert answers[0].json()["details"][0]["message"] == "Das JSON ist zu tief verschachtelt."
 
 
+async def test_oversized_annotations_are_refused_naming_the_field(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """The widget's annotations are capped at 256 KB, as logs and metadata are capped."""
+    strokes = {"shapes": [{"tool": "pen", "points": [{"x": 0.123456, "y": 0.654321}] * 10_000}]}
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        response = await anonymous.post(
+            "/api/widget/submit?lang=de",
+            json={**BUGPIN_EXAMPLE, "annotations": strokes},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+    assert response.status_code == 413, response.text
+    assert response.json()["details"] == [
+        {"field": "annotations", "message": "Die Anmerkungen dürfen höchstens 256 KB groß sein."}
+    ]
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A byte that is no UTF-8 inside a JSON string made msgspec raise UnicodeDecodeError: a 500, for anyone."""
+    login = b'{"email":"a\xff@example.com","password":"0123456789"}'
+    report = b'{"title":"Broken \xff text","description":"x"}'
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        json_body = {"Content-Type": "application/json", "Accept-Language": "es"}
+        key = {**json_body, "X-API-Key": project["apiKey"]}
+        answers = [
+            await anonymous.post("/api/v1/auth/login", content=login, headers=json_body),
+            await anonymous.post("/api/v1/reports", content=report, headers=key),
+            await anonymous.post("/api/widget/submit", content=report, headers=key),
+            await tenant.client.post("/api/v1/projects", content=b'{"name":"\xfe"}', headers=json_body),
+        ]
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 400]
+    assert {answer.json()["details"][0]["field"] for answer in answers} == {"body"}
+    assert answers[0].json()["details"][0]["message"] == "El texto no es UTF-8 válido."
+
+
 async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A file under another part than `media` was dropped without a word, and any text passed as the page's
     address; both are refused, each naming its field."""

@@ -1,5 +1,5 @@
 """Secrets at rest and sessions: argon2id parameters and its concurrency bound, no credential stored in
-clear, and a fresh session id when the password changes."""
+clear, a fresh session id when the password changes; the pages' own security headers."""
 
 from __future__ import annotations
 
@@ -119,3 +119,57 @@ async def test_changing_the_password_rotates_the_session(tenants: TenantFactory,
         async with ApiClient.for_app(app) as stale:
             stale.cookies.set("lantern_session", old_id)
             assert (await stale.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_every_page_runs_only_its_own_scripts_and_is_framed_by_nobody(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A page, a refused form and an error page alike: a stored `javascript:` address or inline script would not
+    run, and no other site can frame a page to have it clicked."""
+    async with tenants.create() as tenant:
+        answers = [
+            await anonymous.get("/ui/login"),
+            await anonymous.post("/ui/login", data={"email": tenant.email, "password": "wrong password"}),
+            await tenant.client.get("/ui/reports/NOPE-1"),
+        ]
+    assert [answer.status_code for answer in answers] == [200, 401, 404]
+    for answer in answers:
+        policy = dict(
+            directive.strip().split(" ", 1) for directive in answer.headers["content-security-policy"].split(";")
+        )
+        assert (policy["script-src"], policy["frame-ancestors"], policy["object-src"]) == ("'self'", "'none'", "'none'")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "same-origin"
+
+
+async def test_a_page_form_is_never_taken_without_its_csrf_token(tenants: TenantFactory, app: Any) -> None:
+    """Another site's form signed the visitor in to the account it chose (login CSRF: no session yet, so no
+    check), and an empty Authorization header beside a session cookie skipped the check."""
+    async with tenants.create() as tenant, ApiClient.for_app(app) as visitor:
+        login = {"email": tenant.email, "password": PASSWORD}
+        forged = await visitor.post("/ui/login", data=login)
+        await visitor.get("/ui/login")  # the page sets its token, which its form sends back
+        signed_in = await visitor.post("/ui/login", data=login)
+        bare = await tenant.client.post(
+            "/api/v1/tokens", json={"name": "forged"}, headers={"Authorization": "", "X-CSRFToken": ""}
+        )
+    assert forged.status_code == 403
+    assert "lantern_session" not in forged.cookies
+    assert signed_in.status_code == 303
+    assert "lantern_session" in signed_in.cookies
+    assert bare.status_code == 403, bare.text
+
+
+async def test_guessing_the_current_password_is_throttled_as_a_login(tenants: TenantFactory) -> None:
+    """A session someone else took over is no way to find its password: a change's wrong current passwords
+    are limited as a login's are."""
+    async with tenants.create() as tenant:
+        guesses = [
+            await tenant.client.post(
+                "/api/v1/auth/password",
+                json={"currentPassword": f"guess-{number:04d}!", "newPassword": "a new password, chosen"},
+            )
+            for number in range(6)
+        ]
+    assert [guess.status_code for guess in guesses] == [401] * 5 + [429]

@@ -196,7 +196,9 @@ class AuthController(Controller):
         accounts: NamedDependency[AccountService],
     ) -> Envelope[None]:
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
-        user = await accounts.change_password(identity.user_id, data.current_password, data.new_password)
+        user = await accounts.change_password(
+            identity.user_id, data.current_password, data.new_password, client_ip=client_ip(request.scope)
+        )
         start_session(request, user, identity.organization_id)
         return ok(None)
 
@@ -258,7 +260,8 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
-        responses=may_answer(ErrorCode.NOT_FOUND),  # a token that finds nothing
+        # A token that finds nothing; an account another organization's invitation opened (see the service).
+        responses=may_answer(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
     )
     async def accept_invitation(
         self,
@@ -266,7 +269,9 @@ class AuthController(Controller):
         data: JSONBody[schemas.AcceptInvitationRequest],
         accounts: NamedDependency[AccountService],
     ) -> Envelope[schemas.Me]:
-        user, organization_id = await accounts.accept_invitation(data.token, data.password, data.name)
+        user, organization_id = await accounts.accept_invitation(
+            data.token, data.password, data.name, client_ip=client_ip(request.scope)
+        )
         memberships = await accounts.memberships(user.id)
         organization, role = next(m for m in memberships if m[0].id == organization_id)
         start_session(request, user, organization.id)

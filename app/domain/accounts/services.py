@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import secrets
 import unicodedata
@@ -32,6 +33,20 @@ from app.lib.throttle import limiter, login_failures_policy, login_policy, passw
 from app.settings import get_settings
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.db import scoped
+
+
+class InviteeAccount(enum.StrEnum):
+    """How an invitee accepts: by choosing a password, by confirming theirs, or not yet (see `accept_invitation`)."""
+
+    NEW = "new"
+    EXISTING = "existing"
+    OPENED_ELSEWHERE = "opened_elsewhere"
+
+
+def _invitee_account(user: User, invitation: Invitation) -> InviteeAccount:
+    if user.password_hash is not None:
+        return InviteeAccount.EXISTING
+    return InviteeAccount.NEW if invitation.opens_account else InviteeAccount.OPENED_ELSEWHERE
 
 
 class UserService(SQLAlchemyAsyncRepositoryService[User]):
@@ -128,20 +143,22 @@ class AccountService:
         user.password_hash = await hash_password(password)
         user.password_changed_at = datetime.now(UTC)
 
-    async def change_password(self, user_id: UUID, current_password: str, new_password: str) -> User:
-        """A new password for someone who proves the current one."""
+    async def change_password(self, user_id: UUID, current_password: str, new_password: str, *, client_ip: str) -> User:
+        """A new password for someone who proves the current one (throttled as a login: a session taken over
+        is no way to guess it)."""
         user = await self.users.get(user_id)
-        await self.authenticate(user.email, current_password)
+        await self._confirm_password(user, current_password, client_ip)
         await self.set_password(user, new_password)
         return user
 
-    async def invitation(self, token: str) -> tuple[User, Organization]:
-        """Who a valid invitation's token invites, and to which organization (to show before accepting)."""
+    async def invitation(self, token: str) -> tuple[User, Organization, InviteeAccount]:
+        """Who a valid invitation's token invites, to which organization, and how they accept it (to show
+        before accepting)."""
         invitation = await self._open_invitation(token)
         user = await self.users.get(invitation.user_id)
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             organization = await self.session.get_one(Organization, invitation.organization_id)
-        return user, organization
+        return user, organization, _invitee_account(user, invitation)
 
     async def _open_invitation(self, token: str) -> Invitation:
         token_hash = digest(token)
@@ -157,24 +174,45 @@ class AccountService:
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
         return invitation
 
-    async def accept_invitation(self, token: str, password: str, name: str | None) -> tuple[User, UUID]:
+    async def accept_invitation(
+        self, token: str, password: str, name: str | None, *, client_ip: str
+    ) -> tuple[User, UUID]:
         """Make the invitation's membership count; the token works once and until it expires.
 
-        A person new to this server chooses their password here. Someone who already has an account proves
-        it is theirs with its password: the token alone is also known to whoever sent the invitation."""
+        Whoever sent the invitation knows its token too, so the token alone opens nothing. A person new to this
+        server chooses their password with the invitation that opened their account. Someone who already has
+        one proves it is theirs with its password, throttled as a login is. An account that another
+        organization's invitation opened, still without a password, is not this invitation's to open (its
+        sender would choose the password of someone else's invitee): its owner accepts that invitation first,
+        or chooses a password from a reset link mailed to them."""
         invitation = await self._open_invitation(token)
         user = await self.users.get(invitation.user_id)
-        if user.password_hash is not None and not await verify_password(user.password_hash, password):
-            raise invalid_credentials()
+        account = _invitee_account(user, invitation)
+        if account is InviteeAccount.OPENED_ELSEWHERE:
+            message = _(
+                "Another organization's invitation opened the account of this address, and it has no password "
+                "yet: accept that invitation first, or choose a password with “Forgot your password?”, then "
+                "accept this one."
+            )
+            raise LanternError(ErrorCode.CONFLICT, message)
+        if account is InviteeAccount.EXISTING:
+            await self._confirm_password(user, password, client_ip)
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             invitation.accepted_at = datetime.now(UTC)
             accepted = (Membership.user_id == user.id, Membership.organization_id == invitation.organization_id)
             await self.session.execute(update(Membership).where(*accepted).values(invitation_pending=False))
-        if user.password_hash is None:
+        if account is InviteeAccount.NEW:
             await self.set_password(user, password)
         if name:
             user.name = name
         return user, invitation.organization_id
+
+    async def _confirm_password(self, user: User, password: str, client_ip: str) -> None:
+        throttle = LoginThrottle(user.email, client_ip)
+        await throttle.attempt()
+        if user.password_hash is None or not await verify_password(user.password_hash, password):
+            await throttle.failed()
+            raise invalid_credentials()
 
     async def request_password_reset(self, email: str) -> None:
         """Mail a link to choose a new password, if an active account has this address. The caller learns

@@ -36,7 +36,7 @@ class Refusal(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Created:
     number: int
-    url: str
+    url: str | None  # the issue's page; none when GitHub's answer named no web address
 
 
 class _Issue(msgspec.Struct):
@@ -121,7 +121,9 @@ def created(answer: outbound.Answer) -> Created | None:
         issue = msgspec.json.decode(answer.body, type=_Issue)
     except msgspec.MsgspecError:
         return None
-    return Created(issue.number, issue.html_url)
+    # The address becomes a link on the report's page: a `javascript:` one would run there.
+    web_address = issue.html_url.lower().startswith(("https://", "http://"))
+    return Created(issue.number, issue.html_url if web_address else None)
 
 
 def worth_retrying(answer: outbound.Answer) -> bool:

@@ -43,7 +43,8 @@ class GitHubConnections(TenantService[GitHubConnection]):
         return connection
 
     async def connect(self, project_id: UUID, setup: GitHubSetup) -> GitHubConnection:
-        """Connect the project, or change its connection (a token left out keeps the stored one)."""
+        """Connect the project, or change its connection (a token left out keeps the stored one, for the same
+        API address)."""
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             raise not_found()
         api_url = (setup.api_url or GITHUB_API_URL).rstrip("/")
@@ -52,6 +53,10 @@ class GitHubConnections(TenantService[GitHubConnection]):
         connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
         if connection is None and setup.token is None:
             message = _("A token is needed to connect a project to GitHub.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
+        if connection is not None and setup.token is None and connection.api_url != api_url:
+            # The stored token goes only where it was given for: another address could be anyone's server.
+            message = _("Enter the token again to use it with another GitHub address.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
         if connection is None:
             connection = GitHubConnection(project_id=project_id)

@@ -58,3 +58,6 @@ class Invitation(TenantOwned, UUIDv7AuditBase):
     invited_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    # Made together with its person's account: accepting it chooses the account's password. Any other
+    # invitation finds an account that is not its to open (see `AccountService.accept_invitation`).
+    opens_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

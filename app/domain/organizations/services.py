@@ -99,6 +99,7 @@ class MembershipService(TenantService[Membership]):
             )
         users = UserService(session=self.session)
         user = await users.by_email(email)
+        opens_account = user is None
         if user is None:
             user = await users.create(User(email=email, name=invite.name or ""))
         elif (existing := await self.repository.get_one_or_none(user_id=user.id)) is not None:
@@ -115,6 +116,7 @@ class MembershipService(TenantService[Membership]):
             token_hash=digest(token),
             invited_by_id=actor.user_id,
             expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
+            opens_account=opens_account,
         )
         self.session.add(invitation)
         await self.session.flush()

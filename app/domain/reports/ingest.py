@@ -53,7 +53,7 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
     console = metadata.pop("consoleErrors", [])
     network = metadata.pop("networkErrors", [])
     actions = metadata.pop("userActions", [])
-    check_sizes(logs=[*console, *network, *actions], metadata=metadata)
+    check_sizes(logs=[*console, *network, *actions], metadata=metadata, annotations=submission.annotations)
     return Report(
         project_id=project_id,
         title=trimmed_title(submission.title),

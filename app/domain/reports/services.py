@@ -61,11 +61,12 @@ NUMBERING_BATCH = 500
 HELD_BACK_PAUSES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.3)
 MAX_LOG_BYTES = 512 * 1024
 MAX_METADATA_BYTES = 64 * 1024
+MAX_ANNOTATION_BYTES = 256 * 1024  # the widget's pen strokes, a few thousand points
 DELETE_FILES_JOB = "delete_stored_files"
 
 
-def check_sizes(*, logs: Sequence[Any], metadata: Any) -> None:
-    """Logs and metadata are bounded, so one report cannot fill the database."""
+def check_sizes(*, logs: Sequence[Any], metadata: Any, annotations: Any = None) -> None:
+    """Logs, metadata and annotations are bounded, so one report cannot fill the database."""
     details = []
     if len(msgspec.json.encode(list(logs))) > MAX_LOG_BYTES:
         details.append(FieldError("logs", _("Logs may be at most %(size)s KB in total.", size=MAX_LOG_BYTES // 1024)))
@@ -73,6 +74,9 @@ def check_sizes(*, logs: Sequence[Any], metadata: Any) -> None:
         details.append(
             FieldError("metadata", _("Metadata may be at most %(size)s KB.", size=MAX_METADATA_BYTES // 1024))
         )
+    if len(msgspec.json.encode(annotations)) > MAX_ANNOTATION_BYTES:
+        size = MAX_ANNOTATION_BYTES // 1024
+        details.append(FieldError("annotations", _("Annotations may be at most %(size)s KB.", size=size)))
     if details:
         raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=details)
 

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from app.domain.accounts.controllers import start_session
 from app.domain.accounts.schemas import AcceptInvitationRequest
 from app.domain.accounts.services import AccountService
+from app.lib.clients import client_ip
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
@@ -47,7 +48,9 @@ class InvitationPages(Controller):
         try:
             sent = {"token": data.token, "password": data.password, "name": data.name.strip() or None}
             body = convert_body(sent, AcceptInvitationRequest)
-            user, organization_id = await accounts.accept_invitation(body.token, body.password, body.name)
+            user, organization_id = await accounts.accept_invitation(
+                body.token, body.password, body.name, client_ip=client_ip(request.scope)
+            )
         except LanternError as error:
             if error.code is ErrorCode.NOT_FOUND:
                 raise  # the invitation itself: used, expired or never made
@@ -61,7 +64,7 @@ class InvitationPages(Controller):
     async def _page(
         accounts: AccountService, form: AcceptForm, errors: dict[str, str] | None = None, status_code: int = 200
     ) -> Template:
-        user, organization = await accounts.invitation(form.token)
+        user, organization, account = await accounts.invitation(form.token)
         return page(
             "invitations/accept.html",
             None,
@@ -69,6 +72,6 @@ class InvitationPages(Controller):
             form=form,
             errors=errors or {},
             email=user.email,
-            has_account=user.password_hash is not None,
+            account=account.value,
             organization=organization,
         )

@@ -15,6 +15,7 @@ from app.domain.accounts.controllers import start_session
 from app.domain.accounts.models import User
 from app.domain.accounts.schemas import PasswordChange, ProfileUpdate
 from app.domain.accounts.services import AccountService
+from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import convert_body
@@ -87,7 +88,9 @@ class ProfilePages(Controller):
             change = convert_body(
                 {"currentPassword": data.current_password, "newPassword": data.new_password}, PasswordChange
             )
-            user = await accounts.change_password(layout.user.id, change.current_password, change.new_password)
+            user = await accounts.change_password(
+                layout.user.id, change.current_password, change.new_password, client_ip=client_ip(request.scope)
+            )
         except LanternError as error:
             if error.code is ErrorCode.UNAUTHORIZED:
                 wrong = FieldError("currentPassword", _("This is not your current password."))

@@ -41,7 +41,7 @@ from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.forms import Form
 from app.ui.pages import HOME_PATH, Layout, page, requires_person, safe_next, see_other
-from app.ui.views import CHOICES, facts, table
+from app.ui.views import CHOICES, facts, json_excerpt, table
 from tenants.guards import requires_manager, requires_team
 
 PAGE_SIZE = 25
@@ -255,6 +255,7 @@ class ReportPages(Controller):
             console=table(report.console_logs or []),
             network=table(report.network_logs or []),
             actions=table(report.user_actions or []),
+            annotations=json_excerpt(report.annotations) if report.annotations else "",
             github=connected,
             issue=await issues.get_one_or_none(GitHubIssue.report_id == report.id) if connected else None,
             issue_error=github_error_message,
