@@ -45,6 +45,7 @@ async def test_uptime_monitors_probe_with_head(anonymous: ApiClient) -> None:
         answer = await anonymous.head(path)
         assert (answer.status_code, answer.content) == (200, b""), path
         assert answer.headers.get("content-length", "0") == "0", path  # no body claimed that is not sent
+        assert answer.headers["content-type"] == "application/json", path  # as the GET's answer and the document
 
 
 async def test_a_head_probe_says_when_a_dependency_is_missing(anonymous: ApiClient, redis_gone: None) -> None:
@@ -59,3 +60,10 @@ async def test_the_address_make_run_prints_says_where_the_api_is(anonymous: ApiC
     entry = answer.json()["data"]
     assert (entry["api"], entry["openapi"]) == ("/api/v1", "/schema/openapi.json")
     assert (await anonymous.get(entry["openapi"])).status_code == 200
+
+
+async def test_the_widget_script_is_served_as_javascript_once(anonymous: ApiClient) -> None:
+    answer = await anonymous.get("/widget.js")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/javascript; charset=utf-8"  # the charset was said twice
+    assert answer.headers["content-disposition"] == 'inline; filename="widget.js"'  # was an empty name

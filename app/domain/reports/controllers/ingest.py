@@ -136,7 +136,7 @@ class WidgetController(Controller):
         """The embeddable widget: `<script src=".../widget.js" data-api-key="lt_pub_…" defer></script>`."""
         if not SCRIPT.is_file():
             raise LanternError(ErrorCode.NOT_FOUND, _("The widget script is not built: run `make install`."))
-        return File(path=SCRIPT, media_type="text/javascript; charset=utf-8", content_disposition_type="inline")
+        return File(path=SCRIPT, filename=SCRIPT.name, media_type="text/javascript", content_disposition_type="inline")
 
 
 async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, list[bytes]]:
