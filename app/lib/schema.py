@@ -15,6 +15,12 @@ T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
 
 
+def from_zero(*, le: int) -> msgspec.Meta:
+    """A number from 0 to `le`: `msgspec.Meta(ge=0, le=le)`, with its minimum in the OpenAPI document too
+    (Litestar leaves a bound of 0 out)."""
+    return msgspec.Meta(ge=0, le=le, extra_json_schema={"extra": {"minimum": 0}})
+
+
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False):
     """A request or response body whose fields are camelCase in JSON."""
 

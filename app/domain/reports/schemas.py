@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity
 from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
-from app.lib.schema import CamelStruct
+from app.lib.schema import CamelStruct, from_zero
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -24,10 +24,10 @@ Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL_OR_EMPTY)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
 ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
 # Where a column goes on its board; bounded so that it always fits the database's integer.
-Position = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+Position = Annotated[int, from_zero(le=10_000)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
 # A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
-Pixels = Annotated[int, msgspec.Meta(ge=0, le=100_000)] | Annotated[float, msgspec.Meta(ge=0, le=100_000)]
+Pixels = Annotated[int, from_zero(le=100_000)] | Annotated[float, from_zero(le=100_000)]
 
 
 class BrowserInfo(CamelStruct):
@@ -45,9 +45,7 @@ class DeviceInfo(CamelStruct):
 class Viewport(CamelStruct):
     width: Pixels
     height: Pixels
-    device_pixel_ratio: (
-        Annotated[int, msgspec.Meta(ge=0, le=100)] | Annotated[float, msgspec.Meta(ge=0, le=100)] | None
-    ) = None
+    device_pixel_ratio: Annotated[int, from_zero(le=100)] | Annotated[float, from_zero(le=100)] | None = None
     orientation: ShortText | None = None
 
 
