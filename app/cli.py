@@ -53,7 +53,7 @@ def migrate_command() -> None:
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo organization if it is missing, and print its login and widget API key."""
-    _print_demo(asyncio.run(seed_demo()))
+    _print_demo(_seeded_demo())
 
 
 @cli.command("create-admin")
@@ -113,7 +113,7 @@ def run_command() -> None:
             os.environ["REDIS_URL"] = embedded.start()
             reset_settings()
         migrate()
-        _print_demo(asyncio.run(seed_demo()))
+        _print_demo(_seeded_demo())
         processes = [
             subprocess.Popen(_granian_args(1)),  # noqa: S603 - our own interpreter and arguments
             subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"]),
@@ -171,6 +171,11 @@ def _granian_args(workers: int) -> list[str]:
         "--no-ws",
         "app.asgi:create_app",
     ]
+
+
+def _seeded_demo() -> dict[str, str]:
+    with use_locale(_cli_locale()):  # the demo's reports are written in the language the lines are printed in
+        return asyncio.run(seed_demo())
 
 
 def _print_demo(demo: dict[str, str]) -> None:

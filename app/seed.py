@@ -6,6 +6,7 @@ import secrets
 
 from sqlalchemy import select
 
+from app.demo_reports import add_demo_reports, finish_demo_reports
 from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService
 from app.domain.projects.models import Project, ProjectKey
@@ -30,7 +31,10 @@ def _demo_password() -> str:
 
 
 async def seed_demo() -> dict[str, str]:
+    """The demo organization, its owner and its project, with a few reports the first time (in the language
+    of the locale in context)."""
     password = _demo_password()
+    first_reports = None
     async with alchemy_config().get_session() as session, session.begin():
         accounts = AccountService(session)
         user = await accounts.users.by_email(DEMO_EMAIL)
@@ -48,12 +52,18 @@ async def seed_demo() -> dict[str, str]:
             projects = ProjectService(session=session)
             project = await projects.get_one_or_none(Project.name == "Demo Site")
             if project is None:
+                site = get_settings().public_url
                 project = await projects.create_project(
-                    ProjectCreate(name="Demo Site", site_url=get_settings().public_url, tracking_prefix="DEMO"),
+                    ProjectCreate(name="Demo Site", site_url=site, tracking_prefix="DEMO"),
                 )
+                first_reports = await add_demo_reports(session, project.id, site, user.id)
+            project_id = project.id
             key = await session.scalar(
                 select(ProjectKey.key).where(ProjectKey.project_id == project.id, ProjectKey.revoked_at.is_(None)),
             )
+    if first_reports is not None:
+        with tenant_scope(organization_id):
+            await finish_demo_reports(project_id, first_reports, queue=get_settings().redis_url is not None)
     return {
         "organization": DEMO_ORGANIZATION,
         "url": get_settings().public_url,

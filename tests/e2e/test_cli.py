@@ -27,7 +27,8 @@ def data_dir(migrated: Path, tmp_path: Path) -> Path:
 
 
 def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(data_dir: Path) -> None:
-    env = clean_env(data_dir)
+    """The demo's first reports come once, numbered, in the language of the locale the command runs in."""
+    env = clean_env(data_dir, LANG="de_DE.UTF-8")
 
     first = parse_demo_login(run_cli("seed-demo", env=env))
     second = parse_demo_login(run_cli("seed-demo", env=env))
@@ -36,9 +37,19 @@ def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(data_dir:
     database = data_dir / "lantern.db"
     counts = {
         table: sqlite_rows(database, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608 - fixed table names
-        for table in ("user_account", "organization", "membership", "project", "project_key")
+        for table in ("user_account", "organization", "membership", "project", "project_key", "report_comment")
     }
     assert counts == dict.fromkeys(counts, 1)
+    reports = sqlite_rows(database, "SELECT tracking_id, status, title FROM report ORDER BY number")
+    assert [(tracking_id, status) for tracking_id, status, _title in reports] == [
+        ("DEMO-1", "done"),
+        ("DEMO-2", "todo"),
+        ("DEMO-3", "doing"),
+        ("DEMO-4", "new"),
+    ]
+    assert reports[3][2] == "Der Bezahlen-Button reagiert nicht"
+    # No queue without `run`: the screenshot waits for the worker's sweeper.
+    assert sqlite_rows(database, "SELECT status, annotated FROM screenshot") == [("pending", 1)]
 
 
 def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instance(data_dir: Path) -> None:

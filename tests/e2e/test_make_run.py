@@ -62,6 +62,21 @@ def _log_in(base_url: str, demo: DemoLogin) -> None:
         assert projects.status_code == 200, projects.text
         [project] = [project for project in projects.json()["data"] if project["apiKey"] == demo.widget_key]
         assert project["siteUrl"] == base_url  # the page it serves, on whatever port it was given
+        _see_the_demo_reports(client)
+
+
+def _see_the_demo_reports(client: httpx.Client) -> None:
+    """The demo's first reports are listed, numbered, and the worker processes the checkout's screenshot."""
+    listed = client.get("/api/v1/reports").json()["data"]
+    assert [item["trackingId"] for item in listed["items"]] == ["DEMO-4", "DEMO-3", "DEMO-2", "DEMO-1"]
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        [screenshot] = client.get("/api/v1/reports/DEMO-4").json()["data"]["screenshots"]
+        if screenshot["status"] != "pending":
+            break
+        time.sleep(0.25)
+    assert (screenshot["status"], screenshot["width"], screenshot["height"]) == ("ready", 1280, 800)
+    assert client.get(screenshot["thumbnailUrl"]).headers["content-type"] == "image/webp"
 
 
 def _port_is_closed(port: int) -> bool:
