@@ -142,6 +142,31 @@ async def test_an_invitation_never_chooses_the_password_of_an_account_another_on
     ]
 
 
+async def test_someone_in_two_organizations_switches_and_stays_signed_in(tenants: TenantFactory, app: Any) -> None:
+    """Switching rewrote the session without its start: for anyone whose password was ever set after sign-up (an
+    invitation accepted, a password changed), the next request counted it older than the password, and 401."""
+    async with tenants.create("Home") as home, tenants.create("Away") as away:
+        invited = await away.client.post("/api/v1/organization/members", json={"email": home.email})
+        token = invited.json()["data"]["invitationToken"]
+        accepted = await home.client.post(
+            "/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        changed = await home.client.post(
+            "/api/v1/auth/password", json={"currentPassword": PASSWORD, "newPassword": PASSWORD}
+        )
+        assert changed.status_code == 200, changed.text
+        switched = await home.client.post("/api/v1/auth/organization", json={"organizationId": home.organization_id})
+        after = await home.client.get("/api/v1/auth/me")
+        back = await home.client.post("/api/v1/auth/organization", json={"organizationId": away.organization_id})
+        listed = await home.client.get("/api/v1/reports")
+    assert switched.status_code == 200, switched.text
+    assert after.status_code == 200, after.text
+    assert after.json()["data"]["organization"]["name"] == "Home"
+    assert back.status_code == 200, back.text
+    assert listed.status_code == 200, listed.text
+
+
 async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFactory) -> None:
     async with tenants.create("Acme") as tenant:
         await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "ja"})

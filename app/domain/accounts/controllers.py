@@ -114,7 +114,8 @@ async def switch_session_organization(
     chosen = next((m for m in memberships if m[0].id == organization_id), None)
     if chosen is None:
         raise LanternError(ErrorCode.NOT_FOUND)
-    request.set_session({SESSION_USER_KEY: str(user.id), SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
+    # The rest of the session stays: its start, above all, which a password changed since must not predate.
+    request.set_session({**request.session, SESSION_ORGANIZATION_KEY: str(chosen[0].id)})
     return user, chosen, memberships
 
 
