@@ -481,6 +481,32 @@ async def test_guests_see_only_what_they_may(tenants: TenantFactory, anonymous: 
             assert body["links"]["next"] is None
             assert [resource["id"] for resource in body["included"]] == [private["id"]]
 
+            # The team's people are no guest's to know: their names, not their addresses.
+            [mine] = body["data"]
+            await tenant.client.patch(f"/api/v1/reports/{mine['id']}", json={"assigneeId": tenant.user_id})
+            await tenant.client.post(f"/api/v1/reports/{mine['id']}/comments", json={"text": "On it."})
+            assigned = await _document(guest, f"/api/v1/reports/{mine['id']}", include="assignee")
+            authors = await _document(guest, f"/api/v1/reports/{mine['id']}/comments", include="author")
+            for user in (*assigned["included"], *authors["included"]):
+                assert user["attributes"] == {"name": "Owner"}
+            by_owner = await _document(tenant.client, f"/api/v1/reports/{mine['id']}", include="assignee")
+            assert by_owner["included"][0]["attributes"]["email"] == tenant.email
+
+        # A report is assigned only to someone who sees it: not a guest kept to their own reports, nor an invitee.
+        listed = (await tenant.client.get("/api/v1/reports", params={"project_id": private["id"]})).json()["data"]
+        someones = next(item["id"] for item in listed["items"] if item["title"] == "Someone's")
+        pending = await tenant.client.post("/api/v1/organization/members", json={"email": "later@example.com"})
+        refused = [
+            await tenant.client.patch(f"/api/v1/reports/{someones}", json={"assigneeId": user_id})
+            for user_id in (guest_user, pending.json()["data"]["member"]["userId"])
+        ]
+        guests_own = await tenant.client.patch(f"/api/v1/reports/{mine['id']}", json={"assigneeId": guest_user})
+    assert [answer.status_code for answer in refused] == [400, 400]
+    assert refused[0].json()["details"] == [
+        {"field": "assigneeId", "message": "No one who can see this report has this id."}
+    ]
+    assert guests_own.status_code == 200, guests_own.text
+
 
 async def _submit_as(anonymous: ApiClient, project: dict[str, Any], email: str, title: str) -> None:
     body = {

@@ -216,10 +216,14 @@ async def test_roles_and_the_last_owner(tenants: TenantFactory) -> None:
         assert (await tenant.client.delete(f"/api/v1/organization/members/{pending}")).status_code == 204
 
 
-async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anonymous: ApiClient) -> None:
+async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
         invited = await invite(tenant)
+        async with ApiClient.for_app(app) as joining:  # someone still invited is assigned nothing
+            token = invited["invitationToken"]
+            joined = await joining.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert joined.status_code == 200, joined.text
         sent = await anonymous.post("/api/v1/reports", json={"title": "Cart"}, headers={"X-API-Key": project["apiKey"]})
         report = f"/api/v1/reports/{sent.json()['data']['id']}"
         member = invited["member"]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite
 from tests.support.screenshots import processed, read_report
 from workers.jobs import sweep_unnumbered_reports
@@ -652,10 +652,15 @@ async def test_bugpin_multipart_without_media_or_with_its_json_as_a_blob(
     assert [detail["field"] for detail in not_an_image.json()["details"]] == ["media"]
 
 
-async def test_only_someone_who_sees_the_project_can_be_assigned(tenants: TenantFactory, anonymous: ApiClient) -> None:
+async def test_only_someone_who_sees_the_report_can_be_assigned(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """Another organization's person, nobody, a guest not added to the project, a guest still invited, and a
+    guest whose project keeps guests to their own reports are refused alike; a guest who sees the report is not."""
     async with tenants.create() as tenant, tenants.create("Other") as other:
         project, report_url = await _sent_report(tenant, anonymous)
-        guest_id = (await invite(tenant, "guest"))["member"]["userId"]
+        invited = await invite(tenant, "guest")
+        guest_id = invited["member"]["userId"]
 
         async def assign(user_id: str) -> httpx.Response:
             return await tenant.client.patch(
@@ -665,13 +670,20 @@ async def test_only_someone_who_sees_the_project_can_be_assigned(tenants: Tenant
         refused = [await assign(user_id) for user_id in (other.user_id, str(uuid4()), guest_id)]
         added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
         assert added.status_code == 201, added.text
+        refused.append(await assign(guest_id))  # still only invited
+        async with ApiClient.for_app(app) as guest:
+            token = invited["invitationToken"]
+            accepted = await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert accepted.status_code == 200, accepted.text
+        refused.append(await assign(guest_id))  # someone else's report, in a project that keeps guests apart
+        await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"guestsSeeGuests": True})
         allowed = [await assign(user_id) for user_id in (guest_id, tenant.user_id)]
         assignee = (await tenant.client.get(report_url)).json()["data"]["assigneeId"]
     for answer in refused:
         assert answer.status_code == 400, answer.text
         [detail] = answer.json()["details"]
         assert detail["field"] == "assigneeId"
-        assert detail["message"] != "No one who can see this project has this id."  # in Japanese
+        assert detail["message"] == "このレポートを閲覧できるユーザーに、この ID の人はいません。"
     assert [answer.status_code for answer in allowed] == [200, 200]
     assert assignee == tenant.user_id
 

@@ -12,12 +12,12 @@ import enum
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
-from app.domain.organizations.models import Membership, Organization
+from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
+from app.domain.reports.audience import sees_report
 from app.domain.reports.models import Comment, Report
 from app.domain.tokens.models import ApiToken
 from app.lib.i18n import DEFAULT_LOCALE, use_locale
@@ -98,15 +98,16 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
 
 
 async def _still_to_hear(session: AsyncSession, notice: Notice) -> tuple[Report, User, Comment | None] | None:
-    """The report, its recipient and the comment, if the report is still theirs, they are still in the
-    organization (not only invited) and still want such mail."""
+    """The report, its recipient and the comment, if the report is still theirs, they still see it (a guest
+    taken off its project does not) and still want such mail."""
     report = await session.get(Report, notice.report_id)
     recipient = await session.get(User, notice.recipient_id)
     if report is None or recipient is None or report.assignee_id != recipient.id or not recipient.email_notifications:
         return None
-    membership = await session.scalar(select(Membership).where(Membership.user_id == recipient.id))
     comment = await session.get(Comment, notice.comment_id) if notice.comment_id else None
-    if membership is None or membership.invitation_pending or (notice.kind is NoticeKind.COMMENTED and comment is None):
+    if (notice.kind is NoticeKind.COMMENTED and comment is None) or not await sees_report(
+        session, report, recipient.id
+    ):
         return None
     return report, recipient, comment
 

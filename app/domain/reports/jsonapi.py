@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
-from app.domain.organizations.models import Membership
+from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.models import Attachment, Comment, Report
 from app.domain.reports.presenters import report_reads, sees_github_issues
@@ -177,18 +177,20 @@ def _project_resource(project: Project) -> Resource:
     return Resource("project", str(project.id), attributes, self_link=_project_path(project.id))
 
 
-def _user_resource(user: User) -> Resource:
-    return Resource("user", str(user.id), {"name": user.name, "email": user.email})
+def _user_resource(user: User, *, with_email: bool) -> Resource:
+    return Resource("user", str(user.id), {"name": user.name, **({"email": user.email} if with_email else {})})
 
 
-async def _members(session: AsyncSession, user_ids: set[UUID]) -> list[Resource]:
-    """Users by id, only those who are members of the tenant (memberships are tenant-scoped)."""
+async def _members(session: AsyncSession, user_ids: set[UUID], identity: Identity) -> list[Resource]:
+    """Users by id, only those who are members of the tenant (memberships are tenant-scoped); their e-mail
+    addresses for the team alone, as the organization's people are not shown to its guests."""
     if not user_ids:
         return []
     users = await session.scalars(
         select(User).join(Membership, Membership.user_id == User.id).where(User.id.in_(user_ids)).distinct(),
     )
-    return [_user_resource(user) for user in users]
+    with_email = identity.role is not Role.GUEST
+    return [_user_resource(user, with_email=with_email) for user in users]
 
 
 @dataclass(slots=True)
@@ -223,6 +225,7 @@ class ReportDocuments:
         self.session = session
         self.query = query
         self.present_attachment = present_attachment
+        self.identity = identity
         self.github_issues = sees_github_issues(identity)
 
     async def resources(self, reports: Sequence[Report]) -> tuple[list[Resource], list[Resource]]:
@@ -253,7 +256,8 @@ class ReportDocuments:
             projects = await self.session.scalars(select(Project).where(Project.id.in_(project_ids)))
             included.extend(_project_resource(project) for project in projects)
         if "assignee" in self.query.include:
-            included.extend(await _members(self.session, {r.assignee_id for r in reports if r.assignee_id}))
+            assignees = {report.assignee_id for report in reports if report.assignee_id}
+            included.extend(await _members(self.session, assignees, self.identity))
         for comments in (related.comments or {}).values():
             included.extend(comment_resource(comment) for comment in comments)
         for attachments in (related.attachments or {}).values():
@@ -329,7 +333,7 @@ async def report_item(
 
 
 async def comment_list(
-    request: Request[Any, Any, Any], comments: list[Comment], session: AsyncSession
+    request: Request[Any, Any, Any], comments: list[Comment], session: AsyncSession, identity: Identity
 ) -> dict[str, Any]:
     query = query_of(request, COMMENT_RULES)
     listed = WholeList.of(request, query, [comment_resource(comment) for comment in comments])
@@ -337,7 +341,7 @@ async def comment_list(
     if "author" in query.include:
         shown = {item.id for item in listed.items}
         authors = {comment.author_id for comment in comments if comment.author_id and str(comment.id) in shown}
-        included = await _members(session, authors)
+        included = await _members(session, authors, identity)
     return listed.document(query, included)
 
 

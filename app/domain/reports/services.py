@@ -34,8 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.domain.notifications.services import NoticeKind, notify_assignee
-from app.domain.organizations.models import Membership, Role
-from app.domain.projects.models import Project, ProjectMember
+from app.domain.organizations.models import Role
+from app.domain.projects.models import Project
+from app.domain.reports.audience import sees_report
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
     FIRST_CUSTOM_STATUS_ID,
@@ -133,7 +134,7 @@ class ReportService(TenantService[Report]):
         """`changes` made by `actor`; someone the report is newly assigned to hears of it (notifications)."""
         assigned_before = report.assignee_id
         if isinstance(changes.assignee_id, UUID):
-            await self._check_assignee(report.project_id, changes.assignee_id)
+            await self._check_assignee(report, changes.assignee_id)
         if changes.status is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
         if changes.status_id is not msgspec.UNSET:
@@ -144,13 +145,11 @@ class ReportService(TenantService[Report]):
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return report
 
-    async def _check_assignee(self, project_id: UUID, user_id: UUID) -> None:
-        """Only someone who sees the project can be assigned: a member of this organization, or a guest added
-        to the project. Anyone else, another organization's user included, is unknown here."""
-        role = await self.session.scalar(select(Membership.role).where(Membership.user_id == user_id))
-        added = select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
-        if role is None or (role == Role.GUEST and await self.session.scalar(added) is None):
-            message = _("No one who can see this project has this id.")
+    async def _check_assignee(self, report: Report, user_id: UUID) -> None:
+        """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
+        organization's user included, is unknown here."""
+        if not await sees_report(self.session, report, user_id):
+            message = _("No one who can see this report has this id.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
 

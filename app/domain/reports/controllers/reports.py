@@ -241,7 +241,7 @@ class ReportController(Controller):
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         found = await comments.of(report.id)
         if jsonapi.requested(request):
-            return jsonapi.document_response(await comment_list(request, found, reports.session))
+            return jsonapi.document_response(await comment_list(request, found, reports.session, identity))
         return ok([comment_read(comment) for comment in found])
 
     @post(
