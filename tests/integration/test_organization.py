@@ -511,3 +511,20 @@ async def test_every_invitation_queues_its_mail_once_committed(tenants: TenantFa
                 "send_invitation_email",
                 tenant.organization_id,
             )
+
+
+async def test_a_guest_reads_no_column_of_a_project_not_theirs(tenants: TenantFactory, app: Any) -> None:
+    """The list page named the chosen project's custom columns, whichever project its address named."""
+    async with tenants.create() as tenant:
+        hidden = await tenant.create_project("Hidden")
+        added = await tenant.client.post(f"/api/v1/projects/{hidden['id']}/columns", json={"name": "Secret plans"})
+        assert added.status_code == 201, added.text
+        invited = await invite(tenant, "guest")
+        async with ApiClient.for_app(app) as guest:
+            token = invited["invitationToken"]
+            await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            page = await guest.get("/ui/reports", params={"project": hidden["id"]})
+        team_page = await tenant.client.get("/ui/reports", params={"project": hidden["id"]})
+    assert page.status_code == 200
+    assert "Secret plans" not in page.text
+    assert "Secret plans" in team_page.text

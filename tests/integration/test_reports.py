@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
-from tests.support.isolation import invite
+from tests.support.isolation import invite, member_of
 from tests.support.screenshots import processed, read_report
 from workers.jobs import sweep_unnumbered_reports
 
@@ -501,6 +501,27 @@ async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, an
     [detail] = unknown.json()["details"]
     assert detail["field"] == "statusId"
     assert detail["message"] != "There is no column with this number in the project."  # in Spanish
+
+
+async def test_an_attachment_is_deleted_only_by_whoever_added_it_or_a_manager(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """A report's evidence is not anyone's to take away: a member deleted the owner's files as their own."""
+    async with tenants.create() as tenant, member_of(tenant, app) as member:
+        project = await _project(tenant)
+        created = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        base = f"/api/v1/reports/{created.json()['data']['id']}/attachments"
+        owners = (await tenant.client.post(base, json={"url": "https://files.example.com/owner.har"})).json()["data"]
+        members = (await member.post(base, json={"url": "https://files.example.com/member.har"})).json()["data"]
+        refused = await member.delete(f"{base}/{owners['id']}")
+        own = await member.delete(f"{base}/{members['id']}")
+        kept = [attachment["id"] for attachment in (await tenant.client.get(base)).json()["data"]]
+        by_owner = await tenant.client.delete(f"{base}/{owners['id']}")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Only whoever added this attachment, or an admin, can delete it."
+    assert (own.status_code, kept, by_owner.status_code) == (204, [owners["id"]], 204)
 
 
 async def test_attachments_upload_link_download_delete(tenants: TenantFactory, anonymous: ApiClient) -> None:

@@ -14,13 +14,16 @@ from uuid import UUID
 import structlog
 from redis.exceptions import RedisError
 
+from app.domain.organizations.models import Role
 from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
 from app.domain.reports.schemas import AttachmentLink
 from app.lib.errors import ErrorCode, LanternError, not_found
+from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
 from tenants.context import require_tenant
+from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
 
 logger = structlog.get_logger()
@@ -106,7 +109,12 @@ class AttachmentService(TenantService[Attachment]):
             ),
         )
 
-    async def remove(self, attachment: Attachment) -> None:
+    async def remove(self, attachment: Attachment, identity: Identity) -> None:
+        """A file or link, deleted by whoever added it, or by a manager (an owner, an admin, a token): a report's
+        evidence is not anyone else's to take away."""
+        if identity.role not in {Role.OWNER, Role.ADMIN} and attachment.created_by_id != identity.user_id:
+            message = _("Only whoever added this attachment, or an admin, can delete it.")
+            raise LanternError(ErrorCode.FORBIDDEN, message)
         await self.delete(attachment.id)
         for key in (attachment.key, attachment.thumbnail_key):
             if key:

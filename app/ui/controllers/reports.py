@@ -202,8 +202,9 @@ class ReportPages(Controller):
             count=not (query.after or query.before),
         )
         visible = await projects.visible(identity)
-        project_id = _uuid(query.project)
-        custom = [column.name for column in await columns.custom(project_id)] if project_id else []
+        # Only a project the reader sees names its columns (a guest's address may name any project's id).
+        chosen = next((project for project in visible if str(project.id) == query.project), None)
+        custom = [column.name for column in await columns.custom(chosen.id)] if chosen else []
         return page(
             "reports/list.html",
             layout,

@@ -216,7 +216,7 @@ class AttachmentController(Controller):
         attachments: NamedDependency[AttachmentService],
     ) -> None:
         report = await _report(identity, reference, reports, projects)
-        await attachments.remove(await attachments.one(report.id, attachment_id))
+        await attachments.remove(await attachments.one(report.id, attachment_id), identity)
 
 
 async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:
