@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService
 from app.domain.organizations.models import Organization, Role
+from app.domain.organizations.services import MembershipService
 from app.lib.errors import (
     CODE_OF_STATUS,
     STATUS_OF,
@@ -135,6 +137,14 @@ async def provide_layout(
     layout = Layout(identity, user, organization, memberships)
     request.scope["state"][LAYOUT_KEY] = layout
     return layout
+
+
+async def people(layout: Layout, memberships: MembershipService) -> dict[UUID, str]:
+    """Names of the organization's people (assignees, comment authors, who made a token); none for guests, to
+    whom the API does not show the organization's people either."""
+    if layout.is_guest:
+        return {}
+    return {user.id: user.name or user.email for _membership, user in await memberships.members()}
 
 
 # Every page: its own scripts only (no inline script, no `javascript:` address, whatever a stored value holds),

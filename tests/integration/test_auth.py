@@ -209,3 +209,31 @@ async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_work
     assert "lantern_session" not in stalled.cookies
     assert again.status_code == 200, again.text
     assert me.status_code == 200, me.text
+
+
+async def test_a_token_says_who_made_it_and_whether_they_are_still_here(tenants: TenantFactory, app: Any) -> None:
+    """A token acts for the organization and outlives its maker's membership: its list names the maker, and
+    shows a token whose maker left, for an owner to revoke."""
+    async with tenants.create() as tenant:
+        invited = await tenant.client.post(
+            "/api/v1/organization/members", json={"email": f"admin-{secrets.token_hex(4)}@example.com", "role": "admin"}
+        )
+        member = invited.json()["data"]["member"]
+        async with ApiClient.for_app(app) as admin:
+            token = invited.json()["data"]["invitationToken"]
+            joined = await admin.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert joined.status_code == 200, joined.text
+            await admin.get("/health")  # its CSRF cookie
+            made = (await admin.post("/api/v1/tokens", json={"name": "Left behind"})).json()["data"]
+        mine = await tenant.create_token("Still mine")
+        listed = {item["name"]: item for item in (await tenant.client.get("/api/v1/tokens")).json()["data"]}
+        removed = await tenant.client.delete(f"/api/v1/organization/members/{member['id']}")
+        page = (await tenant.client.get("/ui/tokens")).text
+    assert (listed["Left behind"]["createdById"], listed["Still mine"]["createdById"]) == (
+        member["userId"],
+        tenant.user_id,
+    )
+    assert made["createdById"] == member["userId"]
+    assert mine["createdById"] == tenant.user_id
+    assert removed.status_code == 204
+    assert page.count("Someone no longer in the organization") == 1

@@ -31,6 +31,7 @@ def token_read(token: ApiToken) -> schemas.TokenRead:
         name=token.name,
         hint=token.hint,
         created_at=token.created_at,
+        created_by_id=token.created_by_id,
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
     )

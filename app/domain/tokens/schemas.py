@@ -18,6 +18,8 @@ class TokenRead(CamelStruct):
     name: str
     hint: str
     created_at: datetime
+    # Who made it (none when a token made it): a token outlives its maker's membership, so its list says whose.
+    created_by_id: UUID | None
     last_used_at: datetime | None
     revoked_at: datetime | None
 

@@ -40,7 +40,7 @@ from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.forms import Form
-from app.ui.pages import HOME_PATH, Layout, page, requires_person, safe_next, see_other
+from app.ui.pages import HOME_PATH, Layout, page, people, requires_person, safe_next, see_other
 from app.ui.views import CHOICES, facts, json_excerpt, table
 from tenants.guards import requires_manager, requires_team
 
@@ -131,14 +131,6 @@ class TriageForm:
 @dataclass
 class CommentForm:
     text: str = ""
-
-
-async def people(layout: Layout, memberships: MembershipService) -> dict[UUID, str]:
-    """Names of the organization's people, for assignees and comment authors; none for guests, to whom the
-    API does not show the organization's people either."""
-    if layout.is_guest:
-        return {}
-    return {user.id: user.name or user.email for _membership, user in await memberships.members()}
 
 
 async def comment_authors(

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.domain.organizations.services import MembershipService
 from app.domain.tokens.models import ApiToken
 from app.domain.tokens.schemas import TokenCreate
 from app.domain.tokens.services import TokenService
@@ -19,7 +20,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, form_page, requires_person, see_other, show_once, shown_once_page
+from app.ui.pages import Layout, form_page, people, requires_person, see_other, show_once, shown_once_page
 from tenants.guards import requires_manager
 
 TOKENS_PATH = "/ui/tokens"
@@ -41,9 +42,10 @@ class TokenPages(Controller):
         *,
         layout: NamedDependency[Layout],
         tokens: NamedDependency[TokenService],
+        memberships: NamedDependency[MembershipService],
         notice: FromQuery[str | None] = None,
     ) -> Template:
-        return await self._page(layout, tokens, TokenForm(), notice=notice)
+        return await self._page(layout, tokens, memberships, TokenForm(), notice=notice)
 
     @post("/")
     async def create(
@@ -52,12 +54,13 @@ class TokenPages(Controller):
         layout: NamedDependency[Layout],
         data: Annotated[TokenForm, Form],
         tokens: NamedDependency[TokenService],
+        memberships: NamedDependency[MembershipService],
     ) -> Redirect | Template:
         """The token is shown once, on the page this leads to (the API's answer is the only other place)."""
         try:
             body = convert_body({"name": data.name.strip()}, TokenCreate)
         except LanternError as error:
-            return await self._page(layout, tokens, data, errors=field_errors(error, FIELDS))
+            return await self._page(layout, tokens, memberships, data, errors=field_errors(error, FIELDS))
         token, secret = await tokens.issue(body.name, layout.identity.user_id)
         return show_once(request, f"{TOKENS_PATH}/{token.id}/created", secret=secret)
 
@@ -81,13 +84,15 @@ class TokenPages(Controller):
         return see_other(f"{TOKENS_PATH}?notice=revoked")
 
     @staticmethod
-    async def _page(
+    async def _page(  # noqa: PLR0913 - the page, its services, and what it says beside the form
         layout: Layout,
         tokens: TokenService,
+        memberships: MembershipService,
         form: TokenForm,
         *,
         errors: dict[str, str] | None = None,
         notice: str | None = None,
     ) -> Template:
         listed = await tokens.get_many(order_by=[ApiToken.created_at.asc()])
-        return form_page("tokens/list.html", layout, form, errors=errors, notice=notice, tokens=listed)
+        makers = await people(layout, memberships)
+        return form_page("tokens/list.html", layout, form, errors=errors, notice=notice, tokens=listed, makers=makers)
