@@ -12,14 +12,19 @@ import hashlib
 import hmac
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
 import obstore
+from obstore.exceptions import BaseError
 from obstore.store import S3Store
 
+from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import gettext as _
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -30,6 +35,33 @@ _SAFE_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,
 
 class InvalidKeyError(ValueError):
     """A key that Lantern could not have made."""
+
+
+# How long a client is asked to wait before sending a file again while the store fails.
+STORE_RETRY_AFTER_SECONDS = 30
+
+
+class StorageUnavailableError(LanternError):
+    """The store failed, not the file: a full or read-only disk, an unreachable bucket. A client is asked to
+    try again shortly (503), and a worker gives its attempt back (see `ImageProcessor`)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            _("Files cannot be stored right now. Please try again in a moment."),
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
+
+
+@contextmanager
+def _store_errors(*store_errors: type[Exception]) -> Iterator[None]:
+    """The store's own failures as `StorageUnavailableError`; a missing object stays FileNotFoundError."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except store_errors as error:
+        raise StorageUnavailableError from error
 
 
 def new_key(organization_id: UUID, project_id: UUID, extension: str) -> str:
@@ -75,10 +107,12 @@ class LocalStorage:
 
     async def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        await asyncio.to_thread(_write, path, data)
+        with _store_errors(OSError):
+            await asyncio.to_thread(_write, path, data)
 
     async def get(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._path(key).read_bytes)
+        with _store_errors(OSError):
+            return await asyncio.to_thread(self._path(key).read_bytes)
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
@@ -128,11 +162,13 @@ class S3Storage:
 
     async def put(self, key: str, data: bytes) -> None:
         # An object PUT is atomic: a reader sees the old object or the whole new one.
-        await obstore.put_async(self.store, check_key(key), data)
+        with _store_errors(BaseError):
+            await obstore.put_async(self.store, check_key(key), data)
 
     async def get(self, key: str) -> bytes:
-        result = await obstore.get_async(self.store, check_key(key))
-        return bytes(await result.bytes_async())
+        with _store_errors(BaseError):
+            result = await obstore.get_async(self.store, check_key(key))
+            return bytes(await result.bytes_async())
 
     async def exists(self, key: str) -> bool:
         try:

@@ -25,6 +25,7 @@ from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotServ
 from app.lib.database import alchemy_config
 from app.lib.queue import enqueue_for_tenant
 from app.lib.redis import get_redis
+from app.lib.storage import LocalStorage
 from app.settings import get_settings, reset_settings
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.processes import worker_process
@@ -230,6 +231,49 @@ async def test_running_the_job_twice_changes_nothing_the_second_time(tenants: Te
             first.attempts,
         )
         assert stored_files(shot) == files
+
+
+async def test_a_store_that_fails_costs_an_image_no_attempt(tenants: TenantFactory, tmp_path: Path) -> None:
+    """A full or read-only disk failed every image waiting meanwhile: each run counted an attempt, and three
+    minutes of it failed them for good though their files were whole."""
+    broken = tmp_path / "not-a-directory"
+    broken.write_bytes(b"")  # a store rooted in a file: every write fails as a real disk's would
+    async with tenants.create() as tenant:
+        [shot] = await pending_screenshots(tenant, 1, screenshot_png((320, 180)))
+        for _ in range(MAX_ATTEMPTS + 1):
+            async with tenant_session(tenant) as session:
+                assert await ScreenshotService(session, LocalStorage(broken)).process(shot.id) is None
+        [waiting] = await rows(tenant, [shot])
+        async with tenant_session(tenant) as session:
+            recovered = await ScreenshotService(session).process(shot.id)
+    assert (waiting.status, waiting.attempts) == ("pending", 0)
+    assert recovered == "ready"
+
+
+async def test_an_upload_the_store_cannot_keep_is_a_503_to_send_again(tenants: TenantFactory) -> None:
+    """It was a 500 saying something went wrong on our side, with nothing for a client to do but guess."""
+    uploads = get_settings().data_dir / "uploads"
+    async with tenants.create() as tenant:
+        _project_id, headers = await project_headers(tenant)
+        files = {"file": ("shot.png", screenshot_png((64, 48)), "image/png")}
+        aside = uploads.rename(uploads.with_name("uploads-aside"))
+        uploads.write_bytes(b"")  # the uploads directory is no directory: every write fails
+        try:
+            refused = await tenant.client.post(
+                "/api/v1/upload/screenshot", files=files, headers={**headers, "Accept-Language": "de"}
+            )
+        finally:
+            uploads.unlink()
+            aside.rename(uploads)
+        accepted = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "30"
+    assert refused.json()["error"] == "SERVICE_UNAVAILABLE"
+    assert (
+        refused.json()["message"]
+        == "Dateien können gerade nicht gespeichert werden. Bitte versuchen Sie es gleich noch einmal."
+    )
+    assert accepted.status_code == 201, accepted.text
 
 
 async def test_a_job_whose_tenant_does_not_own_the_screenshot_writes_nothing(tenants: TenantFactory) -> None:

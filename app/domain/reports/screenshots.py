@@ -43,7 +43,7 @@ from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.lib.errors import not_found
 from app.lib.i18n import gettext as _
-from app.lib.storage import Storage, derived_key, storage
+from app.lib.storage import Storage, StorageUnavailableError, derived_key, storage
 from app.settings import get_settings
 
 logger = structlog.get_logger()
@@ -218,7 +218,14 @@ class ImageProcessor(Generic[ImageRow]):
             return await self._fail(row, Refusal.ATTEMPTS)
         if not await self._claim(row):
             return None
-        return await self._run(row)
+        try:
+            return await self._run(row)
+        except StorageUnavailableError:
+            # The store failed, not the image: the attempt is given back, and the sweeper runs it again later
+            # (three failed minutes of a full disk would otherwise fail every image waiting meanwhile).
+            logger.warning("image not processed: storage unavailable", row_id=str(row.id))
+            await self._give_back(row)
+            return None
 
     async def _run(self, row: ImageRow) -> str | None:
         if row.key is None:
@@ -269,6 +276,16 @@ class ImageProcessor(Generic[ImageRow]):
             return False
         await self.session.refresh(row)
         return True
+
+    async def _give_back(self, row: ImageRow) -> None:
+        await self.session.rollback()
+        await self.session.execute(
+            update(self.model)
+            .where(self.model.id == row.id, self.model.status == ImageStatus.PENDING.value)
+            .values(attempts=self.model.attempts - 1)
+            .execution_options(synchronize_session=False),
+        )
+        await self.session.commit()
 
     async def _project_of(self, row: ImageRow) -> UUID:
         if isinstance(row, Screenshot):
