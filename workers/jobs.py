@@ -17,6 +17,7 @@ from app.domain.integrations.models import GitHubIssue
 from app.domain.integrations.services import GitHubIssues
 from app.domain.notifications.services import Notice, notification_mail
 from app.domain.organizations.services import invitation_mail
+from app.domain.reports.ingest import forget_unattached_uploads
 from app.domain.reports.models import Attachment, Report, Screenshot
 from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
 from app.domain.reports.search import refresh_gram_shares
@@ -104,6 +105,19 @@ async def refresh_search_gram_shares(_ctx: dict[str, Any]) -> int:
         with system_scope("count search bigrams"):
             async with session.begin():
                 return await refresh_gram_shares(session)
+
+
+async def sweep_unattached_uploads(_ctx: dict[str, Any]) -> int:
+    """Let go of the uploads no report took in time (see `forget_unattached_uploads`): rows, then files."""
+    async with alchemy_config().get_session() as session:
+        with system_scope("sweep unattached uploads"):
+            async with session.begin():
+                keys = await forget_unattached_uploads(session)
+    for key in keys:
+        await storage().delete(key)
+    if keys:
+        logger.info("sweeper deleted unattached uploads", count=len(keys))
+    return len(keys)
 
 
 # Work against other servers, and the job that attempts it: (the work's rows, the job, the job's argument).

@@ -31,6 +31,7 @@ from workers.jobs import (
     send_password_reset_email,
     sweep_outbound_work,
     sweep_pending_screenshots,
+    sweep_unattached_uploads,
     sweep_unnumbered_reports,
 )
 
@@ -85,6 +86,8 @@ def worker_settings() -> dict[str, Any]:
                 run_at_startup=True,
                 unique=True,
             ),
+            # Hourly: an upload is let go a day after it came, give or take an hour.
+            cron(cast("WorkerCoroutine", sweep_unattached_uploads), minute=47, second=0, unique=True),
             # Hourly: the shares of common bigrams change slowly, and a stale share only slows a search.
             cron(
                 cast("WorkerCoroutine", refresh_search_gram_shares),

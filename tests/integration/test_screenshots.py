@@ -19,7 +19,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.ingest import store_upload
+from app.domain.reports.ingest import UNATTACHED_UPLOAD_HOURS, store_upload
 from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
 from app.lib.database import alchemy_config
@@ -31,7 +31,7 @@ from tests.support.clients import Tenant, TenantFactory
 from tests.support.processes import worker_process
 from tests.support.screenshots import processed, read_report
 from tests.support.worker import running_worker
-from workers.jobs import SCREENSHOT_SWEEP_AFTER_SECONDS, process_screenshot
+from workers.jobs import SCREENSHOT_SWEEP_AFTER_SECONDS, process_screenshot, sweep_unattached_uploads
 
 WAIT_SECONDS = 180.0
 
@@ -274,6 +274,37 @@ async def test_an_upload_the_store_cannot_keep_is_a_503_to_send_again(tenants: T
         == "Dateien können gerade nicht gespeichert werden. Bitte versuchen Sie es gleich noch einmal."
     )
     assert accepted.status_code == 201, accepted.text
+
+
+async def test_an_upload_no_report_takes_within_a_day_is_let_go(tenants: TenantFactory) -> None:
+    """Uploads whose report never came stayed pending for ever, files and all: a widget key, public in every
+    page, could fill the disk with them."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        [attached] = await pending_screenshots(tenant, 1, screenshot_png((64, 48)))
+        project_id, _headers = await project_headers(tenant)
+        others_project, _ = await project_headers(other)
+        async with tenant_session(tenant) as session:
+            stale, fresh = [await store_upload(session, UUID(project_id), screenshot_png((64, 48))) for _ in range(2)]
+            await session.commit()
+        async with tenant_session(other) as session:
+            elsewhere = await store_upload(session, UUID(others_project), screenshot_png((64, 48)))
+            await session.commit()
+        day_ago = datetime.now(UTC) - timedelta(hours=UNATTACHED_UPLOAD_HOURS, minutes=1)
+        for owner, shots in ((tenant, [stale, attached]), (other, [elsewhere])):
+            async with tenant_session(owner) as session:
+                ids = [shot.id for shot in shots]
+                await session.execute(update(Screenshot).where(Screenshot.id.in_(ids)).values(created_at=day_ago))
+                await session.commit()
+        uploads = get_settings().data_dir / "uploads"
+        assert (uploads / stale.key).is_file()
+        forgotten = await sweep_unattached_uploads({})
+        kept = {row.id for row in await rows(tenant, [stale, fresh, attached])}
+        others_kept = await rows(other, [elsewhere])
+    assert forgotten >= 2  # this test's two, and any other test's left a day behind
+    assert kept == {fresh.id, attached.id}
+    assert others_kept == []
+    assert not (uploads / stale.key).exists()
+    assert (uploads / fresh.key).is_file()
 
 
 async def test_a_job_whose_tenant_does_not_own_the_screenshot_writes_nothing(tenants: TenantFactory) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import msgspec
 import structlog
 from redis.exceptions import RedisError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
@@ -32,6 +34,9 @@ from tenants.context import require_tenant
 logger = structlog.get_logger()
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# An upload that no report takes within this is let go, row and file: a widget key is public in every page,
+# and its uploads would otherwise fill the disk.
+UNATTACHED_UPLOAD_HOURS = 24
 _IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
     (b"\xff\xd8\xff", "jpg", "image/jpeg"),
@@ -140,6 +145,19 @@ async def _queue_jobs(
         return None
     redis_health().answered()
     return tracking_id
+
+
+async def forget_unattached_uploads(session: AsyncSession) -> list[str]:
+    """Delete the uploads no report took within `UNATTACHED_UPLOAD_HOURS` (BugSpark's upload, then a report
+    that never came), in every tenant; their storage keys, for the files to go once this commits."""
+    cutoff = datetime.now(UTC) - timedelta(hours=UNATTACHED_UPLOAD_HOURS)
+    deleted = await session.execute(
+        delete(Screenshot)
+        .where(Screenshot.report_id.is_(None), Screenshot.created_at < cutoff)
+        .returning(Screenshot.key)
+        .execution_options(synchronize_session=False),
+    )
+    return list(deleted.scalars())
 
 
 async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> Screenshot:
