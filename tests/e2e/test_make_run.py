@@ -6,10 +6,13 @@ and an embedded Redis, accept that login, and on SIGTERM stop every process it s
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -88,34 +91,54 @@ def _port_is_closed(port: int) -> bool:
         return True
 
 
-def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
-    data_dir = tmp_path / "lantern-data"
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+@dataclass(frozen=True)
+class Run:
+    """`make run` serving a data directory of the test's own on a free port."""
+
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+    output: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path) -> Iterator[Run]:
+    """`make run` started, and ready (its /health and /health/ready answer), until the block ends."""
+    data_dir, port = tmp_path / "lantern-data", free_port()
     env = clean_env(data_dir, PORT=str(port), LANTERN_DEV="1")
     output = tmp_path / "make-run.log"
-
     with spawned([*CLI, "run"], env=env, output=output) as process:
-        _wait_until_ready(process, base_url, output)
-        printed = output.read_text()
-        demo = parse_demo_login(printed)
-        _log_in(base_url, demo)
+        run = Run(process, data_dir, port, env, output)
+        _wait_until_ready(process, run.base_url, output)
+        yield run
 
-        children = descendants(process)
+
+def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
+    with serving(tmp_path) as run:
+        printed = run.output.read_text()
+        demo = parse_demo_login(printed)
+        _log_in(run.base_url, demo)
+
+        children = descendants(run.process)
         started = "\n".join(command_line(child) for child in children)
         for expected in ("granian", "arq", "redis-server"):
             assert expected in started, f"no {expected} process among the children:\n{started}"
 
-        process.send_signal(signal.SIGTERM)
+        run.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOPPED_WITHIN_SECONDS
-        exit_status = process.wait(timeout=STOPPED_WITHIN_SECONDS)
+        exit_status = run.process.wait(timeout=STOPPED_WITHIN_SECONDS)
         _gone, alive = psutil.wait_procs(children, timeout=max(0.1, deadline - time.monotonic()))
         assert not alive, f"still running {STOPPED_WITHIN_SECONDS} s after SIGTERM: {[command_line(p) for p in alive]}"
-        assert exit_status == 0, output.read_text()
-        assert _port_is_closed(port)
+        assert exit_status == 0, run.output.read_text()
+        assert _port_is_closed(run.port)
 
-    database = data_dir / "lantern.db"
-    assert database.is_file(), f"no SQLite database in {data_dir}: {sorted(p.name for p in data_dir.iterdir())}"
+    database = run.data_dir / "lantern.db"
+    assert database.is_file(), f"no SQLite database in {run.data_dir}: {sorted(p.name for p in run.data_dir.iterdir())}"
     assert sqlite_rows(database, "SELECT email FROM user_account") == [(demo.email,)]
 
 
@@ -133,29 +156,22 @@ def _replaced(process: subprocess.Popen[bytes], dead: psutil.Process, kind: str)
 def test_make_run_starts_a_dead_child_again_runs_once_per_data_directory_and_dies_whole(tmp_path: Path) -> None:
     """A worker or Redis killed took the whole service down, silently and with status 0; a second `run` on the
     same data directory served beside the first; a `run` killed left its servers answering."""
-    data_dir = tmp_path / "lantern-data"
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = clean_env(data_dir, PORT=str(port), LANTERN_DEV="1")
-    output = tmp_path / "make-run.log"
-
-    with spawned([*CLI, "run"], env=env, output=output) as process:
-        _wait_until_ready(process, base_url, output)
+    with serving(tmp_path) as run:
         for kind in ("arq", "redis-server"):
-            [dead] = [child for child in descendants(process) if kind in command_line(child)]
+            [dead] = [child for child in descendants(run.process) if kind in command_line(child)]
             dead.kill()
-            assert _replaced(process, dead, kind) is not None, f"no new {kind}:\n{output.read_text()}"
-        _wait_until_ready(process, base_url, output)
-        assert output.read_text().count("stopped unexpectedly") == 2
+            assert _replaced(run.process, dead, kind) is not None, f"no new {kind}:\n{run.output.read_text()}"
+        _wait_until_ready(run.process, run.base_url, run.output)
+        assert run.output.read_text().count("stopped unexpectedly") == 2
 
         second = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [*CLI, "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+            [*CLI, "run"], cwd=ROOT, env=run.env, capture_output=True, text=True, timeout=120, check=False
         )
         assert second.returncode != 0
         assert "Another Lantern is already running with the data directory" in second.stderr
 
-        children = descendants(process)
-        process.kill()  # not even SIGTERM: the children go with it all the same
+        children = descendants(run.process)
+        run.process.kill()  # not even SIGTERM: the children go with it all the same
         _gone, alive = psutil.wait_procs(children, timeout=STOPPED_WITHIN_SECONDS)
         assert not alive, [command_line(child) for child in alive]
-        assert _port_is_closed(port)
+        assert _port_is_closed(run.port)
