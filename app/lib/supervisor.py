@@ -75,8 +75,12 @@ def supervise(children: list[Child], stop: threading.Event) -> None:
         for child in children:
             status = child.process.poll() if child.process is not None else None
             if status is not None:
-                message = _("%(name)s stopped unexpectedly (exit status %(status)s): starting it again.")
-                click.echo(message % {"name": child.name, "status": status}, err=True)
+                message = _(
+                    "%(name)s stopped unexpectedly (exit status %(status)s): starting it again.",
+                    name=child.name,
+                    status=status,
+                )
+                click.echo(message, err=True)
                 child.run()
 
 
@@ -88,6 +92,6 @@ def data_directory_lock(directory: Path) -> Iterator[IO[str]]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            message = _("Another Lantern is already running with the data directory %(path)s.")
-            raise click.ClickException(message % {"path": directory}) from None
+            message = _("Another Lantern is already running with the data directory %(path)s.", path=directory)
+            raise click.ClickException(message) from None
         yield lock

@@ -1,11 +1,13 @@
-"""Who may see a report: the one rule for assigning it and for mailing about it (the API's lists and pages
-keep guests to the same view with `GuestView`)."""
+"""Who may see a report: a guest's view (`GuestView`), which keeps the API's lists and pages to it, and
+`sees_report`, the same rule for one person and one report, for assigning it and for mailing about it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -14,10 +16,32 @@ from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.models import Report
 
 
+@dataclass(frozen=True, slots=True)
+class GuestView:
+    """What a guest may see: the reports of the projects they were added to — all of them where the
+    project lets guests see guests' reports, else only the ones they reported themselves."""
+
+    all_reports: tuple[UUID, ...]
+    own_reports: tuple[UUID, ...]
+    email: str | None
+
+    @classmethod
+    def of(cls, projects: Sequence[Project], email: str | None) -> GuestView:
+        """The view of a guest added to `projects`, known by `email`."""
+        return cls(
+            all_reports=tuple(project.id for project in projects if project.guests_see_guests),
+            own_reports=tuple(project.id for project in projects if not project.guests_see_guests),
+            email=email,
+        )
+
+    def condition(self) -> ColumnElement[bool]:
+        own = Report.project_id.in_(self.own_reports) & (Report.reporter_email == self.email)
+        return or_(Report.project_id.in_(self.all_reports), own)
+
+
 async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> bool:
-    """A member of the report's organization (not only invited) sees every report; a guest, the reports of a
-    project they were added to, all of them where the project lets guests see guests' reports, else the
-    ones they reported themselves. Anyone else, another organization's people included, sees none."""
+    """A member of the report's organization (not only invited) sees every report; a guest, what their
+    `GuestView` shows. Anyone else, another organization's people included, sees none."""
     membership = (
         await session.execute(
             select(Membership.role, Membership.invitation_pending, User.email)
@@ -29,11 +53,10 @@ async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> b
         return False
     if membership.role != Role.GUEST:
         return True
-    guests_see_guests = await session.scalar(
-        select(Project.guests_see_guests)
+    added = await session.scalars(
+        select(Project)
         .join(ProjectMember, ProjectMember.project_id == Project.id)
         .where(Project.id == report.project_id, ProjectMember.user_id == user_id),
     )
-    if guests_see_guests is None:  # not added to the project
-        return False
-    return guests_see_guests or report.reporter_email == membership.email
+    view = GuestView.of(list(added), membership.email)
+    return await session.scalar(select(Report.id).where(Report.id == report.id, view.condition())) is not None

@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    or_,
     select,
     true,
     update,
@@ -36,7 +35,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from app.domain.notifications.services import NoticeKind, notify_assignee
 from app.domain.organizations.models import Role
 from app.domain.projects.models import Project
-from app.domain.reports.audience import sees_report
+from app.domain.reports.audience import GuestView, sees_report
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
     FIRST_CUSTOM_STATUS_ID,
@@ -555,20 +554,6 @@ def unnumbered_before(cutoff_seconds: float) -> ColumnElement[bool]:
     """Reports still without a number `cutoff_seconds` after they were stored (the sweeper's work)."""
     cutoff = datetime.now(UTC) - timedelta(seconds=cutoff_seconds)
     return Report.number.is_(None) & (Report.created_at < cutoff)
-
-
-@dataclass(frozen=True, slots=True)
-class GuestView:
-    """What a guest may see: the reports of the projects they were added to — all of them where the
-    project lets guests see guests' reports, else only the ones they reported themselves."""
-
-    all_reports: tuple[UUID, ...]
-    own_reports: tuple[UUID, ...]
-    email: str | None
-
-    def condition(self) -> ColumnElement[bool]:
-        own = Report.project_id.in_(self.own_reports) & (Report.reporter_email == self.email)
-        return or_(Report.project_id.in_(self.all_reports), own)
 
 
 def visibility(identity: Identity, guest: GuestView | None) -> list[ColumnElement[bool]]:

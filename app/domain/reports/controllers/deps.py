@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.organizations.models import Role
 from app.domain.projects.services import ProjectService
-from app.domain.reports.services import ColumnService, CommentService, GuestView, ReportService
+from app.domain.reports.audience import GuestView
+from app.domain.reports.services import ColumnService, CommentService, ReportService
 from app.domain.webhooks.events import WebhookEvents
 from tenants.guards import provide_identity
 from tenants.identity import Identity
@@ -54,9 +55,4 @@ async def guest_projects(identity: Identity, projects: ProjectService) -> GuestV
     """A guest's view (see `GuestView`); None for everyone else, who see every report."""
     if identity.role is not Role.GUEST:
         return None
-    visible = await projects.visible(identity)
-    return GuestView(
-        all_reports=tuple(project.id for project in visible if project.guests_see_guests),
-        own_reports=tuple(project.id for project in visible if not project.guests_see_guests),
-        email=identity.user_email,
-    )
+    return GuestView.of(await projects.visible(identity), identity.user_email)
