@@ -22,6 +22,7 @@ from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.i18n import gettext as _
 from app.lib.i18n import match_locale, use_locale
+from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.supervisor import Child, GaveUpError, data_directory_lock, spawn, supervise
 from app.seed import create_admin, seed_demo, set_password
 from app.settings import get_settings, reset_settings
@@ -97,7 +98,7 @@ def serve_command(workers: int) -> None:
 @cli.command("worker")
 def worker_command() -> None:
     """Run the arq worker."""
-    os.execvp(sys.executable, [sys.executable, "-m", "arq", "workers.main.WorkerSettings"])  # noqa: S606
+    os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with arq
 
 
 @cli.command("run")
@@ -119,7 +120,7 @@ def run_command() -> None:
             _print_demo(_seeded_demo())
             children = [
                 Child(_("The web server"), lambda: spawn(_granian_args(1))),
-                Child(_("The worker"), lambda: spawn([sys.executable, "-m", "arq", "workers.main.WorkerSettings"])),
+                Child(_("The worker"), lambda: spawn(_worker_args())),
                 *([_redis_child(embedded)] if embedded is not None else []),
             ]
             supervise(children, stop)
@@ -186,8 +187,18 @@ def _granian_args(workers: int) -> list[str]:
         str(workers),
         "--no-ws",
         "--respawn-failed-workers",  # a web worker that dies is replaced; the server goes on
+        "--log-config",  # granian's own lines as JSON, like the app's
+        str(LIBRARY_LOGGING_FILE),
+        "--log-level",
+        settings.log_level.lower(),
         "app.asgi:create_app",
     ]
+
+
+def _worker_args() -> list[str]:
+    # arq's own lines as JSON, like the app's
+    logging = ["--custom-log-dict", "app.lib.logging.LIBRARY_LOGGING"]
+    return [sys.executable, "-m", "arq", *logging, "workers.main.WorkerSettings"]
 
 
 def _seeded_demo() -> dict[str, str]:

@@ -6,7 +6,6 @@ environment of the process that runs it, and tests can build a worker after conf
 
 from __future__ import annotations
 
-import logging
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -38,9 +37,6 @@ from workers.jobs import (
 
 async def startup(_ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
-    # arq's command line gives its logger a handler of its own; through the root handler too, every line
-    # of arq (two per job) was written twice.
-    logging.getLogger("arq").propagate = False
 
 
 def image_function(job: Any) -> Any:

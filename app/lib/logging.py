@@ -1,14 +1,28 @@
-"""Structured logs: one JSON object per line, with the request id and tenant id bound by the middleware."""
+"""Structured logs: one JSON object per line on stdout, with the request id and tenant id bound by the
+middleware. The libraries' own records (granian's, arq's job lines) are written as the same JSON objects,
+configured by `logging.json`, so that a log pipeline reads one format."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from pathlib import Path
+from typing import Any
 
 import structlog
+
+# granian is started with this file (`--log-config`), arq with the same configuration (`--custom-log-dict`).
+LIBRARY_LOGGING_FILE = Path(__file__).with_name("logging.json")
+LIBRARY_LOGGING: dict[str, Any] = json.loads(LIBRARY_LOGGING_FILE.read_text())
+
+# arq's lines for the start and end of a periodic job's run ("  0.01s → cron:sweep…"), and for its health record
+_ROUTINE = re.compile(r"\s*[\d.]+s [→←] cron:|recording health: ")
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(format="%(message)s", level=level)
+    logging.getLogger("arq").setLevel(level)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -21,3 +35,39 @@ def configure_logging(level: str) -> None:
         logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+def json_formatter() -> logging.Formatter:
+    """A library's record as a JSON line like ours: its message as the event, with its logger, level, time
+    and exception."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _unpadded,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
+class RoutineAtDebug(logging.Filter):
+    """The sweeps run every few seconds and mostly find nothing, and the worker records its health every 10 s:
+    arq's lines for these were nearly all of an idle instance's log. They are written at DEBUG; a failing
+    sweep still logs its error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _ROUTINE.match(record.getMessage()):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _unpadded(_logger: object, _method: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """arq pads its job lines into columns, which a JSON field does not need."""
+    event["event"] = str(event["event"]).strip()
+    return event

@@ -7,6 +7,7 @@ and an embedded Redis, accept that login, and on SIGTERM stop every process it s
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import socket
 import subprocess
@@ -83,6 +84,20 @@ def _see_the_demo_reports(client: httpx.Client) -> None:
     assert client.get(screenshot["thumbnailUrl"]).headers["content-type"] == "image/webp"
 
 
+def _every_log_line_is_json(printed: str) -> None:
+    """After the demo's three lines, the web server's, the app's and the worker's logs are one format, JSON
+    objects (granian's and arq's own lines were plain text), without the periodic sweeps' routine lines."""
+    logged = printed.splitlines()[3:]
+    for line in logged:
+        assert line.startswith("{"), f"a log line that is not JSON: {line!r}"
+    records = [json.loads(line) for line in logged]
+    by_logger = {record.get("logger", "app") for record in records}
+    assert {"_granian", "arq.worker", "app"} <= by_logger, by_logger
+    jobs = [record["event"] for record in records if record.get("logger") == "arq.worker"]
+    assert any("process_screenshot" in job for job in jobs), jobs  # the demo's screenshot
+    assert not [job for job in jobs if "→ cron:" in job or "← cron:" in job], jobs
+
+
 def _port_is_closed(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -137,6 +152,7 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert exit_status == 0, run.output.read_text()
         assert _port_is_closed(run.port)
 
+    _every_log_line_is_json(run.output.read_text())
     database = run.data_dir / "lantern.db"
     assert database.is_file(), f"no SQLite database in {run.data_dir}: {sorted(p.name for p in run.data_dir.iterdir())}"
     assert sqlite_rows(database, "SELECT email FROM user_account") == [(demo.email,)]
