@@ -53,7 +53,7 @@ def _reports(project_id: UUID, site: str, person_id: UUID) -> list[Report]:
         Report(
             project_id=project_id,
             title=_("Prices overlap the product photo on small screens"),
-            description=_("On my phone the price covers the bottom of the photo, so I cannot see the colour."),
+            description=_("On my phone the price covers the bottom of the photo, so I cannot see the color."),
             severity=Severity.MEDIUM.value,
             category=Category.UI.value,
             status="todo",

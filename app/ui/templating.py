@@ -14,6 +14,7 @@ from litestar.datastructures import MultiDict
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.i18n import (
     SUPPORTED_LOCALES,
     current_locale,
@@ -70,7 +71,12 @@ def environment() -> Environment:
         relative=format_relative, datetime=format_datetime, number=format_number, pages_query=pages_query
     )
     env.globals.update(
-        languages=LANGUAGES, current_locale=current_locale, language_tag=language_tag, label=label, here=here
+        languages=LANGUAGES,
+        current_locale=current_locale,
+        language_tag=language_tag,
+        label=label,
+        here=here,
+        min_password_length=MIN_PASSWORD_LENGTH,
     )
     return env
 

@@ -172,7 +172,7 @@ async def test_ids_in_bodies_are_scoped_too(tenants: TenantFactory) -> None:
         before = (await b.client.get(members)).json()
         added = await b.client.post(members, json={"userId": a.user_id})
         assert added.status_code == 404, added.text
-        assert added.json()["details"] == [{"field": "userId", "message": "No one in this organization has this id."}]
+        assert added.json()["details"] == [{"field": "userId", "message": "No one in this organization has this ID."}]
         assert (await b.client.get(members)).json() == before
         switched = await b.client.post("/api/v1/auth/organization", json={"organizationId": a.organization_id})
         assert switched.status_code == 404, switched.text

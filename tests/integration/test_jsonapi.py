@@ -503,7 +503,7 @@ async def test_guests_see_only_what_they_may(tenants: TenantFactory, anonymous: 
         guests_own = await tenant.client.patch(f"/api/v1/reports/{mine['id']}", json={"assigneeId": guest_user})
     assert [answer.status_code for answer in refused] == [400, 400]
     assert refused[0].json()["details"] == [
-        {"field": "assigneeId", "message": "No one who can see this report has this id."}
+        {"field": "assigneeId", "message": "No one who can see this report has this ID."}
     ]
     assert guests_own.status_code == 200, guests_own.text
 

@@ -189,7 +189,7 @@ class ProjectService(TenantService[Project]):
         """Someone of this organization; anyone else, another organization's user included, is not found."""
         membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
         if membership is None:
-            message = _("No one in this organization has this id.")
+            message = _("No one in this organization has this ID.")
             raise LanternError(ErrorCode.NOT_FOUND, details=[FieldError("userId", message)])
         already = await self.session.scalar(
             select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),

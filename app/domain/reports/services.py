@@ -148,7 +148,7 @@ class ReportService(TenantService[Report]):
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
         organization's user included, is unknown here."""
         if not await sees_report(self.session, report, user_id):
-            message = _("No one who can see this report has this id.")
+            message = _("No one who can see this report has this ID.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
 

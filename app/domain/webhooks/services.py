@@ -108,7 +108,7 @@ class WebhookService(TenantService[Webhook]):
         if project_id is None:
             return None
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
-            message = _("No project with this id exists in this organization.")
+            message = _("No project with this ID exists in this organization.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("projectId", message)])
         return project_id
 
