@@ -5,6 +5,7 @@ API and in the admin UI."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from typing import Any
 
@@ -247,3 +248,135 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await dialog.get_by_role("button", name="Send report").click()
             await expect(dialog.get_by_role("status")).to_contain_text("Thank you")
             await expect(dialog.get_by_role("button", name="Close").last).to_be_focused()
+
+
+def strict_page(lantern: str, api_key: str, style_src: str = "'self' 'unsafe-inline'") -> str:
+    """A dark page under the Content-Security-Policy the README asks of a site, with a bar over the widget's
+    corner at the highest z-index, and a wrapper that adds the page's own token to every fetch once it has
+    loaded. Styles are set from script (CSSOM), which any policy allows."""
+    policy = (
+        f"default-src 'self'; script-src 'self' 'unsafe-inline' {lantern}; connect-src 'self' {lantern}; "
+        f"style-src {style_src}; img-src 'self' data: blob:"
+    )
+    return f"""<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{policy}">
+<title>Dark shop</title></head>
+<body><label><input type="checkbox" id="agree"> I agree</label><footer id="bar">Cookies</footer>
+  <script>
+    Object.assign(document.documentElement.style, {{ background: "rgb(17, 17, 17)", color: "#eee" }});
+    Object.assign(document.getElementById("agree").style, {{ width: "120px", height: "120px",
+      margin: "200px", accentColor: "rgb{BOX_RED}" }});
+    Object.assign(document.getElementById("bar").style, {{ position: "fixed", left: "0", right: "0", bottom: "0",
+      height: "40px", zIndex: "2147483647", background: "rgb{HEADER_GREEN}" }});
+    window.addEventListener("load", () => {{
+      const pageFetch = window.fetch;
+      window.fetch = (input, init = {{}}) =>
+        pageFetch(input, {{ ...init, headers: {{ ...init.headers, Authorization: "Bearer page-token" }} }});
+    }});
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_the_widget_works_on_a_dark_page_that_wraps_fetch_and_covers_its_corner(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """Each of these broke the widget on real sites: a fetch wrapper's header failed its request's CORS
+    check; a bar at z-index 2147483647 hid it; a dark page's screenshot came out on white, a ticked box
+    unticked."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = strict_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.check("#agree")
+            launcher = page.get_by_role("button", name="Report a bug")
+            await expect(launcher).to_have_css("position", "fixed")
+            await expect(page.locator("[data-lantern-widget]")).to_have_attribute("lang", "en")  # not the page's
+            await launcher.click()  # Playwright refuses to click an element another one covers
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog.locator("canvas")).to_be_visible()
+            await dialog.get_by_label("Title").fill("Dark checkout")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+
+        report = await the_only_report(tenant, project["id"])
+        shot = await processed(tenant, report["id"])
+        image = Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+    assert has_color(image, (17, 17, 17), (700, 100, 1200, 500)), "the page's own dark background"
+    assert not has_color(image, (255, 255, 255), (700, 100, 1200, 500)), "not white"
+    assert has_color(image, BOX_RED, (205, 205, 315, 315)), "the box the visitor ticked is ticked"
+
+
+async def test_a_page_that_refuses_inline_styles_gets_a_styled_widget_and_no_unstyled_screenshot(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """Under style-src 'self' the widget was unstyled, in the page's flow, and its screenshot failed with a
+    TypeError; the page redrawn without its styles would mislead the team, so none is taken and it says why."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = strict_page(live_server, project["apiKey"], style_src="'self'")
+            warnings: list[str] = []
+            page.on("console", lambda message: warnings.append(message.text))
+            await page.goto(site.url("/"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            await expect(launcher).to_have_css("position", "fixed")
+            await launcher.click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog).to_have_css("border-radius", "10px")
+            await expect(dialog.locator("canvas")).to_have_count(0)
+            await dialog.get_by_label("Title").fill("Strict checkout")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+        report = await the_only_report(tenant, project["id"])
+    assert report["screenshots"] == []
+    assert any("refuses inline styles (style-src)" in warning for warning in warnings), warnings
+
+
+def private_page(lantern: str, api_key: str) -> str:
+    """A sign-in page that logs an object with a password and, once loaded, sixty long errors in Chinese:
+    about 1.8 MB of logs, where Lantern takes 512 KB."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
+<body><input id="pw" type="password" name="password"> <input id="card" name="cardnumber">
+  <script>
+    window.addEventListener("load", () => {{
+      for (let i = 0; i < 60; i++) console.error("E" + i + " " + "错".repeat(12000));
+      console.warn("signing in", {{ user: "ana", password: "hunter2-in-the-log" }});
+    }});
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fits_its_logs(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A click on a field recorded the password in it; a token in the address or a logged object went out
+    whole; and logs over Lantern's limit made the report impossible to send."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            path = "/sign-in?access_token=SECRET-IN-ADDRESS&tab=security"
+            site.pages[path] = private_page(live_server, project["apiKey"])
+            await page.goto(site.url(path))
+            await page.fill("#pw", "hunter2-in-the-field")
+            await page.click("#pw")
+            await page.fill("#card", "4111111111111111")
+            await page.click("#card")
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_label("Title").fill("Cannot sign in")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+        report = await the_only_report(tenant, project["id"])
+
+    everything = json.dumps(report, ensure_ascii=False)
+    for secret in ("hunter2", "4111111111111111", "SECRET-IN-ADDRESS"):
+        assert secret not in everything
+    assert report["pageUrl"] == site.url("/sign-in?access_token=%5Bredacted%5D&tab=security")
+    clicks = [(action["target"], action["text"]) for action in report["userActions"] if action["type"] == "click"]
+    assert clicks == [('input#pw[name="password"]', ""), ('input#card[name="cardnumber"]', "")]
+    errors = [entry["message"][:3] for entry in report["consoleLogs"] if entry["message"].startswith("E")]
+    assert 5 < len(errors) < 60, "the newest errors that fit"
+    assert errors[-1] == "E59"
+    assert any('"password":"[redacted]"' in entry["message"] for entry in report["consoleLogs"])

@@ -8,6 +8,7 @@ number is ever flushed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -374,13 +375,15 @@ async def test_reports_arriving_while_the_projects_job_runs_are_numbered(
 
 
 async def test_the_worker_logs_each_job_line_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
-    async with tenants.create() as tenant, worker_process() as process:
+    """arq's lines come at INFO, the level of the worker's logs (the suite's own is WARNING)."""
+    async with tenants.create() as tenant, worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process:
         (project,) = await _projects(tenant, count=1)
         response = await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]})
         assert response.status_code == 201, response.text
         await _settle(tenant, [project], seconds=30)
         await asyncio.sleep(0.5)  # the job's closing line follows its commit
         log = process.output()
-    started = [line for line in log.splitlines() if ":assign_tracking_ids(" in line]
-    finished = [line for line in log.splitlines() if ":assign_tracking_ids ●" in line]
+    events = [json.loads(line)["event"] for line in log.splitlines() if line.startswith("{")]
+    started = [event for event in events if ":assign_tracking_ids(" in event]
+    finished = [event for event in events if ":assign_tracking_ids ●" in event]
     assert (len(started), len(finished)) == (1, 1), log

@@ -1,9 +1,15 @@
 // What a report tells about the page: console errors, failed requests and the visitor's recent actions,
 // recorded from the moment the script runs, and the browser, device and viewport when it is sent.
-// Typed values are never recorded: an input only says that it changed.
+// Typed values are never recorded: an input only says that it changed, and a click on it names the field, not
+// what is in it. Secrets that pages put in addresses and logged objects (tokens, keys, passwords) are redacted.
 
 const LIMITS = { console: 50, network: 50, actions: 30 };
 const TEXT_LIMIT = 500;
+// Lantern refuses more than 512 KB of logs; the oldest entries give way, so that a page full of long errors
+// can still be reported.
+const LOG_BUDGET_BYTES = 448 * 1024;
+const SENSITIVE = /pass(word|wd)?|pwd|secret|token|api[-_]?key|^key$|auth|session|cookie|signature|^sig$|credential|^code$/i;
+const REDACTED = "[redacted]";
 
 function ring(limit) {
   const items = [];
@@ -25,11 +31,38 @@ function clip(text, limit = TEXT_LIMIT) {
   return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }
 
+// A query (or a fragment written as one, as OAuth answers are) with the values of secret-looking names hidden.
+function redactParameters(text) {
+  const parameters = new URLSearchParams(text.slice(1));
+  let changed = false;
+  for (const name of new Set(parameters.keys())) {
+    if (SENSITIVE.test(name)) {
+      parameters.set(name, REDACTED);
+      changed = true;
+    }
+  }
+  return changed ? `${text[0]}${parameters.toString()}` : text;
+}
+
+// Never throws: the page's own call must fail, or not, as it would without the widget.
+function redactUrl(url) {
+  try {
+    const parsed = new URL(url, location.href);
+    parsed.search = parsed.search && redactParameters(parsed.search);
+    if (parsed.hash.includes("=")) parsed.hash = redactParameters(parsed.hash);
+    return parsed.href;
+  } catch (_invalid) {
+    return String(url);
+  }
+}
+
+const redactKeys = (key, value) => (key && SENSITIVE.test(key) && typeof value !== "object" ? REDACTED : value);
+
 function describeArgument(value) {
   if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
   if (typeof value === "object" && value !== null) {
     try {
-      return JSON.stringify(value);
+      return JSON.stringify(value, redactKeys);
     } catch (_error) {
       return Object.prototype.toString.call(value);
     }
@@ -66,17 +99,9 @@ function describeRequest(input, init) {
   const isRequest = typeof Request !== "undefined" && input instanceof Request;
   const url = isRequest ? input.url : String(input);
   const method = (init && init.method) || (isRequest ? input.method : "GET");
-  return { method: String(method).toUpperCase(), url: absolute(url) };
+  return { method: String(method).toUpperCase(), url: redactUrl(url) };
 }
 
-// Never throws: the page's own call must fail, or not, as it would without the widget.
-function absolute(url) {
-  try {
-    return new URL(url, location.href).href;
-  } catch (_invalid) {
-    return String(url);
-  }
-}
 
 function recordFetch(entries, ignored) {
   const original = window.fetch;
@@ -108,7 +133,7 @@ function recordXhr(entries, ignored) {
   const open = proto.open;
   const send = proto.send;
   proto.open = function (method, url, ...rest) {
-    this.__lantern = { method: String(method).toUpperCase(), url: clip(absolute(url), 2048) };
+    this.__lantern = { method: String(method).toUpperCase(), url: clip(redactUrl(url), 2048) };
     return open.call(this, method, url, ...rest);
   };
   proto.send = function (...args) {
@@ -138,8 +163,12 @@ function describeElement(element) {
   return clip(parts.join(""), 200);
 }
 
+// A field's value is what the visitor typed (a password, a card number): a field is named by its label only.
+const FIELDS = "input:not([type=button]):not([type=submit]):not([type=reset]),textarea,select";
+
 function visibleText(element) {
-  const text = element.getAttribute("aria-label") || element.innerText || element.value || "";
+  const label = element.getAttribute("aria-label");
+  const text = label || (element.matches(FIELDS) ? "" : element.innerText || element.value || "");
   return clip(String(text).replace(/\s+/g, " ").trim(), 80);
 }
 
@@ -155,7 +184,7 @@ function recordActions(entries, isOwn) {
     if (!(target instanceof Element) || isOwn(target)) return;
     entries.push({ type: "input", target: describeElement(target), timestamp: now() });
   }, true);
-  const navigated = () => entries.push({ type: "navigation", url: clip(location.href, 2048), timestamp: now() });
+  const navigated = () => entries.push({ type: "navigation", url: clip(redactUrl(location.href), 2048), timestamp: now() });
   for (const method of ["pushState", "replaceState"]) {
     const original = history[method];
     history[method] = function (...args) {
@@ -207,6 +236,21 @@ function pageLoadTime() {
   return navigation && navigation.loadEventEnd > 0 ? Math.round(navigation.loadEventEnd) : undefined;
 }
 
+// The newest entries of the three logs that fit the budget together: the oldest entry of the largest log goes
+// first.
+function withinBudget(logs) {
+  const encoder = new TextEncoder();
+  const sizes = logs.map((entries) => entries.map((entry) => encoder.encode(JSON.stringify(entry)).length + 1));
+  const total = (index) => sizes[index].reduce((sum, size) => sum + size, 0);
+  const totals = logs.map((_entries, index) => total(index));
+  while (totals.reduce((sum, size) => sum + size, 0) > LOG_BUDGET_BYTES) {
+    const largest = totals.indexOf(Math.max(...totals));
+    logs[largest].shift();
+    totals[largest] -= sizes[largest].shift();
+  }
+  return logs;
+}
+
 export function startRecording(apiUrl) {
   const consoleErrors = ring(LIMITS.console);
   const networkErrors = ring(LIMITS.network);
@@ -214,16 +258,25 @@ export function startRecording(apiUrl) {
   // The widget's own calls to Lantern are not the page's failures.
   const ignored = (url) => String(url).startsWith(apiUrl);
   const isOwn = (element) => Boolean(element.closest("[data-lantern-widget]"));
+  // The widget's own requests go through fetch as it is now: a page that wraps it later (to add its own
+  // headers, say) must not change them.
+  const ownFetch = window.fetch.bind(window);
   recordConsole(consoleErrors);
   recordFetch(networkErrors, ignored);
   recordXhr(networkErrors, ignored);
   recordActions(userActions, isOwn);
   return {
+    fetch: ownFetch,
     metadata(features) {
+      const [consoleLog, networkLog, actions] = withinBudget([
+        features.consoleCapture === false ? [] : consoleErrors.list(),
+        networkErrors.list(),
+        userActions.list(),
+      ]);
       return {
-        url: clip(location.href, 2048),
+        url: clip(redactUrl(location.href), 2048),
         title: clip(document.title, 2048),
-        referrer: document.referrer ? clip(document.referrer, 2048) : undefined,
+        referrer: document.referrer ? clip(redactUrl(document.referrer), 2048) : undefined,
         browser: browserInfo(),
         device: deviceInfo(),
         viewport: {
@@ -235,9 +288,9 @@ export function startRecording(apiUrl) {
         timestamp: now(),
         timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         pageLoadTime: pageLoadTime(),
-        consoleErrors: features.consoleCapture === false ? [] : consoleErrors.list(),
-        networkErrors: networkErrors.list(),
-        userActions: userActions.list(),
+        consoleErrors: consoleLog,
+        networkErrors: networkLog,
+        userActions: actions,
       };
     },
   };

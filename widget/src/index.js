@@ -23,7 +23,7 @@ function settingsFrom(script) {
   return { apiKey, apiUrl, lang: script.dataset.lang || null };
 }
 
-async function fetchConfig(settings) {
+async function fetchConfig(settings, fetch) {
   const url = new URL(`${settings.apiUrl}/api/v1/widget/config/${encodeURIComponent(settings.apiKey)}`);
   if (settings.lang) url.searchParams.set("lang", settings.lang);
   const response = await fetch(url, { credentials: "omit" });
@@ -41,9 +41,10 @@ const settings = settingsFrom(ownScript());
 // Twice-included scripts (a tag manager and the page, say) must not show two buttons.
 if (settings && !window.__lanternWidget) {
   window.__lanternWidget = true;
-  // Recording starts at once, so errors thrown while the page loads are in the report.
+  // Recording starts at once: errors thrown by the page's scripts that run after this one are in the report
+  // (a tag without `defer`, first in <head>, sees those of every script).
   const recording = startRecording(settings.apiUrl);
-  fetchConfig(settings)
+  fetchConfig(settings, recording.fetch)
     .then((config) => whenBodyReady(() => mountWidget({ settings, config, recording })))
     .catch((error) => console.warn(`Lantern: the widget is off (${error.message}).`));
 }

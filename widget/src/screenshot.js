@@ -5,14 +5,24 @@ import { domToCanvas } from "modern-screenshot";
 const MAX_SCALE = 2;
 const RENDER_TIMEOUT_MS = 15000;
 
-// Where the window reaches past the rendered page (a page shorter than the window), the picture is white, as the
-// visitor saw it, not transparent.
-function crop(source, x, y, width, height) {
+// The color the page's canvas has where nothing is drawn: the root's background, else the body's (which the
+// browser extends to the whole window), else white.
+function pageBackground() {
+  for (const node of [document.documentElement, document.body]) {
+    const color = node ? getComputedStyle(node).backgroundColor : "";
+    if (color && color !== "transparent" && color !== "rgba(0, 0, 0, 0)") return color;
+  }
+  return "#ffffff";
+}
+
+// Where the window reaches past the rendered page (a page shorter than the window), the picture has the page's
+// background, as the visitor saw it, not transparent.
+function crop(source, x, y, width, height, background = "#ffffff") {
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(width));
   canvas.height = Math.max(1, Math.round(height));
   const context = canvas.getContext("2d");
-  context.fillStyle = "#ffffff";
+  context.fillStyle = background;
   context.fillRect(0, 0, canvas.width, canvas.height);
   context.drawImage(source, x, y, width, height, 0, 0, width, height);
   return canvas;
@@ -31,19 +41,62 @@ async function frameOfTab() {
   }
 }
 
-function renderPage(method, isOwn) {
+// What the visitor chose in a form lives in properties, which the rendered copy's markup does not carry: ticked
+// boxes, the option selected and a text area's text are written into the copy as attributes. (The renderer
+// leaves every field's current value in its copy's value attribute.)
+function keepFormState(copy) {
+  if (copy instanceof HTMLInputElement && (copy.type === "checkbox" || copy.type === "radio")) {
+    copy.toggleAttribute("checked", copy.checked);
+  } else if (copy instanceof HTMLTextAreaElement) {
+    copy.textContent = copy.getAttribute("value");
+  } else if (copy instanceof HTMLSelectElement) {
+    const chosen = copy.getAttribute("value");
+    for (const option of copy.options) option.toggleAttribute("selected", option.value === chosen);
+  }
+}
+
+// The page is drawn as an SVG image from a data: address; a Content-Security-Policy without data: in img-src
+// makes it blank. No picture is better than a blank one the visitor might send.
+function watchRefusedImages() {
+  let refused = false;
+  const listener = (event) => {
+    if (/^(data|blob)/.test(event.blockedURI)) refused = true;
+  };
+  document.addEventListener("securitypolicyviolation", listener);
+  return () => {
+    document.removeEventListener("securitypolicyviolation", listener);
+    return refused;
+  };
+}
+
+// The page is redrawn with its computed styles written inline, which a Content-Security-Policy without
+// 'unsafe-inline' in style-src refuses: the picture would show the page unstyled, so none is taken.
+function inlineStylesAllowed() {
+  const probe = document.implementation.createHTMLDocument("");
+  const style = probe.createElement("style");
+  probe.head.appendChild(style);
+  return style.sheet !== null;
+}
+
+async function renderPage(method, isOwn) {
   const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
+  const background = pageBackground();
   const options = {
     scale,
-    backgroundColor: "#ffffff",
+    backgroundColor: background,
     timeout: RENDER_TIMEOUT_MS,
     filter: (node) => !(node instanceof Element && isOwn(node)),
+    onCloneEachNode: keepFormState,
+    features: { restoreScrollPosition: true }, // a scrolled box shows what the visitor scrolled to
   };
-  return domToCanvas(document.documentElement, options).then((page) => {
-    if (method === "fullpage") return page;
-    const { scrollX, scrollY, innerWidth, innerHeight } = window;
-    return crop(page, scrollX * scale, scrollY * scale, innerWidth * scale, innerHeight * scale);
-  });
+  if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
+  const refused = watchRefusedImages();
+  const page = await domToCanvas(document.documentElement, options);
+  await new Promise((resolve) => setTimeout(resolve)); // a violation is reported in a task of its own
+  if (refused()) throw new Error("the page's Content-Security-Policy refuses data: images (img-src)");
+  if (method === "fullpage") return page;
+  const { scrollX, scrollY, innerWidth, innerHeight } = window;
+  return crop(page, scrollX * scale, scrollY * scale, innerWidth * scale, innerHeight * scale, background);
 }
 
 export async function takeScreenshot({ method, useScreenCaptureAPI, isOwn }) {

@@ -1,4 +1,5 @@
-// The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page.
+// The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page. It stacks
+// at the highest z-index there is, and being the body's last child, above a page's own elements at that height.
 export function stylesFor(config, dark) {
   const pick = (light, darkValue) => (dark ? darkValue : light);
   const c = config;
@@ -6,7 +7,7 @@ export function stylesFor(config, dark) {
 :host { all: initial; }
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
 .launcher {
-  position: fixed; z-index: 2147483000; display: inline-flex; align-items: center; gap: 8px;
+  position: fixed; z-index: 2147483647; display: inline-flex; align-items: center; gap: 8px;
   padding: 10px 16px; border: 0; cursor: pointer; font-size: 14px; font-weight: 600; line-height: 1;
   box-shadow: 0 4px 14px rgba(0,0,0,.18); transition: transform .12s ease, background-color .12s ease;
   background: ${pick(c.lightButtonColor, c.darkButtonColor)}; color: ${pick(c.lightTextColor, c.darkTextColor)};
@@ -23,11 +24,11 @@ export function stylesFor(config, dark) {
 .rectangle { border-radius: 6px; } .rounded { border-radius: 999px; }
 .circle { border-radius: 50%; width: 52px; height: 52px; padding: 0; justify-content: center; }
 .toast {
-  position: fixed; z-index: 2147483001; left: 50%; bottom: 24px; transform: translateX(-50%); padding: 10px 16px;
+  position: fixed; z-index: 2147483647; left: 50%; bottom: 24px; transform: translateX(-50%); padding: 10px 16px;
   border-radius: 6px; background: #111827; color: #f9fafb; font-size: 14px; box-shadow: 0 4px 14px rgba(0,0,0,.25);
 }
 .backdrop {
-  position: fixed; inset: 0; z-index: 2147483001; display: flex; align-items: center; justify-content: center;
+  position: fixed; inset: 0; z-index: 2147483647; display: flex; align-items: center; justify-content: center;
   background: rgba(15, 23, 42, .55); padding: 16px;
 }
 .dialog {

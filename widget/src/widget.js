@@ -78,8 +78,9 @@ function toolbar(annotator, texts) {
   const tools = TOOLS.map((name, index) => element("button", { type: "button", className: "tool", "data-value": name,
     "aria-pressed": String(index === 0), title: texts[name], "aria-label": texts[name] }, [icon(name)]));
   const colors = COLORS.map((color, index) => {
+    const name = texts.colors[color];
     const swatch = element("button", { type: "button", className: "swatch", "data-value": color,
-      "aria-pressed": String(index === 0), title: `${texts.color} ${color}`, "aria-label": `${texts.color} ${color}` });
+      "aria-pressed": String(index === 0), title: name, "aria-label": name });
     swatch.style.background = color;
     return swatch;
   });
@@ -168,7 +169,7 @@ async function send({ settings, form, shot, recording, config }) {
   const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
   if (settings.lang) url.searchParams.set("lang", settings.lang);
-  const response = await fetch(url, { method: "POST", body: multipart, credentials: "omit" });
+  const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit" });
   return { ok: response.ok, body: await response.json().catch(() => ({})) };
 }
 
@@ -229,10 +230,23 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   form.elements.title.focus({ preventScroll: true }); // a phone shows the dialog's top: its tools, the screenshot
 }
 
+// A constructed style sheet where the browser has them, not a <style> element: a page whose
+// Content-Security-Policy refuses inline styles (style-src without 'unsafe-inline') still shows the widget styled.
+function adoptStyles(root, css) {
+  if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.appendChild(element("style", { text: css }));
+  }
+}
+
 export function mountWidget({ settings, config, recording }) {
-  const host = element("div", { "data-lantern-widget": "" });
+  // In its texts' language and direction, whatever the page's: a screen reader reads it in the right voice.
+  const host = element("div", { "data-lantern-widget": "", lang: config.texts.lang, dir: config.texts.dir });
   const root = host.attachShadow({ mode: "open" });
-  root.appendChild(element("style", { text: stylesFor(config, prefersDark(config.theme)) }));
+  adoptStyles(root, stylesFor(config, prefersDark(config.theme)));
   const button = launcher(config, config.texts);
   root.appendChild(button);
   document.body.appendChild(host);

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale
+
 from app.domain.reports.labels import PRIORITY_LABELS
+from app.lib.i18n import current_locale, language_tag
 from app.lib.i18n import gettext as _
 
 # The bundle `make install` builds from widget/src (a build output, like the compiled catalogs).
@@ -16,7 +19,10 @@ SCRIPT = Path(__file__).resolve().parents[2] / "static" / "widget.js"
 
 
 def widget_texts() -> dict[str, object]:
+    locale = current_locale()
     return {
+        "lang": language_tag(locale),
+        "dir": "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr",
         "button": _("Report a bug"),
         "dialogTitle": _("Report a bug"),
         "capturing": _("Taking a screenshot of the page…"),
@@ -27,7 +33,8 @@ def widget_texts() -> dict[str, object]:
         "box": _("Box"),
         "arrow": _("Arrow"),
         "highlight": _("Highlight"),
-        "color": _("Color"),
+        # The annotator's colors (widget/src/annotator.js), named for screen readers and tooltips.
+        "colors": {"#e11d48": _("Red"), "#f59e0b": _("Orange"), "#2563eb": _("Blue"), "#16a34a": _("Green")},
         "undo": _("Undo"),
         "clear": _("Clear"),
         "title": _("Title"),
