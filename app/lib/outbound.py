@@ -12,6 +12,7 @@ Redirects are not followed: a target names its final address.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import ipaddress
 import socket
@@ -136,7 +137,11 @@ async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, rea
     backend = None if settings.allow_private_targets else PublicOnlyBackend()
     time_limit = settings.outbound_timeout_seconds
     try:
+        # The whole exchange is bounded, not only each wait: a target that sends its answer a byte at a time
+        # would otherwise hold one of the worker's job slots, shared by every organization, for as long as it
+        # likes.
         async with (
+            asyncio.timeout(time_limit),
             httpcore.AsyncConnectionPool(network_backend=backend) as pool,
             pool.stream(
                 "POST",

@@ -3,6 +3,7 @@
 - Private targets: a name is checked when delivering, against the addresses it resolves to then (the real
   resolver: `localhost`), and an operator who withdraws the allowance stops deliveries to a private address
   that was saved while it held, before any byte is sent.
+- Deadline: a target that answers a byte at a time is cut off when the outbound timeout ends.
 - Outbox: a delivery's job is queued only once its transaction commits (a rolled-back change queues
   nothing); a delivery whose job the queue lost is queued again by the sweeper and delivered.
 """
@@ -25,7 +26,7 @@ from sqlalchemy import update
 
 from app.domain.webhooks.models import WebhookDelivery
 from app.lib.database import alchemy_config
-from app.lib.outbound import PrivateTargetError, PublicOnlyBackend
+from app.lib.outbound import Failure, PrivateTargetError, PublicOnlyBackend, post
 from app.lib.queue import enqueue_after_commit
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
@@ -80,6 +81,31 @@ def allowed() -> Iterator[None]:
 async def test_a_name_resolving_to_a_private_address_is_refused_when_connecting() -> None:
     with pytest.raises(PrivateTargetError, match="localhost"):
         await PublicOnlyBackend().connect_tcp("localhost", 9, timeout=5)
+
+
+async def test_a_target_that_answers_a_byte_at_a_time_is_cut_off_at_the_timeout() -> None:
+    """Every read got a byte within the read timeout, so a delivery took as long as the target liked (a minute
+    in a trial), holding a job slot of the worker all organizations share."""
+
+    async def dripping(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ")
+        for _ in range(20):  # 6 s of headers, a byte every 0.3 s
+            writer.write(b"a")
+            await writer.drain()
+            await asyncio.sleep(0.3)
+        writer.write(b"\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(dripping, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1", LANTERN_OUTBOUND_TIMEOUT_SECONDS="1"):
+            answer = await post(f"http://127.0.0.1:{port}/hook", [("host", "127.0.0.1")], b"{}")
+    finally:
+        server.close()
+    assert (answer.status, answer.failure) == (None, Failure.TIMEOUT)
 
 
 async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdrawn(tenants: TenantFactory) -> None:
