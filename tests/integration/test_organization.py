@@ -445,6 +445,26 @@ async def test_projects_take_bugherds_bodies_and_refuse_fields_they_do_not_know(
         assert unchanged.json()["data"]["isPublic"] is True
 
 
+async def test_a_misspelled_field_is_refused_on_every_create_and_change_not_ignored(tenants: TenantFactory) -> None:
+    """A typo used to be dropped without a word: `projectID` made a webhook that heard every project, a token
+    asked for `scopes` got full rights, and `default_locale` left the organization unchanged with a 200."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        hook = {"url": "https://hooks.example.com/in", "events": ["report.created"], "projectID": project["id"]}
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        sent = {
+            "projectID": await tenant.client.post("/api/v1/webhooks", json=hook),
+            "scopes": await tenant.client.post("/api/v1/tokens", json={"name": "CI", "scopes": ["reports:read"]}),
+            "default_locale": await tenant.client.patch("/api/v1/organization", json={"default_locale": "de"}),
+            "colour": await tenant.client.post(columns, json={"name": "QA", "colour": "red"}),
+        }
+        for field, response in sent.items():
+            assert response.status_code == 400, response.text
+            assert response.json()["details"] == [{"field": field, "message": "This field is not allowed."}]
+        assert (await tenant.client.get("/api/v1/webhooks")).json()["data"] == []
+        assert (await tenant.client.get("/api/v1/organization")).json()["data"]["defaultLocale"] == "en"
+
+
 async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant:
         shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")

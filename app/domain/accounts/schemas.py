@@ -48,7 +48,7 @@ class SwitchOrganizationRequest(CamelStruct):
     organization_id: UUID
 
 
-class ProfileUpdate(CamelStruct):
+class ProfileUpdate(CamelStruct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     locale: LocaleTag | msgspec.UnsetType | None = msgspec.UNSET
     timezone: TimeZone | msgspec.UnsetType | None = msgspec.UNSET

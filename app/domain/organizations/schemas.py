@@ -15,7 +15,7 @@ from app.lib.schema import CamelStruct
 Domain = Annotated[str, msgspec.Meta(max_length=253, pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
 
 
-class SecuritySettings(CamelStruct):
+class SecuritySettings(CamelStruct, forbid_unknown_fields=True):
     """Rules an organization sets for itself."""
 
     allowed_email_domains: Annotated[list[Domain], msgspec.Meta(max_length=50)] = []
@@ -32,7 +32,7 @@ class OrganizationRead(CamelStruct):
     updated_at: datetime
 
 
-class OrganizationUpdate(CamelStruct):
+class OrganizationUpdate(CamelStruct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     default_locale: LocaleTag | msgspec.UnsetType = msgspec.UNSET
     timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
@@ -49,7 +49,7 @@ class MemberRead(CamelStruct):
     created_at: datetime
 
 
-class MemberInvite(CamelStruct):
+class MemberInvite(CamelStruct, forbid_unknown_fields=True):
     email: Email
     role: Role = Role.MEMBER
     name: Name | None = None
@@ -60,5 +60,5 @@ class InvitedMember(CamelStruct):
     invitation_token: str | None = None
 
 
-class MemberUpdate(CamelStruct):
+class MemberUpdate(CamelStruct, forbid_unknown_fields=True):
     role: Role

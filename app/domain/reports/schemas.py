@@ -207,12 +207,12 @@ def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-class ColumnCreate(CamelStruct):
+class ColumnCreate(CamelStruct, forbid_unknown_fields=True):
     name: ColumnName
     position: Position | None = None
 
 
-class ColumnUpdate(CamelStruct):
+class ColumnUpdate(CamelStruct, forbid_unknown_fields=True):
     name: ColumnName | msgspec.UnsetType = msgspec.UNSET
     position: Position | msgspec.UnsetType = msgspec.UNSET
 
@@ -232,7 +232,7 @@ class BugHerdComment(CamelStruct):
     text: CommentText
 
 
-class CommentCreate(CamelStruct):
+class CommentCreate(CamelStruct, forbid_unknown_fields=True):
     """`{"text"}`, or BugHerd's `{"comment": {"text"}}`."""
 
     text: CommentText | None = None

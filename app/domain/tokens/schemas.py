@@ -9,7 +9,7 @@ from app.domain.accounts.schemas import Name
 from app.lib.schema import CamelStruct
 
 
-class TokenCreate(CamelStruct):
+class TokenCreate(CamelStruct, forbid_unknown_fields=True):
     name: Name
 
 

@@ -13,7 +13,7 @@ from app.lib.schema import CamelStruct
 WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048)]
 
 
-class WebhookCreate(CamelStruct):
+class WebhookCreate(CamelStruct, forbid_unknown_fields=True):
     url: WebhookUrl
     # Our names (`report.created`) or BugHerd's (`task_create`).
     events: list[str]
