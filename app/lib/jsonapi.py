@@ -45,11 +45,22 @@ def requested(request: Request[Any, Any, Any]) -> bool:
 
 
 def attributes(body: dict[str, Any]) -> dict[str, Any]:
-    """The changes a body asks for: a JSON:API document's `data.attributes`, or the body itself."""
+    """The changes a body asks for: a JSON:API document's `data.attributes`, with each to-one relationship it
+    sets (`relationships.assignee.data`, a resource identifier or null) as that resource's id (`assigneeId`);
+    or the body itself."""
     data = body.get("data")
-    if len(body) == 1 and isinstance(data, dict) and isinstance(data.get("attributes"), dict):
-        return data["attributes"]  # type: ignore[no-any-return]
-    return body
+    if len(body) != 1 or not isinstance(data, dict):
+        return body
+    sent, relationships = data.get("attributes", {}), data.get("relationships", {})
+    if not (isinstance(sent, dict) and isinstance(relationships, dict)) or not (
+        {"attributes", "relationships"} & set(data)
+    ):
+        return body
+    changes = dict(sent)
+    for name, relationship in relationships.items():
+        linked = relationship.get("data") if isinstance(relationship, dict) else relationship
+        changes[f"{name}Id"] = linked.get("id") if isinstance(linked, dict) else linked
+    return changes
 
 
 def check_identity(body: dict[str, Any], type_name: str, resource_id: str) -> None:

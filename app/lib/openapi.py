@@ -84,6 +84,28 @@ def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], descri
     return DocumentedBody
 
 
+def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
+    """A JSON:API document that changes a resource: `kind`'s fields as its `data.attributes`, and to-one
+    relationships (`assignee`) as resource identifiers, or null to unset them."""
+    identifier = Schema(
+        type=[OpenAPIType.OBJECT, OpenAPIType.NULL], required=["type", "id"], properties={"type": _TEXT, "id": _TEXT}
+    )
+    relationship = Schema(type=OpenAPIType.OBJECT, required=["data"], properties={"data": identifier})
+    data = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type"],
+        properties={
+            "type": _TEXT,
+            "id": _TEXT,
+            "attributes": _json_schema(kind),
+            "relationships": Schema(type=OpenAPIType.OBJECT, additional_properties=relationship),
+        },
+    )
+    return Schema(
+        title=f"{kind.__name__}Document", type=OpenAPIType.OBJECT, required=["data"], properties={"data": data}
+    )
+
+
 def _json_schema(kind: type[msgspec.Struct]) -> Schema:
     """msgspec's JSON Schema of `kind`, every reference written out in place: Litestar's document keeps only
     the components it generated itself, and serializes a dict as it is."""
@@ -259,7 +281,22 @@ def completed(document: dict[str, Any]) -> dict[str, Any]:
                 _complete(path, method, operation, schemas)
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
+    _merge_extra(document)
     return _renamed(document, {name: _envelope_name(name) for name in schemas if name.startswith("Envelope_")})
+
+
+def _merge_extra(value: Any, *, named_properties: bool = False) -> None:
+    """Keywords a field's `msgspec.Meta` adds (`from_zero`'s minimum) that Litestar left under a keyword of their
+    own, `extra`, in the branches of an optional field's `anyOf`: merged into their schema, which is where
+    they mean something. (A property called `extra` is a property, not such a keyword.)"""
+    if isinstance(value, dict):
+        if not named_properties and isinstance(value.get("extra"), dict):
+            value.update(value.pop("extra"))
+        for key, inner in value.items():
+            _merge_extra(inner, named_properties=key == "properties")
+    elif isinstance(value, list):
+        for inner in value:
+            _merge_extra(inner)
 
 
 def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[str, Any]) -> None:

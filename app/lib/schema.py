@@ -6,6 +6,7 @@ import re
 from typing import Any, Generic, TypeVar
 
 import msgspec
+from litestar.openapi.spec import Schema
 from litestar.types import OperationIDCreator
 
 from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, validation_error
@@ -19,6 +20,12 @@ def from_zero(*, le: int) -> msgspec.Meta:
     """A number from 0 to `le`: `msgspec.Meta(ge=0, le=le)`, with its minimum in the OpenAPI document too
     (Litestar leaves a bound of 0 out)."""
     return msgspec.Meta(ge=0, le=le, extra_json_schema={"extra": {"minimum": 0}})
+
+
+def any_items(*, max_length: int) -> msgspec.Meta:
+    """A list of up to `max_length` JSON values of any kind, documented with `items: {}` (Litestar leaves a list
+    of `Any` without `items`, and code generators refuse such an array)."""
+    return msgspec.Meta(max_length=max_length, extra_json_schema={"extra": {"items": Schema()}})
 
 
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False):

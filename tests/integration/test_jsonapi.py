@@ -133,6 +133,44 @@ async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refu
     ]
 
 
+async def test_a_document_assigns_and_unassigns_through_its_relationship(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Reads show the assignee as a relationship, so a JSON:API client writes it so: it used to be ignored, with
+    a 200, and a document with relationships alone was refused."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url, headers = f"/api/v1/reports/{report_id}", {"Content-Type": JSONAPI, "Accept": JSONAPI}
+        me = {"data": {"type": "user", "id": tenant.user_id}}
+        assigned = await tenant.client.patch(
+            url,
+            content=json.dumps(
+                {
+                    "data": {
+                        "type": "report",
+                        "id": report_id,
+                        "attributes": {"severity": "high"},
+                        "relationships": {"assignee": me},
+                    }
+                }
+            ),
+            headers=headers,
+        )
+        after_assigning = (await tenant.client.get(url)).json()["data"]
+        unassigned = await tenant.client.patch(
+            url,
+            content=json.dumps({"data": {"type": "report", "relationships": {"assignee": {"data": None}}}}),
+            headers=headers,
+        )
+        after_unassigning = (await tenant.client.get(url)).json()["data"]
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["data"]["relationships"]["assignee"]["data"] == {"type": "user", "id": tenant.user_id}
+    assert (after_assigning["assigneeId"], after_assigning["severity"]) == (tenant.user_id, "high")
+    assert unassigned.status_code == 200, unassigned.text
+    assert after_unassigning["assigneeId"] is None
+
+
 async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(
     tenants: TenantFactory,
     anonymous: ApiClient,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
@@ -228,3 +229,30 @@ async def test_json_api_parameters_are_documented_where_they_apply(anonymous: Ap
     assert {"include", "fields"} <= set(item)
     assert not {"sort", "filter", "page"} & set(item)
     assert "fields" not in parameters("post", "/api/v1/reports")  # no JSON:API answer there
+
+
+def _schemas_in(value: Any, *, named_properties: bool = False) -> Iterator[dict[str, Any]]:
+    """Every schema object of a document (a `properties` map's keys are names, not keywords)."""
+    if isinstance(value, dict):
+        if not named_properties:
+            yield value
+        for key, inner in value.items():
+            yield from _schemas_in(inner, named_properties=key == "properties")
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _schemas_in(inner)
+
+
+async def test_a_client_generator_reads_every_array_and_keyword_and_the_jsonapi_change(
+    anonymous: ApiClient,
+) -> None:
+    """openapi-python-client skipped `POST /api/v1/reports` (its logs were arrays without `items`), saw 14
+    stray `extra` keywords, and made the JSON:API change the native body."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    schemas = list(_schemas_in(document["paths"]))
+    assert [schema for schema in schemas if schema.get("type") == "array" and "items" not in schema] == []
+    assert [schema for schema in schemas if "extra" in schema] == []
+    change = document["paths"]["/api/v1/reports/{reference}"]["patch"]["requestBody"]["content"]
+    data = change["application/vnd.api+json"]["schema"]["properties"]["data"]["properties"]
+    assert {"type", "id", "attributes", "relationships"} <= set(data)
+    assert "severity" in data["attributes"]["properties"]

@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity
 from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
-from app.lib.schema import CamelStruct, from_zero
+from app.lib.schema import CamelStruct, any_items, from_zero
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -106,9 +106,9 @@ class ApiReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     reporter_identifier: Annotated[str, msgspec.Meta(max_length=320)] | None = None
     screenshot_url: StorageKey | None = None
     annotated_screenshot_url: StorageKey | None = None
-    console_logs: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
-    network_logs: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
-    user_actions: Annotated[list[Any], msgspec.Meta(max_length=2000)] = []
+    console_logs: Annotated[list[Any], any_items(max_length=2000)] = []
+    network_logs: Annotated[list[Any], any_items(max_length=2000)] = []
+    user_actions: Annotated[list[Any], any_items(max_length=2000)] = []
     metadata: dict[str, Any] = {}
 
 

@@ -37,7 +37,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.openapi import WIDGET, documented_body
+from app.lib.openapi import WIDGET, documented_body, jsonapi_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
 from tenants.identity import Identity
@@ -177,9 +177,10 @@ class ReportController(Controller):
         operation_id="UpdateReport",
         guards=[requires_admin_client],
         operation_class=documented_body(
-            {"application/json": schemas.ReportUpdate, "application/vnd.api+json": schemas.ReportUpdate},
-            "The fields to change; also as a JSON:API document's `data.attributes`, or as BugHerd's "
-            '`{"task": {...}}` (`assigned_to_id`, `tag_names`, its priorities).',
+            {"application/json": schemas.ReportUpdate, "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate)},
+            "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
+            '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id`, `tag_names`, its '
+            "priorities).",
         ),
     )
     async def update(  # noqa: PLR0913 - the request and the services this change touches
@@ -195,8 +196,8 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
         """Triage: status (a column name) or status_id, severity, priority, category, assignee, tags, external
-        id; the fields alone, as a JSON:API document's `data.attributes`, or as BugHerd's `{"task": {...}}`
-        (`assigned_to_id`, `tag_names`, its priorities). A field not listed is refused."""
+        id; the fields alone, as a JSON:API document's `data.attributes` and `relationships`, or as BugHerd's
+        `{"task": {...}}` (`assigned_to_id`, `tag_names`, its priorities). A field not listed is refused."""
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
