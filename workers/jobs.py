@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import structlog
+from arq import Retry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +34,7 @@ from app.lib.database import alchemy_config
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
+from app.lib.sealing import unseal
 from app.lib.storage import InvalidKeyError, storage
 from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
@@ -39,12 +43,38 @@ from workers.tenancy import tenant_job
 logger = structlog.get_logger()
 
 
+def retried_mail(job: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
+    """A mail job whose SMTP server is down, or refuses the message for now, runs again later (waits growing
+    as webhook retries do, up to the worker's tries) instead of losing the e-mail."""
+
+    @wraps(job)
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> bool:
+        try:
+            return await job(ctx, **kwargs)
+        except OSError as error:  # smtplib's errors are OSErrors too
+            wait = retries.retry_delay(ctx["job_try"], get_settings().outbound_retry_seconds)
+            logger.warning("mail not sent, trying again later", error=repr(error), retry_in_seconds=wait)
+            raise Retry(defer=wait) from error
+
+    return run
+
+
+def _unsealed(sealed_token: str) -> str | None:
+    token = unseal(sealed_token)
+    if token is None:
+        logger.warning("mail not sent: its link was sealed with another LANTERN_SECRET_KEY")
+    return token
+
+
+@retried_mail
 @tenant_job
-async def send_invitation_email(session: AsyncSession, *, invitation_id: str, token: str) -> bool:
-    mail = await invitation_mail(session, UUID(invitation_id), token)
+async def send_invitation_email(session: AsyncSession, *, invitation_id: str, sealed_token: str) -> bool:
+    token = _unsealed(sealed_token)
+    mail = None if token is None else await invitation_mail(session, UUID(invitation_id), token)
     return mail is not None and await send_mail(mail)
 
 
+@retried_mail
 @tenant_job
 async def send_notification_email(session: AsyncSession, *, notice: dict[str, Any]) -> bool:
     """An assignee told of an assignment or a comment, if it is still theirs to hear (notifications)."""
@@ -52,8 +82,11 @@ async def send_notification_email(session: AsyncSession, *, notice: dict[str, An
     return mail is not None and await send_mail(mail)
 
 
-async def send_password_reset_email(_ctx: dict[str, Any], *, user_id: str, token: str) -> bool:
+@retried_mail
+async def send_password_reset_email(_ctx: dict[str, Any], *, user_id: str, sealed_token: str) -> bool:
     """The link to choose a new password, mailed to whoever asked for it: a person's own, of no tenant."""
+    if (token := _unsealed(sealed_token)) is None:
+        return False
     async with alchemy_config().get_session() as session:
         mail = await password_reset_mail(session, UUID(user_id), token)
     return mail is not None and await send_mail(mail)

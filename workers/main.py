@@ -51,10 +51,12 @@ def worker_settings() -> dict[str, Any]:
     return {
         "functions": [
             assign_tracking_ids,
-            send_invitation_email,
-            send_password_reset_email,
-            # No stored result: the same assignment made again later is a new notice, under the same job id.
-            func(cast("WorkerCoroutine", send_notification_email), keep_result=0),
+            # No stored result: a stored job keeps its arguments (a sealed link) in Redis for an hour, and the
+            # same assignment made again later is a new notice, under the same job id.
+            *(
+                func(cast("WorkerCoroutine", job), keep_result=0)
+                for job in (send_invitation_email, send_password_reset_email, send_notification_email)
+            ),
             image_function(process_screenshot),
             image_function(process_attachment_image),
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.

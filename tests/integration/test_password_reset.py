@@ -4,13 +4,18 @@ flooded. A new password, reset or changed, ends the sessions that began before i
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from app.lib.queue import deserialize
+from app.lib.redis import get_redis
 from app.lib.throttle import PASSWORD_RESETS_PER_HOUR
 from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.environment import environment
 from tests.support.mailbox import link_in, receiving_mail
+from tests.support.server import free_port
 from tests.support.worker import running_worker
 
 RESET = "/api/v1/auth/password-reset"
@@ -62,3 +67,45 @@ async def test_an_unknown_address_is_answered_alike_and_one_address_is_not_flood
     assert int(answers[-1].headers["Retry-After"]) > 0
     made_up = await anonymous.post(f"{RESET}/confirm", json={"token": "lt_pwr_made-up", "password": NEW_PASSWORD})
     assert made_up.status_code == 404
+
+
+async def test_the_queued_link_is_sealed_and_a_mail_the_smtp_server_refused_is_sent_once_it_is_back(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The worker logged the reset token among its job's arguments (and kept them in Redis an hour): whoever
+    read the logs could take over any account that asked. And a mail the SMTP server refused was lost."""
+    async with tenants.create() as tenant:
+        asked = await anonymous.post(RESET, json={"email": tenant.email})
+        assert asked.status_code == 202, asked.text
+        queued = await _queued_reset()
+        assert b"lt_pwr_" not in queued
+        assert "sealed_token" in deserialize(queued)["k"]
+
+        refused = asyncio.Event()
+
+        async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            refused.set()
+            writer.close()
+
+        port = free_port()
+        down = await asyncio.start_server(hang_up, "127.0.0.1", port)
+        smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"}
+        with environment(**smtp, LANTERN_OUTBOUND_RETRY_SECONDS="1"):
+            async with running_worker():
+                await asyncio.wait_for(refused.wait(), 30)
+                down.close()
+                await down.wait_closed()
+                with receiving_mail(port) as mailbox:
+                    message = await mailbox.wait_for(tenant.email)
+    assert link_in(message).startswith("/ui/password-reset/confirm?token=lt_pwr_")
+
+
+async def _queued_reset() -> bytes:
+    """The queued reset job as arq stores it, once it is (the enqueue runs beside the request)."""
+    redis = get_redis()
+    for _ in range(200):
+        async for key in redis.scan_iter("arq:job:password-reset:*"):
+            return await redis.get(key)  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    msg = "no password reset job was queued"
+    raise AssertionError(msg)

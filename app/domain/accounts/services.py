@@ -28,6 +28,7 @@ from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
 from app.lib.ratelimit import Decision
+from app.lib.sealing import seal
 from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, new_secret, verify_password
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
 from app.settings import get_settings
@@ -232,7 +233,13 @@ class AccountService:
         await self.session.flush()
         job_id = f"password-reset:{reset.id}"
         enqueue_after_commit(
-            self.session, PASSWORD_RESET_JOB, job_id, of_tenant=False, user_id=str(user.id), token=token
+            # Sealed: a queued job's arguments are logged and kept in Redis, and this token opens the account.
+            self.session,
+            PASSWORD_RESET_JOB,
+            job_id,
+            of_tenant=False,
+            user_id=str(user.id),
+            sealed_token=seal(token),
         )
 
     async def reset_password(self, token: str, password: str) -> User:

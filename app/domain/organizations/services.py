@@ -23,6 +23,7 @@ from app.lib.i18n import use_locale
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
+from app.lib.sealing import seal
 from app.lib.security import INVITATION_PREFIX, digest, new_secret
 from app.settings import get_settings
 from tenants.context import require_tenant
@@ -126,7 +127,7 @@ class MembershipService(TenantService[Membership]):
             "send_invitation_email",
             f"invitation-mail:{invitation.id}",
             invitation_id=str(invitation.id),
-            token=token,
+            sealed_token=seal(token),  # a queued job's arguments are logged and kept in Redis
         )
         return Invited(membership.id, invitation.id), token
 
