@@ -20,12 +20,13 @@ from alembic.config import Config
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.errors import LanternError, message_of
+from app.lib.i18n import format_number, match_locale, use_locale
 from app.lib.i18n import gettext as _
-from app.lib.i18n import match_locale, use_locale
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.supervisor import Child, GaveUpError, data_directory_lock, spawn, supervise
 from app.seed import create_admin, seed_demo, set_password
-from app.settings import get_settings, reset_settings
+from app.settings import Expected, SettingError, get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +45,29 @@ def migrate() -> None:
 @click.group()
 def cli() -> None:
     """Lantern: self-hostable, multi-tenant, multilingual bug reporting."""
+    try:
+        get_settings()
+    except SettingError as error:
+        with use_locale(_cli_locale()):
+            raise click.ClickException(_setting_message(error)) from None
+
+
+def _setting_message(error: SettingError) -> str:
+    """Which variable is wrong, and what it takes, in the reader's language."""
+    takes = {
+        Expected.BOOLEAN: _("true or false (also 1, yes, on or 0, no, off)"),
+        Expected.WHOLE_NUMBER: _("a whole number of at least %(minimum)s", minimum=format_number(error.minimum)),
+        Expected.NUMBER: _("a number of at least %(minimum)s", minimum=format_number(error.minimum)),
+        Expected.CHOICE: _("one of: %(choices)s", choices=", ".join(error.choices)),
+        Expected.WEB_ADDRESS: _("an address that starts with http:// or https://"),
+        Expected.NETWORKS: _("IP addresses or networks (CIDR), separated by commas"),
+    }[error.expected]
+    return _(
+        "%(variable)s is set to “%(value)s”; it takes %(takes)s.",
+        variable=error.variable,
+        value=error.value,
+        takes=takes,
+    )
 
 
 @cli.command("migrate")
@@ -60,16 +84,22 @@ def seed_demo_command() -> None:
 
 @cli.command("create-admin")
 @click.option("--email", required=True)
-@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--organization", "organization_name", required=True)
 @click.option("--name", default="")
 @click.option("--operator", is_flag=True, help="also an operator of the instance: sees every organization's jobs")
 def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
     """Create an organization with its first owner (for operators; sign-up may be closed)."""
-    asyncio.run(
-        create_admin(email=email, password=password, organization_name=organization_name, name=name, operator=operator)
-    )
     with use_locale(_cli_locale()):
+        _check_password_length(password)
+        try:
+            asyncio.run(
+                create_admin(
+                    email=email, password=password, organization_name=organization_name, name=name, operator=operator
+                )
+            )
+        except LanternError as error:  # an address that has an account already, say
+            raise click.ClickException(message_of(error)) from None
         click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
 
 
@@ -79,13 +109,17 @@ def create_admin_command(email: str, password: str, organization_name: str, name
 def set_password_command(email: str, password: str) -> None:
     """Give an account a new password (for operators: without SMTP, nobody receives a reset link)."""
     with use_locale(_cli_locale()):
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise click.BadParameter(
-                _("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH), param_hint="--password"
-            )
+        _check_password_length(password)
         if not asyncio.run(set_password(email, password)):
             raise click.ClickException(_("No account has the address %(email)s.", email=email))
         click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
+
+
+def _check_password_length(password: str) -> None:
+    """The sign-up's rule, which the operators' commands used to skip (create-admin took "short")."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = _("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+        raise click.BadParameter(message, param_hint="--password")
 
 
 @cli.command("serve")

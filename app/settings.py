@@ -5,13 +5,41 @@ Every variable is documented in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Expected(StrEnum):
+    """What a variable takes, for the message that names it (the command line words it in the reader's
+    language: this module is read before the catalogs)."""
+
+    BOOLEAN = "true or false"
+    WHOLE_NUMBER = "a whole number"
+    NUMBER = "a number"
+    CHOICE = "one of the choices"
+    WEB_ADDRESS = "an http:// or https:// address"
+    NETWORKS = "IP addresses or networks"
+
+
+class SettingError(ValueError):
+    """A variable Lantern cannot use as it is set: a typo must stop the start, not quietly mean the default (a
+    `LANTERN_SIGNUP=off` left sign-up open)."""
+
+    def __init__(
+        self, variable: str, value: str, expected: Expected, *, choices: tuple[str, ...] = (), minimum: float = 0
+    ) -> None:
+        super().__init__(f"{variable}={value!r}: expected {expected.value} {', '.join(choices)}".rstrip())
+        self.variable, self.value, self.expected = variable, value, expected
+        self.choices, self.minimum = choices, minimum
 
 
 def _env(name: str, default: str) -> str:
@@ -20,17 +48,56 @@ def _env(name: str, default: str) -> str:
 
 def _env_bool(name: str, *, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
+    if raw and raw not in _TRUE | _FALSE:
+        raise SettingError(name, raw, Expected.BOOLEAN)
     return raw in _TRUE if raw else default
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise SettingError(name, raw, Expected.WHOLE_NUMBER, minimum=minimum)
+    return value
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, *, minimum: float = 0) -> float:
     raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = minimum - 1
+    if not value >= minimum:  # NaN too
+        raise SettingError(name, raw, Expected.NUMBER, minimum=minimum)
+    return value
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value.upper() not in {choice.upper() for choice in choices}:
+        raise SettingError(name, value, Expected.CHOICE, choices=choices)
+    return value
+
+
+def _env_web_address(name: str, default: str) -> str:
+    value = _env(name, default).rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise SettingError(name, value, Expected.WEB_ADDRESS)
+    return value
+
+
+def _env_networks(name: str) -> tuple[str, ...]:
+    raw = _env(name, "")
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    try:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        raise SettingError(name, raw, Expected.NETWORKS) from None
+    return networks
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,41 +175,41 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         database_owner_url=_env("DATABASE_OWNER_URL", database_url),
-        database_pool_size=_env_int("LANTERN_DATABASE_POOL_SIZE", 20),
+        database_pool_size=_env_int("LANTERN_DATABASE_POOL_SIZE", 20, minimum=1),
         redis_url=os.environ.get("REDIS_URL", "").strip() or None,
         secret_key=_env("LANTERN_SECRET_KEY", "") or _load_or_create_secret(data_dir),
         dev_mode=dev_mode,
         cookie_secure=_env_bool("LANTERN_COOKIE_SECURE", default=not dev_mode),
-        signup_open=_env("LANTERN_SIGNUP", "open").lower() != "closed",
+        signup_open=_env_choice("LANTERN_SIGNUP", "open", ("open", "closed")).lower() == "open",
         default_locale=_env("LANTERN_DEFAULT_LOCALE", "en"),
-        log_level=_env("LANTERN_LOG_LEVEL", "INFO").upper(),
-        password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4),
-        session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600),
+        log_level=_env_choice("LANTERN_LOG_LEVEL", "INFO", LOG_LEVELS).upper(),
+        password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
+        session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600, minimum=1),
         host=_env("HOST", "127.0.0.1"),
-        port=_env_int("PORT", 8000),
-        public_url=_env("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000)}").rstrip("/"),
+        port=_env_int("PORT", 8000, minimum=1),
+        public_url=_env_web_address("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000, minimum=1)}"),
         tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
         credential_cache_seconds=_env_int("LANTERN_CREDENTIAL_CACHE_SECONDS", 5),
         sweep_after_seconds=_env_int("LANTERN_SWEEP_AFTER_SECONDS", 5),
-        admin_rate_per_minute=_env_int("LANTERN_ADMIN_RATE_PER_MINUTE", 60),
-        admin_burst=_env_int("LANTERN_ADMIN_BURST", 10),
-        login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5),
-        login_failures_per_hour=_env_int("LANTERN_LOGIN_FAILURES_PER_HOUR", 100),
-        signups_per_hour=_env_int("LANTERN_SIGNUPS_PER_HOUR", 10),
-        default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10),
-        trusted_proxies=tuple(p.strip() for p in _env("LANTERN_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        admin_rate_per_minute=_env_int("LANTERN_ADMIN_RATE_PER_MINUTE", 60, minimum=1),
+        admin_burst=_env_int("LANTERN_ADMIN_BURST", 10, minimum=1),
+        login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5, minimum=1),
+        login_failures_per_hour=_env_int("LANTERN_LOGIN_FAILURES_PER_HOUR", 100, minimum=1),
+        signups_per_hour=_env_int("LANTERN_SIGNUPS_PER_HOUR", 10, minimum=1),
+        default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10, minimum=1),
+        trusted_proxies=_env_networks("LANTERN_TRUSTED_PROXIES"),
         smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
-        smtp_port=_env_int("SMTP_PORT", 587),
+        smtp_port=_env_int("SMTP_PORT", 587, minimum=1),
         smtp_user=os.environ.get("SMTP_USER", "").strip() or None,
         smtp_password=os.environ.get("SMTP_PASSWORD", ""),
         smtp_from=_env("SMTP_FROM", "Lantern <lantern@localhost>"),
         smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
-        storage_backend=_env("LANTERN_STORAGE", "local").lower(),
+        storage_backend=_env_choice("LANTERN_STORAGE", "local", ("local", "s3")).lower(),
         s3_bucket=os.environ.get("LANTERN_S3_BUCKET", "").strip() or None,
         s3_endpoint_url=os.environ.get("LANTERN_S3_ENDPOINT_URL", "").strip() or None,
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
-        max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000),
+        max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
