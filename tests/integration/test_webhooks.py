@@ -369,6 +369,8 @@ async def test_report_updated_and_deleted_are_delivered(
         assert (body["data"]["report"]["severity"], body["data"]["report"]["tags"]) == ("critical", ["checkout"])
         assert body["data"]["report"]["id"] == patched["id"]
 
+        for unchanged in ({}, change):  # changes nothing: nothing to announce
+            _data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json=unchanged), 200)
         last_seen = await shown_report(tenant, report_id)
         assert (await tenant.client.delete(f"/api/v1/reports/{report_id}")).status_code == 204
         requests = await receiver.wait_for(2)
@@ -496,6 +498,15 @@ async def test_gone_disables_the_webhook(tenants: TenantFactory, anonymous: ApiC
         [heard] = await witness.wait_for(1)  # the report's event has been sent out
         assert signed_body(heard, witness_hook["secret"])["event"] == "report.created"
         assert len(gone.requests) == 1
+        assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [delivery["id"]]
+        # Turned off, it is sent nothing, and asked to, it says why instead of recording a failure.
+        for asked in (
+            f"{WEBHOOKS}/{hook['id']}/ping",
+            f"{WEBHOOKS}/{hook['id']}/deliveries/{delivery['id']}/redeliver",
+        ):
+            refused = await tenant.client.post(asked)
+            assert (refused.status_code, refused.json()["error"]) == (409, "CONFLICT"), refused.text
+            assert refused.json()["message"] == "This webhook is turned off: turn it on to send it anything."
         assert [d["id"] for d in await deliveries(tenant, hook["id"])] == [delivery["id"]]
 
         enabled = _data(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json={"active": True}), 200)

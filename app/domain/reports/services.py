@@ -129,8 +129,10 @@ class ReportService(TenantService[Report]):
         rows = await self.session.execute(select(model.key, model.thumbnail_key).where(model.report_id == report_id))
         return [key for row in rows for key in row if key]
 
-    async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity) -> Report:
-        """`changes` made by `actor`; someone the report is newly assigned to hears of it (notifications)."""
+    async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity) -> bool:
+        """`changes` made by `actor`; someone the report is newly assigned to hears of it (notifications).
+        Whether anything changed: a change to what a report already is announces nothing to webhooks."""
+        before = _triage(report)
         assigned_before = report.assignee_id
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
@@ -142,7 +144,7 @@ class ReportService(TenantService[Report]):
         await self.session.flush()
         if report.assignee_id != assigned_before:
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
-        return report
+        return _triage(report) != before
 
     async def _check_assignee(self, report: Report, user_id: UUID) -> None:
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
@@ -150,6 +152,17 @@ class ReportService(TenantService[Report]):
         if not await sees_report(self.session, report, user_id):
             message = _("No one who can see this report has this ID.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
+
+
+def _triage(report: Report) -> tuple[object, ...]:
+    """What a change may touch: the fields `apply` sets."""
+    return tuple(getattr(report, name) for name in _CHANGEABLE)
+
+
+_CHANGEABLE = (
+    "status", "status_id", "severity", "priority", "category", "title", "assignee_id", "external_id", "description",
+    "tags",
+)  # fmt: skip
 
 
 def _set_fields(report: Report, changes: ReportUpdate) -> None:

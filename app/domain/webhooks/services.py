@@ -113,6 +113,13 @@ class WebhookService(TenantService[Webhook]):
         return project_id
 
 
+def _check_on(webhook: Webhook) -> None:
+    """A webhook turned off sends nothing: asked to, it says so (a ping used to be accepted, then recorded as
+    failed, an attempt counted, though nothing was sent)."""
+    if not webhook.active:
+        raise LanternError(ErrorCode.CONFLICT, _("This webhook is turned off: turn it on to send it anything."))
+
+
 def event_payload(event: str, project_id: UUID | None, data: dict[str, Any]) -> dict[str, Any]:
     """What a delivery sends, but its id (see `delivery_body`): the event, when and where, and its data."""
     return {
@@ -149,9 +156,11 @@ class DeliveryService(TenantService[WebhookDelivery]):
 
     async def redeliver(self, delivery: WebhookDelivery) -> WebhookDelivery:
         """A new delivery of the same event and data (receivers tell deliveries apart by id)."""
+        _check_on(await self.session.get_one(Webhook, delivery.webhook_id))
         return await self.queue(delivery.webhook_id, delivery.event, delivery.payload)
 
     async def ping(self, webhook: Webhook) -> WebhookDelivery:
+        _check_on(webhook)
         payload = event_payload(Event.PING, webhook.project_id, {"webhookId": str(webhook.id)})
         return await self.queue(webhook.id, Event.PING, payload)
 

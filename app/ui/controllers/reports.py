@@ -273,8 +273,8 @@ class ReportPages(Controller):
             wanted["assigneeId"] = data.assignee_id or None  # the empty choice: nobody
         changes = convert_body(wanted, ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
-        await reports.apply(report, changes, columns, layout.identity)
-        await events.report_changed(Event.REPORT_UPDATED, report)
+        if await reports.apply(report, changes, columns, layout.identity):
+            await events.report_changed(Event.REPORT_UPDATED, report)
         return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved=1")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])

@@ -201,8 +201,8 @@ class ReportController(Controller):
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
-        await reports.apply(report, changes, columns, identity)
-        await events.report_changed(Event.REPORT_UPDATED, report)
+        if await reports.apply(report, changes, columns, identity):
+            await events.report_changed(Event.REPORT_UPDATED, report)
         if jsonapi.requested(request):
             return jsonapi.document_response(
                 await report_item(request, report, reports.session, attachment_read, identity)
