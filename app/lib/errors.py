@@ -315,7 +315,17 @@ def _respond(request: Request[Any, Any, Any], error: LanternError) -> Response[d
         response = error_response(error)
     if LOCALE_STATE_KEY not in request.scope["state"]:
         response.headers.update({"Content-Language": language_tag(locale), "Vary": "Accept-Language"})
+    if error.code is ErrorCode.UNAUTHORIZED:
+        response.headers["WWW-Authenticate"] = _challenge(request)
     return response
+
+
+def _challenge(request: Request[Any, Any, Any]) -> str:
+    """The schemes a 401 takes (RFC 9110): clients that send Basic credentials only once challenged (BugHerd's,
+    the token as the user name) need it named. Not to a browser opening a page, which would answer Basic with a
+    sign-in dialog of its own."""
+    bearer = 'Bearer realm="Lantern"'
+    return bearer if "text/html" in request.headers.get("accept", "") else f'{bearer}, Basic realm="Lantern"'
 
 
 def lantern_error_handler(request: Request[Any, Any, Any], exc: LanternError) -> Response[dict[str, Any]]:

@@ -236,6 +236,11 @@ async def test_http_basic_with_the_token_as_user_works_until_revoked(tenants: Te
             assert (await a.client.delete(f"/api/v1/tokens/{token['id']}")).status_code == 204
             revoked = await program.get("/api/v1/projects")
             assert revoked.status_code == 401, revoked.text
+            # A client that sends Basic only once challenged learns it is taken; a browser is not challenged
+            # to Basic, which it would answer with a sign-in dialog of its own.
+            assert revoked.headers["www-authenticate"] == 'Bearer realm="Lantern", Basic realm="Lantern"'
+            browsing = await program.get("/api/v1/projects", headers={"Accept": "text/html,*/*"})
+            assert browsing.headers["www-authenticate"] == 'Bearer realm="Lantern"'
         async with ApiClient.for_app(app, headers={"Authorization": f"Bearer {token['token']}"}) as bearer:
             assert (await bearer.get("/api/v1/projects")).status_code == 401
 
