@@ -299,7 +299,7 @@ def test_uploads_go_to_the_s3_bucket_of_the_values(rendered: dict[str, Manifests
 
 # --- configuration ---------------------------------------------------------------------------------------
 
-_SETTING = re.compile(r"""(?:_env|_env_bool|_env_int|_env_float|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+_SETTING = re.compile(r"""(?:_env\w*|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
 # Where a cluster differs from the README's laptop defaults, on purpose.
 _CLUSTER_DEFAULTS = {
     "LANTERN_DATA_DIR": "/var/lib/lantern",  # an emptyDir (or the uploads volume) in the pod
