@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,8 +22,11 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
-from sqlalchemy.exc import DBAPIError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
@@ -418,10 +422,42 @@ def repository_error_handler(request: Request[Any, Any, Any], exc: IntegrityErro
     return _respond(request, repository_error(request, exc))
 
 
+# Refused or dropped connections and unknown hosts (a database or Redis that is down or misnamed), and waits for
+# a connection that ran out.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    RedisConnectionError,
+    RedisTimeoutError,
+    PoolTimeoutError,
+)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(path: str, exc: BaseException) -> LanternError | None:
+    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, or keeps it waiting: a
+    503 asking the client to try again shortly, as readiness says, not a 500. None for any other failure."""
+    database_down = isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+    if not (database_down or isinstance(exc, UNREACHABLE)):
+        return None
+    logger.warning("service unavailable", path=path, error=repr(exc))
+    return LanternError(ErrorCode.SERVICE_UNAVAILABLE, headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
-    """A statement the database refused: text it cannot store is the client's mistake, the rest ours."""
+    """A statement the database refused: text it cannot store is the client's mistake, a database out of
+    reach is unavailable for now, the rest ours."""
     if (refused := unstorable_text(exc)) is not None:
         return _respond(request, refused)
+    return unavailable_handler(request, exc)
+
+
+def unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if (error := unavailable(request.url.path, exc)) is not None:
+        return _respond(request, error)
     return internal_error_handler(request, exc)
 
 
@@ -459,6 +495,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DuplicateKeyError: repository_error_handler,
     IntegrityError: repository_error_handler,
     DBAPIError: database_error_handler,
+    **dict.fromkeys(UNREACHABLE, unavailable_handler),
     RecursionError: recursion_error_handler,
     UnicodeDecodeError: unicode_error_handler,
     Exception: internal_error_handler,

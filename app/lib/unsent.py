@@ -21,10 +21,9 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from redis.exceptions import RedisError
 
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.errors import ErrorCode, LanternError, lantern_error_handler
+from app.lib.errors import ErrorCode, LanternError, lantern_error_handler, unavailable
 
 logger = structlog.get_logger()
 
@@ -48,10 +47,10 @@ class UnsentAnswerMiddleware(ASGIMiddleware):
         except Exception as error:
             if sent:
                 raise
-            cause = error.__cause__ or error
-            unavailable = isinstance(cause, RedisError | OSError)
-            logger.exception("request failed before its answer was sent", path=scope["path"])
+            answer = unavailable(scope["path"], error.__cause__ or error)
+            if answer is None:
+                logger.exception("request failed before its answer was sent", path=scope["path"])
+                answer = LanternError(ErrorCode.INTERNAL_ERROR)
             request: Request[Any, Any, Any] = Request(scope)
-            code = ErrorCode.SERVICE_UNAVAILABLE if unavailable else ErrorCode.INTERNAL_ERROR
-            response = lantern_error_handler(request, LanternError(code))
+            response = lantern_error_handler(request, answer)
             await response.to_asgi_response(app=None, request=request)(scope, receive, send)

@@ -26,11 +26,13 @@ from app.domain.organizations.services import MembershipService
 from app.lib.errors import (
     CODE_OF_STATUS,
     STATUS_OF,
+    UNREACHABLE,
     ErrorCode,
     LanternError,
     message_of,
     not_found,
     repository_error,
+    unavailable,
     unstorable_text,
 )
 from tenants.identity import CredentialKind, Identity
@@ -229,7 +231,13 @@ def _repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> R
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     refused = unstorable_text(exc)
-    return _error_page(request, refused, plain=True) if refused is not None else _server_error(request, exc)
+    return _error_page(request, refused, plain=True) if refused is not None else _unavailable(request, exc)
+
+
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if (error := unavailable(request.url.path, exc)) is not None:
+        return _error_page(request, error, plain=True)
+    return _server_error(request, exc)
 
 
 def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -246,5 +254,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DuplicateKeyError: _repository_error,
     IntegrityError: _repository_error,
     DBAPIError: _database_error,
+    **dict.fromkeys(UNREACHABLE, _unavailable),
     Exception: _server_error,
 }

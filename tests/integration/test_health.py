@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
+from app.asgi import create_app
+from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.redis import get_redis
 from app.settings import reset_settings
-from tests.support.clients import ApiClient
+from tests.support.clients import ApiClient, TenantFactory
+
+# Nothing listens on port 1: every connection is refused at once.
+UNREACHABLE_DATABASE = "postgresql+asyncpg://lantern@127.0.0.1:1/lantern"
 
 
 @pytest.fixture
@@ -23,6 +30,41 @@ def redis_gone(monkeypatch: pytest.MonkeyPatch, separate_redis: EmbeddedRedis) -
     monkeypatch.undo()
     reset_settings()
     get_redis.cache_clear()
+
+
+@pytest.fixture
+async def database_gone(monkeypatch: pytest.MonkeyPatch, embedded_services: dict[str, str]) -> AsyncIterator[Litestar]:
+    """An app whose database cannot be reached (a fresh one: an app keeps the engine it was made with)."""
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
+    reset_settings()
+    alchemy_config.cache_clear()
+    try:
+        application = create_app()
+        async with AsyncTestClient(app=application):  # its lifespan: the database plugin's start-up
+            yield application
+    finally:
+        await alchemy_config().get_engine().dispose()
+        monkeypatch.undo()
+        reset_settings()
+        alchemy_config.cache_clear()
+
+
+async def test_a_database_out_of_reach_is_a_503_to_retry_not_a_500(
+    tenants: TenantFactory, database_gone: Litestar
+) -> None:
+    """Readiness said 503 while a login answered 500 INTERNAL_ERROR, as if Lantern itself had failed; so did
+    any request whose credentials are looked up before its handler runs."""
+    login = {"email": "someone@example.com", "password": "a long enough password"}
+    async with ApiClient.for_app(database_gone) as client:
+        answers = [
+            await client.post("/api/v1/auth/login", json=login, headers={"Accept-Language": "de"}),
+            await client.get("/api/v1/reports", headers={"Authorization": "Bearer lt_org_" + "a" * 43}),
+        ]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
+        assert answer.headers["retry-after"] == "5"
+    assert answers[0].json()["message"] != answers[1].json()["message"]  # in German
 
 
 async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
