@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
@@ -36,10 +37,12 @@ def _cli_locale() -> str:
     return match_locale(raw.split(".")[0]) or "en"
 
 
-def migrate() -> None:
+def migrate() -> str:
+    """Upgrade the schema to the newest revision, which is returned."""
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     command.upgrade(config, "head")
+    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
 @click.group()
@@ -73,7 +76,9 @@ def _setting_message(error: SettingError) -> str:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
-    migrate()
+    revision = migrate()
+    with use_locale(_cli_locale()):
+        click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
 
 
 @cli.command("seed-demo")

@@ -16,7 +16,9 @@ from tests.e2e.lantern_cli import CLI, ROOT, clean_env, parse_demo_login, run_cl
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory `migrate` set up, once for this module (each run of it costs seconds)."""
     data_dir = tmp_path_factory.mktemp("migrated") / "lantern-data"
-    run_cli("migrate", env=clean_env(data_dir))
+    said = run_cli("migrate", env=clean_env(data_dir, LANG="en_US.UTF-8"))
+    [revision] = sqlite_rows(data_dir / "lantern.db", "SELECT version_num FROM alembic_version")
+    assert f"The database schema is up to date (revision {revision[0]})." in said  # it used to say nothing
     return data_dir
 
 
