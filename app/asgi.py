@@ -26,7 +26,7 @@ from app.domain.webhooks.controllers import WebhookController
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
-from app.lib.database import alchemy_config
+from app.lib.database import alchemy_config, warn_if_unguarded
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
@@ -84,7 +84,7 @@ def create_app() -> Litestar:
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=require_declared_content_type,
-        on_startup=[settle_heap],
+        on_startup=[settle_heap, warn_if_unguarded],
         openapi_config=OpenAPIConfig(
             title="Lantern API",
             version="1.0.0",

@@ -5,16 +5,20 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import structlog
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
     AsyncSessionConfig,
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
 from app.db import metadata
 from app.settings import get_settings
+
+logger = structlog.get_logger()
 
 MIGRATIONS_DIR = "migrations"
 
@@ -58,3 +62,25 @@ def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:
 def alchemy_config() -> SQLAlchemyAsyncConfig:
     """The application's database (the non-owner role on PostgreSQL, so row-level security applies)."""
     return make_alchemy_config(get_settings().database_url)
+
+
+# Roles that row-level security does not hold: a superuser, or one with BYPASSRLS (deploy.md's owner role).
+_UNGUARDED = text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+
+
+async def warn_if_unguarded() -> None:
+    """On PostgreSQL, a warning at start-up when `DATABASE_URL` connects as a role that row-level security
+    does not hold: tenants are then kept apart by the app's own queries alone, the database's guard is off.
+    (A database out of reach is readiness's to report.)"""
+    if get_settings().is_sqlite:
+        return
+    try:
+        async with alchemy_config().get_engine().connect() as connection:
+            unguarded = await connection.scalar(_UNGUARDED)
+    except (OSError, DBAPIError):
+        return
+    if unguarded:
+        logger.warning(
+            "DATABASE_URL connects as a role that bypasses row-level security (a superuser or BYPASSRLS): "
+            "tenants are kept apart by the app's queries alone. Use a role without it (see deploy.md)."
+        )

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.asgi import create_app
-from app.lib.database import alchemy_config
+from app.lib.database import alchemy_config, warn_if_unguarded
 from app.settings import reset_settings
 from tenants.context import tenant_scope
 from tenants.db import apply_scope
@@ -330,3 +330,26 @@ def foreign_rows(response: Any, path: str, own_projects: set[str]) -> list[str]:
     if not project_ids:
         return [f"{path}: an empty list, so nothing was shown"]
     return [f"{path}: project {project_id}" for project_id in project_ids if project_id not in own_projects]
+
+
+async def test_starting_as_a_role_that_bypasses_row_level_security_is_warned_of(
+    embedded_services: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An operator who gave the app deploy.md's owner role (BYPASSRLS) got no word that the database's guard
+    between tenants was off."""
+    said = {}
+    for role, url in (("app", embedded_services["DATABASE_URL"]), ("owner", embedded_services["DATABASE_OWNER_URL"])):
+        os.environ["DATABASE_URL"] = url
+        reset_settings()
+        alchemy_config.cache_clear()
+        try:
+            capfd.readouterr()
+            await warn_if_unguarded()
+            said[role] = capfd.readouterr().out
+        finally:
+            await alchemy_config().get_engine().dispose()
+            os.environ["DATABASE_URL"] = embedded_services["DATABASE_URL"]
+            reset_settings()
+            alchemy_config.cache_clear()
+    assert said["app"] == ""
+    assert "bypasses row-level security" in said["owner"]
