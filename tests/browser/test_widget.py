@@ -380,3 +380,55 @@ async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fi
     assert 5 < len(errors) < 60, "the newest errors that fit"
     assert errors[-1] == "E59"
     assert any('"password":"[redacted]"' in entry["message"] for entry in report["consoleLogs"])
+
+
+LIST_BLUE = (37, 99, 235)
+
+
+def scrolled_page(lantern: str, api_key: str) -> str:
+    """A long page scrolled to its middle, with a fixed header and a fixed bar at the window's bottom, and a
+    list scrolled to its tenth row, the one blue row."""
+    rows = "".join(
+        f'<div style="height:100px;background:{"rgb" + str(LIST_BLUE) if row == 9 else "#ddd"}">{row}</div>'
+        for row in range(20)
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Long page</title></head>
+<body style="margin:0">
+  <header style="position:fixed;top:0;left:0;right:0;height:80px;background:rgb{HEADER_GREEN}">Shop</header>
+  <div style="height:4000px;background:linear-gradient(#fff,#eee)">Products</div>
+  <div id="list" style="position:absolute;top:2000px;left:500px;width:300px;height:200px;overflow:auto">{rows}</div>
+  <aside style="position:fixed;bottom:0;left:0;width:400px;height:60px;background:rgb{BOX_RED}">Cookies</aside>
+  <script>
+    window.addEventListener("load", () => {{
+      document.getElementById("list").scrollTop = 900;
+      window.scrollTo(0, 1800);
+    }});
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_scrolled_page(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """The page is drawn whole and the window cut from it: a fixed header and bar were drawn at the page's top
+    and missing from the picture of the middle of the page; a scrolled list showed its first rows."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = scrolled_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.wait_for_function("window.scrollY === 1800")
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_label("Title").fill("Header covers the price")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+        report = await the_only_report(tenant, project["id"])
+        shot = await processed(tenant, report["id"])
+        image = Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+    assert image.size == (1280, 720)
+    assert has_color(image, HEADER_GREEN, (600, 10, 700, 70)), "the fixed header, at the window's top"
+    assert has_color(image, BOX_RED, (100, 670, 300, 710)), "the fixed bar, at the window's bottom"
+    assert not has_color(image, HEADER_GREEN, (600, 200, 700, 600))
+    assert has_color(image, LIST_BLUE, (520, 210, 760, 290)), "the list at the row the visitor scrolled it to"

@@ -41,6 +41,52 @@ async function frameOfTab() {
   }
 }
 
+const PIN = "data-lantern-pin";
+const SCROLLED = "data-lantern-scrolled";
+
+// The page is drawn whole from a copy of its elements, and the window's part cut from the picture. Two things a
+// copy does not keep are marked on the page's elements for their copies (see keepState), and unmarked once the
+// picture is made:
+// - a fixed element (a header, a cookie bar, a chat button) would be drawn where it sits at the top of the
+//   page, not where the visitor sees it: it is marked with its place in the window;
+// - a box scrolled inside the page would show its start: it is marked with how far it is scrolled.
+function markPage(isOwn, { pinFixed }) {
+  const places = [];
+  for (const node of document.body.querySelectorAll("*")) {
+    if (isOwn(node)) continue;
+    if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
+    if (pinFixed && getComputedStyle(node).position === "fixed") {
+      node.setAttribute(PIN, String(places.length));
+      places.push(node.getBoundingClientRect());
+    }
+  }
+  const unmark = () => document.querySelectorAll(`[${PIN}],[${SCROLLED}]`).forEach((node) => {
+    node.removeAttribute(PIN);
+    node.removeAttribute(SCROLLED);
+  });
+  return { places, unmark };
+}
+
+function pin(copy, place) {
+  const set = (name, value) => copy.style.setProperty(name, value, "important");
+  set("top", `${place.top + window.scrollY}px`);
+  set("left", `${place.left + window.scrollX}px`);
+  set("bottom", "auto");
+  set("right", "auto");
+  set("width", `${place.width}px`);
+  set("height", `${place.height}px`);
+  set("margin", "0");
+  set("transform", "none"); // the place measured is where any transform had put it
+}
+
+function scrollContent(copy, scrolled) {
+  const [left, top] = scrolled.split(",").map(Number);
+  for (const child of copy.children) {
+    const own = child.style.transform;
+    child.style.transform = `translate(${-left}px, ${-top}px)${own && own !== "none" ? ` ${own}` : ""}`;
+  }
+}
+
 // What the visitor chose in a form lives in properties, which the rendered copy's markup does not carry: ticked
 // boxes, the option selected and a text area's text are written into the copy as attributes. (The renderer
 // leaves every field's current value in its copy's value attribute.)
@@ -81,17 +127,30 @@ function inlineStylesAllowed() {
 async function renderPage(method, isOwn) {
   const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
   const background = pageBackground();
+  if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
+  const marked = markPage(isOwn, { pinFixed: method !== "fullpage" && Boolean(window.scrollX || window.scrollY) });
+  const keepState = (copy) => {
+    keepFormState(copy);
+    if (!(copy instanceof HTMLElement)) return;
+    const place = marked.places[copy.getAttribute(PIN)];
+    if (place) pin(copy, place);
+    const scrolled = copy.getAttribute(SCROLLED);
+    if (scrolled) scrollContent(copy, scrolled);
+  };
   const options = {
     scale,
     backgroundColor: background,
     timeout: RENDER_TIMEOUT_MS,
     filter: (node) => !(node instanceof Element && isOwn(node)),
-    onCloneEachNode: keepFormState,
-    features: { restoreScrollPosition: true }, // a scrolled box shows what the visitor scrolled to
+    onCloneEachNode: keepState,
   };
-  if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
   const refused = watchRefusedImages();
-  const page = await domToCanvas(document.documentElement, options);
+  let page;
+  try {
+    page = await domToCanvas(document.documentElement, options);
+  } finally {
+    marked.unmark();
+  }
   await new Promise((resolve) => setTimeout(resolve)); // a violation is reported in a task of its own
   if (refused()) throw new Error("the page's Content-Security-Policy refuses data: images (img-src)");
   if (method === "fullpage") return page;
