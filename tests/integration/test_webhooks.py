@@ -532,6 +532,12 @@ async def test_redelivery_is_a_new_delivery_of_the_same_event(tenants: TenantFac
         hook = await create_webhook(tenant, receiver.url)
         original = await ping(tenant, hook["id"])
         original = await wait_for_delivery(tenant, hook["id"], original["id"], "delivered")
+        # Only the latest 100 are listed: a failure among many is found by its status.
+        listed = f"{WEBHOOKS}/{hook['id']}/deliveries"
+        for status, expected in (("delivered", [original["id"]]), ("failed", []), ("pending", [])):
+            assert [d["id"] for d in _data(await tenant.client.get(listed, params={"status": status}), 200)] == expected
+        unknown = await tenant.client.get(listed, params={"status": "lost"})
+        assert (unknown.status_code, unknown.json()["details"][0]["field"]) == (400, "status")
         again = _data(await tenant.client.post(f"{WEBHOOKS}/{hook['id']}/deliveries/{original['id']}/redeliver"), 201)
         assert again["id"] != original["id"]
         assert (again["webhookId"], again["event"], again["status"]) == (hook["id"], "ping", "pending")

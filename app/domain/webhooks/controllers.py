@@ -7,12 +7,12 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.webhooks import schemas
-from app.domain.webhooks.models import Webhook, WebhookDelivery
+from app.domain.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
@@ -142,7 +142,10 @@ class WebhookController(Controller):
     @get(
         "/{webhook_id:uuid}/deliveries",
         operation_id="ListWebhookDeliveries",
-        description=f"The latest deliveries (at most 100), newest first. {PLAIN_DESCRIPTION}",
+        description=(
+            "The latest deliveries (at most 100), newest first; `?status=failed` (or `pending`, `delivered`) "
+            f"lists those only. {PLAIN_DESCRIPTION}"
+        ),
     )
     async def list_deliveries(
         self,
@@ -150,10 +153,11 @@ class WebhookController(Controller):
         webhook_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
+        status: FromQuery[DeliveryStatus | None] = None,
     ) -> Envelope[list[schemas.DeliveryRead]] | Response[dict[str, Any]]:
         """What was sent, and what came of it."""
         webhook = await webhooks.get(webhook_id)
-        reads = [delivery_read(delivery) for delivery in await deliveries.recent(webhook.id)]
+        reads = [delivery_read(delivery) for delivery in await deliveries.recent(webhook.id, status)]
         return jsonapi.native_or_document(request, "delivery", reads, kind=schemas.DeliveryRead)
 
     @post(

@@ -142,12 +142,14 @@ class DeliveryService(TenantService[WebhookDelivery]):
 
     repository_type = Repo
 
-    async def recent(self, webhook_id: UUID) -> list[WebhookDelivery]:
+    async def recent(self, webhook_id: UUID, status: DeliveryStatus | None = None) -> list[WebhookDelivery]:
+        """The latest deliveries, newest first; of one status only, if given (a failure among many deliveries
+        stays findable, to send again)."""
+        query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+        if status is not None:
+            query = query.where(WebhookDelivery.status == status.value)
         found = await self.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.webhook_id == webhook_id)
-            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-            .limit(DELIVERIES_SHOWN),
+            query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(DELIVERIES_SHOWN),
         )
         return list(found)
 
