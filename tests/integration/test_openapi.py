@@ -256,3 +256,13 @@ async def test_a_client_generator_reads_every_array_and_keyword_and_the_jsonapi_
     data = change["application/vnd.api+json"]["schema"]["properties"]["data"]["properties"]
     assert {"type", "id", "attributes", "relationships"} <= set(data)
     assert "severity" in data["attributes"]["properties"]
+    # Labels answered are enums, which a generated client types (they were plain strings).
+    components = document["components"]["schemas"]
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        reference = schema.get("$ref")
+        return resolved(components[reference.rsplit("/", 1)[-1]]) if reference else schema
+
+    report, delivery = components["ReportRead"]["properties"], components["DeliveryRead"]["properties"]
+    for field in (*(report[name] for name in ("severity", "priority", "category", "source")), delivery["status"]):
+        assert "enum" in resolved(field), field

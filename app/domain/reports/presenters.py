@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.integrations.models import GitHubIssue
 from app.domain.organizations.models import Role
-from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
+from app.domain.reports.models import Category, Comment, ImageStatus, Priority, Report, Screenshot, Severity, Source
 from app.domain.reports.schemas import CommentRead, IssueLink, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
 from tenants.identity import Identity
@@ -71,10 +71,10 @@ def report_read(report: Report, screenshots: Sequence[Screenshot] = (), issue: G
         description=report.description,
         status=report.status,
         status_id=report.status_id,
-        severity=report.severity,
-        priority=report.priority,
-        category=report.category,
-        source=report.source,
+        severity=Severity(report.severity),
+        priority=Priority(report.priority),
+        category=Category(report.category),
+        source=Source(report.source),
         reporter_name=report.reporter_name,
         reporter_email=report.reporter_email,
         reporter_identifier=report.reporter_identifier,
@@ -100,8 +100,8 @@ def report_created(report: Report, tracking_id: str | None) -> ReportCreated:
         project_id=report.project_id,
         tracking_id=tracking_id or report.tracking_id,
         title=report.title,
-        severity=report.severity,
-        category=report.category,
+        severity=Severity(report.severity),
+        category=Category(report.category),
         status=report.status,
         created_at=report.created_at,
         updated_at=report.updated_at,

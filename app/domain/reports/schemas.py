@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar.datastructures import UploadFile
 
-from app.domain.reports.models import Category, Priority, Severity
+from app.domain.reports.models import Category, Priority, Severity, Source
 from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
 from app.lib.schema import CamelStruct, any_items, from_zero
 
@@ -117,8 +117,8 @@ class ReportCreated(CamelStruct):
     project_id: UUID
     tracking_id: str | None
     title: str
-    severity: str
-    category: str
+    severity: Severity
+    category: Category
     status: str
     created_at: datetime
     updated_at: datetime
@@ -141,10 +141,10 @@ class ReportRead(CamelStruct):
     description: str
     status: str
     status_id: int | None
-    severity: str
-    priority: str
-    category: str
-    source: str
+    severity: Severity
+    priority: Priority
+    category: Category
+    source: Source
     reporter_name: str | None
     reporter_email: str | None
     reporter_identifier: str | None

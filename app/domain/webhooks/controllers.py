@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.webhooks import schemas
-from app.domain.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDelivery
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
@@ -51,8 +51,8 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
     return schemas.DeliveryRead(
         id=delivery.id,
         webhook_id=delivery.webhook_id,
-        event=delivery.event,
-        status=delivery.status,
+        event=Event(delivery.event),
+        status=DeliveryStatus(delivery.status),
         attempts=delivery.attempts,
         response_status=delivery.response_status,
         error=error_message(delivery.error) if delivery.error else None,

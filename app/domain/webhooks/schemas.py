@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from app.domain.webhooks.models import DeliveryStatus, Event
 from app.lib.schema import CamelStruct
 
 WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048)]
@@ -59,8 +60,8 @@ class WebhookWithSecret(WebhookRead):
 class DeliveryRead(CamelStruct):
     id: UUID
     webhook_id: UUID
-    event: str
-    status: str
+    event: Event
+    status: DeliveryStatus
     attempts: int
     response_status: int | None
     error: str | None
