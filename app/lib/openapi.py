@@ -239,21 +239,11 @@ _JSONAPI_LIST_PARAMETERS = [
     *_JSONAPI_ITEM_PARAMETERS,
     _query("sort", _TEXT, "JSON:API: members to sort by, comma-separated; `-` descends."),
     _query("filter", _MEMBERS, "JSON:API filters: `filter[<name>]=a,b` (any of; see the description).", deep=True),
-    _query(
-        "page",
-        Schema(
-            type=OpenAPIType.OBJECT,
-            properties={
-                "limit": Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100),
-                "offset": Schema(type=OpenAPIType.INTEGER, minimum=0),
-                "after": _TEXT,
-                "before": _TEXT,
-            },
-        ),
-        "JSON:API pages: `page[limit]` with `page[offset]`, or the cursors of `links.next`/`links.prev` in "
-        "`page[after]`/`page[before]` where the list has them.",
-        deep=True,
-    ),
+    # Each by its own name, not as a deep `page` object: the native list's `page` is BugSpark's page number.
+    _query("page[limit]", Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100), "JSON:API: the page's size."),
+    _query("page[offset]", Schema(type=OpenAPIType.INTEGER, minimum=0), "JSON:API: how many to skip."),
+    _query("page[after]", _TEXT, "JSON:API: the cursor of `links.next`, where the list has cursors."),
+    _query("page[before]", _TEXT, "JSON:API: the cursor of `links.prev`, where the list has cursors."),
 ]
 
 
