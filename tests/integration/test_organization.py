@@ -259,6 +259,12 @@ async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactor
             assert (await guest.post("/api/v1/projects", json={"name": "Nope"})).status_code == 403
             assert (await guest.get("/api/v1/tokens")).status_code == 403
             assert (await guest.get("/api/v1/organization/members")).status_code == 403  # nor the team's e-mails
+            # The organization, but not which addresses may join it: its managers' business.
+            organization = await guest.get("/api/v1/organization")
+            assert organization.status_code == 200, organization.text
+            assert organization.json()["data"]["security"] is None
+        owned = (await tenant.client.get("/api/v1/organization")).json()["data"]
+        assert owned["security"] == {"allowedEmailDomains": []}
 
 
 async def test_widget_keys_rotate_and_revoke(tenants: TenantFactory, anonymous: ApiClient) -> None:

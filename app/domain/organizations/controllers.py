@@ -31,14 +31,15 @@ async def provide_membership_service(db_session: NamedDependency[AsyncSession]) 
     return MembershipService(session=db_session)
 
 
-def organization_read(organization: Organization) -> schemas.OrganizationRead:
+def organization_read(organization: Organization, identity: Identity) -> schemas.OrganizationRead:
+    manager = identity.role is not None and identity.role.manages_organization
     return schemas.OrganizationRead(
         id=organization.id,
         slug=organization.slug,
         name=organization.name,
         default_locale=organization.default_locale,
         timezone=organization.timezone,
-        security=msgspec.convert(organization.security, schemas.SecuritySettings),
+        security=msgspec.convert(organization.security, schemas.SecuritySettings) if manager else None,
         created_at=organization.created_at,
         updated_at=organization.updated_at,
     )
@@ -70,18 +71,22 @@ class OrganizationController(Controller):
 
     @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
     async def show(
-        self, request: Request[Any, Any, Any], organizations: NamedDependency[OrganizationService]
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        organizations: NamedDependency[OrganizationService],
     ) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
-        read = organization_read(await organizations.current())
+        read = organization_read(await organizations.current(), identity)
         return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
 
     @patch("/", operation_id="UpdateOrganization", guards=[requires_manager])
     async def update(
         self,
         data: JSONBody[schemas.OrganizationUpdate],
+        identity: NamedDependency[Identity],
         organizations: NamedDependency[OrganizationService],
     ) -> Envelope[schemas.OrganizationRead]:
-        return ok(organization_read(await organizations.update(data)))
+        return ok(organization_read(await organizations.update(data), identity))
 
     @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def members(

@@ -27,7 +27,8 @@ class OrganizationRead(CamelStruct):
     name: str
     default_locale: str
     timezone: str
-    security: SecuritySettings
+    # The organization's managers' business (which addresses may join): null to members and guests.
+    security: SecuritySettings | None
     created_at: datetime
     updated_at: datetime
 
