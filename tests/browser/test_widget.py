@@ -66,6 +66,21 @@ async def draw_box(page: Page) -> None:
     await page.mouse.up()
 
 
+async def send_from_dialog(page: Page, title: str) -> None:
+    """Give the open report dialog a title and send it: the visitor is thanked."""
+    dialog = page.get_by_role("dialog", name="Report a bug")
+    await dialog.get_by_label("Title").fill(title)
+    await dialog.get_by_role("button", name="Send report").click()
+    await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+
+
+async def sent_screenshot(tenant: Tenant, project_id: str) -> Image.Image:
+    """The screenshot of the project's only report, once the worker has processed it."""
+    report = await the_only_report(tenant, project_id)
+    shot = await processed(tenant, report["id"])
+    return Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+
+
 def has_color(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> bool:
     pixels = image.convert("RGB").crop(region).get_flattened_data()
     return any(all(abs(a - b) <= 12 for a, b in zip(pixel, color, strict=True)) for pixel in pixels)
@@ -295,13 +310,8 @@ async def test_the_widget_works_on_a_dark_page_that_wraps_fetch_and_covers_its_c
             await launcher.click()  # Playwright refuses to click an element another one covers
             dialog = page.get_by_role("dialog", name="Report a bug")
             await expect(dialog.locator("canvas")).to_be_visible()
-            await dialog.get_by_label("Title").fill("Dark checkout")
-            await dialog.get_by_role("button", name="Send report").click()
-            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
-
-        report = await the_only_report(tenant, project["id"])
-        shot = await processed(tenant, report["id"])
-        image = Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+            await send_from_dialog(page, "Dark checkout")
+        image = await sent_screenshot(tenant, project["id"])
     assert has_color(image, (17, 17, 17), (700, 100, 1200, 500)), "the page's own dark background"
     assert not has_color(image, (255, 255, 255), (700, 100, 1200, 500)), "not white"
     assert has_color(image, BOX_RED, (205, 205, 315, 315)), "the box the visitor ticked is ticked"
@@ -325,9 +335,7 @@ async def test_a_page_that_refuses_inline_styles_gets_a_styled_widget_and_no_uns
             dialog = page.get_by_role("dialog", name="Report a bug")
             await expect(dialog).to_have_css("border-radius", "10px")
             await expect(dialog.locator("canvas")).to_have_count(0)
-            await dialog.get_by_label("Title").fill("Strict checkout")
-            await dialog.get_by_role("button", name="Send report").click()
-            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+            await send_from_dialog(page, "Strict checkout")
         report = await the_only_report(tenant, project["id"])
     assert report["screenshots"] == []
     assert any("refuses inline styles (style-src)" in warning for warning in warnings), warnings
@@ -364,10 +372,7 @@ async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fi
             await page.fill("#card", "4111111111111111")
             await page.click("#card")
             await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
-            await dialog.get_by_label("Title").fill("Cannot sign in")
-            await dialog.get_by_role("button", name="Send report").click()
-            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+            await send_from_dialog(page, "Cannot sign in")
         report = await the_only_report(tenant, project["id"])
 
     everything = json.dumps(report, ensure_ascii=False)
@@ -420,13 +425,8 @@ async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_scrolled_page(
             await page.goto(site.url("/"))
             await page.wait_for_function("window.scrollY === 1800")
             await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
-            await dialog.get_by_label("Title").fill("Header covers the price")
-            await dialog.get_by_role("button", name="Send report").click()
-            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
-        report = await the_only_report(tenant, project["id"])
-        shot = await processed(tenant, report["id"])
-        image = Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+            await send_from_dialog(page, "Header covers the price")
+        image = await sent_screenshot(tenant, project["id"])
     assert image.size == (1280, 720)
     assert has_color(image, HEADER_GREEN, (600, 10, 700, 70)), "the fixed header, at the window's top"
     assert has_color(image, BOX_RED, (100, 670, 300, 710)), "the fixed bar, at the window's bottom"
