@@ -397,7 +397,7 @@ async def _connect_github(_: Objects) -> Any:
 
 @body("UpdateWebhook")
 async def _update_webhook(_: Objects) -> Any:
-    return {"events": ["report.deleted"], "active": False}
+    return {"events": ["report.deleted"]}  # still on: a webhook turned off refuses a ping or a redelivery
 
 
 @dataclass(frozen=True)
