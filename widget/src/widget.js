@@ -148,6 +148,19 @@ function showStatus(status, kind, message, details = []) {
   }
 }
 
+// Prototype.js (in Magento 1 shops, among others) gives arrays a toJSON that writes them as strings, which the
+// server refuses ("Must be a list."): the body is written without it.
+function stringify(value) {
+  const pageOwn = Object.getOwnPropertyDescriptor(Array.prototype, "toJSON");
+  if (!pageOwn) return JSON.stringify(value);
+  delete Array.prototype.toJSON;
+  try {
+    return JSON.stringify(value);
+  } finally {
+    Object.defineProperty(Array.prototype, "toJSON", pageOwn);
+  }
+}
+
 async function send({ settings, form, shot, recording, config }) {
   const values = new FormData(form);
   const body = {
@@ -165,7 +178,7 @@ async function send({ settings, form, shot, recording, config }) {
   }
   values.getAll("attachments").filter((file) => file && file.size).slice(0, MAX_ATTACHMENTS)
     .forEach((file) => multipart.append("media", file, file.name));
-  multipart.append("data", JSON.stringify(body));
+  multipart.append("data", stringify(body));
   const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
   if (settings.lang) url.searchParams.set("lang", settings.lang);
