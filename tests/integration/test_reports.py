@@ -805,7 +805,8 @@ async def test_the_native_assignee_parameter_takes_what_its_json_api_filter_take
     assert mine == by_address == by_id == bugherd == [ids[0]]
     assert nobody == [ids[1]]
     assert refused.status_code == 400
-    assert refused.json()["details"] == [{"field": "assignee", "message": "Must be a UUID."}]
+    expected = "Must be a person's ID or e-mail address, me or none."  # it said a UUID, the only one of four
+    assert refused.json()["details"] == [{"field": "assignee", "message": expected}]
 
 
 async def test_a_comment_made_with_an_api_token_names_the_token(tenants: TenantFactory, anonymous: ApiClient) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from babel.support import LazyProxy
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -33,6 +34,7 @@ from app.domain.reports.models import STATUS_ALIASES, Category, Priority, Report
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_cursor
 
 
@@ -278,11 +280,15 @@ def _date_range(column: ColumnElement[datetime], values: Sequence[str]) -> Colum
     return and_(*bounds)
 
 
-def _uuids(values: Sequence[str]) -> list[UUID]:
+_A_UUID = _lazy("Must be a UUID.")
+_AN_ASSIGNEE = _lazy("Must be a person's ID or e-mail address, me or none.")
+
+
+def _uuids(values: Sequence[str], expected: LazyProxy = _A_UUID) -> list[UUID]:
     try:
         return [UUID(value) for value in values]
     except ValueError:
-        raise _FilterValueError(_("Must be a UUID.")) from None
+        raise _FilterValueError(str(expected)) from None
 
 
 def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[bool]:
@@ -291,7 +297,7 @@ def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[boo
     named = [value for value in values if value.lower() not in {"me", "none"}]
     ids = [value for value in named if "@" not in value]
     emails = [normalize_email(value) for value in named if "@" in value]
-    conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(ids))] if ids else []
+    conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(ids, _AN_ASSIGNEE))] if ids else []
     if emails:
         conditions.append(Report.assignee_id.in_(select(User.id).where(User.email.in_(emails))))
     lowered = {value.lower() for value in values}
