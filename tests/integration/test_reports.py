@@ -606,12 +606,16 @@ async def test_guests_see_their_projects_reports_and_only_their_own_unless_allow
             for email in (guest_email, "someone@example.com"):
                 body = {**BUGPIN_EXAMPLE, "reporterEmail": email, "title": f"{project['name']} by {email}"}
                 await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+        # The address typed in the widget in another case is theirs all the same (it was hidden from them).
+        shouting = {**BUGPIN_EXAMPLE, "reporterEmail": guest_email.upper(), "title": "Private in capitals"}
+        await anonymous.post("/api/v1/widget/submit", json=shouting, headers={"X-API-Key": private["apiKey"]})
         async with ApiClient.for_app(app) as guest:
             token = invited.json()["data"]["invitationToken"]
             await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": "a long password!"})
             titles = sorted(item["title"] for item in (await guest.get("/api/v1/reports")).json()["data"]["items"])
             assert titles == [
                 f"Private by {guest_email}",
+                "Private in capitals",
                 f"Shared by {guest_email}",
                 "Shared by someone@example.com",
             ]

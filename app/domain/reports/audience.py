@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -35,7 +35,9 @@ class GuestView:
         )
 
     def condition(self) -> ColumnElement[bool]:
-        own = Report.project_id.in_(self.own_reports) & (Report.reporter_email == self.email)
+        # The address as a visitor typed it in the widget, in any case (accounts' addresses are lower case).
+        reported_by_them = func.lower(Report.reporter_email) == (self.email or "").lower()
+        own = Report.project_id.in_(self.own_reports) & reported_by_them
         return or_(Report.project_id.in_(self.all_reports), own)
 
 
