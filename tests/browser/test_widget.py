@@ -342,17 +342,21 @@ async def test_a_page_that_refuses_inline_styles_gets_a_styled_widget_and_no_uns
 
 
 def private_page(lantern: str, api_key: str) -> str:
-    """A sign-in page that logs an object with a password and, once loaded, sixty long errors in Chinese:
-    about 1.8 MB of logs, where Lantern takes 512 KB. Like a Magento 1 shop, it has Prototype.js's
+    """A sign-in page with a message editor and a button whose text cuts at an emoji; once loaded it logs
+    sixty long errors in Chinese (about 1.8 MB of logs, where Lantern takes 512 KB), then an error whose stack
+    carries the page's address, and objects with secrets. Like a Magento 1 shop, it has Prototype.js's
     `Array.prototype.toJSON`, which writes arrays as strings."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head>
 <body><input id="pw" type="password" name="password"> <input id="card" name="cardnumber">
+  <div id="editor" contenteditable="true" role="textbox" aria-multiline="true"><p>Dear support,</p></div>
+  <button id="reply">{"a" * 78}😀 Reply</button>
   <script>
     Array.prototype.toJSON = function () {{ return "[" + this.map((item) => JSON.stringify(item)).join(",") + "]"; }};
     window.addEventListener("load", () => {{
       for (let i = 0; i < 60; i++) console.error("E" + i + " " + "错".repeat(12000));
-      console.warn("signing in", {{ user: "ana", password: "hunter2-in-the-log" }});
+      console.error(new Error("Sign-in failed"));
+      console.warn("signing in", {{ user: "ana", password: "hunter2-in-the-log", session: {{ id: "hunter2-sid" }} }});
     }});
   </script>
   <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
@@ -373,6 +377,10 @@ async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fi
             await page.click("#pw")
             await page.fill("#card", "4111111111111111")
             await page.click("#card")
+            await page.click("#editor p")
+            await page.keyboard.type(" my hunter2-in-the-editor does not work")
+            await page.click("#editor p")
+            await page.click("#reply")
             await page.get_by_role("button", name="Report a bug").click()
             await send_from_dialog(page, "Cannot sign in")
         report = await the_only_report(tenant, project["id"])
@@ -380,10 +388,14 @@ async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fi
     everything = json.dumps(report, ensure_ascii=False)
     for secret in ("hunter2", "4111111111111111", "SECRET-IN-ADDRESS"):
         assert secret not in everything
-    assert report["pageUrl"] == site.url("/sign-in?access_token=%5Bredacted%5D&tab=security")
+    assert report["pageUrl"] == site.url("/sign-in?access_token=[redacted]&tab=security")
     clicks = [(action["target"], action["text"]) for action in report["userActions"] if action["type"] == "click"]
-    assert clicks == [('input#pw[name="password"]', ""), ('input#card[name="cardnumber"]', "")]
-    errors = [entry["message"][:3] for entry in report["consoleLogs"] if entry["message"].startswith("E")]
+    assert clicks[:3] == [('input#pw[name="password"]', ""), ('input#card[name="cardnumber"]', ""), ("p", "")]
+    assert clicks[-1] == ("button#reply", "a" * 78 + "…")  # cut before the emoji, not through it
+    assert any(
+        "Sign-in failed" in entry["message"] and "[redacted]" in entry["message"] for entry in report["consoleLogs"]
+    )
+    errors = [entry["message"][:3] for entry in report["consoleLogs"] if re.match(r"E\d+ ", entry["message"])]
     assert 5 < len(errors) < 60, "the newest errors that fit"
     assert errors[-1] == "E59"
     assert any('"password":"[redacted]"' in entry["message"] for entry in report["consoleLogs"])
@@ -402,7 +414,8 @@ def scrolled_page(lantern: str, api_key: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Long page</title></head>
 <body style="margin:0">
-  <header style="position:fixed;top:0;left:0;right:0;height:80px;background:rgb{HEADER_GREEN}">Shop</header>
+  <header style="position:fixed;top:0;left:0;right:0;height:30px;padding:20px;border:5px solid rgb{HEADER_GREEN};
+    background:rgb{HEADER_GREEN}">Shop</header>
   <div style="height:4000px;background:linear-gradient(#fff,#eee)">Products</div>
   <div id="list" style="position:absolute;top:2000px;left:500px;width:300px;height:200px;overflow:auto">{rows}</div>
   <aside style="position:fixed;bottom:0;left:0;width:400px;height:60px;background:rgb{BOX_RED}">Cookies</aside>
@@ -431,6 +444,46 @@ async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_scrolled_page(
         image = await sent_screenshot(tenant, project["id"])
     assert image.size == (1280, 720)
     assert has_color(image, HEADER_GREEN, (600, 10, 700, 70)), "the fixed header, at the window's top"
+    assert not has_color(image, HEADER_GREEN, (600, 90, 700, 130)), "as high as it was: its padding counted once"
     assert has_color(image, BOX_RED, (100, 670, 300, 710)), "the fixed bar, at the window's bottom"
     assert not has_color(image, HEADER_GREEN, (600, 200, 700, 600))
     assert has_color(image, LIST_BLUE, (520, 210, 760, 290)), "the list at the row the visitor scrolled it to"
+
+
+def tall_dark_page(lantern: str, api_key: str) -> str:
+    """A page in the browser's dark scheme (no background of its own), 34,000 pixels tall, scrolled to a
+    green band at its bottom."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="color-scheme" content="dark"><title>Feed</title></head>
+<body style="margin:0">
+  <div style="height:33000px">Feed</div>
+  <div style="height:1000px;background:rgb{HEADER_GREEN}">Older posts</div>
+  <script>window.addEventListener("load", () => window.scrollTo(0, 32700));</script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_a_tall_dark_page_on_a_dense_screen_is_pictured_not_blank(
+    tenants: TenantFactory, worker: Any, browser: Browser, live_server: str
+) -> None:
+    """At a phone's pixel density a page this tall passed the browser's canvas size, and the picture came out
+    white; a page in the dark color scheme came out white too, its light text unreadable."""
+    context = await browser.new_context(
+        base_url=live_server, locale="en-US", device_scale_factor=2, color_scheme="dark"
+    )
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                project = await project_for(tenant, site)
+                site.pages["/"] = tall_dark_page(live_server, project["apiKey"])
+                await page.goto(site.url("/"))
+                await page.wait_for_function("window.scrollY > 30000")
+                await page.get_by_role("button", name="Report a bug").click()
+                await send_from_dialog(page, "Older posts do not load")
+            image = await sent_screenshot(tenant, project["id"])
+    finally:
+        await context.close()
+    width, height = image.size
+    assert has_color(image, HEADER_GREEN, (0, 0, width, height)), "the band the visitor scrolled to"
+    assert has_color(image, (18, 18, 18), (0, 0, width, height // 10)), "the dark scheme's canvas, above it"
+    assert not has_color(image, (255, 255, 255), (0, 0, width, height // 10))

@@ -8,8 +8,14 @@ const TEXT_LIMIT = 500;
 // Lantern refuses more than 512 KB of logs; the oldest entries give way, so that a page full of long errors
 // can still be reported.
 const LOG_BUDGET_BYTES = 448 * 1024;
-const SENSITIVE = /pass(word|wd)?|pwd|secret|token|api[-_]?key|^key$|auth|session|cookie|signature|^sig$|credential|^code$/i;
+// A name is secret-looking when it, or its last part (`access_token`, `x-api-key`, `authToken`), is one of these.
+const SENSITIVE =
+  /(?:^|[_\-.])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|key|auth(?:orization)?|session(?:id)?|sid|cookie|signature|sig|credentials?|code|jwt)$/i;
 const REDACTED = "[redacted]";
+// `name=value` in an address or any text (a stack trace carries the page's address, a hash router its query).
+const PARAMETER = /([?&#;/])([\w.\-[\]]+)=([^&#\s"'<>]*)/g;
+// The password of `https://user:password@host`.
+const USER_PASSWORD = /(\/\/[^/@\s:]+:)[^/@\s]+@/g;
 
 function ring(limit) {
   const items = [];
@@ -26,48 +32,47 @@ function now() {
   return new Date().toISOString();
 }
 
+// Cut at a whole character: half of an emoji's surrogate pair is not valid JSON text, and the server would refuse
+// the whole report.
 function clip(text, limit = TEXT_LIMIT) {
   const value = String(text == null ? "" : text);
-  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
+  if (value.length <= limit) return value;
+  const cut = value.slice(0, limit - 1);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
-// A query (or a fragment written as one, as OAuth answers are) with the values of secret-looking names hidden.
-function redactParameters(text) {
-  const parameters = new URLSearchParams(text.slice(1));
-  let changed = false;
-  for (const name of new Set(parameters.keys())) {
-    if (SENSITIVE.test(name)) {
-      parameters.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? `${text[0]}${parameters.toString()}` : text;
+function isSecret(name) {
+  return SENSITIVE.test(String(name).replace(/([a-z0-9])([A-Z])/g, "$1_$2"));
+}
+
+// Text with the values of secret-looking parameters, and addresses' passwords, hidden; the rest as it was.
+function redactText(text) {
+  return String(text)
+    .replace(PARAMETER, (whole, before, name) => (isSecret(name) ? `${before}${name}=${REDACTED}` : whole))
+    .replace(USER_PASSWORD, `$1${REDACTED}@`);
 }
 
 // Never throws: the page's own call must fail, or not, as it would without the widget.
 function redactUrl(url) {
   try {
-    const parsed = new URL(url, location.href);
-    parsed.search = parsed.search && redactParameters(parsed.search);
-    if (parsed.hash.includes("=")) parsed.hash = redactParameters(parsed.hash);
-    return parsed.href;
+    return redactText(new URL(url, location.href).href);
   } catch (_invalid) {
-    return String(url);
+    return redactText(url);
   }
 }
 
-const redactKeys = (key, value) => (key && SENSITIVE.test(key) && typeof value !== "object" ? REDACTED : value);
+const redactKeys = (key, value) => (key && isSecret(key) ? REDACTED : value);
 
 function describeArgument(value) {
-  if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
+  if (value instanceof Error) return redactText(value.stack || `${value.name}: ${value.message}`);
   if (typeof value === "object" && value !== null) {
     try {
-      return JSON.stringify(value, redactKeys);
+      return redactText(JSON.stringify(value, redactKeys));
     } catch (_error) {
       return Object.prototype.toString.call(value);
     }
   }
-  return String(value);
+  return redactText(value);
 }
 
 function recordConsole(entries) {
@@ -82,8 +87,8 @@ function recordConsole(entries) {
     if (!event.message) return; // a resource that failed to load: the network log has it
     entries.push({
       type: "error",
-      message: clip(event.message, 10000),
-      source: event.filename ? clip(event.filename, 2048) : undefined,
+      message: clip(redactText(event.message), 10000),
+      source: event.filename ? clip(redactUrl(event.filename), 2048) : undefined,
       line: event.lineno || undefined,
       timestamp: now(),
     });
@@ -168,7 +173,8 @@ const FIELDS = "input:not([type=button]):not([type=submit]):not([type=reset]),te
 
 function visibleText(element) {
   const label = element.getAttribute("aria-label");
-  const text = label || (element.matches(FIELDS) ? "" : element.innerText || element.value || "");
+  const typed = element.matches(FIELDS) || element.isContentEditable; // a rich-text editor's text is typed too
+  const text = label || (typed ? "" : element.innerText || element.value || "");
   return clip(String(text).replace(/\s+/g, " ").trim(), 80);
 }
 

@@ -6,13 +6,30 @@ const MAX_SCALE = 2;
 const RENDER_TIMEOUT_MS = 15000;
 
 // The color the page's canvas has where nothing is drawn: the root's background, else the body's (which the
-// browser extends to the whole window), else white.
+// browser extends to the whole window), else the browser's own: dark for a page in a dark color scheme.
 function pageBackground() {
   for (const node of [document.documentElement, document.body]) {
     const color = node ? getComputedStyle(node).backgroundColor : "";
     if (color && color !== "transparent" && color !== "rgba(0, 0, 0, 0)") return color;
   }
-  return "#ffffff";
+  const meta = document.querySelector('meta[name="color-scheme"]');
+  const property = getComputedStyle(document.documentElement).colorScheme;
+  const schemes = (property && property !== "normal" ? property : (meta && meta.content) || "").split(/[\s,]+/);
+  const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const dark = schemes.includes("dark") && (prefersDark || !schemes.includes("light"));
+  return dark ? "#121212" : "#ffffff";
+}
+
+// The page is drawn on one canvas before the window's part is cut from it, and a browser draws nothing on a
+// canvas past about 32,000 pixels a side (or 268 million in all): a tall page, at a phone's pixel density, came
+// out blank. Such a page is drawn at the scale that fits.
+const MAX_CANVAS_SIDE = 32000;
+const MAX_CANVAS_AREA = 200e6;
+
+function fittingScale(wanted) {
+  const { scrollWidth, scrollHeight } = document.documentElement;
+  const area = Math.sqrt(MAX_CANVAS_AREA / Math.max(1, scrollWidth * scrollHeight));
+  return Math.min(wanted, MAX_CANVAS_SIDE / Math.max(scrollWidth, scrollHeight, 1), area);
 }
 
 // Where the window reaches past the rendered page (a page shorter than the window), the picture has the page's
@@ -73,6 +90,7 @@ function pin(copy, place) {
   set("left", `${place.left + window.scrollX}px`);
   set("bottom", "auto");
   set("right", "auto");
+  set("box-sizing", "border-box"); // the size measured includes padding and border
   set("width", `${place.width}px`);
   set("height", `${place.height}px`);
   set("margin", "0");
@@ -125,7 +143,7 @@ function inlineStylesAllowed() {
 }
 
 async function renderPage(method, isOwn) {
-  const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
+  const scale = fittingScale(Math.min(window.devicePixelRatio || 1, MAX_SCALE));
   const background = pageBackground();
   if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
   const marked = markPage(isOwn, { pinFixed: method !== "fullpage" && Boolean(window.scrollX || window.scrollY) });
