@@ -49,7 +49,7 @@ def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
     return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
 
 
-def _forbidden_origin() -> LanternError:
+def forbidden_origin() -> LanternError:
     return LanternError(ErrorCode.FORBIDDEN, _("This origin is not allowed to use this project's widget."))
 
 
@@ -74,7 +74,7 @@ class ProjectCORSMiddleware(ASGIMiddleware):
         allowed = identity.widget.allowed_origins if identity and identity.widget else ()
         if _is_preflight(request):
             if origin is None or not origin_allowed(origin, allowed):
-                raise _forbidden_origin()
+                raise forbidden_origin()
             # Without the key (sent only on the real request), the real request decides.
             await _answer_preflight(
                 scope, receive, send, {**_origin_headers(origin), "Access-Control-Allow-Methods": "POST, OPTIONS"}
@@ -82,14 +82,14 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             return
         if origin is None:
             if identity and identity.widget and identity.widget.require_origin:
-                raise _forbidden_origin()
+                raise forbidden_origin()
             await next_app(scope, receive, send)
             return
         readable_by_origin = with_response_headers(send, _origin_headers(origin))
         if identity is not None and not origin_allowed(origin, allowed):
             # The refusal itself is readable by the page (it tells nothing else), so a widget on a site the
             # project does not list can say why, not only that the server seemed unreachable.
-            await answer_error(scope, receive, readable_by_origin, _forbidden_origin())
+            await answer_error(scope, receive, readable_by_origin, forbidden_origin())
             return
         await next_app(scope, receive, readable_by_origin)
 

@@ -4,6 +4,7 @@ API and in the admin UI."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -180,17 +181,23 @@ async def test_marks_redraw_cleanly_below_a_short_pages_content(
             assert await canvas.evaluate(COUNT_PIXELS) == {"red": 0, "clear": 0}
 
 
-async def test_the_widget_speaks_the_visitors_language_and_shows_the_servers_refusal(
+async def test_the_widget_speaks_the_visitors_language_and_stays_hidden_on_a_site_not_allowed(
     tenants: TenantFactory, browser: Browser, live_server: str
 ) -> None:
-    """German from the browser's language; a site missing from the allowed origins is refused, in German."""
+    """German from the browser's language. A site missing from the allowed origins gets no button: it used to
+    let the visitor capture, mark and fill in a report, refused only when sent; the console says why, in
+    German."""
     context = await browser.new_context(base_url=live_server, locale="de-DE")
     page = await context.new_page()
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
     try:
         async with tenants.create() as tenant:
-            project = await tenant.create_project("Shop", allowedOrigins=["https://shop.example.com"])
             with Site({}) as site:
+                project = await project_for(tenant, site)
+                elsewhere = await tenant.create_project("Shop", allowedOrigins=["https://shop.example.com"])
                 site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+                site.pages["/elsewhere"] = checkout_page(live_server, elsewhere["apiKey"])
                 await page.goto(site.url("/checkout"))
                 await page.get_by_role("button", name="Fehler melden").click()
                 dialog = page.get_by_role("dialog", name="Fehler melden")
@@ -199,11 +206,18 @@ async def test_the_widget_speaks_the_visitors_language_and_shows_the_servers_ref
                 await expect(dialog.get_by_role("status")).to_have_text(
                     "Geben Sie dem Bericht einen Titel mit mindestens 4 Zeichen."
                 )
-                await dialog.get_by_label("Titel").fill("Bezahlen geht nicht")
-                await dialog.get_by_role("button", name="Bericht senden").click()
-                await expect(dialog.get_by_role("status")).to_contain_text("Ursprung")
-            listed = await tenant.client.get(f"/api/v1/reports?projectId={project['id']}")
+
+                await page.goto(site.url("/elsewhere"))
+                await page.wait_for_function("window.__lanternWidget === true")
+                for _ in range(100):  # the widget asks for its configuration, then warns
+                    if any("Lantern" in text for text in warnings):
+                        break
+                    await asyncio.sleep(0.05)
+                await expect(page.get_by_role("button", name="Fehler melden")).to_have_count(0)
+            listed = await tenant.client.get(f"/api/v1/reports?projectId={elsewhere['id']}")
         assert listed.json()["data"]["items"] == []
+        [warning] = [text for text in warnings if "Lantern" in text]
+        assert "Ursprung" in warning, warning
     finally:
         await context.close()
 

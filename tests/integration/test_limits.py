@@ -428,7 +428,13 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
         )
         assert wrong_scheme.status_code == 403
         config = await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://x.org"})
+        # A site the project does not allow: refused at once, so its page shows no widget; readable, to say why.
+        assert (config.status_code, config.json()["error"]) == (403, "FORBIDDEN")
         assert config.headers["access-control-allow-origin"] == "*"
+        allowed = await anonymous.get(
+            f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://example.com"}
+        )
+        assert allowed.status_code == 200, allowed.text
         asked = {"Origin": "https://x.org", "Access-Control-Request-Method": "GET"}
         config_preflight = await anonymous.options(
             f"/api/widget/config/{project['apiKey']}", headers={**asked, "Access-Control-Request-Headers": "x-api-key"}

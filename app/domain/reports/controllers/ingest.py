@@ -22,6 +22,7 @@ from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
+from app.lib.cors import forbidden_origin, origin_allowed
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body
@@ -117,9 +118,16 @@ class WidgetController(Controller):
         operation_id=operation_id("WidgetConfig"),
         security=PUBLIC,
     )
-    async def config(self, api_key: FromPath[str], db_session: NamedDependency[AsyncSession]) -> WidgetConfigAnswer:
-        """The widget's appearance and features for a project key (public: the key is in every page)."""
+    async def config(
+        self, request: Request[Any, Any, Any], api_key: FromPath[str], db_session: NamedDependency[AsyncSession]
+    ) -> WidgetConfigAnswer:
+        """The widget's appearance and features for a project key (public: the key is in every page). A page
+        on a site the project does not allow gets a 403, so that the widget stays hidden and says why in the
+        console, instead of letting a visitor fill in a report that will be refused."""
         project = await widget_project(db_session, api_key)
+        origin = request.headers.get("origin")
+        if origin is not None and not origin_allowed(origin, tuple(project.allowed_origins)):
+            raise forbidden_origin()
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
         settings = WidgetSettings(**msgspec.structs.asdict(stored), project_name=project.name, texts=widget_texts())
