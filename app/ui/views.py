@@ -154,9 +154,10 @@ def _shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:
 
 
 def _text(value: Any) -> str:
+    """A log entry's value as text; a missing one (a console error without a source line) as nothing."""
     if isinstance(value, str):
         return value
-    return msgspec.json.encode(value).decode()
+    return "" if value is None else msgspec.json.encode(value).decode()
 
 
 def json_excerpt(value: Any) -> str:

@@ -19,6 +19,7 @@ from app.lib.i18n import (
     use_locale,
     use_timezone,
 )
+from app.ui.views import table
 
 # 23:30 UTC on 8 March 2026 is already 9 March in Taipei, and 16:30 daylight time in Los Angeles.
 MOMENT = datetime(2026, 3, 8, 23, 30, tzinfo=UTC)
@@ -144,3 +145,12 @@ async def test_concurrent_requests_keep_their_own_locale_and_zone() -> None:
 
     taipei, berlin = await asyncio.gather(reader("zh_Hant_TW", "Asia/Taipei"), reader("de", "Europe/Berlin"))
     assert (taipei, berlin) == ("2026/3/9 清晨7:30", "09.03.26, 00:30")
+
+
+def test_a_log_value_the_page_left_out_is_an_empty_cell_not_null() -> None:
+    """A console error without a source line showed "null" under Source and Line."""
+    logged = table(
+        [{"message": "boom", "source": None, "line": None}, {"message": "bang", "source": "a.js", "line": 3}]
+    )
+    assert logged.rows[0][1:] == ["", ""]
+    assert logged.rows[1][1:] == ["a.js", "3"]
