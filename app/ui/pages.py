@@ -142,11 +142,13 @@ async def provide_layout(
 
 
 async def people(layout: Layout, memberships: MembershipService) -> dict[UUID, str]:
-    """Names of the organization's people (assignees, comment authors, who made a token); none for guests, to
-    whom the API does not show the organization's people either."""
+    """Names of the organization's people (assignees, comment authors, who made a token). To a guest, their
+    names only, never their e-mail addresses, as the API shows them (comments used to show no author at all,
+    the guest's own included)."""
+    members = await memberships.members()
     if layout.is_guest:
-        return {}
-    return {user.id: user.name or user.email for _membership, user in await memberships.members()}
+        return {user.id: user.name for _membership, user in members if user.name}
+    return {user.id: user.name or user.email for _membership, user in members}
 
 
 # Every page: its own scripts only (no inline script, no `javascript:` address, whatever a stored value holds),

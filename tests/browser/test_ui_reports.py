@@ -204,9 +204,15 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         mine_id = mine.json()["reportId"]
         answer = await tenant.client.post(f"/api/v1/reports/{mine_id}/comments", json={"text": "Seen."}, headers=bot)
         assert answer.status_code == 201, answer.text
+        # A person's comment shows their name, never their address (comments used to show no author at all).
+        owner = (await tenant.client.get("/api/v1/auth/me")).json()["data"]["user"]
+        answer = await tenant.client.post(f"/api/v1/reports/{mine_id}/comments", json={"text": "We are on it."})
+        assert answer.status_code == 201, answer.text
         await page.goto(f"/ui/reports/{mine_id}")
-        await expect(page.locator(".comment .meta")).to_contain_text("An integration")
+        await expect(page.locator(".comment .meta").first).to_contain_text("An integration")
+        await expect(page.locator(".comment .meta").last).to_contain_text(owner["name"])
         await expect(page.get_by_text("Internal sync")).to_have_count(0)
+        await expect(page.get_by_text(tenant.email)).to_have_count(0)
 
 
 async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(
