@@ -263,6 +263,9 @@ async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactor
             organization = await guest.get("/api/v1/organization")
             assert organization.status_code == 200, organization.text
             assert organization.json()["data"]["security"] is None
+            # With no report of theirs, the list says why a guest sees none (it spoke of installing a widget).
+            listed = await guest.get("/ui/reports")
+            assert "You see the reports you send with your e-mail address" in listed.text
         owned = (await tenant.client.get("/api/v1/organization")).json()["data"]
         assert owned["security"] == {"allowedEmailDomains": []}
 
