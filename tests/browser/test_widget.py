@@ -271,12 +271,18 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await expect(dialog).to_have_count(0)
             await expect(launcher).to_be_focused()
 
-            # Sent: the send button is gone, and focus goes to the one that closes the dialog.
+            # What was written is given back after a close (it was lost to a stray Escape)...
             await launcher.click()
-            await title.fill("Checkout breaks")
+            await expect(title).to_have_value("Checkout breaks")
+            await expect(email).to_have_value("not an address")
+            await email.fill("")
+            # ... until it is sent: the send button is gone, and focus goes to the one that closes the dialog.
             await dialog.get_by_role("button", name="Send report").click()
             await expect(dialog.get_by_role("status")).to_contain_text("Thank you")
             await expect(dialog.get_by_role("button", name="Close").last).to_be_focused()
+            await page.keyboard.press("Escape")
+            await launcher.click()
+            await expect(title).to_have_value("")
 
 
 def strict_page(lantern: str, api_key: str, style_src: str = "'self' 'unsafe-inline'") -> str:

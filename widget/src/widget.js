@@ -186,10 +186,28 @@ async function send({ settings, form, shot, recording, config }) {
   return { ok: response.ok, body: await response.json().catch(() => ({})) };
 }
 
+// What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel) is given back when
+// they open it again; a sent report leaves nothing behind. The screenshot is taken afresh.
+const DRAFTED = ["title", "description", "priority", "reporterName", "reporterEmail"];
+let draft = null;
+
+function keepDraft(form) {
+  draft = Object.fromEntries(DRAFTED.map((name) => [name, form.elements.namedItem(name).value]));
+}
+
+function restoreDraft(form) {
+  if (!draft) return;
+  DRAFTED.forEach((name) => {
+    form.elements.namedItem(name).value = draft[name];
+  });
+}
+
 function openDialog({ root, settings, config, recording, screenshot, onClose }) {
   const texts = config.texts;
   const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
   const form = reportForm(config, texts);
+  restoreDraft(form);
+  let sent = false;
   const status = form.querySelector(".status");
   const submit = form.querySelector("button[type=submit]");
   const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
@@ -201,6 +219,8 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   ]);
   const backdrop = element("div", { className: "backdrop" }, [dialog]);
   const close = () => {
+    if (sent) draft = null;
+    else keepDraft(form);
     backdrop.remove();
     document.removeEventListener("keydown", onEscape, true);
     onClose();
@@ -229,6 +249,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       }
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
       showStatus(status, "done", message);
+      sent = true;
       submit.remove();
       const closer = form.querySelector("[data-action=cancel]");
       closer.textContent = texts.close;
