@@ -164,14 +164,13 @@ class AccountService:
     async def _open_invitation(self, token: str) -> Invitation:
         token_hash = digest(token)
         async with scoped(self.session, credential_lookup(token_hash)):
-            invitation = await self.session.scalar(
-                select(Invitation).where(
-                    Invitation.token_hash == token_hash,
-                    Invitation.accepted_at.is_(None),
-                    Invitation.expires_at > datetime.now(UTC),
-                ),
+            invitation = await self.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
+        if invitation is not None and invitation.accepted_at is not None:
+            # Its link, opened again (from the e-mail, say): the way in is the login now, not a dead end.
+            raise LanternError(
+                ErrorCode.CONFLICT, _("This invitation was accepted already: log in with the address it was sent to.")
             )
-        if invitation is None:
+        if invitation is None or invitation.expires_at <= datetime.now(UTC):
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
         return invitation
 
