@@ -141,6 +141,7 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
 
         await page.get_by_role("link", name="Delivery log").click()
         await page.get_by_role("button", name="Send a test delivery").click()
+        await expect(page.get_by_role("status")).to_contain_text("Queued")  # it used to say nothing
         await expect(page.get_by_role("row", name=re.compile("ping"))).to_contain_text("Pending")
         (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert delivery["event"] == "ping"
@@ -152,6 +153,9 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         turned_off = await tenant.client.patch(f"/api/v1/webhooks/{webhook['id']}", json={"active": False})
         assert turned_off.status_code == 200, turned_off.text
         await page.reload()
+        # Turned off, it offers nothing to send (a refusal each); turning it on does.
+        await expect(page.get_by_role("button", name="Send a test delivery")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Send again")).to_have_count(0)
         await page.get_by_role("button", name="Turn it on again").click()
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
         assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.projects.services import ProjectService
@@ -89,6 +89,7 @@ class WebhookPages(Controller):
         webhook_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
+        notice: FromQuery[str | None] = None,
     ) -> Template:
         webhook = await webhooks.get(webhook_id)
         return page(
@@ -97,6 +98,7 @@ class WebhookPages(Controller):
             webhook=webhook,
             deliveries=await deliveries.recent(webhook.id),
             error_message=error_message,
+            notice=notice,
         )
 
     @post("/{webhook_id:uuid}/ping")
@@ -107,7 +109,7 @@ class WebhookPages(Controller):
         deliveries: NamedDependency[DeliveryService],
     ) -> Redirect:
         await deliveries.ping(await webhooks.get(webhook_id))
-        return see_other(f"/ui/webhooks/{webhook_id}")
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued")
 
     @post("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver")
     async def redeliver(
@@ -115,7 +117,7 @@ class WebhookPages(Controller):
     ) -> Redirect:
         """The delivery's event sent again, as a new delivery (the API's redeliver)."""
         await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
-        return see_other(f"/ui/webhooks/{webhook_id}")
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued")
 
     @post("/{webhook_id:uuid}/secret")
     async def rotate_secret(
