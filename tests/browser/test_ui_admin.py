@@ -72,6 +72,9 @@ async def test_refused_forms_come_back_filled_in_with_each_reason_beside_its_fie
         assert (await read(tenant, f"/api/v1/projects/{project['id']}"))["widgetConfig"]["buttonText"] is None
 
         await page.goto("/ui/members/")
+        await expect(
+            page.get_by_text("Guests, such as clients, see only the projects they are added to")
+        ).to_be_visible()
         for _attempt in range(2):
             await page.get_by_label("E-mail address").fill("client@example.com")
             await page.get_by_role("button", name="Send invitation").click()
