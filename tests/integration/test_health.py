@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.asgi import create_app
 from app.lib.database import alchemy_config
@@ -33,20 +34,19 @@ def redis_gone(monkeypatch: pytest.MonkeyPatch, separate_redis: EmbeddedRedis) -
 
 
 @pytest.fixture
-async def database_gone(monkeypatch: pytest.MonkeyPatch, embedded_services: dict[str, str]) -> AsyncIterator[Litestar]:
-    """An app whose database cannot be reached (a fresh one: an app keeps the engine it was made with)."""
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DATABASE)
-    reset_settings()
-    alchemy_config.cache_clear()
+async def database_gone(embedded_services: dict[str, str]) -> AsyncIterator[Litestar]:
+    """An app whose database cannot be reached: the configuration's engine is one that connects to nothing, for
+    this test only (the suite's app, and the tests after this one, keep the working engine)."""
+    config = alchemy_config()
+    working = config.get_engine(), config.session_maker
+    config.engine_instance, config.session_maker = create_async_engine(UNREACHABLE_DATABASE), None
     try:
         application = create_app()
         async with AsyncTestClient(app=application):  # its lifespan: the database plugin's start-up
             yield application
     finally:
-        await alchemy_config().get_engine().dispose()
-        monkeypatch.undo()
-        reset_settings()
-        alchemy_config.cache_clear()
+        await config.get_engine().dispose()
+        config.engine_instance, config.session_maker = working
 
 
 async def test_a_database_out_of_reach_is_a_503_to_retry_not_a_500(
