@@ -53,7 +53,7 @@ class BoardPages(Controller):
     guards = [requires_person]
 
     @get("/board")
-    async def board(
+    async def board(  # noqa: PLR0913 - the page, what it is made from, and its two parameters
         self,
         *,
         layout: NamedDependency[Layout],
@@ -61,8 +61,9 @@ class BoardPages(Controller):
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
         project: FromQuery[UUID | None] = None,
+        notice: FromQuery[str | None] = None,
     ) -> Template:
-        return await _board_page(layout, reports, projects, columns, project)
+        return await _board_page(layout, reports, projects, columns, project, notice=notice)
 
     @post("/board/columns", guards=[requires_manager])
     async def add_column(
@@ -81,7 +82,8 @@ class BoardPages(Controller):
         except LanternError as error:
             errors = field_errors(error, {"name": "name"})
             return await _board_page(layout, reports, projects, columns, data.project_id, form=data, errors=errors)
-        return _board_of(data.project_id)
+        # At the end of the board, maybe past the window's edge: the page says so and scrolls to it.
+        return see_other(f"/ui/board?project={data.project_id}&notice=added#added")
 
     @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/rename", guards=[requires_manager])
     async def rename_column(  # noqa: PLR0913 - the board page and the services it is made from
@@ -131,6 +133,7 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
     *,
     form: ColumnForm | None = None,
     errors: dict[str, str] | None = None,
+    notice: str | None = None,
 ) -> Template:
     """The board of `project` (else the first visible one), with the new-column form as sent and refused."""
     identity = layout.identity
@@ -152,6 +155,7 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
         layout,
         form or (ColumnForm(chosen.id) if chosen else None),
         errors=errors,
+        notice=notice,
         projects=visible,
         project=chosen,
         board=board,
