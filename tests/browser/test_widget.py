@@ -507,3 +507,31 @@ async def test_a_tall_dark_page_on_a_dense_screen_is_pictured_not_blank(
     assert has_color(image, HEADER_GREEN, (0, 0, width, height)), "the band the visitor scrolled to"
     assert has_color(image, (18, 18, 18), (0, 0, width, height // 10)), "the dark scheme's canvas, above it"
     assert not has_color(image, (255, 255, 255), (0, 0, width, height // 10))
+
+
+async def test_on_a_phone_the_title_is_in_view_below_the_screenshot(
+    tenants: TenantFactory, browser: Browser, live_server: str
+) -> None:
+    """A phone's tall screenshot filled the screen and pushed the report's title far below the fold."""
+    phone = {"width": 390, "height": 844}
+    context = await browser.new_context(
+        base_url=live_server, locale="en-US", viewport=phone, device_scale_factor=3, is_mobile=True, has_touch=True
+    )
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                project = await project_for(tenant, site)
+                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+                await page.goto(site.url("/checkout"))
+                await page.get_by_role("button", name="Report a bug").click()
+                dialog = page.get_by_role("dialog", name="Report a bug")
+                await expect(dialog.locator("canvas")).to_be_visible()
+                title = await dialog.get_by_label("Title").bounding_box()
+                shot = await dialog.locator("canvas").bounding_box()
+    finally:
+        await context.close()
+    assert title is not None
+    assert shot is not None
+    assert title["y"] + title["height"] <= phone["height"], title
+    assert shot["height"] > shot["width"] * 1.5, "the screenshot keeps the phone's tall shape"

@@ -40,7 +40,11 @@ header { display: flex; align-items: center; justify-content: space-between; pad
 h2 { margin: 0; font-size: 17px; }
 .content { display: grid; gap: 18px; padding: 18px; grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr); }
 .content.no-shot { grid-template-columns: 1fr; }
-@media (max-width: 720px) { .content { grid-template-columns: 1fr; } }
+@media (max-width: 720px) {
+  .content { grid-template-columns: 1fr; }
+  /* A phone's tall screenshot would push the title below the fold: it keeps its shape at half the screen. */
+  canvas { width: auto; max-width: 100%; max-height: 55vh; margin: 0 auto; }
+}
 .toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }
 .tool, .swatch, .icon-button {
   display: inline-flex; align-items: center; justify-content: center; min-width: 32px; height: 32px; padding: 0 8px;
