@@ -522,7 +522,10 @@ async def test_on_a_phone_the_title_is_in_view_below_the_screenshot(
         async with tenants.create() as tenant:
             with Site({}) as site:
                 project = await project_for(tenant, site)
-                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+                mobile = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"]).replace(
+                    "<head>", f"<head>{mobile}"
+                )
                 await page.goto(site.url("/checkout"))
                 await page.get_by_role("button", name="Report a bug").click()
                 dialog = page.get_by_role("dialog", name="Report a bug")

@@ -49,6 +49,7 @@ function isMark(shape) {
 export function createAnnotator(canvas, image) {
   canvas.width = image.width;
   canvas.height = image.height;
+  canvas.style.aspectRatio = `${image.width} / ${image.height}`; // kept when the dialog caps its height
   const context = canvas.getContext("2d");
   const lineWidth = Math.max(3, Math.round(image.width / 320));
   const shapes = [];

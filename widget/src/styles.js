@@ -43,7 +43,7 @@ h2 { margin: 0; font-size: 17px; }
 @media (max-width: 720px) {
   .content { grid-template-columns: 1fr; }
   /* A phone's tall screenshot would push the title below the fold: it keeps its shape at half the screen. */
-  canvas { width: auto; max-width: 100%; max-height: 55vh; margin: 0 auto; }
+  .shot canvas { width: auto; height: auto; max-width: 100%; max-height: 55vh; margin: 0 auto; }
 }
 .toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }
 .tool, .swatch, .icon-button {
