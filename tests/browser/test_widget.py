@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -80,6 +81,22 @@ async def sent_screenshot(tenant: Tenant, project_id: str) -> Image.Image:
     report = await the_only_report(tenant, project_id)
     shot = await processed(tenant, report["id"])
     return Image.open(io.BytesIO((await tenant.client.get(shot["url"])).content))
+
+
+async def screenshot_of_scrolled(
+    page: Page, tenants: TenantFactory, live_server: str, made: Callable[[str, str], str], scrolled: str
+) -> Image.Image:
+    """The screenshot a report sends from the page `made` serves, once the page has scrolled (`scrolled`, a
+    condition in JavaScript)."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = made(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.wait_for_function(scrolled)
+            await page.get_by_role("button", name="Report a bug").click()
+            await send_from_dialog(page, "The page is wrong down here")
+        return await sent_screenshot(tenant, project["id"])
 
 
 def has_color(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> bool:
@@ -453,15 +470,7 @@ async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_scrolled_page(
 ) -> None:
     """The page is drawn whole and the window cut from it: a fixed header and bar were drawn at the page's top
     and missing from the picture of the middle of the page; a scrolled list showed its first rows."""
-    async with tenants.create() as tenant:
-        with Site({}) as site:
-            project = await project_for(tenant, site)
-            site.pages["/"] = scrolled_page(live_server, project["apiKey"])
-            await page.goto(site.url("/"))
-            await page.wait_for_function("window.scrollY === 1800")
-            await page.get_by_role("button", name="Report a bug").click()
-            await send_from_dialog(page, "Header covers the price")
-        image = await sent_screenshot(tenant, project["id"])
+    image = await screenshot_of_scrolled(page, tenants, live_server, scrolled_page, "window.scrollY === 1800")
     assert image.size == (1280, 720)
     assert has_color(image, HEADER_GREEN, (600, 10, 700, 70)), "the fixed header, at the window's top"
     assert not has_color(image, HEADER_GREEN, (600, 90, 700, 130)), "as high as it was: its padding counted once"
@@ -492,15 +501,7 @@ async def test_a_tall_dark_page_on_a_dense_screen_is_pictured_not_blank(
     )
     page = await context.new_page()
     try:
-        async with tenants.create() as tenant:
-            with Site({}) as site:
-                project = await project_for(tenant, site)
-                site.pages["/"] = tall_dark_page(live_server, project["apiKey"])
-                await page.goto(site.url("/"))
-                await page.wait_for_function("window.scrollY > 30000")
-                await page.get_by_role("button", name="Report a bug").click()
-                await send_from_dialog(page, "Older posts do not load")
-            image = await sent_screenshot(tenant, project["id"])
+        image = await screenshot_of_scrolled(page, tenants, live_server, tall_dark_page, "window.scrollY > 30000")
     finally:
         await context.close()
     width, height = image.size
