@@ -131,13 +131,24 @@ def _check_password_length(password: str) -> None:
 @click.option("--workers", default=1, show_default=True, help="granian worker processes")
 def serve_command(workers: int) -> None:
     """Serve the web app with granian (production: run the worker as its own process)."""
+    _require_redis()
     os.execvp(sys.executable, _granian_args(workers))  # noqa: S606 - replaces this process with granian
 
 
 @cli.command("worker")
 def worker_command() -> None:
     """Run the arq worker."""
+    _require_redis()
     os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with arq
+
+
+def _require_redis() -> None:
+    """`serve` and `worker` share a Redis the operator runs: without one, one line says so, where each granian
+    worker used to fail with a traceback until granian gave up on a crash loop."""
+    if get_settings().redis_url is None:
+        with use_locale(_cli_locale()):
+            message = _("REDIS_URL is not set: serve and worker need the Redis they share (run starts its own).")
+            raise click.ClickException(message)
 
 
 @cli.command("run")

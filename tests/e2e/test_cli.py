@@ -134,3 +134,14 @@ def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken
     assert taken.returncode == 1
     assert "Traceback" not in taken.stderr
     assert sqlite_rows(data_dir / "lantern.db", "SELECT email FROM user_account") == [("owner@example.com",)]
+
+
+def test_serve_and_worker_without_redis_say_so_in_one_line(data_dir: Path) -> None:
+    env = clean_env(data_dir, LANG="en_US.UTF-8")  # REDIS_URL left out, as any setting
+    for command in ("serve", "worker"):
+        refused = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [*CLI, command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert "REDIS_URL is not set: serve and worker need the Redis they share" in refused.stderr
+        assert "Traceback" not in refused.stderr
