@@ -14,6 +14,8 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.db import metadata
 from app.settings import get_settings
@@ -72,13 +74,19 @@ async def warn_if_unguarded() -> None:
     """On PostgreSQL, a warning at start-up when `DATABASE_URL` connects as a role that row-level security
     does not hold: tenants are then kept apart by the app's own queries alone, the database's guard is off.
     (A database out of reach is readiness's to report.)"""
-    if get_settings().is_sqlite:
+    settings = get_settings()
+    if settings.is_sqlite:
         return
+    # A connection of its own, not the pool's: one opened during start-up could be handed later to a request
+    # on another event loop (a test client's), which asyncpg refuses.
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
     try:
-        async with alchemy_config().get_engine().connect() as connection:
+        async with engine.connect() as connection:
             unguarded = await connection.scalar(_UNGUARDED)
     except (OSError, DBAPIError):
         return
+    finally:
+        await engine.dispose()
     if unguarded:
         logger.warning(
             "DATABASE_URL connects as a role that bypasses row-level security (a superuser or BYPASSRLS): "
