@@ -465,12 +465,23 @@ def scrolled_page(lantern: str, api_key: str) -> str:
   <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
 
 
-async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_scrolled_page(
-    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+@pytest.mark.parametrize("scroll", [1800, 0])
+async def test_fixed_elements_are_where_the_visitor_saw_them_on_a_long_page(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str, scroll: int
 ) -> None:
     """The page is drawn whole and the window cut from it: a fixed header and bar were drawn at the page's top
-    and missing from the picture of the middle of the page; a scrolled list showed its first rows."""
-    image = await screenshot_of_scrolled(page, tenants, live_server, scrolled_page, "window.scrollY === 1800")
+    and bottom, missing from the picture of the window (the bar even on a page not scrolled); a scrolled list
+    showed its first rows."""
+
+    def made(lantern: str, api_key: str) -> str:
+        return scrolled_page(lantern, api_key).replace("window.scrollTo(0, 1800)", f"window.scrollTo(0, {scroll})")
+
+    ready = f"window.scrollY === {scroll} && document.getElementById('list').scrollTop === 900"
+    image = await screenshot_of_scrolled(page, tenants, live_server, made, ready)
+    if not scroll:  # the list is further down the page, out of the window
+        assert has_color(image, HEADER_GREEN, (600, 10, 700, 70))
+        assert has_color(image, BOX_RED, (100, 670, 300, 710)), "the fixed bar, at the window's bottom"
+        return
     assert image.size == (1280, 720)
     assert has_color(image, HEADER_GREEN, (600, 10, 700, 70)), "the fixed header, at the window's top"
     assert not has_color(image, HEADER_GREEN, (600, 90, 700, 130)), "as high as it was: its padding counted once"
