@@ -393,7 +393,9 @@ def private_page(lantern: str, api_key: str) -> str:
     window.addEventListener("load", () => {{
       for (let i = 0; i < 60; i++) console.error("E" + i + " " + "错".repeat(12000));
       console.error(new Error("Sign-in failed"));
-      console.warn("signing in", {{ user: "ana", password: "hunter2-in-the-log", session: {{ id: "hunter2-sid" }} }});
+      console.warn("signing in", {{ user: "ana", password: "hunter2-in-the-log", session: {{ id: "hunter2-sid" }},
+        code: "E_SIGN_IN" }});
+      console.error("password=hunter2-at-the-start was refused");
     }});
   </script>
   <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
@@ -436,6 +438,7 @@ async def test_a_report_keeps_what_was_typed_and_secrets_in_addresses_out_and_fi
     assert 5 < len(errors) < 60, "the newest errors that fit"
     assert errors[-1] == "E59"
     assert any('"password":"[redacted]"' in entry["message"] for entry in report["consoleLogs"])
+    assert any('"code":"E_SIGN_IN"' in entry["message"] for entry in report["consoleLogs"]), "an error's code stays"
 
 
 LIST_BLUE = (37, 99, 235)

@@ -13,7 +13,7 @@ const SENSITIVE =
   /(?:^|[_\-.])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|key|auth(?:orization)?|session(?:id)?|sid|cookie|signature|sig|credentials?|code|jwt)$/i;
 const REDACTED = "[redacted]";
 // `name=value` in an address or any text (a stack trace carries the page's address, a hash router its query).
-const PARAMETER = /([?&#;/])([\w.\-[\]]+)=([^&#\s"'<>]*)/g;
+const PARAMETER = /(^|[?&#;/\s])([\w.\-[\]]+)=([^&#\s"'<>]*)/g;
 // The password of `https://user:password@host`.
 const USER_PASSWORD = /(\/\/[^/@\s:]+:)[^/@\s]+@/g;
 
@@ -41,8 +41,10 @@ function clip(text, limit = TEXT_LIMIT) {
   return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
-function isSecret(name) {
-  return SENSITIVE.test(String(name).replace(/([a-z0-9])([A-Z])/g, "$1_$2"));
+// In an address, `code` is OAuth's; in a logged object it is far more often an error's code, worth keeping.
+function isSecret(name, { inAddress = true } = {}) {
+  const words = String(name).replace(/([a-z0-9])([A-Z])/g, "$1_$2");
+  return SENSITIVE.test(words) && (inAddress || !/(?:^|[_\-.])code$/i.test(words));
 }
 
 // Text with the values of secret-looking parameters, and addresses' passwords, hidden; the rest as it was.
@@ -61,7 +63,7 @@ function redactUrl(url) {
   }
 }
 
-const redactKeys = (key, value) => (key && isSecret(key) ? REDACTED : value);
+const redactKeys = (key, value) => (key && isSecret(key, { inAddress: false }) ? REDACTED : value);
 
 function describeArgument(value) {
   if (value instanceof Error) return redactText(value.stack || `${value.name}: ${value.message}`);
