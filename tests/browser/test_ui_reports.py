@@ -213,6 +213,16 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         await expect(page.locator(".comment .meta").last).to_contain_text(owner["name"])
         await expect(page.get_by_text("Internal sync")).to_have_count(0)
         await expect(page.get_by_text(tenant.email)).to_have_count(0)
+        # They read and comment; triage is the team's: no form, no card to move, and a sent form is refused.
+        await expect(page.get_by_role("heading", name="Triage")).to_have_count(0)
+        await expect(page.get_by_role("button", name="Comment")).to_be_visible()
+        csrf = next(cookie["value"] for cookie in await page.context.cookies() if cookie["name"] == "csrftoken")
+        refused = await page.request.post(f"/ui/reports/{mine_id}", form={"status": "done", "_csrf_token": csrf})
+        assert refused.status == 403
+        await page.goto(f"/ui/board?project={shared['id']}")
+        await expect(page.locator(".board .card")).to_have_count(1)
+        await expect(page.locator(".board .card form.move")).to_have_count(0)
+        await expect(page.locator(".board .card[draggable]")).to_have_count(0)
 
 
 async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(

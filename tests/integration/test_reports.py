@@ -621,6 +621,15 @@ async def test_guests_see_their_projects_reports_and_only_their_own_unless_allow
             ]
             hidden_report = (await tenant.client.get("/api/v1/reports", params={"search": "Hidden by"})).json()
             assert (await guest.get(f"/api/v1/reports/{hidden_report['data']['items'][0]['id']}")).status_code == 404
+            # A guest reads and comments on their reports; triage is the team's, their own report's too.
+            own = (await guest.get("/api/v1/reports", params={"search": "Private in capitals"})).json()
+            own_id, before = own["data"]["items"][0]["id"], own["data"]["items"][0]["severity"]
+            triaged = await guest.patch(f"/api/v1/reports/{own_id}", json={"status": "done", "severity": "low"})
+            commented = await guest.post(f"/api/v1/reports/{own_id}/comments", json={"text": "It happens daily."})
+        assert triaged.status_code == 403, triaged.text
+        assert commented.status_code == 201, commented.text
+        unchanged = (await tenant.client.get(f"/api/v1/reports/{own_id}")).json()["data"]
+        assert (unchanged["status"], unchanged["severity"]) == ("new", before)
 
 
 @pytest.mark.parametrize(

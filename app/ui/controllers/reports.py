@@ -254,7 +254,7 @@ class ReportPages(Controller):
             issue_error=github_error_message,
         )
 
-    @post("/reports/{reference:str}")
+    @post("/reports/{reference:str}", guards=[requires_team])
     async def triage(  # noqa: PLR0913 - the change and the services it touches
         self,
         *,

@@ -39,7 +39,7 @@ from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.openapi import WIDGET, documented_body, jsonapi_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
-from tenants.guards import requires_admin_client, requires_manager, requires_widget_key
+from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
 
 MAX_JSON_BODY = 1024 * 1024
@@ -175,7 +175,7 @@ class ReportController(Controller):
     @patch(
         "/reports/{reference:str}",
         operation_id="UpdateReport",
-        guards=[requires_admin_client],
+        guards=[requires_team],
         operation_class=documented_body(
             {"application/json": schemas.ReportUpdate, "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate)},
             "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
@@ -195,9 +195,10 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
-        """Triage: status (a column name) or status_id, severity, priority, category, assignee, tags, external
-        id; the fields alone, as a JSON:API document's `data.attributes` and `relationships`, or as BugHerd's
-        `{"task": {...}}` (`assigned_to_id`, `tag_names`, its priorities). A field not listed is refused."""
+        """Triage, by the team (a guest reads and comments): status (a column name) or status_id, severity,
+        priority, category, assignee, tags, external id; the fields alone, as a JSON:API document's
+        `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}` (`assigned_to_id`, `tag_names`,
+        its priorities). A field not listed is refused."""
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
