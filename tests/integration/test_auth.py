@@ -161,6 +161,19 @@ async def test_a_token_asking_who_it_is_is_told_it_is_no_person(tenants: TenantF
     assert organization.status_code == 200
 
 
+async def test_a_token_makes_no_tokens(tenants: TenantFactory, app: Any) -> None:
+    """One made by a leaked token would outlive the leaked token's revocation."""
+    async with tenants.create() as tenant:
+        token = (await tenant.create_token())["token"]
+        async with ApiClient.for_app(app) as program:
+            bearer = {"Authorization": f"Bearer {token}"}
+            made = await program.post("/api/v1/tokens", json={"name": "Spare key"}, headers=bearer)
+            listed = await program.get("/api/v1/tokens", headers=bearer)
+    assert made.status_code == 403, made.text
+    assert made.json()["message"] == "An API token acts for its organization, not as a person: sign in for this."
+    assert [item["name"] for item in listed.json()["data"]] == ["automation"]
+
+
 async def test_logout_ends_the_session(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         logout = await tenant.client.post("/api/v1/auth/logout")

@@ -17,7 +17,7 @@ from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import Envelope, extended, ok
-from tenants.guards import provide_identity, requires_manager
+from tenants.guards import provide_identity, requires_manager, requires_session
 from tenants.identity import Identity
 
 
@@ -50,7 +50,8 @@ class TokenController(Controller):
         reads = [token_read(token) for token in await tokens.get_many(order_by=[ApiToken.created_at.asc()])]
         return jsonapi.native_or_document(request, "token", reads, kind=schemas.TokenRead)
 
-    @post("/", operation_id="CreateToken", status_code=HTTP_201_CREATED)
+    # A person makes tokens: one made by a token would outlive the revocation of the token that leaked.
+    @post("/", operation_id="CreateToken", guards=[requires_session], status_code=HTTP_201_CREATED)
     async def create(
         self,
         identity: NamedDependency[Identity],
