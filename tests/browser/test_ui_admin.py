@@ -132,6 +132,38 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         assert members == {tenant.email}
 
 
+async def test_a_webhook_is_changed_on_its_page(tenants: TenantFactory, page: Page) -> None:
+    """Its target, events and project, as the API's PATCH changes them; a refused change comes back filled in."""
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop")
+        made = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://old.example.com/hook", "events": ["report.created"]}
+        )
+        assert made.status_code == 201, made.text
+        webhook_id = made.json()["data"]["id"]
+        await log_in(page, tenant.email, path=f"/ui/webhooks/{webhook_id}")
+        await expect(page.get_by_label("URL")).to_have_value("https://old.example.com/hook")
+        await expect(page.get_by_role("checkbox", name="report.created")).to_be_checked()
+        await page.get_by_label("URL").fill("not an address")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("alert")).to_be_visible()
+        await expect(page.get_by_label("URL")).to_have_attribute("aria-invalid", "true")
+        await expect(page.get_by_label("URL")).to_have_value("not an address")
+        assert (await read(tenant, f"/api/v1/webhooks/{webhook_id}"))["url"] == "https://old.example.com/hook"
+
+        await page.get_by_label("URL").fill("https://new.example.com/hook")
+        await page.get_by_role("checkbox", name="comment.created").check()
+        await page.get_by_label("Project").select_option(label="Shop")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        changed = await read(tenant, f"/api/v1/webhooks/{webhook_id}")
+        assert (changed["url"], changed["events"], changed["projectId"]) == (
+            "https://new.example.com/hook",
+            ["report.created", "comment.created"],
+            shop["id"],
+        )
+
+
 async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create() as tenant:
         await log_in(page, tenant.email, path="/ui/webhooks/")

@@ -470,6 +470,11 @@ async def _role_form(_: Objects) -> Any:
     return Form({"role": "admin"})
 
 
+@body("POST /ui/webhooks/{webhook_id}")
+async def _webhook_form(_: Objects) -> Any:
+    return Form({"url": "https://probe.example.com/hook", "events": "report.deleted"})
+
+
 @body("POST /ui/board/projects/{project_id}/columns/{column_id}/rename")
 async def _column_name_form(_: Objects) -> Any:
     return Form({"name": f"Probe {secrets.token_hex(3)}"})

@@ -1,5 +1,5 @@
 """Webhooks for the organization's owners and admins: list, create (the signing secret shown once), a test
-ping, each webhook's delivery log with redelivery, and turning a webhook back on; through the API's
+ping, each webhook's delivery log with redelivery, changing a webhook and turning it back on; through the API's
 `WebhookService` and `DeliveryService`."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, shown_once_page
+from app.ui.pages import Layout, form_page, requires_person, see_other, show_once, shown_once_page
 from tenants.guards import requires_manager
 
 FIELDS = {"url": "url", "events": "events", "projectId": "project_id"}
@@ -34,9 +34,17 @@ class WebhookForm:
     events: list[str] | str = field(default_factory=list)
     project_id: str = ""
 
+    @classmethod
+    def of(cls, webhook: Webhook) -> WebhookForm:
+        return cls(url=webhook.url, events=list(webhook.events), project_id=str(webhook.project_id or ""))
+
     @property
     def ticked(self) -> list[str]:
         return [self.events] if isinstance(self.events, str) else self.events
+
+    def body(self) -> dict[str, Any]:
+        """What the API's create and change take: no project is every project."""
+        return {"url": self.url.strip(), "events": self.ticked, "projectId": self.project_id or None}
 
 
 class WebhookPages(Controller):
@@ -64,9 +72,8 @@ class WebhookPages(Controller):
     ) -> Redirect | Template:
         """The signing secret is shown once, on the page this leads to (the API's answer is the only other
         place); a refused form comes back filled in."""
-        sent: dict[str, Any] = {"url": data.url.strip(), "events": data.ticked, "projectId": data.project_id or None}
         try:
-            webhook, secret = await webhooks.add(convert_body(sent, WebhookCreate))
+            webhook, secret = await webhooks.add(convert_body(data.body(), WebhookCreate))
         except LanternError as error:
             return await _list(layout, webhooks, projects, data, field_errors(error, FIELDS))
         return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret)
@@ -83,23 +90,38 @@ class WebhookPages(Controller):
         return shown_once_page(request, layout, "webhooks/secret.html", f"/ui/webhooks/{webhook.id}", webhook=webhook)
 
     @get("/{webhook_id:uuid}")
-    async def deliveries_page(
+    async def deliveries_page(  # noqa: PLR0913 - the page and the services it is made from
         self,
+        *,
         layout: NamedDependency[Layout],
         webhook_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
+        projects: NamedDependency[ProjectService],
         notice: FromQuery[str | None] = None,
     ) -> Template:
         webhook = await webhooks.get(webhook_id)
-        return page(
-            "webhooks/deliveries.html",
-            layout,
-            webhook=webhook,
-            deliveries=await deliveries.recent(webhook.id),
-            error_message=error_message,
-            notice=notice,
-        )
+        form = WebhookForm.of(webhook)
+        return await _webhook_page(layout, webhook, form, deliveries=deliveries, projects=projects, notice=notice)
+
+    @post("/{webhook_id:uuid}")
+    async def change(  # noqa: PLR0913 - the change and the services the page is made from
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        webhook_id: FromPath[UUID],
+        data: Annotated[WebhookForm, Form],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+        projects: NamedDependency[ProjectService],
+    ) -> Redirect | Template:
+        """The target, events and project, as `PATCH /api/v1/webhooks/{id}`; a refused form comes back filled in."""
+        try:
+            await webhooks.change(webhook_id, convert_body(data.body(), WebhookUpdate))
+        except LanternError as error:
+            webhook, errors = await webhooks.get(webhook_id), field_errors(error, FIELDS)
+            return await _webhook_page(layout, webhook, data, deliveries=deliveries, projects=projects, errors=errors)
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=saved")
 
     @post("/{webhook_id:uuid}/ping")
     async def ping(
@@ -155,6 +177,31 @@ async def _list(
         form,
         errors=errors,
         webhooks=await webhooks.get_many(order_by=[Webhook.created_at.asc()]),
+        projects=await projects.visible(layout.identity),
+        events=[event.value for event in SUBSCRIBABLE],
+    )
+
+
+async def _webhook_page(  # noqa: PLR0913 - the page, its form, and what it is made from
+    layout: Layout,
+    webhook: Webhook,
+    form: WebhookForm,
+    *,
+    deliveries: DeliveryService,
+    projects: ProjectService,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Template:
+    """The webhook's delivery log, with the form that changes it."""
+    return form_page(
+        "webhooks/deliveries.html",
+        layout,
+        form,
+        errors=errors,
+        notice=notice,
+        webhook=webhook,
+        deliveries=await deliveries.recent(webhook.id),
+        error_message=error_message,
         projects=await projects.visible(layout.identity),
         events=[event.value for event in SUBSCRIBABLE],
     )
