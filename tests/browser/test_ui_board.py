@@ -58,7 +58,7 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
 
         # The team's own column is renamed (its cards follow) and deleted (its cards go back to New).
         qa = page.locator('.column[data-status="QA"]')
-        await qa.get_by_text("Rename or delete").click()
+        await qa.get_by_text("Rename, move or delete").click()
         await qa.get_by_label("New name").fill("New")  # a default column's name: refused beside the field
         await qa.get_by_role("button", name="Rename").click()
         await expect(page.get_by_text("A column with this name already exists in the project.")).to_be_visible()
@@ -67,7 +67,34 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         await qa.get_by_role("button", name="Rename").click()
         await expect(page.locator('.column[data-status="Quality"] .card a')).to_have_text(["The logo is blurry"])
         quality = page.locator('.column[data-status="Quality"]')
-        await quality.get_by_text("Rename or delete").click()
+        await quality.get_by_text("Rename, move or delete").click()
         await quality.get_by_role("button", name="Delete the column").click()
         await expect(headings).to_have_text(["New 1", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0"])
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "new"
+
+
+async def test_custom_columns_move_left_and_right(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        for name in ("QA", "Review", "Shipped"):
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": name})
+            assert added.status_code == 201, added.text
+        await log_in(page, tenant.email, path=f"/ui/board?project={project['id']}")
+        shipped = page.locator('.column[data-status="Shipped"]')
+        await shipped.get_by_text("Rename, move or delete").click()
+        # The last column goes no further right, and the first of the team's no further left.
+        await expect(shipped.get_by_role("button", name="Move right")).to_have_count(0)
+        await shipped.get_by_role("button", name="Move left").click()
+        headings = page.locator(".column h2")
+        await expect(headings).to_have_text(
+            ["New 0", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0", "QA 0", "Shipped 0", "Review 0"]
+        )
+        qa = page.locator('.column[data-status="QA"]')
+        await qa.get_by_text("Rename, move or delete").click()
+        await expect(qa.get_by_role("button", name="Move left")).to_have_count(0)
+        await qa.get_by_role("button", name="Move right").click()
+        await expect(headings).to_have_text(
+            ["New 0", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0", "Shipped 0", "QA 0", "Review 0"]
+        )
+        columns = await read(tenant, f"/api/v1/projects/{project['id']}/columns")
+        assert [column["name"] for column in columns if column["custom"]] == ["Shipped", "QA", "Review"]

@@ -475,6 +475,11 @@ async def _webhook_form(_: Objects) -> Any:
     return Form({"url": "https://probe.example.com/hook", "events": "report.deleted"})
 
 
+@body("POST /ui/board/projects/{project_id}/columns/{column_id}/move")
+async def _column_move_form(_: Objects) -> Any:
+    return Form({"step": "-1"})
+
+
 @body("POST /ui/board/projects/{project_id}/columns/{column_id}/rename")
 async def _column_name_form(_: Objects) -> Any:
     return Form({"name": f"Probe {secrets.token_hex(3)}"})

@@ -527,6 +527,18 @@ class ColumnService(TenantService[ProjectColumn]):
         await self.session.flush()
         return column
 
+    async def move(self, project_id: UUID, column_id: UUID, step: int) -> None:
+        """A custom column one place earlier (`step` -1) or later (+1) among the project's own columns, which
+        come after the default ones; at either end it stays."""
+        moved = await self.one(project_id, column_id)
+        ordered = await self.custom(project_id)
+        place = ordered.index(moved)
+        target = min(max(place + step, 0), len(ordered) - 1)
+        ordered.insert(target, ordered.pop(place))
+        for position, column in enumerate(ordered, start=len(DEFAULT_STATUS_IDS)):
+            column.position = position
+        await self.session.flush()
+
     async def remove(self, project_id: UUID, column_id: UUID) -> None:
         """A custom column gone; its reports go back to the feedback column, none is lost with it."""
         column = await self.one(project_id, column_id)

@@ -41,6 +41,11 @@ class RenameForm:
     name: str = ""
 
 
+@dataclass
+class MoveForm:
+    step: int = 0  # -1: one place left, 1: one place right
+
+
 @dataclass(frozen=True, slots=True)
 class BoardColumn:
     status: str
@@ -105,6 +110,20 @@ class BoardPages(Controller):
             errors = field_errors(error, {"name": f"rename-{column_id}"})
             return await _board_page(layout, reports, projects, columns, project_id, errors=errors)
         return _board_of(project_id)
+
+    @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/move", guards=[requires_manager])
+    async def move_column(
+        self,
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        data: Annotated[MoveForm, Form],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+    ) -> Redirect:
+        """A custom column one place left or right among the project's own (the API sets `position`)."""
+        await projects.get(project_id)
+        await columns.move(project_id, column_id, data.step)
+        return see_other(f"/ui/board?project={project_id}#column-{column_id}")
 
     @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/delete", guards=[requires_manager])
     async def delete_column(
