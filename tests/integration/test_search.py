@@ -28,6 +28,15 @@ TITLES = [
 ]
 
 
+WIDGET_METADATA = {
+    "url": "https://example.com/",
+    "browser": {"name": "Firefox"},
+    "device": {"type": "desktop"},
+    "viewport": {"width": 1280, "height": 720},
+    "timestamp": "2026-01-15T10:30:00Z",
+}
+
+
 async def _submit(anonymous: ApiClient, key: str, title: str, description: str = "") -> dict[str, Any]:
     response = await anonymous.post(
         "/api/v1/reports",
@@ -81,6 +90,30 @@ async def test_search_never_crosses_tenants(tenants: TenantFactory, anonymous: A
         assert foreign.json()["data"]["total"] == 0
         own = await owner.client.get("/api/v1/reports", params={"search": marker})
         assert own.json()["data"]["total"] == 1
+
+
+async def test_an_address_finds_the_reports_sent_from_it(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """The customer who writes in about their report is found by the address they gave, in any case, as well
+    as by the text; another organization's reports from the same address stay its own."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        key = (await tenant.create_project("Shop"))["apiKey"]
+        headers = {"X-API-Key": key}
+        elsewhere = {"X-API-Key": (await other.create_project("Elsewhere"))["apiKey"]}
+        for title, email, to in (
+            ("Cart is empty", "Maria@Example.com", headers),
+            ("Logo blurry", "bob@example.com", headers),
+            ("Other shop", "maria@example.com", elsewhere),
+        ):
+            body = {"title": title, "reporterEmail": email, "metadata": WIDGET_METADATA}
+            sent = await anonymous.post("/api/v1/widget/submit", json=body, headers=to)
+            assert sent.status_code == 201, sent.text
+        await _submit(anonymous, key, "Write to maria@example.com for details")
+        assert await _search(tenant, " MARIA@example.COM ") == [
+            "Cart is empty",
+            "Write to maria@example.com for details",
+        ]
+        assert await _search(tenant, "example.com") == ["Write to maria@example.com for details"]  # text only
+        assert await _search(other, "maria@example.com") == ["Other shop"]
 
 
 @pytest.mark.postgres

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,6 +101,8 @@ class Report(TenantOwned, UUIDv7AuditBase):
         ),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
         Index("ix_report_tenant_search_grams", "organization_id", "search_grams", postgresql_using="gin"),
+        # A reporter's address in any case: a guest's own reports, and a search for an address.
+        Index("ix_report_tenant_reporter_email", "organization_id", text("lower(reporter_email)")),
     )
 
     project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"))

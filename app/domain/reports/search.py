@@ -30,6 +30,7 @@ up, so a tenant whose words differ gets a slower lookup, never another answer, a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +53,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 from app.domain.reports.models import Report, as_tracking_id
+
+# What a reporter's e-mail address looks like: a search for one also finds the reports sent from it.
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
@@ -111,11 +115,15 @@ def substring_condition(term: str) -> ColumnElement[bool]:
 
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """A term that names a tracking ID (`BSK-42`) finds that report; any term, the reports whose title or
-    description hold it (see `_text_condition`)."""
+    """A term that names a tracking ID (`BSK-42`) finds that report, and an e-mail address the reports sent
+    from it (in any case); any term, the reports whose title or description hold it (see `_text_condition`)."""
     found = _text_condition(term, dialect)
-    tracking_id = as_tracking_id(term)
-    return found if tracking_id is None else or_(Report.tracking_id == tracking_id, found)
+    named = []
+    if (tracking_id := as_tracking_id(term)) is not None:
+        named.append(Report.tracking_id == tracking_id)
+    if ADDRESS.fullmatch(term.strip()):
+        named.append(func.lower(Report.reporter_email) == term.strip().lower())
+    return or_(*named, found) if named else found
 
 
 def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:

@@ -109,7 +109,14 @@ class ReportController(Controller):
         assigned_to_id: FromQuery[UUID | None] = None,
         tag: FromQuery[str | None] = None,
         external_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        search: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        search: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200,
+                description="Text in the title or description (Chinese and Japanese too), a tracking ID, or the "
+                "reporter's e-mail address.",
+            ),
+        ] = None,
         created_since: FromQuery[str | None] = None,
         updated_since: FromQuery[str | None] = None,
         page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT)] = 1,
