@@ -32,9 +32,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.settings import get_settings
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import member_of
+from tests.support.isolation import member_of, png
 from tests.support.receiver import ReceivedRequest, Receiver
 from tests.support.server import free_port
 
@@ -379,6 +380,34 @@ async def test_report_updated_and_deleted_are_delivered(
         # Not subscribed to report.created: the two events are all it heard.
         assert [request.headers["x-lantern-event"] for request in requests] == ["report.updated", "report.deleted"]
         assert sorted(d["event"] for d in await deliveries(tenant, hook["id"])) == ["report.deleted", "report.updated"]
+
+
+async def test_screenshot_addresses_are_whole_in_payloads(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """The API answers them relative to itself; a receiver elsewhere needs the instance's address too."""
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, ["report.updated"])
+        headers = {"X-API-Key": project["apiKey"]}
+        upload = await anonymous.post("/api/v1/upload/screenshot", files={"file": ("shot.png", png())}, headers=headers)
+        assert upload.status_code == 201, upload.text  # BugSpark's answer: the key alone, no envelope
+        body = {**REPORT, "screenshot_url": upload.json()["key"]}
+        report_id = _data(await anonymous.post("/api/v1/reports", json=body, headers=headers), 201)["id"]
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while (shown := (await shown_report(tenant, report_id))["screenshots"][0])["status"] == "pending":
+            assert time.monotonic() < deadline, "the worker did not process the screenshot"
+            await asyncio.sleep(0.1)
+        _data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json={"severity": "critical"}), 200)
+        [request] = await receiver.wait_for(1)
+        [sent] = event_body(request, hook["secret"], "report.updated", tenant, project)["data"]["report"]["screenshots"]
+        public_url = get_settings().public_url
+        assert (shown["status"], shown["url"][:16], shown["thumbnailUrl"][:16]) == (
+            "ready",
+            "/api/v1/reports/",
+            "/api/v1/reports/",
+        )
+        assert sent == {**shown, "url": public_url + shown["url"], "thumbnailUrl": public_url + shown["thumbnailUrl"]}
 
 
 async def test_comment_created_carries_the_report_and_the_comment(

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.models import Comment, Report
 from app.domain.reports.presenters import comment_read, report_reads
+from app.domain.reports.schemas import ReportRead
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
+from app.settings import get_settings
 
 
 class WebhookEvents:
@@ -53,10 +55,7 @@ class WebhookEvents:
             return
         ids = [report_id for report_id, _tracking_id in numbered]
         reports = (await self.session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.number))).all()
-        data = [
-            {"report": msgspec.to_builtins(read)}
-            for read in await report_reads(self.session, reports, github_issues=True)
-        ]
+        data = [{"report": _payload(read)} for read in await report_reads(self.session, reports, github_issues=True)]
         await self._deliver(webhooks, Event.REPORT_CREATED, project_id, data)
 
     async def _deliver(
@@ -71,4 +70,16 @@ class WebhookEvents:
 
     async def _report(self, report: Report) -> dict[str, Any]:
         [read] = await report_reads(self.session, [report], github_issues=True)  # webhooks are the team's
-        return msgspec.to_builtins(read)  # type: ignore[no-any-return]
+        return _payload(read)
+
+
+def _payload(read: ReportRead) -> dict[str, Any]:
+    """A report as a webhook tells of it: its screenshots' addresses whole (`LANTERN_PUBLIC_URL`), which the
+    API answers relative to itself and a receiver, elsewhere, could not follow."""
+    report: dict[str, Any] = msgspec.to_builtins(read)
+    public_url = get_settings().public_url
+    for screenshot in report["screenshots"]:
+        for name in ("url", "thumbnailUrl"):
+            if screenshot.get(name):
+                screenshot[name] = f"{public_url}{screenshot[name]}"
+    return report
