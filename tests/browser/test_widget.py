@@ -109,9 +109,12 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
 ) -> None:
     async with tenants.create() as tenant, tenants.create("Other") as other:
         await other.create_project("Other shop")
-        with Site({}) as site:
+        with Site({}) as site, Site({}) as images:
             project = await project_for(tenant, site)
-            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            # A logo from another origin that is gone: the screenshot asks for it too, which is no failure of
+            # the page's to log.
+            logo = f'<img src="{images.url("/gone-logo.png")}" alt="">'
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"]).replace("<button", logo + "<button")
             await page.goto(site.url("/checkout"))
             await page.get_by_role("button", name="Pay now").click()
             await expect(page.locator("body")).to_have_attribute("data-paid", "failed")
@@ -149,6 +152,7 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
     assert any("Payment failed with 404" in entry["message"] for entry in report["consoleLogs"])
     failed = [entry for entry in report["networkLogs"] if entry["url"].endswith("/api/cart/checkout")]
     assert [(entry["method"], entry["status"]) for entry in failed] == [("GET", 404)]
+    assert [entry["url"] for entry in report["networkLogs"] if entry["url"].startswith(images.origin)] == []
     assert any(action["type"] == "click" and action["text"] == "Pay now" for action in report["userActions"])
     [mark] = report["annotations"]["shapes"]
     assert (mark["tool"], mark["color"]) == ("box", "#e11d48")

@@ -110,10 +110,15 @@ function describeRequest(input, init) {
 }
 
 
+// Marks the widget's own requests made through the page's fetch (the screenshot's images and fonts), which
+// are no failures of the page's.
+export const OWN_REQUEST = Symbol("lantern");
+
 function recordFetch(entries, ignored) {
   const original = window.fetch;
   if (!original) return;
   window.fetch = async function (input, init) {
+    if (init && init[OWN_REQUEST]) return original.call(this, input, init);
     const request = describeRequest(input, init);
     const started = performance.now();
     const entry = { method: request.method, url: clip(request.url, 2048), timestamp: now() };

@@ -1,6 +1,7 @@
 // The page as the visitor sees it: rendered from the DOM (modern-screenshot), without the widget itself; or,
 // when the project asks for it, a frame of the tab from the browser's screen-capture prompt.
 import { domToCanvas } from "modern-screenshot";
+import { OWN_REQUEST } from "./context.js";
 
 const MAX_SCALE = 2;
 const RENDER_TIMEOUT_MS = 15000;
@@ -160,6 +161,8 @@ async function renderPage(method, isOwn) {
     backgroundColor: background,
     timeout: RENDER_TIMEOUT_MS,
     filter: (node) => !(node instanceof Element && isOwn(node)),
+    // modern-screenshot's own request options (force-cache), marked so the page's log leaves them out.
+    fetch: { requestInit: { cache: "force-cache", [OWN_REQUEST]: true } },
     onCloneEachNode: keepState,
   };
   const refused = watchRefusedImages();
