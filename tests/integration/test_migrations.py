@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
@@ -54,9 +53,6 @@ def _with_probe_table() -> MetaData:
     return extended
 
 
-# SQLAlchemy does not reflect SQLite's expression indexes (lower(reporter_email)); PostgreSQL's it compares.
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrations_leave_nothing_for_autogenerate(embedded_services: dict[str, str], is_postgres: bool) -> None:
     assert get_settings().database_owner_url == embedded_services["DATABASE_OWNER_URL"]
 
