@@ -105,6 +105,20 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "pageLoadTime": _lazy("Page load time"),
         "userAgent": _lazy("User agent"),
     },
+    # The widget's kinds of device (`metadata.device.type`).
+    "device": {
+        "desktop": _lazy("Desktop"),
+        "mobile": _lazy("Phone"),
+        "tablet": _lazy("Tablet"),
+    },
+    # The widget's kinds of log entry (the `type` of a console, network or action entry).
+    "entry": {
+        "error": _lazy("Error"),
+        "warn": _lazy("Warning"),
+        "click": _lazy("Click"),
+        "input": _lazy("Input"),
+        "navigation": _lazy("Navigation"),
+    },
     "role": {
         Role.OWNER: _lazy("Owner"),
         Role.ADMIN: _lazy("Admin"),
@@ -181,6 +195,8 @@ def _cell(column: str, value: Any) -> str:
         return when
     if column == "duration" and isinstance(value, int | float):
         return f"{format_number(value)} ms"
+    if column == "type" and isinstance(value, str):
+        return label("entry", value)
     return _text(value)
 
 
@@ -222,16 +238,22 @@ def _described_object(name: str, value: Mapping[str, Any]) -> str | None:
         return _joined(value.get("name"), value.get("version")) or None
     if name == "device":
         system = _joined(value.get("os"), value.get("osVersion"))
-        return " · ".join(part for part in (value.get("type"), system) if part) or None
+        kind = label("device", value["type"]) if isinstance(value.get("type"), str) else None
+        return " · ".join(part for part in (kind, system) if part) or None
     if name == "viewport" and isinstance(value.get("width"), int | float):
-        size = f"{format_number(value['width'])} \N{MULTIPLICATION SIGN} {format_number(value.get('height') or 0)}"
+        # Pixels are a measure, not an amount: 1280, never "1,280".
+        size = f"{_pixels(value['width'])} \N{MULTIPLICATION SIGN} {_pixels(value.get('height') or 0)}"
         ratio = value.get("devicePixelRatio")
         return _joined(size, f"@{format_number(ratio)}x" if ratio else None)
     return ", ".join(f"{key}: {_text(inner)}" for key, inner in value.items() if inner is not None) or None
 
 
+def _pixels(value: Any) -> str:
+    return str(int(value)) if isinstance(value, int | float) and value == int(value) else str(value)
+
+
 def _described(name: str, value: Any) -> str | None:
-    """The widget's page facts as a person reads them ("Chrome 120", a viewport's "1,920 by 1,080"), in the
+    """The widget's page facts as a person reads them ("Chrome 120", a viewport's "1920 by 1080"), in the
     reader's numbers and time; other values as they came. Nothing for a value the browser did not know."""
     if value is None or value in ("", {}):
         return None

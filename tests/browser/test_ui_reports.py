@@ -272,8 +272,8 @@ async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: Te
         facts = page.locator("dl.facts")
         for fact in (
             "Chrome 120.0.0",
-            "desktop · macOS 14.0",
-            "1.920 \N{MULTIPLICATION SIGN} 1.080 @2x",
+            "Desktop · macOS 14.0",
+            "1920 \N{MULTIPLICATION SIGN} 1080 @2x",  # pixels are a measure: no thousands separator
             "15.01.2024",
             "1.234 ms",
         ):
@@ -286,6 +286,7 @@ async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: Te
             ["Typ", "Meldung", "Zeitpunkt"]
         )  # no empty columns
         await expect(console.get_by_role("cell", name="10:29:55")).to_be_visible()
+        await expect(console.get_by_role("cell", name="Fehler", exact=True)).to_be_visible()  # the entry's kind
 
 
 async def test_a_reports_page_stays_small_whatever_its_logs_and_annotations_hold(
@@ -369,3 +370,28 @@ async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFact
             for language in ("en", "de", "es"):  # "Switch" is longest in Spanish
                 await page.goto(f"{path}{'&' if '?' in path else '?'}lang={language}")
                 assert await page.evaluate(OVERFLOW) == 0, (path, language)
+
+
+async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: TenantFactory, page: Page) -> None:
+    """Japanese headers and badges broke a character per line at 390 px, a German status was squeezed to its
+    arrow beside "Verschieben", and a tracking ID broke at its hyphen."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHOP")
+        await report(tenant.client, project["apiKey"], "The cart is empty")
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await log_in(page, tenant.email)
+        await page.goto("/ui/reports?lang=ja")
+        # The text's line boxes all on one line.
+        one_line = """(node) => {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size === 1;
+        }"""
+        for cell in ("table.reports th", "table.reports .badge", "table.reports td.mono"):
+            for node in await page.locator(cell).all():
+                assert await node.evaluate(one_line), await node.inner_text()
+        await page.goto(f"/ui/board?project={project['id']}&lang=de")
+        status = page.locator(".card form.move select").first
+        await expect(status).to_have_value("new")
+        fits = "(select) => select.scrollWidth <= select.clientWidth + 1 && select.clientWidth > 100"
+        assert await status.evaluate(fits)

@@ -281,6 +281,8 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await expect(title).not_to_have_attribute("aria-invalid", "true")
             await expect(email).to_have_accessible_description(re.compile(".+"))
             await expect(dialog.get_by_role("status")).to_contain_text("Must be an e-mail address")
+            await expect(dialog.get_by_role("status")).to_contain_text("Please correct the marked fields.")
+            await expect(dialog.get_by_role("status")).not_to_contain_text("The request is not valid.")
 
             await dialog.get_by_role("button", name="Send report").focus()
             await page.keyboard.press("Tab")

@@ -242,9 +242,12 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
     try {
       const { ok, body } = await send({ settings, form, shot, recording, config });
       if (!ok) {
-        showStatus(status, "error", body.message || texts.failed, body.details || []);
+        const details = body.details || [];
+        // A visitor is told what to correct, not the API's "The request is not valid.".
+        const headline = details.length ? texts.correct : body.message || texts.failed;
+        showStatus(status, "error", headline, details);
         submit.disabled = false;
-        markInvalid(form, status, (body.details || []).map((detail) => detail.field));
+        markInvalid(form, status, details.map((detail) => detail.field));
         return;
       }
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;

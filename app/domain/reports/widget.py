@@ -55,5 +55,6 @@ def widget_texts() -> dict[str, object]:
         "sentWithId": _("Thank you! Your report was sent as {trackingId}."),
         "sent": _("Thank you! Your report was sent."),
         "failed": _("The report could not be sent."),
+        "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
     }
