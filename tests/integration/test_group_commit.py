@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from app.domain.reports.group_commit import Submission, report_writer
+from app.domain.reports.ingest import save_upload
+from app.domain.reports.models import Report
 from app.lib.database import alchemy_config
+from tenants.context import tenant_scope
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
 from tests.support.clients import ApiClient, TenantFactory
+from tests.support.isolation import png
 
 SUBMISSIONS = 30
 
@@ -59,6 +65,29 @@ async def test_concurrent_submissions_of_two_tenants_share_commits_and_stay_apar
         for tenant, project, parity in ((shop, projects[0], 0), (blog, projects[1], 1)):
             titles = {item["title"] for item in await _listed(tenant.client, project["id"])}
             assert titles == {BUGPIN_EXAMPLE["title"]} | {f"Report {i}" for i in range(parity, SUBMISSIONS, 2)}
+
+
+async def test_each_tenants_screenshots_stay_its_own_in_a_shared_batch(tenants: TenantFactory) -> None:
+    """One batch, two organizations, each with an uploaded screenshot: the first one's screenshot rows were
+    written when the transaction had moved to the second, and took the second's tenant (the report showed no
+    screenshot, and its image was filed under the other organization)."""
+    async with tenants.create() as shop, tenants.create("Blog") as blog:
+        submissions = []
+        for tenant, name in ((shop, "Shop"), (blog, "Blog")):
+            project = await tenant.create_project(name)
+            with tenant_scope(UUID(tenant.organization_id)):
+                upload = await save_upload(UUID(project["id"]), png())
+                report = Report(project_id=UUID(project["id"]), title=f"{name}'s report", description="")
+                submissions.append(Submission(UUID(tenant.organization_id), report, [upload]))
+        writer = report_writer()
+        # Both wait before the writer's first batch begins: one batch holds the two tenants.
+        await asyncio.gather(*(writer.store(submission) for submission in submissions))
+        for tenant, submission in zip((shop, blog), submissions, strict=True):
+            shown = await tenant.client.get(f"/api/v1/reports/{submission.report.id}")
+            assert shown.status_code == 200, shown.text
+            assert len(shown.json()["data"]["screenshots"]) == 1, submission.report.title
+            assert str(submission.uploads[0].organization_id) == tenant.organization_id
+            assert submission.uploads[0].key.startswith(f"{tenant.organization_id}/")
 
 
 async def test_one_bad_submission_does_not_fail_the_others_of_its_batch(

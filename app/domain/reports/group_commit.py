@@ -140,6 +140,9 @@ async def _add(session: AsyncSession, organization_id: UUID, submissions: list[S
             upload.report_id = submission.report.id
             session.add(upload)
         submission.attached = [await _attach(session, submission.report, link) for link in submission.links]
+    # Written while this tenant is the transaction's: left to the commit, these rows were flushed in the next
+    # tenant's scope, and a new row took that tenant (a batch of two organizations' submissions).
+    await session.flush()
 
 
 def _row(report: Report, organization_id: UUID) -> dict[str, Any]:

@@ -184,9 +184,11 @@ async def save_upload(project_id: UUID, data: bytes, *, field: str = "file") -> 
             details=[FieldError(field, _("Only PNG, JPEG and WebP images can be uploaded."))],
         )
     extension, content_type = sniffed
-    key = new_key(require_tenant(), project_id, extension)
+    organization_id = require_tenant()
+    key = new_key(organization_id, project_id, extension)
     await storage().put(key, data)
     return Screenshot(
+        organization_id=organization_id,  # its own, whichever tenant's scope it is written in
         project_id=project_id,
         key=key,
         content_type=content_type,
