@@ -223,6 +223,9 @@ class _Parser:
             for part, key in zip(parts, keys, strict=True)
             if key.member not in self.rules.sorts
         )
+        # A field once: a second adds no order, and hundreds of them made one request's query take seconds.
+        if len({key.member for key in keys}) < len(keys):
+            self.errors.append(FieldError("sort", _("Sort by each field once.")))
 
     def _page(self, key: str, name: str, value: str) -> None:
         if not self.rules.pages:
