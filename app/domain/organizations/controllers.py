@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts.models import User
 from app.domain.organizations import schemas
 from app.domain.organizations.models import Membership, Organization, Role
-from app.domain.organizations.services import MembershipService, OrganizationService
+from app.domain.organizations.services import MembershipService, OrganizationService, token_shown_to
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import Envelope, ok
@@ -110,7 +110,7 @@ class OrganizationController(Controller):
     ) -> Envelope[schemas.InvitedMember]:
         invitation, token = await memberships.invite(identity, data, await organizations.security())
         member = member_read(*await memberships.member(invitation.membership_id))
-        return ok(schemas.InvitedMember(member=member, invitation_token=token))
+        return ok(schemas.InvitedMember(member=member, invitation_token=token_shown_to(identity, token)))
 
     @get(
         "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION

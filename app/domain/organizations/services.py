@@ -27,7 +27,7 @@ from app.lib.sealing import seal
 from app.lib.security import INVITATION_PREFIX, digest, new_secret
 from app.settings import get_settings
 from tenants.context import require_tenant
-from tenants.identity import Identity
+from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -171,6 +171,12 @@ def _check_can_grant(actor: Identity, role: Role) -> None:
 def invitation_link(token: str) -> str:
     """Where an invitation is accepted: the mailed link, and the one an admin can pass on themselves."""
     return f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
+
+
+def token_shown_to(caller: Identity, token: str | None) -> str | None:
+    """An invitation's token for a person to pass on; none for an API token, which the invitation is mailed
+    instead: an account opened with it would outlive the revocation of the token that leaked."""
+    return token if caller.kind is CredentialKind.SESSION else None
 
 
 @dataclass(frozen=True, slots=True)

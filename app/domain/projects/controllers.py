@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Role
+from app.domain.organizations.services import token_shown_to
 from app.domain.projects import schemas
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.services import ProjectService
@@ -58,11 +59,15 @@ def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRea
     )
 
 
-def person_read(person: ProjectMember, user: User, membership: Membership) -> schemas.ProjectPersonRead:
-    """Someone added to the project; until their invitation is accepted, their account's name is their own."""
+def person_read(
+    person: ProjectMember, user: User, membership: Membership, viewer: Identity | None = None
+) -> schemas.ProjectPersonRead:
+    """Someone added to the project; until their invitation is accepted, their account's name is their own.
+    A guest `viewer` reads people's names, and only their own address, as everywhere else."""
+    hides_address = viewer is not None and viewer.role is Role.GUEST and viewer.user_id != user.id
     return schemas.ProjectPersonRead(
         user_id=user.id,
-        email=user.email,
+        email=None if hides_address else user.email,
         name="" if membership.invitation_pending else user.name,
         role=membership.role,
         added_at=person.created_at,
@@ -180,7 +185,7 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[list[schemas.ProjectPersonRead]] | Response[dict[str, Any]]:
         project = await projects.visible_one(identity, project_id)
-        reads = [person_read(*entry) for entry in await projects.people_seen_by(identity, project)]
+        reads = [person_read(*entry, identity) for entry in await projects.people_seen_by(identity, project)]
         return jsonapi.native_or_document(request, "user", reads, kind=schemas.ProjectPersonRead, id_field="user_id")
 
     @post(
@@ -197,7 +202,8 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectPersonAdded]:
         """Add someone of the organization by `userId`; or anyone by `email`, as BugHerd adds a guest: a
-        person not in the organization yet is invited as a guest (the answer carries the invitation's token)."""
+        person not in the organization yet is invited as a guest (the answer carries the invitation's token, to a
+        signed-in person)."""
         await projects.get(project_id)
         if data.user_id is not None:
             user_id, token = data.user_id, None
@@ -206,7 +212,7 @@ class ProjectController(Controller):
             assert data.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
             user_id, token = await projects.add_by_email(identity, project_id, data.email)
         added = person_read(*(await projects.people(project_id, user_id))[0])
-        return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token))
+        return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token_shown_to(identity, token)))
 
     @delete(
         "/{project_id:uuid}/members/{user_id:uuid}",

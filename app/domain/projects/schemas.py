@@ -157,7 +157,7 @@ class ProjectPersonAdd(CamelStruct):
 
 class ProjectPersonRead(CamelStruct):
     user_id: UUID
-    email: str
+    email: str | None  # null to a guest, but for themselves
     name: str
     role: str
     added_at: datetime
