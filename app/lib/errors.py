@@ -31,7 +31,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
-from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
+from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
 from app.lib.query import sent_query_name
 
 LOCALE_STATE_KEY = "lantern_locale"
@@ -213,6 +213,7 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     ),
     (re.compile(r"Invalid enum value"), lambda _m: _("This value is not one of the allowed choices.")),
     (_pattern(NOT_BLANK), lambda _m: _("Must not be blank.")),
+    (_pattern(ONE_LINE_NAME), lambda _m: _("Must be one line of text, not blank.")),
     (_pattern(FULL_URL), lambda _m: _("Must be a full address, such as https://example.com/checkout.")),
     (_pattern(EMAIL), lambda _m: _("Must be an e-mail address, such as name@example.com.")),
     (_pattern(EMAIL_OR_EMPTY), lambda _m: _("Must be an e-mail address, such as name@example.com.")),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-NOT_BLANK = r"\S"  # more than spaces: a name, a comment, a tag
+NOT_BLANK = r"\S"  # more than spaces: a comment, a tag
+# A name (a person's, an organization's, a project's, a column's): more than spaces, on one line. A name is
+# written into e-mails: lines of its own made an invitation read as the instance's own notice.
+ONE_LINE_NAME = r"\A[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\Z"
 FULL_URL = r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$"  # an address with its scheme, as a browser's location has it
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 EMAIL_OR_EMPTY = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"  # an optional address a form sends empty (BugPin's example)

@@ -94,7 +94,7 @@ async def test_refused_forms_come_back_filled_in_with_each_reason_beside_its_fie
         await page.goto(f"/ui/board?project={project['id']}")
         await page.get_by_label("New column").fill("   ")
         await page.get_by_role("button", name="Add column").click()
-        await expect(page.locator("#name-error")).to_have_text("Must not be blank.")
+        await expect(page.locator("#name-error")).to_have_text("Must be one line of text, not blank.")
 
 
 async def test_people_are_invited_given_another_role_and_removed(tenants: TenantFactory, page: Page) -> None:

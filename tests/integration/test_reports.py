@@ -566,15 +566,25 @@ async def test_names_and_texts_must_not_be_blank_and_numbers_stay_bounded(
     async with tenants.create() as tenant:
         project, url = await _sent_report(tenant, anonymous)
         columns = f"/api/v1/projects/{project['id']}/columns"
-        for path, body, field in (
-            (columns, {"name": "  "}, "name"),
-            (f"{url}/comments", {"text": " \n "}, "text"),
-            ("/api/v1/projects", {"name": "   "}, "name"),
-            ("/api/v1/tokens", {"name": "\t"}, "name"),
+        one_line = "Must be one line of text, not blank."
+        for path, body, field, message in (
+            (columns, {"name": "  "}, "name", one_line),
+            (f"{url}/comments", {"text": " \n "}, "text", "Must not be blank."),
+            ("/api/v1/projects", {"name": "   "}, "name", one_line),
+            ("/api/v1/tokens", {"name": "\t"}, "name", one_line),
+            # A name is written into e-mails: its own lines read as the instance's notice.
+            (
+                "/api/v1/projects",
+                {"name": "Shop.\n\nSECURITY NOTICE: log in at https://evil.example"},
+                "name",
+                one_line,
+            ),
         ):
             refused = await tenant.client.post(path, json=body)
             assert refused.status_code == 400, (path, refused.text)
-            assert refused.json()["details"] == [{"field": field, "message": "Must not be blank."}]
+            assert refused.json()["details"] == [{"field": field, "message": message}]
+        renamed = await tenant.client.patch("/api/v1/organization", json={"name": "Acme\n\nYour account closes today"})
+        assert renamed.status_code == 400, renamed.text
         for body in ({"status": " "}, {"tags": ["ok", "  "]}):
             assert (await tenant.client.patch(url, json=body)).status_code == 400, body
         huge = 99_999_999_999_999_999_999

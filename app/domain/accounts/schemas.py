@@ -8,13 +8,13 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.patterns import EMAIL, NOT_BLANK
+from app.lib.patterns import EMAIL, ONE_LINE_NAME
 from app.lib.schema import CamelStruct
 
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
 MIN_PASSWORD_LENGTH = 10
 Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_NAME)]
 LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
 TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
 

@@ -11,7 +11,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity, Source
-from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK
+from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
 from app.lib.schema import CamelStruct, any_items, from_zero
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
@@ -22,7 +22,7 @@ PageUrl = Annotated[str, msgspec.Meta(max_length=2048, pattern=FULL_URL)]
 # Empty is no address: a widget's form sends its empty optional field as "" (BugPin's own example does).
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL_OR_EMPTY)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
-ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NOT_BLANK)]
+ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ONE_LINE_NAME)]
 # Where a column goes on its board; bounded so that it always fits the database's integer.
 Position = Annotated[int, from_zero(le=10_000)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
