@@ -232,6 +232,9 @@ async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous:
         assert await found(**{"filter[created]": f"{today}"}) == set(ids)
         assert await found(**{"filter[created]": f"from.{tomorrow}"}) == set()
         assert await found(**{"filter[created]": "to.2020-01-01"}) == set()
+        # The last day there is has no next one: it ends at its last moment (it was a 500).
+        assert await found(**{"filter[created]": "to.9999-12-31"}) == set(ids)
+        assert await found(**{"filter[updated]": "9999-12-31"}) == set()
         assert await found(**{"filter[submitted]": f"from.{yesterday}T00:00:01Z"}) == set(ids)  # Bugcrowd's name
         fourth = (await tenant.client.get(f"/api/v1/reports/{ids[4]}")).json()["data"]["createdAt"]
         assert set(ids[4:]) <= await found(**{"filter[created]": f"from.{fourth}"})

@@ -264,20 +264,27 @@ def _date_range(column: ColumnElement[datetime], values: Sequence[str]) -> Colum
     dates or timestamps select those days or moments (any of them). Dates are days in UTC."""
     bounds: list[ColumnElement[bool]] = []
     picks: list[ColumnElement[bool]] = []
-    day = timedelta(days=1)
     for value in values:
         if value.startswith("from."):
             moment, _whole = _parse_moment(value.removeprefix("from."))
             bounds.append(column >= moment)
         elif value.startswith("to."):
             moment, whole = _parse_moment(value.removeprefix("to."))
-            bounds.append(column < moment + day if whole else column <= moment)
+            bounds.append(column < _day_after(moment) if whole else column <= moment)
         else:
             moment, whole = _parse_moment(value)
-            picks.append(and_(column >= moment, column < moment + day) if whole else column == moment)
+            picks.append(and_(column >= moment, column < _day_after(moment)) if whole else column == moment)
     if picks:
         bounds.append(or_(*picks))
     return and_(*bounds)
+
+
+def _day_after(day: datetime) -> datetime:
+    """The next day's start; for the last day there is (9999-12-31), its last moment."""
+    try:
+        return day + timedelta(days=1)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=day.tzinfo)
 
 
 _A_UUID = _lazy("Must be a UUID.")
