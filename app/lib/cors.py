@@ -67,7 +67,7 @@ class ProjectCORSMiddleware(ASGIMiddleware):
                 return
             await next_app(scope, receive, with_response_headers(send, readable_anywhere))
             return
-        if path not in INGEST_PATHS:
+        if path not in INGEST_PATHS or not _posts(request):
             await next_app(scope, receive, send)
             return
         identity: Identity | None = scope["state"].get(IDENTITY_KEY)
@@ -92,6 +92,13 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             await answer_error(scope, receive, readable_by_origin, forbidden_origin())
             return
         await next_app(scope, receive, readable_by_origin)
+
+
+def _posts(request: Request[Any, Any, Any]) -> bool:
+    """A submission, or the preflight of one: `GET /api/v1/reports` is the admin API's triage list."""
+    if _is_preflight(request):
+        return request.headers["access-control-request-method"].upper() == "POST"
+    return request.method == "POST"
 
 
 def _is_preflight(request: Request[Any, Any, Any]) -> bool:

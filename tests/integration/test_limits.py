@@ -445,6 +445,14 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
         assert "X-API-Key" in config_preflight.headers["access-control-allow-headers"]
         admin = await tenant.client.get("/api/v1/projects", headers={"Origin": "https://example.com"})
         assert "access-control-allow-origin" not in admin.headers
+        # BugSpark's create shares its path with the triage list, which is the admin API's: no CORS for a GET.
+        for origin in ("https://evil.example", "https://example.com"):
+            listed = await tenant.client.get("/api/v1/reports", headers={"Origin": origin})
+            assert listed.status_code == 200, listed.text
+            assert "access-control-allow-origin" not in listed.headers
+            asked = {"Origin": origin, "Access-Control-Request-Method": "GET"}
+            list_preflight = await anonymous.options("/api/v1/reports", headers=asked)
+            assert "access-control-allow-origin" not in list_preflight.headers
         required = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"requireOrigin": True})
         assert required.status_code == 200
         headless = await anonymous.post(
