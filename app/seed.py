@@ -19,6 +19,7 @@ from tenants.db import scoped
 
 DEMO_EMAIL = "demo@lantern.local"
 DEMO_ORGANIZATION = "Demo Organization"
+DEMO_PREFIX = "DEMO"
 
 
 def _demo_password() -> str:
@@ -50,11 +51,12 @@ async def seed_demo() -> dict[str, str]:
             organization_id = (await accounts.memberships(user.id))[0][0].id
         async with scoped(session, tenant_scope(organization_id, user.id)):
             projects = ProjectService(session=session)
-            project = await projects.get_one_or_none(Project.name == "Demo Site")
+            # Known by its prefix, which is the organization's one DEMO: a team may have renamed it.
+            project = await projects.get_one_or_none(Project.tracking_prefix == DEMO_PREFIX)
             if project is None:
                 site = get_settings().public_url
                 project = await projects.create_project(
-                    ProjectCreate(name="Demo Site", site_url=site, tracking_prefix="DEMO"),
+                    ProjectCreate(name="Demo Site", site_url=site, tracking_prefix=DEMO_PREFIX),
                 )
                 first_reports = await add_demo_reports(session, project.id, site, user.id)
             project_id = project.id

@@ -4,6 +4,7 @@ operators' own: `create-admin`, `set-password`."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -36,10 +37,13 @@ def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(data_dir:
     env = clean_env(data_dir, LANG="de_DE.UTF-8")
 
     first = parse_demo_login(run_cli("seed-demo", env=env))
+    database = data_dir / "lantern.db"
+    # A team renames the demo project: the next `make run` finds it all the same (it stopped on a conflict).
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE project SET name = 'Our shop'")
     second = parse_demo_login(run_cli("seed-demo", env=env))
 
     assert second == first
-    database = data_dir / "lantern.db"
     counts = {
         table: sqlite_rows(database, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608 - fixed table names
         for table in ("user_account", "organization", "membership", "project", "project_key", "report_comment")
