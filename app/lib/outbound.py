@@ -31,9 +31,30 @@ MAX_ERROR_LENGTH = 500
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
+# IPv6 prefixes that carry an IPv4 address, which a NAT64 gateway or a 6to4 relay reaches for it: NAT64's
+# well-known (64:ff9b::/96) and local-use (64:ff9b:1::/48) prefixes, and IPv4-compatible ::a.b.c.d.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# Deprecated site-local addresses, which Python 3.11 still counts as global.
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+
+
 def is_public(address: str) -> bool:
+    """Whether `address` is on the public internet, an IPv4 address inside an IPv6 one counted as itself."""
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:
+            return False
+        embedded = ip.ipv4_mapped or ip.sixtofour or _nat64_or_compatible(ip)
+        if embedded is not None:
+            return is_public(str(embedded))
     return ip.is_global and not ip.is_multicast
+
+
+def _nat64_or_compatible(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if any(ip in network for network in (*_NAT64, _IPV4_COMPATIBLE)) and int(ip) > 1:  # not :: nor ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def url_problem(url: str) -> str | None:

@@ -57,6 +57,12 @@ PRIVATE_URLS = [
     "http://127.1/x",
     "http://2130706433/x",
     "http://0x7f000001/x",
+    # IPv4 addresses inside IPv6 ones, which a NAT64 gateway or 6to4 relay reaches, and site-local IPv6.
+    "http://[64:ff9b::a9fe:a9fe]/latest",
+    "http://[64:ff9b::a00:1]/x",
+    "http://[2002:7f00:1::]/x",
+    "http://[::127.0.0.1]/x",
+    "http://[fec0::1]/x",
 ]
 REPORT = {"title": "Checkout button does nothing — 結帳", "description": "Clicking “Pay now” on Safari has no effect"}
 
