@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 import structlog
@@ -102,7 +102,14 @@ def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
 
 
 def here(request: Request[Any, Any, Any]) -> str:
-    """This page's path and query, to come back to after a form or the login."""
+    """This page's path and query, to come back to after a form or the login. A page that answers a form (one
+    refused, shown again with its reasons) is the page the form was on: its own address takes posts only, and
+    an invitation's token was in the form's page's address."""
+    if (
+        request.method != "GET"
+        and (referrer := urlsplit(request.headers.get("referer", ""))).netloc == request.url.netloc
+    ):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
     query = request.scope.get("query_string", b"").decode()
     return request.url.path + (f"?{query}" if query else "")
 

@@ -43,6 +43,13 @@ async def test_someone_new_chooses_a_password_and_lands_in_the_organization(tena
         await page.get_by_role("button", name="Accept the invitation").click()
         await expect(page.get_by_label("Choose a password")).to_have_attribute("aria-invalid", "true")
         await expect(page.get_by_label("Your name")).to_have_value("Dana")  # kept; the password is not
+        # The language chosen here returns to the invitation's page, its token kept: the refused form's page
+        # has the form's address, and the switcher went there without it (a dead end).
+        await page.get_by_label("Language").select_option("de")
+        await expect(page).to_have_url(re.compile(re.escape(link.split("?")[1])))
+        await expect(page.get_by_role("heading", name="Acme auf Lantern beitreten")).to_be_visible()
+        await page.get_by_label("Sprache").select_option("en")
+        await page.get_by_label("Your name").fill("Dana")
 
         await page.get_by_label("Choose a password").fill("a long enough password")
         await page.get_by_role("button", name="Accept the invitation").click()
