@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -17,6 +17,7 @@ from app.domain.reports.controllers.deps import DEPENDENCIES
 from app.domain.tokens.controllers import provide_token_service
 from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
 from app.lib.asgi import FILE_DOWNLOAD, UI_PAGE
+from app.lib.errors import not_found
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
 from app.ui.controllers.integrations import GitHubPages
@@ -30,7 +31,7 @@ from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.controllers.tokens import TokenPages
 from app.ui.controllers.webhooks import WebhookPages
-from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, provide_layout, see_other
+from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, Layout, provide_layout, requires_person, see_other
 
 STATIC = Path(__file__).parent / "static"
 
@@ -40,10 +41,18 @@ async def home() -> Redirect:
     return see_other(HOME_PATH)
 
 
+@get("/{unknown:path}", name="ui-unknown", guards=[requires_person])
+async def unknown_page(layout: NamedDependency[Layout]) -> None:  # noqa: ARG001 - the error page shows it
+    """An address under /ui that is no page answers the UI's 404 page, in the person's language and with the
+    layout; the router's own answer was the API's JSON, in the browser's language."""
+    raise not_found()
+
+
 ui_router = Router(
     path="/ui",
     route_handlers=[
         home,
+        unknown_page,
         AuthPages,
         InvitationPages,
         PasswordResetPages,

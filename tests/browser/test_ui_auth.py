@@ -198,3 +198,19 @@ async def test_the_first_tab_offers_to_skip_to_the_content_and_pages_carry_their
         assert icon is not None
         answer = await page.request.get(icon)
         assert (answer.status, answer.headers["content-type"]) == (200, "image/svg+xml")
+
+
+async def test_an_address_that_is_no_page_answers_the_uis_404_page_in_the_persons_language(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """It answered the API's JSON, in the browser's language rather than the person's."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.get_by_label("Language").select_option("ja")
+        await expect(page.locator("html")).to_have_attribute("lang", "ja")
+        answer = await page.goto("/ui/reprots/typo")
+        assert answer is not None
+        assert answer.status == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        await expect(page.get_by_text("指定されたリソースが見つかりません。")).to_be_visible()
+        await expect(page.locator(".who")).to_be_visible()  # the layout, with the way back

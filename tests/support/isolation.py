@@ -44,6 +44,7 @@ NOT_OBJECT_IDS: dict[str, str] = {
     "path": "a file name of the OpenAPI document under /schema, the same for every tenant",
     "api_key": "a widget key: a public identifier (it is in every page of the site), naming a public config",
     "file_path": "a file of the admin UI's stylesheet and script, the same for every tenant",
+    "unknown": "an address under /ui that is no page: every tenant gets the same 404 page",
 }
 
 
