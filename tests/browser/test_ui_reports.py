@@ -395,3 +395,22 @@ async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: Tenan
         await expect(status).to_have_value("new")
         fits = "(select) => select.scrollWidth <= select.clientWidth + 1 && select.clientWidth > 100"
         assert await status.evaluate(fits)
+
+
+async def test_a_blank_comment_is_refused_beside_its_box(tenants: TenantFactory, page: Page) -> None:
+    """It was a page of its own, naming the API's field ("text: This field is required.")."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await report(tenant.client, project["apiKey"], "The cart is empty")
+        await log_in(page, tenant.email, path=f"/ui/reports/{sent['id']}")
+        box = page.get_by_label("Add a comment")
+        await box.fill("   ")
+        await page.get_by_role("button", name="Comment").click()
+        await expect(page.get_by_role("heading", name="The cart is empty")).to_be_visible()
+        await expect(box).to_have_attribute("aria-invalid", "true")
+        await expect(box).to_have_accessible_description("Must not be blank.")
+        await expect(box).to_be_focused()
+        await box.fill("Seen on Safari too.")
+        await page.get_by_role("button", name="Comment").click()
+        await expect(page.locator(".comment")).to_contain_text("Seen on Safari too.")
+        await expect(box).not_to_have_attribute("aria-invalid", "true")

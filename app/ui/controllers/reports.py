@@ -308,8 +308,11 @@ class ReportPages(Controller):
         comments: NamedDependency[CommentService],
         events: NamedDependency[WebhookEvents],
     ) -> Redirect:
-        text = convert_body({"text": data.text.strip()}, CommentCreate).content
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        if not data.text.strip():
+            # The page says so beside the field (the box is `required`: only spaces get here).
+            return see_other(f"{report_path(report)}?comment=blank#comment-text")
+        text = convert_body({"text": data.text.strip()}, CommentCreate).content
         comment = await comments.add(report, layout.identity, text)
         await events.comment_created(report, comment)
         return see_other(f"{report_path(report)}#comments")
