@@ -23,7 +23,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
-from app.lib.i18n import DEFAULT_TIMEZONE, choose_locale, current_locale, language_tag, use_locale, use_timezone
+from app.lib.i18n import (
+    DEFAULT_TIMEZONE,
+    LANGUAGE_COOKIE,
+    choose_locale,
+    current_locale,
+    language_tag,
+    use_locale,
+    use_timezone,
+)
 from app.lib.security import ORG_TOKEN_PREFIX
 from tenants.context import TenantScope, bound_scope
 from tenants.identity import Identity
@@ -125,6 +133,7 @@ def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity
     locale = choose_locale(
         explicit=request.query_params.get("lang"),
         user_preference=identity.user_locale if identity else None,
+        browser_choice=request.cookies.get(LANGUAGE_COOKIE),
         accept_language=request.headers.get("accept-language"),
         organization_default=identity.organization_locale if identity else None,
     )

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.lib.i18n import choose_locale, format_number, language_tag, ngettext, use_locale
+from app.lib.i18n import LANGUAGE_COOKIE, choose_locale, format_number, language_tag, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
@@ -306,6 +306,7 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
     chosen: str | None = request.scope["state"].get(LOCALE_STATE_KEY)
     return chosen or choose_locale(
         explicit=request.query_params.get("lang"),
+        browser_choice=request.cookies.get(LANGUAGE_COOKIE),
         accept_language=request.headers.get("accept-language"),
     )
 

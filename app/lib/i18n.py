@@ -141,16 +141,22 @@ def negotiate(accept_language: str | None) -> str | None:
     return None
 
 
+# The language last chosen with the admin UI's switcher in this browser: signed out, on the pages a link leads
+# to next (the login page's "Forgot your password?"), where `?lang=` was on the one page alone.
+LANGUAGE_COOKIE = "lantern_language"
+
+
 def choose_locale(
     *,
     explicit: str | None = None,
     user_preference: str | None = None,
+    browser_choice: str | None = None,
     accept_language: str | None = None,
     organization_default: str | None = None,
 ) -> str:
-    """`?lang=` > the user's preference > Accept-Language > the organization's default > the instance's
-    default (LANTERN_DEFAULT_LOCALE) > English."""
-    for candidate in (explicit, user_preference):
+    """`?lang=` > the user's preference > the switcher's last choice in this browser > Accept-Language > the
+    organization's default > the instance's default (LANTERN_DEFAULT_LOCALE) > English."""
+    for candidate in (explicit, user_preference, browser_choice):
         if candidate and (matched := match_locale(candidate)):
             return matched
     if matched := negotiate(accept_language):

@@ -21,6 +21,10 @@ async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_germa
         await expect(page).to_have_url(re.compile("/ui/login\\?next="))
         await page.get_by_label("Language").select_option("de")  # submitted by ui.js
         await expect(page.get_by_role("heading", name="Bei Lantern anmelden")).to_be_visible()
+        # The choice holds on the pages its links lead to, where `?lang=` was on the one page alone.
+        await page.get_by_role("link", name="Passwort vergessen?").click()
+        await expect(page.locator("html")).to_have_attribute("lang", "de")
+        await page.go_back()
         await page.get_by_label("E-Mail-Adresse").fill(tenant.email)
         await page.get_by_label("Passwort").fill("not the password")
         await page.get_by_role("button", name="Anmelden").click()

@@ -16,7 +16,7 @@ from app.domain.accounts.controllers import sign_in, sign_up, switch_session_org
 from app.domain.accounts.schemas import ProfileUpdate, SignupRequest
 from app.domain.accounts.services import AccountService
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
-from app.lib.i18n import match_locale
+from app.lib.i18n import LANGUAGE_COOKIE, match_locale
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import WHOLE_FORM, Form, field_errors
@@ -42,6 +42,9 @@ class SignupForm:
     email: str = ""
     password: str = ""
     organization: str = ""
+
+
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 @dataclass
@@ -162,13 +165,25 @@ class AuthPages(Controller):
         data: Annotated[LanguageForm, Form],
     ) -> Redirect:
         """A person's choice is saved as their preference, as `PATCH /api/v1/auth/me` does; before login it
-        rides along in the address (`?lang=`)."""
+        rides along in the address (`?lang=`). The browser keeps it too, for the pages after this one and the
+        login page after a logout."""
         identity = get_identity(request)
         target = safe_next(data.next)
         if identity is None or identity.kind is not CredentialKind.SESSION or identity.user_id is None:
-            return see_other(_with_language(target, data.locale))
-        await accounts.update_profile(identity.user_id, ProfileUpdate(locale=data.locale))
-        return see_other(_with_language(target, None))
+            answer = see_other(_with_language(target, data.locale))
+        else:
+            await accounts.update_profile(identity.user_id, ProfileUpdate(locale=data.locale))
+            answer = see_other(_with_language(target, None))
+        if chosen := match_locale(data.locale):
+            answer.set_cookie(
+                LANGUAGE_COOKIE,
+                chosen,
+                max_age=LANGUAGE_COOKIE_SECONDS,
+                httponly=True,
+                samesite="lax",
+                secure=get_settings().cookie_secure,
+            )
+        return answer
 
     @post("/organization", guards=[requires_person])
     async def organization(
