@@ -559,3 +559,22 @@ async def test_on_a_phone_the_title_is_in_view_below_the_screenshot(
     assert shot is not None
     assert title["y"] + title["height"] <= phone["height"], title
     assert shot["height"] > shot["width"] * 1.5, "the screenshot keeps the phone's tall shape"
+
+
+async def test_at_400_percent_zoom_the_focused_title_is_in_sight(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A 1280 x 1024 window at 400 % is 320 x 256 CSS pixels: the dialog kept its top in view (its tools, the
+    screenshot) and the focused title below it, out of sight (WCAG 2.4.11)."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.set_viewport_size({"width": 320, "height": 256})
+            await page.goto(site.url("/"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            await launcher.focus()
+            await page.keyboard.press("Enter")
+            title = page.get_by_role("dialog", name="Report a bug").get_by_label("Title")
+            await expect(title).to_be_focused()
+            await expect(title).to_be_in_viewport()

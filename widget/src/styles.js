@@ -66,7 +66,8 @@ form { display: flex; flex-direction: column; gap: 12px; }
 label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
 label.check { flex-direction: row; align-items: center; font-weight: 400; margin-top: 6px; }
 input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padding: 8px 10px; border-radius: 6px;
-  border: 1px solid ${pick("#d1d5db", "#4b5563")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
+  /* At least 3:1 against the field's background: the border is what shows where to type. */
+  border: 1px solid ${pick("#6b7280", "#9ca3af")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
 input[type="checkbox"] { padding: 0; }
 textarea { min-height: 110px; resize: vertical; }
 input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
@@ -78,6 +79,7 @@ footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
 .primary { background: ${c.primaryColor}; color: #ffffff; }
 .primary[disabled] { opacity: .6; cursor: progress; }
+@media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
 .secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
   color: ${pick(c.dialogLightTextColor, c.dialogDarkTextColor)}; }
 `;

@@ -264,7 +264,11 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
-  form.elements.title.focus({ preventScroll: true }); // a phone shows the dialog's top: its tools, the screenshot
+  const title = form.elements.title;
+  title.focus({ preventScroll: true }); // a phone shows the dialog's top: its tools, the screenshot
+  // ...but focus is never out of sight (a window zoomed to 400 %).
+  const box = title.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) title.scrollIntoView({ block: "nearest" });
 }
 
 // A constructed style sheet where the browser has them, not a <style> element: a page whose
