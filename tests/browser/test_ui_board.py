@@ -3,6 +3,7 @@ with their own small form or by drag and drop."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.async_api import Page, expect
@@ -44,6 +45,7 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         await card.get_by_label("Move to").select_option(label="Doing")
         await card.get_by_role("button", name="Move").click()
         await expect(page.locator('.column[data-status="doing"] .card a')).to_have_text(["The logo is blurry"])
+        await expect(page).to_have_url(re.compile(f"#card-{created['id']}$"))  # back where the keyboard was
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "doing"
 
         # The drag's events as the browser sends them (Playwright's mouse drag starts none in this Chromium).
