@@ -53,9 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
 from app.domain.reports.models import Report, as_tracking_id
-
-# What a reporter's e-mail address looks like: a search for one also finds the reports sent from it.
-ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
+from app.lib.patterns import EMAIL
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
@@ -121,7 +119,7 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
     named = []
     if (tracking_id := as_tracking_id(term)) is not None:
         named.append(Report.tracking_id == tracking_id)
-    if ADDRESS.fullmatch(term.strip()):
+    if re.match(EMAIL, term.strip()):  # the reporter's address, as the widget takes it
         named.append(func.lower(Report.reporter_email) == term.strip().lower())
     return or_(*named, found) if named else found
 
