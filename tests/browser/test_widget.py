@@ -202,6 +202,76 @@ async def test_marks_redraw_cleanly_below_a_short_pages_content(
             assert await canvas.evaluate(COUNT_PIXELS) == {"red": 0, "clear": 0}
 
 
+async def test_a_keyboard_user_marks_the_screenshot_and_hears_what_happened(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """No pointer needed (WCAG 2.1.1): the focused screenshot moves a crosshair with the arrow keys, Enter
+    starts and ends a mark, Escape drops the one being drawn and leaves the dialog open, and a live region says
+    what happened. The 1,280 x 720 screenshot's long steps are 128 pixels, from its middle."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_role("button", name="Box").focus()
+            await page.keyboard.press("Enter")
+            screenshot = dialog.get_by_role("application", name="Screenshot of the page")
+            await expect(screenshot).to_have_accessible_description(re.compile("arrow keys"))
+            spoken = dialog.locator("[aria-live]:not([role=status])")
+
+            await screenshot.focus()
+            for key in ["Shift+ArrowLeft"] * 2 + ["Shift+ArrowUp", "Enter"]:
+                await page.keyboard.press(key)
+            await expect(spoken).to_have_text(re.compile("^Mark started"))
+            for key in ["Shift+ArrowRight"] * 4 + ["Shift+ArrowDown"] * 2 + ["Enter"]:
+                await page.keyboard.press(key)
+            await expect(spoken).to_have_text("Mark added (Box). Marks on the screenshot: 1.")
+            for key in ["Enter", "Shift+ArrowRight", "Escape"]:
+                await page.keyboard.press(key)
+            await expect(spoken).to_have_text("Mark dropped.")
+            await expect(dialog).to_be_visible()
+            await send_from_dialog(page, "Pay now does nothing")
+
+        report = await the_only_report(tenant, project["id"])
+        image = await sent_screenshot(tenant, project["id"])
+
+    [mark] = report["annotations"]["shapes"]
+    assert mark["tool"] == "box"
+    corners = [(point["x"], point["y"]) for point in mark["points"]]
+    assert corners == [(0.3, pytest.approx(0.3222)), (0.7, pytest.approx(0.6778))]
+    assert has_color(image, BOX_RED, (380, 240, 390, 480)), "the box's left side is in the image sent"
+    assert not has_color(image, BOX_RED, (1000, 470, 1040, 510)), "the crosshair is not"
+
+
+async def test_a_screenshot_without_annotation_takes_no_marks(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A project that turns annotation off gets a picture: no tools, no focus stop, and a drag draws nothing."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            changed = await tenant.client.patch(
+                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": {"annotation": False}}}
+            )
+            assert changed.status_code == 200, changed.text
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog.get_by_role("img", name="Screenshot of the page")).to_be_visible()
+            await expect(dialog.get_by_role("button", name="Box")).to_have_count(0)
+            canvas = dialog.locator("canvas")
+            box = await canvas.bounding_box()
+            assert box is not None
+            await page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+            await page.mouse.down()
+            await page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
+            await page.mouse.up()
+            assert (await canvas.evaluate(COUNT_PIXELS))["red"] == 0
+
+
 async def test_the_widget_speaks_the_visitors_language_and_stays_hidden_on_a_site_not_allowed(
     tenants: TenantFactory, browser: Browser, live_server: str
 ) -> None:

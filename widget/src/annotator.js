@@ -1,6 +1,8 @@
 // Marks on the screenshot: freehand lines, boxes, arrows and highlights, each undoable. The marks are drawn
 // into the image that is sent and also kept as shapes (coordinates from 0 to 1 of the image) in the
 // report's `annotations`, so they can be shown, or redrawn, apart from the picture.
+// A mark is drawn with a pointer, or from the keyboard: on the focused screenshot the arrow keys move a
+// crosshair (Shift for longer steps), Enter or Space starts and ends a mark, Escape drops the one being drawn.
 export const TOOLS = ["pen", "box", "arrow", "highlight"];
 export const COLORS = ["#e11d48", "#f59e0b", "#2563eb", "#16a34a"];
 
@@ -46,22 +48,48 @@ function isMark(shape) {
   return shape.tool === "pen" ? shape.points.length > 1 : Math.hypot(to.x - from.x, to.y - from.y) >= MIN_DRAG;
 }
 
-export function createAnnotator(canvas, image) {
+// Keyboard steps, in hundredths of the image's longer side.
+const STEP = 0.01;
+const LONG_STEP = 0.1;
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+function drawCrosshair(context, point, color, width) {
+  const arm = width * 6;
+  for (const [stroke, lineWidth] of [["#ffffff", width + 4], [color, width]]) {
+    context.strokeStyle = stroke;
+    context.lineWidth = lineWidth;
+    context.beginPath();
+    context.moveTo(point.x - arm, point.y);
+    context.lineTo(point.x + arm, point.y);
+    context.moveTo(point.x, point.y - arm);
+    context.lineTo(point.x, point.y + arm);
+    context.stroke();
+  }
+}
+
+// Only an `editable` screenshot takes marks (a project may turn annotation off). `announce(event, details)` tells
+// a screen reader what the keyboard did: "started", "added" (with the marks' count and the tool), "cancelled",
+// "counted" (after Undo or Clear).
+export function createAnnotator(canvas, image, { editable, announce }) {
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.style.aspectRatio = `${image.width} / ${image.height}`; // kept when the dialog caps its height
   const context = canvas.getContext("2d");
   const lineWidth = Math.max(3, Math.round(image.width / 320));
+  const step = Math.max(image.width, image.height) * STEP;
   const shapes = [];
   let drawing = null;
   let tool = TOOLS[0];
   let color = COLORS[0];
+  let crosshair = null; // where the keyboard draws, shown while the screenshot has the focus
+  let cursor = { x: image.width / 2, y: image.height / 2 };
 
   function redraw() {
     // Cleared first: wherever the picture is not opaque, the marks drawn before would otherwise stay.
     context.clearRect(0, 0, canvas.width, canvas.height);
     context.drawImage(image, 0, 0);
     for (const shape of drawing ? [...shapes, drawing] : shapes) drawShape(context, shape, lineWidth);
+    if (crosshair) drawCrosshair(context, crosshair, color, Math.max(2, lineWidth / 2));
   }
 
   function pointAt(event) {
@@ -72,38 +100,106 @@ export function createAnnotator(canvas, image) {
     };
   }
 
-  canvas.addEventListener("pointerdown", (event) => {
-    canvas.setPointerCapture(event.pointerId);
-    drawing = { tool, color, points: [pointAt(event)] };
-  });
-  canvas.addEventListener("pointermove", (event) => {
-    if (!drawing) return;
-    const point = pointAt(event);
+  function extend(point) {
     if (drawing.tool === "pen") drawing.points.push(point);
     else drawing.points = [drawing.points[0], point];
-    redraw();
-  });
-  const finish = () => {
+  }
+
+  function finish() {
     if (drawing && isMark(drawing)) shapes.push(drawing);
     drawing = null;
     redraw();
-  };
-  canvas.addEventListener("pointerup", finish);
-  canvas.addEventListener("pointercancel", finish);
+  }
+
+  function cancel() {
+    if (!drawing) return false;
+    drawing = null;
+    redraw();
+    announce("cancelled");
+    return true;
+  }
+
+  if (editable) {
+    canvas.addEventListener("pointerdown", (event) => {
+      canvas.setPointerCapture(event.pointerId);
+      drawing = { tool, color, points: [pointAt(event)] };
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drawing) return;
+      extend(pointAt(event));
+      redraw();
+    });
+    const release = (event) => {
+      if (drawing) cursor = pointAt(event); // the keyboard goes on from where the pointer left off
+      finish();
+    };
+    canvas.addEventListener("pointerup", release);
+    canvas.addEventListener("pointercancel", release);
+
+    canvas.addEventListener("keydown", (event) => {
+      const arrow = ARROWS[event.key];
+      if (arrow) {
+        const distance = event.shiftKey ? step * (LONG_STEP / STEP) : step;
+        cursor = {
+          x: Math.min(canvas.width, Math.max(0, cursor.x + arrow[0] * distance)),
+          y: Math.min(canvas.height, Math.max(0, cursor.y + arrow[1] * distance)),
+        };
+        if (drawing) extend(cursor);
+      } else if (event.key === "Enter" || event.key === " ") {
+        if (!drawing) {
+          drawing = { tool, color, points: [cursor] };
+          announce("started");
+        } else if (isMark(drawing)) {
+          const drawn = drawing.tool;
+          finish();
+          announce("added", { count: shapes.length, tool: drawn });
+        } else {
+          announce("started"); // nothing drawn yet: the mark stays open
+        }
+      } else {
+        return;
+      }
+      event.preventDefault(); // no scrolling, no sending the form
+      crosshair = cursor;
+      redraw();
+    });
+    canvas.addEventListener("focus", () => {
+      crosshair = cursor;
+      redraw();
+    });
+    canvas.addEventListener("blur", () => {
+      crosshair = null;
+      if (drawing) cancel();
+      else redraw();
+    });
+  }
   redraw();
 
+  const counted = () => announce("counted", { count: shapes.length });
   return {
     setTool: (name) => (tool = name),
     setColor: (value) => (color = value),
+    cancel,
     undo() {
       shapes.pop();
       redraw();
+      counted();
     },
     clear() {
       shapes.length = 0;
       redraw();
+      counted();
     },
-    toBlob: () => new Promise((resolve) => canvas.toBlob(resolve, "image/png")),
+    toBlob() {
+      // The crosshair is the widget's, not the page's: it never goes out with the picture.
+      const shown = crosshair;
+      crosshair = null;
+      redraw();
+      const blob = new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+      crosshair = shown;
+      redraw();
+      return blob;
+    },
     annotations() {
       const scaled = (point) => ({ x: +(point.x / canvas.width).toFixed(4), y: +(point.y / canvas.height).toFixed(4) });
       return {

@@ -61,6 +61,8 @@ h2 { margin: 0; font-size: 17px; }
 .swatch { min-width: 24px; width: 24px; height: 24px; padding: 0; border-radius: 50%; }
 canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
   border: 1px solid ${pick("#e5e7eb", "#374151")}; }
+canvas:focus-visible { outline: 3px solid ${c.primaryColor}; outline-offset: 2px; }
+.spoken { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .hint { margin: 6px 0 0; font-size: 12px; color: ${pick("#6b7280", "#9ca3af")}; }
 form { display: flex; flex-direction: column; gap: 12px; }
 label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }

@@ -96,17 +96,31 @@ function toolbar(annotator, texts) {
   return bar;
 }
 
+// With annotation on, the screenshot takes marks from a pointer or the keyboard, and what the keyboard did is
+// read out by a live region of its own (the form's status line is for sending).
 function screenshotPanel(screenshot, config, texts) {
-  const canvas = element("canvas", { "aria-label": texts.annotateHint });
-  const annotator = createAnnotator(canvas, screenshot);
+  const annotate = config.features.annotation;
+  const canvas = annotate
+    ? element("canvas", { tabindex: 0, role: "application", "aria-label": texts.screenshot,
+        "aria-describedby": "lantern-annotate-hint" })
+    : element("canvas", { role: "img", "aria-label": texts.screenshot });
+  const spoken = element("div", { className: "spoken", "aria-live": "polite", "aria-atomic": "true" });
+  const say = { started: texts.markStarted, added: texts.markAdded, cancelled: texts.markCancelled,
+    counted: texts.markCount };
+  const announce = (event, { count = 0, tool = "" } = {}) => {
+    spoken.textContent = say[event].replace("{count}", String(count)).replace("{tool}", tool && texts[tool]);
+  };
+  const annotator = createAnnotator(canvas, screenshot, { editable: annotate, announce });
   const include = element("input", { type: "checkbox", name: "includeScreenshot", checked: true });
   const panel = element("section", { className: "shot" }, [
-    config.features.annotation ? toolbar(annotator, texts) : null,
+    annotate ? toolbar(annotator, texts) : null,
     canvas,
-    config.features.annotation ? element("p", { className: "hint", text: texts.annotateHint }) : null,
+    annotate ? element("p", { className: "hint", id: "lantern-annotate-hint",
+      text: `${texts.annotateHint} ${texts.annotateKeys}` }) : null,
+    annotate ? spoken : null,
     element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
   ]);
-  return { panel, annotator, include, annotate: config.features.annotation };
+  return { panel, annotator, include, annotate };
 }
 
 // The form's own fields by the names the server's details use; other details (metadata.url…) only list.
@@ -225,7 +239,8 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
     document.removeEventListener("keydown", onEscape, true);
     onClose();
   };
-  const onEscape = (event) => event.key === "Escape" && close();
+  // Escape drops a mark being drawn first; the next one closes the dialog.
+  const onEscape = (event) => event.key === "Escape" && !(shot && shot.annotator.cancel()) && close();
   document.addEventListener("keydown", onEscape, true);
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);

@@ -28,7 +28,17 @@ def widget_texts() -> dict[str, object]:
         "capturing": _("Taking a screenshot of the page…"),
         "screenshotFailed": _("The screenshot could not be taken; you can still send the report."),
         "includeScreenshot": _("Include the screenshot"),
+        "screenshot": _("Screenshot of the page"),
         "annotateHint": _("Mark what is wrong on the screenshot."),
+        "annotateKeys": _(
+            "With the keyboard: on the screenshot, the arrow keys move the crosshair (Shift for longer steps), "
+            "Enter starts and ends a mark, and Escape drops it."
+        ),
+        # Read out while marking with the keyboard; {tool} and {count} are filled in by the script.
+        "markStarted": _("Mark started. Move the crosshair with the arrow keys, then press Enter to end it."),
+        "markAdded": _("Mark added ({tool}). Marks on the screenshot: {count}."),
+        "markCancelled": _("Mark dropped."),
+        "markCount": _("Marks on the screenshot: {count}."),
         "pen": _("Draw"),
         "box": _("Box"),
         "arrow": _("Arrow"),
