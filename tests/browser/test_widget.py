@@ -378,6 +378,27 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await expect(title).to_have_value("")
 
 
+async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fails(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The send button is disabled while sending, which drops its focus to the page behind the modal dialog;
+    the status line holds it meanwhile, and a failed send gives it back to the button, to try again."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_label("Title").fill("Checkout breaks")
+            await page.route("**/api/v1/widget/submit**", lambda route: route.abort())
+            send = dialog.get_by_role("button", name="Send report")
+            await send.focus()
+            await page.keyboard.press("Enter")
+            await expect(dialog.get_by_role("status")).to_contain_text("the server could not be reached")
+            await expect(send).to_be_focused()
+
+
 def strict_page(lantern: str, api_key: str, style_src: str = "'self' 'unsafe-inline'") -> str:
     """A dark page under the Content-Security-Policy the README asks of a site, with a bar over the widget's
     corner at the highest z-index, and a wrapper that adds the page's own token to every fetch once it has

@@ -252,6 +252,14 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       return;
     }
     markInvalid(form, status, []);
+    // Disabled while sending, the button drops the focus to the page behind the dialog; a failed send gives
+    // it back. (Holding it in the dialog meanwhile, on the button or the status line, stalled the send in
+    // headless Chromium.)
+    const hadFocus = root.activeElement === submit;
+    const refocus = () => {
+      submit.disabled = false;
+      if (hadFocus && !root.activeElement) submit.focus();
+    };
     submit.disabled = true;
     showStatus(status, "", texts.sending);
     try {
@@ -261,7 +269,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
         // A visitor is told what to correct, not the API's "The request is not valid.".
         const headline = details.length ? texts.correct : body.message || texts.failed;
         showStatus(status, "error", headline, details);
-        submit.disabled = false;
+        refocus();
         markInvalid(form, status, details.map((detail) => detail.field));
         return;
       }
@@ -274,7 +282,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
     } catch (_unreachable) {
       showStatus(status, "error", texts.offline);
-      submit.disabled = false;
+      refocus();
     }
   });
   trapFocus(root, dialog);
