@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
+from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from app.domain.accounts.controllers import AuthController
 from app.domain.integrations.controllers import GitHubConnectionController, GitHubIssueController
@@ -23,6 +27,7 @@ from app.domain.reports.controllers import (
 from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.domain.webhooks.controllers import WebhookController
+from app.lib.asgi import without_body
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
@@ -44,10 +49,23 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_MULTIPART_PARTS = 20
 
 
+class Lantern(Litestar):
+    """Litestar, answering HEAD wherever GET is answered, as HTTP asks of every server: monitors, link checkers
+    and proxies probe an address (a screenshot's, the widget's script) with HEAD, and got a 405."""
+
+    async def __call__(
+        self, scope: Scope | LifeSpanScope, receive: Receive | LifeSpanReceive, send: Send | LifeSpanSend
+    ) -> None:
+        if scope["type"] == ScopeType.HTTP and cast("HTTPScope", scope)["method"] == "HEAD":
+            cast("HTTPScope", scope)["method"] = "GET"
+            send = without_body(cast("Send", send))
+        await super().__call__(scope, receive, send)
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(settings.log_level)
-    return Litestar(
+    return Lantern(
         route_handlers=[
             AuthController,
             OrganizationController,

@@ -32,3 +32,16 @@ def with_response_headers(send: Send, extra: dict[str, str]) -> Send:
         await send(message)
 
     return send_with_headers
+
+
+def without_body(send: Send) -> Send:
+    """`send`, passing a response's status and headers and none of its body: the answer to a HEAD, which is a
+    GET's without the body (RFC 9110 §9.3.2), `Content-Length` included."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] in {"http.response.body", "http.response.pathsend"}:
+            await send({"type": "http.response.body", "body": b"", "more_body": message.get("more_body", False)})
+        else:
+            await send(message)
+
+    return send_head

@@ -169,6 +169,28 @@ async def test_bugpin_multipart_example_stores_the_screenshot(
         assert Image.open(io.BytesIO(image.content)).size == (64, 48)  # re-encoded by the worker, same picture
 
 
+async def test_what_a_get_answers_a_head_answers_without_the_body(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """Link checkers and proxies ask with HEAD whether a screenshot's address still answers; another
+    tenant's answers 404 as its GET does."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await _project(tenant)
+        sent = await anonymous.post(
+            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+            data={"data": json.dumps(BUGPIN_EXAMPLE)},
+            files={"media": ("screenshot.png", png(), "image/png")},
+        )
+        assert sent.status_code == 201, sent.text
+        shot = await processed(tenant, sent.json()["reportId"])
+        for path in (shot["url"], f"/api/v1/reports/{sent.json()['reportId']}", "/api/v1/reports"):
+            got, probed = await tenant.client.get(path), await tenant.client.head(path)
+            assert (probed.status_code, probed.content) == (200, b""), path
+            assert probed.headers["content-length"] == str(len(got.content)), path
+            assert (await other.client.head(path)).status_code == (200 if path == "/api/v1/reports" else 404)
+        assert (await anonymous.head(shot["url"])).status_code == 401
+
+
 async def test_widget_rejects_missing_metadata_fields(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await _project(tenant)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get, head
+from litestar import Controller, MediaType, Request, get
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy import text
 
 from app.lib.database import alchemy_config
@@ -62,17 +62,6 @@ class HealthController(Controller):
     async def live(self) -> Envelope[str]:
         return ok("ok")
 
-    # Uptime monitors often probe with HEAD: the same answers, without a body (so as text: as JSON, None would
-    # be serialized and counted as the 4 bytes of `null`).
-    @head(
-        ["/health", "/api/v1/health"],
-        operation_id=operation_id("HealthProbe"),
-        security=PUBLIC,
-        media_type=MediaType.TEXT,
-    )
-    async def live_probe(self) -> Response[None]:
-        return _probe_answer(ready=True)
-
     @get(
         ["/health/ready", "/api/v1/health/ready"],
         operation_id=operation_id("Ready"),
@@ -89,22 +78,6 @@ class HealthController(Controller):
         if unreachable:
             raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=unreachable)
         return ok(readiness)
-
-    @head(
-        ["/health/ready", "/api/v1/health/ready"],
-        operation_id=operation_id("ReadyProbe"),
-        security=PUBLIC,
-        media_type=MediaType.TEXT,
-    )
-    async def ready_probe(self) -> Response[None]:
-        readiness = await _readiness()
-        return _probe_answer(ready=readiness.database and readiness.redis)
-
-
-def _probe_answer(*, ready: bool) -> Response[None]:
-    """A probe's status, claiming no body."""
-    status = HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE
-    return Response(None, status_code=status, media_type=MediaType.TEXT)
 
 
 async def _readiness() -> Readiness:
