@@ -19,6 +19,7 @@ import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
@@ -28,7 +29,15 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.lib.i18n import LANGUAGE_COOKIE, choose_locale, format_number, language_tag, ngettext, use_locale
+from app.lib.i18n import (
+    LANGUAGE_COOKIE,
+    choose_locale,
+    format_megabytes,
+    format_number,
+    language_tag,
+    ngettext,
+    use_locale,
+)
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
@@ -355,6 +364,19 @@ async def answer_error(scope: Scope, receive: Receive, send: Send, error: Lanter
     await route_error_response(request, error).to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
+def too_large(limit: int) -> LanternError:
+    """A 413 that says how much the route takes, so that a client knows what to send instead."""
+    return LanternError(
+        ErrorCode.PAYLOAD_TOO_LARGE, _("The request body is too large: at most %(size)s.", size=format_megabytes(limit))
+    )
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    """The body size the request's route takes (Litestar answered 413 for more)."""
+    handler = request.scope.get("route_handler")
+    return handler.resolve_request_max_body_size() if isinstance(handler, HTTPRouteHandler) else None
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     server_error = exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR
     code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR if server_error else None)
@@ -368,6 +390,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         elif code is None or code is ErrorCode.VALIDATION_ERROR:
             # Litestar's own 400s (a body that is not JSON, a malformed form) carry only English text.
             error = validation_error("JSON is malformed" if "JSON" in str(exc.detail) else str(exc.detail))
+        elif code is ErrorCode.PAYLOAD_TOO_LARGE and (limit := _body_limit(request)) is not None:
+            error = too_large(limit)
         elif code is ErrorCode.FORBIDDEN and "CSRF" in str(exc.detail):
             error = LanternError(code, _("The CSRF token is missing or does not match."))
         else:

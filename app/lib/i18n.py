@@ -227,6 +227,12 @@ def format_number(number: float | Decimal, *, exact: bool = False) -> str:
     return numbers.format_decimal(number, locale=_babel_locale(_locale.get()), decimal_quantization=not exact)
 
 
+def format_megabytes(size: int) -> str:
+    """A size limit in bytes as whole megabytes (of 1,048,576 bytes): "25 MB". The symbol is every shipped
+    locale's (CLDR's German singular, "1 Mbyte", reads oddly beside "10 MB")."""
+    return f"{format_number(size // (1024 * 1024))} MB"
+
+
 def format_relative(moment: datetime, now: datetime | None = None) -> str:
     """`moment` relative to `now` (default: the present), e.g. "3 days ago" or "in 2 hours"."""
     reference = now or datetime.now(UTC)

@@ -498,8 +498,33 @@ async def test_oversized_body_is_refused_without_reading_it(tenants: TenantFacto
             tracemalloc.stop()
     assert response.status_code == 413
     assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+    assert response.json()["message"] == "The request body is too large: at most 1 MB."
     assert sent <= 32  # stopped at the 1 MiB limit (16 chunks) plus what was in flight, not 1,024
     assert peak < 8 * 1024 * 1024
+
+
+async def test_the_widgets_json_takes_what_the_json_route_takes_and_refusals_say_how_much(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The widget's submit takes 25 MB for its images; its report's JSON, as JSON or as the `data` part, takes
+    the 1 MB that BugSpark's JSON route takes (a public key is in every page: 20 MB of JSON were parsed)."""
+    padded = {**_widget_body(), "metadata": {**_widget_body()["metadata"], "padding": "x" * 2 * 1024 * 1024}}
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        key = {"X-API-Key": project["apiKey"]}
+        as_json = await anonymous.post("/api/widget/submit?lang=de", json=padded, headers=key)
+        as_part = await anonymous.post("/api/widget/submit", files={"data": (None, json.dumps(padded))}, headers=key)
+        big_image = png() + b"\0" * (10 * 1024 * 1024)
+        image = await anonymous.post(
+            "/api/widget/submit",
+            data={"data": json.dumps(_widget_body())},
+            files={"media": ("shot.png", big_image, "image/png")},
+            headers=key,
+        )
+    assert (as_json.status_code, as_part.status_code, image.status_code) == (413, 413, 413)
+    assert as_json.json()["message"] == "Der Anfragetext ist zu groß: höchstens 1 MB."
+    assert as_part.json()["message"] == "The request body is too large: at most 1 MB."
+    assert image.json()["details"] == [{"field": "media", "message": "An image can be at most 10 MB."}]
 
 
 async def test_wrong_content_type_is_415(tenants: TenantFactory, anonymous: ApiClient) -> None:

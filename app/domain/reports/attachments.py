@@ -19,6 +19,7 @@ from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
 from app.domain.reports.schemas import AttachmentLink
 from app.lib.errors import ErrorCode, LanternError, not_found
+from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
@@ -72,7 +73,8 @@ class AttachmentService(TenantService[Attachment]):
         self, report: Report, filename: str | None, content_type: str | None, data: bytes, by: UUID | None
     ) -> Attachment:
         if len(data) > MAX_ATTACHMENT_BYTES:
-            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
+            message = _("A file can be at most %(size)s.", size=format_megabytes(MAX_ATTACHMENT_BYTES))
+            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)
         image = sniff_image(data)
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
         await storage().put(key, data)

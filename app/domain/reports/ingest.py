@@ -24,6 +24,7 @@ from app.domain.reports.schemas import ApiReport, WidgetSubmission
 from app.domain.reports.services import check_sizes, trimmed_title
 from app.domain.reports.tracking import submission_in_flight, wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_for_tenant
 from app.lib.redis import get_redis, redis_health
@@ -175,7 +176,8 @@ async def save_upload(project_id: UUID, data: bytes, *, field: str = "file") -> 
     Returns its row, not yet added to any session: it is stored with its report, or by `store_upload`.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE)
+        message = _("An image can be at most %(size)s.", size=format_megabytes(MAX_UPLOAD_BYTES))
+        raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError(field, message)])
     sniffed = sniff_image(data)
     if sniffed is None:
         raise LanternError(

@@ -23,7 +23,7 @@ from app.domain.reports.ingest import accept, report_from_widget, save_upload, s
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import forbidden_origin, origin_allowed
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body
 from app.lib.schema import decode_json, operation_id
@@ -31,6 +31,7 @@ from tenants.guards import requires_widget_key
 from tenants.identity import Identity
 from tenants.resolve import widget_project
 
+# A report's JSON, on every route that takes one; a multipart submission's images may take more.
 MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 25 * 1024 * 1024
 MAX_MEDIA_FILES = 5
@@ -150,7 +151,7 @@ class WidgetController(Controller):
 async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, list[bytes]]:
     content_type, _params = request.content_type
     if content_type == "application/json":
-        return decode_json(await request.body(), schemas.WidgetSubmission), []
+        return decode_json(_within_json_limit(await request.body()), schemas.WidgetSubmission), []
     if content_type != "multipart/form-data":
         raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     form = await request.form()
@@ -159,7 +160,7 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raw = (await raw.read()).decode(errors="replace")
     if not isinstance(raw, str):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
-    submission = decode_json(raw.encode(), schemas.WidgetSubmission, part="data")
+    submission = decode_json(_within_json_limit(raw.encode()), schemas.WidgetSubmission, part="data")
     # A file sent under another name would be dropped without a word: the sender is told where files go.
     misplaced = sorted({name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", "media"})
     if misplaced:
@@ -171,6 +172,13 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
             ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
         )
     return submission, [await upload.read() for upload in files]
+
+
+def _within_json_limit(body: bytes) -> bytes:
+    """A report's JSON takes what the JSON create route takes: the route's larger allowance is for images."""
+    if len(body) > MAX_JSON_BODY:
+        raise too_large(MAX_JSON_BODY)
+    return body
 
 
 def _data_required() -> FieldError:

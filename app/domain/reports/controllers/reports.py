@@ -15,6 +15,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
+from app.domain.reports.controllers.ingest import MAX_JSON_BODY
 from app.domain.reports.group_commit import UploadLink
 from app.domain.reports.ingest import accept, report_from_api
 from app.domain.reports.jsonapi import (
@@ -41,8 +42,6 @@ from app.lib.openapi import WIDGET, documented_body, jsonapi_body
 from app.lib.schema import Envelope, convert_body, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
-
-MAX_JSON_BODY = 1024 * 1024
 
 
 class ReportController(Controller):
