@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -47,18 +48,25 @@ from tenants.middleware import RequestContextMiddleware
 # Bodies are small JSON unless a route allows more (uploads); multipart requests carry few parts.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_MULTIPART_PARTS = 20
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 class Lantern(Litestar):
     """Litestar, answering HEAD wherever GET is answered, as HTTP asks of every server: monitors, link checkers
-    and proxies probe an address (a screenshot's, the widget's script) with HEAD, and got a 405."""
+    and proxies probe an address (a screenshot's, the widget's script) with HEAD, and got a 405. A query
+    sent with raw UTF-8 (`curl -g '…?search=結帳'`) is read as UTF-8: Litestar reads its bytes as Latin-1, and
+    the search found nothing."""
 
     async def __call__(
         self, scope: Scope | LifeSpanScope, receive: Receive | LifeSpanReceive, send: Send | LifeSpanSend
     ) -> None:
-        if scope["type"] == ScopeType.HTTP and cast("HTTPScope", scope)["method"] == "HEAD":
-            cast("HTTPScope", scope)["method"] = "GET"
-            send = without_body(cast("Send", send))
+        if scope["type"] == ScopeType.HTTP:
+            http = cast("HTTPScope", scope)
+            if not http["query_string"].isascii():
+                http["query_string"] = _NOT_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], http["query_string"])
+            if http["method"] == "HEAD":
+                http["method"] = "GET"
+                send = without_body(cast("Send", send))
         await super().__call__(scope, receive, send)
 
 

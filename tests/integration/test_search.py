@@ -6,8 +6,10 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from uuid import UUID
 
+import httpx
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -79,6 +81,24 @@ async def test_substring_search_in_every_script(
         found = await tenant.client.get("/api/v1/reports", params={"search": term})
         titles = [item["title"] for item in found.json()["data"]["items"]]
         assert titles == ([expected] if expected else [])
+
+
+async def test_a_query_sent_as_raw_utf8_is_read_as_utf8(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:
+    """`curl -g '…?search=結帳'` sends the word's UTF-8 bytes, not escaped: they were read as Latin-1, and the
+    search found nothing."""
+
+    async def unescaped(scope: Any, receive: Any, send: Any) -> None:  # the bytes such a client sends
+        scope["query_string"] = unquote_to_bytes(scope["query_string"])
+        await app(scope, receive, send)
+
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Search")
+        await _submit(anonymous, project["apiKey"], "結帳按鈕無回應")
+        token = (await tenant.create_token())["token"]
+        transport = httpx.ASGITransport(app=unescaped)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            found = await client.get("/api/v1/reports?search=結帳", headers={"Authorization": f"Bearer {token}"})
+    assert [item["title"] for item in found.json()["data"]["items"]] == ["結帳按鈕無回應"]
 
 
 @pytest.mark.parametrize("marker", ["zz-marker-7c1f", "結帳", "無回應"])  # trigram index, and the short-term scan
