@@ -476,6 +476,22 @@ async def test_a_misspelled_field_is_refused_on_every_create_and_change_not_igno
         assert (await tenant.client.get("/api/v1/organization")).json()["data"]["defaultLocale"] == "en"
 
 
+async def test_bugherds_add_member_body_names_the_person_in_snake_case(tenants: TenantFactory) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        members = f"/api/v1/projects/{project['id']}/members"
+        invited = await tenant.client.post(
+            "/api/v1/organization/members", json={"email": f"dev-{secrets.token_hex(4)}@example.com"}
+        )
+        user_id = invited.json()["data"]["member"]["userId"]
+        added = await tenant.client.post(members, json={"user_id": user_id})  # BugHerd's add_member body
+        assert (added.status_code, added.json()["data"]["userId"]) == (201, user_id), added.text
+        nobody = await tenant.client.post(members, json={"user_id": None})
+        assert (nobody.status_code, nobody.json()["details"][0]["field"]) == (400, "user_id")
+        typo = await tenant.client.post(members, json={"user_id": "not-an-id"})
+        assert (typo.status_code, typo.json()["details"][0]["field"]) == (400, "user_id")
+
+
 async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant:
         shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")

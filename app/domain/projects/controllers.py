@@ -28,6 +28,7 @@ from tenants.identity import Identity
 BUGHERD_PROJECT = (
     "Fields in camelCase or snake_case; also as BugHerd's `{\"project\": {...}}`, with `devurl` for the site's URL."
 )
+BUGHERD_PERSON = '`userId` or `email`, in camelCase or snake_case (BugHerd\'s `{"user_id": …}`).'
 
 
 async def provide_project_service(db_session: NamedDependency[AsyncSession]) -> ProjectService:
@@ -193,24 +194,26 @@ class ProjectController(Controller):
         operation_id="AddProjectMember",
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
+        operation_class=documented_body({"application/json": schemas.ProjectPersonAdd}, BUGHERD_PERSON),
     )
     async def add_person(
         self,
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
-        data: JSONBody[schemas.ProjectPersonAdd],
+        data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectPersonAdded]:
         """Add someone of the organization by `userId`; or anyone by `email`, as BugHerd adds a guest: a
         person not in the organization yet is invited as a guest (the answer carries the invitation's token, to a
         signed-in person)."""
+        person = convert_body(data, schemas.ProjectPersonAdd)
         await projects.get(project_id)
-        if data.user_id is not None:
-            user_id, token = data.user_id, None
+        if person.user_id is not None:
+            user_id, token = person.user_id, None
             await projects.add_person(project_id, user_id)
         else:
-            assert data.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
-            user_id, token = await projects.add_by_email(identity, project_id, data.email)
+            assert person.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
+            user_id, token = await projects.add_by_email(identity, project_id, person.email)
         added = person_read(*(await projects.people(project_id, user_id))[0])
         return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token_shown_to(identity, token)))
 
