@@ -388,6 +388,35 @@ async def test_report_updated_and_deleted_are_delivered(
         assert sorted(d["event"] for d in await deliveries(tenant, hook["id"])) == ["report.deleted", "report.updated"]
 
 
+async def test_a_renamed_or_deleted_column_tells_of_each_report_it_moves_and_keeps_its_number(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """A BugHerd-style sync keeps columns by number (`status_id`) and hears of moves by webhook: a renamed
+    column's reports are `report.updated`, so are a deleted one's (back to feedback), and a new column never
+    takes a deleted one's number."""
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        hook = await create_webhook(tenant, receiver.url, ["report.updated"])
+        report_id = await submit_report(project, anonymous)
+        await numbered_report(tenant, report_id)
+        testing = _data(await tenant.client.post(columns, json={"name": "testing"}), 201)
+        _data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json={"status": "testing"}), 200)
+        _data(await tenant.client.patch(f"{columns}/{testing['id']}", json={"name": "QA"}), 200)
+        assert (await tenant.client.delete(f"{columns}/{testing['id']}")).status_code == 204
+        bodies = [
+            event_body(request, hook["secret"], "report.updated", tenant, project)
+            for request in await receiver.wait_for(3)
+        ]
+        assert [(body["data"]["report"]["status"], body["data"]["report"]["statusId"]) for body in bodies] == [
+            ("testing", testing["statusId"]),
+            ("QA", testing["statusId"]),
+            ("new", None),
+        ]
+        later = _data(await tenant.client.post(columns, json={"name": "review"}), 201)
+        assert later["statusId"] == testing["statusId"] + 1
+
+
 async def test_screenshot_addresses_are_whole_in_payloads(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any
 ) -> None:

@@ -30,6 +30,9 @@ class Project(TenantOwned, UUIDv7AuditBase):
     allowed_origins: Mapped[list[str]] = mapped_column(JsonB, default=list)
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=DEFAULT_RATE_LIMIT_PER_MINUTE)
     widget_config: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    # The highest number (BugHerd's `status_id`) given to a custom column, never given again; the default
+    # columns' end at 5.
+    last_column_status_id: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
 class ProjectKey(TenantOwned, UUIDv7AuditBase):

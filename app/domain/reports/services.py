@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -38,7 +38,6 @@ from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, sees_report
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
-    FIRST_CUSTOM_STATUS_ID,
     NEW_STATUS,
     STATUS_ALIASES,
     Attachment,
@@ -495,7 +494,13 @@ class ColumnService(TenantService[ProjectColumn]):
         existing = await self.custom(project_id)
         if any(column.name.lower() == name.lower() for column in existing):
             raise _column_taken()
-        status_id = max([FIRST_CUSTOM_STATUS_ID - 1, *(c.status_id for c in existing)]) + 1
+        # Taken in one statement, so that two columns added at once get two numbers.
+        status_id = await self.session.scalar(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(last_column_status_id=Project.last_column_status_id + 1)
+            .returning(Project.last_column_status_id),
+        )
         position = data.position if data.position is not None else len(DEFAULT_STATUS_IDS) + len(existing)
         return await self.create(
             ProjectColumn(project_id=project_id, name=name, status_id=status_id, position=position)
@@ -508,24 +513,21 @@ class ColumnService(TenantService[ProjectColumn]):
             raise not_found()
         return column
 
-    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate) -> ProjectColumn:
+    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate) -> ColumnChange:
         column = await self.one(project_id, column_id)
+        moved: list[UUID] = []
         if data.name is not msgspec.UNSET and data.name.strip() != column.name:
             new_name = data.name.strip()
             if new_name.lower() in DEFAULT_STATUS_IDS or any(
                 other.name.lower() == new_name.lower() for other in await self.custom(project_id)
             ):
                 raise _column_taken()
-            await self.session.execute(
-                update(Report)
-                .where(Report.project_id == project_id, Report.status_id == column.status_id)
-                .values(status=new_name),
-            )
+            moved = await self._move_reports(project_id, column.status_id, status=new_name)
             column.name = new_name
         if data.position is not msgspec.UNSET:
             column.position = data.position
         await self.session.flush()
-        return column
+        return ColumnChange(column, moved)
 
     async def move(self, project_id: UUID, column_id: UUID, step: int) -> None:
         """A custom column one place earlier (`step` -1) or later (+1) among the project's own columns, which
@@ -539,15 +541,30 @@ class ColumnService(TenantService[ProjectColumn]):
             column.position = position
         await self.session.flush()
 
-    async def remove(self, project_id: UUID, column_id: UUID) -> None:
-        """A custom column gone; its reports go back to the feedback column, none is lost with it."""
+    async def remove(self, project_id: UUID, column_id: UUID) -> list[UUID]:
+        """A custom column gone; its reports go back to the feedback column, none is lost with it. Returns
+        them (webhooks hear of each)."""
         column = await self.one(project_id, column_id)
-        await self.session.execute(
-            update(Report)
-            .where(Report.project_id == project_id, Report.status_id == column.status_id)
-            .values(status=NEW_STATUS, status_id=None),
-        )
+        moved = await self._move_reports(project_id, column.status_id, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
+        return moved
+
+    async def _move_reports(self, project_id: UUID, from_status_id: int, **values: Any) -> list[UUID]:
+        """The column's reports take `values` (its new name, or the feedback column's); returns them."""
+        moved = await self.session.scalars(
+            update(Report)
+            .where(Report.project_id == project_id, Report.status_id == from_status_id)
+            .values(**values)
+            .returning(Report.id),
+        )
+        return list(moved)
+
+
+class ColumnChange(NamedTuple):
+    """A column after a change, and the reports its new name moved (webhooks hear of each)."""
+
+    column: ProjectColumn
+    moved: list[UUID]
 
 
 def _column_taken() -> LanternError:

@@ -50,13 +50,21 @@ class WebhookEvents:
 
     async def reports_numbered(self, project_id: UUID, numbered: Sequence[tuple[UUID, str]]) -> None:
         """`report.created` for reports the worker has just numbered, in their numbers' order."""
-        webhooks = await self.subscribers(Event.REPORT_CREATED, project_id) if numbered else []
+        await self._reports(Event.REPORT_CREATED, project_id, [report_id for report_id, _tracking_id in numbered])
+
+    async def reports_updated(self, project_id: UUID, report_ids: Sequence[UUID]) -> None:
+        """`report.updated` for reports moved together: their column renamed, or deleted (back to feedback)."""
+        await self._reports(Event.REPORT_UPDATED, project_id, report_ids)
+
+    async def _reports(self, event: Event, project_id: UUID, report_ids: Sequence[UUID]) -> None:
+        webhooks = await self.subscribers(event, project_id) if report_ids else []
         if not webhooks:
             return
-        ids = [report_id for report_id, _tracking_id in numbered]
-        reports = (await self.session.scalars(select(Report).where(Report.id.in_(ids)).order_by(Report.number))).all()
+        reports = (
+            await self.session.scalars(select(Report).where(Report.id.in_(report_ids)).order_by(Report.number))
+        ).all()
         data = [{"report": _payload(read)} for read in await report_reads(self.session, reports, github_issues=True)]
-        await self._deliver(webhooks, Event.REPORT_CREATED, project_id, data)
+        await self._deliver(webhooks, event, project_id, data)
 
     async def _deliver(
         self, webhooks: list[Webhook], event: Event, project_id: UUID, data: Sequence[dict[str, Any]]

@@ -19,6 +19,7 @@ from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report
 from app.domain.reports.queries import Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate
 from app.domain.reports.services import ColumnService, ReportService, visibility
+from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.controllers.reports import report_path
@@ -101,14 +102,16 @@ class BoardPages(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
     ) -> Redirect | Template:
         """A custom column's new name, as `PATCH /api/v1/projects/{id}/columns/{columnId}`; its cards follow."""
         await projects.get(project_id)
         try:
-            await columns.change(project_id, column_id, convert_body({"name": data.name}, ColumnUpdate))
+            changed = await columns.change(project_id, column_id, convert_body({"name": data.name}, ColumnUpdate))
         except LanternError as error:
             errors = field_errors(error, {"name": f"rename-{column_id}"})
             return await _board_page(layout, reports, projects, columns, project_id, errors=errors)
+        await events.reports_updated(project_id, changed.moved)
         return _board_of(project_id)
 
     @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/move", guards=[requires_manager])
@@ -132,10 +135,11 @@ class BoardPages(Controller):
         column_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
     ) -> Redirect:
         """Gone, as `DELETE /api/v1/projects/{id}/columns/{columnId}`: its cards go back to the feedback column."""
         await projects.get(project_id)
-        await columns.remove(project_id, column_id)
+        await events.reports_updated(project_id, await columns.remove(project_id, column_id))
         return _board_of(project_id)
 
 

@@ -345,17 +345,26 @@ class ColumnController(Controller):
         column_id: FromPath[UUID],
         data: JSONBody[schemas.ColumnUpdate],
         columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ColumnRead]:
-        return ok(_column_read(await columns.change(project_id, column_id, data)))
+        """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`)."""
+        changed = await columns.change(project_id, column_id, data)
+        await events.reports_updated(project_id, changed.moved)
+        return ok(_column_read(changed.column))
 
     @delete(
         "/{column_id:uuid}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT
     )
     async def remove_column(
-        self, project_id: FromPath[UUID], column_id: FromPath[UUID], columns: NamedDependency[ColumnService]
+        self,
+        project_id: FromPath[UUID],
+        column_id: FromPath[UUID],
+        columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
     ) -> None:
-        """A custom column; its reports go back to the feedback column (`new`)."""
-        await columns.remove(project_id, column_id)
+        """A custom column; its reports go back to the feedback column (`new`), each a `report.updated`. Its
+        number (`statusId`) is not given to another column."""
+        await events.reports_updated(project_id, await columns.remove(project_id, column_id))
 
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
