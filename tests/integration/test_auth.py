@@ -50,6 +50,20 @@ async def test_a_refused_body_names_every_bad_field_at_once(tenants: TenantFacto
     assert {detail["field"] for detail in invite.json()["details"]} == {"email", "role"}
 
 
+async def test_a_misspelled_or_unknown_field_of_the_sign_in_bodies_is_named(anonymous: ApiClient) -> None:
+    """A `username` for `email`, or a `slug` Lantern chooses itself, was dropped without a word."""
+    body = signup_body("Slugged") | {"plan": "pro"}
+    body["organization"]["slug"] = "custom"
+    signup = await anonymous.post("/api/v1/auth/signup", json=body)
+    login = await anonymous.post("/api/v1/auth/login", json={"username": "a@example.com", "password": PASSWORD})
+    assert signup.status_code == login.status_code == 400
+    assert {(d["field"], d["message"]) for d in signup.json()["details"]} == {
+        ("plan", "This field is not allowed."),
+        ("organization.slug", "This field is not allowed."),
+    }
+    assert {d["field"] for d in login.json()["details"]} == {"username", "email"}
+
+
 def signup_body(organization: str) -> dict[str, Any]:
     email = f"owner-{secrets.token_hex(4)}@example.com"
     return {"email": email, "password": PASSWORD, "name": "Owner", "organization": {"name": organization}}

@@ -19,32 +19,32 @@ LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
 TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
 
 
-class NewOrganization(CamelStruct):
+class NewOrganization(CamelStruct, forbid_unknown_fields=True):
     name: Name
 
 
-class SignupRequest(CamelStruct):
+class SignupRequest(CamelStruct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Name
     organization: NewOrganization
 
 
-class LoginRequest(CamelStruct):
+class LoginRequest(CamelStruct, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=320)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
-class PasswordResetRequest(CamelStruct):
+class PasswordResetRequest(CamelStruct, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(max_length=320)]
 
 
-class PasswordReset(CamelStruct):
+class PasswordReset(CamelStruct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(max_length=200)]
     password: Password
 
 
-class SwitchOrganizationRequest(CamelStruct):
+class SwitchOrganizationRequest(CamelStruct, forbid_unknown_fields=True):
     organization_id: UUID
 
 
@@ -56,12 +56,12 @@ class ProfileUpdate(CamelStruct, forbid_unknown_fields=True):
     email_notifications: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-class PasswordChange(CamelStruct):
+class PasswordChange(CamelStruct, forbid_unknown_fields=True):
     current_password: Annotated[str, msgspec.Meta(max_length=1024)]
     new_password: Password
 
 
-class AcceptInvitationRequest(CamelStruct):
+class AcceptInvitationRequest(CamelStruct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(max_length=200)]
     password: Password
     name: Name | None = None
