@@ -62,9 +62,17 @@ def _setting_message(error: SettingError) -> str:
         Expected.WHOLE_NUMBER: _("a whole number of at least %(minimum)s", minimum=format_number(error.minimum)),
         Expected.NUMBER: _("a number of at least %(minimum)s", minimum=format_number(error.minimum)),
         Expected.CHOICE: _("one of: %(choices)s", choices=", ".join(error.choices)),
-        Expected.WEB_ADDRESS: _("an address that starts with http:// or https://"),
+        Expected.WEB_ADDRESS: _(
+            "an address that starts with http:// or https:// and names a host, without a query (?) or fragment (#)"
+        ),
         Expected.NETWORKS: _("IP addresses or networks (CIDR), separated by commas"),
+        Expected.IP_ADDRESS: _("an IP address, such as 127.0.0.1 or 0.0.0.0 (no host name)"),
+        Expected.URL: _("a URL that starts with %(schemes)s", schemes=", ".join(error.choices)),
+        Expected.DIRECTORY: _("a directory that Lantern can create and write to"),
+        Expected.S3_BUCKET: _("the bucket's name when LANTERN_STORAGE is s3"),
     }[error.expected]
+    if not error.value:
+        return _("%(variable)s is not set; it takes %(takes)s.", variable=error.variable, takes=takes)
     return _(
         "%(variable)s is set to “%(value)s”; it takes %(takes)s.",
         variable=error.variable,

@@ -8,14 +8,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The drivers Lantern is built and tested on.
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Expected(StrEnum):
@@ -28,6 +33,10 @@ class Expected(StrEnum):
     CHOICE = "one of the choices"
     WEB_ADDRESS = "an http:// or https:// address"
     NETWORKS = "IP addresses or networks"
+    IP_ADDRESS = "an IP address"
+    URL = "a URL of one of the schemes"
+    DIRECTORY = "a directory Lantern can create"
+    S3_BUCKET = "a bucket name"
 
 
 class SettingError(ValueError):
@@ -83,9 +92,47 @@ def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def _env_web_address(name: str, default: str) -> str:
-    value = _env(name, default).rstrip("/")
-    if not value.startswith(("http://", "https://")):
-        raise SettingError(name, value, Expected.WEB_ADDRESS)
+    """A base URL that links are made from: a query or fragment would end up in the middle of each one."""
+    raw = _env(name, default)
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or "?" in raw or "#" in raw:
+        raise SettingError(name, raw, Expected.WEB_ADDRESS)
+    return raw.rstrip("/")
+
+
+def _env_ip_address(name: str, default: str) -> str:
+    """An address to bind to: granian takes no host name, and a bad one crashed each of its workers."""
+    value = _env(name, default)
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise SettingError(name, value, Expected.IP_ADDRESS) from None
+    return value
+
+
+def _env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    """A URL of one of `schemes`: another one failed only once used, deep in its client, with a traceback."""
+    value = _env(name, default)
+    if not value.startswith(schemes):
+        raise SettingError(name, value, Expected.URL, choices=schemes)
+    return value
+
+
+def _env_locale(name: str, default: str) -> str:
+    """A language Lantern ships a catalog for; another one quietly meant English."""
+    # i18n reads the settings at import, so it is imported when the settings are read, not before.
+    from app.lib.i18n import SUPPORTED_LOCALES, match_locale  # noqa: PLC0415
+
+    value = _env(name, default)
+    if match_locale(value) is None:
+        raise SettingError(name, value, Expected.CHOICE, choices=SUPPORTED_LOCALES)
+    return value
+
+
+def _env_required_with_s3(name: str, storage_backend: str) -> str | None:
+    value = os.environ.get(name, "").strip() or None
+    if storage_backend == "s3" and value is None:
+        raise SettingError(name, "", Expected.S3_BUCKET)
     return value
 
 
@@ -155,11 +202,26 @@ def _default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'lantern.db'}"
 
 
+def create_data_dir(data_dir: Path) -> bool:
+    """Create the data directory readable by its owner alone: it holds password hashes, webhook secrets and
+    the sessions' Redis file. True when an existing one was open to others and is now closed to them."""
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(data_dir.stat().st_mode)
+        if mode & 0o077:
+            data_dir.chmod(mode & 0o700)
+            return True
+    except OSError:
+        raise SettingError("LANTERN_DATA_DIR", str(data_dir), Expected.DIRECTORY) from None
+    return False
+
+
 def _load_or_create_secret(data_dir: Path) -> str:
     """A development secret kept in the data directory, so sessions survive restarts of `make run`."""
     path = data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        if not data_dir.is_dir():
+            create_data_dir(data_dir)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -169,23 +231,24 @@ def _load_or_create_secret(data_dir: Path) -> str:
 def get_settings() -> Settings:
     """The settings of this process; `reset_settings()` re-reads the environment (tests)."""
     data_dir = Path(_env("LANTERN_DATA_DIR", "./.lantern")).resolve()
-    database_url = _env("DATABASE_URL", _default_database_url(data_dir))
+    database_url = _env_url("DATABASE_URL", _default_database_url(data_dir), DATABASE_SCHEMES)
     dev_mode = _env_bool("LANTERN_DEV", default=False)
+    storage_backend = _env_choice("LANTERN_STORAGE", "local", ("local", "s3")).lower()
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
-        database_owner_url=_env("DATABASE_OWNER_URL", database_url),
+        database_owner_url=_env_url("DATABASE_OWNER_URL", database_url, DATABASE_SCHEMES),
         database_pool_size=_env_int("LANTERN_DATABASE_POOL_SIZE", 20, minimum=1),
-        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        redis_url=_env_url("REDIS_URL", "", REDIS_SCHEMES) if _env("REDIS_URL", "") else None,
         secret_key=_env("LANTERN_SECRET_KEY", "") or _load_or_create_secret(data_dir),
         dev_mode=dev_mode,
         cookie_secure=_env_bool("LANTERN_COOKIE_SECURE", default=not dev_mode),
         signup_open=_env_choice("LANTERN_SIGNUP", "open", ("open", "closed")).lower() == "open",
-        default_locale=_env("LANTERN_DEFAULT_LOCALE", "en"),
+        default_locale=_env_locale("LANTERN_DEFAULT_LOCALE", "en"),
         log_level=_env_choice("LANTERN_LOG_LEVEL", "INFO", LOG_LEVELS).upper(),
         password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
         session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600, minimum=1),
-        host=_env("HOST", "127.0.0.1"),
+        host=_env_ip_address("HOST", "127.0.0.1"),
         port=_env_int("PORT", 8000, minimum=1),
         public_url=_env_web_address("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000, minimum=1)}"),
         tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
@@ -204,8 +267,8 @@ def get_settings() -> Settings:
         smtp_password=os.environ.get("SMTP_PASSWORD", ""),
         smtp_from=_env("SMTP_FROM", "Lantern <lantern@localhost>"),
         smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
-        storage_backend=_env_choice("LANTERN_STORAGE", "local", ("local", "s3")).lower(),
-        s3_bucket=os.environ.get("LANTERN_S3_BUCKET", "").strip() or None,
+        storage_backend=storage_backend,
+        s3_bucket=_env_required_with_s3("LANTERN_S3_BUCKET", storage_backend),
         s3_endpoint_url=os.environ.get("LANTERN_S3_ENDPOINT_URL", "").strip() or None,
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
@@ -214,7 +277,8 @@ def get_settings() -> Settings:
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0),
-        outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0),
+        # 0 retried at once, in a loop; the tests' 0.2 keeps a retry within a test's time.
+        outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1),
     )
 
 

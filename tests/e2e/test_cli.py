@@ -108,12 +108,24 @@ def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(d
         ("LANTERN_COOKIE_SECURE", "ture", "it takes true or false"),
         ("LANTERN_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "it takes IP addresses or networks (CIDR)"),
         ("LANTERN_PUBLIC_URL", "bugs.example.com", "it takes an address that starts with http:// or https://"),
+        # Each of these was a traceback, a crash loop or quietly taken:
+        ("LANTERN_PUBLIC_URL", "https://bugs.example.com/x?y=1", "without a query (?) or fragment (#)"),
+        ("LANTERN_PUBLIC_URL", "http://", "LANTERN_PUBLIC_URL is set to “http://”; it takes an address"),
+        ("DATABASE_URL", "garbage", "DATABASE_URL is set to “garbage”; it takes a URL that starts with sqlite+"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL is set to “localhost:6379”; it takes a URL that starts with redis"),
+        ("HOST", "999.1.1.1", "HOST is set to “999.1.1.1”; it takes an IP address"),
+        ("LANTERN_DEFAULT_LOCALE", "xx", "it takes one of: en, zh_Hant_TW, zh_Hans_CN, ja, es, de."),
+        ("LANTERN_OUTBOUND_RETRY_SECONDS", "0", "it takes a number of at least 0.1."),
+        ("LANTERN_STORAGE", "s3", "LANTERN_S3_BUCKET is not set; it takes the bucket's name"),
+        ("LANTERN_DATA_DIR", "/proc/nonexistent/x", "“/proc/nonexistent/x”; it takes a directory that Lantern can"),
     ],
 )
 def test_a_mistyped_setting_stops_a_command_with_a_line_that_names_it(variable: str, value: str, said: str) -> None:
     """`LANTERN_SIGNUP=off` left sign-up open, `PORT=abc` was a 35-line traceback, and a trusted proxy that is
     no address made every login a 500 once serving. (In this process: the line comes before any command runs.)"""
-    with environment(LANG="en_US.UTF-8", LC_ALL=None, LC_MESSAGES=None, **{variable: value}):
+    # Without a secret key, the data directory is made for the one generated into it.
+    values = {"LANTERN_S3_BUCKET": None, "LANTERN_SECRET_KEY": None, variable: value}
+    with environment(LANG="en_US.UTF-8", LC_ALL=None, LC_MESSAGES=None, **values):
         refused = CliRunner().invoke(cli, ["migrate"])
     assert refused.exit_code == 1, refused.output
     assert said in refused.output
