@@ -18,6 +18,8 @@ import click
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from redis import Redis
+from redis.exceptions import RedisError
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
@@ -25,9 +27,17 @@ from app.lib.errors import LanternError, message_of
 from app.lib.i18n import format_number, match_locale, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
-from app.lib.supervisor import Child, GaveUpError, data_directory_lock, spawn, supervise
+from app.lib.supervisor import (
+    Child,
+    GaveUpError,
+    data_directory_lock,
+    ensure_address_free,
+    spawn,
+    stop_children,
+    supervise,
+)
 from app.seed import create_admin, seed_demo, set_password
-from app.settings import Expected, SettingError, get_settings, reset_settings
+from app.settings import Expected, SettingError, create_data_dir, get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,6 +150,7 @@ def _check_password_length(password: str) -> None:
 def serve_command(workers: int) -> None:
     """Serve the web app with granian (production: run the worker as its own process)."""
     _require_redis()
+    _require_free_address()
     os.execvp(sys.executable, _granian_args(workers))  # noqa: S606 - replaces this process with granian
 
 
@@ -159,35 +170,73 @@ def _require_redis() -> None:
             raise click.ClickException(message)
 
 
+def _require_free_address() -> None:
+    settings = get_settings()
+    with use_locale(_cli_locale()):
+        ensure_address_free(settings.host, settings.port)
+
+
+def _require_reachable_redis(url: str) -> None:
+    """`run` on the operator's Redis: one that does not answer was a 92-line traceback from the demo's seeding."""
+    try:
+        with Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5) as client:
+            client.ping()
+    except RedisError as error:
+        message = _("REDIS_URL cannot be reached (%(reason)s): start that Redis, or unset REDIS_URL.", reason=error)
+        raise click.ClickException(message) from None
+
+
+def _prepare_data_dir(data_dir: Path) -> None:
+    try:
+        opened = create_data_dir(data_dir)
+    except SettingError as error:
+        raise click.ClickException(_setting_message(error)) from None
+    if opened:  # an operator who opened it on purpose should hear that it is closed again
+        click.echo(
+            _("The data directory %(path)s was open to other users; now only its owner can read it.", path=data_dir)
+        )
+
+
 @cli.command("run")
 def run_command() -> None:
     """Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset),
     each started again if it dies."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = _stop_on_signals()
     embedded = None
-    children: list[Child] = []
-    with use_locale(_cli_locale()), data_directory_lock(settings.data_dir):
-        try:
-            if settings.redis_url is None:
-                embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
-                os.environ["REDIS_URL"] = embedded.start()
-                reset_settings()
-            migrate()
-            _print_demo(_seeded_demo())
-            children = [
-                Child(_("The web server"), lambda: spawn(_granian_args(1))),
-                Child(_("The worker"), lambda: spawn(_worker_args())),
-                *([_redis_child(embedded)] if embedded is not None else []),
-            ]
-            supervise(children, stop)
-        except GaveUpError as error:
-            raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
-        finally:
-            _stop_all([child.process for child in children if child.process is not None])
-            if embedded is not None:
-                embedded.stop()
+    servers: list[Child] = []
+    with use_locale(_cli_locale()):
+        _prepare_data_dir(settings.data_dir)
+        with data_directory_lock(settings.data_dir):
+            _require_free_address()
+            try:
+                if settings.redis_url is None:
+                    embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
+                    os.environ["REDIS_URL"] = embedded.start()
+                    reset_settings()
+                else:
+                    _require_reachable_redis(settings.redis_url)
+                migrate()
+                _print_demo(_seeded_demo())
+                servers = [
+                    Child(_("The web server"), lambda: spawn(_granian_args(1))),
+                    Child(_("The worker"), lambda: spawn(_worker_args())),
+                ]
+                supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])], stop)
+            except GaveUpError as error:
+                raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
+            finally:
+                _stop(servers, embedded)
+
+
+def _stop(servers: list[Child], embedded: EmbeddedRedis | None) -> None:
+    """The web server and the worker first, and the embedded Redis once they are gone: the worker finishes its
+    running jobs, which need Redis to the end (stopped together, they were cut off with connection errors)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_children([server.process for server in servers if server.process is not None])
+    if embedded is not None:
+        embedded.stop()
 
 
 def _redis_child(embedded: EmbeddedRedis) -> Child:
@@ -212,20 +261,6 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     return stop
-
-
-def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _granian_args(workers: int) -> list[str]:

@@ -7,9 +7,14 @@ the kernel or a crashed Redis would otherwise leave a web server that answers wi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import errno
 import fcntl
+import ipaddress
+import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -43,8 +48,31 @@ def die_with_parent() -> None:
 
 def spawn(arguments: list[str]) -> subprocess.Popen[bytes]:
     """A child in a process group of its own: Ctrl-C at the terminal reaches `run` alone, which stops the
-    children with SIGTERM (a worker then finishes its jobs instead of cancelling them)."""
+    children with SIGTERM (a worker then finishes its jobs instead of cancelling them), and whatever the child
+    started itself can be found, and killed, by that group."""
     return subprocess.Popen(arguments, preexec_fn=die_with_parent, start_new_session=True)  # noqa: S603, PLW1509
+
+
+def kill_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL what is left of a dead child's process group: granian's web workers outlived a granian killed
+    with SIGKILL (their parent death signal is not set), and went on answering on its port beside the next one.
+    The group's id is not reused while any of its members lives."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_children(processes: list[subprocess.Popen[bytes]], *, timeout: float = 30) -> None:
+    """SIGTERM each process, wait for all of them (SIGKILL after `timeout`), then clear their process groups."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        kill_process_group(process)
 
 
 @dataclass
@@ -73,15 +101,16 @@ def supervise(children: list[Child], stop: threading.Event) -> None:
             child.run()
     while not stop.wait(0.2):
         for child in children:
-            status = child.process.poll() if child.process is not None else None
-            if status is not None:
-                message = _(
-                    "%(name)s stopped unexpectedly (exit status %(status)s): starting it again.",
-                    name=child.name,
-                    status=status,
-                )
-                click.echo(message, err=True)
-                child.run()
+            if child.process is None or (status := child.process.poll()) is None:
+                continue
+            kill_process_group(child.process)  # before its replacement binds the same port
+            message = _(
+                "%(name)s stopped unexpectedly (exit status %(status)s): starting it again.",
+                name=child.name,
+                status=status,
+            )
+            click.echo(message, err=True)
+            child.run()
 
 
 @contextmanager
@@ -95,3 +124,26 @@ def data_directory_lock(directory: Path) -> Iterator[IO[str]]:
             message = _("Another Lantern is already running with the data directory %(path)s.", path=directory)
             raise click.ClickException(message) from None
         yield lock
+
+
+def ensure_address_free(host: str, port: int) -> None:
+    """Stop at once when another program listens on host:port. granian binds with SO_REUSEPORT, so a second
+    Lantern on a taken port served beside the first, each answering every other request from its own database;
+    another program made granian fail five times over without naming the port. A plain socket (no
+    SO_REUSEPORT) cannot bind beside a listener; SO_REUSEADDR lets it bind beside the last run's closed
+    connections."""
+    family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET  # noqa: PLR2004
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+            if error.errno == errno.EADDRINUSE:
+                message = _(
+                    "%(address)s is in use already: stop the program that listens on it, or set another PORT.",
+                    address=address,
+                )
+            else:  # an address this machine does not have, a port below 1024…
+                message = _("Lantern cannot listen on %(address)s: %(reason)s.", address=address, reason=error.strerror)
+            raise click.ClickException(message) from None

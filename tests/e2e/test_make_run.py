@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from tests.e2e.lantern_cli import (
     CLI,
@@ -28,6 +31,7 @@ from tests.e2e.lantern_cli import (
     descendants,
     free_port,
     parse_demo_login,
+    run_cli,
     spawned,
     sqlite_rows,
 )
@@ -191,3 +195,112 @@ def test_make_run_starts_a_dead_child_again_runs_once_per_data_directory_and_die
         _gone, alive = psutil.wait_procs(children, timeout=STOPPED_WITHIN_SECONDS)
         assert not alive, [command_line(child) for child in alive]
         assert _port_is_closed(run.port)
+
+
+def _granian_main(run: Run) -> psutil.Process:
+    [server] = [child for child in psutil.Process(run.process.pid).children() if "granian" in command_line(child)]
+    return server
+
+
+def test_a_killed_web_server_leaves_no_web_worker_behind(tmp_path: Path) -> None:
+    """granian killed with SIGKILL left its web worker orphaned, listening on the port beside the restarted
+    server, and outliving `make run`."""
+    with serving(tmp_path) as run:
+        server = _granian_main(run)
+        workers = server.children()
+        assert workers, f"granian has no worker process: {command_line(server)}"
+        server.kill()
+        _gone, alive = psutil.wait_procs(workers, timeout=5)
+        assert not alive, f"granian's workers outlived it: {[child.pid for child in alive]}"
+        assert _replaced(run.process, server, "granian") is not None, run.output.read_text()
+        _wait_until_ready(run.process, run.base_url, run.output)
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def test_stopping_make_run_stops_redis_after_the_worker(tmp_path: Path) -> None:
+    """SIGTERM stopped the embedded Redis at the moment it stopped the worker, whose running jobs then met
+    connection errors. A worker held still (SIGSTOP) stands for one finishing a long job."""
+    with serving(tmp_path) as run:
+        [worker] = [child for child in descendants(run.process) if " arq " in command_line(child)]
+        [redis] = [child for child in descendants(run.process) if "redis-server" in command_line(child)]
+        redis_port = int(re.findall(r"127\.0\.0\.1:(\d+)", command_line(redis))[0])  # its title, once started
+        worker.suspend()
+        run.process.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        still_answering = _answers_ping(redis_port)
+        worker.resume()  # it takes the SIGTERM waiting for it, and stops
+        assert run.process.wait(timeout=STOPPED_WITHIN_SECONDS) == 0, run.output.read_text()
+        assert still_answering, "Redis stopped while the worker was still running"
+        assert not _answers_ping(redis_port)
+
+
+@contextlib.contextmanager
+def _listening(port: int, *, reuse_port: bool) -> Iterator[None]:
+    """Another program on the port: http.server's socket (SO_REUSEADDR), or granian's (SO_REUSEPORT too)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        yield
+
+
+def _refused(args: list[str], env: dict[str, str], output: Path) -> str:
+    """What `args` printed, once it stopped (within a few seconds) with an error."""
+    with spawned(args, env=env, output=output) as process:
+        exit_status = process.wait(timeout=STOPPED_WITHIN_SECONDS)
+    printed = output.read_text()
+    assert exit_status == 1, printed
+    assert "Traceback" not in printed
+    return printed
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["another-program", "another-lantern"])
+def test_run_and_serve_on_a_taken_port_stop_at_once_naming_it(tmp_path: Path, reuse_port: bool) -> None:
+    """A second `make run` on the same port served beside the first (granian binds with SO_REUSEPORT), each
+    answering from its own database; a port another program held gave five crash loops that never named it."""
+    data_dir, port = tmp_path / "lantern-data", free_port()
+    env = clean_env(data_dir, PORT=str(port), LANG="en_US.UTF-8")
+    with _listening(port, reuse_port=reuse_port):
+        printed = _refused([*CLI, "run"], env, tmp_path / "run.log")
+        serve_env = env | {"REDIS_URL": "redis://127.0.0.1:1/0"}
+        served = _refused([*CLI, "serve"], serve_env, tmp_path / "serve.log")
+    said = f"127.0.0.1:{port} is in use already"
+    assert said in printed
+    assert said in served
+    assert not (data_dir / "redis").exists(), "the embedded Redis started before the port was checked"
+    assert not (data_dir / "lantern.db").exists(), "the database was migrated before the port was checked"
+
+
+def test_the_data_directory_is_readable_by_its_owner_alone(tmp_path: Path) -> None:
+    """It was made 0755: the database's password hashes and webhook secrets, and Redis's file of sessions,
+    were readable by every local user. An existing one is closed, with a line that says so."""
+    fresh = tmp_path / "fresh"
+    run_cli("migrate", env=clean_env(fresh))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+    opened, port = tmp_path / "opened", free_port()
+    opened.mkdir(mode=0o755)
+    opened.chmod(0o755)
+    env = clean_env(opened, PORT=str(port), LANG="en_US.UTF-8")
+    with _listening(port, reuse_port=False):  # `run` stops once the directory is closed: no need to serve
+        printed = _refused([*CLI, "run"], env, tmp_path / "run.log")
+    assert f"The data directory {opened} was open to other users; now only its owner can read it." in printed
+    assert stat.S_IMODE(opened.stat().st_mode) == 0o700
+
+
+def test_run_on_a_redis_it_cannot_reach_says_so_in_one_line(tmp_path: Path) -> None:
+    """It was a 92-line traceback from the demo's seeding."""
+    env = clean_env(tmp_path / "lantern-data", PORT=str(free_port()), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    printed = _refused([*CLI, "run"], env | {"LANG": "en_US.UTF-8"}, tmp_path / "run.log")
+    assert "REDIS_URL cannot be reached" in printed
+    assert len(printed.strip().splitlines()) == 1, printed
