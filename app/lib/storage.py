@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
 import obstore
+import structlog
 from obstore.exceptions import BaseError
 from obstore.store import S3Store
 
@@ -30,6 +31,7 @@ from app.settings import Settings, get_settings
 if TYPE_CHECKING:
     from obstore.store import S3Config  # a TypedDict of the type stubs only
 
+logger = structlog.get_logger()
 _SAFE_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?$")
 
 
@@ -61,6 +63,8 @@ def _store_errors(*store_errors: type[Exception]) -> Iterator[None]:
     except FileNotFoundError:
         raise
     except store_errors as error:
+        # The client is told to try again; the operator is told why (a full disk, a bucket out of reach).
+        logger.warning("storage unavailable", error=repr(error))
         raise StorageUnavailableError from error
 
 

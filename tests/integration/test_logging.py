@@ -8,7 +8,6 @@ route logs a warning of its own and then fails.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +18,7 @@ from litestar import Litestar, get
 
 from app.asgi import create_app
 from tests.support.clients import ApiClient, TenantFactory
+from tests.support.logs import json_lines
 
 PROBE_PATH = "/api/v1/test-only/failing-probe"
 
@@ -46,24 +46,12 @@ async def probe_client(probed_app: Litestar) -> AsyncIterator[ApiClient]:
         yield client
 
 
-def _json_lines(output: str) -> list[dict[str, Any]]:
-    lines = [line for line in output.splitlines() if line.strip()]
-    assert lines, "nothing was logged"
-    parsed = []
-    for line in lines:
-        try:
-            parsed.append(json.loads(line))
-        except json.JSONDecodeError:
-            pytest.fail(f"a log line is not JSON: {line!r}")
-    return parsed
-
-
 async def _call_probe(client: ApiClient, capfd: pytest.CaptureFixture[str], **headers: str) -> tuple[str, list[Any]]:
     """Call the probe with a known request id; (that id, the log lines written meanwhile)."""
     request_id = f"test-{secrets.token_hex(6)}"
     capfd.readouterr()
     response = await client.get(PROBE_PATH, headers={"X-Request-ID": request_id, **headers})
-    lines = _json_lines(capfd.readouterr().out)
+    lines = json_lines(capfd.readouterr().out)
     assert response.status_code == 500, response.text
     assert response.json()["error"] == "INTERNAL_ERROR"
     assert response.headers["x-request-id"] == request_id

@@ -28,6 +28,7 @@ from app.lib.redis import get_redis
 from app.lib.storage import LocalStorage
 from app.settings import get_settings, reset_settings
 from tests.support.clients import Tenant, TenantFactory
+from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.screenshots import processed, read_report
 from tests.support.worker import running_worker
@@ -250,14 +251,19 @@ async def test_a_store_that_fails_costs_an_image_no_attempt(tenants: TenantFacto
     assert recovered == "ready"
 
 
-async def test_an_upload_the_store_cannot_keep_is_a_503_to_send_again(tenants: TenantFactory) -> None:
-    """It was a 500 saying something went wrong on our side, with nothing for a client to do but guess."""
+async def test_an_upload_the_store_cannot_keep_is_a_503_to_send_again(
+    tenants: TenantFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """It was a 500 saying something went wrong on our side, with nothing for a client to do but guess; and
+    the operator read nothing but the 503 in the log."""
     uploads = get_settings().data_dir / "uploads"
     async with tenants.create() as tenant:
         _project_id, headers = await project_headers(tenant)
         files = {"file": ("shot.png", screenshot_png((64, 48)), "image/png")}
+        uploads.mkdir(parents=True, exist_ok=True)  # the first upload of the session makes it
         aside = uploads.rename(uploads.with_name("uploads-aside"))
         uploads.write_bytes(b"")  # the uploads directory is no directory: every write fails
+        capfd.readouterr()
         try:
             refused = await tenant.client.post(
                 "/api/v1/upload/screenshot", files=files, headers={**headers, "Accept-Language": "de"}
@@ -265,7 +271,11 @@ async def test_an_upload_the_store_cannot_keep_is_a_503_to_send_again(tenants: T
         finally:
             uploads.unlink()
             aside.rename(uploads)
+        logged = json_lines(capfd.readouterr().out)
         accepted = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+    [warning] = [line for line in logged if line["event"] == "storage unavailable"]
+    assert (warning["level"], warning["tenant_id"]) == ("warning", tenant.organization_id)
+    assert "NotADirectoryError" in warning["error"]
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"] == "30"
     assert refused.json()["error"] == "SERVICE_UNAVAILABLE"

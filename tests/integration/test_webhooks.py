@@ -36,6 +36,7 @@ from app.settings import get_settings
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, png
+from tests.support.logs import json_lines
 from tests.support.receiver import ReceivedRequest, Receiver
 from tests.support.server import free_port
 
@@ -516,11 +517,23 @@ async def test_project_and_organization_scopes_and_inactive_webhooks(
 # Delivery
 
 
-async def test_a_failed_answer_is_retried_with_the_same_delivery_id(tenants: TenantFactory, worker: Any) -> None:
+async def test_a_failed_answer_is_retried_with_the_same_delivery_id(
+    tenants: TenantFactory, worker: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     async with tenants.create() as tenant, Receiver(statuses=[500, 200]) as receiver:
         hook = await create_webhook(tenant, receiver.url)
+        capfd.readouterr()
         delivery = await ping(tenant, hook["id"])
         first, second = await receiver.wait_for(2)
+        # The operator reads in the log why a receiver heard nothing yet; not its address, which may hold a token.
+        [failure] = [line for line in json_lines(capfd.readouterr().out) if line["event"].startswith("webhook")]
+        assert failure["event"] == "webhook delivery failed, trying again later"
+        assert (failure["level"], failure["delivery_id"], failure["response_status"]) == (
+            "warning",
+            delivery["id"],
+            500,
+        )
+        assert receiver.url not in str(failure)
         assert [request.headers["x-lantern-delivery"] for request in (first, second)] == [delivery["id"]] * 2
         assert signed_body(first, hook["secret"]) == signed_body(second, hook["secret"])
         delivered = await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered")

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import structlog
 from litestar.status_codes import HTTP_410_GONE
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,8 @@ from app.lib.security import new_secret
 from app.settings import get_settings
 from tenants.context import require_tenant
 from tenants.service import TenantRepository, TenantService
+
+logger = structlog.get_logger()
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of generated secrets, not a secret
 DELIVERY_JOB = "deliver_webhook"
@@ -206,14 +209,31 @@ class DeliveryService(TenantService[WebhookDelivery]):
             delivery.status = DeliveryStatus.FAILED.value
             webhook.active = False
             webhook.disabled_reason = DisabledReason.GONE.value
+            _log_failure(delivery, "webhook turned off: its target answered 410 Gone")
         elif not webhook.active or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED.value
+            _log_failure(delivery, "webhook delivery failed for good")
         else:
             delay = retries.retry_delay(delivery.attempts, get_settings().outbound_retry_seconds)
             delivery.next_attempt_at = now + timedelta(seconds=delay)
             enqueue_after_commit(
                 self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
             )
+            _log_failure(delivery, "webhook delivery failed, trying again later", retry_in_seconds=round(delay, 1))
+
+
+def _log_failure(delivery: WebhookDelivery, event: str, **extra: object) -> None:
+    """An operator reads why a receiver is not hearing from Lantern in the log, not only in the UI's delivery
+    log. Its address is not written: it may carry a receiver's token."""
+    logger.warning(
+        event,
+        webhook_id=str(delivery.webhook_id),
+        delivery_id=str(delivery.id),
+        attempts=delivery.attempts,
+        response_status=delivery.response_status,
+        error=delivery.error,
+        **extra,
+    )
 
 
 async def forget_old_deliveries(session: AsyncSession) -> int:
