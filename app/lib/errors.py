@@ -40,7 +40,19 @@ from app.lib.i18n import (
 )
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
-from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
+from app.lib.patterns import (
+    COLOR,
+    DOMAIN,
+    EMAIL,
+    EMAIL_OR_EMPTY,
+    FULL_URL,
+    NOT_BLANK,
+    ONE_LINE_NAME,
+    ORIGIN,
+    REPOSITORY,
+    TRACKING_PREFIX,
+    WEB_URL,
+)
 from app.lib.query import sent_query_name
 
 LOCALE_STATE_KEY = "lantern_locale"
@@ -226,6 +238,12 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     (_pattern(FULL_URL), lambda _m: _("Must be a full address, such as https://example.com/checkout.")),
     (_pattern(EMAIL), lambda _m: _("Must be an e-mail address, such as name@example.com.")),
     (_pattern(EMAIL_OR_EMPTY), lambda _m: _("Must be an e-mail address, such as name@example.com.")),
+    (_pattern(TRACKING_PREFIX), lambda _m: _("Must be upper-case letters A to Z only, such as BSK.")),
+    (_pattern(WEB_URL), lambda _m: _("Must be an address that starts with http:// or https://.")),
+    (_pattern(ORIGIN), lambda _m: _("Must be a site, such as https://example.com or example.com:8080.")),
+    (_pattern(COLOR), lambda _m: _("Must be a colour written #RRGGBB, such as #4f46e5.")),
+    (_pattern(REPOSITORY), lambda _m: _("Must be a GitHub repository written owner/name.")),
+    (_pattern(DOMAIN), lambda _m: _("Must be a domain, such as example.com.")),
     (re.compile(r"Expected `str` matching regex"), lambda _m: _("This value does not have the expected format.")),
     (re.compile(r"Invalid UUID"), lambda _m: _type_message("uuid")),
     (re.compile(r"Invalid RFC3339 encoded (?P<kind>datetime|date|time)"), lambda m: _type_message(m["kind"])),

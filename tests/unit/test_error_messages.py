@@ -16,6 +16,7 @@ import msgspec
 import pytest
 from babel.messages.pofile import read_po
 
+from app.lib import patterns
 from app.lib.errors import ErrorCode, LanternError, envelope, field_errors
 from app.lib.i18n import DOMAIN, LOCALES_DIR, SUPPORTED_LOCALES, use_locale
 
@@ -104,7 +105,13 @@ class Priority(enum.Enum):
 
 class Sample(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
-    prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]+$")]
+    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}-[0-9]+$")]  # a pattern no message of its own names
+    prefix: Annotated[str, msgspec.Meta(pattern=patterns.TRACKING_PREFIX)]
+    site: Annotated[str, msgspec.Meta(pattern=patterns.WEB_URL)]
+    origin: Annotated[str, msgspec.Meta(pattern=patterns.ORIGIN)]
+    color: Annotated[str, msgspec.Meta(pattern=patterns.COLOR)]
+    repository: Annotated[str, msgspec.Meta(pattern=patterns.REPOSITORY)]
+    domain: Annotated[str, msgspec.Meta(pattern=patterns.DOMAIN)]
     count: Annotated[int, msgspec.Meta(ge=1, le=10000)]
     ratio: Annotated[float, msgspec.Meta(gt=0, lt=1)]
     size: int | float  # a number kept as sent: 1920 stays 1920, 1.5 stays 1.5
@@ -122,7 +129,13 @@ class Sample(msgspec.Struct, forbid_unknown_fields=True):
 
 VALID: dict[str, Any] = {
     "title": "Checkout fails",
+    "code": "BS-1",
     "prefix": "BSK",
+    "site": "https://example.com",
+    "origin": "example.com:8080",
+    "color": "#4f46e5",
+    "repository": "acme/shop",
+    "domain": "example.com",
     "count": 3,
     "ratio": 0.5,
     "size": 1920,
@@ -142,7 +155,17 @@ VALID: dict[str, Any] = {
 CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"title": "Bug"}, "title", "Must be at least 4 characters long."),
     ({"title": "x" * 201}, "title", "Must be at most 200 characters long."),
-    ({"prefix": "bsk"}, "prefix", "This value does not have the expected format."),
+    ({"code": "bs1"}, "code", "This value does not have the expected format."),
+    ({"prefix": "bsk"}, "prefix", "Must be upper-case letters A to Z only, such as BSK."),
+    ({"site": "example.com"}, "site", "Must be an address that starts with http:// or https://."),
+    (
+        {"origin": "https://example.com/shop"},
+        "origin",
+        "Must be a site, such as https://example.com or example.com:8080.",
+    ),
+    ({"color": "indigo"}, "color", "Must be a colour written #RRGGBB, such as #4f46e5."),
+    ({"repository": "shop"}, "repository", "Must be a GitHub repository written owner/name."),
+    ({"domain": "localhost"}, "domain", "Must be a domain, such as example.com."),
     ({"count": 0}, "count", "Must be at least 1."),
     ({"count": 10001}, "count", "Must be at most 10,000."),
     ({"count": "3"}, "count", "Must be a whole number."),

@@ -8,9 +8,10 @@ from uuid import UUID
 
 import msgspec
 
+from app.lib.patterns import REPOSITORY
 from app.lib.schema import CamelStruct
 
-Repository = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 

@@ -10,9 +10,10 @@ import msgspec
 
 from app.domain.accounts.schemas import Email, LocaleTag, Name, TimeZone
 from app.domain.organizations.models import Role
+from app.lib.patterns import DOMAIN
 from app.lib.schema import CamelStruct
 
-Domain = Annotated[str, msgspec.Meta(max_length=253, pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+Domain = Annotated[str, msgspec.Meta(max_length=253, pattern=DOMAIN)]
 
 
 class SecuritySettings(CamelStruct, forbid_unknown_fields=True):

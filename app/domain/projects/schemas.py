@@ -9,12 +9,13 @@ from uuid import UUID
 import msgspec
 
 from app.domain.accounts.schemas import Email, Name
+from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
 from app.lib.schema import CamelStruct, unwrapped
 
-TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=r"^[A-Z]+$")]
-Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
-Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=r"^(https?://)?[A-Za-z0-9.-]+(:\d+)?/?$")]
-Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
+Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL)]
+Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=ORIGIN)]
+Color = Annotated[str, msgspec.Meta(pattern=COLOR)]
 RateLimit = Annotated[int, msgspec.Meta(ge=1, le=10000)]
 
 

@@ -11,7 +11,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity, Source
-from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME
+from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import CamelStruct, any_items, from_zero
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
@@ -261,7 +261,7 @@ class AttachmentLink(CamelStruct):
     """A link to a file kept elsewhere; Lantern stores the URL and never fetches it. `file_name` is
     BugHerd's spelling of `name`."""
 
-    url: Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
+    url: Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
     file_name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
 
