@@ -36,12 +36,12 @@ from app.lib.security import ORG_TOKEN_PREFIX
 from tenants.context import TenantScope, bound_scope
 from tenants.identity import Identity
 from tenants.resolve import (
-    KEY_REFUSALS,
     KeyRefusal,
     bearer_or_basic_token,
     identity_from_session,
     identity_from_token,
     identity_from_widget_key,
+    key_refused,
 )
 
 logger = structlog.get_logger()
@@ -75,7 +75,7 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
     if api_key:
         widget = await identity_from_widget_key(api_key)
         if isinstance(widget, KeyRefusal):
-            raise LanternError(ErrorCode.UNAUTHORIZED, str(KEY_REFUSALS[widget]))
+            raise key_refused(widget, ErrorCode.UNAUTHORIZED)
         return widget
     session_data = request.scope.get("session")
     if isinstance(session_data, dict) and (user_id := session_data.get(SESSION_USER_KEY)):

@@ -39,6 +39,7 @@ class KeyRefusal(enum.Enum):
     UNKNOWN = "unknown"
     REVOKED = "revoked"
     PAUSED = "paused"  # its project is not active
+    MISPLACED = "misplaced"  # an organization token, sent where a widget key goes
 
 
 # Read by whoever embedded the key (the widget shows the message): which of their settings to look at.
@@ -48,7 +49,16 @@ KEY_REFUSALS = {
         "This widget key was revoked. The project's settings in Lantern show the key that replaced it."
     ),
     KeyRefusal.PAUSED: _lazy("This project is paused and takes no reports."),
+    KeyRefusal.MISPLACED: _lazy(
+        "This is an organization token: send it in the Authorization header (Bearer). A widget key starts with lt_pub_."
+    ),
 }
+
+
+def key_refused(refusal: KeyRefusal, code: ErrorCode) -> LanternError:
+    """A refused key's answer: `code` (401 where the key is the credential, 404 where a URL names it), but a
+    403 for a known key whose project is paused: it is the project that refuses."""
+    return LanternError(ErrorCode.FORBIDDEN if refusal is KeyRefusal.PAUSED else code, str(KEY_REFUSALS[refusal]))
 
 
 def bearer_or_basic_token(authorization: str) -> str | None:
@@ -107,6 +117,8 @@ async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | 
 
 
 async def identity_from_widget_key(key: str) -> Identity | KeyRefusal:
+    if key.startswith(ORG_TOKEN_PREFIX):
+        return KeyRefusal.MISPLACED
     return await remembered(f"widget:{key}", lambda: _looked_up(_widget_identity, key))
 
 
@@ -201,7 +213,7 @@ async def widget_project(session: AsyncSession, key: str) -> Project:
     says why."""
     identity = await identity_from_widget_key(key)
     if isinstance(identity, KeyRefusal):
-        raise LanternError(ErrorCode.NOT_FOUND, str(KEY_REFUSALS[identity]))
+        raise key_refused(identity, ErrorCode.NOT_FOUND)
     if identity.project_id is None:
         raise not_found()
     with tenant_scope(identity.organization_id):

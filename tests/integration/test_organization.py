@@ -303,8 +303,8 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
             "timestamp": "2026-01-15T10:30:00Z"}}  # fmt: skip
 
     async def submitted(key: str | None) -> tuple[int, str]:
-        params = {"apiKey": key} if key else {}
-        answer = await anonymous.post("/api/v1/widget/submit", params=params, json=body)
+        headers = {"X-API-Key": key} if key else {}
+        answer = await anonymous.post("/api/v1/widget/submit", headers=headers, json=body)
         return answer.status_code, answer.json()["message"]
 
     async with tenants.create() as tenant:
@@ -318,6 +318,7 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
             await submitted("lt_pub_made_up_key_0000000000"),
             await submitted(old_key),
             await submitted(paused["data"]["apiKey"]),
+            await submitted((await tenant.create_token())["token"]),
         ]
         german = await anonymous.post("/api/v1/widget/submit", params={"apiKey": old_key, "lang": "de"}, json=body)
         # The widget reads its configuration first: that answer says why too.
@@ -325,16 +326,19 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
             await anonymous.get(f"/api/widget/config/{key}")
             for key in ("lt_pub_made_up_key_0000000000", old_key, paused["data"]["apiKey"])
         ]
-    assert [status for status, _message in answers] == [401, 401, 401, 401]
+    # A paused project's key is known: the project refuses (403), as a site not allowed is refused.
+    assert [status for status, _message in answers] == [401, 401, 401, 403, 401]
     assert [message for _status, message in answers] == [
         "This needs a project's widget key, in the X-API-Key header or the apiKey parameter.",
         "This widget key is not known. The project's settings in Lantern show its key.",
         "This widget key was revoked. The project's settings in Lantern show the key that replaced it.",
         "This project is paused and takes no reports.",
+        "This is an organization token: send it in the Authorization header (Bearer). A widget key starts with "
+        "lt_pub_.",
     ]
     assert "widerrufen" in german.json()["message"]
-    assert [config.status_code for config in configs] == [404, 404, 404]
-    assert [config.json()["message"] for config in configs] == [message for _status, message in answers[1:]]
+    assert [config.status_code for config in configs] == [404, 404, 403]
+    assert [config.json()["message"] for config in configs] == [message for _status, message in answers[1:4]]
 
 
 # BugPin's own example of a widget configuration (its defaults), as its widget reads it.
