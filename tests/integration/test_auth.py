@@ -31,6 +31,7 @@ async def test_signup_creates_user_organization_and_session(anonymous: ApiClient
     assert data["organization"]["name"] == "Bug Spark"
     assert data["organization"]["slug"].startswith("bug-spark")
     assert "lantern_session" in response.cookies
+    assert int(response.headers["x-ratelimit-remaining"]) < int(response.headers["x-ratelimit-limit"])  # per IP
     me = await anonymous.get("/api/v1/auth/me")
     assert me.status_code == 200
     assert me.json()["data"]["role"] == "owner"

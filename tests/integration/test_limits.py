@@ -241,6 +241,9 @@ async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(
         assert [a.status_code for a in known] == [401] * 5 + [429]
         assert [a.status_code for a in unknown] == [401] * 5 + [429]
         assert known[0].json() == unknown[0].json()
+        # A refused password says how many tries are left, as every limited answer does (SPEC §5).
+        assert [a.headers["x-ratelimit-remaining"] for a in known[:5]] == ["4", "3", "2", "1", "0"]
+        assert {a.headers["x-ratelimit-limit"] for a in known} == {"5"}
         right = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
         assert right.status_code == 429  # the account is still cooling down for this IP
 

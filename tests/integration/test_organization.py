@@ -333,8 +333,10 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
         "This widget key is not known. The project's settings in Lantern show its key.",
         "This widget key was revoked. The project's settings in Lantern show the key that replaced it.",
         "This project is paused and takes no reports.",
-        "This is an organization token: send it in the Authorization header (Bearer). A widget key starts with "
-        "lt_pub_.",
+        (
+            "This is an organization token: send it in the Authorization header (Bearer). A widget key starts "
+            "with lt_pub_."
+        ),
     ]
     assert "widerrufen" in german.json()["message"]
     assert [config.status_code for config in configs] == [404, 404, 403]

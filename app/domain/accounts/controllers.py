@@ -71,6 +71,13 @@ class SignedIn:
     decision: Decision
 
 
+@dataclass(frozen=True, slots=True)
+class SignedUp:
+    user: User
+    organization: Organization
+    decision: Decision
+
+
 async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, email: str, password: str) -> SignedIn:
     """Check a login (throttled per account and IP) and start its session in the user's first organization;
     the API's login and the admin UI's login page both go through here."""
@@ -78,8 +85,9 @@ async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, ema
     decision = await throttle.attempt()
     try:
         user = await accounts.authenticate(email, password)
-    except LanternError:
+    except LanternError as error:
         await throttle.failed()
+        error.headers.update(decision.headers())  # how many tries are left, as a success says
         raise
     memberships = await accounts.memberships(user.id)
     if not memberships:
@@ -88,9 +96,7 @@ async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, ema
     return SignedIn(user, memberships, decision)
 
 
-async def sign_up(
-    request: Request[Any, Any, Any], accounts: AccountService, body: schemas.SignupRequest
-) -> tuple[User, Organization]:
+async def sign_up(request: Request[Any, Any, Any], accounts: AccountService, body: schemas.SignupRequest) -> SignedUp:
     """Open an account with its own organization and sign it in; the API's sign-up and the admin UI's page
     both go through here. Refused while sign-up is closed, and past an hourly number from one client IP."""
     if not get_settings().signup_open:
@@ -102,7 +108,7 @@ async def sign_up(
         email=body.email, password=body.password, name=body.name, organization_name=body.organization.name
     )
     start_session(request, user, organization.id)
-    return user, organization
+    return SignedUp(user, organization, decision)
 
 
 async def switch_session_organization(
@@ -137,9 +143,12 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[schemas.SignupRequest],
         accounts: NamedDependency[AccountService],
-    ) -> Envelope[schemas.SignupResult]:
-        user, organization = await sign_up(request, accounts, data)
-        return ok(schemas.SignupResult(user=user_read(user), organization=organization_summary(organization, "owner")))
+    ) -> Response[Envelope[schemas.SignupResult]]:
+        signed_up = await sign_up(request, accounts, data)
+        result = schemas.SignupResult(
+            user=user_read(signed_up.user), organization=organization_summary(signed_up.organization, "owner")
+        )
+        return Response(ok(result), status_code=HTTP_201_CREATED, headers=signed_up.decision.headers())
 
     @post(
         "/login",

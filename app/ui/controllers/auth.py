@@ -142,7 +142,7 @@ class AuthPages(Controller):
             "organization": {"name": data.organization.strip()},
         }
         try:
-            user, _organization = await sign_up(request, accounts, convert_body(sent, SignupRequest))
+            user = (await sign_up(request, accounts, convert_body(sent, SignupRequest))).user
         except LanternError as error:
             if error.code is ErrorCode.VALIDATION_ERROR:
                 errors = field_errors(error, SIGNUP_FIELDS)
