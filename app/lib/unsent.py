@@ -23,7 +23,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.errors import ErrorCode, LanternError, lantern_error_handler, unavailable
+from app.lib.errors import ErrorCode, LanternError, request_locale, route_error_response, unavailable
+from app.lib.i18n import use_locale
 
 logger = structlog.get_logger()
 
@@ -52,5 +53,6 @@ class UnsentAnswerMiddleware(ASGIMiddleware):
                 logger.exception("request failed before its answer was sent", path=scope["path"])
                 answer = LanternError(ErrorCode.INTERNAL_ERROR)
             request: Request[Any, Any, Any] = Request(scope)
-            response = lantern_error_handler(request, answer)
+            with use_locale(request_locale(request)):  # outside the middleware that chose it for the request
+                response = route_error_response(request, answer)  # a page for a page
             await response.to_asgi_response(app=None, request=request)(scope, receive, send)

@@ -239,6 +239,25 @@ async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_work
     assert me.status_code == 200, me.text
 
 
+async def test_a_page_asked_for_while_redis_stalls_answers_with_a_page(
+    tenants: TenantFactory, separate_redis: EmbeddedRedis
+) -> None:
+    """The session cannot be read: a person gets the admin UI's error page in their language, not the API's
+    JSON."""
+    async with tenants.create() as tenant, granian_server(1, REDIS_URL=separate_redis.url) as base_url:
+        login = {"email": tenant.email, "password": PASSWORD}
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+            assert (await client.post("/api/v1/auth/login", json=login)).status_code == 200
+            redis_process(separate_redis).suspend()
+            try:
+                stalled = await client.get("/ui/reports", headers={"Accept": "text/html", "Accept-Language": "de"})
+            finally:
+                redis_process(separate_redis).resume()
+    assert stalled.status_code == 503, stalled.text
+    assert stalled.headers["content-type"].startswith("text/html"), stalled.text
+    assert "Der Dienst ist vorübergehend nicht verfügbar." in stalled.text
+
+
 async def test_a_token_says_who_made_it_and_whether_they_are_still_here(tenants: TenantFactory, app: Any) -> None:
     """A token acts for the organization and outlives its maker's membership: its list names the maker, and
     shows a token whose maker left, for an owner to revoke."""
