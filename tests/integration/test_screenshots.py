@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, PngImagePlugin
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotServ
 from app.lib.database import alchemy_config
 from app.lib.queue import enqueue_for_tenant
 from app.lib.redis import get_redis
-from app.lib.storage import LocalStorage
+from app.lib.storage import LocalStorage, storage
 from app.settings import get_settings, reset_settings
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.logs import json_lines
@@ -53,6 +53,22 @@ def gps_jpeg() -> bytes:
     exif[ExifTags.Base.Orientation] = 6
     exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0)}
     return encode(Image.new("RGB", (60, 30), "teal"), "JPEG", exif=exif.tobytes())
+
+
+CAMERA_MAKE = "SpyCam Lantern Test"
+
+
+def camera_photo(fmt: str) -> bytes:
+    """A 64x48 photo as a camera writes it: EXIF with its make and GPS coordinates (and, in PNG, text too)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = CAMERA_MAKE
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (25.0, 2.0, 0.0)}
+    photo = Image.effect_mandelbrot((64, 48), (-2.0, -1.0, 1.0, 1.0), 40).convert("RGB")
+    if fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Author", CAMERA_MAKE)
+        return encode(photo, fmt, exif=exif.tobytes(), pnginfo=text)
+    return encode(photo, fmt, exif=exif.tobytes())
 
 
 @asynccontextmanager
@@ -103,6 +119,63 @@ async def test_a_jpeg_with_gps_is_served_clean_upright_and_with_a_thumbnail(
         assert thumbnail.headers["content-type"] == "image/webp"
         assert thumbnail.headers["x-content-type-options"] == "nosniff"
         assert Image.open(io.BytesIO(thumbnail.content)).format == "WEBP"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
+)
+async def test_a_pending_screenshot_is_served_without_its_exif_and_gps(
+    tenants: TenantFactory, fmt: str, content_type: str
+) -> None:
+    """Until its worker ran, the url (also in `report.created` webhooks) answered the upload as sent, with the
+    camera's make and where the photo was taken. No worker runs here: the screenshot stays pending."""
+    original = camera_photo(fmt)
+    assert CAMERA_MAKE.encode() in original
+    async with tenants.create() as tenant:
+        report = await report_with(tenant, original, "photo.bin", "application/octet-stream")
+        [shot] = report["screenshots"]
+        assert (shot["status"], shot["thumbnailUrl"]) == ("pending", None)
+        image = await tenant.client.get(shot["url"])
+        assert image.status_code == 200, image.text
+        assert image.headers["content-type"] == content_type
+        assert int(image.headers["content-length"]) == len(image.content)
+        probed = await tenant.client.head(shot["url"])
+        assert (probed.status_code, probed.headers["content-length"]) == (200, str(len(image.content)))
+        assert CAMERA_MAKE.encode() not in image.content
+        served = Image.open(io.BytesIO(image.content))
+        assert not served.getexif()
+        assert (served.format, served.size) == (fmt, (64, 48))
+        assert served.tobytes() == Image.open(io.BytesIO(original)).tobytes()
+
+        async with tenant_session(tenant) as session:
+            assert await ScreenshotService(session).process(UUID(shot["id"])) == "ready"
+            clean = (await session.get_one(Screenshot, UUID(shot["id"]))).key
+        ready = (await read_report(tenant, report["id"]))["screenshots"][0]
+        assert ready["thumbnailUrl"] is not None
+        processed_image = await tenant.client.get(ready["url"])
+        assert processed_image.headers["content-type"] == content_type
+        assert processed_image.content == await storage().get(clean)
+
+
+async def test_a_pending_screenshot_that_does_not_parse_is_not_served_until_its_worker_ran(
+    tenants: TenantFactory,
+) -> None:
+    """A cut JPEG: its metadata cannot be told from the rest without decoding it, so no bytes of it are
+    served; a 409 says to come back, and the worker then refuses it as damaged (404)."""
+    cut = camera_photo("JPEG")[:-100]
+    async with tenants.create() as tenant:
+        report = await report_with(tenant, cut, "photo.jpg", "image/jpeg")
+        [shot] = report["screenshots"]
+        assert shot["status"] == "pending"
+        refused = await tenant.client.get(shot["url"])
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["retry-after"] == "2"
+        assert refused.json()["error"] == "CONFLICT"
+        assert refused.json()["message"] == "The image is still being processed. Please try again in a moment."
+        assert CAMERA_MAKE.encode() not in refused.content
+        async with tenant_session(tenant) as session:
+            assert await ScreenshotService(session).process(UUID(shot["id"])) == "failed"
+        assert (await tenant.client.get(shot["url"])).status_code == 404
 
 
 async def test_a_full_hd_png_sent_as_jpeg_is_handled_as_the_png_it_is(tenants: TenantFactory, worker: Any) -> None:

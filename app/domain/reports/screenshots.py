@@ -43,6 +43,7 @@ from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
 from app.lib.errors import not_found
 from app.lib.i18n import gettext as _
+from app.lib.image_metadata import UnreadableImageError, without_metadata
 from app.lib.storage import Storage, StorageUnavailableError, derived_key, storage
 from app.settings import get_settings
 
@@ -354,9 +355,19 @@ class ScreenshotService:
             raise not_found()
         return shot
 
-    async def image(self, shot: Screenshot) -> tuple[bytes, str]:
-        """(bytes, content type): the clean copy once processed; before that, the upload (its sniffed type)."""
-        return await self.store.get(shot.key), shot.content_type
+    async def image(self, shot: Screenshot) -> tuple[bytes, str] | None:
+        """(bytes, content type): the clean copy once processed; before that, the upload (its sniffed type)
+        without its EXIF, GPS and other metadata, taken out of the container without decoding a pixel (the
+        worker decodes, after its checks). None when that cannot be done: the upload is not served until its
+        worker has looked at it, rather than with whatever metadata the unparsed part may hold."""
+        data = await self.store.get(shot.key)
+        if shot.status != ImageStatus.PENDING.value:
+            return data, shot.content_type
+        try:
+            return without_metadata(data, shot.content_type), shot.content_type
+        except UnreadableImageError as error:
+            logger.info("pending screenshot withheld: unreadable container", id=str(shot.id), why=str(error))
+            return None
 
     async def thumbnail(self, shot: Screenshot) -> bytes | None:
         """The thumbnail's bytes; None while the screenshot waits for its worker."""

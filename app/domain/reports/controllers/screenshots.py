@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
-from app.domain.reports.controllers.files import inline_image, still_processing
+from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
 from app.domain.reports.services import ReportService
@@ -56,8 +56,12 @@ class ScreenshotController(Controller):
     async def screenshot(
         self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
-        """The image itself, fetched with the API's credentials."""
-        data, content_type = await screenshots.image(shot)
+        """The image itself, fetched with the API's credentials; while it waits for its worker, without its
+        metadata, or `409` with `Retry-After` when that cannot be taken out safely."""
+        image = await screenshots.image(shot)
+        if image is None:
+            raise image_still_processing()
+        data, content_type = image
         return inline_image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
 
     @get("/thumbnail", operation_id="GetScreenshotThumbnail", opt={FILE_DOWNLOAD: True})
