@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
 
 import pytest
@@ -97,6 +98,17 @@ def test_bytes_after_a_jpeg_s_end_go() -> None:
     plain = encode(photo(), "JPEG")
     stripped = without_metadata(plain + gps_jpeg(), "image/jpeg")
     assert stripped == plain
+
+
+def test_a_scan_of_stuffed_bytes_is_walked_without_holding_the_event_loop() -> None:
+    """The walk runs in the request's event loop: 10 MB of FF 00 took 0.9 s with a Python loop, 50 ms now."""
+    small = encode(Image.new("RGB", (16, 16)), "JPEG")
+    scan_start = small.index(b"\xff\xda")
+    scan_data = scan_start + 2 + struct.unpack(">H", small[scan_start + 2 : scan_start + 4])[0]
+    stuffed = small[:scan_data] + b"\xff\x00" * 5_000_000 + b"\xff\xd9"
+    started = time.perf_counter()
+    assert without_metadata(stuffed, "image/jpeg") == stuffed
+    assert time.perf_counter() - started < 0.4
 
 
 def test_a_jfif_thumbnail_goes_and_its_header_stays() -> None:
@@ -264,3 +276,26 @@ def test_no_cut_or_flipped_byte_brings_the_metadata_back(original: bytes, conten
         except UnreadableImageError:
             continue
         assert MAKE not in stripped
+
+
+@pytest.mark.parametrize(
+    ("container", "content_type", "empty_part"),
+    [
+        ("JPEG", "image/jpeg", b"\xff\xfe\x00\x02"),  # an empty comment
+        ("PNG", "image/png", png_chunk(b"tEXt", b"")),
+        ("WEBP", "image/webp", b"XMP \x00\x00\x00\x00"),
+    ],
+)
+def test_ten_megabytes_of_empty_metadata_are_refused_quickly(
+    container: str, content_type: str, empty_part: bytes
+) -> None:
+    """A loop turn per segment or chunk: 10 MB of empty ones held the event loop for 1.5 s."""
+    small = encode(Image.new("RGB", (16, 16)), container)
+    after_header = {"JPEG": 2, "PNG": 8 + 25, "WEBP": 12}[container]
+    parts = small[:after_header] + empty_part * (10_000_000 // len(empty_part)) + small[after_header:]
+    if container == "WEBP":
+        parts = parts[:4] + struct.pack("<I", len(parts) - 8) + parts[8:]
+    started = time.perf_counter()
+    with pytest.raises(UnreadableImageError):
+        without_metadata(parts, content_type)
+    assert time.perf_counter() - started < 0.1
