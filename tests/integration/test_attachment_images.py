@@ -178,6 +178,21 @@ def stored_files(organization_id: str, project_id: str) -> set[str]:
     return {str(path.relative_to(folder.parents[1])) for path in Path(folder).iterdir()}
 
 
+async def test_a_pending_image_downloads_without_its_gps_and_a_cut_one_not_at_all(tenants: TenantFactory) -> None:
+    """As a pending screenshot: no worker runs here, and the download still gives no place or camera away."""
+    async with tenants.create() as tenant:
+        report_id, _project = await new_report(tenant)
+        uploaded = await attach(tenant, report_id, "holiday.jpg", gps_jpeg(), "image/jpeg")
+        cut = await attach(tenant, report_id, "cut.jpg", gps_jpeg()[:-100], "image/jpeg")
+        download = await tenant.client.get(uploaded["url"])
+        refused = await tenant.client.get(cut["url"])
+    assert (uploaded["status"], download.status_code) == ("pending", 200)
+    assert_download_headers(download.headers)
+    assert b"Exif" not in download.content
+    assert Image.open(io.BytesIO(download.content)).size == (600, 1200)  # as sent: the worker turns it upright
+    assert (refused.status_code, refused.headers["retry-after"]) == (409, "2")
+
+
 async def test_running_the_job_twice_changes_nothing_the_second_time(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         report_id, project_id = await new_report(tenant)

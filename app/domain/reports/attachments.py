@@ -21,6 +21,7 @@ from app.domain.reports.schemas import AttachmentLink
 from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
+from app.lib.image_metadata import UnreadableImageError, without_metadata
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
 from tenants.context import require_tenant
@@ -59,6 +60,19 @@ class AttachmentService(TenantService[Attachment]):
         if attachment.key is None or attachment.status == ImageStatus.FAILED.value:
             raise not_found()
         return attachment
+
+    async def content(self, attachment: Attachment) -> bytes | None:
+        """The stored file: an image's clean copy once processed; before that, the upload without its EXIF,
+        GPS and other metadata, as a pending screenshot is served. None when that cannot be done without
+        decoding it (the worker decodes, after its checks)."""
+        data = await storage().get(attachment.key or "")
+        if attachment.status != ImageStatus.PENDING.value:
+            return data
+        try:
+            return without_metadata(data, attachment.content_type or "")
+        except UnreadableImageError as error:
+            logger.info("pending attachment withheld: unreadable container", id=str(attachment.id), why=str(error))
+            return None
 
     async def thumbnail(self, attachment: Attachment) -> bytes | None:
         """The thumbnail of an image file; None while it waits for its worker. A file that is not an image

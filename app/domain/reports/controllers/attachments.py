@@ -19,7 +19,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
-from app.domain.reports.controllers.files import inline_image, still_processing, stored_file
+from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing, stored_file
 from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
 from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import refusal_message
@@ -30,7 +30,6 @@ from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
-from app.lib.storage import storage
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -182,11 +181,17 @@ class AttachmentController(Controller):
         opt={FILE_DOWNLOAD: True},
         dependencies={"attachment": Provide(provide_attachment)},
     )
-    async def download(self, attachment: NamedDependency[Attachment]) -> Response[bytes]:
+    async def download(
+        self, attachment: NamedDependency[Attachment], attachments: NamedDependency[AttachmentService]
+    ) -> Response[bytes]:
         """The file, always as a download that the browser will not render in our origin (an image file: its
-        re-encoded copy once processed; a refused one: 404)."""
+        re-encoded copy once processed, before that without its metadata, or `409` with `Retry-After` when that
+        cannot be taken out safely; a refused one: 404)."""
+        data = await attachments.content(attachment)
+        if data is None:
+            raise image_still_processing()
         disposition = f"attachment; filename*=UTF-8''{quote(attachment.name)}"
-        return stored_file(await storage().get(attachment.key or ""), "application/octet-stream", disposition)
+        return stored_file(data, "application/octet-stream", disposition)
 
     @get(
         "/{attachment_id:uuid}/thumbnail",
