@@ -203,6 +203,7 @@ def _at_least_characters(count: int) -> str:
 _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), lambda _m: _("This field is required.")),
     (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), lambda _m: _("This field is not allowed.")),
+    (re.compile(r"Number out of range$"), lambda _m: _("This number is too large to be read.")),
     (
         re.compile(r"Expected `(?:str|bytes)` of length >= (?P<n>\d+)"),
         lambda m: _at_least_characters(int(m["n"])),
@@ -263,7 +264,8 @@ def _validation_message(raw: str) -> tuple[str | None, str]:
 def validation_error(message: str) -> LanternError:
     """A VALIDATION_ERROR for one msgspec error message such as "Expected `str` - at `$.title`"."""
     raw, _sep, location = message.partition(" - at `$")
-    path = location.rstrip("`").lstrip(".")
+    # Inside an object read without a schema msgspec writes a key it does not know as `[...]`: no field name.
+    path = location.rstrip("`").lstrip(".").partition("[...]")[0].rstrip(".")
     named, localized = _validation_message(raw)
     field = ".".join(part for part in (path, named or "") if part) or "body"
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])

@@ -101,6 +101,8 @@ def decode_json(raw: bytes, schema: type[T], part: str | None = None) -> T:
         raise _malformed(part) from None
     try:
         body = msgspec.json.decode(raw)
+    except msgspec.ValidationError:  # a number too large for any type (1e999): `first` says where
+        raise validation_error(first) from None
     except msgspec.DecodeError:  # msgspec met a wrong field before the JSON broke off
         raise _malformed(part) from None
     raise every_error(body, schema, first)

@@ -250,6 +250,24 @@ async def test_a_field_error_names_the_field_as_the_client_spelled_it(
     assert sorted(detail["field"] for detail in patched.json()["details"]) == ["assignee_id", "severity"]
 
 
+async def test_a_number_too_large_to_read_is_named_where_it_can_be(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """1e999 is JSON no number type holds: the widget's answer said the JSON was broken, BugSpark's route named
+    a field `[...]`."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"], "Content-Type": "application/json"}
+        widget_body = json.dumps(BUGPIN_EXAMPLE).replace('"width": 1920', '"width": 1e999')
+        assert "1e999" in widget_body
+        widget = await anonymous.post("/api/v1/widget/submit", content=widget_body, headers=key)
+        bugspark = await anonymous.post("/api/v1/reports", content=b'{"title": 1e999}', headers=key)
+    too_large = "This number is too large to be read."
+    assert widget.status_code == bugspark.status_code == 400
+    assert widget.json()["details"] == [{"field": "metadata.viewport.width", "message": too_large}]
+    assert bugspark.json()["details"] == [{"field": "body", "message": too_large}]
+
+
 async def test_json_nested_too_deeply_is_a_400_not_a_crash(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """2 KB of `[[[…]]]` made the decoder give up with a RecursionError: a 500 and a traceback, for anyone."""
     deep = "[" * 1000 + "]" * 1000
