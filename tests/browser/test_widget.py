@@ -399,6 +399,39 @@ async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fa
             await expect(send).to_be_focused()
 
 
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG's contrast of two computed colours, `rgb(r, g, b)`."""
+
+    def luminance(color: str) -> float:
+        values = [int(part) / 255 for part in re.findall(r"\d+", color)[:3]]
+        r, g, b = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in values]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+BUTTON_COLORS = "(node) => [getComputedStyle(node).backgroundColor, getComputedStyle(node).color]"
+
+
+async def test_the_default_buttons_text_reaches_4_5_to_1(tenants: TenantFactory, page: Page, live_server: str) -> None:
+    """BugPin's default colour, #6366f1, is 4.47:1 under white text: the button that opens the widget and the
+    one that sends are darkened just enough (WCAG 1.4.3)."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.emulate_media(color_scheme="light")
+            await page.goto(site.url("/"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            opener = await launcher.evaluate(BUTTON_COLORS)
+            await launcher.click()
+            sender = await page.get_by_role("button", name="Send report").evaluate(BUTTON_COLORS)
+    assert contrast_ratio(*opener) >= 4.5, opener
+    assert contrast_ratio(*sender) >= 4.5, sender
+    assert contrast_ratio(opener[0], "rgb(99, 102, 241)") < 1.1, "still BugPin's colour, to the eye"
+
+
 def strict_page(lantern: str, api_key: str, style_src: str = "'self' 'unsafe-inline'") -> str:
     """A dark page under the Content-Security-Policy the README asks of a site, with a bar over the widget's
     corner at the highest z-index, and a wrapper that adds the page's own token to every fetch once it has

@@ -1,8 +1,12 @@
 // The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page. It stacks
 // at the highest z-index there is, and being the body's last child, above a page's own elements at that height.
+import { legible } from "./contrast.js";
+
 export function stylesFor(config, dark) {
   const pick = (light, darkValue) => (dark ? darkValue : light);
   const c = config;
+  const launcherText = pick(c.lightTextColor, c.darkTextColor);
+  const launcherHoverText = pick(c.lightTextHoverColor, c.darkTextHoverColor);
   return `
 :host { all: initial; }
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
@@ -10,11 +14,11 @@ export function stylesFor(config, dark) {
   position: fixed; z-index: 2147483647; display: inline-flex; align-items: center; gap: 8px;
   padding: 10px 16px; border: 0; cursor: pointer; font-size: 14px; font-weight: 600; line-height: 1;
   box-shadow: 0 4px 14px rgba(0,0,0,.18); transition: transform .12s ease, background-color .12s ease;
-  background: ${pick(c.lightButtonColor, c.darkButtonColor)}; color: ${pick(c.lightTextColor, c.darkTextColor)};
+  background: ${legible(pick(c.lightButtonColor, c.darkButtonColor), launcherText)}; color: ${launcherText};
 }
 .launcher:hover, .launcher:focus-visible {
-  background: ${pick(c.lightButtonHoverColor, c.darkButtonHoverColor)};
-  color: ${pick(c.lightTextHoverColor, c.darkTextHoverColor)};
+  background: ${legible(pick(c.lightButtonHoverColor, c.darkButtonHoverColor), launcherHoverText)};
+  color: ${launcherHoverText};
   ${c.enableHoverScaleEffect ? "transform: scale(1.05);" : ""}
 }
 .launcher[hidden] { display: none; }
@@ -79,7 +83,7 @@ input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}
 .status ul { margin: 4px 0 0; padding-left: 18px; }
 footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
-.primary { background: ${c.primaryColor}; color: #ffffff; }
+.primary { background: ${legible(c.primaryColor, "#ffffff")}; color: #ffffff; }
 .primary[disabled] { opacity: .6; cursor: progress; }
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
 .secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
