@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -555,6 +556,9 @@ async def test_an_unreachable_receiver_is_retried(tenants: TenantFactory, worker
         assert (seen["responseStatus"], seen["deliveredAt"]) == (None, None), seen
         assert seen["error"], seen
         assert seen["nextAttemptAt"] is not None, seen
+        # The delivery log in the admin UI says when too, as the API does.
+        log = await tenant.client.get(f"/ui/webhooks/{hook['id']}")
+        assert re.search(r"<small>Next attempt <time datetime=\"[^\"]+\" title=\"[^\"]+\">in ", log.text), log.text
         # Its later retries (seconds to hours away) must not outlive the test.
         assert (await tenant.client.delete(f"{WEBHOOKS}/{hook['id']}")).status_code == 204
 
