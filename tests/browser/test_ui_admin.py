@@ -131,6 +131,13 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         members = {member["email"] for member in await read(tenant, "/api/v1/organization/members")}
         assert members == {tenant.email}
 
+        # The last owner cannot step down: said beside their role, on the members page, in their language.
+        own = page.get_by_label(f"Role of {tenant.email}")
+        await own.select_option(label="Member")
+        await page.get_by_role("row", name=re.compile(tenant.email)).get_by_role("button", name="Change role").click()
+        await expect(own).to_have_accessible_description("An organization must keep at least one owner.")
+        await expect(page.get_by_role("heading", name="Members and guests")).to_be_visible()
+
 
 async def test_a_webhook_is_changed_on_its_page(tenants: TenantFactory, page: Page) -> None:
     """Its target, events and project, as the API's PATCH changes them; a refused change comes back filled in."""

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
 from app.domain.organizations.services import InvitationNotice, MembershipService, OrganizationService
-from app.lib.errors import LanternError
+from app.lib.errors import ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import NOT_STORED, Layout, form_page, requires_person, see_other, show_once, take_shown_once
@@ -74,9 +74,13 @@ class MemberPages(Controller):
         membership_id: FromPath[UUID],
         data: Annotated[RoleForm, Form],
         memberships: NamedDependency[MembershipService],
-    ) -> Redirect:
-        role = convert_body({"role": data.role}, MemberUpdate).role
-        await memberships.change_role(layout.identity, membership_id, role)
+    ) -> Redirect | Template:
+        """A refusal (the last owner's role, an owner's by an admin) is said beside the person's role."""
+        try:
+            role = convert_body({"role": data.role}, MemberUpdate).role
+            await memberships.change_role(layout.identity, membership_id, role)
+        except LanternError as error:
+            return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
         return see_other("/ui/members")
 
     @post("/{membership_id:uuid}/remove")
@@ -85,9 +89,20 @@ class MemberPages(Controller):
         layout: NamedDependency[Layout],
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
-    ) -> Redirect:
-        await memberships.remove(layout.identity, membership_id)
+    ) -> Redirect | Template:
+        try:
+            await memberships.remove(layout.identity, membership_id)
+        except LanternError as error:
+            return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
         return see_other("/ui/members")
+
+
+def _refused_beside(error: LanternError, name: str) -> dict[str, str]:
+    """A rule of the organization's (409, 403) as the reason of the form field `name`; anything else (another
+    organization's membership: 404) is answered as everywhere."""
+    if error.code not in {ErrorCode.CONFLICT, ErrorCode.FORBIDDEN, ErrorCode.VALIDATION_ERROR}:
+        raise error
+    return {name: message_of(error) if not error.details else error.details[0].message}
 
 
 async def _list(
