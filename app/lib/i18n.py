@@ -222,6 +222,23 @@ def format_time(moment: datetime, style: Style = "medium") -> str:
     return dates.format_time(_local(moment), style, locale=_babel_locale(_locale.get()))
 
 
+def format_day(moment: datetime) -> str:
+    """The day of `moment` in the reader's zone, by month and day in their locale's way: "Dec 4", "4. Dez."."""
+    return dates.format_skeleton("MMMd", _local(moment), locale=_babel_locale(_locale.get()))
+
+
+def format_day_and_time(moment: datetime) -> str:
+    """Day and short time, joined as the locale joins them: "Dec 4, 14:00"."""
+    joined: str = _babel_locale(_locale.get()).datetime_formats["short"]
+    return joined.replace("{1}", format_day(moment)).replace("{0}", format_time(moment, "short"))
+
+
+def is_local_midnight(moment: datetime) -> bool:
+    """Whether `moment` starts a day in the reader's zone."""
+    local = _local(moment)
+    return (local.hour, local.minute) == (0, 0)
+
+
 def format_number(number: float | Decimal, *, exact: bool = False) -> str:
     """`number` with the locale's separators, rounded to 3 decimals unless `exact` (for limits to meet)."""
     return numbers.format_decimal(number, locale=_babel_locale(_locale.get()), decimal_quantization=not exact)

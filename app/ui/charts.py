@@ -6,15 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.jobs.schemas import HourOutcomes
-from app.lib.i18n import format_number, format_time
+from app.lib.i18n import format_day, format_day_and_time, format_number, format_time, is_local_midnight
 from app.lib.i18n import gettext as _
 
 WIDTH = 480
 HEIGHT = 96
 GAP = 1.0
 MAX_TICKS = 6
+HOURS_A_DAY = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,10 @@ class BarChart:
 
 
 def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
+    """One bar an hour. A window of more than a day names each hour with its day, and marks where days
+    begin: seven days of bare hours read as one."""
+    days = len(hours) > HOURS_A_DAY
+    name = format_day_and_time if days else _short_time
     peak = max((hour.done + hour.failed for hour in hours), default=0)
     slot = WIDTH / max(len(hours), 1)
     scale = HEIGHT / peak if peak else 0.0
@@ -49,13 +55,24 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
         failed_y = HEIGHT - failed_height
         title = _(
             "%(time)s: %(done)s done, %(failed)s failed",
-            time=format_time(hour.hour, "short"),
+            time=name(hour.hour),
             done=format_number(hour.done),
             failed=format_number(hour.failed),
         )
         bars.append(
             Bar(index * slot, max(slot - GAP, 0.5), failed_y - done_height, done_height, failed_y, failed_height, title)
         )
+    return BarChart(WIDTH, HEIGHT, peak, bars, _day_ticks(hours, slot) if days else _hour_ticks(hours, slot))
+
+
+def _short_time(moment: datetime) -> str:
+    return format_time(moment, "short")
+
+
+def _hour_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
     every = max(1, math.ceil(len(hours) / MAX_TICKS))
-    ticks = [(index * slot, format_time(hour.hour, "short")) for index, hour in enumerate(hours) if index % every == 0]
-    return BarChart(WIDTH, HEIGHT, peak, bars, ticks)
+    return [(index * slot, _short_time(hour.hour)) for index, hour in enumerate(hours) if index % every == 0]
+
+
+def _day_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
+    return [(index * slot, format_day(hour.hour)) for index, hour in enumerate(hours) if is_local_midnight(hour.hour)]

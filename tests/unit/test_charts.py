@@ -1,0 +1,32 @@
+"""The job dashboard's hourly charts: their hours named in the reader's language and zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.domain.jobs.schemas import HourOutcomes
+from app.lib.i18n import use_locale, use_timezone
+from app.ui.charts import hourly_chart
+
+START = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def hours(count: int) -> list[HourOutcomes]:
+    return [HourOutcomes(hour=START + timedelta(hours=n), done=n % 3, failed=0) for n in range(count)]
+
+
+def test_a_day_is_marked_by_its_hours() -> None:
+    with use_locale("de"), use_timezone("Europe/Berlin"):
+        chart = hourly_chart(hours(6))
+    assert [label for _x, label in chart.ticks] == ["13:00", "14:00", "15:00", "16:00", "17:00", "18:00"]
+    assert chart.bars[0].title == "13:00: 0 erledigt, 0 fehlgeschlagen"
+
+
+def test_seven_days_are_marked_by_the_days_they_begin_in_the_readers_zone() -> None:
+    """Seven days of bare hours (13:00, 17:00, …) read as one day: the ticks name the days, where they begin."""
+    with use_locale("de"), use_timezone("Europe/Berlin"):
+        chart = hourly_chart(hours(7 * 24))
+    assert [label for _x, label in chart.ticks] == [f"{day}. Dez." for day in range(2, 9)]
+    first_tick = chart.ticks[0][0]
+    assert chart.bars[11].x == first_tick  # 12:00 UTC + 11 h is midnight in Berlin
+    assert chart.bars[0].title == "1. Dez., 13:00: 0 erledigt, 0 fehlgeschlagen"
