@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.support.admin_ui import log_in
 from tests.support.clients import Tenant, TenantFactory
@@ -46,6 +46,15 @@ def checkout_page(lantern: str, api_key: str, lang: str | None = None, copies: i
 
 async def project_for(tenant: Tenant, site: Site) -> dict[str, Any]:
     return await tenant.create_project("Example Store", allowedOrigins=[site.origin])
+
+
+async def open_dialog(page: Page, tenant: Tenant, site: Site, live_server: str) -> tuple[dict[str, Any], Locator]:
+    """`tenant`'s project on `site`, and its report dialog opened on the site's checkout page."""
+    project = await project_for(tenant, site)
+    site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+    await page.goto(site.url("/checkout"))
+    await page.get_by_role("button", name="Report a bug").click()
+    return project, page.get_by_role("dialog", name="Report a bug")
 
 
 async def the_only_report(tenant: Tenant, project_id: str) -> dict[str, Any]:
@@ -186,11 +195,7 @@ async def test_marks_redraw_cleanly_below_a_short_pages_content(
     across it leaves no trail of its in-between sizes, and Undo and Clear take marks away there too."""
     async with tenants.create() as tenant:
         with Site({}) as site:
-            project = await project_for(tenant, site)
-            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            await page.goto(site.url("/checkout"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
             await draw_box(page)
             canvas = page.locator("canvas")
             one_box = await canvas.evaluate(COUNT_PIXELS)
@@ -210,11 +215,7 @@ async def test_a_keyboard_user_marks_the_screenshot_and_hears_what_happened(
     what happened. The 1,280 x 720 screenshot's long steps are 128 pixels, from its middle."""
     async with tenants.create() as tenant:
         with Site({}) as site:
-            project = await project_for(tenant, site)
-            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            await page.goto(site.url("/checkout"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            project, dialog = await open_dialog(page, tenant, site, live_server)
             await dialog.get_by_role("button", name="Box").focus()
             await page.keyboard.press("Enter")
             screenshot = dialog.get_by_role("application", name="Screenshot of the page")
@@ -385,11 +386,7 @@ async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fa
     the status line holds it meanwhile, and a failed send gives it back to the button, to try again."""
     async with tenants.create() as tenant:
         with Site({}) as site:
-            project = await project_for(tenant, site)
-            site.pages["/"] = checkout_page(live_server, project["apiKey"])
-            await page.goto(site.url("/"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
             await dialog.get_by_label("Title").fill("Checkout breaks")
             await page.route("**/api/v1/widget/submit**", lambda route: route.abort())
             send = dialog.get_by_role("button", name="Send report")

@@ -145,19 +145,24 @@ async def test_bugpin_json_example_on_the_compatible_path(
         assert report["metadata"]["pageLoadTime"] == 1234
 
 
+async def _bugpin_multipart(anonymous: ApiClient, project: dict[str, Any]) -> httpx.Response:
+    """BugPin's example sent as its widget sends it: the JSON in `data`, a PNG in `media`."""
+    response = await anonymous.post(
+        f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+        data={"data": json.dumps(BUGPIN_EXAMPLE)},
+        files={"media": ("screenshot.png", png(), "image/png")},
+    )
+    assert response.status_code == 201, response.text
+    return response
+
+
 async def test_bugpin_multipart_example_stores_the_screenshot(
     tenants: TenantFactory,
     anonymous: ApiClient,
     worker: Any,
 ) -> None:
     async with tenants.create() as tenant:
-        project = await _project(tenant)
-        response = await anonymous.post(
-            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
-            data={"data": json.dumps(BUGPIN_EXAMPLE)},
-            files={"media": ("screenshot.png", png(), "image/png")},
-        )
-        assert response.status_code == 201, response.text
+        response = await _bugpin_multipart(anonymous, await _project(tenant))
         report = await read_report(tenant, response.json()["reportId"])
         assert len(report["screenshots"]) == 1
         shot = await processed(tenant, report["id"])
@@ -175,13 +180,7 @@ async def test_what_a_get_answers_a_head_answers_without_the_body(
     """Link checkers and proxies ask with HEAD whether a screenshot's address still answers; another
     tenant's answers 404 as its GET does."""
     async with tenants.create() as tenant, tenants.create("Other") as other:
-        project = await _project(tenant)
-        sent = await anonymous.post(
-            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
-            data={"data": json.dumps(BUGPIN_EXAMPLE)},
-            files={"media": ("screenshot.png", png(), "image/png")},
-        )
-        assert sent.status_code == 201, sent.text
+        sent = await _bugpin_multipart(anonymous, await _project(tenant))
         shot = await processed(tenant, sent.json()["reportId"])
         for path in (shot["url"], f"/api/v1/reports/{sent.json()['reportId']}", "/api/v1/reports"):
             got, probed = await tenant.client.get(path), await tenant.client.head(path)
