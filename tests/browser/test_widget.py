@@ -68,6 +68,11 @@ async def the_only_report(tenant: Tenant, project_id: str) -> dict[str, Any]:
 async def draw_box(page: Page) -> None:
     """A box from a quarter to three quarters of the screenshot, with the Box tool."""
     await page.get_by_role("button", name="Box").click()
+    await drag_across(page)
+
+
+async def drag_across(page: Page) -> None:
+    """The pointer dragged from a quarter to three quarters of the screenshot."""
     canvas = page.locator("canvas")
     box = await canvas.bounding_box()
     assert box is not None
@@ -263,14 +268,8 @@ async def test_a_screenshot_without_annotation_takes_no_marks(
             dialog = page.get_by_role("dialog", name="Report a bug")
             await expect(dialog.get_by_role("img", name="Screenshot of the page")).to_be_visible()
             await expect(dialog.get_by_role("button", name="Box")).to_have_count(0)
-            canvas = dialog.locator("canvas")
-            box = await canvas.bounding_box()
-            assert box is not None
-            await page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
-            await page.mouse.down()
-            await page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75, steps=5)
-            await page.mouse.up()
-            assert (await canvas.evaluate(COUNT_PIXELS))["red"] == 0
+            await drag_across(page)
+            assert (await dialog.locator("canvas").evaluate(COUNT_PIXELS))["red"] == 0
 
 
 async def test_the_widget_speaks_the_visitors_language_and_stays_hidden_on_a_site_not_allowed(
