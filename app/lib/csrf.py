@@ -3,8 +3,9 @@
 Litestar's CSRF middleware checks every unsafe request. An API request that carries no session cookie, or
 that authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
 through the user's browser, so it skips the check; safe requests always pass through it so that any GET
-sets the `csrftoken` cookie. An admin page's form is always checked, a session or not: a login form posted
-from another site would sign the visitor in to the other site's account. The widget-key ingest routes skip
+sets the `csrftoken` cookie, and so does a cookie client's unsafe request that has none yet (a sign-up, a
+login). An admin page's form is always checked, a session or not: a login form posted from another site
+would sign the visitor in to the other site's account. The widget-key ingest routes skip
 it even with a cookie: a widget on a page of Lantern's own site sends the admin's session cookie along, and
 the key is the only credential they read.
 """
@@ -16,7 +17,7 @@ from typing import Any
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import ASGIMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.asgi import PUBLIC_INGEST, UI_PAGE
@@ -51,6 +52,11 @@ class SessionCSRFMiddleware(ASGIMiddleware):
         by_header = bool(request.headers.get("authorization"))
         forgeable = not by_header and (session or bool(request.route_handler.opt.get(UI_PAGE)))
         if unsafe and not forgeable:
+            if not by_header and not request.cookies.get(CSRF_COOKIE):
+                # A sign-up or login starts a session: its client gets the token with it, and its next request
+                # needs no GET first to fetch one.
+                token = generate_csrf_token(secret=self.config.secret)
+                send = CSRFMiddleware(next_app, self.config).create_send_wrapper(send, token, csrf_cookie=None)
             await next_app(scope, receive, send)
             return
         await CSRFMiddleware(next_app, self.config)(scope, receive, send)

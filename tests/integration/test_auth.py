@@ -32,6 +32,10 @@ async def test_signup_creates_user_organization_and_session(anonymous: ApiClient
     assert data["organization"]["slug"].startswith("bug-spark")
     assert "lantern_session" in response.cookies
     assert int(response.headers["x-ratelimit-remaining"]) < int(response.headers["x-ratelimit-limit"])  # per IP
+    # The CSRF token comes with the session: the next unsafe request needs no GET before it.
+    token = response.cookies["csrftoken"]
+    project = await anonymous.post("/api/v1/projects", json={"name": "Shop"}, headers={"X-CSRFToken": token})
+    assert project.status_code == 201, project.text
     me = await anonymous.get("/api/v1/auth/me")
     assert me.status_code == 200
     assert me.json()["data"]["role"] == "owner"
