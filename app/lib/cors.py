@@ -53,6 +53,17 @@ def forbidden_origin() -> LanternError:
     return LanternError(ErrorCode.FORBIDDEN, _("This origin is not allowed to use this project's widget."))
 
 
+def origin_required() -> LanternError:
+    """A project with `requireOrigin` refuses a submission whose client named no site (a script, not a page)."""
+    return LanternError(
+        ErrorCode.FORBIDDEN,
+        _(
+            "This project takes reports from pages of its allowed sites only, and this request named no site "
+            "(no Origin header)."
+        ),
+    )
+
+
 class ProjectCORSMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
@@ -82,7 +93,7 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             return
         if origin is None:
             if identity and identity.widget and identity.widget.require_origin:
-                raise forbidden_origin()
+                raise origin_required()
             await next_app(scope, receive, send)
             return
         readable_by_origin = with_response_headers(send, _origin_headers(origin))

@@ -462,6 +462,7 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
             "/api/v1/widget/submit", json=_widget_body(), headers={"X-API-Key": project["apiKey"]}
         )
         assert headless.status_code == 403
+        assert "no Origin header" in headless.json()["message"]  # it sent no origin, so none was refused
 
 
 def _widget_body() -> dict[str, Any]:

@@ -17,6 +17,13 @@ Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL)]
 Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=ORIGIN)]
 Color = Annotated[str, msgspec.Meta(pattern=COLOR)]
 RateLimit = Annotated[int, msgspec.Meta(ge=1, le=10000)]
+RequireOrigin = Annotated[
+    bool,
+    msgspec.Meta(
+        description="Widget submissions must come from a page of an allowed origin: one without an Origin header "
+        "(a script, a server) is refused with 403. Off by default, so that BugSpark's server-side clients work."
+    ),
+]
 
 
 class WidgetFeatures(CamelStruct, forbid_unknown_fields=True):
@@ -94,7 +101,7 @@ class ProjectRead(CamelStruct):
     is_active: bool
     is_public: bool
     guests_see_guests: bool
-    require_origin: bool
+    require_origin: RequireOrigin
     allowed_origins: list[str]
     rate_limit_per_minute: int
     widget_config: WidgetConfig
@@ -122,7 +129,7 @@ class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     is_public: bool | msgspec.UnsetType = msgspec.UNSET
     guests_see_guests: bool | msgspec.UnsetType = msgspec.UNSET
-    require_origin: bool | msgspec.UnsetType = msgspec.UNSET
+    require_origin: RequireOrigin | msgspec.UnsetType = msgspec.UNSET
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
     rate_limit_per_minute: RateLimit | msgspec.UnsetType = msgspec.UNSET
     # Only the fields sent change (`features` too, one by one); the result must be a valid WidgetConfig.
