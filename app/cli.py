@@ -27,6 +27,7 @@ from app.lib.errors import LanternError, message_of
 from app.lib.i18n import format_number, match_locale, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
+from app.lib.queue import release_claims
 from app.lib.supervisor import (
     Child,
     GaveUpError,
@@ -220,13 +221,21 @@ def run_command() -> None:
                 _print_demo(_seeded_demo())
                 servers = [
                     Child(_("The web server"), lambda: spawn(_granian_args(1))),
-                    Child(_("The worker"), lambda: spawn(_worker_args())),
+                    Child(_("The worker"), lambda: _start_worker(embedded)),
                 ]
                 supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])], stop)
             except GaveUpError as error:
                 raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
             finally:
                 _stop(servers, embedded)
+
+
+def _start_worker(embedded: EmbeddedRedis | None) -> subprocess.Popen[bytes]:
+    """The worker; on the embedded Redis, the only one, so the claims a worker killed before it left on its
+    jobs are let go (see `release_claims`): its jobs run again now."""
+    if embedded is not None:
+        release_claims(embedded.url)
+    return spawn(_worker_args())
 
 
 def _stop(servers: list[Child], embedded: EmbeddedRedis | None) -> None:

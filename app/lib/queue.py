@@ -32,6 +32,7 @@ from arq.constants import (
 )
 from arq.jobs import deserialize_job, serialize_job
 from arq.utils import timestamp_ms
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
@@ -183,3 +184,14 @@ async def queue_snapshot(limit: int = QUEUE_SNAPSHOT_LIMIT) -> tuple[list[Queued
         state = JobState.RUNNING if running else JobState.SCHEDULED if score > now_ms else JobState.QUEUED
         jobs.append(QueuedJob(job.function, job.kwargs.get("organization_id"), state, int(tries or 0)))
     return jobs, truncated
+
+
+def release_claims(redis_url: str) -> int:
+    """Let go of every job's in-progress claim, for a worker started on a Redis no other worker uses (`make
+    run`'s own): a claim left by a worker that died is kept in Redis' append-only file until it expires
+    (minutes), holding its job back and counted as running on the job dashboard. Returns how many there were."""
+    with SyncRedis.from_url(redis_url) as client:
+        claims = list(client.scan_iter(match=f"{in_progress_key_prefix}*"))
+        if claims:
+            client.delete(*claims)
+    return len(claims)

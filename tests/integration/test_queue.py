@@ -9,7 +9,7 @@ from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.queue import JobQueue, deserialize
+from app.lib.queue import JobQueue, deserialize, release_claims
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -44,3 +44,18 @@ async def test_a_job_id_with_a_result_is_not_queued_again(separate_redis: Embedd
     assert not await JobQueue(client).enqueue("process_screenshot", "shot-2", screenshot_id="2")
     assert await client.zcard("arq:queue") == 0
     await client.aclose()
+
+
+async def test_make_runs_worker_lets_go_of_the_claims_a_killed_worker_left(separate_redis: EmbeddedRedis) -> None:
+    """arq's in-progress keys outlive a SIGKILLed worker in the append-only file: its jobs waited minutes, and
+    the job dashboard counted them as running. The jobs themselves stay."""
+    client = Redis.from_url(separate_redis.url)
+    try:
+        await client.set("arq:in-progress:screenshot:1", b"1", px=300_000)
+        await client.set("arq:in-progress:webhook:2", b"1", px=300_000)
+        await client.set("arq:job:screenshot:1", b"job")
+        assert release_claims(separate_redis.url) == 2
+        assert await client.keys("arq:in-progress:*") == []
+        assert await client.get("arq:job:screenshot:1") == b"job"
+    finally:
+        await client.aclose()
