@@ -148,6 +148,7 @@ async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient)
     assert statuses("post", "/api/v1/projects") >= {"201", "400", "409", "413", "415", *common}
     assert "404" not in statuses("post", "/api/v1/projects")
     assert statuses("post", "/api/v1/widget/submit") >= {"201", "400", "413", "415", *common}
+    assert statuses("get", "/api/v1/widget/config/{api_key}") >= {"200", "403", "404"}  # a site not allowed
     assert statuses("post", "/api/v1/auth/login") == {"200", "400", "401", "413", "415", "429", "default"}
     assert statuses("post", "/api/v1/auth/signup") >= {"409", "429"}
     assert "404" in statuses("post", "/api/v1/auth/invitations/accept")  # a token that finds nothing

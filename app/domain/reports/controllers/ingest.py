@@ -25,7 +25,7 @@ from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import forbidden_origin, origin_allowed
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
-from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body
+from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, may_answer
 from app.lib.schema import decode_json, operation_id
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
@@ -118,6 +118,7 @@ class WidgetController(Controller):
         ["/api/v1/widget/config/{api_key:str}", "/api/widget/config/{api_key:str}"],
         operation_id=operation_id("WidgetConfig"),
         security=PUBLIC,
+        responses=may_answer(ErrorCode.FORBIDDEN),  # a site not allowed, a paused project
     )
     async def config(
         self, request: Request[Any, Any, Any], api_key: FromPath[str], db_session: NamedDependency[AsyncSession]
