@@ -33,7 +33,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.domain.webhooks.services import DeliveryService
 from app.settings import get_settings
+from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, png
@@ -561,6 +563,21 @@ async def test_an_unreachable_receiver_is_retried(tenants: TenantFactory, worker
         assert re.search(r"<small>Next attempt <time datetime=\"[^\"]+\" title=\"[^\"]+\">in ", log.text), log.text
         # Its later retries (seconds to hours away) must not outlive the test.
         assert (await tenant.client.delete(f"{WEBHOOKS}/{hook['id']}")).status_code == 204
+
+
+async def test_a_delivery_whose_webhook_was_turned_off_meanwhile_is_neither_sent_nor_counted(
+    tenants: TenantFactory,
+) -> None:
+    """Its log said `attempts: 1` beside "Not sent": an operator counted a call the receiver never had."""
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])  # no worker here: it waits
+        _data(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json={"active": False}), 200)
+        async with tenant_session(tenant) as session:
+            assert await DeliveryService(session=session).attempt(uuid.UUID(delivery["id"])) == "failed"
+        [seen] = await deliveries(tenant, hook["id"])
+    assert (seen["status"], seen["attempts"], receiver.requests) == ("failed", 0, [])
+    assert seen["error"] == "Not sent: the webhook was turned off first."
 
 
 async def test_gone_disables_the_webhook(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:

@@ -200,6 +200,8 @@ class DeliveryService(TenantService[WebhookDelivery]):
         now = datetime.now(UTC)
         delivery.response_status = outcome.status
         delivery.error = outcome.error if webhook.active else sender.WEBHOOK_OFF
+        if not webhook.active:
+            delivery.attempts -= 1  # the claim counted a call that was not made
         delivery.next_attempt_at = None
         if outcome.succeeded:
             delivery.status = DeliveryStatus.DELIVERED.value
