@@ -187,7 +187,8 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.get_by_role("row", name=re.compile("ping"))).to_contain_text("Pending")
         (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert delivery["event"] == "ping"
-        await page.get_by_role("button", name="Send again").click()
+        # Each delivery's button is named after it: a list of the page's buttons read "Send again" for each.
+        await page.get_by_role("button", name=re.compile(r"^Send the ping of .+ again$")).click()
         await expect(page.get_by_role("row", name=re.compile("ping"))).to_have_count(2)
         deliveries = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert [delivery["event"] for delivery in deliveries] == ["ping", "ping"]
@@ -197,7 +198,7 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await page.reload()
         # Turned off, it offers nothing to send (a refusal each); turning it on does.
         await expect(page.get_by_role("button", name="Send a test delivery")).to_have_count(0)
-        await expect(page.get_by_role("button", name="Send again")).to_have_count(0)
+        await expect(page.get_by_role("button", name=re.compile("^Send the ping"))).to_have_count(0)
         await page.get_by_role("button", name="Turn it on again").click()
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
         assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
