@@ -248,6 +248,32 @@ async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(
         assert right.status_code == 429  # the account is still cooling down for this IP
 
 
+async def test_someone_elses_failed_logins_do_not_lock_out_a_browser_that_signed_in_before(
+    tenants: TenantFactory, app: Any, settings_env: pytest.MonkeyPatch
+) -> None:
+    """Anyone could fill an account's hourly cap of failures from many addresses and lock its owner out for an
+    hour. The owner's browser, which signed in before (its device cookie), still signs in; one that never did
+    waits."""
+    settings_env.setenv("LANTERN_TRUSTED_PROXIES", "127.0.0.1/32")
+    settings_env.setenv("LANTERN_LOGIN_FAILURES_PER_HOUR", "3")
+    reset_settings()
+    async with tenants.create() as tenant:
+        right = {"email": tenant.email, "password": PASSWORD}
+        wrong = {**right, "password": "wrong password"}
+        home = {"X-Forwarded-For": "198.51.100.7"}
+        async with ApiClient.for_app(app) as owner, ApiClient.for_app(app) as stranger:
+            assert (await owner.post("/api/v1/auth/login", json=right, headers=home)).status_code == 200
+            guesses = [
+                await stranger.post("/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": f"203.0.113.{i}"})
+                for i in range(4)
+            ]
+            elsewhere = await stranger.post("/api/v1/auth/login", json=right, headers={"X-Forwarded-For": "192.0.2.9"})
+            again = await owner.post("/api/v1/auth/login", json=right, headers=home)
+    assert [guess.status_code for guess in guesses] == [401, 401, 401, 429]
+    assert elsewhere.status_code == 429
+    assert again.status_code == 200, again.text
+
+
 async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: EmbeddedRedis) -> None:
     client = Redis.from_url(separate_redis.url, socket_connect_timeout=0.5)
     checks = Limiter(client)

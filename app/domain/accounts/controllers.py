@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts import schemas
 from app.domain.accounts.models import User
-from app.domain.accounts.services import AccountService, LoginThrottle
+from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle
 from app.domain.organizations.models import Organization
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
@@ -69,6 +70,7 @@ class SignedIn:
     user: User
     memberships: list[tuple[Organization, str]]
     decision: Decision
+    device_cookie: Cookie  # for the response: this browser is held to the per-IP login limit only, after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ class SignedUp:
 async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, email: str, password: str) -> SignedIn:
     """Check a login (throttled per account and IP) and start its session in the user's first organization;
     the API's login and the admin UI's login page both go through here."""
-    throttle = LoginThrottle(email, client_ip(request.scope))
+    throttle = LoginThrottle(email, client_ip(request.scope), request.cookies.get(DEVICE_COOKIE))
     decision = await throttle.attempt()
     try:
         user = await accounts.authenticate(email, password)
@@ -93,7 +95,7 @@ async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, ema
     if not memberships:
         raise LanternError(ErrorCode.FORBIDDEN, _("This account does not belong to any organization."))
     start_session(request, user, memberships[0][0].id)
-    return SignedIn(user, memberships, decision)
+    return SignedIn(user, memberships, decision, throttle.device_cookie)
 
 
 async def sign_up(request: Request[Any, Any, Any], accounts: AccountService, body: schemas.SignupRequest) -> SignedUp:
@@ -167,7 +169,7 @@ class AuthController(Controller):
         signed_in = await sign_in(request, accounts, data.email, data.password)
         organization, role = signed_in.memberships[0]
         me = _me(signed_in.user, organization, role, signed_in.memberships)
-        return Response(ok(me), headers=signed_in.decision.headers())
+        return Response(ok(me), headers=signed_in.decision.headers(), cookies=[signed_in.device_cookie])
 
     @post("/logout", operation_id="Logout", status_code=HTTP_200_OK, guards=[requires_session], security=SESSION)
     async def logout(self, request: Request[Any, Any, Any]) -> Envelope[None]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import re
 import secrets
 import unicodedata
@@ -12,6 +14,7 @@ from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from litestar.datastructures import Cookie
 from msgspec import UNSET
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -279,28 +282,57 @@ class AccountService:
         return user
 
 
+# A browser that has signed in to an account before carries this cookie: the account-wide cap on failed logins
+# (which anyone can fill, from anywhere, to lock the owner out) does not stop it.
+DEVICE_COOKIE = "lantern_device"
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
 class LoginThrottle:
     """Login limits: attempts per account and IP per minute, failures per account per hour from any IP.
 
     The account is named by a digest of the e-mail address whether or not the account exists, so known
-    and unknown addresses are limited, and answered, alike.
+    and unknown addresses are limited, and answered, alike. A browser that signed in to the account before
+    (its device cookie, see `device_token`) is held to the first limit only: its owner is not locked out by
+    someone else's guesses, and its own failures do not count toward the account-wide cap.
     """
 
-    def __init__(self, email: str, ip: str) -> None:
+    def __init__(self, email: str, ip: str, device: str | None = None) -> None:
         self.account = digest(normalize_email(email))
         self.ip = ip
+        self.known_device = device is not None and hmac.compare_digest(device, device_token(self.account))
 
     async def attempt(self) -> Decision:
-        failures = await limiter().hit(login_failures_policy(), self.account, cost=0)
-        if not failures.allowed:
-            raise refuse(failures)
+        if not self.known_device:
+            failures = await limiter().hit(login_failures_policy(), self.account, cost=0)
+            if not failures.allowed:
+                raise refuse(failures)
         decision = await limiter().hit(login_policy(), f"{self.account}:{self.ip}")
         if not decision.allowed:
             raise refuse(decision)
         return decision
 
     async def failed(self) -> None:
-        await limiter().hit(login_failures_policy(), self.account)
+        if not self.known_device:
+            await limiter().hit(login_failures_policy(), self.account)
+
+    @property
+    def device_cookie(self) -> Cookie:
+        """The cookie a successful login leaves in the browser, for this account."""
+        settings = get_settings()
+        return Cookie(
+            key=DEVICE_COOKIE,
+            value=device_token(self.account),
+            max_age=DEVICE_COOKIE_MAX_AGE,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        )
+
+
+def device_token(account: str) -> str:
+    """Proof that a browser signed in to `account` (a digest of its address): only the server can make it."""
+    return hmac.new(get_settings().secret_key.encode(), f"device:{account}".encode(), hashlib.sha256).hexdigest()
 
 
 async def password_reset_mail(session: AsyncSession, user_id: UUID, token: str) -> Mail | None:

@@ -118,7 +118,9 @@ class AuthPages(Controller):
             # Retry-After too, when the login throttle refused.
             return _login_page(STATUS_OF[error.code], error.headers, email=data.email, error=message_of(error))
         await _keep_chosen_language(request, accounts, signed_in.user.id)
-        return see_other(safe_next(next_page))
+        response = see_other(safe_next(next_page))
+        response.set_cookie(signed_in.device_cookie)
+        return response
 
     @get("/signup")
     async def signup_page(self, request: Request[Any, Any, Any]) -> Redirect | Template:
