@@ -25,6 +25,8 @@ async def test_the_table_filters_searches_in_chinese_and_pages_on(
             await report(tenant.client, shop["apiKey"], f"Typo number {number:02d}", severity="low")
         await log_in(page, tenant.email)
         await expect(page.get_by_text("27 reports")).to_be_visible()
+        # The table's box, which scrolls sideways on a phone, is a region named after the page.
+        await expect(page.get_by_role("region", name="Reports")).to_be_visible()
         rows = page.locator("table.reports tbody tr")
         await expect(rows).to_have_count(25)
         await expect(rows.first).to_contain_text("Typo number 24")  # the newest
