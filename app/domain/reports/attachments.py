@@ -18,10 +18,10 @@ from app.domain.organizations.models import Role
 from app.domain.reports.ingest import sniff_image
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
 from app.domain.reports.schemas import AttachmentLink
+from app.domain.reports.screenshots import pending_image
 from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
-from app.lib.image_metadata import UnreadableImageError, without_metadata
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
 from tenants.context import require_tenant
@@ -68,11 +68,7 @@ class AttachmentService(TenantService[Attachment]):
         data = await storage().get(attachment.key or "")
         if attachment.status != ImageStatus.PENDING.value:
             return data
-        try:
-            return without_metadata(data, attachment.content_type or "")
-        except UnreadableImageError as error:
-            logger.info("pending attachment withheld: unreadable container", id=str(attachment.id), why=str(error))
-            return None
+        return pending_image(data, attachment.content_type or "", attachment.id)
 
     async def thumbnail(self, attachment: Attachment) -> bytes | None:
         """The thumbnail of an image file; None while it waits for its worker. A file that is not an image

@@ -335,6 +335,18 @@ class ImageProcessor(Generic[ImageRow]):
         return ImageStatus.FAILED.value
 
 
+def pending_image(data: bytes, content_type: str, row_id: UUID) -> bytes | None:
+    """An upload no worker has cleaned yet (a screenshot, an image attachment), as it may be served: without its
+    EXIF, GPS and other metadata, taken out of the container without decoding a pixel (the worker decodes,
+    after its checks). None when that cannot be done: it is not served until its worker has looked at it,
+    rather than with whatever metadata the unparsed part may hold."""
+    try:
+        return without_metadata(data, content_type)
+    except UnreadableImageError as error:
+        logger.info("pending image withheld: unreadable container", id=str(row_id), why=str(error))
+        return None
+
+
 class ScreenshotService:
     """Process one screenshot of the tenant in context; a screenshot of another tenant is simply not found."""
 
@@ -356,18 +368,13 @@ class ScreenshotService:
         return shot
 
     async def image(self, shot: Screenshot) -> tuple[bytes, str] | None:
-        """(bytes, content type): the clean copy once processed; before that, the upload (its sniffed type)
-        without its EXIF, GPS and other metadata, taken out of the container without decoding a pixel (the
-        worker decodes, after its checks). None when that cannot be done: the upload is not served until its
-        worker has looked at it, rather than with whatever metadata the unparsed part may hold."""
+        """(bytes, content type): the clean copy once processed; before that, the upload (its sniffed type) as
+        `pending_image` leaves it, or None."""
         data = await self.store.get(shot.key)
         if shot.status != ImageStatus.PENDING.value:
             return data, shot.content_type
-        try:
-            return without_metadata(data, shot.content_type), shot.content_type
-        except UnreadableImageError as error:
-            logger.info("pending screenshot withheld: unreadable container", id=str(shot.id), why=str(error))
-            return None
+        shown = pending_image(data, shot.content_type, shot.id)
+        return None if shown is None else (shown, shot.content_type)
 
     async def thumbnail(self, shot: Screenshot) -> bytes | None:
         """The thumbnail's bytes; None while the screenshot waits for its worker."""
