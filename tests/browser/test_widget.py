@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from tests.support.admin_ui import log_in
 from tests.support.clients import Tenant, TenantFactory
@@ -381,18 +381,35 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
 async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fails(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:
-    """The send button is disabled while sending, which drops its focus to the page behind the modal dialog;
-    the status line holds it meanwhile, and a failed send gives it back to the button, to try again."""
+    """While sending, the send button keeps the focus, marked unavailable rather than disabled (a disabled
+    button drops it to the page behind the modal dialog), and a second Enter sends nothing more; a failed
+    send leaves the focus there, to try again."""
     async with tenants.create() as tenant:
         with Site({}) as site:
             _project, dialog = await open_dialog(page, tenant, site, live_server)
             await dialog.get_by_label("Title").fill("Checkout breaks")
-            await page.route("**/api/v1/widget/submit**", lambda route: route.abort())
+            held = asyncio.Event()
+            attempts = 0
+
+            async def fail_when_released(route: Route) -> None:
+                nonlocal attempts
+                attempts += 1
+                await held.wait()
+                await route.abort()
+
+            await page.route("**/api/v1/widget/submit**", fail_when_released)
             send = dialog.get_by_role("button", name="Send report")
             await send.focus()
             await page.keyboard.press("Enter")
+            await expect(dialog.get_by_role("status")).to_have_text("Sending…")
+            await expect(send).to_have_attribute("aria-disabled", "true")
+            await page.keyboard.press("Enter")
+            await expect(send).to_be_focused()
+            held.set()
             await expect(dialog.get_by_role("status")).to_contain_text("the server could not be reached")
             await expect(send).to_be_focused()
+            await expect(send).not_to_have_attribute("aria-disabled", "true")
+            assert attempts == 1
 
 
 def contrast_ratio(first: str, second: str) -> float:

@@ -195,10 +195,13 @@ export function createAnnotator(canvas, image, { editable, announce }) {
       const shown = crosshair;
       crosshair = null;
       redraw();
-      const blob = new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+      // Not canvas.toBlob: Chromium encodes that in the page's idle time, and a page that draws no frames
+      // (a background tab, a headless browser) waits up to ten seconds for its fallback. This is at once.
+      const url = canvas.toDataURL("image/png");
       crosshair = shown;
       redraw();
-      return blob;
+      const bytes = Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (char) => char.charCodeAt(0));
+      return new Blob([bytes], { type: "image/png" });
     },
     annotations() {
       const scaled = (point) => ({ x: +(point.x / canvas.width).toFixed(4), y: +(point.y / canvas.height).toFixed(4) });

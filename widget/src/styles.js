@@ -84,7 +84,7 @@ input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}
 footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
 .primary { background: ${legible(c.primaryColor, "#ffffff")}; color: #ffffff; }
-.primary[disabled] { opacity: .6; cursor: progress; }
+.primary[aria-disabled] { opacity: .6; cursor: progress; }
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
 .secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
   color: ${pick(c.dialogLightTextColor, c.dialogDarkTextColor)}; }

@@ -188,7 +188,7 @@ async function send({ settings, form, shot, recording, config }) {
   const multipart = new FormData();
   if (shot && shot.include.checked) {
     if (shot.annotate) body.annotations = shot.annotator.annotations();
-    multipart.append("media", await shot.annotator.toBlob(), "screenshot.png");
+    multipart.append("media", shot.annotator.toBlob(), "screenshot.png");
   }
   values.getAll("attachments").filter((file) => file && file.size).slice(0, MAX_ATTACHMENTS)
     .forEach((file) => multipart.append("media", file, file.name));
@@ -246,21 +246,16 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (submit.getAttribute("aria-disabled")) return; // a send is under way
     if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
       showStatus(status, "error", texts.titleTooShort);
       markInvalid(form, status, ["title"]);
       return;
     }
     markInvalid(form, status, []);
-    // Disabled while sending, the button drops the focus to the page behind the dialog; a failed send gives
-    // it back. (Holding it in the dialog meanwhile, on the button or the status line, stalled the send in
-    // headless Chromium.)
-    const hadFocus = root.activeElement === submit;
-    const refocus = () => {
-      submit.disabled = false;
-      if (hadFocus && !root.activeElement) submit.focus();
-    };
-    submit.disabled = true;
+    // aria-disabled, not disabled: a disabled button drops the focus to the page behind the modal dialog.
+    const done = () => submit.removeAttribute("aria-disabled");
+    submit.setAttribute("aria-disabled", "true");
     showStatus(status, "", texts.sending);
     try {
       const { ok, body } = await send({ settings, form, shot, recording, config });
@@ -269,7 +264,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
         // A visitor is told what to correct, not the API's "The request is not valid.".
         const headline = details.length ? texts.correct : body.message || texts.failed;
         showStatus(status, "error", headline, details);
-        refocus();
+        done();
         markInvalid(form, status, details.map((detail) => detail.field));
         return;
       }
@@ -282,7 +277,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
       closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
     } catch (_unreachable) {
       showStatus(status, "error", texts.offline);
-      refocus();
+      done();
     }
   });
   trapFocus(root, dialog);
