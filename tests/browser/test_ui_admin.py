@@ -126,7 +126,12 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
             await row.get_by_role("button", name="Change role").click()
         members = {member["email"]: member for member in await read(tenant, "/api/v1/organization/members")}
         assert members["client@example.com"]["role"] == "member"
-        await page.get_by_role("button", name="Remove client@example.com").click()
+        row = page.get_by_role("row", name=re.compile("client@example.com"))
+        remove = row.get_by_text("Remove", exact=True)  # asked once more, saying what goes
+        await expect(remove).to_have_attribute("aria-label", "Remove client@example.com")
+        await remove.click()
+        await expect(row).to_contain_text("Their invitation is withdrawn: its link stops working.")  # not accepted yet
+        await row.get_by_role("button", name="Remove from the organization").click()
         await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_have_count(0)
         members = {member["email"] for member in await read(tenant, "/api/v1/organization/members")}
         assert members == {tenant.email}
@@ -231,8 +236,10 @@ async def test_an_old_widget_key_is_revoked_and_a_project_deleted_with_its_repor
         old_key = doomed["apiKey"]
         old = page.locator("ul.keys li", has_text=old_key[-4:])
         await expect(old).to_contain_text(re.compile(r"made \d+ seconds? ago"))
-        await old.get_by_text("Revoke", exact=True).click()  # asked once more: the widget stops on its pages
-        await page.get_by_role("button", name=f"Revoke the key {old_key[:11]}…{old_key[-4:]}").click()
+        revoke = old.get_by_text("Revoke", exact=True)  # asked once more: the widget stops on its pages
+        await expect(revoke).to_have_attribute("aria-label", f"Revoke the key {old_key[:11]}…{old_key[-4:]}")
+        await revoke.click()
+        await old.get_by_role("button", name="Revoke the key", exact=True).click()
         keys = {key["key"]: key for key in await read(tenant, f"/api/v1/projects/{doomed['id']}/keys")}
         assert keys[old_key]["revokedAt"] is not None
         assert keys[new_key]["revokedAt"] is None
@@ -279,7 +286,11 @@ async def test_an_api_token_is_shown_once_works_until_it_is_revoked(
         await expect(row).to_contain_text(f"{token[:11]}…")
         await expect(row).not_to_contain_text(token)  # the list shows its first characters only
         await expect(row).not_to_contain_text("Never")  # used just now
-        await row.get_by_role("button", name="Revoke CI pipeline").click()
+        revoke = row.get_by_text("Revoke", exact=True)  # asked once more: its programs stop
+        await expect(revoke).to_have_attribute("aria-label", "Revoke CI pipeline")
+        await revoke.click()
+        await expect(row).to_contain_text("Programs that use this token are refused from now on.")
+        await row.get_by_role("button", name="Revoke the token").click()
         await expect(page.get_by_role("status")).to_contain_text("The token is revoked")
         await expect(row).to_contain_text("Revoked")
         assert (await program.get("/api/v1/reports", headers=bearer)).status_code == 401
