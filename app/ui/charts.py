@@ -1,5 +1,6 @@
-"""Charts drawn on the server as inline SVG: no script and no package, and each bar says its numbers in its
-title, which browsers show on hover and screen readers read."""
+"""Charts drawn on the server as inline SVG: no script and no package. Each bar says its numbers in its title,
+which browsers show on hover; the page also lists them in a table, for a keyboard and a screen reader (the
+chart is one image to them)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ HOURS_A_DAY = 24
 class Bar:
     """One hour: the done part stacked on the failed part, in the chart's coordinates."""
 
+    hour: str
+    done: int
+    failed: int
     x: float
     width: float
     done_y: float
@@ -40,6 +44,11 @@ class BarChart:
     bars: list[Bar]
     ticks: list[tuple[float, str]]  # where an hour's label goes, and the label
 
+    @property
+    def busy(self) -> list[Bar]:
+        """The hours with a job done or failed, as the chart's table lists them."""
+        return [bar for bar in self.bars if bar.done or bar.failed]
+
 
 def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
     """One bar an hour. A window of more than a day names each hour with its day, and marks where days
@@ -53,14 +62,17 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
     for index, hour in enumerate(hours):
         failed_height, done_height = hour.failed * scale, hour.done * scale
         failed_y = HEIGHT - failed_height
+        when = name(hour.hour)
         title = _(
             "%(time)s: %(done)s done, %(failed)s failed",
-            time=name(hour.hour),
+            time=when,
             done=format_number(hour.done),
             failed=format_number(hour.failed),
         )
+        done_y = failed_y - done_height
+        width = max(slot - GAP, 0.5)
         bars.append(
-            Bar(index * slot, max(slot - GAP, 0.5), failed_y - done_height, done_height, failed_y, failed_height, title)
+            Bar(when, hour.done, hour.failed, index * slot, width, done_y, done_height, failed_y, failed_height, title)
         )
     return BarChart(WIDTH, HEIGHT, peak, bars, _day_ticks(hours, slot) if days else _hour_ticks(hours, slot))
 

@@ -59,6 +59,13 @@ async def test_a_manager_sees_the_work_done_per_hour_and_picks_the_window(
         chart = screenshots.get_by_role("img")
         await expect(chart).to_have_attribute("aria-label", "Screenshots per hour, at most 1 in one hour")
         await expect(chart.locator("title").filter(has_text=re.compile(r": 1 done, 0 failed$"))).to_have_count(1)
+        figures = screenshots.get_by_text("The figures hour by hour")  # the bars' numbers, from the keyboard
+        await expect(figures).to_have_attribute("aria-label", "Screenshots: the figures hour by hour")
+        await figures.focus()
+        await page.keyboard.press("Enter")
+        rows = screenshots.get_by_role("table").get_by_role("row")
+        await expect(rows).to_have_count(2)  # its heading, and the one hour with work done
+        await expect(rows.nth(1).get_by_role("cell")).to_have_text([re.compile(r"\d:\d\d"), "1", "0"])
         await expect(page.get_by_label("Organizations")).to_have_count(0)  # not an operator
 
         await page.get_by_label("Window").select_option("6")  # submitted by ui.js

@@ -30,3 +30,15 @@ def test_seven_days_are_marked_by_the_days_they_begin_in_the_readers_zone() -> N
     first_tick = chart.ticks[0][0]
     assert chart.bars[11].x == first_tick  # 12:00 UTC + 11 h is midnight in Berlin
     assert chart.bars[0].title == "1. Dez., 13:00: 0 erledigt, 0 fehlgeschlagen"
+
+
+def test_the_table_beside_a_chart_lists_the_hours_with_work_in_them() -> None:
+    """The chart is one image to a screen reader and its bars answer a mouse only: the table says the same."""
+    outcomes = [
+        HourOutcomes(hour=START, done=0, failed=0),
+        HourOutcomes(hour=START + timedelta(hours=1), done=0, failed=2),
+        HourOutcomes(hour=START + timedelta(hours=2), done=1250, failed=1),
+    ]
+    with use_locale("de"), use_timezone("Europe/Berlin"):
+        chart = hourly_chart(outcomes)
+    assert [(bar.hour, bar.done, bar.failed) for bar in chart.busy] == [("14:00", 0, 2), ("15:00", 1250, 1)]
