@@ -116,7 +116,9 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await page.get_by_label("Assignee").select_option(label="Owner")
         await page.get_by_role("button", name="Save changes").click()
         await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
-        await expect(page.locator(".report-head .badge").first).to_have_text("Doing")
+        # "Doing" on the page; "Status Doing" to a screen reader, which has no column heading to say so here.
+        await expect(page.locator(".report-head .badge").first).to_have_text("Status Doing")
+        await expect(page.locator(".report-head .badge").first.locator(".visually-hidden")).to_have_text("Status")
         await expect(page.locator(".report-head .meta")).to_contain_text("Priority: Highest")
         await expect(page.locator(".report-head .meta")).to_contain_text("Assigned to Owner")
         changed = await read(tenant, f"/api/v1/reports/{created['id']}")
