@@ -28,7 +28,7 @@ from app.domain.reports.controllers import (
 from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.domain.webhooks.controllers import WebhookController
-from app.lib.asgi import without_body
+from app.lib.asgi import SENT_METHOD, without_body
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
@@ -66,6 +66,7 @@ class Lantern(Litestar):
                 http["query_string"] = _NOT_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], http["query_string"])
             if http["method"] == "HEAD":
                 http["method"] = "GET"
+                http.setdefault("state", {})[SENT_METHOD] = "HEAD"
                 send = without_body(cast("Send", send))
         await super().__call__(scope, receive, send)
 

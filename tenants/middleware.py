@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import PUBLIC_INGEST, SENT_METHOD
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import (
@@ -114,7 +114,7 @@ class RequestContextMiddleware(ASGIMiddleware):
             finally:
                 logger.info(
                     "request",
-                    method=request.method,
+                    method=scope["state"].get(SENT_METHOD, request.method),
                     path=request.url.path,
                     status=outcome.get("status"),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -16,6 +16,8 @@ SCREENSHOT_UPLOAD = "screenshot_upload"
 FILE_DOWNLOAD = "file_download"
 # A page of the admin UI (a route option): a person's clicks, limited apart from the admin API.
 UI_PAGE = "ui_page"
+# Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
+SENT_METHOD = "sent_method"
 
 
 def with_response_headers(send: Send, extra: dict[str, str]) -> Send:

@@ -97,6 +97,8 @@ def _every_log_line_is_json(printed: str) -> None:
     records = [json.loads(line) for line in logged]
     by_logger = {record.get("logger", "app") for record in records}
     assert {"_granian", "arq.worker", "app"} <= by_logger, by_logger
+    requests = {(record["method"], record["path"]) for record in records if record.get("event") == "request"}
+    assert ("HEAD", "/health") in requests, requests  # routed as a GET, logged as what was sent
     jobs = [record["event"] for record in records if record.get("logger") == "arq.worker"]
     assert any("process_screenshot" in job for job in jobs), jobs  # the demo's screenshot
     assert not [job for job in jobs if "→ cron:" in job or "← cron:" in job], jobs
@@ -142,6 +144,7 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         printed = run.output.read_text()
         demo = parse_demo_login(printed)
         _log_in(run.base_url, demo)
+        assert httpx.head(f"{run.base_url}/health").status_code == 200
 
         children = descendants(run.process)
         started = "\n".join(command_line(child) for child in children)
