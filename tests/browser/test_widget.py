@@ -515,6 +515,9 @@ async def test_a_page_that_refuses_inline_styles_gets_a_styled_widget_and_no_uns
             dialog = page.get_by_role("dialog", name="Report a bug")
             await expect(dialog).to_have_css("border-radius", "10px")
             await expect(dialog.locator("canvas")).to_have_count(0)
+            await expect(dialog.get_by_role("status")).to_have_text(  # the visitor is told, not only the console
+                "The screenshot could not be taken; you can still send the report."
+            )
             await send_from_dialog(page, "Strict checkout")
         report = await the_only_report(tenant, project["id"])
     assert report["screenshots"] == []

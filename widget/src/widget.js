@@ -216,7 +216,7 @@ function restoreDraft(form) {
   });
 }
 
-function openDialog({ root, settings, config, recording, screenshot, onClose }) {
+function openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose }) {
   const texts = config.texts;
   const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
   const form = reportForm(config, texts);
@@ -224,6 +224,7 @@ function openDialog({ root, settings, config, recording, screenshot, onClose }) 
   let sent = false;
   const status = form.querySelector(".status");
   const submit = form.querySelector("button[type=submit]");
+  if (screenshotFailed) showStatus(status, "", texts.screenshotFailed);
   const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
     title: texts.close, text: "×" });
   const dialog = element("div", { className: "dialog", role: "dialog", "aria-modal": "true",
@@ -314,13 +315,16 @@ export function mountWidget({ settings, config, recording }) {
   button.addEventListener("click", async () => {
     button.hidden = true;
     let screenshot = null;
+    let screenshotFailed = false;
     if (config.features.screenshot) {
       const toast = element("div", { className: "toast", role: "status", text: config.texts.capturing });
       root.appendChild(toast);
       try {
         screenshot = await takeScreenshot({ method: config.captureMethod, useScreenCaptureAPI: config.useScreenCaptureAPI, isOwn });
       } catch (error) {
-        console.warn(`Lantern: ${config.texts.screenshotFailed} (${error && error.message})`);
+        // The site's developer reads why in the console; the visitor is told in the dialog, in their language.
+        console.warn(`Lantern: no screenshot was taken (${error && error.message}).`);
+        screenshotFailed = true;
       } finally {
         toast.remove();
       }
@@ -329,6 +333,6 @@ export function mountWidget({ settings, config, recording }) {
       button.hidden = false;
       button.focus(); // back where the visitor was, for keyboard and screen reader users
     };
-    openDialog({ root, settings, config, recording, screenshot, onClose });
+    openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose });
   });
 }
