@@ -142,6 +142,32 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.locator(".comment .meta")).to_contain_text(["Owner", "API token “CI bot”"])
 
 
+async def test_saving_the_triage_form_keeps_what_a_colleague_changed_meanwhile(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The form sends every field: those left as it showed them undid a colleague's change saved after the page
+    was opened, and both were told "saved". Only the fields changed are saved, and the second one is told."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        colleague = await tenant.client.patch(
+            f"/api/v1/reports/{created['id']}", json={"status": "doing", "severity": "high"}
+        )
+        assert colleague.status_code == 200, colleague.text
+        await page.get_by_label("Priority").select_option(label="Highest")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_contain_text("Someone else changed this report since you opened it")
+        await expect(page.get_by_label("Status", exact=True)).to_have_value("doing")
+        changed = await read(tenant, f"/api/v1/reports/{created['id']}")
+        assert (changed["status"], changed["severity"], changed["priority"]) == ("doing", "high", "highest")
+
+        await page.get_by_label("Assignee").select_option(label="Owner")  # nobody else changed anything since
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["assigneeId"] == tenant.user_id
+
+
 async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
         theirs = await globex.create_project()

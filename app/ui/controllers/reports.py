@@ -121,11 +121,50 @@ class ListQuery:
 
 @dataclass
 class TriageForm:
+    """The report page's triage form, which sends every field, with the values it showed (`shown_*`); or the
+    board's move field, which sends a status alone."""
+
     status: str | None = None
     severity: str | None = None
     priority: str | None = None
     assignee_id: str | None = None
+    shown_status: str | None = None
+    shown_severity: str | None = None
+    shown_priority: str | None = None
+    shown_assignee_id: str | None = None
     next: str | None = None
+
+    def triaged(self) -> dict[str, tuple[str | None, str | None]]:
+        """Each field by the API's name: (the value sent, the value the form showed)."""
+        return {
+            "status": (self.status, self.shown_status),
+            "severity": (self.severity, self.shown_severity),
+            "priority": (self.priority, self.shown_priority),
+            "assigneeId": (self.assignee_id, self.shown_assignee_id),
+        }
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the person changed. One left as the form showed it is not sent on: it would undo what a
+        colleague saved meanwhile, without a word to either."""
+        changed: dict[str, Any] = {}
+        for name, (value, shown) in self.triaged().items():
+            if value is None or value == shown:
+                continue
+            if name == "assigneeId":
+                changed[name] = value or None  # the empty choice: nobody
+            elif value:
+                changed[name] = value
+        return changed
+
+    def changed_meanwhile(self, report: Report) -> bool:
+        """Whether someone else changed a field of the report after the form showed it."""
+        now = {
+            "status": report.status,
+            "severity": report.severity,
+            "priority": report.priority,
+            "assigneeId": str(report.assignee_id or ""),
+        }
+        return any(shown is not None and shown != now[name] for name, (_value, shown) in self.triaged().items())
 
 
 @dataclass
@@ -267,15 +306,13 @@ class ReportPages(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Redirect:
         """Status (a column), severity, priority and assignee, as `PATCH /api/v1/reports/{id}` changes them."""
-        sent = {"status": data.status, "severity": data.severity, "priority": data.priority}
-        wanted: dict[str, Any] = {name: value for name, value in sent.items() if value}
-        if data.assignee_id is not None:
-            wanted["assigneeId"] = data.assignee_id or None  # the empty choice: nobody
-        changes = convert_body(wanted, ReportUpdate)
+        changes = convert_body(data.changes(), ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        # The page then shows what a colleague changed meanwhile beside what was just saved, and says so.
+        saved = "merged" if data.changed_meanwhile(report) else "1"
         if await reports.apply(report, changes, columns, layout.identity):
             await events.report_changed(Event.REPORT_UPDATED, report)
-        return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved=1")
+        return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved={saved}")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])
     async def github_issue(
