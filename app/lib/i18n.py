@@ -250,6 +250,14 @@ def format_megabytes(size: int) -> str:
     return f"{format_number(size // (1024 * 1024))} MB"
 
 
+def format_size(size: int) -> str:
+    """A file's size as a person reads it: "812 bytes", "12.4 KB", "3.1 MB" (of 1,024 and 1,048,576 bytes)."""
+    if size < 1024:  # noqa: PLR2004 - a kilobyte
+        return ngettext("%(num)s byte", "%(num)s bytes", size)
+    unit, scaled = ("KB", size / 1024) if size < 1024 * 1024 else ("MB", size / (1024 * 1024))
+    return f"{numbers.format_decimal(round(scaled, 1), locale=_babel_locale(_locale.get()))} {unit}"
+
+
 def format_relative(moment: datetime, now: datetime | None = None) -> str:
     """`moment` relative to `now` (default: the present), e.g. "3 days ago" or "in 2 hours"."""
     reference = now or datetime.now(UTC)

@@ -21,6 +21,7 @@ from app.lib.i18n import (
     format_datetime,
     format_number,
     format_relative,
+    format_size,
     language_tag,
     translations,
 )
@@ -68,7 +69,11 @@ def environment() -> Environment:
     # Added to the environment by the i18n extension at runtime, which the type stubs cannot know.
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        relative=format_relative, datetime=format_datetime, number=format_number, pages_query=pages_query
+        relative=format_relative,
+        datetime=format_datetime,
+        number=format_number,
+        size=format_size,
+        pages_query=pages_query,
     )
     env.globals.update(
         languages=LANGUAGES,

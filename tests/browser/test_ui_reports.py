@@ -168,6 +168,34 @@ async def test_saving_the_triage_form_keeps_what_a_colleague_changed_meanwhile(
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["assigneeId"] == tenant.user_id
 
 
+async def test_a_reports_page_lists_its_attached_files_and_links_to_download(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """Files attached through the API were on no page: the report's page lists each with its size, a file to
+    download and a link to follow."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        base = f"/api/v1/reports/{created['id']}/attachments"
+        log = b"TypeError: total is undefined\n" * 100
+        uploaded = await tenant.client.post(base, files={"file": ("cart.log", log, "text/plain")})
+        assert uploaded.status_code == 201, uploaded.text
+        linked = await tenant.client.post(base, json={"url": "https://files.example.com/cart.har"})
+        assert linked.status_code == 201, linked.text
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        files = page.get_by_role("region", name="Attachments")
+        await expect(files.get_by_role("listitem")).to_have_count(2)
+        await expect(files.get_by_role("listitem").first).to_contain_text("cart.log · 2.9 KB")  # 3,000 bytes
+        await expect(files.get_by_role("link", name="cart.har")).to_have_attribute(
+            "href", "https://files.example.com/cart.har"
+        )
+        async with page.expect_download() as downloading:
+            await files.get_by_role("link", name="cart.log").click()
+        download = await downloading.value
+        assert download.suggested_filename == "cart.log"
+        assert (await download.path()).read_bytes() == log
+
+
 async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
         theirs = await globex.create_project()

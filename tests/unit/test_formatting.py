@@ -15,6 +15,7 @@ from app.lib.i18n import (
     format_datetime,
     format_number,
     format_relative,
+    format_size,
     format_time,
     use_locale,
     use_timezone,
@@ -96,6 +97,16 @@ def test_a_naive_datetime_is_taken_as_utc() -> None:
 def test_numbers_in_the_readers_locale(locale: str, expected: str) -> None:
     with use_locale(locale):
         assert format_number(1234567.5) == expected
+
+
+def test_file_sizes_in_the_readers_words() -> None:
+    sizes = (1, 812, 3000, 3_250_000)
+    with use_locale("en"):
+        assert [format_size(size) for size in sizes] == ["1 byte", "812 bytes", "2.9 KB", "3.1 MB"]
+    with use_locale("de"):
+        assert [format_size(size) for size in sizes] == ["1 Byte", "812 Byte", "2,9 KB", "3,1 MB"]
+    with use_locale("ja"):
+        assert format_size(812) == "812 バイト"
 
 
 def test_numbers_are_rounded_unless_exact() -> None:

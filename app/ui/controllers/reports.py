@@ -25,6 +25,8 @@ from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.organizations.models import Role
 from app.domain.organizations.services import MembershipService
 from app.domain.projects.services import ProjectService
+from app.domain.reports.attachments import AttachmentService
+from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects
 from app.domain.reports.models import Category, Comment, Priority, Report, Severity
 from app.domain.reports.presenters import screenshot_read, screenshots_of
@@ -267,6 +269,7 @@ class ReportPages(Controller):
     ) -> Template:
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
+        files = await AttachmentService(session=reports.session).of(report.id)
         # GitHub is the team's: the API does not show guests a report's issue either.
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
         custom = [column.name for column in await columns.custom(report.project_id)]
@@ -278,6 +281,7 @@ class ReportPages(Controller):
             path=report_path(report),
             project=await projects.get(report.project_id),
             screenshots=[screenshot_read(shot) for shot in shots],
+            attachments=[attachment_read(attachment) for attachment in files],
             comments=notes,
             authors=await comment_authors(layout, notes, names, tokens),
             people=names,
