@@ -976,3 +976,24 @@ async def test_text_with_a_nul_character_is_a_400_on_postgresql(tenants: TenantF
         page = await tenant.client.post("/ui/projects", data={"name": "A\u0000B"})
         assert page.status_code == 400
         assert sent.status_code == 201, sent.text
+
+
+async def test_the_lists_status_filter_offers_the_custom_columns_of_the_projects_shown(tenants: TenantFactory) -> None:
+    """With no project chosen, the list's Status filter offered the six default columns only, and an address
+    that filtered by a custom one showed "All"."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        shop, blog = await _project(tenant), await _project(tenant, "Blog", "BLG")
+        for project, name in ((shop, "Vendor"), (blog, "Vendor"), (blog, "Legal")):
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": name})
+            assert added.status_code == 201, added.text
+        foreign = await _project(other, "Foreign", "FRN")
+        await other.client.post(f"/api/v1/projects/{foreign['id']}/columns", json={"name": "Secret column"})
+        every = (await tenant.client.get("/ui/reports")).text
+        chosen = (await tenant.client.get("/ui/reports", params={"project": shop["id"]})).text
+        named = (await tenant.client.get("/ui/reports", params={"status": "Renamed"})).text
+    assert every.count('<option value="Vendor"') == 1
+    assert '<option value="Legal"' in every
+    assert "Secret column" not in every
+    assert '<option value="Vendor"' in chosen
+    assert '<option value="Legal"' not in chosen
+    assert '<option value="Renamed" selected>' in named

@@ -458,6 +458,14 @@ class ColumnService(TenantService[ProjectColumn]):
             ),
         )
 
+    async def names(self, project_ids: Sequence[UUID]) -> list[str]:
+        """The custom columns' names of these projects, each once, in their boards' order."""
+        found = await self.get_many(
+            ProjectColumn.project_id.in_(project_ids),
+            order_by=[ProjectColumn.position.asc(), ProjectColumn.status_id.asc()],
+        )
+        return list(dict.fromkeys(column.name for column in found))
+
     async def resolve_status(self, project_id: UUID, name: str | None) -> tuple[str, int | None]:
         """(status, status id) for a column name, None being the feedback column, or another product's name
         for a default column; unknown names are a field error."""

@@ -235,9 +235,10 @@ class ReportPages(Controller):
             count=not (query.after or query.before),
         )
         visible = await projects.visible(identity)
-        # Only a project the reader sees names its columns (a guest's address may name any project's id).
-        chosen = next((project for project in visible if str(project.id) == query.project), None)
-        custom = [column.name for column in await columns.custom(chosen.id)] if chosen else []
+        # Only a project the reader sees names its columns (a guest's address may name any project's id); with
+        # none chosen, every one the reader sees does.
+        chosen = [project for project in visible if str(project.id) == query.project] or visible
+        custom = await columns.names([project.id for project in chosen])
         return page(
             "reports/list.html",
             layout,
