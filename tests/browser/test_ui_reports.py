@@ -196,6 +196,22 @@ async def test_a_reports_page_lists_its_attached_files_and_links_to_download(
         assert (await download.path()).read_bytes() == log
 
 
+async def test_a_reports_page_leads_back_to_the_list_as_it_was_left(tenants: TenantFactory, page: Page) -> None:
+    """ "All reports" went to the bare list: its filters and sort were gone, also after a save on the page."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        await report(tenant.client, project["apiKey"], "The cart total is wrong", severity="high")
+        listed = f"/ui/reports?severity=high&sort=title&project={project['id']}"
+        await log_in(page, tenant.email, path=listed)
+        await page.get_by_role("link", name="The cart total is wrong").click()
+        await page.get_by_label("Priority").select_option(label="Highest")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        await page.get_by_role("link", name="All reports").click()
+        await expect(page).to_have_url(re.compile(re.escape(listed) + "$"))
+        await expect(page.get_by_label("Severity")).to_have_value("high")
+
+
 async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
         theirs = await globex.create_project()

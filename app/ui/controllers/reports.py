@@ -121,6 +121,10 @@ class ListQuery:
         return Ordering((SortKey(member, descending=sort.startswith("-")),))
 
 
+# The session's record of the list's query as last shown.
+LIST_KEY = "report_list"
+
+
 @dataclass
 class TriageForm:
     """The report page's triage form, which sends every field, with the values it showed (`shown_*`); or the
@@ -221,6 +225,8 @@ class ReportPages(Controller):
         request: Request[Any, Any, Any],
     ) -> Template:
         query = ListQuery.of(request.query_params)
+        # A report's page leads back to the list as it was left: its filters, sort and page.
+        request.session[LIST_KEY] = request.scope["query_string"].decode()
         identity = layout.identity
         guest = await guest_projects(identity, projects)
         conditions = [*query.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
@@ -267,9 +273,11 @@ class ReportPages(Controller):
         connections: NamedDependency[GitHubConnections],
         issues: NamedDependency[GitHubIssues],
         tokens: NamedDependency[TokenService],
+        request: Request[Any, Any, Any],
     ) -> Template:
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
+        listed = request.session.get(LIST_KEY)
         files = await AttachmentService(session=reports.session).of(report.id)
         # GitHub is the team's: the API does not show guests a report's issue either.
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
@@ -280,6 +288,7 @@ class ReportPages(Controller):
             layout,
             report=report,
             path=report_path(report),
+            back=f"{HOME_PATH}?{listed}" if listed else HOME_PATH,
             project=await projects.get(report.project_id),
             screenshots=[screenshot_read(shot) for shot in shots],
             attachments=[attachment_read(attachment) for attachment in files],
