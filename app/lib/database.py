@@ -25,13 +25,19 @@ logger = structlog.get_logger()
 MIGRATIONS_DIR = "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # The search's case-insensitive match beyond ASCII (reports/search.py), which SQLite's lower() is not.
+    dbapi_connection.create_function("lantern_casefold", 1, _casefold, deterministic=True)
+
+
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
 
 
 def _engine_config(url: str) -> EngineConfig:
@@ -56,7 +62,7 @@ def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:
         alembic_config=AlembicAsyncConfig(script_location=MIGRATIONS_DIR, compare_type=True),
     )
     if url.startswith("sqlite"):
-        event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
+        event.listen(config.get_engine().sync_engine, "connect", _prepare_sqlite)
     return config
 
 

@@ -106,8 +106,16 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def substring_condition(term: str) -> ColumnElement[bool]:
+def substring_condition(term: str, dialect: str) -> ColumnElement[bool]:
     """Title or description holds `term`, case-insensitively: the exact answer, by itself a scan."""
+    if dialect == "sqlite":
+        # SQLite's LIKE and lower() fold ASCII letters only: "ümlauts" did not find "Ümlauts", nor "оплате"
+        # "ОПЛАТЕ". Both sides are case-folded by Python instead (database.py gives SQLite the function).
+        folded = term.casefold()
+        return or_(
+            func.instr(func.lantern_casefold(Report.title), folded) > 0,
+            func.instr(func.lantern_casefold(Report.description), folded) > 0,
+        )
     pattern = f"%{escape_like(term)}%"
     return or_(Report.title.ilike(pattern, escape="\\"), Report.description.ilike(pattern, escape="\\"))
 
@@ -126,7 +134,7 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
 
 def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:
     """`substring_condition`, narrowed first by the index where this database has one for `term`."""
-    exact = substring_condition(term)
+    exact = substring_condition(term, dialect)
     if dialect == "sqlite":
         return _sqlite_candidates(term) & exact if len(term) >= TRIGRAM_FLOOR else exact
     grams = bigrams(term)
