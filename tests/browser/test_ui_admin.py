@@ -142,6 +142,13 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         await page.get_by_role("row", name=re.compile(tenant.email)).get_by_role("button", name="Change role").click()
         await expect(own).to_have_accessible_description("An organization must keep at least one owner.")
         await expect(page.get_by_role("heading", name="Members and guests")).to_be_visible()
+        # At the page's address, not the post's: a reload shows the page again and posts nothing.
+        await expect(page).to_have_url(re.compile(r"/ui/members/?$"))
+        posted: list[str] = []
+        page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)
+        await page.reload()
+        await expect(own).not_to_have_accessible_description("An organization must keep at least one owner.")
+        assert posted == []
 
 
 async def test_a_webhook_is_changed_on_its_page(tenants: TenantFactory, page: Page) -> None:

@@ -3,7 +3,10 @@
 //   the keyboard, whose arrows step through every choice on the way, it waits for Enter or its button.
 // - A board card dropped on another column submits its own move form with that column's status.
 // - A board wider than the window fades at each edge that has columns past it (a scrollbar is easy to miss).
+// - A refused form, shown again, is at the address of the page it was on (see base.html), not the post's.
 "use strict";
+
+if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
 
 const autosubmits = (node) => node instanceof HTMLSelectElement && node.hasAttribute("data-autosubmit");
 const steppedByKeys = new WeakSet();
