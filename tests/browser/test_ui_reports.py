@@ -9,7 +9,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from tests.support.admin_ui import invite, log_in, png, read, report
-from tests.support.clients import TenantFactory
+from tests.support.clients import PASSWORD, TenantFactory
 from tests.support.screenshots import processed
 
 
@@ -228,6 +228,34 @@ async def test_another_organizations_report_and_project_are_not_found(tenants: T
         response = await page.goto(f"/ui/board?project={theirs['id']}")
         assert response is not None
         assert response.status == 404
+
+
+async def test_a_report_of_another_of_ones_organizations_offers_to_switch_to_it(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """A link a colleague shared from another of the person's organizations (a tracking ID is an organization's
+    own) answered a bare 404 while this one was chosen: it says where the report is, and switches there."""
+    async with tenants.create("Home") as home, tenants.create("Away") as away:
+        shop = await away.create_project("Shop")
+        shared = await report(away.client, shop["apiKey"], "The cart total is wrong")
+        invited = await away.client.post("/api/v1/organization/members", json={"email": home.email})
+        token = invited.json()["data"]["invitationToken"]
+        accepted = await home.client.post(
+            "/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        await log_in(page, home.email)
+        switcher = page.get_by_label("Organization")
+        if await switcher.input_value() != home.organization_id:
+            await switcher.select_option(home.organization_id)  # submitted by ui.js
+        await expect(switcher).to_have_value(home.organization_id)
+        response = await page.goto(f"/ui/reports/{shared['id']}")
+        assert response is not None
+        assert response.status == 404
+        await expect(page.get_by_role("heading", name="This report is in another organization")).to_be_visible()
+        await page.get_by_role("button", name="Switch to Away").click()
+        await expect(page.get_by_role("heading", name="The cart total is wrong")).to_be_visible()
+        await expect(switcher).to_have_value(away.organization_id)
 
 
 async def test_a_guest_sees_only_their_own_reports_of_their_project(

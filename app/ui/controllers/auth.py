@@ -56,6 +56,7 @@ class LanguageForm:
 @dataclass
 class OrganizationForm:
     organization_id: UUID
+    next: str | None = None  # a page of the organization switched to (a report shared from it)
 
 
 def _login_page(
@@ -198,4 +199,4 @@ class AuthPages(Controller):
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_person
         await switch_session_organization(request, accounts, identity.user_id, data.organization_id)
         # Home, not back: the page shown was the other organization's, and would be a 404 now.
-        return see_other(HOME_PATH)
+        return see_other(safe_next(data.next) if data.next else HOME_PATH)

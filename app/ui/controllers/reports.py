@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from app.domain.integrations.github import error_message as github_error_message
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.integrations.services import GitHubConnections, GitHubIssues
-from app.domain.organizations.models import Role
+from app.domain.organizations.models import Organization, Role
 from app.domain.organizations.services import MembershipService
 from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
@@ -37,6 +37,8 @@ from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
+from app.lib.database import alchemy_config
+from app.lib.errors import LanternError
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
@@ -44,6 +46,7 @@ from app.lib.schema import convert_body
 from app.ui.forms import Form
 from app.ui.pages import HOME_PATH, Layout, page, people, requires_person, safe_next, see_other
 from app.ui.views import CHOICES, facts, json_excerpt, table
+from tenants.context import tenant_scope
 from tenants.guards import requires_manager, requires_team
 
 PAGE_SIZE = 25
@@ -119,6 +122,23 @@ class ListQuery:
         member = sort.removeprefix("-")
         assert member in SORT_FIELDS  # noqa: S101 - SORTS names only sortable fields
         return Ordering((SortKey(member, descending=sort.startswith("-")),))
+
+
+async def organization_holding(layout: Layout, reference: str) -> Organization | None:
+    """Another of the person's organizations that has a report by this reference, where their role sees every
+    report: a link a colleague there shared (a tracking ID is an organization's own) opened while this one was
+    chosen answered a bare 404."""
+    for organization, role in layout.organizations:
+        if organization.id == layout.organization.id or role == Role.GUEST.value:
+            continue
+        with tenant_scope(organization.id, layout.identity.user_id):
+            async with alchemy_config().get_session() as session:
+                try:
+                    await ReportService(session=session).by_reference(reference)
+                except LanternError:
+                    continue
+                return organization
+    return None
 
 
 # The session's record of the list's query as last shown.
@@ -275,7 +295,13 @@ class ReportPages(Controller):
         tokens: NamedDependency[TokenService],
         request: Request[Any, Any, Any],
     ) -> Template:
-        report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        try:
+            report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        except LanternError as missing:
+            await reports.session.commit()  # gives back its connection for the lookup's (SQLite's pool has one)
+            if (holder := await organization_holding(layout, reference)) is None:
+                raise missing from None
+            return page("reports/elsewhere.html", layout, status_code=404, holder=holder, reference=reference)
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
         listed = request.session.get(LIST_KEY)
         files = await AttachmentService(session=reports.session).of(report.id)
