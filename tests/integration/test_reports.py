@@ -997,3 +997,20 @@ async def test_the_lists_status_filter_offers_the_custom_columns_of_the_projects
     assert '<option value="Vendor"' in chosen
     assert '<option value="Legal"' not in chosen
     assert '<option value="Renamed" selected>' in named
+
+
+async def test_a_reports_page_shows_annotations_only_when_marks_were_drawn(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The widget sends its list of marks even when none was drawn: the page said "0 marks were drawn"."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        pages = []
+        for shapes in ([], [{"tool": "pen", "color": "#ff0000", "points": [{"x": 0.1, "y": 0.1}]}]):
+            body = {**BUGPIN_EXAMPLE, "annotations": {"version": 1, "width": 10, "height": 10, "shapes": shapes}}
+            sent = await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
+            assert sent.status_code == 201, sent.text
+            pages.append((await tenant.client.get(f"/ui/reports/{sent.json()['reportId']}")).text)
+    unmarked, marked = pages
+    assert "Annotations" not in unmarked
+    assert "1 mark was drawn on the screenshot." in marked
