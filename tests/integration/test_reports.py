@@ -28,6 +28,8 @@ BUGSPARK_EXAMPLE = {
     "metadata": {"page": "/checkout", "cart_total": 49.99},
 }
 
+JSONAPI = "application/vnd.api+json"
+
 BUGPIN_EXAMPLE = {
     "title": "Button not working on checkout page",
     "description": "When I click the submit button, nothing happens.",
@@ -1014,3 +1016,43 @@ async def test_a_reports_page_shows_annotations_only_when_marks_were_drawn(
     unmarked, marked = pages
     assert "Annotations" not in unmarked
     assert "1 mark was drawn on the screenshot." in marked
+
+
+async def test_an_internal_note_is_the_teams_and_no_guest_reads_it(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """Guests (clients) read a report's comments: a note for the team alone is marked internal, and no list,
+    JSON:API document or page shows it to a guest, who cannot write one either."""
+    async with tenants.create() as tenant, member_of(tenant, app, "guest") as guest:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP", guestsSeeGuests=True)
+        guest_id = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]["id"]
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+        assert added.status_code in {200, 201}, added.text
+        sent = await anonymous.post(
+            "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        comments = f"/api/v1/reports/{sent.json()['reportId']}/comments"
+        note = await tenant.client.post(comments, json={"text": "Do not promise a date.", "internal": True})
+        said = await tenant.client.post(comments, json={"text": "We are on it."})
+        refused = await guest.post(comments, json={"text": "Psst", "internal": True})
+        team_reads = (await tenant.client.get(comments)).json()["data"]
+        guest_reads = (await guest.get(comments)).json()["data"]
+        included = (
+            await guest.get(
+                comments.removesuffix("/comments"), params={"include": "comments"}, headers={"Accept": JSONAPI}
+            )
+        ).json()["included"]
+        page = (await guest.get(f"/ui/reports/{sent.json()['reportId']}")).text
+        team_page = (await tenant.client.get(f"/ui/reports/{sent.json()['reportId']}")).text
+    assert (note.status_code, note.json()["data"]["internal"], said.json()["data"]["internal"]) == (201, True, False)
+    assert refused.status_code == 403
+    assert [(item["text"], item["internal"]) for item in team_reads] == [
+        ("Do not promise a date.", True),
+        ("We are on it.", False),
+    ]
+    assert [item["text"] for item in guest_reads] == ["We are on it."]
+    assert [item["attributes"]["text"] for item in included if item["type"] == "comment"] == ["We are on it."]
+    assert "Do not promise a date." not in page
+    assert "We are on it." in page
+    assert "Internal note: guests do not see it" not in page
+    assert "Do not promise a date." in team_page

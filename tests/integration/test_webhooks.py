@@ -465,13 +465,14 @@ async def test_comment_created_carries_the_report_and_the_comment(
         body = event_body(request, hook["secret"], "comment.created", tenant, project)
         assert body["data"]["report"] == report
         assert body["data"]["comment"] == comment
-        assert set(comment) == {"id", "reportId", "authorId", "authorTokenId", "text", "createdAt"}
+        assert set(comment) == {"id", "reportId", "authorId", "authorTokenId", "text", "createdAt", "internal"}
         assert (comment["reportId"], comment["authorId"], comment["authorTokenId"], comment["text"]) == (
             report_id,
             tenant.user_id,
             None,
             "Reproduced on iOS 18",
         )
+        assert comment["internal"] is False  # a webhook is the team's: it hears internal notes too, marked
 
 
 async def test_project_and_organization_scopes_and_inactive_webhooks(

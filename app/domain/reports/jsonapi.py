@@ -33,6 +33,7 @@ from app.domain.reports.queries import (
     page_of_reports,
 )
 from app.domain.reports.schemas import AttachmentRead, ColumnRead, ReportRead
+from app.domain.reports.services import comment_visibility
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.jsonapi import (
@@ -151,7 +152,7 @@ def comment_resource(comment: Comment) -> Resource:
     return Resource(
         "comment",
         str(comment.id),
-        {"text": comment.text, "createdAt": msgspec.to_builtins(comment.created_at)},
+        {"text": comment.text, "createdAt": msgspec.to_builtins(comment.created_at), "internal": comment.internal},
         {
             "report": _to_report(comment.report_id),
             "author": Relationship(_user(comment.author_id)),
@@ -232,18 +233,24 @@ class ReportDocuments:
         """(primary resources, included resources)."""
         ids = [report.id for report in reports]
         related = _Related(
-            comments=await self._grouped(Comment, ids) if "comments" in self.query.include else None,
+            comments=(
+                await self._grouped(Comment, ids, *comment_visibility(self.identity))
+                if "comments" in self.query.include
+                else None
+            ),
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
         reads = await report_reads(self.session, reports, github_issues=self.github_issues)
         primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 
-    async def _grouped(self, model: type[RowT], ids: list[UUID]) -> dict[UUID, list[RowT]]:
+    async def _grouped(
+        self, model: type[RowT], ids: list[UUID], *readable: ColumnElement[bool]
+    ) -> dict[UUID, list[RowT]]:
         grouped: dict[UUID, list[RowT]] = defaultdict(list)
         if ids:
             rows = await self.session.scalars(
-                select(model).where(model.report_id.in_(ids)).order_by(model.created_at, model.id),
+                select(model).where(model.report_id.in_(ids), *readable).order_by(model.created_at, model.id),
             )
             for row in rows:
                 grouped[row.report_id].append(row)

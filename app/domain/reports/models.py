@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -172,6 +173,8 @@ class Comment(TenantOwned, UUIDv7AuditBase):
     # A comment made with an organization API token (an integration's): the token, as no person wrote it.
     author_token_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("api_token.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
+    # The team's note: the organization's guests (its clients) never read it (services.comment_visibility).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ImageStatus(enum.StrEnum):

@@ -116,4 +116,5 @@ def comment_read(comment: Comment) -> CommentRead:
         author_token_id=comment.author_token_id,
         text=comment.text,
         created_at=comment.created_at,
+        internal=comment.internal,
     )

@@ -233,10 +233,12 @@ class BugHerdComment(CamelStruct):
 
 
 class CommentCreate(CamelStruct, forbid_unknown_fields=True):
-    """`{"text"}`, or BugHerd's `{"comment": {"text"}}`."""
+    """`{"text"}`, or BugHerd's `{"comment": {"text"}}`; `internal` for the team's note, which guests never
+    read."""
 
     text: CommentText | None = None
     comment: BugHerdComment | None = None
+    internal: bool = False
 
     def __post_init__(self) -> None:
         if self.text is None and self.comment is None:
@@ -255,6 +257,8 @@ class CommentRead(CamelStruct):
     author_token_id: UUID | None
     text: str
     created_at: datetime
+    # The team's note: guests never read it.
+    internal: bool
 
 
 class AttachmentLink(CamelStruct):

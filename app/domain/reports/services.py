@@ -586,15 +586,26 @@ class CommentService(TenantService[Comment]):
 
     repository_type = Repo
 
-    async def of(self, report_id: UUID) -> list[Comment]:
-        return list(await self.get_many(Comment.report_id == report_id, order_by=[Comment.created_at.asc()]))
+    async def of(self, report_id: UUID, reader: Identity) -> list[Comment]:
+        """The report's comments that `reader` may read, oldest first."""
+        return list(
+            await self.get_many(
+                Comment.report_id == report_id, *comment_visibility(reader), order_by=[Comment.created_at.asc()]
+            )
+        )
 
-    async def add(self, report: Report, author: Identity, text: str) -> Comment:
+    async def add(self, report: Report, author: Identity, text: str, *, internal: bool = False) -> Comment:
         """A comment by a person, or by an integration (its API token names it); the report's assignee hears
-        of it (notifications)."""
+        of it (notifications). An internal one is the team's: a guest cannot write one."""
+        if internal and author.role is Role.GUEST:
+            raise LanternError(
+                ErrorCode.FORBIDDEN, _("Only the team writes internal notes; a guest's are read by all.")
+            )
         token_id = author.credential_id if author.kind is CredentialKind.TOKEN else None
         comment = await self.create(
-            Comment(report_id=report.id, author_id=author.user_id, author_token_id=token_id, text=text)
+            Comment(
+                report_id=report.id, author_id=author.user_id, author_token_id=token_id, text=text, internal=internal
+            )
         )
         notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
         return comment
@@ -604,6 +615,11 @@ def unnumbered_before(cutoff_seconds: float) -> ColumnElement[bool]:
     """Reports still without a number `cutoff_seconds` after they were stored (the sweeper's work)."""
     cutoff = datetime.now(UTC) - timedelta(seconds=cutoff_seconds)
     return Report.number.is_(None) & (Report.created_at < cutoff)
+
+
+def comment_visibility(reader: Identity) -> list[ColumnElement[bool]]:
+    """A guest (a client) never reads the team's internal notes."""
+    return [Comment.internal.is_(False)] if reader.role is Role.GUEST else []
 
 
 def visibility(identity: Identity, guest: GuestView | None) -> list[ColumnElement[bool]]:

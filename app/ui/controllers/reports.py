@@ -196,6 +196,7 @@ class TriageForm:
 @dataclass
 class CommentForm:
     text: str = ""
+    internal: str | None = None  # the box is ticked: the team's note, which guests never read
 
 
 async def comment_authors(
@@ -308,7 +309,7 @@ class ReportPages(Controller):
         # GitHub is the team's: the API does not show guests a report's issue either.
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
         custom = [column.name for column in await columns.custom(report.project_id)]
-        notes, names = await comments.of(report.id), await people(layout, memberships)
+        notes, names = await comments.of(report.id, layout.identity), await people(layout, memberships)
         return page(
             "reports/detail.html",
             layout,
@@ -390,6 +391,6 @@ class ReportPages(Controller):
             # The page says so beside the field (the box is `required`: only spaces get here).
             return see_other(f"{report_path(report)}?comment=blank#comment-text")
         text = convert_body({"text": data.text.strip()}, CommentCreate).content
-        comment = await comments.add(report, layout.identity, text)
+        comment = await comments.add(report, layout.identity, text, internal=bool(data.internal))
         await events.comment_created(report, comment)
         return see_other(f"{report_path(report)}#comments")

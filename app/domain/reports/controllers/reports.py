@@ -247,7 +247,7 @@ class ReportController(Controller):
     ) -> Envelope[list[schemas.CommentRead]] | Response[dict[str, Any]]:
         """A report's comments, oldest first; in JSON:API mode with `fields[comment]`, `include=author`."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        found = await comments.of(report.id)
+        found = await comments.of(report.id, identity)
         if jsonapi.requested(request):
             return jsonapi.document_response(await comment_list(request, found, reports.session, identity))
         return ok([comment_read(comment) for comment in found])
@@ -270,7 +270,7 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead]:
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        comment = await comments.add(report, identity, data.content)
+        comment = await comments.add(report, identity, data.content, internal=data.internal)
         await events.comment_created(report, comment)
         return ok(comment_read(comment))
 

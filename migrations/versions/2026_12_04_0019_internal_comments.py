@@ -1,0 +1,28 @@
+"""A comment may be internal: the team's note, which the organization's guests (clients) never see.
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0019'
+down_revision: str | None = '0018'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('report_comment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('internal', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('report_comment', schema=None) as batch_op:
+        batch_op.drop_column('internal')
