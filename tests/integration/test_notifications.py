@@ -87,3 +87,24 @@ async def test_a_title_with_line_breaks_is_mailed_on_one_subject_line(tenants: T
     assert assigned["Subject"].endswith("Assigned to you: Checkout fails Bcc: someone@example.com")
     assert assigned["Bcc"] is None
     assert [mail["To"] for mail in mailbox.messages] == [me["email"]]
+
+
+async def test_a_guest_assignee_is_not_mailed_the_teams_internal_notes(tenants: TenantFactory, app: Any) -> None:
+    async with tenants.create() as tenant, member_of(tenant, app, "guest") as guest:
+        project = await tenant.create_project("Shop", guestsSeeGuests=True)
+        me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
+        assert added.status_code in {200, 201}, added.text
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails")
+                path = f"/api/v1/reports/{created['id']}"
+                assigned = await tenant.client.patch(path, json={"assigneeId": me["id"]})
+                assert assigned.status_code == 200, assigned.text
+                for text, internal in (("Do not promise a date.", True), ("We are on it.", False), ("Fixed.", False)):
+                    commented = await tenant.client.post(f"{path}/comments", json={"text": text, "internal": internal})
+                    assert commented.status_code == 201, commented.text
+                mails = await mailbox.wait_for_many(me["email"], 3)
+    bodies = [text_of(mail) for mail in mails]
+    assert len(mailbox.to(me["email"])) == 3  # the assignment and the two comments for everyone
+    assert not [body for body in bodies if "Do not promise a date." in body]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
-from app.domain.reports.audience import sees_report
+from app.domain.reports.audience import is_guest, sees_report
 from app.domain.reports.models import Comment, Report
 from app.domain.tokens.models import ApiToken
 from app.lib.i18n import DEFAULT_LOCALE, use_locale
@@ -109,6 +109,8 @@ async def _still_to_hear(session: AsyncSession, notice: Notice) -> tuple[Report,
         session, report, recipient.id
     ):
         return None
+    if comment is not None and comment.internal and await is_guest(session, recipient.id):
+        return None  # the team's note: a guest assignee reads no more of it by mail than on the page
     return report, recipient, comment
 
 

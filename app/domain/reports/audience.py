@@ -41,6 +41,12 @@ class GuestView:
         return or_(Report.project_id.in_(self.all_reports), own)
 
 
+async def is_guest(session: AsyncSession, user_id: UUID) -> bool:
+    """Whether the person is a guest of the organization in scope."""
+    role = await session.scalar(select(Membership.role).where(Membership.user_id == user_id))
+    return role == Role.GUEST
+
+
 async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> bool:
     """A member of the report's organization (not only invited) sees every report; a guest, what their
     `GuestView` shows. Anyone else, another organization's people included, sees none."""
