@@ -129,6 +129,13 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.locator(".comment")).to_contain_text("Reproduced on staging.")
         comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
         assert [comment["text"] for comment in comments] == ["Reproduced on staging."]
+        await page.get_by_label("Add a comment").fill("Do not promise a date.")
+        await page.get_by_label("Internal note: guests do not see it").check()
+        await page.get_by_role("button", name="Comment", exact=True).click()
+        await expect(page.locator(".comment.internal")).to_contain_text("Internal note")
+        await expect(page.locator(".comment.internal")).to_contain_text("Do not promise a date.")
+        comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
+        assert [comment["internal"] for comment in comments] == [False, True]
 
         # An integration's comment names the API token it was made with.
         token = await tenant.create_token("CI bot")
