@@ -226,6 +226,25 @@ async def test_the_team_writes_an_internal_note_on_a_reports_page(tenants: Tenan
         assert [(comment["text"], comment["internal"]) for comment in comments] == [("Do not promise a date.", True)]
 
 
+async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:
+    """The API's tags were on no page: the report's page shows and takes them (a Chinese comma separates them
+    too), and each leads to the list of the reports that carry it."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        tagged = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        await report(tenant.client, project["apiKey"], "The logo is blurry")
+        await log_in(page, tenant.email, path=f"/ui/reports/{tagged['id']}")
+        await page.get_by_label("Tags").fill("checkout\uff0c mobile, checkout")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        assert (await read(tenant, f"/api/v1/reports/{tagged['id']}"))["tags"] == ["checkout", "mobile"]
+        await expect(page.get_by_role("textbox", name="Tags")).to_have_value("checkout, mobile")
+        await page.get_by_role("list", name="Tags").get_by_role("link", name="mobile").click()
+        await expect(page.get_by_label("Tag", exact=True)).to_have_value("mobile")
+        await expect(page.get_by_role("link", name="The cart total is wrong")).to_be_visible()
+        await expect(page.get_by_role("link", name="The logo is blurry")).to_have_count(0)
+
+
 async def test_another_organizations_report_and_project_are_not_found(tenants: TenantFactory, page: Page) -> None:
     async with tenants.create("Acme") as acme, tenants.create("Globex") as globex:
         theirs = await globex.create_project()

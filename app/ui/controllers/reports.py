@@ -8,6 +8,7 @@ fires the same webhook events.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -91,6 +92,7 @@ class ListQuery:
     category: str = ""
     assignee: str = ""
     search: str = ""
+    tag: str = ""
     sort: str = DEFAULT_SORT
     after: str = ""
     before: str = ""
@@ -109,13 +111,14 @@ class ListQuery:
             assignee=self.assignee or None,
             caller_id=user_id,
             search=self.search.strip()[:200] or None,
+            tag=self.tag.strip() or None,
         )
 
     @property
     def filtered(self) -> bool:
         """Whether the list is narrowed by any filter or search (an empty one then means no match)."""
         narrowing = (self.project, self.status, self.severity, self.priority, self.category, self.assignee)
-        return any(narrowing) or bool(self.search.strip())
+        return any(narrowing) or bool(self.search.strip() or self.tag.strip())
 
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT
@@ -145,6 +148,15 @@ async def organization_holding(layout: Layout, reference: str) -> Organization |
 LIST_KEY = "report_list"
 
 
+# The triage form's tags are separated by commas: ASCII, full-width (U+FF0C) or ideographic (U+3001).
+TAG_SEPARATORS = re.compile("[,\uff0c\u3001]")
+
+
+def tags_field(tags: list[str] | None) -> str:
+    """A report's tags as the triage form's field shows them."""
+    return ", ".join(tags or [])
+
+
 @dataclass
 class TriageForm:
     """The report page's triage form, which sends every field, with the values it showed (`shown_*`); or the
@@ -154,10 +166,12 @@ class TriageForm:
     severity: str | None = None
     priority: str | None = None
     assignee_id: str | None = None
+    tags: str | None = None  # separated by commas
     shown_status: str | None = None
     shown_severity: str | None = None
     shown_priority: str | None = None
     shown_assignee_id: str | None = None
+    shown_tags: str | None = None
     next: str | None = None
 
     def triaged(self) -> dict[str, tuple[str | None, str | None]]:
@@ -167,6 +181,7 @@ class TriageForm:
             "severity": (self.severity, self.shown_severity),
             "priority": (self.priority, self.shown_priority),
             "assigneeId": (self.assignee_id, self.shown_assignee_id),
+            "tags": (self.tags, self.shown_tags),
         }
 
     def changes(self) -> dict[str, Any]:
@@ -178,6 +193,8 @@ class TriageForm:
                 continue
             if name == "assigneeId":
                 changed[name] = value or None  # the empty choice: nobody
+            elif name == "tags":
+                changed[name] = list(dict.fromkeys(tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()))
             elif value:
                 changed[name] = value
         return changed
@@ -189,6 +206,7 @@ class TriageForm:
             "severity": report.severity,
             "priority": report.priority,
             "assigneeId": str(report.assignee_id or ""),
+            "tags": tags_field(report.tags),
         }
         return any(shown is not None and shown != now[name] for name, (_value, shown) in self.triaged().items())
 
@@ -316,6 +334,7 @@ class ReportPages(Controller):
             report=report,
             path=report_path(report),
             back=f"{HOME_PATH}?{listed}" if listed else HOME_PATH,
+            tags_field=tags_field,
             project=await projects.get(report.project_id),
             screenshots=[screenshot_read(shot) for shot in shots],
             attachments=[attachment_read(attachment) for attachment in files],
