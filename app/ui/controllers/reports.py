@@ -365,7 +365,7 @@ class ReportPages(Controller):
         columns: NamedDependency[ColumnService],
         events: NamedDependency[WebhookEvents],
     ) -> Redirect:
-        """Status (a column), severity, priority and assignee, as `PATCH /api/v1/reports/{id}` changes them."""
+        """Status (a column), severity, priority, assignee and tags, as `PATCH /api/v1/reports/{id}` changes them."""
         changes = convert_body(data.changes(), ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         # The page then shows what a colleague changed meanwhile beside what was just saved, and says so.
