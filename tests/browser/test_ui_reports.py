@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from app.lib.sessions import SESSION_COOKIE
 from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import PASSWORD, TenantFactory
 from tests.support.screenshots import processed
@@ -224,6 +225,38 @@ async def test_the_team_writes_an_internal_note_on_a_reports_page(tenants: Tenan
         await expect(page.locator(".comment.internal")).to_contain_text("Do not promise a date.")
         comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
         assert [(comment["text"], comment["internal"]) for comment in comments] == [("Do not promise a date.", True)]
+
+
+async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The post of a session that ended meanwhile leads to the login, and the comment was lost on the way: this
+    browser keeps it until the page says it was sent."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        await page.get_by_label("Add a comment").fill("Reproduced on Safari 17, but not on Firefox.")
+        await page.context.clear_cookies(name=SESSION_COOKIE)
+        await page.get_by_role("button", name="Comment", exact=True).click()
+        await expect(page).to_have_url(re.compile("/ui/login\\?next="))
+        await page.get_by_label("E-mail address").fill(tenant.email)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.get_by_label("Add a comment")).to_have_value("Reproduced on Safari 17, but not on Firefox.")
+        await expect(page.get_by_role("status")).to_have_text(
+            "Your comment was not sent yet. It is back in the box: send it when ready."
+        )
+        assert await read(tenant, f"/api/v1/reports/{created['id']}/comments") == []
+        await page.get_by_role("button", name="Comment", exact=True).click()
+        await expect(page.locator(".comment")).to_contain_text("Reproduced on Safari 17, but not on Firefox.")
+        # Sent, it is kept no more: the box is empty, also after a reload of the address shown.
+        await expect(page).not_to_have_url(re.compile("comment=sent"))
+        await page.reload()
+        await expect(page.get_by_label("Add a comment")).to_have_value("")
+        await expect(page.locator("#comment-text-draft-restored")).to_be_hidden()
+        comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
+        assert [comment["text"] for comment in comments] == ["Reproduced on Safari 17, but not on Firefox."]
 
 
 async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:

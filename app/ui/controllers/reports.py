@@ -412,4 +412,4 @@ class ReportPages(Controller):
         text = convert_body({"text": data.text.strip()}, CommentCreate).content
         comment = await comments.add(report, layout.identity, text, internal=bool(data.internal))
         await events.comment_created(report, comment)
-        return see_other(f"{report_path(report)}#comments")
+        return see_other(f"{report_path(report)}?comment=sent#comments")

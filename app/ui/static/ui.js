@@ -4,6 +4,8 @@
 // - A board card dropped on another column submits its own move form with that column's status.
 // - A board wider than the window fades at each edge that has columns past it (a scrollbar is easy to miss).
 // - A refused form, shown again, is at the address of the page it was on (see base.html), not the post's.
+// - A comment being written is kept in this browser until it is sent: a session that ended meanwhile sends its
+//   author to the login first, and what they typed came back with them as an empty box.
 "use strict";
 
 if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
@@ -81,3 +83,30 @@ for (const board of boards) {
   board.addEventListener("scroll", () => markHiddenColumns(board), { passive: true });
 }
 window.addEventListener("resize", () => boards.forEach(markHiddenColumns));
+
+// Storage can be refused (a browser's setting): the box then works as it would without this script.
+const drafts = (() => {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+})();
+
+for (const box of drafts ? document.querySelectorAll("textarea[data-draft]") : []) {
+  const key = `lantern.draft.${box.dataset.draft}`;
+  if (box.hasAttribute("data-draft-sent")) {
+    drafts.removeItem(key);
+    // A reload of this address must not throw away a draft begun after the comment was sent.
+    const address = new URL(location.href);
+    address.searchParams.delete("comment");
+    history.replaceState(null, "", address);
+  } else if (!box.value && drafts.getItem(key)) {
+    box.value = drafts.getItem(key);
+    document.getElementById(`${box.id}-draft-restored`)?.removeAttribute("hidden");
+  }
+  box.addEventListener("input", () => {
+    if (box.value.trim()) drafts.setItem(key, box.value);
+    else drafts.removeItem(key);
+  });
+}
