@@ -33,6 +33,7 @@ async def test_the_table_filters_searches_in_chinese_and_pages_on(
         await expect(rows.first).to_contain_text("Typo number 24")  # the newest
         await page.get_by_role("link", name="Next page").click()
         await expect(rows).to_have_count(2)
+        await expect(page.get_by_text("27 reports")).to_be_visible()  # every page says how many match
         await expect(page.get_by_role("link", name="First page")).to_be_visible()
         await page.get_by_role("link", name="Previous page").click()
         await expect(rows).to_have_count(25)

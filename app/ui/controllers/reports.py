@@ -277,7 +277,7 @@ class ReportPages(Controller):
             after=query.after or None,
             before=query.before or None,
             cursor_parameters=("after", "before"),
-            count=not (query.after or query.before),
+            count=True,  # every page says how many reports match, not the first alone
         )
         visible = await projects.visible(identity)
         # Only a project the reader sees names its columns (a guest's address may name any project's id); with
