@@ -12,6 +12,7 @@ from app.lib.sessions import SESSION_COOKIE
 from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import PASSWORD, TenantFactory
 from tests.support.screenshots import processed
+from tests.support.worker import running_worker
 
 
 async def test_the_table_filters_searches_in_chinese_and_pages_on(
@@ -258,6 +259,31 @@ async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login
         await expect(page.locator("#comment-text-draft-restored")).to_be_hidden()
         comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
         assert [comment["text"] for comment in comments] == ["Reproduced on Safari 17, but not on Firefox."]
+
+
+async def test_what_the_worker_finishes_shows_on_an_open_reports_page(tenants: TenantFactory, page: Page) -> None:
+    """A report opened before the worker numbered it and processed its screenshot said "Being processed…" until
+    the page was reloaded by hand; it fills itself in."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        files = {"file": ("shot.png", png(320, 200), "image/png")}
+        upload = await tenant.client.post(
+            "/api/v1/upload/screenshot", files=files, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert upload.status_code == 201, upload.text
+        created = await report(
+            tenant.client, project["apiKey"], "The cart total is wrong", screenshot_url=upload.json()["key"]
+        )
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        await expect(page.get_by_text("Tracking ID pending")).to_be_visible()
+        await expect(page.locator("figure.screenshot figcaption")).to_have_text("Being processed…")
+        async with running_worker():
+            await processed(tenant, created["id"])
+        await expect(page.get_by_text("SHP-1", exact=True)).to_be_visible(timeout=15_000)
+        await expect(page.locator("figure.screenshot figcaption")).to_have_text("320 \u00d7 200")
+        screenshot = page.get_by_role("img", name="Screenshot of the page")
+        await expect(screenshot).to_have_js_property("naturalWidth", 320)
+        await expect(page.locator("[data-pending]")).to_have_count(0)
 
 
 async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:

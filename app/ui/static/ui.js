@@ -6,6 +6,7 @@
 // - A refused form, shown again, is at the address of the page it was on (see base.html), not the post's.
 // - A comment being written is kept in this browser until it is sent: a session that ended meanwhile sends its
 //   author to the login first, and what they typed came back with them as an empty box.
+// - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue) is shown done when it is.
 "use strict";
 
 if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
@@ -110,3 +111,29 @@ for (const box of drafts ? document.querySelectorAll("textarea[data-draft]") : [
     else drafts.removeItem(key);
   });
 }
+
+// An element marked data-pending is filled in from the page asked for again, a little less often each time and
+// for two minutes at most (a job that takes longer is shown done at the next visit).
+const PENDING = "[data-pending][id]";
+const PENDING_FOR_MS = 120_000;
+const pendingSince = Date.now();
+let pendingWait = 1000;
+
+const showWhatIsDone = async () => {
+  const answer = await fetch(location.href, { headers: { accept: "text/html" } }).catch(() => null);
+  if (answer?.ok) {
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    for (const element of document.querySelectorAll(PENDING)) {
+      const done = fresh.getElementById(element.id);
+      if (!done || done.hasAttribute("data-pending")) continue;
+      // Its content, not the element: a live region must stay the same node for its change to be read out.
+      element.replaceChildren(...Array.from(done.childNodes, (node) => document.importNode(node, true)));
+      element.removeAttribute("data-pending");
+    }
+  }
+  pendingWait = Math.min(pendingWait * 1.5, 10_000);
+  if (document.querySelector(PENDING) && Date.now() - pendingSince < PENDING_FOR_MS) {
+    setTimeout(showWhatIsDone, pendingWait);
+  }
+};
+if (document.querySelector(PENDING)) setTimeout(showWhatIsDone, pendingWait);
