@@ -23,6 +23,7 @@ from tests.support.isolation import (
     NOT_OBJECT_IDS,
     OBJECT_MAKERS,
     Endpoint,
+    Form,
     Objects,
     admin_endpoints,
     endpoints,
@@ -110,6 +111,26 @@ async def test_foreign_ids_answer_like_unknown_ones_and_change_nothing(
         if await view(a.client, app, victim) != seen:
             failures.append("the victim's view of its objects changed")
         assert not failures, "\n".join(failures)
+
+
+async def test_another_tenants_report_ticked_in_the_lists_bulk_form_is_not_found_and_nothing_changes(
+    tenants: TenantFactory,
+) -> None:
+    """The list's bulk form names its reports in the body, where the matrix puts no foreign id: one of another
+    organization's among the caller's own answers as an unknown one does, and none of them is changed."""
+    bulk = Endpoint("POST", "/ui/reports/bulk", (), "POST /ui/reports/bulk")
+    async with tenants.create("Victim") as a, tenants.create("Intruder") as b, owner_engine() as database:
+        victims, own = await Objects(a).id("reference"), await Objects(b).id("reference")
+        stored = {name: await tenant_rows(database, tenant.organization_id) for name, tenant in (("a", a), ("b", b))}
+        answers = [
+            await send(b.client, bulk, {}, Form({"report": [own, report_id], "priority": "highest"}))
+            for report_id in (victims, *random_ids(("report",)).values())
+        ]
+        assert [answer.status_code for answer in answers] == [404, 404]
+        assert answers[0].text == answers[1].text
+        assert {
+            name: await tenant_rows(database, tenant.organization_id) for name, tenant in (("a", a), ("b", b))
+        } == stored
 
 
 @pytest.mark.parametrize("credential", ["session", "token"])

@@ -116,6 +116,19 @@ class ReportService(TenantService[Report]):
             raise not_found()
         return report
 
+    async def chosen(self, ids: Sequence[str]) -> list[Report]:
+        """The reports of these ids (the rows ticked on a list page), in the order they were stored (ids are
+        UUIDv7). One that is not this organization's report is not found, as at its own address, and then none
+        is returned."""
+        try:
+            wanted = {UUID(report_id) for report_id in ids}
+        except ValueError:
+            raise not_found() from None
+        reports = list(await self.session.scalars(select(Report).where(Report.id.in_(wanted)).order_by(Report.id)))
+        if len(reports) != len(wanted):
+            raise not_found()
+        return reports
+
     async def remove(self, report: Report) -> None:
         """Delete the report; its stored files (screenshots, attachments, their thumbnails) are deleted by a job
         once the deletion commits."""

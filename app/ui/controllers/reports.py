@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -39,7 +40,7 @@ from app.domain.tokens.services import TokenService
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
-from app.lib.errors import LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
@@ -146,6 +147,14 @@ async def organization_holding(layout: Layout, reference: str) -> Organization |
 
 # The session's record of the list's query as last shown.
 LIST_KEY = "report_list"
+# What the list's address says once, after a change (`notice`, and `count` of reports changed).
+NOTICE_PARAMETERS = frozenset({"notice", "count"})
+
+
+def list_path(request: Request[Any, Any, Any], **notice: str) -> str:
+    """The list as last shown (its filters, sort and page), with `notice` to say what a change did."""
+    query = "&".join(part for part in (request.session.get(LIST_KEY, ""), urlencode(notice)) if part)
+    return f"{HOME_PATH}?{query}" if query else HOME_PATH
 
 
 # The triage form's tags are separated by commas: ASCII, full-width (U+FF0C) or ideographic (U+3001).
@@ -211,6 +220,32 @@ class TriageForm:
         return any(shown is not None and shown != now[name] for name, (_value, shown) in self.triaged().items())
 
 
+# The bulk form's assignee choice that unassigns (its empty choice keeps each report's assignee).
+NOBODY = "none"
+# A list page shows PAGE_SIZE rows; an address may ask for a few pages' worth at once, no more.
+BULK_LIMIT = 100
+
+
+@dataclass
+class BulkTriageForm:
+    """The list's form for the rows ticked on its page (`report`, repeated): each field left at its empty
+    choice ("Keep as is") is not changed."""
+
+    report: list[str] = field(default_factory=list)
+    status: str = ""
+    severity: str = ""
+    priority: str = ""
+    assignee_id: str = ""
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to change, by the API's names."""
+        chosen = {"status": self.status, "severity": self.severity, "priority": self.priority}
+        changed: dict[str, Any] = {name: value for name, value in chosen.items() if value}
+        if self.assignee_id:
+            changed["assigneeId"] = None if self.assignee_id == NOBODY else self.assignee_id
+        return changed
+
+
 @dataclass
 class CommentForm:
     text: str = ""
@@ -264,8 +299,9 @@ class ReportPages(Controller):
         request: Request[Any, Any, Any],
     ) -> Template:
         query = ListQuery.of(request.query_params)
-        # A report's page leads back to the list as it was left: its filters, sort and page.
-        request.session[LIST_KEY] = request.scope["query_string"].decode()
+        # A report's page leads back to the list as it was left (its filters, sort and page), not to its notice.
+        parts = request.scope["query_string"].decode().split("&")
+        request.session[LIST_KEY] = "&".join(part for part in parts if part.split("=")[0] not in NOTICE_PARAMETERS)
         identity = layout.identity
         guest = await guest_projects(identity, projects)
         conditions = [*query.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
@@ -298,6 +334,33 @@ class ReportPages(Controller):
             report_path=report_path,
         )
 
+    @post("/reports/bulk", guards=[requires_team])
+    async def bulk_triage(  # noqa: PLR0913 - the change and the services it touches
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        data: Annotated[BulkTriageForm, Form],
+        reports: NamedDependency[ReportService],
+        columns: NamedDependency[ColumnService],
+        events: NamedDependency[WebhookEvents],
+        request: Request[Any, Any, Any],
+    ) -> Redirect:
+        """One change to every report ticked on a list page, as a `PATCH` of each would make it: all of them or,
+        when one is refused, none. Back to the list as it was, saying what was done."""
+        changes = data.changes()
+        if not data.report or not changes:
+            return see_other(list_path(request, notice="unselected" if not data.report else "unchanged"))
+        if len(data.report) > BULK_LIMIT:
+            message = _("At most %(count)s reports can be changed at once.", count=BULK_LIMIT)
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("report", message)])
+        update = convert_body(changes, ReportUpdate)
+        changed = 0
+        for report in await reports.chosen(data.report):
+            if await reports.apply(report, update, columns, layout.identity):
+                await events.report_changed(Event.REPORT_UPDATED, report)
+                changed += 1
+        return see_other(list_path(request, notice="changed", count=str(changed)))
+
     @get("/reports/{reference:str}")
     async def detail(  # noqa: PLR0913 - the page's services
         self,
@@ -322,7 +385,6 @@ class ReportPages(Controller):
                 raise missing from None
             return page("reports/elsewhere.html", layout, status_code=404, holder=holder, reference=reference)
         shots = (await screenshots_of(reports.session, [report.id])).get(report.id, [])
-        listed = request.session.get(LIST_KEY)
         files = await AttachmentService(session=reports.session).of(report.id)
         # GitHub is the team's: the API does not show guests a report's issue either.
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
@@ -333,7 +395,7 @@ class ReportPages(Controller):
             layout,
             report=report,
             path=report_path(report),
-            back=f"{HOME_PATH}?{listed}" if listed else HOME_PATH,
+            back=list_path(request),
             tags_field=tags_field,
             project=await projects.get(report.project_id),
             screenshots=[screenshot_read(shot) for shot in shots],
@@ -385,13 +447,17 @@ class ReportPages(Controller):
 
     @post("/reports/{reference:str}/delete", guards=[requires_manager])
     async def delete(
-        self, reference: FromPath[str], reports: NamedDependency[ReportService], events: NamedDependency[WebhookEvents]
+        self,
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        events: NamedDependency[WebhookEvents],
+        request: Request[Any, Any, Any],
     ) -> Redirect:
         """Gone for good with its files, as `DELETE /api/v1/reports/{id}`; webhooks hear `report.deleted`."""
         report = await reports.by_reference(reference)
         await events.report_changed(Event.REPORT_DELETED, report)
         await reports.remove(report)
-        return see_other(f"{HOME_PATH}?notice=deleted")
+        return see_other(list_path(request, notice="deleted"))
 
     @post("/reports/{reference:str}/comments")
     async def comment(  # noqa: PLR0913 - the comment and the services it touches

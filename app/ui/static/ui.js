@@ -7,6 +7,7 @@
 // - A comment being written is kept in this browser until it is sent: a session that ended meanwhile sends its
 //   author to the login first, and what they typed came back with them as an empty box.
 // - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue) is shown done when it is.
+// - A list's box in its heading selects every row of the page (hidden without this script).
 "use strict";
 
 if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
@@ -137,3 +138,17 @@ const showWhatIsDone = async () => {
   }
 };
 if (document.querySelector(PENDING)) setTimeout(showWhatIsDone, pendingWait);
+
+for (const all of document.querySelectorAll("input[data-select-all]")) {
+  const rows = () => document.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+  all.hidden = false;
+  all.addEventListener("change", () => {
+    for (const row of rows()) row.checked = all.checked;
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target === all || !Array.from(rows()).includes(event.target)) return;
+    const ticked = Array.from(rows()).filter((row) => row.checked).length;
+    all.checked = ticked === rows().length;
+    all.indeterminate = ticked > 0 && ticked < rows().length;
+  });
+}
