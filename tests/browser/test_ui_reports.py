@@ -332,6 +332,33 @@ async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFact
         assert "At most 100 reports can be changed at once." in refused.text
 
 
+async def test_a_bulk_change_one_report_refuses_changes_none_and_tells_no_webhook(tenants: TenantFactory) -> None:
+    """A custom column of one project is no column of another: moving reports of both there is refused whole."""
+    async with tenants.create() as tenant:
+        shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        added = await tenant.client.post(f"/api/v1/projects/{shop['id']}/columns", json={"name": "Blocked"})
+        assert added.status_code == 201, added.text
+        hook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/lantern", "events": ["report.updated"]}
+        )
+        assert hook.status_code == 201, hook.text
+        ours = await report(tenant.client, shop["apiKey"], "The cart total is wrong")
+        theirs = await report(tenant.client, blog["apiKey"], "Comments vanish")
+        refused = await tenant.client.post(
+            "/ui/reports/bulk", data={"report": [ours["id"], theirs["id"]], "status": "Blocked"}
+        )
+        assert refused.status_code == 400
+        assert "There is no column with this name in the project." in refused.text
+        assert [(await read(tenant, f"/api/v1/reports/{one['id']}"))["status"] for one in (ours, theirs)] == ["new"] * 2
+        deliveries = f"/api/v1/webhooks/{hook.json()['data']['id']}/deliveries"
+        assert await read(tenant, deliveries) == []
+        # The control: the shop's report alone moves there, and the webhook is told.
+        moved = await tenant.client.post("/ui/reports/bulk", data={"report": ours["id"], "status": "Blocked"})
+        assert moved.status_code == 303, moved.text[-3000:]
+        assert (await read(tenant, f"/api/v1/reports/{ours['id']}"))["status"] == "Blocked"
+        assert [delivery["event"] for delivery in await read(tenant, deliveries)] == ["report.updated"]
+
+
 async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:
     """The API's tags were on no page: the report's page shows and takes them (a Chinese comma separates them
     too), and each leads to the list of the reports that carry it."""

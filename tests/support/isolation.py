@@ -438,12 +438,6 @@ async def _triage_form(_: Objects) -> Any:
     return Form({"priority": "high"})
 
 
-@body("POST /ui/reports/bulk")
-async def _bulk_triage_form(objects: Objects) -> Any:
-    """The ticked report is named in the body, not the path: test_isolation tries another tenant's there."""
-    return Form({"report": await objects.id("reference"), "priority": "high"})
-
-
 @body("POST /ui/reports/{reference}/comments")
 async def _comment_form(_: Objects) -> Any:
     return Form({"text": "A probe's comment"})

@@ -231,11 +231,15 @@ class BulkTriageForm:
     """The list's form for the rows ticked on its page (`report`, repeated): each field left at its empty
     choice ("Keep as is") is not changed."""
 
-    report: list[str] = field(default_factory=list)
+    report: list[str] | str = field(default_factory=list)  # one box ticked is one value, not a list
     status: str = ""
     severity: str = ""
     priority: str = ""
     assignee_id: str = ""
+
+    @property
+    def reports(self) -> list[str]:
+        return [self.report] if isinstance(self.report, str) else self.report
 
     def changes(self) -> dict[str, Any]:
         """The fields to change, by the API's names."""
@@ -348,14 +352,14 @@ class ReportPages(Controller):
         """One change to every report ticked on a list page, as a `PATCH` of each would make it: all of them or,
         when one is refused, none. Back to the list as it was, saying what was done."""
         changes = data.changes()
-        if not data.report or not changes:
-            return see_other(list_path(request, notice="unselected" if not data.report else "unchanged"))
-        if len(data.report) > BULK_LIMIT:
+        if not data.reports or not changes:
+            return see_other(list_path(request, notice="unselected" if not data.reports else "unchanged"))
+        if len(data.reports) > BULK_LIMIT:
             message = _("At most %(count)s reports can be changed at once.", count=BULK_LIMIT)
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("report", message)])
         update = convert_body(changes, ReportUpdate)
         changed = 0
-        for report in await reports.chosen(data.report):
+        for report in await reports.chosen(data.reports):
             if await reports.apply(report, update, columns, layout.identity):
                 await events.report_changed(Event.REPORT_UPDATED, report)
                 changed += 1
