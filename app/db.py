@@ -6,7 +6,15 @@ from app.domain.accounts.models import PasswordReset, User
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
-from app.domain.reports.models import Attachment, Comment, ProjectColumn, ProjectCounter, Report, Screenshot
+from app.domain.reports.models import (
+    Attachment,
+    Comment,
+    ProjectColumn,
+    ProjectCounter,
+    Report,
+    ReportChange,
+    Screenshot,
+)
 from app.domain.tokens.models import ApiToken
 from app.domain.webhooks.models import Webhook, WebhookDelivery
 
@@ -28,6 +36,7 @@ __all__ = [
     "ProjectKey",
     "ProjectMember",
     "Report",
+    "ReportChange",
     "Screenshot",
     "User",
     "Webhook",

@@ -144,6 +144,52 @@ def label(kind: str, value: str | None) -> str:
     return str(known) if known is not None else value
 
 
+# A report's fields as its history names them (`ReportChange.fields`).
+HISTORY_FIELDS = {
+    "status": _lazy("Status"),
+    "severity": _lazy("Severity"),
+    "priority": _lazy("Priority"),
+    "category": _lazy("Category"),
+    "title": _lazy("Title"),
+    "assignee_id": _lazy("Assignee"),
+    "external_id": _lazy("External ID"),
+    "description": _lazy("Description"),
+    "tags": _lazy("Tags"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One line of a report's history: a field's name, and its value before and after in the reader's words
+    (both empty for the description, whose text the history does not keep)."""
+
+    name: str
+    before: str
+    after: str
+
+
+def field_changes(fields: Mapping[str, list[Any]], people: Mapping[str, str]) -> list[FieldChange]:
+    """A change's fields as a reader reads them: labels translated, an assignee by name (`people`, by id), tags
+    joined; a value that was empty is "—"."""
+
+    def shown(name: str, value: Any) -> str:
+        if value is None or value == []:
+            return "—"
+        if name == "assignee_id":
+            return people.get(value, "—")
+        if name == "tags":
+            return ", ".join(value)
+        return label(name, value) if name in LABELS else str(value)
+
+    lines = []
+    for name, title in HISTORY_FIELDS.items():
+        if name in fields:
+            before, after = fields[name]
+            texts = ("", "") if name == "description" else (shown(name, before), shown(name, after))
+            lines.append(FieldChange(str(title), *texts))
+    return lines
+
+
 # A report's logs and annotations are its sender's to fill (half a megabyte of them): its page shows a bounded
 # part, so that no report makes a page too large to send or to read. The API answers them whole.
 TABLE_ROWS = 200  # the latest entries

@@ -359,6 +359,39 @@ async def test_a_bulk_change_one_report_refuses_changes_none_and_tells_no_webhoo
         assert [delivery["event"] for delivery in await read(tenant, deliveries)] == ["report.updated"]
 
 
+async def test_a_reports_history_says_who_changed_what_and_when(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The cart total is wrong", description="Off by one.")
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        await expect(page.get_by_role("heading", name="History")).to_have_count(0)  # nothing changed yet
+        await page.get_by_label("Status").select_option(label="Doing")
+        await page.get_by_label("Assignee").select_option(label="Owner")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        token = await tenant.create_token("CI bot")
+        changed = await tenant.client.patch(
+            f"/api/v1/reports/{created['id']}",
+            json={"severity": "critical", "tags": ["checkout"], "description": "Off by one cent."},
+            headers={"Authorization": f"Bearer {token['token']}"},
+        )
+        assert changed.status_code == 200, changed.text
+        await page.reload()
+        history = page.get_by_role("region", name="History").get_by_role("listitem").filter(has=page.locator(".meta"))
+        await expect(history).to_have_count(2)
+        await expect(history.first.locator(".meta")).to_contain_text("Owner")
+        await expect(history.first.locator("ul li")).to_have_text(["Status: New → Doing", "Assignee: — → Owner"])
+        await expect(history.last.locator(".meta")).to_contain_text("API token “CI bot”")
+        await expect(history.last.locator("ul li")).to_have_text(
+            ["Severity: Medium → Critical", "Description was changed", "Tags: — → checkout"]
+        )
+        # In German, values and names are the reader's words.
+        await page.goto(f"/ui/reports/{created['id']}?lang=de")
+        await expect(page.get_by_role("region", name="Verlauf").locator("ul li").first).to_have_text(
+            "Status: Neu → In Arbeit"
+        )
+
+
 async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:
     """The API's tags were on no page: the report's page shows and takes them (a Chinese comma separates them
     too), and each leads to the list of the reports that carry it."""
@@ -477,7 +510,11 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         owner = (await tenant.client.get("/api/v1/auth/me")).json()["data"]["user"]
         answer = await tenant.client.post(f"/api/v1/reports/{mine_id}/comments", json={"text": "We are on it."})
         assert answer.status_code == 201, answer.text
+        # Its history is the team's too: who it was assigned to.
+        assigned = await tenant.client.patch(f"/api/v1/reports/{mine_id}", json={"assigneeId": tenant.user_id})
+        assert assigned.status_code == 200, assigned.text
         await page.goto(f"/ui/reports/{mine_id}")
+        await expect(page.get_by_role("heading", name="History")).to_have_count(0)
         await expect(page.locator(".comment .meta").first).to_contain_text("An integration")
         await expect(page.locator(".comment .meta").last).to_contain_text(owner["name"])
         await expect(page.get_by_text("Internal sync")).to_have_count(0)

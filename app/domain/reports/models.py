@@ -177,6 +177,19 @@ class Comment(TenantOwned, UUIDv7AuditBase):
     internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class ReportChange(TenantOwned, UUIDv7AuditBase):
+    """One triage change to a report (its history): who made it, a person or an integration's API token as on
+    a comment, and each field it changed as `[before, after]` (a description as `[null, null]`: that it changed,
+    not its text twice)."""
+
+    __tablename__ = "report_change"
+
+    report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))
+    author_token_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("api_token.id", ondelete="SET NULL"))
+    fields: Mapped[dict[str, list[Any]]] = mapped_column(JsonB)
+
+
 class ImageStatus(enum.StrEnum):
     """Where an uploaded image (a screenshot, or an attached file whose bytes are an image) is in processing."""
 

@@ -45,6 +45,7 @@ from app.domain.reports.models import (
     ProjectColumn,
     ProjectCounter,
     Report,
+    ReportChange,
     Screenshot,
     as_tracking_id,
 )
@@ -153,10 +154,22 @@ class ReportService(TenantService[Report]):
         if changes.status_id is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
         _set_fields(report, changes)
+        if changed := _changed_fields(before, _triage(report)):
+            token_id = actor.credential_id if actor.kind is CredentialKind.TOKEN else None
+            self.session.add(
+                ReportChange(report_id=report.id, author_id=actor.user_id, author_token_id=token_id, fields=changed)
+            )
         await self.session.flush()
         if report.assignee_id != assigned_before:
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
-        return _triage(report) != before
+        return bool(changed)
+
+    async def history(self, report_id: UUID) -> list[ReportChange]:
+        """The report's triage changes, oldest first."""
+        found = await self.session.scalars(
+            select(ReportChange).where(ReportChange.report_id == report_id).order_by(ReportChange.id)
+        )
+        return list(found)
 
     async def _check_assignee(self, report: Report, user_id: UUID) -> None:
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
@@ -166,9 +179,21 @@ class ReportService(TenantService[Report]):
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
 
-def _triage(report: Report) -> tuple[object, ...]:
+def _triage(report: Report) -> dict[str, Any]:
     """What a change may touch: the fields `apply` sets."""
-    return tuple(getattr(report, name) for name in _CHANGEABLE)
+    return {name: getattr(report, name) for name in _CHANGEABLE}
+
+
+def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """What the history keeps of a change (`ReportChange.fields`): each field changed as [before, after], as
+    JSON holds it; a column's number goes with its name, and a description's text is not copied."""
+    changed: dict[str, list[Any]] = {}
+    for name in _CHANGEABLE:
+        if name == "status_id" or before[name] == after[name]:
+            continue
+        values = [None, None] if name == "description" else [before[name], after[name]]
+        changed[name] = [str(value) if isinstance(value, UUID) else value for value in values]
+    return changed
 
 
 _CHANGEABLE = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -30,7 +30,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects
-from app.domain.reports.models import Category, Comment, Priority, Report, Severity
+from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity
 from app.domain.reports.presenters import screenshot_read, screenshots_of
 from app.domain.reports.queries import SORT_FIELDS, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportUpdate
@@ -47,7 +47,7 @@ from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.forms import Form
 from app.ui.pages import HOME_PATH, Layout, page, people, requires_person, safe_next, see_other
-from app.ui.views import CHOICES, facts, json_excerpt, table
+from app.ui.views import CHOICES, facts, field_changes, json_excerpt, table
 from tenants.context import tenant_scope
 from tenants.guards import requires_manager, requires_team
 
@@ -256,25 +256,25 @@ class CommentForm:
     internal: str | None = None  # the box is ticked: the team's note, which guests never read
 
 
-async def comment_authors(
-    layout: Layout, comments: list[Comment], names: dict[UUID, str], tokens: TokenService
+async def authors(
+    layout: Layout, written: Sequence[Comment | ReportChange], names: dict[UUID, str], tokens: TokenService
 ) -> dict[UUID, str]:
-    """Who wrote each comment: a person by name, or, for an integration's, the API token it used (its name is
-    the organization's business: a guest reads only that an integration wrote it)."""
-    used = {comment.author_token_id for comment in comments if comment.author_token_id}
+    """Who wrote each comment or made each change: a person by name, or, for an integration's, the API token
+    it used (its name is the organization's business: a guest reads only that an integration wrote it)."""
+    used = {item.author_token_id for item in written if item.author_token_id}
     token_names = (
         {token.id: token.name for token in await tokens.list(ApiToken.id.in_(used))}
         if used and not layout.is_guest
         else {}
     )
 
-    def author(comment: Comment) -> str:
-        if comment.author_token_id is None:
-            return names.get(comment.author_id, "") if comment.author_id else ""
-        name = token_names.get(comment.author_token_id)
+    def author(item: Comment | ReportChange) -> str:
+        if item.author_token_id is None:
+            return names.get(item.author_id, "") if item.author_id else ""
+        name = token_names.get(item.author_token_id)
         return _("API token “%(name)s”", name=name) if name else _("An integration")
 
-    return {comment.id: author(comment) for comment in comments}
+    return {item.id: author(item) for item in written}
 
 
 async def assignable(layout: Layout, memberships: MembershipService) -> list[tuple[UUID, str]]:
@@ -394,6 +394,9 @@ class ReportPages(Controller):
         connected = not layout.is_guest and await connections.exists(GitHubConnection.project_id == report.project_id)
         custom = [column.name for column in await columns.custom(report.project_id)]
         notes, names = await comments.of(report.id, layout.identity), await people(layout, memberships)
+        # Triage is the team's, and so is its history (who was assigned, which columns a report went through).
+        changes = [] if layout.is_guest else await reports.history(report.id)
+        named = {str(user_id): name for user_id, name in names.items()}
         return page(
             "reports/detail.html",
             layout,
@@ -405,7 +408,8 @@ class ReportPages(Controller):
             screenshots=[screenshot_read(shot) for shot in shots],
             attachments=[attachment_read(attachment) for attachment in files],
             comments=notes,
-            authors=await comment_authors(layout, notes, names, tokens),
+            authors=await authors(layout, [*notes, *changes], names, tokens),
+            history=[(change, field_changes(change.fields, named)) for change in changes],
             people=names,
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
