@@ -151,8 +151,8 @@ HISTORY_FIELDS = {
     "priority": _lazy("Priority"),
     "category": _lazy("Category"),
     "title": _lazy("Title"),
-    "assignee_id": _lazy("Assignee"),
-    "external_id": _lazy("External ID"),
+    "assigneeId": _lazy("Assignee"),
+    "externalId": _lazy("External ID"),
     "description": _lazy("Description"),
     "tags": _lazy("Tags"),
 }
@@ -175,7 +175,7 @@ def field_changes(fields: Mapping[str, list[Any]], people: Mapping[str, str]) ->
     def shown(name: str, value: Any) -> str:
         if value is None or value == []:
             return "—"
-        if name == "assignee_id":
+        if name == "assigneeId":
             return people.get(value, "—")
         if name == "tags":
             return ", ".join(value)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite, member_of
+from tests.support.jsonapi import validate_document
 from tests.support.screenshots import processed, read_report
 from workers.jobs import sweep_unnumbered_reports
 
@@ -677,10 +678,56 @@ async def test_guests_see_their_projects_reports_and_only_their_own_unless_allow
             own_id, before = own["data"]["items"][0]["id"], own["data"]["items"][0]["severity"]
             triaged = await guest.patch(f"/api/v1/reports/{own_id}", json={"status": "done", "severity": "low"})
             commented = await guest.post(f"/api/v1/reports/{own_id}/comments", json={"text": "It happens daily."})
+            history = await guest.get(f"/api/v1/reports/{own_id}/history")
         assert triaged.status_code == 403, triaged.text
+        assert history.status_code == 403, history.text
         assert commented.status_code == 201, commented.text
         unchanged = (await tenant.client.get(f"/api/v1/reports/{own_id}")).json()["data"]
         assert (unchanged["status"], unchanged["severity"]) == ("new", before)
+
+
+async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_before_and_after(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        sent = await anonymous.post(
+            "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        report_id = sent.json()["reportId"]
+        path = f"/api/v1/reports/{report_id}"
+        assert (await tenant.client.get(f"{path}/history")).json()["data"] == []
+        by_person = {"status": "doing", "assigneeId": tenant.user_id, "description": "Happens on Safari only."}
+        assert (await tenant.client.patch(path, json=by_person)).status_code == 200
+        assert (await tenant.client.patch(path, json={"status": "doing"})).status_code == 200  # no change: no entry
+        token = await tenant.create_token("CI bot")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+        # BugHerd's spelling is a change like any other.
+        bugherd = {"task": {"priority": "critical", "tag_names": ["checkout"]}}
+        assert (await tenant.client.patch(path, json=bugherd, headers=bot)).status_code == 200
+        changes = (await tenant.client.get(f"{path}/history")).json()["data"]
+        assert [(change["authorId"], change["authorTokenId"]) for change in changes] == [
+            (tenant.user_id, None),
+            (None, token["id"]),  # an integration's: the token acts for the organization, not a person
+        ]
+        assert changes[0]["fields"] == {
+            "status": ["new", "doing"],
+            "assigneeId": [None, tenant.user_id],
+            "description": [None, None],
+        }
+        assert changes[1]["fields"] == {"priority": ["high", "highest"], "tags": [[], ["checkout"]]}
+        assert all(change["reportId"] == report_id for change in changes)
+
+        document = (
+            await tenant.client.get(
+                f"{path}/history", params={"include": "author", "fields[reportChange]": "fields,author,authorToken"}
+            )
+        ).json()
+        validate_document(document)
+        assert [item["type"] for item in document["data"]] == ["reportChange", "reportChange"]
+        assert document["data"][0]["attributes"] == {"fields": changes[0]["fields"]}
+        assert document["data"][1]["relationships"]["authorToken"]["data"] == {"type": "token", "id": token["id"]}
+        assert [item["id"] for item in document["included"] if item["type"] == "user"] == [tenant.user_id]
 
 
 @pytest.mark.parametrize(

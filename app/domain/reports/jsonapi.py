@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
-from app.domain.reports.models import Attachment, Comment, Report
+from app.domain.reports.models import Attachment, Comment, Report, ReportChange
 from app.domain.reports.presenters import report_reads, sees_github_issues
 from app.domain.reports.queries import (
     DEFAULT_SORT,
@@ -64,6 +64,7 @@ REPORT = ResourceType(
 PROJECT = ResourceType("project", ("name", "trackingPrefix", "siteUrl", "isActive"))
 USER = ResourceType("user", ("name", "email"))
 COMMENT = ResourceType("comment", ("text", "createdAt"), ("report", "author", "authorToken"))
+REPORT_CHANGE = ResourceType("reportChange", ("fields", "createdAt"), ("report", "author", "authorToken"))
 ATTACHMENT = ResourceType(
     "attachment",
     tuple(name for name in AttachmentRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
@@ -81,6 +82,9 @@ LIST_RULES = QueryRules(
 )
 ITEM_RULES = QueryRules(REPORT, _REPORT_INCLUDES)
 COMMENT_RULES = QueryRules(COMMENT, {"author": USER}, sorts=frozenset(COMMENT.attributes), pages=WHOLE_LIST_PAGES)
+REPORT_CHANGE_RULES = QueryRules(
+    REPORT_CHANGE, {"author": USER}, sorts=frozenset({"createdAt"}), pages=WHOLE_LIST_PAGES
+)
 ATTACHMENT_RULES = QueryRules(
     ATTACHMENT, sorts=sortable(AttachmentRead) & frozenset(ATTACHMENT.attributes), pages=WHOLE_LIST_PAGES
 )
@@ -113,6 +117,7 @@ LIST_DESCRIPTION = (
 ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
 _WHOLE_LIST = "`sort` (`-` descends), `page[limit]` (0-100, default 20) and `page[offset]`, with `meta.total`"
 COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
+HISTORY_DESCRIPTION = f"{_MODE} `fields[reportChange|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
 ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`, {_WHOLE_LIST}. {_ERRORS}"
 COLUMNS_DESCRIPTION = (
     f"{_MODE} `fields[column]`, {_WHOLE_LIST}. A custom column's id is its UUID; a default column, which has "
@@ -158,6 +163,21 @@ def comment_resource(comment: Comment) -> Resource:
             "author": Relationship(_user(comment.author_id)),
             "authorToken": Relationship(
                 Identifier("token", str(comment.author_token_id)) if comment.author_token_id else None
+            ),
+        },
+    )
+
+
+def report_change_resource(change: ReportChange) -> Resource:
+    return Resource(
+        "reportChange",
+        str(change.id),
+        {"fields": change.fields, "createdAt": msgspec.to_builtins(change.created_at)},
+        {
+            "report": _to_report(change.report_id),
+            "author": Relationship(_user(change.author_id)),
+            "authorToken": Relationship(
+                Identifier("token", str(change.author_token_id)) if change.author_token_id else None
             ),
         },
     )
@@ -339,15 +359,41 @@ async def report_item(
     return document(query, primary[0], included=included, links={"self": link(request)})
 
 
+# Comments and changes: written or made by a person (`author`) or an integration's token.
+Authored = TypeVar("Authored", Comment, ReportChange)
+
+
 async def comment_list(
     request: Request[Any, Any, Any], comments: list[Comment], session: AsyncSession, identity: Identity
 ) -> dict[str, Any]:
-    query = query_of(request, COMMENT_RULES)
-    listed = WholeList.of(request, query, [comment_resource(comment) for comment in comments])
+    return await _authored_list(request, COMMENT_RULES, comments, comment_resource, reader=(session, identity))
+
+
+async def report_change_list(
+    request: Request[Any, Any, Any], changes: list[ReportChange], session: AsyncSession, identity: Identity
+) -> dict[str, Any]:
+    return await _authored_list(
+        request, REPORT_CHANGE_RULES, changes, report_change_resource, reader=(session, identity)
+    )
+
+
+async def _authored_list(
+    request: Request[Any, Any, Any],
+    rules: QueryRules,
+    items: list[Authored],
+    resource: Callable[[Authored], Resource],
+    *,
+    reader: tuple[AsyncSession, Identity],
+) -> dict[str, Any]:
+    """Comments or changes as a document; `include=author` adds the people who wrote or made them, as the
+    reader (its session and identity) may see them."""
+    session, identity = reader
+    query = query_of(request, rules)
+    listed = WholeList.of(request, query, [resource(item) for item in items])
     included = []
     if "author" in query.include:
         shown = {item.id for item in listed.items}
-        authors = {comment.author_id for comment in comments if comment.author_id and str(comment.id) in shown}
+        authors = {item.author_id for item in items if item.author_id and str(item.id) in shown}
         included = await _members(session, authors, identity)
     return listed.document(query, included)
 

@@ -179,8 +179,8 @@ class Comment(TenantOwned, UUIDv7AuditBase):
 
 class ReportChange(TenantOwned, UUIDv7AuditBase):
     """One triage change to a report (its history): who made it, a person or an integration's API token as on
-    a comment, and each field it changed as `[before, after]` (a description as `[null, null]`: that it changed,
-    not its text twice)."""
+    a comment, and each field it changed, by the API's name, as `[before, after]` (a description as
+    `[null, null]`: that it changed, not its text twice)."""
 
     __tablename__ = "report_change"
 

@@ -12,8 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.integrations.models import GitHubIssue
 from app.domain.organizations.models import Role
-from app.domain.reports.models import Category, Comment, ImageStatus, Priority, Report, Screenshot, Severity, Source
-from app.domain.reports.schemas import CommentRead, IssueLink, ReportCreated, ReportRead
+from app.domain.reports.models import (
+    Category,
+    Comment,
+    ImageStatus,
+    Priority,
+    Report,
+    ReportChange,
+    Screenshot,
+    Severity,
+    Source,
+)
+from app.domain.reports.schemas import CommentRead, IssueLink, ReportChangeRead, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message
 from tenants.identity import Identity
 
@@ -105,6 +115,17 @@ def report_created(report: Report, tracking_id: str | None) -> ReportCreated:
         status=report.status,
         created_at=report.created_at,
         updated_at=report.updated_at,
+    )
+
+
+def report_change_read(change: ReportChange) -> ReportChangeRead:
+    return ReportChangeRead(
+        id=change.id,
+        report_id=change.report_id,
+        author_id=change.author_id,
+        author_token_id=change.author_token_id,
+        fields=change.fields,
+        created_at=change.created_at,
     )
 
 

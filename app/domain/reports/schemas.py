@@ -261,6 +261,19 @@ class CommentRead(CamelStruct):
     internal: bool
 
 
+class ReportChangeRead(CamelStruct):
+    """One triage change to a report, oldest first in its history: who made it (a person, or an integration's
+    API token) and each field it changed by its name here, as `[before, after]`; a description as
+    `[null, null]`, which says that it changed without keeping its text twice."""
+
+    id: UUID
+    report_id: UUID
+    author_id: UUID | None
+    author_token_id: UUID | None
+    fields: dict[str, list[Any]]
+    created_at: datetime
+
+
 class AttachmentLink(CamelStruct):
     """A link to a file kept elsewhere; Lantern stores the URL and never fetches it. `file_name` is
     BugHerd's spelling of `name`."""

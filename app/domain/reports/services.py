@@ -185,15 +185,19 @@ def _triage(report: Report) -> dict[str, Any]:
 
 
 def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """What the history keeps of a change (`ReportChange.fields`): each field changed as [before, after], as
-    JSON holds it; a column's number goes with its name, and a description's text is not copied."""
+    """What the history keeps of a change (`ReportChange.fields`): each field changed, by the API's name, as
+    [before, after] as JSON holds them; a column's number goes with its name, and a description's text is not
+    copied."""
     changed: dict[str, list[Any]] = {}
     for name in _CHANGEABLE:
         if name == "status_id" or before[name] == after[name]:
             continue
         values = [None, None] if name == "description" else [before[name], after[name]]
-        changed[name] = [str(value) if isinstance(value, UUID) else value for value in values]
+        changed[_API_NAMES.get(name, name)] = [str(value) if isinstance(value, UUID) else value for value in values]
     return changed
+
+
+_API_NAMES = {"assignee_id": "assigneeId", "external_id": "externalId"}
 
 
 _CHANGEABLE = (

@@ -21,17 +21,25 @@ from app.domain.reports.ingest import accept, report_from_api
 from app.domain.reports.jsonapi import (
     COLUMNS_DESCRIPTION,
     COMMENTS_DESCRIPTION,
+    HISTORY_DESCRIPTION,
     ITEM_DESCRIPTION,
     LIST_DESCRIPTION,
     column_item,
     column_list,
     comment_list,
     refuse_native_pages,
+    report_change_list,
     report_item,
     report_list,
 )
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, ProjectColumn, Report, Severity
-from app.domain.reports.presenters import comment_read, report_created, report_reads, sees_github_issues
+from app.domain.reports.presenters import (
+    comment_read,
+    report_change_read,
+    report_created,
+    report_reads,
+    sees_github_issues,
+)
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
@@ -228,6 +236,29 @@ class ReportController(Controller):
         report = await reports.by_reference(reference)
         await events.report_changed(Event.REPORT_DELETED, report)
         await reports.remove(report)
+
+    @get(
+        "/reports/{reference:str}/history",
+        operation_id="ListReportChanges",
+        guards=[requires_team],
+        description=(
+            "A report's history: each triage change, oldest first, with who made it and every field it changed "
+            f"as `[before, after]`. The team's, as triage is: a guest's request is a 403. {HISTORY_DESCRIPTION}"
+        ),
+    )
+    async def history(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+    ) -> Envelope[list[schemas.ReportChangeRead]] | Response[dict[str, Any]]:
+        report = await reports.by_reference(reference)
+        changes = await reports.history(report.id)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(await report_change_list(request, changes, reports.session, identity))
+        return ok([report_change_read(change) for change in changes])
 
     @get(
         "/reports/{reference:str}/comments",
