@@ -379,6 +379,8 @@ async def test_report_updated_and_deleted_are_delivered(
         assert body["data"]["report"] == await shown_report(tenant, report_id)
         assert (body["data"]["report"]["severity"], body["data"]["report"]["tags"]) == ("critical", ["checkout"])
         assert body["data"]["report"]["id"] == patched["id"]
+        # What changed, as the report's history keeps it: a receiver need not keep the report to tell.
+        assert body["data"]["changes"] == {"severity": ["medium", "critical"], "tags": [[], ["checkout"]]}
 
         for unchanged in ({}, change):  # changes nothing: nothing to announce
             _data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json=unchanged), 200)
@@ -416,6 +418,13 @@ async def test_a_renamed_or_deleted_column_tells_of_each_report_it_moves_and_kee
             ("testing", testing["statusId"]),
             ("QA", testing["statusId"]),
             ("new", None),
+        ]
+        moves = [{"status": ["new", "testing"]}, {"status": ["testing", "QA"]}, {"status": ["QA", "new"]}]
+        assert [body["data"]["changes"] for body in bodies] == moves
+        # Each move is in the report's history, by the person who renamed or deleted the column.
+        history = _data(await tenant.client.get(f"/api/v1/reports/{report_id}/history"), 200)
+        assert [(change["fields"], change["authorId"]) for change in history] == [
+            (move, tenant.user_id) for move in moves
         ]
         later = _data(await tenant.client.post(columns, json={"name": "review"}), 201)
         assert later["statusId"] == testing["statusId"] + 1

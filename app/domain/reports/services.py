@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    insert,
     select,
     true,
     update,
@@ -142,9 +143,12 @@ class ReportService(TenantService[Report]):
         rows = await self.session.execute(select(model.key, model.thumbnail_key).where(model.report_id == report_id))
         return [key for row in rows for key in row if key]
 
-    async def apply(self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity) -> bool:
-        """`changes` made by `actor`; someone the report is newly assigned to hears of it (notifications).
-        Whether anything changed: a change to what a report already is announces nothing to webhooks."""
+    async def apply(
+        self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity
+    ) -> dict[str, list[Any]]:
+        """`changes` made by `actor`, kept in the report's history; someone the report is newly assigned to
+        hears of it (notifications). Returns what changed, as the history keeps it: nothing when the change is
+        to what the report already is, which announces nothing to webhooks."""
         before = _triage(report)
         assigned_before = report.assignee_id
         if isinstance(changes.assignee_id, UUID):
@@ -155,14 +159,11 @@ class ReportService(TenantService[Report]):
             report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
         _set_fields(report, changes)
         if changed := _changed_fields(before, _triage(report)):
-            token_id = actor.credential_id if actor.kind is CredentialKind.TOKEN else None
-            self.session.add(
-                ReportChange(report_id=report.id, author_id=actor.user_id, author_token_id=token_id, fields=changed)
-            )
+            self.session.add(ReportChange(report_id=report.id, fields=changed, **authorship(actor)))
         await self.session.flush()
         if report.assignee_id != assigned_before:
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
-        return bool(changed)
+        return changed
 
     async def history(self, report_id: UUID) -> list[ReportChange]:
         """The report's triage changes, oldest first."""
@@ -177,6 +178,13 @@ class ReportService(TenantService[Report]):
         if not await sees_report(self.session, report, user_id):
             message = _("No one who can see this report has this ID.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
+
+
+def authorship(actor: Identity) -> dict[str, UUID | None]:
+    """Who wrote a comment or made a change, as both keep it: a person (`author_id`), or an integration's
+    organization API token (`author_token_id`), which acts for the organization and no person."""
+    token_id = actor.credential_id if actor.kind is CredentialKind.TOKEN else None
+    return {"author_id": actor.user_id, "author_token_id": token_id}
 
 
 def _triage(report: Report) -> dict[str, Any]:
@@ -563,16 +571,16 @@ class ColumnService(TenantService[ProjectColumn]):
             raise not_found()
         return column
 
-    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate) -> ColumnChange:
+    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate, actor: Identity) -> ColumnChange:
         column = await self.one(project_id, column_id)
-        moved: list[UUID] = []
+        moved = MovedReports([], {})
         if data.name is not msgspec.UNSET and data.name.strip() != column.name:
             new_name = data.name.strip()
             if new_name.lower() in DEFAULT_STATUS_IDS or any(
                 other.name.lower() == new_name.lower() for other in await self.custom(project_id)
             ):
                 raise _column_taken()
-            moved = await self._move_reports(project_id, column.status_id, status=new_name)
+            moved = await self._move_reports(project_id, column, actor, status=new_name)
             column.name = new_name
         if data.position is not msgspec.UNSET:
             column.position = data.position
@@ -591,30 +599,46 @@ class ColumnService(TenantService[ProjectColumn]):
             column.position = position
         await self.session.flush()
 
-    async def remove(self, project_id: UUID, column_id: UUID) -> list[UUID]:
+    async def remove(self, project_id: UUID, column_id: UUID, actor: Identity) -> MovedReports:
         """A custom column gone; its reports go back to the feedback column, none is lost with it. Returns
         them (webhooks hear of each)."""
         column = await self.one(project_id, column_id)
-        moved = await self._move_reports(project_id, column.status_id, status=NEW_STATUS, status_id=None)
+        moved = await self._move_reports(project_id, column, actor, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
         return moved
 
-    async def _move_reports(self, project_id: UUID, from_status_id: int, **values: Any) -> list[UUID]:
-        """The column's reports take `values` (its new name, or the feedback column's); returns them."""
-        moved = await self.session.scalars(
-            update(Report)
-            .where(Report.project_id == project_id, Report.status_id == from_status_id)
-            .values(**values)
-            .returning(Report.id),
+    async def _move_reports(
+        self, project_id: UUID, column: ProjectColumn, actor: Identity, *, status: str, **values: Any
+    ) -> MovedReports:
+        """The column's reports take `status` (its new name, or the feedback column's) and `values`, each a
+        change in its history by `actor`; returns them."""
+        moved = list(
+            await self.session.scalars(
+                update(Report)
+                .where(Report.project_id == project_id, Report.status_id == column.status_id)
+                .values(status=status, **values)
+                .returning(Report.id),
+            )
         )
-        return list(moved)
+        changed = {"status": [column.name, status]}
+        if moved:
+            rows = [{"report_id": report_id, "fields": changed, **authorship(actor)} for report_id in moved]
+            await self.session.execute(insert(ReportChange), rows)
+        return MovedReports(moved, changed)
+
+
+class MovedReports(NamedTuple):
+    """The reports a column's new name or deletion moved, and the change each had, as its history keeps it."""
+
+    ids: list[UUID]
+    fields: dict[str, list[Any]]
 
 
 class ColumnChange(NamedTuple):
     """A column after a change, and the reports its new name moved (webhooks hear of each)."""
 
     column: ProjectColumn
-    moved: list[UUID]
+    moved: MovedReports
 
 
 def _column_taken() -> LanternError:
@@ -643,12 +667,7 @@ class CommentService(TenantService[Comment]):
             raise LanternError(
                 ErrorCode.FORBIDDEN, _("Only the team writes internal notes; a guest's are read by all.")
             )
-        token_id = author.credential_id if author.kind is CredentialKind.TOKEN else None
-        comment = await self.create(
-            Comment(
-                report_id=report.id, author_id=author.user_id, author_token_id=token_id, text=text, internal=internal
-            )
-        )
+        comment = await self.create(Comment(report_id=report.id, text=text, internal=internal, **authorship(author)))
         notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
         return comment
 

@@ -19,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.reports.models import Comment, Report
 from app.domain.reports.presenters import comment_read, report_reads
 from app.domain.reports.schemas import ReportRead
+from app.domain.reports.services import MovedReports
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
 from app.settings import get_settings
+
+# What a report.updated tells changed: each field, by the API's name, as [before, after] (the report's history).
+Changes = dict[str, list[Any]]
 
 
 class WebhookEvents:
@@ -38,10 +42,12 @@ class WebhookEvents:
         )
         return [webhook for webhook in webhooks if event.value in webhook.events]
 
-    async def report_changed(self, event: Event, report: Report) -> None:
-        """`report.updated` or `report.deleted` (told before the report is gone)."""
+    async def report_changed(self, event: Event, report: Report, changes: Changes | None = None) -> None:
+        """`report.updated` with its `changes` (as the report's history keeps them), or `report.deleted`
+        (told before the report is gone)."""
         if webhooks := await self.subscribers(event, report.project_id):
-            await self._deliver(webhooks, event, report.project_id, [{"report": await self._report(report)}])
+            told = {"report": await self._report(report), **({"changes": changes} if changes is not None else {})}
+            await self._deliver(webhooks, event, report.project_id, [told])
 
     async def comment_created(self, report: Report, comment: Comment) -> None:
         if webhooks := await self.subscribers(Event.COMMENT_CREATED, report.project_id):
@@ -52,19 +58,23 @@ class WebhookEvents:
         """`report.created` for reports the worker has just numbered, in their numbers' order."""
         await self._reports(Event.REPORT_CREATED, project_id, [report_id for report_id, _tracking_id in numbered])
 
-    async def reports_updated(self, project_id: UUID, report_ids: Sequence[UUID]) -> None:
+    async def reports_updated(self, project_id: UUID, moved: MovedReports) -> None:
         """`report.updated` for reports moved together: their column renamed, or deleted (back to feedback)."""
-        await self._reports(Event.REPORT_UPDATED, project_id, report_ids)
+        await self._reports(Event.REPORT_UPDATED, project_id, moved.ids, moved.fields)
 
-    async def _reports(self, event: Event, project_id: UUID, report_ids: Sequence[UUID]) -> None:
+    async def _reports(
+        self, event: Event, project_id: UUID, report_ids: Sequence[UUID], changes: Changes | None = None
+    ) -> None:
+        """One event per report, in their numbers' order; `changes`, the same for each, when they moved."""
         webhooks = await self.subscribers(event, project_id) if report_ids else []
         if not webhooks:
             return
         reports = (
             await self.session.scalars(select(Report).where(Report.id.in_(report_ids)).order_by(Report.number))
         ).all()
-        data = [{"report": _payload(read)} for read in await report_reads(self.session, reports, github_issues=True)]
-        await self._deliver(webhooks, event, project_id, data)
+        told = {"changes": changes} if changes is not None else {}
+        reads = await report_reads(self.session, reports, github_issues=True)
+        await self._deliver(webhooks, event, project_id, [{"report": _payload(read), **told} for read in reads])
 
     async def _deliver(
         self, webhooks: list[Webhook], event: Event, project_id: UUID, data: Sequence[dict[str, Any]]

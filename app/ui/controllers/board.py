@@ -107,7 +107,8 @@ class BoardPages(Controller):
         """A custom column's new name, as `PATCH /api/v1/projects/{id}/columns/{columnId}`; its cards follow."""
         await projects.get(project_id)
         try:
-            changed = await columns.change(project_id, column_id, convert_body({"name": data.name}, ColumnUpdate))
+            name = convert_body({"name": data.name}, ColumnUpdate)
+            changed = await columns.change(project_id, column_id, name, layout.identity)
         except LanternError as error:
             errors = field_errors(error, {"name": f"rename-{column_id}"})
             return await _board_page(layout, reports, projects, columns, project_id, errors=errors)
@@ -129,8 +130,10 @@ class BoardPages(Controller):
         return see_other(f"/ui/board?project={project_id}#column-{column_id}")
 
     @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/delete", guards=[requires_manager])
-    async def delete_column(
+    async def delete_column(  # noqa: PLR0913 - the column, who deletes it, and the services it touches
         self,
+        *,
+        layout: NamedDependency[Layout],
         project_id: FromPath[UUID],
         column_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
@@ -139,7 +142,7 @@ class BoardPages(Controller):
     ) -> Redirect:
         """Gone, as `DELETE /api/v1/projects/{id}/columns/{columnId}`: its cards go back to the feedback column."""
         await projects.get(project_id)
-        await events.reports_updated(project_id, await columns.remove(project_id, column_id))
+        await events.reports_updated(project_id, await columns.remove(project_id, column_id, layout.identity))
         return _board_of(project_id)
 
 

@@ -360,8 +360,8 @@ class ReportPages(Controller):
         update = convert_body(changes, ReportUpdate)
         changed = 0
         for report in await reports.chosen(data.reports):
-            if await reports.apply(report, update, columns, layout.identity):
-                await events.report_changed(Event.REPORT_UPDATED, report)
+            if changed_fields := await reports.apply(report, update, columns, layout.identity):
+                await events.report_changed(Event.REPORT_UPDATED, report, changed_fields)
                 changed += 1
         return see_other(list_path(request, notice="changed", count=str(changed)))
 
@@ -440,8 +440,8 @@ class ReportPages(Controller):
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
         # The page then shows what a colleague changed meanwhile beside what was just saved, and says so.
         saved = "merged" if data.changed_meanwhile(report) else "1"
-        if await reports.apply(report, changes, columns, layout.identity):
-            await events.report_changed(Event.REPORT_UPDATED, report)
+        if changed := await reports.apply(report, changes, columns, layout.identity):
+            await events.report_changed(Event.REPORT_UPDATED, report, changed)
         return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved={saved}")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])

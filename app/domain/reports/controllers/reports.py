@@ -216,8 +216,8 @@ class ReportController(Controller):
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
-        if await reports.apply(report, changes, columns, identity):
-            await events.report_changed(Event.REPORT_UPDATED, report)
+        if changed := await reports.apply(report, changes, columns, identity):
+            await events.report_changed(Event.REPORT_UPDATED, report, changed)
         if jsonapi.requested(request):
             return jsonapi.document_response(
                 await report_item(request, report, reports.session, attachment_read, identity)
@@ -370,8 +370,10 @@ class ColumnController(Controller):
         return ok(read)
 
     @patch("/{column_id:uuid}", operation_id="UpdateColumn", guards=[requires_manager])
-    async def update_column(
+    async def update_column(  # noqa: PLR0913 - the change, its author and the services it touches
         self,
+        *,
+        identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         column_id: FromPath[UUID],
         data: JSONBody[schemas.ColumnUpdate],
@@ -379,7 +381,7 @@ class ColumnController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ColumnRead]:
         """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`)."""
-        changed = await columns.change(project_id, column_id, data)
+        changed = await columns.change(project_id, column_id, data, identity)
         await events.reports_updated(project_id, changed.moved)
         return ok(_column_read(changed.column))
 
@@ -388,6 +390,7 @@ class ColumnController(Controller):
     )
     async def remove_column(
         self,
+        identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         column_id: FromPath[UUID],
         columns: NamedDependency[ColumnService],
@@ -395,7 +398,7 @@ class ColumnController(Controller):
     ) -> None:
         """A custom column; its reports go back to the feedback column (`new`), each a `report.updated`. Its
         number (`statusId`) is not given to another column."""
-        await events.reports_updated(project_id, await columns.remove(project_id, column_id))
+        await events.reports_updated(project_id, await columns.remove(project_id, column_id, identity))
 
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
