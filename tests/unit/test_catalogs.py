@@ -185,6 +185,19 @@ def test_chinese_and_japanese_punctuation_is_full_width(locale: str) -> None:
     assert half_width_punctuation(shipped(locale)) == []
 
 
+# Each language's word for a key (the widget's, which is public) and the webhooks' signing secret must differ:
+# Simplified Chinese said 密钥 for both, and "the widget key is no secret" read as "the secret is no secret".
+KEY_WORDS = {"de": "Schlüssel", "es": "Clave", "ja": "キー", "zh_Hans_CN": "密钥", "zh_Hant_TW": "金鑰"}
+
+
+@pytest.mark.parametrize(("locale", "key"), KEY_WORDS.items())
+def test_a_key_and_a_secret_are_told_apart(locale: str, key: str) -> None:
+    texts = {message.id: message.string for message in entries(shipped(locale))}
+    assert key in texts["Widget key"]
+    assert key not in texts["Signing secret"]
+    assert key not in texts["Make a new signing secret"]
+
+
 def test_english_catalog_is_the_identity() -> None:
     for message in entries(shipped("en")):
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
