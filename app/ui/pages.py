@@ -101,6 +101,10 @@ def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
     return dict(waiting["values"])
 
 
+# What a page's address says once, after a change: `notice` (and the `count` of reports a change made).
+NOTICE_PARAMETERS = frozenset({"notice", "count"})
+
+
 def here(request: Request[Any, Any, Any]) -> str:
     """This page's path and query, to come back to after a form or the login. A page that answers a form (one
     refused, shown again with its reasons) is the page the form was on: its own address takes posts only, and

@@ -25,7 +25,7 @@ from app.lib.i18n import (
     language_tag,
     translations,
 )
-from app.ui.pages import here
+from app.ui.pages import NOTICE_PARAMETERS, here
 from app.ui.views import label
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,7 +53,9 @@ def _ngettext(singular: str, plural: str, number: int) -> str:
 def pages_query(params: MultiDict[str], **cursor: str | None) -> str:
     """The list's query string for another page: the same filters and sort, another cursor (`after` or
     `before` one, none for the first page) and no notice of what was just done."""
-    kept = [(name, value) for name, value in params.multi_items() if name not in {"after", "before", "notice"}]
+    kept = [
+        (name, value) for name, value in params.multi_items() if name not in {"after", "before", *NOTICE_PARAMETERS}
+    ]
     return urlencode([*kept, *((name, value) for name, value in cursor.items() if value)])
 
 

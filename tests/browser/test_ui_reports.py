@@ -7,6 +7,7 @@ import re
 from typing import Any
 from uuid import uuid4
 
+import anyio
 from playwright.async_api import Page, expect
 
 from app.lib.sessions import SESSION_COOKIE
@@ -396,6 +397,21 @@ async def test_a_reports_history_says_who_changed_what_and_when(tenants: TenantF
         await expect(page.get_by_role("region", name="Verlauf").locator("ul li").first).to_have_text(
             "Status: Neu → In Arbeit"
         )
+
+
+async def test_the_list_as_filtered_downloads_as_a_csv_file(tenants: TenantFactory, page: Page) -> None:
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        await report(tenant.client, project["apiKey"], "The cart total is wrong", severity="critical")
+        await report(tenant.client, project["apiKey"], "The logo is blurry", severity="low")
+        await log_in(page, tenant.email, path="/ui/reports?severity=critical")
+        async with page.expect_download() as started:
+            await page.get_by_role("link", name="Download as CSV").click()
+        download = await started.value
+        assert re.fullmatch(r"[\w-]+-reports-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
+        lines = (await anyio.Path(await download.path()).read_text(encoding="utf-8-sig")).splitlines()
+        assert lines[0].startswith("ID,Title,Project,Status,Severity")
+        assert [line.split(",")[1] for line in lines[1:]] == ["The cart total is wrong"]
 
 
 async def test_tags_are_given_on_a_reports_page_and_filter_the_list(tenants: TenantFactory, page: Page) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -19,7 +20,8 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
+from sqlalchemy import ColumnElement
 
 from app.domain.integrations.github import error_message as github_error_message
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
@@ -41,15 +43,28 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
+from app.ui.export import Export
 from app.ui.forms import Form
-from app.ui.pages import HOME_PATH, Layout, page, people, requires_person, safe_next, see_other
+from app.ui.pages import (
+    HOME_PATH,
+    NOTICE_PARAMETERS,
+    PAGE_HEADERS,
+    Layout,
+    page,
+    people,
+    requires_person,
+    safe_next,
+    see_other,
+)
 from app.ui.views import CHOICES, facts, field_changes, json_excerpt, table
 from tenants.context import tenant_scope
 from tenants.guards import requires_manager, requires_team
+from tenants.identity import Identity
 
 PAGE_SIZE = 25
 # The sorts offered, by their `sort` value (a JSON:API sort key, `-` for descending); the first is the default.
@@ -121,6 +136,13 @@ class ListQuery:
         narrowing = (self.project, self.status, self.severity, self.priority, self.category, self.assignee)
         return any(narrowing) or bool(self.search.strip() or self.tag.strip())
 
+    async def conditions(
+        self, identity: Identity, reports: ReportService, projects: ProjectService
+    ) -> list[ColumnElement[bool]]:
+        """The list's filters, within what the reader sees (a guest, their view)."""
+        guest = await guest_projects(identity, projects)
+        return [*self.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
+
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT
         member = sort.removeprefix("-")
@@ -147,8 +169,6 @@ async def organization_holding(layout: Layout, reference: str) -> Organization |
 
 # The session's record of the list's query as last shown.
 LIST_KEY = "report_list"
-# What the list's address says once, after a change (`notice`, and `count` of reports changed).
-NOTICE_PARAMETERS = frozenset({"notice", "count"})
 
 
 def list_path(request: Request[Any, Any, Any], **notice: str) -> str:
@@ -307,11 +327,9 @@ class ReportPages(Controller):
         parts = request.scope["query_string"].decode().split("&")
         request.session[LIST_KEY] = "&".join(part for part in parts if part.split("=")[0] not in NOTICE_PARAMETERS)
         identity = layout.identity
-        guest = await guest_projects(identity, projects)
-        conditions = [*query.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
         found = await page_of_reports(
             reports.session,
-            conditions,
+            await query.conditions(identity, reports, projects),
             query.ordering(),
             limit=PAGE_SIZE,
             after=query.after or None,
@@ -336,6 +354,37 @@ class ReportPages(Controller):
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             sorts=SORTS,
             report_path=report_path,
+        )
+
+    @get("/reports.csv")
+    async def export(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        memberships: NamedDependency[MembershipService],
+        request: Request[Any, Any, Any],
+    ) -> Stream:
+        """The list's reports as a CSV file: every one its filters match, in its order (see `app.ui.export`)."""
+        query = ListQuery.of(request.query_params)
+        identity = layout.identity
+        export = Export(
+            conditions=await query.conditions(identity, reports, projects),
+            ordering=query.ordering(),
+            organization_id=identity.organization_id,
+            user_id=identity.user_id,
+            locale=current_locale(),
+            project_names={project.id: project.name for project in await projects.visible(identity)},
+            people=None if layout.is_guest else await people(layout, memberships),
+        )
+        name = f"{layout.organization.slug}-reports-{datetime.now(UTC):%Y-%m-%d}.csv"
+        # The session's connection goes back before the file's own session takes one (SQLite's pool has one).
+        await reports.session.commit()
+        return Stream(
+            export.lines(),
+            media_type="text/csv",  # Litestar adds the charset (utf-8)
+            headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
         )
 
     @post("/reports/bulk", guards=[requires_team])
