@@ -244,6 +244,7 @@ async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login
         created = await report(tenant.client, project["apiKey"], "The cart total is wrong")
         await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
         await page.get_by_label("Add a comment").fill("Reproduced on Safari 17, but not on Firefox.")
+        await page.get_by_label("Internal note: guests do not see it").check()
         await page.context.clear_cookies(name=SESSION_COOKIE)
         await page.get_by_role("button", name="Comment", exact=True).click()
         await expect(page).to_have_url(re.compile("/ui/login\\?next="))
@@ -251,6 +252,9 @@ async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Log in").click()
         await expect(page.get_by_label("Add a comment")).to_have_value("Reproduced on Safari 17, but not on Firefox.")
+        await expect(page.get_by_label("Add a comment")).to_be_focused()
+        # An internal note comes back internal: guests must not read it because the session ended.
+        await expect(page.get_by_label("Internal note: guests do not see it")).to_be_checked()
         await expect(page.get_by_role("status")).to_have_text(
             "Your comment was not sent yet. It is back in the box: send it when ready."
         )
@@ -263,7 +267,9 @@ async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login
         await expect(page.get_by_label("Add a comment")).to_have_value("")
         await expect(page.locator("#comment-text-draft-restored")).to_be_hidden()
         comments = await read(tenant, f"/api/v1/reports/{created['id']}/comments")
-        assert [comment["text"] for comment in comments] == ["Reproduced on Safari 17, but not on Firefox."]
+        assert [(comment["text"], comment["internal"]) for comment in comments] == [
+            ("Reproduced on Safari 17, but not on Firefox.", True)
+        ]
 
 
 async def test_what_the_worker_finishes_shows_on_an_open_reports_page(tenants: TenantFactory, page: Page) -> None:

@@ -95,22 +95,38 @@ const drafts = (() => {
   }
 })();
 
+// A draft is the box's text and the boxes ticked in its form: an internal note must come back internal.
+const readDraft = (key) => {
+  try {
+    return JSON.parse(drafts.getItem(key));
+  } catch {
+    return null;
+  }
+};
+
 for (const box of drafts ? document.querySelectorAll("textarea[data-draft]") : []) {
   const key = `lantern.draft.${box.dataset.draft}`;
+  const ticks = () => Array.from(box.form.querySelectorAll("input[type=checkbox][name]"));
+  const draft = readDraft(key);
   if (box.hasAttribute("data-draft-sent")) {
     drafts.removeItem(key);
     // A reload of this address must not throw away a draft begun after the comment was sent.
     const address = new URL(location.href);
     address.searchParams.delete("comment");
     history.replaceState(null, "", address);
-  } else if (!box.value && drafts.getItem(key)) {
-    box.value = drafts.getItem(key);
+  } else if (!box.value && typeof draft?.text === "string") {
+    box.value = draft.text;
+    for (const tick of ticks()) tick.checked = (draft.ticked ?? []).includes(tick.name);
     document.getElementById(`${box.id}-draft-restored`)?.removeAttribute("hidden");
+    box.focus();
   }
-  box.addEventListener("input", () => {
-    if (box.value.trim()) drafts.setItem(key, box.value);
+  const keep = () => {
+    const ticked = ticks().filter((tick) => tick.checked).map((tick) => tick.name);
+    if (box.value.trim()) drafts.setItem(key, JSON.stringify({ text: box.value, ticked }));
     else drafts.removeItem(key);
-  });
+  };
+  box.form.addEventListener("input", keep);
+  box.form.addEventListener("change", keep);
 }
 
 // An element marked data-pending is filled in from the page asked for again, a little less often each time and
