@@ -17,6 +17,7 @@ from app.domain.reports.labels import PRIORITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import format_datetime, format_number, format_time
+from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 
 # The column of a log table that holds the keys past its first `TABLE_COLUMNS`.
@@ -176,7 +177,7 @@ def field_changes(fields: Mapping[str, list[Any]], people: Mapping[str, str]) ->
         if value is None or value == []:
             return "—"
         if name == "assigneeId":
-            return people.get(value, "—")
+            return people.get(value) or _("A former member")
         if name == "tags":
             return ", ".join(value)
         return label(name, value) if name in LABELS else str(value)

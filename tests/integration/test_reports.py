@@ -507,9 +507,14 @@ async def test_triage_moves_a_report_between_columns(
         for term in ("BSK-1", "bsk-001"):  # a tracking ID typed into the search finds its report
             by_id = (await tenant.client.get("/api/v1/reports", params={"search": term})).json()["data"]
             assert [item["trackingId"] for item in by_id["items"]] == ["BSK-1"], term
-        # A custom column deleted: its reports go back to the feedback column, none is lost.
         await tenant.client.patch("/api/v1/reports/BSK-1", json={"status": "testing"})
         column = f"/api/v1/projects/{project['id']}/columns/{created.json()['data']['id']}"
+        # Its own name in other capitals is a rename (it was refused as taken), and its reports follow.
+        recased = await tenant.client.patch(column, json={"name": "Testing"})
+        assert recased.status_code == 200, recased.text
+        assert (await tenant.client.get("/api/v1/reports/BSK-1")).json()["data"]["status"] == "Testing"
+        assert (await tenant.client.patch(column, json={"name": "DONE"})).status_code == 409  # a default's name
+        # A custom column deleted: its reports go back to the feedback column, none is lost.
         assert (await tenant.client.delete(column)).status_code == 204
         back = (await tenant.client.get("/api/v1/reports/BSK-1")).json()["data"]
         assert (back["status"], back["statusId"]) == ("new", None)
@@ -728,6 +733,40 @@ async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_be
         assert document["data"][0]["attributes"] == {"fields": changes[0]["fields"]}
         assert document["data"][1]["relationships"]["authorToken"]["data"] == {"type": "token", "id": token["id"]}
         assert [item["id"] for item in document["included"] if item["type"] == "user"] == [tenant.user_id]
+
+
+async def test_someone_removed_from_the_organization_leaves_their_reports_to_nobody_in_their_history(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """Their reports were unassigned by one statement, out of the history and unheard by webhooks."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        hook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/lantern", "events": ["report.updated"]}
+        )
+        assert hook.status_code == 201, hook.text
+        async with member_of(tenant, app) as member:
+            mia = (await member.get("/api/v1/auth/me")).json()["data"]["user"]["id"]
+        members = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+        [membership_id] = [member["id"] for member in members if member["userId"] == mia]
+        sent = await anonymous.post(
+            "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        path = f"/api/v1/reports/{sent.json()['reportId']}"
+        assert (await tenant.client.patch(path, json={"assigneeId": mia})).status_code == 200
+        removed = await tenant.client.delete(f"/api/v1/organization/members/{membership_id}")
+        assert removed.status_code == 204, removed.text
+        assert (await tenant.client.get(path)).json()["data"]["assigneeId"] is None
+        history = (await tenant.client.get(f"{path}/history")).json()["data"]
+        assert [(change["fields"], change["authorId"]) for change in history] == [
+            ({"assigneeId": [None, mia]}, tenant.user_id),
+            ({"assigneeId": [mia, None]}, tenant.user_id),
+        ]
+        deliveries = (await tenant.client.get(f"/api/v1/webhooks/{hook.json()['data']['id']}/deliveries")).json()
+        told = [delivery["payload"]["data"]["changes"] for delivery in deliveries["data"]]
+        assert len(told) == 2
+        assert {"assigneeId": [None, mia]} in told
+        assert {"assigneeId": [mia, None]} in told
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from app.lib.i18n import (
     use_locale,
     use_timezone,
 )
-from app.ui.views import table
+from app.ui.views import field_changes, table
 
 # 23:30 UTC on 8 March 2026 is already 9 March in Taipei, and 16:30 daylight time in Los Angeles.
 MOMENT = datetime(2026, 3, 8, 23, 30, tzinfo=UTC)
@@ -165,3 +165,21 @@ def test_a_log_value_the_page_left_out_is_an_empty_cell_not_null() -> None:
     )
     assert logged.rows[0][1:] == ["", ""]
     assert logged.rows[1][1:] == ["a.js", "3"]
+
+
+def test_a_reports_history_reads_in_the_readers_words_and_names_a_former_member_as_such() -> None:
+    """Someone removed from the organization took their name with them: "— → —" told nothing."""
+    fields = {
+        "status": ["new", "doing"],
+        "assigneeId": ["0195-gone", "0195-here"],
+        "description": [None, None],
+        "tags": [[], ["checkout", "mobile"]],
+    }
+    with use_locale("de"):
+        lines = field_changes(fields, {"0195-here": "Ana"})
+    assert [(line.name, line.before, line.after) for line in lines] == [
+        ("Status", "Neu", "In Arbeit"),
+        ("Zuständig", "Ein ehemaliges Mitglied", "Ana"),
+        ("Beschreibung", "", ""),
+        ("Tags", "—", "checkout, mobile"),
+    ]

@@ -16,6 +16,8 @@ from app.domain.accounts.models import User
 from app.domain.organizations import schemas
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.organizations.services import MembershipService, OrganizationService, token_shown_to
+from app.domain.reports.controllers.deps import provide_events
+from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import Envelope, ok
@@ -67,6 +69,7 @@ class OrganizationController(Controller):
         "organizations": Provide(provide_organization_service),
         "memberships": Provide(provide_membership_service),
         "identity": Provide(provide_identity),
+        "events": Provide(provide_events),
     }
 
     @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
@@ -146,5 +149,8 @@ class OrganizationController(Controller):
         identity: NamedDependency[Identity],
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
+        events: NamedDependency[WebhookEvents],
     ) -> None:
-        await memberships.remove(identity, membership_id)
+        """Someone out of the organization; their reports go back to nobody, each a `report.updated`."""
+        for project_id, unassigned in (await memberships.remove(identity, membership_id)).items():
+            await events.reports_updated(project_id, unassigned)

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -16,7 +16,7 @@ from app.domain.accounts.services import UserService, normalize_email
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
 from app.domain.projects.models import ProjectMember
-from app.domain.reports.models import Report
+from app.domain.reports.services import MovedReports, ReportService
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
@@ -141,16 +141,18 @@ class MembershipService(TenantService[Membership]):
         await self.session.flush()
         return membership
 
-    async def remove(self, actor: Identity, membership_id: UUID) -> None:
+    async def remove(self, actor: Identity, membership_id: UUID) -> dict[UUID, MovedReports]:
+        """Someone out of the organization, with their place in its projects and their invitation; their
+        reports go back to nobody, which is returned by project (webhooks hear of each)."""
         membership = await self.get(membership_id)
         _check_can_grant(actor, Role(membership.role))
         await self._keep_an_owner(membership)
         session = self.session
         await session.execute(delete(ProjectMember).where(ProjectMember.user_id == membership.user_id))
-        # Their reports go back to nobody: an assignee who is gone would be a link to no one.
-        await session.execute(update(Report).where(Report.assignee_id == membership.user_id).values(assignee_id=None))
+        unassigned = await ReportService(session=session).unassign(membership.user_id, actor)
         await session.execute(delete(Invitation).where(Invitation.user_id == membership.user_id))
         await self.delete(membership.id)
+        return unassigned
 
     async def _keep_an_owner(self, leaving: Membership) -> None:
         """An owner leaves the role (removed, or given another) only while another owner stays; an invited

@@ -165,6 +165,24 @@ class ReportService(TenantService[Report]):
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return changed
 
+    async def unassign(self, user_id: UUID, actor: Identity) -> dict[UUID, MovedReports]:
+        """Someone's reports back to nobody (they are leaving the organization: an assignee who is gone would
+        be a link to no one), each a change in its history by `actor`; by project, for webhooks to hear of each."""
+        rows = await self.session.execute(
+            update(Report)
+            .where(Report.assignee_id == user_id)
+            .values(assignee_id=None)
+            .returning(Report.id, Report.project_id),
+        )
+        by_project: dict[UUID, list[UUID]] = {}
+        for report_id, project_id in rows:
+            by_project.setdefault(project_id, []).append(report_id)
+        fields = {"assigneeId": [str(user_id), None]}
+        return {
+            project_id: await record_moves(self.session, report_ids, fields, actor)
+            for project_id, report_ids in by_project.items()
+        }
+
     async def history(self, report_id: UUID) -> list[ReportChange]:
         """The report's triage changes, oldest first."""
         found = await self.session.scalars(
@@ -576,10 +594,10 @@ class ColumnService(TenantService[ProjectColumn]):
         moved = MovedReports([], {})
         if data.name is not msgspec.UNSET and data.name.strip() != column.name:
             new_name = data.name.strip()
-            if new_name.lower() in DEFAULT_STATUS_IDS or any(
-                other.name.lower() == new_name.lower() for other in await self.custom(project_id)
-            ):
-                raise _column_taken()
+            others = [other for other in await self.custom(project_id) if other.id != column.id]
+            taken = {other.name.lower() for other in others} | set(DEFAULT_STATUS_IDS)
+            if new_name.lower() in taken:
+                raise _column_taken()  # its own name in other capitals is a rename, not a clash
             moved = await self._move_reports(project_id, column, actor, status=new_name)
             column.name = new_name
         if data.position is not msgspec.UNSET:
@@ -620,11 +638,18 @@ class ColumnService(TenantService[ProjectColumn]):
                 .returning(Report.id),
             )
         )
-        changed = {"status": [column.name, status]}
-        if moved:
-            rows = [{"report_id": report_id, "fields": changed, **authorship(actor)} for report_id in moved]
-            await self.session.execute(insert(ReportChange), rows)
-        return MovedReports(moved, changed)
+        return await record_moves(self.session, moved, {"status": [column.name, status]}, actor)
+
+
+async def record_moves(
+    session: AsyncSession, report_ids: list[UUID], fields: dict[str, list[Any]], actor: Identity
+) -> MovedReports:
+    """Reports changed together (one statement, not `ReportService.apply`): the same change in the history of
+    each, by `actor`."""
+    if report_ids:
+        rows = [{"report_id": report_id, "fields": fields, **authorship(actor)} for report_id in report_ids]
+        await session.execute(insert(ReportChange), rows)
+    return MovedReports(report_ids, fields)
 
 
 class MovedReports(NamedTuple):

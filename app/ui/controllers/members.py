@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from app.domain.organizations.models import Role
 from app.domain.organizations.schemas import MemberInvite, MemberUpdate
 from app.domain.organizations.services import InvitationNotice, MembershipService, OrganizationService
+from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
@@ -89,11 +90,15 @@ class MemberPages(Controller):
         layout: NamedDependency[Layout],
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
+        events: NamedDependency[WebhookEvents],
     ) -> Redirect | Template:
+        """As `DELETE /api/v1/organization/members/{id}`: their reports go back to nobody, each announced."""
         try:
-            await memberships.remove(layout.identity, membership_id)
+            unassigned = await memberships.remove(layout.identity, membership_id)
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
+        for project_id, reports in unassigned.items():
+            await events.reports_updated(project_id, reports)
         return see_other("/ui/members")
 
 

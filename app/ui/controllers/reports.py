@@ -290,7 +290,8 @@ async def authors(
 
     def author(item: Comment | ReportChange) -> str:
         if item.author_token_id is None:
-            return names.get(item.author_id, "") if item.author_id else ""
+            # Someone no longer in the organization: their name went with them.
+            return (names.get(item.author_id) or _("A former member")) if item.author_id else ""
         name = token_names.get(item.author_token_id)
         return _("API token “%(name)s”", name=name) if name else _("An integration")
 
