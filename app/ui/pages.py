@@ -101,8 +101,9 @@ def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
     return dict(waiting["values"])
 
 
-# What a page's address says once, after a change: `notice` (and the `count` of reports a change made).
-NOTICE_PARAMETERS = frozenset({"notice", "count"})
+# What a page's address says once, after a change: `notice` (and how many reports a change made, or found
+# as it would have made them: `count`, `same`).
+NOTICE_PARAMETERS = frozenset({"notice", "count", "same"})
 
 
 def here(request: Request[Any, Any, Any]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -42,7 +42,7 @@ from app.domain.tokens.services import TokenService
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, message_of
 from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
@@ -169,6 +169,8 @@ async def organization_holding(layout: Layout, reference: str) -> Organization |
 
 # The session's record of the list's query as last shown.
 LIST_KEY = "report_list"
+# Why a bulk change was refused (which report, and its reason), for the list to say once.
+BULK_REFUSAL_KEY = "bulk_refusal"
 
 
 def list_path(request: Request[Any, Any, Any], **notice: str) -> str:
@@ -256,6 +258,12 @@ class BulkTriageForm:
     severity: str = ""
     priority: str = ""
     assignee_id: str = ""
+    listed: str = ""  # the list's query as the form was on it: its filters, sort and page
+
+    def back_to_list(self, **notice: str) -> str:
+        """Back to the list the form was on (another tab may have shown another since), saying `notice`."""
+        kept = [(name, value) for name, value in parse_qsl(self.listed) if name not in NOTICE_PARAMETERS]
+        return f"{HOME_PATH}?{urlencode([*kept, *notice.items()])}"
 
     @property
     def reports(self) -> list[str]:
@@ -355,6 +363,7 @@ class ReportPages(Controller):
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             sorts=SORTS,
             report_path=report_path,
+            refusal=request.session.pop(BULK_REFUSAL_KEY, None),
         )
 
     @get("/reports.csv")
@@ -402,18 +411,29 @@ class ReportPages(Controller):
         """One change to every report ticked on a list page, as a `PATCH` of each would make it: all of them or,
         when one is refused, none. Back to the list as it was, saying what was done."""
         changes = data.changes()
+        back = data.back_to_list
         if not data.reports or not changes:
-            return see_other(list_path(request, notice="unselected" if not data.reports else "unchanged"))
+            return see_other(back(notice="unselected" if not data.reports else "unchanged"))
         if len(data.reports) > BULK_LIMIT:
             message = _("At most %(count)s reports can be changed at once.", count=BULK_LIMIT)
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("report", message)])
         update = convert_body(changes, ReportUpdate)
+        chosen = await reports.chosen(data.reports)
         changed = 0
-        for report in await reports.chosen(data.reports):
-            if changed_fields := await reports.apply(report, update, columns, layout.identity):
+        for report in chosen:
+            try:
+                changed_fields = await reports.apply(report, update, columns, layout.identity)
+            except LanternError as refused:
+                # None is changed: the list says which report refused, and why, above its rows. (Named before
+                # the rollback, which expires what the session read.)
+                reason = refused.details[0].message if refused.details else message_of(refused)
+                request.session[BULK_REFUSAL_KEY] = f"{report.tracking_id or report.title}: {reason}"
+                await reports.session.rollback()
+                return see_other(back(notice="refused"))
+            if changed_fields:
                 await events.report_changed(Event.REPORT_UPDATED, report, changed_fields)
                 changed += 1
-        return see_other(list_path(request, notice="changed", count=str(changed)))
+        return see_other(back(notice="changed", count=str(changed), same=str(len(chosen) - changed)))
 
     @get("/reports/{reference:str}")
     async def detail(  # noqa: PLR0913 - the page's services
