@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite, member_of
 from tests.support.jsonapi import validate_document
@@ -767,6 +768,32 @@ async def test_someone_removed_from_the_organization_leaves_their_reports_to_nob
         assert len(told) == 2
         assert {"assigneeId": [None, mia]} in told
         assert {"assigneeId": [mia, None]} in told
+
+
+async def test_a_status_filter_names_a_custom_column_as_spelled_and_a_default_one_in_any_case(
+    tenants: TenantFactory,
+) -> None:
+    """Two projects' "Blocked" and "blocked" are two columns: `status=Blocked` found both, `status=blocked` one."""
+    async with tenants.create() as tenant:
+        found: dict[str, str] = {}
+        for name, column in (("Shop", "Blocked"), ("Blog", "blocked")):
+            project = await tenant.create_project(name)
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": column})
+            assert added.status_code == 201, added.text
+            sent = await report(tenant.client, project["apiKey"], f"Stuck in {name}")
+            moved = await tenant.client.patch(f"/api/v1/reports/{sent['id']}", json={"status": column})
+            assert moved.status_code == 200, moved.text
+            found[column] = f"Stuck in {name}"
+        await report(tenant.client, project["apiKey"], "Just in")
+
+        async def titles(status: str) -> list[str]:
+            listed = await tenant.client.get("/api/v1/reports", params={"status": status})
+            return [item["title"] for item in listed.json()["data"]["items"]]
+
+        assert await titles("Blocked") == [found["Blocked"]]
+        assert await titles("blocked") == [found["blocked"]]
+        assert await titles("NEW") == ["Just in"]
+        assert await titles("feedback") == ["Just in"]  # another product's name for it
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
-from app.domain.reports.models import STATUS_ALIASES, Category, Priority, Report, Severity
+from app.domain.reports.models import DEFAULT_STATUS_IDS, STATUS_ALIASES, Category, Priority, Report, Severity
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -316,9 +316,10 @@ def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[boo
 
 
 def _statuses(values: Sequence[str]) -> ColumnElement[bool]:
-    """Any of the statuses; default ones in any case and under their aliases (`feedback`), an index lookup."""
-    spellings = set(values) | {STATUS_ALIASES.get(value.lower(), value.lower()) for value in values}
-    return Report.status.in_(sorted(spellings))
+    """Any of the statuses, an index lookup: default ones in any case and under their aliases (`feedback`), a
+    custom column's as spelled (two projects' "Blocked" and "blocked" are two columns, as the list offers them)."""
+    defaults = {STATUS_ALIASES.get(value.lower(), value.lower()) for value in values}
+    return Report.status.in_(sorted(set(values) | (defaults & set(DEFAULT_STATUS_IDS))))
 
 
 def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
