@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from app.lib.sessions import SESSION_COOKIE
 from tests.support.admin_ui import invite, log_in, png, read, report
-from tests.support.clients import PASSWORD, TenantFactory
+from tests.support.clients import PASSWORD, WIDGET_METADATA, TenantFactory
 from tests.support.screenshots import processed
 from tests.support.worker import running_worker
 
@@ -504,13 +504,7 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
             json={
                 "title": "Reported by the guest",
                 "reporterEmail": guest_email,
-                "metadata": {
-                    "url": "https://example.com/",
-                    "browser": {"name": "Firefox"},
-                    "device": {"type": "desktop"},
-                    "viewport": {"width": 1280, "height": 720},
-                    "timestamp": "2026-01-15T10:30:00Z",
-                },
+                "metadata": WIDGET_METADATA,
             },
             headers={"X-API-Key": shared["apiKey"]},
         )

@@ -11,7 +11,7 @@ import pytest
 
 from app.ui import export
 from tests.support.admin_ui import report
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import WIDGET_METADATA, ApiClient, TenantFactory
 
 
 def rows_of(answer: Any) -> list[list[str]]:
@@ -86,13 +86,7 @@ async def test_a_guest_gets_their_view_without_the_teams_people(
         theirs = {
             "title": "Sent by the client",
             "reporterEmail": "client@example.com",
-            "metadata": {
-                "url": "https://example.com/",
-                "browser": {"name": "Firefox"},
-                "device": {"type": "desktop"},
-                "viewport": {"width": 1280, "height": 720},
-                "timestamp": "2026-01-15T10:30:00Z",
-            },
+            "metadata": WIDGET_METADATA,
         }
         assert (
             await anonymous.post("/api/v1/widget/submit", json=theirs, headers={"X-API-Key": shop["apiKey"]})

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import WIDGET_METADATA, ApiClient, TenantFactory
 from tests.support.jsonapi import validate_document
 
 JSONAPI = "application/vnd.api+json"
@@ -558,13 +558,7 @@ async def _submit_as(anonymous: ApiClient, project: dict[str, Any], email: str, 
     body = {
         "title": title,
         "reporterEmail": email,
-        "metadata": {
-            "url": "https://example.com/",
-            "browser": {"name": "Firefox"},
-            "device": {"type": "desktop"},
-            "viewport": {"width": 1280, "height": 720},
-            "timestamp": "2026-01-15T10:30:00Z",
-        },
+        "metadata": WIDGET_METADATA,
     }
     response = await anonymous.post("/api/v1/widget/submit", json=body, headers={"X-API-Key": project["apiKey"]})
     assert response.status_code == 201, response.text

@@ -18,7 +18,7 @@ from app.domain.reports.models import Report
 from app.domain.reports.search import bigrams, refresh_gram_shares, substring_condition
 from app.lib.database import alchemy_config
 from tenants.context import system_scope, tenant_scope
-from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.clients import WIDGET_METADATA, ApiClient, Tenant, TenantFactory
 from workers.jobs import refresh_search_gram_shares
 
 TITLES = [
@@ -31,15 +31,6 @@ TITLES = [
     "Ошибка при оплате",  # ru
     "Σφάλμα πληρωμής",  # el
 ]
-
-
-WIDGET_METADATA = {
-    "url": "https://example.com/",
-    "browser": {"name": "Firefox"},
-    "device": {"type": "desktop"},
-    "viewport": {"width": 1280, "height": 720},
-    "timestamp": "2026-01-15T10:30:00Z",
-}
 
 
 async def _submit(anonymous: ApiClient, key: str, title: str, description: str = "") -> dict[str, Any]:

@@ -10,6 +10,15 @@ from typing import Any
 
 import httpx
 
+# The page facts the widget sends with a report (BugPin's example), where a test needs no others.
+WIDGET_METADATA = {
+    "url": "https://example.com/",
+    "browser": {"name": "Firefox"},
+    "device": {"type": "desktop"},
+    "viewport": {"width": 1280, "height": 720},
+    "timestamp": "2026-01-15T10:30:00Z",
+}
+
 BASE_URL = "http://testserver.local"
 PASSWORD = "correct horse battery staple"
 
