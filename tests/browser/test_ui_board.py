@@ -58,7 +58,19 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         await expect(page.locator('.column[data-status="QA"] .card a')).to_have_text(["The logo is blurry"])
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "QA"
 
-        # The team's own column is renamed (its cards follow) and deleted (its cards go back to New).
+
+async def test_a_custom_column_is_renamed_with_its_cards_and_deleted_back_to_new(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The team's own column is renamed (its cards follow) and deleted (its cards go back to New)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The logo is blurry")
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "QA"})
+        assert added.status_code == 201, added.text
+        assert (await tenant.client.patch(f"/api/v1/reports/{created['id']}", json={"status": "QA"})).is_success
+        await log_in(page, tenant.email, path="/ui/board")
+        headings = page.locator(".column h2")
         qa = page.locator('.column[data-status="QA"]')
         await qa.get_by_text("Rename, move or delete").click()
         await qa.get_by_label("New name").fill("New")  # a default column's name: refused beside the field
@@ -68,10 +80,14 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         await qa.get_by_label("New name").fill("Quality")
         await qa.get_by_role("button", name="Rename").click()
         await expect(page.locator('.column[data-status="Quality"] .card a')).to_have_text(["The logo is blurry"])
+        await expect(page.get_by_role("status")).to_have_text("The column was renamed; its 1 report moved with it.")
         quality = page.locator('.column[data-status="Quality"]')
         await quality.get_by_text("Rename, move or delete").click()
-        await quality.get_by_role("button", name="Delete the column").click()
+        # Asked once more, naming the column: all its reports go back to New at once.
+        await quality.get_by_label("Delete the column Quality").click()
+        await quality.get_by_role("button", name="Delete the column", exact=True).click()
         await expect(headings).to_have_text(["New 1", "Backlog 0", "To do 0", "Doing 0", "Done 0", "Closed 0"])
+        await expect(page.get_by_role("status")).to_have_text("The column was deleted; its 1 report went back to New.")
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "new"
 
 

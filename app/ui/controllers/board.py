@@ -113,7 +113,7 @@ class BoardPages(Controller):
             errors = field_errors(error, {"name": f"rename-{column_id}"})
             return await _board_page(layout, reports, projects, columns, project_id, errors=errors)
         await events.reports_updated(project_id, changed.moved)
-        return _board_of(project_id)
+        return _board_of(project_id, notice="renamed", moved=len(changed.moved.ids))
 
     @post("/board/projects/{project_id:uuid}/columns/{column_id:uuid}/move", guards=[requires_manager])
     async def move_column(
@@ -142,12 +142,14 @@ class BoardPages(Controller):
     ) -> Redirect:
         """Gone, as `DELETE /api/v1/projects/{id}/columns/{columnId}`: its cards go back to the feedback column."""
         await projects.get(project_id)
-        await events.reports_updated(project_id, await columns.remove(project_id, column_id, layout.identity))
-        return _board_of(project_id)
+        moved = await columns.remove(project_id, column_id, layout.identity)
+        await events.reports_updated(project_id, moved)
+        return _board_of(project_id, notice="deleted", moved=len(moved.ids))
 
 
-def _board_of(project_id: UUID) -> Redirect:
-    return see_other(f"/ui/board?project={project_id}")
+def _board_of(project_id: UUID, *, notice: str, moved: int) -> Redirect:
+    """Back to the project's board, saying what a change to a column did and to how many reports."""
+    return see_other(f"/ui/board?project={project_id}&notice={notice}&count={moved}")
 
 
 async def _board_page(  # noqa: PLR0913 - the page and what it is made from
