@@ -212,6 +212,14 @@ def format_datetime(moment: datetime, style: Style = "medium") -> str:
     return dates.format_datetime(_local(moment), style, locale=_babel_locale(_locale.get()))
 
 
+def format_zoned_datetime(moment: datetime) -> str:
+    """A moment exactly, with its zone ("Dec 4, 2026, 10:51:20 PM CET", "04.12.2026, 22:51:20 MEZ"): a page
+    read in another zone, or shared, says which clock it means."""
+    local, locale = _local(moment), _babel_locale(_locale.get())
+    zone = dates.get_timezone_name(local, "short", locale=locale)
+    return f"{dates.format_datetime(local, 'medium', locale=locale)} {zone}"
+
+
 def format_date(day: date, style: Style = "medium") -> str:
     """A calendar date; for a datetime, the date it is in the reader's zone (not in UTC)."""
     local_day = _local(day).date() if isinstance(day, datetime) else day

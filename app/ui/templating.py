@@ -18,10 +18,10 @@ from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.i18n import (
     SUPPORTED_LOCALES,
     current_locale,
-    format_datetime,
     format_number,
     format_relative,
     format_size,
+    format_zoned_datetime,
     language_tag,
     translations,
 )
@@ -72,7 +72,7 @@ def environment() -> Environment:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         relative=format_relative,
-        datetime=format_datetime,
+        datetime=format_zoned_datetime,
         number=format_number,
         size=format_size,
         pages_query=pages_query,

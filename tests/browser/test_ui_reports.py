@@ -107,7 +107,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
         await expect(page.get_by_role("heading", name="The cart total is wrong")).to_be_visible()
         await expect(page.get_by_text(tracking_id, exact=True)).to_be_visible()
         # When it was sent, exactly, for everyone: not on hover alone.
-        sent = re.compile(r"^\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M \(.+ ago\)$")
+        sent = re.compile(r"^\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M UTC \(.+ ago\)$")
         await expect(page.locator(".report-head .meta time")).to_have_text(sent)
         screenshot = page.get_by_role("img", name="Screenshot of the page")
         await expect(screenshot).to_be_visible()
@@ -305,7 +305,7 @@ async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFact
         kept = await report(tenant.client, project["apiKey"], "The logo is blurry")
         await log_in(page, tenant.email, path="/ui/reports?search=Checkout")
         # A row's exact moment is in its text, for a screen reader (a title shows on hover only).
-        exact = re.compile(r"^\s*\(\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M\)$")
+        exact = re.compile(r"^\s*\(\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M UTC\)$")  # and its zone
         await expect(page.locator("table.reports tbody tr time .visually-hidden").first).to_have_text(exact)
         await page.get_by_role("checkbox", name="Select SHP-1").check()
         await page.get_by_role("checkbox", name="Select SHP-2").check()

@@ -17,6 +17,7 @@ from app.lib.i18n import (
     format_relative,
     format_size,
     format_time,
+    format_zoned_datetime,
     use_locale,
     use_timezone,
 )
@@ -183,3 +184,17 @@ def test_a_reports_history_reads_in_the_readers_words_and_names_a_former_member_
         ("Beschreibung", "", ""),
         ("Tags", "—", "checkout, mobile"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "zone", "expected"),
+    [
+        ("en", "UTC", "Dec 4, 2026, 9:51:20\u202fPM UTC"),
+        ("de", "Europe/Berlin", "04.12.2026, 22:51:20 MEZ"),
+        ("ja", "Asia/Tokyo", "2026/12/05 6:51:20 JST"),
+    ],
+)
+def test_an_exact_moment_says_its_zone(locale: str, zone: str, expected: str) -> None:
+    """A page read in another zone, or shared, said a time without saying which clock it meant."""
+    with use_locale(locale), use_timezone(zone):
+        assert format_zoned_datetime(datetime(2026, 12, 4, 21, 51, 20, tzinfo=UTC)) == expected
