@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from typing import Any
 
 import pytest
@@ -75,8 +76,9 @@ async def test_a_guest_gets_their_view_without_the_teams_people(
 ) -> None:
     async with tenants.create() as tenant:
         shop = await tenant.create_project("Shop", trackingPrefix="SHP")
+        client_email = f"client-{secrets.token_hex(4)}@example.com"  # accounts are the instance's, not a test's
         invited = await tenant.client.post(
-            "/api/v1/organization/members", json={"email": "client@example.com", "role": "guest"}
+            "/api/v1/organization/members", json={"email": client_email, "role": "guest"}
         )
         member = invited.json()["data"]
         added = await tenant.client.post(
@@ -85,7 +87,7 @@ async def test_a_guest_gets_their_view_without_the_teams_people(
         assert added.status_code == 201, added.text
         theirs = {
             "title": "Sent by the client",
-            "reporterEmail": "client@example.com",
+            "reporterEmail": client_email,
             "metadata": WIDGET_METADATA,
         }
         assert (
