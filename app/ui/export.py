@@ -4,7 +4,8 @@ page of them.
 The file is written while it is sent, a batch of rows at a time from its own session (the request's is closed
 by then), in the reader's organization and language. Its names and labels are the reader's words, dates are
 ISO 8601 in UTC (a spreadsheet reads them whatever its language), and it starts with a byte-order mark, by
-which spreadsheet programs tell UTF-8 (Chinese, Japanese) from their own code page.
+which spreadsheet programs tell UTF-8 (Chinese, Japanese) from their own code page. Where numbers are written
+with a decimal comma (German, Spanish), spreadsheet programs split a line at semicolons: the file does too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+from babel.numbers import get_decimal_symbol
 from sqlalchemy import ColumnElement
 
 from app.domain.reports.models import Report
@@ -47,8 +49,9 @@ class Export:
 
     async def lines(self) -> AsyncIterator[str]:
         """The file, a batch of rows at a time."""
+        delimiter = ";" if get_decimal_symbol(self.locale) == "," else ","
         with use_locale(self.locale):
-            yield "\ufeff" + _csv_line(self._header())
+            yield "\ufeff" + _csv_line(self._header(), delimiter)
             with tenant_scope(self.organization_id, self.user_id):
                 async with alchemy_config().get_session() as session:
                     after = None
@@ -56,7 +59,7 @@ class Export:
                         batch = await page_of_reports(
                             session, self.conditions, self.ordering, limit=EXPORT_BATCH, after=after
                         )
-                        yield "".join(_csv_line(self._row(report)) for report in batch.items)
+                        yield "".join(_csv_line(self._row(report), delimiter) for report in batch.items)
                         if (after := batch.next_cursor) is None:
                             break
 
@@ -83,13 +86,14 @@ class Export:
             *cells,
             ", ".join(report.tags or []),
             report.page_url or "",
-            report.created_at.isoformat(),
-            report.updated_at.isoformat(),
+            report.created_at.isoformat(timespec="seconds"),
+            report.updated_at.isoformat(timespec="seconds"),
             link,
         ]
 
 
-def _csv_line(cells: list[str]) -> str:
+def _csv_line(cells: list[str], delimiter: str) -> str:
     line = io.StringIO()
-    csv.writer(line).writerow(["'" + cell if cell.startswith(_FORMULA_STARTS) else cell for cell in cells])
+    writer = csv.writer(line, delimiter=delimiter)
+    writer.writerow(["'" + cell if cell.startswith(_FORMULA_STARTS) else cell for cell in cells])
     return line.getvalue()

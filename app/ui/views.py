@@ -16,7 +16,7 @@ from app.domain.organizations.models import Role
 from app.domain.reports.labels import PRIORITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
-from app.lib.i18n import format_datetime, format_number, format_time
+from app.lib.i18n import format_number, format_time, format_zoned_datetime
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 
@@ -307,7 +307,7 @@ def _described(name: str, value: Any) -> str | None:
     if isinstance(value, Mapping):
         return _described_object(name, value)
     if name == "timestamp":
-        return _moment(value, format_datetime) or _text(value)
+        return _moment(value, format_zoned_datetime) or _text(value)
     if name == "pageLoadTime" and isinstance(value, int | float):
         return f"{format_number(value)} ms"
     return _text(value)

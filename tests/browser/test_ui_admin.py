@@ -350,6 +350,8 @@ async def test_the_widget_is_tried_on_a_sample_page_and_its_report_arrives(
         refused: list[str] = []  # what the page's Content-Security-Policy refused, as the console says it
         page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
         await page.get_by_role("link", name="Try the widget on a sample page").click()
+        # The widget speaks the language the person reads Lantern in, not the browser's.
+        await expect(page.locator("script[data-api-key]")).to_have_attribute("data-lang", "en")
         await page.get_by_role("button", name="Report a bug").click()
         dialog = page.get_by_role("dialog", name="Report a bug")
         await dialog.get_by_label("Title").fill("Tried from the sample page")

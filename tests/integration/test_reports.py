@@ -716,22 +716,22 @@ async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_be
             (tenant.user_id, None),
             (None, token["id"]),  # an integration's: the token acts for the organization, not a person
         ]
-        assert changes[0]["fields"] == {
+        assert changes[0]["changes"] == {
             "status": ["new", "doing"],
             "assigneeId": [None, tenant.user_id],
             "description": [None, None],
         }
-        assert changes[1]["fields"] == {"priority": ["high", "highest"], "tags": [[], ["checkout"]]}
+        assert changes[1]["changes"] == {"priority": ["high", "highest"], "tags": [[], ["checkout"]]}
         assert all(change["reportId"] == report_id for change in changes)
 
         document = (
             await tenant.client.get(
-                f"{path}/history", params={"include": "author", "fields[reportChange]": "fields,author,authorToken"}
+                f"{path}/history", params={"include": "author", "fields[reportChange]": "changes,author,authorToken"}
             )
         ).json()
         validate_document(document)
         assert [item["type"] for item in document["data"]] == ["reportChange", "reportChange"]
-        assert document["data"][0]["attributes"] == {"fields": changes[0]["fields"]}
+        assert document["data"][0]["attributes"] == {"changes": changes[0]["changes"]}
         assert document["data"][1]["relationships"]["authorToken"]["data"] == {"type": "token", "id": token["id"]}
         assert [item["id"] for item in document["included"] if item["type"] == "user"] == [tenant.user_id]
 
@@ -759,7 +759,7 @@ async def test_someone_removed_from_the_organization_leaves_their_reports_to_nob
         assert removed.status_code == 204, removed.text
         assert (await tenant.client.get(path)).json()["data"]["assigneeId"] is None
         history = (await tenant.client.get(f"{path}/history")).json()["data"]
-        assert [(change["fields"], change["authorId"]) for change in history] == [
+        assert [(change["changes"], change["authorId"]) for change in history] == [
             ({"assigneeId": [None, mia]}, tenant.user_id),
             ({"assigneeId": [mia, None]}, tenant.user_id),
         ]

@@ -423,7 +423,7 @@ async def test_a_renamed_or_deleted_column_tells_of_each_report_it_moves_and_kee
         assert [body["data"]["changes"] for body in bodies] == moves
         # Each move is in the report's history, by the person who renamed or deleted the column.
         history = _data(await tenant.client.get(f"/api/v1/reports/{report_id}/history"), 200)
-        assert [(change["fields"], change["authorId"]) for change in history] == [
+        assert [(change["changes"], change["authorId"]) for change in history] == [
             (move, tenant.user_id) for move in moves
         ]
         later = _data(await tenant.client.post(columns, json={"name": "review"}), 201)

@@ -64,7 +64,7 @@ REPORT = ResourceType(
 PROJECT = ResourceType("project", ("name", "trackingPrefix", "siteUrl", "isActive"))
 USER = ResourceType("user", ("name", "email"))
 COMMENT = ResourceType("comment", ("text", "createdAt"), ("report", "author", "authorToken"))
-REPORT_CHANGE = ResourceType("reportChange", ("fields", "createdAt"), ("report", "author", "authorToken"))
+REPORT_CHANGE = ResourceType("reportChange", ("changes", "createdAt"), ("report", "author", "authorToken"))
 ATTACHMENT = ResourceType(
     "attachment",
     tuple(name for name in AttachmentRead.__struct_encode_fields__ if name not in _FOREIGN_KEYS),
@@ -172,7 +172,7 @@ def report_change_resource(change: ReportChange) -> Resource:
     return Resource(
         "reportChange",
         str(change.id),
-        {"fields": change.fields, "createdAt": msgspec.to_builtins(change.created_at)},
+        {"changes": change.fields, "createdAt": msgspec.to_builtins(change.created_at)},
         {
             "report": _to_report(change.report_id),
             "author": Relationship(_user(change.author_id)),

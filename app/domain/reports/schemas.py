@@ -270,7 +270,7 @@ class ReportChangeRead(CamelStruct):
     report_id: UUID
     author_id: UUID | None
     author_token_id: UUID | None
-    fields: dict[str, list[Any]]
+    changes: dict[str, list[Any]]  # as `report.updated` webhooks tell them
     created_at: datetime
 
 

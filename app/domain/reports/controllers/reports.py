@@ -243,7 +243,8 @@ class ReportController(Controller):
         guards=[requires_team],
         description=(
             "A report's history: each triage change, oldest first, with who made it and every field it changed "
-            f"as `[before, after]`. The team's, as triage is: a guest's request is a 403. {HISTORY_DESCRIPTION}"
+            "as `[before, after]` (`changes`). The team's, as triage is: a guest's request is a 403. "
+            f"{HISTORY_DESCRIPTION}"
         ),
     )
     async def history(
