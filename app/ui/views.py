@@ -145,7 +145,7 @@ def label(kind: str, value: str | None) -> str:
     return str(known) if known is not None else value
 
 
-# A report's fields as its history names them (`ReportChange.fields`).
+# A report's fields as its history names them (`ReportChange.changes`).
 HISTORY_FIELDS = {
     "status": _lazy("Status"),
     "severity": _lazy("Severity"),

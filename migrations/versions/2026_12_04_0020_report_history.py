@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('report_id', advanced_alchemy.types.guid.GUID(length=16), nullable=False),
     sa.Column('author_id', advanced_alchemy.types.guid.GUID(length=16), nullable=True),
     sa.Column('author_token_id', advanced_alchemy.types.guid.GUID(length=16), nullable=True),
-    sa.Column('fields', advanced_alchemy.types.JsonB, nullable=False),
+    sa.Column('changes', advanced_alchemy.types.JsonB, nullable=False),
     sa.Column('organization_id', advanced_alchemy.types.guid.GUID(length=16), nullable=False),
     sa.Column('sa_orm_sentinel', sa.Integer(), nullable=True),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),

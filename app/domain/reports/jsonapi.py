@@ -172,7 +172,7 @@ def report_change_resource(change: ReportChange) -> Resource:
     return Resource(
         "reportChange",
         str(change.id),
-        {"changes": change.fields, "createdAt": msgspec.to_builtins(change.created_at)},
+        {"changes": change.changes, "createdAt": msgspec.to_builtins(change.created_at)},
         {
             "report": _to_report(change.report_id),
             "author": Relationship(_user(change.author_id)),

@@ -187,7 +187,7 @@ class ReportChange(TenantOwned, UUIDv7AuditBase):
     report_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("report.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("user_account.id", ondelete="SET NULL"))
     author_token_id: Mapped[UUID | None] = mapped_column(GUID, ForeignKey("api_token.id", ondelete="SET NULL"))
-    fields: Mapped[dict[str, list[Any]]] = mapped_column(JsonB)
+    changes: Mapped[dict[str, list[Any]]] = mapped_column(JsonB)
 
 
 class ImageStatus(enum.StrEnum):

@@ -124,7 +124,7 @@ def report_change_read(change: ReportChange) -> ReportChangeRead:
         report_id=change.report_id,
         author_id=change.author_id,
         author_token_id=change.author_token_id,
-        changes=change.fields,
+        changes=change.changes,
         created_at=change.created_at,
     )
 

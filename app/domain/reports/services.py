@@ -159,7 +159,7 @@ class ReportService(TenantService[Report]):
             report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
         _set_fields(report, changes)
         if changed := _changed_fields(before, _triage(report)):
-            self.session.add(ReportChange(report_id=report.id, fields=changed, **authorship(actor)))
+            self.session.add(ReportChange(report_id=report.id, changes=changed, **authorship(actor)))
         await self.session.flush()
         if report.assignee_id != assigned_before:
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
@@ -177,9 +177,9 @@ class ReportService(TenantService[Report]):
         by_project: dict[UUID, list[UUID]] = {}
         for report_id, project_id in rows:
             by_project.setdefault(project_id, []).append(report_id)
-        fields = {"assigneeId": [str(user_id), None]}
+        changes = {"assigneeId": [str(user_id), None]}
         return {
-            project_id: await record_moves(self.session, report_ids, fields, actor)
+            project_id: await record_moves(self.session, report_ids, changes, actor)
             for project_id, report_ids in by_project.items()
         }
 
@@ -211,7 +211,7 @@ def _triage(report: Report) -> dict[str, Any]:
 
 
 def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """What the history keeps of a change (`ReportChange.fields`): each field changed, by the API's name, as
+    """What the history keeps of a change (`ReportChange.changes`): each field changed, by the API's name, as
     [before, after] as JSON holds them; a column's number goes with its name, and a description's text is not
     copied."""
     changed: dict[str, list[Any]] = {}
@@ -642,21 +642,21 @@ class ColumnService(TenantService[ProjectColumn]):
 
 
 async def record_moves(
-    session: AsyncSession, report_ids: list[UUID], fields: dict[str, list[Any]], actor: Identity
+    session: AsyncSession, report_ids: list[UUID], changes: dict[str, list[Any]], actor: Identity
 ) -> MovedReports:
     """Reports changed together (one statement, not `ReportService.apply`): the same change in the history of
     each, by `actor`."""
     if report_ids:
-        rows = [{"report_id": report_id, "fields": fields, **authorship(actor)} for report_id in report_ids]
+        rows = [{"report_id": report_id, "changes": changes, **authorship(actor)} for report_id in report_ids]
         await session.execute(insert(ReportChange), rows)
-    return MovedReports(report_ids, fields)
+    return MovedReports(report_ids, changes)
 
 
 class MovedReports(NamedTuple):
     """The reports a column's new name or deletion moved, and the change each had, as its history keeps it."""
 
     ids: list[UUID]
-    fields: dict[str, list[Any]]
+    changes: dict[str, list[Any]]
 
 
 class ColumnChange(NamedTuple):

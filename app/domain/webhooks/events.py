@@ -60,7 +60,7 @@ class WebhookEvents:
 
     async def reports_updated(self, project_id: UUID, moved: MovedReports) -> None:
         """`report.updated` for reports moved together: their column renamed, or deleted (back to feedback)."""
-        await self._reports(Event.REPORT_UPDATED, project_id, moved.ids, moved.fields)
+        await self._reports(Event.REPORT_UPDATED, project_id, moved.ids, moved.changes)
 
     async def _reports(
         self, event: Event, project_id: UUID, report_ids: Sequence[UUID], changes: Changes | None = None

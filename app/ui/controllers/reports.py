@@ -479,7 +479,7 @@ class ReportPages(Controller):
             attachments=[attachment_read(attachment) for attachment in files],
             comments=notes,
             authors=await authors(layout, [*notes, *changes], names, tokens),
-            history=[(change, field_changes(change.fields, named)) for change in changes],
+            history=[(change, field_changes(change.changes, named)) for change in changes],
             people=names,
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
