@@ -708,12 +708,15 @@ async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_be
         assert (await tenant.client.patch(path, json={"status": "doing"})).status_code == 200  # no change: no entry
         token = await tenant.create_token("CI bot")
         bot = {"Authorization": f"Bearer {token['token']}"}
-        # BugHerd's spelling is a change like any other.
-        bugherd = {"task": {"priority": "critical", "tag_names": ["checkout"]}}
+        # BugHerd's spelling is a change like any other; its `updater_email` says who it is for.
+        bugherd = {"task": {"priority": "critical", "tag_names": ["checkout"], "updater_email": tenant.email.upper()}}
         assert (await tenant.client.patch(path, json=bugherd, headers=bot)).status_code == 200
+        stranger = {"task": {"severity": "low", "updater_email": "nobody-here@example.com"}}
+        assert (await tenant.client.patch(path, json=stranger, headers=bot)).status_code == 200
         changes = (await tenant.client.get(f"{path}/history")).json()["data"]
         assert [(change["authorId"], change["authorTokenId"]) for change in changes] == [
             (tenant.user_id, None),
+            (tenant.user_id, token["id"]),  # made by the token, for the person it names
             (None, token["id"]),  # an integration's: the token acts for the organization, not a person
         ]
         assert changes[0]["changes"] == {
@@ -730,7 +733,7 @@ async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_be
             )
         ).json()
         validate_document(document)
-        assert [item["type"] for item in document["data"]] == ["reportChange", "reportChange"]
+        assert [item["type"] for item in document["data"]] == ["reportChange"] * 3
         assert document["data"][0]["attributes"] == {"changes": changes[0]["changes"]}
         assert document["data"][1]["relationships"]["authorToken"]["data"] == {"type": "token", "id": token["id"]}
         assert [item["id"] for item in document["included"] if item["type"] == "user"] == [tenant.user_id]

@@ -200,7 +200,8 @@ _BUGHERD_PRIORITIES = {
 
 
 def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
-    """A BugHerd task change as a `ReportUpdate` body; `updater_email`, for BugHerd's audit log only, is dropped."""
+    """A BugHerd task change as a `ReportUpdate` body; `updater_email`, who the change is for in the audit log,
+    names the change's author instead (see `ReportService.acting_for`)."""
     changes = {_BUGHERD_TASK_FIELDS.get(name, name): value for name, value in task.items() if name != "updater_email"}
     if isinstance(priority := changes.get("priority"), str):
         changes["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -33,8 +33,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from app.domain.accounts.models import User
+from app.domain.accounts.services import normalize_email
 from app.domain.notifications.services import NoticeKind, notify_assignee
-from app.domain.organizations.models import Role
+from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, sees_report
 from app.domain.reports.models import (
@@ -182,6 +184,19 @@ class ReportService(TenantService[Report]):
             project_id: await record_moves(self.session, report_ids, changes, actor)
             for project_id, report_ids in by_project.items()
         }
+
+    async def acting_for(self, actor: Identity, email: str | None) -> Identity:
+        """An integration's change made for one of the organization's people (BugHerd's `updater_email`, for its
+        audit log): theirs in the report's history, beside the token that made it. An address of no one here,
+        or sent by a person, who is the author themselves, changes nothing."""
+        if not email or actor.kind is not CredentialKind.TOKEN:
+            return actor
+        person = await self.session.scalar(
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == normalize_email(email), Membership.invitation_pending.is_(False))
+        )
+        return replace(actor, user_id=person) if person else actor
 
     async def history(self, report_id: UUID) -> list[ReportChange]:
         """The report's triage changes, oldest first."""

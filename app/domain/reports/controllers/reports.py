@@ -216,7 +216,8 @@ class ReportController(Controller):
         changes = convert_body(_changes(data), schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
-        if changed := await reports.apply(report, changes, columns, identity):
+        actor = await reports.acting_for(identity, _updater_email(data))
+        if changed := await reports.apply(report, changes, columns, actor):
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
         if jsonapi.requested(request):
             return jsonapi.document_response(
@@ -406,6 +407,13 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
     """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
     task = unwrapped(body, "task")
     return jsonapi.attributes(body) if task is body else schemas.from_bugherd_task(task)
+
+
+def _updater_email(body: dict[str, Any]) -> str | None:
+    """Who a BugHerd task change is for (`updater_email`), if it names anyone."""
+    task = unwrapped(body, "task")
+    email = task.get("updater_email") if task is not body else None
+    return email if isinstance(email, str) else None
 
 
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
