@@ -705,6 +705,21 @@ async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFact
                 assert await page.evaluate(OVERFLOW) == 0, (path, language)
 
 
+async def test_on_a_phone_a_reports_page_leads_straight_to_its_triage(tenants: TenantFactory, page: Page) -> None:
+    """The triage form comes after the report's logs, comments and history there: thousands of pixels down."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await report(
+            tenant.client, project["apiKey"], "Checkout fails", console_logs=[{"level": "error", "message": "x"}] * 60
+        )
+        await log_in(page, tenant.email, path=f"/ui/reports/{sent['id']}")
+        await expect(page.get_by_role("link", name="Go to triage")).to_be_hidden()  # beside it on a desktop
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await expect(page.get_by_role("heading", name="Triage")).not_to_be_in_viewport()
+        await page.get_by_role("link", name="Go to triage").click()
+        await expect(page.get_by_role("heading", name="Triage")).to_be_in_viewport()
+
+
 async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: TenantFactory, page: Page) -> None:
     """Japanese headers and badges broke a character per line at 390 px, a German status was squeezed to its
     arrow beside "Verschieben", and a tracking ID broke at its hyphen."""
