@@ -8,6 +8,7 @@ from typing import cast
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.enums import ScopeType
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
@@ -43,6 +44,7 @@ from app.lib.throttle import RateLimitMiddleware
 from app.lib.unsent import UnsentAnswerMiddleware
 from app.settings import get_settings
 from app.ui import static_files_router, template_config, ui_router
+from app.ui.pages import unrouted_not_found
 from tenants.middleware import RequestContextMiddleware
 
 # Bodies are small JSON unless a route allows more (uploads); multipart requests carry few parts.
@@ -109,7 +111,8 @@ def create_app() -> Litestar:
         multipart_form_part_limit=MAX_MULTIPART_PARTS,
         stores={"sessions": session_store()},
         template_config=template_config(),
-        exception_handlers=EXCEPTION_HANDLERS,
+        # The router's own 404 (no route took the request) is a page under /ui, the API's JSON elsewhere.
+        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: unrouted_not_found},
         before_request=require_declared_content_type,
         on_startup=[settle_heap, warn_if_unguarded],
         openapi_config=OpenAPIConfig(

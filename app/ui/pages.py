@@ -12,10 +12,11 @@ from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFo
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
+from litestar.enums import MediaType
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError
 
@@ -29,12 +30,15 @@ from app.lib.errors import (
     UNREACHABLE,
     ErrorCode,
     LanternError,
+    http_exception_handler,
     message_of,
     not_found,
     repository_error,
+    request_locale,
     unavailable,
     unstorable_text,
 )
+from app.lib.i18n import language_tag, use_locale
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY, get_identity
 
@@ -259,11 +263,30 @@ def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _error_page(request, LanternError(ErrorCode.INTERNAL_ERROR), plain=True)
 
 
+def unrouted_not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """A 404 the router answers before any route takes the request (the app's handler, not a page's). Under
+    /ui it is a page's address with a malformed id (`/ui/projects/x`, where the route takes a UUID), which
+    answered the API's JSON: it is the UI's 404 page, in the language the request asks for (no middleware ran,
+    so no session and no layout: the page leads back to the reports)."""
+    if not request.url.path.startswith("/ui/"):
+        return http_exception_handler(request, exc)
+    locale = request_locale(request)
+    engine = request.app.template_engine
+    assert engine is not None  # noqa: S101 - the app renders the UI's templates
+    with use_locale(locale):
+        html = engine.get_template("error.html").render(
+            request=request, csrf_input="", layout=None, message=message_of(not_found()), details=[]
+        )
+    headers = {**PAGE_HEADERS, "Content-Language": language_tag(locale), "Vary": "Accept-Language"}
+    return Response(html, status_code=HTTP_404_NOT_FOUND, media_type=MediaType.HTML, headers=headers)
+
+
 # The same exceptions as the API's handlers (app/lib/errors.py), each answered with a page.
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LoginRequiredError: _login_redirect,
     LanternError: _error_page,
     HTTPException: _http_error,
+    NotFoundException: _http_error,  # a page's own, before the app's for addresses no route took
     NotFoundError: _not_found,
     DuplicateKeyError: _repository_error,
     IntegrityError: _repository_error,

@@ -218,3 +218,13 @@ async def test_an_address_that_is_no_page_answers_the_uis_404_page_in_the_person
         assert answer.headers["content-type"].startswith("text/html")
         await expect(page.get_by_text("指定されたリソースが見つかりません。")).to_be_visible()
         await expect(page.locator(".who")).to_be_visible()  # the layout, with the way back
+        # A page's address with a malformed id is refused by the router, before any page's route: a page too.
+        answer = await page.goto("/ui/projects/not-an-id/try")
+        assert answer is not None
+        assert answer.status == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        await expect(page.get_by_text("指定されたリソースが見つかりません。")).to_be_visible()
+        await expect(page.get_by_role("link", name=re.compile("レポート"))).to_be_visible()
+        # The API's unknown addresses stay the API's JSON.
+        api = await page.request.get("/api/v1/no-such-thing")
+        assert (api.status, api.headers["content-type"]) == (404, "application/json")
