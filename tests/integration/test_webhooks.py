@@ -234,6 +234,11 @@ async def test_create_in_both_dialects_then_list_show_change_and_delete(tenants:
             ["report.created"],
             project["id"],
         )
+        # A refused BugHerd body names its fields as it sent them, not as Lantern's own body calls them.
+        for field, wrong in (("event", {"event": "task_bogus"}), ("target_url", {"target_url": "ftp://x.example"})):
+            refused = await tenant.client.post(WEBHOOKS, json={**bugherd_body, **wrong})
+            assert refused.status_code == 400, refused.text
+            assert [detail["field"] for detail in refused.json()["details"]] == [field]
         mapped = await create_webhook(tenant, "https://hooks.example.com/all", ["task_update", "task_destroy"])
         assert sorted(mapped["events"]) == ["report.deleted", "report.updated"]
 

@@ -16,6 +16,7 @@ from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDe
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
+from app.lib.errors import LanternError
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
 from app.lib.schema import Envelope, convert_body, extended, ok
@@ -65,9 +66,17 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
 
 def _creation(body: dict[str, Any]) -> schemas.WebhookCreate:
     """Our body, or BugHerd's (`target_url`, one `event`, `project_id`)."""
-    if "target_url" in body:
+    if _from_bugherd(body):
         return convert_body(body, schemas.BugherdWebhook).native()
     return convert_body(body, schemas.WebhookCreate)
+
+
+def _from_bugherd(body: dict[str, Any]) -> bool:
+    return "target_url" in body
+
+
+# A BugHerd body's refusal names its fields as it sent them.
+_BUGHERD_FIELDS = {"url": "target_url", "events": "event", "projectId": "project_id"}
 
 
 class WebhookController(Controller):
@@ -97,7 +106,13 @@ class WebhookController(Controller):
     ) -> Envelope[schemas.WebhookWithSecret]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
-        webhook, secret = await webhooks.add(_creation(data))
+        try:
+            webhook, secret = await webhooks.add(_creation(data))
+        except LanternError as refused:
+            if _from_bugherd(data):
+                for detail in refused.details:
+                    detail.field = _BUGHERD_FIELDS.get(detail.field or "", detail.field)
+            raise
         return ok(with_secret(webhook, secret))
 
     @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)
