@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import UnionType
@@ -297,11 +297,27 @@ def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = 
             msgspec.convert(value, field.type, str_keys=True)
         except msgspec.ValidationError as error:
             raw, _sep, inside = str(error).partition(" - at `$")
-            errors += validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
+            refused = validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
+            if raw.startswith("Invalid enum value") and (choices := _enum_values(field.type)):
+                for detail in refused:  # which values are, not only that this one is not
+                    detail.message = f"{detail.message} {one_of(choices)}"
+            errors += refused
     missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
     for name in missing:
         errors += validation_error(f"Object missing required field `{name}` - at `${at}`").details
     return errors
+
+
+def one_of(choices: Sequence[str]) -> str:
+    """The values a field takes, said after its refusal."""
+    return _("Use one of: %(names)s.", names=", ".join(choices))
+
+
+def _enum_values(kind: Any) -> list[str]:
+    """The values of the enum a field holds (`Severity`, `Severity | UnsetType`), or none for another type."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return [str(member.value) for member in kind]
+    return [value for option in get_args(kind) for value in _enum_values(option)]
 
 
 def _struct(kind: Any) -> type[msgspec.Struct] | None:

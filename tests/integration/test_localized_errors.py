@@ -168,6 +168,10 @@ async def test_every_field_error_of_a_body_is_told_at_once(tenants: TenantFactor
             "metadata.timestamp": details["metadata.timestamp"],
         }
         assert details["metadata.device"] == details["metadata.timestamp"] != details["metadata.browser"]
+        # A value that is no choice is told which are (its priorities), in the reader's words.
+        assert details["priority"] == (
+            "Dieser Wert gehört nicht zu den zulässigen Optionen. Möglich sind: lowest, low, medium, high, highest."
+        )
 
         project_body = {"siteUrl": "shop.example", "colour": "teal", "rateLimitPerMinute": 0}
         refused = await tenant.client.post("/api/v1/projects", json=project_body)

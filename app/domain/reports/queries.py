@@ -32,7 +32,7 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
 from app.domain.reports.models import DEFAULT_STATUS_IDS, STATUS_ALIASES, Category, Priority, Report, Severity
 from app.domain.reports.search import escape_like, search_condition
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, one_of
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_cursor
@@ -326,7 +326,7 @@ def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
     column, allowed = _CHOICES[name]
     wanted = [value.lower() for value in values]
     if not set(wanted) <= allowed:
-        raise _FilterValueError(_("This value is not one of the allowed choices."))
+        raise _FilterValueError(f"{_('This value is not one of the allowed choices.')} {one_of(sorted(allowed))}")
     return column.in_(wanted)
 
 
