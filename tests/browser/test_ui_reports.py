@@ -309,6 +309,7 @@ async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFact
         await expect(page.locator("table.reports tbody tr time .visually-hidden").first).to_have_text(exact)
         await page.get_by_role("checkbox", name="Select SHP-1").check()
         await page.get_by_role("checkbox", name="Select SHP-2").check()
+        await expect(page.locator("[data-ticked-count]")).to_have_text("2 selected")  # said beside the button
         bulk = page.get_by_role("group", name="Change the selected reports")
         await bulk.get_by_label("Status").select_option(label="Done")
         await bulk.get_by_label("Assignee").select_option(label="Owner")
@@ -326,6 +327,7 @@ async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFact
         # The heading's box selects the page's rows; with nothing chosen to change, nothing is.
         await page.get_by_role("checkbox", name="Select every report on this page").check()
         await expect(page.get_by_role("checkbox", name="Select SHP-3")).to_be_checked()
+        await expect(page.locator("[data-ticked-count]")).to_have_text("3 selected")
         await page.get_by_role("checkbox", name="Select SHP-3").uncheck()
         await expect(page.get_by_role("checkbox", name="Select every report on this page")).not_to_be_checked()
         await page.get_by_role("button", name="Apply to the selected reports").click()

@@ -155,16 +155,27 @@ const showWhatIsDone = async () => {
 };
 if (document.querySelector(PENDING)) setTimeout(showWhatIsDone, pendingWait);
 
+const plural = new Intl.PluralRules(document.documentElement.lang);
+
 for (const all of document.querySelectorAll("input[data-select-all]")) {
-  const rows = () => document.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+  const name = all.dataset.selectAll;
+  const rows = () => Array.from(document.querySelectorAll(`input[type=checkbox][name="${name}"]`));
+  const count = document.querySelector(`[data-ticked-count="${name}"]`);
+  const tell = () => {
+    const ticked = rows().filter((row) => row.checked).length;
+    all.checked = ticked === rows().length;
+    all.indeterminate = ticked > 0 && ticked < rows().length;
+    if (count) {
+      const form = plural.select(ticked) === "one" ? count.dataset.one : count.dataset.other;
+      count.textContent = ticked ? form.replace("{n}", ticked.toLocaleString(document.documentElement.lang)) : "";
+    }
+  };
   all.hidden = false;
   all.addEventListener("change", () => {
     for (const row of rows()) row.checked = all.checked;
+    tell();
   });
   document.addEventListener("change", (event) => {
-    if (event.target === all || !Array.from(rows()).includes(event.target)) return;
-    const ticked = Array.from(rows()).filter((row) => row.checked).length;
-    all.checked = ticked === rows().length;
-    all.indeterminate = ticked > 0 && ticked < rows().length;
+    if (rows().includes(event.target)) tell();
   });
 }
