@@ -173,10 +173,17 @@ LIST_KEY = "report_list"
 BULK_REFUSAL_KEY = "bulk_refusal"
 
 
+def list_address(query: str, **notice: str) -> str:
+    """The list at `query` (its filters, sort and page), without the notice it said then and with `notice`,
+    to say what a change did."""
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name not in NOTICE_PARAMETERS]
+    shown = urlencode([*kept, *notice.items()])
+    return f"{HOME_PATH}?{shown}" if shown else HOME_PATH
+
+
 def list_path(request: Request[Any, Any, Any], **notice: str) -> str:
-    """The list as last shown (its filters, sort and page), with `notice` to say what a change did."""
-    query = "&".join(part for part in (request.session.get(LIST_KEY, ""), urlencode(notice)) if part)
-    return f"{HOME_PATH}?{query}" if query else HOME_PATH
+    """The list as last shown, with `notice`."""
+    return list_address(request.session.get(LIST_KEY, ""), **notice)
 
 
 # The triage form's tags are separated by commas: ASCII, full-width (U+FF0C) or ideographic (U+3001).
@@ -262,8 +269,7 @@ class BulkTriageForm:
 
     def back_to_list(self, **notice: str) -> str:
         """Back to the list the form was on (another tab may have shown another since), saying `notice`."""
-        kept = [(name, value) for name, value in parse_qsl(self.listed) if name not in NOTICE_PARAMETERS]
-        return f"{HOME_PATH}?{urlencode([*kept, *notice.items()])}"
+        return list_address(self.listed, **notice)
 
     @property
     def reports(self) -> list[str]:
@@ -332,9 +338,8 @@ class ReportPages(Controller):
         request: Request[Any, Any, Any],
     ) -> Template:
         query = ListQuery.of(request.query_params)
-        # A report's page leads back to the list as it was left (its filters, sort and page), not to its notice.
-        parts = request.scope["query_string"].decode().split("&")
-        request.session[LIST_KEY] = "&".join(part for part in parts if part.split("=")[0] not in NOTICE_PARAMETERS)
+        # A report's page leads back to the list as it was left: its filters, sort and page (see `list_path`).
+        request.session[LIST_KEY] = request.scope["query_string"].decode()
         identity = layout.identity
         found = await page_of_reports(
             reports.session,
