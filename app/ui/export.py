@@ -48,20 +48,22 @@ class Export:
     people: Mapping[UUID, str] | None  # None for a guest, who is shown no one's assignment nor address
 
     async def lines(self) -> AsyncIterator[str]:
-        """The file, a batch of rows at a time."""
+        """The file, a batch of rows at a time. Each batch has a session of its own, closed before the batch is
+        sent: a slow download holds no connection (SQLite's pool has one) and keeps no rows read before."""
         delimiter = ";" if get_decimal_symbol(self.locale) == "," else ","
         with use_locale(self.locale):
-            yield "\ufeff" + _csv_line(self._header(), delimiter)
-            with tenant_scope(self.organization_id, self.user_id):
-                async with alchemy_config().get_session() as session:
-                    after = None
-                    while True:
+            yield "\ufeff" + _csv_lines([self._header()], delimiter)
+            after = None
+            while True:
+                with tenant_scope(self.organization_id, self.user_id):
+                    async with alchemy_config().get_session() as session:
                         batch = await page_of_reports(
                             session, self.conditions, self.ordering, limit=EXPORT_BATCH, after=after
                         )
-                        yield "".join(_csv_line(self._row(report), delimiter) for report in batch.items)
-                        if (after := batch.next_cursor) is None:
-                            break
+                        lines = _csv_lines([self._row(report) for report in batch.items], delimiter)
+                yield lines
+                if (after := batch.next_cursor) is None:
+                    break
 
     def _header(self) -> list[str]:
         names = [_("ID"), _("Title"), _("Project"), _("Status"), _("Severity"), _("Priority"), _("Category")]
@@ -92,8 +94,9 @@ class Export:
         ]
 
 
-def _csv_line(cells: list[str], delimiter: str) -> str:
-    line = io.StringIO()
-    writer = csv.writer(line, delimiter=delimiter)
-    writer.writerow(["'" + cell if cell.startswith(_FORMULA_STARTS) else cell for cell in cells])
-    return line.getvalue()
+def _csv_lines(rows: list[list[str]], delimiter: str) -> str:
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter).writerows(
+        ["'" + cell if cell.startswith(_FORMULA_STARTS) else cell for cell in row] for row in rows
+    )
+    return text.getvalue()
