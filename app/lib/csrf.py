@@ -16,6 +16,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -60,3 +61,22 @@ class SessionCSRFMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         await CSRFMiddleware(next_app, self.config)(scope, receive, send)
+
+
+def unrouted_form_token(request: Request[Any, Any, Any]) -> tuple[str, list[Cookie]]:
+    """The token for the forms of a page no middleware saw (an address the router refused): the visitor's CSRF
+    cookie, which the check compares a form's token with, or a new one, with the cookie to set for it."""
+    if token := request.cookies.get(CSRF_COOKIE):
+        return token, []
+    config = csrf_config()
+    token = generate_csrf_token(secret=config.secret)
+    cookie = Cookie(
+        key=config.cookie_name,
+        value=token,
+        path=config.cookie_path,
+        secure=config.cookie_secure,
+        httponly=config.cookie_httponly,
+        samesite=config.cookie_samesite,
+        domain=config.cookie_domain,
+    )
+    return token, [cookie]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -24,6 +25,7 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService
 from app.domain.organizations.models import Organization, Role
 from app.domain.organizations.services import MembershipService
+from app.lib.csrf import unrouted_form_token
 from app.lib.errors import (
     CODE_OF_STATUS,
     STATUS_OF,
@@ -267,18 +269,21 @@ def unrouted_not_found(request: Request[Any, Any, Any], exc: NotFoundException) 
     """A 404 the router answers before any route takes the request (the app's handler, not a page's). Under
     /ui it is a page's address with a malformed id (`/ui/projects/x`, where the route takes a UUID), which
     answered the API's JSON: it is the UI's 404 page, in the language the request asks for (no middleware ran,
-    so no session and no layout: the page leads back to the reports)."""
+    so no session and no layout: the page leads back to the reports; its language form sends the visitor's CSRF
+    token, as every page's does)."""
     if not request.url.path.startswith("/ui/"):
         return http_exception_handler(request, exc)
     locale = request_locale(request)
     engine = request.app.template_engine
     assert engine is not None  # noqa: S101 - the app renders the UI's templates
+    token, cookies = unrouted_form_token(request)
+    csrf_input = f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'
     with use_locale(locale):
         html = engine.get_template("error.html").render(
-            request=request, csrf_input="", layout=None, message=message_of(not_found()), details=[]
+            request=request, csrf_input=csrf_input, layout=None, message=message_of(not_found()), details=[]
         )
     headers = {**PAGE_HEADERS, "Content-Language": language_tag(locale), "Vary": "Accept-Language"}
-    return Response(html, status_code=HTTP_404_NOT_FOUND, media_type=MediaType.HTML, headers=headers)
+    return Response(html, status_code=HTTP_404_NOT_FOUND, media_type=MediaType.HTML, headers=headers, cookies=cookies)
 
 
 # The same exceptions as the API's handlers (app/lib/errors.py), each answered with a page.

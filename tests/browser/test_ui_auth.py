@@ -225,6 +225,10 @@ async def test_an_address_that_is_no_page_answers_the_uis_404_page_in_the_person
         assert answer.headers["content-type"].startswith("text/html")
         await expect(page.get_by_text("指定されたリソースが見つかりません。")).to_be_visible()
         await expect(page.get_by_role("link", name=re.compile("レポート"))).to_be_visible()
+        # Its language form sends the visitor's CSRF token (it sent none, and the check refused it).
+        await page.get_by_label("言語").select_option("de")
+        await expect(page.locator("html")).to_have_attribute("lang", "de")
+        await expect(page.get_by_role("link", name="Zurück zu den Berichten")).to_be_visible()
         # The API's unknown addresses stay the API's JSON.
         api = await page.request.get("/api/v1/no-such-thing")
         assert (api.status, api.headers["content-type"]) == (404, "application/json")
