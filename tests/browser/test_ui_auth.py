@@ -174,7 +174,9 @@ async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_projec
     await page.get_by_label("Choose a password").fill(PASSWORD)
     await page.get_by_role("button", name="Create the account").click()
     await expect(page).to_have_url(re.compile(r"/ui/projects$"))  # where the first project is made
-    await expect(page.locator("#organization-switcher option:checked")).to_have_text("Grace's Shop")
+    # Their one organization is named, with nothing to switch to.
+    await expect(page.locator(".organization")).to_have_text("Organization Grace's Shop")
+    await expect(page.get_by_label("Organization")).to_have_count(0)
     await page.get_by_role("button", name="Log out").click()
 
     await page.goto("/ui/signup")
