@@ -419,6 +419,28 @@ async def test_upload_key_works_only_for_its_project_and_once(
     assert stolen.json()["details"] == again.json()["details"] == [{"field": "screenshot_url", "message": unknown}]
 
 
+async def test_one_upload_sent_as_screenshot_and_annotated_screenshot_is_attached_once(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A client whose visitor drew nothing sends its one key in both fields: it was refused, the key used."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        upload = await anonymous.post(
+            "/api/v1/upload/screenshot",
+            files={"file": ("shot.png", png(), "image/png")},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        key = upload.json()["key"]
+        sent = await anonymous.post(
+            "/api/v1/reports",
+            json={**BUGSPARK_EXAMPLE, "screenshot_url": key, "annotated_screenshot_url": key},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        assert sent.status_code == 201, sent.text
+        shown = (await tenant.client.get(f"/api/v1/reports/{sent.json()['data']['id']}")).json()["data"]
+        assert [shot["annotated"] for shot in shown["screenshots"]] == [False]
+
+
 async def test_upload_refuses_what_is_not_an_image(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await _project(tenant)

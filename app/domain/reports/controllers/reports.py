@@ -80,12 +80,11 @@ class ReportController(Controller):
         body = convert_body(data, schemas.ApiReport)
         project_id = widget_project_id(identity)
         report = report_from_api(project_id, body)
+        # A client that sends its one image as both (nothing was drawn on it) gets it attached once.
+        annotated = body.annotated_screenshot_url if body.annotated_screenshot_url != body.screenshot_url else None
         links = [
             UploadLink(key, field, annotated=field.startswith("annotated"))
-            for key, field in (
-                (body.screenshot_url, "screenshot_url"),
-                (body.annotated_screenshot_url, "annotated_screenshot_url"),
-            )
+            for key, field in ((body.screenshot_url, "screenshot_url"), (annotated, "annotated_screenshot_url"))
             if key
         ]
         accepted = await accept(report, links=links)
