@@ -16,6 +16,9 @@ SCREENSHOT_UPLOAD = "screenshot_upload"
 FILE_DOWNLOAD = "file_download"
 # A page of the admin UI (a route option): a person's clicks, limited apart from the admin API.
 UI_PAGE = "ui_page"
+# Route opt of the routes that limit their requests themselves (log-in, sign-up, password reset): a signed-in
+# person's request spends no admin budget on them, and their answers carry their own limit's headers only.
+OWN_LIMIT = "own_limit"
 # Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
 SENT_METHOD = "sent_method"
 

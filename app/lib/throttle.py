@@ -21,7 +21,7 @@ from typing import Any
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.lib.asgi import FILE_DOWNLOAD, PUBLIC_INGEST, SCREENSHOT_UPLOAD, UI_PAGE, with_response_headers
+from app.lib.asgi import FILE_DOWNLOAD, OWN_LIMIT, PUBLIC_INGEST, SCREENSHOT_UPLOAD, UI_PAGE, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
@@ -100,7 +100,7 @@ async def _check(scope: Scope, identity: Identity) -> Decision | None:
         per_minute = identity.widget.rate_limit_per_minute
         policy = upload_policy(per_minute) if opt.get(SCREENSHOT_UPLOAD) else widget_policy(per_minute)
         return await limiter().hit(policy, bucket)
-    if identity.is_admin_client:
+    if identity.is_admin_client and not opt.get(OWN_LIMIT):
         subject = (
             f"token:{identity.credential_id}" if identity.kind is CredentialKind.TOKEN else f"user:{identity.user_id}"
         )

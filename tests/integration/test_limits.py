@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -246,6 +247,29 @@ async def test_login_is_limited_per_account_and_ip_alike_for_unknown_accounts(
         assert {a.headers["x-ratelimit-limit"] for a in known} == {"5"}
         right = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
         assert right.status_code == 429  # the account is still cooling down for this IP
+
+
+async def test_a_signed_in_clients_logins_count_in_the_login_limit_alone(
+    tenants: TenantFactory, app: Any, settings_env: pytest.MonkeyPatch
+) -> None:
+    """With a session cookie, a login also spent the admin API's budget, whose headers overwrote the login
+    limit's: a refusal said 5 tries were left, to come back in 5 s, with `Retry-After: 60`."""
+    settings_env.setenv("LANTERN_ADMIN_RATE_PER_MINUTE", "1")
+    settings_env.setenv("LANTERN_ADMIN_BURST", "3")
+    reset_settings()
+    async with tenants.create() as tenant, ApiClient.for_app(app) as browser:
+        right = {"email": tenant.email, "password": PASSWORD}
+        assert (await browser.post("/api/v1/auth/login", json=right)).status_code == 200
+        wrong = [
+            await browser.post("/api/v1/auth/login", json={**right, "password": "wrong password"}) for _ in range(5)
+        ]
+        me = await browser.get("/api/v1/auth/me")
+    assert [answer.status_code for answer in wrong] == [401] * 4 + [429]
+    assert [answer.headers["x-ratelimit-remaining"] for answer in wrong] == ["3", "2", "1", "0", "0"]
+    assert {answer.headers["x-ratelimit-limit"] for answer in wrong} == {"5"}
+    refused = wrong[-1].headers
+    assert int(refused["x-ratelimit-reset"]) - time.time() == pytest.approx(int(refused["retry-after"]), abs=2)
+    assert me.status_code == 200, me.text  # the session's admin budget (a burst of 3) is its own
 
 
 async def test_someone_elses_failed_logins_do_not_lock_out_a_browser_that_signed_in_before(

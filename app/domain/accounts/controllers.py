@@ -18,6 +18,7 @@ from app.domain.accounts import schemas
 from app.domain.accounts.models import User
 from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle
 from app.domain.organizations.models import Organization
+from app.lib.asgi import OWN_LIMIT
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
@@ -135,6 +136,7 @@ class AuthController(Controller):
     @post(
         "/signup",
         operation_id="Signup",
+        opt={OWN_LIMIT: True},
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
         security=PUBLIC,
@@ -155,6 +157,7 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="Login",
+        opt={OWN_LIMIT: True},
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
@@ -217,6 +220,7 @@ class AuthController(Controller):
     @post(
         "/password-reset",
         operation_id="RequestPasswordReset",
+        opt={OWN_LIMIT: True},
         status_code=HTTP_202_ACCEPTED,
         exclude_from_csrf=True,
         security=PUBLIC,

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from app.domain.accounts.controllers import sign_in, sign_up, switch_session_organization
 from app.domain.accounts.schemas import ProfileUpdate, SignupRequest
 from app.domain.accounts.services import AccountService
+from app.lib.asgi import OWN_LIMIT
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.i18n import LANGUAGE_COOKIE, match_locale
 from app.lib.schema import convert_body
@@ -105,7 +106,7 @@ class AuthPages(Controller):
             return see_other(safe_next(next_page))
         return _login_page(notice=notice)
 
-    @post("/login")
+    @post("/login", opt={OWN_LIMIT: True})
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -130,7 +131,7 @@ class AuthPages(Controller):
         closed = not get_settings().signup_open
         return _signup_page(SignupForm(), status_code=STATUS_OF[ErrorCode.FORBIDDEN] if closed else 200)
 
-    @post("/signup")
+    @post("/signup", opt={OWN_LIMIT: True})
     async def signup(
         self,
         request: Request[Any, Any, Any],

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.accounts.schemas import PasswordReset
 from app.domain.accounts.services import AccountService
+from app.lib.asgi import OWN_LIMIT
 from app.lib.errors import STATUS_OF, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
@@ -38,7 +39,7 @@ class PasswordResetPages(Controller):
     async def request_page(self) -> Template:
         return _request_page("")
 
-    @post("/")
+    @post("/", opt={OWN_LIMIT: True})
     async def request_link(
         self, data: Annotated[RequestForm, Form], accounts: NamedDependency[AccountService]
     ) -> Template:
