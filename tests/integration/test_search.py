@@ -58,6 +58,7 @@ async def _search(tenant: Tenant, term: str) -> list[str]:
         ("画面", "ログイン画面でエラー"),
         ("SAFARI", "Checkout button broken on Safari"),  # case-insensitive Latin
         ("ümlauts", "Ümlauts im Warenkorb"),  # ... and beyond ASCII (SQLite's LIKE folds ASCII only)
+        ("u\u0308mlauts", "Ümlauts im Warenkorb"),  # "ü" decomposed, as some macOS input sends it
         ("ОПЛАТЕ", "Ошибка при оплате"),
         ("σφάλμα", "Σφάλμα πληρωμής"),
         ("50%", "50% discount_code ignored"),  # LIKE wildcards match literally

@@ -31,6 +31,7 @@ up, so a tenant whose words differ gets a slower lookup, never another answer, a
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -122,7 +123,10 @@ def substring_condition(term: str, dialect: str) -> ColumnElement[bool]:
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
     """A term that names a tracking ID (`BSK-42`) finds that report, and an e-mail address the reports sent
-    from it (in any case); any term, the reports whose title or description hold it (see `_text_condition`)."""
+    from it (in any case); any term, the reports whose title or description hold it (see `_text_condition`).
+    The term is composed (NFC) first, as browsers send text: macOS composes "é" of "e" and an accent in some
+    input, which no stored "é" matched."""
+    term = unicodedata.normalize("NFC", term)
     found = _text_condition(term, dialect)
     named = []
     if (tracking_id := as_tracking_id(term)) is not None:
