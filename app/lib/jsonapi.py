@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response
+from litestar.enums import MediaType
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import format_number
@@ -38,8 +39,9 @@ _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them
 
 
 def requested(request: Request[Any, Any, Any]) -> bool:
-    """JSON:API mode: asked for by media type, or by any of its query parameters."""
-    if MEDIA_TYPE in request.headers.get("accept", "").lower():
+    """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
+    the same one), or by any of its query parameters."""
+    if request.accept.best_match([MediaType.JSON.value, MEDIA_TYPE]) == MEDIA_TYPE:
         return True
     return any(key in {"include", "sort"} or _FAMILY_LIKE.match(key) for key in request.query_params)
 

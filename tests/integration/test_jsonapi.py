@@ -100,6 +100,37 @@ async def test_accept_header_switches_to_a_document_and_native_stays(
         }
 
 
+async def test_the_accept_headers_preference_decides_and_an_extension_is_refused(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Any mention of JSON:API in `Accept` answered a document, even one the client liked less than JSON; and a
+    body in an extension Lantern does not implement was read as a plain document."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+        answered = {
+            accept: (await tenant.client.get(url, headers={"Accept": accept})).headers["content-type"].split(";")[0]
+            for accept in (
+                f"application/json, {JSONAPI};q=0.5",
+                f"application/json;q=0.5, {JSONAPI}",
+                f"{JSONAPI}, application/json",
+                "*/*",
+            )
+        }
+        document = {"data": {"type": "report", "id": report_id, "attributes": {"severity": "low"}}}
+        extended = await tenant.client.patch(
+            url, content=json.dumps(document), headers={"Content-Type": f'{JSONAPI}; ext="https://example.com/ext"'}
+        )
+    assert answered == {
+        f"application/json, {JSONAPI};q=0.5": "application/json",
+        f"application/json;q=0.5, {JSONAPI}": JSONAPI,
+        f"{JSONAPI}, application/json": JSONAPI,
+        "*/*": "application/json",
+    }
+    assert (extended.status_code, extended.json()["error"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
 async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refused(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
