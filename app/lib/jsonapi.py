@@ -415,6 +415,13 @@ def _in_order(resources: Sequence[Resource], keys: Sequence[SortKey]) -> list[Re
     return ordered
 
 
+def previous_offset(offset: int, limit: int, total: int) -> int:
+    """Where the page before an offset page starts: from past the end, the last page with rows (it was the
+    page just before, as empty)."""
+    last_page = (total - 1) // limit * limit if total and limit else 0
+    return max(0, min(offset - limit, last_page))
+
+
 @dataclass(frozen=True, slots=True)
 class WholeList:
     """A short list read whole (a report's comments, a project's keys), sorted and paged in memory: the page's
@@ -433,7 +440,7 @@ class WholeList:
         if query.limit and end < len(ordered):
             links["next"] = link(request, offset=str(end))
         if offset > 0:
-            links["prev"] = link(request, offset=str(max(0, offset - query.limit)))
+            links["prev"] = link(request, offset=str(previous_offset(offset, query.limit, len(ordered))))
         return cls(ordered[offset:end], links, len(ordered))
 
     def document(self, query: JsonApiQuery, included: Iterable[Resource] = ()) -> dict[str, Any]:

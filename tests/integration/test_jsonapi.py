@@ -316,6 +316,10 @@ async def test_offset_pages_and_links(tenants: TenantFactory, anonymous: ApiClie
         last = await _document(tenant.client, body["links"]["next"])
         assert [resource["id"] for resource in last["data"]] == newest_first[10:]
         assert last["links"]["next"] is None
+        # Past the end, the way back is to the last page with reports, not to another empty one before it.
+        past = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "5", "page[offset]": "500"})
+        assert past["data"] == []
+        assert "page[offset]=10" in past["links"]["prev"]
         empty = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "0", "page[offset]": "0"})
         assert (empty["data"], empty["meta"]["total"], empty["links"]["next"]) == ([], 12, None)
 

@@ -49,6 +49,7 @@ from app.lib.jsonapi import (
     document,
     link,
     parse_query,
+    previous_offset,
     sortable,
 )
 from tenants.identity import Identity
@@ -300,7 +301,7 @@ def _page_links(request: Request[Any, Any, Any], query: JsonApiQuery, page: Keys
         if page.next_cursor is not None:
             links["next"] = link(request, offset=str(query.offset + query.limit))
         if query.offset > 0:
-            links["prev"] = link(request, offset=str(max(0, query.offset - query.limit)))
+            links["prev"] = link(request, offset=str(previous_offset(query.offset, query.limit, page.total or 0)))
         return links
     if page.next_cursor is not None:
         links["next"] = link(request, after=page.next_cursor, before=None)
