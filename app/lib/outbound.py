@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,9 +58,15 @@ def _nat64_or_compatible(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | N
     return None
 
 
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+
+
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be called (localized), or None. A host name is resolved only when calling: the
-    answer may change, and this check must not wait on DNS."""
+    answer may change, and this check must not wait on DNS. Whitespace and control characters are no part of
+    a URL (a line break in one would be a header of the request's own)."""
+    if _UNSAFE_IN_URL.search(url):
+        return _("Enter an absolute http:// or https:// URL.")
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 - raises for a port out of range

@@ -277,12 +277,15 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
             ({"url": url, "events": []}, "events"),
             ({"url": "/relative/hook", "events": ["report.created"]}, "url"),
             ({"url": "ftp://hooks.example.com/x", "events": ["report.created"]}, "url"),
+            ({"url": f"{url}\r\nX-Injected: 1", "events": ["report.created"]}, "url"),  # was stored and sent
+            ({"url": "https://hooks.example.com/a b", "events": ["report.created"]}, "url"),
             ({"url": url, "events": ["report.created"], "projectId": foreign["id"]}, "projectId"),
             ({"url": url, "events": ["report.created"], "projectId": str(uuid.uuid4())}, "projectId"),
         ]
         for body, field in cases:
             _refused(await tenant.client.post(WEBHOOKS, json=body), 400, "VALIDATION_ERROR", field)
-        hook = await create_webhook(tenant, url, ["report.created"])
+        hook = await create_webhook(tenant, f" {url}\n", ["report.created"])  # pasted with a line's ends
+        assert hook["url"] == url
         for change, field in (({"events": ["nope"]}, "events"), ({"projectId": foreign["id"]}, "projectId")):
             _refused(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json=change), 400, "VALIDATION_ERROR", field)
         assert [h["id"] for h in _data(await tenant.client.get(WEBHOOKS), 200)] == [hook["id"]]

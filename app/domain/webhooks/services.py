@@ -60,6 +60,8 @@ def subscribed_events(names: list[str]) -> list[str]:
 
 
 def _checked_url(url: str) -> str:
+    """The URL without the spaces and line ends a paste brings around it, once it is one Lantern may call."""
+    url = url.strip()
     problem = url_problem(url)
     if problem is not None:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("url", problem)])
