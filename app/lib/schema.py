@@ -60,6 +60,16 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
 
     BugSpark's clients send `assignee_id`, ours send `assigneeId`: both are the same field here.
     """
+    sent_as = _sent_as(body, schema)
+    normalized = {name: body[key] for name, key in sent_as.items()}
+    try:
+        return msgspec.convert(normalized, schema, str_keys=True)
+    except msgspec.ValidationError as error:
+        raise named_as_sent(every_error(normalized, schema, str(error)), body, schema) from None
+
+
+def _sent_as(body: dict[str, Any], schema: type[msgspec.Struct]) -> dict[Any, Any]:
+    """Each of `body`'s keys by the name `schema` encodes it with (its camelCase), to the key as sent."""
     known = set(schema.__struct_encode_fields__)
 
     def spelled(key: str) -> str:
@@ -68,16 +78,13 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
                 return candidate
         return key
 
-    sent_as = {spelled(key) if isinstance(key, str) else key: key for key in body}
-    normalized = {name: body[key] for name, key in sent_as.items()}
-    try:
-        return msgspec.convert(normalized, schema, str_keys=True)
-    except msgspec.ValidationError as error:
-        raise _named_as_sent(every_error(normalized, schema, str(error)), sent_as) from None
+    return {spelled(key) if isinstance(key, str) else key: key for key in body}
 
 
-def _named_as_sent(error: LanternError, sent_as: dict[Any, Any]) -> LanternError:
-    """`error` with each detail naming its field as the client spelled it (`console_logs` or `consoleLogs`)."""
+def named_as_sent(error: LanternError, body: dict[str, Any], schema: type[msgspec.Struct]) -> LanternError:
+    """`error` with each detail naming its field as the client spelled it in `body` (`console_logs` or
+    `consoleLogs`), for a refusal of the body's `schema`, or of a rule a service checks later."""
+    sent_as = _sent_as(body, schema)
     for detail in error.details:
         head, dot, rest = detail.field.partition(".")
         detail.field = f"{sent_as.get(head, head)}{dot}{rest}"

@@ -567,10 +567,13 @@ async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, an
         assert await moved({"status": "resolved"}) == ("done", 4, "critical")
         assert await moved({"status_id": None}) == ("new", None, "critical")
         unknown = await tenant.client.patch(url, json={"status_id": 42}, headers={"Accept-Language": "es"})
+        nobody = await tenant.client.patch(url, json={"assignee_id": str(uuid4())})
     assert unknown.status_code == 400
     [detail] = unknown.json()["details"]
-    assert detail["field"] == "statusId"
+    # Named as sent, as a refused -1 was (it was `statusId` once the column was looked up).
+    assert detail["field"] == "status_id"
     assert detail["message"] != "There is no column with this number in the project."  # in Spanish
+    assert [detail["field"] for detail in nobody.json()["details"]] == ["assignee_id"]
 
 
 async def test_an_attachment_is_deleted_only_by_whoever_added_it_or_a_manager(

@@ -46,8 +46,9 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
+from app.lib.errors import LanternError
 from app.lib.openapi import WIDGET, documented_body, jsonapi_body
-from app.lib.schema import Envelope, convert_body, ok, unwrapped
+from app.lib.schema import Envelope, convert_body, named_as_sent, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
 
@@ -212,11 +213,16 @@ class ReportController(Controller):
         priority, category, assignee, tags, external id; the fields alone, as a JSON:API document's
         `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}` (`assigned_to_id`, `tag_names`,
         its priorities). A field not listed is refused."""
-        changes = convert_body(_changes(data), schemas.ReportUpdate)
+        sent = _changes(data)
+        changes = convert_body(sent, schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
         actor = await reports.acting_for(identity, _updater_email(data))
-        if changed := await reports.apply(report, changes, columns, actor):
+        try:
+            changed = await reports.apply(report, changes, columns, actor)
+        except LanternError as refused:  # an unknown column or assignee, named as the body spelled it
+            raise named_as_sent(refused, sent, schemas.ReportUpdate) from None
+        if changed:
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
         if jsonapi.requested(request):
             return jsonapi.document_response(
