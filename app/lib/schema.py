@@ -6,7 +6,10 @@ import re
 from typing import Any, Generic, TypeVar
 
 import msgspec
+from litestar import Response
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Schema
+from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import OperationIDCreator
 
 from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, validation_error
@@ -39,6 +42,19 @@ class Envelope(msgspec.Struct, Generic[T], kw_only=True):
 
 def ok(data: T) -> Envelope[T]:
     return Envelope(data=data)
+
+
+def created(data: T, location: str) -> Response[Envelope[T]]:
+    """A 201 whose `Location` is the address a GET reads the new resource at."""
+    return Response(ok(data), status_code=HTTP_201_CREATED, headers={"Location": location})
+
+
+# The `Location` of a 201, documented (`created` sets it).
+LOCATION = [
+    ResponseHeader(
+        name="Location", description="Where the new resource is read.", documentation_only=True, required=True
+    )
+]
 
 
 def _camel(name: str) -> str:

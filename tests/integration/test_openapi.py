@@ -268,3 +268,32 @@ async def test_a_client_generator_reads_every_array_and_keyword_and_the_jsonapi_
     report, delivery = components["ReportRead"]["properties"], components["DeliveryRead"]["properties"]
     for field in (*(report[name] for name in ("severity", "priority", "category", "source")), delivery["status"]):
         assert "enum" in resolved(field), field
+
+
+async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """The schema said a 201's address follows (`Location`); none did."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        creations = {
+            "/api/v1/projects": {"name": "Blog"},
+            "/api/v1/tokens": {"name": "CI"},
+            "/api/v1/organization/members": {"email": f"new-{uuid4().hex[:8]}@example.com", "role": "member"},
+            "/api/v1/webhooks": {"url": "https://hooks.example.com/lantern", "events": ["report.created"]},
+            f"/api/v1/projects/{project['id']}/columns": {"name": "QA"},
+        }
+        for path, body in creations.items():
+            answer = await tenant.client.post(path, json=body)
+            assert answer.status_code == 201, answer.text
+            made = answer.json()["data"]
+            read = await tenant.client.get(answer.headers["location"])
+            assert read.status_code == 200, (path, answer.headers["location"])
+            assert read.json()["data"]["id"] == made.get("member", made)["id"]
+        sent = await anonymous.post(
+            "/api/v1/reports",
+            json={"title": "Checkout", "description": "Fails", "severity": "low", "category": "bug"},
+            headers={"X-API-Key": project["apiKey"]},
+        )
+        read = await tenant.client.get(sent.headers["location"])
+        assert read.json()["data"]["id"] == sent.json()["data"]["id"]
+        documented = _operations((await anonymous.get("/schema/openapi.json")).json())
+    assert "Location" in documented["post", "/api/v1/projects"]["responses"]["201"]["headers"]

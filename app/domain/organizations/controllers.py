@@ -20,7 +20,7 @@ from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.schema import Envelope, ok
+from app.lib.schema import LOCATION, Envelope, created, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_team
 from tenants.identity import Identity
 
@@ -103,17 +103,24 @@ class OrganizationController(Controller):
         reads = [member_read(membership, user) for membership, user in everyone if role in (None, membership.role)]
         return jsonapi.native_or_document(request, "membership", reads, kind=schemas.MemberRead)
 
-    @post("/members", operation_id="InviteMember", status_code=HTTP_201_CREATED, guards=[requires_manager])
+    @post(
+        "/members",
+        operation_id="InviteMember",
+        status_code=HTTP_201_CREATED,
+        guards=[requires_manager],
+        response_headers=LOCATION,
+    )
     async def invite(
         self,
         identity: NamedDependency[Identity],
         data: JSONBody[schemas.MemberInvite],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Envelope[schemas.InvitedMember]:
+    ) -> Response[Envelope[schemas.InvitedMember]]:
         invitation, token = await memberships.invite(identity, data, await organizations.security())
         member = member_read(*await memberships.member(invitation.membership_id))
-        return ok(schemas.InvitedMember(member=member, invitation_token=token_shown_to(identity, token)))
+        invited = schemas.InvitedMember(member=member, invitation_token=token_shown_to(identity, token))
+        return created(invited, f"/api/v1/organization/members/{member.id}")
 
     @get(
         "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION

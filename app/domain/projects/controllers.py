@@ -21,7 +21,7 @@ from app.domain.projects.services import ProjectService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
-from app.lib.schema import Envelope, convert_body, extended, ok
+from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
 
@@ -98,13 +98,14 @@ class ProjectController(Controller):
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
         operation_class=documented_body({"application/json": schemas.ProjectCreate}, BUGHERD_PROJECT),
+        response_headers=LOCATION,
     )
     async def create(
         self, data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
-    ) -> Envelope[schemas.ProjectRead]:
+    ) -> Response[Envelope[schemas.ProjectRead]]:
         """A project, with its first widget key; a field it does not know is refused."""
         project = await projects.create_project(convert_body(schemas.from_bugherd_project(data), schemas.ProjectCreate))
-        return ok(project_read(project, await projects.keys(project.id)))
+        return created(project_read(project, await projects.keys(project.id)), f"/api/v1/projects/{project.id}")
 
     @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
     async def show(

@@ -16,7 +16,7 @@ from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.schema import Envelope, extended, ok
+from app.lib.schema import LOCATION, Envelope, created, extended
 from tenants.guards import provide_identity, requires_manager, requires_session
 from tenants.identity import Identity
 
@@ -51,16 +51,22 @@ class TokenController(Controller):
         return jsonapi.native_or_document(request, "token", reads, kind=schemas.TokenRead)
 
     # A person makes tokens: one made by a token would outlive the revocation of the token that leaked.
-    @post("/", operation_id="CreateToken", guards=[requires_session], status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="CreateToken",
+        guards=[requires_session],
+        status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
+    )
     async def create(
         self,
         identity: NamedDependency[Identity],
         data: JSONBody[schemas.TokenCreate],
         tokens: NamedDependency[TokenService],
-    ) -> Envelope[schemas.TokenCreated]:
+    ) -> Response[Envelope[schemas.TokenCreated]]:
         token, secret = await tokens.issue(data.name, identity.user_id)
         read = token_read(token)
-        return ok(extended(read, schemas.TokenCreated, token=secret))
+        return created(extended(read, schemas.TokenCreated, token=secret), f"/api/v1/tokens/{token.id}")
 
     @get("/{token_id:uuid}", operation_id="GetToken", description=PLAIN_DESCRIPTION)
     async def show(

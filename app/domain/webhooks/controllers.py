@@ -19,7 +19,7 @@ from app.lib import jsonapi
 from app.lib.errors import LanternError
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
-from app.lib.schema import Envelope, convert_body, extended, ok
+from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
 from tenants.guards import requires_manager
 
 
@@ -100,10 +100,11 @@ class WebhookController(Controller):
             {"application/json": schemas.WebhookCreate},
             'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`.',
         ),
+        response_headers=LOCATION,
     )
     async def create(
         self, data: JSONBody[dict[str, Any]], webhooks: NamedDependency[WebhookService]
-    ) -> Envelope[schemas.WebhookWithSecret]:
+    ) -> Response[Envelope[schemas.WebhookWithSecret]]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
         try:
@@ -113,7 +114,7 @@ class WebhookController(Controller):
                 for detail in refused.details:
                     detail.field = _BUGHERD_FIELDS.get(detail.field or "", detail.field)
             raise
-        return ok(with_secret(webhook, secret))
+        return created(with_secret(webhook, secret), f"/api/v1/webhooks/{webhook.id}")
 
     @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)
     async def show(

@@ -48,7 +48,7 @@ from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import LanternError
 from app.lib.openapi import WIDGET, documented_body, jsonapi_body
-from app.lib.schema import Envelope, convert_body, named_as_sent, ok, unwrapped
+from app.lib.schema import LOCATION, Envelope, convert_body, created, named_as_sent, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
 
@@ -71,12 +71,13 @@ class ReportController(Controller):
         ),
         request_max_body_size=MAX_JSON_BODY,
         status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
     )
     async def create(
         self,
         identity: NamedDependency[Identity],
         data: JSONBody[dict[str, Any]],
-    ) -> Envelope[schemas.ReportCreated]:
+    ) -> Response[Envelope[schemas.ReportCreated]]:
         """BugSpark's create: the body in its documented snake_case (camelCase is accepted too)."""
         body = convert_body(data, schemas.ApiReport)
         project_id = widget_project_id(identity)
@@ -89,7 +90,8 @@ class ReportController(Controller):
             if key
         ]
         accepted = await accept(report, links=links)
-        return ok(report_created(accepted.report, accepted.tracking_id))
+        read = report_created(accepted.report, accepted.tracking_id)
+        return created(read, f"/api/v1/reports/{read.id}")  # the team's address of it (the key reads no report)
 
     @get(
         "/reports",
@@ -348,16 +350,23 @@ class ColumnController(Controller):
             return jsonapi.document_response(column_list(request, project_id, board))
         return ok(board)
 
-    @post("/", operation_id="CreateColumn", guards=[requires_manager], status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        operation_id="CreateColumn",
+        guards=[requires_manager],
+        status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
+    )
     async def create_column(
         self,
         project_id: FromPath[UUID],
         data: JSONBody[schemas.ColumnCreate],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[schemas.ColumnRead]:
+    ) -> Response[Envelope[schemas.ColumnRead]]:
         await projects.get(project_id)
-        return ok(_column_read(await columns.add(project_id, data)))
+        column = await columns.add(project_id, data)
+        return created(_column_read(column), f"/api/v1/projects/{project_id}/columns/{column.id}")
 
     @get("/{column_id:uuid}", operation_id="GetColumn", description=f"A custom column. {COLUMNS_DESCRIPTION}")
     async def show_column(  # noqa: PLR0913 - the request, the ids and the services they touch
