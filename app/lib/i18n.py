@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates, numbers
+from babel import Locale, dates, lists, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
 
 from app.settings import get_settings
@@ -250,6 +250,11 @@ def is_local_midnight(moment: datetime) -> bool:
 def format_number(number: float | Decimal, *, exact: bool = False) -> str:
     """`number` with the locale's separators, rounded to 3 decimals unless `exact` (for limits to meet)."""
     return numbers.format_decimal(number, locale=_babel_locale(_locale.get()), decimal_quantization=not exact)
+
+
+def format_list(items: Sequence[str]) -> str:
+    """Items joined as the reader's language joins them: "Severity and Priority", "Schweregrad und Priorität"."""
+    return lists.format_list(list(items), locale=_babel_locale(_locale.get()))
 
 
 def format_megabytes(size: int) -> str:

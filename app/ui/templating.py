@@ -18,6 +18,7 @@ from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.i18n import (
     SUPPORTED_LOCALES,
     current_locale,
+    format_list,
     format_number,
     format_relative,
     format_size,
@@ -75,6 +76,7 @@ def environment() -> Environment:
         datetime=format_zoned_datetime,
         number=format_number,
         size=format_size,
+        joined=format_list,
         pages_query=pages_query,
     )
     env.globals.update(

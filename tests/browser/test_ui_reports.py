@@ -175,6 +175,23 @@ async def test_saving_the_triage_form_keeps_what_a_colleague_changed_meanwhile(
         await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["assigneeId"] == tenant.user_id
 
+        # Both change the severity: the later save replaced the colleague's under "what they changed is kept".
+        await tenant.client.patch(f"/api/v1/reports/{created['id']}", json={"severity": "critical"})
+        await page.get_by_label("Severity").select_option(label="Low")
+        await page.get_by_label("Priority").select_option(label="Low")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator(".notice.warning")).to_have_text(
+            "Not saved: Severity, which someone else changed after you opened this report. Their change is kept "
+            "and shown here; choose again to replace it."
+        )
+        await expect(page.get_by_label("Severity")).to_have_value("critical")
+        changed = await read(tenant, f"/api/v1/reports/{created['id']}")
+        assert (changed["severity"], changed["priority"]) == ("critical", "low")  # the rest is saved
+        await page.get_by_label("Severity").select_option(label="Low")  # chosen again, over the change now shown
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["severity"] == "low"
+
 
 async def test_a_reports_page_lists_its_attached_files_and_links_to_download(
     tenants: TenantFactory, page: Page

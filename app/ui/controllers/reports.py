@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -61,7 +61,7 @@ from app.ui.pages import (
     safe_next,
     see_other,
 )
-from app.ui.views import CHOICES, facts, field_changes, json_excerpt, table
+from app.ui.views import CHOICES, HISTORY_FIELDS, facts, field_changes, json_excerpt, table
 from tenants.context import tenant_scope
 from tenants.guards import requires_manager, requires_team
 from tenants.identity import Identity
@@ -222,12 +222,13 @@ class TriageForm:
             "tags": (self.tags, self.shown_tags),
         }
 
-    def changes(self) -> dict[str, Any]:
-        """The fields the person changed. One left as the form showed it is not sent on: it would undo what a
-        colleague saved meanwhile, without a word to either."""
+    def changes(self, kept: Collection[str] = ()) -> dict[str, Any]:
+        """The fields the person changed, but those `kept` as a colleague changed them meanwhile. One left as
+        the form showed it is not sent on: it would undo what a colleague saved meanwhile, without a word to
+        either."""
         changed: dict[str, Any] = {}
         for name, (value, shown) in self.triaged().items():
-            if value is None or value == shown:
+            if value is None or value == shown or name in kept:
                 continue
             if name == "assigneeId":
                 changed[name] = value or None  # the empty choice: nobody
@@ -239,14 +240,42 @@ class TriageForm:
 
     def changed_meanwhile(self, report: Report) -> bool:
         """Whether someone else changed a field of the report after the form showed it."""
-        now = {
-            "status": report.status,
-            "severity": report.severity,
-            "priority": report.priority,
-            "assigneeId": str(report.assignee_id or ""),
-            "tags": tags_field(report.tags),
-        }
+        now = _triage_fields(report)
         return any(shown is not None and shown != now[name] for name, (_value, shown) in self.triaged().items())
+
+    def kept_theirs(self, report: Report) -> list[str]:
+        """The fields the person changed that someone else changed to another value after the form showed
+        them: the colleague's value is kept, and the person told (the later save won without a word)."""
+        now = _triage_fields(report)
+        return [
+            name
+            for name, (value, shown) in self.triaged().items()
+            if value is not None and shown is not None and value != shown != now[name] != _as_shown(name, value)
+        ]
+
+
+def _kept_fields(request: Request[Any, Any, Any]) -> list[str]:
+    """The fields a save left as a colleague had changed them (`?kept=`, see `kept_theirs`), by their names."""
+    named = request.query_params.get("kept", "").split(",")
+    return [str(HISTORY_FIELDS[name]) for name in named if name in HISTORY_FIELDS]
+
+
+def _triage_fields(report: Report) -> dict[str, str]:
+    """The report's triage fields as the form shows them."""
+    return {
+        "status": report.status,
+        "severity": report.severity,
+        "priority": report.priority,
+        "assigneeId": str(report.assignee_id or ""),
+        "tags": tags_field(report.tags),
+    }
+
+
+def _as_shown(name: str, value: str) -> str:
+    """A value the form sent as the form would show it (tags as typed, "a,b", are shown "a, b")."""
+    if name != "tags":
+        return value
+    return tags_field(sorted({tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()}))
 
 
 # The bulk form's assignee choice that unassigns (its empty choice keeps each report's assignee).
@@ -486,6 +515,7 @@ class ReportPages(Controller):
             authors=await authors(layout, [*notes, *changes], names, tokens),
             history=[(change, field_changes(change.changes, named)) for change in changes],
             people=names,
+            kept=_kept_fields(request),
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             facts=facts(report.page_metadata or {}, report.page_url),
@@ -511,13 +541,18 @@ class ReportPages(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Redirect:
         """Status (a column), severity, priority, assignee and tags, as `PATCH /api/v1/reports/{id}` changes them."""
-        changes = convert_body(data.changes(), ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
-        # The page then shows what a colleague changed meanwhile beside what was just saved, and says so.
+        kept = data.kept_theirs(report)
+        changes = convert_body(data.changes(kept), ReportUpdate)
+        # The page then shows what a colleague changed meanwhile beside what was just saved, and says so, naming
+        # the fields both changed, which keep the colleague's value.
         saved = "merged" if data.changed_meanwhile(report) else "1"
         if changed := await reports.apply(report, changes, columns, layout.identity):
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
-        return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved={saved}")
+        if not kept:
+            return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved={saved}")
+        said = {"kept": ",".join(kept), **({"saved": saved} if changed else {})}
+        return see_other(f"{report_path(report)}?{urlencode(said)}")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])
     async def github_issue(
