@@ -75,7 +75,9 @@ def see_other(target: str) -> Redirect:
 
 
 _SHOWN_ONCE_KEY = "shown_once"
-# A page showing a secret once: not kept by the browser (its cache, the back button's page cache).
+# A signed-in person's page is not kept by the browser (its cache, the back button's page cache): after a
+# log-out on a shared computer, Back showed the last report whole, internal notes too; and a secret shown
+# once stays shown once.
 NOT_STORED = {"Cache-Control": "no-store"}
 
 
@@ -90,12 +92,12 @@ def show_once(request: Request[Any, Any, Any], path: str, fragment: str = "", **
 def shown_once_page(
     request: Request[Any, Any, Any], layout: Layout, template: str, taken: str, **context: Any
 ) -> Redirect | Template:
-    """The page `show_once` led to, with what it left there, not kept by the browser; once that is taken (a
-    reload, the back button), the page at `taken` instead."""
+    """The page `show_once` led to, with what it left there (not kept by the browser, as no signed-in page
+    is); once that is taken (a reload, the back button), the page at `taken` instead."""
     shown = take_shown_once(request)
     if shown is None:
         return see_other(taken)
-    return page(template, layout, headers=NOT_STORED, **context, **shown)
+    return page(template, layout, **context, **shown)
 
 
 def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
@@ -195,23 +197,22 @@ def page(
         template_name=template,
         context={"layout": layout, **context},
         status_code=status_code,
-        headers={**PAGE_HEADERS, **(headers or {})},
+        headers={**PAGE_HEADERS, **(NOT_STORED if layout is not None else {}), **(headers or {})},
     )
 
 
-def form_page(  # noqa: PLR0913 - the page, its form, and what it says beside it
+def form_page(
     template: str,
     layout: Layout | None,
     form: Any,
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
-    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """A page with a form: 400 with each reason beside its field when it was refused, else 200."""
     status = 400 if errors else 200
-    return page(template, layout, status, headers, form=form, errors=errors or {}, notice=notice, **context)
+    return page(template, layout, status, form=form, errors=errors or {}, notice=notice, **context)
 
 
 # Errors -------------------------------------------------------------------------------------------------

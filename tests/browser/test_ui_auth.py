@@ -234,3 +234,18 @@ async def test_an_address_that_is_no_page_answers_the_uis_404_page_in_the_person
         # The API's unknown addresses stay the API's JSON.
         api = await page.request.get("/api/v1/no-such-thing")
         assert (api.status, api.headers["content-type"]) == (404, "application/json")
+
+
+async def test_after_logging_out_back_does_not_show_the_last_page(tenants: TenantFactory, page: Page) -> None:
+    """The browser kept signed-in pages: on a shared computer, Back after the log-out showed the report whole,
+    internal notes too."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        await log_in(page, tenant.email, path=f"/ui/reports/{sent['id']}")
+        await expect(page.get_by_role("heading", name="The cart total is wrong")).to_be_visible()
+        await page.get_by_role("button", name="Log out").click()
+        await expect(page).to_have_url(re.compile("/ui/login"))
+        await page.go_back()
+        await expect(page).to_have_url(re.compile("/ui/login"))
+        await expect(page.get_by_text("The cart total is wrong")).to_have_count(0)

@@ -19,7 +19,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
-from app.ui.pages import NOT_STORED, Layout, form_page, requires_person, see_other, show_once, take_shown_once
+from app.ui.pages import Layout, form_page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 INVITE_FIELDS = {"email": "email", "role": "role"}
@@ -120,7 +120,4 @@ async def _list(
     """The members page; `invited`: the invitation just made."""
     roles = [role.value for role in Role]
     members = await memberships.members()
-    headers = NOT_STORED if invited else None
-    return form_page(
-        "members/list.html", layout, form, errors=errors, headers=headers, members=members, roles=roles, invited=invited
-    )
+    return form_page("members/list.html", layout, form, errors=errors, members=members, roles=roles, invited=invited)

@@ -23,7 +23,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors, whole_number
-from app.ui.pages import NOT_STORED, Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
+from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
 NEW_PROJECT_FIELDS = {"name": "name", "siteUrl": "site_url", "trackingPrefix": "tracking_prefix"}
@@ -148,7 +148,6 @@ async def _settings_page(  # noqa: PLR0913 - the page and what it shows
         project=project,
         person=person or PersonForm(),
         refused_form="person" if person else "settings",
-        headers=NOT_STORED if invited else None,
         invited=invited,
         keys=keys,
         snippet=embed_snippet(key) if key else None,
