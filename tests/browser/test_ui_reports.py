@@ -698,11 +698,12 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 
 async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFactory, page: Page) -> None:
-    """A comment with one very long word, a custom column with a long name, and a phone's narrow window:
-    text breaks and the navigation wraps instead of widening the page."""
+    """A comment with one very long word, a title with a long address, a custom column with a long name, and a
+    phone's narrow window: text breaks and the navigation wraps instead of widening the page."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
-        sent = await report(tenant.client, project["apiKey"], "Checkout fails")
+        address = f"https://shop.example.com/de/kategorie/{'a' * 100}?utm_source=newsletter_dezember_2026"
+        sent = await report(tenant.client, project["apiKey"], f"Checkout fails on {address}")
         await tenant.client.post(f"/api/v1/reports/{sent['id']}/comments", json={"text": "x" * 3000})
         long_name = "Waiting for the customer to answer our questions"
         await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": long_name})
