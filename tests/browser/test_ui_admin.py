@@ -3,11 +3,14 @@ people (invitations, roles, removal), webhooks and API tokens, each change check
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Route, expect
 
 from tests.support.admin_ui import log_in, read, report
 from tests.support.clients import TenantFactory
@@ -21,9 +24,23 @@ async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its
         await page.get_by_role("link", name="Projects").click()
         await page.get_by_label("Name").fill("Web Shop")
         await page.get_by_label("Site URL").fill("https://shop.example")
-        await page.get_by_role("button", name="Create project").click()
+        await page.get_by_label("Tracking prefix").fill("WEB")
+
+        # Sent once: a second click while the first was on its way was refused for the prefix the first took,
+        # and the page said so instead of showing the project made.
+        async def slowly(route: Route) -> None:
+            answer = await route.fetch(max_redirects=0)  # done on the server, answered late
+            await asyncio.sleep(0.5)
+            with contextlib.suppress(PlaywrightError):  # an answer the browser no longer waits for
+                await route.fulfill(response=answer)
+
+        await page.route("**/ui/projects", slowly)
+        await page.get_by_role("button", name="Create project").evaluate(
+            "(button) => { button.click(); setTimeout(() => button.click(), 150); }"
+        )
         key_field = page.locator("#widget-key")
         await expect(key_field).to_have_value(re.compile(r"^lt_pub_"))
+        await page.unroute("**/ui/projects")
         await expect(page.get_by_text("The widget key is no secret")).to_be_visible()
         key = await key_field.input_value()
         (project,) = await read(tenant, "/api/v1/projects")

@@ -8,6 +8,7 @@
 //   author to the login first, and what they typed came back with them as an empty box.
 // - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue) is shown done when it is.
 // - A list's box in its heading selects every row of the page (hidden without this script).
+// - A form is sent once per click, not twice on a double click (see the end).
 "use strict";
 
 if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
@@ -179,3 +180,24 @@ for (const all of document.querySelectorAll("input[data-select-all]")) {
     if (rows().includes(event.target)) tell();
   });
 }
+
+// A double click sent a form twice: the second was refused ("another project already uses this tracking
+// prefix") while the first was done, or did it twice. A form sent waits for its answer; after a while with none
+// (a connection lost), it may be sent again. Listened to last: a send another handler stopped does not count.
+const SEND_AGAIN_AFTER_MS = 10_000;
+let sentAt = new WeakMap();
+
+document.addEventListener("submit", (event) => {
+  if (event.defaultPrevented) return;
+  const since = sentAt.get(event.target);
+  if (since !== undefined && performance.now() - since < SEND_AGAIN_AFTER_MS) {
+    event.preventDefault();
+    return;
+  }
+  sentAt.set(event.target, performance.now());
+});
+
+// A page the browser shows again from its cache (Back) sends its forms anew.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) sentAt = new WeakMap();
+});
