@@ -11,11 +11,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import and_, event, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.domain.reports.models import Report
-from app.domain.reports.search import bigrams, refresh_gram_shares, substring_condition
+from app.domain.reports.search import bigrams, refresh_gram_shares, search_words, substring_condition
 from app.lib.database import alchemy_config
 from tenants.context import system_scope, tenant_scope
 from tests.support.clients import WIDGET_METADATA, ApiClient, Tenant, TenantFactory
@@ -62,6 +62,8 @@ async def _search(tenant: Tenant, term: str) -> list[str]:
         ("ОПЛАТЕ", "Ошибка при оплате"),
         ("σφάλμα", "Σφάλμα πληρωμής"),
         ("50%", "50% discount_code ignored"),  # LIKE wildcards match literally
+        ("safari checkout", "Checkout button broken on Safari"),  # each word, in any order
+        ("warenkorb ümlauts", "Ümlauts im Warenkorb"),
         ("n_b", None),  # "_" is no wildcard: "button broken" holds "n b" but not "n_b"
         ("付款", None),
     ],
@@ -317,7 +319,7 @@ async def corpus(app: Any) -> AsyncIterator[Tenant]:
         "t_c",
         "n_b",
         "___",
-        '"button"',  # FTS5 syntax matches literally
+        '"button"',  # a phrase in quotes (FTS5 syntax too, which is never read as such)
         'utton"',
         '"',
         "butt*",
@@ -328,16 +330,28 @@ async def corpus(app: Any) -> AsyncIterator[Tenant]:
         "NEAR",
         "title:",
         "-",
+        "safari checkout",  # every word, in any order
+        "only safari",
+        "plain 付款",  # ... one in the title, one in the description
+        "結帳 回應",
+        "OR safari",
+        '"safari or"',  # a phrase, as written
+        '"broken on" button',
+        "safari xyzzy",  # a word no report holds
+        "a 50%",  # a word below the trigram floor beside one above it
     ],
 )
 async def test_indexed_search_finds_what_a_scan_finds(corpus: Tenant, term: str) -> None:
+    words = search_words(term)
     with tenant_scope(UUID(corpus.organization_id)):
         async with alchemy_config().get_session() as session:
             dialect = session.get_bind().dialect.name
-            scanned = sorted(await session.scalars(select(Report.title).where(substring_condition(term, dialect))))
-    folded = term.casefold()
+            every_word = and_(*(substring_condition(word, dialect) for word in words))
+            scanned = sorted(await session.scalars(select(Report.title).where(every_word)))
     expected = sorted(
-        title for title, description in CORPUS if folded in title.casefold() or folded in description.casefold()
+        title
+        for title, description in CORPUS
+        if all(word.casefold() in title.casefold() or word.casefold() in description.casefold() for word in words)
     )
     assert scanned == expected
     assert await _search(corpus, term) == expected

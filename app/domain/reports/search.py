@@ -1,4 +1,8 @@
-"""Substring search over title and description that stays on an index for every shipped language.
+"""Search over title and description that stays on an index for every shipped language.
+
+A term's words are each looked for, in any order (`search_words`): "Warenkorb Knopf" finds "Warenkorb-Knopf
+funktioniert nicht", "カート ボタン" a report with both words apart; words in double quotes are one phrase,
+found as written. Each word is a substring, case-insensitive, of the title or of the description.
 
 pg_trgm cannot index terms shorter than three characters, and two-character words are everyday Chinese
 and Japanese (結帳, 付款). So each report keeps the distinct character bigrams of its text in an array
@@ -38,6 +42,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Text,
+    and_,
     cast,
     column,
     delete,
@@ -48,6 +53,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,6 +108,16 @@ def _bigram_set(text: str) -> set[str]:
     return {word[i : i + 2] for word in text.casefold().split() for i in range(len(word) - 1)}
 
 
+# A phrase in double quotes, or a word: what a search looks for, each on its own.
+_SEARCH_WORD = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search term, and its phrases in double quotes as one word each (a quote standing alone
+    is a character like any other)."""
+    return [phrase or word for phrase, word in _SEARCH_WORD.findall(term)]
+
+
 def escape_like(term: str) -> str:
     """`term` with LIKE's wildcards escaped (escape character: backslash), so it matches literally."""
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -137,11 +153,14 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
 
 
 def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """`substring_condition`, narrowed first by the index where this database has one for `term`."""
-    exact = substring_condition(term, dialect)
+    """Every word of `term` by `substring_condition`, narrowed first by the index where this database has one
+    for them: its bigrams, none spanning a space, are those of the words alone."""
+    words = search_words(term)
+    exact = and_(true(), *(substring_condition(word, dialect) for word in words))
     if dialect == "sqlite":
-        return _sqlite_candidates(term) & exact if len(term) >= TRIGRAM_FLOOR else exact
-    grams = bigrams(term)
+        long_enough = [word for word in words if len(word) >= TRIGRAM_FLOOR]
+        return _sqlite_candidates(long_enough) & exact if long_enough else exact
+    grams = bigrams(" ".join(words))
     if dialect != "postgresql" or not grams:
         return exact
     indexed = select(func.lantern_search_report_ids(cast(grams, ARRAY(Text))).table_valued("id").c.id)
@@ -171,9 +190,11 @@ def fts5_string(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _sqlite_candidates(term: str) -> ColumnElement[bool]:
-    """Reports whose title or description holds every trigram of `term` in order (case-folded)."""
-    matching = select(_REPORT_FTS.c.rowid).where(_REPORT_FTS.c.report_fts.match(fts5_string(term)))
+def _sqlite_candidates(words: list[str]) -> ColumnElement[bool]:
+    """Reports whose title or description holds every trigram of each word in order (case-folded): the
+    words' phrases side by side, which FTS5 reads as all of them."""
+    query = " ".join(fts5_string(word) for word in words)
+    matching = select(_REPORT_FTS.c.rowid).where(_REPORT_FTS.c.report_fts.match(query))
     return _REPORT_ROWID.in_(matching)
 
 

@@ -122,8 +122,8 @@ class ReportController(Controller):
             str | None,
             QueryParameter(
                 max_length=200,
-                description="Text in the title or description (Chinese and Japanese too), a tracking ID, or the "
-                "reporter's e-mail address.",
+                description="Words in the title or description, each in any order (a phrase in double quotes as "
+                "written; Chinese and Japanese too), a tracking ID, or the reporter's e-mail address.",
             ),
         ] = None,
         created_since: FromQuery[str | None] = None,
