@@ -412,6 +412,33 @@ async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fa
             assert attempts == 1
 
 
+async def test_a_visitor_hears_when_to_send_again_and_that_a_long_paste_was_cut(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A flood's refusal said only to wait, not until when; and a paste longer than a field was cut without a
+    word."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await tenant.create_project("Store", allowedOrigins=[site.origin], rateLimitPerMinute=1)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_label("Title").fill("x" * 250)
+            await expect(dialog.get_by_role("status")).to_have_text(
+                "This field takes at most 200 characters: the rest was left out."
+            )
+            assert len(await dialog.get_by_label("Title").input_value()) == 200
+            await send_from_dialog(page, "Checkout breaks")
+            await dialog.get_by_role("button", name="Close").last.click()
+            await page.get_by_role("button", name="Report a bug").click()
+            await dialog.get_by_label("Title").fill("Checkout breaks again")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_have_text(
+                re.compile(r"^Too many reports were sent from here just now\. Please send it again after \d")
+            )
+
+
 def contrast_ratio(first: str, second: str) -> float:
     """WCAG's contrast of two computed colours, `rgb(r, g, b)`."""
 

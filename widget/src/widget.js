@@ -197,7 +197,13 @@ async function send({ settings, form, shot, recording, config }) {
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
   if (settings.lang) url.searchParams.set("lang", settings.lang);
   const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit" });
-  return { ok: response.ok, body: await response.json().catch(() => ({})) };
+  const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
+  return { ok: response.ok, retryAfter, body: await response.json().catch(() => ({})) };
+}
+
+// The time of day `seconds` from now, as the page's language writes it ("14:05:30", "2:05:30 PM").
+function clockTime(seconds, lang) {
+  return new Date(Date.now() + seconds * 1000).toLocaleTimeString(lang);
 }
 
 // What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel) is given back when
@@ -225,6 +231,14 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   const status = form.querySelector(".status");
   const submit = form.querySelector("button[type=submit]");
   if (screenshotFailed) showStatus(status, "", texts.screenshotFailed);
+  // A text pasted past a field's length is cut by the browser without a word: the visitor hears it.
+  for (const name of ["title", "description"]) {
+    const control = form.elements.namedItem(name);
+    control.addEventListener("input", () => {
+      if (control.value.length < control.maxLength) return;
+      showStatus(status, "", texts.cutAt.replace("{max}", control.maxLength.toLocaleString(texts.lang)));
+    });
+  }
   const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
     title: texts.close, text: "×" });
   const dialog = element("div", { className: "dialog", role: "dialog", "aria-modal": "true",
@@ -259,11 +273,13 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
     submit.setAttribute("aria-disabled", "true");
     showStatus(status, "", texts.sending);
     try {
-      const { ok, body } = await send({ settings, form, shot, recording, config });
+      const { ok, retryAfter, body } = await send({ settings, form, shot, recording, config });
       if (!ok) {
         const details = body.details || [];
-        // A visitor is told what to correct, not the API's "The request is not valid.".
-        const headline = details.length ? texts.correct : body.message || texts.failed;
+        // A visitor is told what to correct, not the API's "The request is not valid.", and when to send
+        // again, not only to wait.
+        const headline = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
+          : details.length ? texts.correct : body.message || texts.failed;
         showStatus(status, "error", headline, details);
         done();
         markInvalid(form, status, details.map((detail) => detail.field));

@@ -65,6 +65,10 @@ def widget_texts() -> dict[str, object]:
         "sentWithId": _("Thank you! Your report was sent as {trackingId}."),
         "sent": _("Thank you! Your report was sent."),
         "failed": _("The report could not be sent."),
+        # {time} is filled in by the script: the clock time the submit's answer says to wait for.
+        "tryAgainAt": _("Too many reports were sent from here just now. Please send it again after {time}."),
+        # {max} is filled in by the script: the length of the field that was reached.
+        "cutAt": _("This field takes at most {max} characters: the rest was left out."),
         "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
     }
