@@ -230,6 +230,9 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.get_by_role("button", name=re.compile("^Send the ping"))).to_have_count(0)
         await page.get_by_role("button", name="Turn it on again").click()
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
+        await expect(page.get_by_role("status")).to_have_text(
+            "The webhook is on again: the next events are sent to it."
+        )
         assert (await read(tenant, f"/api/v1/webhooks/{webhook['id']}"))["active"] is True
 
         await expect(page.locator("#webhook-secret")).to_have_count(0)  # the log does not show the secret

@@ -161,7 +161,7 @@ class WebhookPages(Controller):
     async def activate(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
         """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
         await webhooks.change(webhook_id, WebhookUpdate(active=True))
-        return see_other(f"/ui/webhooks/{webhook_id}")
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=activated")
 
 
 async def _list(
