@@ -212,11 +212,17 @@ def format_datetime(moment: datetime, style: Style = "medium") -> str:
     return dates.format_datetime(_local(moment), style, locale=_babel_locale(_locale.get()))
 
 
+# A zone's short name where the language has none for it: its offset alone.
+_BARE_OFFSET = re.compile(r"^[+-]\d{4}$")
+
+
 def format_zoned_datetime(moment: datetime) -> str:
     """A moment exactly, with its zone ("Dec 4, 2026, 10:51:20 PM CET", "04.12.2026, 22:51:20 MEZ"): a page
     read in another zone, or shared, says which clock it means."""
     local, locale = _local(moment), _babel_locale(_locale.get())
     zone = dates.get_timezone_name(local, "short", locale=locale)
+    if _BARE_OFFSET.match(zone):  # the language has no abbreviation for the zone: "GMT+01:00", not "+0100"
+        zone = dates.get_timezone_gmt(local, "long", locale=locale)
     return f"{dates.format_datetime(local, 'medium', locale=locale)} {zone}"
 
 

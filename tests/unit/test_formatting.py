@@ -192,6 +192,7 @@ def test_a_reports_history_reads_in_the_readers_words_and_names_a_former_member_
         ("en", "UTC", "Dec 4, 2026, 9:51:20\u202fPM UTC"),
         ("de", "Europe/Berlin", "04.12.2026, 22:51:20 MEZ"),
         ("ja", "Asia/Tokyo", "2026/12/05 6:51:20 JST"),
+        ("en", "Europe/Berlin", "Dec 4, 2026, 10:51:20\u202fPM GMT+01:00"),  # it was "+0100" beside German's MEZ
     ],
 )
 def test_an_exact_moment_says_its_zone(locale: str, zone: str, expected: str) -> None:
