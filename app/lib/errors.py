@@ -421,8 +421,10 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
             details = _every_body_error(request) or field_errors(exc.extra)
             error = LanternError(ErrorCode.VALIDATION_ERROR, details=details)
         elif exc.status_code == HTTP_400_BAD_REQUEST and "Request Entity Too Large" in str(exc.detail):
-            # Litestar answers 400 when a multipart body has too many parts (its own FIXME says 413).
-            error = LanternError(ErrorCode.PAYLOAD_TOO_LARGE, _("The request has too many parts."))
+            # Litestar answers 400 when a multipart body has too many parts, or a part headers longer than its
+            # parser takes (a file name of thousands of characters); its own FIXME says 413.
+            message = _("The request has too many parts, or a part's headers (its file name) are too long.")
+            error = LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)
         elif code is None or code is ErrorCode.VALIDATION_ERROR:
             # Litestar's own 400s (a body that is not JSON, a malformed form) carry only English text.
             error = validation_error("JSON is malformed" if "JSON" in str(exc.detail) else str(exc.detail))

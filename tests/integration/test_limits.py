@@ -600,4 +600,14 @@ async def test_too_many_multipart_parts_is_413(tenants: TenantFactory, anonymous
         response = await anonymous.post(
             "/api/v1/upload/screenshot", files=files, headers={"X-API-Key": project["apiKey"]}
         )
+        long_name = await anonymous.post(
+            "/api/v1/upload/screenshot",
+            files={"file": (f"{'a' * 5000}.png", png(), "image/png")},
+            headers={"X-API-Key": project["apiKey"]},
+        )
     assert response.status_code == 413
+    # It said "too many parts" of one part whose file name was longer than the parser takes.
+    assert long_name.status_code == 413
+    assert long_name.json()["message"] == (
+        "The request has too many parts, or a part's headers (its file name) are too long."
+    )
