@@ -1,4 +1,5 @@
-"""Refuse a body in a content type the handler does not read, with 415, before the handler runs.
+"""Refuse a body the handler cannot take, before the handler runs: one in a content type it does not read
+(415), and JSON whose text holds a NUL character (400, see `refuse_nul_text`).
 
 Litestar decodes a JSON-declared body whatever the request's Content-Type says; a client that sends
 text/plain deserves to hear that the server cannot read it.
@@ -13,6 +14,7 @@ from litestar.enums import RequestEncodingType
 
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.jsonapi import MEDIA_TYPE as JSONAPI_MEDIA_TYPE
+from app.lib.schema import refuse_nul_text
 
 _JSON_TYPES = {"application/json"}
 
@@ -41,3 +43,5 @@ async def require_declared_content_type(request: Request[Any, Any, Any]) -> None
         acceptable = sent == declared
     if not acceptable:
         raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+    if declared == RequestEncodingType.JSON.value:
+        refuse_nul_text(await request.body())

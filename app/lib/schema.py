@@ -113,9 +113,40 @@ def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:
     return inner if len(body) == 1 and isinstance(inner, dict) else body
 
 
+def refuse_nul_text(raw: bytes) -> None:
+    """A 400 for JSON whose text holds a NUL character (`\\u0000`), naming where: PostgreSQL cannot store one
+    (SQLite could, so the same body was stored on one database and refused on the other). A quick look for the
+    escape first: a body without one costs no decoding."""
+    if b"\\u0000" not in raw:
+        return
+    try:
+        where = _nul_at(msgspec.json.decode(raw), "")
+    except msgspec.DecodeError:
+        return  # not JSON: its own refusal says so
+    if where is not None:
+        message = _("Text cannot contain the NUL character (\\u0000).")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, message, details=[FieldError(where or "body", message)])
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path (`metadata.key`, `consoleLogs.3`) of the first text in `value` holding a NUL, or None; for a
+    key that holds one, the path of its object."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        if "\x00" in str(key):
+            return path
+        where = f"{path}.{key}" if path else str(key)
+        if (found := _nul_at(child, where)) is not None:
+            return found
+    return None
+
+
 def decode_json(raw: bytes, schema: type[T], part: str | None = None) -> T:
     """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form. JSON sent
     in a form's `part` (multipart's `data`) that is not JSON is named by that part."""
+    refuse_nul_text(raw)
     try:
         return msgspec.json.decode(raw, type=schema)
     except msgspec.ValidationError as error:

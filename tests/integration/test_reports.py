@@ -1112,13 +1112,47 @@ async def test_text_with_a_nul_character_is_a_400_on_postgresql(tenants: TenantF
         for answer in answers:
             assert answer.status_code == 400, answer.text
             assert answer.json()["message"] == "Text cannot contain the NUL character (\\u0000)."
-        # A name is one line of text: a control character is refused with the name's own reason.
-        named = await tenant.client.post("/api/v1/projects", json={"name": "A\u0000B"})
+        # A name is one line of text: another control character is refused with the name's own reason.
+        named = await tenant.client.post("/api/v1/projects", json={"name": "A\u0007B"})
         assert named.status_code == 400, named.text
         assert named.json()["details"] == [{"field": "name", "message": "Must be one line of text, not blank."}]
         page = await tenant.client.post("/ui/projects", data={"name": "A\u0000B"})
         assert page.status_code == 400
         assert sent.status_code == 201, sent.text
+
+
+async def test_json_text_with_a_nul_character_is_refused_on_every_database_naming_where(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """SQLite stored a NUL that PostgreSQL refuses: the same body was a report on one and a 400 on the other."""
+    nul = "\u0000"
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        report = await anonymous.post("/api/v1/reports", json={**BUGSPARK_EXAMPLE, "title": f"Nul{nul}"}, headers=key)
+        metadata = await anonymous.post(
+            "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "metadata": {"cart": [{f"k{nul}": 1}]}}, headers=key
+        )
+        widget = await anonymous.post(
+            "/api/v1/widget/submit",
+            data={"data": json.dumps({**BUGPIN_EXAMPLE, "description": f"a{nul}b"})},
+            files={"media": ("shot.png", png(), "image/png")},
+            headers=key,
+        )
+        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=key)
+        comment = await tenant.client.post(
+            f"/api/v1/reports/{sent.json()['data']['id']}/comments", json={"text": f"a{nul}"}
+        )
+        escaped = await anonymous.post(  # a backslash and "u0000" are text like any other
+            "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "title": "The API sends \\u0000 in names"}, headers=key
+        )
+        total = (await tenant.client.get("/api/v1/reports")).json()["data"]["total"]
+    assert escaped.status_code == 201, escaped.text
+    assert total == 2  # the fine ones
+    message = "Text cannot contain the NUL character (\\u0000)."
+    for answer, field in ((report, "title"), (metadata, "metadata.cart.0"), (widget, "description"), (comment, "text")):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"] == [{"field": field, "message": message}]
 
 
 async def test_the_lists_status_filter_offers_the_custom_columns_of_the_projects_shown(tenants: TenantFactory) -> None:
