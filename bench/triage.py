@@ -6,7 +6,7 @@ created order so each tenant's rows lie scattered over the table as they would a
 and descriptions come from multilingual bug titles (English, Spanish, German, Chinese, Japanese) built so each
 searched word is as rare as a real one. The queried organization, its projects and its API token are made by
 the app's own services; the rest is bulk SQL as the owner (row-level security does not apply to it), filling
-every derived column the way the app does (`search_grams` from `search.report_bigrams`, tracking numbers
+every derived column the way the app does (`search_text` and `search_grams` from `search`, tracking numbers
 1..N per project with the counter at N); SQLite's FTS triggers fire by themselves. Then the database is
 analyzed, as autovacuum does, and the worker's job counts how common each search bigram is, as it does at its
 start and every hour.
@@ -48,7 +48,7 @@ from app.domain.projects.models import Project as ProjectRow
 from app.domain.projects.models import ProjectKey
 from app.domain.projects.schemas import WidgetConfig
 from app.domain.reports.models import ProjectCounter, Report
-from app.domain.reports.search import report_bigrams
+from app.domain.reports.search import report_bigrams, report_search_text
 from app.domain.tokens.services import TokenService
 from app.lib.database import alchemy_config, make_alchemy_config
 from app.lib.security import WIDGET_KEY_PREFIX
@@ -466,7 +466,8 @@ _PG_REPORTS = """
 INSERT INTO report (
     id, project_id, number, tracking_id, title, description, status, status_id, severity, priority, category,
     source, reporter_name, reporter_email, reporter_identifier, page_url, page_metadata, console_logs,
-    network_logs, user_actions, annotations, tags, assignee_id, external_id, search_grams, organization_id,
+    network_logs, user_actions, annotations, tags, assignee_id, external_id, search_text, search_grams,
+    organization_id,
     created_at, updated_at
 )
 SELECT
@@ -481,7 +482,8 @@ SELECT
     CASE WHEN g.source = 'widget' THEN 'https://shop.example.com' || ($12::text[])[g.pick_page] END,
     ($13::jsonb[])[g.pick_metadata], ($14::jsonb[])[g.pick_logs], '[]', '[]', NULL, ($11::jsonb[])[g.pick_tags],
     CASE WHEN g.assignee IS NOT NULL AND g.assigned < {ASSIGNED_SHARE} THEN g.assignee END, NULL,
-    t.grams, g.organization_id, g.created_at, LEAST(g.created_at + g.touched * interval '20 days', $15::timestamptz)
+    t.search_text, t.grams, g.organization_id, g.created_at,
+    LEAST(g.created_at + g.touched * interval '20 days', $15::timestamptz)
 FROM (
     SELECT
         s.organization_id, s.project_id, s.prefix, s.assignee, n AS number,
@@ -524,6 +526,12 @@ async def _drop_secondary_indexes(connection: asyncpg.Connection) -> list[tuple[
     return [(name, definition) for name, definition in rows]
 
 
+def _indexed(title: str, description: str) -> tuple[str, list[str]]:
+    """A report's search text and bigrams, as the app stores them."""
+    search_text = report_search_text(title, description)
+    return search_text, report_bigrams(search_text)
+
+
 async def load_postgres(owner_url: str, bulk: Plan, variants: list[tuple[str, str]]) -> dict[str, float]:
 
     phases: dict[str, float] = {}
@@ -532,11 +540,12 @@ async def load_postgres(owner_url: str, bulk: Plan, variants: list[tuple[str, st
     try:
         started = time.perf_counter()
         await connection.execute(
-            "CREATE TEMP TABLE bench_text (k int PRIMARY KEY, title text, description text, grams text[])",
+            "CREATE TEMP TABLE bench_text "
+            "(k int PRIMARY KEY, title text, description text, search_text text, grams text[])",
         )
         await connection.copy_records_to_table(
             "bench_text",
-            records=[(k, title, body, report_bigrams(title, body)) for k, (title, body) in enumerate(variants, 1)],
+            records=[(k, title, body, *_indexed(title, body)) for k, (title, body) in enumerate(variants, 1)],
         )
         await connection.execute("ANALYZE bench_text")
         phases["texts_seconds"] = time.perf_counter() - started
@@ -606,7 +615,7 @@ async def load_postgres(owner_url: str, bulk: Plan, variants: list[tuple[str, st
 def sqlite_rows(
     bulk: Plan,
     chunk: int,
-    variants: list[tuple[str, str, list[str]]],
+    variants: list[tuple[str, str, str, list[str]]],
     rng: random.Random,
 ) -> list[dict[str, Any]]:
     """The reports of one chunk, as the PostgreSQL load makes them (same shares, same texts)."""
@@ -620,7 +629,7 @@ def sqlite_rows(
     for project, first, last in bulk.segments(chunk):
         for number in range(first, last + 1):
             created = bulk.start + (number - 1 + rng.random()) / project.reports * SPAN
-            title, description, grams = rng.choice(variants)
+            title, description, search_text, grams = rng.choice(variants)
             status, source = rng.choice(statuses), rng.choice(sources)
             widget = source == "widget"
             reporter = rng.randrange(5000)
@@ -650,6 +659,7 @@ def sqlite_rows(
                     "tags": rng.choice(tags),
                     "assignee_id": project.assignee if project.assignee and rng.random() < ASSIGNED_SHARE else None,
                     "external_id": None,
+                    "search_text": search_text,
                     "search_grams": grams,
                     "organization_id": project.organization_id,
                     "created_at": created,
@@ -663,7 +673,7 @@ def sqlite_rows(
 async def load_sqlite(owner_url: str, bulk: Plan, variants: list[tuple[str, str]]) -> dict[str, float]:
 
     rng = random.Random(SEED)
-    texts = [(title, body, report_bigrams(title, body)) for title, body in variants]
+    texts = [(title, body, *_indexed(title, body)) for title, body in variants]
     engine = make_alchemy_config(owner_url).get_engine()
     started = time.perf_counter()
     bar, done = ProgressBar(bulk.total, "reports"), 0

@@ -32,12 +32,6 @@ def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-    # The search's case-insensitive match beyond ASCII (reports/search.py), which SQLite's lower() is not.
-    dbapi_connection.create_function("lantern_casefold", 1, _casefold, deterministic=True)
-
-
-def _casefold(text: str | None) -> str | None:
-    return None if text is None else text.casefold()
 
 
 def _engine_config(url: str) -> EngineConfig:

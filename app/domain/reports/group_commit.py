@@ -21,7 +21,7 @@ from sqlalchemy import ColumnDefault, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.models import Report, Screenshot
-from app.domain.reports.search import report_bigrams
+from app.domain.reports.search import index_text
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
@@ -147,9 +147,9 @@ async def _add(session: AsyncSession, organization_id: UUID, submissions: list[S
 
 def _row(report: Report, organization_id: UUID) -> dict[str, Any]:
     """The report's column values for a bulk insert. What a flush would fill in is set on the report too,
-    for the answer: its tenant, search bigrams and column defaults (id and time stamps among them)."""
+    for the answer: its tenant, search text and bigrams and column defaults (id and time stamps among them)."""
     report.organization_id = organization_id
-    report.search_grams = report_bigrams(report.title, report.description)
+    index_text(report)
     values = inspect(report).dict  # the attributes set so far (and those set below)
     for column in _REPORT_COLUMNS:
         default = column.default

@@ -133,7 +133,9 @@ class Report(TenantOwned, UUIDv7AuditBase):
         default=None,
     )
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
-    # Character bigrams of title and description, for indexed substring search (see search.py).
+    # Title and description as search compares them, and their character bigrams, for indexed substring
+    # search (see search.py). The text is read by the database alone: the ORM does not load it.
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
     search_grams: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
     # PostgreSQL: the id of the transaction that stored the report (a server default, see migration 0005).
     # Numbers follow it, and go only to reports whose transactions have all ended (TrackingService). NULL on

@@ -2,22 +2,24 @@
 
 A term's words are each looked for, in any order (`search_words`): "Warenkorb Knopf" finds "Warenkorb-Knopf
 funktioniert nicht", "カート ボタン" a report with both words apart; words in double quotes are one phrase,
-found as written. Each word is a substring, case-insensitive, of the title or of the description.
+found as written. Each word is a substring of the title or of the description, compared as `fold` writes
+both: without case, accents or width ("cancion" finds "canción", "GRÖSSE" "Größe", "ｶｰﾄ" "カート"). Each report
+keeps its folded text (`search_text`, title and description a line apart) for that exact match.
 
 pg_trgm cannot index terms shorter than three characters, and two-character words are everyday Chinese
-and Japanese (結帳, 付款). So each report keeps the distinct character bigrams of its text in an array
-column with a GIN index; a search asks for reports holding all the term's bigrams (`@>`, indexed) and
-rechecks the exact substring with ILIKE.
+and Japanese (結帳, 付款). So each report keeps the distinct character bigrams of its folded text in an
+array column with a GIN index; a search asks for reports holding all the term's bigrams (`@>`, indexed) and
+rechecks each word in `search_text` with LIKE.
 
 On SQLite, the embedded default for small installations, an FTS5 table with the trigram tokenizer
-(`report_fts`, external content over report's title and description, kept in step by triggers made in
-migration 0002) finds the candidate rows for a term of three or more characters, and the same ILIKE
-rechecks them. Trigrams have a three-character floor, so a shorter term (a two-character Chinese or
-Japanese word like 結帳) falls back to the ILIKE scan of the caller's reports. The FTS table is keyed on
-report's implicit rowid, which SQLite keeps across inserts and deletes but may renumber when a table is
-rebuilt (a batch migration of `report`, or a VACUUM of a table without an INTEGER PRIMARY KEY): such a
-step must end with `INSERT INTO report_fts(report_fts) VALUES('rebuild')`. The ILIKE recheck means a
-stale index can only miss reports, never show a wrong one.
+(`report_fts`, external content over report's `search_text`, kept in step by triggers made in migration
+0021) finds the candidate rows for the words of three or more characters, and the same match rechecks
+them. Trigrams have a three-character floor, so a shorter term (a two-character Chinese or Japanese word
+like 結帳) falls back to the scan of the caller's reports. The FTS table is keyed on report's implicit
+rowid, which SQLite keeps across inserts and deletes but may renumber when a table is rebuilt (a batch
+migration of `report`, or a VACUUM of a table without an INTEGER PRIMARY KEY): such a step must end with
+`INSERT INTO report_fts(report_fts) VALUES('rebuild')`. The recheck means a stale index can only miss
+reports, never show a wrong one.
 
 Row-level security hides an index behind any operator that is not LEAKPROOF (`@>` is not): the planner
 must apply the tenant policy first. So the indexed lookup runs in `lantern_search_report_ids()`, a
@@ -48,6 +50,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     literal_column,
     or_,
     select,
@@ -64,6 +67,7 @@ from app.lib.patterns import EMAIL
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
+MAX_TITLE_CHARS = 200
 
 # The FTS5 trigram tokenizer cannot match a term shorter than a trigram.
 TRIGRAM_FLOOR = 3
@@ -94,18 +98,37 @@ HAVING count(*)::real / sampled >= :floor
 """)
 
 
+def fold(text: str) -> str:
+    """`text` as search compares it: case-folded ("ß" as "ss"), compatibility forms as their plain characters
+    (full-width letters and digits as plain ones, half-width "ｶ" as "カ"), and without the accents of Latin, Greek and
+    Cyrillic letters ("canción" as "cancion"); a Japanese voicing mark stays (が is not か)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", decomposed))
+
+
+# The combining accents of Latin, Greek and Cyrillic letters once decomposed (U+0300 to U+036F).
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
 def bigrams(text: str) -> list[str]:
-    """Distinct case-folded character bigrams, none spanning whitespace."""
-    return sorted(_bigram_set(text))
+    """Distinct character bigrams of the folded text, none spanning whitespace."""
+    return sorted(_bigram_set(fold(text)))
 
 
-def report_bigrams(title: str, description: str) -> list[str]:
-    return sorted(_bigram_set(title) | _bigram_set(description[:INDEXED_DESCRIPTION_CHARS]))
+def report_search_text(title: str, description: str) -> str:
+    """What a report's `search_text` holds: its title and description folded, a line apart (no word of a
+    search spans a line)."""
+    return fold(f"{title}\n{description}")
 
 
-def _bigram_set(text: str) -> set[str]:
+def report_bigrams(search_text: str) -> list[str]:
+    """The bigrams a report is indexed by: those of its title and of the first part of its description."""
+    return sorted(_bigram_set(search_text[: INDEXED_DESCRIPTION_CHARS + MAX_TITLE_CHARS]))
+
+
+def _bigram_set(folded: str) -> set[str]:
     # Splitting at whitespace first leaves exactly the bigrams that do not span it.
-    return {word[i : i + 2] for word in text.casefold().split() for i in range(len(word) - 1)}
+    return {word[i : i + 2] for word in folded.split() for i in range(len(word) - 1)}
 
 
 # A phrase in double quotes, or a word: what a search looks for, each on its own.
@@ -124,17 +147,12 @@ def escape_like(term: str) -> str:
 
 
 def substring_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """Title or description holds `term`, case-insensitively: the exact answer, by itself a scan."""
+    """Title or description holds `term`, both folded: the exact answer, by itself a scan. (Neither database's
+    own case-insensitive match would do: SQLite's folds ASCII alone, PostgreSQL's keeps "ß" apart from "ss".)"""
+    folded = fold(term)
     if dialect == "sqlite":
-        # SQLite's LIKE and lower() fold ASCII letters only: "ümlauts" did not find "Ümlauts", nor "оплате"
-        # "ОПЛАТЕ". Both sides are case-folded by Python instead (database.py gives SQLite the function).
-        folded = term.casefold()
-        return or_(
-            func.instr(func.lantern_casefold(Report.title), folded) > 0,
-            func.instr(func.lantern_casefold(Report.description), folded) > 0,
-        )
-    pattern = f"%{escape_like(term)}%"
-    return or_(Report.title.ilike(pattern, escape="\\"), Report.description.ilike(pattern, escape="\\"))
+        return func.instr(Report.search_text, folded) > 0
+    return Report.search_text.like(f"%{escape_like(folded)}%", escape="\\")
 
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
@@ -142,7 +160,7 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
     from it (in any case); any term, the reports whose title or description hold it (see `_text_condition`).
     The term is composed (NFC) first, as browsers send text: macOS composes "é" of "e" and an accent in some
     input, which no stored "é" matched."""
-    term = unicodedata.normalize("NFC", term)
+    term = unicodedata.normalize("NFC", term)  # for the tracking ID and the address (`fold` composes the rest)
     found = _text_condition(term, dialect)
     named = []
     if (tracking_id := as_tracking_id(term)) is not None:
@@ -155,7 +173,7 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
 def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:
     """Every word of `term` by `substring_condition`, narrowed first by the index where this database has one
     for them: its bigrams, none spanning a space, are those of the words alone."""
-    words = search_words(term)
+    words = [fold(word) for word in search_words(term)]
     exact = and_(true(), *(substring_condition(word, dialect) for word in words))
     if dialect == "sqlite":
         long_enough = [word for word in words if len(word) >= TRIGRAM_FLOOR]
@@ -198,7 +216,20 @@ def _sqlite_candidates(words: list[str]) -> ColumnElement[bool]:
     return _REPORT_ROWID.in_(matching)
 
 
+def index_text(report: Report) -> None:
+    """Set what search finds the report by: its folded text and that text's bigrams."""
+    report.search_text = report_search_text(report.title or "", report.description or "")
+    report.search_grams = report_bigrams(report.search_text)
+
+
 @event.listens_for(Report, "before_insert")
+def _index_new(_mapper: Mapper[Any], _connection: Any, report: Report) -> None:
+    index_text(report)
+
+
 @event.listens_for(Report, "before_update")
-def _index_text(_mapper: Mapper[Any], _connection: Any, report: Report) -> None:
-    report.search_grams = report_bigrams(report.title or "", report.description or "")
+def _index_changed(_mapper: Mapper[Any], _connection: Any, report: Report) -> None:
+    # A triage change touches neither: the texts are not folded and written again for a status.
+    changed = inspect(report).attrs
+    if changed.title.history.has_changes() or changed.description.history.has_changes():
+        index_text(report)

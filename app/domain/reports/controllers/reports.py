@@ -122,8 +122,9 @@ class ReportController(Controller):
             str | None,
             QueryParameter(
                 max_length=200,
-                description="Words in the title or description, each in any order (a phrase in double quotes as "
-                "written; Chinese and Japanese too), a tracking ID, or the reporter's e-mail address.",
+                description="Words in the title or description, each in any order, without regard to case, accents "
+                "or width (a phrase in double quotes as written; Chinese and Japanese too), a tracking ID, or the "
+                "reporter's e-mail address.",
             ),
         ] = None,
         created_since: FromQuery[str | None] = None,
