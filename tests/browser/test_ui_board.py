@@ -116,3 +116,25 @@ async def test_custom_columns_move_left_and_right(tenants: TenantFactory, page: 
         )
         columns = await read(tenant, f"/api/v1/projects/{project['id']}/columns")
         assert [column["name"] for column in columns if column["custom"]] == ["Shipped", "QA", "Review"]
+
+
+async def test_a_card_moved_past_the_windows_edge_is_shown_clear_of_the_fade(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    """The board scrolled to the moved card, which landed half under the faded edge."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        await report(tenant.client, project["apiKey"], "The logo is blurry")
+        await page.set_viewport_size({"width": 900, "height": 800})
+        await log_in(page, tenant.email, path=f"/ui/board?project={project['id']}")
+        card = page.locator(".card", has_text="The logo is blurry")
+        await card.get_by_label(re.compile(r"^Move \w+-\d+ to$")).select_option(label="Done")
+        await card.get_by_role("button", name="Move").click()
+        moved = page.locator('.column[data-status="done"] .card')
+        await expect(moved).to_be_in_viewport()
+        board, shown = await page.locator(".board").bounding_box(), await moved.bounding_box()
+        assert board is not None
+        assert shown is not None
+        fade = 48  # 3rem
+        assert board["x"] + fade <= shown["x"]
+        assert shown["x"] + shown["width"] <= board["x"] + board["width"] - fade
