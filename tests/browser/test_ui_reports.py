@@ -289,6 +289,37 @@ async def test_a_comment_written_as_the_session_ended_comes_back_after_the_login
         ]
 
 
+async def test_triage_changes_sent_as_the_session_ended_are_chosen_again_after_the_login(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The changes were lost on the way through the login, without a word."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        await page.get_by_label("Priority").select_option(label="Highest")
+        await page.get_by_label("Tags").fill("checkout")
+        await page.context.clear_cookies(name=SESSION_COOKIE)
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page).to_have_url(re.compile("/ui/login\\?next="))
+        await page.get_by_label("E-mail address").fill(tenant.email)
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.locator("#triage-unsent")).to_have_text(
+            "Your changes were not saved yet. They are chosen again below: save them when ready."
+        )
+        await expect(page.get_by_label("Priority")).to_have_value("highest")
+        await expect(page.get_by_label("Severity")).to_have_value("medium")  # left as it was shown
+        await expect(page.get_by_label("Tags")).to_have_value("checkout")
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["priority"] == "medium"
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        saved = await read(tenant, f"/api/v1/reports/{created['id']}")
+        assert (saved["priority"], saved["tags"]) == ("highest", ["checkout"])
+        await page.goto(f"/ui/reports/{created['id']}")  # saved, they are kept no more
+        await expect(page.locator("#triage-unsent")).to_be_hidden()
+
+
 async def test_what_the_worker_finishes_shows_on_an_open_reports_page(tenants: TenantFactory, page: Page) -> None:
     """A report opened before the worker numbered it and processed its screenshot said "Being processed…" until
     the page was reloaded by hand; it fills itself in."""

@@ -5,7 +5,8 @@
 // - A board wider than the window fades at each edge that has columns past it (a scrollbar is easy to miss).
 // - A refused form, shown again, is at the address of the page it was on (see base.html), not the post's.
 // - A comment being written is kept in this browser until it is sent: a session that ended meanwhile sends its
-//   author to the login first, and what they typed came back with them as an empty box.
+//   author to the login first, and what they typed came back with them as an empty box. So are the triage
+//   form's changes once sent, until the page says they were saved.
 // - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue) is shown done when it is.
 // - A list's box in its heading selects every row of the page (hidden without this script).
 // - A form is sent once per click, not twice on a double click (see the end).
@@ -128,6 +129,32 @@ for (const box of drafts ? document.querySelectorAll("textarea[data-draft]") : [
   };
   box.form.addEventListener("input", keep);
   box.form.addEventListener("change", keep);
+}
+
+// The triage form's changes, kept when sent (the fields not left as the form showed them) for an hour at most,
+// until the page says they were saved; chosen again on the form the login led back to.
+const UNSENT_FOR_MS = 60 * 60 * 1000;
+
+for (const form of drafts ? document.querySelectorAll("form[data-unsent]") : []) {
+  const key = `lantern.unsent.${form.dataset.unsent}`;
+  const unsent = readDraft(key);
+  if (form.hasAttribute("data-unsent-saved")) {
+    drafts.removeItem(key);
+  } else if (unsent && Date.now() - unsent.at < UNSENT_FOR_MS) {
+    for (const [name, value] of Object.entries(unsent.fields ?? {})) {
+      const field = form.elements.namedItem(name);
+      if (field) field.value = value;
+    }
+    document.getElementById("triage-unsent")?.removeAttribute("hidden");
+  }
+  form.addEventListener("submit", () => {
+    const fields = {};
+    for (const field of form.elements) {
+      const shown = form.elements.namedItem(`shown_${field.name}`);
+      if (shown && field.value !== shown.value) fields[field.name] = field.value;
+    }
+    drafts.setItem(key, JSON.stringify({ at: Date.now(), fields }));
+  });
 }
 
 // An element marked data-pending is filled in from the page asked for again, a little less often each time and
