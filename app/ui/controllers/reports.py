@@ -233,7 +233,7 @@ class TriageForm:
             if name == "assigneeId":
                 changed[name] = value or None  # the empty choice: nobody
             elif name == "tags":
-                changed[name] = list(dict.fromkeys(tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()))
+                changed[name] = _typed_tags(value)
             elif value:
                 changed[name] = value
         return changed
@@ -273,9 +273,12 @@ def _triage_fields(report: Report) -> dict[str, str]:
 
 def _as_shown(name: str, value: str) -> str:
     """A value the form sent as the form would show it (tags as typed, "a,b", are shown "a, b")."""
-    if name != "tags":
-        return value
-    return tags_field(sorted({tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()}))
+    return tags_field(sorted(set(_typed_tags(value)))) if name == "tags" else value
+
+
+def _typed_tags(value: str) -> list[str]:
+    """The tags of the form's field, each once, in the order typed."""
+    return list(dict.fromkeys(tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()))
 
 
 # The bulk form's assignee choice that unassigns (its empty choice keeps each report's assignee).
