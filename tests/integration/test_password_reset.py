@@ -59,6 +59,25 @@ async def test_a_changed_password_ends_the_other_sessions_but_not_this_one(tenan
         assert (await elsewhere.get("/api/v1/auth/me")).status_code == 401
 
 
+async def test_a_link_mailed_before_a_password_change_opens_nothing_after_it(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """It chose a password over the one changed since: whoever read the mailbox then took the account back."""
+    async with tenants.create() as tenant:
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                asked = await anonymous.post(RESET, json={"email": tenant.email})
+                assert asked.status_code == 202, asked.text
+                message = await mailbox.wait_for(tenant.email)
+        token = parse_qs(urlsplit(link_in(message)).query)["token"][0]
+        change = {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}
+        assert (await tenant.client.post("/api/v1/auth/password", json=change)).status_code == 200
+        late = await anonymous.post(f"{RESET}/confirm", json={"token": token, "password": "the intruder's choice"})
+        assert (late.status_code, late.json()["error"]) == (404, "NOT_FOUND")
+        login = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": NEW_PASSWORD})
+        assert login.status_code == 200, login.text
+
+
 async def test_an_unknown_address_is_answered_alike_and_one_address_is_not_flooded(anonymous: ApiClient) -> None:
     unknown = f"nobody-{secrets.token_hex(4)}@example.com"
     answers = [await anonymous.post(RESET, json={"email": unknown}) for _ in range(PASSWORD_RESETS_PER_HOUR + 1)]

@@ -144,8 +144,15 @@ class AccountService:
         return [(organization, role) for organization, role in rows]
 
     async def set_password(self, user: User, password: str) -> None:
+        """A new password; the reset links mailed before it open nothing any more (one asked for before a
+        change chose a password after it, over the new one)."""
         user.password_hash = await hash_password(password)
         user.password_changed_at = datetime.now(UTC)
+        await self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+            .values(used_at=user.password_changed_at),
+        )
 
     async def change_password(self, user_id: UUID, current_password: str, new_password: str, *, client_ip: str) -> User:
         """A new password for someone who proves the current one (throttled as a login: a session taken over
@@ -248,11 +255,6 @@ class AccountService:
         """The new password of the person a valid reset link was mailed to; every link of theirs is then used."""
         user = await self.users.get((await self.password_reset(token)).user_id)
         await self.set_password(user, password)
-        await self.session.execute(
-            update(PasswordReset)
-            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-            .values(used_at=datetime.now(UTC)),
-        )
         return user
 
     async def password_reset(self, token: str) -> PasswordReset:
