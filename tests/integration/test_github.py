@@ -214,6 +214,8 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
     assert "<summary>1 Konsolenfehler</summary>" in sent["body"]
     assert "Uncaught TypeError: cart is null" in sent["body"]
     assert report["trackingId"] in sent["body"]
+    # The link is to the report's page for a person, not to the API's JSON.
+    assert f"/ui/reports/{report['trackingId']})" in sent["body"], sent["body"]
 
 
 async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from app.domain.integrations.models import GitHubConnection
-from app.domain.reports.models import Report
+from app.domain.reports.models import Report, report_path
 from app.lib import outbound
 from app.lib.i18n import gettext as _
 from app.lib.i18n import ngettext
@@ -54,7 +54,7 @@ def title(report: Report) -> str:
 
 def body(report: Report) -> str:
     """The report in Markdown: what the reporter wrote, where and on what, and its console errors."""
-    link = f"{get_settings().public_url}/api/v1/reports/{report.id}"
+    link = f"{get_settings().public_url}{report_path(report)}"
     lines = [report.description or "", "", "---", ""]
     lines += [f"- **{name}:** {value}" for name, value in _facts(report) if value]
     lines += [

@@ -18,7 +18,7 @@ from app.domain.accounts.models import User
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
 from app.domain.reports.audience import is_guest, sees_report
-from app.domain.reports.models import Comment, Report
+from app.domain.reports.models import Comment, Report, report_path
 from app.domain.tokens.models import ApiToken
 from app.lib.i18n import DEFAULT_LOCALE, use_locale
 from app.lib.i18n import gettext as _
@@ -77,7 +77,7 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
     token = await session.get(ApiToken, notice.actor_token_id) if notice.actor_token_id else None
     actor = await session.get(User, notice.actor_id) if notice.actor_id else None
     public_url = get_settings().public_url
-    link = f"{public_url}/ui/reports/{report.tracking_id or report.id}"
+    link = f"{public_url}{report_path(report)}"
     where = {"project": project.name if project else ""}
     with use_locale(recipient.locale or (organization.default_locale if organization else DEFAULT_LOCALE)):
         where["actor"] = _actor_name(actor, token)

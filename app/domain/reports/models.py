@@ -276,3 +276,9 @@ class Attachment(ProcessedImageColumns, TenantOwned, UUIDv7AuditBase):
     def job_id(self) -> str:
         """The arq job id of the next processing run of an image file (see Screenshot.job_id)."""
         return f"attachment:{self.id}:{self.attempts or 0}"
+
+
+def report_path(report: Report) -> str:
+    """The report's page in the admin UI, where a person reads it: the links of the UI, of e-mails and of GitHub
+    issues (the API's address answers a browser with JSON)."""
+    return f"/ui/reports/{report.tracking_id or report.id}"

@@ -15,14 +15,13 @@ from litestar.response import Redirect, Template
 from app.domain.projects.models import Project
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import guest_projects
-from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report
+from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report, report_path
 from app.domain.reports.queries import Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate
 from app.domain.reports.services import ColumnService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.ui.controllers.reports import report_path
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other
 from tenants.guards import requires_manager

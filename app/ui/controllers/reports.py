@@ -32,7 +32,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects
-from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity
+from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity, report_path
 from app.domain.reports.presenters import screenshot_read, screenshots_of
 from app.domain.reports.queries import SORT_FIELDS, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportUpdate
@@ -78,10 +78,6 @@ SORTS = {
 }
 DEFAULT_SORT = next(iter(SORTS))
 E = TypeVar("E", bound=StrEnum)
-
-
-def report_path(report: Report) -> str:
-    return f"/ui/reports/{report.tracking_id or report.id}"
 
 
 def _choice(kind: type[E], value: str | None) -> E | None:
