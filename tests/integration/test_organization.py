@@ -235,6 +235,46 @@ async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anon
         assert (await tenant.client.get(report)).json()["data"]["assigneeId"] is None
 
 
+async def test_someone_who_sees_a_report_no_more_is_its_assignee_no_more(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """A member made a guest stayed the assignee of reports a guest does not see (a 404 for them); so did a
+    guest taken off a project."""
+    async with tenants.create() as tenant:
+        shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        invited = await invite(tenant)
+        async with ApiClient.for_app(app) as joining:
+            token = invited["invitationToken"]
+            joined = await joining.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert joined.status_code == 200, joined.text
+        member = invited["member"]
+        reports = {}
+        for project in (shop, blog):
+            key = {"X-API-Key": project["apiKey"]}
+            sent = await anonymous.post("/api/v1/reports", json={"title": "Cart"}, headers=key)
+            reports[project["name"]] = f"/api/v1/reports/{sent.json()['data']['id']}"
+            assigned = await tenant.client.patch(reports[project["name"]], json={"assigneeId": member["userId"]})
+            assert assigned.status_code == 200, assigned.text
+        shop_guests = await tenant.client.patch(f"/api/v1/projects/{shop['id']}", json={"guestsSeeGuests": True})
+        assert shop_guests.status_code == 200, shop_guests.text
+        added = await tenant.client.post(f"/api/v1/projects/{shop['id']}/members", json={"userId": member["userId"]})
+        assert added.status_code == 201, added.text
+
+        demoted = await tenant.client.patch(f"/api/v1/organization/members/{member['id']}", json={"role": "guest"})
+        assert demoted.status_code == 200, demoted.text
+        assignees = {name: (await tenant.client.get(path)).json()["data"] for name, path in reports.items()}
+        assert {name: read["assigneeId"] for name, read in assignees.items()} == {
+            "Shop": member["userId"],  # a guest of Shop, which lets guests see its reports
+            "Blog": None,
+        }
+        history = (await tenant.client.get(f"{reports['Blog']}/history")).json()["data"]
+        assert history[-1]["changes"] == {"assigneeId": [member["userId"], None]}
+
+        off = await tenant.client.delete(f"/api/v1/projects/{shop['id']}/members/{member['userId']}")
+        assert off.status_code == 204, off.text
+        assert (await tenant.client.get(reports["Shop"])).json()["data"]["assigneeId"] is None
+
+
 async def test_guests_see_only_projects_they_were_added_to(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant:
         visible = await tenant.create_project("Visible")

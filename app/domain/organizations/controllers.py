@@ -141,8 +141,12 @@ class OrganizationController(Controller):
         membership_id: FromPath[UUID],
         data: JSONBody[schemas.MemberUpdate],
         memberships: NamedDependency[MembershipService],
+        events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.MemberRead]:
-        await memberships.change_role(identity, membership_id, data.role)
+        """Another role; a member made a guest is unassigned the reports a guest does not see, each a
+        `report.updated`."""
+        for project_id, unassigned in (await memberships.change_role(identity, membership_id, data.role)).items():
+            await events.reports_updated(project_id, unassigned)
         return ok(member_read(*await memberships.member(membership_id)))
 
     @delete(

@@ -131,7 +131,9 @@ class MembershipService(TenantService[Membership]):
         )
         return Invited(membership.id, invitation.id), token
 
-    async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> Membership:
+    async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> dict[UUID, MovedReports]:
+        """Another role; a member made a guest is unassigned the reports they see no more, which are returned
+        by project (webhooks hear of each)."""
         membership = await self.get(membership_id)
         _check_can_grant(actor, role)
         _check_can_grant(actor, Role(membership.role))
@@ -139,7 +141,7 @@ class MembershipService(TenantService[Membership]):
             await self._keep_an_owner(membership)
         membership.role = role.value
         await self.session.flush()
-        return membership
+        return await ReportService(session=self.session).unassign_unseen(membership.user_id, actor)
 
     async def remove(self, actor: Identity, membership_id: UUID) -> dict[UUID, MovedReports]:
         """Someone out of the organization, with their place in its projects and their invitation; their

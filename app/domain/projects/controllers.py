@@ -18,6 +18,8 @@ from app.domain.organizations.services import token_shown_to
 from app.domain.projects import schemas
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.services import ProjectService
+from app.domain.reports.controllers.deps import provide_events
+from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body
@@ -79,7 +81,11 @@ class ProjectController(Controller):
     path = "/api/v1/projects"
     tags = ["Projects"]
     guards = [requires_admin_client]
-    dependencies = {"projects": Provide(provide_project_service), "identity": Provide(provide_identity)}
+    dependencies = {
+        "projects": Provide(provide_project_service),
+        "identity": Provide(provide_identity),
+        "events": Provide(provide_events),
+    }
 
     @get("/", operation_id="ListProjects", description=PLAIN_DESCRIPTION)
     async def list_projects(
@@ -225,9 +231,17 @@ class ProjectController(Controller):
         guards=[requires_manager],
     )
     async def remove_person(
-        self, project_id: FromPath[UUID], user_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        events: NamedDependency[WebhookEvents],
     ) -> None:
-        await projects.remove_person(project_id, user_id)
+        """Someone off the project; a guest is unassigned the reports they see no more, each a `report.updated`."""
+        for moved_in, unassigned in (await projects.remove_person(identity, project_id, user_id)).items():
+            await events.reports_updated(moved_in, unassigned)
 
 
 async def _keys(identity: Identity, projects: ProjectService, project: Project) -> list[ProjectKey]:

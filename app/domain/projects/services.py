@@ -18,6 +18,7 @@ from app.domain.organizations.schemas import MemberInvite
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.projects.models import Project, ProjectKey, ProjectMember
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
+from app.domain.reports.services import MovedReports, ReportService
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
@@ -216,7 +217,9 @@ class ProjectService(TenantService[Project]):
         await self.add_person(project_id, user_id)
         return user_id, token
 
-    async def remove_person(self, project_id: UUID, user_id: UUID) -> None:
+    async def remove_person(self, actor: Identity, project_id: UUID, user_id: UUID) -> dict[UUID, MovedReports]:
+        """Someone off the project; a guest is unassigned the reports they see no more, which are returned by
+        project (webhooks hear of each)."""
         person = await self.session.scalar(
             select(ProjectMember).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
         )
@@ -224,6 +227,7 @@ class ProjectService(TenantService[Project]):
             raise not_found()
         await self.session.delete(person)
         await self.session.flush()
+        return await ReportService(session=self.session).unassign_unseen(user_id, actor)
 
 
 def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,15 @@
 """Who may see a report: a guest's view (`GuestView`), which keeps the API's lists and pages to it, and
-`sees_report`, the same rule for one person and one report, for assigning it and for mailing about it."""
+`sees_report`, the same rule for one person and one report, for assigning it and for mailing about it, and
+`guest_view`, a guest's view, for unassigning the reports a person sees no more."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -50,21 +52,37 @@ async def is_guest(session: AsyncSession, user_id: UUID) -> bool:
 async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> bool:
     """A member of the report's organization (not only invited) sees every report; a guest, what their
     `GuestView` shows. Anyone else, another organization's people included, sees none."""
-    membership = (
+    membership = await _membership(session, user_id)
+    if membership is None or membership.invitation_pending:
+        return False
+    if membership.role != Role.GUEST:
+        return True
+    view = await _view_of(session, user_id, membership.email, Project.id == report.project_id)
+    return await session.scalar(select(Report.id).where(Report.id == report.id, view.condition())) is not None
+
+
+async def guest_view(session: AsyncSession, user_id: UUID) -> GuestView | None:
+    """What the person sees when they are a guest of the organization in scope; None for anyone else."""
+    membership = await _membership(session, user_id)
+    if membership is None or membership.role != Role.GUEST:
+        return None
+    return await _view_of(session, user_id, membership.email)
+
+
+async def _membership(session: AsyncSession, user_id: UUID) -> Row[Any] | None:
+    return (
         await session.execute(
             select(Membership.role, Membership.invitation_pending, User.email)
             .join(User, User.id == Membership.user_id)
             .where(Membership.user_id == user_id),
         )
     ).first()
-    if membership is None or membership.invitation_pending:
-        return False
-    if membership.role != Role.GUEST:
-        return True
+
+
+async def _view_of(session: AsyncSession, user_id: UUID, email: str, *among: ColumnElement[bool]) -> GuestView:
     added = await session.scalars(
         select(Project)
         .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(Project.id == report.project_id, ProjectMember.user_id == user_id),
+        .where(ProjectMember.user_id == user_id, *among),
     )
-    view = GuestView.of(list(added), membership.email)
-    return await session.scalar(select(Report.id).where(Report.id == report.id, view.condition())) is not None
+    return GuestView.of(list(added), email)

@@ -23,8 +23,10 @@ from sqlalchemy import (
     Update,
     bindparam,
     cast,
+    false,
     func,
     insert,
+    not_,
     select,
     true,
     update,
@@ -38,7 +40,7 @@ from app.domain.accounts.services import normalize_email
 from app.domain.notifications.services import NoticeKind, notify_assignee
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
-from app.domain.reports.audience import GuestView, sees_report
+from app.domain.reports.audience import GuestView, guest_view, sees_report
 from app.domain.reports.models import (
     DEFAULT_STATUS_IDS,
     NEW_STATUS,
@@ -167,12 +169,16 @@ class ReportService(TenantService[Report]):
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return changed
 
-    async def unassign(self, user_id: UUID, actor: Identity) -> dict[UUID, MovedReports]:
+    async def unassign(
+        self, user_id: UUID, actor: Identity, still_seen: ColumnElement[bool] | None = None
+    ) -> dict[UUID, MovedReports]:
         """Someone's reports back to nobody (they are leaving the organization: an assignee who is gone would
-        be a link to no one), each a change in its history by `actor`; by project, for webhooks to hear of each."""
+        be a link to no one), but those `still_seen`, each a change in its history by `actor`; by project, for
+        webhooks to hear of each."""
+        kept = [] if still_seen is None else [not_(func.coalesce(still_seen, false()))]
         rows = await self.session.execute(
             update(Report)
-            .where(Report.assignee_id == user_id)
+            .where(Report.assignee_id == user_id, *kept)
             .values(assignee_id=None)
             .returning(Report.id, Report.project_id),
         )
@@ -184,6 +190,12 @@ class ReportService(TenantService[Report]):
             project_id: await record_moves(self.session, report_ids, changes, actor)
             for project_id, report_ids in by_project.items()
         }
+
+    async def unassign_unseen(self, user_id: UUID, actor: Identity) -> dict[UUID, MovedReports]:
+        """The person's reports they see no more (a member made a guest, a guest taken off a project) back to
+        nobody, as `unassign`: a report is assigned only to someone who sees it."""
+        view = await guest_view(self.session, user_id)
+        return {} if view is None else await self.unassign(user_id, actor, still_seen=view.condition())
 
     async def acting_for(self, actor: Identity, email: str | None) -> Identity:
         """An integration's change made for one of the organization's people (BugHerd's `updater_email`, for its

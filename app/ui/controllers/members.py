@@ -75,13 +75,17 @@ class MemberPages(Controller):
         membership_id: FromPath[UUID],
         data: Annotated[RoleForm, Form],
         memberships: NamedDependency[MembershipService],
+        events: NamedDependency[WebhookEvents],
     ) -> Redirect | Template:
-        """A refusal (the last owner's role, an owner's by an admin) is said beside the person's role."""
+        """A refusal (the last owner's role, an owner's by an admin) is said beside the person's role; as
+        `PATCH /api/v1/organization/members/{id}`, a guest is unassigned what they do not see, each announced."""
         try:
             role = convert_body({"role": data.role}, MemberUpdate).role
-            await memberships.change_role(layout.identity, membership_id, role)
+            unassigned = await memberships.change_role(layout.identity, membership_id, role)
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
+        for project_id, reports in unassigned.items():
+            await events.reports_updated(project_id, reports)
         return see_other("/ui/members")
 
     @post("/{membership_id:uuid}/remove")

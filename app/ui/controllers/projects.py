@@ -19,6 +19,7 @@ from app.domain.organizations.services import InvitationNotice
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
+from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.settings import get_settings
@@ -253,9 +254,17 @@ class ProjectPages(Controller):
 
     @post("/{project_id:uuid}/people/{user_id:uuid}/remove")
     async def remove_person(
-        self, project_id: FromPath[UUID], user_id: FromPath[UUID], projects: NamedDependency[ProjectService]
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        events: NamedDependency[WebhookEvents],
     ) -> Redirect:
-        await projects.remove_person(project_id, user_id)
+        """As `DELETE /api/v1/projects/{id}/members/{userId}`: a guest is unassigned what they see no more."""
+        for moved_in, unassigned in (await projects.remove_person(layout.identity, project_id, user_id)).items():
+            await events.reports_updated(moved_in, unassigned)
         return see_other(f"/ui/projects/{project_id}#people")
 
     @post("/{project_id:uuid}/delete")
