@@ -146,6 +146,7 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
         url = _connection_url(project)
         cases = [
             ({"repository": "acme/shop"}, "token"),  # the first connection needs a token
+            ({"repository": "acme/shop", "token": "   "}, "token"),  # spaces are none (they replaced the stored one)
             ({"repository": "not a repository", "token": TOKEN}, "repository"),
             ({"repository": "acme/shop", "token": TOKEN, "apiUrl": "ftp://github.example.com"}, "apiUrl"),
             ({"repository": "acme/shop", "token": TOKEN, "labels": [""]}, "labels"),
@@ -154,6 +155,8 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
         for body, field in cases:
             refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
             assert field in refused["details"][0]["field"], (body, refused)
+        pasted = await tenant.client.put(url, json={"repository": "acme/shop", "token": f" {TOKEN}\n"})
+        assert pasted.json()["data"]["tokenHint"] == f"…{TOKEN[-4:]}"  # the line end pasted with it is dropped
         with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):
             body = {"repository": "acme/shop", "token": TOKEN, "apiUrl": "http://10.1.2.3/api/v3"}
             refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")

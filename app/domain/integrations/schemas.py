@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.patterns import REPOSITORY
+from app.lib.patterns import NOT_BLANK, REPOSITORY
 from app.lib.schema import CamelStruct
 
 Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
@@ -19,7 +19,8 @@ class GitHubSetup(CamelStruct, forbid_unknown_fields=True):
     """Connect a project, or change its connection: the token may be left out to keep the stored one."""
 
     repository: Repository
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    # Spaces alone are no token (they replaced the stored one); those pasted around one are dropped.
+    token: Annotated[str, msgspec.Meta(max_length=500, pattern=NOT_BLANK)] | None = None
     api_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     labels: Annotated[list[Label], msgspec.Meta(max_length=10)] = []  # msgspec copies mutable defaults
 

@@ -65,8 +65,9 @@ class GitHubConnections(TenantService[GitHubConnection]):
         connection.api_url = api_url
         connection.labels = list(dict.fromkeys(setup.labels))
         if setup.token is not None:
-            connection.token_sealed = seal(setup.token)
-            connection.token_hint = "…" + setup.token[-TOKEN_HINT_LENGTH:]
+            token = setup.token.strip()  # a line end pasted with it made every call to GitHub a 401
+            connection.token_sealed = seal(token)
+            connection.token_hint = "…" + token[-TOKEN_HINT_LENGTH:]
         await self.session.flush()
         return connection
 
