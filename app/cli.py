@@ -81,6 +81,13 @@ def _setting_message(error: SettingError) -> str:
         Expected.URL: _("a URL that starts with %(schemes)s", schemes=", ".join(error.choices)),
         Expected.DIRECTORY: _("a directory that Lantern can create and write to"),
         Expected.S3_BUCKET: _("the bucket's name when LANTERN_STORAGE is s3"),
+        Expected.PORT: _("a port number from 1 to 65535"),
+        Expected.MAIL_ADDRESS: _("an e-mail address, such as Lantern <lantern@example.com>"),
+        Expected.SECRET: _(
+            "a random secret of at least %(minimum)s characters, such as one that this prints: %(command)s",
+            minimum=format_number(error.minimum),
+            command='python3 -c "import secrets; print(secrets.token_urlsafe(32))"',
+        ),
     }[error.expected]
     if not error.value:
         return _("%(variable)s is not set; it takes %(takes)s.", variable=error.variable, takes=takes)

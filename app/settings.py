@@ -10,6 +10,7 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass
+from email.utils import parseaddr
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # The drivers Lantern is built and tested on.
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+MAX_PORT = 65535
+MIN_SECRET_LENGTH = 16
 
 
 class Expected(StrEnum):
@@ -37,6 +40,9 @@ class Expected(StrEnum):
     URL = "a URL of one of the schemes"
     DIRECTORY = "a directory Lantern can create"
     S3_BUCKET = "a bucket name"
+    PORT = "a port number"
+    MAIL_ADDRESS = "an e-mail address"
+    SECRET = "a long random secret"  # noqa: S105 - what the variable takes, not a secret
 
 
 class SettingError(ValueError):
@@ -71,6 +77,32 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     if value < minimum:
         raise SettingError(name, raw, Expected.WHOLE_NUMBER, minimum=minimum)
     return value
+
+
+def _env_port(name: str, default: int) -> int:
+    """A TCP port: one past 65535 was a traceback when binding, or a mail that never left."""
+    value = _env_int(name, default, minimum=1)
+    if value > MAX_PORT:
+        raise SettingError(name, os.environ.get(name, ""), Expected.PORT)
+    return value
+
+
+def _env_mail_from(name: str, default: str) -> str:
+    """The sender of Lantern's e-mail, `Name <address>` or an address: "notanaddress" was sent as the envelope's
+    sender, which a mail server refuses."""
+    value = _env(name, default)
+    if "@" not in parseaddr(value)[1]:
+        raise SettingError(name, value, Expected.MAIL_ADDRESS)
+    return value
+
+
+def _env_secret(name: str) -> str | None:
+    """A secret key of at least MIN_SECRET_LENGTH characters, or None (one is generated into the data
+    directory): three characters sealed the GitHub tokens and signed the sessions."""
+    value = _env(name, "")
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise SettingError(name, "…", Expected.SECRET, minimum=MIN_SECRET_LENGTH)
+    return value or None
 
 
 def _env_float(name: str, default: float, *, minimum: float = 0) -> float:
@@ -240,7 +272,7 @@ def get_settings() -> Settings:
         database_owner_url=_env_url("DATABASE_OWNER_URL", database_url, DATABASE_SCHEMES),
         database_pool_size=_env_int("LANTERN_DATABASE_POOL_SIZE", 20, minimum=1),
         redis_url=_env_url("REDIS_URL", "", REDIS_SCHEMES) if _env("REDIS_URL", "") else None,
-        secret_key=_env("LANTERN_SECRET_KEY", "") or _load_or_create_secret(data_dir),
+        secret_key=_env_secret("LANTERN_SECRET_KEY") or _load_or_create_secret(data_dir),
         dev_mode=dev_mode,
         cookie_secure=_env_bool("LANTERN_COOKIE_SECURE", default=not dev_mode),
         signup_open=_env_choice("LANTERN_SIGNUP", "open", ("open", "closed")).lower() == "open",
@@ -249,8 +281,8 @@ def get_settings() -> Settings:
         password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
         session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600, minimum=1),
         host=_env_ip_address("HOST", "127.0.0.1"),
-        port=_env_int("PORT", 8000, minimum=1),
-        public_url=_env_web_address("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_int('PORT', 8000, minimum=1)}"),
+        port=_env_port("PORT", 8000),
+        public_url=_env_web_address("LANTERN_PUBLIC_URL", f"http://127.0.0.1:{_env_port('PORT', 8000)}"),
         tracking_wait_ms=_env_int("LANTERN_TRACKING_WAIT_MS", 500),
         credential_cache_seconds=_env_int("LANTERN_CREDENTIAL_CACHE_SECONDS", 5),
         sweep_after_seconds=_env_int("LANTERN_SWEEP_AFTER_SECONDS", 5),
@@ -262,10 +294,10 @@ def get_settings() -> Settings:
         default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10, minimum=1),
         trusted_proxies=_env_networks("LANTERN_TRUSTED_PROXIES"),
         smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
-        smtp_port=_env_int("SMTP_PORT", 587, minimum=1),
+        smtp_port=_env_port("SMTP_PORT", 587),
         smtp_user=os.environ.get("SMTP_USER", "").strip() or None,
         smtp_password=os.environ.get("SMTP_PASSWORD", ""),
-        smtp_from=_env("SMTP_FROM", "Lantern <lantern@localhost>"),
+        smtp_from=_env_mail_from("SMTP_FROM", "Lantern <lantern@localhost>"),
         smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
         storage_backend=storage_backend,
         s3_bucket=_env_required_with_s3("LANTERN_S3_BUCKET", storage_backend),
@@ -276,7 +308,8 @@ def get_settings() -> Settings:
         screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
-        outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0),
+        # 0 gave up every call at once.
+        outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0, minimum=0.1),
         # 0 retried at once, in a loop; the tests' 0.2 keeps a retry within a test's time.
         outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1),
     )

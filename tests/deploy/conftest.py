@@ -149,7 +149,7 @@ def app_facts(tmp_path_factory: pytest.TempPathFactory) -> AppFacts:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("LANTERN_", "DATABASE_"))}
     env |= {
         "LANTERN_DATA_DIR": str(data_dir),
-        "LANTERN_SECRET_KEY": "not-a-secret",
+        "LANTERN_SECRET_KEY": "not-a-secret-but-long-enough",
         "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'unused.db'}",
         # Never connected to: building the app and the worker settings opens no connection.
         "REDIS_URL": "redis://127.0.0.1:9/0",

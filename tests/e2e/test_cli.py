@@ -118,6 +118,12 @@ def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(d
         ("LANTERN_OUTBOUND_RETRY_SECONDS", "0", "it takes a number of at least 0.1."),
         ("LANTERN_STORAGE", "s3", "LANTERN_S3_BUCKET is not set; it takes the bucket's name"),
         ("LANTERN_DATA_DIR", "/proc/nonexistent/x", "“/proc/nonexistent/x”; it takes a directory that Lantern can"),
+        ("PORT", "99999", "PORT is set to “99999”; it takes a port number from 1 to 65535."),
+        ("SMTP_PORT", "70000", "SMTP_PORT is set to “70000”; it takes a port number from 1 to 65535."),
+        ("SMTP_FROM", "notanaddress", "SMTP_FROM is set to “notanaddress”; it takes an e-mail address, such as"),
+        ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "0", "it takes a number of at least 0.1."),
+        # The key is not repeated in the line: a log would keep it.
+        ("LANTERN_SECRET_KEY", "abc", "LANTERN_SECRET_KEY is set to “…”; it takes a random secret of at least 16"),
     ],
 )
 def test_a_mistyped_setting_stops_a_command_with_a_line_that_names_it(variable: str, value: str, said: str) -> None:
