@@ -7,6 +7,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 import structlog
 
@@ -20,6 +21,8 @@ class Mail:
     to: str
     subject: str
     body: str
+    # Where the recipient turns such mail off (`List-Unsubscribe`), for mail they did not ask for one by one.
+    unsubscribe: str | None = None
 
 
 def _send(mail: Mail) -> None:
@@ -29,6 +32,13 @@ def _send(mail: Mail) -> None:
     message["To"] = mail.to
     # A subject holds names and titles others wrote: a line break in one would make it no valid header.
     message["Subject"] = " ".join(mail.subject.split())
+    # RFC 5322 asks for both; mail without them is read as spam more often. Auto-Submitted: no out-of-office
+    # answers to a robot.
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=_sender_domain(settings.smtp_from))
+    message["Auto-Submitted"] = "auto-generated"
+    if mail.unsubscribe:
+        message["List-Unsubscribe"] = f"<{mail.unsubscribe}>"
     message.set_content(mail.body)
     with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
@@ -38,6 +48,10 @@ def _send(mail: Mail) -> None:
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(message)
+
+
+def _sender_domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
 async def send_mail(mail: Mail) -> bool:

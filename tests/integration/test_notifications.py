@@ -52,6 +52,11 @@ async def test_an_assignee_hears_of_the_assignment_and_of_comments_in_their_lang
     assert "API-Token „CI bot“" in text_of(from_bot)
     assert "/ui/profile" in text_of(from_bot)  # where to turn them off
     assert len(mailbox.to(me["email"])) == 3
+    # The headers a mail server and a mail program expect of a robot's mail (it had none of these).
+    assert assigned["List-Unsubscribe"].endswith("/ui/profile>")
+    assert assigned["Auto-Submitted"] == "auto-generated"
+    assert assigned["Date"]
+    assert assigned["Message-ID"] != by_owner["Message-ID"]
 
 
 async def test_no_mail_once_turned_off_nor_for_a_report_given_to_someone_else(tenants: TenantFactory, app: Any) -> None:

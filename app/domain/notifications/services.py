@@ -94,7 +94,12 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
             profile=f"{public_url}/ui/profile",
         )
     prefix = f"[{report.tracking_id}] " if report.tracking_id else ""
-    return Mail(to=recipient.email, subject=f"{prefix}{subject}", body=f"{body}\n\n-- \n{footer}")
+    return Mail(
+        to=recipient.email,
+        subject=f"{prefix}{subject}",
+        body=f"{body}\n\n-- \n{footer}",
+        unsubscribe=f"{public_url}/ui/profile",
+    )
 
 
 async def _still_to_hear(session: AsyncSession, notice: Notice) -> tuple[Report, User, Comment | None] | None:
