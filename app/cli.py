@@ -318,7 +318,10 @@ def _seeded_demo() -> dict[str, str]:
 def _print_demo(demo: dict[str, str]) -> None:
     with use_locale(_cli_locale()):
         click.echo(_("Demo organization: %(name)s", name=demo["organization"]))
-        click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
+        if demo["password"]:
+            click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
+        else:
+            click.echo(_("Log in at %(url)s/ as %(email)s with the password you chose for it", **demo))
         click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
 
 

@@ -13,6 +13,7 @@ from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate
 from app.domain.projects.services import ProjectService
 from app.lib.database import alchemy_config
+from app.lib.security import verify_password
 from app.settings import get_settings
 from tenants.context import tenant_scope
 from tenants.db import scoped
@@ -33,7 +34,7 @@ def _demo_password() -> str:
 
 async def seed_demo() -> dict[str, str]:
     """The demo organization, its owner and its project, with a few reports the first time (in the language
-    of the locale in context)."""
+    of the locale in context). Its login's password is empty once its owner changed it."""
     password = _demo_password()
     first_reports = None
     async with alchemy_config().get_session() as session, session.begin():
@@ -49,6 +50,8 @@ async def seed_demo() -> dict[str, str]:
             organization_id = organization.id
         else:
             organization_id = (await accounts.memberships(user.id))[0][0].id
+            if not await verify_password(user.password_hash, password):
+                password = ""  # changed since: the printed one was refused at the login
         async with scoped(session, tenant_scope(organization_id, user.id)):
             projects = ProjectService(session=session)
             # Known by its prefix, which is the organization's one DEMO: a team may have renamed it.

@@ -100,6 +100,16 @@ def test_set_password_gives_an_account_a_new_one_and_refuses_what_it_cannot_do(d
     assert sqlite_rows(database, query)[0][0] == after
 
 
+def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: Path) -> None:
+    """`make run` printed the first password after its owner changed it: a login the page refused."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    first = parse_demo_login(run_cli("seed-demo", env=env))
+    run_cli("set-password", "--email", first.email, "--password", "a password of my own", env=env)
+    again = run_cli("seed-demo", env=env)
+    assert first.password not in again
+    assert f"as {first.email} with the password you chose for it" in again
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
