@@ -13,7 +13,7 @@ import msgspec
 from babel.support import LazyProxy
 
 from app.domain.organizations.models import Role
-from app.domain.reports.labels import PRIORITY_LABELS
+from app.domain.reports.labels import CATEGORY_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import format_number, format_time, format_zoned_datetime
@@ -32,20 +32,9 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "done": _lazy("Done"),
         "closed": _lazy("Closed"),
     },
-    "severity": {
-        Severity.CRITICAL: _lazy("Critical"),
-        Severity.HIGH: _lazy("High"),
-        Severity.MEDIUM: _lazy("Medium"),
-        Severity.LOW: _lazy("Low"),
-    },
+    "severity": SEVERITY_LABELS,
     "priority": PRIORITY_LABELS,
-    "category": {
-        Category.BUG: _lazy("Bug"),
-        Category.UI: _lazy("User interface"),
-        Category.PERFORMANCE: _lazy("Performance"),
-        Category.CRASH: _lazy("Crash"),
-        Category.OTHER: _lazy("Other"),
-    },
+    "category": CATEGORY_LABELS,
     "delivery": {
         DeliveryStatus.PENDING: _lazy("Pending"),
         DeliveryStatus.DELIVERED: _lazy("Delivered"),

@@ -28,6 +28,7 @@ REPORT = {
     "title": "Checkout button does nothing",
     "description": "Clicking Pay now has no effect.",
     "console_logs": [{"type": "error", "message": "Uncaught TypeError: cart is null"}],
+    "reporter_identifier": "erin@outside.example",
 }
 
 
@@ -213,7 +214,8 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
     assert sent["title"] == f"[{report['trackingId']}] {REPORT['title']}"
     assert sent["labels"] == ["bug", "from-lantern"]
     assert REPORT["description"] in sent["body"]
-    assert "**Schweregrad:** medium" in sent["body"], sent["body"]  # the organization's language: German
+    assert "**Schweregrad:** Mittel" in sent["body"], sent["body"]  # the organization's language: German
+    assert "erin@outside.example" not in sent["body"]  # an issue may be public: the visitor's address stays here
     assert "<summary>1 Konsolenfehler</summary>" in sent["body"]
     assert "Uncaught TypeError: cart is null" in sent["body"]
     assert report["trackingId"] in sent["body"]

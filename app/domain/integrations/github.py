@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from babel.support import LazyProxy
 
 from app.domain.integrations.models import GitHubConnection
+from app.domain.reports.labels import CATEGORY_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import Report, report_path
 from app.lib import outbound
 from app.lib.i18n import gettext as _
@@ -74,22 +76,21 @@ def body(report: Report) -> str:
 
 def _facts(report: Report) -> list[tuple[str, str]]:
     metadata: dict[str, Any] = report.page_metadata or {}
-    reporter = " ".join(
-        part for part in (report.reporter_name, _angled(report.reporter_email), report.reporter_identifier) if part
-    )
     return [
         (_("Page"), report.page_url or ""),
-        (_("Reporter"), reporter),
+        # By name only: an issue may be public, and the visitor gave their address to the site, not to GitHub.
+        (_("Reporter"), report.reporter_name or ""),
         (_("Browser"), _joined(metadata.get("browser"), "name", "version")),
         (_("Device"), _joined(metadata.get("device"), "type", "os", "osVersion")),
-        (_("Severity"), report.severity),
-        (_("Priority"), report.priority),
-        (_("Category"), report.category),
+        (_("Severity"), _label(SEVERITY_LABELS, report.severity)),
+        (_("Priority"), _label(PRIORITY_LABELS, report.priority)),
+        (_("Category"), _label(CATEGORY_LABELS, report.category)),
     ]
 
 
-def _angled(email: str | None) -> str:
-    return f"<{email}>" if email else ""
+def _label(labels: dict[str, LazyProxy], value: str) -> str:
+    """A level in the issue's language ("Mittel", not "medium")."""
+    return str(labels.get(value, value))
 
 
 def _joined(value: object, *names: str) -> str:

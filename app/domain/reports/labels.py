@@ -1,11 +1,19 @@
-"""The names of a report's levels in the reader's language: one list for the admin UI and the widget."""
+"""The names of a report's levels and categories in the reader's language: one list for the admin UI, the widget
+and GitHub issues."""
 
 from __future__ import annotations
 
 from babel.support import LazyProxy
 
-from app.domain.reports.models import Priority
+from app.domain.reports.models import Category, Priority, Severity
 from app.lib.i18n import lazy_gettext as _lazy
+
+SEVERITY_LABELS: dict[str, LazyProxy] = {
+    Severity.CRITICAL: _lazy("Critical"),
+    Severity.HIGH: _lazy("High"),
+    Severity.MEDIUM: _lazy("Medium"),
+    Severity.LOW: _lazy("Low"),
+}
 
 # Most urgent first, as people scan them.
 PRIORITY_LABELS: dict[str, LazyProxy] = {
@@ -14,4 +22,11 @@ PRIORITY_LABELS: dict[str, LazyProxy] = {
     Priority.MEDIUM: _lazy("Medium"),
     Priority.LOW: _lazy("Low"),
     Priority.LOWEST: _lazy("Lowest"),
+}
+CATEGORY_LABELS: dict[str, LazyProxy] = {
+    Category.BUG: _lazy("Bug"),
+    Category.UI: _lazy("User interface"),
+    Category.PERFORMANCE: _lazy("Performance"),
+    Category.CRASH: _lazy("Crash"),
+    Category.OTHER: _lazy("Other"),
 }
