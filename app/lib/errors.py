@@ -17,6 +17,7 @@ from typing import Any, Union, get_args, get_origin
 import msgspec
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
+from babel.support import LazyProxy
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -112,10 +113,11 @@ class FieldError:
 
 @dataclass
 class LanternError(Exception):
-    """An error a client should see; `message` is already localized (call `_()` where it is raised)."""
+    """An error a client should see; `message` is already localized (call `_()` where it is raised), or is
+    localized when read (a `LazyProxy`, for an error made before the request's language is known)."""
 
     code: ErrorCode
-    message: str | None = None
+    message: str | LazyProxy | None = None
     details: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -130,7 +132,7 @@ def not_found() -> LanternError:
 
 def message_of(error: LanternError) -> str:
     """The error's own message, or its code's, in the request's language."""
-    return error.message or str(DEFAULT_MESSAGES[error.code])
+    return str(error.message or DEFAULT_MESSAGES[error.code])
 
 
 def envelope(error: LanternError) -> dict[str, Any]:

@@ -15,15 +15,18 @@ Every bucket name starts with the organization (and project) it belongs to, if a
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import Any
 
+from babel.support import LazyProxy
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.lib.asgi import FILE_DOWNLOAD, OWN_LIMIT, PUBLIC_INGEST, SCREENSHOT_UPLOAD, UI_PAGE, with_response_headers
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError, answer_error
+from app.lib.i18n import ngettext
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
 from app.lib.redis import get_redis, redis_health
 from app.settings import get_settings
@@ -34,6 +37,7 @@ FILES_PER_ADMIN_REQUEST = 10
 PAGES_PER_ADMIN_REQUEST = 3
 UPLOADS_PER_SUBMISSION = 2
 PASSWORD_RESETS_PER_HOUR = 5
+SECONDS_SAID_AS_SECONDS = 120  # a longer wait is said in minutes
 
 
 @cache
@@ -90,7 +94,24 @@ def signup_policy() -> Policy:
 
 
 def refuse(decision: Decision) -> LanternError:
-    return LanternError(ErrorCode.RATE_LIMITED, headers=decision.headers())
+    """A 429 that says when to try again, in the words of the language the answer is given in."""
+    waiting = LazyProxy(_try_again_in, decision.retry_after, enable_cache=False)
+    return LanternError(ErrorCode.RATE_LIMITED, waiting, headers=decision.headers())
+
+
+def _try_again_in(seconds: int) -> str:
+    """ "Please wait" said how long to no one who was not reading the headers: a person at the login, above all."""
+    if seconds < SECONDS_SAID_AS_SECONDS:
+        return ngettext(
+            "Too many requests. Please try again in %(num)s second.",
+            "Too many requests. Please try again in %(num)s seconds.",
+            seconds,
+        )
+    return ngettext(
+        "Too many requests. Please try again in %(num)s minute.",
+        "Too many requests. Please try again in %(num)s minutes.",
+        math.ceil(seconds / 60),
+    )
 
 
 async def _check(scope: Scope, identity: Identity) -> Decision | None:

@@ -58,7 +58,10 @@ async def test_widget_limit_counts_down_then_refuses_with_retry_after(
         refused = answers[-1]
         assert refused.json()["error"] == "RATE_LIMITED"
         assert refused.headers["content-language"] == "de"
-        assert int(refused.headers["retry-after"]) >= 1
+        wait = int(refused.headers["retry-after"])
+        assert wait >= 1
+        seconds = "Sekunde" if wait == 1 else "Sekunden"  # the wait in the message too, in the client's language
+        assert refused.json()["message"] == f"Zu viele Anfragen. Bitte versuchen Sie es in {wait} {seconds} erneut."
         assert int(refused.headers["x-ratelimit-reset"]) > 1_700_000_000  # a Unix time, like BugPin's
         first_elsewhere = await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": other["apiKey"]})
         assert first_elsewhere.status_code == 201

@@ -19,6 +19,8 @@ from babel.messages.pofile import read_po
 from app.lib import patterns
 from app.lib.errors import ErrorCode, LanternError, envelope, field_errors
 from app.lib.i18n import DOMAIN, LOCALES_DIR, SUPPORTED_LOCALES, use_locale
+from app.lib.ratelimit import Decision
+from app.lib.throttle import refuse
 
 TRANSLATED_LOCALES = [locale for locale in SUPPORTED_LOCALES if locale != "en"]
 
@@ -235,3 +237,18 @@ def test_numbers_in_validation_messages_are_written_the_readers_way() -> None:
     assert localized_detail(raw, "count", "de")[1] == "Darf höchstens 10.000 sein."
     assert localized_detail(raw, "count", "zh_Hant_TW")[1] == "不得大於 10,000。"
     assert localized_detail("Expected `float` >= 1e-07", "ratio", "es")[1] == "Debe ser como mínimo 0,0000001."
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (1, "Too many requests. Please try again in 1 second."),
+        (59, "Too many requests. Please try again in 59 seconds."),
+        (120, "Too many requests. Please try again in 2 minutes."),  # a sign-up's hour, say, in minutes
+        (3541, "Too many requests. Please try again in 60 minutes."),
+    ],
+)
+def test_a_refusal_says_how_long_to_wait(seconds: int, said: str) -> None:
+    decision = Decision(allowed=False, limit=5, remaining=0, reset_at=0, retry_after=seconds)
+    with use_locale("en"):
+        assert envelope(refuse(decision))["message"] == said
