@@ -20,6 +20,7 @@ from sqlalchemy import text
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
+from tests.support.logs import json_lines
 from tests.support.receiver import ReceivedRequest, Receiver
 
 TOKEN = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
@@ -224,16 +225,21 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
 
 
 async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(
-    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
     refusal = (422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com"})
     async with tenants.create() as tenant, github(refusal, (201, {})) as server:
         project, _connection = await connected(tenant, server.url)
         report = await numbered_report(tenant, project, anonymous)
         issue_url = f"/api/v1/reports/{report['id']}/github-issue"
+        capfd.readouterr()
         assert (await tenant.client.post(issue_url)).status_code == 202
         failed = await issue_when(tenant, report["id"], "failed")
         assert failed["attempts"] == 1, "a refusal is final: no retry"
+        # The operator reads why in the log (arq's line said "failed" alone), and no token.
+        [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"] == "github issue failed"]
+        assert "422 Validation Failed" in logged["error"]
+        assert TOKEN not in str(logged)
         assert failed["error"].startswith("GitHub refused to create the issue."), failed
         assert "422 Validation Failed" in failed["error"]
         in_japanese = _data(await tenant.client.get(f"{issue_url}?lang=ja"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import structlog
 from sqlalchemy import select
 
 from app.domain.integrations import github
@@ -22,6 +23,8 @@ from app.lib.sealing import seal, unseal
 from app.settings import get_settings
 from tenants.context import require_tenant
 from tenants.service import TenantRepository, TenantService
+
+logger = structlog.get_logger()
 
 ISSUE_JOB = "create_github_issue"
 # GitHub's own trouble passes within hours: five attempts (10 s, 1 min, 6 min, 36 min with the default).
@@ -141,10 +144,16 @@ class GitHubIssues(TenantService[GitHubIssue]):
             delay = retries.retry_delay(issue.attempts, get_settings().outbound_retry_seconds)
             issue.error = answer.error or github.refusal(answer)
             issue.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            logger.warning(
+                "github issue not created, to retry",
+                issue_id=str(issue.id), attempts=issue.attempts, error=issue.error, retry_in_seconds=delay,
+            )  # fmt: skip
             enqueue_after_commit(self.session, ISSUE_JOB, issue.job_id, defer_seconds=delay, issue_id=str(issue.id))
         else:
             self._fail(issue, answer.error or github.refusal(answer))
 
     @staticmethod
     def _fail(issue: GitHubIssue, error: str) -> None:
+        # An operator reads why in the log too (the arq line said only "failed"); the token is never in it.
+        logger.warning("github issue failed", issue_id=str(issue.id), attempts=issue.attempts, error=error)
         issue.status, issue.error, issue.next_attempt_at = IssueStatus.FAILED.value, error, None
