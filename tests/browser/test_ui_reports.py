@@ -302,6 +302,8 @@ async def test_triage_changes_sent_as_the_session_ended_are_chosen_again_after_t
         await page.context.clear_cookies(name=SESSION_COOKIE)
         await page.get_by_role("button", name="Save changes").click()
         await expect(page).to_have_url(re.compile("/ui/login\\?next="))
+        # Meanwhile a colleague changes the severity, which the person left as it was, and the tags they changed.
+        await tenant.client.patch(f"/api/v1/reports/{created['id']}", json={"severity": "critical", "tags": ["ios"]})
         await page.get_by_label("E-mail address").fill(tenant.email)
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Log in").click()
@@ -309,13 +311,14 @@ async def test_triage_changes_sent_as_the_session_ended_are_chosen_again_after_t
             "Your changes were not saved yet. They are chosen again below: save them when ready."
         )
         await expect(page.get_by_label("Priority")).to_have_value("highest")
-        await expect(page.get_by_label("Severity")).to_have_value("medium")  # left as it was shown
-        await expect(page.get_by_label("Tags")).to_have_value("checkout")
+        await expect(page.get_by_label("Severity")).to_have_value("critical")  # left as it was: the colleague's
+        await expect(page.get_by_role("textbox", name="Tags")).to_have_value("checkout")
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["priority"] == "medium"
         await page.get_by_role("button", name="Save changes").click()
-        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        # The colleague's tags are kept and named, as two open pages would have been told (they were replaced).
+        await expect(page.locator(".notice.warning")).to_contain_text("Not saved: Tags, which someone else changed")
         saved = await read(tenant, f"/api/v1/reports/{created['id']}")
-        assert (saved["priority"], saved["tags"]) == ("highest", ["checkout"])
+        assert (saved["priority"], saved["severity"], saved["tags"]) == ("highest", "critical", ["ios"])
         await page.goto(f"/ui/reports/{created['id']}")  # saved, they are kept no more
         await expect(page.locator("#triage-unsent")).to_be_hidden()
 

@@ -131,8 +131,10 @@ for (const box of drafts ? document.querySelectorAll("textarea[data-draft]") : [
   box.form.addEventListener("change", keep);
 }
 
-// The triage form's changes, kept when sent (the fields not left as the form showed them) for an hour at most,
-// until the page says they were saved; chosen again on the form the login led back to.
+// The triage form's changes, kept when sent (the fields not left as the form showed them, with what it showed)
+// for an hour at most, until the page says they were saved; chosen again on the form the login led back to. The
+// form then says it showed what it showed before the login: a colleague's change meanwhile is kept, and named,
+// as it would have been (the current values there made the save replace it without a word).
 const UNSENT_FOR_MS = 60 * 60 * 1000;
 
 for (const form of drafts ? document.querySelectorAll("form[data-unsent]") : []) {
@@ -141,7 +143,7 @@ for (const form of drafts ? document.querySelectorAll("form[data-unsent]") : [])
   if (form.hasAttribute("data-unsent-saved")) {
     drafts.removeItem(key);
   } else if (unsent && Date.now() - unsent.at < UNSENT_FOR_MS) {
-    for (const [name, value] of Object.entries(unsent.fields ?? {})) {
+    for (const [name, value] of Object.entries({ ...unsent.shown, ...unsent.fields })) {
       const field = form.elements.namedItem(name);
       if (field) field.value = value;
     }
@@ -149,11 +151,15 @@ for (const form of drafts ? document.querySelectorAll("form[data-unsent]") : [])
   }
   form.addEventListener("submit", () => {
     const fields = {};
+    const shown = {};
     for (const field of form.elements) {
-      const shown = form.elements.namedItem(`shown_${field.name}`);
-      if (shown && field.value !== shown.value) fields[field.name] = field.value;
+      const before = form.elements.namedItem(`shown_${field.name}`);
+      if (before && field.value !== before.value) {
+        fields[field.name] = field.value;
+        shown[before.name] = before.value;
+      }
     }
-    drafts.setItem(key, JSON.stringify({ at: Date.now(), fields }));
+    drafts.setItem(key, JSON.stringify({ at: Date.now(), fields, shown }));
   });
 }
 
