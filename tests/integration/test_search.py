@@ -11,7 +11,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import and_, event, select, text
+from sqlalchemy import and_, event, select, text, true
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.domain.reports.models import Report
@@ -144,6 +144,34 @@ async def test_an_address_finds_the_reports_sent_from_it(tenants: TenantFactory,
         ]
         assert await _search(tenant, "example.com") == ["Write to maria@example.com for details"]  # text only
         assert await _search(other, "maria@example.com") == ["Other shop"]
+        # Beside other words, each of which must match too (the address among words found nothing).
+        assert await _search(tenant, "maria@example.com cart") == ["Cart is empty"]
+        assert await _search(tenant, "empty, MARIA@example.com") == ["Cart is empty"]  # a comma apart
+
+
+async def test_a_tracking_id_among_words_stray_quotes_and_a_nul_are_searched_as_meant(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """A tracking ID beside a word, a quote that closes no phrase, and commas found nothing; a NUL was a 503."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SRC")
+        for title in ("Checkout fails on Safari", "Checkout slow on Firefox"):
+            await _submit(anonymous, project["apiKey"], title)
+        numbered = await tenant.client.get("/api/v1/reports/SRC-1")
+        for _ in range(100):
+            if numbered.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+            numbered = await tenant.client.get("/api/v1/reports/SRC-1")
+        first = numbered.json()["data"]["title"]
+        assert await _search(tenant, "src-1 checkout") == [first]
+        assert await _search(tenant, "checkout SRC-1 nowhere") == []
+        assert await _search(tenant, '"checkout fails') == ["Checkout fails on Safari"]
+        assert await _search(tenant, "safari,checkout") == ["Checkout fails on Safari"]
+        assert await _search(tenant, '"') == sorted(["Checkout fails on Safari", "Checkout slow on Firefox"])
+        assert await _search(tenant, "saf\x00ari") == ["Checkout fails on Safari"]
+        listed = await tenant.client.get("/api/v1/reports", params={"filter[search]": "checkout,firefox"})
+        assert [item["attributes"]["title"] for item in listed.json()["data"]] == ["Checkout slow on Firefox"]
 
 
 @pytest.mark.postgres
@@ -356,7 +384,7 @@ async def test_indexed_search_finds_what_a_scan_finds(corpus: Tenant, term: str)
     with tenant_scope(UUID(corpus.organization_id)):
         async with alchemy_config().get_session() as session:
             dialect = session.get_bind().dialect.name
-            every_word = and_(*(substring_condition(word, dialect) for word in words))
+            every_word = and_(true(), *(substring_condition(word, dialect) for word in words))
             scanned = sorted(await session.scalars(select(Report.title).where(every_word)))
     expected = sorted(
         title for title, description in CORPUS if all(fold(word) in fold(f"{title}\n{description}") for word in words)

@@ -354,7 +354,7 @@ _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     "submitted": lambda values, _c: _date_range(Report.created_at.expression, values),  # Bugcrowd's name
     "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
     # A search term's commas are part of the term, not a list.
-    "search": lambda values, caller: search_condition(",".join(values), caller.dialect),
+    "search": lambda values, caller: search_condition(" ".join(values), caller.dialect),  # every word, as natively
 }
 
 

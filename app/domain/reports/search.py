@@ -132,13 +132,15 @@ def _bigram_set(folded: str) -> set[str]:
 
 
 # A phrase in double quotes, or a word: what a search looks for, each on its own.
-_SEARCH_WORD = re.compile(r'"([^"]+)"|(\S+)')
+# Words are apart at spaces and commas ("Warenkorb, Knopf"); a quote that closes no phrase is no character to
+# look for ("quick brown found nothing).
+_SEARCH_WORD = re.compile(r'"([^"]+)"|([^\s,]+)')
 
 
 def search_words(term: str) -> list[str]:
-    """The words of a search term, and its phrases in double quotes as one word each (a quote standing alone
-    is a character like any other)."""
-    return [phrase or word for phrase, word in _SEARCH_WORD.findall(term)]
+    """The words of a search term, and its phrases in double quotes as one word each, none empty."""
+    found = (phrase or word.strip('"') for phrase, word in _SEARCH_WORD.findall(term))
+    return [word for word in found if word]
 
 
 def escape_like(term: str) -> str:
@@ -156,25 +158,34 @@ def substring_condition(term: str, dialect: str) -> ColumnElement[bool]:
 
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """A term that names a tracking ID (`BSK-42`) finds that report, and an e-mail address the reports sent
-    from it (in any case); any term, the reports whose title or description hold it (see `_text_condition`).
-    The term is composed (NFC) first, as browsers send text: macOS composes "é" of "e" and an accent in some
-    input, which no stored "é" matched."""
-    term = unicodedata.normalize("NFC", term)  # for the tracking ID and the address (`fold` composes the rest)
-    found = _text_condition(term, dialect)
+    """Reports that match every word of the term: a word that names a tracking ID (`BSK-42`) finds that report,
+    and an e-mail address the reports sent from it (in any case), beside those whose title or description hold
+    it; any other word, the reports whose title or description hold it (see `_text_condition`). The term is
+    composed (NFC) first, as browsers send text (macOS composes "é" of "e" and an accent in some input), and
+    without NUL characters, which no stored text holds (SQLite's statement broke on one: a 503)."""
+    words = search_words(unicodedata.normalize("NFC", term.replace("\x00", "")))
+    named = {word: _named(word) for word in words}
+    plain = [word for word in words if not named[word]]
+    found = [_text_condition(plain, dialect)] if plain else []
+    found += [or_(*conditions, substring_condition(word, dialect)) for word, conditions in named.items() if conditions]
+    return and_(true(), *found)
+
+
+def _named(word: str) -> list[ColumnElement[bool]]:
+    """The report `word` names as its tracking ID, or the reports sent from the address it is; else none."""
     named = []
-    if (tracking_id := as_tracking_id(term)) is not None:
+    if (tracking_id := as_tracking_id(word)) is not None:
         named.append(Report.tracking_id == tracking_id)
-    if re.match(EMAIL, term.strip()):  # the reporter's address, as the widget takes it
-        named.append(func.lower(Report.reporter_email) == term.strip().lower())
-    return or_(*named, found) if named else found
+    if re.match(EMAIL, word):  # the reporter's address, as the widget takes it
+        named.append(func.lower(Report.reporter_email) == word.lower())
+    return named
 
 
-def _text_condition(term: str, dialect: str) -> ColumnElement[bool]:
-    """Every word of `term` by `substring_condition`, narrowed first by the index where this database has one
-    for them: its bigrams, none spanning a space, are those of the words alone."""
-    words = [fold(word) for word in search_words(term)]
-    exact = and_(true(), *(substring_condition(word, dialect) for word in words))
+def _text_condition(words: list[str], dialect: str) -> ColumnElement[bool]:
+    """Every one of the words by `substring_condition`, narrowed first by the index where this database has one
+    for them: their bigrams, none spanning a space."""
+    words = [fold(word) for word in words]
+    exact = and_(*(substring_condition(word, dialect) for word in words))
     if dialect == "sqlite":
         long_enough = [word for word in words if len(word) >= TRIGRAM_FLOOR]
         return _sqlite_candidates(long_enough) & exact if long_enough else exact
