@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import ipaddress
-import re
 import socket
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,14 +58,12 @@ def _nat64_or_compatible(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | N
     return None
 
 
-_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
-
-
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be called (localized), or None. A host name is resolved only when calling: the
-    answer may change, and this check must not wait on DNS. Whitespace and control characters are no part of
-    a URL (a line break in one would be a header of the request's own)."""
-    if _UNSAFE_IN_URL.search(url):
+    answer may change, and this check must not wait on DNS. Whitespace, control and invisible characters are
+    no part of a URL (a line break in one would be a header of the request's own; a zero-width space in a host
+    is another host than the one shown)."""
+    if any(_unseen(character) for character in url):
         return _("Enter an absolute http:// or https:// URL.")
     parts = urlsplit(url)
     try:
@@ -81,6 +79,11 @@ def url_problem(url: str) -> str | None:
     if host in _LOCAL_NAMES or host.endswith(".localhost") or (address is not None and not is_public(address)):
         return _("Lantern does not call private or local network addresses.")
     return None  # a public address, or a name: checked again when calling
+
+
+def _unseen(character: str) -> bool:
+    """A space of any script, or a control, format or unassigned character (Unicode categories Z and C)."""
+    return character.isspace() or unicodedata.category(character)[0] in "ZC"
 
 
 def _numeric_address(host: str) -> str | None:

@@ -279,6 +279,12 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
             ({"url": "ftp://hooks.example.com/x", "events": ["report.created"]}, "url"),
             ({"url": f"{url}\r\nX-Injected: 1", "events": ["report.created"]}, "url"),  # was stored and sent
             ({"url": "https://hooks.example.com/a b", "events": ["report.created"]}, "url"),
+            # Spaces of other scripts, a line separator, and a zero-width space in the host (another host).
+            *(
+                ({"url": f"https://hooks.example.com/{unseen}x", "events": ["report.created"]}, "url")
+                for unseen in ("\u00a0", "\u3000", "\u2028", "\u0085")
+            ),
+            ({"url": "https://hooks\u200b.example.com/x", "events": ["report.created"]}, "url"),
             ({"url": url, "events": ["report.created"], "projectId": foreign["id"]}, "projectId"),
             ({"url": url, "events": ["report.created"], "projectId": str(uuid.uuid4())}, "projectId"),
         ]
