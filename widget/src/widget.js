@@ -231,11 +231,14 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   const status = form.querySelector(".status");
   const submit = form.querySelector("button[type=submit]");
   if (screenshotFailed) showStatus(status, "", texts.screenshotFailed);
-  // A text pasted past a field's length is cut by the browser without a word: the visitor hears it.
+  // A text pasted or typed past a field's length is cut by the browser without a word: the visitor hears it
+  // (when something is cut, not when the text merely reaches the length).
   for (const name of ["title", "description"]) {
     const control = form.elements.namedItem(name);
-    control.addEventListener("input", () => {
-      if (control.value.length < control.maxLength) return;
+    control.addEventListener("beforeinput", (event) => {
+      const incoming = event.data ?? event.dataTransfer?.getData("text/plain") ?? "";
+      const kept = control.value.length - (control.selectionEnd - control.selectionStart);
+      if (kept + incoming.length <= control.maxLength) return;
       showStatus(status, "", texts.cutAt.replace("{max}", control.maxLength.toLocaleString(texts.lang)));
     });
   }
