@@ -105,8 +105,9 @@ _ERRORS = (
 )
 LIST_DESCRIPTION = (
     f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments`; "
-    "`filter[status|severity|priority|category|project|assignee|tag|externalId|search]=a,b` (comma: any of; assignee "
-    "takes UUIDs, e-mail addresses, `me`, `none`); `filter[created|submitted|updated]=from.2026-01-01,to.2026-02-01` "
+    "`filter[status|severity|priority|category|project|assignee|tag|externalId]=a,b` (comma: any of; assignee "
+    "takes UUIDs, e-mail addresses, `me`, `none`); `filter[search]=a,b` (every word, as the native `search`); "
+    "`filter[created|submitted|updated]=from.2026-01-01,to.2026-02-01` "
     "(UTC days, or timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by "
     "rank, most urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
     "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
