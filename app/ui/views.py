@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from babel.support import LazyProxy
 
-from app.domain.organizations.models import Role
+from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.reports.labels import CATEGORY_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
@@ -109,12 +109,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "input": _lazy("Input"),
         "navigation": _lazy("Navigation"),
     },
-    "role": {
-        Role.OWNER: _lazy("Owner"),
-        Role.ADMIN: _lazy("Admin"),
-        Role.MEMBER: _lazy("Member"),
-        Role.GUEST: _lazy("Guest"),
-    },
+    "role": ROLE_LABELS,
 }
 
 # Most urgent first, as people scan them.

@@ -186,6 +186,9 @@ async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFacto
         assert "Acme" in mail.subject
         assert any("\u3040" <= char <= "\u30ff" for char in mail.subject + mail.body)  # kana: Japanese
         assert "lt_inv_x" in mail.body
+        # Who invited them, and as what (an invitation from no one named reads like a phishing mail).
+        assert tenant.email in mail.body
+        assert "メンバー" in mail.body  # the member role, in Japanese
 
 
 async def invitation_id_of(organization_id: str, user_id: str) -> UUID:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import UserService, normalize_email
+from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
 from app.domain.projects.models import ProjectMember
@@ -206,6 +207,12 @@ async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str
     if user is None or organization is None:
         return None
     link = invitation_link(token)
+    inviter = await session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    role = await session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user.id, Membership.organization_id == invitation.organization_id
+        )
+    )
     with use_locale(user.locale or organization.default_locale):
         subject = _("You are invited to join %(organization)s on Lantern", organization=organization.name)
         if user.password_hash is None:
@@ -223,4 +230,15 @@ async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str
                 organization=organization.name,
                 link=link,
             )
+        body = f"{body}\n\n{_invited_as(inviter, role)}"
     return Mail(to=user.email, subject=subject, body=body)
+
+
+def _invited_as(inviter: User | None, role: str | None) -> str:
+    """Who invited the person, and as what: an invitation from no one named reads like a phishing mail, and a
+    guest is told they are one."""
+    named = str(ROLE_LABELS.get(role or "", role or ""))
+    if inviter is None:  # an integration's token invited them
+        return _("You are invited as: %(role)s.", role=named)
+    who = f"{inviter.name} <{inviter.email}>" if inviter.name else inviter.email
+    return _("%(inviter)s invited you as: %(role)s.", inviter=who, role=named)
