@@ -145,8 +145,7 @@ class OrganizationController(Controller):
     ) -> Envelope[schemas.MemberRead]:
         """Another role; a member made a guest is unassigned the reports a guest does not see, each a
         `report.updated`."""
-        for project_id, unassigned in (await memberships.change_role(identity, membership_id, data.role)).items():
-            await events.reports_updated(project_id, unassigned)
+        await events.unassigned(await memberships.change_role(identity, membership_id, data.role))
         return ok(member_read(*await memberships.member(membership_id)))
 
     @delete(
@@ -163,5 +162,4 @@ class OrganizationController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> None:
         """Someone out of the organization; their reports go back to nobody, each a `report.updated`."""
-        for project_id, unassigned in (await memberships.remove(identity, membership_id)).items():
-            await events.reports_updated(project_id, unassigned)
+        await events.unassigned(await memberships.remove(identity, membership_id))

@@ -240,8 +240,7 @@ class ProjectController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> None:
         """Someone off the project; a guest is unassigned the reports they see no more, each a `report.updated`."""
-        for moved_in, unassigned in (await projects.remove_person(identity, project_id, user_id)).items():
-            await events.reports_updated(moved_in, unassigned)
+        await events.unassigned(await projects.remove_person(identity, project_id, user_id))
 
 
 async def _keys(identity: Identity, projects: ProjectService, project: Project) -> list[ProjectKey]:

@@ -8,7 +8,7 @@ small query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +61,12 @@ class WebhookEvents:
     async def reports_updated(self, project_id: UUID, moved: MovedReports) -> None:
         """`report.updated` for reports moved together: their column renamed, or deleted (back to feedback)."""
         await self._reports(Event.REPORT_UPDATED, project_id, moved.ids, moved.changes)
+
+    async def unassigned(self, by_project: Mapping[UUID, MovedReports]) -> None:
+        """`report.updated` for someone's reports given back to nobody, project by project (they left the
+        organization or see them no more)."""
+        for project_id, moved in by_project.items():
+            await self.reports_updated(project_id, moved)
 
     async def _reports(
         self, event: Event, project_id: UUID, report_ids: Sequence[UUID], changes: Changes | None = None

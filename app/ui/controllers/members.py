@@ -84,8 +84,7 @@ class MemberPages(Controller):
             unassigned = await memberships.change_role(layout.identity, membership_id, role)
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
-        for project_id, reports in unassigned.items():
-            await events.reports_updated(project_id, reports)
+        await events.unassigned(unassigned)
         return see_other("/ui/members")
 
     @post("/{membership_id:uuid}/remove")
@@ -101,8 +100,7 @@ class MemberPages(Controller):
             unassigned = await memberships.remove(layout.identity, membership_id)
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
-        for project_id, reports in unassigned.items():
-            await events.reports_updated(project_id, reports)
+        await events.unassigned(unassigned)
         return see_other("/ui/members")
 
 

@@ -263,8 +263,7 @@ class ProjectPages(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Redirect:
         """As `DELETE /api/v1/projects/{id}/members/{userId}`: a guest is unassigned what they see no more."""
-        for moved_in, unassigned in (await projects.remove_person(layout.identity, project_id, user_id)).items():
-            await events.reports_updated(moved_in, unassigned)
+        await events.unassigned(await projects.remove_person(layout.identity, project_id, user_id))
         return see_other(f"/ui/projects/{project_id}#people")
 
     @post("/{project_id:uuid}/delete")
