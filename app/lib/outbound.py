@@ -13,12 +13,14 @@ Redirects are not followed: a target names its final address.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import enum
 import ipaddress
 import socket
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -149,6 +151,19 @@ class Answer:
     body: bytes = b""
     failure: Failure | None = None
     detail: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # names lower-cased
+
+    @property
+    def asked_wait(self) -> float | None:
+        """The seconds the target asked to be left alone for (`Retry-After`, a number or a date), if it did."""
+        value = self.headers.get("retry-after", "").strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max((when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)).total_seconds(), 0.0)
 
     @property
     def error(self) -> str | None:
@@ -188,7 +203,8 @@ async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, rea
                     read += chunk
                     if len(read) >= read_limit:
                         break
-            return Answer(response.status, read[:read_limit])
+            answered = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
+            return Answer(response.status, read[:read_limit], headers=answered)
     except (httpcore.TimeoutException, TimeoutError):
         return Answer(None, failure=Failure.TIMEOUT)
     except PrivateTargetError as error:

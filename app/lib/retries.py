@@ -39,9 +39,11 @@ class AttemptedColumns:
     error: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
-def retry_delay(attempts: int, base_seconds: float) -> float:
-    """Seconds to wait after the `attempts`-th failed attempt."""
-    return float(min(base_seconds * RETRY_FACTOR ** (attempts - 1), MAX_RETRY_SECONDS))
+def retry_delay(attempts: int, base_seconds: float, asked: float | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: the schedule's, or longer when the other server
+    `asked` for longer (a rate limit's reset), within the schedule's longest wait."""
+    scheduled = min(base_seconds * RETRY_FACTOR ** (attempts - 1), MAX_RETRY_SECONDS)
+    return float(max(scheduled, min(asked or 0.0, MAX_RETRY_SECONDS)))
 
 
 async def claim(session: AsyncSession, model: Any, row_id: UUID) -> bool:

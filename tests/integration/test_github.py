@@ -261,6 +261,37 @@ async def test_githubs_own_trouble_is_retried(tenants: TenantFactory, anonymous:
     assert len(server.requests) == 2
 
 
+async def test_githubs_rate_limit_is_waited_out(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:
+    """A primary rate limit says when it resets; retrying before then only spends another refusal."""
+    limited = (403, {"message": "API rate limit exceeded for user ID 1."})
+    async with tenants.create() as tenant, github(limited, (201, {})) as server:
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        reset = int(time.time()) + 3  # GitHub's reset is a Unix time in whole seconds: 2 to 3 s from now
+        server.answer_headers = [{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}]
+        assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+        created = await issue_when(tenant, report["id"], "created")
+        assert (created["attempts"], created["number"]) == (2, 42)
+    _first, second = server.requests
+    second_arrived_at = time.time() - (time.monotonic() - second.received_at)
+    assert second_arrived_at >= reset - 0.05, "retried before the rate limit's reset"
+
+
+async def test_a_validation_failure_names_what_github_found_wrong(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """GitHub's 422 says which field it refused in `errors`; "Validation Failed" alone left nothing to fix."""
+    invalid = {"resource": "Issue", "code": "invalid", "field": "labels"}
+    too_long = {"resource": "Issue", "code": "custom", "field": "body", "message": "body is too long"}
+    refusal = (422, {"message": "Validation Failed", "errors": [invalid, too_long, "assignee missing"]})
+    async with tenants.create() as tenant, github(refusal) as server:
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+        failed = await issue_when(tenant, report["id"], "failed")
+    assert "422 Validation Failed (labels invalid; body is too long; assignee missing)" in failed["error"], failed
+
+
 async def test_an_unconnected_project_and_an_unreadable_token_are_explained(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any
 ) -> None:

@@ -568,6 +568,19 @@ async def test_a_failed_answer_is_retried_with_the_same_delivery_id(
         assert len(await deliveries(tenant, hook["id"])) == 1
 
 
+async def test_a_receiver_that_asks_for_time_gets_it(tenants: TenantFactory, worker: Any) -> None:
+    """A 429 or 503 with `Retry-After` was retried on the schedule alone: 0.2 s here, 10 s by default, into a
+    receiver that had asked for minutes."""
+    asked = {"Retry-After": "2"}
+    async with tenants.create() as tenant, Receiver(statuses=[429, 200], answer_headers=[asked]) as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = await ping(tenant, hook["id"])
+        first, second = await receiver.wait_for(2)
+        assert second.received_at - first.received_at >= 2, "retried before the time the receiver asked for"
+        delivered = await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered")
+        assert (delivered["attempts"], delivered["responseStatus"]) == (2, 200)
+
+
 async def test_an_unreachable_receiver_is_retried(tenants: TenantFactory, worker: Any) -> None:
     async with tenants.create() as tenant:
         hook = await create_webhook(tenant, f"http://127.0.0.1:{free_port()}/hook")  # nothing listens there

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -28,6 +29,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float  # time.monotonic()
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -43,13 +45,21 @@ Responder = Callable[[ReceivedRequest, int], tuple[int, Any]]
 class Receiver:
     """`async with Receiver(statuses=[500, 200]) as receiver:` then point a webhook at `receiver.url`."""
 
-    def __init__(self, statuses: Sequence[int] = (200,), path: str = "/hook", respond: Responder | None = None) -> None:
+    def __init__(
+        self,
+        statuses: Sequence[int] = (200,),
+        path: str = "/hook",
+        respond: Responder | None = None,
+        answer_headers: Sequence[Mapping[str, str]] = (),
+    ) -> None:
+        """`answer_headers`: the headers of the first answers, in turn (none on later ones)."""
         if not statuses:
             msg = "the script needs at least one status"
             raise ValueError(msg)
         self.statuses = list(statuses)
         self.path = path
         self.respond = respond
+        self.answer_headers = list(answer_headers)
         self.requests: list[ReceivedRequest] = []
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -91,10 +101,12 @@ class Receiver:
             if request is None:
                 return
             async with self._arrived:
-                status, body = self.respond(request, len(self.requests)) if self.respond else (self._status(), None)
+                index = len(self.requests)
+                status, body = self.respond(request, index) if self.respond else (self._status(), None)
+                headers = self.answer_headers[index] if index < len(self.answer_headers) else {}
                 self.requests.append(request)
                 self._arrived.notify_all()
-            writer.write(_response(status, body))
+            writer.write(_response(status, body, headers))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             return  # a client that hung up or spoke no HTTP: nothing to record
@@ -118,10 +130,10 @@ async def _read_request(reader: asyncio.StreamReader) -> ReceivedRequest | None:
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
-    return ReceivedRequest(method=method, path=target, headers=headers, body=body)
+    return ReceivedRequest(method=method, path=target, headers=headers, body=body, received_at=time.monotonic())
 
 
-def _response(status: int, answer: Any = None) -> bytes:
+def _response(status: int, answer: Any = None, headers: Mapping[str, str] | None = None) -> bytes:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -132,6 +144,7 @@ def _response(status: int, answer: Any = None) -> bytes:
         f"HTTP/1.1 {status} {reason}\r\n"
         f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        + "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body

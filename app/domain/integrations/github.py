@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,8 @@ CONSOLE_LINES_SHOWN = 20
 HTTP_CREATED = 201
 HTTP_TOO_MANY_REQUESTS = 429
 HTTP_FORBIDDEN = 403
+# GitHub's documents: after a secondary rate limit that names no time, wait at least a minute.
+SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
 
 class Refusal(enum.StrEnum):
@@ -46,8 +49,24 @@ class _Issue(msgspec.Struct):
     html_url: str
 
 
-class _Problem(msgspec.Struct):
+class _FieldError(msgspec.Struct):
+    field: str = ""
+    code: str = ""
     message: str = ""
+
+    def __str__(self) -> str:
+        return self.message or f"{self.field} {self.code}".strip()
+
+
+class _Problem(msgspec.Struct):
+    """GitHub's error body: a message, and for a 422 what was wrong with which field."""
+
+    message: str = ""
+    errors: list[_FieldError | str] = msgspec.field(default_factory=list)
+
+    def __str__(self) -> str:
+        details = "; ".join(filter(None, map(str, self.errors)))
+        return f"{self.message} ({details})" if details else self.message
 
 
 def title(report: Report) -> str:
@@ -129,9 +148,30 @@ def created(answer: outbound.Answer) -> Created | None:
 
 def worth_retrying(answer: outbound.Answer) -> bool:
     """No answer, GitHub's own trouble (5xx) or its rate limits: try again later. Any other no is final."""
-    if answer.status is None or answer.status >= 500 or answer.status == HTTP_TOO_MANY_REQUESTS:  # noqa: PLR2004
+    if answer.status is None or answer.status >= 500:  # noqa: PLR2004 - GitHub's own trouble
         return True
-    return answer.status == HTTP_FORBIDDEN and "rate limit" in _message(answer).lower()
+    return _rate_limited(answer)
+
+
+def asked_wait(answer: outbound.Answer) -> float | None:
+    """How long GitHub asks a rate-limited caller to wait: its `Retry-After`, else until its primary limit's
+    reset when none is left, else the minute its documents ask for after a secondary limit."""
+    if not _rate_limited(answer):
+        return None
+    if (wait := answer.asked_wait) is not None:
+        return wait
+    reset = answer.headers.get("x-ratelimit-reset", "")
+    if answer.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        return max(int(reset) - time.time(), 0.0)
+    return SECONDARY_LIMIT_WAIT_SECONDS
+
+
+def _rate_limited(answer: outbound.Answer) -> bool:
+    if answer.status == HTTP_TOO_MANY_REQUESTS:
+        return True
+    return answer.status == HTTP_FORBIDDEN and (
+        answer.headers.get("x-ratelimit-remaining") == "0" or "rate limit" in _message(answer).lower()
+    )
 
 
 def refusal(answer: outbound.Answer) -> str:
@@ -141,7 +181,7 @@ def refusal(answer: outbound.Answer) -> str:
 
 def _message(answer: outbound.Answer) -> str:
     try:
-        return msgspec.json.decode(answer.body, type=_Problem).message
+        return str(msgspec.json.decode(answer.body, type=_Problem))
     except msgspec.MsgspecError:
         return ""
 

@@ -141,7 +141,9 @@ class GitHubIssues(TenantService[GitHubIssue]):
             issue.status, issue.number, issue.url = IssueStatus.CREATED.value, made.number, made.url
             issue.error, issue.next_attempt_at = None, None
         elif github.worth_retrying(answer) and issue.attempts < MAX_ATTEMPTS:
-            delay = retries.retry_delay(issue.attempts, get_settings().outbound_retry_seconds)
+            delay = retries.retry_delay(
+                issue.attempts, get_settings().outbound_retry_seconds, asked=github.asked_wait(answer)
+            )
             issue.error = answer.error or github.refusal(answer)
             issue.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
             logger.warning(

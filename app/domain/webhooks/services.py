@@ -218,7 +218,9 @@ class DeliveryService(TenantService[WebhookDelivery]):
             delivery.status = DeliveryStatus.FAILED.value
             _log_failure(delivery, "webhook delivery failed for good")
         else:
-            delay = retries.retry_delay(delivery.attempts, get_settings().outbound_retry_seconds)
+            delay = retries.retry_delay(
+                delivery.attempts, get_settings().outbound_retry_seconds, asked=outcome.asked_wait
+            )
             delivery.next_attempt_at = now + timedelta(seconds=delay)
             enqueue_after_commit(
                 self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
