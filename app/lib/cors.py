@@ -31,20 +31,27 @@ PREFLIGHT_MAX_AGE = "600"
 
 
 def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
-    """Whether `origin` (scheme://host[:port]) matches an entry: a host (with its subdomains) or an origin."""
+    """Whether `origin` (scheme://host[:port]) matches an entry: a host (with its subdomains) or an origin. An
+    origin no browser sends (a port past 65535, a broken IPv6 address) matches none."""
     if not allowed:
         return True
-    parts = urlsplit(origin)
-    host = (parts.hostname or "").lower()
-    return any(_matches(parts.scheme, host, parts.port, entry) for entry in allowed)
+    try:
+        parts = urlsplit(origin)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return False
+    return any(_matches(parts.scheme, host, port, entry) for entry in allowed)
 
 
 def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
-    wanted = urlsplit(entry if "://" in entry else f"//{entry}")
-    wanted_host = (wanted.hostname or "").lower()
+    try:
+        wanted = urlsplit(entry if "://" in entry else f"//{entry}")
+        wanted_host, wanted_port = (wanted.hostname or "").lower(), wanted.port
+    except ValueError:  # an entry saved before its port was checked
+        return False
     if wanted.scheme and wanted.scheme != scheme:
         return False
-    if wanted.port is not None and wanted.port != port:
+    if wanted_port is not None and wanted_port != port:
         return False
     return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
 

@@ -1,17 +1,25 @@
-"""Patterns of text fields whose refusal has words of its own (errors.py says them), for the schemas."""
+"""Patterns of text fields whose refusal has words of its own (errors.py says them), for the schemas.
+
+Each pattern means the same in Python's `re`, which checks the requests, and in ECMAScript, which OpenAPI tools
+and generated clients read the published schemas' patterns with: `^` and `END`, never Python's own `\\A` and
+`\\Z`. Python's `$` alone also matches before a last line break ("ABC\\n" passed as a tracking prefix).
+"""
 
 from __future__ import annotations
 
+END = r"$(?!\n)"
 NOT_BLANK = r"\S"  # more than spaces: a comment, a tag
 # A name (a person's, an organization's, a project's, a column's): more than spaces, on one line. A name is
 # written into e-mails: lines of its own made an invitation read as the instance's own notice.
-ONE_LINE_NAME = r"\A[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\Z"
-FULL_URL = r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$"  # an address with its scheme, as a browser's location has it
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-EMAIL_OR_EMPTY = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"  # an optional address a form sends empty (BugPin's example)
-TRACKING_PREFIX = r"^[A-Z]+$"  # the letters of a tracking ID (`BSK` of BSK-42); its length is the schema's
-WEB_URL = r"^https?://[^\s]+$"  # a site's or a receiver's address
-ORIGIN = r"^(https?://)?[A-Za-z0-9.-]+(:\d+)?/?$"  # a site allowed to send reports: a host, maybe a scheme and port
-COLOR = r"^#[0-9a-fA-F]{6}$"
-REPOSITORY = r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"  # GitHub's owner/name
-DOMAIN = r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+ONE_LINE_NAME = rf"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*{END}"
+FULL_URL = rf"^[A-Za-z][A-Za-z0-9+.-]*://\S+{END}"  # an address with its scheme, as a browser's location has it
+EMAIL = rf"^[^@\s]+@[^@\s]+\.[^@\s]+{END}"
+EMAIL_OR_EMPTY = rf"^{END}|{EMAIL}"  # an optional address a form sends empty (BugPin's example)
+TRACKING_PREFIX = rf"^[A-Z]+{END}"  # the letters of a tracking ID (`BSK` of BSK-42); its length is the schema's
+WEB_URL = rf"^https?://[^\s]+{END}"  # a site's or a receiver's address
+PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"  # 1 to 65535
+# A site allowed to send reports: a host, maybe with a scheme and a port.
+ORIGIN = rf"^(https?://)?[A-Za-z0-9.-]+(:{PORT})?/?{END}"
+COLOR = rf"^#[0-9a-fA-F]{{6}}{END}"
+REPOSITORY = rf"^[A-Za-z0-9_.-]{{1,100}}/[A-Za-z0-9_.-]{{1,100}}{END}"  # GitHub's owner/name
+DOMAIN = rf"^[A-Za-z0-9.-]+\.[A-Za-z]{{2,}}{END}"

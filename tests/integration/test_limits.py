@@ -7,21 +7,25 @@ import json
 import signal
 import time
 import tracemalloc
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import update
 
+from app.domain.projects.models import Project
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import get_redis, redis_health
 from app.lib.throttle import FILES_PER_ADMIN_REQUEST, UPLOADS_PER_SUBMISSION, limiter
 from app.settings import reset_settings
+from tenants.keycache import forget_identities
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
-from tests.support.isolation import png
+from tests.support.isolation import owner_engine, png
 from tests.support.screenshots import processed
 from tests.support.server import granian_server
 
@@ -461,6 +465,35 @@ async def test_cors_admits_the_projects_origins_and_their_subdomains(
             assert refused.json()["details"] == []
         no_origin = await anonymous.post("/api/widget/submit", json=_widget_body(), headers=key)
         assert no_origin.status_code == 201  # a server-side client sends no Origin
+
+
+async def test_an_origin_no_browser_sends_is_refused_not_a_500(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A port past 65535 or a broken IPv6 address in `Origin` raised from urllib inside the CORS check."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        key = {"X-API-Key": project["apiKey"]}
+        for origin in ("https://example.com:abc", "https://www.example.com:99999", "https://[::1"):
+            sent = {**key, "Origin": origin}
+            submitted = await anonymous.post("/api/widget/submit", json=_widget_body(), headers=sent)
+            config = await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": origin})
+            assert (submitted.status_code, config.status_code) == (403, 403), (origin, submitted.text, config.text)
+
+        # Such a port is no longer saved; one saved before it was checked matches nothing and breaks nothing.
+        refused = await tenant.client.patch(
+            f"/api/v1/projects/{project['id']}", json={"allowedOrigins": ["https://example.com:99999"]}
+        )
+        assert refused.status_code == 400
+        assert refused.json()["details"][0]["field"] == "allowedOrigins[0]", refused.text
+        async with owner_engine() as database, database.begin() as connection:
+            saved_before = ["https://example.com:99999", "example.com"]
+            await connection.execute(
+                update(Project).where(Project.id == uuid.UUID(project["id"])).values(allowed_origins=saved_before)
+            )
+        forget_identities()
+        config = await anonymous.get(
+            f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://www.example.com"}
+        )
+        assert config.status_code == 200, config.text
 
 
 async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantFactory, anonymous: ApiClient) -> None:

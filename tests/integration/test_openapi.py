@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from openapi_spec_validator import validate
+
+from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tests.support.clients import ApiClient, TenantFactory
 
 
@@ -297,3 +305,48 @@ async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory,
         assert read.json()["data"]["id"] == sent.json()["data"]["id"]
         documented = _operations((await anonymous.get("/schema/openapi.json")).json())
     assert "Location" in documented["post", "/api/v1/projects"]["responses"]["201"]["headers"]
+
+
+async def test_the_document_is_valid_openapi(anonymous: ApiClient) -> None:
+    """A `201`'s `Location` header had neither `schema` nor `content`: validating tools refused the document."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    validate(document)
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+async def test_every_pattern_means_in_ecmascript_what_the_server_checks(anonymous: ApiClient) -> None:
+    """Patterns are ECMAScript regular expressions to OpenAPI tools and generated clients: Python's `\\A` and `\\Z`
+    anchors do not compile there with the `u` flag, and without it are the letters A and Z, so a client refused
+    "Carol" as a name."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    patterns = sorted(set(_patterns(document)))
+    assert ONE_LINE_NAME in patterns
+    script = """
+    const {patterns, samples} = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const broken = patterns.filter((p) => { try { new RegExp(p, "u"); return false; } catch { return true; } });
+    const matched = samples.map(([p, text]) => new RegExp(p, "u").test(text));
+    console.log(JSON.stringify({broken, matched}));
+    """
+    samples = [(ONE_LINE_NAME, text) for text in ("Carol", "AliceZ", "Carol\n", " ")]
+    samples += [(TRACKING_PREFIX, "BSK"), (TRACKING_PREFIX, "BSK\n"), (ORIGIN, "example.com:8080")]
+    ran = subprocess.run(  # noqa: S603 - the node of this environment, with our own script
+        [shutil.which("node", path=str(Path(sys.executable).parent)) or "node", "-e", script],
+        input=json.dumps({"patterns": patterns, "samples": samples}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(ran.stdout)
+    assert answer["broken"] == []
+    in_python = [re.search(pattern, text) is not None for pattern, text in samples]
+    assert answer["matched"] == in_python == [True, True, False, False, True, False, True]
