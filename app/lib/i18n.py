@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -203,9 +203,14 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _local(moment: datetime) -> datetime:
-    """`moment` in the reader's zone; a naive value is taken as UTC, which is how the database stores it."""
+    """`moment` in the reader's zone; a naive value is taken as UTC, which is how the database stores it. A
+    moment at the calendar's edge that the reader's zone would carry past year 9999 or before year 1 (a
+    browser's clock can say anything) stays in its own zone, which the zoned format then names."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(_zone(_timezone.get()))
+    try:
+        return aware.astimezone(_zone(_timezone.get()))
+    except OverflowError:
+        return aware
 
 
 def format_datetime(moment: datetime, style: Style = "medium") -> str:
@@ -254,8 +259,13 @@ def is_local_midnight(moment: datetime) -> bool:
 
 
 def format_number(number: float | Decimal, *, exact: bool = False) -> str:
-    """`number` with the locale's separators, rounded to 3 decimals unless `exact` (for limits to meet)."""
-    return numbers.format_decimal(number, locale=_babel_locale(_locale.get()), decimal_quantization=not exact)
+    """`number` with the locale's separators, rounded to 3 decimals unless `exact` (for limits to meet); one too
+    large for Babel's decimal digits (a client can send 1e300 as a duration) in scientific notation."""
+    locale = _babel_locale(_locale.get())
+    try:
+        return numbers.format_decimal(number, locale=locale, decimal_quantization=not exact)
+    except InvalidOperation:
+        return numbers.format_scientific(number, locale=locale)
 
 
 def format_list(items: Sequence[str]) -> str:

@@ -856,6 +856,33 @@ async def test_oversized_logs_or_metadata_are_refused_naming_the_field(
         assert listed.json()["data"]["total"] == 0
 
 
+async def test_a_reports_page_shows_whatever_a_client_sent(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A time at the calendar's edge (past year 9999 in the reader's zone) and numbers past Babel's decimal
+    digits are valid JSON a client may send; each made the report's page a 500 for the whole team."""
+    edge_of_time = "9999-12-31T23:59:59-14:00"
+    metadata = {**BUGPIN_EXAMPLE["metadata"], "timestamp": edge_of_time, "pageLoadTime": 1e27}
+    metadata["consoleErrors"] = [{"type": "error", "message": "boom", "timestamp": "0001-01-01T00:00:00+14:00"}]
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        widget = await anonymous.post("/api/widget/submit", json={**BUGPIN_EXAMPLE, "metadata": metadata}, headers=key)
+        network = [{"method": "GET", "url": "/a", "status": 500, "duration": 1e300}]
+        bugspark = await anonymous.post(
+            "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "network_logs": network}, headers=key
+        )
+        assert (widget.status_code, bugspark.status_code) == (201, 201), (widget.text, bugspark.text)
+        me = await tenant.client.patch("/api/v1/auth/me", json={"timezone": "Asia/Tokyo", "locale": "de"})
+        assert me.status_code == 200, me.text
+        for report_id in (widget.json()["reportId"], bugspark.json()["data"]["id"]):
+            page = await tenant.client.get(f"/ui/reports/{report_id}")
+            assert page.status_code == 200, page.text
+        assert (
+            "31.12.9999, 23:59:59 GMT-14:00"
+            in (await tenant.client.get(f"/ui/reports/{widget.json()['reportId']}")).text
+        )
+        assert "1E300 ms" in page.text
+
+
 async def test_bugpin_multipart_without_media_or_with_its_json_as_a_blob(
     tenants: TenantFactory,
     anonymous: ApiClient,
