@@ -6,15 +6,18 @@ environment of the process that runs it, and tests can build a worker after conf
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import SimpleNamespace
 from typing import Any, cast
 
 from arq import cron, func
 from arq.typing import WorkerCoroutine
+from arq.worker import Worker
 
 from app.domain.reports.screenshots import run_seconds
 from app.lib.logging import configure_logging
-from app.lib.queue import deserialize, redis_settings, serialize
+from app.lib.queue import IMAGE_QUEUE, deserialize, redis_settings, serialize
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
@@ -34,9 +37,31 @@ from workers.jobs import (
     sweep_unnumbered_reports,
 )
 
+# Images run beside the other jobs, from their own queue (see app/lib/queue.py), this many at once: the two the
+# process decodes at a time (screenshots.py) and two reading or storing their files meanwhile.
+IMAGE_JOBS_AT_ONCE = 4
+# SIGTERM lets running jobs finish for this long before they are cancelled, which would spend a try.
+COMPLETION_WAIT_SECONDS = 25
+IMAGE_POLL_SECONDS = 0.1
+_IMAGE_WORKER = "lantern_image_worker"
 
-async def startup(_ctx: dict[str, Any]) -> None:
+
+async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
+    images = Worker(**image_worker_settings())
+    ctx[_IMAGE_WORKER] = (images, asyncio.create_task(images.async_run()))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """The image worker stops with this one: it takes no more jobs, and its running ones finish first."""
+    images, running = ctx.pop(_IMAGE_WORKER)
+    images.allow_pick_jobs = False
+    await asyncio.sleep(IMAGE_POLL_SECONDS)  # a poll that began before may still start the jobs it read
+    if started := [task for task in images.tasks.values() if not task.done()]:
+        await asyncio.wait(started, timeout=COMPLETION_WAIT_SECONDS)
+    await images.close()  # cancels what still runs
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
 
 
 def image_function(job: Any) -> Any:
@@ -46,9 +71,32 @@ def image_function(job: Any) -> Any:
     return func(cast("WorkerCoroutine", job), timeout=run_seconds(), keep_result=0)
 
 
+def _common_settings() -> dict[str, Any]:
+    return {
+        "redis_settings": redis_settings(),
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "job_timeout": 300,
+        "max_tries": 5,
+    }
+
+
+def image_worker_settings() -> dict[str, Any]:
+    """The worker of the image queue, run by the main worker's start-up in the same process."""
+    return {
+        **_common_settings(),
+        "functions": [image_function(process_screenshot), image_function(process_attachment_image)],
+        "queue_name": IMAGE_QUEUE,
+        "max_jobs": IMAGE_JOBS_AT_ONCE,
+        "poll_delay": IMAGE_POLL_SECONDS,
+        "handle_signals": False,  # the main worker's handling stops it (`shutdown`)
+    }
+
+
 def worker_settings() -> dict[str, Any]:
     """Every option of the worker, in one place."""
     return {
+        **_common_settings(),
         "functions": [
             assign_tracking_ids,
             # No stored result: a stored job keeps its arguments (a sealed link) in Redis for an hour, and the
@@ -57,8 +105,6 @@ def worker_settings() -> dict[str, Any]:
                 func(cast("WorkerCoroutine", job), keep_result=0)
                 for job in (send_invitation_email, send_password_reset_email, send_notification_email)
             ),
-            image_function(process_screenshot),
-            image_function(process_attachment_image),
             # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
             func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
             func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
@@ -95,16 +141,12 @@ def worker_settings() -> dict[str, Any]:
                 unique=True,
             ),
         ],
-        "redis_settings": redis_settings(),
-        "job_serializer": serialize,
-        "job_deserializer": deserialize,
         "on_startup": startup,
+        "on_shutdown": shutdown,
         # A short interval keeps `arq --check workers.main.WorkerSettings` usable as a liveness probe.
         "health_check_interval": 10,
-        "job_timeout": 300,
-        "max_tries": 5,
         # SIGTERM (a deploy) lets running jobs finish instead of cancelling them, which would spend a try.
-        "job_completion_wait": 25,
+        "job_completion_wait": COMPLETION_WAIT_SECONDS,
         # Requests wait up to 500 ms for their tracking ID: poll more often than arq's 0.5 s default.
         "poll_delay": 0.02,
     }

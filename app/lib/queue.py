@@ -56,12 +56,26 @@ return 1
 """
 
 
+# Images are processed from a queue of their own, by a worker of their own inside the worker process
+# (workers/main.py): a flood of large images from one organization, each seconds of CPU, used to hold every job
+# slot while the images waited for a decoder, and other organizations' tracking IDs, webhook deliveries and
+# password-reset e-mails waited behind them for minutes.
+IMAGE_QUEUE = "lantern:queue:images"
+IMAGE_JOBS = frozenset({"process_screenshot", "process_attachment_image"})
+QUEUES = (default_queue_name, IMAGE_QUEUE)
+
+
+def queue_of(function: str) -> str:
+    """The arq queue a job function is run from."""
+    return IMAGE_QUEUE if function in IMAGE_JOBS else default_queue_name
+
+
 def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(redis_url())
 
 
 class JobQueue:
-    """arq's default queue, as the worker reads it (`workers/main.py`)."""
+    """arq's queues, as the workers read them (`workers/main.py`): each job in the queue of its function."""
 
     def __init__(self, redis: Redis) -> None:
         self.script = redis.register_script(_ENQUEUE)
@@ -76,7 +90,7 @@ class JobQueue:
         enqueued_ms = timestamp_ms()
         defer_ms = round(defer_seconds * 1000)
         job = serialize_job(function, (), kwargs, None, enqueued_ms, serializer=serialize)
-        keys = [job_key_prefix + job_id, result_key_prefix + job_id, default_queue_name]
+        keys = [job_key_prefix + job_id, result_key_prefix + job_id, queue_of(function)]
         arguments = [defer_ms + expires_extra_ms, job, enqueued_ms + defer_ms, job_id]
         return bool(await self.scripts.call(self.script, keys, arguments))
 
@@ -161,10 +175,10 @@ QUEUE_SNAPSHOT_LIMIT = 10_000
 
 
 async def queue_snapshot(limit: int = QUEUE_SNAPSHOT_LIMIT) -> tuple[list[QueuedJob], bool]:
-    """The jobs in arq's queue now, read as arq keeps them (the queue's sorted set of ids by due time, each
-    job's data, its in-progress and retry keys), and whether the queue held more than `limit`."""
+    """The jobs in arq's queues now, read as arq keeps them (each queue's sorted set of ids by due time, each
+    job's data, its in-progress and retry keys), and whether the queues held more than `limit`."""
     redis = get_redis()
-    entries = await redis.zrange(default_queue_name, 0, limit, withscores=True)
+    entries = [entry for queue in QUEUES for entry in await redis.zrange(queue, 0, limit, withscores=True)]
     truncated = len(entries) > limit
     entries = entries[:limit]
     async with redis.pipeline(transaction=False) as pipeline:

@@ -9,7 +9,7 @@ from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.queue import JobQueue, deserialize, release_claims
+from app.lib.queue import IMAGE_QUEUE, JobQueue, deserialize, release_claims
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -29,11 +29,14 @@ async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_it
 
     arq = ArqRedis(client.connection_pool, job_deserializer=deserialize)
     jobs = await arq.queued_jobs()
-    assert sorted(job.kwargs.get("project_id", "") for job in jobs) == ["", *sorted(f"p-{i}" for i in range(20))]
+    assert sorted(job.kwargs["project_id"] for job in jobs) == sorted(f"p-{i}" for i in range(20))
+    # Images wait in a queue of their own (their own worker's), never in front of the other jobs.
+    [image_job] = await arq.queued_jobs(queue_name=IMAGE_QUEUE)
+    assert image_job.job_id == "shot-1"
     shot = await Job("shot-1", arq, _deserializer=deserialize).info()
     assert shot is not None
     assert (shot.function, shot.kwargs) == ("process_screenshot", {"organization_id": "org-a", "screenshot_id": "1"})
-    assert await Job("shot-1", arq).status() is JobStatus.queued
+    assert await Job("shot-1", arq, _queue_name=IMAGE_QUEUE).status() is JobStatus.queued
     assert 0 < await client.pttl("arq:job:shot-1") <= 86_400_000  # arq's default expiry of a queued job
     await client.aclose()
 
@@ -42,7 +45,7 @@ async def test_a_job_id_with_a_result_is_not_queued_again(separate_redis: Embedd
     client = Redis.from_url(separate_redis.url)
     await client.set("arq:result:shot-2", b"done")
     assert not await JobQueue(client).enqueue("process_screenshot", "shot-2", screenshot_id="2")
-    assert await client.zcard("arq:queue") == 0
+    assert await client.zcard(IMAGE_QUEUE) == 0
     await client.aclose()
 
 

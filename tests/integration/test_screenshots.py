@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.ingest import UNATTACHED_UPLOAD_HOURS, store_upload
 from app.domain.reports.models import ImageStatus, Screenshot
-from app.domain.reports.screenshots import MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
+from app.domain.reports.screenshots import _DECODING, MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
 from app.lib.database import alchemy_config
 from app.lib.queue import enqueue_for_tenant
 from app.lib.redis import get_redis
@@ -504,3 +504,51 @@ async def test_after_flushdb_the_sweeper_finds_every_pending_screenshot(tenants:
                 select(func.count()).select_from(Screenshot).where(Screenshot.report_id == shots[0].report_id),
             )
         assert total == count
+
+
+async def test_a_flood_of_images_holds_back_no_other_organizations_work(tenants: TenantFactory, worker: Any) -> None:
+    """Images wait for one of the process's two decoders. From the one queue they held every job slot meanwhile,
+    and another organization's tracking IDs, webhook deliveries and e-mails waited behind them for minutes."""
+    async with tenants.create("Gallery") as flooding, tenants.create("Shop") as other:
+        gallery = await flooding.create_project("Gallery", rateLimitPerMinute=1000)
+        shop = await other.create_project("Shop", trackingPrefix="SHOP")
+        for _ in range(2):
+            _DECODING.acquire()  # every decoder busy, as with large images: the images wait
+        try:
+            flood = [await _image_report(flooding, gallery["apiKey"]) for _ in range(12)]
+            sent = await other.client.post(
+                "/api/v1/reports", json={"title": "Cart is empty"}, headers={"X-API-Key": shop["apiKey"]}
+            )
+            assert sent.status_code == 201, sent.text
+            numbered = await _numbered(other, sent.json()["data"]["id"])
+            assert numbered["trackingId"] == "SHOP-1"
+            waiting = [(await read_report(flooding, report_id))["screenshots"][0]["status"] for report_id in flood]
+            assert waiting == ["pending"] * len(flood), "the images were not held up: the test proves nothing"
+        finally:
+            for _ in range(2):
+                _DECODING.release()
+        for report_id in flood:
+            assert (await processed(flooding, report_id))["status"] == "ready"
+
+
+async def _image_report(tenant: Tenant, api_key: str) -> str:
+    headers = {"X-API-Key": api_key}
+    upload = await tenant.client.post(
+        "/api/v1/upload/screenshot", files={"file": ("shot.png", screenshot_png((64, 48)))}, headers=headers
+    )
+    assert upload.status_code == 201, upload.text
+    body = {"title": "A picture", "screenshot_url": upload.json()["key"]}
+    created = await tenant.client.post("/api/v1/reports", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["data"]["id"])
+
+
+async def _numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        report = await read_report(tenant, report_id)
+        if report["trackingId"] is not None:
+            return report
+        await asyncio.sleep(0.05)
+    msg = "the report got no tracking ID while images waited"
+    raise AssertionError(msg)
