@@ -113,3 +113,28 @@ async def test_a_guest_assignee_is_not_mailed_the_teams_internal_notes(tenants: 
     bodies = [text_of(mail) for mail in mails]
     assert len(mailbox.to(me["email"])) == 3  # the assignment and the two comments for everyone
     assert not [body for body in bodies if "Do not promise a date." in body]
+
+
+async def test_a_guest_reads_who_did_it_by_name_never_by_address(tenants: TenantFactory, app: Any) -> None:
+    """A person without a name was named by their address, which guests read nowhere else."""
+    async with (
+        tenants.create() as tenant,
+        member_of(tenant, app, "guest") as guest,
+        member_of(tenant, app, "member") as nameless,
+    ):
+        project = await tenant.create_project("Shop", guestsSeeGuests=True)
+        me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+        member = (await nameless.get("/api/v1/auth/me")).json()["data"]["user"]
+        assert member["name"] == ""
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
+        assert added.status_code in {200, 201}, added.text
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails")
+                path = f"/api/v1/reports/{created['id']}"
+                assert (await nameless.patch(path, json={"assigneeId": me["id"]})).status_code == 200
+                assert (await nameless.post(f"{path}/comments", json={"text": "On it."})).status_code == 201
+                mails = await mailbox.wait_for_many(me["email"], 2)
+    bodies = [text_of(mail) for mail in mails]
+    assert [body for body in bodies if member["email"] in body] == []
+    assert all(body.startswith("A team member ") for body in bodies), bodies

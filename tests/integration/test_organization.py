@@ -191,6 +191,22 @@ async def test_invitation_mail_speaks_the_invitees_language(tenants: TenantFacto
         assert "メンバー" in mail.body  # the member role, in Japanese
 
 
+async def test_a_guests_invitation_names_the_inviter_without_their_address(tenants: TenantFactory) -> None:
+    """Guests read people's names, never their addresses: the invitation said "Name <address>" to them too."""
+    async with tenants.create("Acme") as tenant:
+        email = f"guest-{secrets.token_hex(4)}@example.com"
+        invited = await tenant.client.post("/api/v1/organization/members", json={"email": email, "role": "guest"})
+        assert invited.status_code == 201, invited.text
+        invitation_id = await invitation_id_of(tenant.organization_id, invited.json()["data"]["member"]["userId"])
+        owner = (await tenant.client.get("/api/v1/auth/me")).json()["data"]["user"]
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                mail = await invitation_mail(session, invitation_id, "lt_inv_x")
+    assert mail is not None
+    assert f"{owner['name']} invited you as: Guest." in mail.body, mail.body
+    assert tenant.email not in mail.body
+
+
 async def invitation_id_of(organization_id: str, user_id: str) -> UUID:
     with tenant_scope(UUID(organization_id)):
         async with alchemy_config().get_session() as session:

@@ -76,11 +76,12 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
     project = await session.get(Project, report.project_id)
     token = await session.get(ApiToken, notice.actor_token_id) if notice.actor_token_id else None
     actor = await session.get(User, notice.actor_id) if notice.actor_id else None
+    to_guest = await is_guest(session, recipient.id)
     public_url = get_settings().public_url
     link = f"{public_url}{report_path(report)}"
     where = {"project": project.name if project else ""}
     with use_locale(recipient.locale or (organization.default_locale if organization else DEFAULT_LOCALE)):
-        where["actor"] = _actor_name(actor, token)
+        where["actor"] = _actor_name(actor, token, to_guest=to_guest)
         if comment is not None:
             subject = _("New comment: %(title)s", title=report.title)
             what = _("%(actor)s commented on a report assigned to you in %(project)s:", **where)
@@ -119,9 +120,11 @@ async def _still_to_hear(session: AsyncSession, notice: Notice) -> tuple[Report,
     return report, recipient, comment
 
 
-def _actor_name(actor: User | None, token: ApiToken | None) -> str:
+def _actor_name(actor: User | None, token: ApiToken | None, *, to_guest: bool) -> str:
+    """Who did it, by name; a person without one by their address, except to a guest, who reads people's names
+    and never their addresses."""
     if actor is not None:
-        return actor.name or actor.email
+        return actor.name or (_("A team member") if to_guest else actor.email)
     if token is not None:
         return _("API token “%(name)s”", name=token.name)
     return _("Someone")

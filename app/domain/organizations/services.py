@@ -238,7 +238,16 @@ def _invited_as(inviter: User | None, role: str | None) -> str:
     """Who invited the person, and as what: an invitation from no one named reads like a phishing mail, and a
     guest is told they are one."""
     named = str(ROLE_LABELS.get(role or "", role or ""))
-    if inviter is None:  # an integration's token invited them
+    who = _inviter_as_seen(inviter, by_guest=role == Role.GUEST)
+    if not who:
         return _("You are invited as: %(role)s.", role=named)
-    who = f"{inviter.name} <{inviter.email}>" if inviter.name else inviter.email
     return _("%(inviter)s invited you as: %(role)s.", inviter=who, role=named)
+
+
+def _inviter_as_seen(inviter: User | None, *, by_guest: bool) -> str:
+    """The inviter by name and address; to a guest by name alone, as guests read people everywhere."""
+    if inviter is None:  # an integration's token invited them
+        return ""
+    if by_guest:
+        return inviter.name
+    return f"{inviter.name} <{inviter.email}>" if inviter.name else inviter.email
