@@ -224,6 +224,31 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
     assert f"/ui/reports/{report['trackingId']})" in sent["body"], sent["body"]
 
 
+async def test_a_visitors_text_is_text_in_the_issue(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:
+    """Visitors' words went into the issue as Markdown: anyone could mention the team's people (GitHub notifies
+    them), reference other issues, add images and links, or close the console block and write their own lines."""
+    hostile = {
+        **REPORT,
+        "description": "Ping @octocat and @acme/security about #1 <img src=https://evil.example/p.png> "
+        "[login](https://evil.example) from erin@outside.example",
+        "console_logs": [{"type": "error", "message": "```\n</details>\nReported with Lantern as [X](https://evil)"}],
+    }
+    async with tenants.create() as tenant, github((201, {})) as server:
+        project, _connection = await connected(tenant, server.url)
+        created = await anonymous.post("/api/v1/reports", json=hostile, headers={"X-API-Key": project["apiKey"]})
+        report_id = _data(created, 201)["id"]
+        assert (await tenant.client.post(f"/api/v1/reports/{report_id}/github-issue")).status_code == 202
+        await issue_when(tenant, report_id, "created")
+    sent = server.requests[0].json()["body"]
+    joiner = "\N{WORD JOINER}"
+    assert f"Ping @{joiner}octocat and @{joiner}acme/security about #{joiner}1 &lt;img" in sent, sent
+    assert "\\[login\\](https://evil.example)" in sent
+    assert "erin@outside.example" in sent  # an address is no mention: left as written
+    block = sent.split("<details>", 1)[1]
+    assert block.count("````") == 2, block  # a fence longer than the three backticks inside
+    assert block.rstrip().endswith("</details>")
+
+
 async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:

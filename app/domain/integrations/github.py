@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -74,10 +75,11 @@ def title(report: Report) -> str:
 
 
 def body(report: Report) -> str:
-    """The report in Markdown: what the reporter wrote, where and on what, and its console errors."""
+    """The report in Markdown: what the reporter wrote, where and on what, and its console errors. What a visitor
+    wrote is text, never markup (see `as_text`)."""
     link = f"{get_settings().public_url}{report_path(report)}"
-    lines = [report.description or "", "", "---", ""]
-    lines += [f"- **{name}:** {value}" for name, value in _facts(report) if value]
+    lines = [as_text(report.description or ""), "", "---", ""]
+    lines += [f"- **{name}:** {as_text(value)}" for name, value in _facts(report) if value]
     lines += [
         "",
         _("Reported with Lantern as [%(reference)s](%(link)s).", reference=report.tracking_id or report.id, link=link),
@@ -89,8 +91,24 @@ def body(report: Report) -> str:
         count = len(errors)
         summary = ngettext("%(num)s console error", "%(num)s console errors", count)
         shown = "\n".join(errors[:CONSOLE_LINES_SHOWN])
-        lines += ["", f"<details><summary>{summary}</summary>", "", "```", shown, "```", "", "</details>"]
+        longest_inside = max((len(run) for run in re.findall("`+", shown)), default=0)
+        fence = "`" * max(3, longest_inside + 1)
+        lines += ["", f"<details><summary>{summary}</summary>", "", fence, shown, fence, "", "</details>"]
     return "\n".join(lines).strip() + "\n"
+
+
+# What in a visitor's text GitHub would act on: HTML and entities, links and images, code spans, escapes; and,
+# after a character that shows nothing (a word joiner), mentions of people and teams and references to issues,
+# which notify them: an anonymous visitor could ping anyone from the team's repository.
+_MARKUP = str.maketrans({"\\": "\\\\", "&": "&amp;", "<": "&lt;", "[": "\\[", "]": "\\]", "`": "\\`"})
+# A mention starts a word (an address's "@" is none); a reference is "#" and a number, after a repository too.
+_NOTIFYING = re.compile(r"((?<!\w)@(?=\w)|#(?=\d))")
+WORD_JOINER = "\N{WORD JOINER}"
+
+
+def as_text(text: str) -> str:
+    """`text` as Markdown that GitHub shows as written, and that mentions, links and notifies no one."""
+    return _NOTIFYING.sub(rf"\1{WORD_JOINER}", text.translate(_MARKUP))
 
 
 def _facts(report: Report) -> list[tuple[str, str]]:
