@@ -300,9 +300,15 @@ async def test_someone_elses_failed_logins_do_not_lock_out_a_browser_that_signed
             ]
             elsewhere = await stranger.post("/api/v1/auth/login", json=right, headers={"X-Forwarded-For": "192.0.2.9"})
             again = await owner.post("/api/v1/auth/login", json=right, headers=home)
+            # Changing the password proves the current one as a login does, from the same browser: it was
+            # refused too, so the guesses kept the owner from changing the password they were after.
+            await owner.ensure_csrf()
+            change = {"currentPassword": PASSWORD, "newPassword": PASSWORD}
+            changed = await owner.post("/api/v1/auth/password", json=change, headers=home)
     assert [guess.status_code for guess in guesses] == [401, 401, 401, 429]
     assert elsewhere.status_code == 429
     assert again.status_code == 200, again.text
+    assert changed.status_code == 200, changed.text
 
 
 async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: EmbeddedRedis) -> None:

@@ -212,7 +212,11 @@ class AuthController(Controller):
     ) -> Envelope[None]:
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.change_password(
-            identity.user_id, data.current_password, data.new_password, client_ip=client_ip(request.scope)
+            identity.user_id,
+            data.current_password,
+            data.new_password,
+            client_ip=client_ip(request.scope),
+            device=request.cookies.get(DEVICE_COOKIE),
         )
         start_session(request, user, identity.organization_id)
         return ok(None)
@@ -286,7 +290,11 @@ class AuthController(Controller):
         accounts: NamedDependency[AccountService],
     ) -> Envelope[schemas.Me]:
         user, organization_id = await accounts.accept_invitation(
-            data.token, data.password, data.name, client_ip=client_ip(request.scope)
+            data.token,
+            data.password,
+            data.name,
+            client_ip=client_ip(request.scope),
+            device=request.cookies.get(DEVICE_COOKIE),
         )
         memberships = await accounts.memberships(user.id)
         organization, role = next(m for m in memberships if m[0].id == organization_id)

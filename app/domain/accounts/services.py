@@ -154,11 +154,13 @@ class AccountService:
             .values(used_at=user.password_changed_at),
         )
 
-    async def change_password(self, user_id: UUID, current_password: str, new_password: str, *, client_ip: str) -> User:
-        """A new password for someone who proves the current one (throttled as a login: a session taken over
-        is no way to guess it)."""
+    async def change_password(
+        self, user_id: UUID, current_password: str, new_password: str, *, client_ip: str, device: str | None
+    ) -> User:
+        """A new password for someone who proves the current one (throttled as a login, with the browser's
+        device cookie: a session taken over is no way to guess it, and others' failed guesses do not stop it)."""
         user = await self.users.get(user_id)
-        await self._confirm_password(user, current_password, client_ip)
+        await self._confirm_password(user, current_password, client_ip, device)
         await self.set_password(user, new_password)
         return user
 
@@ -185,7 +187,7 @@ class AccountService:
         return invitation
 
     async def accept_invitation(
-        self, token: str, password: str, name: str | None, *, client_ip: str
+        self, token: str, password: str, name: str | None, *, client_ip: str, device: str | None
     ) -> tuple[User, UUID]:
         """Make the invitation's membership count; the token works once and until it expires.
 
@@ -206,7 +208,7 @@ class AccountService:
             )
             raise LanternError(ErrorCode.CONFLICT, message)
         if account is InviteeAccount.EXISTING:
-            await self._confirm_password(user, password, client_ip)
+            await self._confirm_password(user, password, client_ip, device)
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             invitation.accepted_at = datetime.now(UTC)
             accepted = (Membership.user_id == user.id, Membership.organization_id == invitation.organization_id)
@@ -217,8 +219,8 @@ class AccountService:
             user.name = name
         return user, invitation.organization_id
 
-    async def _confirm_password(self, user: User, password: str, client_ip: str) -> None:
-        throttle = LoginThrottle(user.email, client_ip)
+    async def _confirm_password(self, user: User, password: str, client_ip: str, device: str | None) -> None:
+        throttle = LoginThrottle(user.email, client_ip, device)
         await throttle.attempt()
         if user.password_hash is None or not await verify_password(user.password_hash, password):
             await throttle.failed()

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.accounts.controllers import start_session
 from app.domain.accounts.schemas import AcceptInvitationRequest
-from app.domain.accounts.services import AccountService
+from app.domain.accounts.services import DEVICE_COOKIE, AccountService
 from app.lib.clients import client_ip
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
@@ -49,7 +49,11 @@ class InvitationPages(Controller):
             sent = {"token": data.token, "password": data.password, "name": data.name.strip() or None}
             body = convert_body(sent, AcceptInvitationRequest)
             user, organization_id = await accounts.accept_invitation(
-                body.token, body.password, body.name, client_ip=client_ip(request.scope)
+                body.token,
+                body.password,
+                body.name,
+                client_ip=client_ip(request.scope),
+                device=request.cookies.get(DEVICE_COOKIE),
             )
         except LanternError as error:
             if error.code is ErrorCode.NOT_FOUND:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from app.domain.accounts.controllers import start_session
 from app.domain.accounts.models import User
 from app.domain.accounts.schemas import PasswordChange, ProfileUpdate
-from app.domain.accounts.services import AccountService
+from app.domain.accounts.services import DEVICE_COOKIE, AccountService
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -89,7 +89,11 @@ class ProfilePages(Controller):
                 {"currentPassword": data.current_password, "newPassword": data.new_password}, PasswordChange
             )
             user = await accounts.change_password(
-                layout.user.id, change.current_password, change.new_password, client_ip=client_ip(request.scope)
+                layout.user.id,
+                change.current_password,
+                change.new_password,
+                client_ip=client_ip(request.scope),
+                device=request.cookies.get(DEVICE_COOKIE),
             )
         except LanternError as error:
             if error.code is ErrorCode.UNAUTHORIZED:
