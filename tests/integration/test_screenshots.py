@@ -19,6 +19,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.reports import ingest
 from app.domain.reports.ingest import UNATTACHED_UPLOAD_HOURS, store_upload
 from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import _DECODING, MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
@@ -552,3 +553,29 @@ async def _numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
         await asyncio.sleep(0.05)
     msg = "the report got no tracking ID while images waited"
     raise AssertionError(msg)
+
+
+async def test_uploads_waiting_for_their_report_are_capped_per_project(
+    tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads no report takes are kept a day: a widget key's holder could fill the shared disk with them."""
+    image = screenshot_png((64, 48))
+    monkeypatch.setattr(ingest, "MAX_UNATTACHED_UPLOAD_BYTES", len(image) * 5 // 2)
+    async with tenants.create() as tenant:
+        _project_id, headers = await project_headers(tenant)
+        _other_project, other_headers = await project_headers(tenant)
+
+        async def upload(sent_headers: dict[str, str]) -> Any:
+            files = {"file": ("shot.png", image)}
+            return await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=sent_headers)
+
+        first, second, refused = [await upload(headers) for _ in range(3)]
+        assert (first.status_code, second.status_code) == (201, 201)
+        assert (refused.status_code, refused.json()["error"]) == (429, "RATE_LIMITED"), refused.text
+        assert "waiting for their report" in refused.json()["message"]
+        assert refused.headers["retry-after"] == "60"
+        assert (await upload(other_headers)).status_code == 201  # each project has its own room
+
+        body = {"title": "The cart is empty", "screenshot_url": first.json()["key"]}
+        assert (await tenant.client.post("/api/v1/reports", json=body, headers=headers)).status_code == 201
+        assert (await upload(headers)).status_code == 201  # a report took one: room for one more

@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 import structlog
 from redis.exceptions import RedisError
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
@@ -38,6 +38,10 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # An upload that no report takes within this is let go, row and file: a widget key is public in every page,
 # and its uploads would otherwise fill the disk.
 UNATTACHED_UPLOAD_HOURS = 24
+# A report takes its uploads within seconds; a key's holder could otherwise fill the shared disk with uploads
+# no report ever takes (each kept a day), 200 MB a minute from one address at the default rate limit.
+MAX_UNATTACHED_UPLOAD_BYTES = 200 * 1024 * 1024
+UNATTACHED_RETRY_AFTER_SECONDS = 60
 _IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
     (b"\xff\xd8\xff", "jpg", "image/jpeg"),
@@ -162,7 +166,20 @@ async def forget_unattached_uploads(session: AsyncSession) -> list[str]:
 
 
 async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> Screenshot:
-    """Keep an upload that a later report takes over (BugSpark's upload, then `screenshot_url`)."""
+    """Keep an upload that a later report takes over (BugSpark's upload, then `screenshot_url`), while the
+    project's uploads waiting for their report stay within `MAX_UNATTACHED_UPLOAD_BYTES`."""
+    waiting = await session.scalar(
+        select(func.coalesce(func.sum(Screenshot.size), 0)).where(
+            Screenshot.project_id == project_id, Screenshot.report_id.is_(None)
+        )
+    )
+    if (waiting or 0) + len(data) > MAX_UNATTACHED_UPLOAD_BYTES:
+        message = _(
+            "Too many uploaded images are waiting for their report. Send the reports that use them, or try again later."
+        )
+        raise LanternError(
+            ErrorCode.RATE_LIMITED, message, headers={"Retry-After": str(UNATTACHED_RETRY_AFTER_SECONDS)}
+        )
     screenshot = await save_upload(project_id, data)
     session.add(screenshot)
     await session.flush()

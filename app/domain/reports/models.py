@@ -222,8 +222,17 @@ class Screenshot(ProcessedImageColumns, TenantOwned, UUIDv7AuditBase):
     """
 
     __tablename__ = "screenshot"
-    # The sweeper's question, "which screenshots have waited too long?", across tenants.
-    __table_args__ = (Index("ix_screenshot_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        # The sweeper's question, "which screenshots have waited too long?", across tenants.
+        Index("ix_screenshot_status_updated", "status", "updated_at"),
+        # "How much waits for its report?", asked at every upload (see `store_upload`).
+        Index(
+            "ix_screenshot_unattached",
+            "project_id",
+            postgresql_where=text("report_id IS NULL"),
+            sqlite_where=text("report_id IS NULL"),
+        ),
+    )
 
     project_id: Mapped[UUID] = mapped_column(GUID, ForeignKey("project.id", ondelete="CASCADE"), index=True)
     report_id: Mapped[UUID | None] = mapped_column(
