@@ -52,12 +52,43 @@ async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its
         await page.get_by_label("Allowed origins").fill("example.com\nhttps://shop.example")
         await page.get_by_label("Submissions per minute from one visitor").fill("25")
         await page.get_by_label("Button position").select_option(label="Bottom left")
+        # The widget's whole configuration is the team's to choose here, not only through the API.
+        await page.get_by_label("Theme").select_option(label="Dark")
+        await page.get_by_label("Main color").fill("#e11d48")
+        await page.get_by_label("Button shape").select_option(label="Rounded")
+        await page.get_by_label("Button icon").select_option(label="Flag")
+        await page.get_by_label("Tooltip").fill("Found a bug? Tell us")
+        await page.get_by_label("Marks on the screenshot (boxes, arrows, drawing)").uncheck()
+        await page.get_by_label("What the screenshot shows").select_option(label="The whole page")
+        await page.get_by_label("Files the visitor attaches").check()
         await page.get_by_role("button", name="Save changes").click()
         await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
         saved = await read(tenant, f"/api/v1/projects/{project['id']}")
         assert saved["allowedOrigins"] == ["example.com", "https://shop.example"]
         assert saved["rateLimitPerMinute"] == 25
-        assert saved["widgetConfig"]["position"] == "bottom-left"
+        config = saved["widgetConfig"]
+        assert (config["position"], config["theme"], config["buttonShape"], config["buttonIcon"]) == (
+            "bottom-left",
+            "dark",
+            "rounded",
+            "flag",
+        )
+        # The main colour is the button's in the dark theme too: it stayed the default violet there.
+        assert {config[name] for name in ("lightButtonColor", "darkButtonColor", "darkButtonHoverColor")} == {"#e11d48"}
+        assert (config["tooltipEnabled"], config["tooltipText"], config["captureMethod"]) == (
+            True,
+            "Found a bug? Tell us",
+            "fullpage",
+        )
+        assert config["features"] == {
+            "screenshot": True,
+            "annotation": False,
+            "consoleCapture": True,
+            "attachments": True,
+        }
+        # The form shows what was saved.
+        await expect(page.get_by_label("Marks on the screenshot (boxes, arrows, drawing)")).not_to_be_checked()
+        await expect(page.get_by_label("Button icon")).to_have_value("flag")
 
 
 async def test_refused_forms_come_back_filled_in_with_each_reason_beside_its_field(

@@ -38,9 +38,23 @@ SETTINGS_FIELDS = {
     "widgetConfig.primaryColor": "primary_color",
     "widgetConfig.lightButtonColor": "primary_color",
     "widgetConfig.lightButtonHoverColor": "primary_color",
+    "widgetConfig.darkButtonColor": "primary_color",
+    "widgetConfig.darkButtonHoverColor": "primary_color",
     "widgetConfig.buttonText": "button_text",
+    "widgetConfig.buttonShape": "button_shape",
+    "widgetConfig.buttonIcon": "button_icon",
+    "widgetConfig.tooltipText": "tooltip_text",
+    "widgetConfig.captureMethod": "capture_method",
+}
+# The widget's features a project turns on and off here, by the form's checkbox names.
+FEATURES = {
+    "screenshot": "feature_screenshot",
+    "annotation": "feature_annotation",
+    "consoleCapture": "feature_console_capture",
+    "attachments": "feature_attachments",
 }
 PERSON_FIELDS = {"email": "email"}
+BUTTON_COLORS = ("lightButtonColor", "lightButtonHoverColor", "darkButtonColor", "darkButtonHoverColor")
 
 
 @dataclass
@@ -70,15 +84,26 @@ class SettingsForm:
     # Checkboxes are sent only when ticked.
     is_active: str | None = None
     guests_see_guests: str | None = None
-    # The widget's appearance offered here; its other settings keep their values (the API changes them all).
+    # The widget's appearance and what it collects; its other settings (each colour of each state, the icon's
+    # size, the dialog's colours) keep their values: the API changes them all.
     position: str = "bottom-right"
     theme: str = "auto"
     primary_color: str = "#6366f1"
     button_text: str = ""
+    button_shape: str = "rectangle"
+    button_icon: str = "bug"
+    tooltip_text: str = ""
+    capture_method: str = "visible"
+    use_screen_capture_api: str | None = None
+    feature_screenshot: str | None = None
+    feature_annotation: str | None = None
+    feature_console_capture: str | None = None
+    feature_attachments: str | None = None
 
     @classmethod
     def of(cls, project: Project) -> SettingsForm:
         config = project.widget_config
+        features = config.get("features", {})
         return cls(
             name=project.name,
             site_url=project.site_url or "",
@@ -90,6 +115,12 @@ class SettingsForm:
             theme=config.get("theme", "auto"),
             primary_color=config.get("primaryColor", "#6366f1"),
             button_text=config.get("buttonText") or "",
+            button_shape=config.get("buttonShape", "rectangle"),
+            button_icon=config.get("buttonIcon", "bug"),
+            tooltip_text=(config.get("tooltipText") or "") if config.get("tooltipEnabled") else "",
+            capture_method=config.get("captureMethod", "visible"),
+            use_screen_capture_api="on" if config.get("useScreenCaptureAPI") else None,
+            **{field: "on" if features.get(name, name != "attachments") else None for name, field in FEATURES.items()},
         )
 
     def changes(self) -> ProjectUpdate:
@@ -103,11 +134,18 @@ class SettingsForm:
             "widgetConfig": {
                 "position": self.position,
                 "theme": self.theme,
-                # The main color is the widget's accent and its button's, hovered or not, in the light theme.
+                # The main color is the widget's accent and its button's, hovered or not, in either theme (the
+                # widget picks a legible text colour on it).
                 "primaryColor": self.primary_color,
-                "lightButtonColor": self.primary_color,
-                "lightButtonHoverColor": self.primary_color,
+                **dict.fromkeys(BUTTON_COLORS, self.primary_color),
                 "buttonText": self.button_text.strip() or None,
+                "buttonShape": self.button_shape,
+                "buttonIcon": self.button_icon,
+                "tooltipEnabled": bool(self.tooltip_text.strip()),
+                "tooltipText": self.tooltip_text.strip() or None,
+                "captureMethod": self.capture_method,
+                "useScreenCaptureAPI": self.use_screen_capture_api is not None,
+                "features": {name: getattr(self, field) is not None for name, field in FEATURES.items()},
             },
         }
         return convert_body(changes, ProjectUpdate)
