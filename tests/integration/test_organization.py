@@ -471,6 +471,24 @@ async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
     assert wrong.json()["details"][0]["field"] == "widgetConfig.theme"
 
 
+async def test_a_project_is_created_with_what_an_update_can_set(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """`requireOrigin` and `widgetConfig` were refused on creation ("not allowed") and taken by the update."""
+    async with tenants.create() as tenant:
+        config = {"theme": "dark", "buttonShape": "circle", "features": {"annotation": False}}
+        body = {"name": "Shop", "requireOrigin": True, "widgetConfig": config}
+        created = await tenant.client.post("/api/v1/projects", json=body)
+        wrong = await tenant.client.post("/api/v1/projects", json={"name": "Other", "widgetConfig": {"theme": "neon"}})
+        assert created.status_code == 201, created.text
+        served = (await anonymous.get(f"/api/widget/config/{created.json()['data']['apiKey']}")).json()["config"]
+    project = created.json()["data"]
+    assert project["requireOrigin"] is True
+    assert (project["widgetConfig"]["theme"], project["widgetConfig"]["buttonShape"]) == ("dark", "circle")
+    assert project["widgetConfig"]["features"] == {**BUGPIN_CONFIG["features"], "annotation": False}
+    assert (served["theme"], served["features"]["annotation"]) == ("dark", False)
+    assert wrong.status_code == 400
+    assert wrong.json()["details"][0]["field"] == "widgetConfig.theme"
+
+
 async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         first = await tenant.create_project("Bug Spark", trackingPrefix="BSK")

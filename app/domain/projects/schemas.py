@@ -119,7 +119,10 @@ class ProjectCreate(CamelStruct, forbid_unknown_fields=True):
     is_active: bool = True
     is_public: bool = False
     guests_see_guests: bool = False
+    require_origin: RequireOrigin = False
     rate_limit_per_minute: RateLimit | None = None
+    # The fields sent over the defaults (`features` too, one by one); the result must be a valid WidgetConfig.
+    widget_config: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):

@@ -83,8 +83,9 @@ class ProjectService(TenantService[Project]):
                 is_active=data.is_active,
                 is_public=data.is_public,
                 guests_see_guests=data.guests_see_guests,
+                require_origin=data.require_origin,
                 rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
-                widget_config=msgspec.to_builtins(WidgetConfig()),
+                widget_config=_changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config),
             ),
         )
         await self.create_key(project.id)
