@@ -82,7 +82,7 @@ class Export:
         ]
         if self.people is not None:
             assignee = self.people.get(report.assignee_id, "") if report.assignee_id else ""
-            cells += [assignee, report.reporter_email or ""]
+            cells += [assignee, report.reporter_email or report.reporter_identifier or ""]
         link = f"{get_settings().public_url}/ui/reports/{report.tracking_id or report.id}"
         return [
             *cells,

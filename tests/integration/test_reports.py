@@ -104,6 +104,33 @@ async def test_bugspark_example_creates_a_report_with_a_tracking_id(
         assert shown.json()["data"]["metadata"] == {"page": "/checkout", "cart_total": 49.99}
 
 
+async def test_bugsparks_reporter_identifier_is_the_reporters_address_when_it_is_one(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """BugSpark's `reporter_identifier` is "the reporter's e-mail or ID": kept, it was found by no search and shown
+    on no page or export."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        by_address = {**BUGSPARK_EXAMPLE, "title": "Cart empties", "reporter_identifier": "Zed@Example.com"}
+        by_id = {**BUGSPARK_EXAMPLE, "title": "Coupon refused", "reporter_identifier": "customer-4711"}
+        for body in (by_address, by_id):
+            assert (await anonymous.post("/api/v1/reports", json=body, headers=key)).status_code == 201
+        found = (await tenant.client.get("/api/v1/reports?search=zed@example.com")).json()["data"]["items"]
+        listed = {item["title"]: item for item in (await tenant.client.get("/api/v1/reports")).json()["data"]["items"]}
+        page = await tenant.client.get(f"/ui/reports/{listed['Coupon refused']['id']}")
+        export = await tenant.client.get("/ui/reports.csv")
+    assert [item["title"] for item in found] == ["Cart empties"]
+    assert (listed["Cart empties"]["reporterEmail"], listed["Coupon refused"]["reporterEmail"]) == (
+        "Zed@Example.com",
+        None,
+    )
+    assert listed["Coupon refused"]["reporterIdentifier"] == "customer-4711"
+    assert "customer-4711" in page.text
+    assert "Zed@Example.com" in export.text
+    assert "customer-4711" in export.text
+
+
 async def test_missing_title_answers_in_traditional_chinese_naming_the_field(
     tenants: TenantFactory,
     anonymous: ApiClient,

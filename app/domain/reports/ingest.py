@@ -7,6 +7,7 @@ waits a bounded time for it so that most answers already carry it.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from app.domain.reports.tracking import submission_in_flight, wait_for
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
+from app.lib.patterns import EMAIL
 from app.lib.queue import enqueue_for_tenant
 from app.lib.redis import get_redis, redis_health
 from app.lib.storage import new_key, storage
@@ -91,12 +93,19 @@ def report_from_api(project_id: UUID, body: ApiReport) -> Report:
         category=body.category.value,
         source=Source.API.value,
         reporter_identifier=body.reporter_identifier,
+        # BugSpark's identifier is "the reporter's e-mail or ID": an address is the reporter's e-mail, which
+        # search, the list, the export and a guest's own reports go by.
+        reporter_email=_address_or_none(body.reporter_identifier),
         page_url=_page_url(body.metadata),
         page_metadata=body.metadata,
         console_logs=body.console_logs,
         network_logs=body.network_logs,
         user_actions=body.user_actions,
     )
+
+
+def _address_or_none(identifier: str | None) -> str | None:
+    return identifier if identifier is not None and re.match(EMAIL, identifier) else None
 
 
 def _page_url(metadata: dict[str, object]) -> str | None:
