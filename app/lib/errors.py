@@ -332,14 +332,20 @@ def _struct(kind: Any) -> type[msgspec.Struct] | None:
     return None
 
 
-def field_errors(extra: Any) -> list[FieldError]:
-    """Field errors of a Litestar `ValidationException.extra`, localized."""
+def field_errors(extra: Any, handler: Any = None) -> list[FieldError]:
+    """Field errors of a Litestar `ValidationException.extra`, localized; a parameter of `handler` that takes
+    an enum's values (a query's `severity`) is told which, as a body's field is."""
+    parameters = handler.parsed_fn_signature.parameters if isinstance(handler, HTTPRouteHandler) else {}
     errors: list[FieldError] = []
     for item in extra if isinstance(extra, list) else []:
         if not isinstance(item, dict):
             continue
-        named, message = _validation_message(str(item.get("message", "")))
+        raw = str(item.get("message", ""))
+        named, message = _validation_message(raw)
         key = str(item.get("key", "")).removeprefix("data").strip(".")
+        parameter = parameters.get(key)
+        if raw.startswith("Invalid enum value") and parameter and (choices := _enum_values(parameter.annotation)):
+            message = f"{message} {one_of(choices)}"
         path = ".".join(part for part in (key, named or "") if part)
         errors.append(FieldError(field=path or "body", message=message))
     return errors
@@ -420,7 +426,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR if server_error else None)
     with use_locale(request_locale(request)):
         if isinstance(exc, ValidationException) and exc.extra:
-            details = _every_body_error(request) or field_errors(exc.extra)
+            details = _every_body_error(request) or field_errors(exc.extra, request.scope.get("route_handler"))
             error = LanternError(ErrorCode.VALIDATION_ERROR, details=details)
         elif exc.status_code == HTTP_400_BAD_REQUEST and "Request Entity Too Large" in str(exc.detail):
             # Litestar answers 400 when a multipart body has too many parts, or a part headers longer than its

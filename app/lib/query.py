@@ -60,7 +60,21 @@ class CamelCaseQueryMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
+@cache
+def _query_aliases(handler: BaseRouteHandler) -> dict[str, str]:
+    """The handler's arguments that read a query parameter of another name (`view` reads `scope`)."""
+    return {
+        name: field.kwarg_definition.name
+        for name, field in handler.parsed_fn_signature.parameters.items()
+        if isinstance(field.kwarg_definition, QueryParameter) and field.kwarg_definition.name not in (None, name)
+    }
+
+
 def sent_query_name(scope: Scope, name: str) -> str:
-    """A query parameter's name as the client spelled it (`pageSize` for `page_size`, when sent so)."""
+    """A query parameter's name as the client spelled it: `pageSize` for `page_size` when sent so, and the
+    parameter's own name where Litestar names the handler's argument (`scope`, not `view`)."""
+    handler = scope.get("route_handler")
+    if isinstance(handler, BaseRouteHandler):
+        name = _query_aliases(handler).get(name, name)
     sent_as: dict[str, str] = scope.get("state", {}).get(_SENT_AS, {})
     return sent_as.get(name, name)

@@ -162,4 +162,6 @@ async def test_members_are_refused_and_the_window_is_checked(tenants: TenantFact
             assert [detail["field"] for detail in refused.json()["details"]] == ["hours"]
         refused = await tenant.client.get(f"{JOBS}?scope=everything")
         assert refused.status_code == 400, refused.text
+        # Named as sent: it said `view`, the handler's own name for it, found nowhere in the request or document.
+        assert [detail["field"] for detail in refused.json()["details"]] == ["scope"]
         assert len(_data(await tenant.client.get(f"{JOBS}?hours=168"))["kinds"][0]["hourly"]) == 169

@@ -190,3 +190,19 @@ async def test_numbers_in_messages_are_written_the_readers_way(tenants: TenantFa
     assert response.json()["details"] == [
         {"field": "description", "message": "Darf höchstens 20.000 Zeichen lang sein."}
     ]
+
+
+async def test_a_query_value_not_taken_is_told_which_are(tenants: TenantFactory) -> None:
+    """A body's field said "Use one of: …"; a query parameter only that the value was not one of them."""
+    async with tenants.create() as tenant:
+        severity = await tenant.client.get("/api/v1/reports?severity=High")
+        category = await tenant.client.get("/api/v1/reports?category=BUG&lang=de")
+        role = await tenant.client.get("/api/v1/organization/members?role=bogus")
+    for refused, field in ((severity, "severity"), (category, "category"), (role, "role")):
+        assert refused.status_code == 400, refused.text
+        [detail] = refused.json()["details"]
+        assert detail["field"] == field
+    assert "critical, high, medium, low" in severity.json()["details"][0]["message"], severity.text
+    assert "bug, ui, performance, crash, other" in category.json()["details"][0]["message"], category.text
+    assert "Möglich sind: bug, ui" in category.json()["details"][0]["message"]  # in the request's language
+    assert "owner" in role.json()["details"][0]["message"], role.text
