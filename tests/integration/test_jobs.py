@@ -69,6 +69,10 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
         project = await busy.create_project("Shop", trackingPrefix="SHOP")
         for _ in range(2):
             await submit_with_screenshot(busy, project["apiKey"], png())
+        # An upload no report took yet waits for its report, not for the worker: it is no pending work.
+        upload = {"file": ("shot.png", png())}
+        headers = {"X-API-Key": project["apiKey"]}
+        assert (await busy.client.post("/api/v1/upload/screenshot", files=upload, headers=headers)).status_code == 201
 
         mine = _data(await busy.client.get(JOBS))
         assert mine["scope"] == "organization"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -50,10 +50,23 @@ class _Tracked:
     model: Any
     done: str
     failed: str
+    # Which pending rows are work: an upload no report has taken yet is waiting for its report, not the worker.
+    queued: Any = None
+
+    @property
+    def pending(self) -> Any:
+        waiting = self.model.status == PENDING
+        return waiting if self.queued is None else and_(waiting, self.queued)
 
 
 TRACKED = (
-    _Tracked("screenshot", Screenshot, ImageStatus.READY.value, ImageStatus.FAILED.value),
+    _Tracked(
+        "screenshot",
+        Screenshot,
+        ImageStatus.READY.value,
+        ImageStatus.FAILED.value,
+        queued=Screenshot.report_id.is_not(None),
+    ),
     _Tracked("attachmentImage", Attachment, ImageStatus.READY.value, ImageStatus.FAILED.value),
     _Tracked("webhookDelivery", WebhookDelivery, DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value),
     _Tracked("githubIssue", GitHubIssue, IssueStatus.CREATED.value, IssueStatus.FAILED.value),
@@ -101,7 +114,7 @@ class JobDashboard:
         model = tracked.model
         retries = func.coalesce(func.sum(case((model.attempts > 1, model.attempts - 1), else_=0)), 0)
         pending, pending_retries = (
-            await self.session.execute(select(func.count(), retries).select_from(model).where(model.status == PENDING))
+            await self.session.execute(select(func.count(), retries).select_from(model).where(tracked.pending))
         ).one()
         hour = self._hour(model.updated_at)
         finished = (
@@ -152,7 +165,7 @@ class JobDashboard:
         failed: Counter[UUID] = Counter()
         for tracked in TRACKED:
             model = tracked.model
-            for organization_id, count in await self._per_organization(model, model.status == PENDING):
+            for organization_id, count in await self._per_organization(model, tracked.pending):
                 pending[organization_id] += count
             late = (model.status == tracked.failed, model.updated_at >= since)
             for organization_id, count in await self._per_organization(model, *late):
