@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from obstore.store import S3Store
 
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
-from app.settings import Settings, get_settings
+from app.settings import Settings, create_data_dir, get_settings
 
 if TYPE_CHECKING:
     from obstore.store import S3Config  # a TypedDict of the type stubs only
@@ -134,10 +135,14 @@ def _remove_tree(path: Path) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write to a temporary file and rename, so a reader never sees half a file. Folders and files are the
+    owner's alone, whatever the umask: they are every organization's screenshots."""
+    for folder in reversed([path.parent, *path.parent.parents]):  # `parents=True` makes the parents umask's
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_bytes(data)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+        file.write(data)
     partial.replace(path)
 
 
@@ -195,6 +200,9 @@ class S3Storage:
 def storage_from(settings: Settings) -> Storage:
     if settings.storage_backend == "s3":
         return S3Storage.from_settings(settings)
+    # `serve` and `worker` may be the first to use the data directory (`run` makes it): made the owner's alone
+    # here, its folders (made with parents of the umask's mode) are closed to others too.
+    create_data_dir(settings.data_dir)
     return LocalStorage(settings.data_dir / "uploads")  # the settings take no other backend
 
 

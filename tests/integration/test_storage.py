@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -112,6 +114,22 @@ async def test_put_get_exists_delete(store: Storage) -> None:
     assert not await store.exists(key)
     with pytest.raises(FileNotFoundError):
         await store.get(key)
+
+
+async def test_local_files_are_the_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
+    """Under `serve` and `worker` (`run` closes the data directory itself) every organization's screenshots were
+    readable by every local account: folders 755 and files 644 under the usual umask."""
+    data_dir = tmp_path / "data"
+    previous = os.umask(0o022)
+    try:
+        store = storage_from(dataclasses.replace(get_settings(), storage_backend="local", data_dir=data_dir))
+        key = new_key(uuid4(), uuid4(), "png")
+        await store.put(key, b"a screenshot")
+    finally:
+        os.umask(previous)
+    stored = data_dir / "uploads" / key
+    modes = {path: stat.S_IMODE(path.stat().st_mode) for path in (data_dir, *stored.parents[:3], stored)}
+    assert {path: mode & 0o077 for path, mode in modes.items()} == dict.fromkeys(modes, 0), modes
 
 
 async def test_a_projects_objects_are_deleted_and_no_others(store: Storage) -> None:
