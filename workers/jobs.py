@@ -83,12 +83,14 @@ async def send_notification_email(session: AsyncSession, *, notice: dict[str, An
 
 
 @retried_mail
-async def send_password_reset_email(_ctx: dict[str, Any], *, user_id: str, sealed_token: str) -> bool:
+async def send_password_reset_email(
+    _ctx: dict[str, Any], *, user_id: str, sealed_token: str, locale: str | None = None
+) -> bool:
     """The link to choose a new password, mailed to whoever asked for it: a person's own, of no tenant."""
     if (token := _unsealed(sealed_token)) is None:
         return False
     async with alchemy_config().get_session() as session:
-        mail = await password_reset_mail(session, UUID(user_id), token)
+        mail = await password_reset_mail(session, UUID(user_id), token, locale)
     return mail is not None and await send_mail(mail)
 
 

@@ -41,6 +41,24 @@ async def test_signup_creates_user_organization_and_session(anonymous: ApiClient
     assert me.json()["data"]["role"] == "owner"
 
 
+async def test_a_new_organization_speaks_the_language_it_was_signed_up_in(app: Any) -> None:
+    """Every organization began in English: `LANTERN_DEFAULT_LOCALE` and the person's language reached none."""
+    languages = []
+    for headers, instance in (({"Accept-Language": "de-DE"}, "en"), ({}, "ja")):
+        with environment(LANTERN_DEFAULT_LOCALE=instance):
+            async with ApiClient.for_app(app) as person:
+                body = {
+                    "email": f"new-{secrets.token_hex(4)}@example.com",
+                    "password": PASSWORD,
+                    "name": "Mei",
+                    "organization": {"name": "Night Market"},
+                }
+                signed_up = await person.post("/api/v1/auth/signup", json=body, headers=headers)
+                assert signed_up.status_code == 201, signed_up.text
+                languages.append((await person.get("/api/v1/organization")).json()["data"]["defaultLocale"])
+    assert languages == ["de", "ja"]
+
+
 async def test_a_refused_body_names_every_bad_field_at_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """Litestar's own decoding names msgspec's first error only: a client fixed one field per round."""
     bad = {"email": "bad", "password": "short", "name": "", "organization": {}}

@@ -128,3 +128,15 @@ async def _queued_reset() -> bytes:
         await asyncio.sleep(0.05)
     msg = "no password reset job was queued"
     raise AssertionError(msg)
+
+
+async def test_the_link_is_mailed_in_the_language_it_was_asked_in(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """It came in English whatever the page or the person's organization spoke, to someone with no language of
+    their own."""
+    async with tenants.create() as tenant:
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                asked = await anonymous.post(RESET, json={"email": tenant.email}, headers={"Accept-Language": "es"})
+                assert asked.status_code == 202, asked.text
+                message = await mailbox.wait_for(tenant.email)
+    assert message["Subject"] == "Elige una nueva contraseña de Lantern", message["Subject"]

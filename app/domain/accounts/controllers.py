@@ -21,6 +21,7 @@ from app.domain.organizations.models import Organization
 from app.lib.asgi import OWN_LIMIT
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, LanternError
+from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
 from app.lib.openapi import PUBLIC, SESSION, may_answer
 from app.lib.ratelimit import Decision
@@ -108,7 +109,11 @@ async def sign_up(request: Request[Any, Any, Any], accounts: AccountService, bod
     if not decision.allowed:
         raise refuse(decision)
     user, organization = await accounts.signup(
-        email=body.email, password=body.password, name=body.name, organization_name=body.organization.name
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        organization_name=body.organization.name,
+        locale=current_locale(),  # the language the person signs up in: their organization's to begin with
     )
     start_session(request, user, organization.id)
     return SignedUp(user, organization, decision)

@@ -25,8 +25,8 @@ from app.domain.accounts.models import PasswordReset, User
 from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.i18n import current_locale, use_locale
 from app.lib.i18n import gettext as _
-from app.lib.i18n import use_locale
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
@@ -91,8 +91,9 @@ class AccountService:
         self.users = UserService(session=session)
 
     async def signup(
-        self, *, email: str, password: str, name: str, organization_name: str
+        self, *, email: str, password: str, name: str, organization_name: str, locale: str | None = None
     ) -> tuple[User, Organization]:
+        """An account and its own organization, whose language is `locale` (else the instance's default)."""
         email = normalize_email(email)
         if await self.users.by_email(email) is not None:
             raise LanternError(
@@ -101,11 +102,13 @@ class AccountService:
                 details=[FieldError("email", _("An account with this e-mail address already exists."))],
             )
         user = await self.users.create(User(email=email, name=name, password_hash=await hash_password(password)))
-        organization = await self.create_organization(user.id, organization_name)
+        organization = await self.create_organization(user.id, organization_name, locale)
         return user, organization
 
-    async def create_organization(self, owner_id: UUID, name: str) -> Organization:
-        """A new tenant with `owner_id` as its owner; the slug gets a suffix when the plain one is taken."""
+    async def create_organization(self, owner_id: UUID, name: str, locale: str | None = None) -> Organization:
+        """A new tenant with `owner_id` as its owner, in `locale` or the instance's default language; the slug
+        gets a suffix when the plain one is taken."""
+        default_locale = locale or get_settings().default_locale
         organization_id = uuid7()
         async with scoped(self.session, tenant_scope(organization_id, owner_id)):
             slug = slugify(name)
@@ -113,7 +116,9 @@ class AccountService:
                 candidate = slug if attempt == 0 else f"{slug}-{secrets.token_hex(3)}"
                 try:
                     async with self.session.begin_nested():
-                        organization = Organization(id=organization_id, name=name, slug=candidate)
+                        organization = Organization(
+                            id=organization_id, name=name, slug=candidate, default_locale=default_locale
+                        )
                         self.session.add(organization)
                         await self.session.flush()
                     break
@@ -251,6 +256,7 @@ class AccountService:
             of_tenant=False,
             user_id=str(user.id),
             sealed_token=seal(token),
+            locale=current_locale(),
         )
 
     async def reset_password(self, token: str, password: str) -> User:
@@ -339,13 +345,16 @@ def device_token(account: str) -> str:
     return hmac.new(get_settings().secret_key.encode(), f"device:{account}".encode(), hashlib.sha256).hexdigest()
 
 
-async def password_reset_mail(session: AsyncSession, user_id: UUID, token: str) -> Mail | None:
-    """The e-mail with the link to choose a new password, in the person's language."""
+async def password_reset_mail(
+    session: AsyncSession, user_id: UUID, token: str, asked_in: str | None = None
+) -> Mail | None:
+    """The e-mail with the link to choose a new password, in the person's language, else in the one they asked
+    for it in."""
     user = await session.get(User, user_id)
     if user is None:
         return None
     link = f"{get_settings().public_url}/ui/password-reset/confirm?{urlencode({'token': token})}"
-    with use_locale(user.locale or "en"):
+    with use_locale(user.locale or asked_in or get_settings().default_locale):
         subject = _("Choose a new Lantern password")
         body = _(
             "Hello,\n\nSomeone, probably you, asked to choose a new password for %(email)s on Lantern. Choose it "
