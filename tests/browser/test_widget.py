@@ -747,3 +747,51 @@ async def test_at_400_percent_zoom_the_focused_title_is_in_sight(
             title = page.get_by_role("dialog", name="Report a bug").get_by_label("Title")
             await expect(title).to_be_focused()
             await expect(title).to_be_in_viewport()
+
+
+def shortcuts_page(lantern: str, api_key: str) -> str:
+    """A video page with the keyboard handlers real sites have, each leaving the page's own form fields alone:
+    `n` and `/` shortcuts, Space and the arrows taken by the player, and Escape that closes the page's dialog."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Video</title></head>
+<body><input id="search" aria-label="Search videos"><div id="subscribe" data-open="true">Subscribe?</div>
+  <script>
+    document.addEventListener("keydown", (event) => {{
+      if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+      if (event.key === "n") document.body.dataset.shortcut = "next video";
+      if (event.key === "/") {{
+        event.preventDefault();
+        document.getElementById("search").focus();
+      }}
+      if ([" ", "ArrowLeft", "ArrowRight"].includes(event.key)) event.preventDefault();
+      if (event.key === "Escape") document.getElementById("subscribe").dataset.open = "false";
+    }});
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_keys_typed_in_the_widget_leave_the_pages_shortcuts_alone(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The keys reached the page with the widget's element as their target, which no "ignore form fields"
+    check knows: `n` played the next video, `/` took the rest of the text to the page's search box, the
+    player's Space ate the spaces, and the Escape that closed the widget closed the page's dialog too."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = shortcuts_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            title, description = dialog.get_by_label("Title"), dialog.get_by_label("Description")
+            await expect(title).to_be_focused()
+            await page.keyboard.type("Video does not play")
+            await description.focus()
+            await page.keyboard.type("Pressing n or / does nothing")
+            await expect(title).to_have_value("Video does not play")
+            await expect(description).to_have_value("Pressing n or / does nothing")
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_have_count(0)
+            await expect(page.locator("#subscribe")).to_have_attribute("data-open", "true")
+            await expect(page.locator("body")).not_to_have_attribute("data-shortcut", re.compile(".*"))
+            await expect(page.get_by_label("Search videos")).to_have_value("")

@@ -321,9 +321,22 @@ function adoptStyles(root, css) {
   }
 }
 
+// Keys and text typed into the widget reach the page as events of its host (shadow DOM retargets them), which no
+// "ignore keys in form fields" check recognizes: the page's shortcuts fired, a player's Space ate the spaces, the
+// Escape that closed the widget closed the page's own dialog too. They end at the host. A page's listeners in
+// the capture phase (on window or document, with `true`) still get them first, with the host as their target:
+// nothing a page's element does comes before those.
+const PAGE_FREE_EVENTS = ["keydown", "keypress", "keyup", "beforeinput", "input", "compositionstart",
+  "compositionupdate", "compositionend", "paste", "copy", "cut"];
+
+function keepEventsFromPage(host) {
+  for (const type of PAGE_FREE_EVENTS) host.addEventListener(type, (event) => event.stopPropagation());
+}
+
 export function mountWidget({ settings, config, recording }) {
   // In its texts' language and direction, whatever the page's: a screen reader reads it in the right voice.
   const host = element("div", { "data-lantern-widget": "", lang: config.texts.lang, dir: config.texts.dir });
+  keepEventsFromPage(host);
   const root = host.attachShadow({ mode: "open" });
   adoptStyles(root, stylesFor(config, prefersDark(config.theme)));
   const button = launcher(config, config.texts);
