@@ -795,3 +795,43 @@ async def test_keys_typed_in_the_widget_leave_the_pages_shortcuts_alone(
             await expect(page.locator("#subscribe")).to_have_attribute("data-open", "true")
             await expect(page.locator("body")).not_to_have_attribute("data-shortcut", re.compile(".*"))
             await expect(page.get_by_label("Search videos")).to_have_value("")
+
+
+def trapped_page(lantern: str, api_key: str) -> str:
+    """A page with its sign-up dialog open, keeping the focus inside as Bootstrap 5's modal does: a `focusin`
+    anywhere outside it sends the focus back to its first field."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign up</title></head>
+<body><div id="signup" role="dialog" aria-modal="true" aria-label="Sign up" tabindex="-1">
+    <input aria-label="Your e-mail address"></div>
+  <script>
+    const modal = document.getElementById("signup");
+    document.addEventListener("focusin", (event) => {{
+      if (event.target === document || event.target === modal || modal.contains(event.target)) return;
+      modal.querySelector("input").focus();
+    }});
+    modal.querySelector("input").focus();
+  </script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+async def test_the_widget_takes_typing_over_a_page_dialog_that_keeps_the_focus(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A focus trap saw the widget's element, outside its dialog, take the focus, and pulled it back: nothing
+    could be typed into the report."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = trapped_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog.get_by_label("Title")).to_be_focused()
+            await page.keyboard.type("Cannot sign up")
+            await page.keyboard.press("Tab")
+            await expect(dialog.get_by_label("Description")).to_be_focused()
+            await page.keyboard.type("The button is grey")
+            await expect(dialog.get_by_label("Title")).to_have_value("Cannot sign up")
+            await expect(dialog.get_by_label("Description")).to_have_value("The button is grey")
+            await expect(page.get_by_label("Your e-mail address")).to_have_value("")

@@ -323,11 +323,12 @@ function adoptStyles(root, css) {
 
 // Keys and text typed into the widget reach the page as events of its host (shadow DOM retargets them), which no
 // "ignore keys in form fields" check recognizes: the page's shortcuts fired, a player's Space ate the spaces, the
-// Escape that closed the widget closed the page's own dialog too. They end at the host. A page's listeners in
-// the capture phase (on window or document, with `true`) still get them first, with the host as their target:
-// nothing a page's element does comes before those.
+// Escape that closed the widget closed the page's own dialog too. So do focus changes: a page's modal that keeps
+// the focus inside it (Bootstrap's, on `focusin` at the document) took it back from the widget's fields. They end
+// at the host. A page's listeners in the capture phase (on window or document, with `true`) still get them first,
+// with the host as their target: nothing a page's element does comes before those.
 const PAGE_FREE_EVENTS = ["keydown", "keypress", "keyup", "beforeinput", "input", "compositionstart",
-  "compositionupdate", "compositionend", "paste", "copy", "cut"];
+  "compositionupdate", "compositionend", "paste", "copy", "cut", "focusin", "focusout"];
 
 function keepEventsFromPage(host) {
   for (const type of PAGE_FREE_EVENTS) host.addEventListener(type, (event) => event.stopPropagation());
