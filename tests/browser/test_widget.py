@@ -835,3 +835,24 @@ async def test_the_widget_takes_typing_over_a_page_dialog_that_keeps_the_focus(
             await expect(dialog.get_by_label("Title")).to_have_value("Cannot sign up")
             await expect(dialog.get_by_label("Description")).to_have_value("The button is grey")
             await expect(page.get_by_label("Your e-mail address")).to_have_value("")
+
+
+@pytest.mark.parametrize(
+    "containing", ["transform: translateZ(0)", "will-change: transform", "filter: saturate(1)", "contain: paint"]
+)
+async def test_the_button_stays_in_the_windows_corner_on_a_body_that_holds_fixed_elements(
+    tenants: TenantFactory, page: Page, live_server: str, containing: str
+) -> None:
+    """Each of these makes the body the box that fixed elements are placed in: the button was drawn at the
+    bottom of a long page, out of sight, not at the window's corner."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"]).replace(
+                '<body style="', f'<body style="{containing};height:3000px;'
+            )
+            await page.goto(site.url("/"))
+            box = await page.get_by_role("button", name="Report a bug").bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] == pytest.approx(1260, abs=2), box
+    assert box["y"] + box["height"] == pytest.approx(700, abs=2), box

@@ -32,6 +32,7 @@ async function fetchConfig(settings, fetch) {
   return body.config;
 }
 
+// The widget goes after the body (see mountWidget): before the body is parsed, it would land in front of it.
 function whenBodyReady(callback) {
   if (document.body) callback();
   else document.addEventListener("DOMContentLoaded", callback, { once: true });

@@ -1,5 +1,5 @@
 // The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page. It stacks
-// at the highest z-index there is, and being the body's last child, above a page's own elements at that height.
+// at the highest z-index there is, and coming after the body, above a page's own elements at that height.
 import { legible } from "./contrast.js";
 
 export function stylesFor(config, dark) {

@@ -342,7 +342,9 @@ export function mountWidget({ settings, config, recording }) {
   adoptStyles(root, stylesFor(config, prefersDark(config.theme)));
   const button = launcher(config, config.texts);
   root.appendChild(button);
-  document.body.appendChild(host);
+  // After the body, not in it: a transform, filter, will-change or contain on the body makes it the box that
+  // fixed elements are placed in, and put the button at the end of a long page instead of the window's corner.
+  document.documentElement.appendChild(host);
   const isOwn = (node) => node === host;
 
   button.addEventListener("click", async () => {
