@@ -856,3 +856,35 @@ async def test_the_button_stays_in_the_windows_corner_on_a_body_that_holds_fixed
     assert box is not None
     assert box["x"] + box["width"] == pytest.approx(1260, abs=2), box
     assert box["y"] + box["height"] == pytest.approx(700, abs=2), box
+
+
+PAGE_STYLES = [
+    "div { display: none !important }",
+    "div { text-transform: uppercase; letter-spacing: 3px; line-height: 3; text-align: center; font-style: italic }",
+    "* { all: unset } body { letter-spacing: 3px; line-height: 3 }",
+]
+TEXT_STYLE = """(node) => {
+  const style = getComputedStyle(node);
+  return [style.textTransform, style.letterSpacing, style.lineHeight, style.textAlign, style.fontStyle];
+}"""
+
+
+@pytest.mark.parametrize("css", PAGE_STYLES)
+async def test_the_pages_css_for_its_own_elements_leaves_the_widget_alone(
+    tenants: TenantFactory, page: Page, live_server: str, css: str
+) -> None:
+    """The widget's element was a div in the page's body: a rule for divs hid it or restyled every text of
+    the widget, which inherits from it, and `* { all: unset }` took away its reset."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"]).replace(
+                "</head>", f"<style>{css}</style></head>"
+            )
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Report a bug").click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog).to_be_visible()
+            heading = await dialog.get_by_role("heading").evaluate(TEXT_STYLE)
+            label = await dialog.get_by_text("Priority").evaluate(TEXT_STYLE)
+    assert heading == label == ["none", "normal", "normal", "start", "normal"]

@@ -1,4 +1,5 @@
-// The widget lives in a shadow root: the page's CSS cannot reach it and its CSS cannot reach the page. It stacks
+// The widget lives in a shadow root, under a host whose properties are reset inline (widgetHost, in widget.js): the
+// page's CSS cannot reach it and its CSS cannot reach the page. It stacks
 // at the highest z-index there is, and coming after the body, above a page's own elements at that height.
 import { legible } from "./contrast.js";
 
@@ -8,7 +9,6 @@ export function stylesFor(config, dark) {
   const launcherText = pick(c.lightTextColor, c.darkTextColor);
   const launcherHoverText = pick(c.lightTextHoverColor, c.darkTextHoverColor);
   return `
-:host { all: initial; }
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
 .launcher {
   position: fixed; z-index: 2147483647; display: inline-flex; align-items: center; gap: 8px;

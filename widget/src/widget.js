@@ -334,10 +334,20 @@ function keepEventsFromPage(host) {
   for (const type of PAGE_FREE_EVENTS) host.addEventListener(type, (event) => event.stopPropagation());
 }
 
-export function mountWidget({ settings, config, recording }) {
+// The element the widget hangs from: an element of its own name, which a page's rules for its divs do not reach,
+// with every property reset inline and !important, which beats any page rule that still does (`* { all: unset }`,
+// `:not(:defined) { display: none }`). What is inside inherits from it: none of the page's letter-spacing,
+// line-height or text-transform.
+function widgetHost(texts) {
   // In its texts' language and direction, whatever the page's: a screen reader reads it in the right voice.
-  const host = element("div", { "data-lantern-widget": "", lang: config.texts.lang, dir: config.texts.dir });
+  const host = element("lantern-widget", { "data-lantern-widget": "", lang: texts.lang, dir: texts.dir });
+  host.style.setProperty("all", "initial", "important"); // CSSOM: a Content-Security-Policy allows it
   keepEventsFromPage(host);
+  return host;
+}
+
+export function mountWidget({ settings, config, recording }) {
+  const host = widgetHost(config.texts);
   const root = host.attachShadow({ mode: "open" });
   adoptStyles(root, stylesFor(config, prefersDark(config.theme)));
   const button = launcher(config, config.texts);
