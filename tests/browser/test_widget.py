@@ -888,3 +888,35 @@ async def test_the_pages_css_for_its_own_elements_leaves_the_widget_alone(
             heading = await dialog.get_by_role("heading").evaluate(TEXT_STYLE)
             label = await dialog.get_by_text("Priority").evaluate(TEXT_STYLE)
     assert heading == label == ["none", "normal", "normal", "start", "normal"]
+
+
+@pytest.mark.parametrize("parent", ["body", "documentElement"])
+async def test_a_bar_the_page_adds_at_the_top_z_index_leaves_the_dialog_on_top(
+    tenants: TenantFactory, page: Page, live_server: str, parent: str
+) -> None:
+    """A cookie bar added after the widget, at z-index 2147483647 over the lower half of the window, covered
+    the button and the open dialog's Send button. Added to the body it stays under both; added after the
+    widget's element, it covers the button (opened from the keyboard here), not the dialog."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            await expect(launcher).to_be_visible()
+            await page.evaluate(
+                """(parent) => {
+                  const bar = document.createElement("div");
+                  bar.textContent = "We use cookies";
+                  bar.style.cssText = "position:fixed;left:0;right:0;bottom:0;height:50vh;z-index:2147483647;"
+                    + "background:rgb(0, 170, 119)";
+                  document[parent].appendChild(bar);
+                }""",
+                parent,
+            )
+            if parent == "body":
+                await launcher.click()  # Playwright refuses to click an element another one covers
+            else:
+                await launcher.focus()
+                await page.keyboard.press("Enter")
+            await send_from_dialog(page, "Cookie bar over the report")

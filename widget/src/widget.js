@@ -346,6 +346,13 @@ function widgetHost(texts) {
   return host;
 }
 
+// Of the page's elements at the highest z-index, the later in the document is drawn on top: one the page adds after
+// the widget (a cookie bar after load) covered the dialog and its Send button. Opening takes the widget to the end
+// again; moving it drops the focus, which the dialog then sets.
+function bringToFront(host) {
+  if (host.nextElementSibling) document.documentElement.appendChild(host);
+}
+
 export function mountWidget({ settings, config, recording }) {
   const host = widgetHost(config.texts);
   const root = host.attachShadow({ mode: "open" });
@@ -359,6 +366,7 @@ export function mountWidget({ settings, config, recording }) {
 
   button.addEventListener("click", async () => {
     button.hidden = true;
+    bringToFront(host);
     let screenshot = null;
     let screenshotFailed = false;
     if (config.features.screenshot) {
