@@ -920,3 +920,27 @@ async def test_a_bar_the_page_adds_at_the_top_z_index_leaves_the_dialog_on_top(
                 await launcher.focus()
                 await page.keyboard.press("Enter")
             await send_from_dialog(page, "Cookie bar over the report")
+
+
+async def test_a_report_is_sent_from_a_sandboxed_frame_that_forbids_forms(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """In an iframe with `sandbox="allow-scripts"` the browser blocks every form submission: Send did nothing
+    and said nothing (nor did Enter in a field)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Help center")  # any origin: a sandboxed frame's is "null"
+        with Site({}) as site:
+            frame = '<iframe sandbox="allow-scripts" src="/checkout" style="width:1200px;height:700px"></iframe>'
+            site.pages["/"] = f"<!doctype html><title>Help</title>{frame}"
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            framed = page.frame_locator("iframe")
+            await framed.get_by_role("button", name="Report a bug").click()
+            dialog = framed.get_by_role("dialog", name="Report a bug")
+            await dialog.get_by_label("Title").fill("Bug")
+            await dialog.get_by_label("Title").press("Enter")  # as a form's Enter does, it clicks Send
+            await expect(dialog.get_by_role("status")).to_have_text("Give the report a title of at least 4 characters.")
+            await dialog.get_by_label("Title").fill("Checkout breaks in the help center")
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
+        await the_only_report(tenant, project["id"])

@@ -262,7 +262,10 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   document.addEventListener("keydown", onEscape, true);
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
-  form.addEventListener("submit", async (event) => {
+  // Sent on the button's click, not on the form's submit event: in a frame sandboxed without allow-forms the browser
+  // blocks submitting, and that event never came. Enter in a field clicks the button too; the click is cancelled,
+  // so the form itself is never submitted.
+  submit.addEventListener("click", async (event) => {
     event.preventDefault();
     if (submit.getAttribute("aria-disabled")) return; // a send is under way
     if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
