@@ -890,6 +890,39 @@ async def test_the_pages_css_for_its_own_elements_leaves_the_widget_alone(
     assert heading == label == ["none", "normal", "normal", "start", "normal"]
 
 
+async def test_a_report_closed_while_sending_is_sent_once_and_the_visitor_told(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """Escape while sending: the report was created, the visitor never told, and the dialog opened again with
+    the sent text as a draft, to be sent a second time. Now it is told, and the dialog opens afresh."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project, dialog = await open_dialog(page, tenant, site, live_server)
+            await dialog.get_by_label("Title").fill("Checkout breaks")
+            held = asyncio.Event()
+
+            async def hold(route: Route) -> None:
+                await held.wait()
+                await route.continue_()
+
+            await page.route("**/api/v1/widget/submit**", hold)
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_have_text("Sending…")
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_have_count(0)
+            launcher = page.get_by_role("button", name="Report a bug")
+            await launcher.click()  # again, while the first one is on its way: it says so, and opens nothing
+            await expect(page.get_by_role("status")).to_have_text("Sending…")
+            held.set()
+            sent = page.get_by_role("status").filter(has_text="Thank you! Your report was sent")
+            await expect(sent).to_have_count(1)
+            await expect(launcher).to_be_focused()
+            await launcher.click()
+            await expect(dialog.get_by_label("Title")).to_have_value("")  # nothing to send a second time
+            await expect(sent).to_have_count(0)
+            await the_only_report(tenant, project["id"])
+
+
 @pytest.mark.parametrize("parent", ["body", "documentElement"])
 async def test_a_bar_the_page_adds_at_the_top_z_index_leaves_the_dialog_on_top(
     tenants: TenantFactory, page: Page, live_server: str, parent: str

@@ -222,14 +222,88 @@ function restoreDraft(form) {
   });
 }
 
-function openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose }) {
+// A toast, read out as a status: what the widget is busy with, or how a report sent from a closed dialog fared.
+function toast(root, text) {
+  const node = element("div", { className: "toast", role: "status", text });
+  root.appendChild(node);
+  return node;
+}
+
+const NOTICE_MS = 10000;
+
+// How a send went, for the visitor: the status line's kind and message, and the refused fields' details.
+async function deliver(request, texts) {
+  try {
+    const { ok, retryAfter, body } = await send(request);
+    if (ok) {
+      const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
+      return { ok, kind: "done", message, details: [] };
+    }
+    const details = body.details || [];
+    // A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not
+    // only to wait.
+    const message = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
+      : details.length ? texts.correct : body.message || texts.failed;
+    return { ok, kind: "error", message, details };
+  } catch (_unreachable) {
+    return { ok: false, kind: "error", message: texts.offline, details: [] };
+  }
+}
+
+// A report still on its way when its dialog was closed (Escape while sending) is sent all the same, and how it
+// fared is told in a toast; until then the button opens no dialog, which would give its text back as a draft.
+// It was created, never told, given back and sent a second time.
+let sending = null;
+
+// Sent on the button's click, not on the form's submit event: in a frame sandboxed without allow-forms the browser
+// blocks submitting, and that event never came. Enter in a field clicks the button too; the click is cancelled,
+// so the form itself is never submitted.
+function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
+  const status = form.querySelector(".status");
+  const submit = form.querySelector("button[type=submit]");
+  const showOutcome = (outcome) => {
+    showStatus(status, outcome.kind, outcome.message, outcome.details);
+    if (!outcome.ok) {
+      submit.removeAttribute("aria-disabled");
+      markInvalid(form, status, outcome.details.map((detail) => detail.field));
+      return;
+    }
+    submit.remove();
+    const closer = form.querySelector("[data-action=cancel]");
+    closer.textContent = texts.close;
+    closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
+  };
+  submit.addEventListener("click", (event) => {
+    event.preventDefault();
+    if (submit.getAttribute("aria-disabled")) return; // a send is under way
+    if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
+      showStatus(status, "error", texts.titleTooShort);
+      markInvalid(form, status, ["title"]);
+      return;
+    }
+    markInvalid(form, status, []);
+    // aria-disabled, not disabled: a disabled button drops the focus to the page behind the modal dialog.
+    submit.setAttribute("aria-disabled", "true");
+    showStatus(status, "", texts.sending);
+    sending = deliver(request, texts).then((outcome) => {
+      sending = null;
+      if (outcome.ok) {
+        draft = null;
+        onSent();
+      }
+      if (backdrop.isConnected) showOutcome(outcome);
+      else tell(outcome.ok ? outcome.message : texts.notSentKept);
+    });
+  });
+}
+
+function openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose, tell }) {
   const texts = config.texts;
   const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
   const form = reportForm(config, texts);
   restoreDraft(form);
   let sent = false;
   const status = form.querySelector(".status");
-  const submit = form.querySelector("button[type=submit]");
   if (screenshotFailed) showStatus(status, "", texts.screenshotFailed);
   // A text pasted or typed past a field's length is cut by the browser without a word: the visitor hears it
   // (when something is cut, not when the text merely reaches the length).
@@ -251,8 +325,7 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   ]);
   const backdrop = element("div", { className: "backdrop" }, [dialog]);
   const close = () => {
-    if (sent) draft = null;
-    else keepDraft(form);
+    if (!sent) keepDraft(form);
     backdrop.remove();
     document.removeEventListener("keydown", onEscape, true);
     onClose();
@@ -262,47 +335,8 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   document.addEventListener("keydown", onEscape, true);
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
-  // Sent on the button's click, not on the form's submit event: in a frame sandboxed without allow-forms the browser
-  // blocks submitting, and that event never came. Enter in a field clicks the button too; the click is cancelled,
-  // so the form itself is never submitted.
-  submit.addEventListener("click", async (event) => {
-    event.preventDefault();
-    if (submit.getAttribute("aria-disabled")) return; // a send is under way
-    if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
-      showStatus(status, "error", texts.titleTooShort);
-      markInvalid(form, status, ["title"]);
-      return;
-    }
-    markInvalid(form, status, []);
-    // aria-disabled, not disabled: a disabled button drops the focus to the page behind the modal dialog.
-    const done = () => submit.removeAttribute("aria-disabled");
-    submit.setAttribute("aria-disabled", "true");
-    showStatus(status, "", texts.sending);
-    try {
-      const { ok, retryAfter, body } = await send({ settings, form, shot, recording, config });
-      if (!ok) {
-        const details = body.details || [];
-        // A visitor is told what to correct, not the API's "The request is not valid.", and when to send
-        // again, not only to wait.
-        const headline = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
-          : details.length ? texts.correct : body.message || texts.failed;
-        showStatus(status, "error", headline, details);
-        done();
-        markInvalid(form, status, details.map((detail) => detail.field));
-        return;
-      }
-      const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
-      showStatus(status, "done", message);
-      sent = true;
-      submit.remove();
-      const closer = form.querySelector("[data-action=cancel]");
-      closer.textContent = texts.close;
-      closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
-    } catch (_unreachable) {
-      showStatus(status, "error", texts.offline);
-      done();
-    }
-  });
+  sendOnClick({ backdrop, form, texts, request: { settings, form, shot, recording, config },
+    onSent: () => (sent = true), tell });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
   const title = form.elements.title;
@@ -356,6 +390,22 @@ function bringToFront(host) {
   if (host.nextElementSibling) document.documentElement.appendChild(host);
 }
 
+// A picture of the page, or why there is none.
+async function screenshotFor(root, config, isOwn) {
+  if (!config.features.screenshot) return { screenshot: null, screenshotFailed: false };
+  const capturing = toast(root, config.texts.capturing);
+  try {
+    const { captureMethod: method, useScreenCaptureAPI } = config;
+    return { screenshot: await takeScreenshot({ method, useScreenCaptureAPI, isOwn }), screenshotFailed: false };
+  } catch (error) {
+    // The site's developer reads why in the console; the visitor is told in the dialog, in their language.
+    console.warn(`Lantern: no screenshot was taken (${error && error.message}).`);
+    return { screenshot: null, screenshotFailed: true };
+  } finally {
+    capturing.remove();
+  }
+}
+
 export function mountWidget({ settings, config, recording }) {
   const host = widgetHost(config.texts);
   const root = host.attachShadow({ mode: "open" });
@@ -366,29 +416,30 @@ export function mountWidget({ settings, config, recording }) {
   // fixed elements are placed in, and put the button at the end of a long page instead of the window's corner.
   document.documentElement.appendChild(host);
   const isOwn = (node) => node === host;
+  const showButton = () => {
+    button.hidden = false;
+    button.focus(); // back where the visitor was, for keyboard and screen reader users
+  };
+  let notice = null;
+  // How a report sent from a dialog closed meanwhile fared: shown for a while, or until the button is clicked.
+  const tell = (message) => {
+    const shown = toast(root, message);
+    notice = shown;
+    setTimeout(() => shown.remove(), NOTICE_MS);
+  };
 
   button.addEventListener("click", async () => {
+    if (notice) notice.remove();
     button.hidden = true;
     bringToFront(host);
-    let screenshot = null;
-    let screenshotFailed = false;
-    if (config.features.screenshot) {
-      const toast = element("div", { className: "toast", role: "status", text: config.texts.capturing });
-      root.appendChild(toast);
-      try {
-        screenshot = await takeScreenshot({ method: config.captureMethod, useScreenCaptureAPI: config.useScreenCaptureAPI, isOwn });
-      } catch (error) {
-        // The site's developer reads why in the console; the visitor is told in the dialog, in their language.
-        console.warn(`Lantern: no screenshot was taken (${error && error.message}).`);
-        screenshotFailed = true;
-      } finally {
-        toast.remove();
-      }
+    if (sending) {
+      const waiting = toast(root, config.texts.sending);
+      await sending; // which tells how it went
+      waiting.remove();
+      showButton();
+      return;
     }
-    const onClose = () => {
-      button.hidden = false;
-      button.focus(); // back where the visitor was, for keyboard and screen reader users
-    };
-    openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose });
+    const { screenshot, screenshotFailed } = await screenshotFor(root, config, isOwn);
+    openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose: showButton, tell });
   });
 }

@@ -71,4 +71,6 @@ def widget_texts() -> dict[str, object]:
         "cutAt": _("This field takes at most {max} characters: the rest was left out."),
         "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
+        # Shown when a report sent from a dialog closed while sending fails: reopening gives the text back.
+        "notSentKept": _("The report could not be sent. What you wrote is kept: open the form again to send it."),
     }
