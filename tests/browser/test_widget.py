@@ -955,6 +955,24 @@ async def test_a_bar_the_page_adds_at_the_top_z_index_leaves_the_dialog_on_top(
             await send_from_dialog(page, "Cookie bar over the report")
 
 
+async def test_a_report_tells_the_address_title_and_window_of_its_screenshots_moment(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A single-page app went to another route while the dialog was open, and a phone was turned while the
+    visitor typed: the report named the later address, title and window beside the earlier screenshot."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project, _dialog = await open_dialog(page, tenant, site, live_server)
+            await page.evaluate("history.pushState({}, '', '/orders'); document.title = 'Orders'")
+            await page.set_viewport_size({"width": 720, "height": 1280})
+            await send_from_dialog(page, "Checkout breaks")
+        report = await the_only_report(tenant, project["id"])
+    assert report["pageUrl"] == site.url("/checkout")
+    assert report["metadata"]["title"] == "Checkout - Example Store"
+    viewport = report["metadata"]["viewport"]
+    assert (viewport["width"], viewport["height"], viewport["orientation"]) == (1280, 720, "landscape")
+
+
 async def test_a_report_is_sent_from_a_sandboxed_frame_that_forbids_forms(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

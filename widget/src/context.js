@@ -1,5 +1,6 @@
 // What a report tells about the page: console errors, failed requests and the visitor's recent actions,
-// recorded from the moment the script runs, and the browser, device and viewport when it is sent.
+// recorded from the moment the script runs; the page's address, title and viewport when the screenshot is taken;
+// the browser and device.
 // Typed values are never recorded: an input only says that it changed, and a click on it names the field, not
 // what is in it. Secrets that pages put in addresses and logged objects (tokens, keys, passwords) are redacted.
 
@@ -244,6 +245,21 @@ function deviceInfo() {
   return { type, os, osVersion };
 }
 
+// The page as its screenshot shows it, read when the screenshot is taken: a single-page app may go to another
+// route, a phone be turned, while the visitor writes the report.
+function pageMoment() {
+  return {
+    url: clip(redactUrl(location.href), 2048),
+    title: clip(document.title, 2048),
+    viewport: {
+      width: window.innerWidth,
+      height: window.innerHeight,
+      devicePixelRatio: window.devicePixelRatio || 1,
+      orientation: window.innerWidth >= window.innerHeight ? "landscape" : "portrait",
+    },
+  };
+}
+
 function pageLoadTime() {
   const [navigation] = performance.getEntriesByType ? performance.getEntriesByType("navigation") : [];
   return navigation && navigation.loadEventEnd > 0 ? Math.round(navigation.loadEventEnd) : undefined;
@@ -280,24 +296,19 @@ export function startRecording(apiUrl) {
   recordActions(userActions, isOwn);
   return {
     fetch: ownFetch,
-    metadata(features) {
+    moment: pageMoment,
+    // `moment` is what pageMoment read when the screenshot was taken.
+    metadata(features, moment) {
       const [consoleLog, networkLog, actions] = withinBudget([
         features.consoleCapture === false ? [] : consoleErrors.list(),
         networkErrors.list(),
         userActions.list(),
       ]);
       return {
-        url: clip(redactUrl(location.href), 2048),
-        title: clip(document.title, 2048),
+        ...moment,
         referrer: document.referrer ? clip(redactUrl(document.referrer), 2048) : undefined,
         browser: browserInfo(),
         device: deviceInfo(),
-        viewport: {
-          width: window.innerWidth,
-          height: window.innerHeight,
-          devicePixelRatio: window.devicePixelRatio || 1,
-          orientation: window.innerWidth >= window.innerHeight ? "landscape" : "portrait",
-        },
         timestamp: now(),
         timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         pageLoadTime: pageLoadTime(),

@@ -175,7 +175,7 @@ function stringify(value) {
   }
 }
 
-async function send({ settings, form, shot, recording, config }) {
+async function send({ settings, form, shot, recording, config, moment }) {
   const values = new FormData(form);
   const body = {
     title: String(values.get("title")).trim(),
@@ -183,7 +183,7 @@ async function send({ settings, form, shot, recording, config }) {
     priority: values.get("priority"),
     reporterName: String(values.get("reporterName") || "").trim() || undefined,
     reporterEmail: String(values.get("reporterEmail") || "").trim() || undefined,
-    metadata: recording.metadata(config.features),
+    metadata: recording.metadata(config.features, moment),
   };
   const multipart = new FormData();
   if (shot && shot.include.checked) {
@@ -297,7 +297,7 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   });
 }
 
-function openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose, tell }) {
+function openDialog({ root, settings, config, recording, moment, screenshot, screenshotFailed, onClose, tell }) {
   const texts = config.texts;
   const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
   const form = reportForm(config, texts);
@@ -335,7 +335,7 @@ function openDialog({ root, settings, config, recording, screenshot, screenshotF
   document.addEventListener("keydown", onEscape, true);
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
-  sendOnClick({ backdrop, form, texts, request: { settings, form, shot, recording, config },
+  sendOnClick({ backdrop, form, texts, request: { settings, form, shot, recording, config, moment },
     onSent: () => (sent = true), tell });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
@@ -439,7 +439,8 @@ export function mountWidget({ settings, config, recording }) {
       showButton();
       return;
     }
+    const moment = recording.moment(); // the report tells of the page its screenshot shows
     const { screenshot, screenshotFailed } = await screenshotFor(root, config, isOwn);
-    openDialog({ root, settings, config, recording, screenshot, screenshotFailed, onClose: showButton, tell });
+    openDialog({ root, settings, config, recording, moment, screenshot, screenshotFailed, onClose: showButton, tell });
   });
 }
