@@ -973,6 +973,54 @@ async def test_a_report_tells_the_address_title_and_window_of_its_screenshots_mo
     assert (viewport["width"], viewport["height"], viewport["orientation"]) == (1280, 720, "landscape")
 
 
+# How many pixels near the first pen color the annotation canvas has between two fractions of its width.
+RED_BETWEEN = """(canvas, [from, to]) => {
+  const left = Math.round(canvas.width * from), width = Math.round(canvas.width * (to - from));
+  const data = canvas.getContext("2d").getImageData(left, 0, width, canvas.height).data;
+  let red = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - 225) < 30 && Math.abs(data[i + 1] - 29) < 30 && Math.abs(data[i + 2] - 72) < 30) red++;
+  }
+  return red;
+}"""
+
+
+async def test_a_pinch_on_the_screenshot_draws_with_the_first_finger_only(
+    tenants: TenantFactory, browser: Browser, live_server: str
+) -> None:
+    """Two fingers on the screenshot (a pinch to zoom) drew one pen stroke that jumped between them."""
+    context = await browser.new_context(base_url=live_server, locale="en-US", has_touch=True)
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                _project, dialog = await open_dialog(page, tenant, site, live_server)
+                canvas = dialog.locator("canvas")
+                box = await canvas.bounding_box()
+                assert box is not None
+
+                def fingers(spread: float) -> list[dict[str, float]]:
+                    return [
+                        {"id": finger, "x": box["x"] + box["width"] * x, "y": box["y"] + box["height"] * (0.5 + dy)}
+                        for finger, x, dy in ((0, 0.2, -spread), (1, 0.8, spread))
+                    ]
+
+                touch = await context.new_cdp_session(page)
+                await touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(0)[:1]})
+                await touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(0)})
+                for step in range(1, 6):
+                    await touch.send(
+                        "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(step / 20)}
+                    )
+                await touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+                first_finger = await canvas.evaluate(RED_BETWEEN, [0.15, 0.25])
+                between = await canvas.evaluate(RED_BETWEEN, [0.3, 0.7])
+    finally:
+        await context.close()
+    assert first_finger > 0, "the first finger draws"
+    assert between == 0, "no line to the second finger"
+
+
 async def test_a_report_is_sent_from_a_sandboxed_frame_that_forbids_forms(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

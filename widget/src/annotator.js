@@ -120,16 +120,23 @@ export function createAnnotator(canvas, image, { editable, announce }) {
   }
 
   if (editable) {
+    // Only the pointer that started a mark draws it: a second finger (a pinch) made one stroke zig-zag between the
+    // two.
+    let pointer = null;
     canvas.addEventListener("pointerdown", (event) => {
-      canvas.setPointerCapture(event.pointerId);
+      if (pointer !== null) return;
+      pointer = event.pointerId;
+      canvas.setPointerCapture(pointer);
       drawing = { tool, color, points: [pointAt(event)] };
     });
     canvas.addEventListener("pointermove", (event) => {
-      if (!drawing) return;
+      if (!drawing || event.pointerId !== pointer) return;
       extend(pointAt(event));
       redraw();
     });
     const release = (event) => {
+      if (event.pointerId !== pointer) return;
+      pointer = null;
       if (drawing) cursor = pointAt(event); // the keyboard goes on from where the pointer left off
       finish();
     };
