@@ -1021,6 +1021,23 @@ async def test_a_pinch_on_the_screenshot_draws_with_the_first_finger_only(
     assert between == 0, "no line to the second finger"
 
 
+async def test_a_change_of_the_address_fragment_is_one_navigation(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The browser fires popstate and hashchange for one change of the fragment, and both were logged."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/checkout"))
+            await page.evaluate("location.hash = 'payment'")
+            await page.get_by_role("button", name="Report a bug").click()
+            await send_from_dialog(page, "Payment step is empty")
+        report = await the_only_report(tenant, project["id"])
+    navigations = [action["url"] for action in report["userActions"] if action["type"] == "navigation"]
+    assert navigations == [site.url("/checkout#payment")]
+
+
 async def test_a_report_is_sent_from_a_sandboxed_frame_that_forbids_forms(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

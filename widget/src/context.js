@@ -198,7 +198,11 @@ function recordActions(entries, isOwn) {
     if (!(target instanceof Element) || isOwn(target)) return;
     entries.push({ type: "input", target: describeElement(target), timestamp: now() });
   }, true);
-  const navigated = () => entries.push({ type: "navigation", url: clip(redactUrl(location.href), 2048), timestamp: now() });
+  let logged = null;
+  const navigated = () => {
+    logged = location.href;
+    entries.push({ type: "navigation", url: clip(redactUrl(logged), 2048), timestamp: now() });
+  };
   for (const method of ["pushState", "replaceState"]) {
     const original = history[method];
     history[method] = function (...args) {
@@ -208,7 +212,9 @@ function recordActions(entries, isOwn) {
     };
   }
   window.addEventListener("popstate", navigated);
-  window.addEventListener("hashchange", navigated);
+  // A change of the fragment fires popstate, then hashchange: one navigation, logged once (hashchange alone where a
+  // browser fires no popstate for it).
+  window.addEventListener("hashchange", () => location.href !== logged && navigated());
 }
 
 function browserInfo() {
