@@ -1,6 +1,6 @@
 // The widget lives in a shadow root, under a host whose properties are reset inline (widgetHost, in widget.js): the
-// page's CSS cannot reach it and its CSS cannot reach the page. It stacks
-// at the highest z-index there is, and coming after the body, above a page's own elements at that height.
+// page's CSS cannot reach it and its CSS cannot reach the page. It stacks at the highest z-index there is, and
+// coming after the body, above a page's own elements at that height.
 import { legible } from "./contrast.js";
 
 export function stylesFor(config, dark) {

@@ -229,8 +229,6 @@ function toast(root, text) {
   return node;
 }
 
-const NOTICE_MS = 10000;
-
 // How a send went, for the visitor: the status line's kind and message, and the refused fields' details.
 async function deliver(request, texts) {
   try {
@@ -363,7 +361,7 @@ function adoptStyles(root, css) {
 // Escape that closed the widget closed the page's own dialog too. So do focus changes: a page's modal that keeps
 // the focus inside it (Bootstrap's, on `focusin` at the document) took it back from the widget's fields. They end
 // at the host. A page's listeners in the capture phase (on window or document, with `true`) still get them first,
-// with the host as their target: nothing a page's element does comes before those.
+// with the host as their target: stopping them before those would keep them from the widget's own fields too.
 const PAGE_FREE_EVENTS = ["keydown", "keypress", "keyup", "beforeinput", "input", "compositionstart",
   "compositionupdate", "compositionend", "paste", "copy", "cut", "focusin", "focusout"];
 
@@ -413,7 +411,7 @@ export function mountWidget({ settings, config, recording }) {
   const button = launcher(config, config.texts);
   root.appendChild(button);
   // After the body, not in it: a transform, filter, will-change or contain on the body makes it the box that
-  // fixed elements are placed in, and put the button at the end of a long page instead of the window's corner.
+  // fixed elements are placed in, which put the button at the end of a long page instead of the window's corner.
   document.documentElement.appendChild(host);
   const isOwn = (node) => node === host;
   const showButton = () => {
@@ -421,11 +419,11 @@ export function mountWidget({ settings, config, recording }) {
     button.focus(); // back where the visitor was, for keyboard and screen reader users
   };
   let notice = null;
-  // How a report sent from a dialog closed meanwhile fared: shown for a while, or until the button is clicked.
+  // How a report sent from a dialog closed meanwhile fared: shown for ten seconds, or until the button is clicked.
   const tell = (message) => {
     const shown = toast(root, message);
     notice = shown;
-    setTimeout(() => shown.remove(), NOTICE_MS);
+    setTimeout(() => shown.remove(), 10000);
   };
 
   button.addEventListener("click", async () => {
