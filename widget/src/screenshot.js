@@ -21,9 +21,9 @@ function pageBackground() {
   return dark ? "#121212" : "#ffffff";
 }
 
-// The page is drawn on one canvas before the window's part is cut from it, and a browser draws nothing on a
-// canvas past about 32,000 pixels a side (or 268 million in all): a tall page, at a phone's pixel density, came
-// out blank. Such a page is drawn at the scale that fits.
+// The whole page, for `fullpage`, is drawn on one canvas, and a browser draws nothing on a canvas past about
+// 32,000 pixels a side (or 268 million in all): a tall page, at a phone's pixel density, came out blank. Such a
+// page is drawn at the scale that fits.
 const MAX_CANVAS_SIDE = 32000;
 const MAX_CANVAS_AREA = 200e6;
 
@@ -33,16 +33,11 @@ function fittingScale(wanted) {
   return Math.min(wanted, MAX_CANVAS_SIDE / Math.max(scrollWidth, scrollHeight, 1), area);
 }
 
-// Where the window reaches past the rendered page (a page shorter than the window), the picture has the page's
-// background, as the visitor saw it, not transparent.
-function crop(source, x, y, width, height, background = "#ffffff") {
+function videoFrame(video) {
   const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(width));
-  canvas.height = Math.max(1, Math.round(height));
-  const context = canvas.getContext("2d");
-  context.fillStyle = background;
-  context.fillRect(0, 0, canvas.width, canvas.height);
-  context.drawImage(source, x, y, width, height, 0, 0, width, height);
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
   return canvas;
 }
 
@@ -53,7 +48,7 @@ async function frameOfTab() {
     video.srcObject = stream;
     video.muted = true;
     await video.play();
-    return crop(video, 0, 0, video.videoWidth, video.videoHeight);
+    return videoFrame(video);
   } finally {
     stream.getTracks().forEach((track) => track.stop());
   }
@@ -62,18 +57,17 @@ async function frameOfTab() {
 const PIN = "data-lantern-pin";
 const SCROLLED = "data-lantern-scrolled";
 
-// The page is drawn whole from a copy of its elements, and the window's part cut from the picture. Two things a
-// copy does not keep are marked on the page's elements for their copies (see keepState), and unmarked once the
-// picture is made:
-// - a fixed element (a header, a cookie bar, a chat button) would be drawn where it sits at the top of the
-//   page, not where the visitor sees it: it is marked with its place in the window;
+// The page is drawn from a copy of its elements. Two things a copy does not keep are marked on the page's
+// elements for their copies (see keepState), and unmarked once the picture is made:
+// - in a picture of the window, a fixed element (a header, a cookie bar, a modal) is laid out against the copy
+//   of the page's root, not the window: it is marked with its place in the window;
 // - a box scrolled inside the page would show its start: it is marked with how far it is scrolled.
-function markPage(isOwn, { pinFixed }) {
+function markPage(isOwn, { inWindow }) {
   const places = [];
   for (const node of document.body.querySelectorAll("*")) {
     if (isOwn(node)) continue;
     if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
-    if (pinFixed && getComputedStyle(node).position === "fixed") {
+    if (inWindow && getComputedStyle(node).position === "fixed") {
       node.setAttribute(PIN, String(places.length));
       places.push(node.getBoundingClientRect());
     }
@@ -143,27 +137,47 @@ function inlineStylesAllowed() {
   return style.sheet !== null;
 }
 
-async function renderPage(method, isOwn) {
-  const scale = fittingScale(Math.min(window.devicePixelRatio || 1, MAX_SCALE));
-  const background = pageBackground();
-  if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
-  const marked = markPage(isOwn, { pinFixed: method !== "fullpage" && Boolean(window.scrollX || window.scrollY) });
-  const keepState = (copy) => {
-    keepFormState(copy);
-    if (!(copy instanceof HTMLElement)) return;
-    const place = marked.places[copy.getAttribute(PIN)];
-    if (place) pin(copy, place);
-    const scrolled = copy.getAttribute(SCROLLED);
-    if (scrolled) scrollContent(copy, scrolled);
-  };
-  const options = {
+// Only the window is drawn, on a canvas its size at the screen's density, however long the page: the copy of
+// the page's root is given the window's size, as the containing block the root has on the page, and moved by
+// how far the page is scrolled, either way. Its transform makes it the containing block of fixed elements too,
+// hence their pins. The root's overflow is the window's on the page, never a clip of its own.
+function windowOptions(scale) {
+  const { clientWidth, clientHeight } = document.documentElement; // the window less its scroll bars
+  return {
     scale,
-    backgroundColor: background,
+    width: window.innerWidth,
+    height: window.innerHeight,
+    style: {
+      width: `${clientWidth}px`,
+      height: `${clientHeight}px`,
+      overflow: "visible",
+      transform: `translate(${-window.scrollX}px, ${-window.scrollY}px)`,
+    },
+  };
+}
+
+function keepState(copy, places) {
+  keepFormState(copy);
+  if (!(copy instanceof HTMLElement)) return;
+  const place = places[copy.getAttribute(PIN)];
+  if (place) pin(copy, place);
+  const scrolled = copy.getAttribute(SCROLLED);
+  if (scrolled) scrollContent(copy, scrolled);
+}
+
+async function renderPage(method, isOwn) {
+  if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
+  const inWindow = method !== "fullpage";
+  const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
+  const marked = markPage(isOwn, { inWindow });
+  const options = {
+    ...(inWindow ? windowOptions(scale) : { scale: fittingScale(scale) }),
+    backgroundColor: pageBackground(),
     timeout: RENDER_TIMEOUT_MS,
     filter: (node) => !(node instanceof Element && isOwn(node)),
     // modern-screenshot's own request options (force-cache), marked so the page's log leaves them out.
     fetch: { requestInit: { cache: "force-cache", [OWN_REQUEST]: true } },
-    onCloneEachNode: keepState,
+    onCloneEachNode: (copy) => keepState(copy, marked.places),
   };
   const refused = watchRefusedImages();
   let page;
@@ -174,9 +188,7 @@ async function renderPage(method, isOwn) {
   }
   await new Promise((resolve) => setTimeout(resolve)); // a violation is reported in a task of its own
   if (refused()) throw new Error("the page's Content-Security-Policy refuses data: images (img-src)");
-  if (method === "fullpage") return page;
-  const { scrollX, scrollY, innerWidth, innerHeight } = window;
-  return crop(page, scrollX * scale, scrollY * scale, innerWidth * scale, innerHeight * scale, background);
+  return page;
 }
 
 export async function takeScreenshot({ method, useScreenCaptureAPI, isOwn }) {

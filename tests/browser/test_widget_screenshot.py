@@ -1,0 +1,110 @@
+"""The widget's screenshot of the window (its default method) against pages where it once differed from what
+the visitor saw: fixed elements on a page shorter than the window, a page scrolled sideways, and a page too
+tall for one canvas. Pixels are read with Pillow from the screenshot the report sent,
+in a 1,280 x 720 window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+from playwright.async_api import Browser, Page
+
+from tests.browser.test_widget import BOX_RED, HEADER_GREEN, LIST_BLUE, has_color, screenshot_of_scrolled
+from tests.support.clients import TenantFactory
+
+WINDOW = (1280, 720)
+BACKDROP_GREY = (128, 128, 128)  # black at half opacity over the white page
+
+
+def widget_tag(lantern: str, api_key: str) -> str:
+    return f'<script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script>'
+
+
+def short_page_with_a_modal(lantern: str, api_key: str) -> str:
+    """A page a heading tall, under a backdrop over the whole window, a modal in its middle and a cookie bar at
+    its bottom: all fixed."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign up</title></head>
+<body style="margin:0;background:#fff">
+  <h1 style="margin:0;height:80px">Sign up</h1>
+  <div style="position:fixed;inset:0;z-index:10;background:rgba(0,0,0,0.5)"></div>
+  <div role="dialog" style="position:fixed;top:50%;left:50%;width:400px;height:200px;z-index:20;
+    transform:translate(-50%,-50%);background:rgb{LIST_BLUE}">Subscribe?</div>
+  <aside style="position:fixed;bottom:0;left:0;right:0;height:60px;z-index:30;background:rgb{BOX_RED}">
+    Cookies</aside>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_fixed_elements_on_a_page_shorter_than_the_window_are_where_the_visitor_saw_them(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """The page was drawn at its own height, 80 pixels: the modal and the cookie bar were missing and the
+    backdrop a strip at the top."""
+    image = await screenshot_of_scrolled(page, tenants, live_server, short_page_with_a_modal, "true")
+    assert image.size == WINDOW
+    assert has_color(image, LIST_BLUE, (600, 330, 680, 390)), "the modal, in the window's middle"
+    assert not has_color(image, LIST_BLUE, (0, 0, 430, 720)), "only there"
+    assert has_color(image, BOX_RED, (100, 670, 1180, 710)), "the cookie bar, at the window's bottom"
+    assert has_color(image, BACKDROP_GREY, (20, 600, 400, 640)), "the backdrop, down to the bar"
+    assert not has_color(image, (255, 255, 255), (0, 0, 1280, 640)), "nothing left outside the backdrop"
+
+
+def wide_page(lantern: str, api_key: str) -> str:
+    """A page 4,000 pixels wide, white on its left half and blue on its right, scrolled sideways to 2,500."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Timeline</title></head>
+<body style="margin:0;background:#fff">
+  <div style="width:4000px;height:500px;background:linear-gradient(to right,#fff 2000px,rgb{LIST_BLUE} 2000px)">
+    Timeline</div>
+  <script>window.addEventListener("load", () => window.scrollTo(2500, 0));</script>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_a_page_scrolled_sideways_shows_the_part_in_view(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """Only the window's width of the page was drawn, so the picture of a page scrolled sideways was white."""
+    image = await screenshot_of_scrolled(page, tenants, live_server, wide_page, "window.scrollX === 2500")
+    assert image.size == WINDOW
+    assert has_color(image, LIST_BLUE, (0, 0, 1280, 500)), "the timeline's blue half"
+    assert not has_color(image, (255, 255, 255), (0, 0, 1280, 490)), "not its white half"
+
+
+def very_tall_page(lantern: str, api_key: str) -> str:
+    """200 bands of 1,000 pixels, grey but for a green and a blue one, scrolled to where the green one's last
+    500 pixels and the blue one's first 220 are in view."""
+    bands = "".join(
+        f'<div style="height:1000px;background:rgb{color}">{band}</div>'
+        for band, color in enumerate(
+            HEADER_GREEN if band == 150 else LIST_BLUE if band == 151 else (200, 200, 200) for band in range(200)
+        )
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log</title></head>
+<body style="margin:0">{bands}
+  <script>window.addEventListener("load", () => window.scrollTo(0, 150500));</script>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_a_very_tall_page_is_pictured_sharp_at_the_screens_density(
+    tenants: TenantFactory, worker: Any, browser: Browser, live_server: str
+) -> None:
+    """The whole page had to fit one canvas, 32,000 pixels a side: 200,000 pixels tall, the window came out
+    205 x 115 pixels, a blur."""
+    context = await browser.new_context(base_url=live_server, locale="en-US", device_scale_factor=2)
+    page = await context.new_page()
+    try:
+        image = await screenshot_of_scrolled(page, tenants, live_server, very_tall_page, "window.scrollY === 150500")
+    finally:
+        await context.close()
+    assert image.size == (2560, 1440), "the window at the screen's two pixels to a CSS pixel"
+    assert_only(image, HEADER_GREEN, (0, 0, 2560, 990))
+    assert_only(image, LIST_BLUE, (0, 1010, 2560, 1440))
+
+
+def assert_only(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> None:
+    """Every pixel of `region` is `color` but the band's number, written in black at its top left."""
+    pixels = image.convert("RGB").crop(region).get_flattened_data()
+    others = sum(1 for pixel in pixels if any(abs(a - b) > 12 for a, b in zip(pixel, color, strict=True)))
+    assert others < len(pixels) / 100, f"{others} of {len(pixels)} pixels are not {color}"
