@@ -1,6 +1,6 @@
 """The widget's screenshot of the window (its default method) against pages where it once differed from what
-the visitor saw: fixed elements on a page shorter than the window, a page scrolled sideways, and a page too
-tall for one canvas. Pixels are read with Pillow from the screenshot the report sent,
+the visitor saw: fixed elements on a page shorter than the window, a stuck sticky header, a page scrolled
+sideways, and a page too tall for one canvas. Pixels are read with Pillow from the screenshot the report sent,
 in a 1,280 x 720 window."""
 
 from __future__ import annotations
@@ -48,6 +48,28 @@ async def test_fixed_elements_on_a_page_shorter_than_the_window_are_where_the_vi
     assert has_color(image, BOX_RED, (100, 670, 1180, 710)), "the cookie bar, at the window's bottom"
     assert has_color(image, BACKDROP_GREY, (20, 600, 400, 640)), "the backdrop, down to the bar"
     assert not has_color(image, (255, 255, 255), (0, 0, 1280, 640)), "nothing left outside the backdrop"
+
+
+def sticky_header_page(lantern: str, api_key: str) -> str:
+    """A banner, then a header that sticks to the window's top, over 4,000 pixels of page scrolled to 1,800."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>News</title></head>
+<body style="margin:0;background:#fff">
+  <div style="height:300px;background:#eee">Banner</div>
+  <header style="position:sticky;top:0;height:60px;background:rgb{HEADER_GREEN}">News</header>
+  <div style="height:4000px">Articles</div>
+  <script>window.addEventListener("load", () => window.scrollTo(0, 1800));</script>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_a_sticky_header_stays_at_the_top_of_a_scrolled_page(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """The header was drawn where it sits before it sticks, 1,500 pixels above the window."""
+    image = await screenshot_of_scrolled(page, tenants, live_server, sticky_header_page, "window.scrollY === 1800")
+    assert image.size == WINDOW
+    assert has_color(image, HEADER_GREEN, (600, 5, 700, 55)), "the header, stuck at the window's top"
+    assert not has_color(image, HEADER_GREEN, (600, 70, 700, 720))
 
 
 def wide_page(lantern: str, api_key: str) -> str:

@@ -56,27 +56,51 @@ async function frameOfTab() {
 
 const PIN = "data-lantern-pin";
 const SCROLLED = "data-lantern-scrolled";
+const STUCK = "data-lantern-stuck";
 
-// The page is drawn from a copy of its elements. Two things a copy does not keep are marked on the page's
-// elements for their copies (see keepState), and unmarked once the picture is made:
+// The page is drawn from a copy of its elements. What a copy does not keep is marked on the page's elements
+// for their copies (see keepState), and unmarked once the picture is made:
 // - in a picture of the window, a fixed element (a header, a cookie bar, a modal) is laid out against the copy
 //   of the page's root, not the window: it is marked with its place in the window;
+// - a sticky element stuck to the window's edge (or a scrolled box's) would be drawn where it sits unstuck,
+//   nothing being scrolled in the copy: it is marked with how far it is moved from there;
 // - a box scrolled inside the page would show its start: it is marked with how far it is scrolled.
 function markPage(isOwn, { inWindow }) {
   const places = [];
+  const stickies = [];
   for (const node of document.body.querySelectorAll("*")) {
     if (isOwn(node)) continue;
     if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
-    if (inWindow && getComputedStyle(node).position === "fixed") {
+    const position = inWindow && getComputedStyle(node).position;
+    if (position === "fixed") {
       node.setAttribute(PIN, String(places.length));
       places.push(node.getBoundingClientRect());
+    } else if (position === "sticky") {
+      stickies.push(node);
     }
   }
-  const unmark = () => document.querySelectorAll(`[${PIN}],[${SCROLLED}]`).forEach((node) => {
+  markStuck(stickies);
+  const unmark = () => document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}]`).forEach((node) => {
     node.removeAttribute(PIN);
     node.removeAttribute(SCROLLED);
+    node.removeAttribute(STUCK);
   });
   return { places, unmark };
+}
+
+// No property tells how far a sticky element is moved: it is measured against its place when made static for a
+// moment (in one go, without a frame drawn in between), then its own style attribute is put back as it was.
+function markStuck(stickies) {
+  const stuck = stickies.map((node) => node.getBoundingClientRect());
+  const styles = stickies.map((node) => node.getAttribute("style"));
+  stickies.forEach((node) => node.style.setProperty("position", "static", "important"));
+  const unstuck = stickies.map((node) => node.getBoundingClientRect());
+  stickies.forEach((node, index) => {
+    if (styles[index] === null) node.removeAttribute("style");
+    else node.setAttribute("style", styles[index]);
+    const [left, top] = [stuck[index].left - unstuck[index].left, stuck[index].top - unstuck[index].top];
+    if (left || top) node.setAttribute(STUCK, `${left},${top}`);
+  });
 }
 
 function pin(copy, place) {
@@ -90,6 +114,17 @@ function pin(copy, place) {
   set("height", `${place.height}px`);
   set("margin", "0");
   set("transform", "none"); // the place measured is where any transform had put it
+}
+
+// The copy is moved from its place in the flow as the sticky element was; it no longer sticks to anything.
+function stickWhereSeen(copy, stuck) {
+  const [left, top] = stuck.split(",");
+  const set = (name, value) => copy.style.setProperty(name, value, "important");
+  set("position", "relative");
+  set("top", `${top}px`);
+  set("left", `${left}px`);
+  set("bottom", "auto");
+  set("right", "auto");
 }
 
 function scrollContent(copy, scrolled) {
@@ -161,6 +196,8 @@ function keepState(copy, places) {
   if (!(copy instanceof HTMLElement)) return;
   const place = places[copy.getAttribute(PIN)];
   if (place) pin(copy, place);
+  const stuck = copy.getAttribute(STUCK);
+  if (stuck) stickWhereSeen(copy, stuck);
   const scrolled = copy.getAttribute(SCROLLED);
   if (scrolled) scrollContent(copy, scrolled);
 }
