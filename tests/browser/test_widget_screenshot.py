@@ -130,3 +130,36 @@ def assert_only(image: Image.Image, color: tuple[int, int, int], region: tuple[i
     pixels = image.convert("RGB").crop(region).get_flattened_data()
     others = sum(1 for pixel in pixels if any(abs(a - b) > 12 for a, b in zip(pixel, color, strict=True)))
     assert others < len(pixels) / 100, f"{others} of {len(pixels)} pixels are not {color}"
+
+
+def long_table_page(lantern: str, api_key: str) -> str:
+    """A 2,000-row table scrolled to its blue row 1,000, below a box far above the window whose one descendant
+    is placed in the window's middle right, in red."""
+    rows = "".join(
+        f'<tr style="height:30px;background:{"rgb" + str(LIST_BLUE) if row == 1000 else "#fff"}"><td>{row}</td>'
+        f"<td>name {row}</td><td>{row * 3}</td></tr>"
+        for row in range(2000)
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Orders</title></head>
+<body style="margin:0;background:#fff">
+  <div style="display:flow-root;height:100px"><p><span style="position:absolute;top:30300px;left:900px;width:200px;
+    height:100px;background:rgb{BOX_RED}">Note</span></p></div>
+  <table style="width:600px;border-collapse:collapse">{rows}</table>
+  <script>window.addEventListener("load", () => window.scrollTo(0, 30000));</script>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_a_long_table_is_drawn_as_seen_where_the_window_is(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """What lies wholly outside the window is left out of the copy the picture is drawn from (17 s for such a
+    table drawn whole): the rows in view stay where they were, and a box out of sight keeps what it places in
+    the window."""
+    image = await screenshot_of_scrolled(page, tenants, live_server, long_table_page, "window.scrollY === 30000")
+    assert image.size == WINDOW
+    assert_only(image, LIST_BLUE, (0, 101, 590, 105))  # row 1,000, at 100 + 30,000 pixels less the scroll
+    assert_only(image, LIST_BLUE, (0, 125, 590, 129))
+    assert not has_color(image, LIST_BLUE, (0, 0, 600, 95))
+    assert not has_color(image, LIST_BLUE, (0, 135, 600, 720))
+    assert has_color(image, BOX_RED, (910, 310, 1090, 390)), "the note placed in view from far above"

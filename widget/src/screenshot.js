@@ -135,6 +135,90 @@ function scrollContent(copy, scrolled) {
   }
 }
 
+// Cloning costs about a millisecond an element, so in a picture of the window the children of an element that
+// lies wholly outside it are left out of the copy: a 2,000-row table took 17 s, most of it on rows out of
+// sight. The element itself stays, with the size the copy gives every element, so what is around it is laid
+// out as on the page, provided that
+// - nothing in it paints in the window: neither its box nor any descendant's (fixed, absolute, transformed or
+//   overflowing), nor their text overflowing them, nor how far their shadows, outlines and filters reach;
+// - its content cannot move anything outside it: it is hidden, a table's row or group, or a formatting context
+//   of its own (no child's margin collapses through it, no float sticks out of it);
+// - no baseline outside it depends on its content: neither it nor an ancestor is inline-level, a table cell
+//   aligned on baselines or an item aligned on baselines.
+const CONTAINING_DISPLAYS = /^(none|flow-root|flex|grid|table|table-(row|row-group|header-group|footer-group))$/;
+
+function containsItsContent(style, parentStyle) {
+  if (CONTAINING_DISPLAYS.test(style.display)) return true;
+  if (!/^(block|list-item)$/.test(style.display)) return false;
+  const clips = style.overflowX !== "visible" || style.overflowY !== "visible";
+  const outOfFlow = style.float !== "none" || /absolute|fixed/.test(style.position);
+  const contained = /layout|paint|strict|content/.test(style.contain);
+  return clips || outOfFlow || contained || /flex|grid/.test(parentStyle.display);
+}
+
+function alignsOnBaseline(style, parentStyle) {
+  const item = /flex|grid/.test(parentStyle.display) && /baseline/.test(parentStyle.alignItems);
+  const cell = style.display === "table-cell" && style.verticalAlign === "baseline";
+  return style.display.startsWith("inline") || cell || item || /baseline/.test(style.alignSelf);
+}
+
+// Shadows, outlines and filters reach past the box at most the sum of the lengths they are given.
+function inkReach(style) {
+  const outline = style.outlineStyle === "none" ? "" : `${style.outlineWidth} ${style.outlineOffset}`;
+  const lengths = `${style.boxShadow} ${style.textShadow} ${style.filter} ${outline}`.match(/-?[\d.]+px/g) || [];
+  return lengths.reduce((sum, length) => sum + Math.abs(parseFloat(length)), 0);
+}
+
+// Where an element itself paints: its box, the content overflowing it and its ink (null: nowhere).
+function ownArea(node, style) {
+  const rect = node.getBoundingClientRect();
+  const reach = inkReach(style);
+  if (!(rect.width || rect.height || node.scrollWidth || node.scrollHeight || reach)) return null;
+  return {
+    left: rect.left - reach,
+    top: rect.top - reach,
+    right: Math.max(rect.right, rect.left + node.clientLeft + node.scrollWidth) + reach,
+    bottom: Math.max(rect.bottom, rect.top + node.clientTop + node.scrollHeight) + reach,
+  };
+}
+
+function outsideWindow(area) {
+  if (!area) return true;
+  return area.right <= 0 || area.bottom <= 0 || area.left >= window.innerWidth || area.top >= window.innerHeight;
+}
+
+// Where `node` and its descendants paint, in the window's coordinates (null: nowhere); the elements that may be
+// left hollow are added to `walk.hollow` on the way.
+function paintedArea(node, parentStyle, underBaseline, walk) {
+  const style = getComputedStyle(node);
+  let area = ownArea(node, style);
+  const baseline = underBaseline || alignsOnBaseline(style, parentStyle);
+  const children = node.shadowRoot ? [...node.shadowRoot.children, ...node.children] : node.children;
+  for (const child of children) {
+    if (walk.isOwn(child)) continue;
+    const inner = paintedArea(child, style, baseline, walk);
+    if (inner) area = area ? union(area, inner) : inner;
+  }
+  const alone = !baseline && !node.shadowRoot && node instanceof HTMLElement && containsItsContent(style, parentStyle);
+  if (alone && outsideWindow(area)) walk.hollow.add(node);
+  return area;
+}
+
+function union(one, other) {
+  return {
+    left: Math.min(one.left, other.left),
+    top: Math.min(one.top, other.top),
+    right: Math.max(one.right, other.right),
+    bottom: Math.max(one.bottom, other.bottom),
+  };
+}
+
+function hollowOutsideWindow(isOwn) {
+  const walk = { isOwn, hollow: new Set() };
+  paintedArea(document.body, getComputedStyle(document.documentElement), false, walk);
+  return walk.hollow;
+}
+
 // What the visitor chose in a form lives in properties, which the rendered copy's markup does not carry: ticked
 // boxes, the option selected and a text area's text are written into the copy as attributes. (The renderer
 // leaves every field's current value in its copy's value attribute.)
@@ -207,11 +291,12 @@ async function renderPage(method, isOwn) {
   const inWindow = method !== "fullpage";
   const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
   const marked = markPage(isOwn, { inWindow });
+  const hollow = inWindow ? hollowOutsideWindow(isOwn) : new Set();
   const options = {
     ...(inWindow ? windowOptions(scale) : { scale: fittingScale(scale) }),
     backgroundColor: pageBackground(),
     timeout: RENDER_TIMEOUT_MS,
-    filter: (node) => !(node instanceof Element && isOwn(node)),
+    filter: (node) => !(node instanceof Element && isOwn(node)) && !hollow.has(node.parentNode),
     // modern-screenshot's own request options (force-cache), marked so the page's log leaves them out.
     fetch: { requestInit: { cache: "force-cache", [OWN_REQUEST]: true } },
     onCloneEachNode: (copy) => keepState(copy, marked.places),
