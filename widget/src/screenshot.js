@@ -147,13 +147,14 @@ function scrollContent(copy, scrolled) {
 //   aligned on baselines or an item aligned on baselines.
 const CONTAINING_DISPLAYS = /^(none|flow-root|flex|grid|table|table-(row|row-group|header-group|footer-group))$/;
 
-function containsItsContent(style, parentStyle) {
+// A block holding only text and inline-level elements has no child's margin to collapse through it, nor floats.
+function containsItsContent(style, parentStyle, onlyInline) {
   if (CONTAINING_DISPLAYS.test(style.display)) return true;
   if (!/^(block|list-item)$/.test(style.display)) return false;
   const clips = style.overflowX !== "visible" || style.overflowY !== "visible";
   const outOfFlow = style.float !== "none" || /absolute|fixed/.test(style.position);
   const contained = /layout|paint|strict|content/.test(style.contain);
-  return clips || outOfFlow || contained || /flex|grid/.test(parentStyle.display);
+  return onlyInline || clips || outOfFlow || contained || /flex|grid/.test(parentStyle.display);
 }
 
 function alignsOnBaseline(style, parentStyle) {
@@ -189,18 +190,20 @@ function outsideWindow(area) {
 
 // Where `node` and its descendants paint, in the window's coordinates (null: nowhere); the elements that may be
 // left hollow are added to `walk.hollow` on the way.
-function paintedArea(node, parentStyle, underBaseline, walk) {
-  const style = getComputedStyle(node);
+function paintedArea(node, style, parentStyle, underBaseline, walk) {
   let area = ownArea(node, style);
+  let onlyInline = true;
   const baseline = underBaseline || alignsOnBaseline(style, parentStyle);
   const children = node.shadowRoot ? [...node.shadowRoot.children, ...node.children] : node.children;
   for (const child of children) {
     if (walk.isOwn(child)) continue;
-    const inner = paintedArea(child, style, baseline, walk);
+    const childStyle = getComputedStyle(child);
+    onlyInline = onlyInline && childStyle.display.startsWith("inline");
+    const inner = paintedArea(child, childStyle, style, baseline, walk);
     if (inner) area = area ? union(area, inner) : inner;
   }
-  const alone = !baseline && !node.shadowRoot && node instanceof HTMLElement && containsItsContent(style, parentStyle);
-  if (alone && outsideWindow(area)) walk.hollow.add(node);
+  const layout = !baseline && !node.shadowRoot && containsItsContent(style, parentStyle, onlyInline);
+  if (layout && node instanceof HTMLElement && outsideWindow(area)) walk.hollow.add(node);
   return area;
 }
 
@@ -215,7 +218,8 @@ function union(one, other) {
 
 function hollowOutsideWindow(isOwn) {
   const walk = { isOwn, hollow: new Set() };
-  paintedArea(document.body, getComputedStyle(document.documentElement), false, walk);
+  const { body, documentElement } = document;
+  paintedArea(body, getComputedStyle(body), getComputedStyle(documentElement), false, walk);
   return walk.hollow;
 }
 
