@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, message_of
-from app.lib.i18n import format_number, match_locale, use_locale
+from app.lib.i18n import format_number, match_locale, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.queue import release_claims
@@ -37,7 +37,7 @@ from app.lib.supervisor import (
     stop_children,
     supervise,
 )
-from app.seed import create_admin, seed_demo, set_password
+from app.seed import create_admin, reindex_search, seed_demo, set_password
 from app.settings import Expected, SettingError, create_data_dir, get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +144,20 @@ def set_password_command(email: str, password: str) -> None:
         if not asyncio.run(set_password(email, password)):
             raise click.ClickException(_("No account has the address %(email)s.", email=email))
         click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
+
+
+@cli.command("reindex-search")
+def reindex_search_command() -> None:
+    """Index every report's text for search again: after a rolling upgrade across migration 0021, for the
+    reports that servers of the older version wrote or changed meanwhile."""
+    with use_locale(_cli_locale()):
+        # A line per batch, the count so far: the last line is the total.
+        if not asyncio.run(reindex_search(lambda count: click.echo(_reindexed(count)))):
+            click.echo(_reindexed(0))
+
+
+def _reindexed(count: int) -> str:
+    return ngettext("%(num)s report indexed for search.", "%(num)s reports indexed for search.", count)
 
 
 def _check_password_length(password: str) -> None:

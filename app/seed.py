@@ -1,8 +1,9 @@
-"""The demo organization of `make run`, and an operator's first admin; both through the domain services."""
+"""The demo organization of `make run`, and the operators' commands (a first admin, a password, the search index)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -12,10 +13,11 @@ from app.domain.accounts.services import AccountService
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate
 from app.domain.projects.services import ProjectService
+from app.domain.reports.search import reindex_batch
 from app.lib.database import alchemy_config
 from app.lib.security import verify_password
 from app.settings import get_settings
-from tenants.context import tenant_scope
+from tenants.context import system_scope, tenant_scope
 from tenants.db import scoped
 
 DEMO_EMAIL = "demo@lantern.local"
@@ -101,3 +103,18 @@ async def set_password(email: str, password: str) -> bool:
             return False
         await accounts.set_password(user, password)
     return True
+
+
+async def reindex_search(progress: Callable[[int], None]) -> int:
+    """Every report indexed again, a batch per transaction (the server goes on meanwhile); `progress` hears of
+    each batch. Returns how many reports."""
+    total, after = 0, None
+    async with alchemy_config().get_session() as session:
+        while True:
+            with system_scope("reindex search"):
+                async with session.begin():
+                    indexed = await reindex_batch(session, after)
+            if not indexed:
+                return total
+            total, after = total + len(indexed), indexed[-1]
+            progress(total)

@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -57,6 +59,7 @@ from sqlalchemy import (
     table,
     text,
     true,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +67,8 @@ from sqlalchemy.orm import Mapper
 
 from app.domain.reports.models import Report, as_tracking_id
 from app.lib.patterns import EMAIL
+from tenants.context import tenant_scope
+from tenants.db import scoped
 
 # Bigrams of the title and of this much description are indexed; the recheck sees the whole text.
 INDEXED_DESCRIPTION_CHARS = 10_000
@@ -225,6 +230,30 @@ def _sqlite_candidates(words: list[str]) -> ColumnElement[bool]:
     query = " ".join(fts5_string(word) for word in words)
     matching = select(_REPORT_FTS.c.rowid).where(_REPORT_FTS.c.report_fts.match(query))
     return _REPORT_ROWID.in_(matching)
+
+
+REINDEX_BATCH = 1000
+
+
+async def reindex_batch(session: AsyncSession, after: UUID | None) -> list[UUID]:
+    """Index again the texts of the next reports after `after` (by id, a batch of them): returns their ids, none
+    past the last report. Read in the caller's system scope, written in each report's tenant scope (row-level
+    security lets no other write it); the caller commits. For reports that code of another version wrote or
+    changed (an old server during a rolling upgrade across migration 0021)."""
+    batch = select(Report.id, Report.organization_id, Report.title, Report.description).order_by(Report.id)
+    rows = (
+        await session.execute((batch if after is None else batch.where(Report.id > after)).limit(REINDEX_BATCH))
+    ).all()
+    by_tenant: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        indexed = report_search_text(row.title or "", row.description or "")
+        by_tenant[row.organization_id].append(
+            {"id": row.id, "search_text": indexed, "search_grams": report_bigrams(indexed)}
+        )
+    for organization_id, indexed_rows in by_tenant.items():
+        async with scoped(session, tenant_scope(organization_id)):
+            await session.execute(update(Report), indexed_rows)  # by primary key, one statement for the tenant
+    return [row.id for row in rows]
 
 
 def index_text(report: Report) -> None:
