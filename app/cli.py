@@ -17,6 +17,8 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from redis import Redis
 from redis.exceptions import RedisError
@@ -48,12 +50,35 @@ def _cli_locale() -> str:
     return match_locale(raw.split(".")[0]) or "en"
 
 
-def migrate() -> str:
-    """Upgrade the schema to the newest revision, which is returned."""
+def migrate() -> bool:
+    """Upgrade the schema to the newest revision (`current_revision`); whether there was anything to do."""
+    config = _alembic_config()
+    before = _database_revision(config)
+    command.upgrade(config, "head")
+    return before != current_revision()
+
+
+def current_revision() -> str:
+    return str(ScriptDirectory.from_config(_alembic_config()).get_current_head())
+
+
+def _alembic_config() -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    command.upgrade(config, "head")
-    return str(ScriptDirectory.from_config(config).get_current_head())
+    return config
+
+
+def _database_revision(config: Config) -> str | None:
+    """The revision the database is at (None: no schema yet), read as `alembic current` reads it."""
+    found: list[str | None] = []
+
+    def read(_revision: object, context: MigrationContext) -> list[object]:
+        found.append(context.get_current_revision())
+        return []  # nothing to migrate: this run only reads
+
+    with EnvironmentContext(config, ScriptDirectory.from_config(config), fn=read):
+        ScriptDirectory.from_config(config).run_env()
+    return found[0] if found else None
 
 
 @click.group()
@@ -102,9 +127,12 @@ def _setting_message(error: SettingError) -> str:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
-    revision = migrate()
+    upgraded = migrate()
     with use_locale(_cli_locale()):
-        click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
+        if upgraded:
+            click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=current_revision()))
+        else:
+            click.echo(_("The database schema is up to date (revision %(revision)s).", revision=current_revision()))
 
 
 @cli.command("seed-demo")

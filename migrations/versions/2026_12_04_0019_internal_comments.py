@@ -25,5 +25,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before this revision every comment is for everyone: the team's internal notes would be read by guests,
+    # and by them still once upgraded again (not internal any more). The operator decides what becomes of them.
+    bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':
+        op.execute("SELECT set_config('lantern.system', 'migration 0019', true)")  # row-level security binds us
+    internal = bind.execute(sa.text('SELECT count(*) FROM report_comment WHERE internal')).scalar_one()
+    if internal:
+        msg = (
+            f'{internal} internal notes would become comments every guest reads. Before going back past 0019, '
+            'delete them (DELETE FROM report_comment WHERE internal) or stay on this version.'
+        )
+        raise RuntimeError(msg)
     with op.batch_alter_table('report_comment', schema=None) as batch_op:
         batch_op.drop_column('internal')

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,10 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("migrated") / "lantern-data"
     said = run_cli("migrate", env=clean_env(data_dir, LANG="en_US.UTF-8"))
     [revision] = sqlite_rows(data_dir / "lantern.db", "SELECT version_num FROM alembic_version")
-    assert f"The database schema is up to date (revision {revision[0]})." in said  # it used to say nothing
+    # It used to say nothing, then "up to date" after it had applied every migration.
+    assert f"The database schema was upgraded to revision {revision[0]}." in said, said
+    again = run_cli("migrate", env=clean_env(data_dir, LANG="en_US.UTF-8"))
+    assert f"The database schema is up to date (revision {revision[0]})." in again, again
     return data_dir
 
 
@@ -183,3 +187,24 @@ def test_serve_and_worker_without_redis_say_so_in_one_line(data_dir: Path) -> No
         assert refused.returncode == 1, refused.stderr
         assert "REDIS_URL is not set: serve and worker need the Redis they share" in refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_going_back_past_internal_notes_is_refused_while_there_are_some(data_dir: Path) -> None:
+    """Before revision 0019 every comment is everyone's: the documented rollback showed the team's internal notes
+    to guests, and upgrading again left them readable for good."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    run_cli("seed-demo", env=env)  # the demo report has a comment
+    database = data_dir / "lantern.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE report_comment SET internal = 1")
+    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0018"]
+    refused = subprocess.run(downgrade, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert refused.returncode != 0
+    assert "1 internal notes would become comments every guest reads" in refused.stderr, refused.stderr
+    assert sqlite_rows(database, "SELECT internal FROM report_comment") == [(1,)]  # nothing was changed
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM report_comment WHERE internal")
+    gone_back = subprocess.run(downgrade, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    assert gone_back.returncode == 0, gone_back.stderr
+    assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("0018",)]
