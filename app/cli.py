@@ -43,6 +43,8 @@ from app.seed import create_admin, reindex_search, seed_demo, set_password
 from app.settings import Expected, SettingError, create_data_dir, get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# `serve --workers 1000` started a thousand processes of about 110 MB each and took the machine's memory.
+MAX_WEB_WORKERS = 64
 
 
 def _cli_locale() -> str:
@@ -96,6 +98,11 @@ def _setting_message(error: SettingError) -> str:
     takes = {
         Expected.BOOLEAN: _("true or false (also 1, yes, on or 0, no, off)"),
         Expected.WHOLE_NUMBER: _("a whole number of at least %(minimum)s", minimum=format_number(error.minimum)),
+        Expected.WHOLE_NUMBER_IN_RANGE: _(
+            "a whole number from %(minimum)s to %(maximum)s",
+            minimum=format_number(error.minimum),
+            maximum=format_number(error.maximum),
+        ),
         Expected.NUMBER: _("a number of at least %(minimum)s", minimum=format_number(error.minimum)),
         Expected.CHOICE: _("one of: %(choices)s", choices=", ".join(error.choices)),
         Expected.WEB_ADDRESS: _(
@@ -196,7 +203,13 @@ def _check_password_length(password: str) -> None:
 
 
 @cli.command("serve")
-@click.option("--workers", default=1, show_default=True, help="granian worker processes")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, MAX_WEB_WORKERS),
+    help="granian worker processes (each holds its own connections and about 110 MB)",
+)
 def serve_command(workers: int) -> None:
     """Serve the web app with granian (production: run the worker as its own process)."""
     _require_redis()

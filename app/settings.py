@@ -6,6 +6,7 @@ Every variable is documented in the README's configuration table.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import secrets
 import stat
@@ -23,6 +24,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 MAX_PORT = 65535
+MAX_PROJECT_RATE_LIMIT = 10_000  # a project's own limit takes at most this (projects/schemas.py)
 MIN_SECRET_LENGTH = 16
 
 
@@ -32,6 +34,7 @@ class Expected(StrEnum):
 
     BOOLEAN = "true or false"
     WHOLE_NUMBER = "a whole number"
+    WHOLE_NUMBER_IN_RANGE = "a whole number in the range"
     NUMBER = "a number"
     CHOICE = "one of the choices"
     WEB_ADDRESS = "an http:// or https:// address"
@@ -49,12 +52,19 @@ class SettingError(ValueError):
     """A variable Lantern cannot use as it is set: a typo must stop the start, not quietly mean the default (a
     `LANTERN_SIGNUP=off` left sign-up open)."""
 
-    def __init__(
-        self, variable: str, value: str, expected: Expected, *, choices: tuple[str, ...] = (), minimum: float = 0
+    def __init__(  # noqa: PLR0913 - what a message says of each kind of value
+        self,
+        variable: str,
+        value: str,
+        expected: Expected,
+        *,
+        choices: tuple[str, ...] = (),
+        minimum: float = 0,
+        maximum: float = 0,
     ) -> None:
         super().__init__(f"{variable}={value!r}: expected {expected.value} {', '.join(choices)}".rstrip())
         self.variable, self.value, self.expected = variable, value, expected
-        self.choices, self.minimum = choices, minimum
+        self.choices, self.minimum, self.maximum = choices, minimum, maximum
 
 
 def _env(name: str, default: str) -> str:
@@ -76,6 +86,17 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
         value = minimum - 1
     if value < minimum:
         raise SettingError(name, raw, Expected.WHOLE_NUMBER, minimum=minimum)
+    return value
+
+
+def _env_int_in(name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from `minimum` to `maximum`: 20,000 submissions a minute was taken as every new project's
+    limit, where a project itself takes at most 10,000."""
+    value = _env_int(name, default, minimum=minimum)
+    if value > maximum:
+        raise SettingError(
+            name, os.environ.get(name, ""), Expected.WHOLE_NUMBER_IN_RANGE, minimum=minimum, maximum=maximum
+        )
     return value
 
 
@@ -111,7 +132,7 @@ def _env_float(name: str, default: float, *, minimum: float = 0) -> float:
         value = float(raw) if raw else default
     except ValueError:
         value = minimum - 1
-    if not value >= minimum:  # NaN too
+    if not value >= minimum or math.isinf(value):  # NaN too; an infinite timeout is none
         raise SettingError(name, raw, Expected.NUMBER, minimum=minimum)
     return value
 
@@ -291,7 +312,9 @@ def get_settings() -> Settings:
         login_attempts_per_minute=_env_int("LANTERN_LOGIN_ATTEMPTS_PER_MINUTE", 5, minimum=1),
         login_failures_per_hour=_env_int("LANTERN_LOGIN_FAILURES_PER_HOUR", 100, minimum=1),
         signups_per_hour=_env_int("LANTERN_SIGNUPS_PER_HOUR", 10, minimum=1),
-        default_project_rate_limit=_env_int("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10, minimum=1),
+        default_project_rate_limit=_env_int_in(
+            "LANTERN_DEFAULT_PROJECT_RATE_LIMIT", 10, minimum=1, maximum=MAX_PROJECT_RATE_LIMIT
+        ),
         trusted_proxies=_env_networks("LANTERN_TRUSTED_PROXIES"),
         smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
         smtp_port=_env_port("SMTP_PORT", 587),
@@ -301,11 +324,15 @@ def get_settings() -> Settings:
         smtp_starttls=_env_bool("SMTP_STARTTLS", default=True),
         storage_backend=storage_backend,
         s3_bucket=_env_required_with_s3("LANTERN_S3_BUCKET", storage_backend),
-        s3_endpoint_url=os.environ.get("LANTERN_S3_ENDPOINT_URL", "").strip() or None,
+        s3_endpoint_url=(
+            _env_url("LANTERN_S3_ENDPOINT_URL", "", ("http://", "https://"))
+            if _env("LANTERN_S3_ENDPOINT_URL", "")
+            else None
+        ),
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
         max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
-        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
+        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60, minimum=1),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once.

@@ -136,6 +136,10 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("SMTP_PORT", "70000", "SMTP_PORT is set to “70000”; it takes a port number from 1 to 65535."),
         ("SMTP_FROM", "notanaddress", "SMTP_FROM is set to “notanaddress”; it takes an e-mail address, such as"),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "0", "it takes a number of at least 0.1."),
+        ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "inf", "it takes a number of at least 0.1."),
+        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "0", "it takes a whole number of at least 1."),
+        ("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", "20000", "it takes a whole number from 1 to 10,000."),
+        ("LANTERN_S3_ENDPOINT_URL", "notaurl", "it takes a URL that starts with http://, https://"),
         # The key is not repeated in the line: a log would keep it.
         ("LANTERN_SECRET_KEY", "abc", "LANTERN_SECRET_KEY is set to “…”; it takes a random secret of at least 16"),
     ],
@@ -208,3 +212,11 @@ def test_going_back_past_internal_notes_is_refused_while_there_are_some(data_dir
     gone_back = subprocess.run(downgrade, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert gone_back.returncode == 0, gone_back.stderr
     assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("0018",)]
+
+
+def test_serve_takes_a_bounded_number_of_web_workers() -> None:
+    """`serve --workers 1000` started a thousand processes of about 110 MB each: the machine ran out of memory."""
+    refused = CliRunner().invoke(cli, ["serve", "--workers", "1000"])
+    assert refused.exit_code == 2, refused.output
+    assert "--workers" in refused.output
+    assert "1<=x<=64" in refused.output

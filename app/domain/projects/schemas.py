@@ -11,12 +11,13 @@ import msgspec
 from app.domain.accounts.schemas import Email, Name
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
 from app.lib.schema import CamelStruct, unwrapped
+from app.settings import MAX_PROJECT_RATE_LIMIT
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
 Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL)]
 Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=ORIGIN)]
 Color = Annotated[str, msgspec.Meta(pattern=COLOR)]
-RateLimit = Annotated[int, msgspec.Meta(ge=1, le=10000)]
+RateLimit = Annotated[int, msgspec.Meta(ge=1, le=MAX_PROJECT_RATE_LIMIT)]
 RequireOrigin = Annotated[
     bool,
     msgspec.Meta(
