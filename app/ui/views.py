@@ -13,7 +13,7 @@ import msgspec
 from babel.support import LazyProxy
 
 from app.domain.organizations.labels import ROLE_LABELS
-from app.domain.reports.labels import CATEGORY_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
+from app.domain.reports.labels import CATEGORY_LABELS, DEVICE_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus
 from app.lib.i18n import format_number, format_time, format_zoned_datetime
@@ -96,11 +96,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "userAgent": _lazy("User agent"),
     },
     # The widget's kinds of device (`metadata.device.type`).
-    "device": {
-        "desktop": _lazy("Desktop"),
-        "mobile": _lazy("Phone"),
-        "tablet": _lazy("Tablet"),
-    },
+    "device": DEVICE_LABELS,
     # The widget's kinds of log entry (the `type` of a console, network or action entry).
     "entry": {
         "error": _lazy("Error"),

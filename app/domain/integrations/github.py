@@ -13,7 +13,7 @@ import msgspec
 from babel.support import LazyProxy
 
 from app.domain.integrations.models import GitHubConnection
-from app.domain.reports.labels import CATEGORY_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
+from app.domain.reports.labels import CATEGORY_LABELS, DEVICE_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import Report, report_path
 from app.lib import outbound
 from app.lib.i18n import gettext as _
@@ -79,7 +79,7 @@ def body(report: Report) -> str:
     wrote is text, never markup (see `as_text`)."""
     link = f"{get_settings().public_url}{report_path(report)}"
     lines = [as_text(report.description or ""), "", "---", ""]
-    lines += [f"- **{name}:** {as_text(value)}" for name, value in _facts(report) if value]
+    lines += [f"- **{_labelled(name)}** {as_text(value)}" for name, value in _facts(report) if value]
     lines += [
         "",
         _("Reported with Lantern as [%(reference)s](%(link)s).", reference=report.tracking_id or report.id, link=link),
@@ -118,7 +118,7 @@ def _facts(report: Report) -> list[tuple[str, str]]:
         # By name only: an issue may be public, and the visitor gave their address to the site, not to GitHub.
         (_("Reporter"), report.reporter_name or ""),
         (_("Browser"), _joined(metadata.get("browser"), "name", "version")),
-        (_("Device"), _joined(metadata.get("device"), "type", "os", "osVersion")),
+        (_("Device"), _device(metadata.get("device"))),
         (_("Severity"), _label(SEVERITY_LABELS, report.severity)),
         (_("Priority"), _label(PRIORITY_LABELS, report.priority)),
         (_("Category"), _label(CATEGORY_LABELS, report.category)),
@@ -128,6 +128,17 @@ def _facts(report: Report) -> list[tuple[str, str]]:
 def _label(labels: dict[str, LazyProxy], value: str) -> str:
     """A level in the issue's language ("Mittel", not "medium")."""
     return str(labels.get(value, value))
+
+
+def _labelled(name: str) -> str:
+    """`name` and a colon as the language writes it: a full-width one after Chinese and Japanese words."""
+    return _("%(label)s:", label=name)
+
+
+def _device(device: object) -> str:
+    """The device in the issue's language ("Telefon iOS 17"), its system as the browser named it."""
+    kind = _label(DEVICE_LABELS, device["type"]) if isinstance(device, dict) and device.get("type") else ""
+    return " ".join(part for part in (kind, _joined(device, "os", "osVersion")) if part)
 
 
 def _joined(value: object, *names: str) -> str:

@@ -30,3 +30,9 @@ CATEGORY_LABELS: dict[str, LazyProxy] = {
     Category.CRASH: _lazy("Crash"),
     Category.OTHER: _lazy("Other"),
 }
+# The kinds of device the widget tells (`metadata.device.type`).
+DEVICE_LABELS: dict[str, LazyProxy] = {
+    "desktop": _lazy("Desktop"),
+    "mobile": _lazy("Phone"),
+    "tablet": _lazy("Tablet"),
+}
