@@ -15,6 +15,7 @@ from uuid import uuid4
 from openapi_spec_validator import validate
 
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
+from tenants.guards import requires_session
 from tests.support.clients import ApiClient, TenantFactory
 
 
@@ -76,6 +77,26 @@ async def test_each_operation_names_the_credential_it_takes(anonymous: ApiClient
     assert security("/api/v1/auth/login", "post") == [{}]
     assert security("/api/v1/auth/me", "get") == [{"session": []}]
     assert security("/api/v1/reports", "get") in (None, admin)
+
+
+async def test_every_operation_for_people_alone_says_so(anonymous: ApiClient, app: Any) -> None:
+    """`POST /api/v1/tokens` was documented for organization tokens too, which it always refuses (403)."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    operations = {
+        operation["operationId"]: operation.get("security", document["security"])
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    for_people = {
+        handler.operation_id
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if requires_session in (handler.guards or []) and isinstance(handler.operation_id, str)
+    }
+    assert "CreateToken" in for_people
+    documented = {operation_id: operations[operation_id] for operation_id in for_people & operations.keys()}
+    assert {operation_id for operation_id, security in documented.items() if security != [{"session": []}]} == set()
 
 
 async def test_bodies_read_by_their_handlers_are_documented(anonymous: ApiClient) -> None:

@@ -16,6 +16,7 @@ from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
+from app.lib.openapi import SESSION
 from app.lib.schema import LOCATION, Envelope, created, extended
 from tenants.guards import provide_identity, requires_manager, requires_session
 from tenants.identity import Identity
@@ -55,6 +56,7 @@ class TokenController(Controller):
         "/",
         operation_id="CreateToken",
         guards=[requires_session],
+        security=SESSION,
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
     )
