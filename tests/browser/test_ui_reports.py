@@ -753,6 +753,10 @@ async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFact
         await page.get_by_role("button", name="Send invitation").click()  # a row with a role select and a button
         await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_be_visible()
         assert await page.evaluate(OVERFLOW) == 0, "members"
+        # The title keeps room to be read: breaking anywhere, it was squeezed to a few letters a line.
+        await page.goto("/ui/reports?lang=ja")
+        title_width = await page.locator("table.reports td.title").first.evaluate("(cell) => cell.offsetWidth")
+        assert title_width >= 160, title_width
         for path in ("/ui/reports", f"/ui/reports/{sent['id']}", f"/ui/board?project={project['id']}", "/ui/members/"):
             for language in ("en", "de", "es"):  # "Switch" is longest in Spanish
                 await page.goto(f"{path}{'&' if '?' in path else '?'}lang={language}")
