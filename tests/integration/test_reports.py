@@ -1286,3 +1286,14 @@ async def test_an_internal_note_is_the_teams_and_no_guest_reads_it(
     assert "We are on it." in page
     assert "Internal note: guests do not see it" not in page
     assert "Do not promise a date." in team_page
+
+
+@pytest.mark.parametrize(("query", "field"), [("severity=bogus", "severity"), ("project=nope", "project")])
+async def test_the_lists_page_refuses_a_filter_it_cannot_apply(tenants: TenantFactory, query: str, field: str) -> None:
+    """An unknown value filtered nothing: the page showed every report under a filter that seemed set, and its
+    export held them all."""
+    async with tenants.create() as tenant:
+        page = await tenant.client.get(f"/ui/reports?{query}")
+        export = await tenant.client.get(f"/ui/reports.csv?{query}")
+    assert (page.status_code, export.status_code) == (400, 400)
+    assert f"<li>{field}: " in page.text, page.text

@@ -7,7 +7,6 @@ fires the same webhook events.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -42,7 +41,7 @@ from app.domain.tokens.services import TokenService
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
-from app.lib.errors import ErrorCode, FieldError, LanternError, message_of
+from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, one_of, validation_error
 from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
@@ -80,17 +79,24 @@ DEFAULT_SORT = next(iter(SORTS))
 E = TypeVar("E", bound=StrEnum)
 
 
-def _choice(kind: type[E], value: str | None) -> E | None:
-    """A filter's value; an empty select ("any") or an unknown value filters nothing."""
-    with contextlib.suppress(ValueError):
-        return kind(value) if value else None
-    return None
+def _choice(kind: type[E], value: str, field: str) -> E | None:
+    """A filter's value, or none for an empty select ("any"). An unknown one is refused, as the API refuses it:
+    the list showed every report (and its export held them all) under a filter that seemed set."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        error = validation_error(f"Invalid enum value {value!r} - at `$.{field}`")
+        error.details[0].message = f"{error.details[0].message} {one_of([member.value for member in kind])}"
+        raise error from None
 
 
-def _uuid(value: str | None) -> UUID | None:
-    with contextlib.suppress(ValueError):
+def _uuid(value: str, field: str) -> UUID | None:
+    try:
         return UUID(value) if value else None
-    return None
+    except ValueError:
+        raise validation_error(f"Invalid UUID - at `$.{field}`") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +121,11 @@ class ListQuery:
 
     def filters(self, user_id: UUID | None) -> ReportFilters:
         return ReportFilters(
-            project_id=_uuid(self.project),
+            project_id=_uuid(self.project, "project"),
             status=self.status or None,
-            severity=_choice(Severity, self.severity),
-            priority=_choice(Priority, self.priority),
-            category=_choice(Category, self.category),
+            severity=_choice(Severity, self.severity, "severity"),
+            priority=_choice(Priority, self.priority, "priority"),
+            category=_choice(Category, self.category, "category"),
             assignee=self.assignee or None,
             caller_id=user_id,
             search=self.search.strip()[:200] or None,
