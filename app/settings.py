@@ -332,7 +332,7 @@ def get_settings() -> Settings:
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
         max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
-        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60, minimum=1),
+        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once.

@@ -137,7 +137,6 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("SMTP_FROM", "notanaddress", "SMTP_FROM is set to “notanaddress”; it takes an e-mail address, such as"),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "0", "it takes a number of at least 0.1."),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "inf", "it takes a number of at least 0.1."),
-        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "0", "it takes a whole number of at least 1."),
         ("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", "20000", "it takes a whole number from 1 to 10,000."),
         ("LANTERN_S3_ENDPOINT_URL", "notaurl", "it takes a URL that starts with http://, https://"),
         # The key is not repeated in the line: a log would keep it.
