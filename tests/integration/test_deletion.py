@@ -20,8 +20,9 @@ from app.settings import get_settings
 from tests.integration.test_attachment_images import attach
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
 from tests.integration.test_screenshots import tenant_session
-from tests.support.clients import Tenant, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
+from tests.support.isolation import member_of
 from tests.support.worker import running_worker
 
 WAIT_SECONDS = 30.0
@@ -153,3 +154,41 @@ async def test_a_screenshot_refused_while_its_report_is_deleted_ends_quietly(ten
                 assert await ScreenshotService(session, cast("Storage", store)).process(screenshot_id) is None
         assert store.deleted
         assert store.written == 0
+
+
+async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_else(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """An organization could not be deleted at all: a tenant that left a shared instance stayed on it for good."""
+    async with tenants.create() as tenant, tenants.create("Other") as other, running_worker():
+        shop = await tenant.create_project("Shop")
+        theirs = await other.create_project("Shop")
+        for project, owner in ((shop, tenant), (theirs, other)):
+            await report_with_files(owner, project["apiKey"])
+        token = (await tenant.client.post("/api/v1/tokens", json={"name": "CI"})).json()["data"]["token"]
+        others_files, others_reports = stored(other.organization_id), await _reports(other)
+        async with member_of(tenant, app, "admin") as admin:
+            assert (await admin.delete("/api/v1/organization", params={"confirm": "Acme"})).status_code == 403
+        mistyped = await tenant.client.delete("/api/v1/organization", params={"confirm": "acme corp"})
+        assert (mistyped.status_code, mistyped.json()["details"][0]["field"]) == (400, "confirm"), mistyped.text
+        name = (await tenant.client.get("/api/v1/organization")).json()["data"]["name"]
+
+        deleted = await tenant.client.delete("/api/v1/organization", params={"confirm": name})
+        assert deleted.status_code == 204, deleted.text
+
+        await until_stored(set(), tenant.organization_id)
+        assert (await tenant.client.get("/api/v1/organization")).status_code == 401  # the session ended
+        async with ApiClient.for_app(app) as client:
+            by_token = await client.get("/api/v1/reports", headers={"Authorization": f"Bearer {token}"})
+            widget = await client.get(f"/api/v1/widget/config/{shop['apiKey']}")
+            login = await client.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert by_token.status_code == 401
+        assert widget.status_code in {401, 404}, widget.text
+        assert login.status_code == 403, login.text  # the account is kept, in no organization
+        assert stored(other.organization_id) == others_files
+        assert await _reports(other) == others_reports
+
+
+async def _reports(tenant: Tenant) -> list[str]:
+    listed = await tenant.client.get("/api/v1/reports")
+    return sorted(item["id"] for item in listed.json()["data"]["items"])

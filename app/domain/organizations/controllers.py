@@ -16,12 +16,14 @@ from app.domain.accounts.models import User
 from app.domain.organizations import schemas
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.organizations.services import MembershipService, OrganizationService, token_shown_to
+from app.domain.projects.controllers import provide_project_service
+from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.schema import LOCATION, Envelope, created, ok
-from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_team
+from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_owner, requires_team
 from tenants.identity import Identity
 
 
@@ -70,6 +72,7 @@ class OrganizationController(Controller):
         "memberships": Provide(provide_membership_service),
         "identity": Provide(provide_identity),
         "events": Provide(provide_events),
+        "projects": Provide(provide_project_service),
     }
 
     @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
@@ -90,6 +93,20 @@ class OrganizationController(Controller):
         organizations: NamedDependency[OrganizationService],
     ) -> Envelope[schemas.OrganizationRead]:
         return ok(organization_read(await organizations.update(data), identity))
+
+    @delete("/", operation_id="DeleteOrganization", status_code=HTTP_204_NO_CONTENT, guards=[requires_owner])
+    async def delete_organization(
+        self,
+        request: Request[Any, Any, Any],
+        organizations: NamedDependency[OrganizationService],
+        projects: NamedDependency[ProjectService],
+        confirm: FromQuery[str],
+    ) -> None:
+        """Delete the organization for good, with its projects, reports, files, people's memberships, tokens and
+        webhooks (which hear nothing of it). `confirm` is the organization's name as written. Owners only; the
+        caller's session ends, and its people keep their accounts and other organizations."""
+        projects.forget_files(await organizations.delete(confirm))
+        request.clear_session()
 
     @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def members(

@@ -16,7 +16,7 @@ from app.domain.accounts.services import UserService, normalize_email
 from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
-from app.domain.projects.models import ProjectMember
+from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.services import MovedReports, ReportService
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
@@ -68,6 +68,19 @@ class OrganizationService:
 
     async def security(self) -> SecuritySettings:
         return msgspec.convert((await self.current()).security, SecuritySettings)
+
+    async def delete(self, confirmation: str) -> list[UUID]:
+        """Delete the organization with everything it holds (the database cascades to every tenant row: people's
+        memberships, projects, reports, tokens, webhooks); returns its projects, whose files are the caller's to
+        have deleted. `confirmation` is its name as typed: no request deletes it by a slip."""
+        organization = await self.current()
+        if confirmation.strip() != organization.name:
+            message = _("Type the organization's name exactly as it is written to delete it.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, message, details=[FieldError("confirm", message)])
+        projects = await self.session.scalars(select(Project.id).where(Project.organization_id == organization.id))
+        project_ids = list(projects)
+        await self.session.execute(delete(Organization).where(Organization.id == organization.id))
+        return project_ids
 
 
 class MembershipService(TenantService[Membership]):

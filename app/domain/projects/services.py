@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -111,9 +112,15 @@ class ProjectService(TenantService[Project]):
         """Delete the project with its reports; every file stored under it is deleted by a job once the deletion
         commits (uploads never attached to a report too)."""
         await self.delete(project_id)
-        enqueue_after_commit(
-            self.session, DELETE_PROJECT_FILES_JOB, f"files:project:{project_id}", project_id=str(project_id)
-        )
+        self.forget_files([project_id])
+
+    def forget_files(self, project_ids: Iterable[UUID]) -> None:
+        """Every file stored under these projects, deleted by a job each once the transaction that deleted the
+        projects commits."""
+        for project_id in project_ids:
+            enqueue_after_commit(
+                self.session, DELETE_PROJECT_FILES_JOB, f"files:project:{project_id}", project_id=str(project_id)
+            )
 
     async def _prefix_taken(self, prefix: str) -> bool:
         return await self.exists(tracking_prefix=prefix)
