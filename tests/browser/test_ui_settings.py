@@ -16,7 +16,7 @@ async def test_a_manager_changes_the_organizations_settings(tenants: TenantFacto
     async with tenants.create("Acme") as tenant:
         await log_in(page, tenant.email, path="/ui/settings")
         await expect(page.get_by_role("heading", name="Organization settings")).to_be_visible()
-        await expect(page.get_by_label("Name")).to_have_value("Acme")
+        await expect(page.get_by_label("Name", exact=True)).to_have_value("Acme")
 
         await page.get_by_label("Allowed e-mail domains").fill("acme.example\nnot a domain")
         await page.get_by_role("button", name="Save").click()
@@ -30,16 +30,41 @@ async def test_a_manager_changes_the_organizations_settings(tenants: TenantFacto
         await expect(page.locator("#timezone-error")).to_have_text("This time zone is not known.")
         await expect(page.get_by_label("Time zone")).to_have_value("Mars/Olympus_Mons")
 
-        await page.get_by_label("Name").fill("Acme Europe")
+        await page.get_by_label("Name", exact=True).fill("Acme Europe")
         await page.get_by_label("Default language").select_option("de")
         await page.get_by_label("Time zone").fill("Europe/Berlin")
         await page.get_by_label("Allowed e-mail domains").fill("acme.example\nacme-eu.example")
         await page.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("The settings are saved.")
-        await expect(page.get_by_label("Name")).to_have_value("Acme Europe")
+        await expect(page.get_by_label("Name", exact=True)).to_have_value("Acme Europe")
         saved = await read(tenant, "/api/v1/organization")
     assert (saved["name"], saved["defaultLocale"], saved["timezone"]) == ("Acme Europe", "de", "Europe/Berlin")
     assert saved["security"]["allowedEmailDomains"] == ["acme.example", "acme-eu.example"]
+
+
+async def test_the_owner_deletes_the_organization_by_typing_its_name(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    async with tenants.create("Acme") as tenant:
+        admin_email, _user_id = await invite(tenant, app, "admin")
+        await log_in(page, admin_email, path="/ui/settings")
+        await expect(page.get_by_text("Delete this organization")).to_have_count(0)  # the owners' alone
+        await page.context.clear_cookies()
+
+        await log_in(page, tenant.email, path="/ui/settings")
+        await page.get_by_text("Delete this organization").click()
+        await page.get_by_label("Type the organization's name to confirm").fill("acme")
+        await page.get_by_role("button", name="Delete the organization").click()
+        confirm = page.get_by_label("Type the organization's name to confirm")
+        await expect(confirm).to_have_attribute("aria-invalid", "true")  # open again, the reason beside it
+        await confirm.fill("Acme")
+        await page.get_by_role("button", name="Delete the organization").click()
+        await expect(page.get_by_role("status")).to_have_text(
+            "The organization is deleted. Log in to another of yours, if you have one."
+        )
+        async with ApiClient.for_app(app) as client:
+            login = await client.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
+    assert login.status_code == 403  # its people keep their accounts, now in no organization
 
 
 async def test_members_cannot_change_the_settings(tenants: TenantFactory, page: Page, app: Any) -> None:
@@ -61,7 +86,7 @@ async def test_a_person_changes_their_profile_and_password(tenants: TenantFactor
         await page.get_by_role("button", name="Save").click()
         await expect(page.locator("#timezone-error")).to_have_text("This time zone is not known.")
 
-        await page.get_by_label("Name").fill("Ada Lovelace")
+        await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
         await page.get_by_label("Your language").select_option("de")
         await page.get_by_label("Time zone").fill("Europe/Berlin")
         mails = page.get_by_label("E-mail me when a report is assigned to me, or commented on while it is mine")

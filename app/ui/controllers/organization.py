@@ -4,9 +4,9 @@ visitors fall back to, and the e-mail domains its people may come from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -14,12 +14,13 @@ from litestar.response import Redirect, Template
 from app.domain.organizations.models import Organization
 from app.domain.organizations.schemas import OrganizationUpdate, SecuritySettings
 from app.domain.organizations.services import OrganizationService
+from app.domain.projects.services import ProjectService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other
 from app.ui.views import time_zones
-from tenants.guards import requires_manager
+from tenants.guards import requires_manager, requires_owner
 
 SETTINGS_PATH = "/ui/settings"
 FIELDS = {"name": "name", "defaultLocale": "default_locale", "timezone": "timezone", "security": "email_domains"}
@@ -46,6 +47,11 @@ class SettingsForm:
             "security": {"allowedEmailDomains": domains},
         }
         return convert_body(body, OrganizationUpdate)
+
+
+@dataclass
+class DeletionForm:
+    confirm: str = ""  # the organization's name, typed
 
 
 class OrganizationPages(Controller):
@@ -76,6 +82,25 @@ class OrganizationPages(Controller):
         except LanternError as error:
             return self._page(layout, data, errors=field_errors(error, FIELDS))
         return see_other(f"{SETTINGS_PATH}?notice=saved")
+
+    @post("/settings/delete", guards=[requires_owner])
+    async def delete(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        data: Annotated[DeletionForm, Form],
+        organizations: NamedDependency[OrganizationService],
+        projects: NamedDependency[ProjectService],
+    ) -> Redirect | Template:
+        try:
+            projects.forget_files(await organizations.delete(data.confirm))
+        except LanternError as error:
+            organization = await organizations.current()
+            form = SettingsForm.of(organization, await organizations.security())
+            return self._page(layout, form, errors=field_errors(error, {"confirm": "confirm"}))
+        request.clear_session()
+        return see_other("/ui/login?notice=organization-deleted")
 
     @staticmethod
     def _page(
