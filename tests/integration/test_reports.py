@@ -996,7 +996,9 @@ async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
     assert [answer.status_code for answer in refused] == [400, 400]
     details = [answer.json()["details"] for answer in refused]
     assert [[detail["field"] for detail in listed] for listed in details] == [["severity"], ["created_since"]]
-    assert details[0][0]["message"] == "Este valor no es una de las opciones permitidas."
+    assert details[0][0]["message"] == (
+        "Este valor no es una de las opciones permitidas. Usa uno de estos: critical, high, medium, low."
+    )  # which values are, as a body's field is told
     assert details[1][0]["message"].startswith("Debe ser una fecha")
 
 
