@@ -113,6 +113,13 @@ async def screenshot_of_scrolled(
         return await sent_screenshot(tenant, project["id"])
 
 
+async def opened_dialog(page: Page, url: str) -> Locator:
+    """The widget's dialog on the page at `url`, opened by its button."""
+    await page.goto(url)
+    await page.get_by_role("button", name="Report a bug").click()
+    return page.get_by_role("dialog", name="Report a bug")
+
+
 def has_color(image: Image.Image, color: tuple[int, int, int], region: tuple[int, int, int, int]) -> bool:
     pixels = image.convert("RGB").crop(region).get_flattened_data()
     return any(all(abs(a - b) <= 12 for a, b in zip(pixel, color, strict=True)) for pixel in pixels)
@@ -263,9 +270,7 @@ async def test_a_screenshot_without_annotation_takes_no_marks(
             )
             assert changed.status_code == 200, changed.text
             site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            await page.goto(site.url("/checkout"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            dialog = await opened_dialog(page, site.url("/checkout"))
             await expect(dialog.get_by_role("img", name="Screenshot of the page")).to_be_visible()
             await expect(dialog.get_by_role("button", name="Box")).to_have_count(0)
             await drag_across(page)
@@ -421,9 +426,7 @@ async def test_a_visitor_hears_when_to_send_again_and_that_a_long_paste_was_cut(
         with Site({}) as site:
             project = await tenant.create_project("Store", allowedOrigins=[site.origin], rateLimitPerMinute=1)
             site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            await page.goto(site.url("/checkout"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            dialog = await opened_dialog(page, site.url("/checkout"))
             await dialog.get_by_label("Title").fill("x" * 200)  # as long as it takes: nothing was cut
             await expect(dialog.get_by_role("status")).to_have_text("")
             await dialog.get_by_label("Title").fill("x" * 250)
@@ -716,9 +719,7 @@ async def test_on_a_phone_the_title_is_in_view_below_the_screenshot(
                 site.pages["/checkout"] = checkout_page(live_server, project["apiKey"]).replace(
                     "<head>", f"<head>{mobile}"
                 )
-                await page.goto(site.url("/checkout"))
-                await page.get_by_role("button", name="Report a bug").click()
-                dialog = page.get_by_role("dialog", name="Report a bug")
+                dialog = await opened_dialog(page, site.url("/checkout"))
                 await expect(dialog.locator("canvas")).to_be_visible()
                 title = await dialog.get_by_label("Title").bounding_box()
                 shot = await dialog.locator("canvas").bounding_box()
@@ -780,9 +781,7 @@ async def test_keys_typed_in_the_widget_leave_the_pages_shortcuts_alone(
         with Site({}) as site:
             project = await project_for(tenant, site)
             site.pages["/"] = shortcuts_page(live_server, project["apiKey"])
-            await page.goto(site.url("/"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            dialog = await opened_dialog(page, site.url("/"))
             title, description = dialog.get_by_label("Title"), dialog.get_by_label("Description")
             await expect(title).to_be_focused()
             await page.keyboard.type("Video does not play")
@@ -824,9 +823,7 @@ async def test_the_widget_takes_typing_over_a_page_dialog_that_keeps_the_focus(
         with Site({}) as site:
             project = await project_for(tenant, site)
             site.pages["/"] = trapped_page(live_server, project["apiKey"])
-            await page.goto(site.url("/"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            dialog = await opened_dialog(page, site.url("/"))
             await expect(dialog.get_by_label("Title")).to_be_focused()
             await page.keyboard.type("Cannot sign up")
             await page.keyboard.press("Tab")
@@ -881,9 +878,7 @@ async def test_the_pages_css_for_its_own_elements_leaves_the_widget_alone(
             site.pages["/"] = checkout_page(live_server, project["apiKey"]).replace(
                 "</head>", f"<style>{css}</style></head>"
             )
-            await page.goto(site.url("/"))
-            await page.get_by_role("button", name="Report a bug").click()
-            dialog = page.get_by_role("dialog", name="Report a bug")
+            dialog = await opened_dialog(page, site.url("/"))
             await expect(dialog).to_be_visible()
             heading = await dialog.get_by_role("heading").evaluate(TEXT_STYLE)
             label = await dialog.get_by_text("Priority").evaluate(TEXT_STYLE)

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from tests.support.admin_ui import report
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.isolation import member_of
 from tests.support.mailbox import link_in, receiving_mail
 from tests.support.worker import running_worker
@@ -97,9 +97,7 @@ async def test_a_title_with_line_breaks_is_mailed_on_one_subject_line(tenants: T
 async def test_a_guest_assignee_is_not_mailed_the_teams_internal_notes(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant, member_of(tenant, app, "guest") as guest:
         project = await tenant.create_project("Shop", guestsSeeGuests=True)
-        me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
-        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
-        assert added.status_code in {200, 201}, added.text
+        me = await _on_project(tenant, guest, project)
         with receiving_mail() as mailbox:
             async with running_worker():
                 created = await report(tenant.client, project["apiKey"], "Checkout fails")
@@ -123,11 +121,9 @@ async def test_a_guest_reads_who_did_it_by_name_never_by_address(tenants: Tenant
         member_of(tenant, app, "member") as nameless,
     ):
         project = await tenant.create_project("Shop", guestsSeeGuests=True)
-        me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+        me = await _on_project(tenant, guest, project)
         member = (await nameless.get("/api/v1/auth/me")).json()["data"]["user"]
         assert member["name"] == ""
-        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
-        assert added.status_code in {200, 201}, added.text
         with receiving_mail() as mailbox:
             async with running_worker():
                 created = await report(tenant.client, project["apiKey"], "Checkout fails")
@@ -138,3 +134,11 @@ async def test_a_guest_reads_who_did_it_by_name_never_by_address(tenants: Tenant
     bodies = [text_of(mail) for mail in mails]
     assert [body for body in bodies if member["email"] in body] == []
     assert all(body.startswith("A team member ") for body in bodies), bodies
+
+
+async def _on_project(tenant: Tenant, guest: ApiClient, project: dict[str, Any]) -> dict[str, Any]:
+    """The guest's account, added to the project (a guest sees the projects they are added to alone)."""
+    me: dict[str, Any] = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+    added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
+    assert added.status_code in {200, 201}, added.text
+    return me
