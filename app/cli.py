@@ -104,6 +104,11 @@ def _setting_message(error: SettingError) -> str:
             maximum=format_number(error.maximum),
         ),
         Expected.NUMBER: _("a number of at least %(minimum)s", minimum=format_number(error.minimum)),
+        Expected.NUMBER_IN_RANGE: _(
+            "a number from %(minimum)s to %(maximum)s",
+            minimum=format_number(error.minimum),
+            maximum=format_number(error.maximum),
+        ),
         Expected.CHOICE: _("one of: %(choices)s", choices=", ".join(error.choices)),
         Expected.WEB_ADDRESS: _(
             "an address that starts with http:// or https:// and names a host, without a query (?) or fragment (#)"

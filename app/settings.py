@@ -35,6 +35,7 @@ class Expected(StrEnum):
     BOOLEAN = "true or false"
     WHOLE_NUMBER = "a whole number"
     WHOLE_NUMBER_IN_RANGE = "a whole number in the range"
+    NUMBER_IN_RANGE = "a number in the range"
     NUMBER = "a number"
     CHOICE = "one of the choices"
     WEB_ADDRESS = "an http:// or https:// address"
@@ -126,14 +127,15 @@ def _env_secret(name: str) -> str | None:
     return value or None
 
 
-def _env_float(name: str, default: float, *, minimum: float = 0) -> float:
+def _env_float(name: str, default: float, *, minimum: float = 0, maximum: float = math.inf) -> float:
     raw = os.environ.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
         value = minimum - 1
-    if not value >= minimum or math.isinf(value):  # NaN too; an infinite timeout is none
-        raise SettingError(name, raw, Expected.NUMBER, minimum=minimum)
+    if not minimum <= value <= maximum:  # NaN too
+        expected = Expected.NUMBER if math.isinf(maximum) else Expected.NUMBER_IN_RANGE
+        raise SettingError(name, raw, expected, minimum=minimum, maximum=maximum)
     return value
 
 
@@ -325,9 +327,7 @@ def get_settings() -> Settings:
         storage_backend=storage_backend,
         s3_bucket=_env_required_with_s3("LANTERN_S3_BUCKET", storage_backend),
         s3_endpoint_url=(
-            _env_url("LANTERN_S3_ENDPOINT_URL", "", ("http://", "https://"))
-            if _env("LANTERN_S3_ENDPOINT_URL", "")
-            else None
+            _env_web_address("LANTERN_S3_ENDPOINT_URL", "") if _env("LANTERN_S3_ENDPOINT_URL", "") else None
         ),
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
@@ -336,7 +336,8 @@ def get_settings() -> Settings:
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once.
-        outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        # An hour at most: a longer wait holds a job slot for nothing, and past 1e11 s no clock can add it.
+        outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=3600),
         # 0 retried at once, in a loop; the tests' 0.2 keeps a retry within a test's time.
         outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1),
     )

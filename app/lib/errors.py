@@ -204,6 +204,11 @@ def _at_least_characters(count: int) -> str:
 
 _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), lambda _m: _("This field is required.")),
+    # Litestar's own words for a required query parameter or header that was not sent.
+    (
+        re.compile(r"Missing required (?:query|header|cookie) parameter '(?P<field>[^']+)'"),
+        lambda _m: _("This field is required."),
+    ),
     (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), lambda _m: _("This field is not allowed.")),
     (re.compile(r"Number out of range$"), lambda _m: _("This number is too large to be read.")),
     (

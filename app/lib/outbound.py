@@ -157,7 +157,7 @@ class Answer:
     def asked_wait(self) -> float | None:
         """The seconds the target asked to be left alone for (`Retry-After`, a number or a date), if it did."""
         value = self.headers.get("retry-after", "").strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²" is a digit to `isdigit` and no number to `float`
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)

@@ -20,6 +20,7 @@ from app.settings import get_settings
 from tests.integration.test_attachment_images import attach
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
 from tests.integration.test_screenshots import tenant_session
+from tests.support.admin_ui import invite
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of
@@ -169,6 +170,11 @@ async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_e
         others_files, others_reports = stored(other.organization_id), await _reports(other)
         async with member_of(tenant, app, "admin") as admin:
             assert (await admin.delete("/api/v1/organization", params={"confirm": "Acme"})).status_code == 403
+            admin_email = (await admin.get("/api/v1/auth/me")).json()["data"]["user"]["email"]
+        # Someone in both organizations keeps their account and the other one.
+        await invite(tenant, app, "member", other.email)
+        unconfirmed = await tenant.client.delete("/api/v1/organization")
+        assert unconfirmed.json()["details"] == [{"field": "confirm", "message": "This field is required."}]
         mistyped = await tenant.client.delete("/api/v1/organization", params={"confirm": "acme corp"})
         assert (mistyped.status_code, mistyped.json()["details"][0]["field"]) == (400, "confirm"), mistyped.text
         name = (await tenant.client.get("/api/v1/organization")).json()["data"]["name"]
@@ -181,10 +187,16 @@ async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_e
         async with ApiClient.for_app(app) as client:
             by_token = await client.get("/api/v1/reports", headers={"Authorization": f"Bearer {token}"})
             widget = await client.get(f"/api/v1/widget/config/{shop['apiKey']}")
-            login = await client.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+            admin_login = await client.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
+            both = await client.post("/api/v1/auth/login", json={"email": other.email, "password": PASSWORD})
         assert by_token.status_code == 401
         assert widget.status_code in {401, 404}, widget.text
-        assert login.status_code == 403, login.text  # the account is kept, in no organization
+        assert both.status_code == 200, both.text
+        # An account left in no organization goes too: it could neither log in nor sign up again with its address.
+        assert admin_login.status_code == 401, admin_login.text
+        async with ApiClient.for_app(app) as again:
+            body = {"email": tenant.email, "password": PASSWORD, "name": "Ada", "organization": {"name": "Acme"}}
+            assert (await again.post("/api/v1/auth/signup", json=body)).status_code == 201
         assert stored(other.organization_id) == others_files
         assert await _reports(other) == others_reports
 
@@ -192,3 +204,10 @@ async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_e
 async def _reports(tenant: Tenant) -> list[str]:
     listed = await tenant.client.get("/api/v1/reports")
     return sorted(item["id"] for item in listed.json()["data"]["items"])
+
+
+async def test_a_name_saved_with_spaces_around_it_is_confirmed_as_typed(tenants: TenantFactory) -> None:
+    """The typed name was trimmed and the stored one not: such an organization could never be deleted."""
+    async with tenants.create("Night Market\N{NO-BREAK SPACE}") as tenant:
+        deleted = await tenant.client.delete("/api/v1/organization", params={"confirm": "Night Market"})
+    assert deleted.status_code == 204, deleted.text

@@ -229,7 +229,7 @@ async def test_a_visitors_text_is_text_in_the_issue(tenants: TenantFactory, anon
     them), reference other issues, add images and links, or close the console block and write their own lines."""
     hostile = {
         **REPORT,
-        "description": "Ping @octocat and @acme/security about #1 <img src=https://evil.example/p.png> "
+        "description": "Ping @octocat and @acme/security about #1 and GH-2 <img src=https://evil.example/p.png> "
         "[login](https://evil.example) from erin@outside.example",
         "console_logs": [{"type": "error", "message": "```\n</details>\nReported with Lantern as [X](https://evil)"}],
     }
@@ -241,8 +241,8 @@ async def test_a_visitors_text_is_text_in_the_issue(tenants: TenantFactory, anon
         await issue_when(tenant, report_id, "created")
     sent = server.requests[0].json()["body"]
     joiner = "\N{WORD JOINER}"
-    assert f"Ping @{joiner}octocat and @{joiner}acme/security about #{joiner}1 &lt;img" in sent, sent
-    assert "\\[login\\](https://evil.example)" in sent
+    assert f"Ping @{joiner}octocat and @{joiner}acme/security about #{joiner}1 and GH-{joiner}2 &lt;img" in sent, sent
+    assert f"\\[login\\](https{joiner}://evil.example)" in sent  # not even GitHub's autolink of an address
     assert "erin@outside.example" in sent  # an address is no mention: left as written
     block = sent.split("<details>", 1)[1]
     assert block.count("````") == 2, block  # a fence longer than the three backticks inside

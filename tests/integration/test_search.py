@@ -453,10 +453,17 @@ async def test_reports_indexed_by_an_older_version_are_found_once_indexed_again(
             async with alchemy_config().get_session() as session, session.begin():
                 await session.execute(Report.__table__.update().values(search_text="", search_grams=[]))
         assert await _search(tenant, "Kassenfehler") == []
+        before = await _updated(tenant)
         seen: list[int] = []
         indexed = await reindex_search(seen.append)
+        assert await _updated(tenant) == before  # no change anyone syncing by `updatedAt` should see
         assert indexed >= 2
         assert seen[-1] == indexed  # progress told as it went
         assert await _search(tenant, "kassenfehler") == ["Kassenfehler beim Bezahlen"]
         assert await _search(tenant, "GROSSE") == ["Kassenfehler beim Bezahlen"]
         assert await _search(tenant, "結帳") == ["結帳按鈕無回應"]
+
+
+async def _updated(tenant: Tenant) -> dict[str, str]:
+    listed = await tenant.client.get("/api/v1/reports", params={"page_size": 100})
+    return {item["id"]: item["updatedAt"] for item in listed.json()["data"]["items"]}

@@ -19,6 +19,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     an_hour_ago = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
     assert _asking(an_hour_ago).asked_wait == 0
     assert _asking("soon").asked_wait is None
+    assert _asking("\N{SUPERSCRIPT TWO}").asked_wait is None  # a digit to `isdigit`, no number to `float`
     assert outbound.Answer(503).asked_wait is None
 
 

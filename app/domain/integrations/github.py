@@ -101,8 +101,9 @@ def body(report: Report) -> str:
 # after a character that shows nothing (a word joiner), mentions of people and teams and references to issues,
 # which notify them: an anonymous visitor could ping anyone from the team's repository.
 _MARKUP = str.maketrans({"\\": "\\\\", "&": "&amp;", "<": "&lt;", "[": "\\[", "]": "\\]", "`": "\\`"})
-# A mention starts a word (an address's "@" is none); a reference is "#" and a number, after a repository too.
-_NOTIFYING = re.compile(r"((?<!\w)@(?=\w)|#(?=\d))")
+# A mention starts a word (an address's "@" is none); a reference is "#" or "GH-" and a number, after a repository
+# too; an address GitHub would make a link of starts with a scheme or "www.".
+_NOTIFYING = re.compile(r"((?<!\w)@(?=\w)|#(?=\d)|\bGH-(?=\d)|\b(?:https?|ftp)(?=://)|\bwww(?=\.))", re.IGNORECASE)
 WORD_JOINER = "\N{WORD JOINER}"
 
 
@@ -190,7 +191,7 @@ def asked_wait(answer: outbound.Answer) -> float | None:
     if (wait := answer.asked_wait) is not None:
         return wait
     reset = answer.headers.get("x-ratelimit-reset", "")
-    if answer.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+    if answer.headers.get("x-ratelimit-remaining") == "0" and reset.isascii() and reset.isdigit():
         return max(int(reset) - time.time(), 0.0)
     return SECONDARY_LIMIT_WAIT_SECONDS
 

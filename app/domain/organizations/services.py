@@ -27,7 +27,8 @@ from app.lib.queue import enqueue_after_commit
 from app.lib.sealing import seal
 from app.lib.security import INVITATION_PREFIX, digest, new_secret
 from app.settings import get_settings
-from tenants.context import require_tenant
+from tenants.context import require_tenant, user_scope
+from tenants.db import scoped
 from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
 
@@ -74,12 +75,22 @@ class OrganizationService:
         memberships, projects, reports, tokens, webhooks); returns its projects, whose files are the caller's to
         have deleted. `confirmation` is its name as typed: no request deletes it by a slip."""
         organization = await self.current()
-        if confirmation.strip() != organization.name:
+        if confirmation.strip() != organization.name.strip():  # a name saved with spaces around it too
             message = _("Type the organization's name exactly as it is written to delete it.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, message, details=[FieldError("confirm", message)])
         projects = await self.session.scalars(select(Project.id).where(Project.organization_id == organization.id))
         project_ids = list(projects)
+        people = list(
+            await self.session.scalars(select(Membership.user_id).where(Membership.organization_id == organization.id))
+        )
         await self.session.execute(delete(Organization).where(Organization.id == organization.id))
+        # An account left in no organization could neither log in nor sign up again with its address: it goes too.
+        # Each person's own memberships are what their user scope reads, in every organization.
+        for person in people:
+            async with scoped(self.session, user_scope(person)):
+                if await self.session.scalar(select(Membership.id).where(Membership.user_id == person).limit(1)):
+                    continue
+                await self.session.execute(delete(User).where(User.id == person, User.is_superuser.is_(False)))
         return project_ids
 
 

@@ -30,6 +30,7 @@ from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
 
 DELETE_PROJECT_FILES_JOB = "delete_project_files"
+LATE_UPLOADS_SECONDS = 60
 
 _VOWELS = set("AEIOU")
 MIN_PREFIX_LENGTH = 2
@@ -116,11 +117,14 @@ class ProjectService(TenantService[Project]):
 
     def forget_files(self, project_ids: Iterable[UUID]) -> None:
         """Every file stored under these projects, deleted by a job each once the transaction that deleted the
-        projects commits."""
+        projects commits, and again a minute later: an upload on its way meanwhile writes its file, then finds
+        its project gone, and no row would ever lead to that file."""
         for project_id in project_ids:
-            enqueue_after_commit(
-                self.session, DELETE_PROJECT_FILES_JOB, f"files:project:{project_id}", project_id=str(project_id)
-            )
+            for attempt, wait in enumerate((0, LATE_UPLOADS_SECONDS)):
+                job_id = f"files:project:{project_id}:{attempt}"
+                enqueue_after_commit(
+                    self.session, DELETE_PROJECT_FILES_JOB, job_id, defer_seconds=wait, project_id=str(project_id)
+                )
 
     async def _prefix_taken(self, prefix: str) -> bool:
         return await self.exists(tracking_prefix=prefix)

@@ -240,16 +240,17 @@ async def reindex_batch(session: AsyncSession, after: UUID | None) -> list[UUID]
     past the last report. Read in the caller's system scope, written in each report's tenant scope (row-level
     security lets no other write it); the caller commits. For reports that code of another version wrote or
     changed (an old server during a rolling upgrade across migration 0021)."""
-    batch = select(Report.id, Report.organization_id, Report.title, Report.description).order_by(Report.id)
-    rows = (
-        await session.execute((batch if after is None else batch.where(Report.id > after)).limit(REINDEX_BATCH))
-    ).all()
+    batch = select(Report.id, Report.organization_id, Report.title, Report.description, Report.updated_at)
+    if after is not None:
+        batch = batch.where(Report.id > after)
+    rows = (await session.execute(batch.order_by(Report.id).limit(REINDEX_BATCH))).all()
     by_tenant: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         indexed = report_search_text(row.title or "", row.description or "")
-        by_tenant[row.organization_id].append(
-            {"id": row.id, "search_text": indexed, "search_grams": report_bigrams(indexed)}
-        )
+        grams = report_bigrams(indexed)
+        # `updated_at` as it was: indexing changes nothing a person, or a client syncing by it, would see.
+        changes = {"id": row.id, "search_text": indexed, "search_grams": grams, "updated_at": row.updated_at}
+        by_tenant[row.organization_id].append(changes)
     for organization_id, indexed_rows in by_tenant.items():
         async with scoped(session, tenant_scope(organization_id)):
             await session.execute(update(Report), indexed_rows)  # by primary key, one statement for the tenant
