@@ -139,12 +139,12 @@ def _setting_message(error: SettingError) -> str:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
-    upgraded = migrate()
+    upgraded, revision = migrate(), current_revision()
     with use_locale(_cli_locale()):
         if upgraded:
-            click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=current_revision()))
+            click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=revision))
         else:
-            click.echo(_("The database schema is up to date (revision %(revision)s).", revision=current_revision()))
+            click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
 
 
 @cli.command("seed-demo")

@@ -90,23 +90,20 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-def _env_int_in(name: str, default: int, minimum: int, maximum: int) -> int:
+def _env_int_in(
+    name: str, default: int, minimum: int, maximum: int, expected: Expected = Expected.WHOLE_NUMBER_IN_RANGE
+) -> int:
     """A whole number from `minimum` to `maximum`: 20,000 submissions a minute was taken as every new project's
     limit, where a project itself takes at most 10,000."""
     value = _env_int(name, default, minimum=minimum)
     if value > maximum:
-        raise SettingError(
-            name, os.environ.get(name, ""), Expected.WHOLE_NUMBER_IN_RANGE, minimum=minimum, maximum=maximum
-        )
+        raise SettingError(name, os.environ.get(name, ""), expected, minimum=minimum, maximum=maximum)
     return value
 
 
 def _env_port(name: str, default: int) -> int:
     """A TCP port: one past 65535 was a traceback when binding, or a mail that never left."""
-    value = _env_int(name, default, minimum=1)
-    if value > MAX_PORT:
-        raise SettingError(name, os.environ.get(name, ""), Expected.PORT)
-    return value
+    return _env_int_in(name, default, 1, MAX_PORT, Expected.PORT)
 
 
 def _env_mail_from(name: str, default: str) -> str:
@@ -335,8 +332,8 @@ def get_settings() -> Settings:
         screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
-        # 0 gave up every call at once.
-        # An hour at most: a longer wait holds a job slot for nothing, and past 1e11 s no clock can add it.
+        # 0 gave up every call at once; past an hour a wait holds a job slot for nothing (and past 1e11 s no
+        # clock can add it).
         outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=3600),
         # 0 retried at once, in a loop; the tests' 0.2 keeps a retry within a test's time.
         outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1),

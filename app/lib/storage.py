@@ -137,10 +137,11 @@ def _remove_tree(path: Path) -> None:
 def _write(path: Path, data: bytes) -> None:
     """Write to a temporary file and rename, so a reader never sees half a file. Folders and files are the
     owner's alone, whatever the umask: they are every organization's screenshots."""
-    made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for folder in made:  # `mkdir` gives the parents it makes the umask's mode, whatever `mode` says
-        folder.chmod(0o700)
+    if not path.parent.is_dir():  # a project's first file (every upload asked of every folder up to the root)
+        made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in made:  # `mkdir` gives the parents it makes the umask's mode, whatever `mode` says
+            folder.chmod(0o700)
     partial = path.with_suffix(path.suffix + ".partial")
     with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
         file.write(data)

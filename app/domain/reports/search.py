@@ -246,10 +246,8 @@ async def reindex_batch(session: AsyncSession, after: UUID | None) -> list[UUID]
     rows = (await session.execute(batch.order_by(Report.id).limit(REINDEX_BATCH))).all()
     by_tenant: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        indexed = report_search_text(row.title or "", row.description or "")
-        grams = report_bigrams(indexed)
         # `updated_at` as it was: indexing changes nothing a person, or a client syncing by it, would see.
-        changes = {"id": row.id, "search_text": indexed, "search_grams": grams, "updated_at": row.updated_at}
+        changes = {"id": row.id, "updated_at": row.updated_at, **search_fields(row.title, row.description)}
         by_tenant[row.organization_id].append(changes)
     for organization_id, indexed_rows in by_tenant.items():
         async with scoped(session, tenant_scope(organization_id)):
@@ -257,10 +255,16 @@ async def reindex_batch(session: AsyncSession, after: UUID | None) -> list[UUID]
     return [row.id for row in rows]
 
 
+def search_fields(title: str | None, description: str | None) -> dict[str, Any]:
+    """What search finds a report by: its folded text and that text's bigrams, by column."""
+    folded = report_search_text(title or "", description or "")
+    return {"search_text": folded, "search_grams": report_bigrams(folded)}
+
+
 def index_text(report: Report) -> None:
-    """Set what search finds the report by: its folded text and that text's bigrams."""
-    report.search_text = report_search_text(report.title or "", report.description or "")
-    report.search_grams = report_bigrams(report.search_text)
+    """Set what search finds the report by (`search_fields`)."""
+    for name, value in search_fields(report.title, report.description).items():
+        setattr(report, name, value)
 
 
 @event.listens_for(Report, "before_insert")
