@@ -57,7 +57,8 @@ async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its
         await page.get_by_label("Main color").fill("#e11d48")
         await page.get_by_label("Button shape").select_option(label="Rounded")
         await page.get_by_label("Button icon").select_option(label="Flag")
-        await page.get_by_label("Tooltip").fill("Found a bug? Tell us")
+        await page.get_by_label("A tooltip when the pointer rests on the button").check()
+        await page.get_by_label("Tooltip text").fill("Found a bug? Tell us")
         await page.get_by_label("Marks on the screenshot (boxes, arrows, drawing)").uncheck()
         await page.get_by_label("What the screenshot shows").select_option(label="The whole page")
         await page.get_by_label("Files the visitor attaches").check()
@@ -89,6 +90,24 @@ async def test_a_project_is_created_with_the_line_that_embeds_its_widget_and_its
         # The form shows what was saved.
         await expect(page.get_by_label("Marks on the screenshot (boxes, arrows, drawing)")).not_to_be_checked()
         await expect(page.get_by_label("Button icon")).to_have_value("flag")
+
+
+async def test_saving_a_project_keeps_a_tooltip_the_api_turned_on_without_a_text(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """Shown without a text, the tooltip says the button's label; saving the page turned it off."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        path = f"/api/v1/projects/{project['id']}"
+        changed = await tenant.client.patch(path, json={"widgetConfig": {"tooltipEnabled": True}})
+        assert changed.status_code == 200, changed.text
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        await expect(page.get_by_label("A tooltip when the pointer rests on the button")).to_be_checked()
+        await expect(page.get_by_label("Tooltip text")).to_have_value("")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.get_by_role("status")).to_have_text("The changes were saved.")
+        config = (await read(tenant, path))["widgetConfig"]
+        assert (config["tooltipEnabled"], config["tooltipText"]) == (True, None)
 
 
 async def test_refused_forms_come_back_filled_in_with_each_reason_beside_its_field(

@@ -92,6 +92,7 @@ class SettingsForm:
     button_text: str = ""
     button_shape: str = "rectangle"
     button_icon: str = "bug"
+    tooltip_enabled: str | None = None
     tooltip_text: str = ""
     capture_method: str = "visible"
     use_screen_capture_api: str | None = None
@@ -117,7 +118,8 @@ class SettingsForm:
             button_text=config.get("buttonText") or "",
             button_shape=config.get("buttonShape", "rectangle"),
             button_icon=config.get("buttonIcon", "bug"),
-            tooltip_text=(config.get("tooltipText") or "") if config.get("tooltipEnabled") else "",
+            tooltip_enabled="on" if config.get("tooltipEnabled") else None,
+            tooltip_text=config.get("tooltipText") or "",
             capture_method=config.get("captureMethod", "visible"),
             use_screen_capture_api="on" if config.get("useScreenCaptureAPI") else None,
             **{field: "on" if features.get(name, name != "attachments") else None for name, field in FEATURES.items()},
@@ -141,7 +143,8 @@ class SettingsForm:
                 "buttonText": self.button_text.strip() or None,
                 "buttonShape": self.button_shape,
                 "buttonIcon": self.button_icon,
-                "tooltipEnabled": bool(self.tooltip_text.strip()),
+                # Shown without a text of its own, the tooltip says the button's label.
+                "tooltipEnabled": self.tooltip_enabled is not None,
                 "tooltipText": self.tooltip_text.strip() or None,
                 "captureMethod": self.capture_method,
                 "useScreenCaptureAPI": self.use_screen_capture_api is not None,
