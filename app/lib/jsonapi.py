@@ -360,6 +360,12 @@ def document(
     return body
 
 
+def page_meta(count: int, total: int | None) -> dict[str, int]:
+    """A list page's `meta`: how many resources it holds and, when counted, how many the whole list has, also
+    under Bugcrowd's name (`total_hits`) so its clients read it where they look for it."""
+    return {"count": count} if total is None else {"count": count, "total": total, "total_hits": total}
+
+
 def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(body, media_type=MEDIA_TYPE, headers={"Vary": "Accept"})
 
@@ -368,7 +374,8 @@ PLAIN_DESCRIPTION = (
     "JSON:API mode (`Accept: application/vnd.api+json`, or a JSON:API query parameter) answers a JSON:API "
     "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets; "
     "a list also takes `sort` (its text, number, date and flag fields; `-` descends), `page[limit]` (0-100, "
-    "default 20) and `page[offset]`, with `links.next`/`links.prev` and `meta.total`."
+    "default 20) and `page[offset]`, with `links.next`/`links.prev`, `meta.count` (this page's) and `meta.total` "
+    "(also as Bugcrowd's `meta.total_hits`)."
 )
 
 _SCALARS = (
@@ -444,7 +451,8 @@ class WholeList:
         return cls(ordered[offset:end], links, len(ordered))
 
     def document(self, query: JsonApiQuery, included: Iterable[Resource] = ()) -> dict[str, Any]:
-        return document(query, self.items, included=included, links=self.links, meta={"total": self.total})
+        meta = page_meta(len(self.items), self.total)
+        return document(query, self.items, included=included, links=self.links, meta=meta)
 
 
 def native_or_document(

@@ -84,7 +84,7 @@ async def test_accept_header_switches_to_a_document_and_native_stays(
         assert resource["relationships"]["project"]["data"] == {"type": "project", "id": project["id"]}
         assert resource["relationships"]["comments"]["links"]["related"].endswith(f"/{report_id}/comments")
         assert resource["links"]["self"] == f"/api/v1/reports/{report_id}"
-        assert "meta" not in body  # no count unless paging by offset: a cursor page needs none
+        assert body["meta"] == {"count": 1}  # counted whole only when paging by offset
         assert body["links"]["self"].startswith("/api/v1/reports")
         counted = await _document(tenant.client, "/api/v1/reports", **{"page[offset]": "0"})
         assert counted["meta"]["total"] == 1
@@ -310,12 +310,13 @@ async def test_offset_pages_and_links(tenants: TenantFactory, anonymous: ApiClie
         newest_first = ids[::-1]
         body = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "5", "page[offset]": "5"})
         assert [resource["id"] for resource in body["data"]] == newest_first[5:10]
-        assert body["meta"]["total"] == 12
+        # Bugcrowd's clients read the whole list's count as total_hits.
+        assert body["meta"] == {"count": 5, "total": 12, "total_hits": 12}
         assert "page[offset]=10" in body["links"]["next"]
         assert "page[offset]=0" in body["links"]["prev"]
         last = await _document(tenant.client, body["links"]["next"])
         assert [resource["id"] for resource in last["data"]] == newest_first[10:]
-        assert last["links"]["next"] is None
+        assert (last["links"]["next"], last["meta"]["count"]) == (None, 2)
         # Past the end, the way back is to the last page with reports, not to another empty one before it.
         past = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "5", "page[offset]": "500"})
         assert past["data"] == []
@@ -330,6 +331,8 @@ async def test_cursor_walk_returns_every_report_once(tenants: TenantFactory, ano
         ids = await _reports(anonymous, project, 23)
         walked = await _walk(tenant.client, "/api/v1/reports", **{"page[limit]": "5"})
         assert walked == ids[::-1]
+        first = await _document(tenant.client, "/api/v1/reports", **{"page[limit]": "5"})
+        assert first["meta"] == {"count": 5}  # a cursor's pages are not counted whole: that takes a count each
         # mixed directions take the other keyset path; a filter narrows every page
         mixed = await _walk(tenant.client, "/api/v1/reports", sort="severity,-created_at", **{"page[limit]": "4"})
         assert sorted(mixed) == sorted(ids)

@@ -48,6 +48,7 @@ from app.lib.jsonapi import (
     WholeList,
     document,
     link,
+    page_meta,
     parse_query,
     previous_offset,
     sortable,
@@ -110,14 +111,18 @@ LIST_DESCRIPTION = (
     "`filter[created|submitted|updated]=from.2026-01-01,to.2026-02-01` "
     "(UTC days, or timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by "
     "rank, most urgent first), status, title (`-`: descending; snake_case accepted; Bugcrowd's "
-    "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 with "
-    "`page[offset]` (then `meta.total` and offset links), or the opaque cursors of `links.next` in "
+    "`severity-asc,submitted-desc` too, `submitted` being createdAt); `page[limit]` 0-100 (`meta.count`: a "
+    "page's) with `page[offset]` (then `meta.total`, also as Bugcrowd's `meta.total_hits`, and offset links), "
+    "or the opaque cursors of `links.next` in "
     "`page[after]` and of `links.prev` in `page[before]` for pages at any depth (one of offset, after and "
     "before at most). The native filters (`project_id`, `status`, ...) apply in this mode too; the native "
     f"`page` and `page_size` do not (a 400). {_ERRORS}"
 )
 ITEM_DESCRIPTION = f"{_MODE} `fields[...]` and `include` as on ListReports. {_ERRORS}"
-_WHOLE_LIST = "`sort` (`-` descends), `page[limit]` (0-100, default 20) and `page[offset]`, with `meta.total`"
+_WHOLE_LIST = (
+    "`sort` (`-` descends), `page[limit]` (0-100, default 20) and `page[offset]`, with `meta.count` and "
+    "`meta.total` (`meta.total_hits`)"
+)
 COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
 HISTORY_DESCRIPTION = f"{_MODE} `fields[reportChange|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
 ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`, {_WHOLE_LIST}. {_ERRORS}"
@@ -345,7 +350,7 @@ async def report_list(
     )
     documents = ReportDocuments(session, query, present_attachment, identity)
     primary, included = await documents.resources(page.items)
-    meta = {"total": page.total} if page.total is not None else None
+    meta = page_meta(len(primary), page.total)
     return document(query, primary, included=included, links=_page_links(request, query, page), meta=meta)
 
 
