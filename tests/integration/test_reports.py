@@ -825,30 +825,72 @@ async def test_someone_removed_from_the_organization_leaves_their_reports_to_nob
         assert {"assigneeId": [mia, None]} in told
 
 
-async def test_a_status_filter_names_a_custom_column_as_spelled_and_a_default_one_in_any_case(
+async def test_a_status_filter_takes_a_column_in_any_case_and_refuses_one_no_project_has(
     tenants: TenantFactory,
 ) -> None:
-    """Two projects' "Blocked" and "blocked" are two columns: `status=Blocked` found both, `status=blocked` one."""
-    async with tenants.create() as tenant:
+    """A custom column was found only as spelled, and a value naming no column answered an empty list (a typo
+    looked like "no reports"). As PATCH, the filter now takes any case: two projects' "Blocked" and "blocked"
+    are both found by either; a value no project of the organization (or the filtered one) has is a 400 that
+    names the parameter and the columns there are, never another organization's."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        foreign = await other.create_project("Foreign", trackingPrefix="FRN")
+        added = await other.client.post(f"/api/v1/projects/{foreign['id']}/columns", json={"name": "Secret"})
+        assert added.status_code == 201, added.text
         found: dict[str, str] = {}
+        projects: dict[str, dict[str, Any]] = {}
         for name, column in (("Shop", "Blocked"), ("Blog", "blocked")):
-            project = await tenant.create_project(name)
+            projects[name] = project = await tenant.create_project(name)
             added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": column})
             assert added.status_code == 201, added.text
             sent = await report(tenant.client, project["apiKey"], f"Stuck in {name}")
             moved = await tenant.client.patch(f"/api/v1/reports/{sent['id']}", json={"status": column})
             assert moved.status_code == 200, moved.text
-            found[column] = f"Stuck in {name}"
-        await report(tenant.client, project["apiKey"], "Just in")
+            found[name] = f"Stuck in {name}"
+        await report(tenant.client, projects["Shop"]["apiKey"], "Just in")
 
-        async def titles(status: str) -> list[str]:
-            listed = await tenant.client.get("/api/v1/reports", params={"status": status})
-            return [item["title"] for item in listed.json()["data"]["items"]]
+        async def titles(client: ApiClient = tenant.client, **params: str) -> list[str]:
+            listed = await client.get("/api/v1/reports", params=params)
+            assert listed.status_code == 200, listed.text
+            return sorted(item["title"] for item in listed.json()["data"]["items"])
 
-        assert await titles("Blocked") == [found["Blocked"]]
-        assert await titles("blocked") == [found["blocked"]]
-        assert await titles("NEW") == ["Just in"]
-        assert await titles("feedback") == ["Just in"]  # another product's name for it
+        async def refused(client: ApiClient = tenant.client, **params: str) -> list[dict[str, str]]:
+            answer = await client.get("/api/v1/reports", params=params)
+            assert (answer.status_code, answer.json()["error"]) == (400, "VALIDATION_ERROR"), answer.text
+            return answer.json()["details"]  # type: ignore[no-any-return]
+
+        both = sorted(found.values())
+        assert await titles(status="Blocked") == both
+        assert await titles(status="BLOCKED") == both
+        assert await titles(status="blocked", project_id=projects["Blog"]["id"]) == [found["Blog"]]
+        assert await titles(status="NEW") == ["Just in"]
+        assert await titles(status="feedback") == ["Just in"]  # another product's name for it
+        defaults = "new, backlog, todo, doing, done, closed"
+        assert await refused(status="Blokced") == [
+            {
+                "field": "status",
+                "message": f"This value is not one of the allowed choices. Use one of: {defaults}, Blocked, blocked.",
+            }
+        ]
+        # The filtered project's columns alone, in JSON:API mode too (named as sent); another organization's
+        # project is none the caller sees, so it narrows nothing and finds nothing.
+        assert await titles(status="Blocked", project_id=foreign["id"]) == []
+        only_blog = await refused(**{"filter[status]": "Blocked,Secret", "project_id": projects["Blog"]["id"]})
+        assert only_blog == [
+            {
+                "field": "filter[status]",
+                "message": f"This value is not one of the allowed choices. Use one of: {defaults}, blocked.",
+            }
+        ]
+        # Another organization's columns are neither taken nor listed, nor these ones there.
+        assert "Secret" not in str(await refused(status="Secret"))
+        theirs = await refused(other.client, status="blocked")
+        assert theirs == [
+            {
+                "field": "status",
+                "message": f"This value is not one of the allowed choices. Use one of: {defaults}, Secret.",
+            }
+        ]
+        assert await titles(other.client, status="secret") == []
 
 
 @pytest.mark.parametrize(
@@ -1224,13 +1266,17 @@ async def test_the_lists_status_filter_offers_the_custom_columns_of_the_projects
         await other.client.post(f"/api/v1/projects/{foreign['id']}/columns", json={"name": "Secret column"})
         every = (await tenant.client.get("/ui/reports")).text
         chosen = (await tenant.client.get("/ui/reports", params={"project": shop["id"]})).text
-        named = (await tenant.client.get("/ui/reports", params={"status": "Renamed"})).text
+        named = (await tenant.client.get("/ui/reports", params={"status": "legal"})).text
+        refused = await tenant.client.get("/ui/reports", params={"status": "Secret column"})
     assert every.count('<option value="Vendor"') == 1
     assert '<option value="Legal"' in every
     assert "Secret column" not in every
     assert '<option value="Vendor"' in chosen
     assert '<option value="Legal"' not in chosen
-    assert '<option value="Renamed" selected>' in named
+    assert '<option value="Legal"' in named  # a column's name in any case is taken, as the API takes it
+    assert refused.status_code == 400  # another organization's column is none of these, and is not listed
+    columns = "new, backlog, todo, doing, done, closed, Vendor, Legal"
+    assert f"<li>status: This value is not one of the allowed choices. Use one of: {columns}.</li>" in refused.text
 
 
 async def test_a_reports_page_shows_annotations_only_when_marks_were_drawn(
@@ -1290,7 +1336,9 @@ async def test_an_internal_note_is_the_teams_and_no_guest_reads_it(
     assert "Do not promise a date." in team_page
 
 
-@pytest.mark.parametrize(("query", "field"), [("severity=bogus", "severity"), ("project=nope", "project")])
+@pytest.mark.parametrize(
+    ("query", "field"), [("severity=bogus", "severity"), ("project=nope", "project"), ("status=Blokced", "status")]
+)
 async def test_the_lists_page_refuses_a_filter_it_cannot_apply(tenants: TenantFactory, query: str, field: str) -> None:
     """An unknown value filtered nothing: the page showed every report under a filter that seemed set, and its
     export held them all."""

@@ -27,6 +27,7 @@ from app.domain.reports.queries import (
     DEFAULT_SORT,
     REPORT_FILTERS,
     SORT_FIELDS,
+    Board,
     KeysetPage,
     Ordering,
     filter_conditions,
@@ -325,19 +326,23 @@ def refuse_native_pages(request: Request[Any, Any, Any]) -> None:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message) for name in named])
 
 
-async def report_list(
+async def report_list(  # noqa: PLR0913 - the request, the caller's view and what reads the reports
     request: Request[Any, Any, Any],
     *,
     conditions: list[ColumnElement[bool]],
     identity: Identity,
     session: AsyncSession,
     present_attachment: PresentAttachment,
+    board: Board | None,
 ) -> dict[str, Any]:
     """`GET /reports` as a JSON:API document: filters (beside the caller's `conditions`: its view and the
-    native filters), sort, offset or cursor page, includes."""
+    native filters; `board`, the columns `filter[status]` may name), sort, offset or cursor page, includes."""
     query = query_of(request, LIST_RULES)
     dialect = session.get_bind().dialect.name
-    conditions = [*conditions, *filter_conditions(dict(query.filters), dialect=dialect, user_id=identity.user_id)]
+    conditions = [
+        *conditions,
+        *filter_conditions(dict(query.filters), dialect=dialect, user_id=identity.user_id, board=board),
+    ]
     page = await page_of_reports(
         session,
         conditions,

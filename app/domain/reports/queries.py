@@ -53,6 +53,8 @@ class ReportFilters:
     created_since: datetime | None = None
     updated_since: datetime | None = None
     external_id: str | None = None
+    # The columns `status` may name (see `Board`): given whenever `status` is.
+    board: Board | None = None
 
     def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -64,10 +66,10 @@ class ReportFilters:
             Report.external_id: self.external_id,
         }
         conditions.extend(column == value for column, value in equal.items() if value is not None)
-        if self.assignee:
-            conditions.append(self._assignee_condition(self.assignee))
-        if self.status:
-            conditions.append(_statuses([self.status]))
+        if assignee := self.assignee:
+            conditions.append(_field_condition("assignee", lambda: _assignees([assignee], self.caller_id)))
+        if status := self.status:
+            conditions.append(_field_condition("status", lambda: _board(self.board).statuses([status])))
         if self.tag:
             conditions.append(_has_tag(self.tag))
         if self.search:
@@ -78,11 +80,13 @@ class ReportFilters:
             conditions.append(Report.updated_at >= self.updated_since)
         return conditions
 
-    def _assignee_condition(self, assignee: str) -> ColumnElement[bool]:
-        try:
-            return _assignees([assignee], self.caller_id)
-        except _FilterValueError as error:
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assignee", str(error))]) from None
+
+def _field_condition(name: str, build: Callable[[], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """A native filter's condition; a value it cannot use is a 400 on the parameter `name`."""
+    try:
+        return build()
+    except _FilterValueError as error:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, str(error))]) from None
 
 
 def moment_since(name: str, text: str | None) -> datetime | None:
@@ -315,18 +319,47 @@ def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[boo
     return or_(*conditions)
 
 
-def _statuses(values: Sequence[str]) -> ColumnElement[bool]:
-    """Any of the statuses, an index lookup: default ones in any case and under their aliases (`feedback`), a
-    custom column's as spelled (two projects' "Blocked" and "blocked" are two columns, as the list offers them)."""
-    defaults = {STATUS_ALIASES.get(value.lower(), value.lower()) for value in values}
-    return Report.status.in_(sorted(set(values) | (defaults & set(DEFAULT_STATUS_IDS))))
+@dataclass(frozen=True, slots=True)
+class Board:
+    """The columns a status filter may name: the default ones, and the custom ones (`custom`, their names as
+    stored) of the projects the caller sees, or of the one project the list is filtered by. Read from the small
+    column table before the list, so that the filter stays an index lookup on the stored spellings."""
+
+    custom: tuple[str, ...]
+
+    def statuses(self, values: Sequence[str]) -> ColumnElement[bool]:
+        """Any of the columns, in any case, as PATCH resolves a column's name: a default one also under another
+        product's name (`feedback`), a custom one under every spelling the projects have (two projects' "Blocked"
+        and "blocked"). A value that names no column is refused with the ones there are."""
+        wanted: set[str] = set()
+        for value in values:
+            lowered = value.strip().lower()
+            spellings = [name for name in self.custom if name.lower() == lowered]
+            if lowered in DEFAULT_STATUS_IDS:
+                wanted.add(lowered)
+            elif spellings:
+                wanted.update(spellings)
+            elif lowered in STATUS_ALIASES:
+                wanted.add(STATUS_ALIASES[lowered])
+            else:
+                raise _not_a_choice([*DEFAULT_STATUS_IDS, *self.custom])
+        return Report.status.in_(sorted(wanted))
+
+
+def _board(board: Board | None) -> Board:
+    assert board is not None  # noqa: S101 - every caller that filters by status reads its board first
+    return board
+
+
+def _not_a_choice(allowed: Sequence[str]) -> _FilterValueError:
+    return _FilterValueError(f"{_('This value is not one of the allowed choices.')} {one_of(allowed)}")
 
 
 def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
     column, allowed = _CHOICES[name]
     wanted = [value.lower() for value in values]
     if not set(wanted) <= allowed:
-        raise _FilterValueError(f"{_('This value is not one of the allowed choices.')} {one_of(sorted(allowed))}")
+        raise _not_a_choice(sorted(allowed))
     return column.in_(wanted)
 
 
@@ -341,11 +374,12 @@ def _choice_filter(name: str) -> _FilterBuilder:
 class _Caller:
     dialect: str
     user_id: UUID | None
+    board: Board | None
 
 
 _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     **{name: _choice_filter(name) for name in _CHOICES},
-    "status": lambda values, _c: _statuses(values),
+    "status": lambda values, caller: _board(caller.board).statuses(values),
     "project": lambda values, _c: Report.project_id.in_(_uuids(values)),
     "assignee": lambda values, caller: _assignees(values, caller.user_id),
     "tag": lambda values, _c: or_(*(_has_tag(tag) for tag in values)),
@@ -363,11 +397,13 @@ def filter_conditions(
     *,
     dialect: str,
     user_id: UUID | None,
+    board: Board | None,
 ) -> list[ColumnElement[bool]]:
-    """`filter[name]=a,b` as conditions (comma: any of); every bad value is named in one 400."""
+    """`filter[name]=a,b` as conditions (comma: any of); every bad value is named in one 400. `board`: the
+    columns `filter[status]` may name, given whenever it is sent."""
     conditions: list[ColumnElement[bool]] = []
     errors: list[FieldError] = []
-    caller = _Caller(dialect, user_id)
+    caller = _Caller(dialect, user_id, board)
     for name, values in filters.items():
         if not values:
             continue

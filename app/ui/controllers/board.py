@@ -16,7 +16,7 @@ from app.domain.projects.models import Project
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import guest_projects
 from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report, report_path
-from app.domain.reports.queries import Ordering, ReportFilters, page_of_reports
+from app.domain.reports.queries import Board, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate
 from app.domain.reports.services import ColumnService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
@@ -172,7 +172,9 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
         custom = {column.name: column for column in await columns.custom(chosen.id)}
         for status in [*DEFAULT_STATUS_IDS, *custom]:
             conditions = [
-                *ReportFilters(project_id=chosen.id, status=status).conditions(reports.dialect),
+                *ReportFilters(project_id=chosen.id, status=status, board=Board(tuple(custom))).conditions(
+                    reports.dialect
+                ),
                 *visibility(identity, guest),
             ]
             found = await page_of_reports(reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN)

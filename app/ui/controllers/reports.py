@@ -30,10 +30,10 @@ from app.domain.organizations.services import MembershipService
 from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.attachments import attachment_read
-from app.domain.reports.controllers.deps import guest_projects
+from app.domain.reports.controllers.deps import guest_projects, status_board
 from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity, report_path
 from app.domain.reports.presenters import screenshot_read, screenshots_of
-from app.domain.reports.queries import SORT_FIELDS, Ordering, ReportFilters, page_of_reports
+from app.domain.reports.queries import SORT_FIELDS, Board, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.tokens.models import ApiToken
@@ -119,10 +119,11 @@ class ListQuery:
     def of(cls, params: Mapping[str, str]) -> ListQuery:
         return cls(**{field.name: params[field.name] for field in fields(cls) if field.name in params})
 
-    def filters(self, user_id: UUID | None) -> ReportFilters:
+    def filters(self, user_id: UUID | None, board: Board) -> ReportFilters:
         return ReportFilters(
             project_id=_uuid(self.project, "project"),
             status=self.status or None,
+            board=board,
             severity=_choice(Severity, self.severity, "severity"),
             priority=_choice(Priority, self.priority, "priority"),
             category=_choice(Category, self.category, "category"),
@@ -138,12 +139,17 @@ class ListQuery:
         narrowing = (self.project, self.status, self.severity, self.priority, self.category, self.assignee)
         return any(narrowing) or bool(self.search.strip() or self.tag.strip())
 
+    async def board(self, identity: Identity, projects: ProjectService, columns: ColumnService) -> Board:
+        """The columns the Status filter offers and takes: the chosen project's, else those of every project the
+        reader sees."""
+        return await status_board(identity, projects, columns, _uuid(self.project, "project"))
+
     async def conditions(
-        self, identity: Identity, reports: ReportService, projects: ProjectService
+        self, identity: Identity, reports: ReportService, projects: ProjectService, board: Board
     ) -> list[ColumnElement[bool]]:
         """The list's filters, within what the reader sees (a guest, their view)."""
         guest = await guest_projects(identity, projects)
-        return [*self.filters(identity.user_id).conditions(reports.dialect), *visibility(identity, guest)]
+        return [*self.filters(identity.user_id, board).conditions(reports.dialect), *visibility(identity, guest)]
 
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT
@@ -375,9 +381,10 @@ class ReportPages(Controller):
         # A report's page leads back to the list as it was left: its filters, sort and page (see `list_path`).
         request.session[LIST_KEY] = request.scope["query_string"].decode()
         identity = layout.identity
+        board = await query.board(identity, projects, columns)
         found = await page_of_reports(
             reports.session,
-            await query.conditions(identity, reports, projects),
+            await query.conditions(identity, reports, projects, board),
             query.ordering(),
             limit=PAGE_SIZE,
             after=query.after or None,
@@ -386,10 +393,6 @@ class ReportPages(Controller):
             count=True,  # every page says how many reports match, not the first alone
         )
         visible = await projects.visible(identity)
-        # Only a project the reader sees names its columns (a guest's address may name any project's id); with
-        # none chosen, every one the reader sees does.
-        chosen = [project for project in visible if str(project.id) == query.project] or visible
-        custom = await columns.names([project.id for project in chosen])
         return page(
             "reports/list.html",
             layout,
@@ -399,27 +402,29 @@ class ReportPages(Controller):
             project_names={project.id: project.name for project in visible},
             people=await people(layout, memberships),
             assignees=await assignable(layout, memberships),
-            choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
+            choices={**CHOICES, "status": [*CHOICES["status"], *board.custom]},
             sorts=SORTS,
             report_path=report_path,
             refusal=request.session.pop(BULK_REFUSAL_KEY, None),
         )
 
     @get("/reports.csv")
-    async def export(
+    async def export(  # noqa: PLR0913 - the file's services and its one query
         self,
         *,
         layout: NamedDependency[Layout],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
         memberships: NamedDependency[MembershipService],
         request: Request[Any, Any, Any],
     ) -> Stream:
         """The list's reports as a CSV file: every one its filters match, in its order (see `app.ui.export`)."""
         query = ListQuery.of(request.query_params)
         identity = layout.identity
+        board = await query.board(identity, projects, columns)
         export = Export(
-            conditions=await query.conditions(identity, reports, projects),
+            conditions=await query.conditions(identity, reports, projects, board),
             ordering=query.ordering(),
             organization_id=identity.organization_id,
             user_id=identity.user_id,

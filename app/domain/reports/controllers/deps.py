@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.organizations.models import Role
 from app.domain.projects.services import ProjectService
 from app.domain.reports.audience import GuestView
+from app.domain.reports.queries import Board
 from app.domain.reports.services import ColumnService, CommentService, ReportService
 from app.domain.webhooks.events import WebhookEvents
 from tenants.guards import provide_identity
@@ -56,3 +57,13 @@ async def guest_projects(identity: Identity, projects: ProjectService) -> GuestV
     if identity.role is not Role.GUEST:
         return None
     return GuestView.of(await projects.visible(identity), identity.user_email)
+
+
+async def status_board(
+    identity: Identity, projects: ProjectService, columns: ColumnService, project_id: UUID | None
+) -> Board:
+    """The columns a status filter may name: those of the projects the caller sees (a guest, theirs; never
+    another organization's), or of the one it filters by when it sees that one."""
+    visible = await projects.visible(identity)
+    chosen = [project.id for project in visible if project.id == project_id] or [project.id for project in visible]
+    return Board(tuple(await columns.names(chosen)))

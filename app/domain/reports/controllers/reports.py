@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from app.domain.projects.services import ProjectService
 from app.domain.reports import schemas
 from app.domain.reports.controllers.attachments import attachment_read
-from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, widget_project_id
+from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, status_board, widget_project_id
 from app.domain.reports.controllers.ingest import MAX_JSON_BODY
 from app.domain.reports.group_commit import UploadLink
 from app.domain.reports.ingest import accept, report_from_api
@@ -106,6 +106,7 @@ class ReportController(Controller):
         identity: NamedDependency[Identity],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
         project_id: FromQuery[UUID | None] = None,
         status: FromQuery[str | None] = None,
         severity: FromQuery[Severity | None] = None,
@@ -135,6 +136,9 @@ class ReportController(Controller):
         """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION); the native filters
         apply in both modes."""
         guest = await guest_projects(identity, projects)
+        # Read only for a status filter: the plain list costs no query more.
+        filtered_by_status = status or "filter[status]" in request.query_params
+        board = await status_board(identity, projects, columns, project_id) if filtered_by_status else None
         filters = ReportFilters(
             project_id=project_id,
             status=status,
@@ -148,6 +152,7 @@ class ReportController(Controller):
             search=search,
             created_since=moment_since("created_since", created_since),
             updated_since=moment_since("updated_since", updated_since),
+            board=board,
         )
         conditions = [
             *filters.conditions(reports.dialect),
@@ -162,6 +167,7 @@ class ReportController(Controller):
                     identity=identity,
                     session=reports.session,
                     present_attachment=attachment_read,
+                    board=board,
                 ),
             )
         result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
