@@ -359,6 +359,34 @@ async def test_cursor_walk_returns_every_report_once(tenants: TenantFactory, ano
         assert low == ids[::4][::-1]
 
 
+async def test_status_sorts_in_workflow_order_across_cursor_pages(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """`sort=status` was alphabetical (backlog, closed, doing, done, new, todo): now the default columns come in
+    the board's order, then custom columns by name; every report once, on pages cut inside a column."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Workflow", trackingPrefix="WRK")
+        for name in ("Waiting", "Blocked"):
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": name})
+            assert added.status_code == 201, added.text
+        statuses = ["todo", "Waiting", "done", "new", "closed", "Blocked", "backlog", "doing"]
+        ids = await _reports(anonymous, project, 2 * len(statuses))
+        for index, report_id in enumerate(ids):
+            status = statuses[index % len(statuses)]
+            moved = await tenant.client.patch(f"/api/v1/reports/{report_id}", json={"status": status})
+            assert moved.status_code == 200, moved.text
+        workflow = ["new", "backlog", "todo", "doing", "done", "closed", "Blocked", "Waiting"]
+        # Within a column, the id (the order they came in) breaks the tie, in the sort's direction.
+        expected = [
+            report_id for status in workflow for index, report_id in enumerate(ids) if statuses[index % 8] == status
+        ]
+        ascending = await _walk(tenant.client, "/api/v1/reports", sort="status", **{"page[limit]": "3"})
+        descending = await _walk(tenant.client, "/api/v1/reports", sort="-status", **{"page[limit]": "3"})
+        mixed = await _walk(tenant.client, "/api/v1/reports", sort="-status,createdAt", **{"page[limit]": "5"})
+    assert ascending == expected
+    assert descending == expected[::-1]
+    by_column = [expected[index : index + 2] for index in range(0, len(expected), 2)]
+    assert mixed == [report_id for pair in by_column[::-1] for report_id in pair]
+
+
 async def _pages(client: ApiClient, url: str, direction: str, **params: Any) -> tuple[list[list[str]], dict[str, Any]]:
     """The ids of every page, following `links.next` or `links.prev` until it ends; and that last page."""
     pages: list[list[str]] = []

@@ -145,6 +145,14 @@ _CHOICES = {
     "category": (Report.category, frozenset(category.value for category in Category)),
 }
 DEFAULT_SORT = (SortKey("createdAt", descending=True),)
+# Status sorts in workflow order: the default columns as the board shows them, then custom columns by name. A
+# custom column's place on its project's board would take a lookup in the column table for every row sorted, so
+# its name orders it. One text key per row holds both: the default column's place ("0" to "5"), or "6" and the
+# custom column's name, which the database computes from the row and the cursor carries as it is. No index
+# orders that key (nor did one order the alphabetical sort, whose ties went by id): a status sort sorts the rows
+# its filters match, and the plain list, by date, is untouched.
+_CUSTOM_STATUS = str(len(DEFAULT_STATUS_IDS))
+_STATUS_PLACES = {status: str(place) for place, status in enumerate(DEFAULT_STATUS_IDS)}
 
 
 def _moment(value: Any) -> datetime:
@@ -154,6 +162,15 @@ def _moment(value: Any) -> datetime:
 
 def _rank(column: ColumnElement[str], ranks: dict[str, int]) -> ColumnElement[int]:
     return case(ranks, value=column, else_=len(ranks) + 1)
+
+
+def _status_place(status: str) -> str:
+    return _STATUS_PLACES.get(status, _CUSTOM_STATUS + status)
+
+
+_STATUS_ORDER: ColumnElement[str] = case(
+    _STATUS_PLACES, value=Report.status.expression, else_=literal(_CUSTOM_STATUS) + Report.status.expression
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +189,7 @@ SORT_FIELDS: dict[str, SortField] = {
     "priority": SortField(
         _rank(Report.priority.expression, PRIORITY_RANK), lambda report: PRIORITY_RANK.get(report.priority, 6), int
     ),
-    "status": SortField(Report.status.expression, lambda report: report.status, str),
+    "status": SortField(_STATUS_ORDER, lambda report: _status_place(report.status), str),
     "title": SortField(Report.title.expression, lambda report: report.title, str),
 }
 SORT_FIELDS["submitted"] = SORT_FIELDS["createdAt"]  # Bugcrowd's name for when a report came in
