@@ -142,3 +142,28 @@ async def _on_project(tenant: Tenant, guest: ApiClient, project: dict[str, Any])
     added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
     assert added.status_code in {200, 201}, added.text
     return me
+
+
+async def test_a_comment_written_for_someone_is_theirs_in_the_assignees_mail(
+    tenants: TenantFactory, app: Any, anonymous: ApiClient
+) -> None:
+    """An integration's comment for one of the organization's people (BugHerd's `email`) names that person, and
+    one written for the assignee themselves is not news to them."""
+    async with tenants.create() as tenant, member_of(tenant, app) as member:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        me = (await member.get("/api/v1/auth/me")).json()["data"]["user"]
+        bot = {"Authorization": f"Bearer {(await tenant.create_token('BugHerd sync'))['token']}"}
+        with receiving_mail() as mailbox:
+            async with running_worker():
+                created = await report(tenant.client, project["apiKey"], "Checkout fails")
+                path = f"/api/v1/reports/{created['id']}"
+                assert (await tenant.client.patch(path, json={"assigneeId": me["id"]})).status_code == 200
+                await mailbox.wait_for(me["email"])
+                for author, text in ((me["email"], "Her own words"), (tenant.email, "The owner's words")):
+                    body = {"comment": {"text": text, "email": author}}
+                    commented = await anonymous.post(f"{path}/comments", json=body, headers=bot)
+                    assert commented.status_code == 201, commented.text
+                _assigned, by_owner = await mailbox.wait_for_many(me["email"], 2)
+        assert len(mailbox.to(me["email"])) == 2
+    assert "Owner commented on a report assigned to you in Shop:" in text_of(by_owner)
+    assert "The owner's words" in text_of(by_owner)

@@ -1138,16 +1138,92 @@ async def test_bugherds_comment_body(tenants: TenantFactory, anonymous: ApiClien
     async with tenants.create() as tenant:
         _shop, report_url = await _sent_report(tenant, anonymous)
         url = f"{report_url}/comments"
-        bugherd = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": 123}})
+        bugherd = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": tenant.user_id}})
         ours = await tenant.client.post(url, json={"text": "and ours"})
         empty = await tenant.client.post(url, json={"comment": {"text": ""}})
         nothing = await tenant.client.post(url, json={}, headers={"Accept-Language": "de"})
+        # BugHerd's number for a person is none of ours (a UUID): refused, not dropped.
+        numbered = await tenant.client.post(url, json={"comment": {"text": "comment here", "user_id": 123}})
         listed = (await tenant.client.get(url)).json()["data"]
     assert (bugherd.status_code, ours.status_code) == (201, 201), bugherd.text
     assert [comment["text"] for comment in listed] == ["comment here", "and ours"]
     assert empty.status_code == 400
     assert empty.json()["details"][0]["field"] == "comment.text"
     assert nothing.json()["details"] == [{"field": "text", "message": "Dieses Feld ist erforderlich."}]
+    assert numbered.status_code == 400
+    assert [detail["field"] for detail in numbered.json()["details"]] == ["comment.user_id"]
+
+
+async def test_a_comment_is_by_the_person_its_body_names_when_the_caller_acts_for_the_organization(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """BugHerd's `{"comment": {"text", "email"}}` was the caller's comment whoever it named. Now an organization
+    token, an owner or an admin writes it for a person who sees the report; a member or a guest only for
+    themselves (403 for anyone else); and an address of no one who sees it is one 400, whether it is nobody's,
+    another organization's or a guest's who does not see the report."""
+    async with (
+        tenants.create() as tenant,
+        tenants.create("Other") as other,
+        member_of(tenant, app) as member,
+        member_of(tenant, app, "guest") as guest,
+    ):
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP", guestsSeeGuests=True)
+        blog = await tenant.create_project("Blog", trackingPrefix="BLG")
+        mia = (await member.get("/api/v1/auth/me")).json()["data"]["user"]
+        gus = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+        added = await tenant.client.post(f"/api/v1/projects/{shop['id']}/members", json={"userId": gus["id"]})
+        assert added.status_code in {200, 201}, added.text
+        hook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/lantern", "events": ["comment.created"]}
+        )
+        assert hook.status_code == 201, hook.text
+        in_shop = f"/api/v1/reports/{(await report(tenant.client, shop['apiKey'], 'Checkout fails'))['id']}/comments"
+        in_blog = f"/api/v1/reports/{(await report(tenant.client, blog['apiKey'], 'Feed is empty'))['id']}/comments"
+        token = await tenant.create_token("BugHerd sync")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+
+        async def by_bot(url: str, **comment: str) -> httpx.Response:
+            return await anonymous.post(url, json={"comment": {"text": "Synced", **comment}}, headers=bot)
+
+        for_mia = await by_bot(in_shop, email=mia["email"].upper())
+        for_gus = await by_bot(in_shop, user_id=gus["id"])
+        by_owner = await tenant.client.post(in_blog, json={"text": "For Mia", "userId": mia["id"]})
+        by_mia = await member.post(in_blog, json={"comment": {"text": "Mine", "email": mia["email"]}})
+        unknown = [
+            await by_bot(in_shop, email="nobody-at-all@example.com"),
+            await by_bot(in_shop, email=other.email),  # an account, of another organization
+            await by_bot(in_blog, email=gus["email"]),  # a guest who does not see this report
+        ]
+        foreign_id = await by_bot(in_shop, user_id=other.user_id)
+        internal = {"comment": {"text": "Team only", "user_id": gus["id"]}, "internal": True}
+        guests_note = await anonymous.post(in_shop, json=internal, headers=bot)  # a guest writes no internal note
+        for_someone_else = [
+            await member.post(in_blog, json={"comment": {"text": "As the owner", "email": tenant.email}}),
+            await guest.post(in_shop, json={"text": "As Mia", "userId": mia["id"]}),
+        ]
+        listed = (await tenant.client.get(in_shop)).json()["data"] + (await tenant.client.get(in_blog)).json()["data"]
+        deliveries = (await tenant.client.get(f"/api/v1/webhooks/{hook.json()['data']['id']}/deliveries")).json()
+    assert [answer.status_code for answer in (for_mia, for_gus, by_owner, by_mia)] == [201] * 4, for_mia.text
+    assert [(comment["authorId"], comment["authorTokenId"]) for comment in listed] == [
+        (mia["id"], token["id"]),  # the token made it, for Mia: both are kept, as on a change
+        (gus["id"], token["id"]),
+        (mia["id"], None),
+        (mia["id"], None),
+    ]
+    told = sorted(
+        (delivery["payload"]["data"]["comment"]["text"], delivery["payload"]["data"]["comment"]["authorId"])
+        for delivery in deliveries["data"]
+    )
+    assert told == sorted([("Synced", mia["id"]), ("Synced", gus["id"]), ("For Mia", mia["id"]), ("Mine", mia["id"])])
+    no_one = {"field": "comment.email", "message": "No one who can see this report has this e-mail address."}
+    assert [(answer.status_code, answer.json()["details"]) for answer in unknown] == [(400, [no_one])] * 3
+    assert foreign_id.status_code == 400
+    assert foreign_id.json()["details"] == [
+        {"field": "comment.user_id", "message": "No one who can see this report has this ID."}
+    ]
+    assert [answer.status_code for answer in for_someone_else] == [403, 403]
+    assert guests_note.status_code == 403
+    assert [answer.json()["details"][0]["field"] for answer in for_someone_else] == ["comment.email", "userId"]
 
 
 async def test_bugherds_task_changes(tenants: TenantFactory, anonymous: ApiClient) -> None:

@@ -11,7 +11,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 
 from app.domain.reports.models import Category, Priority, Severity, Source
-from app.lib.patterns import EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
+from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import CamelStruct, any_items, from_zero
 
 Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
@@ -229,25 +229,65 @@ class ColumnRead(CamelStruct):
 CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=NOT_BLANK)]
 
 
-class BugHerdComment(CamelStruct):
+AuthorEmail = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedAuthor:
+    """The person a comment is written for, by their id or their address; `field`, as the body spelled it."""
+
+    field: str
+    user_id: UUID | None
+    email: str | None
+
+
+class _CommentAuthor(CamelStruct):
+    """Who a comment is by, when the caller writes it for someone else: their `userId`, or their `email`."""
+
+    user_id: UUID | None = None
+    email: AuthorEmail | None = None
+
+    def __post_init__(self) -> None:
+        if self.user_id is not None and self.email is not None:
+            raise ValueError("Object contains unknown field `email`")  # one way to name the person, as msgspec says
+
+    def named(self, user_id_field: str, prefix: str = "") -> NamedAuthor | None:
+        if self.user_id is not None:
+            return NamedAuthor(prefix + user_id_field, self.user_id, None)
+        if self.email is not None:
+            return NamedAuthor(f"{prefix}email", None, self.email)
+        return None
+
+
+class BugHerdComment(_CommentAuthor, forbid_unknown_fields=True, kw_only=True):
+    """BugHerd's `{"text", "user_id"}` or `{"text", "email"}`: its id for a person is ours, a UUID."""
+
     text: CommentText
+    user_id: UUID | None = msgspec.field(default=None, name="user_id")
 
 
-class CommentCreate(CamelStruct, forbid_unknown_fields=True):
+class CommentCreate(_CommentAuthor, forbid_unknown_fields=True):
     """`{"text"}`, or BugHerd's `{"comment": {"text"}}`; `internal` for the team's note, which guests never
-    read."""
+    read; `userId` or `email` (BugHerd's `user_id` or `email` in its `comment`) for who it is by."""
 
     text: CommentText | None = None
     comment: BugHerdComment | None = None
     internal: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.text is None and self.comment is None:
             raise ValueError("Object missing required field `text`")  # msgspec's words, localized as its own
 
     @property
     def content(self) -> str:
         return self.text if self.text is not None else (self.comment.text if self.comment else "")
+
+    @property
+    def author(self) -> NamedAuthor | None:
+        """The person the body names as the comment's author, if any."""
+        named = self.comment.named("user_id", "comment.") if self.comment else None
+        return named or self.named("userId")
 
 
 class CommentRead(CamelStruct):

@@ -54,7 +54,7 @@ from app.domain.reports.models import (
     Screenshot,
     as_tracking_id,
 )
-from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, ReportUpdate, Title
+from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, ReportUpdate, Title
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
@@ -712,6 +712,35 @@ class CommentService(TenantService[Comment]):
             )
         )
 
+    async def author_of(self, report: Report, caller: Identity, named: NamedAuthor | None) -> Identity:
+        """Who a comment is by: the caller, or the person the body names (BugHerd's `user_id` or `email`) when the
+        caller acts for the organization (an organization API token, kept beside them as on a change, or an
+        owner's or admin's session) and that person sees the report: a member, or a guest who sees it on a
+        project they were added to. A member or a guest naming someone else is a 403; a name of no one who sees
+        the report, here or in another organization or nowhere, is one and the same 400."""
+        if named is None or _names_caller(named, caller):
+            return caller
+        if caller.role not in {Role.OWNER, Role.ADMIN}:
+            message = _("Only an owner, an admin or an organization API token writes a comment for someone else.")
+            raise LanternError(ErrorCode.FORBIDDEN, message, details=[FieldError(named.field, message)])
+        who = User.id == named.user_id if named.user_id else User.email == normalize_email(named.email or "")
+        # A membership of this organization (the query is the tenant's): anyone else's address is no one here.
+        member = (
+            await self.session.execute(
+                select(Membership.user_id, Membership.role, User.email)
+                .join(User, User.id == Membership.user_id)
+                .where(who)
+            )
+        ).first()
+        if member is None or not await sees_report(self.session, report, member.user_id):
+            message = (
+                _("No one who can see this report has this ID.")
+                if named.user_id
+                else _("No one who can see this report has this e-mail address.")
+            )
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(named.field, message)])
+        return replace(caller, user_id=member.user_id, role=Role(member.role), user_email=member.email)
+
     async def add(self, report: Report, author: Identity, text: str, *, internal: bool = False) -> Comment:
         """A comment by a person, or by an integration (its API token names it); the report's assignee hears
         of it (notifications). An internal one is the team's: a guest cannot write one."""
@@ -722,6 +751,12 @@ class CommentService(TenantService[Comment]):
         comment = await self.create(Comment(report_id=report.id, text=text, internal=internal, **authorship(author)))
         notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
         return comment
+
+
+def _names_caller(named: NamedAuthor, caller: Identity) -> bool:
+    if named.user_id is not None:
+        return named.user_id == caller.user_id
+    return caller.user_email is not None and normalize_email(named.email or "") == normalize_email(caller.user_email)
 
 
 def unnumbered_before(cutoff_seconds: float) -> ColumnElement[bool]:

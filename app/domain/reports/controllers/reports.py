@@ -304,6 +304,12 @@ class ReportController(Controller):
         operation_id="CreateComment",
         guards=[requires_admin_client],
         status_code=HTTP_201_CREATED,
+        description=(
+            'A comment: `{"text"}`, or BugHerd\'s `{"comment": {"text"}}`. An organization token, an owner or an '
+            "admin may write it for someone who sees the report, named by `userId` or `email` (BugHerd's `user_id` or "
+            "`email`, a person's id being a UUID); a member or a guest naming anyone else is a 403, and a name of no "
+            "one who sees the report a 400."
+        ),
     )
     async def comment(  # noqa: PLR0913 - the services this change touches
         self,
@@ -317,7 +323,8 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead]:
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        comment = await comments.add(report, identity, data.content, internal=data.internal)
+        author = await comments.author_of(report, identity, data.author)
+        comment = await comments.add(report, author, data.content, internal=data.internal)
         await events.comment_created(report, comment)
         return ok(comment_read(comment))
 
