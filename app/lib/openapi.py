@@ -2,8 +2,9 @@
 
 - Credentials (SPEC §3): the admin API is the document's default; routes that take a widget key, only a
   session, or nothing say so.
-- The request bodies of handlers that read their body themselves (JSON or multipart, BugHerd's wrappers):
-  `documented_body` describes them from the msgspec types they decode.
+- The request bodies of handlers that read their body themselves (JSON or multipart): `documented_body`
+  describes them from the msgspec types they decode, in every form the server takes (`either_spelling`: both
+  spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`).
 - What every handler answers alike (`completed`, applied to the served document): the error envelope on each
   error response, the errors each kind of operation can meet, and the JSON:API document beside the native
   envelope where a handler answers in either mode.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -36,6 +37,7 @@ from litestar.openapi.spec import (
 
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
+from app.lib.schema import other_spellings
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
     "organizationToken": SecurityScheme(
@@ -72,7 +74,7 @@ BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
 def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], description: str) -> type[Operation]:
     """An operation class whose request body is `content` (media type: the msgspec type read, or a schema)."""
     media = {
-        media_type: OpenAPIMediaType(schema=body if isinstance(body, Schema) else _json_schema(body))
+        media_type: OpenAPIMediaType(schema=json_schema(body) if isinstance(body, type) else body)
         for media_type, body in content.items()
     }
 
@@ -82,6 +84,48 @@ def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], descri
             self.request_body = RequestBody(content=media, description=description, required=True)
 
     return DocumentedBody
+
+
+def either_spelling(
+    kind: type[msgspec.Struct], *, also: Mapping[str, str] | None = None, exact: Collection[str] = ()
+) -> Schema:
+    """`kind`'s body as `convert_body` reads it: each field under its other spelling too (`assignee_id` beside
+    `assigneeId`), and under the names in `also` (other products', as `{"devurl": "siteUrl"}`); the fields in
+    `exact` under their own spelling only."""
+    schema = cast("dict[str, Any]", json_schema(kind))
+    properties: dict[str, Any] = schema["properties"]
+    spellings = other_spellings(kind)
+    aliases = {other: name for other, name in spellings.items() if name not in exact}
+    aliases |= {alias: spellings.get(name, name) for alias, name in (also or {}).items()}
+    for alias, name in aliases.items():
+        described = f"`{name}` under another name, taken alike: send one of the two."
+        properties[alias] = {**properties[name], "description": described}
+    return cast("Schema", schema)
+
+
+def one_of(*forms: Schema) -> Schema:
+    """A body in one of `forms` (ours, another product's); no body may fit two of them."""
+    return cast("Schema", {"oneOf": list(forms)})
+
+
+def or_wrapped(native: Schema, name: str, inner: Schema | None = None) -> Schema:
+    """`native`, or BugHerd's form of it: the object (or `inner`, BugHerd's fields) wrapped in its resource's
+    name, `{"project": {...}}`, as `unwrapped` reads it."""
+    wrapper = {
+        "title": f"BugHerd{name.title()}",
+        "type": "object",
+        "properties": {name: inner or native},
+        "required": [name],
+        "additionalProperties": False,
+    }
+    return one_of(native, cast("Schema", wrapper))
+
+
+def requiring_any(body: type[msgspec.Struct] | Schema, *names: str) -> Schema:
+    """`body` (a msgspec type read, or a schema) with at least one of `names` sent: the same field under two
+    spellings, or two forms of it, each optional alone."""
+    schema = cast("dict[str, Any]", json_schema(body) if isinstance(body, type) else body)
+    return cast("Schema", {**schema, "anyOf": [{"required": [name]} for name in names]})
 
 
 def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
@@ -97,7 +141,7 @@ def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
         properties={
             "type": _TEXT,
             "id": _TEXT,
-            "attributes": _json_schema(kind),
+            "attributes": either_spelling(kind),
             "relationships": Schema(type=OpenAPIType.OBJECT, additional_properties=relationship),
         },
     )
@@ -106,7 +150,7 @@ def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
     )
 
 
-def _json_schema(kind: type[msgspec.Struct]) -> Schema:
+def json_schema(kind: type[msgspec.Struct]) -> Schema:
     """msgspec's JSON Schema of `kind`, every reference written out in place: Litestar's document keeps only
     the components it generated itself, and serializes a dict as it is."""
     (schema,), definitions = msgspec.json.schema_components([kind], ref_template=_DEFS)

@@ -89,6 +89,13 @@ def convert_body(body: dict[str, Any], schema: type[S]) -> S:
         raise named_as_sent(every_error(normalized, schema, str(error)), body, schema) from None
 
 
+def other_spellings(schema: type[msgspec.Struct]) -> dict[str, str]:
+    """The other spelling `convert_body` takes of each of `schema`'s fields that has one (`assignee_id` for
+    `assigneeId`, `reporterIdentifier` for `reporter_identifier`), to the field's name in `schema`."""
+    spelled = {name: _snake(name) if _snake(name) != name else _camel(name) for name in schema.__struct_encode_fields__}
+    return {other: name for name, other in spelled.items() if other != name}
+
+
 def _sent_as(body: dict[str, Any], schema: type[msgspec.Struct]) -> dict[Any, Any]:
     """Each of `body`'s keys by the name `schema` encodes it with (its camelCase), to the key as sent."""
     known = set(schema.__struct_encode_fields__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -12,7 +13,11 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from PIL import Image
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tenants.guards import requires_session
@@ -114,10 +119,14 @@ async def test_bodies_read_by_their_handlers_are_documented(anonymous: ApiClient
     assert "viewport" in metadata["properties"]  # written out, not a reference to a missing component
     assert submit["multipart/form-data"]["schema"]["required"] == ["data"]
     assert "severity" in body("/api/v1/reports", "post")["application/json"]["schema"]["properties"]
-    assert "statusId" in body("/api/v1/reports/{reference}", "patch")["application/json"]["schema"]["properties"]
+    native, task = body("/api/v1/reports/{reference}", "patch")["application/json"]["schema"]["oneOf"]
+    assert {"statusId", "status_id", "assigneeId", "assignee_id"} <= set(native["properties"])
+    assert {"assigned_to_id", "tag_names", "updater_email"} <= set(task["properties"]["task"]["properties"])
     attachment = body("/api/v1/reports/{reference}/attachments", "post")
     assert attachment["multipart/form-data"]["schema"]["required"] == ["file"]
-    assert "url" in attachment["application/json"]["schema"]["properties"]
+    link, bugherd = attachment["application/json"]["schema"]["oneOf"]
+    assert {"url", "file_name"} <= set(link["properties"])
+    assert bugherd["required"] == ["attachment"]
 
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -371,3 +380,165 @@ async def test_every_pattern_means_in_ecmascript_what_the_server_checks(anonymou
     assert answer["broken"] == []
     in_python = [re.search(pattern, text) is not None for pattern, text in samples]
     assert answer["matched"] == in_python == [True, True, False, False, True, False, True]
+
+
+def _request_schema_errors(document: dict[str, Any], method: str, path: str, body: Any, media_type: str) -> list[str]:
+    """Why `body` does not fit the request schema the document gives `method path` in `media_type` (none when it
+    fits), its references resolved against the document itself."""
+    pointer = "/".join(
+        part.replace("~", "~0").replace("/", "~1")
+        for part in ("paths", path, method, "requestBody", "content", media_type, "schema")
+    )
+    registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, DRAFT202012.create_resource(document))
+    validator = Draft202012Validator(
+        {"$ref": f"{_DOCUMENT_URI}#/{pointer}"}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(body)]
+
+
+_DOCUMENT_URI = "urn:lantern:openapi"
+# BugPin's widget API reference: its JSON example, as given.
+BUGPIN_SUBMIT: dict[str, Any] = {
+    "title": "Button not working on checkout page",
+    "description": "When I click the submit button, nothing happens.",
+    "priority": "high",
+    "reporterName": "John Doe",
+    "reporterEmail": "john@example.com",
+    "metadata": {
+        "url": "https://example.com/checkout",
+        "title": "Checkout - Example Store",
+        "referrer": "https://example.com/cart",
+        "browser": {"name": "Chrome", "version": "120.0.0", "userAgent": "Mozilla/5.0..."},
+        "device": {"type": "desktop", "os": "macOS", "osVersion": "14.0"},
+        "viewport": {"width": 1920, "height": 1080, "devicePixelRatio": 2, "orientation": "landscape"},
+        "timestamp": "2024-01-15T10:30:00.000Z",
+        "timezone": "America/New_York",
+        "pageLoadTime": 1234,
+        "consoleErrors": [
+            {
+                "type": "error",
+                "message": "Uncaught TypeError: Cannot read property 'submit' of null",
+                "source": "checkout.js",
+                "line": 42,
+                "timestamp": "2024-01-15T10:29:55.000Z",
+            }
+        ],
+    },
+}
+# BugSpark's reports API: its create example, as given.
+BUGSPARK_REPORT = {
+    "title": "結帳按鈕無回應",
+    "description": "在行動版 Safari 上點擊「立即付款」沒有反應",
+    "severity": "high",
+    "category": "bug",
+    "reporter_identifier": "user@example.com",
+    "metadata": {"page": "/checkout", "cart_total": 49.99},
+}
+
+
+async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_document(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """The bodies BugPin's, BugHerd's and BugSpark's documents give, written as they give them (BugHerd's numeric
+    ids are Lantern's UUIDs here; its PUTs are PATCHes): each is taken by the server, and fits the request schema
+    the document gives its operation, so a client generated from the document can send it. BugHerd's wrappers,
+    `devurl`, `status_id`, `target_url`/`event` and BugSpark's `assignee_id` were taken but not described."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    unfit: list[tuple[str, str, Any, list[str]]] = []
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        token = (await tenant.create_token("BugHerd sync"))["token"]
+        widget = {"X-Api-Key": project["apiKey"]}
+        testing = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
+        assert testing.status_code == 201, testing.text
+
+        async with ApiClient.for_app(app, auth=(token, "x")) as bugherd:  # BugHerd's Basic authentication
+
+            async def sent(client: ApiClient, method: str, path: str, body: Any, **values: str) -> dict[str, Any]:
+                headers = widget if client is anonymous else None
+                answer = await client.request(method, path.format(**values), json=body, headers=headers)
+                assert answer.status_code in {200, 201}, (method, path, body, answer.text)
+                if errors := _request_schema_errors(document, method.lower(), path, body, "application/json"):
+                    unfit.append((method, path, body, errors))
+                return answer.json()  # type: ignore[no-any-return]
+
+            await sent(anonymous, "POST", "/api/widget/submit", BUGPIN_SUBMIT)
+            report = (await sent(anonymous, "POST", "/api/v1/reports", BUGSPARK_REPORT))["data"]
+            change = {"status": "in_progress", "severity": "critical", "assignee_id": tenant.user_id}
+            await sent(tenant.client, "PATCH", "/api/v1/reports/{reference}", change, reference=report["id"])
+
+            ids = {"project_id": project["id"], "reference": report["trackingId"] or report["id"]}
+            bugherd_project = {
+                "name": "My Website",
+                "devurl": "http://www.example.com",
+                "is_active": True,
+                "is_public": False,
+                "guests_see_guests": False,
+            }
+            await sent(bugherd, "POST", "/api/v1/projects", {"project": bugherd_project})
+            await sent(bugherd, "PATCH", "/api/v1/projects/{project_id}", {"project": {"is_public": True}}, **ids)
+            for person in ({"user_id": tenant.user_id}, {"email": "guest@example.com"}):
+                await sent(bugherd, "POST", "/api/v1/projects/{project_id}/members", person, **ids)
+            tasks = [
+                {"task": {"priority": "normal", "status": "backlog", "assigned_to_id": tenant.user_id}},
+                {"task": {"status": "todo", "updater_email": tenant.email}},
+                {"task": {"assigned_to_id": None}},
+                {"task": {"status": "feedback"}},
+                {"task": {"status": "done"}},
+                {"task": {"status": "testing"}},
+                {"task": {"status_id": 5, "tag_names": ["ui", "feature"], "external_id": "ABC123"}},
+                {"status_id": 2},
+            ]
+            for task in tasks:
+                await sent(bugherd, "PATCH", "/api/v1/reports/{reference}", task, **ids)
+            for comment in ({"text": "comment here", "user_id": 123}, {"text": "comment here", "email": "a@b.example"}):
+                await sent(bugherd, "POST", "/api/v1/reports/{reference}/comments", {"comment": comment}, **ids)
+            link = {"attachment": {"file_name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"}}
+            await sent(bugherd, "POST", "/api/v1/reports/{reference}/attachments", link, **ids)
+            hook = {
+                "project_id": project["id"],
+                "target_url": "https://app.example.com/api/bugherd_sync/project/1/task_create",
+                "event": "task_create",
+            }
+            await sent(bugherd, "POST", "/api/v1/webhooks", hook)
+            # The multipart form of BugPin's submit: the same JSON in its part `data`, a screenshot in `media`.
+            form = {"data": json.dumps({**BUGPIN_SUBMIT, "title": "Bug report", "priority": "medium"})}
+            media = {"media": ("screenshot.png", _png(), "image/png")}
+            multipart = await anonymous.post("/api/widget/submit", data=form, files=media, headers=widget)
+    assert multipart.status_code == 201, multipart.text
+    assert unfit == []
+    part = document["paths"]["/api/widget/submit"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert part["schema"]["properties"]["data"]["contentMediaType"] == "application/json"
+    assert Draft202012Validator(part["schema"]["properties"]["data"]["contentSchema"]).is_valid(
+        json.loads(form["data"])
+    )
+
+
+async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The schemas that take other products' forms still say what is refused: a client learns it before sending."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    refused = [
+        ("post", "/api/v1/projects", {"project": {"name": "Blog", "colour": "red"}}),  # an unknown field
+        ("post", "/api/v1/projects", {"project": {"name": "Blog"}, "name": "Blog"}),  # no wrapper beside fields
+        ("patch", "/api/v1/reports/{reference}", {"task": {"priority": "urgent"}}),
+        ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
+        ("post", "/api/v1/reports/{reference}/comments", {"internal": True}),
+    ]
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        created = await anonymous.post(
+            "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        reference = created.json()["data"]["id"]
+        for method, path, body in refused:
+            answer = await tenant.client.request(method.upper(), path.format(reference=reference), json=body)
+            assert answer.status_code == 400, (path, body, answer.text)
+            assert _request_schema_errors(document, method, path, body, "application/json") != [], (path, body)
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import Schema
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body
+from app.lib.openapi import documented_body, either_spelling, or_wrapped, requiring_any
 from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
@@ -30,6 +31,13 @@ from tenants.identity import Identity
 BUGHERD_PROJECT = (
     "Fields in camelCase or snake_case; also as BugHerd's `{\"project\": {...}}`, with `devurl` for the site's URL."
 )
+
+
+def _bugherd_or_ours(kind: type[msgspec.Struct]) -> Schema:
+    """A project body as `from_bugherd_project` and `convert_body` read it."""
+    return or_wrapped(either_spelling(kind, also={"devurl": "siteUrl"}), "project")
+
+
 BUGHERD_PERSON = '`userId` or `email`, in camelCase or snake_case (BugHerd\'s `{"user_id": …}`).'
 
 
@@ -103,7 +111,7 @@ class ProjectController(Controller):
         operation_id="CreateProject",
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
-        operation_class=documented_body({"application/json": schemas.ProjectCreate}, BUGHERD_PROJECT),
+        operation_class=documented_body({"application/json": _bugherd_or_ours(schemas.ProjectCreate)}, BUGHERD_PROJECT),
         response_headers=LOCATION,
     )
     async def create(
@@ -129,7 +137,7 @@ class ProjectController(Controller):
         "/{project_id:uuid}",
         operation_id="UpdateProject",
         guards=[requires_manager],
-        operation_class=documented_body({"application/json": schemas.ProjectUpdate}, BUGHERD_PROJECT),
+        operation_class=documented_body({"application/json": _bugherd_or_ours(schemas.ProjectUpdate)}, BUGHERD_PROJECT),
     )
     async def update(
         self,
@@ -201,7 +209,14 @@ class ProjectController(Controller):
         operation_id="AddProjectMember",
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
-        operation_class=documented_body({"application/json": schemas.ProjectPersonAdd}, BUGHERD_PERSON),
+        operation_class=documented_body(
+            {
+                "application/json": requiring_any(
+                    either_spelling(schemas.ProjectPersonAdd), "userId", "user_id", "email"
+                )
+            },
+            BUGHERD_PERSON,
+        ),
     )
     async def add_person(
         self,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import msgspec
 from litestar.datastructures import UploadFile
+from litestar.openapi.spec import Schema
 
 from app.domain.reports.models import Category, Priority, Severity, Source
+from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import CamelStruct, any_items, from_zero
 
@@ -206,6 +208,24 @@ def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
     if isinstance(priority := changes.get("priority"), str):
         changes["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
     return changes
+
+
+def bugherd_task_schema() -> Schema:
+    """BugHerd's task change as `from_bugherd_task` reads it, for the OpenAPI document: our fields, BugHerd's
+    names for some of them, its priorities too, and `updater_email`."""
+    schema = cast("dict[str, Any]", either_spelling(ReportUpdate, also=_BUGHERD_TASK_FIELDS))
+    properties: dict[str, Any] = schema["properties"]
+    priority = properties["priority"]
+    properties["priority"] = {
+        **priority,
+        "enum": [*priority["enum"], *_BUGHERD_PRIORITIES],
+        "description": "Lantern's priorities, or BugHerd's in any case (`normal` is `medium`).",
+    }
+    properties["updater_email"] = {
+        "type": "string",
+        "description": "With an API token: the member the change is made for, in the report's history.",
+    }
+    return cast("Schema", schema)
 
 
 class ColumnCreate(CamelStruct, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from app.domain.webhooks.services import DeliveryService, WebhookService, delive
 from app.lib import jsonapi
 from app.lib.errors import LanternError
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body
+from app.lib.openapi import documented_body, either_spelling, one_of
 from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
 from tenants.guards import requires_manager
 
@@ -97,7 +97,12 @@ class WebhookController(Controller):
         operation_id="CreateWebhook",
         status_code=HTTP_201_CREATED,
         operation_class=documented_body(
-            {"application/json": schemas.WebhookCreate},
+            {
+                "application/json": one_of(
+                    either_spelling(schemas.WebhookCreate),
+                    either_spelling(schemas.BugherdWebhook, exact=["target_url"]),
+                )
+            },
             'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`.',
         ),
         response_headers=LOCATION,

@@ -28,7 +28,7 @@ from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import BINARY, documented_body
+from app.lib.openapi import BINARY, documented_body, either_spelling, or_wrapped
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
@@ -111,7 +111,10 @@ class AttachmentController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=MAX_UPLOAD_BODY,
         operation_class=documented_body(
-            {"application/json": schemas.AttachmentLink, "multipart/form-data": ATTACHMENT_MULTIPART},
+            {
+                "application/json": or_wrapped(either_spelling(schemas.AttachmentLink), "attachment"),
+                "multipart/form-data": ATTACHMENT_MULTIPART,
+            },
             'A link (also BugHerd\'s `{"attachment": {"url", "file_name"}}`), or a file in the part `file`.',
         ),
     )

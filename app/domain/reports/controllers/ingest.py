@@ -25,7 +25,7 @@ from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import forbidden_origin, origin_allowed
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
-from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, may_answer
+from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, json_schema, may_answer
 from app.lib.schema import decode_json, operation_id
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
@@ -40,7 +40,12 @@ SCRIPT_MAX_AGE_SECONDS = 300
 WIDGET_MULTIPART = Schema(
     type=OpenAPIType.OBJECT,
     properties={
-        "data": Schema(type=OpenAPIType.STRING, description="The report as JSON, as in the JSON body."),
+        "data": Schema(
+            type=OpenAPIType.STRING,
+            content_media_type="application/json",
+            content_schema=json_schema(schemas.WidgetSubmission),
+            description="The report as JSON, as in the JSON body.",
+        ),
         "media": Schema(
             type=OpenAPIType.ARRAY,
             items=BINARY,

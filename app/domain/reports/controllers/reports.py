@@ -47,7 +47,7 @@ from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import LanternError
-from app.lib.openapi import WIDGET, documented_body, jsonapi_body
+from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.schema import LOCATION, Envelope, convert_body, created, named_as_sent, ok, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
@@ -67,7 +67,8 @@ class ReportController(Controller):
         guards=[requires_widget_key],
         security=WIDGET,
         operation_class=documented_body(
-            {"application/json": schemas.ApiReport}, "BugSpark's report; its snake_case names are taken too."
+            {"application/json": either_spelling(schemas.ApiReport)},
+            "BugSpark's report; its names in camelCase are taken too.",
         ),
         request_max_body_size=MAX_JSON_BODY,
         status_code=HTTP_201_CREATED,
@@ -200,7 +201,12 @@ class ReportController(Controller):
         operation_id="UpdateReport",
         guards=[requires_team],
         operation_class=documented_body(
-            {"application/json": schemas.ReportUpdate, "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate)},
+            {
+                "application/json": or_wrapped(
+                    either_spelling(schemas.ReportUpdate), "task", schemas.bugherd_task_schema()
+                ),
+                "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate),
+            },
             "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
             '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id`, `tag_names`, its '
             "priorities).",
@@ -309,6 +315,10 @@ class ReportController(Controller):
             "admin may write it for someone who sees the report, named by `userId` or `email` (BugHerd's `user_id` or "
             "`email`, a person's id being a UUID); a member or a guest naming anyone else is a 403, and a name of no "
             "one who sees the report a 400."
+        ),
+        operation_class=documented_body(
+            {"application/json": requiring_any(schemas.CommentCreate, "text", "comment")},
+            'The text, or BugHerd\'s `{"comment": {"text"}}`; `internal` for a note only the team reads.',
         ),
     )
     async def comment(  # noqa: PLR0913 - the services this change touches
