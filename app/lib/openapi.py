@@ -5,6 +5,7 @@
 - The request bodies of handlers that read their body themselves (JSON or multipart): `documented_body`
   describes them from the msgspec types they decode, in every form the server takes (`either_spelling`: both
   spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`).
+- The answers of handlers that send a stored file's bytes (`file_answer`): their media types, not JSON.
 - What every handler answers alike (`completed`, applied to the served document): the error envelope on each
   error response, the errors each kind of operation can meet, and the JSON:API document beside the native
   envelope where a handler answers in either mode.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
     Reference,
@@ -34,6 +36,7 @@ from litestar.openapi.spec import (
     SecurityRequirement,
     SecurityScheme,
 )
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
@@ -84,6 +87,30 @@ def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], descri
             self.request_body = RequestBody(content=media, description=description, required=True)
 
     return DocumentedBody
+
+
+def file_answer(media_types: Sequence[str], description: str, *, while_processing: int) -> type[Operation]:
+    """An operation class for a handler that answers a stored file's bytes in one of `media_types`, not JSON.
+    While a worker still processes the file it answers `while_processing`, with `Retry-After`: `202` without a
+    body (a thumbnail not made yet), or `409` with the error envelope (an image that cannot be served yet)."""
+    served = {media_type: OpenAPIMediaType(schema=BINARY) for media_type in media_types}
+    disposition = OpenAPIHeader(
+        schema=_TEXT, description="`inline` for an image to show, `attachment` for a download; with the file's name."
+    )
+    retry = OpenAPIHeader(schema=_SECONDS, description="Seconds after which the file is likely ready.", required=True)
+    # A 409 is an error: `completed` describes it and gives it the envelope.
+    pending = "The file is still being processed: no body." if while_processing == HTTP_202_ACCEPTED else ""
+
+    @dataclass
+    class FileAnswer(Operation):
+        def __post_init__(self) -> None:
+            self.responses = {
+                **(self.responses or {}),
+                "200": OpenAPIResponse(description, content=served, headers={"Content-Disposition": disposition}),
+                str(while_processing): OpenAPIResponse(pending, headers={"Retry-After": retry}),
+            }
+
+    return FileAnswer
 
 
 def either_spelling(
@@ -195,8 +222,9 @@ _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     "session's missing `X-CSRFToken`).",
     ErrorCode.NOT_FOUND: "`NOT_FOUND`: no such object in the caller's organization; another organization's "
     "objects answer the same.",
-    ErrorCode.CONFLICT: "`CONFLICT`: the change clashes with existing data (a taken name or prefix), or a "
-    "JSON:API document names another resource than the URL's.",
+    ErrorCode.CONFLICT: "`CONFLICT`: the change clashes with existing data (a taken name or prefix) or the "
+    "object's state (an organization's last owner, a webhook turned off), a JSON:API document names another "
+    "resource than the URL's, or a file is not ready to be served yet (`Retry-After` says when to try again).",
     ErrorCode.PAYLOAD_TOO_LARGE: "`PAYLOAD_TOO_LARGE`: the body or one of its files is too large.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "`UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not one this "
     "operation reads.",
@@ -345,6 +373,8 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
         parameters = _JSONAPI_LIST_PARAMETERS if _is_list(native, schemas) else _JSONAPI_ITEM_PARAMETERS
         taken = {parameter["name"] for parameter in operation.get("parameters", [])}
         operation.setdefault("parameters", []).extend(p for p in parameters if p["name"] not in taken)
+    if "201" in responses and "Location" not in responses["201"].get("headers", {}):
+        responses["201"]["description"] = "Created."  # Litestar's "Document created, URL follows" promises one
     for code in _errors(path, method, operation, either_mode=bool(dual)):
         responses.setdefault(str(STATUS_OF[code]), {"description": ""})
     for status, response in responses.items():

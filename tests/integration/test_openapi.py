@@ -14,6 +14,9 @@ from typing import Any
 from uuid import uuid4
 
 from jsonschema import Draft202012Validator
+from litestar import Response
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import File, Stream
 from openapi_spec_validator import validate
 from PIL import Image
 from referencing import Registry
@@ -191,6 +194,10 @@ async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient)
     assert statuses("post", "/api/v1/auth/signup") >= {"409", "429"}
     assert "404" in statuses("post", "/api/v1/auth/invitations/accept")  # a token that finds nothing
     assert "409" in statuses("post", "/api/v1/reports/{reference}/github-issue")  # no GitHub connection
+    assert "409" in statuses("delete", "/api/v1/organization/members/{membership_id}")  # the last owner
+    assert "409" in statuses("post", "/api/v1/webhooks/{webhook_id}/ping")  # a webhook turned off
+    assert statuses("get", "/widget.js") == {"200", "404", "default"}  # not built
+    assert statuses("get", "/") == {"200", "303", "default"}  # a browser goes to the admin UI
     assert statuses("get", "/health") == {"200", "default"}
     assert statuses("get", "/health/ready") == {"200", "503", "default"}
     limited = operations["get", "/api/v1/reports"]["responses"]["429"]
@@ -335,6 +342,8 @@ async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory,
         assert read.json()["data"]["id"] == sent.json()["data"]["id"]
         documented = _operations((await anonymous.get("/schema/openapi.json")).json())
     assert "Location" in documented["post", "/api/v1/projects"]["responses"]["201"]["headers"]
+    # Litestar's description of a 201 promised an address ("URL follows") where none is given.
+    assert "URL" not in documented["post", "/api/v1/projects/{project_id}/keys"]["responses"]["201"]["description"]
 
 
 async def test_the_document_is_valid_openapi(anonymous: ApiClient) -> None:
@@ -542,3 +551,66 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _answers_bytes(handler: HTTPRouteHandler) -> bool:
+    returned = handler.parsed_fn_signature.return_type
+    if returned.is_subclass_of((File, Stream)):
+        return True
+    return returned.is_subclass_of(Response) and [inner.annotation for inner in returned.inner_types] == [bytes]
+
+
+async def test_every_operation_that_answers_bytes_documents_their_media_type(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """Screenshots, thumbnails and attachment downloads were documented as JSON; a client generated from the
+    document tried to decode an image. Each names the types it answers in, and its answer while the file waits
+    for its worker (a thumbnail's `202` without a body, an image's `409` envelope), each with `Retry-After`."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    downloads = {
+        (method.lower(), re.sub(r"{(\w+):\w+}", r"{\1}", route.path)): handler.operation_id
+        for route in app.routes
+        for method, (handler, _) in getattr(route, "route_handler_map", {}).items()
+        if method != "HEAD" and handler.resolve_include_in_schema() and _answers_bytes(handler)
+    }
+    operations = _operations(document)
+    documented = {key: operations[key]["responses"] for key in downloads if key in operations}
+    assert {operation_id for key, operation_id in downloads.items() if key in operations} >= {
+        "GetScreenshot",
+        "GetScreenshotThumbnail",
+        "DownloadAttachment",
+        "GetAttachmentThumbnail",
+        "WidgetScript",
+    }
+    for key, responses in documented.items():
+        media_types = set(responses["200"].get("content", {}))
+        assert media_types, key
+        assert not {media_type for media_type in media_types if "json" in media_type}, key
+    screenshot = "/api/v1/reports/{reference}/screenshots/{screenshot_id}"
+    shots = operations["get", screenshot]["responses"]
+    assert set(shots["200"]["content"]) == {"image/png", "image/jpeg", "image/webp"}
+    assert set(shots["409"]["headers"]) == {"Retry-After"}
+    assert shots["409"]["content"] == {"application/json": {"schema": ERROR_REF}}
+    pending = operations["get", f"{screenshot}/thumbnail"]["responses"]["202"]
+    assert ("content" not in pending, set(pending["headers"])) == (True, {"Retry-After"})
+    attachment = operations["get", "/api/v1/reports/{reference}/attachments/{attachment_id}/content"]["responses"]
+    assert set(attachment["200"]["content"]) == {"application/octet-stream"}
+
+    # What the server answers is what the document says. No worker runs: the image stays pending.
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        widget = {"X-API-Key": project["apiKey"]}
+        upload = await anonymous.post(
+            "/api/v1/upload/screenshot", files={"file": ("shot.png", _png(), "image/png")}, headers=widget
+        )
+        body = {"title": "Checkout fails", "screenshot_url": upload.json()["key"]}
+        report = (await anonymous.post("/api/v1/reports", json=body, headers=widget)).json()["data"]
+        shot = (await tenant.client.get(f"/api/v1/reports/{report['id']}")).json()["data"]["screenshots"][0]
+        image = await tenant.client.get(shot["url"])
+        thumbnail = await tenant.client.get(f"{shot['url'].rstrip('/')}/thumbnail")
+        files = {"file": ("notes.txt", b"steps to reproduce", "text/plain")}
+        added = await tenant.client.post(f"/api/v1/reports/{report['id']}/attachments", files=files)
+        download = await tenant.client.get(added.json()["data"]["url"])
+    assert (image.status_code, image.headers["content-type"]) == (200, "image/png")
+    assert (thumbnail.status_code, thumbnail.content, "retry-after" in thumbnail.headers) == (202, b"", True)
+    assert (download.status_code, download.headers["content-type"]) == (200, "application/octet-stream")

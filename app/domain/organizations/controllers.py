@@ -21,7 +21,9 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
+from app.lib.errors import ErrorCode
 from app.lib.jsonapi import PLAIN_DESCRIPTION
+from app.lib.openapi import may_answer
 from app.lib.schema import LOCATION, Envelope, created, ok
 from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_owner, requires_team
 from tenants.identity import Identity
@@ -170,6 +172,7 @@ class OrganizationController(Controller):
         operation_id="RemoveMember",
         status_code=HTTP_204_NO_CONTENT,
         guards=[requires_manager],
+        responses=may_answer(ErrorCode.CONFLICT),  # the organization's last owner
     )
     async def remove(
         self,

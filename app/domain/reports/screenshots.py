@@ -59,6 +59,9 @@ _FORMATS: Final[dict[str, tuple[str, str, dict[str, object]]]] = {
     "webp": ("WEBP", "image/webp", {"quality": 85, "method": 2}),
 }
 _THUMBNAIL_OPTIONS: Final[dict[str, object]] = {"quality": 75, "method": 0}
+# The types an image is served in: its own (re-encoded as it came), and its thumbnail's.
+IMAGE_TYPES: Final = tuple(content_type for _name, content_type, _options in _FORMATS.values())
+THUMBNAIL_TYPE: Final = "image/webp"
 # Markup a browser or a PDF reader would act on. A real image's compressed data matches these by chance
 # about once in 2^56 positions; XMP packets (`<?xpacket`, `<x:xmpmeta`) are deliberately not listed.
 _MARKUP: Final = re.compile(rb"<(?:script|html|svg|iframe|body|object|embed|!doctype)|%PDF-", re.IGNORECASE)
@@ -188,7 +191,7 @@ def _thumbnail(image: Image.Image) -> bytes:
         height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
         image = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.BILINEAR, reducing_gap=1.0)
     buffer = io.BytesIO()
-    image.save(buffer, "WEBP", **_THUMBNAIL_OPTIONS)
+    image.save(buffer, "WEBP", **_THUMBNAIL_OPTIONS)  # THUMBNAIL_TYPE
     return buffer.getvalue()
 
 

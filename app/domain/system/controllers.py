@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, MediaType, Request, get
+from litestar.openapi import ResponseSpec
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy import text
@@ -41,7 +42,14 @@ class IndexController(Controller):
     tags = ["Health"]
 
     # This hook stands in for the app's content-type check, which a GET without a body never needed.
-    @get("/", operation_id="Index", status_code=HTTP_200_OK, security=PUBLIC, before_request=browsers_to_ui)
+    @get(
+        "/",
+        operation_id="Index",
+        status_code=HTTP_200_OK,
+        security=PUBLIC,
+        before_request=browsers_to_ui,
+        responses={HTTP_303_SEE_OTHER: ResponseSpec(None, description="A browser (HTML preferred): to `/ui/`.")},
+    )
     async def index(self) -> Envelope[EntryPoints]:
         """Where to go from the address `make run` prints, for API clients (browsers go to the admin UI)."""
         return ok(

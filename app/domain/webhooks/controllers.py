@@ -16,9 +16,9 @@ from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDe
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
-from app.lib.errors import LanternError
+from app.lib.errors import ErrorCode, LanternError
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body, either_spelling, one_of
+from app.lib.openapi import documented_body, either_spelling, may_answer, one_of
 from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
 from tenants.guards import requires_manager
 
@@ -150,7 +150,12 @@ class WebhookController(Controller):
         webhook, secret = await webhooks.rotate(webhook_id)
         return ok(with_secret(webhook, secret))
 
-    @post("/{webhook_id:uuid}/ping", operation_id="PingWebhook", status_code=HTTP_201_CREATED)
+    @post(
+        "/{webhook_id:uuid}/ping",
+        operation_id="PingWebhook",
+        status_code=HTTP_201_CREATED,
+        responses=may_answer(ErrorCode.CONFLICT),  # a webhook turned off
+    )
     async def ping(
         self,
         webhook_id: FromPath[UUID],
@@ -185,6 +190,7 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
         operation_id="RedeliverWebhook",
         status_code=HTTP_201_CREATED,
+        responses=may_answer(ErrorCode.CONFLICT),  # a webhook turned off
     )
     async def redeliver(
         self,

@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
@@ -22,13 +22,13 @@ from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing, stored_file
 from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
 from app.domain.reports.models import Attachment, Report
-from app.domain.reports.screenshots import refusal_message
+from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import BINARY, documented_body, either_spelling, or_wrapped
+from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, or_wrapped
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
@@ -182,6 +182,9 @@ class AttachmentController(Controller):
         "/{attachment_id:uuid}/content",
         operation_id="DownloadAttachment",
         opt={FILE_DOWNLOAD: True},
+        operation_class=file_answer(
+            ["application/octet-stream"], "The file, as a download under its name.", while_processing=HTTP_409_CONFLICT
+        ),
         dependencies={"attachment": Provide(provide_attachment)},
     )
     async def download(
@@ -200,6 +203,9 @@ class AttachmentController(Controller):
         "/{attachment_id:uuid}/thumbnail",
         operation_id="GetAttachmentThumbnail",
         opt={FILE_DOWNLOAD: True},
+        operation_class=file_answer(
+            [THUMBNAIL_TYPE], "A 400 px wide WebP of the image.", while_processing=HTTP_202_ACCEPTED
+        ),
         dependencies={"attachment": Provide(provide_attachment)},
     )
     async def thumbnail(
@@ -210,7 +216,7 @@ class AttachmentController(Controller):
         thumbnail = await attachments.thumbnail(attachment)
         if thumbnail is None:
             return still_processing()
-        return inline_image(thumbnail, "image/webp", f"{attachment.id}-thumbnail.webp")
+        return inline_image(thumbnail, THUMBNAIL_TYPE, f"{attachment.id}-thumbnail.webp")
 
     @delete("/{attachment_id:uuid}", operation_id="DeleteAttachment", status_code=HTTP_204_NO_CONTENT)
     async def remove(  # noqa: PLR0913 - the ids and the services they touch

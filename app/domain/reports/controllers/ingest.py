@@ -145,6 +145,7 @@ class WidgetController(Controller):
         operation_id="WidgetScript",
         security=PUBLIC,
         media_type="text/javascript",
+        responses=may_answer(ErrorCode.NOT_FOUND),  # not built
         cache_control=CacheControlHeader(public=True, max_age=SCRIPT_MAX_AGE_SECONDS),
     )
     async def script(self) -> File:

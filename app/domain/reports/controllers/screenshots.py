@@ -11,15 +11,17 @@ from uuid import UUID
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing
 from app.domain.reports.models import Screenshot
-from app.domain.reports.screenshots import ScreenshotService
+from app.domain.reports.screenshots import IMAGE_TYPES, THUMBNAIL_TYPE, ScreenshotService
 from app.domain.reports.services import ReportService
 from app.lib.asgi import FILE_DOWNLOAD
+from app.lib.openapi import file_answer
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -52,7 +54,14 @@ class ScreenshotController(Controller):
         "shot": Provide(provide_shot),
     }
 
-    @get("/", operation_id="GetScreenshot", opt={FILE_DOWNLOAD: True})
+    @get(
+        "/",
+        operation_id="GetScreenshot",
+        opt={FILE_DOWNLOAD: True},
+        operation_class=file_answer(
+            IMAGE_TYPES, "The image, in the type it was taken in.", while_processing=HTTP_409_CONFLICT
+        ),
+    )
     async def screenshot(
         self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
@@ -64,7 +73,14 @@ class ScreenshotController(Controller):
         data, content_type = image
         return inline_image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
 
-    @get("/thumbnail", operation_id="GetScreenshotThumbnail", opt={FILE_DOWNLOAD: True})
+    @get(
+        "/thumbnail",
+        operation_id="GetScreenshotThumbnail",
+        opt={FILE_DOWNLOAD: True},
+        operation_class=file_answer(
+            [THUMBNAIL_TYPE], "A 400 px wide WebP of the image.", while_processing=HTTP_202_ACCEPTED
+        ),
+    )
     async def thumbnail(
         self, shot: NamedDependency[Screenshot], screenshots: NamedDependency[ScreenshotService]
     ) -> Response[bytes]:
@@ -72,4 +88,4 @@ class ScreenshotController(Controller):
         thumbnail = await screenshots.thumbnail(shot)
         if thumbnail is None:
             return still_processing()
-        return inline_image(thumbnail, "image/webp", f"{shot.id}-thumbnail.webp")
+        return inline_image(thumbnail, THUMBNAIL_TYPE, f"{shot.id}-thumbnail.webp")
