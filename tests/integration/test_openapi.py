@@ -534,15 +534,23 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
         ("patch", "/api/v1/reports/{reference}", {"task": {"priority": "urgent"}}),
         ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
         ("post", "/api/v1/reports/{reference}/comments", {"internal": True}),
+        # Events in neither our names nor BugHerd's, or none: the document listed no names.
+        ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "events": ["task_created"]}),
+        ("patch", "/api/v1/webhooks/{webhook_id}", {"events": []}),
     ]
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
         created = await anonymous.post(
             "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
         )
-        reference = created.json()["data"]["id"]
+        hook = {"url": "https://hooks.example.com/x", "events": ["task_update"]}
+        ids = {
+            "reference": created.json()["data"]["id"],
+            "webhook_id": (await tenant.client.post("/api/v1/webhooks", json=hook)).json()["data"]["id"],
+        }
+        assert _request_schema_errors(document, "post", "/api/v1/webhooks", hook, "application/json") == []
         for method, path, body in refused:
-            answer = await tenant.client.request(method.upper(), path.format(reference=reference), json=body)
+            answer = await tenant.client.request(method.upper(), path.format(**ids), json=body)
             assert answer.status_code == 400, (path, body, answer.text)
             assert _request_schema_errors(document, method, path, body, "application/json") != [], (path, body)
 

@@ -128,7 +128,13 @@ class WebhookController(Controller):
         read = webhook_read(await webhooks.get(webhook_id))
         return jsonapi.native_or_document(request, "webhook", read, kind=schemas.WebhookRead)
 
-    @patch("/{webhook_id:uuid}", operation_id="UpdateWebhook")
+    @patch(
+        "/{webhook_id:uuid}",
+        operation_id="UpdateWebhook",
+        operation_class=documented_body(
+            {"application/json": schemas.WebhookUpdate}, "The fields to change; events in our names or BugHerd's."
+        ),
+    )
     async def update(
         self,
         webhook_id: FromPath[UUID],

@@ -8,16 +8,22 @@ from uuid import UUID
 
 import msgspec
 
-from app.domain.webhooks.models import DeliveryStatus, Event
+from app.domain.webhooks.models import BUGHERD_EVENTS, SUBSCRIBABLE, DeliveryStatus, Event
 from app.lib.schema import CamelStruct
 
 WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048)]
+# Ours or BugHerd's; checked by `subscribed_events` (its refusal lists them), so only documented here.
+EventName = Annotated[
+    str,
+    msgspec.Meta(extra_json_schema={"extra": {"enum": [*(event.value for event in SUBSCRIBABLE), *BUGHERD_EVENTS]}}),
+]
+EventNames = Annotated[list[EventName], msgspec.Meta(extra_json_schema={"extra": {"minItems": 1}})]
 
 
 class WebhookCreate(CamelStruct, forbid_unknown_fields=True):
     url: WebhookUrl
     # Our names (`report.created`) or BugHerd's (`task_create`).
-    events: list[str]
+    events: EventNames
     project_id: UUID | None = None
 
 
@@ -25,7 +31,7 @@ class BugherdWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """BugHerd's body: one event per webhook, in its own names."""
 
     target_url: WebhookUrl
-    event: str
+    event: EventName
     project_id: UUID | None = None
 
     def native(self) -> WebhookCreate:
@@ -34,7 +40,7 @@ class BugherdWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class WebhookUpdate(CamelStruct, forbid_unknown_fields=True):
     url: WebhookUrl | msgspec.UnsetType = msgspec.UNSET
-    events: list[str] | msgspec.UnsetType = msgspec.UNSET
+    events: EventNames | msgspec.UnsetType = msgspec.UNSET
     project_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
     # Turning a webhook back on (after its target answered 410 Gone, say) clears why it was turned off.
     active: bool | msgspec.UnsetType = msgspec.UNSET
