@@ -500,7 +500,9 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
             ]
             for task in tasks:
                 await sent(bugherd, "PATCH", "/api/v1/reports/{reference}", task, **ids)
-            for comment in ({"text": "comment here", "user_id": 123}, {"text": "comment here", "email": "a@b.example"}):
+            # Written for someone who sees the report: BugHerd's numeric user_id is a UUID here.
+            authors = ({"user_id": tenant.user_id}, {"email": tenant.email})
+            for comment in ({"text": "comment here", **author} for author in authors):
                 await sent(bugherd, "POST", "/api/v1/reports/{reference}/comments", {"comment": comment}, **ids)
             link = {"attachment": {"file_name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"}}
             await sent(bugherd, "POST", "/api/v1/reports/{reference}/attachments", link, **ids)
