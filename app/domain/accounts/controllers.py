@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts import schemas
+from app.domain.accounts.departures import Departures
 from app.domain.accounts.models import User
 from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle
 from app.domain.organizations.models import Organization
@@ -36,6 +37,10 @@ from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_STARTED_KEY, SE
 
 async def provide_account_service(db_session: NamedDependency[AsyncSession]) -> AccountService:
     return AccountService(db_session)
+
+
+async def provide_departures(db_session: NamedDependency[AsyncSession]) -> Departures:
+    return Departures(db_session)
 
 
 def user_read(user: User) -> schemas.UserRead:
@@ -136,7 +141,11 @@ async def switch_session_organization(
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["Auth"]
-    dependencies = {"accounts": Provide(provide_account_service), "identity": Provide(provide_identity)}
+    dependencies = {
+        "accounts": Provide(provide_account_service),
+        "departures": Provide(provide_departures),
+        "identity": Provide(provide_identity),
+    }
 
     @post(
         "/signup",
@@ -204,6 +213,38 @@ class AuthController(Controller):
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.update_profile(identity.user_id, data)
         return ok(user_read(user))
+
+    @delete(
+        "/me",
+        operation_id="DeleteMe",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_session],
+        security=SESSION,
+        responses=may_answer(ErrorCode.CONFLICT),
+    )
+    async def delete_me(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        data: JSONBody[schemas.AccountDeletion],
+        departures: NamedDependency[Departures],
+    ) -> None:
+        """Delete the signed-in person's account for good, with `password` typed again (a wrong one is a 401 and
+        counts as a failed login). Refused with a 409 that names them while they are the only owner of an
+        organization others are in (make one of them an owner, or delete it, first), and for the server's last
+        operator. The organizations no one else is in are deleted with it, as `DeleteOrganization` deletes one.
+        From the others the person leaves as `LeaveOrganization` does: their reports go back to nobody, each a
+        `report.updated`; their comments and history entries stay with `authorId` null (and no `authorTokenId`),
+        and the tokens they made stay the organization's. Every session of the account ends, and its address is
+        free to sign up again."""
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        await departures.delete_account(
+            identity.user_id,
+            data.password,
+            client_ip=client_ip(request.scope),
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
+        request.clear_session()
 
     @post(
         "/password", operation_id="ChangePassword", status_code=HTTP_200_OK, guards=[requires_session], security=SESSION

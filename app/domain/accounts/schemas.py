@@ -61,6 +61,13 @@ class PasswordChange(CamelStruct, forbid_unknown_fields=True):
     new_password: Password
 
 
+class AccountDeletion(CamelStruct, forbid_unknown_fields=True):
+    """The account's password, typed again: no request deletes an account by a slip, or from a session taken
+    over."""
+
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
 class AcceptInvitationRequest(CamelStruct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(max_length=200)]
     password: Password

@@ -165,7 +165,7 @@ class AccountService:
         """A new password for someone who proves the current one (throttled as a login, with the browser's
         device cookie: a session taken over is no way to guess it, and others' failed guesses do not stop it)."""
         user = await self.users.get(user_id)
-        await self._confirm_password(user, current_password, client_ip, device)
+        await self.confirm_password(user, current_password, client_ip, device)
         await self.set_password(user, new_password)
         return user
 
@@ -213,7 +213,7 @@ class AccountService:
             )
             raise LanternError(ErrorCode.CONFLICT, message)
         if account is InviteeAccount.EXISTING:
-            await self._confirm_password(user, password, client_ip, device)
+            await self.confirm_password(user, password, client_ip, device)
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
             invitation.accepted_at = datetime.now(UTC)
             accepted = (Membership.user_id == user.id, Membership.organization_id == invitation.organization_id)
@@ -224,7 +224,9 @@ class AccountService:
             user.name = name
         return user, invitation.organization_id
 
-    async def _confirm_password(self, user: User, password: str, client_ip: str, device: str | None) -> None:
+    async def confirm_password(self, user: User, password: str, client_ip: str, device: str | None) -> None:
+        """A signed-in person's password typed again before a change that takes it (throttled as a login: a
+        wrong one is a failed attempt); else 401."""
         throttle = LoginThrottle(user.email, client_ip, device)
         await throttle.attempt()
         if user.password_hash is None or not await verify_password(user.password_hash, password):

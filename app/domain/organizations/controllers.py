@@ -12,6 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.accounts.controllers import provide_departures
+from app.domain.accounts.departures import Departures
 from app.domain.accounts.models import User
 from app.domain.organizations import schemas
 from app.domain.organizations.models import Membership, Organization, Role
@@ -23,10 +25,18 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import may_answer
+from app.lib.openapi import SESSION, may_answer
 from app.lib.schema import LOCATION, Envelope, created, ok
-from tenants.guards import provide_identity, requires_admin_client, requires_manager, requires_owner, requires_team
+from tenants.guards import (
+    provide_identity,
+    requires_admin_client,
+    requires_manager,
+    requires_owner,
+    requires_session,
+    requires_team,
+)
 from tenants.identity import Identity
+from tenants.middleware import SESSION_ORGANIZATION_KEY
 
 
 async def provide_organization_service(db_session: NamedDependency[AsyncSession]) -> OrganizationService:
@@ -75,6 +85,7 @@ class OrganizationController(Controller):
         "identity": Provide(provide_identity),
         "events": Provide(provide_events),
         "projects": Provide(provide_project_service),
+        "departures": Provide(provide_departures),
     }
 
     @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
@@ -109,6 +120,29 @@ class OrganizationController(Controller):
         caller's session ends, and its people keep their accounts and other organizations."""
         projects.forget_files(await organizations.delete(confirm))
         request.clear_session()
+
+    @delete(
+        "/membership",
+        operation_id="LeaveOrganization",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[requires_session],
+        security=SESSION,
+        responses=may_answer(ErrorCode.CONFLICT),
+    )
+    async def leave(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        departures: NamedDependency[Departures],
+    ) -> None:
+        """Leave the organization: the signed-in person's membership goes, with their places in its projects, and
+        their reports go back to nobody, each a `report.updated` (as `RemoveMember`). Its last owner cannot leave
+        (409), and nor can anyone their only organization (409: an account in none cannot log in, so it is the
+        account that goes, `DELETE /api/v1/auth/me`). The session goes on in another of the person's
+        organizations."""
+        assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
+        remaining = await departures.leave(identity.user_id, identity.organization_id)
+        request.set_session({**request.session, SESSION_ORGANIZATION_KEY: str(remaining)})
 
     @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def members(

@@ -78,6 +78,12 @@ class OrganizationService:
         if confirmation.strip() != organization.name.strip():  # a name saved with spaces around it too
             message = _("Type the organization's name exactly as it is written to delete it.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, message, details=[FieldError("confirm", message)])
+        return await self.erase()
+
+    async def erase(self) -> list[UUID]:
+        """`delete` once confirmed (by the name typed, or by the password of the last person in it, who deletes
+        their account)."""
+        organization = await self.current()
         projects = await self.session.scalars(select(Project.id).where(Project.organization_id == organization.id))
         project_ids = list(projects)
         people = list(
@@ -173,6 +179,26 @@ class MembershipService(TenantService[Membership]):
         reports go back to nobody, which is returned by project (webhooks hear of each)."""
         membership = await self.get(membership_id)
         _check_can_grant(actor, Role(membership.role))
+        return await self._take_out(actor, membership)
+
+    async def leave(self, person: Identity) -> dict[UUID, MovedReports]:
+        """The person acting out of the organization in context, as `remove` takes someone out (its last owner
+        stays); their reports go back to nobody, returned by project (webhooks hear of each)."""
+        return await self._take_out(person, await self.get_one(user_id=person.user_id))
+
+    async def sole_member(self, user_id: UUID) -> bool:
+        """Whether no one but this person has accepted a membership (invitations still pending do not count)."""
+        others = Membership.user_id != user_id, Membership.invitation_pending.is_(False)
+        return await self.count(*others) == 0
+
+    async def held_alone(self, user_id: UUID) -> bool:
+        """Whether this person is the organization's only owner while others are in it: it would be left with
+        no owner, and they with no one to manage it."""
+        owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
+        mine = await self.get_one_or_none(user_id=user_id, role=Role.OWNER.value, invitation_pending=False)
+        return mine is not None and owners == 1 and not await self.sole_member(user_id)
+
+    async def _take_out(self, actor: Identity, membership: Membership) -> dict[UUID, MovedReports]:
         await self._keep_an_owner(membership)
         session = self.session
         await session.execute(delete(ProjectMember).where(ProjectMember.user_id == membership.user_id))

@@ -311,6 +311,9 @@ class CommentCreate(_CommentAuthor, forbid_unknown_fields=True):
 
 
 class CommentRead(CamelStruct):
+    """A comment; `authorId` and `authorTokenId` both null: its author deleted their account (the comment stays
+    the organization's)."""
+
     id: UUID
     report_id: UUID
     author_id: UUID | None
@@ -324,8 +327,8 @@ class CommentRead(CamelStruct):
 
 class ReportChangeRead(CamelStruct):
     """One triage change to a report, oldest first in its history: who made it (a person, or an integration's
-    API token) and each field it changed by its name here, as `[before, after]`; a description as
-    `[null, null]`, which says that it changed without keeping its text twice."""
+    API token; neither: an account since deleted) and each field it changed by its name here, as `[before, after]`;
+    a description as `[null, null]`, which says that it changed without keeping its text twice."""
 
     id: UUID
     report_id: UUID

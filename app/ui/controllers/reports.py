@@ -344,8 +344,9 @@ async def authors(
 
     def author(item: Comment | ReportChange) -> str:
         if item.author_token_id is None:
-            # Someone no longer in the organization: their name went with them.
-            return (names.get(item.author_id) or _("A former member")) if item.author_id else ""
+            # Someone no longer in the organization: their name went with them; with no author at all, the
+            # account itself is gone (every comment and change is made by a person or a token).
+            return (names.get(item.author_id) or _("A former member")) if item.author_id else _("A deleted account")
         name = token_names.get(item.author_token_id)
         return _("API token “%(name)s”", name=name) if name else _("An integration")
 
