@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from app.domain.accounts.controllers import provide_account_service
+from app.domain.accounts.controllers import provide_account_service, provide_departures
 from app.domain.integrations.controllers import provide_connections, provide_issues
 from app.domain.organizations.controllers import provide_membership_service, provide_organization_service
 from app.domain.reports.controllers.deps import DEPENDENCIES
@@ -73,6 +73,7 @@ ui_router = Router(
     dependencies={
         **DEPENDENCIES,
         "accounts": Provide(provide_account_service),
+        "departures": Provide(provide_departures),
         "memberships": Provide(provide_membership_service),
         "organizations": Provide(provide_organization_service),
         "webhooks": Provide(provide_webhooks),

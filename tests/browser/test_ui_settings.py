@@ -122,3 +122,38 @@ async def test_a_person_changes_their_profile_and_password(tenants: TenantFactor
             for password, status in ((PASSWORD, 401), ("a brand new password", 200)):
                 login = await anyone.post("/api/v1/auth/login", json={"email": tenant.email, "password": password})
                 assert login.status_code == status, login.text
+
+
+async def test_a_person_leaves_an_organization_then_deletes_their_account(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    """No one could leave an organization or delete their own account."""
+    async with tenants.create("Acme") as acme, tenants.create("Team") as team:
+        await invite(team, app, "member", acme.email)
+        await log_in(page, acme.email, path="/ui/profile")
+        organizations = page.get_by_role("region", name="Your organizations")
+        own, theirs = organizations.locator("li", has_text="Acme"), organizations.locator("li", has_text="Team")
+        await own.get_by_label("Leave Acme").click()
+        await own.get_by_role("button", name="Leave the organization").click()
+        await expect(page.locator("[id^='leave-'][id$='-error']")).to_have_text(
+            "An organization must keep at least one owner."
+        )
+        await theirs.get_by_label("Leave Team").click()
+        await theirs.get_by_role("button", name="Leave the organization").click()
+        await expect(page.get_by_role("status")).to_have_text("You have left the organization.")
+        await expect(theirs).to_have_count(0)
+
+        await page.get_by_text("Delete your account").click()
+        await expect(page.locator("details.danger-zone.card li")).to_have_text(["Acme"])  # deleted with it
+        password = page.get_by_label("Your password, to confirm")
+        await password.fill("not my password")
+        await page.get_by_role("button", name="Delete my account").click()
+        await expect(page.locator("#password-error")).to_have_text("This is not your password.")
+        await password.fill(PASSWORD)
+        await page.get_by_role("button", name="Delete my account").click()
+        await expect(page.get_by_role("status")).to_have_text("Your account is deleted.")
+        async with ApiClient.for_app(app) as anyone:
+            login = await anyone.post("/api/v1/auth/login", json={"email": acme.email, "password": PASSWORD})
+        members = await read(team, "/api/v1/organization/members")
+    assert login.status_code == 401, login.text
+    assert [member["userId"] for member in members] == [team.user_id]
