@@ -311,6 +311,35 @@ async def test_someone_elses_failed_logins_do_not_lock_out_a_browser_that_signed
     assert changed.status_code == 200, changed.text
 
 
+async def test_a_browser_that_signed_in_before_a_password_change_is_a_stranger_after_it(
+    tenants: TenantFactory, app: Any, settings_env: pytest.MonkeyPatch
+) -> None:
+    """The device cookie was the same for every browser of an account and outlived a password change: one
+    copied, or left on a computer, kept getting past the cap on failed logins after the owner changed the
+    password. The browser that changed it gets one for the new password."""
+    settings_env.setenv("LANTERN_TRUSTED_PROXIES", "127.0.0.1/32")
+    settings_env.setenv("LANTERN_LOGIN_FAILURES_PER_HOUR", "1")
+    reset_settings()
+    new_password = "a new and longer passphrase"
+    async with tenants.create() as tenant, ApiClient.for_app(app) as old, ApiClient.for_app(app) as stranger:
+        right = {"email": tenant.email, "password": PASSWORD}
+        assert (await old.post("/api/v1/auth/login", json=right, headers=_from(1))).status_code == 200
+        change = {"currentPassword": PASSWORD, "newPassword": new_password}
+        changed = await tenant.client.post("/api/v1/auth/password", json=change, headers=_from(2))
+        assert changed.status_code == 200, changed.text
+        guess = await stranger.post("/api/v1/auth/login", json={**right, "password": "a guess"}, headers=_from(3))
+        assert guess.status_code == 401, guess.text  # the account's cap of failures is now full
+        renewed = {**right, "password": new_password}
+        known_before = await old.post("/api/v1/auth/login", json=renewed, headers=_from(4))
+        changer = await tenant.client.post("/api/v1/auth/login", json=renewed, headers=_from(5))
+    assert known_before.status_code == 429, known_before.text
+    assert changer.status_code == 200, changer.text
+
+
+def _from(host: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"198.51.100.{host}"}
+
+
 async def test_limiter_falls_back_to_this_process_and_recovers(separate_redis: EmbeddedRedis) -> None:
     client = Redis.from_url(separate_redis.url, socket_connect_timeout=0.5)
     checks = Limiter(client)

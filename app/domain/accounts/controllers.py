@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts import schemas
 from app.domain.accounts.departures import Departures
 from app.domain.accounts.models import User
-from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle
+from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle, renewed_device_cookie
 from app.domain.organizations.models import Organization
 from app.lib.asgi import OWN_LIMIT
 from app.lib.clients import client_ip
@@ -90,7 +90,9 @@ class SignedUp:
 async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, email: str, password: str) -> SignedIn:
     """Check a login (throttled per account and IP) and start its session in the user's first organization;
     the API's login and the admin UI's login page both go through here."""
-    throttle = LoginThrottle(email, client_ip(request.scope), request.cookies.get(DEVICE_COOKIE))
+    known = await accounts.users.by_email(email)
+    changed = known.password_changed_at if known else None
+    throttle = LoginThrottle(email, client_ip(request.scope), request.cookies.get(DEVICE_COOKIE), changed)
     decision = await throttle.attempt()
     try:
         user = await accounts.authenticate(email, password)
@@ -255,7 +257,9 @@ class AuthController(Controller):
         identity: NamedDependency[Identity],
         data: JSONBody[schemas.PasswordChange],
         accounts: NamedDependency[AccountService],
-    ) -> Envelope[None]:
+    ) -> Response[Envelope[None]]:
+        """A new password, with the current one typed again (throttled as a login). Every other session ends,
+        and every other browser's device cookie (see the login's limits) is a stranger's again."""
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.change_password(
             identity.user_id,
@@ -265,7 +269,7 @@ class AuthController(Controller):
             device=request.cookies.get(DEVICE_COOKIE),
         )
         start_session(request, user, identity.organization_id)
-        return ok(None)
+        return Response(ok(None), cookies=[renewed_device_cookie(user)])
 
     @post(
         "/password-reset",

@@ -227,7 +227,7 @@ class AccountService:
     async def confirm_password(self, user: User, password: str, client_ip: str, device: str | None) -> None:
         """A signed-in person's password typed again before a change that takes it (throttled as a login: a
         wrong one is a failed attempt); else 401."""
-        throttle = LoginThrottle(user.email, client_ip, device)
+        throttle = LoginThrottle(user.email, client_ip, device, user.password_changed_at)
         await throttle.attempt()
         if user.password_hash is None or not await verify_password(user.password_hash, password):
             await throttle.failed()
@@ -306,13 +306,18 @@ class LoginThrottle:
     The account is named by a digest of the e-mail address whether or not the account exists, so known
     and unknown addresses are limited, and answered, alike. A browser that signed in to the account before
     (its device cookie, see `device_token`) is held to the first limit only: its owner is not locked out by
-    someone else's guesses, and its own failures do not count toward the account-wide cap.
+    someone else's guesses, and its own failures do not count toward the account-wide cap. The cookie is made
+    for the account's current password (`password_changed`, None for one never changed or for no account): a
+    browser that signed in before a change or reset is a stranger again until it signs in with the new one.
     """
 
-    def __init__(self, email: str, ip: str, device: str | None = None) -> None:
+    def __init__(
+        self, email: str, ip: str, device: str | None = None, password_changed: datetime | None = None
+    ) -> None:
         self.account = digest(normalize_email(email))
         self.ip = ip
-        self.known_device = device is not None and hmac.compare_digest(device, device_token(self.account))
+        self.device = device_token(self.account, password_changed)
+        self.known_device = device is not None and hmac.compare_digest(device, self.device)
 
     async def attempt(self) -> Decision:
         if not self.known_device:
@@ -331,20 +336,32 @@ class LoginThrottle:
     @property
     def device_cookie(self) -> Cookie:
         """The cookie a successful login leaves in the browser, for this account."""
-        settings = get_settings()
-        return Cookie(
-            key=DEVICE_COOKIE,
-            value=device_token(self.account),
-            max_age=DEVICE_COOKIE_MAX_AGE,
-            httponly=True,
-            secure=settings.cookie_secure,
-            samesite="lax",
-        )
+        return _device_cookie(self.device)
 
 
-def device_token(account: str) -> str:
-    """Proof that a browser signed in to `account` (a digest of its address): only the server can make it."""
-    return hmac.new(get_settings().secret_key.encode(), f"device:{account}".encode(), hashlib.sha256).hexdigest()
+def renewed_device_cookie(user: User) -> Cookie:
+    """The device cookie for the browser that has just changed the account's password: it proved the new one
+    as a login does."""
+    return _device_cookie(device_token(digest(normalize_email(user.email)), user.password_changed_at))
+
+
+def _device_cookie(token: str) -> Cookie:
+    return Cookie(
+        key=DEVICE_COOKIE,
+        value=token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        httponly=True,
+        secure=get_settings().cookie_secure,
+        samesite="lax",
+    )
+
+
+def device_token(account: str, password_changed: datetime | None) -> str:
+    """Proof that a browser signed in to `account` (a digest of its address) with its password of
+    `password_changed`: only the server can make it, and a new password makes another."""
+    version = password_changed.isoformat() if password_changed else ""
+    message = f"device:{account}:{version}".encode()
+    return hmac.new(get_settings().secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 async def password_reset_mail(

@@ -17,7 +17,7 @@ from app.domain.accounts.controllers import start_session
 from app.domain.accounts.departures import Departures
 from app.domain.accounts.models import User
 from app.domain.accounts.schemas import PasswordChange, ProfileUpdate
-from app.domain.accounts.services import DEVICE_COOKIE, AccountService
+from app.domain.accounts.services import DEVICE_COOKIE, AccountService, renewed_device_cookie
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, not_found
 from app.lib.i18n import gettext as _
@@ -124,7 +124,9 @@ class ProfilePages(Controller):
             errors = field_errors(error, PASSWORD_FIELDS)
             return await _page(layout, departures, ProfileForm.of(layout.user), errors=errors)
         start_session(request, user, layout.organization.id)
-        return see_other(f"{PROFILE_PATH}?notice=password")
+        changed = see_other(f"{PROFILE_PATH}?notice=password")
+        changed.set_cookie(renewed_device_cookie(user))
+        return changed
 
     @post("/leave")
     async def leave(
