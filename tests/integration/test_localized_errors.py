@@ -198,6 +198,9 @@ async def test_a_query_value_not_taken_is_told_which_are(tenants: TenantFactory)
         severity = await tenant.client.get("/api/v1/reports?severity=High")
         category = await tenant.client.get("/api/v1/reports?category=BUG&lang=de")
         role = await tenant.client.get("/api/v1/organization/members?role=bogus")
+        filtered = await tenant.client.get("/api/v1/reports?filter[severity]=urgent")
+    # JSON:API's filter lists them in the same order, not alphabetically.
+    assert "critical, high, medium, low" in filtered.json()["details"][0]["message"], filtered.text
     for refused, field in ((severity, "severity"), (category, "category"), (role, "role")):
         assert refused.status_code == 400, refused.text
         [detail] = refused.json()["details"]

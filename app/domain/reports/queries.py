@@ -139,10 +139,11 @@ PRIORITY_RANK = {
         start=1,
     )
 }
+# Each filter's values in their enum's order, the order a refused body's field lists them in.
 _CHOICES = {
-    "severity": (Report.severity, frozenset(SEVERITY_RANK)),
-    "priority": (Report.priority, frozenset(PRIORITY_RANK)),
-    "category": (Report.category, frozenset(category.value for category in Category)),
+    "severity": (Report.severity, tuple(severity.value for severity in Severity)),
+    "priority": (Report.priority, tuple(priority.value for priority in Priority)),
+    "category": (Report.category, tuple(category.value for category in Category)),
 }
 DEFAULT_SORT = (SortKey("createdAt", descending=True),)
 # Status sorts in workflow order: the default columns as the board shows them, then custom columns by name. A
@@ -375,8 +376,8 @@ def _not_a_choice(allowed: Sequence[str]) -> _FilterValueError:
 def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
     column, allowed = _CHOICES[name]
     wanted = [value.lower() for value in values]
-    if not set(wanted) <= allowed:
-        raise _not_a_choice(sorted(allowed))
+    if not set(wanted) <= set(allowed):
+        raise _not_a_choice(allowed)
     return column.in_(wanted)
 
 
