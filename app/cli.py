@@ -7,21 +7,27 @@ it, starting an embedded Redis when REDIS_URL is unset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from asyncpg import PostgresError
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
@@ -45,6 +51,7 @@ from app.settings import Expected, SettingError, create_data_dir, get_settings, 
 ROOT = Path(__file__).resolve().parents[1]
 # `serve --workers 1000` started a thousand processes of about 110 MB each and took the machine's memory.
 MAX_WEB_WORKERS = 64
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 
 
 def _cli_locale() -> str:
@@ -54,9 +61,8 @@ def _cli_locale() -> str:
 
 def migrate() -> bool:
     """Upgrade the schema to the newest revision (`current_revision`); whether there was anything to do."""
-    config = _alembic_config()
-    before = _database_revision(config)
-    command.upgrade(config, "head")
+    before = asyncio.run(_database_revision(get_settings().database_owner_url))
+    command.upgrade(_alembic_config(), "head")
     return before != current_revision()
 
 
@@ -70,17 +76,95 @@ def _alembic_config() -> Config:
     return config
 
 
-def _database_revision(config: Config) -> str | None:
-    """The revision the database is at (None: no schema yet), read as `alembic current` reads it."""
-    found: list[str | None] = []
+async def _database_revision(url: str) -> str | None:
+    """The revision the database of `url` is at (None: no schema yet), read as `alembic current` reads it."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()
 
-    def read(_revision: object, context: MigrationContext) -> list[object]:
-        found.append(context.get_current_revision())
-        return []  # nothing to migrate: this run only reads
 
-    with EnvironmentContext(config, ScriptDirectory.from_config(config), fn=read):
-        ScriptDirectory.from_config(config).run_env()
-    return found[0] if found else None
+def _behind(revision: str | None) -> bool:
+    """No schema yet, or one older than this version's. A newer one is not: during a rolling upgrade the
+    older version's servers run on the schema the newer one migrated (docs/deploy.md)."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    if revision is None:
+        return True
+    try:
+        script.get_revision(revision)
+    except ResolutionError:  # a revision this version does not know: a newer one's
+        return False
+    return revision != script.get_current_head()
+
+
+@contextlib.contextmanager
+def _database_errors(variable: str) -> Iterator[None]:
+    """A database that cannot be reached or logged in to, or a role without the privilege: one line that says
+    which setting to look at, in the reader's language (each was a traceback of sixty lines). A statement that
+    fails otherwise is no setting's fault, and keeps its traceback."""
+    try:
+        yield
+    except (DBAPIError, OSError, PostgresError) as error:
+        privilege = isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+        unusable = not isinstance(error, DBAPIError) or _lost(error)
+        if not (privilege or unusable):
+            raise
+        with use_locale(_cli_locale()):
+            if privilege:
+                raise click.ClickException(_privilege_message(variable, _reason(error))) from None
+            message = _(
+                "The database of %(variable)s cannot be used (%(reason)s): start it, or correct %(variable)s.",
+                variable=variable,
+                reason=_reason(error),
+            )
+            raise click.ClickException(message) from None
+
+
+def _lost(error: DBAPIError) -> bool:
+    """A connection refused, lost or never opened (SQLite: a file it cannot open), not a statement's failure."""
+    return isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own words, without SQLAlchemy's statement and background link."""
+    origin = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    cause = origin.__cause__ or origin  # asyncpg's error under SQLAlchemy's adapter
+    return str(cause) or type(cause).__name__
+
+
+def _privilege_message(variable: str, reason: str) -> str:
+    if variable == "DATABASE_OWNER_URL":
+        return _(
+            "The role of DATABASE_OWNER_URL may not change the schema (%(reason)s): migrations run as the role "
+            "that owns the tables; set DATABASE_OWNER_URL to its URL (unset, it is DATABASE_URL's).",
+            reason=reason,
+        )
+    return _(
+        "The role of DATABASE_URL may not use Lantern's tables (%(reason)s): run python -m app.cli migrate as "
+        "the owner role (DATABASE_OWNER_URL), which grants it their use.",
+        reason=reason,
+    )
+
+
+def _require_migrated_database() -> None:
+    """Every command but `migrate` works on the schema: without it, one line says to migrate first (seed-demo
+    on a fresh database was a traceback about a missing table)."""
+    with _database_errors("DATABASE_URL"):
+        revision = asyncio.run(_database_revision(get_settings().database_url))
+    if not _behind(revision):
+        return
+    with use_locale(_cli_locale()):
+        if revision is None:
+            raise click.ClickException(_("The database has no schema yet: run python -m app.cli migrate first."))
+        message = _(
+            "The database schema is at revision %(found)s, and this version needs %(needed)s: run python -m "
+            "app.cli migrate first.",
+            found=revision,
+            needed=current_revision(),
+        )
+        raise click.ClickException(message)
 
 
 @click.group()
@@ -139,7 +223,9 @@ def _setting_message(error: SettingError) -> str:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
-    upgraded, revision = migrate(), current_revision()
+    with _database_errors("DATABASE_OWNER_URL"):
+        upgraded = migrate()
+    revision = current_revision()
     with use_locale(_cli_locale()):
         if upgraded:
             click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=revision))
@@ -150,6 +236,7 @@ def migrate_command() -> None:
 @cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo organization if it is missing, and print its login and widget API key."""
+    _require_migrated_database()
     _print_demo(_seeded_demo())
 
 
@@ -161,6 +248,7 @@ def seed_demo_command() -> None:
 @click.option("--operator", is_flag=True, help="also an operator of the instance: sees every organization's jobs")
 def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
     """Create an organization with its first owner (for operators; sign-up may be closed)."""
+    _require_migrated_database()
     with use_locale(_cli_locale()):
         _check_password_length(password)
         try:
@@ -179,6 +267,7 @@ def create_admin_command(email: str, password: str, organization_name: str, name
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password_command(email: str, password: str) -> None:
     """Give an account a new password (for operators: without SMTP, nobody receives a reset link)."""
+    _require_migrated_database()
     with use_locale(_cli_locale()):
         _check_password_length(password)
         if not asyncio.run(set_password(email, password)):
@@ -190,6 +279,7 @@ def set_password_command(email: str, password: str) -> None:
 def reindex_search_command() -> None:
     """Index every report's text for search again: after a rolling upgrade across migration 0021, for the
     reports that servers of the older version wrote or changed meanwhile."""
+    _require_migrated_database()
     with use_locale(_cli_locale()):
         # A line per batch, the count so far: the last line is the total.
         if not asyncio.run(reindex_search(lambda count: click.echo(_reindexed(count)))):
@@ -217,8 +307,9 @@ def _check_password_length(password: str) -> None:
 )
 def serve_command(workers: int) -> None:
     """Serve the web app with granian (production: run the worker as its own process)."""
-    _require_redis()
     _require_free_address()
+    _require_redis()
+    _require_migrated_database()
     os.execvp(sys.executable, _granian_args(workers))  # noqa: S606 - replaces this process with granian
 
 
@@ -226,16 +317,23 @@ def serve_command(workers: int) -> None:
 def worker_command() -> None:
     """Run the arq worker."""
     _require_redis()
+    _require_migrated_database()
     os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with arq
 
 
 def _require_redis() -> None:
-    """`serve` and `worker` share a Redis the operator runs: without one, one line says so, where each granian
-    worker used to fail with a traceback until granian gave up on a crash loop."""
-    if get_settings().redis_url is None:
-        with use_locale(_cli_locale()):
+    """`serve` and `worker` share a Redis the operator runs: without one, or with one that does not answer, one
+    line says so, where each granian worker used to fail with a traceback until granian gave up on a crash loop,
+    and the worker with a traceback of its own."""
+    url = get_settings().redis_url
+    with use_locale(_cli_locale()):
+        if url is None:
             message = _("REDIS_URL is not set: serve and worker need the Redis they share (run starts its own).")
             raise click.ClickException(message)
+        if reason := _redis_unreachable(url):
+            raise click.ClickException(
+                _("REDIS_URL cannot be reached (%(reason)s): start that Redis, or correct REDIS_URL.", reason=reason)
+            )
 
 
 def _require_free_address() -> None:
@@ -244,14 +342,15 @@ def _require_free_address() -> None:
         ensure_address_free(settings.host, settings.port)
 
 
-def _require_reachable_redis(url: str) -> None:
-    """`run` on the operator's Redis: one that does not answer was a 92-line traceback from the demo's seeding."""
+def _redis_unreachable(url: str) -> str | None:
+    """Why the Redis of `url` does not answer; None when it does. For `run` on the operator's Redis, one that did
+    not was a 92-line traceback from the demo's seeding."""
     try:
         with Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5) as client:
             client.ping()
     except RedisError as error:
-        message = _("REDIS_URL cannot be reached (%(reason)s): start that Redis, or unset REDIS_URL.", reason=error)
-        raise click.ClickException(message) from None
+        return str(error) or type(error).__name__
+    return None
 
 
 def _prepare_data_dir(data_dir: Path) -> None:
@@ -282,9 +381,13 @@ def run_command() -> None:
                     embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
                     os.environ["REDIS_URL"] = embedded.start()
                     reset_settings()
-                else:
-                    _require_reachable_redis(settings.redis_url)
-                migrate()
+                elif reason := _redis_unreachable(settings.redis_url):
+                    message = _(
+                        "REDIS_URL cannot be reached (%(reason)s): start that Redis, or unset REDIS_URL.", reason=reason
+                    )
+                    raise click.ClickException(message)
+                with _database_errors("DATABASE_OWNER_URL"):
+                    migrate()
                 _print_demo(_seeded_demo())
                 servers = [
                     Child(_("The web server"), lambda: spawn(_granian_args(1))),

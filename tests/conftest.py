@@ -39,7 +39,7 @@ def _postgres_owner_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
-async def _create_postgres_database(owner_url: str) -> tuple[str, str]:
+async def create_postgres_database(owner_url: str) -> tuple[str, str]:
     """A fresh database; returns (owner URL, app-role URL) for it."""
     name = f"lantern_test_{secrets.token_hex(4)}"
     engine = create_async_engine(owner_url, isolation_level="AUTOCOMMIT")
@@ -54,7 +54,7 @@ async def _create_postgres_database(owner_url: str) -> tuple[str, str]:
     return owner.render_as_string(hide_password=False), app.render_as_string(hide_password=False)
 
 
-async def _drop_postgres_database(owner_url: str, database: str) -> None:
+async def drop_postgres_database(owner_url: str, database: str) -> None:
     engine = create_async_engine(owner_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:
         await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -88,7 +88,7 @@ def embedded_services() -> Iterator[dict[str, str]]:
     owner_url = _postgres_owner_url()
     database_name = None
     if owner_url:
-        owner, app = asyncio.run(_create_postgres_database(owner_url))
+        owner, app = asyncio.run(create_postgres_database(owner_url))
         database_name = make_url(owner).database
         env["DATABASE_OWNER_URL"], env["DATABASE_URL"] = owner, app
     else:
@@ -101,7 +101,7 @@ def embedded_services() -> Iterator[dict[str, str]]:
         yield env
     finally:
         if owner_url and database_name:
-            asyncio.run(_drop_postgres_database(owner_url, database_name))
+            asyncio.run(drop_postgres_database(owner_url, database_name))
         if redis is not None:
             redis.stop()
         for key, value in saved.items():

@@ -97,6 +97,18 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     return result.stdout
 
 
+def refused_cli(*args: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run one CLI command that must stop with one line on stderr and exit code 1, not a traceback; that line."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*CLI, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 1, f"`app.cli {' '.join(args)}` exited with {result.returncode}:\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 @contextlib.contextmanager
 def spawned(args: list[str], *, env: dict[str, str], output: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Start `args` in its own process group, output to a file (a pipe nobody reads would block it)."""
