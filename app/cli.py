@@ -318,7 +318,7 @@ def worker_command() -> None:
     """Run the arq worker."""
     _require_redis()
     _require_migrated_database()
-    os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with arq
+    os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with the worker
 
 
 def _require_redis() -> None:
@@ -468,9 +468,7 @@ def _granian_args(workers: int) -> list[str]:
 
 
 def _worker_args() -> list[str]:
-    # arq's own lines as JSON, like the app's
-    logging = ["--custom-log-dict", "app.lib.logging.LIBRARY_LOGGING"]
-    return [sys.executable, "-m", "arq", *logging, "workers.main.WorkerSettings"]
+    return [sys.executable, "-m", "workers"]  # arq's worker, every line of it JSON like the app's
 
 
 def _seeded_demo() -> dict[str, str]:

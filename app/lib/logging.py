@@ -1,13 +1,17 @@
 """Structured logs: one JSON object per line on stdout, with the request id and tenant id bound by the
 middleware. The libraries' own records (granian's, arq's job lines) are written as the same JSON objects,
-configured by `logging.json`, so that a log pipeline reads one format."""
+configured by `logging.json`, and so is every other line a process writes (any logger's record, a warning, an
+uncaught exception), so that a log pipeline reads one format."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import sys
+import threading
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import structlog
@@ -21,8 +25,17 @@ _ROUTINE = re.compile(r"\s*[\d.]+s [→←] cron:|recording health: ")
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(message)s", level=level)
+    root = logging.getLogger()
+    if not root.handlers:  # granian and the worker (workers/__main__.py) gave it logging.json's already
+        handler = logging.StreamHandler()
+        handler.setFormatter(json_formatter())
+        root.addHandler(handler)
+    root.setLevel(level)
     logging.getLogger("arq").setLevel(level)
+    # Python writes these as plain text of many lines: a worker's crash was a traceback in the JSON log.
+    logging.captureWarnings(capture=True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -71,3 +84,13 @@ def _unpadded(_logger: object, _method: str, event: structlog.typing.EventDict) 
     """arq pads its job lines into columns, which a JSON field does not need."""
     event["event"] = str(event["event"]).strip()
     return event
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
+    """An exception that ends the process, as a JSON line, where Python prints a plain-text traceback."""
+    logging.getLogger("lantern").critical("uncaught exception", exc_info=(kind, error, traceback))
+
+
+def _log_uncaught_in_thread(uncaught: threading.ExceptHookArgs) -> None:
+    if uncaught.exc_value is not None:  # None: the thread's SystemExit, which Python ignores too
+        _log_uncaught(uncaught.exc_type, uncaught.exc_value, uncaught.exc_traceback)

@@ -38,6 +38,7 @@ from tests.e2e.lantern_cli import (
 
 READY_WITHIN_SECONDS = 60
 STOPPED_WITHIN_SECONDS = 30
+WORKER = "-m workers"  # the arq worker's command line (app/cli.py `_worker_args`)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, output: Path) -> None:
@@ -148,7 +149,7 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
 
         children = descendants(run.process)
         started = "\n".join(command_line(child) for child in children)
-        for expected in ("granian", "arq", "redis-server"):
+        for expected in ("granian", WORKER, "redis-server"):
             assert expected in started, f"no {expected} process among the children:\n{started}"
 
         run.process.send_signal(signal.SIGTERM)
@@ -180,7 +181,7 @@ def test_make_run_starts_a_dead_child_again_runs_once_per_data_directory_and_die
     """A worker or Redis killed took the whole service down, silently and with status 0; a second `run` on the
     same data directory served beside the first; a `run` killed left its servers answering."""
     with serving(tmp_path) as run:
-        for kind in ("arq", "redis-server"):
+        for kind in (WORKER, "redis-server"):
             [dead] = [child for child in descendants(run.process) if kind in command_line(child)]
             dead.kill()
             assert _replaced(run.process, dead, kind) is not None, f"no new {kind}:\n{run.output.read_text()}"
@@ -232,7 +233,7 @@ def test_stopping_make_run_stops_redis_after_the_worker(tmp_path: Path) -> None:
     """SIGTERM stopped the embedded Redis at the moment it stopped the worker, whose running jobs then met
     connection errors. A worker held still (SIGSTOP) stands for one finishing a long job."""
     with serving(tmp_path) as run:
-        [worker] = [child for child in descendants(run.process) if " arq " in command_line(child)]
+        [worker] = [child for child in descendants(run.process) if WORKER in command_line(child)]
         [redis] = [child for child in descendants(run.process) if "redis-server" in command_line(child)]
         redis_port = int(re.findall(r"127\.0\.0\.1:(\d+)", command_line(redis))[0])  # its title, once started
         worker.suspend()

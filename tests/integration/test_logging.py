@@ -8,6 +8,7 @@ route logs a warning of its own and then fails.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,10 +18,13 @@ import structlog
 from litestar import Litestar, get
 
 from app.asgi import create_app
+from app.lib.embedded_redis import EmbeddedRedis
 from tests.support.clients import ApiClient, TenantFactory
 from tests.support.logs import json_lines
+from tests.support.processes import worker_process
 
 PROBE_PATH = "/api/v1/test-only/failing-probe"
+CRASH_SECONDS = 60
 
 
 class ProbeError(RuntimeError):
@@ -104,3 +108,20 @@ async def test_a_request_id_is_the_clients_own_only_when_reasonable(probe_client
     ]
     assert kept == "trace-0123456789abcdef"
     assert len(long) == len(odd) == 16
+
+
+async def test_a_worker_that_crashes_writes_its_error_as_json_too(
+    embedded_services: dict[str, str], separate_redis: EmbeddedRedis
+) -> None:
+    """A worker whose Redis went away ended in a plain-text traceback in the middle of the JSON log."""
+    async with worker_process(env={"REDIS_URL": separate_redis.url}) as worker:
+        separate_redis.stop()
+        for _ in range(int(CRASH_SECONDS / 0.1)):  # arq retries its connection 5 times, a second apart
+            if not worker.running:
+                break
+            await asyncio.sleep(0.1)
+        assert worker.returncode == 1, worker.output()
+        lines = json_lines(worker.output())
+    [crash] = [line for line in lines if line["event"] == "uncaught exception"]
+    assert crash["level"] == "critical"
+    assert "redis.exceptions.ConnectionError" in crash["exception"]
