@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 
 import anyio
 import httpcore
+import structlog
 
 from app.lib.i18n import gettext as _
 from app.settings import get_settings
 
+logger = structlog.get_logger()
 MAX_ERROR_LENGTH = 500
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
@@ -101,6 +103,10 @@ def _numeric_address(host: str) -> str | None:
 class PrivateTargetError(httpcore.ConnectError):
     """The target resolved to a private address, and the operator does not allow those."""
 
+    def __init__(self, host: str, addresses: Sequence[str]) -> None:
+        super().__init__(host)
+        self.host, self.addresses = host, addresses
+
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, connecting only to public addresses: it resolves the host itself and
@@ -121,7 +127,7 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
             resolved = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = [str(sockaddr[0]) for *_family, sockaddr in resolved]
         if not addresses or not all(is_public(address) for address in addresses):
-            raise PrivateTargetError(host)
+            raise PrivateTargetError(host, addresses)
         return await self._backend.connect_tcp(
             addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
@@ -208,7 +214,10 @@ async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, rea
     except (httpcore.TimeoutException, TimeoutError):
         return Answer(None, failure=Failure.TIMEOUT)
     except PrivateTargetError as error:
-        return Answer(None, failure=Failure.PRIVATE_ADDRESS, detail=str(error))
+        # Only the server's log says what the name resolved to: the organization that saved it sees the error
+        # too, and the addresses (or even which names resolve privately) map the instance's own network.
+        logger.warning("outbound request refused: private address", host=error.host, addresses=error.addresses)
+        return Answer(None, failure=Failure.PRIVATE_ADDRESS)
     # Whatever else the target's address or answer provokes (a malformed answer, an address the resolver
     # refuses) is an unreachable target too.
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError) as error:
@@ -229,7 +238,7 @@ def failure_message(error: str) -> str | None:
     """A stored `Failure` in the reader's language, with the network's own words; None for another code."""
     messages: dict[str, str] = {
         Failure.TIMEOUT: _("The target did not answer in time."),
-        Failure.PRIVATE_ADDRESS: _("The target resolves to a private or local network address."),
+        Failure.PRIVATE_ADDRESS: _("The target's address is on a private network, which this server does not send to."),
         Failure.UNREACHABLE: _("The target could not be reached."),
     }
     return coded_message(error, messages)

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
@@ -32,6 +31,7 @@ from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.environment import environment
+from tests.support.logs import json_lines
 from tests.support.receiver import Receiver
 from tests.support.worker import running_worker
 from workers.jobs import sweep_outbound_work
@@ -108,11 +108,17 @@ async def test_a_target_that_answers_a_byte_at_a_time_is_cut_off_at_the_timeout(
     assert (answer.status, answer.failure) == (None, Failure.TIMEOUT)
 
 
-async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdrawn(tenants: TenantFactory) -> None:
+async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdrawn(
+    tenants: TenantFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The delivery's error says why without what the name resolved to: the organization's admins read it, and
+    the addresses (or which names resolve privately) map the instance's own network. The server's log keeps them."""
     async with tenants.create("Withdrawn") as tenant, Receiver() as receiver:
+        target = receiver.url.replace("127.0.0.1", "localhost")  # a name, resolved when delivering
         with allowed():
-            body = {"url": receiver.url, "events": ["report.created"]}
+            body = {"url": target, "events": ["report.created"]}
             webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+        capfd.readouterr()
         with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None, LANTERN_OUTBOUND_RETRY_SECONDS="60"):
             async with running_worker():
                 ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
@@ -120,10 +126,13 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
     assert attempted["status"] == "pending", attempted  # retried later, should the operator allow it again
     assert attempted["attempts"] == 1
     assert attempted["responseStatus"] is None
-    host = urlsplit(receiver.url).hostname
-    # The reason in the reader's language, then the host it is about: no English from the network layer.
-    assert attempted["error"] == f"The target resolves to a private or local network address. ({host})", attempted
+    # The reason in the reader's language, and nothing of the network: no address, no English from its layer.
+    said = "The target's address is on a private network, which this server does not send to."
+    assert attempted["error"] == said, attempted
     assert receiver.requests == []
+    [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"].startswith("outbound request")]
+    assert logged["host"] == "localhost"
+    assert "127.0.0.1" in logged["addresses"]
 
 
 async def test_a_rolled_back_change_queues_no_job_and_a_committed_one_does(tenants: TenantFactory) -> None:
