@@ -467,14 +467,23 @@ def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> R
 
 # PostgreSQL's text holds no NUL character (SQLite's does): 22021 in text, 22P05 as JSON's \u0000.
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+# A row written for one that is gone: PostgreSQL's foreign_key_violation, SQLite's extended result code.
+_FOREIGN_KEY_VIOLATION = "23503"
+_SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
-def unstorable_text(exc: BaseException) -> LanternError | None:
-    """A 400 for text the database cannot store, found anywhere in the chain of causes; else None."""
+def refused_statement(exc: BaseException) -> LanternError | None:
+    """What a statement the database refused means to the client, found anywhere in the chain of causes; else
+    None. Text it cannot store is the client's mistake (400). A row referring to one that is gone was checked
+    before a deletion committed meanwhile (its project's, its organization's): it no longer exists (404, where
+    the insert answered 500)."""
     cause: BaseException | None = exc
     while cause is not None:
-        if getattr(cause, "sqlstate", None) in _UNSTORABLE_TEXT:
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate in _UNSTORABLE_TEXT:
             return LanternError(ErrorCode.VALIDATION_ERROR, _("Text cannot contain the NUL character (\\u0000)."))
+        if sqlstate == _FOREIGN_KEY_VIOLATION or getattr(cause, "sqlite_errorname", None) == _SQLITE_FOREIGN_KEY:
+            return not_found()
         cause = cause.__cause__
     return None
 
@@ -483,9 +492,10 @@ def repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> La
     """What a repository's failed statement means to the client.
 
     advanced-alchemy reports every failed statement as an integrity error; only a broken constraint is the
-    client's conflict, and text the database cannot store the client's mistake. A locked or unreachable
-    database (SQLite's "database is locked", a lost connection) is the server's trouble, and passes."""
-    if (refused := unstorable_text(exc)) is not None:
+    client's conflict (a row referring to one deleted meanwhile: not found), and text the database cannot store
+    the client's mistake. A locked or unreachable database (SQLite's "database is locked", a lost connection) is
+    the server's trouble, and passes."""
+    if (refused := refused_statement(exc)) is not None:
         return refused
     cause = exc.__cause__
     if cause is None or isinstance(cause, SQLAlchemyIntegrityError):
@@ -525,9 +535,9 @@ def unavailable(path: str, exc: BaseException) -> LanternError | None:
 
 
 def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
-    """A statement the database refused: text it cannot store is the client's mistake, a database out of
-    reach is unavailable for now, the rest ours."""
-    if (refused := unstorable_text(exc)) is not None:
+    """A statement the database refused: text it cannot store is the client's mistake, a row referring to one
+    deleted meanwhile not found, a database out of reach unavailable for now, the rest ours."""
+    if (refused := refused_statement(exc)) is not None:
         return _respond(request, refused)
     return unavailable_handler(request, exc)
 

@@ -35,10 +35,10 @@ from app.lib.errors import (
     http_exception_handler,
     message_of,
     not_found,
+    refused_statement,
     repository_error,
     request_locale,
     unavailable,
-    unstorable_text,
 )
 from app.lib.i18n import language_tag, use_locale
 from tenants.identity import CredentialKind, Identity
@@ -251,7 +251,7 @@ def _repository_error(request: Request[Any, Any, Any], exc: IntegrityError) -> R
 
 
 def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    refused = unstorable_text(exc)
+    refused = refused_statement(exc)
     return _error_page(request, refused, plain=True) if refused is not None else _unavailable(request, exc)
 
 

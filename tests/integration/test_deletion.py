@@ -8,17 +8,25 @@ Real parts: the app in-process, local storage under the suite's data directory, 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+import httpx
+import pytest
+from sqlalchemy import TextClause, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
+from app.lib.errors import message_of, not_found
+from app.lib.i18n import use_locale
 from app.lib.storage import Storage, storage
 from app.settings import get_settings
 from tests.integration.test_attachment_images import attach
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
+from tests.integration.test_reports import BUGSPARK_EXAMPLE
 from tests.integration.test_screenshots import tenant_session
 from tests.support.admin_ui import invite
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
@@ -211,3 +219,62 @@ async def test_a_name_saved_with_spaces_around_it_is_confirmed_as_typed(tenants:
     async with tenants.create("Night Market\N{NO-BREAK SPACE}") as tenant:
         deleted = await tenant.client.delete("/api/v1/organization", params={"confirm": "Night Market"})
     assert deleted.status_code == 204, deleted.text
+
+
+async def answered_across_a_deletion(
+    owner_url: str, request: Coroutine[Any, Any, httpx.Response], table: str, deletion: TextClause
+) -> httpx.Response:
+    """`request`'s answer when its checks come before a deletion and its insert into `table` after it: another
+    transaction holds inserts into `table` off (a table lock), deletes once the request waits for it, commits."""
+    engine = create_async_engine(owner_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as deleting:
+            await deleting.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
+            answer = asyncio.ensure_future(request)
+            waiting = text(
+                "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation "
+                "WHERE pg_class.relname = :table AND NOT pg_locks.granted"
+            )
+            for _ in range(int(WAIT_SECONDS / 0.05)):
+                if answer.done() or await deleting.scalar(waiting, {"table": table}):
+                    break
+                await asyncio.sleep(0.05)
+            assert not answer.done(), answer.result().text  # it answered before inserting
+            await deleting.execute(deletion)
+            await deleting.commit()
+            return await answer
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("case", ["comment", "webhook", "link"])
+async def test_what_is_added_while_its_organization_or_project_is_deleted_is_not_found(
+    case: str, tenants: TenantFactory, anonymous: ApiClient, embedded_services: dict[str, str], is_postgres: bool
+) -> None:
+    """A comment, a webhook or an attachment checked before the deletion of its organization or project committed
+    and inserted after: the insert broke a foreign key, which answered 409 Conflict (500 where the statement was
+    not the repository's). (PostgreSQL only: SQLite writes one transaction at a time, so no deletion comes between
+    a request's checks and its insert; the ingest's, which reads a cached key, is checked in test_group_commit.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        submitted = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert submitted.status_code == 201, submitted.text
+        report = f"/api/v1/reports/{submitted.json()['data']['id']}"
+        organization = text("DELETE FROM organization WHERE id = :id").bindparams(id=UUID(tenant.organization_id))
+        the_project = text("DELETE FROM project WHERE id = :id").bindparams(id=UUID(project["id"]))
+        path, body, table, deletion = {
+            "comment": (f"{report}/comments", {"text": "Seen"}, "report_comment", organization),
+            "webhook": ("/api/v1/webhooks", {"url": "https://hooks.example.com/lantern", "events": ["report.created"],
+                                             "projectId": project["id"]}, "webhook", the_project),
+            "link": (f"{report}/attachments", {"url": "https://example.com/log.txt"}, "attachment", the_project),
+        }[case]  # fmt: skip
+        request = tenant.client.post(path, json=body, headers={"Accept-Language": "de"})
+        answer = await answered_across_a_deletion(embedded_services["DATABASE_OWNER_URL"], request, table, deletion)
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error"] == "NOT_FOUND"
+        with use_locale("de"):
+            assert answer.json()["message"] == message_of(not_found())

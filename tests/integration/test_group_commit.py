@@ -4,19 +4,22 @@ its own outcome; and a widget key's cached identity never outlives a change made
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
-from sqlalchemy import event
+from sqlalchemy import Table, delete, event
 from sqlalchemy.engine import Connection
 
+from app.domain.projects.models import Project
 from app.domain.reports.group_commit import Submission, report_writer
 from app.domain.reports.ingest import save_upload
 from app.domain.reports.models import Report
 from app.lib.database import alchemy_config
 from tenants.context import tenant_scope
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
+from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, TenantFactory
+from tests.support.environment import environment
 from tests.support.isolation import png
 
 SUBMISSIONS = 30
@@ -149,3 +152,41 @@ async def test_concurrent_requests_with_an_uncached_key_look_it_up_once(
             event.remove(engine, "before_cursor_execute", count)
         assert [answer.status_code for answer in answers] == [201] * SUBMISSIONS
         assert len(lookups) == 1, lookups
+
+
+async def test_a_report_for_a_project_deleted_meanwhile_is_not_found_and_fails_no_other(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Another web process deleted the project after this one had checked the widget key (its identity cached
+    here): the report's insert broke the foreign key and answered 500. It is not found, in the reader's language,
+    and the reports batched with it are stored."""
+    with environment(LANTERN_CREDENTIAL_CACHE_SECONDS="600"):
+        async with tenants.create() as tenant:
+            kept = await tenant.create_project("Shop", trackingPrefix="SHP")
+            gone = await tenant.create_project("Blog", trackingPrefix="BLG")
+            for project in (kept, gone):  # each key's identity is now cached in this process
+                warm = await anonymous.post(
+                    "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-Api-Key": project["apiKey"]}
+                )
+                assert warm.status_code == 201, warm.text
+            # Deleted as another process would: a statement on the table, which leaves this process's cache be.
+            table = cast("Table", Project.__table__)
+            async with tenant_session(tenant) as session:
+                await session.execute(delete(table).where(table.c.id == UUID(gone["id"])))
+                await session.commit()
+            german = {"Accept-Language": "de"}
+            *stored, refused = await asyncio.gather(
+                *(
+                    anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-Api-Key": kept["apiKey"]})
+                    for _ in range(10)
+                ),
+                anonymous.post(
+                    "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers={"X-Api-Key": gone["apiKey"], **german}
+                ),
+            )
+            assert [answer.status_code for answer in stored] == [201] * 10
+            assert refused.status_code == 404, refused.text
+            missing = await tenant.client.get(f"/api/v1/reports/{uuid4()}", headers=german)
+            assert refused.json()["error"] == "NOT_FOUND"
+            assert refused.json() == missing.json()  # the answer of any missing object, in German
+            assert len(await _listed(tenant.client, kept["id"])) == 11

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from advanced_alchemy.exceptions import IntegrityError, wrap_sqlalchemy_exception
 from litestar.testing import RequestFactory
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, insert
+from sqlalchemy import Column, Engine, ForeignKey, Integer, MetaData, String, Table, create_engine, event, insert
 
 from app.lib.errors import ErrorCode, repository_error
 
@@ -54,3 +54,27 @@ def test_a_locked_database_is_the_servers_trouble_not_a_conflict(engine: Engine)
     finally:
         holder.close()
     assert error.code is ErrorCode.SERVICE_UNAVAILABLE
+
+
+def test_a_row_whose_referent_was_deleted_meanwhile_is_not_found(tmp_path: Path) -> None:
+    """A foreign key broken by a deletion that came between a request's checks and its insert: what it adds to no
+    longer exists (it answered 409 Conflict)."""
+    tables = MetaData()
+    Table("project", tables, Column("id", Integer, primary_key=True))
+    comments = Table(
+        "comment", tables, Column("id", Integer, primary_key=True), Column("project_id", ForeignKey("project.id"))
+    )
+    database = create_engine(f"sqlite:///{tmp_path / 'comments.db'}")
+    event.listen(database, "connect", lambda connection, _record: connection.execute("PRAGMA foreign_keys=ON"))
+    tables.create_all(database)
+    try:
+        with (
+            pytest.raises(IntegrityError) as raised,
+            wrap_sqlalchemy_exception(dialect_name="sqlite"),
+            database.begin() as connection,
+        ):
+            connection.execute(insert(comments).values(project_id=1))  # the project is gone
+    finally:
+        database.dispose()
+    error = repository_error(RequestFactory().post("/api/v1/reports/SHOP-1/comments"), raised.value)
+    assert error.code is ErrorCode.NOT_FOUND
