@@ -504,6 +504,30 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
             authors = ({"user_id": tenant.user_id}, {"email": tenant.email})
             for comment in ({"text": "comment here", **author} for author in authors):
                 await sent(bugherd, "POST", "/api/v1/reports/{reference}/comments", {"comment": comment}, **ids)
+            # BugHerd's new tasks, and ours: filed by the team.
+            new_tasks = [
+                {
+                    "task": {
+                        "description": "Example task",
+                        "priority": "normal",
+                        "status": "backlog",
+                        "requester_id": tenant.user_id,
+                        "tag_names": ["ui", "feature"],
+                        "assigned_to_id": tenant.user_id,
+                        "external_id": "ABC123",
+                    }
+                },
+                {
+                    "task": {
+                        "description": "Example task",
+                        "requester_email": "customer@example.com",
+                        "assigned_to_email": tenant.email,
+                    }
+                },
+                {"title": "Card refused", "severity": "high", "assigneeEmail": tenant.email, "tags": ["phone"]},
+            ]
+            for task in new_tasks:
+                await sent(bugherd, "POST", "/api/v1/projects/{project_id}/reports", task, **ids)
             link = {"attachment": {"file_name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"}}
             await sent(bugherd, "POST", "/api/v1/reports/{reference}/attachments", link, **ids)
             hook = {
@@ -534,6 +558,8 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
         ("post", "/api/v1/projects", {"project": {"name": "Blog", "colour": "red"}}),  # an unknown field
         ("post", "/api/v1/projects", {"project": {"name": "Blog"}, "name": "Blog"}),  # no wrapper beside fields
         ("patch", "/api/v1/reports/{reference}", {"task": {"priority": "urgent"}}),
+        ("post", "/api/v1/projects/{project_id}/reports", {"task": {"description": "Example", "priority": "urgent"}}),
+        ("post", "/api/v1/projects/{project_id}/reports", {"title": "Card refused", "assignedToEmail": "a@b.example"}),
         ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
         ("post", "/api/v1/reports/{reference}/comments", {"internal": True}),
         # Events in neither our names nor BugHerd's, or none: the document listed no names.
@@ -547,6 +573,7 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
         )
         hook = {"url": "https://hooks.example.com/x", "events": ["task_update"]}
         ids = {
+            "project_id": project["id"],
             "reference": created.json()["data"]["id"],
             "webhook_id": (await tenant.client.post("/api/v1/webhooks", json=hook)).json()["data"]["id"],
         }

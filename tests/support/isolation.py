@@ -385,6 +385,11 @@ async def _widget_submit(_: Objects) -> Any:
     return {"title": "Probe report", "metadata": metadata}
 
 
+@body("FileReport")
+async def _file_report(_: Objects) -> Any:
+    return {"title": "Probe filed by the team", "severity": "high"}
+
+
 @body("CreateWebhook")
 async def _create_webhook(objects: Objects) -> Any:
     # A name that fails to resolve at once, should a later test's worker try to deliver to it.

@@ -1,6 +1,7 @@
 """Who may see a report: a guest's view (`GuestView`), which keeps the API's lists and pages to it, and
-`sees_report`, the same rule for one person and one report, for assigning it and for mailing about it, and
-`guest_view`, a guest's view, for unassigning the reports a person sees no more."""
+`sees_report`, the same rule for one person and one report, for assigning it and for mailing about it (and
+`who_would_see`, for a report being filed), and `guest_view`, a guest's view, for unassigning the reports a
+person sees no more."""
 
 from __future__ import annotations
 
@@ -59,6 +60,26 @@ async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> b
         return True
     view = await _view_of(session, user_id, membership.email, Project.id == report.project_id)
     return await session.scalar(select(Report.id).where(Report.id == report.id, view.condition())) is not None
+
+
+async def who_would_see(session: AsyncSession, report: Report, who: ColumnElement[bool]) -> UUID | None:
+    """The person `who` names (by id or by address), when they would see `report`, a report not stored yet: the
+    rule of `sees_report` for it. None for anyone else, another organization's people included."""
+    person = (
+        await session.execute(
+            select(Membership.user_id, Membership.role, Membership.invitation_pending, User.email)
+            .join(User, User.id == Membership.user_id)
+            .where(who),
+        )
+    ).first()
+    if person is None or person.invitation_pending:
+        return None
+    if person.role != Role.GUEST:
+        return person.user_id  # type: ignore[no-any-return]
+    view = await _view_of(session, person.user_id, person.email, Project.id == report.project_id)
+    theirs = (report.reporter_email or "").lower() == person.email.lower()
+    sees = report.project_id in view.all_reports or (report.project_id in view.own_reports and theirs)
+    return person.user_id if sees else None
 
 
 async def guest_view(session: AsyncSession, user_id: UUID) -> GuestView | None:

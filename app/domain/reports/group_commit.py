@@ -20,7 +20,7 @@ from uuid import UUID
 from sqlalchemy import ColumnDefault, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import Report, Screenshot
+from app.domain.reports.models import Report, ReportChange, Screenshot
 from app.domain.reports.search import index_text
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
@@ -47,6 +47,8 @@ class Submission:
     report: Report
     uploads: list[Screenshot] = field(default_factory=list)
     links: list[UploadLink] = field(default_factory=list)
+    # Who filed a report the team files, in its history (a widget's report has none).
+    history: list[ReportChange] = field(default_factory=list)
     # The linked uploads, loaded by the transaction that attached them.
     attached: list[Screenshot] = field(default_factory=list)
 
@@ -140,6 +142,7 @@ async def _add(session: AsyncSession, organization_id: UUID, submissions: list[S
             upload.report_id = submission.report.id
             session.add(upload)
         submission.attached = [await _attach(session, submission.report, link) for link in submission.links]
+        session.add_all(submission.history)
     # Written while this tenant is the transaction's: left to the commit, these rows were flushed in the next
     # tenant's scope, and a new row took that tenant (a batch of two organizations' submissions).
     await session.flush()

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
-from app.domain.reports.models import Priority, Report, Screenshot, Source
+from app.domain.reports.models import Priority, Report, ReportChange, Screenshot, Source
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
 from app.domain.reports.services import check_sizes, trimmed_title
 from app.domain.reports.tracking import submission_in_flight, wait_for
@@ -121,15 +121,21 @@ class Accepted:
     tracking_id: str | None
 
 
-async def accept(report: Report, uploads: Sequence[Screenshot] = (), links: Sequence[UploadLink] = ()) -> Accepted:
+async def accept(
+    report: Report,
+    uploads: Sequence[Screenshot] = (),
+    links: Sequence[UploadLink] = (),
+    history: Sequence[ReportChange] = (),
+) -> Accepted:
     """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
 
     The commit is shared with concurrent requests (see `group_commit`), so no request session is needed;
-    `uploads` are new screenshots stored with the report, `links` earlier uploads it takes over.
+    `uploads` are new screenshots stored with the report, `links` earlier uploads it takes over, `history`
+    its first entries (who filed a report the team files).
     """
     with submission_in_flight():
         organization_id = require_tenant()
-        submission = Submission(organization_id, report, list(uploads), list(links))
+        submission = Submission(organization_id, report, list(uploads), list(links), list(history))
         stored = await report_writer().store(submission)
         tracking_id = None
         # The report is stored: with the queue down, the sweeper queues its jobs once it is back.

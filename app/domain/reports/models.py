@@ -62,7 +62,8 @@ class Category(enum.StrEnum):
 
 class Source(enum.StrEnum):
     WIDGET = "widget"
-    API = "api"
+    API = "api"  # BugSpark's create, with a widget key
+    TEAM = "team"  # filed by the organization's people or its API token (what a customer said on the phone)
 
 
 # The default board columns with BugHerd's status ids; a new report is `new` (BugHerd's "feedback",

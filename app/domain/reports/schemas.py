@@ -16,7 +16,9 @@ from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import CamelStruct, any_items, from_zero
 
-Title = Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
+TITLE_MIN_LENGTH = 4
+TITLE_MAX_LENGTH = 200
+Title = Annotated[str, msgspec.Meta(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH)]
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
@@ -28,6 +30,7 @@ ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ON
 # Where a column goes on its board; bounded so that it always fits the database's integer.
 Position = Annotated[int, from_zero(le=10_000)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
+AuthorEmail = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
 # A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
 Pixels = Annotated[int, from_zero(le=100_000)] | Annotated[float, from_zero(le=100_000)]
 
@@ -190,8 +193,45 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     description: Description | msgspec.UnsetType = msgspec.UNSET
 
 
+class ReportFiling(CamelStruct, forbid_unknown_fields=True):
+    """A report the team files (what a customer said on the phone, an integration's task): the triage fields
+    beside the report's own. No title: the description's first line is the title. The assignee by id or by
+    address; the reporter by address and name, or as one of the organization's people (`reporterId`)."""
+
+    title: Title | None = None
+    description: Description = ""
+    severity: Severity = Severity.MEDIUM
+    priority: Priority = Priority.MEDIUM
+    category: Category = Category.BUG
+    status: ColumnName | None = None  # null: the feedback column, as BugHerd says
+    assignee_id: UUID | None = None
+    assignee_email: AuthorEmail | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] = []
+    external_id: ShortText | None = None
+    reporter_id: UUID | None = None
+    reporter_name: ShortText | None = None
+    reporter_email: Email | None = None
+    page_url: PageUrl | None = None
+
+    def __post_init__(self) -> None:
+        for by_id, by_address, named in (
+            (self.assignee_id, self.assignee_email, "assigneeEmail"),
+            (self.reporter_id, self.reporter_email, "reporterEmail"),
+        ):
+            if by_id is not None and by_address is not None:
+                # One way to name the person, in msgspec's words (localized as its own).
+                raise ValueError(f"Object contains unknown field `{named}`")
+
+
 # BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
 _BUGHERD_TASK_FIELDS = {"assigned_to_id": "assignee_id", "tag_names": "tags"}
+# A new task's (`POST /api/v1/projects/{id}/reports` with `{"task": {...}}`) names besides those.
+_BUGHERD_NEW_TASK_FIELDS = {
+    **_BUGHERD_TASK_FIELDS,
+    "assigned_to_email": "assignee_email",
+    "requester_id": "reporter_id",
+    "requester_email": "reporter_email",
+}
 _BUGHERD_PRIORITIES = {
     "not set": "medium",
     "critical": "highest",
@@ -204,10 +244,19 @@ _BUGHERD_PRIORITIES = {
 def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
     """A BugHerd task change as a `ReportUpdate` body; `updater_email`, who the change is for in the audit log,
     names the change's author instead (see `ReportService.acting_for`)."""
-    changes = {_BUGHERD_TASK_FIELDS.get(name, name): value for name, value in task.items() if name != "updater_email"}
-    if isinstance(priority := changes.get("priority"), str):
-        changes["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
-    return changes
+    return _in_our_names({name: value for name, value in task.items() if name != "updater_email"}, _BUGHERD_TASK_FIELDS)
+
+
+def from_bugherd_new_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A new BugHerd task as a `ReportFiling` body: its requester is the reporter, its ids are UUIDs here."""
+    return _in_our_names(task, _BUGHERD_NEW_TASK_FIELDS)
+
+
+def _in_our_names(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    fields = {names.get(name, name): value for name, value in task.items()}
+    if isinstance(priority := fields.get("priority"), str):
+        fields["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
+    return fields
 
 
 def bugherd_task_schema() -> Schema:
@@ -215,17 +264,29 @@ def bugherd_task_schema() -> Schema:
     names for some of them, its priorities too, and `updater_email`."""
     schema = cast("dict[str, Any]", either_spelling(ReportUpdate, also=_BUGHERD_TASK_FIELDS))
     properties: dict[str, Any] = schema["properties"]
+    _with_bugherd_priorities(properties)
+    properties["updater_email"] = {
+        "type": "string",
+        "description": "With an API token: the member the change is made for, in the report's history.",
+    }
+    return cast("Schema", schema)
+
+
+def bugherd_new_task_schema() -> Schema:
+    """A new BugHerd task as `from_bugherd_new_task` reads it, for the OpenAPI document: our fields, BugHerd's
+    names for some of them (`requester_email`, `assigned_to_email`…) and its priorities too."""
+    schema = cast("dict[str, Any]", either_spelling(ReportFiling, also=_BUGHERD_NEW_TASK_FIELDS))
+    _with_bugherd_priorities(schema["properties"])
+    return cast("Schema", schema)
+
+
+def _with_bugherd_priorities(properties: dict[str, Any]) -> None:
     priority = properties["priority"]
     properties["priority"] = {
         **priority,
         "enum": [*priority["enum"], *_BUGHERD_PRIORITIES],
         "description": "Lantern's priorities, or BugHerd's in any case (`normal` is `medium`).",
     }
-    properties["updater_email"] = {
-        "type": "string",
-        "description": "With an API token: the member the change is made for, in the report's history.",
-    }
-    return cast("Schema", schema)
 
 
 class ColumnCreate(CamelStruct, forbid_unknown_fields=True):
@@ -247,9 +308,6 @@ class ColumnRead(CamelStruct):
 
 
 CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=NOT_BLANK)]
-
-
-AuthorEmail = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
 
 
 @dataclass(frozen=True, slots=True)

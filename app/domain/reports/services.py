@@ -250,6 +250,13 @@ def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return changed
 
 
+def filed_fields(report: Report) -> dict[str, list[Any]]:
+    """What the history keeps of a report the team filed: each field it was filed with, as `[null, value]`
+    (a description as `[null, null]`, as for a change)."""
+    after = _triage(report)
+    return _changed_fields({name: None if value else value for name, value in after.items()}, after)
+
+
 _API_NAMES = {"assignee_id": "assigneeId", "external_id": "externalId"}
 
 

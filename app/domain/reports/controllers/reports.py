@@ -16,6 +16,7 @@ from app.domain.reports import schemas
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects, status_board, widget_project_id
 from app.domain.reports.controllers.ingest import MAX_JSON_BODY
+from app.domain.reports.filing import file_report
 from app.domain.reports.group_commit import UploadLink
 from app.domain.reports.ingest import accept, report_from_api
 from app.domain.reports.jsonapi import (
@@ -93,6 +94,49 @@ class ReportController(Controller):
         accepted = await accept(report, links=links)
         read = report_created(accepted.report, accepted.tracking_id)
         return created(read, f"/api/v1/reports/{read.id}")  # the team's address of it (the key reads no report)
+
+    @post(
+        "/projects/{project_id:uuid}/reports",
+        operation_id="FileReport",
+        guards=[requires_admin_client],
+        operation_class=documented_body(
+            {
+                "application/json": or_wrapped(
+                    either_spelling(schemas.ReportFiling), "task", schemas.bugherd_new_task_schema()
+                ),
+            },
+            'The report, or BugHerd\'s new task `{"task": {...}}` (`description`, its priorities, `status`, '
+            "`tag_names`, `assigned_to_id` or `assigned_to_email`, `requester_id` or `requester_email`, "
+            "`external_id`; a person's id is a UUID).",
+        ),
+        request_max_body_size=MAX_JSON_BODY,
+        status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
+    )
+    async def file(  # noqa: PLR0913 - the caller, the body and the services filing touches
+        self,
+        *,
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        data: JSONBody[dict[str, Any]],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+    ) -> Response[Envelope[schemas.ReportRead]]:
+        """A report the team files (what a customer said on the phone; an integration's task), numbered and
+        announced (`report.created`) as any other; its history says who filed it. No title: the description's
+        first line, cut at a word. The status is a column's name, as in a change; the assignee, by
+        `assigneeId` or `assigneeEmail`, someone who sees the project. A guest files on the projects they were
+        added to, as the reporter, without the triage fields; another organization's project is a 404."""
+        sent = _filing(data)
+        filing = convert_body(sent, schemas.ReportFiling)
+        project = await projects.visible_one(identity, project_id)
+        try:
+            accepted = await file_report(reports.session, project, filing, identity, columns)
+        except LanternError as refused:  # a field named as the body spelled it
+            raise named_as_sent(refused, sent, schemas.ReportFiling) from None
+        read = (await _reads(reports, [accepted.report], identity))[0]
+        return created(read, f"/api/v1/reports/{read.id}")
 
     @get(
         "/reports",
@@ -445,6 +489,12 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
     """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
     task = unwrapped(body, "task")
     return jsonapi.attributes(body) if task is body else schemas.from_bugherd_task(task)
+
+
+def _filing(body: dict[str, Any]) -> dict[str, Any]:
+    """A report the team files: our fields, or BugHerd's new task."""
+    task = unwrapped(body, "task")
+    return body if task is body else schemas.from_bugherd_new_task(task)
 
 
 def _updater_email(body: dict[str, Any]) -> str | None:
