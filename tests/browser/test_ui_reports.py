@@ -828,3 +828,43 @@ async def test_a_blank_comment_is_refused_beside_its_box(tenants: TenantFactory,
         await page.get_by_role("button", name="Comment").click()
         await expect(page.locator(".comment")).to_contain_text("Seen on Safari too.")
         await expect(box).not_to_have_attribute("aria-invalid", "true")
+
+
+async def test_the_team_files_a_report_for_a_customer_from_the_list(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    """The list's New report link: a refused field is said beside it in the reader's language, the form keeps
+    what was typed, and the report filed lands on its own page, numbered."""
+    async with tenants.create() as tenant:
+        await tenant.create_project("Shop", trackingPrefix="SHOP")
+        blog = await tenant.create_project("Blog", trackingPrefix="BLOG")
+        async with tenants.create("Elsewhere") as other:
+            await other.create_project("Not theirs")
+            await log_in(page, tenant.email)
+            assert (await tenant.client.patch("/api/v1/auth/me", json={"locale": "de"})).status_code == 200
+            await page.goto("/ui/reports")
+            await page.get_by_role("link", name="Neuer Bericht").click()
+            await expect(page.get_by_label("Projekt")).to_contain_text("Blog")
+            await expect(page.get_by_label("Projekt")).not_to_contain_text("Not theirs")
+            await page.get_by_label("Projekt").select_option(label="Blog")
+            await page.get_by_label("Titel").fill("Ab")
+            await page.get_by_label("Beschreibung").fill("The customer called: the comment form loses the text.")
+            await page.get_by_label("Schweregrad").select_option("high")
+            await page.get_by_role("button", name="Bericht erfassen").click()
+            title = page.get_by_label("Titel")
+            await expect(title).to_have_attribute("aria-invalid", "true")
+            await expect(page.locator("#title-error")).to_contain_text("mindestens 4")
+            await expect(page.get_by_label("Beschreibung")).to_have_value(
+                "The customer called: the comment form loses the text."
+            )
+            await expect(page.get_by_label("Projekt")).to_have_value(blog["id"])
+            await title.fill("Comment form loses the text")
+            await page.get_by_label("E-Mail-Adresse der meldenden Person (optional)").fill("ada@example.com")
+            await page.get_by_role("button", name="Bericht erfassen").click()
+            await expect(page.get_by_role("heading", name="Comment form loses the text")).to_be_visible()
+        filed = (await tenant.client.get("/api/v1/reports", params={"project_id": blog["id"]})).json()["data"]["items"]
+    assert [(item["title"], item["source"], item["severity"], item["reporterEmail"]) for item in filed] == [
+        ("Comment form loses the text", "team", "high", "ada@example.com")
+    ]
+    # By its tracking ID when the worker gave it within the wait, else by its id.
+    assert page.url.rsplit("/", 1)[1] in {filed[0]["trackingId"], filed[0]["id"]}

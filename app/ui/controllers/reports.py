@@ -31,10 +31,11 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects, status_board
+from app.domain.reports.filing import file_report
 from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity, report_path
 from app.domain.reports.presenters import screenshot_read, screenshots_of
 from app.domain.reports.queries import SORT_FIELDS, Board, Ordering, ReportFilters, page_of_reports
-from app.domain.reports.schemas import CommentCreate, ReportUpdate
+from app.domain.reports.schemas import CommentCreate, ReportFiling, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
@@ -48,12 +49,13 @@ from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
 from app.lib.schema import convert_body
 from app.ui.export import Export
-from app.ui.forms import Form
+from app.ui.forms import Form, field_errors
 from app.ui.pages import (
     HOME_PATH,
     NOTICE_PARAMETERS,
     PAGE_HEADERS,
     Layout,
+    form_page,
     page,
     people,
     requires_person,
@@ -364,6 +366,48 @@ async def assignable(layout: Layout, memberships: MembershipService) -> list[tup
     ]
 
 
+# The new-report form's fields by the API's names of them.
+NEW_REPORT_FIELDS = {
+    "projectId": "project_id",
+    "title": "title",
+    "description": "description",
+    "severity": "severity",
+    "priority": "priority",
+    "reporterEmail": "reporter_email",
+}
+
+
+@dataclass
+class NewReportForm:
+    """A report the team files (what a customer said on the phone), as `POST /api/v1/projects/{id}/reports`
+    takes it; no title is the description's first line."""
+
+    project_id: str = ""
+    title: str = ""
+    description: str = ""
+    severity: str = Severity.MEDIUM.value
+    priority: str = Priority.MEDIUM.value
+    reporter_email: str = ""
+
+    def filing(self) -> ReportFiling:
+        body = {
+            "title": self.title.strip() or None,
+            "description": self.description.strip(),
+            "severity": self.severity,
+            "priority": self.priority,
+            "reporterEmail": self.reporter_email.strip() or None,
+        }
+        return convert_body({name: value for name, value in body.items() if value is not None}, ReportFiling)
+
+    def project(self) -> UUID:
+        if not self.project_id:
+            message = _("Choose the project the report is about.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("projectId", message)])
+        chosen = _uuid(self.project_id, "projectId")
+        assert chosen is not None  # noqa: S101 - not empty
+        return chosen
+
+
 class ReportPages(Controller):
     guards = [requires_person]
 
@@ -408,6 +452,32 @@ class ReportPages(Controller):
             report_path=report_path,
             refusal=request.session.pop(BULK_REFUSAL_KEY, None),
         )
+
+    @get("/reports/new")
+    async def new_page(self, layout: NamedDependency[Layout], projects: NamedDependency[ProjectService]) -> Template:
+        """The form that files a report for a customer; the projects offered are those the person sees."""
+        visible = await projects.visible(layout.identity)
+        return await _new_report_page(layout, projects, NewReportForm(project_id=str(visible[0].id) if visible else ""))
+
+    @post("/reports/new")
+    async def file(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        data: Annotated[NewReportForm, Form],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+    ) -> Redirect | Template:
+        """Filed as `POST /api/v1/projects/{id}/reports` files it, then on to its page; a refused form comes
+        back filled in, each reason beside its field."""
+        try:
+            filing = data.filing()
+            project = await projects.visible_one(layout.identity, data.project())
+            accepted = await file_report(reports.session, project, filing, layout.identity, columns)
+        except LanternError as error:
+            return await _new_report_page(layout, projects, data, field_errors(error, NEW_REPORT_FIELDS))
+        return see_other(report_path(accepted.report))
 
     @get("/reports.csv")
     async def export(  # noqa: PLR0913 - the file's services and its one query
@@ -608,3 +678,16 @@ class ReportPages(Controller):
         comment = await comments.add(report, layout.identity, text, internal=bool(data.internal))
         await events.comment_created(report, comment)
         return see_other(f"{report_path(report)}?comment=sent#comments")
+
+
+async def _new_report_page(
+    layout: Layout, projects: ProjectService, form: NewReportForm, errors: dict[str, str] | None = None
+) -> Template:
+    return form_page(
+        "reports/new.html",
+        layout,
+        form,
+        errors=errors,
+        projects=await projects.visible(layout.identity),
+        choices=CHOICES,
+    )
