@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, SerializationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
+from litestar.serialization import decode_json
 from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
 from app.domain.accounts.controllers import AuthController
@@ -39,6 +40,7 @@ from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
 from app.lib.query import CamelCaseQueryMiddleware
 from app.lib.runtime import settle_heap
+from app.lib.schema import well_formed_json
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
 from app.lib.unsent import UnsentAnswerMiddleware
@@ -71,6 +73,21 @@ class Lantern(Litestar):
                 http.setdefault("state", {})[SENT_METHOD] = "HEAD"
                 send = without_body(cast("Send", send))
         await super().__call__(scope, receive, send)
+
+
+class LanternRequest(Request[Any, Any, Any]):
+    """Litestar's request, whose JSON body reads a lone surrogate as U+FFFD (see `well_formed_json`) for every
+    handler's `data`, as `decode_json` does for the bodies handlers read themselves."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except SerializationException:
+            repaired = well_formed_json(await self.body())
+            if repaired is None:
+                raise
+            self._json = self._connection_state.json = decode_json(repaired)
+            return self._json
 
 
 def create_app() -> Litestar:
@@ -107,6 +124,7 @@ def create_app() -> Litestar:
             RateLimitMiddleware(),
             SessionCSRFMiddleware(),
         ],
+        request_class=LanternRequest,
         request_max_body_size=MAX_BODY_BYTES,
         multipart_form_part_limit=MAX_MULTIPART_PARTS,
         stores={"sessions": session_store()},

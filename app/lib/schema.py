@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 from litestar import Response
@@ -132,7 +132,7 @@ def refuse_nul_text(raw: bytes) -> None:
     if b"\\u0000" not in raw:
         return
     try:
-        where = _nul_at(msgspec.json.decode(raw), "")
+        where = _nul_at(decode_lenient(raw), "")
     except msgspec.DecodeError:
         return  # not JSON: its own refusal says so
     if where is not None:
@@ -155,18 +155,47 @@ def _nul_at(value: Any, path: str) -> str | None:
     return None
 
 
+# A JSON escape: a UTF-16 surrogate pair, a lone surrogate (group 1), or any other (so that `\\\\ud83d`, an
+# escaped backslash and the letters "ud83d", is read as no surrogate).
+_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u([dD][89a-fA-F][0-9a-fA-F]{2})|\\.", re.DOTALL
+)
+
+
+def well_formed_json(raw: bytes) -> bytes | None:
+    """`raw` with each escape of a lone UTF-16 surrogate (`\\ud83d` without its low half) replaced by U+FFFD's,
+    or None when it has none. A browser's JSON.stringify writes one for a page's string cut inside an emoji
+    ("Grüße 😀".slice(0, 7) in a console message, a title): msgspec refuses it, and a whole report was lost."""
+    repaired = _ESCAPE.sub(lambda escape: b"\\ufffd" if escape[1] else escape[0], raw)
+    return repaired if repaired != raw else None
+
+
+def decode_lenient(raw: bytes, schema: Any = Any) -> Any:
+    """msgspec's JSON decoding of `raw` into `schema`, reading a lone surrogate as U+FFFD (`well_formed_json`):
+    only a body that fails is searched for one, so a well-formed one costs nothing more."""
+    try:
+        return msgspec.json.decode(raw, type=schema)
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError:
+        repaired = well_formed_json(raw)
+        if repaired is None:
+            raise
+        return msgspec.json.decode(repaired, type=schema)
+
+
 def decode_json(raw: bytes, schema: type[T], part: str | None = None) -> T:
     """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form. JSON sent
     in a form's `part` (multipart's `data`) that is not JSON is named by that part."""
     refuse_nul_text(raw)
     try:
-        return msgspec.json.decode(raw, type=schema)
+        return cast("T", decode_lenient(raw, schema))
     except msgspec.ValidationError as error:
         first = str(error)
     except msgspec.DecodeError:
         raise _malformed(part) from None
     try:
-        body = msgspec.json.decode(raw)
+        body = decode_lenient(raw)
     except msgspec.ValidationError:  # a number too large for any type (1e999): `first` says where
         raise validation_error(first) from None
     except msgspec.DecodeError:  # msgspec met a wrong field before the JSON broke off

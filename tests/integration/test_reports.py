@@ -354,6 +354,45 @@ async def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(tenants: TenantFacto
     assert answers[0].json()["details"][0]["message"] == "El texto no es UTF-8 válido."
 
 
+async def test_a_lone_surrogate_is_stored_as_a_replacement_character(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+) -> None:
+    """A browser's JSON.stringify writes a page's string cut inside an emoji ("Grüße 😀".slice(0, 7)) with a lone
+    surrogate's escape: the text is taken with U+FFFD in its place (the whole body was refused as not JSON). An
+    escaped backslash before "ud83d" is no escape and stays as sent."""
+    cut, kept = "Grüße \ud83d", "C:\\ud83d\\udfff"
+    console = [{"type": "error", "message": "\udfff low half first, then \ud83d\ude00 a pair"}]
+    widget_body = {**BUGPIN_EXAMPLE, "title": cut, "description": kept}
+    widget_body["metadata"] = {**BUGPIN_EXAMPLE["metadata"], "title": cut, "consoleErrors": console}
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        as_json = {**key, "Content-Type": "application/json"}
+        widget = await anonymous.post("/api/widget/submit", content=json.dumps(widget_body), headers=as_json)
+        multipart = await anonymous.post(
+            "/api/widget/submit", files={"data": (None, json.dumps(widget_body))}, headers=key
+        )
+        bugspark_body = {"title": cut, "metadata": {cut: cut}, "console_logs": console}
+        bugspark = await anonymous.post("/api/v1/reports", content=json.dumps(bugspark_body), headers=as_json)
+        assert [r.status_code for r in (widget, multipart, bugspark)] == [201, 201, 201], bugspark.text
+        for report_id in (widget.json()["reportId"], multipart.json()["reportId"]):
+            stored = await read_report(tenant, report_id)
+            assert (stored["title"], stored["description"]) == ("Grüße \ufffd", kept)
+            assert stored["metadata"]["title"] == "Grüße \ufffd"
+            assert stored["consoleLogs"][0]["message"] == "\ufffd low half first, then \U0001f600 a pair"
+        url = f"/api/v1/reports/{bugspark.json()['data']['id']}"
+        stored = (await tenant.client.get(url)).json()["data"]
+        assert (stored["title"], stored["metadata"]) == ("Grüße \ufffd", {"Grüße \ufffd": "Grüße \ufffd"})
+        admin_json = {"Content-Type": "application/json"}
+        tagged = await tenant.client.patch(url, content=json.dumps({"tags": [cut]}), headers=admin_json)
+        assert tagged.status_code == 200, tagged.text
+        assert tagged.json()["data"]["tags"] == ["Grüße \ufffd"]
+        comment = await tenant.client.post(f"{url}/comments", content=json.dumps({"text": cut}), headers=admin_json)
+        assert comment.status_code == 201, comment.text
+        assert comment.json()["data"]["text"] == "Grüße \ufffd"
+
+
 async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A file under another part than `media` was dropped without a word, and any text passed as the page's
     address; both are refused, each naming its field."""
