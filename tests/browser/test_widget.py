@@ -968,6 +968,41 @@ async def test_a_report_tells_the_address_title_and_window_of_its_screenshots_mo
     assert (viewport["width"], viewport["height"], viewport["orientation"]) == (1280, 720, "landscape")
 
 
+async def test_a_pages_text_cut_inside_an_emoji_is_sent_well_formed(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A console error and a title cut inside an emoji ("Grüße 😀".slice(0, 7)) hold half a UTF-16 pair, which
+    JSON.stringify writes as a lone surrogate's escape: the widget sends U+FFFD in its place, also in a browser
+    without String.prototype.toWellFormed (the server refused the whole report)."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            # The multipart body's JSON as the widget hands it over (Chromium gives no multipart body to read).
+            await page.add_init_script(
+                """
+                delete String.prototype.toWellFormed;
+                window.sentJson = [];
+                const append = FormData.prototype.append;
+                FormData.prototype.append = function (name, value, ...rest) {
+                  if (name === "data") window.sentJson.push(value);
+                  return append.call(this, name, value, ...rest);
+                };
+                """
+            )
+            await page.goto(site.url("/checkout"))
+            await page.evaluate(
+                '() => { const cut = "Grüße 😀".slice(0, 7); document.title = cut; console.error(cut); }'
+            )
+            await page.get_by_role("button", name="Report a bug").click()
+            await send_from_dialog(page, "Greeting cut short")
+            [sent] = await page.evaluate("window.sentJson")
+        report = await the_only_report(tenant, project["id"])
+    assert "\\ud83d" not in sent.lower()
+    assert report["metadata"]["title"] == "Grüße \ufffd"
+    assert any(entry["message"] == "Grüße \ufffd" for entry in report["consoleLogs"])
+
+
 # How many pixels near the first pen color the annotation canvas has between two fractions of its width.
 RED_BETWEEN = """(canvas, [from, to]) => {
   const left = Math.round(canvas.width * from), width = Math.round(canvas.width * (to - from));

@@ -162,14 +162,27 @@ function showStatus(status, kind, message, details = []) {
   }
 }
 
-// Prototype.js (in Magento 1 shops, among others) gives arrays a toJSON that writes them as strings, which the
-// server refuses ("Must be a list."): the body is written without it.
+// A page's text cut inside an emoji ("Grüße 😀".slice(0, 7) in a console message, a title, an address) holds half
+// a UTF-16 pair, which JSON.stringify writes as a lone surrogate's escape: each is sent as U+FFFD, as
+// String.prototype.toWellFormed does where the browser has it (no lookbehind here: older browsers lack both).
+const SURROGATES = /[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
+
+function wellFormed(text) {
+  if (typeof text.toWellFormed === "function") return text.toWellFormed();
+  return text.replace(SURROGATES, (found) => (found.length === 2 ? found : "\uFFFD"));
+}
+
+const wellFormedStrings = (_key, value) => (typeof value === "string" ? wellFormed(value) : value);
+
+// The body as JSON, every string in it well-formed (above). Prototype.js (in Magento 1 shops, among others) gives
+// arrays a toJSON that writes them as strings, which the server refuses ("Must be a list."): the body is written
+// without it.
 function stringify(value) {
   const pageOwn = Object.getOwnPropertyDescriptor(Array.prototype, "toJSON");
-  if (!pageOwn) return JSON.stringify(value);
+  if (!pageOwn) return JSON.stringify(value, wellFormedStrings);
   delete Array.prototype.toJSON;
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value, wellFormedStrings);
   } finally {
     Object.defineProperty(Array.prototype, "toJSON", pageOwn);
   }
