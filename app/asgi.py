@@ -35,6 +35,7 @@ from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config, warn_if_unguarded
+from app.lib.drain import UnreadBodyMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
@@ -116,6 +117,7 @@ def create_app() -> Litestar:
         ],
         plugins=[SQLAlchemyPlugin(config=alchemy_config())],
         middleware=[
+            UnreadBodyMiddleware(),
             UnsentAnswerMiddleware(),
             CamelCaseQueryMiddleware(),
             session_config().middleware,
