@@ -614,6 +614,34 @@ async def test_triage_moves_a_report_between_columns(
         assert (await tenant.client.get("/api/v1/reports")).json()["data"]["total"] == 0
 
 
+async def test_a_column_is_one_name_in_every_unicode_form(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """ "Café" composed and decomposed (an e and a combining accent, as macOS types it) and full-width letters
+    were separate columns, and a filter in one form missed the reports in the other: they are one name now,
+    kept composed."""
+    composed, decomposed = "Café", "Cafe\u0301"
+
+    def full_width(text: str) -> str:  # as a Japanese keyboard types Latin letters
+        return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
+
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        created = await tenant.client.post(columns, json={"name": decomposed})
+        assert created.status_code == 201, created.text
+        assert created.json()["data"]["name"] == composed
+        for twin in (composed, decomposed, full_width("CAF") + "É", full_width("done"), full_width("New")):
+            refused = await tenant.client.post(columns, json={"name": twin})
+            assert refused.status_code == 409, (twin, refused.text)
+        moved = await tenant.client.patch(url, json={"status": full_width("cafe") + "\u0301"})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["data"]["status"] == composed
+        for spelling in (decomposed, composed, "CAFÉ"):
+            listed = (await tenant.client.get("/api/v1/reports", params={"status": spelling})).json()["data"]
+            assert listed["total"] == 1, spelling
+        renamed = await tenant.client.patch(f"{columns}/{created.json()['data']['id']}", json={"name": decomposed})
+        assert (renamed.status_code, renamed.json()["data"]["name"]) == (200, composed)
+
+
 async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """BugSpark's PATCH example (its status names), BugHerd's status_id, and null for the feedback column."""
     async with tenants.create() as tenant:

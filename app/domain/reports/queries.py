@@ -36,6 +36,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError, one_of
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_cursor
+from app.lib.names import name_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,19 +347,20 @@ class Board:
     custom: tuple[str, ...]
 
     def statuses(self, values: Sequence[str]) -> ColumnElement[bool]:
-        """Any of the columns, in any case, as PATCH resolves a column's name: a default one also under another
-        product's name (`feedback`), a custom one under every spelling the projects have (two projects' "Blocked"
-        and "blocked"). A value that names no column is refused with the ones there are."""
+        """Any of the columns, in any case or Unicode form (`name_key`), as PATCH resolves a column's name: a
+        default one also under another product's name (`feedback`), a custom one under every spelling the projects
+        have (two projects' "Blocked" and "blocked"). A value that names no column is refused with the ones there
+        are."""
         wanted: set[str] = set()
         for value in values:
-            lowered = value.strip().lower()
-            spellings = [name for name in self.custom if name.lower() == lowered]
-            if lowered in DEFAULT_STATUS_IDS:
-                wanted.add(lowered)
+            key = name_key(value)
+            spellings = [name for name in self.custom if name_key(name) == key]
+            if key in DEFAULT_STATUS_IDS:
+                wanted.add(key)
             elif spellings:
                 wanted.update(spellings)
-            elif lowered in STATUS_ALIASES:
-                wanted.add(STATUS_ALIASES[lowered])
+            elif key in STATUS_ALIASES:
+                wanted.add(STATUS_ALIASES[key])
             else:
                 raise _not_a_choice([*DEFAULT_STATUS_IDS, *self.custom])
         return Report.status.in_(sorted(wanted))

@@ -57,6 +57,7 @@ from app.domain.reports.models import (
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, ReportUpdate, Title
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
 from app.lib.i18n import gettext as _
+from app.lib.names import name_key, stored_name
 from app.lib.queue import enqueue_after_commit
 from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
@@ -571,11 +572,11 @@ class ColumnService(TenantService[ProjectColumn]):
     async def resolve_status(self, project_id: UUID, name: str | None) -> tuple[str, int | None]:
         """(status, status id) for a column name, None being the feedback column, or another product's name
         for a default column; unknown names are a field error."""
-        wanted = (name or NEW_STATUS).strip().lower()
+        wanted = name_key(name or NEW_STATUS)
         if wanted in DEFAULT_STATUS_IDS:
             return wanted, DEFAULT_STATUS_IDS[wanted]
         for column in await self.custom(project_id):
-            if column.name.lower() == wanted:
+            if name_key(column.name) == wanted:
                 return column.name, column.status_id
         if (alias := STATUS_ALIASES.get(wanted)) is not None:
             return alias, DEFAULT_STATUS_IDS[alias]
@@ -598,11 +599,12 @@ class ColumnService(TenantService[ProjectColumn]):
         )
 
     async def add(self, project_id: UUID, data: ColumnCreate) -> ProjectColumn:
-        name = data.name.strip()
-        if name.lower() in DEFAULT_STATUS_IDS or name.lower() in STATUS_ALIASES:
+        name = stored_name(data.name)
+        key = name_key(name)
+        if key in DEFAULT_STATUS_IDS or key in STATUS_ALIASES:
             raise _column_taken()
         existing = await self.custom(project_id)
-        if any(column.name.lower() == name.lower() for column in existing):
+        if any(name_key(column.name) == key for column in existing):
             raise _column_taken()
         # Taken in one statement, so that two columns added at once get two numbers.
         status_id = await self.session.scalar(
@@ -626,11 +628,11 @@ class ColumnService(TenantService[ProjectColumn]):
     async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate, actor: Identity) -> ColumnChange:
         column = await self.one(project_id, column_id)
         moved = MovedReports([], {})
-        if data.name is not msgspec.UNSET and data.name.strip() != column.name:
-            new_name = data.name.strip()
+        if data.name is not msgspec.UNSET and stored_name(data.name) != column.name:
+            new_name = stored_name(data.name)
             others = [other for other in await self.custom(project_id) if other.id != column.id]
-            taken = {other.name.lower() for other in others} | set(DEFAULT_STATUS_IDS)
-            if new_name.lower() in taken:
+            taken = {name_key(other.name) for other in others} | set(DEFAULT_STATUS_IDS)
+            if name_key(new_name) in taken:
                 raise _column_taken()  # its own name in other capitals is a rename, not a clash
             moved = await self._move_reports(project_id, column, actor, status=new_name)
             column.name = new_name
