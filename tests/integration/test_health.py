@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.asgi import create_app
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, redis_health
 from app.settings import reset_settings
 from tests.support.clients import ApiClient, TenantFactory
 
@@ -31,6 +31,7 @@ def redis_gone(monkeypatch: pytest.MonkeyPatch, separate_redis: EmbeddedRedis) -
     monkeypatch.undo()
     reset_settings()
     get_redis.cache_clear()
+    redis_health.cache_clear()  # the stopped server's failure is no word on the suite's Redis
 
 
 @pytest.fixture

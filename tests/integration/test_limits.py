@@ -20,7 +20,7 @@ from app.domain.projects.models import Project
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
-from app.lib.redis import get_redis, redis_health
+from app.lib.redis import REDIS_RETRY_SECONDS, get_redis, redis_health
 from app.lib.throttle import FILES_PER_ADMIN_REQUEST, UPLOADS_PER_SUBMISSION, limiter
 from app.settings import reset_settings
 from tenants.keycache import forget_identities
@@ -504,6 +504,51 @@ async def test_a_hung_redis_costs_one_request_its_timeout_not_every_request(
     # One timeout, then answers without Redis until it is tried again a second later (twice, on a machine so
     # slow that four submissions took longer): each of the four used to wait out the timeout, twice.
     assert failures in {1, 2}, failures
+
+
+# Long enough for one socket timeout (5 s) and a slow machine's work; short of two timeouts in a row.
+HUNG_REDIS_WAIT_SECONDS = 9
+
+
+async def test_a_hung_redis_keeps_no_request_of_any_kind_waiting_behind_it(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    separate_redis: EmbeddedRedis,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """Two rounds of concurrent submissions, organization-token reads and readiness probes while Redis is
+    stopped, the second once Redis is tried again: every one is answered before Redis comes back, a submission
+    stored (201), a read served (200), readiness saying Redis is unavailable (503). Some used to wait behind the
+    stalled connections, one timeout after another (30 to 50 s in a trial)."""
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 1000)
+        token = await tenant.create_token()
+        bearer = {"Authorization": f"Bearer {token['token']}"}
+        settings_env.setenv("REDIS_URL", separate_redis.url)
+        _forget_connections()
+        assert separate_redis.process is not None
+
+        async def read() -> int:
+            return (await anonymous.get("/api/v1/reports", headers=bearer)).status_code
+
+        async def ready() -> int:
+            return (await anonymous.get("/health/ready")).status_code
+
+        async def one_round() -> list[int]:
+            kinds = [lambda: _submit(anonymous, project), read, ready] * 4
+            return list(await asyncio.gather(*(kind() for kind in kinds)))
+
+        try:
+            assert await one_round() == [201, 200, 200] * 4  # Redis answers: connections are made
+            separate_redis.process.send_signal(signal.SIGSTOP)
+            rounds = [await asyncio.wait_for(one_round(), HUNG_REDIS_WAIT_SECONDS)]
+            await asyncio.sleep(REDIS_RETRY_SECONDS * 1.5)  # Redis is tried again: the round meets it hung
+            rounds.append(await asyncio.wait_for(one_round(), HUNG_REDIS_WAIT_SECONDS))
+        finally:
+            separate_redis.process.send_signal(signal.SIGCONT)
+            settings_env.undo()
+            _forget_connections()
+    assert rounds == [[201, 200, 503] * 4] * 2
 
 
 async def test_cors_admits_the_projects_origins_and_their_subdomains(

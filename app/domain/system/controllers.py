@@ -15,7 +15,7 @@ from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import PUBLIC, may_answer
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, redis_health
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
 
 
@@ -102,7 +102,15 @@ async def _database_ok() -> bool:
 
 
 async def _redis_ok() -> bool:
-    try:
-        return bool(await get_redis().ping())
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    """Not ready while Redis is known to be down (`RedisHealth`): each probe used to wait out a hung Redis's
+    timeout of its own."""
+    health = redis_health()
+    if not health.available:
         return False
+    try:
+        answered = bool(await get_redis().ping())
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        health.failed()
+        return False
+    health.answered()
+    return answered
