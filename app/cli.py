@@ -404,7 +404,12 @@ def _start_worker(embedded: EmbeddedRedis | None) -> subprocess.Popen[bytes]:
     """The worker; on the embedded Redis, the only one, so the claims a worker killed before it left on its
     jobs are let go (see `release_claims`): its jobs run again now."""
     if embedded is not None:
-        release_claims(embedded.url)
+        try:
+            release_claims(embedded.url)
+        except RedisError as error:  # refusing writes (a full disk): the claims expire by themselves
+            click.echo(
+                _("Redis kept the jobs' claims (%(reason)s); they expire by themselves.", reason=error), err=True
+            )
     return spawn(_worker_args())
 
 

@@ -13,13 +13,17 @@ from signal import Signals
 from types import SimpleNamespace
 from typing import Any, cast
 
+import structlog
 from arq import cron, func
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.domain.reports.screenshots import run_seconds
 from app.lib.logging import configure_logging
 from app.lib.queue import IMAGE_QUEUE, deserialize, redis_settings, serialize
+from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
@@ -39,6 +43,8 @@ from workers.jobs import (
     sweep_unnumbered_reports,
 )
 
+logger = structlog.get_logger()
+
 # Images run beside the other jobs, from their own queue (see app/lib/queue.py), this many at once: the two the
 # process decodes at a time (screenshots.py) and two reading or storing their files meanwhile.
 IMAGE_JOBS_AT_ONCE = 4
@@ -46,7 +52,9 @@ IMAGE_JOBS_AT_ONCE = 4
 COMPLETION_WAIT_SECONDS = 25
 IMAGE_POLL_SECONDS = 0.1
 _IMAGE_WORKER = "lantern_image_worker"
-logger = logging.getLogger("arq.worker")  # the line arq would write, among arq's own
+_WRITABLE_KEY = "lantern:worker:writable"
+_WRITABLE_KEY_MS = 60_000
+arq_logger = logging.getLogger("arq.worker")  # the line arq would write, among arq's own
 
 
 class ImageWorker(Worker):
@@ -54,7 +62,7 @@ class ImageWorker(Worker):
     that named the signal SIGUSR1, which nobody sent, where an operator reads what happened."""
 
     def handle_sig(self, signum: Signals) -> None:  # noqa: ARG002 - arq's placeholder signal
-        logger.info(
+        arq_logger.info(
             "image worker stopped with the main worker ◆ %d jobs complete ◆ %d failed ◆ %d retries ◆ %d cancelled",
             self.jobs_complete,
             self.jobs_failed,
@@ -69,8 +77,28 @@ class ImageWorker(Worker):
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
+    await _wait_for_writes(ctx["redis"])
     images = ImageWorker(**image_worker_settings())
     ctx[_IMAGE_WORKER] = (images, asyncio.create_task(images.async_run()))
+
+
+async def _wait_for_writes(redis: Redis) -> None:
+    """Return once Redis takes a write, trying again a second later, then twice as long each time (at most
+    30 s): a worker started on a Redis that refuses writes (its disk full) died at its first heartbeat, and
+    `make run` stopped after five such starts in a minute. A worker whose Redis refuses writes later dies the
+    same way, and waits here once started again."""
+    pause = REDIS_RETRY_SECONDS
+    while True:
+        try:
+            await redis.set(_WRITABLE_KEY, 1, px=_WRITABLE_KEY_MS)
+        except RedisError as error:
+            if not refuses_writes(error):
+                raise
+            logger.warning("worker: Redis refuses writes, waiting for it", reason=str(error), retry_in=pause)
+            await asyncio.sleep(pause)
+            pause = min(REDIS_RETRY_MAX_SECONDS, pause * 2)
+        else:
+            return
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

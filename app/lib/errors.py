@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
@@ -55,6 +56,7 @@ from app.lib.patterns import (
     WEB_URL,
 )
 from app.lib.query import sent_query_name
+from app.lib.redis import refuses_writes
 
 LOCALE_STATE_KEY = "lantern_locale"
 
@@ -519,16 +521,19 @@ UNREACHABLE: tuple[type[Exception], ...] = (
     RedisTimeoutError,
     PoolTimeoutError,
 )
+# And Redis' error answers, among which a refusal to write (`refuses_writes`) is Redis unavailable too.
+MAYBE_UNAVAILABLE: tuple[type[Exception], ...] = (*UNREACHABLE, RedisResponseError)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def unavailable(path: str, exc: BaseException) -> LanternError | None:
-    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, or keeps it waiting: a
-    503 asking the client to try again shortly, as readiness says, not a 500. None for any other failure."""
+    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, keeps it waiting, or refuses
+    writes (Redis): a 503 asking the client to try again shortly, as readiness says, not a 500. None for any other
+    failure."""
     database_down = isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
-    if not (database_down or isinstance(exc, UNREACHABLE)):
+    if not (database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)):
         return None
     logger.warning("service unavailable", path=path, error=repr(exc))
     return LanternError(ErrorCode.SERVICE_UNAVAILABLE, headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
@@ -582,7 +587,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DuplicateKeyError: repository_error_handler,
     IntegrityError: repository_error_handler,
     DBAPIError: database_error_handler,
-    **dict.fromkeys(UNREACHABLE, unavailable_handler),
+    **dict.fromkeys(MAYBE_UNAVAILABLE, unavailable_handler),
     RecursionError: recursion_error_handler,
     UnicodeDecodeError: unicode_error_handler,
     Exception: internal_error_handler,

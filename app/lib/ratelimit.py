@@ -7,9 +7,9 @@ Two algorithms, each a Lua script that reads Redis' own clock (`TIME`), so all p
 - GCRA (one "theoretical arrival time" per bucket) for an average rate with bursts — BugHerd's admin
   policy of 60/min with bursts of 10 — in constant memory.
 
-When Redis cannot be reached, the same policies run in this process (limits then hold per process), the
-fallback is logged and counted, and Redis is tried again a second later, then twice as long after each
-failure in a row (`RedisHealth`, shared with ingest).
+When Redis cannot be reached or refuses writes, the same policies run in this process (limits then hold per
+process), the fallback is logged and counted, and Redis is tried again a second later, then twice as long
+after each failure in a row (`RedisHealth`, shared with ingest).
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
-from app.lib.redis import RedisHealth, ScriptBatch
+from app.lib.redis import RedisHealth, ScriptBatch, redis_unavailable
 
 logger = structlog.get_logger()
 
@@ -123,7 +122,7 @@ def _decision(  # noqa: PLR0913 - one argument per field of the decision
 
 
 class Limiter:
-    """Checks buckets in Redis, falling back to this process while Redis is unreachable."""
+    """Checks buckets in Redis, falling back to this process while Redis is unavailable."""
 
     def __init__(self, redis: Redis, health: RedisHealth | None = None) -> None:
         self.redis = redis
@@ -139,7 +138,9 @@ class Limiter:
         if self.health.available:
             try:
                 decision = await self._hit_redis(policy, f"lantern:rl:{policy.name}:{bucket}", cost)
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+            except (RedisError, OSError) as error:
+                if not redis_unavailable(error):
+                    raise
                 self.health.failed()
                 self.fallbacks += 1
                 logger.warning("rate limiter: Redis unreachable, limiting in this process", fallbacks=self.fallbacks)

@@ -4,6 +4,7 @@ event-loop turn."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from functools import cache
@@ -11,7 +12,15 @@ from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import (
+    MasterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+)
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.settings import get_settings
 
@@ -50,12 +59,31 @@ def get_redis() -> Redis:
     return Redis(connection_pool=pool)
 
 
+# Every use Lantern makes of Redis writes (limits, sessions, jobs), so a Redis that refuses writes is as good as
+# gone: its disk full or failing (MISCONF), a replica (READONLY), full under `noeviction` (OOM), short of
+# replicas (NOREPLICAS, MASTERDOWN). A script's refused write comes inside "Error running script …: -OOM …".
+_REFUSED_WRITE = re.compile(r"(?:^|-)(?:MISCONF|READONLY|OOM|NOREPLICAS|MASTERDOWN) ")
+
+
+def refuses_writes(error: BaseException) -> bool:
+    """Whether Redis answered `error` because it takes no writes now, rather than for a mistake of ours."""
+    return isinstance(error, ReadOnlyError | OutOfMemoryError | MasterDownError) or (
+        isinstance(error, ResponseError) and _REFUSED_WRITE.search(str(error)) is not None
+    )
+
+
+def redis_unavailable(error: BaseException) -> bool:
+    """Whether `error` means Redis cannot serve now: unreachable, hung (its timeout), or refusing writes."""
+    return isinstance(error, RedisConnectionError | RedisTimeoutError | OSError) or refuses_writes(error)
+
+
 REDIS_RETRY_SECONDS = 1.0
 REDIS_RETRY_MAX_SECONDS = 30.0
 
 
 class RedisHealth:
-    """Whether a Redis answered lately. After a failure (refused, or a hung server's timeout), the callers
+    """Whether a Redis answered lately. After a failure (unreachable, a hung server's timeout, or writes
+    refused), the callers
     that can do without it (the limiter, counting in the process; a report's jobs, which the sweeper queues
     later) skip it and answer at once, rather than each waiting out the socket's timeout: for a second, then
     twice as long after each failure in a row (at most 30 s), until it answers again."""

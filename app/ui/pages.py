@@ -28,8 +28,8 @@ from app.domain.organizations.services import MembershipService
 from app.lib.csrf import unrouted_form_token
 from app.lib.errors import (
     CODE_OF_STATUS,
+    MAYBE_UNAVAILABLE,
     STATUS_OF,
-    UNREACHABLE,
     ErrorCode,
     LanternError,
     http_exception_handler,
@@ -297,6 +297,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DuplicateKeyError: _repository_error,
     IntegrityError: _repository_error,
     DBAPIError: _database_error,
-    **dict.fromkeys(UNREACHABLE, _unavailable),
+    **dict.fromkeys(MAYBE_UNAVAILABLE, _unavailable),
     Exception: _server_error,
 }

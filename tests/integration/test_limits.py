@@ -506,6 +506,41 @@ async def test_a_hung_redis_costs_one_request_its_timeout_not_every_request(
     assert failures in {1, 2}, failures
 
 
+async def test_a_redis_that_refuses_writes_is_unavailable_as_an_unreachable_one_is(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    separate_redis: EmbeddedRedis,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """A Redis whose disk is full answers every write with MISCONF; here it refuses them for want of replicas
+    (NOREPLICAS), then of memory under `noeviction` (OOM). Every request answered 500 (the limiter's script
+    raised), where an unreachable Redis's policy holds: the limiter counts in the process, submissions and reads
+    are served (a session's too), and readiness says Redis is unavailable."""
+    settings_env.setenv("REDIS_URL", separate_redis.url)
+    _forget_connections()
+    answers = {}
+    try:
+        async with tenants.create() as tenant, Redis.from_url(separate_redis.url) as admin:
+            project = await _limited_project(tenant, 1000)
+            bearer = {"Authorization": f"Bearer {(await tenant.create_token())['token']}"}
+            for setting in ("min-replicas-to-write", "maxmemory"):
+                await admin.config_set(setting, 1)
+                _forget_connections()  # a fresh start each time, not the last refusal's pause
+                answers[setting] = (
+                    await _submit(anonymous, project),
+                    (await anonymous.get("/api/v1/reports", headers=bearer)).status_code,
+                    (await tenant.client.get("/api/v1/auth/me")).status_code,
+                    (await anonymous.get("/health/ready")).json()["details"],
+                )
+                await admin.config_set(setting, 0)
+    finally:
+        settings_env.undo()
+        _forget_connections()
+    for setting, (submitted, read, me, ready) in answers.items():
+        assert (submitted, read, me) == (201, 200, 200), setting
+        assert [detail["field"] for detail in ready] == ["redis"], (setting, ready)
+
+
 # Long enough for one socket timeout (5 s) and a slow machine's work; short of two timeouts in a row.
 HUNG_REDIS_WAIT_SECONDS = 9
 

@@ -6,10 +6,14 @@ import asyncio
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from app.cli import _start_worker
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import IMAGE_QUEUE, JobQueue, deserialize, release_claims
+from app.lib.supervisor import stop_children
+from tests.support.processes import WorkerProcess
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -62,3 +66,42 @@ async def test_make_runs_worker_lets_go_of_the_claims_a_killed_worker_left(separ
         assert await client.get("arq:job:screenshot:1") == b"job"
     finally:
         await client.aclose()
+
+
+async def test_a_worker_started_on_a_redis_refusing_writes_waits_for_it(separate_redis: EmbeddedRedis) -> None:
+    """A full disk makes Redis answer writes with MISCONF (here OOM, as a full `maxmemory` under `noeviction`
+    does, which lets the test's own DEL through): the worker died at its first heartbeat, five times a minute
+    until `make run` gave up. Now it waits for Redis to take writes again, then polls."""
+    client = Redis.from_url(separate_redis.url)
+    worker = WorkerProcess({"REDIS_URL": separate_redis.url})
+    try:
+        await client.config_set("maxmemory", 1)
+        started = asyncio.create_task(worker.start())
+        for _ in range(600):  # bounded: 60 s for the worker to meet the refusal
+            if started.done() or "Redis refuses writes" in worker.output():
+                break
+            await asyncio.sleep(0.1)
+        assert worker.running, worker.output()
+        assert "Redis refuses writes" in worker.output(), worker.output()
+        await client.config_set("maxmemory", 0)
+        await started  # polling: arq's health-check key is written
+        assert worker.running
+    finally:
+        await client.config_set("maxmemory", 0)
+        worker.stop()
+        worker.log_path.unlink(missing_ok=True)
+        await client.aclose()
+
+
+def test_make_run_starts_the_worker_while_redis_refuses_writes(separate_redis: EmbeddedRedis) -> None:
+    """`run`'s start of a worker on its own Redis, whose claims it cannot let go of now: they expire by
+    themselves, and the worker is started (the error went up through the supervisor and stopped `run`)."""
+    refusing = SyncRedis.from_url(separate_redis.url)
+    refusing.set("arq:in-progress:screenshot:1", b"1", px=300_000)
+    refusing.config_set("min-replicas-to-write", 1)
+    try:
+        worker = _start_worker(separate_redis)
+        stop_children([worker])
+    finally:
+        refusing.config_set("min-replicas-to-write", 0)
+        refusing.close()

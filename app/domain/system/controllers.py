@@ -88,6 +88,10 @@ class HealthController(Controller):
         return ok(readiness)
 
 
+_READY_KEY = "lantern:ready"
+_READY_KEY_MS = 60_000
+
+
 async def _readiness() -> Readiness:
     return Readiness(database=await _database_ok(), redis=await _redis_ok())
 
@@ -102,15 +106,16 @@ async def _database_ok() -> bool:
 
 
 async def _redis_ok() -> bool:
-    """Not ready while Redis is known to be down (`RedisHealth`): each probe used to wait out a hung Redis's
-    timeout of its own."""
+    """Whether Redis takes a write, as every use of it does (a Redis that answers PING but refuses writes, its
+    disk full, served nothing); not ready at once while Redis is known to be down (`RedisHealth`): each probe
+    used to wait out a hung Redis's timeout of its own."""
     health = redis_health()
     if not health.available:
         return False
     try:
-        answered = bool(await get_redis().ping())
+        await get_redis().set(_READY_KEY, 1, px=_READY_KEY_MS)
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         health.failed()
         return False
     health.answered()
-    return answered
+    return True
