@@ -17,6 +17,7 @@ from typing import Any, Union, get_args, get_origin
 import msgspec
 import structlog
 from advanced_alchemy.exceptions import DuplicateKeyError, IntegrityError, NotFoundError
+from asyncpg import PostgresError
 from babel.support import LazyProxy
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -469,9 +470,24 @@ def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> R
 
 # PostgreSQL's text holds no NUL character (SQLite's does): 22021 in text, 22P05 as JSON's \u0000.
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+# A database that cannot take the request now: connection exceptions (08…), insufficient resources (53…: too
+# many connections, out of memory or disk), shutting down or starting up (57P01 to 57P03). asyncpg raises these
+# as they are when a connection is opened, with no SQLAlchemy error around them.
+_DATABASE_CANNOT_SERVE = ("08", "53", "57P01", "57P02", "57P03")
+
 # A row written for one that is gone: PostgreSQL's foreign_key_violation, SQLite's extended result code.
 _FOREIGN_KEY_VIOLATION = "23503"
 _SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+def _has_sqlstate(exc: BaseException, prefixes: tuple[str, ...]) -> bool:
+    """Whether an error in the chain of causes carries a SQLSTATE that starts with one of `prefixes`."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if str(getattr(cause, "sqlstate", None) or "").startswith(prefixes):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def refused_statement(exc: BaseException) -> LanternError | None:
@@ -521,8 +537,9 @@ UNREACHABLE: tuple[type[Exception], ...] = (
     RedisTimeoutError,
     PoolTimeoutError,
 )
-# And Redis' error answers, among which a refusal to write (`refuses_writes`) is Redis unavailable too.
-MAYBE_UNAVAILABLE: tuple[type[Exception], ...] = (*UNREACHABLE, RedisResponseError)
+# And the errors that say so by their content: Redis refusing writes (`refuses_writes`), PostgreSQL refusing a
+# connection (`_DATABASE_CANNOT_SERVE`).
+MAYBE_UNAVAILABLE: tuple[type[Exception], ...] = (*UNREACHABLE, RedisResponseError, PostgresError)
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
@@ -530,8 +547,10 @@ def unavailable(path: str, exc: BaseException) -> LanternError | None:
     """A server Lantern needs (the database, Redis) that cannot be reached, is locked, keeps it waiting, or refuses
     writes (Redis): a 503 asking the client to try again shortly, as readiness says, not a 500. None for any other
     failure."""
-    database_down = isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    database_down = (
+        isinstance(exc, OperationalError | InterfaceError)
+        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        or _has_sqlstate(exc, _DATABASE_CANNOT_SERVE)
     )
     if not (database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)):
         return None

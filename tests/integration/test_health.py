@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.asgi import create_app
@@ -66,6 +69,52 @@ async def test_a_database_out_of_reach_is_a_503_to_retry_not_a_500(
         assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
         assert answer.headers["retry-after"] == "5"
     assert answers[0].json()["message"] != answers[1].json()["message"]  # in German
+
+
+@pytest.fixture
+async def database_refusing(embedded_services: dict[str, str]) -> AsyncIterator[Litestar]:
+    """An app whose database role has used up its CONNECTION LIMIT (0 here: PostgreSQL refuses every connection
+    with "too many connections for role"), for this test only: a role of its own, dropped afterwards."""
+    role = f"lantern_limited_{secrets.token_hex(4)}"
+    owner = create_async_engine(os.environ["DATABASE_OWNER_URL"], isolation_level="AUTOCOMMIT")
+    async with owner.connect() as connection:
+        await connection.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+    config = alchemy_config()
+    working = config.get_engine(), config.session_maker
+    limited = make_url(os.environ["DATABASE_URL"]).set(username=role, password=None)
+    config.engine_instance, config.session_maker = create_async_engine(limited), None
+    try:
+        application = create_app()
+        async with AsyncTestClient(app=application):
+            yield application
+    finally:
+        await config.get_engine().dispose()
+        config.engine_instance, config.session_maker = working
+        async with owner.connect() as connection:
+            await connection.execute(text(f"DROP ROLE {role}"))
+        await owner.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_database_refusing_connections_is_a_503_to_retry_not_a_500(
+    tenants: TenantFactory, database_refusing: Litestar
+) -> None:
+    """PostgreSQL refusing a connection (the role's CONNECTION LIMIT reached) answered 500 with a traceback for
+    every request, while readiness said 200."""
+    login = {"email": "someone@example.com", "password": "a long enough password"}
+    async with ApiClient.for_app(database_refusing) as client:
+        answers = [
+            await client.post("/api/v1/auth/login", json=login, headers={"Accept-Language": "de"}),
+            await client.get("/api/v1/reports", headers={"Authorization": "Bearer lt_org_" + "a" * 43}),
+        ]
+        ready = await client.get("/health/ready")
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
+        assert answer.headers["retry-after"] == "5"
+    assert answers[0].json()["message"] != answers[1].json()["message"]  # in German
+    assert ready.status_code == 503
+    assert [detail["field"] for detail in ready.json()["details"]] == ["database"]
 
 
 async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
