@@ -406,10 +406,9 @@ def _start_worker(embedded: EmbeddedRedis | None) -> subprocess.Popen[bytes]:
     if embedded is not None:
         try:
             release_claims(embedded.url)
-        except RedisError as error:  # refusing writes (a full disk): the claims expire by themselves
-            click.echo(
-                _("Redis kept the jobs' claims (%(reason)s); they expire by themselves.", reason=error), err=True
-            )
+        except RedisError as error:  # refusing writes (a full disk): the worker waits for it, the claims expire
+            message = _("Redis kept the claims on running jobs (%(reason)s): they expire by themselves.", reason=error)
+            click.echo(message, err=True)
     return spawn(_worker_args())
 
 
