@@ -515,7 +515,7 @@ async def test_a_redis_that_refuses_writes_is_unavailable_as_an_unreachable_one_
     """A Redis whose disk is full answers every write with MISCONF; here it refuses them for want of replicas
     (NOREPLICAS), then of memory under `noeviction` (OOM). Every request answered 500 (the limiter's script
     raised), where an unreachable Redis's policy holds: the limiter counts in the process, submissions and reads
-    are served (a session's too), and readiness says Redis is unavailable."""
+    are served, and readiness says Redis is unavailable."""
     settings_env.setenv("REDIS_URL", separate_redis.url)
     _forget_connections()
     answers = {}
