@@ -136,6 +136,20 @@ class ReportService(TenantService[Report]):
             raise not_found()
         return reports
 
+    async def lock(self, report: Report, *, share: bool = False) -> None:
+        """Hold the report's row until the transaction ends, read afresh: FOR UPDATE for a change made from what
+        it is (two at once would both start from the same state), FOR SHARE while something is added to it (its
+        deletion waits for that, or is seen). One deleted meanwhile is not found. SQLite, whose writers take
+        turns, takes no row lock."""
+        held = await self.session.scalar(
+            select(Report)
+            .where(Report.id == report.id)
+            .with_for_update(read=share)
+            .execution_options(populate_existing=True)
+        )
+        if held is None:
+            raise not_found()
+
     async def remove(self, report: Report) -> None:
         """Delete the report; its stored files (screenshots, attachments, their thumbnails) are deleted by a job
         once the deletion commits."""
@@ -153,11 +167,14 @@ class ReportService(TenantService[Report]):
     ) -> dict[str, list[Any]]:
         """`changes` made by `actor`, kept in the report's history; someone the report is newly assigned to
         hears of it (notifications). Returns what changed, as the history keeps it: nothing when the change is
-        to what the report already is, which announces nothing to webhooks."""
-        before = _triage(report)
-        assigned_before = report.assignee_id
+        to what the report already is, which announces nothing to webhooks.
+
+        The report is locked and read afresh first, so that each change is kept against the one it follows."""
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
+        await self.lock(report)
+        before = _triage(report)
+        assigned_before = report.assignee_id
         if changes.status is not msgspec.UNSET:
             report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
         if changes.status_id is not msgspec.UNSET:

