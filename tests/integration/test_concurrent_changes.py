@@ -10,12 +10,14 @@ fix (SQLite's writers take turns).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 from typing import Any
 
 import httpx
 
 from tests.support.admin_ui import report
-from tests.support.clients import Tenant, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 
 ROUNDS = 10
 
@@ -47,6 +49,31 @@ async def test_two_changes_at_once_are_each_kept_against_the_state_they_replaced
         for delivery in await deliveries(tenant, hook["id"]):
             told[delivery["payload"]["data"]["report"]["id"]].append(delivery["payload"]["data"]["changes"]["status"])
         assert all([before for before, _after in changes].count("new") == 1 for changes in told.values()), told
+
+
+async def test_an_invitation_accepted_six_times_at_once_is_accepted_once(tenants: TenantFactory, app: Any) -> None:
+    """All six were accepted, each choosing its password and given a session: one password was left, and five
+    of the sessions were dead at once. One is accepted now, and the others are told it was accepted already."""
+    async with tenants.create() as tenant:
+        email = f"ivy-{secrets.token_hex(4)}@example.com"
+        invited = await tenant.client.post("/api/v1/organization/members", json={"email": email, "role": "member"})
+        token = data(invited, 201)["invitationToken"]
+        passwords = [f"{PASSWORD} {n}" for n in range(6)]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(ApiClient.for_app(app)) for _password in passwords]
+            answers = await asyncio.gather(
+                *(
+                    client.post("/api/v1/auth/invitations/accept", json={"token": token, "password": password})
+                    for client, password in zip(clients, passwords, strict=True)
+                )
+            )
+            assert sorted(answer.status_code for answer in answers) == [200] + [409] * 5, [a.text for a in answers]
+            accepted = next(n for n, answer in enumerate(answers) if answer.status_code == 200)
+            assert (await clients[accepted].get("/api/v1/auth/me")).status_code == 200
+            login = {"email": email, "password": passwords[accepted]}
+            assert (await clients[accepted - 1].post("/api/v1/auth/login", json=login)).status_code == 200
+        refused = next(answer for answer in answers if answer.status_code == 409)
+        assert refused.json()["message"].startswith("This invitation was accepted already")
 
 
 def hook_on(*events: str) -> dict[str, Any]:

@@ -79,6 +79,12 @@ PASSWORD_RESET_LIFETIME = timedelta(hours=1)
 PASSWORD_RESET_JOB = "send_password_reset_email"  # noqa: S105 - a job's name
 
 
+def _accepted_already() -> LanternError:
+    return LanternError(
+        ErrorCode.CONFLICT, _("This invitation was accepted already: log in with the address it was sent to.")
+    )
+
+
 def invalid_credentials() -> LanternError:
     return LanternError(ErrorCode.UNAUTHORIZED, _("The e-mail address or password is incorrect."))
 
@@ -184,9 +190,7 @@ class AccountService:
             invitation = await self.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
         if invitation is not None and invitation.accepted_at is not None:
             # Its link, opened again (from the e-mail, say): the way in is the login now, not a dead end.
-            raise LanternError(
-                ErrorCode.CONFLICT, _("This invitation was accepted already: log in with the address it was sent to.")
-            )
+            raise _accepted_already()
         if invitation is None or invitation.expires_at <= datetime.now(UTC):
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
         return invitation
@@ -215,7 +219,15 @@ class AccountService:
         if account is InviteeAccount.EXISTING:
             await self.confirm_password(user, password, client_ip, device)
         async with scoped(self.session, tenant_scope(invitation.organization_id, user.id)):
-            invitation.accepted_at = datetime.now(UTC)
+            # Claimed in one statement: of the same invitation accepted twice at once, the second finds it taken.
+            claimed = await self.session.scalar(
+                update(Invitation)
+                .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+                .values(accepted_at=datetime.now(UTC))
+                .returning(Invitation.id)
+            )
+            if claimed is None:
+                raise _accepted_already()
             accepted = (Membership.user_id == user.id, Membership.organization_id == invitation.organization_id)
             await self.session.execute(update(Membership).where(*accepted).values(invitation_pending=False))
         if account is InviteeAccount.NEW:
