@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.support.admin_ui import report
+from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 
 ROUNDS = 10
@@ -74,6 +76,53 @@ async def test_an_invitation_accepted_six_times_at_once_is_accepted_once(tenants
             assert (await clients[accepted - 1].post("/api/v1/auth/login", json=login)).status_code == 200
         refused = next(answer for answer in answers if answer.status_code == 409)
         assert refused.json()["message"].startswith("This invitation was accepted already")
+
+
+@pytest.mark.parametrize("departure", ["removed", "made a guest", "leaves", "taken off the project"])
+async def test_no_report_stays_assigned_to_someone_who_left_meanwhile(
+    tenants: TenantFactory, app: Any, departure: str
+) -> None:
+    """Assignments checked that the person was a member while their removal (or their new role of guest, their
+    leaving, a guest's place in the project taken) unassigned their reports: a third of the reports stayed assigned
+    to someone who was gone, or who no longer saw them. Now either the assignment is refused, or the departure
+    unassigns it."""
+    guest = departure == "taken off the project"
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", guestsSeeGuests=True)
+        for _round in range(ROUNDS // 2):
+            async with tenants.create("Mia's") as person:
+                await invite(tenant, app, "guest" if guest else "member", person.email)
+                if guest:
+                    added = {"userId": person.user_id}
+                    data(await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json=added), 201)
+                data(
+                    await person.client.post(
+                        "/api/v1/auth/organization", json={"organizationId": tenant.organization_id}
+                    )
+                )
+                members = data(await tenant.client.get("/api/v1/organization/members"))
+                membership = next(member["id"] for member in members if member["userId"] == person.user_id)
+                ids = [str((await report(tenant.client, project["apiKey"], f"Assign {n}"))["id"]) for n in range(4)]
+                *assigned, departed = await asyncio.gather(
+                    *(tenant.client.patch(f"/api/v1/reports/{i}", json={"assigneeId": person.user_id}) for i in ids),
+                    depart(tenant, person, membership, departure, project["id"]),
+                )
+                assert departed.status_code in {200, 204}, departed.text
+                assert {answer.status_code for answer in assigned} <= {200, 400}, [a.text for a in assigned]
+                for report_id in ids:
+                    assert data(await tenant.client.get(f"/api/v1/reports/{report_id}"))["assigneeId"] is None
+
+
+def depart(
+    tenant: Tenant, person: Tenant, membership: str, departure: str, project_id: str
+) -> Awaitable[httpx.Response]:
+    if departure == "removed":
+        return tenant.client.delete(f"/api/v1/organization/members/{membership}")
+    if departure == "made a guest":
+        return tenant.client.patch(f"/api/v1/organization/members/{membership}", json={"role": "guest"})
+    if departure == "taken off the project":
+        return tenant.client.delete(f"/api/v1/projects/{project_id}/members/{person.user_id}")
+    return person.client.delete("/api/v1/organization/membership")
 
 
 def hook_on(*events: str) -> dict[str, Any]:

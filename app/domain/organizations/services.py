@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -165,7 +165,7 @@ class MembershipService(TenantService[Membership]):
     async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> dict[UUID, MovedReports]:
         """Another role; a member made a guest is unassigned the reports they see no more, which are returned
         by project (webhooks hear of each)."""
-        membership = await self.get(membership_id)
+        membership = await self.held(Membership.id == membership_id)
         _check_can_grant(actor, role)
         _check_can_grant(actor, Role(membership.role))
         if role != Role.OWNER:
@@ -177,14 +177,14 @@ class MembershipService(TenantService[Membership]):
     async def remove(self, actor: Identity, membership_id: UUID) -> dict[UUID, MovedReports]:
         """Someone out of the organization, with their place in its projects and their invitation; their
         reports go back to nobody, which is returned by project (webhooks hear of each)."""
-        membership = await self.get(membership_id)
+        membership = await self.held(Membership.id == membership_id)
         _check_can_grant(actor, Role(membership.role))
         return await self._take_out(actor, membership)
 
     async def leave(self, person: Identity) -> dict[UUID, MovedReports]:
         """The person acting out of the organization in context, as `remove` takes someone out (its last owner
         stays); their reports go back to nobody, returned by project (webhooks hear of each)."""
-        return await self._take_out(person, await self.get_one(user_id=person.user_id))
+        return await self._take_out(person, await self.held(Membership.user_id == person.user_id))
 
     async def sole_member(self, user_id: UUID) -> bool:
         """Whether no one but this person has accepted a membership (invitations still pending do not count)."""
@@ -197,6 +197,12 @@ class MembershipService(TenantService[Membership]):
         owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
         mine = await self.get_one_or_none(user_id=user_id, role=Role.OWNER.value, invitation_pending=False)
         return mine is not None and owners == 1 and not await self.sole_member(user_id)
+
+    async def held(self, which: ColumnElement[bool]) -> Membership:
+        """A membership locked until the transaction ends (FOR UPDATE), before a change that unassigns what its
+        person no longer sees: an assignment to them holds it (FOR SHARE) while it checks they see the report,
+        so it waits for the change, or the change waits for it and finds the report theirs."""
+        return await self.get_one(which, with_for_update=True, execution_options={"populate_existing": True})
 
     async def _take_out(self, actor: Identity, membership: Membership) -> dict[UUID, MovedReports]:
         await self._keep_an_owner(membership)

@@ -232,6 +232,7 @@ class ProjectService(TenantService[Project]):
     async def remove_person(self, actor: Identity, project_id: UUID, user_id: UUID) -> dict[UUID, MovedReports]:
         """Someone off the project; a guest is unassigned the reports they see no more, which are returned by
         project (webhooks hear of each)."""
+        await MembershipService(session=self.session).held(Membership.user_id == user_id)
         person = await self.session.scalar(
             select(ProjectMember).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
         )

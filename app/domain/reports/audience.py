@@ -50,10 +50,14 @@ async def is_guest(session: AsyncSession, user_id: UUID) -> bool:
     return role == Role.GUEST
 
 
-async def sees_report(session: AsyncSession, report: Report, user_id: UUID) -> bool:
+async def sees_report(session: AsyncSession, report: Report, user_id: UUID, *, hold: bool = False) -> bool:
     """A member of the report's organization (not only invited) sees every report; a guest, what their
-    `GuestView` shows. Anyone else, another organization's people included, sees none."""
-    membership = await _membership(session, user_id)
+    `GuestView` shows. Anyone else, another organization's people included, sees none.
+
+    `hold` keeps their membership as read until the transaction ends (FOR SHARE), for a report assigned to
+    them: their removal, or a change that takes their sight of it away, locks it first and unassigns what they
+    no longer see, so it waits for the assignment, or the assignment sees them gone."""
+    membership = await _membership(session, user_id, hold=hold)
     if membership is None or membership.invitation_pending:
         return False
     if membership.role != Role.GUEST:
@@ -90,14 +94,15 @@ async def guest_view(session: AsyncSession, user_id: UUID) -> GuestView | None:
     return await _view_of(session, user_id, membership.email)
 
 
-async def _membership(session: AsyncSession, user_id: UUID) -> Row[Any] | None:
-    return (
-        await session.execute(
-            select(Membership.role, Membership.invitation_pending, User.email)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.user_id == user_id),
-        )
-    ).first()
+async def _membership(session: AsyncSession, user_id: UUID, *, hold: bool = False) -> Row[Any] | None:
+    query = (
+        select(Membership.role, Membership.invitation_pending, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.user_id == user_id)
+    )
+    if hold:
+        query = query.with_for_update(read=True, of=Membership)
+    return (await session.execute(query)).first()
 
 
 async def _view_of(session: AsyncSession, user_id: UUID, email: str, *among: ColumnElement[bool]) -> GuestView:

@@ -169,7 +169,8 @@ class ReportService(TenantService[Report]):
         hears of it (notifications). Returns what changed, as the history keeps it: nothing when the change is
         to what the report already is, which announces nothing to webhooks.
 
-        The report is locked and read afresh first, so that each change is kept against the one it follows."""
+        The report is locked and read afresh first, so that each change is kept against the one it follows. The
+        assignee's membership is held before it (locks are taken membership first, then report, everywhere)."""
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
         await self.lock(report)
@@ -238,7 +239,7 @@ class ReportService(TenantService[Report]):
     async def _check_assignee(self, report: Report, user_id: UUID) -> None:
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
         organization's user included, is unknown here."""
-        if not await sees_report(self.session, report, user_id):
+        if not await sees_report(self.session, report, user_id, hold=True):
             message = _("No one who can see this report has this ID.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
