@@ -113,6 +113,29 @@ async def test_no_report_stays_assigned_to_someone_who_left_meanwhile(
                     assert data(await tenant.client.get(f"/api/v1/reports/{report_id}"))["assigneeId"] is None
 
 
+async def test_a_comment_on_a_report_being_deleted_is_not_found(tenants: TenantFactory) -> None:
+    """It was a 409 ("This conflicts with existing data", the comment's broken reference), and a comment.created
+    webhook could come after the report's report.deleted."""
+    async with tenants.create() as tenant:
+        hook = data(
+            await tenant.client.post("/api/v1/webhooks", json=hook_on("comment.created", "report.deleted")), 201
+        )
+        for report_id in await reports(tenant, ROUNDS):
+            comments = [f"/api/v1/reports/{report_id}/comments"] * 5
+            *before, deleted = await asyncio.gather(
+                *(tenant.client.post(path, json={"text": "Still broken"}) for path in comments),
+                tenant.client.delete(f"/api/v1/reports/{report_id}"),
+            )
+            after = await asyncio.gather(*(tenant.client.post(path, json={"text": "Still?"}) for path in comments))
+            assert deleted.status_code == 204, deleted.text
+            assert {answer.status_code for answer in before} <= {201, 404}, [answer.text for answer in before]
+            assert {answer.status_code for answer in after} == {404}
+        events = [(d["payload"]["data"]["report"]["id"], d["event"]) for d in await deliveries(tenant, hook["id"])]
+        for report_id, event in events:
+            if event == "comment.created":
+                assert (report_id, "report.deleted") not in events[: events.index((report_id, event))], events
+
+
 def depart(
     tenant: Tenant, person: Tenant, membership: str, departure: str, project_id: str
 ) -> Awaitable[httpx.Response]:

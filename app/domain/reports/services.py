@@ -775,6 +775,8 @@ class CommentService(TenantService[Comment]):
             raise LanternError(
                 ErrorCode.FORBIDDEN, _("Only the team writes internal notes; a guest's are read by all.")
             )
+        # Held while the comment is added: a deletion under way makes it 404, not a broken reference.
+        await ReportService(session=self.session).lock(report, share=True)
         comment = await self.create(Comment(report_id=report.id, text=text, internal=internal, **authorship(author)))
         notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
         return comment

@@ -654,6 +654,7 @@ class ReportPages(Controller):
     ) -> Redirect:
         """Gone for good with its files, as `DELETE /api/v1/reports/{id}`; webhooks hear `report.deleted`."""
         report = await reports.by_reference(reference)
+        await reports.lock(report)  # a comment being added is told of first, or is refused
         await events.report_changed(Event.REPORT_DELETED, report)
         await reports.remove(report)
         return see_other(list_path(request, notice="deleted"))

@@ -299,6 +299,7 @@ class ReportController(Controller):
         self, reference: FromPath[str], reports: NamedDependency[ReportService], events: NamedDependency[WebhookEvents]
     ) -> None:
         report = await reports.by_reference(reference)
+        await reports.lock(report)  # a comment being added is told of first, or is refused
         await events.report_changed(Event.REPORT_DELETED, report)
         await reports.remove(report)
 
