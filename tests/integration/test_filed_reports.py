@@ -146,7 +146,11 @@ async def test_what_is_refused_is_named(tenants: TenantFactory, app: Any) -> Non
     async with tenants.create() as tenant, tenants.create("Other") as other:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
         path = _filed(project)
+        # Someone invited who has not accepted: their account's name is theirs to give when they accept.
+        invitee = (await invite(tenant))["member"]["userId"]
         refusals = [
+            ({"title": "Card refused", "reporterId": invitee}, "reporterId"),
+            ({"task": {"description": "Card refused", "requester_id": invitee}}, "reporter_id"),
             ({"title": "Card refused", "status": "nowhere"}, "status"),
             ({"title": "Card refused", "assigneeEmail": other.email}, "assigneeEmail"),
             ({"task": {"description": "Card refused", "assigned_to_id": other.user_id}}, "assignee_id"),

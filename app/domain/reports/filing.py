@@ -121,7 +121,8 @@ async def _reporter(session: AsyncSession, filing: ReportFiling, filer: Identity
         await session.execute(
             select(User.name, User.email)
             .join(Membership, Membership.user_id == User.id)
-            .where(User.id == filing.reporter_id)
+            # An invitee's name is theirs to give when they accept.
+            .where(User.id == filing.reporter_id, Membership.invitation_pending.is_(False))
         )
     ).first()
     if person is None:
