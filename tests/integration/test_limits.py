@@ -368,6 +368,27 @@ async def test_a_browser_that_signed_in_before_a_password_change_is_a_stranger_a
     assert changer.status_code == 200, changer.text
 
 
+async def test_a_browser_of_a_deleted_account_is_a_stranger_to_a_new_one_with_its_address(
+    tenants: TenantFactory, app: Any, settings_env: pytest.MonkeyPatch
+) -> None:
+    """An account never given another password had its device cookie made for no change at all: one made again
+    with a deleted account's address took the old account's browsers as its own, past the cap on failures."""
+    settings_env.setenv("LANTERN_TRUSTED_PROXIES", "127.0.0.1/32")
+    settings_env.setenv("LANTERN_LOGIN_FAILURES_PER_HOUR", "1")
+    reset_settings()
+    async with tenants.create() as tenant, ApiClient.for_app(app) as old, ApiClient.for_app(app) as stranger:
+        right = {"email": tenant.email, "password": PASSWORD}
+        assert (await old.post("/api/v1/auth/login", json=right, headers=_from(1))).status_code == 200
+        deleted = await tenant.client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD})
+        assert deleted.status_code == 204, deleted.text
+        again = {**right, "name": "Someone new", "organization": {"name": "Another shop"}}
+        assert (await stranger.post("/api/v1/auth/signup", json=again, headers=_from(2))).status_code == 201
+        guess = await stranger.post("/api/v1/auth/login", json={**right, "password": "a guess"}, headers=_from(3))
+        assert guess.status_code == 401, guess.text  # the account's cap of failures is now full
+        known_before = await old.post("/api/v1/auth/login", json=right, headers=_from(4))
+    assert known_before.status_code == 429, known_before.text
+
+
 def _from(host: int) -> dict[str, str]:
     return {"X-Forwarded-For": f"198.51.100.{host}"}
 

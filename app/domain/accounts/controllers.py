@@ -91,7 +91,7 @@ async def sign_in(request: Request[Any, Any, Any], accounts: AccountService, ema
     """Check a login (throttled per account and IP) and start its session in the user's first organization;
     the API's login and the admin UI's login page both go through here."""
     known = await accounts.users.by_email(email)
-    changed = known.password_changed_at if known else None
+    changed = known.password_set_at if known else None
     throttle = LoginThrottle(email, client_ip(request.scope), request.cookies.get(DEVICE_COOKIE), changed)
     decision = await throttle.attempt()
     try:

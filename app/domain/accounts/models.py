@@ -27,6 +27,12 @@ class User(UUIDv7AuditBase):
     # Sessions that began before it end: a changed or reset password signs out every other browser.
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
 
+    @property
+    def password_set_at(self) -> datetime:
+        """When the account's password became the one it has: changed or reset, else the account's making (an
+        account made again with a deleted one's address is another account)."""
+        return self.password_changed_at or self.created_at
+
 
 class PasswordReset(UUIDv7AuditBase):
     """A mailed link to choose a new password: its token is stored only as a hash and works once, briefly."""

@@ -239,7 +239,7 @@ class AccountService:
     async def confirm_password(self, user: User, password: str, client_ip: str, device: str | None) -> None:
         """A signed-in person's password typed again before a change that takes it (throttled as a login: a
         wrong one is a failed attempt); else 401."""
-        throttle = LoginThrottle(user.email, client_ip, device, user.password_changed_at)
+        throttle = LoginThrottle(user.email, client_ip, device, user.password_set_at)
         await throttle.attempt()
         if user.password_hash is None or not await verify_password(user.password_hash, password):
             await throttle.failed()
@@ -319,8 +319,9 @@ class LoginThrottle:
     and unknown addresses are limited, and answered, alike. A browser that signed in to the account before
     (its device cookie, see `device_token`) is held to the first limit only: its owner is not locked out by
     someone else's guesses, and its own failures do not count toward the account-wide cap. The cookie is made
-    for the account's current password (`password_changed`, None for one never changed or for no account): a
-    browser that signed in before a change or reset is a stranger again until it signs in with the new one.
+    for the account's current password (`password_changed`, see `User.password_set_at`; None for no account): a
+    browser that signed in before a change or reset, or to a deleted account of the address, is a stranger again
+    until it signs in with the new one.
     """
 
     def __init__(
@@ -354,7 +355,7 @@ class LoginThrottle:
 def renewed_device_cookie(user: User) -> Cookie:
     """The device cookie for the browser that has just changed the account's password: it proved the new one
     as a login does."""
-    return _device_cookie(device_token(digest(normalize_email(user.email)), user.password_changed_at))
+    return _device_cookie(device_token(digest(normalize_email(user.email)), user.password_set_at))
 
 
 def _device_cookie(token: str) -> Cookie:
