@@ -123,7 +123,7 @@ async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_go
     assert answer.json()["error"] == "SERVICE_UNAVAILABLE"
     [detail] = answer.json()["details"]
     assert detail["field"] == "redis"
-    assert detail["message"] != "Redis cannot be reached."  # in Japanese
+    assert detail["message"] != "Redis cannot be reached, or refuses writes."  # in Japanese
 
 
 async def test_ready_when_all_is_reachable(anonymous: ApiClient) -> None:

@@ -81,7 +81,7 @@ class HealthController(Controller):
         readiness = await _readiness()
         unreachable = [
             *([] if readiness.database else [FieldError("database", _("The database cannot be reached."))]),
-            *([] if readiness.redis else [FieldError("redis", _("Redis cannot be reached."))]),
+            *([] if readiness.redis else [FieldError("redis", _("Redis cannot be reached, or refuses writes."))]),
         ]
         if unreachable:
             raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=unreachable)
