@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # Kinds by what a process runs: Python processes by the module they run (`python -m …`), others by name.
-MODULE_KINDS = {b"granian": "server", b"arq": "worker"}
+MODULE_KINDS = {b"granian": "server", b"workers": "worker"}  # `app.cli serve` and `worker` exec these
 NAME_KINDS = {"postgres": "postgresql", "redis-server": "redis"}
 KINDS = ("server", "worker", "postgresql", "redis", "load")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
