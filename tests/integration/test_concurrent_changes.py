@@ -1,6 +1,7 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
-of the organization, and a comment on a report being deleted is refused as not found.
+of the organization, a comment on a report being deleted is refused as not found, and of two owners leaving the
+role at once one stays.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -111,6 +112,50 @@ async def test_no_report_stays_assigned_to_someone_who_left_meanwhile(
                 assert {answer.status_code for answer in assigned} <= {200, 400}, [a.text for a in assigned]
                 for report_id in ids:
                     assert data(await tenant.client.get(f"/api/v1/reports/{report_id}"))["assigneeId"] is None
+
+
+@pytest.mark.parametrize("departure", ["demoted", "removed", "leaves", "deletes their account"])
+async def test_two_owners_leaving_the_role_at_once_leave_one(tenants: TenantFactory, app: Any, departure: str) -> None:
+    """Each counted the other as the owner who stays, and both went: the organization was left with no owner.
+    Now they take turns, and the second is refused (409)."""
+    for _round in range(ROUNDS // 2):
+        async with tenants.create() as first, tenants.create("Mia's") as second:
+            await invite(first, app, "owner", second.email)
+            data(await second.client.post("/api/v1/auth/organization", json={"organizationId": first.organization_id}))
+            members = {m["userId"]: m["id"] for m in data(await first.client.get("/api/v1/organization/members"))}
+            answers = await asyncio.gather(
+                *step_down(first, second, members[first.user_id], members[second.user_id], departure)
+            )
+            assert sorted(answer.status_code for answer in answers) in ([200, 409], [204, 409]), [
+                a.text for a in answers
+            ]
+            owners = [m for m in await members_of(first, second) if m["role"] == "owner"]
+            assert len(owners) == 1, owners
+
+
+def step_down(first: Tenant, second: Tenant, mine: str, theirs: str, departure: str) -> list[Awaitable[httpx.Response]]:
+    """Both owners leaving the role at once: each made a member, each removing the other, or the second leaving
+    (or deleting their account) while the first makes themselves a member."""
+    if departure == "removed":
+        return [
+            first.client.delete(f"/api/v1/organization/members/{theirs}"),
+            second.client.delete(f"/api/v1/organization/members/{mine}"),
+        ]
+    demoted = first.client.patch(f"/api/v1/organization/members/{mine}", json={"role": "member"})
+    if departure == "demoted":
+        return [demoted, second.client.patch(f"/api/v1/organization/members/{theirs}", json={"role": "member"})]
+    if departure == "leaves":
+        return [demoted, second.client.delete("/api/v1/organization/membership")]
+    return [demoted, second.client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD})]
+
+
+async def members_of(first: Tenant, second: Tenant) -> list[Any]:
+    """The organization's members, read by whichever of its two owners is still in it."""
+    for client in (first.client, second.client):
+        answer = await client.get("/api/v1/organization/members")
+        if answer.status_code == 200 and answer.json()["data"]:
+            return data(answer)  # type: ignore[no-any-return]
+    raise AssertionError("neither owner reads the organization")
 
 
 async def test_a_comment_on_a_report_being_deleted_is_not_found(tenants: TenantFactory) -> None:

@@ -218,6 +218,11 @@ class MembershipService(TenantService[Membership]):
         owner who has not accepted yet is no owner: their invitation can always be withdrawn."""
         if leaving.role != Role.OWNER.value or leaving.invitation_pending:
             return
+        # Owners leaving at once take turns here, each counting those the others left: the organization's row is
+        # held (FOR NO KEY UPDATE, which reports and other rows naming it still pass), after the membership.
+        await self.session.execute(
+            select(Organization.id).where(Organization.id == self.organization_id).with_for_update(key_share=True)
+        )
         owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
         if owners <= 1:
             raise LanternError(ErrorCode.CONFLICT, _("An organization must keep at least one owner."))
