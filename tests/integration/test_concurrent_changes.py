@@ -133,6 +133,31 @@ async def test_two_owners_leaving_the_role_at_once_leave_one(tenants: TenantFact
             assert len(owners) == 1, owners
 
 
+async def test_a_report_moved_into_a_column_being_renamed_or_deleted_ends_in_a_column(tenants: TenantFactory) -> None:
+    """A report moved into a column while it was renamed kept the old name, and one moved into a column while it
+    was deleted kept its number: on the board it was in no column. Now the rename carries it, the deletion sends
+    it back to feedback, or the move comes after them (into the renamed column, or refused: the column is gone)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        ids = [str((await report(tenant.client, project["apiKey"], f"Board {n}"))["id"]) for n in range(6)]
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        for round_ in range(ROUNDS // 2):
+            column = data(await tenant.client.post(columns, json={"name": f"Review {round_}"}), 201)
+            for into, change in (
+                (column["name"], tenant.client.patch(f"{columns}/{column['id']}", json={"name": f"QA {round_}"})),
+                (f"QA {round_}", tenant.client.delete(f"{columns}/{column['id']}")),
+            ):
+                *moves, changed = await asyncio.gather(
+                    *(tenant.client.patch(f"/api/v1/reports/{i}", json={"status": into}) for i in ids), change
+                )
+                assert changed.status_code in {200, 204}, changed.text
+                assert {move.status_code for move in moves} <= {200, 400}, [move.text for move in moves]
+                names = {column["name"] for column in data(await tenant.client.get(columns))}
+                for report_id in ids:
+                    moved = data(await tenant.client.get(f"/api/v1/reports/{report_id}"))
+                    assert moved["status"] in names, (moved["status"], names)
+
+
 def step_down(first: Tenant, second: Tenant, mine: str, theirs: str, departure: str) -> list[Awaitable[httpx.Response]]:
     """Both owners leaving the role at once: each made a member, each removing the other, or the second leaving
     (or deleting their account) while the first makes themselves a member."""

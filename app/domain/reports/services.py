@@ -170,16 +170,20 @@ class ReportService(TenantService[Report]):
         to what the report already is, which announces nothing to webhooks.
 
         The report is locked and read afresh first, so that each change is kept against the one it follows. The
-        assignee's membership is held before it (locks are taken membership first, then report, everywhere)."""
+        assignee's membership, then the column it moves into, are held before it (locks are taken membership
+        first, then column, then report, everywhere)."""
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
+        status = None
+        if changes.status is not msgspec.UNSET:
+            status = await columns.resolve_status(report.project_id, changes.status)
+        if changes.status_id is not msgspec.UNSET:
+            status = await columns.resolve_status_id(report.project_id, changes.status_id)
         await self.lock(report)
         before = _triage(report)
         assigned_before = report.assignee_id
-        if changes.status is not msgspec.UNSET:
-            report.status, report.status_id = await columns.resolve_status(report.project_id, changes.status)
-        if changes.status_id is not msgspec.UNSET:
-            report.status, report.status_id = await columns.resolve_status_id(report.project_id, changes.status_id)
+        if status is not None:
+            report.status, report.status_id = status
         _set_fields(report, changes)
         if changed := _changed_fields(before, _triage(report)):
             self.session.add(ReportChange(report_id=report.id, changes=changed, **authorship(actor)))
@@ -595,7 +599,9 @@ class ColumnService(TenantService[ProjectColumn]):
             return wanted, DEFAULT_STATUS_IDS[wanted]
         for column in await self.custom(project_id):
             if name_key(column.name) == wanted:
-                return column.name, column.status_id
+                if (held := await self._held(column)) is not None:
+                    return held
+                break
         if (alias := STATUS_ALIASES.get(wanted)) is not None:
             return alias, DEFAULT_STATUS_IDS[alias]
         raise LanternError(
@@ -610,11 +616,25 @@ class ColumnService(TenantService[ProjectColumn]):
                 return name, status_id
         for column in await self.custom(project_id):
             if column.status_id == status_id:
-                return column.name, column.status_id
+                if (held := await self._held(column)) is not None:
+                    return held
+                break
         raise LanternError(
             ErrorCode.VALIDATION_ERROR,
             details=[FieldError("statusId", _("There is no column with this number in the project."))],
         )
+
+    async def _held(self, column: ProjectColumn) -> tuple[str, int | None] | None:
+        """(status, status id) of a column a report goes into, held until the transaction ends (FOR SHARE) and read
+        afresh: its renaming or deletion (FOR UPDATE) waits and then carries the report, or was first and the
+        report takes its new name; None once it is gone."""
+        held = await self.session.scalar(
+            select(ProjectColumn)
+            .where(ProjectColumn.id == column.id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        return None if held is None else (held.name, held.status_id)
 
     async def add(self, project_id: UUID, data: ColumnCreate) -> ProjectColumn:
         name = stored_name(data.name)
@@ -636,15 +656,22 @@ class ColumnService(TenantService[ProjectColumn]):
             ProjectColumn(project_id=project_id, name=name, status_id=status_id, position=position)
         )
 
-    async def one(self, project_id: UUID, column_id: UUID) -> ProjectColumn:
-        """A custom column of the project (the defaults have no id); another project's is unknown here."""
-        column = await self.get_one_or_none(ProjectColumn.id == column_id, ProjectColumn.project_id == project_id)
+    async def one(self, project_id: UUID, column_id: UUID, *, locked: bool = False) -> ProjectColumn:
+        """A custom column of the project (the defaults have no id); another project's is unknown here. `locked`
+        holds it until the transaction ends (FOR UPDATE), read afresh, before it is renamed or deleted: reports
+        going into it meanwhile wait, or are carried (see `_held`)."""
+        column = await self.get_one_or_none(
+            ProjectColumn.id == column_id,
+            ProjectColumn.project_id == project_id,
+            with_for_update=locked,
+            execution_options={"populate_existing": locked},
+        )
         if column is None:
             raise not_found()
         return column
 
     async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate, actor: Identity) -> ColumnChange:
-        column = await self.one(project_id, column_id)
+        column = await self.one(project_id, column_id, locked=True)
         moved = MovedReports([], {})
         if data.name is not msgspec.UNSET and stored_name(data.name) != column.name:
             new_name = stored_name(data.name)
@@ -674,7 +701,7 @@ class ColumnService(TenantService[ProjectColumn]):
     async def remove(self, project_id: UUID, column_id: UUID, actor: Identity) -> MovedReports:
         """A custom column gone; its reports go back to the feedback column, none is lost with it. Returns
         them (webhooks hear of each)."""
-        column = await self.one(project_id, column_id)
+        column = await self.one(project_id, column_id, locked=True)
         moved = await self._move_reports(project_id, column, actor, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
         return moved
