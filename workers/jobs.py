@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
 from typing import Any
 from uuid import UUID
@@ -155,6 +155,25 @@ async def sweep_unattached_uploads(_ctx: dict[str, Any]) -> int:
     return len(keys)
 
 
+async def queue_again(work: Sequence[tuple[str, dict[str, Any], Any]], every_seconds: int) -> int:
+    """Queue again, under a new job id at most once per `every_seconds`, the work (function, arguments, row)
+    whose job the queue lost or a worker holds, but not the work whose job still waits in the queue: a long
+    backlog was queued again every minute, and each of its jobs waited there several times over."""
+    queue = job_queue()
+    waiting: set[str] = set()
+    for function in {function for function, _arguments, _row in work}:
+        waiting |= await queue.waiting(function, [row.job_id for name, _arguments, row in work if name == function])
+    window = int(time.time() // every_seconds)
+    queued = await asyncio.gather(
+        *(
+            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
+            for function, arguments, row in work
+            if row.job_id not in waiting
+        )
+    )
+    return sum(queued)
+
+
 # Work against other servers, and the job that attempts it: (the work's rows, the job, the job's argument).
 OUTBOUND_WORK: tuple[tuple[Any, str, str], ...] = (
     (WebhookDelivery, "deliver_webhook", "delivery_id"),
@@ -188,25 +207,18 @@ async def sweep_outbound_work(_ctx: dict[str, Any]) -> int:
                     for row in await retries.overdue(session, model)
                 ]
                 forgotten = await forget_old_deliveries(session)
-    window = int(time.time() // OUTBOUND_RESWEEP_SECONDS)
-    queue = job_queue()
-    queued = await asyncio.gather(
-        *(
-            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
-            for function, arguments, row in overdue
-        )
-    )
-    if any(queued) or forgotten:
-        logger.info("sweeper queued outbound work", count=sum(queued), forgotten_deliveries=forgotten)
-    return sum(queued)
+    queued = await queue_again(overdue, OUTBOUND_RESWEEP_SECONDS)
+    if queued or forgotten:
+        logger.info("sweeper queued outbound work", count=queued, forgotten_deliveries=forgotten)
+    return queued
 
 
 # Screenshots pending this long after their last change (upload, or the start of a run) are the sweeper's.
 SCREENSHOT_SWEEP_AFTER_SECONDS = 10.0
 SCREENSHOT_SWEEP_BATCH = 1000
-# The sweeper queues a screenshot again at most once per this many seconds. It cannot tell a job that waits
-# in a long queue from one that a killed worker held (arq frees that one only after its in-progress
-# timeout, 310 s): it queues one more run, and the run that comes second finds nothing pending to do.
+# The sweeper queues a screenshot again at most once per this many seconds while no job of it waits in the
+# queue. It cannot tell a job a worker runs from one that a killed worker held (arq frees that one only after
+# its in-progress timeout, 310 s): it queues one more run, and the run that comes second finds nothing to do.
 SCREENSHOT_RESWEEP_SECONDS = 60
 
 
@@ -266,15 +278,7 @@ async def sweep_pending_screenshots(_ctx: dict[str, Any]) -> int:
         *(("process_screenshot", {"screenshot_id": str(row.id)}, row) for row in screenshots),
         *(("process_attachment_image", {"attachment_id": str(row.id)}, row) for row in attachments),
     ]
-    window = int(time.time() // SCREENSHOT_RESWEEP_SECONDS)
-    queue = job_queue()
-    queued = await asyncio.gather(
-        *(
-            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
-            for function, arguments, row in pending
-        )
-    )
-    enqueued = sum(queued)
+    enqueued = await queue_again(pending, SCREENSHOT_RESWEEP_SECONDS)
     if enqueued:
         logger.info("sweeper re-enqueued images", count=enqueued)
     return enqueued

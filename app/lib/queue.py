@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -78,6 +79,7 @@ class JobQueue:
     """arq's queues, as the workers read them (`workers/main.py`): each job in the queue of its function."""
 
     def __init__(self, redis: Redis) -> None:
+        self.redis = redis
         self.script = redis.register_script(_ENQUEUE)
         self.scripts = ScriptBatch(redis)
 
@@ -93,6 +95,27 @@ class JobQueue:
         keys = [job_key_prefix + job_id, result_key_prefix + job_id, queue_of(function)]
         arguments = [defer_ms + expires_extra_ms, job, enqueued_ms + defer_ms, job_id]
         return bool(await self.scripts.call(self.script, keys, arguments))
+
+    async def waiting(self, function: str, job_ids: Collection[str]) -> set[str]:
+        """Of these jobs of `function`, those waiting in its queue (due or deferred) under their own id or an id
+        the sweeper gave them (`<job id>:<window>`), not claimed by a worker: they will run, and queueing them
+        again only lengthens the queue. A job lost with Redis is not found, nor one a worker holds (one that
+        died lets go of its claim only after minutes)."""
+        redis = self.redis
+        wanted = set(job_ids)
+        found: dict[str, str] = {}
+        for queued in await redis.zrange(queue_of(function), 0, -1):
+            queued_id = queued.decode() if isinstance(queued, bytes) else str(queued)
+            work = queued_id if queued_id in wanted else queued_id.rpartition(":")[0]
+            if work in wanted:
+                found[queued_id] = work
+        async with redis.pipeline(transaction=False) as pipeline:
+            for queued_id in found:
+                pipeline.exists(job_key_prefix + queued_id)
+                pipeline.exists(in_progress_key_prefix + queued_id)
+            answers = await pipeline.execute()
+        claims = zip(answers[::2], answers[1::2], strict=True)
+        return {work for work, (kept, claimed) in zip(found.values(), claims, strict=True) if kept and not claimed}
 
 
 @cache

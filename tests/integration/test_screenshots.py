@@ -24,7 +24,7 @@ from app.domain.reports.ingest import UNATTACHED_UPLOAD_HOURS, store_upload
 from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import _DECODING, MAX_ATTEMPTS, Refusal, ScreenshotService, run_seconds
 from app.lib.database import alchemy_config
-from app.lib.queue import enqueue_for_tenant
+from app.lib.queue import IMAGE_QUEUE, enqueue_for_tenant
 from app.lib.redis import get_redis
 from app.lib.storage import LocalStorage, storage
 from app.settings import get_settings, reset_settings
@@ -33,7 +33,12 @@ from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.screenshots import processed, read_report
 from tests.support.worker import running_worker
-from workers.jobs import SCREENSHOT_SWEEP_AFTER_SECONDS, process_screenshot, sweep_unattached_uploads
+from workers.jobs import (
+    SCREENSHOT_SWEEP_AFTER_SECONDS,
+    process_screenshot,
+    sweep_pending_screenshots,
+    sweep_unattached_uploads,
+)
 
 WAIT_SECONDS = 180.0
 
@@ -505,6 +510,39 @@ async def test_after_flushdb_the_sweeper_finds_every_pending_screenshot(tenants:
                 select(func.count()).select_from(Screenshot).where(Screenshot.report_id == shots[0].report_id),
             )
         assert total == count
+
+
+async def test_the_sweeper_queues_again_only_the_screenshots_whose_job_the_queue_lost(tenants: TenantFactory) -> None:
+    """During a long backlog every pending screenshot was queued again each minute under a new job id, though its
+    job waited in the queue: the queue held several jobs for each. Now a waiting job is left alone, and only a
+    flushed queue's are queued again (once)."""
+    count = 30
+    async with tenants.create() as tenant:
+        shots = await pending_screenshots(tenant, count, screenshot_png((160, 90)))
+        await enqueue(tenant, shots)
+        async with tenant_session(tenant) as session:  # pending long enough for the sweeper
+            await session.execute(
+                update(Screenshot)
+                .where(Screenshot.report_id == shots[0].report_id)
+                .values(updated_at=datetime.now(UTC) - timedelta(seconds=SCREENSHOT_SWEEP_AFTER_SECONDS)),
+            )
+            await session.commit()
+        await sweep_pending_screenshots({})
+        assert await queued_jobs(shots) == {shot.job_id: [shot.job_id] for shot in shots}
+        await get_redis().flushdb()  # only this test's database: on a shared Redis server each has its own
+        await sweep_pending_screenshots({})
+        await sweep_pending_screenshots({})
+        again = await queued_jobs(shots)
+        assert sorted(map(len, again.values())) == [1] * count, again
+        async with running_worker():
+            await all_ready(tenant, shots)
+        assert {row.attempts for row in await rows(tenant, shots)} == {1}
+
+
+async def queued_jobs(shots: list[Screenshot]) -> dict[str, list[str]]:
+    """The ids of the jobs waiting in the images' queue for each of these screenshots."""
+    queued = [job_id.decode() for job_id in await get_redis().zrange(IMAGE_QUEUE, 0, -1)]
+    return {shot.job_id: [job_id for job_id in queued if job_id.startswith(shot.job_id)] for shot in shots}
 
 
 async def test_a_flood_of_images_holds_back_no_other_organizations_work(tenants: TenantFactory, worker: Any) -> None:
