@@ -191,6 +191,7 @@ class QueuedJob:
     organization_id: str | None  # None for the instance's own jobs (the sweepers)
     state: JobState
     tries: int  # runs started so far; above 1, arq is retrying the job
+    arguments: dict[str, Any]  # the job's keyword arguments: which piece of work it does
 
 
 # The dashboard reads at most this many jobs of the queue; a longer queue is reported as truncated.
@@ -219,7 +220,7 @@ async def queue_snapshot(limit: int = QUEUE_SNAPSHOT_LIMIT) -> tuple[list[Queued
             continue  # finished between the two reads
         job = deserialize_job(data, deserializer=deserialize)
         state = JobState.RUNNING if running else JobState.SCHEDULED if score > now_ms else JobState.QUEUED
-        jobs.append(QueuedJob(job.function, job.kwargs.get("organization_id"), state, int(tries or 0)))
+        jobs.append(QueuedJob(job.function, job.kwargs.get("organization_id"), state, int(tries or 0), job.kwargs))
     return jobs, truncated
 
 

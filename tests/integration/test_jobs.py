@@ -15,12 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from arq.constants import in_progress_key_prefix
 from PIL import Image
 
+from app.lib.redis import get_redis
 from app.seed import create_admin
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of
+from tests.support.processes import worker_process
 from tests.support.receiver import Receiver
 from tests.support.worker import running_worker
 
@@ -93,6 +96,31 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
             "functions": [],
             "truncated": False,
         }
+
+
+async def test_a_killed_workers_jobs_are_not_running_once_their_work_is_done(tenants: TenantFactory) -> None:
+    """A worker killed with SIGKILL held its jobs' claims until arq let go of them (100 s for images): the
+    dashboard showed them running long after the sweeper had their work done by another worker."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        image = io.BytesIO()
+        Image.effect_mandelbrot((1920, 1080), (-2.0, -1.0, 1.0, 1.0), 40).convert("RGB").save(image, "PNG")
+        for _ in range(16):
+            await submit_with_screenshot(tenant, project["apiKey"], image.getvalue())
+        redis = get_redis()
+        async with worker_process() as killed:
+            for _ in range(int(DEADLINE_SECONDS / 0.02)):
+                if claims := [key async for key in redis.scan_iter(match=f"{in_progress_key_prefix}screenshot:*")]:
+                    break
+                await asyncio.sleep(0.02)
+            killed.kill()
+            assert claims, "the worker ran no screenshot before it was killed"
+        # Its successor takes over a run after 15 s (5 s of image work and its margin), the killed one's claims
+        # last 100 s (the default 90 s and arq's 10 s).
+        async with worker_process(env={"LANTERN_SCREENSHOT_TIMEOUT_SECONDS": "5"}):
+            overview = await settled(tenant.client)
+            assert await redis.exists(*claims), "the killed worker's claims expired: nothing left to check"
+        assert overview["queue"]["running"] == 0, overview["queue"]
 
 
 async def test_done_failed_and_retried_work_is_counted_hour_by_hour(tenants: TenantFactory) -> None:

@@ -72,6 +72,15 @@ TRACKED = (
     _Tracked("githubIssue", GitHubIssue, IssueStatus.CREATED.value, IssueStatus.FAILED.value),
 )
 TRACKING_IDS = "trackingId"
+# The jobs whose work the database records: (job, its argument naming the work, the rows that are that work,
+# which of them are still to do).
+JOB_WORK: tuple[tuple[str, str, Any, ColumnElement[bool]], ...] = (
+    ("process_screenshot", "screenshot_id", Screenshot.id, Screenshot.status == PENDING),
+    ("process_attachment_image", "attachment_id", Attachment.id, Attachment.status == PENDING),
+    ("deliver_webhook", "delivery_id", WebhookDelivery.id, WebhookDelivery.status == PENDING),
+    ("create_github_issue", "issue_id", GitHubIssue.id, GitHubIssue.status == PENDING),
+    ("assign_tracking_ids", "project_id", Report.project_id, Report.number.is_(None)),
+)
 
 
 class JobDashboard:
@@ -101,6 +110,8 @@ class JobDashboard:
         jobs, truncated = await queue_snapshot()
         if scope is Scope.ORGANIZATION:
             jobs = [job for job in jobs if job.organization_id == str(organization_id)]
+        finished = await self._finished(jobs)
+        jobs = [job for job in jobs if not (job.state is JobState.RUNNING and _work(job) in finished)]
         return schemas.JobsOverview(
             scope=scope.value,
             since=since,
@@ -109,6 +120,20 @@ class JobDashboard:
             kinds=kinds,
             organizations=await self._organizations(since) if scope is Scope.INSTANCE else None,
         )
+
+    async def _finished(self, jobs: list[QueuedJob]) -> set[tuple[str, str]]:
+        """The work (job, what it names) of running jobs that the database holds as done (or gone). Such a job
+        is a dead worker's: one killed holds its claims until arq lets go of them, minutes after the job's
+        timeout, while the sweepers had the work done by another worker; it was counted as running all along."""
+        running = [_work(job) for job in jobs if job.state is JobState.RUNNING]
+        finished: set[tuple[str, str]] = set()
+        for function, _argument, rows, to_do in JOB_WORK:
+            named = {work for job, work in running if job == function and work}
+            if named:
+                wanted = [UUID(work) for work in named]
+                pending = await self.session.scalars(select(rows).where(rows.in_(wanted), to_do).distinct())
+                finished |= {(function, work) for work in named - {str(row) for row in pending}}
+        return finished
 
     async def _tracked(self, tracked: _Tracked, since: datetime, buckets: list[datetime]) -> schemas.KindSummary:
         model = tracked.model
@@ -192,6 +217,13 @@ class JobDashboard:
         if self.session.get_bind().dialect.name == "postgresql":
             return func.date_trunc("hour", column, "UTC")
         return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _work(job: QueuedJob) -> tuple[str, str]:
+    """A job's function and the work its argument names, for the jobs whose work the database records (else
+    no work: "")."""
+    argument = next((argument for function, argument, *_rows in JOB_WORK if function == job.function), None)
+    return job.function, str(job.arguments.get(argument, "")) if argument else ""
 
 
 def _hours(since: datetime, until: datetime) -> list[datetime]:
