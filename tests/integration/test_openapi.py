@@ -24,6 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tenants.guards import requires_session
+from tests.integration.test_reports import BUGPIN_EXAMPLE
 from tests.support.clients import ApiClient, TenantFactory
 
 
@@ -406,34 +407,6 @@ def _request_schema_errors(document: dict[str, Any], method: str, path: str, bod
 
 
 _DOCUMENT_URI = "urn:lantern:openapi"
-# BugPin's widget API reference: its JSON example, as given.
-BUGPIN_SUBMIT: dict[str, Any] = {
-    "title": "Button not working on checkout page",
-    "description": "When I click the submit button, nothing happens.",
-    "priority": "high",
-    "reporterName": "John Doe",
-    "reporterEmail": "john@example.com",
-    "metadata": {
-        "url": "https://example.com/checkout",
-        "title": "Checkout - Example Store",
-        "referrer": "https://example.com/cart",
-        "browser": {"name": "Chrome", "version": "120.0.0", "userAgent": "Mozilla/5.0..."},
-        "device": {"type": "desktop", "os": "macOS", "osVersion": "14.0"},
-        "viewport": {"width": 1920, "height": 1080, "devicePixelRatio": 2, "orientation": "landscape"},
-        "timestamp": "2024-01-15T10:30:00.000Z",
-        "timezone": "America/New_York",
-        "pageLoadTime": 1234,
-        "consoleErrors": [
-            {
-                "type": "error",
-                "message": "Uncaught TypeError: Cannot read property 'submit' of null",
-                "source": "checkout.js",
-                "line": 42,
-                "timestamp": "2024-01-15T10:29:55.000Z",
-            }
-        ],
-    },
-}
 # BugSpark's reports API: its create example, as given.
 BUGSPARK_REPORT = {
     "title": "結帳按鈕無回應",
@@ -471,7 +444,7 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
                     unfit.append((method, path, body, errors))
                 return answer.json()  # type: ignore[no-any-return]
 
-            await sent(anonymous, "POST", "/api/widget/submit", BUGPIN_SUBMIT)
+            await sent(anonymous, "POST", "/api/widget/submit", BUGPIN_EXAMPLE)
             report = (await sent(anonymous, "POST", "/api/v1/reports", BUGSPARK_REPORT))["data"]
             change = {"status": "in_progress", "severity": "critical", "assignee_id": tenant.user_id}
             await sent(tenant.client, "PATCH", "/api/v1/reports/{reference}", change, reference=report["id"])
@@ -537,7 +510,7 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
             }
             await sent(bugherd, "POST", "/api/v1/webhooks", hook)
             # The multipart form of BugPin's submit: the same JSON in its part `data`, a screenshot in `media`.
-            form = {"data": json.dumps({**BUGPIN_SUBMIT, "title": "Bug report", "priority": "medium"})}
+            form = {"data": json.dumps({**BUGPIN_EXAMPLE, "title": "Bug report", "priority": "medium"})}
             media = {"media": ("screenshot.png", _png(), "image/png")}
             multipart = await anonymous.post("/api/widget/submit", data=form, files=media, headers=widget)
     assert multipart.status_code == 201, multipart.text
