@@ -158,6 +158,29 @@ async def test_a_report_moved_into_a_column_being_renamed_or_deleted_ends_in_a_c
                     assert moved["status"] in names, (moved["status"], names)
 
 
+async def test_a_change_to_many_reports_and_a_rename_of_their_column_at_once_both_go_through(
+    tenants: TenantFactory,
+) -> None:
+    """The list's change to many reports locks them one by one in the order of their ids; a column's rename (as
+    a person's removal) changed them all in one statement, which locked them in the order it met them. Reports
+    moved there in another order than their ids made the two wait for each other, and PostgreSQL failed one of
+    them: a 500."""
+    async with tenants.create() as tenant:
+        ids = sorted(await reports(tenant, 20))
+        project_id = data(await tenant.client.get(f"/api/v1/reports/{ids[0]}"))["projectId"]
+        columns = f"/api/v1/projects/{project_id}/columns"
+        for round_ in range(ROUNDS // 2):
+            column = data(await tenant.client.post(columns, json={"name": f"Blocked {round_}"}), 201)
+            for report_id in reversed(ids):  # stored in the other order than their ids
+                data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json={"status": column["name"]}))
+            bulk, renamed = await asyncio.gather(
+                tenant.client.post("/ui/reports/bulk", data={"report": ids, "severity": "high"}),
+                tenant.client.patch(f"{columns}/{column['id']}", json={"name": f"Stuck {round_}"}),
+            )
+            assert "notice=changed" in bulk.headers.get("location", ""), (bulk.status_code, bulk.text)
+            assert renamed.status_code == 200, renamed.text
+
+
 def step_down(first: Tenant, second: Tenant, mine: str, theirs: str, departure: str) -> list[Awaitable[httpx.Response]]:
     """Both owners leaving the role at once: each made a member, each removing the other, or the second leaving
     (or deleting their account) while the first makes themselves a member."""

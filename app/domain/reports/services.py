@@ -199,6 +199,7 @@ class ReportService(TenantService[Report]):
         be a link to no one), but those `still_seen`, each a change in its history by `actor`; by project, for
         webhooks to hear of each."""
         kept = [] if still_seen is None else [not_(func.coalesce(still_seen, false()))]
+        await lock_in_id_order(self.session, Report.assignee_id == user_id, *kept)
         rows = await self.session.execute(
             update(Report)
             .where(Report.assignee_id == user_id, *kept)
@@ -711,6 +712,7 @@ class ColumnService(TenantService[ProjectColumn]):
     ) -> MovedReports:
         """The column's reports take `status` (its new name, or the feedback column's) and `values`, each a
         change in its history by `actor`; returns them."""
+        await lock_in_id_order(self.session, Report.project_id == project_id, Report.status_id == column.status_id)
         moved = list(
             await self.session.scalars(
                 update(Report)
@@ -720,6 +722,14 @@ class ColumnService(TenantService[ProjectColumn]):
             )
         )
         return await record_moves(self.session, moved, {"status": [column.name, status]}, actor)
+
+
+async def lock_in_id_order(session: AsyncSession, *where: ColumnElement[bool]) -> None:
+    """Hold the reports `where` picks in the order of their ids before one statement changes them all, as a change
+    to many reports from the list does (`ReportService.lock`, one by one by id): an UPDATE locks rows in the order
+    it meets them, and two transactions locking the same rows in crossed orders wait for each other for good (a
+    deadlock, which PostgreSQL ends by failing one)."""
+    await session.execute(select(Report.id).where(*where).order_by(Report.id).with_for_update())
 
 
 async def record_moves(
