@@ -474,6 +474,9 @@ _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 # many connections, out of memory or disk), shutting down or starting up (57P01 to 57P03). asyncpg raises these
 # as they are when a connection is opened, with no SQLAlchemy error around them.
 _DATABASE_CANNOT_SERVE = ("08", "53", "57P01", "57P02", "57P03")
+# A transaction the database gave up for another's sake (a deadlock, 40P01; a serialization failure, 40001): the
+# request did nothing, and the same request a moment later succeeds.
+_TRANSACTION_GIVEN_UP = ("40P01", "40001")
 
 # A row written for one that is gone: PostgreSQL's foreign_key_violation, SQLite's extended result code.
 _FOREIGN_KEY_VIOLATION = "23503"
@@ -544,13 +547,13 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def unavailable(path: str, exc: BaseException) -> LanternError | None:
-    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, keeps it waiting, or refuses
-    writes (Redis): a 503 asking the client to try again shortly, as readiness says, not a 500. None for any other
-    failure."""
+    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, keeps it waiting, gave the
+    request's transaction up for another's (a deadlock), or refuses writes (Redis): a 503 asking the client to try
+    again shortly, as readiness says, not a 500. None for any other failure."""
     database_down = (
         isinstance(exc, OperationalError | InterfaceError)
         or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-        or _has_sqlstate(exc, _DATABASE_CANNOT_SERVE)
+        or _has_sqlstate(exc, _DATABASE_CANNOT_SERVE + _TRANSACTION_GIVEN_UP)
     )
     if not (database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)):
         return None

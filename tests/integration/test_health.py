@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.asgi import create_app
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.errors import ErrorCode, unavailable
 from app.lib.redis import get_redis, redis_health
 from app.settings import reset_settings
 from tests.support.clients import ApiClient, TenantFactory
@@ -115,6 +117,32 @@ async def test_a_database_refusing_connections_is_a_503_to_retry_not_a_500(
     assert answers[0].json()["message"] != answers[1].json()["message"]  # in German
     assert ready.status_code == 503
     assert [detail["field"] for detail in ready.json()["details"]] == ["database"]
+
+
+@pytest.mark.postgres
+async def test_a_transaction_given_up_for_a_deadlock_is_a_503_to_retry(embedded_services: dict[str, str]) -> None:
+    """Two transactions waiting for each other: PostgreSQL fails one (40P01), which did nothing, and the same
+    request a moment later succeeds. It answered 500, as if the server were broken."""
+    engine = create_async_engine(embedded_services["DATABASE_OWNER_URL"])
+    try:
+        async with engine.begin() as setup:
+            await setup.execute(text("CREATE TABLE deadlock_probe (id int PRIMARY KEY)"))
+            await setup.execute(text("INSERT INTO deadlock_probe VALUES (1), (2)"))
+        async with engine.connect() as first, engine.connect() as second:
+            touch = "UPDATE deadlock_probe SET id = id WHERE id = :id"
+            await first.execute(text(touch), {"id": 1})
+            await second.execute(text(touch), {"id": 2})
+            crossed = await asyncio.gather(
+                first.execute(text(touch), {"id": 2}), second.execute(text(touch), {"id": 1}), return_exceptions=True
+            )
+            [given_up] = [answer for answer in crossed if isinstance(answer, Exception)]
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DROP TABLE IF EXISTS deadlock_probe"))
+        await engine.dispose()
+    error = unavailable("/api/v1/reports/BSK-1", given_up)
+    assert error is not None, repr(given_up)
+    assert (error.code, error.headers["Retry-After"]) == (ErrorCode.SERVICE_UNAVAILABLE, "5")
 
 
 async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
