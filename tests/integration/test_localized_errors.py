@@ -209,3 +209,15 @@ async def test_a_query_value_not_taken_is_told_which_are(tenants: TenantFactory)
     assert "bug, ui, performance, crash, other" in category.json()["details"][0]["message"], category.text
     assert "Möglich sind: bug, ui" in category.json()["details"][0]["message"]  # in the request's language
     assert "owner" in role.json()["details"][0]["message"], role.text
+
+
+async def test_a_form_opened_with_lang_is_refused_in_that_language(tenants: TenantFactory) -> None:
+    """`?lang=` was on the one address alone: the form on that page posts to its own, and came back refused in
+    English. The page's language stays in the browser, as the language switcher's does."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        opened = await tenant.client.get("/ui/reports/new?lang=ja")
+        assert '<html lang="ja">' in opened.text
+        refused = await tenant.client.post("/ui/reports/new", data={"project_id": project["id"], "title": "No"})
+    assert refused.status_code == 400, refused.text
+    assert '<html lang="ja">' in refused.text

@@ -17,10 +17,11 @@ from app.domain.accounts.schemas import ProfileUpdate, SignupRequest
 from app.domain.accounts.services import AccountService
 from app.lib.asgi import OWN_LIMIT
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
-from app.lib.i18n import LANGUAGE_COOKIE, match_locale
+from app.lib.i18n import match_locale
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import WHOLE_FORM, Form, field_errors
+from app.ui.language import language_cookie
 from app.ui.pages import HOME_PATH, LOGIN_PATH, page, requires_person, safe_next, see_other
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import get_identity
@@ -43,9 +44,6 @@ class SignupForm:
     email: str = ""
     password: str = ""
     organization: str = ""
-
-
-LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 @dataclass
@@ -179,14 +177,7 @@ class AuthPages(Controller):
             await accounts.update_profile(identity.user_id, ProfileUpdate(locale=data.locale))
             answer = see_other(_with_language(target, None))
         if chosen := match_locale(data.locale):
-            answer.set_cookie(
-                LANGUAGE_COOKIE,
-                chosen,
-                max_age=LANGUAGE_COOKIE_SECONDS,
-                httponly=True,
-                samesite="lax",
-                secure=get_settings().cookie_secure,
-            )
+            answer.cookies.append(language_cookie(chosen))
         return answer
 
     @post("/organization", guards=[requires_person])
