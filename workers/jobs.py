@@ -164,11 +164,19 @@ async def queue_again(work: Sequence[tuple[str, dict[str, Any], Any]], every_sec
     for function in {function for function, _arguments, _row in work}:
         waiting |= await queue.waiting(function, [row.job_id for name, _arguments, row in work if name == function])
     window = int(time.time() // every_seconds)
+    due = [(function, arguments, row, f"{row.job_id}:{window}") for function, arguments, row in work]
+    due = [entry for entry in due if entry[2].job_id not in waiting]
+    # A job the sweeper queued keeps no result once it ran (keep_result=0), so its id is free again at once: the
+    # window's first queueing is remembered apart, or work a killed worker still claims was queued at every sweep.
+    async with queue.redis.pipeline(transaction=False) as pipeline:
+        for _function, _arguments, row, job_id in due:
+            pipeline.set(f"lantern:requeued:{row.organization_id}:{job_id}", 1, nx=True, ex=every_seconds)
+        first = await pipeline.execute()
     queued = await asyncio.gather(
         *(
-            queue.enqueue(function, f"{row.job_id}:{window}", organization_id=str(row.organization_id), **arguments)
-            for function, arguments, row in work
-            if row.job_id not in waiting
+            queue.enqueue(function, job_id, organization_id=str(row.organization_id), **arguments)
+            for (function, arguments, row, job_id), new in zip(due, first, strict=True)
+            if new
         )
     )
     return sum(queued)
