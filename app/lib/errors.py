@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import UnionType
@@ -483,14 +483,17 @@ _FOREIGN_KEY_VIOLATION = "23503"
 _SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
-def _has_sqlstate(exc: BaseException, prefixes: tuple[str, ...]) -> bool:
-    """Whether an error in the chain of causes carries a SQLSTATE that starts with one of `prefixes`."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The error and each it was raised from: the driver's, with its SQLSTATE, is deepest."""
     cause: BaseException | None = exc
     while cause is not None:
-        if str(getattr(cause, "sqlstate", None) or "").startswith(prefixes):
-            return True
+        yield cause
         cause = cause.__cause__
-    return False
+
+
+def _has_sqlstate(exc: BaseException, prefixes: tuple[str, ...]) -> bool:
+    """Whether an error in the chain of causes carries a SQLSTATE that starts with one of `prefixes`."""
+    return any(str(getattr(cause, "sqlstate", None) or "").startswith(prefixes) for cause in _causes(exc))
 
 
 def refused_statement(exc: BaseException) -> LanternError | None:
@@ -498,14 +501,12 @@ def refused_statement(exc: BaseException) -> LanternError | None:
     None. Text it cannot store is the client's mistake (400). A row referring to one that is gone was checked
     before a deletion committed meanwhile (its project's, its organization's): it no longer exists (404, where
     the insert answered 500)."""
-    cause: BaseException | None = exc
-    while cause is not None:
+    for cause in _causes(exc):
         sqlstate = getattr(cause, "sqlstate", None)
         if sqlstate in _UNSTORABLE_TEXT:
             return LanternError(ErrorCode.VALIDATION_ERROR, _("Text cannot contain the NUL character (\\u0000)."))
         if sqlstate == _FOREIGN_KEY_VIOLATION or getattr(cause, "sqlite_errorname", None) == _SQLITE_FOREIGN_KEY:
             return not_found()
-        cause = cause.__cause__
     return None
 
 
