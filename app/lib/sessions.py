@@ -78,3 +78,11 @@ def session_config() -> LanternSessionConfig:
 
 def session_store() -> RedisStore:
     return RedisStore(get_redis(), namespace="lantern:session")
+
+
+def browser_cookie(key: str, value: str, max_age: int) -> Cookie:
+    """A cookie the server keeps in the browser for itself (no script reads it), sent on same-site navigation,
+    secure as configured: the login's device cookie, the language chosen."""
+    return Cookie(
+        key=key, value=value, max_age=max_age, httponly=True, samesite="lax", secure=get_settings().cookie_secure
+    )

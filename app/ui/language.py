@@ -15,21 +15,14 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.lib.i18n import LANGUAGE_COOKIE, match_locale
-from app.settings import get_settings
+from app.lib.sessions import browser_cookie
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 def language_cookie(locale: str) -> Cookie:
     """The cookie that keeps a chosen language in this browser (see `choose_locale`)."""
-    return Cookie(
-        key=LANGUAGE_COOKIE,
-        value=locale,
-        max_age=LANGUAGE_COOKIE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().cookie_secure,
-    )
+    return browser_cookie(LANGUAGE_COOKIE, locale, LANGUAGE_COOKIE_SECONDS)
 
 
 class RememberedLanguageMiddleware(ASGIMiddleware):

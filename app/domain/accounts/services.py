@@ -33,6 +33,7 @@ from app.lib.queue import enqueue_after_commit
 from app.lib.ratelimit import Decision
 from app.lib.sealing import seal
 from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, new_secret, verify_password
+from app.lib.sessions import browser_cookie
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
 from app.settings import get_settings
 from tenants.context import credential_lookup, tenant_scope, user_scope
@@ -359,14 +360,7 @@ def renewed_device_cookie(user: User) -> Cookie:
 
 
 def _device_cookie(token: str) -> Cookie:
-    return Cookie(
-        key=DEVICE_COOKIE,
-        value=token,
-        max_age=DEVICE_COOKIE_MAX_AGE,
-        httponly=True,
-        secure=get_settings().cookie_secure,
-        samesite="lax",
-    )
+    return browser_cookie(DEVICE_COOKIE, token, DEVICE_COOKIE_MAX_AGE)
 
 
 def device_token(account: str, password_changed: datetime | None) -> str:
