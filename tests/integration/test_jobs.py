@@ -112,16 +112,22 @@ async def test_a_killed_workers_jobs_are_not_running_once_their_work_is_done(ten
         # there however slowly its successor does their work on a busy machine.
         async with worker_process(env={"LANTERN_SCREENSHOT_TIMEOUT_SECONDS": "600"}) as killed:
             for _ in range(int(DEADLINE_SECONDS / 0.02)):
-                if claims := [key async for key in redis.scan_iter(match=f"{in_progress_key_prefix}screenshot:*")]:
+                if await _screenshot_claims(redis):
                     break
                 await asyncio.sleep(0.02)
             killed.kill()
+            # Those it held when it died: a claim seen before the kill may have been of a job it finished since.
+            claims = await _screenshot_claims(redis)
             assert claims, "the worker ran no screenshot before it was killed"
         # Its successor takes over a run after 15 s (5 s of image work and its margin).
         async with worker_process(env={"LANTERN_SCREENSHOT_TIMEOUT_SECONDS": "5"}):
             overview = await settled(tenant.client)
             assert await redis.exists(*claims), "the killed worker's claims expired: nothing left to check"
         assert overview["queue"]["running"] == 0, overview["queue"]
+
+
+async def _screenshot_claims(redis: Any) -> list[bytes]:
+    return [key async for key in redis.scan_iter(match=f"{in_progress_key_prefix}screenshot:*")]
 
 
 async def test_done_failed_and_retried_work_is_counted_hour_by_hour(tenants: TenantFactory) -> None:
