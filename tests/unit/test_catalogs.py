@@ -198,6 +198,28 @@ def test_a_key_and_a_secret_are_told_apart(locale: str, key: str) -> None:
     assert key not in texts["Make a new signing secret"]
 
 
+# One form of address per language, as a person would write to the reader: German says Sie, Spanish tú. Pages
+# mixed them ("Tu perfil" above "Sus organizaciones", "Corrige…" beside "Esta no es su contraseña").
+FOREIGN_ADDRESS = {
+    "de": re.compile(r"\b(?:[Dd]u|[Dd]ich|[Dd]ir|[Dd]ein\w*)\b"),
+    "es": re.compile(
+        r"\b(?:[Uu]sted(?:es)?|[Ss]us? (?:cuenta|contraseña|perfil|idioma|organizaciones|comentario)"
+        r"|Elija|Escriba|Inicie|[Hh]aga|Déjelo|[Ee]limine|guárdelos|envíelo)\b"
+    ),
+}
+
+
+def foreign_address(catalog: Catalog, locale: str) -> list[str]:
+    """Translations that speak to the reader in the form the language's catalog does not use."""
+    pattern = FOREIGN_ADDRESS[locale]
+    return [text for message in entries(catalog) for text in forms(message) if pattern.search(text)]
+
+
+@pytest.mark.parametrize("locale", FOREIGN_ADDRESS)
+def test_each_language_addresses_the_reader_one_way(locale: str) -> None:
+    assert foreign_address(shipped(locale), locale) == []
+
+
 def test_english_catalog_is_the_identity() -> None:
     for message in entries(shipped("en")):
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
@@ -269,6 +291,19 @@ def test_the_punctuation_check_sees_half_width_marks_but_not_link_syntax() -> No
     catalog.add("Reported as [%(reference)s](%(link)s).", "回報編號 [%(reference)s](%(link)s)。")
     catalog.add("Example: %(url)s", "例如 %(url)s")
     assert half_width_punctuation(catalog) == ["已經有帳號了嗎?", "姓名(選填)"]
+
+
+def test_the_address_check_sees_the_other_form() -> None:
+    spanish = Catalog(locale="es")
+    spanish.add("Your profile", "Tu perfil")
+    spanish.add("Your organizations", "Sus organizaciones")
+    spanish.add("Choose the project.", "Elija el proyecto.")
+    spanish.add("Its reports go back to New.", "Sus informes vuelven a Nuevo.")
+    assert foreign_address(spanish, "es") == ["Sus organizaciones", "Elija el proyecto."]
+    german = Catalog(locale="de")
+    german.add("Your profile", "Ihr Profil")
+    german.add("Your password", "Dein Passwort")
+    assert foreign_address(german, "de") == ["Dein Passwort"]
 
 
 def test_placeholder_check_sees_both_styles() -> None:
