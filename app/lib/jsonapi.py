@@ -24,7 +24,7 @@ from litestar.enums import MediaType
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
-from app.lib.schema import Envelope, ok
+from app.lib.schema import AsSent, Envelope, ok
 
 MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
@@ -46,23 +46,28 @@ def requested(request: Request[Any, Any, Any]) -> bool:
     return any(key in {"include", "sort"} or _FAMILY_LIKE.match(key) for key in request.query_params)
 
 
-def attributes(body: dict[str, Any]) -> dict[str, Any]:
+def attributes(body: dict[str, Any]) -> AsSent:
     """The changes a body asks for: a JSON:API document's `data.attributes`, with each to-one relationship it
     sets (`relationships.assignee.data`, a resource identifier or null) as that resource's id (`assigneeId`);
-    or the body itself."""
+    or the body itself. Each where it was sent, for a refusal to name."""
     data = body.get("data")
     if len(body) != 1 or not isinstance(data, dict):
-        return body
+        return AsSent(body)
     sent, relationships = data.get("attributes", {}), data.get("relationships", {})
     if not (isinstance(sent, dict) and isinstance(relationships, dict)) or not (
         {"attributes", "relationships"} & set(data)
     ):
-        return body
+        return AsSent(body)
     changes = dict(sent)
+    paths: dict[str, str] = {}
     for name, relationship in relationships.items():
+        at = f"data.relationships.{name}"
         linked = relationship.get("data") if isinstance(relationship, dict) else relationship
-        changes[f"{name}Id"] = linked.get("id") if isinstance(linked, dict) else linked
-    return changes
+        at = f"{at}.data" if isinstance(relationship, dict) else at
+        changes[f"{name}Id"], paths[f"{name}Id"] = (
+            (linked.get("id"), f"{at}.id") if isinstance(linked, dict) else (linked, at)
+        )
+    return AsSent(changes, paths, at="data.attributes.")
 
 
 def check_identity(body: dict[str, Any], type_name: str, resource_id: str) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -76,17 +79,48 @@ def extended(read: msgspec.Struct, schema: type[S], **extra: Any) -> S:
     return schema(**{name: getattr(read, name) for name in read.__struct_fields__}, **extra)
 
 
-def convert_body(body: dict[str, Any], schema: type[S]) -> S:
-    """Validate a JSON object into `schema`, accepting snake_case and camelCase spellings of its fields.
+@dataclass(frozen=True, slots=True)
+class AsSent:
+    """A body's fields in Lantern's names, each with where the client sent it: BugHerd's
+    `{"task": {"requester_email": …}}` is our `reporter_email`, sent at `task.requester_email`; a JSON:API
+    document's `data.attributes.severity` is our `severity`. A refusal names each field as sent (`named_as_sent`).
+
+    `paths` holds the path of each field sent under another name; any other field is at `at` + its name."""
+
+    fields: dict[str, Any]
+    paths: Mapping[str, str] = field(default_factory=dict)
+    at: str = ""
+
+    def path(self, name: str) -> str:
+        return self.paths.get(name, f"{self.at}{name}")
+
+    def renamed(self, names: Mapping[str, str]) -> AsSent:
+        """The fields `names` maps (another product's name to ours) under our names, still at their paths."""
+        moved = {names[name]: self.path(name) for name in self.fields if name in names}
+        fields = {names.get(name, name): value for name, value in self.fields.items()}
+        return AsSent(fields, {**self.paths, **moved}, self.at)
+
+    def without(self, name: str) -> AsSent:
+        return AsSent({key: value for key, value in self.fields.items() if key != name}, self.paths, self.at)
+
+
+def _as_sent(body: dict[str, Any] | AsSent) -> AsSent:
+    return body if isinstance(body, AsSent) else AsSent(body)
+
+
+def convert_body(body: dict[str, Any] | AsSent, schema: type[S]) -> S:
+    """Validate a JSON object (or one taken from another form, `AsSent`) into `schema`, accepting snake_case and
+    camelCase spellings of its fields; a refusal names each field as the client sent it.
 
     BugSpark's clients send `assignee_id`, ours send `assigneeId`: both are the same field here.
     """
-    sent_as = _sent_as(body, schema)
-    normalized = {name: body[key] for name, key in sent_as.items()}
+    sent = _as_sent(body)
+    sent_as = _sent_as(sent.fields, schema)
+    normalized = {name: sent.fields[key] for name, key in sent_as.items()}
     try:
         return msgspec.convert(normalized, schema, str_keys=True)
     except msgspec.ValidationError as error:
-        raise named_as_sent(every_error(normalized, schema, str(error)), body, schema) from None
+        raise named_as_sent(every_error(normalized, schema, str(error)), sent, schema) from None
 
 
 def other_spellings(schema: type[msgspec.Struct]) -> dict[str, str]:
@@ -109,20 +143,37 @@ def _sent_as(body: dict[str, Any], schema: type[msgspec.Struct]) -> dict[Any, An
     return {spelled(key) if isinstance(key, str) else key: key for key in body}
 
 
-def named_as_sent(error: LanternError, body: dict[str, Any], schema: type[msgspec.Struct]) -> LanternError:
-    """`error` with each detail naming its field as the client spelled it in `body` (`console_logs` or
-    `consoleLogs`), for a refusal of the body's `schema`, or of a rule a service checks later."""
-    sent_as = _sent_as(body, schema)
+# Where a detail's field names the body's own field: up to a nested one (`metadata.url`) or an item (`tags[0]`).
+_HEAD = re.compile(r"[^.\[]*")
+
+
+def named_as_sent(error: LanternError, body: dict[str, Any] | AsSent, schema: type[msgspec.Struct]) -> LanternError:
+    """`error` with each detail naming its field as the client sent it in `body`: its spelling (`console_logs`
+    or `consoleLogs`) and its place (`task.requester_email`), for a refusal of the body's `schema`, or of a rule
+    a service checks later."""
+    sent = _as_sent(body)
+    sent_as = _sent_as(sent.fields, schema)
     for detail in error.details:
-        head, dot, rest = detail.field.partition(".")
-        detail.field = f"{sent_as.get(head, head)}{dot}{rest}"
+        head = _HEAD.match(detail.field)[0]  # type: ignore[index] # matches any text
+        if head in sent_as or head in schema.__struct_encode_fields__:  # not `body`, the whole of it
+            detail.field = sent.path(sent_as.get(head, head)) + detail.field[len(head) :]
     return error
 
 
-def unwrapped(body: dict[str, Any], name: str) -> dict[str, Any]:
+@contextmanager
+def refusals_named_as_sent(body: dict[str, Any] | AsSent, schema: type[msgspec.Struct]) -> Iterator[None]:
+    """Name the fields of a refusal raised within (a service's rule: an unknown column, a taken prefix) as the
+    client sent them in `body`, read as `schema` (see `named_as_sent`)."""
+    try:
+        yield
+    except LanternError as refused:
+        raise named_as_sent(refused, body, schema) from None
+
+
+def unwrapped(body: dict[str, Any], name: str) -> AsSent:
     """BugHerd wraps a body in its resource's name (`{"comment": {...}}`); ours is the bare object."""
     inner = body.get(name)
-    return inner if len(body) == 1 and isinstance(inner, dict) else body
+    return AsSent(inner, at=f"{name}.") if len(body) == 1 and isinstance(inner, dict) else AsSent(body)
 
 
 def refuse_nul_text(raw: bytes) -> None:

@@ -138,7 +138,7 @@ async def test_a_task_without_a_title_takes_its_descriptions_first_line_cut_at_a
     assert words.startswith(long["title"].removesuffix("…") + " ")
     assert lines["title"] == "Card refused"
     assert short.status_code == 400, short.text
-    assert [detail["field"] for detail in short.json()["details"]] == ["description"]
+    assert [detail["field"] for detail in short.json()["details"]] == ["task.description"]
     assert "4" in short.json()["details"][0]["message"]
 
 
@@ -150,12 +150,12 @@ async def test_what_is_refused_is_named(tenants: TenantFactory, app: Any) -> Non
         invitee = (await invite(tenant))["member"]["userId"]
         refusals = [
             ({"title": "Card refused", "reporterId": invitee}, "reporterId"),
-            ({"task": {"description": "Card refused", "requester_id": invitee}}, "reporter_id"),
+            ({"task": {"description": "Card refused", "requester_id": invitee}}, "task.requester_id"),
             ({"title": "Card refused", "status": "nowhere"}, "status"),
             ({"title": "Card refused", "assigneeEmail": other.email}, "assigneeEmail"),
-            ({"task": {"description": "Card refused", "assigned_to_id": other.user_id}}, "assignee_id"),
+            ({"task": {"description": "Card refused", "assigned_to_id": other.user_id}}, "task.assigned_to_id"),
             ({"title": "Card refused", "colour": "red"}, "colour"),
-            ({"task": {"description": "Card refused", "priority": "urgent"}}, "priority"),
+            ({"task": {"description": "Card refused", "priority": "urgent"}}, "task.priority"),
         ]
         answers = [(await tenant.client.post(path, json=body), field) for body, field in refusals]
         listed = _data(await tenant.client.get("/api/v1/reports"), 200)

@@ -160,7 +160,7 @@ async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refu
     assert [answer.status_code for answer in refused] == [400, 400]
     assert [answer.json()["details"] for answer in refused] == [
         [{"field": "foo", "message": "Dieses Feld ist nicht zulässig."}],
-        [{"field": "colour", "message": "Dieses Feld ist nicht zulässig."}],
+        [{"field": "data.attributes.colour", "message": "Dieses Feld ist nicht zulässig."}],
     ]
 
 

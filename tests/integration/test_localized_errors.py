@@ -221,3 +221,131 @@ async def test_a_form_opened_with_lang_is_refused_in_that_language(tenants: Tena
         refused = await tenant.client.post("/ui/reports/new", data={"project_id": project["id"], "title": "No"})
     assert refused.status_code == 400, refused.text
     assert '<html lang="ja">' in refused.text
+
+
+async def test_a_refusal_names_each_field_as_the_client_sent_it(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """BugHerd's wrappers and names (`{"task": {"requester_email"}}`), a JSON:API document's members, BugSpark's
+    snake_case beside our camelCase: each refused field is named where and as the client sent it (it was named by
+    Lantern's own field, `reporter_email` or `tags`), in the same words as our form's refusal."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        widget = {"X-API-Key": project["apiKey"]}
+        report = (await anonymous.post("/api/v1/reports", json={"title": "Checkout fails"}, headers=widget)).json()
+        filed, changed = f"/api/v1/projects/{project['id']}/reports", f"/api/v1/reports/{report['data']['id']}"
+        stranger, nowhere = other.user_id, str(uuid.uuid4())
+        hook = "https://hooks.example.com/lantern"
+        # (method, path, body as sent, the fields named, the same in our own form)
+        refusals: list[tuple[str, str, Any, list[str], Any]] = [
+            (
+                "POST",
+                filed,
+                {"task": {"description": "Card refused", "requester_email": "nobody", "tag_names": ["ui", " "]}},
+                ["task.requester_email", "task.tag_names[1]"],
+                {"description": "Card refused", "reporterEmail": "nobody", "tags": ["ui", " "]},
+            ),
+            ("POST", filed, {"task": {"priority": "urgent"}}, ["task.priority"], {"priority": "urgent"}),
+            ("POST", filed, {"task": {}}, ["task.description"], {}),
+            (  # a rule the service checks: someone who does not see the report
+                "POST",
+                filed,
+                {"task": {"description": "Card refused", "assigned_to_email": other.email}},
+                ["task.assigned_to_email"],
+                {"description": "Card refused", "assigneeEmail": other.email},
+            ),
+            (
+                "PATCH",
+                changed,
+                {"task": {"assigned_to_id": "nobody", "tag_names": "ui"}},
+                ["task.assigned_to_id", "task.tag_names"],
+                {"assigneeId": "nobody", "tags": "ui"},
+            ),
+            ("PATCH", changed, {"task": {"status_id": 99}}, ["task.status_id"], {"statusId": 99}),
+            (
+                "PATCH",
+                changed,
+                {"data": {"type": "report", "attributes": {"severity": "urgent"}}},
+                ["data.attributes.severity"],
+                {"severity": "urgent"},
+            ),
+            (
+                "PATCH",
+                changed,
+                {"data": {"type": "report", "relationships": {"assignee": {"data": {"type": "user", "id": stranger}}}}},
+                ["data.relationships.assignee.data.id"],
+                {"assigneeId": stranger},
+            ),
+            (
+                "POST",
+                "/api/v1/projects",
+                {"project": {"name": "Blog", "devurl": "blog.example", "tracking_prefix": "blg"}},
+                ["project.devurl", "project.tracking_prefix"],
+                {"name": "Blog", "siteUrl": "blog.example", "trackingPrefix": "blg"},
+            ),
+            (
+                "POST",
+                "/api/v1/projects",
+                {"project": {"name": "Blog", "tracking_prefix": "SHP"}},  # taken: a 409
+                ["project.tracking_prefix"],
+                {"name": "Blog", "trackingPrefix": "SHP"},
+            ),
+            (
+                "PATCH",
+                f"/api/v1/projects/{project['id']}",
+                {"project": {"widget_config": {"theme": "pink"}}},
+                ["project.widget_config.theme"],
+                {"widgetConfig": {"theme": "pink"}},
+            ),
+            (
+                "POST",
+                f"/api/v1/projects/{project['id']}/members",
+                {"user_id": stranger},  # no one here: a 404
+                ["user_id"],
+                {"userId": stranger},
+            ),
+            (
+                "POST",
+                f"{changed}/attachments",
+                {"attachment": {"file_name": "", "url": "ftp://files.example/a.gif"}},
+                ["attachment.file_name", "attachment.url"],
+                {"name": "", "url": "ftp://files.example/a.gif"},
+            ),
+            (
+                "POST",
+                "/api/v1/webhooks",
+                {"target_url": hook, "event": "task_create", "project_id": nowhere},
+                ["project_id"],
+                {"url": hook, "events": ["task_create"], "projectId": nowhere},
+            ),
+            (
+                "POST",
+                "/api/v1/reports",
+                {"title": "Checkout fails", "screenshotUrl": "no-such-key", "consoleLogs": {}},
+                ["consoleLogs"],
+                {"title": "Checkout fails", "screenshot_url": "no-such-key", "console_logs": {}},
+            ),
+            (
+                "POST",
+                "/api/v1/reports",
+                {"title": "Checkout fails", "screenshotUrl": "no-such-key"},  # a key of no upload
+                ["screenshotUrl"],
+                {"title": "Checkout fails", "screenshot_url": "no-such-key"},
+            ),
+        ]
+        answers = []
+        for method, path, body, _fields, ours in refusals:
+            client = anonymous if path == "/api/v1/reports" else tenant.client
+            headers = {"Accept-Language": "de", **(widget if client is anonymous else {})}
+            sent = await client.request(method, path, json=body, headers=headers)
+            native = await client.request(method, path, json=ours, headers=headers)
+            answers.append((sent, native))
+    for (_method, path, body, fields, _ours), (sent, native) in zip(refusals, answers, strict=True):
+        assert sent.status_code == native.status_code, (path, body, sent.text, native.text)
+        assert sent.status_code in {400, 404, 409}, (path, body, sent.text)
+        assert sent.headers["content-language"] == "de"
+        details = sent.json()["details"]
+        assert [detail["field"] for detail in details] == fields, (path, body, sent.text)
+        assert [detail["message"] for detail in details] == [
+            detail["message"] for detail in native.json()["details"]
+        ], (path, body)
+    first = answers[0][0].json()["details"][0]["message"]
+    assert first == "Muss eine E-Mail-Adresse sein, etwa name@example.com.", first

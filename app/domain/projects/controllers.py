@@ -24,7 +24,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, or_wrapped, requiring_any
-from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
+from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
 
@@ -118,7 +118,10 @@ class ProjectController(Controller):
         self, data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
     ) -> Response[Envelope[schemas.ProjectRead]]:
         """A project, with its first widget key; a field it does not know is refused."""
-        project = await projects.create_project(convert_body(schemas.from_bugherd_project(data), schemas.ProjectCreate))
+        sent = schemas.from_bugherd_project(data)
+        creation = convert_body(sent, schemas.ProjectCreate)
+        with refusals_named_as_sent(sent, schemas.ProjectCreate):  # a taken prefix, a widget configuration
+            project = await projects.create_project(creation)
         return created(project_read(project, await projects.keys(project.id)), f"/api/v1/projects/{project.id}")
 
     @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
@@ -146,8 +149,10 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead]:
         """Change the fields sent; a field it does not know is refused."""
-        changes = convert_body(schemas.from_bugherd_project(data), schemas.ProjectUpdate)
-        project = await projects.update_project(project_id, changes)
+        sent = schemas.from_bugherd_project(data)
+        changes = convert_body(sent, schemas.ProjectUpdate)
+        with refusals_named_as_sent(sent, schemas.ProjectUpdate):  # a taken prefix, a widget configuration
+            project = await projects.update_project(project_id, changes)
         return ok(project_read(project, await projects.keys(project.id)))
 
     @delete(
@@ -230,12 +235,13 @@ class ProjectController(Controller):
         signed-in person)."""
         person = convert_body(data, schemas.ProjectPersonAdd)
         await projects.get(project_id)
-        if person.user_id is not None:
-            user_id, token = person.user_id, None
-            await projects.add_person(project_id, user_id)
-        else:
-            assert person.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
-            user_id, token = await projects.add_by_email(identity, project_id, person.email)
+        with refusals_named_as_sent(data, schemas.ProjectPersonAdd):  # an id of no one here, as `user_id` too
+            if person.user_id is not None:
+                user_id, token = person.user_id, None
+                await projects.add_person(project_id, user_id)
+            else:
+                assert person.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
+                user_id, token = await projects.add_by_email(identity, project_id, person.email)
         added = person_read(*(await projects.people(project_id, user_id))[0])
         return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token_shown_to(identity, token)))
 

@@ -10,7 +10,7 @@ import msgspec
 
 from app.domain.accounts.schemas import Email, Name
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
-from app.lib.schema import CamelStruct, unwrapped
+from app.lib.schema import AsSent, CamelStruct, unwrapped
 from app.settings import MAX_PROJECT_RATE_LIMIT
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
@@ -140,10 +140,9 @@ class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):
     widget_config: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
-def from_bugherd_project(body: dict[str, Any]) -> dict[str, Any]:
+def from_bugherd_project(body: dict[str, Any]) -> AsSent:
     """Our project body, or BugHerd's `{"project": {...}}` with its `devurl` for the site's URL."""
-    project = unwrapped(body, "project")
-    return {"siteUrl" if name == "devurl" else name: value for name, value in project.items()}
+    return unwrapped(body, "project").renamed({"devurl": "siteUrl"})
 
 
 class WidgetConfigChange(CamelStruct):

@@ -14,7 +14,7 @@ from litestar.openapi.spec import Schema
 from app.domain.reports.models import Category, Priority, Severity, Source
 from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
-from app.lib.schema import CamelStruct, any_items, from_zero
+from app.lib.schema import AsSent, CamelStruct, any_items, from_zero
 
 TITLE_MIN_LENGTH = 4
 TITLE_MAX_LENGTH = 200
@@ -241,22 +241,22 @@ _BUGHERD_PRIORITIES = {
 }
 
 
-def from_bugherd_task(task: dict[str, Any]) -> dict[str, Any]:
+def from_bugherd_task(task: AsSent) -> AsSent:
     """A BugHerd task change as a `ReportUpdate` body; `updater_email`, who the change is for in the audit log,
     names the change's author instead (see `ReportService.acting_for`)."""
-    return _in_our_names({name: value for name, value in task.items() if name != "updater_email"}, _BUGHERD_TASK_FIELDS)
+    return _in_our_names(task.without("updater_email"), _BUGHERD_TASK_FIELDS)
 
 
-def from_bugherd_new_task(task: dict[str, Any]) -> dict[str, Any]:
+def from_bugherd_new_task(task: AsSent) -> AsSent:
     """A new BugHerd task as a `ReportFiling` body: its requester is the reporter, its ids are UUIDs here."""
     return _in_our_names(task, _BUGHERD_NEW_TASK_FIELDS)
 
 
-def _in_our_names(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    fields = {names.get(name, name): value for name, value in task.items()}
-    if isinstance(priority := fields.get("priority"), str):
-        fields["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
-    return fields
+def _in_our_names(task: AsSent, names: dict[str, str]) -> AsSent:
+    ours = task.renamed(names)
+    if isinstance(priority := ours.fields.get("priority"), str):
+        ours.fields["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
+    return ours
 
 
 def bugherd_task_schema() -> Schema:

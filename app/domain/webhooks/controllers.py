@@ -16,10 +16,10 @@ from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDe
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import ErrorCode
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, may_answer, one_of
-from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok
+from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
 from tenants.guards import requires_manager
 
 
@@ -75,8 +75,8 @@ def _from_bugherd(body: dict[str, Any]) -> bool:
     return "target_url" in body
 
 
-# A BugHerd body's refusal names its fields as it sent them.
-_BUGHERD_FIELDS = {"url": "target_url", "events": "event", "projectId": "project_id"}
+# BugHerd's names of our fields (its one event for our list of them), for a refusal to name as sent.
+_BUGHERD_NAMES = {"target_url": "url", "event": "events"}
 
 
 class WebhookController(Controller):
@@ -112,13 +112,10 @@ class WebhookController(Controller):
     ) -> Response[Envelope[schemas.WebhookWithSecret]]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
-        try:
-            webhook, secret = await webhooks.add(_creation(data))
-        except LanternError as refused:
-            if _from_bugherd(data):
-                for detail in refused.details:
-                    detail.field = _BUGHERD_FIELDS.get(detail.field or "", detail.field)
-            raise
+        creation = _creation(data)
+        sent = AsSent(data).renamed(_BUGHERD_NAMES) if _from_bugherd(data) else AsSent(data)
+        with refusals_named_as_sent(sent, schemas.WebhookCreate):  # an address or an event it refuses
+            webhook, secret = await webhooks.add(creation)
         return created(with_secret(webhook, secret), f"/api/v1/webhooks/{webhook.id}")
 
     @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)

@@ -47,9 +47,8 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.errors import LanternError
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
-from app.lib.schema import LOCATION, Envelope, convert_body, created, named_as_sent, ok, unwrapped
+from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, ok, refusals_named_as_sent, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
 
@@ -91,7 +90,8 @@ class ReportController(Controller):
             for key, field in ((body.screenshot_url, "screenshot_url"), (annotated, "annotated_screenshot_url"))
             if key
         ]
-        accepted = await accept(report, links=links)
+        with refusals_named_as_sent(data, schemas.ApiReport):  # an upload's key that finds none
+            accepted = await accept(report, links=links)
         read = report_created(accepted.report, accepted.tracking_id)
         return created(read, f"/api/v1/reports/{read.id}")  # the team's address of it (the key reads no report)
 
@@ -131,10 +131,8 @@ class ReportController(Controller):
         sent = _filing(data)
         filing = convert_body(sent, schemas.ReportFiling)
         project = await projects.visible_one(identity, project_id)
-        try:
+        with refusals_named_as_sent(sent, schemas.ReportFiling):
             accepted = await file_report(reports.session, project, filing, identity, columns)
-        except LanternError as refused:  # a field named as the body spelled it
-            raise named_as_sent(refused, sent, schemas.ReportFiling) from None
         read = (await _reads(reports, [accepted.report], identity))[0]
         return created(read, f"/api/v1/reports/{read.id}")
 
@@ -277,10 +275,8 @@ class ReportController(Controller):
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         jsonapi.check_identity(data, "report", str(report.id))
         actor = await reports.acting_for(identity, _updater_email(data))
-        try:
+        with refusals_named_as_sent(sent, schemas.ReportUpdate):  # an unknown column or assignee
             changed = await reports.apply(report, changes, columns, actor)
-        except LanternError as refused:  # an unknown column or assignee, named as the body spelled it
-            raise named_as_sent(refused, sent, schemas.ReportUpdate) from None
         if changed:
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
         if jsonapi.requested(request):
@@ -486,22 +482,22 @@ class ColumnController(Controller):
         await events.reports_updated(project_id, await columns.remove(project_id, column_id, identity))
 
 
-def _changes(body: dict[str, Any]) -> dict[str, Any]:
+def _changes(body: dict[str, Any]) -> AsSent:
     """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
     task = unwrapped(body, "task")
-    return jsonapi.attributes(body) if task is body else schemas.from_bugherd_task(task)
+    return schemas.from_bugherd_task(task) if task.at else jsonapi.attributes(body)
 
 
-def _filing(body: dict[str, Any]) -> dict[str, Any]:
+def _filing(body: dict[str, Any]) -> AsSent:
     """A report the team files: our fields, or BugHerd's new task."""
     task = unwrapped(body, "task")
-    return body if task is body else schemas.from_bugherd_new_task(task)
+    return schemas.from_bugherd_new_task(task) if task.at else task
 
 
 def _updater_email(body: dict[str, Any]) -> str | None:
     """Who a BugHerd task change is for (`updater_email`), if it names anyone."""
     task = unwrapped(body, "task")
-    email = task.get("updater_email") if task is not body else None
+    email = task.fields.get("updater_email") if task.at else None
     return email if isinstance(email, str) else None
 
 
