@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import httpx
 from jsonschema import Draft202012Validator
 from litestar import Response
 from litestar.handlers import HTTPRouteHandler
@@ -25,7 +26,7 @@ from referencing.jsonschema import DRAFT202012
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import ApiClient, Tenant, TenantFactory
 
 
 async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
@@ -522,6 +523,25 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
     )
 
 
+# Operations that take a project's widget key, not the team's credentials.
+_WIDGET_OPERATIONS = {("post", "/api/v1/widget/submit"), ("post", "/api/v1/reports")}
+FILED = "/api/v1/projects/{project_id}/reports"
+CHANGED = "/api/v1/reports/{reference}"
+COMMENTS = "/api/v1/reports/{reference}/comments"
+MEMBERS = "/api/v1/projects/{project_id}/members"
+
+
+async def _sent_to(
+    tenant: Tenant, anonymous: ApiClient, widget_key: str, sent: tuple[str, str, Any, str], ids: dict[str, str]
+) -> httpx.Response:
+    """`sent`'s body (method, path, body, media type) sent to its operation on the objects of `ids`, with the
+    credentials the operation takes."""
+    method, path, body, media_type = sent
+    client, key = (anonymous, widget_key) if (method, path) in _WIDGET_OPERATIONS else (tenant.client, None)
+    headers = {"Content-Type": media_type, **({"X-API-Key": key} if key else {})}
+    return await client.request(method.upper(), path.format(**ids), content=json.dumps(body), headers=headers)
+
+
 async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -555,6 +575,30 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             answer = await tenant.client.request(method.upper(), path.format(**ids), json=body)
             assert answer.status_code == 400, (path, body, answer.text)
             assert _request_schema_errors(document, method, path, body, "application/json") != [], (path, body)
+
+
+async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """BugHerd's priorities are taken in any case (`Normal`): the document listed them in lower case only."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    async with tenants.create() as tenant:
+        taken = [
+            ("post", FILED, {"task": {"description": "Card refused", "priority": "Normal"}}),
+            ("post", FILED, {"task": {"description": "Card refused", "priority": "NOT SET"}}),
+            ("patch", CHANGED, {"task": {"priority": "Critical"}}),
+        ]
+        project = await tenant.create_project("Shop")
+        created = await anonymous.post(
+            "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        ids = {"project_id": project["id"], "reference": created.json()["data"]["id"]}
+        forms = [(*sent, "application/json") for sent in taken]
+        unfit = []
+        for method, path, body, media_type in forms:
+            answer = await _sent_to(tenant, anonymous, project["apiKey"], (method, path, body, media_type), ids)
+            assert answer.status_code in {200, 201}, (path, body, answer.text)
+            if errors := _request_schema_errors(document, method, path, body, media_type):
+                unfit.append((path, body, errors))
+    assert unfit == []
 
 
 def _png() -> bytes:

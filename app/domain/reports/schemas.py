@@ -13,7 +13,7 @@ from litestar.openapi.spec import Schema
 
 from app.domain.reports.models import Category, Priority, Severity, Source
 from app.lib.openapi import either_spelling
-from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
+from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import AsSent, CamelStruct, any_items, from_zero
 
 TITLE_MIN_LENGTH = 4
@@ -281,11 +281,14 @@ def bugherd_new_task_schema() -> Schema:
 
 
 def _with_bugherd_priorities(properties: dict[str, Any]) -> None:
-    priority = properties["priority"]
+    """Lantern's priorities as they are, BugHerd's in any case (`from_bugherd_task` reads them lower-cased): a
+    pattern says so, which a code generator reads as text beside Lantern's enum."""
+    any_case = "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name) for name in _BUGHERD_PRIORITIES
+    )
     properties["priority"] = {
-        **priority,
-        "enum": [*priority["enum"], *_BUGHERD_PRIORITIES],
-        "description": "Lantern's priorities, or BugHerd's in any case (`normal` is `medium`).",
+        "anyOf": [properties["priority"], {"type": "string", "pattern": f"^(?:{any_case}){END}"}],
+        "description": "Lantern's priorities, or BugHerd's in any case (`Normal` is `medium`, `Critical` `highest`).",
     }
 
 
