@@ -4,7 +4,8 @@
   session, or nothing say so.
 - The request bodies of handlers that read their body themselves (JSON or multipart): `documented_body`
   describes them from the msgspec types they decode, in every form the server takes (`either_spelling`: both
-  spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`).
+  spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`), with the
+  rules their types check across fields (`CamelStruct.one_way`, `requiring_any`).
 - The answers of handlers that send a stored file's bytes (`file_answer`): their media types, not JSON.
 - What every handler answers alike (`completed`, applied to the served document): the error envelope on each
   error response, the errors each kind of operation can meet, and the JSON:API document beside the native
@@ -127,6 +128,9 @@ def either_spelling(
     for alias, name in aliases.items():
         described = f"`{name}` under another name, taken alike: send one of the two."
         properties[alias] = {**properties[name], "description": described}
+    if _one_way(kind):
+        names = {name: [name, *(alias for alias, aliased in aliases.items() if aliased == name)] for name in properties}
+        schema["not"] = _two_ways(kind, names)
     return cast("Schema", schema)
 
 
@@ -149,15 +153,42 @@ def or_wrapped(native: Schema, name: str, inner: Schema | None = None) -> Schema
 
 
 def requiring_any(body: type[msgspec.Struct] | Schema, *names: str) -> Schema:
-    """`body` (a msgspec type read, or a schema) with at least one of `names` sent: the same field under two
-    spellings, or two forms of it, each optional alone."""
+    """`body` (a msgspec type read, or a schema) with at least one of `names` sent with a value: the same field
+    under two spellings, or two forms of it, each optional alone (a null is as good as none)."""
     schema = cast("dict[str, Any]", json_schema(body) if isinstance(body, type) else body)
-    return cast("Schema", {**schema, "anyOf": [{"required": [name]} for name in names]})
+    return cast("Schema", {**schema, "anyOf": [_with_value([name]) for name in names]})
 
 
-def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
-    """A JSON:API document that changes a resource: `kind`'s fields as its `data.attributes`, and to-one
-    relationships (`assignee`) as resource identifiers, or null to unset them."""
+_NOT_NULL = {"not": {"type": "null"}}
+
+
+def _with_value(names: Sequence[str]) -> dict[str, Any]:
+    """A body with a value (not null) for one of `names` at least."""
+    each = [{"required": [name], "properties": {name: _NOT_NULL}} for name in names]
+    return each[0] if len(each) == 1 else {"anyOf": each}
+
+
+def _one_way(kind: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
+    """`kind`'s pairs of fields that name one thing two ways (`CamelStruct.one_way`), if any."""
+    pairs: tuple[tuple[str, str], ...] = getattr(kind, "one_way", ())
+    return pairs
+
+
+def _two_ways(kind: type[msgspec.Struct], names: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """What `kind` refuses (`refuse_two_ways`): both fields of one of its `one_way` pairs with a value, each under
+    any of its `names` (its spellings)."""
+    encoded = dict(zip(kind.__struct_fields__, kind.__struct_encode_fields__, strict=True))
+    both = [
+        {"allOf": [_with_value(names[encoded[first]]), _with_value(names[encoded[second]])]}
+        for first, second in _one_way(kind)
+    ]
+    return both[0] if len(both) == 1 else {"anyOf": both}
+
+
+def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
+    """A JSON:API document that changes a resource (as `jsonapi.attributes` reads it): `kind`'s fields as its
+    `data.attributes`, and its to-one `relationships` (`assignee`) as resource identifiers, or null to unset
+    them; one of the two at least, and nothing beside `data`."""
     identifier = Schema(
         type=[OpenAPIType.OBJECT, OpenAPIType.NULL], required=["type", "id"], properties={"type": _TEXT, "id": _TEXT}
     )
@@ -169,11 +200,20 @@ def jsonapi_body(kind: type[msgspec.Struct]) -> Schema:
             "type": _TEXT,
             "id": _TEXT,
             "attributes": either_spelling(kind),
-            "relationships": Schema(type=OpenAPIType.OBJECT, additional_properties=relationship),
+            "relationships": Schema(
+                type=OpenAPIType.OBJECT,
+                properties=dict.fromkeys(relationships, relationship),
+                additional_properties=False,
+            ),
         },
+        any_of=[Schema(required=["attributes"]), Schema(required=["relationships"])],
     )
     return Schema(
-        title=f"{kind.__name__}Document", type=OpenAPIType.OBJECT, required=["data"], properties={"data": data}
+        title=f"{kind.__name__}Document",
+        type=OpenAPIType.OBJECT,
+        required=["data"],
+        properties={"data": data},
+        additional_properties=False,
     )
 
 
@@ -181,18 +221,43 @@ def json_schema(kind: type[msgspec.Struct]) -> Schema:
     """msgspec's JSON Schema of `kind`, every reference written out in place: Litestar's document keeps only
     the components it generated itself, and serializes a dict as it is."""
     (schema,), definitions = msgspec.json.schema_components([kind], ref_template=_DEFS)
+    structs = _structs(msgspec.inspect.type_info(kind))
 
     def inlined(value: Any) -> Any:
         if isinstance(value, dict):
             reference = value.get("$ref")
             if isinstance(reference, str) and reference.startswith("#/$defs/"):
-                return inlined(definitions[reference.removeprefix("#/$defs/")])
+                name = reference.removeprefix("#/$defs/")
+                struct = structs.get(name)
+                if struct is not None and _one_way(struct):
+                    spellings = {encoded: [encoded] for encoded in struct.__struct_encode_fields__}
+                    return inlined({**definitions[name], "not": _two_ways(struct, spellings)})
+                return inlined(definitions[name])
             return {key: inlined(item) for key, item in value.items()}
         if isinstance(value, list):
             return [inlined(item) for item in value]
         return value
 
     return cast("Schema", inlined(schema))
+
+
+def _structs(info: msgspec.inspect.Type) -> dict[str, type[msgspec.Struct]]:
+    """Every struct type `info` holds, itself included, by its name in a JSON Schema's definitions."""
+    found: dict[str, type[msgspec.Struct]] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, msgspec.inspect.StructType):
+            if found.get(node.cls.__name__) is node.cls:
+                return  # a struct seen (one that holds itself)
+            found[node.cls.__name__] = node.cls
+        if isinstance(node, msgspec.inspect.Type | msgspec.inspect.Field):
+            for name in node.__struct_fields__:
+                value = getattr(node, name)
+                for inner in value if isinstance(value, tuple) else (value,):
+                    visit(inner)
+
+    visit(info)
+    return found
 
 
 # The served document ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import msgspec
 from litestar import Response
@@ -34,8 +34,29 @@ def any_items(*, max_length: int) -> msgspec.Meta:
     return msgspec.Meta(max_length=max_length, extra_json_schema={"extra": {"items": Schema()}})
 
 
+def documented_as(**keywords: Any) -> msgspec.Meta:
+    """JSON Schema `keywords` for the OpenAPI document alone, where the server checks the same in code of its own
+    (a title's length once trimmed): under `extra`, where Litestar reads them, and msgspec's schema keeps them
+    until the served document merges them (`app.lib.openapi.completed`)."""
+    return msgspec.Meta(extra_json_schema={"extra": keywords})
+
+
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False):
     """A request or response body whose fields are camelCase in JSON."""
+
+    # Pairs of fields that name one thing two ways (a person by id and by address): a body gives a value to one
+    # of each pair at most. A struct that has some checks them in its `__post_init__` (`refuse_two_ways`), and
+    # the OpenAPI document says so (`app.lib.openapi.json_schema`).
+    one_way: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+
+def refuse_two_ways(body: CamelStruct) -> None:
+    """Refuse `body` if it names one thing two ways (`one_way`): the second of the pair is named, in msgspec's
+    words for a field it does not take, localized as its own."""
+    encoded = dict(zip(body.__struct_fields__, body.__struct_encode_fields__, strict=True))
+    for first, second in body.one_way:
+        if getattr(body, first) is not None and getattr(body, second) is not None:
+            raise ValueError(f"Object contains unknown field `{encoded[second]}`")
 
 
 class Envelope(msgspec.Struct, Generic[T], kw_only=True):

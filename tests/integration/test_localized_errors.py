@@ -260,6 +260,7 @@ async def test_a_refusal_names_each_field_as_the_client_sent_it(tenants: TenantF
                 {"assigneeId": "nobody", "tags": "ui"},
             ),
             ("PATCH", changed, {"task": {"status_id": 99}}, ["task.status_id"], {"statusId": 99}),
+            ("PATCH", changed, {"task": {"updater_email": 5}}, ["task.updater_email"], {"title": 5}),
             (
                 "PATCH",
                 changed,

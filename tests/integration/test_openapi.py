@@ -23,6 +23,7 @@ from PIL import Image
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from app.lib.jsonapi import MEDIA_TYPE
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
@@ -545,21 +546,59 @@ async def _sent_to(
 async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
-    """The schemas that take other products' forms still say what is refused: a client learns it before sending."""
+    """The schemas that take other products' forms still say what is refused: a client learns it before sending.
+    So do the rules across fields: a filed report's title or a description to take it from (`{}` and
+    `{"task": {}}` fitted), a person named by id or by address but not both, a text or BugHerd's comment that
+    is not null, a title that is more than spaces, a webhook's http(s) address, a partial widget configuration,
+    a JSON:API document's members."""
     document = (await anonymous.get("/schema/openapi.json")).json()
-    refused = [
-        ("post", "/api/v1/projects", {"project": {"name": "Blog", "colour": "red"}}),  # an unknown field
-        ("post", "/api/v1/projects", {"project": {"name": "Blog"}, "name": "Blog"}),  # no wrapper beside fields
-        ("patch", "/api/v1/reports/{reference}", {"task": {"priority": "urgent"}}),
-        ("post", "/api/v1/projects/{project_id}/reports", {"task": {"description": "Example", "priority": "urgent"}}),
-        ("post", "/api/v1/projects/{project_id}/reports", {"title": "Card refused", "assignedToEmail": "a@b.example"}),
-        ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
-        ("post", "/api/v1/reports/{reference}/comments", {"internal": True}),
-        # Events in neither our names nor BugHerd's, or none: the document listed no names.
-        ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "events": ["task_created"]}),
-        ("patch", "/api/v1/webhooks/{webhook_id}", {"events": []}),
-    ]
     async with tenants.create() as tenant:
+        me, my_address = tenant.user_id, tenant.email
+        late = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "timestamp": "yesterday"}}
+        refused = [
+            ("post", "/api/v1/projects", {"project": {"name": "Blog", "colour": "red"}}),  # an unknown field
+            ("post", "/api/v1/projects", {"project": {"name": "Blog"}, "name": "Blog"}),  # no wrapper beside fields
+            ("patch", CHANGED, {"task": {"priority": "urgent"}}),
+            ("post", FILED, {"task": {"description": "Example", "priority": "urgent"}}),
+            ("post", FILED, {"title": "Card refused", "assignedToEmail": "a@b.example"}),
+            ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
+            ("post", COMMENTS, {"internal": True}),
+            # Events in neither our names nor BugHerd's, or none: the document listed no names.
+            ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "events": ["task_created"]}),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"events": []}),
+            # No title, and no description whose first line is one.
+            ("post", FILED, {}),
+            ("post", FILED, {"task": {}}),
+            ("post", FILED, {"description": "ab\nCard refused at the checkout"}),
+            ("post", FILED, {"title": "    ", "description": "Card refused"}),
+            ("patch", CHANGED, {"title": "    "}),
+            ("post", "/api/v1/reports", {"title": "    "}),
+            ("post", "/api/v1/widget/submit", {**BUGPIN_EXAMPLE, "title": "    "}),
+            ("post", "/api/v1/widget/submit", late),
+            # A person by id and by address at once, under any of their names.
+            ("post", FILED, {"title": "Card refused", "assigneeId": me, "assignee_email": my_address}),
+            ("post", FILED, {"task": {"description": "Example", "requester_id": me, "requester_email": my_address}}),
+            ("post", COMMENTS, {"text": "Called back", "userId": me, "email": my_address}),
+            ("post", COMMENTS, {"comment": {"text": "Called back", "user_id": me, "email": my_address}}),
+            ("post", MEMBERS, {"user_id": me, "email": my_address}),
+            # What is required is not null.
+            ("post", COMMENTS, {"text": None}),
+            ("post", COMMENTS, {"comment": None}),
+            ("post", MEMBERS, {"userId": None}),
+            ("patch", CHANGED, {"task": {"updater_email": 5}}),
+            # Lantern's priorities in their own case only.
+            ("patch", CHANGED, {"task": {"priority": "High"}}),
+            ("post", "/api/v1/projects", {"name": "Blog", "widgetConfig": {"theme": "pink"}}),
+            ("post", "/api/v1/projects", {"project": {"name": "Blog", "widget_config": {"colour": "red"}}}),
+            ("post", "/api/v1/webhooks", {"url": "ftp://hooks.example.com/x", "events": ["task_create"]}),
+            ("post", "/api/v1/webhooks", {"target_url": "hooks.example.com/x", "event": "comment"}),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"url": "hooks.example.com/x"}),
+        ]
+        documents = [  # JSON:API changes: attributes or relationships, the assignee's only, nothing beside
+            ("patch", CHANGED, {"data": {"type": "report"}}),
+            ("patch", CHANGED, {"data": {"type": "report", "relationships": {"project": {"data": None}}}}),
+            ("patch", CHANGED, {"data": {"type": "report", "attributes": {"severity": "low"}}, "meta": {}}),
+        ]
         project = await tenant.create_project("Shop")
         created = await anonymous.post(
             "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
@@ -571,27 +610,45 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             "webhook_id": (await tenant.client.post("/api/v1/webhooks", json=hook)).json()["data"]["id"],
         }
         assert _request_schema_errors(document, "post", "/api/v1/webhooks", hook, "application/json") == []
-        for method, path, body in refused:
-            answer = await tenant.client.request(method.upper(), path.format(**ids), json=body)
+        forms = [(*sent, "application/json") for sent in refused] + [(*sent, MEDIA_TYPE) for sent in documents]
+        for method, path, body, media_type in forms:
+            answer = await _sent_to(tenant, anonymous, project["apiKey"], (method, path, body, media_type), ids)
             assert answer.status_code == 400, (path, body, answer.text)
-            assert _request_schema_errors(document, method, path, body, "application/json") != [], (path, body)
+            assert _request_schema_errors(document, method, path, body, media_type) != [], (path, body)
 
 
 async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, anonymous: ApiClient) -> None:
-    """BugHerd's priorities are taken in any case (`Normal`): the document listed them in lower case only."""
+    """The other way round, at the edges of the rules across fields: a null is no value (a person by id and a
+    null address), BugHerd's priorities in any case, a title with spaces around it, a description whose first
+    line is the title, a webhook's address as pasted, a timestamp as RFC 3339 allows it, a partial widget
+    configuration, a JSON:API change of a relationship alone."""
     document = (await anonymous.get("/schema/openapi.json")).json()
     async with tenants.create() as tenant:
+        me, my_address = tenant.user_id, tenant.email
+        offset = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "timestamp": "2024-01-15 10:30:00+0100"}}
         taken = [
+            ("post", FILED, {"title": None, "description": "\n  Card refused \nAt the checkout"}),
             ("post", FILED, {"task": {"description": "Card refused", "priority": "Normal"}}),
             ("post", FILED, {"task": {"description": "Card refused", "priority": "NOT SET"}}),
-            ("patch", CHANGED, {"task": {"priority": "Critical"}}),
+            ("post", FILED, {"title": "Card refused", "assigneeId": None, "assigneeEmail": my_address}),
+            ("post", FILED, {"task": {"description": "Card refused", "requester_id": me, "requester_email": None}}),
+            ("patch", CHANGED, {"task": {"priority": "Critical", "updater_email": None}}),
+            ("patch", CHANGED, {"title": "  Checkout fails  "}),
+            ("post", COMMENTS, {"text": "Called back", "userId": None, "email": my_address}),
+            ("post", COMMENTS, {"comment": {"text": "Called back", "user_id": None, "email": my_address}}),
+            ("post", MEMBERS, {"user_id": me, "email": None}),
+            ("post", "/api/v1/projects", {"name": "Blog", "widgetConfig": {"features": {"screenshot": False}}}),
+            ("post", "/api/v1/webhooks", {"url": " HTTPS://hooks.example.com/lantern ", "events": ["task_create"]}),
+            ("post", "/api/v1/widget/submit", offset),
+            ("post", "/api/v1/reports", {"title": " Checkout fails "}),
         ]
+        documents = [("patch", CHANGED, {"data": {"type": "report", "relationships": {"assignee": {"data": None}}}})]
         project = await tenant.create_project("Shop")
         created = await anonymous.post(
             "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
         )
         ids = {"project_id": project["id"], "reference": created.json()["data"]["id"]}
-        forms = [(*sent, "application/json") for sent in taken]
+        forms = [(*sent, "application/json") for sent in taken] + [(*sent, MEDIA_TYPE) for sent in documents]
         unfit = []
         for method, path, body, media_type in forms:
             answer = await _sent_to(tenant, anonymous, project["apiKey"], (method, path, body, media_type), ids)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 from uuid import UUID
 
 import msgspec
 
 from app.domain.accounts.schemas import Email, Name
+from app.lib.openapi import json_schema
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
-from app.lib.schema import AsSent, CamelStruct, unwrapped
+from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_two_ways, unwrapped
 from app.settings import MAX_PROJECT_RATE_LIMIT
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
@@ -72,6 +73,11 @@ class WidgetConfig(CamelStruct, forbid_unknown_fields=True):
     use_screen_capture_api: bool = msgspec.field(default=False, name="useScreenCaptureAPI")  # BugPin spells it so
 
 
+# The fields of a widget configuration a project's creation or change sends, over the defaults or the stored
+# ones (`features` too, one by one): any of WidgetConfig's, which all have a default.
+WidgetConfigSent = Annotated[dict[str, Any], documented_as(**cast("dict[str, Any]", json_schema(WidgetConfig)))]
+
+
 class WidgetSettings(WidgetConfig, kw_only=True):
     """What the widget reads: its project's configuration and name, and its texts in the visitor's language."""
 
@@ -123,7 +129,7 @@ class ProjectCreate(CamelStruct, forbid_unknown_fields=True):
     require_origin: RequireOrigin = False
     rate_limit_per_minute: RateLimit | None = None
     # The fields sent over the defaults (`features` too, one by one); the result must be a valid WidgetConfig.
-    widget_config: dict[str, Any] = msgspec.field(default_factory=dict)
+    widget_config: WidgetConfigSent = msgspec.field(default_factory=dict)
 
 
 class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):
@@ -137,7 +143,7 @@ class ProjectUpdate(CamelStruct, forbid_unknown_fields=True):
     allowed_origins: Annotated[list[Origin], msgspec.Meta(max_length=100)] | msgspec.UnsetType = msgspec.UNSET
     rate_limit_per_minute: RateLimit | msgspec.UnsetType = msgspec.UNSET
     # Only the fields sent change (`features` too, one by one); the result must be a valid WidgetConfig.
-    widget_config: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    widget_config: WidgetConfigSent | msgspec.UnsetType = msgspec.UNSET
 
 
 def from_bugherd_project(body: dict[str, Any]) -> AsSent:
@@ -155,15 +161,15 @@ class ProjectPersonAdd(CamelStruct):
     """Someone of the organization by `userId`; or, as BugHerd adds a guest, anyone by `email` (a person not
     in the organization yet is invited as a guest)."""
 
+    one_way: ClassVar = (("user_id", "email"),)
+
     user_id: UUID | None = None
     email: Email | None = None
 
     def __post_init__(self) -> None:
-        # msgspec's own words, localized as its own errors are.
         if self.user_id is None and self.email is None:
-            raise ValueError("Object missing required field `userId`")
-        if self.user_id is not None and self.email is not None:
-            raise ValueError("Object contains unknown field `email`")  # one way to name the person
+            raise ValueError("Object missing required field `userId`")  # msgspec's words, localized as its own
+        refuse_two_ways(self)
 
 
 class ProjectPersonRead(CamelStruct):

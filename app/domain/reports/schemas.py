@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ClassVar, cast
 from uuid import UUID
 
 import msgspec
@@ -14,11 +14,21 @@ from litestar.openapi.spec import Schema
 from app.domain.reports.models import Category, Priority, Severity, Source
 from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
-from app.lib.schema import AsSent, CamelStruct, any_items, from_zero
+from app.lib.schema import AsSent, CamelStruct, any_items, documented_as, from_zero, refuse_two_ways
 
 TITLE_MIN_LENGTH = 4
 TITLE_MAX_LENGTH = 200
-Title = Annotated[str, msgspec.Meta(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH)]
+# A title is as long as it must be once the spaces around it are trimmed (`trimmed_title`): the document says so
+# with a pattern, its first and last characters not spaces.
+TRIMMED_TITLE = rf"\S[\s\S]{{{TITLE_MIN_LENGTH - 2},}}\S"
+Title = Annotated[
+    str,
+    msgspec.Meta(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH),
+    documented_as(pattern=TRIMMED_TITLE),
+]
+# A description's first line that is not blank, trimmed, long enough for a title (`filing.title_of`): the title
+# of a report filed without one. Python's `splitlines` ends a line at each of these characters.
+TITLED_DESCRIPTION = rf"^\s*\S[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]{{{TITLE_MIN_LENGTH - 2},}}\S"
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
@@ -31,6 +41,15 @@ ColumnName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=ON
 Position = Annotated[int, from_zero(le=10_000)]
 StorageKey = Annotated[str, msgspec.Meta(max_length=300)]
 AuthorEmail = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
+# A moment as RFC 3339 writes it, its offset optional (the browser's own time then): what msgspec reads as a
+# `datetime`, which its schema says only is text.
+Timestamp = Annotated[
+    datetime,
+    documented_as(
+        pattern=r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+        rf"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?{END}"
+    ),
+]
 # A size in CSS pixels, kept as the browser sent it: 1920 stays 1920 (not 1920.0), 667.5 stays 667.5.
 Pixels = Annotated[int, from_zero(le=100_000)] | Annotated[float, from_zero(le=100_000)]
 
@@ -70,7 +89,7 @@ class PageMetadata(CamelStruct):
     browser: BrowserInfo
     device: DeviceInfo
     viewport: Viewport
-    timestamp: datetime
+    timestamp: Timestamp
     title: LongText | None = None
     referrer: LongText | None = None
     timezone: ShortText | None = None
@@ -198,6 +217,8 @@ class ReportFiling(CamelStruct, forbid_unknown_fields=True):
     beside the report's own. No title: the description's first line is the title. The assignee by id or by
     address; the reporter by address and name, or as one of the organization's people (`reporterId`)."""
 
+    one_way: ClassVar = (("assignee_id", "assignee_email"), ("reporter_id", "reporter_email"))
+
     title: Title | None = None
     description: Description = ""
     severity: Severity = Severity.MEDIUM
@@ -214,13 +235,7 @@ class ReportFiling(CamelStruct, forbid_unknown_fields=True):
     page_url: PageUrl | None = None
 
     def __post_init__(self) -> None:
-        for by_id, by_address, named in (
-            (self.assignee_id, self.assignee_email, "assigneeEmail"),
-            (self.reporter_id, self.reporter_email, "reporterEmail"),
-        ):
-            if by_id is not None and by_address is not None:
-                # One way to name the person, in msgspec's words (localized as its own).
-                raise ValueError(f"Object contains unknown field `{named}`")
+        refuse_two_ways(self)
 
 
 # BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
@@ -266,18 +281,32 @@ def bugherd_task_schema() -> Schema:
     properties: dict[str, Any] = schema["properties"]
     _with_bugherd_priorities(properties)
     properties["updater_email"] = {
-        "type": "string",
+        "type": ["string", "null"],
         "description": "With an API token: the member the change is made for, in the report's history.",
     }
     return cast("Schema", schema)
 
 
+def filing_schema() -> Schema:
+    """A report the team files, for the OpenAPI document: a title, or a description whose first line is one."""
+    return _titled(either_spelling(ReportFiling))
+
+
 def bugherd_new_task_schema() -> Schema:
     """A new BugHerd task as `from_bugherd_new_task` reads it, for the OpenAPI document: our fields, BugHerd's
     names for some of them (`requester_email`, `assigned_to_email`…) and its priorities too."""
-    schema = cast("dict[str, Any]", either_spelling(ReportFiling, also=_BUGHERD_NEW_TASK_FIELDS))
+    schema = cast("dict[str, Any]", _titled(either_spelling(ReportFiling, also=_BUGHERD_NEW_TASK_FIELDS)))
     _with_bugherd_priorities(schema["properties"])
     return cast("Schema", schema)
+
+
+def _titled(filing: Schema) -> Schema:
+    """`filing` with its title, or else a description that gives one (`filing.title_of`)."""
+    titled = [
+        {"required": ["title"], "properties": {"title": {"type": "string"}}},
+        {"required": ["description"], "properties": {"description": {"pattern": TITLED_DESCRIPTION}}},
+    ]
+    return cast("Schema", {**cast("dict[str, Any]", filing), "anyOf": titled})
 
 
 def _with_bugherd_priorities(properties: dict[str, Any]) -> None:
@@ -325,12 +354,13 @@ class NamedAuthor:
 class _CommentAuthor(CamelStruct):
     """Who a comment is by, when the caller writes it for someone else: their `userId`, or their `email`."""
 
+    one_way: ClassVar = (("user_id", "email"),)
+
     user_id: UUID | None = None
     email: AuthorEmail | None = None
 
     def __post_init__(self) -> None:
-        if self.user_id is not None and self.email is not None:
-            raise ValueError("Object contains unknown field `email`")  # one way to name the person, as msgspec says
+        refuse_two_ways(self)
 
     def named(self, user_id_field: str, prefix: str = "") -> NamedAuthor | None:
         if self.user_id is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -47,6 +48,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
+from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, ok, refusals_named_as_sent, unwrapped
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
@@ -101,9 +103,7 @@ class ReportController(Controller):
         guards=[requires_admin_client],
         operation_class=documented_body(
             {
-                "application/json": or_wrapped(
-                    either_spelling(schemas.ReportFiling), "task", schemas.bugherd_new_task_schema()
-                ),
+                "application/json": or_wrapped(schemas.filing_schema(), "task", schemas.bugherd_new_task_schema()),
             },
             'The report, or BugHerd\'s new task `{"task": {...}}` (`description`, its priorities, `status`, '
             "`tag_names`, `assigned_to_id` or `assigned_to_email`, `requester_id` or `requester_email`, "
@@ -247,7 +247,7 @@ class ReportController(Controller):
                 "application/json": or_wrapped(
                     either_spelling(schemas.ReportUpdate), "task", schemas.bugherd_task_schema()
                 ),
-                "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate),
+                "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate, "assignee"),
             },
             "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
             '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id`, `tag_names`, its '
@@ -497,8 +497,12 @@ def _filing(body: dict[str, Any]) -> AsSent:
 def _updater_email(body: dict[str, Any]) -> str | None:
     """Who a BugHerd task change is for (`updater_email`), if it names anyone."""
     task = unwrapped(body, "task")
-    email = task.fields.get("updater_email") if task.at else None
-    return email if isinstance(email, str) else None
+    if not task.at:
+        return None
+    try:
+        return msgspec.convert(task.fields.get("updater_email"), str | None)
+    except msgspec.ValidationError as error:
+        raise validation_error(f"{error} - at `$.{task.path('updater_email')}`") from None
 
 
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
