@@ -1,11 +1,12 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
-of the organization, a comment on a report being deleted is refused as not found, and of two owners leaving the
-role at once one stays.
+of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
+role at once one stays, and departures and deletions of organizations wait for each other.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
-fix (SQLite's writers take turns).
+fix (SQLite's writers take turns). Where only one order of their steps went wrong, another transaction holds a
+table's writes off so that they come in that order (`one_after_the_other`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.isolation import owner_engine
 
 ROUNDS = 10
+WAIT_SECONDS = 30.0
 
 
 def data(response: httpx.Response, status: int = 200) -> Any:
@@ -181,6 +186,117 @@ async def test_a_change_to_many_reports_and_a_rename_of_their_column_at_once_bot
             assert renamed.status_code == 200, renamed.text
 
 
+@pytest.mark.parametrize(
+    ("role", "departure"),
+    [
+        ("owner", "leaves"),
+        ("owner", "removed"),
+        ("owner", "made a guest"),
+        ("owner", "deletes their account"),
+        ("member", "leaves"),
+        ("member", "removed"),
+        ("member", "deletes their account"),
+        ("guest", "taken off the project"),
+    ],
+)
+async def test_a_departure_while_the_organization_is_deleted_waits_for_it_or_it_waits(
+    tenants: TenantFactory, app: Any, is_postgres: bool, role: str, departure: str
+) -> None:
+    """The deletion holds the organization's row, then deletes its memberships; a departure held the person's
+    membership, then waited for the organization's row (an owner's, counting the owners who stay; anyone's, to
+    write their reports' history) or for rows the deletion had deleted (their invitation): each waited for the
+    other, and PostgreSQL failed one of them (503). Now the departure holds the organization's row first: it
+    waits for the deletion and finds its person out already (a leaving or an account deletion goes through, a
+    change to someone gone is not found), or the deletion waits for it. The deletion is made to hold the row
+    while an owner's departure starts, a member's departure to hold their membership while the deletion starts.
+    (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant, tenants.create("Mia's") as person:
+        project = await tenant.create_project("Shop", guestsSeeGuests=True)
+        await invite(tenant, app, role, person.email)
+        added = {"userId": person.user_id}
+        data(await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json=added), 201)
+        data(await person.client.post("/api/v1/auth/organization", json={"organizationId": tenant.organization_id}))
+        members = data(await tenant.client.get("/api/v1/organization/members"))
+        membership = next(member["id"] for member in members if member["userId"] == person.user_id)
+        assigned = str((await report(tenant.client, project["apiKey"], "Checkout button does nothing"))["id"])
+        data(await tenant.client.patch(f"/api/v1/reports/{assigned}", json={"assigneeId": person.user_id}))
+
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        departed = depart(tenant, person, membership, departure, project["id"])
+        if role == "owner":  # the deletion's first cascade (API tokens) waits, its organization row held
+            deleted, gone = await one_after_the_other("api_token", deletion, departed)
+        else:  # the departure's deletion of the person's places in projects waits, their membership held
+            gone, deleted = await one_after_the_other("project_member", departed, deletion)
+        assert deleted.status_code == 204, deleted.text
+        assert gone.status_code in {200, 204, 404}, gone.text
+        if departure in {"leaves", "deletes their account"}:
+            assert gone.status_code == 204, gone.text
+
+
+async def test_two_people_deleting_their_accounts_leave_their_two_organizations_in_one_order(
+    tenants: TenantFactory, app: Any, is_postgres: bool
+) -> None:
+    """Each left their organizations in the order they had joined them, holding each one's row to the end:
+    one who joined Acme first and one who joined Globex first each held the row the other waited for, and
+    PostgreSQL failed one of them (503). Now both leave in one order. The first is made to wait (its removal
+    from projects held off) while the second starts. (PostgreSQL only: SQLite writes one transaction at a
+    time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with (
+        tenants.create() as acme,
+        tenants.create("Globex") as globex,
+        tenants.create("Mia's") as mia,
+        tenants.create("Gus's") as gus,
+    ):
+        for first, second, person in ((acme, globex, mia), (globex, acme, gus)):
+            await invite(first, app, "member", person.email)
+            await invite(second, app, "member", person.email)
+        answers = await one_after_the_other(
+            "project_member",
+            mia.client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}),
+            gus.client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}),
+        )
+        assert [answer.status_code for answer in answers] == [204, 204], [answer.text for answer in answers]
+        members = [data(await tenant.client.get("/api/v1/organization/members")) for tenant in (acme, globex)]
+        assert [[member["userId"] for member in listed] for listed in members] == [[acme.user_id], [globex.user_id]]
+
+
+async def one_after_the_other(
+    table: str, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response]
+) -> tuple[httpx.Response, httpx.Response]:
+    """The answers of two requests sent while another transaction holds writes to `table` off (a table lock):
+    the second is sent once the first waits for a lock, and the lock is let go once both wait."""
+    async with owner_engine() as engine, engine.connect() as holding:
+        await holding.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
+        answers = [asyncio.ensure_future(first)]
+        await until_waiting(holding, answers, 1)
+        answers.append(asyncio.ensure_future(second))
+        await until_waiting(holding, answers, 2)
+        await holding.commit()
+        return await answers[0], await answers[1]
+
+
+async def until_waiting(holding: AsyncConnection, answers: list[asyncio.Future[httpx.Response]], count: int) -> None:
+    """Until `count` of the database's sessions wait for a lock (none of the requests answered before)."""
+    for _ in range(int(WAIT_SECONDS / 0.05)):
+        if any(answer.done() for answer in answers) or await waiting_for_locks(holding) >= count:
+            break
+        await asyncio.sleep(0.05)
+    assert not any(answer.done() for answer in answers), [answer.result().text for answer in answers if answer.done()]
+    assert await waiting_for_locks(holding) >= count
+
+
+async def waiting_for_locks(connection: AsyncConnection) -> int:
+    """How many of the database's sessions wait for a lock, read afresh: within a transaction PostgreSQL keeps
+    the activity it read first."""
+    await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    return int(await connection.scalar(text(waiting)) or 0)
+
+
 def step_down(first: Tenant, second: Tenant, mine: str, theirs: str, departure: str) -> list[Awaitable[httpx.Response]]:
     """Both owners leaving the role at once: each made a member, each removing the other, or the second leaving
     (or deleting their account) while the first makes themselves a member."""
@@ -238,6 +354,8 @@ def depart(
         return tenant.client.patch(f"/api/v1/organization/members/{membership}", json={"role": "guest"})
     if departure == "taken off the project":
         return tenant.client.delete(f"/api/v1/projects/{project_id}/members/{person.user_id}")
+    if departure == "deletes their account":
+        return person.client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD})
     return person.client.delete("/api/v1/organization/membership")
 
 

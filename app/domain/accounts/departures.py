@@ -94,7 +94,10 @@ class Departures:
                 organizations=format_list([organization.name for organization in ties.held]),
             )
             raise LanternError(ErrorCode.CONFLICT, message)
-        for organization, role in ties.left:
+        # Left in one order, that of their ids, as every departure holds each organization's row until the end:
+        # two people leaving two organizations in the order they joined them could each hold the one the other
+        # waited for.
+        for organization, role in sorted(ties.left, key=lambda tie: tie[0].id):
             await self._leave(user_id, organization.id, role)
         for organization in ties.deleted:
             async with scoped(self.session, tenant_scope(organization.id, user_id)):

@@ -183,8 +183,10 @@ class MembershipService(TenantService[Membership]):
 
     async def leave(self, person: Identity) -> dict[UUID, MovedReports]:
         """The person acting out of the organization in context, as `remove` takes someone out (its last owner
-        stays); their reports go back to nobody, returned by project (webhooks hear of each)."""
-        return await self._take_out(person, await self.held(Membership.user_id == person.user_id))
+        stays); their reports go back to nobody, returned by project (webhooks hear of each). Someone out of it
+        already (it was deleted, or they were removed, meanwhile) has nothing left to do."""
+        membership = await self.held_if_any(Membership.user_id == person.user_id)
+        return {} if membership is None else await self._take_out(person, membership)
 
     async def sole_member(self, user_id: UUID) -> bool:
         """Whether no one but this person has accepted a membership (invitations still pending do not count)."""
@@ -202,7 +204,24 @@ class MembershipService(TenantService[Membership]):
         """A membership locked until the transaction ends (FOR UPDATE), before a change that unassigns what its
         person no longer sees: an assignment to them holds it (FOR SHARE) while it checks they see the report,
         so it waits for the change, or the change waits for it and finds the report theirs."""
-        return await self.get_one(which, with_for_update=True, execution_options={"populate_existing": True})
+        membership = await self.held_if_any(which)
+        if membership is None:
+            raise not_found()
+        return membership
+
+    async def held_if_any(self, which: ColumnElement[bool]) -> Membership | None:
+        """`held`, or None where there is no such membership (any more).
+
+        The organization's row is held first (FOR NO KEY UPDATE, which reports and other rows naming it still
+        pass), as its deletion holds it before the memberships it deletes: a change held the membership first,
+        then waited for the organization's row (or for rows the deletion had deleted), while the deletion waited
+        for the membership, and PostgreSQL failed one of them. Now the second waits for the first, and a change
+        that comes after the deletion finds no membership. Changes to memberships take turns on the row too:
+        owners leaving the role at once each count those the others left (`_keep_an_owner`)."""
+        await self.session.execute(
+            select(Organization.id).where(Organization.id == self.organization_id).with_for_update(key_share=True)
+        )
+        return await self.get_one_or_none(which, with_for_update=True, execution_options={"populate_existing": True})
 
     async def _take_out(self, actor: Identity, membership: Membership) -> dict[UUID, MovedReports]:
         await self._keep_an_owner(membership)
@@ -218,11 +237,8 @@ class MembershipService(TenantService[Membership]):
         owner who has not accepted yet is no owner: their invitation can always be withdrawn."""
         if leaving.role != Role.OWNER.value or leaving.invitation_pending:
             return
-        # Owners leaving at once take turns here, each counting those the others left: the organization's row is
-        # held (FOR NO KEY UPDATE, which reports and other rows naming it still pass), after the membership.
-        await self.session.execute(
-            select(Organization.id).where(Organization.id == self.organization_id).with_for_update(key_share=True)
-        )
+        # Owners leaving at once take turns here, each counting those the others left: `held` holds the
+        # organization's row.
         owners = await self.count(Membership.role == Role.OWNER.value, Membership.invitation_pending.is_(False))
         if owners <= 1:
             raise LanternError(ErrorCode.CONFLICT, _("An organization must keep at least one owner."))
