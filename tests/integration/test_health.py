@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import signal
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,11 +14,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from app.asgi import create_app
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import ErrorCode, unavailable
+from app.lib.i18n import gettext as _
+from app.lib.i18n import use_locale
 from app.lib.redis import get_redis, redis_health
 from app.settings import reset_settings
 from tests.support.clients import ApiClient, TenantFactory
@@ -152,6 +157,51 @@ async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_go
     [detail] = answer.json()["details"]
     assert detail["field"] == "redis"
     assert detail["message"] != "Redis cannot be reached, or refuses writes."  # in Japanese
+
+
+async def test_ready_under_a_full_connection_pool_says_the_database_is_busy(anonymous: ApiClient) -> None:
+    """Every connection of the pool requests use is held (by this test): readiness waited for one as long as a
+    request would, the pool's 30 s, then said the database could not be reached. It waits a couple of seconds
+    of its own now, and says the database is busy."""
+    engine = alchemy_config().get_engine()
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    async with contextlib.AsyncExitStack() as held:
+        for _connection in range(pool.size() - pool.checkedout()):
+            await held.enter_async_context(engine.connect())
+        answer = await anonymous.get("/health/ready", headers={"Accept-Language": "de"})
+    assert answer.status_code == 503, answer.text
+    with use_locale("de"):
+        busy = _("The database is busy: every connection of this server to it is in use.")
+    assert answer.json()["details"] == [{"field": "database", "message": busy}]
+    assert (await anonymous.get("/health/ready")).status_code == 200  # the connections given back
+
+
+@pytest.fixture
+def redis_hung(monkeypatch: pytest.MonkeyPatch, separate_redis: EmbeddedRedis) -> Iterator[None]:
+    """The app's Redis connection points at a server that accepts connections and never answers (stopped, as
+    a frozen host would be), for this test only."""
+    assert separate_redis.process is not None
+    monkeypatch.setenv("REDIS_URL", separate_redis.url)
+    reset_settings()
+    get_redis.cache_clear()
+    separate_redis.process.send_signal(signal.SIGSTOP)
+    yield
+    separate_redis.process.send_signal(signal.SIGCONT)
+    monkeypatch.undo()
+    reset_settings()
+    get_redis.cache_clear()
+    redis_health.cache_clear()
+
+
+async def test_ready_behind_a_hung_redis_says_it_did_not_answer(anonymous: ApiClient, redis_hung: None) -> None:
+    """Readiness waited out the Redis socket's timeout (5 s), then said Redis could not be reached. It waits a
+    couple of seconds of its own now, and says Redis did not answer."""
+    answer = await anonymous.get("/health/ready", headers={"Accept-Language": "ja"})
+    assert answer.status_code == 503, answer.text
+    with use_locale("ja"):
+        silent = _("Redis did not answer in time.")
+    assert answer.json()["details"] == [{"field": "redis", "message": silent}]
 
 
 async def test_ready_when_all_is_reachable(anonymous: ApiClient) -> None:

@@ -3,6 +3,7 @@ balancers and Kubernetes probes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, MediaType, Request, get
@@ -10,6 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy import text
+from sqlalchemy.pool import Pool, QueuePool
 
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
@@ -78,44 +80,58 @@ class HealthController(Controller):
         responses=may_answer(ErrorCode.SERVICE_UNAVAILABLE),
     )
     async def ready(self) -> Envelope[Readiness]:
-        readiness = await _readiness()
-        unreachable = [
-            *([] if readiness.database else [FieldError("database", _("The database cannot be reached."))]),
-            *([] if readiness.redis else [FieldError("redis", _("Redis cannot be reached, or refuses writes."))]),
-        ]
-        if unreachable:
-            raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=unreachable)
-        return ok(readiness)
+        database, redis = await asyncio.gather(_database_problem(), _redis_problem())
+        found = {"database": database, "redis": redis}
+        problems = [FieldError(field, problem) for field, problem in found.items() if problem is not None]
+        if problems:
+            raise LanternError(ErrorCode.SERVICE_UNAVAILABLE, details=problems)
+        return ok(Readiness(database=True, redis=True))
 
+
+# How long a probe waits for each dependency (both at once): a probe is answered within a couple of seconds,
+# where a full connection pool held it for the pool's 30 s timeout and a hung Redis for its socket's 5 s.
+READINESS_WAIT_SECONDS = 2.0
 
 _READY_KEY = "lantern:ready"
 _READY_KEY_MS = 60_000
 
 
-async def _readiness() -> Readiness:
-    return Readiness(database=await _database_ok(), redis=await _redis_ok())
-
-
-async def _database_ok() -> bool:
+async def _database_problem() -> str | None:
+    """Why the database serves no request now (None: it answers), from a connection of the pool requests use:
+    every one of them in use for the whole wait is a busy database, which the requests are waiting for too."""
+    engine = alchemy_config().get_engine()
     try:
-        async with alchemy_config().get_session() as session:
-            await session.execute(text("SELECT 1"))
+        async with asyncio.timeout(READINESS_WAIT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        if _every_connection_in_use(engine.pool):
+            return _("The database is busy: every connection of this server to it is in use.")
+        return _("The database cannot be reached.")
     except Exception:  # noqa: BLE001 - any failure means "not ready"
-        return False
-    return True
+        return _("The database cannot be reached.")
+    return None
 
 
-async def _redis_ok() -> bool:
-    """Whether Redis takes a write, as every use of it does (a Redis that answers PING but refuses writes, its
-    disk full, served nothing); not ready at once while Redis is known to be down (`RedisHealth`): each probe
-    used to wait out a hung Redis's timeout of its own."""
+def _every_connection_in_use(pool: Pool) -> bool:
+    # The pool has no overflow (app/lib/database.py): its size is the most connections it ever holds.
+    return isinstance(pool, QueuePool) and pool.checkedout() >= pool.size()
+
+
+async def _redis_problem() -> str | None:
+    """Why Redis serves no request now (None: it takes a write, as every use of it does: a Redis that answers
+    PING but refuses writes, its disk full, served nothing). Unavailable at once while Redis is known to be down
+    (`RedisHealth`): each probe used to wait out a hung Redis's timeout of its own."""
     health = redis_health()
     if not health.available:
-        return False
+        return _("Redis cannot be reached, or refuses writes.")
     try:
-        await get_redis().set(_READY_KEY, 1, px=_READY_KEY_MS)
+        async with asyncio.timeout(READINESS_WAIT_SECONDS):
+            await get_redis().set(_READY_KEY, 1, px=_READY_KEY_MS)
+    except TimeoutError:
+        health.failed()
+        return _("Redis did not answer in time.")
     except Exception:  # noqa: BLE001 - any failure means "not ready"
         health.failed()
-        return False
+        return _("Redis cannot be reached, or refuses writes.")
     health.answered()
-    return True
+    return None
