@@ -16,6 +16,7 @@ import contextlib
 import secrets
 from collections.abc import Awaitable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -264,13 +265,47 @@ async def test_two_people_deleting_their_accounts_leave_their_two_organizations_
         assert [[member["userId"] for member in listed] for listed in members] == [[acme.user_id], [globex.user_id]]
 
 
+@pytest.mark.parametrize("second_change", ["priority", "severity"])
+async def test_two_saves_of_the_report_page_at_once_are_each_told_of_the_other(
+    tenants: TenantFactory, is_postgres: bool, second_change: str
+) -> None:
+    """Both saves read what a colleague changed meanwhile from the report as it was before either, then waited
+    for the other's: the second was told its changes were saved over the report as it had opened it, and a
+    field both changed took the second's value without a word to either. Now the second is told the first's
+    change is kept beside its own, or that its own change of that field was not saved. Both are made to read
+    the report before either holds it. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        [report_id] = await reports(tenant, 1)
+        shown = data(await tenant.client.get(f"/api/v1/reports/{report_id}"))
+        form = {name: shown[name] for name in ("status", "severity", "priority")} | {"assignee_id": "", "tags": ""}
+        form |= {f"shown_{name}": value for name, value in form.items()}
+        changes = [{"severity": "critical"}, {second_change: "low" if second_change == "severity" else "highest"}]
+        page = f"/ui/reports/{report_id}"
+        answers = await one_after_the_other(
+            "report", *(tenant.client.post(page, data=form | change) for change in changes), mode="EXCLUSIVE"
+        )
+        told = [parse_qs(urlsplit(answer.headers.get("location", "")).query) for answer in answers]
+        first = next(n for n, query in enumerate(told) if query.get("saved") == ["1"])
+        second = told[1 - first]
+        saved = data(await tenant.client.get(f"/api/v1/reports/{report_id}"))
+        if second_change == "priority":
+            assert second == {"saved": ["merged"]}, told
+            assert (saved["severity"], saved["priority"]) == ("critical", "highest")
+        else:
+            assert second == {"kept": ["severity"]}, told
+            assert saved["severity"] == changes[first]["severity"]
+
+
 async def one_after_the_other(
-    table: str, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response]
+    table: str, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response], mode: str = "SHARE"
 ) -> tuple[httpx.Response, httpx.Response]:
-    """The answers of two requests sent while another transaction holds writes to `table` off (a table lock):
-    the second is sent once the first waits for a lock, and the lock is let go once both wait."""
+    """The answers of two requests sent while another transaction holds `table` in `mode` (SHARE: writes to it
+    wait; EXCLUSIVE: its rows' locks wait too): the second is sent once the first waits for a lock, and the lock
+    is let go once both wait."""
     async with owner_engine() as engine, engine.connect() as holding:
-        await holding.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
+        await holding.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
         answers = [asyncio.ensure_future(first)]
         await until_waiting(holding, answers, 1)
         answers.append(asyncio.ensure_future(second))

@@ -169,17 +169,9 @@ class ReportService(TenantService[Report]):
         hears of it (notifications). Returns what changed, as the history keeps it: nothing when the change is
         to what the report already is, which announces nothing to webhooks.
 
-        The report is locked and read afresh first, so that each change is kept against the one it follows. The
-        assignee's membership, then the column it moves into, are held before it (locks are taken membership
-        first, then column, then report, everywhere)."""
-        if isinstance(changes.assignee_id, UUID):
-            await self._check_assignee(report, changes.assignee_id)
-        status = None
-        if changes.status is not msgspec.UNSET:
-            status = await columns.resolve_status(report.project_id, changes.status)
-        if changes.status_id is not msgspec.UNSET:
-            status = await columns.resolve_status_id(report.project_id, changes.status_id)
-        await self.lock(report)
+        The report is held and read afresh first (`hold`), so that each change is kept against the one it
+        follows."""
+        status = await self.hold(report, changes, columns)
         before = _triage(report)
         assigned_before = report.assignee_id
         if status is not None:
@@ -191,6 +183,23 @@ class ReportService(TenantService[Report]):
         if report.assignee_id != assigned_before:
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return changed
+
+    async def hold(
+        self, report: Report, changes: ReportUpdate, columns: ColumnService
+    ) -> tuple[str, int | None] | None:
+        """The report locked for `changes` (FOR UPDATE) and read afresh, as `apply` holds it: a caller that
+        decides on the change from what the report is holds it first. The assignee's membership, then the column
+        it moves into, are held before it (locks are taken membership first, then column, then report,
+        everywhere). Returns the column it moves into, as (status, status id)."""
+        if isinstance(changes.assignee_id, UUID):
+            await self._check_assignee(report, changes.assignee_id)
+        status = None
+        if changes.status is not msgspec.UNSET:
+            status = await columns.resolve_status(report.project_id, changes.status)
+        if changes.status_id is not msgspec.UNSET:
+            status = await columns.resolve_status_id(report.project_id, changes.status_id)
+        await self.lock(report)
+        return status
 
     async def unassign(
         self, user_id: UUID, actor: Identity, still_seen: ColumnElement[bool] | None = None

@@ -623,6 +623,9 @@ class ReportPages(Controller):
     ) -> Redirect:
         """Status (a column), severity, priority, assignee and tags, as `PATCH /api/v1/reports/{id}` changes them."""
         report = await reports.by_reference(reference, await guest_projects(layout.identity, projects))
+        # What a colleague changed meanwhile is read with the report held: of two saves at once, the second is
+        # told of the first (both read the report as it was before either).
+        await reports.hold(report, convert_body(data.changes(), ReportUpdate), columns)
         kept = data.kept_theirs(report)
         changes = convert_body(data.changes(kept), ReportUpdate)
         # The page then shows what a colleague changed meanwhile beside what was just saved, and says so, naming
