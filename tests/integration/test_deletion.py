@@ -279,3 +279,29 @@ async def test_what_is_added_while_its_organization_or_project_is_deleted_is_not
         assert answer.json()["error"] == "NOT_FOUND"
         with use_locale("de"):
             assert answer.json()["message"] == message_of(not_found())
+
+
+@pytest.mark.parametrize("kind", ["text", "image"])
+async def test_a_file_uploaded_while_its_project_is_deleted_is_not_kept(
+    kind: str, tenants: TenantFactory, anonymous: ApiClient, embedded_services: dict[str, str], is_postgres: bool
+) -> None:
+    """The file was stored before its row, whose insert then broke a foreign key (404): no row named the file,
+    and the project's file deletion had come before it, so it stayed on disk for good. It is deleted when its
+    row cannot be inserted. (PostgreSQL only, as above.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        submitted = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert submitted.status_code == 201, submitted.text
+        path = f"/api/v1/reports/{submitted.json()['data']['id']}/attachments"
+        file = ("detail.png", png(), "image/png") if kind == "image" else ("console.txt", b"TypeError", "text/plain")
+        request = tenant.client.post(path, files={"file": file})
+        the_project = text("DELETE FROM project WHERE id = :id").bindparams(id=UUID(project["id"]))
+        answer = await answered_across_a_deletion(
+            embedded_services["DATABASE_OWNER_URL"], request, "attachment", the_project
+        )
+        assert answer.status_code == 404, answer.text
+        assert stored(tenant.organization_id, project["id"]) == set()

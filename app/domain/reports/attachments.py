@@ -88,18 +88,23 @@ class AttachmentService(TenantService[Attachment]):
         image = sniff_image(data)
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
         await storage().put(key, data)
-        attachment = await self.create(
-            Attachment(
-                report_id=report.id,
-                kind=AttachmentKind.FILE.value,
-                name=display_name(filename),
-                key=key,
-                content_type=image[1] if image else (content_type or "application/octet-stream")[:100],
-                size=len(data),
-                status=ImageStatus.PENDING.value if image else None,
-                created_by_id=by,
-            ),
-        )
+        try:
+            attachment = await self.create(
+                Attachment(
+                    report_id=report.id,
+                    kind=AttachmentKind.FILE.value,
+                    name=display_name(filename),
+                    key=key,
+                    content_type=image[1] if image else (content_type or "application/octet-stream")[:100],
+                    size=len(data),
+                    status=ImageStatus.PENDING.value if image else None,
+                    created_by_id=by,
+                ),
+            )
+        except Exception:
+            # No row names the file (its report or project deleted meanwhile): no deletion would find it.
+            await storage().delete(key)
+            raise
         if image:
             await self.session.commit()  # the worker must find the row; the sweeper covers a lost enqueue
             try:
