@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.errors import LanternError, message_of
+from app.lib.errors import LanternError, has_sqlstate, message_of
 from app.lib.i18n import format_number, match_locale, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
@@ -52,6 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # `serve --workers 1000` started a thousand processes of about 110 MB each and took the machine's memory.
 MAX_WEB_WORKERS = 64
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
+# PostgreSQL's SQLSTATE for a connection over a limit: its role's or database's CONNECTION LIMIT, or the
+# server's max_connections.
+TOO_MANY_CONNECTIONS = "53300"
 
 
 def _cli_locale() -> str:
@@ -114,6 +117,16 @@ def _database_errors(variable: str) -> Iterator[None]:
         with use_locale(_cli_locale()):
             if privilege:
                 raise click.ClickException(_privilege_message(variable, _reason(error))) from None
+            if has_sqlstate(error, (TOO_MANY_CONNECTIONS,)):
+                # It answers, and the URL is right: starting it or correcting the URL would not help.
+                message = _(
+                    "The database of %(variable)s takes no more connections (%(reason)s): raise the connection "
+                    "limit of its role, database or server (max_connections), or lower LANTERN_DATABASE_POOL_SIZE "
+                    "or the number of Lantern processes.",
+                    variable=variable,
+                    reason=_reason(error),
+                )
+                raise click.ClickException(message) from None
             message = _(
                 "The database of %(variable)s cannot be used (%(reason)s): start it, or correct %(variable)s.",
                 variable=variable,

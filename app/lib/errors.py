@@ -491,7 +491,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         cause = cause.__cause__
 
 
-def _has_sqlstate(exc: BaseException, prefixes: tuple[str, ...]) -> bool:
+def has_sqlstate(exc: BaseException, prefixes: tuple[str, ...]) -> bool:
     """Whether an error in the chain of causes carries a SQLSTATE that starts with one of `prefixes`."""
     return any(str(getattr(cause, "sqlstate", None) or "").startswith(prefixes) for cause in _causes(exc))
 
@@ -554,7 +554,7 @@ def unavailable(path: str, exc: BaseException) -> LanternError | None:
     database_down = (
         isinstance(exc, OperationalError | InterfaceError)
         or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-        or _has_sqlstate(exc, _DATABASE_CANNOT_SERVE + _TRANSACTION_GIVEN_UP)
+        or has_sqlstate(exc, _DATABASE_CANNOT_SERVE + _TRANSACTION_GIVEN_UP)
     )
     if not (database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)):
         return None

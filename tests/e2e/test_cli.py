@@ -4,6 +4,7 @@ operators' own: `create-admin`, `set-password`."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import cli
 from tests.conftest import create_postgres_database, drop_postgres_database
@@ -241,6 +243,30 @@ def test_a_database_that_does_not_answer_is_named_in_one_line(data_dir: Path) ->
     assert said.endswith("): start it, or correct DATABASE_OWNER_URL.")
     said = refused_cli("seed-demo", env=env)
     assert said.endswith("): start it, or correct DATABASE_URL.")
+
+
+async def test_a_role_over_its_connection_limit_is_told_to_raise_it_not_to_start_the_database(
+    is_postgres: bool, tmp_path: Path
+) -> None:
+    """PostgreSQL refusing a connection as "too many connections for role" was told to start the database or
+    correct DATABASE_URL, both right already. (PostgreSQL: SQLite has no roles.)"""
+    if not is_postgres:
+        pytest.skip("SQLite has no roles")
+    role = f"lantern_limited_{secrets.token_hex(4)}"
+    owner = create_async_engine(os.environ["TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    async with owner.connect() as connection:
+        await connection.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+    try:
+        limited = make_url(os.environ["TEST_DATABASE_URL"]).set(username=role, password=None)
+        env = clean_env(tmp_path / "lantern-data", LANG="en_US.UTF-8", DATABASE_URL=limited.render_as_string())
+        said = refused_cli("seed-demo", env=env)
+    finally:
+        async with owner.connect() as connection:
+            await connection.execute(text(f"DROP ROLE {role}"))
+        await owner.dispose()
+    reason = f'too many connections for role "{role}"'
+    assert said.startswith(f"Error: The database of DATABASE_URL takes no more connections ({reason}): raise the")
+    assert said.endswith("or lower LANTERN_DATABASE_POOL_SIZE or the number of Lantern processes.")
 
 
 async def test_migrate_as_the_apps_own_role_says_to_use_the_owner(is_postgres: bool, tmp_path: Path) -> None:
