@@ -1090,3 +1090,70 @@ async def test_a_report_is_sent_from_a_sandboxed_frame_that_forbids_forms(
             await dialog.get_by_role("button", name="Send report").click()
             await expect(dialog.get_by_role("status")).to_contain_text("Thank you! Your report was sent")
         await the_only_report(tenant, project["id"])
+
+
+# The dialog's parts against the dialog: the margins their boxes leave on its left and right, those that reach into
+# its padding (or past it), and whether the dialog scrolls sideways or leaves the window.
+DIALOG_GEOMETRY = """() => {
+  const root = document.querySelector("lantern-widget").shadowRoot;
+  const dialog = root.querySelector(".dialog");
+  const box = dialog.getBoundingClientRect();
+  const padding = parseFloat(getComputedStyle(root.querySelector(".content")).paddingLeft);
+  const shown = ".content :is(canvas, .toolbar, .hint, label, input, textarea, select, footer, button)";
+  const parts = [...dialog.querySelectorAll(shown)]
+    .map((part) => [part, part.getBoundingClientRect()]).filter(([, rect]) => rect.width);
+  return {
+    marginLeft: Math.min(...parts.map(([, rect]) => rect.left)) - box.left,
+    marginRight: box.right - Math.max(...parts.map(([, rect]) => rect.right)),
+    intoPadding: parts
+      .filter(([, rect]) => rect.left < box.left + padding - 0.5 || rect.right > box.right - padding + 0.5)
+      .map(([part]) => part.outerHTML.slice(0, 60)),
+    scrollsSideways: dialog.scrollWidth > dialog.clientWidth,
+    inWindow: box.left >= 0 && box.right <= window.innerWidth,
+  };
+}"""
+
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.mark.parametrize(
+    ("viewport", "screenshot"), [(PHONE, True), (PHONE, False), (DESKTOP, True)], ids=["phone", "phone-text", "desktop"]
+)
+@pytest.mark.parametrize("lang", ["en", "ja", "de"])
+async def test_the_dialog_keeps_equal_margins_and_every_field_inside_them(  # noqa: PLR0913 - the fixtures and the cases
+    tenants: TenantFactory, browser: Browser, live_server: str, *, viewport: dict[str, int], screenshot: bool, lang: str
+) -> None:
+    """At 375 px the dialog had 18 px of margin on the left and none on the right: the title, the fields, the file
+    input, the hint, the tools and Send report ran into its right edge, cut off (its one column took the width its
+    widest part would have, wider than the phone's)."""
+    phone = viewport is PHONE
+    context = await browser.new_context(
+        base_url=live_server, locale="en-US", viewport=viewport, is_mobile=phone, has_touch=phone
+    )
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                project = await project_for(tenant, site)
+                features = {"screenshot": screenshot, "annotation": True, "consoleCapture": True, "attachments": True}
+                changed = await tenant.client.patch(
+                    f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
+                )
+                assert changed.status_code == 200, changed.text
+                mobile = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                site.pages["/"] = checkout_page(live_server, project["apiKey"], lang=lang).replace(
+                    "<head>", f"<head>{mobile}"
+                )
+                await page.goto(site.url("/"))
+                await page.locator("lantern-widget button.launcher").click()
+                await expect(page.locator("lantern-widget input[type=file]")).to_be_visible()
+                await expect(page.locator("lantern-widget canvas")).to_have_count(1 if screenshot else 0)
+                geometry = await page.evaluate(DIALOG_GEOMETRY)
+    finally:
+        await context.close()
+    assert geometry["marginLeft"] == pytest.approx(geometry["marginRight"], abs=1), geometry
+    assert geometry["intoPadding"] == [], geometry
+    assert not geometry["scrollsSideways"], geometry
+    assert geometry["inWindow"], geometry

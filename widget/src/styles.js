@@ -43,9 +43,11 @@ header { display: flex; align-items: center; justify-content: space-between; pad
   border-bottom: 1px solid ${pick("#e5e7eb", "#374151")}; }
 h2 { margin: 0; font-size: 17px; }
 .content { display: grid; gap: 18px; padding: 18px; grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr); }
-.content.no-shot { grid-template-columns: 1fr; }
+.content.no-shot { grid-template-columns: minmax(0, 1fr); }
 @media (max-width: 720px) {
-  .content { grid-template-columns: 1fr; }
+  /* minmax(0, …), not 1fr: a column of 1fr is as wide as its widest part will go (a file input, a long word), and
+     on a phone that was wider than the dialog, which cut the form off on the right. */
+  .content { grid-template-columns: minmax(0, 1fr); }
   /* A phone's tall screenshot would push the title below the fold: it keeps its shape at half the screen. */
   .shot canvas { width: auto; height: auto; max-width: 100%; max-height: 55vh; margin: 0 auto; }
 }
