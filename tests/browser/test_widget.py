@@ -188,6 +188,56 @@ async def test_a_visitor_reports_a_bug_with_a_marked_screenshot_and_the_pages_co
     assert not has_color(image, (99, 102, 241), (1100, 620, 1280, 720)), "the widget's own button is not"
 
 
+def png_of(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_marked_screenshot(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """An image attached in the widget became a second screenshot, without its name; the attachments stayed
+    empty, and the marked-up screenshot said `annotated: false`. Left without the screenshot, an attached image
+    is not taken for one."""
+    cart = {"name": "cart.png", "mimeType": "image/png", "buffer": png_of((40, 30), (0, 90, 200))}
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            features = {"screenshot": True, "annotation": True, "consoleCapture": True, "attachments": True}
+            changed = await tenant.client.patch(
+                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
+            )
+            assert changed.status_code == 200, changed.text
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            dialog = await opened_dialog(page, site.url("/checkout"))
+            await draw_box(page)
+            await dialog.get_by_label("Attach images (optional)").set_input_files([cart])
+            await send_from_dialog(page, "The cart shows the wrong total")
+            await dialog.get_by_role("button", name="Close").first.click()
+            dialog = await opened_dialog(page, site.url("/checkout"))
+            await dialog.get_by_label("Include the screenshot").uncheck()
+            await dialog.get_by_label("Attach images (optional)").set_input_files([cart])
+            await send_from_dialog(page, "Only the cart, no screenshot")
+
+        listed = await tenant.client.get(f"/api/v1/reports?projectId={project['id']}")
+        reports = {item["title"]: item["id"] for item in listed.json()["data"]["items"]}
+        marked_id, plain_id = reports["The cart shows the wrong total"], reports["Only the cart, no screenshot"]
+        shot = await processed(tenant, marked_id)
+        attached = (await tenant.client.get(f"/api/v1/reports/{marked_id}/attachments")).json()["data"]
+        plain = await read_report(tenant, plain_id)
+        plain_attached = (await tenant.client.get(f"/api/v1/reports/{plain_id}/attachments")).json()["data"]
+
+        await log_in(page, tenant.email, path=f"/ui/reports/{marked_id}")
+        await expect(page.get_by_role("img", name="Screenshot of the page")).to_have_count(1)
+        await expect(page.get_by_role("link", name="cart.png")).to_be_visible()
+
+    assert (shot["annotated"], shot["width"]) == (True, 1280)
+    assert [(file["name"], file["kind"]) for file in attached] == [("cart.png", "file")]
+    assert plain["screenshots"] == []
+    assert [file["name"] for file in plain_attached] == ["cart.png"]
+
+
 # Pixels of the annotation canvas: how many are near the first pen color, and how many are not opaque.
 COUNT_PIXELS = """(canvas) => {
   const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;

@@ -18,7 +18,7 @@ from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite, member_of
 from tests.support.jsonapi import validate_document
-from tests.support.screenshots import processed, read_report
+from tests.support.screenshots import PROCESSING_WAIT_SECONDS, processed, read_report
 from workers.jobs import sweep_unnumbered_reports
 
 BUGSPARK_EXAMPLE = {
@@ -203,6 +203,119 @@ async def test_bugpin_multipart_example_stores_the_screenshot(
         assert image.headers["content-type"] == "image/png"
         assert image.headers["x-content-type-options"] == "nosniff"
         assert Image.open(io.BytesIO(image.content)).size == (64, 48)  # re-encoded by the worker, same picture
+
+
+MARKS = {"version": 1, "width": 64, "height": 48, "shapes": [{"tool": "box", "color": "#e11d48", "points": []}]}
+
+
+async def _images_of(tenant: Tenant, report_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The report's screenshots and its attachments, once a worker has processed every one of them."""
+    for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
+        shots = (await read_report(tenant, report_id))["screenshots"]
+        listed = await tenant.client.get(f"/api/v1/reports/{report_id}/attachments")
+        assert listed.status_code == 200, listed.text
+        attachments = listed.json()["data"]
+        if all(image["status"] != "pending" for image in [*shots, *attachments]):
+            return shots, attachments
+        await asyncio.sleep(0.1)
+    msg = "the report's images were never processed"
+    raise AssertionError(msg)
+
+
+def _multipart(body: dict[str, Any], *files: tuple[str, str, bytes]) -> list[tuple[str, Any]]:
+    """`data` and each (part, file name, bytes), in order (httpx's `files` as a list keeps repeated parts)."""
+    return [("data", (None, json.dumps(body))), *((part, (name, data, "image/png")) for part, name, data in files)]
+
+
+async def test_the_widgets_screenshot_is_the_screenshot_and_its_attached_images_are_attachments(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """Images a visitor attached in the widget were sent as further `media` parts and became screenshots without a
+    name; the marked-up screenshot was `annotated: false`; and none was an attachment. Lantern's widget names
+    its parts; without a screenshot, its attached images are not taken for one."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
+        marked = {**BUGPIN_EXAMPLE, "annotations": MARKS}
+        sent = await anonymous.post(
+            url,
+            files=_multipart(
+                marked,
+                ("screenshot", "screenshot.png", png(64, 48)),
+                ("attachments", "cart.png", png(30, 20)),
+                ("attachments", "C:\\Users\\me\\receipt.png", png(20, 30)),
+            ),
+        )
+        assert sent.status_code == 201, sent.text
+        shots, attachments = await _images_of(tenant, sent.json()["reportId"])
+        without_screenshot = await anonymous.post(
+            url, files=_multipart(BUGPIN_EXAMPLE, ("attachments", "cart.png", png(30, 20)))
+        )
+        assert without_screenshot.status_code == 201, without_screenshot.text
+        none_shot, attached = await _images_of(tenant, without_screenshot.json()["reportId"])
+        jobs = await tenant.client.get("/api/v1/jobs")
+        assert jobs.status_code == 200, jobs.text
+    attached_images = next(kind for kind in jobs.json()["data"]["kinds"] if kind["kind"] == "attachmentImage")
+    assert attached_images["done"] == 3  # the job dashboard's "Attached images"
+    assert [(shot["annotated"], shot["status"], shot["width"]) for shot in shots] == [(True, "ready", 64)]
+    assert [(a["name"], a["status"], a["width"]) for a in attachments] == [
+        ("cart.png", "ready", 30),
+        ("receipt.png", "ready", 20),
+    ]
+    assert (none_shot, [a["name"] for a in attached]) == ([], ["cart.png"])
+
+
+async def test_bugpins_first_media_part_is_the_screenshot_and_the_others_are_attachments(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """BugPin's clients, and Lantern's widget before it named its parts, send every image in `media`, the
+    screenshot first: it stays the screenshot (annotated when `annotations` has marks), the others are attached
+    under their names."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/widget/submit?apiKey={project['apiKey']}"
+        plain = await anonymous.post(url, files=_multipart(BUGPIN_EXAMPLE, ("media", "screenshot.png", png())))
+        marked = await anonymous.post(
+            url,
+            files=_multipart(
+                {**BUGPIN_EXAMPLE, "annotations": MARKS},
+                ("media", "screenshot.png", png(64, 48)),
+                ("media", "cart.png", png(30, 20)),
+            ),
+        )
+        unmarked = {**BUGPIN_EXAMPLE, "annotations": {**MARKS, "shapes": []}}
+        cleared = await anonymous.post(url, files=_multipart(unmarked, ("media", "screenshot.png", png())))
+        outcomes = []
+        for answer in (plain, marked, cleared):
+            assert answer.status_code == 201, answer.text
+            outcomes.append(await _images_of(tenant, answer.json()["reportId"]))
+    (plain_shots, plain_attached), (shots, attachments), (cleared_shots, _none) = outcomes
+    assert ([shot["annotated"] for shot in plain_shots], plain_attached) == ([False], [])
+    assert [(shot["annotated"], shot["width"]) for shot in shots] == [(True, 64)]
+    assert [(a["name"], a["status"]) for a in attachments] == [("cart.png", "ready")]
+    assert [shot["annotated"] for shot in cleared_shots] == [False]
+
+
+async def test_a_submission_sends_one_screenshot_and_five_images_at_most(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
+        two_shots = await anonymous.post(
+            url, files=_multipart(BUGPIN_EXAMPLE, *[("screenshot", "screenshot.png", png())] * 2)
+        )
+        six_images = await anonymous.post(
+            url,
+            files=_multipart(
+                BUGPIN_EXAMPLE, ("screenshot", "screenshot.png", png()), *[("attachments", "a.png", png())] * 5
+            ),
+        )
+    assert two_shots.status_code == 400, two_shots.text
+    assert two_shots.json()["details"] == [
+        {"field": "screenshot", "message": "A report has one screenshot: other images are sent in `attachments`."}
+    ]
+    assert six_images.status_code == 413, six_images.text
 
 
 async def test_what_a_get_answers_a_head_answers_without_the_body(
@@ -394,16 +507,16 @@ async def test_a_lone_surrogate_is_stored_as_a_replacement_character(
 
 
 async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
-    """A file under another part than `media` was dropped without a word, and any text passed as the page's
+    """A file under a part the submit does not take was dropped without a word, and any text passed as the page's
     address; both are refused, each naming its field."""
     async with tenants.create() as tenant:
         project = await _project(tenant)
         key = {"X-API-Key": project["apiKey"]}
-        files = {"data": (None, json.dumps(BUGPIN_EXAMPLE)), "screenshot": ("shot.png", png(), "image/png")}
+        files = {"data": (None, json.dumps(BUGPIN_EXAMPLE)), "file": ("shot.png", png(), "image/png")}
         misplaced = await anonymous.post("/api/widget/submit", files=files, headers=key)
         assert misplaced.status_code == 400, misplaced.text
         assert misplaced.json()["details"] == [
-            {"field": "screenshot", "message": "Files are sent in the `media` part."}
+            {"field": "file", "message": "Files are sent in the `screenshot`, `attachments` or `media` parts."}
         ]
         for address in ("", "not a url", "/checkout", "javascript:alert(1)"):
             body = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "url": address}}

@@ -198,13 +198,15 @@ async function send({ settings, form, shot, recording, config, moment }) {
     reporterEmail: String(values.get("reporterEmail") || "").trim() || undefined,
     metadata: recording.metadata(config.features, moment),
   };
+  // The screenshot and the visitor's files go in parts of their own, which the server keeps apart: BugPin's
+  // `media` parts would make the first file the screenshot when the visitor left the screenshot out.
   const multipart = new FormData();
   if (shot && shot.include.checked) {
     if (shot.annotate) body.annotations = shot.annotator.annotations();
-    multipart.append("media", shot.annotator.toBlob(), "screenshot.png");
+    multipart.append("screenshot", shot.annotator.toBlob(), "screenshot.png");
   }
   values.getAll("attachments").filter((file) => file && file.size).slice(0, MAX_ATTACHMENTS)
-    .forEach((file) => multipart.append("media", file, file.name));
+    .forEach((file) => multipart.append("attachments", file, file.name));
   multipart.append("data", stringify(body));
   const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report

@@ -15,7 +15,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from app.domain.organizations.models import Role
-from app.domain.reports.ingest import sniff_image
+from app.domain.reports.ingest import SentFile, sniff_image, store_image
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
 from app.domain.reports.schemas import AttachmentLink
 from app.domain.reports.screenshots import pending_image
@@ -37,6 +37,23 @@ def display_name(filename: str | None) -> str:
     """The last path part of a client's file name, for display only (keys never use it)."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
     return name[:255] or "attachment"
+
+
+async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
+    """Keep an image a reporter attached to their report, under the name it was sent with, to be processed
+    as an image attachment is (refused unless PNG, JPEG or WebP, as a screenshot is).
+
+    Returns its row, not yet added to any session: it is stored with its report."""
+    key, content_type = await store_image(project_id, sent.data, sent.field)
+    return Attachment(
+        organization_id=require_tenant(),
+        kind=AttachmentKind.FILE.value,
+        name=display_name(sent.name),
+        key=key,
+        content_type=content_type,
+        size=len(sent.data),
+        status=ImageStatus.PENDING.value,
+    )
 
 
 class AttachmentService(TenantService[Attachment]):

@@ -20,7 +20,7 @@ from uuid import UUID
 from sqlalchemy import ColumnDefault, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import Report, ReportChange, Screenshot
+from app.domain.reports.models import Attachment, Report, ReportChange, Screenshot
 from app.domain.reports.search import index_text
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
@@ -51,6 +51,8 @@ class Submission:
     history: list[ReportChange] = field(default_factory=list)
     # The linked uploads, loaded by the transaction that attached them.
     attached: list[Screenshot] = field(default_factory=list)
+    # Images the reporter attached (the widget's), stored with the report.
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def screenshots(self) -> list[Screenshot]:
@@ -141,6 +143,9 @@ async def _add(session: AsyncSession, organization_id: UUID, submissions: list[S
         for upload in submission.uploads:
             upload.report_id = submission.report.id
             session.add(upload)
+        for attachment in submission.attachments:
+            attachment.report_id = submission.report.id
+            session.add(attachment)
         submission.attached = [await _attach(session, submission.report, link) for link in submission.links]
         session.add_all(submission.history)
     # Written while this tenant is the transaction's: left to the commit, these rows were flushed in the next

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Self
 from uuid import UUID
 
 import msgspec
@@ -20,7 +21,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
-from app.domain.reports.models import Priority, Report, ReportChange, Screenshot, Source
+from app.domain.reports.models import (
+    Attachment,
+    Priority,
+    Report,
+    ReportChange,
+    Screenshot,
+    Source,
+)
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
 from app.domain.reports.services import check_sizes, trimmed_title
 from app.domain.reports.tracking import submission_in_flight, wait_for
@@ -83,6 +91,41 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file part of a multipart submission: the client's file name, its bytes, and the part it came in."""
+
+    name: str | None
+    data: bytes
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetFiles:
+    """What a widget submission's images are: the page's screenshot, and the files its reporter attached."""
+
+    screenshot: SentFile | None
+    attachments: list[SentFile]
+
+    @classmethod
+    def of(cls, screenshot: Sequence[SentFile], attachments: Sequence[SentFile], media: Sequence[SentFile]) -> Self:
+        """Lantern's widget names its parts: `screenshot` (the captured, marked-up picture) and `attachments`
+        (the visitor's files). BugPin's clients send images in `media`, the screenshot first, as its API shows
+        (and so did Lantern's widget before): without a `screenshot` part, the first `media` part is the
+        screenshot; every other `media` part is attached, under its file name."""
+        if screenshot:
+            return cls(screenshot[0], [*attachments, *media])
+        if media:
+            return cls(media[0], [*attachments, *media[1:]])
+        return cls(None, list(attachments))
+
+
+def has_marks(annotations: dict[str, Any] | None) -> bool:
+    """Whether a submission's `annotations` hold any mark: the screenshot it came with shows them. Lantern's
+    widget lists its marks in `shapes`; another editor's data counts by any list in it that is not empty."""
+    return any(isinstance(value, list) and value for value in (annotations or {}).values())
+
+
 def report_from_api(project_id: UUID, body: ApiReport) -> Report:
     check_sizes(logs=[*body.console_logs, *body.network_logs, *body.user_actions], metadata=body.metadata)
     return Report(
@@ -126,33 +169,40 @@ async def accept(
     uploads: Sequence[Screenshot] = (),
     links: Sequence[UploadLink] = (),
     history: Sequence[ReportChange] = (),
+    attachments: Sequence[Attachment] = (),
 ) -> Accepted:
     """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
 
     The commit is shared with concurrent requests (see `group_commit`), so no request session is needed;
     `uploads` are new screenshots stored with the report, `links` earlier uploads it takes over, `history`
-    its first entries (who filed a report the team files).
+    its first entries (who filed a report the team files), `attachments` images its reporter attached.
     """
     with submission_in_flight():
         organization_id = require_tenant()
-        submission = Submission(organization_id, report, list(uploads), list(links), list(history))
+        submission = Submission(
+            organization_id, report, list(uploads), list(links), list(history), attachments=list(attachments)
+        )
         stored = await report_writer().store(submission)
         tracking_id = None
         # The report is stored: with the queue down, the sweeper queues its jobs once it is back.
         if redis_health().available:
-            tracking_id = await _queue_jobs(organization_id, report, submission.screenshots, stored.numbers_project)
+            tracking_id = await _queue_jobs(organization_id, report, submission, stored.numbers_project)
         else:
             logger.warning("jobs not queued: Redis unavailable", report_id=str(report.id))
     return Accepted(report, tracking_id)
 
 
 async def _queue_jobs(
-    organization_id: UUID, report: Report, screenshots: Sequence[Screenshot], numbers_project: bool
+    organization_id: UUID, report: Report, submission: Submission, numbers_project: bool
 ) -> str | None:
     """Queue a stored report's jobs, in one round trip, and wait briefly for its tracking ID."""
     jobs = [
         enqueue_for_tenant("process_screenshot", screenshot_id=str(screenshot.id), _job_id=screenshot.job_id)
-        for screenshot in screenshots
+        for screenshot in submission.screenshots
+    ]
+    jobs += [
+        enqueue_for_tenant("process_attachment_image", attachment_id=str(attachment.id), _job_id=attachment.job_id)
+        for attachment in submission.attachments
     ]
     if numbers_project:
         jobs.append(enqueue_for_tenant("assign_tracking_ids", project_id=str(report.project_id)))
@@ -201,12 +251,26 @@ async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> 
     return screenshot
 
 
-async def save_upload(project_id: UUID, data: bytes, *, field: str = "file") -> Screenshot:
+async def save_upload(project_id: UUID, data: bytes, *, field: str = "file", annotated: bool = False) -> Screenshot:
     """Keep an uploaded image's bytes for its project; anything that is not PNG, JPEG or WebP is refused
-    (the error names `field`, the form part the image came in).
+    (the error names `field`, the form part the image came in). `annotated`: it shows the reporter's marks
+    (BugSpark's report marks the annotated one only when it takes the upload over).
 
     Returns its row, not yet added to any session: it is stored with its report, or by `store_upload`.
     """
+    key, content_type = await store_image(project_id, data, field)
+    return Screenshot(
+        organization_id=require_tenant(),  # its own, whichever tenant's scope it is written in
+        project_id=project_id,
+        key=key,
+        content_type=content_type,
+        size=len(data),
+        annotated=annotated,
+    )
+
+
+async def store_image(project_id: UUID, data: bytes, field: str) -> tuple[str, str]:
+    """The storage key and content type of an image kept for its project, its kind told by its bytes."""
     if len(data) > MAX_UPLOAD_BYTES:
         message = _("An image can be at most %(size)s.", size=format_megabytes(MAX_UPLOAD_BYTES))
         raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError(field, message)])
@@ -218,14 +282,6 @@ async def save_upload(project_id: UUID, data: bytes, *, field: str = "file") -> 
             details=[FieldError(field, _("Only PNG, JPEG and WebP images can be uploaded."))],
         )
     extension, content_type = sniffed
-    organization_id = require_tenant()
-    key = new_key(organization_id, project_id, extension)
+    key = new_key(require_tenant(), project_id, extension)
     await storage().put(key, data)
-    return Screenshot(
-        organization_id=organization_id,  # its own, whichever tenant's scope it is written in
-        project_id=project_id,
-        key=key,
-        content_type=content_type,
-        size=len(data),
-        annotated=False,  # BugSpark's report marks the annotated one when it takes the upload over
-    )
+    return key, content_type

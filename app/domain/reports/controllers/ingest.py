@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader, UploadFile
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath, MultipartBody
 from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED
@@ -18,8 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.schemas import WidgetConfig, WidgetConfigAnswer, WidgetSettings
 from app.domain.reports import schemas
+from app.domain.reports.attachments import save_attachment
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
-from app.domain.reports.ingest import accept, report_from_widget, save_upload, store_upload
+from app.domain.reports.ingest import (
+    SentFile,
+    WidgetFiles,
+    accept,
+    has_marks,
+    report_from_widget,
+    save_upload,
+    store_upload,
+)
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import forbidden_origin, origin_allowed
@@ -34,7 +43,8 @@ from tenants.resolve import widget_project
 # A report's JSON, on every route that takes one; a multipart submission's images may take more.
 MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 25 * 1024 * 1024
-MAX_MEDIA_FILES = 5
+MAX_MEDIA_FILES = 5  # in all the file parts: the screenshot and 4 attached images
+FILE_PARTS = ("screenshot", "attachments", "media")
 # Sites pick up a new widget within minutes of an upgrade, without every page view asking for it.
 SCRIPT_MAX_AGE_SECONDS = 300
 WIDGET_MULTIPART = Schema(
@@ -46,11 +56,25 @@ WIDGET_MULTIPART = Schema(
             content_schema=json_schema(schemas.WidgetSubmission),
             description="The report as JSON, as in the JSON body.",
         ),
+        "screenshot": Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.BINARY,
+            description="The page's screenshot, marked up if `annotations` has marks: PNG, JPEG or WebP.",
+        ),
+        "attachments": Schema(
+            type=OpenAPIType.ARRAY,
+            items=BINARY,
+            max_items=MAX_MEDIA_FILES - 1,
+            description="Images the reporter attached, kept as the report's attachments under their file names.",
+        ),
         "media": Schema(
             type=OpenAPIType.ARRAY,
             items=BINARY,
             max_items=MAX_MEDIA_FILES,
-            description="Screenshots: PNG, JPEG or WebP.",
+            description=(
+                "BugPin's images: without a `screenshot` part the first is the screenshot; the others are "
+                "attachments. PNG, JPEG or WebP; at most 5 files in all the parts."
+            ),
         ),
     },
     required=["data"],
@@ -97,7 +121,8 @@ class WidgetController(Controller):
         security=WIDGET,
         operation_class=documented_body(
             {"application/json": schemas.WidgetSubmission, "multipart/form-data": WIDGET_MULTIPART},
-            "BugPin's report, as JSON or as multipart: the same JSON in the part `data`, images in `media` parts.",
+            "BugPin's report, as JSON or as multipart: the same JSON in the part `data`, its screenshot in "
+            "`screenshot`, attached images in `attachments` (or BugPin's `media` parts: the first is the screenshot).",
         ),
         request_max_body_size=MAX_MULTIPART_BODY,
         status_code=HTTP_201_CREATED,
@@ -107,12 +132,15 @@ class WidgetController(Controller):
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
     ) -> schemas.WidgetSubmitted:
-        """A report as JSON, or as multipart with `data` (the JSON) and `media` files."""
+        """A report as JSON, or as multipart with `data` (the JSON) and its images (see `WidgetFiles.of`)."""
         project_id = widget_project_id(identity)
-        submission, media = await _read_submission(request)
+        submission, files = await _read_submission(request)
         report = report_from_widget(project_id, submission)
-        uploads = [await save_upload(project_id, data, field="media") for data in media]
-        accepted = await accept(report, uploads=uploads)
+        shot = files.screenshot
+        marked = has_marks(submission.annotations)
+        uploads = [await save_upload(project_id, shot.data, field=shot.field, annotated=marked)] if shot else []
+        attachments = [await save_attachment(project_id, sent) for sent in files.attachments]
+        accepted = await accept(report, uploads=uploads, attachments=attachments)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
             tracking_id=accepted.tracking_id,
@@ -155,10 +183,10 @@ class WidgetController(Controller):
         return File(path=SCRIPT, filename=SCRIPT.name, media_type="text/javascript", content_disposition_type="inline")
 
 
-async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, list[bytes]]:
+async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, WidgetFiles]:
     content_type, _params = request.content_type
     if content_type == "application/json":
-        return decode_json(_within_json_limit(await request.body()), schemas.WidgetSubmission), []
+        return decode_json(_within_json_limit(await request.body()), schemas.WidgetSubmission), WidgetFiles(None, [])
     if content_type != "multipart/form-data":
         raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     form = await request.form()
@@ -169,16 +197,22 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
     submission = decode_json(_within_json_limit(raw.encode()), schemas.WidgetSubmission, part="data")
     # A file sent under another name would be dropped without a word: the sender is told where files go.
-    misplaced = sorted({name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", "media"})
+    misplaced = sorted(
+        {name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", *FILE_PARTS}
+    )
     if misplaced:
-        message = _("Files are sent in the `media` part.")
+        message = _("Files are sent in the `screenshot`, `attachments` or `media` parts.")
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message) for name in misplaced])
-    files = [item for item in form.getall("media", []) if isinstance(item, UploadFile)]
-    if len(files) > MAX_MEDIA_FILES:
+    parts = {name: [item for item in form.getall(name, []) if isinstance(item, UploadFile)] for name in FILE_PARTS}
+    if sum(map(len, parts.values())) > MAX_MEDIA_FILES:
         raise LanternError(
             ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
         )
-    return submission, [await upload.read() for upload in files]
+    if len(parts["screenshot"]) > 1:
+        message = _("A report has one screenshot: other images are sent in `attachments`.")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("screenshot", message)])
+    sent = {name: [SentFile(item.filename, await item.read(), name) for item in items] for name, items in parts.items()}
+    return submission, WidgetFiles.of(sent["screenshot"], sent["attachments"], sent["media"])
 
 
 def _within_json_limit(body: bytes) -> bytes:
