@@ -2,14 +2,16 @@
 
 Litestar's CORSConfig is one static app-wide list, so this middleware decides per request from the
 project of the widget key. An allowed `example.com` also admits its subdomains (`app.example.com`), never
-`notexample.com`; an empty list admits any origin. The admin API gets no CORS headers at all (same origin
-only); the widget's configuration and script are readable from anywhere.
+`notexample.com`; an empty list admits any origin. Lantern's own "Try the widget" page is admitted with its pass
+(see `try_pass`). The admin API gets no CORS headers at all (same origin only); the widget's configuration and
+script are readable from anywhere.
 """
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from litestar import Request, Response
 from litestar.middleware import ASGIMiddleware
@@ -18,6 +20,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.lib.asgi import with_response_headers
 from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.i18n import gettext as _
+from app.lib.try_pass import TryPass, check_try_pass
+from app.settings import get_settings
 from tenants.identity import Identity
 from tenants.middleware import IDENTITY_KEY
 
@@ -54,6 +58,36 @@ def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
     if wanted_port is not None and wanted_port != port:
         return False
     return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
+
+
+def origin_refusal(
+    request: Request[Any, Any, Any], origin: str, allowed: tuple[str, ...], project_id: UUID
+) -> LanternError | None:
+    """Why a page of `origin` may not use the project's widget; None when it may: the project allows the origin,
+    or the page is Lantern's own "Try the widget" page, with the project's pass (its `tryPass` parameter)."""
+    if origin_allowed(origin, allowed):
+        return None
+    if not _is_own(origin, request.headers.get("host")):
+        return forbidden_origin()
+    verdict = check_try_pass(request.query_params.get("tryPass"), project_id)
+    if verdict is TryPass.EXPIRED:
+        return LanternError(
+            ErrorCode.FORBIDDEN, _("This try page was opened more than an hour ago: reload it to send a report.")
+        )
+    return None if verdict is TryPass.VALID else forbidden_origin()
+
+
+def _is_own(origin: str, host: str | None) -> bool:
+    """Whether `origin` is Lantern's: the address the request was sent to (the page and the API are one site),
+    or LANTERN_PUBLIC_URL's, where a proxy passes another Host on."""
+    public = urlsplit(get_settings().public_url)
+    try:
+        sent_to = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return False
+    if not sent_to:  # "null": a sandboxed frame's, a file's
+        return False
+    return sent_to == (host or "").lower() or origin.lower() == f"{public.scheme}://{public.netloc}".lower()
 
 
 def forbidden_origin() -> LanternError:
@@ -104,10 +138,12 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         readable_by_origin = with_response_headers(send, _origin_headers(origin))
-        if identity is not None and not origin_allowed(origin, allowed):
+        project_id = identity.project_id if identity and identity.widget else None
+        refusal = origin_refusal(request, origin, allowed, project_id) if project_id else None
+        if refusal is not None:
             # The refusal itself is readable by the page (it tells nothing else), so a widget on a site the
             # project does not list can say why, not only that the server seemed unreachable.
-            await answer_error(scope, receive, readable_by_origin, forbidden_origin())
+            await answer_error(scope, receive, readable_by_origin, refusal)
             return
         await next_app(scope, receive, readable_by_origin)
 

@@ -4,8 +4,8 @@ A handler declares its query parameters in snake_case (`project_id`, `page_size`
 client that reads `pageSize` in an answer sends `pageSize`, which would otherwise be ignored without a word
 (a whole organization listed for `?projectId=…`). Each camelCase key the route's handler does not declare,
 whose snake_case spelling it does, is read as that one, and an error names it as it was sent
-(`sent_query_name`). JSON:API's parameters (`filter[…]`, `page[…]`) and keys read elsewhere (`apiKey`, `lang`)
-are left as they are.
+(`sent_query_name`). JSON:API's parameters (`filter[…]`, `page[…]`) and keys read elsewhere (`apiKey`, `lang`,
+`tryPass`) are left as they are.
 """
 
 from __future__ import annotations

@@ -1207,3 +1207,17 @@ async def test_the_dialog_keeps_equal_margins_and_every_field_inside_them(  # no
     assert geometry["intoPadding"] == [], geometry
     assert not geometry["scrollsSideways"], geometry
     assert geometry["inWindow"], geometry
+
+
+async def test_the_try_page_sends_a_report_though_the_project_lists_only_its_sites(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The project page's "Try the widget" showed the button on Lantern's own address, which the project's origins
+    do not list: the visitor filled in the whole form, and only then read that this origin was not allowed."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Example Store", allowedOrigins=["https://shop.example.com"])
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}/try")
+        await page.get_by_role("button", name="Report a bug").click()
+        await send_from_dialog(page, "Tried it from Lantern")
+        report = await the_only_report(tenant, project["id"])
+    assert report["title"] == "Tried it from Lantern"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 import tracemalloc
@@ -22,9 +23,10 @@ from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import REDIS_RETRY_SECONDS, get_redis, redis_health
 from app.lib.throttle import FILES_PER_ADMIN_REQUEST, UPLOADS_PER_SUBMISSION, limiter
+from app.lib.try_pass import TRY_PASS_SECONDS, issue_try_pass
 from app.settings import reset_settings
 from tenants.keycache import forget_identities
-from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import owner_engine, png
 from tests.support.screenshots import processed
 from tests.support.server import granian_server
@@ -634,6 +636,59 @@ async def test_cors_admits_the_projects_origins_and_their_subdomains(
             assert refused.json()["details"] == []
         no_origin = await anonymous.post("/api/widget/submit", json=_widget_body(), headers=key)
         assert no_origin.status_code == 201  # a server-side client sends no Origin
+
+
+async def test_lanterns_try_page_sends_with_its_pass_from_lanterns_own_address_only(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The admin UI's "Try the widget" page is on Lantern's address, which the project's origins do not list: its
+    button was shown, and the report filled in there was refused. Its pass admits that page, and nothing else:
+    not Lantern's address without it, not another site with it, not another project's or a forged one, not one
+    past its hour (which says to reload)."""
+    own = BASE_URL
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        other = await tenant.create_project("Other shop", allowedOrigins=["example.com"])
+        page = await tenant.client.get(f"/ui/projects/{project['id']}/try")
+        assert page.status_code == 200, page.text
+        found = re.search(r'data-try-pass="([^"]+)"', page.text)
+        assert found is not None, page.text
+        try_pass = found.group(1)
+        other_pass = re.search(
+            r'data-try-pass="([^"]+)"', (await tenant.client.get(f"/ui/projects/{other['id']}/try")).text
+        )
+        assert other_pass is not None
+        user, expires, signature = try_pass.split(".")
+        late = issue_try_pass(uuid.UUID(project["id"]), uuid.UUID(user), now=time.time() - TRY_PASS_SECONDS - 1)
+
+        async def sent(origin: str, carried: str | None) -> httpx.Response:
+            query = f"?tryPass={carried}" if carried else ""
+            headers = {"X-API-Key": project["apiKey"], "Origin": origin}
+            return await anonymous.post(f"/api/v1/widget/submit{query}", json=_widget_body(), headers=headers)
+
+        admitted = await sent(own, try_pass)
+        config = await anonymous.get(
+            f"/api/v1/widget/config/{project['apiKey']}?tryPass={try_pass}", headers={"Origin": own}
+        )
+        refused = [
+            await sent(own, None),
+            await sent("https://evil.com", try_pass),
+            await sent("null", try_pass),
+            await sent(own, other_pass.group(1)),
+            await sent(own, f"{uuid.uuid4()}.{expires}.{signature}"),
+            await sent(own, try_pass.replace(expires, str(int(expires) + 3600))),
+        ]
+        expired = await sent(own, late)
+    assert admitted.status_code == 201, admitted.text
+    assert config.status_code == 200, config.text
+    assert [answer.status_code for answer in refused] == [403] * len(refused)
+    assert {answer.json()["message"] for answer in refused} == {
+        "This origin is not allowed to use this project's widget."
+    }
+    assert (expired.status_code, expired.json()["message"]) == (
+        403,
+        "This try page was opened more than an hour ago: reload it to send a report.",
+    )
 
 
 async def test_an_origin_no_browser_sends_is_refused_not_a_500(tenants: TenantFactory, anonymous: ApiClient) -> None:

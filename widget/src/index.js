@@ -20,12 +20,14 @@ function settingsFrom(script) {
     return null;
   }
   const apiUrl = (script.dataset.apiUrl || new URL(script.src, location.href).origin).replace(/\/+$/, "");
-  return { apiKey, apiUrl, lang: script.dataset.lang || null };
+  // data-try-pass: only on Lantern's own "Try the widget" page, whose address the project's origins do not list.
+  return { apiKey, apiUrl, lang: script.dataset.lang || null, tryPass: script.dataset.tryPass || null };
 }
 
 async function fetchConfig(settings, fetch) {
   const url = new URL(`${settings.apiUrl}/api/v1/widget/config/${encodeURIComponent(settings.apiKey)}`);
   if (settings.lang) url.searchParams.set("lang", settings.lang);
+  if (settings.tryPass) url.searchParams.set("tryPass", settings.tryPass);
   const response = await fetch(url, { credentials: "omit" });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);

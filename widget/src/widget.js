@@ -211,6 +211,7 @@ async function send({ settings, form, shot, recording, config, moment }) {
   const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
   if (settings.lang) url.searchParams.set("lang", settings.lang);
+  if (settings.tryPass) url.searchParams.set("tryPass", settings.tryPass);
   const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit" });
   const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
   return { ok: response.ok, retryAfter, body: await response.json().catch(() => ({})) };

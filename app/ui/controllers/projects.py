@@ -22,6 +22,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
+from app.lib.try_pass import issue_try_pass
 from app.settings import get_settings
 from app.ui.forms import Form, field_errors, whole_number
 from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
@@ -246,9 +247,12 @@ class ProjectPages(Controller):
     async def try_widget(
         self, layout: NamedDependency[Layout], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
     ) -> Template:
-        """A sample page with the project's widget on it, to see it and send a report as a visitor would."""
+        """A sample page with the project's widget on it, to see it and send a report as a visitor would: it
+        carries a pass that lets it send from Lantern's own address, which the project's origins do not list."""
         project = await projects.get(project_id)
-        return page("projects/try.html", layout, project=project, key=newest_key(await projects.keys(project_id)))
+        key = newest_key(await projects.keys(project_id))
+        try_pass = issue_try_pass(project.id, layout.user.id)
+        return page("projects/try.html", layout, project=project, key=key, try_pass=try_pass)
 
     @post("/{project_id:uuid}")
     async def save(

@@ -31,7 +31,7 @@ from app.domain.reports.ingest import (
 )
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
-from app.lib.cors import forbidden_origin, origin_allowed
+from app.lib.cors import origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, json_schema, may_answer
@@ -161,8 +161,9 @@ class WidgetController(Controller):
         console, instead of letting a visitor fill in a report that will be refused."""
         project = await widget_project(db_session, api_key)
         origin = request.headers.get("origin")
-        if origin is not None and not origin_allowed(origin, tuple(project.allowed_origins)):
-            raise forbidden_origin()
+        refusal = origin_refusal(request, origin, tuple(project.allowed_origins), project.id) if origin else None
+        if refusal is not None:
+            raise refusal
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
         settings = WidgetSettings(**msgspec.structs.asdict(stored), project_name=project.name, texts=widget_texts())
