@@ -5,7 +5,7 @@ from advanced_alchemy.base import orm_registry
 from app.domain.accounts.models import PasswordReset, User
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.organizations.models import Invitation, Membership, Organization
-from app.domain.projects.models import Project, ProjectKey, ProjectMember
+from app.domain.projects.models import Project, ProjectKey, ProjectMember, ProjectPrefix
 from app.domain.reports.models import (
     Attachment,
     Comment,
@@ -35,6 +35,7 @@ __all__ = [
     "ProjectCounter",
     "ProjectKey",
     "ProjectMember",
+    "ProjectPrefix",
     "Report",
     "ReportChange",
     "Screenshot",

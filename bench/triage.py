@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 
 from app.domain.organizations.models import Membership, Organization
 from app.domain.projects.models import Project as ProjectRow
-from app.domain.projects.models import ProjectKey
+from app.domain.projects.models import ProjectKey, ProjectPrefix
 from app.domain.projects.schemas import WidgetConfig
 from app.domain.reports.models import ProjectCounter, Report
 from app.domain.reports.search import report_bigrams, report_search_text
@@ -400,7 +400,8 @@ async def seed_focus() -> Focus:
 
 
 async def insert_tenants(owner_url: str, bulk: Plan) -> None:
-    """The other organizations, their projects, widget keys, and every project's tracking counter."""
+    """The other organizations, their projects, widget keys, tracking prefixes, and every project's tracking
+    counter."""
     moment = bulk.start
     widget_config = msgspec.to_builtins(WidgetConfig())
     organizations = [
@@ -436,6 +437,17 @@ async def insert_tenants(owner_url: str, bulk: Plan) -> None:
         }
         for row in bulk.new_projects
     ]
+    prefixes = [
+        {
+            "id": uuid7_at(moment),
+            "organization_id": row["organization_id"],
+            "project_id": row["id"],
+            "prefix": row["prefix"],
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        for row in bulk.new_projects
+    ]
     counters = [
         {
             "id": uuid7_at(moment),
@@ -453,6 +465,7 @@ async def insert_tenants(owner_url: str, bulk: Plan) -> None:
             (Organization, organizations),
             (ProjectRow, projects),
             (ProjectKey, keys),
+            (ProjectPrefix, prefixes),
             (ProjectCounter, counters),
         ):
             if rows:

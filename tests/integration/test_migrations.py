@@ -7,18 +7,27 @@ env.py gives `alembic revision --autogenerate` (its type comparison above all), 
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Integer, MetaData, Table
+from sqlalchemy import Column, Integer, MetaData, Table, insert, make_url, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from uuid_utils.compat import uuid7
 
 from app.cli import ROOT
-from app.db import metadata
+from app.db import Organization, Project, ProjectPrefix, Report, metadata
 from app.settings import get_settings
+from tests.conftest import drop_postgres_database
 
 
 def _alembic_config() -> Config:
@@ -68,3 +77,127 @@ def test_migrations_leave_nothing_for_autogenerate(embedded_services: dict[str, 
     differences = "\n".join(map(str, findings["diffs"]))
     assert not differences, f"models and migrations differ on {findings['dialect']}:\n{differences}"
     assert [(diff[0], diff[1].name) for diff in findings["probe"]] == [("add_table", "lantern_probe")]
+
+
+OWNER_ROLE = "lantern_owner"
+
+
+def _migrate(url: str, revision: str) -> None:
+    config = _alembic_config()
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, revision)
+
+
+async def _database_of_a_plain_owner(admin_url: str) -> str:
+    """A fresh database owned by a role that is neither a superuser nor BYPASSRLS, as production's owner is (the
+    suite's owner is a superuser, whom row-level security never binds); its URL."""
+    name = f"lantern_test_{secrets.token_hex(4)}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        if not await connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER_ROLE}):
+            await connection.execute(text(f"CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"))
+        await connection.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+    await engine.dispose()
+    owner = make_url(admin_url).set(database=name, username=OWNER_ROLE, password=None)
+    return owner.render_as_string(hide_password=False)
+
+
+_PROJECTS = (("relaunch", "acme", "RLX"), ("steal", "acme", "RLT"), ("shop", "acme", "SHB"), ("theirs", "other", "SHA"))
+_REPORTS = (
+    ("relaunch", "RLT", 1), ("relaunch", "RLT", 2), ("relaunch", "RLX", 3), ("steal", "RLT", 1),
+    ("shop", "SHA", 1), ("theirs", "SHA", 1),
+)  # fmt: skip
+
+
+async def _renamed_projects_before_0025(url: str) -> dict[str, UUID]:
+    """Two organizations' projects and reports as a rename left them before revision 0025: `relaunch` was RLT and
+    is RLX, its reports RLT-1, RLT-2 and RLX-3; `steal` took RLT since and gave an RLT-1 of its own; `shop` was SHA
+    and is SHB; another organization's `theirs` is SHA. Each organization's rows in a transaction of its own, with
+    the tenant set for row-level security."""
+    ids = {name: uuid7() for name in ("acme", "other", "relaunch", "steal", "shop", "theirs")}
+    engine = create_async_engine(url)
+    for organization in ("acme", "other"):
+        projects = [(name, prefix) for name, owner, prefix in _PROJECTS if owner == organization]
+        async with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT set_config('lantern.tenant_id', :id, true)"), {"id": str(ids[organization])}
+                )
+            await connection.execute(
+                insert(Organization.__table__),  # type: ignore[arg-type]
+                [{"id": ids[organization], "name": organization, "slug": f"{organization}-{ids[organization].hex}"}],
+            )
+            await connection.execute(
+                insert(Project.__table__),  # type: ignore[arg-type]
+                [
+                    {"id": ids[name], "organization_id": ids[organization], "name": name, "tracking_prefix": prefix}
+                    for name, prefix in projects
+                ],
+            )
+            await connection.execute(
+                insert(Report.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "id": uuid7(),
+                        "organization_id": ids[organization],
+                        "project_id": ids[project],
+                        "number": number,
+                        "tracking_id": f"{prefix}-{number}",
+                        "title": f"{prefix}-{number}",
+                    }
+                    for project, prefix, number in _REPORTS
+                    if project in dict(projects)
+                ],
+            )
+    await engine.dispose()
+    return ids
+
+
+async def _kept_and_numbered(url: str) -> tuple[set[Any], set[Any]]:
+    """Every organization's kept prefixes (organization, prefix, project) and reports (project, title, tracking ID)."""
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        kept = await connection.execute(
+            select(ProjectPrefix.organization_id, ProjectPrefix.prefix, ProjectPrefix.project_id)
+        )
+        numbered = await connection.execute(select(Report.project_id, Report.title, Report.tracking_id))
+        found = {tuple(row) for row in kept}, {tuple(row) for row in numbered}
+    await engine.dispose()
+    return found
+
+
+def test_the_upgrade_keeps_each_former_prefix_with_the_project_whose_ids_carry_it(
+    embedded_services: dict[str, str], is_postgres: bool, tmp_path: Path
+) -> None:
+    """Before 0025 a rename left a project's reports under their former prefix, free for another project to take
+    (a trial): each project keeps its prefixes, the one another took since stays that one's, and the renamed
+    projects' reports carry their current prefix. On PostgreSQL as an owner whom row-level security binds."""
+    admin = os.environ.get("TEST_DATABASE_URL", "")
+    owner = asyncio.run(_database_of_a_plain_owner(admin)) if is_postgres else f"sqlite+aiosqlite:///{tmp_path}/a.db"
+    try:
+        _migrate(owner, "0023")
+        ids = asyncio.run(_renamed_projects_before_0025(owner))
+        _migrate(owner, "head")
+        # Read by the superuser on PostgreSQL: every organization's rows at once.
+        everything = make_url(admin).set(database=make_url(owner).database) if is_postgres else make_url(owner)
+        kept, numbered = asyncio.run(_kept_and_numbered(everything.render_as_string(hide_password=False)))
+    finally:
+        if is_postgres:
+            asyncio.run(drop_postgres_database(admin, str(make_url(owner).database)))
+
+    acme, other = ids["acme"], ids["other"]
+    assert kept == {
+        (acme, "RLX", ids["relaunch"]),
+        (acme, "RLT", ids["steal"]),
+        (acme, "SHB", ids["shop"]),
+        (acme, "SHA", ids["shop"]),
+        (other, "SHA", ids["theirs"]),
+    }
+    assert numbered == {
+        (ids["relaunch"], "RLT-1", "RLX-1"),
+        (ids["relaunch"], "RLT-2", "RLX-2"),
+        (ids["relaunch"], "RLX-3", "RLX-3"),
+        (ids["steal"], "RLT-1", "RLT-1"),
+        (ids["shop"], "SHA-1", "SHB-1"),
+        (ids["theirs"], "SHA-1", "SHA-1"),
+    }

@@ -204,7 +204,10 @@ async def test_with_no_tenant_set_every_tenant_table_reads_empty(
             stored = {table: await count_rows(connection, table) for table in tables}
         async with app_role.connect() as connection:
             seen = {table: await count_rows(connection, table) for table in tables}
-    assert all(stored[t] for t in ("organization", "membership", "invitation", "project", "project_key", "report"))
+    assert all(
+        stored[t]
+        for t in ("organization", "membership", "invitation", "project", "project_key", "project_prefix", "report")
+    )
     assert seen == dict.fromkeys(tables, 0)
 
 

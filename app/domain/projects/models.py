@@ -35,6 +35,19 @@ class Project(TenantOwned, UUIDv7AuditBase):
     last_column_status_id: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
+class ProjectPrefix(TenantOwned, UUIDv7AuditBase):
+    """A tracking prefix a project has had, its current one included: the organization's for good, as Jira keeps a
+    project's former keys. Tracking IDs live on outside Lantern (an integration's record, a GitHub issue, an
+    e-mail, a bookmark), so `RLT-2` still names its report after a rename to RLX, and no other project ever gives
+    an RLT-2 of its own; a deleted project's prefixes stay kept too (`project_id` NULL), leading nowhere."""
+
+    __tablename__ = "project_prefix"
+    __table_args__ = (UniqueConstraint("organization_id", "prefix"),)
+
+    project_id: Mapped[UUID | None] = mapped_column(ForeignKey("project.id", ondelete="SET NULL"), index=True)
+    prefix: Mapped[str] = mapped_column(String(10))
+
+
 class ProjectKey(TenantOwned, UUIDv7AuditBase):
     """A widget key: a public identifier (it sits in every page of the site), so it is kept readable."""
 

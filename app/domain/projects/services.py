@@ -11,15 +11,16 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
 from app.domain.organizations.models import Membership, Role
 from app.domain.organizations.schemas import MemberInvite
 from app.domain.organizations.services import MembershipService, OrganizationService
-from app.domain.projects.models import Project, ProjectKey, ProjectMember
+from app.domain.projects.models import Project, ProjectKey, ProjectMember, ProjectPrefix
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
-from app.domain.reports.services import MovedReports, ReportService
+from app.domain.reports.services import MovedReports, ReportService, TrackingService
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
@@ -90,6 +91,7 @@ class ProjectService(TenantService[Project]):
                 widget_config=_changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config),
             ),
         )
+        await self._keep_prefix(project.id, prefix)
         await self.create_key(project.id)
         return project
 
@@ -98,14 +100,15 @@ class ProjectService(TenantService[Project]):
         values = {
             name: value for name in changes.__struct_fields__ if (value := getattr(changes, name)) is not msgspec.UNSET
         }
-        if "tracking_prefix" in values and values["tracking_prefix"] != project.tracking_prefix:
-            await self._check_prefix_free(values["tracking_prefix"])
+        prefix = values.pop("tracking_prefix", project.tracking_prefix)
         if "widget_config" in values:
             values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
         if "allowed_origins" in values:
             values["allowed_origins"] = list(values["allowed_origins"])
         for name, value in values.items():
             setattr(project, name, value)
+        if prefix != project.tracking_prefix:
+            await self._rename(project, prefix)
         await self.session.flush()
         return project
 
@@ -126,19 +129,60 @@ class ProjectService(TenantService[Project]):
                     self.session, DELETE_PROJECT_FILES_JOB, job_id, defer_seconds=wait, project_id=str(project_id)
                 )
 
-    async def _prefix_taken(self, prefix: str) -> bool:
-        return await self.exists(tracking_prefix=prefix)
+    async def _rename(self, project: Project, prefix: str) -> None:
+        """The project's new tracking prefix, kept as its own for good beside the ones it had (a former one of its
+        own may be taken back); its reports' IDs follow it, and the IDs they had still find them."""
+        if await self._check_prefix_free(prefix, project.id) is None:
+            await self._keep_prefix(project.id, prefix)
+        # The project's row first, as its deletion takes it before its reports' rows: never the crossed order.
+        project.tracking_prefix = prefix
+        await self.session.flush()
+        await TrackingService(self.session).rename(project.id, prefix)
 
-    async def _check_prefix_free(self, prefix: str) -> None:
-        if await self._prefix_taken(prefix):
+    async def _keep_prefix(self, project_id: UUID, prefix: str) -> None:
+        """The prefix the project's own for good. Another request that took it since the check (a rename away from
+        it, then a new project taking it, at once) committed first: this one is refused as the check refuses."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(ProjectPrefix(project_id=project_id, prefix=prefix))
+        except IntegrityError:
+            await self._check_prefix_free(prefix, project_id)
+            raise
+
+    async def kept_prefix(self, prefix: str) -> ProjectPrefix | None:
+        """Whose the prefix is: every prefix a project of the organization has had stays its own (ProjectPrefix)."""
+        kept: ProjectPrefix | None = await self.session.scalar(
+            select(ProjectPrefix).where(ProjectPrefix.prefix == prefix)
+        )
+        return kept
+
+    async def _check_prefix_free(self, prefix: str, project_id: UUID | None = None) -> ProjectPrefix | None:
+        """Refuse a prefix another project has, had, or a deleted project had: each tracking ID it gave must go on
+        naming that one report. Returns the prefix's row when it is `project_id`'s own already."""
+        kept = await self.kept_prefix(prefix)
+        if kept is None or (project_id is not None and kept.project_id == project_id):
+            return kept
+        holder = None if kept.project_id is None else await self.get_one_or_none(Project.id == kept.project_id)
+        if holder is None:
+            message = _(
+                "A deleted project of this organization used this tracking prefix, so no other project takes it: a "
+                "link to one of its reports' tracking IDs must not lead to another report."
+            )
+        elif holder.tracking_prefix == prefix:
             message = _("Another project of this organization already uses this tracking prefix.")
-            raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("trackingPrefix", message)])
+        else:
+            message = _(
+                "The project “%(project)s” used this tracking prefix before and keeps it: the tracking IDs it gave "
+                "still lead to its reports.",
+                project=holder.name,
+            )
+        raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("trackingPrefix", message)])
 
     async def _free_prefix(self, prefix: str) -> str:
-        if not await self._prefix_taken(prefix):
+        if await self.kept_prefix(prefix) is None:
             return prefix
         for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-            if not await self._prefix_taken(candidate := (prefix + letter)[:10]):
+            if await self.kept_prefix(candidate := (prefix + letter)[:10]) is None:
                 return candidate
         return prefix
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     FetchedValue,
     ForeignKey,
     Index,
@@ -20,21 +21,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.domain.projects.models import ProjectPrefix
 from tenants.db import TenantOwned
 
 TRACKING_ID = re.compile(r"^(?P<prefix>[A-Z]{2,10})-(?P<number>\d{1,9})$")
-
-
-def as_tracking_id(text: str) -> str | None:
-    """The tracking ID `text` names, as stored (`bsk-042` is `BSK-42`); None for text that names none."""
-    match = TRACKING_ID.match(text.strip().upper())
-    return f"{match['prefix']}-{int(match['number'])}" if match else None
 
 
 class Severity(enum.StrEnum):
@@ -142,6 +140,17 @@ class Report(TenantOwned, UUIDv7AuditBase):
     # Numbers follow it, and go only to reports whose transactions have all ended (TrackingService). NULL on
     # SQLite, where writers take turns.
     stored_xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(), default=None)
+
+
+def named_by_tracking_id(text: str) -> ColumnElement[bool] | None:
+    """The report `text` names as its tracking ID (`bsk-042` is BSK-42), under its project's prefix or one the
+    project had before (an ID given before a rename names its report still, see ProjectPrefix); None for text
+    that names none. Found by the project's number, on its unique index."""
+    match = TRACKING_ID.match(text.strip().upper())
+    if match is None:
+        return None
+    projects = select(ProjectPrefix.project_id).where(ProjectPrefix.prefix == match["prefix"])
+    return and_(Report.project_id.in_(projects), Report.number == int(match["number"]))
 
 
 class ProjectCounter(TenantOwned, UUIDv7AuditBase):

@@ -65,7 +65,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
-from app.domain.reports.models import Report, as_tracking_id
+from app.domain.reports.models import Report, named_by_tracking_id
 from app.lib.patterns import EMAIL
 from tenants.context import tenant_scope
 from tenants.db import scoped
@@ -179,8 +179,8 @@ def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
 def _named(word: str) -> list[ColumnElement[bool]]:
     """The report `word` names as its tracking ID, or the reports sent from the address it is; else none."""
     named = []
-    if (tracking_id := as_tracking_id(word)) is not None:
-        named.append(Report.tracking_id == tracking_id)
+    if (by_tracking_id := named_by_tracking_id(word)) is not None:
+        named.append(by_tracking_id)
     if re.match(EMAIL, word):  # the reporter's address, as the widget takes it
         named.append(func.lower(Report.reporter_email) == word.lower())
     return named

@@ -52,7 +52,7 @@ from app.domain.reports.models import (
     Report,
     ReportChange,
     Screenshot,
-    as_tracking_id,
+    named_by_tracking_id,
 )
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, ReportUpdate, Title
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
@@ -107,10 +107,11 @@ class ReportService(TenantService[Report]):
         return self.session.get_bind().dialect.name
 
     async def by_reference(self, reference: str, guest: GuestView | None = None) -> Report:
-        """A report by UUID or by tracking ID (`BSK-42`), within a guest's view when given."""
+        """A report by UUID or by tracking ID (`BSK-42`, or an ID it had under a former prefix of its project),
+        within a guest's view when given."""
         conditions: list[ColumnElement[bool]] = []
-        if (tracking_id := as_tracking_id(reference)) is not None:
-            conditions.append(Report.tracking_id == tracking_id)
+        if (named := named_by_tracking_id(reference)) is not None:
+            conditions.append(named)
         else:
             try:
                 conditions.append(Report.id == UUID(reference))
@@ -387,6 +388,24 @@ class TrackingService:
                 break
             await asyncio.sleep(pause)
         return assigned
+
+    async def rename(self, project_id: UUID, prefix: str) -> None:
+        """The project's numbered reports carry `prefix`, its new one, in their tracking IDs (their numbers stay;
+        the IDs they had still find them, see ProjectPrefix). Call it once the project's new prefix is written, in
+        the same transaction. The project's numbering is held first: a batch numbering under the old prefix ends
+        before, and its reports are renamed too; a later one waits, and reads the new prefix.
+
+        Their `updatedAt` stays: the reports did not change, their project's prefix did, and a rename would
+        otherwise float every report of the project to the top of "recently updated"."""
+        await self._hold(project_id, None)
+        numbered = (Report.project_id == project_id, Report.number.is_not(None))
+        await lock_in_id_order(self.session, *numbered)
+        await self.session.execute(
+            update(Report)
+            .where(*numbered)
+            .values(tracking_id=prefix + "-" + cast(Report.number, String), updated_at=Report.updated_at)
+            .execution_options(synchronize_session=False)
+        )
 
     async def hold_for_append(self, project_id: UUID) -> None:
         """Ingest calls this before it stores reports, in the transaction that stores them.

@@ -221,7 +221,10 @@ class ReportController(Controller):
         "/reports/{reference:str}",
         operation_id="GetReport",
         guards=[requires_admin_client],
-        description=f"A report by UUID or tracking ID (`BSK-42`). {ITEM_DESCRIPTION}",
+        description=(
+            "A report by UUID or tracking ID (`BSK-42`; an ID it had before its project's prefix changed finds it "
+            f"too, answering its current one). {ITEM_DESCRIPTION}"
+        ),
     )
     async def show(
         self,
