@@ -500,7 +500,8 @@ def _print_demo(demo: dict[str, str]) -> None:
             click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
         else:
             click.echo(_("Log in at %(url)s/ as %(email)s with the password you chose for it", **demo))
-        click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
+        if demo["api_key"]:  # none once the team deleted the demo project (or revoked its every key)
+            click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.demo_reports import add_demo_reports, finish_demo_reports
 from app.domain.accounts.models import User
 from app.domain.accounts.services import AccountService
-from app.domain.projects.models import Project, ProjectKey
+from app.domain.projects.models import ProjectKey
 from app.domain.projects.schemas import ProjectCreate
 from app.domain.projects.services import ProjectService
 from app.domain.reports.search import reindex_batch
@@ -36,7 +36,8 @@ def _demo_password() -> str:
 
 async def seed_demo() -> dict[str, str]:
     """The demo organization, its owner and its project, with a few reports the first time (in the language
-    of the locale in context). Its login's password is empty once its owner changed it."""
+    of the locale in context). Its login's password is empty once its owner changed it, its widget key once the
+    team deleted the demo project."""
     password = _demo_password()
     first_reports = None
     async with alchemy_config().get_session() as session, session.begin():
@@ -56,21 +57,26 @@ async def seed_demo() -> dict[str, str]:
                 password = ""  # changed since: the printed one was refused at the login
         async with scoped(session, tenant_scope(organization_id, user.id)):
             projects = ProjectService(session=session)
-            # Known by its prefix, which is the organization's one DEMO: a team may have renamed it.
-            project = await projects.get_one_or_none(Project.tracking_prefix == DEMO_PREFIX)
-            if project is None:
+            # Known by its first prefix, the organization's DEMO for good (ProjectPrefix): a team may have renamed
+            # it, or deleted it, and then it is not made again (its tracking IDs must not name new reports).
+            demo = await projects.kept_prefix(DEMO_PREFIX)
+            project = None
+            if demo is None:
                 site = get_settings().public_url
                 project = await projects.create_project(
                     ProjectCreate(name="Demo Site", site_url=site, tracking_prefix=DEMO_PREFIX),
                 )
                 first_reports = await add_demo_reports(session, project.id, site, user.id)
-            project_id = project.id
-            key = await session.scalar(
-                select(ProjectKey.key).where(ProjectKey.project_id == project.id, ProjectKey.revoked_at.is_(None)),
-            )
-    if first_reports is not None:
+            elif demo.project_id is not None:
+                project = await projects.get(demo.project_id)
+            key = None
+            if project is not None:
+                key = await session.scalar(
+                    select(ProjectKey.key).where(ProjectKey.project_id == project.id, ProjectKey.revoked_at.is_(None)),
+                )
+    if first_reports is not None and project is not None:
         with tenant_scope(organization_id):
-            await finish_demo_reports(project_id, first_reports, queue=get_settings().redis_url is not None)
+            await finish_demo_reports(project.id, first_reports, queue=get_settings().redis_url is not None)
     return {
         "organization": DEMO_ORGANIZATION,
         "url": get_settings().public_url,

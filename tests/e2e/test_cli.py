@@ -79,6 +79,26 @@ def test_seed_demo_twice_prints_the_same_login_and_creates_nothing_new(data_dir:
     assert sqlite_rows(database, "SELECT status, annotated FROM screenshot") == [("pending", 1)]
 
 
+def test_the_demo_project_is_found_by_the_prefix_it_had_and_not_made_again_once_deleted(data_dir: Path) -> None:
+    """It was looked for by its current prefix: a team that had renamed DEMO made the next `make run` create another
+    DEMO, which a project's former prefix no longer allows (a conflict); one deleted would come back, its DEMO-1
+    a new report where old links lead."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    first = parse_demo_login(run_cli("seed-demo", env=env))
+    database = data_dir / "lantern.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE project SET tracking_prefix = 'SHOP'")
+    assert parse_demo_login(run_cli("seed-demo", env=env)) == first
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("DELETE FROM project")
+    said = run_cli("seed-demo", env=env)
+    assert first.email in said
+    assert "Widget API key" not in said
+    assert sqlite_rows(database, "SELECT count(*) FROM project") == [(0,)]
+
+
 def test_create_admin_makes_an_owner_and_with_operator_an_operator_of_the_instance(data_dir: Path) -> None:
     env = clean_env(data_dir)
     for email, flags in (("owner@example.com", []), ("ops@example.com", ["--operator"])):
