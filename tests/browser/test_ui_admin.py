@@ -385,8 +385,11 @@ async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_as
         await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
         await page.get_by_label("Add someone by e-mail address").fill("client@example.com")
         await page.get_by_role("button", name="Add to the project").click()
-        await expect(page.locator("#people li")).to_contain_text(["client@example.com · Guest"])
-        await expect(page.get_by_role("status")).to_contain_text("client@example.com is invited")  # with its link
+        # Said invited, by their address alone (it was said twice, as their name too, and not as invited).
+        await expect(page.locator("#people li form > span")).to_have_text(["client@example.com · Guest (invited)"])
+        await expect(page.get_by_role("status")).to_contain_text("client@example.com is invited")
+        # The link shown only now is where the page comes back to, by the people (it was at the top, out of view).
+        await expect(page.get_by_label("Invitation link (shown only now, valid for 7 days)")).to_be_in_viewport()
         people = await read(tenant, f"/api/v1/projects/{project['id']}/members")
         assert [(person["email"], person["role"]) for person in people] == [("client@example.com", "guest")]
 
