@@ -179,6 +179,13 @@ SHOWN_CHARACTERS = 1_000  # of a cell
 SHOWN_JSON_CHARACTERS = 20_000  # of annotations as sent
 
 
+# How a log column's cells break across lines (ui.css's `table.log td.…`): a time, a number or a one-word value
+# never does; an address, which has no spaces, anywhere in a column kept wide enough to read it; anything else
+# between its words. Broken anywhere alike, every column was squeezed to a few letters a line on a phone.
+WHOLE_LOG_COLUMNS = frozenset({"timestamp", "duration", "line", "method", "status", "type"})
+ADDRESS_LOG_COLUMNS = frozenset({"url", "source", "target", OTHER_FIELDS})
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     columns: list[str]
@@ -188,6 +195,14 @@ class Table:
     @property
     def cut(self) -> bool:
         return self.recorded > len(self.rows)
+
+    @property
+    def breaks(self) -> list[str]:
+        """How each column's cells break across lines, as their class names it."""
+        return [
+            "whole" if column in WHOLE_LOG_COLUMNS else "address" if column in ADDRESS_LOG_COLUMNS else "words"
+            for column in self.columns
+        ]
 
 
 def _shown(text: str, limit: int = SHOWN_CHARACTERS) -> str:

@@ -786,6 +786,14 @@ async def test_on_a_phone_a_reports_page_leads_straight_to_its_triage(tenants: T
         await expect(last_link).to_be_in_viewport()
 
 
+# Whether a node's text is laid out on one line.
+ONE_LINE = """(node) => {
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size === 1;
+}"""
+
+
 async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: TenantFactory, page: Page) -> None:
     """Japanese headers and badges broke a character per line at 390 px, a German status was squeezed to its
     arrow beside "Verschieben", and a tracking ID broke at its hyphen."""
@@ -795,20 +803,86 @@ async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: Tenan
         await page.set_viewport_size({"width": 390, "height": 844})
         await log_in(page, tenant.email)
         await page.goto("/ui/reports?lang=ja")
-        # The text's line boxes all on one line.
-        one_line = """(node) => {
-          const range = document.createRange();
-          range.selectNodeContents(node);
-          return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size === 1;
-        }"""
         for cell in ("table.reports th", "table.reports .badge", "table.reports td.mono"):
             for node in await page.locator(cell).all():
-                assert await node.evaluate(one_line), await node.inner_text()
+                assert await node.evaluate(ONE_LINE), await node.inner_text()
         await page.goto(f"/ui/board?project={project['id']}&lang=de")
         status = page.locator(".card form.move select").first
         await expect(status).to_have_value("new")
         fits = "(select) => select.scrollWidth <= select.clientWidth + 1 && select.clientWidth > 100"
         assert await status.evaluate(fits)
+
+
+# The words (runs of non-spaces) of the cells that a line break splits, as the page lays them out.
+BROKEN_WORDS = """(cells) => cells.flatMap((cell) => {
+  const text = cell.firstChild;
+  if (!text) return [];
+  return [...text.data.matchAll(/\\S+/g)].filter((word) => {
+    const range = document.createRange();
+    range.setStart(text, word.index);
+    range.setEnd(text, word.index + word[0].length);
+    return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size > 1;
+  }).map((word) => word[0]);
+})"""
+
+
+async def test_a_reports_logs_keep_times_and_words_whole_and_scroll_sideways(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """Every cell broke anywhere: on a phone "Erro/r", a time in three lines and an address four letters a line,
+    and in Japanese a time on a desktop too ("8:36:4/3")."""
+    when = "2026-12-04T17:36:43Z"
+    source = "http://127.0.0.1:8112/en/checkout/payment.html"
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await report(
+            tenant.client,
+            project["apiKey"],
+            "Checkout fails",
+            console_logs=[
+                {
+                    "type": "error",
+                    "message": "Uncaught Error: payment failed in timer",
+                    "source": source,
+                    "line": 15,
+                    "timestamp": when,
+                },
+            ],
+            network_logs=[
+                {
+                    "method": "GET",
+                    "url": "http://127.0.0.1:9/refused",
+                    "timestamp": when,
+                    "status": 0,
+                    "error": "Failed to fetch",
+                    "duration": 13,
+                },
+                {
+                    "method": "POST",
+                    "url": "http://127.0.0.1:8112/api/pay?token=[redacted]&x=1",
+                    "timestamp": when,
+                    "status": 501,
+                    "statusText": "Unsupported method ('POST')",
+                    "duration": 13,
+                },
+            ],
+        )
+        await log_in(page, tenant.email)
+        for width, language in ((1280, "ja"), (375, "ja"), (375, "en")):
+            await page.set_viewport_size({"width": width, "height": 800})
+            await page.goto(f"/ui/reports/{sent['id']}?lang={language}")
+            cells = page.locator("table.log td")
+            await expect(cells.first).to_be_visible()
+            addresses = cells.filter(has_text=re.compile(r"^http"))
+            assert await cells.filter(has_not_text=re.compile(r"^http")).evaluate_all(BROKEN_WORDS) == []
+            for time in await cells.filter(has_text=re.compile(r"^\d+:\d\d")).all():
+                assert await time.evaluate(ONE_LINE), (width, language, await time.inner_text())
+            # An address breaks anywhere, in a column wide enough to read it.
+            for address in await addresses.all():
+                assert await address.evaluate("(cell) => cell.offsetWidth") >= 200, (width, language)
+            assert await page.evaluate(OVERFLOW) == 0, (width, language)  # the table scrolls in its own box
+        scrolls = "(box) => box.scrollWidth > box.clientWidth"
+        assert await page.locator(".scroll:has(table.log)").first.evaluate(scrolls)
 
 
 async def test_a_blank_comment_is_refused_beside_its_box(tenants: TenantFactory, page: Page) -> None:
