@@ -383,7 +383,13 @@ async def test_a_project_gets_its_people_and_a_github_repository_and_a_report_as
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
         created = await report(tenant.client, project["apiKey"], "Checkout fails")
         await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
-        await page.get_by_label("Add someone by e-mail address").fill("client@example.com")
+        address = page.get_by_label("Add someone by e-mail address")
+        await address.fill("client@")
+        await page.get_by_role("button", name="Add to the project").click()
+        await expect(address).to_have_attribute("aria-invalid", "true")
+        await expect(address).to_be_focused()  # far down the page: in view, not the page's top
+        await expect(address).to_be_in_viewport()
+        await address.fill("client@example.com")
         await page.get_by_role("button", name="Add to the project").click()
         # Said invited, by their address alone (it was said twice, as their name too, and not as invited).
         await expect(page.locator("#people li form > span")).to_have_text(["client@example.com · Guest (invited)"])

@@ -29,6 +29,10 @@ async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_germa
         await page.get_by_label("Passwort").fill("not the password")
         await page.get_by_role("button", name="Anmelden").click()
         await expect(page.get_by_role("alert")).to_have_text("E-Mail-Adresse oder Passwort ist falsch.")
+        await expect(page.get_by_label("Passwort")).to_be_focused()  # to type again, the reason read out with it
+        await expect(page.get_by_label("Passwort")).to_have_accessible_description(
+            "E-Mail-Adresse oder Passwort ist falsch."
+        )
         await page.get_by_label("Passwort").fill(PASSWORD)
         await page.get_by_role("button", name="Anmelden").click()
         await expect(page).to_have_url(re.compile(r"/ui/reports$"))
@@ -188,6 +192,7 @@ async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_projec
     await page.get_by_label("Organization").fill("Another shop")
     await page.get_by_role("button", name="Create the account").click()
     await expect(page.get_by_role("alert")).to_have_text("An account with this e-mail address already exists.")
+    await expect(page.get_by_role("alert")).to_be_focused()  # no field to blame: the page opens on the reason
 
 
 async def test_the_first_tab_offers_to_skip_to_the_content_and_pages_carry_their_icon(

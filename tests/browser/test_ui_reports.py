@@ -929,6 +929,13 @@ async def test_the_team_files_a_report_for_a_customer_from_the_list(
             title = page.get_by_label("Titel")
             await expect(title).to_have_attribute("aria-invalid", "true")
             await expect(page.locator("#title-error")).to_contain_text("mindestens 4")
+            await expect(title).to_be_focused()  # the page opens on what to correct (it opened at its top)
+            # Marked by more than its colour: its border is thicker than a field's that is fine (both were grey).
+            border = "(field) => getComputedStyle(field).borderTopWidth"
+            assert (await title.evaluate(border), await page.get_by_label("Beschreibung").evaluate(border)) == (
+                "2px",
+                "1px",
+            )
             await expect(page.get_by_label("Beschreibung")).to_have_value(
                 "The customer called: the comment form loses the text."
             )
