@@ -9,6 +9,7 @@ person themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -28,13 +29,22 @@ from tenants.db import scoped
 from tenants.identity import CredentialKind, Identity
 
 
+class Staying(StrEnum):
+    """Why a person cannot leave one of their organizations by themselves."""
+
+    ONLY_ORGANIZATION = "only-organization"  # an account in none could not log in: the account goes instead
+    ONLY_OWNER = "only-owner"  # an organization keeps an owner (`MembershipService`)
+
+
 @dataclass(frozen=True, slots=True)
 class Ties:
-    """What deleting an account does to each of the person's organizations."""
+    """What deleting an account does to each of the person's organizations, and which of them `Departures.leave`
+    refuses, so that a page offers no way out that fails."""
 
     deleted: list[Organization] = field(default_factory=list)  # no one else is in it: it goes with the account
     held: list[Organization] = field(default_factory=list)  # its only owner, with others in it: refused until then
     left: list[tuple[Organization, str]] = field(default_factory=list)  # with their role: left as a member leaves
+    staying: dict[UUID, Staying] = field(default_factory=dict)  # by organization id
 
 
 class Departures:
@@ -61,7 +71,8 @@ class Departures:
 
     async def ties(self, user_id: UUID) -> Ties:
         ties = Ties()
-        for organization, role in await self.accounts.memberships(user_id):
+        memberships = await self.accounts.memberships(user_id)
+        for organization, role in memberships:
             async with scoped(self.session, tenant_scope(organization.id, user_id)):
                 people = MembershipService(session=self.session)
                 if await people.sole_member(user_id):
@@ -70,6 +81,12 @@ class Departures:
                     ties.held.append(organization)
                 else:
                     ties.left.append((organization, role))
+                    continue
+            # Alone in it or its only owner: as an owner, they are the one it keeps.
+            if role == Role.OWNER.value:
+                ties.staying[organization.id] = Staying.ONLY_OWNER
+        if len(memberships) == 1:
+            ties.staying[memberships[0][0].id] = Staying.ONLY_ORGANIZATION
         return ties
 
     async def delete_account(self, user_id: UUID, password: str, *, client_ip: str, device: str | None) -> None:
