@@ -611,6 +611,32 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         await expect(page.locator(".board .card[draggable]")).to_have_count(0)
 
 
+async def test_a_guest_on_no_project_is_told_so_and_offered_no_form_that_cannot_be_sent(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    """They were offered New report, whose Project list was empty, under words for the team ("what a customer told
+    you on the phone")."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        guest_email, guest_id = await invite(tenant, app, "guest")
+        await log_in(page, guest_email)
+        no_project = "You are on no project yet: the team adds you to the projects you are to see."
+        await expect(page.get_by_text(no_project)).to_be_visible()
+        await expect(page.get_by_role("link", name="New report")).to_have_count(0)
+        await page.goto("/ui/reports/new")  # by its address
+        await expect(page.get_by_text(no_project)).to_be_visible()
+        await expect(page.get_by_label("Project")).to_have_count(0)
+        await expect(page.get_by_role("button", name="File report")).to_have_count(0)
+
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+        assert added.status_code == 201, added.text
+        await page.goto("/ui/reports")
+        await page.get_by_role("link", name="New report").click()
+        await expect(page.get_by_text("Tell the team about a problem you found")).to_be_visible()
+        await expect(page.get_by_text("what a customer told you")).to_have_count(0)
+        await expect(page.get_by_label("Project")).to_have_value(project["id"])
+
+
 async def test_a_manager_deletes_a_report_and_a_member_is_not_offered_to(
     tenants: TenantFactory, page: Page, app: Any
 ) -> None:
