@@ -118,6 +118,30 @@ async def test_custom_columns_move_left_and_right(tenants: TenantFactory, page: 
         assert [column["name"] for column in columns if column["custom"]] == ["Shipped", "QA", "Review"]
 
 
+async def test_a_wide_window_shows_every_column_and_a_column_is_added_above_the_cards(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The board kept to 1280 px on a 1920 px screen, cutting its custom columns off, and the form that adds a
+    column came after every card of the longest column (50 of them in New)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        for number in range(8):
+            await report(tenant.client, project["apiKey"], f"Typo in the footer #{number}")
+        for name in ("QA", "Waiting", "Shipped"):
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": name})
+            assert added.status_code == 201, added.text
+        await page.set_viewport_size({"width": 1920, "height": 1080})
+        await log_in(page, tenant.email, path=f"/ui/board?project={project['id']}")
+        await expect(page.locator(".column")).to_have_count(9)
+        await expect(page.locator(".column").last).to_be_in_viewport(ratio=1)
+        assert await page.locator(".board").evaluate("(board) => board.scrollWidth <= board.clientWidth")
+        await expect(page.get_by_role("button", name="Add column")).to_be_in_viewport()
+        await page.get_by_label("New column").fill("Released")
+        await page.get_by_role("button", name="Add column").click()
+        await expect(page.get_by_role("status")).to_have_text("The column was added at the end of the board.")
+        await expect(page.locator(".column h2").last).to_have_text("Released 0")
+
+
 async def test_a_card_moved_past_the_windows_edge_is_shown_clear_of_the_fade(
     tenants: TenantFactory, page: Page, worker: Any
 ) -> None:
