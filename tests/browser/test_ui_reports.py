@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from app.lib.sessions import SESSION_COOKIE
 from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import PASSWORD, WIDGET_METADATA, TenantFactory
-from tests.support.screenshots import processed
+from tests.support.screenshots import numbered, processed
 from tests.support.worker import running_worker
 
 
@@ -100,7 +100,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
             metadata={"url": "https://shop.example/cart", "browser": {"name": "Firefox", "version": "133"}},
         )
         await processed(tenant, created["id"])
-        tracking_id = (await read(tenant, f"/api/v1/reports/{created['id']}"))["trackingId"]
+        tracking_id = (await numbered(tenant, created["id"]))["trackingId"]
         await log_in(page, tenant.email)
         await page.get_by_role("link", name="The cart total is wrong").click()
         await expect(page).to_have_url(re.compile(f"/ui/reports/{tracking_id}$"))

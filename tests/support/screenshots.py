@@ -1,4 +1,4 @@
-"""Reading a report's screenshot through the API once a worker has processed it."""
+"""Reading a report through the API once a worker has done its part: its screenshot processed, its number given."""
 
 from __future__ import annotations
 
@@ -26,4 +26,15 @@ async def processed(tenant: Tenant, report_id: str) -> dict[str, Any]:
             return shot
         await asyncio.sleep(0.1)
     msg = "the screenshot was never processed"
+    raise AssertionError(msg)
+
+
+async def numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    """The report once a worker has given it its tracking ID (the numbering job may wait behind others)."""
+    for _ in range(int(PROCESSING_WAIT_SECONDS / 0.1)):
+        report = await read_report(tenant, report_id)
+        if report["trackingId"]:
+            return report
+        await asyncio.sleep(0.1)
+    msg = "the report was never numbered"
     raise AssertionError(msg)
