@@ -138,8 +138,9 @@ async def anonymous(app: Any) -> AsyncIterator[ApiClient]:
 
 @pytest.fixture
 async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    """A Redis server of this test's own, to stop and start (the suite's shared one must stay up)."""
-    server = EmbeddedRedis(tmp_path / "redis", persistent=False)
+    """A Redis server of this test's own, to stop and start (the suite's shared one must stay up), and to make
+    refuse writes with CONFIG SET."""
+    server = EmbeddedRedis(tmp_path / "redis", persistent=False, configurable=True)
     server.start()
     yield server
     server.stop()

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from redis import Redis
+from redis.exceptions import ResponseError
 
 from tests.e2e.lantern_cli import (
     CLI,
@@ -151,6 +153,7 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         started = "\n".join(command_line(child) for child in children)
         for expected in ("granian", WORKER, "redis-server"):
             assert expected in started, f"no {expected} process among the children:\n{started}"
+        _redis_is_private(run, children)
 
         run.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOPPED_WITHIN_SECONDS
@@ -164,6 +167,20 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     database = run.data_dir / "lantern.db"
     assert database.is_file(), f"no SQLite database in {run.data_dir}: {sorted(p.name for p in run.data_dir.iterdir())}"
     assert sqlite_rows(database, "SELECT email FROM user_account") == [(demo.email,)]
+
+
+def _redis_is_private(run: Run, children: list[psutil.Process]) -> None:
+    """The embedded Redis listened on 127.0.0.1 with no password: any user of the machine could read the
+    sessions and, with CONFIG, write files as Lantern's user. It listens on a socket in the data directory only,
+    and CONFIG is off."""
+    [redis] = [child for child in children if "redis-server" in command_line(child)]
+    assert redis.net_connections(kind="inet") == []
+    folder = run.data_dir / "redis"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    with Redis(unix_socket_path=str(folder / "redis.sock")) as client:
+        assert client.keys("lantern:session:*")  # the demo's login's session, there for its owner alone
+        with pytest.raises(ResponseError, match="unknown command"):
+            client.config_get("dir")
 
 
 def _replaced(process: subprocess.Popen[bytes], dead: psutil.Process, kind: str) -> psutil.Process | None:
@@ -220,9 +237,11 @@ def test_a_killed_web_server_leaves_no_web_worker_behind(tmp_path: Path) -> None
         _wait_until_ready(run.process, run.base_url, run.output)
 
 
-def _answers_ping(port: int) -> bool:
+def _answers_ping(socket_path: Path) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(1)
+            connection.connect(str(socket_path))
             connection.sendall(b"PING\r\n")
             return connection.recv(16).startswith(b"+PONG")
     except OSError:
@@ -235,15 +254,15 @@ def test_stopping_make_run_stops_redis_after_the_worker(tmp_path: Path) -> None:
     with serving(tmp_path) as run:
         [worker] = [child for child in descendants(run.process) if WORKER in command_line(child)]
         [redis] = [child for child in descendants(run.process) if "redis-server" in command_line(child)]
-        redis_port = int(re.findall(r"127\.0\.0\.1:(\d+)", command_line(redis))[0])  # its title, once started
+        redis_socket = Path(re.findall(r"unixsocket:(\S+)", command_line(redis))[0])  # its title, once started
         worker.suspend()
         run.process.send_signal(signal.SIGTERM)
         time.sleep(1.5)
-        still_answering = _answers_ping(redis_port)
+        still_answering = _answers_ping(redis_socket)
         worker.resume()  # it takes the SIGTERM waiting for it, and stops
         assert run.process.wait(timeout=STOPPED_WITHIN_SECONDS) == 0, run.output.read_text()
         assert still_answering, "Redis stopped while the worker was still running"
-        assert not _answers_ping(redis_port)
+        assert not _answers_ping(redis_socket)
 
 
 @contextlib.contextmanager
