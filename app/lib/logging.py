@@ -22,6 +22,12 @@ LIBRARY_LOGGING: dict[str, Any] = json.loads(LIBRARY_LOGGING_FILE.read_text())
 
 # arq's lines for the start and end of a periodic job's run ("  0.01s → cron:sweep…"), and for its health record
 _ROUTINE = re.compile(r"\s*[\d.]+s [→←] cron:|recording health: ")
+# The secrets an address can carry (app/lib/security.py's prefixes; not imported: that module hashes a password
+# when imported, and this one is imported by granian's main process): an organization token sent where a widget
+# key goes (`/api/v1/widget/config/lt_org_…`, answered 404), an invitation's or a password reset's token. A
+# reader of the logs could use one written whole; its prefix is kept, to tell what was sent.
+_SECRET = re.compile(r"(lt_(?:org|inv|pwr)_)[A-Za-z0-9_-]+")
+REDACTED = "[redacted]"
 
 
 def configure_logging(level: str) -> None:
@@ -42,6 +48,7 @@ def configure_logging(level: str) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            _secrets_redacted,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
@@ -63,6 +70,7 @@ def json_formatter() -> logging.Formatter:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             _unpadded,
             structlog.processors.format_exc_info,
+            _secrets_redacted,
             structlog.processors.JSONRenderer(),
         ],
     )
@@ -83,6 +91,14 @@ class RoutineAtDebug(logging.Filter):
 def _unpadded(_logger: object, _method: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
     """arq pads its job lines into columns, which a JSON field does not need."""
     event["event"] = str(event["event"]).strip()
+    return event
+
+
+def _secrets_redacted(_logger: object, _method: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """Every text of the line (a request's path, an exception's message) with its secrets' characters left out."""
+    for name, value in event.items():
+        if isinstance(value, str) and "lt_" in value:
+            event[name] = _SECRET.sub(rf"\1{REDACTED}", value)
     return event
 
 

@@ -9,10 +9,13 @@ route logs a warning of its own and then fails.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 from litestar import Litestar, get
@@ -22,6 +25,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from tests.support.clients import ApiClient, TenantFactory
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
+from tests.support.server import granian_server
 
 PROBE_PATH = "/api/v1/test-only/failing-probe"
 CRASH_SECONDS = 60
@@ -135,3 +139,29 @@ async def test_the_image_workers_stop_is_logged_as_what_happened(embedded_servic
     assert any(event.startswith("shutdown on SIGTERM") for event in events), events
     assert any(event.startswith("image worker stopped with the main worker ◆ ") for event in events), events
     assert not [event for event in events if "SIGUSR1" in event]
+
+
+async def test_a_secret_sent_in_an_address_is_not_written_to_the_log(tenants: TenantFactory, tmp_path: Path) -> None:
+    """An organization token sent where the widget's key goes is refused (404, "This is an organization
+    token…"), and the request's log line wrote it whole: a reader of the logs could act as the organization.
+    So was an invitation's token in a mistyped link."""
+    log = tmp_path / "server.log"
+    async with tenants.create() as tenant:
+        token = (await tenant.create_token())["token"]
+        invitation = f"lt_inv_{secrets.token_urlsafe(32)}"
+        async with granian_server(1, log, LANTERN_LOG_LEVEL="INFO") as base_url, httpx.AsyncClient() as client:
+            for path in (f"/api/v1/widget/config/{token}", f"/api/widget/config/{token}"):
+                answer = await client.get(f"{base_url}{path}")
+                assert answer.status_code == 404, answer.text
+            await client.get(f"{base_url}/ui/invitations/{invitation}")
+    written = log.read_text()
+    logged = [json.loads(line) for line in written.splitlines() if line.startswith("{")]
+    paths = [line["path"] for line in logged if line.get("event") == "request"]
+    for expected in (
+        "/api/v1/widget/config/lt_org_[redacted]",
+        "/api/widget/config/lt_org_[redacted]",
+        "/ui/invitations/lt_inv_[redacted]",
+    ):
+        assert expected in paths, paths
+    assert token.removeprefix("lt_org_") not in written
+    assert invitation.removeprefix("lt_inv_") not in written

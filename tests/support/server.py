@@ -26,21 +26,24 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def granian_server(workers: int, **env: str) -> AsyncIterator[str]:
-    """Serve the app with `workers` processes; yields its base URL and stops the whole group after."""
+async def granian_server(workers: int, output: Path | None = None, **env: str) -> AsyncIterator[str]:
+    """Serve the app with `workers` processes; yields its base URL and stops the whole group after. What the
+    processes write goes to `output` when given."""
     port = free_port()
     command = [
         sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--no-ws",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "app.asgi:create_app",
     ]  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        command,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with contextlib.ExitStack() as files:
+        written = files.enter_context(output.open("wb")) if output is not None else subprocess.DEVNULL
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=written,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         await _wait_healthy(base_url, workers, process)
