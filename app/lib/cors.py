@@ -9,6 +9,7 @@ script are readable from anywhere.
 
 from __future__ import annotations
 
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -16,6 +17,7 @@ from uuid import UUID
 from litestar import Request, Response
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from publicsuffixlist import PublicSuffixList
 
 from app.lib.asgi import with_response_headers
 from app.lib.errors import ErrorCode, LanternError, answer_error
@@ -57,6 +59,8 @@ def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
         return False
     if wanted_port is not None and wanted_port != port:
         return False
+    if _public_suffix(wanted_host):  # an entry saved before they were refused admits no one
+        return False
     return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
 
 
@@ -88,6 +92,39 @@ def _is_own(origin: str, host: str | None) -> bool:
     if not sent_to:  # "null": a sandboxed frame's, a file's
         return False
     return sent_to == (host or "").lower() or origin.lower() == f"{public.scheme}://{public.netloc}".lower()
+
+
+def allowed_origin_refusal(entry: str) -> str | None:
+    """Why an entry of a project's allowed origins cannot be saved; None when it can. With the subdomain rule,
+    `com`, `co.uk` or `github.io` admitted every site under them (`https://evil.com`), which anyone can register.
+    `null` is the origin of a sandboxed frame or a local file, which any site can make (and no entry matches it)."""
+    try:
+        host = (urlsplit(entry if "://" in entry else f"//{entry}").hostname or "").lower()
+    except ValueError:
+        return None  # the schema's pattern refuses it
+    if host == "null":
+        return _(
+            "“null” is the origin of sandboxed frames and local files, which any site can make: it cannot be allowed."
+        )
+    if _public_suffix(host):
+        return _(
+            "“%(entry)s” is a public suffix, under which anyone can register a site: name your own site, such as "
+            "example.com.",
+            entry=entry,
+        )
+    return None
+
+
+@cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List bundled with the package (no download). A name it does not list (`localhost`, an
+    intranet's `jira`) is not a public suffix: no one outside can register a site under it."""
+    return PublicSuffixList(accept_unknown=False)
+
+
+@lru_cache(maxsize=4096)
+def _public_suffix(host: str) -> bool:
+    return bool(host) and _suffixes().is_public(host.rstrip("."))
 
 
 def forbidden_origin() -> LanternError:

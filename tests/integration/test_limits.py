@@ -18,7 +18,9 @@ from redis.asyncio import Redis
 from sqlalchemy import update
 
 from app.domain.projects.models import Project
+from app.lib.cors import allowed_origin_refusal
 from app.lib.embedded_redis import EmbeddedRedis
+from app.lib.i18n import use_locale
 from app.lib.queue import job_queue
 from app.lib.ratelimit import Limiter, Policy
 from app.lib.redis import REDIS_RETRY_SECONDS, get_redis, redis_health
@@ -718,6 +720,47 @@ async def test_an_origin_no_browser_sends_is_refused_not_a_500(tenants: TenantFa
             f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://www.example.com"}
         )
         assert config.status_code == 200, config.text
+
+
+async def test_an_allowed_origin_that_anyone_can_make_a_site_under_is_refused(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`com`, `co.uk` or `github.io` were saved, and with the subdomain rule admitted `https://evil.com`; `null`
+    was saved though no entry ever matches it. Each is refused, named, in the reader's language; one saved before
+    admits no one."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        sent = ["example.com", "com", "https://co.uk", "null", "github.io:443"]
+        refused = await tenant.client.patch(
+            f"/api/v1/projects/{project['id']}", json={"allowedOrigins": sent}, headers={"Accept-Language": "de"}
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "VALIDATION_ERROR"
+        with use_locale("de"):
+            expected = [
+                {"field": f"allowedOrigins[{index}]", "message": allowed_origin_refusal(entry)}
+                for index, entry in enumerate(sent)
+                if index > 0
+            ]
+        assert refused.json()["details"] == expected
+        assert all(entry in detail["message"] for entry, detail in zip(sent[1:], expected, strict=True))
+        created = await tenant.client.post("/api/v1/projects", json={"name": "Blog", "allowedOrigins": ["co.uk"]})
+        assert (created.status_code, created.json()["details"][0]["field"]) == (400, "allowedOrigins[0]")
+
+        # One's own site under a public suffix, a local name, an address: saved.
+        own = ["shop.example.co.uk", "me.github.io", "http://localhost:3000", "intranet", "192.168.1.20"]
+        saved = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"allowedOrigins": own})
+        assert saved.status_code == 200, saved.text
+
+        async with owner_engine() as database, database.begin() as connection:
+            await connection.execute(
+                update(Project).where(Project.id == uuid.UUID(project["id"])).values(allowed_origins=["com"])
+            )
+        forget_identities()
+        config = await anonymous.get(
+            f"/api/v1/widget/config/{project['apiKey']}", headers={"Origin": "https://evil.com"}
+        )
+        assert config.status_code == 403, config.text
 
 
 async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantFactory, anonymous: ApiClient) -> None:

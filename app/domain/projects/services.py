@@ -21,6 +21,7 @@ from app.domain.organizations.services import MembershipService, OrganizationSer
 from app.domain.projects.models import Project, ProjectKey, ProjectMember, ProjectPrefix
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.domain.reports.services import MovedReports, ReportService, TrackingService
+from app.lib.cors import allowed_origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
@@ -75,6 +76,7 @@ class ProjectService(TenantService[Project]):
         return project
 
     async def create_project(self, data: ProjectCreate) -> Project:
+        _check_allowed_origins(data.allowed_origins)
         prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
         await self._check_prefix_free(prefix)
         project = await self.create(
@@ -104,6 +106,7 @@ class ProjectService(TenantService[Project]):
         if "widget_config" in values:
             values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
         if "allowed_origins" in values:
+            _check_allowed_origins(values["allowed_origins"])
             values["allowed_origins"] = list(values["allowed_origins"])
         for name, value in values.items():
             setattr(project, name, value)
@@ -295,3 +298,14 @@ def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict
     validated = convert_body({"widgetConfig": merged}, WidgetConfigChange).widget_config
     builtins: dict[str, Any] = msgspec.to_builtins(validated)
     return builtins
+
+
+def _check_allowed_origins(origins: Iterable[str]) -> None:
+    """Refuse the entries that would admit sites anyone can make (see `allowed_origin_refusal`), each named."""
+    refused = [
+        FieldError(f"allowedOrigins[{index}]", reason)
+        for index, entry in enumerate(origins)
+        if (reason := allowed_origin_refusal(entry)) is not None
+    ]
+    if refused:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=refused)
