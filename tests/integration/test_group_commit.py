@@ -4,6 +4,7 @@ its own outcome; and a widget key's cached identity never outlives a change made
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -16,6 +17,7 @@ from app.domain.reports.ingest import save_upload
 from app.domain.reports.models import Report
 from app.lib.database import alchemy_config
 from tenants.context import tenant_scope
+from tests.integration.test_deletion import stored
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, TenantFactory
@@ -190,3 +192,45 @@ async def test_a_report_for_a_project_deleted_meanwhile_is_not_found_and_fails_n
             assert refused.json()["error"] == "NOT_FOUND"
             assert refused.json() == missing.json()  # the answer of any missing object, in German
             assert len(await _listed(tenant.client, kept["id"])) == 11
+
+
+async def test_a_screenshot_for_a_project_deleted_meanwhile_leaves_no_file(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The widget's images and BugSpark's upload were stored before their rows, whose insert then broke the
+    foreign key: no row named the files, and the project's file deletion had come before them, so they stayed
+    for good. They are deleted when their rows cannot be stored."""
+    with environment(LANTERN_CREDENTIAL_CACHE_SECONDS="600"):
+        async with tenants.create() as tenant:
+            project = await tenant.create_project("Shop")
+            key = {"X-Api-Key": project["apiKey"]}
+            warm = await anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=key)
+            assert warm.status_code == 201, warm.text  # the key's identity is now cached in this process
+            table = cast("Table", Project.__table__)
+            async with tenant_session(tenant) as session:
+                await session.execute(delete(table).where(table.c.id == UUID(project["id"])))
+                await session.commit()
+            images = [("media", ("one.png", png(), "image/png")), ("media", ("two.png", png(), "image/png"))]
+            widget = await anonymous.post(
+                "/api/v1/widget/submit", data={"data": json.dumps(BUGPIN_EXAMPLE)}, files=images, headers=key
+            )
+            upload = await anonymous.post("/api/v1/upload/screenshot", files={"file": ("shot.png", png())}, headers=key)
+            assert (widget.status_code, upload.status_code) == (404, 404), (widget.text, upload.text)
+            assert stored(tenant.organization_id, project["id"]) == set()
+
+
+async def test_a_widget_report_whose_later_part_is_refused_leaves_no_file_of_the_earlier(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """An image, then a part that is no image: the 415 left the image's file stored, named by no row."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        parts = [("media", ("shot.png", png(), "image/png")), ("media", ("notes.txt", b"not an image", "text/plain"))]
+        refused = await anonymous.post(
+            "/api/v1/widget/submit",
+            data={"data": json.dumps(BUGPIN_EXAMPLE)},
+            files=parts,
+            headers={"X-Api-Key": project["apiKey"]},
+        )
+        assert refused.status_code == 415, refused.text
+        assert stored(tenant.organization_id, project["id"]) == set()

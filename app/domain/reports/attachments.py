@@ -15,8 +15,8 @@ import structlog
 from redis.exceptions import RedisError
 
 from app.domain.organizations.models import Role
-from app.domain.reports.ingest import SentFile, sniff_image, store_image
-from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report
+from app.domain.reports.ingest import SentFile, WidgetFiles, delete_files, save_upload, sniff_image, store_image
+from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import AttachmentLink
 from app.domain.reports.screenshots import pending_image
 from app.lib.errors import ErrorCode, LanternError, not_found
@@ -54,6 +54,24 @@ async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
         size=len(sent.data),
         status=ImageStatus.PENDING.value,
     )
+
+
+async def save_widget_files(
+    project_id: UUID, files: WidgetFiles, *, annotated: bool
+) -> tuple[list[Screenshot], list[Attachment]]:
+    """Keep a widget submission's screenshot and attached images, all or none: a part refused after others were
+    kept (a text file after an image) leaves no file of theirs behind. `annotated`: the screenshot shows marks."""
+    uploads: list[Screenshot] = []
+    attachments: list[Attachment] = []
+    try:
+        if (shot := files.screenshot) is not None:
+            uploads.append(await save_upload(project_id, shot.data, field=shot.field, annotated=annotated))
+        for sent in files.attachments:
+            attachments.append(await save_attachment(project_id, sent))  # noqa: PERF401 - each kept as it is saved
+    except Exception:
+        await delete_files([*uploads, *attachments])
+        raise
+    return uploads, attachments
 
 
 class AttachmentService(TenantService[Attachment]):

@@ -182,7 +182,11 @@ async def accept(
         submission = Submission(
             organization_id, report, list(uploads), list(links), list(history), attachments=list(attachments)
         )
-        stored = await report_writer().store(submission)
+        try:
+            stored = await report_writer().store(submission)
+        except Exception:
+            await delete_files([*uploads, *attachments])
+            raise
         tracking_id = None
         # The report is stored: with the queue down, the sweeper queues its jobs once it is back.
         if redis_health().available:
@@ -246,9 +250,21 @@ async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> 
             ErrorCode.RATE_LIMITED, message, headers={"Retry-After": str(UNATTACHED_RETRY_AFTER_SECONDS)}
         )
     screenshot = await save_upload(project_id, data)
-    session.add(screenshot)
-    await session.flush()
+    try:
+        session.add(screenshot)
+        await session.flush()
+    except Exception:
+        await delete_files([screenshot])
+        raise
     return screenshot
+
+
+async def delete_files(rows: Sequence[Screenshot | Attachment]) -> None:
+    """The files of uploads or attachments whose rows were not stored (their project deleted meanwhile, say):
+    no row names them, and the project's file deletion may have come already, so nothing else would delete them."""
+    for row in rows:
+        if row.key:  # an attachment that is a link has no file
+            await storage().delete(row.key)
 
 
 async def save_upload(project_id: UUID, data: bytes, *, field: str = "file", annotated: bool = False) -> Screenshot:

@@ -18,17 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.schemas import WidgetConfig, WidgetConfigAnswer, WidgetSettings
 from app.domain.reports import schemas
-from app.domain.reports.attachments import save_attachment
+from app.domain.reports.attachments import save_widget_files
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
-from app.domain.reports.ingest import (
-    SentFile,
-    WidgetFiles,
-    accept,
-    has_marks,
-    report_from_widget,
-    save_upload,
-    store_upload,
-)
+from app.domain.reports.ingest import SentFile, WidgetFiles, accept, has_marks, report_from_widget, store_upload
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import origin_refusal
@@ -136,10 +128,7 @@ class WidgetController(Controller):
         project_id = widget_project_id(identity)
         submission, files = await _read_submission(request)
         report = report_from_widget(project_id, submission)
-        shot = files.screenshot
-        marked = has_marks(submission.annotations)
-        uploads = [await save_upload(project_id, shot.data, field=shot.field, annotated=marked)] if shot else []
-        attachments = [await save_attachment(project_id, sent) for sent in files.attachments]
+        uploads, attachments = await save_widget_files(project_id, files, annotated=has_marks(submission.annotations))
         accepted = await accept(report, uploads=uploads, attachments=attachments)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
