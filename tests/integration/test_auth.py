@@ -238,6 +238,36 @@ async def test_widget_key_ingest_is_not_held_to_the_session_and_csrf_of_a_cookie
         assert (await tenant.client.get("/api/v1/auth/me")).status_code == 200
 
 
+async def test_of_two_credentials_the_one_sent_on_purpose_is_used_and_a_bad_one_is_never_passed_over(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """A client with a cookie jar sends its session cookie with every request, also one that carries a token (a
+    script that signed in first) or a widget key (a widget on a page of Lantern's own site): the header, sent on
+    purpose, is the credential, as README says. A token that is not valid is a 401, never the cookie's session: a
+    request with an `Authorization` header skips the CSRF check. A widget route reads its key alone; elsewhere
+    a token is used over a widget key, which opens no admin route."""
+    async with tenants.create() as signed_in, tenants.create("Other") as other:
+        ours = await signed_in.create_project("Ours")
+        theirs = await other.create_project("Theirs")
+        token = {"Authorization": f"Bearer {(await other.create_token())['token']}"}
+        async with ApiClient.for_app(app) as browser:
+            browser.cookies.set("lantern_session", signed_in.client.cookies["lantern_session"])
+            by_token = await browser.get("/api/v1/projects", headers=token)
+            assert [project["id"] for project in by_token.json()["data"]] == [theirs["id"]]
+            created = await browser.post("/api/v1/projects", json={"name": "From a script"}, headers=token)
+            assert created.status_code == 201, created.text
+            for bad in ("Bearer lt_org_revoked", "Basic bm90OmFueXRoaW5n", "Bearer"):
+                refused = await browser.post("/api/v1/projects", json={"name": "X"}, headers={"Authorization": bad})
+                assert refused.status_code == 401, (bad, refused.text)
+            by_key = await browser.post(
+                "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={**token, "X-API-Key": ours["apiKey"]}
+            )
+            assert (by_key.status_code, by_key.json()["data"]["projectId"]) == (201, ours["id"]), by_key.text
+            listed = await browser.get("/api/v1/reports", headers={**token, "X-API-Key": ours["apiKey"]})
+            assert listed.json()["data"]["total"] == 0  # the token's organization's, which has none
+            assert (await browser.get("/api/v1/projects", headers={"X-API-Key": ours["apiKey"]})).status_code == 401
+
+
 async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_working(
     tenants: TenantFactory, separate_redis: EmbeddedRedis
 ) -> None:
