@@ -39,7 +39,7 @@ from app.lib.drain import UnreadBodyMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
-from app.lib.query import CamelCaseQueryMiddleware
+from app.lib.query import CamelCaseQueryMiddleware, refuse_query_sent_twice
 from app.lib.runtime import settle_heap
 from app.lib.schema import well_formed_json
 from app.lib.sessions import session_config, session_store
@@ -91,6 +91,13 @@ class LanternRequest(Request[Any, Any, Any]):
             return self._json
 
 
+async def _refuse_unreadable_request(request: Request[Any, Any, Any]) -> None:
+    """Before any handler reads its request: a query parameter sent in both spellings, a body in a content type
+    the handler does not read."""
+    refuse_query_sent_twice(request)
+    await require_declared_content_type(request)
+
+
 def create_app() -> Litestar:
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -133,7 +140,7 @@ def create_app() -> Litestar:
         template_config=template_config(),
         # The router's own 404 (no route took the request) is a page under /ui, the API's JSON elsewhere.
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: unrouted_not_found},
-        before_request=require_declared_content_type,
+        before_request=_refuse_unreadable_request,
         on_startup=[settle_heap, warn_if_unguarded],
         openapi_config=OpenAPIConfig(
             title="Lantern API",

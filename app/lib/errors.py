@@ -281,6 +281,19 @@ def validation_error(message: str) -> LanternError:
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])
 
 
+def sent_twice(first: str, second: str) -> LanternError:
+    """A 400 for one field sent under two names (`assigneeId` and `assignee_id`, `page_size` and `pageSize`),
+    each named as sent: taking either would drop the other without a word."""
+    return LanternError(
+        ErrorCode.VALIDATION_ERROR,
+        _("One field was sent under two names: send one of the two."),
+        details=[
+            FieldError(first, _("The same field as %(other)s: send one of the two.", other=second)),
+            FieldError(second, _("The same field as %(other)s: send one of the two.", other=first)),
+        ],
+    )
+
+
 def every_error(body: Any, schema: Any, first: str) -> LanternError:
     """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
 

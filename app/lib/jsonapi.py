@@ -21,7 +21,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
 
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, sent_twice
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
 from app.lib.schema import AsSent, Envelope, ok
@@ -64,9 +64,10 @@ def attributes(body: dict[str, Any]) -> AsSent:
         at = f"data.relationships.{name}"
         linked = relationship.get("data") if isinstance(relationship, dict) else relationship
         at = f"{at}.data" if isinstance(relationship, dict) else at
-        changes[f"{name}Id"], paths[f"{name}Id"] = (
-            (linked.get("id"), f"{at}.id") if isinstance(linked, dict) else (linked, at)
-        )
+        value, path = (linked.get("id"), f"{at}.id") if isinstance(linked, dict) else (linked, at)
+        if f"{name}Id" in changes:  # in the attributes too: neither may be dropped without a word
+            raise sent_twice(f"data.attributes.{name}Id", path)
+        changes[f"{name}Id"], paths[f"{name}Id"] = value, path
     return AsSent(changes, paths, at="data.attributes.")
 
 

@@ -18,6 +18,7 @@ import copy
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, cast
 
 import msgspec
@@ -41,7 +42,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
-from app.lib.schema import other_spellings
+from app.lib.schema import defaults, other_spellings
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
     "organizationToken": SecurityScheme(
@@ -128,9 +129,12 @@ def either_spelling(
     for alias, name in aliases.items():
         described = f"`{name}` under another name, taken alike: send one of the two."
         properties[alias] = {**properties[name], "description": described}
-    if _one_way(kind):
-        names = {name: [name, *(alias for alias, aliased in aliases.items() if aliased == name)] for name in properties}
-        schema["not"] = _two_ways(kind, names)
+    names = {name: [name, *(alias for alias, aliased in aliases.items() if aliased == name)] for name in properties}
+    # A field under two of its names is refused (`sent_twice`), as is a thing named two ways (`one_way`).
+    refused = [{"required": list(pair)} for spelled in names.values() for pair in combinations(spelled, 2)]
+    refused += _two_ways(kind, names)
+    if refused:
+        schema["not"] = _any_of(refused)
     return cast("Schema", schema)
 
 
@@ -164,8 +168,7 @@ _NOT_NULL = {"not": {"type": "null"}}
 
 def _with_value(names: Sequence[str]) -> dict[str, Any]:
     """A body with a value (not null) for one of `names` at least."""
-    each = [{"required": [name], "properties": {name: _NOT_NULL}} for name in names]
-    return each[0] if len(each) == 1 else {"anyOf": each}
+    return _any_of([{"required": [name], "properties": {name: _NOT_NULL}} for name in names])
 
 
 def _one_way(kind: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
@@ -174,25 +177,38 @@ def _one_way(kind: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
     return pairs
 
 
-def _two_ways(kind: type[msgspec.Struct], names: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """What `kind` refuses (`refuse_two_ways`): both fields of one of its `one_way` pairs with a value, each under
-    any of its `names` (its spellings)."""
+def _two_ways(kind: type[msgspec.Struct], names: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """What `kind` refuses (`refuse_two_ways`): both fields of one of its `one_way` pairs given, each under any
+    of its `names` (its spellings)."""
     encoded = dict(zip(kind.__struct_fields__, kind.__struct_encode_fields__, strict=True))
-    both = [
-        {"allOf": [_with_value(names[encoded[first]]), _with_value(names[encoded[second]])]}
+    return [
+        {"allOf": [_given(kind, first, names[encoded[first]]), _given(kind, second, names[encoded[second]])]}
         for first, second in _one_way(kind)
     ]
-    return both[0] if len(both) == 1 else {"anyOf": both}
+
+
+def _given(kind: type[msgspec.Struct], field: str, names: Sequence[str]) -> dict[str, Any]:
+    """A body that gives `kind`'s `field` under one of its `names` (`schema.given`): sent, for a field left out
+    by default (a change's, where null is a value); sent with a value, for one null by default."""
+    if defaults(kind)[field] is not msgspec.UNSET:
+        return _with_value(names)
+    return _any_of([{"required": [name]} for name in names])
+
+
+def _any_of(schemas: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
 
 
 def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
     """A JSON:API document that changes a resource (as `jsonapi.attributes` reads it): `kind`'s fields as its
     `data.attributes`, and its to-one `relationships` (`assignee`) as resource identifiers, or null to unset
-    them; one of the two at least, and nothing beside `data`."""
+    them; one of the two at least, a relationship not among the attributes too (`assigneeId`), and nothing
+    beside `data`."""
     identifier = Schema(
         type=[OpenAPIType.OBJECT, OpenAPIType.NULL], required=["type", "id"], properties={"type": _TEXT, "id": _TEXT}
     )
     relationship = Schema(type=OpenAPIType.OBJECT, required=["data"], properties={"data": identifier})
+    related_twice = [_related_twice(kind, name) for name in relationships]
     data = Schema(
         type=OpenAPIType.OBJECT,
         required=["type"],
@@ -207,6 +223,7 @@ def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
             ),
         },
         any_of=[Schema(required=["attributes"]), Schema(required=["relationships"])],
+        schema_not=cast("Schema", _any_of(related_twice)) if related_twice else None,
     )
     return Schema(
         title=f"{kind.__name__}Document",
@@ -215,6 +232,20 @@ def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
         properties={"data": data},
         additional_properties=False,
     )
+
+
+def _related_twice(kind: type[msgspec.Struct], relationship: str) -> dict[str, Any]:
+    """A JSON:API change that sets a to-one `relationship` (`assignee`) and its id among the attributes too
+    (`assigneeId` or `assignee_id`), which `jsonapi.attributes` refuses."""
+    field = f"{relationship}Id"
+    names = [field, *(other for other, name in other_spellings(kind).items() if name == field)]
+    return {
+        "required": ["attributes", "relationships"],
+        "properties": {
+            "attributes": _any_of([{"required": [name]} for name in names]),
+            "relationships": {"required": [relationship]},
+        },
+    }
 
 
 def json_schema(kind: type[msgspec.Struct]) -> Schema:
@@ -231,7 +262,7 @@ def json_schema(kind: type[msgspec.Struct]) -> Schema:
                 struct = structs.get(name)
                 if struct is not None and _one_way(struct):
                     spellings = {encoded: [encoded] for encoded in struct.__struct_encode_fields__}
-                    return inlined({**definitions[name], "not": _two_ways(struct, spellings)})
+                    return inlined({**definitions[name], "not": _any_of(_two_ways(struct, spellings))})
                 return inlined(definitions[name])
             return {key: inlined(item) for key, item in value.items()}
         if isinstance(value, list):

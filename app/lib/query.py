@@ -4,8 +4,9 @@ A handler declares its query parameters in snake_case (`project_id`, `page_size`
 client that reads `pageSize` in an answer sends `pageSize`, which would otherwise be ignored without a word
 (a whole organization listed for `?projectId=…`). Each camelCase key the route's handler does not declare,
 whose snake_case spelling it does, is read as that one, and an error names it as it was sent
-(`sent_query_name`). JSON:API's parameters (`filter[…]`, `page[…]`) and keys read elsewhere (`apiKey`, `lang`,
-`tryPass`) are left as they are.
+(`sent_query_name`); a parameter sent in both spellings (`page_size=2&pageSize=3`) is refused
+(`refuse_query_sent_twice`), as a body's field is: one would be dropped without a word. JSON:API's parameters
+(`filter[…]`, `page[…]`) and keys read elsewhere (`apiKey`, `lang`, `tryPass`) are left as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from litestar import Request
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import QueryParameter
@@ -24,6 +26,8 @@ _CAMEL_KEY = re.compile(rb"(?:^|&)[a-z][a-z0-9]*[A-Z]")
 _CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
 # The scope state's map of each parameter read in snake_case to its spelling as sent.
 _SENT_AS = "lantern_query_sent_as"
+# The scope state's first parameter sent in both spellings: (snake_case, camelCase).
+_SENT_TWICE = "lantern_query_sent_twice"
 
 
 @cache
@@ -56,8 +60,24 @@ class CamelCaseQueryMiddleware(ASGIMiddleware):
             if renamed != pairs:
                 scope["query_string"] = urlencode(renamed, encoding="latin-1").encode("latin-1")
                 sent_as = {read: sent for (sent, _), (read, _) in zip(pairs, renamed, strict=True) if read != sent}
-                scope.setdefault("state", {})[_SENT_AS] = sent_as
+                state = scope.setdefault("state", {})
+                state[_SENT_AS] = sent_as
+                sent = {key for key, _ in pairs}
+                if twice := next(((read, camel) for read, camel in sent_as.items() if read in sent), None):
+                    state[_SENT_TWICE] = twice
+                    del sent_as[twice[0]]  # a refusal names each spelling as sent, this one too
         await next_app(scope, receive, send)
+
+
+def refuse_query_sent_twice(request: Request[Any, Any, Any]) -> None:
+    """A `before_request` check (the middleware runs before the request's language is known): a parameter
+    sent in both spellings is a 400 naming both."""
+    twice: tuple[str, str] | None = request.scope.get("state", {}).get(_SENT_TWICE)
+    if twice is not None:
+        # Imported here: the error envelope names query parameters through this module.
+        from app.lib.errors import sent_twice  # noqa: PLC0415
+
+        raise sent_twice(*twice)
 
 
 @cache

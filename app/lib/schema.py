@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import msgspec
@@ -15,7 +16,7 @@ from litestar.openapi.spec import Schema
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import OperationIDCreator
 
-from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, validation_error
+from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, sent_twice, validation_error
 from app.lib.i18n import gettext as _
 
 T = TypeVar("T")
@@ -44,9 +45,9 @@ def documented_as(**keywords: Any) -> msgspec.Meta:
 class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False):
     """A request or response body whose fields are camelCase in JSON."""
 
-    # Pairs of fields that name one thing two ways (a person by id and by address): a body gives a value to one
-    # of each pair at most. A struct that has some checks them in its `__post_init__` (`refuse_two_ways`), and
-    # the OpenAPI document says so (`app.lib.openapi.json_schema`).
+    # Pairs of fields that name one thing two ways (a person by id and by address, a column by name and by
+    # number): a body gives one of each pair at most (`given`). A struct that has some checks them in its
+    # `__post_init__` (`refuse_two_ways`), and the OpenAPI document says so (`app.lib.openapi.json_schema`).
     one_way: ClassVar[tuple[tuple[str, str], ...]] = ()
 
 
@@ -55,8 +56,21 @@ def refuse_two_ways(body: CamelStruct) -> None:
     words for a field it does not take, localized as its own."""
     encoded = dict(zip(body.__struct_fields__, body.__struct_encode_fields__, strict=True))
     for first, second in body.one_way:
-        if getattr(body, first) is not None and getattr(body, second) is not None:
+        if given(body, first) and given(body, second):
             raise ValueError(f"Object contains unknown field `{encoded[second]}`")
+
+
+def given(body: msgspec.Struct, name: str) -> bool:
+    """Whether `body` has a value for its field `name`, one of a `one_way` pair: anything but its default. A
+    field of a change, left out by default (`UNSET`), is given when sent, null too (a column of null is the
+    feedback column); a field null by default, when it is not null."""
+    return getattr(body, name) is not defaults(type(body))[name]
+
+
+@cache
+def defaults(kind: type[msgspec.Struct]) -> dict[str, Any]:
+    """Each of `kind`'s fields to its default (`msgspec.NODEFAULT` for a required one)."""
+    return {each.name: each.default for each in msgspec.structs.fields(kind)}
 
 
 class Envelope(msgspec.Struct, Generic[T], kw_only=True):
@@ -116,8 +130,12 @@ class AsSent:
         return self.paths.get(name, f"{self.at}{name}")
 
     def renamed(self, names: Mapping[str, str]) -> AsSent:
-        """The fields `names` maps (another product's name to ours) under our names, still at their paths."""
+        """The fields `names` maps (another product's name to ours) under our names, still at their paths; one
+        sent under both names (BugHerd's `devurl` and our `siteUrl`) is refused (`sent_twice`)."""
         moved = {names[name]: self.path(name) for name in self.fields if name in names}
+        for ours, path in moved.items():
+            if ours in self.fields:
+                raise sent_twice(path, self.path(ours))
         fields = {names.get(name, name): value for name, value in self.fields.items()}
         return AsSent(fields, {**self.paths, **moved}, self.at)
 
@@ -133,9 +151,12 @@ def convert_body(body: dict[str, Any] | AsSent, schema: type[S]) -> S:
     """Validate a JSON object (or one taken from another form, `AsSent`) into `schema`, accepting snake_case and
     camelCase spellings of its fields; a refusal names each field as the client sent it.
 
-    BugSpark's clients send `assignee_id`, ours send `assigneeId`: both are the same field here.
+    BugSpark's clients send `assignee_id`, ours send `assigneeId`: both are the same field here, and a body
+    that sends both is refused (one would be dropped without a word).
     """
     sent = _as_sent(body)
+    if (twice := _spelled_twice(sent, schema)) is not None:
+        raise twice
     sent_as = _sent_as(sent.fields, schema)
     normalized = {name: sent.fields[key] for name, key in sent_as.items()}
     try:
@@ -153,15 +174,28 @@ def other_spellings(schema: type[msgspec.Struct]) -> dict[str, str]:
 
 def _sent_as(body: dict[str, Any], schema: type[msgspec.Struct]) -> dict[Any, Any]:
     """Each of `body`'s keys by the name `schema` encodes it with (its camelCase), to the key as sent."""
-    known = set(schema.__struct_encode_fields__)
+    return {_encoded_name(key, schema) if isinstance(key, str) else key: key for key in body}
 
-    def spelled(key: str) -> str:
-        for candidate in (key, _camel(key), _snake(key)):
-            if candidate in known:
-                return candidate
-        return key
 
-    return {spelled(key) if isinstance(key, str) else key: key for key in body}
+def _encoded_name(key: str, schema: type[msgspec.Struct]) -> str:
+    """The name `schema` encodes the field `key` names with, in either spelling; `key` itself for no field."""
+    known = schema.__struct_encode_fields__
+    for candidate in (key, _camel(key), _snake(key)):
+        if candidate in known:
+            return candidate
+    return key
+
+
+def _spelled_twice(sent: AsSent, schema: type[msgspec.Struct]) -> LanternError | None:
+    """The refusal of a body that sends a field of `schema` under both spellings (`assigneeId` and
+    `assignee_id`), each named where it was sent; None for a body that sends each field once."""
+    first_sent: dict[Any, Any] = {}
+    for key in sent.fields:
+        name = _encoded_name(key, schema) if isinstance(key, str) else key
+        if name in first_sent:
+            return sent_twice(sent.path(first_sent[name]), sent.path(key))
+        first_sent[name] = key
+    return None
 
 
 # Where a detail's field names the body's own field: up to a nested one (`metadata.url`) or an item (`tags[0]`).

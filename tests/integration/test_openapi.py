@@ -581,6 +581,22 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("post", COMMENTS, {"text": "Called back", "userId": me, "email": my_address}),
             ("post", COMMENTS, {"comment": {"text": "Called back", "user_id": me, "email": my_address}}),
             ("post", MEMBERS, {"user_id": me, "email": my_address}),
+            # A field under two of its names; a column by name and by number, null or not.
+            ("patch", CHANGED, {"assigneeId": me, "assignee_id": None}),
+            ("patch", CHANGED, {"task": {"assigned_to_id": me, "assignee_id": None}}),
+            ("patch", CHANGED, {"task": {"assigned_to_id": me, "assigneeId": None}}),
+            ("patch", CHANGED, {"status": "todo", "status_id": 4}),
+            ("patch", CHANGED, {"status": None, "statusId": 4}),
+            (
+                "post",
+                "/api/v1/reports",
+                {"title": "Checkout fails", "reporterIdentifier": "x", "reporter_identifier": "y"},
+            ),
+            (
+                "post",
+                "/api/v1/projects",
+                {"project": {"name": "Blog", "devurl": "https://a.example", "siteUrl": "https://b.example"}},
+            ),
             # What is required is not null.
             ("post", COMMENTS, {"text": None}),
             ("post", COMMENTS, {"comment": None}),
@@ -598,6 +614,17 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("patch", CHANGED, {"data": {"type": "report"}}),
             ("patch", CHANGED, {"data": {"type": "report", "relationships": {"project": {"data": None}}}}),
             ("patch", CHANGED, {"data": {"type": "report", "attributes": {"severity": "low"}}, "meta": {}}),
+            (
+                "patch",
+                CHANGED,
+                {
+                    "data": {
+                        "type": "report",
+                        "attributes": {"assignee_id": None},
+                        "relationships": {"assignee": {"data": {"type": "user", "id": me}}},
+                    }
+                },
+            ),
         ]
         project = await tenant.create_project("Shop")
         created = await anonymous.post(

@@ -393,6 +393,49 @@ async def test_a_field_error_names_the_field_as_the_client_spelled_it(
     assert sorted(detail["field"] for detail in patched.json()["details"]) == ["assignee_id", "severity"]
 
 
+async def test_a_field_sent_under_two_of_its_names_is_refused_naming_both(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """One of the two won without a word (`assignee_id: null` unassigned a report sent `assigneeId` too, the
+    document says "send one of the two"): a body or a query that sends a field twice, in both spellings, under
+    BugHerd's name beside ours, or as a JSON:API attribute and relationship, is a 400 naming each as sent, and
+    nothing is changed. So is a column named both by `status` and by `status_id`."""
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        key = {"X-API-Key": project["apiKey"]}
+        me = tenant.user_id
+        changes = [
+            ({"assigneeId": me, "assignee_id": None}, ["assigneeId", "assignee_id"]),
+            ({"externalId": "A", "external_id": "B"}, ["externalId", "external_id"]),
+            ({"task": {"assigned_to_id": me, "assignee_id": None}}, ["task.assigned_to_id", "task.assignee_id"]),
+            ({"task": {"assigned_to_id": me, "assigneeId": None}}, ["task.assigned_to_id", "task.assigneeId"]),
+            ({"status": "todo", "status_id": 4}, ["status_id"]),
+            ({"status": None, "statusId": 4}, ["statusId"]),
+        ]
+        refused = [(await tenant.client.patch(url, json=body), fields) for body, fields in changes]
+        document = {
+            "data": {
+                "type": "report",
+                "attributes": {"assigneeId": None},
+                "relationships": {"assignee": {"data": {"type": "user", "id": me}}},
+            }
+        }
+        jsonapi = await tenant.client.patch(url, json=document, headers={"Content-Type": JSONAPI})
+        refused.append((jsonapi, ["data.attributes.assigneeId", "data.relationships.assignee.data.id"]))
+        twice = {"title": "Checkout fails", "reporterIdentifier": "x", "reporter_identifier": "y"}
+        refused.append((await anonymous.post("/api/v1/reports", json=twice, headers=key), list(twice)[1:]))
+        site = {"project": {"name": "Blog", "devurl": "https://a.example", "siteUrl": "https://b.example"}}
+        refused.append((await tenant.client.post("/api/v1/projects", json=site), ["project.devurl", "project.siteUrl"]))
+        listed = await tenant.client.get("/api/v1/reports?page_size=2&pageSize=3", headers={"Accept-Language": "de"})
+        refused.append((listed, ["page_size", "pageSize"]))
+        report = (await tenant.client.get(url)).json()["data"]
+    for answer, fields in refused:
+        assert (answer.status_code, answer.json()["error"]) == (400, "VALIDATION_ERROR"), answer.text
+        assert [detail["field"] for detail in answer.json()["details"]] == fields, answer.text
+    assert listed.json()["details"][0]["message"] == "Dasselbe Feld wie pageSize: Senden Sie nur eines der beiden."
+    assert (report["status"], report["assigneeId"], report["externalId"]) == ("new", None, None)
+
+
 async def test_a_number_too_large_to_read_is_named_where_it_can_be(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

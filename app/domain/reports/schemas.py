@@ -197,8 +197,10 @@ class ReportPage(CamelStruct):
 class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too.
 
-    The column is named by `status` or, as BugHerd does, by `status_id`; null for either sends the report
-    back to the feedback column."""
+    The column is named by `status` or, as BugHerd does, by `status_id`, not both (one would be dropped without
+    a word); null for either sends the report back to the feedback column."""
+
+    one_way: ClassVar = (("status", "status_id"),)
 
     status: ColumnName | msgspec.UnsetType | None = msgspec.UNSET
     status_id: Position | msgspec.UnsetType | None = msgspec.UNSET
@@ -210,6 +212,9 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     external_id: ShortText | msgspec.UnsetType | None = msgspec.UNSET
     title: Title | msgspec.UnsetType = msgspec.UNSET
     description: Description | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        refuse_two_ways(self)
 
 
 class ReportFiling(CamelStruct, forbid_unknown_fields=True):
