@@ -17,8 +17,9 @@ import email.utils
 import enum
 import ipaddress
 import socket
+import ssl
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,22 +142,27 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
 
 
 class Failure(enum.StrEnum):
-    """Why a request got no answer; stored as an error code, shown localized (see `failure_message`)."""
+    """Why a request got no answer; stored as an error code, shown localized (see `failure_message`). The
+    network's own words ("[Errno -2] Name or service not known") go to the server's log only: they are the
+    system's, in English whatever the reader's language, and may name the instance's own network."""
 
     TIMEOUT = "timeout"
     PRIVATE_ADDRESS = "private_address"
-    UNREACHABLE = "unreachable"
+    NAME_NOT_RESOLVED = "name_not_resolved"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_CLOSED = "connection_closed"  # reset, or closed before an answer
+    TLS_FAILED = "tls_failed"  # no secure connection: a certificate not trusted, or no TLS at all
+    UNREACHABLE = "unreachable"  # anything else
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
     """The target's answer (its status, and as much of its body as was asked for) or, when there was
-    none, why (and the network's own words)."""
+    none, why."""
 
     status: int | None
     body: bytes = b""
     failure: Failure | None = None
-    detail: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)  # names lower-cased
 
     @property
@@ -173,13 +179,16 @@ class Answer:
 
     @property
     def error(self) -> str | None:
-        if self.failure is None:
-            return None
-        return f"{self.failure}: {self.detail}"[:MAX_ERROR_LENGTH] if self.detail else self.failure.value
+        return None if self.failure is None else self.failure.value
 
     @property
     def succeeded(self) -> bool:
         return self.status is not None and 200 <= self.status < 300  # noqa: PLR2004 - the 2xx range
+
+
+# What the target's address or answer may provoke besides a timeout: the network's errors, httpcore's for an
+# answer it cannot read, and an address the resolver refuses (ValueError).
+_NO_ANSWER = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError)
 
 
 async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, read_limit: int = 0) -> Answer:
@@ -219,9 +228,50 @@ async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, rea
         logger.warning("outbound request refused: private address", host=error.host, addresses=error.addresses)
         return Answer(None, failure=Failure.PRIVATE_ADDRESS)
     # Whatever else the target's address or answer provokes (a malformed answer, an address the resolver
-    # refuses) is an unreachable target too.
-    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError) as error:
-        return Answer(None, failure=Failure.UNREACHABLE, detail=str(error) or type(error).__name__)
+    # refuses) is an unreachable target too; the network's own words are the operator's, in the log.
+    except _NO_ANSWER as error:
+        failure = _failure_of(error)
+        words = dict.fromkeys(
+            str(cause) or type(cause).__name__ for cause in _causes(error) if isinstance(cause, _NO_ANSWER)
+        )
+        logger.warning(
+            "outbound request failed", host=urlsplit(url).hostname, failure=failure.value, detail="; ".join(words)
+        )
+        return Answer(None, failure=failure)
+
+
+def _failure_of(error: BaseException) -> Failure:
+    """What went wrong, from the error and those it came from (httpcore wraps the socket's own; anyio, the
+    attempts at each of a name's addresses)."""
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            return Failure.NAME_NOT_RESOLVED
+        if isinstance(cause, ssl.SSLError):  # a certificate not trusted (SSLCertVerificationError) too
+            return Failure.TLS_FAILED
+        if isinstance(cause, ConnectionRefusedError):
+            return Failure.CONNECTION_REFUSED
+        if isinstance(cause, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+            return Failure.CONNECTION_CLOSED
+    # httpcore's words for a target that closed the connection without a word, the socket's own being none.
+    if isinstance(error, httpcore.RemoteProtocolError) and "disconnected" in str(error):
+        return Failure.CONNECTION_CLOSED
+    return Failure.UNREACHABLE
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error`, what caused it, and so on (each of a group's errors too), each once."""
+    seen: set[int] = set()
+    waiting = [error]
+    while waiting:
+        cause = waiting.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        if isinstance(cause, BaseExceptionGroup):
+            waiting += cause.exceptions
+        # httpcore and anyio raise theirs while handling the socket's (its `__context__`), some `from` it.
+        waiting += [linked for linked in (cause.__cause__, cause.__context__) if linked is not None]
 
 
 def coded_message(error: str, messages: Mapping[str, str]) -> str | None:
@@ -235,10 +285,18 @@ def coded_message(error: str, messages: Mapping[str, str]) -> str | None:
 
 
 def failure_message(error: str) -> str | None:
-    """A stored `Failure` in the reader's language, with the network's own words; None for another code."""
+    """A stored `Failure` in the reader's language; None for another code. Errors stored before the network's
+    own words went to the log alone (`unreachable: [Errno -2] …`) are shown without them too."""
     messages: dict[str, str] = {
         Failure.TIMEOUT: _("The target did not answer in time."),
         Failure.PRIVATE_ADDRESS: _("The target's address is on a private network, which this server does not send to."),
+        Failure.NAME_NOT_RESOLVED: _("The target's host name could not be found (DNS)."),
+        Failure.CONNECTION_REFUSED: _("The target refused the connection: nothing listens at that address and port."),
+        Failure.CONNECTION_CLOSED: _("The target closed the connection before answering."),
+        Failure.TLS_FAILED: _(
+            "No secure connection could be made with the target: its certificate is not trusted, or it does not "
+            "speak HTTPS."
+        ),
         Failure.UNREACHABLE: _("The target could not be reached."),
     }
-    return coded_message(error, messages)
+    return messages.get(error.partition(": ")[0])

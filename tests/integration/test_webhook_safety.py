@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ from tests.support.clients import Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.logs import json_lines
 from tests.support.receiver import Receiver
+from tests.support.server import free_port
 from tests.support.worker import running_worker
 from workers.jobs import sweep_outbound_work
 
@@ -108,6 +111,71 @@ async def test_a_target_that_answers_a_byte_at_a_time_is_cut_off_at_the_timeout(
     assert (answer.status, answer.failure) == (None, Failure.TIMEOUT)
 
 
+async def test_a_target_that_gives_no_answer_is_told_why_without_the_networks_words() -> None:
+    """Each common way of getting no answer has its own reason, stored as its code alone: the network's words
+    ("[Errno -2] Name or service not known") were stored beside it and shown to the organization, in English
+    whatever its language."""
+
+    async def speaking_plain_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)  # a TLS greeting, answered as HTTP
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def resetting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # a reset, not a close
+
+    plain = await asyncio.start_server(speaking_plain_http, "127.0.0.1", 0)
+    reset = await asyncio.start_server(resetting, "127.0.0.1", 0)
+    targets = {
+        Failure.NAME_NOT_RESOLVED: "http://lantern-test.invalid/hook",  # .invalid: never a name (RFC 2606)
+        Failure.CONNECTION_REFUSED: f"http://127.0.0.1:{free_port()}/hook",
+        Failure.TLS_FAILED: f"https://127.0.0.1:{plain.sockets[0].getsockname()[1]}/hook",
+        Failure.CONNECTION_CLOSED: f"http://127.0.0.1:{reset.sockets[0].getsockname()[1]}/hook",
+    }
+    try:
+        with allowed():
+            answers = {failure: await post(url, [("host", "example.com")], b"{}") for failure, url in targets.items()}
+    finally:
+        plain.close()
+        reset.close()
+    assert {failure: (answer.status, answer.error) for failure, answer in answers.items()} == {
+        failure: (None, failure.value) for failure in targets
+    }
+
+
+async def test_the_delivery_log_says_why_in_the_readers_language_and_the_server_log_keeps_the_networks_words(
+    tenants: TenantFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    async with tenants.create("Refused") as tenant:
+        with allowed():
+            body = {"url": f"http://127.0.0.1:{free_port()}/hook", "events": ["report.created"]}  # nobody listens
+            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+            capfd.readouterr()
+            async with running_worker():
+                ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
+                attempted = await _delivery(tenant, webhook["id"], ping["id"], "attempted")
+        deliveries = f"/api/v1/webhooks/{webhook['id']}/deliveries"
+        [german] = _data(await tenant.client.get(deliveries, headers={"Accept-Language": "de"}), 200)
+        page = await tenant.client.get(f"/ui/webhooks/{webhook['id']}?lang=ja")
+        # Its later retries must not outlive the test.
+        assert (await tenant.client.delete(f"/api/v1/webhooks/{webhook['id']}")).status_code == 204
+    assert attempted["error"] == "The target refused the connection: nothing listens at that address and port."
+    assert german["error"] == "Das Ziel hat die Verbindung abgelehnt: An dieser Adresse und diesem Port lauscht nichts."
+    assert "接続を拒否しました" in page.text
+    assert "Errno" not in page.text
+    logged = [
+        line
+        for line in json_lines(capfd.readouterr().out)
+        if line["event"] == "outbound request failed" and line.get("tenant_id") == tenant.organization_id
+    ]
+    assert logged, "the operator reads the network's own words in the server's log"
+    assert (logged[0]["failure"], logged[0]["host"]) == ("connection_refused", "127.0.0.1")
+    assert "Connect call failed" in logged[0]["detail"]
+
+
 async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdrawn(
     tenants: TenantFactory, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -130,7 +198,8 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
     said = "The target's address is on a private network, which this server does not send to."
     assert attempted["error"] == said, attempted
     assert receiver.requests == []
-    [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"].startswith("outbound request")]
+    refused = "outbound request refused: private address"
+    [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"] == refused]
     assert logged["host"] == "localhost"
     assert "127.0.0.1" in logged["addresses"]
 
