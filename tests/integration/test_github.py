@@ -22,6 +22,7 @@ from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
 from tests.support.logs import json_lines
 from tests.support.receiver import ReceivedRequest, Receiver
+from tests.support.server import free_port
 
 TOKEN = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
 DEADLINE_SECONDS = 15.0
@@ -284,6 +285,48 @@ async def test_githubs_own_trouble_is_retried(tenants: TenantFactory, anonymous:
         created = await issue_when(tenant, report["id"], "created")
         assert (created["attempts"], created["number"]) == (2, 42)
     assert len(server.requests) == 2
+
+
+async def test_the_reports_page_says_an_issue_is_retried_and_why_and_when_it_was_given_up(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """The page said "The issue is being created…" through every failed attempt, the error recorded in the API
+    alone. It says why it is tried again and when; once given up, why, with a way to try again."""
+    unreachable = f"http://127.0.0.1:{free_port()}/api/v3"  # nothing listens there
+    refusal = (401, {"message": "Bad credentials"})
+    async with tenants.create() as tenant, github(refusal, (201, {})) as server:
+        retried_project, _connection = await connected(tenant, unreachable)
+        retried = await numbered_report(tenant, retried_project, anonymous)
+        assert (await tenant.client.post(f"/api/v1/reports/{retried['id']}/github-issue")).status_code == 202
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not (seen := _data(await tenant.client.get(f"/api/v1/reports/{retried['id']}/github-issue")))["error"]:
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(0.05)
+        retrying = await tenant.client.get(f"/ui/reports/{retried['trackingId']}?lang=de")
+
+        refused_project = await tenant.create_project("Blog", trackingPrefix="BLOG")
+        setup = {"repository": "acme/blog", "token": TOKEN, "apiUrl": server.url}
+        _data(await tenant.client.put(_connection_url(refused_project), json=setup))
+        refused = await numbered_report(tenant, refused_project, anonymous)
+        assert (await tenant.client.post(f"/api/v1/reports/{refused['id']}/github-issue")).status_code == 202
+        await issue_when(tenant, refused["id"], "failed")
+        given_up = await tenant.client.get(f"/ui/reports/{refused['trackingId']}?lang=en")
+        again = await tenant.client.post(f"/ui/reports/{refused['trackingId']}/github-issue")
+        assert again.status_code == 303, again.text
+        created = await issue_when(tenant, refused["id"], "created")
+        # Its later attempts (seconds to minutes away) must not call out during other tests.
+        assert (await tenant.client.delete(_connection_url(retried_project))).status_code == 204
+    assert retrying.status_code == 200
+    github_section = retrying.text[retrying.text.index('<section id="github"') :]
+    assert "Das Issue wird erstellt" not in github_section
+    assert "Das Ziel hat die Verbindung abgelehnt" in github_section
+    assert "Lantern versucht es" in github_section
+    assert "data-pending" in github_section[: github_section.index(">")]  # the page keeps asking how it went
+    github_section = given_up.text[given_up.text.index('<section id="github"') :]
+    assert "The issue could not be created (1 attempt): GitHub refused to create the issue." in github_section
+    assert "Bad credentials" in github_section
+    assert ">Try again</button>" in github_section
+    assert created["number"] == 42
 
 
 async def test_githubs_rate_limit_is_waited_out(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement
 
 from app.domain.integrations.github import error_message as github_error_message
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
+from app.domain.integrations.services import MAX_ATTEMPTS as GITHUB_ATTEMPTS
 from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.organizations.models import Organization, Role
 from app.domain.organizations.services import MembershipService
@@ -607,6 +608,7 @@ class ReportPages(Controller):
             github=connected,
             issue=await issues.get_one_or_none(GitHubIssue.report_id == report.id) if connected else None,
             issue_error=github_error_message,
+            issue_attempts=GITHUB_ATTEMPTS,
         )
 
     @post("/reports/{reference:str}", guards=[requires_team])
