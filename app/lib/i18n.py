@@ -141,8 +141,9 @@ def negotiate(accept_language: str | None) -> str | None:
     return None
 
 
-# The language last chosen with the admin UI's switcher in this browser: signed out, on the pages a link leads
-# to next (the login page's "Forgot your password?"), where `?lang=` was on the one page alone.
+# The language last chosen in this browser, with the admin UI's switcher or a page's `?lang=`: for whoever has saved
+# none (signed out, say), on the pages a link leads to next (the login page's "Forgot your password?"), where
+# `?lang=` holds for its page and what its forms lead to alone (app/ui/language.py).
 LANGUAGE_COOKIE = "lantern_language"
 
 

@@ -41,6 +41,7 @@ from app.lib.errors import (
     unavailable,
 )
 from app.lib.i18n import language_tag, use_locale
+from app.ui.language import form_fields
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY, get_identity
 
@@ -186,6 +187,16 @@ PAGE_HEADERS = {
 }
 
 
+class _Page(Template):
+    """A page whose forms carry the language it was opened in, if chosen for it (`?lang=`): each form has the
+    `csrf_input` it must send, so that is where the field goes (see `app.ui.language`)."""
+
+    def create_template_context(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        context = super().create_template_context(request)
+        context["csrf_input"] += form_fields(request)
+        return context
+
+
 def page(
     template: str,
     layout: Layout | None,
@@ -193,7 +204,7 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    return Template(
+    return _Page(
         template_name=template,
         context={"layout": layout, **context},
         status_code=status_code,

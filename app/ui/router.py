@@ -31,7 +31,7 @@ from app.ui.controllers.projects import ProjectPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.controllers.tokens import TokenPages
 from app.ui.controllers.webhooks import WebhookPages
-from app.ui.language import RememberedLanguageMiddleware
+from app.ui.language import PageLanguageMiddleware
 from app.ui.pages import EXCEPTION_HANDLERS, HOME_PATH, Layout, provide_layout, requires_person, see_other
 
 STATIC = Path(__file__).parent / "static"
@@ -70,7 +70,7 @@ ui_router = Router(
     ],
     include_in_schema=False,
     opt={UI_PAGE: True},
-    middleware=[RememberedLanguageMiddleware()],
+    middleware=[PageLanguageMiddleware()],
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={
         **DEPENDENCIES,

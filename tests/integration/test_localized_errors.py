@@ -3,6 +3,7 @@ the organization's default, English — and say so in Content-Language and Vary.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -221,6 +222,49 @@ async def test_a_form_opened_with_lang_is_refused_in_that_language(tenants: Tena
         refused = await tenant.client.post("/ui/reports/new", data={"project_id": project["id"], "title": "No"})
     assert refused.status_code == 400, refused.text
     assert '<html lang="ja">' in refused.text
+
+
+def _hidden_fields(page: str, action: str) -> dict[str, str]:
+    """The hidden fields of the page's form that posts to `action`, as a browser sends them."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.DOTALL)
+    assert form is not None, page
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form[1]))
+
+
+async def test_what_a_page_opened_with_lang_leads_to_is_in_that_language_and_the_preference_stays(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Bob, German by preference, opened a report with `?lang=en`, saved a change and read the result in German:
+    `?lang=` held for the one page, where for someone with no saved language it stayed in the browser. The
+    page's forms carry its language: what they lead to is in it, refused or saved, and the saved preference is
+    not changed."""
+    async with tenants.create() as bob:
+        assert (await bob.client.patch("/api/v1/auth/me", json={"locale": "de"})).status_code == 200
+        project = await bob.create_project("Shop")
+        sent = await anonymous.post(
+            "/api/v1/reports", json={"title": "Checkout"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        path = f"/ui/reports/{sent.json()['data']['id']}"
+        opened = await bob.client.get(f"{path}?lang=en")
+        fields = _hidden_fields(opened.text, path)
+        saved = await bob.client.post(path, data={**fields, "severity": "high"})
+        result = await bob.client.get(saved.headers["location"])
+        new = await bob.client.get("/ui/reports/new?lang=en")
+        form = {**_hidden_fields(new.text, "/ui/reports/new"), "project_id": project["id"], "title": "No"}
+        refused = await bob.client.post("/ui/reports/new", data=form)
+        later = await bob.client.get(path)
+        me = (await bob.client.get("/api/v1/auth/me")).json()["data"]["user"]
+    assert '<html lang="en">' in opened.text
+    assert fields["lang"] == "en"
+    assert saved.status_code == 303, saved.text
+    assert "lang=en" in saved.headers["location"]
+    assert '<html lang="en">' in result.text
+    assert "The changes were saved." in result.text
+    assert refused.status_code == 400, refused.text
+    assert '<html lang="en">' in refused.text
+    assert '<input type="hidden" name="lang" value="en">' in refused.text  # shown again, it still carries it
+    assert '<html lang="de">' in later.text  # a page opened without it: the person's own language
+    assert me["locale"] == "de"
 
 
 async def test_a_refusal_names_each_field_as_the_client_sent_it(tenants: TenantFactory, anonymous: ApiClient) -> None:

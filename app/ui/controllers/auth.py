@@ -86,8 +86,8 @@ async def _keep_chosen_language(request: Request[Any, Any, Any], accounts: Accou
         await accounts.update_profile(user_id, ProfileUpdate(locale=chosen))
 
 
-def _with_language(target: str, locale: str | None) -> str:
-    """`target` with its `lang` parameter set to `locale`, or removed (a saved preference needs none)."""
+def _with_language(target: str, locale: str) -> str:
+    """`target` with its `lang` parameter set to `locale` (the one it had, if any, replaced)."""
     parts = urlsplit(target)
     query = [(name, value) for name, value in parse_qsl(parts.query) if name != "lang"]
     if locale:
@@ -166,16 +166,13 @@ class AuthPages(Controller):
         accounts: NamedDependency[AccountService],
         data: Annotated[LanguageForm, Form],
     ) -> Redirect:
-        """A person's choice is saved as their preference, as `PATCH /api/v1/auth/me` does; before login it
-        rides along in the address (`?lang=`). The browser keeps it too, for the pages after this one and the
-        login page after a logout."""
+        """A person's choice is saved as their preference, as `PATCH /api/v1/auth/me` does; it rides along in
+        the address (`?lang=`), in place of the language the page was opened in, which its forms carry (this one
+        too). The browser keeps it too, for the pages after this one and the login page after a logout."""
         identity = get_identity(request)
-        target = safe_next(data.next)
-        if identity is None or identity.kind is not CredentialKind.SESSION or identity.user_id is None:
-            answer = see_other(_with_language(target, data.locale))
-        else:
+        if identity is not None and identity.kind is CredentialKind.SESSION and identity.user_id is not None:
             await accounts.update_profile(identity.user_id, ProfileUpdate(locale=data.locale))
-            answer = see_other(_with_language(target, None))
+        answer = see_other(_with_language(safe_next(data.next), data.locale))
         if chosen := match_locale(data.locale):
             answer.cookies.append(language_cookie(chosen))
         return answer
