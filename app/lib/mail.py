@@ -54,9 +54,14 @@ def _sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
+def mail_configured() -> bool:
+    """Whether this server sends e-mail: without SMTP_HOST a page says so, rather than that a mail is on its way."""
+    return bool(get_settings().smtp_host)
+
+
 async def send_mail(mail: Mail) -> bool:
     """Send `mail`; False when SMTP is not configured (the message is logged, without its body)."""
-    if not get_settings().smtp_host:
+    if not mail_configured():
         logger.info("mail not sent: SMTP_HOST is not set", to=mail.to, subject=mail.subject)
         return False
     await asyncio.to_thread(_send, mail)

@@ -6,11 +6,12 @@ import re
 import secrets
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.admin_ui import invite, log_in, read, report
 from tests.support.clients import PASSWORD, TenantFactory
 from tests.support.mailbox import link_in, receiving_mail
+from tests.support.server import free_port, granian_server
 
 
 async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_german(
@@ -135,10 +136,19 @@ async def test_repeated_wrong_passwords_are_throttled_as_the_api_throttles_them(
 
 
 async def test_a_forgotten_password_is_chosen_anew_from_the_mailed_link(
-    tenants: TenantFactory, page: Page, worker: Any
+    tenants: TenantFactory, browser: Browser, embedded_services: dict[str, str], worker: Any
 ) -> None:
-    async with tenants.create() as tenant:
-        with receiving_mail() as mailbox:
+    """On a server that sends e-mail (the session's has no SMTP_HOST, and its page says it sends none)."""
+    port = free_port()
+    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"}
+    async with (
+        tenants.create() as tenant,
+        granian_server(workers=1, **embedded_services, **mail) as mailing_server,
+        await browser.new_context(base_url=mailing_server, locale="en-US") as context,
+    ):
+        context.set_default_timeout(10_000)
+        page = await context.new_page()
+        with receiving_mail(port) as mailbox:
             await page.goto("/ui/login")
             await page.get_by_role("link", name="Forgot your password?").click()
             await page.get_by_label("E-mail address").fill(tenant.email)

@@ -48,6 +48,30 @@ async def test_a_mailed_link_sets_a_new_password_once(tenants: TenantFactory, an
         assert (await anonymous.get("/api/v1/auth/me")).status_code == 200
 
 
+async def test_without_a_mail_server_the_page_says_no_link_is_sent_and_whom_to_ask(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """It said a link was on its way, and the server's log "mail not sent: SMTP_HOST is not set". It cannot show
+    the link (anyone could take over anyone's account): it says that this server sends no e-mail and to ask
+    whoever runs it, the same whether an address has an account or not, and asks for none."""
+    async with tenants.create() as tenant:
+        with environment(SMTP_HOST=None):
+            opened = await anonymous.get("/ui/password-reset")
+            known = await anonymous.post("/ui/password-reset", data={"email": tenant.email})
+            unknown = await anonymous.post("/ui/password-reset", data={"email": "nobody@example.com"})
+        with receiving_mail():
+            mailing = await anonymous.get("/ui/password-reset")
+    for answer in (opened, known, unknown):
+        assert answer.status_code == 200, answer.text
+        assert "This server sends no e-mail, so it cannot send you a link to choose a new password." in answer.text
+        assert "set-password" in answer.text
+        assert "on its way" not in answer.text
+        assert 'name="email"' not in answer.text
+    assert known.text == unknown.text
+    assert 'name="email"' in mailing.text
+    assert "This server sends no e-mail" not in mailing.text
+
+
 async def test_a_changed_password_ends_the_other_sessions_but_not_this_one(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant, ApiClient.for_app(app) as elsewhere:
         login = await elsewhere.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})

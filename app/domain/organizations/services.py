@@ -21,7 +21,7 @@ from app.domain.reports.services import MovedReports, ReportService
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
-from app.lib.mail import Mail
+from app.lib.mail import Mail, mail_configured
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
 from app.lib.sealing import seal
@@ -271,7 +271,7 @@ class InvitationNotice:
 
     @classmethod
     def of(cls, email: str, token: str) -> InvitationNotice:
-        return cls(email, invitation_link(token), mailed=bool(get_settings().smtp_host))
+        return cls(email, invitation_link(token), mailed=mail_configured())
 
 
 async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str) -> Mail | None:

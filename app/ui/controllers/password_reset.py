@@ -1,6 +1,10 @@
 """A forgotten password: the login page links here; an address gets a link by e-mail, and the link's page
 takes the new password. Through the API's `AccountService`, as `POST /api/v1/auth/password-reset` and
-`…/password-reset/confirm`."""
+`…/password-reset/confirm`.
+
+A server that sends no e-mail says so, and to ask its operator (`set-password`), instead of taking an address
+for a link that would never arrive: it cannot show the link (anyone could take over anyone's account), and
+says the same whatever the address, which it does not ask for."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from app.domain.accounts.schemas import PasswordReset
 from app.domain.accounts.services import AccountService
 from app.lib.asgi import OWN_LIMIT
 from app.lib.errors import STATUS_OF, LanternError, message_of
+from app.lib.mail import mail_configured
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
 from app.ui.pages import LOGIN_PATH, page, see_other
@@ -43,6 +48,8 @@ class PasswordResetPages(Controller):
     async def request_link(
         self, data: Annotated[RequestForm, Form], accounts: NamedDependency[AccountService]
     ) -> Template:
+        if not mail_configured():  # a form posted before, or by hand: the page that says why there is none
+            return _request_page("")
         try:
             await accounts.request_password_reset(data.email)
         except LanternError as error:  # asked too often for this address
@@ -69,7 +76,10 @@ class PasswordResetPages(Controller):
 
 def _request_page(email: str, error: LanternError | None = None, *, sent: bool = False) -> Template:
     template = "password_reset/request.html"
+    mailed = mail_configured()
     if error is None:
-        return page(template, None, email=email, errors={}, sent=sent)
+        return page(template, None, email=email, errors={}, sent=sent, mailed=mailed)
     errors = {WHOLE_FORM: message_of(error)}
-    return page(template, None, STATUS_OF[error.code], error.headers, email=email, errors=errors, sent=False)
+    return page(
+        template, None, STATUS_OF[error.code], error.headers, email=email, errors=errors, sent=False, mailed=mailed
+    )
