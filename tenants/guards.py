@@ -13,10 +13,11 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from app.domain.organizations.models import Role
-from app.lib.errors import ErrorCode, LanternError
+from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import gettext as _
 from tenants.identity import CredentialKind, Identity
 from tenants.middleware import IDENTITY_KEY
+from tenants.paths import names_unseen_object
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
@@ -53,12 +54,16 @@ async def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _r
 
 
 def requires_role(*roles: Role) -> Guard:
-    """An admin client whose role in the organization is one of `roles` (tokens act as admins)."""
+    """An admin client whose role in the organization is one of `roles` (tokens act as admins). Anyone else
+    is refused with 403 on their own organization's objects, and with the handler's 404 on a path naming an
+    object they do not see: a refusal must not tell another organization's ids from unknown ones."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         await requires_admin_client(connection, handler)
         identity = _identity(connection)
         if identity is None or identity.role not in roles:
+            if identity is not None and await names_unseen_object(identity, connection.path_params):
+                raise not_found()
             raise LanternError(ErrorCode.FORBIDDEN)
 
     return guard

@@ -137,6 +137,11 @@ async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantF
             _error(await member.put(url, json={"repository": "acme/other"}), 403, "FORBIDDEN")
             _error(await member.delete(url), 403, "FORBIDDEN")
         async with member_of(tenant, app, role="guest") as guest:
+            # A project a guest was not added to is one they do not see: not found, as its own address is.
+            _error(await guest.get(url), 404, "NOT_FOUND")
+            guest_id = _data(await guest.get("/api/v1/auth/me"))["user"]["id"]
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+            _data(added, 201)
             _error(await guest.get(url), 403, "FORBIDDEN")
 
         assert (await tenant.client.delete(url)).status_code == 204

@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from app.ui.pages import LOGIN_PATH
+from tenants.paths import PATH_OBJECTS
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.isolation import (
     NOT_OBJECT_IDS,
@@ -29,6 +30,7 @@ from tests.support.isolation import (
     endpoints,
     endpoints_for,
     id_endpoints,
+    member_of,
     owner_engine,
     random_ids,
     request_body,
@@ -37,12 +39,20 @@ from tests.support.isolation import (
     view,
 )
 
+# The tenant's people by role: its owner, and a member and a guest it invited, each signed in.
+PEOPLE = ("session", "member", "guest")
+
 
 @asynccontextmanager
 async def caller(tenant: Tenant, app: Litestar, credential: str) -> AsyncIterator[ApiClient]:
-    """The tenant's logged-in session client, or a fresh client holding one of its organization tokens."""
+    """The tenant's logged-in session client (its owner's, or a member's or a guest's it invites), or a fresh
+    client holding one of its organization tokens."""
     if credential == "session":
         yield tenant.client
+        return
+    if credential in PEOPLE:
+        async with member_of(tenant, app, credential) as person:
+            yield person
         return
     token = (await tenant.create_token(name="matrix"))["token"]
     async with ApiClient.for_app(app, headers={"Authorization": f"Bearer {token}"}) as client:
@@ -73,10 +83,13 @@ def test_every_path_parameter_is_covered(app: Litestar) -> None:
         if name not in OBJECT_MAKERS and name not in NOT_OBJECT_IDS
     }
     assert not uncovered, f"path parameters with no maker in tests/support/isolation.py: {sorted(uncovered)}"
+    # The role guards find each object a path names through these (a refusal says 404 on what is not seen).
+    unfound = {name for endpoint in id_endpoints(app) for name in endpoint.object_params} - PATH_OBJECTS.keys()
+    assert not unfound, f"path parameters with no finder in tenants/paths.py: {sorted(unfound)}"
     assert id_endpoints(app), "the route table has no route with an object id: the matrix would test nothing"
 
 
-@pytest.mark.parametrize("credential", ["session", "token"])
+@pytest.mark.parametrize("credential", [*PEOPLE, "token"])
 async def test_foreign_ids_answer_like_unknown_ones_and_change_nothing(
     tenants: TenantFactory, app: Litestar, credential: str
 ) -> None:
@@ -151,6 +164,37 @@ async def test_the_matrix_requests_succeed_on_the_callers_own_objects(
             response = await send(client, endpoint, await own.for_endpoint(endpoint), await request_body(endpoint, own))
             if not (200 <= response.status_code < 300 or saved_form(endpoint, response)):
                 failures.append(f"{endpoint}: {response.status_code} {response.text}")
+        assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["member", "guest"])
+async def test_a_role_refused_request_on_the_callers_own_objects_is_forbidden(
+    tenants: TenantFactory, app: Litestar, role: str
+) -> None:
+    """The control of the matrix's members and guests: on their own organization's objects (a guest's, in a
+    project they were added to, whose guests see each other's reports) a route their role may not use answers
+    403 FORBIDDEN, not 404, so that the 404s above come from the ids being foreign."""
+    async with tenants.create("Owner") as b, caller(b, app, role) as person:
+        user_id = (await person.get("/api/v1/auth/me")).json()["data"]["user"]["id"]
+        shared, answers = Objects(b), {}
+        for endpoint in endpoints_for(app, role):
+            removes = endpoint.method == "DELETE" or endpoint.path.endswith(
+                ("/disconnect", "/remove", "/revoke", "/delete")
+            )
+            own = Objects(b) if removes else shared
+            ids = await own.for_endpoint(endpoint)
+            project = f"/api/v1/projects/{await own.id('project_id')}"  # the objects' project, which the caller sees
+            assert (await b.client.post(f"{project}/members", json={"userId": user_id})).status_code == 201
+            assert (await b.client.patch(project, json={"guestsSeeGuests": True})).status_code == 200
+            response = await send(person, endpoint, ids, await request_body(endpoint, own))
+            answers[str(endpoint)] = (response.status_code, response.text if endpoint.is_api else "")
+        refused = [answer for answer in answers.values() if answer[0] == 403]
+        assert refused, f"no route refused a {role}: the control tests nothing"
+        failures = [
+            f"{name}: {status} {text}"
+            for name, (status, text) in answers.items()
+            if status == 404 or (status == 403 and text and '"FORBIDDEN"' not in text)
+        ]
         assert not failures, "\n".join(failures)
 
 

@@ -114,7 +114,7 @@ def id_endpoints(app: Litestar) -> list[Endpoint]:
 
 def endpoints_for(app: Litestar, credential: str) -> list[Endpoint]:
     """The id endpoints a credential may call: an organization token, the API's (pages are for people)."""
-    return [endpoint for endpoint in id_endpoints(app) if credential == "session" or not endpoint.is_page]
+    return [endpoint for endpoint in id_endpoints(app) if credential != "token" or not endpoint.is_page]
 
 
 def admin_endpoints(app: Litestar) -> list[Endpoint]:
