@@ -42,10 +42,7 @@ async def _key(session: AsyncSession, _identity: Identity, ids: Mapping[str, Any
 
 
 async def _project_person(session: AsyncSession, _identity: Identity, ids: Mapping[str, Any]) -> object:
-    people = await ProjectService(session=session).people(ids["project_id"], ids["user_id"])
-    if not people:
-        raise NotFoundError
-    return people[0]
+    return await ProjectService(session=session).person(ids["project_id"], ids["user_id"])
 
 
 async def _column(session: AsyncSession, _identity: Identity, ids: Mapping[str, Any]) -> object:

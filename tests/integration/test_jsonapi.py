@@ -584,7 +584,10 @@ async def test_guests_see_only_what_they_may(tenants: TenantFactory, anonymous: 
         await _submit_as(anonymous, hidden, guest_email, "Hidden")
         async with ApiClient.for_app(app) as guest:
             token = invited.json()["data"]["invitationToken"]
-            await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": "a long password!"})
+            accepted = await guest.post(
+                "/api/v1/auth/invitations/accept", json={"token": token, "password": "a long password!"}
+            )
+            guest_user = accepted.json()["data"]["user"]["id"]  # their account's id, now that they accepted
             body = await _document(
                 guest, "/api/v1/reports", include="project", **{"page[limit]": "1", "page[offset]": "0"}
             )

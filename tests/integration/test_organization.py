@@ -11,13 +11,13 @@ from arq.constants import job_key_prefix
 from arq.jobs import deserialize_job
 from sqlalchemy import select
 
-from app.domain.organizations.models import Invitation
+from app.domain.organizations.models import Invitation, Membership
 from app.domain.organizations.services import invitation_mail
 from app.lib.database import alchemy_config
 from app.lib.queue import deserialize
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
-from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite
 
 
@@ -86,6 +86,60 @@ async def test_someone_with_an_account_joins_only_by_accepting_with_their_passwo
     assert accepted.status_code == 200, accepted.text
     assert sorted(organization["name"] for organization in after) == ["Acme", "Bobs"]  # not the other one
     assert (listed["invitationPending"], listed["name"], listed["role"]) == (False, "Owner", "admin")
+
+
+async def test_an_invitee_looks_the_same_whether_or_not_their_address_has_an_account(
+    tenants: TenantFactory,
+) -> None:
+    """An invitation told whether an address had an account elsewhere: the invitee's `userId` was the account's
+    (a UUIDv7: its age showed, and every organization saw the same one), and the pages showed the name the
+    person chose in another organization. Until they accept, an invitee has no name and the id their
+    membership was made with, in the organization's members and in a project's people alike."""
+    async with tenants.create("Acme") as acme, tenants.create("Bobs") as bobs, tenants.create("Clients") as clients:
+        names = {acme.email: "Ada Lovelace", bobs.email: "Bob Builder"}
+        for tenant in (acme, bobs):
+            renamed = await tenant.client.patch("/api/v1/auth/me", json={"name": names[tenant.email]})
+            assert renamed.status_code == 200, renamed.text
+        project = await clients.create_project("Shop")
+        people = f"/api/v1/projects/{project['id']}/members"
+        fresh = [f"new-{secrets.token_hex(4)}@example.com" for _ in range(2)]
+        answers = {
+            email: await clients.client.post("/api/v1/organization/members", json={"email": email})
+            for email in (acme.email, fresh[0])
+        }
+        invited = {email: answer.json()["data"]["member"] for email, answer in answers.items()}
+        for email in (bobs.email, fresh[1]):  # BugHerd's add_guest: invited into the organization as a guest
+            added = await clients.client.post(people, json={"email": email})
+            assert added.status_code == 201, added.text
+            invited[email] = added.json()["data"]
+        members = (await clients.client.get("/api/v1/organization/members")).json()["data"]
+        listed = {member["email"]: member for member in members}
+        on_project = (await clients.client.get(people)).json()["data"]
+        pages = [(await clients.client.get(page)).text for page in ("/ui/members", f"/ui/projects/{project['id']}")]
+
+        shown = {email: (read["userId"], read["name"]) for email, read in invited.items()}
+        assert shown == {email: (listed[email]["id"], "") for email in invited}  # the membership's id, no name
+        assert {email: (listed[email]["userId"], listed[email]["name"]) for email in invited} == shown
+        assert {person["email"]: person["userId"] for person in on_project} == {
+            email: shown[email][0] for email in (bobs.email, fresh[1])
+        }
+        for secret in (*names.values(), acme.user_id, bobs.user_id):
+            assert secret not in str([members, on_project, *pages])
+
+        # The id shown is the one the project's people are named by while they are invited.
+        off = await clients.client.delete(f"{people}/{shown[bobs.email][0]}")
+        assert off.status_code == 204, off.text
+        back = await clients.client.post(people, json={"userId": shown[bobs.email][0]})
+        assert (back.status_code, back.json()["data"]["userId"]) == (201, shown[bobs.email][0]), back.text
+
+        # Once they accept, they are themselves: their account's id and name.
+        token = answers[acme.email].json()["data"]["invitationToken"]
+        accepted = await acme.client.post(
+            "/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert accepted.status_code == 200, accepted.text
+        joined = (await clients.client.get(f"/api/v1/organization/members/{listed[acme.email]['id']}")).json()["data"]
+        assert (joined["userId"], joined["name"]) == (acme.user_id, "Ada Lovelace")
 
 
 async def test_guessing_a_password_through_an_invitation_is_throttled_as_a_login(
@@ -207,10 +261,15 @@ async def test_a_guests_invitation_names_the_inviter_without_their_address(tenan
     assert tenant.email not in mail.body
 
 
-async def invitation_id_of(organization_id: str, user_id: str) -> UUID:
+async def invitation_id_of(organization_id: str, person_id: str) -> UUID:
+    """The invitation of the person the API names `person_id` (a `userId`: while invited, their membership's)."""
     with tenant_scope(UUID(organization_id)):
         async with alchemy_config().get_session() as session:
-            found = await session.scalar(select(Invitation.id).where(Invitation.user_id == UUID(user_id)))
+            found = await session.scalar(
+                select(Invitation.id)
+                .join(Membership, Membership.user_id == Invitation.user_id)
+                .where(Membership.person_id == UUID(person_id))
+            )
     assert found is not None
     return found
 
@@ -237,6 +296,15 @@ async def test_roles_and_the_last_owner(tenants: TenantFactory) -> None:
         assert (await tenant.client.delete(f"/api/v1/organization/members/{pending}")).status_code == 204
 
 
+async def joined_member(tenant: Tenant, invited: dict[str, Any]) -> dict[str, Any]:
+    """The member `invite()` made, read again once they accepted: their `userId` is their account's now."""
+    response = await tenant.client.get(f"/api/v1/organization/members/{invited['member']['id']}")
+    assert response.status_code == 200, response.text
+    member: dict[str, Any] = response.json()["data"]
+    assert member["invitationPending"] is False
+    return member
+
+
 async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
@@ -247,7 +315,7 @@ async def test_a_removed_member_is_nobodys_assignee(tenants: TenantFactory, anon
             assert joined.status_code == 200, joined.text
         sent = await anonymous.post("/api/v1/reports", json={"title": "Cart"}, headers={"X-API-Key": project["apiKey"]})
         report = f"/api/v1/reports/{sent.json()['data']['id']}"
-        member = invited["member"]
+        member = await joined_member(tenant, invited)
         assigned = await tenant.client.patch(report, json={"assigneeId": member["userId"]})
         assert assigned.status_code == 200, assigned.text
         assert (await tenant.client.delete(f"/api/v1/organization/members/{member['id']}")).status_code == 204
@@ -266,7 +334,7 @@ async def test_someone_who_sees_a_report_no_more_is_its_assignee_no_more(
             token = invited["invitationToken"]
             joined = await joining.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
             assert joined.status_code == 200, joined.text
-        member = invited["member"]
+        member = await joined_member(tenant, invited)
         reports = {}
         for project in (shop, blog):
             key = {"X-API-Key": project["apiKey"]}
@@ -607,8 +675,9 @@ async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: T
             # Guests of this project do not see each other (guestsSeeGuests is off): the team and themselves, by
             # name; their own address alone, as a guest reads people everywhere else.
             people = (await guest.get(members)).json()["data"]
+            guest_id = accepted.json()["data"]["user"]["id"]  # their account's, now that they accepted
             assert sorted((person["userId"], person["email"]) for person in people) == sorted(
-                [(added["userId"], client_email.lower()), (tenant.user_id, None)]
+                [(guest_id, client_email.lower()), (tenant.user_id, None)]
             )
             await tenant.client.patch(f"/api/v1/projects/{shop['id']}", json={"guestsSeeGuests": True})
             people = (await guest.get(members)).json()["data"]

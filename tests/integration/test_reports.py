@@ -1220,6 +1220,7 @@ async def test_only_someone_who_sees_the_report_can_be_assigned(
             token = invited["invitationToken"]
             accepted = await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
             assert accepted.status_code == 200, accepted.text
+        guest_id = accepted.json()["data"]["user"]["id"]  # their account's id, now that they accepted
         refused.append(await assign(guest_id))  # someone else's report, in a project that keeps guests apart
         await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"guestsSeeGuests": True})
         allowed = [await assign(user_id) for user_id in (guest_id, tenant.user_id)]

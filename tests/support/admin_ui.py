@@ -48,7 +48,7 @@ async def invite(tenant: Tenant, app: Any, role: str, email: str | None = None) 
             "/api/v1/auth/invitations/accept", json={"token": data["invitationToken"], "password": PASSWORD}
         )
         assert accepted.status_code == 200, accepted.text
-    return email, data["member"]["userId"]
+    return email, accepted.json()["data"]["user"]["id"]  # their account's id (the invitation showed another)
 
 
 def png(width: int, height: int) -> bytes:

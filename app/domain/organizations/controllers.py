@@ -62,11 +62,12 @@ def organization_read(organization: Organization, identity: Identity) -> schemas
 
 
 def member_read(membership: Membership, user: User) -> schemas.MemberRead:
-    """A member or guest; until an invitation is accepted, the account's name is the invitee's own business."""
+    """A member or guest; until an invitation is accepted, the account's name and id are the invitee's own
+    business (see `Membership.person_id`)."""
     pending = membership.invitation_pending
     return schemas.MemberRead(
         id=membership.id,
-        user_id=user.id,
+        user_id=membership.person_id,
         email=user.email,
         name="" if pending else user.name,
         role=Role(membership.role),

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, String, UniqueConstraint, case, false
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenants.db import TenantOwned
@@ -46,6 +47,18 @@ class Membership(TenantOwned, UUIDv7AuditBase):
     role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER.value)
     # Made by an invitation not yet accepted: it does not count (no session acts in it) until then.
     invitation_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @hybrid_property
+    def person_id(self) -> UUID:
+        """The id the API and the pages name this person by: their account's once they accept; until then
+        the membership's own, made with the invitation. The account's id would tell whether the address had
+        an account already (it is older) and be the same in every organization that invites it."""
+        return self.id if self.invitation_pending else self.user_id
+
+    @person_id.inplace.expression
+    @classmethod
+    def _person_id_expression(cls) -> ColumnElement[UUID]:
+        return case((cls.invitation_pending, cls.id), else_=cls.user_id)
 
 
 class Invitation(TenantOwned, UUIDv7AuditBase):

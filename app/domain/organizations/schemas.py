@@ -14,6 +14,13 @@ from app.lib.patterns import DOMAIN
 from app.lib.schema import CamelStruct
 
 Domain = Annotated[str, msgspec.Meta(max_length=253, pattern=DOMAIN)]
+PersonId = Annotated[
+    UUID,
+    msgspec.Meta(
+        description="The person's id: their account's once they accept their invitation; until then their "
+        "membership's (a member's `id`), which tells nothing of an account the address may have already."
+    ),
+]
 
 
 class SecuritySettings(CamelStruct, forbid_unknown_fields=True):
@@ -43,7 +50,7 @@ class OrganizationUpdate(CamelStruct, forbid_unknown_fields=True):
 
 class MemberRead(CamelStruct):
     id: UUID
-    user_id: UUID
+    user_id: PersonId
     email: str
     name: str
     role: Role

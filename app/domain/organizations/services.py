@@ -119,6 +119,10 @@ class MembershipService(TenantService[Membership]):
                 return row
         raise not_found()
 
+    async def of_person(self, person_id: UUID) -> Membership | None:
+        """The membership of the person `person_id` names (see `Membership.person_id`)."""
+        return await self.get_one_or_none(Membership.person_id == person_id)
+
     async def invite(self, actor: Identity, invite: MemberInvite, security: SecuritySettings) -> tuple[Invited, str]:
         """Invite a person by e-mail: their membership counts once they accept the invitation (its token is
         shown once, and mailed to them). Whether the address already has an account is not told."""

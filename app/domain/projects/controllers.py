@@ -73,11 +73,12 @@ def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRea
 def person_read(
     person: ProjectMember, user: User, membership: Membership, viewer: Identity | None = None
 ) -> schemas.ProjectPersonRead:
-    """Someone added to the project; until their invitation is accepted, their account's name is their own.
-    A guest `viewer` reads people's names, and only their own address, as everywhere else."""
+    """Someone added to the project; until their invitation is accepted, their account's name and id are their
+    own (see `Membership.person_id`). A guest `viewer` reads people's names, and only their own address, as
+    everywhere else."""
     hides_address = viewer is not None and viewer.role is Role.GUEST and viewer.user_id != user.id
     return schemas.ProjectPersonRead(
-        user_id=user.id,
+        user_id=membership.person_id,
         email=None if hides_address else user.email,
         name="" if membership.invitation_pending else user.name,
         role=membership.role,
@@ -237,8 +238,7 @@ class ProjectController(Controller):
         await projects.get(project_id)
         with refusals_named_as_sent(data, schemas.ProjectPersonAdd):  # an id of no one here, as `user_id` too
             if person.user_id is not None:
-                user_id, token = person.user_id, None
-                await projects.add_person(project_id, user_id)
+                user_id, token = await projects.add_person(project_id, person.user_id), None
             else:
                 assert person.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
                 user_id, token = await projects.add_by_email(identity, project_id, person.email)

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from app.domain.accounts.schemas import Email, Name
+from app.domain.organizations.schemas import PersonId
 from app.lib.openapi import json_schema
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
 from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_two_ways, unwrapped
@@ -173,7 +174,7 @@ class ProjectPersonAdd(CamelStruct):
 
 
 class ProjectPersonRead(CamelStruct):
-    user_id: UUID
+    user_id: PersonId
     email: str | None  # null to a guest, but for themselves
     name: str
     role: str

@@ -222,15 +222,24 @@ class ProjectService(TenantService[Project]):
     async def people(
         self, project_id: UUID, user_id: UUID | None = None
     ) -> list[tuple[ProjectMember, User, Membership]]:
-        """The people added to the project (or only the one of `user_id`), with their membership."""
-        conditions = [ProjectMember.project_id == project_id]
-        if user_id is not None:
-            conditions.append(ProjectMember.user_id == user_id)
+        """The people added to the project (or only the one of the account `user_id`), with their membership."""
+        return await self._people(project_id, *([] if user_id is None else [ProjectMember.user_id == user_id]))
+
+    async def person(self, project_id: UUID, person_id: UUID) -> tuple[ProjectMember, User, Membership]:
+        """Someone added to the project, named as the API names people (see `Membership.person_id`)."""
+        found = await self._people(project_id, Membership.person_id == person_id)
+        if not found:
+            raise not_found()
+        return found[0]
+
+    async def _people(
+        self, project_id: UUID, *conditions: ColumnElement[bool]
+    ) -> list[tuple[ProjectMember, User, Membership]]:
         rows = await self.session.execute(
             select(ProjectMember, User, Membership)
             .join(User, User.id == ProjectMember.user_id)
             .join(Membership, Membership.user_id == ProjectMember.user_id)
-            .where(*conditions)
+            .where(ProjectMember.project_id == project_id, *conditions)
             .order_by(ProjectMember.created_at),
         )
         return [(person, user, membership) for person, user, membership in rows.all()]
@@ -245,12 +254,17 @@ class ProjectService(TenantService[Project]):
             return people
         return [entry for entry in people if entry[2].role != Role.GUEST.value or entry[1].id == identity.user_id]
 
-    async def add_person(self, project_id: UUID, user_id: UUID) -> None:
-        """Someone of this organization; anyone else, another organization's user included, is not found."""
-        membership = await self.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
+    async def add_person(self, project_id: UUID, person_id: UUID) -> UUID:
+        """Someone of this organization, named as the API names people (see `Membership.person_id`); anyone
+        else, another organization's user included, is not found. Returns their account's id."""
+        membership = await MembershipService(session=self.session).of_person(person_id)
         if membership is None:
             message = _("No one in this organization has this ID.")
             raise LanternError(ErrorCode.NOT_FOUND, details=[FieldError("userId", message)])
+        await self._add(project_id, membership.user_id)
+        return membership.user_id
+
+    async def _add(self, project_id: UUID, user_id: UUID) -> None:
         already = await self.session.scalar(
             select(ProjectMember.id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
         )
@@ -273,21 +287,17 @@ class ProjectService(TenantService[Project]):
             security = await OrganizationService(self.session).security()
             invited, token = await memberships.invite(actor, MemberInvite(email=email, role=Role.GUEST), security)
             user_id = (await memberships.get(invited.membership_id)).user_id
-        await self.add_person(project_id, user_id)
+        await self._add(project_id, user_id)
         return user_id, token
 
-    async def remove_person(self, actor: Identity, project_id: UUID, user_id: UUID) -> dict[UUID, MovedReports]:
-        """Someone off the project; a guest is unassigned the reports they see no more, which are returned by
-        project (webhooks hear of each)."""
-        await MembershipService(session=self.session).held(Membership.user_id == user_id)
-        person = await self.session.scalar(
-            select(ProjectMember).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id),
-        )
-        if person is None:
-            raise not_found()
+    async def remove_person(self, actor: Identity, project_id: UUID, person_id: UUID) -> dict[UUID, MovedReports]:
+        """Someone off the project, named as the API names people (see `Membership.person_id`); a guest is
+        unassigned the reports they see no more, which are returned by project (webhooks hear of each)."""
+        await MembershipService(session=self.session).held(Membership.person_id == person_id)
+        person, user, _membership = await self.person(project_id, person_id)
         await self.session.delete(person)
         await self.session.flush()
-        return await ReportService(session=self.session).unassign_unseen(user_id, actor)
+        return await ReportService(session=self.session).unassign_unseen(user.id, actor)
 
 
 def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
