@@ -967,6 +967,78 @@ async def test_guests_see_their_projects_reports_and_only_their_own_unless_allow
         assert (unchanged["status"], unchanged["severity"]) == ("new", before)
 
 
+async def test_a_guest_reads_no_reporters_address_but_their_own(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """Guests read people's names, never their addresses: where a project lets its guests see each other's
+    reports, a guest read the other guests' and the customers' addresses on them (`reporterEmail`, BugSpark's
+    identifier), in the API's lists, items and documents and on the report's page. The team reads them, and so
+    do the organization's webhooks."""
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP", guestsSeeGuests=True)
+        webhook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.invalid/lantern", "events": ["report.updated"]}
+        )
+        assert webhook.status_code == 201, webhook.text
+        guests = {}
+        for name in ("first", "second"):
+            address = f"{name}-{secrets.token_hex(4)}@example.com"
+            invited = (
+                await tenant.client.post("/api/v1/organization/members", json={"email": address, "role": "guest"})
+            ).json()
+            added = await tenant.client.post(
+                f"/api/v1/projects/{shop['id']}/members", json={"userId": invited["data"]["member"]["userId"]}
+            )
+            assert added.status_code == 201, added.text
+            guests[name] = (invited["data"]["member"]["email"], invited["data"]["invitationToken"])
+        key = {"X-API-Key": shop["apiKey"]}
+        senders = {"first": guests["first"][0], "second": guests["second"][0], "customer": "customer@shop.example"}
+        for sender, email in senders.items():
+            body = {**BUGPIN_EXAMPLE, "reporterEmail": email, "title": f"Sent by the {sender}"}
+            assert (await anonymous.post("/api/v1/widget/submit", json=body, headers=key)).status_code == 201
+        bugspark = {"title": "Sent from the app", "reporter_identifier": "app-user@shop.example"}
+        assert (await anonymous.post("/api/v1/reports", json=bugspark, headers=key)).status_code == 201
+        team = {item["title"]: item for item in (await tenant.client.get("/api/v1/reports")).json()["data"]["items"]}
+        for item in team.values():  # a change, which the webhook hears of with the report as the team reads it
+            changed = await tenant.client.patch(f"/api/v1/reports/{item['id']}", json={"priority": "low"})
+            assert changed.status_code == 200, changed.text
+        async with ApiClient.for_app(app) as guest:
+            email, token = guests["first"]
+            accepted = await guest.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert accepted.status_code == 200, accepted.text
+            listed = (await guest.get("/api/v1/reports")).json()["data"]["items"]
+            items = [(await guest.get(f"/api/v1/reports/{item['id']}")).json()["data"] for item in listed]
+            documents = [
+                (await guest.get("/api/v1/reports", headers={"Accept": JSONAPI})).json()["data"],
+                *[
+                    (await guest.get(f"/api/v1/reports/{item['id']}", headers={"Accept": JSONAPI})).json()["data"]
+                    for item in listed
+                ],
+            ]
+            pages = [(await guest.get(f"/ui/reports/{item['id']}")).text for item in listed]
+        deliveries = (await tenant.client.get(f"/api/v1/webhooks/{webhook.json()['data']['id']}/deliveries")).json()
+
+    def contacts(reads: list[dict[str, Any]]) -> dict[str, tuple[str | None, str | None]]:
+        return {read["title"]: (read["reporterEmail"], read["reporterIdentifier"]) for read in reads}
+
+    theirs = "Sent by the first"
+    shown = {theirs: (email, None), **{title: (None, None) for title in team if title != theirs}}
+    assert contacts(listed) == contacts(items) == shown
+    for document in documents:
+        resources = document if isinstance(document, list) else [document]
+        assert contacts([resource["attributes"] for resource in resources]) == {
+            resource["attributes"]["title"]: shown[resource["attributes"]["title"]] for resource in resources
+        }
+    assert len(documents) == len(shown) + 1
+    others = [guests["second"][0], "customer@shop.example", "app-user@shop.example"]
+    assert [address for address in others if address in str(pages)] == []
+    assert email in pages[[item["title"] for item in listed].index(theirs)]
+    # The team reads every address, and the organization's webhooks hear of them.
+    assert contacts(list(team.values()))["Sent from the app"] == ("app-user@shop.example", "app-user@shop.example")
+    heard = {d["payload"]["data"]["report"]["title"]: d["payload"]["data"]["report"] for d in deliveries["data"]}
+    assert contacts(list(heard.values())) == contacts(list(team.values()))
+
+
 async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_before_and_after(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

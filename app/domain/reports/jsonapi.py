@@ -22,7 +22,7 @@ from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.models import Attachment, Comment, Report, ReportChange
-from app.domain.reports.presenters import report_reads, sees_github_issues
+from app.domain.reports.presenters import report_reads
 from app.domain.reports.queries import (
     DEFAULT_SORT,
     REPORT_FILTERS,
@@ -255,7 +255,6 @@ class ReportDocuments:
         self.query = query
         self.present_attachment = present_attachment
         self.identity = identity
-        self.github_issues = sees_github_issues(identity)
 
     async def resources(self, reports: Sequence[Report]) -> tuple[list[Resource], list[Resource]]:
         """(primary resources, included resources)."""
@@ -268,7 +267,7 @@ class ReportDocuments:
             ),
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
-        reads = await report_reads(self.session, reports, github_issues=self.github_issues)
+        reads = await report_reads(self.session, reports, self.identity)
         primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 

@@ -60,19 +60,39 @@ def sees_github_issues(identity: Identity) -> bool:
     return identity.role is not Role.GUEST
 
 
-async def report_reads(session: AsyncSession, reports: Sequence[Report], *, github_issues: bool) -> list[ReportRead]:
-    """The reports as read, in order, with their screenshots and, when `github_issues`, their GitHub issue: at
-    most two queries for any number of reports."""
+def sees_reporters_address(reader: Identity | None, report: Report) -> bool:
+    """Guests read people's names, never their addresses: a report's reporter's address (and BugSpark's
+    identifier, often one) only on the reports they sent themselves. The team reads it, and so does the
+    organization itself (`reader` None: its webhooks)."""
+    if reader is None or reader.role is not Role.GUEST:
+        return True
+    return bool(reader.user_email) and (report.reporter_email or "").lower() == (reader.user_email or "").lower()
+
+
+async def report_reads(session: AsyncSession, reports: Sequence[Report], reader: Identity | None) -> list[ReportRead]:
+    """The reports as `reader` reads them (None: the organization itself, its webhooks), in order, with their
+    screenshots and, to the team, their GitHub issue: at most two queries for any number of reports."""
     ids = [report.id for report in reports]
     shots = await screenshots_of(session, ids)
     issues: dict[UUID, GitHubIssue] = {}
-    if ids and github_issues:
+    if ids and (reader is None or sees_github_issues(reader)):
         found = await session.scalars(select(GitHubIssue).where(GitHubIssue.report_id.in_(ids)))
         issues = {issue.report_id: issue for issue in found}
-    return [report_read(report, shots.get(report.id, []), issues.get(report.id)) for report in reports]
+    return [
+        report_read(
+            report,
+            shots.get(report.id, []),
+            issues.get(report.id),
+            reporter_contact=sees_reporters_address(reader, report),
+        )
+        for report in reports
+    ]
 
 
-def report_read(report: Report, screenshots: Sequence[Screenshot] = (), issue: GitHubIssue | None = None) -> ReportRead:
+def report_read(
+    report: Report, screenshots: Sequence[Screenshot], issue: GitHubIssue | None, *, reporter_contact: bool
+) -> ReportRead:
+    """A report as read; without its reporter's address (`reporter_contact`: see `sees_reporters_address`)."""
     return ReportRead(
         id=report.id,
         project_id=report.project_id,
@@ -86,8 +106,8 @@ def report_read(report: Report, screenshots: Sequence[Screenshot] = (), issue: G
         category=Category(report.category),
         source=Source(report.source),
         reporter_name=report.reporter_name,
-        reporter_email=report.reporter_email,
-        reporter_identifier=report.reporter_identifier,
+        reporter_email=report.reporter_email if reporter_contact else None,
+        reporter_identifier=report.reporter_identifier if reporter_contact else None,
         page_url=report.page_url,
         metadata=report.page_metadata,
         console_logs=report.console_logs,

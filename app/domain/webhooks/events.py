@@ -79,7 +79,7 @@ class WebhookEvents:
             await self.session.scalars(select(Report).where(Report.id.in_(report_ids)).order_by(Report.number))
         ).all()
         told = {"changes": changes} if changes is not None else {}
-        reads = await report_reads(self.session, reports, github_issues=True)
+        reads = await report_reads(self.session, reports, None)  # the organization's own: it reads everything
         await self._deliver(webhooks, event, project_id, [{"report": _payload(read), **told} for read in reads])
 
     async def _deliver(
@@ -93,7 +93,7 @@ class WebhookEvents:
                 await deliveries.queue(webhook.id, event, payload)
 
     async def _report(self, report: Report) -> dict[str, Any]:
-        [read] = await report_reads(self.session, [report], github_issues=True)  # webhooks are the team's
+        [read] = await report_reads(self.session, [report], None)  # webhooks are the organization's own
         return _payload(read)
 
 

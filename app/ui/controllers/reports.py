@@ -34,7 +34,7 @@ from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects, status_board
 from app.domain.reports.filing import file_report
 from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity, report_path
-from app.domain.reports.presenters import screenshot_read, screenshots_of
+from app.domain.reports.presenters import screenshot_read, screenshots_of, sees_reporters_address
 from app.domain.reports.queries import SORT_FIELDS, Board, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportFiling, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
@@ -587,6 +587,7 @@ class ReportPages(Controller):
             "reports/detail.html",
             layout,
             report=report,
+            shows_reporter_contact=sees_reporters_address(layout.identity, report),
             path=report_path(report),
             back=list_path(request),
             tags_field=tags_field,

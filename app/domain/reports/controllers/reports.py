@@ -40,7 +40,6 @@ from app.domain.reports.presenters import (
     report_change_read,
     report_created,
     report_reads,
-    sees_github_issues,
 )
 from app.domain.reports.queries import ReportFilters, list_reports, moment_since
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
@@ -509,7 +508,7 @@ def _updater_email(body: dict[str, Any]) -> str | None:
 
 
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
-    return await report_reads(reports.session, items, github_issues=sees_github_issues(identity))
+    return await report_reads(reports.session, items, identity)
 
 
 def _column_read(column: ProjectColumn) -> schemas.ColumnRead:
