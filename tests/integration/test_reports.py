@@ -1039,6 +1039,43 @@ async def test_a_guest_reads_no_reporters_address_but_their_own(
     assert contacts(list(heard.values())) == contacts(list(team.values()))
 
 
+async def test_an_integrations_change_is_credited_only_to_someone_who_may_make_it(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """BugHerd's `updater_email` credited an integration's change to a guest who could not even see the report
+    (and triage is never a guest's). It names the change's author only when they may make it: the team; a
+    guest, one who sees the report too, or someone still invited, is ignored as an unknown address is."""
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP", guestsSeeGuests=True)
+        report_url = f"/api/v1/reports/{(await report(tenant.client, shop['apiKey'], 'Cart'))['id']}"
+        elsewhere = await tenant.create_project("Blog")  # a guest of Blog does not see Shop's reports
+        addresses = {}
+        for name, project in (("blind", elsewhere), ("seeing", shop)):
+            async with member_of(tenant, app, "guest") as guest:
+                me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+            added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": me["id"]})
+            assert added.status_code == 201, added.text
+            addresses[name] = me["email"]
+        addresses["invited"] = (await invite(tenant))["member"]["email"]
+        async with member_of(tenant, app) as member:
+            addresses["member"] = (await member.get("/api/v1/auth/me")).json()["data"]["user"]["email"]
+        token = await tenant.create_token("BugHerd sync")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+        for priority, name in zip(("minor", "important", "critical", "normal"), addresses, strict=True):
+            body = {"task": {"priority": priority, "updater_email": addresses[name]}}
+            changed = await tenant.client.patch(report_url, json=body, headers=bot)
+            assert changed.status_code == 200, changed.text
+        changes = (await tenant.client.get(f"{report_url}/history")).json()["data"]
+        members = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+    member_id = next(member["userId"] for member in members if member["email"] == addresses["member"])
+    assert [(change["authorId"], change["authorTokenId"]) for change in changes] == [
+        (None, token["id"]),  # a guest who does not see the report: the token's change, as for an unknown address
+        (None, token["id"]),  # a guest who sees it: triage is the team's
+        (None, token["id"]),  # someone still invited
+        (member_id, token["id"]),  # the team's: theirs, beside the token
+    ]
+
+
 async def test_a_reports_history_keeps_each_change_who_made_it_and_each_field_before_and_after(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

@@ -287,7 +287,8 @@ def bugherd_task_schema() -> Schema:
     _with_bugherd_priorities(properties)
     properties["updater_email"] = {
         "type": ["string", "null"],
-        "description": "With an API token: the member the change is made for, in the report's history.",
+        "description": "With an API token: the member the change is made for, in the report's history (one "
+        "of the team: the address of a guest, of someone still invited or of no one here is ignored).",
     }
     return cast("Schema", schema)
 

@@ -233,14 +233,20 @@ class ReportService(TenantService[Report]):
 
     async def acting_for(self, actor: Identity, email: str | None) -> Identity:
         """An integration's change made for one of the organization's people (BugHerd's `updater_email`, for its
-        audit log): theirs in the report's history, beside the token that made it. An address of no one here,
-        or sent by a person, who is the author themselves, changes nothing."""
+        audit log): theirs in the report's history, beside the token that made it, when they may make it
+        themselves: the team, who see every report (triage is never a guest's). An address of anyone else (a
+        guest, someone still invited, no one here), or sent by a person, who is the author themselves, changes
+        nothing."""
         if not email or actor.kind is not CredentialKind.TOKEN:
             return actor
         person = await self.session.scalar(
             select(Membership.user_id)
             .join(User, User.id == Membership.user_id)
-            .where(User.email == normalize_email(email), Membership.invitation_pending.is_(False))
+            .where(
+                User.email == normalize_email(email),
+                Membership.invitation_pending.is_(False),
+                Membership.role != Role.GUEST.value,
+            )
         )
         return replace(actor, user_id=person) if person else actor
 
