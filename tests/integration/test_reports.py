@@ -1039,6 +1039,46 @@ async def test_a_guest_reads_no_reporters_address_but_their_own(
     assert contacts(list(heard.values())) == contacts(list(team.values()))
 
 
+async def test_a_guest_finds_no_report_by_anyone_elses_address(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """A search or an assignee filter that named an address told a guest whose it was (the report a customer or
+    another guest sent, the one a team member was assigned), where the reports show them no address: to a guest
+    only their own address names anyone, natively, in JSON:API mode and on the list page."""
+    async with tenants.create() as tenant, member_of(tenant, app, "guest") as guest:
+        me = (await guest.get("/api/v1/auth/me")).json()["data"]["user"]
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP", guestsSeeGuests=True)
+        added = await tenant.client.post(f"/api/v1/projects/{shop['id']}/members", json={"userId": me["id"]})
+        assert added.status_code == 201, added.text
+        key = {"X-API-Key": shop["apiKey"]}
+        for title, email in (("Mine", me["email"]), ("The customer's", "customer@shop.example")):
+            body = {**BUGPIN_EXAMPLE, "reporterEmail": email, "title": title}
+            assert (await anonymous.post("/api/v1/widget/submit", json=body, headers=key)).status_code == 201
+        listed = (await tenant.client.get("/api/v1/reports")).json()["data"]["items"]
+        for item in listed:
+            assigned = await tenant.client.patch(f"/api/v1/reports/{item['id']}", json={"assigneeId": tenant.user_id})
+            assert assigned.status_code == 200, assigned.text
+
+        async def found(client: ApiClient, name: str, address: str) -> list[list[str]]:
+            native = (await client.get("/api/v1/reports", params={name: address})).json()["data"]["items"]
+            document = (await client.get("/api/v1/reports", params={f"filter[{name}]": address})).json()["data"]
+            page = (await client.get("/ui/reports", params={name: address})).text
+            return [
+                sorted(item["title"] for item in native),
+                sorted(resource["attributes"]["title"] for resource in document),
+                sorted(title for title in ("Mine", "The customer's") if title.replace("'", "&#39;") in page),
+            ]
+
+        by_guest = {
+            "customer": await found(guest, "search", "customer@shop.example"),
+            "own": await found(guest, "search", me["email"].upper()),
+            "assignee": await found(guest, "assignee", tenant.email),
+        }
+        by_team = await found(tenant.client, "search", "customer@shop.example")
+    assert by_guest == {"customer": [[], [], []], "own": [["Mine"]] * 3, "assignee": [[], [], []]}
+    assert by_team == [["The customer's"]] * 3
+
+
 async def test_an_integrations_change_is_credited_only_to_someone_who_may_make_it(
     tenants: TenantFactory, anonymous: ApiClient, app: Any
 ) -> None:

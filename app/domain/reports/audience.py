@@ -37,6 +37,11 @@ class GuestView:
             email=email,
         )
 
+    def may_name(self, address: str) -> bool:
+        """Whether the guest's searches and filters may find reports by this address: their own alone. They read
+        no one else's address, and a match on one would tell whose it is."""
+        return bool(self.email) and address.lower() == (self.email or "").lower()
+
     def condition(self) -> ColumnElement[bool]:
         # The address as a visitor typed it in the widget, in any case (accounts' addresses are lower case).
         reported_by_them = func.lower(Report.reporter_email) == (self.email or "").lower()

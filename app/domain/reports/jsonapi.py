@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
+from app.domain.reports.audience import GuestView
 from app.domain.reports.models import Attachment, Comment, Report, ReportChange
 from app.domain.reports.presenters import report_reads
 from app.domain.reports.queries import (
@@ -333,14 +334,17 @@ async def report_list(  # noqa: PLR0913 - the request, the caller's view and wha
     session: AsyncSession,
     present_attachment: PresentAttachment,
     board: Board | None,
+    guest: GuestView | None,
 ) -> dict[str, Any]:
     """`GET /reports` as a JSON:API document: filters (beside the caller's `conditions`: its view and the
-    native filters; `board`, the columns `filter[status]` may name), sort, offset or cursor page, includes."""
+    native filters; `board`, the columns `filter[status]` may name; `guest`, a guest caller's view), sort,
+    offset or cursor page, includes."""
     query = query_of(request, LIST_RULES)
     dialect = session.get_bind().dialect.name
+    filters = dict(query.filters)
     conditions = [
         *conditions,
-        *filter_conditions(dict(query.filters), dialect=dialect, user_id=identity.user_id, board=board),
+        *filter_conditions(filters, dialect=dialect, user_id=identity.user_id, board=board, guest=guest),
     ]
     page = await page_of_reports(
         session,

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
+from app.domain.reports.audience import GuestView
 from app.domain.reports.models import DEFAULT_STATUS_IDS, STATUS_ALIASES, Category, Priority, Report, Severity
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError, one_of
@@ -49,6 +50,8 @@ class ReportFilters:
     # A UUID, an e-mail address, `me` (the caller: `caller_id`) or `none`, as `filter[assignee]` takes them.
     assignee: str | None = None
     caller_id: UUID | None = None
+    # A guest caller's view: the only address their search and filters may name is their own (`may_name`).
+    guest: GuestView | None = None
     tag: str | None = None
     search: str | None = None
     created_since: datetime | None = None
@@ -68,13 +71,13 @@ class ReportFilters:
         }
         conditions.extend(column == value for column, value in equal.items() if value is not None)
         if assignee := self.assignee:
-            conditions.append(_field_condition("assignee", lambda: _assignees([assignee], self.caller_id)))
+            conditions.append(_field_condition("assignee", lambda: _assignees([assignee], self.caller_id, self.guest)))
         if status := self.status:
             conditions.append(_field_condition("status", lambda: _board(self.board).statuses([status])))
         if self.tag:
             conditions.append(_has_tag(self.tag))
         if self.search:
-            conditions.append(search_condition(self.search, dialect))
+            conditions.append(search_condition(self.search, dialect, self.guest))
         if self.created_since:
             conditions.append(Report.created_at >= self.created_since)
         if self.updated_since:
@@ -321,15 +324,17 @@ def _uuids(values: Sequence[str], expected: LazyProxy = _A_UUID) -> list[UUID]:
         raise _FilterValueError(str(expected)) from None
 
 
-def _assignees(values: Sequence[str], user_id: UUID | None) -> ColumnElement[bool]:
+def _assignees(values: Sequence[str], user_id: UUID | None, guest: GuestView | None) -> ColumnElement[bool]:
     """UUIDs, e-mail addresses, `me` (the caller) and `none` (unassigned), any of them. An address finds only
-    this organization's reports: nobody else's people can be their assignees."""
+    this organization's reports: nobody else's people can be their assignees; a `guest`'s, only their own
+    address (see `GuestView.may_name`)."""
     named = [value for value in values if value.lower() not in {"me", "none"}]
     ids = [value for value in named if "@" not in value]
     emails = [normalize_email(value) for value in named if "@" in value]
     conditions: list[ColumnElement[bool]] = [Report.assignee_id.in_(_uuids(ids, _AN_ASSIGNEE))] if ids else []
     if emails:
-        conditions.append(Report.assignee_id.in_(select(User.id).where(User.email.in_(emails))))
+        nameable = [email for email in emails if guest is None or guest.may_name(email)]
+        conditions.append(Report.assignee_id.in_(select(User.id).where(User.email.in_(nameable))))
     lowered = {value.lower() for value in values}
     if "none" in lowered:
         conditions.append(Report.assignee_id.is_(None))
@@ -395,20 +400,22 @@ class _Caller:
     dialect: str
     user_id: UUID | None
     board: Board | None
+    guest: GuestView | None
 
 
 _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     **{name: _choice_filter(name) for name in _CHOICES},
     "status": lambda values, caller: _board(caller.board).statuses(values),
     "project": lambda values, _c: Report.project_id.in_(_uuids(values)),
-    "assignee": lambda values, caller: _assignees(values, caller.user_id),
+    "assignee": lambda values, caller: _assignees(values, caller.user_id, caller.guest),
     "tag": lambda values, _c: or_(*(_has_tag(tag) for tag in values)),
     "externalId": lambda values, _c: Report.external_id.in_(values),
     "created": lambda values, _c: _date_range(Report.created_at.expression, values),
     "submitted": lambda values, _c: _date_range(Report.created_at.expression, values),  # Bugcrowd's name
     "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
     # A search term's commas are part of the term, not a list.
-    "search": lambda values, caller: search_condition(" ".join(values), caller.dialect),  # every word, as natively
+    # Every word, as natively.
+    "search": lambda values, caller: search_condition(" ".join(values), caller.dialect, caller.guest),
 }
 
 
@@ -418,12 +425,14 @@ def filter_conditions(
     dialect: str,
     user_id: UUID | None,
     board: Board | None,
+    guest: GuestView | None,
 ) -> list[ColumnElement[bool]]:
     """`filter[name]=a,b` as conditions (comma: any of); every bad value is named in one 400. `board`: the
-    columns `filter[status]` may name, given whenever it is sent."""
+    columns `filter[status]` may name, given whenever it is sent; `guest`, a guest caller's view (the only
+    address they may name is their own)."""
     conditions: list[ColumnElement[bool]] = []
     errors: list[FieldError] = []
-    caller = _Caller(dialect, user_id, board)
+    caller = _Caller(dialect, user_id, board, guest)
     for name, values in filters.items():
         if not values:
             continue

@@ -65,6 +65,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
+from app.domain.reports.audience import GuestView
 from app.domain.reports.models import Report, named_by_tracking_id
 from app.lib.patterns import EMAIL
 from tenants.context import tenant_scope
@@ -162,26 +163,28 @@ def substring_condition(term: str, dialect: str) -> ColumnElement[bool]:
     return Report.search_text.like(f"%{escape_like(folded)}%", escape="\\")
 
 
-def search_condition(term: str, dialect: str) -> ColumnElement[bool]:
+def search_condition(term: str, dialect: str, guest: GuestView | None) -> ColumnElement[bool]:
     """Reports that match every word of the term: a word that names a tracking ID (`BSK-42`) finds that report,
-    and an e-mail address the reports sent from it (in any case), beside those whose title or description hold
-    it; any other word, the reports whose title or description hold it (see `_text_condition`). The term is
-    composed (NFC) first, as browsers send text (macOS composes "é" of "e" and an accent in some input), and
-    without NUL characters, which no stored text holds (SQLite's statement broke on one: a 503)."""
+    and an e-mail address the reports sent from it (in any case; to a `guest`, only their own address does),
+    beside those whose title or description hold it; any other word, the reports whose title or description hold
+    it (see `_text_condition`). The term is composed (NFC) first, as browsers send text (macOS composes "é" of
+    "e" and an accent in some input), and without NUL characters, which no stored text holds (SQLite's
+    statement broke on one: a 503)."""
     words = search_words(unicodedata.normalize("NFC", term.replace("\x00", "")))
-    named = {word: _named(word) for word in words}
+    named = {word: _named(word, guest) for word in words}
     plain = [word for word in words if not named[word]]
     found = [_text_condition(plain, dialect)] if plain else []
     found += [or_(*conditions, substring_condition(word, dialect)) for word, conditions in named.items() if conditions]
     return and_(true(), *found)
 
 
-def _named(word: str) -> list[ColumnElement[bool]]:
-    """The report `word` names as its tracking ID, or the reports sent from the address it is; else none."""
+def _named(word: str, guest: GuestView | None) -> list[ColumnElement[bool]]:
+    """The report `word` names as its tracking ID, or the reports sent from the address it is (see
+    `GuestView.may_name`); else none."""
     named = []
     if (by_tracking_id := named_by_tracking_id(word)) is not None:
         named.append(by_tracking_id)
-    if re.match(EMAIL, word):  # the reporter's address, as the widget takes it
+    if re.match(EMAIL, word) and (guest is None or guest.may_name(word)):  # the reporter's, as the widget takes it
         named.append(func.lower(Report.reporter_email) == word.lower())
     return named
 

@@ -30,6 +30,7 @@ from app.domain.organizations.models import Organization, Role
 from app.domain.organizations.services import MembershipService
 from app.domain.projects.services import ProjectService
 from app.domain.reports.attachments import AttachmentService
+from app.domain.reports.audience import GuestView
 from app.domain.reports.controllers.attachments import attachment_read
 from app.domain.reports.controllers.deps import guest_projects, status_board
 from app.domain.reports.filing import file_report
@@ -122,7 +123,7 @@ class ListQuery:
     def of(cls, params: Mapping[str, str]) -> ListQuery:
         return cls(**{field.name: params[field.name] for field in fields(cls) if field.name in params})
 
-    def filters(self, user_id: UUID | None, board: Board) -> ReportFilters:
+    def filters(self, user_id: UUID | None, board: Board, guest: GuestView | None) -> ReportFilters:
         return ReportFilters(
             project_id=_uuid(self.project, "project"),
             status=self.status or None,
@@ -132,6 +133,7 @@ class ListQuery:
             category=_choice(Category, self.category, "category"),
             assignee=self.assignee or None,
             caller_id=user_id,
+            guest=guest,
             search=self.search.strip()[:200] or None,
             tag=self.tag.strip() or None,
         )
@@ -152,7 +154,8 @@ class ListQuery:
     ) -> list[ColumnElement[bool]]:
         """The list's filters, within what the reader sees (a guest, their view)."""
         guest = await guest_projects(identity, projects)
-        return [*self.filters(identity.user_id, board).conditions(reports.dialect), *visibility(identity, guest)]
+        filters = self.filters(identity.user_id, board, guest)
+        return [*filters.conditions(reports.dialect), *visibility(identity, guest)]
 
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT

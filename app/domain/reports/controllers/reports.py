@@ -189,6 +189,7 @@ class ReportController(Controller):
             category=category,
             assignee=assignee or (str(assigned_to_id) if assigned_to_id else None),  # BugHerd's name for it
             caller_id=identity.user_id,
+            guest=guest,
             tag=tag,
             external_id=external_id,
             search=search,
@@ -210,6 +211,7 @@ class ReportController(Controller):
                     session=reports.session,
                     present_attachment=attachment_read,
                     board=board,
+                    guest=guest,
                 ),
             )
         result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
