@@ -3,11 +3,12 @@
 Litestar's CSRF middleware checks every unsafe request. An API request that carries no session cookie, or
 that authenticates with an `Authorization` header (which a browser never adds on its own), cannot be forged
 through the user's browser, so it skips the check; safe requests always pass through it so that any GET
-sets the `csrftoken` cookie, and so does a cookie client's unsafe request that has none yet (a sign-up, a
-login). An admin page's form is always checked, a session or not: a login form posted from another site
-would sign the visitor in to the other site's account. The widget-key ingest routes skip
-it even with a cookie: a widget on a page of Lantern's own site sends the admin's session cookie along, and
-the key is the only credential they read.
+sets the `csrftoken` cookie. A session that starts (a sign-up, a login, a new password) comes with a new
+token (`rotate_csrf_token`), as it comes with a new session id: its client needs no GET first, and a token
+from before the login is worth nothing after it. An admin page's form is always checked, a session or not: a
+login form posted from another site would sign the visitor in to the other site's account. The widget-key
+ingest routes skip it even with a cookie: a widget on a page of Lantern's own site sends the admin's session
+cookie along, and the key is the only credential they read.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from app.lib.asgi import PUBLIC_INGEST, UI_PAGE
 from app.lib.sessions import SESSION_COOKIE
@@ -27,6 +29,8 @@ from app.settings import get_settings
 
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
+# The scope state's token of a session started by this request, for the answer's cookie.
+_ROTATED_TOKEN = "lantern_rotated_csrf_token"  # noqa: S105 - a key, not a secret
 
 
 def csrf_config() -> CSRFConfig:
@@ -52,25 +56,34 @@ class SessionCSRFMiddleware(ASGIMiddleware):
         # An empty header authenticates nothing (the session does), and a page can send one without asking.
         by_header = bool(request.headers.get("authorization"))
         forgeable = not by_header and (session or bool(request.route_handler.opt.get(UI_PAGE)))
+        send = _with_rotated_token(scope, send)
         if unsafe and not forgeable:
-            if not by_header and not request.cookies.get(CSRF_COOKIE):
-                # A sign-up or login starts a session: its client gets the token with it, and its next request
-                # needs no GET first to fetch one.
-                token = generate_csrf_token(secret=self.config.secret)
-                send = CSRFMiddleware(next_app, self.config).create_send_wrapper(send, token, csrf_cookie=None)
             await next_app(scope, receive, send)
             return
         await CSRFMiddleware(next_app, self.config)(scope, receive, send)
 
 
-def unrouted_form_token(request: Request[Any, Any, Any]) -> tuple[str, list[Cookie]]:
-    """The token for the forms of a page no middleware saw (an address the router refused): the visitor's CSRF
-    cookie, which the check compares a form's token with, or a new one, with the cookie to set for it."""
-    if token := request.cookies.get(CSRF_COOKIE):
-        return token, []
+def rotate_csrf_token(request: Request[Any, Any, Any]) -> None:
+    """Give the session this request starts a new CSRF token: the answer sets its cookie (the browser's
+    `csrftoken` lasts until it closes, the session two weeks, so a client that comes back with its session
+    alone gets one), and a page rendered for this request carries it."""
+    token = generate_csrf_token(secret=get_settings().secret_key)
+    request.scope["state"][_ROTATED_TOKEN] = token
+    ScopeState.from_scope(request.scope).csrf_token = token
+
+
+def _with_rotated_token(scope: Scope, send: Send) -> Send:
+    async def send_token(message: Message) -> None:
+        if message["type"] == "http.response.start" and (token := scope["state"].get(_ROTATED_TOKEN)):
+            MutableScopeHeaders.from_message(message).add("set-cookie", _csrf_cookie(token).to_header(header=""))
+        await send(message)
+
+    return send_token
+
+
+def _csrf_cookie(token: str) -> Cookie:
     config = csrf_config()
-    token = generate_csrf_token(secret=config.secret)
-    cookie = Cookie(
+    return Cookie(
         key=config.cookie_name,
         value=token,
         path=config.cookie_path,
@@ -79,4 +92,12 @@ def unrouted_form_token(request: Request[Any, Any, Any]) -> tuple[str, list[Cook
         samesite=config.cookie_samesite,
         domain=config.cookie_domain,
     )
-    return token, [cookie]
+
+
+def unrouted_form_token(request: Request[Any, Any, Any]) -> tuple[str, list[Cookie]]:
+    """The token for the forms of a page no middleware saw (an address the router refused): the visitor's CSRF
+    cookie, which the check compares a form's token with, or a new one, with the cookie to set for it."""
+    if token := request.cookies.get(CSRF_COOKIE):
+        return token, []
+    token = generate_csrf_token(secret=get_settings().secret_key)
+    return token, [_csrf_cookie(token)]

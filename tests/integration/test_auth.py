@@ -150,6 +150,27 @@ async def test_login_rotates_a_planted_session_id(tenants: TenantFactory, app: A
             assert (await attacker.get("/api/v1/auth/me")).status_code == 401
 
 
+async def test_a_login_sets_a_new_csrf_token_also_beside_a_leftover_session(tenants: TenantFactory, app: Any) -> None:
+    """`csrftoken` ends with the browser, the session lasts two weeks: a client back with its session cookie
+    alone logged in and got no token, so its next unsafe request was a 403. A token from before the login
+    (perhaps planted, as a session id can be) is worth nothing after it."""
+    async with tenants.create() as tenant, ApiClient.for_app(app) as returning, ApiClient.for_app(app) as kept:
+        returning.cookies.set("lantern_session", "b" * 64)
+        login = await returning.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        token = login.cookies["csrftoken"]
+        created = await returning.post("/api/v1/tokens", json={"name": "ci"}, headers={"X-CSRFToken": token})
+        assert created.status_code == 201, created.text
+
+        await kept.get("/health")
+        before = kept.cookies["csrftoken"]
+        login = await kept.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        assert login.cookies["csrftoken"] != before
+        stale = await kept.post("/api/v1/tokens", json={"name": "ci"}, headers={"X-CSRFToken": before})
+        assert stale.status_code == 403, stale.text
+
+
 async def test_wrong_password_and_unknown_account_answer_alike(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         wrong = await anonymous.post("/api/v1/auth/login", json={"email": tenant.email, "password": "x" * 12})
