@@ -44,6 +44,7 @@ from app.lib.runtime import settle_heap
 from app.lib.schema import well_formed_json
 from app.lib.sessions import session_config, session_store
 from app.lib.throttle import RateLimitMiddleware
+from app.lib.unknown_query import refuse_unknown_query
 from app.lib.unsent import UnsentAnswerMiddleware
 from app.settings import get_settings
 from app.ui import static_files_router, template_config, ui_router
@@ -92,8 +93,9 @@ class LanternRequest(Request[Any, Any, Any]):
 
 
 async def _refuse_unreadable_request(request: Request[Any, Any, Any]) -> None:
-    """Before any handler reads its request: a query parameter sent in both spellings, a body in a content type
-    the handler does not read."""
+    """Before any handler reads its request: a query parameter it does not read or sent in both spellings, a body
+    in a content type the handler does not read."""
+    refuse_unknown_query(request)
     refuse_query_sent_twice(request)
     await require_declared_content_type(request)
 

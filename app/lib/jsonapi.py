@@ -43,7 +43,12 @@ def requested(request: Request[Any, Any, Any]) -> bool:
     the same one), or by any of its query parameters."""
     if request.accept.best_match([MediaType.JSON.value, MEDIA_TYPE]) == MEDIA_TYPE:
         return True
-    return any(key in {"include", "sort"} or _FAMILY_LIKE.match(key) for key in request.query_params)
+    return any(is_parameter(key) for key in request.query_params)
+
+
+def is_parameter(key: str) -> bool:
+    """A query parameter of JSON:API's (`include`, `sort`, `filter[…]`…), or one that looks meant as one."""
+    return key in {"include", "sort"} or bool(_FAMILY_LIKE.match(key))
 
 
 def attributes(body: dict[str, Any]) -> AsSent:

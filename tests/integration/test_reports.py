@@ -1453,6 +1453,51 @@ async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(
     ]
 
 
+async def test_a_query_parameter_no_route_reads_is_refused_and_named(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`?serverity=high`, another API's `per_page` or `status_id`: dropped without a word, they listed every
+    report as if filtered. Refused in either mode, named as sent, with the route's own listed; the documented
+    ones (camelCase too, `lang`, JSON:API's) still taken, and the widget's routes take what a widget adds."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Queried")
+        submitted = await anonymous.post(
+            "/api/v1/widget/submit", params={"apiKey": project["apiKey"], "v": "2"}, json=BUGPIN_EXAMPLE
+        )
+        assert submitted.status_code == 201, submitted.text
+        taken = await tenant.client.get(
+            "/api/v1/reports", params={"projectId": project["id"], "pageSize": "5", "severity": "high", "lang": "de"}
+        )
+        jsonapi_taken = await tenant.client.get("/api/v1/reports", params={"filter[severity]": "high", "tag": "x"})
+        refused = {
+            path: await tenant.client.get(path, params=params, headers={"Accept-Language": "de"})
+            for path, params in (
+                ("/api/v1/reports", {"serverity": "high", "per_page": "1", "projectId": project["id"]}),
+                ("/api/v1/reports?filter[severity]=high", {"status_id": "5"}),
+                ("/api/v1/projects", {"limit": "1"}),
+                ("/api/v1/organization/members", {"offset": "5"}),
+                ("/api/v1/webhooks", {"updated_after": "2026-01-01"}),
+                (f"/api/v1/reports/{submitted.json()['reportId']}", {"include_deleted": "1"}),
+            )
+        }
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["data"]["pageSize"] == 5
+    assert jsonapi_taken.status_code == 200, jsonapi_taken.text
+    assert {path: answer.status_code for path, answer in refused.items()} == dict.fromkeys(refused, 400)
+    details = {path: answer.json()["details"] for path, answer in refused.items()}
+    assert [detail["field"] for detail in details["/api/v1/reports"]] == ["serverity", "per_page"]
+    assert details["/api/v1/reports"][0]["message"] == (
+        "Unbekannter Abfrageparameter: serverity. Möglich sind: assigned_to_id, assignee, category, "
+        "created_since, external_id, page, page_size, priority, project_id, search, severity, status, tag, "
+        "updated_since."
+    )
+    assert [detail["field"] for detail in details["/api/v1/reports?filter[severity]=high"]] == ["status_id"]
+    assert details["/api/v1/projects"] == [
+        {"field": "limit", "message": "Unbekannter Abfrageparameter: limit. Diese Adresse nimmt keine an."}
+    ]
+    assert refused["/api/v1/projects"].json()["error"] == "VALIDATION_ERROR"
+
+
 async def test_the_native_assignee_parameter_takes_what_its_json_api_filter_takes(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
