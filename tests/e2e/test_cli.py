@@ -3,6 +3,7 @@ operators' own: `create-admin`, `set-password`."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -327,6 +328,27 @@ def test_going_back_past_internal_notes_is_refused_while_there_are_some(data_dir
     gone_back = subprocess.run(downgrade, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert gone_back.returncode == 0, gone_back.stderr
     assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("0018",)]
+
+
+def test_upgrading_keeps_each_stored_tag_once_and_finds_it_in_any_case(data_dir: Path) -> None:
+    """Revision 0024: tags stored before it in several spellings of one (full-width "Ui", " ui ", "UI") become
+    the first of them, trimmed and composed, with the keys the tag filter reads."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    run_cli("seed-demo", env=env)
+    database = data_dir / "lantern.db"
+
+    def alembic(*command: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "alembic", *command], cwd=ROOT, env=env, check=False)  # noqa: S603
+        assert done.returncode == 0
+
+    alembic("downgrade", "0023")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE report SET tags = ?", (json.dumps(["\uff35\uff49", " ui ", "UI", "Cafe\u0301 "]),))
+    alembic("upgrade", "head")
+    stored = sqlite_rows(database, "SELECT DISTINCT tags, tag_keys FROM report")
+    assert [(json.loads(tags), json.loads(keys)) for tags, keys in stored] == [
+        (["Café", "\uff35\uff49"], ["café", "ui"])
+    ]
 
 
 def test_serve_takes_a_bounded_number_of_web_workers() -> None:

@@ -770,15 +770,16 @@ async def test_triage_moves_a_report_between_columns(
         assert (await tenant.client.get("/api/v1/reports")).json()["data"]["total"] == 0
 
 
+def full_width(text: str) -> str:
+    """`text` as a Japanese keyboard types Latin letters."""
+    return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
+
+
 async def test_a_column_is_one_name_in_every_unicode_form(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """ "Café" composed and decomposed (an e and a combining accent, as macOS types it) and full-width letters
     were separate columns, and a filter in one form missed the reports in the other: they are one name now,
     kept composed."""
     composed, decomposed = "Café", "Cafe\u0301"
-
-    def full_width(text: str) -> str:  # as a Japanese keyboard types Latin letters
-        return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
-
     async with tenants.create() as tenant:
         project, url = await _sent_report(tenant, anonymous)
         columns = f"/api/v1/projects/{project['id']}/columns"
@@ -796,6 +797,41 @@ async def test_a_column_is_one_name_in_every_unicode_form(tenants: TenantFactory
             assert listed["total"] == 1, spelling
         renamed = await tenant.client.patch(f"{columns}/{created.json()['data']['id']}", json={"name": decomposed})
         assert (renamed.status_code, renamed.json()["data"]["name"]) == (200, composed)
+
+
+async def test_a_tag_is_one_name_in_every_case_width_and_unicode_form(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Full-width "Ui", "ui", "UI" and " ui " were four tags, one with spaces, and `tag=ui` missed "UI": tags are
+    kept as column names are (trimmed, composed, once by what they read as, in the spelling first given), and
+    the filter finds a tag in any case or width, natively and in JSON:API mode."""
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        tags = [full_width("Ui"), "ui", "UI", " ui ", "Cafe\u0301 ", "café"]
+        tagged = await tenant.client.patch(url, json={"tags": tags})
+        filed = await tenant.client.post(
+            f"/api/v1/projects/{project['id']}/reports",
+            json={"description": "Checkout button", "tags": ["UI", full_width("checkout"), "Checkout"]},
+        )
+
+        async def found(tag: str) -> list[str]:
+            listed = await tenant.client.get("/api/v1/reports", params={"tag": tag})
+            return [item["id"] for item in listed.json()["data"]["items"]]
+
+        by_tag = {tag: await found(tag) for tag in ("ui", full_width("UI"), "CAFÉ", "checkout")}
+        jsonapi = await tenant.client.get("/api/v1/reports", params={"filter[tag]": "uI"})
+    assert tagged.status_code == 200, tagged.text
+    assert tagged.json()["data"]["tags"] == ["Café", full_width("Ui")]
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["data"]["tags"] == [full_width("checkout"), "UI"]
+    report_id, filed_id = tagged.json()["data"]["id"], filed.json()["data"]["id"]
+    assert by_tag == {
+        "ui": [filed_id, report_id],
+        full_width("UI"): [filed_id, report_id],
+        "CAFÉ": [report_id],
+        "checkout": [filed_id],
+    }
+    assert {item["id"] for item in jsonapi.json()["data"]} == {report_id, filed_id}
 
 
 async def test_other_products_ways_of_naming_a_column(tenants: TenantFactory, anonymous: ApiClient) -> None:

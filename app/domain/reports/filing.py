@@ -58,7 +58,7 @@ async def file_report(
         status_id=status_id,
         source=Source.TEAM.value,
         page_url=filing.page_url,
-        tags=sorted(set(filing.tags)),
+        tags=filing.tags,
         external_id=filing.external_id,
     )
     report.reporter_name, report.reporter_email = await _reporter(session, filing, filer)

@@ -27,9 +27,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.domain.projects.models import ProjectPrefix
+from app.lib.names import distinct_names, name_key
 from tenants.db import TenantOwned
 
 TRACKING_ID = re.compile(r"^(?P<prefix>[A-Z]{2,10})-(?P<number>\d{1,9})$")
@@ -126,6 +127,9 @@ class Report(TenantOwned, UUIDv7AuditBase):
     user_actions: Mapped[list[Any]] = mapped_column(JsonB, default=list)
     annotations: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
     tags: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    # Each tag as the tag filter compares it (`name_key`): "ui" finds "UI" and its full-width letters. Kept by
+    # the setter of `tags`.
+    tag_keys: Mapped[list[str]] = mapped_column(JsonB, default=list)
     assignee_id: Mapped[UUID | None] = mapped_column(
         GUID,
         ForeignKey("user_account.id", ondelete="SET NULL"),
@@ -140,6 +144,14 @@ class Report(TenantOwned, UUIDv7AuditBase):
     # Numbers follow it, and go only to reports whose transactions have all ended (TrackingService). NULL on
     # SQLite, where writers take turns.
     stored_xid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(), default=None)
+
+    @validates("tags")
+    def _distinct_tags(self, _key: str, tags: list[str]) -> list[str]:
+        """Tags are names: trimmed, composed, and each once whatever its case or width, in the spelling first
+        given ("Ui" in full-width letters, "ui", " UI " are one tag)."""
+        kept = distinct_names(tags)
+        self.tag_keys = [name_key(tag) for tag in kept]
+        return kept
 
 
 def named_by_tracking_id(text: str) -> ColumnElement[bool] | None:

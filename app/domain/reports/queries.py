@@ -105,10 +105,10 @@ def moment_since(name: str, text: str | None) -> datetime | None:
 
 
 def _has_tag(tag: str) -> ColumnElement[bool]:
-    """Tags are a JSON array; the tag as JSON encodes it ("ui") is found in the array's text on both
-    databases."""
-    quoted = msgspec.json.encode(tag).decode()
-    return cast(Report.tags, Text).like(f"%{escape_like(quoted)}%", escape="\\")
+    """A tag in any case or width. The tags' keys are a JSON array; the key as JSON encodes it ("ui") is found
+    in the array's text on both databases."""
+    quoted = msgspec.json.encode(name_key(tag)).decode()
+    return cast(Report.tag_keys, Text).like(f"%{escape_like(quoted)}%", escape="\\")
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,7 +319,7 @@ def _set_fields(report: Report, changes: ReportUpdate) -> None:
         if value is not msgspec.UNSET:
             setattr(report, name, value)
     if changes.tags is not msgspec.UNSET:
-        report.tags = sorted(set(changes.tags))
+        report.tags = changes.tags
 
 
 @dataclass(frozen=True, slots=True)
