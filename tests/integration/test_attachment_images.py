@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,9 @@ from app.domain.reports.models import Attachment, ImageStatus
 from app.domain.reports.screenshots import ImageProcessor
 from app.lib.redis import get_redis
 from app.settings import get_settings
+from tests.integration.test_reports import BUGPIN_EXAMPLE
 from tests.integration.test_screenshots import encode, tenant_session
-from tests.support.clients import Tenant, TenantFactory
+from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.screenshots import PROCESSING_WAIT_SECONDS
 from tests.support.worker import running_worker
 
@@ -281,3 +283,32 @@ async def test_bugherds_upload_takes_the_file_as_the_body(tenants: TenantFactory
     assert (unnamed.status_code, unnamed.json()["data"]["name"]) == (201, "attachment")
     assert empty.status_code == 400
     assert empty.json()["details"][0]["field"] == "file"
+
+
+async def test_an_empty_file_is_refused_wherever_a_file_is_sent(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A form's file part with no bytes was an attachment of 0 bytes (201), where an empty body to the raw
+    upload was refused; as a widget's image or BugSpark's upload it was said to be of the wrong type (415)."""
+    empty = ("empty.png", b"", "image/png")
+    async with tenants.create() as tenant:
+        report_id, project_id = await new_report(tenant)
+        key = (await tenant.client.get(f"/api/v1/projects/{project_id}")).json()["data"]["apiKey"]
+        widget = {"X-API-Key": key}
+        url = f"/api/v1/reports/{report_id}/attachments"
+        answers = {
+            "attachment": await tenant.client.post(url, files={"file": empty}),
+            "raw upload": await tenant.client.post(f"{url}/upload", files={"file": empty}),
+            "widget": await anonymous.post(
+                "/api/v1/widget/submit",
+                data={"data": json.dumps(BUGPIN_EXAMPLE)},
+                files={"media": empty},
+                headers=widget,
+            ),
+            "upload": await anonymous.post("/api/v1/upload/screenshot", files={"file": empty}, headers=widget),
+        }
+        listed = (await tenant.client.get(url)).json()["data"]
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 400)
+    assert {name: answer.json()["details"] for name, answer in answers.items()} == {
+        name: [{"field": field, "message": "This file is empty."}]
+        for name, field in (("attachment", "file"), ("raw upload", "file"), ("widget", "media"), ("upload", "file"))
+    }
+    assert listed == []

@@ -15,7 +15,15 @@ import structlog
 from redis.exceptions import RedisError
 
 from app.domain.organizations.models import Role
-from app.domain.reports.ingest import SentFile, WidgetFiles, delete_files, save_upload, sniff_image, store_image
+from app.domain.reports.ingest import (
+    SentFile,
+    WidgetFiles,
+    delete_files,
+    refuse_empty_file,
+    save_upload,
+    sniff_image,
+    store_image,
+)
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import AttachmentLink
 from app.domain.reports.screenshots import pending_image
@@ -117,6 +125,7 @@ class AttachmentService(TenantService[Attachment]):
     async def upload(
         self, report: Report, filename: str | None, content_type: str | None, data: bytes, by: UUID | None
     ) -> Attachment:
+        refuse_empty_file(data, "file")
         if len(data) > MAX_ATTACHMENT_BYTES:
             message = _("A file can be at most %(size)s.", size=format_megabytes(MAX_ATTACHMENT_BYTES))
             raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)

@@ -68,6 +68,13 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def refuse_empty_file(data: bytes, field: str) -> None:
+    """A file part with no bytes (a form's file field left empty, a file that was not written yet) is a 400
+    on its part: stored, it was an attachment of 0 bytes, or an image said to be of the wrong type."""
+    if not data:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, _("This file is empty."))])
+
+
 def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report:
     metadata = msgspec.to_builtins(submission.metadata)
     console = metadata.pop("consoleErrors", [])
@@ -287,6 +294,7 @@ async def save_upload(project_id: UUID, data: bytes, *, field: str = "file", ann
 
 async def store_image(project_id: UUID, data: bytes, field: str) -> tuple[str, str]:
     """The storage key and content type of an image kept for its project, its kind told by its bytes."""
+    refuse_empty_file(data, field)
     if len(data) > MAX_UPLOAD_BYTES:
         message = _("An image can be at most %(size)s.", size=format_megabytes(MAX_UPLOAD_BYTES))
         raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError(field, message)])

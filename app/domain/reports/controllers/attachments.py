@@ -171,9 +171,7 @@ class AttachmentController(Controller):
             # A form sent here rather than to CreateAttachment: its file is the part, not the whole body.
             upload = await _form_file(request)
             file_name, content_type, data = file_name or upload.filename, upload.content_type, await upload.read()
-        else:
-            data = await request.body()
-        if not data:
+        elif not (data := await request.body()):
             raise _file_required()
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
         return ok(attachment_read(attachment))
