@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import PUBLIC_INGEST, SENT_METHOD
+from app.lib.asgi import NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import (
@@ -99,7 +99,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         outcome: dict[str, int] = {}
         with structlog.contextvars.bound_contextvars(request_id=request_id), ExitStack() as stack:
             _choose_language(stack, request, identity=None)
-            send = _with_response_headers(send, request_id, started, outcome)
+            send = _with_response_headers(scope, send, request_id, started, outcome)
             try:
                 identity = await _resolve(request)
                 scope["state"][IDENTITY_KEY] = identity
@@ -149,13 +149,18 @@ def _act_as(stack: ExitStack, request: Request[Any, Any, Any], identity: Identit
     stack.enter_context(use_timezone(identity.user_timezone or identity.organization_timezone or DEFAULT_TIMEZONE))
 
 
-def _with_response_headers(send: Send, request_id: str, started: float, outcome: dict[str, int]) -> Send:
+def _with_response_headers(scope: Scope, send: Send, request_id: str, started: float, outcome: dict[str, int]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             outcome["status"] = message["status"]
             headers = MutableScopeHeaders.from_message(message)
             headers["Content-Language"] = language_tag(current_locale())
             headers.add("Vary", "Accept-Language")
+            if scope["state"].get(VARIES_ON_ACCEPT):
+                headers.add("Vary", "Accept")
+            # An answer made for a caller is kept by no cache, unless its route says how (an image: a while).
+            if scope["state"].get(IDENTITY_KEY) is not None and "cache-control" not in headers:
+                headers["Cache-Control"] = NOT_STORED
             headers["X-Request-ID"] = request_id
             # The time spent in the app until the answer starts, for browsers' dev tools and the benchmarks.
             headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"

@@ -19,6 +19,12 @@ UI_PAGE = "ui_page"
 # Route opt of the routes that limit their requests themselves (log-in, sign-up, password reset): a signed-in
 # person's request spends no admin budget on them, and their answers carry their own limit's headers only.
 OWN_LIMIT = "own_limit"
+# Scope state of a request whose answer depends on its Accept header (JSON:API mode or the envelope, a page or
+# JSON): the answer says so (`Vary: Accept`), so that no cache serves one for the other.
+VARIES_ON_ACCEPT = "varies_on_accept"
+# What an answer made for a caller (a session, a token, a widget key) may be kept as: nowhere. A report, a
+# person's page, a secret shown once: after a log-out on a shared computer, Back showed the last report whole.
+NOT_STORED = "no-store"
 # Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
 SENT_METHOD = "sent_method"
 

@@ -21,6 +21,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
 
+from app.lib.asgi import VARIES_ON_ACCEPT
 from app.lib.errors import ErrorCode, FieldError, LanternError, sent_twice
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
@@ -40,7 +41,8 @@ _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them
 
 def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
-    the same one), or by any of its query parameters."""
+    the same one), or by any of its query parameters. Either way the answer depends on `Accept` (Vary)."""
+    request.scope["state"][VARIES_ON_ACCEPT] = True
     if request.accept.best_match([MediaType.JSON.value, MEDIA_TYPE]) == MEDIA_TYPE:
         return True
     return any(is_parameter(key) for key in request.query_params)
@@ -378,7 +380,7 @@ def page_meta(count: int, total: int | None) -> dict[str, int]:
 
 
 def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
-    return Response(body, media_type=MEDIA_TYPE, headers={"Vary": "Accept"})
+    return Response(body, media_type=MEDIA_TYPE)
 
 
 PLAIN_DESCRIPTION = (

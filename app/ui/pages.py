@@ -76,10 +76,6 @@ def see_other(target: str) -> Redirect:
 
 
 _SHOWN_ONCE_KEY = "shown_once"
-# A signed-in person's page is not kept by the browser (its cache, the back button's page cache): after a
-# log-out on a shared computer, Back showed the last report whole, internal notes too; and a secret shown
-# once stays shown once.
-NOT_STORED = {"Cache-Control": "no-store"}
 
 
 def show_once(request: Request[Any, Any, Any], path: str, fragment: str = "", **values: str | bool) -> Redirect:
@@ -94,7 +90,7 @@ def shown_once_page(
     request: Request[Any, Any, Any], layout: Layout, template: str, taken: str, **context: Any
 ) -> Redirect | Template:
     """The page `show_once` led to, with what it left there (not kept by the browser, as no signed-in page
-    is); once that is taken (a reload, the back button), the page at `taken` instead."""
+    is: see NOT_STORED); once that is taken (a reload, the back button), the page at `taken` instead."""
     shown = take_shown_once(request)
     if shown is None:
         return see_other(taken)
@@ -208,7 +204,7 @@ def page(
         template_name=template,
         context={"layout": layout, **context},
         status_code=status_code,
-        headers={**PAGE_HEADERS, **(NOT_STORED if layout is not None else {}), **(headers or {})},
+        headers={**PAGE_HEADERS, **(headers or {})},
     )
 
 

@@ -143,6 +143,51 @@ async def test_every_page_runs_only_its_own_scripts_and_is_framed_by_nobody(
         assert answer.headers["referrer-policy"] == "same-origin"
 
 
+async def test_answers_made_for_a_caller_are_kept_by_no_cache_and_say_what_they_vary_on(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A report's JSON had no Cache-Control (a shared cache or the browser's could keep it past a log-out),
+    and its native answer said `Vary: Accept-Language` alone though `Accept` chooses between it and a JSON:API
+    document. A signed-in page stays unkept too; an anonymous answer sets none."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        token = (await tenant.create_token())["token"]
+        sent = await anonymous.post(
+            "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        report = f"/api/v1/reports/{sent.json()['data']['id']}"
+        answers = {
+            "native": await tenant.client.get(report),
+            "json:api": await tenant.client.get(report, headers={"Accept": "application/vnd.api+json"}),
+            "by token": await anonymous.get("/api/v1/reports", headers={"Authorization": f"Bearer {token}"}),
+            "page": await tenant.client.get("/ui/reports"),
+        }
+        unknown = await anonymous.get("/api/v1/auth/me")
+        health = await anonymous.get("/health")
+        front_door = await anonymous.get("/")
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 200)
+    assert {name: answer.headers.get("cache-control") for name, answer in answers.items()} == dict.fromkeys(
+        answers, "no-store"
+    )
+    assert [unknown.status_code, unknown.headers.get("cache-control")] == [401, None]
+    assert health.headers.get("cache-control") is None
+
+    def vary(answer: Any) -> set[str]:
+        return set(answer.headers.get_list("vary", split_commas=True))
+
+    assert (
+        vary(answers["native"])
+        == vary(answers["json:api"])
+        == vary(answers["by token"])
+        == {
+            "Accept",
+            "Accept-Language",
+        }
+    )
+    assert vary(health) == {"Accept-Language"}
+    assert "Accept" in vary(front_door)
+
+
 async def test_a_page_form_is_never_taken_without_its_csrf_token(tenants: TenantFactory, app: Any) -> None:
     """Another site's form signed the visitor in to the account it chose (login CSRF: no session yet, so no
     check), and an empty Authorization header beside a session cookie skipped the check."""

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy import text
 from sqlalchemy.pool import Pool, QueuePool
 
+from app.lib.asgi import VARIES_ON_ACCEPT
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -36,6 +37,7 @@ class EntryPoints(CamelStruct):
 
 async def browsers_to_ui(request: Request[Any, Any, Any]) -> Redirect | None:
     """A browser (HTML preferred over JSON) at the front door goes to the admin UI; API clients get JSON."""
+    request.scope["state"][VARIES_ON_ACCEPT] = True
     preferred = request.accept.best_match([MediaType.JSON, MediaType.HTML], default=MediaType.JSON)
     return Redirect("/ui/", status_code=HTTP_303_SEE_OTHER) if preferred == MediaType.HTML else None
 
