@@ -351,6 +351,29 @@ def test_upgrading_keeps_each_stored_tag_once_and_finds_it_in_any_case(data_dir:
     ]
 
 
+def test_upgrading_gives_the_widgets_main_colour_one_value(data_dir: Path) -> None:
+    """Revision 0025: a project whose two names of the main colour had drifted apart keeps the one its widget
+    drew with (`primaryColor`) under both."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    run_cli("seed-demo", env=env)
+    database = data_dir / "lantern.db"
+    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0024"]
+    went_back = subprocess.run(downgrade, cwd=ROOT, env=env, check=False)  # noqa: S603
+    assert went_back.returncode == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "UPDATE project SET widget_config = json_set(widget_config, '$.primaryColor', '#112233', "
+            "'$.brandingPrimaryColor', '#445566')"
+        )
+    run_cli("migrate", env=env)
+    stored = sqlite_rows(
+        database,
+        "SELECT DISTINCT json_extract(widget_config, '$.primaryColor'), "
+        "json_extract(widget_config, '$.brandingPrimaryColor') FROM project",
+    )
+    assert stored == [("#112233", "#112233")]
+
+
 def test_serve_takes_a_bounded_number_of_web_workers() -> None:
     """`serve --workers 1000` started a thousand processes of about 110 MB each: the machine ran out of memory."""
     refused = CliRunner().invoke(cli, ["serve", "--workers", "1000"])

@@ -557,6 +557,43 @@ async def test_a_project_is_created_with_what_an_update_can_set(tenants: TenantF
     assert wrong.json()["details"][0]["field"] == "widgetConfig.theme"
 
 
+async def test_the_widgets_main_colour_is_one_under_both_its_names(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """BugPin's `brandingPrimaryColor` and the widget's `primaryColor` drifted apart: a change of one left the
+    other, so BugPin's widget and Lantern's drew in two colours. Either name sets both; both at once agree."""
+    async with tenants.create() as tenant:
+        created = await tenant.client.post(
+            "/api/v1/projects", json={"name": "Shop", "widgetConfig": {"brandingPrimaryColor": "#112233"}}
+        )
+        project = created.json()["data"]
+        url = f"/api/v1/projects/{project['id']}"
+
+        async def served() -> tuple[str, str]:
+            config = (await anonymous.get(f"/api/widget/config/{project['apiKey']}")).json()["config"]
+            return config["primaryColor"], config["brandingPrimaryColor"]
+
+        on_creation = await served()
+        await tenant.client.patch(url, json={"widgetConfig": {"primaryColor": "#445566"}})
+        by_widget_name = await served()
+        await tenant.client.patch(url, json={"widgetConfig": {"brandingPrimaryColor": "#778899"}})
+        by_bugpin_name = await served()
+        both = {"primaryColor": "#aabbcc", "brandingPrimaryColor": "#AABBCC"}
+        agreeing = await tenant.client.patch(url, json={"widgetConfig": both})
+        disagreeing = await tenant.client.patch(
+            url, json={"widgetConfig": {"primaryColor": "#000000", "brandingPrimaryColor": "#ffffff"}}
+        )
+        after = await served()
+    assert created.status_code == 201, created.text
+    assert on_creation == ("#112233", "#112233")
+    assert by_widget_name == ("#445566", "#445566")
+    assert by_bugpin_name == ("#778899", "#778899")
+    assert agreeing.status_code == 200, agreeing.text
+    assert disagreeing.status_code == 400, disagreeing.text
+    assert [detail["field"] for detail in disagreeing.json()["details"]] == ["widgetConfig.brandingPrimaryColor"]
+    assert after == ("#aabbcc", "#aabbcc")
+
+
 async def test_tracking_prefix_is_unique_and_rate_limit_bounded(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         first = await tenant.create_project("Bug Spark", trackingPrefix="BSK")

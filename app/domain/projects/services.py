@@ -300,13 +300,27 @@ class ProjectService(TenantService[Project]):
         return await ReportService(session=self.session).unassign_unseen(user.id, actor)
 
 
+# One colour under two names: BugPin's configuration calls it brandingPrimaryColor, Lantern's widget draws
+# with primaryColor. Stored twice, so that each reader finds it where it looks; always the same.
+PRIMARY_COLOR_NAMES = ("primaryColor", "brandingPrimaryColor")
+
+
 def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
-    """The stored configuration with the sent fields over it, validated whole."""
+    """The stored configuration with the sent fields over it, validated whole; the main colour sent under
+    either name is the colour under both."""
     merged = {**stored, **sent}
     if isinstance(sent.get("features"), dict):
         merged["features"] = {**stored.get("features", {}), **sent["features"]}
     validated = convert_body({"widgetConfig": merged}, WidgetConfigChange).widget_config
     builtins: dict[str, Any] = msgspec.to_builtins(validated)
+    colors = [builtins[name] for name in PRIMARY_COLOR_NAMES if name in sent]
+    if len({color.lower() for color in colors}) > 1:
+        message = _("Must be the same as primaryColor: both name the widget's main colour.")
+        raise LanternError(
+            ErrorCode.VALIDATION_ERROR, details=[FieldError("widgetConfig.brandingPrimaryColor", message)]
+        )
+    if colors:
+        builtins.update(dict.fromkeys(PRIMARY_COLOR_NAMES, colors[0]))
     return builtins
 
 
