@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import msgspec
 import structlog
@@ -32,11 +32,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.lib.asgi import PUBLIC_INGEST
 from app.lib.i18n import (
     LANGUAGE_COOKIE,
     choose_locale,
     format_megabytes,
     format_number,
+    join_sentences,
     language_tag,
     ngettext,
     use_locale,
@@ -323,7 +325,7 @@ def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = 
             refused = validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
             if raw.startswith("Invalid enum value") and (choices := _enum_values(field.type)):
                 for detail in refused:  # which values are, not only that this one is not
-                    detail.message = f"{detail.message} {one_of(choices)}"
+                    detail.message = join_sentences(detail.message, one_of(choices))
             errors += refused
     missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
     for name in missing:
@@ -337,9 +339,12 @@ def one_of(choices: Sequence[str]) -> str:
 
 
 def _enum_values(kind: Any) -> list[str]:
-    """The values of the enum a field holds (`Severity`, `Severity | UnsetType`), or none for another type."""
+    """The values of the enum or literal a field holds (`Severity`, `Severity | UnsetType`, `Literal["auto",
+    "dark"]`), or none for another type."""
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return [str(member.value) for member in kind]
+    if get_origin(kind) is Literal:  # a widget's `theme`: its values as a type's
+        return [str(value) for value in get_args(kind)]
     return [value for option in get_args(kind) for value in _enum_values(option)]
 
 
@@ -366,7 +371,7 @@ def field_errors(extra: Any, handler: Any = None) -> list[FieldError]:
         key = str(item.get("key", "")).removeprefix("data").strip(".")
         parameter = parameters.get(key)
         if raw.startswith("Invalid enum value") and parameter and (choices := _enum_values(parameter.annotation)):
-            message = f"{message} {one_of(choices)}"
+            message = join_sentences(message, one_of(choices))
         path = ".".join(part for part in (key, named or "") if part)
         errors.append(FieldError(field=path or "body", message=message))
     return errors
@@ -403,7 +408,11 @@ def _respond(request: Request[Any, Any, Any], error: LanternError) -> Response[d
 def _challenge(request: Request[Any, Any, Any]) -> str:
     """The schemes a 401 takes (RFC 9110): clients that send Basic credentials only once challenged (BugHerd's,
     the token as the user name) need it named. Not to a browser opening a page, which would answer Basic with a
-    sign-in dialog of its own."""
+    sign-in dialog of its own. A widget route takes its project's key alone, in `X-API-Key`: a challenge to a
+    token or a password sent a client (or a browser's dialog) after a credential the route never reads."""
+    route = request.scope.get("route_handler")
+    if route is not None and route.opt.get(PUBLIC_INGEST):
+        return 'ApiKey realm="Lantern", header="X-API-Key"'
     bearer = 'Bearer realm="Lantern"'
     return bearer if "text/html" in request.headers.get("accept", "") else f'{bearer}, Basic realm="Lantern"'
 

@@ -274,6 +274,17 @@ def format_list(items: Sequence[str]) -> str:
     return lists.format_list(list(items), locale=_babel_locale(_locale.get()))
 
 
+# Chinese and Japanese end a sentence with a full-width stop (。), which holds its own space: nothing follows it.
+_UNSPACED_LANGUAGES = frozenset({"zh", "ja"})
+
+
+def join_sentences(*sentences: str) -> str:
+    """Sentences one after another as the reader's language writes them: a space after "." in English, none
+    after "。" in Chinese and Japanese."""
+    separator = "" if _babel_locale(_locale.get()).language in _UNSPACED_LANGUAGES else " "
+    return separator.join(sentences)
+
+
 def format_megabytes(size: int) -> str:
     """A size limit in bytes as whole megabytes (of 1,048,576 bytes): "25 MB". The symbol is every shipped
     locale's (CLDR's German singular, "1 Mbyte", reads oddly beside "10 MB")."""

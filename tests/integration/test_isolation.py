@@ -310,6 +310,17 @@ async def test_http_basic_with_the_token_as_user_works_until_revoked(tenants: Te
             assert (await bearer.get("/api/v1/projects")).status_code == 401
 
 
+async def test_a_widget_route_challenges_for_its_key_alone(anonymous: ApiClient) -> None:
+    """A wrong key on the widget's submit was answered `WWW-Authenticate: Bearer …, Basic …`, inviting a token or
+    a password (a browser's sign-in dialog) that the route never reads: it names the key's header instead."""
+    for path in ("/api/widget/submit", "/api/v1/widget/submit", "/api/v1/reports", "/api/v1/upload/screenshot"):
+        refused = await anonymous.post(path, json={}, headers={"X-API-Key": "lt_pub_unknown"})
+        assert refused.status_code == 401, (path, refused.text)
+        assert refused.headers["www-authenticate"] == 'ApiKey realm="Lantern", header="X-API-Key"', path
+    admin = await anonymous.get("/api/v1/projects", headers={"X-API-Key": "lt_pub_unknown"})
+    assert admin.headers["www-authenticate"] == 'Bearer realm="Lantern", Basic realm="Lantern"'
+
+
 async def test_http_basic_with_a_wrong_token_is_refused(tenants: TenantFactory, app: Litestar) -> None:
     async with tenants.create() as a:
         token = (await a.create_token())["token"]

@@ -212,6 +212,32 @@ async def test_a_query_value_not_taken_is_told_which_are(tenants: TenantFactory)
     assert "owner" in role.json()["details"][0]["message"], role.text
 
 
+async def test_chinese_and_japanese_sentences_follow_each_other_without_a_space(tenants: TenantFactory) -> None:
+    """ "此值不在允許的選項中。 請使用…": the sentences of a refusal were joined with an ASCII space, which
+    after a full-width stop is a stray one. A widget's theme was refused without its values, unlike every
+    other field of a few choices."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        body = {"widgetConfig": {"theme": "neon"}}
+        answers = {
+            lang: [
+                await tenant.client.patch(f"/api/v1/projects/{project['id']}", json=body, params={"lang": lang}),
+                await tenant.client.get("/api/v1/reports", params={"severity": "urgent", "lang": lang}),
+                await tenant.client.get("/api/v1/reports", params={"status": "nowhere", "lang": lang}),
+            ]
+            for lang in ("zh-TW", "ja", "en")
+        }
+    messages = {
+        lang: [answer.json()["details"][0]["message"] for answer in refused] for lang, refused in answers.items()
+    }
+    assert messages["zh-TW"][0] == "此值不在允許的選項中。請使用下列其中之一：auto, light, dark。"  # noqa: RUF001
+    assert messages["ja"][0] == "選択できる値ではありません。次のいずれかを使用してください：auto, light, dark。"  # noqa: RUF001
+    assert messages["en"][0] == "This value is not one of the allowed choices. Use one of: auto, light, dark."
+    for lang in ("zh-TW", "ja"):
+        assert all("。 " not in message and "。" in message for message in messages[lang]), messages[lang]
+    assert all(". Use one of: " in message for message in messages["en"]), messages["en"]
+
+
 async def test_a_form_opened_with_lang_is_refused_in_that_language(tenants: TenantFactory) -> None:
     """`?lang=` was on the one address alone: the form on that page posts to its own, and came back refused in
     English. The page's language stays in the browser, as the language switcher's does."""

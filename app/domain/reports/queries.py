@@ -35,6 +35,7 @@ from app.domain.reports.models import DEFAULT_STATUS_IDS, STATUS_ALIASES, Catego
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError, one_of
 from app.lib.i18n import gettext as _
+from app.lib.i18n import join_sentences
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey, decode_cursor, encode_cursor, invalid_cursor
 from app.lib.names import name_key
@@ -377,7 +378,7 @@ def _board(board: Board | None) -> Board:
 
 
 def _not_a_choice(allowed: Sequence[str]) -> _FilterValueError:
-    return _FilterValueError(f"{_('This value is not one of the allowed choices.')} {one_of(allowed)}")
+    return _FilterValueError(join_sentences(_("This value is not one of the allowed choices."), one_of(allowed)))
 
 
 def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:

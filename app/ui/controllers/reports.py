@@ -45,7 +45,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, one_of, validation_error
-from app.lib.i18n import current_locale
+from app.lib.i18n import current_locale, join_sentences
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
@@ -92,7 +92,7 @@ def _choice(kind: type[E], value: str, field: str) -> E | None:
         return kind(value)
     except ValueError:
         error = validation_error(f"Invalid enum value {value!r} - at `$.{field}`")
-        error.details[0].message = f"{error.details[0].message} {one_of([member.value for member in kind])}"
+        error.details[0].message = join_sentences(error.details[0].message, one_of([member.value for member in kind]))
         raise error from None
 
 
