@@ -22,4 +22,8 @@ PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}
 ORIGIN = rf"^(https?://)?[A-Za-z0-9.-]+(:{PORT})?/?{END}"
 COLOR = rf"^#[0-9a-fA-F]{{6}}{END}"
 REPOSITORY = rf"^[A-Za-z0-9_.-]{{1,100}}/[A-Za-z0-9_.-]{{1,100}}{END}"  # GitHub's owner/name
-DOMAIN = rf"^[A-Za-z0-9.-]+\.[A-Za-z]{{2,}}{END}"
+# A domain, internationalized ones too (a Japanese one, its xn-- form, typed in full-width letters and dots):
+# labels of letters of any script, digits and hyphens (the rest of ASCII's punctuation is left out by ranges,
+# which both regex engines read alike), then a top-level domain of letters or its xn-- form. Kept in one form
+# by `normalize_domain`.
+DOMAIN = rf"^[^\s!-,/:-@\[-`{{-~]+[.\uff0e\u3002\uff61](?:[^\s!-@\[-`{{-~]{{2,}}|xn--[A-Za-z0-9-]+){END}"

@@ -374,6 +374,22 @@ def test_upgrading_gives_the_widgets_main_colour_one_value(data_dir: Path) -> No
     assert stored == [("#112233", "#112233")]
 
 
+def test_upgrading_keeps_addresses_in_the_form_a_login_finds_them_by(data_dir: Path) -> None:
+    """Revision 0026: an address kept in full-width letters (as sign-up stored one typed so) is kept as the
+    ASCII one a login types, and its domain's xn-- labels in their letters."""
+    env = clean_env(data_dir, LANG="en_US.UTF-8")
+    run_cli("seed-demo", env=env)
+    database = data_dir / "lantern.db"
+    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0025"]
+    went_back = subprocess.run(downgrade, cwd=ROOT, env=env, check=False)  # noqa: S603
+    assert went_back.returncode == 0
+    full_width = "".join(chr(ord(letter) + 0xFEE0) for letter in "owner")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE user_account SET email = ?", (f"{full_width}@xn--r8jz45g.jp",))
+    run_cli("migrate", env=env)
+    assert sqlite_rows(database, "SELECT email FROM user_account") == [("owner@\u4f8b\u3048.jp",)]
+
+
 def test_serve_takes_a_bounded_number_of_web_workers() -> None:
     """`serve --workers 1000` started a thousand processes of about 110 MB each: the machine ran out of memory."""
     refused = CliRunner().invoke(cli, ["serve", "--workers", "1000"])

@@ -17,6 +17,7 @@ from app.lib.database import alchemy_config
 from app.lib.queue import deserialize
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
+from tests.integration.test_reports import full_width
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite
 
@@ -33,6 +34,37 @@ async def test_owner_updates_the_organization(tenants: TenantFactory) -> None:
         bad = await tenant.client.patch("/api/v1/organization", json={"timezone": "Mars/Olympus"})
         assert bad.status_code == 400
         assert bad.json()["details"][0]["field"] == "timezone"
+
+
+async def test_an_address_is_one_however_it_is_typed_and_domains_may_be_international(app: Any) -> None:
+    """A sign-up typed in full-width letters was kept as its lower-case, full-width self, which a login typed
+    in ASCII did not find, while `例え.jp` was refused as no domain for the allowed ones: an address and a domain
+    are kept in one form (compatibility-normalised, lower-case, xn-- labels in their letters) and compared so."""
+    local = f"bob{secrets.token_hex(4)}"
+    async with ApiClient.for_app(app) as person:
+        body = {"password": PASSWORD, "name": "Bob", "organization": {"name": "Rei"}}
+        signed_up = await person.post(
+            "/api/v1/auth/signup", json={**body, "email": f"{full_width(local.title())}@例え.jp"}
+        )
+        again = await person.post("/api/v1/auth/signup", json={**body, "email": f"{local}@xn--r8jz45g.jp"})
+        await person.post("/api/v1/auth/logout")
+        logged_in = await person.post(
+            "/api/v1/auth/login", json={"email": f"{local.upper()}@例え.JP", "password": PASSWORD}
+        )
+        domains = ["例え.jp", full_width("EXAMPLE.com"), "xn--r8jz45g.jp", "Example.COM"]
+        secured = await person.patch("/api/v1/organization", json={"security": {"allowedEmailDomains": domains}})
+        invite = f"alice{secrets.token_hex(4)}@XN--R8JZ45G.jp"
+        invited = await person.post("/api/v1/organization/members", json={"email": invite})
+        outside = await person.post("/api/v1/organization/members", json={"email": "carol@example.org"})
+    assert signed_up.status_code == 201, signed_up.text
+    assert signed_up.json()["data"]["user"]["email"] == f"{local}@例え.jp"
+    assert again.status_code == 409, again.text
+    assert logged_in.status_code == 200, logged_in.text
+    assert secured.status_code == 200, secured.text
+    assert secured.json()["data"]["security"] == {"allowedEmailDomains": ["例え.jp", "example.com"]}
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["data"]["member"]["email"] == invite.lower().replace("xn--r8jz45g", "例え")
+    assert outside.status_code == 400, outside.text
 
 
 async def test_invited_person_accepts_and_logs_in(tenants: TenantFactory, app: Any) -> None:

@@ -67,7 +67,32 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """An address in the one form accounts are kept and found in, whatever was typed: compatibility-normalised
+    (an address a Japanese keyboard typed in full-width letters is the ASCII one) and lower-cased, its domain as
+    `normalize_domain` keeps it. Sign-up, login, invitations and password resets all go by it."""
+    local, at, domain = unicodedata.normalize("NFKC", email.strip()).rpartition("@")
+    return f"{local.lower()}@{normalize_domain(domain)}" if at else domain.lower()
+
+
+# Labels are separated by a full stop in any width, as IDNA reads them (the ideographic one stays so in NFKC).
+_LABEL_SEPARATOR = re.compile("[.\u3002]")
+
+
+def normalize_domain(domain: str) -> str:
+    """A domain in one form: compatibility-normalised, lower-cased, each xn-- label in the letters it stands for
+    ("xn--r8jz45g.jp" is "例え.jp"), so that an address and an organization's allowed domain compare whichever
+    way each was typed."""
+    folded = unicodedata.normalize("NFKC", domain.strip()).lower()
+    return ".".join(_unicode_label(label) for label in _LABEL_SEPARATOR.split(folded))
+
+
+def _unicode_label(label: str) -> str:
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label.encode("ascii").decode("idna")
+    except UnicodeError:  # not a label IDNA made: kept as written
+        return label
 
 
 def slugify(name: str) -> str:

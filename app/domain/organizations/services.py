@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
-from app.domain.accounts.services import UserService, normalize_email
+from app.domain.accounts.services import UserService, normalize_domain, normalize_email
 from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
@@ -63,7 +63,8 @@ class OrganizationService:
         if changes.timezone is not msgspec.UNSET:
             organization.timezone = validated_timezone(changes.timezone) or "UTC"
         if changes.security is not msgspec.UNSET:
-            organization.security = msgspec.to_builtins(changes.security)
+            domains = dict.fromkeys(normalize_domain(domain) for domain in changes.security.allowed_email_domains)
+            organization.security = msgspec.to_builtins(SecuritySettings(allowed_email_domains=list(domains)))
         await self.session.flush()
         return organization
 
@@ -128,7 +129,9 @@ class MembershipService(TenantService[Membership]):
         shown once, and mailed to them). Whether the address already has an account is not told."""
         _check_can_grant(actor, invite.role)
         email = normalize_email(invite.email)
-        if security.allowed_email_domains and email.rsplit("@", 1)[1] not in security.allowed_email_domains:
+        # Domains stored before they were kept normalised compare as they are now kept.
+        allowed = {normalize_domain(domain) for domain in security.allowed_email_domains}
+        if allowed and email.rsplit("@", 1)[1] not in allowed:
             raise LanternError(
                 ErrorCode.VALIDATION_ERROR,
                 details=[FieldError("email", _("This organization only accepts members from its allowed domains."))],
