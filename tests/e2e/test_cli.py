@@ -331,7 +331,7 @@ def test_going_back_past_internal_notes_is_refused_while_there_are_some(data_dir
 
 
 def test_upgrading_keeps_each_stored_tag_once_and_finds_it_in_any_case(data_dir: Path) -> None:
-    """Revision 0024: tags stored before it in several spellings of one (full-width "Ui", " ui ", "UI") become
+    """Revision 0026: tags stored before it in several spellings of one (full-width "Ui", " ui ", "UI") become
     the first of them, trimmed and composed, with the keys the tag filter reads."""
     env = clean_env(data_dir, LANG="en_US.UTF-8")
     run_cli("seed-demo", env=env)
@@ -341,7 +341,7 @@ def test_upgrading_keeps_each_stored_tag_once_and_finds_it_in_any_case(data_dir:
         done = subprocess.run([sys.executable, "-m", "alembic", *command], cwd=ROOT, env=env, check=False)  # noqa: S603
         assert done.returncode == 0
 
-    alembic("downgrade", "0023")
+    alembic("downgrade", "0025")
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE report SET tags = ?", (json.dumps(["\uff35\uff49", " ui ", "UI", "Cafe\u0301 "]),))
     alembic("upgrade", "head")
@@ -352,12 +352,12 @@ def test_upgrading_keeps_each_stored_tag_once_and_finds_it_in_any_case(data_dir:
 
 
 def test_upgrading_gives_the_widgets_main_colour_one_value(data_dir: Path) -> None:
-    """Revision 0025: a project whose two names of the main colour had drifted apart keeps the one its widget
+    """Revision 0027: a project whose two names of the main colour had drifted apart keeps the one its widget
     drew with (`primaryColor`) under both."""
     env = clean_env(data_dir, LANG="en_US.UTF-8")
     run_cli("seed-demo", env=env)
     database = data_dir / "lantern.db"
-    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0024"]
+    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0026"]
     went_back = subprocess.run(downgrade, cwd=ROOT, env=env, check=False)  # noqa: S603
     assert went_back.returncode == 0
     with sqlite3.connect(database) as connection:
@@ -375,12 +375,12 @@ def test_upgrading_gives_the_widgets_main_colour_one_value(data_dir: Path) -> No
 
 
 def test_upgrading_keeps_addresses_in_the_form_a_login_finds_them_by(data_dir: Path) -> None:
-    """Revision 0026: an address kept in full-width letters (as sign-up stored one typed so) is kept as the
+    """Revision 0028: an address kept in full-width letters (as sign-up stored one typed so) is kept as the
     ASCII one a login types, and its domain's xn-- labels in their letters."""
     env = clean_env(data_dir, LANG="en_US.UTF-8")
     run_cli("seed-demo", env=env)
     database = data_dir / "lantern.db"
-    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0025"]
+    downgrade = [sys.executable, "-m", "alembic", "downgrade", "0027"]
     went_back = subprocess.run(downgrade, cwd=ROOT, env=env, check=False)  # noqa: S603
     assert went_back.returncode == 0
     full_width = "".join(chr(ord(letter) + 0xFEE0) for letter in "owner")

@@ -10,8 +10,8 @@ as they now are, which the former code found as well when typed so.
 The normalisation is written out here as this revision has it (app/domain/accounts/services.py's
 `normalize_email`): a later change of that needs a migration of its own.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-05
 """
 
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0026'
-down_revision: str | None = '0025'
+revision: str = '0028'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ owner too). The keys are written out here as this revision makes them (app/lib/n
 change of that needs a migration of its own. Downgrading drops the keys and keeps the tags as they now are,
 which the former code read as well.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-05
 """
 
@@ -20,8 +20,8 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0024'
-down_revision: str | None = '0023'
+revision: str = '0026'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -51,7 +51,7 @@ def upgrade() -> None:
     op.add_column('report', sa.Column('tag_keys', advanced_alchemy.types.JsonB, nullable=False, server_default='[]'))
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0024', true)")
+        op.execute("SELECT set_config('lantern.system', 'migration 0026', true)")
     after = None
     while True:
         batch = sa.select(_REPORT.c.id, _REPORT.c.tags).order_by(_REPORT.c.id).limit(BATCH)

@@ -3,8 +3,8 @@
 was drawn in and the admin UI showed, under both. Downgrading keeps them equal, which the former code read
 as well.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-05
 """
 
@@ -16,8 +16,8 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0025'
-down_revision: str | None = '0024'
+revision: str = '0027'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -27,7 +27,7 @@ _PROJECT = sa.table('project', sa.column('id'), sa.column('widget_config', advan
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0025', true)")
+        op.execute("SELECT set_config('lantern.system', 'migration 0027', true)")
     for project_id, config in bind.execute(sa.select(_PROJECT.c.id, _PROJECT.c.widget_config)).all():
         color = (config or {}).get('primaryColor')
         if color is not None and config.get('brandingPrimaryColor') != color:
