@@ -9,7 +9,10 @@ invitation) — the caller already knows that secret.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, text
 
 _FUNCTION = "CREATE OR REPLACE FUNCTION {name}() RETURNS {type} LANGUAGE sql STABLE AS $$ SELECT {body} $$"
 FUNCTIONS = (
@@ -63,3 +66,20 @@ def enable(execute: Callable[[str], object], tables: dict[str, str | None]) -> N
     for table, lookup in tables.items():
         for statement in tenant_table_statements(table, lookup):
             execute(statement)
+
+
+@contextmanager
+def every_tenants_rows(connection: Connection, *tables: str) -> Iterator[None]:
+    """Within it a migration's own role reads and writes every tenant's rows of `tables` (on PostgreSQL; other
+    databases have no policies).
+
+    The policies bind the tables' owner too (FORCE): with no tenant set it reads no row (an UPDATE or DELETE
+    silently changes none) and writes none (WITH CHECK refuses it), and no one scope reads every tenant. The owner
+    is let through for the migration's transaction alone: ALTER TABLE is transactional, so a failed migration
+    rolls this back with everything else, and the policies bind the owner again."""
+    forced = tables if connection.dialect.name == "postgresql" else ()
+    for table in forced:
+        connection.execute(text(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"))
+    yield
+    for table in forced:
+        connection.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))

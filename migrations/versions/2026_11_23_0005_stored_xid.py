@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tenants import rls
+
 revision: str = '0005'
 down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
@@ -30,9 +32,9 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         # Set after the column exists: a volatile default given with ADD COLUMN would rewrite every row.
         op.execute('ALTER TABLE report ALTER COLUMN stored_xid SET DEFAULT (pg_current_xact_id()::text)::bigint')
-        # Row-level security binds the owner too: the backfill runs as the system, for every tenant.
-        op.execute("SELECT set_config('lantern.system', 'migration 0005', true)")
-        op.execute('UPDATE report SET stored_xid = 0 WHERE number IS NULL')
+        # For every tenant: the system scope reads every report but may write none (the policy's WITH CHECK).
+        with rls.every_tenants_rows(op.get_bind(), 'report'):
+            op.execute('UPDATE report SET stored_xid = 0 WHERE number IS NULL')
 
 
 def downgrade() -> None:

@@ -23,7 +23,8 @@ down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The migration's role owns the table, so row-level security does not hide other organizations' rows here.
+# Row-level security binds the tables' owner too (FORCE): where the owner is no superuser this changes no row,
+# and migration 0026 writes what it meant to.
 OPENED_ACCOUNTS = """
 UPDATE invitation SET opens_account = TRUE
 WHERE user_id IN (SELECT id FROM user_account WHERE password_hash IS NULL)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tenants import rls
+
 revision: str = '0019'
 down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
@@ -28,9 +30,8 @@ def downgrade() -> None:
     # Before this revision every comment is for everyone: the team's internal notes would be read by guests,
     # and by them still once upgraded again (not internal any more). The operator decides what becomes of them.
     bind = op.get_bind()
-    if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0019', true)")  # row-level security binds us
-    internal = bind.execute(sa.text('SELECT count(*) FROM report_comment WHERE internal')).scalar_one()
+    with rls.every_tenants_rows(bind, 'report_comment'):  # the system scope reads no comment
+        internal = bind.execute(sa.text('SELECT count(*) FROM report_comment WHERE internal')).scalar_one()
     if internal:
         msg = (
             f'{internal} internal notes would become comments every guest reads. Before going back past 0019, '

@@ -3,7 +3,7 @@
 apart (`search_text`), which the exact match reads; its bigrams (PostgreSQL) are those of that text, and on
 SQLite the trigram index reads it instead of title and description.
 
-The backfill folds every report in batches, in the system scope (row-level security binds the owner too).
+The backfill folds every report in batches, every tenant's (row-level security binds the owner too).
 The fold is written out here as this revision has it: a later change of `search.fold` needs a migration of
 its own to fold the stored text again.
 
@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from tenants import rls
 
 revision: str = '0021'
 down_revision: str | None = '0020'
@@ -104,8 +106,12 @@ def _former(title: str, description: str) -> tuple[str, list[str]]:
 def _index_every_report(index: Callable[[str, str], tuple[str, list[str]]]) -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0021', true)")
         op.execute('DELETE FROM search_gram_share')  # counted anew by the worker within the hour
+    with rls.every_tenants_rows(bind, 'report'):
+        _index_reports(bind, index)
+
+
+def _index_reports(bind: sa.Connection, index: Callable[[str, str], tuple[str, list[str]]]) -> None:
     after = None
     while True:
         batch = sa.select(_REPORT.c.id, _REPORT.c.title, _REPORT.c.description).order_by(_REPORT.c.id).limit(BATCH)

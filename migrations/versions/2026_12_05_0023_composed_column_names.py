@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from tenants import rls
+
 revision: str = '0023'
 down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
@@ -27,21 +29,10 @@ _COLUMN = sa.table('project_column', sa.column('id'), sa.column('project_id'), s
 _REPORT = sa.table('report', sa.column('project_id'), sa.column('status', sa.String()))
 
 
-# Row-level security binds the tables' owner too (FORCE), and no scope reads every tenant's columns: the owner
-# is let through for this transaction alone (ALTER TABLE is transactional, and the policies come back with it).
-_EVERY_TENANTS = ('project_column', 'report')
-
-
 def upgrade() -> None:
     bind = op.get_bind()
-    postgres = bind.dialect.name == 'postgresql'
-    if postgres:
-        for table in _EVERY_TENANTS:
-            op.execute(f'ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY')
-    _compose_names(bind)
-    if postgres:
-        for table in _EVERY_TENANTS:
-            op.execute(f'ALTER TABLE {table} FORCE ROW LEVEL SECURITY')
+    with rls.every_tenants_rows(bind, 'project_column', 'report'):
+        _compose_names(bind)
 
 
 def _compose_names(bind: sa.Connection) -> None:

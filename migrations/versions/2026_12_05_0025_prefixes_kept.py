@@ -22,6 +22,8 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 from uuid_utils.compat import uuid7
 
+from tenants import rls
+
 revision: str = '0025'
 down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
@@ -47,21 +49,11 @@ _PREFIX = sa.table(
     sa.column('updated_at', DateTimeUTC()),
 )
 
-# Row-level security binds the tables' owner too (FORCE), and no scope reads every tenant's rows: the owner is let
-# through for this transaction alone (ALTER TABLE is transactional, and the policies come back with it).
-_EVERY_TENANTS = ('project', 'report', 'project_prefix')
-
 
 def upgrade() -> None:
     bind = op.get_bind()
-    postgres = bind.dialect.name == 'postgresql'
-    if postgres:
-        for table in _EVERY_TENANTS:
-            op.execute(f'ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY')
-    _keep_prefixes(bind, postgres=postgres)
-    if postgres:
-        for table in _EVERY_TENANTS:
-            op.execute(f'ALTER TABLE {table} FORCE ROW LEVEL SECURITY')
+    with rls.every_tenants_rows(bind, 'project', 'report', 'project_prefix'):
+        _keep_prefixes(bind, postgres=bind.dialect.name == 'postgresql')
 
 
 def _keep_prefixes(bind: sa.Connection, *, postgres: bool) -> None:

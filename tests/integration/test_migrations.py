@@ -10,22 +10,29 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
+import sqlalchemy as sa
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Integer, MetaData, Table, insert, make_url, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, make_url, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
 
 from app.cli import ROOT
-from app.db import Organization, Project, ProjectPrefix, Report, metadata
+from app.db import Invitation, Organization, Project, ProjectPrefix, Report, metadata
 from app.settings import get_settings
 from tests.conftest import drop_postgres_database
 
@@ -167,23 +174,16 @@ async def _kept_and_numbered(url: str) -> tuple[set[Any], set[Any]]:
 
 
 def test_the_upgrade_keeps_each_former_prefix_with_the_project_whose_ids_carry_it(
-    embedded_services: dict[str, str], is_postgres: bool, tmp_path: Path
+    plain_owners_database: Databases,
 ) -> None:
     """Before 0025 a rename left a project's reports under their former prefix, free for another project to take
     (a trial): each project keeps its prefixes, the one another took since stays that one's, and the renamed
     projects' reports carry their current prefix. On PostgreSQL as an owner whom row-level security binds."""
-    admin = os.environ.get("TEST_DATABASE_URL", "")
-    owner = asyncio.run(_database_of_a_plain_owner(admin)) if is_postgres else f"sqlite+aiosqlite:///{tmp_path}/a.db"
-    try:
-        _migrate(owner, "0023")
-        ids = asyncio.run(_renamed_projects_before_0025(owner))
-        _migrate(owner, "head")
-        # Read by the superuser on PostgreSQL: every organization's rows at once.
-        everything = make_url(admin).set(database=make_url(owner).database) if is_postgres else make_url(owner)
-        kept, numbered = asyncio.run(_kept_and_numbered(everything.render_as_string(hide_password=False)))
-    finally:
-        if is_postgres:
-            asyncio.run(drop_postgres_database(admin, str(make_url(owner).database)))
+    owner = plain_owners_database.owner
+    _migrate(owner, "0023")
+    ids = asyncio.run(_renamed_projects_before_0025(owner))
+    _migrate(owner, "head")
+    kept, numbered = asyncio.run(_kept_and_numbered(plain_owners_database.everything))
 
     acme, other = ids["acme"], ids["other"]
     assert kept == {
@@ -201,3 +201,247 @@ def test_the_upgrade_keeps_each_former_prefix_with_the_project_whose_ids_carry_i
         (ids["shop"], "SHA-1", "SHB-1"),
         (ids["theirs"], "SHA-1", "SHA-1"),
     }
+
+
+@dataclass
+class Databases:
+    owner: str  # migrates, and stores each organization's rows with its tenant set
+    everything: str  # reads every organization's rows
+
+
+@pytest.fixture
+def plain_owners_database(embedded_services: dict[str, str], is_postgres: bool, tmp_path: Path) -> Iterator[Databases]:
+    """A database to migrate by hand: on PostgreSQL one whose owner row-level security binds, read back by the
+    superuser, who sees every organization's rows; else a SQLite file."""
+    if not is_postgres:
+        url = f"sqlite+aiosqlite:///{tmp_path}/migrated.db"
+        yield Databases(owner=url, everything=url)
+        return
+    admin = os.environ.get("TEST_DATABASE_URL", "")
+    owner = asyncio.run(_database_of_a_plain_owner(admin))
+    name = str(make_url(owner).database)
+    try:
+        yield Databases(
+            owner=owner, everything=make_url(admin).set(database=name).render_as_string(hide_password=False)
+        )
+    finally:
+        asyncio.run(drop_postgres_database(admin, name))
+
+
+# Rows as migrations 0001 and 0002 made their tables: every later migration gives the columns it adds a default, so
+# these rows can be stored at any revision from 0004 on, and leave every later column as its migration made it.
+_JSON = (
+    "security", "allowed_origins", "widget_config", "page_metadata", "console_logs", "network_logs",
+    "user_actions", "tags",
+)  # fmt: skip
+# The columns of a type other than plain text, numbers and booleans, which the rows must be bound as.
+_TYPES: dict[str, Any] = {
+    **dict.fromkeys(("id", "organization_id", "project_id", "report_id", "user_id"), GUID()),
+    **dict.fromkeys(("created_at", "updated_at", "expires_at"), DateTimeUTC()),
+    **dict.fromkeys(_JSON, JsonB),
+    "search_grams": ARRAY(sa.Text()).with_variant(sa.JSON(), "sqlite"),
+}
+
+
+def _table(name: str, *columns: str) -> sa.TableClause:
+    """A table as 0001 and 0002 made it: the columns named, its id and its times."""
+    return sa.table(name, *(sa.column(each, _TYPES.get(each)) for each in ("id", *columns, "created_at", "updated_at")))
+
+
+_ORGANIZATION = _table("organization", "name", "slug", "default_locale", "timezone", "security")
+_USER = _table("user_account", "email", "name", "password_hash", "is_superuser", "is_active")
+_INVITATION = _table("invitation", "user_id", "token_hash", "expires_at", "organization_id")
+_PROJECT = _table(
+    "project", "name", "tracking_prefix", "is_active", "is_public", "guests_see_guests", "require_origin",
+    "allowed_origins", "rate_limit_per_minute", "widget_config", "organization_id",
+)  # fmt: skip
+_COLUMN = _table("project_column", "project_id", "name", "status_id", "position", "organization_id")
+_REPORT = _table(
+    "report", "project_id", "title", "description", "status", "severity", "priority", "category", "source",
+    "page_metadata", "console_logs", "network_logs", "user_actions", "tags", "search_grams", "organization_id",
+)  # fmt: skip
+_COMMENT = _table("report_comment", "report_id", "text", "internal", "organization_id")
+
+
+def _organization(organization: UUID) -> list[tuple[sa.TableClause, dict[str, Any]]]:
+    now = datetime.now(UTC)
+    return [
+        (_ORGANIZATION, {"id": organization, "name": "o", "slug": organization.hex, "default_locale": "en",
+                         "timezone": "UTC", "security": {}, "created_at": now, "updated_at": now}),
+    ]  # fmt: skip
+
+
+def _project(
+    organization: UUID, project: UUID, status_ids: tuple[int, ...]
+) -> list[tuple[sa.TableClause, dict[str, Any]]]:
+    """A project with a custom column of each number in `status_ids`."""
+    now = datetime.now(UTC)
+    stamped = {"organization_id": organization, "created_at": now, "updated_at": now}
+    return [
+        (_PROJECT, {"id": project, "name": "p", "tracking_prefix": "PR", "is_active": True, "is_public": False,
+                    "guests_see_guests": False, "require_origin": False, "allowed_origins": [],
+                    "rate_limit_per_minute": 10, "widget_config": {}, **stamped}),
+        *[(_COLUMN, {"id": uuid7(), "project_id": project, "name": f"c{status_id}", "status_id": status_id,
+                     "position": status_id, **stamped}) for status_id in status_ids],
+    ]  # fmt: skip
+
+
+def _report(organization: UUID, project: UUID, report: UUID, title: str) -> list[tuple[sa.TableClause, dict[str, Any]]]:
+    """A report not numbered yet."""
+    now = datetime.now(UTC)
+    return [
+        (_REPORT, {"id": report, "project_id": project, "title": title, "description": "", "status": "feedback",
+                   "severity": "low", "priority": "low", "category": "bug", "source": "api", "page_metadata": {},
+                   "console_logs": [], "network_logs": [], "user_actions": [], "tags": [], "search_grams": [],
+                   "organization_id": organization, "created_at": now, "updated_at": now}),
+    ]  # fmt: skip
+
+
+def _invited(
+    organization: UUID, user: UUID, *, account_made: datetime, invited: datetime, password_hash: str | None = None
+) -> list[tuple[sa.TableClause, dict[str, Any]]]:
+    """A person's account, made at `account_made`, and an invitation of the organization, made at `invited`."""
+    return [
+        (_USER, {"id": user, "email": f"{user.hex}@example.com", "name": "", "password_hash": password_hash,
+                 "is_superuser": False, "is_active": True, "created_at": account_made, "updated_at": account_made}),
+        (_INVITATION, {"id": uuid7(), "user_id": user, "token_hash": user.hex, "organization_id": organization,
+                       "expires_at": invited + timedelta(days=7), "created_at": invited, "updated_at": invited}),
+    ]  # fmt: skip
+
+
+async def _store(url: str, organization: UUID, rows: list[tuple[sa.TableClause, dict[str, Any]]]) -> None:
+    """`rows` in one transaction, with the organization's tenant set for row-level security, as the app stores them."""
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT set_config('lantern.tenant_id', :id, true)"), {"id": str(organization)}
+            )
+        for table_clause, row in rows:
+            await connection.execute(insert(table_clause), [row])
+    await engine.dispose()
+
+
+async def _read(url: str, statement: Any) -> set[tuple[Any, ...]]:
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        rows = {tuple(row) for row in await connection.execute(statement)}
+    await engine.dispose()
+    return rows
+
+
+def test_data_migrations_change_every_organizations_rows(plain_owners_database: Databases, is_postgres: bool) -> None:
+    """Upgrading reaches every organization's rows, also as an owner whom row-level security binds: 0005 and 0021
+    failed there (no tenant's policy lets the owner write a row), and 0016 and 0018 changed no row, which 0026
+    writes."""
+    databases = plain_owners_database
+    _migrate(databases.owner, "0004")
+    now = datetime.now(UTC)
+    organizations = {uuid7(): (uuid7(), uuid7(), uuid7()) for _ in range(2)}
+    for organization, (project, report, user) in organizations.items():
+        rows = [
+            *_organization(organization),
+            *_project(organization, project, (6, 8)),
+            *_report(organization, project, report, "Café"),
+            *_invited(organization, user, account_made=now, invited=now),
+        ]
+        asyncio.run(_store(databases.owner, organization, rows))
+
+    _migrate(databases.owner, "head")
+
+    everything = databases.everything
+    projects = [project for project, _, _ in organizations.values()]
+    reports = [report for _, report, _ in organizations.values()]
+    users = [user for _, _, user in organizations.values()]
+    numbers = select(Project.id, Project.last_column_status_id)
+    assert asyncio.run(_read(everything, numbers)) == {(project, 8) for project in projects}
+    invitations = select(Invitation.user_id, Invitation.opens_account)
+    assert asyncio.run(_read(everything, invitations)) == {(user, True) for user in users}
+    indexed = select(Report.id, Report.stored_xid, Report.search_text)
+    assert asyncio.run(_read(everything, indexed)) == {
+        (report, 0 if is_postgres else None, "cafe\n") for report in reports
+    }
+
+
+def test_the_upgrade_writes_what_0016_and_0018_left_unwritten_under_row_level_security(
+    plain_owners_database: Databases, is_postgres: bool
+) -> None:
+    """Where 0016 and 0018 changed no row (an owner whom row-level security binds), projects kept 5 as their last
+    column number, and a custom column took the number of one they have (or had); no invitation opened its account,
+    and those who were invited before could not choose their password. The upgrade writes what they meant to, and
+    changes nothing they had right: a number given since stays, and an invitation made after its account (the one
+    that opened it withdrawn) does not choose its password."""
+    if not is_postgres:
+        pytest.skip("SQLite has no row-level security: 0016 and 0018 wrote their rows there")
+    databases = plain_owners_database
+    _migrate(databases.owner, "0025")
+    acme, other = uuid7(), uuid7()
+    renumbered, numbered_since = uuid7(), uuid7()
+    opened, invited_later, has_password = uuid7(), uuid7(), uuid7()
+    made = datetime.now(UTC) - timedelta(days=1)
+    asyncio.run(
+        _store(databases.owner, acme, [
+            *_organization(acme),
+            *_project(acme, renumbered, (6, 9)),  # kept 5: its next column would take 6, which it has
+            *_invited(acme, opened, account_made=made, invited=made + timedelta(milliseconds=20)),
+        ])
+    )  # fmt: skip
+    asyncio.run(
+        _store(databases.owner, other, [
+            *_organization(other),
+            *_project(other, numbered_since, (6,)),
+            *_invited(other, invited_later, account_made=made, invited=made + timedelta(hours=1)),
+            *_invited(other, has_password, account_made=made, invited=made, password_hash="argon2"),
+        ])
+    )  # fmt: skip
+    asyncio.run(_given_since(databases.everything, numbered_since, 12))
+
+    _migrate(databases.owner, "head")
+
+    numbers = select(Project.id, Project.last_column_status_id)
+    assert asyncio.run(_read(databases.everything, numbers)) == {(renumbered, 9), (numbered_since, 12)}
+    invitations = select(Invitation.user_id, Invitation.opens_account)
+    assert asyncio.run(_read(databases.everything, invitations)) == {
+        (opened, True),
+        (invited_later, False),
+        (has_password, False),
+    }
+
+
+async def _given_since(url: str, project: UUID, last_column_status_id: int) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(Project.__table__)  # type: ignore[arg-type]
+            .where(Project.__table__.c.id == project)
+            .values(last_column_status_id=last_column_status_id)
+        )
+    await engine.dispose()
+
+
+def test_going_back_past_0019_counts_every_organizations_internal_notes(plain_owners_database: Databases) -> None:
+    """Going back past 0019 would show the team's internal notes to guests, so it is refused while there are some:
+    also as an owner whom row-level security binds, who counted none (and went back)."""
+    databases = plain_owners_database
+    _migrate(databases.owner, "head")
+    organization, project, report = uuid7(), uuid7(), uuid7()
+    now = datetime.now(UTC)
+    note = {"id": uuid7(), "report_id": report, "text": "only for the team", "internal": True,
+            "organization_id": organization, "created_at": now, "updated_at": now}  # fmt: skip
+    asyncio.run(
+        _store(databases.owner, organization, [
+            *_organization(organization),
+            *_project(organization, project, ()),
+            *_report(organization, project, report, "t"),
+            (_COMMENT, note),
+        ])
+    )  # fmt: skip
+
+    with pytest.raises(RuntimeError, match="1 internal notes would become comments every guest reads"):
+        _downgrade(databases.owner, "0018")
+
+
+def _downgrade(url: str, revision: str) -> None:
+    config = _alembic_config()
+    config.set_main_option("sqlalchemy.url", url)
+    command.downgrade(config, revision)
