@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -78,19 +78,26 @@ def attributes(body: dict[str, Any]) -> AsSent:
     return AsSent(changes, paths, at="data.attributes.")
 
 
-def check_identity(body: dict[str, Any], type_name: str, resource_id: str) -> None:
-    """A JSON:API document that changes a resource names that one: another `data.type` or `data.id` is a 409
-    (JSON:API's answer), not a change applied to the resource of the URL."""
+async def check_identity(
+    body: dict[str, Any], type_name: str, names_resource: Callable[[str], Awaitable[bool]]
+) -> None:
+    """A JSON:API document that changes a resource names that one: another `data.type`, or a `data.id` that
+    `names_resource` says names another (an id of the resource in another spelling, as its address may give it,
+    names it), is a 409 (JSON:API's answer), not a change applied to the resource of the address."""
     data = body.get("data")
     if len(body) != 1 or not isinstance(data, dict):
         return
-    mismatched = [
-        FieldError(f"data.{member}", _("This is not the resource of the address: %(value)s.", value=sent))
-        for member, expected in (("type", type_name), ("id", resource_id))
-        if (sent := data.get(member)) is not None and str(sent) != expected
-    ]
+    mismatched = []
+    if (sent_type := data.get("type")) is not None and str(sent_type) != type_name:
+        mismatched.append(_not_the_resource("type", sent_type))
+    if (sent_id := data.get("id")) is not None and not await names_resource(str(sent_id)):
+        mismatched.append(_not_the_resource("id", sent_id))
     if mismatched:
         raise LanternError(ErrorCode.CONFLICT, details=mismatched)
+
+
+def _not_the_resource(member: str, sent: object) -> FieldError:
+    return FieldError(f"data.{member}", _("This is not the resource of the address: %(value)s.", value=sent))
 
 
 def member_name(raw: str) -> str:

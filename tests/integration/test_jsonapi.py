@@ -164,6 +164,39 @@ async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refu
     ]
 
 
+async def test_a_changes_data_id_may_name_its_report_as_the_address_may(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """The address takes a report's UUID or tracking ID, in any case, also under a former prefix: so does the
+    document's `data.id`, and only an id naming another report (or none) is a 409. `PATCH /reports/BK-2` with
+    `data.id` "BK-2" was a 409 (from a trial)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        _, report_id = await _reports(anonymous, project, 2)
+        renamed = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "DCX"})
+        assert renamed.status_code == 200, renamed.text
+        headers = {"Content-Type": JSONAPI, "Accept": JSONAPI}
+
+        async def change(address: str, data_id: str) -> int:
+            document = {"data": {"type": "report", "id": data_id, "attributes": {"severity": "low"}}}
+            answer = await tenant.client.patch(
+                f"/api/v1/reports/{address}", content=json.dumps(document), headers=headers
+            )
+            return answer.status_code
+
+        answers = {
+            (address, data_id): await change(address, data_id)
+            for address, data_id in (
+                ("DOC-2", "DOC-2"), ("DCX-2", "doc-2"), ("doc-2", "DCX-2"), (report_id, "dcx-2"),
+                ("DCX-2", report_id.upper()), ("DCX-2", "DOC-1"), ("DCX-2", "DCX-3"), ("DCX-2", "DCX-2-x"),
+            )
+        }  # fmt: skip
+    assert answers == {
+        ("DOC-2", "DOC-2"): 200, ("DCX-2", "doc-2"): 200, ("doc-2", "DCX-2"): 200, (report_id, "dcx-2"): 200,
+        ("DCX-2", report_id.upper()): 200, ("DCX-2", "DOC-1"): 409, ("DCX-2", "DCX-3"): 409, ("DCX-2", "DCX-2-x"): 409,
+    }  # fmt: skip
+
+
 async def test_a_document_assigns_and_unassigns_through_its_relationship(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

@@ -124,6 +124,16 @@ class ReportService(TenantService[Report]):
             raise not_found()
         return report
 
+    async def names(self, report: Report, reference: str) -> bool:
+        """Whether `reference` names `report` as `by_reference` reads it: its UUID in any case, or its tracking
+        ID in any case, also under a former prefix."""
+        if (named := named_by_tracking_id(reference)) is not None:
+            return await self.session.scalar(select(Report.id).where(Report.id == report.id, named)) is not None
+        try:
+            return UUID(reference) == report.id
+        except ValueError:
+            return False
+
     async def chosen(self, ids: Sequence[str]) -> list[Report]:
         """The reports of these ids (the rows ticked on a list page), in the order they were stored (ids are
         UUIDv7). One that is not this organization's report is not found, as at its own address, and then none

@@ -3,6 +3,7 @@ screenshots are served by screenshots.py."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -277,7 +278,7 @@ class ReportController(Controller):
         sent = _changes(data)
         changes = convert_body(sent, schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        jsonapi.check_identity(data, "report", str(report.id))
+        await jsonapi.check_identity(data, "report", partial(reports.names, report))
         actor = await reports.acting_for(identity, _updater_email(data))
         with refusals_named_as_sent(sent, schemas.ReportUpdate):  # an unknown column or assignee
             changed = await reports.apply(report, changes, columns, actor)
