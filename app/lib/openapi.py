@@ -23,6 +23,7 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Request
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import (
@@ -332,13 +333,19 @@ _DEFAULT_ERROR = "`INTERNAL_ERROR` (500) or `SERVICE_UNAVAILABLE` (503: the data
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _SECONDS = Schema(type=OpenAPIType.INTEGER, minimum=0)
-_RATE_HEADERS = {
-    "Retry-After": OpenAPIHeader(schema=_SECONDS, description="Seconds until a request can succeed."),
+# The caller's bucket, on every answer to a request the rate limit counted (see app/lib/throttle.py).
+_BUCKET_HEADERS = {
     "X-RateLimit-Limit": OpenAPIHeader(
         schema=_SECONDS, description="Requests the bucket holds (the admin API's: its burst, refilled steadily)."
     ),
     "X-RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left in the bucket."),
     "X-RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Unix time (seconds) when it has room again."),
+}
+# For a public operation that counts its own requests (login, sign-up): its answers carry the bucket's headers.
+COUNTED_HEADERS = [ResponseHeader(name, documentation_only=True) for name in _BUCKET_HEADERS]
+_RATE_HEADERS = {
+    "Retry-After": OpenAPIHeader(schema=_SECONDS, description="Seconds until a request can succeed."),
+    **_BUCKET_HEADERS,
 }
 _ERROR = Schema(
     type=OpenAPIType.OBJECT,
@@ -477,6 +484,26 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
         if status[0] in "45":
             response.update(_error_response(CODE_OF_STATUS.get(int(status), ErrorCode.INTERNAL_ERROR)))
     responses["default"] = {"description": _DEFAULT_ERROR, **_error_content()}
+    _document_bucket_headers(operation)
+
+
+def _document_bucket_headers(operation: dict[str, Any]) -> None:
+    """The bucket's headers on every answer of an operation whose requests a rate limit counts, whatever it
+    answers: one that takes a credential (the limit counts each request of a known caller; a 401's caller is none),
+    or a public one that counts its own (its success declares `COUNTED_HEADERS`)."""
+    responses: dict[str, Any] = operation["responses"]
+    credentialed = _credentialed(operation)
+    counted_itself = any(
+        status.startswith("2") and "X-RateLimit-Limit" in response.get("headers", {})
+        for status, response in responses.items()
+    )
+    if not (credentialed or counted_itself):
+        return
+    unknown_caller = str(STATUS_OF[ErrorCode.UNAUTHORIZED]) if credentialed else None
+    for status, response in responses.items():
+        if status != unknown_caller:
+            headers = response.setdefault("headers", {})
+            headers.update({name: header.to_schema() for name, header in _BUCKET_HEADERS.items()})
 
 
 def _is_list(native: dict[str, Any], schemas: dict[str, Any]) -> bool:
@@ -499,7 +526,7 @@ def _answers_either_mode(response: dict[str, Any]) -> bool:
 
 def _errors(path: str, method: str, operation: dict[str, Any], *, either_mode: bool) -> list[ErrorCode]:
     """The errors an operation can meet, from what it takes."""
-    credentialed = operation.get("security") != PUBLIC
+    credentialed = _credentialed(operation)
     body = "requestBody" in operation
     checks = [
         (body or either_mode or bool(operation.get("parameters")), ErrorCode.VALIDATION_ERROR),
@@ -512,6 +539,11 @@ def _errors(path: str, method: str, operation: dict[str, Any], *, either_mode: b
         (credentialed, ErrorCode.RATE_LIMITED),
     ]
     return [code for applies, code in checks if applies]
+
+
+def _credentialed(operation: dict[str, Any]) -> bool:
+    """Whether the operation takes a credential (a token, a session, a widget key): its caller is known."""
+    return operation.get("security") != PUBLIC
 
 
 def _error_content() -> dict[str, Any]:

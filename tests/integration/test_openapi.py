@@ -27,7 +27,7 @@ from app.lib.jsonapi import MEDIA_TYPE
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
-from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 
 
 async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
@@ -205,6 +205,57 @@ async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient)
     assert statuses("get", "/health/ready") == {"200", "503", "default"}
     limited = operations["get", "/api/v1/reports"]["responses"]["429"]
     assert {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(limited["headers"])
+
+
+BUCKET_HEADERS = {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"}
+
+
+async def test_every_answer_a_rate_limit_counted_documents_its_bucket_headers(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The bucket's headers come on every answer to a request the rate limit counted, a 200 or 201 too: only the
+    429 documented them, so a client generated from the document could not read them where they mattered most,
+    before the limit. Each answer here has exactly the rate-limit headers its operation documents for its status."""
+    documented = _operations((await anonymous.get("/schema/openapi.json")).json())
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Limited", trackingPrefix="LIM")
+        widget = {"X-API-Key": project["apiKey"]}
+        token = await tenant.create_token()
+        report = await anonymous.post("/api/v1/reports", json={"title": "Checkout fails"}, headers=widget)
+        answers = {
+            ("post", "/api/v1/reports"): report,
+            ("post", "/api/v1/widget/submit"): await anonymous.post(
+                "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=widget
+            ),
+            ("get", "/api/v1/reports"): await tenant.client.get("/api/v1/reports"),
+            ("get", "/api/v1/reports/{reference}"): await tenant.client.get(f"/api/v1/reports/{uuid4()}"),
+            ("post", "/api/v1/projects"): await tenant.client.post("/api/v1/projects", json={"name": ""}),
+            ("post", "/api/v1/tokens"): await tenant.client.post("/api/v1/tokens", json={"name": "CI"}),
+            ("delete", "/api/v1/tokens/{token_id}"): await tenant.client.delete(f"/api/v1/tokens/{token['id']}"),
+            ("get", "/api/v1/projects"): await anonymous.get("/api/v1/projects"),  # no caller: counted by none
+            ("post", "/api/v1/auth/login"): await anonymous.post(
+                "/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD}
+            ),  # public, counted by account and address
+            ("post", "/api/v1/auth/password-reset"): await anonymous.post(
+                "/api/v1/auth/password-reset", json={"email": tenant.email}
+            ),  # counted by address, and told only when refused: every answer is the same
+        }
+
+    def documented_headers(method: str, path: str, status: int) -> set[str]:
+        headers = documented[method, path]["responses"][str(status)].get("headers", {})
+        return {name.lower() for name in headers} & BUCKET_HEADERS
+
+    found = {
+        operation: (answer.status_code, BUCKET_HEADERS & set(answer.headers.keys()))
+        for operation, answer in answers.items()
+    }
+    assert found == {
+        operation: (answer.status_code, documented_headers(*operation, answer.status_code))
+        for operation, answer in answers.items()
+    }
+    counted = {operation for operation, (_, headers) in found.items() if headers}
+    assert counted == set(answers) - {("get", "/api/v1/projects"), ("post", "/api/v1/auth/password-reset")}
+    assert {status for status, _ in found.values()} == {200, 201, 202, 204, 400, 401, 404}
 
 
 async def test_an_answer_in_either_mode_documents_both_media_types(
@@ -727,10 +778,11 @@ async def test_every_operation_that_answers_bytes_documents_their_media_type(
     screenshot = "/api/v1/reports/{reference}/screenshots/{screenshot_id}"
     shots = operations["get", screenshot]["responses"]
     assert set(shots["200"]["content"]) == {"image/png", "image/jpeg", "image/webp"}
-    assert set(shots["409"]["headers"]) == {"Retry-After"}
+    counted = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}  # the files' bucket
+    assert set(shots["409"]["headers"]) == {"Retry-After", *counted}
     assert shots["409"]["content"] == {"application/json": {"schema": ERROR_REF}}
     pending = operations["get", f"{screenshot}/thumbnail"]["responses"]["202"]
-    assert ("content" not in pending, set(pending["headers"])) == (True, {"Retry-After"})
+    assert ("content" not in pending, set(pending["headers"])) == (True, {"Retry-After", *counted})
     attachment = operations["get", "/api/v1/reports/{reference}/attachments/{attachment_id}/content"]["responses"]
     assert set(attachment["200"]["content"]) == {"application/octet-stream"}
 

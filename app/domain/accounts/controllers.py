@@ -25,7 +25,7 @@ from app.lib.csrf import rotate_csrf_token
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
-from app.lib.openapi import PUBLIC, SESSION, may_answer
+from app.lib.openapi import COUNTED_HEADERS, PUBLIC, SESSION, may_answer
 from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
@@ -155,6 +155,7 @@ class AuthController(Controller):
     @post(
         "/signup",
         operation_id="Signup",
+        response_headers=COUNTED_HEADERS,
         opt={OWN_LIMIT: True},
         status_code=HTTP_201_CREATED,
         exclude_from_csrf=True,
@@ -176,6 +177,7 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="Login",
+        response_headers=COUNTED_HEADERS,
         opt={OWN_LIMIT: True},
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
