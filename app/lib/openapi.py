@@ -43,6 +43,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
+from app.lib.query import camel_spelling
 from app.lib.schema import defaults, other_spellings
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
@@ -485,6 +486,17 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
             response.update(_error_response(CODE_OF_STATUS.get(int(status), ErrorCode.INTERNAL_ERROR)))
     responses["default"] = {"description": _DEFAULT_ERROR, **_error_content()}
     _document_bucket_headers(operation)
+    _document_camel_case_spellings(operation)
+
+
+def _document_camel_case_spellings(operation: dict[str, Any]) -> None:
+    """Each snake_case query parameter says its camelCase spelling, which the server reads as it (see
+    app/lib/query.py): said, not listed as a parameter of its own, so a generated client has one argument for it,
+    not two that it may not send together."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query" and (camel := camel_spelling(parameter["name"])) != parameter["name"]:
+            also = f"Also taken as `{camel}`."
+            parameter["description"] = f"{parameter['description']} {also}" if parameter.get("description") else also
 
 
 def _document_bucket_headers(operation: dict[str, Any]) -> None:

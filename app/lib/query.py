@@ -40,6 +40,12 @@ def query_names(handler: BaseRouteHandler) -> frozenset[str]:
     )
 
 
+def camel_spelling(name: str) -> str:
+    """The camelCase spelling a declared snake_case parameter is read by too (`pageSize` for `page_size`)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _read_as(key: str, declared: frozenset[str]) -> str:
     snake = _CAPITAL.sub("_", key).lower()
     return snake if key not in declared and snake in declared else key

@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT202012
 
 from app.lib.jsonapi import MEDIA_TYPE
 from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
+from app.lib.query import query_names
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
@@ -256,6 +257,41 @@ async def test_every_answer_a_rate_limit_counted_documents_its_bucket_headers(
     counted = {operation for operation, (_, headers) in found.items() if headers}
     assert counted == set(answers) - {("get", "/api/v1/projects"), ("post", "/api/v1/auth/password-reset")}
     assert {status for status, _ in found.values()} == {200, 201, 202, 204, 400, 401, 404}
+
+
+async def test_every_query_parameter_says_the_camel_case_spelling_the_server_reads_it_by(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """The server reads `?projectId=` and `?pageSize=` as `project_id` and `page_size` (SPEC §4a: requests accept
+    camelCase), which the document did not say: each snake_case query parameter says its other spelling."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    declared = {
+        (method.lower(), re.sub(r"{(\w+):\w+}", r"{\1}", route.path)): query_names(handler)
+        for route in app.routes
+        for method, (handler, _) in getattr(route, "route_handler_map", {}).items()
+    }
+    spelled = {
+        (key, parameter["name"]): parameter.get("description", "")
+        for key, operation in _operations(document).items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query" and "_" in parameter["name"]
+    }
+    assert {name for _, name in spelled} >= {"project_id", "page_size", "created_since", "file_name"}
+    for (key, name), description in spelled.items():
+        camel = re.sub(r"_(\w)", lambda letter: letter[1].upper(), name)
+        assert f"Also taken as `{camel}`." in description, (key, name)
+        assert name in declared[key], (key, name)  # read by the handler itself: the middleware renames for it
+    async with tenants.create() as tenant:
+        listed, other = await tenant.create_project("Listed"), await tenant.create_project("Other")
+        for project in (listed, listed, other):
+            sent = await anonymous.post(
+                "/api/v1/reports", json={"title": "Slow"}, headers={"X-API-Key": project["apiKey"]}
+            )
+            assert sent.status_code == 201, sent.text
+        page = await tenant.client.get("/api/v1/reports", params={"projectId": listed["id"], "pageSize": 1})
+    assert page.status_code == 200, page.text
+    assert {key: page.json()["data"][key] for key in ("total", "pageSize")} == {"total": 2, "pageSize": 1}
+    assert len(page.json()["data"]["items"]) == 1
 
 
 async def test_an_answer_in_either_mode_documents_both_media_types(
