@@ -131,6 +131,31 @@ async def test_bugsparks_reporter_identifier_is_the_reporters_address_when_it_is
     assert "customer-4711" in export.text
 
 
+async def test_a_bugspark_reports_priority_is_taken_and_one_it_does_not_know_refused(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A priority sent with BugSpark's body (BugPin's widget sends one) was dropped without a word: the report was
+    medium. It is taken as the widget's is, and one that is no priority is a 400 naming it, never dropped."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        sent = {
+            priority: await anonymous.post(
+                "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "priority": priority}, headers=key
+            )
+            for priority in ("highest", "low")
+        }
+        left_out = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers=key)
+        unknown = await anonymous.post("/api/v1/reports", json={**BUGSPARK_EXAMPLE, "priority": "urgent"}, headers=key)
+        shown = {
+            name: (await tenant.client.get(f"/api/v1/reports/{answer.json()['data']['id']}")).json()["data"]["priority"]
+            for name, answer in {**sent, "left out": left_out}.items()
+        }
+    assert shown == {"highest": "highest", "low": "low", "left out": "medium"}
+    assert unknown.status_code == 400, unknown.text
+    assert [detail["field"] for detail in unknown.json()["details"]] == ["priority"]
+
+
 async def test_missing_title_answers_in_traditional_chinese_naming_the_field(
     tenants: TenantFactory,
     anonymous: ApiClient,

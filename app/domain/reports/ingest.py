@@ -140,6 +140,7 @@ def report_from_api(project_id: UUID, body: ApiReport) -> Report:
         title=trimmed_title(body.title),
         description=body.description,
         severity=body.severity.value,
+        priority=body.priority.value,
         category=body.category.value,
         source=Source.API.value,
         reporter_identifier=body.reporter_identifier,

@@ -121,11 +121,13 @@ class WidgetSubmitted(msgspec.Struct, rename="camel", kw_only=True):
 
 
 class ApiReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """BugSpark's create body, in its documented snake_case."""
+    """BugSpark's create body, in its documented snake_case; and a priority, as BugPin's widget sends it (BugSpark
+    has none: a client that sends one means it)."""
 
     title: Title
     description: Description = ""
     severity: Severity = Severity.MEDIUM
+    priority: Priority = Priority.MEDIUM
     category: Category = Category.BUG
     reporter_identifier: Annotated[str, msgspec.Meta(max_length=320)] | None = None
     screenshot_url: StorageKey | None = None
