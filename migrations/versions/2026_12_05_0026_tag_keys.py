@@ -1,8 +1,8 @@
 """Tags are kept as column names are: trimmed, composed (NFC), each once whatever its case or width (the first
 spelling stays), and found by the tag filter in any case or width through their keys (`tag_keys`).
 
-The backfill reads the reports that have tags, in batches, in the system scope (row-level security binds the
-owner too). The keys are written out here as this revision makes them (app/lib/names.py's `name_key`): a later
+The backfill reads the reports that have tags, in batches, with every tenant's rows let through for the
+migration (row-level security binds the owner too: `rls.every_tenants_rows`). The keys are written out here as this revision makes them (app/lib/names.py's `name_key`): a later
 change of that needs a migration of its own. Downgrading drops the keys and keeps the tags as they now are,
 which the former code read as well.
 
@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
+
+from tenants import rls
 
 revision: str = '0026'
 down_revision: str | None = '0025'
@@ -50,8 +52,11 @@ def upgrade() -> None:
     # Not batch mode: SQLite must not rebuild `report`, whose rowids key the FTS index (see search.py).
     op.add_column('report', sa.Column('tag_keys', advanced_alchemy.types.JsonB, nullable=False, server_default='[]'))
     bind = op.get_bind()
-    if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0026', true)")
+    with rls.every_tenants_rows(bind, 'report'):  # the system scope reads every report but may write none
+        _keep_tags_once(bind)
+
+
+def _keep_tags_once(bind: sa.Connection) -> None:
     after = None
     while True:
         batch = sa.select(_REPORT.c.id, _REPORT.c.tags).order_by(_REPORT.c.id).limit(BATCH)

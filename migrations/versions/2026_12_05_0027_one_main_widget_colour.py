@@ -16,6 +16,8 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
+from tenants import rls
+
 revision: str = '0027'
 down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
@@ -26,13 +28,12 @@ _PROJECT = sa.table('project', sa.column('id'), sa.column('widget_config', advan
 
 def upgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name == 'postgresql':
-        op.execute("SELECT set_config('lantern.system', 'migration 0027', true)")
-    for project_id, config in bind.execute(sa.select(_PROJECT.c.id, _PROJECT.c.widget_config)).all():
-        color = (config or {}).get('primaryColor')
-        if color is not None and config.get('brandingPrimaryColor') != color:
-            changed = {**config, 'brandingPrimaryColor': color}
-            bind.execute(sa.update(_PROJECT).where(_PROJECT.c.id == project_id).values(widget_config=changed))
+    with rls.every_tenants_rows(bind, 'project'):  # the system scope reads every project but may write none
+        for project_id, config in bind.execute(sa.select(_PROJECT.c.id, _PROJECT.c.widget_config)).all():
+            color = (config or {}).get('primaryColor')
+            if color is not None and config.get('brandingPrimaryColor') != color:
+                changed = {**config, 'brandingPrimaryColor': color}
+                bind.execute(sa.update(_PROJECT).where(_PROJECT.c.id == project_id).values(widget_config=changed))
 
 
 def downgrade() -> None:

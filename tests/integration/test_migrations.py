@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
 
 from app.cli import ROOT
-from app.db import Invitation, Organization, Project, ProjectPrefix, Report, metadata
+from app.db import Invitation, Project, ProjectPrefix, Report, metadata
 from app.settings import get_settings
 from tests.conftest import drop_postgres_database
 
@@ -120,43 +120,18 @@ async def _renamed_projects_before_0025(url: str) -> dict[str, UUID]:
     """Two organizations' projects and reports as a rename left them before revision 0025: `relaunch` was RLT and
     is RLX, its reports RLT-1, RLT-2 and RLX-3; `steal` took RLT since and gave an RLT-1 of its own; `shop` was SHA
     and is SHB; another organization's `theirs` is SHA. Each organization's rows in a transaction of its own, with
-    the tenant set for row-level security."""
+    the tenant set for row-level security, in the columns the tables had then (not the models' of today)."""
     ids = {name: uuid7() for name in ("acme", "other", "relaunch", "steal", "shop", "theirs")}
-    engine = create_async_engine(url)
     for organization in ("acme", "other"):
-        projects = [(name, prefix) for name, owner, prefix in _PROJECTS if owner == organization]
-        async with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":
-                await connection.execute(
-                    text("SELECT set_config('lantern.tenant_id', :id, true)"), {"id": str(ids[organization])}
-                )
-            await connection.execute(
-                insert(Organization.__table__),  # type: ignore[arg-type]
-                [{"id": ids[organization], "name": organization, "slug": f"{organization}-{ids[organization].hex}"}],
-            )
-            await connection.execute(
-                insert(Project.__table__),  # type: ignore[arg-type]
-                [
-                    {"id": ids[name], "organization_id": ids[organization], "name": name, "tracking_prefix": prefix}
-                    for name, prefix in projects
-                ],
-            )
-            await connection.execute(
-                insert(Report.__table__),  # type: ignore[arg-type]
-                [
-                    {
-                        "id": uuid7(),
-                        "organization_id": ids[organization],
-                        "project_id": ids[project],
-                        "number": number,
-                        "tracking_id": f"{prefix}-{number}",
-                        "title": f"{prefix}-{number}",
-                    }
-                    for project, prefix, number in _REPORTS
-                    if project in dict(projects)
-                ],
-            )
-    await engine.dispose()
+        projects = {name: prefix for name, owner, prefix in _PROJECTS if owner == organization}
+        rows = _organization(ids[organization])
+        for name, prefix in projects.items():
+            rows += _project(ids[organization], ids[name], (), prefix=prefix)
+        for project, prefix, number in _REPORTS:
+            if project in projects:
+                report = _report(ids[organization], ids[project], uuid7(), f"{prefix}-{number}")[0][1]
+                rows.append((_NUMBERED_REPORT, {**report, "number": number, "tracking_id": f"{prefix}-{number}"}))
+        await _store(url, ids[organization], rows)
     return ids
 
 
@@ -256,10 +231,12 @@ _PROJECT = _table(
     "allowed_origins", "rate_limit_per_minute", "widget_config", "organization_id",
 )  # fmt: skip
 _COLUMN = _table("project_column", "project_id", "name", "status_id", "position", "organization_id")
-_REPORT = _table(
-    "report", "project_id", "title", "description", "status", "severity", "priority", "category", "source",
-    "page_metadata", "console_logs", "network_logs", "user_actions", "tags", "search_grams", "organization_id",
+_REPORT_COLUMNS = (
+    "project_id", "title", "description", "status", "severity", "priority", "category", "source", "page_metadata",
+    "console_logs", "network_logs", "user_actions", "tags", "search_grams", "organization_id",
 )  # fmt: skip
+_REPORT = _table("report", *_REPORT_COLUMNS)
+_NUMBERED_REPORT = _table("report", *_REPORT_COLUMNS, "number", "tracking_id")
 _COMMENT = _table("report_comment", "report_id", "text", "internal", "organization_id")
 
 
@@ -272,15 +249,16 @@ def _organization(organization: UUID) -> list[tuple[sa.TableClause, dict[str, An
 
 
 def _project(
-    organization: UUID, project: UUID, status_ids: tuple[int, ...]
+    organization: UUID, project: UUID, status_ids: tuple[int, ...], *, prefix: str = "PR"
 ) -> list[tuple[sa.TableClause, dict[str, Any]]]:
     """A project with a custom column of each number in `status_ids`."""
     now = datetime.now(UTC)
     stamped = {"organization_id": organization, "created_at": now, "updated_at": now}
     return [
-        (_PROJECT, {"id": project, "name": "p", "tracking_prefix": "PR", "is_active": True, "is_public": False,
+        (_PROJECT, {"id": project, "name": "p", "tracking_prefix": prefix, "is_active": True, "is_public": False,
                     "guests_see_guests": False, "require_origin": False, "allowed_origins": [],
-                    "rate_limit_per_minute": 10, "widget_config": {}, **stamped}),
+                    "rate_limit_per_minute": 10, **stamped,
+                    "widget_config": {"primaryColor": "#112233", "brandingPrimaryColor": "#445566"}}),
         *[(_COLUMN, {"id": uuid7(), "project_id": project, "name": f"c{status_id}", "status_id": status_id,
                      "position": status_id, **stamped}) for status_id in status_ids],
     ]  # fmt: skip
@@ -292,8 +270,8 @@ def _report(organization: UUID, project: UUID, report: UUID, title: str) -> list
     return [
         (_REPORT, {"id": report, "project_id": project, "title": title, "description": "", "status": "feedback",
                    "severity": "low", "priority": "low", "category": "bug", "source": "api", "page_metadata": {},
-                   "console_logs": [], "network_logs": [], "user_actions": [], "tags": [], "search_grams": [],
-                   "organization_id": organization, "created_at": now, "updated_at": now}),
+                   "console_logs": [], "network_logs": [], "user_actions": [], "tags": [" ui ", "UI"],
+                   "search_grams": [], "organization_id": organization, "created_at": now, "updated_at": now}),
     ]  # fmt: skip
 
 
@@ -332,8 +310,8 @@ async def _read(url: str, statement: Any) -> set[tuple[Any, ...]]:
 
 def test_data_migrations_change_every_organizations_rows(plain_owners_database: Databases, is_postgres: bool) -> None:
     """Upgrading reaches every organization's rows, also as an owner whom row-level security binds: 0005 and 0021
-    failed there (no tenant's policy lets the owner write a row), and 0016 and 0018 changed no row, which 0026
-    writes."""
+    failed there (no tenant's policy lets the owner write a row), and 0016 and 0018 changed no row, which 0029
+    writes; 0026 and 0027 (tags kept once, the widget's one main colour) failed as 0005 did."""
     databases = plain_owners_database
     _migrate(databases.owner, "0004")
     now = datetime.now(UTC)
@@ -357,6 +335,10 @@ def test_data_migrations_change_every_organizations_rows(plain_owners_database: 
     assert asyncio.run(_read(everything, numbers)) == {(project, 8) for project in projects}
     invitations = select(Invitation.user_id, Invitation.opens_account)
     assert asyncio.run(_read(everything, invitations)) == {(user, True) for user in users}
+    tags = select(Report.id, Report.tags[0].as_string(), Report.tag_keys[0].as_string())
+    assert asyncio.run(_read(everything, tags)) == {(report, "ui", "ui") for report in reports}
+    colours = select(Project.id, Project.widget_config["brandingPrimaryColor"].as_string())
+    assert asyncio.run(_read(everything, colours)) == {(project, "#112233") for project in projects}
     indexed = select(Report.id, Report.stored_xid, Report.search_text)
     assert asyncio.run(_read(everything, indexed)) == {
         (report, 0 if is_postgres else None, "cafe\n") for report in reports
@@ -374,7 +356,7 @@ def test_the_upgrade_writes_what_0016_and_0018_left_unwritten_under_row_level_se
     if not is_postgres:
         pytest.skip("SQLite has no row-level security: 0016 and 0018 wrote their rows there")
     databases = plain_owners_database
-    _migrate(databases.owner, "0025")
+    _migrate(databases.owner, "0028")
     acme, other = uuid7(), uuid7()
     renumbered, numbered_since = uuid7(), uuid7()
     opened, invited_later, has_password = uuid7(), uuid7(), uuid7()

@@ -17,8 +17,8 @@ changed no row:
 A superuser owner's install (or SQLite's, which has no row-level security) had both done already: nothing changes.
 Downgrading keeps the values, which the former code reads.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-05
 """
 
@@ -30,8 +30,8 @@ from alembic import op
 
 from tenants import rls
 
-revision: str = '0026'
-down_revision: str | None = '0025'
+revision: str = '0029'
+down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
