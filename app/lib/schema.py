@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 import msgspec
 from litestar import Response
 from litestar.datastructures import ResponseHeader
+from litestar.enums import HttpMethod
 from litestar.openapi.spec import Schema
 from litestar.status_codes import HTTP_201_CREATED
 from litestar.types import OperationIDCreator
@@ -322,5 +323,20 @@ def operation_id(name: str) -> OperationIDCreator:
     def create(_handler: Any, _method: Any, components: list[Any]) -> str:
         versioned = [str(part) for part in components[:2]] == ["api", "v1"]
         return name if versioned else f"{name}Compat"
+
+    return create
+
+
+# The methods of a change: ours is PATCH; BugHerd's clients send PUT, which in BugHerd's API changes only the
+# fields sent, as our PATCH does. One handler answers both (`by_method` names each operation).
+PATCH_OR_PUT = [HttpMethod.PATCH, HttpMethod.PUT]
+
+
+def by_method(**names: str) -> OperationIDCreator:
+    """Explicit OpenAPI operation ids for a handler that answers several methods, one per method
+    (`by_method(PATCH="UpdateProject", PUT="PutProject")`), so that each stays stable and unique."""
+
+    def create(_handler: Any, method: Any, _components: list[Any]) -> str:
+        return names[method]
 
     return create

@@ -298,6 +298,7 @@ async def _create_project(_: Objects) -> Any:
     return {"name": f"Probe {secrets.token_hex(3)}"}
 
 
+@body("PutProject")  # BugHerd's update, the same change
 @body("UpdateProject")
 async def _update_project(_: Objects) -> Any:
     return {"name": "Renamed by a probe", "rateLimitPerMinute": 99}
@@ -348,11 +349,13 @@ async def _create_column(_: Objects) -> Any:
     return {"name": f"Probe {secrets.token_hex(3)}"}
 
 
+@body("PutColumn")
 @body("UpdateColumn")
 async def _update_column(_: Objects) -> Any:
     return {"name": f"Renamed {secrets.token_hex(3)}"}
 
 
+@body("PutReport")
 @body("UpdateReport")
 async def _update_report(_: Objects) -> Any:
     return {"severity": "critical", "priority": "highest", "tags": ["probe"]}

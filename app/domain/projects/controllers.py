@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Schema
 from litestar.params import FromPath, JSONBody
@@ -24,7 +24,17 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, or_wrapped, requiring_any
-from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
+from app.lib.schema import (
+    LOCATION,
+    PATCH_OR_PUT,
+    Envelope,
+    by_method,
+    convert_body,
+    created,
+    extended,
+    ok,
+    refusals_named_as_sent,
+)
 from tenants.guards import provide_identity, requires_admin_client, requires_manager
 from tenants.identity import Identity
 
@@ -137,9 +147,10 @@ class ProjectController(Controller):
         read = project_read(project, await _keys(identity, projects, project))
         return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
-    @patch(
+    @route(
         "/{project_id:uuid}",
-        operation_id="UpdateProject",
+        http_method=PATCH_OR_PUT,
+        operation_id=by_method(PATCH="UpdateProject", PUT="PutProject"),
         guards=[requires_manager],
         operation_class=documented_body({"application/json": _bugherd_or_ours(schemas.ProjectUpdate)}, BUGHERD_PROJECT),
     )
@@ -149,7 +160,7 @@ class ProjectController(Controller):
         data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead]:
-        """Change the fields sent; a field it does not know is refused."""
+        """Change the fields sent; a field it does not know is refused. `PUT` (BugHerd's update) does the same."""
         sent = schemas.from_bugherd_project(data)
         changes = convert_body(sent, schemas.ProjectUpdate)
         with refusals_named_as_sent(sent, schemas.ProjectUpdate):  # a taken prefix, a widget configuration

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -50,7 +50,18 @@ from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
-from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, ok, refusals_named_as_sent, unwrapped
+from app.lib.schema import (
+    LOCATION,
+    PATCH_OR_PUT,
+    AsSent,
+    Envelope,
+    by_method,
+    convert_body,
+    created,
+    ok,
+    refusals_named_as_sent,
+    unwrapped,
+)
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
 
@@ -243,9 +254,10 @@ class ReportController(Controller):
             return jsonapi.document_response(document)
         return ok((await _reads(reports, [report], identity))[0])
 
-    @patch(
+    @route(
         "/reports/{reference:str}",
-        operation_id="UpdateReport",
+        http_method=PATCH_OR_PUT,
+        operation_id=by_method(PATCH="UpdateReport", PUT="PutReport"),
         guards=[requires_team],
         operation_class=documented_body(
             {
@@ -274,7 +286,7 @@ class ReportController(Controller):
         """Triage, by the team (a guest reads and comments): status (a column name) or status_id, severity,
         priority, category, assignee, tags, external id; the fields alone, as a JSON:API document's
         `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}` (`assigned_to_id`, `tag_names`,
-        its priorities). A field not listed is refused."""
+        its priorities). A field not listed is refused. `PUT` (BugHerd's update of a task) does the same."""
         sent = _changes(data)
         changes = convert_body(sent, schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
@@ -455,7 +467,12 @@ class ColumnController(Controller):
             return jsonapi.document_response(column_item(request, project_id, read))
         return ok(read)
 
-    @patch("/{column_id:uuid}", operation_id="UpdateColumn", guards=[requires_manager])
+    @route(
+        "/{column_id:uuid}",
+        http_method=PATCH_OR_PUT,
+        operation_id=by_method(PATCH="UpdateColumn", PUT="PutColumn"),
+        guards=[requires_manager],
+    )
     async def update_column(  # noqa: PLR0913 - the change, its author and the services it touches
         self,
         *,
@@ -466,7 +483,8 @@ class ColumnController(Controller):
         columns: NamedDependency[ColumnService],
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ColumnRead]:
-        """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`)."""
+        """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`).
+        `PUT` (BugHerd's update) does the same."""
         changed = await columns.change(project_id, column_id, data, identity)
         await events.reports_updated(project_id, changed.moved)
         return ok(_column_read(changed.column))

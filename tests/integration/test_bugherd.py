@@ -1,0 +1,55 @@
+"""A BugHerd API v2 client's calls, as BugHerd documents them (seeds/002), answered by Lantern's API: its PUT
+updates, its priorities, its wrappers, its endpoints and fields (found by a black-box trial)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.clients import ApiClient, Tenant, TenantFactory
+
+BUGSPARK_REPORT = {"title": "Checkout button does nothing", "severity": "high"}
+
+
+async def _report(tenant: Tenant, anonymous: ApiClient, project: dict[str, Any]) -> str:
+    """The address of a new report of `project`, sent with its widget key."""
+    sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_REPORT, headers={"X-API-Key": project["apiKey"]})
+    assert sent.status_code == 201, sent.text
+    return f"/api/v1/reports/{sent.json()['data']['id']}"
+
+
+async def test_bugherds_put_updates_change_the_fields_sent_as_patch_does(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """BugHerd updates a project, a task and a column with PUT, which changes only the fields sent: they were
+    405s here."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Web Shop", siteUrl="https://shop.example.com")
+        url = await _report(tenant, anonymous, project)
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        column = (await tenant.client.post(columns, json={"name": "testing", "position": 9})).json()["data"]
+        shown = await tenant.client.put(f"/api/v1/projects/{project['id']}", json={"project": {"is_public": True}})
+        task = await tenant.client.put(url, json={"task": {"priority": "normal", "status": "backlog"}})
+        unassigned = await tenant.client.put(url, json={"task": {"assigned_to_id": None}})
+        renamed = await tenant.client.put(f"{columns}/{column['id']}", json={"name": "QA"})
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["data"]["isPublic"], shown.json()["data"]["name"]) == (True, "Web Shop")
+    assert shown.json()["data"]["siteUrl"] == "https://shop.example.com"
+    assert task.status_code == 200, task.text
+    changed = task.json()["data"]
+    assert (changed["priority"], changed["status"], changed["severity"]) == ("medium", "backlog", "high")
+    assert unassigned.json()["data"]["status"] == "backlog"  # what was not sent stays
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["data"]["name"], renamed.json()["data"]["position"]) == ("QA", 9)
+
+
+async def test_the_put_updates_are_documented_beside_patch_with_ids_of_their_own(anonymous: ApiClient) -> None:
+    paths = (await anonymous.get("/schema/openapi.json")).json()["paths"]
+    for path, patch_id, put_id in (
+        ("/api/v1/projects/{project_id}", "UpdateProject", "PutProject"),
+        ("/api/v1/reports/{reference}", "UpdateReport", "PutReport"),
+        ("/api/v1/projects/{project_id}/columns/{column_id}", "UpdateColumn", "PutColumn"),
+    ):
+        patch, put = paths[path]["patch"], paths[path]["put"]
+        assert (patch["operationId"], put["operationId"]) == (patch_id, put_id)
+        assert put["requestBody"] == patch["requestBody"]
+        assert put["responses"] == patch["responses"]
