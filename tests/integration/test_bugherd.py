@@ -53,3 +53,44 @@ async def test_the_put_updates_are_documented_beside_patch_with_ids_of_their_own
         assert (patch["operationId"], put["operationId"]) == (patch_id, put_id)
         assert put["requestBody"] == patch["requestBody"]
         assert put["responses"] == patch["responses"]
+
+
+async def test_the_list_filters_by_bugherds_priorities_as_a_task_takes_them(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`?priority=normal` was a 400 ("Use one of: lowest, low, medium, high, highest") though a task's body takes
+    BugHerd's priorities: the filters take them too, in any case, mapped as the body maps them."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        urgent, usual = await _report(tenant, anonymous, project), await _report(tenant, anonymous, project)
+        await tenant.client.patch(urgent, json={"task": {"priority": "critical"}})
+        ids = {url.rsplit("/", 1)[-1]: name for url, name in ((urgent, "urgent"), (usual, "usual"))}
+
+        async def listed(**params: str) -> list[str]:
+            answer = await tenant.client.get("/api/v1/reports", params=params)
+            assert answer.status_code == 200, answer.text
+            data = answer.json()["data"]
+            items = data if isinstance(data, list) else data["items"]  # a JSON:API document's, or the native page's
+            return sorted(ids[item["id"]] for item in items)
+
+        found = {
+            value: (await listed(priority=value), await listed(**{"filter[priority]": value}))
+            for value in ("normal", "Critical", "NOT SET", "HIGHEST", "medium")
+        }
+        either = await listed(**{"filter[priority]": "minor,critical"})
+        refused = await tenant.client.get("/api/v1/reports", params={"priority": "urgent"})
+        refused_filter = await tenant.client.get("/api/v1/reports", params={"filter[priority]": "urgent"})
+    assert found == {
+        "normal": (["usual"], ["usual"]),
+        "Critical": (["urgent"], ["urgent"]),
+        "NOT SET": (["usual"], ["usual"]),  # BugHerd's unset priority is our default
+        "HIGHEST": (["urgent"], ["urgent"]),
+        "medium": (["usual"], ["usual"]),
+    }
+    assert either == ["urgent"]
+    assert refused.status_code == 400
+    [detail] = refused.json()["details"]
+    assert detail["field"] == "priority"
+    assert "lowest, low, medium, high, highest" in detail["message"]
+    assert refused_filter.status_code == 400
+    assert [detail["field"] for detail in refused_filter.json()["details"]] == ["filter[priority]"]

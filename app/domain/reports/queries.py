@@ -32,6 +32,7 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
 from app.domain.reports.audience import GuestView
 from app.domain.reports.models import DEFAULT_STATUS_IDS, STATUS_ALIASES, Category, Priority, Report, Severity
+from app.domain.reports.schemas import priority_named
 from app.domain.reports.search import escape_like, search_condition
 from app.lib.errors import ErrorCode, FieldError, LanternError, one_of
 from app.lib.i18n import gettext as _
@@ -94,6 +95,19 @@ def _field_condition(name: str, build: Callable[[], ColumnElement[bool]]) -> Col
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, str(error))]) from None
 
 
+def priority_filter(text: str | None) -> Priority | None:
+    """The `priority` parameter: ours or BugHerd's (`normal`), in any case, as a task's body takes it; else a 400
+    that names ours."""
+    if text is None:
+        return None
+    try:
+        return Priority(priority_named(text))
+    except ValueError:
+        raise LanternError(
+            ErrorCode.VALIDATION_ERROR, details=[FieldError("priority", str(_not_a_choice(_PRIORITIES)))]
+        ) from None
+
+
 def moment_since(name: str, text: str | None) -> datetime | None:
     """A `*_since` parameter: a day (`2026-01-31`, from its start in UTC) or a moment; else a 400 on `name`."""
     if text is None:
@@ -144,11 +158,13 @@ PRIORITY_RANK = {
         start=1,
     )
 }
-# Each filter's values in their enum's order, the order a refused body's field lists them in.
-_CHOICES = {
-    "severity": (Report.severity, tuple(severity.value for severity in Severity)),
-    "priority": (Report.priority, tuple(priority.value for priority in Priority)),
-    "category": (Report.category, tuple(category.value for category in Category)),
+_PRIORITIES = tuple(priority.value for priority in Priority)
+# Each filter's values in their enum's order, the order a refused body's field lists them in, and how a value
+# sent is read: a priority also as BugHerd's, as a task's body takes it.
+_CHOICES: dict[str, tuple[ColumnElement[str], tuple[str, ...], Callable[[str], str]]] = {
+    "severity": (Report.severity.expression, tuple(severity.value for severity in Severity), str.lower),
+    "priority": (Report.priority.expression, _PRIORITIES, priority_named),
+    "category": (Report.category.expression, tuple(category.value for category in Category), str.lower),
 }
 DEFAULT_SORT = (SortKey("createdAt", descending=True),)
 # Status sorts in workflow order: the default columns as the board shows them, then custom columns by name. A
@@ -382,8 +398,8 @@ def _not_a_choice(allowed: Sequence[str]) -> _FilterValueError:
 
 
 def _choice(name: str, values: Sequence[str]) -> ColumnElement[bool]:
-    column, allowed = _CHOICES[name]
-    wanted = [value.lower() for value in values]
+    column, allowed, read = _CHOICES[name]
+    wanted = [read(value) for value in values]
     if not set(wanted) <= set(allowed):
         raise _not_a_choice(allowed)
     return column.in_(wanted)

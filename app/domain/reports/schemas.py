@@ -263,6 +263,18 @@ _BUGHERD_PRIORITIES = {
 }
 
 
+# The priorities a filter and a task's body take, for the OpenAPI document: ours, then BugHerd's.
+PRIORITY_NAMES = [*(level.value for level in Priority), *_BUGHERD_PRIORITIES]
+
+
+def priority_named(name: str) -> str:
+    """Lantern's priority for one of ours or BugHerd's (`normal` is `medium`), in any case; a name of neither
+    as sent, for its refusal to name."""
+    lowered = name.lower()
+    ours = _BUGHERD_PRIORITIES.get(lowered, lowered)
+    return ours if ours in {level.value for level in Priority} else name
+
+
 def from_bugherd_task(task: AsSent) -> AsSent:
     """A BugHerd task change as a `ReportUpdate` body; `updater_email`, who the change is for in the audit log,
     names the change's author instead (see `ReportService.acting_for`)."""
@@ -277,7 +289,7 @@ def from_bugherd_new_task(task: AsSent) -> AsSent:
 def _in_our_names(task: AsSent, names: dict[str, str]) -> AsSent:
     ours = task.renamed(names)
     if isinstance(priority := ours.fields.get("priority"), str):
-        ours.fields["priority"] = _BUGHERD_PRIORITIES.get(priority.lower(), priority)
+        ours.fields["priority"] = priority_named(priority)
     return ours
 
 

@@ -35,14 +35,14 @@ from app.domain.reports.jsonapi import (
     report_item,
     report_list,
 )
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, ProjectColumn, Report, Severity
+from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, ProjectColumn, Report, Severity
 from app.domain.reports.presenters import (
     comment_read,
     report_change_read,
     report_created,
     report_reads,
 )
-from app.domain.reports.queries import ReportFilters, list_reports, moment_since
+from app.domain.reports.queries import ReportFilters, list_reports, moment_since, priority_filter
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
@@ -164,7 +164,13 @@ class ReportController(Controller):
         project_id: FromQuery[UUID | None] = None,
         status: FromQuery[str | None] = None,
         severity: FromQuery[Severity | None] = None,
-        priority: FromQuery[Priority | None] = None,
+        priority: Annotated[
+            str | None,
+            QueryParameter(
+                description="Lantern's priority, or BugHerd's (`normal` is `medium`), in any case.",
+                schema_extra={"enum": schemas.PRIORITY_NAMES},
+            ),
+        ] = None,
         category: FromQuery[Category | None] = None,
         assignee: Annotated[
             str | None,
@@ -197,7 +203,7 @@ class ReportController(Controller):
             project_id=project_id,
             status=status,
             severity=severity,
-            priority=priority,
+            priority=priority_filter(priority),
             category=category,
             assignee=assignee or (str(assigned_to_id) if assigned_to_id else None),  # BugHerd's name for it
             caller_id=identity.user_id,
