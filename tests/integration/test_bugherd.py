@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.jsonapi import validate_document
+
+JSONAPI = "application/vnd.api+json"
 
 BUGSPARK_REPORT = {"title": "Checkout button does nothing", "severity": "high"}
 
@@ -94,3 +97,40 @@ async def test_the_list_filters_by_bugherds_priorities_as_a_task_takes_them(
     assert "lowest, low, medium, high, highest" in detail["message"]
     assert refused_filter.status_code == 400
     assert [detail["field"] for detail in refused_filter.json()["details"]] == ["filter[priority]"]
+
+
+async def test_bugherds_show_attachment(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """`GET …/attachments/{id}` was a 405: one attachment, as the list shows it, natively and as JSON:API; another
+    report's, another organization's or an unknown one is a 404."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await tenant.create_project()
+        url, elsewhere = await _report(tenant, anonymous, project), await _report(tenant, anonymous, project)
+        link = {"attachment": {"file_name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"}}
+        linked = (await tenant.client.post(f"{url}/attachments", json=link)).json()["data"]
+        files = {"file": ("console.log", b"TypeError: submit is null\n", "text/plain")}
+        uploaded = (await tenant.client.post(f"{url}/attachments", files=files)).json()["data"]
+        listed = (await tenant.client.get(f"{url}/attachments")).json()["data"]
+        shown = [(await tenant.client.get(f"{url}/attachments/{item['id']}")).json()["data"] for item in listed]
+        document = await tenant.client.get(
+            f"{url}/attachments/{linked['id']}", params={"fields[attachment]": "name,url"}
+        )
+        whole = await tenant.client.get(f"{url}/attachments/{uploaded['id']}", headers={"Accept": JSONAPI})
+        missing = [
+            await tenant.client.get(f"{elsewhere}/attachments/{linked['id']}"),
+            await other.client.get(f"{url}/attachments/{linked['id']}"),
+            await tenant.client.get(f"{url}/attachments/{project['id']}"),
+        ]
+    assert [item["id"] for item in listed] == [linked["id"], uploaded["id"]]
+    assert shown == listed
+    assert document.status_code == 200, document.text
+    assert document.json()["data"] == {
+        "type": "attachment",
+        "id": linked["id"],
+        "attributes": {"name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"},
+    }
+    validate_document(whole.json())
+    assert whole.json()["data"]["attributes"] == {
+        name: value for name, value in uploaded.items() if name not in {"id", "reportId"}
+    }
+    assert whole.json()["data"]["relationships"]["report"]["data"] == {"type": "report", "id": url.rsplit("/", 1)[-1]}
+    assert [answer.status_code for answer in missing] == [404, 404, 404]

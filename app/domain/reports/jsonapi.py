@@ -92,6 +92,7 @@ REPORT_CHANGE_RULES = QueryRules(
 ATTACHMENT_RULES = QueryRules(
     ATTACHMENT, sorts=sortable(AttachmentRead) & frozenset(ATTACHMENT.attributes), pages=WHOLE_LIST_PAGES
 )
+ATTACHMENT_ITEM_RULES = QueryRules(ATTACHMENT)
 COLUMN_LIST_RULES = QueryRules(
     COLUMN, sorts=sortable(ColumnRead) & frozenset(COLUMN.attributes), pages=WHOLE_LIST_PAGES
 )
@@ -128,6 +129,7 @@ _WHOLE_LIST = (
 COMMENTS_DESCRIPTION = f"{_MODE} `fields[comment|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
 HISTORY_DESCRIPTION = f"{_MODE} `fields[reportChange|user]`, `include=author`, {_WHOLE_LIST}. {_ERRORS}"
 ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`, {_WHOLE_LIST}. {_ERRORS}"
+ATTACHMENT_DESCRIPTION = f"{_MODE} `fields[attachment]`. {_ERRORS}"
 COLUMNS_DESCRIPTION = (
     f"{_MODE} `fields[column]`, {_WHOLE_LIST}. A custom column's id is its UUID; a default column, which has "
     f"no row, is `status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
@@ -420,6 +422,13 @@ def attachment_list(
 ) -> dict[str, Any]:
     query = query_of(request, ATTACHMENT_RULES)
     return WholeList.of(request, query, [attachment_resource(item, present) for item in attachments]).document(query)
+
+
+def attachment_item(
+    request: Request[Any, Any, Any], attachment: Attachment, present: PresentAttachment
+) -> dict[str, Any]:
+    resource = attachment_resource(attachment, present)
+    return document(query_of(request, ATTACHMENT_ITEM_RULES), resource, links={"self": link(request)})
 
 
 def column_id(read: ColumnRead) -> str:

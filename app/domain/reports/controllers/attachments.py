@@ -20,7 +20,12 @@ from app.domain.reports import schemas
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing, stored_file
-from app.domain.reports.jsonapi import ATTACHMENTS_DESCRIPTION, attachment_list
+from app.domain.reports.jsonapi import (
+    ATTACHMENT_DESCRIPTION,
+    ATTACHMENTS_DESCRIPTION,
+    attachment_item,
+    attachment_list,
+)
 from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message
 from app.domain.reports.services import ReportService
@@ -174,6 +179,29 @@ class AttachmentController(Controller):
         elif not (data := await request.body()):
             raise _file_required()
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
+        return ok(attachment_read(attachment))
+
+    @get(
+        "/{attachment_id:uuid}",
+        operation_id="GetAttachment",
+        description=f"A report's attachment, as the list shows it. {ATTACHMENT_DESCRIPTION}",
+    )
+    async def show(  # noqa: PLR0913 - the request, the ids and the services they touch
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        attachment_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        attachments: NamedDependency[AttachmentService],
+    ) -> Envelope[schemas.AttachmentRead] | Response[dict[str, Any]]:
+        """One attachment (BugHerd's "show attachment"); in JSON:API mode with `fields[attachment]`."""
+        report = await _report(identity, reference, reports, projects)
+        attachment = await attachments.one(report.id, attachment_id)
+        if jsonapi.requested(request):
+            return jsonapi.document_response(attachment_item(request, attachment, attachment_read))
         return ok(attachment_read(attachment))
 
     @get(
