@@ -58,7 +58,7 @@ from app.lib.patterns import (
     TRACKING_PREFIX,
     WEB_URL,
 )
-from app.lib.query import sent_query_name
+from app.lib.query import parameters_read, sent_query_name
 from app.lib.redis import refuses_writes
 
 LOCALE_STATE_KEY = "lantern_locale"
@@ -361,7 +361,7 @@ def _struct(kind: Any) -> type[msgspec.Struct] | None:
 def field_errors(extra: Any, handler: Any = None) -> list[FieldError]:
     """Field errors of a Litestar `ValidationException.extra`, localized; a parameter of `handler` that takes
     an enum's values (a query's `severity`) is told which, as a body's field is."""
-    parameters = handler.parsed_fn_signature.parameters if isinstance(handler, HTTPRouteHandler) else {}
+    parameters = parameters_read(handler) if isinstance(handler, HTTPRouteHandler) else {}
     errors: list[FieldError] = []
     for item in extra if isinstance(extra, list) else []:
         if not isinstance(item, dict):

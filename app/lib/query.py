@@ -21,6 +21,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.typing import FieldDefinition
 
 _CAMEL_KEY = re.compile(rb"(?:^|&)[a-z][a-z0-9]*[A-Z]")
 _CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -31,13 +32,28 @@ _SENT_TWICE = "lantern_query_sent_twice"
 
 
 @cache
-def query_names(handler: BaseRouteHandler) -> frozenset[str]:
-    """The names of the query parameters `handler` declares (`FromQuery`, `QueryParameter(...)`)."""
-    return frozenset(
-        field.kwarg_definition.name or name
-        for name, field in handler.parsed_fn_signature.parameters.items()
+def parameters_read(handler: BaseRouteHandler) -> dict[str, FieldDefinition]:
+    """The arguments of `handler` and of the dependencies it takes (the report lists' filters), by name: every
+    parameter the request's query, path or headers hold for it."""
+    dependencies = handler.resolve_dependencies()
+    own = handler.parsed_fn_signature.parameters
+    taken = [dependencies[name].parsed_fn_signature.parameters for name in own if name in dependencies]
+    return {name: field for fields in (own, *taken) for name, field in fields.items()}
+
+
+def _query_fields(handler: BaseRouteHandler) -> list[tuple[str, QueryParameter]]:
+    """(argument, its query parameter) of each query parameter `handler` reads (`FromQuery`, `QueryParameter(...)`)."""
+    return [
+        (name, field.kwarg_definition)
+        for name, field in parameters_read(handler).items()
         if isinstance(field.kwarg_definition, QueryParameter)
-    )
+    ]
+
+
+@cache
+def query_names(handler: BaseRouteHandler) -> frozenset[str]:
+    """The names of the query parameters `handler` reads."""
+    return frozenset(parameter.name or name for name, parameter in _query_fields(handler))
 
 
 def camel_spelling(name: str) -> str:
@@ -90,9 +106,9 @@ def refuse_query_sent_twice(request: Request[Any, Any, Any]) -> None:
 def _query_aliases(handler: BaseRouteHandler) -> dict[str, str]:
     """The handler's arguments that read a query parameter of another name (`view` reads `scope`)."""
     return {
-        name: field.kwarg_definition.name
-        for name, field in handler.parsed_fn_signature.parameters.items()
-        if isinstance(field.kwarg_definition, QueryParameter) and field.kwarg_definition.name not in (None, name)
+        name: parameter.name
+        for name, parameter in _query_fields(handler)
+        if parameter.name is not None and parameter.name != name
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.isolation import member_of
 from tests.support.jsonapi import validate_document
 
 JSONAPI = "application/vnd.api+json"
@@ -134,3 +135,39 @@ async def test_bugherds_show_attachment(tenants: TenantFactory, anonymous: ApiCl
     }
     assert whole.json()["data"]["relationships"]["report"]["data"] == {"type": "report", "id": url.rsplit("/", 1)[-1]}
     assert [answer.status_code for answer in missing] == [404, 404, 404]
+
+
+async def test_bugherds_list_tasks_of_a_project(tenants: TenantFactory, anonymous: ApiClient, app: Any) -> None:
+    """`GET /api/v1/projects/{id}/reports` was a 405 beside its POST: the project's reports, with the list's
+    filters, pages and JSON:API mode; another organization's project, an unknown one or one a guest was not
+    added to is a 404."""
+    async with (
+        tenants.create() as tenant,
+        tenants.create("Other") as other,
+        member_of(tenant, app, "guest") as guest,
+    ):
+        shop, blog = await tenant.create_project("Shop", trackingPrefix="SHP"), await tenant.create_project("Blog")
+        in_shop = [await _report(tenant, anonymous, shop) for _ in range(3)]
+        await _report(tenant, anonymous, blog)
+        await tenant.client.patch(in_shop[0], json={"task": {"status": "todo", "priority": "normal"}})
+        url = f"/api/v1/projects/{shop['id']}/reports"
+        everything = (await tenant.client.get(url)).json()["data"]
+        paged = (await tenant.client.get(url, params={"pageSize": "2", "page": "2"})).json()["data"]
+        todo = (await tenant.client.get(url, params={"status": "TODO", "priority": "normal"})).json()["data"]
+        document = await tenant.client.get(url, params={"page[limit]": "2", "sort": "createdAt"})
+        unknown_status = await tenant.client.get(url, params={"status": "nowhere"})
+        refused = [
+            await other.client.get(url),
+            await tenant.client.get(f"/api/v1/projects/{other.organization_id}/reports"),
+            await guest.get(url),
+        ]
+    shop_ids = [report.rsplit("/", 1)[-1] for report in in_shop]
+    assert (sorted(item["id"] for item in everything["items"]), everything["total"]) == (sorted(shop_ids), 3)
+    assert (paged["total"], paged["page"], paged["pageSize"], len(paged["items"])) == (3, 2, 2, 1)
+    assert [item["id"] for item in todo["items"]] == shop_ids[:1]
+    assert document.status_code == 200, document.text
+    validate_document(document.json())
+    assert [resource["id"] for resource in document.json()["data"]] == shop_ids[:2]
+    assert document.json()["links"]["next"] is not None
+    assert unknown_status.status_code == 400
+    assert [answer.status_code for answer in refused] == [404, 404, 404]

@@ -3,13 +3,14 @@ screenshots are served by screenshots.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, route
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -64,6 +65,67 @@ from app.lib.schema import (
 )
 from tenants.guards import requires_admin_client, requires_manager, requires_team, requires_widget_key
 from tenants.identity import Identity
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The triage list's query: its native filters and its native page."""
+
+    filters: ReportFilters
+    page: int
+    page_size: int
+
+
+async def provide_listing(  # noqa: PLR0913 - one parameter per documented filter
+    *,
+    # Named apart from the path's `project_id` of ListProjectReports, which would take its place there.
+    project: Annotated[UUID | None, QueryParameter(query="project_id")] = None,
+    status: FromQuery[str | None] = None,
+    severity: FromQuery[Severity | None] = None,
+    priority: Annotated[
+        str | None,
+        QueryParameter(
+            description="Lantern's priority, or BugHerd's (`normal` is `medium`), in any case.",
+            schema_extra={"enum": schemas.PRIORITY_NAMES},
+        ),
+    ] = None,
+    category: FromQuery[Category | None] = None,
+    assignee: Annotated[
+        str | None,
+        QueryParameter(max_length=320, description="A UUID, an e-mail address, `me` or `none` (unassigned)."),
+    ] = None,
+    assigned_to_id: FromQuery[UUID | None] = None,
+    tag: FromQuery[str | None] = None,
+    external_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    search: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=200,
+            description="Words in the title or description, each in any order, without regard to case, accents "
+            "or width (a phrase in double quotes as written; Chinese and Japanese too), a tracking ID, or the "
+            "reporter's e-mail address.",
+        ),
+    ] = None,
+    created_since: FromQuery[str | None] = None,
+    updated_since: FromQuery[str | None] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT)] = 1,
+    page_size: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_LIMIT)] = 20,
+) -> Listing:
+    """The query parameters both report lists take (ListReports, ListProjectReports)."""
+    filters = ReportFilters(
+        project_id=project,
+        status=status,
+        severity=severity,
+        priority=priority_filter(priority),
+        category=category,
+        assignee=assignee or (str(assigned_to_id) if assigned_to_id else None),  # BugHerd's name for it
+        tag=tag,
+        external_id=external_id,
+        search=search,
+        created_since=moment_since("created_since", created_since),
+        updated_since=moment_since("updated_since", updated_since),
+    )
+    return Listing(filters, page, page_size)
 
 
 class ReportController(Controller):
@@ -152,8 +214,9 @@ class ReportController(Controller):
         operation_id="ListReports",
         guards=[requires_admin_client],
         description=f"The triage list, newest first. {LIST_DESCRIPTION}",
+        dependencies={"listing": Provide(provide_listing)},
     )
-    async def list_reports(  # noqa: PLR0913 - one parameter per documented filter
+    async def list_reports(  # noqa: PLR0913 - the request, the list's query and the services it reads
         self,
         *,
         request: Request[Any, Any, Any],
@@ -161,80 +224,35 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
-        project_id: FromQuery[UUID | None] = None,
-        status: FromQuery[str | None] = None,
-        severity: FromQuery[Severity | None] = None,
-        priority: Annotated[
-            str | None,
-            QueryParameter(
-                description="Lantern's priority, or BugHerd's (`normal` is `medium`), in any case.",
-                schema_extra={"enum": schemas.PRIORITY_NAMES},
-            ),
-        ] = None,
-        category: FromQuery[Category | None] = None,
-        assignee: Annotated[
-            str | None,
-            QueryParameter(max_length=320, description="A UUID, an e-mail address, `me` or `none` (unassigned)."),
-        ] = None,
-        assigned_to_id: FromQuery[UUID | None] = None,
-        tag: FromQuery[str | None] = None,
-        external_id: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        search: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=200,
-                description="Words in the title or description, each in any order, without regard to case, accents "
-                "or width (a phrase in double quotes as written; Chinese and Japanese too), a tracking ID, or the "
-                "reporter's e-mail address.",
-            ),
-        ] = None,
-        created_since: FromQuery[str | None] = None,
-        updated_since: FromQuery[str | None] = None,
-        page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT)] = 1,
-        page_size: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_LIMIT)] = 20,
+        listing: NamedDependency[Listing],
     ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
         """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION); the native filters
         apply in both modes."""
-        guest = await guest_projects(identity, projects)
-        # Read only for a status filter: the plain list costs no query more.
-        filtered_by_status = status or "filter[status]" in request.query_params
-        board = await status_board(identity, projects, columns, project_id) if filtered_by_status else None
-        filters = ReportFilters(
-            project_id=project_id,
-            status=status,
-            severity=severity,
-            priority=priority_filter(priority),
-            category=category,
-            assignee=assignee or (str(assigned_to_id) if assigned_to_id else None),  # BugHerd's name for it
-            caller_id=identity.user_id,
-            guest=guest,
-            tag=tag,
-            external_id=external_id,
-            search=search,
-            created_since=moment_since("created_since", created_since),
-            updated_since=moment_since("updated_since", updated_since),
-            board=board,
-        )
-        conditions = [
-            *filters.conditions(reports.dialect),
-            *visibility(identity, guest),
-        ]
-        if jsonapi.requested(request):
-            refuse_native_pages(request)
-            return jsonapi.document_response(
-                await report_list(
-                    request,
-                    conditions=conditions,
-                    identity=identity,
-                    session=reports.session,
-                    present_attachment=attachment_read,
-                    board=board,
-                    guest=guest,
-                ),
-            )
-        result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
-        items = await _reads(reports, result.items, identity)
-        return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
+        return await _listed(request, identity, (reports, projects, columns), listing)
+
+    @get(
+        "/projects/{project_id:uuid}/reports",
+        operation_id="ListProjectReports",
+        guards=[requires_admin_client],
+        description=(
+            "A project's reports (BugHerd's \"list tasks\"): the triage list of this project alone, with its filters "
+            f"and pages; another organization's project, or one a guest was not added to, is a 404. {LIST_DESCRIPTION}"
+        ),
+        dependencies={"listing": Provide(provide_listing)},
+    )
+    async def list_project_reports(  # noqa: PLR0913 - the request, the list's query and the services it reads
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        reports: NamedDependency[ReportService],
+        projects: NamedDependency[ProjectService],
+        columns: NamedDependency[ColumnService],
+        listing: NamedDependency[Listing],
+    ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+        await projects.visible_one(identity, project_id)
+        return await _listed(request, identity, (reports, projects, columns), listing, of_project=project_id)
 
     @get(
         "/reports/{reference:str}",
@@ -532,6 +550,45 @@ def _updater_email(body: dict[str, Any]) -> str | None:
         return msgspec.convert(task.fields.get("updater_email"), str | None)
     except msgspec.ValidationError as error:
         raise validation_error(f"{error} - at `$.{task.path('updater_email')}`") from None
+
+
+async def _listed(
+    request: Request[Any, Any, Any],
+    identity: Identity,
+    services: tuple[ReportService, ProjectService, ColumnService],
+    listing: Listing,
+    *,
+    of_project: UUID | None = None,
+) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+    """The reports `identity` sees that the list's query picks (those `of_project` alone, when it names one), as
+    the native page or a JSON:API document."""
+    reports, projects, columns = services
+    guest = await guest_projects(identity, projects)
+    project_id = of_project or listing.filters.project_id
+    # Read only for a status filter: the plain list costs no query more.
+    filtered_by_status = listing.filters.status or "filter[status]" in request.query_params
+    board = await status_board(identity, projects, columns, project_id) if filtered_by_status else None
+    filters = replace(listing.filters, caller_id=identity.user_id, guest=guest, board=board)
+    conditions = [*filters.conditions(reports.dialect), *visibility(identity, guest)]
+    if of_project is not None:
+        conditions += ReportFilters(project_id=of_project).conditions(reports.dialect)
+    if jsonapi.requested(request):
+        refuse_native_pages(request)
+        return jsonapi.document_response(
+            await report_list(
+                request,
+                conditions=conditions,
+                identity=identity,
+                session=reports.session,
+                present_attachment=attachment_read,
+                board=board,
+                guest=guest,
+            ),
+        )
+    page, page_size = listing.page, listing.page_size
+    result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
+    items = await _reads(reports, result.items, identity)
+    return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
 
 
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
