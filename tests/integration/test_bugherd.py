@@ -171,3 +171,28 @@ async def test_bugherds_list_tasks_of_a_project(tenants: TenantFactory, anonymou
     assert document.json()["links"]["next"] is not None
     assert unknown_status.status_code == 400
     assert [answer.status_code for answer in refused] == [404, 404, 404]
+
+
+async def test_bugherds_column_wrapper(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """`{"column": {"name": …}}` was a 400 on a column's create and update, while the other resources' wrappers are
+    taken: taken too, documented beside the bare fields."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        created = await tenant.client.post(columns, json={"column": {"name": "testing"}})
+        column = f"{columns}/{created.json()['data']['id']}"
+        renamed = await tenant.client.put(column, json={"column": {"name": "QA", "position": 8}})
+        unknown = await tenant.client.patch(column, json={"column": {"name": "QA", "colour": "red"}})
+        bare = await tenant.client.post(columns, json={"name": "blocked"})
+        paths = (await anonymous.get("/schema/openapi.json")).json()["paths"]
+    assert created.status_code == 201, created.text
+    assert (created.json()["data"]["name"], created.json()["data"]["statusId"]) == ("testing", 6)
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["data"]["name"], renamed.json()["data"]["position"]) == ("QA", 8)
+    assert unknown.status_code == 400
+    assert bare.status_code == 201, bare.text
+    for method, path in (("post", "/columns"), ("patch", "/columns/{column_id}")):
+        body = paths[f"/api/v1/projects/{{project_id}}{path}"][method]["requestBody"]["content"]["application/json"]
+        native, wrapped = body["schema"]["oneOf"]
+        assert "name" in native["properties"]
+        assert wrapped["required"] == ["column"]

@@ -421,6 +421,9 @@ class ReportController(Controller):
         return ok(comment_read(comment))
 
 
+BUGHERD_COLUMN = 'The fields, or BugHerd\'s `{"column": {...}}`.'
+
+
 class ColumnController(Controller):
     path = "/api/v1/projects/{project_id:uuid}/columns"
     tags = ["Columns"]
@@ -462,16 +465,19 @@ class ColumnController(Controller):
         guards=[requires_manager],
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
+        operation_class=documented_body(
+            {"application/json": or_wrapped(either_spelling(schemas.ColumnCreate), "column")}, BUGHERD_COLUMN
+        ),
     )
     async def create_column(
         self,
         project_id: FromPath[UUID],
-        data: JSONBody[schemas.ColumnCreate],
+        data: JSONBody[dict[str, Any]],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
     ) -> Response[Envelope[schemas.ColumnRead]]:
         await projects.get(project_id)
-        column = await columns.add(project_id, data)
+        column = await columns.add(project_id, convert_body(unwrapped(data, "column"), schemas.ColumnCreate))
         return created(_column_read(column), f"/api/v1/projects/{project_id}/columns/{column.id}")
 
     @get("/{column_id:uuid}", operation_id="GetColumn", description=f"A custom column. {COLUMNS_DESCRIPTION}")
@@ -496,6 +502,9 @@ class ColumnController(Controller):
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateColumn", PUT="PutColumn"),
         guards=[requires_manager],
+        operation_class=documented_body(
+            {"application/json": or_wrapped(either_spelling(schemas.ColumnUpdate), "column")}, BUGHERD_COLUMN
+        ),
     )
     async def update_column(  # noqa: PLR0913 - the change, its author and the services it touches
         self,
@@ -503,13 +512,14 @@ class ColumnController(Controller):
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         column_id: FromPath[UUID],
-        data: JSONBody[schemas.ColumnUpdate],
+        data: JSONBody[dict[str, Any]],
         columns: NamedDependency[ColumnService],
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ColumnRead]:
         """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`).
         `PUT` (BugHerd's update) does the same."""
-        changed = await columns.change(project_id, column_id, data, identity)
+        change = convert_body(unwrapped(data, "column"), schemas.ColumnUpdate)
+        changed = await columns.change(project_id, column_id, change, identity)
         await events.reports_updated(project_id, changed.moved)
         return ok(_column_read(changed.column))
 
