@@ -196,3 +196,54 @@ async def test_bugherds_column_wrapper(tenants: TenantFactory, anonymous: ApiCli
         native, wrapped = body["schema"]["oneOf"]
         assert "name" in native["properties"]
         assert wrapped["required"] == ["column"]
+
+
+async def test_default_columns_have_an_id_their_address_takes(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A default column's id was null natively and `status:todo` in JSON:API, and no address took either: now both
+    say `status:todo`, which GET, PATCH, PUT and DELETE take (as BugHerd's number for a column, its statusId,
+    names it too). A default column keeps its name and place: a change to either, or its deletion, is a 409."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        project = await tenant.create_project()
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        custom = (await tenant.client.post(columns, json={"name": "testing"})).json()["data"]
+        listed = (await tenant.client.get(columns)).json()["data"]
+        document = (await tenant.client.get(columns, headers={"Accept": JSONAPI})).json()["data"]
+        shown = {
+            reference: (await tenant.client.get(f"{columns}/{reference}")).json()["data"]
+            for reference in ("status:todo", "status:TODO", "1", "status:feedback", "6", custom["id"])
+        }
+        as_document = await tenant.client.get(f"{columns}/status:done", params={"fields[column]": "name"})
+        unchanged = await tenant.client.put(f"{columns}/status:todo", json={"column": {"name": "Todo", "position": 2}})
+        renamed = await tenant.client.patch(f"{columns}/status:todo", json={"name": "To do"})
+        moved = await tenant.client.put(f"{columns}/2", json={"position": 9})
+        deleted = await tenant.client.delete(f"{columns}/status:closed")
+        unknown = [
+            await tenant.client.get(f"{columns}/{path}") for path in ("status:nowhere", "3", "7", "todo", "99999999999")
+        ]
+        foreign = [
+            await other.client.get(f"{columns}/status:todo"),
+            await other.client.patch(f"{columns}/status:todo", json={"name": "todo"}),
+            await other.client.delete(f"{columns}/status:todo"),
+            await other.client.get(f"{columns}/6"),
+        ]
+        custom_by_number = await tenant.client.put(f"{columns}/6", json={"name": "QA"})
+    assert [column["id"] for column in listed] == [
+        *(f"status:{name}" for name in ("new", "backlog", "todo", "doing", "done", "closed")),
+        custom["id"],
+    ]
+    assert [resource["id"] for resource in document] == [column["id"] for column in listed]
+    todo = {"id": "status:todo", "name": "todo", "statusId": 1, "position": 2, "custom": False}
+    assert shown["status:todo"] == shown["status:TODO"] == shown["1"] == todo
+    assert shown["status:feedback"]["id"] == "status:new"  # BugHerd's name for it
+    assert shown["6"] == shown[custom["id"]] == listed[-1]
+    assert as_document.json()["data"] == {"type": "column", "id": "status:done", "attributes": {"name": "done"}}
+    assert (unchanged.status_code, unchanged.json()["data"]) == (200, todo)
+    assert renamed.status_code == 409
+    assert [detail["field"] for detail in renamed.json()["details"]] == ["name"]
+    refusal = "A default column keeps its name and place; add a column of your own for another."
+    assert renamed.json()["message"] == refusal
+    assert (moved.status_code, [detail["field"] for detail in moved.json()["details"]]) == (409, ["position"])
+    assert (deleted.status_code, deleted.json()["message"]) == (409, "A default column cannot be deleted.")
+    assert [answer.status_code for answer in unknown] == [404] * 5
+    assert [answer.status_code for answer in foreign] == [404] * 4
+    assert (custom_by_number.status_code, custom_by_number.json()["data"]["name"]) == (200, "QA")

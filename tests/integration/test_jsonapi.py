@@ -538,16 +538,17 @@ async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
         ]
         assert body["meta"]["total"] == 7
         assert {resource["type"] for resource in body["data"]} == {"column"}
-        # the attributes are the native columns without their id, in the same order
+        # the attributes are the native columns without their id, in the same order, and the ids are the same
         assert [resource["attributes"] for resource in body["data"]] == [
             {name: value for name, value in column.items() if name != "id"} for column in native
         ]
+        assert [resource["id"] for resource in body["data"]] == [column["id"] for column in native]
         testing = body["data"][-1]
         assert testing["attributes"] == {"name": "testing", "statusId": 6, "position": 6, "custom": True}
         assert testing["relationships"]["project"]["data"] == {"type": "project", "id": project["id"]}
         assert body["data"][0]["attributes"] == {"name": "new", "statusId": None, "position": 0, "custom": False}
-        # native mode is unchanged: defaults have no id
-        assert native[0]["id"] is None
+        # native mode names a default column as JSON:API does (it had no id)
+        assert native[0]["id"] == "status:new"
         assert native[-1]["id"] == custom_id
         sparse = await _document(tenant.client, url, **{"fields[column]": "name,status_id"})
         assert sparse["data"][-1] == {

@@ -131,8 +131,8 @@ HISTORY_DESCRIPTION = f"{_MODE} `fields[reportChange|user]`, `include=author`, {
 ATTACHMENTS_DESCRIPTION = f"{_MODE} `fields[attachment]`, {_WHOLE_LIST}. {_ERRORS}"
 ATTACHMENT_DESCRIPTION = f"{_MODE} `fields[attachment]`. {_ERRORS}"
 COLUMNS_DESCRIPTION = (
-    f"{_MODE} `fields[column]`, {_WHOLE_LIST}. A custom column's id is its UUID; a default column, which has "
-    f"no row, is `status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
+    f"{_MODE} `fields[column]`, {_WHOLE_LIST}. A custom column's id is its UUID; a default column's, in both "
+    f"modes, is `status:<name>` (`status:new`, `status:done`), which no UUID can equal. {_ERRORS}"
 )
 
 RowT = TypeVar("RowT", Comment, Attachment)
@@ -431,12 +431,6 @@ def attachment_item(
     return document(query_of(request, ATTACHMENT_ITEM_RULES), resource, links={"self": link(request)})
 
 
-def column_id(read: ColumnRead) -> str:
-    """A column's JSON:API id: a custom column's UUID, or `status:<name>` for a default column (no row, no
-    UUID; the prefix keeps it from ever equalling one, and names are unique on a board)."""
-    return str(read.id) if read.id is not None else f"status:{read.name}"
-
-
 def column_list(request: Request[Any, Any, Any], project_id: UUID, columns: list[ColumnRead]) -> dict[str, Any]:
     """A board's columns, in board order, as a document; each relates to its project."""
     query = query_of(request, COLUMN_LIST_RULES)
@@ -451,4 +445,4 @@ def column_item(request: Request[Any, Any, Any], project_id: UUID, column: Colum
 
 def _column_resource(project_id: UUID, read: ColumnRead) -> Resource:
     project = Relationship(Identifier("project", str(project_id)), related=_project_path(project_id))
-    return Resource("column", column_id(read), _attributes(read), {"project": project})
+    return Resource("column", read.id, _attributes(read), {"project": project})

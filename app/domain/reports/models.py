@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -79,6 +80,26 @@ DEFAULT_STATUS_IDS: dict[str, int | None] = {
 # Other products' names for these columns: BugHerd's feedback panel, BugSpark's statuses.
 STATUS_ALIASES = {"feedback": NEW_STATUS, "triaging": "backlog", "in_progress": "doing", "resolved": "done"}
 FIRST_CUSTOM_STATUS_ID = 6
+DEFAULT_COLUMN_ID_PREFIX = "status:"
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultColumn:
+    """A default board column: no row, the same on every board. Its id is `status:<name>` (`status:todo`), which
+    no UUID can equal; its name is the status of its reports, so it is never renamed, moved or deleted."""
+
+    name: str
+    status_id: int | None
+    position: int
+
+    @property
+    def id(self) -> str:
+        return f"{DEFAULT_COLUMN_ID_PREFIX}{self.name}"
+
+
+DEFAULT_COLUMNS = tuple(
+    DefaultColumn(name, status_id, position) for position, (name, status_id) in enumerate(DEFAULT_STATUS_IDS.items())
+)
 
 
 class Report(TenantOwned, UUIDv7AuditBase):

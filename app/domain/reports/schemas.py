@@ -352,7 +352,8 @@ class ColumnUpdate(CamelStruct, forbid_unknown_fields=True):
 
 
 class ColumnRead(CamelStruct):
-    id: UUID | None
+    # A custom column's UUID; a default column's `status:<name>` (`status:todo`), which no UUID can equal.
+    id: Annotated[str, msgspec.Meta(description="A custom column's UUID, or a default column's `status:<name>`.")]
     name: str
     status_id: int | None
     position: int

@@ -42,11 +42,14 @@ from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, guest_view, sees_report
 from app.domain.reports.models import (
+    DEFAULT_COLUMN_ID_PREFIX,
+    DEFAULT_COLUMNS,
     DEFAULT_STATUS_IDS,
     NEW_STATUS,
     STATUS_ALIASES,
     Attachment,
     Comment,
+    DefaultColumn,
     ProjectColumn,
     ProjectCounter,
     Report,
@@ -701,12 +704,38 @@ class ColumnService(TenantService[ProjectColumn]):
             ProjectColumn(project_id=project_id, name=name, status_id=status_id, position=position)
         )
 
+    async def addressed(
+        self, project_id: UUID, reference: UUID | str, *, locked: bool = False
+    ) -> ProjectColumn | DefaultColumn:
+        """The column a path names: a custom column by its UUID, a default one by its id (`status:todo`, its name
+        in any case, or another product's), either by BugHerd's number for it (its `statusId`, which BugHerd
+        calls a custom column's id). Anything else, another project's column included, is unknown here."""
+        text = str(reference)
+        if text.startswith(DEFAULT_COLUMN_ID_PREFIX):
+            name = _default_name(text.removeprefix(DEFAULT_COLUMN_ID_PREFIX))
+            named = _default_column(lambda column: column.name == name)
+            if named is None:
+                raise not_found()
+            return named
+        if text.isdecimal() and len(text) <= _MAX_STATUS_ID_DIGITS:
+            number = int(text)
+            numbered = _default_column(lambda column: column.status_id == number)
+            return numbered or await self._custom(ProjectColumn.status_id == number, project_id, locked=locked)
+        try:
+            column_id = UUID(text)
+        except ValueError:
+            raise not_found() from None
+        return await self.one(project_id, column_id, locked=locked)
+
     async def one(self, project_id: UUID, column_id: UUID, *, locked: bool = False) -> ProjectColumn:
-        """A custom column of the project (the defaults have no id); another project's is unknown here. `locked`
-        holds it until the transaction ends (FOR UPDATE), read afresh, before it is renamed or deleted: reports
-        going into it meanwhile wait, or are carried (see `_held`)."""
+        """A custom column of the project by its UUID; another project's is unknown here. `locked` holds it until
+        the transaction ends (FOR UPDATE), read afresh, before it is renamed or deleted: reports going into it
+        meanwhile wait, or are carried (see `_held`)."""
+        return await self._custom(ProjectColumn.id == column_id, project_id, locked=locked)
+
+    async def _custom(self, which: ColumnElement[bool], project_id: UUID, *, locked: bool) -> ProjectColumn:
         column = await self.get_one_or_none(
-            ProjectColumn.id == column_id,
+            which,
             ProjectColumn.project_id == project_id,
             with_for_update=locked,
             execution_options={"populate_existing": locked},
@@ -715,9 +744,16 @@ class ColumnService(TenantService[ProjectColumn]):
             raise not_found()
         return column
 
-    async def change(self, project_id: UUID, column_id: UUID, data: ColumnUpdate, actor: Identity) -> ColumnChange:
-        column = await self.one(project_id, column_id, locked=True)
+    async def change(
+        self, project_id: UUID, reference: UUID | str, data: ColumnUpdate, actor: Identity
+    ) -> ColumnChange:
+        """A custom column's new name or place (see `addressed` for `reference`). A default column stays as it is:
+        a change that leaves it so is answered with it, any other is refused."""
+        column = await self.addressed(project_id, reference, locked=True)
         moved = MovedReports([], {})
+        if isinstance(column, DefaultColumn):
+            _check_unchanged(column, data)
+            return ColumnChange(column, moved)
         if data.name is not msgspec.UNSET and stored_name(data.name) != column.name:
             new_name = stored_name(data.name)
             others = [other for other in await self.custom(project_id) if other.id != column.id]
@@ -743,10 +779,12 @@ class ColumnService(TenantService[ProjectColumn]):
             column.position = position
         await self.session.flush()
 
-    async def remove(self, project_id: UUID, column_id: UUID, actor: Identity) -> MovedReports:
-        """A custom column gone; its reports go back to the feedback column, none is lost with it. Returns
-        them (webhooks hear of each)."""
-        column = await self.one(project_id, column_id, locked=True)
+    async def remove(self, project_id: UUID, reference: UUID | str, actor: Identity) -> MovedReports:
+        """A custom column gone (see `addressed` for `reference`); its reports go back to the feedback column, none
+        is lost with it. Returns them (webhooks hear of each). A default column is never deleted."""
+        column = await self.addressed(project_id, reference, locked=True)
+        if isinstance(column, DefaultColumn):
+            raise LanternError(ErrorCode.CONFLICT, _("A default column cannot be deleted."))
         moved = await self._move_reports(project_id, column, actor, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
         return moved
@@ -797,8 +835,33 @@ class MovedReports(NamedTuple):
 class ColumnChange(NamedTuple):
     """A column after a change, and the reports its new name moved (webhooks hear of each)."""
 
-    column: ProjectColumn
+    column: ProjectColumn | DefaultColumn
     moved: MovedReports
+
+
+# The digits of the largest column number a path may name: any more could not be a database integer.
+_MAX_STATUS_ID_DIGITS = 9
+
+
+def _default_column(matches: Callable[[DefaultColumn], bool]) -> DefaultColumn | None:
+    return next((column for column in DEFAULT_COLUMNS if matches(column)), None)
+
+
+def _default_name(name: str) -> str:
+    """The default column `name` means, in any case or under another product's name (`feedback`)."""
+    key = name_key(name)
+    return STATUS_ALIASES.get(key, key)
+
+
+def _check_unchanged(column: DefaultColumn, data: ColumnUpdate) -> None:
+    """A default column's name is the status of its reports, and its place is the same on every board: a change
+    that would make either another is refused, naming the fields."""
+    renamed = data.name is not msgspec.UNSET and _default_name(data.name) != column.name
+    moved = data.position is not msgspec.UNSET and data.position != column.position
+    changed = [field for field, changes in (("name", renamed), ("position", moved)) if changes]
+    if changed:
+        message = _("A default column keeps its name and place; add a column of your own for another.")
+        raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError(field, message) for field in changed])
 
 
 def _column_taken() -> LanternError:

@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.projects.services import ProjectService
@@ -36,7 +36,7 @@ from app.domain.reports.jsonapi import (
     report_item,
     report_list,
 )
-from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, ProjectColumn, Report, Severity
+from app.domain.reports.models import DEFAULT_COLUMNS, Category, DefaultColumn, ProjectColumn, Report, Severity
 from app.domain.reports.presenters import (
     comment_read,
     report_change_read,
@@ -421,6 +421,13 @@ class ReportController(Controller):
         return ok(comment_read(comment))
 
 
+ColumnReference = Annotated[
+    str,
+    PathParameter(
+        description="A column's `id`: a custom column's UUID, or a default column's `status:<name>` (`status:todo`). "
+        "BugHerd's number for a column, its `statusId`, names it too."
+    ),
+]
 BUGHERD_COLUMN = 'The fields, or BugHerd\'s `{"column": {...}}`.'
 
 
@@ -444,17 +451,10 @@ class ColumnController(Controller):
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[list[schemas.ColumnRead]] | Response[dict[str, Any]]:
-        """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones.
-
-        In JSON:API mode (`fields[column]`) a custom column's id is its UUID and a default column, which has
-        no database id, is `status:<name>` (`status:new`): stable, and never equal to a UUID.
-        """
+        """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones."""
         await projects.visible_one(identity, project_id)
-        defaults = [
-            schemas.ColumnRead(id=None, name=name, status_id=status_id, position=position, custom=False)
-            for position, (name, status_id) in enumerate(DEFAULT_STATUS_IDS.items())
-        ]
-        board = [*defaults, *(_column_read(column) for column in await columns.custom(project_id))]
+        custom = await columns.custom(project_id)
+        board = [*map(_column_read, DEFAULT_COLUMNS), *map(_column_read, custom)]
         if jsonapi.requested(request):
             return jsonapi.document_response(column_list(request, project_id, board))
         return ok(board)
@@ -480,25 +480,25 @@ class ColumnController(Controller):
         column = await columns.add(project_id, convert_body(unwrapped(data, "column"), schemas.ColumnCreate))
         return created(_column_read(column), f"/api/v1/projects/{project_id}/columns/{column.id}")
 
-    @get("/{column_id:uuid}", operation_id="GetColumn", description=f"A custom column. {COLUMNS_DESCRIPTION}")
+    @get("/{column_id:str}", operation_id="GetColumn", description=f"A column. {COLUMNS_DESCRIPTION}")
     async def show_column(  # noqa: PLR0913 - the request, the ids and the services they touch
         self,
         *,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
-        column_id: FromPath[UUID],
+        column_id: ColumnReference,
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ColumnRead] | Response[dict[str, Any]]:
         await projects.visible_one(identity, project_id)
-        read = _column_read(await columns.one(project_id, column_id))
+        read = _column_read(await columns.addressed(project_id, column_id))
         if jsonapi.requested(request):
             return jsonapi.document_response(column_item(request, project_id, read))
         return ok(read)
 
     @route(
-        "/{column_id:uuid}",
+        "/{column_id:str}",
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateColumn", PUT="PutColumn"),
         guards=[requires_manager],
@@ -511,31 +511,34 @@ class ColumnController(Controller):
         *,
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
-        column_id: FromPath[UUID],
+        column_id: ColumnReference,
         data: JSONBody[dict[str, Any]],
         columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ColumnRead]:
         """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`).
-        `PUT` (BugHerd's update) does the same."""
+        A default column keeps both: a change to either is a 409. `PUT` (BugHerd's update) does the same."""
         change = convert_body(unwrapped(data, "column"), schemas.ColumnUpdate)
+        await projects.get(project_id)
         changed = await columns.change(project_id, column_id, change, identity)
         await events.reports_updated(project_id, changed.moved)
         return ok(_column_read(changed.column))
 
-    @delete(
-        "/{column_id:uuid}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT
-    )
-    async def remove_column(
+    @delete("/{column_id:str}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
+    async def remove_column(  # noqa: PLR0913 - the ids, the author and the services they touch
         self,
+        *,
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
-        column_id: FromPath[UUID],
+        column_id: ColumnReference,
         columns: NamedDependency[ColumnService],
+        projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
     ) -> None:
         """A custom column; its reports go back to the feedback column (`new`), each a `report.updated`. Its
-        number (`statusId`) is not given to another column."""
+        number (`statusId`) is not given to another column. A default column is never deleted (409)."""
+        await projects.get(project_id)
         await events.reports_updated(project_id, await columns.remove(project_id, column_id, identity))
 
 
@@ -605,11 +608,11 @@ async def _reads(reports: ReportService, items: list[Report], identity: Identity
     return await report_reads(reports.session, items, identity)
 
 
-def _column_read(column: ProjectColumn) -> schemas.ColumnRead:
+def _column_read(column: ProjectColumn | DefaultColumn) -> schemas.ColumnRead:
     return schemas.ColumnRead(
-        id=column.id,
+        id=str(column.id),
         name=column.name,
         status_id=column.status_id,
         position=column.position,
-        custom=True,
+        custom=isinstance(column, ProjectColumn),
     )
