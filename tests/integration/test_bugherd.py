@@ -247,3 +247,22 @@ async def test_default_columns_have_an_id_their_address_takes(tenants: TenantFac
     assert [answer.status_code for answer in unknown] == [404] * 5
     assert [answer.status_code for answer in foreign] == [404] * 4
     assert (custom_by_number.status_code, custom_by_number.json()["data"]["name"]) == (200, "QA")
+
+
+async def test_a_project_says_whether_it_has_custom_columns(tenants: TenantFactory) -> None:
+    """BugHerd's `has_custom_columns`, as `hasCustomColumns`: a client knows whether a task's status may name a
+    column of the project's own."""
+    async with tenants.create() as tenant:
+        shop, blog = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        column = await tenant.client.post(f"/api/v1/projects/{shop['id']}/columns", json={"name": "testing"})
+        url = f"/api/v1/projects/{shop['id']}"
+        shown = (await tenant.client.get(url)).json()["data"]
+        listed = (await tenant.client.get("/api/v1/projects")).json()["data"]
+        document = (await tenant.client.get("/api/v1/projects", headers={"Accept": JSONAPI})).json()["data"]
+        updated = (await tenant.client.put(url, json={"project": {"is_public": True}})).json()["data"]
+        await tenant.client.delete(f"{url}/columns/{column.json()['data']['id']}")
+        emptied = (await tenant.client.get(url)).json()["data"]
+    assert (shop["hasCustomColumns"], blog["hasCustomColumns"]) == (False, False)
+    assert (shown["hasCustomColumns"], updated["hasCustomColumns"], emptied["hasCustomColumns"]) == (True, True, False)
+    assert [(project["name"], project["hasCustomColumns"]) for project in listed] == [("Shop", True), ("Blog", False)]
+    assert [resource["attributes"]["hasCustomColumns"] for resource in document] == [True, False]

@@ -59,7 +59,7 @@ def key_read(key: ProjectKey) -> schemas.ProjectKeyRead:
     return schemas.ProjectKeyRead(id=key.id, key=key.key, created_at=key.created_at, revoked_at=key.revoked_at)
 
 
-def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRead:
+def project_read(project: Project, keys: list[ProjectKey], *, has_custom_columns: bool) -> schemas.ProjectRead:
     active = [key for key in keys if key.revoked_at is None]
     return schemas.ProjectRead(
         id=project.id,
@@ -69,6 +69,7 @@ def project_read(project: Project, keys: list[ProjectKey]) -> schemas.ProjectRea
         is_active=project.is_active,
         is_public=project.is_public,
         guests_see_guests=project.guests_see_guests,
+        has_custom_columns=has_custom_columns,
         require_origin=project.require_origin,
         allowed_origins=list(project.allowed_origins),
         rate_limit_per_minute=project.rate_limit_per_minute,
@@ -114,7 +115,11 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[list[schemas.ProjectRead]] | Response[dict[str, Any]]:
         visible = await projects.visible(identity)
-        reads = [project_read(project, await _keys(identity, projects, project)) for project in visible]
+        custom = await projects.with_custom_columns(project.id for project in visible)
+        reads = [
+            project_read(project, await _keys(identity, projects, project), has_custom_columns=project.id in custom)
+            for project in visible
+        ]
         return jsonapi.native_or_document(request, "project", reads, kind=schemas.ProjectRead)
 
     @post(
@@ -133,7 +138,8 @@ class ProjectController(Controller):
         creation = convert_body(sent, schemas.ProjectCreate)
         with refusals_named_as_sent(sent, schemas.ProjectCreate):  # a taken prefix, a widget configuration
             project = await projects.create_project(creation)
-        return created(project_read(project, await projects.keys(project.id)), f"/api/v1/projects/{project.id}")
+        read = project_read(project, await projects.keys(project.id), has_custom_columns=False)  # the defaults alone
+        return created(read, f"/api/v1/projects/{project.id}")
 
     @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
     async def show(
@@ -144,7 +150,7 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
         project = await projects.visible_one(identity, project_id)
-        read = project_read(project, await _keys(identity, projects, project))
+        read = await _read(projects, project, await _keys(identity, projects, project))
         return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
     @route(
@@ -165,7 +171,7 @@ class ProjectController(Controller):
         changes = convert_body(sent, schemas.ProjectUpdate)
         with refusals_named_as_sent(sent, schemas.ProjectUpdate):  # a taken prefix, a widget configuration
             project = await projects.update_project(project_id, changes)
-        return ok(project_read(project, await projects.keys(project.id)))
+        return ok(await _read(projects, project, await projects.keys(project.id)))
 
     @delete(
         "/{project_id:uuid}", operation_id="DeleteProject", status_code=HTTP_204_NO_CONTENT, guards=[requires_manager]
@@ -273,6 +279,11 @@ class ProjectController(Controller):
     ) -> None:
         """Someone off the project; a guest is unassigned the reports they see no more, each a `report.updated`."""
         await events.unassigned(await projects.remove_person(identity, project_id, user_id))
+
+
+async def _read(projects: ProjectService, project: Project, keys: list[ProjectKey]) -> schemas.ProjectRead:
+    custom = await projects.with_custom_columns([project.id])
+    return project_read(project, keys, has_custom_columns=project.id in custom)
 
 
 async def _keys(identity: Identity, projects: ProjectService, project: Project) -> list[ProjectKey]:

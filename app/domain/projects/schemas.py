@@ -109,6 +109,8 @@ class ProjectRead(CamelStruct):
     is_active: bool
     is_public: bool
     guests_see_guests: bool
+    # Whether its board has columns of its own beside the defaults (BugHerd's `has_custom_columns`).
+    has_custom_columns: bool
     require_origin: RequireOrigin
     allowed_origins: list[str]
     rate_limit_per_minute: int

@@ -20,6 +20,7 @@ from app.domain.organizations.schemas import MemberInvite
 from app.domain.organizations.services import MembershipService, OrganizationService
 from app.domain.projects.models import Project, ProjectKey, ProjectMember, ProjectPrefix
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
+from app.domain.reports.models import ProjectColumn
 from app.domain.reports.services import MovedReports, ReportService, TrackingService
 from app.lib.cors import allowed_origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
@@ -188,6 +189,13 @@ class ProjectService(TenantService[Project]):
             if await self.kept_prefix(candidate := (prefix + letter)[:10]) is None:
                 return candidate
         return prefix
+
+    async def with_custom_columns(self, project_ids: Iterable[UUID]) -> set[UUID]:
+        """Those of these projects whose boards have columns of their own (BugHerd's `has_custom_columns`)."""
+        found = await self.session.scalars(
+            select(ProjectColumn.project_id).where(ProjectColumn.project_id.in_(list(project_ids))).distinct()
+        )
+        return set(found)
 
     # Widget keys ---------------------------------------------------------------------------------
 
