@@ -10,14 +10,18 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import uuid4
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import ColumnElement, Row, insert, make_url, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.cli import cli
+from app.domain.reports.models import Report, ReportChange
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.lantern_cli import (
     CLI,
@@ -388,6 +392,82 @@ def test_upgrading_keeps_addresses_in_the_form_a_login_finds_them_by(data_dir: P
         connection.execute("UPDATE user_account SET email = ?", (f"{full_width}@xn--r8jz45g.jp",))
     run_cli("migrate", env=env)
     assert sqlite_rows(database, "SELECT email FROM user_account") == [("owner@\u4f8b\u3048.jp",)]
+
+
+async def test_reports_already_closed_take_when_they_were_closed_from_their_history(
+    is_postgres: bool, data_dir: Path
+) -> None:
+    """Migration 0030 gives the reports closed before it their `closed_at`: the latest change of their history
+    that moved them into the closed column, or, with none, when they were last changed; any other report none."""
+    env, owner = clean_env(data_dir, LANG="en_US.UTF-8"), f"sqlite+aiosqlite:///{data_dir / 'lantern.db'}"
+    if is_postgres:
+        owner, app_role = await create_postgres_database(os.environ["TEST_DATABASE_URL"])
+        env = {**env, "DATABASE_URL": app_role, "DATABASE_OWNER_URL": owner}
+        run_cli("migrate", env=env)
+    try:
+        run_cli("seed-demo", env=env)
+        downgrade = [sys.executable, "-m", "alembic", "downgrade", "0029"]
+        gone_back = subprocess.run(downgrade, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+        assert gone_back.returncode == 0, gone_back.stderr
+        await _closed_before_0030(owner)
+        run_cli("migrate", env=env)
+        closed = await _closed_at(owner)
+    finally:
+        if is_postgres:
+            await drop_postgres_database(os.environ["TEST_DATABASE_URL"], str(make_url(owner).database))
+    assert closed["DEMO-1"][0] == datetime(2026, 1, 3, tzinfo=UTC)  # closed again after it was reopened
+    assert closed["DEMO-2"][0] == closed["DEMO-2"][1]  # no history: when it was last changed
+    assert (closed["DEMO-3"][0], closed["DEMO-4"][0]) == (None, None)  # closed once, but not any more; never
+
+
+_REPORT, _CHANGE = Report.__table__, ReportChange.__table__
+
+
+async def _closed_before_0030(database_url: str) -> None:
+    """DEMO-1 and DEMO-2 closed, DEMO-1 closed, reopened and closed again by its history, DEMO-3 closed and
+    reopened (it stays in doing)."""
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        reports = await _demo_reports(connection)
+        closing = [reports["DEMO-1"].id, reports["DEMO-2"].id]
+        await connection.execute(update(_REPORT).where(_REPORT.c.id.in_(closing)).values(status="closed", status_id=5))
+        moves = [
+            ("DEMO-1", 1, ["done", "closed"]),
+            ("DEMO-1", 2, ["closed", "todo"]),
+            ("DEMO-1", 3, ["todo", "closed"]),
+            ("DEMO-3", 4, ["todo", "closed"]),
+            ("DEMO-3", 5, ["closed", "doing"]),
+        ]
+        await connection.execute(
+            insert(_CHANGE),
+            [
+                {
+                    "id": uuid4(),
+                    "report_id": reports[tracking_id].id,
+                    "organization_id": reports[tracking_id].organization_id,
+                    "changes": {"status": status},
+                    "created_at": datetime(2026, 1, day, tzinfo=UTC),
+                    "updated_at": datetime(2026, 1, day, tzinfo=UTC),
+                }
+                for tracking_id, day, status in moves
+            ],
+        )
+    await engine.dispose()
+
+
+async def _demo_reports(connection: AsyncConnection, *columns: ColumnElement[Any]) -> dict[str, Row[Any]]:
+    """The demo's reports by the tracking IDs they are given in order (a worker may not have given them yet)."""
+    rows = await connection.execute(select(_REPORT.c.id, _REPORT.c.organization_id, *columns).order_by(_REPORT.c.id))
+    return {f"DEMO-{number}": row for number, row in enumerate(rows, start=1)}
+
+
+async def _closed_at(database_url: str) -> dict[str, tuple[datetime | None, datetime]]:
+    """Each demo report's (closed_at, updated_at)."""
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        reports = await _demo_reports(connection, _REPORT.c.closed_at, _REPORT.c.updated_at)
+    await engine.dispose()
+    return {name: (row.closed_at, row.updated_at) for name, row in reports.items()}
 
 
 def test_serve_takes_a_bounded_number_of_web_workers() -> None:

@@ -3,6 +3,7 @@ updates, its priorities, its wrappers, its endpoints and fields (found by a blac
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
@@ -266,3 +267,39 @@ async def test_a_project_says_whether_it_has_custom_columns(tenants: TenantFacto
     assert (shown["hasCustomColumns"], updated["hasCustomColumns"], emptied["hasCustomColumns"]) == (True, True, False)
     assert [(project["name"], project["hasCustomColumns"]) for project in listed] == [("Shop", True), ("Blog", False)]
     assert [resource["attributes"]["hasCustomColumns"] for resource in document] == [True, False]
+
+
+async def test_a_report_says_since_when_it_is_closed(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """BugHerd's `closed_at`, as `closedAt`: when the report was last moved into the closed column (by its name
+    or its number), kept while other fields change, null in any other column."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        url = await _report(tenant, anonymous, project)
+        fresh = (await tenant.client.get(url)).json()["data"]
+
+        async def changed(change: dict[str, Any]) -> dict[str, Any]:
+            answer = await tenant.client.put(url, json=change)
+            assert answer.status_code == 200, answer.text
+            return answer.json()["data"]  # type: ignore[no-any-return]
+
+        closed = await changed({"task": {"status": "closed"}})
+        relabelled = await changed({"priority": "high"})
+        again = await changed({"statusId": 5})
+        reopened = await changed({"status": "done"})
+        closed_anew = await changed({"status_id": 5})
+        document = await tenant.client.get(url, params={"fields[report]": "status,closedAt"})
+        filed = await tenant.client.post(
+            f"/api/v1/projects/{project['id']}/reports", json={"task": {"description": "Old bug", "status": "closed"}}
+        )
+        filed_open = await tenant.client.post(
+            f"/api/v1/projects/{project['id']}/reports", json={"task": {"description": "New bug", "status": "todo"}}
+        )
+    assert fresh["closedAt"] is None
+    assert datetime.fromisoformat(closed["closedAt"]) >= datetime.fromisoformat(fresh["createdAt"])
+    assert relabelled["closedAt"] == again["closedAt"] == closed["closedAt"]  # still closed since then
+    assert reopened["closedAt"] is None
+    assert datetime.fromisoformat(closed_anew["closedAt"]) >= datetime.fromisoformat(closed["closedAt"])
+    assert document.json()["data"]["attributes"] == {"status": "closed", "closedAt": closed_anew["closedAt"]}
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["data"]["closedAt"] is not None
+    assert filed_open.json()["data"]["closedAt"] is None

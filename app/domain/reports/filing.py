@@ -19,7 +19,7 @@ from app.domain.reports.audience import who_would_see
 from app.domain.reports.ingest import Accepted, accept
 from app.domain.reports.models import Report, ReportChange, Source
 from app.domain.reports.schemas import TITLE_MAX_LENGTH, TITLE_MIN_LENGTH, ReportFiling
-from app.domain.reports.services import ColumnService, authorship, filed_fields, trimmed_title
+from app.domain.reports.services import ColumnService, authorship, filed_fields, into_column, trimmed_title
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from tenants.identity import Identity
@@ -54,13 +54,12 @@ async def file_report(
         severity=filing.severity.value,
         priority=filing.priority.value,
         category=filing.category.value,
-        status=status,
-        status_id=status_id,
         source=Source.TEAM.value,
         page_url=filing.page_url,
         tags=filing.tags,
         external_id=filing.external_id,
     )
+    into_column(report, status, status_id)
     report.reporter_name, report.reporter_email = await _reporter(session, filing, filer)
     report.assignee_id = await _assignee(session, report, filing)
     filed = ReportChange(report_id=report.id, changes=filed_fields(report), **authorship(filer))

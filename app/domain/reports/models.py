@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
-from advanced_alchemy.types import GUID, JsonB
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -69,13 +70,14 @@ class Source(enum.StrEnum):
 # The default board columns with BugHerd's status ids; a new report is `new` (BugHerd's "feedback",
 # status id null). Custom columns get ids above 5.
 NEW_STATUS = "new"
+CLOSED_STATUS = "closed"  # BugHerd's archive: a report there has its `closed_at`
 DEFAULT_STATUS_IDS: dict[str, int | None] = {
     NEW_STATUS: None,
     "backlog": 0,
     "todo": 1,
     "doing": 2,
     "done": 4,
-    "closed": 5,
+    CLOSED_STATUS: 5,
 }
 # Other products' names for these columns: BugHerd's feedback panel, BugSpark's statuses.
 STATUS_ALIASES = {"feedback": NEW_STATUS, "triaging": "backlog", "in_progress": "doing", "resolved": "done"}
@@ -134,6 +136,8 @@ class Report(TenantOwned, UUIDv7AuditBase):
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(50), default=NEW_STATUS)
     status_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # When it was last moved into the closed column (BugHerd's `closed_at`); NULL while it is in another.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
     severity: Mapped[str] = mapped_column(String(20), default=Severity.MEDIUM.value)
     priority: Mapped[str] = mapped_column(String(20), default=Priority.MEDIUM.value)
     category: Mapped[str] = mapped_column(String(20), default=Category.BUG.value)

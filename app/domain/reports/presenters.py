@@ -101,6 +101,7 @@ def report_read(
         description=report.description,
         status=report.status,
         status_id=report.status_id,
+        closed_at=report.closed_at,
         severity=Severity(report.severity),
         priority=Priority(report.priority),
         category=Category(report.category),

@@ -167,6 +167,8 @@ class ReportRead(CamelStruct):
     description: str
     status: str
     status_id: int | None
+    # When it was last moved into the closed column (BugHerd's `closed_at`); null while it is in another.
+    closed_at: datetime | None
     severity: Severity
     priority: Priority
     category: Category

@@ -42,6 +42,7 @@ from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, guest_view, sees_report
 from app.domain.reports.models import (
+    CLOSED_STATUS,
     DEFAULT_COLUMN_ID_PREFIX,
     DEFAULT_COLUMNS,
     DEFAULT_STATUS_IDS,
@@ -189,7 +190,7 @@ class ReportService(TenantService[Report]):
         before = _triage(report)
         assigned_before = report.assignee_id
         if status is not None:
-            report.status, report.status_id = status
+            into_column(report, *status)
         _set_fields(report, changes)
         if changed := _changed_fields(before, _triage(report)):
             self.session.add(ReportChange(report_id=report.id, changes=changed, **authorship(actor)))
@@ -276,6 +277,16 @@ class ReportService(TenantService[Report]):
         if not await sees_report(self.session, report, user_id, hold=True):
             message = _("No one who can see this report has this ID.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
+
+
+def into_column(report: Report, status: str, status_id: int | None) -> None:
+    """The report in the column of `status` (its BugHerd `status_id` beside it); `closed_at` says since when it has
+    been in the closed column, moved there now or before, and is NULL in any other."""
+    if status != CLOSED_STATUS:
+        report.closed_at = None
+    elif report.status != CLOSED_STATUS:
+        report.closed_at = datetime.now(UTC)
+    report.status, report.status_id = status, status_id
 
 
 def authorship(actor: Identity) -> dict[str, UUID | None]:
