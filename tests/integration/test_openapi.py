@@ -690,8 +690,7 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("post", COMMENTS, {"comment": None}),
             ("post", MEMBERS, {"userId": None}),
             ("patch", CHANGED, {"task": {"updater_email": 5}}),
-            # Lantern's priorities in their own case only.
-            ("patch", CHANGED, {"task": {"priority": "High"}}),
+            ("patch", CHANGED, {"task": {"priority": "Urgent"}}),
             ("post", "/api/v1/projects", {"name": "Blog", "widgetConfig": {"theme": "pink"}}),
             ("post", "/api/v1/projects", {"project": {"name": "Blog", "widget_config": {"colour": "red"}}}),
             ("post", "/api/v1/webhooks", {"url": "ftp://hooks.example.com/x", "events": ["task_create"]}),
@@ -748,6 +747,7 @@ async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, an
             ("post", FILED, {"title": "Card refused", "assigneeId": None, "assigneeEmail": my_address}),
             ("post", FILED, {"task": {"description": "Card refused", "requester_id": me, "requester_email": None}}),
             ("patch", CHANGED, {"task": {"priority": "Critical", "updater_email": None}}),
+            ("patch", CHANGED, {"task": {"priority": "High"}}),
             ("patch", CHANGED, {"title": "  Checkout fails  "}),
             ("post", COMMENTS, {"text": "Called back", "userId": None, "email": my_address}),
             ("post", COMMENTS, {"comment": {"text": "Called back", "user_id": None, "email": my_address}}),

@@ -332,14 +332,12 @@ def _titled(filing: Schema) -> Schema:
 
 
 def _with_bugherd_priorities(properties: dict[str, Any]) -> None:
-    """Lantern's priorities as they are, BugHerd's in any case (`from_bugherd_task` reads them lower-cased): a
-    pattern says so, which a code generator reads as text beside Lantern's enum."""
-    any_case = "|".join(
-        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name) for name in _BUGHERD_PRIORITIES
-    )
+    """Lantern's priorities and BugHerd's, in any case (`priority_named` reads them lower-cased): a pattern says
+    so, which a code generator reads as text beside Lantern's enum."""
+    any_case = "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name) for name in PRIORITY_NAMES)
     properties["priority"] = {
         "anyOf": [properties["priority"], {"type": "string", "pattern": f"^(?:{any_case}){END}"}],
-        "description": "Lantern's priorities, or BugHerd's in any case (`Normal` is `medium`, `Critical` `highest`).",
+        "description": "Lantern's priorities or BugHerd's, in any case (`Normal` is `medium`, `Critical` `highest`).",
     }
 
 
