@@ -29,7 +29,7 @@ def _send(mail: Mail) -> None:
     settings = get_settings()
     message = EmailMessage()
     message["From"] = settings.smtp_from
-    message["To"] = mail.to
+    message["To"] = deliverable_address(mail.to)
     # A subject holds names and titles others wrote: a line break in one would make it no valid header.
     message["Subject"] = " ".join(mail.subject.split())
     # RFC 5322 asks for both; mail without them is read as spam more often. Auto-Submitted: no out-of-office
@@ -48,6 +48,17 @@ def _send(mail: Mail) -> None:
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(message)
+
+
+def deliverable_address(address: str) -> str:
+    """`address` as every mail server takes it: addresses are kept with their domain in its letters
+    (`bob@例え.jp`), which a server without SMTPUTF8 (most) refuses, and smtplib before asking it; the domain's
+    IDNA form (`bob@xn--r8jz45g.jp`) is the same mailbox. A local part in other letters still needs SMTPUTF8."""
+    local, at, domain = address.rpartition("@")
+    try:
+        return f"{local}{at}{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # no domain IDNA can write (too long a label): as it is, for the server to judge
+        return address
 
 
 def _sender_domain(sender: str) -> str:
