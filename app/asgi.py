@@ -38,7 +38,7 @@ from app.lib.database import alchemy_config, warn_if_unguarded
 from app.lib.drain import UnreadBodyMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
 from app.lib.logging import configure_logging
-from app.lib.openapi import ADMIN, SECURITY_SCHEMES, LanternDocument
+from app.lib.openapi import ADMIN, SECURITY_SCHEMES, ClosedStructs, LanternDocument
 from app.lib.query import CamelCaseQueryMiddleware, refuse_query_sent_twice
 from app.lib.runtime import settle_heap
 from app.lib.schema import well_formed_json
@@ -124,7 +124,7 @@ def create_app() -> Litestar:
             ui_router,
             static_files_router,
         ],
-        plugins=[SQLAlchemyPlugin(config=alchemy_config())],
+        plugins=[SQLAlchemyPlugin(config=alchemy_config()), ClosedStructs()],
         middleware=[
             UnreadBodyMiddleware(),
             UnsentAnswerMiddleware(),

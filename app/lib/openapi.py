@@ -7,6 +7,8 @@
   spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`), with the
   rules their types check across fields (`CamelStruct.one_way`, `requiring_any`).
 - The answers of handlers that send a stored file's bytes (`file_answer`): their media types, not JSON.
+- The bodies Litestar documents from their types (`ClosedStructs`): a body that refuses unknown fields says so,
+  and its lists' items keep their own rules (a label's length).
 - What every handler answers alike (`completed`, applied to the served document): the error envelope on each
   error response, the errors each kind of operation can meet, and the JSON:API document beside the native
   envelope where a handler answers in either mode.
@@ -23,6 +25,7 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Request
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -40,6 +43,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.typing import FieldDefinition
 
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
@@ -91,6 +95,46 @@ def documented_body(content: Mapping[str, type[msgspec.Struct] | Schema], descri
             self.request_body = RequestBody(content=media, description=description, required=True)
 
     return DocumentedBody
+
+
+class ClosedStructs(StructSchemaPlugin):
+    """Litestar's schema of a msgspec struct, with what it leaves out of one that a request decodes: a struct that
+    forbids unknown fields has `additionalProperties: false` (an organization's change took `{"colour": …}` in the
+    document), and a list's items keep the constraints of their `Annotated` type (a GitHub label's 1 to 50
+    characters), as msgspec's own schema of the struct says them."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        kind = field_definition.type_
+        if kind.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        own = cast("dict[str, Any]", json_schema(kind)).get("properties", {})
+        for name, documented in (schema.properties or {}).items():
+            if isinstance(documented, Schema) and (items := _array_items(own.get(name, {}))) is not None:
+                for branch in [documented, *(documented.one_of or [])]:
+                    if isinstance(branch, Schema) and branch.type == OpenAPIType.ARRAY and _plain(branch.items):
+                        branch.items = cast("Schema", items)
+        return schema
+
+
+def _array_items(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The items of msgspec's schema of a list field (optional or not), where they have rules of their own."""
+    for branch in [schema, *schema.get("anyOf", [])]:
+        items = branch.get("items") if branch.get("type") == "array" else None
+        if isinstance(items, dict) and set(items) - {"type", "title", "description"}:
+            return items
+    return None
+
+
+def _plain(items: Any) -> bool:
+    """Whether Litestar's `items` is a bare type, which says nothing of the items' rules."""
+    return (
+        isinstance(items, Schema)
+        and items.type is not None
+        and not items.one_of
+        and items.pattern is None
+        and (items.max_length is None and items.min_length is None and items.enum is None)
+    )
 
 
 def file_answer(media_types: Sequence[str], description: str, *, while_processing: int) -> type[Operation]:

@@ -618,6 +618,7 @@ FILED = "/api/v1/projects/{project_id}/reports"
 CHANGED = "/api/v1/reports/{reference}"
 COMMENTS = "/api/v1/reports/{reference}/comments"
 MEMBERS = "/api/v1/projects/{project_id}/members"
+GITHUB = "/api/v1/projects/{project_id}/integrations/github"
 
 
 async def _sent_to(
@@ -696,6 +697,14 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("post", "/api/v1/webhooks", {"url": "ftp://hooks.example.com/x", "events": ["task_create"]}),
             ("post", "/api/v1/webhooks", {"target_url": "hooks.example.com/x", "event": "comment"}),
             ("patch", "/api/v1/webhooks/{webhook_id}", {"url": "hooks.example.com/x"}),
+            # Unknown fields, where the body's type refuses them: Litestar's schemas of such types allowed any.
+            ("patch", "/api/v1/organization", {"colour": "red"}),
+            ("patch", "/api/v1/organization", {"security": {"foo": True}}),
+            ("post", "/api/v1/organization/members", {"email": "new@example.com", "team": "QA"}),
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "colour": "red"}),
+            # A list's items keep their rules: a GitHub label is 1 to 50 characters.
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": [""]}),
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": ["x" * 51]}),
         ]
         documents = [  # JSON:API changes: attributes or relationships, the assignee's only, nothing beside
             ("patch", CHANGED, {"data": {"type": "report"}}),
