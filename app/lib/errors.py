@@ -273,12 +273,17 @@ def _validation_message(raw: str) -> tuple[str | None, str]:
     return None, _("This value is not valid.")
 
 
+_EMPTY_TEXT = re.compile(r"Expected `str` of length >= 1$")
+
+
 def validation_error(message: str) -> LanternError:
     """A VALIDATION_ERROR for one msgspec error message such as "Expected `str` - at `$.title`"."""
     raw, _sep, location = message.partition(" - at `$")
     # Inside an object read without a schema msgspec writes a key it does not know as `[...]`: no field name.
     path = location.rstrip("`").lstrip(".").partition("[...]")[0].rstrip(".")
     named, localized = _validation_message(raw)
+    if path.endswith("]") and _EMPTY_TEXT.match(raw):  # an item left empty, not a field left out (a label "")
+        localized = _("Must not be empty.")
     field = ".".join(part for part in (path, named or "") if part) or "body"
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])
 

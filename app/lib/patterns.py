@@ -18,6 +18,9 @@ EMAIL_OR_EMPTY = rf"^{END}|{EMAIL}"  # an optional address a form sends empty (B
 TRACKING_PREFIX = rf"^[A-Z]+{END}"  # the letters of a tracking ID (`BSK` of BSK-42); its length is the schema's
 WEB_URL = rf"^https?://[^\s]+{END}"  # a site's or a receiver's address
 PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"  # 1 to 65535
+# An address Lantern calls, as `outbound.url_problem` checks it (a host's network is a rule of its own): http or
+# https in any case, a host (bracketed for IPv6), a port from 0 to 65535 if any, then a path, query or fragment.
+CALLED_URL = rf"[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#]*@)?(?:\[[^\s/?#\]]+\]|[^\s/?#@:\[\]]+)(?::0*{PORT}?)?(?:[/?#]\S*)?"
 # A site allowed to send reports: a host, maybe with a scheme and a port.
 ORIGIN = rf"^(https?://)?[A-Za-z0-9.-]+(:{PORT})?/?{END}"
 COLOR = rf"^#[0-9a-fA-F]{{6}}{END}"

@@ -163,6 +163,10 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
         for body, field in cases:
             refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
             assert field in refused["details"][0]["field"], (body, refused)
+        # An empty label is one left empty, not a field left out ("This field is required." said).
+        empty = _error(await tenant.client.put(url, json={"repository": "acme/shop", "labels": ["bug", ""]}), 400,
+                       "VALIDATION_ERROR")  # fmt: skip
+        assert empty["details"] == [{"field": "labels[1]", "message": "Must not be empty."}]
         pasted = await tenant.client.put(url, json={"repository": "acme/shop", "token": f" {TOKEN}\n"})
         assert pasted.json()["data"]["tokenHint"] == f"…{TOKEN[-4:]}"  # the line end pasted with it is dropped
         with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):

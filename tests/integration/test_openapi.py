@@ -705,6 +705,9 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             # A list's items keep their rules: a GitHub label is 1 to 50 characters.
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": [""]}),
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": ["x" * 51]}),
+            # An address Lantern calls: http(s), a port up to 65535.
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": "ftp://github.example.com"}),
+            ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com:99999/x", "events": ["task_create"]}),
         ]
         documents = [  # JSON:API changes: attributes or relationships, the assignee's only, nothing beside
             ("patch", CHANGED, {"data": {"type": "report"}}),
@@ -763,6 +766,9 @@ async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, an
             ("post", MEMBERS, {"user_id": me, "email": None}),
             ("post", "/api/v1/projects", {"name": "Blog", "widgetConfig": {"features": {"screenshot": False}}}),
             ("post", "/api/v1/webhooks", {"url": " HTTPS://hooks.example.com/lantern ", "events": ["task_create"]}),
+            ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com:8443/x", "events": ["task_create"]}),
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": "HTTPS://ghe.example.com/api/v3"}),
+            ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": ""}),
             ("post", "/api/v1/widget/submit", offset),
             ("post", "/api/v1/reports", {"title": " Checkout fails "}),
         ]

@@ -8,10 +8,12 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.patterns import NOT_BLANK, REPOSITORY
-from app.lib.schema import CamelStruct
+from app.lib.patterns import CALLED_URL, END, NOT_BLANK, REPOSITORY
+from app.lib.schema import CamelStruct, documented_as
 
 Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
+# Checked by `outbound.url_problem` (its refusal says why); empty is GitHub's own address, as null is.
+ApiUrl = Annotated[str, msgspec.Meta(max_length=2048), documented_as(pattern=rf"^(?:{CALLED_URL})?{END}")]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 
@@ -21,7 +23,7 @@ class GitHubSetup(CamelStruct, forbid_unknown_fields=True):
     repository: Repository
     # Spaces alone are no token (they replaced the stored one); those pasted around one are dropped.
     token: Annotated[str, msgspec.Meta(max_length=500, pattern=NOT_BLANK)] | None = None
-    api_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    api_url: ApiUrl | None = None
     labels: Annotated[list[Label], msgspec.Meta(max_length=10)] = []  # msgspec copies mutable defaults
 
 

@@ -9,11 +9,12 @@ from uuid import UUID
 import msgspec
 
 from app.domain.webhooks.models import BUGHERD_EVENTS, SUBSCRIBABLE, DeliveryStatus, Event
+from app.lib.patterns import CALLED_URL
 from app.lib.schema import CamelStruct, documented_as
 
 # The document's word for what `outbound.url_problem` checks of an address (its host's network is its own rule):
-# http or https, in any case, with a host, once the spaces a paste brings around it are trimmed.
-WEB_ADDRESS = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]\S*\s*$"
+# once the spaces a paste brings around it are trimmed.
+WEB_ADDRESS = rf"^\s*{CALLED_URL}\s*$"
 WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048), documented_as(pattern=WEB_ADDRESS)]
 # Ours or BugHerd's; checked by `subscribed_events` (its refusal lists them), so only documented here.
 EventName = Annotated[
