@@ -8,15 +8,32 @@ from uuid import UUID
 
 import msgspec
 
+from app.lib.i18n import SUPPORTED_LOCALES
 from app.lib.patterns import EMAIL, ONE_LINE_NAME
-from app.lib.schema import CamelStruct
+from app.lib.schema import CamelStruct, documented_as
 
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
 MIN_PASSWORD_LENGTH = 10
 Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_NAME)]
-LocaleTag = Annotated[str, msgspec.Meta(max_length=20)]
-TimeZone = Annotated[str, msgspec.Meta(max_length=64)]
+# `validated_locale` takes a tag whose language is shipped, in any case and with any region or script after it
+# (`de-AT`, `zh_Hant`): the pattern says those languages, each letter in either case.
+_SHIPPED_LANGUAGES = sorted({locale.split("_")[0] for locale in SUPPORTED_LOCALES})
+_ANY_CASE = "|".join("".join(f"[{letter.upper()}{letter}]" for letter in language) for language in _SHIPPED_LANGUAGES)
+LocaleTag = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=20,
+        description="A language tag whose language Lantern ships: "
+        + ", ".join(f"`{language}`" for language in _SHIPPED_LANGUAGES)
+        + " (`zh-TW`, `zh-Hant`: Traditional Chinese; `zh-CN`: Simplified).",
+    ),
+    documented_as(pattern=rf"^\s*(?:{_ANY_CASE})(?:[-_][\s\S]*)?\s*$"),
+]
+# Checked against the IANA database the server has (`validated_timezone`): too many names for an enum.
+TimeZone = Annotated[
+    str, msgspec.Meta(max_length=64, description="An IANA time zone name, such as `Europe/Berlin` or `UTC`.")
+]
 
 
 class NewOrganization(CamelStruct, forbid_unknown_fields=True):
