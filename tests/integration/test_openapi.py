@@ -619,6 +619,7 @@ CHANGED = "/api/v1/reports/{reference}"
 COMMENTS = "/api/v1/reports/{reference}/comments"
 MEMBERS = "/api/v1/projects/{project_id}/members"
 GITHUB = "/api/v1/projects/{project_id}/integrations/github"
+ATTACHMENTS = "/api/v1/reports/{reference}/attachments"
 
 
 async def _sent_to(
@@ -706,6 +707,9 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             # in words: too many names for an enum, and no pattern tells them. A known limit, not sent here.)
             ("patch", "/api/v1/organization", {"defaultLocale": "xx"}),
             ("patch", "/api/v1/organization", {"security": {"allowedEmailDomains": ["not a domain"]}}),
+            # A link to a file, bare or in BugHerd's wrapper, with an unknown field (it was taken, and fitted).
+            ("post", ATTACHMENTS, {"url": "https://files.example.com/a.log", "colour": "red"}),
+            ("post", ATTACHMENTS, {"attachment": {"url": "https://files.example.com/a.log", "size": 5}}),
             # A list's items keep their rules: a GitHub label is 1 to 50 characters.
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": [""]}),
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "labels": ["x" * 51]}),

@@ -450,7 +450,7 @@ class ReportChangeRead(CamelStruct):
     created_at: datetime
 
 
-class AttachmentLink(CamelStruct):
+class AttachmentLink(CamelStruct, forbid_unknown_fields=True):
     """A link to a file kept elsewhere; Lantern stores the URL and never fetches it. `file_name` is
     BugHerd's spelling of `name`."""
 
