@@ -248,15 +248,15 @@ def refuse_nul_text(raw: bytes) -> None:
 
 
 def _nul_at(value: Any, path: str) -> str | None:
-    """The path (`metadata.key`, `consoleLogs.3`) of the first text in `value` holding a NUL, or None; for a
-    key that holds one, the path of its object."""
+    """The path (`metadata.key`, `consoleLogs[3]`: an index in brackets, as every other refusal names one) of
+    the first text in `value` holding a NUL, or None; for a key that holds one, the path of its object."""
     if isinstance(value, str):
         return path if "\x00" in value else None
     children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, child in children:
         if "\x00" in str(key):
             return path
-        where = f"{path}.{key}" if path else str(key)
+        where = f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}" if path else str(key)
         if (found := _nul_at(child, where)) is not None:
             return found
     return None

@@ -1787,6 +1787,9 @@ async def test_json_text_with_a_nul_character_is_refused_on_every_database_namin
         metadata = await anonymous.post(
             "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "metadata": {"cart": [{f"k{nul}": 1}]}}, headers=key
         )
+        logged = await anonymous.post(
+            "/api/v1/reports", json={**BUGSPARK_EXAMPLE, "console_logs": [{"msg": "ok"}, {"msg": nul}]}, headers=key
+        )
         widget = await anonymous.post(
             "/api/v1/widget/submit",
             data={"data": json.dumps({**BUGPIN_EXAMPLE, "description": f"a{nul}b"})},
@@ -1804,7 +1807,9 @@ async def test_json_text_with_a_nul_character_is_refused_on_every_database_namin
     assert escaped.status_code == 201, escaped.text
     assert total == 2  # the fine ones
     message = "Text cannot contain the NUL character (\\u0000)."
-    for answer, field in ((report, "title"), (metadata, "metadata.cart.0"), (widget, "description"), (comment, "text")):
+    # An index in brackets, as every other refusal names one (this one said `metadata.cart.0`).
+    refusals = [(report, "title"), (metadata, "metadata.cart[0]"), (logged, "console_logs[1].msg")]
+    for answer, field in (*refusals, (widget, "description"), (comment, "text")):
         assert answer.status_code == 400, answer.text
         assert answer.json()["details"] == [{"field": field, "message": message}]
 
