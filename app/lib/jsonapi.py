@@ -20,12 +20,13 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.lib.asgi import VARIES_ON_ACCEPT
 from app.lib.errors import ErrorCode, FieldError, LanternError, sent_twice
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
-from app.lib.schema import AsSent, Envelope, ok
+from app.lib.schema import AsSent, Envelope, created, ok
 
 MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
@@ -41,9 +42,12 @@ _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them
 
 def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
-    the same one), or by any of its query parameters. Either way the answer depends on `Accept` (Vary)."""
+    the same one), by a body sent as a JSON:API document (its `Content-Type`), or by any of its query
+    parameters. Either way the answer depends on `Accept` (Vary)."""
     request.scope["state"][VARIES_ON_ACCEPT] = True
     if request.accept.best_match([MediaType.JSON.value, MEDIA_TYPE]) == MEDIA_TYPE:
+        return True
+    if request.content_type[0] == MEDIA_TYPE:
         return True
     return any(is_parameter(key) for key in request.query_params)
 
@@ -51,6 +55,52 @@ def requested(request: Request[Any, Any, Any]) -> bool:
 def is_parameter(key: str) -> bool:
     """A query parameter of JSON:API's (`include`, `sort`, `filter[…]`…), or one that looks meant as one."""
     return key in {"include", "sort"} or bool(_FAMILY_LIKE.match(key))
+
+
+def is_document(body: Mapping[str, Any]) -> bool:
+    """A body that is a JSON:API document: its `data` object alone (no native body has a field `data`)."""
+    return len(body) == 1 and isinstance(body.get("data"), dict)
+
+
+async def body_as_sent(
+    body: dict[str, Any],
+    type_name: str,
+    *,
+    names_resource: Callable[[str], Awaitable[bool]] | None = None,
+    other_form: Callable[[dict[str, Any]], AsSent] = AsSent,
+    relationships: Mapping[str, str] | None = None,
+) -> AsSent:
+    """The fields of a body that creates or changes a resource, in any form the API takes, each where it was
+    sent: a JSON:API document, or `other_form` (the native body, BugHerd's wrapped one).
+
+    A document's `data.type` is `type_name` and, for a change, its `data.id` one that `names_resource` says
+    names the resource of the address; either otherwise is a 409 (`check_identity`). A creation has no
+    `names_resource`: its id is Lantern's to make, and one sent is a 403, as JSON:API answers an id a server
+    does not take from clients. Its attributes and to-one relationships are read by `attributes`, a
+    relationship's id renamed to the field that takes it by `relationships` (`authorId` → `userId`)."""
+    if not is_document(body):
+        return other_form(body)
+    if names_resource is None and "id" in body["data"]:
+        message = _("The server gives a new resource its id: send none.")
+        raise LanternError(ErrorCode.FORBIDDEN, message, details=[FieldError("data.id", message)])
+    await check_identity(body, type_name, names_resource or _any_id)
+    sent = attributes(body)
+    if not sent.at:  # neither attributes nor relationships: nothing sent, and what is missing named there
+        sent = AsSent({}, at="data.attributes.")
+    return sent.renamed(relationships or {})
+
+
+async def _any_id(_sent_id: str) -> bool:
+    return True
+
+
+def same_id(resource_id: object) -> Callable[[str], Awaitable[bool]]:
+    """A `names_resource` for a resource whose address gives its one id (a UUID in any case)."""
+
+    async def names(sent_id: str) -> bool:
+        return sent_id.strip().casefold() == str(resource_id).casefold()
+
+    return names
 
 
 def attributes(body: dict[str, Any]) -> AsSent:
@@ -390,6 +440,16 @@ def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(body, media_type=MEDIA_TYPE)
 
 
+def written(body: dict[str, Any], location: str | None = None, *, made: bool = False) -> Response[dict[str, Any]]:
+    """The document of a resource read or just changed (200), or `made` (201; `location`, where a GET reads it,
+    is its `Location` and its document's self link, not the address the request was sent to)."""
+    if location is not None:
+        body["links"] = {**body.get("links", {}), "self": location}
+    status = HTTP_201_CREATED if made or location is not None else HTTP_200_OK
+    headers = {"Location": location} if location is not None else None
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
 PLAIN_DESCRIPTION = (
     "JSON:API mode (`Accept: application/vnd.api+json`, or a JSON:API query parameter) answers a JSON:API "
     "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets; "
@@ -475,33 +535,60 @@ class WholeList:
         return document(query, self.items, included=included, links=self.links, meta=meta)
 
 
-def native_or_document(
+def native_or_document(  # noqa: PLR0913 - the request, what it reads, and how a creation is answered
     request: Request[Any, Any, Any],
     type_name: str,
     reads: msgspec.Struct | Sequence[msgspec.Struct],
     *,
     kind: type[msgspec.Struct],
     id_field: str = "id",
+    made: bool = False,
 ) -> Envelope[Any] | Response[dict[str, Any]]:
     """The native envelope, or, when the request asks for JSON:API, a document of resources of a type with no
     relationships (projects, members, tokens, keys): each native read struct's `id_field` is the resource's id,
     its other fields its attributes, named as the native API names them. Sparse fieldsets apply, and a list
-    sorts and pages (see WholeList); there is nothing to include or filter."""
+    sorts and pages (see WholeList); there is nothing to include or filter. A resource just `made` is a 201
+    (the native envelope's status is its handler's)."""
     if not requested(request):
         return ok(reads)
-    id_key = kind.__struct_encode_fields__[kind.__struct_fields__.index(id_field)]
+    primary, resource = _plain_type(type_name, kind, id_field)
+    if isinstance(reads, msgspec.Struct):
+        query = parse_query(request.query_params.multi_items(), QueryRules(primary))
+        return written(document(query, resource(reads), links={"self": link(request)}), made=made)
+    rules = QueryRules(primary, sorts=sortable(kind) - {_id_key(kind, id_field)}, pages=WHOLE_LIST_PAGES)
+    query = parse_query(request.query_params.multi_items(), rules)
+    return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
+
+
+def created_or_document(
+    request: Request[Any, Any, Any], type_name: str, read: msgspec.Struct, *, kind: type[msgspec.Struct], location: str
+) -> Response[Any]:
+    """A resource just created, of a type with no relationships, at `location`: a 201 naming it, with the
+    native envelope or, when the request is JSON:API, its document (see `native_or_document`)."""
+    if not requested(request):
+        return created(read, location)
+    primary, resource = _plain_type(type_name, kind, "id")
+    query = parse_query(request.query_params.multi_items(), QueryRules(primary))
+    return written(document(query, resource(read), links={}), location)
+
+
+def _id_key(kind: type[msgspec.Struct], id_field: str) -> str:
+    return kind.__struct_encode_fields__[kind.__struct_fields__.index(id_field)]
+
+
+def _plain_type(
+    type_name: str, kind: type[msgspec.Struct], id_field: str
+) -> tuple[ResourceType, Callable[[msgspec.Struct], Resource]]:
+    """The resource type of `kind`'s reads, and how one becomes a resource: `id_field` its id, its other fields
+    its attributes."""
+    id_key = _id_key(kind, id_field)
     primary = ResourceType(type_name, tuple(name for name in kind.__struct_encode_fields__ if name != id_key))
 
     def resource(read: msgspec.Struct) -> Resource:
         values = msgspec.to_builtins(read)
         return Resource(type_name, str(values.pop(id_key)), values)
 
-    if isinstance(reads, msgspec.Struct):
-        query = parse_query(request.query_params.multi_items(), QueryRules(primary))
-        return document_response(document(query, resource(reads), links={"self": link(request)}))
-    rules = QueryRules(primary, sorts=sortable(kind) - {id_key}, pages=WHOLE_LIST_PAGES)
-    query = parse_query(request.query_params.multi_items(), rules)
-    return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
+    return primary, resource
 
 
 # Links and cursors -----------------------------------------------------------------------------------

@@ -245,11 +245,11 @@ def _any_of(schemas: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
 
 
-def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
-    """A JSON:API document that changes a resource (as `jsonapi.attributes` reads it): `kind`'s fields as its
-    `data.attributes`, and its to-one `relationships` (`assignee`) as resource identifiers, or null to unset
-    them; one of the two at least, a relationship not among the attributes too (`assigneeId`), and nothing
-    beside `data`."""
+def jsonapi_body(kind: type[msgspec.Struct], *relationships: str, made: bool = False) -> Schema:
+    """A JSON:API document that changes a resource, or creates one (`made`: without an id, the server's to
+    give), as `jsonapi.body_as_sent` reads it: `kind`'s fields as its `data.attributes`, and its to-one
+    `relationships` (`assignee`) as resource identifiers, or null to unset them; one of the two at least, a
+    relationship not among the attributes too (`assigneeId`), and nothing beside `data`."""
     identifier = Schema(
         type=[OpenAPIType.OBJECT, OpenAPIType.NULL], required=["type", "id"], properties={"type": _TEXT, "id": _TEXT}
     )
@@ -260,7 +260,7 @@ def jsonapi_body(kind: type[msgspec.Struct], *relationships: str) -> Schema:
         required=["type"],
         properties={
             "type": _TEXT,
-            "id": _TEXT,
+            **({} if made else {"id": _TEXT}),
             "attributes": either_spelling(kind),
             "relationships": Schema(
                 type=OpenAPIType.OBJECT,

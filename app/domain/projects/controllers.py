@@ -22,15 +22,14 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
-from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body, either_spelling, or_wrapped, requiring_any
+from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
+from app.lib.openapi import documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.schema import (
     LOCATION,
     PATCH_OR_PUT,
     Envelope,
     by_method,
     convert_body,
-    created,
     extended,
     ok,
     refusals_named_as_sent,
@@ -39,7 +38,8 @@ from tenants.guards import provide_identity, requires_admin_client, requires_man
 from tenants.identity import Identity
 
 BUGHERD_PROJECT = (
-    "Fields in camelCase or snake_case; also as BugHerd's `{\"project\": {...}}`, with `devurl` for the site's URL."
+    "Fields in camelCase or snake_case; also as BugHerd's `{\"project\": {...}}`, with `devurl` for the site's URL, "
+    "or as a JSON:API document's `data.attributes`."
 )
 
 
@@ -48,7 +48,10 @@ def _bugherd_or_ours(kind: type[msgspec.Struct]) -> Schema:
     return or_wrapped(either_spelling(kind, also={"devurl": "siteUrl"}), "project")
 
 
-BUGHERD_PERSON = '`userId` or `email`, in camelCase or snake_case (BugHerd\'s `{"user_id": …}`).'
+BUGHERD_PERSON = (
+    '`userId` or `email`, in camelCase or snake_case (BugHerd\'s `{"user_id": …}`); or a JSON:API document of a '
+    "`user`, named by its `relationships.user` or its `data.attributes`."
+)
 
 
 async def provide_project_service(db_session: NamedDependency[AsyncSession]) -> ProjectService:
@@ -127,19 +130,26 @@ class ProjectController(Controller):
         operation_id="CreateProject",
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
-        operation_class=documented_body({"application/json": _bugherd_or_ours(schemas.ProjectCreate)}, BUGHERD_PROJECT),
+        operation_class=documented_body(
+            {
+                "application/json": _bugherd_or_ours(schemas.ProjectCreate),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectCreate, made=True),
+            },
+            BUGHERD_PROJECT,
+        ),
         response_headers=LOCATION,
     )
     async def create(
-        self, data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
-    ) -> Response[Envelope[schemas.ProjectRead]]:
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
+    ) -> Response[Envelope[schemas.ProjectRead]] | Response[dict[str, Any]]:
         """A project, with its first widget key; a field it does not know is refused."""
-        sent = schemas.from_bugherd_project(data)
+        sent = await jsonapi.body_as_sent(data, "project", other_form=schemas.from_bugherd_project)
         creation = convert_body(sent, schemas.ProjectCreate)
         with refusals_named_as_sent(sent, schemas.ProjectCreate):  # a taken prefix, a widget configuration
             project = await projects.create_project(creation)
         read = project_read(project, await projects.keys(project.id), has_custom_columns=False)  # the defaults alone
-        return created(read, f"/api/v1/projects/{project.id}")
+        location = f"/api/v1/projects/{project.id}"
+        return jsonapi.created_or_document(request, "project", read, kind=schemas.ProjectRead, location=location)
 
     @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
     async def show(
@@ -158,20 +168,30 @@ class ProjectController(Controller):
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateProject", PUT="PutProject"),
         guards=[requires_manager],
-        operation_class=documented_body({"application/json": _bugherd_or_ours(schemas.ProjectUpdate)}, BUGHERD_PROJECT),
+        operation_class=documented_body(
+            {
+                "application/json": _bugherd_or_ours(schemas.ProjectUpdate),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectUpdate),
+            },
+            BUGHERD_PROJECT,
+        ),
     )
     async def update(
         self,
+        request: Request[Any, Any, Any],
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[schemas.ProjectRead]:
+    ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
         """Change the fields sent; a field it does not know is refused. `PUT` (BugHerd's update) does the same."""
-        sent = schemas.from_bugherd_project(data)
+        sent = await jsonapi.body_as_sent(
+            data, "project", names_resource=jsonapi.same_id(project_id), other_form=schemas.from_bugherd_project
+        )
         changes = convert_body(sent, schemas.ProjectUpdate)
         with refusals_named_as_sent(sent, schemas.ProjectUpdate):  # a taken prefix, a widget configuration
             project = await projects.update_project(project_id, changes)
-        return ok(await _read(projects, project, await projects.keys(project.id)))
+        read = await _read(projects, project, await projects.keys(project.id))
+        return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
     @delete(
         "/{project_id:uuid}", operation_id="DeleteProject", status_code=HTTP_204_NO_CONTENT, guards=[requires_manager]
@@ -236,31 +256,38 @@ class ProjectController(Controller):
             {
                 "application/json": requiring_any(
                     either_spelling(schemas.ProjectPersonAdd), "userId", "user_id", "email"
-                )
+                ),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectPersonAdd, "user", made=True),
             },
             BUGHERD_PERSON,
         ),
     )
     async def add_person(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[schemas.ProjectPersonAdded]:
+    ) -> Envelope[schemas.ProjectPersonAdded] | Response[dict[str, Any]]:
         """Add someone of the organization by `userId`; or anyone by `email`, as BugHerd adds a guest: a
         person not in the organization yet is invited as a guest (the answer carries the invitation's token, to a
-        signed-in person)."""
-        person = convert_body(data, schemas.ProjectPersonAdd)
+        signed-in person). As a JSON:API document, a `user` whose `relationships.user` names them, or whose
+        attributes do."""
+        sent = await jsonapi.body_as_sent(data, "user")
+        person = convert_body(sent, schemas.ProjectPersonAdd)
         await projects.get(project_id)
-        with refusals_named_as_sent(data, schemas.ProjectPersonAdd):  # an id of no one here, as `user_id` too
+        with refusals_named_as_sent(sent, schemas.ProjectPersonAdd):  # an id of no one here, as `user_id` too
             if person.user_id is not None:
                 user_id, token = await projects.add_person(project_id, person.user_id), None
             else:
                 assert person.email is not None  # noqa: S101 - ProjectPersonAdd takes one of the two
                 user_id, token = await projects.add_by_email(identity, project_id, person.email)
         added = person_read(*(await projects.people(project_id, user_id))[0])
-        return ok(extended(added, schemas.ProjectPersonAdded, invitation_token=token_shown_to(identity, token)))
+        read = extended(added, schemas.ProjectPersonAdded, invitation_token=token_shown_to(identity, token))
+        return jsonapi.native_or_document(
+            request, "user", read, kind=schemas.ProjectPersonAdded, id_field="user_id", made=True
+        )
 
     @delete(
         "/{project_id:uuid}/members/{user_id:uuid}",

@@ -160,7 +160,7 @@ class WidgetConfigChange(CamelStruct):
     widget_config: WidgetConfig
 
 
-class ProjectPersonAdd(CamelStruct):
+class ProjectPersonAdd(CamelStruct, forbid_unknown_fields=True):
     """Someone of the organization by `userId`; or, as BugHerd adds a guest, anyone by `email` (a person not
     in the organization yet is invited as a guest)."""
 

@@ -179,6 +179,11 @@ def comment_resource(comment: Comment) -> Resource:
     )
 
 
+def comment_item(request: Request[Any, Any, Any], comment: Comment) -> dict[str, Any]:
+    """A comment just written, as a document (a comment has no address of its own: its list links it)."""
+    return document(query_of(request, QueryRules(COMMENT)), comment_resource(comment), links={"self": link(request)})
+
+
 def report_change_resource(change: ReportChange) -> Resource:
     return Resource(
         "reportChange",

@@ -738,6 +738,15 @@ class ColumnService(TenantService[ProjectColumn]):
             raise not_found() from None
         return await self.one(project_id, column_id, locked=locked)
 
+    async def same_column(self, project_id: UUID, reference: str, other: str) -> bool:
+        """Whether `other` names the column `reference` names, as `addressed` reads either (a JSON:API change's
+        `data.id` against its address: `status:todo` and `3` name one column)."""
+        addressed = await self.addressed(project_id, reference)  # a column of no address is a 404 all the same
+        try:
+            return (await self.addressed(project_id, other)).id == addressed.id
+        except LanternError:
+            return False
+
     async def one(self, project_id: UUID, column_id: UUID, *, locked: bool = False) -> ProjectColumn:
         """A custom column of the project by its UUID; another project's is unknown here. `locked` holds it until
         the transaction ends (FOR UPDATE), read afresh, before it is renamed or deleted: reports going into it

@@ -15,9 +15,9 @@ from app.domain.tokens import schemas
 from app.domain.tokens.models import ApiToken
 from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
-from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import SESSION
-from app.lib.schema import LOCATION, Envelope, created, extended
+from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
+from app.lib.openapi import SESSION, documented_body, jsonapi_body
+from app.lib.schema import LOCATION, Envelope, convert_body, extended
 from tenants.guards import provide_identity, requires_manager, requires_session
 from tenants.identity import Identity
 
@@ -59,16 +59,23 @@ class TokenController(Controller):
         security=SESSION,
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
+        operation_class=documented_body(
+            {"application/json": schemas.TokenCreate, MEDIA_TYPE: jsonapi_body(schemas.TokenCreate, made=True)},
+            "The token's name; also as a JSON:API document's `data.attributes`.",
+        ),
     )
     async def create(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
-        data: JSONBody[schemas.TokenCreate],
+        data: JSONBody[dict[str, Any]],
         tokens: NamedDependency[TokenService],
-    ) -> Response[Envelope[schemas.TokenCreated]]:
-        token, secret = await tokens.issue(data.name, identity.user_id)
-        read = token_read(token)
-        return created(extended(read, schemas.TokenCreated, token=secret), f"/api/v1/tokens/{token.id}")
+    ) -> Response[Envelope[schemas.TokenCreated]] | Response[dict[str, Any]]:
+        creation = convert_body(await jsonapi.body_as_sent(data, "token"), schemas.TokenCreate)
+        token, secret = await tokens.issue(creation.name, identity.user_id)
+        read = extended(token_read(token), schemas.TokenCreated, token=secret)
+        location = f"/api/v1/tokens/{token.id}"
+        return jsonapi.created_or_document(request, "token", read, kind=schemas.TokenCreated, location=location)
 
     @get("/{token_id:uuid}", operation_id="GetToken", description=PLAIN_DESCRIPTION)
     async def show(

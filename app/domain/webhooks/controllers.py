@@ -17,9 +17,9 @@ from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
 from app.lib.errors import ErrorCode
-from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body, either_spelling, may_answer, one_of
-from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
+from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
+from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
+from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, extended, ok, refusals_named_as_sent
 from tenants.guards import requires_manager
 
 
@@ -64,15 +64,15 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
     )
 
 
-def _creation(body: dict[str, Any]) -> schemas.WebhookCreate:
+def _creation(sent: AsSent) -> schemas.WebhookCreate:
     """Our body, or BugHerd's (`target_url`, one `event`, `project_id`)."""
-    if _from_bugherd(body):
-        return convert_body(body, schemas.BugherdWebhook).native()
-    return convert_body(body, schemas.WebhookCreate)
+    if _from_bugherd(sent):
+        return convert_body(sent, schemas.BugherdWebhook).native()
+    return convert_body(sent, schemas.WebhookCreate)
 
 
-def _from_bugherd(body: dict[str, Any]) -> bool:
-    return "target_url" in body
+def _from_bugherd(sent: AsSent) -> bool:
+    return "target_url" in sent.fields
 
 
 # BugHerd's names of our fields (its one event for our list of them), for a refusal to name as sent.
@@ -101,22 +101,28 @@ class WebhookController(Controller):
                 "application/json": one_of(
                     either_spelling(schemas.WebhookCreate),
                     either_spelling(schemas.BugherdWebhook, exact=["target_url"]),
-                )
+                ),
+                MEDIA_TYPE: jsonapi_body(schemas.WebhookCreate, made=True),
             },
-            'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`.',
+            'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`, or a JSON:API '
+            "document's `data.attributes`.",
         ),
         response_headers=LOCATION,
     )
     async def create(
-        self, data: JSONBody[dict[str, Any]], webhooks: NamedDependency[WebhookService]
-    ) -> Response[Envelope[schemas.WebhookWithSecret]]:
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]], webhooks: NamedDependency[WebhookService]
+    ) -> Response[Envelope[schemas.WebhookWithSecret]] | Response[dict[str, Any]]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
-        creation = _creation(data)
-        sent = AsSent(data).renamed(_BUGHERD_NAMES) if _from_bugherd(data) else AsSent(data)
+        sent = await jsonapi.body_as_sent(data, "webhook")
+        creation = _creation(sent)
+        if _from_bugherd(sent):
+            sent = sent.renamed(_BUGHERD_NAMES)
         with refusals_named_as_sent(sent, schemas.WebhookCreate):  # an address or an event it refuses
             webhook, secret = await webhooks.add(creation)
-        return created(with_secret(webhook, secret), f"/api/v1/webhooks/{webhook.id}")
+        location = f"/api/v1/webhooks/{webhook.id}"
+        read = with_secret(webhook, secret)
+        return jsonapi.created_or_document(request, "webhook", read, kind=schemas.WebhookWithSecret, location=location)
 
     @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)
     async def show(
@@ -129,17 +135,23 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="UpdateWebhook",
         operation_class=documented_body(
-            {"application/json": schemas.WebhookUpdate}, "The fields to change; events in our names or BugHerd's."
+            {"application/json": schemas.WebhookUpdate, MEDIA_TYPE: jsonapi_body(schemas.WebhookUpdate)},
+            "The fields to change; events in our names or BugHerd's. Also as a JSON:API document's `data.attributes`.",
         ),
     )
     async def update(
         self,
+        request: Request[Any, Any, Any],
         webhook_id: FromPath[UUID],
-        data: JSONBody[schemas.WebhookUpdate],
+        data: JSONBody[dict[str, Any]],
         webhooks: NamedDependency[WebhookService],
-    ) -> Envelope[schemas.WebhookRead]:
+    ) -> Envelope[schemas.WebhookRead] | Response[dict[str, Any]]:
         """Change the target, the events or the project; `active: true` turns a webhook back on."""
-        return ok(webhook_read(await webhooks.change(webhook_id, data)))
+        sent = await jsonapi.body_as_sent(data, "webhook", names_resource=jsonapi.same_id(webhook_id))
+        changes = convert_body(sent, schemas.WebhookUpdate)
+        with refusals_named_as_sent(sent, schemas.WebhookUpdate):  # an address or an event it refuses
+            read = webhook_read(await webhooks.change(webhook_id, changes))
+        return jsonapi.native_or_document(request, "webhook", read, kind=schemas.WebhookRead)
 
     @delete("/{webhook_id:uuid}", operation_id="DeleteWebhook", status_code=HTTP_204_NO_CONTENT)
     async def remove(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> None:

@@ -3,6 +3,7 @@ thumbnail (see attachments.py: image files are processed like screenshots)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
@@ -33,7 +34,7 @@ from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, or_wrapped
+from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
@@ -118,9 +119,11 @@ class AttachmentController(Controller):
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(either_spelling(schemas.AttachmentLink), "attachment"),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.AttachmentLink, made=True),
                 "multipart/form-data": ATTACHMENT_MULTIPART,
             },
-            'A link (also BugHerd\'s `{"attachment": {"url", "file_name"}}`), or a file in the part `file`.',
+            'A link (also BugHerd\'s `{"attachment": {"url", "file_name"}}`, or a JSON:API document\'s '
+            "`data.attributes`), or a file in the part `file`.",
         ),
     )
     async def create(  # noqa: PLR0913 - the request and the services it touches
@@ -132,15 +135,19 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Envelope[schemas.AttachmentRead]:
+    ) -> Envelope[schemas.AttachmentRead] | Response[dict[str, Any]]:
         """A file as multipart `file`, or a link as JSON `{"url", "name"}` (or BugHerd's
-        `{"attachment": {"url", "file_name"}}`)."""
+        `{"attachment": {"url", "file_name"}}`, or a JSON:API document's attributes)."""
         report = await _report(identity, reference, reports, projects)
         content_type, _params = request.content_type
-        if content_type == "application/json":
-            body = unwrapped(decode_json(await request.body(), dict[str, Any]), "attachment")
-            link = convert_body(body, schemas.AttachmentLink)
-            return ok(attachment_read(await attachments.link(report, link, identity.user_id)))
+        if content_type in {"application/json", jsonapi.MEDIA_TYPE}:
+            body = decode_json(await request.body(), dict[str, Any])
+            sent = await jsonapi.body_as_sent(body, "attachment", other_form=partial(unwrapped, name="attachment"))
+            attachment = await attachments.link(report, convert_body(sent, schemas.AttachmentLink), identity.user_id)
+            if jsonapi.requested(request):
+                location = f"/api/v1/reports/{report.id}/attachments/{attachment.id}"
+                return jsonapi.written(attachment_item(request, attachment, attachment_read), location)
+            return ok(attachment_read(attachment))
         if content_type != "multipart/form-data":
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         upload = await _form_file(request)

@@ -30,6 +30,7 @@ from app.domain.reports.jsonapi import (
     LIST_DESCRIPTION,
     column_item,
     column_list,
+    comment_item,
     comment_list,
     refuse_native_pages,
     report_change_list,
@@ -177,37 +178,43 @@ class ReportController(Controller):
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(schemas.filing_schema(), "task", schemas.bugherd_new_task_schema()),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ReportFiling, "assignee", made=True),
             },
             'The report, or BugHerd\'s new task `{"task": {...}}` (`description`, its priorities, `status`, '
             "`tag_names`, `assigned_to_id` or `assigned_to_email`, `requester_id` or `requester_email`, "
-            "`external_id`; a person's id is a UUID).",
+            "`external_id`; a person's id is a UUID), or a JSON:API document's `data.attributes` (the assignee as "
+            "its `relationships.assignee`).",
         ),
         request_max_body_size=MAX_JSON_BODY,
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
     )
-    async def file(  # noqa: PLR0913 - the caller, the body and the services filing touches
+    async def file(  # noqa: PLR0913 - the request, the caller, the body and the services filing touches
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
-    ) -> Response[Envelope[schemas.ReportRead]]:
+    ) -> Response[Envelope[schemas.ReportRead]] | Response[dict[str, Any]]:
         """A report the team files (what a customer said on the phone; an integration's task), numbered and
         announced (`report.created`) as any other; its history says who filed it. No title: the description's
         first line, cut at a word. The status is a column's name, as in a change; the assignee, by
         `assigneeId` or `assigneeEmail`, someone who sees the project. A guest files on the projects they were
         added to, as the reporter, without the triage fields; another organization's project is a 404."""
-        sent = _filing(data)
+        sent = await jsonapi.body_as_sent(data, "report", other_form=_filing)
         filing = convert_body(sent, schemas.ReportFiling)
         project = await projects.visible_one(identity, project_id)
         with refusals_named_as_sent(sent, schemas.ReportFiling):
             accepted = await file_report(reports.session, project, filing, identity, columns)
-        read = (await _reads(reports, [accepted.report], identity))[0]
-        return created(read, f"/api/v1/reports/{read.id}")
+        location = f"/api/v1/reports/{accepted.report.id}"
+        if jsonapi.requested(request):
+            document = await report_item(request, accepted.report, reports.session, attachment_read, identity)
+            return jsonapi.written(document, location)
+        return created((await _reads(reports, [accepted.report], identity))[0], location)
 
     @get(
         "/reports",
@@ -399,25 +406,35 @@ class ReportController(Controller):
             "one who sees the report a 400."
         ),
         operation_class=documented_body(
-            {"application/json": requiring_any(schemas.CommentCreate, "text", "comment")},
-            'The text, or BugHerd\'s `{"comment": {"text"}}`; `internal` for a note only the team reads.',
+            {
+                "application/json": requiring_any(schemas.CommentCreate, "text", "comment"),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.CommentCreate, made=True),
+            },
+            'The text, or BugHerd\'s `{"comment": {"text"}}`; `internal` for a note only the team reads. Also as '
+            "a JSON:API document's `data.attributes`, the author as its `relationships.author`.",
         ),
     )
-    async def comment(  # noqa: PLR0913 - the services this change touches
+    async def comment(  # noqa: PLR0913 - the request and the services this change touches
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         reference: FromPath[str],
-        data: JSONBody[schemas.CommentCreate],
+        data: JSONBody[dict[str, Any]],
         reports: NamedDependency[ReportService],
         comments: NamedDependency[CommentService],
         projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
-    ) -> Envelope[schemas.CommentRead]:
+    ) -> Envelope[schemas.CommentRead] | Response[dict[str, Any]]:
+        sent = await jsonapi.body_as_sent(data, "comment", relationships={"authorId": "userId"})
+        body = convert_body(sent, schemas.CommentCreate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        author = await comments.author_of(report, identity, data.author)
-        comment = await comments.add(report, author, data.content, internal=data.internal)
+        with refusals_named_as_sent(sent, schemas.CommentCreate):  # an author who does not see the report
+            author = await comments.author_of(report, identity, body.author)
+        comment = await comments.add(report, author, body.content, internal=body.internal)
         await events.comment_created(report, comment)
+        if jsonapi.requested(request):
+            return jsonapi.written(comment_item(request, comment), made=True)
         return ok(comment_read(comment))
 
 
@@ -466,19 +483,28 @@ class ColumnController(Controller):
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         operation_class=documented_body(
-            {"application/json": or_wrapped(either_spelling(schemas.ColumnCreate), "column")}, BUGHERD_COLUMN
+            {
+                "application/json": or_wrapped(either_spelling(schemas.ColumnCreate), "column"),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnCreate, made=True),
+            },
+            BUGHERD_COLUMN,
         ),
     )
     async def create_column(
         self,
+        request: Request[Any, Any, Any],
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Response[Envelope[schemas.ColumnRead]]:
+    ) -> Response[Envelope[schemas.ColumnRead]] | Response[dict[str, Any]]:
+        sent = await jsonapi.body_as_sent(data, "column", other_form=_bugherd_column)
         await projects.get(project_id)
-        column = await columns.add(project_id, convert_body(unwrapped(data, "column"), schemas.ColumnCreate))
-        return created(_column_read(column), f"/api/v1/projects/{project_id}/columns/{column.id}")
+        column = _column_read(await columns.add(project_id, convert_body(sent, schemas.ColumnCreate)))
+        location = f"/api/v1/projects/{project_id}/columns/{column.id}"
+        if jsonapi.requested(request):
+            return jsonapi.written(column_item(request, project_id, column), location)
+        return created(column, location)
 
     @get("/{column_id:str}", operation_id="GetColumn", description=f"A column. {COLUMNS_DESCRIPTION}")
     async def show_column(  # noqa: PLR0913 - the request, the ids and the services they touch
@@ -503,12 +529,17 @@ class ColumnController(Controller):
         operation_id=by_method(PATCH="UpdateColumn", PUT="PutColumn"),
         guards=[requires_manager],
         operation_class=documented_body(
-            {"application/json": or_wrapped(either_spelling(schemas.ColumnUpdate), "column")}, BUGHERD_COLUMN
+            {
+                "application/json": or_wrapped(either_spelling(schemas.ColumnUpdate), "column"),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnUpdate),
+            },
+            BUGHERD_COLUMN,
         ),
     )
     async def update_column(  # noqa: PLR0913 - the change, its author and the services it touches
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         column_id: ColumnReference,
@@ -516,14 +547,19 @@ class ColumnController(Controller):
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
-    ) -> Envelope[schemas.ColumnRead]:
+    ) -> Envelope[schemas.ColumnRead] | Response[dict[str, Any]]:
         """A custom column's name or place; a new name is its reports' `status` too (each a `report.updated`).
         A default column keeps both: a change to either is a 409. `PUT` (BugHerd's update) does the same."""
-        change = convert_body(unwrapped(data, "column"), schemas.ColumnUpdate)
         await projects.get(project_id)
+        names_column = partial(columns.same_column, project_id, column_id)
+        sent = await jsonapi.body_as_sent(data, "column", names_resource=names_column, other_form=_bugherd_column)
+        change = convert_body(sent, schemas.ColumnUpdate)
         changed = await columns.change(project_id, column_id, change, identity)
         await events.reports_updated(project_id, changed.moved)
-        return ok(_column_read(changed.column))
+        read = _column_read(changed.column)
+        if jsonapi.requested(request):
+            return jsonapi.written(column_item(request, project_id, read))
+        return ok(read)
 
     @delete("/{column_id:str}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
     async def remove_column(  # noqa: PLR0913 - the ids, the author and the services they touch
@@ -546,6 +582,11 @@ def _changes(body: dict[str, Any]) -> AsSent:
     """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
     task = unwrapped(body, "task")
     return schemas.from_bugherd_task(task) if task.at else jsonapi.attributes(body)
+
+
+def _bugherd_column(body: dict[str, Any]) -> AsSent:
+    """A column's fields: ours, or BugHerd's `{"column": {...}}`."""
+    return unwrapped(body, "column")
 
 
 def _filing(body: dict[str, Any]) -> AsSent:

@@ -1,0 +1,152 @@
+"""JSON:API documents as the bodies of every create and change that takes JSON, not only PATCH /reports: each
+answered with a document, another resource's type or id a 409, an unknown attribute named where it was sent.
+A trial's comment and project change sent as documents were refused ("data: This field is not allowed.")."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
+from tests.support.jsonapi import validate_document
+
+JSONAPI = "application/vnd.api+json"
+
+
+@pytest.fixture(autouse=True)
+def _numbering(worker: Any) -> Any:
+    """A real worker numbers the reports made here, as the API's own answers wait for it."""
+    return worker
+
+
+@dataclass(frozen=True)
+class Write:
+    """One create (no `id`) or change (`id`, the resource of `url`) and what its document sends."""
+
+    method: str
+    url: str
+    type: str
+    attributes: dict[str, Any]
+    id: str | None = None
+    relationships: dict[str, Any] = field(default_factory=dict)
+
+    def document(self, **data: Any) -> str:
+        sent: dict[str, Any] = {"type": self.type, "attributes": self.attributes}
+        if self.id is not None:
+            sent["id"] = self.id
+        if self.relationships:
+            sent["relationships"] = self.relationships
+        return json.dumps({"data": {**sent, **data}})
+
+    async def send(self, client: ApiClient, body: str, headers: dict[str, str] | None = None) -> Any:
+        sent_headers = {"Content-Type": JSONAPI, "Accept-Language": "de", **(headers or {})}
+        return await client.request(self.method, self.url, content=body, headers=sent_headers)
+
+
+async def _writes(tenant: Tenant, anonymous: ApiClient) -> list[Write]:
+    """A create or change of each kind of resource that takes a JSON body, in one organization."""
+    client = tenant.client
+    project = await tenant.create_project("Docs", trackingPrefix="DOC")
+    project_url = f"/api/v1/projects/{project['id']}"
+    sent = await anonymous.post("/api/v1/reports", json={"title": "Broken"}, headers={"X-API-Key": project["apiKey"]})
+    report_url = f"/api/v1/reports/{sent.json()['data']['id']}"
+    column = (await client.post(f"{project_url}/columns", json={"name": "Review"})).json()["data"]
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["report.created"]}
+    webhook = (await client.post("/api/v1/webhooks", json=hook)).json()["data"]
+    me = {"data": {"type": "user", "id": tenant.user_id}}
+    return [
+        Write("POST", "/api/v1/projects", "project", {"name": "Second", "trackingPrefix": "SEC"}),
+        Write("PATCH", project_url, "project", {"rateLimitPerMinute": 30}, id=project["id"]),
+        Write("POST", "/api/v1/tokens", "token", {"name": "ci"}),
+        Write("POST", f"{project_url}/columns", "column", {"name": "Testing"}),
+        Write("PUT", f"{project_url}/columns/{column['id']}", "column", {"name": "QA"}, id=column["id"]),
+        Write("POST", "/api/v1/webhooks", "webhook", hook),
+        Write("PATCH", f"/api/v1/webhooks/{webhook['id']}", "webhook", {"active": True}, id=webhook["id"]),
+        Write("POST", f"{project_url}/members", "user", {"email": "client@example.com"}),
+        Write("POST", f"{report_url}/comments", "comment", {"text": "Seen"}, relationships={"author": me}),
+        Write("POST", f"{report_url}/attachments", "attachment", {"url": "https://files.example.com/a.har"}),
+        Write("POST", f"{project_url}/reports", "report", {"description": "Phoned in"}, relationships={"assignee": me}),
+    ]
+
+
+async def test_every_write_takes_a_document_and_answers_one(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A document sent (its Content-Type alone says so) creates (201, its Location its self link) or changes
+    (200) the resource, and the answer is its document, relationships set from the document's."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            writes = await _writes(tenant, anonymous)
+            answers = [(write, await write.send(tenant.client, write.document())) for write in writes]
+    for write, answer in answers:
+        assert answer.status_code == (200 if write.id else 201), (write, answer.text)
+        assert answer.headers["content-type"].startswith(JSONAPI), write
+        document = answer.json()
+        validate_document(document)
+        assert document["data"]["type"] == write.type, write
+        if write.id:
+            assert document["data"]["id"] == write.id, write
+        attributes = document["data"]["attributes"]
+        for name, value in write.attributes.items():
+            assert attributes.get(name, value) == value, (write, attributes)
+        for name, linked in write.relationships.items():
+            assert document["data"]["relationships"][name]["data"]["id"] == linked["data"]["id"], write
+        if not write.id and "location" in answer.headers:
+            assert document["links"]["self"] == answer.headers["location"], write
+    located = {write.type for write, answer in answers if not write.id and "location" in answer.headers}
+    assert located == {"project", "token", "column", "webhook", "attachment", "report"}
+
+
+async def test_a_document_of_another_resource_is_a_conflict(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """Another type, or a change's id of another resource, is JSON:API's 409; a creation's own id, its 403 (the
+    server gives ids). Nothing is written."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            writes = await _writes(tenant, anonymous)
+            answers = []
+            for write in writes:
+                answers.append((write, "type", await write.send(tenant.client, write.document(type="nothing"))))
+                other_id = "0190c1d2-0000-7000-8000-000000000000"
+                answers.append((write, "id", await write.send(tenant.client, write.document(id=other_id))))
+    for write, member, answer in answers:
+        expected = 403 if member == "id" and not write.id else 409
+        assert answer.status_code == expected, (write, member, answer.text)
+        assert [detail["field"] for detail in answer.json()["details"]] == [f"data.{member}"], (write, answer.text)
+
+
+async def test_a_documents_unknown_attribute_is_named_where_it_was_sent(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            writes = await _writes(tenant, anonymous)
+            answers = []
+            for write in writes:
+                body = json.loads(write.document())
+                body["data"]["attributes"]["colour"] = "red"
+                answers.append((write, await write.send(tenant.client, json.dumps(body))))
+    for write, answer in answers:
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [
+            {"field": "data.attributes.colour", "message": "Dieses Feld ist nicht zulässig."}
+        ], write
+
+
+async def test_the_openapi_document_gives_each_write_its_document_body(anonymous: ApiClient) -> None:
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    operations = {
+        operation["operationId"]: operation
+        for methods in document["paths"].values()
+        for operation in methods.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    writes = [
+        "CreateProject", "UpdateProject", "CreateToken", "CreateColumn", "UpdateColumn", "CreateWebhook",
+        "UpdateWebhook", "AddProjectMember", "CreateComment", "CreateAttachment", "FileReport", "UpdateReport",
+    ]  # fmt: skip
+    bodies = {name: operations[name]["requestBody"]["content"].get(JSONAPI) for name in writes}
+    assert [name for name, body in bodies.items() if not body] == []
+    made = [name for name in writes if name.startswith(("Create", "Add", "File"))]
+    assert [name for name in made if "id" in bodies[name]["schema"]["properties"]["data"]["properties"]] == []
