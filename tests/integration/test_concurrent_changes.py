@@ -298,6 +298,65 @@ async def test_two_saves_of_the_report_page_at_once_are_each_told_of_the_other(
             assert saved["severity"] == changes[first]["severity"]
 
 
+async def test_a_rename_sent_twice_at_once_renames_the_project_once_and_answers_both(
+    tenants: TenantFactory, is_postgres: bool
+) -> None:
+    """A form sent twice: both renames passed the check before either kept the prefix, and the second was refused
+    by the database although the prefix had become its own project's (500). The second waits for the first now,
+    and finds the project renamed. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Race", trackingPrefix="RAA")
+        rename = {"trackingPrefix": "RBB"}
+        answers = await one_after_the_other(
+            "project_prefix",
+            tenant.client.patch(f"/api/v1/projects/{project['id']}", json=rename),
+            tenant.client.patch(f"/api/v1/projects/{project['id']}", json=rename),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
+        assert data(await tenant.client.get(f"/api/v1/projects/{project['id']}"))["trackingPrefix"] == "RBB"
+
+
+async def test_a_new_project_asking_for_the_prefix_another_is_renamed_to_is_refused_saying_why(
+    tenants: TenantFactory, is_postgres: bool
+) -> None:
+    """The rename kept the prefix, then waited for the project's row the new project had taken under that prefix,
+    which waited to keep it in turn: PostgreSQL failed one of them (503). Both take the project's row first now;
+    the new project, second, is refused with the reason. (PostgreSQL only: SQLite writes one transaction at a
+    time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        renamed, created = await one_after_the_other(
+            "project_prefix",
+            tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "QX"}),
+            tenant.client.post("/api/v1/projects", json={"name": "Quux", "trackingPrefix": "QX"}),
+        )
+        assert renamed.status_code == 200, renamed.text
+        assert created.status_code == 409, created.text
+        message = "Another project of this organization already uses this tracking prefix."
+        assert created.json()["details"] == [{"field": "trackingPrefix", "message": message}]
+
+
+async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
+    tenants: TenantFactory, is_postgres: bool
+) -> None:
+    """Both made CS from the name and passed the check; the second was refused with a bare 409. A prefix made
+    from the name steps to the next free one now, as it does one after the other. (PostgreSQL only: SQLite
+    writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        answers = await one_after_the_other(
+            "project_prefix",
+            tenant.client.post("/api/v1/projects", json={"name": "Concurrent Shop"}),
+            tenant.client.post("/api/v1/projects", json={"name": "Concurrent Shop"}),
+        )
+        assert [data(answer, 201)["trackingPrefix"] for answer in answers] == ["CS", "CSA"]
+
+
 async def one_after_the_other(
     table: str, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response], mode: str = "SHARE"
 ) -> tuple[httpx.Response, httpx.Response]:

@@ -14,11 +14,13 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import NullPool, text
+from sqlalchemy import NullPool, delete, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.domain.projects.models import ProjectPrefix
 from app.domain.projects.schemas import ProjectUpdate
 from app.domain.projects.services import ProjectService
+from app.domain.reports.models import ProjectCounter
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
 from tenants.context import tenant_scope
@@ -247,3 +249,65 @@ async def test_two_projects_renamed_to_one_prefix_at_once_the_second_is_refused_
             "message": "Another project of this organization already uses this tracking prefix.",
         }
     ]
+
+
+@pytest.mark.postgres
+async def test_a_rename_during_a_new_projects_first_numbering_waits_for_it(
+    tenants: TenantFactory, embedded_services: dict[str, str]
+) -> None:
+    """The numbering holds the project's numbering, then makes its counter, which refers to the project's row; the
+    rename held that row (its prefix is in a unique key) and waited for the numbering: PostgreSQL failed one of
+    them (503). The rename takes the numbering first now, and waits."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Relaunch", trackingPrefix="RLT")
+        watcher = create_async_engine(embedded_services["DATABASE_OWNER_URL"], poolclass=NullPool)
+        try:
+            async with alchemy_config().get_session() as session:
+                with tenant_scope(UUID(tenant.organization_id)):
+                    await TrackingService(session).hold_numbering(UUID(project["id"]))
+                    change = tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "RLX"})
+                    rename = asyncio.ensure_future(change)
+                    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    async with watcher.connect() as connection:
+                        for _ in range(int(WAIT_SECONDS / 0.05)):
+                            if rename.done() or await connection.scalar(waiting):
+                                break
+                            await asyncio.sleep(0.05)
+                    assert not rename.done(), rename.result().text  # it did not wait for the numbering
+                    session.add(ProjectCounter(project_id=UUID(project["id"]), last_number=0))
+                    await session.flush()
+                    await session.commit()
+            renamed = await rename
+        finally:
+            await watcher.dispose()
+        assert renamed.status_code == 200, renamed.text
+
+
+async def test_a_project_an_older_pod_made_and_renamed_keeps_its_ids_with_this_version(
+    tenants: TenantFactory, anonymous: ApiClient, embedded_services: dict[str, str]
+) -> None:
+    """During a rolling upgrade, pods of the version before prefixes were kept make projects without a prefix's
+    row: `DUR-1` answered 404, and a rename to DUX forgot DUR. The project is found by its current prefix too, and
+    a rename keeps the prefix it replaces."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Durable", trackingPrefix="DUR")
+        [report_id] = await _numbered_reports(tenant, anonymous, project, 1)
+        owner = create_async_engine(embedded_services["DATABASE_OWNER_URL"], poolclass=NullPool)
+        try:
+            async with owner.begin() as connection:  # as an older pod made it
+                await connection.execute(delete(ProjectPrefix).where(ProjectPrefix.project_id == UUID(project["id"])))
+        finally:
+            await owner.dispose()
+        assert (await _report(tenant, "DUR-1"))[1]["id"] == report_id
+        taken = await tenant.client.post("/api/v1/projects", json={"name": "Other", "trackingPrefix": "DUR"})
+        assert taken.status_code == 409, taken.text
+        assert (
+            taken.json()["details"][0]["message"]
+            == "Another project of this organization already uses this tracking prefix."
+        )
+
+        renamed = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "DUX"})
+        assert renamed.status_code == 200, renamed.text
+        assert [(await _report(tenant, reference))[1]["id"] for reference in ("DUR-1", "DUX-1")] == [report_id] * 2
+        again = await tenant.client.post("/api/v1/projects", json={"name": "Other", "trackingPrefix": "DUR"})
+        assert again.status_code == 409, again.text

@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +38,8 @@ LATE_UPLOADS_SECONDS = 60
 
 _VOWELS = set("AEIOU")
 MIN_PREFIX_LENGTH = 2
+# How many free prefixes made from the name a new project tries, when requests taking them at once beat it to each.
+PREFIX_TRIES = 10
 
 
 def default_tracking_prefix(name: str) -> str:
@@ -77,29 +80,35 @@ class ProjectService(TenantService[Project]):
         return project
 
     async def create_project(self, data: ProjectCreate) -> Project:
+        """A new project under the prefix sent, or one made from its name. Requests taking the same prefix at once
+        all pass the check; the database keeps it to the first to commit. The others are refused saying why when
+        the client named the prefix, and step to the next free one when it was made from the name."""
         _check_allowed_origins(data.allowed_origins)
-        prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
-        await self._check_prefix_free(prefix)
-        project = await self.create(
-            Project(
-                name=data.name,
-                site_url=data.site_url,
-                tracking_prefix=prefix,
-                allowed_origins=list(data.allowed_origins),
-                is_active=data.is_active,
-                is_public=data.is_public,
-                guests_see_guests=data.guests_see_guests,
-                require_origin=data.require_origin,
-                rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
-                widget_config=_changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config),
-            ),
-        )
-        await self._keep_prefix(project.id, prefix)
+        for attempt in range(PREFIX_TRIES):
+            prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
+            await self._check_prefix_free(prefix)
+            try:
+                async with self.session.begin_nested():
+                    project = await self.create(_new_project(data, prefix))
+                    self.session.add(ProjectPrefix(project_id=project.id, prefix=prefix))
+                    await self.session.flush()
+            except (IntegrityError, RepositoryIntegrityError):
+                if data.tracking_prefix is None and attempt < PREFIX_TRIES - 1:
+                    continue
+                await self._check_prefix_free(prefix)
+                raise
+            break
         await self.create_key(project.id)
         return project
 
     async def update_project(self, project_id: UUID, changes: ProjectUpdate) -> Project:
         project = await self.get(project_id)
+        if changes.tracking_prefix is not msgspec.UNSET:
+            # A rename takes the numbering before the project's row, as a numbering does (see `hold_numbering`),
+            # then reads the project afresh: a rename of the same project at once (a form sent twice) committed
+            # meanwhile, and this one renames from the prefix that one left.
+            await TrackingService(self.session).hold_numbering(project.id)
+            await self.session.refresh(project)
         values = {
             name: value for name in changes.__struct_fields__ if (value := getattr(changes, name)) is not msgspec.UNSET
         }
@@ -135,23 +144,40 @@ class ProjectService(TenantService[Project]):
 
     async def _rename(self, project: Project, prefix: str) -> None:
         """The project's new tracking prefix, kept as its own for good beside the ones it had (a former one of its
-        own may be taken back); its reports' IDs follow it, and the IDs they had still find them."""
-        if await self._check_prefix_free(prefix, project.id) is None:
-            await self._keep_prefix(project.id, prefix)
-        # The project's row first, as its deletion takes it before its reports' rows: never the crossed order.
-        project.tracking_prefix = prefix
-        await self.session.flush()
-        await TrackingService(self.session).rename(project.id, prefix)
+        own may be taken back); its reports' IDs follow it, and the IDs they had still find them. Call it holding
+        the project's numbering (see `update_project`)."""
+        project_id = project.id  # the row is expired if the savepoint below is rolled back
+        own = await self._check_prefix_free(prefix, project_id)
+        await self._keep_current_prefix(project)
+        # The project's row before the prefix's, as a new project takes them; and before its reports' rows, as its
+        # deletion takes them: never the crossed order. A project taking the prefix at once committed first: this
+        # rename is refused as the check refuses.
+        try:
+            async with self.session.begin_nested():
+                project.tracking_prefix = prefix
+                await self.session.flush()
+        except IntegrityError:
+            await self._check_prefix_free(prefix, project_id)
+            raise
+        if own is None:
+            await self._keep_prefix(project_id, prefix)
+        await TrackingService(self.session).rename(project_id, prefix)
+
+    async def _keep_current_prefix(self, project: Project) -> None:
+        """The project's current prefix kept as its own before a rename replaces it, when it has no row: a pod of
+        the version before prefixes were kept made or renamed the project (during a rolling upgrade)."""
+        if await self.kept_prefix(project.tracking_prefix) is None:
+            await self._keep_prefix(project.id, project.tracking_prefix)
 
     async def _keep_prefix(self, project_id: UUID, prefix: str) -> None:
-        """The prefix the project's own for good. Another request that took it since the check (a rename away from
-        it, then a new project taking it, at once) committed first: this one is refused as the check refuses."""
+        """The prefix the project's own for good. Another request that took it since the check committed first:
+        this one is refused as the check refuses, unless the prefix is the project's own now."""
         try:
             async with self.session.begin_nested():
                 self.session.add(ProjectPrefix(project_id=project_id, prefix=prefix))
         except IntegrityError:
-            await self._check_prefix_free(prefix, project_id)
-            raise
+            if await self._check_prefix_free(prefix, project_id) is None:
+                raise
 
     async def kept_prefix(self, prefix: str) -> ProjectPrefix | None:
         """Whose the prefix is: every prefix a project of the organization has had stays its own (ProjectPrefix)."""
@@ -164,9 +190,15 @@ class ProjectService(TenantService[Project]):
         """Refuse a prefix another project has, had, or a deleted project had: each tracking ID it gave must go on
         naming that one report. Returns the prefix's row when it is `project_id`'s own already."""
         kept = await self.kept_prefix(prefix)
-        if kept is None or (project_id is not None and kept.project_id == project_id):
+        if kept is not None and project_id is not None and kept.project_id == project_id:
             return kept
-        holder = None if kept.project_id is None else await self.get_one_or_none(Project.id == kept.project_id)
+        if kept is None:
+            # A pod of the version before prefixes were kept (during a rolling upgrade) gives a project no row.
+            holder = await self.get_one_or_none(Project.tracking_prefix == prefix)
+            if holder is None or holder.id == project_id:
+                return None
+        else:
+            holder = None if kept.project_id is None else await self.get_one_or_none(Project.id == kept.project_id)
         if holder is None:
             message = _(
                 "A deleted project of this organization used this tracking prefix, so no other project takes it: a "
@@ -183,12 +215,16 @@ class ProjectService(TenantService[Project]):
         raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("trackingPrefix", message)])
 
     async def _free_prefix(self, prefix: str) -> str:
-        if await self.kept_prefix(prefix) is None:
+        if not await self._taken(prefix):
             return prefix
         for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-            if await self.kept_prefix(candidate := (prefix + letter)[:10]) is None:
+            if not await self._taken(candidate := (prefix + letter)[:10]):
                 return candidate
         return prefix
+
+    async def _taken(self, prefix: str) -> bool:
+        """Whether the prefix is kept, or a project's current one (a project an older pod made has no row)."""
+        return await self.kept_prefix(prefix) is not None or await self.exists(Project.tracking_prefix == prefix)
 
     async def with_custom_columns(self, project_ids: Iterable[UUID]) -> set[UUID]:
         """Those of these projects whose boards have columns of their own (BugHerd's `has_custom_columns`)."""
@@ -306,6 +342,21 @@ class ProjectService(TenantService[Project]):
         await self.session.delete(person)
         await self.session.flush()
         return await ReportService(session=self.session).unassign_unseen(user.id, actor)
+
+
+def _new_project(data: ProjectCreate, prefix: str) -> Project:
+    return Project(
+        name=data.name,
+        site_url=data.site_url,
+        tracking_prefix=prefix,
+        allowed_origins=list(data.allowed_origins),
+        is_active=data.is_active,
+        is_public=data.is_public,
+        guests_see_guests=data.guests_see_guests,
+        require_origin=data.require_origin,
+        rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
+        widget_config=_changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config),
+    )
 
 
 # One colour under two names: BugPin's configuration calls it brandingPrimaryColor, Lantern's widget draws

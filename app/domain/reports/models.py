@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from app.domain.projects.models import ProjectPrefix
+from app.domain.projects.models import Project, ProjectPrefix
 from app.lib.names import distinct_names, name_key
 from tenants.db import TenantOwned
 
@@ -186,8 +186,17 @@ def named_by_tracking_id(text: str) -> ColumnElement[bool] | None:
     match = TRACKING_ID.match(text.strip().upper())
     if match is None:
         return None
-    projects = select(ProjectPrefix.project_id).where(ProjectPrefix.prefix == match["prefix"])
-    return and_(Report.project_id.in_(projects), Report.number == int(match["number"]))
+    prefix = match["prefix"]
+    kept = select(ProjectPrefix.project_id).where(ProjectPrefix.prefix == prefix)
+    # A project a pod of the version before prefixes were kept made or renamed (during a rolling upgrade) has no
+    # row for its current prefix: found by that prefix, unless the prefix's row names a project already.
+    unkept = select(Project.id).where(
+        Project.tracking_prefix == prefix,
+        ~select(ProjectPrefix.id)
+        .where(ProjectPrefix.prefix == prefix, ProjectPrefix.organization_id == Project.organization_id)
+        .exists(),
+    )
+    return and_(Report.project_id.in_(kept.union(unkept)), Report.number == int(match["number"]))
 
 
 class ProjectCounter(TenantOwned, UUIDv7AuditBase):

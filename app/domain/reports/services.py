@@ -437,6 +437,12 @@ class TrackingService:
             .execution_options(synchronize_session=False)
         )
 
+    async def hold_numbering(self, project_id: UUID) -> None:
+        """Take the project's numbering for this transaction, before its project's row: a numbering takes it
+        before the row (a new project's counter refers to the row), so a change of the row's prefix that took it
+        after would wait for it while holding the row, and deadlock with that numbering."""
+        await self._hold(project_id, None)
+
     async def hold_for_append(self, project_id: UUID) -> None:
         """Ingest calls this before it stores reports, in the transaction that stores them.
 
