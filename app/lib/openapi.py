@@ -492,7 +492,9 @@ def completed(document: dict[str, Any]) -> dict[str, Any]:
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
     _merge_extra(document)
-    return _renamed(document, {name: _envelope_name(name) for name in schemas if name.startswith("Envelope_")})
+    return _renamed(
+        document, {name: _envelope_name(name) for name in schemas if name.startswith(("Envelope_", "ListPage_"))}
+    )
 
 
 def _merge_extra(value: Any, *, named_properties: bool = False) -> None:
@@ -613,7 +615,8 @@ def _error_response(code: ErrorCode) -> dict[str, Any]:
     return response
 
 
-_GENERIC = re.compile(r"^Envelope_(?P<list>list_)?(?:[\w.]*\.)?(?P<name>\w+?)_$")
+# `Envelope[X]`, `Envelope[list[X]]`, and a native list's page (`paging.ListPage[X]`, a list's envelope with meta).
+_GENERIC = re.compile(r"^(?:Envelope_(?P<list>list_)?|(?P<page>ListPage_))(?:[\w.]*\.)?(?P<name>\w+?)_$")
 _INNER_NAMES = {"NoneType": "Empty", "str": "Text"}
 
 
@@ -622,7 +625,7 @@ def _envelope_name(name: str) -> str:
     if match is None:
         return name
     inner = _INNER_NAMES.get(match["name"], match["name"])
-    return f"{inner}{'List' if match['list'] else ''}Envelope"
+    return f"{inner}{'List' if match['list'] or match['page'] else ''}Envelope"
 
 
 def _renamed(document: dict[str, Any], names: Mapping[str, str]) -> dict[str, Any]:

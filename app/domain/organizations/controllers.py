@@ -26,6 +26,7 @@ from app.lib import jsonapi
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import PLAIN_DESCRIPTION
 from app.lib.openapi import SESSION, may_answer
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
 from app.lib.schema import LOCATION, Envelope, created, ok
 from tenants.guards import (
     provide_identity,
@@ -145,17 +146,24 @@ class OrganizationController(Controller):
         remaining = await departures.leave(identity.user_id, identity.organization_id)
         request.set_session({**request.session, SESSION_ORGANIZATION_KEY: str(remaining)})
 
-    @get("/members", operation_id="ListMembers", guards=[requires_team], description=PLAIN_DESCRIPTION)
+    @get(
+        "/members",
+        operation_id="ListMembers",
+        guards=[requires_team],
+        description=f"Members and guests, first joined first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
+        dependencies={"window": Provide(provide_window)},
+    )
     async def members(
         self,
         request: Request[Any, Any, Any],
         memberships: NamedDependency[MembershipService],
+        window: NamedDependency[Window],
         role: FromQuery[Role | None] = None,
-    ) -> Envelope[list[schemas.MemberRead]] | Response[dict[str, Any]]:
+    ) -> ListAnswer[schemas.MemberRead]:
         """Members and guests; `role` lists one kind only (BugHerd's members and guests lists)."""
-        everyone = await memberships.members()
-        reads = [member_read(membership, user) for membership, user in everyone if role in (None, membership.role)]
-        return jsonapi.native_or_document(request, "membership", reads, kind=schemas.MemberRead)
+        found = await memberships.member_page(role, window)
+        reads = [member_read(membership, user) for membership, user in found.items]
+        return page_or_document(request, "membership", reads, found.total, window, kind=schemas.MemberRead)
 
     @post(
         "/members",

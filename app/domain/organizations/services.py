@@ -22,6 +22,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
 from app.lib.mail import Mail, mail_configured
+from app.lib.paging import Paged, Window, page_of
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
 from app.lib.sealing import seal
@@ -113,6 +114,14 @@ class MembershipService(TenantService[Membership]):
             select(Membership, User).join(User, User.id == Membership.user_id).order_by(Membership.created_at),
         )
         return [(membership, user) for membership, user in rows.all()]
+
+    async def member_page(self, role: Role | None, window: Window) -> Paged[tuple[Membership, User]]:
+        """A page of the members and guests (of one `role`, if given), first joined first."""
+        statement = select(Membership, User).join(User, User.id == Membership.user_id)
+        if role is not None:
+            statement = statement.where(Membership.role == role.value)
+        statement = statement.order_by(Membership.created_at, Membership.id)
+        return await page_of(self.session, statement, window, scalars=False)
 
     async def member(self, membership_id: UUID) -> tuple[Membership, User]:
         for row in await self.members():

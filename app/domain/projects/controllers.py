@@ -24,6 +24,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
 from app.lib.schema import (
     LOCATION,
     PATCH_OR_PUT,
@@ -108,22 +109,28 @@ class ProjectController(Controller):
         "projects": Provide(provide_project_service),
         "identity": Provide(provide_identity),
         "events": Provide(provide_events),
+        "window": Provide(provide_window),
     }
 
-    @get("/", operation_id="ListProjects", description=PLAIN_DESCRIPTION)
+    @get(
+        "/",
+        operation_id="ListProjects",
+        description=f"The projects, oldest first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
+    )
     async def list_projects(
         self,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.ProjectRead]] | Response[dict[str, Any]]:
-        visible = await projects.visible(identity)
-        custom = await projects.with_custom_columns(project.id for project in visible)
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.ProjectRead]:
+        visible = await projects.visible_page(identity, window)
+        custom = await projects.with_custom_columns(project.id for project in visible.items)
         reads = [
             project_read(project, await _keys(identity, projects, project), has_custom_columns=project.id in custom)
-            for project in visible
+            for project in visible.items
         ]
-        return jsonapi.native_or_document(request, "project", reads, kind=schemas.ProjectRead)
+        return page_or_document(request, "project", reads, visible.total, window, kind=schemas.ProjectRead)
 
     @post(
         "/",
@@ -203,14 +210,19 @@ class ProjectController(Controller):
         "/{project_id:uuid}/keys",
         operation_id="ListProjectKeys",
         guards=[requires_manager],
-        description=PLAIN_DESCRIPTION,
+        description=f"The project's widget keys, oldest first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
     )
     async def list_keys(
-        self, request: Request[Any, Any, Any], project_id: FromPath[UUID], projects: NamedDependency[ProjectService]
-    ) -> Envelope[list[schemas.ProjectKeyRead]] | Response[dict[str, Any]]:
+        self,
+        request: Request[Any, Any, Any],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.ProjectKeyRead]:
         await projects.get(project_id)
-        reads = [key_read(key) for key in await projects.keys(project_id)]
-        return jsonapi.native_or_document(request, "projectKey", reads, kind=schemas.ProjectKeyRead)
+        found = await projects.key_page(project_id, window)
+        reads = [key_read(key) for key in found.items]
+        return page_or_document(request, "projectKey", reads, found.total, window, kind=schemas.ProjectKeyRead)
 
     @post(
         "/{project_id:uuid}/keys",
@@ -235,17 +247,24 @@ class ProjectController(Controller):
     ) -> None:
         await projects.revoke_key(project_id, key_id)
 
-    @get("/{project_id:uuid}/members", operation_id="ListProjectMembers", description=PLAIN_DESCRIPTION)
+    @get(
+        "/{project_id:uuid}/members",
+        operation_id="ListProjectMembers",
+        description=f"The project's people, first added first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
+    )
     async def list_people(
         self,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.ProjectPersonRead]] | Response[dict[str, Any]]:
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.ProjectPersonRead]:
         project = await projects.visible_one(identity, project_id)
-        reads = [person_read(*entry, identity) for entry in await projects.people_seen_by(identity, project)]
-        return jsonapi.native_or_document(request, "user", reads, kind=schemas.ProjectPersonRead, id_field="user_id")
+        found = await projects.people_seen_by(identity, project, window)
+        reads = [person_read(*entry, identity) for entry in found.items]
+        kind = schemas.ProjectPersonRead
+        return page_or_document(request, "user", reads, found.total, window, kind=kind, id_field="user_id")
 
     @post(
         "/{project_id:uuid}/members",

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import msgspec
 from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.accounts.models import User
@@ -26,6 +26,7 @@ from app.domain.reports.services import MovedReports, ReportService, TrackingSer
 from app.lib.cors import allowed_origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
+from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
 from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
@@ -72,6 +73,11 @@ class ProjectService(TenantService[Project]):
 
     async def visible(self, identity: Identity) -> list[Project]:
         return list(await self.get_many(*self._visible_to(identity), order_by=[Project.created_at.asc()]))
+
+    async def visible_page(self, identity: Identity, window: Window) -> Paged[Project]:
+        """A page of the projects `identity` sees, oldest first."""
+        statement = select(Project).where(*self._visible_to(identity)).order_by(Project.created_at, Project.id)
+        return await page_of(self.session, statement, window)
 
     async def visible_one(self, identity: Identity, project_id: UUID) -> Project:
         project = await self.get_one_or_none(Project.id == project_id, *self._visible_to(identity))
@@ -241,6 +247,13 @@ class ProjectService(TenantService[Project]):
         )
         return list(rows)
 
+    async def key_page(self, project_id: UUID, window: Window) -> Paged[ProjectKey]:
+        """A page of the project's widget keys, oldest first, revoked ones too."""
+        statement = (
+            select(ProjectKey).where(ProjectKey.project_id == project_id).order_by(ProjectKey.created_at, ProjectKey.id)
+        )
+        return await page_of(self.session, statement, window)
+
     async def create_key(self, project_id: UUID) -> ProjectKey:
         key = ProjectKey(project_id=project_id, key=new_secret(WIDGET_KEY_PREFIX))
         self.session.add(key)
@@ -280,23 +293,31 @@ class ProjectService(TenantService[Project]):
         self, project_id: UUID, *conditions: ColumnElement[bool]
     ) -> list[tuple[ProjectMember, User, Membership]]:
         rows = await self.session.execute(
+            self._people_query(project_id, *conditions).order_by(ProjectMember.created_at)
+        )
+        return [(person, user, membership) for person, user, membership in rows.all()]
+
+    @staticmethod
+    def _people_query(
+        project_id: UUID, *conditions: ColumnElement[bool]
+    ) -> Select[tuple[ProjectMember, User, Membership]]:
+        return (
             select(ProjectMember, User, Membership)
             .join(User, User.id == ProjectMember.user_id)
             .join(Membership, Membership.user_id == ProjectMember.user_id)
             .where(ProjectMember.project_id == project_id, *conditions)
-            .order_by(ProjectMember.created_at),
         )
-        return [(person, user, membership) for person, user, membership in rows.all()]
 
     async def people_seen_by(
-        self, identity: Identity, project: Project
-    ) -> list[tuple[ProjectMember, User, Membership]]:
-        """The project's people as `identity` sees them: a guest of a project whose guests do not see each
-        other sees the team and themselves, not the other guests (nor their addresses)."""
-        people = await self.people(project.id)
-        if identity.role is not Role.GUEST or project.guests_see_guests:
-            return people
-        return [entry for entry in people if entry[2].role != Role.GUEST.value or entry[1].id == identity.user_id]
+        self, identity: Identity, project: Project, window: Window
+    ) -> Paged[tuple[ProjectMember, User, Membership]]:
+        """A page of the project's people as `identity` sees them, first added first: a guest of a project whose
+        guests do not see each other sees the team and themselves, not the other guests (nor their addresses)."""
+        seen: list[ColumnElement[bool]] = []
+        if identity.role is Role.GUEST and not project.guests_see_guests:
+            seen = [or_(Membership.role != Role.GUEST.value, User.id == identity.user_id)]
+        statement = self._people_query(project.id, *seen).order_by(ProjectMember.created_at, ProjectMember.id)
+        return await page_of(self.session, statement, window, scalars=False)
 
     async def add_person(self, project_id: UUID, person_id: UUID) -> UUID:
         """Someone of this organization, named as the API names people (see `Membership.person_id`); anyone

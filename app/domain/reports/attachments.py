@@ -13,6 +13,7 @@ from uuid import UUID
 
 import structlog
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
 from app.domain.organizations.models import Role
 from app.domain.reports.ingest import (
@@ -30,6 +31,7 @@ from app.domain.reports.screenshots import pending_image
 from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
+from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
 from tenants.context import require_tenant
@@ -90,6 +92,13 @@ class AttachmentService(TenantService[Attachment]):
 
     async def of(self, report_id: UUID) -> list[Attachment]:
         return list(await self.get_many(Attachment.report_id == report_id, order_by=[Attachment.created_at.asc()]))
+
+    async def page(self, report_id: UUID, window: Window) -> Paged[Attachment]:
+        """A page of the report's attachments, oldest first."""
+        statement = (
+            select(Attachment).where(Attachment.report_id == report_id).order_by(Attachment.created_at, Attachment.id)
+        )
+        return await page_of(self.session, statement, window)
 
     async def one(self, report_id: UUID, attachment_id: UUID) -> Attachment:
         attachment = await self.get_one_or_none(Attachment.id == attachment_id, Attachment.report_id == report_id)

@@ -62,6 +62,7 @@ from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, 
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
 from app.lib.i18n import gettext as _
 from app.lib.names import name_key, stored_name
+from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
 from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
@@ -270,6 +271,11 @@ class ReportService(TenantService[Report]):
             select(ReportChange).where(ReportChange.report_id == report_id).order_by(ReportChange.id)
         )
         return list(found)
+
+    async def history_page(self, report_id: UUID, window: Window) -> Paged[ReportChange]:
+        """A page of the report's triage changes, oldest first (their ids grow with time)."""
+        statement = select(ReportChange).where(ReportChange.report_id == report_id).order_by(ReportChange.id)
+        return await page_of(self.session, statement, window)
 
     async def _check_assignee(self, report: Report, user_id: UUID) -> None:
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
@@ -908,6 +914,15 @@ class CommentService(TenantService[Comment]):
                 Comment.report_id == report_id, *comment_visibility(reader), order_by=[Comment.created_at.asc()]
             )
         )
+
+    async def page(self, report_id: UUID, reader: Identity, window: Window) -> Paged[Comment]:
+        """A page of the report's comments that `reader` may read, oldest first."""
+        statement = (
+            select(Comment)
+            .where(Comment.report_id == report_id, *comment_visibility(reader))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        return await page_of(self.session, statement, window)
 
     async def author_of(self, report: Report, caller: Identity, named: NamedAuthor | None) -> Identity:
         """Who a comment is by: the caller, or the person the body names (BugHerd's `user_id` or `email`) when the

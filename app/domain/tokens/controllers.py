@@ -17,6 +17,7 @@ from app.domain.tokens.services import TokenService
 from app.lib import jsonapi
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import SESSION, documented_body, jsonapi_body
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
 from app.lib.schema import LOCATION, Envelope, convert_body, extended
 from tenants.guards import provide_identity, requires_manager, requires_session
 from tenants.identity import Identity
@@ -42,14 +43,21 @@ class TokenController(Controller):
     path = "/api/v1/tokens"
     tags = ["API tokens"]
     guards = [requires_manager]
-    dependencies = {"tokens": Provide(provide_token_service), "identity": Provide(provide_identity)}
+    dependencies = {
+        "tokens": Provide(provide_token_service),
+        "identity": Provide(provide_identity),
+        "window": Provide(provide_window),
+    }
 
-    @get("/", operation_id="ListTokens", description=PLAIN_DESCRIPTION)
+    @get(
+        "/", operation_id="ListTokens", description=f"The tokens, oldest first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}"
+    )
     async def list_tokens(
-        self, request: Request[Any, Any, Any], tokens: NamedDependency[TokenService]
-    ) -> Envelope[list[schemas.TokenRead]] | Response[dict[str, Any]]:
-        reads = [token_read(token) for token in await tokens.get_many(order_by=[ApiToken.created_at.asc()])]
-        return jsonapi.native_or_document(request, "token", reads, kind=schemas.TokenRead)
+        self, request: Request[Any, Any, Any], tokens: NamedDependency[TokenService], window: NamedDependency[Window]
+    ) -> ListAnswer[schemas.TokenRead]:
+        found = await tokens.page(window)
+        reads = [token_read(token) for token in found.items]
+        return page_or_document(request, "token", reads, found.total, window, kind=schemas.TokenRead)
 
     # A person makes tokens: one made by a token would outlive the revocation of the token that leaked.
     @post(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sqlalchemy import select
+
 from app.domain.tokens.models import ApiToken
+from app.lib.paging import Paged, Window, page_of
 from app.lib.security import ORG_TOKEN_PREFIX, digest, new_secret
 from tenants.service import TenantRepository, TenantService
 
@@ -15,6 +18,10 @@ class TokenService(TenantService[ApiToken]):
         model_type = ApiToken
 
     repository_type = Repo
+
+    async def page(self, window: Window) -> Paged[ApiToken]:
+        """The tokens, oldest first, revoked ones too (their hint says which one was revoked)."""
+        return await page_of(self.session, select(ApiToken).order_by(ApiToken.created_at, ApiToken.id), window)
 
     async def issue(self, name: str, created_by_id: UUID | None) -> tuple[ApiToken, str]:
         secret = new_secret(ORG_TOKEN_PREFIX)

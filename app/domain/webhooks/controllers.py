@@ -19,6 +19,7 @@ from app.lib import jsonapi
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
 from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, extended, ok, refusals_named_as_sent
 from tenants.guards import requires_manager
 
@@ -83,14 +84,26 @@ class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["Webhooks"]
     guards = [requires_manager]
-    dependencies = {"webhooks": Provide(provide_webhooks), "deliveries": Provide(provide_deliveries)}
+    dependencies = {
+        "webhooks": Provide(provide_webhooks),
+        "deliveries": Provide(provide_deliveries),
+        "window": Provide(provide_window),
+    }
 
-    @get("/", operation_id="ListWebhooks", description=PLAIN_DESCRIPTION)
+    @get(
+        "/",
+        operation_id="ListWebhooks",
+        description=f"The webhooks, oldest first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
+    )
     async def list_webhooks(
-        self, request: Request[Any, Any, Any], webhooks: NamedDependency[WebhookService]
-    ) -> Envelope[list[schemas.WebhookRead]] | Response[dict[str, Any]]:
-        reads = [webhook_read(webhook) for webhook in await webhooks.get_many(order_by=[Webhook.created_at.asc()])]
-        return jsonapi.native_or_document(request, "webhook", reads, kind=schemas.WebhookRead)
+        self,
+        request: Request[Any, Any, Any],
+        webhooks: NamedDependency[WebhookService],
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.WebhookRead]:
+        found = await webhooks.page(window)
+        reads = [webhook_read(webhook) for webhook in found.items]
+        return page_or_document(request, "webhook", reads, found.total, window, kind=schemas.WebhookRead)
 
     @post(
         "/",
@@ -184,22 +197,25 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}/deliveries",
         operation_id="ListWebhookDeliveries",
         description=(
-            "The latest deliveries (at most 100), newest first; `?status=failed` (or `pending`, `delivered`) "
-            f"lists those only. {PLAIN_DESCRIPTION}"
+            "The deliveries, newest first; `?status=failed` (or `pending`, `delivered`) lists those only. "
+            f"{PAGES_DESCRIPTION} In JSON:API mode, the latest 100. {PLAIN_DESCRIPTION}"
         ),
     )
-    async def list_deliveries(
+    async def list_deliveries(  # noqa: PLR0913 - the request, the webhook, its page and the services they touch
         self,
+        *,
         request: Request[Any, Any, Any],
         webhook_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
+        window: NamedDependency[Window],
         status: FromQuery[DeliveryStatus | None] = None,
-    ) -> Envelope[list[schemas.DeliveryRead]] | Response[dict[str, Any]]:
+    ) -> ListAnswer[schemas.DeliveryRead]:
         """What was sent, and what came of it."""
         webhook = await webhooks.get(webhook_id)
-        reads = [delivery_read(delivery) for delivery in await deliveries.recent(webhook.id, status)]
-        return jsonapi.native_or_document(request, "delivery", reads, kind=schemas.DeliveryRead)
+        found = await deliveries.page(webhook.id, status, window)
+        reads = [delivery_read(delivery) for delivery in found.items]
+        return page_or_document(request, "delivery", reads, found.total, window, kind=schemas.DeliveryRead)
 
     @post(
         "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",

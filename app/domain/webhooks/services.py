@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 import structlog
 from litestar.status_codes import HTTP_410_GONE
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.models import Project
@@ -28,6 +28,7 @@ from app.lib import outbound, retries
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.outbound import url_problem
+from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
 from app.lib.security import new_secret
 from app.settings import get_settings
@@ -73,6 +74,10 @@ class WebhookService(TenantService[Webhook]):
         model_type = Webhook
 
     repository_type = Repo
+
+    async def page(self, window: Window) -> Paged[Webhook]:
+        """The webhooks, oldest first."""
+        return await page_of(self.session, select(Webhook).order_by(Webhook.created_at, Webhook.id), window)
 
     async def add(self, data: WebhookCreate) -> tuple[Webhook, str]:
         secret = new_secret(SECRET_PREFIX)
@@ -148,15 +153,24 @@ class DeliveryService(TenantService[WebhookDelivery]):
     repository_type = Repo
 
     async def recent(self, webhook_id: UUID, status: DeliveryStatus | None = None) -> list[WebhookDelivery]:
-        """The latest deliveries, newest first; of one status only, if given (a failure among many deliveries
-        stays findable, to send again)."""
+        """The latest deliveries (at most DELIVERIES_SHOWN), newest first; of one status only, if given (a failure
+        among many deliveries stays findable, to send again)."""
+        return list(await self.session.scalars(self._newest_first(webhook_id, status).limit(DELIVERIES_SHOWN)))
+
+    async def page(self, webhook_id: UUID, status: DeliveryStatus | None, window: Window) -> Paged[WebhookDelivery]:
+        """A page of the deliveries, newest first: every one, page after page. Read whole (JSON:API mode), the
+        latest DELIVERIES_SHOWN, as before pages."""
+        if window.whole:
+            found = await self.recent(webhook_id, status)
+            return Paged(found, len(found))
+        return await page_of(self.session, self._newest_first(webhook_id, status), window)
+
+    @staticmethod
+    def _newest_first(webhook_id: UUID, status: DeliveryStatus | None) -> Select[tuple[WebhookDelivery]]:
         query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
         if status is not None:
             query = query.where(WebhookDelivery.status == status.value)
-        found = await self.session.scalars(
-            query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(DELIVERIES_SHOWN),
-        )
-        return list(found)
+        return query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
 
     async def of_webhook(self, webhook_id: UUID, delivery_id: UUID) -> WebhookDelivery:
         return await self.get_one(WebhookDelivery.id == delivery_id, WebhookDelivery.webhook_id == webhook_id)

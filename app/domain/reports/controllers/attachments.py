@@ -35,6 +35,7 @@ from app.lib.asgi import FILE_DOWNLOAD
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
 from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
@@ -93,8 +94,13 @@ class AttachmentController(Controller):
     guards = [requires_admin_client]
     dependencies = {**DEPENDENCIES, "attachments": Provide(provide_attachments)}
 
-    @get("/", operation_id="ListAttachments", description=f"A report's attachments. {ATTACHMENTS_DESCRIPTION}")
-    async def list_attachments(  # noqa: PLR0913 - the request and the services it touches
+    @get(
+        "/",
+        operation_id="ListAttachments",
+        description=f"A report's attachments, oldest first. {PAGES_DESCRIPTION} {ATTACHMENTS_DESCRIPTION}",
+        dependencies={"window": Provide(provide_window)},
+    )
+    async def list_attachments(  # noqa: PLR0913 - the request, its page and the services it touches
         self,
         *,
         request: Request[Any, Any, Any],
@@ -103,13 +109,14 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Envelope[list[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.AttachmentRead]:
         """A report's attachments; in JSON:API mode (see ListReports) with `fields[attachment]`."""
         report = await _report(identity, reference, reports, projects)
-        found = await attachments.of(report.id)
-        if jsonapi.requested(request):
-            return jsonapi.document_response(attachment_list(request, found, attachment_read))
-        return ok([attachment_read(attachment) for attachment in found])
+        found = await attachments.page(report.id, window)
+        if window.whole:
+            return jsonapi.document_response(attachment_list(request, found.items, attachment_read))
+        return listed(request, [attachment_read(attachment) for attachment in found.items], found.total, window)
 
     @post(
         "/",

@@ -52,6 +52,7 @@ from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
 from app.lib.schema import (
     LOCATION,
     PATCH_OR_PUT,
@@ -354,8 +355,9 @@ class ReportController(Controller):
         description=(
             "A report's history: each triage change, oldest first, with who made it and every field it changed "
             "as `[before, after]` (`changes`). The team's, as triage is: a guest's request is a 403. "
-            f"{HISTORY_DESCRIPTION}"
+            f"{PAGES_DESCRIPTION} {HISTORY_DESCRIPTION}"
         ),
+        dependencies={"window": Provide(provide_window)},
     )
     async def history(
         self,
@@ -364,20 +366,23 @@ class ReportController(Controller):
         identity: NamedDependency[Identity],
         reference: FromPath[str],
         reports: NamedDependency[ReportService],
-    ) -> Envelope[list[schemas.ReportChangeRead]] | Response[dict[str, Any]]:
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.ReportChangeRead]:
         report = await reports.by_reference(reference)
-        changes = await reports.history(report.id)
-        if jsonapi.requested(request):
-            return jsonapi.document_response(await report_change_list(request, changes, reports.session, identity))
-        return ok([report_change_read(change) for change in changes])
+        changes = await reports.history_page(report.id, window)
+        if window.whole:
+            document = await report_change_list(request, changes.items, reports.session, identity)
+            return jsonapi.document_response(document)
+        return listed(request, [report_change_read(change) for change in changes.items], changes.total, window)
 
     @get(
         "/reports/{reference:str}/comments",
         operation_id="ListComments",
         guards=[requires_admin_client],
-        description=f"A report's comments, oldest first. {COMMENTS_DESCRIPTION}",
+        description=f"A report's comments, oldest first. {PAGES_DESCRIPTION} {COMMENTS_DESCRIPTION}",
+        dependencies={"window": Provide(provide_window)},
     )
-    async def list_comments(  # noqa: PLR0913 - the request and the services it touches
+    async def list_comments(  # noqa: PLR0913 - the request, its page and the services it touches
         self,
         *,
         request: Request[Any, Any, Any],
@@ -386,13 +391,14 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
         comments: NamedDependency[CommentService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.CommentRead]] | Response[dict[str, Any]]:
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.CommentRead]:
         """A report's comments, oldest first; in JSON:API mode with `fields[comment]`, `include=author`."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        found = await comments.of(report.id, identity)
-        if jsonapi.requested(request):
-            return jsonapi.document_response(await comment_list(request, found, reports.session, identity))
-        return ok([comment_read(comment) for comment in found])
+        found = await comments.page(report.id, identity, window)
+        if window.whole:
+            return jsonapi.document_response(await comment_list(request, found.items, reports.session, identity))
+        return listed(request, [comment_read(comment) for comment in found.items], found.total, window)
 
     @post(
         "/reports/{reference:str}/comments",
@@ -457,9 +463,12 @@ class ColumnController(Controller):
     @get(
         "/",
         operation_id="ListColumns",
-        description=f"The board's columns in order: the defaults, then custom ones. {COLUMNS_DESCRIPTION}",
+        description=(
+            f"The board's columns in order: the defaults, then custom ones. {PAGES_DESCRIPTION} {COLUMNS_DESCRIPTION}"
+        ),
+        dependencies={"window": Provide(provide_window)},
     )
-    async def list_columns(
+    async def list_columns(  # noqa: PLR0913 - the request, its page and the services it touches
         self,
         *,
         request: Request[Any, Any, Any],
@@ -467,14 +476,16 @@ class ColumnController(Controller):
         project_id: FromPath[UUID],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Envelope[list[schemas.ColumnRead]] | Response[dict[str, Any]]:
+        window: NamedDependency[Window],
+    ) -> ListAnswer[schemas.ColumnRead]:
         """The board's columns in order: the defaults (with BugHerd's status ids), then custom ones."""
         await projects.visible_one(identity, project_id)
         custom = await columns.custom(project_id)
         board = [*map(_column_read, DEFAULT_COLUMNS), *map(_column_read, custom)]
-        if jsonapi.requested(request):
+        if window.whole:
             return jsonapi.document_response(column_list(request, project_id, board))
-        return ok(board)
+        # A board is read whole (the UI draws it so, and a board of a hundred columns is no board): paged in memory.
+        return listed(request, board[window.offset : window.offset + window.page_size], len(board), window)
 
     @post(
         "/",
