@@ -1535,7 +1535,7 @@ async def test_a_query_parameter_no_route_reads_is_refused_and_named(
             for path, params in (
                 ("/api/v1/reports", {"serverity": "high", "per_page": "1", "projectId": project["id"]}),
                 ("/api/v1/reports?filter[severity]=high", {"status_id": "5"}),
-                ("/api/v1/projects", {"limit": "1"}),
+                ("/api/v1/organization", {"limit": "1"}),
                 ("/api/v1/organization/members", {"offset": "5"}),
                 ("/api/v1/webhooks", {"updated_after": "2026-01-01"}),
                 (f"/api/v1/reports/{submitted.json()['reportId']}", {"include_deleted": "1"}),
@@ -1553,10 +1553,10 @@ async def test_a_query_parameter_no_route_reads_is_refused_and_named(
         "updated_since."
     )
     assert [detail["field"] for detail in details["/api/v1/reports?filter[severity]=high"]] == ["status_id"]
-    assert details["/api/v1/projects"] == [
+    assert details["/api/v1/organization"] == [
         {"field": "limit", "message": "Unbekannter Abfrageparameter: limit. Diese Adresse nimmt keine an."}
     ]
-    assert refused["/api/v1/projects"].json()["error"] == "VALIDATION_ERROR"
+    assert refused["/api/v1/organization"].json()["error"] == "VALIDATION_ERROR"
 
 
 async def test_the_native_assignee_parameter_takes_what_its_json_api_filter_takes(
