@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from asyncpg import PostgresError
 from redis import Redis
 from redis.exceptions import RedisError
@@ -97,7 +97,15 @@ def _behind(revision: str | None) -> bool:
         return True
     try:
         script.get_revision(revision)
-    except ResolutionError:  # a revision this version does not know: a newer one's
+    except CommandError:  # a revision this version does not know: a newer one's (alembic wraps its ResolutionError)
+        with use_locale(_cli_locale()):
+            message = _(
+                "The database schema is at revision %(found)s, newer than this version knows (its newest is "
+                "%(newest)s): served as it is, as during a rolling upgrade or after a rollback.",
+                found=revision,
+                newest=script.get_current_head(),
+            )
+        click.echo(message, err=True)
         return False
     return revision != script.get_current_head()
 

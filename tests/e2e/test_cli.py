@@ -260,6 +260,18 @@ def test_every_command_on_a_database_not_migrated_says_to_migrate_first(
     assert "The database" not in in_german
 
 
+def test_every_command_on_a_database_at_a_newer_revision_works_and_says_so(data_dir: Path) -> None:
+    """An older version's process on a schema a newer one migrated (a rollout's old pods restarting, or after
+    `helm rollback`) ended in alembic's "Can't locate revision" traceback, where docs/deploy.md says it starts.
+    seed-demo takes the check serve and worker take before they start."""
+    database = data_dir / "lantern.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    said = run_cli("seed-demo", env=clean_env(data_dir, LANG="en_US.UTF-8"))
+    assert "The database schema is at revision 9999, newer than this version knows" in said, said
+    assert parse_demo_login(said)
+
+
 def test_a_database_that_does_not_answer_is_named_in_one_line(data_dir: Path) -> None:
     unreachable = f"postgresql+asyncpg://lantern@127.0.0.1:{free_port()}/lantern"
     env = clean_env(data_dir, LANG="en_US.UTF-8", DATABASE_URL=unreachable)
