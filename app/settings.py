@@ -146,7 +146,11 @@ def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 def _env_web_address(name: str, default: str) -> str:
     """A base URL that links are made from: a query or fragment would end up in the middle of each one."""
     raw = _env(name, default)
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)  # raises for a broken IPv6 host (`https://[::1`)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise SettingError(name, raw, Expected.WEB_ADDRESS) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname or "?" in raw or "#" in raw:
         raise SettingError(name, raw, Expected.WEB_ADDRESS)
     return raw.rstrip("/")

@@ -70,8 +70,8 @@ def url_problem(url: str) -> str | None:
     is another host than the one shown)."""
     if any(_unseen(character) for character in url):
         return _("Enter an absolute http:// or https:// URL.")
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)  # raises for a broken IPv6 host (`https://[::1/x`)
         parts.port  # noqa: B018 - raises for a port out of range
     except ValueError:
         return _("Enter an absolute http:// or https:// URL.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 from uuid import UUID
 
 import structlog
@@ -115,13 +115,20 @@ def here(request: Request[Any, Any, Any]) -> str:
     """This page's path and query, to come back to after a form or the login. A page that answers a form (one
     refused, shown again with its reasons) is the page the form was on: its own address takes posts only, and
     an invitation's token was in the form's page's address."""
-    if (
-        request.method != "GET"
-        and (referrer := urlsplit(request.headers.get("referer", ""))).netloc == request.url.netloc
-    ):
+    referrer = _referrer(request) if request.method != "GET" else None
+    if referrer is not None and referrer.netloc == request.url.netloc:
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
     query = request.scope.get("query_string", b"").decode()
     return request.url.path + (f"?{query}" if query else "")
+
+
+def _referrer(request: Request[Any, Any, Any]) -> SplitResult | None:
+    """The page the request came from; None for a Referer no browser sends (`http://[::1/x`, a broken IPv6
+    host, made the refused form's page a 500)."""
+    try:
+        return urlsplit(request.headers.get("referer", ""))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,8 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         # Each of these was a traceback, a crash loop or quietly taken:
         ("LANTERN_PUBLIC_URL", "https://bugs.example.com/x?y=1", "without a query (?) or fragment (#)"),
         ("LANTERN_PUBLIC_URL", "http://", "LANTERN_PUBLIC_URL is set to “http://”; it takes an address"),
+        ("LANTERN_PUBLIC_URL", "https://[::1", "LANTERN_PUBLIC_URL is set to “https://[::1”; it takes an address"),
+        ("LANTERN_PUBLIC_URL", "https://bugs.example.com:99999", "it takes an address that starts with http://"),
         ("DATABASE_URL", "garbage", "DATABASE_URL is set to “garbage”; it takes a URL that starts with sqlite+"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL is set to “localhost:6379”; it takes a URL that starts with redis"),
         ("HOST", "999.1.1.1", "HOST is set to “999.1.1.1”; it takes an IP address"),

@@ -355,3 +355,19 @@ async def test_a_token_says_who_made_it_and_whether_they_are_still_here(tenants:
     assert mine["createdById"] == tenant.user_id
     assert removed.status_code == 204
     assert page.count("Someone no longer in the organization") == 1
+
+
+async def test_a_refused_form_with_a_referer_no_browser_sends_is_shown_again(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The page of a refused form comes back to the page it came from: a Referer with a broken IPv6 host
+    (`http://[::1/x`) made it a 500."""
+    async with tenants.create() as tenant:
+        await anonymous.get("/ui/login")  # the page sets its CSRF token, which its form sends back
+        refused = await anonymous.post(
+            "/ui/login",
+            data={"email": tenant.email, "password": "wrong password"},
+            headers={"Referer": "http://[::1/x"},
+        )
+    assert refused.status_code == 401, refused.text
+    assert 'data-form-page="/ui/login"' in refused.text

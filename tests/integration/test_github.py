@@ -157,6 +157,7 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
             ({"repository": "acme/shop", "token": "   "}, "token"),  # spaces are none (they replaced the stored one)
             ({"repository": "not a repository", "token": TOKEN}, "repository"),
             ({"repository": "acme/shop", "token": TOKEN, "apiUrl": "ftp://github.example.com"}, "apiUrl"),
+            ({"repository": "acme/shop", "token": TOKEN, "apiUrl": "https://[::1/x"}, "apiUrl"),  # was a 500
             ({"repository": "acme/shop", "token": TOKEN, "labels": [""]}, "labels"),
             ({"repository": "acme/shop", "token": TOKEN, "owner": "acme"}, "owner"),
         ]

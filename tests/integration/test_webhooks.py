@@ -279,6 +279,8 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
             ({"url": "ftp://hooks.example.com/x", "events": ["report.created"]}, "url"),
             ({"url": f"{url}\r\nX-Injected: 1", "events": ["report.created"]}, "url"),  # was stored and sent
             ({"url": "https://hooks.example.com/a b", "events": ["report.created"]}, "url"),
+            ({"url": "https://[::1/x", "events": ["report.created"]}, "url"),  # a broken IPv6 host was a 500
+            ({"target_url": "https://[::1/x", "event": "task_create"}, "target_url"),
             # Spaces of other scripts, a line separator, and a zero-width space in the host (another host).
             *(
                 ({"url": f"https://hooks.example.com/{unseen}x", "events": ["report.created"]}, "url")
@@ -292,7 +294,11 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
             _refused(await tenant.client.post(WEBHOOKS, json=body), 400, "VALIDATION_ERROR", field)
         hook = await create_webhook(tenant, f" {url}\n", ["report.created"])  # pasted with a line's ends
         assert hook["url"] == url
-        for change, field in (({"events": ["nope"]}, "events"), ({"projectId": foreign["id"]}, "projectId")):
+        for change, field in (
+            ({"events": ["nope"]}, "events"),
+            ({"projectId": foreign["id"]}, "projectId"),
+            ({"url": "https://[::1/x"}, "url"),
+        ):
             _refused(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json=change), 400, "VALIDATION_ERROR", field)
         assert [h["id"] for h in _data(await tenant.client.get(WEBHOOKS), 200)] == [hook["id"]]
         assert _data(await other.client.get(WEBHOOKS), 200) == []
