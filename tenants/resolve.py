@@ -116,6 +116,17 @@ async def _token_identity(session: AsyncSession, token_hash: str) -> Identity | 
     )
 
 
+async def manages_organization(organization_id: UUID, user_id: UUID) -> bool:
+    """Whether `user_id` is an owner or admin of the organization now (an invitation not yet accepted is no
+    membership): asked of the rare requests that carry a try page's pass, which outlives a role."""
+    with tenant_scope(organization_id, user_id):  # before the transaction begins: it carries the scope
+        async with alchemy_config().get_session() as session, session.begin():
+            role = await session.scalar(
+                select(Membership.role).where(Membership.user_id == user_id, Membership.invitation_pending.is_(False))
+            )
+    return role is not None and Role(role).manages_organization
+
+
 async def identity_from_widget_key(key: str) -> Identity | KeyRefusal:
     if key.startswith(ORG_TOKEN_PREFIX):
         return KeyRefusal.MISPLACED

@@ -10,22 +10,37 @@ script are readable from anywhere.
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from litestar import Request, Response
 from litestar.middleware import ASGIMiddleware
+from litestar.params import QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 from publicsuffixlist import PublicSuffixList
 
 from app.lib.asgi import with_response_headers
 from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.i18n import gettext as _
-from app.lib.try_pass import TryPass, check_try_pass
+from app.lib.try_pass import TryPass, check_try_pass, pass_holder
 from app.settings import get_settings
 from tenants.identity import Identity
 from tenants.middleware import IDENTITY_KEY
+from tenants.resolve import manages_organization
+
+# Declared by the widget's routes for the document: the check below reads it from the query itself (for the
+# submit routes, before their handler runs).
+TryPassQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="tryPass",
+        description='The pass of Lantern\'s own "Try the widget" page (made by the admin UI for the manager who '
+        "opened it, good for an hour): admits that page, on Lantern's own address, which the project's allowed "
+        "origins do not list. Taken only from Lantern's address, and only while that manager still manages the "
+        "organization.",
+    ),
+]
 
 INGEST_PATHS = frozenset(
     {"/api/widget/submit", "/api/v1/widget/submit", "/api/v1/upload/screenshot", "/api/v1/reports"}
@@ -64,34 +79,47 @@ def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
     return bool(wanted_host) and (host == wanted_host or host.endswith(f".{wanted_host}"))
 
 
-def origin_refusal(
-    request: Request[Any, Any, Any], origin: str, allowed: tuple[str, ...], project_id: UUID
+async def origin_refusal(
+    request: Request[Any, Any, Any], origin: str, allowed: tuple[str, ...], project_id: UUID, organization_id: UUID
 ) -> LanternError | None:
     """Why a page of `origin` may not use the project's widget; None when it may: the project allows the origin,
-    or the page is Lantern's own "Try the widget" page, with the project's pass (its `tryPass` parameter)."""
+    or the page is Lantern's own "Try the widget" page, with the project's pass (its `tryPass` parameter), opened
+    by someone who still manages the organization."""
     if origin_allowed(origin, allowed):
         return None
-    if not _is_own(origin, request.headers.get("host")):
+    if not _is_own(origin, request):
         return forbidden_origin()
-    verdict = check_try_pass(request.query_params.get("tryPass"), project_id)
+    token = request.query_params.get("tryPass")
+    verdict = check_try_pass(token, project_id)
     if verdict is TryPass.EXPIRED:
         return LanternError(
             ErrorCode.FORBIDDEN, _("This try page was opened more than an hour ago: reload it to send a report.")
         )
-    return None if verdict is TryPass.VALID else forbidden_origin()
+    if verdict is TryPass.VALID and token and await manages_organization(organization_id, pass_holder(token)):
+        return None
+    return forbidden_origin()
 
 
-def _is_own(origin: str, host: str | None) -> bool:
+def _is_own(origin: str, request: Request[Any, Any, Any]) -> bool:
     """Whether `origin` is Lantern's: the address the request was sent to (the page and the API are one site),
-    or LANTERN_PUBLIC_URL's, where a proxy passes another Host on."""
-    public = urlsplit(get_settings().public_url)
+    or LANTERN_PUBLIC_URL's, where a proxy passes another Host on. Scheme, host and port all count: a page of
+    `http://` is not one of `https://`."""
+    sent_from = _site(origin)
+    return sent_from is not None and sent_from in {_site(str(request.base_url)), _site(get_settings().public_url)}
+
+
+def _site(url: str) -> tuple[str, str, int] | None:
+    """The scheme, host and port of `url`, its scheme's port when it names none; None for no web address
+    ("null": a sandboxed frame's, a file's) or one no browser sends."""
     try:
-        sent_to = urlsplit(origin).netloc.lower()
+        parts = urlsplit(url)
+        port = parts.port
     except ValueError:
-        return False
-    if not sent_to:  # "null": a sandboxed frame's, a file's
-        return False
-    return sent_to == (host or "").lower() or origin.lower() == f"{public.scheme}://{public.netloc}".lower()
+        return None
+    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    if default_port is None or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port or default_port
 
 
 def allowed_origin_refusal(entry: str) -> str | None:
@@ -175,8 +203,9 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         readable_by_origin = with_response_headers(send, _origin_headers(origin))
-        project_id = identity.project_id if identity and identity.widget else None
-        refusal = origin_refusal(request, origin, allowed, project_id) if project_id else None
+        refusal = None
+        if identity and identity.widget and identity.project_id:
+            refusal = await origin_refusal(request, origin, allowed, identity.project_id, identity.organization_id)
         if refusal is not None:
             # The refusal itself is readable by the page (it tells nothing else), so a widget on a site the
             # project does not list can say why, not only that the server seemed unreachable.

@@ -3,8 +3,9 @@
 That page is on Lantern's origin, which a project's allowed origins do not list (they name the project's sites).
 The pass lets it through without admitting Lantern's origin for the public key in general: it is made by the
 server for one project and the manager who opened the page, signed with LANTERN_SECRET_KEY, good for an hour,
-and taken only from a page on Lantern's own origin (see `cors.admits`), so a pass copied to another site is
-refused there as that site's origin is.
+and taken only from a page on Lantern's own origin (see `cors.origin_refusal`), so a pass copied to another site
+is refused there as that site's origin is. It is taken only while the manager who opened the page still manages
+the project's organization (see `pass_holder`): one demoted or removed within the hour no longer sends with it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def check_try_pass(token: str | None, project_id: UUID) -> TryPass:
     if not (expires.isdigit() and hmac.compare_digest(signature.encode(), expected)):
         return TryPass.INVALID
     return TryPass.VALID if int(expires) > time.time() else TryPass.EXPIRED
+
+
+def pass_holder(token: str) -> UUID:
+    """The manager who opened the try page of a pass `check_try_pass` found valid."""
+    return UUID(token.partition(".")[0])
 
 
 def _signature(project_id: UUID, user_id: str, expires: str) -> str:

@@ -29,7 +29,7 @@ from app.lib.try_pass import TRY_PASS_SECONDS, issue_try_pass
 from app.settings import reset_settings
 from tenants.keycache import forget_identities
 from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory
-from tests.support.isolation import owner_engine, png
+from tests.support.isolation import member_of, owner_engine, png
 from tests.support.screenshots import processed
 from tests.support.server import granian_server
 
@@ -691,6 +691,56 @@ async def test_lanterns_try_page_sends_with_its_pass_from_lanterns_own_address_o
         403,
         "This try page was opened more than an hour ago: reload it to send a report.",
     )
+
+
+async def test_a_try_pass_is_taken_only_while_its_manager_manages_the_organization(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """An admin who opened the try page, then was made a member or removed, still sent reports with its pass until
+    its hour ran out. It is also taken only from Lantern's own address, scheme and port included: a page of
+    `https://` on Lantern's host was taken as Lantern's `http://` one (only the Host was compared)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+
+        async def sent(origin: str, try_pass: str) -> int:
+            headers = {"X-API-Key": project["apiKey"], "Origin": origin}
+            query = f"?tryPass={try_pass}"
+            submitted = await anonymous.post(f"/api/v1/widget/submit{query}", json=_widget_body(), headers=headers)
+            config = await anonymous.get(f"/api/v1/widget/config/{project['apiKey']}{query}", headers=headers)
+            assert config.status_code == (200 if submitted.status_code == 201 else 403), config.text
+            return submitted.status_code
+
+        async with member_of(tenant, app, "admin") as admin:
+            page = await admin.get(f"/ui/projects/{project['id']}/try")
+            found = re.search(r'data-try-pass="([^"]+)"', page.text)
+            assert found is not None, page.text
+            try_pass = found.group(1)
+            members = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+            [membership] = [m["id"] for m in members if m["userId"] == try_pass.split(".")[0]]
+            person = f"/api/v1/organization/members/{membership}"
+            assert await sent(BASE_URL, try_pass) == 201
+            for origin in (BASE_URL.replace("http://", "https://"), f"{BASE_URL}:8080"):
+                assert await sent(origin, try_pass) == 403, origin
+            for role, status in (("member", 403), ("guest", 403), ("owner", 201), ("admin", 201)):
+                changed = await tenant.client.patch(person, json={"role": role})
+                assert changed.status_code == 200, changed.text
+                assert await sent(BASE_URL, try_pass) == status, role
+            removed = await tenant.client.delete(person)
+            assert removed.status_code == 204, removed.text
+            assert await sent(BASE_URL, try_pass) == 403
+
+
+async def test_the_try_pass_is_documented_on_the_widgets_routes(anonymous: ApiClient) -> None:
+    """The widget sends `tryPass` to its configuration and its submission; the document did not say so, and the
+    configuration refused it as an unknown query parameter (a 400 that hid the try page's widget)."""
+    paths = (await anonymous.get("/schema/openapi.json")).json()["paths"]
+    routes = [(path, "get") for path in ("/api/v1/widget/config/{api_key}", "/api/widget/config/{api_key}")]
+    routes += [(path, "post") for path in ("/api/v1/widget/submit", "/api/widget/submit")]
+    for path, method in routes:
+        parameters = {p["name"]: p for p in paths[path][method].get("parameters", []) if p["in"] == "query"}
+        assert "tryPass" in parameters, (path, method)
+        assert parameters["tryPass"]["required"] is False
+        assert "Try the widget" in parameters["tryPass"]["description"]
 
 
 async def test_an_origin_no_browser_sends_is_refused_not_a_500(tenants: TenantFactory, anonymous: ApiClient) -> None:

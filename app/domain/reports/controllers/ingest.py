@@ -23,7 +23,7 @@ from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import SentFile, WidgetFiles, accept, has_marks, report_from_widget, store_upload
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
-from app.lib.cors import origin_refusal
+from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, json_schema, may_answer
@@ -123,6 +123,7 @@ class WidgetController(Controller):
         self,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
+        try_pass: TryPassQuery = None,  # noqa: ARG002 - read by the CORS middleware, before this runs
     ) -> schemas.WidgetSubmitted:
         """A report as JSON, or as multipart with `data` (the JSON) and its images (see `WidgetFiles.of`)."""
         project_id = widget_project_id(identity)
@@ -143,15 +144,22 @@ class WidgetController(Controller):
         responses=may_answer(ErrorCode.FORBIDDEN),  # a site not allowed, a paused project
     )
     async def config(
-        self, request: Request[Any, Any, Any], api_key: FromPath[str], db_session: NamedDependency[AsyncSession]
+        self,
+        request: Request[Any, Any, Any],
+        api_key: FromPath[str],
+        db_session: NamedDependency[AsyncSession],
+        try_pass: TryPassQuery = None,  # noqa: ARG002 - read by `origin_refusal`, as the submit's middleware reads it
     ) -> WidgetConfigAnswer:
         """The widget's appearance and features for a project key (public: the key is in every page). A page
         on a site the project does not allow gets a 403, so that the widget stays hidden and says why in the
         console, instead of letting a visitor fill in a report that will be refused."""
         project = await widget_project(db_session, api_key)
         origin = request.headers.get("origin")
-        refusal = origin_refusal(request, origin, tuple(project.allowed_origins), project.id) if origin else None
-        if refusal is not None:
+        if origin and (
+            refusal := await origin_refusal(
+                request, origin, tuple(project.allowed_origins), project.id, project.organization_id
+            )
+        ):
             raise refusal
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
