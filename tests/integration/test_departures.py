@@ -18,6 +18,7 @@ from tests.integration.test_deletion import report_with_files, stored, until_sto
 from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
+from tests.support.isolation import invite as invited_by_api
 from tests.support.isolation import member_of, owner_engine, tenant_rows
 from tests.support.worker import running_worker
 
@@ -240,3 +241,38 @@ async def test_the_last_operator_keeps_their_account_and_another_deletes_theirs(
     assert answers[0].status_code == 204, answers[0].text
     assert answers[1].status_code == 409, answers[1].text
     assert "last operator" in answers[1].json()["message"]
+
+
+async def test_someone_removed_from_their_only_organization_loses_the_account_and_may_sign_up_again(
+    tenants: TenantFactory, app: Any, anonymous: ApiClient
+) -> None:
+    """Removed from their only organization, a person's login answered 403 ("does not belong to any organization")
+    and their address could not sign up again (409), as an invitee's removed before accepting could not: the
+    account goes, as when the organization is deleted; their comment stays with no author. Someone in another
+    organization keeps theirs."""
+    async with tenants.create() as acme, tenants.create("Other") as other:
+        shop = await acme.create_project("Shop")
+        report_id = str((await report(acme.client, shop["apiKey"], "Checkout button does nothing"))["id"])
+        joined, pending = await invited_by_api(acme), await invited_by_api(acme)
+        elsewhere_id = data(
+            await acme.client.post("/api/v1/organization/members", json={"email": other.email, "role": "member"}), 201
+        )["member"]["id"]
+        async with ApiClient.for_app(app) as mia:
+            token = joined["invitationToken"]
+            data(await mia.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD}))
+            await mia.ensure_csrf()
+            data(await mia.post(f"/api/v1/reports/{report_id}/comments", json={"text": "Seen on Safari too"}), 201)
+            for member in (joined["member"], pending["member"], {"id": elsewhere_id}):
+                removed = await acme.client.delete(f"/api/v1/organization/members/{member['id']}")
+                assert removed.status_code == 204, removed.text
+            assert (await mia.get("/api/v1/auth/me")).status_code == 401  # the session ended with the account
+        for member in (joined["member"], pending["member"]):
+            login = {"email": member["email"], "password": PASSWORD}
+            assert (await anonymous.post("/api/v1/auth/login", json=login)).status_code == 401
+            again = {**login, "name": "Again", "organization": {"name": f"Own {secrets.token_hex(2)}"}}
+            async with ApiClient.for_app(app) as newcomer:
+                data(await newcomer.post("/api/v1/auth/signup", json=again), 201)
+        [comment] = data(await acme.client.get(f"/api/v1/reports/{report_id}/comments"))
+        assert comment["text"] == "Seen on Safari too"
+        assert (comment["authorId"], comment["authorTokenId"]) == (None, None), comment
+        assert (await other.client.get("/api/v1/auth/me")).status_code == 200

@@ -92,14 +92,20 @@ class OrganizationService:
             await self.session.scalars(select(Membership.user_id).where(Membership.organization_id == organization.id))
         )
         await self.session.execute(delete(Organization).where(Organization.id == organization.id))
-        # An account left in no organization could neither log in nor sign up again with its address: it goes too.
-        # Each person's own memberships are what their user scope reads, in every organization.
         for person in people:
-            async with scoped(self.session, user_scope(person)):
-                if await self.session.scalar(select(Membership.id).where(Membership.user_id == person).limit(1)):
-                    continue
-                await self.session.execute(delete(User).where(User.id == person, User.is_superuser.is_(False)))
+            await delete_account_if_in_no_organization(self.session, person)
         return project_ids
+
+
+async def delete_account_if_in_no_organization(session: AsyncSession, person: UUID) -> None:
+    """An account left in no organization (its last one deleted, or its person removed from it) could neither log
+    in nor sign up again with its address: it goes, as its person deleting it would (its sessions end; its comments
+    and history stay, with no author). An operator of the instance keeps theirs: it is the instance's, not an
+    organization's. Each person's own memberships are what their user scope reads, in every organization."""
+    async with scoped(session, user_scope(person)):
+        if await session.scalar(select(Membership.id).where(Membership.user_id == person).limit(1)):
+            return
+        await session.execute(delete(User).where(User.id == person, User.is_superuser.is_(False)))
 
 
 class MembershipService(TenantService[Membership]):
@@ -192,10 +198,13 @@ class MembershipService(TenantService[Membership]):
 
     async def remove(self, actor: Identity, membership_id: UUID) -> dict[UUID, MovedReports]:
         """Someone out of the organization, with their place in its projects and their invitation; their
-        reports go back to nobody, which is returned by project (webhooks hear of each)."""
+        reports go back to nobody, which is returned by project (webhooks hear of each). Their account goes too
+        when this was their only organization (see `delete_account_if_in_no_organization`)."""
         membership = await self.held(Membership.id == membership_id)
         _check_can_grant(actor, Role(membership.role))
-        return await self._take_out(actor, membership)
+        unassigned = await self._take_out(actor, membership)
+        await delete_account_if_in_no_organization(self.session, membership.user_id)
+        return unassigned
 
     async def leave(self, person: Identity) -> dict[UUID, MovedReports]:
         """The person acting out of the organization in context, as `remove` takes someone out (its last owner
