@@ -22,6 +22,7 @@ class WidgetPolicy:
     rate_limit_per_minute: int
     allowed_origins: tuple[str, ...]
     require_origin: bool
+    attachments: bool  # its widget configuration's `features.attachments`: whether a submission may attach files
 
 
 @dataclass(frozen=True, slots=True)

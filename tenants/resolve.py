@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.projects.models import Project, ProjectKey
+from app.domain.projects.schemas import WidgetConfig
 from app.domain.tokens.models import ApiToken
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, LanternError, not_found
@@ -172,6 +174,8 @@ async def _widget_identity(session: AsyncSession, key: str) -> Identity | KeyRef
             rate_limit_per_minute=project.rate_limit_per_minute,
             allowed_origins=tuple(project.allowed_origins),
             require_origin=project.require_origin,
+            # Read through the schema: a project saved before the field existed has its default.
+            attachments=msgspec.convert(project.widget_config, WidgetConfig).features.attachments,
         ),
     )
 

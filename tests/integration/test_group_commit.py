@@ -224,7 +224,7 @@ async def test_a_widget_report_whose_later_part_is_refused_leaves_no_file_of_the
 ) -> None:
     """An image, then a part that is no image: the 415 left the image's file stored, named by no row."""
     async with tenants.create() as tenant:
-        project = await tenant.create_project("Shop")
+        project = await tenant.create_project("Shop", widgetConfig={"features": {"attachments": True}})
         parts = [("media", ("shot.png", png(), "image/png")), ("media", ("notes.txt", b"not an image", "text/plain"))]
         refused = await anonymous.post(
             "/api/v1/widget/submit",

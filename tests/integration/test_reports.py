@@ -79,6 +79,14 @@ async def _project(tenant: Tenant, name: str = "BugSpark", prefix: str = "BSK") 
     return await tenant.create_project(name, trackingPrefix=prefix)
 
 
+async def _project_taking_attachments(tenant: Tenant) -> dict[str, Any]:
+    """A project whose widget lets visitors attach files (`features.attachments`, off by default)."""
+    project = await _project(tenant)
+    change = {"widgetConfig": {"features": {"attachments": True}}}
+    assert (await tenant.client.patch(f"/api/v1/projects/{project['id']}", json=change)).status_code == 200
+    return project
+
+
 async def test_bugspark_example_creates_a_report_with_a_tracking_id(
     tenants: TenantFactory,
     anonymous: ApiClient,
@@ -259,7 +267,7 @@ async def test_the_widgets_screenshot_is_the_screenshot_and_its_attached_images_
     name; the marked-up screenshot was `annotated: false`; and none was an attachment. Lantern's widget names
     its parts; without a screenshot, its attached images are not taken for one."""
     async with tenants.create() as tenant:
-        project = await _project(tenant)
+        project = await _project_taking_attachments(tenant)
         url = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
         marked = {**BUGPIN_EXAMPLE, "annotations": MARKS}
         sent = await anonymous.post(
@@ -290,6 +298,32 @@ async def test_the_widgets_screenshot_is_the_screenshot_and_its_attached_images_
     assert (none_shot, [a["name"] for a in attached]) == ([], ["cart.png"])
 
 
+async def test_a_project_whose_widget_takes_no_attachments_refuses_them_naming_the_part(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """With `features.attachments` off (the default), a submission's attached files were kept all the same."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
+        shot = ("screenshot", "screenshot.png", png(64, 48))
+        cases = [
+            ([shot, ("attachments", "cart.png", png(30, 20))], ["attachments"]),
+            ([("media", "shot.png", png(64, 48)), ("media", "cart.png", png(30, 20))], ["media"]),  # BugPin's
+            ([shot, ("attachments", "a.png", png(8, 8)), ("media", "b.png", png(8, 8))], ["attachments", "media"]),
+        ]
+        for files, parts in cases:
+            refused = await anonymous.post(
+                url, files=_multipart(BUGPIN_EXAMPLE, *files), headers={"Accept-Language": "de"}
+            )
+            assert refused.status_code == 400, refused.text
+            assert [detail["field"] for detail in refused.json()["details"]] == parts
+            assert "Anhänge" in refused.json()["details"][0]["message"], refused.text
+        screenshot_only = await anonymous.post(url, files=_multipart(BUGPIN_EXAMPLE, shot))
+        assert screenshot_only.status_code == 201, screenshot_only.text
+        listed = (await tenant.client.get("/api/v1/reports")).json()["data"]
+        assert listed["total"] == 1
+
+
 async def test_bugpins_first_media_part_is_the_screenshot_and_the_others_are_attachments(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any
 ) -> None:
@@ -297,7 +331,7 @@ async def test_bugpins_first_media_part_is_the_screenshot_and_the_others_are_att
     screenshot first: it stays the screenshot (annotated when `annotations` has marks), the others are attached
     under their names."""
     async with tenants.create() as tenant:
-        project = await _project(tenant)
+        project = await _project_taking_attachments(tenant)
         url = f"/api/widget/submit?apiKey={project['apiKey']}"
         plain = await anonymous.post(url, files=_multipart(BUGPIN_EXAMPLE, ("media", "screenshot.png", png())))
         marked = await anonymous.post(

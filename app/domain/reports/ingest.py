@@ -127,6 +127,16 @@ class WidgetFiles:
         return cls(None, list(attachments))
 
 
+def refuse_attachments_turned_off(files: WidgetFiles, *, taken: bool) -> None:
+    """A project whose widget configuration turns attachments off (`features.attachments`) takes none, naming the
+    parts that brought them: they were kept all the same, which the project's managers had chosen not to."""
+    if taken or not files.attachments:
+        return
+    message = _("This project's widget takes no attachments: send the report without them.")
+    parts = sorted({sent.field for sent in files.attachments})
+    raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(part, message) for part in parts])
+
+
 def has_marks(annotations: dict[str, Any] | None) -> bool:
     """Whether a submission's `annotations` hold any mark: the screenshot it came with shows them. Lantern's
     widget lists its marks in `shapes`; another editor's data counts by any list in it that is not empty."""

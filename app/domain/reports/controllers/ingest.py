@@ -20,7 +20,15 @@ from app.domain.projects.schemas import WidgetConfig, WidgetConfigAnswer, Widget
 from app.domain.reports import schemas
 from app.domain.reports.attachments import save_widget_files
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
-from app.domain.reports.ingest import SentFile, WidgetFiles, accept, has_marks, report_from_widget, store_upload
+from app.domain.reports.ingest import (
+    SentFile,
+    WidgetFiles,
+    accept,
+    has_marks,
+    refuse_attachments_turned_off,
+    report_from_widget,
+    store_upload,
+)
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import TryPassQuery, origin_refusal
@@ -128,6 +136,7 @@ class WidgetController(Controller):
         """A report as JSON, or as multipart with `data` (the JSON) and its images (see `WidgetFiles.of`)."""
         project_id = widget_project_id(identity)
         submission, files = await _read_submission(request)
+        refuse_attachments_turned_off(files, taken=identity.widget is not None and identity.widget.attachments)
         report = report_from_widget(project_id, submission)
         uploads, attachments = await save_widget_files(project_id, files, annotated=has_marks(submission.annotations))
         accepted = await accept(report, uploads=uploads, attachments=attachments)
