@@ -341,6 +341,7 @@ async def test_what_the_worker_finishes_shows_on_an_open_reports_page(tenants: T
         await expect(page.locator("figure.screenshot figcaption")).to_have_text("Being processed…")
         async with running_worker():
             await processed(tenant, created["id"])
+            await numbered(tenant, created["id"])  # both done: the page's next look (10 s apart at most) shows them
         await expect(page.get_by_text("SHP-1", exact=True)).to_be_visible(timeout=15_000)
         await expect(page.locator("figure.screenshot figcaption")).to_have_text("320 \u00d7 200")
         screenshot = page.get_by_role("img", name="Screenshot of the page")
