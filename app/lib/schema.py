@@ -130,6 +130,11 @@ class AsSent:
     def path(self, name: str) -> str:
         return self.paths.get(name, f"{self.at}{name}")
 
+    def one_for_list(self, name: str) -> AsSent:
+        """These fields, with the first item of our list `name` named where its one value was sent: BugHerd's
+        one `event` is our `events`, and a refusal of `events[0]` names `event`."""
+        return AsSent(self.fields, {**self.paths, f"{name}[0]": self.path(name)}, self.at)
+
     def renamed(self, names: Mapping[str, str]) -> AsSent:
         """The fields `names` maps (another product's name to ours) under our names, still at their paths; one
         sent under both names (BugHerd's `devurl` and our `siteUrl`) is refused (`sent_twice`)."""
@@ -210,6 +215,9 @@ def named_as_sent(error: LanternError, body: dict[str, Any] | AsSent, schema: ty
     sent = _as_sent(body)
     sent_as = _sent_as(sent.fields, schema)
     for detail in error.details:
+        if detail.field in sent.paths:  # an item sent as a value of its own (`one_for_list`)
+            detail.field = sent.paths[detail.field]
+            continue
         head = _HEAD.match(detail.field)[0]  # type: ignore[index] # matches any text
         if head in sent_as or head in schema.__struct_encode_fields__:  # not `body`, the whole of it
             detail.field = sent.path(sent_as.get(head, head)) + detail.field[len(head) :]

@@ -273,7 +273,13 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
         foreign = await other.create_project("Theirs", trackingPrefix="THR")
         url = "https://hooks.example.com/lantern"
         cases = [
-            ({"url": url, "events": ["report.exploded"]}, "events"),
+            ({"url": url, "events": ["report.exploded"]}, "events[0]"),
+            ({"url": url, "events": ["report.created", "nope"]}, "events[1]"),  # was `events`: which one?
+            ({"target_url": url, "event": "nope"}, "event"),  # BugHerd's one event
+            (
+                {"data": {"type": "webhook", "attributes": {"url": url, "events": ["nope"]}}},
+                "data.attributes.events[0]",
+            ),
             ({"url": url, "events": []}, "events"),
             ({"url": "/relative/hook", "events": ["report.created"]}, "url"),
             ({"url": "ftp://hooks.example.com/x", "events": ["report.created"]}, "url"),
@@ -295,7 +301,7 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
         hook = await create_webhook(tenant, f" {url}\n", ["report.created"])  # pasted with a line's ends
         assert hook["url"] == url
         for change, field in (
-            ({"events": ["nope"]}, "events"),
+            ({"events": ["report.deleted", "nope"]}, "events[1]"),
             ({"projectId": foreign["id"]}, "projectId"),
             ({"url": "https://[::1/x"}, "url"),
         ):

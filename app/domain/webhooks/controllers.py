@@ -130,7 +130,7 @@ class WebhookController(Controller):
         sent = await jsonapi.body_as_sent(data, "webhook")
         creation = _creation(sent)
         if _from_bugherd(sent):
-            sent = sent.renamed(_BUGHERD_NAMES)
+            sent = sent.renamed(_BUGHERD_NAMES).one_for_list("events")
         with refusals_named_as_sent(sent, schemas.WebhookCreate):  # an address or an event it refuses
             webhook, secret = await webhooks.add(creation)
         location = f"/api/v1/webhooks/{webhook.id}"

@@ -50,10 +50,11 @@ DELIVERY_RETENTION_DAYS = 30
 def subscribed_events(names: list[str]) -> list[str]:
     """Our names of the events asked for (ours or BugHerd's), each once, in a fixed order."""
     known = {event.value: event for event in SUBSCRIBABLE} | BUGHERD_EVENTS
-    unknown = [name for name in names if name not in known]
+    unknown = [(index, name) for index, name in enumerate(names) if name not in known]
     if unknown:
-        message = _("Unknown event: %(name)s. Events: %(events)s.", name=unknown[0], events=", ".join(known))
-        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("events", message)])
+        index, name = unknown[0]
+        message = _("Unknown event: %(name)s. Events: %(events)s.", name=name, events=", ".join(known))
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(f"events[{index}]", message)])
     chosen = {known[name] for name in names}
     if not chosen:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("events", _("Choose at least one event."))])
