@@ -110,17 +110,25 @@ def attributes(body: dict[str, Any]) -> AsSent:
     data = body.get("data")
     if len(body) != 1 or not isinstance(data, dict):
         return AsSent(body)
-    sent, relationships = data.get("attributes", {}), data.get("relationships", {})
-    if not (isinstance(sent, dict) and isinstance(relationships, dict)) or not (
-        {"attributes", "relationships"} & set(data)
-    ):
+    if not {"attributes", "relationships"} & set(data):
         return AsSent(body)
+    sent, relationships = data.get("attributes", {}), data.get("relationships", {})
+    not_objects = [
+        FieldError(f"data.{member}", _("Must be a JSON object."))
+        for member, value in (("attributes", sent), ("relationships", relationships))
+        if not isinstance(value, dict)
+    ]
+    if not_objects:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=not_objects)
     changes = dict(sent)
     paths: dict[str, str] = {}
     for name, relationship in relationships.items():
         at = f"data.relationships.{name}"
         linked = relationship.get("data") if isinstance(relationship, dict) else relationship
         at = f"{at}.data" if isinstance(relationship, dict) else at
+        if linked is not None and not isinstance(linked, dict):  # an id alone (5) says not what it is of
+            message = _('Must be a resource identifier object {"type": …, "id": …}, or null.')
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(at, message)])
         value, path = (linked.get("id"), f"{at}.id") if isinstance(linked, dict) else (linked, at)
         if f"{name}Id" in changes:  # in the attributes too: neither may be dropped without a word
             raise sent_twice(f"data.attributes.{name}Id", path)

@@ -236,8 +236,12 @@ def refusals_named_as_sent(body: dict[str, Any] | AsSent, schema: type[msgspec.S
 
 def unwrapped(body: dict[str, Any], name: str) -> AsSent:
     """BugHerd wraps a body in its resource's name (`{"comment": {...}}`); ours is the bare object."""
-    inner = body.get(name)
-    return AsSent(inner, at=f"{name}.") if len(body) == 1 and isinstance(inner, dict) else AsSent(body)
+    if len(body) != 1 or name not in body:
+        return AsSent(body)
+    inner = body[name]
+    if not isinstance(inner, dict):  # no field of ours is named so: the wrapper, of the wrong kind
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, _("Must be a JSON object."))])
+    return AsSent(inner, at=f"{name}.")
 
 
 def refuse_nul_text(raw: bytes) -> None:

@@ -3,6 +3,7 @@ the organization's default, English — and say so in Content-Language and Vary.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -420,3 +421,43 @@ async def test_a_refusal_names_each_field_as_the_client_sent_it(tenants: TenantF
         ], (path, body)
     first = answers[0][0].json()["details"][0]["message"]
     assert first == "Muss eine E-Mail-Adresse sein, etwa name@example.com.", first
+
+
+async def test_a_body_of_the_wrong_shape_is_named_where_and_how_it_is_wrong(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A wrapper or a document's member that is not an object is named so, not as a field not taken (`data`:
+    "This field is not allowed." for attributes of 5), and a relationship's id alone is told what it must be
+    (it was "Must be a UUID." for 5, as if an id were wanted)."""
+    identifier = 'Must be a resource identifier object {"type": …, "id": …}, or null.'
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        widget = {"X-API-Key": project["apiKey"]}
+        sent = await anonymous.post("/api/v1/reports", json={"title": "Broken"}, headers=widget)
+        changed = f"/api/v1/reports/{sent.json()['data']['id']}"
+        cases: list[tuple[Any, list[dict[str, str]]]] = [
+            ({"task": "x"}, [{"field": "task", "message": "Must be a JSON object."}]),
+            (
+                {"data": {"type": "report", "attributes": 5}},
+                [{"field": "data.attributes", "message": "Must be a JSON object."}],
+            ),
+            (
+                {"data": {"type": "report", "attributes": {}, "relationships": []}},
+                [{"field": "data.relationships", "message": "Must be a JSON object."}],
+            ),
+            (
+                {"data": {"type": "report", "relationships": {"assignee": 5}}},
+                [{"field": "data.relationships.assignee", "message": identifier}],
+            ),
+            (
+                {"data": {"type": "report", "relationships": {"assignee": {"data": 5}}}},
+                [{"field": "data.relationships.assignee.data", "message": identifier}],
+            ),
+        ]
+        answers = []
+        for body, _details in cases:
+            media = {"Content-Type": "application/vnd.api+json" if "data" in body else "application/json"}
+            answers.append(await tenant.client.patch(changed, content=json.dumps(body), headers=media))
+    for (body, details), answer in zip(cases, answers, strict=True):
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["details"] == details, (body, answer.text)
