@@ -158,6 +158,26 @@ def _members(value: Any, key: str) -> list[Any]:
     return []
 
 
+async def test_the_widget_submits_file_parts_are_documented_as_many_as_the_server_takes(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Five attached images without a screenshot are taken, and fit the document (it said at most four); a sixth
+    is refused, and does not fit it either."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    schema = document["paths"]["/api/v1/widget/submit"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form = {"data": json.dumps(BUGPIN_EXAMPLE)}
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", widgetConfig={"features": {"attachments": True}})
+        answers = []
+        for count in (5, 6):
+            files = [("attachments", (f"shot-{number}.png", _png(), "image/png")) for number in range(count)]
+            headers = {"X-API-Key": project["apiKey"]}
+            sent = await anonymous.post("/api/v1/widget/submit", data=form, files=files, headers=headers)
+            fits = Draft202012Validator(schema["schema"]).is_valid({**form, "attachments": ["png"] * count})
+            answers.append((count, sent.status_code, fits))
+    assert answers == [(5, 201, True), (6, 413, False)]
+
+
 async def test_every_error_is_documented_as_the_envelope_the_api_answers(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

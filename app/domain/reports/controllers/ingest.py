@@ -43,7 +43,7 @@ from tenants.resolve import widget_project
 # A report's JSON, on every route that takes one; a multipart submission's images may take more.
 MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 25 * 1024 * 1024
-MAX_MEDIA_FILES = 5  # in all the file parts: the screenshot and 4 attached images
+MAX_MEDIA_FILES = 5  # in all the file parts: a screenshot and 4 attached images, or 5 attached without one
 FILE_PARTS = ("screenshot", "attachments", "media")
 # Sites pick up a new widget within minutes of an upgrade, without every page view asking for it.
 SCRIPT_MAX_AGE_SECONDS = 300
@@ -64,8 +64,11 @@ WIDGET_MULTIPART = Schema(
         "attachments": Schema(
             type=OpenAPIType.ARRAY,
             items=BINARY,
-            max_items=MAX_MEDIA_FILES - 1,
-            description="Images the reporter attached, kept as the report's attachments under their file names.",
+            max_items=MAX_MEDIA_FILES,
+            description=(
+                "Images the reporter attached, kept as the report's attachments under their file names. At most "
+                f"{MAX_MEDIA_FILES} files in all the parts: {MAX_MEDIA_FILES - 1} beside a `screenshot`."
+            ),
         ),
         "media": Schema(
             type=OpenAPIType.ARRAY,
