@@ -216,3 +216,31 @@ async def test_the_assignee_of_a_filed_report_hears_of_it(tenants: TenantFactory
                 mail = await mailbox.wait_for(me["email"])
     assert filed["assigneeId"] == me["id"]
     assert "Card refused on the phone" in mail["Subject"]
+
+
+def _page_section(html: str) -> str:
+    """The report page's section about the page the report came from, up to its end."""
+    start = html.index('<section aria-labelledby="page-heading">')
+    return html[start : html.index("</section>", start)]
+
+
+async def test_a_report_without_a_page_says_so_under_its_page_heading(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A report filed by the team, or BugSpark's without metadata, has no page: its section said nothing under
+    the heading, as if the page had failed to load; one with a page lists it."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        filed = _data(await tenant.client.post(_filed(project), json={"title": "Phoned in"}))
+        widget = {"X-API-Key": project["apiKey"]}
+        sent = await anonymous.post("/api/v1/reports", json={"title": "Broken"}, headers=widget)
+        with_page = {"title": "Checkout", "pageUrl": "https://shop.example.com/checkout"}
+        paged = _data(await tenant.client.post(_filed(project), json=with_page))
+        sections = [
+            _page_section((await tenant.client.get(f"/ui/reports/{report['id']}", params={"lang": lang})).text)
+            for report, lang in ((filed, "en"), (_data(sent), "en"), (filed, "de"), (paged, "en"))
+        ]
+    assert ['<p class="empty">Nothing was recorded.</p>' in section for section in sections[:2]] == [True, True]
+    assert '<p class="empty">Nichts aufgezeichnet.</p>' in sections[2], sections[2]
+    assert "https://shop.example.com/checkout" in sections[3]
+    assert 'class="empty"' not in sections[3]
