@@ -386,6 +386,12 @@ _BUCKET_HEADERS = {
     "X-RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left in the bucket."),
     "X-RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Unix time (seconds) when it has room again."),
 }
+# A native list's page links the pages before and after it (`paging.listed`).
+_PAGE_LINKS = OpenAPIHeader(
+    schema=_TEXT,
+    description='The next and previous pages (RFC 8288): `<…?page=3>; rel="next", <…?page=1>; rel="prev"`, '
+    "each only when there is one; no header on a list of one page.",
+)
 # For a public operation that counts its own requests (login, sign-up): its answers carry the bucket's headers.
 COUNTED_HEADERS = [ResponseHeader(name, documentation_only=True) for name in _BUCKET_HEADERS]
 _RATE_HEADERS = {
@@ -523,6 +529,8 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
         parameters = _JSONAPI_LIST_PARAMETERS if _is_list(native, schemas) else _JSONAPI_ITEM_PARAMETERS
         taken = {parameter["name"] for parameter in operation.get("parameters", [])}
         operation.setdefault("parameters", []).extend(p for p in parameters if p["name"] not in taken)
+    if _is_page(responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})):
+        responses["200"].setdefault("headers", {})["Link"] = _PAGE_LINKS.to_schema()
     if "201" in responses and "Location" not in responses["201"].get("headers", {}):
         responses["201"]["description"] = "Created."  # Litestar's "Document created, URL follows" promises one
     for code in _errors(path, method, operation, either_mode=bool(dual)):
@@ -573,6 +581,11 @@ def _is_list(native: dict[str, Any], schemas: dict[str, Any]) -> bool:
 
     data = resolved(resolved(native).get("properties", {}).get("data", {}))
     return data.get("type") == "array" or data.get("properties", {}).get("items", {}).get("type") == "array"
+
+
+def _is_page(native: dict[str, Any]) -> bool:
+    """Whether a native answer is a list's page (`paging.ListPage`), which `paging.listed` sends with `Link`."""
+    return str(native.get("$ref", "")).rsplit("/", 1)[-1].startswith("ListPage_")
 
 
 def _answers_either_mode(response: dict[str, Any]) -> bool:

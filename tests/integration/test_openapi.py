@@ -279,6 +279,33 @@ async def test_every_answer_a_rate_limit_counted_documents_its_bucket_headers(
     assert {status for status, _ in found.values()} == {200, 201, 202, 204, 400, 401, 404}
 
 
+async def test_every_native_page_documents_its_link_header(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A native list's page (`meta` with `page` and `pageSize`) links its next and previous pages in `Link`, which
+    the document described in words only: a generated client had no header to read them from."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def answer(operation: dict[str, Any]) -> dict[str, Any]:
+        schema = operation["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        return schemas[schema["$ref"].rsplit("/", 1)[-1]] if "$ref" in schema else schema  # type: ignore[no-any-return]
+
+    paged = {
+        key: operation["responses"]["200"].get("headers", {})
+        for key, operation in _operations(document).items()
+        if "meta" in answer(operation).get("properties", {})
+    }
+    assert {("get", "/api/v1/webhooks"), ("get", "/api/v1/reports/{reference}/comments")} <= set(paged)
+    assert [key for key, headers in paged.items() if "Link" not in headers] == []
+    assert paged["get", "/api/v1/webhooks"]["Link"]["schema"] == {"type": "string"}
+    async with tenants.create() as tenant:
+        for number in range(2):
+            await tenant.client.post(
+                "/api/v1/webhooks", json={"url": f"https://hooks.example.com/{number}", "events": ["report.created"]}
+            )
+        sent = await tenant.client.get("/api/v1/webhooks", params={"page_size": 1})
+    assert sent.headers["link"].endswith('; rel="next"'), sent.headers
+
+
 async def test_every_query_parameter_says_the_camel_case_spelling_the_server_reads_it_by(
     tenants: TenantFactory, anonymous: ApiClient, app: Any
 ) -> None:
