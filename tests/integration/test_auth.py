@@ -333,7 +333,8 @@ async def test_a_page_asked_for_while_redis_stalls_answers_with_a_page(
 
 async def test_a_token_says_who_made_it_and_whether_they_are_still_here(tenants: TenantFactory, app: Any) -> None:
     """A token acts for the organization and outlives its maker's membership: its list names the maker, and
-    shows a token whose maker left, for an owner to revoke."""
+    shows a token whose maker was removed, for an owner to revoke (in no other organization, their account went
+    with the removal: it said "An integration", as if no one had made it)."""
     async with tenants.create() as tenant:
         invited = await tenant.client.post(
             "/api/v1/organization/members", json={"email": f"admin-{secrets.token_hex(4)}@example.com", "role": "admin"}
@@ -354,7 +355,8 @@ async def test_a_token_says_who_made_it_and_whether_they_are_still_here(tenants:
     assert made["createdById"] == admin_id
     assert mine["createdById"] == tenant.user_id
     assert removed.status_code == 204
-    assert page.count("Someone no longer in the organization") == 1
+    assert page.count("A deleted account") == 1
+    assert "An integration" not in page
 
 
 async def test_a_refused_form_with_a_referer_no_browser_sends_is_shown_again(

@@ -202,7 +202,7 @@ async def test_a_screenshot_for_a_project_deleted_meanwhile_leaves_no_file(
     for good. They are deleted when their rows cannot be stored."""
     with environment(LANTERN_CREDENTIAL_CACHE_SECONDS="600"):
         async with tenants.create() as tenant:
-            project = await tenant.create_project("Shop")
+            project = await tenant.create_project("Shop", widgetConfig={"features": {"attachments": True}})
             key = {"X-Api-Key": project["apiKey"]}
             warm = await anonymous.post("/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=key)
             assert warm.status_code == 201, warm.text  # the key's identity is now cached in this process
