@@ -18,7 +18,7 @@ from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite, member_of
 from tests.support.jsonapi import validate_document
-from tests.support.screenshots import PROCESSING_WAIT_SECONDS, processed, read_report
+from tests.support.screenshots import PROCESSING_WAIT_SECONDS, numbered, processed, read_report
 from workers.jobs import sweep_unnumbered_reports
 
 BUGSPARK_EXAMPLE = {
@@ -791,7 +791,8 @@ async def test_triage_moves_a_report_between_columns(
 ) -> None:
     async with tenants.create() as tenant:
         project = await _project(tenant)
-        await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        sent = await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        await numbered(tenant, sent.json()["data"]["id"])  # BSK-1 below: the worker may be busy with others' jobs
         created = await tenant.client.post(f"/api/v1/projects/{project['id']}/columns", json={"name": "testing"})
         assert created.status_code == 201, created.text
         assert created.json()["data"]["statusId"] == 6
