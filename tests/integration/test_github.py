@@ -273,7 +273,11 @@ async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(
         failed = await issue_when(tenant, report["id"], "failed")
         assert failed["attempts"] == 1, "a refusal is final: no retry"
         # The operator reads why in the log (arq's line said "failed" alone), and no token.
-        [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"] == "github issue failed"]
+        [logged] = [
+            line
+            for line in json_lines(capfd.readouterr().out)
+            if line["event"] == "github issue failed" and line.get("tenant_id") == tenant.organization_id
+        ]
         assert "422 Validation Failed" in logged["error"]
         assert TOKEN not in str(logged)
         assert failed["error"].startswith("GitHub refused to create the issue."), failed

@@ -199,7 +199,11 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
     assert attempted["error"] == said, attempted
     assert receiver.requests == []
     refused = "outbound request refused: private address"
-    [logged] = [line for line in json_lines(capfd.readouterr().out) if line["event"] == refused]
+    [logged] = [
+        line
+        for line in json_lines(capfd.readouterr().out)
+        if line["event"] == refused and line.get("tenant_id") == tenant.organization_id
+    ]
     assert logged["host"] == "localhost"
     assert "127.0.0.1" in logged["addresses"]
 
