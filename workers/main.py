@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from app.domain.reports.screenshots import run_seconds
 from app.lib.logging import configure_logging
-from app.lib.queue import IMAGE_QUEUE, deserialize, redis_settings, serialize
+from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, deserialize, redis_settings, serialize
 from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes
 from app.settings import get_settings
 from workers.jobs import (
@@ -45,25 +45,34 @@ from workers.jobs import (
 
 logger = structlog.get_logger()
 
-# Images run beside the other jobs, from their own queue (see app/lib/queue.py), this many at once: the two the
-# process decodes at a time (screenshots.py) and two reading or storing their files meanwhile.
+# Images and what is sent out run beside the other jobs, each from its own queue (see app/lib/queue.py) by a
+# worker of its own in this process. Images this many at once: the two the process decodes at a time
+# (screenshots.py) and two reading or storing their files meanwhile.
 IMAGE_JOBS_AT_ONCE = 4
+# Deliveries, GitHub issues and e-mails wait on other servers, not on this one's CPU.
+OUTBOUND_JOBS_AT_ONCE = 20
 # SIGTERM lets running jobs finish for this long before they are cancelled, which would spend a try.
 COMPLETION_WAIT_SECONDS = 25
-IMAGE_POLL_SECONDS = 0.1
-_IMAGE_WORKER = "lantern_image_worker"
+QUEUE_WORKER_POLL_SECONDS = 0.1
+_QUEUE_WORKERS = "lantern_queue_workers"
 _WRITABLE_KEY = "lantern:worker:writable"
 _WRITABLE_KEY_MS = 60_000
 arq_logger = logging.getLogger("arq.worker")  # the line arq would write, among arq's own
 
 
-class ImageWorker(Worker):
-    """The image queue's worker, which no signal stops: the main worker's `shutdown` closes it. arq's line for
-    that named the signal SIGUSR1, which nobody sent, where an operator reads what happened."""
+class QueueWorker(Worker):
+    """The worker of one of the side queues (images, outbound), which no signal stops: the main worker's
+    `shutdown` closes it. arq's line for that named the signal SIGUSR1, which nobody sent, where an operator
+    reads what happened."""
+
+    def __init__(self, kind: str, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.kind = kind
 
     def handle_sig(self, signum: Signals) -> None:  # noqa: ARG002 - arq's placeholder signal
         arq_logger.info(
-            "image worker stopped with the main worker ◆ %d jobs complete ◆ %d failed ◆ %d retries ◆ %d cancelled",
+            "%s worker stopped with the main worker ◆ %d jobs complete ◆ %d failed ◆ %d retries ◆ %d cancelled",
+            self.kind,
             self.jobs_complete,
             self.jobs_failed,
             self.jobs_retried,
@@ -78,8 +87,8 @@ class ImageWorker(Worker):
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
     await _wait_for_writes(ctx["redis"])
-    images = ImageWorker(**image_worker_settings())
-    ctx[_IMAGE_WORKER] = (images, asyncio.create_task(images.async_run()))
+    workers = [QueueWorker("image", **image_worker_settings()), QueueWorker("outbound", **outbound_worker_settings())]
+    ctx[_QUEUE_WORKERS] = [(worker, asyncio.create_task(worker.async_run())) for worker in workers]
 
 
 async def _wait_for_writes(redis: Redis) -> None:
@@ -102,15 +111,17 @@ async def _wait_for_writes(redis: Redis) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """The image worker stops with this one: it takes no more jobs, and its running ones finish first."""
-    images, running = ctx.pop(_IMAGE_WORKER)
-    images.allow_pick_jobs = False
-    await asyncio.sleep(IMAGE_POLL_SECONDS)  # a poll that began before may still start the jobs it read
-    if started := [task for task in images.tasks.values() if not task.done()]:
+    """The side queues' workers stop with this one: they take no more jobs, and their running ones finish first."""
+    workers = ctx.pop(_QUEUE_WORKERS)
+    for worker, _running in workers:
+        worker.allow_pick_jobs = False
+    await asyncio.sleep(QUEUE_WORKER_POLL_SECONDS)  # a poll that began before may still start the jobs it read
+    if started := [task for worker, _running in workers for task in worker.tasks.values() if not task.done()]:
         await asyncio.wait(started, timeout=COMPLETION_WAIT_SECONDS)
-    await images.close()  # cancels what still runs
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
+    for worker, running in workers:
+        await worker.close()  # cancels what still runs
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
 
 def image_function(job: Any) -> Any:
@@ -137,7 +148,33 @@ def image_worker_settings() -> dict[str, Any]:
         "functions": [image_function(process_screenshot), image_function(process_attachment_image)],
         "queue_name": IMAGE_QUEUE,
         "max_jobs": IMAGE_JOBS_AT_ONCE,
-        "poll_delay": IMAGE_POLL_SECONDS,
+        "poll_delay": QUEUE_WORKER_POLL_SECONDS,
+        "handle_signals": False,  # the main worker's handling stops it (`shutdown`)
+    }
+
+
+def outbound_functions() -> list[Any]:
+    return [
+        # No stored result: a stored job keeps its arguments (a sealed link) in Redis for an hour, and the same
+        # assignment made again later is a new notice, under the same job id.
+        *(
+            func(cast("WorkerCoroutine", job), keep_result=0)
+            for job in (send_invitation_email, send_password_reset_email, send_notification_email)
+        ),
+        # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
+        func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
+        func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
+    ]
+
+
+def outbound_worker_settings() -> dict[str, Any]:
+    """The worker of the outbound queue, run by the main worker's start-up in the same process."""
+    return {
+        **_common_settings(),
+        "functions": outbound_functions(),
+        "queue_name": OUTBOUND_QUEUE,
+        "max_jobs": OUTBOUND_JOBS_AT_ONCE,
+        "poll_delay": QUEUE_WORKER_POLL_SECONDS,
         "handle_signals": False,  # the main worker's handling stops it (`shutdown`)
     }
 
@@ -148,15 +185,9 @@ def worker_settings() -> dict[str, Any]:
         **_common_settings(),
         "functions": [
             assign_tracking_ids,
-            # No stored result: a stored job keeps its arguments (a sealed link) in Redis for an hour, and the
-            # same assignment made again later is a new notice, under the same job id.
-            *(
-                func(cast("WorkerCoroutine", job), keep_result=0)
-                for job in (send_invitation_email, send_password_reset_email, send_notification_email)
-            ),
-            # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
-            func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
-            func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
+            # Outbound jobs that a previous version queued here, before they had a queue of their own, still
+            # run during and after an upgrade; new ones go to the outbound queue.
+            *outbound_functions(),
             delete_stored_files,
             delete_project_files,
         ],

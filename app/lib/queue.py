@@ -63,12 +63,28 @@ return 1
 # password-reset e-mails waited behind them for minutes.
 IMAGE_QUEUE = "lantern:queue:images"
 IMAGE_JOBS = frozenset({"process_screenshot", "process_attachment_image"})
-QUEUES = (default_queue_name, IMAGE_QUEUE)
+# So does what is sent out (webhook deliveries, GitHub issues, e-mails), for the same reason: each waits seconds
+# on another server, and one organization's receivers that time out or fail (each failure a retry later) held
+# the job slots while every organization's tracking IDs waited behind them (400 failing deliveries held them
+# back 40-60 s).
+OUTBOUND_QUEUE = "lantern:queue:outbound"
+OUTBOUND_JOBS = frozenset(
+    {
+        "deliver_webhook",
+        "create_github_issue",
+        "send_invitation_email",
+        "send_password_reset_email",
+        "send_notification_email",
+    }
+)
+QUEUES = (default_queue_name, IMAGE_QUEUE, OUTBOUND_QUEUE)
 
 
 def queue_of(function: str) -> str:
     """The arq queue a job function is run from."""
-    return IMAGE_QUEUE if function in IMAGE_JOBS else default_queue_name
+    if function in IMAGE_JOBS:
+        return IMAGE_QUEUE
+    return OUTBOUND_QUEUE if function in OUTBOUND_JOBS else default_queue_name
 
 
 def redis_settings() -> RedisSettings:

@@ -131,13 +131,15 @@ async def test_a_worker_that_crashes_writes_its_error_as_json_too(
     assert "redis.exceptions.ConnectionError" in crash["exception"]
 
 
-async def test_the_image_workers_stop_is_logged_as_what_happened(embedded_services: dict[str, str]) -> None:
-    """The image worker, stopped with the main worker, was logged as "shutdown on SIGUSR1": a signal nobody sent."""
+async def test_the_side_workers_stops_are_logged_as_what_happened(embedded_services: dict[str, str]) -> None:
+    """The side queues' workers, stopped with the main worker, were logged as "shutdown on SIGUSR1": a signal
+    nobody sent."""
     async with worker_process(env={"LANTERN_LOG_LEVEL": "INFO"}) as worker:
         assert worker.terminate() == 0, worker.output()
         events = [line["event"] for line in json_lines(worker.output())]
     assert any(event.startswith("shutdown on SIGTERM") for event in events), events
-    assert any(event.startswith("image worker stopped with the main worker ◆ ") for event in events), events
+    for kind in ("image", "outbound"):
+        assert any(event.startswith(f"{kind} worker stopped with the main worker ◆ ") for event in events), events
     assert not [event for event in events if "SIGUSR1" in event]
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import update
 from app.domain.webhooks.models import WebhookDelivery
 from app.lib.database import alchemy_config
 from app.lib.outbound import Failure, PrivateTargetError, PublicOnlyBackend, post
-from app.lib.queue import enqueue_after_commit
+from app.lib.queue import OUTBOUND_QUEUE, enqueue_after_commit
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import Tenant, TenantFactory
@@ -221,8 +221,29 @@ async def test_a_rolled_back_change_queues_no_job_and_a_committed_one_does(tenan
         assert await _queued_soon(jobs[1])
         assert not await _queued(jobs[0])
         redis = get_redis()
-        await redis.zrem(default_queue_name, *jobs)
+        await redis.zrem(OUTBOUND_QUEUE, *jobs)
         await redis.delete(*(job_key_prefix + job for job in jobs))
+
+
+async def test_a_delivery_a_previous_version_queued_with_the_other_jobs_is_still_sent(tenants: TenantFactory) -> None:
+    """Deliveries, GitHub issues and e-mails have a queue of their own; those a previous version queued in arq's
+    main queue, before an upgrade, are still sent."""
+    async with tenants.create("Upgraded") as tenant, Receiver() as receiver:
+        with allowed():
+            body = {"url": receiver.url, "events": ["report.created"]}
+            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+            ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
+            job_id = f"webhook-delivery:{ping['id']}:0"
+            assert await _queued_soon(job_id)
+            redis = get_redis()
+            due = await redis.zscore(OUTBOUND_QUEUE, job_id)
+            assert due is not None
+            await redis.zrem(OUTBOUND_QUEUE, job_id)
+            await redis.zadd(default_queue_name, {job_id: due})  # where the previous version put it
+            async with running_worker():
+                delivered = await _delivery(tenant, webhook["id"], ping["id"], "delivered")
+    assert delivered["attempts"] == 1
+    assert len(receiver.requests) == 1
 
 
 async def test_a_delivery_the_queue_lost_is_queued_again_by_the_sweeper(tenants: TenantFactory) -> None:
@@ -236,7 +257,7 @@ async def test_a_delivery_the_queue_lost_is_queued_again_by_the_sweeper(tenants:
             # The queue loses the job (a Redis restart, say), and the delivery is long overdue.
             redis = get_redis()
             assert await redis.delete(job_key_prefix + job_id) == 1
-            await redis.zrem(default_queue_name, job_id)
+            await redis.zrem(OUTBOUND_QUEUE, job_id)
             with tenant_scope(UUID(tenant.organization_id)):
                 async with alchemy_config().get_session() as session, session.begin():
                     overdue = datetime.now(UTC) - timedelta(minutes=5)

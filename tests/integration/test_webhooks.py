@@ -40,7 +40,7 @@ from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, png
 from tests.support.logs import json_lines
-from tests.support.receiver import ReceivedRequest, Receiver
+from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
 from tests.support.server import free_port
 
 WEBHOOKS = "/api/v1/webhooks"
@@ -662,6 +662,26 @@ async def test_gone_disables_the_webhook(tenants: TenantFactory, anonymous: ApiC
 
         enabled = _data(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json={"active": True}), 200)
         assert (enabled["active"], enabled["disabledReason"]) == (True, None)
+
+
+async def test_receivers_that_answer_nothing_hold_back_no_organizations_tracking_ids(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """A delivery waits on another server, up to the outbound timeout. From the queue the numbering runs from,
+    one organization's receivers that answered nothing held every job slot, and every organization's tracking
+    IDs waited behind them."""
+    with environment(LANTERN_OUTBOUND_TIMEOUT_SECONDS="120"):
+        async with HangingReceiver() as hanging, tenants.create("Flood") as flooding, tenants.create() as other:
+            hook = await create_webhook(flooding, hanging.url)
+            for _ in range(worker.max_jobs):
+                await ping(flooding, hook["id"])
+            await hanging.holding(worker.max_jobs, DEADLINE_SECONDS)
+            shop = await other.create_project("Shop", trackingPrefix="SHOP")
+            numbered = await numbered_report(other, await submit_report(shop, anonymous))
+            assert numbered["trackingId"] == "SHOP-1"
+            assert hanging.held == worker.max_jobs, "the deliveries were not held: the test proves nothing"
+            # Its later retries must not outlive the test.
+            assert (await flooding.client.delete(f"{WEBHOOKS}/{hook['id']}")).status_code == 204
 
 
 async def test_ping_is_delivered_signed(tenants: TenantFactory, worker: Any) -> None:

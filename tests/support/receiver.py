@@ -148,3 +148,42 @@ def _response(status: int, answer: Any = None, headers: Mapping[str, str] | None
         + "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body
+
+
+class HangingReceiver:
+    """A receiver that reads each request and answers nothing until it is closed."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self._closing = asyncio.Event()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/hook"
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._hold, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._closing.set()
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def holding(self, count: int, timeout: float) -> None:  # noqa: ASYNC109 - a deadline that fails the test
+        """Once `count` requests are held; fails the test after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.held < count:
+            assert time.monotonic() < deadline, f"{self.held} of {count} deliveries arrived"
+            await asyncio.sleep(0.05)
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.held += 1
+        await self._closing.wait()
+        writer.close()
