@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -31,6 +31,7 @@ from app.domain.webhooks.models import WebhookDelivery
 from app.domain.webhooks.services import DeliveryService, forget_old_deliveries
 from app.lib import retries
 from app.lib.database import alchemy_config
+from app.lib.fair_share import outbound_slot, postpone
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
@@ -41,6 +42,22 @@ from tenants.context import require_tenant, system_scope, tenant_scope
 from workers.tenancy import tenant_job
 
 logger = structlog.get_logger()
+R = TypeVar("R")
+
+
+def fair_share(job: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R | None]]:
+    """An outbound job of a tenant runs in one of its organization's slots (app/lib/fair_share.py), or is
+    postponed, returning None, when they are all in use."""
+
+    @wraps(job)
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> R | None:
+        async with outbound_slot(kwargs["organization_id"], ctx["job_id"]) as taken:
+            if taken:
+                return await job(ctx, **kwargs)
+        await postpone(job.__name__, ctx["job_id"], kwargs)
+        return None
+
+    return run
 
 
 def retried_mail(job: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
@@ -66,6 +83,7 @@ def _unsealed(sealed_token: str) -> str | None:
     return token
 
 
+@fair_share
 @retried_mail
 @tenant_job
 async def send_invitation_email(session: AsyncSession, *, invitation_id: str, sealed_token: str) -> bool:
@@ -74,6 +92,7 @@ async def send_invitation_email(session: AsyncSession, *, invitation_id: str, se
     return mail is not None and await send_mail(mail)
 
 
+@fair_share
 @retried_mail
 @tenant_job
 async def send_notification_email(session: AsyncSession, *, notice: dict[str, Any]) -> bool:
@@ -191,12 +210,14 @@ OUTBOUND_WORK: tuple[tuple[Any, str, str], ...] = (
 OUTBOUND_RESWEEP_SECONDS = 60
 
 
+@fair_share
 @tenant_job
 async def deliver_webhook(session: AsyncSession, *, delivery_id: str) -> str:
     """One attempt at a webhook delivery (see DeliveryService.attempt)."""
     return await DeliveryService(session=session).attempt(UUID(delivery_id))
 
 
+@fair_share
 @tenant_job
 async def create_github_issue(session: AsyncSession, *, issue_id: str) -> str:
     """One attempt at making a report's GitHub issue (see GitHubIssues.attempt)."""

@@ -78,6 +78,9 @@ OUTBOUND_JOBS = frozenset(
     }
 )
 QUEUES = (default_queue_name, IMAGE_QUEUE, OUTBOUND_QUEUE)
+# What a job postponed by its organization's outbound share (app/lib/fair_share.py) adds to its id, before
+# how often it was postponed: `webhook-delivery:<id>:0:later-2`.
+POSTPONED = ":later-"
 
 
 def queue_of(function: str) -> str:
@@ -114,15 +117,16 @@ class JobQueue:
 
     async def waiting(self, function: str, job_ids: Collection[str]) -> set[str]:
         """Of these jobs of `function`, those waiting in its queue (due or deferred) under their own id or an id
-        the sweeper gave them (`<job id>:<window>`), not claimed by a worker: they will run, and queueing them
-        again only lengthens the queue. A job lost with Redis is not found, nor one a worker holds (one that
-        died lets go of its claim only after minutes)."""
+        the sweeper gave them (`<job id>:<window>`), postponed or not, not claimed by a worker: they will run,
+        and queueing them again only lengthens the queue. A job lost with Redis is not found, nor one a worker
+        holds (one that died lets go of its claim only after minutes)."""
         redis = self.redis
         wanted = set(job_ids)
         found: dict[str, str] = {}
         for queued in await redis.zrange(queue_of(function), 0, -1):
             queued_id = queued.decode() if isinstance(queued, bytes) else str(queued)
-            work = queued_id if queued_id in wanted else queued_id.rpartition(":")[0]
+            own_id = queued_id.partition(POSTPONED)[0]
+            work = own_id if own_id in wanted else own_id.rpartition(":")[0]
             if work in wanted:
                 found[queued_id] = work
         async with redis.pipeline(transaction=False) as pipeline:

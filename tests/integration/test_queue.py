@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from app.cli import _start_worker
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.queue import IMAGE_QUEUE, JobQueue, deserialize, release_claims
+from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, POSTPONED, JobQueue, deserialize, release_claims
 from app.lib.supervisor import stop_children
 from tests.support.processes import WorkerProcess
 
@@ -42,6 +42,19 @@ async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_it
     assert (shot.function, shot.kwargs) == ("process_screenshot", {"organization_id": "org-a", "screenshot_id": "1"})
     assert await Job("shot-1", arq, _queue_name=IMAGE_QUEUE).status() is JobStatus.queued
     assert 0 < await client.pttl("arq:job:shot-1") <= 86_400_000  # arq's default expiry of a queued job
+    await client.aclose()
+
+
+async def test_a_postponed_job_is_waiting_under_its_own_id(separate_redis: EmbeddedRedis) -> None:
+    """A job over its organization's outbound share is queued again under a marked id; the sweeper, asking
+    whether the work still waits, must find it there, or it queues the work a second time."""
+    client = Redis.from_url(separate_redis.url)
+    queue = JobQueue(client)
+    work = ["webhook-delivery:a:0", "webhook-delivery:b:0", "webhook-delivery:c:0"]
+    await queue.enqueue("deliver_webhook", f"{work[0]}{POSTPONED}3", organization_id="org-a", delivery_id="a")
+    await queue.enqueue("deliver_webhook", f"{work[1]}:1234{POSTPONED}1", organization_id="org-a", delivery_id="b")
+    assert await client.zcard(OUTBOUND_QUEUE) == 2
+    assert await queue.waiting("deliver_webhook", work) == set(work[:2])
     await client.aclose()
 
 

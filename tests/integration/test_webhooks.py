@@ -34,6 +34,7 @@ import httpx
 import pytest
 
 from app.domain.webhooks.services import DeliveryService
+from app.lib.fair_share import OUTBOUND_SHARE
 from app.settings import get_settings
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
@@ -42,6 +43,7 @@ from tests.support.isolation import member_of, png
 from tests.support.logs import json_lines
 from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
 from tests.support.server import free_port
+from workers.main import OUTBOUND_JOBS_AT_ONCE
 
 WEBHOOKS = "/api/v1/webhooks"
 ALL_EVENTS = ["report.created", "report.updated", "report.deleted", "comment.created"]
@@ -682,6 +684,30 @@ async def test_receivers_that_answer_nothing_hold_back_no_organizations_tracking
             assert hanging.held == worker.max_jobs, "the deliveries were not held: the test proves nothing"
             # Its later retries must not outlive the test.
             assert (await flooding.client.delete(f"{WEBHOOKS}/{hook['id']}")).status_code == 204
+
+
+async def test_receivers_that_answer_nothing_hold_back_no_other_organizations_deliveries(
+    tenants: TenantFactory, worker: Any
+) -> None:
+    """One organization's deliveries to a receiver that answered nothing filled every slot of the outbound
+    worker, and every other organization's deliveries waited behind them for the outbound timeout."""
+    with environment(LANTERN_OUTBOUND_TIMEOUT_SECONDS="120"):
+        async with (
+            HangingReceiver() as hanging,
+            Receiver() as receiver,
+            tenants.create("Flood") as flooding,
+            tenants.create() as other,
+        ):
+            flooded = await create_webhook(flooding, hanging.url)
+            for _ in range(OUTBOUND_JOBS_AT_ONCE + 5):
+                await ping(flooding, flooded["id"])
+            await hanging.holding(OUTBOUND_SHARE, DEADLINE_SECONDS)
+            hook = await create_webhook(other, receiver.url)
+            delivery = await ping(other, hook["id"])
+            await wait_for_delivery(other, hook["id"], delivery["id"], "delivered")
+            assert hanging.held == OUTBOUND_SHARE, "one organization took more than its share of the slots"
+            # Its later retries must not outlive the test.
+            assert (await flooding.client.delete(f"{WEBHOOKS}/{flooded['id']}")).status_code == 204
 
 
 async def test_ping_is_delivered_signed(tenants: TenantFactory, worker: Any) -> None:
