@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT
+from app.lib.asgi import KEY_IN_PATH, NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import (
@@ -149,6 +149,11 @@ def _act_as(stack: ExitStack, request: Request[Any, Any, Any], identity: Identit
     stack.enter_context(use_timezone(identity.user_timezone or identity.organization_timezone or DEFAULT_TIMEZONE))
 
 
+def _made_for_a_caller(scope: Scope) -> bool:
+    route_opt = getattr(scope.get("route_handler"), "opt", None) or {}
+    return scope["state"].get(IDENTITY_KEY) is not None or bool(route_opt.get(KEY_IN_PATH))
+
+
 def _with_response_headers(scope: Scope, send: Send, request_id: str, started: float, outcome: dict[str, int]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -159,7 +164,7 @@ def _with_response_headers(scope: Scope, send: Send, request_id: str, started: f
             if scope["state"].get(VARIES_ON_ACCEPT):
                 headers.add("Vary", "Accept")
             # An answer made for a caller is kept by no cache, unless its route says how (an image: a while).
-            if scope["state"].get(IDENTITY_KEY) is not None and "cache-control" not in headers:
+            if _made_for_a_caller(scope) and "cache-control" not in headers:
                 headers["Cache-Control"] = NOT_STORED
             headers["X-Request-ID"] = request_id
             # The time spent in the app until the answer starts, for browsers' dev tools and the benchmarks.

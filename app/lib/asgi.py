@@ -25,6 +25,9 @@ VARIES_ON_ACCEPT = "varies_on_accept"
 # What an answer made for a caller (a session, a token, a widget key) may be kept as: nowhere. A report, a
 # person's page, a secret shown once: after a log-out on a shared computer, Back showed the last report whole.
 NOT_STORED = "no-store"
+# Route opt of a route that reads a widget key from its path (the widget's configuration): its answer, a refusal
+# too, is made for that key and the page's site as an answer to a credential in a header is, and is kept nowhere.
+KEY_IN_PATH = "key_in_path"
 # Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
 SENT_METHOD = "sent_method"
 

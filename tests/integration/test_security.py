@@ -188,6 +188,28 @@ async def test_answers_made_for_a_caller_are_kept_by_no_cache_and_say_what_they_
     assert "Accept" in vary(front_door)
 
 
+async def test_the_widget_configuration_is_kept_by_no_cache(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """The configuration a widget key reads had no Cache-Control, though it is made for that key and answers
+    each site as the project allows it: a cache in front of Lantern could keep one site's 403 and hide the
+    widget from an allowed one, or keep serving a configuration after its key was revoked."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project(allowedOrigins=["https://shop.example"])
+        config = f"/api/v1/widget/config/{project['apiKey']}"
+        answers = {
+            "allowed": await anonymous.get(config, headers={"Origin": "https://shop.example"}),
+            "refused": await anonymous.get(config, headers={"Origin": "https://elsewhere.example"}),
+            "unknown key": await anonymous.get("/api/v1/widget/config/lt_pub_unknown"),
+        }
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "allowed": 200,
+        "refused": 403,
+        "unknown key": 404,
+    }
+    assert {name: answer.headers.get("cache-control") for name, answer in answers.items()} == dict.fromkeys(
+        answers, "no-store"
+    )
+
+
 async def test_a_page_form_is_never_taken_without_its_csrf_token(tenants: TenantFactory, app: Any) -> None:
     """Another site's form signed the visitor in to the account it chose (login CSRF: no session yet, so no
     check), and an empty Authorization header beside a session cookie skipped the check."""

@@ -30,7 +30,7 @@ from app.domain.reports.ingest import (
     store_upload,
 )
 from app.domain.reports.widget import SCRIPT, widget_texts
-from app.lib.asgi import PUBLIC_INGEST, SCREENSHOT_UPLOAD
+from app.lib.asgi import KEY_IN_PATH, PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
@@ -154,6 +154,7 @@ class WidgetController(Controller):
         operation_id=operation_id("WidgetConfig"),
         security=PUBLIC,
         responses=may_answer(ErrorCode.FORBIDDEN),  # a site not allowed, a paused project
+        opt={KEY_IN_PATH: True},
     )
     async def config(
         self,
