@@ -1,4 +1,5 @@
-"""Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin|set-password`.
+"""Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin|set-password|
+reindex-search`.
 
 `run` is what `make run` calls: migrate, seed a demo organization, and serve the app with a worker beside
 it, starting an embedded Redis when REDIS_URL is unset.
