@@ -484,6 +484,34 @@ async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory,
     assert "URL" not in documented["post", "/api/v1/projects/{project_id}/keys"]["responses"]["201"]["description"]
 
 
+async def test_an_attachments_201_says_where_it_is_read(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """An attachment is read at its own address (BugHerd's "show attachment"), yet its 201 carried no `Location`
+    but in JSON:API mode: a link, a file in a form and BugHerd's raw upload alike."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await anonymous.post(
+            "/api/v1/reports", json={"title": "Checkout"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        attachments = f"/api/v1/reports/{sent.json()['data']['id']}/attachments"
+        answers = {
+            "link": await tenant.client.post(attachments, json={"url": "https://example.com/log.txt", "name": "log"}),
+            "form": await tenant.client.post(attachments, files={"file": ("notes.txt", b"notes", "text/plain")}),
+            "raw": await tenant.client.post(
+                f"{attachments}/upload?file_name=raw.txt",
+                content=b"raw",
+                headers={"Content-Type": "application/octet-stream"},
+            ),
+        }
+        read = {
+            name: await tenant.client.get(answer.headers.get("location", "/nowhere"))
+            for name, answer in answers.items()
+        }
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(answers, 201)
+    assert {name: answer.json()["data"]["id"] for name, answer in read.items()} == {
+        name: answer.json()["data"]["id"] for name, answer in answers.items()
+    }
+
+
 async def test_the_document_is_valid_openapi(anonymous: ApiClient) -> None:
     """A `201`'s `Location` header had neither `schema` nor `content`: validating tools refused the document."""
     document = (await anonymous.get("/schema/openapi.json")).json()

@@ -36,7 +36,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
-from app.lib.schema import Envelope, convert_body, decode_json, ok, unwrapped
+from app.lib.schema import Envelope, convert_body, created, decode_json, ok, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -142,7 +142,7 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Envelope[schemas.AttachmentRead] | Response[dict[str, Any]]:
+    ) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
         """A file as multipart `file`, or a link as JSON `{"url", "name"}` (or BugHerd's
         `{"attachment": {"url", "file_name"}}`, or a JSON:API document's attributes)."""
         report = await _report(identity, reference, reports, projects)
@@ -152,16 +152,15 @@ class AttachmentController(Controller):
             sent = await jsonapi.body_as_sent(body, "attachment", other_form=partial(unwrapped, name="attachment"))
             attachment = await attachments.link(report, convert_body(sent, schemas.AttachmentLink), identity.user_id)
             if jsonapi.requested(request):
-                location = f"/api/v1/reports/{report.id}/attachments/{attachment.id}"
-                return jsonapi.written(attachment_item(request, attachment, attachment_read), location)
-            return ok(attachment_read(attachment))
+                return jsonapi.written(attachment_item(request, attachment, attachment_read), _address(attachment))
+            return created(attachment_read(attachment), _address(attachment))
         if content_type != "multipart/form-data":
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         upload = await _form_file(request)
         attachment = await attachments.upload(
             report, upload.filename, upload.content_type, await upload.read(), identity.user_id
         )
-        return ok(attachment_read(attachment))
+        return created(attachment_read(attachment), _address(attachment))
 
     @post(
         "/upload",
@@ -183,7 +182,7 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Envelope[schemas.AttachmentRead]:
+    ) -> Response[Envelope[schemas.AttachmentRead]]:
         report = await _report(identity, reference, reports, projects)
         content_type: str | None = request.headers.get("content-type")
         if request.content_type[0] == "multipart/form-data":
@@ -193,7 +192,7 @@ class AttachmentController(Controller):
         elif not (data := await request.body()):
             raise _file_required()
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
-        return ok(attachment_read(attachment))
+        return created(attachment_read(attachment), _address(attachment))
 
     @get(
         "/{attachment_id:uuid}",
@@ -271,6 +270,11 @@ class AttachmentController(Controller):
     ) -> None:
         report = await _report(identity, reference, reports, projects)
         await attachments.remove(await attachments.one(report.id, attachment_id), identity)
+
+
+def _address(attachment: Attachment) -> str:
+    """Where a GET reads the attachment: its 201's `Location`."""
+    return f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
 
 
 async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:
