@@ -81,7 +81,7 @@ class Listing:
 async def provide_listing(  # noqa: PLR0913 - one parameter per documented filter
     *,
     # Named apart from the path's `project_id` of ListProjectReports, which would take its place there.
-    project: Annotated[UUID | None, QueryParameter(query="project_id")] = None,
+    project: Annotated[UUID | None, QueryParameter(name="project_id")] = None,
     status: FromQuery[str | None] = None,
     severity: FromQuery[Severity | None] = None,
     priority: Annotated[
