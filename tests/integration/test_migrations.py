@@ -233,7 +233,7 @@ _PROJECT = _table(
 _COLUMN = _table("project_column", "project_id", "name", "status_id", "position", "organization_id")
 _REPORT_COLUMNS = (
     "project_id", "title", "description", "status", "severity", "priority", "category", "source", "page_metadata",
-    "console_logs", "network_logs", "user_actions", "tags", "search_grams", "organization_id",
+    "console_logs", "network_logs", "user_actions", "tags", "search_grams", "reporter_email", "organization_id",
 )  # fmt: skip
 _REPORT = _table("report", *_REPORT_COLUMNS)
 _NUMBERED_REPORT = _table("report", *_REPORT_COLUMNS, "number", "tracking_id")
@@ -271,7 +271,8 @@ def _report(organization: UUID, project: UUID, report: UUID, title: str) -> list
         (_REPORT, {"id": report, "project_id": project, "title": title, "description": "", "status": "feedback",
                    "severity": "low", "priority": "low", "category": "bug", "source": "api", "page_metadata": {},
                    "console_logs": [], "network_logs": [], "user_actions": [], "tags": [" ui ", "UI"],
-                   "search_grams": [], "organization_id": organization, "created_at": now, "updated_at": now}),
+                   "search_grams": [], "reporter_email": "\uff2daria@XN--R8JZ45G.jp", "organization_id": organization,
+                   "created_at": now, "updated_at": now}),
     ]  # fmt: skip
 
 
@@ -311,7 +312,8 @@ async def _read(url: str, statement: Any) -> set[tuple[Any, ...]]:
 def test_data_migrations_change_every_organizations_rows(plain_owners_database: Databases, is_postgres: bool) -> None:
     """Upgrading reaches every organization's rows, also as an owner whom row-level security binds: 0005 and 0021
     failed there (no tenant's policy lets the owner write a row), and 0016 and 0018 changed no row, which 0029
-    writes; 0026 and 0027 (tags kept once, the widget's one main colour) failed as 0005 did."""
+    writes; 0026 and 0027 (tags kept once, the widget's one main colour) failed as 0005 did, and 0031 (reporters'
+    addresses in one form) would have."""
     databases = plain_owners_database
     _migrate(databases.owner, "0004")
     now = datetime.now(UTC)
@@ -339,6 +341,8 @@ def test_data_migrations_change_every_organizations_rows(plain_owners_database: 
     assert asyncio.run(_read(everything, tags)) == {(report, "ui", "ui") for report in reports}
     colours = select(Project.id, Project.widget_config["brandingPrimaryColor"].as_string())
     assert asyncio.run(_read(everything, colours)) == {(project, "#112233") for project in projects}
+    reporters = select(Report.id, Report.reporter_email)
+    assert asyncio.run(_read(everything, reporters)) == {(report, "maria@例え.jp") for report in reports}
     indexed = select(Report.id, Report.stored_xid, Report.search_text)
     assert asyncio.run(_read(everything, indexed)) == {
         (report, 0 if is_postgres else None, "cafe\n") for report in reports

@@ -1,7 +1,8 @@
 """Who may see a report: a guest's view (`GuestView`), which keeps the API's lists and pages to it, and
 `sees_report`, the same rule for one person and one report, for assigning it and for mailing about it (and
 `who_would_see`, for a report being filed), and `guest_view`, a guest's view, for unassigning the reports a
-person sees no more."""
+person sees no more. A guest's own reports are those sent from their address, which reports keep in the form
+accounts' addresses are kept in (`reporter_address`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
+from app.domain.accounts.services import normalize_email
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project, ProjectMember
-from app.domain.reports.models import Report
+from app.domain.reports.models import ADDRESS_LENGTH, Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +40,27 @@ class GuestView:
         )
 
     def may_name(self, address: str) -> bool:
-        """Whether the guest's searches and filters may find reports by this address: their own alone. They read
-        no one else's address, and a match on one would tell whose it is."""
-        return bool(self.email) and address.lower() == (self.email or "").lower()
+        """Whether the address is the guest's own, in whatever form either was typed: the only one their searches
+        and filters may find reports by. They read no one else's address, and a match on one would tell whose it
+        is."""
+        return bool(self.email) and normalize_email(address) == normalize_email(self.email or "")
 
     def condition(self) -> ColumnElement[bool]:
-        # The address as a visitor typed it in the widget, in any case (accounts' addresses are lower case).
-        reported_by_them = func.lower(Report.reporter_email) == (self.email or "").lower()
+        # Both addresses in one form (`reporter_address`); lower(), a no-op on it, is the index's expression.
+        reported_by_them = func.lower(Report.reporter_email) == normalize_email(self.email or "")
         own = Report.project_id.in_(self.own_reports) & reported_by_them
         return or_(Report.project_id.in_(self.all_reports), own)
+
+
+def reporter_address(typed: str | None) -> str | None:
+    """A reporter's address as reports keep it: in the one form accounts' addresses are kept in
+    (`normalize_email`), so that a guest's own reports are found whatever way it was typed (in capitals, in
+    full-width letters, with the domain's xn-- form). One that compatibility forms lengthen past the column's
+    length is kept as typed."""
+    if not typed:
+        return None
+    address = normalize_email(typed)
+    return address if len(address) <= ADDRESS_LENGTH else typed
 
 
 async def is_guest(session: AsyncSession, user_id: UUID) -> bool:
@@ -86,7 +100,7 @@ async def who_would_see(session: AsyncSession, report: Report, who: ColumnElemen
     if person.role != Role.GUEST:
         return person.user_id  # type: ignore[no-any-return]
     view = await _view_of(session, person.user_id, person.email, Project.id == report.project_id)
-    theirs = (report.reporter_email or "").lower() == person.email.lower()
+    theirs = view.may_name(report.reporter_email or "")
     sees = report.project_id in view.all_reports or (report.project_id in view.own_reports and theirs)
     return person.user_id if sees else None
 

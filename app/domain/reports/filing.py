@@ -15,7 +15,7 @@ from app.domain.accounts.services import normalize_email
 from app.domain.notifications.services import NoticeKind, notify_assignee
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
-from app.domain.reports.audience import who_would_see
+from app.domain.reports.audience import reporter_address, who_would_see
 from app.domain.reports.ingest import Accepted, accept
 from app.domain.reports.models import Report, ReportChange, Source
 from app.domain.reports.schemas import TITLE_MAX_LENGTH, TITLE_MIN_LENGTH, ReportFiling
@@ -60,7 +60,8 @@ async def file_report(
         external_id=filing.external_id,
     )
     into_column(report, status, status_id)
-    report.reporter_name, report.reporter_email = await _reporter(session, filing, filer)
+    report.reporter_name, address = await _reporter(session, filing, filer)
+    report.reporter_email = reporter_address(address)
     report.assignee_id = await _assignee(session, report, filing)
     filed = ReportChange(report_id=report.id, changes=filed_fields(report), **authorship(filer))
     # The checks only read: their transaction ends here, giving back its connection, which the group commit's

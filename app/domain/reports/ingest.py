@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.reports.audience import reporter_address
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
 from app.domain.reports.models import (
     Attachment,
@@ -88,7 +89,7 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
         priority=(submission.priority or Priority.MEDIUM).value,
         source=Source.WIDGET.value,
         reporter_name=submission.reporter_name or None,
-        reporter_email=submission.reporter_email or None,
+        reporter_email=reporter_address(submission.reporter_email),
         page_url=submission.metadata.url,
         page_metadata=metadata,
         console_logs=console,
@@ -156,7 +157,7 @@ def report_from_api(project_id: UUID, body: ApiReport) -> Report:
         reporter_identifier=body.reporter_identifier,
         # BugSpark's identifier is "the reporter's e-mail or ID": an address is the reporter's e-mail, which
         # search, the list, the export and a guest's own reports go by.
-        reporter_email=_address_or_none(body.reporter_identifier),
+        reporter_email=reporter_address(_address_or_none(body.reporter_identifier)),
         page_url=_page_url(body.metadata),
         page_metadata=body.metadata,
         console_logs=body.console_logs,

@@ -103,6 +103,9 @@ DEFAULT_COLUMNS = tuple(
     DefaultColumn(name, status_id, position) for position, (name, status_id) in enumerate(DEFAULT_STATUS_IDS.items())
 )
 
+# An e-mail address's longest: a reporter's as an account's.
+ADDRESS_LENGTH = 320
+
 
 class Report(TenantOwned, UUIDv7AuditBase):
     __tablename__ = "report"
@@ -125,7 +128,8 @@ class Report(TenantOwned, UUIDv7AuditBase):
         ),
         Index("ix_report_unnumbered", "project_id", "created_at", postgresql_where="number IS NULL"),
         Index("ix_report_tenant_search_grams", "organization_id", "search_grams", postgresql_using="gin"),
-        # A reporter's address in any case: a guest's own reports, and a search for an address.
+        # A reporter's address: a guest's own reports, and a search for an address. It is kept in one form, lower
+        # case (audience.py's `reporter_address`); it was kept as typed, and is indexed as lower() still.
         Index("ix_report_tenant_reporter_email", "organization_id", text("lower(reporter_email)")),
     )
 
@@ -143,7 +147,7 @@ class Report(TenantOwned, UUIDv7AuditBase):
     category: Mapped[str] = mapped_column(String(20), default=Category.BUG.value)
     source: Mapped[str] = mapped_column(String(20), default=Source.API.value)
     reporter_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    reporter_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    reporter_email: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH), default=None)
     reporter_identifier: Mapped[str | None] = mapped_column(String(320), default=None)
     page_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     page_metadata: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

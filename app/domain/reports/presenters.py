@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.accounts.services import normalize_email
 from app.domain.integrations.models import GitHubIssue
 from app.domain.organizations.models import Role
 from app.domain.reports.models import (
@@ -66,7 +67,9 @@ def sees_reporters_address(reader: Identity | None, report: Report) -> bool:
     organization itself (`reader` None: its webhooks)."""
     if reader is None or reader.role is not Role.GUEST:
         return True
-    return bool(reader.user_email) and (report.reporter_email or "").lower() == (reader.user_email or "").lower()
+    return bool(reader.user_email) and normalize_email(report.reporter_email or "") == normalize_email(
+        reader.user_email or ""
+    )
 
 
 async def report_reads(session: AsyncSession, reports: Sequence[Report], reader: Identity | None) -> list[ReportRead]:

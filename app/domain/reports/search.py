@@ -65,6 +65,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 
+from app.domain.accounts.services import normalize_email
 from app.domain.reports.audience import GuestView
 from app.domain.reports.models import Report, named_by_tracking_id
 from app.lib.patterns import EMAIL
@@ -185,7 +186,7 @@ def _named(word: str, guest: GuestView | None) -> list[ColumnElement[bool]]:
     if (by_tracking_id := named_by_tracking_id(word)) is not None:
         named.append(by_tracking_id)
     if re.match(EMAIL, word) and (guest is None or guest.may_name(word)):  # the reporter's, as the widget takes it
-        named.append(func.lower(Report.reporter_email) == word.lower())
+        named.append(func.lower(Report.reporter_email) == normalize_email(word))  # kept so (`reporter_address`)
     return named
 
 
