@@ -63,11 +63,14 @@ def _cli_locale() -> str:
     return match_locale(raw.split(".")[0]) or "en"
 
 
-def migrate() -> bool:
-    """Upgrade the schema to the newest revision (`current_revision`); whether there was anything to do."""
+def migrate() -> str | None:
+    """Upgrade the schema to the newest revision (`current_revision`); the revision it was at (None: no schema
+    yet). One at a revision newer than this version knows is left as it is: during a rolling upgrade an older
+    version's migrate step may run after the newer one migrated (docs/deploy.md)."""
     before = asyncio.run(_database_revision(get_settings().database_owner_url))
-    command.upgrade(_alembic_config(), "head")
-    return before != current_revision()
+    if not _newer(before):
+        command.upgrade(_alembic_config(), "head")
+    return before
 
 
 def current_revision() -> str:
@@ -93,22 +96,30 @@ async def _database_revision(url: str) -> str | None:
 def _behind(revision: str | None) -> bool:
     """No schema yet, or one older than this version's. A newer one is not: during a rolling upgrade the
     older version's servers run on the schema the newer one migrated (docs/deploy.md)."""
-    script = ScriptDirectory.from_config(_alembic_config())
     if revision is None:
         return True
-    try:
-        script.get_revision(revision)
-    except CommandError:  # a revision this version does not know: a newer one's (alembic wraps its ResolutionError)
+    if _newer(revision):
         with use_locale(_cli_locale()):
             message = _(
                 "The database schema is at revision %(found)s, newer than this version knows (its newest is "
                 "%(newest)s): served as it is, as during a rolling upgrade or after a rollback.",
                 found=revision,
-                newest=script.get_current_head(),
+                newest=current_revision(),
             )
         click.echo(message, err=True)
         return False
-    return revision != script.get_current_head()
+    return revision != current_revision()
+
+
+def _newer(revision: str | None) -> bool:
+    """A revision this version does not know: a newer version's."""
+    if revision is None:
+        return False
+    try:
+        ScriptDirectory.from_config(_alembic_config()).get_revision(revision)
+    except CommandError:  # alembic wraps its ResolutionError
+        return True
+    return False
 
 
 @contextlib.contextmanager
@@ -246,10 +257,18 @@ def _setting_message(error: SettingError) -> str:
 def migrate_command() -> None:
     """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
     with _database_errors("DATABASE_OWNER_URL"):
-        upgraded = migrate()
+        before = migrate()
     revision = current_revision()
     with use_locale(_cli_locale()):
-        if upgraded:
+        if _newer(before):
+            message = _(
+                "The database schema is at revision %(found)s, newer than this version knows (its newest is "
+                "%(newest)s): nothing was changed.",
+                found=before,
+                newest=revision,
+            )
+            click.echo(message)
+        elif before != revision:
             click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=revision))
         else:
             click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))

@@ -274,6 +274,26 @@ def test_every_command_on_a_database_at_a_newer_revision_works_and_says_so(data_
     assert parse_demo_login(said)
 
 
+def test_migrate_on_a_database_at_a_newer_revision_changes_nothing_and_says_so(data_dir: Path) -> None:
+    """During a rolling upgrade an older version's migrate step (an old pod's) can run after the newer version
+    migrated: it stopped with alembic's "Can't locate revision" traceback, where serve and worker start."""
+    database = data_dir / "lantern.db"
+    [(newest,)] = sqlite_rows(database, "SELECT version_num FROM alembic_version")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    said = run_cli("migrate", env=clean_env(data_dir, LANG="en_US.UTF-8"))
+    in_german = run_cli("migrate", env=clean_env(data_dir, LANG="de_DE.UTF-8"))
+    assert said == (
+        f"The database schema is at revision 9999, newer than this version knows (its newest is {newest}): "
+        "nothing was changed.\n"
+    ), said
+    assert in_german == (
+        f"Das Datenbankschema ist auf Revision 9999, neuer als diese Version kennt (ihre neueste ist {newest}): "
+        "Es wurde nichts geändert.\n"
+    ), in_german
+    assert sqlite_rows(database, "SELECT version_num FROM alembic_version") == [("9999",)]
+
+
 def test_a_database_that_does_not_answer_is_named_in_one_line(data_dir: Path) -> None:
     unreachable = f"postgresql+asyncpg://lantern@127.0.0.1:{free_port()}/lantern"
     env = clean_env(data_dir, LANG="en_US.UTF-8", DATABASE_URL=unreachable)
