@@ -14,7 +14,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.db import metadata
@@ -92,3 +92,27 @@ async def warn_if_unguarded() -> None:
             "DATABASE_URL connects as a role that bypasses row-level security (a superuser or BYPASSRLS): "
             "tenants are kept apart by the app's queries alone. Use a role without it (see deploy.md)."
         )
+
+
+def snapshot_engine() -> AsyncEngine:
+    """An engine of its own (the app's role, no pool) whose each transaction reads one snapshot of the database:
+    a long read that must be consistent across its many statements (an organization's export: no comment of a
+    report created after the reports were read) sees none of the writes made meanwhile. PostgreSQL's REPEATABLE
+    READ; on SQLite, a transaction that really begins (the driver issues no BEGIN before a SELECT), which WAL
+    then holds to the snapshot of its first read."""
+    url = get_settings().database_url
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, poolclass=NullPool, isolation_level="REPEATABLE READ")
+    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+    event.listen(engine.sync_engine, "connect", _prepare_sqlite)
+    event.listen(engine.sync_engine, "connect", _begin_explicitly)
+    event.listen(engine.sync_engine, "begin", _emit_begin)
+    return engine
+
+
+def _begin_explicitly(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # the driver's own transaction handling off: `_emit_begin`'s
+
+
+def _emit_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,231 @@
+"""An organization written to a zip archive (see archive.py): read inside its tenant scope (row-level security on
+PostgreSQL holds it to its own rows too) from one snapshot of the database, batch by batch, and written to the
+archive as it is read, so that no step holds the whole organization in memory."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Table, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Organization
+from app.domain.transfer.archive import (
+    FILE_COLUMNS,
+    FILES,
+    FORMAT_VERSION,
+    MANIFEST,
+    ORGANIZATION_KIND,
+    PEOPLE_KIND,
+    TENANT_KINDS,
+    Kind,
+    Manifest,
+    encoded,
+)
+from app.lib.database import alchemy_config, snapshot_engine
+from app.lib.storage import InvalidKeyError, check_key, storage
+from tenants.context import system_scope, tenant_scope
+
+EXPORT_BATCH = 500
+# Told after each batch: the kind of record (the archive's file name without .jsonl, or "files") and how many so far.
+Progress = Callable[[str, int], None]
+
+
+async def organizations_named(reference: str) -> list[Organization]:
+    """The organizations `reference` names, as the operators' commands name one: by id, else by slug, else by
+    name (which several may share). Read in the system scope, which may read every organization's row."""
+    try:
+        by_id = Organization.id == UUID(reference)
+    except ValueError:
+        by_id = None
+    async with alchemy_config().get_session() as session:
+        with system_scope("organization transfer"):
+            async with session.begin():
+                for condition in (by_id, Organization.slug == reference, Organization.name == reference):
+                    if condition is None:
+                        continue
+                    found = list(await session.scalars(select(Organization).where(condition).order_by(Organization.id)))
+                    if found:
+                        return found
+    return []
+
+
+async def export_organization(
+    organization_id: UUID, destination: Path, *, revision: str, progress: Progress
+) -> Manifest:
+    """Write the organization's every record and stored file to `destination`, a zip archive; `revision` is the
+    schema revision of this version of Lantern. The archive appears whole or not at all: it is written beside its
+    place and moved there once complete."""
+    partial = destination.with_name(f".{destination.name}.partial")
+    engine = snapshot_engine()
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            manifest = await _write_archive(engine, archive, organization_id, revision, progress)
+        partial.replace(destination)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        await engine.dispose()
+    return manifest
+
+
+async def _write_archive(
+    engine: AsyncEngine, archive: zipfile.ZipFile, organization_id: UUID, revision: str, progress: Progress
+) -> Manifest:
+    with tenant_scope(organization_id):
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            writer = _ArchiveWriter(session, archive, organization_id, progress)
+            organization = await writer.organization()
+            counts = {kind.name: await writer.kind(kind) for kind in TENANT_KINDS}
+            counts[PEOPLE_KIND.name] = await writer.people()
+            counts["files"], counts["missing_files"] = await writer.files()
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        revision=revision,
+        organization={name: _json_value(organization[name]) for name in ("id", "name", "slug")},
+        counts=counts,
+        created_at=datetime.now(UTC).isoformat(),
+    )
+    archive.writestr(MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False, indent=2))
+    return manifest
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, UUID) else value
+
+
+def _lines(rows: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(encoded(row), ensure_ascii=False).encode() + b"\n" for row in rows)
+
+
+class _ArchiveWriter:
+    """One organization's records and files into the archive, from the session's snapshot in its tenant scope."""
+
+    def __init__(
+        self, session: AsyncSession, archive: zipfile.ZipFile, organization_id: UUID, progress: Progress
+    ) -> None:
+        self.session = session
+        self.archive = archive
+        self.organization_id = organization_id
+        self.progress = progress
+        self.named: set[UUID] = set()  # whom the records name, by their accounts' ids
+
+    async def _rows(self, kind: Kind, *conditions: Any) -> list[dict[str, Any]]:
+        statement = select(*kind.columns()).where(*conditions).order_by(kind.table.c.id).limit(EXPORT_BATCH)
+        return [dict(row) for row in (await self.session.execute(statement)).mappings()]
+
+    async def _batches(self, table: Table, *columns: Any, where: Any = None) -> AsyncIterator[list[Any]]:
+        """The organization's rows of `table`, a batch at a time in the order of their ids (a keyset: each batch is
+        one index range, however deep). Its rows by an explicit condition too: the scope's loader criteria hold
+        ORM entities only (row-level security holds every statement on PostgreSQL)."""
+        after: UUID | None = None
+        while True:
+            statement = select(table.c.id, *columns).where(table.c.organization_id == self.organization_id)
+            if where is not None:
+                statement = statement.where(where)
+            if after is not None:
+                statement = statement.where(table.c.id > after)
+            rows = list(await self.session.execute(statement.order_by(table.c.id).limit(EXPORT_BATCH)))
+            if rows:
+                yield rows
+            if len(rows) < EXPORT_BATCH:
+                return
+            after = rows[-1][0]
+
+    async def organization(self) -> dict[str, Any]:
+        rows = await self._rows(ORGANIZATION_KIND, ORGANIZATION_KIND.table.c.id == self.organization_id)
+        if not rows:
+            raise LookupError(self.organization_id)
+        self.archive.writestr(ORGANIZATION_KIND.file, _lines(rows))
+        return rows[0]
+
+    async def kind(self, kind: Kind) -> int:
+        """The organization's rows of `kind`; the people they name are kept in `named`."""
+        named = [column.name for column in kind.columns() if _names_a_person(column)]
+        count = 0
+        with self.archive.open(kind.file, "w", force_zip64=True) as entry:
+            async for batch in self._batches(kind.table, *(column for column in kind.columns() if column.name != "id")):
+                rows = [row._asdict() for row in batch]
+                for row in rows:
+                    self.named.update(row[name] for name in named if row[name] is not None)
+                    self.named.update(_assignees_in(row.get("changes")))
+                entry.write(_lines(rows))
+                count += len(rows)
+                self.progress(kind.name, count)
+        if not count:
+            self.progress(kind.name, 0)
+        return count
+
+    async def people(self) -> int:
+        """Every person the organization's records name (its members and guests, authors, assignees), by address
+        and name; an account deleted since is not among them."""
+        ordered = sorted(self.named)
+        count = 0
+        with self.archive.open(PEOPLE_KIND.file, "w", force_zip64=True) as entry:
+            for start in range(0, len(ordered), EXPORT_BATCH):
+                chosen = ordered[start : start + EXPORT_BATCH]
+                rows = await self._rows(PEOPLE_KIND, PEOPLE_KIND.table.c.id.in_(chosen))
+                entry.write(_lines(rows))
+                count += len(rows)
+                self.progress(PEOPLE_KIND.name, count)
+        if not ordered:
+            self.progress(PEOPLE_KIND.name, 0)
+        return count
+
+    async def files(self) -> tuple[int, int]:
+        """The stored files the organization's screenshots and attachments name, read through the storage (local
+        disk or S3) one at a time; how many were written, and how many were missing from the storage (a row whose
+        file is gone shows a missing image on the source too)."""
+        store = storage()
+        tables = {kind.name: kind.table for kind in TENANT_KINDS}
+        written = missing = 0
+        for kind_name in dict.fromkeys(kind for kind, _column in FILE_COLUMNS):
+            table = tables[kind_name]
+            columns = [table.c[column] for kind, column in FILE_COLUMNS if kind == kind_name]
+            async for batch in self._batches(table, *columns, where=or_(*(column.is_not(None) for column in columns))):
+                for key in (key for _id, *keys in batch for key in keys if self._is_own(key)):
+                    try:
+                        data = await store.get(key)
+                    except FileNotFoundError:
+                        missing += 1
+                        continue
+                    self.archive.writestr(FILES + key, data)
+                    written += 1
+                self.progress("files", written)
+        if not written:
+            self.progress("files", 0)
+        return written, missing
+
+    def _is_own(self, key: str | None) -> bool:
+        """A key Lantern made under this organization's prefix: no other tenant's file is named into its archive."""
+        if key is None:
+            return False
+        try:
+            check_key(key)
+        except InvalidKeyError:
+            return False
+        return key.startswith(f"{self.organization_id}/")
+
+
+def _names_a_person(column: Any) -> bool:
+    return any(key.column.table.name == User.__tablename__ for key in column.foreign_keys)
+
+
+def _assignees_in(changes: Any) -> set[UUID]:
+    """The people a history entry's assignee change names (`assigneeId: [before, after]`)."""
+    found = set()
+    if isinstance(changes, dict):
+        for value in changes.get("assigneeId") or ():
+            try:
+                found.add(UUID(value))
+            except (TypeError, ValueError):
+                continue
+    return found
