@@ -1,0 +1,408 @@
+"""An organization archive (see archive.py) imported as a new organization of this instance, all or nothing.
+
+Every row gets a new id, derived from its old one and the new organization's (`Ids`), so the rows that name it
+are rewritten without a table of every id in memory, and importing the same archive twice (a backup restored
+beside its original) clashes with nothing. What people outside Lantern hold is kept as it was: tracking IDs and
+numbers, every prefix a project has had, widget keys (unless this instance has the same key already). People
+travel by address: an account of this instance with the address joins with its role, anyone else is invited (no
+password travels). The rows are written in one transaction, and the files it wrote are deleted again if it fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import secrets
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from app.domain.accounts.models import User
+from app.domain.accounts.services import normalize_email
+from app.domain.organizations.models import Invitation
+from app.domain.organizations.services import INVITATION_LIFETIME, invitation_link
+from app.domain.reports.models import ProjectCounter, Report
+from app.domain.reports.search import search_fields
+from app.domain.transfer.archive import (
+    FILES,
+    FORMAT_VERSION,
+    MANIFEST,
+    ORGANIZATION_KIND,
+    PEOPLE_KIND,
+    TENANT_KINDS,
+    Kind,
+    Manifest,
+    decoded,
+)
+from app.domain.webhooks.services import SECRET_PREFIX
+from app.lib.database import alchemy_config
+from app.lib.i18n import gettext as _
+from app.lib.mail import mail_configured
+from app.lib.names import distinct_names, name_key
+from app.lib.queue import job_queue
+from app.lib.sealing import seal
+from app.lib.security import INVITATION_PREFIX, ORG_TOKEN_PREFIX, WIDGET_KEY_PREFIX, digest, new_secret
+from app.lib.storage import InvalidKeyError, check_key, storage
+from app.settings import get_settings
+from tenants.context import tenant_scope
+from tenants.db import scoped
+
+IMPORT_BATCH = 500
+Progress = Callable[[str, int], None]
+_KINDS = {kind.name: kind for kind in TENANT_KINDS}
+_SLUG_ATTEMPTS = 5
+
+
+class ArchiveRefusedError(Exception):
+    """An archive this version does not import: not one of Lantern's, damaged, or made by a newer version. Its
+    message is in the reader's language."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invitee:
+    email: str
+    link: str  # where the invitation is accepted, for the operator to pass on (no mail without SMTP)
+    invitation_id: UUID
+    token: str
+
+
+@dataclass(slots=True)
+class Imported:
+    """The new organization, how many records of each kind it took, whom it invited, and the projects whose
+    GitHub connection is to be made again (its token did not travel)."""
+
+    organization_id: UUID
+    name: str
+    slug: str
+    counts: dict[str, int] = field(default_factory=dict)
+    invited: list[Invitee] = field(default_factory=list)
+    reconnect: list[str] = field(default_factory=list)
+
+
+def read_manifest(archive: zipfile.ZipFile, revisions: Sequence[str]) -> Manifest:
+    """The archive's manifest, if this version can import what it describes; `revisions` are the schema revisions
+    this version knows (an archive of any of them imports)."""
+    try:
+        manifest = Manifest.from_json(json.loads(archive.read(MANIFEST)))
+    except (KeyError, ValueError, TypeError) as error:
+        raise ArchiveRefusedError(_("This file is not an organization archive of Lantern.")) from error
+    if manifest.format_version > FORMAT_VERSION or manifest.revision not in revisions:
+        message = _(
+            "The archive was made by a newer version of Lantern (format %(format)s, schema revision %(revision)s): "
+            "upgrade this instance first.",
+            format=manifest.format_version,
+            revision=manifest.revision,
+        )
+        raise ArchiveRefusedError(message)
+    return manifest
+
+
+async def import_organization(source: Path, *, revisions: Sequence[str], progress: Progress) -> Imported:
+    """A new organization made of the archive at `source`; nothing of it is left when any part fails."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ArchiveRefusedError(_("This file is not an organization archive of Lantern.")) from error
+    with archive:
+        importer = _Importer(archive, read_manifest(archive, revisions), progress)
+        try:
+            return await importer.run()
+        except (KeyError, ValueError, TypeError, IntegrityError) as error:
+            # A row or file missing or garbled, or one naming a row the archive does not hold.
+            await importer.remove_files()
+            reason = str(error.orig if isinstance(error, IntegrityError) else error) or type(error).__name__
+            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=reason)) from error
+        except BaseException:
+            await importer.remove_files()
+            raise
+
+
+class Ids:
+    """The archive's ids as this instance's: the organization's new one; people by the accounts they were matched
+    with here (None: nobody here has the address); any other row's a UUIDv7 derived from its old id and the new
+    organization's, its time (the first 48 bits) kept so that rows sort by id as they did."""
+
+    def __init__(self, organization_id: UUID, old_organization_id: UUID) -> None:
+        self.organization_id = organization_id
+        self.old_organization_id = old_organization_id
+        self.people: dict[UUID, UUID | None] = {}
+        self.projects: set[UUID] = set()  # the archive's projects, by their old ids
+
+    def row(self, old: UUID) -> UUID:
+        mixed = hashlib.sha256(self.organization_id.bytes + old.bytes).digest()
+        raw = bytearray(old.bytes[:6] + mixed[:10])
+        raw[6] = 0x70 | (raw[6] & 0x0F)  # version 7
+        raw[8] = 0x80 | (raw[8] & 0x3F)  # RFC 4122 variant
+        return UUID(bytes=bytes(raw))
+
+    def person(self, old: UUID) -> UUID | None:
+        return self.people.get(old)
+
+    def key(self, old: str) -> str:
+        """A stored file's key under the new organization and project, its unguessable name kept."""
+        try:
+            organization, project, name = check_key(old).split("/")
+        except InvalidKeyError as error:
+            raise ValueError(old) from error
+        if UUID(organization) != self.old_organization_id or UUID(project) not in self.projects:
+            raise ValueError(old)
+        return f"{self.organization_id}/{self.row(UUID(project))}/{name}"
+
+    def remapped(self, kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+        """A row's ids and the ids it names, as this instance's."""
+        for column in kind.columns():
+            value = values.get(column.name)
+            if value is None:
+                continue
+            if column.name == "id":
+                values["id"] = self.row(value)
+            elif column.foreign_keys:
+                target = next(iter(column.foreign_keys)).column.table.name
+                values[column.name] = self.person(value) if target == User.__tablename__ else self.row(value)
+        values["organization_id"] = self.organization_id
+        return values
+
+
+class _Importer:
+    def __init__(self, archive: zipfile.ZipFile, manifest: Manifest, progress: Progress) -> None:
+        self.archive = archive
+        self.manifest = manifest
+        self.progress = progress
+        self.ids = Ids(uuid7(), UUID(manifest.organization["id"]))
+        self.project_names: dict[UUID, str] = {}  # old id: name, to name the projects to connect to GitHub again
+        self.stored: set[UUID] = set()  # the new projects that files were written under
+
+    def _lines(self, name: str) -> Iterator[dict[str, Any]]:
+        if name not in self.archive.namelist():  # a kind an older format did not have
+            return
+        with self.archive.open(name) as entry:
+            for line in io.TextIOWrapper(entry, encoding="utf-8"):
+                if line.strip():
+                    yield json.loads(line)
+
+    def _batches(self, kind: Kind) -> Iterator[list[dict[str, Any]]]:
+        batch: list[dict[str, Any]] = []
+        for row in self._lines(kind.file):
+            batch.append(decoded(kind, row))
+            if len(batch) == IMPORT_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def run(self) -> Imported:
+        async with alchemy_config().get_session() as session, session.begin():
+            members = {row["user_id"]: row for batch in self._batches(_KINDS["memberships"]) for row in batch}
+            created = await self._people(session, members)
+            async with scoped(session, tenant_scope(self.ids.organization_id)):
+                imported = await self._organization(session)
+                imported.invited = await self._memberships(session, members, created)
+                imported.counts["memberships"] = len(members)
+                for kind in TENANT_KINDS:
+                    if kind.name != "memberships":
+                        imported.counts[kind.name] = await self._kind(session, kind, imported)
+                await self._continue_numbering(session)
+                imported.counts["files"] = await self._files()
+        return imported
+
+    async def _people(self, session: AsyncSession, members: dict[UUID, dict[str, Any]]) -> set[UUID]:
+        """Each person matched with this instance's account of the same address; a member or guest with none gets
+        one (without a password: their invitation opens it). Returns the people whose account was made here."""
+        created = set()
+        count = 0
+        for batch in self._batches(PEOPLE_KIND):
+            for person in batch:
+                email = normalize_email(person["email"])
+                account = await session.scalar(select(User.id).where(User.email == email))
+                if account is None and person["id"] in members:
+                    account = uuid7()
+                    fields = {name: person.get(name) for name in ("locale", "timezone")}
+                    session.add(User(id=account, email=email, name=person.get("name") or "", **fields))
+                    created.add(person["id"])
+                self.ids.people[person["id"]] = account
+            count += len(batch)
+            self.progress(PEOPLE_KIND.name, count)
+        await session.flush()
+        return created
+
+    async def _organization(self, session: AsyncSession) -> Imported:
+        [row] = [decoded(ORGANIZATION_KIND, line) for line in self._lines(ORGANIZATION_KIND.file)]
+        row["id"] = self.ids.organization_id
+        slug = row["slug"]
+        for attempt in range(_SLUG_ATTEMPTS):  # another organization here may have the slug (its original)
+            row["slug"] = slug if attempt == 0 else f"{slug}-{secrets.token_hex(3)}"
+            try:
+                async with session.begin_nested():
+                    await session.execute(insert(ORGANIZATION_KIND.table), [row])
+                break
+            except IntegrityError:
+                if attempt == _SLUG_ATTEMPTS - 1:
+                    raise
+        return Imported(self.ids.organization_id, row["name"], row["slug"])
+
+    async def _memberships(
+        self, session: AsyncSession, members: dict[UUID, dict[str, Any]], created: set[UUID]
+    ) -> list[Invitee]:
+        """Each member and guest with their role: one with an account here (who had accepted) joins at once;
+        the others are invited, as an admin invites them."""
+        invited = []
+        kind = _KINDS["memberships"]
+        for old_user, row in members.items():
+            if self.ids.person(old_user) is None:
+                continue  # their account was deleted before the export
+            values = self.ids.remapped(kind, dict(row))
+            values["invitation_pending"] = bool(row.get("invitation_pending")) or old_user in created
+            await session.execute(insert(kind.table), [values])
+            if values["invitation_pending"]:
+                invited.append(await self._invite(session, values["user_id"], opens_account=old_user in created))
+        self.progress(kind.name, len(members))
+        return invited
+
+    async def _invite(self, session: AsyncSession, user_id: UUID, *, opens_account: bool) -> Invitee:
+        token = new_secret(INVITATION_PREFIX)
+        invitation = Invitation(
+            user_id=user_id,
+            token_hash=digest(token),
+            expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
+            opens_account=opens_account,
+        )
+        session.add(invitation)
+        await session.flush()
+        email = await session.scalar(select(User.email).where(User.id == user_id))
+        return Invitee(str(email), invitation_link(token), invitation.id, token)
+
+    async def _kind(self, session: AsyncSession, kind: Kind, imported: Imported) -> int:
+        count = 0
+        for batch in self._batches(kind):
+            rows = [row for row in (self._adjusted(kind, row, imported) for row in batch) if row is not None]
+            if kind.name == "project_keys":
+                await self._widget_keys(session, kind, rows)
+            elif rows:
+                await session.execute(insert(kind.table), rows)
+            count += len(batch)
+            self.progress(kind.name, count)
+        return count
+
+    def _adjusted(self, kind: Kind, row: dict[str, Any], imported: Imported) -> dict[str, Any] | None:
+        """The row as this instance takes it (None: not taken), its ids remapped."""
+        if kind.name == "projects":
+            self.ids.projects.add(row["id"])
+            self.project_names[row["id"]] = row["name"]
+        elif kind.name == "github_connections":
+            imported.reconnect.append(self.project_names.get(row["project_id"], str(row["project_id"])))
+            return None
+        elif kind.name == "history":
+            row["changes"] = self._history(row["changes"])
+        elif kind.name in {"screenshots", "attachments"}:
+            for column in ("key", "thumbnail_key"):
+                if row.get(column) is not None:
+                    row[column] = self.ids.key(row[column])
+        row = self.ids.remapped(kind, row)
+        if kind.name == "project_members" and row["user_id"] is None:
+            return None  # someone this instance has no account of, and no membership made one for
+        return _derived(kind, row)
+
+    def _history(self, changes: Any) -> Any:
+        """An assignee change names the people as this instance's accounts (as it was, for one not matched)."""
+        if not isinstance(changes, dict) or not isinstance(changes.get("assigneeId"), list):
+            return changes
+        assignees = []
+        for value in changes["assigneeId"]:
+            try:
+                person = self.ids.person(UUID(value))
+            except (TypeError, ValueError):
+                person = None
+            assignees.append(str(person) if person is not None else value)
+        return {**changes, "assigneeId": assignees}
+
+    async def _widget_keys(self, session: AsyncSession, kind: Kind, rows: list[dict[str, Any]]) -> None:
+        """Each widget key as it was, so the sites' widgets go on working; a key this instance has already (the
+        archive's original organization is here too) is replaced by a new one."""
+        for row in rows:
+            try:
+                async with session.begin_nested():
+                    await session.execute(insert(kind.table), [row])
+            except IntegrityError:
+                row["key"] = new_secret(WIDGET_KEY_PREFIX)
+                await session.execute(insert(kind.table), [row])
+
+    async def _continue_numbering(self, session: AsyncSession) -> None:
+        """Each project's numbering goes on after its highest tracking number, whatever its counter said."""
+        for old in self.ids.projects:
+            project = self.ids.row(old)
+            highest = await session.scalar(select(func.max(Report.number)).where(Report.project_id == project)) or 0
+            counter = await session.scalar(
+                select(ProjectCounter.last_number).where(ProjectCounter.project_id == project)
+            )
+            if counter is None:
+                session.add(ProjectCounter(project_id=project, last_number=highest))
+            elif counter < highest:
+                await session.execute(
+                    update(ProjectCounter).where(ProjectCounter.project_id == project).values(last_number=highest)
+                )
+        await session.flush()
+
+    async def _files(self) -> int:
+        """The archive's stored files, written to this instance's storage under the new organization's keys."""
+        store = storage()
+        count = 0
+        for info in self.archive.infolist():
+            if not info.filename.startswith(FILES) or info.is_dir():
+                continue
+            key = self.ids.key(info.filename.removeprefix(FILES))
+            self.stored.add(UUID(key.split("/")[1]))
+            await store.put(key, self.archive.read(info))
+            count += 1
+            if count % IMPORT_BATCH == 0:
+                self.progress("files", count)
+        self.progress("files", count)
+        return count
+
+    async def remove_files(self) -> None:
+        """The files written for an import that failed: every one is under a project of the new organization."""
+        store = storage()
+        for project in self.stored:
+            await store.delete_project(self.ids.organization_id, project)
+
+
+def _derived(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
+    """The columns that did not travel (a report's search text, a token's hash, a webhook's secret), made here."""
+    if kind.name == "reports":
+        row["tags"] = distinct_names(row.get("tags") or [])
+        row["tag_keys"] = [name_key(tag) for tag in row["tags"]]
+        row.update(search_fields(row.get("title"), row.get("description")))
+    elif kind.name == "api_tokens":
+        # Kept as the author it was; a token that travelled without its secret is of use to nobody.
+        row["token_hash"] = digest(new_secret(ORG_TOKEN_PREFIX))
+        row["revoked_at"] = row.get("revoked_at") or datetime.now(UTC)
+    elif kind.name == "webhooks":
+        # Off, with a secret of its own: the receiver checks signatures with the old one, and hears from the source
+        # instance until that stops. An admin rotates the secret, tells the receiver, and turns the webhook on.
+        row["secret"] = new_secret(SECRET_PREFIX)
+        row["active"] = False
+    return row
+
+
+async def mail_invitations(imported: Imported) -> None:
+    """The invitations of an import mailed, as an admin's are (by the worker, when this instance sends e-mail)."""
+    if not mail_configured() or get_settings().redis_url is None:
+        return
+    queue = job_queue()
+    for invitee in imported.invited:
+        await queue.enqueue(
+            "send_invitation_email",
+            f"invitation-mail:{invitee.invitation_id}",
+            organization_id=str(imported.organization_id),
+            invitation_id=str(invitee.invitation_id),
+            sealed_token=seal(invitee.token),  # a queued job's arguments are logged and kept in Redis
+        )
