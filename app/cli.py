@@ -1,5 +1,5 @@
 """Lantern's command line: `python -m app.cli run|serve|worker|migrate|seed-demo|create-admin|set-password|
-reindex-search`.
+reindex-search|export-organization|import-organization`.
 
 `run` is what `make run` calls: migrate, seed a demo organization, and serve the app with a worker beside
 it, starting an embedded Redis when REDIS_URL is unset.
@@ -14,8 +14,9 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from uuid import UUID
 
 import click
 from alembic import command
@@ -31,6 +32,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
+from app.domain.transfer.exporting import export_organization, organizations_named
+from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, has_sqlstate, message_of
 from app.lib.i18n import format_number, match_locale, ngettext, use_locale
@@ -329,6 +332,106 @@ def reindex_search_command() -> None:
 
 def _reindexed(count: int) -> str:
     return ngettext("%(num)s report indexed for search.", "%(num)s reports indexed for search.", count)
+
+
+@cli.command("export-organization")
+@click.argument("organization")
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_organization_command(organization: str, archive: Path) -> None:
+    """Write an organization's every record and stored file to a zip archive (ORGANIZATION: its id, slug or
+    name), for import-organization on this or another instance."""
+    _require_migrated_database()
+    with use_locale(_cli_locale()):
+        organization_id = _organization_named(organization)
+        progress = _transfer_progress(importing=False)
+        with _database_errors("DATABASE_URL"):
+            manifest = asyncio.run(
+                export_organization(organization_id, archive, revision=current_revision(), progress=progress)
+            )
+        click.echo(
+            _(
+                "%(organization)s is exported to %(archive)s.",
+                organization=manifest.organization["name"],
+                archive=archive,
+            )
+        )
+        if missing := manifest.counts["missing_files"]:
+            message = ngettext(
+                "%(num)s file that a screenshot or attachment names was missing from the storage.",
+                "%(num)s files that screenshots or attachments name were missing from the storage.",
+                missing,
+            )
+            click.echo(message, err=True)
+
+
+@cli.command("import-organization")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_organization_command(archive: Path) -> None:
+    """Make a new organization of an archive that export-organization wrote (on this or another instance): its
+    tracking IDs kept, its people joining by address or invited, its files in this instance's storage."""
+    _require_migrated_database()
+    with use_locale(_cli_locale()):
+        known = [revision.revision for revision in ScriptDirectory.from_config(_alembic_config()).walk_revisions()]
+        try:
+            with _database_errors("DATABASE_URL"):
+                imported = asyncio.run(
+                    import_organization(archive, revisions=known, progress=_transfer_progress(importing=True))
+                )
+        except ArchiveRefusedError as error:
+            raise click.ClickException(str(error)) from None
+        asyncio.run(mail_invitations(imported))
+        click.echo(
+            _(
+                "%(archive)s is imported as the organization %(organization)s (slug %(slug)s).",
+                archive=archive,
+                organization=imported.name,
+                slug=imported.slug,
+            )
+        )
+        for invitee in imported.invited:
+            click.echo(_("Invited %(email)s: %(link)s", email=invitee.email, link=invitee.link))
+        if webhooks := imported.counts.get("webhooks"):
+            message = ngettext(
+                "%(num)s webhook is imported turned off, with a new secret: rotate its secret, give it to the "
+                "receiver, then turn it on.",
+                "%(num)s webhooks are imported turned off, with new secrets: rotate each one's secret, give it to the "
+                "receiver, then turn it on.",
+                webhooks,
+            )
+            click.echo(message)
+        if imported.reconnect:
+            projects = ", ".join(imported.reconnect)
+            click.echo(
+                _("Connect these projects to GitHub again (their tokens stay behind): %(projects)s", projects=projects)
+            )
+
+
+def _organization_named(reference: str) -> UUID:
+    """The one organization `reference` (an id, a slug or a name) names, or a line that says why not."""
+    found = asyncio.run(organizations_named(reference))
+    if not found:
+        raise click.ClickException(_("No organization has the id, slug or name %(name)s.", name=reference))
+    if len(found) > 1:
+        slugs = ", ".join(organization.slug for organization in found)
+        message = _(
+            "Several organizations are named %(name)s: name one by its slug (%(slugs)s).", name=reference, slugs=slugs
+        )
+        raise click.ClickException(message)
+    return found[0].id
+
+
+def _transfer_progress(*, importing: bool) -> Callable[[str, int], None]:
+    """A line on stderr per batch of a long transfer: the kind of record (the archive's name of it) and how many
+    so far."""
+
+    def told(kind: str, count: int) -> None:
+        if importing:
+            line = ngettext("Imported %(kind)s: %(num)s record", "Imported %(kind)s: %(num)s records", count, kind=kind)
+        else:
+            line = ngettext("Exported %(kind)s: %(num)s record", "Exported %(kind)s: %(num)s records", count, kind=kind)
+        click.echo(line, err=True)
+
+    return told
 
 
 def _check_password_length(password: str) -> None:
