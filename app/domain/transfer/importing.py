@@ -120,11 +120,18 @@ async def import_organization(source: Path, *, revisions: Sequence[str], progres
         except (KeyError, ValueError, TypeError, IntegrityError) as error:
             # A row or file missing or garbled, or one naming a row the archive does not hold.
             await importer.remove_files()
-            reason = str(error.orig if isinstance(error, IntegrityError) else error) or type(error).__name__
-            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=reason)) from error
+            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=_reason(error))) from error
         except BaseException:
             await importer.remove_files()
             raise
+
+
+def _reason(error: Exception) -> str:
+    """The failure in one line: the driver's own first line for the database's (asyncpg's runs on with DETAIL)."""
+    origin = error.orig if isinstance(error, IntegrityError) and error.orig is not None else error
+    cause = origin.__cause__ or origin
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 class Ids:
