@@ -204,7 +204,8 @@ FOREIGN_ADDRESS = {
     "de": re.compile(r"\b(?:[Dd]u|[Dd]ich|[Dd]ir|[Dd]ein\w*)\b"),
     "es": re.compile(
         r"\b(?:[Uu]sted(?:es)?|[Ss]us? (?:cuenta|contraseña|perfil|idioma|organizaciones|comentario)"
-        r"|Elija|Escriba|Inicie|Use|[Hh]aga|Déjelo|[Ee]limine|guárdelos|envíelo)\b"
+        r"|[Ee]lija|[Ee]scriba|[Ii]nicie|[Ii]níciel[ao]|[Cc]orrija|[Dd]etenga|[Ee]jecute|Use|[Hh]aga|Déjelo|[Ee]limine"
+        r"|guárdelos|envíelo)\b"
     ),
 }
 
