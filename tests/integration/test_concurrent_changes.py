@@ -1,7 +1,7 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
 of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
-role at once one stays, and departures and deletions of organizations wait for each other.
+role at once one stays, and departures, changes to reports and deletions of organizations wait for each other.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -234,6 +234,47 @@ async def test_a_departure_while_the_organization_is_deleted_waits_for_it_or_it_
         assert gone.status_code in {200, 204, 404}, gone.text
         if departure in {"leaves", "deletes their account"}:
             assert gone.status_code == 204, gone.text
+
+
+@pytest.mark.parametrize("first", ["request", "deletion"])
+@pytest.mark.parametrize(
+    ("request_made", "written"),
+    [("change", "report_change"), ("comment", "report_comment"), ("deletion", "webhook_delivery")],
+)
+async def test_a_report_changed_while_its_organization_is_deleted_is_changed_first_or_not_found(
+    tenants: TenantFactory, is_postgres: bool, request_made: str, written: str, first: str
+) -> None:
+    """A change held the assignee's membership, the column and the report (a comment, or the report's deletion,
+    the report), then what it wrote beside the report (its history, the comment, webhook deliveries) waited for
+    the organization's row, which each names; the organization's deletion held that row, then waited to delete
+    the report: each waited for the other, and PostgreSQL failed one of them (503). Now the request holds the
+    organization's row first (FOR KEY SHARE, which other changes share): the organization's deletion waits for it,
+    or it waits for the deletion and finds the report gone (404). What the request writes is made to wait while
+    the deletion starts, or the deletion's first cascade (API tokens) while the request starts. (PostgreSQL only:
+    SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        hook = hook_on("report.updated", "report.deleted", "comment.created")
+        data(await tenant.client.post("/api/v1/webhooks", json=hook), 201)
+        [report_id] = await reports(tenant, 1)
+        project_id = data(await tenant.client.get(f"/api/v1/reports/{report_id}"))["projectId"]
+        data(await tenant.client.post(f"/api/v1/projects/{project_id}/columns", json={"name": "Review"}), 201)
+        path = f"/api/v1/reports/{report_id}"
+        triage = {"status": "Review", "assigneeId": tenant.user_id, "severity": "high"}
+        if request_made == "change":
+            request, done = tenant.client.patch(path, json=triage), 200
+        elif request_made == "comment":
+            request, done = tenant.client.post(f"{path}/comments", json={"text": "Still broken"}), 201
+        else:
+            request, done = tenant.client.delete(path), 204
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "request":
+            answered, deleted = await one_after_the_other(written, request, deletion)
+        else:
+            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        assert deleted.status_code == 204, deleted.text
+        assert answered.status_code == (done if first == "request" else 404), answered.text
 
 
 async def test_two_people_deleting_their_accounts_leave_their_two_organizations_in_one_order(

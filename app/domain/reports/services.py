@@ -38,7 +38,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
 from app.domain.notifications.services import NoticeKind, notify_assignee
-from app.domain.organizations.models import Membership, Role
+from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, guest_view, sees_report
 from app.domain.reports.models import (
@@ -155,8 +155,28 @@ class ReportService(TenantService[Report]):
     async def lock(self, report: Report, *, share: bool = False) -> None:
         """Hold the report's row until the transaction ends, read afresh: FOR UPDATE for a change made from what
         it is (two at once would both start from the same state), FOR SHARE while something is added to it (its
-        deletion waits for that, or is seen). One deleted meanwhile is not found. SQLite, whose writers take
-        turns, takes no row lock."""
+        deletion waits for that, or is seen). One deleted meanwhile is not found. The organization's row is held
+        before it (see `_hold_organization`). SQLite, whose writers take turns, takes no row lock."""
+        await self._hold_organization()
+        await self._hold_row(report, share=share)
+
+    async def _hold_organization(self) -> None:
+        """Hold the organization's row until the transaction ends (FOR KEY SHARE, which changes to its other
+        reports share; its deletion waits), before any other lock a change to a report takes; one deleted meanwhile
+        is not found. What the change writes beside the report (its history, a comment, webhook deliveries) names
+        the organization and so waits for its row: a change that held the report, then waited for the row, while
+        the organization's deletion held the row, then waited to delete the report, waited for good (a deadlock,
+        which PostgreSQL ends by failing one). Taken first, as departures take it (`MembershipService.held_if_any`),
+        the second of the two waits for the first."""
+        held = await self.session.scalar(
+            select(Organization.id)
+            .where(Organization.id == self.organization_id)
+            .with_for_update(read=True, key_share=True)
+        )
+        if held is None:
+            raise not_found()
+
+    async def _hold_row(self, report: Report, *, share: bool) -> None:
         held = await self.session.scalar(
             select(Report)
             .where(Report.id == report.id)
@@ -204,9 +224,11 @@ class ReportService(TenantService[Report]):
         self, report: Report, changes: ReportUpdate, columns: ColumnService
     ) -> tuple[str, int | None] | None:
         """The report locked for `changes` (FOR UPDATE) and read afresh, as `apply` holds it: a caller that
-        decides on the change from what the report is holds it first. The assignee's membership, then the column
-        it moves into, are held before it (locks are taken membership first, then column, then report,
-        everywhere). Returns the column it moves into, as (status, status id)."""
+        decides on the change from what the report is holds it first. The organization's row, the assignee's
+        membership, then the column it moves into, are held before it (locks are taken organization first, then
+        membership, then column, then report, everywhere). Returns the column it moves into, as (status, status
+        id)."""
+        await self._hold_organization()
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
         status = None
@@ -214,7 +236,7 @@ class ReportService(TenantService[Report]):
             status = await columns.resolve_status(report.project_id, changes.status)
         if changes.status_id is not msgspec.UNSET:
             status = await columns.resolve_status_id(report.project_id, changes.status_id)
-        await self.lock(report)
+        await self._hold_row(report, share=False)
         return status
 
     async def unassign(
