@@ -30,6 +30,7 @@ import httpcore
 import structlog
 
 from app.lib.i18n import gettext as _
+from app.lib.web_addresses import web_address
 from app.settings import get_settings
 
 logger = structlog.get_logger()
@@ -68,19 +69,13 @@ def url_problem(url: str) -> str | None:
     answer may change, and this check must not wait on DNS. Whitespace, control and invisible characters are
     no part of a URL (a line break in one would be a header of the request's own; a zero-width space in a host
     is another host than the one shown)."""
-    if any(_unseen(character) for character in url):
-        return _("Enter an absolute http:// or https:// URL.")
-    try:
-        parts = urlsplit(url)  # raises for a broken IPv6 host (`https://[::1/x`)
-        parts.port  # noqa: B018 - raises for a port out of range
-    except ValueError:
-        return _("Enter an absolute http:// or https:// URL.")
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    parts = None if any(_unseen(character) for character in url) else web_address(url)
+    if parts is None:  # a broken IPv6 host (`https://[::1/x`) among others
         return _("Enter an absolute http:// or https:// URL.")
     if get_settings().allow_private_targets:
         return None
-    host = parts.hostname.rstrip(".").lower()
-    address = _numeric_address(host.split("%", 1)[0])  # without an IPv6 zone (`fe80::1%eth0`)
+    host = (parts.hostname or "").rstrip(".").lower()
+    address = _numeric_address(host.split("%", 1)[0])  # without an IPv6 zone (`fe80::1%25eth0`)
     if host in _LOCAL_NAMES or host.endswith(".localhost") or (address is not None and not is_public(address)):
         return _("Lantern does not call private or local network addresses.")
     return None  # a public address, or a name: checked again when calling

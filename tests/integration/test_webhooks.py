@@ -289,6 +289,8 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
             ({"url": "https://hooks.example.com/a b", "events": ["report.created"]}, "url"),
             ({"url": "https://[::1/x", "events": ["report.created"]}, "url"),  # a broken IPv6 host was a 500
             ({"target_url": "https://[::1/x", "event": "task_create"}, "target_url"),
+            # A zone not written `%25…` (RFC 6874): taken where private targets are allowed, as here.
+            ({"url": "http://[fe80::1%zz]/", "events": ["report.created"]}, "url"),
             # Spaces of other scripts, a line separator, and a zero-width space in the host (another host).
             *(
                 ({"url": f"https://hooks.example.com/{unseen}x", "events": ["report.created"]}, "url")
