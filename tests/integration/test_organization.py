@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.domain.organizations.models import Invitation, Membership
 from app.domain.organizations.services import invitation_mail
 from app.lib.database import alchemy_config
+from app.lib.i18n import gettext, use_locale
 from app.lib.queue import deserialize
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
@@ -674,6 +675,42 @@ async def test_projects_take_bugherds_bodies_and_refuse_fields_they_do_not_know(
             assert response.json()["details"][0]["field"] == field, response.text
         unchanged = await tenant.client.get(f"/api/v1/projects/{project['id']}")
         assert unchanged.json()["data"]["isPublic"] is True
+
+
+# A URL whose IPv6 host is broken: unclosed, a zone not written `%25…`, no address.
+BROKEN_IPV6_URLS = ("http://[::1/x", "http://[fe80::1%zz]/", "http://[12345::]/")
+
+
+async def test_a_site_url_with_a_broken_ipv6_host_is_refused_naming_the_field_as_sent(tenants: TenantFactory) -> None:
+    """It was stored as the project's site, never read, where a webhook's such address is refused: the same
+    localized 400 names it now, in each spelling, on creation and change. An IPv6 host written whole is taken."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", siteUrl="https://shop.example.com")
+        url = f"/api/v1/projects/{project['id']}"
+        with use_locale("de"):
+            message = gettext("Enter an absolute http:// or https:// URL.")
+        for site in BROKEN_IPV6_URLS:
+            document = {"data": {"type": "project", "id": project["id"], "attributes": {"siteUrl": site}}}
+            for method, path, body, field in (
+                ("POST", "/api/v1/projects", {"name": "Blog", "siteUrl": site}, "siteUrl"),
+                ("POST", "/api/v1/projects", {"name": "Blog", "site_url": site}, "site_url"),
+                ("POST", "/api/v1/projects", {"project": {"name": "Blog", "devurl": site}}, "project.devurl"),
+                ("PATCH", url, {"siteUrl": site}, "siteUrl"),
+                ("PATCH", url, {"site_url": site}, "site_url"),
+                ("PUT", url, {"project": {"devurl": site}}, "project.devurl"),
+                ("PATCH", url, document, "data.attributes.siteUrl"),
+            ):
+                refused = await tenant.client.request(method, path, json=body, headers={"Accept-Language": "de"})
+                assert refused.status_code == 400, (site, field, refused.text)
+                assert refused.json()["details"] == [{"field": field, "message": message}], (site, refused.text)
+        listed = (await tenant.client.get("/api/v1/projects")).json()["data"]
+        assert [(listed_project["name"], listed_project["siteUrl"]) for listed_project in listed] == [
+            ("Shop", "https://shop.example.com")
+        ]
+        for site in ("http://[::1]:3000/", "http://[fe80::1%25eth0]/"):
+            changed = await tenant.client.patch(url, json={"siteUrl": site})
+            assert changed.status_code == 200, changed.text
+            assert changed.json()["data"]["siteUrl"] == site
 
 
 async def test_a_misspelled_field_is_refused_on_every_create_and_change_not_ignored(tenants: TenantFactory) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from app.lib.i18n import gettext, use_locale
 from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import invite, member_of
@@ -977,6 +978,36 @@ async def test_attachments_upload_link_download_delete(tenants: TenantFactory, a
         assert form.status_code == 201, form.text
         assert (form.json()["data"]["name"], form.json()["data"]["contentType"]) == ("trace.txt", "text/plain")
         assert (await tenant.client.get(form.json()["data"]["url"])).content == b"GET /cart 500"
+
+
+async def test_a_link_with_a_broken_ipv6_host_is_refused_naming_the_field_as_sent(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """It was attached as it was sent, never read, where a webhook's such address is refused: the same localized
+    400 names it now, in each spelling. An IPv6 host written whole is taken."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        created = await anonymous.post(
+            "/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]}
+        )
+        base = f"/api/v1/reports/{created.json()['data']['id']}/attachments"
+        with use_locale("es"):
+            message = gettext("Enter an absolute http:// or https:// URL.")
+        for link in ("http://[::1/x", "http://[fe80::1%zz]/", "http://[12345::]/"):
+            document = {"data": {"type": "attachment", "attributes": {"url": link}}}
+            for body, field, media_type in (
+                ({"url": link}, "url", "application/json"),
+                ({"attachment": {"url": link, "file_name": "trace.har"}}, "attachment.url", "application/json"),
+                (document, "data.attributes.url", "application/vnd.api+json"),
+            ):
+                headers = {"Accept-Language": "es", "Content-Type": media_type}
+                refused = await tenant.client.post(base, content=json.dumps(body), headers=headers)
+                assert refused.status_code == 400, (link, field, refused.text)
+                assert refused.json()["details"] == [{"field": field, "message": message}], (link, refused.text)
+        linked = await tenant.client.post(base, json={"url": "http://[::1]:8080/trace.har"})
+        assert linked.status_code == 201, linked.text
+        listed = (await tenant.client.get(base)).json()["data"]
+        assert [attachment["url"] for attachment in listed] == ["http://[::1]:8080/trace.har"]
 
 
 async def test_names_and_texts_must_not_be_blank_and_numbers_stay_bounded(

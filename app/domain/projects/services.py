@@ -30,6 +30,7 @@ from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
 from app.lib.schema import convert_body
 from app.lib.security import WIDGET_KEY_PREFIX, new_secret
+from app.lib.web_addresses import check_web_address
 from app.settings import get_settings
 from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
@@ -89,6 +90,7 @@ class ProjectService(TenantService[Project]):
         """A new project under the prefix sent, or one made from its name. Requests taking the same prefix at once
         all pass the check; the database keeps it to the first to commit. The others are refused saying why when
         the client named the prefix, and step to the next free one when it was made from the name."""
+        check_web_address(data.site_url, "siteUrl")
         _check_allowed_origins(data.allowed_origins)
         for attempt in range(PREFIX_TRIES):
             prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
@@ -121,6 +123,8 @@ class ProjectService(TenantService[Project]):
         prefix = values.pop("tracking_prefix", project.tracking_prefix)
         if "widget_config" in values:
             values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
+        if "site_url" in values:
+            check_web_address(values["site_url"], "siteUrl")
         if "allowed_origins" in values:
             _check_allowed_origins(values["allowed_origins"])
             values["allowed_origins"] = list(values["allowed_origins"])

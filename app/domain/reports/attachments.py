@@ -34,6 +34,7 @@ from app.lib.i18n import gettext as _
 from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_for_tenant
 from app.lib.storage import new_key, storage
+from app.lib.web_addresses import check_web_address
 from tenants.context import require_tenant
 from tenants.identity import Identity
 from tenants.service import TenantRepository, TenantService
@@ -169,6 +170,7 @@ class AttachmentService(TenantService[Attachment]):
         return attachment
 
     async def link(self, report: Report, link: AttachmentLink, by: UUID | None) -> Attachment:
+        check_web_address(link.url, "url")
         return await self.create(
             Attachment(
                 report_id=report.id,

@@ -36,7 +36,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
-from app.lib.schema import Envelope, convert_body, created, decode_json, ok, unwrapped
+from app.lib.schema import Envelope, convert_body, created, decode_json, ok, refusals_named_as_sent, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -150,7 +150,9 @@ class AttachmentController(Controller):
         if content_type in {"application/json", jsonapi.MEDIA_TYPE}:
             body = decode_json(await request.body(), dict[str, Any])
             sent = await jsonapi.body_as_sent(body, "attachment", other_form=partial(unwrapped, name="attachment"))
-            attachment = await attachments.link(report, convert_body(sent, schemas.AttachmentLink), identity.user_id)
+            link = convert_body(sent, schemas.AttachmentLink)
+            with refusals_named_as_sent(sent, schemas.AttachmentLink):  # an address no browser reads
+                attachment = await attachments.link(report, link, identity.user_id)
             if jsonapi.requested(request):
                 return jsonapi.written(attachment_item(request, attachment, attachment_read), _address(attachment))
             return created(attachment_read(attachment), _address(attachment))
