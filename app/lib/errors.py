@@ -187,9 +187,11 @@ _TYPE_MESSAGES: dict[str, Callable[[], str]] = {
 
 
 def _type_message(expected: str) -> str:
-    """The message for msgspec's `int | null`-style expectation: its first non-null type, or any number
-    when it takes floats."""
+    """The message for msgspec's `int | null`-style expectation: its first non-null type, any number when it
+    takes floats, any plain value when it takes text, numbers and booleans."""
     names = [name for name in expected.split(" | ") if name != "null"]
+    if {"str", "float", "bool"} <= set(names):  # any plain value (a page's custom data): naming one would mislead
+        return _("Must be text, a number, or true or false.")
     wanted = "float" if "float" in names else next(iter(names), "null")
     message = _TYPE_MESSAGES.get(wanted)
     return message() if message is not None else _("This value has the wrong type.")

@@ -630,6 +630,44 @@ async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFacto
             ]
 
 
+PLAIN_VALUE = "Muss ein Text, eine Zahl oder ein Wahrheitswert (true oder false) sein."
+
+
+async def test_a_pages_custom_data_is_kept_whole_and_refused_past_its_limits_naming_it(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`metadata.custom` (the widget's `Lantern.setCustomData`): up to 50 keys of at most 100 characters, each a
+    text of at most 1,000 characters, a number or a boolean, kept apart from the 64 KB of the page's own metadata
+    (50 texts of 1,000 CJK characters are 150 KB); past any of those a 400 in the sender's language names it."""
+    custom: dict[str, Any] = {"plan": "pro", "seats": 12, "ratio": 0.5, "trial": False, "k" * 100: "<b>bold</b>"}
+    custom |= {f"note {number}": "語" * 1_000 for number in range(45)}
+    refusals = {
+        "51 keys": ({**custom, "one": 1, "two": 2}, "Darf höchstens 50 Einträge enthalten."),
+        "a long key": ({"k" * 101: 1}, "Darf höchstens 100 Zeichen lang sein."),
+        "a long value": ({"note": "x" * 1_001}, "Darf höchstens 1.000 Zeichen lang sein."),
+        "a list": ({"tags": ["a"]}, PLAIN_VALUE),
+        "an object": ({"user": {"id": 1}}, PLAIN_VALUE),
+        "null": ({"plan": None}, PLAIN_VALUE),
+        "not an object": (["plan", "pro"], "Muss ein JSON-Objekt sein."),
+    }
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        body = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "custom": custom}}
+        sent = await anonymous.post("/api/widget/submit", files={"data": (None, json.dumps(body))}, headers=key)
+        assert sent.status_code == 201, sent.text
+        report_id = sent.json()["reportId"]
+        assert (await read_report(tenant, report_id))["metadata"]["custom"] == custom
+        as_jsonapi = await tenant.client.get(f"/api/v1/reports/{report_id}", headers={"Accept": JSONAPI})
+        assert as_jsonapi.status_code == 200, as_jsonapi.text
+        assert as_jsonapi.json()["data"]["attributes"]["metadata"]["custom"] == custom
+        for case, (refused, message) in refusals.items():
+            body = {**BUGPIN_EXAMPLE, "metadata": {**BUGPIN_EXAMPLE["metadata"], "custom": refused}}
+            answer = await anonymous.post("/api/widget/submit?lang=de", json=body, headers=key)
+            assert answer.status_code == 400, (case, answer.text)
+            assert answer.json()["details"] == [{"field": "metadata.custom", "message": message}], case
+
+
 async def test_widget_trims_titles_and_takes_empty_optional_fields(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

@@ -81,7 +81,9 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
     console = metadata.pop("consoleErrors", [])
     network = metadata.pop("networkErrors", [])
     actions = metadata.pop("userActions", [])
-    check_sizes(logs=[*console, *network, *actions], metadata=metadata, annotations=submission.annotations)
+    # The page's custom data has bounds of its own (`CustomData`): the page's own metadata may fill the 64 KB.
+    page = {name: value for name, value in metadata.items() if name != "custom"}
+    check_sizes(logs=[*console, *network, *actions], metadata=page, annotations=submission.annotations)
     return Report(
         project_id=project_id,
         title=trimmed_title(submission.title),

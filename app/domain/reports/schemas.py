@@ -81,6 +81,15 @@ class ConsoleEntry(CamelStruct):
     timestamp: ShortText | None = None
 
 
+# What the embedding page tells of its own (the widget's `Lantern.setCustomData`): a signed-in user's plan, an
+# order number. A few short values, so that the report's page shows them whole; bounded apart from the page's
+# metadata (`report_from_widget`), which the page's own address and title may fill.
+MAX_CUSTOM_KEYS = 50
+CustomKey = Annotated[str, msgspec.Meta(max_length=100)]
+CustomValue = Annotated[str, msgspec.Meta(max_length=1_000)] | int | float | bool
+CustomData = Annotated[dict[CustomKey, CustomValue], msgspec.Meta(max_length=MAX_CUSTOM_KEYS)]
+
+
 class PageMetadata(CamelStruct):
     """The page the report was made on (BugPin's `metadata`); `url`, `browser`, `device`, `viewport` and
     `timestamp` are required, as BugPin documents."""
@@ -97,6 +106,7 @@ class PageMetadata(CamelStruct):
     console_errors: Annotated[list[ConsoleEntry], msgspec.Meta(max_length=500)] = []
     network_errors: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
     user_actions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
+    custom: CustomData | None = None
 
 
 class WidgetSubmission(CamelStruct):
