@@ -94,6 +94,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "timezone": _lazy("Time zone"),
         "pageLoadTime": _lazy("Page load time"),
         "userAgent": _lazy("User agent"),
+        "custom": _lazy("Custom data"),
     },
     # The widget's kinds of device (`metadata.device.type`).
     "device": DEVICE_LABELS,
@@ -311,10 +312,10 @@ def _described(name: str, value: Any) -> str | None:
 def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, str]]:
     """A report's page metadata as (name, value) pairs, each read as a person reads it (see `_described`);
     the browser's user agent on a line of its own. The page's URL, shown on its own line already, is not
-    repeated."""
+    repeated, nor is the page's custom data, which has lines of its own (`custom_data`)."""
     pairs: list[tuple[str, str]] = []
     for name, value in metadata.items():
-        if name == "url" and value == page_url:
+        if (name == "url" and value == page_url) or (name == "custom" and isinstance(value, Mapping)):
             continue
         text = _described(str(name), value)
         if text is not None:
@@ -322,6 +323,16 @@ def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, 
         if name == "browser" and isinstance(value, Mapping) and value.get("userAgent"):
             pairs.append(("userAgent", _text(value["userAgent"])))
     return pairs
+
+
+def custom_data(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The custom data the embedding page gave the widget (`metadata.custom`, `Lantern.setCustomData`) as
+    (key, value) pairs, each key as the page wrote it, in the keys' order: PostgreSQL's JSONB keeps no order of
+    its own."""
+    custom = metadata.get("custom")
+    if not isinstance(custom, Mapping):
+        return []
+    return sorted((str(key), _shown(_text(value))) for key, value in custom.items() if value is not None)
 
 
 @cache

@@ -64,7 +64,7 @@ from app.ui.pages import (
     safe_next,
     see_other,
 )
-from app.ui.views import CHOICES, HISTORY_FIELDS, facts, field_changes, json_excerpt, table
+from app.ui.views import CHOICES, HISTORY_FIELDS, custom_data, facts, field_changes, json_excerpt, table
 from tenants.context import tenant_scope
 from tenants.guards import requires_manager, requires_team
 from tenants.identity import Identity
@@ -605,6 +605,7 @@ class ReportPages(Controller):
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             facts=facts(report.page_metadata or {}, report.page_url),
+            custom_data=custom_data(report.page_metadata or {}),
             console=table(report.console_logs or []),
             network=table(report.network_logs or []),
             actions=table(report.user_actions or []),
