@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Locator, Page, Route, expect
 from tests.support.admin_ui import log_in
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.screenshots import processed, read_report
+from tests.support.server import granian_server
 from tests.support.site import Site
 
 HEADER_GREEN = (0, 170, 119)
@@ -1221,3 +1222,143 @@ async def test_the_try_page_sends_a_report_though_the_project_lists_only_its_sit
         await send_from_dialog(page, "Tried it from Lantern")
         report = await the_only_report(tenant, project["id"])
     assert report["title"] == "Tried it from Lantern"
+
+
+# The stub README's "The widget's JavaScript API" gives a page, which queues its calls until the script has loaded.
+LANTERN_STUB = """<script>
+  window.Lantern = window.Lantern || { q: [] };
+  ["identify", "setCustomData", "open", "close"].forEach(function (name) {
+    Lantern[name] = Lantern[name] || function () { Lantern.q.push([name].concat([].slice.call(arguments))); };
+  });
+</script>"""
+
+
+def embedding_page(lantern: str, api_key: str, before_script: str, launcher: str = "") -> str:
+    """A signed-in customer's page with the stub and `before_script`'s calls, then the widget's deferred tag (with
+    `launcher` as its data-launcher), and a button of the page's own that opens the dialog; the widget's events
+    are listed in `window.seen` as [type, detail]."""
+    launcher_attribute = f' data-launcher="{launcher}"' if launcher else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Account - Example Store</title>
+{LANTERN_STUB}
+<script>
+  window.seen = [];
+  for (const type of ["opened", "closed", "submitted"]) {{
+    window.addEventListener("lantern:" + type, (event) => window.seen.push([type, event.detail]));
+  }}
+  {before_script}
+</script>
+<script src="{lantern}/widget.js" data-api-key="{api_key}"{launcher_attribute} defer></script>
+</head><body><h1>Your account</h1><button id="feedback" onclick="Lantern.open()">Send feedback</button></body></html>"""
+
+
+async def test_the_page_names_its_user_and_its_own_data_and_the_report_carries_them(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """Calls queued before the script loaded are made when it does; the signed-in user fills the name and e-mail
+    fields, which the visitor may still change; custom data merges (null removes a key) and arrives with the
+    report, shown escaped on its page. What the page gets wrong is left out with a console warning, not thrown."""
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    queued = """
+      Lantern.identify({ email: "ana@example.com", name: "Ana Lima" });
+      Lantern.setCustomData({ plan: "pro", seats: 12, stale: "removed later" });"""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/account"] = embedding_page(live_server, project["apiKey"], queued)
+            await page.goto(site.url("/account"))
+            launcher = page.get_by_role("button", name="Report a bug")
+            await launcher.click()
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog.get_by_label("Your name (optional)")).to_have_value("Ana Lima")
+            await expect(dialog.get_by_label("Your e-mail (optional)")).to_have_value("ana@example.com")
+            await dialog.get_by_role("button", name="Cancel").click()
+
+            # Another user signs in, with an address that is none: it is left out, and the draft's fields give way.
+            await page.evaluate("""() => {
+              Lantern.identify({ email: "bo at example", name: "Bo Chen" });
+              Lantern.setCustomData({ stale: null, note: "<script>alert('x')</script>", trial: true,
+                ["k".repeat(101)]: 1, tags: ["a"] });
+              Lantern.setCustomData("plan=pro");
+            }""")
+            await launcher.click()
+            await expect(dialog.get_by_label("Your name (optional)")).to_have_value("Bo Chen")
+            await expect(dialog.get_by_label("Your e-mail (optional)")).to_have_value("")
+            await dialog.get_by_label("Your e-mail (optional)").fill("bo@example.com")
+            await send_from_dialog(page, "Plan page is blank")
+
+        report = await the_only_report(tenant, project["id"])
+        await log_in(page, tenant.email)
+        await page.goto(f"/ui/reports/{report['id']}")
+        custom_data = page.locator("dl.custom-data")
+        await expect(custom_data.get_by_text("<script>alert('x')</script>", exact=True)).to_be_visible()
+        assert await page.locator("script", has_text="alert('x')").count() == 0
+        await expect(page.get_by_text("Custom data", exact=True)).to_be_visible()
+        assert await custom_data.locator("dt").all_inner_texts() == ["note", "plan", "seats", "trial"]
+
+    assert (report["reporterName"], report["reporterEmail"]) == ("Bo Chen", "bo@example.com")
+    assert report["metadata"]["custom"] == {
+        "plan": "pro",
+        "seats": 12,
+        "note": "<script>alert('x')</script>",
+        "trial": True,
+    }
+    assert [warning for warning in warnings if warning.startswith("Lantern:")] == [
+        'Lantern: identify: "bo at example" is no e-mail address; it was left out.',
+        f'Lantern: setCustomData: "{"k" * 40}…" was left out: a key has at most 100 characters.',
+        'Lantern: setCustomData: "tags" was left out: a value is a string, a number or a boolean.',
+        "Lantern: setCustomData takes an object of keys and values (null removes a key).",
+    ]
+
+
+async def test_a_page_with_its_own_trigger_opens_and_closes_the_dialog_and_hears_of_it(
+    tenants: TenantFactory, worker: Any, page: Page, embedded_services: dict[str, str]
+) -> None:
+    """data-launcher="hidden": no button; Lantern.open() (queued before the script loaded too) opens the dialog
+    as the button does, Lantern.close() closes it, and the page hears lantern:opened, lantern:closed and, once a
+    report is taken, lantern:submitted with its id and tracking ID, nothing of its content. Closing gives the
+    focus back to the page's own trigger."""
+    # The session's server answers a submission at once, unnumbered (most tests run no worker): this one waits
+    # for this test's worker to number it, as a production server does.
+    numbering = {**embedded_services, "LANTERN_TRACKING_WAIT_MS": "10000"}
+    async with tenants.create() as tenant, granian_server(1, **numbering) as lantern:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/account"] = embedding_page(lantern, project["apiKey"], "Lantern.open();", "hidden")
+            await page.goto(site.url("/account"))
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await expect(dialog).to_be_visible()
+            assert await page.get_by_role("button", name="Report a bug").count() == 0
+            await page.evaluate("Lantern.open()")  # already open: nothing more
+            await page.evaluate("Lantern.close()")
+            await expect(dialog).to_have_count(0)
+
+            trigger = page.get_by_role("button", name="Send feedback")
+            await trigger.click()
+            await expect(dialog).to_be_visible()
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_have_count(0)
+            await expect(trigger).to_be_focused()
+            assert await page.get_by_role("button", name="Report a bug").count() == 0
+
+            await trigger.click()
+            await send_from_dialog(page, "Feedback from my own button")
+            report = await the_only_report(tenant, project["id"])
+            await expect(dialog.get_by_role("status")).to_have_text(
+                f"Thank you! Your report was sent as {report['trackingId']}."
+            )
+            await dialog.get_by_role("button", name="Close").first.click()
+            await expect(dialog).to_have_count(0)
+            seen = await page.evaluate("window.seen")
+
+    assert report["trackingId"]
+    assert seen == [
+        ["opened", None],
+        ["closed", None],
+        ["opened", None],
+        ["closed", None],
+        ["opened", None],
+        ["submitted", {"id": report["id"], "trackingId": report["trackingId"]}],
+        ["closed", None],
+    ]

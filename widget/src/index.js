@@ -3,7 +3,9 @@
 // and its visitors get a button that reports a bug with a screenshot they can mark up, and the page's
 // context: console errors, failed requests, recent actions, browser and viewport.
 // Optional attributes: data-lang (a language for the widget, else the browser's), data-api-url (Lantern's
-// address, else the script's own origin).
+// address, else the script's own origin), data-launcher="hidden" (no button: the page calls Lantern.open()).
+// The page talks to the widget through `window.Lantern` (api.js).
+import { installApi } from "./api.js";
 import { startRecording } from "./context.js";
 import { mountWidget } from "./widget.js";
 
@@ -21,7 +23,8 @@ function settingsFrom(script) {
   }
   const apiUrl = (script.dataset.apiUrl || new URL(script.src, location.href).origin).replace(/\/+$/, "");
   // data-try-pass: only on Lantern's own "Try the widget" page, whose address the project's origins do not list.
-  return { apiKey, apiUrl, lang: script.dataset.lang || null, tryPass: script.dataset.tryPass || null };
+  return { apiKey, apiUrl, lang: script.dataset.lang || null, tryPass: script.dataset.tryPass || null,
+    launcher: script.dataset.launcher !== "hidden" };
 }
 
 async function fetchConfig(settings, fetch) {
@@ -47,7 +50,9 @@ if (settings && !window.__lanternWidget) {
   // Recording starts at once: errors thrown by the page's scripts that run after this one are in the report
   // (a tag without `defer`, first in <head>, sees those of every script).
   const recording = startRecording(settings.apiUrl);
+  // At once too: the page's calls queued before the script loaded are made now, and those after it need no queue.
+  const api = installApi();
   fetchConfig(settings, recording.fetch)
-    .then((config) => whenBodyReady(() => mountWidget({ settings, config, recording })))
+    .then((config) => whenBodyReady(() => api.attach(mountWidget({ settings, config, recording, page: api.page }))))
     .catch((error) => console.warn(`Lantern: the widget is off (${error.message}).`));
 }

@@ -222,19 +222,30 @@ function clockTime(seconds, lang) {
   return new Date(Date.now() + seconds * 1000).toLocaleTimeString(lang);
 }
 
-// What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel) is given back when
-// they open it again; a sent report leaves nothing behind. The screenshot is taken afresh.
-const DRAFTED = ["title", "description", "priority", "reporterName", "reporterEmail"];
-let draft = null;
-
-function keepDraft(form) {
-  draft = Object.fromEntries(DRAFTED.map((name) => [name, form.elements.namedItem(name).value]));
+// The signed-in user the page named (Lantern.identify) fills the name and e-mail fields, which the visitor may
+// still change.
+function prefill(form, reporter) {
+  form.elements.namedItem("reporterName").value = reporter.name || "";
+  form.elements.namedItem("reporterEmail").value = reporter.email || "";
 }
 
-function restoreDraft(form) {
+// What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel) is given back when
+// they open it again; a sent report leaves nothing behind. The screenshot is taken afresh. Once the page names
+// another user, the fields that name the reporter are that user's, not the draft's.
+const DRAFTED = ["title", "description", "priority", "reporterName", "reporterEmail"];
+const REPORTER_FIELDS = ["reporterName", "reporterEmail"];
+let draft = null;
+
+function keepDraft(form, reporter) {
+  const values = Object.fromEntries(DRAFTED.map((name) => [name, form.elements.namedItem(name).value]));
+  draft = { values, reporter: JSON.stringify(reporter) };
+}
+
+function restoreDraft(form, reporter) {
   if (!draft) return;
-  DRAFTED.forEach((name) => {
-    form.elements.namedItem(name).value = draft[name];
+  const sameReporter = draft.reporter === JSON.stringify(reporter);
+  DRAFTED.filter((name) => sameReporter || !REPORTER_FIELDS.includes(name)).forEach((name) => {
+    form.elements.namedItem(name).value = draft.values[name];
   });
 }
 
@@ -251,7 +262,8 @@ async function deliver(request, texts) {
     const { ok, retryAfter, body } = await send(request);
     if (ok) {
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
-      return { ok, kind: "done", message, details: [] };
+      const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
+      return { ok, kind: "done", message, details: [], report };
     }
     const details = body.details || [];
     // A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not
@@ -303,7 +315,7 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
       sending = null;
       if (outcome.ok) {
         draft = null;
-        onSent();
+        onSent(outcome.report);
       }
       if (backdrop.isConnected) showOutcome(outcome);
       else tell(outcome.ok ? outcome.message : texts.notSentKept);
@@ -311,11 +323,14 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   });
 }
 
-function openDialog({ root, settings, config, recording, moment, screenshot, screenshotFailed, onClose, tell }) {
+// Returns a function that closes the dialog, as Cancel does.
+function openDialog({ root, settings, config, recording, moment, reporter, screenshot, screenshotFailed, onClose,
+  onSent, tell }) {
   const texts = config.texts;
   const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
   const form = reportForm(config, texts);
-  restoreDraft(form);
+  prefill(form, reporter);
+  restoreDraft(form, reporter);
   let sent = false;
   const status = form.querySelector(".status");
   if (screenshotFailed) showStatus(status, "", texts.screenshotFailed);
@@ -339,7 +354,7 @@ function openDialog({ root, settings, config, recording, moment, screenshot, scr
   ]);
   const backdrop = element("div", { className: "backdrop" }, [dialog]);
   const close = () => {
-    if (!sent) keepDraft(form);
+    if (!sent) keepDraft(form, reporter);
     backdrop.remove();
     document.removeEventListener("keydown", onEscape, true);
     onClose();
@@ -350,7 +365,10 @@ function openDialog({ root, settings, config, recording, moment, screenshot, scr
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
   sendOnClick({ backdrop, form, texts, request: { settings, form, shot, recording, config, moment },
-    onSent: () => (sent = true), tell });
+    onSent: (report) => {
+      sent = true;
+      onSent(report);
+    }, tell });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
   const title = form.elements.title;
@@ -358,6 +376,7 @@ function openDialog({ root, settings, config, recording, moment, screenshot, scr
   // ...but focus is never out of sight (a window zoomed to 400 %).
   const box = title.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) title.scrollIntoView({ block: "nearest" });
+  return close;
 }
 
 // A constructed style sheet where the browser has them, not a <style> element: a page whose
@@ -420,41 +439,76 @@ async function screenshotFor(root, config, isOwn) {
   }
 }
 
-export function mountWidget({ settings, config, recording }) {
+// `page` is what the embedding page told (Lantern.identify, setCustomData) and where its events go (api.js).
+// Returns the dialog's open and close, for Lantern.open() and close().
+export function mountWidget({ settings, config, recording, page }) {
   const host = widgetHost(config.texts);
   const root = host.attachShadow({ mode: "open" });
   adoptStyles(root, stylesFor(config, prefersDark(config.theme)));
-  const button = launcher(config, config.texts);
-  root.appendChild(button);
+  // With data-launcher="hidden" the page opens the dialog from a trigger of its own: there is no button.
+  const button = settings.launcher ? launcher(config, config.texts) : null;
+  if (button) root.appendChild(button);
   // After the body, not in it: a transform, filter, will-change or contain on the body makes it the box that
   // fixed elements are placed in, which put the button at the end of a long page instead of the window's corner.
   document.documentElement.appendChild(host);
   const isOwn = (node) => node === host;
+  let opener = null; // the page's own element that had the focus when the page called Lantern.open()
   const showButton = () => {
-    button.hidden = false;
-    button.focus(); // back where the visitor was, for keyboard and screen reader users
+    if (button) button.hidden = false;
+    // Back where the visitor was, for keyboard and screen reader users: the page's trigger, or the button.
+    const back = opener && opener.isConnected ? opener : button;
+    if (back) back.focus();
   };
   let notice = null;
-  // How a report sent from a dialog closed meanwhile fared: shown for ten seconds, or until the button is clicked.
+  // How a report sent from a dialog closed meanwhile fared: shown for ten seconds, or until the dialog is opened.
   const tell = (message) => {
     const shown = toast(root, message);
     notice = shown;
     setTimeout(() => shown.remove(), 10000);
   };
 
-  button.addEventListener("click", async () => {
+  let closeDialog = null; // the open dialog's
+  let opening = false; // while its screenshot is taken, or a report sent meanwhile is on its way
+  let closeWhenOpened = false; // Lantern.close() came meanwhile
+  const open = async () => {
+    if (opening || closeDialog) return;
+    opening = true;
+    closeWhenOpened = false;
     if (notice) notice.remove();
-    button.hidden = true;
+    const focused = document.activeElement;
+    opener = focused && focused !== document.body && focused !== host ? focused : null;
+    if (button) button.hidden = true;
     bringToFront(host);
     if (sending) {
       const waiting = toast(root, config.texts.sending);
       await sending; // which tells how it went
       waiting.remove();
+      opening = false;
       showButton();
       return;
     }
-    const moment = recording.moment(); // the report tells of the page its screenshot shows
+    // The report tells of the page its screenshot shows, and what the page said of itself then.
+    const moment = { ...recording.moment(), custom: page.customData() };
     const { screenshot, screenshotFailed } = await screenshotFor(root, config, isOwn);
-    openDialog({ root, settings, config, recording, moment, screenshot, screenshotFailed, onClose: showButton, tell });
-  });
+    opening = false;
+    if (closeWhenOpened) {
+      showButton();
+      return;
+    }
+    const onClose = () => {
+      closeDialog = null;
+      showButton();
+      page.emit("closed");
+    };
+    const onSent = (report) => page.emit("submitted", report);
+    closeDialog = openDialog({ root, settings, config, recording, moment, reporter: page.reporter(), screenshot,
+      screenshotFailed, onClose, onSent, tell });
+    page.emit("opened");
+  };
+  const close = () => {
+    if (closeDialog) closeDialog();
+    else if (opening) closeWhenOpened = true;
+  };
+  if (button) button.addEventListener("click", open);
+  return { open, close };
 }
