@@ -245,9 +245,12 @@ def _any_of(schemas: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
 
 
-def jsonapi_body(kind: type[msgspec.Struct], *relationships: str, made: bool = False) -> Schema:
+def jsonapi_body(
+    kind: type[msgspec.Struct], *relationships: str, made: bool = False, camel_only: bool = False
+) -> Schema:
     """A JSON:API document that changes a resource, or creates one (`made`: without an id, the server's to
-    give), as `jsonapi.body_as_sent` reads it: `kind`'s fields as its `data.attributes`, and its to-one
+    give), as `jsonapi.body_as_sent` reads it: `kind`'s fields as its `data.attributes` (under either spelling,
+    or under their camelCase names alone for a body `convert_body` takes `camel_only`), and its to-one
     `relationships` (`assignee`) as resource identifiers, or null to unset them; one of the two at least, a
     relationship not among the attributes too (`assigneeId`), and nothing beside `data`."""
     identifier = Schema(
@@ -261,7 +264,7 @@ def jsonapi_body(kind: type[msgspec.Struct], *relationships: str, made: bool = F
         properties={
             "type": _TEXT,
             **({} if made else {"id": _TEXT}),
-            "attributes": either_spelling(kind),
+            "attributes": json_schema(kind) if camel_only else either_spelling(kind),
             "relationships": Schema(
                 type=OpenAPIType.OBJECT,
                 properties=dict.fromkeys(relationships, relationship),

@@ -153,18 +153,22 @@ def _as_sent(body: dict[str, Any] | AsSent) -> AsSent:
     return body if isinstance(body, AsSent) else AsSent(body)
 
 
-def convert_body(body: dict[str, Any] | AsSent, schema: type[S]) -> S:
+def convert_body(body: dict[str, Any] | AsSent, schema: type[S], *, camel_only: bool = False) -> S:
     """Validate a JSON object (or one taken from another form, `AsSent`) into `schema`, accepting snake_case and
     camelCase spellings of its fields; a refusal names each field as the client sent it.
 
     BugSpark's clients send `assignee_id`, ours send `assigneeId`: both are the same field here, and a body
-    that sends both is refused (one would be dropped without a word).
+    that sends both is refused (one would be dropped without a word). A body no other product sends
+    (`camel_only`: the organization's, its invitations', GitHub's) takes the camelCase names alone, as it always
+    has: another spelling is a field it does not know.
     """
     sent = _as_sent(body)
-    if (twice := _spelled_twice(sent, schema)) is not None:
-        raise twice
-    sent_as = _sent_as(sent.fields, schema)
-    normalized = {name: sent.fields[key] for name, key in sent_as.items()}
+    if camel_only:
+        normalized = dict(sent.fields)
+    else:
+        if (twice := _spelled_twice(sent, schema)) is not None:
+            raise twice
+        normalized = {name: sent.fields[key] for name, key in _sent_as(sent.fields, schema).items()}
     try:
         return msgspec.convert(normalized, schema, str_keys=True)
     except msgspec.ValidationError as error:
@@ -219,7 +223,8 @@ def named_as_sent(error: LanternError, body: dict[str, Any] | AsSent, schema: ty
             detail.field = sent.paths[detail.field]
             continue
         head = _HEAD.match(detail.field)[0]  # type: ignore[index] # matches any text
-        if head in sent_as or head in schema.__struct_encode_fields__:  # not `body`, the whole of it
+        # Not `body`, the whole of it; a field sent under a name `camel_only` does not take is one it names too.
+        if head in sent_as or head in schema.__struct_encode_fields__ or head in sent.fields:
             detail.field = sent.path(sent_as.get(head, head)) + detail.field[len(head) :]
     return error
 

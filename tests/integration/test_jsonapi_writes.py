@@ -5,6 +5,7 @@ A trial's comment and project change sent as documents were refused ("data: This
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
+from tests.support.isolation import invite
 from tests.support.jsonapi import validate_document
 
 JSONAPI = "application/vnd.api+json"
@@ -58,6 +60,10 @@ async def _writes(tenant: Tenant, anonymous: ApiClient) -> list[Write]:
     hook = {"url": "http://127.0.0.1:9/hook", "events": ["report.created"]}
     webhook = (await client.post("/api/v1/webhooks", json=hook)).json()["data"]
     me = {"data": {"type": "user", "id": tenant.user_id}}
+    member = (await invite(tenant))["member"]
+    member_url = f"/api/v1/organization/members/{member['id']}"
+    github = {"repository": "acme/shop", "token": "ghp_secret"}
+    newcomer = f"person-{secrets.token_hex(4)}@example.com"
     return [
         Write("POST", "/api/v1/projects", "project", {"name": "Second", "trackingPrefix": "SEC"}),
         Write("PATCH", project_url, "project", {"rateLimitPerMinute": 30}, id=project["id"]),
@@ -70,6 +76,11 @@ async def _writes(tenant: Tenant, anonymous: ApiClient) -> list[Write]:
         Write("POST", f"{report_url}/comments", "comment", {"text": "Seen"}, relationships={"author": me}),
         Write("POST", f"{report_url}/attachments", "attachment", {"url": "https://files.example.com/a.har"}),
         Write("POST", f"{project_url}/reports", "report", {"description": "Phoned in"}, relationships={"assignee": me}),
+        Write("PATCH", report_url, "report", {"severity": "low"}, id=report_url.rsplit("/", 1)[-1]),
+        Write("PATCH", "/api/v1/organization", "organization", {"name": "Acme Labs"}, id=tenant.organization_id),
+        Write("POST", "/api/v1/organization/members", "membership", {"email": newcomer, "role": "member"}),
+        Write("PATCH", member_url, "membership", {"role": "admin"}, id=member["id"]),
+        Write("PUT", f"{project_url}/integrations/github", "githubConnection", github, id=project["id"]),
     ]
 
 
@@ -96,7 +107,7 @@ async def test_every_write_takes_a_document_and_answers_one(tenants: TenantFacto
         if not write.id and "location" in answer.headers:
             assert document["links"]["self"] == answer.headers["location"], write
     located = {write.type for write, answer in answers if not write.id and "location" in answer.headers}
-    assert located == {"project", "token", "column", "webhook", "attachment", "report"}
+    assert located == {"project", "token", "column", "webhook", "attachment", "report", "membership"}
 
 
 async def test_a_document_of_another_resource_is_a_conflict(tenants: TenantFactory, anonymous: ApiClient) -> None:
@@ -145,8 +156,9 @@ async def test_the_openapi_document_gives_each_write_its_document_body(anonymous
     writes = [
         "CreateProject", "UpdateProject", "CreateToken", "CreateColumn", "UpdateColumn", "CreateWebhook",
         "UpdateWebhook", "AddProjectMember", "CreateComment", "CreateAttachment", "FileReport", "UpdateReport",
+        "UpdateOrganization", "InviteMember", "UpdateMember", "ConnectGitHub",
     ]  # fmt: skip
     bodies = {name: operations[name]["requestBody"]["content"].get(JSONAPI) for name in writes}
     assert [name for name, body in bodies.items() if not body] == []
-    made = [name for name in writes if name.startswith(("Create", "Add", "File"))]
+    made = [name for name in writes if name.startswith(("Create", "Add", "File", "Invite"))]
     assert [name for name in made if "id" in bodies[name]["schema"]["properties"]["data"]["properties"]] == []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -16,9 +17,11 @@ from app.domain.integrations.models import GitHubConnection, GitHubIssue, IssueS
 from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.reports.controllers.deps import provide_reports
 from app.domain.reports.services import ReportService
+from app.lib import jsonapi
 from app.lib.errors import ErrorCode
-from app.lib.openapi import may_answer
-from app.lib.schema import Envelope, ok
+from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
+from app.lib.openapi import documented_body, jsonapi_body, may_answer
+from app.lib.schema import Envelope, convert_body, ok, refusals_named_as_sent
 from tenants.guards import requires_manager, requires_team
 
 
@@ -28,6 +31,10 @@ async def provide_connections(db_session: NamedDependency[AsyncSession]) -> GitH
 
 async def provide_issues(db_session: NamedDependency[AsyncSession]) -> GitHubIssues:
     return GitHubIssues(session=db_session)
+
+
+# As the report's `githubIssue` names its issue.
+CONNECTION_TYPE = "githubConnection"
 
 
 def connection_read(connection: GitHubConnection) -> schemas.GitHubConnectionRead:
@@ -61,28 +68,57 @@ class GitHubConnectionController(Controller):
     tags = ["Integrations"]
     dependencies = {"connections": Provide(provide_connections)}
 
-    @get("/", operation_id="GetGitHubConnection", guards=[requires_team])
+    @get("/", operation_id="GetGitHubConnection", guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def show(
-        self, project_id: FromPath[UUID], connections: NamedDependency[GitHubConnections]
-    ) -> Envelope[schemas.GitHubConnectionRead]:
+        self,
+        request: Request[Any, Any, Any],
+        project_id: FromPath[UUID],
+        connections: NamedDependency[GitHubConnections],
+    ) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
         """The repository the project's issues go to (the token shows by its last characters only)."""
-        return ok(connection_read(await connections.of_project(project_id)))
+        read = connection_read(await connections.of_project(project_id))
+        return _native_or_document(request, read)
 
-    @put("/", operation_id="ConnectGitHub", guards=[requires_manager])
+    @put(
+        "/",
+        operation_id="ConnectGitHub",
+        guards=[requires_manager],
+        operation_class=documented_body(
+            {
+                "application/json": schemas.GitHubSetup,
+                MEDIA_TYPE: jsonapi_body(schemas.GitHubSetup, camel_only=True),
+            },
+            f"The connection; also as a JSON:API document's `data.attributes` (a `{CONNECTION_TYPE}`, whose id is "
+            "its project's).",
+        ),
+    )
     async def connect(
         self,
+        request: Request[Any, Any, Any],
         project_id: FromPath[UUID],
-        data: JSONBody[schemas.GitHubSetup],
+        data: JSONBody[dict[str, Any]],
         connections: NamedDependency[GitHubConnections],
-    ) -> Envelope[schemas.GitHubConnectionRead]:
+    ) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
         """Connect the project to a repository (`owner/name`) with a token that may create its issues; for
         GitHub Enterprise, `apiUrl` is the server's API (`https://github.example.com/api/v3`). Sent again,
         it changes the connection; a token left out keeps the stored one."""
-        return ok(connection_read(await connections.connect(project_id, data)))
+        sent = await jsonapi.body_as_sent(data, CONNECTION_TYPE, names_resource=jsonapi.same_id(project_id))
+        setup = convert_body(sent, schemas.GitHubSetup, camel_only=True)
+        with refusals_named_as_sent(sent, schemas.GitHubSetup):  # an address Lantern does not call, no token
+            read = connection_read(await connections.connect(project_id, setup))
+        return _native_or_document(request, read)
 
     @delete("/", operation_id="DisconnectGitHub", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
     async def disconnect(self, project_id: FromPath[UUID], connections: NamedDependency[GitHubConnections]) -> None:
         await connections.disconnect(project_id)
+
+
+def _native_or_document(
+    request: Request[Any, Any, Any], read: schemas.GitHubConnectionRead
+) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
+    """A connection, natively or as a JSON:API resource: a project has one at most, so its id is the project's."""
+    kind = schemas.GitHubConnectionRead
+    return jsonapi.native_or_document(request, CONNECTION_TYPE, read, kind=kind, id_field="project_id")
 
 
 class GitHubIssueController(Controller):

@@ -24,10 +24,10 @@ from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
 from app.lib.errors import ErrorCode
-from app.lib.jsonapi import PLAIN_DESCRIPTION
-from app.lib.openapi import SESSION, may_answer
+from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
+from app.lib.openapi import SESSION, documented_body, jsonapi_body, may_answer
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
-from app.lib.schema import LOCATION, Envelope, created, ok
+from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, refusals_named_as_sent
 from tenants.guards import (
     provide_identity,
     requires_admin_client,
@@ -100,14 +100,32 @@ class OrganizationController(Controller):
         read = organization_read(await organizations.current(), identity)
         return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
 
-    @patch("/", operation_id="UpdateOrganization", guards=[requires_manager])
+    @patch(
+        "/",
+        operation_id="UpdateOrganization",
+        guards=[requires_manager],
+        operation_class=documented_body(
+            {
+                "application/json": schemas.OrganizationUpdate,
+                MEDIA_TYPE: jsonapi_body(schemas.OrganizationUpdate, camel_only=True),
+            },
+            "The fields to change; also as a JSON:API document's `data.attributes`.",
+        ),
+    )
     async def update(
         self,
-        data: JSONBody[schemas.OrganizationUpdate],
+        request: Request[Any, Any, Any],
+        data: JSONBody[dict[str, Any]],
         identity: NamedDependency[Identity],
         organizations: NamedDependency[OrganizationService],
-    ) -> Envelope[schemas.OrganizationRead]:
-        return ok(organization_read(await organizations.update(data), identity))
+    ) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
+        sent = await jsonapi.body_as_sent(
+            data, "organization", names_resource=jsonapi.same_id(identity.organization_id)
+        )
+        changes = convert_body(sent, schemas.OrganizationUpdate, camel_only=True)
+        with refusals_named_as_sent(sent, schemas.OrganizationUpdate):  # a language Lantern does not ship
+            read = organization_read(await organizations.update(changes), identity)
+        return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
 
     @delete("/", operation_id="DeleteOrganization", status_code=HTTP_204_NO_CONTENT, guards=[requires_owner])
     async def delete_organization(
@@ -171,18 +189,37 @@ class OrganizationController(Controller):
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
         response_headers=LOCATION,
+        operation_class=documented_body(
+            {
+                "application/json": schemas.MemberInvite,
+                MEDIA_TYPE: jsonapi_body(schemas.MemberInvite, made=True, camel_only=True),
+            },
+            "The person to invite; also as a JSON:API document's `data.attributes` (a `membership`).",
+        ),
     )
     async def invite(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
-        data: JSONBody[schemas.MemberInvite],
+        data: JSONBody[dict[str, Any]],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Response[Envelope[schemas.InvitedMember]]:
-        invitation, token = await memberships.invite(identity, data, await organizations.security())
+    ) -> Response[Envelope[schemas.InvitedMember]] | Response[dict[str, Any]]:
+        """Invite someone by e-mail address; the answer carries the invitation's token (to a signed-in person).
+        In JSON:API mode, the new `membership` with its `invitationToken` among its attributes."""
+        sent = await jsonapi.body_as_sent(data, "membership")
+        invite = convert_body(sent, schemas.MemberInvite, camel_only=True)
+        with refusals_named_as_sent(sent, schemas.MemberInvite):  # a domain not allowed, a member already
+            invitation, token = await memberships.invite(identity, invite, await organizations.security())
         member = member_read(*await memberships.member(invitation.membership_id))
-        invited = schemas.InvitedMember(member=member, invitation_token=token_shown_to(identity, token))
-        return created(invited, f"/api/v1/organization/members/{member.id}")
+        shown = token_shown_to(identity, token)
+        location = f"/api/v1/organization/members/{member.id}"
+        if jsonapi.requested(request):  # one resource, not the native answer's member beside its token
+            read = extended(member, schemas.MemberInvited, invitation_token=shown)
+            return jsonapi.created_or_document(
+                request, "membership", read, kind=schemas.MemberInvited, location=location
+            )
+        return created(schemas.InvitedMember(member=member, invitation_token=shown), location)
 
     @get(
         "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION
@@ -196,19 +233,32 @@ class OrganizationController(Controller):
         read = member_read(*await memberships.member(membership_id))
         return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
 
-    @patch("/members/{membership_id:uuid}", operation_id="UpdateMember", guards=[requires_manager])
-    async def change_role(
+    @patch(
+        "/members/{membership_id:uuid}",
+        operation_id="UpdateMember",
+        guards=[requires_manager],
+        operation_class=documented_body(
+            {"application/json": schemas.MemberUpdate, MEDIA_TYPE: jsonapi_body(schemas.MemberUpdate, camel_only=True)},
+            "The role; also as a JSON:API document's `data.attributes` (a `membership`).",
+        ),
+    )
+    async def change_role(  # noqa: PLR0913 - the request, the caller, the body and the services it touches
         self,
+        *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         membership_id: FromPath[UUID],
-        data: JSONBody[schemas.MemberUpdate],
+        data: JSONBody[dict[str, Any]],
         memberships: NamedDependency[MembershipService],
         events: NamedDependency[WebhookEvents],
-    ) -> Envelope[schemas.MemberRead]:
+    ) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
         """Another role; a member made a guest is unassigned the reports a guest does not see, each a
         `report.updated`."""
-        await events.unassigned(await memberships.change_role(identity, membership_id, data.role))
-        return ok(member_read(*await memberships.member(membership_id)))
+        sent = await jsonapi.body_as_sent(data, "membership", names_resource=jsonapi.same_id(membership_id))
+        role = convert_body(sent, schemas.MemberUpdate, camel_only=True).role
+        await events.unassigned(await memberships.change_role(identity, membership_id, role))
+        read = member_read(*await memberships.member(membership_id))
+        return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
 
     @delete(
         "/members/{membership_id:uuid}",

@@ -69,5 +69,11 @@ class InvitedMember(CamelStruct):
     invitation_token: str | None = None
 
 
+class MemberInvited(MemberRead):
+    """An invitation as one JSON:API resource: the new membership, its token among its attributes."""
+
+    invitation_token: str | None = None
+
+
 class MemberUpdate(CamelStruct, forbid_unknown_fields=True):
     role: Role
