@@ -74,18 +74,23 @@ async def body_as_sent(
     sent: a JSON:API document, or `other_form` (the native body, BugHerd's wrapped one).
 
     A document's `data.type` is `type_name` and, for a change, its `data.id` one that `names_resource` says
-    names the resource of the address; either otherwise is a 409 (`check_identity`). A creation has no
+    names the resource of the address; either otherwise is a 409 (`_check_identity`). A creation has no
     `names_resource`: its id is Lantern's to make, and one sent is a 403, as JSON:API answers an id a server
-    does not take from clients. Its attributes and to-one relationships are read by `attributes`, a
-    relationship's id renamed to the field that takes it by `relationships` (`authorId` → `userId`)."""
+    does not take from clients. Its attributes and to-one relationships are read by `_attributes`, a
+    relationship's id renamed to the field that takes it by `relationships` (`authorId` → `userId`). A document
+    with neither creates a resource of nothing sent (what is missing named in its attributes), and changes
+    nothing: a change's is a 400, as its documented body (`openapi.jsonapi_body`) says."""
     if not is_document(body):
         return other_form(body)
     if names_resource is None and "id" in body["data"]:
         message = _("The server gives a new resource its id: send none.")
         raise LanternError(ErrorCode.FORBIDDEN, message, details=[FieldError("data.id", message)])
-    await check_identity(body, type_name, names_resource or _any_id)
-    sent = attributes(body)
-    if not sent.at:  # neither attributes nor relationships: nothing sent, and what is missing named there
+    await _check_identity(body, type_name, names_resource or _any_id)
+    sent = _attributes(body)
+    if not sent.at:  # neither attributes nor relationships
+        if names_resource is not None:
+            message = _("Send the changes in data.attributes, data.relationships or both.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("data", message)])
         sent = AsSent({}, at="data.attributes.")
     return sent.renamed(relationships or {})
 
@@ -103,7 +108,7 @@ def same_id(resource_id: object) -> Callable[[str], Awaitable[bool]]:
     return names
 
 
-def attributes(body: dict[str, Any]) -> AsSent:
+def _attributes(body: dict[str, Any]) -> AsSent:
     """The changes a body asks for: a JSON:API document's `data.attributes`, with each to-one relationship it
     sets (`relationships.assignee.data`, a resource identifier or null) as that resource's id (`assigneeId`);
     or the body itself. Each where it was sent, for a refusal to name."""
@@ -136,7 +141,7 @@ def attributes(body: dict[str, Any]) -> AsSent:
     return AsSent(changes, paths, at="data.attributes.")
 
 
-async def check_identity(
+async def _check_identity(
     body: dict[str, Any], type_name: str, names_resource: Callable[[str], Awaitable[bool]]
 ) -> None:
     """A JSON:API document that changes a resource names that one: another `data.type`, or a `data.id` that

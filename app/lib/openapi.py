@@ -285,7 +285,7 @@ def jsonapi_body(
 
 def _related_twice(kind: type[msgspec.Struct], relationship: str) -> dict[str, Any]:
     """A JSON:API change that sets a to-one `relationship` (`assignee`) and its id among the attributes too
-    (`assigneeId` or `assignee_id`), which `jsonapi.attributes` refuses."""
+    (`assigneeId` or `assignee_id`), which `jsonapi.body_as_sent` refuses."""
     field = f"{relationship}Id"
     names = [field, *(other for other, name in other_spellings(kind).items() if name == field)]
     return {

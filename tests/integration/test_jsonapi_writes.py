@@ -145,6 +145,30 @@ async def test_a_documents_unknown_attribute_is_named_where_it_was_sent(
         ], write
 
 
+async def test_a_change_document_that_changes_nothing_is_refused_as_a_reports_is(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A change's document without `attributes` or `relationships`, which every change's documented body
+    refuses, is a 400 naming `data` on each change: a report's was a 400 (as a field `data` "not allowed"), a
+    project's, a webhook's, a column's a change of nothing (200). Nothing is written."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            changes = [write for write in await _writes(tenant, anonymous) if write.id]
+            answers = []
+            for write in changes:
+                body = json.dumps({"data": {"type": write.type, "id": write.id}})
+                answers.append((write, await write.send(tenant.client, body)))
+    assert {write.type for write in changes} >= {"report", "project", "column", "webhook", "organization"}
+    for write, answer in answers:
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [
+            {
+                "field": "data",
+                "message": "Senden Sie die Änderungen in data.attributes, data.relationships oder beiden.",
+            }
+        ], write
+
+
 async def test_the_openapi_document_gives_each_write_its_document_body(anonymous: ApiClient) -> None:
     document = (await anonymous.get("/schema/openapi.json")).json()
     operations = {

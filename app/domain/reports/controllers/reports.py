@@ -319,10 +319,10 @@ class ReportController(Controller):
         priority, category, assignee, tags, external id; the fields alone, as a JSON:API document's
         `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}` (`assigned_to_id`, `tag_names`,
         its priorities). A field not listed is refused. `PUT` (BugHerd's update of a task) does the same."""
-        sent = _changes(data)
-        changes = convert_body(sent, schemas.ReportUpdate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        await jsonapi.check_identity(data, "report", partial(reports.names, report))
+        names_report = partial(reports.names, report)
+        sent = await jsonapi.body_as_sent(data, "report", names_resource=names_report, other_form=_task_changes)
+        changes = convert_body(sent, schemas.ReportUpdate)
         actor = await reports.acting_for(identity, _updater_email(data))
         with refusals_named_as_sent(sent, schemas.ReportUpdate):  # an unknown column or assignee
             changed = await reports.apply(report, changes, columns, actor)
@@ -589,10 +589,10 @@ class ColumnController(Controller):
         await events.reports_updated(project_id, await columns.remove(project_id, column_id, identity))
 
 
-def _changes(body: dict[str, Any]) -> AsSent:
-    """What a PATCH asks to change: our fields, a JSON:API document's attributes, or BugHerd's task."""
+def _task_changes(body: dict[str, Any]) -> AsSent:
+    """What a PATCH asks to change: our fields, or BugHerd's task."""
     task = unwrapped(body, "task")
-    return schemas.from_bugherd_task(task) if task.at else jsonapi.attributes(body)
+    return schemas.from_bugherd_task(task) if task.at else task
 
 
 def _bugherd_column(body: dict[str, Any]) -> AsSent:
