@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import invite
+from tests.support.isolation import invite, png
 from tests.support.jsonapi import validate_document
 
 JSONAPI = "application/vnd.api+json"
@@ -167,6 +167,69 @@ async def test_a_change_document_that_changes_nothing_is_refused_as_a_reports_is
                 "message": "Senden Sie die Änderungen in data.attributes, data.relationships oder beiden.",
             }
         ], write
+
+
+async def test_an_upload_for_a_json_api_client_is_answered_with_its_document(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A file sent as multipart or as the body by a client that asks for JSON:API (`Accept`) was answered with
+    the native envelope: now with the attachment's document (201, its `Location` its self link), as a link's
+    is, and BugSpark's screenshot upload with a `screenshot` whose `key` a report names it by. A client that
+    does not ask gets the native answers as before."""
+    log = ("server.log", b"checkout failed\n", "text/plain")
+    asked = {"Accept": JSONAPI}
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        widget = {"X-API-Key": project["apiKey"]}
+        sent = await anonymous.post("/api/v1/reports", json={"title": "Broken"}, headers=widget)
+        attachments = f"/api/v1/reports/{sent.json()['data']['id']}/attachments"
+        raw = {"params": {"file_name": "server.log"}, "content": log[1]}
+
+        async def uploads(headers: dict[str, str], client: ApiClient) -> dict[str, Any]:
+            return {
+                "form": await client.post(attachments, files={"file": log}, headers=headers),
+                "body": await client.post(
+                    f"{attachments}/upload", **raw, headers={**headers, "Content-Type": "text/plain"}
+                ),
+                "form to upload": await client.post(f"{attachments}/upload", files={"file": log}, headers=headers),
+                "screenshot": await anonymous.post(
+                    "/api/v1/upload/screenshot",
+                    files={"file": ("shot.png", png(), "image/png")},
+                    headers={**widget, **headers},
+                ),
+            }
+
+        documents = await uploads(asked, tenant.client)
+        natives = await uploads({}, tenant.client)
+        located = {
+            name: await tenant.client.get(answer.headers["location"], headers=asked)
+            for name, answer in documents.items()
+            if name != "screenshot"
+        }
+        key = documents["screenshot"].json()["data"]["attributes"]["key"]
+        filed = await anonymous.post("/api/v1/reports", json={"title": "Shot", "screenshot_url": key}, headers=widget)
+    for name, answer in documents.items():
+        assert answer.status_code == 201, (name, answer.text)
+        assert answer.headers["content-type"].startswith(JSONAPI), name
+        document = answer.json()
+        validate_document(document)
+        assert document["data"]["type"] == ("screenshot" if name == "screenshot" else "attachment"), name
+    for name, answer in located.items():
+        document = documents[name].json()
+        assert document["links"]["self"] == documents[name].headers["location"], name
+        assert answer.json()["data"]["id"] == document["data"]["id"], name
+        assert document["data"]["attributes"]["name"] == "server.log", name
+        assert document["data"]["relationships"]["report"]["data"]["id"] == attachments.split("/")[-2], name
+    assert set(documents["screenshot"].json()["data"]["attributes"]) == {"key"}
+    assert filed.status_code == 201, filed.text
+    for name, answer in natives.items():
+        assert answer.status_code == 201, (name, answer.text)
+        assert answer.headers["content-type"].startswith("application/json"), name
+        if name == "screenshot":
+            assert set(answer.json()) == {"key"}
+        else:
+            assert answer.json()["success"] is True
+            assert answer.json()["data"]["name"] == "server.log", name
 
 
 async def test_the_openapi_document_gives_each_write_its_document_body(anonymous: ApiClient) -> None:

@@ -492,3 +492,10 @@ class ScreenshotUpload:
     """BugSpark's upload: one image in the multipart part `file`."""
 
     file: UploadFile
+
+
+class ScreenshotUploaded(CamelStruct):
+    """BugSpark's upload as a JSON:API `screenshot`: its `key` is what a report names it by (`screenshot_url`)."""
+
+    id: UUID
+    key: str

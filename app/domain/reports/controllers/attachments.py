@@ -153,16 +153,14 @@ class AttachmentController(Controller):
             link = convert_body(sent, schemas.AttachmentLink)
             with refusals_named_as_sent(sent, schemas.AttachmentLink):  # an address no browser reads
                 attachment = await attachments.link(report, link, identity.user_id)
-            if jsonapi.requested(request):
-                return jsonapi.written(attachment_item(request, attachment, attachment_read), _address(attachment))
-            return created(attachment_read(attachment), _address(attachment))
+            return _made(request, attachment)
         if content_type != "multipart/form-data":
             raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
         upload = await _form_file(request)
         attachment = await attachments.upload(
             report, upload.filename, upload.content_type, await upload.read(), identity.user_id
         )
-        return created(attachment_read(attachment), _address(attachment))
+        return _made(request, attachment)
 
     @post(
         "/upload",
@@ -184,7 +182,7 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Response[Envelope[schemas.AttachmentRead]]:
+    ) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
         report = await _report(identity, reference, reports, projects)
         content_type: str | None = request.headers.get("content-type")
         if request.content_type[0] == "multipart/form-data":
@@ -194,7 +192,7 @@ class AttachmentController(Controller):
         elif not (data := await request.body()):
             raise _file_required()
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
-        return created(attachment_read(attachment), _address(attachment))
+        return _made(request, attachment)
 
     @get(
         "/{attachment_id:uuid}",
@@ -274,9 +272,16 @@ class AttachmentController(Controller):
         await attachments.remove(await attachments.one(report.id, attachment_id), identity)
 
 
-def _address(attachment: Attachment) -> str:
-    """Where a GET reads the attachment: its 201's `Location`."""
-    return f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
+def _made(
+    request: Request[Any, Any, Any], attachment: Attachment
+) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+    """A new attachment, linked or uploaded (whatever the body's type, a client that asks for JSON:API by its
+    `Accept` gets its document), at the address a GET reads it: its 201's `Location` and the document's self
+    link."""
+    location = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
+    if jsonapi.requested(request):
+        return jsonapi.written(attachment_item(request, attachment, attachment_read), location)
+    return created(attachment_read(attachment), location)
 
 
 async def _report(identity: Identity, reference: str, reports: ReportService, projects: ProjectService) -> Report:

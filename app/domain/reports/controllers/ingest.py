@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, UploadFile
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
@@ -30,6 +30,7 @@ from app.domain.reports.ingest import (
     store_upload,
 )
 from app.domain.reports.widget import SCRIPT, widget_texts
+from app.lib import jsonapi
 from app.lib.asgi import KEY_IN_PATH, PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
@@ -100,12 +101,20 @@ class IngestController(Controller):
     )
     async def upload(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         data: MultipartBody[schemas.ScreenshotUpload],
         db_session: NamedDependency[AsyncSession],
-    ) -> dict[str, str]:
-        """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it)."""
+    ) -> dict[str, str] | Response[dict[str, Any]]:
+        """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it). In JSON:API
+        mode, a `screenshot` with its `key` among its attributes."""
         screenshot = await store_upload(db_session, widget_project_id(identity), await data.file.read())
+        if jsonapi.requested(request):  # the native answer is BugSpark's bare object, not the envelope
+            read = schemas.ScreenshotUploaded(id=screenshot.id, key=screenshot.key)
+            kind = schemas.ScreenshotUploaded
+            answer = jsonapi.native_or_document(request, "screenshot", read, kind=kind, made=True)
+            assert isinstance(answer, Response)  # noqa: S101 - a document, in JSON:API mode
+            return answer
         return {"key": screenshot.key}
 
 
