@@ -389,7 +389,7 @@ _BUCKET_HEADERS = {
     "X-RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left in the bucket."),
     "X-RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Unix time (seconds) when it has room again."),
 }
-# A native list's page links the pages before and after it (`paging.listed`).
+# A native list's page links the pages before and after it (`paging.page_links`).
 _PAGE_LINKS = OpenAPIHeader(
     schema=_TEXT,
     description='The next and previous pages (RFC 8288): `<…?page=3>; rel="next", <…?page=1>; rel="prev"`, '
@@ -532,7 +532,7 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
         parameters = _JSONAPI_LIST_PARAMETERS if _is_list(native, schemas) else _JSONAPI_ITEM_PARAMETERS
         taken = {parameter["name"] for parameter in operation.get("parameters", [])}
         operation.setdefault("parameters", []).extend(p for p in parameters if p["name"] not in taken)
-    if _is_page(responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})):
+    if _is_page(responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {}), schemas):
         responses["200"].setdefault("headers", {})["Link"] = _PAGE_LINKS.to_schema()
     if "201" in responses and "Location" not in responses["201"].get("headers", {}):
         responses["201"]["description"] = "Created."  # Litestar's "Document created, URL follows" promises one
@@ -577,18 +577,26 @@ def _document_bucket_headers(operation: dict[str, Any]) -> None:
 
 def _is_list(native: dict[str, Any], schemas: dict[str, Any]) -> bool:
     """Whether a native envelope holds a list: its `data` an array, or a page of `items`."""
+    data = _data(native, schemas)
+    return data.get("type") == "array" or data.get("properties", {}).get("items", {}).get("type") == "array"
+
+
+def _is_page(native: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether a native answer is a list's page, which is sent with `Link` (`paging.page_links`): a
+    `paging.ListPage`, or the reports' page of `items` with its `page` and `pageSize`."""
+    if str(native.get("$ref", "")).rsplit("/", 1)[-1].startswith("ListPage_"):
+        return True
+    return {"items", "page", "pageSize"} <= set(_data(native, schemas).get("properties", {}))
+
+
+def _data(native: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a native envelope's `data`, its references followed."""
 
     def resolved(schema: dict[str, Any]) -> dict[str, Any]:
         reference = schema.get("$ref", "")
         return resolved(schemas[reference.rsplit("/", 1)[-1]]) if reference else schema
 
-    data = resolved(resolved(native).get("properties", {}).get("data", {}))
-    return data.get("type") == "array" or data.get("properties", {}).get("items", {}).get("type") == "array"
-
-
-def _is_page(native: dict[str, Any]) -> bool:
-    """Whether a native answer is a list's page (`paging.ListPage`), which `paging.listed` sends with `Link`."""
-    return str(native.get("$ref", "")).rsplit("/", 1)[-1].startswith("ListPage_")
+    return resolved(resolved(native).get("properties", {}).get("data", {}))
 
 
 def _answers_either_mode(response: dict[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 Every native list (a report's comments, the projects, the members…) reads its page through `provide_window`
 and answers it with `listed`: `data` stays the array it always was, and `meta` beside it tells the whole
-list's count (BugHerd's `meta.count`, also as `total`, JSON:API mode's name for it) and the page. The
+list's count (BugHerd's `meta.count`, also as `total`, JSON:API mode's name for it) and the page. Each sends
+`Link` to the pages around it (`page_links`), the reports' lists too, which keep their own body. The
 repositories count and slice in SQL (`page_of`). JSON:API mode keeps its own pages (`page[limit]`,
 `page[offset]`): there the list is read whole and paged as before, and the native parameters are a 400.
 """
@@ -116,14 +117,20 @@ class ListPage(msgspec.Struct, Generic[T], kw_only=True):
 def listed(request: Request[Any, Any, Any], reads: list[T], total: int, window: Window) -> Response[ListPage[T]]:
     """A native list's page, with `Link` to the pages before and after it (RFC 8288)."""
     meta = PageMeta(count=total, total=total, page=window.page, page_size=window.page_size)
+    return Response(ListPage(data=reads, meta=meta), headers=page_links(request, total, window))
+
+
+def page_links(request: Request[Any, Any, Any], total: int, window: Window) -> dict[str, str] | None:
+    """The `Link` header (RFC 8288) of a native page of a list of `total` items: its `next` and `prev` pages,
+    each only when there is one (from past the end, `prev` is the last page); none for a list of one page. Every
+    native list sends it: those of `listed`, and the reports' `{items, total, page, pageSize}`."""
     links = []
     if window.offset + window.page_size < total:
         links.append(f'<{_page_link(request, window.page + 1)}>; rel="next"')
     if window.page > 1:
         last = max(1, -(-total // window.page_size))
         links.append(f'<{_page_link(request, min(window.page - 1, last))}>; rel="prev"')
-    headers = {"Link": ", ".join(links)} if links else None
-    return Response(ListPage(data=reads, meta=meta), headers=headers)
+    return {"Link": ", ".join(links)} if links else None
 
 
 def _page_link(request: Request[Any, Any, Any], page: int) -> str:

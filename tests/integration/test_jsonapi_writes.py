@@ -8,6 +8,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -230,6 +231,51 @@ async def test_an_upload_for_a_json_api_client_is_answered_with_its_document(
         else:
             assert answer.json()["success"] is True
             assert answer.json()["data"]["name"] == "server.log", name
+
+
+async def test_the_native_reports_lists_link_their_pages_as_every_native_list_does(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The reports' native lists keep their `{items, total, page, pageSize}` and now send `Link` (RFC 8288) to
+    their next and previous pages, as the other native lists do (they sent none); the OpenAPI document says so.
+    In JSON:API mode the pages are the document's links, as before."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        for number in range(3):
+            title = f"Broken {number}"
+            await anonymous.post("/api/v1/reports", json={"title": title}, headers={"X-API-Key": project["apiKey"]})
+        lists = ["/api/v1/reports", f"/api/v1/projects/{project['id']}/reports"]
+        pages = {
+            url: [await tenant.client.get(f"{url}?page={page}&page_size=2&severity=medium") for page in (1, 2)]
+            for url in lists
+        }
+        past = await tenant.client.get(f"{lists[0]}?page=9&pageSize=2")
+        whole = await tenant.client.get(lists[0])
+        document = await tenant.client.get(lists[0], params={"page[limit]": 2}, headers={"Accept": JSONAPI})
+    openapi = (await anonymous.get("/schema/openapi.json")).json()
+    for url, (first, second) in pages.items():
+        assert first.json()["data"] == {**first.json()["data"], "total": 3, "page": 1, "pageSize": 2}, url
+        assert set(first.json()["data"]) == {"items", "total", "page", "pageSize"}, url
+        assert _links(first.headers["link"]) == {"next": (url, {"page": "2", "page_size": "2", "severity": "medium"})}
+        assert _links(second.headers["link"]) == {"prev": (url, {"page": "1", "page_size": "2", "severity": "medium"})}
+        assert len(first.json()["data"]["items"]) + len(second.json()["data"]["items"]) == 3, url
+    assert _links(past.headers["link"]) == {"prev": (lists[0], {"page": "2", "page_size": "2"})}
+    assert "link" not in whole.headers  # one page
+    assert "link" not in document.headers
+    assert document.json()["links"]["next"]
+    for path in ("/api/v1/reports", "/api/v1/projects/{project_id}/reports"):
+        headers = openapi["paths"][path]["get"]["responses"]["200"]["headers"]
+        assert headers["Link"]["schema"] == {"type": "string"}, path
+
+
+def _links(header: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """A `Link` header's pages by their `rel`: each one's path and query."""
+    linked = {}
+    for part in header.split(", "):
+        target, rel = part.split(">; rel=")
+        address = urlsplit(target.removeprefix("<"))
+        linked[rel.strip('"')] = (address.path, dict(parse_qsl(address.query)))
+    return linked
 
 
 async def test_the_openapi_document_gives_each_write_its_document_body(anonymous: ApiClient) -> None:

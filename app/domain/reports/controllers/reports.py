@@ -52,7 +52,7 @@ from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
-from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
+from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, page_links, provide_window
 from app.lib.schema import (
     LOCATION,
     PATCH_OR_PUT,
@@ -233,7 +233,7 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
         listing: NamedDependency[Listing],
-    ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+    ) -> Envelope[schemas.ReportPage] | Response[Any]:
         """The triage list, natively or as a JSON:API document (see LIST_DESCRIPTION); the native filters
         apply in both modes."""
         return await _listed(request, identity, (reports, projects, columns), listing)
@@ -258,7 +258,7 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
         listing: NamedDependency[Listing],
-    ) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+    ) -> Envelope[schemas.ReportPage] | Response[Any]:
         await projects.visible_one(identity, project_id)
         return await _listed(request, identity, (reports, projects, columns), listing, of_project=project_id)
 
@@ -624,9 +624,10 @@ async def _listed(
     listing: Listing,
     *,
     of_project: UUID | None = None,
-) -> Envelope[schemas.ReportPage] | Response[dict[str, Any]]:
+) -> Response[Any]:
     """The reports `identity` sees that the list's query picks (those `of_project` alone, when it names one), as
-    the native page or a JSON:API document."""
+    the native page (its handlers document the envelope it holds, sent in a Response for its `Link` header) or a
+    JSON:API document."""
     reports, projects, columns = services
     guest = await guest_projects(identity, projects)
     project_id = of_project or listing.filters.project_id
@@ -653,7 +654,8 @@ async def _listed(
     page, page_size = listing.page, listing.page_size
     result = await list_reports(reports.session, conditions, page=page, page_size=page_size)
     items = await _reads(reports, result.items, identity)
-    return ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
+    answer = ok(schemas.ReportPage(items=items, total=result.total, page=page, page_size=page_size))
+    return Response(answer, headers=page_links(request, result.total, Window(page, page_size)))
 
 
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
