@@ -75,6 +75,16 @@ async def _queued_soon(job_id: str) -> bool:
     return False
 
 
+async def _pinged(tenant: Tenant, receiver: Receiver) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A webhook to the receiver, its ping, and the id of the ping's job, once queued (no worker runs it yet)."""
+    body = {"url": receiver.url, "events": ["report.created"]}
+    webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+    ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
+    job_id = f"webhook-delivery:{ping['id']}:0"
+    assert await _queued_soon(job_id)
+    return webhook, ping, job_id
+
+
 @contextmanager
 def allowed() -> Iterator[None]:
     with environment(**ALLOWED):
@@ -230,11 +240,7 @@ async def test_a_delivery_a_previous_version_queued_with_the_other_jobs_is_still
     main queue, before an upgrade, are still sent."""
     async with tenants.create("Upgraded") as tenant, Receiver() as receiver:
         with allowed():
-            body = {"url": receiver.url, "events": ["report.created"]}
-            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
-            ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
-            job_id = f"webhook-delivery:{ping['id']}:0"
-            assert await _queued_soon(job_id)
+            webhook, ping, job_id = await _pinged(tenant, receiver)
             redis = get_redis()
             due = await redis.zscore(OUTBOUND_QUEUE, job_id)
             assert due is not None
@@ -249,11 +255,7 @@ async def test_a_delivery_a_previous_version_queued_with_the_other_jobs_is_still
 async def test_a_delivery_the_queue_lost_is_queued_again_by_the_sweeper(tenants: TenantFactory) -> None:
     async with tenants.create("Lost") as tenant, Receiver() as receiver:
         with allowed():
-            body = {"url": receiver.url, "events": ["report.created"]}
-            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
-            ping = _data(await tenant.client.post(f"/api/v1/webhooks/{webhook['id']}/ping"), 201)
-            job_id = f"webhook-delivery:{ping['id']}:0"
-            assert await _queued_soon(job_id)
+            webhook, ping, job_id = await _pinged(tenant, receiver)
             # The queue loses the job (a Redis restart, say), and the delivery is long overdue.
             redis = get_redis()
             assert await redis.delete(job_key_prefix + job_id) == 1
