@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from signal import Signals
 from types import SimpleNamespace
 from typing import Any, cast
@@ -55,6 +56,7 @@ OUTBOUND_JOBS_AT_ONCE = 20
 COMPLETION_WAIT_SECONDS = 25
 QUEUE_WORKER_POLL_SECONDS = 0.1
 _QUEUE_WORKERS = "lantern_queue_workers"
+_STOP_BY = "lantern_stop_by"  # time.monotonic() by which the running jobs of every worker are to have finished
 _WRITABLE_KEY = "lantern:worker:writable"
 _WRITABLE_KEY_MS = 60_000
 arq_logger = logging.getLogger("arq.worker")  # the line arq would write, among arq's own
@@ -84,6 +86,26 @@ class QueueWorker(Worker):
             self.main_task.cancel()
 
 
+class MainWorker(Worker):
+    """The worker `python -m workers` runs (`python -m app.cli worker`, the chart's, `make run`'s). On SIGTERM or
+    SIGINT the side queues' workers stop taking jobs with it, at once, and their running jobs have what is left of
+    the same COMPLETION_WAIT_SECONDS: arq's own handling stops the main worker alone, the side workers went on
+    taking outbound jobs while its running jobs finished, and waited their own 25 s after that, past the pod's
+    30 s grace period, whose SIGKILL left their jobs and their organizations' outbound slots held for minutes.
+    (`arq workers.main.WorkerSettings` runs arq's Worker: its side workers stop only once it has stopped.)"""
+
+    def handle_sig_wait_for_completion(self, signum: Signals) -> None:
+        _stop_taking_jobs(self.ctx)
+        super().handle_sig_wait_for_completion(signum)
+
+
+def _stop_taking_jobs(ctx: dict[str, Any]) -> None:
+    """The side workers take no more jobs; the first stop sets when their running ones are to have finished."""
+    ctx.setdefault(_STOP_BY, time.monotonic() + COMPLETION_WAIT_SECONDS)
+    for worker, _running in ctx.get(_QUEUE_WORKERS, ()):
+        worker.allow_pick_jobs = False
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
     await _wait_for_writes(ctx["redis"])
@@ -111,13 +133,14 @@ async def _wait_for_writes(redis: Redis) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """The side queues' workers stop with this one: they take no more jobs, and their running ones finish first."""
+    """The side queues' workers stop with this one: they take no more jobs, and their running ones finish first,
+    within the wait the signal began (`MainWorker`), or a whole one when the main worker stopped on its own."""
+    _stop_taking_jobs(ctx)
     workers = ctx.pop(_QUEUE_WORKERS)
-    for worker, _running in workers:
-        worker.allow_pick_jobs = False
     await asyncio.sleep(QUEUE_WORKER_POLL_SECONDS)  # a poll that began before may still start the jobs it read
-    if started := [task for worker, _running in workers for task in worker.tasks.values() if not task.done()]:
-        await asyncio.wait(started, timeout=COMPLETION_WAIT_SECONDS)
+    started = [task for worker, _running in workers for task in worker.tasks.values() if not task.done()]
+    if started and (left := ctx[_STOP_BY] - time.monotonic()) > 0:
+        await asyncio.wait(started, timeout=left)
     for worker, running in workers:
         await worker.close()  # cancels what still runs
         with contextlib.suppress(asyncio.CancelledError):

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,18 +34,23 @@ from typing import Any
 
 import httpx
 import pytest
+from arq.constants import default_queue_name, job_key_prefix
+from arq.jobs import deserialize_job
 
 from app.domain.webhooks.services import DeliveryService
 from app.lib.fair_share import OUTBOUND_SHARE
+from app.lib.queue import OUTBOUND_QUEUE, deserialize
+from app.lib.redis import get_redis
 from app.settings import get_settings
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, png
 from tests.support.logs import json_lines
+from tests.support.processes import worker_process
 from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
 from tests.support.server import free_port
-from workers.main import OUTBOUND_JOBS_AT_ONCE
+from workers.main import COMPLETION_WAIT_SECONDS, OUTBOUND_JOBS_AT_ONCE
 
 WEBHOOKS = "/api/v1/webhooks"
 ALL_EVENTS = ["report.created", "report.updated", "report.deleted", "comment.created"]
@@ -710,6 +717,63 @@ async def test_receivers_that_answer_nothing_hold_back_no_other_organizations_de
             assert hanging.held == OUTBOUND_SHARE, "one organization took more than its share of the slots"
             # Its later retries must not outlive the test.
             assert (await flooding.client.delete(f"{WEBHOOKS}/{flooded['id']}")).status_code == 204
+
+
+# The worker pod's grace period (charts/lantern/values.yaml): past it, Kubernetes kills the worker.
+WORKER_GRACE_SECONDS = 30
+
+
+async def test_sigterm_stops_every_worker_of_the_process_taking_jobs_within_one_wait(tenants: TenantFactory) -> None:
+    """On SIGTERM the outbound worker went on taking jobs while the main worker's running ones finished (up to
+    25 s), then let its own run for 25 s more: past the pod's 30 s grace period, whose SIGKILL leaves their claims
+    and their organization's outbound slots held for minutes. It now stops taking jobs at once, and every running
+    job has the same 25 s."""
+    with environment(LANTERN_OUTBOUND_TIMEOUT_SECONDS="60"):
+        async with (
+            HangingReceiver() as hanging,
+            Receiver() as receiver,
+            tenants.create() as tenant,
+        ):
+            held = await create_webhook(tenant, hanging.url)
+            late = await create_webhook(tenant, receiver.url)
+            await _into_the_main_queue(await ping(tenant, held["id"]))  # as a previous version queued it
+            async with worker_process() as process:
+                await hanging.holding(1, DEADLINE_SECONDS)  # the main worker's job
+                await ping(tenant, held["id"])
+                await hanging.holding(2, DEADLINE_SECONDS)  # the outbound worker's
+                signalled = time.monotonic()
+                os.killpg(process.pid, signal.SIGTERM)
+                await asyncio.sleep(0.5)
+                waiting = await ping(tenant, late["id"])
+                for _ in range(int(2 * WORKER_GRACE_SECONDS / 0.1)):
+                    if not process.running:
+                        break
+                    await asyncio.sleep(0.1)
+                stopped_after = time.monotonic() - signalled
+                await asyncio.sleep(0.5)  # a delivery the stopping worker sent would have arrived
+                assert receiver.requests == [], "a job was taken after SIGTERM"
+                assert stopped_after < COMPLETION_WAIT_SECONDS + 3 < WORKER_GRACE_SECONDS, process.output()
+            assert (await tenant.client.delete(f"{WEBHOOKS}/{held['id']}")).status_code == 204
+            listed = await deliveries(tenant, late["id"])
+            assert [(d["id"], d["status"]) for d in listed] == [(waiting["id"], "pending")]
+            assert (await tenant.client.delete(f"{WEBHOOKS}/{late['id']}")).status_code == 204
+
+
+async def _into_the_main_queue(delivery: dict[str, Any]) -> None:
+    """Move the delivery's job from the outbound queue to arq's main queue, where a version before the outbound
+    queue put it (the main worker still runs such jobs)."""
+    redis = get_redis()
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:  # queued beside the request's answer
+        for job_id, score in await redis.zrange(OUTBOUND_QUEUE, 0, -1, withscores=True):
+            data = await redis.get(job_key_prefix + job_id.decode())
+            if data and deserialize_job(data, deserializer=deserialize).kwargs.get("delivery_id") == delivery["id"]:
+                await redis.zrem(OUTBOUND_QUEUE, job_id)
+                await redis.zadd(default_queue_name, {job_id: score})
+                return
+        await asyncio.sleep(0.05)
+    msg = f"no job of delivery {delivery['id']} in the outbound queue"
+    raise AssertionError(msg)
 
 
 async def test_ping_is_delivered_signed(tenants: TenantFactory, worker: Any) -> None:
