@@ -9,22 +9,32 @@ is queued again a little later, under an id made from its own, instead of holdin
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
+import structlog
 from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from app.lib.queue import POSTPONED, job_queue
 
 # Half the slots of one worker process (workers/main.py's OUTBOUND_JOBS_AT_ONCE): the other half stays free
 # for the other organizations while one floods.
 OUTBOUND_SHARE = 10
-# A slot whose job's worker was killed is taken back after arq's own job timeout (workers/main.py).
-_SLOT_EXPIRY_MS = 310_000
+logger = structlog.get_logger()
+
+# A slot is held for this long, and held again this long every RENEW_SECONDS while its job runs: a slot whose
+# worker was killed (SIGKILL, a lost node) is free again within the lease. It was held for arq's job timeout
+# (310 s), and a worker killed while running an organization's ten outbound jobs stopped all its deliveries,
+# GitHub issues and e-mails for five minutes.
+SLOT_LEASE_MS = 15_000
+RENEW_SECONDS = 5.0
 # A job postponed for the nth time comes back after FIRST * 2**(n-1) seconds, at most MAX: a backlog of
 # thousands waits without being picked up every poll.
 POSTPONE_FIRST_SECONDS = 0.5
@@ -51,14 +61,36 @@ def _take_script() -> AsyncScript:
 
 @asynccontextmanager
 async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool]:
-    """Whether one of the organization's slots is this job's; a slot taken is given back on leaving."""
+    """Whether one of the organization's slots is this job's; a slot taken is held while the job runs, and given
+    back on leaving."""
     key = _running_key(organization_id)
-    taken = bool(await _take_script()(keys=[key], args=[timestamp_ms(), _SLOT_EXPIRY_MS, OUTBOUND_SHARE, job_id]))
+    taken = bool(await _take_script()(keys=[key], args=[timestamp_ms(), SLOT_LEASE_MS, OUTBOUND_SHARE, job_id]))
+    if not taken:
+        yield False
+        return
+    holding = asyncio.create_task(_hold(key, job_id))
     try:
-        yield taken
+        yield True
     finally:
-        if taken:
-            await job_queue().redis.zrem(key, job_id)
+        holding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await holding
+        await job_queue().redis.zrem(key, job_id)
+
+
+async def _hold(key: str, job_id: str) -> None:
+    """Renew the slot's lease until cancelled (counted again if it lapsed meanwhile: the job runs all the same); a
+    renewal Redis misses is tried again at the next one."""
+    redis = job_queue().redis
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        try:
+            async with redis.pipeline(transaction=True) as pipeline:
+                pipeline.zadd(key, {job_id: timestamp_ms() + SLOT_LEASE_MS})
+                pipeline.pexpire(key, SLOT_LEASE_MS)
+                await pipeline.execute()
+        except (RedisError, OSError) as error:
+            logger.warning("outbound slot not renewed", job_id=job_id, error=repr(error))
 
 
 async def postpone(function: str, job_id: str, kwargs: dict[str, Any]) -> None:
