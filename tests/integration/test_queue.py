@@ -81,10 +81,13 @@ async def test_make_runs_worker_lets_go_of_the_claims_a_killed_worker_left(separ
         await client.aclose()
 
 
-async def test_a_worker_started_on_a_redis_refusing_writes_waits_for_it(separate_redis: EmbeddedRedis) -> None:
+async def test_a_worker_started_on_a_redis_refusing_writes_waits_for_it(
+    embedded_services: dict[str, str], separate_redis: EmbeddedRedis
+) -> None:
     """A full disk makes Redis answer writes with MISCONF (here OOM, as a full `maxmemory` under `noeviction`
     does, which lets the test's own DEL through): the worker died at its first heartbeat, five times a minute
-    until `make run` gave up. Now it waits for Redis to take writes again, then polls."""
+    until `make run` gave up. Now it waits for Redis to take writes again, then polls. (The worker starts on a
+    migrated database: `embedded_services`.)"""
     client = Redis.from_url(separate_redis.url)
     worker = WorkerProcess({"REDIS_URL": separate_redis.url})
     try:
@@ -106,7 +109,9 @@ async def test_a_worker_started_on_a_redis_refusing_writes_waits_for_it(separate
         await client.aclose()
 
 
-def test_make_run_starts_the_worker_while_redis_refuses_writes(separate_redis: EmbeddedRedis) -> None:
+def test_make_run_starts_the_worker_while_redis_refuses_writes(
+    embedded_services: dict[str, str], separate_redis: EmbeddedRedis
+) -> None:
     """`run`'s start of a worker on its own Redis, whose claims it cannot let go of now: they expire by
     themselves, and the worker is started (the error went up through the supervisor and stopped `run`)."""
     refusing = SyncRedis.from_url(separate_redis.url)
