@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.domain.organizations.models import Organization
 from app.domain.transfer.archive import MANIFEST, PEOPLE_KIND, TENANT_KINDS
-from app.domain.transfer.importing import ArchiveRefusedError, import_organization
+from app.domain.transfer.importing import MAX_FILE_BYTES, ArchiveRefusedError, import_organization
 from app.lib.database import alchemy_config
 from app.settings import get_settings
 from tenants.context import system_scope
@@ -263,3 +263,44 @@ async def test_an_import_that_fails_leaves_no_organization_and_no_file(
             assert failed.stderr.splitlines()[-1].startswith("Error: The archive is damaged:"), failed.stderr
             assert await organizations() == organizations_before, damage
             assert stored_files() == files_before, damage
+
+
+async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_leaves_nothing(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """A zip whose data is damaged (a wrong CRC, found while reading its rows) was a traceback; a file past the
+    largest Lantern stores (a zip bomb's few kilobytes that inflate to anything) was read whole into memory and
+    written to the storage. Both are refused as a damaged archive, before the oversized file is read."""
+    async with tenants.create("Zip Damage") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="ZIP")
+        shot = await screenshot_report(tenant, project, "The cart is empty")
+        await processed(tenant, shot["id"])
+        path = tmp_path / "zip.zip"
+        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        organizations_before, files_before = await organizations(), stored_files()
+
+        wrong_crc = tmp_path / "crc.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(wrong_crc, "w", zipfile.ZIP_STORED) as target:
+            for info in source.infolist():
+                target.writestr(info.filename, source.read(info))
+        data = bytearray(wrong_crc.read_bytes())
+        at = data.index(b"The cart is empty")
+        data[at] = ord("X")  # the stored bytes changed, their CRC not
+        wrong_crc.write_bytes(bytes(data))
+
+        oversized = tmp_path / "oversized.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(oversized, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+            name = f"files/{tenant.organization_id}/{project['id']}/{'0' * 32}.png"
+            target.writestr(name, b"\0" * (MAX_FILE_BYTES + 1))
+        assert oversized.stat().st_size < path.stat().st_size + 100_000
+
+        for broken, reason in ((wrong_crc, "Bad CRC-32 for file 'reports.jsonl'"), (oversized, name)):
+            failed = await cli("import-organization", str(broken))
+            assert failed.returncode == 1, (broken, failed.stdout, failed.stderr)
+            assert "Traceback" not in failed.stderr
+            assert failed.stderr.splitlines()[-1].startswith("Error: The archive is damaged:"), failed.stderr
+            assert reason in failed.stderr.splitlines()[-1]
+            assert await organizations() == organizations_before, broken
+            assert stored_files() == files_before, broken

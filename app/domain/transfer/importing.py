@@ -15,6 +15,7 @@ import io
 import json
 import secrets
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
 from app.domain.organizations.models import Invitation
 from app.domain.organizations.services import INVITATION_LIFETIME, invitation_link
+from app.domain.reports.attachments import MAX_ATTACHMENT_BYTES
+from app.domain.reports.ingest import MAX_UPLOAD_BYTES
 from app.domain.reports.models import ProjectCounter, Report
 from app.domain.reports.search import search_fields
 from app.domain.transfer.archive import (
@@ -61,6 +64,12 @@ IMPORT_BATCH = 500
 Progress = Callable[[str, int], None]
 _KINDS = {kind.name: kind for kind in TENANT_KINDS}
 _SLUG_ATTEMPTS = 5
+# The largest file Lantern stores (a screenshot or an attached file as sent; what processing makes is smaller): an
+# archive's file past it is no file of Lantern's, and is refused before it is read, as its size says (a zip entry
+# that inflates past its stated size fails its check), so that no such entry fills the memory or the storage.
+MAX_FILE_BYTES = max(MAX_UPLOAD_BYTES, MAX_ATTACHMENT_BYTES)
+# What a damaged zip's reading raises: a wrong CRC or a truncated entry, a broken compressed stream.
+_DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError)
 
 
 class ArchiveRefusedError(Exception):
@@ -117,7 +126,7 @@ async def import_organization(source: Path, *, revisions: Sequence[str], progres
         importer = _Importer(archive, read_manifest(archive, revisions), progress)
         try:
             return await importer.run()
-        except (KeyError, ValueError, TypeError, IntegrityError) as error:
+        except (KeyError, ValueError, TypeError, IntegrityError, *_DAMAGED_ZIP) as error:
             # A row or file missing or garbled, or one naming a row the archive does not hold.
             await importer.remove_files()
             raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=_reason(error))) from error
@@ -367,6 +376,8 @@ class _Importer:
             if not info.filename.startswith(FILES) or info.is_dir():
                 continue
             key = self.ids.key(info.filename.removeprefix(FILES))
+            if info.file_size > MAX_FILE_BYTES:
+                raise ValueError(_("%(name)s is larger than any file Lantern stores.", name=info.filename))
             self.stored.add(UUID(key.split("/")[1]))
             await store.put(key, self.archive.read(info))
             count += 1
