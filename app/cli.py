@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
-from app.domain.transfer.exporting import export_organization, organizations_named
+from app.domain.transfer.exporting import ArchiveUnwritableError, export_organization, organizations_named
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, has_sqlstate, message_of
@@ -344,10 +344,13 @@ def export_organization_command(organization: str, archive: Path) -> None:
     with use_locale(_cli_locale()):
         organization_id = _organization_named(organization)
         progress = _transfer_progress(importing=False)
-        with _database_errors("DATABASE_URL"):
-            manifest = asyncio.run(
-                export_organization(organization_id, archive, revision=current_revision(), progress=progress)
-            )
+        try:
+            with _database_errors("DATABASE_URL"):
+                manifest = asyncio.run(
+                    export_organization(organization_id, archive, revision=current_revision(), progress=progress)
+                )
+        except ArchiveUnwritableError as error:
+            raise click.ClickException(str(error)) from None
         click.echo(
             _(
                 "%(organization)s is exported to %(archive)s.",

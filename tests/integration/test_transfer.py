@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import zipfile
@@ -34,16 +36,33 @@ ROOT = Path(__file__).resolve().parents[2]
 _ID_KEYS = {"id", "projectId", "reportId", "url", "thumbnailUrl", "downloadUrl", "links", "apiKey", "key"}
 
 
-def lantern(*args: str, lang: str = "en_US.UTF-8") -> subprocess.CompletedProcess[str]:
-    """The CLI as an operator runs it, on this suite's database, Redis and data directory."""
+def lantern(
+    *args: str, lang: str = "en_US.UTF-8", max_file_bytes: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as an operator runs it, on this suite's database, Redis and data directory; with `max_file_bytes`,
+    on a disk as good as full (a file written past that size fails with EFBIG)."""
     env = {**os.environ, "LANG": lang, "LC_ALL": lang}
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+
+    def full_disk() -> None:
+        if max_file_bytes is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    return subprocess.run(  # noqa: S603 - our own interpreter and module; the hook only sets a limit
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=full_disk,
     )
 
 
-async def cli(*args: str, lang: str = "en_US.UTF-8") -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(lantern, *args, lang=lang)
+async def cli(
+    *args: str, lang: str = "en_US.UTF-8", max_file_bytes: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(lantern, *args, lang=lang, max_file_bytes=max_file_bytes)
 
 
 async def get(tenant: Tenant, path: str) -> Any:
@@ -304,3 +323,34 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
             assert reason in failed.stderr.splitlines()[-1]
             assert await organizations() == organizations_before, broken
             assert stored_files() == files_before, broken
+
+
+async def test_an_archive_that_cannot_be_written_is_told_as_such_and_leaves_no_file(
+    tenants: TenantFactory, tmp_path: Path
+) -> None:
+    """A folder that is missing or is a file, or a disk that fills up midway: a line that names the archive's path
+    and why, in the reader's language, and no partial file left. It said the database could not be used."""
+    async with tenants.create("Unwritable") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="UNW")
+        first = await report(tenant.client, project["apiKey"], "Big notes")
+        await attach(tenant, first["id"], "notes.bin", os.urandom(1024 * 1024), "application/octet-stream")
+        plain_file = tmp_path / "plain.txt"
+        plain_file.write_text("not a folder")
+        for path, why, full in (
+            (tmp_path / "missing" / "org.zip", "No such file or directory", None),
+            (plain_file / "org.zip", "Not a directory", None),
+            (tmp_path / "full" / "org.zip", "File too large", 256 * 1024),
+        ):
+            if full:
+                path.parent.mkdir()
+            failed = await cli("export-organization", tenant.slug, str(path), max_file_bytes=full)
+            assert failed.returncode == 1, (path, failed.stdout, failed.stderr)
+            assert "Traceback" not in failed.stderr
+            assert failed.stderr.splitlines()[-1] == f"Error: {path} cannot be written: {why}"
+            assert not path.parent.is_dir() or list(path.parent.iterdir()) == []
+        refused = await cli(
+            "export-organization", tenant.slug, str(tmp_path / "missing" / "org.zip"), lang="de_DE.UTF-8"
+        )
+        assert refused.returncode == 1
+        assert "cannot be written" not in refused.stderr  # in German
+        assert str(tmp_path / "missing" / "org.zip") in refused.stderr

@@ -4,6 +4,7 @@ archive as it is read, so that no step holds the whole organization in memory.""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -30,12 +31,41 @@ from app.domain.transfer.archive import (
     encoded,
 )
 from app.lib.database import alchemy_config, snapshot_engine
+from app.lib.i18n import gettext as _
 from app.lib.storage import InvalidKeyError, check_key, storage
 from tenants.context import system_scope, tenant_scope
 
 EXPORT_BATCH = 500
 # Told after each batch: the kind of record (the archive's file name without .jsonl, or "files") and how many so far.
 Progress = Callable[[str, int], None]
+
+
+class ArchiveUnwritableError(Exception):
+    """The archive's file cannot be written (its folder missing or not writable, the disk full): the operator's
+    path, not the database, is at fault. Its message is in the reader's language."""
+
+
+class _ArchiveFile(io.FileIO):
+    """The archive's file (written at `path`, named as the operator's `destination`), whose failures to be written
+    say so: the export also talks to the database, whose connections fail with OSError too."""
+
+    def __init__(self, path: Path, destination: Path) -> None:
+        self.destination = destination
+        try:
+            super().__init__(path, "w")
+        except OSError as error:
+            raise _unwritable(destination, error) from error
+
+    def write(self, data: Any) -> int:
+        try:
+            return super().write(data)
+        except OSError as error:
+            raise _unwritable(self.destination, error) from error
+
+
+def _unwritable(path: Path, error: OSError) -> ArchiveUnwritableError:
+    reason = error.strerror or str(error)
+    return ArchiveUnwritableError(_("%(path)s cannot be written: %(reason)s", path=path, reason=reason))
 
 
 async def organizations_named(reference: str) -> list[Organization]:
@@ -64,11 +94,16 @@ async def export_organization(
     schema revision of this version of Lantern. The archive appears whole or not at all: it is written beside its
     place and moved there once complete."""
     partial = destination.with_name(f".{destination.name}.partial")
+    # Opened before the database is read: a path that cannot be written is told at once, not after the export.
+    file = io.BufferedWriter(_ArchiveFile(partial, destination))
     engine = snapshot_engine()
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with file, zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             manifest = await _write_archive(engine, archive, organization_id, revision, progress)
-        partial.replace(destination)
+        try:
+            partial.replace(destination)
+        except OSError as error:
+            raise _unwritable(destination, error) from error
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
