@@ -1362,3 +1362,54 @@ async def test_a_page_with_its_own_trigger_opens_and_closes_the_dialog_and_hears
         ["submitted", {"id": report["id"], "trackingId": report["trackingId"]}],
         ["closed", None],
     ]
+
+
+async def test_a_page_with_a_lantern_of_its_own_keeps_it_and_still_gets_the_widget(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A `window.Lantern` that is not the README's stub (a function, a library of that name) is the page's own: it
+    is left as it was, and the widget works without its API, saying so. A stub the page froze gives way to a new
+    object, one held read-only takes the methods itself, and one both frozen and read-only leaves the page without
+    the API, said so: their queued calls are made all the same. A frozen stub threw in the widget's start, and no
+    button ever came; a page's own function or methods were overwritten."""
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    queued = '{ q: [["identify", { email: "ana@example.com" }]] }'
+    pages = {
+        "function": ("window.Lantern = function () { return 'mine'; };", "Lantern()", "mine"),
+        "library": ("window.Lantern = { open: () => 'its own', version: 3 };", "Lantern.open()", "its own"),
+        "frozen": (f"window.Lantern = Object.freeze({queued});", "typeof Lantern.open", "function"),
+        "read-only": (
+            f"Object.defineProperty(window, 'Lantern', {{ value: {queued} }});",
+            "typeof Lantern.open",
+            "function",
+        ),
+        "frozen and read-only": (
+            f"Object.defineProperty(window, 'Lantern', {{ value: Object.freeze({queued}) }});",
+            "typeof Lantern.open",
+            "undefined",
+        ),
+    }
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            launcher = page.get_by_role("button", name="Report a bug")
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            for name, (script, call, answer) in pages.items():
+                path = "/" + name.replace(" ", "-")
+                site.pages[path] = embedding_page(live_server, project["apiKey"], script).replace(LANTERN_STUB, "")
+                await page.goto(site.url(path))
+                await launcher.click()
+                email = "" if name in {"function", "library"} else "ana@example.com"  # the stubs' queued call
+                await expect(dialog.get_by_label("Your e-mail (optional)")).to_have_value(email)
+                assert await page.evaluate(call) == answer, name
+                if answer == "function":  # the API works
+                    await page.evaluate("Lantern.close()")
+                    await expect(dialog).to_have_count(0)
+
+    assert [warning for warning in warnings if warning.startswith("Lantern:")] == [
+        "Lantern: window.Lantern is the page's own (function): the widget works without its JavaScript API.",
+        "Lantern: window.Lantern is the page's own (object): the widget works without its JavaScript API.",
+        "Lantern: window.Lantern cannot be assigned: the widget works without its JavaScript API.",
+    ]
+

@@ -55,6 +55,35 @@ function reporterFrom(user) {
   return reporter;
 }
 
+// Whether `value` is the README's stub (an object whose `q` is an array), or nothing yet: anything else named
+// Lantern is the page's own (a function, a library of that name), which the widget leaves as it is.
+const isStub = (value) => value == null || (isObject(value) && Array.isArray(value.q));
+
+// `api` made `window.Lantern`, and the stub's queued calls played through `run`. The stub's own object is kept, so
+// that a page holding a reference to it calls the real methods from now on (its queue goes on taking calls, made
+// at once); a stub the page froze gives way to a new object. Where the page's own Lantern is there, or the name
+// cannot be assigned, the widget goes on without its API, and says so: it never throws, and never breaks the page.
+function installed(api, run) {
+  const existing = window.Lantern;
+  if (!isStub(existing)) {
+    warn(`window.Lantern is the page's own (${typeof existing}): the widget works without its JavaScript API.`);
+    return;
+  }
+  const queued = existing ? existing.q : [];
+  const methods = { ...api, q: { push: (...calls) => calls.forEach(run) } };
+  const lantern = existing && Object.isExtensible(existing) ? existing : {};
+  try {
+    Object.assign(lantern, methods);
+    window.Lantern = lantern;
+  } catch (_readOnly) {
+    // A property the page made read-only (assigning it throws in strict code, does nothing otherwise).
+  }
+  if (window.Lantern !== lantern) {
+    warn("window.Lantern cannot be assigned: the widget works without its JavaScript API.");
+  }
+  queued.forEach(run);
+}
+
 // `window.Lantern`, made from the page's stub (whose queued calls are played) or anew. Returns what the widget
 // reads of it (`page`) and `attach(controls)`, which hands it the widget's open and close once the widget is
 // shown: an open() called before waits for that.
@@ -102,13 +131,7 @@ export function installApi() {
     if (METHODS.includes(method)) api[method](...args);
     else warn(`${JSON.stringify(String(method))} is not one of Lantern's methods (${METHODS.join(", ")}).`);
   };
-  // The stub's own object, so that a page keeping a reference to it calls the real methods from now on; its
-  // queue goes on taking calls, made at once.
-  const lantern = isObject(window.Lantern) ? window.Lantern : {};
-  const queued = Array.isArray(lantern.q) ? lantern.q : [];
-  Object.assign(lantern, api, { q: { push: (...calls) => calls.forEach(run) } });
-  window.Lantern = lantern;
-  queued.forEach(run);
+  installed(api, run);
 
   return {
     page: {
