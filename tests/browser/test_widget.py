@@ -1413,3 +1413,25 @@ async def test_a_page_with_a_lantern_of_its_own_keeps_it_and_still_gets_the_widg
         "Lantern: window.Lantern cannot be assigned: the widget works without its JavaScript API.",
     ]
 
+
+async def test_the_last_of_open_and_close_wins_while_the_screenshot_is_taken(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """open(), close(), open() in a row (a page's trigger clicked twice, a close between): the dialog is open, as
+    the last call asked; it stayed closed, the second open() dropped while the first's screenshot was taken."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/account"] = embedding_page(live_server, project["apiKey"], "", "hidden")
+            await page.goto(site.url("/account"))
+            await page.wait_for_function("typeof Lantern.q.push === 'function' && !Array.isArray(Lantern.q)")
+            await page.wait_for_function("document.documentElement.lastElementChild.shadowRoot !== null")
+            dialog = page.get_by_role("dialog", name="Report a bug")
+            await page.evaluate("Lantern.open(); Lantern.close(); Lantern.open()")
+            await expect(dialog).to_be_visible()
+            await page.wait_for_timeout(500)
+            await expect(dialog).to_be_visible()
+            await page.evaluate("Lantern.close(); Lantern.open(); Lantern.close()")
+            await page.wait_for_timeout(500)
+            await expect(dialog).to_have_count(0)
+            assert [event for event, _detail in await page.evaluate("window.seen")] == ["opened", "closed"]

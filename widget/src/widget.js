@@ -471,6 +471,7 @@ export function mountWidget({ settings, config, recording, page }) {
   let opening = false; // while its screenshot is taken, or a report sent meanwhile is on its way
   let closeWhenOpened = false; // Lantern.close() came meanwhile
   const open = async () => {
+    if (opening) closeWhenOpened = false; // the last call wins: open(), close(), open() leaves it open
     if (opening || closeDialog) return;
     opening = true;
     closeWhenOpened = false;
