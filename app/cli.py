@@ -40,6 +40,7 @@ from app.lib.i18n import format_number, match_locale, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.queue import release_claims
+from app.lib.storage import StorageUnavailableError
 from app.lib.supervisor import (
     Child,
     GaveUpError,
@@ -382,6 +383,13 @@ def import_organization_command(archive: Path) -> None:
                 )
         except ArchiveRefusedError as error:
             raise click.ClickException(str(error)) from None
+        except StorageUnavailableError as error:  # the store's failure, not the database's
+            message = _(
+                "The files cannot be stored (%(reason)s), so nothing was imported: see that the storage of "
+                "LANTERN_STORAGE takes files (a full or read-only disk, a bucket out of reach).",
+                reason=_reason(error),
+            )
+            raise click.ClickException(message) from None
         asyncio.run(mail_invitations(imported))
         click.echo(
             _(

@@ -354,3 +354,31 @@ async def test_an_archive_that_cannot_be_written_is_told_as_such_and_leaves_no_f
         assert refused.returncode == 1
         assert "cannot be written" not in refused.stderr  # in German
         assert str(tmp_path / "missing" / "org.zip") in refused.stderr
+
+
+async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_organization(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """A store that fails (a full or read-only disk, a bucket out of reach) was told as the database's fault."""
+    async with tenants.create("Unstored") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="UNS")
+        shot = await screenshot_report(tenant, project, "The cart is empty")
+        await processed(tenant, shot["id"])
+        path = tmp_path / "unstored.zip"
+        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        organizations_before = await organizations()
+        uploads = get_settings().data_dir / "uploads"
+        aside = uploads.rename(uploads.with_name("uploads-aside"))
+        uploads.write_bytes(b"")  # the uploads directory is no directory: every write fails
+        try:
+            failed = await cli("import-organization", str(path), lang="de_DE.UTF-8")
+        finally:
+            uploads.unlink()
+            aside.rename(uploads)
+    assert failed.returncode == 1, (failed.stdout, failed.stderr)
+    assert "Traceback" not in failed.stderr
+    line = failed.stderr.splitlines()[-1]
+    assert line.startswith("Error: Die Dateien können nicht gespeichert werden ("), failed.stderr
+    assert "Not a directory" in line or "NotADirectoryError" in line, line
+    assert "DATABASE_URL" not in line
+    assert await organizations() == organizations_before
