@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -461,6 +461,19 @@ def written(body: dict[str, Any], location: str | None = None, *, made: bool = F
     status = HTTP_201_CREATED if made or location is not None else HTTP_200_OK
     headers = {"Location": location} if location is not None else None
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+T = TypeVar("T")
+if TYPE_CHECKING:
+    # A creation's answer in either mode: a 201 with the native envelope and its `Location` (`created`), or with
+    # the JSON:API document (`written`, `created_or_document`). What mypy checks the handler's answers against.
+    CreatedOrDocument: TypeAlias = Response[Envelope[T]] | Response[dict[str, Any]]
+else:
+    # What Litestar reads, to document it: of a union of responses it documents the first member alone, and that
+    # as `{}`. The native body beside the document's response it documents as it does an item's answer in either
+    # mode (`Envelope[X] | Response[dict]`), which `openapi.completed` makes the envelope under `application/json`
+    # and the JSON:API document under MEDIA_TYPE. The handler declares the `Location` (`response_headers=LOCATION`).
+    CreatedOrDocument = Envelope[T] | Response[dict[str, Any]]
 
 
 PLAIN_DESCRIPTION = (

@@ -600,8 +600,9 @@ def _data(native: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answers_either_mode(response: dict[str, Any]) -> bool:
-    """Litestar documents a handler's `Envelope[...] | Response[dict]` as `oneOf: [envelope, {}]`; in this
-    API that `Response[dict]` is always the JSON:API document (`jsonapi.document_response`)."""
+    """Litestar documents a handler's `Envelope[...] | Response[dict]` (a creation's `jsonapi.CreatedOrDocument`
+    too) as `oneOf: [envelope, {}]`; in this API that `Response[dict]` is always the JSON:API document
+    (`jsonapi.document_response`, `jsonapi.written`)."""
     schema = response.get("content", {}).get("application/json", {}).get("schema", {})
     return {} in schema.get("oneOf", [])
 

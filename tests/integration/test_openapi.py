@@ -363,6 +363,62 @@ async def test_an_answer_in_either_mode_documents_both_media_types(
     assert set(resource["required"]) <= set(answer.json()["data"][0]) <= set(resource["properties"])
 
 
+def _answers_jsonapi(handler: HTTPRouteHandler) -> bool:
+    """Whether a handler can answer a JSON:API document: among the bodies its return type names (a `Response`'s
+    content, or the value itself) there is another beside the document, a dict (or anything) sent in a `Response`
+    of its own media type (`jsonapi.written`, `document_response`)."""
+    returned = handler.parsed_fn_signature.return_type
+    bodies = []
+    for member in returned.inner_types if returned.is_union else [returned]:
+        if member.is_subclass_of(Response) and member.inner_types:
+            content = member.inner_types[0]
+            bodies += [(True, inner.annotation) for inner in (content.inner_types if content.is_union else [content])]
+        else:
+            bodies.append((False, member.annotation))
+    return len(bodies) > 1 and any(sent and body in (dict[str, Any], Any) for sent, body in bodies)
+
+
+async def test_every_operation_that_can_answer_jsonapi_documents_both_media_types(
+    anonymous: ApiClient, app: Any
+) -> None:
+    """A creation that answers its envelope with `Location` or a JSON:API document (`Response[Envelope[X]] |
+    Response[dict]`) was documented as `{}` under `application/json` alone: a client generated from the document
+    knew nothing of what eight creations answer, nor that they take JSON:API's parameters."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    operations = _operations(document)
+    either = {
+        (method.lower(), re.sub(r"{(\w+):\w+}", r"{\1}", route.path)): handler
+        for route in app.routes
+        for method, (handler, _) in getattr(route, "route_handler_map", {}).items()
+        if method != "HEAD" and handler.resolve_include_in_schema() and _answers_jsonapi(handler)
+    }
+    assert {handler.operation_id for handler in either.values()} >= {
+        "ListReports",
+        "GetProject",
+        "CreateProject",
+        "InviteMember",
+        "CreateAttachment",
+        "UploadAttachment",
+    }
+    jsonapi = {"$ref": "#/components/schemas/JsonApiDocument"}
+    undocumented = []
+    for key, handler in either.items():
+        operation = operations[key]
+        content = operation["responses"][str(handler.status_code)].get("content", {})
+        parameters = {parameter["name"] for parameter in operation.get("parameters", [])}
+        native = content.get("application/json", {}).get("schema", {})
+        if (
+            set(content) != {"application/json", MEDIA_TYPE}
+            or content[MEDIA_TYPE]["schema"] != jsonapi
+            or native in ({}, jsonapi)
+            or not {"include", "fields"} <= parameters
+        ):
+            undocumented.append((operation["operationId"], content))
+    assert undocumented == []
+    made = operations["post", "/api/v1/projects"]["responses"]["201"]["content"]["application/json"]
+    assert made == {"schema": {"$ref": "#/components/schemas/ProjectReadEnvelope"}}
+
+
 async def test_the_widget_configuration_answer_is_documented_as_it_is_sent(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

@@ -204,7 +204,7 @@ class OrganizationController(Controller):
         data: JSONBody[dict[str, Any]],
         memberships: NamedDependency[MembershipService],
         organizations: NamedDependency[OrganizationService],
-    ) -> Response[Envelope[schemas.InvitedMember]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
         """Invite someone by e-mail address; the answer carries the invitation's token (to a signed-in person).
         In JSON:API mode, the new `membership` with its `invitationToken` among its attributes."""
         sent = await jsonapi.body_as_sent(data, "membership")

@@ -148,7 +148,7 @@ class ProjectController(Controller):
     )
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
-    ) -> Response[Envelope[schemas.ProjectRead]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.ProjectRead]:
         """A project, with its first widget key; a field it does not know is refused."""
         sent = await jsonapi.body_as_sent(data, "project", other_form=schemas.from_bugherd_project)
         creation = convert_body(sent, schemas.ProjectCreate)

@@ -78,7 +78,7 @@ class TokenController(Controller):
         identity: NamedDependency[Identity],
         data: JSONBody[dict[str, Any]],
         tokens: NamedDependency[TokenService],
-    ) -> Response[Envelope[schemas.TokenCreated]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.TokenCreated]:
         creation = convert_body(await jsonapi.body_as_sent(data, "token"), schemas.TokenCreate)
         token, secret = await tokens.issue(creation.name, identity.user_id)
         read = extended(token_read(token), schemas.TokenCreated, token=secret)

@@ -124,7 +124,7 @@ class WebhookController(Controller):
     )
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]], webhooks: NamedDependency[WebhookService]
-    ) -> Response[Envelope[schemas.WebhookWithSecret]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.WebhookWithSecret]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
         sent = await jsonapi.body_as_sent(data, "webhook")

@@ -142,7 +142,7 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.AttachmentRead]:
         """A file as multipart `file`, or a link as JSON `{"url", "name"}` (or BugHerd's
         `{"attachment": {"url", "file_name"}}`, or a JSON:API document's attributes)."""
         report = await _report(identity, reference, reports, projects)
@@ -182,7 +182,7 @@ class AttachmentController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         attachments: NamedDependency[AttachmentService],
-    ) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.AttachmentRead]:
         report = await _report(identity, reference, reports, projects)
         content_type: str | None = request.headers.get("content-type")
         if request.content_type[0] == "multipart/form-data":
@@ -272,9 +272,7 @@ class AttachmentController(Controller):
         await attachments.remove(await attachments.one(report.id, attachment_id), identity)
 
 
-def _made(
-    request: Request[Any, Any, Any], attachment: Attachment
-) -> Response[Envelope[schemas.AttachmentRead]] | Response[dict[str, Any]]:
+def _made(request: Request[Any, Any, Any], attachment: Attachment) -> jsonapi.CreatedOrDocument[schemas.AttachmentRead]:
     """A new attachment, linked or uploaded (whatever the body's type, a client that asks for JSON:API by its
     `Accept` gets its document), at the address a GET reads it: its 201's `Location` and the document's self
     link."""

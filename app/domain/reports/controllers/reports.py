@@ -200,7 +200,7 @@ class ReportController(Controller):
         reports: NamedDependency[ReportService],
         projects: NamedDependency[ProjectService],
         columns: NamedDependency[ColumnService],
-    ) -> Response[Envelope[schemas.ReportRead]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.ReportRead]:
         """A report the team files (what a customer said on the phone; an integration's task), numbered and
         announced (`report.created`) as any other; its history says who filed it. No title: the description's
         first line, cut at a word. The status is a column's name, as in a change; the assignee, by
@@ -508,7 +508,7 @@ class ColumnController(Controller):
         data: JSONBody[dict[str, Any]],
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
-    ) -> Response[Envelope[schemas.ColumnRead]] | Response[dict[str, Any]]:
+    ) -> jsonapi.CreatedOrDocument[schemas.ColumnRead]:
         sent = await jsonapi.body_as_sent(data, "column", other_form=_bugherd_column)
         await projects.get(project_id)
         column = _column_read(await columns.add(project_id, convert_body(sent, schemas.ColumnCreate)))
