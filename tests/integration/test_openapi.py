@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -566,6 +566,106 @@ async def test_an_attachments_201_says_where_it_is_read(tenants: TenantFactory, 
     assert {name: answer.json()["data"]["id"] for name, answer in read.items()} == {
         name: answer.json()["data"]["id"] for name, answer in answers.items()
     }
+
+
+async def test_every_201_that_sends_location_documents_it(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """An attachment's 201, linked or uploaded, sent `Location` and its document did not say so. Every operation
+    the document gives a 201 is tried here, in each mode it answers in (a new one is added to the list): those
+    that send `Location` document it, and those that document it send it, an address a GET reads."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    answers_201 = {
+        operation["operationId"]: operation["responses"]["201"]
+        for operation in _operations(document).values()
+        if "201" in operation["responses"]
+    }
+    async with tenants.create() as tenant, ApiClient.for_app(app) as newcomer:
+        project = await tenant.create_project("Shop")
+        widget = {"X-API-Key": project["apiKey"]}
+        report = await anonymous.post("/api/v1/reports", json={"title": "Checkout"}, headers=widget)
+        hook = await tenant.client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "events": ["report.created"]}
+        )
+        hook_path = f"/api/v1/webhooks/{hook.json()['data']['id']}"
+        delivery = (await tenant.client.post(f"{hook_path}/ping")).json()["data"]  # no worker here: it waits
+        project_path = f"/api/v1/projects/{project['id']}"
+        attachments = f"/api/v1/reports/{report.json()['data']['id']}/attachments"
+        team = tenant.client
+
+        def fresh() -> str:
+            return uuid4().hex[:8]
+
+        creations: dict[str, Callable[[dict[str, str]], Awaitable[httpx.Response]]] = {
+            "Signup": lambda mode: newcomer.post(
+                "/api/v1/auth/signup",
+                json={
+                    "email": f"{fresh()}@example.com",
+                    "password": PASSWORD,
+                    "name": "Ann",
+                    "organization": {"name": "Other"},
+                },
+                headers=mode,
+            ),
+            "InviteMember": lambda mode: team.post(
+                "/api/v1/organization/members", json={"email": f"{fresh()}@example.com"}, headers=mode
+            ),
+            "AddProjectMember": lambda mode: team.post(
+                f"{project_path}/members", json={"email": f"{fresh()}@example.com"}, headers=mode
+            ),
+            "CreateProject": lambda mode: team.post("/api/v1/projects", json={"name": "Blog"}, headers=mode),
+            "CreateProjectKey": lambda mode: team.post(f"{project_path}/keys", headers=mode),
+            "CreateToken": lambda mode: team.post("/api/v1/tokens", json={"name": "CI"}, headers=mode),
+            "UploadScreenshot": lambda mode: anonymous.post(
+                "/api/v1/upload/screenshot", files={"file": ("shot.png", _png(), "image/png")}, headers=widget | mode
+            ),
+            "CreateComment": lambda mode: team.post(
+                f"/api/v1/reports/{report.json()['data']['id']}/comments", json={"text": "Called"}, headers=mode
+            ),
+            "CreateReport": lambda mode: anonymous.post(
+                "/api/v1/reports", json={"title": "Checkout"}, headers=widget | mode
+            ),
+            "FileReport": lambda mode: team.post(f"{project_path}/reports", json={"title": "Refused"}, headers=mode),
+            "CreateColumn": lambda mode: team.post(f"{project_path}/columns", json={"name": fresh()}, headers=mode),
+            "CreateAttachment": lambda mode: team.post(
+                attachments, files={"file": ("notes.txt", b"notes", "text/plain")}, headers=mode
+            ),
+            "UploadAttachment": lambda mode: team.post(
+                f"{attachments}/upload?file_name=raw.txt",
+                content=b"raw",
+                headers={"Content-Type": "application/octet-stream"} | mode,
+            ),
+            "WidgetSubmit": lambda mode: anonymous.post(
+                "/api/v1/widget/submit", json=BUGPIN_EXAMPLE, headers=widget | mode
+            ),
+            "WidgetSubmitCompat": lambda mode: anonymous.post(
+                "/api/widget/submit", json=BUGPIN_EXAMPLE, headers=widget | mode
+            ),
+            "CreateWebhook": lambda mode: team.post(
+                "/api/v1/webhooks",
+                json={"url": "https://hooks.example.com/y", "events": ["report.created"]},
+                headers=mode,
+            ),
+            "PingWebhook": lambda mode: team.post(f"{hook_path}/ping", headers=mode),
+            "RedeliverWebhook": lambda mode: team.post(
+                f"{hook_path}/deliveries/{delivery['id']}/redeliver", headers=mode
+            ),
+        }
+        assert set(creations) == set(answers_201)
+        sent: dict[str, set[bool]] = {}
+        unread = []
+        for operation_id, create in creations.items():
+            either = MEDIA_TYPE in answers_201[operation_id].get("content", {})
+            for mode in [{}, {"Accept": MEDIA_TYPE}] if either else [{}]:
+                answer = await create(mode)
+                assert answer.status_code == 201, (operation_id, mode, answer.text)
+                sent.setdefault(operation_id, set()).add("location" in answer.headers)
+                if "location" in answer.headers and (await team.get(answer.headers["location"])).status_code != 200:
+                    unread.append((operation_id, mode, answer.headers["location"]))
+    assert sent == {
+        operation_id: {"Location" in answer.get("headers", {})} for operation_id, answer in answers_201.items()
+    }
+    assert unread == []
 
 
 async def test_the_document_is_valid_openapi(anonymous: ApiClient) -> None:

@@ -36,7 +36,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
-from app.lib.schema import Envelope, convert_body, created, decode_json, ok, refusals_named_as_sent, unwrapped
+from app.lib.schema import LOCATION, Envelope, convert_body, created, decode_json, ok, refusals_named_as_sent, unwrapped
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -122,6 +122,7 @@ class AttachmentController(Controller):
         "/",
         operation_id="CreateAttachment",
         status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
         request_max_body_size=MAX_UPLOAD_BODY,
         operation_class=documented_body(
             {
@@ -166,6 +167,7 @@ class AttachmentController(Controller):
         "/upload",
         operation_id="UploadAttachment",
         status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
         request_max_body_size=MAX_UPLOAD_BODY,
         operation_class=documented_body(
             {"application/octet-stream": BINARY},
