@@ -112,8 +112,8 @@ async def test_every_operation_for_people_alone_says_so(anonymous: ApiClient, ap
 
 
 async def test_bodies_read_by_their_handlers_are_documented(anonymous: ApiClient) -> None:
-    """The widget submit, BugSpark's create, the report change and the attachment read their bodies themselves
-    (JSON or multipart, other products' wrappers); the document still describes what they take."""
+    """The widget submit, BugSpark's create, the report change and the attachment and its upload read their bodies
+    themselves (JSON or multipart, other products' wrappers); the document still describes what they take."""
     paths = (await anonymous.get("/schema/openapi.json")).json()["paths"]
 
     def body(path: str, method: str) -> dict[str, Any]:
@@ -134,6 +134,10 @@ async def test_bodies_read_by_their_handlers_are_documented(anonymous: ApiClient
     link, bugherd = attachment["application/json"]["schema"]["oneOf"]
     assert {"url", "file_name"} <= set(link["properties"])
     assert bugherd["required"] == ["attachment"]
+    # BugHerd's upload takes the file as the body, or a form's part `file` (which the document left out).
+    upload = body("/api/v1/reports/{reference}/attachments/upload", "post")
+    assert set(upload) == {"application/octet-stream", "multipart/form-data"}
+    assert upload["multipart/form-data"]["schema"]["required"] == ["file"]
 
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}

@@ -170,8 +170,9 @@ class AttachmentController(Controller):
         response_headers=LOCATION,
         request_max_body_size=MAX_UPLOAD_BODY,
         operation_class=documented_body(
-            {"application/octet-stream": BINARY},
-            "The file itself as the request's body (BugHerd's upload), named by `file_name`.",
+            {"application/octet-stream": BINARY, "multipart/form-data": ATTACHMENT_MULTIPART},
+            "The file itself as the request's body (BugHerd's upload), named by `file_name`; or a form's part "
+            "`file`, named by `file_name` or else by its own name.",
         ),
     )
     async def upload_raw(  # noqa: PLR0913 - the request and the services it touches
