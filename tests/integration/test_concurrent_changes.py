@@ -1,7 +1,8 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
 of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
-role at once one stays, and departures, changes to reports and deletions of organizations wait for each other.
+role at once one stays, and departures, changes to reports and columns and deletions of organizations wait for
+each other.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -268,6 +269,44 @@ async def test_a_report_changed_while_its_organization_is_deleted_is_changed_fir
             request, done = tenant.client.post(f"{path}/comments", json={"text": "Still broken"}), 201
         else:
             request, done = tenant.client.delete(path), 204
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "request":
+            answered, deleted = await one_after_the_other(written, request, deletion)
+        else:
+            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        assert deleted.status_code == 204, deleted.text
+        assert answered.status_code == (done if first == "request" else 404), answered.text
+
+
+@pytest.mark.parametrize("first", ["request", "deletion"])
+@pytest.mark.parametrize("change", ["addition", "rename", "deletion"])
+async def test_a_column_changed_while_its_organization_is_deleted_is_changed_first_or_not_found(
+    tenants: TenantFactory, is_postgres: bool, change: str, first: str
+) -> None:
+    """A column's rename or deletion held the column and its reports, then wrote their history (and webhook
+    deliveries); a new column held the project's row, where it takes its number, then wrote the column. What each
+    wrote names the organization, and so waited for its row; the organization's deletion held that row, then
+    waited to delete the project, the column and its reports: each waited for the other, and PostgreSQL failed one
+    of them (503). Now a column's change holds the organization's row first, as a change to a report does: the
+    deletion waits for it, or it waits for the deletion and finds the organization gone (404). What the change
+    writes is made to wait while the deletion starts, or the deletion's first cascade (API tokens) while the change
+    starts. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        data(await tenant.client.post("/api/v1/webhooks", json=hook_on("report.updated")), 201)
+        [report_id] = await reports(tenant, 1)
+        project_id = data(await tenant.client.get(f"/api/v1/reports/{report_id}"))["projectId"]
+        columns = f"/api/v1/projects/{project_id}/columns"
+        column = data(await tenant.client.post(columns, json={"name": "Review"}), 201)
+        data(await tenant.client.patch(f"/api/v1/reports/{report_id}", json={"status": "Review"}))
+        path = f"{columns}/{column['id']}"
+        if change == "addition":
+            request, written, done = tenant.client.post(columns, json={"name": "QA"}), "project_column", 201
+        elif change == "rename":
+            request, written, done = tenant.client.patch(path, json={"name": "QA"}), "report_change", 200
+        else:
+            request, written, done = tenant.client.delete(path), "report_change", 204
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
         if first == "request":
             answered, deleted = await one_after_the_other(written, request, deletion)

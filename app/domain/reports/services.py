@@ -156,18 +156,20 @@ class ReportService(TenantService[Report]):
         """Hold the report's row until the transaction ends, read afresh: FOR UPDATE for a change made from what
         it is (two at once would both start from the same state), FOR SHARE while something is added to it (its
         deletion waits for that, or is seen). One deleted meanwhile is not found. The organization's row is held
-        before it (see `_hold_organization`). SQLite, whose writers take turns, takes no row lock."""
-        await self._hold_organization()
+        before it (see `hold_organization`). SQLite, whose writers take turns, takes no row lock."""
+        await self.hold_organization()
         await self._hold_row(report, share=share)
 
-    async def _hold_organization(self) -> None:
+    async def hold_organization(self) -> None:
         """Hold the organization's row until the transaction ends (FOR KEY SHARE, which changes to its other
         reports share; its deletion waits), before any other lock a change to a report takes; one deleted meanwhile
         is not found. What the change writes beside the report (its history, a comment, webhook deliveries) names
         the organization and so waits for its row: a change that held the report, then waited for the row, while
         the organization's deletion held the row, then waited to delete the report, waited for good (a deadlock,
         which PostgreSQL ends by failing one). Taken first, as departures take it (`MembershipService.held_if_any`),
-        the second of the two waits for the first."""
+        the second of the two waits for the first. Whatever else holds a row the deletion deletes, then writes a
+        row naming the organization, takes it first too: a column's addition, rename or deletion
+        (`ColumnService`)."""
         held = await self.session.scalar(
             select(Organization.id)
             .where(Organization.id == self.organization_id)
@@ -228,7 +230,7 @@ class ReportService(TenantService[Report]):
         membership, then the column it moves into, are held before it (locks are taken organization first, then
         membership, then column, then report, everywhere). Returns the column it moves into, as (status, status
         id)."""
-        await self._hold_organization()
+        await self.hold_organization()
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
         status = None
@@ -730,10 +732,14 @@ class ColumnService(TenantService[ProjectColumn]):
         return None if held is None else (held.name, held.status_id)
 
     async def add(self, project_id: UUID, data: ColumnCreate) -> ProjectColumn:
+        """A custom column of the project, its number taken from the project's row. The organization's row is held
+        first (`ReportService.hold_organization`): the column's insert, which names the organization, waited for its
+        row while holding the project's, which the organization's deletion, holding that row, waited to delete."""
         name = stored_name(data.name)
         key = name_key(name)
         if key in DEFAULT_STATUS_IDS or key in STATUS_ALIASES:
             raise _column_taken()
+        await ReportService(session=self.session).hold_organization()
         existing = await self.custom(project_id)
         if any(name_key(column.name) == key for column in existing):
             raise _column_taken()
@@ -802,8 +808,9 @@ class ColumnService(TenantService[ProjectColumn]):
         self, project_id: UUID, reference: UUID | str, data: ColumnUpdate, actor: Identity
     ) -> ColumnChange:
         """A custom column's new name or place (see `addressed` for `reference`). A default column stays as it is:
-        a change that leaves it so is answered with it, any other is refused."""
-        column = await self.addressed(project_id, reference, locked=True)
+        a change that leaves it so is answered with it, any other is refused. The organization's row is held
+        first (see `_hold`)."""
+        column = await self._hold(project_id, reference)
         moved = MovedReports([], {})
         if isinstance(column, DefaultColumn):
             _check_unchanged(column, data)
@@ -835,13 +842,23 @@ class ColumnService(TenantService[ProjectColumn]):
 
     async def remove(self, project_id: UUID, reference: UUID | str, actor: Identity) -> MovedReports:
         """A custom column gone (see `addressed` for `reference`); its reports go back to the feedback column, none
-        is lost with it. Returns them (webhooks hear of each). A default column is never deleted."""
-        column = await self.addressed(project_id, reference, locked=True)
+        is lost with it. Returns them (webhooks hear of each). A default column is never deleted. The organization's
+        row is held first (see `_hold`)."""
+        column = await self._hold(project_id, reference)
         if isinstance(column, DefaultColumn):
             raise LanternError(ErrorCode.CONFLICT, _("A default column cannot be deleted."))
         moved = await self._move_reports(project_id, column, actor, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
         return moved
+
+    async def _hold(self, project_id: UUID, reference: UUID | str) -> ProjectColumn | DefaultColumn:
+        """The column `reference` names, held (see `one`) after the organization's row
+        (`ReportService.hold_organization`): a rename or a deletion holds the column and its reports, then writes
+        their history and webhook deliveries, which name the organization and wait for its row, which the
+        organization's deletion held while it waited to delete the column and the reports. One deleted meanwhile,
+        or whose organization was, is not found."""
+        await ReportService(session=self.session).hold_organization()
+        return await self.addressed(project_id, reference, locked=True)
 
     async def _move_reports(
         self, project_id: UUID, column: ProjectColumn, actor: Identity, *, status: str, **values: Any
