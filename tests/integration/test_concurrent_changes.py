@@ -1,8 +1,8 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
 of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
-role at once one stays, and departures, changes to reports and columns and deletions of organizations wait for
-each other.
+role at once one stays, and departures, changes to reports and columns, attachments and deletions of
+organizations wait for each other.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -314,6 +314,36 @@ async def test_a_column_changed_while_its_organization_is_deleted_is_changed_fir
             deleted, answered = await one_after_the_other("api_token", deletion, request)
         assert deleted.status_code == 204, deleted.text
         assert answered.status_code == (done if first == "request" else 404), answered.text
+
+
+@pytest.mark.parametrize("first", ["request", "deletion"])
+@pytest.mark.parametrize("attached", ["file", "link"])
+async def test_an_attachment_added_while_its_organization_is_deleted_is_added_first_or_not_found(
+    tenants: TenantFactory, is_postgres: bool, attached: str, first: str
+) -> None:
+    """An attachment's row names its author, the organization and the report, and its insert held them in that
+    order: it held its author's account, then waited for the organization's row, which the organization's
+    deletion held while it went on to delete the report and that account: each waited for the other, and
+    PostgreSQL failed one of them (503). Now the attachment holds the organization's row first, as a comment does:
+    the deletion waits for it, or it waits for the deletion and finds the organization gone (404).
+    The attachment's insert is made to wait while the deletion starts, or the deletion's first cascade (API
+    tokens) while the attachment starts. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        [report_id] = await reports(tenant, 1)
+        path = f"/api/v1/reports/{report_id}/attachments"
+        if attached == "file":
+            request = tenant.client.post(path, files={"file": ("console.txt", b"TypeError: pay is undefined")})
+        else:
+            request = tenant.client.post(path, json={"url": "https://logs.example.com/checkout.txt"})
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "request":
+            answered, deleted = await one_after_the_other("attachment", request, deletion)
+        else:
+            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        assert deleted.status_code == 204, deleted.text
+        assert answered.status_code == (201 if first == "request" else 404), answered.text
 
 
 async def test_two_people_deleting_their_accounts_leave_their_two_organizations_in_one_order(

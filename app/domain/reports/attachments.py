@@ -28,6 +28,7 @@ from app.domain.reports.ingest import (
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import AttachmentLink
 from app.domain.reports.screenshots import pending_image
+from app.domain.reports.services import ReportService
 from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
@@ -143,6 +144,7 @@ class AttachmentService(TenantService[Attachment]):
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
         await storage().put(key, data)
         try:
+            await self._hold_organization()
             attachment = await self.create(
                 Attachment(
                     report_id=report.id,
@@ -171,6 +173,7 @@ class AttachmentService(TenantService[Attachment]):
 
     async def link(self, report: Report, link: AttachmentLink, by: UUID | None) -> Attachment:
         check_web_address(link.url, "url")
+        await self._hold_organization()
         return await self.create(
             Attachment(
                 report_id=report.id,
@@ -180,6 +183,14 @@ class AttachmentService(TenantService[Attachment]):
                 created_by_id=by,
             ),
         )
+
+    async def _hold_organization(self) -> None:
+        """The organization's row, held before a file or link is added (`ReportService.hold_organization`): the
+        attachment's row names its author, the organization and the report, and its insert held the author's
+        account, then waited for the organization's row, which the organization's deletion held while it waited to
+        delete that account (and the report). Now the deletion waits for the attachment, or the attachment for the
+        deletion, and finds the organization gone (404)."""
+        await ReportService(session=self.session).hold_organization()
 
     async def remove(self, attachment: Attachment, identity: Identity) -> None:
         """A file or link, deleted by whoever added it, or by a manager (an owner, an admin, a token): a report's

@@ -168,8 +168,8 @@ class ReportService(TenantService[Report]):
         the organization's deletion held the row, then waited to delete the report, waited for good (a deadlock,
         which PostgreSQL ends by failing one). Taken first, as departures take it (`MembershipService.held_if_any`),
         the second of the two waits for the first. Whatever else holds a row the deletion deletes, then writes a
-        row naming the organization, takes it first too: a column's addition, rename or deletion
-        (`ColumnService`)."""
+        row naming the organization, takes it first too: a column's addition, rename or deletion (`ColumnService`),
+        an attachment (`AttachmentService`)."""
         held = await self.session.scalar(
             select(Organization.id)
             .where(Organization.id == self.organization_id)
