@@ -1,8 +1,8 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
 of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
-role at once one stays, and departures, changes to reports and columns, attachments and deletions of
-organizations wait for each other.
+role at once one stays, and departures, changes to reports, columns and projects, attachments and numbering
+wait for deletions of organizations, or deletions for them.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -27,9 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import owner_engine
+from workers.jobs import assign_tracking_ids
 
 ROUNDS = 10
 WAIT_SECONDS = 30.0
+FirstT = TypeVar("FirstT")
+SecondT = TypeVar("SecondT")
 
 
 def data(response: httpx.Response, status: int = 200) -> Any:
@@ -346,6 +349,63 @@ async def test_an_attachment_added_while_its_organization_is_deleted_is_added_fi
         assert answered.status_code == (201 if first == "request" else 404), answered.text
 
 
+@pytest.mark.parametrize("first", ["request", "deletion"])
+async def test_a_project_renamed_while_its_organization_is_deleted_is_renamed_first_or_not_found(
+    tenants: TenantFactory, is_postgres: bool, first: str
+) -> None:
+    """A new tracking prefix held the project's numbering and changed the project's row, then kept the prefix as
+    the project's own, a row that names the organization, and so waited for its row; the organization's deletion
+    held that row, then waited to delete the project: each waited for the other, and PostgreSQL failed one of them
+    (503). Now the rename holds the organization's row with the project's numbering, as a numbering pass does: the
+    deletion waits for it, or it waits for the deletion and finds the organization gone (404). The prefix's row
+    is made to wait while the deletion starts, or the deletion's first cascade (API tokens) while the rename
+    starts. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        await report(tenant.client, project["apiKey"], "Checkout button does nothing")
+        rename = tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "QX"})
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "request":
+            renamed, deleted = await one_after_the_other("project_prefix", rename, deletion)
+        else:
+            deleted, renamed = await one_after_the_other("api_token", deletion, rename)
+        assert deleted.status_code == 204, deleted.text
+        assert renamed.status_code == (200 if first == "request" else 404), renamed.text
+
+
+@pytest.mark.parametrize("first", ["numbering", "deletion"])
+async def test_a_numbering_while_the_organization_is_deleted_numbers_first_or_finds_nothing(
+    tenants: TenantFactory, is_postgres: bool, first: str
+) -> None:
+    """The numbering job numbered the project's reports, holding them, then queued their webhook deliveries,
+    which name the organization, and so waited for its row; the organization's deletion held that row, then
+    waited to delete the reports: each waited for the other, and PostgreSQL failed one of them (the job's error,
+    tried again, or the deletion's 503). Now each numbering pass holds the organization's row first: the deletion
+    waits for it, or it waits for the deletion and finds nothing to number. The job's deliveries are made to wait
+    while the deletion starts, or the deletion's first cascade (API tokens) while the job starts. The job runs as
+    the worker runs it; no worker runs here, so the reports wait for it. (PostgreSQL only: SQLite writes one
+    transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        data(await tenant.client.post("/api/v1/webhooks", json=hook_on("report.created")), 201)
+        project = await tenant.create_project("Shop")
+        job = {"organization_id": tenant.organization_id, "project_id": project["id"]}
+        await report(tenant.client, project["apiKey"], "Checkout button does nothing")
+        assert await assign_tracking_ids({}, **job) == 1  # the project's first numbering makes its counter
+        ids = [(await report(tenant.client, project["apiKey"], f"Checkout {n}"))["id"] for n in range(3)]
+        numbering = assign_tracking_ids({}, **job)
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "numbering":
+            numbered, deleted = await one_after_the_other("webhook_delivery", numbering, deletion)
+        else:
+            deleted, numbered = await one_after_the_other("api_token", deletion, numbering)
+        assert deleted.status_code == 204, deleted.text
+        assert numbered == (len(ids) if first == "numbering" else 0)
+
+
 async def test_two_people_deleting_their_accounts_leave_their_two_organizations_in_one_order(
     tenants: TenantFactory, app: Any, is_postgres: bool
 ) -> None:
@@ -468,29 +528,34 @@ async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
 
 
 async def one_after_the_other(
-    table: str, first: Awaitable[httpx.Response], second: Awaitable[httpx.Response], mode: str = "SHARE"
-) -> tuple[httpx.Response, httpx.Response]:
-    """The answers of two requests sent while another transaction holds `table` in `mode` (SHARE: writes to it
-    wait; EXCLUSIVE: its rows' locks wait too): the second is sent once the first waits for a lock, and the lock
-    is let go once both wait."""
+    table: str, first: Awaitable[FirstT], second: Awaitable[SecondT], mode: str = "SHARE"
+) -> tuple[FirstT, SecondT]:
+    """The answers of two requests (or a request and a job) sent while another transaction holds `table` in `mode`
+    (SHARE: writes to it wait; EXCLUSIVE: its rows' locks wait too): the second is sent once the first waits for a
+    lock, and the lock is let go once both wait."""
     async with owner_engine() as engine, engine.connect() as holding:
         await holding.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
-        answers = [asyncio.ensure_future(first)]
-        await until_waiting(holding, answers, 1)
-        answers.append(asyncio.ensure_future(second))
-        await until_waiting(holding, answers, 2)
+        started = asyncio.ensure_future(first)
+        await until_waiting(holding, [started], 1)
+        then = asyncio.ensure_future(second)
+        await until_waiting(holding, [started, then], 2)
         await holding.commit()
-        return await answers[0], await answers[1]
+        return await started, await then
 
 
-async def until_waiting(holding: AsyncConnection, answers: list[asyncio.Future[httpx.Response]], count: int) -> None:
+async def until_waiting(holding: AsyncConnection, answers: list[asyncio.Future[Any]], count: int) -> None:
     """Until `count` of the database's sessions wait for a lock (none of the requests answered before)."""
     for _ in range(int(WAIT_SECONDS / 0.05)):
         if any(answer.done() for answer in answers) or await waiting_for_locks(holding) >= count:
             break
         await asyncio.sleep(0.05)
-    assert not any(answer.done() for answer in answers), [answer.result().text for answer in answers if answer.done()]
+    assert not any(answer.done() for answer in answers), [told(answer.result()) for answer in answers if answer.done()]
     assert await waiting_for_locks(holding) >= count
+
+
+def told(answer: Any) -> Any:
+    """What an answer that came too soon said: a response's text, or what a job returned."""
+    return answer.text if isinstance(answer, httpx.Response) else answer
 
 
 async def waiting_for_locks(connection: AsyncConnection) -> int:

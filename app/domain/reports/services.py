@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
@@ -64,6 +65,7 @@ from app.lib.i18n import gettext as _
 from app.lib.names import name_key, stored_name
 from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
+from tenants.context import require_tenant
 from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
 
@@ -169,13 +171,9 @@ class ReportService(TenantService[Report]):
         which PostgreSQL ends by failing one). Taken first, as departures take it (`MembershipService.held_if_any`),
         the second of the two waits for the first. Whatever else holds a row the deletion deletes, then writes a
         row naming the organization, takes it first too: a column's addition, rename or deletion (`ColumnService`),
-        an attachment (`AttachmentService`)."""
-        held = await self.session.scalar(
-            select(Organization.id)
-            .where(Organization.id == self.organization_id)
-            .with_for_update(read=True, key_share=True)
-        )
-        if held is None:
+        an attachment (`AttachmentService`), a numbering pass and a project's new prefix (`TrackingService`, within
+        its numbering's statement: see `organization_held`)."""
+        if await self.session.scalar(organization_held(self.organization_id)) is None:
             raise not_found()
 
     async def _hold_row(self, report: Report, *, share: bool) -> None:
@@ -309,6 +307,13 @@ class ReportService(TenantService[Report]):
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeId", message)])
 
 
+def organization_held(organization_id: UUID | BindParameter[UUID]) -> Select[tuple[UUID]]:
+    """The organization's id, read holding its row until the transaction ends (FOR KEY SHARE): what
+    `ReportService.hold_organization` runs, and a numbering pass within its first statement. Nothing is read once
+    the organization is deleted."""
+    return select(Organization.id).where(Organization.id == organization_id).with_for_update(read=True, key_share=True)
+
+
 def into_column(report: Report, status: str, status_id: int | None) -> None:
     """The report in the column of `status` (its BugHerd `status_id` beside it); `closed_at` says since when it has
     been in the closed column, moved there now or before, and is NULL in any other."""
@@ -389,6 +394,13 @@ class NumberedBatch:
         return cls([(row.id, row.tracking_id) for row in sorted(rows, key=lambda row: row.number)], held_back)
 
 
+class _Held(NamedTuple):
+    """What a numbering pass's hold found: its organization (none once deleted), and when the numbering began."""
+
+    found: bool
+    began: int | None
+
+
 # What to do with a batch of new numbers, in their transaction: (project id, [(report id, tracking id)]).
 Numbered = Callable[[UUID, list[tuple[UUID, str]]], Awaitable[None]]
 
@@ -434,8 +446,9 @@ class TrackingService:
         while True:
             # One transaction per pass: each statement costs a round trip, and a flood runs many passes.
             async with self.session.begin():
-                began = await self._hold(project_id, began)
-                batch = await self._assign_batch(project_id, began)
+                held = await self._hold(project_id, began)
+                began = held.began
+                batch = await self._assign_batch(project_id, began) if held.found else None
                 if batch is not None and batch.numbered and on_numbered is not None:
                     await on_numbered(project_id, batch.numbered)
             if batch is None:
@@ -457,7 +470,7 @@ class TrackingService:
 
         Their `updatedAt` stays: the reports did not change, their project's prefix did, and a rename would
         otherwise float every report of the project to the top of "recently updated"."""
-        await self._hold(project_id, None)
+        await self.hold_numbering(project_id)
         numbered = (Report.project_id == project_id, Report.number.is_not(None))
         await lock_in_id_order(self.session, *numbered)
         await self.session.execute(
@@ -470,8 +483,10 @@ class TrackingService:
     async def hold_numbering(self, project_id: UUID) -> None:
         """Take the project's numbering for this transaction, before its project's row: a numbering takes it
         before the row (a new project's counter refers to the row), so a change of the row's prefix that took it
-        after would wait for it while holding the row, and deadlock with that numbering."""
-        await self._hold(project_id, None)
+        after would wait for it while holding the row, and deadlock with that numbering. The organization's row is
+        held before it (see `_hold`): one deleted meanwhile is not found."""
+        if not (await self._hold(project_id, None)).found:
+            raise not_found()
 
     async def hold_for_append(self, project_id: UUID) -> None:
         """Ingest calls this before it stores reports, in the transaction that stores them.
@@ -486,17 +501,30 @@ class TrackingService:
                 .values(last_number=ProjectCounter.last_number),
             )
 
-    async def _hold(self, project_id: UUID, began: int | None) -> int | None:
-        """Take the project's numbering for this transaction: one batch at a time, on any number of workers.
+    async def _hold(self, project_id: UUID, began: int | None) -> _Held:
+        """Take the organization's row, then the project's numbering, for this transaction: one batch at a time, on
+        any number of workers.
 
-        Returns when the numbering began on PostgreSQL: the id the next transaction would have got at its
-        first pass (every report stored before then has a lower one). None on SQLite.
+        The organization's row is held as a change to a report holds it (`ReportService.hold_organization`), in
+        the numbering's own statement on PostgreSQL (a pass is two statements): a batch holds its reports, then
+        writes their webhook deliveries (a new project's counter too), which name the organization and so waited
+        for its row, while the organization's deletion held the row and waited to delete those reports (a
+        deadlock, which PostgreSQL ended by failing one). Now the second of the two waits for the first: a batch
+        after the deletion finds no organization, and nothing to number. SQLite, whose writers take turns, takes
+        no row lock.
+
+        Returns whether the organization was found, and when the numbering began on PostgreSQL: the id the next
+        transaction would have got at its first pass (every report stored before then has a lower one). None on
+        SQLite.
         """
         if not self._postgres:
             await self.hold_for_append(project_id)
-            return None
-        locked = (await self.session.execute(_POSTGRES.hold, {"lock": numbering_lock(project_id)})).one()
-        return began if began is not None else int(locked.next_transaction)
+            return _Held(found=True, began=None)
+        parameters = {"lock": numbering_lock(project_id), "organization": require_tenant()}
+        locked = (await self.session.execute(_POSTGRES.hold, parameters)).one_or_none()
+        if locked is None:
+            return _Held(found=False, began=began)
+        return _Held(found=True, began=began if began is not None else int(locked.next_transaction))
 
     async def _assign_batch(self, project_id: UUID, began: int | None) -> NumberedBatch | None:
         """Number the next batch, holding the project's numbering; None if the project is gone."""
@@ -596,7 +624,7 @@ def _counter_move() -> Update:
 
 @dataclass(frozen=True, slots=True)
 class _PostgresNumbering:
-    hold: Select[Any]  # the numbering lock, and where the numbering began
+    hold: Select[Any]  # the organization's row, the numbering lock, and where the numbering began
     number: Select[Any]  # the numbers, the counter's move and the held-back check: one round trip
 
     @classmethod
@@ -613,12 +641,14 @@ class _PostgresNumbering:
         status = select(
             parts.has_counter().label("has_counter"), _held_back(parts.pending).label("held_back")
         ).subquery("status")
+        organization = organization_held(bindparam("organization", type_=Organization.id.type)).subquery("held")
         return cls(
-            # The lock comes first; the statement's snapshot only bounds `began`.
+            # The organization's row, then the lock (taken for its row, so not once it is deleted: no row then);
+            # the statement's snapshot only bounds `began`.
             hold=select(
                 func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger)),
                 next_transaction.label("next_transaction"),
-            ),
+            ).select_from(organization),
             number=select(
                 status.c.has_counter, status.c.held_back, numbered.c.id, numbered.c.number, numbered.c.tracking_id
             )
