@@ -453,6 +453,7 @@ async def test_a_renamed_or_deleted_column_tells_of_each_report_it_moves_and_kee
             event_body(request, hook["secret"], "report.updated", tenant, project)
             for request in await receiver.wait_for(3)
         ]
+        bodies.sort(key=lambda body: datetime.fromisoformat(body["createdAt"]))  # sent side by side: ordered by time
         assert [(body["data"]["report"]["status"], body["data"]["report"]["statusId"]) for body in bodies] == [
             ("testing", testing["statusId"]),
             ("QA", testing["statusId"]),
