@@ -1,8 +1,8 @@
 """Requests that change the same thing at once, through the HTTP API, on the suite's database: each change is
 kept against the one it follows, an invitation is accepted once, no report stays assigned to someone taken out
 of the organization, a comment on a report being deleted is refused as not found, of two owners leaving the
-role at once one stays, and departures, changes to reports, columns and projects, attachments and numbering
-wait for deletions of organizations, or deletions for them.
+role at once one stays, and departures, changes to reports, columns and projects, attachments, numbering and
+reports filed wait for deletions of organizations, or deletions for them.
 
 Real parts: the app in-process, the test database and Redis. The requests of each case are sent together
 (`asyncio.gather`), many times over: on PostgreSQL they run side by side, so each case failed there before its
@@ -18,12 +18,18 @@ import secrets
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.reports.group_commit import Stored, Submission, report_writer
+from app.domain.reports.models import Report
+from app.lib.database import alchemy_config
+from app.lib.errors import ErrorCode, LanternError
 from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import owner_engine
@@ -406,6 +412,79 @@ async def test_a_numbering_while_the_organization_is_deleted_numbers_first_or_fi
         assert numbered == (len(ids) if first == "numbering" else 0)
 
 
+@pytest.mark.parametrize("first", ["filing", "deletion"])
+async def test_a_report_filed_for_someone_while_the_organization_is_deleted_is_filed_first_or_not_found(
+    tenants: TenantFactory, app: Any, is_postgres: bool, first: str
+) -> None:
+    """The group commit's insert of a report the team files for someone checked the assignee's account (its
+    foreign key comes first), then waited for the organization's row, which the organization's deletion held;
+    the deletion went on to delete that account (in no other organization), and waited for the insert: each
+    waited for the other, and PostgreSQL failed the deletion (503; the report was stored) once the insert had
+    waited past the deadlock timeout, as it does while a large organization's deletion runs. Now the writer holds
+    the batch's organizations first: it waits for the deletion and finds the organization gone (404), or the
+    deletion waits for it. The deletion's first cascade (API tokens) is made to wait past the deadlock timeout
+    while the report is filed, or the report's history while the deletion starts. (PostgreSQL only: SQLite writes
+    one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        _email, assignee = await invite(tenant, app, "member", None)  # an account in this organization alone
+        filed = {"description": "The customer says checkout fails", "assigneeId": assignee}
+        filing = tenant.client.post(f"/api/v1/projects/{project['id']}/reports", json=filed)
+        deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+        if first == "filing":
+            answered, deleted = await one_after_the_other("report_change", filing, deletion)
+        else:
+            deleted, answered = await one_after_the_other("api_token", deletion, filing, past_deadlock_timeout=True)
+        assert deleted.status_code == 204, deleted.text
+        assert answered.status_code == (201 if first == "filing" else 404), answered.text
+
+
+async def test_a_report_batched_with_one_of_an_organization_being_deleted_is_stored_in_the_same_commit(
+    tenants: TenantFactory, is_postgres: bool
+) -> None:
+    """One batch of the group commit, two organizations' reports; the first organization is being deleted. The
+    batch's insert waited for that organization's row and, the deletion committed, broke its foreign key: the
+    whole batch was rolled back and each of its reports stored again alone, one transaction each. Now the writer
+    holds the batch's organizations first and leaves out the reports of one that is gone (its sender is told
+    404): the other organization's report is stored in the batch's own transaction, and no statement fails. The
+    deletion's first cascade (API tokens) is made to wait while the batch begins. (PostgreSQL only: SQLite
+    writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as acme, tenants.create("Blog") as blog:
+        submissions = []
+        for tenant in (acme, blog):
+            project = await tenant.create_project("Shop")
+            report_of = Report(project_id=UUID(project["id"]), title=f"{tenant.slug}'s report", description="")
+            submissions.append(Submission(UUID(tenant.organization_id), report_of))
+        writer = report_writer()
+        engine = alchemy_config().get_engine().sync_engine
+        failed: list[str] = []
+
+        def record(context: ExceptionContext) -> None:
+            failed.append(repr(context.original_exception))
+
+        async def batch() -> list[Stored | BaseException]:  # both wait before the writer's batch begins
+            stores = (writer.store(submission) for submission in submissions)
+            return await asyncio.gather(*stores, return_exceptions=True)
+
+        event.listen(engine, "handle_error", record)
+        try:
+            deletion = acme.client.delete("/api/v1/organization", params={"confirm": "Acme"})
+            deleted, (gone, stored) = await one_after_the_other("api_token", deletion, batch())
+        finally:
+            event.remove(engine, "handle_error", record)
+        assert deleted.status_code == 204, deleted.text
+        assert stored == Stored(numbers_project=True)
+        assert failed == []
+        assert isinstance(gone, LanternError), gone
+        assert gone.code is ErrorCode.NOT_FOUND
+        shown = await blog.client.get(f"/api/v1/reports/{submissions[1].report.id}")
+        assert shown.status_code == 200, shown.text
+
+
 async def test_two_people_deleting_their_accounts_leave_their_two_organizations_in_one_order(
     tenants: TenantFactory, app: Any, is_postgres: bool
 ) -> None:
@@ -528,17 +607,27 @@ async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
 
 
 async def one_after_the_other(
-    table: str, first: Awaitable[FirstT], second: Awaitable[SecondT], mode: str = "SHARE"
+    table: str,
+    first: Awaitable[FirstT],
+    second: Awaitable[SecondT],
+    mode: str = "SHARE",
+    *,
+    past_deadlock_timeout: bool = False,
 ) -> tuple[FirstT, SecondT]:
     """The answers of two requests (or a request and a job) sent while another transaction holds `table` in `mode`
     (SHARE: writes to it wait; EXCLUSIVE: its rows' locks wait too): the second is sent once the first waits for a
-    lock, and the lock is let go once both wait."""
+    lock, and the lock is let go once both wait (`past_deadlock_timeout`: once both have waited longer than
+    PostgreSQL's deadlock timeout, when each has looked for a deadlock once, and found none: a wait that closes
+    a circle later is found by the second of its two)."""
     async with owner_engine() as engine, engine.connect() as holding:
         await holding.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
         started = asyncio.ensure_future(first)
         await until_waiting(holding, [started], 1)
         then = asyncio.ensure_future(second)
         await until_waiting(holding, [started, then], 2)
+        if past_deadlock_timeout:
+            timeout = "SELECT extract(epoch FROM current_setting('deadlock_timeout')::interval)"
+            await asyncio.sleep(float(await holding.scalar(text(timeout)) or 0) + 0.5)
         await holding.commit()
         return await started, await then
 

@@ -4,8 +4,10 @@ A durable commit waits for the database to flush its log; done once per request,
 Here a request hands its rows to the process's writer and waits until the transaction holding them has
 committed, so every `201` still means "stored". While one transaction commits, the next requests gather;
 the writer then stores all of them together. Rows of several tenants share a transaction, each tenant's
-rows written under its own scope (row-level security checks every statement). If a batch fails, its
-requests are stored one by one, so one bad request cannot fail the others.
+rows written under its own scope (row-level security checks every statement). The batch holds its
+organizations' rows first, in one statement: a request whose organization is gone (deleted meanwhile) is left
+out, not found, and the others are stored in the same transaction. If a batch fails, its requests are stored
+one by one, so one bad request cannot fail the others.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from uuid import UUID
 from sqlalchemy import ColumnDefault, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.organizations.models import Organization
 from app.domain.reports.models import Attachment, Report, ReportChange, Screenshot
 from app.domain.reports.search import index_text
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
-from tenants.context import tenant_scope
+from tenants.context import system_scope, tenant_scope
 from tenants.db import scoped
 
 _REPORT_COLUMNS = tuple(Report.__table__.columns)
@@ -93,43 +96,71 @@ class ReportWriter:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                await _commit([waiting.submission for waiting in batch])
+                gone = await _commit([waiting.submission for waiting in batch])
             except Exception:  # noqa: BLE001 - every request gets its own outcome below
                 await self._one_by_one(batch)
             else:
-                _settle(batch)
+                _settle(batch, gone)
 
     async def _one_by_one(self, batch: list[_Waiting]) -> None:
         for waiting in batch:
             try:
-                await _commit([waiting.submission])
+                gone = await _commit([waiting.submission])
             except Exception as error:  # noqa: BLE001 - handed to the request, which answers with it
                 if not waiting.stored.done():
                     waiting.stored.set_exception(error)
             else:
-                _settle([waiting])
+                _settle([waiting], gone)
 
 
-def _settle(batch: list[_Waiting]) -> None:
+def _settle(batch: list[_Waiting], gone: set[UUID]) -> None:
+    """Each request told its outcome: stored, or not found (its organization was deleted before the batch)."""
     numbered: set[UUID] = set()
     for waiting in batch:
+        if waiting.stored.done():
+            continue
+        if waiting.submission.organization_id in gone:
+            waiting.stored.set_exception(not_found())
+            continue
         project_id = waiting.submission.report.project_id
-        if not waiting.stored.done():
-            waiting.stored.set_result(Stored(numbers_project=project_id not in numbered))
-            numbered.add(project_id)
+        waiting.stored.set_result(Stored(numbers_project=project_id not in numbered))
+        numbered.add(project_id)
 
 
-async def _commit(submissions: list[Submission]) -> None:
+async def _commit(submissions: list[Submission]) -> set[UUID]:
+    """Store the submissions in one transaction; returns the organizations that are gone, whose submissions
+    were left out."""
     ordered = sorted(submissions, key=lambda submission: str(submission.organization_id))
     groups = [(tenant, list(group)) for tenant, group in groupby(ordered, key=lambda s: s.organization_id)]
-    (first_tenant, first_group), *other_groups = groups
-    # The transaction begins in the first tenant's scope; each further tenant re-scopes it (one statement).
-    with tenant_scope(first_tenant):
+    # The transaction begins holding its organizations; each tenant then scopes it in turn (one statement).
+    with system_scope("the organizations of a batch of reports"):
         async with alchemy_config().get_session() as session, session.begin():
-            await _add(session, first_tenant, first_group)
-            for tenant, group in other_groups:
-                async with scoped(session, tenant_scope(tenant)):
-                    await _add(session, tenant, group)
+            held = await _hold_organizations(session, [tenant for tenant, _group in groups])
+            for tenant, group in groups:
+                if tenant in held:
+                    async with scoped(session, tenant_scope(tenant)):
+                        await _add(session, tenant, group)
+    return {tenant for tenant, _group in groups} - held
+
+
+async def _hold_organizations(session: AsyncSession, organization_ids: list[UUID]) -> set[UUID]:
+    """The batch's organizations that still exist, their rows held until it commits (FOR KEY SHARE), before any
+    other lock it takes, as every change that writes rows naming an organization holds its row first
+    (`ReportService.hold_organization`): one statement for the batch, in id order.
+
+    The insert of a report checks its foreign keys in the order they were made, its assignee's account before
+    its organization: a report the team files for someone held that account, then waited for the organization's
+    row, which the organization's deletion held while it went on to delete the account, and PostgreSQL failed one
+    of the two. Now the batch waits for the deletion, or the deletion for the batch. And a batch that came after
+    a deletion broke its foreign key, was rolled back and stored again one request at a time: its organization's
+    requests are left out instead (not found), and the others' stored in the batch's transaction."""
+    held = await session.scalars(
+        select(Organization.id)
+        .where(Organization.id.in_(organization_ids))
+        .order_by(Organization.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return set(held)
 
 
 async def _add(session: AsyncSession, organization_id: UUID, submissions: list[Submission]) -> None:
