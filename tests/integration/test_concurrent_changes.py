@@ -279,10 +279,7 @@ async def test_a_report_changed_while_its_organization_is_deleted_is_changed_fir
         else:
             request, done = tenant.client.delete(path), 204
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "request":
-            answered, deleted = await one_after_the_other(written, request, deletion)
-        else:
-            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        answered, deleted = await raced_with_deletion(written, request, deletion, deletion_first=first == "deletion")
         assert deleted.status_code == 204, deleted.text
         assert answered.status_code == (done if first == "request" else 404), answered.text
 
@@ -317,10 +314,7 @@ async def test_a_column_changed_while_its_organization_is_deleted_is_changed_fir
         else:
             request, written, done = tenant.client.delete(path), "report_change", 204
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "request":
-            answered, deleted = await one_after_the_other(written, request, deletion)
-        else:
-            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        answered, deleted = await raced_with_deletion(written, request, deletion, deletion_first=first == "deletion")
         assert deleted.status_code == 204, deleted.text
         assert answered.status_code == (done if first == "request" else 404), answered.text
 
@@ -347,10 +341,9 @@ async def test_an_attachment_added_while_its_organization_is_deleted_is_added_fi
         else:
             request = tenant.client.post(path, json={"url": "https://logs.example.com/checkout.txt"})
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "request":
-            answered, deleted = await one_after_the_other("attachment", request, deletion)
-        else:
-            deleted, answered = await one_after_the_other("api_token", deletion, request)
+        answered, deleted = await raced_with_deletion(
+            "attachment", request, deletion, deletion_first=first == "deletion"
+        )
         assert deleted.status_code == 204, deleted.text
         assert answered.status_code == (201 if first == "request" else 404), answered.text
 
@@ -373,10 +366,9 @@ async def test_a_project_renamed_while_its_organization_is_deleted_is_renamed_fi
         await report(tenant.client, project["apiKey"], "Checkout button does nothing")
         rename = tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "QX"})
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "request":
-            renamed, deleted = await one_after_the_other("project_prefix", rename, deletion)
-        else:
-            deleted, renamed = await one_after_the_other("api_token", deletion, rename)
+        renamed, deleted = await raced_with_deletion(
+            "project_prefix", rename, deletion, deletion_first=first == "deletion"
+        )
         assert deleted.status_code == 204, deleted.text
         assert renamed.status_code == (200 if first == "request" else 404), renamed.text
 
@@ -404,10 +396,9 @@ async def test_a_numbering_while_the_organization_is_deleted_numbers_first_or_fi
         ids = [(await report(tenant.client, project["apiKey"], f"Checkout {n}"))["id"] for n in range(3)]
         numbering = assign_tracking_ids({}, **job)
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "numbering":
-            numbered, deleted = await one_after_the_other("webhook_delivery", numbering, deletion)
-        else:
-            deleted, numbered = await one_after_the_other("api_token", deletion, numbering)
+        numbered, deleted = await raced_with_deletion(
+            "webhook_delivery", numbering, deletion, deletion_first=first == "deletion"
+        )
         assert deleted.status_code == 204, deleted.text
         assert numbered == (len(ids) if first == "numbering" else 0)
 
@@ -433,10 +424,9 @@ async def test_a_report_filed_for_someone_while_the_organization_is_deleted_is_f
         filed = {"description": "The customer says checkout fails", "assigneeId": assignee}
         filing = tenant.client.post(f"/api/v1/projects/{project['id']}/reports", json=filed)
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
-        if first == "filing":
-            answered, deleted = await one_after_the_other("report_change", filing, deletion)
-        else:
-            deleted, answered = await one_after_the_other("api_token", deletion, filing, past_deadlock_timeout=True)
+        answered, deleted = await raced_with_deletion(
+            "report_change", filing, deletion, deletion_first=first == "deletion", past_deadlock_timeout=True
+        )
         assert deleted.status_code == 204, deleted.text
         assert answered.status_code == (201 if first == "filing" else 404), answered.text
 
@@ -604,6 +594,25 @@ async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
             tenant.client.post("/api/v1/projects", json={"name": "Concurrent Shop"}),
         )
         assert [data(answer, 201)["trackingPrefix"] for answer in answers] == ["CS", "CSA"]
+
+
+async def raced_with_deletion(
+    written: str,
+    request: Awaitable[FirstT],
+    deletion: Awaitable[SecondT],
+    *,
+    deletion_first: bool,
+    past_deadlock_timeout: bool = False,
+) -> tuple[FirstT, SecondT]:
+    """The answers of a request and of its organization's deletion, raced: the request held at its first write
+    to `written` while the deletion starts, or the deletion held at its first cascade (API tokens) while the
+    request starts."""
+    if not deletion_first:
+        return await one_after_the_other(written, request, deletion)
+    deleted, answered = await one_after_the_other(
+        "api_token", deletion, request, past_deadlock_timeout=past_deadlock_timeout
+    )
+    return answered, deleted
 
 
 async def one_after_the_other(
