@@ -338,12 +338,17 @@ def _reindexed(count: int) -> str:
 @cli.command("export-organization")
 @click.argument("organization")
 @click.argument("archive", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-def export_organization_command(organization: str, archive: Path) -> None:
+@click.option("--overwrite", is_flag=True, help="replace a file already at ARCHIVE")
+def export_organization_command(organization: str, archive: Path, overwrite: bool) -> None:
     """Write an organization's every record and stored file to a zip archive (ORGANIZATION: its id, slug or
     name), for import-organization on this or another instance."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         organization_id = _organization_named(organization)
+        # It may be an earlier export, the only copy of an organization deleted since.
+        if archive.exists() and not overwrite:
+            message = _("%(path)s exists already: name another file, or pass --overwrite to replace it.", path=archive)
+            raise click.ClickException(message)
         progress = _transfer_progress(importing=False)
         try:
             with _database_errors("DATABASE_URL"):

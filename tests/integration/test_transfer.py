@@ -356,6 +356,36 @@ async def test_an_archive_that_cannot_be_written_is_told_as_such_and_leaves_no_f
         assert str(tmp_path / "missing" / "org.zip") in refused.stderr
 
 
+async def test_an_export_never_replaces_a_file_unless_told_to(tenants: TenantFactory, tmp_path: Path) -> None:
+    """A file at the archive's path may be an earlier export, the only copy of an organization deleted since: it
+    is refused in one line in the reader's language and left as it was; `--overwrite` replaces it, whole. An export
+    replaced it without a word."""
+    async with tenants.create("Kept archive") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="KPT")
+        await report(tenant.client, project["apiKey"], "Kept report")
+        earlier = tmp_path / "org.zip"
+        earlier.write_bytes(b"an earlier export")
+        refused = await cli("export-organization", tenant.slug, str(earlier))
+        assert refused.returncode == 1, (refused.stdout, refused.stderr)
+        assert "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines()[-1] == (
+            f"Error: {earlier} exists already: name another file, or pass --overwrite to replace it."
+        )
+        assert earlier.read_bytes() == b"an earlier export"
+        in_german = await cli("export-organization", tenant.slug, str(earlier), lang="de_DE.UTF-8")
+        assert in_german.returncode == 1
+        assert str(earlier) in in_german.stderr
+        assert "exists already" not in in_german.stderr
+        assert earlier.read_bytes() == b"an earlier export"
+        replaced = await cli("export-organization", tenant.slug, str(earlier), "--overwrite")
+        assert replaced.returncode == 0, replaced.stderr
+        with zipfile.ZipFile(earlier) as archive:
+            manifest = json.loads(archive.read(MANIFEST))
+        assert manifest["organization"]["slug"] == tenant.slug
+        assert manifest["counts"]["reports"] == 1
+        assert not earlier.with_name(f".{earlier.name}.partial").exists()
+
+
 async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_organization(
     tenants: TenantFactory, worker: Any, tmp_path: Path
 ) -> None:
