@@ -284,6 +284,32 @@ async def test_an_import_that_fails_leaves_no_organization_and_no_file(
             assert stored_files() == files_before, damage
 
 
+async def test_an_archives_file_that_no_record_names_is_left_out(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """A file under one of the archive's projects that no screenshot or attachment names (added by hand, or by a
+    tool that wrote archives badly) was written to the storage, kept for nothing; it is left out, and the files
+    that rows name are imported as before."""
+    async with tenants.create("Unnamed File") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="UNF")
+        shot = await screenshot_report(tenant, project, "The cart is empty")
+        await processed(tenant, shot["id"])
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        padded = tmp_path / "padded.zip"
+        unnamed = f"{'f' * 32}.png"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(padded, "w") as target:
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+            target.writestr(f"files/{tenant.organization_id}/{project['id']}/{unnamed}", b"named by nobody")
+        files_before = stored_files()
+        imported = await cli("import-organization", str(padded))
+        assert imported.returncode == 0, imported.stderr
+        added = stored_files() - files_before
+        assert len(added) == 2  # the screenshot and its thumbnail
+        assert unnamed not in {file.name for file in added}
+
+
 async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_leaves_nothing(
     tenants: TenantFactory, worker: Any, tmp_path: Path
 ) -> None:
@@ -309,9 +335,11 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
 
         oversized = tmp_path / "oversized.zip"
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(oversized, "w", zipfile.ZIP_DEFLATED) as target:
+            # The screenshot's own file, which its row names (a file no row names is not read at all).
+            name = next(info.filename for info in source.infolist() if info.filename.startswith("files/"))
             for info in source.infolist():
-                target.writestr(info, source.read(info))
-            name = f"files/{tenant.organization_id}/{project['id']}/{'0' * 32}.png"
+                if info.filename != name:
+                    target.writestr(info, source.read(info))
             target.writestr(name, b"\0" * (MAX_FILE_BYTES + 1))
         assert oversized.stat().st_size < path.stat().st_size + 100_000
 

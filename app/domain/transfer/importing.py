@@ -197,6 +197,7 @@ class _Importer:
         self.ids = Ids(uuid7(), UUID(manifest.organization["id"]))
         self.project_names: dict[UUID, str] = {}  # old id: name, to name the projects to connect to GitHub again
         self.stored: set[UUID] = set()  # the new projects that files were written under
+        self.named_files: set[str] = set()  # the files' keys that the archive's screenshots and attachments name
 
     def _lines(self, name: str) -> Iterator[dict[str, Any]]:
         if name not in self.archive.namelist():  # a kind an older format did not have
@@ -322,6 +323,7 @@ class _Importer:
         elif kind.name in {"screenshots", "attachments"}:
             for column in ("key", "thumbnail_key"):
                 if row.get(column) is not None:
+                    self.named_files.add(row[column])
                     row[column] = self.ids.key(row[column])
         row = self.ids.remapped(kind, row)
         if kind.name == "project_members" and row["user_id"] is None:
@@ -369,13 +371,17 @@ class _Importer:
         await session.flush()
 
     async def _files(self) -> int:
-        """The archive's stored files, written to this instance's storage under the new organization's keys."""
+        """The archive's stored files that its screenshots and attachments name, written to this instance's storage
+        under the new organization's keys; a file no row names would be kept for nothing, and is left out."""
         store = storage()
         count = 0
         for info in self.archive.infolist():
             if not info.filename.startswith(FILES) or info.is_dir():
                 continue
-            key = self.ids.key(info.filename.removeprefix(FILES))
+            old_key = info.filename.removeprefix(FILES)
+            key = self.ids.key(old_key)
+            if old_key not in self.named_files:
+                continue
             if info.file_size > MAX_FILE_BYTES:
                 raise ValueError(_("%(name)s is larger than any file Lantern stores.", name=info.filename))
             self.stored.add(UUID(key.split("/")[1]))
