@@ -202,6 +202,10 @@ async def _enqueue_all(pending: list[tuple[str, str, float, dict[str, Any]]]) ->
 class JobState(enum.StrEnum):
     QUEUED = "queued"  # due, waiting for a worker
     SCHEDULED = "scheduled"  # waiting for its time (a deferred job: a webhook delivery's retry)
+    # Postponed by its organization's outbound share (app/lib/fair_share.py), due or not: it runs once one of the
+    # organization's slots is free. It was shown as scheduled, like a retry, and a manager could not tell an
+    # organization's backlog behind its own hung receivers from deliveries that had failed.
+    WAITING = "waiting"
     RUNNING = "running"
 
 
@@ -222,26 +226,39 @@ async def queue_snapshot(limit: int = QUEUE_SNAPSHOT_LIMIT) -> tuple[list[Queued
     """The jobs in arq's queues now, read as arq keeps them (each queue's sorted set of ids by due time, each
     job's data, its in-progress and retry keys), and whether the queues held more than `limit`."""
     redis = get_redis()
-    entries = [entry for queue in QUEUES for entry in await redis.zrange(queue, 0, limit, withscores=True)]
+    entries = [
+        (job_id.decode() if isinstance(job_id, bytes) else str(job_id), score)
+        for queue in QUEUES
+        for job_id, score in await redis.zrange(queue, 0, limit, withscores=True)
+    ]
     truncated = len(entries) > limit
     entries = entries[:limit]
     async with redis.pipeline(transaction=False) as pipeline:
         for job_id, _score in entries:
-            name = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
-            pipeline.get(job_key_prefix + name)
-            pipeline.exists(in_progress_key_prefix + name)
-            pipeline.get(retry_key_prefix + name)
+            pipeline.get(job_key_prefix + job_id)
+            pipeline.exists(in_progress_key_prefix + job_id)
+            pipeline.get(retry_key_prefix + job_id)
         answers = await pipeline.execute()
     now_ms = timestamp_ms()
     jobs = []
-    for index, (_job_id, score) in enumerate(entries):
+    for index, (job_id, score) in enumerate(entries):
         data, running, tries = answers[3 * index : 3 * index + 3]
         if data is None:
             continue  # finished between the two reads
         job = deserialize_job(data, deserializer=deserialize)
-        state = JobState.RUNNING if running else JobState.SCHEDULED if score > now_ms else JobState.QUEUED
+        state = _state(job_id, deferred=score > now_ms, running=bool(running), tries=int(tries or 0))
         jobs.append(QueuedJob(job.function, job.kwargs.get("organization_id"), state, int(tries or 0), job.kwargs))
     return jobs, truncated
+
+
+def _state(job_id: str, *, deferred: bool, running: bool, tries: int) -> JobState:
+    """A queued job's state. A postponed job that started under its id (`tries`) and waits again is one arq retries
+    (an e-mail whose SMTP server was down): scheduled, as every retry is."""
+    if running:
+        return JobState.RUNNING
+    if POSTPONED in job_id and not tries:
+        return JobState.WAITING
+    return JobState.SCHEDULED if deferred else JobState.QUEUED
 
 
 def release_claims(redis_url: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,13 +19,16 @@ import httpx
 from arq.constants import in_progress_key_prefix
 from PIL import Image
 
+from app.lib.fair_share import OUTBOUND_SHARE
+from app.lib.queue import OUTBOUND_QUEUE, POSTPONED
 from app.lib.redis import get_redis
 from app.seed import create_admin
+from tests.integration.test_webhooks import create_webhook, ping
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of
 from tests.support.processes import worker_process
-from tests.support.receiver import Receiver
+from tests.support.receiver import HangingReceiver, Receiver
 from tests.support.worker import running_worker
 
 JOBS = "/api/v1/jobs"
@@ -91,11 +95,87 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
         assert theirs["queue"] == {
             "queued": 0,
             "scheduled": 0,
+            "waiting": 0,
             "running": 0,
             "retrying": 0,
             "functions": [],
             "truncated": False,
         }
+
+
+async def test_outbound_jobs_over_the_organizations_share_wait_for_a_free_slot(
+    tenants: TenantFactory, worker: Any
+) -> None:
+    """An organization runs at most its share of outbound jobs at once; the others are postponed until a slot is
+    free. The dashboard showed them as scheduled, as it shows retries waiting for their time: a manager could not
+    tell deliveries held back behind the organization's own hung receivers from deliveries that had failed."""
+    over = 5
+    settings = {"LANTERN_ALLOW_PRIVATE_TARGETS": "1", "LANTERN_OUTBOUND_TIMEOUT_SECONDS": "120"}
+    with environment(**settings):
+        async with HangingReceiver() as hanging, tenants.create() as tenant:
+            hook = await create_webhook(tenant, hanging.url)
+            for _ in range(OUTBOUND_SHARE + over):
+                await ping(tenant, hook["id"])
+            await hanging.holding(OUTBOUND_SHARE, DEADLINE_SECONDS)
+            await _postponed(over)
+            queue = await _queue_holding(tenant.client, running=OUTBOUND_SHARE, not_running=over)
+            page = await _page_holding(tenant.client, running=OUTBOUND_SHARE, not_running=over)
+            # Its later retries must not outlive the test.
+            assert (await tenant.client.delete(f"/api/v1/webhooks/{hook['id']}")).status_code == 204
+            document = (await tenant.client.get("/schema/openapi.json")).json()
+
+    assert (queue.get("waiting"), queue["queued"], queue["scheduled"], queue["retrying"]) == (over, 0, 0, 0), queue
+    [deliveries] = queue["functions"]
+    assert (deliveries["function"], deliveries.get("waiting")) == ("deliver_webhook", over), queue
+    assert f"<dt>Waiting for a free slot</dt><dd>{over}</dd>" in page
+    documented = document["components"]["schemas"]["QueueNow"]["properties"]
+    assert "waiting for a free slot" in documented["waiting"]["description"], documented
+
+
+async def _postponed(count: int) -> None:
+    """Once `count` outbound jobs have been postponed (their first run found no free slot): the dashboard read
+    before may still count one of them as due under its first id."""
+    redis = get_redis()
+    for _ in range(int(DEADLINE_SECONDS / 0.05)):
+        queued = [job_id.decode() for job_id in await redis.zrange(OUTBOUND_QUEUE, 0, -1)]
+        if len({job_id.partition(POSTPONED)[0] for job_id in queued if POSTPONED in job_id}) >= count:
+            return
+        await asyncio.sleep(0.05)
+    msg = f"fewer than {count} outbound jobs were postponed"
+    raise AssertionError(msg)
+
+
+def _not_running(queue: dict[str, Any]) -> int:
+    return int(queue["queued"] + queue["scheduled"] + queue.get("waiting", 0))
+
+
+async def _queue_holding(client: ApiClient, *, running: int, not_running: int) -> dict[str, Any]:
+    """The queue once it holds this many of the organization's jobs running and this many not (polled: a
+    postponed job runs a moment before it is postponed again)."""
+    queue: dict[str, Any] = {}
+    for _ in range(int(DEADLINE_SECONDS / 0.1)):
+        queue = _data(await client.get(JOBS))["queue"]
+        if (queue["running"], _not_running(queue)) == (running, not_running):
+            return queue
+        await asyncio.sleep(0.1)
+    msg = f"the queue did not hold {running} running jobs and {not_running} others: {queue}"
+    raise AssertionError(msg)
+
+
+async def _page_holding(client: ApiClient, *, running: int, not_running: int) -> str:
+    """The admin UI's job page once it counts as many running jobs, and as many others, as the queue holds."""
+    page = ""
+    for _ in range(int(DEADLINE_SECONDS / 0.1)):
+        response = await client.get("/ui/jobs")
+        assert response.status_code == 200, response.text
+        page = response.text
+        counted = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", page))
+        others = sum(int(counted.get(name, 0)) for name in ("Queued", "Scheduled", "Waiting for a free slot"))
+        if (int(counted.get("Running", -1)), others) == (running, not_running):
+            return page
+        await asyncio.sleep(0.1)
+    msg = f"the job page did not count {running} running jobs and {not_running} others"
+    raise AssertionError(msg)
 
 
 async def test_a_killed_workers_jobs_are_not_running_once_their_work_is_done(tenants: TenantFactory) -> None:

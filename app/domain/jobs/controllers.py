@@ -36,8 +36,9 @@ class JobController(Controller):
         hours: WindowHours = DEFAULT_WINDOW_HOURS,
         view: View = Scope.ORGANIZATION,
     ) -> Envelope[schemas.JobsOverview]:
-        """Background work: the queue now (queued, scheduled, running, retrying) and, per kind of work
-        (screenshots, attached images, webhook deliveries, GitHub issues, tracking IDs), what is pending, and
-        what was done, failed or retried in the last `hours`, hour by hour. `scope=instance` shows every
+        """Background work: the queue now (queued, scheduled, waiting for a free slot of the organization's
+        outbound share, running, retrying) and, per kind of work (screenshots, attached images, webhook
+        deliveries, GitHub issues, tracking IDs), what is pending, and what was done, failed or retried in the
+        last `hours`, hour by hour. `scope=instance` shows every
         organization, with the busiest listed, to the instance's operators."""
         return ok(await JobDashboard(db_session).seen_by(identity, hours, view))

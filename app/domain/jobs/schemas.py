@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
+import msgspec
+
 from app.lib.schema import CamelStruct
+
+# The states of a job in the queue, each counted apart: what each count means, for the API's readers.
+Queued = Annotated[int, msgspec.Meta(description="Jobs due now, waiting for a worker.")]
+Scheduled = Annotated[
+    int, msgspec.Meta(description="Jobs waiting for their time, such as a webhook delivery's next attempt.")
+]
+Waiting = Annotated[
+    int,
+    msgspec.Meta(
+        description="Webhook deliveries, GitHub issues and e-mails waiting for a free slot: their organization "
+        "already runs as many of them at once as its share allows, and they run as its others finish."
+    ),
+]
+Running = Annotated[int, msgspec.Meta(description="Jobs a worker is running.")]
 
 
 class FunctionQueue(CamelStruct):
     function: str
-    queued: int
-    scheduled: int
-    running: int
+    queued: Queued
+    scheduled: Scheduled
+    waiting: Waiting
+    running: Running
 
 
 class QueueNow(CamelStruct):
-    """arq's queue at this moment: due jobs waiting for a worker, deferred ones (retries waiting for their
-    time), running ones, and how many of all those arq is retrying after a failed run."""
+    """arq's queue at this moment: due jobs waiting for a worker, deferred ones (retries waiting for their time),
+    outbound jobs waiting for a free slot of their organization's share, running ones, and how many of all those
+    arq is retrying after a failed run."""
 
-    queued: int
-    scheduled: int
-    running: int
-    retrying: int
+    queued: Queued
+    scheduled: Scheduled
+    waiting: Waiting
+    running: Running
+    retrying: Annotated[int, msgspec.Meta(description="Jobs arq runs again after a failed run, in every state.")]
     functions: list[FunctionQueue]
     # The dashboard reads the first 10,000 jobs of the queue; true when there were more.
     truncated: bool

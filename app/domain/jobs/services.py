@@ -247,6 +247,7 @@ def _queue_now(jobs: list[QueuedJob], *, truncated: bool) -> schemas.QueueNow:
     return schemas.QueueNow(
         queued=states[JobState.QUEUED],
         scheduled=states[JobState.SCHEDULED],
+        waiting=states[JobState.WAITING],
         running=states[JobState.RUNNING],
         retrying=sum(1 for job in jobs if job.tries > 1),
         functions=[
@@ -254,6 +255,7 @@ def _queue_now(jobs: list[QueuedJob], *, truncated: bool) -> schemas.QueueNow:
                 function=function,
                 queued=counts[JobState.QUEUED],
                 scheduled=counts[JobState.SCHEDULED],
+                waiting=counts[JobState.WAITING],
                 running=counts[JobState.RUNNING],
             )
             for function, counts in sorted(per_function.items())
