@@ -18,7 +18,6 @@ from functools import cache
 from typing import Any
 
 import structlog
-from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
@@ -40,12 +39,26 @@ RENEW_SECONDS = 5.0
 POSTPONE_FIRST_SECONDS = 0.5
 POSTPONE_MAX_SECONDS = 10.0
 
-# KEYS: the organization's running jobs (a sorted set by expiry); ARGV: now (ms), expiry (ms), share, job id.
+# Both scripts time leases by Redis' own clock (`TIME`), as the rate limiter's do: the set's scores are compared by
+# every worker process with every other's. Timed by each worker's clock, a worker whose clock ran an hour behind
+# took slots that the others saw as long expired and dropped (its organization ran more than its share), and one
+# an hour ahead, killed, left its jobs' slots held for an hour.
+# KEYS: the organization's running jobs (a sorted set by expiry); ARGV: the lease (ms), the share, the job's id.
 _TAKE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+# KEYS: the same; ARGV: the lease (ms), the job's id.
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
@@ -59,12 +72,17 @@ def _take_script() -> AsyncScript:
     return job_queue().redis.register_script(_TAKE)
 
 
+@cache
+def _renew_script() -> AsyncScript:
+    return job_queue().redis.register_script(_RENEW)
+
+
 @asynccontextmanager
 async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool]:
     """Whether one of the organization's slots is this job's; a slot taken is held while the job runs, and given
     back on leaving."""
     key = _running_key(organization_id)
-    taken = bool(await _take_script()(keys=[key], args=[timestamp_ms(), SLOT_LEASE_MS, OUTBOUND_SHARE, job_id]))
+    taken = bool(await _take_script()(keys=[key], args=[SLOT_LEASE_MS, OUTBOUND_SHARE, job_id]))
     if not taken:
         yield False
         return
@@ -81,14 +99,10 @@ async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool
 async def _hold(key: str, job_id: str) -> None:
     """Renew the slot's lease until cancelled (counted again if it lapsed meanwhile: the job runs all the same); a
     renewal Redis misses is tried again at the next one."""
-    redis = job_queue().redis
     while True:
         await asyncio.sleep(RENEW_SECONDS)
         try:
-            async with redis.pipeline(transaction=True) as pipeline:
-                pipeline.zadd(key, {job_id: timestamp_ms() + SLOT_LEASE_MS})
-                pipeline.pexpire(key, SLOT_LEASE_MS)
-                await pipeline.execute()
+            await _renew_script()(keys=[key], args=[SLOT_LEASE_MS, job_id])
         except (RedisError, OSError) as error:
             logger.warning("outbound slot not renewed", job_id=job_id, error=repr(error))
 
