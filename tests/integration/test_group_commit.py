@@ -12,10 +12,13 @@ from sqlalchemy import Table, delete, event
 from sqlalchemy.engine import Connection
 
 from app.domain.projects.models import Project
-from app.domain.reports.group_commit import Submission, report_writer
+from app.domain.reports.group_commit import Submission, UploadLink, report_writer
 from app.domain.reports.ingest import save_upload
 from app.domain.reports.models import Report
 from app.lib.database import alchemy_config
+from app.lib.errors import LanternError, envelope
+from app.lib.i18n import gettext as _
+from app.lib.i18n import use_locale
 from tenants.context import tenant_scope
 from tests.integration.test_deletion import stored
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
@@ -110,6 +113,44 @@ async def test_one_bad_submission_does_not_fail_the_others_of_its_batch(
         assert refused.status_code == 400, refused.text
         assert refused.json()["details"][0]["field"] == "screenshot_url"
         assert len(await _listed(tenant.client, project["id"])) == 10
+
+
+async def test_each_refused_submission_of_a_batch_is_told_why_in_its_own_language(tenants: TenantFactory) -> None:
+    """Two requests, one in Japanese and one in German, each naming an upload that does not exist, in one batch:
+    the writer's task was started by the first, and both were refused in Japanese."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        unknown = UploadLink("no-such-key", "screenshot_url", annotated=False)
+        writer = report_writer()
+
+        async def refusal(locale: str) -> LanternError:
+            report = Report(project_id=UUID(project["id"]), title=f"A report in {locale}", description="")
+            with use_locale(locale):  # as the request's middleware chose it
+                try:
+                    await writer.store(Submission(UUID(tenant.organization_id), report, links=[unknown]))
+                except LanternError as error:
+                    return error
+            raise AssertionError(locale)
+
+        # Both wait before the writer's first batch begins: one batch holds the two requests.
+        refusals = await asyncio.gather(refusal("ja"), refusal("de"))
+        for locale, error in zip(("ja", "de"), refusals, strict=True):
+            with use_locale(locale):  # as the request answers
+                expected = {
+                    "success": False,
+                    "error": "VALIDATION_ERROR",
+                    "message": _("The request is not valid."),
+                    "details": [
+                        {
+                            "field": "screenshot_url",
+                            "message": _(
+                                "No upload with this key awaits a report in this project "
+                                "(an upload is attached to one report)."
+                            ),
+                        }
+                    ],
+                }
+                assert envelope(error) == expected, locale
 
 
 async def test_a_revoked_widget_key_is_refused_at_once_despite_the_cache(

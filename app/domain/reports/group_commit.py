@@ -7,7 +7,8 @@ the writer then stores all of them together. Rows of several tenants share a tra
 rows written under its own scope (row-level security checks every statement). The batch holds its
 organizations' rows first, in one statement: a request whose organization is gone (deleted meanwhile) is left
 out, not found, and the others are stored in the same transaction. If a batch fails, its requests are stored
-one by one, so one bad request cannot fail the others.
+one by one, so one bad request cannot fail the others; each in its own request's language, so that what refuses
+it (an unknown upload key) is worded for its reader, not for the request that happened to start the writer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.domain.reports.search import index_text
 from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.i18n import current_locale, use_locale
 from app.lib.i18n import gettext as _
 from tenants.context import system_scope, tenant_scope
 from tenants.db import scoped
@@ -74,6 +76,8 @@ class Stored:
 class _Waiting:
     submission: Submission
     stored: asyncio.Future[Stored]
+    # The request's language: the writer's task speaks that of the request that started it.
+    locale: str
 
 
 class ReportWriter:
@@ -85,7 +89,7 @@ class ReportWriter:
 
     async def store(self, submission: Submission) -> Stored:
         """Return once the submission is committed; raise what storing it raised."""
-        waiting = _Waiting(submission, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(submission, asyncio.get_running_loop().create_future(), current_locale())
         self._waiting.append(waiting)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -105,7 +109,8 @@ class ReportWriter:
     async def _one_by_one(self, batch: list[_Waiting]) -> None:
         for waiting in batch:
             try:
-                gone = await _commit([waiting.submission])
+                with use_locale(waiting.locale):
+                    gone = await _commit([waiting.submission])
             except Exception as error:  # noqa: BLE001 - handed to the request, which answers with it
                 if not waiting.stored.done():
                     waiting.stored.set_exception(error)
