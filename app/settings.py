@@ -333,7 +333,8 @@ def get_settings() -> Settings:
         s3_region=_env("LANTERN_S3_REGION", "us-east-1"),
         # Pillow only warns below 2 x 89.5 Mpx; a 4K screenshot is 8.3 Mpx, so 40 Mpx leaves ample room.
         max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
-        screenshot_timeout_seconds=_env_int("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60),
+        # 0 failed every image at once; past an hour a stuck image holds a worker's job slot for nothing.
+        screenshot_timeout_seconds=_env_int_in("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once; past an hour a wait holds a job slot for nothing (and past 1e11 s no

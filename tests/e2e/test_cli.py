@@ -180,6 +180,13 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "inf", "it takes a number from 0.1 to 3,600."),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "1e308", "it takes a number from 0.1 to 3,600."),
         ("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", "20000", "it takes a whole number from 1 to 10,000."),
+        (
+            "LANTERN_SCREENSHOT_TIMEOUT_SECONDS",
+            "0",
+            "LANTERN_SCREENSHOT_TIMEOUT_SECONDS is set to “0”; it takes a whole number of at least 1.",
+        ),
+        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "-5", "it takes a whole number of at least 1."),
+        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "86400", "it takes a whole number from 1 to 3,600."),
         ("LANTERN_S3_ENDPOINT_URL", "notaurl", "it takes an address that starts with http:// or https://"),
         ("LANTERN_S3_ENDPOINT_URL", "http://", "it takes an address that starts with http:// or https://"),
         # The key is not repeated in the line: a log would keep it.

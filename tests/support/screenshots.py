@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from app.domain.reports.models import ImageStatus
+from app.domain.reports.screenshots import image_executor
 from tests.support.clients import Tenant
 
 # Generous: a loaded CI machine may queue the job behind others; a healthy run takes milliseconds.
@@ -38,3 +42,19 @@ async def numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
         await asyncio.sleep(0.1)
     msg = "the report was never numbered"
     raise AssertionError(msg)
+
+
+@contextmanager
+def image_threads_busy() -> Iterator[None]:
+    """Every image thread of this process taken until the block ends, as by other images ahead in the queue:
+    an image processed meanwhile cannot start, and runs out of its time (`LANTERN_SCREENSHOT_TIMEOUT_SECONDS`)
+    however fast the machine is."""
+    executor = image_executor()
+    released = threading.Event()
+    taken = [executor.submit(released.wait) for _ in range(executor._max_workers)]
+    try:
+        yield
+    finally:
+        released.set()
+        for thread in taken:
+            thread.result()
