@@ -6,6 +6,8 @@ by then), in the reader's organization and language. Its names and labels are th
 ISO 8601 in UTC (a spreadsheet reads them whatever its language), and it starts with a byte-order mark, by
 which spreadsheet programs tell UTF-8 (Chinese, Japanese) from their own code page. Where numbers are written
 with a decimal comma (German, Spanish), spreadsheet programs split a line at semicolons: the file does too.
+The page's custom data (`Lantern.setCustomData`) is one cell of compact JSON, its keys in order: each report has
+keys of its own, and a column per key would give every file its own columns.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+import msgspec
 from babel.numbers import get_decimal_symbol
 from sqlalchemy import ColumnElement
 
@@ -68,7 +71,16 @@ class Export:
     def _header(self) -> list[str]:
         names = [_("ID"), _("Title"), _("Project"), _("Status"), _("Severity"), _("Priority"), _("Category")]
         team = [_("Assignee"), _("Reporter")] if self.people is not None else []
-        return [*names, *team, _("Tags"), _("Page"), _("Created"), _("Updated"), _("Link")]
+        return [
+            *names,
+            *team,
+            _("Tags"),
+            _("Page"),
+            _("Created"),
+            _("Updated"),
+            _("Link"),
+            label("metadata", "custom"),
+        ]
 
     def _row(self, report: Report) -> list[str]:
         cells = [
@@ -91,7 +103,17 @@ class Export:
             report.created_at.isoformat(timespec="seconds"),
             report.updated_at.isoformat(timespec="seconds"),
             link,
+            _custom_data(report),
         ]
+
+
+def _custom_data(report: Report) -> str:
+    """The page's custom data as compact JSON, its keys sorted as the report's page shows them (PostgreSQL's
+    JSONB keeps no order of its own); nothing when the page set none."""
+    custom = (report.page_metadata or {}).get("custom")
+    if not isinstance(custom, Mapping) or not custom:
+        return ""
+    return msgspec.json.encode(custom, order="sorted").decode()
 
 
 def _csv_lines(rows: list[list[str]], delimiter: str) -> str:

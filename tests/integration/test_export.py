@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import secrets
 from typing import Any
@@ -52,6 +53,7 @@ async def test_the_file_holds_every_report_the_filters_match_in_the_lists_order(
             "Created",
             "Updated",
             "Link",
+            "Custom data",
         ]
         assert [row[1] for row in rows[1:]] == [f"Checkout fails {number}" for number in range(5)]
         assert {(row[2], row[3], row[4]) for row in rows[1:]} == {("Shop", "New", "Critical")}
@@ -107,3 +109,33 @@ async def test_a_guest_gets_their_view_without_the_teams_people(
         assert "Assignee" not in rows[0]
         assert "Reporter" not in rows[0]
         assert [row[1] for row in rows[1:]] == ["Sent by the client"]
+
+
+async def test_the_pages_custom_data_is_one_cell_of_json_per_report(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """What the embedding page set with `Lantern.setCustomData` (a plan, an order number) was left out of the file.
+    It is one cell per report, whatever keys each has, and a value that is a formula stays text inside it."""
+    custom = {"plan": "pro", "orderId": 1234, "beta": True, "ratio": 0.5, "購入": "結帳", "note": "=1+1"}
+    async with tenants.create() as tenant:
+        shop = await tenant.create_project("Shop", trackingPrefix="SHP")
+        for title, metadata in (
+            ("With custom data", {**WIDGET_METADATA, "custom": custom}),
+            ("Without custom data", WIDGET_METADATA),
+        ):
+            sent = await anonymous.post(
+                "/api/v1/widget/submit",
+                json={"title": title, "metadata": metadata},
+                headers={"X-API-Key": shop["apiKey"]},
+            )
+            assert sent.status_code == 201, sent.text
+        rows = rows_of(await tenant.client.get("/ui/reports.csv", params={"sort": "createdAt", "lang": "de"}), ";")
+        column = rows[0].index("Benutzerdefinierte Daten")
+        (with_custom, without) = rows[1:]
+        assert with_custom[1] == "With custom data"
+        # Compact, its keys in order (as the report's page lists them), its text as written.
+        assert with_custom[column] == (
+            '{"beta":true,"note":"=1+1","orderId":1234,"plan":"pro","ratio":0.5,"購入":"結帳"}'
+        )
+        assert json.loads(with_custom[column]) == custom
+        assert without[column] == ""
