@@ -582,7 +582,7 @@ async def test_a_new_project_asking_for_the_prefix_another_is_renamed_to_is_refu
 async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
     tenants: TenantFactory, is_postgres: bool
 ) -> None:
-    """Both made CS from the name and passed the check; the second was refused with a bare 409. A prefix made
+    """Both made CSP from the name and passed the check; the second was refused with a bare 409. A prefix made
     from the name steps to the next free one now, as it does one after the other. (PostgreSQL only: SQLite
     writes one transaction at a time.)"""
     if not is_postgres:
@@ -593,7 +593,7 @@ async def test_two_projects_named_alike_at_once_each_get_a_prefix_from_the_name(
             tenant.client.post("/api/v1/projects", json={"name": "Concurrent Shop"}),
             tenant.client.post("/api/v1/projects", json={"name": "Concurrent Shop"}),
         )
-        assert [data(answer, 201)["trackingPrefix"] for answer in answers] == ["CS", "CSA"]
+        assert [data(answer, 201)["trackingPrefix"] for answer in answers] == ["CSP", "CSPA"]
 
 
 async def raced_with_deletion(

@@ -55,6 +55,16 @@ async def _searched(tenant: Tenant, term: str) -> list[tuple[str, str]]:
     return [(item["id"], item["trackingId"]) for item in found.json()["data"]["items"]]
 
 
+async def test_a_project_sent_without_a_prefix_gets_one_from_its_names_words(tenants: TenantFactory) -> None:
+    """BugSpark, the spec's example of a BSK project, was given BGS: its camel-case words were read as one."""
+    async with tenants.create() as tenant:
+        made = [
+            (await tenant.create_project(name))["trackingPrefix"]
+            for name in ("BugSpark", "Bug Spark", "myApp", "Lantern", "Web Shop Admin")
+        ]
+        assert made == ["BSK", "BSKA", "MAP", "LNT", "WSA"]  # the second BugSpark goes around the first's
+
+
 async def test_a_renamed_projects_former_ids_find_its_reports_and_no_other_project_takes_the_prefix(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

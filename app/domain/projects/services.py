@@ -40,23 +40,42 @@ LATE_UPLOADS_SECONDS = 60
 
 _VOWELS = set("AEIOU")
 MIN_PREFIX_LENGTH = 2
+# A prefix made from a name has three letters where the name gives them (`BSK`), at most four initials.
+NAME_PREFIX_LENGTH = 3
+MAX_INITIALS = 4
+# A name's words: a run of capitals not followed by a small letter (an acronym, `HTML` of `HTMLParser`), or small
+# letters after at most one capital, so that a camel-case name (`BugSpark`, `myApp`) is read as its words.
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 # How many free prefixes made from the name a new project tries, when requests taking them at once beat it to each.
 PREFIX_TRIES = 10
 
 
 def default_tracking_prefix(name: str) -> str:
-    """Letters from the name: initials of several words (`Bug Spark` -> BS), else the first letter and
-    the consonants after it (`Lantern` -> LNT); `PRJ` when the name has no Latin letters."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().upper()
-    words: list[str] = re.findall(r"[A-Z]+", ascii_name)
+    """Upper-case letters from the name. Several words (a camel-case name's words apart: `BugSpark` is Bug and
+    Spark, `myApp` my and App) give their initials, at most four (`Web Shop Admin` -> WSA); initials short of three
+    letters are completed from the last word's consonants after its initial, counted from its end (`BugSpark` and
+    `Bug Spark` -> BSK, `myApp` -> MAP), or stay two where it has none (`Shop Io` -> SI). One word gives its first
+    letter and the consonants after it (`Lantern` -> LNT). `PRJ` when the name has no Latin letters."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = [word.upper() for word in _NAME_WORD.findall(ascii_name)]
     if not words:
         return "PRJ"
-    if len(words) > 1:
-        return "".join(word[0] for word in words)[:4]
-    word = words[0]
-    consonants = [letter for letter in word[1:] if letter not in _VOWELS]
-    prefix = (word[0] + "".join(consonants))[:3]
-    return prefix if len(prefix) >= MIN_PREFIX_LENGTH else (word + "X")[:3]
+    if len(words) == 1:
+        return _prefix_of_one_word(words[0])
+    initials = "".join(word[0] for word in words)[:MAX_INITIALS]
+    missing = NAME_PREFIX_LENGTH - len(initials)
+    if missing <= 0:
+        return initials
+    return initials + "".join(_consonants_after_initial(words[-1])[-missing:])
+
+
+def _prefix_of_one_word(word: str) -> str:
+    prefix = (word[0] + "".join(_consonants_after_initial(word)))[:NAME_PREFIX_LENGTH]
+    return prefix if len(prefix) >= MIN_PREFIX_LENGTH else (word + "X")[:NAME_PREFIX_LENGTH]
+
+
+def _consonants_after_initial(word: str) -> list[str]:
+    return [letter for letter in word[1:] if letter not in _VOWELS]
 
 
 class ProjectService(TenantService[Project]):
