@@ -327,7 +327,7 @@ def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, 
 
 def custom_data(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The custom data the embedding page gave the widget (`metadata.custom`, `Lantern.setCustomData`) as
-    (key, value) pairs, each key as the page wrote it, in the keys' order: PostgreSQL's JSONB keeps no order of
+    (key, value) pairs, each key as the page wrote it, sorted by key: PostgreSQL's JSONB keeps no order of
     its own."""
     custom = metadata.get("custom")
     if not isinstance(custom, Mapping):
