@@ -243,6 +243,7 @@ class _Parser:
         self.fields: dict[str, frozenset[str]] = {}
         self.include: tuple[str, ...] = ()
         self.filters: dict[str, tuple[str, ...]] = {}
+        self.filter_keys: dict[str, str] = {}  # each filter's member to its parameter as sent
         self.sort: tuple[SortKey, ...] = ()
         self.page: dict[str, str] = {}
 
@@ -286,14 +287,19 @@ class _Parser:
         if not self.rules.filters:
             self.errors.append(FieldError(key, _("There is nothing to filter here.")))
             return
-        if name not in self.rules.filters:
+        member = member_name(name)  # `filter[external_id]` is `filter[externalId]`, as in `fields` and `sort`
+        if member not in self.rules.filters:
             names = _listed(self.rules.filters)
             self.errors.append(
                 FieldError(key, _("Unknown filter: %(name)s. Use one of: %(names)s.", name=name, names=names))
             )
             return
+        sent_as = self.filter_keys.setdefault(member, key)
+        if sent_as != key:  # `filter[external_id]` beside `filter[externalId]`: a body's field would be refused
+            self.errors.extend(sent_twice(sent_as, key).details)
+            return
         # A filter repeated with `&` adds to the same list, like its comma-separated values.
-        self.filters[name] = (*self.filters.get(name, ()), *_split(value))
+        self.filters[member] = (*self.filters.get(member, ()), *_split(value))
 
     def _sort(self, value: str) -> None:
         parts = _split(value)

@@ -306,6 +306,24 @@ async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous:
         assert await found(**{"filter[updated]": f"from.{yesterday}"}) == set(ids)
 
 
+async def test_filters_are_named_in_snake_case_too(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A Bugcrowd-style client writes its filters in snake_case (`filter[external_id]`), as `sort=created_at`
+    and `fields[report]=external_id` are taken: the filter is the same one, and its refusal names it as sent."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Snake", trackingPrefix="SNK")
+        ids = await _reports(anonymous, project, 2)
+        await tenant.client.patch(f"/api/v1/reports/{ids[1]}", json={"externalId": "JIRA-7"})
+        for name in ("externalId", "external_id"):
+            body = await _document(tenant.client, "/api/v1/reports", **{f"filter[{name}]": "JIRA-7"})
+            assert [resource["id"] for resource in body["data"]] == [ids[1]]
+        assert await _error(tenant.client, "/api/v1/reports", **{"filter[external_ids]": "JIRA-7"}) == [
+            "filter[external_ids]"
+        ]
+        # Under both spellings it is one filter sent twice, refused as a body's field is (not merged).
+        both = {"filter[externalId]": "JIRA-7", "filter[external_id]": "JIRA-8"}
+        assert await _error(tenant.client, "/api/v1/reports", **both) == list(both)
+
+
 async def test_sort_by_severity_rank_then_newest_first(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Sorting", trackingPrefix="SRT")

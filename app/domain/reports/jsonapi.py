@@ -109,8 +109,9 @@ _ERRORS = (
 )
 LIST_DESCRIPTION = (
     f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments`; "
-    "`filter[status|severity|priority|category|project|assignee|tag|externalId]=a,b` (comma: any of; assignee "
-    "takes UUIDs, e-mail addresses, `me`, `none`); `filter[search]=a,b` (every word, as the native `search`); "
+    "`filter[status|severity|priority|category|project|assignee|tag|externalId]=a,b` (comma: any of; a name in "
+    "snake_case too, `filter[external_id]`; assignee takes UUIDs, e-mail addresses, `me`, `none`); "
+    "`filter[search]=a,b` (every word, as the native `search`); "
     "`filter[created|submitted|updated]=from.2026-01-01,to.2026-02-01` "
     "(UTC days, or timestamps); `sort=severity,-createdAt` over createdAt, updatedAt, severity and priority (by "
     "rank, most urgent first), status (the default columns in the board's order, then custom ones by name), "
