@@ -1593,6 +1593,37 @@ async def test_only_someone_who_sees_the_report_can_be_assigned(
     assert assignee == tenant.user_id
 
 
+async def test_a_change_assigns_by_address_as_a_filed_report_does(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A report filed with `assigneeEmail` (BugHerd's `assigned_to_email`) could not be reassigned the same way:
+    the change refused the field. It assigns whoever sees the report, by their address in any case; an address
+    of no one who does is a 400 naming the field as sent, another organization's person's too; an address beside
+    an id is a 400, as a column named both ways is."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        _, url = await _sent_report(tenant, anonymous)
+        assigned = await tenant.client.patch(url, json={"assigneeEmail": tenant.email.upper()})
+        await tenant.client.patch(url, json={"assigneeId": None})
+        bugherd = await tenant.client.put(url, json={"task": {"assigned_to_email": tenant.email}})
+        await tenant.client.patch(url, json={"assigneeId": None})
+        refusals = [
+            ({"assignee_email": other.email}, "assignee_email"),
+            ({"task": {"assigned_to_email": "nobody@example.com"}}, "task.assigned_to_email"),
+        ]
+        refused = [(await tenant.client.patch(url, json=body), field) for body, field in refusals]
+        both = await tenant.client.patch(url, json={"assigneeId": tenant.user_id, "assigneeEmail": tenant.email})
+        assignee = (await tenant.client.get(url)).json()["data"]["assigneeId"]
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["data"]["assigneeId"] == tenant.user_id
+    assert bugherd.status_code == 200, bugherd.text
+    assert bugherd.json()["data"]["assigneeId"] == tenant.user_id
+    for answer, field in refused:
+        assert answer.status_code == 400, answer.text
+        message = "No one who can see this report has this e-mail address."
+        assert answer.json()["details"] == [{"field": field, "message": message}]
+    assert both.status_code == 400, both.text
+    assert [detail["field"] for detail in both.json()["details"]] == ["assigneeEmail"]
+    assert assignee is None
+
+
 async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

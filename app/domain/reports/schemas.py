@@ -212,9 +212,10 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too.
 
     The column is named by `status` or, as BugHerd does, by `status_id`, not both (one would be dropped without
-    a word); null for either sends the report back to the feedback column."""
+    a word); null for either sends the report back to the feedback column. The assignee by id (null: nobody) or
+    by address, as a filed report's, not both."""
 
-    one_way: ClassVar = (("status", "status_id"),)
+    one_way: ClassVar = (("status", "status_id"), ("assignee_id", "assignee_email"))
 
     status: ColumnName | msgspec.UnsetType | None = msgspec.UNSET
     status_id: Position | msgspec.UnsetType | None = msgspec.UNSET
@@ -222,6 +223,7 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     priority: Priority | msgspec.UnsetType = msgspec.UNSET
     category: Category | msgspec.UnsetType = msgspec.UNSET
     assignee_id: UUID | msgspec.UnsetType | None = msgspec.UNSET
+    assignee_email: AuthorEmail | msgspec.UnsetType = msgspec.UNSET
     tags: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
     external_id: ShortText | msgspec.UnsetType | None = msgspec.UNSET
     title: Title | msgspec.UnsetType = msgspec.UNSET
@@ -258,11 +260,10 @@ class ReportFiling(CamelStruct, forbid_unknown_fields=True):
 
 
 # BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
-_BUGHERD_TASK_FIELDS = {"assigned_to_id": "assignee_id", "tag_names": "tags"}
+_BUGHERD_TASK_FIELDS = {"assigned_to_id": "assignee_id", "assigned_to_email": "assignee_email", "tag_names": "tags"}
 # A new task's (`POST /api/v1/projects/{id}/reports` with `{"task": {...}}`) names besides those.
 _BUGHERD_NEW_TASK_FIELDS = {
     **_BUGHERD_TASK_FIELDS,
-    "assigned_to_email": "assignee_email",
     "requester_id": "reporter_id",
     "requester_email": "reporter_email",
 }

@@ -207,12 +207,14 @@ class ReportService(TenantService[Report]):
 
         The report is held and read afresh first (`hold`), so that each change is kept against the one it
         follows."""
-        status = await self.hold(report, changes, columns)
+        held = await self.hold(report, changes, columns)
         before = _triage(report)
         assigned_before = report.assignee_id
-        if status is not None:
-            into_column(report, *status)
+        if held.column is not None:
+            into_column(report, *held.column)
         _set_fields(report, changes)
+        if held.assignee_id is not None:
+            report.assignee_id = held.assignee_id
         if changed := _changed_fields(before, _triage(report)):
             self.session.add(ReportChange(report_id=report.id, changes=changed, **authorship(actor)))
         await self.session.flush()
@@ -220,24 +222,24 @@ class ReportService(TenantService[Report]):
             notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return changed
 
-    async def hold(
-        self, report: Report, changes: ReportUpdate, columns: ColumnService
-    ) -> tuple[str, int | None] | None:
+    async def hold(self, report: Report, changes: ReportUpdate, columns: ColumnService) -> HeldChange:
         """The report locked for `changes` (FOR UPDATE) and read afresh, as `apply` holds it: a caller that
         decides on the change from what the report is holds it first. The organization's row, the assignee's
         membership, then the column it moves into, are held before it (locks are taken organization first, then
-        membership, then column, then report, everywhere). Returns the column it moves into, as (status, status
-        id)."""
+        membership, then column, then report, everywhere)."""
         await self.hold_organization()
+        assignee_id = None
         if isinstance(changes.assignee_id, UUID):
             await self._check_assignee(report, changes.assignee_id)
+        elif isinstance(changes.assignee_email, str):
+            assignee_id = await self._assignee_at(report, changes.assignee_email)
         status = None
         if changes.status is not msgspec.UNSET:
             status = await columns.resolve_status(report.project_id, changes.status)
         if changes.status_id is not msgspec.UNSET:
             status = await columns.resolve_status_id(report.project_id, changes.status_id)
         await self._hold_row(report, share=False)
-        return status
+        return HeldChange(status, assignee_id)
 
     async def unassign(
         self, user_id: UUID, actor: Identity, still_seen: ColumnElement[bool] | None = None
@@ -298,6 +300,19 @@ class ReportService(TenantService[Report]):
         """A page of the report's triage changes, oldest first (their ids grow with time)."""
         statement = select(ReportChange).where(ReportChange.report_id == report_id).order_by(ReportChange.id)
         return await page_of(self.session, statement, window)
+
+    async def _assignee_at(self, report: Report, email: str) -> UUID:
+        """The one of the organization's people `email` names, who must see the report (held as by
+        `_check_assignee`); anyone else is unknown here, in the same words."""
+        user_id = await self.session.scalar(
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.email == normalize_email(email))
+        )
+        if user_id is None or not await sees_report(self.session, report, user_id, hold=True):
+            message = _("No one who can see this report has this e-mail address.")
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("assigneeEmail", message)])
+        return user_id
 
     async def _check_assignee(self, report: Report, user_id: UUID) -> None:
         """Only someone who sees the report can be assigned it (see `sees_report`); anyone else, another
@@ -392,6 +407,14 @@ class NumberedBatch:
     @classmethod
     def of(cls, rows: Sequence[Row[Any]], *, held_back: bool) -> NumberedBatch:
         return cls([(row.id, row.tracking_id) for row in sorted(rows, key=lambda row: row.number)], held_back)
+
+
+class HeldChange(NamedTuple):
+    """What `ReportService.hold` found for a change: the column it moves the report into, as (status, status
+    id), and the person its assignee's address names (an assignee by id is in the change already)."""
+
+    column: tuple[str, int | None] | None
+    assignee_id: UUID | None
 
 
 class _Held(NamedTuple):

@@ -299,8 +299,8 @@ class ReportController(Controller):
                 "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate, "assignee"),
             },
             "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
-            '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id`, `tag_names`, its '
-            "priorities).",
+            '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id` or `assigned_to_email`, '
+            "`tag_names`, its priorities).",
         ),
     )
     async def update(  # noqa: PLR0913 - the request and the services this change touches
@@ -316,9 +316,10 @@ class ReportController(Controller):
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
         """Triage, by the team (a guest reads and comments): status (a column name) or status_id, severity,
-        priority, category, assignee, tags, external id; the fields alone, as a JSON:API document's
-        `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}` (`assigned_to_id`, `tag_names`,
-        its priorities). A field not listed is refused. `PUT` (BugHerd's update of a task) does the same."""
+        priority, category, assignee (by id, or by address as `assigneeEmail`), tags, external id; the fields
+        alone, as a JSON:API document's `data.attributes` and `relationships`, or as BugHerd's `{"task": {...}}`
+        (`assigned_to_id` or `assigned_to_email`, `tag_names`, its priorities). A field not listed is refused.
+        `PUT` (BugHerd's update of a task) does the same."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         names_report = partial(reports.names, report)
         sent = await jsonapi.body_as_sent(data, "report", names_resource=names_report, other_form=_task_changes)
