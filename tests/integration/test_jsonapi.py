@@ -268,6 +268,28 @@ async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(
         assert [key[0] for key in included].count("project") == 1  # two reports, one project
 
 
+async def test_a_nested_include_brings_the_comments_and_their_authors(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Bugcrowd's dotted includes (`include=current_brief.target_groups`): `comments.author` brings a report's
+    comments and the people who wrote them (it was a 400), each person once beside the assignee; the comments
+    are included too, as a path's middle must be for full linkage."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Nested", trackingPrefix="NST")
+        [report] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report}"
+        await tenant.client.patch(url, json={"assigneeId": tenant.user_id})
+        comment = (await tenant.client.post(f"{url}/comments", json={"text": "Seen it"})).json()["data"]
+        for path in (url, "/api/v1/reports"):
+            body = await _document(tenant.client, path, include="comments.author,assignee")
+            included = [(resource["type"], resource["id"]) for resource in body["included"]]
+            assert sorted(included) == [("comment", comment["id"]), ("user", tenant.user_id)]
+        alone = await _document(tenant.client, url, include="comments.author", **{"fields[user]": "name"})
+        users = [resource for resource in alone["included"] if resource["type"] == "user"]
+        assert [user["attributes"] for user in users] == [{"name": "Owner"}]
+        assert await _error(tenant.client, url, include="comments.report") == ["include"]
+
+
 async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Filters", trackingPrefix="FLT")

@@ -80,7 +80,14 @@ COLUMN = ResourceType(
     ("project",),
 )
 
-_REPORT_INCLUDES = {"project": PROJECT, "assignee": USER, "comments": COMMENT, "attachments": ATTACHMENT}
+# `comments.author`: a path, as Bugcrowd's includes are; its comments are included with their authors.
+_REPORT_INCLUDES = {
+    "project": PROJECT,
+    "assignee": USER,
+    "comments": COMMENT,
+    "comments.author": USER,
+    "attachments": ATTACHMENT,
+}
 LIST_RULES = QueryRules(
     REPORT, _REPORT_INCLUDES, filters=REPORT_FILTERS, sorts=frozenset(SORT_FIELDS), pages=KEYSET_PAGES
 )
@@ -108,7 +115,8 @@ _ERRORS = (
     "include, filter, sort or page parameter is a 400 VALIDATION_ERROR whose `details` name the parameter."
 )
 LIST_DESCRIPTION = (
-    f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments`; "
+    f"{_MODE} `fields[report|project|user|comment|attachment]`; `include=project,assignee,comments,attachments` "
+    "(and `comments.author`: the comments with the people who wrote them); "
     "`filter[status|severity|priority|category|project|assignee|tag|externalId]=a,b` (comma: any of; a name in "
     "snake_case too, `filter[external_id]`; assignee takes UUIDs, e-mail addresses, `me`, `none`); "
     "`filter[search]=a,b` (every word, as the native `search`); "
@@ -271,7 +279,7 @@ class ReportDocuments:
         related = _Related(
             comments=(
                 await self._grouped(Comment, ids, *comment_visibility(self.identity))
-                if "comments" in self.query.include
+                if {"comments", "comments.author"} & set(self.query.include)
                 else None
             ),
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
@@ -298,9 +306,13 @@ class ReportDocuments:
             project_ids = {report.project_id for report in reports}
             projects = await self.session.scalars(select(Project).where(Project.id.in_(project_ids)))
             included.extend(_project_resource(project) for project in projects)
+        people: set[UUID] = set()  # each person once, the assignee of one report and the author of a comment
         if "assignee" in self.query.include:
-            assignees = {report.assignee_id for report in reports if report.assignee_id}
-            included.extend(await _members(self.session, assignees, self.identity))
+            people.update(report.assignee_id for report in reports if report.assignee_id)
+        if "comments.author" in self.query.include:
+            comments_by = (related.comments or {}).values()
+            people.update(comment.author_id for comments in comments_by for comment in comments if comment.author_id)
+        included.extend(await _members(self.session, people, self.identity))
         for comments in (related.comments or {}).values():
             included.extend(comment_resource(comment) for comment in comments)
         for attachments in (related.attachments or {}).values():
