@@ -15,8 +15,7 @@ from litestar.handlers import BaseRouteHandler
 from app.domain.organizations.models import Role
 from app.lib.errors import ErrorCode, LanternError, not_found
 from app.lib.i18n import gettext as _
-from tenants.identity import CredentialKind, Identity
-from tenants.middleware import IDENTITY_KEY
+from tenants.identity import IDENTITY_KEY, CredentialKind, Identity
 from tenants.paths import names_unseen_object
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]

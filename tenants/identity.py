@@ -8,6 +8,9 @@ from uuid import UUID
 
 from app.domain.organizations.models import Role
 
+# Where the request's scope state keeps its caller's identity (set by `RequestContextMiddleware`).
+IDENTITY_KEY = "lantern_identity"
+
 
 class CredentialKind(enum.StrEnum):
     SESSION = "session"

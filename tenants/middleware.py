@@ -20,7 +20,8 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import KEY_IN_PATH, NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT
+from app.lib.asgi import KEY_IN_PATH, NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT, with_response_headers
+from app.lib.cors import refusal_headers
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
 from app.lib.i18n import (
@@ -34,7 +35,7 @@ from app.lib.i18n import (
 )
 from app.lib.security import ORG_TOKEN_PREFIX
 from tenants.context import TenantScope, bound_scope
-from tenants.identity import Identity
+from tenants.identity import IDENTITY_KEY, Identity
 from tenants.resolve import (
     KeyRefusal,
     bearer_or_basic_token,
@@ -46,7 +47,6 @@ from tenants.resolve import (
 
 logger = structlog.get_logger()
 
-IDENTITY_KEY = "lantern_identity"
 SESSION_USER_KEY = "user_id"
 SESSION_ORGANIZATION_KEY = "organization_id"
 SESSION_STARTED_KEY = "started_at"
@@ -110,7 +110,8 @@ class RequestContextMiddleware(ASGIMiddleware):
                 # From credential resolution or an inner middleware (CSRF, rate limits): answered in the
                 # request's language, as its route answers (a page with a page).
                 response = route_error_response(request, error)
-                await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+                readable = with_response_headers(send, refusal_headers(request))
+                await response.to_asgi_response(app=None, request=request)(scope, receive, readable)
             finally:
                 logger.info(
                     "request",

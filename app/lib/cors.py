@@ -25,8 +25,7 @@ from app.lib.errors import ErrorCode, LanternError, answer_error
 from app.lib.i18n import gettext as _
 from app.lib.try_pass import TryPass, check_try_pass, pass_holder
 from app.settings import get_settings
-from tenants.identity import Identity
-from tenants.middleware import IDENTITY_KEY
+from tenants.identity import IDENTITY_KEY, Identity
 from tenants.resolve import manages_organization
 
 # Declared by the widget's routes for the document: the check below reads it from the query itself (for the
@@ -212,6 +211,16 @@ class ProjectCORSMiddleware(ASGIMiddleware):
             await answer_error(scope, receive, readable_by_origin, refusal)
             return
         await next_app(scope, receive, readable_by_origin)
+
+
+def refusal_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The CORS headers of a widget submission refused before this middleware runs (its key or token is not
+    valid): readable by the page that sent it, as a missing key's 401 and an origin's 403 are, so that its form
+    can say why rather than meet a network error. The refusal tells nothing of any project."""
+    origin = request.headers.get("origin")
+    if origin is None or request.scope["path"] not in INGEST_PATHS or request.method != "POST":
+        return {}
+    return _origin_headers(origin)
 
 
 def _posts(request: Request[Any, Any, Any]) -> bool:

@@ -30,8 +30,7 @@ from app.lib.i18n import ngettext
 from app.lib.ratelimit import Algorithm, Decision, Limiter, Policy
 from app.lib.redis import get_redis, redis_health
 from app.settings import get_settings
-from tenants.identity import CredentialKind, Identity
-from tenants.middleware import IDENTITY_KEY
+from tenants.identity import IDENTITY_KEY, CredentialKind, Identity
 
 FILES_PER_ADMIN_REQUEST = 10
 PAGES_PER_ADMIN_REQUEST = 3

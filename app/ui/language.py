@@ -25,8 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.lib.errors import LOCALE_STATE_KEY
 from app.lib.i18n import LANGUAGE_COOKIE, match_locale, use_locale
 from app.lib.sessions import browser_cookie
-from tenants.identity import Identity
-from tenants.middleware import IDENTITY_KEY
+from tenants.identity import IDENTITY_KEY, Identity
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 LANGUAGE_FIELD = "lang"

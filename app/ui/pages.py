@@ -42,8 +42,8 @@ from app.lib.errors import (
 )
 from app.lib.i18n import language_tag, use_locale
 from app.ui.language import form_fields
-from tenants.identity import CredentialKind, Identity
-from tenants.middleware import IDENTITY_KEY, get_identity
+from tenants.identity import IDENTITY_KEY, CredentialKind, Identity
+from tenants.middleware import get_identity
 
 logger = structlog.get_logger()
 

@@ -643,6 +643,41 @@ async def test_cors_admits_the_projects_origins_and_their_subdomains(
         assert no_origin.status_code == 201  # a server-side client sends no Origin
 
 
+async def test_a_refused_widget_key_is_readable_by_the_page_that_sent_it(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A page posting with a key Lantern does not know, or one revoked, or with an organization token instead,
+    got a 401 without CORS headers: the browser hid it as a network error ("Failed to fetch"), where a missing
+    key's 401 and a refused origin's 403 are readable, so BugPin's custom form could not show `result.message`.
+    The refusal is readable by the page, and tells nothing of any project."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        [old] = project["keys"]
+        keys = f"/api/v1/projects/{project['id']}/keys"
+        assert (await tenant.client.post(keys)).status_code == 201
+        assert (await tenant.client.delete(f"{keys}/{old['id']}")).status_code == 204
+        token = await tenant.create_token()
+        origin = "https://app.example.com"
+        credentials = [
+            {"X-API-Key": "lt_pub_unknown"},
+            {"X-API-Key": old["key"]},
+            {"Authorization": "Bearer lt_org_unknown"},
+            {"Authorization": f"Bearer {token['token']}"},  # a token is no widget key: refused below, readably
+            {},
+        ]
+        answers = [
+            await anonymous.post(path, json=body, headers={**credential, "Origin": origin})
+            for path, body in (("/api/widget/submit", _widget_body()), ("/api/v1/reports", {"title": "Pay fails"}))
+            for credential in credentials
+        ]
+    for answer in answers:
+        assert answer.status_code in {401, 403}, answer.text
+        assert answer.headers["access-control-allow-origin"] == origin, answer.headers
+        assert "Retry-After" in answer.headers["access-control-expose-headers"]
+        assert "Origin" in answer.headers.get_list("vary", split_commas=True)
+        assert answer.json()["details"] == []
+
+
 async def test_lanterns_try_page_sends_with_its_pass_from_lanterns_own_address_only(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
