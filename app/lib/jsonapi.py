@@ -287,7 +287,7 @@ class _Parser:
         if not self.rules.filters:
             self.errors.append(FieldError(key, _("There is nothing to filter here.")))
             return
-        member = member_name(name)  # `filter[external_id]` is `filter[externalId]`, as in `fields` and `sort`
+        member = self._filter_named(name)
         if member not in self.rules.filters:
             names = _listed(self.rules.filters)
             self.errors.append(
@@ -300,6 +300,13 @@ class _Parser:
             return
         # A filter repeated with `&` adds to the same list, like its comma-separated values.
         self.filters[member] = (*self.filters.get(member, ()), *_split(value))
+
+    def _filter_named(self, name: str) -> str:
+        """The filter `name` means: `filter[external_id]` is `filter[externalId]`, as in `fields` and `sort`, and
+        a relationship's is named by its id too (`filter[project_id]`, as Bugcrowd's `filter[organization_id]`)."""
+        member = member_name(name)
+        stem = member.removesuffix("Id")
+        return stem if member not in self.rules.filters and stem in self.rules.filters else member
 
     def _sort(self, value: str) -> None:
         parts = _split(value)

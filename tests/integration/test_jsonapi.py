@@ -330,7 +330,8 @@ async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous:
 
 async def test_filters_are_named_in_snake_case_too(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A Bugcrowd-style client writes its filters in snake_case (`filter[external_id]`), as `sort=created_at`
-    and `fields[report]=external_id` are taken: the filter is the same one, and its refusal names it as sent."""
+    and `fields[report]=external_id` are taken, and a relationship's by its id (`filter[project_id]`): the
+    filter is the same one, and its refusal names it as sent."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Snake", trackingPrefix="SNK")
         ids = await _reports(anonymous, project, 2)
@@ -343,7 +344,16 @@ async def test_filters_are_named_in_snake_case_too(tenants: TenantFactory, anony
         ]
         # Under both spellings it is one filter sent twice, refused as a body's field is (not merged).
         both = {"filter[externalId]": "JIRA-7", "filter[external_id]": "JIRA-8"}
-        assert await _error(tenant.client, "/api/v1/reports", **both) == list(both)
+        assert sorted(await _error(tenant.client, "/api/v1/reports", **both)) == sorted(both)
+        # A relationship's filter by its id's name too, as Bugcrowd's `filter[organization_id]`.
+        other = await tenant.create_project("Other", trackingPrefix="OTH")
+        for name in ("project", "project_id", "projectId"):
+            body = await _document(tenant.client, "/api/v1/reports", **{f"filter[{name}]": other["id"]})
+            assert body["data"] == []
+        body = await _document(tenant.client, "/api/v1/reports", **{"filter[assignee_id]": "none"})
+        assert {resource["id"] for resource in body["data"]} == set(ids)
+        both = {"filter[project]": project["id"], "filter[project_id]": project["id"]}
+        assert sorted(await _error(tenant.client, "/api/v1/reports", **both)) == sorted(both)
 
 
 async def test_sort_by_severity_rank_then_newest_first(tenants: TenantFactory, anonymous: ApiClient) -> None:
