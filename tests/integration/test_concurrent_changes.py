@@ -133,7 +133,7 @@ async def test_no_report_stays_assigned_to_someone_who_left_meanwhile(
 @pytest.mark.parametrize("departure", ["demoted", "removed", "leaves", "deletes their account"])
 async def test_two_owners_leaving_the_role_at_once_leave_one(tenants: TenantFactory, app: Any, departure: str) -> None:
     """Each counted the other as the owner who stays, and both went: the organization was left with no owner.
-    Now they take turns, and the second is refused (409)."""
+    Now they take turns, and the second is refused (409), or, removed already, is no longer signed in to it."""
     for _round in range(ROUNDS // 2):
         async with tenants.create() as first, tenants.create("Mia's") as second:
             await invite(first, app, "owner", second.email)
@@ -142,9 +142,10 @@ async def test_two_owners_leaving_the_role_at_once_leave_one(tenants: TenantFact
             answers = await asyncio.gather(
                 *step_down(first, second, members[first.user_id], members[second.user_id], departure)
             )
-            assert sorted(answer.status_code for answer in answers) in ([200, 409], [204, 409]), [
-                a.text for a in answers
-            ]
+            outcomes = [[200, 409], [204, 409]]
+            if departure == "removed":  # one was removed before its own request was read: it no longer signs in
+                outcomes.append([204, 401])
+            assert sorted(answer.status_code for answer in answers) in outcomes, [a.text for a in answers]
             owners = [m for m in await members_of(first, second) if m["role"] == "owner"]
             assert len(owners) == 1, owners
 
