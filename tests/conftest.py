@@ -25,7 +25,7 @@ from app.asgi import create_app
 from app.cli import migrate
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
-from app.lib.queue import job_queue
+from app.lib.queue import QUEUES, job_queue
 from app.lib.redis import get_redis
 from app.settings import reset_settings
 from tests.support.clients import ApiClient, TenantFactory
@@ -150,14 +150,15 @@ async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
 async def empty_queue_after(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """A test that queues jobs without running a worker (a webhook's ping, a GitHub issue asked for) leaves
     them to nobody: the next test's worker would spend its slots on them, past the bounded waits that test
-    measures. Each test that uses the app ends with arq's keys gone, sessions and limits untouched."""
+    measures. Each test that uses the app ends with arq's keys and the side queues gone, sessions and limits
+    untouched (the side queues, left, named jobs whose keys were gone: the next worker's log had a line and a
+    traceback for each)."""
     yield
     if "app" not in request.fixturenames:
         return
     redis = get_redis()
     keys = [key async for key in redis.scan_iter(match="arq:*", count=1000)]
-    if keys:
-        await redis.delete(*keys)
+    await redis.delete(*keys, *QUEUES)
 
 
 @pytest.fixture

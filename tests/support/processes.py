@@ -21,18 +21,22 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from arq.constants import default_queue_name, health_check_key_suffix
 from redis.asyncio import Redis
 
 from tests.support.environment import environment
+from tests.support.logs import json_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 60.0
 STOP_SECONDS = 30.0
+JOB_END_SECONDS = 15.0
 HEALTH_CHECK_KEY = default_queue_name + health_check_key_suffix
 
 
@@ -59,6 +63,19 @@ class WorkerProcess:
     def output(self) -> str:
         """What the worker logged so far (for assertion messages)."""
         return self.log_path.read_text(errors="replace")
+
+    async def job_ended(self, job: str, within: float = JOB_END_SECONDS) -> dict[str, Any]:
+        """arq's line that tells how the job (`<job id>:<function>`, or a part of it) ended: done (`●`) or failed
+        (`!`). arq writes it at INFO: start the worker with LANTERN_LOG_LEVEL=INFO. Fails the test after `within`
+        seconds."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for line in json_lines(self.output()):
+                if job in line["event"] and (" ● " in line["event"] or " ! " in line["event"]):
+                    return line
+            await asyncio.sleep(0.05)
+        msg = f"{job} did not end within {within} s:\n{self.output()}"
+        raise AssertionError(msg)
 
     async def start(self) -> None:
         """Start the worker and return once it polls the queue."""

@@ -51,8 +51,10 @@ class Receiver:
         path: str = "/hook",
         respond: Responder | None = None,
         answer_headers: Sequence[Mapping[str, str]] = (),
+        held_until: asyncio.Event | None = None,
     ) -> None:
-        """`answer_headers`: the headers of the first answers, in turn (none on later ones)."""
+        """`answer_headers`: the headers of the first answers, in turn (none on later ones); `held_until`: each
+        request is recorded as it arrives, and answered only once this is set."""
         if not statuses:
             msg = "the script needs at least one status"
             raise ValueError(msg)
@@ -60,6 +62,7 @@ class Receiver:
         self.path = path
         self.respond = respond
         self.answer_headers = list(answer_headers)
+        self.held_until = held_until
         self.requests: list[ReceivedRequest] = []
         self._arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -106,6 +109,8 @@ class Receiver:
                 headers = self.answer_headers[index] if index < len(self.answer_headers) else {}
                 self.requests.append(request)
                 self._arrived.notify_all()
+            if self.held_until is not None:
+                await self.held_until.wait()
             writer.write(_response(status, body, headers))
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):

@@ -7,8 +7,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from arq.constants import job_key_prefix
+from arq.jobs import deserialize_job
 from arq.worker import Worker
 
+from app.lib.queue import QUEUES, deserialize
+from app.lib.redis import get_redis
 from tests.support.environment import environment
 from workers.main import worker_settings
 
@@ -46,3 +50,15 @@ async def _finish_running_jobs(worker: Worker) -> None:
         if idle_checks == 2:
             return
         await asyncio.sleep(CHECK_SECONDS)
+
+
+async def queued_jobs(function: str) -> list[str]:
+    """The ids of the jobs of `function` waiting in any queue, due or deferred."""
+    redis = get_redis()
+    found = []
+    for queue in QUEUES:
+        for job_id in await redis.zrange(queue, 0, -1):
+            data = await redis.get(job_key_prefix + job_id.decode())
+            if data and deserialize_job(data, deserializer=deserialize).function == function:
+                found.append(job_id.decode())
+    return found
