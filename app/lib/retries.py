@@ -16,10 +16,13 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Integer, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.settings import get_settings
 
 PENDING = "pending"
+# What an attempt answers when its row went meanwhile (see `recorded`): nothing was recorded.
+DROPPED = "dropped"
 # Retries wait `base` seconds, then six times longer each time, at most six hours.
 RETRY_FACTOR = 6
 MAX_RETRY_SECONDS = 6 * 3600
@@ -60,6 +63,18 @@ async def claim(session: AsyncSession, model: Any, row_id: UUID) -> bool:
     won = claimed.first() is not None
     await session.commit()
     return won
+
+
+async def recorded(session: AsyncSession) -> bool:
+    """Commit an attempt's outcome; False, rolled back, when its row went meanwhile, deleted with what it belongs
+    to (a webhook, a report) while the other server was called: nothing is left to record, nor to try again (the
+    retry queued in the transaction goes with it)."""
+    try:
+        await session.commit()
+    except StaleDataError:
+        await session.rollback()
+        return False
+    return True
 
 
 async def overdue(session: AsyncSession, model: Any) -> list[Any]:

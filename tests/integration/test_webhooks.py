@@ -50,6 +50,7 @@ from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
 from tests.support.server import free_port
+from tests.support.worker import queued_jobs
 from workers.main import COMPLETION_WAIT_SECONDS, OUTBOUND_JOBS_AT_ONCE
 
 WEBHOOKS = "/api/v1/webhooks"
@@ -740,6 +741,40 @@ async def test_a_killed_workers_outbound_slots_are_free_again_within_their_lease
                 delivery = await ping(tenant, hook["id"])
                 lease = SLOT_LEASE_MS / 1000 + 2 * POSTPONE_MAX_SECONDS
                 await wait_for_delivery(tenant, hook["id"], delivery["id"], "delivered", within=lease)
+
+
+@pytest.mark.parametrize("deleted", ["webhook", "project", "organization"])
+async def test_a_delivery_whose_webhook_is_deleted_while_it_is_sent_ends_quietly(
+    tenants: TenantFactory, deleted: str
+) -> None:
+    """The delivery goes with its webhook (deleted itself, or with its project or organization): once the receiver
+    let go, there is nothing to record and nothing to try again. Recording the attempt met no row (StaleDataError):
+    the job failed, its traceback in the worker's log."""
+    with environment(LANTERN_OUTBOUND_TIMEOUT_SECONDS="120"):
+        async with tenants.create() as tenant, worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process:
+            async with HangingReceiver() as hanging:
+                project = await tenant.create_project("Shop")
+                hook = await create_webhook(tenant, hanging.url, project_id=project["id"])
+                delivery = await ping(tenant, hook["id"])
+                await hanging.holding(1, DEADLINE_SECONDS)
+                deletion = {
+                    "webhook": (f"{WEBHOOKS}/{hook['id']}", {}),
+                    "project": (f"/api/v1/projects/{project['id']}", {}),
+                    "organization": ("/api/v1/organization", {"confirm": "Acme"}),
+                }[deleted]
+                path, params = deletion
+                assert (await tenant.client.delete(path, params=params)).status_code == 204
+            # The receiver has hung up: the attempt ends now.
+            ended = await process.job_ended(f"webhook-delivery:{delivery['id']}:0:deliver_webhook")
+            log = process.output()
+    assert " ● " in ended["event"], log  # done, not failed
+    assert "StaleDataError" not in log, log
+    assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
+    told = [line for line in json_lines(log) if line.get("delivery_id") == delivery["id"]]
+    assert [(line["event"], line["level"]) for line in told] == [
+        ("webhook delivery dropped: its webhook was deleted while it was sent", "info")
+    ], log
+    assert await queued_jobs("deliver_webhook") == [], "a deleted webhook's delivery was queued again"
 
 
 # The worker pod's grace period (charts/lantern/values.yaml): past it, Kubernetes kills the worker.

@@ -209,11 +209,25 @@ class DeliveryService(TenantService[WebhookDelivery]):
             )
         else:
             outcome = outbound.Answer(None)
-        self._record(delivery, webhook, outcome)
-        await self.session.commit()
+        failure = self._record(delivery, webhook, outcome)
+        webhook_id = webhook.id  # read now: a failed commit leaves nothing loaded
+        if not await retries.recorded(self.session):
+            logger.info(
+                "webhook delivery dropped: its webhook was deleted while it was sent",
+                webhook_id=str(webhook_id),
+                delivery_id=str(delivery_id),
+            )
+            return retries.DROPPED
+        if failure is not None:
+            _log_failure(delivery, *failure)
         return delivery.status
 
-    def _record(self, delivery: WebhookDelivery, webhook: Webhook, outcome: outbound.Answer) -> None:
+    def _record(
+        self, delivery: WebhookDelivery, webhook: Webhook, outcome: outbound.Answer
+    ) -> tuple[str, dict[str, object]] | None:
+        """Write the outcome on the delivery (and on the webhook, which a 410 turns off), and queue the retry it
+        earns once committed. Returns what the log is to say of a failure, its event and details, for once the
+        outcome is recorded: a delivery that went with its webhook meanwhile is not to be retried after all."""
         now = datetime.now(UTC)
         delivery.response_status = outcome.status
         delivery.error = outcome.error if webhook.active else sender.WEBHOOK_OFF
@@ -223,27 +237,25 @@ class DeliveryService(TenantService[WebhookDelivery]):
         if outcome.succeeded:
             delivery.status = DeliveryStatus.DELIVERED.value
             delivery.delivered_at = now
-        elif outcome.status == HTTP_410_GONE:
+            return None
+        if outcome.status == HTTP_410_GONE:
             # The target asked never to be called again: no retry, and no delivery of later events.
             delivery.status = DeliveryStatus.FAILED.value
             webhook.active = False
             webhook.disabled_reason = DisabledReason.GONE.value
-            _log_failure(delivery, "webhook turned off: its target answered 410 Gone")
-        elif not webhook.active or delivery.attempts >= MAX_ATTEMPTS:
+            return "webhook turned off: its target answered 410 Gone", {}
+        if not webhook.active or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.FAILED.value
-            _log_failure(delivery, "webhook delivery failed for good")
-        else:
-            delay = retries.retry_delay(
-                delivery.attempts, get_settings().outbound_retry_seconds, asked=outcome.asked_wait
-            )
-            delivery.next_attempt_at = now + timedelta(seconds=delay)
-            enqueue_after_commit(
-                self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
-            )
-            _log_failure(delivery, "webhook delivery failed, trying again later", retry_in_seconds=round(delay, 1))
+            return "webhook delivery failed for good", {}
+        delay = retries.retry_delay(delivery.attempts, get_settings().outbound_retry_seconds, asked=outcome.asked_wait)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        enqueue_after_commit(
+            self.session, DELIVERY_JOB, delivery.job_id, defer_seconds=delay, delivery_id=str(delivery.id)
+        )
+        return "webhook delivery failed, trying again later", {"retry_in_seconds": round(delay, 1)}
 
 
-def _log_failure(delivery: WebhookDelivery, event: str, **extra: object) -> None:
+def _log_failure(delivery: WebhookDelivery, event: str, extra: dict[str, object]) -> None:
     """An operator reads why a receiver is not hearing from Lantern in the log, not only in the UI's delivery
     log. Its address is not written: it may carry a receiver's token."""
     logger.warning(
