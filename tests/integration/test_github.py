@@ -21,8 +21,10 @@ from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
 from tests.support.logs import json_lines
+from tests.support.processes import worker_process
 from tests.support.receiver import ReceivedRequest, Receiver
 from tests.support.server import free_port
+from tests.support.worker import queued_jobs
 
 TOKEN = "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
 DEADLINE_SECONDS = 15.0
@@ -50,8 +52,9 @@ def enterprise_on_this_machine() -> Iterator[None]:
         yield
 
 
-def github(*answers: tuple[int, dict[str, Any]]) -> Receiver:
-    """GitHub's API on 127.0.0.1: answers in turn (the last repeats); a 201 makes issue 41, 42, …"""
+def github(*answers: tuple[int, dict[str, Any]], held_until: asyncio.Event | None = None) -> Receiver:
+    """GitHub's API on 127.0.0.1: answers in turn (the last repeats), each once `held_until` is set if given; a 201
+    makes issue 41, 42, …"""
 
     def respond(_request: ReceivedRequest, index: int) -> tuple[int, Any]:
         status, body = answers[min(index, len(answers) - 1)]
@@ -60,7 +63,7 @@ def github(*answers: tuple[int, dict[str, Any]]) -> Receiver:
             body = {"number": number, "html_url": f"https://github.example.com/acme/shop/issues/{number}", **body}
         return status, body
 
-    return Receiver(path="/api/v3", respond=respond)
+    return Receiver(path="/api/v3", respond=respond, held_until=held_until)
 
 
 async def connected(tenant: Tenant, api_url: str, **setup: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -404,3 +407,37 @@ async def test_an_issue_address_that_is_no_web_address_is_not_kept(
         assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
         created = await issue_when(tenant, report["id"], "created")
     assert (created["number"], created["url"]) == (41, None)
+
+
+async def test_an_issue_made_for_a_report_deleted_meanwhile_ends_the_job_quietly(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The issue's row went with its report while GitHub made the issue: recording it met no row (StaleDataError),
+    and the job failed with a traceback in the worker's log. Nothing is left to record or to try again; the log says
+    where the issue is, for someone to close it."""
+    answered = asyncio.Event()
+    async with (
+        tenants.create() as tenant,
+        github((201, {}), held_until=answered) as server,
+        worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process,
+    ):
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)
+        _data(await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue"), 202)
+        await server.wait_for(1)
+        assert (await tenant.client.delete(f"/api/v1/reports/{report['id']}")).status_code == 204
+        answered.set()
+        ended = await process.job_ended(":create_github_issue")
+        log = process.output()
+    assert " ● " in ended["event"], log  # done, not failed
+    assert "StaleDataError" not in log, log
+    assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
+    told = [line for line in json_lines(log) if line["event"].startswith("github issue")]
+    assert [(line["event"], line["level"], line["url"]) for line in told] == [
+        (
+            "github issue dropped: its report was deleted meanwhile",
+            "info",
+            "https://github.example.com/acme/shop/issues/41",
+        )
+    ], log
+    assert await queued_jobs("create_github_issue") == []

@@ -124,38 +124,44 @@ class GitHubIssues(TenantService[GitHubIssue]):
         organization = await self.session.get_one(Organization, require_tenant())
         await self.session.commit()  # nothing held open while GitHub is called
         token = unseal(connection.token_sealed) if connection is not None else None
+        failure: tuple[str, dict[str, object]] | None
         if connection is None or token is None:
             refusal = github.Refusal.NOT_CONNECTED if connection is None else github.Refusal.TOKEN_UNREADABLE
-            self._fail(issue, refusal.value)
+            failure = self._fail(issue, refusal.value)
         else:
             with use_locale(organization.default_locale):
                 issue_title, issue_body = github.title(report), github.body(report)
             issue.repository = connection.repository
-            self._record(issue, await github.create_issue(connection, token, issue_title, issue_body))
-        await self.session.commit()
+            failure = self._record(issue, await github.create_issue(connection, token, issue_title, issue_body))
+        made = issue.url  # read now: a failed commit leaves nothing loaded
+        if not await retries.recorded(self.session):
+            # An issue GitHub made names a report that is no more: the log says where, for someone to close it.
+            logger.info("github issue dropped: its report was deleted meanwhile", issue_id=str(issue_id), url=made)
+            return retries.DROPPED
+        if failure is not None:  # an operator reads why in the log too; the token is never in it
+            event, details = failure
+            logger.warning(event, issue_id=str(issue.id), attempts=issue.attempts, error=issue.error, **details)
         return issue.status
 
-    def _record(self, issue: GitHubIssue, answer: outbound.Answer) -> None:
+    def _record(self, issue: GitHubIssue, answer: outbound.Answer) -> tuple[str, dict[str, object]] | None:
+        """Write GitHub's answer on the issue, and queue the retry a passing trouble earns once committed. Returns
+        what the log is to say of a failure, its event and details, for once the answer is recorded."""
         made = github.created(answer)
         if made is not None:
             issue.status, issue.number, issue.url = IssueStatus.CREATED.value, made.number, made.url
             issue.error, issue.next_attempt_at = None, None
-        elif github.worth_retrying(answer) and issue.attempts < MAX_ATTEMPTS:
+            return None
+        if github.worth_retrying(answer) and issue.attempts < MAX_ATTEMPTS:
             delay = retries.retry_delay(
                 issue.attempts, get_settings().outbound_retry_seconds, asked=github.asked_wait(answer)
             )
             issue.error = answer.error or github.refusal(answer)
             issue.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
-            logger.warning(
-                "github issue not created, to retry",
-                issue_id=str(issue.id), attempts=issue.attempts, error=issue.error, retry_in_seconds=delay,
-            )  # fmt: skip
             enqueue_after_commit(self.session, ISSUE_JOB, issue.job_id, defer_seconds=delay, issue_id=str(issue.id))
-        else:
-            self._fail(issue, answer.error or github.refusal(answer))
+            return "github issue not created, to retry", {"retry_in_seconds": delay}
+        return self._fail(issue, answer.error or github.refusal(answer))
 
     @staticmethod
-    def _fail(issue: GitHubIssue, error: str) -> None:
-        # An operator reads why in the log too (the arq line said only "failed"); the token is never in it.
-        logger.warning("github issue failed", issue_id=str(issue.id), attempts=issue.attempts, error=error)
+    def _fail(issue: GitHubIssue, error: str) -> tuple[str, dict[str, object]]:
         issue.status, issue.error, issue.next_attempt_at = IssueStatus.FAILED.value, error, None
+        return "github issue failed", {}
