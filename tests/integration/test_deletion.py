@@ -18,20 +18,21 @@ from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.domain.reports.models import Screenshot
-from app.domain.reports.screenshots import ScreenshotService
+from app.domain.reports.models import Attachment, Screenshot
+from app.domain.reports.screenshots import ImageProcessor, ScreenshotService
 from app.lib.errors import message_of, not_found
 from app.lib.i18n import use_locale
 from app.lib.storage import Storage, storage
 from app.settings import get_settings
 from tests.integration.test_attachment_images import attach
+from tests.integration.test_concurrent_changes import until_waiting, waiting_for_locks
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
 from tests.integration.test_reports import BUGSPARK_EXAMPLE
 from tests.integration.test_screenshots import tenant_session
 from tests.support.admin_ui import invite
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import member_of
+from tests.support.isolation import member_of, owner_engine
 from tests.support.screenshots import image_threads_busy
 from tests.support.worker import running_worker
 
@@ -165,6 +166,46 @@ async def test_a_screenshot_refused_while_its_report_is_deleted_ends_quietly(ten
                 assert await ScreenshotService(session, cast("Storage", store)).process(screenshot_id) is None
         assert store.deleted
         assert store.written == 0
+
+
+@pytest.mark.parametrize("model", [Screenshot, Attachment], ids=["screenshot", "attachment"])
+async def test_an_image_processed_while_its_reports_deletion_runs_leaves_no_file(
+    tenants: TenantFactory, is_postgres: bool, model: type[Screenshot | Attachment]
+) -> None:
+    """The deletion read the report's files (the uploads as sent), then deleted its rows; an image processed in
+    between put its clean copy and thumbnail in the upload's place, and no deletion named them: they stayed in
+    storage for good. The deletion is made to wait at its DELETE of the report (the report table held in SHARE
+    mode) while the image is processed: now the image waits for the deletion and finds nothing to do. (PostgreSQL
+    only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        report_id = await submit_with_screenshot(tenant, project["apiKey"], png())
+        await attach(tenant, report_id, "detail.png", png(), "image/png")
+        async with tenant_session(tenant) as session:
+            [image_id] = await session.scalars(select(model.id).where(model.report_id == UUID(report_id)))
+        async with owner_engine() as engine, engine.connect() as holding:
+            await holding.execute(text("LOCK TABLE report IN SHARE MODE"))
+            deletion = asyncio.ensure_future(tenant.client.delete(f"/api/v1/reports/{report_id}"))
+            await until_waiting(holding, [deletion], 1)
+            processing = asyncio.ensure_future(processed(tenant, model, image_id))
+            for _ in range(int(WAIT_SECONDS / 0.05)):  # processed, or waiting for the deletion
+                if processing.done() or await waiting_for_locks(holding) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            await holding.commit()
+            deleted = await deletion
+            await processing
+        assert deleted.status_code == 204, deleted.text
+        async with running_worker():  # the deletion's own job
+            await until_stored(set(), tenant.organization_id)
+
+
+async def processed(tenant: Tenant, model: type[Screenshot | Attachment], image_id: UUID) -> str | None:
+    """The image processed as its job processes it."""
+    async with tenant_session(tenant) as session:
+        return await ImageProcessor(session, model).process(image_id)
 
 
 async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_else(

@@ -195,7 +195,12 @@ class ReportService(TenantService[Report]):
             enqueue_after_commit(self.session, DELETE_FILES_JOB, f"files:report:{report.id}", keys=keys)
 
     async def _stored_keys(self, model: type[Screenshot | Attachment], report_id: UUID) -> list[str]:
-        rows = await self.session.execute(select(model.key, model.thumbnail_key).where(model.report_id == report_id))
+        """The files of the report's images, held (FOR UPDATE) until the deletion commits: an image processed
+        after they were read and before the rows were deleted put its clean copy and thumbnail in the upload's
+        place, which nothing named any more. Its processing now waits, and finds its row gone."""
+        rows = await self.session.execute(
+            select(model.key, model.thumbnail_key).where(model.report_id == report_id).with_for_update()
+        )
         return [key for row in rows for key in row if key]
 
     async def apply(
