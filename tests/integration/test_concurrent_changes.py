@@ -404,6 +404,36 @@ async def test_a_numbering_while_the_organization_is_deleted_numbers_first_or_fi
         assert numbered == (len(ids) if first == "numbering" else 0)
 
 
+@pytest.mark.parametrize("first", ["numbering", "deletion"])
+async def test_a_numbering_while_its_project_is_deleted_numbers_first_or_finds_nothing(
+    tenants: TenantFactory, is_postgres: bool, first: str
+) -> None:
+    """The project's numbering job, as the organization's above, but raced with its project's deletion: the job
+    held the reports and wrote their deliveries to the project's webhook, which the deletion deleted before it
+    waited to delete the reports. The job's deliveries are made to wait while the deletion starts, or the
+    deletion's cascade to the project's webhook while the job starts. (PostgreSQL only: SQLite writes one
+    transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        hook = {**hook_on("report.created"), "projectId": project["id"]}
+        data(await tenant.client.post("/api/v1/webhooks", json=hook), 201)
+        job = {"organization_id": tenant.organization_id, "project_id": project["id"]}
+        await report(tenant.client, project["apiKey"], "Checkout button does nothing")
+        assert await assign_tracking_ids({}, **job) == 1  # the project's first numbering makes its counter
+        for n in range(3):
+            await report(tenant.client, project["apiKey"], f"Checkout {n}")
+        numbering = assign_tracking_ids({}, **job)
+        deletion = tenant.client.delete(f"/api/v1/projects/{project['id']}")
+        if first == "numbering":
+            numbered, deleted = await one_after_the_other("webhook_delivery", numbering, deletion)
+        else:
+            deleted, numbered = await one_after_the_other("webhook", deletion, numbering, "EXCLUSIVE")
+        assert deleted.status_code == 204, deleted.text
+        assert numbered == (3 if first == "numbering" else 0)
+
+
 @pytest.mark.parametrize("first", ["filing", "deletion"])
 async def test_a_report_filed_for_someone_while_the_organization_is_deleted_is_filed_first_or_not_found(
     tenants: TenantFactory, app: Any, is_postgres: bool, first: str

@@ -9,7 +9,9 @@ from typing import Any
 from tests.support.admin_ui import report
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.isolation import member_of
+from tests.support.logs import json_lines
 from tests.support.mailbox import link_in, receiving_mail
+from tests.support.processes import worker_process
 from tests.support.worker import running_worker
 
 
@@ -76,6 +78,32 @@ async def test_no_mail_once_turned_off_nor_for_a_report_given_to_someone_else(te
                 await mailbox.wait_for(someone["email"])
             # The worker finished what it had started: nothing went to the one who turned it off.
         assert mailbox.to(me["email"]) == []
+
+
+async def test_no_mail_of_a_report_deleted_before_it_was_sent_and_its_jobs_end_done(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """The notices of an assignment and of a comment, queued while no worker ran, then their report deleted (its
+    comment with it): nothing is left to tell, and each job ends as done, not failed."""
+    async with tenants.create() as tenant, member_of(tenant, app) as member:
+        project = await tenant.create_project("Shop")
+        me = (await member.get("/api/v1/auth/me")).json()["data"]["user"]
+        with receiving_mail() as mailbox:
+            created = await report(tenant.client, project["apiKey"], "Checkout fails")
+            path = f"/api/v1/reports/{created['id']}"
+            assert (await tenant.client.patch(path, json={"assigneeId": me["id"]})).status_code == 200
+            comment = await tenant.client.post(f"{path}/comments", json={"text": "Any news?"})
+            assert comment.status_code == 201, comment.text
+            assert (await tenant.client.delete(path)).status_code == 204
+            async with worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process:
+                ended = [
+                    await process.job_ended(f"notification:assigned:{created['id']}:{me['id']}"),
+                    await process.job_ended(f"notification:commented:{comment.json()['data']['id']}:{me['id']}"),
+                ]
+                log = process.output()
+        assert [line["event"].endswith(":send_notification_email ● False") for line in ended] == [True, True], log
+        assert not [line for line in json_lines(log) if "exception" in line], log
+        assert mailbox.messages == []
 
 
 async def test_a_title_with_line_breaks_is_mailed_on_one_subject_line(tenants: TenantFactory, app: Any) -> None:
