@@ -1,20 +1,20 @@
-"""Who the client is: its IP address, believing forwarding headers only from configured proxies.
+"""Who the client is: its IP address, believing `X-Forwarded-For` only from configured proxies.
 
-A client could otherwise rotate `X-Forwarded-For` to get a fresh rate-limit bucket with every request.
+A client could otherwise rotate `X-Forwarded-For` to get a fresh rate-limit bucket with every request. The
+RFC 7239 `Forwarded` header is not read: the proxies Lantern runs behind (nginx, ingress-nginx, Traefik, HAProxy,
+cloud load balancers) append to `X-Forwarded-For` and pass a client's own `Forwarded` on untouched, so in it the
+client would name its address itself.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import cache
 
 from litestar.datastructures import Headers
 from litestar.types import Scope
 
 from app.settings import get_settings
-
-_FORWARDED_FOR = re.compile(r'for="?\[?([^\]",;]+)\]?(?::\d+)?"?', re.IGNORECASE)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,9 +33,7 @@ def _is_trusted(address: str) -> bool:
 
 
 def _forwarded_chain(headers: Headers) -> list[str]:
-    """Addresses the proxies recorded, nearest last (RFC 7239 `Forwarded`, else `X-Forwarded-For`)."""
-    if forwarded := headers.get("forwarded"):
-        return _FORWARDED_FOR.findall(forwarded)
+    """Addresses the proxies recorded in `X-Forwarded-For`, nearest last."""
     return [part.strip() for part in headers.get("x-forwarded-for", "").split(",") if part.strip()]
 
 

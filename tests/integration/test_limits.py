@@ -206,6 +206,34 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(
         assert [r.status_code for r in forged] == [201, 429, 429]
 
 
+async def test_a_forwarded_header_the_client_wrote_chooses_no_bucket(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    """The proxies in front of Lantern (nginx, ingress-nginx, Traefik, HAProxy, cloud load balancers) append the
+    client's address to `X-Forwarded-For` and pass a client's own RFC 7239 `Forwarded` header on as it came. The
+    latter was believed first: a client naming a new address in it with every request got a new bucket each
+    time, past the widget's limit (the login's and the sign-up's too)."""
+    settings_env.setenv("LANTERN_TRUSTED_PROXIES", "127.0.0.1/32")
+    reset_settings()
+    async with tenants.create() as tenant:
+        project = await _limited_project(tenant, 2)
+        sent = [
+            await anonymous.post(
+                "/api/v1/reports",
+                json=REPORT,
+                headers={
+                    "X-API-Key": project["apiKey"],
+                    "X-Forwarded-For": "198.51.100.7",  # what the proxy appended: the address it saw
+                    "Forwarded": f"for=203.0.113.{i}",  # the client's own, passed on
+                },
+            )
+            for i in range(3)
+        ]
+    assert [r.status_code for r in sent] == [201, 201, 429]
+
+
 async def test_admin_api_allows_bursts_then_the_average_rate(
     tenants: TenantFactory,
     settings_env: pytest.MonkeyPatch,
