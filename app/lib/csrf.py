@@ -9,15 +9,22 @@ from before the login is worth nothing after it. An admin page's form is always 
 login form posted from another site would sign the visitor in to the other site's account. The widget-key
 ingest routes skip it even with a cookie: a widget on a page of Lantern's own site sends the admin's session
 cookie along, and the key is the only credential they read.
+
+A signed-in session keeps its token (`SESSION_CSRF_KEY`), and its unsafe requests must send that one: a token
+Lantern signed for another visit, planted in the `csrftoken` cookie by whoever can write the browser's cookies
+(a sibling subdomain, a plain-HTTP answer on the way), would otherwise pass the cookie comparison. A safe
+request puts the session's token back in the cookie, and a session started before tokens were kept gets one.
 """
 
 from __future__ import annotations
 
+from secrets import compare_digest
 from typing import Any
 
 from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,9 +33,11 @@ from litestar.utils.scope.state import ScopeState
 from app.lib.asgi import PUBLIC_INGEST, UI_PAGE
 from app.lib.sessions import SESSION_COOKIE
 from app.settings import get_settings
+from tenants.middleware import SESSION_USER_KEY
 
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
+SESSION_CSRF_KEY = "csrf_token"
 # The scope state's token of a session started by this request, for the answer's cookie.
 _ROTATED_TOKEN = "lantern_rotated_csrf_token"  # noqa: S105 - a key, not a secret
 
@@ -60,21 +69,54 @@ class SessionCSRFMiddleware(ASGIMiddleware):
         if unsafe and not forgeable:
             await next_app(scope, receive, send)
             return
-        await CSRFMiddleware(next_app, self.config)(scope, receive, send)
+        # A route that takes no token (sign-up, login: they start the session) is passed over by Litestar's check.
+        checked = not request.route_handler.opt.get(self.config.exclude_from_csrf_key)
+        inner = _held_to_the_session(next_app, unsafe=unsafe) if checked else next_app
+        await CSRFMiddleware(inner, self.config)(scope, receive, send)
 
 
-def rotate_csrf_token(request: Request[Any, Any, Any]) -> None:
-    """Give the session this request starts a new CSRF token: the answer sets its cookie (the browser's
-    `csrftoken` lasts until it closes, the session two weeks, so a client that comes back with its session
-    alone gets one), and a page rendered for this request carries it."""
+def _held_to_the_session(next_app: ASGIApp, *, unsafe: bool) -> ASGIApp:
+    """Behind Litestar's check (the sent token is one Lantern signed, and the cookie's): a signed-in session's
+    unsafe request sent the session's own token; a safe one gets it, in its page and its cookie."""
+
+    async def check(scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get("session")
+        if isinstance(session, dict) and session.get(SESSION_USER_KEY):
+            state = ScopeState.from_scope(scope)
+            token = session.get(SESSION_CSRF_KEY)
+            if unsafe:
+                if token is None or not compare_digest(str(state.csrf_token), token):
+                    raise PermissionDeniedException("CSRF token verification failed")
+            else:
+                if token is None:
+                    token = session[SESSION_CSRF_KEY] = generate_csrf_token(secret=get_settings().secret_key)
+                if state.csrf_token != token:
+                    state.csrf_token = scope["state"][_ROTATED_TOKEN] = token
+        await next_app(scope, receive, send)
+
+    return check
+
+
+def rotate_csrf_token(request: Request[Any, Any, Any]) -> str:
+    """Give the session this request starts a new CSRF token, which it keeps under `SESSION_CSRF_KEY`: the
+    answer sets its cookie (the browser's `csrftoken` lasts until it closes, the session two weeks, so a client
+    that comes back with its session alone gets one), and a page rendered for this request carries it."""
     token = generate_csrf_token(secret=get_settings().secret_key)
     request.scope["state"][_ROTATED_TOKEN] = token
     ScopeState.from_scope(request.scope).csrf_token = token
+    return token
 
 
 def _with_rotated_token(scope: Scope, send: Send) -> Send:
     async def send_token(message: Message) -> None:
         if message["type"] == "http.response.start" and (token := scope["state"].get(_ROTATED_TOKEN)):
+            # In place of the random token Litestar sets for a request that came without the cookie.
+            replaced = f"{CSRF_COOKIE}=".encode()
+            message["headers"] = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if not (name.lower() == b"set-cookie" and value.startswith(replaced))
+            ]
             MutableScopeHeaders.from_message(message).add("set-cookie", _csrf_cookie(token).to_header(header=""))
         await send(message)
 

@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import MetaData, Row, literal_column, select
@@ -16,9 +17,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.domain.accounts.models import User
-from app.lib import security
+from app.lib import csrf, security
 from app.settings import get_settings
-from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory
 
 OWASP_MIN_MEMORY_KIB = 19 * 1024
 OWASP_MIN_TIME_COST = 2
@@ -240,3 +241,49 @@ async def test_guessing_the_current_password_is_throttled_as_a_login(tenants: Te
             for number in range(6)
         ]
     assert [guess.status_code for guess in guesses] == [401] * 5 + [429]
+
+
+async def test_a_csrf_token_is_its_sessions_and_one_planted_in_the_cookie_is_refused(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """The check compared the sent token with the `csrftoken` cookie alone, and any token Lantern ever signed
+    passed: a site that can write the victim's cookies (a sibling subdomain, or a plain-HTTP answer on the way)
+    planted a token it had got on a visit of its own, and forged the signed-in person's requests with it. A
+    session's token is now the one it started with; a page puts that one back in the cookie."""
+    async with tenants.create() as tenant, ApiClient.for_app(app) as stranger:
+        await stranger.get("/health")
+        planted = stranger.cookies["csrftoken"]
+        tenant.client.cookies.set("csrftoken", planted, domain=urlsplit(BASE_URL).hostname or "")
+        forged = await tenant.client.post("/api/v1/tokens", json={"name": "forged"})
+        forged_form = await tenant.client.post("/ui/tokens", data={"name": "forged", "_csrf_token": planted})
+        page = await tenant.client.get("/ui/tokens")
+        restored = tenant.client.cookies["csrftoken"]
+        made = await tenant.client.post("/api/v1/tokens", json={"name": "made"})
+        listed = [token["name"] for token in (await tenant.client.get("/api/v1/tokens")).json()["data"]]
+    assert (forged.status_code, forged_form.status_code) == (403, 403), (forged.text, forged_form.text)
+    assert page.status_code == 200
+    assert restored != planted
+    assert f'name="_csrf_token" value="{restored}"' in page.text
+    assert made.status_code == 201, made.text
+    assert listed == ["made"]
+
+
+async def test_a_session_from_before_sessions_kept_their_token_gets_one_from_its_next_page(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """A session stored by an earlier version holds no token: its next GET gives it one (and the cookie), so the
+    person signed in then goes on with their forms; until then an unsafe request of it is refused."""
+    async with tenants.create() as tenant:
+        store = app.stores.get("sessions")
+        session_id = tenant.client.cookies["lantern_session"]
+        stored = json.loads(await store.get(session_id))
+        await store.set(session_id, json.dumps({k: v for k, v in stored.items() if k != csrf.SESSION_CSRF_KEY}))
+        refused = await tenant.client.post("/api/v1/tokens", json={"name": "before the page"})
+        before = tenant.client.cookies["csrftoken"]
+        page = await tenant.client.get("/ui/tokens")
+        made = await tenant.client.post("/api/v1/tokens", json={"name": "after the page"})
+        kept = json.loads(await store.get(session_id))[csrf.SESSION_CSRF_KEY]
+    assert refused.status_code == 403, refused.text
+    assert page.status_code == 200
+    assert tenant.client.cookies["csrftoken"] == kept != before
+    assert made.status_code == 201, made.text

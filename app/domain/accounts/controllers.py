@@ -21,7 +21,7 @@ from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThr
 from app.domain.organizations.models import Organization
 from app.lib.asgi import OWN_LIMIT
 from app.lib.clients import client_ip
-from app.lib.csrf import rotate_csrf_token
+from app.lib.csrf import SESSION_CSRF_KEY, rotate_csrf_token
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
@@ -65,12 +65,12 @@ def start_session(request: Request[Any, Any, Any], user: User, organization_id: 
     """Log in: a fresh session id (never the one the client brought) holding the user and organization, and a
     fresh CSRF token for it."""
     rotate_session(request)
-    rotate_csrf_token(request)
     request.set_session(
         {
             SESSION_USER_KEY: str(user.id),
             SESSION_ORGANIZATION_KEY: str(organization_id),
             SESSION_STARTED_KEY: datetime.now(UTC).isoformat(),
+            SESSION_CSRF_KEY: rotate_csrf_token(request),
         }
     )
 
