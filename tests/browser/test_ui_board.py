@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.support.admin_ui import log_in, read, report
+from tests.support.admin_ui import invite, log_in, read, report
 from tests.support.clients import TenantFactory
 
 
@@ -162,3 +162,25 @@ async def test_a_card_moved_past_the_windows_edge_is_shown_clear_of_the_fade(
         fade = 48  # 3rem
         assert board["x"] + fade <= shown["x"]
         assert shown["x"] + shown["width"] <= board["x"] + board["width"] - fade
+
+
+async def test_an_empty_board_says_where_reports_come_from_and_which_a_guest_sees(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    """Six empty columns said nothing: not that reports come from the widget, nor, to a guest, that they see
+    only their own; the list said both."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        guest_email, guest_id = await invite(tenant, app, "guest")
+        added = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"userId": guest_id})
+        assert added.status_code == 201, added.text
+        await log_in(page, tenant.email, path="/ui/board")
+        await expect(page.get_by_text("No reports yet. Reports arrive from the widget on your site")).to_be_visible()
+        await report(tenant.client, project["apiKey"], "The logo is blurry")
+        await page.reload()
+        await expect(page.locator(".card a")).to_have_text(["The logo is blurry"])
+        await expect(page.get_by_text("No reports yet.")).to_have_count(0)
+
+        await page.get_by_role("button", name="Log out").click()
+        await log_in(page, guest_email, path="/ui/board")
+        await expect(page.get_by_text("No reports for you yet. You see the reports you send")).to_be_visible()
