@@ -65,9 +65,11 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "sweep_outbound_work": _lazy("Sweeper: deliveries and issues not sent"),
         "refresh_search_gram_shares": _lazy("Search statistics"),
     },
-    # The keys of the widget's console, network and action entries; other keys are shown as they are.
+    # The keys of the widget's console, network and action entries (and BugSpark's console `level`); other keys
+    # are shown as they are.
     "log": {
         "type": _lazy("Type"),
+        "level": _lazy("Level"),
         "message": _lazy("Message"),
         "timestamp": _lazy("Time"),
         "source": _lazy("Source"),
@@ -98,10 +100,15 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
     },
     # The widget's kinds of device (`metadata.device.type`).
     "device": DEVICE_LABELS,
-    # The widget's kinds of log entry (the `type` of a console, network or action entry).
+    # The kinds of log entry: the `type` of the widget's console, network or action entry, and the `level` of
+    # a console entry as BugSpark's SDK and the browser's console name it.
     "entry": {
         "error": _lazy("Error"),
         "warn": _lazy("Warning"),
+        "warning": _lazy("Warning"),
+        "info": _lazy("Info"),
+        "log": _lazy("Log"),
+        "debug": _lazy("Debug"),
         "click": _lazy("Click"),
         "input": _lazy("Input"),
         "navigation": _lazy("Navigation"),
@@ -183,7 +190,7 @@ SHOWN_JSON_CHARACTERS = 20_000  # of annotations as sent
 # How a log column's cells break across lines (ui.css's `table.log td.…`): a time, a number or a one-word value
 # never does; an address, which has no spaces, anywhere in a column kept wide enough to read it; anything else
 # between its words. Broken anywhere alike, every column was squeezed to a few letters a line on a phone.
-WHOLE_LOG_COLUMNS = frozenset({"timestamp", "duration", "line", "method", "status", "type"})
+WHOLE_LOG_COLUMNS = frozenset({"timestamp", "duration", "line", "method", "status", "type", "level"})
 ADDRESS_LOG_COLUMNS = frozenset({"url", "source", "target", OTHER_FIELDS})
 
 
@@ -238,7 +245,7 @@ def _cell(column: str, value: Any) -> str:
         return when
     if column == "duration" and isinstance(value, int | float):
         return f"{format_number(value)} ms"
-    if column == "type" and isinstance(value, str):
+    if column in {"type", "level"} and isinstance(value, str):
         return label("entry", value)
     return _text(value)
 

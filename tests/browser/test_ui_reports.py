@@ -702,6 +702,20 @@ async def test_the_pages_facts_and_logs_read_in_the_readers_language(tenants: Te
         await expect(console.get_by_role("cell", name="Fehler", exact=True)).to_be_visible()  # the entry's kind
 
 
+async def test_bugsparks_console_levels_read_in_the_readers_language(tenants: TenantFactory, page: Page) -> None:
+    """BugSpark's SDK names a console entry's kind `level`, not `type`: its column was headed "level" and its
+    cells read "error" and "warn" on a German or Japanese page."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        console_logs = [{"level": "error", "message": "Payment failed"}, {"level": "warn", "message": "Slow"}]
+        sent = await report(tenant.client, project["apiKey"], "Checkout fails", console_logs=console_logs)
+        await log_in(page, tenant.email)
+        await page.goto(f"/ui/reports/{sent['id']}?lang=de")
+        console = page.get_by_role("region", name="Konsolenfehler")
+        await expect(console.get_by_role("columnheader")).to_have_text(["Stufe", "Meldung"])
+        await expect(console.locator("tbody td:first-child")).to_have_text(["Fehler", "Warnung"])
+
+
 async def test_a_reports_page_stays_small_whatever_its_logs_and_annotations_hold(
     tenants: TenantFactory, page: Page
 ) -> None:
