@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import SplitResult, quote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
 import structlog
@@ -107,8 +107,13 @@ def take_shown_once(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
 
 
 # What a page's address says once, after a change: `notice` (and how many reports a change made, or found
-# as it would have made them: `count`, `same`).
-NOTICE_PARAMETERS = frozenset({"notice", "count", "same"})
+# as it would have made them: `count`, `same`; which member's role changed: `member`).
+NOTICE_PARAMETERS = frozenset({"notice", "count", "same", "member"})
+
+
+def without_notice(query: str) -> list[tuple[str, str]]:
+    """A page's query parameters without what it said once (`NOTICE_PARAMETERS`)."""
+    return [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name not in NOTICE_PARAMETERS]
 
 
 def here(request: Request[Any, Any, Any]) -> str:
@@ -117,7 +122,9 @@ def here(request: Request[Any, Any, Any]) -> str:
     an invitation's token was in the form's page's address."""
     referrer = _referrer(request) if request.method != "GET" else None
     if referrer is not None and referrer.netloc == request.url.netloc:
-        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        # Not what the form's page said of the change before (a removal's notice, shown again on a reload).
+        query = urlencode(without_notice(referrer.query))
+        return referrer.path + (f"?{query}" if query else "")
     query = request.scope.get("query_string", b"").decode()
     return request.url.path + (f"?{query}" if query else "")
 

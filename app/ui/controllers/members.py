@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.domain.organizations.models import Role
@@ -46,9 +46,13 @@ class MemberPages(Controller):
         request: Request[Any, Any, Any],
         layout: NamedDependency[Layout],
         memberships: NamedDependency[MembershipService],
+        notice: FromQuery[str | None] = None,
+        member: FromQuery[UUID | None] = None,
     ) -> Template:
+        """`notice` says what a change just did: `role` (`member`'s role), `removed`."""
         shown = take_shown_once(request)
-        return await _list(layout, memberships, InviteForm(), invited=InvitationNotice(**shown) if shown else None)
+        invited = InvitationNotice(**shown) if shown else None
+        return await _list(layout, memberships, InviteForm(), invited=invited, notice=notice, changed=member)
 
     @post("/")
     async def invite(
@@ -85,7 +89,7 @@ class MemberPages(Controller):
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
         await events.unassigned(unassigned)
-        return see_other("/ui/members")
+        return see_other(f"/ui/members?notice=role&member={membership_id}")
 
     @post("/{membership_id:uuid}/remove")
     async def remove(
@@ -101,7 +105,7 @@ class MemberPages(Controller):
         except LanternError as error:
             return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
         await events.unassigned(unassigned)
-        return see_other("/ui/members")
+        return see_other("/ui/members?notice=removed")
 
 
 def _refused_beside(error: LanternError, name: str) -> dict[str, str]:
@@ -112,14 +116,27 @@ def _refused_beside(error: LanternError, name: str) -> dict[str, str]:
     return {name: message_of(error) if not error.details else error.details[0].message}
 
 
-async def _list(
+async def _list(  # noqa: PLR0913 - the page, what it is made from, and what it says once
     layout: Layout,
     memberships: MembershipService,
     form: InviteForm,
     errors: dict[str, str] | None = None,
+    *,
     invited: InvitationNotice | None = None,
+    notice: str | None = None,
+    changed: UUID | None = None,
 ) -> Template:
-    """The members page; `invited`: the invitation just made."""
+    """The members page; `invited`: the invitation just made; `notice`: what a change just did (to `changed`)."""
     roles = [role.value for role in Role]
     members = await memberships.members()
-    return form_page("members/list.html", layout, form, errors=errors, members=members, roles=roles, invited=invited)
+    return form_page(
+        "members/list.html",
+        layout,
+        form,
+        errors=errors,
+        notice=notice,
+        members=members,
+        roles=roles,
+        invited=invited,
+        changed=changed,
+    )

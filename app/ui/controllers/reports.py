@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -54,7 +54,6 @@ from app.ui.export import Export
 from app.ui.forms import Form, field_errors
 from app.ui.pages import (
     HOME_PATH,
-    NOTICE_PARAMETERS,
     PAGE_HEADERS,
     Layout,
     form_page,
@@ -63,6 +62,7 @@ from app.ui.pages import (
     requires_person,
     safe_next,
     see_other,
+    without_notice,
 )
 from app.ui.views import CHOICES, HISTORY_FIELDS, custom_data, facts, field_changes, json_excerpt, table
 from tenants.context import tenant_scope
@@ -190,8 +190,7 @@ BULK_REFUSAL_KEY = "bulk_refusal"
 def list_address(query: str, **notice: str) -> str:
     """The list at `query` (its filters, sort and page), without the notice it said then and with `notice`,
     to say what a change did."""
-    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name not in NOTICE_PARAMETERS]
-    shown = urlencode([*kept, *notice.items()])
+    shown = urlencode([*without_notice(query), *notice.items()])
     return f"{HOME_PATH}?{shown}" if shown else HOME_PATH
 
 
