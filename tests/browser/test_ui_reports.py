@@ -855,6 +855,16 @@ async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: Tenan
         assert await status.evaluate(fits)
 
 
+async def test_the_assignee_filter_tells_anyone_from_nobody_in_japanese(tenants: TenantFactory, page: Page) -> None:
+    """In Japanese it offered 指定なし ("none specified", as an unassigned report reads) for anyone and なし for
+    nobody, side by side: a reader looking for the reports no one has took the first and got them all."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        await page.goto("/ui/reports?lang=ja")
+        choices = page.get_by_role("search").get_by_label("担当者").locator("option")
+        await expect(choices).to_have_text(["すべて", "自分", "未割り当て", re.compile(".")])
+
+
 # The words (runs of non-spaces) of the cells that a line break splits, as the page lays them out.
 BROKEN_WORDS = """(cells) => cells.flatMap((cell) => {
   const text = cell.firstChild;
