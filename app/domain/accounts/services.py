@@ -301,9 +301,13 @@ class AccountService:
 
     async def reset_password(self, token: str, password: str) -> User:
         """The new password of the person a valid reset link was mailed to; every link of theirs is then used."""
-        user = await self.users.get((await self.password_reset(token)).user_id)
+        user = await self.reset_account(token)
         await self.set_password(user, password)
         return user
+
+    async def reset_account(self, token: str) -> User:
+        """The person a valid reset link was mailed to; used, expired or unknown is a 404."""
+        return await self.users.get((await self.password_reset(token)).user_id)
 
     async def password_reset(self, token: str) -> PasswordReset:
         """The reset a mailed link's token opens; used, expired or unknown is a 404."""

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from app.domain.accounts.schemas import PasswordReset
 from app.domain.accounts.services import AccountService
 from app.lib.asgi import OWN_LIMIT
-from app.lib.errors import STATUS_OF, LanternError, message_of
+from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.mail import mail_configured
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
@@ -58,8 +58,8 @@ class PasswordResetPages(Controller):
 
     @get("/confirm")
     async def new_password_page(self, token: FromQuery[str], accounts: NamedDependency[AccountService]) -> Template:
-        await accounts.password_reset(token)  # an expired or used link says so before anything is typed
-        return page("password_reset/confirm.html", None, token=token, errors={})
+        account = await accounts.reset_account(token)  # an expired or used link says so before anything is typed
+        return page("password_reset/confirm.html", None, token=token, email=account.email, errors={})
 
     @post("/confirm")
     async def save_new_password(
@@ -70,7 +70,9 @@ class PasswordResetPages(Controller):
             await accounts.reset_password(body.token, body.password)
         except LanternError as error:  # a used or expired link is not the form's to show: its page is a 404
             errors = field_errors(error, {"password": "password"})
-            return page("password_reset/confirm.html", None, STATUS_OF[error.code], token=data.token, errors=errors)
+            email = (await accounts.reset_account(data.token)).email if error.code is not ErrorCode.NOT_FOUND else ""
+            status = STATUS_OF[error.code]
+            return page("password_reset/confirm.html", None, status, token=data.token, email=email, errors=errors)
         return see_other(f"{LOGIN_PATH}?notice=password-reset")
 
 
