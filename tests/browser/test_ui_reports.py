@@ -828,6 +828,24 @@ async def test_on_a_phone_a_reports_page_leads_straight_to_its_triage(tenants: T
                 await expect(link).to_be_in_viewport(ratio=1)
 
 
+async def test_on_a_phone_a_table_cut_at_the_windows_edge_fades_there(tenants: TenantFactory, page: Page) -> None:
+    """The list's columns past the window's edge (project, status, severity…) were cut off there, with nothing
+    to say that the table scrolls; the board fades its edge so."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        await report(tenant.client, project["apiKey"], "The cart is empty")
+        await log_in(page, tenant.email)
+        table = page.get_by_role("region", name="Reports")
+        await expect(table).not_to_have_class(re.compile(r"more-(after|before)"))  # a desktop shows it whole
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.reload()
+        await expect(table).to_have_class(re.compile(r"\bmore-after\b"))
+        assert (await table.evaluate("(box) => getComputedStyle(box).maskImage")).startswith("linear-gradient")
+        await table.evaluate("(box) => box.scrollTo({left: box.scrollWidth})")
+        await expect(table).to_have_class(re.compile(r"\bmore-before\b"))
+        await expect(table).not_to_have_class(re.compile(r"\bmore-after\b"))
+
+
 # Whether a node's text is laid out on one line.
 ONE_LINE = """(node) => {
   const range = document.createRange();

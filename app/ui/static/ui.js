@@ -76,17 +76,18 @@ document.addEventListener("focusin", (event) => {
   if (field instanceof HTMLInputElement && field.hasAttribute("data-select-on-focus")) field.select();
 });
 
-const markHiddenColumns = (board) => {
-  const hidden = board.scrollWidth - board.clientWidth;
-  board.classList.toggle("more-before", board.scrollLeft > 1);
-  board.classList.toggle("more-after", board.scrollLeft < hidden - 1);
+// The board's columns and a table's (a phone shows a few of them) past an edge of their box: ui.css fades it.
+const markHiddenColumns = (box) => {
+  const hidden = box.scrollWidth - box.clientWidth;
+  box.classList.toggle("more-before", box.scrollLeft > 1);
+  box.classList.toggle("more-after", box.scrollLeft < hidden - 1);
 };
-const boards = document.querySelectorAll(".board");
-for (const board of boards) {
-  markHiddenColumns(board);
-  board.addEventListener("scroll", () => markHiddenColumns(board), { passive: true });
+const scrollers = document.querySelectorAll(".board, .scroll");
+for (const box of scrollers) {
+  markHiddenColumns(box);
+  box.addEventListener("scroll", () => markHiddenColumns(box), { passive: true });
 }
-window.addEventListener("resize", () => boards.forEach(markHiddenColumns));
+window.addEventListener("resize", () => scrollers.forEach(markHiddenColumns));
 
 // Storage can be refused (a browser's setting): the box then works as it would without this script.
 const drafts = (() => {
