@@ -289,3 +289,15 @@ async def test_every_password_form_names_its_account_for_the_password_manager(
         await log_in(page, tenant.email, path="/ui/profile")
         await expect(page.get_by_label("New password")).to_be_visible()
     assert warned == []
+
+
+async def test_a_server_without_mail_says_so_as_a_warning_on_the_forgotten_password_page(page: Page) -> None:
+    """`make run`'s server sends no e-mail: its "Forgot your password?" page said it cannot send the link in the
+    green of a success."""
+    await page.goto("/ui/login")
+    await page.get_by_role("link", name="Forgot your password?").click()
+    notice = page.get_by_role("status")
+    await expect(notice).to_have_text(
+        "This server sends no e-mail, so it cannot send you a link to choose a new password."
+    )
+    await expect(notice).to_have_class(re.compile(r"\bwarning\b"))
