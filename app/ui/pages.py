@@ -216,7 +216,7 @@ def page(
 ) -> Template:
     return _Page(
         template_name=template,
-        context={"layout": layout, **context},
+        context={"layout": layout, "person": None, **context},
         status_code=status_code,
         headers={**PAGE_HEADERS, **(headers or {})},
     )
@@ -249,10 +249,19 @@ def _error_page(request: Request[Any, Any, Any], error: LanternError, *, plain: 
         return _login_redirect(request, error)
     # Exception handlers are synchronous: the layout is there only if the page made it before the error. After
     # a failed statement or an unexpected error the page stays `plain`: the session rolled back, and the
-    # layout's objects cannot be read any more.
+    # layout's objects cannot be read any more. Without one (a role's guard refused the page before it was made),
+    # the person's identity still gives the page their navigation and logout.
     layout = None if plain else request.scope["state"].get(LAYOUT_KEY)
+    identity = get_identity(request)
+    person = identity if identity is not None and identity.kind is CredentialKind.SESSION else None
     return page(
-        "error.html", layout, STATUS_OF[error.code], error.headers, message=message_of(error), details=error.details
+        "error.html",
+        layout,
+        STATUS_OF[error.code],
+        error.headers,
+        message=message_of(error),
+        details=error.details,
+        person=person,
     )
 
 
@@ -302,7 +311,12 @@ def unrouted_not_found(request: Request[Any, Any, Any], exc: NotFoundException) 
     csrf_input = f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'
     with use_locale(locale):
         html = engine.get_template("error.html").render(
-            request=request, csrf_input=csrf_input, layout=None, message=message_of(not_found()), details=[]
+            request=request,
+            csrf_input=csrf_input,
+            layout=None,
+            person=None,
+            message=message_of(not_found()),
+            details=[],
         )
     headers = {**PAGE_HEADERS, "Content-Language": language_tag(locale), "Vary": "Accept-Language"}
     return Response(html, status_code=HTTP_404_NOT_FOUND, media_type=MediaType.HTML, headers=headers, cookies=cookies)
