@@ -71,7 +71,8 @@ class WorkerProcess:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             for line in json_lines(self.output()):
-                if job in line["event"] and (" ● " in line["event"] or " ! " in line["event"]):
+                # A job that returned nothing ends its line with the mark.
+                if job in line["event"] and (" ● " in f"{line['event']} " or " ! " in line["event"]):
                     return line
             await asyncio.sleep(0.05)
         msg = f"{job} did not end within {within} s:\n{self.output()}"
