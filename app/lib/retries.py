@@ -9,16 +9,18 @@ sweeper once the hold has passed. No transaction stays open while the other serv
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Integer, String, select, update
+from sqlalchemy import Integer, Select, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.settings import get_settings
+
+Rows = TypeVar("Rows", bound=tuple[Any, ...])
 
 PENDING = "pending"
 # What an attempt answers when its row went meanwhile (see `recorded`): nothing was recorded.
@@ -49,20 +51,35 @@ def retry_delay(attempts: int, base_seconds: float, asked: float | None = None) 
     return float(max(scheduled, min(asked or 0.0, MAX_RETRY_SECONDS)))
 
 
-async def claim(session: AsyncSession, model: Any, row_id: UUID) -> bool:
-    """Count an attempt at the row and hold it for the attempt's length, if it is pending and due; commits."""
+async def claim(session: AsyncSession, rows: Select[Rows]) -> Rows | None:
+    """Count an attempt at a row and hold it for the attempt's length, if it is pending and due; commits. Returns
+    what `rows` read, or None when there is no attempt to make.
+
+    `rows` selects the row (its model first) with what the attempt needs of the rows it belongs to, joined: they
+    are read in the statement that locks the row, and kept under that lock until the claim commits. A deletion of
+    any of them committed before (nothing is read: no attempt), or waits for the claim; the attempt then finds its
+    row gone when it records (see `recorded`). Read after the claim's commit instead, they could be gone already,
+    and the job failed on the missing row. (SQLite locks no row: a deletion committed between the read and the
+    claim's UPDATE took the row too, and the UPDATE finds nothing.)"""
+    model = rows.column_descriptions[0]["entity"]
+    found = (await session.execute(rows.with_for_update(of=model))).tuples().first()
+    won = found is not None and await _counted(session, model, found[0].id)
+    await session.commit()
+    return found if won else None
+
+
+async def _counted(session: AsyncSession, model: Any, row_id: UUID) -> bool:
+    """The attempt counted on the row (and on its object in the session), unless another claim came first."""
     now = datetime.now(UTC)
     held_until = now + timedelta(seconds=get_settings().outbound_timeout_seconds + HOLD_MARGIN_SECONDS)
     claimed = await session.execute(
         update(model)
         .where(model.id == row_id, model.status == PENDING, model.next_attempt_at <= now)
         .values(attempts=model.attempts + 1, next_attempt_at=held_until)
-        .returning(model.id)
-        .execution_options(synchronize_session=False),
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True),
     )
-    won = claimed.first() is not None
-    await session.commit()
-    return won
+    return claimed.first() is not None
 
 
 async def recorded(session: AsyncSession) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
+from tests.support.locks import until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import ReceivedRequest, Receiver
@@ -440,4 +442,47 @@ async def test_an_issue_made_for_a_report_deleted_meanwhile_ends_the_job_quietly
             "https://github.example.com/acme/shop/issues/41",
         )
     ], log
+    assert await queued_jobs("create_github_issue") == []
+
+
+# What each deletion deletes of the rows an issue's attempt reads, as the deletion's own statement does.
+DELETES = {
+    "report": "DELETE FROM report WHERE id = :id",
+    "project": "DELETE FROM project WHERE id = (SELECT project_id FROM report WHERE id = :id)",
+    "organization": "DELETE FROM organization WHERE id = (SELECT organization_id FROM report WHERE id = :id)",
+}
+
+
+@pytest.mark.parametrize("deleted", list(DELETES))
+async def test_an_issue_whose_report_is_deleted_as_it_is_claimed_ends_quietly(
+    tenants: TenantFactory, anonymous: ApiClient, is_postgres: bool, deleted: str
+) -> None:
+    """The attempt claimed its issue (committed), then read it and its report: a deletion committed in between made
+    it fail with a NoResultFound traceback. The job is stopped at its read of the report (the table held by the
+    test, which deletes the report meanwhile): now the claim reads what it needs in its own statement, finds nothing
+    to make, and ends done; GitHub is not called. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with (
+        tenants.create() as tenant,
+        github((201, {})) as server,
+        worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process,
+    ):
+        project, _connection = await connected(tenant, server.url)
+        report = await numbered_report(tenant, project, anonymous)  # numbered by the worker, stopped next
+        process.terminate()
+        _data(await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue"), 202)
+        async with owner_engine() as engine, engine.connect() as holding:
+            await holding.execute(text("LOCK TABLE report IN ACCESS EXCLUSIVE MODE"))
+            await process.start()
+            await until_waiting_for(holding, "report", past="github_issue")
+            await holding.execute(text(DELETES[deleted]), {"id": UUID(report["id"])})
+            await holding.commit()
+        ended = await process.job_ended(":create_github_issue")
+        log = process.output()
+    assert " ● " in ended["event"], log  # done, not failed
+    assert "NoResultFound" not in log, log
+    assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
+    assert not [line for line in json_lines(log) if line["event"].startswith("github issue")], log
+    assert server.requests == []
     assert await queued_jobs("create_github_issue") == []

@@ -36,6 +36,7 @@ import httpx
 import pytest
 from arq.constants import default_queue_name, job_key_prefix
 from arq.jobs import deserialize_job
+from sqlalchemy import text
 
 from app.domain.webhooks.services import DeliveryService
 from app.lib.fair_share import OUTBOUND_SHARE, POSTPONE_MAX_SECONDS, SLOT_LEASE_MS
@@ -45,7 +46,8 @@ from app.settings import get_settings
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import member_of, png
+from tests.support.isolation import member_of, owner_engine, png
+from tests.support.locks import until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
@@ -775,6 +777,44 @@ async def test_a_delivery_whose_webhook_is_deleted_while_it_is_sent_ends_quietly
         ("webhook delivery dropped: its webhook was deleted while it was sent", "info")
     ], log
     assert await queued_jobs("deliver_webhook") == [], "a deleted webhook's delivery was queued again"
+
+
+# What each deletion deletes of the rows a delivery's attempt reads, as the deletion's own statement does.
+DELETES = {
+    "webhook": "DELETE FROM webhook WHERE id = :id",
+    "project": "DELETE FROM project WHERE id = (SELECT project_id FROM webhook WHERE id = :id)",
+    "organization": "DELETE FROM organization WHERE id = (SELECT organization_id FROM webhook WHERE id = :id)",
+}
+
+
+@pytest.mark.parametrize("deleted", list(DELETES))
+async def test_a_delivery_whose_webhook_is_deleted_as_it_is_claimed_ends_quietly(
+    tenants: TenantFactory, is_postgres: bool, deleted: str
+) -> None:
+    """The attempt claimed its delivery (committed), then read it and its webhook: a deletion committed in between
+    made it fail with a NotFoundError traceback. The job is stopped at its read of the webhook (the table held by
+    the test, which deletes the webhook meanwhile): now the claim reads what it needs in its own statement, finds
+    nothing to send, and ends done. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Shop")
+        hook = await create_webhook(tenant, receiver.url, project_id=project["id"])
+        delivery = await ping(tenant, hook["id"])  # queued; no worker runs yet
+        async with owner_engine() as engine, engine.connect() as holding:
+            await holding.execute(text("LOCK TABLE webhook IN ACCESS EXCLUSIVE MODE"))
+            async with worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process:
+                await until_waiting_for(holding, "webhook", past="webhook_delivery")
+                await holding.execute(text(DELETES[deleted]), {"id": uuid.UUID(hook["id"])})
+                await holding.commit()
+                ended = await process.job_ended(f"webhook-delivery:{delivery['id']}:0:deliver_webhook")
+                log = process.output()
+    assert " ● " in ended["event"], log  # done, not failed
+    assert "NoResultFound" not in log, log
+    assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
+    assert not [line for line in json_lines(log) if line.get("delivery_id") == delivery["id"]], log
+    assert receiver.requests == []
+    assert await queued_jobs("deliver_webhook") == []
 
 
 # The worker pod's grace period (charts/lantern/values.yaml): past it, Kubernetes kills the worker.

@@ -21,7 +21,6 @@ from app.lib.i18n import use_locale
 from app.lib.queue import enqueue_after_commit
 from app.lib.sealing import seal, unseal
 from app.settings import get_settings
-from tenants.context import require_tenant
 from tenants.service import TenantRepository, TenantService
 
 logger = structlog.get_logger()
@@ -114,15 +113,17 @@ class GitHubIssues(TenantService[GitHubIssue]):
     async def attempt(self, issue_id: UUID) -> str:
         """Make the issue if it is due and nobody else is making it; record the outcome, and queue the retry
         a passing trouble earns. Returns the status."""
-        if not await retries.claim(self.session, GitHubIssue, issue_id):
-            return "not due"
-        issue = await self.get(issue_id)
-        report = await self.session.get_one(Report, issue.report_id)
-        connection = await GitHubConnections(session=self.session).get_one_or_none(
-            GitHubConnection.project_id == report.project_id
+        claimed = await retries.claim(  # commits: nothing held open while GitHub is called
+            self.session,
+            select(GitHubIssue, Report, Organization, GitHubConnection)
+            .join(Report, Report.id == GitHubIssue.report_id)
+            .join(Organization, Organization.id == GitHubIssue.organization_id)
+            .outerjoin(GitHubConnection, GitHubConnection.project_id == Report.project_id)
+            .where(GitHubIssue.id == issue_id),
         )
-        organization = await self.session.get_one(Organization, require_tenant())
-        await self.session.commit()  # nothing held open while GitHub is called
+        if claimed is None:
+            return "not due"
+        issue, report, organization, connection = claimed
         token = unseal(connection.token_sealed) if connection is not None else None
         failure: tuple[str, dict[str, object]] | None
         if connection is None or token is None:

@@ -197,11 +197,15 @@ class DeliveryService(TenantService[WebhookDelivery]):
     async def attempt(self, delivery_id: UUID) -> str:
         """Send the delivery if it is due and nobody else is sending it; record the outcome, and queue the
         retry a failure earns. No transaction stays open while the target is called. Returns the status."""
-        if not await retries.claim(self.session, WebhookDelivery, delivery_id):
+        claimed = await retries.claim(
+            self.session,
+            select(WebhookDelivery, Webhook)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.id == delivery_id),
+        )
+        if claimed is None:
             return "not due"
-        delivery = await self.get(delivery_id)
-        webhook = await self.session.get_one(Webhook, delivery.webhook_id)
-        await self.session.commit()
+        delivery, webhook = claimed
         if webhook.active:
             body = msgspec.json.encode(delivery_body(delivery))
             outcome = await sender.send(
