@@ -24,7 +24,7 @@ from app.lib.errors import message_of, not_found
 from app.lib.i18n import use_locale
 from app.lib.storage import Storage, storage
 from app.settings import get_settings
-from tests.integration.test_attachment_images import attach
+from tests.integration.test_attachment_images import attach, new_report
 from tests.integration.test_concurrent_changes import until_waiting, waiting_for_locks
 from tests.integration.test_jobs import png, settled, submit_with_screenshot
 from tests.integration.test_reports import BUGSPARK_EXAMPLE
@@ -33,6 +33,9 @@ from tests.support.admin_ui import invite
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
+from tests.support.locks import until_waiting_for
+from tests.support.logs import json_lines
+from tests.support.processes import worker_process
 from tests.support.screenshots import image_threads_busy
 from tests.support.worker import running_worker
 
@@ -200,6 +203,34 @@ async def test_an_image_processed_while_its_reports_deletion_runs_leaves_no_file
         assert deleted.status_code == 204, deleted.text
         async with running_worker():  # the deletion's own job
             await until_stored(set(), tenant.organization_id)
+
+
+async def test_an_image_whose_report_is_deleted_as_it_is_claimed_ends_quietly(
+    tenants: TenantFactory, is_postgres: bool
+) -> None:
+    """An attached image's run claimed its row (committed), then read its report's project: a deletion of the
+    report committed in between made it fail with a NoResultFound traceback. The job is stopped at its read of the
+    report (the table held by the test, which deletes the report meanwhile): now the row is read with its project
+    before the claim, the run finds nothing to do, ends done and writes no file. (PostgreSQL only: SQLite writes
+    one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        attachment = await attach(tenant, report_id, "detail.png", png(), "image/png")  # queued; no worker runs yet
+        uploaded = stored(tenant.organization_id)
+        async with owner_engine() as engine, engine.connect() as holding:
+            await holding.execute(text("LOCK TABLE report IN ACCESS EXCLUSIVE MODE"))
+            async with worker_process({"LANTERN_LOG_LEVEL": "INFO"}) as process:
+                await until_waiting_for(holding, "report", past="attachment")
+                await holding.execute(text("DELETE FROM report WHERE id = :id"), {"id": UUID(report_id)})
+                await holding.commit()
+                ended = await process.job_ended(f"attachment:{attachment['id']}:0:process_attachment_image")
+                log = process.output()
+    assert ended["event"].endswith(" ●"), log  # done, with nothing to return; not failed
+    assert "NoResultFound" not in log, log
+    assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
+    assert stored(tenant.organization_id) == uploaded  # the upload as sent, the deletion's job's to delete
 
 
 async def processed(tenant: Tenant, model: type[Screenshot | Attachment], image_id: UUID) -> str | None:

@@ -35,7 +35,7 @@ from uuid import UUID
 
 import structlog
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -215,15 +215,18 @@ class ImageProcessor(Generic[ImageRow]):
         """The row's status afterwards; None when this tenant has no such pending image, in which case
         nothing is written: a rerun, and a job naming another tenant's row, change nothing.
         """
-        row = await self._pending(row_id)
-        if row is None or _held(row):
+        pending = await self._pending(row_id)
+        if pending is None:
+            return None
+        row, project_id = pending
+        if _held(row):
             return None
         if row.attempts >= MAX_ATTEMPTS:
             return await self._fail(row, Refusal.ATTEMPTS)
         if not await self._claim(row):
             return None
         try:
-            return await self._run(row)
+            return await self._run(row, project_id)
         except StorageUnavailableError:
             # The store failed, not the image: the attempt is given back, and the sweeper runs it again later
             # (three failed minutes of a full disk would otherwise fail every image waiting meanwhile).
@@ -231,10 +234,9 @@ class ImageProcessor(Generic[ImageRow]):
             await self._give_back(row)
             return None
 
-    async def _run(self, row: ImageRow) -> str | None:
+    async def _run(self, row: ImageRow, project_id: UUID) -> str | None:
         if row.key is None:
             return await self._fail(row, Refusal.MISSING)
-        project_id = await self._project_of(row)
         # No connection held while the image is read, processed and written (SQLite's pool has one), and the
         # row is updated afterwards in a transaction of its own, which sees a deletion committed meanwhile.
         await self.session.commit()
@@ -256,14 +258,22 @@ class ImageProcessor(Generic[ImageRow]):
             return await self._fail(row, Refusal.TIMEOUT)
         return await self._store(row, project_id, processed)
 
-    async def _pending(self, row_id: UUID) -> ImageRow | None:
-        row = await self.session.scalar(select(self.model).where(self.model.id == row_id))
-        return row if row is not None and row.status == ImageStatus.PENDING.value else None
+    async def _pending(self, row_id: UUID) -> tuple[ImageRow, UUID] | None:
+        """The pending row and the project its files go under, read in one statement: read after the claim's
+        commit, an attached image's project (its report's) could be gone with its report, and the job failed."""
+        found = (await self.session.execute(self._with_project().where(self.model.id == row_id))).tuples().first()
+        return found if found is not None and found[0].status == ImageStatus.PENDING.value else None
+
+    def _with_project(self) -> Select[tuple[ImageRow, UUID]]:
+        if self.model is Screenshot:
+            return select(self.model, Screenshot.project_id)
+        return select(self.model, Report.project_id).join(Report, Report.id == Attachment.report_id)
 
     async def _claim(self, row: ImageRow) -> bool:
         """Count this run and hold the row for it, unless a concurrent run (a duplicate job) did first.
 
-        Committed before the work, so that a run that kills its worker counts too.
+        Committed before the work, so that a run that kills its worker counts too. The row's new values come back
+        with the claim (RETURNING): read after its commit, the row could be gone with its report already.
         """
         claimed = await self.session.execute(
             update(self.model)
@@ -273,13 +283,12 @@ class ImageProcessor(Generic[ImageRow]):
                 self.model.attempts == row.attempts,
             )
             .values(attempts=self.model.attempts + 1, updated_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False),
+            .returning(self.model)
+            .execution_options(synchronize_session=False, populate_existing=True),
         )
+        won = claimed.first() is not None
         await self.session.commit()
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        await self.session.refresh(row)
-        return True
+        return won
 
     async def _give_back(self, row: ImageRow) -> None:
         await self.session.rollback()
@@ -290,11 +299,6 @@ class ImageProcessor(Generic[ImageRow]):
             .execution_options(synchronize_session=False),
         )
         await self.session.commit()
-
-    async def _project_of(self, row: ImageRow) -> UUID:
-        if isinstance(row, Screenshot):
-            return row.project_id
-        return (await self.session.execute(select(Report.project_id).where(Report.id == row.report_id))).scalar_one()
 
     async def _store(self, row: ImageRow, project_id: UUID, processed: ProcessedImage) -> str | None:
         """Write the processed image and its thumbnail, then point the row at them; None, and the files
