@@ -599,14 +599,20 @@ def native_or_document(  # noqa: PLR0913 - the request, what it reads, and how a
     return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
 
 
-def created_or_document(
-    request: Request[Any, Any, Any], type_name: str, read: msgspec.Struct, *, kind: type[msgspec.Struct], location: str
+def created_or_document(  # noqa: PLR0913 - the request, what it made, and how it is named
+    request: Request[Any, Any, Any],
+    type_name: str,
+    read: msgspec.Struct,
+    *,
+    kind: type[msgspec.Struct],
+    location: str,
+    id_field: str = "id",
 ) -> Response[Any]:
     """A resource just created, of a type with no relationships, at `location`: a 201 naming it, with the
     native envelope or, when the request is JSON:API, its document (see `native_or_document`)."""
     if not requested(request):
         return created(read, location)
-    primary, resource = _plain_type(type_name, kind, "id")
+    primary, resource = _plain_type(type_name, kind, id_field)
     query = parse_query(request.query_params.multi_items(), QueryRules(primary))
     return written(document(query, resource(read), links={}), location)
 

@@ -24,7 +24,7 @@ from itertools import combinations
 from typing import Any, cast
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
@@ -48,7 +48,7 @@ from litestar.typing import FieldDefinition
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE
 from app.lib.query import camel_spelling
-from app.lib.schema import defaults, other_spellings
+from app.lib.schema import Envelope, defaults, other_spellings
 
 SECURITY_SCHEMES: dict[str, SecurityScheme | Reference] = {
     "organizationToken": SecurityScheme(
@@ -350,6 +350,14 @@ ERROR_SCHEMA = "Error"
 JSONAPI_DOCUMENT_SCHEMA = "JsonApiDocument"
 _METHODS = frozenset({"get", "head", "post", "put", "patch", "delete"})
 _CHANGES = frozenset({"post", "put", "patch"})
+
+
+def also_answers(kind: type[msgspec.Struct], description: str) -> ResponseSpec:
+    """A success besides the handler's own status (a PUT's change beside its creation) that, as the handler's
+    own, is `kind` in the native envelope or a JSON:API document: documented under both media types (see
+    `_answers_either_mode`). Litestar's `data_container` is typed as one type, though it documents a union."""
+    either = cast("type[Any]", Envelope[kind] | Response[dict[str, Any]])  # type: ignore[valid-type]
+    return ResponseSpec(either, description=description, generate_examples=False)
 
 
 def may_answer(*codes: ErrorCode) -> dict[int, ResponseSpec]:

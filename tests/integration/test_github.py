@@ -72,7 +72,7 @@ async def connected(tenant: Tenant, api_url: str, **setup: Any) -> tuple[dict[st
     """A project connected to acme/shop at `api_url`: (the project, the connection)."""
     project = await tenant.create_project("Shop", trackingPrefix="SHOP")
     body = {"repository": "acme/shop", "token": TOKEN, "apiUrl": api_url, "labels": ["bug", "from-lantern"], **setup}
-    connection = _data(await tenant.client.put(_connection_url(project), json=body))
+    connection = _data(await tenant.client.put(_connection_url(project), json=body), 201)
     return project, connection
 
 
@@ -101,6 +101,29 @@ async def issue_when(tenant: Tenant, report_id: str, status: str) -> dict[str, A
         await asyncio.sleep(0.05)
     msg = f"the issue did not become {status!r} within {DEADLINE_SECONDS} s: {seen}"
     raise AssertionError(msg)
+
+
+async def test_a_put_that_connects_is_a_201_naming_the_connection_and_one_that_changes_it_a_200(
+    tenants: TenantFactory,
+) -> None:
+    """A PUT that made the connection answered 200 with no `Location`, as a change does: RFC 9110 has a PUT that
+    creates answer 201. In either mode it is now a 201 whose `Location` a GET reads it at (the JSON:API
+    document's self link); sending it again changes it, a 200 without one."""
+    body = {"repository": "acme/shop", "token": TOKEN}
+    jsonapi = {"Accept": "application/vnd.api+json"}
+    async with tenants.create() as tenant:
+        native, project = await tenant.create_project("Shop"), await tenant.create_project("Blog")
+        made = await tenant.client.put(_connection_url(native), json=body)
+        changed = await tenant.client.put(_connection_url(native), json=body)
+        made_document = await tenant.client.put(_connection_url(project), json=body, headers=jsonapi)
+        changed_document = await tenant.client.put(_connection_url(project), json=body, headers=jsonapi)
+        read = await tenant.client.get(made.headers.get("location", "/nowhere"))
+    assert (made.status_code, changed.status_code) == (201, 200), (made.text, changed.text)
+    assert (made_document.status_code, changed_document.status_code) == (201, 200), made_document.text
+    assert (read.status_code, read.json()["data"]["projectId"]) == (200, native["id"])
+    assert made_document.headers["location"] == made_document.json()["links"]["self"] == _connection_url(project)
+    assert "location" not in changed.headers
+    assert "location" not in changed_document.headers
 
 
 async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantFactory, app: Any) -> None:
@@ -325,7 +348,7 @@ async def test_the_reports_page_says_an_issue_is_retried_and_why_and_when_it_was
 
         refused_project = await tenant.create_project("Blog", trackingPrefix="BLOG")
         setup = {"repository": "acme/blog", "token": TOKEN, "apiUrl": server.url}
-        _data(await tenant.client.put(_connection_url(refused_project), json=setup))
+        _data(await tenant.client.put(_connection_url(refused_project), json=setup), 201)
         refused = await numbered_report(tenant, refused_project, anonymous)
         assert (await tenant.client.post(f"/api/v1/reports/{refused['id']}/github-issue")).status_code == 202
         await issue_when(tenant, refused["id"], "failed")

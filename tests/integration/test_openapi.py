@@ -600,6 +600,13 @@ async def test_every_201_that_sends_location_documents_it(
         def fresh() -> str:
             return uuid4().hex[:8]
 
+        async def connect_github(mode: dict[str, str]) -> httpx.Response:
+            """A PUT that makes a connection (a project of its own: one connected already is changed, a 200)."""
+            unconnected = await tenant.create_project(f"Site {fresh()}")
+            github = {"repository": "acme/shop", "token": "ghp_docs"}
+            url = f"/api/v1/projects/{unconnected['id']}/integrations/github"
+            return await team.put(url, json=github, headers=mode)
+
         creations: dict[str, Callable[[dict[str, str]], Awaitable[httpx.Response]]] = {
             "Signup": lambda mode: newcomer.post(
                 "/api/v1/auth/signup",
@@ -651,6 +658,7 @@ async def test_every_201_that_sends_location_documents_it(
                 headers=mode,
             ),
             "PingWebhook": lambda mode: team.post(f"{hook_path}/ping", headers=mode),
+            "ConnectGitHub": connect_github,
             "RedeliverWebhook": lambda mode: team.post(
                 f"{hook_path}/deliveries/{delivery['id']}/redeliver", headers=mode
             ),

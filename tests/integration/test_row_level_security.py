@@ -126,7 +126,7 @@ async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) ->
             connected = await tenant.client.put(
                 f"/api/v1/projects/{projects[0]['id']}/integrations/github", json=github
             )
-            assert connected.status_code == 200, connected.text
+            assert connected.status_code == 201, connected.text
             issue = await tenant.client.post(f"/api/v1/reports/{report.json()['data']['id']}/github-issue")
             assert issue.status_code == 202, issue.text
         yield pair

@@ -156,8 +156,10 @@ async def _project(objects: Objects) -> str:
 
 
 async def _connect(objects: Objects, project_id: str) -> None:
+    """Connect the project to GitHub: a connection made (201), or changed if it was connected already (200)."""
     body = await _connect_github(objects)
-    _data(await objects.tenant.client.put(f"/api/v1/projects/{project_id}/integrations/github", json=body), 200)
+    answer = await objects.tenant.client.put(f"/api/v1/projects/{project_id}/integrations/github", json=body)
+    assert answer.status_code in {200, 201}, answer.text
 
 
 async def _key(objects: Objects) -> str:

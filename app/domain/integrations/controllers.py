@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.integrations import github, schemas
@@ -20,8 +20,8 @@ from app.domain.reports.services import ReportService
 from app.lib import jsonapi
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
-from app.lib.openapi import documented_body, jsonapi_body, may_answer
-from app.lib.schema import Envelope, convert_body, ok, refusals_named_as_sent
+from app.lib.openapi import also_answers, documented_body, jsonapi_body, may_answer
+from app.lib.schema import LOCATION, Envelope, convert_body, ok, refusals_named_as_sent
 from tenants.guards import requires_manager, requires_team
 
 
@@ -63,6 +63,11 @@ def issue_read(issue: GitHubIssue) -> schemas.GitHubIssueRead:
     )
 
 
+def connection_path(project_id: UUID) -> str:
+    """Where a GET reads a project's connection (a PUT that makes it names it as its `Location`)."""
+    return f"/api/v1/projects/{project_id}/integrations/github"
+
+
 class GitHubConnectionController(Controller):
     path = "/api/v1/projects/{project_id:uuid}/integrations/github"
     tags = ["Integrations"]
@@ -83,6 +88,13 @@ class GitHubConnectionController(Controller):
         "/",
         operation_id="ConnectGitHub",
         guards=[requires_manager],
+        status_code=HTTP_201_CREATED,
+        response_headers=LOCATION,
+        responses={
+            HTTP_200_OK: also_answers(
+                schemas.GitHubConnectionRead, "The connection, changed (the project was connected already)."
+            )
+        },
         operation_class=documented_body(
             {
                 "application/json": schemas.GitHubSetup,
@@ -98,15 +110,24 @@ class GitHubConnectionController(Controller):
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         connections: NamedDependency[GitHubConnections],
-    ) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
-        """Connect the project to a repository (`owner/name`) with a token that may create its issues; for
-        GitHub Enterprise, `apiUrl` is the server's API (`https://github.example.com/api/v3`). Sent again,
-        it changes the connection; a token left out keeps the stored one."""
+    ) -> jsonapi.CreatedOrDocument[schemas.GitHubConnectionRead]:
+        """Connect the project to a repository (`owner/name`) with a token that may create its issues (`201`,
+        its `Location` this address); for GitHub Enterprise, `apiUrl` is the server's API
+        (`https://github.example.com/api/v3`). Sent again, it changes the connection (`200`); a token left out
+        keeps the stored one."""
         sent = await jsonapi.body_as_sent(data, CONNECTION_TYPE, names_resource=jsonapi.same_id(project_id))
         setup = convert_body(sent, schemas.GitHubSetup, camel_only=True)
         with refusals_named_as_sent(sent, schemas.GitHubSetup):  # an address Lantern does not call, no token
-            read = connection_read(await connections.connect(project_id, setup))
-        return _native_or_document(request, read)
+            connection, made = await connections.connect(project_id, setup)
+        read = connection_read(connection)
+        if made:
+            location = connection_path(project_id)
+            kind = schemas.GitHubConnectionRead
+            return jsonapi.created_or_document(
+                request, CONNECTION_TYPE, read, kind=kind, id_field="project_id", location=location
+            )
+        changed = _native_or_document(request, read)
+        return changed if isinstance(changed, Response) else Response(changed, status_code=HTTP_200_OK)
 
     @delete("/", operation_id="DisconnectGitHub", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
     async def disconnect(self, project_id: FromPath[UUID], connections: NamedDependency[GitHubConnections]) -> None:

@@ -44,15 +44,16 @@ class GitHubConnections(TenantService[GitHubConnection]):
             raise not_found()
         return connection
 
-    async def connect(self, project_id: UUID, setup: GitHubSetup) -> GitHubConnection:
+    async def connect(self, project_id: UUID, setup: GitHubSetup) -> tuple[GitHubConnection, bool]:
         """Connect the project, or change its connection (a token left out keeps the stored one, for the same
-        API address)."""
+        API address): the connection, and whether it is new (a creation answers otherwise than a change)."""
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             raise not_found()
         api_url = (setup.api_url or GITHUB_API_URL).rstrip("/")
         if problem := outbound.url_problem(api_url):
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("apiUrl", problem)])
         connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
+        made = connection is None
         if connection is None and setup.token is None:
             message = _("A token is needed to connect a project to GitHub.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
@@ -71,7 +72,7 @@ class GitHubConnections(TenantService[GitHubConnection]):
             connection.token_sealed = seal(token)
             connection.token_hint = "…" + token[-TOKEN_HINT_LENGTH:]
         await self.session.flush()
-        return connection
+        return connection, made
 
     async def disconnect(self, project_id: UUID) -> None:
         connection = await self.of_project(project_id)
