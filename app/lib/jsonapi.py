@@ -405,13 +405,36 @@ class Relationship:
         return body
 
 
+# Where a GET reads each type of resource that has an address of its own: its `links.self`, wherever it is
+# rendered (a list, an item, `included`). `{id}` is the resource's; another name, the id its relationship of that
+# name links to (a column's project). A type not here (a comment, a project's person, a key) has no address.
+ADDRESSES: Mapping[str, str] = {
+    "organization": "/api/v1/organization",
+    "membership": "/api/v1/organization/members/{id}",
+    "project": "/api/v1/projects/{id}",
+    "githubConnection": "/api/v1/projects/{id}/integrations/github",  # its id is its project's
+    "column": "/api/v1/projects/{project}/columns/{id}",
+    "token": "/api/v1/tokens/{id}",
+    "webhook": "/api/v1/webhooks/{id}",
+    "report": "/api/v1/reports/{id}",
+    "attachment": "/api/v1/reports/{report}/attachments/{id}",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     type: str
     id: str
     attributes: Mapping[str, Any]
     relationships: Mapping[str, Relationship] = field(default_factory=dict)
-    self_link: str | None = None
+
+    @property
+    def self_link(self) -> str | None:
+        address = ADDRESSES.get(self.type)
+        if address is None:
+            return None
+        linked = {name: rel.data.id for name, rel in self.relationships.items() if isinstance(rel.data, Identifier)}
+        return address.format_map({**linked, "id": self.id})
 
     def render(self, fieldset: frozenset[str] | None) -> dict[str, Any]:
         def wanted(name: str) -> bool:

@@ -129,6 +129,7 @@ async def test_bugherds_show_attachment(tenants: TenantFactory, anonymous: ApiCl
         "type": "attachment",
         "id": linked["id"],
         "attributes": {"name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"},
+        "links": {"self": f"{url}/attachments/{linked['id']}"},
     }
     validate_document(whole.json())
     assert whole.json()["data"]["attributes"] == {
@@ -237,7 +238,12 @@ async def test_default_columns_have_an_id_their_address_takes(tenants: TenantFac
     assert shown["status:todo"] == shown["status:TODO"] == shown["1"] == todo
     assert shown["status:feedback"]["id"] == "status:new"  # BugHerd's name for it
     assert shown["6"] == shown[custom["id"]] == listed[-1]
-    assert as_document.json()["data"] == {"type": "column", "id": "status:done", "attributes": {"name": "done"}}
+    assert as_document.json()["data"] == {
+        "type": "column",
+        "id": "status:done",
+        "attributes": {"name": "done"},
+        "links": {"self": f"{columns}/status:done"},
+    }
     assert (unchanged.status_code, unchanged.json()["data"]) == (200, todo)
     assert renamed.status_code == 409
     assert [detail["field"] for detail in renamed.json()["details"]] == ["name"]

@@ -605,6 +605,7 @@ async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
             "type": "column",
             "id": custom_id,
             "attributes": {"name": "testing", "statusId": 6},
+            "links": {"self": f"{url}/{custom_id}"},
         }
         assert await _error(tenant.client, url, **{"fields[column]": "name,colour"}) == ["fields[column]"]
         assert await _error(tenant.client, url, **{"fields[report]": "title"}) == ["fields[report]"]
@@ -800,3 +801,59 @@ async def test_pages_far_out_and_malformed_parameters_are_400s(tenants: TenantFa
         assert sorted(await _error(tenant.client, item, sort="name", **{"page[limit]": "1"})) == ["page[limit]", "sort"]
         response = await tenant.client.get(item, params={"include": "owner"})
         assert response.json()["details"] == [{"field": "include", "message": "There is nothing to include here."}]
+
+
+async def test_every_resource_with_an_address_links_to_it_in_lists_items_and_included(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Reports and included projects carried `links.self`; projects, tokens, webhooks, columns, attachments,
+    members, the organization and a GitHub connection did not, in a list, an item or `included`. Each now links
+    to the address a GET reads it at, the same resource."""
+    async with tenants.create() as tenant:
+        client = tenant.client
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        project_url = f"/api/v1/projects/{project['id']}"
+        [report_id] = await _reports(anonymous, project, 1)
+        report_url = f"/api/v1/reports/{report_id}"
+        link = {"url": "https://files.example.com/a.har", "name": "har"}
+        assert (await client.post(f"{report_url}/attachments", json=link)).status_code == 201
+        assert (await client.post("/api/v1/tokens", json={"name": "CI"})).status_code == 201
+        hook = {"url": "https://hooks.example.com/lantern", "events": ["report.created"]}
+        assert (await client.post("/api/v1/webhooks", json=hook)).status_code == 201
+        github = {"repository": "acme/shop", "token": "ghp_links"}
+        assert (await client.put(f"{project_url}/integrations/github", json=github)).status_code == 201
+        lists = [
+            "/api/v1/projects",
+            "/api/v1/tokens",
+            "/api/v1/webhooks",
+            "/api/v1/organization/members",
+            f"{project_url}/columns",
+            f"{report_url}/attachments",
+        ]
+        items = ["/api/v1/organization", f"{project_url}/integrations/github", report_url]
+        resources: list[dict[str, Any]] = []
+        for url in [*lists, *items, f"{report_url}?include=project,attachments"]:
+            answer = await client.get(url, headers={"Accept": JSONAPI})
+            assert answer.status_code == 200, (url, answer.text)
+            document = answer.json()
+            validate_document(document)
+            data = document["data"]
+            resources.extend([*(data if isinstance(data, list) else [data]), *document.get("included", [])])
+        unlinked = []
+        for resource in resources:
+            self_link = resource.get("links", {}).get("self")
+            read = await client.get(self_link or "/nowhere", headers={"Accept": JSONAPI})
+            if read.status_code != 200 or read.json()["data"]["id"] != resource["id"]:
+                unlinked.append((resource["type"], resource["id"], self_link))
+    assert {resource["type"] for resource in resources} == {
+        "project",
+        "token",
+        "webhook",
+        "membership",
+        "column",
+        "attachment",
+        "organization",
+        "githubConnection",
+        "report",
+    }
+    assert unlinked == []

@@ -221,7 +221,7 @@ def _project_resource(project: Project) -> Resource:
         "siteUrl": project.site_url,
         "isActive": project.is_active,
     }
-    return Resource("project", str(project.id), attributes, self_link=_project_path(project.id))
+    return Resource("project", str(project.id), attributes)
 
 
 def _user_resource(user: User, *, with_email: bool) -> Resource:
@@ -260,7 +260,7 @@ def _report_resource(read: ReportRead, related: _Related) -> Resource:
         "comments": _linkage("comment", related.comments, read.id),
         "attachments": _linkage("attachment", related.attachments, read.id),
     }
-    return Resource("report", str(read.id), _attributes(read), relationships, self_link=_report_path(read.id))
+    return Resource("report", str(read.id), _attributes(read), relationships)
 
 
 class ReportDocuments:
