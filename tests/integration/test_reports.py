@@ -1771,6 +1771,30 @@ async def test_the_native_assignee_parameter_takes_what_its_json_api_filter_take
     assert refused.json()["details"] == [{"field": "assignee", "message": expected}]
 
 
+async def test_assignee_me_with_an_organization_token_is_refused_as_it_names_nobody(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """An organization token has no person behind it: `assignee=me` answered an empty list, as if nothing were
+    assigned to it. It is a 400 naming the parameter, natively and as `filter[assignee]`."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        await anonymous.post("/api/v1/reports", json=BUGSPARK_EXAMPLE, headers={"X-API-Key": project["apiKey"]})
+        token = await tenant.create_token("CI bot")
+        bot = {"Authorization": f"Bearer {token['token']}"}
+        native = await anonymous.get("/api/v1/reports", params={"assignee": "me"}, headers=bot)
+        document = await anonymous.get("/api/v1/reports", params={"filter[assignee]": "ME"}, headers=bot)
+        among_others = await anonymous.get("/api/v1/reports", params={"filter[assignee]": "none,me"}, headers=bot)
+        nobody = await anonymous.get("/api/v1/reports", params={"assignee": "none"}, headers=bot)
+    expected = "“me” needs a signed-in person; an organization token is not one."
+    assert (native.status_code, native.json()["error"]) == (400, "VALIDATION_ERROR"), native.text
+    assert native.json()["details"] == [{"field": "assignee", "message": expected}]
+    assert document.status_code == 400, document.text
+    assert document.json()["details"] == [{"field": "filter[assignee]", "message": expected}]
+    assert among_others.json()["details"] == document.json()["details"]
+    assert nobody.status_code == 200, nobody.text
+    assert nobody.json()["data"]["total"] == 1
+
+
 async def test_a_comment_made_with_an_api_token_names_the_token(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """An integration's comment is no person's: it names the token it was made with, in both modes."""
     async with tenants.create() as tenant:

@@ -356,7 +356,9 @@ def _assignees(values: Sequence[str], user_id: UUID | None, guest: GuestView | N
     if "none" in lowered:
         conditions.append(Report.assignee_id.is_(None))
     if "me" in lowered:
-        conditions.append(Report.assignee_id == user_id if user_id else false())
+        if user_id is None:  # an organization token: no person it could mean, and not "nobody's" either
+            raise _FilterValueError(_("“me” needs a signed-in person; an organization token is not one."))
+        conditions.append(Report.assignee_id == user_id)
     return or_(*conditions)
 
 
