@@ -987,6 +987,9 @@ async def test_the_widgets_json_takes_what_the_json_route_takes_and_refusals_say
         key = {"X-API-Key": project["apiKey"]}
         as_json = await anonymous.post("/api/widget/submit?lang=de", json=padded, headers=key)
         as_part = await anonymous.post("/api/widget/submit", files={"data": (None, json.dumps(padded))}, headers=key)
+        as_blob = await anonymous.post(  # a browser's FormData sends a Blob of JSON as a file
+            "/api/widget/submit", files={"data": ("blob", json.dumps(padded), "application/json")}, headers=key
+        )
         big_image = png() + b"\0" * (10 * 1024 * 1024)
         image = await anonymous.post(
             "/api/widget/submit",
@@ -994,9 +997,11 @@ async def test_the_widgets_json_takes_what_the_json_route_takes_and_refusals_say
             files={"media": ("shot.png", big_image, "image/png")},
             headers=key,
         )
-    assert (as_json.status_code, as_part.status_code, image.status_code) == (413, 413, 413)
+    assert (as_json.status_code, as_part.status_code, as_blob.status_code, image.status_code) == (413, 413, 413, 413)
     assert as_json.json()["message"] == "Der Anfragetext ist zu groß: höchstens 1 MB."
-    assert as_part.json()["message"] == "The request body is too large: at most 1 MB."
+    # The part too large is named, as an image is: its details were empty.
+    part_too_large = [{"field": "data", "message": "The report's JSON can be at most 1 MB."}]
+    assert as_part.json()["details"] == as_blob.json()["details"] == part_too_large
     assert image.json()["details"] == [{"field": "media", "message": "An image can be at most 10 MB."}]
 
 

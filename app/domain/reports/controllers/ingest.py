@@ -34,6 +34,7 @@ from app.lib import jsonapi
 from app.lib.asgi import KEY_IN_PATH, PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
+from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, json_schema, may_answer
 from app.lib.schema import decode_json, operation_id
@@ -215,7 +216,7 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raw = (await raw.read()).decode(errors="replace")
     if not isinstance(raw, str):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
-    submission = decode_json(_within_json_limit(raw.encode()), schemas.WidgetSubmission, part="data")
+    submission = decode_json(_within_json_limit(raw.encode(), part="data"), schemas.WidgetSubmission, part="data")
     # A file sent under another name would be dropped without a word: the sender is told where files go.
     misplaced = sorted(
         {name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", *FILE_PARTS}
@@ -235,11 +236,15 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
     return submission, WidgetFiles.of(sent["screenshot"], sent["attachments"], sent["media"])
 
 
-def _within_json_limit(body: bytes) -> bytes:
-    """A report's JSON takes what the JSON create route takes: the route's larger allowance is for images."""
-    if len(body) > MAX_JSON_BODY:
+def _within_json_limit(body: bytes, part: str | None = None) -> bytes:
+    """A report's JSON takes what the JSON create route takes: the route's larger allowance is for images. Sent
+    as a multipart's `part`, the refusal names it, as an image's names its part."""
+    if len(body) <= MAX_JSON_BODY:
+        return body
+    if part is None:
         raise too_large(MAX_JSON_BODY)
-    return body
+    message = _("The report's JSON can be at most %(size)s.", size=format_megabytes(MAX_JSON_BODY))
+    raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError(part, message)])
 
 
 def _data_required() -> FieldError:
