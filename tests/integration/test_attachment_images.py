@@ -285,6 +285,40 @@ async def test_bugherds_upload_takes_the_file_as_the_body(tenants: TenantFactory
     assert empty.json()["details"][0]["field"] == "file"
 
 
+async def test_a_file_uploaded_without_a_name_is_named_with_its_types_extension(tenants: TenantFactory) -> None:
+    """A raw upload without `file_name` was stored as `attachment`, with no extension: downloaded, no program
+    knew it. A known content type gives its extension: an image's, by its bytes (as it is stored); another's,
+    as declared. A type that tells nothing (`application/octet-stream`) or that the table does not know, none."""
+    picture = encode(Image.new("RGB", (16, 16), "red"), "PNG")
+    photo = encode(Image.new("RGB", (16, 16), "red"), "WEBP")
+    sent = {
+        "png": (picture, "image/png"),
+        "png, declared as bytes": (picture, "application/octet-stream"),
+        "webp": (photo, "image/webp"),
+        "text": (b"checkout failed\n", "text/plain; charset=utf-8"),
+        "json": (b"{}", "application/json"),
+        "bytes": (b"\x00\x01", "application/octet-stream"),
+        "unknown": (b"\x00\x01", "application/x-lantern-unknown"),
+    }
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        url = f"/api/v1/reports/{report_id}/attachments/upload"
+        answers = {
+            name: await tenant.client.post(url, content=data, headers={"Content-Type": content_type})
+            for name, (data, content_type) in sent.items()
+        }
+    assert {name: answer.status_code for name, answer in answers.items()} == dict.fromkeys(sent, 201)
+    assert {name: answer.json()["data"]["name"] for name, answer in answers.items()} == {
+        "png": "attachment.png",
+        "png, declared as bytes": "attachment.png",
+        "webp": "attachment.webp",
+        "text": "attachment.txt",
+        "json": "attachment.json",
+        "bytes": "attachment",
+        "unknown": "attachment",
+    }
+
+
 async def test_an_empty_file_is_refused_wherever_a_file_is_sent(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A form's file part with no bytes was an attachment of 0 bytes (201), where an empty body to the raw
     upload was refused; as a widget's image or BugSpark's upload it was said to be of the wrong type (415)."""

@@ -8,6 +8,7 @@ never served. Any other file keeps `status` NULL: stored as sent, never processe
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import PurePosixPath
 from uuid import UUID
 
@@ -45,10 +46,27 @@ logger = structlog.get_logger()
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
-def display_name(filename: str | None) -> str:
-    """The last path part of a client's file name, for display only (keys never use it)."""
+# The standard library's own table, not the machine's /etc/mime.types: the same name on every server. Python
+# 3.11's lacks WebP (3.13 has it), an image type Lantern stores.
+_KNOWN_TYPES = mimetypes.MimeTypes()
+_KNOWN_TYPES.add_type("image/webp", ".webp")
+
+
+def display_name(filename: str | None, content_type: str | None = None) -> str:
+    """The last path part of a client's file name, for display only (keys never use it). A file sent without a
+    name is an `attachment`, with the usual extension of its content type when it is a known one
+    (`attachment.png`), so that it opens with the right program once downloaded."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
-    return name[:255] or "attachment"
+    return name[:255] or f"attachment{_extension(content_type)}"
+
+
+def _extension(content_type: str | None) -> str:
+    """`.png` for `image/png`; nothing for a type the table does not know, nor for `application/octet-stream`,
+    which says nothing of what the bytes are (its `.bin` would tell no program how to open them)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type == "application/octet-stream":
+        return ""
+    return _KNOWN_TYPES.guess_extension(media_type) or ""
 
 
 async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
@@ -60,7 +78,7 @@ async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
     return Attachment(
         organization_id=require_tenant(),
         kind=AttachmentKind.FILE.value,
-        name=display_name(sent.name),
+        name=display_name(sent.name, content_type),
         key=key,
         content_type=content_type,
         size=len(sent.data),
@@ -142,6 +160,7 @@ class AttachmentService(TenantService[Attachment]):
             raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)
         image = sniff_image(data)
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
+        stored_type = image[1] if image else (content_type or "application/octet-stream")[:100]
         await storage().put(key, data)
         try:
             await self._hold_organization()
@@ -149,9 +168,9 @@ class AttachmentService(TenantService[Attachment]):
                 Attachment(
                     report_id=report.id,
                     kind=AttachmentKind.FILE.value,
-                    name=display_name(filename),
+                    name=display_name(filename, stored_type),
                     key=key,
-                    content_type=image[1] if image else (content_type or "application/octet-stream")[:100],
+                    content_type=stored_type,
                     size=len(data),
                     status=ImageStatus.PENDING.value if image else None,
                     created_by_id=by,
