@@ -280,7 +280,9 @@ async def test_every_password_form_names_its_account_for_the_password_manager(
     warned: list[str] = []
     page.on("console", lambda message: warned.append(message.text) if "username" in message.text else None)
     async with tenants.create() as tenant:
-        invited = await tenant.client.post("/api/v1/organization/members", json={"email": "ada@example.com"})
+        # An address of its own: an invitation makes its account, and the suite's other tests sign up theirs.
+        address = f"invitee-{secrets.token_hex(4)}@example.com"
+        invited = await tenant.client.post("/api/v1/organization/members", json={"email": address})
         assert invited.status_code == 201, invited.text
         await page.goto(f"/ui/invitations/accept?token={invited.json()['data']['invitationToken']}")
         await expect(page.get_by_label("Choose a password")).to_be_visible()
