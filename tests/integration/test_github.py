@@ -16,8 +16,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from app.domain.integrations.models import GitHubIssue
+from app.lib.database import alchemy_config
+from tenants.context import system_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
@@ -449,15 +452,16 @@ async def test_an_issue_made_for_a_report_deleted_meanwhile_ends_the_job_quietly
         project, _connection = await connected(tenant, server.url)
         report = await numbered_report(tenant, project, anonymous)
         _data(await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue"), 202)
+        issue_id = await issue_of(report["id"])
         await server.wait_for(1)
         assert (await tenant.client.delete(f"/api/v1/reports/{report['id']}")).status_code == 204
         answered.set()
-        ended = await process.job_ended(":create_github_issue")
+        ended = await process.job_ended(f"github-issue:{issue_id}:")
         log = process.output()
     assert " ● " in ended["event"], log  # done, not failed
     assert "StaleDataError" not in log, log
     assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
-    told = [line for line in json_lines(log) if line["event"].startswith("github issue")]
+    told = [line for line in json_lines(log) if line.get("issue_id") == issue_id]
     assert [(line["event"], line["level"], line["url"]) for line in told] == [
         (
             "github issue dropped: its report was deleted meanwhile",
@@ -465,7 +469,7 @@ async def test_an_issue_made_for_a_report_deleted_meanwhile_ends_the_job_quietly
             "https://github.example.com/acme/shop/issues/41",
         )
     ], log
-    assert await queued_jobs("create_github_issue") == []
+    assert await queued_jobs("create_github_issue", naming=issue_id) == []
 
 
 # What each deletion deletes of the rows an issue's attempt reads, as the deletion's own statement does.
@@ -495,17 +499,28 @@ async def test_an_issue_whose_report_is_deleted_as_it_is_claimed_ends_quietly(
         report = await numbered_report(tenant, project, anonymous)  # numbered by the worker, stopped next
         process.terminate()
         _data(await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue"), 202)
+        issue_id = await issue_of(report["id"])
         async with owner_engine() as engine, engine.connect() as holding:
             await holding.execute(text("LOCK TABLE report IN ACCESS EXCLUSIVE MODE"))
             await process.start()
             await until_waiting_for(holding, "report", past="github_issue")
             await holding.execute(text(DELETES[deleted]), {"id": UUID(report["id"])})
             await holding.commit()
-        ended = await process.job_ended(":create_github_issue")
+        ended = await process.job_ended(f"github-issue:{issue_id}:")
         log = process.output()
     assert " ● " in ended["event"], log  # done, not failed
     assert "NoResultFound" not in log, log
     assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
-    assert not [line for line in json_lines(log) if line["event"].startswith("github issue")], log
+    assert not [line for line in json_lines(log) if line.get("issue_id") == issue_id], log
     assert server.requests == []
-    assert await queued_jobs("create_github_issue") == []
+    assert await queued_jobs("create_github_issue", naming=issue_id) == []
+
+
+async def issue_of(report_id: str) -> str:
+    """The id of the report's issue row, which names the issue's job (`github-issue:<id>:<attempts>`) and its log
+    lines: a worker's sweeper also runs other tests' pending issues of the suite's database."""
+    async with alchemy_config().get_session() as session:
+        with system_scope("test"):
+            issue_id = await session.scalar(select(GitHubIssue.id).where(GitHubIssue.report_id == UUID(report_id)))
+    assert issue_id is not None
+    return str(issue_id)

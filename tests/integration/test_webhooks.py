@@ -776,7 +776,7 @@ async def test_a_delivery_whose_webhook_is_deleted_while_it_is_sent_ends_quietly
     assert [(line["event"], line["level"]) for line in told] == [
         ("webhook delivery dropped: its webhook was deleted while it was sent", "info")
     ], log
-    assert await queued_jobs("deliver_webhook") == [], "a deleted webhook's delivery was queued again"
+    assert await queued_jobs("deliver_webhook", naming=delivery["id"]) == [], "its delivery was queued again"
 
 
 # What each deletion deletes of the rows a delivery's attempt reads, as the deletion's own statement does.
@@ -814,7 +814,7 @@ async def test_a_delivery_whose_webhook_is_deleted_as_it_is_claimed_ends_quietly
     assert not [line for line in json_lines(log) if "exception" in line], log  # no traceback
     assert not [line for line in json_lines(log) if line.get("delivery_id") == delivery["id"]], log
     assert receiver.requests == []
-    assert await queued_jobs("deliver_webhook") == []
+    assert await queued_jobs("deliver_webhook", naming=delivery["id"]) == []
 
 
 # The worker pod's grace period (charts/lantern/values.yaml): past it, Kubernetes kills the worker.

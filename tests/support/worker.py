@@ -52,12 +52,15 @@ async def _finish_running_jobs(worker: Worker) -> None:
         await asyncio.sleep(CHECK_SECONDS)
 
 
-async def queued_jobs(function: str) -> list[str]:
-    """The ids of the jobs of `function` waiting in any queue, due or deferred."""
+async def queued_jobs(function: str, naming: str = "") -> list[str]:
+    """The ids of the jobs of `function` waiting in any queue, due or deferred; with `naming`, only those whose id
+    holds it (a worker's sweeper queues other tests' pending work of the suite's database too)."""
     redis = get_redis()
     found = []
     for queue in QUEUES:
         for job_id in await redis.zrange(queue, 0, -1):
+            if naming not in job_id.decode():
+                continue
             data = await redis.get(job_key_prefix + job_id.decode())
             if data and deserialize_job(data, deserializer=deserialize).function == function:
                 found.append(job_id.decode())
