@@ -79,6 +79,16 @@ async def screenshot_report(tenant: Tenant, project: dict[str, Any], title: str)
     return await report(tenant.client, project["apiKey"], title, screenshot_url=upload.json()["key"])
 
 
+async def exported_with_a_screenshot(tenant: Tenant, prefix: str, path: Path) -> dict[str, Any]:
+    """A project of the organization with a report and its processed screenshot, the organization exported to
+    `path`: the project."""
+    project = await tenant.create_project("Shop", trackingPrefix=prefix)
+    shot = await screenshot_report(tenant, project, "The cart is empty")
+    await processed(tenant, shot["id"])
+    assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+    return project
+
+
 def archived(path: Path) -> dict[str, list[dict[str, Any]]]:
     with zipfile.ZipFile(path) as archive:
         return {
@@ -257,11 +267,8 @@ async def test_an_import_that_fails_leaves_no_organization_and_no_file(
     tenants: TenantFactory, worker: Any, tmp_path: Path
 ) -> None:
     async with tenants.create("Half Done") as tenant:
-        project = await tenant.create_project("Shop", trackingPrefix="HLF")
-        shot = await screenshot_report(tenant, project, "The cart is empty")
-        await processed(tenant, shot["id"])
         path = tmp_path / "half.zip"
-        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        await exported_with_a_screenshot(tenant, "HLF", path)
         organizations_before, files_before = await organizations(), stored_files()
         foreign = "0195f0a0-0000-7000-8000-000000000001"
         for damage in ("a row naming what the archive lacks", "a file of a project it lacks, after the good ones"):
@@ -291,11 +298,8 @@ async def test_an_archives_file_that_no_record_names_is_left_out(
     tool that wrote archives badly) was written to the storage, kept for nothing; it is left out, and the files
     that rows name are imported as before."""
     async with tenants.create("Unnamed File") as tenant:
-        project = await tenant.create_project("Shop", trackingPrefix="UNF")
-        shot = await screenshot_report(tenant, project, "The cart is empty")
-        await processed(tenant, shot["id"])
         path = tmp_path / "org.zip"
-        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        project = await exported_with_a_screenshot(tenant, "UNF", path)
         padded = tmp_path / "padded.zip"
         unnamed = f"{'f' * 32}.png"
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(padded, "w") as target:
@@ -317,11 +321,8 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
     largest Lantern stores (a zip bomb's few kilobytes that inflate to anything) was read whole into memory and
     written to the storage. Both are refused as a damaged archive, before the oversized file is read."""
     async with tenants.create("Zip Damage") as tenant:
-        project = await tenant.create_project("Shop", trackingPrefix="ZIP")
-        shot = await screenshot_report(tenant, project, "The cart is empty")
-        await processed(tenant, shot["id"])
         path = tmp_path / "zip.zip"
-        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        await exported_with_a_screenshot(tenant, "ZIP", path)
         organizations_before, files_before = await organizations(), stored_files()
 
         wrong_crc = tmp_path / "crc.zip"
@@ -419,11 +420,8 @@ async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_orga
 ) -> None:
     """A store that fails (a full or read-only disk, a bucket out of reach) was told as the database's fault."""
     async with tenants.create("Unstored") as tenant:
-        project = await tenant.create_project("Shop", trackingPrefix="UNS")
-        shot = await screenshot_report(tenant, project, "The cart is empty")
-        await processed(tenant, shot["id"])
         path = tmp_path / "unstored.zip"
-        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        await exported_with_a_screenshot(tenant, "UNS", path)
         organizations_before = await organizations()
         uploads = get_settings().data_dir / "uploads"
         aside = uploads.rename(uploads.with_name("uploads-aside"))
