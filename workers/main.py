@@ -70,6 +70,22 @@ class QueueWorker(Worker):
     def __init__(self, kind: str, **settings: Any) -> None:
         super().__init__(**settings)
         self.kind = kind
+        self._starting = asyncio.Lock()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's, which starts every job of the batch its poll read even once the worker takes no more jobs: the
+        stop's wait did not know of the jobs started after it began, and closing the worker cancelled them as
+        they set out, which ended the process with an uncaught CancelledError."""
+        async with self._starting:
+            for job_id in job_ids:
+                if not self.allow_pick_jobs:
+                    return
+                await super().start_jobs([job_id])
+
+    async def started_its_last_job(self) -> None:
+        """Once the job being started, if any, has started: no other will be once `allow_pick_jobs` is False."""
+        async with self._starting:
+            pass
 
     def handle_sig(self, signum: Signals) -> None:  # noqa: ARG002 - arq's placeholder signal
         arq_logger.info(
@@ -137,7 +153,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     within the wait the signal began (`MainWorker`), or a whole one when the main worker stopped on its own."""
     _stop_taking_jobs(ctx)
     workers = ctx.pop(_QUEUE_WORKERS)
-    await asyncio.sleep(QUEUE_WORKER_POLL_SECONDS)  # a poll that began before may still start the jobs it read
+    for worker, _running in workers:
+        await worker.started_its_last_job()
     started = [task for worker, _running in workers for task in worker.tasks.values() if not task.done()]
     if started and (left := ctx[_STOP_BY] - time.monotonic()) > 0:
         await asyncio.wait(started, timeout=left)

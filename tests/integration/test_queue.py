@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from arq import func
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 from redis import Redis as SyncRedis
@@ -14,6 +15,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, POSTPONED, JobQueue, deserialize, release_claims
 from app.lib.supervisor import stop_children
 from tests.support.processes import WorkerProcess
+from workers.main import QueueWorker
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -64,6 +66,55 @@ async def test_a_job_id_with_a_result_is_not_queued_again(separate_redis: Embedd
     assert not await JobQueue(client).enqueue("process_screenshot", "shot-2", screenshot_id="2")
     assert await client.zcard(IMAGE_QUEUE) == 0
     await client.aclose()
+
+
+async def test_a_side_worker_told_to_stop_starts_none_of_the_jobs_left_in_the_batch_it_read(
+    separate_redis: EmbeddedRedis,
+) -> None:
+    """A poll reads a batch of job ids and starts them one by one. arq went on starting the batch after the stop:
+    those jobs were not among the ones the stop waited for, and closing the worker cancelled them as they set out
+    (in CI, the process ended with an uncaught CancelledError). Now the job being started when the stop comes is
+    the last one: the stop waits for it, the rest of the batch stays queued, and every job started ends."""
+    queue = "test-stop-queue"
+    batch = 20
+    release, first_running = asyncio.Event(), asyncio.Event()
+    ran: list[int] = []
+
+    async def hold(_ctx: dict[str, object], number: int) -> None:
+        ran.append(number)
+        first_running.set()
+        await release.wait()
+
+    pool = ArqRedis.from_url(separate_redis.url)
+    for number in range(batch):  # queued before the worker's first poll, which reads them as one batch
+        await pool.enqueue_job("hold", number, _queue_name=queue)
+    worker = QueueWorker(
+        "test",
+        functions=[func(hold, name="hold")],
+        redis_pool=pool,
+        queue_name=queue,
+        max_jobs=batch,
+        handle_signals=False,
+        poll_delay=0.1,
+        keep_result=0,
+    )
+    running = asyncio.create_task(worker.async_run())
+    await asyncio.wait_for(first_running.wait(), 10)  # the batch is being started
+    worker.allow_pick_jobs = False
+    await worker.started_its_last_job()
+    started = len(worker.tasks)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*worker.tasks.values()), 10)
+    await worker.close()  # raised CancelledError when it met a job just started
+    await asyncio.wait([running], timeout=10)
+    client = Redis.from_url(separate_redis.url)
+    try:
+        assert running.cancelled()  # the worker's poll loop, which its close stops
+        assert started < batch
+        assert len(set(ran)) == len(ran) == started, ran  # each job started ran, once
+        assert await client.zcard(queue) == batch - started
+    finally:
+        await client.aclose()
 
 
 async def test_make_runs_worker_lets_go_of_the_claims_a_killed_worker_left(separate_redis: EmbeddedRedis) -> None:
