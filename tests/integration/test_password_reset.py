@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
 
 from app.lib.queue import deserialize
 from app.lib.redis import get_redis
 from app.lib.throttle import PASSWORD_RESETS_PER_HOUR
-from tests.support.clients import PASSWORD, ApiClient, TenantFactory
+from tests.integration.test_concurrent_changes import one_after_the_other
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.mailbox import link_in, receiving_mail
 from tests.support.server import free_port
@@ -63,6 +68,62 @@ async def test_a_mailed_link_sets_a_new_password_once(tenants: TenantFactory, an
         # Whoever held a session from before (the sign-up's, here) is signed out: it may have been an intruder's.
         assert (await tenant.client.get("/api/v1/auth/me")).status_code == 401
         assert (await anonymous.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_a_link_used_twice_at_once_chooses_one_password(tenants: TenantFactory, app: Any) -> None:
+    """Two uses of a link at once (its owner's, and an intruder's racing them) could both choose a password, the
+    later one kept. One does now; the other is answered as a link used already is."""
+    async with tenants.create() as tenant, ApiClient.for_app(app) as owner, ApiClient.for_app(app) as intruder:
+        token = await _mailed_token(owner, tenant.email)
+        answers = await asyncio.gather(*_two_uses(token, owner, intruder))
+        await _one_chose_the_password(tenant, owner, token, answers)
+
+
+async def test_a_link_used_twice_at_once_chooses_one_password_whichever_reads_it_first(
+    tenants: TenantFactory, app: Any, is_postgres: bool
+) -> None:
+    """The same two uses, held at the link's table by another transaction until both have read the link unused:
+    each went on to choose its password. (PostgreSQL only: SQLite's writers take turns.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant, ApiClient.for_app(app) as owner, ApiClient.for_app(app) as intruder:
+        token = await _mailed_token(owner, tenant.email)
+        answers = await one_after_the_other("password_reset", *_two_uses(token, owner, intruder))
+        await _one_chose_the_password(tenant, owner, token, answers)
+
+
+TWO_PASSWORDS = ("the owner's new password", "the intruder's new password")
+GERMAN = {"Accept-Language": "de"}
+
+
+def _two_uses(token: str, *clients: ApiClient) -> list[Awaitable[httpx.Response]]:
+    return [
+        client.post(f"{RESET}/confirm", json={"token": token, "password": password}, headers=GERMAN)
+        for client, password in zip(clients, TWO_PASSWORDS, strict=True)
+    ]
+
+
+async def _one_chose_the_password(
+    tenant: Tenant, client: ApiClient, token: str, answers: Sequence[httpx.Response]
+) -> None:
+    """One of the two uses chose the password; the other was told what a later use of the link is told."""
+    assert sorted(answer.status_code for answer in answers) == [200, 404], [answer.text for answer in answers]
+    chosen, refused = sorted(answers, key=lambda answer: answer.status_code)
+    later = await client.post(f"{RESET}/confirm", json={"token": token, "password": "a later choice"}, headers=GERMAN)
+    assert (later.status_code, refused.json()) == (404, later.json())
+    for password, answer in zip(TWO_PASSWORDS, answers, strict=True):
+        login = await client.post("/api/v1/auth/login", json={"email": tenant.email, "password": password})
+        assert login.status_code == (200 if answer is chosen else 401), login.text
+
+
+async def _mailed_token(client: ApiClient, email: str) -> str:
+    """The token of the link mailed to `email` (asked for through the API, mailed by a worker)."""
+    with receiving_mail() as mailbox:
+        async with running_worker():
+            asked = await client.post(RESET, json={"email": email})
+            assert asked.status_code == 202, asked.text
+            message = await mailbox.wait_for(email)
+    return parse_qs(urlsplit(link_in(message)).query)["token"][0]
 
 
 async def test_without_a_mail_server_the_page_says_no_link_is_sent_and_whom_to_ask(

@@ -16,7 +16,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.datastructures import Cookie
 from msgspec import UNSET
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -109,6 +109,19 @@ def _accepted_already() -> LanternError:
     return LanternError(
         ErrorCode.CONFLICT, _("This invitation was accepted already: log in with the address it was sent to.")
     )
+
+
+def _usable_reset(token: str) -> tuple[ColumnElement[bool], ...]:
+    """What the reset a mailed link's token opens must be: that token's, not used, not expired."""
+    return (
+        PasswordReset.token_hash == digest(token),
+        PasswordReset.used_at.is_(None),
+        PasswordReset.expires_at > datetime.now(UTC),
+    )
+
+
+def _invalid_reset_link() -> LanternError:
+    return LanternError(ErrorCode.NOT_FOUND, _("This link to choose a new password is not valid or has expired."))
 
 
 def invalid_credentials() -> LanternError:
@@ -300,28 +313,28 @@ class AccountService:
         )
 
     async def reset_password(self, token: str, password: str) -> User:
-        """The new password of the person a valid reset link was mailed to; every link of theirs is then used."""
-        user = await self.reset_account(token)
+        """The new password of the person a valid reset link was mailed to; every link of theirs is then used.
+
+        The link is used up in one statement: of two uses at once (its owner's and an intruder's racing them),
+        the second finds it used, as any later use does, and chooses no password."""
+        user_id = await self.session.scalar(
+            update(PasswordReset)
+            .where(*_usable_reset(token))
+            .values(used_at=datetime.now(UTC))
+            .returning(PasswordReset.user_id)
+        )
+        if user_id is None:
+            raise _invalid_reset_link()
+        user = await self.users.get(user_id)
         await self.set_password(user, password)
         return user
 
     async def reset_account(self, token: str) -> User:
         """The person a valid reset link was mailed to; used, expired or unknown is a 404."""
-        return await self.users.get((await self.password_reset(token)).user_id)
-
-    async def password_reset(self, token: str) -> PasswordReset:
-        """The reset a mailed link's token opens; used, expired or unknown is a 404."""
-        reset = await self.session.scalar(
-            select(PasswordReset).where(
-                PasswordReset.token_hash == digest(token),
-                PasswordReset.used_at.is_(None),
-                PasswordReset.expires_at > datetime.now(UTC),
-            ),
-        )
+        reset = await self.session.scalar(select(PasswordReset).where(*_usable_reset(token)))
         if reset is None:
-            message = _("This link to choose a new password is not valid or has expired.")
-            raise LanternError(ErrorCode.NOT_FOUND, message)
-        return reset
+            raise _invalid_reset_link()
+        return await self.users.get(reset.user_id)
 
     async def update_profile(self, user_id: UUID, changes: ProfileUpdate) -> User:
         user = await self.users.get(user_id)
