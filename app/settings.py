@@ -80,24 +80,22 @@ def _env_bool(name: str, *, default: bool) -> bool:
 
 
 def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    return _env_int_in(name, default, minimum, math.inf, Expected.WHOLE_NUMBER)
+
+
+def _env_int_in(
+    name: str, default: int, minimum: int, maximum: float, expected: Expected = Expected.WHOLE_NUMBER_IN_RANGE
+) -> int:
+    """A whole number from `minimum` to `maximum`: 20,000 submissions a minute was taken as every new project's
+    limit, where a project itself takes at most 10,000. A value out of it, or no whole number, is told the whole
+    range (0 was told "at least 1" alone)."""
     raw = os.environ.get(name, "").strip()
     try:
         value = int(raw) if raw else default
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        raise SettingError(name, raw, Expected.WHOLE_NUMBER, minimum=minimum)
-    return value
-
-
-def _env_int_in(
-    name: str, default: int, minimum: int, maximum: int, expected: Expected = Expected.WHOLE_NUMBER_IN_RANGE
-) -> int:
-    """A whole number from `minimum` to `maximum`: 20,000 submissions a minute was taken as every new project's
-    limit, where a project itself takes at most 10,000."""
-    value = _env_int(name, default, minimum=minimum)
-    if value > maximum:
-        raise SettingError(name, os.environ.get(name, ""), expected, minimum=minimum, maximum=maximum)
+    if not minimum <= value <= maximum:
+        raise SettingError(name, raw, expected, minimum=minimum, maximum=maximum)
     return value
 
 

@@ -157,7 +157,12 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
     ("variable", "value", "said"),
     [
         ("LANTERN_SIGNUP", "off", "LANTERN_SIGNUP is set to “off”; it takes one of: open, closed."),
-        ("PORT", "abc", "PORT is set to “abc”; it takes a whole number of at least 1."),
+        ("PORT", "abc", "PORT is set to “abc”; it takes a port number from 1 to 65535."),
+        (
+            "LANTERN_SESSION_MAX_AGE",
+            "abc",
+            "LANTERN_SESSION_MAX_AGE is set to “abc”; it takes a whole number of at least 1.",
+        ),
         ("LANTERN_COOKIE_SECURE", "ture", "it takes true or false"),
         ("LANTERN_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "it takes IP addresses or networks (CIDR)"),
         ("LANTERN_PUBLIC_URL", "bugs.example.com", "it takes an address that starts with http:// or https://"),
@@ -175,17 +180,21 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("LANTERN_DATA_DIR", "/proc/nonexistent/x", "“/proc/nonexistent/x”; it takes a directory that Lantern can"),
         ("PORT", "99999", "PORT is set to “99999”; it takes a port number from 1 to 65535."),
         ("SMTP_PORT", "70000", "SMTP_PORT is set to “70000”; it takes a port number from 1 to 65535."),
+        ("SMTP_PORT", "0", "SMTP_PORT is set to “0”; it takes a port number from 1 to 65535."),
         ("SMTP_FROM", "notanaddress", "SMTP_FROM is set to “notanaddress”; it takes an e-mail address, such as"),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "0", "it takes a number from 0.1 to 3,600."),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "inf", "it takes a number from 0.1 to 3,600."),
         ("LANTERN_OUTBOUND_TIMEOUT_SECONDS", "1e308", "it takes a number from 0.1 to 3,600."),
         ("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", "20000", "it takes a whole number from 1 to 10,000."),
+        # Below its range, or no number, a setting with a maximum was told "of at least" its minimum alone.
+        ("LANTERN_DEFAULT_PROJECT_RATE_LIMIT", "0", "it takes a whole number from 1 to 10,000."),
         (
             "LANTERN_SCREENSHOT_TIMEOUT_SECONDS",
             "0",
-            "LANTERN_SCREENSHOT_TIMEOUT_SECONDS is set to “0”; it takes a whole number of at least 1.",
+            "LANTERN_SCREENSHOT_TIMEOUT_SECONDS is set to “0”; it takes a whole number from 1 to 3,600.",
         ),
-        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "-5", "it takes a whole number of at least 1."),
+        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "-5", "it takes a whole number from 1 to 3,600."),
+        ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "a minute", "it takes a whole number from 1 to 3,600."),
         ("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", "86400", "it takes a whole number from 1 to 3,600."),
         ("LANTERN_S3_ENDPOINT_URL", "notaurl", "it takes an address that starts with http:// or https://"),
         ("LANTERN_S3_ENDPOINT_URL", "http://", "it takes an address that starts with http:// or https://"),
@@ -203,6 +212,15 @@ def test_a_mistyped_setting_stops_a_command_with_a_line_that_names_it(variable: 
     assert refused.exit_code == 1, refused.output
     assert said in refused.output
     assert refused.exception is None or isinstance(refused.exception, SystemExit)
+
+
+def test_a_setting_below_its_range_is_told_the_range_in_the_readers_language() -> None:
+    """It was told "mindestens 1", and not that 3,600 is the most it takes."""
+    with environment(LANG="de_DE.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANTERN_SCREENSHOT_TIMEOUT_SECONDS="0"):
+        refused = CliRunner().invoke(cli, ["migrate"])
+    assert refused.exit_code == 1
+    assert "LANTERN_SCREENSHOT_TIMEOUT_SECONDS" in refused.output
+    assert "eine ganze Zahl von 1 bis 3.600" in refused.output
 
 
 def test_the_settings_line_is_in_the_readers_language() -> None:
