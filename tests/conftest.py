@@ -28,7 +28,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import QUEUES, job_queue
 from app.lib.redis import get_redis
 from app.settings import reset_settings
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, ApiClient, TenantFactory
 from tests.support.worker import running_worker
 
 APP_ROLE = "lantern_app"
@@ -78,6 +78,9 @@ def embedded_services() -> Iterator[dict[str, str]]:
         # A submission waits up to 500 ms for the worker to number it; most tests run no worker, so nobody
         # would answer. A test's worker (tests/support/worker.py) brings the default wait back.
         "LANTERN_TRACKING_WAIT_MS": "0",
+        # The API's links are whole addresses under the public URL: the clients' own, so that a test follows them
+        # as a client does, with the session cookie its jar keeps for that host.
+        "LANTERN_PUBLIC_URL": BASE_URL,
     }
     redis = None
     redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")

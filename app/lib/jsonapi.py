@@ -27,6 +27,7 @@ from app.lib.errors import ErrorCode, FieldError, LanternError, sent_twice
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
 from app.lib.schema import AsSent, Envelope, created, ok
+from app.lib.web_addresses import public_address
 
 MEDIA_TYPE = "application/vnd.api+json"
 MAX_LIMIT = 100
@@ -392,7 +393,7 @@ class Relationship:
     """`data` is linkage (None: an empty to-one); `linked=False` leaves it out (not loaded, not included)."""
 
     data: Identifier | list[Identifier] | None = None
-    related: str | None = None
+    related: str | None = None  # the path a GET reads the related resources at; linked whole (`public_address`)
     linked: bool = True
 
     def render(self) -> dict[str, Any]:
@@ -401,7 +402,7 @@ class Relationship:
             data = self.data
             body["data"] = [item.render() for item in data] if isinstance(data, list) else data and data.render()
         if self.related:
-            body["links"] = {"related": self.related}
+            body["links"] = {"related": public_address(self.related)}
         return body
 
 
@@ -434,7 +435,7 @@ class Resource:
         if address is None:
             return None
         linked = {name: rel.data.id for name, rel in self.relationships.items() if isinstance(rel.data, Identifier)}
-        return address.format_map({**linked, "id": self.id})
+        return public_address(address.format_map({**linked, "id": self.id}))
 
     def render(self, fieldset: frozenset[str] | None) -> dict[str, Any]:
         def wanted(name: str) -> bool:
@@ -490,10 +491,11 @@ def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 def written(body: dict[str, Any], location: str | None = None, *, made: bool = False) -> Response[dict[str, Any]]:
-    """The document of a resource read or just changed (200), or `made` (201; `location`, where a GET reads it,
-    is its `Location` and its document's self link, not the address the request was sent to)."""
+    """The document of a resource read or just changed (200), or `made` (201; `location`, the path where a GET
+    reads it, is its `Location` and, whole as every link of a document is, its self link, not the address the
+    request was sent to)."""
     if location is not None:
-        body["links"] = {**body.get("links", {}), "self": location}
+        body["links"] = {**body.get("links", {}), "self": public_address(location)}
     status = HTTP_201_CREATED if made or location is not None else HTTP_200_OK
     headers = {"Location": location} if location is not None else None
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
@@ -663,12 +665,13 @@ def _plain_type(
 
 
 def link(request: Request[Any, Any, Any], **page: str | None) -> str:
-    """This request's URL (path and query) with its page parameters replaced; None removes one."""
+    """This request's URL with its page parameters replaced (None removes one): whole, under LANTERN_PUBLIC_URL
+    (`public_address`), as every link of a document is, so that a client follows `links.next` as given."""
     replaced = {f"page[{name}]" for name in page}
     params = [(key, value) for key, value in request.query_params.multi_items() if key not in replaced]
     params.extend((f"page[{name}]", value) for name, value in page.items() if value is not None)
     query = urlencode(params, safe="[],.:-")
-    return f"{request.url.path}?{query}" if query else request.url.path
+    return public_address(f"{request.url.path}?{query}" if query else request.url.path)
 
 
 def encode_cursor(sort: str, values: Sequence[Any]) -> str:

@@ -400,8 +400,11 @@ _BUCKET_HEADERS = {
 # A native list's page links the pages before and after it (`paging.page_links`).
 _PAGE_LINKS = OpenAPIHeader(
     schema=_TEXT,
-    description='The next and previous pages (RFC 8288): `<…?page=3>; rel="next", <…?page=1>; rel="prev"`, '
-    "each only when there is one; no header on a list of one page.",
+    description="The next and previous pages (RFC 8288), whole addresses under the instance's public URL "
+    "(`LANTERN_PUBLIC_URL`, never the request's `Host`), to follow as given: "
+    '`<https://bugs.example.com/api/v1/reports?page_size=25&page=3>; rel="next", '
+    '<https://bugs.example.com/api/v1/reports?page_size=25&page=1>; rel="prev"`, each only when there is one; '
+    "no header on a list of one page.",
 )
 # For a public operation that counts its own requests (login, sign-up): its answers carry the bucket's headers.
 COUNTED_HEADERS = [ResponseHeader(name, documentation_only=True) for name in _BUCKET_HEADERS]
@@ -454,6 +457,9 @@ _JSONAPI_DOCUMENT = Schema(
             type=OpenAPIType.OBJECT,
             properties={"self": _TEXT, "next": _LINK, "prev": _LINK},
             additional_properties=_LINK,
+            description="Whole addresses under the instance's public URL (`LANTERN_PUBLIC_URL`), as every link "
+            "of a document is (a resource's `self`, a relationship's `related`): "
+            "`https://bugs.example.com/api/v1/reports?page[limit]=20&page[offset]=20`.",
         ),
         "meta": _OBJECT,
     },

@@ -24,6 +24,7 @@ from app.lib import jsonapi
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.schema import CamelStruct
+from app.lib.web_addresses import public_address
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -37,7 +38,8 @@ _NATIVE_PAGES = ("page", "page_size")
 PAGES_DESCRIPTION = (
     f"Paged natively by `page` (from 1) and `page_size` (1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}, also "
     "`pageSize`): `data` is the page, `meta` says the whole list's count (`count`, as BugHerd's `meta.count`, "
-    "and `total`) and the page (`page`, `pageSize`), and a `Link` header its `next` and `prev` pages."
+    "and `total`) and the page (`page`, `pageSize`), and a `Link` header its `next` and `prev` pages (whole "
+    "addresses, to follow as given)."
 )
 
 
@@ -123,7 +125,8 @@ def listed(request: Request[Any, Any, Any], reads: list[T], total: int, window: 
 def page_links(request: Request[Any, Any, Any], total: int, window: Window) -> dict[str, str] | None:
     """The `Link` header (RFC 8288) of a native page of a list of `total` items: its `next` and `prev` pages,
     each only when there is one (from past the end, `prev` is the last page); none for a list of one page. Every
-    native list sends it: those of `listed`, and the reports' `{items, total, page, pageSize}`."""
+    native list sends it: those of `listed`, and the reports' `{items, total, page, pageSize}`. Its addresses
+    are whole (`public_address`), as GitHub's are: paginators follow them as given."""
     links = []
     if window.offset + window.page_size < total:
         links.append(f'<{_page_link(request, window.page + 1)}>; rel="next"')
@@ -136,7 +139,7 @@ def page_links(request: Request[Any, Any, Any], total: int, window: Window) -> d
 def _page_link(request: Request[Any, Any, Any], page: int) -> str:
     params = [(key, value) for key, value in request.query_params.multi_items() if key != "page"]
     params.append(("page", str(page)))
-    return f"{request.url.path}?{urlencode(params)}"
+    return public_address(f"{request.url.path}?{urlencode(params)}")
 
 
 # What a list handler answers: its native page (documented as `ListPage`, sent as a Response for its `Link`

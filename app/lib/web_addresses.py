@@ -1,6 +1,7 @@
 """Web addresses (http:// and https:// URLs) as browsers and HTTP clients read them: one rule for whether a URL
 can be read at all, for every field that takes one (a project's site, a link attached to a report, a webhook's
-target, GitHub's API address; `outbound.url_problem` adds which networks Lantern may call)."""
+target, GitHub's API address; `outbound.url_problem` adds which networks Lantern may call), and Lantern's own
+addresses as the API links them (`public_address`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.settings import get_settings
 
 # An IPv6 host as RFC 3986 writes it, in brackets, maybe with a port after it; then RFC 6874's zone (`%25eth0`):
 # `%25`, the escaped percent sign, then unreserved or escaped characters.
@@ -40,6 +42,14 @@ def check_web_address(url: str | None, field: str) -> None:
     if url is not None and web_address(url) is None:
         message = _("Enter an absolute http:// or https:// URL.")
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, message)])
+
+
+def public_address(path: str) -> str:
+    """Where a client reaches `path` (`/api/v1/…`, with its query) of Lantern: under LANTERN_PUBLIC_URL, as the
+    links of e-mails and webhooks are. Clients follow the API's links as given (GitHub's are whole, and so
+    `requests`' `response.links` and Octokit's paginators take them), and a link made from a request's `Host`
+    would name whatever host a client or a cache-poisoning attacker sent."""
+    return f"{get_settings().public_url}{path}"
 
 
 def _ip_literal(host: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import member_of
 from tests.support.jsonapi import validate_document
 
@@ -129,7 +129,7 @@ async def test_bugherds_show_attachment(tenants: TenantFactory, anonymous: ApiCl
         "type": "attachment",
         "id": linked["id"],
         "attributes": {"name": "resolution.gif", "url": "http://i.imgur.com/U9h3jZI.gif"},
-        "links": {"self": f"{url}/attachments/{linked['id']}"},
+        "links": {"self": f"{BASE_URL}{url}/attachments/{linked['id']}"},
     }
     validate_document(whole.json())
     assert whole.json()["data"]["attributes"] == {
@@ -242,7 +242,7 @@ async def test_default_columns_have_an_id_their_address_takes(tenants: TenantFac
         "type": "column",
         "id": "status:done",
         "attributes": {"name": "done"},
-        "links": {"self": f"{columns}/status:done"},
+        "links": {"self": f"{BASE_URL}{columns}/status:done"},
     }
     assert (unchanged.status_code, unchanged.json()["data"]) == (200, todo)
     assert renamed.status_code == 409

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.clients import WIDGET_METADATA, ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, TenantFactory
+from tests.support.environment import environment
 from tests.support.jsonapi import validate_document
 
 JSONAPI = "application/vnd.api+json"
@@ -82,10 +83,11 @@ async def test_accept_header_switches_to_a_document_and_native_stays(
         assert resource["attributes"]["title"] == "Report 000"
         assert "projectId" not in resource["attributes"]
         assert resource["relationships"]["project"]["data"] == {"type": "project", "id": project["id"]}
-        assert resource["relationships"]["comments"]["links"]["related"].endswith(f"/{report_id}/comments")
-        assert resource["links"]["self"] == f"/api/v1/reports/{report_id}"
+        related = resource["relationships"]["comments"]["links"]["related"]
+        assert related == f"{BASE_URL}/api/v1/reports/{report_id}/comments"
+        assert resource["links"]["self"] == f"{BASE_URL}/api/v1/reports/{report_id}"
         assert body["meta"] == {"count": 1}  # counted whole only when paging by offset
-        assert body["links"]["self"].startswith("/api/v1/reports")
+        assert body["links"]["self"].startswith(f"{BASE_URL}/api/v1/reports")
         counted = await _document(tenant.client, "/api/v1/reports", **{"page[offset]": "0"})
         assert counted["meta"]["total"] == 1
         native = await tenant.client.get("/api/v1/reports")
@@ -96,7 +98,7 @@ async def test_accept_header_switches_to_a_document_and_native_stays(
             "type": "report",
             "id": report_id,
             "attributes": {"title": "Report 000"},
-            "links": {"self": f"/api/v1/reports/{report_id}"},
+            "links": {"self": f"{BASE_URL}/api/v1/reports/{report_id}"},
         }
 
 
@@ -605,7 +607,7 @@ async def test_columns_list_defaults_and_custom(tenants: TenantFactory) -> None:
             "type": "column",
             "id": custom_id,
             "attributes": {"name": "testing", "statusId": 6},
-            "links": {"self": f"{url}/{custom_id}"},
+            "links": {"self": f"{BASE_URL}{url}/{custom_id}"},
         }
         assert await _error(tenant.client, url, **{"fields[column]": "name,colour"}) == ["fields[column]"]
         assert await _error(tenant.client, url, **{"fields[report]": "title"}) == ["fields[report]"]
@@ -857,3 +859,56 @@ async def test_every_resource_with_an_address_links_to_it_in_lists_items_and_inc
         "report",
     }
     assert unlinked == []
+
+
+def _every_link(value: Any) -> list[str]:
+    """The targets of every `links` member anywhere in a document: the top level's, each resource's (primary
+    and included) and each relationship's."""
+    if isinstance(value, list):
+        return [target for item in value for target in _every_link(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [target for target in value.get("links", {}).values() if target is not None]
+    return found + [target for key, item in value.items() if key != "links" for target in _every_link(item)]
+
+
+async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_host_was_asked(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`links.next` was a path (`/api/v1/reports?page[offset]=5…`), which a client following it as given (as
+    GitHub's links are followed) could not use. Every link of a document, the pages' (by offset, by cursor, of a
+    list read whole), a resource's `self` (listed, read, included, just made) and a relationship's `related`, is
+    now an address under LANTERN_PUBLIC_URL, never under the `Host` the request named."""
+    public_url = "https://bugs.example.com"
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Links", trackingPrefix="LNK")
+        await _reports(anonymous, project, 3)
+        for name in ("CI", "Deploy", "Backup"):
+            await tenant.create_token(name)
+        asked = {"Accept": JSONAPI, "Host": "attacker.example"}
+        with environment(LANTERN_PUBLIC_URL=public_url):
+            documents = [
+                (await tenant.client.get(url, params=params, headers=asked)).json()
+                for url, params in [
+                    ("/api/v1/reports", {"page[limit]": "1", "page[offset]": "1", "include": "project,comments"}),
+                    ("/api/v1/reports", {"page[limit]": "1"}),
+                    ("/api/v1/tokens", {"page[limit]": "1", "page[offset]": "1"}),
+                    (f"/api/v1/projects/{project['id']}", {}),
+                ]
+            ]
+            hook = {"url": "https://hooks.example.com/lantern", "events": ["report.created"]}
+            made = await tenant.client.post("/api/v1/webhooks", json=hook, headers=asked)
+    offsets, cursors, tokens, item = documents
+    pages = [offsets["links"], cursors["links"], tokens["links"]]
+    assert [page["next"] is not None for page in pages] == [True, True, True]
+    assert [page["prev"] is not None for page in pages] == [True, False, True]  # a first cursor page has none
+    assert offsets["data"][0]["relationships"]["comments"]["links"]["related"]
+    assert offsets["included"][0]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"
+    assert item["links"]["self"] == item["data"]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"
+    assert made.status_code == 201, made.text
+    assert made.json()["links"]["self"] == f"{public_url}{made.headers['location']}"
+    for document in [*documents, made.json()]:
+        validate_document(document)
+        links = _every_link(document)
+        assert links, document
+        assert [link for link in links if not link.startswith(f"{public_url}/api/v1/")] == [], document

@@ -4,12 +4,15 @@ the comments, projects, members… was a 400 (or, before, the whole list), found
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
 from tests.support.isolation import invite
 
 BUGSPARK_REPORT = {"title": "Checkout button does nothing", "severity": "high"}
 HOOK = {"url": "https://hooks.example.invalid/lantern", "events": ["report.created"]}
+PUBLIC_URL = "https://bugs.example.com"
 
 
 async def _fill(tenant: Tenant, anonymous: ApiClient, name: str) -> dict[str, str]:
@@ -144,3 +147,43 @@ async def test_a_guest_pages_only_the_people_they_see(tenants: TenantFactory, an
     assert everyone["meta"]["count"] == 4
     assert seen.json()["meta"]["count"] == 2  # the member and themselves
     assert members["meta"]["count"] == len(members["data"]) == 3
+
+
+def _links(answer: Any) -> dict[str, str]:
+    """A `Link` header's targets by their `rel`."""
+    targets = {}
+    for part in answer.headers["link"].split(","):
+        target, _, rel = part.partition(";")
+        targets[rel.strip().removeprefix("rel=").strip('"')] = target.strip().removeprefix("<").removesuffix(">")
+    return targets
+
+
+async def test_the_link_header_names_whole_addresses_under_the_public_url_whatever_host_was_asked(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A paginator (`requests`' `response.links`, Octokit) follows `Link` as given, as GitHub's are whole: the
+    relative `</api/v1/reports?page=2>` led it nowhere. The address is LANTERN_PUBLIC_URL's, not the request's
+    `Host`, which a client (or someone poisoning a cache) chooses. The reports' list, a project's (BugHerd's "list
+    tasks") and the other lists alike."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        for _ in range(3):
+            key = {"X-API-Key": project["apiKey"]}
+            assert (await anonymous.post("/api/v1/reports", json=BUGSPARK_REPORT, headers=key)).status_code == 201
+            await tenant.create_token("paged")
+        lists = ["/api/v1/reports", f"/api/v1/projects/{project['id']}/reports", "/api/v1/tokens"]
+        with environment(LANTERN_PUBLIC_URL=PUBLIC_URL):
+            answers = {
+                path: await tenant.client.get(
+                    path, params={"page": 2, "page_size": 1}, headers={"Host": "attacker.example"}
+                )
+                for path in lists
+            }
+    for path, answer in answers.items():
+        assert answer.status_code == 200, (path, answer.text)
+        links = {rel: urlsplit(target) for rel, target in _links(answer).items()}
+        assert set(links) == {"next", "prev"}, (path, answer.headers["link"])
+        for rel, page in (("next", "3"), ("prev", "1")):
+            target = links[rel]
+            assert (target.scheme, target.netloc, target.path) == ("https", "bugs.example.com", path), (path, rel)
+            assert parse_qs(target.query) == {"page_size": ["1"], "page": [page]}, (path, rel)
