@@ -9,6 +9,7 @@ Enterprise server's API URL; so these tests allow private targets, except the on
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 from app.domain.integrations.models import GitHubIssue
 from app.lib.database import alchemy_config
 from tenants.context import system_scope
-from tests.support.clients import BASE_URL, ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
 from tests.support.locks import until_waiting_for
@@ -290,6 +291,38 @@ async def test_a_visitors_text_is_text_in_the_issue(tenants: TenantFactory, anon
     block = sent.split("<details>", 1)[1]
     assert block.count("````") == 2, block  # a fence longer than the three backticks inside
     assert block.rstrip().endswith("</details>")
+
+
+async def test_the_pages_custom_data_is_in_the_issue_as_written(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """What the embedding page told the widget (`Lantern.setCustomData`: the user's plan, an order number) was on
+    the report's page but not in its issue, where the developer reads it. It is now a JSON block under a heading
+    in the organization's language, keys sorted; a value's pipes, backticks, HTML or fences are shown as written
+    and cannot end the block or break the body around it."""
+    custom = {
+        "plan": "Pro | <b>annual</b>",
+        "note": "```\n</details>\n@octocat `cart` | [x](https://evil.example)",
+        "orderId": 1234,
+        "beta": True,
+    }
+    submission = {"title": "Checkout button does nothing", "metadata": {**WIDGET_METADATA, "custom": custom}}
+    async with tenants.create() as tenant, github((201, {})) as server:
+        _data(await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "ja"}))
+        project, _connection = await connected(tenant, server.url)
+        sent = await anonymous.post("/api/v1/widget/submit", json=submission, headers={"X-API-Key": project["apiKey"]})
+        assert sent.status_code == 201, sent.text
+        report_id = sent.json()["reportId"]
+        assert (await tenant.client.post(f"/api/v1/reports/{report_id}/github-issue")).status_code == 202
+        await issue_when(tenant, report_id, "created")
+    issue = server.requests[0].json()["body"]
+    # Japanese's full-width colon; a fence longer than the page's three backticks.
+    heading = "**カスタムデータ：**\n\n````json\n"  # noqa: RUF001
+    assert heading in issue, issue
+    block, after = issue.split(heading, 1)[1].split("\n````\n", 1)
+    assert json.loads(block) == custom
+    assert [line.split('"')[1] for line in block.splitlines()[1:-1]] == ["beta", "note", "orderId", "plan"]
+    assert after.lstrip().startswith("Lantern"), after  # the body goes on after the block, unbroken
 
 
 async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(

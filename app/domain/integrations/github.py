@@ -75,11 +75,17 @@ def title(report: Report) -> str:
 
 
 def body(report: Report) -> str:
-    """The report in Markdown: what the reporter wrote, where and on what, and its console errors. What a visitor
-    wrote is text, never markup (see `as_text`)."""
+    """The report in Markdown: what the reporter wrote, where and on what, the page's custom data, and its console
+    errors. What a visitor or the page wrote is text, never markup (see `as_text`, `_fenced`)."""
     link = f"{get_settings().public_url}{report_path(report)}"
     lines = [as_text(report.description or ""), "", "---", ""]
     lines += [f"- **{_labelled(name)}** {as_text(value)}" for name, value in _facts(report) if value]
+    custom = (report.page_metadata or {}).get("custom")
+    if isinstance(custom, dict) and custom:
+        # As JSON in a code block: GitHub renders nothing in it (no table a `|` could break, no HTML, no mention),
+        # and the keys sorted as the report's page shows them (PostgreSQL's JSONB keeps no order of its own).
+        data = msgspec.json.format(msgspec.json.encode(custom, order="sorted"), indent=2).decode()
+        lines += ["", f"**{_labelled(_('Custom data'))}**", "", *_fenced(data, "json")]
     lines += [
         "",
         _("Reported with Lantern as [%(reference)s](%(link)s).", reference=report.tracking_id or report.id, link=link),
@@ -91,10 +97,16 @@ def body(report: Report) -> str:
         count = len(errors)
         summary = ngettext("%(num)s console error", "%(num)s console errors", count)
         shown = "\n".join(errors[:CONSOLE_LINES_SHOWN])
-        longest_inside = max((len(run) for run in re.findall("`+", shown)), default=0)
-        fence = "`" * max(3, longest_inside + 1)
-        lines += ["", f"<details><summary>{summary}</summary>", "", fence, shown, fence, "", "</details>"]
+        lines += ["", f"<details><summary>{summary}</summary>", "", *_fenced(shown), "", "</details>"]
     return "\n".join(lines).strip() + "\n"
+
+
+def _fenced(text: str, language: str = "") -> list[str]:
+    """`text` as a Markdown code block, shown as written: its fence is longer than any run of backticks in it, so
+    no line of it can close the block and write lines of its own."""
+    longest_inside = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest_inside + 1)
+    return [f"{fence}{language}", text, fence]
 
 
 # What in a visitor's text GitHub would act on: HTML and entities, links and images, code spans, escapes; and,
