@@ -15,7 +15,7 @@ from babel.support import LazyProxy
 from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.reports.labels import CATEGORY_LABELS, DEVICE_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
-from app.domain.webhooks.models import DeliveryStatus
+from app.domain.webhooks.models import DeliveryStatus, Event
 from app.lib.i18n import format_number, format_time, format_zoned_datetime
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
@@ -39,6 +39,14 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         DeliveryStatus.PENDING: _lazy("Pending"),
         DeliveryStatus.DELIVERED: _lazy("Delivered"),
         DeliveryStatus.FAILED: _lazy("Failed"),
+    },
+    # What a webhook is sent on; pages show the exact name beside it, which integrators match on.
+    "event": {
+        Event.REPORT_CREATED: _lazy("Report created"),
+        Event.REPORT_UPDATED: _lazy("Report changed"),
+        Event.REPORT_DELETED: _lazy("Report deleted"),
+        Event.COMMENT_CREATED: _lazy("Comment added"),
+        Event.PING: _lazy("Test delivery"),
     },
     # The job dashboard's kinds of background work (`JobDashboard`).
     "kind": {

@@ -271,7 +271,7 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         (delivery,) = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert delivery["event"] == "ping"
         # Each delivery's button is named after it: a list of the page's buttons read "Send again" for each.
-        await page.get_by_role("button", name=re.compile(r"^Send the ping of .+ again$")).click()
+        await page.get_by_role("button", name=re.compile(r"^Send again: Test delivery of .+$")).click()
         await expect(page.get_by_role("row", name=re.compile("ping"))).to_have_count(2)
         deliveries = await read(tenant, f"/api/v1/webhooks/{webhook['id']}/deliveries")
         assert [delivery["event"] for delivery in deliveries] == ["ping", "ping"]
@@ -281,7 +281,7 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await page.reload()
         # Turned off, it offers nothing to send (a refusal each); turning it on does.
         await expect(page.get_by_role("button", name="Send a test delivery")).to_have_count(0)
-        await expect(page.get_by_role("button", name=re.compile("^Send the ping"))).to_have_count(0)
+        await expect(page.get_by_role("button", name=re.compile("^Send again"))).to_have_count(0)
         await page.get_by_role("button", name="Turn it on again").click()
         await expect(page.get_by_role("button", name="Turn it on again")).to_have_count(0)
         await expect(page.get_by_role("status")).to_have_text(
@@ -298,6 +298,43 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.get_by_role("status")).to_have_text("The webhook was deleted: nothing more is sent to it.")
         await expect(page.get_by_text("No webhook yet.")).to_be_visible()
         assert await read(tenant, "/api/v1/webhooks") == []
+
+
+async def test_webhook_events_are_named_in_the_readers_words_beside_their_exact_names(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The list, the event boxes and the delivery log showed `report.created`, `ping`…: an integrator's names, in
+    no reader's language. Each is named in the reader's words now, its exact name beside it, which receivers
+    match on."""
+    async with tenants.create() as tenant:
+        body = {"url": "https://hooks.example.com/named-events", "events": ["report.created", "comment.created"]}
+        made = await tenant.client.post("/api/v1/webhooks", json=body)
+        assert made.status_code == 201, made.text
+        webhook_id = made.json()["data"]["id"]
+        ping = await tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping")  # no worker: it stays pending
+        assert ping.status_code == 201, ping.text
+        await log_in(page, tenant.email, path="/ui/webhooks/")
+
+        await page.goto("/ui/webhooks/?lang=de")
+        row = page.get_by_role("row", name=re.compile("named-events"))
+        await expect(row.get_by_role("listitem")).to_have_text(
+            ["Bericht erstellt report.created", "Kommentar hinzugefügt comment.created"]
+        )
+        await expect(row.locator("code")).to_have_text(["report.created", "comment.created"])
+        new_webhook = page.get_by_role("group", name="Ereignisse")
+        await expect(new_webhook.get_by_role("checkbox")).to_have_count(4)
+        await expect(new_webhook.get_by_role("checkbox", name="Bericht gelöscht report.deleted")).to_be_checked()
+
+        await page.goto(f"/ui/webhooks/{webhook_id}?lang=de")
+        events = page.get_by_role("group", name="Ereignisse")
+        await expect(events.get_by_role("checkbox", name="Kommentar hinzugefügt comment.created")).to_be_checked()
+        await expect(events.get_by_role("checkbox", name="Bericht geändert report.updated")).not_to_be_checked()
+        delivery = page.get_by_role("row", name=re.compile("Testzustellung"))
+        await expect(delivery.get_by_role("cell").first).to_have_text("Testzustellung ping")
+        await expect(delivery.locator("code")).to_have_text("ping")
+        await expect(delivery.get_by_role("button")).to_have_accessible_name(
+            re.compile(r"^Erneut senden: Testzustellung vom .+$")
+        )
 
 
 async def test_an_old_widget_key_is_revoked_and_a_project_deleted_with_its_reports(
