@@ -1,6 +1,6 @@
-"""Charts drawn on the server as inline SVG: no script and no package. Each bar says its numbers in its title,
-which browsers show on hover; the page also lists them in a table, for a keyboard and a screen reader (the
-chart is one image to them)."""
+"""Charts drawn on the server as inline SVG: no script and no package. A y-axis counts the jobs in round steps,
+in the reader's digits; each bar says its numbers in its title, which browsers show on hover; the page also lists
+them in a table, for a keyboard and a screen reader (the chart is one image to them)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,19 @@ from app.lib.i18n import format_day, format_day_and_time, format_number, format_
 from app.lib.i18n import gettext as _
 
 WIDTH = 480
-HEIGHT = 96
+HEIGHT = 96  # the bars' greatest height
+ABOVE = 16  # room above the bars for the y-axis's name
+BELOW = 16  # room below them for the hours' names
 GAP = 1.0
 MAX_TICKS = 6
 HOURS_A_DAY = 24
+# The y-axis: at most this many steps from 0, each 1, 2 or 5 times a power of ten, so its counts read round.
+MAX_STEPS = 4
+ROUND_STEPS = (1, 2, 5, 10)
+# The counts' room left of the axis, from their characters: a digit or separator is at most 6 units wide in the
+# chart's 10-unit text, so the longest count fits ("1,500" as "1.500" or "1 500").
+CHARACTER_WIDTH = 6
+AXIS_MARGIN = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,9 @@ class BarChart:
     peak: int
     bars: list[Bar]
     ticks: list[tuple[float, str]]  # where an hour's label goes, and the label
+    levels: list[tuple[float, str]]  # the y-axis: where a count's line goes, and the count in the reader's digits
+    left: float  # where the bars begin: the y-axis, right of its counts
+    baseline: float  # where the bars stand: a count of 0
 
     @property
     def busy(self) -> list[Bar]:
@@ -56,12 +68,16 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
     days = len(hours) > HOURS_A_DAY
     name = format_day_and_time if days else _short_time
     peak = max((hour.done + hour.failed for hour in hours), default=0)
-    slot = WIDTH / max(len(hours), 1)
-    scale = HEIGHT / peak if peak else 0.0
+    counts = _round_counts(peak)
+    labels = [format_number(count) for count in counts]
+    left = max(len(label) for label in labels) * CHARACTER_WIDTH + AXIS_MARGIN
+    baseline = ABOVE + HEIGHT
+    slot = (WIDTH - left) / max(len(hours), 1)
+    scale = HEIGHT / counts[-1]
     bars = []
     for index, hour in enumerate(hours):
         failed_height, done_height = hour.failed * scale, hour.done * scale
-        failed_y = HEIGHT - failed_height
+        failed_y = baseline - failed_height
         when = name(hour.hour)
         title = _(
             "%(time)s: %(done)s done, %(failed)s failed",
@@ -71,20 +87,32 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
         )
         done_y = failed_y - done_height
         width = max(slot - GAP, 0.5)
-        bars.append(
-            Bar(when, hour.done, hour.failed, index * slot, width, done_y, done_height, failed_y, failed_height, title)
-        )
-    return BarChart(WIDTH, HEIGHT, peak, bars, _day_ticks(hours, slot) if days else _hour_ticks(hours, slot))
+        x = left + index * slot
+        bars.append(Bar(when, hour.done, hour.failed, x, width, done_y, done_height, failed_y, failed_height, title))
+    ticks = _day_ticks(hours, left, slot) if days else _hour_ticks(hours, left, slot)
+    levels = [(baseline - count * scale, label) for count, label in zip(counts, labels, strict=True)]
+    return BarChart(WIDTH, baseline + BELOW, peak, bars, ticks, levels, left, baseline)
+
+
+def _round_counts(peak: int) -> list[int]:
+    """The y-axis's counts: 0 up to the first round count at or above `peak` (at least 1), in round steps."""
+    top = max(peak, 1)
+    least = top / MAX_STEPS
+    power = 10 ** max(0, math.floor(math.log10(least)))
+    step = next(multiple * power for multiple in ROUND_STEPS if multiple * power >= least)
+    return list(range(0, math.ceil(top / step) * step + 1, step))
 
 
 def _short_time(moment: datetime) -> str:
     return format_time(moment, "short")
 
 
-def _hour_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
+def _hour_ticks(hours: Sequence[HourOutcomes], left: float, slot: float) -> list[tuple[float, str]]:
     every = max(1, math.ceil(len(hours) / MAX_TICKS))
-    return [(index * slot, _short_time(hour.hour)) for index, hour in enumerate(hours) if index % every == 0]
+    return [(left + index * slot, _short_time(hour.hour)) for index, hour in enumerate(hours) if index % every == 0]
 
 
-def _day_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
-    return [(index * slot, format_day(hour.hour)) for index, hour in enumerate(hours) if is_local_midnight(hour.hour)]
+def _day_ticks(hours: Sequence[HourOutcomes], left: float, slot: float) -> list[tuple[float, str]]:
+    return [
+        (left + index * slot, format_day(hour.hour)) for index, hour in enumerate(hours) if is_local_midnight(hour.hour)
+    ]

@@ -59,6 +59,8 @@ async def test_a_manager_sees_the_work_done_per_hour_and_picks_the_window(
         chart = screenshots.get_by_role("img")
         await expect(chart).to_have_attribute("aria-label", "Screenshots per hour, at most 1 in one hour")
         await expect(chart.locator("title").filter(has_text=re.compile(r": 1 done, 0 failed$"))).to_have_count(1)
+        # Its y-axis says how many jobs a bar is: named, and counted up to the busiest hour's (it had no scale).
+        await expect(chart.locator(".scale text")).to_have_text(["Jobs per hour", "0", "1"])
         figures = screenshots.get_by_text("The figures hour by hour")  # the bars' numbers, from the keyboard
         await expect(figures).to_have_attribute("aria-label", "Screenshots: the figures hour by hour")
         await figures.focus()
@@ -105,3 +107,5 @@ async def test_queued_jobs_are_named_in_the_readers_words(tenants: TenantFactory
         await page.goto("/ui/jobs?lang=de")
         row = page.get_by_role("row", name=re.compile("deliver_webhook"))
         await expect(row).to_contain_text("Webhook-Zustellungen")
+        chart = page.get_by_role("region", name="Webhook-Zustellungen").get_by_role("img")
+        await expect(chart.locator(".scale text")).to_have_text(["Jobs pro Stunde", "0", "1"])

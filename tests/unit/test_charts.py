@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.domain.jobs.schemas import HourOutcomes
 from app.lib.i18n import use_locale, use_timezone
 from app.ui.charts import hourly_chart
@@ -42,3 +44,20 @@ def test_the_table_beside_a_chart_lists_the_hours_with_work_in_them() -> None:
     with use_locale("de"), use_timezone("Europe/Berlin"):
         chart = hourly_chart(outcomes)
     assert [(bar.hour, bar.done, bar.failed) for bar in chart.busy] == [("14:00", 0, 2), ("15:00", 1250, 1)]
+
+
+def test_the_y_axis_counts_in_round_steps_in_the_readers_digits() -> None:
+    """The chart had no scale: a bar's height told nothing of how many jobs it was. Its counts rise in round steps
+    to the first at or above the busiest hour, which the bars are drawn against."""
+    outcomes = [HourOutcomes(hour=START, done=1250, failed=1), HourOutcomes(hour=START, done=0, failed=0)]
+    with use_locale("de"):
+        chart = hourly_chart(outcomes)
+    assert [label for _y, label in chart.levels] == ["0", "500", "1.000", "1.500"]
+    (zero, _zero_label), (top, _top_label) = chart.levels[0], chart.levels[-1]
+    assert zero == chart.baseline
+    busiest = chart.bars[0]
+    assert busiest.done_height + busiest.failed_height == pytest.approx((zero - top) * 1251 / 1500)
+    assert all(bar.x >= chart.left for bar in chart.bars)
+    with use_locale("en"):
+        assert [label for _y, label in hourly_chart(hours(6)).levels] == ["0", "1", "2"]
+        assert [label for _y, label in hourly_chart([]).levels] == ["0", "1"]
