@@ -43,6 +43,37 @@ async def test_a_manager_changes_the_organizations_settings(tenants: TenantFacto
     assert saved["security"]["allowedEmailDomains"] == ["acme.example", "acme-eu.example"]
 
 
+# The width of a page's content: its main part, less its padding.
+CONTENT_WIDTH = """(main) => {
+  const style = getComputedStyle(main);
+  return main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+}"""
+
+
+async def test_a_projects_settings_use_the_pages_width_as_the_organizations_do(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """On a desktop (1280 px) each of a project's settings cards was as narrow as its fields, 682 px of the page's
+    1232, and half the page was empty; the organization's settings card spans the page, its fields a readable
+    width inside."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        await page.set_viewport_size({"width": 1280, "height": 800})
+        await log_in(page, tenant.email, path="/ui/settings")
+        content = await page.locator("main").evaluate(CONTENT_WIDTH)
+        assert content > 1000, content
+        organization = page.locator("main > .card").first
+        assert await organization.evaluate("(card) => card.offsetWidth") == content
+
+        await page.goto(f"/ui/projects/{project['id']}")
+        name = page.get_by_label("Name", exact=True)
+        await expect(name).to_have_value("Shop")
+        assert await name.evaluate("(field) => field.closest('.card').offsetWidth") == content
+        widths = await page.locator("main > .card").evaluate_all("(cards) => cards.map((card) => card.offsetWidth)")
+        assert len(widths) == 6, widths  # settings, people, GitHub, the widget's line, its keys, deletion
+        assert set(widths) == {content}, widths
+
+
 async def test_the_owner_deletes_the_organization_by_typing_its_name(
     tenants: TenantFactory, page: Page, app: Any
 ) -> None:
