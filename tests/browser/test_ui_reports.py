@@ -10,6 +10,7 @@ from uuid import uuid4
 import anyio
 from playwright.async_api import Page, expect
 
+from app.lib.i18n import SUPPORTED_LOCALES
 from app.lib.sessions import SESSION_COOKIE
 from tests.support.admin_ui import invite, log_in, png, read, report
 from tests.support.clients import PASSWORD, WIDGET_METADATA, TenantFactory
@@ -873,6 +874,34 @@ async def test_labels_keep_to_one_line_on_a_phone_in_every_script(tenants: Tenan
         await expect(status).to_have_value("new")
         fits = "(select) => select.scrollWidth <= select.clientWidth + 1 && select.clientWidth > 100"
         assert await status.evaluate(fits)
+
+
+# Whether a form in a row is no wider than its widest control: the controls stacked rather than side by side.
+NO_WIDER_THAN_ITS_CONTROLS = """(form) => {
+  const widest = Math.max(...[...form.querySelectorAll("select, button")].map((control) => control.offsetWidth));
+  return form.offsetWidth <= widest + 1;
+}"""
+
+
+async def test_on_a_phone_change_role_keeps_to_one_line_in_every_language(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    """At 390 px the members table's "Change role" took two lines beside its select, and four in Chinese, a
+    character a line. It keeps to one, under the select where the row has no room beside it: the column is no
+    wider for it, and the table (which scrolls in its box) scrolls less than it did."""
+    async with tenants.create() as tenant:
+        await invite(tenant, app, "member")
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await log_in(page, tenant.email, path="/ui/members/")
+        for language in SUPPORTED_LOCALES:
+            await page.goto(f"/ui/members/?lang={language}")
+            forms = page.locator("table form.inline")
+            await expect(forms).to_have_count(2)  # the owner's row and the member's
+            for form in await forms.all():
+                button = form.get_by_role("button")
+                assert await button.evaluate(ONE_LINE), (language, await button.inner_text())
+                assert await form.evaluate(NO_WIDER_THAN_ITS_CONTROLS), language
+            assert await page.evaluate(OVERFLOW) == 0, language
 
 
 async def test_the_assignee_filter_tells_anyone_from_nobody_in_japanese(tenants: TenantFactory, page: Page) -> None:
