@@ -37,6 +37,7 @@ from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config, warn_if_unguarded
 from app.lib.drain import UnreadBodyMiddleware
 from app.lib.errors import EXCEPTION_HANDLERS
+from app.lib.jsonapi import refuse_unanswerable_accept
 from app.lib.logging import configure_logging
 from app.lib.openapi import ADMIN, SECURITY_SCHEMES, ClosedStructs, LanternDocument
 from app.lib.query import CamelCaseQueryMiddleware, refuse_query_sent_twice
@@ -94,10 +95,11 @@ class LanternRequest(Request[Any, Any, Any]):
 
 async def _refuse_unreadable_request(request: Request[Any, Any, Any]) -> None:
     """Before any handler reads its request: a query parameter it does not read or sent in both spellings, a body
-    in a content type the handler does not read."""
+    in a content type the handler does not read, an `Accept` that asks for JSON:API only in forms it cannot send."""
     refuse_unknown_query(request)
     refuse_query_sent_twice(request)
     await require_declared_content_type(request)
+    refuse_unanswerable_accept(request)
 
 
 def create_app() -> Litestar:

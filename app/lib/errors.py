@@ -71,6 +71,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     CONFLICT = "CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
@@ -85,6 +86,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.NOT_ACCEPTABLE: 406,
     ErrorCode.VALIDATION_ERROR: 400,
     ErrorCode.CONFLICT: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
@@ -100,6 +102,7 @@ DEFAULT_MESSAGES = {
     ErrorCode.FORBIDDEN: _lazy("You are not allowed to do this."),
     ErrorCode.NOT_FOUND: _lazy("The requested resource was not found."),
     ErrorCode.METHOD_NOT_ALLOWED: _lazy("This method is not allowed on this resource."),
+    ErrorCode.NOT_ACCEPTABLE: _lazy("The answer cannot be sent in any media type the Accept header allows."),
     ErrorCode.VALIDATION_ERROR: _lazy("The request is not valid."),
     ErrorCode.CONFLICT: _lazy("This conflicts with existing data."),
     ErrorCode.PAYLOAD_TOO_LARGE: _lazy("The request body is too large."),

@@ -3,7 +3,8 @@
 A handler checks `requested(request)`; in JSON:API mode it parses the query against its `QueryRules`
 (unknown fieldsets, members, includes, filters, sorts and page parameters are a 400 naming the parameter),
 builds `Resource`s and answers with `document_response`. Errors keep Lantern's one error envelope
-(SPEC §4), served as `application/json`, so a client handles errors the same way in both modes.
+(SPEC §4), served as `application/json`, so a client handles errors the same way in both modes. Which forms of
+JSON:API's media type a request may send and ask for (its parameters) is decided here too (`unsupported`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import Accept
+from litestar.datastructures.headers import MediaTypeHeader
 from litestar.enums import MediaType
+from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.lib.asgi import VARIES_ON_ACCEPT
@@ -43,10 +47,10 @@ _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them
 
 def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
-    the same one), by a body sent as a JSON:API document (its `Content-Type`), or by any of its query
-    parameters. Either way the answer depends on `Accept` (Vary)."""
+    the same one, among the forms of it Lantern answers: see `accepted`), by a body sent as a JSON:API document
+    (its `Content-Type`), or by any of its query parameters. Either way the answer depends on `Accept` (Vary)."""
     request.scope["state"][VARIES_ON_ACCEPT] = True
-    if request.accept.best_match([MediaType.JSON.value, MEDIA_TYPE]) == MEDIA_TYPE:
+    if accepted(request.headers.get("accept", "*/*")).prefers_document:
         return True
     if request.content_type[0] == MEDIA_TYPE:
         return True
@@ -61,6 +65,81 @@ def is_parameter(key: str) -> bool:
 def is_document(body: Mapping[str, Any]) -> bool:
     """A body that is a JSON:API document: its `data` object alone (no native body has a field `data`)."""
     return len(body) == 1 and isinstance(body.get("data"), dict)
+
+
+# Content negotiation (JSON:API 1.1, "Content Negotiation") ------------------------------------------
+# JSON:API's media type takes two parameters: `ext`, the extensions a document uses, which change what it means,
+# and `profile`, which a server may ignore. Any other (`charset` too: its JSON is UTF-8 by definition) or an
+# extension the server does not implement is refused: a 415 for a body, a 406 for an `Accept` that names the media
+# type in no other form. Both refusals, and which forms of it `Accept` asks for, are decided here.
+
+EXTENSIONS: frozenset[str] = frozenset()  # the extension URIs Lantern implements: none
+_PARAMETERS = frozenset({"ext", "profile"})
+_PLAIN = MediaTypeHeader(MEDIA_TYPE)
+
+
+def unsupported(params: Mapping[str, str]) -> str | None:
+    """Why Lantern cannot take the JSON:API media type with these parameters, naming the one it cannot; None
+    when it can (any profile is taken, and ignored)."""
+    for name, value in params.items():
+        if name not in _PARAMETERS:
+            return _("The JSON:API media type takes no parameter %(name)s, only ext and profile.", name=name)
+        if name == "ext" and (unknown := [uri for uri in value.split() if uri not in EXTENSIONS]):
+            return _("Unsupported JSON:API extension (ext): %(extensions)s.", extensions=" ".join(unknown))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What a request's `Accept` asks of JSON:API: whether it prefers a document to the native JSON, and why
+    each form of the media type Lantern cannot answer was ignored. When `Accept` names the media type only in
+    such forms, with no range that holds its plain form (`*/*`), it asks for nothing Lantern can send (406)."""
+
+    prefers_document: bool
+    refusals: tuple[str, ...] = ()
+    answerable: bool = True
+
+
+def accepted(header: str) -> Accepted:
+    """What an `Accept` header's value asks of JSON:API."""
+    if MEDIA_TYPE not in header.lower():
+        return Accepted(prefers_document=False)
+    kept: list[str] = []
+    refusals: list[str] = []
+    for item in header.split(","):
+        media = MediaTypeHeader(item)
+        if f"{media.maintype}/{media.subtype}" != MEDIA_TYPE:
+            kept.append(item)
+        elif (refusal := unsupported({name: value for name, value in media.params.items() if name != "q"})) is None:
+            # Its plain form, with its weight: a profile (ignored) makes it no more specific than `application/json`.
+            kept.append(f"{MEDIA_TYPE};q={media.params['q']}" if "q" in media.params else MEDIA_TYPE)
+        else:
+            refusals.append(refusal)
+    holds_media_type = any(MediaTypeHeader(item).match(_PLAIN) for item in kept)
+    preferred = Accept(",".join(kept)).best_match([MediaType.JSON.value, MEDIA_TYPE]) if kept else None
+    return Accepted(preferred == MEDIA_TYPE, tuple(dict.fromkeys(refusals)), holds_media_type or not refusals)
+
+
+def refuse_unanswerable_accept(request: Request[Any, Any, Any]) -> None:
+    """Before a handler does anything (a `before_request` check): a route with a JSON:API mode answers an `Accept`
+    that asks for JSON:API only in forms Lantern cannot send with a 406 that names them. A route that answers
+    only its native JSON reads no `Accept`, and is not asked."""
+    if not has_mode(request.route_handler):
+        return
+    request.scope["state"][VARIES_ON_ACCEPT] = True
+    asked = accepted(request.headers.get("accept", "*/*"))
+    if not asked.answerable:
+        refused = [FieldError("Accept", refusal) for refusal in asked.refusals]
+        raise LanternError(ErrorCode.NOT_ACCEPTABLE, details=refused)
+
+
+@cache  # a handler's answer does not change: read once, not on every request
+def has_mode(handler: HTTPRouteHandler) -> bool:
+    """Whether a route has a JSON:API mode: its handler answers the native body or a document (`Envelope[X] |
+    Response[dict]`, a list's `paging.ListAnswer`, a creation's `CreatedOrDocument`), the union its OpenAPI
+    operation documents under both media types (`openapi._answers_either_mode`)."""
+    answer = handler.parsed_fn_signature.return_type
+    return answer.is_union and any(member.origin is Response for member in answer.inner_types)
 
 
 async def body_as_sent(

@@ -133,6 +133,121 @@ async def test_the_accept_headers_preference_decides_and_an_extension_is_refused
     assert (extended.status_code, extended.json()["error"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
+ATOMIC = "https://jsonapi.org/ext/atomic"
+GERMAN_CHARSET = "Der JSON:API-Medientyp nimmt keinen Parameter charset an, nur ext und profile."
+
+
+async def test_a_body_whose_media_type_has_another_parameter_than_ext_or_profile_is_a_415(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """JSON:API's media type takes `ext` and `profile` alone: a document sent with `charset` was read, and changed
+    the report; so was a link sent to a handler that reads its body itself (attachments). Each refusal names the
+    parameter, in the reader's language, and changes nothing; a profile is taken, and ignored."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+
+        async def change(media_type: str, **params: str) -> Any:
+            document = {"data": {"type": "report", "id": report_id, "attributes": {"severity": "critical"}}}
+            headers = {"Content-Type": media_type}
+            return await tenant.client.patch(url, content=json.dumps(document), headers=headers, params=params)
+
+        charset = await change(f"{JSONAPI}; charset=utf-8", lang="de")
+        extended = await change(f'{JSONAPI}; ext="{ATOMIC}"', lang="ja")
+        link = {"data": {"type": "attachment", "attributes": {"url": "https://example.com/a.png"}}}
+        attached = await tenant.client.post(
+            f"{url}/attachments",
+            content=json.dumps(link),
+            headers={"Content-Type": f"{JSONAPI};charset=UTF-8", "Accept-Language": "es"},
+        )
+        unchanged = (await tenant.client.get(url)).json()["data"]
+        attachments = (await tenant.client.get(f"{url}/attachments")).json()["data"]
+        profiled = await change(f'{JSONAPI}; profile="https://example.com/profile"')
+    assert charset.status_code == 415, charset.text
+    assert charset.json() == {
+        "success": False,
+        "error": "UNSUPPORTED_MEDIA_TYPE",
+        "message": "Dieser Inhaltstyp wird nicht unterstützt.",
+        "details": [{"field": "Content-Type", "message": GERMAN_CHARSET}],
+    }
+    assert extended.status_code == 415, extended.text
+    japanese = f"対応していない JSON:API 拡張（ext）：{ATOMIC}。"  # noqa: RUF001 - Japanese punctuation
+    assert extended.json()["details"] == [{"field": "Content-Type", "message": japanese}]
+    assert attached.status_code == 415, attached.text
+    spanish = "El tipo de medio de JSON:API no admite el parámetro charset, solo ext y profile."
+    assert attached.json()["details"] == [{"field": "Content-Type", "message": spanish}]
+    assert (unchanged["severity"], attachments) == ("low", [])
+    assert profiled.status_code == 200, profiled.text
+    assert profiled.json()["data"]["attributes"]["severity"] == "critical"
+
+
+async def test_an_accept_naming_the_media_type_only_with_parameters_lantern_cannot_answer_is_a_406(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """An `Accept` whose every JSON:API media type carries a parameter other than `ext` and `profile`, or an
+    extension, answered a document, and a change with it was applied: a 406 naming each, before the handler does
+    anything. A profile alone is taken (ignored); beside the plain media type or `*/*` those forms are ignored; a
+    route that answers only its native JSON reads no `Accept` at all."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+        refused = {
+            accept: await tenant.client.get(url, headers={"Accept": accept, "Accept-Language": "de"})
+            for accept in (
+                f"{JSONAPI}; charset=utf-8",
+                f'{JSONAPI}; charset=utf-8, {JSONAPI}; ext="{ATOMIC}"',
+                f"{JSONAPI}; charset=utf-8, application/json",  # another media type: JSON:API's forms are refused
+            )
+        }
+        answered = {
+            accept: (await tenant.client.get(url, headers={"Accept": accept})).headers["content-type"].split(";")[0]
+            for accept in (
+                f'{JSONAPI}; profile="https://example.com/profile"',
+                f"{JSONAPI}; charset=utf-8, {JSONAPI};q=0.5",
+                f'{JSONAPI}; ext="{ATOMIC}", */*;q=0.1',
+            )
+        }
+        document = {"data": {"type": "report", "id": report_id, "attributes": {"severity": "critical"}}}
+        change = await tenant.client.patch(
+            url,
+            content=json.dumps(document),
+            headers={"Content-Type": JSONAPI, "Accept": f"{JSONAPI}; charset=utf-8"},
+            params={"lang": "zh-TW"},
+        )
+        unchanged = (await tenant.client.get(url)).json()["data"]
+        native_only = await tenant.client.get("/api/v1/auth/me", headers={"Accept": f"{JSONAPI}; charset=utf-8"})
+    assert {accept: answer.status_code for accept, answer in refused.items()} == dict.fromkeys(refused, 406)
+    assert [answer.json() for answer in refused.values()] == [
+        {
+            "success": False,
+            "error": "NOT_ACCEPTABLE",
+            "message": "Die Antwort kann in keinem Medientyp gesendet werden, den der Accept-Header zulässt.",
+            "details": details,
+        }
+        for details in (
+            [{"field": "Accept", "message": GERMAN_CHARSET}],
+            [
+                {"field": "Accept", "message": GERMAN_CHARSET},
+                {"field": "Accept", "message": f"Nicht unterstützte JSON:API-Erweiterung (ext): {ATOMIC}."},
+            ],
+            [{"field": "Accept", "message": GERMAN_CHARSET}],
+        )
+    ]
+    assert all("Accept" in answer.headers.get_list("vary", split_commas=True) for answer in refused.values())
+    assert answered == {
+        f'{JSONAPI}; profile="https://example.com/profile"': JSONAPI,
+        f"{JSONAPI}; charset=utf-8, {JSONAPI};q=0.5": JSONAPI,
+        f'{JSONAPI}; ext="{ATOMIC}", */*;q=0.1': "application/json",
+    }
+    assert (change.status_code, change.json()["error"]) == (406, "NOT_ACCEPTABLE")
+    traditional = "JSON:API 媒體類型不接受參數 charset，只接受 ext 和 profile。"  # noqa: RUF001 - Chinese punctuation
+    assert change.json()["details"] == [{"field": "Accept", "message": traditional}]
+    assert unchanged["severity"] == "low"
+    assert native_only.status_code == 200, native_only.text
+
+
 async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refused(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
