@@ -380,7 +380,11 @@ _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     "resource than the URL's, or a file is not ready to be served yet (`Retry-After` says when to try again).",
     ErrorCode.PAYLOAD_TOO_LARGE: "`PAYLOAD_TOO_LARGE`: the body or one of its files is too large.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "`UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not one this "
-    "operation reads.",
+    "operation reads, or is JSON:API's media type with a parameter other than `ext` and `profile` (`charset` too) "
+    "or with an extension (`ext`: Lantern implements none); `details` then name it (field `Content-Type`).",
+    ErrorCode.NOT_ACCEPTABLE: "`NOT_ACCEPTABLE`: `Accept` names JSON:API's media type only with a parameter other "
+    "than `ext` and `profile`, or with an extension (`ext`: Lantern implements none), and neither its plain form "
+    "nor `*/*`; `details` name each (field `Accept`). A profile is taken, and ignored.",
     ErrorCode.RATE_LIMITED: "`RATE_LIMITED`: too many requests; `Retry-After` says when to try again.",
     ErrorCode.SERVICE_UNAVAILABLE: "`SERVICE_UNAVAILABLE`: the database or Redis cannot be reached; `details` "
     "names which.",
@@ -633,6 +637,7 @@ def _errors(path: str, method: str, operation: dict[str, Any], *, either_mode: b
         (credentialed and body and method in _CHANGES, ErrorCode.CONFLICT),
         (body, ErrorCode.PAYLOAD_TOO_LARGE),
         (body, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+        (either_mode, ErrorCode.NOT_ACCEPTABLE),
         (credentialed, ErrorCode.RATE_LIMITED),
     ]
     return [code for applies, code in checks if applies]
