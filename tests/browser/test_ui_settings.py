@@ -74,6 +74,42 @@ async def test_a_projects_settings_use_the_pages_width_as_the_organizations_do(
         assert set(widths) == {content}, widths
 
 
+# The "New …" forms below the lists, by their cards' headings.
+NEW_THINGS = {
+    "/ui/projects": "New project",
+    "/ui/members": "Invite someone",
+    "/ui/webhooks": "New webhook",
+    "/ui/tokens": "New token",
+}
+
+
+async def test_the_forms_to_make_something_new_use_the_pages_width_as_the_lists_above_them_do(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """On a desktop (1280 px) the card to make a project, a webhook or a token, or to invite someone, was as narrow
+    as its fields (40rem) under a list as wide as the page; it spans the page, its fields a readable width inside.
+    On a phone (390 px) none of these pages is wider than the window."""
+    async with tenants.create() as tenant:
+        await tenant.create_project("Shop")
+        await tenant.create_token("CI pipeline")  # each list has a row above its form
+        await page.set_viewport_size({"width": 1280, "height": 800})
+        await log_in(page, tenant.email, path="/ui/projects")
+        for path, heading in NEW_THINGS.items():
+            await page.goto(path)
+            card = page.get_by_role("region", name=heading)
+            content = await page.locator("main").evaluate(CONTENT_WIDTH)
+            assert await card.evaluate("(card) => card.offsetWidth") == content, path
+            field = card.locator("input:not([type=hidden]):not([type=checkbox])").first
+            assert await field.evaluate("(field) => field.offsetWidth") < content / 2, path  # readable, not 1232 px
+
+        await page.set_viewport_size({"width": 390, "height": 800})
+        for path, heading in NEW_THINGS.items():
+            await page.goto(path)
+            await expect(page.get_by_role("region", name=heading)).to_be_visible()
+            page_width = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            assert page_width[0] <= page_width[1], (path, page_width)
+
+
 async def test_the_owner_deletes_the_organization_by_typing_its_name(
     tenants: TenantFactory, page: Page, app: Any
 ) -> None:
