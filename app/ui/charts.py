@@ -13,25 +13,31 @@ from app.domain.jobs.schemas import HourOutcomes
 from app.lib.i18n import format_day, format_day_and_time, format_number, format_time, is_local_midnight
 from app.lib.i18n import gettext as _
 
-WIDTH = 480
+# The chart is drawn in CSS pixels, not in a viewBox that shrinks to fit its card: in one, its text shrank with
+# it, to 6 px on a phone. Heights are in pixels; across, the bars and the hours' names are placed in per cent of
+# the bars' width, which is the card's less the y-axis's counts.
 HEIGHT = 96  # the bars' greatest height
-ABOVE = 16  # room above the bars for the y-axis's name
-BELOW = 16  # room below them for the hours' names
-GAP = 1.0
-MAX_TICKS = 6
+ABOVE = 8  # room above the bars for the top count's upper half
+BELOW = 20  # room below them for the hours' names
+GAP = 0.2  # of each hour's slot, between its bar and the next
+# At most this many names under the bars, each given at least a fifth of the bars' width: on a phone the bars are
+# some 250 px wide, and a name such as "12:00 PM" or "28. Dez." is some 50 px in the chart's 12 px text.
+MAX_TICKS = 4
+TICK_ROOM = 20.0
+WHOLE = 100.0  # the bars' whole width, in per cent
 HOURS_A_DAY = 24
 # The y-axis: at most this many steps from 0, each 1, 2 or 5 times a power of ten, so its counts read round.
 MAX_STEPS = 4
 ROUND_STEPS = (1, 2, 5, 10)
-# The counts' room left of the axis, from their characters: a digit or separator is at most 6 units wide in the
-# chart's 10-unit text, so the longest count fits ("1,500" as "1.500" or "1 500").
-CHARACTER_WIDTH = 6
-AXIS_MARGIN = 4
+# The counts' room left of the axis, from their characters: a digit or separator is at most 8 px wide in the
+# chart's 12 px text, so the longest count fits ("1,500" as "1.500" or "1 500").
+CHARACTER_WIDTH = 8
+AXIS_MARGIN = 6
 
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One hour: the done part stacked on the failed part, in the chart's coordinates."""
+    """One hour: the done part stacked on the failed part; across in per cent of the bars' width, up in pixels."""
 
     hour: str
     done: int
@@ -47,13 +53,12 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class BarChart:
-    width: int
     height: int
     peak: int
     bars: list[Bar]
-    ticks: list[tuple[float, str]]  # where an hour's label goes, and the label
+    ticks: list[tuple[float, str]]  # where an hour's label begins, in per cent of the bars' width, and the label
     levels: list[tuple[float, str]]  # the y-axis: where a count's line goes, and the count in the reader's digits
-    left: float  # where the bars begin: the y-axis, right of its counts
+    left: int  # the y-axis's counts' width, left of the bars
     baseline: float  # where the bars stand: a count of 0
 
     @property
@@ -72,7 +77,7 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
     labels = [format_number(count) for count in counts]
     left = max(len(label) for label in labels) * CHARACTER_WIDTH + AXIS_MARGIN
     baseline = ABOVE + HEIGHT
-    slot = (WIDTH - left) / max(len(hours), 1)
+    slot = WHOLE / max(len(hours), 1)
     scale = HEIGHT / counts[-1]
     bars = []
     for index, hour in enumerate(hours):
@@ -86,12 +91,13 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
             failed=format_number(hour.failed),
         )
         done_y = failed_y - done_height
-        width = max(slot - GAP, 0.5)
-        x = left + index * slot
-        bars.append(Bar(when, hour.done, hour.failed, x, width, done_y, done_height, failed_y, failed_height, title))
-    ticks = _day_ticks(hours, left, slot) if days else _hour_ticks(hours, left, slot)
+        x = index * slot
+        bars.append(
+            Bar(when, hour.done, hour.failed, x, slot * (1 - GAP), done_y, done_height, failed_y, failed_height, title)
+        )
+    ticks = _day_ticks(hours, slot) if days else _hour_ticks(hours, slot)
     levels = [(baseline - count * scale, label) for count, label in zip(counts, labels, strict=True)]
-    return BarChart(WIDTH, baseline + BELOW, peak, bars, ticks, levels, left, baseline)
+    return BarChart(baseline + BELOW, peak, bars, ticks, levels, left, baseline)
 
 
 def _round_counts(peak: int) -> list[int]:
@@ -107,12 +113,18 @@ def _short_time(moment: datetime) -> str:
     return format_time(moment, "short")
 
 
-def _hour_ticks(hours: Sequence[HourOutcomes], left: float, slot: float) -> list[tuple[float, str]]:
-    every = max(1, math.ceil(len(hours) / MAX_TICKS))
-    return [(left + index * slot, _short_time(hour.hour)) for index, hour in enumerate(hours) if index % every == 0]
+def _hour_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
+    return _spaced([(index * slot, _short_time(hour.hour)) for index, hour in enumerate(hours)])
 
 
-def _day_ticks(hours: Sequence[HourOutcomes], left: float, slot: float) -> list[tuple[float, str]]:
-    return [
-        (left + index * slot, format_day(hour.hour)) for index, hour in enumerate(hours) if is_local_midnight(hour.hour)
-    ]
+def _day_ticks(hours: Sequence[HourOutcomes], slot: float) -> list[tuple[float, str]]:
+    return _spaced(
+        [(index * slot, format_day(hour.hour)) for index, hour in enumerate(hours) if is_local_midnight(hour.hour)]
+    )
+
+
+def _spaced(ticks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """At most MAX_TICKS of `ticks`, evenly picked from the first, each with room for its name before the next
+    and before the chart's end: on a phone seven days' names overlapped, and the last ran out of the chart."""
+    every = max(1, math.ceil(len(ticks) / MAX_TICKS))
+    return [(x, label) for x, label in ticks[::every] if x + TICK_ROOM <= WHOLE]

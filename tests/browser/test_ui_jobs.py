@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import re
 import secrets
 from typing import Any
@@ -60,7 +61,8 @@ async def test_a_manager_sees_the_work_done_per_hour_and_picks_the_window(
         await expect(chart).to_have_attribute("aria-label", "Screenshots per hour, at most 1 in one hour")
         await expect(chart.locator("title").filter(has_text=re.compile(r": 1 done, 0 failed$"))).to_have_count(1)
         # Its y-axis says how many jobs a bar is: named, and counted up to the busiest hour's (it had no scale).
-        await expect(chart.locator(".scale text")).to_have_text(["Jobs per hour", "0", "1"])
+        await expect(chart.locator(".axis-name")).to_have_text("Jobs per hour")
+        await expect(chart.locator(".scale text")).to_have_text(["0", "1"])
         figures = screenshots.get_by_text("The figures hour by hour")  # the bars' numbers, from the keyboard
         await expect(figures).to_have_attribute("aria-label", "Screenshots: the figures hour by hour")
         await figures.focus()
@@ -108,4 +110,42 @@ async def test_queued_jobs_are_named_in_the_readers_words(tenants: TenantFactory
         row = page.get_by_role("row", name=re.compile("deliver_webhook"))
         await expect(row).to_contain_text("Webhook-Zustellungen")
         chart = page.get_by_role("region", name="Webhook-Zustellungen").get_by_role("img")
-        await expect(chart.locator(".scale text")).to_have_text(["Jobs pro Stunde", "0", "1"])
+        await expect(chart.locator(".axis-name")).to_have_text("Jobs pro Stunde")
+        await expect(chart.locator(".scale text")).to_have_text(["0", "1"])
+
+
+# Each of a chart's words and numbers as the screen shows them: its font's size times the SVG's scale (a chart
+# drawn in a viewBox shrinks with its card, text and all), its box's height, and its box.
+RENDERED_TEXT = """(chart) => [...chart.querySelectorAll("text, .axis-name")].map((label) => {
+  const scale = label instanceof SVGGraphicsElement ? label.getScreenCTM().a : 1;
+  const box = label.getBoundingClientRect();
+  return {text: label.textContent, size: parseFloat(getComputedStyle(label).fontSize) * scale,
+          height: box.height, left: box.left, right: box.right, tick: label.matches(".tick")};
+})"""
+
+
+async def test_a_charts_words_and_numbers_are_readable_on_a_phone_and_a_desktop(
+    tenants: TenantFactory, page: Page
+) -> None:
+    """The chart's hours and counts were drawn 10 units high in an SVG that shrinks to fit its card: 6 px on a
+    phone, 7 px on a desktop, where the cards stand three abreast. They keep a readable size at any width, and the
+    hours or days under the bars neither overlap nor run out of the chart."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email, path="/ui/jobs")
+        for width in (390, 1280):
+            await page.set_viewport_size({"width": width, "height": 800})
+            for hours in (6, 168):  # hours named under the bars, and days
+                await page.goto(f"/ui/jobs?hours={hours}&lang=de")  # German days are long: "28. Dez."
+                chart = page.get_by_role("region", name="Screenshots").get_by_role("img")
+                bounds = await chart.evaluate("(chart) => chart.getBoundingClientRect().toJSON()")
+                labels = await chart.evaluate(RENDERED_TEXT)
+                assert len(labels) >= 5, labels  # the axis's name, two counts at least, two ticks at least
+                for label in labels:
+                    assert label["size"] >= 11, (width, hours, label)
+                    assert label["height"] >= 11, (width, hours, label)
+                ticks = [label for label in labels if label["tick"]]
+                assert len(ticks) >= 2, (width, hours, labels)
+                assert ticks[0]["left"] >= bounds["left"], (width, hours, ticks)
+                assert ticks[-1]["right"] <= bounds["right"], (width, hours, ticks)
+                for before, after in itertools.pairwise(ticks):
+                    assert before["right"] < after["left"], (width, hours, ticks)
