@@ -40,6 +40,13 @@ REPORT = {
     "console_logs": [{"type": "error", "message": "Uncaught TypeError: cart is null"}],
     "reporter_identifier": "erin@outside.example",
 }
+GITHUB_BODY_LIMIT = 65_536  # characters (code points)
+BODY_TOO_LONG = {
+    "resource": "Issue",
+    "code": "custom",
+    "field": "body",
+    "message": "body is too long (maximum is 65536 characters)",
+}
 
 
 def _data(response: httpx.Response, status: int = 200) -> Any:
@@ -60,9 +67,11 @@ def enterprise_on_this_machine() -> Iterator[None]:
 
 def github(*answers: tuple[int, dict[str, Any]], held_until: asyncio.Event | None = None) -> Receiver:
     """GitHub's API on 127.0.0.1: answers in turn (the last repeats), each once `held_until` is set if given; a 201
-    makes issue 41, 42, …"""
+    makes issue 41, 42, …; an issue whose body is longer than GitHub takes is refused as GitHub refuses it."""
 
-    def respond(_request: ReceivedRequest, index: int) -> tuple[int, Any]:
+    def respond(request: ReceivedRequest, index: int) -> tuple[int, Any]:
+        if len(request.json()["body"]) > GITHUB_BODY_LIMIT:
+            return 422, {"message": "Validation Failed", "errors": [BODY_TOO_LONG]}
         status, body = answers[min(index, len(answers) - 1)]
         if status == 201:
             number = 41 + index
@@ -86,8 +95,13 @@ def _connection_url(project: dict[str, Any]) -> str:
 
 async def numbered_report(tenant: Tenant, project: dict[str, Any], anonymous: ApiClient) -> dict[str, Any]:
     created = _data(await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}), 201)
+    return await numbered(tenant, created["id"])
+
+
+async def numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    """The report once the worker has given it its tracking id."""
     for _ in range(int(DEADLINE_SECONDS / 0.05)):
-        report: dict[str, Any] = _data(await tenant.client.get(f"/api/v1/reports/{created['id']}"))
+        report: dict[str, Any] = _data(await tenant.client.get(f"/api/v1/reports/{report_id}"))
         if report["trackingId"]:
             return report
         await asyncio.sleep(0.05)
@@ -323,6 +337,60 @@ async def test_the_pages_custom_data_is_in_the_issue_as_written(
     assert json.loads(block) == custom
     assert [line.split('"')[1] for line in block.splitlines()[1:-1]] == ["beta", "note", "orderId", "plan"]
     assert after.lstrip().startswith("Lantern"), after  # the body goes on after the block, unbroken
+
+
+async def test_a_report_at_every_limit_is_shortened_to_an_issue_github_takes(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """The longest description, console errors as long as the widget sends and the page's custom data in full made
+    a body past the 65,536 characters GitHub takes: it refused the issue ("body is too long"), every time it was
+    asked. The longest parts are shortened until the body fits, which says so and links to the whole report; its
+    code blocks are still closed, each by its own fence."""
+    console = [{"type": "error", "message": f"````{index} " + "x" * 9_990} for index in range(50)]
+    custom = {f"{index:02}{'k' * 98}": '"' * 1_000 for index in range(50)}  # each quote is two characters in JSON
+    submission = {
+        "title": "Checkout button does nothing",
+        "description": "<&" * 10_000,  # as text, `&lt;&amp;`: 90,000 characters
+        "metadata": {**WIDGET_METADATA, "consoleErrors": console, "custom": custom},
+    }
+    async with tenants.create() as tenant, github((201, {})) as server:
+        project, _connection = await connected(tenant, server.url)
+        sent = await anonymous.post("/api/v1/widget/submit", json=submission, headers={"X-API-Key": project["apiKey"]})
+        assert sent.status_code == 201, sent.text
+        report = await numbered(tenant, sent.json()["reportId"])
+        assert (await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")).status_code == 202
+        await issue_when(tenant, report["id"], "created")
+    issue = server.requests[0].json()["body"]
+    assert len(issue) <= GITHUB_BODY_LIMIT
+    link = f"[{report['trackingId']}]({BASE_URL}/ui/reports/{report['trackingId']})"
+    assert issue.startswith(
+        f"This issue is shortened to fit GitHub's limit on its length: the whole report is at {link}."
+    )
+    assert f"Reported with Lantern as {link}." in issue
+    assert "&lt;&amp;&lt;&amp;" in issue
+    assert [info for info, _content in _code_blocks(issue)] == ["json", ""]
+    assert issue.rstrip().endswith("</details>"), issue[-200:]
+
+
+def _code_blocks(markdown: str) -> list[tuple[str, str]]:
+    """The fenced code blocks of `markdown` as (info string, content): each must be closed, as CommonMark closes
+    one, by a line of only backticks at least as many as its opening fence's."""
+    blocks: list[tuple[str, str]] = []
+    lines = iter(markdown.splitlines())
+    for line in lines:
+        if not line.startswith("```"):
+            continue
+        info = line.lstrip("`")
+        fence = line[: len(line) - len(info)]
+        content = []
+        for inside in lines:
+            if inside.startswith(fence) and not inside.strip("`"):
+                break
+            content.append(inside)
+        else:
+            raise AssertionError(f"a block opened by {line[:20]!r} is never closed")
+        blocks.append((info, "\n".join(content)))
+    return blocks
 
 
 async def test_a_refusal_fails_with_githubs_words_and_asking_again_retries(

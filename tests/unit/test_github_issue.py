@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from app.domain.integrations.github import body
+from app.domain.integrations.github import WORD_JOINER, body
 from app.domain.reports.models import Report
 from app.lib.i18n import use_locale
+from app.settings import get_settings
 
 
 def _report() -> Report:
@@ -32,3 +33,31 @@ def test_labels_take_the_languages_colon_and_the_device_its_word() -> None:
     assert "- **重大度：** 高" in japanese, japanese  # noqa: RUF001 - the full-width colon is the point
     assert "- **デバイス：** スマートフォン iOS 17.2" in japanese, japanese  # noqa: RUF001
     assert "- **Gerät:** Smartphone iOS 17.2" in german, german
+
+
+def test_a_report_within_githubs_limit_is_written_whole() -> None:
+    """Only a body past GitHub's 65,536 characters is shortened: a report of everyday size is written as it was
+    before, with no note."""
+    report = Report(
+        id=uuid.uuid4(),
+        tracking_id="SHOP-7",
+        title="Checkout fails",
+        description="Nothing happens.",
+        severity="high",
+        priority="medium",
+        category="bug",
+        reporter_name="Erin",
+        page_url="https://shop.example/cart",
+        page_metadata={"browser": {"name": "Firefox", "version": "128"}, "custom": {"plan": "Pro", "orderId": 1234}},
+        console_logs=[{"type": "error", "message": "TypeError: cart is null"}, "plain"],
+    )
+    with use_locale("en"):
+        written = body(report)
+    assert written == (
+        "Nothing happens.\n\n---\n\n"
+        f"- **Page:** https{WORD_JOINER}://shop.example/cart\n- **Reporter:** Erin\n- **Browser:** Firefox 128\n"
+        "- **Severity:** High\n- **Priority:** Medium\n- **Category:** Bug\n\n"
+        '**Custom data:**\n\n```json\n{\n  "orderId": 1234,\n  "plan": "Pro"\n}\n```\n\n'
+        f"Reported with Lantern as [SHOP-7]({get_settings().public_url}/ui/reports/SHOP-7).\n\n"
+        "<details><summary>2 console errors</summary>\n\n```\nTypeError: cart is null\nplain\n```\n\n</details>\n"
+    )

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -23,6 +24,10 @@ from app.settings import get_settings
 API_VERSION = "2022-11-28"
 USER_AGENT = "Lantern"
 ANSWER_LIMIT = 64 * 1024
+# GitHub refuses a longer issue body (422, "body is too long (maximum is 65536 characters)"). It counts code points,
+# as `len` does: 65,536 emoji of four UTF-8 bytes each pass; and so a body within it is within the 256 KiB that
+# others measured GitHub take in bytes.
+BODY_LIMIT = 65_536
 CONSOLE_LINES_SHOWN = 20
 HTTP_CREATED = 201
 HTTP_TOO_MANY_REQUESTS = 429
@@ -76,28 +81,88 @@ def title(report: Report) -> str:
 
 def body(report: Report) -> str:
     """The report in Markdown: what the reporter wrote, where and on what, the page's custom data, and its console
-    errors. What a visitor or the page wrote is text, never markup (see `as_text`, `_fenced`)."""
-    link = f"{get_settings().public_url}{report_path(report)}"
-    lines = [as_text(report.description or ""), "", "---", ""]
-    lines += [f"- **{_labelled(name)}** {as_text(value)}" for name, value in _facts(report) if value]
-    custom = (report.page_metadata or {}).get("custom")
-    if isinstance(custom, dict) and custom:
-        # As JSON in a code block: GitHub renders nothing in it (no table a `|` could break, no HTML, no mention),
-        # and the keys sorted as the report's page shows them (PostgreSQL's JSONB keeps no order of its own).
-        data = msgspec.json.format(msgspec.json.encode(custom, order="sorted"), indent=2).decode()
-        lines += ["", f"**{_labelled(_('Custom data'))}**", "", *_fenced(data, "json")]
-    lines += [
-        "",
-        _("Reported with Lantern as [%(reference)s](%(link)s).", reference=report.tracking_id or report.id, link=link),
-    ]
-    errors = [
-        str(entry.get("message", entry)) if isinstance(entry, dict) else str(entry) for entry in report.console_logs
-    ]
-    if errors:
-        count = len(errors)
-        summary = ngettext("%(num)s console error", "%(num)s console errors", count)
+    errors. What a visitor or the page wrote is text, never markup (see `as_text`, `_fenced`). Within GitHub's
+    limit: a report too long for it has its longest parts shortened, and says where the whole report is."""
+    parts = _Parts.of(report)
+    whole = _markdown(report, parts)
+    if len(whole) <= BODY_LIMIT:
+        return whole
+
+    def length(cap: int) -> int:
+        return len(_markdown(report, parts.cut(cap), shortened=True))
+
+    # The longest cap on each part with which the body fits: the longest parts are shortened first, and those
+    # shorter than the cap are kept whole. A longer cap never makes a shorter body, so the caps can be bisected;
+    # with every part cut to nothing what is left is a few lines, which always fit.
+    cap = bisect.bisect_right(range(parts.longest), BODY_LIMIT, key=length) - 1
+    return _markdown(report, parts.cut(cap), shortened=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What a visitor, their browser or the page wrote, as written: the parts of an issue's body that grow with
+    the report, and that a body too long for GitHub shortens."""
+
+    description: str
+    facts: tuple[tuple[str, str], ...]  # (label, value) pairs
+    custom: str  # the page's custom data as JSON; empty when it set none
+    console: str  # the first console errors, a line each
+    console_count: int  # all of them
+
+    @classmethod
+    def of(cls, report: Report) -> _Parts:
+        custom = (report.page_metadata or {}).get("custom")
+        data = ""
+        if isinstance(custom, dict) and custom:
+            # The keys sorted as the report's page shows them (PostgreSQL's JSONB keeps no order of its own).
+            data = msgspec.json.format(msgspec.json.encode(custom, order="sorted"), indent=2).decode()
+        errors = [
+            str(entry.get("message", entry)) if isinstance(entry, dict) else str(entry) for entry in report.console_logs
+        ]
         shown = "\n".join(errors[:CONSOLE_LINES_SHOWN])
-        lines += ["", f"<details><summary>{summary}</summary>", "", *_fenced(shown), "", "</details>"]
+        return cls(report.description or "", tuple(_facts(report)), data, shown, len(errors))
+
+    @property
+    def longest(self) -> int:
+        values = [value for _name, value in self.facts]
+        return max(map(len, [self.description, self.custom, self.console, *values]))
+
+    def cut(self, cap: int) -> _Parts:
+        """Each part at most `cap` characters long, and an ellipsis where one was cut."""
+        return replace(
+            self,
+            description=_cut(self.description, cap),
+            facts=tuple((name, _cut(value, cap)) for name, value in self.facts),
+            custom=_cut(self.custom, cap),
+            console=_cut(self.console, cap),
+        )
+
+
+def _cut(text: str, cap: int) -> str:
+    return text if len(text) <= cap else f"{text[:cap]}…"
+
+
+def _markdown(report: Report, parts: _Parts, *, shortened: bool = False) -> str:
+    link = f"{get_settings().public_url}{report_path(report)}"
+    reference = report.tracking_id or report.id
+    lines = []
+    if shortened:
+        note = _(
+            "This issue is shortened to fit GitHub's limit on its length: the whole report is at "
+            "[%(reference)s](%(link)s).",
+            reference=reference,
+            link=link,
+        )
+        lines += [note, ""]
+    lines += [as_text(parts.description), "", "---", ""]
+    lines += [f"- **{_labelled(name)}** {as_text(value)}" for name, value in parts.facts if value]
+    if parts.custom:
+        # As JSON in a code block: GitHub renders nothing in it (no table a `|` could break, no HTML, no mention).
+        lines += ["", f"**{_labelled(_('Custom data'))}**", "", *_fenced(parts.custom, "json")]
+    lines += ["", _("Reported with Lantern as [%(reference)s](%(link)s).", reference=reference, link=link)]
+    if parts.console_count:
+        summary = ngettext("%(num)s console error", "%(num)s console errors", parts.console_count)
+        lines += ["", f"<details><summary>{summary}</summary>", "", *_fenced(parts.console), "", "</details>"]
     return "\n".join(lines).strip() + "\n"
 
 
