@@ -45,10 +45,11 @@ def check_web_address(url: str | None, field: str) -> None:
 
 
 def public_address(path: str) -> str:
-    """Where a client reaches `path` (`/api/v1/…`, with its query) of Lantern: under LANTERN_PUBLIC_URL, as the
-    links of e-mails and webhooks are. Clients follow the API's links as given (GitHub's are whole, and so
-    `requests`' `response.links` and Octokit's paginators take them), and a link made from a request's `Host`
-    would name whatever host a client or a cache-poisoning attacker sent."""
+    """Where a person or a client reaches `path` of Lantern (`/ui/…`, `/api/v1/…`, with its query): under
+    LANTERN_PUBLIC_URL, for every whole address Lantern writes (the API's links, e-mails, webhooks' payloads,
+    GitHub issues, exports, the widget's snippet). Clients follow the API's links as given (GitHub's are whole,
+    and so `requests`' `response.links` and Octokit's paginators take them), and a link made from a request's
+    `Host` would name whatever host a client or a cache-poisoning attacker sent."""
     return f"{get_settings().public_url}{path}"
 
 

@@ -22,12 +22,12 @@ import msgspec
 from babel.numbers import get_decimal_symbol
 from sqlalchemy import ColumnElement
 
-from app.domain.reports.models import Report
+from app.domain.reports.models import Report, report_path
 from app.domain.reports.queries import Ordering, page_of_reports
 from app.lib.database import alchemy_config
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 from app.ui.views import label
 from tenants.context import tenant_scope
 
@@ -95,7 +95,7 @@ class Export:
         if self.people is not None:
             assignee = self.people.get(report.assignee_id, "") if report.assignee_id else ""
             cells += [assignee, report.reporter_email or report.reporter_identifier or ""]
-        link = f"{get_settings().public_url}/ui/reports/{report.tracking_id or report.id}"
+        link = public_address(report_path(report))
         return [
             *cells,
             ", ".join(report.tags or []),

@@ -35,6 +35,7 @@ from app.lib.sealing import seal
 from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, new_secret, verify_password
 from app.lib.sessions import browser_cookie
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
+from app.lib.web_addresses import public_address
 from app.settings import get_settings
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.db import scoped
@@ -421,7 +422,7 @@ async def password_reset_mail(
     user = await session.get(User, user_id)
     if user is None:
         return None
-    link = f"{get_settings().public_url}/ui/password-reset/confirm?{urlencode({'token': token})}"
+    link = public_address(f"/ui/password-reset/confirm?{urlencode({'token': token})}")
     with use_locale(user.locale or asked_in or get_settings().default_locale):
         subject = _("Choose a new Lantern password")
         body = _(

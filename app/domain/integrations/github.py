@@ -19,7 +19,7 @@ from app.domain.reports.models import Report, report_path
 from app.lib import outbound
 from app.lib.i18n import gettext as _
 from app.lib.i18n import ngettext
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 
 API_VERSION = "2022-11-28"
 USER_AGENT = "Lantern"
@@ -143,7 +143,7 @@ def _cut(text: str, cap: int) -> str:
 
 
 def _markdown(report: Report, parts: _Parts, *, shortened: bool = False) -> str:
-    link = f"{get_settings().public_url}{report_path(report)}"
+    link = public_address(report_path(report))
     reference = report.tracking_id or report.id
     lines = []
     if shortened:

@@ -24,7 +24,7 @@ from app.lib.i18n import DEFAULT_LOCALE, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.mail import Mail
 from app.lib.queue import enqueue_after_commit
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 from tenants.identity import CredentialKind, Identity
 
 NOTIFICATION_JOB = "send_notification_email"
@@ -77,8 +77,7 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
     token = await session.get(ApiToken, notice.actor_token_id) if notice.actor_token_id else None
     actor = await session.get(User, notice.actor_id) if notice.actor_id else None
     to_guest = await is_guest(session, recipient.id)
-    public_url = get_settings().public_url
-    link = f"{public_url}{report_path(report)}"
+    link = public_address(report_path(report))
     where = {"project": project.name if project else ""}
     with use_locale(recipient.locale or (organization.default_locale if organization else DEFAULT_LOCALE)):
         where["actor"] = _actor_name(actor, token, to_guest=to_guest)
@@ -92,14 +91,14 @@ async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | Non
             body = f"{what}\n\n{report.title}\n{link}"
         footer = _(
             "You get these e-mails for the reports assigned to you; your profile turns them off:\n%(profile)s",
-            profile=f"{public_url}/ui/profile",
+            profile=public_address("/ui/profile"),
         )
     prefix = f"[{report.tracking_id}] " if report.tracking_id else ""
     return Mail(
         to=recipient.email,
         subject=f"{prefix}{subject}",
         body=f"{body}\n\n-- \n{footer}",
-        unsubscribe=f"{public_url}/ui/profile",
+        unsubscribe=public_address("/ui/profile"),
     )
 
 

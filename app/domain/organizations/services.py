@@ -27,7 +27,7 @@ from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.queue import enqueue_after_commit
 from app.lib.sealing import seal
 from app.lib.security import INVITATION_PREFIX, digest, new_secret
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 from tenants.context import require_tenant, user_scope
 from tenants.db import scoped
 from tenants.identity import CredentialKind, Identity
@@ -277,7 +277,7 @@ def _check_can_grant(actor: Identity, role: Role) -> None:
 
 def invitation_link(token: str) -> str:
     """Where an invitation is accepted: the mailed link, and the one an admin can pass on themselves."""
-    return f"{get_settings().public_url}/ui/invitations/accept?{urlencode({'token': token})}"
+    return public_address(f"/ui/invitations/accept?{urlencode({'token': token})}")
 
 
 def token_shown_to(caller: Identity, token: str | None) -> str | None:

@@ -22,7 +22,7 @@ from app.domain.reports.schemas import ReportRead
 from app.domain.reports.services import MovedReports
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 
 # What a report.updated tells changed: each field, by the API's name, as [before, after] (the report's history).
 Changes = dict[str, list[Any]]
@@ -101,9 +101,8 @@ def _payload(read: ReportRead) -> dict[str, Any]:
     """A report as a webhook tells of it: its screenshots' addresses whole (`LANTERN_PUBLIC_URL`), which the
     API answers relative to itself and a receiver, elsewhere, could not follow."""
     report: dict[str, Any] = msgspec.to_builtins(read)
-    public_url = get_settings().public_url
     for screenshot in report["screenshots"]:
         for name in ("url", "thumbnailUrl"):
             if screenshot.get(name):
-                screenshot[name] = f"{public_url}{screenshot[name]}"
+                screenshot[name] = public_address(screenshot[name])
     return report

@@ -23,7 +23,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.lib.try_pass import issue_try_pass
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 from app.ui.forms import Form, field_errors, whole_number
 from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
@@ -157,7 +157,7 @@ class SettingsForm:
 
 def embed_snippet(key: str) -> str:
     """The line a site adds to its pages to show the widget."""
-    return f'<script src="{get_settings().public_url}/widget.js" data-api-key="{key}" defer></script>'
+    return f'<script src="{public_address("/widget.js")}" data-api-key="{key}" defer></script>'
 
 
 def newest_key(keys: list[ProjectKey]) -> str | None:

@@ -18,7 +18,7 @@ from app.domain.tokens.schemas import TokenCreate
 from app.domain.tokens.services import TokenService
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
-from app.settings import get_settings
+from app.lib.web_addresses import public_address
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, people, requires_person, see_other, show_once, shown_once_page
 from tenants.guards import requires_manager
@@ -73,7 +73,7 @@ class TokenPages(Controller):
         tokens: NamedDependency[TokenService],
     ) -> Redirect | Template:
         token = await tokens.get(token_id)
-        example_url = f"{get_settings().public_url}/api/v1/reports"
+        example_url = public_address("/api/v1/reports")
         return shown_once_page(
             request, layout, "tokens/created.html", TOKENS_PATH, token=token, example_url=example_url
         )
