@@ -110,10 +110,8 @@ class Export:
 def _custom_data(report: Report) -> str:
     """The page's custom data as compact JSON, its keys sorted as the report's page shows them (PostgreSQL's
     JSONB keeps no order of its own); nothing when the page set none."""
-    custom = (report.page_metadata or {}).get("custom")
-    if not isinstance(custom, Mapping) or not custom:
-        return ""
-    return msgspec.json.encode(custom, order="sorted").decode()
+    custom = report.custom_data
+    return msgspec.json.encode(custom, order="sorted").decode() if custom else ""
 
 
 def _csv_lines(rows: list[list[str]], delimiter: str) -> str:

@@ -340,13 +340,9 @@ def facts(metadata: Mapping[str, Any], page_url: str | None) -> list[tuple[str, 
     return pairs
 
 
-def custom_data(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The custom data the embedding page gave the widget (`metadata.custom`, `Lantern.setCustomData`) as
-    (key, value) pairs, each key as the page wrote it, sorted by key: PostgreSQL's JSONB keeps no order of
-    its own."""
-    custom = metadata.get("custom")
-    if not isinstance(custom, Mapping):
-        return []
+def custom_data(custom: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The custom data the embedding page gave the widget (`Report.custom_data`) as (key, value) pairs, each key
+    as the page wrote it, sorted by key: PostgreSQL's JSONB keeps no order of its own."""
     return sorted((str(key), _shown(_text(value))) for key, value in custom.items() if value is not None)
 
 

@@ -111,9 +111,8 @@ class _Parts:
 
     @classmethod
     def of(cls, report: Report) -> _Parts:
-        custom = (report.page_metadata or {}).get("custom")
         data = ""
-        if isinstance(custom, dict) and custom:
+        if custom := report.custom_data:
             # The keys sorted as the report's page shows them (PostgreSQL's JSONB keeps no order of its own).
             data = msgspec.json.format(msgspec.json.encode(custom, order="sorted"), indent=2).decode()
         errors = [

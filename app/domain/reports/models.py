@@ -182,6 +182,14 @@ class Report(TenantOwned, UUIDv7AuditBase):
         self.tag_keys = [name_key(tag) for tag in kept]
         return kept
 
+    @property
+    def custom_data(self) -> dict[str, Any]:
+        """What the embedding page told the widget (`metadata.custom`, `Lantern.setCustomData`): a plan, an order
+        number. Empty when it told nothing, or when an API client's metadata has a `custom` that is no object
+        (shown then among the page's other metadata)."""
+        custom = (self.page_metadata or {}).get("custom")
+        return custom if isinstance(custom, dict) else {}
+
 
 def named_by_tracking_id(text: str) -> ColumnElement[bool] | None:
     """The report `text` names as its tracking ID (`bsk-042` is BSK-42), under its project's prefix or one the

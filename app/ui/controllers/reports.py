@@ -604,7 +604,7 @@ class ReportPages(Controller):
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             facts=facts(report.page_metadata or {}, report.page_url),
-            custom_data=custom_data(report.page_metadata or {}),
+            custom_data=custom_data(report.custom_data),
             console=table(report.console_logs or []),
             network=table(report.network_logs or []),
             actions=table(report.user_actions or []),
