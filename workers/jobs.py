@@ -253,13 +253,15 @@ SCREENSHOT_RESWEEP_SECONDS = 60
 
 @tenant_job
 async def process_screenshot(session: AsyncSession, *, screenshot_id: str) -> str | None:
-    """Verify, clean and thumbnail one screenshot of the job's tenant (another tenant's id finds nothing)."""
-    return await ScreenshotService(session).process(UUID(screenshot_id))
+    """Verify, clean and thumbnail one screenshot of the job's tenant (another tenant's id finds nothing); the
+    last of its report's to be done is announced to webhooks in the transaction that records it."""
+    return await ScreenshotService(session).process(UUID(screenshot_id), WebhookEvents(session).screenshot_processed)
 
 
 @tenant_job
 async def process_attachment_image(session: AsyncSession, *, attachment_id: str) -> str | None:
-    """The same processing for a file attached to a report whose bytes are an image."""
+    """The same processing for a file attached to a report whose bytes are an image. Nothing is announced: a
+    report's payload lists its screenshots, not its files, which the team may attach at any time."""
     return await ImageProcessor(session, Attachment).process(UUID(attachment_id))
 
 

@@ -46,6 +46,7 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         Event.REPORT_UPDATED: _lazy("Report changed"),
         Event.REPORT_DELETED: _lazy("Report deleted"),
         Event.COMMENT_CREATED: _lazy("Comment added"),
+        Event.REPORT_SCREENSHOTS_PROCESSED: _lazy("Screenshots processed"),
         Event.PING: _lazy("Test delivery"),
     },
     # The job dashboard's kinds of background work (`JobDashboard`).

@@ -322,8 +322,10 @@ async def test_webhook_events_are_named_in_the_readers_words_beside_their_exact_
         )
         await expect(row.locator("code")).to_have_text(["report.created", "comment.created"])
         new_webhook = page.get_by_role("group", name="Ereignisse")
-        await expect(new_webhook.get_by_role("checkbox")).to_have_count(4)
+        await expect(new_webhook.get_by_role("checkbox")).to_have_count(5)
         await expect(new_webhook.get_by_role("checkbox", name="Bericht gelöscht report.deleted")).to_be_checked()
+        processed = new_webhook.get_by_role("checkbox", name="Screenshots verarbeitet report.screenshots_processed")
+        await expect(processed).to_be_checked()
 
         await page.goto(f"/ui/webhooks/{webhook_id}?lang=de")
         events = page.get_by_role("group", name="Ereignisse")

@@ -7,10 +7,11 @@ database, and real HTTP receivers on 127.0.0.1 from `tests.support.receiver`):
   only on creation and rotation; unknown or no events, non-http(s) URLs and private addresses (unless the
   operator allows them) and another organization's project are refused naming the field; members get 403
   and another organization gets 404 on every webhook route;
-- the events: report.created (once the worker has numbered the report), report.updated, report.deleted and
-  comment.created, each delivered with its payload, headers and an HMAC-SHA256 signature checked here with
-  the secret the API gave; a project's webhook hears only that project, an organization's webhooks never
-  hear another organization, an inactive webhook hears nothing;
+- the events: report.created (once the worker has numbered the report), report.updated, report.deleted,
+  comment.created and report.screenshots_processed (once per report, when the worker is done with its
+  screenshots, ready or failed), each delivered with its payload, headers and an HMAC-SHA256 signature checked
+  here with the secret the API gave; a project's webhook hears only that project, an organization's webhooks
+  never hear another organization, an inactive webhook hears nothing;
 - delivery: a failed answer or an unreachable receiver is retried (same delivery id), 410 disables the
   webhook, a ping, a redelivery as a new delivery, and a rotated secret signing what follows.
 
@@ -36,14 +37,18 @@ import httpx
 import pytest
 from arq.constants import default_queue_name, job_key_prefix
 from arq.jobs import deserialize_job
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from app.domain.reports.models import Screenshot
+from app.domain.reports.screenshots import ScreenshotService
+from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.services import DeliveryService
 from app.lib.fair_share import OUTBOUND_SHARE, POSTPONE_MAX_SECONDS, SLOT_LEASE_MS
 from app.lib.queue import OUTBOUND_QUEUE, deserialize
 from app.lib.redis import get_redis
 from app.settings import get_settings
-from tests.integration.test_screenshots import tenant_session
+from tests.integration.test_concurrent_changes import until_waiting
+from tests.integration.test_screenshots import screenshot_png, tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine, png
@@ -57,6 +62,7 @@ from workers.main import COMPLETION_WAIT_SECONDS, OUTBOUND_JOBS_AT_ONCE
 
 WEBHOOKS = "/api/v1/webhooks"
 ALL_EVENTS = ["report.created", "report.updated", "report.deleted", "comment.created"]
+SCREENSHOTS_PROCESSED = "report.screenshots_processed"
 DEADLINE_SECONDS = 15.0
 WEBHOOK_FIELDS = {"id", "url", "events", "projectId", "active", "disabledReason", "createdAt", "updatedAt"}
 DELIVERY_FIELDS = {
@@ -169,6 +175,34 @@ async def submit_report(project: dict[str, Any], client: ApiClient, title: str =
         "/api/v1/reports", json={**REPORT, "title": title}, headers={"X-API-Key": project["apiKey"]}
     )
     return str(_data(response, 201)["id"])
+
+
+async def report_with_screenshots(project: dict[str, Any], client: ApiClient, *images: bytes) -> str:
+    """A BugSpark report whose uploads are its screenshot and, a second one, its annotated copy; returns its id."""
+    headers = {"X-API-Key": project["apiKey"]}
+    keys = []
+    for image in images:
+        upload = await client.post("/api/v1/upload/screenshot", files={"file": ("shot.png", image)}, headers=headers)
+        assert upload.status_code == 201, upload.text  # BugSpark's answer: the key alone, no envelope
+        keys.append(upload.json()["key"])
+    body = {**REPORT, **dict(zip(("screenshot_url", "annotated_screenshot_url"), keys, strict=False))}
+    return str(_data(await client.post("/api/v1/reports", json=body, headers=headers), 201)["id"])
+
+
+def damaged_png() -> bytes:
+    """A PNG by its signature and header whose compressed image data is garbage: no decoder reads it."""
+    data = png()
+    start = data.index(b"IDAT") + len(b"IDAT")
+    return data[:start] + bytes(byte ^ 0xFF for byte in data[start:-12]) + data[-12:]  # IEND, the last 12 bytes
+
+
+def whole(screenshot: dict[str, Any]) -> dict[str, Any]:
+    """A screenshot as the API shows it, its addresses made whole as webhooks send them."""
+    public_url = get_settings().public_url
+    return {
+        **screenshot,
+        **{name: public_url + screenshot[name] for name in ("url", "thumbnailUrl") if screenshot[name]},
+    }
 
 
 async def shown_report(tenant: Tenant, report_id: str) -> dict[str, Any]:
@@ -525,6 +559,124 @@ async def test_comment_created_carries_the_report_and_the_comment(
             "Reproduced on iOS 18",
         )
         assert comment["internal"] is False  # a webhook is the team's: it hears internal notes too, marked
+
+
+async def test_screenshots_processed_is_delivered_once_per_report_with_their_addresses_whole(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """A receiver heard of a report while its screenshot was pending, and had to ask again for its address. It
+    hears once the worker is done with the report's screenshots: once, however many there are (BugSpark's
+    screenshot and its annotated copy), each ready, with its addresses whole. A webhook that did not ask for it,
+    and a report without a screenshot, make no such delivery."""
+    async with tenants.create() as tenant, Receiver() as receiver, Receiver() as others:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, [SCREENSHOTS_PROCESSED])
+        other_hook = await create_webhook(tenant, others.url)  # every other event
+        await numbered_report(tenant, await submit_report(project, anonymous, "No screenshot"))
+        report_id = await report_with_screenshots(
+            project, anonymous, screenshot_png((40, 30)), screenshot_png((24, 18))
+        )
+        [request] = await receiver.wait_for(1)
+        body = event_body(request, hook["secret"], SCREENSHOTS_PROCESSED, tenant, project)
+        assert set(body["data"]) == {"report"}
+        sent = body["data"]["report"]
+        shown = await shown_report(tenant, report_id)
+        assert [(shot["status"], shot["width"], shot["annotated"]) for shot in shown["screenshots"]] == [
+            ("ready", 40, False),
+            ("ready", 24, True),
+        ]
+        assert sent["id"] == report_id
+        assert sent["screenshots"] == [whole(shot) for shot in shown["screenshots"]]
+        assert all(shot["url"].startswith(get_settings().public_url + "/api/v1/") for shot in sent["screenshots"])
+        delivered = await wait_for_delivery(tenant, hook["id"], body["id"], "delivered")
+        assert (delivered["event"], delivered["payload"]) == (SCREENSHOTS_PROCESSED, body)
+        # Both screenshots' outcomes are committed, and a delivery with the last of them: no other is to come.
+        assert [delivery["id"] for delivery in await deliveries(tenant, hook["id"])] == [body["id"]]
+        assert SCREENSHOTS_PROCESSED not in {d["event"] for d in await deliveries(tenant, other_hook["id"])}
+        assert SCREENSHOTS_PROCESSED not in {r.headers["x-lantern-event"] for r in others.requests}
+
+
+async def test_a_refused_screenshot_is_announced_failed(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, [SCREENSHOTS_PROCESSED])
+        report_id = await report_with_screenshots(project, anonymous, damaged_png())
+        [request] = await receiver.wait_for(1)
+        body = event_body(request, hook["secret"], SCREENSHOTS_PROCESSED, tenant, project)
+        [sent] = body["data"]["report"]["screenshots"]
+        [shown] = (await shown_report(tenant, report_id))["screenshots"]
+        assert (sent["status"], sent["url"], sent["thumbnailUrl"]) == ("failed", None, None)
+        assert sent["error"] == shown["error"] == "The image is damaged and cannot be read."
+        assert sent == shown
+        assert [delivery["id"] for delivery in await deliveries(tenant, hook["id"])] == [body["id"]]
+
+
+async def test_another_organizations_webhook_hears_nothing_of_a_reports_screenshots(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    async with (
+        tenants.create("Acme") as acme,
+        tenants.create("Other") as other,
+        Receiver() as ours,
+        Receiver() as foreign,
+    ):
+        shop = await acme.create_project("Shop", trackingPrefix="SHOP")
+        elsewhere = await other.create_project("Elsewhere", trackingPrefix="ELS")
+        our_hook = await create_webhook(acme, ours.url, [SCREENSHOTS_PROCESSED])
+        foreign_hook = await create_webhook(other, foreign.url, [SCREENSHOTS_PROCESSED])  # every project of its own
+        ours_id = await report_with_screenshots(shop, anonymous, png())
+        [our_request] = await ours.wait_for(1)
+        assert (
+            event_body(our_request, our_hook["secret"], SCREENSHOTS_PROCESSED, acme, shop)["data"]["report"]["id"]
+            == ours_id
+        )
+        # The other organization's own report is the marker: the first thing its webhook hears is its own.
+        theirs_id = await report_with_screenshots(elsewhere, anonymous, png())
+        [foreign_request] = await foreign.wait_for(1)
+        foreign_body = event_body(foreign_request, foreign_hook["secret"], SCREENSHOTS_PROCESSED, other, elsewhere)
+        assert foreign_body["data"]["report"]["id"] == theirs_id
+        assert [d["payload"]["data"]["report"]["id"] for d in await deliveries(other, foreign_hook["id"])] == [
+            theirs_id
+        ]
+
+
+async def test_a_screenshots_announcement_holds_the_organization_before_it_writes_the_screenshot(
+    tenants: TenantFactory, anonymous: ApiClient, is_postgres: bool
+) -> None:
+    """An organization's deletion holds the organization's row, then deletes its screenshots. The run that finishes
+    a report's last screenshot writes a delivery, which names the organization: had it written the screenshot
+    first, then waited for the organization, each would wait for the other for good (PostgreSQL ends that by
+    failing one). It holds the organization first, as every change to a report does: while it waits for it, it
+    holds no screenshot. (PostgreSQL only: SQLite writes one transaction at a time.)"""
+    if not is_postgres:
+        pytest.skip("SQLite writes one transaction at a time")
+    async with tenants.create() as tenant, Receiver() as receiver:
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, [SCREENSHOTS_PROCESSED])
+        report_id = await report_with_screenshots(project, anonymous, png())  # no worker runs: it stays pending
+        async with tenant_session(tenant) as session:
+            [screenshot_id] = await session.scalars(
+                select(Screenshot.id).where(Screenshot.report_id == uuid.UUID(report_id))
+            )
+        async with owner_engine() as engine, engine.connect() as holding:
+            # Held as the organization's deletion holds it.
+            organization = {"id": uuid.UUID(tenant.organization_id)}
+            await holding.execute(text("SELECT id FROM organization WHERE id = :id FOR UPDATE"), organization)
+            processing = asyncio.ensure_future(processed_as_its_job_does(tenant, screenshot_id))
+            await until_waiting(holding, [processing], 1)
+            held = text("SELECT id FROM screenshot WHERE id = :id FOR UPDATE NOWAIT")  # fails if another holds it
+            assert await holding.scalar(held, {"id": screenshot_id}) == screenshot_id
+            await holding.commit()
+            assert await processing == "ready"
+        [delivery] = await deliveries(tenant, hook["id"])
+        assert (delivery["event"], delivery["payload"]["data"]["report"]["id"]) == (SCREENSHOTS_PROCESSED, report_id)
+
+
+async def processed_as_its_job_does(tenant: Tenant, screenshot_id: uuid.UUID) -> str | None:
+    async with tenant_session(tenant) as session:
+        return await ScreenshotService(session).process(screenshot_id, WebhookEvents(session).screenshot_processed)
 
 
 async def test_project_and_organization_scopes_and_inactive_webhooks(

@@ -8,7 +8,8 @@ An upload is kept as the client sent it and marked `pending`; a worker then (in 
   XMP or bytes appended after the image. Keeping the format keeps PNG screenshots lossless (text stays
   sharp) and JPEG photos the size they were; converting everything to WebP would save bytes but blur text;
 - makes a 400 px wide WebP thumbnail, records size, dimensions and format, and marks the row `ready`, or
-  `failed` with a reason.
+  `failed` with a reason; the last of a report's screenshots to be done is announced to its webhooks in that
+  same transaction (`OnProcessed`).
 Output keys derive from the screenshot's id, so running the job twice writes the same two objects.
 
 A file attached to a report whose bytes are a PNG, JPEG or WebP image goes through exactly the same steps
@@ -24,7 +25,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,6 +197,10 @@ def _thumbnail(image: Image.Image) -> bytes:
 
 
 ImageRow = TypeVar("ImageRow", Screenshot, Attachment)
+# What an image's outcome tells (a report's webhooks), written in the transaction that records it, or not at all.
+# It is called with the outcome set on the row but not yet written, and autoflush off: it holds the rows it waits
+# on before it writes the row (`session.flush()`), in the order every change to a report takes them.
+OnProcessed = Callable[[ImageRow], Awaitable[None]]
 
 
 class ImageProcessor(Generic[ImageRow]):
@@ -206,10 +211,17 @@ class ImageProcessor(Generic[ImageRow]):
     It works in the tenant in context: another tenant's row is simply not found.
     """
 
-    def __init__(self, session: AsyncSession, model: type[ImageRow], store: Storage | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        model: type[ImageRow],
+        store: Storage | None = None,
+        on_processed: OnProcessed[ImageRow] | None = None,
+    ) -> None:
         self.session = session
         self.model: type[ImageRow] = model
         self.store = store or storage()
+        self.on_processed: OnProcessed[ImageRow] | None = on_processed
 
     async def process(self, row_id: UUID) -> str | None:
         """The row's status afterwards; None when this tenant has no such pending image, in which case
@@ -318,10 +330,7 @@ class ImageProcessor(Generic[ImageRow]):
         row.format = processed.format
         row.width, row.height = processed.width, processed.height
         row.status, row.error = ImageStatus.READY.value, None
-        try:
-            await self.session.commit()
-        except StaleDataError:  # no row to update: the deletion's own job knew nothing of these files
-            await self.session.rollback()
+        if not await self._record(row):  # no row to update: the deletion's own job knew nothing of these files
             await self.store.delete(image_key)
             await self.store.delete(thumbnail_key)
             return None
@@ -334,12 +343,21 @@ class ImageProcessor(Generic[ImageRow]):
         """Mark the row failed with its reason; None when the row went meanwhile (its report was deleted)."""
         logger.info("image refused", table=self.model.__tablename__, id=str(row.id), reason=refusal.value)
         row.status, row.error = ImageStatus.FAILED.value, refusal.value
+        # Not recorded: nothing left to mark, and no reason to run again.
+        return ImageStatus.FAILED.value if await self._record(row) else None
+
+    async def _record(self, row: ImageRow) -> bool:
+        """Commit the outcome set on the row, with what `on_processed` writes of it; False, and nothing written,
+        when the row went meanwhile (its report was deleted while the image was processed)."""
         try:
+            if self.on_processed is not None:
+                with self.session.no_autoflush:  # see `OnProcessed`: the row is written once it holds its rows
+                    await self.on_processed(row)
             await self.session.commit()
-        except StaleDataError:  # nothing left to mark, and no reason to run again
+        except StaleDataError:
             await self.session.rollback()
-            return None
-        return ImageStatus.FAILED.value
+            return False
+        return True
 
 
 def pending_image(data: bytes, content_type: str, row_id: UUID) -> bytes | None:
@@ -361,9 +379,9 @@ class ScreenshotService:
         self.session = session
         self.store = store or storage()
 
-    async def process(self, screenshot_id: UUID) -> str | None:
-        """See `ImageProcessor.process`."""
-        return await ImageProcessor(self.session, Screenshot, self.store).process(screenshot_id)
+    async def process(self, screenshot_id: UUID, on_processed: OnProcessed[Screenshot] | None = None) -> str | None:
+        """See `ImageProcessor.process`; `on_processed` tells of the outcome (see `OnProcessed`)."""
+        return await ImageProcessor(self.session, Screenshot, self.store, on_processed).process(screenshot_id)
 
     async def of_report(self, report_id: UUID, screenshot_id: UUID) -> Screenshot:
         """A screenshot of this report that may be shown: a refused upload is never served."""

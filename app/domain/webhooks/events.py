@@ -1,9 +1,9 @@
 """The events that make deliveries: each is written in the transaction of the change it tells of.
 
-A report is announced as created once the worker has numbered it, so its payload carries its tracking ID;
-updates, deletions and comments are announced by the requests that make them. A payload is read and built
-only when some webhook takes the event: most organizations have none, and triage and numbering then pay one
-small query.
+A report is announced as created once the worker has numbered it, so its payload carries its tracking ID, and
+again once the worker is done with its screenshots, so that its payload carries their final addresses; updates,
+deletions and comments are announced by the requests that make them. A payload is read and built only when some
+webhook takes the event: most organizations have none, and triage, numbering and images then pay one small query.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.reports.models import Comment, Report
+from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
 from app.domain.reports.presenters import comment_read, report_reads
 from app.domain.reports.schemas import ReportRead
-from app.domain.reports.services import MovedReports
+from app.domain.reports.services import MovedReports, organization_held
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
 from app.lib.web_addresses import public_address
@@ -61,6 +61,35 @@ class WebhookEvents:
     async def reports_updated(self, project_id: UUID, moved: MovedReports) -> None:
         """`report.updated` for reports moved together: their column renamed, or deleted (back to feedback)."""
         await self._reports(Event.REPORT_UPDATED, project_id, moved.ids, moved.changes)
+
+    async def screenshot_processed(self, screenshot: Screenshot) -> None:
+        """`report.screenshots_processed` when this screenshot was the last of its report's still pending: once per
+        report, however many screenshots it has, with all of them `ready` or `failed`. Called as `OnProcessed`
+        (app/domain/reports/screenshots.py): the screenshot's outcome set, not yet written.
+
+        The organization's row, then the report's, are held before the outcome is written, in the order every
+        change to a report takes them (`ReportService.hold_organization`): the deliveries name the organization,
+        and a report's deletion holds the report, then its screenshots. Held so (FOR NO KEY UPDATE, which a new
+        comment's insert does not wait for), the report also makes the last runs of its screenshots take turns:
+        the second to finish reads the first's outcome, so exactly one of them finds nothing pending."""
+        event = Event.REPORT_SCREENSHOTS_PROCESSED
+        if screenshot.report_id is None or not (webhooks := await self.subscribers(event, screenshot.project_id)):
+            return
+        if await self.session.scalar(organization_held(screenshot.organization_id)) is None:
+            return  # deleted meanwhile: so is the screenshot, whose outcome is then not recorded
+        report = await self.session.scalar(
+            select(Report).where(Report.id == screenshot.report_id).with_for_update(key_share=True)
+        )
+        if report is None:
+            return
+        await self.session.flush()  # the outcome, now that the rows it waits on are held
+        pending = await self.session.scalar(
+            select(Screenshot.id)
+            .where(Screenshot.report_id == report.id, Screenshot.status == ImageStatus.PENDING.value)
+            .limit(1)
+        )
+        if pending is None:
+            await self._deliver(webhooks, event, report.project_id, [{"report": await self._report(report)}])
 
     async def unassigned(self, by_project: Mapping[UUID, MovedReports]) -> None:
         """`report.updated` for someone's reports given back to nobody, project by project (they left the

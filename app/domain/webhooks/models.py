@@ -25,6 +25,8 @@ class Event(enum.StrEnum):
     REPORT_UPDATED = "report.updated"
     REPORT_DELETED = "report.deleted"
     COMMENT_CREATED = "comment.created"
+    # Once per report, when the worker is done with the last of its screenshots (ready or failed).
+    REPORT_SCREENSHOTS_PROCESSED = "report.screenshots_processed"
     # Sent on request only, to try a webhook's target; nobody subscribes to it.
     PING = "ping"
 

@@ -19,7 +19,12 @@ WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048), documented_as(pattern
 # Ours or BugHerd's; checked by `subscribed_events` (its refusal lists them), so only documented here.
 EventName = Annotated[
     str,
-    msgspec.Meta(extra_json_schema={"extra": {"enum": [*(event.value for event in SUBSCRIBABLE), *BUGHERD_EVENTS]}}),
+    msgspec.Meta(
+        description="An event by our name or BugHerd's (`task_create`…). `report.screenshots_processed`, which "
+        "BugHerd has not, is sent once per report, when the worker is done with all its screenshots (each `ready` "
+        'or `failed`); its `data` is `{"report"}`.',
+        extra_json_schema={"extra": {"enum": [*(event.value for event in SUBSCRIBABLE), *BUGHERD_EVENTS]}},
+    ),
 ]
 EventNames = Annotated[list[EventName], msgspec.Meta(extra_json_schema={"extra": {"minItems": 1}})]
 
