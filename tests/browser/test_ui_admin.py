@@ -262,7 +262,12 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await page.get_by_role("button", name="Create webhook").click()
         await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
         (webhook,) = await read(tenant, "/api/v1/webhooks")
-        assert webhook["events"] == ["report.created", "report.updated", "comment.created"]
+        assert webhook["events"] == [
+            "report.created",
+            "report.updated",
+            "comment.created",
+            "report.screenshots_processed",
+        ]
 
         await page.get_by_role("link", name="Delivery log").click()
         await page.get_by_role("button", name="Send a test delivery").click()
