@@ -12,7 +12,7 @@ PYBABEL := $(VENV)/bin/pybabel
 
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint bench catalogs widget browser extract-messages clean
+.PHONY: install run test lint bench catalogs widget axe browser extract-messages clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,7 +22,7 @@ $(UV):
 # it, so each one (the server, the worker, every CLI command a test runs) compiled every library again: ~8 s each.
 install: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --quiet --compile-bytecode
-	$(MAKE) --no-print-directory catalogs widget
+	$(MAKE) --no-print-directory catalogs widget axe
 
 ## Compile the gettext catalogs (.po -> .mo); the .mo files are build output, never committed. Only a catalog
 ## whose .po changed is compiled again: a suite running beside a `make install` must not read a half-written one.
@@ -46,6 +46,16 @@ widget: $(WIDGET)
 $(WIDGET): widget/package.json widget/package-lock.json $(wildcard widget/src/*.js)
 	cd widget && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
 	cd widget && $(NODE_PATH_ENV) npm run --silent build
+
+## axe-core, the accessibility audit the browser tests run in their pages (tests/support/accessibility.py), from
+## tests/browser/package-lock.json; npm writes node_modules/.package-lock.json last, so it marks a whole install.
+AXE := tests/browser/node_modules/.package-lock.json
+
+axe: $(AXE)
+	@:
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
 
 ## The browser tests drive Debian's Chromium: installed here when apt can (as root); else they are skipped,
 ## each with the reason.
@@ -79,5 +89,5 @@ lint: install
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache widget/node_modules $(WIDGET)
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache widget/node_modules tests/browser/node_modules $(WIDGET)
 	find locales -name '*.mo' -delete
