@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.accessibility import Violation, audit, described
-from tests.support.admin_ui import log_in, png, report
+from tests.support.admin_ui import log_in, report_with_context
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.screenshots import processed
 from tests.support.site import Site
@@ -52,20 +52,8 @@ async def test_the_pages_before_logging_in_pass_the_audit(page: Page) -> None:
 
 async def report_with_everything(tenant: Tenant, project: dict[str, Any]) -> str:
     """A processed report with a screenshot, what the page logged and a comment; its page's address."""
-    headers = {"X-API-Key": project["apiKey"]}
-    files = {"file": ("shot.png", png(320, 200), "image/png")}
-    upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
-    assert upload.status_code == 201, upload.text
-    created = await report(
-        tenant.client,
-        project["apiKey"],
-        "The cart total is wrong",
-        description="The total stays at zero after adding a second item.",
-        screenshot_url=upload.json()["key"],
-        console_logs=[{"level": "error", "message": "TypeError: total is undefined"}],
-        network_logs=[{"method": "POST", "url": "https://shop.example/api/cart", "status": 500}],
-        user_actions=[{"type": "click", "target": "button#checkout"}],
-        metadata={"url": "https://shop.example/cart", "browser": {"name": "Firefox", "version": "133"}},
+    created = await report_with_context(
+        tenant, project, description="The total stays at zero after adding a second item."
     )
     comment = await tenant.client.post(
         f"/api/v1/reports/{created['id']}/comments", json={"text": "Reproduced on staging."}

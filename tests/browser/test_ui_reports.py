@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from app.lib.i18n import SUPPORTED_LOCALES
 from app.lib.sessions import SESSION_COOKIE
-from tests.support.admin_ui import invite, log_in, png, read, report
+from tests.support.admin_ui import invite, log_in, png, read, report, report_with_context
 from tests.support.clients import PASSWORD, WIDGET_METADATA, TenantFactory
 from tests.support.screenshots import numbered, processed
 from tests.support.worker import running_worker
@@ -86,20 +86,7 @@ async def test_a_reports_page_shows_its_screenshot_and_context_and_takes_triage_
 ) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
-        headers = {"X-API-Key": project["apiKey"]}
-        files = {"file": ("shot.png", png(320, 200), "image/png")}
-        upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
-        assert upload.status_code == 201, upload.text
-        created = await report(
-            tenant.client,
-            project["apiKey"],
-            "The cart total is wrong",
-            screenshot_url=upload.json()["key"],
-            console_logs=[{"level": "error", "message": "TypeError: total is undefined"}],
-            network_logs=[{"method": "POST", "url": "https://shop.example/api/cart", "status": 500}],
-            user_actions=[{"type": "click", "target": "button#checkout"}],
-            metadata={"url": "https://shop.example/cart", "browser": {"name": "Firefox", "version": "133"}},
-        )
+        created = await report_with_context(tenant, project)
         await processed(tenant, created["id"])
         tracking_id = (await numbered(tenant, created["id"]))["trackingId"]
         await log_in(page, tenant.email)

@@ -30,6 +30,26 @@ async def report(client: ApiClient, api_key: str, title: str, **fields: Any) -> 
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
+async def report_with_context(tenant: Tenant, project: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """ "The cart total is wrong" with a screenshot (not yet processed) and what the page logged, as the widget
+    sends one."""
+    headers = {"X-API-Key": project["apiKey"]}
+    files = {"file": ("shot.png", png(320, 200), "image/png")}
+    upload = await tenant.client.post("/api/v1/upload/screenshot", files=files, headers=headers)
+    assert upload.status_code == 201, upload.text
+    return await report(
+        tenant.client,
+        project["apiKey"],
+        "The cart total is wrong",
+        screenshot_url=upload.json()["key"],
+        console_logs=[{"level": "error", "message": "TypeError: total is undefined"}],
+        network_logs=[{"method": "POST", "url": "https://shop.example/api/cart", "status": 500}],
+        user_actions=[{"type": "click", "target": "button#checkout"}],
+        metadata={"url": "https://shop.example/cart", "browser": {"name": "Firefox", "version": "133"}},
+        **fields,
+    )
+
+
 async def read(tenant: Tenant, path: str) -> Any:
     response = await tenant.client.get(path)
     assert response.status_code == 200, response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from app.domain.integrations.github import WORD_JOINER, body
 from app.domain.reports.models import Report
@@ -10,17 +11,20 @@ from app.lib.i18n import use_locale
 from app.settings import get_settings
 
 
-def _report() -> Report:
+def _report(**fields: Any) -> Report:
     return Report(
-        id=uuid.uuid4(),
-        tracking_id="SHOP-7",
-        title="Checkout fails",
-        description="Nothing happens.",
-        severity="high",
-        priority="medium",
-        category="bug",
-        page_metadata={"device": {"type": "mobile", "os": "iOS", "osVersion": "17.2"}},
-        console_logs=[],
+        **{
+            "id": uuid.uuid4(),
+            "tracking_id": "SHOP-7",
+            "title": "Checkout fails",
+            "description": "Nothing happens.",
+            "severity": "high",
+            "priority": "medium",
+            "category": "bug",
+            "page_metadata": {"device": {"type": "mobile", "os": "iOS", "osVersion": "17.2"}},
+            "console_logs": [],
+            **fields,
+        }
     )
 
 
@@ -38,14 +42,7 @@ def test_labels_take_the_languages_colon_and_the_device_its_word() -> None:
 def test_a_report_within_githubs_limit_is_written_whole() -> None:
     """Only a body past GitHub's 65,536 characters is shortened: a report of everyday size is written as it was
     before, with no note."""
-    report = Report(
-        id=uuid.uuid4(),
-        tracking_id="SHOP-7",
-        title="Checkout fails",
-        description="Nothing happens.",
-        severity="high",
-        priority="medium",
-        category="bug",
+    report = _report(
         reporter_name="Erin",
         page_url="https://shop.example/cart",
         page_metadata={"browser": {"name": "Firefox", "version": "128"}, "custom": {"plan": "Pro", "orderId": 1234}},
