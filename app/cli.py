@@ -375,16 +375,28 @@ def export_organization_command(organization: str, archive: Path, overwrite: boo
 
 @cli.command("import-organization")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_organization_command(archive: Path) -> None:
+@click.option(
+    "--join-existing-accounts",
+    is_flag=True,
+    help="join the members who have an account on this instance at once, as they had joined in the archive "
+    "(your own people); without it they are invited, and an archive whose owner has one is refused",
+)
+def import_organization_command(archive: Path, join_existing_accounts: bool) -> None:
     """Make a new organization of an archive that export-organization wrote (on this or another instance): its
-    tracking IDs kept, its people joining by address or invited, its files in this instance's storage."""
+    tracking IDs kept, its people invited (or, with --join-existing-accounts, those with an account here joining),
+    its files in this instance's storage."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         known = [revision.revision for revision in ScriptDirectory.from_config(_alembic_config()).walk_revisions()]
         try:
             with _database_errors("DATABASE_URL"):
                 imported = asyncio.run(
-                    import_organization(archive, revisions=known, progress=_transfer_progress(importing=True))
+                    import_organization(
+                        archive,
+                        revisions=known,
+                        progress=_transfer_progress(importing=True),
+                        join_existing_accounts=join_existing_accounts,
+                    )
                 )
         except ArchiveRefusedError as error:
             raise click.ClickException(str(error)) from None
@@ -406,6 +418,14 @@ def import_organization_command(archive: Path) -> None:
         )
         for invitee in imported.invited:
             click.echo(_("Invited %(email)s: %(link)s", email=invitee.email, link=invitee.link))
+        if imported.not_joined:
+            message = ngettext(
+                "%(num)s member with an account on this instance is invited rather than joined: %(emails)s",
+                "%(num)s members with accounts on this instance are invited rather than joined: %(emails)s",
+                len(imported.not_joined),
+                emails=", ".join(imported.not_joined),
+            )
+            click.echo(message)
         if webhooks := imported.counts.get("webhooks"):
             message = ngettext(
                 "%(num)s webhook is imported turned off, with a new secret: rotate its secret, give it to the "

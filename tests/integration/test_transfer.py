@@ -14,20 +14,23 @@ import sys
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.organizations.models import Organization
+from app.domain.accounts.models import User
+from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.transfer.archive import MANIFEST, PEOPLE_KIND, TENANT_KINDS
 from app.domain.transfer.importing import MAX_FILE_BYTES, ArchiveRefusedError, import_organization
 from app.lib.database import alchemy_config
 from app.settings import get_settings
-from tenants.context import system_scope
+from tenants.context import system_scope, tenant_scope
 from tests.integration.test_attachment_images import attach
 from tests.integration.test_screenshots import screenshot_png
 from tests.support.admin_ui import invite, png, report
-from tests.support.clients import Tenant, TenantFactory
+from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.screenshots import numbered, processed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +84,7 @@ async def screenshot_report(tenant: Tenant, project: dict[str, Any], title: str)
 
 async def exported_with_a_screenshot(tenant: Tenant, prefix: str, path: Path) -> dict[str, Any]:
     """A project of the organization with a report and its processed screenshot, the organization exported to
-    `path`: the project."""
+    `path`: the project. Its owner has an account here: the archive imports with --join-existing-accounts."""
     project = await tenant.create_project("Shop", trackingPrefix=prefix)
     shot = await screenshot_report(tenant, project, "The cart is empty")
     await processed(tenant, shot["id"])
@@ -216,7 +219,8 @@ async def test_an_exported_organization_imports_as_one_that_answers_the_same(
         assert {row["prefix"] for row in rows["project_prefixes"]} == {"RLT", "RLX", "BLG"}
         assert {row["email"] for row in rows["people"]} >= {tenant.email, made["member"]}
 
-        imported = await cli("import-organization", str(path))
+        # A backup restored beside its original: its people, who have accounts here, join it at once.
+        imported = await cli("import-organization", str(path), "--join-existing-accounts")
         assert imported.returncode == 0, imported.stderr
         assert "newcomer-transfer@example.com: http" in imported.stdout  # invited again, with a link to pass on
         me = await get(tenant, "/api/v1/auth/me")
@@ -281,7 +285,7 @@ async def test_an_import_that_fails_leaves_no_organization_and_no_file(
                     target.writestr(info, data)
                 if damage.startswith("a file"):
                     target.writestr(f"files/{tenant.organization_id}/{foreign}/{'0' * 32}.png", b"late")
-            failed = await cli("import-organization", str(broken))
+            failed = await cli("import-organization", str(broken), "--join-existing-accounts")
             assert failed.returncode == 1, (damage, failed.stdout, failed.stderr)
             # A line, no traceback; the good files came first in the archive, and were written before the damaged
             # one was met: undone.
@@ -307,7 +311,7 @@ async def test_an_archives_file_that_no_record_names_is_left_out(
                 target.writestr(info, source.read(info))
             target.writestr(f"files/{tenant.organization_id}/{project['id']}/{unnamed}", b"named by nobody")
         files_before = stored_files()
-        imported = await cli("import-organization", str(padded))
+        imported = await cli("import-organization", str(padded), "--join-existing-accounts")
         assert imported.returncode == 0, imported.stderr
         added = stored_files() - files_before
         assert len(added) == 2  # the screenshot and its thumbnail
@@ -345,7 +349,7 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
         assert oversized.stat().st_size < path.stat().st_size + 100_000
 
         for broken, reason in ((wrong_crc, "Bad CRC-32 for file 'reports.jsonl'"), (oversized, name)):
-            failed = await cli("import-organization", str(broken))
+            failed = await cli("import-organization", str(broken), "--join-existing-accounts")
             assert failed.returncode == 1, (broken, failed.stdout, failed.stderr)
             assert "Traceback" not in failed.stderr
             assert failed.stderr.splitlines()[-1].startswith("Error: The archive is damaged:"), failed.stderr
@@ -427,7 +431,7 @@ async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_orga
         aside = uploads.rename(uploads.with_name("uploads-aside"))
         uploads.write_bytes(b"")  # the uploads directory is no directory: every write fails
         try:
-            failed = await cli("import-organization", str(path), lang="de_DE.UTF-8")
+            failed = await cli("import-organization", str(path), "--join-existing-accounts", lang="de_DE.UTF-8")
         finally:
             uploads.unlink()
             aside.rename(uploads)
@@ -438,3 +442,141 @@ async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_orga
     assert "Not a directory" in line or "NotADirectoryError" in line, line
     assert "DATABASE_URL" not in line
     assert await organizations() == organizations_before
+
+
+def readdressed(path: Path, target: Path, addresses: dict[str, str]) -> Path:
+    """The archive at `path` written to `target` with people's addresses changed, as if made where they had
+    other ones (another instance's)."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == PEOPLE_KIND.file:
+                people = [json.loads(line) for line in data.splitlines() if line.strip()]
+                rows = [{**person, "email": addresses.get(person["email"], person["email"])} for person in people]
+                data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+            copy.writestr(info, data)
+    return target
+
+
+async def copies(name: str, original: str) -> set[UUID]:
+    """The organizations imported as `name` beside the original, of id `original`."""
+    async with alchemy_config().get_session() as session:
+        with system_scope("test"):
+            found = await session.scalars(
+                select(Organization.id).where(Organization.name == name, Organization.id != UUID(original))
+            )
+            return set(found)
+
+
+async def people_of(organization_id: UUID) -> dict[str, dict[str, Any]]:
+    """An organization's people by address: their role, whether their invitation is pending, and whether their
+    invitation (if they have one) opens their account."""
+    async with alchemy_config().get_session() as session:
+        with tenant_scope(organization_id):
+            members = await session.execute(
+                select(User.email, Membership.role, Membership.invitation_pending).join(
+                    User, User.id == Membership.user_id
+                )
+            )
+            invitations = await session.execute(
+                select(User.email, Invitation.opens_account).join(User, User.id == Invitation.user_id)
+            )
+            opens = dict(invitations.tuples().all())
+            return {
+                email: {"role": role, "pending": pending, "opens_account": opens.get(email)}
+                for email, role, pending in members.tuples()
+            }
+
+
+def invitation_token(stdout: str, email: str) -> str:
+    [link] = [line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith(f"Invited {email}: ")]
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def test_a_member_with_an_account_here_is_invited_not_joined_unless_the_operator_says_so(
+    tenants: TenantFactory, app: Any, tmp_path: Path
+) -> None:
+    """An archive's member whose address has an account on this instance was joined to the imported organization
+    without a word: its holder, who never joined it here, found it among theirs. They are invited in their role
+    now, as an admin invites them, and accept with their own password; the summary says so. With
+    --join-existing-accounts (an operator moving their own people) they join as before; an address with no account
+    here is invited as before, its invitation opening the account."""
+    name = "Existing Member Transfer"
+    async with tenants.create(name) as tenant:
+        member, _member_id = await invite(tenant, app, "admin", email="existing-admin-transfer@example.com")
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+
+        def moved(elsewhere: str) -> str:
+            """The archive as made on an instance where its owner had an address nobody has here (an import makes
+            an account for it, so each import below takes another)."""
+            return str(readdressed(path, tmp_path / f"{elsewhere}.zip", {tenant.email: elsewhere}))
+
+        elsewhere = "owner-elsewhere-transfer@example.com"
+        imported = await cli("import-organization", moved(elsewhere))
+        assert imported.returncode == 0, imported.stderr
+        [copy] = await copies(name, tenant.organization_id)
+        people = await people_of(copy)
+        assert people[member] == {"role": "admin", "pending": True, "opens_account": False}
+        assert people[elsewhere] == {"role": "owner", "pending": True, "opens_account": True}  # as before
+        said = f"1 member with an account on this instance is invited rather than joined: {member}"
+        assert said in imported.stdout.splitlines(), imported.stdout
+        # The app's own invitation: its holder accepts it with their password, and joins.
+        async with ApiClient.for_app(app) as holder:
+            accepted = await holder.post(
+                "/api/v1/auth/invitations/accept",
+                json={"token": invitation_token(imported.stdout, member), "password": PASSWORD},
+            )
+            assert accepted.status_code == 200, accepted.text
+
+        in_german = await cli(
+            "import-organization", moved("owner-elsewhere-de-transfer@example.com"), lang="de_DE.UTF-8"
+        )
+        assert in_german.returncode == 0, in_german.stderr
+        said = f"1 Mitglied mit einem Konto auf dieser Instanz ist eingeladen statt aufgenommen: {member}"
+        assert said in in_german.stdout.splitlines(), in_german.stdout
+
+        seen = await copies(name, tenant.organization_id)
+        elsewhere = "owner-elsewhere-joined-transfer@example.com"
+        joined = await cli("import-organization", moved(elsewhere), "--join-existing-accounts")
+        assert joined.returncode == 0, joined.stderr
+        assert "rather than joined" not in joined.stdout
+        assert f"Invited {member}:" not in joined.stdout
+        [latest] = await copies(name, tenant.organization_id) - seen
+        people = await people_of(latest)
+        assert people[member] == {"role": "admin", "pending": False, "opens_account": None}
+        assert people[elsewhere] == {"role": "owner", "pending": True, "opens_account": True}
+
+
+async def test_an_archive_whose_owner_has_an_account_here_is_refused_unless_the_operator_says_so(
+    tenants: TenantFactory, app: Any, tmp_path: Path
+) -> None:
+    """Its owner invited rather than joined would leave the organization with no owner until they accept, if
+    ever: the import is refused in one line in the reader's language that names them and the flag, and leaves
+    nothing. With --join-existing-accounts, the owner joins as the owner."""
+    name = "Existing Owner Transfer"
+    async with tenants.create(name) as tenant:
+        await tenant.create_project("Shop", trackingPrefix="OWN")
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        before = await organizations()
+
+        refused = await cli("import-organization", str(path))
+        assert refused.returncode == 1, refused.stdout
+        assert "Traceback" not in refused.stderr
+        line = refused.stderr.splitlines()[-1]
+        assert line.startswith("Error: Owners of the organization have accounts on this instance"), refused.stderr
+        assert tenant.email in line
+        assert "--join-existing-accounts" in line
+        assert await organizations() == before
+        in_german = await cli("import-organization", str(path), lang="de_DE.UTF-8")
+        assert in_german.returncode == 1
+        assert tenant.email in in_german.stderr
+        assert "--join-existing-accounts" in in_german.stderr
+        assert "Owners of the organization" not in in_german.stderr
+        assert await organizations() == before
+
+        joined = await cli("import-organization", str(path), "--join-existing-accounts")
+        assert joined.returncode == 0, joined.stderr
+        [copy] = await copies(name, tenant.organization_id)
+        assert (await people_of(copy))[tenant.email] == {"role": "owner", "pending": False, "opens_account": None}

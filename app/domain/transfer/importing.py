@@ -4,8 +4,11 @@ Every row gets a new id, derived from its old one and the new organization's (`I
 are rewritten without a table of every id in memory, and importing the same archive twice (a backup restored
 beside its original) clashes with nothing. What people outside Lantern hold is kept as it was: tracking IDs and
 numbers, every prefix a project has had, widget keys (unless this instance has the same key already). People
-travel by address: an account of this instance with the address joins with its role, anyone else is invited (no
-password travels). The rows are written in one transaction, and the files it wrote are deleted again if it fails.
+travel by address, and no password travels: anyone without an account here is invited, and gets one with the
+invitation. An account of this instance with the address is invited in its role too, as an admin invites it: its
+holder never joined the organization here, and accepts with their password, or not at all. Only the operator's
+word (`join_existing_accounts`, when they move their own people) joins such accounts at once. The rows are written
+in one transaction, and the files it wrote are deleted again if it fails.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
-from app.domain.organizations.models import Invitation
+from app.domain.organizations.models import Invitation, Role
 from app.domain.organizations.services import INVITATION_LIFETIME, invitation_link
 from app.domain.reports.attachments import MAX_ATTACHMENT_BYTES
 from app.domain.reports.ingest import MAX_UPLOAD_BYTES
@@ -73,8 +76,9 @@ _DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError)
 
 
 class ArchiveRefusedError(Exception):
-    """An archive this version does not import: not one of Lantern's, damaged, or made by a newer version. Its
-    message is in the reader's language."""
+    """An archive this version does not import: not one of Lantern's, damaged, made by a newer version, or one
+    whose owners have accounts here without the operator's word to join them. Its message is in the reader's
+    language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +91,16 @@ class Invitee:
 
 @dataclass(slots=True)
 class Imported:
-    """The new organization, how many records of each kind it took, whom it invited, and the projects whose
-    GitHub connection is to be made again (its token did not travel)."""
+    """The new organization, how many records of each kind it took, whom it invited (and of them, the accounts of
+    this instance that had joined in the archive, invited rather than joined), and the projects whose GitHub
+    connection is to be made again (its token did not travel)."""
 
     organization_id: UUID
     name: str
     slug: str
     counts: dict[str, int] = field(default_factory=dict)
     invited: list[Invitee] = field(default_factory=list)
+    not_joined: list[str] = field(default_factory=list)
     reconnect: list[str] = field(default_factory=list)
 
 
@@ -116,14 +122,17 @@ def read_manifest(archive: zipfile.ZipFile, revisions: Sequence[str]) -> Manifes
     return manifest
 
 
-async def import_organization(source: Path, *, revisions: Sequence[str], progress: Progress) -> Imported:
-    """A new organization made of the archive at `source`; nothing of it is left when any part fails."""
+async def import_organization(
+    source: Path, *, revisions: Sequence[str], progress: Progress, join_existing_accounts: bool = False
+) -> Imported:
+    """A new organization made of the archive at `source`; nothing of it is left when any part fails. With
+    `join_existing_accounts`, the accounts this instance has of the archive's members join as they had there."""
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as error:
         raise ArchiveRefusedError(_("This file is not an organization archive of Lantern.")) from error
     with archive:
-        importer = _Importer(archive, read_manifest(archive, revisions), progress)
+        importer = _Importer(archive, read_manifest(archive, revisions), progress, join_existing_accounts)
         try:
             return await importer.run()
         except (KeyError, ValueError, TypeError, IntegrityError, *_DAMAGED_ZIP) as error:
@@ -190,11 +199,15 @@ class Ids:
 
 
 class _Importer:
-    def __init__(self, archive: zipfile.ZipFile, manifest: Manifest, progress: Progress) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, manifest: Manifest, progress: Progress, join_existing_accounts: bool
+    ) -> None:
         self.archive = archive
         self.manifest = manifest
         self.progress = progress
+        self.join_existing_accounts = join_existing_accounts
         self.ids = Ids(uuid7(), UUID(manifest.organization["id"]))
+        self.emails: dict[UUID, str] = {}  # the members' addresses, by their old ids
         self.project_names: dict[UUID, str] = {}  # old id: name, to name the projects to connect to GitHub again
         self.stored: set[UUID] = set()  # the new projects that files were written under
         self.named_files: set[str] = set()  # the files' keys that the archive's screenshots and attachments name
@@ -221,9 +234,10 @@ class _Importer:
         async with alchemy_config().get_session() as session, session.begin():
             members = {row["user_id"]: row for batch in self._batches(_KINDS["memberships"]) for row in batch}
             created = await self._people(session, members)
+            self._check_owners(members, created)
             async with scoped(session, tenant_scope(self.ids.organization_id)):
                 imported = await self._organization(session)
-                imported.invited = await self._memberships(session, members, created)
+                await self._memberships(session, members, created, imported)
                 imported.counts["memberships"] = len(members)
                 for kind in TENANT_KINDS:
                     if kind.name != "memberships":
@@ -241,11 +255,13 @@ class _Importer:
             for person in batch:
                 email = normalize_email(person["email"])
                 account = await session.scalar(select(User.id).where(User.email == email))
-                if account is None and person["id"] in members:
-                    account = uuid7()
-                    fields = {name: person.get(name) for name in ("locale", "timezone")}
-                    session.add(User(id=account, email=email, name=person.get("name") or "", **fields))
-                    created.add(person["id"])
+                if person["id"] in members:
+                    self.emails[person["id"]] = email
+                    if account is None:
+                        account = uuid7()
+                        fields = {name: person.get(name) for name in ("locale", "timezone")}
+                        session.add(User(id=account, email=email, name=person.get("name") or "", **fields))
+                        created.add(person["id"])
                 self.ids.people[person["id"]] = account
             count += len(batch)
             self.progress(PEOPLE_KIND.name, count)
@@ -267,23 +283,53 @@ class _Importer:
                     raise
         return Imported(self.ids.organization_id, row["name"], row["slug"])
 
+    def _existing_accounts(self, members: dict[UUID, dict[str, Any]], created: set[UUID]) -> set[UUID]:
+        """The members (by their old ids) who had joined in the archive and have an account of this instance."""
+        return {
+            old_user
+            for old_user, row in members.items()
+            if not row.get("invitation_pending") and self.ids.person(old_user) is not None and old_user not in created
+        }
+
+    def _check_owners(self, members: dict[UUID, dict[str, Any]], created: set[UUID]) -> None:
+        """An owner of the archive with an account here could take the organization over at once; invited instead,
+        they would leave it with no owner (an organization must keep one) until they accept, if ever. An owner
+        without an account here is invited either way (their invitation chooses their password). Which it is to be
+        is the operator's word: without it, the import is refused, before anything is written."""
+        if self.join_existing_accounts:
+            return
+        existing = self._existing_accounts(members, created)
+        owners = sorted(self.emails[old] for old in existing if members[old].get("role") == Role.OWNER.value)
+        if owners:
+            message = _(
+                "Owners of the organization have accounts on this instance (%(emails)s): invited rather than joined, "
+                "they would leave it with no owner until one accepts. Pass --join-existing-accounts for them, and "
+                "the other members with accounts here, to join it at once.",
+                emails=", ".join(owners),
+            )
+            raise ArchiveRefusedError(message)
+
     async def _memberships(
-        self, session: AsyncSession, members: dict[UUID, dict[str, Any]], created: set[UUID]
-    ) -> list[Invitee]:
-        """Each member and guest with their role: one with an account here (who had accepted) joins at once;
-        the others are invited, as an admin invites them."""
-        invited = []
+        self, session: AsyncSession, members: dict[UUID, dict[str, Any]], created: set[UUID], imported: Imported
+    ) -> None:
+        """Each member and guest with their role, invited as an admin invites them; one who had joined in the
+        archive and has an account here joins at once only with the operator's word."""
         kind = _KINDS["memberships"]
+        existing = self._existing_accounts(members, created)
+        joining = existing if self.join_existing_accounts else set()
         for old_user, row in members.items():
             if self.ids.person(old_user) is None:
                 continue  # their account was deleted before the export
             values = self.ids.remapped(kind, dict(row))
-            values["invitation_pending"] = bool(row.get("invitation_pending")) or old_user in created
+            values["invitation_pending"] = old_user not in joining
             await session.execute(insert(kind.table), [values])
             if values["invitation_pending"]:
-                invited.append(await self._invite(session, values["user_id"], opens_account=old_user in created))
+                imported.invited.append(
+                    await self._invite(session, values["user_id"], opens_account=old_user in created)
+                )
+                if old_user in existing:
+                    imported.not_joined.append(self.emails[old_user])
         self.progress(kind.name, len(members))
-        return invited
 
     async def _invite(self, session: AsyncSession, user_id: UUID, *, opens_account: bool) -> Invitee:
         token = new_secret(INVITATION_PREFIX)
