@@ -62,20 +62,17 @@ _WRITABLE_KEY_MS = 60_000
 arq_logger = logging.getLogger("arq.worker")  # the line arq would write, among arq's own
 
 
-class QueueWorker(Worker):
-    """The worker of one of the side queues (images, outbound), which no signal stops: the main worker's
-    `shutdown` closes it. arq's line for that named the signal SIGUSR1, which nobody sent, where an operator
-    reads what happened."""
+class StoppingWorker(Worker):
+    """arq's worker, which stops taking jobs when told (`allow_pick_jobs` cleared) also within the batch its poll
+    read. arq's went on starting the batch: a side worker's stop did not wait for those jobs, and closing the
+    worker cancelled them as they set out, which ended the process with an uncaught CancelledError; the main
+    worker ran them while it stopped, into the pod's grace period."""
 
-    def __init__(self, kind: str, **settings: Any) -> None:
+    def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.kind = kind
         self._starting = asyncio.Lock()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """arq's, which starts every job of the batch its poll read even once the worker takes no more jobs: the
-        stop's wait did not know of the jobs started after it began, and closing the worker cancelled them as
-        they set out, which ended the process with an uncaught CancelledError."""
         async with self._starting:
             for job_id in job_ids:
                 if not self.allow_pick_jobs:
@@ -86,6 +83,16 @@ class QueueWorker(Worker):
         """Once the job being started, if any, has started: no other will be once `allow_pick_jobs` is False."""
         async with self._starting:
             pass
+
+
+class QueueWorker(StoppingWorker):
+    """The worker of one of the side queues (images, outbound), which no signal stops: the main worker's
+    `shutdown` closes it. arq's line for that named the signal SIGUSR1, which nobody sent, where an operator
+    reads what happened."""
+
+    def __init__(self, kind: str, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.kind = kind
 
     def handle_sig(self, signum: Signals) -> None:  # noqa: ARG002 - arq's placeholder signal
         arq_logger.info(
@@ -102,7 +109,7 @@ class QueueWorker(Worker):
             self.main_task.cancel()
 
 
-class MainWorker(Worker):
+class MainWorker(StoppingWorker):
     """The worker `python -m workers` runs (`python -m app.cli worker`, the chart's, `make run`'s). On SIGTERM or
     SIGINT the side queues' workers stop taking jobs with it, at once, and their running jobs have what is left of
     the same COMPLETION_WAIT_SECONDS: arq's own handling stops the main worker alone, the side workers went on

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from arq import func
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
@@ -15,7 +17,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, POSTPONED, JobQueue, deserialize, release_claims
 from app.lib.supervisor import stop_children
 from tests.support.processes import WorkerProcess
-from workers.main import QueueWorker
+from workers.main import MainWorker, QueueWorker, StoppingWorker
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -68,13 +70,15 @@ async def test_a_job_id_with_a_result_is_not_queued_again(separate_redis: Embedd
     await client.aclose()
 
 
-async def test_a_side_worker_told_to_stop_starts_none_of_the_jobs_left_in_the_batch_it_read(
-    separate_redis: EmbeddedRedis,
+@pytest.mark.parametrize("kind", [QueueWorker, MainWorker])
+async def test_a_worker_told_to_stop_starts_none_of_the_jobs_left_in_the_batch_it_read(
+    separate_redis: EmbeddedRedis, kind: type[StoppingWorker]
 ) -> None:
     """A poll reads a batch of job ids and starts them one by one. arq went on starting the batch after the stop:
-    those jobs were not among the ones the stop waited for, and closing the worker cancelled them as they set out
-    (in CI, the process ended with an uncaught CancelledError). Now the job being started when the stop comes is
-    the last one: the stop waits for it, the rest of the batch stays queued, and every job started ends."""
+    a side worker's stop did not wait for those jobs, and closing the worker cancelled them as they set out (in
+    CI, the process ended with an uncaught CancelledError); the main worker ran them while it stopped. Now the
+    job being started when the stop comes is the last one: the stop waits for it, the rest of the batch stays
+    queued, and every job started ends."""
     queue = "test-stop-queue"
     batch = 20
     release, first_running = asyncio.Event(), asyncio.Event()
@@ -88,8 +92,9 @@ async def test_a_side_worker_told_to_stop_starts_none_of_the_jobs_left_in_the_ba
     pool = ArqRedis.from_url(separate_redis.url)
     for number in range(batch):  # queued before the worker's first poll, which reads them as one batch
         await pool.enqueue_job("hold", number, _queue_name=queue)
-    worker = QueueWorker(
-        "test",
+    settings: dict[str, Any] = {"kind": "test"} if kind is QueueWorker else {}
+    worker = kind(
+        **settings,
         functions=[func(hold, name="hold")],
         redis_pool=pool,
         queue_name=queue,
