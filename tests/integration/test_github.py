@@ -25,7 +25,7 @@ from tenants.context import system_scope
 from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
-from tests.support.locks import until_waiting_for
+from tests.support.locks import deletions, until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import ReceivedRequest, Receiver
@@ -576,12 +576,7 @@ async def test_an_issue_made_for_a_report_deleted_meanwhile_ends_the_job_quietly
     assert await queued_jobs("create_github_issue", naming=issue_id) == []
 
 
-# What each deletion deletes of the rows an issue's attempt reads, as the deletion's own statement does.
-DELETES = {
-    "report": "DELETE FROM report WHERE id = :id",
-    "project": "DELETE FROM project WHERE id = (SELECT project_id FROM report WHERE id = :id)",
-    "organization": "DELETE FROM organization WHERE id = (SELECT organization_id FROM report WHERE id = :id)",
-}
+DELETES = deletions("report")  # what may go of the rows an issue's attempt reads
 
 
 @pytest.mark.parametrize("deleted", list(DELETES))

@@ -52,7 +52,7 @@ from tests.integration.test_screenshots import screenshot_png, tenant_session
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine, png
-from tests.support.locks import until_waiting_for
+from tests.support.locks import deletions, until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import HangingReceiver, ReceivedRequest, Receiver
@@ -931,12 +931,7 @@ async def test_a_delivery_whose_webhook_is_deleted_while_it_is_sent_ends_quietly
     assert await queued_jobs("deliver_webhook", naming=delivery["id"]) == [], "its delivery was queued again"
 
 
-# What each deletion deletes of the rows a delivery's attempt reads, as the deletion's own statement does.
-DELETES = {
-    "webhook": "DELETE FROM webhook WHERE id = :id",
-    "project": "DELETE FROM project WHERE id = (SELECT project_id FROM webhook WHERE id = :id)",
-    "organization": "DELETE FROM organization WHERE id = (SELECT organization_id FROM webhook WHERE id = :id)",
-}
+DELETES = deletions("webhook")  # what may go of the rows a delivery's attempt reads
 
 
 @pytest.mark.parametrize("deleted", list(DELETES))

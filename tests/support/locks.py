@@ -32,3 +32,13 @@ async def until_waiting_for(holding: AsyncConnection, table: str, past: str) -> 
         await asyncio.sleep(0.05)
     msg = f"no session waited for {table} past {past} within {WAIT_SECONDS} s"
     raise AssertionError(msg)
+
+
+def deletions(table: str) -> dict[str, str]:
+    """How a row of `table` can go while a job works on it, each as the deletion's own statement does it: itself,
+    with its project, or with its organization (`:id` names the row)."""
+    return {
+        table: f"DELETE FROM {table} WHERE id = :id",  # noqa: S608 - our own table names
+        "project": f"DELETE FROM project WHERE id = (SELECT project_id FROM {table} WHERE id = :id)",  # noqa: S608
+        "organization": f"DELETE FROM organization WHERE id = (SELECT organization_id FROM {table} WHERE id = :id)",  # noqa: S608
+    }
