@@ -11,6 +11,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException, SerializationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
+from litestar.routes import HTTPRoute
 from litestar.serialization import decode_json
 from litestar.types import HTTPScope, LifeSpanReceive, LifeSpanScope, LifeSpanSend, Receive, Scope, Send
 
@@ -56,13 +57,38 @@ from tenants.middleware import RequestContextMiddleware
 MAX_BODY_BYTES = 1024 * 1024
 MAX_MULTIPART_PARTS = 20
 _NOT_ASCII = re.compile(rb"[\x80-\xff]")
+# The name of the OPTIONS handler Litestar adds to every route that has none (`HTTPRoute.create_options_handler`).
+_LITESTARS_OPTIONS_ANSWER = "options_handler"
 
 
 class Lantern(Litestar):
     """Litestar, answering HEAD wherever GET is answered, as HTTP asks of every server: monitors, link checkers
     and proxies probe an address (a screenshot's, the widget's script) with HEAD, and got a 405. A query
     sent with raw UTF-8 (`curl -g '…?search=結帳'`) is read as UTF-8: Litestar reads its bytes as Latin-1, and
-    the search found nothing."""
+    the search found nothing. An OPTIONS request's `Allow` names every method of its address."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._allow_every_method_in_options()
+
+    def _allow_every_method_in_options(self) -> None:
+        """Litestar 2 makes an address's OPTIONS answer with the first controller that serves it, and keeps it when
+        another controller adds methods there (litestar#4169, fixed in Litestar 3): `OPTIONS /api/v1/reports` said
+        `Allow: OPTIONS, POST`, not GET, as BugSpark's create and the team's list are two controllers'. Each such
+        answer is made again from its finished route, and the routes' trie with it."""
+        for route in self.routes:
+            if not isinstance(route, HTTPRoute):
+                continue
+            stale, _ = route.route_handler_map["OPTIONS"]
+            if stale.handler_name != _LITESTARS_OPTIONS_ANSWER:
+                continue  # an OPTIONS handler of our own
+            fresh = route.create_options_handler(route.path)
+            fresh.owner = stale.owner
+            fresh.on_registration(self)
+            route.route_handlers[route.route_handlers.index(stale)] = fresh
+            parameters = fresh.create_kwargs_model(path_parameters=route.path_parameters)
+            route.route_handler_map["OPTIONS"] = (fresh, parameters)
+        self.asgi_router.construct_routing_trie()
 
     async def __call__(
         self, scope: Scope | LifeSpanScope, receive: Receive | LifeSpanReceive, send: Send | LifeSpanSend

@@ -7,10 +7,12 @@ import contextlib
 import os
 import secrets
 import signal
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -217,6 +219,33 @@ async def test_uptime_monitors_probe_with_head(anonymous: ApiClient) -> None:
         assert (probed.status_code, probed.content) == (200, b""), path
         assert probed.headers["content-type"] == got.headers["content-type"], path
         assert probed.headers["content-length"] == str(len(got.content)), path
+
+
+async def test_options_names_every_method_of_the_address(app: Litestar, tenants: TenantFactory) -> None:
+    """OPTIONS names the methods a 405 names: an address that two controllers serve (BugSpark's create and the
+    team's list, both `/api/v1/reports`) said only the first one's (`Allow: OPTIONS, POST`, Litestar 2's
+    litestar#4169)."""
+    async with tenants.create() as owner:
+        for route in app.routes:
+            if not isinstance(route, HTTPRoute) or not route.path.startswith("/api/"):
+                continue
+            path = route.path_format.format(
+                **{
+                    name: uuid.uuid4() if parameter.type is uuid.UUID else "BSK-1"
+                    for name, parameter in route.path_parameters.items()
+                }
+            )
+            refused = await owner.client.request("TRACE", path)  # served nowhere: its 405 names what is
+            assert refused.status_code == 405, (path, refused.text)
+            answer = await owner.client.options(path)
+            assert answer.status_code == 204, (path, answer.text)
+            assert _methods(answer.headers["allow"]) == _methods(refused.headers["allow"]), path
+        reports = await owner.client.options("/api/v1/reports")
+        assert _methods(reports.headers["allow"]) == {"GET", "POST", "OPTIONS"}
+
+
+def _methods(allow: str) -> set[str]:
+    return {method.strip() for method in allow.split(",")}
 
 
 async def test_a_head_probe_says_when_a_dependency_is_missing(anonymous: ApiClient, redis_gone: None) -> None:
