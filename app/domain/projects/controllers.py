@@ -127,7 +127,9 @@ class ProjectController(Controller):
         visible = await projects.visible_page(identity, window)
         custom = await projects.with_custom_columns(project.id for project in visible.items)
         reads = [
-            project_read(project, await _keys(identity, projects, project), has_custom_columns=project.id in custom)
+            project_read(
+                project, await projects.keys_seen_by(identity, project.id), has_custom_columns=project.id in custom
+            )
             for project in visible.items
         ]
         return page_or_document(request, "project", reads, visible.total, window, kind=schemas.ProjectRead)
@@ -167,7 +169,7 @@ class ProjectController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
         project = await projects.visible_one(identity, project_id)
-        read = await _read(projects, project, await _keys(identity, projects, project))
+        read = await _read(projects, project, await projects.keys_seen_by(identity, project.id))
         return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
 
     @route(
@@ -330,8 +332,3 @@ class ProjectController(Controller):
 async def _read(projects: ProjectService, project: Project, keys: list[ProjectKey]) -> schemas.ProjectRead:
     custom = await projects.with_custom_columns([project.id])
     return project_read(project, keys, has_custom_columns=project.id in custom)
-
-
-async def _keys(identity: Identity, projects: ProjectService, project: Project) -> list[ProjectKey]:
-    """The project's widget keys, for its team; a guest (someone outside it, such as a client) sees none."""
-    return [] if identity.role is Role.GUEST else await projects.keys(project.id)

@@ -270,6 +270,10 @@ class ProjectService(TenantService[Project]):
         )
         return list(rows)
 
+    async def keys_seen_by(self, identity: Identity, project_id: UUID) -> list[ProjectKey]:
+        """The project's widget keys, for its team; a guest (someone outside it, such as a client) sees none."""
+        return [] if identity.role is Role.GUEST else await self.keys(project_id)
+
     async def key_page(self, project_id: UUID, window: Window) -> Paged[ProjectKey]:
         """A page of the project's widget keys, oldest first, revoked ones too."""
         statement = (
