@@ -27,7 +27,7 @@ from app.ui.controllers.members import MemberPages
 from app.ui.controllers.organization import OrganizationPages
 from app.ui.controllers.password_reset import PasswordResetPages
 from app.ui.controllers.profile import ProfilePages
-from app.ui.controllers.projects import ProjectPages
+from app.ui.controllers.projects import ProjectPages, ProjectSetupPages
 from app.ui.controllers.reports import ReportPages
 from app.ui.controllers.tokens import TokenPages
 from app.ui.controllers.webhooks import WebhookPages
@@ -60,6 +60,7 @@ ui_router = Router(
         ReportPages,
         BoardPages,
         ProjectPages,
+        ProjectSetupPages,
         GitHubPages,
         MemberPages,
         WebhookPages,

@@ -563,10 +563,10 @@ async def test_a_guest_sees_only_their_own_reports_of_their_project(
         await expect(page.get_by_label("Assignee")).to_have_count(0)  # the organization's people are not shown
         await expect(page.get_by_role("checkbox")).to_have_count(0)  # triage, in bulk too, is the team's
         await expect(page.get_by_label("Project").locator("option")).to_have_text(["All", "Shared"])
-        await expect(page.get_by_role("link", name="Projects")).to_have_count(0)
-        response = await page.goto("/ui/projects/")
-        assert response is not None
-        assert response.status == 403
+        # Their Projects page lists the project they were added to, without the team's controls.
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
+        await expect(page.get_by_role("rowheader")).to_have_text(["Shared"])
+        await expect(page.get_by_role("button", name="Create project")).to_have_count(0)
         for hidden_report in (others, elsewhere):
             response = await page.goto(f"/ui/reports/{hidden_report['id']}")
             assert response is not None

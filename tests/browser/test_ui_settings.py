@@ -146,7 +146,8 @@ async def test_members_cannot_change_the_settings(tenants: TenantFactory, page: 
         assert refused is not None
         assert refused.status == 403
         await expect(page.get_by_role("heading", name="You are not allowed to do this.")).to_be_visible()
-        await expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(["Reports", "Board"])
+        navigation = page.get_by_role("navigation", name="Main").get_by_role("link")
+        await expect(navigation).to_have_text(["Reports", "Board", "Projects"])
         await page.get_by_role("button", name="Log out").click()
         await expect(page).to_have_url(re.compile("/ui/login"))
 

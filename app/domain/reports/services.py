@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -153,6 +153,19 @@ class ReportService(TenantService[Report]):
         if len(reports) != len(wanted):
             raise not_found()
         return reports
+
+    async def open_by_project(
+        self, identity: Identity, guest: GuestView | None, project_ids: Collection[UUID]
+    ) -> dict[UUID, int]:
+        """How many reports of each of these projects are open (in any column but the closed one, BugHerd's
+        archive), of those `identity` sees (a guest, those of `guest`); a project with none is left out. One grouped
+        count, which the index on the organization, project and status answers."""
+        rows = await self.session.execute(
+            select(Report.project_id, func.count())
+            .where(Report.project_id.in_(project_ids), Report.status != CLOSED_STATUS, *visibility(identity, guest))
+            .group_by(Report.project_id)
+        )
+        return dict(rows.tuples().all())
 
     async def lock(self, report: Report, *, share: bool = False) -> None:
         """Hold the report's row until the transaction ends, read afresh: FOR UPDATE for a change made from what

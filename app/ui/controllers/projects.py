@@ -1,9 +1,11 @@
-"""Projects for the organization's owners and admins: list, create, the line that embeds the widget and a
-sample page carrying it, settings (site, allowed origins, rate limit, widget appearance), people and new keys;
-through the API's `ProjectService`. The GitHub connection has its page (integrations.py)."""
+"""Projects: every role lists those it sees (a guest, those they were added to) with their open reports, and reads
+one; owners and admins also create them and set them up: the line that embeds the widget and a sample page carrying
+it, settings (site, allowed origins, rate limit, widget appearance), people and new keys. Through the API's
+`ProjectService`; the GitHub connection has its page (integrations.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,6 +21,8 @@ from app.domain.organizations.services import InvitationNotice
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.projects.schemas import ProjectCreate, ProjectPersonAdd, ProjectUpdate
 from app.domain.projects.services import ProjectService
+from app.domain.reports.controllers.deps import guest_projects
+from app.domain.reports.services import ReportService
 from app.domain.webhooks.events import WebhookEvents
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
@@ -199,13 +203,84 @@ async def _settings_page(  # noqa: PLR0913 - the page and what it shows
     )
 
 
+async def _list_page(
+    layout: Layout,
+    projects: ProjectService,
+    reports: ReportService,
+    form: NewProjectForm,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The projects the person sees, each with its open reports; for owners and admins, the new project's form (as
+    sent and refused)."""
+    visible = await projects.visible(layout.identity)
+    open_reports = await _open_reports(layout, projects, reports, visible)
+    return form_page("projects/list.html", layout, form, errors=errors, projects=visible, open_reports=open_reports)
+
+
+async def _open_reports(
+    layout: Layout, projects: ProjectService, reports: ReportService, shown: Sequence[Project]
+) -> dict[UUID, int]:
+    """How many open reports of each of the `shown` projects the person sees (a guest, as their view counts)."""
+    guest = await guest_projects(layout.identity, projects)
+    return await reports.open_by_project(layout.identity, guest, [project.id for project in shown])
+
+
+async def _overview_page(
+    layout: Layout, project: Project, projects: ProjectService, reports: ReportService
+) -> Template:
+    """A project as the rest of the organization reads it: what it is, its open reports, where to read them, and
+    for members the line that embeds the widget (a widget key is public: it is in every page the widget is on;
+    guests, who are outside the team, read none, as the API shows them none)."""
+    key = newest_key(await projects.keys_seen_by(layout.identity, project.id))
+    return page(
+        "projects/project.html",
+        layout,
+        project=project,
+        open_reports=(await _open_reports(layout, projects, reports, [project])).get(project.id, 0),
+        snippet=embed_snippet(key) if key else None,
+    )
+
+
 class ProjectPages(Controller):
+    """What every role reads: the projects it sees, and one project's page (its settings, for owners and admins)."""
+
     path = "/projects"
-    guards = [requires_person, requires_manager]
+    guards = [requires_person]
 
     @get("/")
-    async def list_page(self, layout: NamedDependency[Layout], projects: NamedDependency[ProjectService]) -> Template:
-        return await self._list(layout, projects, NewProjectForm())
+    async def list_page(
+        self,
+        layout: NamedDependency[Layout],
+        projects: NamedDependency[ProjectService],
+        reports: NamedDependency[ReportService],
+    ) -> Template:
+        return await _list_page(layout, projects, reports, NewProjectForm())
+
+    @get("/{project_id:uuid}")
+    async def project_page(  # noqa: PLR0913 - the page, and the services either kind of it is made from
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+        reports: NamedDependency[ReportService],
+        connections: NamedDependency[GitHubConnections],
+    ) -> Template:
+        """Owners and admins set the project up here; anyone else reads it (a guest, one they were added to)."""
+        project = await projects.visible_one(layout.identity, project_id)
+        if not layout.manages:
+            return await _overview_page(layout, project, projects, reports)
+        shown = take_shown_once(request)
+        invited = InvitationNotice(**shown) if shown else None
+        return await _settings_page(layout, project, projects, connections, SettingsForm.of(project), invited=invited)
+
+
+class ProjectSetupPages(Controller):
+    """What owners and admins alone do with projects: create them, and each one's settings, people and keys."""
+
+    path = "/projects"
+    guards = [requires_person, requires_manager]
 
     @post("/")
     async def create(
@@ -213,35 +288,15 @@ class ProjectPages(Controller):
         layout: NamedDependency[Layout],
         data: Annotated[NewProjectForm, Form],
         projects: NamedDependency[ProjectService],
+        reports: NamedDependency[ReportService],
     ) -> Redirect | Template:
         """On to the new widget key and the line that embeds the widget with it; a refused form comes back
         filled in."""
         try:
             project = await projects.create_project(data.body())
         except LanternError as error:
-            return await self._list(layout, projects, data, field_errors(error, NEW_PROJECT_FIELDS))
+            return await _list_page(layout, projects, reports, data, field_errors(error, NEW_PROJECT_FIELDS))
         return see_other(_key_page_path(project.id, (await projects.keys(project.id))[0].id))
-
-    @staticmethod
-    async def _list(
-        layout: Layout, projects: ProjectService, form: NewProjectForm, errors: dict[str, str] | None = None
-    ) -> Template:
-        visible = await projects.visible(layout.identity)
-        return form_page("projects/list.html", layout, form, errors=errors, projects=visible)
-
-    @get("/{project_id:uuid}")
-    async def settings(
-        self,
-        request: Request[Any, Any, Any],
-        layout: NamedDependency[Layout],
-        project_id: FromPath[UUID],
-        projects: NamedDependency[ProjectService],
-        connections: NamedDependency[GitHubConnections],
-    ) -> Template:
-        project = await projects.get(project_id)
-        shown = take_shown_once(request)
-        invited = InvitationNotice(**shown) if shown else None
-        return await _settings_page(layout, project, projects, connections, SettingsForm.of(project), invited=invited)
 
     @get("/{project_id:uuid}/try")
     async def try_widget(
