@@ -1,6 +1,7 @@
 """An automated accessibility audit (axe-core, WCAG 2.1 A and AA) of every main page of the admin UI as an owner
-sees it, and of the widget's dialog on a customer's page: each in English and Japanese, on a desktop's width and
-a phone's. One test per group of pages, which lists every violation it found."""
+sees it (and the Projects pages as a member does), and of the widget's dialog on a customer's page: each in English
+and Japanese, on a desktop's width and a phone's. One test per group of pages, which lists every violation it
+found."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.accessibility import Violation, audit, described
-from tests.support.admin_ui import log_in, report_with_context
+from tests.support.admin_ui import invite, log_in, report, report_with_context
 from tests.support.clients import Tenant, TenantFactory
 from tests.support.screenshots import processed
 from tests.support.site import Site
@@ -78,6 +79,20 @@ async def test_the_project_pages_pass_the_audit(tenants: TenantFactory, page: Pa
         await log_in(page, tenant.email)
         paths = ["/ui/projects/", f"/ui/projects/{project['id']}", f"/ui/projects/{project['id']}/github"]
         violations = await audited_pages(page, paths)
+    assert not violations, described(violations)
+
+
+async def test_the_project_pages_pass_the_audit_as_a_member_reads_them(
+    tenants: TenantFactory, page: Page, app: Any
+) -> None:
+    """A member's Projects page and a project's page, read-only (no settings, the line that embeds the widget)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", siteUrl="https://shop.example")
+        await report(tenant.client, project["apiKey"], "The cart total is wrong")
+        member, _member_id = await invite(tenant, app, "member")
+        await log_in(page, member, path="/ui/projects/")
+        await expect(page.get_by_role("rowheader")).to_have_text(["Shop"])  # the page itself, not a refusal's
+        violations = await audited_pages(page, ["/ui/projects/", f"/ui/projects/{project['id']}"])
     assert not violations, described(violations)
 
 
