@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 from urllib.parse import urlencode
 
 import msgspec
@@ -49,8 +49,7 @@ def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
     the same one, among the forms of it Lantern answers: see `accepted`), by a body sent as a JSON:API document
     (its `Content-Type`), or by any of its query parameters. Either way the answer depends on `Accept` (Vary)."""
-    request.scope["state"][VARIES_ON_ACCEPT] = True
-    if accepted(request.headers.get("accept", "*/*")).prefers_document:
+    if asked(request).prefers_document:
         return True
     if request.content_type[0] == MEDIA_TYPE:
         return True
@@ -93,7 +92,8 @@ def unsupported(params: Mapping[str, str]) -> str | None:
 class Accepted:
     """What a request's `Accept` asks of JSON:API: whether it prefers a document to the native JSON, and why
     each form of the media type Lantern cannot answer was ignored. When `Accept` names the media type only in
-    such forms, with no range that holds its plain form (`*/*`), it asks for nothing Lantern can send (406)."""
+    such forms, with no range that holds its plain form (`*/*`), or refuses both answers (`q=0`), it asks for
+    nothing Lantern can send (406)."""
 
     prefers_document: bool
     refusals: tuple[str, ...] = ()
@@ -104,33 +104,88 @@ def accepted(header: str) -> Accepted:
     """What an `Accept` header's value asks of JSON:API."""
     if MEDIA_TYPE not in header.lower():
         return Accepted(prefers_document=False)
-    kept: list[str] = []
+    ranges: list[MediaTypeHeader] = []
     refusals: list[str] = []
     for item in header.split(","):
         media = MediaTypeHeader(item)
         if f"{media.maintype}/{media.subtype}" != MEDIA_TYPE:
-            kept.append(item)
-        elif (refusal := unsupported({name: value for name, value in media.params.items() if name != "q"})) is None:
-            # Its plain form, with its weight: a profile (ignored) makes it no more specific than `application/json`.
-            kept.append(f"{MEDIA_TYPE};q={media.params['q']}" if "q" in media.params else MEDIA_TYPE)
+            ranges.append(media)
+        elif _quality(media) == 0 or (refusal := unsupported(_without_q(media.params))) is None:
+            # Its plain form, with its weight: a profile (ignored) makes it no more specific than `application/json`;
+            # refused by the client (`q=0`), it is refused whatever its parameters, and asks for nothing.
+            ranges.append(MediaTypeHeader(f"{MEDIA_TYPE};q={media.params['q']}" if "q" in media.params else MEDIA_TYPE))
         else:
             refusals.append(refusal)
-    holds_media_type = any(MediaTypeHeader(item).match(_PLAIN) for item in kept)
-    preferred = Accept(",".join(kept)).best_match([MediaType.JSON.value, MEDIA_TYPE]) if kept else None
-    return Accepted(preferred == MEDIA_TYPE, tuple(dict.fromkeys(refusals)), holds_media_type or not refusals)
+    # The two answers the client does not refuse (`q=0`); of both, the one its first range by weight holds.
+    answers = [offered for offered in (_JSON, _PLAIN) if _acceptable(ranges, offered)]
+    if len(answers) > 1:
+        weighed = Accept(",".join(str(media) for media in ranges if _quality(media) > 0))
+        preferred = weighed.best_match([MediaType.JSON.value, MEDIA_TYPE])
+    else:
+        preferred = str(answers[0]) if answers else None
+    holds_media_type = any(media.match(_PLAIN) for media in ranges)
+    return Accepted(
+        prefers_document=preferred == MEDIA_TYPE,
+        refusals=tuple(dict.fromkeys(refusals)),
+        answerable=(holds_media_type or not refusals) and preferred is not None,
+    )
+
+
+_JSON = MediaTypeHeader(MediaType.JSON.value)
+
+
+def _acceptable(ranges: Sequence[MediaTypeHeader], offered: MediaTypeHeader) -> bool:
+    """Whether `Accept` takes `offered`: the most specific of its ranges that holds it (the first of equals) does
+    not give it `q=0`, as RFC 9110 (12.5.1) reads it (`application/json;q=0, */*` refuses JSON alone). Litestar's
+    `Accept` orders ranges by weight and reads none as a refusal."""
+    holding = [media for media in ranges if offered.match(media)]
+    return bool(holding) and _quality(max(holding, key=lambda media: media.priority[1])) > 0
+
+
+def _quality(media: MediaTypeHeader) -> float:
+    """A range's q-value: 1 unless it says otherwise, as Litestar reads one it cannot parse."""
+    try:
+        return float(media.params.get("q", 1))
+    except ValueError:
+        return 1.0
+
+
+def _without_q(params: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in params.items() if name != "q"}
+
+
+# Scope state: what the request's `Accept` asks of JSON:API (`asked`), read once however often it is asked.
+_ASKED = "jsonapi_asked"
+
+
+def asked(request: Request[Any, Any, Any]) -> Accepted:
+    """What this request's `Accept` asks of JSON:API, parsed on first use: the check before the handler and every
+    `requested` after it read the same. The answer depends on it (Vary)."""
+    state = request.scope["state"]
+    state[VARIES_ON_ACCEPT] = True
+    if (known := state.get(_ASKED)) is None:
+        known = state[_ASKED] = accepted(request.headers.get("accept", "*/*"))
+    return cast("Accepted", known)
 
 
 def refuse_unanswerable_accept(request: Request[Any, Any, Any]) -> None:
     """Before a handler does anything (a `before_request` check): a route with a JSON:API mode answers an `Accept`
-    that asks for JSON:API only in forms Lantern cannot send with a 406 that names them. A route that answers
-    only its native JSON reads no `Accept`, and is not asked."""
+    that asks for JSON:API only in forms Lantern cannot send, or refuses both its answers, with a 406 that names
+    why. A route that answers only its native JSON reads no `Accept`, and is not asked."""
     if not has_mode(request.route_handler):
         return
-    request.scope["state"][VARIES_ON_ACCEPT] = True
-    asked = accepted(request.headers.get("accept", "*/*"))
-    if not asked.answerable:
-        refused = [FieldError("Accept", refusal) for refusal in asked.refusals]
-        raise LanternError(ErrorCode.NOT_ACCEPTABLE, details=refused)
+    answer = asked(request)
+    if not answer.answerable:
+        refusals = answer.refusals or [_both_refused()]
+        raise LanternError(ErrorCode.NOT_ACCEPTABLE, details=[FieldError("Accept", refusal) for refusal in refusals])
+
+
+def _both_refused() -> str:
+    return _(
+        "Accept refuses both media types this endpoint answers in: %(native)s and %(document)s.",
+        native=MediaType.JSON.value,
+        document=MEDIA_TYPE,
+    )
 
 
 @cache  # a handler's answer does not change: read once, not on every request

@@ -384,7 +384,8 @@ _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     "or with an extension (`ext`: Lantern implements none); `details` then name it (field `Content-Type`).",
     ErrorCode.NOT_ACCEPTABLE: "`NOT_ACCEPTABLE`: `Accept` names JSON:API's media type only with a parameter other "
     "than `ext` and `profile`, or with an extension (`ext`: Lantern implements none), and neither its plain form "
-    "nor `*/*`; `details` name each (field `Accept`). A profile is taken, and ignored.",
+    "nor `*/*`; `details` name each (field `Accept`). A profile is taken, and ignored. Or `Accept` refuses JSON:API "
+    "(`q=0`) and takes no plain JSON either (`Accept: application/vnd.api+json;q=0` alone).",
     ErrorCode.RATE_LIMITED: "`RATE_LIMITED`: too many requests; `Retry-After` says when to try again.",
     ErrorCode.SERVICE_UNAVAILABLE: "`SERVICE_UNAVAILABLE`: the database or Redis cannot be reached; `details` "
     "names which.",

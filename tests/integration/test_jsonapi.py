@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from app.lib import jsonapi
+from app.lib.jsonapi import accepted
 from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, TenantFactory
 from tests.support.environment import environment
 from tests.support.jsonapi import validate_document
@@ -246,6 +248,57 @@ async def test_an_accept_naming_the_media_type_only_with_parameters_lantern_cann
     assert change.json()["details"] == [{"field": "Accept", "message": traditional}]
     assert unchanged["severity"] == "low"
     assert native_only.status_code == 200, native_only.text
+
+
+async def test_an_accept_refusing_the_media_type_with_q_0_gets_no_document(
+    tenants: TenantFactory, anonymous: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`q=0` means "not acceptable" (RFC 9110), and Litestar's `Accept` read it as "least wanted": a client that
+    refused JSON:API got a document. Now it gets plain JSON when it takes that, and a 406 when it takes nothing
+    else; and the header is parsed once per request, however often the request asks what it wants."""
+    parsed: list[str] = []
+
+    def counted(header: str) -> jsonapi.Accepted:
+        parsed.append(header)
+        return accepted(header)
+
+    monkeypatch.setattr(jsonapi, "accepted", counted)
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+        plain = {
+            accept: await tenant.client.get(path, headers={"Accept": accept})
+            for accept in (f"application/json, {JSONAPI};q=0", f"*/*, {JSONAPI};q=0.0")
+            for path in (url, "/api/v1/reports")
+        }
+        parsed.clear()
+        document = await tenant.client.get(url, headers={"Accept": JSONAPI})  # checked first, then answered
+        parsed_for_one_request = len(parsed)
+        refused = await tenant.client.get(url, headers={"Accept": f"{JSONAPI};q=0", "Accept-Language": "de"})
+        change = await tenant.client.patch(url, json={"severity": "critical"}, headers={"Accept": f"{JSONAPI};q=0"})
+        unchanged = (await tenant.client.get(url)).json()["data"]
+    assert all(answer.status_code == 200 for answer in plain.values()), [answer.text for answer in plain.values()]
+    assert {answer.headers["content-type"].split(";")[0] for answer in plain.values()} == {"application/json"}
+    assert all(answer.json()["success"] for answer in plain.values())
+    assert refused.status_code == 406, refused.text
+    assert refused.json() == {
+        "success": False,
+        "error": "NOT_ACCEPTABLE",
+        "message": "Die Antwort kann in keinem Medientyp gesendet werden, den der Accept-Header zulässt.",
+        "details": [
+            {
+                "field": "Accept",
+                "message": "Accept lehnt beide Medientypen ab, in denen dieser Endpunkt antwortet: "
+                f"application/json und {JSONAPI}.",
+            }
+        ],
+    }
+    assert "Accept" in refused.headers.get_list("vary", split_commas=True)
+    assert document.headers["content-type"] == JSONAPI
+    assert parsed_for_one_request == 1
+    assert (change.status_code, change.json()["error"]) == (406, "NOT_ACCEPTABLE")
+    assert unchanged["severity"] == "low"
 
 
 async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refused(

@@ -62,6 +62,13 @@ def test_any_other_parameter_or_an_extension_is_refused_by_name(params: dict[str
         (f'{JSONAPI}; ext="{EXTENSION}", */*;q=0.1', False),
         ("application/json", False),
         ("*/*", False),
+        # `q=0` refuses: the media type is not answered however else the header would weigh it.
+        (f"application/json, {JSONAPI};q=0", False),
+        (f"{JSONAPI};q=0, */*", False),
+        (f"{JSONAPI};q=0.0, application/*", False),
+        (f"{JSONAPI}; charset=utf-8;q=0, application/json", False),  # refused by the client, not asked for
+        (f"application/json;q=0, */*, {JSONAPI};q=0.1", True),  # the more specific range refuses JSON
+        (f"*/*, application/json;q=0, {JSONAPI};q=0.1", True),
     ],
 )
 def test_accept_prefers_a_document_by_the_forms_lantern_answers(header: str, document: bool) -> None:
@@ -86,6 +93,23 @@ def test_accept_naming_the_media_type_only_in_forms_refused_asks_for_nothing(hea
     assert (asked.prefers_document, asked.answerable) == (False, False)
     assert len(asked.refusals) == len(named)
     assert all(name in refusal for name, refusal in zip(named, asked.refusals, strict=True))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"{JSONAPI};q=0",
+        f"{JSONAPI};q=0.000",
+        f"{JSONAPI};q=0, text/html",
+        f"{JSONAPI};q=0, application/json;q=0",
+        f"{JSONAPI};q=0, */*;q=0",
+        f"{JSONAPI}; charset=utf-8;q=0",
+    ],
+)
+def test_accept_refusing_the_media_type_and_admitting_no_json_asks_for_nothing(header: str) -> None:
+    """Litestar's `Accept` reads `q=0` as the least wanted, not as refused: the document was answered."""
+    asked = accepted(header)
+    assert (asked.prefers_document, asked.answerable, asked.refusals) == (False, False, ())
 
 
 @get("/native", sync_to_thread=False)
