@@ -626,12 +626,13 @@ def document_response(body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 def written(body: dict[str, Any], location: str | None = None, *, made: bool = False) -> Response[dict[str, Any]]:
     """The document of a resource read or just changed (200), or `made` (201; `location`, the path where a GET
-    reads it, is its `Location` and, whole as every link of a document is, its self link, not the address the
+    reads it, whole as every link of a document is, is its `Location` and its self link, not the address the
     request was sent to)."""
-    if location is not None:
-        body["links"] = {**body.get("links", {}), "self": public_address(location)}
-    status = HTTP_201_CREATED if made or location is not None else HTTP_200_OK
-    headers = {"Location": location} if location is not None else None
+    address = public_address(location) if location is not None else None
+    if address is not None:
+        body["links"] = {**body.get("links", {}), "self": address}
+    status = HTTP_201_CREATED if made or address is not None else HTTP_200_OK
+    headers = {"Location": address} if address is not None else None
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

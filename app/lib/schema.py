@@ -19,6 +19,7 @@ from litestar.types import OperationIDCreator
 
 from app.lib.errors import ErrorCode, FieldError, LanternError, every_error, sent_twice, validation_error
 from app.lib.i18n import gettext as _
+from app.lib.web_addresses import public_address
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -84,8 +85,9 @@ def ok(data: T) -> Envelope[T]:
 
 
 def created(data: T, location: str) -> Response[Envelope[T]]:
-    """A 201 whose `Location` is the address a GET reads the new resource at."""
-    return Response(ok(data), status_code=HTTP_201_CREATED, headers={"Location": location})
+    """A 201 whose `Location` is the address a GET reads the new resource at (`location`, its path), whole as every
+    link Lantern writes is (`public_address`)."""
+    return Response(ok(data), status_code=HTTP_201_CREATED, headers={"Location": public_address(location)})
 
 
 # The `Location` of a 201, documented (`created` sets it). Litestar documents a header's schema as the type of
@@ -94,7 +96,7 @@ LOCATION = [
     ResponseHeader(
         name="Location",
         value="",
-        description="Where the new resource is read.",
+        description="Where the new resource is read: its whole address, under LANTERN_PUBLIC_URL.",
         documentation_only=True,
         required=True,
     )

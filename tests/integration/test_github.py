@@ -141,7 +141,8 @@ async def test_a_put_that_connects_is_a_201_naming_the_connection_and_one_that_c
     assert (made.status_code, changed.status_code) == (201, 200), (made.text, changed.text)
     assert (made_document.status_code, changed_document.status_code) == (201, 200), made_document.text
     assert (read.status_code, read.json()["data"]["projectId"]) == (200, native["id"])
-    assert made_document.headers["location"] == _connection_url(project)
+    assert made_document.headers["location"] == BASE_URL + _connection_url(project)
+    assert made.headers["location"] == BASE_URL + _connection_url(native)
     assert made_document.json()["links"]["self"] == BASE_URL + _connection_url(project)
     assert "location" not in changed.headers
     assert "location" not in changed_document.headers

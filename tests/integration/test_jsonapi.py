@@ -1046,7 +1046,8 @@ async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_h
     """`links.next` was a path (`/api/v1/reports?page[offset]=5…`), which a client following it as given (as
     GitHub's links are followed) could not use. Every link of a document, the pages' (by offset, by cursor, of a
     list read whole), a resource's `self` (listed, read, included, just made) and a relationship's `related`, is
-    now an address under LANTERN_PUBLIC_URL, never under the `Host` the request named."""
+    now an address under LANTERN_PUBLIC_URL, never under the `Host` the request named. So is a 201's `Location`,
+    in either mode (it was a path)."""
     public_url = "https://bugs.example.com"
     async with tenants.create() as tenant:
         project = await tenant.create_project("Links", trackingPrefix="LNK")
@@ -1066,6 +1067,7 @@ async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_h
             ]
             hook = {"url": "https://hooks.example.com/lantern", "events": ["report.created"]}
             made = await tenant.client.post("/api/v1/webhooks", json=hook, headers=asked)
+            native = await tenant.client.post("/api/v1/webhooks", json=hook, headers={"Host": "attacker.example"})
     offsets, cursors, tokens, item = documents
     pages = [offsets["links"], cursors["links"], tokens["links"]]
     assert [page["next"] is not None for page in pages] == [True, True, True]
@@ -1074,7 +1076,9 @@ async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_h
     assert offsets["included"][0]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"
     assert item["links"]["self"] == item["data"]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"
     assert made.status_code == 201, made.text
-    assert made.json()["links"]["self"] == f"{public_url}{made.headers['location']}"
+    webhook_address = f"{public_url}/api/v1/webhooks/{made.json()['data']['id']}"
+    assert made.headers["location"] == made.json()["links"]["self"] == webhook_address
+    assert native.headers["location"] == f"{public_url}/api/v1/webhooks/{native.json()['data']['id']}"
     for document in [*documents, made.json()]:
         validate_document(document)
         links = _every_link(document)

@@ -28,7 +28,7 @@ from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from app.lib.query import query_names
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
-from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory
 
 
 async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
@@ -529,6 +529,7 @@ async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory,
             answer = await tenant.client.post(path, json=body)
             assert answer.status_code == 201, answer.text
             made = answer.json()["data"]
+            assert answer.headers["location"].startswith(f"{BASE_URL}/api/v1/"), answer.headers
             read = await tenant.client.get(answer.headers["location"])
             assert read.status_code == 200, (path, answer.headers["location"])
             assert read.json()["data"]["id"] == made.get("member", made)["id"]
@@ -537,6 +538,7 @@ async def test_a_201_says_where_the_new_resource_is_read(tenants: TenantFactory,
             json={"title": "Checkout", "description": "Fails", "severity": "low", "category": "bug"},
             headers={"X-API-Key": project["apiKey"]},
         )
+        assert sent.headers["location"] == f"{BASE_URL}/api/v1/reports/{sent.json()['data']['id']}"
         read = await tenant.client.get(sent.headers["location"])
         assert read.json()["data"]["id"] == sent.json()["data"]["id"]
         documented = _operations((await anonymous.get("/schema/openapi.json")).json())
