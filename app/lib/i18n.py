@@ -269,9 +269,10 @@ def format_number(number: float | Decimal, *, exact: bool = False) -> str:
         return numbers.format_scientific(number, locale=locale)
 
 
-def format_list(items: Sequence[str]) -> str:
-    """Items joined as the reader's language joins them: "Severity and Priority", "Schweregrad und Priorität"."""
-    return lists.format_list(list(items), locale=_babel_locale(_locale.get()))
+def format_list(items: Sequence[str], style: Literal["standard", "or"] = "standard") -> str:
+    """Items joined as the reader's language joins them: "Severity and Priority", "Schweregrad und Priorität";
+    in the style "or", as alternatives ("JSON or a form", "JSON oder ein Formular")."""
+    return lists.format_list(list(items), style=style, locale=_babel_locale(_locale.get()))
 
 
 # Chinese and Japanese end a sentence with a full-width stop (。), which holds its own space: nothing follows it.

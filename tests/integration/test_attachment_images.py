@@ -264,6 +264,61 @@ async def test_a_link_in_bugherds_body_keeps_its_file_name(tenants: TenantFactor
     assert answers[0].json()["data"]["url"] == "http://i.imgur.com/U9h3jZI.gif"
 
 
+async def test_a_file_sent_as_a_png_jpeg_or_webp_image_must_be_one(tenants: TenantFactory) -> None:
+    """Text sent as `image/png` was kept as a plain download whose `contentType` said `image/png`, an image never
+    processed nor shown. A file sent as one of the images Lantern processes is now one (by its bytes, whichever of
+    them: a PNG sent as `image/jpeg` is the PNG it is), or a 415 that says so; any other type is still taken as
+    sent, a GIF or a log as much as a file sent as bytes."""
+    text = b"checkout failed\n"
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        url = f"/api/v1/reports/{report_id}/attachments"
+        refused = {
+            "raw png": await tenant.client.post(
+                f"{url}/upload", content=text, headers={"Content-Type": "image/png", "Accept-Language": "de"}
+            ),
+            "raw webp": await tenant.client.post(f"{url}/upload", content=text, headers={"Content-Type": "image/webp"}),
+            "form jpeg": await tenant.client.post(url, files={"file": ("notes.jpg", text, "image/jpeg")}),
+        }
+        taken = {
+            "png as jpeg": await tenant.client.post(
+                f"{url}/upload",
+                content=encode(Image.new("RGB", (8, 8), "red"), "PNG"),
+                headers={"Content-Type": "image/jpeg"},
+            ),
+            "gif": await tenant.client.post(f"{url}/upload", content=gif, headers={"Content-Type": "image/gif"}),
+            "text": await tenant.client.post(f"{url}/upload", content=text, headers={"Content-Type": "text/plain"}),
+            "bytes": await tenant.client.post(url, files={"file": ("notes", text, "application/octet-stream")}),
+        }
+        listed = (await tenant.client.get(url)).json()["data"]
+    assert {name: answer.status_code for name, answer in refused.items()} == dict.fromkeys(refused, 415)
+    assert refused["raw png"].json() == {
+        "success": False,
+        "error": "UNSUPPORTED_MEDIA_TYPE",
+        "message": "Die Datei wird als image/png gesendet, ist aber kein PNG-, JPEG- oder WebP-Bild.",
+        "details": [
+            {
+                "field": "file",
+                "message": "Die Datei wird als image/png gesendet, ist aber kein PNG-, JPEG- oder WebP-Bild.",
+            }
+        ],
+    }
+    assert refused["form jpeg"].json()["details"] == [
+        {"field": "file", "message": "The file is sent as image/jpeg, but it is not a PNG, JPEG or WebP image."}
+    ]
+    assert {name: answer.status_code for name, answer in taken.items()} == dict.fromkeys(taken, 201)
+    assert {
+        name: (answer.json()["data"]["contentType"], answer.json()["data"]["status"]) for name, answer in taken.items()
+    } == {
+        "png as jpeg": ("image/png", "pending"),
+        "gif": ("image/gif", None),
+        "text": ("text/plain", None),
+        "bytes": ("application/octet-stream", None),
+    }
+    assert len(listed) == len(taken)
+
+
 async def test_bugherds_upload_takes_the_file_as_the_body(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         report_id, _project_id = await new_report(tenant)

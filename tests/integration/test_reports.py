@@ -773,6 +773,65 @@ async def test_upload_refuses_what_is_not_an_image(tenants: TenantFactory, anony
     assert response.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
+def _form_with_file(part: str, data: bytes, content_type: str | None) -> tuple[bytes, str]:
+    """A multipart body whose file part carries `content_type`, or no `Content-Type` at all (as Python's `requests`
+    sends a file given without one), which httpx never leaves out."""
+    boundary = secrets.token_hex(8)
+    declared = f"Content-Type: {content_type}\r\n" if content_type else ""
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="{part}"; filename="shot.png"\r\n{declared}\r\n'
+    return head.encode() + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+async def test_a_screenshot_upload_is_an_image_by_its_declared_type_and_by_its_bytes(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A screenshot sent as text (`text/plain`, `text/html`) was kept when its bytes were an image, and a raw image
+    body was refused with a bare "not supported". Now an image part is declared as an image, or as nothing in
+    particular (`application/octet-stream`, no type), and the bytes decide which image it is (a PNG declared
+    `image/jpeg` is kept as the PNG it is); anything else is a 415 whose message names what is taken."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"], "Accept-Language": "de"}
+        url = "/api/v1/upload/screenshot"
+        sent = {
+            declared: await anonymous.post(url, files={"file": ("shot.png", png(), declared)}, headers=key)
+            for declared in ("image/png", "image/jpeg", "application/octet-stream", "text/plain", "text/html")
+        }
+        body, form_type = _form_with_file("file", png(), None)
+        untyped = await anonymous.post(url, content=body, headers={**key, "Content-Type": form_type})
+        raw = await anonymous.post(url, content=png(), headers={**key, "Content-Type": "image/png"})
+        widget = await anonymous.post(
+            "/api/v1/widget/submit",
+            data={"data": json.dumps(BUGPIN_EXAMPLE)},
+            files={"media": ("screenshot.png", png(), "text/html")},
+            headers=key,
+        )
+        reports = (await tenant.client.get("/api/v1/reports")).json()["data"]["items"]
+    assert {declared: answer.status_code for declared, answer in sent.items()} == {
+        "image/png": 201,
+        "image/jpeg": 201,
+        "application/octet-stream": 201,
+        "text/plain": 415,
+        "text/html": 415,
+    }
+    assert sent["image/jpeg"].json()["key"].endswith(".png")
+    assert (untyped.status_code, untyped.json()["key"].endswith(".png")) == (201, True)
+    only_images = "Es können nur PNG-, JPEG- und WebP-Bilder hochgeladen werden."
+    for refused, part in ((sent["text/plain"], "file"), (sent["text/html"], "file"), (widget, "media")):
+        assert refused.status_code == 415, refused.text
+        assert refused.json() == {
+            "success": False,
+            "error": "UNSUPPORTED_MEDIA_TYPE",
+            "message": only_images,
+            "details": [{"field": part, "message": only_images}],
+        }
+    assert (raw.status_code, raw.json()["error"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert raw.json()["details"] == [
+        {"field": "Content-Type", "message": "Senden Sie den Anfragetext als multipart/form-data."}
+    ]
+    assert reports == []
+
+
 async def test_concurrent_submissions_are_numbered_gapless_per_project(
     tenants: TenantFactory,
     anonymous: ApiClient,

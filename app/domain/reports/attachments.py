@@ -21,6 +21,7 @@ from app.domain.reports.ingest import (
     SentFile,
     WidgetFiles,
     delete_files,
+    media_type,
     refuse_empty_file,
     save_upload,
     sniff_image,
@@ -28,9 +29,9 @@ from app.domain.reports.ingest import (
 )
 from app.domain.reports.models import Attachment, AttachmentKind, ImageStatus, Report, Screenshot
 from app.domain.reports.schemas import AttachmentLink
-from app.domain.reports.screenshots import pending_image
+from app.domain.reports.screenshots import IMAGE_TYPES, pending_image
 from app.domain.reports.services import ReportService
-from app.lib.errors import ErrorCode, LanternError, not_found
+from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
 from app.lib.paging import Paged, Window, page_of
@@ -63,10 +64,10 @@ def display_name(filename: str | None, content_type: str | None = None) -> str:
 def _extension(content_type: str | None) -> str:
     """`.png` for `image/png`; nothing for a type the table does not know, nor for `application/octet-stream`,
     which says nothing of what the bytes are (its `.bin` would tell no program how to open them)."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == "application/octet-stream":
+    declared = media_type(content_type)
+    if declared == "application/octet-stream":
         return ""
-    return _KNOWN_TYPES.guess_extension(media_type) or ""
+    return _KNOWN_TYPES.guess_extension(declared) or ""
 
 
 async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
@@ -102,6 +103,18 @@ async def save_widget_files(
         await delete_files([*uploads, *attachments])
         raise
     return uploads, attachments
+
+
+def _refuse_false_image(content_type: str | None) -> None:
+    """A file sent as one of the images Lantern processes (`image/png`, `image/jpeg`, `image/webp`) whose bytes are
+    no such image is a 415: kept, it was a download that the API said was an image, never processed. Any other
+    file is taken as sent, whatever its type (a log, a PDF, a GIF)."""
+    declared = media_type(content_type)
+    if declared in IMAGE_TYPES:
+        message = _(
+            "The file is sent as %(content_type)s, but it is not a PNG, JPEG or WebP image.", content_type=declared
+        )
+        raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message, details=[FieldError("file", message)])
 
 
 class AttachmentService(TenantService[Attachment]):
@@ -159,6 +172,8 @@ class AttachmentService(TenantService[Attachment]):
             message = _("A file can be at most %(size)s.", size=format_megabytes(MAX_ATTACHMENT_BYTES))
             raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)
         image = sniff_image(data)
+        if image is None:
+            _refuse_false_image(content_type)
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
         stored_type = image[1] if image else (content_type or "application/octet-stream")[:100]
         await storage().put(key, data)

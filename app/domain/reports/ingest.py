@@ -69,6 +69,27 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def media_type(content_type: str | None) -> str:
+    """A declared `Content-Type`'s media type alone, in lower case (`image/png` of `image/png; name=a`); "" for none."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def not_an_image(field: str) -> LanternError:
+    """A 415 naming `field`, the part an upload came in: it is no image Lantern takes."""
+    message = _("Only PNG, JPEG and WebP images can be uploaded.")
+    return LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message, details=[FieldError(field, message)])
+
+
+def refuse_declared_non_image(content_type: str | None, field: str) -> None:
+    """An image upload (a screenshot, a widget's attached image) declared as something else than an image
+    (`text/plain`, `application/pdf`) is refused whatever its bytes: its sender meant another file. A type that
+    says nothing (`application/octet-stream`, or none) is taken, and so is another image type than the bytes' (a
+    PNG sent as `image/jpeg`): the bytes decide which image it is (`store_image`)."""
+    declared = media_type(content_type)
+    if declared not in {"", "application/octet-stream"} and not declared.startswith("image/"):
+        raise not_an_image(field)
+
+
 def refuse_empty_file(data: bytes, field: str) -> None:
     """A file part with no bytes (a form's file field left empty, a file that was not written yet) is a 400
     on its part: stored, it was an attachment of 0 bytes, or an image said to be of the wrong type."""
@@ -314,11 +335,7 @@ async def store_image(project_id: UUID, data: bytes, field: str) -> tuple[str, s
         raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError(field, message)])
     sniffed = sniff_image(data)
     if sniffed is None:
-        raise LanternError(
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            _("Only PNG, JPEG and WebP images can be uploaded."),
-            details=[FieldError(field, _("Only PNG, JPEG and WebP images can be uploaded."))],
-        )
+        raise not_an_image(field)
     extension, content_type = sniffed
     key = new_key(require_tenant(), project_id, extension)
     await storage().put(key, data)

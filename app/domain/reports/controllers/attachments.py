@@ -32,6 +32,7 @@ from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
+from app.lib.content_types import unsupported_content_type
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
@@ -156,7 +157,7 @@ class AttachmentController(Controller):
                 attachment = await attachments.link(report, link, identity.user_id)
             return _made(request, attachment)
         if content_type != "multipart/form-data":
-            raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+            raise unsupported_content_type("application/json", jsonapi.MEDIA_TYPE, "multipart/form-data")
         upload = await _form_file(request)
         attachment = await attachments.upload(
             report, upload.filename, upload.content_type, await upload.read(), identity.user_id
@@ -172,7 +173,8 @@ class AttachmentController(Controller):
         operation_class=documented_body(
             {"application/octet-stream": BINARY, "multipart/form-data": ATTACHMENT_MULTIPART},
             "The file itself as the request's body (BugHerd's upload), named by `file_name`; or a form's part "
-            "`file`, named by `file_name` or else by its own name.",
+            "`file`, named by `file_name` or else by its own name. Any type; one sent as `image/png`, `image/jpeg` "
+            "or `image/webp` must be such an image (415).",
         ),
     )
     async def upload_raw(  # noqa: PLR0913 - the request and the services it touches

@@ -26,12 +26,14 @@ from app.domain.reports.ingest import (
     accept,
     has_marks,
     refuse_attachments_turned_off,
+    refuse_declared_non_image,
     report_from_widget,
     store_upload,
 )
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib import jsonapi
 from app.lib.asgi import KEY_IN_PATH, PUBLIC_INGEST, SCREENSHOT_UPLOAD
+from app.lib.content_types import sent_part_type, unsupported_content_type
 from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import format_megabytes
@@ -108,7 +110,9 @@ class IngestController(Controller):
         db_session: NamedDependency[AsyncSession],
     ) -> dict[str, str] | Response[dict[str, Any]]:
         """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it). In JSON:API
-        mode, a `screenshot` with its `key` among its attributes."""
+        mode, a `screenshot` with its `key` among its attributes. The file is a PNG, JPEG or WebP image by its bytes,
+        sent as an image type (whichever) or as `application/octet-stream`; anything else is a 415."""
+        refuse_declared_non_image(sent_part_type(data.file), "file")
         screenshot = await store_upload(db_session, widget_project_id(identity), await data.file.read())
         if jsonapi.requested(request):  # the native answer is BugSpark's bare object, not the envelope
             read = schemas.ScreenshotUploaded(id=screenshot.id, key=screenshot.key)
@@ -209,7 +213,7 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
     if content_type == "application/json":
         return decode_json(_within_json_limit(await request.body()), schemas.WidgetSubmission), WidgetFiles(None, [])
     if content_type != "multipart/form-data":
-        raise LanternError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        raise unsupported_content_type("application/json", "multipart/form-data")
     form = await request.form()
     raw = form.get("data")
     if isinstance(raw, UploadFile):  # a browser's FormData sends a Blob of JSON as a file
@@ -232,6 +236,9 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
     if len(parts["screenshot"]) > 1:
         message = _("A report has one screenshot: other images are sent in `attachments`.")
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("screenshot", message)])
+    for name, items in parts.items():
+        for item in items:
+            refuse_declared_non_image(sent_part_type(item), name)
     sent = {name: [SentFile(item.filename, await item.read(), name) for item in items] for name, items in parts.items()}
     return submission, WidgetFiles.of(sent["screenshot"], sent["attachments"], sent["media"])
 
