@@ -138,6 +138,7 @@ async def test_an_html_in_jpeg_polyglot_fails_with_a_localized_reason_and_is_nev
         assert "web page" in attachment["error"]
         in_german = await listed(tenant, report_id, uploaded["id"], lang="de")
         assert "Webseiten" in in_german["error"]  # stored as a code, shown in the reader's language
+        assert attachment["errorCode"] == in_german["errorCode"] == "markup"  # and that code, in any language
         assert (await tenant.client.get(attachment["url"])).status_code == 404
         assert (await tenant.client.get(thumbnail_url(attachment))).status_code == 404
 

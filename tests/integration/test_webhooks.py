@@ -613,6 +613,45 @@ async def test_a_refused_screenshot_is_announced_failed(
         assert [delivery["id"] for delivery in await deliveries(tenant, hook["id"])] == [body["id"]]
 
 
+async def test_a_refused_screenshots_reason_is_told_to_webhooks_in_the_organizations_language(
+    tenants: TenantFactory, anonymous: ApiClient, worker: Any
+) -> None:
+    """A failed screenshot's `error` was worded where its payload was made: in the worker's language (English) for
+    report.screenshots_processed, in the language of whoever changed the report for report.updated. Webhooks are
+    the organization's: they now tell it in its default language, the API in its reader's, and both carry the
+    stable `errorCode` it is worded from."""
+    german = "Das Bild ist beschädigt und kann nicht gelesen werden."
+    async with tenants.create() as tenant, Receiver() as receiver:
+        _data(await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "de"}), 200)
+        project = await tenant.create_project("Web Shop", trackingPrefix="WEB")
+        hook = await create_webhook(tenant, receiver.url, [SCREENSHOTS_PROCESSED, "report.updated"])
+        report_id = await report_with_screenshots(project, anonymous, damaged_png())
+        [processed] = await receiver.wait_for(1)
+        change = {"severity": "high"}
+        url = f"/api/v1/reports/{report_id}"
+        _data(await tenant.client.patch(url, json=change, headers={"Accept-Language": "es"}), 200)
+        [_processed, updated] = await receiver.wait_for(2)
+        shown = {
+            lang: _data(await tenant.client.get(url, params={"lang": lang}), 200)["screenshots"]
+            for lang in ("en", "ja")
+        }
+        document = (await tenant.client.get(url, headers={"Accept": "application/vnd.api+json"})).json()
+    told = {
+        event: event_body(request, hook["secret"], event, tenant, project)["data"]["report"]["screenshots"]
+        for event, request in ((SCREENSHOTS_PROCESSED, processed), ("report.updated", updated))
+    }
+    assert {event: [(shot["error"], shot["errorCode"]) for shot in shots] for event, shots in told.items()} == {
+        SCREENSHOTS_PROCESSED: [(german, "damaged")],
+        "report.updated": [(german, "damaged")],
+    }
+    assert {lang: [(shot["error"], shot["errorCode"]) for shot in shots] for lang, shots in shown.items()} == {
+        "en": [("The image is damaged and cannot be read.", "damaged")],
+        "ja": [("画像が破損しているため読み込めません。", "damaged")],
+    }
+    [in_document] = document["data"]["attributes"]["screenshots"]
+    assert (in_document["errorCode"], in_document["error"]) == ("damaged", german)  # the organization's default
+
+
 async def test_another_organizations_webhook_hears_nothing_of_a_reports_screenshots(
     tenants: TenantFactory, anonymous: ApiClient, worker: Any
 ) -> None:

@@ -19,6 +19,7 @@ from app.domain.reports.screenshots import (
     Refusal,
     image_executor,
     process_image,
+    refusal_of,
 )
 
 LIMIT = 40_000_000
@@ -97,6 +98,12 @@ def test_anything_but_a_plain_png_jpeg_or_webp_is_refused(data: bytes, refusal: 
     with pytest.raises(ImageRefusedError) as refused:
         process_image(data, LIMIT)
     assert refused.value.refusal is refusal
+
+
+def test_a_stored_refusal_reads_as_its_code_and_one_this_version_does_not_know_as_invalid() -> None:
+    """Rows hold codes, never sentences: an archive of a newer Lantern may hold a code this one lacks."""
+    assert [refusal_of(refusal.value) for refusal in Refusal] == list(Refusal)
+    assert refusal_of("too_wide") is Refusal.INVALID
 
 
 def test_the_format_comes_from_the_content() -> None:

@@ -25,12 +25,13 @@ from app.domain.reports.models import (
     Source,
 )
 from app.domain.reports.schemas import CommentRead, IssueLink, ReportChangeRead, ReportCreated, ReportRead
-from app.domain.reports.screenshots import refusal_message
+from app.domain.reports.screenshots import refusal_message, refusal_of
 from tenants.identity import Identity
 
 
 def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
     base = f"/api/v1/reports/{screenshot.report_id}/screenshots/{screenshot.id}"
+    refusal = refusal_of(screenshot.error) if screenshot.error else None
     return {
         "id": str(screenshot.id),
         "status": screenshot.status,
@@ -39,7 +40,8 @@ def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
         "height": screenshot.height,
         "url": None if screenshot.status == ImageStatus.FAILED else base,  # a refused upload is not kept
         "thumbnailUrl": f"{base}/thumbnail" if screenshot.thumbnail_key else None,
-        "error": refusal_message(screenshot.error) if screenshot.error else None,
+        "error": refusal_message(refusal) if refusal else None,
+        "errorCode": refusal.value if refusal else None,
     }
 
 

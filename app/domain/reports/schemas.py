@@ -480,12 +480,14 @@ class AttachmentRead(CamelStruct):
     size: int | None
     created_at: datetime
     # An image file (by its bytes) is processed like a screenshot: `pending`, then `ready` or `failed` (with
-    # `error`, in the reader's language). Null for any other file and for links: stored as sent.
+    # `error`, in the reader's language, and `error_code`, the stable code it is rendered from). Null for any other
+    # file and for links: stored as sent.
     status: str | None = None
     width: int | None = None
     height: int | None = None
     thumbnail_url: str | None = None
     error: str | None = None
+    error_code: str | None = None
 
 
 @dataclass

@@ -85,9 +85,19 @@ class Refusal(StrEnum):
     TIMEOUT = "timeout"
 
 
-def refusal_message(code: str) -> str:
-    """The reason of a failed image in the current locale (rendered on read, not in the worker's)."""
-    messages: dict[str, Callable[[], str]] = {
+def refusal_of(stored: str) -> Refusal:
+    """The refusal a failed image's `error` column names. The worker has stored these codes from the first (never
+    a sentence); a value this version does not know (an archive of a newer Lantern's) reads as `invalid`."""
+    try:
+        return Refusal(stored)
+    except ValueError:
+        return Refusal.INVALID
+
+
+def refusal_message(refusal: Refusal) -> str:
+    """The reason of a failed image in the current locale, rendered on read: the reader's language in the API and
+    the UI, the organization's in its webhooks (never the worker's)."""
+    messages: dict[Refusal, Callable[[], str]] = {
         Refusal.MARKUP: lambda: _("The file contains web page or document content, not only an image."),
         Refusal.UNSUPPORTED: lambda: _("Only PNG, JPEG and WebP images can be uploaded."),
         Refusal.INVALID: lambda: _("The file is not a valid image of the type its content starts as."),
@@ -100,7 +110,7 @@ def refusal_message(code: str) -> str:
         Refusal.MISSING: lambda: _("The uploaded file is missing."),
         Refusal.TIMEOUT: lambda: _("Processing the image took too long."),
     }
-    return messages.get(code, messages[Refusal.INVALID])()
+    return messages[refusal]()
 
 
 class ImageRefusedError(ValueError):

@@ -16,13 +16,16 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.organizations.models import Organization
 from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
 from app.domain.reports.presenters import comment_read, report_reads
 from app.domain.reports.schemas import ReportRead
 from app.domain.reports.services import MovedReports, organization_held
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
+from app.lib.i18n import DEFAULT_LOCALE, use_locale
 from app.lib.web_addresses import public_address
+from tenants.context import require_tenant
 
 # What a report.updated tells changed: each field, by the API's name, as [before, after] (the report's history).
 Changes = dict[str, list[Any]]
@@ -108,7 +111,7 @@ class WebhookEvents:
             await self.session.scalars(select(Report).where(Report.id.in_(report_ids)).order_by(Report.number))
         ).all()
         told = {"changes": changes} if changes is not None else {}
-        reads = await report_reads(self.session, reports, None)  # the organization's own: it reads everything
+        reads = await self._reads(reports)
         await self._deliver(webhooks, event, project_id, [{"report": _payload(read), **told} for read in reads])
 
     async def _deliver(
@@ -122,8 +125,17 @@ class WebhookEvents:
                 await deliveries.queue(webhook.id, event, payload)
 
     async def _report(self, report: Report) -> dict[str, Any]:
-        [read] = await report_reads(self.session, [report], None)  # webhooks are the organization's own
+        [read] = await self._reads([report])
         return _payload(read)
+
+    async def _reads(self, reports: Sequence[Report]) -> list[ReportRead]:
+        """The reports as the organization itself reads them (it reads everything), their words (a failed
+        screenshot's `error`) in its default language: not the worker's, nor that of whoever made the change."""
+        locale = await self.session.scalar(
+            select(Organization.default_locale).where(Organization.id == require_tenant())
+        )
+        with use_locale(locale or DEFAULT_LOCALE):
+            return await report_reads(self.session, reports, None)
 
 
 def _payload(read: ReportRead) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from app.domain.reports.jsonapi import (
     attachment_list,
 )
 from app.domain.reports.models import Attachment, Report
-from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message
+from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message, refusal_of
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
@@ -65,6 +65,7 @@ async def provide_attachment(  # noqa: PLR0913 - the ids and the services they t
 
 def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
     base = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
+    refusal = refusal_of(attachment.error) if attachment.error else None
     return schemas.AttachmentRead(
         id=attachment.id,
         report_id=attachment.report_id,
@@ -78,7 +79,8 @@ def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
         width=attachment.width,
         height=attachment.height,
         thumbnail_url=f"{base}/thumbnail" if attachment.thumbnail_key else None,
-        error=refusal_message(attachment.error) if attachment.error else None,
+        error=refusal_message(refusal) if refusal else None,
+        error_code=refusal.value if refusal else None,
     )
 
 
