@@ -20,7 +20,6 @@ from uuid import UUID
 
 import click
 from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -40,6 +39,7 @@ from app.lib.i18n import format_number, match_locale, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.queue import release_claims
+from app.lib.revisions import alembic_config, current_revision
 from app.lib.storage import StorageUnavailableError
 from app.lib.supervisor import (
     Child,
@@ -53,7 +53,6 @@ from app.lib.supervisor import (
 from app.seed import create_admin, reindex_search, seed_demo, set_password
 from app.settings import Expected, SettingError, create_data_dir, get_settings, reset_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 # `serve --workers 1000` started a thousand processes of about 110 MB each and took the machine's memory.
 MAX_WEB_WORKERS = 64
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
@@ -73,18 +72,8 @@ def migrate() -> str | None:
     version's migrate step may run after the newer one migrated (docs/deploy.md)."""
     before = asyncio.run(_database_revision(get_settings().database_owner_url))
     if not _newer(before):
-        command.upgrade(_alembic_config(), "head")
+        command.upgrade(alembic_config(), "head")
     return before
-
-
-def current_revision() -> str:
-    return str(ScriptDirectory.from_config(_alembic_config()).get_current_head())
-
-
-def _alembic_config() -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    return config
 
 
 async def _database_revision(url: str) -> str | None:
@@ -120,7 +109,7 @@ def _newer(revision: str | None) -> bool:
     if revision is None:
         return False
     try:
-        ScriptDirectory.from_config(_alembic_config()).get_revision(revision)
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except CommandError:  # alembic wraps its ResolutionError
         return True
     return False
@@ -387,7 +376,7 @@ def import_organization_command(archive: Path, join_existing_accounts: bool) -> 
     its files in this instance's storage."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
-        known = [revision.revision for revision in ScriptDirectory.from_config(_alembic_config()).walk_revisions()]
+        known = [revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
         try:
             with _database_errors("DATABASE_URL"):
                 imported = asyncio.run(

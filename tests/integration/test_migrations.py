@@ -31,8 +31,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
 
-from app.cli import ROOT
 from app.db import Invitation, Project, ProjectPrefix, Report, metadata
+from app.lib.revisions import ROOT
 from app.settings import get_settings
 from tests.conftest import drop_postgres_database
 
