@@ -1,8 +1,9 @@
 """Where uploaded bytes live: one interface, local disk under the data directory by default, or any
 S3-compatible store (`LANTERN_STORAGE=s3`, through obstore).
 
-Keys are chosen by Lantern (`{organization}/{project}/{uuid}.{ext}`), never by the client, so a key can
-neither escape the storage root nor be guessed.
+Keys are chosen by Lantern (`{organization}/{project}/{uuid}.{ext}`, and an organization's export archive
+`{organization}/exports/{uuid}.zip`), never by the client, so a key can neither escape the storage root nor be
+guessed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger()
 _SAFE_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?$")
+# An organization's export archive: beside its projects' folders, never inside one (a project's deletion leaves it).
+_EXPORT_KEY = re.compile(r"^[0-9a-f-]{36}/exports/[0-9a-f]{32}\.zip$")
+# A large file (an export archive) is read this much at a time, never whole into memory.
+CHUNK_BYTES = 1024 * 1024
 
 
 class InvalidKeyError(ValueError):
@@ -80,8 +86,21 @@ def derived_key(organization_id: UUID, project_id: UUID, seed: str, extension: s
     return f"{organization_id}/{project_id}/{digest}.{extension}"
 
 
+def export_key(organization_id: UUID) -> str:
+    return f"{organization_id}/exports/{uuid4().hex}.zip"
+
+
 def check_key(key: str) -> str:
+    """A key of an upload or a file derived from one; an export archive's is none (see `_stored_key`)."""
     if not _SAFE_KEY.match(key):
+        raise InvalidKeyError(key)
+    return key
+
+
+def _stored_key(key: str) -> str:
+    """Any key the store holds: an upload's or derived file's, or an export archive's. Only the store takes the
+    latter: a key that a row or an archive names must be an upload's (`check_key`)."""
+    if not (_SAFE_KEY.match(key) or _EXPORT_KEY.match(key)):
         raise InvalidKeyError(key)
     return key
 
@@ -90,6 +109,12 @@ class Storage(Protocol):
     async def put(self, key: str, data: bytes) -> None: ...
 
     async def get(self, key: str) -> bytes: ...
+
+    async def put_file(self, key: str, path: Path) -> None:
+        """The file at `path`, too large to hold in memory (an export archive), stored a part at a time."""
+
+    def chunks(self, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes a part at a time, for a download; FileNotFoundError when there is none."""
 
     async def exists(self, key: str) -> bool: ...
 
@@ -108,7 +133,7 @@ class LocalStorage:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+        return self.root / _stored_key(key)
 
     async def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -118,6 +143,21 @@ class LocalStorage:
     async def get(self, key: str) -> bytes:
         with _store_errors(OSError):
             return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        with _store_errors(OSError):
+            await asyncio.to_thread(_copy, path, target)
+
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        with _store_errors(OSError):
+            file = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(file.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            file.close()
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
@@ -137,6 +177,18 @@ def _remove_tree(path: Path) -> None:
 def _write(path: Path, data: bytes) -> None:
     """Write to a temporary file and rename, so a reader never sees half a file. Folders and files are the
     owner's alone, whatever the umask: they are every organization's screenshots."""
+    with _partial(path) as file:
+        file.write(data)
+
+
+def _copy(source: Path, path: Path) -> None:
+    with source.open("rb") as data, _partial(path) as file:
+        shutil.copyfileobj(data, file, CHUNK_BYTES)
+
+
+@contextmanager
+def _partial(path: Path) -> Iterator[io.BufferedWriter]:
+    """A file to write `path`'s bytes to, moved to `path` once written whole (see `_write`)."""
     if not path.parent.is_dir():  # a project's first file (every upload asked of every folder up to the root)
         made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +196,7 @@ def _write(path: Path, data: bytes) -> None:
             folder.chmod(0o700)
     partial = path.with_suffix(path.suffix + ".partial")
     with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-        file.write(data)
+        yield file
     partial.replace(path)
 
 
@@ -174,22 +226,33 @@ class S3Storage:
     async def put(self, key: str, data: bytes) -> None:
         # An object PUT is atomic: a reader sees the old object or the whole new one.
         with _store_errors(BaseError):
-            await obstore.put_async(self.store, check_key(key), data)
+            await obstore.put_async(self.store, _stored_key(key), data)
 
     async def get(self, key: str) -> bytes:
         with _store_errors(BaseError):
-            result = await obstore.get_async(self.store, check_key(key))
+            result = await obstore.get_async(self.store, _stored_key(key))
             return bytes(await result.bytes_async())
+
+    async def put_file(self, key: str, path: Path) -> None:
+        # A multipart upload past the first part: the object appears whole once its last part is in, or not at all.
+        with _store_errors(BaseError):
+            await obstore.put_async(self.store, _stored_key(key), path)
+
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        with _store_errors(BaseError):
+            result = await obstore.get_async(self.store, _stored_key(key))
+        async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
+            yield bytes(chunk)
 
     async def exists(self, key: str) -> bool:
         try:
-            await obstore.head_async(self.store, check_key(key))
+            await obstore.head_async(self.store, _stored_key(key))
         except FileNotFoundError:
             return False
         return True
 
     async def delete(self, key: str) -> None:
-        await obstore.delete_async(self.store, check_key(key))
+        await obstore.delete_async(self.store, _stored_key(key))
 
     async def delete_project(self, organization_id: UUID, project_id: UUID) -> None:
         # Listed whole before deleting: a listing is paged, and deleting under its feet could skip a page.

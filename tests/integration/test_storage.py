@@ -22,7 +22,17 @@ from PIL import Image
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
 from app.lib.database import alchemy_config
-from app.lib.storage import InvalidKeyError, LocalStorage, S3Storage, Storage, new_key, storage_from
+from app.lib.storage import (
+    CHUNK_BYTES,
+    InvalidKeyError,
+    LocalStorage,
+    S3Storage,
+    Storage,
+    check_key,
+    export_key,
+    new_key,
+    storage_from,
+)
 from app.settings import SettingError, get_settings
 from tenants.context import tenant_scope
 from tests.support.clients import TenantFactory
@@ -114,6 +124,28 @@ async def test_put_get_exists_delete(store: Storage) -> None:
     assert not await store.exists(key)
     with pytest.raises(FileNotFoundError):
         await store.get(key)
+
+
+async def test_a_large_file_is_stored_and_read_back_a_part_at_a_time(store: Storage, tmp_path: Path) -> None:
+    """An organization's export archive, which may be larger than a process should hold: stored from its file,
+    sent in parts; under the organization's own prefix, where a project's deletion does not reach."""
+    organization_id = uuid4()
+    archive = tmp_path / "archive.zip"
+    archive.write_bytes(os.urandom(2 * CHUNK_BYTES + 12_345))
+    key = export_key(organization_id)
+    assert key.startswith(f"{organization_id}/exports/")
+    await store.put_file(key, archive)
+    chunks = [chunk async for chunk in store.chunks(key)]
+    assert b"".join(chunks) == archive.read_bytes()
+    assert max(len(chunk) for chunk in chunks) < archive.stat().st_size
+    await store.delete_project(organization_id, uuid4())
+    assert await store.exists(key)
+    await store.delete(key)
+    assert not await store.exists(key)
+    with pytest.raises(FileNotFoundError):
+        _ = [chunk async for chunk in store.chunks(key)]
+    with pytest.raises(InvalidKeyError):  # no row or archive may name an archive as its file
+        check_key(key)
 
 
 async def test_local_files_are_the_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
