@@ -16,6 +16,7 @@ from app.domain.reports.models import (
     Screenshot,
 )
 from app.domain.tokens.models import ApiToken
+from app.domain.transfer.models import OrganizationExport
 from app.domain.webhooks.models import Webhook, WebhookDelivery
 
 metadata = orm_registry.metadata
@@ -29,6 +30,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Organization",
+    "OrganizationExport",
     "PasswordReset",
     "Project",
     "ProjectColumn",

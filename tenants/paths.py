@@ -23,6 +23,7 @@ from app.domain.reports.models import Report
 from app.domain.reports.screenshots import ScreenshotService
 from app.domain.reports.services import ColumnService, ReportService
 from app.domain.tokens.services import TokenService
+from app.domain.transfer.services import OrganizationExports
 from app.domain.webhooks.services import DeliveryService, WebhookService
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, LanternError
@@ -80,6 +81,10 @@ async def _delivery(session: AsyncSession, _identity: Identity, ids: Mapping[str
     return await DeliveryService(session=session).of_webhook(ids["webhook_id"], ids["delivery_id"])
 
 
+async def _export(session: AsyncSession, _identity: Identity, ids: Mapping[str, Any]) -> object:
+    return await OrganizationExports(session=session).get(ids["export_id"])
+
+
 # Path parameter -> how to find what it names. Every route names its objects by these names (a test holds the
 # route table to it), so a new kind of id in a path needs its finder here.
 PATH_OBJECTS: dict[str, Finder] = {
@@ -94,6 +99,7 @@ PATH_OBJECTS: dict[str, Finder] = {
     "token_id": _token,
     "webhook_id": _webhook,
     "delivery_id": _delivery,  # of the webhook of `webhook_id`
+    "export_id": _export,  # the organization's export
 }
 
 

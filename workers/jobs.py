@@ -26,6 +26,7 @@ from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pe
 from app.domain.reports.search import refresh_gram_shares
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
+from app.domain.transfer.services import OrganizationExports, forget_expired_exports
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import WebhookDelivery
 from app.domain.webhooks.services import DeliveryService, forget_old_deliveries
@@ -35,6 +36,7 @@ from app.lib.fair_share import outbound_slot, postpone
 from app.lib.mail import send_mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
+from app.lib.revisions import current_revision
 from app.lib.sealing import unseal
 from app.lib.storage import InvalidKeyError, storage
 from app.settings import get_settings
@@ -161,17 +163,26 @@ async def refresh_search_gram_shares(_ctx: dict[str, Any]) -> int:
                 return await refresh_gram_shares(session)
 
 
-async def sweep_unattached_uploads(_ctx: dict[str, Any]) -> int:
-    """Let go of the uploads no report took in time (see `forget_unattached_uploads`): rows, then files."""
+async def sweep_expired_files(_ctx: dict[str, Any]) -> int:
+    """Let go of the stored files whose time is up: the uploads no report took in time (see
+    `forget_unattached_uploads`) and the organizations' export archives past their days (`forget_expired_exports`);
+    rows, then files."""
     async with alchemy_config().get_session() as session:
-        with system_scope("sweep unattached uploads"):
+        with system_scope("sweep expired files"):
             async with session.begin():
-                keys = await forget_unattached_uploads(session)
-    for key in keys:
+                uploads = await forget_unattached_uploads(session)
+                archives = await forget_expired_exports(session)
+    for key in (*uploads, *archives):
         await storage().delete(key)
-    if keys:
-        logger.info("sweeper deleted unattached uploads", count=len(keys))
-    return len(keys)
+    if uploads or archives:
+        logger.info("sweeper deleted expired files", uploads=len(uploads), export_archives=len(archives))
+    return len(uploads) + len(archives)
+
+
+@tenant_job
+async def export_organization(session: AsyncSession, *, export_id: str) -> str:
+    """The organization's archive for its owners to download (see OrganizationExports.write)."""
+    return await OrganizationExports(session=session).write(UUID(export_id), current_revision())
 
 
 async def queue_again(work: Sequence[tuple[str, dict[str, Any], Any]], every_seconds: int) -> int:

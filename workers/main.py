@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.domain.reports.screenshots import run_seconds
+from app.domain.transfer.services import EXPORT_SECONDS
 from app.lib.logging import configure_logging
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, deserialize, redis_settings, serialize
 from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes
@@ -32,15 +33,16 @@ from workers.jobs import (
     delete_project_files,
     delete_stored_files,
     deliver_webhook,
+    export_organization,
     process_attachment_image,
     process_screenshot,
     refresh_search_gram_shares,
     send_invitation_email,
     send_notification_email,
     send_password_reset_email,
+    sweep_expired_files,
     sweep_outbound_work,
     sweep_pending_screenshots,
-    sweep_unattached_uploads,
     sweep_unnumbered_reports,
 )
 
@@ -237,6 +239,9 @@ def worker_settings() -> dict[str, Any]:
             *outbound_functions(),
             delete_stored_files,
             delete_project_files,
+            # An organization's whole archive takes longer than any other job; a rerun (its worker killed) writes
+            # it anew, and one that no longer has its export does nothing.
+            func(cast("WorkerCoroutine", export_organization), timeout=EXPORT_SECONDS),
         ],
         "cron_jobs": [
             cron(
@@ -257,8 +262,9 @@ def worker_settings() -> dict[str, Any]:
                 run_at_startup=True,
                 unique=True,
             ),
-            # Hourly: an upload is let go a day after it came, give or take an hour.
-            cron(cast("WorkerCoroutine", sweep_unattached_uploads), minute=47, second=0, unique=True),
+            # Hourly: an upload is let go a day after it came, an export's archive a week after it was made, give or
+            # take an hour.
+            cron(cast("WorkerCoroutine", sweep_expired_files), minute=47, second=0, unique=True),
             # Hourly: the shares of common bigrams change slowly, and a stale share only slows a search.
             cron(
                 cast("WorkerCoroutine", refresh_search_gram_shares),

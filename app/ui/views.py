@@ -69,9 +69,11 @@ LABELS: dict[str, dict[str, LazyProxy]] = {
         "create_github_issue": _lazy("GitHub issues"),
         "delete_stored_files": _lazy("Deleting a report's files"),
         "delete_project_files": _lazy("Deleting a project's files"),
+        "export_organization": _lazy("Organization exports"),
         "sweep_unnumbered_reports": _lazy("Sweeper: reports without a number"),
         "sweep_pending_screenshots": _lazy("Sweeper: images not processed"),
         "sweep_outbound_work": _lazy("Sweeper: deliveries and issues not sent"),
+        "sweep_expired_files": _lazy("Sweeper: expired uploads and export archives"),
         "refresh_search_gram_shares": _lazy("Search statistics"),
     },
     # The keys of the widget's console, network and action entries (and BugSpark's console `level`); other keys

@@ -4,7 +4,9 @@ value comes back with its reason beside it."""
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from typing import Any
 
 from playwright.async_api import Page, expect
@@ -133,6 +135,30 @@ async def test_the_owner_deletes_the_organization_by_typing_its_name(
         async with ApiClient.for_app(app) as client:
             login = await client.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
     assert login.status_code == 401  # an account left in no organization goes with it
+
+
+async def test_the_owner_exports_the_organization_and_downloads_its_archive(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    """The worker writes it while the page waits: the page shows it done, by itself, with a link to the zip."""
+    async with tenants.create("Acme Portable") as tenant:
+        await tenant.create_project("Shop")
+        await log_in(page, tenant.email, path="/ui/settings")
+        card = page.get_by_role("region", name="Export organization")
+        await card.get_by_role("button", name="Export organization").click()
+        archive = re.compile(rf"{tenant.slug}-export-\d{{4}}-\d\d-\d\d\.zip")
+        link = card.get_by_role("link", name=archive)
+        await expect(link).to_be_visible(timeout=60_000)
+        await expect(card).to_contain_text("Kept until")
+        await expect(card.get_by_role("button", name="Export again")).to_be_visible()
+        async with page.expect_download() as downloading:
+            await link.click()
+        download = await downloading.value
+        assert archive.fullmatch(download.suggested_filename), download.suggested_filename
+        with zipfile.ZipFile(await download.path()) as opened:
+            manifest = json.loads(opened.read("manifest.json"))
+    assert manifest["organization"]["name"] == "Acme Portable"
+    assert manifest["counts"]["projects"] == 1
 
 
 async def test_members_cannot_change_the_settings(tenants: TenantFactory, page: Page, app: Any) -> None:

@@ -38,8 +38,8 @@ from workers.jobs import (
     SCREENSHOT_RESWEEP_SECONDS,
     SCREENSHOT_SWEEP_AFTER_SECONDS,
     process_screenshot,
+    sweep_expired_files,
     sweep_pending_screenshots,
-    sweep_unattached_uploads,
 )
 
 WAIT_SECONDS = 180.0
@@ -388,7 +388,7 @@ async def test_an_upload_no_report_takes_within_a_day_is_let_go(tenants: TenantF
                 await session.commit()
         uploads = get_settings().data_dir / "uploads"
         assert (uploads / stale.key).is_file()
-        forgotten = await sweep_unattached_uploads({})
+        forgotten = await sweep_expired_files({})
         kept = {row.id for row in await rows(tenant, [stale, fresh, attached])}
         others_kept = await rows(other, [elsewhere])
     assert forgotten >= 2  # this test's two, and any other test's left a day behind

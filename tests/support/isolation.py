@@ -7,6 +7,7 @@ covered: `Objects.id()` raises `UncoveredParameterError`, and the matrix fails u
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import secrets
@@ -25,7 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db import metadata
+from app.domain.transfer.services import EXPORT_JOB
+from app.lib.queue import queue_snapshot
 from tests.support.clients import PASSWORD, ApiClient, Tenant
+from workers.jobs import export_organization
 
 API_PREFIX = "/api/v1/"
 # The admin UI's pages: for people signed in, their forms posted as browsers post them.
@@ -265,6 +269,22 @@ async def _delivery(objects: Objects) -> str:
     return str(_data(await objects.tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping"), 201)["id"])
 
 
+async def _export(objects: Objects) -> str:
+    """The organization's export, asked for by its owner and written as the worker writes it: no worker runs in the
+    matrix (it would send the webhooks' deliveries)."""
+    organization_id = objects.tenant.organization_id
+    assert (await objects.tenant.client.post("/ui/settings/export")).status_code == 303
+    for _ in range(100):  # queued once the request's transaction committed, beside its answer
+        jobs, _truncated = await queue_snapshot()
+        queued = [job for job in jobs if job.function == EXPORT_JOB and job.organization_id == organization_id]
+        if queued:
+            break
+        await asyncio.sleep(0.05)
+    [job] = queued
+    assert await export_organization({}, **job.arguments) == "ready"
+    return str(job.arguments["export_id"])
+
+
 # Path parameter -> how to make such an object for a tenant. A new route with a new id parameter needs a
 # new entry here, or the isolation matrix fails.
 OBJECT_MAKERS: dict[str, Callable[[Objects], Awaitable[str]]] = {
@@ -279,6 +299,7 @@ OBJECT_MAKERS: dict[str, Callable[[Objects], Awaitable[str]]] = {
     "attachment_id": _attachment,  # an image file attached to the report of `reference`
     "webhook_id": _webhook,
     "delivery_id": _delivery,  # a delivery of the webhook of `webhook_id`
+    "export_id": _export,  # the organization's export, its archive written
 }
 
 

@@ -24,6 +24,7 @@ from app.domain.integrations.models import GitHubIssue, IssueStatus
 from app.domain.jobs import schemas
 from app.domain.organizations.models import Organization
 from app.domain.reports.models import Attachment, ImageStatus, Report, Screenshot
+from app.domain.transfer.models import ExportStatus, OrganizationExport
 from app.domain.webhooks.models import DeliveryStatus, WebhookDelivery
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import gettext as _
@@ -80,6 +81,7 @@ JOB_WORK: tuple[tuple[str, str, Any, ColumnElement[bool]], ...] = (
     ("deliver_webhook", "delivery_id", WebhookDelivery.id, WebhookDelivery.status == PENDING),
     ("create_github_issue", "issue_id", GitHubIssue.id, GitHubIssue.status == PENDING),
     ("assign_tracking_ids", "project_id", Report.project_id, Report.number.is_(None)),
+    ("export_organization", "export_id", OrganizationExport.id, OrganizationExport.status == ExportStatus.RUNNING),
 )
 
 

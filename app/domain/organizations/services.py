@@ -18,6 +18,7 @@ from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
 from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.services import MovedReports, ReportService
+from app.domain.transfer.services import OrganizationExports
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
@@ -84,8 +85,9 @@ class OrganizationService:
 
     async def erase(self) -> list[UUID]:
         """`delete` once confirmed (by the name typed, or by the password of the last person in it, who deletes
-        their account)."""
+        their account). Its export archive is deleted with it; its projects' files are the caller's."""
         organization = await self.current()
+        await OrganizationExports(session=self.session).forget_latest()
         projects = await self.session.scalars(select(Project.id).where(Project.organization_id == organization.id))
         project_ids = list(projects)
         people = list(

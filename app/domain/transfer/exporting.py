@@ -38,6 +38,9 @@ from tenants.context import system_scope, tenant_scope
 EXPORT_BATCH = 500
 # Told after each batch: the kind of record (the archive's file name without .jsonl, or "files") and how many so far.
 Progress = Callable[[str, int], None]
+FILES_PROGRESS = "files"
+# The kinds `Progress` names, in the order the archive is written, each at least once: how far an export is.
+PROGRESS_STEPS = (*(kind.name for kind in TENANT_KINDS), PEOPLE_KIND.name, FILES_PROGRESS)
 
 
 class ArchiveUnwritableError(Exception):
@@ -234,9 +237,9 @@ class _ArchiveWriter:
                         continue
                     self.archive.writestr(FILES + key, data)
                     written += 1
-                self.progress("files", written)
+                self.progress(FILES_PROGRESS, written)
         if not written:
-            self.progress("files", 0)
+            self.progress(FILES_PROGRESS, 0)
         return written, missing
 
     def _is_own(self, key: str | None) -> bool:

@@ -7,7 +7,8 @@
 // - A comment being written is kept in this browser until it is sent: a session that ended meanwhile sends its
 //   author to the login first, and what they typed came back with them as an empty box. So are the triage
 //   form's changes once sent, until the page says they were saved.
-// - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue) is shown done when it is.
+// - What the worker is still doing (a tracking ID, a screenshot, a file, a GitHub issue, an export) is shown done when
+//   it is, and how far it is meanwhile where the page says (an export's progress).
 // - A list's box in its heading selects every row of the page (hidden without this script).
 // - A form is sent once per click, not twice on a double click (see the end).
 "use strict";
@@ -165,8 +166,10 @@ for (const form of drafts ? document.querySelectorAll("form[data-unsent]") : [])
 }
 
 // An element marked data-pending is filled in from the page asked for again, a little less often each time and
-// for two minutes at most (a job that takes longer is shown done at the next visit).
+// for two minutes at most (a job that takes longer is shown done at the next visit); one marked data-progress, how
+// far its work is, each time.
 const PENDING = "[data-pending][id]";
+const PROGRESS = "[data-progress][id]";
 const PENDING_FOR_MS = 120_000;
 const pendingSince = Date.now();
 let pendingWait = 1000;
@@ -175,6 +178,10 @@ const showWhatIsDone = async () => {
   const answer = await fetch(location.href, { headers: { accept: "text/html" } }).catch(() => null);
   if (answer?.ok) {
     const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    for (const element of document.querySelectorAll(PROGRESS)) {
+      const now = fresh.getElementById(element.id);
+      if (now) element.replaceChildren(...Array.from(now.childNodes, (node) => document.importNode(node, true)));
+    }
     for (const element of document.querySelectorAll(PENDING)) {
       const done = fresh.getElementById(element.id);
       if (!done || done.hasAttribute("data-pending")) continue;
