@@ -3,6 +3,7 @@
 from advanced_alchemy.base import orm_registry
 
 from app.domain.accounts.models import PasswordReset, User
+from app.domain.emails.models import OutgoingEmail
 from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.domain.organizations.models import Invitation, Membership, Organization
 from app.domain.projects.models import Project, ProjectKey, ProjectMember, ProjectPrefix
@@ -31,6 +32,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OrganizationExport",
+    "OutgoingEmail",
     "PasswordReset",
     "Project",
     "ProjectColumn",

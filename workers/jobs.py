@@ -11,15 +11,25 @@ from uuid import UUID
 
 import msgspec
 import structlog
-from arq import Retry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.accounts.services import password_reset_mail
+from app.domain.accounts.models import PasswordReset
+from app.domain.accounts.services import forget_old_password_resets, password_reset_mail
+from app.domain.emails.models import EmailKind, OutgoingEmail
+from app.domain.emails.services import (
+    EMAIL_JOBS,
+    INVITATION_MAIL,
+    NOTIFICATION_MAIL,
+    PASSWORD_RESET_MAIL,
+    attempt,
+    forget_old_emails,
+    outgoing,
+)
 from app.domain.integrations.models import GitHubIssue
 from app.domain.integrations.services import GitHubIssues
 from app.domain.notifications.services import Notice, notification_mail
-from app.domain.organizations.services import invitation_mail
+from app.domain.organizations.services import invitation_mail, invitation_token
 from app.domain.reports.ingest import forget_unattached_uploads
 from app.domain.reports.models import Attachment, Report, Screenshot
 from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pending_before
@@ -33,14 +43,14 @@ from app.domain.webhooks.services import DeliveryService, forget_old_deliveries
 from app.lib import retries
 from app.lib.database import alchemy_config
 from app.lib.fair_share import outbound_slot, postpone
-from app.lib.mail import send_mail
+from app.lib.mail import Mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.lib.revisions import current_revision
-from app.lib.sealing import unseal
 from app.lib.storage import InvalidKeyError, storage
 from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
+from tenants.db import TenantOwned
 from workers.tenancy import tenant_job
 
 logger = structlog.get_logger()
@@ -62,57 +72,34 @@ def fair_share(job: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R | 
     return run
 
 
-def retried_mail(job: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
-    """A mail job whose SMTP server is down, or refuses the message for now, runs again later (waits growing
-    as webhook retries do, up to the worker's tries) instead of losing the e-mail."""
-
-    @wraps(job)
-    async def run(ctx: dict[str, Any], **kwargs: Any) -> bool:
-        try:
-            return await job(ctx, **kwargs)
-        except OSError as error:  # smtplib's errors are OSErrors too
-            wait = retries.retry_delay(ctx["job_try"], get_settings().outbound_retry_seconds)
-            logger.warning("mail not sent, trying again later", error=repr(error), retry_in_seconds=wait)
-            raise Retry(defer=wait) from error
-
-    return run
+async def _invitation(session: AsyncSession, email: OutgoingEmail) -> Mail | None:
+    invitation_id = UUID(email.arguments["invitation_id"])
+    return await invitation_mail(session, invitation_id, invitation_token(invitation_id))
 
 
-def _unsealed(sealed_token: str) -> str | None:
-    token = unseal(sealed_token)
-    if token is None:
-        logger.warning("mail not sent: its link was sealed with another LANTERN_SECRET_KEY")
-    return token
+async def _notification(session: AsyncSession, email: OutgoingEmail) -> Mail | None:
+    return await notification_mail(session, msgspec.convert(email.arguments, Notice))
 
 
 @fair_share
-@retried_mail
 @tenant_job
-async def send_invitation_email(session: AsyncSession, *, invitation_id: str, sealed_token: str) -> bool:
-    token = _unsealed(sealed_token)
-    mail = None if token is None else await invitation_mail(session, UUID(invitation_id), token)
-    return mail is not None and await send_mail(mail)
+async def send_invitation_email(session: AsyncSession, *, email_id: str) -> bool:
+    """One attempt at an invitation's e-mail (see app/domain/emails/services.py `attempt`)."""
+    return await attempt(session, outgoing(EmailKind.INVITATION, UUID(email_id)), _invitation, INVITATION_MAIL)
 
 
 @fair_share
-@retried_mail
 @tenant_job
-async def send_notification_email(session: AsyncSession, *, notice: dict[str, Any]) -> bool:
+async def send_notification_email(session: AsyncSession, *, email_id: str) -> bool:
     """An assignee told of an assignment or a comment, if it is still theirs to hear (notifications)."""
-    mail = await notification_mail(session, msgspec.convert(notice, Notice))
-    return mail is not None and await send_mail(mail)
+    return await attempt(session, outgoing(EmailKind.NOTIFICATION, UUID(email_id)), _notification, NOTIFICATION_MAIL)
 
 
-@retried_mail
-async def send_password_reset_email(
-    _ctx: dict[str, Any], *, user_id: str, sealed_token: str, locale: str | None = None
-) -> bool:
+async def send_password_reset_email(_ctx: dict[str, Any], *, reset_id: str) -> bool:
     """The link to choose a new password, mailed to whoever asked for it: a person's own, of no tenant."""
-    if (token := _unsealed(sealed_token)) is None:
-        return False
     async with alchemy_config().get_session() as session:
-        mail = await password_reset_mail(session, UUID(user_id), token, locale)
-    return mail is not None and await send_mail(mail)
+        reset = select(PasswordReset).where(PasswordReset.id == UUID(reset_id))
+        return await attempt(session, reset, password_reset_mail, PASSWORD_RESET_MAIL)
 
 
 @tenant_job
@@ -200,11 +187,12 @@ async def queue_again(work: Sequence[tuple[str, dict[str, Any], Any]], every_sec
     # window's first queueing is remembered apart, or work a killed worker still claims was queued at every sweep.
     async with queue.redis.pipeline(transaction=False) as pipeline:
         for _function, _arguments, row, job_id in due:
-            pipeline.set(f"lantern:requeued:{row.organization_id}:{job_id}", 1, nx=True, ex=every_seconds)
+            owner = _tenant_of(row).get("organization_id", "person")
+            pipeline.set(f"lantern:requeued:{owner}:{job_id}", 1, nx=True, ex=every_seconds)
         first = await pipeline.execute()
     queued = await asyncio.gather(
         *(
-            queue.enqueue(function, job_id, organization_id=str(row.organization_id), **arguments)
+            queue.enqueue(function, job_id, **_tenant_of(row), **arguments)
             for (function, arguments, row, job_id), new in zip(due, first, strict=True)
             if new
         )
@@ -212,10 +200,18 @@ async def queue_again(work: Sequence[tuple[str, dict[str, Any], Any]], every_sec
     return sum(queued)
 
 
-# Work against other servers, and the job that attempts it: (the work's rows, the job, the job's argument).
-OUTBOUND_WORK: tuple[tuple[Any, str, str], ...] = (
+def _tenant_of(row: Any) -> dict[str, Any]:
+    """The tenant a row's job runs in: its organization; none for a person's own work (a password reset's e-mail)."""
+    return {"organization_id": str(row.organization_id)} if isinstance(row, TenantOwned) else {}
+
+
+# Work against other servers, and the job that attempts it: (the work's rows, the job, or what tells a row's job,
+# the job's argument).
+OUTBOUND_WORK: tuple[tuple[Any, str | Callable[[Any], str], str], ...] = (
     (WebhookDelivery, "deliver_webhook", "delivery_id"),
     (GitHubIssue, "create_github_issue", "issue_id"),
+    (OutgoingEmail, lambda email: EMAIL_JOBS[EmailKind(email.kind)].function, "email_id"),
+    (PasswordReset, PASSWORD_RESET_MAIL.function, PASSWORD_RESET_MAIL.argument),
 )
 # Work the sweeper queued again is queued again at most once per this many seconds (see the images').
 OUTBOUND_RESWEEP_SECONDS = 60
@@ -236,20 +232,26 @@ async def create_github_issue(session: AsyncSession, *, issue_id: str) -> str:
 
 
 async def sweep_outbound_work(_ctx: dict[str, Any]) -> int:
-    """Queue again the webhook deliveries and GitHub issues the queue lost (long overdue while pending), and
-    forget old finished deliveries."""
+    """Queue again the webhook deliveries, GitHub issues and e-mails the queue lost (long overdue while pending),
+    and forget old finished deliveries and e-mails."""
     async with alchemy_config().get_session() as session:
         with system_scope("sweep outbound work"):
             async with session.begin():
                 overdue: list[tuple[str, dict[str, Any], Any]] = [
-                    (function, {argument: str(row.id)}, row)
-                    for model, function, argument in OUTBOUND_WORK
+                    (job if isinstance(job, str) else job(row), {argument: str(row.id)}, row)
+                    for model, job, argument in OUTBOUND_WORK
                     for row in await retries.overdue(session, model)
                 ]
                 forgotten = await forget_old_deliveries(session)
+                forgotten_emails = await forget_old_emails(session) + await forget_old_password_resets(session)
     queued = await queue_again(overdue, OUTBOUND_RESWEEP_SECONDS)
-    if queued or forgotten:
-        logger.info("sweeper queued outbound work", count=queued, forgotten_deliveries=forgotten)
+    if queued or forgotten or forgotten_emails:
+        logger.info(
+            "sweeper queued outbound work",
+            count=queued,
+            forgotten_deliveries=forgotten,
+            forgotten_emails=forgotten_emails,
+        )
     return queued
 
 

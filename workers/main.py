@@ -203,16 +203,16 @@ def image_worker_settings() -> dict[str, Any]:
 
 
 def outbound_functions() -> list[Any]:
+    # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
     return [
-        # No stored result: a stored job keeps its arguments (a sealed link) in Redis for an hour, and the same
-        # assignment made again later is a new notice, under the same job id.
-        *(
-            func(cast("WorkerCoroutine", job), keep_result=0)
-            for job in (send_invitation_email, send_password_reset_email, send_notification_email)
-        ),
-        # No stored result: each attempt has its own job id, and nobody reads an attempt's result.
-        func(cast("WorkerCoroutine", deliver_webhook), keep_result=0),
-        func(cast("WorkerCoroutine", create_github_issue), keep_result=0),
+        func(cast("WorkerCoroutine", job), keep_result=0)
+        for job in (
+            send_invitation_email,
+            send_password_reset_email,
+            send_notification_email,
+            deliver_webhook,
+            create_github_issue,
+        )
     ]
 
 

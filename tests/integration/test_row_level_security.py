@@ -93,8 +93,8 @@ class Pair:
 
 @asynccontextmanager
 async def two_populated_tenants(tenants: TenantFactory, anonymous: ApiClient) -> AsyncIterator[Pair]:
-    """Tenants A and B, each with projects, a widget key, a report, an API token, an invitation, a webhook
-    with a delivery, and a GitHub connection with the report's issue."""
+    """Tenants A and B, each with projects, a widget key, a report, an API token, an invitation with its e-mail,
+    a webhook with a delivery, and a GitHub connection with the report's issue."""
     async with AsyncExitStack() as stack:
         pair = Pair(
             a=await stack.enter_async_context(tenants.create("Tenant A")),
@@ -206,7 +206,16 @@ async def test_with_no_tenant_set_every_tenant_table_reads_empty(
             seen = {table: await count_rows(connection, table) for table in tables}
     assert all(
         stored[t]
-        for t in ("organization", "membership", "invitation", "project", "project_key", "project_prefix", "report")
+        for t in (
+            "organization",
+            "membership",
+            "invitation",
+            "outgoing_email",
+            "project",
+            "project_key",
+            "project_prefix",
+            "report",
+        )
     )
     assert seen == dict.fromkeys(tables, 0)
 

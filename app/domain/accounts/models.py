@@ -7,8 +7,10 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy import Boolean, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column
+
+from app.domain.emails.models import MailColumns
 
 
 class User(UUIDv7AuditBase):
@@ -34,12 +36,24 @@ class User(UUIDv7AuditBase):
         return self.password_changed_at or self.created_at
 
 
-class PasswordReset(UUIDv7AuditBase):
-    """A mailed link to choose a new password: its token is stored only as a hash and works once, briefly."""
+class PasswordReset(MailColumns, UUIDv7AuditBase):
+    """A mailed link to choose a new password: its token is stored only as a hash and works once, briefly.
+
+    The row is its e-mail's record too (MailColumns, see app/domain/emails/models.py): a person's own, of no
+    organization, as the row is."""
 
     __tablename__ = "password_reset"
+    # The worker's and the sweeper's question: which pending e-mails are due.
+    __table_args__ = (Index("ix_password_reset_status_next", "status", "next_attempt_at"),)
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC)
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC, default=None)
+    # The language it was asked in: its e-mail's, when the person has none of their own.
+    locale: Mapped[str | None] = mapped_column(String(20), default=None)
+
+    @property
+    def job_id(self) -> str:
+        """The arq job id of its e-mail's next attempt: queueing the same attempt twice runs it once."""
+        return f"password-reset:{self.id}:{self.attempts}"

@@ -12,33 +12,36 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
+import structlog
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.datastructures import Cookie
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import PasswordReset, User
 from app.domain.accounts.schemas import ProfileUpdate
+from app.domain.emails.models import MailStatus
+from app.domain.emails.services import PASSWORD_RESET_MAIL, RETENTION_DAYS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import current_locale, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
-from app.lib.queue import enqueue_after_commit
 from app.lib.ratelimit import Decision
-from app.lib.sealing import seal
-from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, new_secret, verify_password
+from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, link_secret, verify_password
 from app.lib.sessions import browser_cookie
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
 from app.lib.web_addresses import public_address
 from app.settings import get_settings
 from tenants.context import credential_lookup, tenant_scope, user_scope
 from tenants.db import scoped
+
+logger = structlog.get_logger()
 
 
 class InviteeAccount(enum.StrEnum):
@@ -103,7 +106,6 @@ def slugify(name: str) -> str:
 
 
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
-PASSWORD_RESET_JOB = "send_password_reset_email"  # noqa: S105 - a job's name
 
 
 def _accepted_already() -> LanternError:
@@ -295,23 +297,17 @@ class AccountService:
         user = await self.users.by_email(email)
         if user is None or not user.is_active:
             return
-        token = new_secret(PASSWORD_RESET_PREFIX)
         reset = PasswordReset(
-            user_id=user.id, token_hash=digest(token), expires_at=datetime.now(UTC) + PASSWORD_RESET_LIFETIME
+            id=uuid7(),
+            user_id=user.id,
+            expires_at=datetime.now(UTC) + PASSWORD_RESET_LIFETIME,
+            locale=current_locale(),
+            next_attempt_at=datetime.now(UTC),
         )
+        reset.token_hash = digest(password_reset_token(reset.id))
         self.session.add(reset)
         await self.session.flush()
-        job_id = f"password-reset:{reset.id}"
-        enqueue_after_commit(
-            # Sealed: a queued job's arguments are logged and kept in Redis, and this token opens the account.
-            self.session,
-            PASSWORD_RESET_JOB,
-            job_id,
-            of_tenant=False,
-            user_id=str(user.id),
-            sealed_token=seal(token),
-            locale=current_locale(),
-        )
+        PASSWORD_RESET_MAIL.queue(self.session, reset)  # once committed; the row is its e-mail's record
 
     async def reset_password(self, token: str, password: str) -> User:
         """The new password of the person a valid reset link was mailed to; every link of theirs is then used.
@@ -414,16 +410,24 @@ def device_token(account: str, password_changed: datetime | None) -> str:
     return hmac.new(get_settings().secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-async def password_reset_mail(
-    session: AsyncSession, user_id: UUID, token: str, asked_in: str | None = None
-) -> Mail | None:
+def password_reset_token(reset_id: UUID) -> str:
+    """A reset link's token, made from its id (see `link_secret`): its e-mail is written with it again, and it is
+    kept nowhere but in the mailbox it is sent to."""
+    return link_secret(PASSWORD_RESET_PREFIX, reset_id)
+
+
+async def password_reset_mail(session: AsyncSession, reset: PasswordReset) -> Mail | None:
     """The e-mail with the link to choose a new password, in the person's language, else in the one they asked
-    for it in."""
-    user = await session.get(User, user_id)
-    if user is None:
+    for it in; None once the link opens nothing (used, expired, or made with another LANTERN_SECRET_KEY)."""
+    user = await session.get(User, reset.user_id)
+    if user is None or reset.used_at is not None or reset.expires_at <= datetime.now(UTC):
+        return None
+    token = password_reset_token(reset.id)
+    if digest(token) != reset.token_hash:
+        logger.warning("mail not sent: its link was made with another LANTERN_SECRET_KEY", reset_id=str(reset.id))
         return None
     link = public_address(f"/ui/password-reset/confirm?{urlencode({'token': token})}")
-    with use_locale(user.locale or asked_in or get_settings().default_locale):
+    with use_locale(user.locale or reset.locale or get_settings().default_locale):
         subject = _("Choose a new Lantern password")
         body = _(
             "Hello,\n\nSomeone, probably you, asked to choose a new password for %(email)s on Lantern. Choose it "
@@ -433,3 +437,15 @@ async def password_reset_mail(
             link=link,
         )
     return Mail(to=user.email, subject=subject, body=body)
+
+
+async def forget_old_password_resets(session: AsyncSession) -> int:
+    """Delete the resets whose link expired longer ago than e-mails are kept, once their e-mail is done: they open
+    nothing, and the table must not grow without end."""
+    cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
+    deleted = await session.execute(
+        delete(PasswordReset)
+        .where(PasswordReset.status != MailStatus.PENDING.value, PasswordReset.expires_at < cutoff)
+        .execution_options(synchronize_session=False),
+    )
+    return int(getattr(deleted, "rowcount", 0) or 0)

@@ -19,7 +19,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from app.domain.accounts.models import User
+from app.domain.accounts.models import PasswordReset, User
+from app.domain.emails.models import OutgoingEmail
 from app.domain.integrations.models import GitHubIssue, IssueStatus
 from app.domain.jobs import schemas
 from app.domain.organizations.models import Organization
@@ -80,6 +81,9 @@ JOB_WORK: tuple[tuple[str, str, Any, ColumnElement[bool]], ...] = (
     ("process_attachment_image", "attachment_id", Attachment.id, Attachment.status == PENDING),
     ("deliver_webhook", "delivery_id", WebhookDelivery.id, WebhookDelivery.status == PENDING),
     ("create_github_issue", "issue_id", GitHubIssue.id, GitHubIssue.status == PENDING),
+    ("send_invitation_email", "email_id", OutgoingEmail.id, OutgoingEmail.status == PENDING),
+    ("send_notification_email", "email_id", OutgoingEmail.id, OutgoingEmail.status == PENDING),
+    ("send_password_reset_email", "reset_id", PasswordReset.id, PasswordReset.status == PENDING),
     ("assign_tracking_ids", "project_id", Report.project_id, Report.number.is_(None)),
     ("export_organization", "export_id", OrganizationExport.id, OrganizationExport.status == ExportStatus.RUNNING),
 )

@@ -1,9 +1,10 @@
 """E-mail to the person a report is assigned to: when it is assigned to them, and when it is commented on while
 it is theirs; never for what they did themselves.
 
-A notice is queued once the change commits. The worker writes the mail in the recipient's language and sends
-it only if, by then, the report is still theirs, they are still in the organization and they still want such
-mail (their profile turns it off). Without SMTP, nothing is sent (see app/lib/mail.py).
+A notice is recorded in the transaction of the change (an e-mail to send, app/domain/emails/). The worker writes
+the mail in the recipient's language and sends it only if, by then, the report is still theirs, they are still in
+the organization and they still want such mail (their profile turns it off). Without SMTP, nothing is sent (see
+app/lib/mail.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
+from app.domain.emails.models import EmailKind
+from app.domain.emails.services import queue_email
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
 from app.domain.reports.audience import is_guest, sees_report
@@ -23,11 +26,8 @@ from app.domain.tokens.models import ApiToken
 from app.lib.i18n import DEFAULT_LOCALE, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.mail import Mail
-from app.lib.queue import enqueue_after_commit
 from app.lib.web_addresses import public_address
 from tenants.identity import CredentialKind, Identity
-
-NOTIFICATION_JOB = "send_notification_email"
 
 
 class NoticeKind(enum.StrEnum):
@@ -46,10 +46,11 @@ class Notice(msgspec.Struct, kw_only=True, frozen=True):
     comment_id: UUID | None = None
 
 
-def notify_assignee(
+async def notify_assignee(
     session: AsyncSession, report: Report, kind: NoticeKind, actor: Identity, comment_id: UUID | None = None
 ) -> None:
-    """Queue a notice to the report's assignee, once `session` commits, unless the actor is the assignee."""
+    """Record a notice to the report's assignee in `session`'s transaction, for the worker to mail once it commits,
+    unless the actor is the assignee."""
     recipient = report.assignee_id
     if recipient is None or recipient == actor.user_id:
         return
@@ -61,9 +62,9 @@ def notify_assignee(
         actor_token_id=actor.credential_id if actor.kind is CredentialKind.TOKEN else None,
         comment_id=comment_id,
     )
-    # One queued notice per assignment or comment: assigning twice in a row mails once.
-    job_id = f"notification:{kind}:{comment_id or report.id}:{recipient}"
-    enqueue_after_commit(session, NOTIFICATION_JOB, job_id, notice=msgspec.to_builtins(notice))
+    # One notice waiting per assignment or comment: assigning twice in a row mails once.
+    topic = f"notification:{kind}:{comment_id or report.id}:{recipient}"
+    await queue_email(session, EmailKind.NOTIFICATION, topic, msgspec.to_builtins(notice), once=True)
 
 
 async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | None:

@@ -8,11 +8,15 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
+import structlog
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import UserService, normalize_domain, normalize_email
+from app.domain.emails.models import EmailKind, OutgoingEmail
+from app.domain.emails.services import INVITATION_MAIL, record_email
 from app.domain.organizations.labels import ROLE_LABELS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
 from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, SecuritySettings
@@ -25,14 +29,14 @@ from app.lib.i18n import use_locale
 from app.lib.mail import Mail, mail_configured
 from app.lib.paging import Paged, Window, page_of
 from app.lib.preferences import validated_locale, validated_timezone
-from app.lib.queue import enqueue_after_commit
-from app.lib.sealing import seal
-from app.lib.security import INVITATION_PREFIX, digest, new_secret
+from app.lib.security import INVITATION_PREFIX, digest, link_secret
 from app.lib.web_addresses import public_address
 from tenants.context import require_tenant, user_scope
 from tenants.db import scoped
 from tenants.identity import CredentialKind, Identity
 from tenants.service import TenantRepository, TenantService
+
+logger = structlog.get_logger()
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -166,8 +170,10 @@ class MembershipService(TenantService[Membership]):
             )
             raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("email", message)])
         membership = await self.create(Membership(user_id=user.id, role=invite.role.value, invitation_pending=True))
-        token = new_secret(INVITATION_PREFIX)
+        invitation_id = uuid7()
+        token = invitation_token(invitation_id)
         invitation = Invitation(
+            id=invitation_id,
             user_id=user.id,
             token_hash=digest(token),
             invited_by_id=actor.user_id,
@@ -175,15 +181,7 @@ class MembershipService(TenantService[Membership]):
             opens_account=opens_account,
         )
         self.session.add(invitation)
-        await self.session.flush()
-        # Queued once committed, so the job always finds the invitation.
-        enqueue_after_commit(
-            self.session,
-            "send_invitation_email",
-            f"invitation-mail:{invitation.id}",
-            invitation_id=str(invitation.id),
-            sealed_token=seal(token),  # a queued job's arguments are logged and kept in Redis
-        )
+        INVITATION_MAIL.queue(self.session, await record_invitation_mail(self.session, invitation_id))
         return Invited(membership.id, invitation.id), token
 
     async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> dict[UUID, MovedReports]:
@@ -277,6 +275,18 @@ def _check_can_grant(actor: Identity, role: Role) -> None:
         raise LanternError(ErrorCode.FORBIDDEN, _("Only an owner can grant or change the owner role."))
 
 
+def invitation_token(invitation_id: UUID) -> str:
+    """An invitation's token, made from its id (see `link_secret`): its e-mail is written with it again, and it is
+    kept nowhere but in its holder's hands."""
+    return link_secret(INVITATION_PREFIX, invitation_id)
+
+
+async def record_invitation_mail(session: AsyncSession, invitation_id: UUID) -> OutgoingEmail:
+    """The invitation's e-mail, recorded in `session`'s transaction (see `record_email`)."""
+    topic = f"invitation-mail:{invitation_id}"
+    return await record_email(session, EmailKind.INVITATION, topic, {"invitation_id": str(invitation_id)})
+
+
 def invitation_link(token: str) -> str:
     """Where an invitation is accepted: the mailed link, and the one an admin can pass on themselves."""
     return public_address(f"/ui/invitations/accept?{urlencode({'token': token})}")
@@ -302,9 +312,15 @@ class InvitationNotice:
 
 
 async def invitation_mail(session: AsyncSession, invitation_id: UUID, token: str) -> Mail | None:
-    """The invitation e-mail, in the invitee's language (else the organization's default)."""
+    """The invitation e-mail with the link of `token`, in the invitee's language (else the organization's default);
+    None when there is no invitation to accept with it any more."""
     invitation = await session.get(Invitation, invitation_id)
-    if invitation is None or invitation.accepted_at is not None:
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= datetime.now(UTC):
+        return None
+    if digest(token) != invitation.token_hash:
+        logger.warning(
+            "mail not sent: its link was made with another LANTERN_SECRET_KEY", invitation_id=str(invitation_id)
+        )
         return None
     user = await session.get(User, invitation.user_id)
     organization = await session.get(Organization, invitation.organization_id)

@@ -69,7 +69,7 @@ async def file_report(
     await session.commit()
     accepted = await accept(report, history=[filed])
     report.tracking_id = accepted.tracking_id
-    notify_assignee(session, report, NoticeKind.ASSIGNED, filer)
+    await notify_assignee(session, report, NoticeKind.ASSIGNED, filer)
     return accepted
 
 

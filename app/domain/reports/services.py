@@ -237,7 +237,7 @@ class ReportService(TenantService[Report]):
             self.session.add(ReportChange(report_id=report.id, changes=changed, **authorship(actor)))
         await self.session.flush()
         if report.assignee_id != assigned_before:
-            notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
+            await notify_assignee(self.session, report, NoticeKind.ASSIGNED, actor)
         return changed
 
     async def hold(self, report: Report, changes: ReportUpdate, columns: ColumnService) -> HeldChange:
@@ -1073,7 +1073,7 @@ class CommentService(TenantService[Comment]):
         # Held while the comment is added: a deletion under way makes it 404, not a broken reference.
         await ReportService(session=self.session).lock(report, share=True)
         comment = await self.create(Comment(report_id=report.id, text=text, internal=internal, **authorship(author)))
-        notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
+        await notify_assignee(self.session, report, NoticeKind.COMMENTED, author, comment.id)
         return comment
 
 

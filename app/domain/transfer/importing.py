@@ -33,8 +33,15 @@ from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
+from app.domain.emails.models import OutgoingEmail
+from app.domain.emails.services import INVITATION_MAIL
 from app.domain.organizations.models import Invitation, Role
-from app.domain.organizations.services import INVITATION_LIFETIME, invitation_link
+from app.domain.organizations.services import (
+    INVITATION_LIFETIME,
+    invitation_link,
+    invitation_token,
+    record_invitation_mail,
+)
 from app.domain.reports.attachments import MAX_ATTACHMENT_BYTES
 from app.domain.reports.ingest import MAX_UPLOAD_BYTES
 from app.domain.reports.models import ProjectCounter, Report
@@ -56,8 +63,7 @@ from app.lib.i18n import gettext as _
 from app.lib.mail import mail_configured
 from app.lib.names import distinct_names, name_key
 from app.lib.queue import job_queue
-from app.lib.sealing import seal
-from app.lib.security import INVITATION_PREFIX, ORG_TOKEN_PREFIX, WIDGET_KEY_PREFIX, digest, new_secret
+from app.lib.security import ORG_TOKEN_PREFIX, WIDGET_KEY_PREFIX, digest, new_secret
 from app.lib.storage import InvalidKeyError, check_key, storage
 from app.settings import get_settings
 from tenants.context import tenant_scope
@@ -85,8 +91,7 @@ class ArchiveRefusedError(Exception):
 class Invitee:
     email: str
     link: str  # where the invitation is accepted, for the operator to pass on (no mail without SMTP)
-    invitation_id: UUID
-    token: str
+    mail: OutgoingEmail | None  # its e-mail, recorded when this instance sends e-mail
 
 
 @dataclass(slots=True)
@@ -332,17 +337,22 @@ class _Importer:
         self.progress(kind.name, len(members))
 
     async def _invite(self, session: AsyncSession, user_id: UUID, *, opens_account: bool) -> Invitee:
-        token = new_secret(INVITATION_PREFIX)
-        invitation = Invitation(
-            user_id=user_id,
-            token_hash=digest(token),
-            expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
-            opens_account=opens_account,
+        """An invitation as an admin's, its e-mail recorded with it when this instance sends e-mail (the worker sends
+        it; the operator is shown its link either way)."""
+        invitation_id = uuid7()
+        token = invitation_token(invitation_id)
+        session.add(
+            Invitation(
+                id=invitation_id,
+                user_id=user_id,
+                token_hash=digest(token),
+                expires_at=datetime.now(UTC) + INVITATION_LIFETIME,
+                opens_account=opens_account,
+            )
         )
-        session.add(invitation)
-        await session.flush()
+        mail = await record_invitation_mail(session, invitation_id) if mail_configured() else None
         email = await session.scalar(select(User.email).where(User.id == user_id))
-        return Invitee(str(email), invitation_link(token), invitation.id, token)
+        return Invitee(str(email), invitation_link(token), mail)
 
     async def _kind(self, session: AsyncSession, kind: Kind, imported: Imported) -> int:
         count = 0
@@ -464,15 +474,12 @@ def _derived(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def mail_invitations(imported: Imported) -> None:
-    """The invitations of an import mailed, as an admin's are (by the worker, when this instance sends e-mail)."""
-    if not mail_configured() or get_settings().redis_url is None:
+    """The invitations' e-mails the import recorded, queued for the worker now (as an admin's are once made), when
+    this process reaches the queue; else the sweeper queues them."""
+    if get_settings().redis_url is None:
         return
-    queue = job_queue()
-    for invitee in imported.invited:
-        await queue.enqueue(
-            "send_invitation_email",
-            f"invitation-mail:{invitee.invitation_id}",
-            organization_id=str(imported.organization_id),
-            invitation_id=str(invitee.invitation_id),
-            sealed_token=seal(invitee.token),  # a queued job's arguments are logged and kept in Redis
+    organization_id = str(imported.organization_id)
+    for mail in (invitee.mail for invitee in imported.invited if invitee.mail is not None):
+        await job_queue().enqueue(
+            INVITATION_MAIL.function, mail.job_id, organization_id=organization_id, email_id=str(mail.id)
         )
