@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import PasswordReset
-from app.domain.accounts.services import forget_old_password_resets, password_reset_mail
+from app.domain.accounts.services import forget_old_password_resets, password_reset_mail, reissue_password_reset
 from app.domain.emails.models import EmailKind, OutgoingEmail
 from app.domain.emails.services import (
     EMAIL_JOBS,
@@ -25,6 +25,7 @@ from app.domain.emails.services import (
     attempt,
     forget_old_emails,
     outgoing,
+    record_email,
 )
 from app.domain.integrations.models import GitHubIssue
 from app.domain.integrations.services import GitHubIssues
@@ -47,6 +48,7 @@ from app.lib.mail import Mail
 from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.lib.revisions import current_revision
+from app.lib.sealing import unseal
 from app.lib.storage import InvalidKeyError, storage
 from app.settings import get_settings
 from tenants.context import require_tenant, system_scope, tenant_scope
@@ -72,32 +74,64 @@ def fair_share(job: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R | 
     return run
 
 
+# Pods of the version before e-mails were recorded, running beside this one during a rollout, queue an e-mail's job
+# with what it was written from (an invitation and its sealed link, a notice, a reset's sealed link): the e-mail is
+# recorded from that as this version records it, then attempted as any other.
+
+
 async def _invitation(session: AsyncSession, email: OutgoingEmail) -> Mail | None:
     invitation_id = UUID(email.arguments["invitation_id"])
-    return await invitation_mail(session, invitation_id, invitation_token(invitation_id))
+    # Queued by the former version, its token was drawn, not made from the id, and travelled sealed.
+    sealed = email.arguments.get("sealed_token")
+    token = invitation_token(invitation_id) if sealed is None else unseal(sealed)
+    return None if token is None else await invitation_mail(session, invitation_id, token)
 
 
 async def _notification(session: AsyncSession, email: OutgoingEmail) -> Mail | None:
     return await notification_mail(session, msgspec.convert(email.arguments, Notice))
 
 
+async def _recorded(session: AsyncSession, kind: EmailKind, topic: str, arguments: dict[str, Any]) -> UUID:
+    """An e-mail the former version queued, recorded (and committed) as this version records one."""
+    email = await record_email(session, kind, topic, arguments)
+    await session.commit()
+    return email.id
+
+
 @fair_share
 @tenant_job
-async def send_invitation_email(session: AsyncSession, *, email_id: str) -> bool:
+async def send_invitation_email(session: AsyncSession, *, email_id: str | None = None, **queued_before: Any) -> bool:
     """One attempt at an invitation's e-mail (see app/domain/emails/services.py `attempt`)."""
+    if email_id is None:  # the former version's: `invitation_id`, `sealed_token`
+        topic = f"invitation-mail:{queued_before['invitation_id']}"
+        email_id = str(await _recorded(session, EmailKind.INVITATION, topic, queued_before))
     return await attempt(session, outgoing(EmailKind.INVITATION, UUID(email_id)), _invitation, INVITATION_MAIL)
 
 
 @fair_share
 @tenant_job
-async def send_notification_email(session: AsyncSession, *, email_id: str) -> bool:
+async def send_notification_email(
+    session: AsyncSession, *, email_id: str | None = None, notice: dict[str, Any] | None = None
+) -> bool:
     """An assignee told of an assignment or a comment, if it is still theirs to hear (notifications)."""
-    return await attempt(session, outgoing(EmailKind.NOTIFICATION, UUID(email_id)), _notification, NOTIFICATION_MAIL)
+    if email_id is None and notice is not None:  # the former version's
+        topic = f"notification:{notice['kind']}:{notice.get('comment_id') or notice['report_id']}"
+        email_id = str(await _recorded(session, EmailKind.NOTIFICATION, f"{topic}:{notice['recipient_id']}", notice))
+    return await attempt(
+        session, outgoing(EmailKind.NOTIFICATION, UUID(str(email_id))), _notification, NOTIFICATION_MAIL
+    )
 
 
-async def send_password_reset_email(_ctx: dict[str, Any], *, reset_id: str) -> bool:
+async def send_password_reset_email(
+    _ctx: dict[str, Any], *, reset_id: str | None = None, sealed_token: str | None = None, **_queued_before: Any
+) -> bool:
     """The link to choose a new password, mailed to whoever asked for it: a person's own, of no tenant."""
     async with alchemy_config().get_session() as session:
+        if reset_id is None:  # the former version's: its reset named by its sealed link (and its person, its locale)
+            reissued = await reissue_password_reset(session, sealed_token or "")
+            if reissued is None:
+                return False
+            reset_id = str(reissued)
         reset = select(PasswordReset).where(PasswordReset.id == UUID(reset_id))
         return await attempt(session, reset, password_reset_mail, PASSWORD_RESET_MAIL)
 

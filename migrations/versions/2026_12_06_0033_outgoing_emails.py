@@ -4,8 +4,9 @@ password reset's link.
 `outgoing_email` holds an organization's e-mails (invitations, notifications): a tenant table under row-level
 security, whose every tenant's pending rows the sweeper reads in the system scope, as it reads webhook deliveries. A
 password reset is a person's own, of no organization: its row (a global one, without row-level security) is its
-e-mail's record too, and gains the same columns. Resets made before this revision had their e-mail queued the former
-way: they are taken as sent, and no sweeper sends them again. Downgrading drops the e-mails still to send.
+e-mail's record too, and gains the same columns. Resets made before this revision (or by the former version's pods
+during the rollout) had their e-mail queued the former way: they are taken as sent, and no sweeper sends them again.
+Downgrading drops the e-mails still to send.
 
 Revision ID: 0033
 Revises: 0032
@@ -60,15 +61,13 @@ def upgrade() -> None:
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.add_column(sa.Column('locale', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('sent_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True))
-        # The resets already made are taken as sent (see the module's text); new rows get their values from the app.
+        # The resets already made, and those that pods of the former version make during the rollout (their job
+        # queued the former way), are taken as sent; this version writes every column itself.
         batch_op.add_column(sa.Column('status', sa.String(length=20), nullable=False, server_default=SENT_BEFORE))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('next_attempt_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('error', sa.String(length=500), nullable=True))
         batch_op.create_index('ix_password_reset_status_next', ['status', 'next_attempt_at'], unique=False)
-    with op.batch_alter_table('password_reset', schema=None) as batch_op:
-        batch_op.alter_column('status', server_default=None)
-        batch_op.alter_column('attempts', server_default=None)
 
 
 def downgrade() -> None:

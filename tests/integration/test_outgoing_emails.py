@@ -6,6 +6,8 @@ queues it again when the queue lost its job (a Redis restart, a worker killed mi
 - A mail server out of reach is tried again later, and given up on after the last attempt.
 - An organization's job reads none of another's e-mails.
 - Sent e-mails and old password resets are forgotten after the retention.
+- The e-mails that pods of the former version queue during a rollout (no row, what they are written from in the
+  job) are recorded and sent all the same.
 """
 
 from __future__ import annotations
@@ -14,25 +16,29 @@ import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
 from arq.constants import job_key_prefix
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 
 from app.domain.accounts.models import PasswordReset
 from app.domain.emails.models import MailStatus, OutgoingEmail
 from app.domain.emails.services import MAX_ATTEMPTS, RETENTION_DAYS
 from app.lib.database import alchemy_config
-from app.lib.queue import OUTBOUND_QUEUE
+from app.lib.queue import OUTBOUND_QUEUE, job_queue
 from app.lib.redis import get_redis
+from app.lib.sealing import seal
+from app.lib.security import digest
 from tenants.context import system_scope, tenant_scope
 from tests.integration.test_concurrent_changes import until_waiting
 from tests.integration.test_organization import invitation_id_of
+from tests.support.admin_ui import report
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
-from tests.support.isolation import owner_engine
-from tests.support.mailbox import receiving_mail
+from tests.support.isolation import member_of, owner_engine
+from tests.support.mailbox import link_in, receiving_mail
 from tests.support.server import free_port
 from tests.support.worker import queued_jobs, running_worker
 from workers.jobs import send_invitation_email, sweep_outbound_work
@@ -202,3 +208,69 @@ async def test_sent_emails_and_old_password_resets_are_forgotten_after_the_reten
                 )
                 assert await session.get(PasswordReset, reset_id) is None
     assert left == {pending_id}
+
+
+async def test_emails_the_former_version_queued_are_recorded_and_sent(
+    tenants: TenantFactory, anonymous: ApiClient, app: Any
+) -> None:
+    """During a rollout the former version's pods queue e-mails as it did: no row, and the invitation's or reset's
+    drawn token sealed in the job. This version's worker took such a job for a failure (arguments it did not know),
+    and the e-mail was lost; it records it and sends it."""
+    with receiving_mail() as mailbox:
+        async with tenants.create() as tenant, member_of(tenant, app) as member:
+            assignee = (await member.get("/api/v1/auth/me")).json()["data"]["user"]
+            project = await tenant.create_project("Shop")
+            assigned = await report(tenant.client, project["apiKey"], "Checkout fails")
+            await tenant.client.patch(f"/api/v1/reports/{assigned['id']}", json={"assigneeId": assignee["id"]})
+            address = f"invited-{secrets.token_hex(4)}@example.com"
+            invited = (await tenant.client.post(MEMBERS, json={"email": address})).json()["data"]
+            invitation_id = await invitation_id_of(tenant.organization_id, invited["member"]["userId"])
+            with tenant_scope(UUID(tenant.organization_id)):
+                async with alchemy_config().get_session() as session, session.begin():
+                    await session.execute(delete(OutgoingEmail))  # the former version recorded none
+            asked = await anonymous.post("/api/v1/auth/password-reset", json={"email": tenant.email})
+            assert asked.status_code == 202, asked.text
+            drawn = f"lt_pwr_{secrets.token_urlsafe(32)}"
+            async with alchemy_config().get_session() as session, session.begin():
+                reset = select(PasswordReset.id).where(PasswordReset.user_id == UUID(tenant.user_id))
+                reset_id = await session.scalar(reset)
+                # As the former version's pods write a reset: its token drawn, its e-mail's columns their defaults.
+                former = {"token_hash": digest(drawn), "status": MailStatus.SENT.value, "next_attempt_at": None}
+                await session.execute(update(PasswordReset).where(PasswordReset.id == reset_id).values(**former))
+            await get_redis().flushdb()  # this version's jobs: the former version queued these instead
+            queue = job_queue()
+            invitation = {"invitation_id": str(invitation_id), "sealed_token": seal(invited["invitationToken"])}
+            await queue.enqueue(
+                "send_invitation_email",
+                f"invitation-mail:{invitation_id}",
+                organization_id=tenant.organization_id,
+                **invitation,
+            )
+            notice = {"kind": "assigned", "report_id": assigned["id"], "recipient_id": assignee["id"]}
+            await queue.enqueue(
+                "send_notification_email",
+                f"notification:assigned:{assigned['id']}:{assignee['id']}",
+                organization_id=tenant.organization_id,
+                notice={**notice, "actor_id": tenant.user_id},
+            )
+            await queue.enqueue(
+                "send_password_reset_email",
+                f"password-reset:{reset_id}",
+                user_id=tenant.user_id,
+                sealed_token=seal(drawn),
+                locale="en",
+            )
+            async with running_worker():
+                invitation_mail = await mailbox.wait_for(address)
+                reset_mail = await mailbox.wait_for(tenant.email)
+                notification = await mailbox.wait_for(assignee["email"])
+            confirmed = await anonymous.post(
+                "/api/v1/auth/password-reset/confirm",
+                json={
+                    "token": parse_qs(urlsplit(link_in(reset_mail)).query)["token"][0],
+                    "password": "a new long password",
+                },
+            )
+    assert invited["invitationToken"] in invitation_mail.get_content()
+    assert notification["Subject"].endswith("Assigned to you: Checkout fails")
+    assert confirmed.status_code == 200, confirmed.text

@@ -33,6 +33,7 @@ from app.lib.i18n import gettext as _
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.ratelimit import Decision
+from app.lib.sealing import unseal
 from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, link_secret, verify_password
 from app.lib.sessions import browser_cookie
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
@@ -437,6 +438,19 @@ async def password_reset_mail(session: AsyncSession, reset: PasswordReset) -> Ma
             link=link,
         )
     return Mail(to=user.email, subject=subject, body=body)
+
+
+async def reissue_password_reset(session: AsyncSession, sealed_token: str) -> UUID | None:
+    """The reset whose link a job of the former version carried sealed, its e-mail made due again with a link made
+    from its id as this version makes them (the drawn one was in that job alone, and is mailed to nobody); None when
+    the seal or the reset is gone. Committed."""
+    token = unseal(sealed_token)
+    reset = None if token is None else await session.scalar(select(PasswordReset).where(*_usable_reset(token)))
+    if reset is not None:
+        reset.token_hash = digest(password_reset_token(reset.id))
+        reset.status, reset.attempts, reset.next_attempt_at = MailStatus.PENDING.value, 0, datetime.now(UTC)
+        await session.commit()
+    return None if reset is None else reset.id
 
 
 async def forget_old_password_resets(session: AsyncSession) -> int:
