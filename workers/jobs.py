@@ -18,12 +18,12 @@ from app.domain.accounts.models import PasswordReset
 from app.domain.accounts.services import forget_old_password_resets, password_reset_mail, reissue_password_reset
 from app.domain.emails.models import EmailKind, OutgoingEmail
 from app.domain.emails.services import (
-    EMAIL_JOBS,
     INVITATION_MAIL,
     NOTIFICATION_MAIL,
     PASSWORD_RESET_MAIL,
     attempt,
     forget_old_emails,
+    job_of,
     outgoing,
     record_email,
 )
@@ -244,7 +244,7 @@ def _tenant_of(row: Any) -> dict[str, Any]:
 OUTBOUND_WORK: tuple[tuple[Any, str | Callable[[Any], str], str], ...] = (
     (WebhookDelivery, "deliver_webhook", "delivery_id"),
     (GitHubIssue, "create_github_issue", "issue_id"),
-    (OutgoingEmail, lambda email: EMAIL_JOBS[EmailKind(email.kind)].function, "email_id"),
+    (OutgoingEmail, lambda email: job_of(email).function, "email_id"),
     (PasswordReset, PASSWORD_RESET_MAIL.function, PASSWORD_RESET_MAIL.argument),
 )
 # Work the sweeper queued again is queued again at most once per this many seconds (see the images').

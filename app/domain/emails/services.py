@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from app.domain.emails.models import EmailKind, MailColumns, MailStatus, OutgoingEmail
 from app.lib import retries
@@ -55,27 +56,45 @@ PASSWORD_RESET_MAIL = MailJob("send_password_reset_email", "reset_id", of_tenant
 EMAIL_JOBS = {EmailKind.INVITATION: INVITATION_MAIL, EmailKind.NOTIFICATION: NOTIFICATION_MAIL}
 
 
+def new_email(kind: EmailKind, topic: str, arguments: dict[str, Any]) -> OutgoingEmail:
+    """An e-mail of the tenant in context, due now, to store with the change that calls for it; its id is set, so
+    its job is named before it is stored."""
+    return OutgoingEmail(
+        id=uuid7(),
+        kind=kind.value,
+        topic=topic,
+        arguments=arguments,
+        status=MailStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=datetime.now(UTC),
+    )
+
+
+def job_of(email: OutgoingEmail) -> MailJob:
+    return EMAIL_JOBS[EmailKind(email.kind)]
+
+
 async def record_email(session: AsyncSession, kind: EmailKind, topic: str, arguments: dict[str, Any]) -> OutgoingEmail:
-    """Record an e-mail of the tenant in context, due now, in `session`'s transaction; its job is the caller's to
-    queue (`MailJob.queue`), or else the sweeper's."""
-    email = OutgoingEmail(kind=kind.value, topic=topic, arguments=arguments, next_attempt_at=datetime.now(UTC))
+    """Record an e-mail (`new_email`) in `session`'s transaction; its job is the caller's to queue
+    (`MailJob.queue`), or else the sweeper's."""
+    email = new_email(kind, topic, arguments)
     session.add(email)
     await session.flush()
     return email
 
 
-async def queue_email(
-    session: AsyncSession, kind: EmailKind, topic: str, arguments: dict[str, Any], *, once: bool = False
-) -> None:
-    """Record an e-mail (`record_email`); the worker is asked to send it once `session` commits. With `once`, none
-    while one of the same topic is still to be sent."""
+async def queue_email(session: AsyncSession, email: OutgoingEmail, *, once: bool = False) -> None:
+    """Record `email` in `session`'s transaction; the worker is asked to send it once that commits. With `once`,
+    not while one of the same topic is still to be sent."""
     if once:
         waiting = select(OutgoingEmail.id).where(
-            OutgoingEmail.topic == topic, OutgoingEmail.status == MailStatus.PENDING.value
+            OutgoingEmail.topic == email.topic, OutgoingEmail.status == MailStatus.PENDING.value
         )
         if await session.scalar(waiting.limit(1)) is not None:
             return
-    EMAIL_JOBS[kind].queue(session, await record_email(session, kind, topic, arguments))
+    session.add(email)
+    await session.flush()
+    job_of(email).queue(session, email)
 
 
 def outgoing(kind: EmailKind, email_id: Any) -> Select[tuple[OutgoingEmail]]:

@@ -16,8 +16,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
-from app.domain.emails.models import EmailKind
-from app.domain.emails.services import queue_email
+from app.domain.emails.models import EmailKind, OutgoingEmail
+from app.domain.emails.services import new_email, queue_email
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
 from app.domain.reports.audience import is_guest, sees_report
@@ -46,14 +46,14 @@ class Notice(msgspec.Struct, kw_only=True, frozen=True):
     comment_id: UUID | None = None
 
 
-async def notify_assignee(
-    session: AsyncSession, report: Report, kind: NoticeKind, actor: Identity, comment_id: UUID | None = None
-) -> None:
-    """Record a notice to the report's assignee in `session`'s transaction, for the worker to mail once it commits,
-    unless the actor is the assignee."""
+def assignee_notice(
+    report: Report, kind: NoticeKind, actor: Identity, comment_id: UUID | None = None
+) -> OutgoingEmail | None:
+    """The e-mail to the report's assignee of what `actor` did, to store with the change; none when the report has
+    no assignee or the actor is the assignee."""
     recipient = report.assignee_id
     if recipient is None or recipient == actor.user_id:
-        return
+        return None
     notice = Notice(
         kind=kind,
         report_id=report.id,
@@ -62,9 +62,18 @@ async def notify_assignee(
         actor_token_id=actor.credential_id if actor.kind is CredentialKind.TOKEN else None,
         comment_id=comment_id,
     )
-    # One notice waiting per assignment or comment: assigning twice in a row mails once.
     topic = f"notification:{kind}:{comment_id or report.id}:{recipient}"
-    await queue_email(session, EmailKind.NOTIFICATION, topic, msgspec.to_builtins(notice), once=True)
+    return new_email(EmailKind.NOTIFICATION, topic, msgspec.to_builtins(notice))
+
+
+async def notify_assignee(
+    session: AsyncSession, report: Report, kind: NoticeKind, actor: Identity, comment_id: UUID | None = None
+) -> None:
+    """Record the assignee's notice (`assignee_notice`) in `session`'s transaction, for the worker to mail once it
+    commits."""
+    if (email := assignee_notice(report, kind, actor, comment_id)) is not None:
+        # One notice waiting per assignment or comment: assigning twice in a row mails once.
+        await queue_email(session, email, once=True)
 
 
 async def notification_mail(session: AsyncSession, notice: Notice) -> Mail | None:

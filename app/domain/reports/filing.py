@@ -12,7 +12,7 @@ from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
-from app.domain.notifications.services import NoticeKind, notify_assignee
+from app.domain.notifications.services import NoticeKind, assignee_notice
 from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import reporter_address, who_would_see
@@ -67,9 +67,10 @@ async def file_report(
     # The checks only read: their transaction ends here, giving back its connection, which the group commit's
     # writer may be waiting for (SQLite's pool has one).
     await session.commit()
-    accepted = await accept(report, history=[filed])
+    # Its assignee's notice is stored with it, as any change's is with the change.
+    notice = assignee_notice(report, NoticeKind.ASSIGNED, filer)
+    accepted = await accept(report, history=[filed], mails=[] if notice is None else [notice])
     report.tracking_id = accepted.tracking_id
-    await notify_assignee(session, report, NoticeKind.ASSIGNED, filer)
     return accepted
 
 

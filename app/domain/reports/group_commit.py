@@ -23,6 +23,7 @@ from uuid import UUID
 from sqlalchemy import ColumnDefault, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.emails.models import OutgoingEmail
 from app.domain.organizations.models import Organization
 from app.domain.reports.models import Attachment, Report, ReportChange, Screenshot
 from app.domain.reports.search import index_text
@@ -58,6 +59,8 @@ class Submission:
     attached: list[Screenshot] = field(default_factory=list)
     # Images the reporter attached (the widget's), stored with the report.
     attachments: list[Attachment] = field(default_factory=list)
+    # E-mails it calls for (the assignee's notice of a report the team files), stored with it.
+    mails: list[OutgoingEmail] = field(default_factory=list)
 
     @property
     def screenshots(self) -> list[Screenshot]:
@@ -184,6 +187,7 @@ async def _add(session: AsyncSession, organization_id: UUID, submissions: list[S
             session.add(attachment)
         submission.attached = [await _attach(session, submission.report, link) for link in submission.links]
         session.add_all(submission.history)
+        session.add_all(submission.mails)
     # Written while this tenant is the transaction's: left to the commit, these rows were flushed in the next
     # tenant's scope, and a new row took that tenant (a batch of two organizations' submissions).
     await session.flush()

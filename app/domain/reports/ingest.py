@@ -20,6 +20,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.emails.models import OutgoingEmail
+from app.domain.emails.services import job_of
 from app.domain.reports.audience import reporter_address
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
 from app.domain.reports.models import (
@@ -206,23 +208,32 @@ class Accepted:
     tracking_id: str | None
 
 
-async def accept(
+async def accept(  # noqa: PLR0913 - the report and each kind of row stored with it
     report: Report,
+    *,
     uploads: Sequence[Screenshot] = (),
     links: Sequence[UploadLink] = (),
     history: Sequence[ReportChange] = (),
     attachments: Sequence[Attachment] = (),
+    mails: Sequence[OutgoingEmail] = (),
 ) -> Accepted:
     """Commit the report (durable before we answer), ask a worker to number it, wait briefly for it.
 
     The commit is shared with concurrent requests (see `group_commit`), so no request session is needed;
     `uploads` are new screenshots stored with the report, `links` earlier uploads it takes over, `history`
-    its first entries (who filed a report the team files), `attachments` images its reporter attached.
+    its first entries (who filed a report the team files), `attachments` images its reporter attached, `mails`
+    e-mails it calls for (sent once it is numbered, or the wait is over).
     """
     with submission_in_flight():
         organization_id = require_tenant()
         submission = Submission(
-            organization_id, report, list(uploads), list(links), list(history), attachments=list(attachments)
+            organization_id,
+            report,
+            list(uploads),
+            list(links),
+            list(history),
+            attachments=list(attachments),
+            mails=list(mails),
         )
         try:
             stored = await report_writer().store(submission)
@@ -255,6 +266,13 @@ async def _queue_jobs(
     try:
         await asyncio.gather(*jobs)
         tracking_id = await wait_for(get_redis(), organization_id, report.id, get_settings().tracking_wait_ms)
+        # After the wait: a notice names the report by its tracking ID when it has one.
+        await asyncio.gather(
+            *(
+                enqueue_for_tenant(job_of(mail).function, _job_id=mail.job_id, email_id=str(mail.id))
+                for mail in submission.mails
+            )
+        )
     except (RedisError, OSError):
         redis_health().failed()
         logger.warning("tracking id not requested: queue unavailable", report_id=str(report.id))
