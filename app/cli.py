@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 from uuid import UUID
 
 import click
@@ -35,7 +36,7 @@ from app.domain.transfer.exporting import ArchiveUnwritableError, export_organiz
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, has_sqlstate, message_of
-from app.lib.i18n import format_number, match_locale, ngettext, use_locale
+from app.lib.i18n import format_number, lazy_gettext, match_locale, ngettext, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.queue import release_claims
@@ -193,9 +194,51 @@ def _require_migrated_database() -> None:
         raise click.ClickException(message)
 
 
-@click.group()
+def _lazy(message: str) -> str:
+    """Words click shows (a command's or an option's help, a prompt), read in the operator's language as it shows
+    them. Typed as the `str` click takes."""
+    return cast("str", lazy_gettext(message))
+
+
+class _ReadWhenShown:
+    """Help read anew each time click shows it, in the language of the moment: a lazy string in, a `str` out (click
+    runs regular expressions over it, which take no LazyProxy)."""
+
+    _help: str | None
+
+    @property
+    def help(self) -> str | None:
+        return None if self._help is None else str(self._help)
+
+    @help.setter  # noqa: A003 - click's name for it
+    def help(self, value: str | None) -> None:
+        self._help = value
+
+
+class _Command(_ReadWhenShown, click.Command):
+    pass
+
+
+class _CommandLine(_ReadWhenShown, click.Group):
+    """The command line in the operator's language from the arguments' parsing on: click formats `--help` while it
+    parses them, before any command runs."""
+
+    command_class = _Command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with use_locale(_cli_locale()):
+            return super().main(*args, **kwargs)
+
+
+class _Option(_ReadWhenShown, click.Option):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        help_text = kwargs.pop("help", None)  # click dedents a help as it declares the option: read then, at import
+        super().__init__(*args, **kwargs)
+        self.help = help_text
+
+
+@click.group(cls=_CommandLine, help=_lazy("Lantern: self-hostable, multi-tenant, multilingual bug reporting."))
 def cli() -> None:
-    """Lantern: self-hostable, multi-tenant, multilingual bug reporting."""
     try:
         get_settings()
     except SettingError as error:
@@ -246,9 +289,8 @@ def _setting_message(error: SettingError) -> str:
     )
 
 
-@cli.command("migrate")
+@cli.command("migrate", help=_lazy("Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."))
 def migrate_command() -> None:
-    """Upgrade the database schema (as the owner role: DATABASE_OWNER_URL)."""
     with _database_errors("DATABASE_OWNER_URL"):
         before = migrate()
     revision = current_revision()
@@ -267,21 +309,28 @@ def migrate_command() -> None:
             click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
 
 
-@cli.command("seed-demo")
+@cli.command(
+    "seed-demo", help=_lazy("Create the demo organization if it is missing, and print its login and widget API key.")
+)
 def seed_demo_command() -> None:
-    """Create the demo organization if it is missing, and print its login and widget API key."""
     _require_migrated_database()
     _print_demo(_seeded_demo())
 
 
-@cli.command("create-admin")
+@cli.command(
+    "create-admin", help=_lazy("Create an organization with its first owner (for operators; sign-up may be closed).")
+)
 @click.option("--email", required=True)
-@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", required=True, prompt=_lazy("Password"), hide_input=True, confirmation_prompt=True)
 @click.option("--organization", "organization_name", required=True)
 @click.option("--name", default="")
-@click.option("--operator", is_flag=True, help="also an operator of the instance: sees every organization's jobs")
+@click.option(
+    "--operator",
+    is_flag=True,
+    cls=_Option,
+    help=_lazy("also an operator of the instance: sees every organization's jobs"),
+)
 def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
-    """Create an organization with its first owner (for operators; sign-up may be closed)."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         _check_password_length(password)
@@ -296,11 +345,13 @@ def create_admin_command(email: str, password: str, organization_name: str, name
         click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
 
 
-@cli.command("set-password")
+@cli.command(
+    "set-password",
+    help=_lazy("Give an account a new password (for operators: without SMTP, nobody receives a reset link)."),
+)
 @click.option("--email", required=True)
-@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", required=True, prompt=_lazy("Password"), hide_input=True, confirmation_prompt=True)
 def set_password_command(email: str, password: str) -> None:
-    """Give an account a new password (for operators: without SMTP, nobody receives a reset link)."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         _check_password_length(password)
@@ -309,10 +360,14 @@ def set_password_command(email: str, password: str) -> None:
         click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
 
 
-@cli.command("reindex-search")
+@cli.command(
+    "reindex-search",
+    help=_lazy(
+        "Index every report's text for search again: after a rolling upgrade across migration 0021, for the "
+        "reports that servers of the older version wrote or changed meanwhile."
+    ),
+)
 def reindex_search_command() -> None:
-    """Index every report's text for search again: after a rolling upgrade across migration 0021, for the
-    reports that servers of the older version wrote or changed meanwhile."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         # A line per batch, the count so far: the last line is the total.
@@ -324,13 +379,17 @@ def _reindexed(count: int) -> str:
     return ngettext("%(num)s report indexed for search.", "%(num)s reports indexed for search.", count)
 
 
-@cli.command("export-organization")
+@cli.command(
+    "export-organization",
+    help=_lazy(
+        "Write an organization's every record and stored file to a zip archive (ORGANIZATION: its id, slug or "
+        "name), for import-organization on this or another instance."
+    ),
+)
 @click.argument("organization")
 @click.argument("archive", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@click.option("--overwrite", is_flag=True, help="replace a file already at ARCHIVE")
+@click.option("--overwrite", is_flag=True, cls=_Option, help=_lazy("replace a file already at ARCHIVE"))
 def export_organization_command(organization: str, archive: Path, overwrite: bool) -> None:
-    """Write an organization's every record and stored file to a zip archive (ORGANIZATION: its id, slug or
-    name), for import-organization on this or another instance."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         organization_id = _organization_named(organization)
@@ -362,18 +421,25 @@ def export_organization_command(organization: str, archive: Path, overwrite: boo
             click.echo(message, err=True)
 
 
-@cli.command("import-organization")
+@cli.command(
+    "import-organization",
+    help=_lazy(
+        "Make a new organization of an archive that export-organization wrote (on this or another instance): its "
+        "tracking IDs kept, its people invited (or, with --join-existing-accounts, those with an account here "
+        "joining), its files in this instance's storage."
+    ),
+)
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--join-existing-accounts",
     is_flag=True,
-    help="join the members who have an account on this instance at once, as they had joined in the archive "
-    "(your own people); without it they are invited, and an archive whose owner has one is refused",
+    cls=_Option,
+    help=_lazy(
+        "join the members who have an account on this instance at once, as they had joined in the archive (your "
+        "own people); without it they are invited, and an archive whose owner has one is refused"
+    ),
 )
 def import_organization_command(archive: Path, join_existing_accounts: bool) -> None:
-    """Make a new organization of an archive that export-organization wrote (on this or another instance): its
-    tracking IDs kept, its people invited (or, with --join-existing-accounts, those with an account here joining),
-    its files in this instance's storage."""
     _require_migrated_database()
     with use_locale(_cli_locale()):
         known = [revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
@@ -466,25 +532,24 @@ def _check_password_length(password: str) -> None:
         raise click.BadParameter(message, param_hint="--password")
 
 
-@cli.command("serve")
+@cli.command("serve", help=_lazy("Serve the web app with granian (production: run the worker as its own process)."))
 @click.option(
     "--workers",
     default=1,
     show_default=True,
     type=click.IntRange(1, MAX_WEB_WORKERS),
-    help="granian worker processes (each holds its own connections and about 110 MB)",
+    cls=_Option,
+    help=_lazy("granian worker processes (each holds its own connections and about 110 MB)"),
 )
 def serve_command(workers: int) -> None:
-    """Serve the web app with granian (production: run the worker as its own process)."""
     _require_free_address()
     _require_redis()
     _require_migrated_database()
     os.execvp(sys.executable, _granian_args(workers))  # noqa: S606 - replaces this process with granian
 
 
-@cli.command("worker")
+@cli.command("worker", help=_lazy("Run the arq worker."))
 def worker_command() -> None:
-    """Run the arq worker."""
     _require_redis()
     _require_migrated_database()
     os.execvp(sys.executable, _worker_args())  # noqa: S606 - replaces this process with the worker
@@ -533,10 +598,14 @@ def _prepare_data_dir(data_dir: Path) -> None:
         )
 
 
-@cli.command("run")
+@cli.command(
+    "run",
+    help=_lazy(
+        "Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset), "
+        "each started again if it dies."
+    ),
+)
 def run_command() -> None:
-    """Migrate, seed the demo organization, and serve with a worker (embedded Redis if REDIS_URL is unset),
-    each started again if it dies."""
     settings = get_settings()
     stop = _stop_on_signals()
     embedded = None

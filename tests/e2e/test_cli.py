@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import ColumnElement, Row, insert, make_url, select, text, update
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.cli import cli
 from app.domain.reports.models import Report, ReportChange
+from app.lib.i18n import use_locale
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.lantern_cli import (
     CLI,
@@ -230,6 +232,63 @@ def test_the_settings_line_is_in_the_readers_language() -> None:
     assert "LANTERN_SIGNUP" in refused.output
     assert "open, closed" in refused.output
     assert "it takes" not in refused.output
+
+
+# What `--help` says, and what `export-organization --help` says, in each language: phrases that fit on one line.
+_HELP_IN = {
+    "en": (
+        ["Lantern: self-hostable"],
+        ["Write an organization's every record", "--overwrite  replace a file already at ARCHIVE"],
+    ),
+    "de": (
+        ["Lantern: selbst hostbare"],
+        ["Schreibt alle Datensätze", "--overwrite  eine bereits unter ARCHIVE vorhandene Datei ersetzen"],
+    ),
+    "ja": (
+        ["Lantern：セルフホストできる"],  # noqa: RUF001 - Japanese punctuation
+        ["組織のすべてのレコードと保存済みファイルを", "--overwrite  ARCHIVE に既存のファイルがあれば置き換える"],
+    ),
+    "zh_Hant_TW": (
+        ["Lantern：可自行託管"],  # noqa: RUF001 - Chinese punctuation
+        ["將組織的所有記錄和已儲存檔案", "--overwrite  取代 ARCHIVE 處已有的檔案"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "locale"),
+    [("de_DE.UTF-8", "de"), ("ja_JP.UTF-8", "ja"), ("zh_TW.UTF-8", "zh_Hant_TW"), ("C", "en"), ("C.UTF-8", "en")],
+)
+def test_help_is_in_the_operators_language(lang: str, locale: str, tmp_path: Path) -> None:
+    """The commands' and options' descriptions were English under any LANG."""
+    env = clean_env(tmp_path, LANG=lang, LC_ALL="", LC_MESSAGES="", LANGUAGE="")
+    group, export = run_cli("--help", env=env), run_cli("export-organization", "--help", env=env)
+    expected_group, expected_export = _HELP_IN[locale]
+    assert [phrase for phrase in expected_group if phrase not in group] == [], group
+    assert [phrase for phrase in expected_export if phrase not in export] == [], export
+    others = [phrase for other, phrases in _HELP_IN.items() if other != locale for phrase in [*phrases[0], *phrases[1]]]
+    assert [phrase for phrase in others if phrase in group + export] == [], group + export
+
+
+def test_every_commands_and_options_help_is_translated() -> None:
+    """A help written as a plain string (a docstring, say), or an option's help declared without `cls=_Option`
+    (read once, at import), would stay English: each reads otherwise in German."""
+
+    def helps() -> dict[str, str | None]:
+        found = {}
+        for name, command in {"(the command line)": cli, **cli.commands}.items():
+            found[name] = command.help
+            for option in command.params:
+                if isinstance(option, click.Option) and option.help is not None:
+                    found[f"{name} {option.opts[0]}"] = option.help
+        return found
+
+    with use_locale("en"):
+        english = helps()
+    with use_locale("de"):
+        german = helps()
+    assert len(english) > len(cli.commands)
+    assert [name for name, text in english.items() if not text or german[name] == text] == []
 
 
 def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken(data_dir: Path) -> None:
