@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.domain.transfer.exporting import ArchiveUnwritableError, export_organization, organizations_named
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
+from app.lib.click_i18n import click_speaking
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, has_sqlstate, message_of
 from app.lib.i18n import format_number, lazy_gettext, match_locale, ngettext, use_locale
@@ -226,7 +227,8 @@ class _CommandLine(_ReadWhenShown, click.Group):
     command_class = _Command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        with use_locale(_cli_locale()):
+        locale = _cli_locale()
+        with use_locale(locale), click_speaking(locale):
             return super().main(*args, **kwargs)
 
 
@@ -235,6 +237,14 @@ class _Option(_ReadWhenShown, click.Option):
         help_text = kwargs.pop("help", None)  # click dedents a help as it declares the option: read then, at import
         super().__init__(*args, **kwargs)
         self.help = help_text
+
+
+def _file(**checks: bool) -> click.Path:
+    """A file named on the command line, which click's errors call a file in the operator's language ("Datei '…'
+    existiert nicht."): click names the type as it is made, at import, in English."""
+    file = click.Path(dir_okay=False, path_type=Path, **checks)
+    file.name = _lazy("file")
+    return file
 
 
 @click.group(cls=_CommandLine, help=_lazy("Lantern: self-hostable, multi-tenant, multilingual bug reporting."))
@@ -387,7 +397,7 @@ def _reindexed(count: int) -> str:
     ),
 )
 @click.argument("organization")
-@click.argument("archive", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("archive", type=_file(writable=True))
 @click.option("--overwrite", is_flag=True, cls=_Option, help=_lazy("replace a file already at ARCHIVE"))
 def export_organization_command(organization: str, archive: Path, overwrite: bool) -> None:
     _require_migrated_database()
@@ -429,7 +439,7 @@ def export_organization_command(organization: str, archive: Path, overwrite: boo
         "joining), its files in this instance's storage."
     ),
 )
-@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("archive", type=_file(exists=True))
 @click.option(
     "--join-existing-accounts",
     is_flag=True,

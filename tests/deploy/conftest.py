@@ -153,6 +153,8 @@ def app_facts(tmp_path_factory: pytest.TempPathFactory) -> AppFacts:
         "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'unused.db'}",
         # Never connected to: building the app and the worker settings opens no connection.
         "REDIS_URL": "redis://127.0.0.1:9/0",
+        # The help is read for its English "Commands:", whatever language the machine's LANG names.
+        "LC_ALL": "C.UTF-8",
     }
     # Both children start at once: each spends a few seconds importing the app.
     children = [

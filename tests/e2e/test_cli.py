@@ -3,6 +3,7 @@ operators' own: `create-admin`, `set-password`."""
 
 from __future__ import annotations
 
+import gettext
 import json
 import os
 import secrets
@@ -237,20 +238,34 @@ def test_the_settings_line_is_in_the_readers_language() -> None:
 # What `--help` says, and what `export-organization --help` says, in each language: phrases that fit on one line.
 _HELP_IN = {
     "en": (
-        ["Lantern: self-hostable"],
-        ["Write an organization's every record", "--overwrite  replace a file already at ARCHIVE"],
+        ["Usage: python -m app.cli", "Lantern: self-hostable", "Commands:", "Show this message and exit."],
+        ["Write an organization's every record", "--overwrite  replace a file already at ARCHIVE", "Options:"],
     ),
     "de": (
-        ["Lantern: selbst hostbare"],
-        ["Schreibt alle Datensätze", "--overwrite  eine bereits unter ARCHIVE vorhandene Datei ersetzen"],
+        ["Aufruf: python -m app.cli", "Lantern: selbst hostbare", "Befehle:", "Diese Hilfe anzeigen und beenden."],
+        ["Schreibt alle Datensätze", "--overwrite  eine bereits unter ARCHIVE vorhandene Datei ersetzen", "Optionen:"],
     ),
     "ja": (
-        ["Lantern：セルフホストできる"],  # noqa: RUF001 - Japanese punctuation
-        ["組織のすべてのレコードと保存済みファイルを", "--overwrite  ARCHIVE に既存のファイルがあれば置き換える"],
+        [
+            "使い方： python -m app.cli",  # noqa: RUF001 - Japanese punctuation
+            "Lantern：セルフホストできる",  # noqa: RUF001
+            "コマンド:",
+            "このメッセージを表示して終了します。",
+        ],
+        [
+            "組織のすべてのレコードと保存済みファイルを",
+            "--overwrite  ARCHIVE に既存のファイルがあれば置き換える",
+            "オプション:",
+        ],
     ),
     "zh_Hant_TW": (
-        ["Lantern：可自行託管"],  # noqa: RUF001 - Chinese punctuation
-        ["將組織的所有記錄和已儲存檔案", "--overwrite  取代 ARCHIVE 處已有的檔案"],
+        [
+            "用法： python -m app.cli",  # noqa: RUF001 - Chinese punctuation
+            "Lantern：可自行託管",  # noqa: RUF001
+            "命令:",
+            "顯示此訊息並結束。",
+        ],
+        ["將組織的所有記錄和已儲存檔案", "--overwrite  取代 ARCHIVE 處已有的檔案", "選項:"],
     ),
 }
 
@@ -260,7 +275,8 @@ _HELP_IN = {
     [("de_DE.UTF-8", "de"), ("ja_JP.UTF-8", "ja"), ("zh_TW.UTF-8", "zh_Hant_TW"), ("C", "en"), ("C.UTF-8", "en")],
 )
 def test_help_is_in_the_operators_language(lang: str, locale: str, tmp_path: Path) -> None:
-    """The commands' and options' descriptions were English under any LANG."""
+    """It was English under any LANG: the commands' and options' descriptions, and click's own words around them
+    (zh_TW names a catalog that Python's gettext, which click's words go through, would not find by itself)."""
     env = clean_env(tmp_path, LANG=lang, LC_ALL="", LC_MESSAGES="", LANGUAGE="")
     group, export = run_cli("--help", env=env), run_cli("export-organization", "--help", env=env)
     expected_group, expected_export = _HELP_IN[locale]
@@ -289,6 +305,22 @@ def test_every_commands_and_options_help_is_translated() -> None:
         german = helps()
     assert len(english) > len(cli.commands)
     assert [name for name, text in english.items() if not text or german[name] == text] == []
+
+
+def test_clicks_own_errors_are_in_the_operators_language(tmp_path: Path) -> None:
+    """A command line wrongly used was told so in English ("Error: Invalid value for '--workers'", "File '…' does not
+    exist."), whatever LANG said. The run leaves this process's gettext as it found it."""
+    missing = tmp_path / "missing.zip"
+    with environment(LANG="de_DE.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANGUAGE=None):
+        too_many = CliRunner().invoke(cli, ["serve", "--workers", "1000"])
+        not_there = CliRunner().invoke(cli, ["import-organization", str(missing)])
+        assert "LANGUAGE" not in os.environ
+        assert gettext.gettext("Usage:") == "Usage:"
+    assert too_many.exit_code == 2, too_many.output
+    assert "Aufruf: cli serve [OPTIONS]" in too_many.output
+    assert "Fehler: Ungültiger Wert für '--workers': 1000 liegt nicht im Bereich 1<=x<=64." in too_many.output
+    assert not_there.exit_code == 2, not_there.output
+    assert f"Ungültiger Wert für 'ARCHIVE': Datei '{missing}' existiert nicht." in not_there.output
 
 
 def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken(data_dir: Path) -> None:

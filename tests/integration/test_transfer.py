@@ -438,7 +438,7 @@ async def test_an_import_whose_files_cannot_be_stored_says_so_and_leaves_no_orga
     assert failed.returncode == 1, (failed.stdout, failed.stderr)
     assert "Traceback" not in failed.stderr
     line = failed.stderr.splitlines()[-1]
-    assert line.startswith("Error: Die Dateien können nicht gespeichert werden ("), failed.stderr
+    assert line.startswith("Fehler: Die Dateien können nicht gespeichert werden ("), failed.stderr  # click's word too
     assert "Not a directory" in line or "NotADirectoryError" in line, line
     assert "DATABASE_URL" not in line
     assert await organizations() == organizations_before
