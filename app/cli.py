@@ -94,13 +94,12 @@ def _behind(revision: str | None) -> bool:
     if revision is None:
         return True
     if _newer(revision):
-        with use_locale(_cli_locale()):
-            message = _(
-                "The database schema is at revision %(found)s, newer than this version knows (its newest is "
-                "%(newest)s): served as it is, as during a rolling upgrade or after a rollback.",
-                found=revision,
-                newest=current_revision(),
-            )
+        message = _(
+            "The database schema is at revision %(found)s, newer than this version knows (its newest is "
+            "%(newest)s): served as it is, as during a rolling upgrade or after a rollback.",
+            found=revision,
+            newest=current_revision(),
+        )
         click.echo(message, err=True)
         return False
     return revision != current_revision()
@@ -129,25 +128,24 @@ def _database_errors(variable: str) -> Iterator[None]:
         unusable = not isinstance(error, DBAPIError) or _lost(error)
         if not (privilege or unusable):
             raise
-        with use_locale(_cli_locale()):
-            if privilege:
-                raise click.ClickException(_privilege_message(variable, _reason(error))) from None
-            if has_sqlstate(error, (TOO_MANY_CONNECTIONS,)):
-                # It answers, and the URL is right: starting it or correcting the URL would not help.
-                message = _(
-                    "The database of %(variable)s takes no more connections (%(reason)s): raise the connection "
-                    "limit of its role, database or server (max_connections), or lower LANTERN_DATABASE_POOL_SIZE "
-                    "or the number of Lantern processes.",
-                    variable=variable,
-                    reason=_reason(error),
-                )
-                raise click.ClickException(message) from None
+        if privilege:
+            raise click.ClickException(_privilege_message(variable, _reason(error))) from None
+        if has_sqlstate(error, (TOO_MANY_CONNECTIONS,)):
+            # It answers, and the URL is right: starting it or correcting the URL would not help.
             message = _(
-                "The database of %(variable)s cannot be used (%(reason)s): start it, or correct %(variable)s.",
+                "The database of %(variable)s takes no more connections (%(reason)s): raise the connection "
+                "limit of its role, database or server (max_connections), or lower LANTERN_DATABASE_POOL_SIZE "
+                "or the number of Lantern processes.",
                 variable=variable,
                 reason=_reason(error),
             )
             raise click.ClickException(message) from None
+        message = _(
+            "The database of %(variable)s cannot be used (%(reason)s): start it, or correct %(variable)s.",
+            variable=variable,
+            reason=_reason(error),
+        )
+        raise click.ClickException(message) from None
 
 
 def _lost(error: DBAPIError) -> bool:
@@ -183,16 +181,15 @@ def _require_migrated_database() -> None:
         revision = asyncio.run(_database_revision(get_settings().database_url))
     if not _behind(revision):
         return
-    with use_locale(_cli_locale()):
-        if revision is None:
-            raise click.ClickException(_("The database has no schema yet: run python -m app.cli migrate first."))
-        message = _(
-            "The database schema is at revision %(found)s, and this version needs %(needed)s: run python -m "
-            "app.cli migrate first.",
-            found=revision,
-            needed=current_revision(),
-        )
-        raise click.ClickException(message)
+    if revision is None:
+        raise click.ClickException(_("The database has no schema yet: run python -m app.cli migrate first."))
+    message = _(
+        "The database schema is at revision %(found)s, and this version needs %(needed)s: run python -m "
+        "app.cli migrate first.",
+        found=revision,
+        needed=current_revision(),
+    )
+    raise click.ClickException(message)
 
 
 def _lazy(message: str) -> str:
@@ -221,8 +218,8 @@ class _Command(_ReadWhenShown, click.Command):
 
 
 class _CommandLine(_ReadWhenShown, click.Group):
-    """The command line in the operator's language from the arguments' parsing on: click formats `--help` while it
-    parses them, before any command runs."""
+    """The command line in the operator's language, chosen once for the whole run: from the arguments' parsing on
+    (click formats `--help` while it parses them, before any command runs) to each line a command prints."""
 
     command_class = _Command
 
@@ -252,8 +249,7 @@ def cli() -> None:
     try:
         get_settings()
     except SettingError as error:
-        with use_locale(_cli_locale()):
-            raise click.ClickException(_setting_message(error)) from None
+        raise click.ClickException(_setting_message(error)) from None
 
 
 def _setting_message(error: SettingError) -> str:
@@ -304,19 +300,18 @@ def migrate_command() -> None:
     with _database_errors("DATABASE_OWNER_URL"):
         before = migrate()
     revision = current_revision()
-    with use_locale(_cli_locale()):
-        if _newer(before):
-            message = _(
-                "The database schema is at revision %(found)s, newer than this version knows (its newest is "
-                "%(newest)s): nothing was changed.",
-                found=before,
-                newest=revision,
-            )
-            click.echo(message)
-        elif before != revision:
-            click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=revision))
-        else:
-            click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
+    if _newer(before):
+        message = _(
+            "The database schema is at revision %(found)s, newer than this version knows (its newest is "
+            "%(newest)s): nothing was changed.",
+            found=before,
+            newest=revision,
+        )
+        click.echo(message)
+    elif before != revision:
+        click.echo(_("The database schema was upgraded to revision %(revision)s.", revision=revision))
+    else:
+        click.echo(_("The database schema is up to date (revision %(revision)s).", revision=revision))
 
 
 @cli.command(
@@ -342,17 +337,16 @@ def seed_demo_command() -> None:
 )
 def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
     _require_migrated_database()
-    with use_locale(_cli_locale()):
-        _check_password_length(password)
-        try:
-            asyncio.run(
-                create_admin(
-                    email=email, password=password, organization_name=organization_name, name=name, operator=operator
-                )
+    _check_password_length(password)
+    try:
+        asyncio.run(
+            create_admin(
+                email=email, password=password, organization_name=organization_name, name=name, operator=operator
             )
-        except LanternError as error:  # an address that has an account already, say
-            raise click.ClickException(message_of(error)) from None
-        click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
+        )
+    except LanternError as error:  # an address that has an account already, say
+        raise click.ClickException(message_of(error)) from None
+    click.echo(_("Created %(email)s as owner of %(organization)s.", email=email, organization=organization_name))
 
 
 @cli.command(
@@ -363,11 +357,10 @@ def create_admin_command(email: str, password: str, organization_name: str, name
 @click.option("--password", required=True, prompt=_lazy("Password"), hide_input=True, confirmation_prompt=True)
 def set_password_command(email: str, password: str) -> None:
     _require_migrated_database()
-    with use_locale(_cli_locale()):
-        _check_password_length(password)
-        if not asyncio.run(set_password(email, password)):
-            raise click.ClickException(_("No account has the address %(email)s.", email=email))
-        click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
+    _check_password_length(password)
+    if not asyncio.run(set_password(email, password)):
+        raise click.ClickException(_("No account has the address %(email)s.", email=email))
+    click.echo(_("The password of %(email)s is changed; its sessions have ended.", email=email))
 
 
 @cli.command(
@@ -379,10 +372,9 @@ def set_password_command(email: str, password: str) -> None:
 )
 def reindex_search_command() -> None:
     _require_migrated_database()
-    with use_locale(_cli_locale()):
-        # A line per batch, the count so far: the last line is the total.
-        if not asyncio.run(reindex_search(lambda count: click.echo(_reindexed(count)))):
-            click.echo(_reindexed(0))
+    # A line per batch, the count so far: the last line is the total.
+    if not asyncio.run(reindex_search(lambda count: click.echo(_reindexed(count)))):
+        click.echo(_reindexed(0))
 
 
 def _reindexed(count: int) -> str:
@@ -401,34 +393,33 @@ def _reindexed(count: int) -> str:
 @click.option("--overwrite", is_flag=True, cls=_Option, help=_lazy("replace a file already at ARCHIVE"))
 def export_organization_command(organization: str, archive: Path, overwrite: bool) -> None:
     _require_migrated_database()
-    with use_locale(_cli_locale()):
-        organization_id = _organization_named(organization)
-        # It may be an earlier export, the only copy of an organization deleted since.
-        if archive.exists() and not overwrite:
-            message = _("%(path)s exists already: name another file, or pass --overwrite to replace it.", path=archive)
-            raise click.ClickException(message)
-        progress = _transfer_progress(importing=False)
-        try:
-            with _database_errors("DATABASE_URL"):
-                manifest = asyncio.run(
-                    export_organization(organization_id, archive, revision=current_revision(), progress=progress)
-                )
-        except ArchiveUnwritableError as error:
-            raise click.ClickException(str(error)) from None
-        click.echo(
-            _(
-                "%(organization)s is exported to %(archive)s.",
-                organization=manifest.organization["name"],
-                archive=archive,
+    organization_id = _organization_named(organization)
+    # It may be an earlier export, the only copy of an organization deleted since.
+    if archive.exists() and not overwrite:
+        message = _("%(path)s exists already: name another file, or pass --overwrite to replace it.", path=archive)
+        raise click.ClickException(message)
+    progress = _transfer_progress(importing=False)
+    try:
+        with _database_errors("DATABASE_URL"):
+            manifest = asyncio.run(
+                export_organization(organization_id, archive, revision=current_revision(), progress=progress)
             )
+    except ArchiveUnwritableError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        _(
+            "%(organization)s is exported to %(archive)s.",
+            organization=manifest.organization["name"],
+            archive=archive,
         )
-        if missing := manifest.counts["missing_files"]:
-            message = ngettext(
-                "%(num)s file that a screenshot or attachment names was missing from the storage.",
-                "%(num)s files that screenshots or attachments name were missing from the storage.",
-                missing,
-            )
-            click.echo(message, err=True)
+    )
+    if missing := manifest.counts["missing_files"]:
+        message = ngettext(
+            "%(num)s file that a screenshot or attachment names was missing from the storage.",
+            "%(num)s files that screenshots or attachments name were missing from the storage.",
+            missing,
+        )
+        click.echo(message, err=True)
 
 
 @cli.command(
@@ -451,60 +442,59 @@ def export_organization_command(organization: str, archive: Path, overwrite: boo
 )
 def import_organization_command(archive: Path, join_existing_accounts: bool) -> None:
     _require_migrated_database()
-    with use_locale(_cli_locale()):
-        known = [revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
-        try:
-            with _database_errors("DATABASE_URL"):
-                imported = asyncio.run(
-                    import_organization(
-                        archive,
-                        revisions=known,
-                        progress=_transfer_progress(importing=True),
-                        join_existing_accounts=join_existing_accounts,
-                    )
+    known = [revision.revision for revision in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+    try:
+        with _database_errors("DATABASE_URL"):
+            imported = asyncio.run(
+                import_organization(
+                    archive,
+                    revisions=known,
+                    progress=_transfer_progress(importing=True),
+                    join_existing_accounts=join_existing_accounts,
                 )
-        except ArchiveRefusedError as error:
-            raise click.ClickException(str(error)) from None
-        except StorageUnavailableError as error:  # the store's failure, not the database's
-            message = _(
-                "The files cannot be stored (%(reason)s), so nothing was imported: see that the storage of "
-                "LANTERN_STORAGE takes files (a full or read-only disk, a bucket out of reach).",
-                reason=_reason(error),
             )
-            raise click.ClickException(message) from None
-        asyncio.run(mail_invitations(imported))
-        click.echo(
-            _(
-                "%(archive)s is imported as the organization %(organization)s (slug %(slug)s).",
-                archive=archive,
-                organization=imported.name,
-                slug=imported.slug,
-            )
+    except ArchiveRefusedError as error:
+        raise click.ClickException(str(error)) from None
+    except StorageUnavailableError as error:  # the store's failure, not the database's
+        message = _(
+            "The files cannot be stored (%(reason)s), so nothing was imported: see that the storage of "
+            "LANTERN_STORAGE takes files (a full or read-only disk, a bucket out of reach).",
+            reason=_reason(error),
         )
-        for invitee in imported.invited:
-            click.echo(_("Invited %(email)s: %(link)s", email=invitee.email, link=invitee.link))
-        if imported.not_joined:
-            message = ngettext(
-                "%(num)s member with an account on this instance is invited rather than joined: %(emails)s",
-                "%(num)s members with accounts on this instance are invited rather than joined: %(emails)s",
-                len(imported.not_joined),
-                emails=", ".join(imported.not_joined),
-            )
-            click.echo(message)
-        if webhooks := imported.counts.get("webhooks"):
-            message = ngettext(
-                "%(num)s webhook is imported turned off, with a new secret: rotate its secret, give it to the "
-                "receiver, then turn it on.",
-                "%(num)s webhooks are imported turned off, with new secrets: rotate each one's secret, give it to the "
-                "receiver, then turn it on.",
-                webhooks,
-            )
-            click.echo(message)
-        if imported.reconnect:
-            projects = ", ".join(imported.reconnect)
-            click.echo(
-                _("Connect these projects to GitHub again (their tokens stay behind): %(projects)s", projects=projects)
-            )
+        raise click.ClickException(message) from None
+    asyncio.run(mail_invitations(imported))
+    click.echo(
+        _(
+            "%(archive)s is imported as the organization %(organization)s (slug %(slug)s).",
+            archive=archive,
+            organization=imported.name,
+            slug=imported.slug,
+        )
+    )
+    for invitee in imported.invited:
+        click.echo(_("Invited %(email)s: %(link)s", email=invitee.email, link=invitee.link))
+    if imported.not_joined:
+        message = ngettext(
+            "%(num)s member with an account on this instance is invited rather than joined: %(emails)s",
+            "%(num)s members with accounts on this instance are invited rather than joined: %(emails)s",
+            len(imported.not_joined),
+            emails=", ".join(imported.not_joined),
+        )
+        click.echo(message)
+    if webhooks := imported.counts.get("webhooks"):
+        message = ngettext(
+            "%(num)s webhook is imported turned off, with a new secret: rotate its secret, give it to the "
+            "receiver, then turn it on.",
+            "%(num)s webhooks are imported turned off, with new secrets: rotate each one's secret, give it to the "
+            "receiver, then turn it on.",
+            webhooks,
+        )
+        click.echo(message)
+    if imported.reconnect:
+        projects = ", ".join(imported.reconnect)
+        click.echo(
+            _("Connect these projects to GitHub again (their tokens stay behind): %(projects)s", projects=projects)
+        )
 
 
 def _organization_named(reference: str) -> UUID:
@@ -570,20 +560,18 @@ def _require_redis() -> None:
     line says so, where each granian worker used to fail with a traceback until granian gave up on a crash loop,
     and the worker with a traceback of its own."""
     url = get_settings().redis_url
-    with use_locale(_cli_locale()):
-        if url is None:
-            message = _("REDIS_URL is not set: serve and worker need the Redis they share (run starts its own).")
-            raise click.ClickException(message)
-        if reason := _redis_unreachable(url):
-            raise click.ClickException(
-                _("REDIS_URL cannot be reached (%(reason)s): start that Redis, or correct REDIS_URL.", reason=reason)
-            )
+    if url is None:
+        message = _("REDIS_URL is not set: serve and worker need the Redis they share (run starts its own).")
+        raise click.ClickException(message)
+    if reason := _redis_unreachable(url):
+        raise click.ClickException(
+            _("REDIS_URL cannot be reached (%(reason)s): start that Redis, or correct REDIS_URL.", reason=reason)
+        )
 
 
 def _require_free_address() -> None:
     settings = get_settings()
-    with use_locale(_cli_locale()):
-        ensure_address_free(settings.host, settings.port)
+    ensure_address_free(settings.host, settings.port)
 
 
 def _redis_unreachable(url: str) -> str | None:
@@ -620,32 +608,31 @@ def run_command() -> None:
     stop = _stop_on_signals()
     embedded = None
     servers: list[Child] = []
-    with use_locale(_cli_locale()):
-        _prepare_data_dir(settings.data_dir)
-        with data_directory_lock(settings.data_dir):
-            _require_free_address()
-            try:
-                if settings.redis_url is None:
-                    embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
-                    os.environ["REDIS_URL"] = embedded.start()
-                    reset_settings()
-                elif reason := _redis_unreachable(settings.redis_url):
-                    message = _(
-                        "REDIS_URL cannot be reached (%(reason)s): start that Redis, or unset REDIS_URL.", reason=reason
-                    )
-                    raise click.ClickException(message)
-                with _database_errors("DATABASE_OWNER_URL"):
-                    migrate()
-                _print_demo(_seeded_demo())
-                servers = [
-                    Child(_("The web server"), lambda: spawn(_granian_args(1))),
-                    Child(_("The worker"), lambda: _start_worker(embedded)),
-                ]
-                supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])], stop)
-            except GaveUpError as error:
-                raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
-            finally:
-                _stop(servers, embedded)
+    _prepare_data_dir(settings.data_dir)
+    with data_directory_lock(settings.data_dir):
+        _require_free_address()
+        try:
+            if settings.redis_url is None:
+                embedded = EmbeddedRedis(settings.data_dir / "redis", persistent=True)
+                os.environ["REDIS_URL"] = embedded.start()
+                reset_settings()
+            elif reason := _redis_unreachable(settings.redis_url):
+                message = _(
+                    "REDIS_URL cannot be reached (%(reason)s): start that Redis, or unset REDIS_URL.", reason=reason
+                )
+                raise click.ClickException(message)
+            with _database_errors("DATABASE_OWNER_URL"):
+                migrate()
+            _print_demo(_seeded_demo())
+            servers = [
+                Child(_("The web server"), lambda: spawn(_granian_args(1))),
+                Child(_("The worker"), lambda: _start_worker(embedded)),
+            ]
+            supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])], stop)
+        except GaveUpError as error:
+            raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
+        finally:
+            _stop(servers, embedded)
 
 
 def _start_worker(embedded: EmbeddedRedis | None) -> subprocess.Popen[bytes]:
@@ -724,19 +711,17 @@ def _worker_args() -> list[str]:
 
 
 def _seeded_demo() -> dict[str, str]:
-    with use_locale(_cli_locale()):  # the demo's reports are written in the language the lines are printed in
-        return asyncio.run(seed_demo())
+    return asyncio.run(seed_demo())  # its reports are written in the language its lines are printed in
 
 
 def _print_demo(demo: dict[str, str]) -> None:
-    with use_locale(_cli_locale()):
-        click.echo(_("Demo organization: %(name)s", name=demo["organization"]))
-        if demo["password"]:
-            click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
-        else:
-            click.echo(_("Log in at %(url)s/ as %(email)s with the password you chose for it", **demo))
-        if demo["api_key"]:  # none once the team deleted the demo project (or revoked its every key)
-            click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
+    click.echo(_("Demo organization: %(name)s", name=demo["organization"]))
+    if demo["password"]:
+        click.echo(_("Log in at %(url)s/ as %(email)s with password %(password)s", **demo))
+    else:
+        click.echo(_("Log in at %(url)s/ as %(email)s with the password you chose for it", **demo))
+    if demo["api_key"]:  # none once the team deleted the demo project (or revoked its every key)
+        click.echo(_("Widget API key of the demo project: %(key)s", key=demo["api_key"]))
 
 
 def main() -> None:
