@@ -3,7 +3,8 @@ three short transactions that would otherwise run on every report submitted and 
 
 Within a process the cache is exact: a committed change to any project, widget key, token or
 organization (the rows an identity is made of) empties it, whether made through the ORM or by an
-UPDATE/DELETE statement. Other processes see the change once their entry expires
+UPDATE/DELETE statement, and a lookup under way meanwhile answers its own requests but is not remembered (it
+may have read the rows before the change). Other processes see the change once their entry expires
 (LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off), so a revoked key or token stops
 working everywhere within that time. Sessions (people) are not cached: their rights change with roles.
 """
@@ -32,6 +33,8 @@ _MAX_ENTRIES = 10_000
 
 _entries: dict[str, tuple[float, Identity]] = {}
 _loading: dict[str, asyncio.Future[Any]] = {}
+# How many times the cache was emptied: a lookup remembers its answer only if it was not emptied meanwhile.
+_generation = 0
 
 # What a lookup answers when it finds no identity (None, or why not).
 Refusal = TypeVar("Refusal")
@@ -54,11 +57,13 @@ async def remembered(key: str, load: Callable[[], Coroutine[Any, Any, Identity |
 
 
 async def _load(key: str, load: Callable[[], Coroutine[Any, Any, Identity | Refusal]]) -> Identity | Refusal:
+    began = _generation
     try:
         answer = await load()
     finally:
-        _loading.pop(key, None)
-    if isinstance(answer, Identity):
+        if _loading.get(key) is asyncio.current_task():  # not a load begun after the cache was emptied
+            del _loading[key]
+    if isinstance(answer, Identity) and began == _generation:
         _remember(key, answer)
     return answer
 
@@ -84,7 +89,12 @@ def _remember(key: str, identity: Identity) -> None:
 
 
 def forget_identities() -> None:
+    """Empty the cache. Lookups under way answer the requests waiting for them but are not remembered (they may
+    have read the rows before the change), and the requests that come from now on look up afresh."""
+    global _generation  # noqa: PLW0603 - one count per process, as the cache is
+    _generation += 1
     _entries.clear()
+    _loading.clear()
 
 
 def _touches_sources(objects: Any) -> bool:
