@@ -51,6 +51,7 @@ from app.lib.unsent import UnsentAnswerMiddleware
 from app.settings import get_settings
 from app.ui import static_files_router, template_config, ui_router
 from app.ui.pages import unrouted_not_found
+from tenants.keycache import hearing_credential_changes
 from tenants.middleware import RequestContextMiddleware
 
 # Bodies are small JSON unless a route allows more (uploads); multipart requests carry few parts.
@@ -167,6 +168,8 @@ def create_app() -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         multipart_form_part_limit=MAX_MULTIPART_PARTS,
         stores={"sessions": session_store()},
+        # Each server process empties its cache of widget keys and tokens when another announces a change on Redis.
+        lifespan=[hearing_credential_changes],
         template_config=template_config(),
         # The router's own 404 (no route took the request) is a page under /ui, the API's JSON elsewhere.
         exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: unrouted_not_found},

@@ -1,40 +1,67 @@
 """Identities of widget keys and organization tokens, kept for a few seconds: resolving one costs two or
 three short transactions that would otherwise run on every report submitted and every API call.
 
-Within a process the cache is exact: a committed change to any project, widget key, token or
-organization (the rows an identity is made of) empties it, whether made through the ORM or by an
-UPDATE/DELETE statement, and a lookup under way meanwhile answers its own requests but is not remembered (it
-may have read the rows before the change). Other processes see the change once their entry expires
-(LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off), so a revoked key or token stops
-working everywhere within that time. Sessions (people) are not cached: their rights change with roles.
+The cache is exact in every process, as soon as Redis delivers a message: a committed change to any project,
+widget key, token or organization (the rows an identity is made of), whether made through the ORM or by an
+UPDATE/DELETE statement, empties the cache of the process that made it, which announces the change on Redis;
+every server process hears it (`hearing_credential_changes`, in the app's lifespan) and empties its own. So a
+revoked key or token stops working everywhere at once. A lookup under way while the cache is emptied answers its
+own requests but is not remembered: it may have read the rows before the change.
+
+Entries still expire (LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off): that bounds how long a
+process that cannot hear (Redis down or restarting) honours a revoked key, and a process that hears again
+empties its cache, since announcements may have been missed meanwhile. Sessions (people) are not cached: their
+rights change with roles.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import cache
 from typing import Any, TypeVar
+from uuid import uuid4
 
+import structlog
+from litestar import Litestar
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project, ProjectKey
 from app.domain.tokens.models import ApiToken
+from app.lib.redis import (
+    REDIS_RETRY_MAX_SECONDS,
+    REDIS_RETRY_SECONDS,
+    REDIS_TIMEOUT_SECONDS,
+    instance_channel,
+    redis_url,
+)
 from app.settings import get_settings
 from tenants.identity import Identity
+
+logger = structlog.get_logger()
 
 # Identities whose rows these models hold; a change to any of them may change what a key resolves to.
 _SOURCES = (Project, ProjectKey, ApiToken, Organization)
 _STALE = "lantern_widget_identities_stale"
 # Unknown keys are not cached (a flood of made-up keys must not fill memory); known keys are few.
 _MAX_ENTRIES = 10_000
+CHANGES_CHANNEL = "credentials:changed"
+# How long the listener waits for a message at a time: between two waits, redis-py pings a quiet connection.
+_LISTEN_SECONDS = 10
 
 _entries: dict[str, tuple[float, Identity]] = {}
 _loading: dict[str, asyncio.Future[Any]] = {}
 # How many times the cache was emptied: a lookup remembers its answer only if it was not emptied meanwhile.
 _generation = 0
+_announcing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
 # What a lookup answers when it finds no identity (None, or why not).
 Refusal = TypeVar("Refusal")
@@ -117,8 +144,103 @@ def _executing(state: ORMExecuteState) -> None:
 def _committed(session: Session) -> None:
     if session.info.pop(_STALE, False):
         forget_identities()
+        _announce_change()
 
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(_STALE, None)
+
+
+@cache
+def _origin(_pid: int) -> bytes:
+    """What this process's announcements carry, so that it does not empty its cache twice for its own changes
+    (by the pid: a forked process is another)."""
+    return uuid4().bytes
+
+
+def _client(url: str) -> Redis:
+    """A client of its own, not the process's pool: a subscribed connection takes no other command, and an
+    announcement is rare (an admin's change) and made from any loop, a command's too (`asyncio.run` per step),
+    which a pooled connection would outlive."""
+    client: Redis = Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=REDIS_TIMEOUT_SECONDS, health_check_interval=30
+    )
+    return client
+
+
+def _announce_change() -> None:
+    """Announce the commit's change to the other processes, beside the commit: its event cannot await, and the
+    request does not wait for Redis. A failure is logged, never raised: the other processes' entries then expire
+    by themselves."""
+    if get_settings().redis_url is None:
+        return  # a command run without Redis: no server runs without it, so none is there to hear
+    announcing = asyncio.get_running_loop().create_task(_publish_change())
+    _announcing.add(announcing)
+    announcing.add_done_callback(_announcing.discard)
+
+
+async def _publish_change() -> None:
+    try:
+        async with _client(redis_url()) as redis:
+            await redis.publish(instance_channel(redis, CHANGES_CHANNEL), _origin(os.getpid()))
+    except (RedisError, OSError) as error:
+        logger.warning(
+            "credential change not announced: Redis unavailable; other processes' cached identities expire",
+            error=repr(error),
+            within_seconds=get_settings().credential_cache_seconds,
+        )
+
+
+def hearing_credential_changes(_app: Litestar) -> AbstractAsyncContextManager[None]:
+    """The app's lifespan part: the process hears the other processes' changes on the app's Redis."""
+    return credential_changes_heard(redis_url())
+
+
+@asynccontextmanager
+async def credential_changes_heard(url: str) -> AsyncIterator[None]:
+    """While in the block, empty this process's cache whenever another process announces a change on the Redis
+    at `url`, and each time the subscription is made (again after Redis was away: announcements may have been
+    missed). On leaving, publish this loop's announcements still under way: a server stopping right after a
+    revocation would otherwise drop its announcement with the loop."""
+    listening = asyncio.create_task(_listen(url))
+    try:
+        yield
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        loop = asyncio.get_running_loop()
+        if announcing := [task for task in _announcing if task.get_loop() is loop]:
+            await asyncio.wait(announcing)
+
+
+async def _listen(url: str) -> None:
+    pause, away = REDIS_RETRY_SECONDS, False
+    async with _client(url) as redis, redis.pubsub() as pubsub:
+        channel = instance_channel(redis, CHANGES_CHANNEL)
+        while True:
+            try:
+                if not pubsub.subscribed:
+                    await pubsub.subscribe(channel)
+                # After a lost connection, redis-py connects and subscribes again by itself.
+                message = await pubsub.get_message(timeout=_LISTEN_SECONDS)
+            except (RedisError, OSError) as error:
+                logger.warning(
+                    "credential changes not heard: Redis unavailable; cached identities expire",
+                    error=repr(error),
+                    within_seconds=get_settings().credential_cache_seconds,
+                    retry_in=pause,
+                )
+                await asyncio.sleep(pause)
+                pause, away = min(REDIS_RETRY_MAX_SECONDS, pause * 2), True
+                continue
+            if message is None:
+                continue
+            if message["type"] == "subscribe":  # subscribed: at first, or again after Redis was away
+                forget_identities()
+                if away:
+                    logger.info("credential changes heard again: cached identities forgotten")
+                pause, away = REDIS_RETRY_SECONDS, False
+            elif message["type"] == "message" and message["data"] != _origin(os.getpid()):
+                forget_identities()

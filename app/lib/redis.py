@@ -59,6 +59,13 @@ def get_redis() -> Redis:
     return Redis(connection_pool=pool)
 
 
+def instance_channel(redis: Redis, name: str) -> str:
+    """The pub/sub channel `name` of the instance whose database `redis` uses. Channels are the server's, not a
+    database's (PUBLISH ignores SELECT): instances sharing a server, each on a database of its own as the
+    deployment guide asks, would otherwise hear each other's messages."""
+    return f"lantern:db{redis.connection_pool.connection_kwargs.get('db', 0)}:{name}"
+
+
 # Every use Lantern makes of Redis writes (limits, sessions, jobs), so a Redis that refuses writes is as good as
 # gone: its disk full or failing (MISCONF), a replica (READONLY), full under `noeviction` (OOM), short of
 # replicas (NOREPLICAS, MASTERDOWN). A script's refused write comes inside "Error running script …: -OOM …".
