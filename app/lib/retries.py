@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Integer, Select, String, select, update
+from sqlalchemy import ColumnElement, Integer, Select, String, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -105,3 +105,12 @@ async def overdue(session: AsyncSession, model: Any) -> list[Any]:
         .limit(SWEEP_BATCH),
     )
     return list(found)
+
+
+async def forget_finished(session: AsyncSession, model: Any, done_before: ColumnElement[bool]) -> int:
+    """Delete the rows of `model` no longer pending (done, or given up) that `done_before` says are old: nothing
+    reads them once they are done, and the table must not grow without end. How many went."""
+    deleted = await session.execute(
+        delete(model).where(model.status != PENDING, done_before).execution_options(synchronize_session=False),
+    )
+    return int(getattr(deleted, "rowcount", 0) or 0)

@@ -17,7 +17,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.datastructures import Cookie
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -27,6 +27,7 @@ from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.emails.models import MailStatus
 from app.domain.emails.services import PASSWORD_RESET_MAIL, RETENTION_DAYS
 from app.domain.organizations.models import Invitation, Membership, Organization, Role
+from app.lib import retries
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import current_locale, use_locale
 from app.lib.i18n import gettext as _
@@ -454,12 +455,6 @@ async def reissue_password_reset(session: AsyncSession, sealed_token: str) -> UU
 
 
 async def forget_old_password_resets(session: AsyncSession) -> int:
-    """Delete the resets whose link expired longer ago than e-mails are kept, once their e-mail is done: they open
-    nothing, and the table must not grow without end."""
+    """Resets whose link expired longer ago than e-mails are kept go once their e-mail is done: they open nothing."""
     cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
-    deleted = await session.execute(
-        delete(PasswordReset)
-        .where(PasswordReset.status != MailStatus.PENDING.value, PasswordReset.expires_at < cutoff)
-        .execution_options(synchronize_session=False),
-    )
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return await retries.forget_finished(session, PasswordReset, PasswordReset.expires_at < cutoff)

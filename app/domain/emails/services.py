@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -163,12 +163,6 @@ def _failed(session: AsyncSession, email: Any, error: str, job: MailJob) -> tupl
 
 
 async def forget_old_emails(session: AsyncSession) -> int:
-    """Delete sent and failed e-mails older than the retention: nothing reads them once they are done, and the
-    table must not grow without end."""
+    """Sent and failed e-mails go after the retention."""
     cutoff = datetime.now(UTC) - timedelta(days=RETENTION_DAYS)
-    deleted = await session.execute(
-        delete(OutgoingEmail)
-        .where(OutgoingEmail.status != MailStatus.PENDING.value, OutgoingEmail.created_at < cutoff)
-        .execution_options(synchronize_session=False),
-    )
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return await retries.forget_finished(session, OutgoingEmail, OutgoingEmail.created_at < cutoff)

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 import structlog
 from litestar.status_codes import HTTP_410_GONE
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.projects.models import Project
@@ -274,12 +274,6 @@ def _log_failure(delivery: WebhookDelivery, event: str, extra: dict[str, object]
 
 
 async def forget_old_deliveries(session: AsyncSession) -> int:
-    """Delete finished deliveries older than the retention: the log shows recent ones, and must not grow
-    without end."""
+    """Finished deliveries go after the retention: the log shows recent ones."""
     cutoff = datetime.now(UTC) - timedelta(days=DELIVERY_RETENTION_DAYS)
-    deleted = await session.execute(
-        delete(WebhookDelivery)
-        .where(WebhookDelivery.status != DeliveryStatus.PENDING.value, WebhookDelivery.created_at < cutoff)
-        .execution_options(synchronize_session=False),
-    )
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return await retries.forget_finished(session, WebhookDelivery, WebhookDelivery.created_at < cutoff)
