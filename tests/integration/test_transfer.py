@@ -580,3 +580,73 @@ async def test_an_archive_whose_owner_has_an_account_here_is_refused_unless_the_
         assert joined.returncode == 0, joined.stderr
         [copy] = await copies(name, tenant.organization_id)
         assert (await people_of(copy))[tenant.email] == {"role": "owner", "pending": False, "opens_account": None}
+
+
+async def accept(app: Any, token: str, password: str) -> Any:
+    """An invitation accepted by whoever holds its token, with `password`: the answer."""
+    async with ApiClient.for_app(app) as holder:
+        return await holder.post("/api/v1/auth/invitations/accept", json={"token": token, "password": password})
+
+
+async def test_an_account_an_import_made_that_nobody_used_is_opened_by_the_next_import_too(
+    tenants: TenantFactory, app: Any, tmp_path: Path
+) -> None:
+    """Two organizations of one owner moved one after the other, a member in both: the first import made their
+    accounts, without a password until they accept. The second counted those accounts, which nobody here had used,
+    as accounts here: it refused the archive for its owner (and would have told of the member as invited rather
+    than joined). Each is invited to the second organization as to the first now, and either invitation chooses
+    the account's password, whichever is accepted first; the other is then accepted with it, and chooses nothing.
+    An account with a password is someone's: the next import refuses an archive its holder owns, as for any account
+    here, and --join-existing-accounts joins them."""
+    owner, member = "owner-moved-twice-transfer@example.com", "member-moved-twice-transfer@example.com"
+    names, originals, archives = ("First Moved Transfer", "Second Moved Transfer"), [], []
+    for name in names:
+        async with tenants.create(name) as tenant:
+            here, _member_id = await invite(tenant, app, "admin")
+            path = tmp_path / f"{tenant.slug}.zip"
+            assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+            # As made on another instance, where one owner and one member have these addresses in both.
+            archives.append(
+                str(readdressed(path, tmp_path / f"moved-{tenant.slug}.zip", {tenant.email: owner, here: member}))
+            )
+            originals.append(tenant.organization_id)
+    first_archive, second_archive = archives
+
+    first = await cli("import-organization", first_archive)
+    assert first.returncode == 0, first.stderr
+    second = await cli("import-organization", second_archive)
+    assert second.returncode == 0, second.stderr
+    assert "rather than joined" not in second.stdout, second.stdout
+    for name, original in zip(names, originals, strict=True):
+        [copy] = await copies(name, original)
+        people = await people_of(copy)
+        assert people[owner] == {"role": "owner", "pending": True, "opens_account": True}
+        assert people[member] == {"role": "admin", "pending": True, "opens_account": True}
+
+    # The member accepts the second organization's invitation first: it chooses their password. The first's, whose
+    # token chooses nothing any more, takes that password, and no other.
+    chosen = await accept(app, invitation_token(second.stdout, member), PASSWORD)
+    assert chosen.status_code == 200, chosen.text
+    wrong = await accept(app, invitation_token(first.stdout, member), "another password altogether")
+    assert wrong.status_code == 401, wrong.text
+    confirmed = await accept(app, invitation_token(first.stdout, member), PASSWORD)
+    assert confirmed.status_code == 200, confirmed.text
+    joined = {organization["name"] for organization in confirmed.json()["data"]["organizations"]}
+    assert joined == set(names)
+
+    # The owner accepts theirs: their account is someone's now, and an archive they own needs the operator's word.
+    owned = await accept(app, invitation_token(first.stdout, owner), PASSWORD)
+    assert owned.status_code == 200, owned.text
+    before = await organizations()
+    refused = await cli("import-organization", second_archive)
+    assert refused.returncode == 1, refused.stdout
+    line = refused.stderr.splitlines()[-1]
+    assert line.startswith("Error: Owners of the organization have accounts on this instance (" + owner + ")"), line
+    assert await organizations() == before
+    seen = await copies(names[1], originals[1])
+    again = await cli("import-organization", second_archive, "--join-existing-accounts")
+    assert again.returncode == 0, again.stderr
+    [latest] = await copies(names[1], originals[1]) - seen
+    people = await people_of(latest)
+    assert people[owner] == {"role": "owner", "pending": False, "opens_account": None}
+    assert people[member] == {"role": "admin", "pending": False, "opens_account": None}

@@ -5,10 +5,12 @@ are rewritten without a table of every id in memory, and importing the same arch
 beside its original) clashes with nothing. What people outside Lantern hold is kept as it was: tracking IDs and
 numbers, every prefix a project has had, widget keys (unless this instance has the same key already). People
 travel by address, and no password travels: anyone without an account here is invited, and gets one with the
-invitation. An account of this instance with the address is invited in its role too, as an admin invites it: its
-holder never joined the organization here, and accepts with their password, or not at all. Only the operator's
-word (`join_existing_accounts`, when they move their own people) joins such accounts at once. The rows are written
-in one transaction, and the files it wrote are deleted again if it fails.
+invitation. An account nobody has used yet (an earlier import's or an invitation's, without a password, never
+signed in) counts as none: its invitation here opens it too. An account of this instance with the address is invited
+in its role too, as an admin invites it: its holder never joined the organization here, and accepts with their
+password, or not at all. Only the operator's word (`join_existing_accounts`, when they move their own people) joins
+such accounts at once. The rows are written in one transaction, and the files it wrote are deleted again if it
+fails.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -79,6 +81,10 @@ _SLUG_ATTEMPTS = 5
 MAX_FILE_BYTES = max(MAX_UPLOAD_BYTES, MAX_ATTACHMENT_BYTES)
 # What a damaged zip's reading raises: a wrong CRC or a truncated entry, a broken compressed stream.
 _DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError)
+# An account nobody has used: made without a password (by an earlier import, or an invitation nobody accepted yet),
+# never signed in. Nobody here holds it until an invitation that opens it is accepted; one with a password is
+# someone's, and is never opened again.
+_UNUSED_ACCOUNT = and_(User.password_hash.is_(None), User.last_login_at.is_(None))
 
 
 class ArchiveRefusedError(Exception):
@@ -238,11 +244,11 @@ class _Importer:
     async def run(self) -> Imported:
         async with alchemy_config().get_session() as session, session.begin():
             members = {row["user_id"]: row for batch in self._batches(_KINDS["memberships"]) for row in batch}
-            created = await self._people(session, members)
-            self._check_owners(members, created)
+            opening = await self._people(session, members)
+            self._check_owners(members, opening)
             async with scoped(session, tenant_scope(self.ids.organization_id)):
                 imported = await self._organization(session)
-                await self._memberships(session, members, created, imported)
+                await self._memberships(session, members, opening, imported)
                 imported.counts["memberships"] = len(members)
                 for kind in TENANT_KINDS:
                     if kind.name != "memberships":
@@ -253,25 +259,30 @@ class _Importer:
 
     async def _people(self, session: AsyncSession, members: dict[UUID, dict[str, Any]]) -> set[UUID]:
         """Each person matched with this instance's account of the same address; a member or guest with none gets
-        one (without a password: their invitation opens it). Returns the people whose account was made here."""
-        created = set()
+        one (without a password: their invitation opens it). One whose account nobody has used yet (an earlier
+        import made it for another organization of theirs, say) is as one with none: their invitation here opens
+        it too, and whichever they accept first chooses its password. Returns the people whose invitation opens
+        their account."""
+        opening = set()
         count = 0
         for batch in self._batches(PEOPLE_KIND):
             for person in batch:
                 email = normalize_email(person["email"])
-                account = await session.scalar(select(User.id).where(User.email == email))
+                found = await session.execute(select(User.id, _UNUSED_ACCOUNT).where(User.email == email))
+                account, unused = found.tuples().first() or (None, True)
                 if person["id"] in members:
                     self.emails[person["id"]] = email
                     if account is None:
                         account = uuid7()
                         fields = {name: person.get(name) for name in ("locale", "timezone")}
                         session.add(User(id=account, email=email, name=person.get("name") or "", **fields))
-                        created.add(person["id"])
+                    if unused:
+                        opening.add(person["id"])
                 self.ids.people[person["id"]] = account
             count += len(batch)
             self.progress(PEOPLE_KIND.name, count)
         await session.flush()
-        return created
+        return opening
 
     async def _organization(self, session: AsyncSession) -> Imported:
         [row] = [decoded(ORGANIZATION_KIND, line) for line in self._lines(ORGANIZATION_KIND.file)]
@@ -288,22 +299,24 @@ class _Importer:
                     raise
         return Imported(self.ids.organization_id, row["name"], row["slug"])
 
-    def _existing_accounts(self, members: dict[UUID, dict[str, Any]], created: set[UUID]) -> set[UUID]:
-        """The members (by their old ids) who had joined in the archive and have an account of this instance."""
+    def _existing_accounts(self, members: dict[UUID, dict[str, Any]], opening: set[UUID]) -> set[UUID]:
+        """The members (by their old ids) who had joined in the archive and have an account of this instance that
+        someone uses."""
         return {
             old_user
             for old_user, row in members.items()
-            if not row.get("invitation_pending") and self.ids.person(old_user) is not None and old_user not in created
+            if not row.get("invitation_pending") and self.ids.person(old_user) is not None and old_user not in opening
         }
 
-    def _check_owners(self, members: dict[UUID, dict[str, Any]], created: set[UUID]) -> None:
+    def _check_owners(self, members: dict[UUID, dict[str, Any]], opening: set[UUID]) -> None:
         """An owner of the archive with an account here could take the organization over at once; invited instead,
         they would leave it with no owner (an organization must keep one) until they accept, if ever. An owner
-        without an account here is invited either way (their invitation chooses their password). Which it is to be
-        is the operator's word: without it, the import is refused, before anything is written."""
+        without an account here, or with one nobody has used, is invited either way (their invitation chooses their
+        password). Which it is to be is the operator's word: without it, the import is refused, before anything is
+        written."""
         if self.join_existing_accounts:
             return
-        existing = self._existing_accounts(members, created)
+        existing = self._existing_accounts(members, opening)
         owners = sorted(self.emails[old] for old in existing if members[old].get("role") == Role.OWNER.value)
         if owners:
             message = _(
@@ -315,12 +328,12 @@ class _Importer:
             raise ArchiveRefusedError(message)
 
     async def _memberships(
-        self, session: AsyncSession, members: dict[UUID, dict[str, Any]], created: set[UUID], imported: Imported
+        self, session: AsyncSession, members: dict[UUID, dict[str, Any]], opening: set[UUID], imported: Imported
     ) -> None:
         """Each member and guest with their role, invited as an admin invites them; one who had joined in the
         archive and has an account here joins at once only with the operator's word."""
         kind = _KINDS["memberships"]
-        existing = self._existing_accounts(members, created)
+        existing = self._existing_accounts(members, opening)
         joining = existing if self.join_existing_accounts else set()
         for old_user, row in members.items():
             if self.ids.person(old_user) is None:
@@ -330,7 +343,7 @@ class _Importer:
             await session.execute(insert(kind.table), [values])
             if values["invitation_pending"]:
                 imported.invited.append(
-                    await self._invite(session, values["user_id"], opens_account=old_user in created)
+                    await self._invite(session, values["user_id"], opens_account=old_user in opening)
                 )
                 if old_user in existing:
                     imported.not_joined.append(self.emails[old_user])
