@@ -325,10 +325,28 @@ def seed_demo_command() -> None:
 @cli.command(
     "create-admin", help=_lazy("Create an organization with its first owner (for operators; sign-up may be closed).")
 )
-@click.option("--email", required=True)
-@click.option("--password", required=True, prompt=_lazy("Password"), hide_input=True, confirmation_prompt=True)
-@click.option("--organization", "organization_name", required=True)
-@click.option("--name", default="")
+@click.option("--email", required=True, cls=_Option, help=_lazy("the owner's e-mail address, which they log in with"))
+@click.option(
+    "--password",
+    required=True,
+    prompt=_lazy("Password"),
+    hide_input=True,
+    confirmation_prompt=True,
+    cls=_Option,
+    help=_lazy(
+        "the owner's password; left out, it is asked for without being shown (given here, it stays in the shell's "
+        "history)"
+    ),
+)
+@click.option(
+    "--organization", "organization_name", required=True, cls=_Option, help=_lazy("the new organization's name")
+)
+@click.option(
+    "--name",
+    default="",
+    cls=_Option,
+    help=_lazy("the owner's name, as their team sees it (left out: their e-mail address)"),
+)
 @click.option(
     "--operator",
     is_flag=True,
@@ -353,8 +371,18 @@ def create_admin_command(email: str, password: str, organization_name: str, name
     "set-password",
     help=_lazy("Give an account a new password (for operators: without SMTP, nobody receives a reset link)."),
 )
-@click.option("--email", required=True)
-@click.option("--password", required=True, prompt=_lazy("Password"), hide_input=True, confirmation_prompt=True)
+@click.option("--email", required=True, cls=_Option, help=_lazy("the e-mail address of the account"))
+@click.option(
+    "--password",
+    required=True,
+    prompt=_lazy("Password"),
+    hide_input=True,
+    confirmation_prompt=True,
+    cls=_Option,
+    help=_lazy(
+        "the new password; left out, it is asked for without being shown (given here, it stays in the shell's history)"
+    ),
+)
 def set_password_command(email: str, password: str) -> None:
     _require_migrated_database()
     _check_password_length(password)
