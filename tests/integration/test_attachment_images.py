@@ -402,3 +402,41 @@ async def test_an_empty_file_is_refused_wherever_a_file_is_sent(tenants: TenantF
         for name, field in (("attachment", "file"), ("raw upload", "file"), ("widget", "media"), ("upload", "file"))
     }
     assert listed == []
+
+
+def _form_without_part_types(name: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart body whose `file` part declares no Content-Type, as Python's `requests` sends a file given
+    without one (httpx always names one)."""
+    boundary = secrets.token_hex(8)
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'.encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+async def test_a_file_sent_without_a_type_is_typed_by_its_name_else_as_bytes(tenants: TenantFactory) -> None:
+    """A form's file part without a Content-Type was stored as `text/plain` (RFC 7578's default, which Litestar
+    fills in): a zip was served as text. It is typed by its name's extension, else as bytes, on both routes that
+    take a form."""
+    sent = {
+        "crash.zip": "application/zip",
+        "notes.txt": "text/plain",
+        "trace.har": "application/octet-stream",
+        "logs.tar.gz": "application/octet-stream",
+    }
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        stored: dict[str, list[str]] = {}
+        for path in ("", "/upload"):
+            for name in sent:
+                body, content_type = _form_without_part_types(name, b"PK\x03\x04 not text")
+                answer = await tenant.client.post(
+                    f"/api/v1/reports/{report_id}/attachments{path}",
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+                assert answer.status_code == 201, answer.text
+                stored.setdefault(name, []).append(answer.json()["data"]["contentType"])
+    assert stored == {name: [content_type, content_type] for name, content_type in sent.items()}

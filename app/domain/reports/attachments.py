@@ -70,6 +70,15 @@ def _extension(content_type: str | None) -> str:
     return _KNOWN_TYPES.guess_extension(declared) or ""
 
 
+def _type_by_name(filename: str | None) -> str:
+    """The type of a file sent without one, by its name's extension (`trace.json`: `application/json`); else
+    `application/octet-stream`, which says only that it is bytes, not the `text/plain` a form's part is taken for:
+    a zip sent so was stored as text. A compressed name (`logs.tar.gz`) is bytes too: its type is the archive's
+    inside."""
+    guessed, compressed = _KNOWN_TYPES.guess_type(filename or "")
+    return guessed if guessed and not compressed else "application/octet-stream"
+
+
 async def save_attachment(project_id: UUID, sent: SentFile) -> Attachment:
     """Keep an image a reporter attached to their report, under the name it was sent with, to be processed
     as an image attachment is (refused unless PNG, JPEG or WebP, as a screenshot is).
@@ -175,7 +184,7 @@ class AttachmentService(TenantService[Attachment]):
         if image is None:
             _refuse_false_image(content_type)
         key = new_key(require_tenant(), report.project_id, image[0] if image else "bin")
-        stored_type = image[1] if image else (content_type or "application/octet-stream")[:100]
+        stored_type = image[1] if image else (content_type or _type_by_name(filename))[:100]
         await storage().put(key, data)
         try:
             await self._hold_organization()

@@ -32,7 +32,7 @@ from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message, refu
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
 from app.lib.asgi import FILE_DOWNLOAD
-from app.lib.content_types import unsupported_content_type
+from app.lib.content_types import sent_part_type, unsupported_content_type
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
@@ -162,7 +162,7 @@ class AttachmentController(Controller):
             raise unsupported_content_type("application/json", jsonapi.MEDIA_TYPE, "multipart/form-data")
         upload = await _form_file(request)
         attachment = await attachments.upload(
-            report, upload.filename, upload.content_type, await upload.read(), identity.user_id
+            report, upload.filename, sent_part_type(upload), await upload.read(), identity.user_id
         )
         return _made(request, attachment)
 
@@ -195,7 +195,7 @@ class AttachmentController(Controller):
         if request.content_type[0] == "multipart/form-data":
             # A form sent here rather than to CreateAttachment: its file is the part, not the whole body.
             upload = await _form_file(request)
-            file_name, content_type, data = file_name or upload.filename, upload.content_type, await upload.read()
+            file_name, content_type, data = file_name or upload.filename, sent_part_type(upload), await upload.read()
         elif not (data := await request.body()):
             raise _file_required()
         attachment = await attachments.upload(report, file_name, content_type, data, identity.user_id)
