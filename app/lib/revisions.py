@@ -1,5 +1,6 @@
 """The schema revisions this version of Lantern knows, from its migration scripts: the newest is the one `migrate`
-upgrades to and the one an organization's archive names as its writer's (the CLI's export and the worker's)."""
+upgrades to and the one an organization's archive names as its writer's (the CLI's export and the worker's); those
+after an older archive's are the migrations whose archive steps its import applies."""
 
 from __future__ import annotations
 
@@ -19,3 +20,9 @@ def alembic_config() -> Config:
 
 def current_revision() -> str:
     return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def revisions_after(revision: str) -> list[str]:
+    """The revisions after `revision`, up to the newest, in the order `migrate` applies them."""
+    later = ScriptDirectory.from_config(alembic_config()).iterate_revisions("heads", revision)
+    return [script.revision for script in reversed(list(later))]

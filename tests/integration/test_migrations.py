@@ -8,8 +8,10 @@ env.py gives `alembic revision --autogenerate` (its type comparison above all), 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,8 +34,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
 
 from app.db import Invitation, Project, ProjectPrefix, Report, metadata
-from app.lib.revisions import ROOT
-from app.settings import get_settings
+from app.domain.transfer.archive import KINDS, MANIFEST, TENANT_KINDS
+from app.domain.transfer.exporting import export_organization
+from app.domain.transfer.importing import archived_rows, import_organization
+from app.domain.transfer.upgrades import FIRST_ARCHIVED_REVISION, archive_upgrade
+from app.lib.revisions import ROOT, current_revision, revisions_after
+from app.settings import get_settings, reset_settings
 from tests.conftest import drop_postgres_database
 
 
@@ -209,11 +215,12 @@ _JSON = (
     "security", "allowed_origins", "widget_config", "page_metadata", "console_logs", "network_logs",
     "user_actions", "tags",
 )  # fmt: skip
-# The columns of a type other than plain text, numbers and booleans, which the rows must be bound as.
+# The columns of a type other than plain text, numbers and booleans, which the rows must be bound as (author_id,
+# closed_at, tag_keys and changes: later revisions' columns, of the rows an archive's test stores).
 _TYPES: dict[str, Any] = {
-    **dict.fromkeys(("id", "organization_id", "project_id", "report_id", "user_id"), GUID()),
-    **dict.fromkeys(("created_at", "updated_at", "expires_at"), DateTimeUTC()),
-    **dict.fromkeys(_JSON, JsonB),
+    **dict.fromkeys(("id", "organization_id", "project_id", "report_id", "user_id", "author_id"), GUID()),
+    **dict.fromkeys(("created_at", "updated_at", "expires_at", "closed_at"), DateTimeUTC()),
+    **dict.fromkeys((*_JSON, "tag_keys", "changes"), JsonB),
     "search_grams": ARRAY(sa.Text()).with_variant(sa.JSON(), "sqlite"),
 }
 
@@ -431,3 +438,107 @@ def _downgrade(url: str, revision: str) -> None:
     config = _alembic_config()
     config.set_main_option("sqlalchemy.url", url)
     command.downgrade(config, revision)
+
+
+_STAMPS = ("id", "created_at", "updated_at")  # the columns `_table` adds
+_MEMBERSHIP = _table("membership", "user_id", "role", "invitation_pending", "organization_id")
+_LATER_PROJECT = _table(
+    "project", *(column.name for column in _PROJECT.columns if column.name not in _STAMPS), "last_column_status_id"
+)
+_PREFIX = _table("project_prefix", "project_id", "prefix", "organization_id")
+_CLOSED_REPORT = _table("report", *_REPORT_COLUMNS, "number", "tracking_id", "tag_keys", "closed_at")
+_AUTHORED_COMMENT = _table("report_comment", "report_id", "author_id", "text", "internal", "organization_id")
+_CHANGE = _table("report_change", "report_id", "author_id", "changes", "organization_id")
+# The kinds of the rows below that an import takes as they are (it invites the members).
+_COMPARED_KINDS = ("projects", "project_prefixes", "project_columns", "reports", "comments", "history")
+
+
+def _at_the_first_archived_revision(organization: UUID) -> list[tuple[sa.TableClause, dict[str, Any]]]:
+    """An organization as Lantern kept it at FIRST_ARCHIVED_REVISION: its owner, a project with a custom column and
+    a former prefix, and a report closed with tags, a reporter's address, a comment and its history. A migration
+    that changes archived values adds rows here in the form it finds, so that the test below finds its archive step
+    missing, or doing other than it does."""
+    owner, project, report = uuid7(), uuid7(), uuid7()
+    now = datetime.now(UTC)
+    stamped = {"organization_id": organization, "created_at": now, "updated_at": now}
+    [(_, project_row), column] = _project(organization, project, (6,), prefix="ACM")
+    [(_, report_row)] = _report(organization, project, report, "Checkout fails")
+    return [
+        *_organization(organization),
+        (_USER, {"id": owner, "email": f"owner-{owner.hex}@example.com", "name": "Owner", "password_hash": "argon2",
+                 "is_superuser": False, "is_active": True, "created_at": now, "updated_at": now}),
+        (_MEMBERSHIP, {"id": uuid7(), "user_id": owner, "role": "owner", "invitation_pending": False, **stamped}),
+        (_LATER_PROJECT, {**project_row, "last_column_status_id": 6,
+                          "widget_config": {"primaryColor": "#112233", "brandingPrimaryColor": "#112233"}}),
+        column,
+        *[(_PREFIX, {"id": uuid7(), "project_id": project, "prefix": prefix, **stamped}) for prefix in ("ACM", "SHP")],
+        (_CLOSED_REPORT, {**report_row, "number": 1, "tracking_id": "ACM-1", "status": "closed", "closed_at": now,
+                          "tags": ["checkout", "UI"], "tag_keys": ["checkout", "ui"],
+                          "reporter_email": "maria@例え.jp"}),
+        (_AUTHORED_COMMENT, {"id": uuid7(), "report_id": report, "author_id": owner, "text": "Seen on Firefox too",
+                             "internal": False, **stamped}),
+        (_CHANGE, {"id": uuid7(), "report_id": report, "author_id": owner,
+                   "changes": {"status": ["feedback", "closed"]}, **stamped}),
+    ]  # fmt: skip
+
+
+async def _exported(url: str, organization: UUID, path: Path, revision: str) -> Path:
+    """The organization of the database at `url` exported to `path`, its manifest naming `revision`, as the CLI
+    exports it from the database it serves."""
+    served = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    try:
+        await export_organization(organization, path, revision=revision, progress=lambda _kind, _count: None)
+    finally:
+        os.environ["DATABASE_URL"] = served
+        reset_settings()
+    return path
+
+
+def _as_imported(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every archived row as the import reads it: in this version's form."""
+    with zipfile.ZipFile(path) as archive:
+        upgrade = archive_upgrade(json.loads(archive.read(MANIFEST))["revision"])
+        return {kind.name: list(archived_rows(archive, kind, upgrade)) for kind in KINDS}
+
+
+async def _organizations_rows(url: str, organization: UUID) -> dict[str, list[str]]:
+    """The organization's rows of each compared kind without their ids (another organization's are others), as
+    JSON, in order."""
+    kinds = {kind.name: kind for kind in TENANT_KINDS}
+    engine = create_async_engine(url)
+    found = {}
+    async with engine.connect() as connection:
+        for name in _COMPARED_KINDS:
+            kind = kinds[name]
+            columns = [column for column in kind.columns() if not isinstance(column.type, GUID)]
+            rows = await connection.execute(select(*columns).where(kind.table.c.organization_id == organization))
+            found[name] = sorted(json.dumps(dict(row), default=str, sort_keys=True) for row in rows.mappings())
+    await engine.dispose()
+    return found
+
+
+async def test_an_archive_of_the_first_archived_revision_imports_as_the_database_migrated_since_holds_it(
+    plain_owners_database: Databases, embedded_services: dict[str, str], tmp_path: Path
+) -> None:
+    """An archive written on a database at FIRST_ARCHIVED_REVISION is read by the import as the archive written
+    after migrating that database to the newest revision is, and imports as the migrated database holds the
+    organization: each migration since does to the older archive's rows (its archive step, app/domain/transfer/
+    upgrades.py) what it did to the tables'. A migration that changes archived values with no step, or a step that
+    does otherwise, fails here once the rows above hold the form it changes."""
+    databases = plain_owners_database
+    await asyncio.to_thread(_migrate, databases.owner, FIRST_ARCHIVED_REVISION)
+    organization = uuid7()
+    await _store(databases.owner, organization, _at_the_first_archived_revision(organization))
+    older = await _exported(databases.owner, organization, tmp_path / "older.zip", FIRST_ARCHIVED_REVISION)
+    await asyncio.to_thread(_migrate, databases.owner, "head")
+    newest = await _exported(databases.owner, organization, tmp_path / "newest.zip", current_revision())
+
+    assert _as_imported(older) == _as_imported(newest)
+    known = [FIRST_ARCHIVED_REVISION, *revisions_after(FIRST_ARCHIVED_REVISION)]
+    imported = await import_organization(older, revisions=known, progress=lambda _kind, _count: None)
+    assert imported.counts["reports"] == 1
+    in_the_imported = await _organizations_rows(embedded_services["DATABASE_OWNER_URL"], imported.organization_id)
+    assert all(in_the_imported.values()), in_the_imported
+    assert in_the_imported == await _organizations_rows(databases.everything, organization)

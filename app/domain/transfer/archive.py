@@ -5,7 +5,8 @@ A zip file: `manifest.json`, one `<kind>.jsonl` per kind of record (a row per li
 stored files (screenshots, thumbnails, attached files) under `files/`, by the key they had. Rows never carry
 their `organization_id` (the archive is one organization's) nor a credential: no password hash, no token's hash,
 no webhook's signing secret, no sealed GitHub token. A column the importing version does not know is ignored and
-one it has that the archive lacks takes its default, so an archive of an older schema imports too.
+one it has that the archive lacks takes its default, so an archive of an older schema imports too; what a later
+migration did to existing rows' values, its archive step does to the archive's (upgrades.py).
 """
 
 from __future__ import annotations

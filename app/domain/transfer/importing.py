@@ -10,7 +10,7 @@ signed in) counts as none: its invitation here opens it too. An account of this 
 in its role too, as an admin invites it: its holder never joined the organization here, and accepts with their
 password, or not at all. Only the operator's word (`join_existing_accounts`, when they move their own people) joins
 such accounts at once. The rows are written in one transaction, and the files it wrote are deleted again if it
-fails.
+fails. An archive of an older version is read in this version's form of data (upgrades.py).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ from app.domain.transfer.archive import (
     Manifest,
     decoded,
 )
+from app.domain.transfer.upgrades import ArchiveUpgrade, archive_upgrade
 from app.domain.webhooks.services import SECRET_PREFIX
 from app.lib.database import alchemy_config
 from app.lib.i18n import gettext as _
@@ -131,6 +132,17 @@ def read_manifest(archive: zipfile.ZipFile, revisions: Sequence[str]) -> Manifes
         )
         raise ArchiveRefusedError(message)
     return manifest
+
+
+def archived_rows(archive: zipfile.ZipFile, kind: Kind, upgrade: ArchiveUpgrade) -> Iterator[dict[str, Any]]:
+    """The archive's rows of `kind`, one at a time as they are read, each in this version's form (`upgrade`: the
+    steps of the migrations since the archive's revision)."""
+    if kind.file not in archive.namelist():  # a kind an older format did not have
+        return
+    with archive.open(kind.file) as entry:
+        for line in io.TextIOWrapper(entry, encoding="utf-8"):
+            if line.strip():
+                yield upgrade.row(kind.name, json.loads(line))
 
 
 async def import_organization(
@@ -215,6 +227,7 @@ class _Importer:
     ) -> None:
         self.archive = archive
         self.manifest = manifest
+        self.upgrade = archive_upgrade(manifest.revision)
         self.progress = progress
         self.join_existing_accounts = join_existing_accounts
         self.ids = Ids(uuid7(), UUID(manifest.organization["id"]))
@@ -223,17 +236,9 @@ class _Importer:
         self.stored: set[UUID] = set()  # the new projects that files were written under
         self.named_files: set[str] = set()  # the files' keys that the archive's screenshots and attachments name
 
-    def _lines(self, name: str) -> Iterator[dict[str, Any]]:
-        if name not in self.archive.namelist():  # a kind an older format did not have
-            return
-        with self.archive.open(name) as entry:
-            for line in io.TextIOWrapper(entry, encoding="utf-8"):
-                if line.strip():
-                    yield json.loads(line)
-
     def _batches(self, kind: Kind) -> Iterator[list[dict[str, Any]]]:
         batch: list[dict[str, Any]] = []
-        for row in self._lines(kind.file):
+        for row in archived_rows(self.archive, kind, self.upgrade):
             batch.append(decoded(kind, row))
             if len(batch) == IMPORT_BATCH:
                 yield batch
@@ -285,7 +290,9 @@ class _Importer:
         return opening
 
     async def _organization(self, session: AsyncSession) -> Imported:
-        [row] = [decoded(ORGANIZATION_KIND, line) for line in self._lines(ORGANIZATION_KIND.file)]
+        [row] = [
+            decoded(ORGANIZATION_KIND, line) for line in archived_rows(self.archive, ORGANIZATION_KIND, self.upgrade)
+        ]
         row["id"] = self.ids.organization_id
         slug = row["slug"]
         for attempt in range(_SLUG_ATTEMPTS):  # another organization here may have the slug (its original)

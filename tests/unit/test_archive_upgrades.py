@@ -1,0 +1,81 @@
+"""An organization archive of an older version is read in this version's form of data: every migration since the
+first archives says what it does to an archive's rows, and the import runs those steps after the archive's revision,
+in their order, on each row as it reads it. (tests/integration/test_migrations.py imports an archive written at the
+first archived revision as exporting the database migrated since gives.)"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from app.domain.transfer.archive import KINDS
+from app.domain.transfer.importing import archived_rows
+from app.domain.transfer.upgrades import (
+    ARCHIVE_STEPS,
+    FIRST_ARCHIVED_REVISION,
+    ArchiveStep,
+    ArchiveUpgrade,
+    archive_upgrade,
+)
+from app.lib.revisions import current_revision, revisions_after
+
+_KIND_NAMES = {kind.name for kind in KINDS}
+
+
+def test_every_migration_since_the_first_archives_says_what_it_does_to_their_rows() -> None:
+    """A new migration is declared in app/domain/transfer/upgrades.py's ARCHIVE_STEPS: None if it changes no value
+    an archive holds (a table or a column with its default), else the step that does to an archive's rows what it
+    does to the tables'. Undeclared, the archives written before it would be imported in the form it changed."""
+    assert list(ARCHIVE_STEPS) == revisions_after(FIRST_ARCHIVED_REVISION), (
+        "declare each migration in ARCHIVE_STEPS (app/domain/transfer/upgrades.py), in order: its archive step, or "
+        "None when it changes no row an archive holds"
+    )
+    for revision, step in ARCHIVE_STEPS.items():
+        assert set(step or {}) <= _KIND_NAMES, f"{revision}'s archive step names a kind no archive holds"
+
+
+def _seen(revision: str) -> Any:
+    def step(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "seen": [*row["seen"], revision]}
+
+    return step
+
+
+def test_an_archives_rows_take_the_steps_after_its_revision_in_the_order_migrate_runs_them() -> None:
+    first, second = revisions_after(FIRST_ARCHIVED_REVISION)[:2]
+    none: dict[str, ArchiveStep | None] = dict.fromkeys(revisions_after(FIRST_ARCHIVED_REVISION))  # test steps only
+    steps = {
+        **none,
+        second: {"reports": _seen(second)},
+        first: {"reports": _seen(first), "projects": _seen(first)},
+    }
+    row = {"seen": []}
+
+    assert archive_upgrade(FIRST_ARCHIVED_REVISION, steps).row("reports", row) == {"seen": [first, second]}
+    assert archive_upgrade(FIRST_ARCHIVED_REVISION, steps).row("projects", row) == {"seen": [first]}
+    assert archive_upgrade(first, steps).row("reports", row) == {"seen": [second]}
+    assert archive_upgrade(first, steps).row("projects", row) == row
+    assert archive_upgrade(current_revision(), steps).row("reports", row) == row
+    assert row == {"seen": []}  # a step makes a row of its own
+
+
+def test_rows_are_brought_up_to_date_one_at_a_time_as_they_are_read(tmp_path: Path) -> None:
+    """Streamed, as the import reads an archive: a row is taken through its steps before the next is read."""
+    [reports] = [kind for kind in KINDS if kind.name == "reports"]
+    path = tmp_path / "org.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(reports.file, "".join(json.dumps({"n": n, "seen": []}) + "\n" for n in range(3)))
+    stepped: list[int] = []
+
+    def step(row: dict[str, Any]) -> dict[str, Any]:
+        stepped.append(row["n"])
+        return {**row, "seen": ["step"]}
+
+    with zipfile.ZipFile(path) as archive:
+        rows = archived_rows(archive, reports, ArchiveUpgrade({"reports": (step,)}))
+        assert next(rows) == {"n": 0, "seen": ["step"]}
+        assert stepped == [0]
+        assert [row["n"] for row in rows] == [1, 2]
+    assert stepped == [0, 1, 2]
