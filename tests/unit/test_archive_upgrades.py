@@ -10,14 +10,17 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from app.domain.transfer.archive import KINDS
-from app.domain.transfer.importing import archived_rows
+import pytest
+
+from app.domain.transfer.archive import KINDS, MANIFEST
+from app.domain.transfer.importing import ArchiveRefusedError, archived_rows, read_manifest
 from app.domain.transfer.upgrades import (
     ARCHIVE_STEPS,
     FIRST_ARCHIVED_REVISION,
     ArchiveStep,
     ArchiveUpgrade,
     archive_upgrade,
+    archived_revisions,
 )
 from app.lib.revisions import current_revision, revisions_after
 
@@ -79,3 +82,34 @@ def test_rows_are_brought_up_to_date_one_at_a_time_as_they_are_read(tmp_path: Pa
         assert stepped == [0]
         assert [row["n"] for row in rows] == [1, 2]
     assert stepped == [0, 1, 2]
+
+
+def _archive_at(path: Path, revision: str) -> zipfile.ZipFile:
+    manifest = {
+        "formatVersion": 1,
+        "revision": revision,
+        "organization": {"id": "0195f0a0-0000-7000-8000-000000000000", "name": "X", "slug": "x"},
+        "counts": {},
+        "createdAt": "2026-12-05T12:00:00+00:00",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest))
+    return zipfile.ZipFile(path)
+
+
+def test_an_archive_of_any_revision_since_the_first_archives_is_read_and_an_earlier_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    """No Lantern wrote an archive before the export came, nor could its rows be brought up to date (no step is
+    declared for the migrations before it): a manifest that names such a revision is no archive of Lantern's."""
+    known = ["0001", *revisions_after("0001")]
+    assert archived_revisions()[0] == FIRST_ARCHIVED_REVISION
+    for revision in archived_revisions():
+        with _archive_at(tmp_path / f"{revision}.zip", revision) as archive:
+            assert read_manifest(archive, known).revision == revision
+    for revision in ("0001", "0030"):
+        with (
+            _archive_at(tmp_path / f"{revision}.zip", revision) as archive,
+            pytest.raises(ArchiveRefusedError, match="not an organization archive of Lantern"),
+        ):
+            read_manifest(archive, known)

@@ -59,7 +59,7 @@ from app.domain.transfer.archive import (
     Manifest,
     decoded,
 )
-from app.domain.transfer.upgrades import ArchiveUpgrade, archive_upgrade
+from app.domain.transfer.upgrades import ArchiveUpgrade, archive_upgrade, archived_revisions
 from app.domain.webhooks.services import SECRET_PREFIX
 from app.lib.database import alchemy_config
 from app.lib.i18n import gettext as _
@@ -131,6 +131,8 @@ def read_manifest(archive: zipfile.ZipFile, revisions: Sequence[str]) -> Manifes
             revision=manifest.revision,
         )
         raise ArchiveRefusedError(message)
+    if manifest.revision not in archived_revisions():  # older than any archive: no Lantern wrote it
+        raise ArchiveRefusedError(_("This file is not an organization archive of Lantern."))
     return manifest
 
 

@@ -48,9 +48,14 @@ class ArchiveUpgrade:
         return row
 
 
+def archived_revisions() -> list[str]:
+    """The schema revisions an archive may name: the first archives' and every one after it."""
+    return [FIRST_ARCHIVED_REVISION, *revisions_after(FIRST_ARCHIVED_REVISION)]
+
+
 def archive_upgrade(revision: str, steps: Mapping[str, ArchiveStep | None] = ARCHIVE_STEPS) -> ArchiveUpgrade:
-    """The upgrade of an archive written at `revision` (FIRST_ARCHIVED_REVISION or a later one): the archive steps
-    of the migrations after it."""
+    """The upgrade of an archive written at `revision` (one of `archived_revisions()`): the archive steps of the
+    migrations after it."""
     by_kind: dict[str, list[RowStep]] = {}
     for later in revisions_after(revision):
         for kind, step in (steps[later] or {}).items():
