@@ -322,21 +322,28 @@ def seed_demo_command() -> None:
     _print_demo(_seeded_demo())
 
 
+def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--password`, asked for twice without being shown when left out (as create-admin and set-password take it)."""
+    return click.option(
+        "--password",
+        required=True,
+        prompt=_lazy("Password"),
+        hide_input=True,
+        confirmation_prompt=True,
+        cls=_Option,
+        help=help_text,
+    )
+
+
 @cli.command(
     "create-admin", help=_lazy("Create an organization with its first owner (for operators; sign-up may be closed).")
 )
 @click.option("--email", required=True, cls=_Option, help=_lazy("the owner's e-mail address, which they log in with"))
-@click.option(
-    "--password",
-    required=True,
-    prompt=_lazy("Password"),
-    hide_input=True,
-    confirmation_prompt=True,
-    cls=_Option,
-    help=_lazy(
+@_password_option(
+    _lazy(
         "the owner's password; left out, it is asked for without being shown (given here, it stays in the shell's "
         "history)"
-    ),
+    )
 )
 @click.option(
     "--organization", "organization_name", required=True, cls=_Option, help=_lazy("the new organization's name")
@@ -372,16 +379,10 @@ def create_admin_command(email: str, password: str, organization_name: str, name
     help=_lazy("Give an account a new password (for operators: without SMTP, nobody receives a reset link)."),
 )
 @click.option("--email", required=True, cls=_Option, help=_lazy("the e-mail address of the account"))
-@click.option(
-    "--password",
-    required=True,
-    prompt=_lazy("Password"),
-    hide_input=True,
-    confirmation_prompt=True,
-    cls=_Option,
-    help=_lazy(
+@_password_option(
+    _lazy(
         "the new password; left out, it is asked for without being shown (given here, it stays in the shell's history)"
-    ),
+    )
 )
 def set_password_command(email: str, password: str) -> None:
     _require_migrated_database()
