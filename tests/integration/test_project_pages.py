@@ -143,7 +143,7 @@ async def test_a_project_page_shows_members_and_guests_the_project_read_only(
     assert (shop["apiKey"] in page.text) is (role == "member")
     assert ("/widget.js" in page.text) is (role == "member")
     assert "<form" not in page.text.split("<main", 1)[1]  # read-only: the page's only forms are the layout's
-    for secret in (token["token"], token["token"][:12], "ghp_", "9876", "acme/shop"):
+    for secret in (token["token"], token["token"][:12], "ghp_", "secretvalue", "acme/shop"):
         assert secret not in page.text
     # The same address is the settings page for the organization's owners and admins, as it was.
     assert f'action="/ui/projects/{shop["id"]}"' in settings.text

@@ -23,11 +23,13 @@ WAIT_SECONDS = 30.0
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[str] = []  # the envelopes' RCPT TO addresses, where a Bcc would show
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.recipients.extend(envelope.rcpt_tos)
         return "250 OK"
 
     async def wait_for(self, to: str) -> EmailMessage:
