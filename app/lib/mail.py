@@ -15,6 +15,11 @@ from app.settings import get_settings
 
 logger = structlog.get_logger()
 
+# smtplib's timeout bounds each wait for the server, not the exchange: connecting, its greeting, EHLO, STARTTLS,
+# EHLO again, a login's two steps, MAIL, RCPT, DATA and the message's end may each take it, and QUIT.
+SMTP_TIMEOUT_SECONDS = 30
+SMTP_EXCHANGE_SECONDS = SMTP_TIMEOUT_SECONDS * 12
+
 
 @dataclass(frozen=True, slots=True)
 class Mail:
@@ -40,7 +45,7 @@ def _send(mail: Mail) -> None:
     if mail.unsubscribe:
         message["List-Unsubscribe"] = f"<{mail.unsubscribe}>"
     message.set_content(mail.body)
-    with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=30) as smtp:
+    with smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         if settings.smtp_starttls:
             # The server's certificate is checked, and for its name: without a context smtplib checked neither,
             # and whoever sat between the two read the SMTP login and every password reset link.

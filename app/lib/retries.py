@@ -28,7 +28,7 @@ DROPPED = "dropped"
 # Retries wait `base` seconds, then six times longer each time, at most six hours.
 RETRY_FACTOR = 6
 MAX_RETRY_SECONDS = 6 * 3600
-# An attempt holds its row this long past the request's timeout.
+# An attempt holds its row this long past the longest it may take.
 HOLD_MARGIN_SECONDS = 30
 # The sweeper takes a pending row this long past its due time.
 OVERDUE_AFTER_SECONDS = 30
@@ -51,9 +51,10 @@ def retry_delay(attempts: int, base_seconds: float, asked: float | None = None) 
     return float(max(scheduled, min(asked or 0.0, MAX_RETRY_SECONDS)))
 
 
-async def claim(session: AsyncSession, rows: Select[Rows]) -> Rows | None:
+async def claim(session: AsyncSession, rows: Select[Rows], longest_seconds: float | None = None) -> Rows | None:
     """Count an attempt at a row and hold it for the attempt's length, if it is pending and due; commits. Returns
-    what `rows` read, or None when there is no attempt to make.
+    what `rows` read, or None when there is no attempt to make. An attempt takes at most `longest_seconds`, by
+    default the outbound request's timeout.
 
     `rows` selects the row (its model first) with what the attempt needs of the rows it belongs to, joined: they
     are read in the statement that locks the row, and kept under that lock until the claim commits. A deletion of
@@ -63,15 +64,16 @@ async def claim(session: AsyncSession, rows: Select[Rows]) -> Rows | None:
     claim's UPDATE took the row too, and the UPDATE finds nothing.)"""
     model = rows.column_descriptions[0]["entity"]
     found = (await session.execute(rows.with_for_update(of=model))).tuples().first()
-    won = found is not None and await _counted(session, model, found[0].id)
+    longest = get_settings().outbound_timeout_seconds if longest_seconds is None else longest_seconds
+    won = found is not None and await _counted(session, model, found[0].id, longest)
     await session.commit()
     return found if won else None
 
 
-async def _counted(session: AsyncSession, model: Any, row_id: UUID) -> bool:
+async def _counted(session: AsyncSession, model: Any, row_id: UUID, longest_seconds: float) -> bool:
     """The attempt counted on the row (and on its object in the session), unless another claim came first."""
     now = datetime.now(UTC)
-    held_until = now + timedelta(seconds=get_settings().outbound_timeout_seconds + HOLD_MARGIN_SECONDS)
+    held_until = now + timedelta(seconds=longest_seconds + HOLD_MARGIN_SECONDS)
     claimed = await session.execute(
         update(model)
         .where(model.id == row_id, model.status == PENDING, model.next_attempt_at <= now)

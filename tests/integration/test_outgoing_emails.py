@@ -2,7 +2,8 @@
 queues it again when the queue lost its job (a Redis restart, a worker killed mid-job).
 
 - An invitation whose job the queue lost is sent once the sweeper runs.
-- A slow worker and the sweeper racing send it once: the attempt claims its row as webhook deliveries do.
+- A slow worker and the sweeper racing send it once: the attempt claims its row as webhook deliveries do, for as
+  long as a mail server may take.
 - A mail server out of reach is tried again later, and given up on after the last attempt.
 - An organization's job reads none of another's e-mails.
 - Sent e-mails and old password resets are forgotten after the retention.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +29,7 @@ from app.domain.accounts.models import PasswordReset
 from app.domain.emails.models import MailStatus, OutgoingEmail
 from app.domain.emails.services import MAX_ATTEMPTS, RETENTION_DAYS
 from app.lib.database import alchemy_config
+from app.lib.mail import SMTP_EXCHANGE_SECONDS
 from app.lib.queue import OUTBOUND_QUEUE, job_queue
 from app.lib.redis import get_redis
 from app.lib.sealing import seal
@@ -38,7 +41,7 @@ from tests.support.admin_ui import report
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
-from tests.support.mailbox import link_in, receiving_mail
+from tests.support.mailbox import Mailbox, link_in, receiving_mail
 from tests.support.server import free_port
 from tests.support.worker import queued_jobs, running_worker
 from workers.jobs import send_invitation_email, sweep_outbound_work
@@ -140,6 +143,39 @@ async def test_a_slow_worker_and_the_sweeper_racing_send_the_invitation_once(
             sent = await _email(tenant, email_id)
     assert len(mailbox.to(address)) == 1
     assert (sent.status, sent.attempts) == (MailStatus.SENT.value, 1)
+
+
+class _SlowMailbox(Mailbox):
+    """A mail server that takes the message's text, then answers only once the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receiving, self.answer = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.receiving.set()
+        await asyncio.to_thread(self.answer.wait, QUEUED_SECONDS)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_an_email_is_held_for_as_long_as_the_mail_server_may_take(tenants: TenantFactory) -> None:
+    """smtplib waits up to its timeout at each step of the exchange: held only for one outbound request's timeout
+    (40 s), a slow mail server's e-mail was taken as lost mid-exchange, queued again by the sweeper, and sent twice."""
+    mailbox = _SlowMailbox()
+    with receiving_mail(mailbox=mailbox):
+        async with tenants.create() as tenant:
+            address, email_id = await _invite(tenant)
+            job = {"organization_id": tenant.organization_id, "email_id": str(email_id)}
+            sending = asyncio.create_task(send_invitation_email({"job_id": "slow"}, **job))
+            try:
+                assert await asyncio.to_thread(mailbox.receiving.wait, QUEUED_SECONDS)
+                held = await _email(tenant, email_id)
+            finally:
+                mailbox.answer.set()
+            assert await sending is True
+    assert held.next_attempt_at is not None
+    assert held.next_attempt_at - datetime.now(UTC) > timedelta(seconds=SMTP_EXCHANGE_SECONDS)
+    assert len(mailbox.to(address)) == 1
 
 
 async def test_a_mail_server_out_of_reach_is_tried_again_later_and_given_up_on_after_the_last_attempt(

@@ -60,10 +60,10 @@ def link_in(message: EmailMessage) -> str:
 
 
 @contextmanager
-def receiving_mail(port: int | None = None) -> Iterator[Mailbox]:
+def receiving_mail(port: int | None = None, mailbox: Mailbox | None = None) -> Iterator[Mailbox]:
     """Lantern's e-mail (this process's, and workers started meanwhile) goes to a mailbox on loopback (on
-    `port`, or a free one)."""
-    mailbox = Mailbox()
+    `port`, or a free one): `mailbox`, or a new one."""
+    mailbox = mailbox or Mailbox()
     port = port or free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()

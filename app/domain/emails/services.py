@@ -17,7 +17,7 @@ from uuid_utils.compat import uuid7
 
 from app.domain.emails.models import EmailKind, MailColumns, MailStatus, OutgoingEmail
 from app.lib import retries
-from app.lib.mail import Mail, send_mail
+from app.lib.mail import SMTP_EXCHANGE_SECONDS, Mail, send_mail
 from app.lib.queue import enqueue_after_commit
 from app.settings import get_settings
 
@@ -111,7 +111,9 @@ async def attempt(session: AsyncSession, rows: Select[tuple[Any]], compose: Comp
     from what its row names as it is now (None: nothing to tell any more), sent, and its outcome recorded; a mail
     server out of reach earns a retry by `job` later. No transaction stays open while the mail server is called.
     Returns whether it was sent."""
-    claimed = await retries.claim(session, rows)
+    # Held for as long as the mail server may take: held shorter, the sweeper queued it again mid-exchange and a
+    # second worker sent it too.
+    claimed = await retries.claim(session, rows, SMTP_EXCHANGE_SECONDS)
     if claimed is None:
         return False
     email = claimed[0]
