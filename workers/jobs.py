@@ -37,7 +37,7 @@ from app.domain.reports.screenshots import ImageProcessor, ScreenshotService, pe
 from app.domain.reports.search import refresh_gram_shares
 from app.domain.reports.services import TrackingService, unnumbered_before
 from app.domain.reports.tracking import announce
-from app.domain.transfer.services import OrganizationExports, forget_expired_exports
+from app.domain.transfer.services import EXPORT_JOB, OrganizationExports, forget_expired_exports, lost_exports
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import WebhookDelivery
 from app.domain.webhooks.services import DeliveryService, forget_old_deliveries
@@ -266,8 +266,9 @@ async def create_github_issue(session: AsyncSession, *, issue_id: str) -> str:
 
 
 async def sweep_outbound_work(_ctx: dict[str, Any]) -> int:
-    """Queue again the webhook deliveries, GitHub issues and e-mails the queue lost (long overdue while pending),
-    and forget old finished deliveries and e-mails."""
+    """Queue again the webhook deliveries, GitHub issues and e-mails the queue lost (long overdue while pending)
+    and the organization exports it lost before a worker started them, and forget old finished deliveries and
+    e-mails."""
     async with alchemy_config().get_session() as session:
         with system_scope("sweep outbound work"):
             async with session.begin():
@@ -276,6 +277,7 @@ async def sweep_outbound_work(_ctx: dict[str, Any]) -> int:
                     for model, job, argument in OUTBOUND_WORK
                     for row in await retries.overdue(session, model)
                 ]
+                overdue += [(EXPORT_JOB, {"export_id": str(row.id)}, row) for row in await lost_exports(session)]
                 forgotten = await forget_old_deliveries(session)
                 forgotten_emails = await forget_old_emails(session) + await forget_old_password_resets(session)
     queued = await queue_again(overdue, OUTBOUND_RESWEEP_SECONDS)

@@ -17,11 +17,13 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.domain.transfer.archive import MANIFEST
-from app.domain.transfer.models import OrganizationExport
+from app.domain.transfer.models import ExportStatus, OrganizationExport
+from app.domain.transfer.services import LOST_AFTER, SILENT_AFTER, OrganizationExports
 from app.lib.database import alchemy_config
+from app.lib.revisions import current_revision
 from app.settings import get_settings
 from tenants.context import tenant_scope
 from tests.integration.test_attachment_images import attach
@@ -30,8 +32,8 @@ from tests.support.admin_ui import report
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.isolation import member_of
 from tests.support.screenshots import processed
-from tests.support.worker import queued_jobs
-from workers.jobs import sweep_expired_files
+from tests.support.worker import lose_jobs, queued_jobs, running_worker
+from workers.jobs import sweep_expired_files, sweep_outbound_work
 
 DOWNLOAD = re.compile(r'href="(/ui/settings/exports/([0-9a-f-]{36})/download)"')
 WAIT_SECONDS = 120.0
@@ -210,6 +212,59 @@ async def test_a_silent_export_is_shown_stopped_and_started_again(tenants: Tenan
         assert "data-pending" not in page
         assert (await start(tenant.client)).headers["location"].endswith("notice=export-started#export")
         assert "Waiting for the worker" in await settings_page(tenant.client)
+
+
+async def test_an_export_whose_job_the_queue_lost_is_queued_again_and_written(tenants: TenantFactory) -> None:
+    """Its job lost with Redis before a worker took it: the export waited until it was shown stopped, and its
+    owners had to start it again."""
+    async with tenants.create("Acme Lost") as tenant:
+        await start(tenant.client)
+        await lose_jobs(await _queued(tenant))
+        await changed_since(tenant, LOST_AFTER + timedelta(seconds=1))
+        assert await sweep_outbound_work({}) >= 1
+        assert len(await _queued(tenant)) == 1
+        async with running_worker(cron_jobs=[]):
+            await archive_address(tenant)
+
+
+async def test_a_second_job_of_an_export_being_written_leaves_it_to_the_first(tenants: TenantFactory) -> None:
+    """The sweeper's job and the lost one's own, both run (the queue had only seemed to lose it): the second wrote
+    the same archive again beside the first. A job of an export silent for `SILENT_AFTER` (its worker killed)
+    writes it anew."""
+    async with tenants.create("Acme Twice") as tenant:
+        await start(tenant.client)
+        export_id = await _export_id(tenant)
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                exports = OrganizationExports(session=session)
+                await session.execute(update(OrganizationExport).values(started_at=datetime.now(UTC)))
+                await session.commit()
+                assert await exports.write(UUID(export_id), current_revision()) == "gone, or written by another job"
+                assert stored_archives(tenant.organization_id) == []
+        await changed_since(tenant, SILENT_AFTER + timedelta(seconds=1))
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                written = await OrganizationExports(session=session).write(UUID(export_id), current_revision())
+        assert written == ExportStatus.READY
+        assert len(stored_archives(tenant.organization_id)) == 1
+
+
+async def _queued(tenant: Tenant) -> list[str]:
+    """The jobs of the organization's export, once there is one (the enqueue after a commit runs beside its
+    caller)."""
+    naming = await _export_id(tenant)
+    for _ in range(int(WAIT_SECONDS / 0.05)):
+        if found := await queued_jobs("export_organization", naming=naming):
+            return found
+        await asyncio.sleep(0.05)
+    msg = "no job of the export was queued"
+    raise AssertionError(msg)
+
+
+async def _export_id(tenant: Tenant) -> str:
+    with tenant_scope(UUID(tenant.organization_id)):
+        async with alchemy_config().get_session() as session:
+            return str(await session.scalar(select(OrganizationExport.id)))
 
 
 async def test_an_archive_goes_after_a_week_with_the_next_export_and_with_its_organization(

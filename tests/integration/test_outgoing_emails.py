@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
-from arq.constants import job_key_prefix
 from sqlalchemy import delete, select, text, update
 
 from app.domain.accounts.models import PasswordReset
@@ -30,7 +29,7 @@ from app.domain.emails.models import MailStatus, OutgoingEmail
 from app.domain.emails.services import MAX_ATTEMPTS, RETENTION_DAYS
 from app.lib.database import alchemy_config
 from app.lib.mail import SMTP_EXCHANGE_SECONDS
-from app.lib.queue import OUTBOUND_QUEUE, job_queue
+from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from app.lib.sealing import seal
 from app.lib.security import digest
@@ -43,7 +42,7 @@ from tests.support.environment import environment
 from tests.support.isolation import member_of, owner_engine
 from tests.support.mailbox import Mailbox, link_in, receiving_mail
 from tests.support.server import free_port
-from tests.support.worker import queued_jobs, running_worker
+from tests.support.worker import lose_jobs, queued_jobs, running_worker
 from workers.jobs import send_invitation_email, sweep_outbound_work
 
 MEMBERS = "/api/v1/organization/members"
@@ -87,14 +86,6 @@ async def _jobs_of(email_id: UUID, attempt: str = "") -> list[str]:
     raise AssertionError(msg)
 
 
-async def _lose(job_ids: list[str]) -> None:
-    """The queue loses the jobs, as a Redis restart without persistence does."""
-    redis = get_redis()
-    for job_id in job_ids:
-        assert await redis.delete(job_key_prefix + job_id) == 1
-        await redis.zrem(OUTBOUND_QUEUE, job_id)
-
-
 def _long_ago() -> datetime:
     return datetime.now(UTC) - timedelta(minutes=5)
 
@@ -105,7 +96,7 @@ async def test_an_invitation_whose_job_was_lost_is_sent_once_the_sweeper_runs(te
     with receiving_mail() as mailbox:
         async with tenants.create() as tenant:
             address, email_id = await _invite(tenant)
-            await _lose(await _jobs_of(email_id))
+            await lose_jobs(await _jobs_of(email_id))
             await _change(tenant, email_id, next_attempt_at=_long_ago())  # long overdue, as a lost job's is
             assert await sweep_outbound_work({}) >= 1
             async with running_worker():

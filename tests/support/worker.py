@@ -65,3 +65,12 @@ async def queued_jobs(function: str, naming: str = "") -> list[str]:
             if data and deserialize_job(data, deserializer=deserialize).function == function:
                 found.append(job_id.decode())
     return found
+
+
+async def lose_jobs(job_ids: list[str]) -> None:
+    """The queue loses the jobs, as a Redis restart without persistence does."""
+    redis = get_redis()
+    for job_id in job_ids:
+        assert await redis.delete(job_key_prefix + job_id) == 1
+        for queue in QUEUES:
+            await redis.zrem(queue, job_id)

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,9 @@ ARCHIVE_KEPT = timedelta(days=7)
 # worker was killed, or its job lost with Redis): it is shown as stopped, and its owners may start another.
 PROGRESS_SECONDS = 3.0
 SILENT_AFTER = timedelta(minutes=5)
+# An export no worker has started this long after it was asked for, and whose job waits in no queue, lost its job
+# (Redis restarted, the enqueue failed after the commit): the sweeper queues it again.
+LOST_AFTER = timedelta(seconds=30)
 
 
 class ExportFailure(enum.StrEnum):
@@ -180,15 +183,8 @@ class OrganizationExports(TenantService[OrganizationExport]):
         """The worker's part: the organization's archive written (the archive `revision` names as its writer's),
         then stored; its progress told as it goes. What became of it: ready, failed, or gone (replaced or its
         organization deleted meanwhile, when its stored archive is deleted again)."""
-        export = await self.session.scalar(
-            select(OrganizationExport).where(
-                OrganizationExport.id == export_id, OrganizationExport.status == ExportStatus.RUNNING
-            )
-        )
-        if export is None:
-            return "gone"
-        export.started_at, export.step, export.records = datetime.now(UTC), 0, 0
-        await self.session.commit()
+        if not await self._claimed(export_id):
+            return "gone, or written by another job"
         progress = _Progress()
         key, size, failure = await self._written(export_id, revision, progress)
         outcome: dict[str, object] = (
@@ -201,6 +197,24 @@ class OrganizationExports(TenantService[OrganizationExport]):
                 await storage().delete(key)
             return "gone"
         return str(outcome["status"])
+
+    async def _claimed(self, export_id: UUID) -> bool:
+        """The export started by this job, if it waits for one, or its job stopped (a rerun of a killed worker's);
+        committed. Never while another job writes it: the sweeper's job, queued again as the queue's was taken
+        from it, would have written the same archive beside it."""
+        now = datetime.now(UTC)
+        claimed = await self.session.execute(
+            update(OrganizationExport)
+            .where(
+                OrganizationExport.id == export_id,
+                OrganizationExport.status == ExportStatus.RUNNING,
+                or_(OrganizationExport.started_at.is_(None), OrganizationExport.updated_at < now - SILENT_AFTER),
+            )
+            .values(started_at=now, step=0, records=0, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.commit()
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
     async def _written(self, export_id: UUID, revision: str, progress: _Progress) -> tuple[str | None, int, str | None]:
         """The archive made and stored: its key and size, or why it failed."""
@@ -272,6 +286,17 @@ def _staging_folder() -> Path:
     parent = settings.data_dir / "exports"
     parent.mkdir(mode=0o700, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=parent))
+
+
+async def lost_exports(session: AsyncSession) -> list[OrganizationExport]:
+    """The exports that no worker started `LOST_AFTER` after they were asked for, in every tenant (the system
+    scope): the sweeper queues those whose job waits in no queue again."""
+    waiting = select(OrganizationExport).where(
+        OrganizationExport.status == ExportStatus.RUNNING,
+        OrganizationExport.started_at.is_(None),
+        OrganizationExport.updated_at < datetime.now(UTC) - LOST_AFTER,
+    )
+    return list(await session.scalars(waiting))
 
 
 async def forget_expired_exports(session: AsyncSession) -> list[str]:
