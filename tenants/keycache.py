@@ -5,7 +5,8 @@ The cache is exact in every process, as soon as Redis delivers a message: a comm
 widget key, token or organization (the rows an identity is made of), whether made through the ORM or by an
 UPDATE/DELETE statement, empties the cache of the process that made it, which announces the change on Redis;
 every server process hears it (`hearing_credential_changes`, in the app's lifespan) and empties its own. So a
-revoked key or token stops working everywhere at once. A lookup under way while the cache is emptied answers its
+revoked key or token stops working everywhere at once. A new one changes no identity known before: creating
+one empties nothing. A lookup under way while the cache is emptied answers its
 own requests but is not remembered: it may have read the rows before the change.
 
 Entries still expire (LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off): that bounds how long a
@@ -130,7 +131,8 @@ def _touches_sources(objects: Any) -> bool:
 
 @event.listens_for(Session, "before_flush")
 def _flushing(session: Session, _context: Any, _instances: Any) -> None:
-    if _touches_sources(session.new) or _touches_sources(session.dirty) or _touches_sources(session.deleted):
+    # A new row makes no entry stale: unknown keys are never cached.
+    if _touches_sources(session.dirty) or _touches_sources(session.deleted):
         session.info[_STALE] = True
 
 

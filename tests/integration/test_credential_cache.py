@@ -124,6 +124,21 @@ async def test_a_lookup_under_way_when_the_cache_is_emptied_is_not_remembered(
         assert await remembered(key, _load(_identity(), loads, "later")) is fresh  # the fresh one is kept
 
 
+async def test_a_new_project_key_or_token_keeps_every_cache(tenants: TenantFactory) -> None:
+    """Unknown keys are never cached, so a new credential makes no entry stale: creating one emptied every
+    process's cache, and each of them looked up every key and token in use again."""
+    key = f"token:kept-{uuid4()}"
+    loads: list[str] = []
+    async with tenants.create() as tenant:
+        await remembered(key, _load(_identity(), loads, "first"))
+        project = await tenant.create_project("Shop")
+        rotated = await tenant.client.post(f"/api/v1/projects/{project['id']}/keys")
+        await tenant.create_token("CI")
+        await remembered(key, _load(_identity(), loads, "again"))
+    assert rotated.status_code == 201, rotated.text
+    assert loads == ["first"]
+
+
 def _bearer(token: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['token']}"}
 
