@@ -18,11 +18,14 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.asgi import create_app
 from app.cli import migrate
+from app.domain.transfer.models import ExportStatus, OrganizationExport
+from app.lib import retries
 from app.lib.database import alchemy_config
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import QUEUES, job_queue
@@ -30,6 +33,7 @@ from app.lib.redis import get_redis
 from app.settings import reset_settings
 from tests.support.clients import BASE_URL, ApiClient, TenantFactory
 from tests.support.worker import running_worker
+from workers.jobs import OUTBOUND_WORK
 
 APP_ROLE = "lantern_app"
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="lantern-tests-"))
@@ -150,18 +154,28 @@ async def separate_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
 
 
 @pytest.fixture(autouse=True)
-async def empty_queue_after(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def no_work_left_after(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """A test that queues jobs without running a worker (a webhook's ping, a GitHub issue asked for) leaves
     them to nobody: the next test's worker would spend its slots on them, past the bounded waits that test
     measures. Each test that uses the app ends with arq's keys and the side queues gone, sessions and limits
     untouched (the side queues, left, named jobs whose keys were gone: the next worker's log had a line and a
-    traceback for each)."""
+    traceback for each). The work its rows record is given up too, or every later worker's sweeper queued it
+    again: a test's worker spent its time on a hundred other tests' webhook deliveries, e-mails and exports
+    (one test's end waited 25 s for them), and mailed other tests' people."""
     yield
     if "app" not in request.fixturenames:
         return
     redis = get_redis()
     keys = [key async for key in redis.scan_iter(match="arq:*", count=1000)]
     await redis.delete(*keys, *QUEUES)
+    # As the database's owner, whom row-level security does not filter; one connection, not a pool to dispose of.
+    engine = create_async_engine(os.environ["DATABASE_OWNER_URL"], poolclass=NullPool)
+    async with engine.begin() as connection:
+        for model, _job, _argument in OUTBOUND_WORK:
+            pending = update(model).where(model.status == retries.PENDING)
+            await connection.execute(pending.values(status="failed", next_attempt_at=None))
+        running = update(OrganizationExport).where(OrganizationExport.status == ExportStatus.RUNNING)
+        await connection.execute(running.values(status=ExportStatus.FAILED))
 
 
 @pytest.fixture
