@@ -21,7 +21,7 @@ from app.lib.redis import get_redis
 from app.settings import get_settings
 from tests.integration.test_reports import BUGPIN_EXAMPLE
 from tests.integration.test_screenshots import encode, tenant_session
-from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, ApiClient, Tenant, TenantFactory
 from tests.support.screenshots import PROCESSING_WAIT_SECONDS
 from tests.support.worker import running_worker
 
@@ -71,7 +71,8 @@ async def processed(tenant: Tenant, report_id: str, attachment_id: str) -> dict[
 
 
 def thumbnail_url(attachment: dict[str, Any]) -> str:
-    return f"/api/v1/reports/{attachment['reportId']}/attachments/{attachment['id']}/thumbnail"
+    """The whole address the API answers for an attachment's thumbnail, under the public URL."""
+    return f"{BASE_URL}/api/v1/reports/{attachment['reportId']}/attachments/{attachment['id']}/thumbnail"
 
 
 def assert_download_headers(headers: Any) -> None:

@@ -26,11 +26,16 @@ from app.domain.reports.models import (
 )
 from app.domain.reports.schemas import CommentRead, IssueLink, ReportChangeRead, ReportCreated, ReportRead
 from app.domain.reports.screenshots import refusal_message, refusal_of
+from app.lib.web_addresses import public_address
 from tenants.identity import Identity
 
 
-def screenshot_read(screenshot: Screenshot) -> dict[str, Any]:
-    base = f"/api/v1/reports/{screenshot.report_id}/screenshots/{screenshot.id}"
+def screenshot_read(screenshot: Screenshot, *, whole: bool = True) -> dict[str, Any]:
+    """A screenshot with the addresses of its image and thumbnail: whole, under LANTERN_PUBLIC_URL, for API clients
+    and webhook receivers to follow as given; paths (not `whole`) for the admin UI's pages, whatever host serves
+    them."""
+    path = f"/api/v1/reports/{screenshot.report_id}/screenshots/{screenshot.id}"
+    base = public_address(path) if whole else path
     refusal = refusal_of(screenshot.error) if screenshot.error else None
     return {
         "id": str(screenshot.id),

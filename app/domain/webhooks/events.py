@@ -24,7 +24,6 @@ from app.domain.reports.services import MovedReports, organization_held
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
 from app.lib.i18n import DEFAULT_LOCALE, use_locale
-from app.lib.web_addresses import public_address
 from tenants.context import require_tenant
 
 # What a report.updated tells changed: each field, by the API's name, as [before, after] (the report's history).
@@ -112,7 +111,9 @@ class WebhookEvents:
         ).all()
         told = {"changes": changes} if changes is not None else {}
         reads = await self._reads(reports)
-        await self._deliver(webhooks, event, project_id, [{"report": _payload(read), **told} for read in reads])
+        await self._deliver(
+            webhooks, event, project_id, [{"report": msgspec.to_builtins(read), **told} for read in reads]
+        )
 
     async def _deliver(
         self, webhooks: list[Webhook], event: Event, project_id: UUID, data: Sequence[dict[str, Any]]
@@ -126,7 +127,8 @@ class WebhookEvents:
 
     async def _report(self, report: Report) -> dict[str, Any]:
         [read] = await self._reads([report])
-        return _payload(read)
+        report_data: dict[str, Any] = msgspec.to_builtins(read)
+        return report_data
 
     async def _reads(self, reports: Sequence[Report]) -> list[ReportRead]:
         """The reports as the organization itself reads them (it reads everything), their words (a failed
@@ -136,14 +138,3 @@ class WebhookEvents:
         )
         with use_locale(locale or DEFAULT_LOCALE):
             return await report_reads(self.session, reports, None)
-
-
-def _payload(read: ReportRead) -> dict[str, Any]:
-    """A report as a webhook tells of it: its screenshots' addresses whole (`LANTERN_PUBLIC_URL`), which the
-    API answers relative to itself and a receiver, elsewhere, could not follow."""
-    report: dict[str, Any] = msgspec.to_builtins(read)
-    for screenshot in report["screenshots"]:
-        for name in ("url", "thumbnailUrl"):
-            if screenshot.get(name):
-                screenshot[name] = public_address(screenshot[name])
-    return report

@@ -38,6 +38,7 @@ from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
 from app.lib.schema import LOCATION, Envelope, convert_body, created, decode_json, ok, refusals_named_as_sent, unwrapped
+from app.lib.web_addresses import public_address
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
@@ -63,8 +64,11 @@ async def provide_attachment(  # noqa: PLR0913 - the ids and the services they t
     return await attachments.served(report.id, attachment_id)
 
 
-def attachment_read(attachment: Attachment) -> schemas.AttachmentRead:
-    base = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
+def attachment_read(attachment: Attachment, *, whole: bool = True) -> schemas.AttachmentRead:
+    """An attachment with the addresses of its file and thumbnail (a link's `url` is its own): whole, under
+    LANTERN_PUBLIC_URL, for API clients; paths (not `whole`) for the admin UI's pages."""
+    path = f"/api/v1/reports/{attachment.report_id}/attachments/{attachment.id}"
+    base = public_address(path) if whole else path
     refusal = refusal_of(attachment.error) if attachment.error else None
     return schemas.AttachmentRead(
         id=attachment.id,
