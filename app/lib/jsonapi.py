@@ -653,8 +653,8 @@ PLAIN_DESCRIPTION = (
     "JSON:API mode (`Accept: application/vnd.api+json`, or a JSON:API query parameter) answers a JSON:API "
     "document instead of the envelope: the resource's id, its other fields as attributes, sparse fieldsets; "
     "a list also takes `sort` (its text, number, date and flag fields; `-` descends), `page[limit]` (0-100, "
-    "default 20) and `page[offset]`, with `links.next`/`links.prev`, `meta.count` (this page's) and `meta.total` "
-    "(also as Bugcrowd's `meta.total_hits`)."
+    "default 20) and `page[offset]`, with `links.next`/`links.prev` (also as Bugcrowd's `links.previous`), "
+    "`meta.count` (this page's) and `meta.total` (also as Bugcrowd's `meta.total_hits`)."
 )
 
 _SCALARS = (
@@ -701,6 +701,14 @@ def _in_order(resources: Sequence[Resource], keys: Sequence[SortKey]) -> list[Re
     return ordered
 
 
+def page_links(
+    request: Request[Any, Any, Any], next_link: str | None, previous_link: str | None
+) -> dict[str, str | None]:
+    """A page's links: itself, the next page and the previous one, as JSON:API's `prev` and as Bugcrowd's
+    `previous` beside it, where its clients look for it."""
+    return {"self": link(request), "next": next_link, "prev": previous_link, "previous": previous_link}
+
+
 def previous_offset(offset: int, limit: int, total: int) -> int:
     """Where the page before an offset page starts: from past the end, the last page with rows (it was the
     page just before, as empty)."""
@@ -722,12 +730,9 @@ class WholeList:
         ordered = _in_order(resources, query.sort)
         offset = query.offset or 0
         end = offset + query.limit
-        links: dict[str, str | None] = {"self": link(request), "next": None, "prev": None}
-        if query.limit and end < len(ordered):
-            links["next"] = link(request, offset=str(end))
-        if offset > 0:
-            links["prev"] = link(request, offset=str(previous_offset(offset, query.limit, len(ordered))))
-        return cls(ordered[offset:end], links, len(ordered))
+        following = link(request, offset=str(end)) if query.limit and end < len(ordered) else None
+        previous = link(request, offset=str(previous_offset(offset, query.limit, len(ordered)))) if offset > 0 else None
+        return cls(ordered[offset:end], page_links(request, following, previous), len(ordered))
 
     def document(self, query: JsonApiQuery, included: Iterable[Resource] = ()) -> dict[str, Any]:
         meta = page_meta(len(self.items), self.total)

@@ -460,10 +460,11 @@ _JSONAPI_DOCUMENT = Schema(
         "included": Schema(type=OpenAPIType.ARRAY, items=_RESOURCE),
         "links": Schema(
             type=OpenAPIType.OBJECT,
-            properties={"self": _TEXT, "next": _LINK, "prev": _LINK},
+            properties={"self": _TEXT, "next": _LINK, "prev": _LINK, "previous": _LINK},
             additional_properties=_LINK,
             description="Whole addresses under the instance's public URL (`LANTERN_PUBLIC_URL`), as every link "
-            "of a document is (a resource's `self`, a relationship's `related`): "
+            "of a document is (a resource's `self`, a relationship's `related`); a list's previous page is `prev` "
+            "and, as Bugcrowd names it, `previous`: "
             "`https://bugs.example.com/api/v1/reports?page[limit]=20&page[offset]=20`.",
         ),
         "meta": _OBJECT,

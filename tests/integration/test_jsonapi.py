@@ -1072,6 +1072,7 @@ async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_h
     pages = [offsets["links"], cursors["links"], tokens["links"]]
     assert [page["next"] is not None for page in pages] == [True, True, True]
     assert [page["prev"] is not None for page in pages] == [True, False, True]  # a first cursor page has none
+    assert [page["previous"] for page in pages] == [page["prev"] for page in pages]  # Bugcrowd's name for it
     assert offsets["data"][0]["relationships"]["comments"]["links"]["related"]
     assert offsets["included"][0]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"
     assert item["links"]["self"] == item["data"]["links"]["self"] == f"{public_url}/api/v1/projects/{project['id']}"

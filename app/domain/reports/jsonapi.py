@@ -50,6 +50,7 @@ from app.lib.jsonapi import (
     WholeList,
     document,
     link,
+    page_links,
     page_meta,
     parse_query,
     previous_offset,
@@ -324,18 +325,17 @@ class ReportDocuments:
 def _page_links(request: Request[Any, Any, Any], query: JsonApiQuery, page: KeysetPage) -> dict[str, str | None]:
     """Offset links when the client pages by offset; otherwise cursors for the next and the previous page (no
     depth limit)."""
-    links: dict[str, str | None] = {"self": link(request), "next": None, "prev": None}
     if query.offset is not None:
-        if page.next_cursor is not None:
-            links["next"] = link(request, offset=str(query.offset + query.limit))
-        if query.offset > 0:
-            links["prev"] = link(request, offset=str(previous_offset(query.offset, query.limit, page.total or 0)))
-        return links
-    if page.next_cursor is not None:
-        links["next"] = link(request, after=page.next_cursor, before=None)
-    if page.previous_cursor is not None:
-        links["prev"] = link(request, before=page.previous_cursor, after=None)
-    return links
+        following = link(request, offset=str(query.offset + query.limit)) if page.next_cursor is not None else None
+        previous = (
+            link(request, offset=str(previous_offset(query.offset, query.limit, page.total or 0)))
+            if query.offset > 0
+            else None
+        )
+        return page_links(request, following, previous)
+    following = link(request, after=page.next_cursor, before=None) if page.next_cursor is not None else None
+    previous = link(request, before=page.previous_cursor, after=None) if page.previous_cursor is not None else None
+    return page_links(request, following, previous)
 
 
 def refuse_native_pages(request: Request[Any, Any, Any]) -> None:
