@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import argon2
 import pytest
 from sqlalchemy import MetaData, Row, literal_column, select
 from sqlalchemy.engine import Connection
@@ -46,6 +47,18 @@ async def test_stored_password_hashes_are_argon2id_above_the_owasp_floor(
     assert parameters is not None, f"not an argon2id hash: {stored[:20]}…"
     assert int(parameters["m"]) >= OWASP_MIN_MEMORY_KIB
     assert int(parameters["t"]) >= OWASP_MIN_TIME_COST
+
+
+async def test_an_unknown_account_is_checked_against_a_hash_as_costly_as_a_real_one() -> None:
+    """Known and unknown accounts take the same time to answer: the stand-in hash an unknown one is verified
+    against, written out at start-up rather than hashed, has the real hashes' parameters, and matches nothing."""
+    stand_in, real = security._DUMMY_HASH, await security.hash_password(PASSWORD)
+    assert argon2.extract_parameters(stand_in) == argon2.extract_parameters(real)
+    assert _ARGON2.match(stand_in) is not None
+    for password in (PASSWORD, "", stand_in):
+        assert not await security.verify_password(None, password)
+    with pytest.raises(argon2.exceptions.VerifyMismatchError):
+        security._hasher.verify(stand_in, PASSWORD)  # verified whole, not refused as malformed
 
 
 async def test_no_hash_starts_while_every_hashing_slot_is_taken(app: Any) -> None:
