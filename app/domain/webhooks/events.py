@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.organizations.models import Organization
 from app.domain.reports.models import Comment, ImageStatus, Report, Screenshot
 from app.domain.reports.presenters import comment_read, report_reads
-from app.domain.reports.schemas import ReportRead
 from app.domain.reports.services import MovedReports, organization_held
 from app.domain.webhooks.models import Event, Webhook
 from app.domain.webhooks.services import DeliveryService, event_payload
@@ -110,10 +109,8 @@ class WebhookEvents:
             await self.session.scalars(select(Report).where(Report.id.in_(report_ids)).order_by(Report.number))
         ).all()
         told = {"changes": changes} if changes is not None else {}
-        reads = await self._reads(reports)
-        await self._deliver(
-            webhooks, event, project_id, [{"report": msgspec.to_builtins(read), **told} for read in reads]
-        )
+        data = [{"report": report, **told} for report in await self._payloads(reports)]
+        await self._deliver(webhooks, event, project_id, data)
 
     async def _deliver(
         self, webhooks: list[Webhook], event: Event, project_id: UUID, data: Sequence[dict[str, Any]]
@@ -126,15 +123,15 @@ class WebhookEvents:
                 await deliveries.queue(webhook.id, event, payload)
 
     async def _report(self, report: Report) -> dict[str, Any]:
-        [read] = await self._reads([report])
-        report_data: dict[str, Any] = msgspec.to_builtins(read)
-        return report_data
+        [payload] = await self._payloads([report])
+        return payload
 
-    async def _reads(self, reports: Sequence[Report]) -> list[ReportRead]:
+    async def _payloads(self, reports: Sequence[Report]) -> list[dict[str, Any]]:
         """The reports as the organization itself reads them (it reads everything), their words (a failed
         screenshot's `error`) in its default language: not the worker's, nor that of whoever made the change."""
         locale = await self.session.scalar(
             select(Organization.default_locale).where(Organization.id == require_tenant())
         )
         with use_locale(locale or DEFAULT_LOCALE):
-            return await report_reads(self.session, reports, None)
+            reads = await report_reads(self.session, reports, None)
+        return [msgspec.to_builtins(read) for read in reads]
