@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.support.admin_ui import invite, log_in, read, report
 from tests.support.clients import PASSWORD, TenantFactory
 from tests.support.mailbox import link_in, receiving_mail
-from tests.support.server import free_port, granian_server
+from tests.support.server import granian_server
 
 
 async def test_a_browser_is_sent_to_log_in_and_a_wrong_password_is_told_in_german(
@@ -139,18 +139,18 @@ async def test_a_forgotten_password_is_chosen_anew_from_the_mailed_link(
     tenants: TenantFactory, browser: Browser, embedded_services: dict[str, str], worker: Any
 ) -> None:
     """On a server that sends e-mail (the session's has no SMTP_HOST, and its page says it sends none)."""
-    port = free_port()
-    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false"}
-    async with (
-        tenants.create() as tenant,
-        granian_server(workers=1, **embedded_services, **mail) as mailing_server,
-        await browser.new_context(base_url=mailing_server, locale="en-US") as context,
-    ):
-        context.set_default_timeout(10_000)
-        page = await context.new_page()
-        warned: list[str] = []  # of a password form that names no account (see the test below)
-        page.on("console", lambda message: warned.append(message.text) if "username" in message.text else None)
-        with receiving_mail(port) as mailbox:
+    # The mailbox listens before the server starts, which takes its settings: a port merely chosen first was
+    # taken meanwhile by the suite running beside this one.
+    with receiving_mail() as mailbox:
+        async with (
+            tenants.create() as tenant,
+            granian_server(workers=1, **embedded_services) as mailing_server,
+            await browser.new_context(base_url=mailing_server, locale="en-US") as context,
+        ):
+            context.set_default_timeout(10_000)
+            page = await context.new_page()
+            warned: list[str] = []  # of a password form that names no account (see the test below)
+            page.on("console", lambda message: warned.append(message.text) if "username" in message.text else None)
             await page.goto("/ui/login")
             await page.get_by_role("link", name="Forgot your password?").click()
             await page.get_by_label("E-mail address").fill(tenant.email)
@@ -158,25 +158,25 @@ async def test_a_forgotten_password_is_chosen_anew_from_the_mailed_link(
             await expect(page.get_by_role("status")).to_contain_text(f"If an account has the address {tenant.email}")
             link = link_in(await mailbox.wait_for(tenant.email))
 
-        await page.goto(link)
-        new_password = page.get_by_label("New password")
-        await new_password.fill("short")
-        await page.get_by_role("button", name="Save the new password").click()
-        await expect(new_password).to_have_attribute("aria-invalid", "true")
-        assert warned == []
-        await new_password.fill("a freshly chosen password")
-        await page.get_by_role("button", name="Save the new password").click()
-        await expect(page.get_by_role("status")).to_have_text("Your password is changed: log in with it.")
-        await page.get_by_label("E-mail address").fill(tenant.email)
-        await page.get_by_label("Password").fill("a freshly chosen password")
-        await page.get_by_role("button", name="Log in").click()
-        await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+            await page.goto(link)
+            new_password = page.get_by_label("New password")
+            await new_password.fill("short")
+            await page.get_by_role("button", name="Save the new password").click()
+            await expect(new_password).to_have_attribute("aria-invalid", "true")
+            assert warned == []
+            await new_password.fill("a freshly chosen password")
+            await page.get_by_role("button", name="Save the new password").click()
+            await expect(page.get_by_role("status")).to_have_text("Your password is changed: log in with it.")
+            await page.get_by_label("E-mail address").fill(tenant.email)
+            await page.get_by_label("Password").fill("a freshly chosen password")
+            await page.get_by_role("button", name="Log in").click()
+            await expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
-        used = await page.goto(link)
-        assert used is not None
-        assert used.status == 404
-        expired = page.get_by_text("This link to choose a new password is not valid or has expired.")
-        await expect(expired).to_be_visible()
+            used = await page.goto(link)
+            assert used is not None
+            assert used.status == 404
+            expired = page.get_by_text("This link to choose a new password is not valid or has expired.")
+            await expect(expired).to_be_visible()
 
 
 async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_project(page: Page) -> None:

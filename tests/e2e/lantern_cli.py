@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,12 +51,6 @@ def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env["LANTERN_DATA_DIR"] = str(data_dir)
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ from tests.e2e.lantern_cli import (
     CLI,
     ROOT,
     clean_env,
-    free_port,
     parse_demo_login,
     refused_cli,
     run_cli,
     sqlite_rows,
 )
 from tests.support.environment import environment
+from tests.support.server import free_port
 
 
 @pytest.fixture(scope="module")

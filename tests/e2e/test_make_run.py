@@ -31,12 +31,12 @@ from tests.e2e.lantern_cli import (
     clean_env,
     command_line,
     descendants,
-    free_port,
     parse_demo_login,
     run_cli,
     spawned,
     sqlite_rows,
 )
+from tests.support.server import free_port
 
 READY_WITHIN_SECONDS = 60
 STOPPED_WITHIN_SECONDS = 30

@@ -37,14 +37,9 @@ from app.settings import SettingError, get_settings
 from tenants.context import tenant_scope
 from tests.support.clients import TenantFactory
 from tests.support.environment import environment
+from tests.support.server import free_port
 
 BUCKET = "lantern-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,10 +20,22 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
 
 
+# Below the kernel's ephemeral range (32768 and up): a port the kernel hands out is also what every outgoing
+# connection is given, and the other suite running beside this one took one before a server started on it.
+_PORTS_FOR_SERVERS = range(20_000, 32_768)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nothing listens on, for a server to be started on it; outside the range outgoing
+    connections draw from, so none of them takes it in the meantime."""
+    while True:
+        port = random.choice(_PORTS_FOR_SERVERS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @asynccontextmanager
