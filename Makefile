@@ -74,8 +74,12 @@ extract-messages:
 run: install
 	LANTERN_DEV=$${LANTERN_DEV:-1} $(PY) -m app.cli run
 
+## The suite in TEST_PROCESSES processes (pytest-xdist), each given whole test files: much of a test's time is
+## spent waiting on the servers, workers and timers it starts. TEST_PROCESSES=0 runs it in this one process.
+TEST_PROCESSES ?= 2
+
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 
 ## Benchmarks against PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL, BENCH_REDIS_URL; see
 ## docs/BENCHMARKS.md): bounded, stops by itself, writes bench/results/latest.json and docs/BENCHMARKS.md.

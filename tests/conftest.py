@@ -1,6 +1,7 @@
 """Test environment: real Redis and a real database for the whole session.
 
-- Redis: TEST_REDIS_URL (or REDIS_URL) when set, else an embedded redis-server started here.
+- Redis: TEST_REDIS_URL (or REDIS_URL) when set, whose database the suite empties first (each of pytest-xdist's
+  processes takes its own: the URL's, then the next ones), else an embedded redis-server started here.
 - Database: TEST_DATABASE_URL (a PostgreSQL owner URL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test)
   when set: a fresh database is created, migrated as the owner, and the app connects as `lantern_app`, a
   role that owns nothing and cannot bypass row-level security. Else SQLite in a temporary directory.
@@ -15,11 +16,13 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from litestar.testing import AsyncTestClient
+from redis import Redis as SyncRedis
 from sqlalchemy import make_url, text, update
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.asgi import create_app
@@ -49,13 +52,24 @@ async def create_postgres_database(owner_url: str) -> tuple[str, str]:
     engine = create_async_engine(owner_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        exists = await connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE})
-        if not exists:
-            await connection.execute(text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"))
+        await create_plain_role(connection, APP_ROLE)
     await engine.dispose()
     owner = make_url(owner_url).set(database=name)
     app = owner.set(username=APP_ROLE, password=None)
     return owner.render_as_string(hide_password=False), app.render_as_string(hide_password=False)
+
+
+async def create_plain_role(connection: AsyncConnection, role: str) -> None:
+    """A login role that is no superuser, bypasses no row-level security and creates no databases, unless the
+    cluster has it already: the suite's processes (pytest-xdist's) make theirs at once, and the one whose
+    CREATE ROLE comes second is told it exists (or, in the same instant, of a duplicate key)."""
+    await connection.execute(
+        text(f"""
+        DO $$ BEGIN
+            CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END $$""")
+    )
 
 
 async def drop_postgres_database(owner_url: str, database: str) -> None:
@@ -91,6 +105,8 @@ def embedded_services() -> Iterator[dict[str, str]]:
     if redis_url is None:
         redis = EmbeddedRedis(_WORK_DIR / "redis", persistent=False)
         redis_url = redis.start()
+    else:
+        redis_url = _own_redis_database(redis_url)
     env["REDIS_URL"] = redis_url
     owner_url = _postgres_owner_url()
     database_name = None
@@ -116,6 +132,18 @@ def embedded_services() -> Iterator[dict[str, str]]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _own_redis_database(url: str) -> str:
+    """This process's database on the given Redis server, emptied of what an earlier run left (queued jobs,
+    limiter buckets): `url`'s for the first of pytest-xdist's workers (gw0), the next one for each further worker,
+    so one's jobs, limits and flushes never reach another's."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    address = urlsplit(url)
+    own = urlunsplit(address._replace(path=f"/{int(address.path.strip('/') or 0) + worker}"))
+    with SyncRedis.from_url(own) as redis:
+        redis.flushdb()
+    return own
 
 
 def _reset_caches() -> None:

@@ -40,7 +40,7 @@ from app.domain.transfer.importing import archived_rows, import_organization
 from app.domain.transfer.upgrades import FIRST_ARCHIVED_REVISION, archive_upgrade
 from app.lib.revisions import ROOT, current_revision, revisions_after
 from app.settings import get_settings, reset_settings
-from tests.conftest import drop_postgres_database
+from tests.conftest import create_plain_role, drop_postgres_database
 
 
 def _alembic_config() -> Config:
@@ -107,8 +107,7 @@ async def _database_of_a_plain_owner(admin_url: str) -> str:
     name = f"lantern_test_{secrets.token_hex(4)}"
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:
-        if not await connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER_ROLE}):
-            await connection.execute(text(f"CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"))
+        await create_plain_role(connection, OWNER_ROLE)
         await connection.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
     await engine.dispose()
     owner = make_url(admin_url).set(database=name, username=OWNER_ROLE, password=None)
