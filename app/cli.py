@@ -198,30 +198,49 @@ def _lazy(message: str) -> str:
     return cast("str", lazy_gettext(message))
 
 
-class _ReadWhenShown:
-    """Help read anew each time click shows it, in the language of the moment: a lazy string in, a `str` out (click
-    runs regular expressions over it, which take no LazyProxy)."""
+class _ShownAsRead:
+    """Words click shows (a help, a metavar), read anew each time it shows them, in the language of the moment: a
+    lazy string stored, a `str` read (click runs regular expressions over them and joins them, which take no
+    LazyProxy)."""
 
-    _help: str | None
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self._stored = f"_shown_{name}"
 
-    @property
-    def help(self) -> str | None:
-        return None if self._help is None else str(self._help)
+    def __get__(self, instance: object, _owner: type | None = None) -> str | None:
+        value = getattr(instance, self._stored, None)
+        return None if value is None else str(value)
 
-    @help.setter  # noqa: A003 - click's name for it
-    def help(self, value: str | None) -> None:
-        self._help = value
-
-
-class _Command(_ReadWhenShown, click.Command):
-    pass
+    def __set__(self, instance: object, value: str | None) -> None:
+        setattr(instance, self._stored, value)
 
 
-class _CommandLine(_ReadWhenShown, click.Group):
+class _AlwaysShown(_ShownAsRead):
+    """Words click always has (the usage line's `COMMAND [ARGS]...`)."""
+
+    def __get__(self, instance: object, _owner: type | None = None) -> str:
+        return str(getattr(instance, self._stored))
+
+
+class _Command(click.Command):
+    help = _ShownAsRead()
+    options_metavar = _ShownAsRead()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{"options_metavar": _lazy("[OPTIONS]"), **kwargs})
+
+
+class _CommandLine(click.Group):
     """The command line in the operator's language, chosen once for the whole run: from the arguments' parsing on
     (click formats `--help` while it parses them, before any command runs) to each line a command prints."""
 
     command_class = _Command
+    help = _ShownAsRead()
+    options_metavar = _ShownAsRead()
+    subcommand_metavar = _AlwaysShown()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        metavars = {"options_metavar": _lazy("[OPTIONS]"), "subcommand_metavar": _lazy("COMMAND [ARGS]...")}
+        super().__init__(*args, **{**metavars, **kwargs})
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         locale = _cli_locale()
@@ -229,11 +248,22 @@ class _CommandLine(_ReadWhenShown, click.Group):
             return super().main(*args, **kwargs)
 
 
-class _Option(_ReadWhenShown, click.Option):
+class _Option(click.Option):
+    """An option whose help and value's name (`--email ADDRESS`) are in the operator's language."""
+
+    help = _ShownAsRead()
+    metavar = _ShownAsRead()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         help_text = kwargs.pop("help", None)  # click dedents a help as it declares the option: read then, at import
         super().__init__(*args, **kwargs)
         self.help = help_text
+
+
+class _Argument(click.Argument):
+    """An argument whose name in the usage line and in errors (`ARCHIVE`) is in the operator's language."""
+
+    metavar = _ShownAsRead()
 
 
 def _file(**checks: bool) -> click.Path:
@@ -331,6 +361,7 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
         hide_input=True,
         confirmation_prompt=True,
         cls=_Option,
+        metavar=_lazy("PASSWORD"),
         help=help_text,
     )
 
@@ -338,7 +369,13 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
 @cli.command(
     "create-admin", help=_lazy("Create an organization with its first owner (for operators; sign-up may be closed).")
 )
-@click.option("--email", required=True, cls=_Option, help=_lazy("the owner's e-mail address, which they log in with"))
+@click.option(
+    "--email",
+    required=True,
+    cls=_Option,
+    metavar=_lazy("ADDRESS"),
+    help=_lazy("the owner's e-mail address, which they log in with"),
+)
 @_password_option(
     _lazy(
         "the owner's password; left out, it is asked for without being shown (given here, it stays in the shell's "
@@ -346,12 +383,18 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
     )
 )
 @click.option(
-    "--organization", "organization_name", required=True, cls=_Option, help=_lazy("the new organization's name")
+    "--organization",
+    "organization_name",
+    required=True,
+    cls=_Option,
+    metavar=_lazy("NAME"),
+    help=_lazy("the new organization's name"),
 )
 @click.option(
     "--name",
     default="",
     cls=_Option,
+    metavar=_lazy("NAME"),
     help=_lazy("the owner's name, as their team sees it (left out: their e-mail address)"),
 )
 @click.option(
@@ -378,7 +421,9 @@ def create_admin_command(email: str, password: str, organization_name: str, name
     "set-password",
     help=_lazy("Give an account a new password (for operators: without SMTP, nobody receives a reset link)."),
 )
-@click.option("--email", required=True, cls=_Option, help=_lazy("the e-mail address of the account"))
+@click.option(
+    "--email", required=True, cls=_Option, metavar=_lazy("ADDRESS"), help=_lazy("the e-mail address of the account")
+)
 @_password_option(
     _lazy(
         "the new password; left out, it is asked for without being shown (given here, it stays in the shell's history)"
@@ -417,8 +462,8 @@ def _reindexed(count: int) -> str:
         "name), for import-organization on this or another instance."
     ),
 )
-@click.argument("organization")
-@click.argument("archive", type=_file(writable=True))
+@click.argument("organization", cls=_Argument, metavar=_lazy("ORGANIZATION"))
+@click.argument("archive", type=_file(writable=True), cls=_Argument, metavar=_lazy("ARCHIVE"))
 @click.option("--overwrite", is_flag=True, cls=_Option, help=_lazy("replace a file already at ARCHIVE"))
 def export_organization_command(organization: str, archive: Path, overwrite: bool) -> None:
     _require_migrated_database()
@@ -459,7 +504,7 @@ def export_organization_command(organization: str, archive: Path, overwrite: boo
         "joining), its files in this instance's storage."
     ),
 )
-@click.argument("archive", type=_file(exists=True))
+@click.argument("archive", type=_file(exists=True), cls=_Argument, metavar=_lazy("ARCHIVE"))
 @click.option(
     "--join-existing-accounts",
     is_flag=True,
@@ -568,6 +613,7 @@ def _check_password_length(password: str) -> None:
     show_default=True,
     type=click.IntRange(1, MAX_WEB_WORKERS),
     cls=_Option,
+    metavar=_lazy("NUMBER"),
     help=_lazy("granian worker processes (each holds its own connections and about 110 MB)"),
 )
 def serve_command(workers: int) -> None:

@@ -238,34 +238,57 @@ def test_the_settings_line_is_in_the_readers_language() -> None:
 # What `--help` says, and what `export-organization --help` says, in each language: phrases that fit on one line.
 _HELP_IN = {
     "en": (
-        ["Usage: python -m app.cli", "Lantern: self-hostable", "Commands:", "Show this message and exit."],
-        ["Write an organization's every record", "--overwrite  replace a file already at ARCHIVE", "Options:"],
+        ["Usage: python -m app.cli [OPTIONS] COMMAND [ARGS]...", "Lantern: self-hostable", "Commands:", "Show this"],
+        [
+            "export-organization [OPTIONS] ORGANIZATION ARCHIVE",
+            "(ORGANIZATION: its id",
+            "--overwrite  replace a file already at ARCHIVE",
+            "Options:",
+        ],
     ),
     "de": (
-        ["Aufruf: python -m app.cli", "Lantern: selbst hostbare", "Befehle:", "Diese Hilfe anzeigen und beenden."],
-        ["Schreibt alle Datensätze", "--overwrite  eine bereits unter ARCHIVE vorhandene Datei ersetzen", "Optionen:"],
+        [
+            "Aufruf: python -m app.cli [OPTIONEN] BEFEHL [ARGUMENTE]...",
+            "Lantern: selbst hostbare",
+            "Befehle:",
+            "Diese Hilfe anzeigen und beenden.",
+        ],
+        [
+            "export-organization [OPTIONEN] ORGANISATION ARCHIV",
+            "(ORGANISATION: ihre ID",
+            "--overwrite  eine bereits unter ARCHIV vorhandene Datei ersetzen",
+            "Optionen:",
+        ],
     ),
     "ja": (
         [
-            "使い方： python -m app.cli",  # noqa: RUF001 - Japanese punctuation
+            "使い方： python -m app.cli [オプション] コマンド [引数]...",  # noqa: RUF001 - Japanese punctuation
             "Lantern：セルフホストできる",  # noqa: RUF001
             "コマンド:",
             "このメッセージを表示して終了します。",
         ],
         [
+            "export-organization [オプション] 組織 アーカイブ",
             "組織のすべてのレコードと保存済みファイルを",
-            "--overwrite  ARCHIVE に既存のファイルがあれば置き換える",
+            "（組織：その",  # noqa: RUF001
+            "--overwrite  アーカイブに既存のファイルがあれば置き換える",
             "オプション:",
         ],
     ),
     "zh_Hant_TW": (
         [
-            "用法： python -m app.cli",  # noqa: RUF001 - Chinese punctuation
+            "用法： python -m app.cli [選項] 命令 [參數]...",  # noqa: RUF001 - Chinese punctuation
             "Lantern：可自行託管",  # noqa: RUF001
             "命令:",
             "顯示此訊息並結束。",
         ],
-        ["將組織的所有記錄和已儲存檔案", "--overwrite  取代 ARCHIVE 處已有的檔案", "選項:"],
+        [
+            "export-organization [選項] 組織 封存檔",
+            "將組織的所有記錄和已儲存檔案",
+            "（組織：其",  # noqa: RUF001
+            "--overwrite  取代封存檔處已有的檔案",
+            "選項:",
+        ],
     ),
 }
 
@@ -284,6 +307,33 @@ def test_help_is_in_the_operators_language(lang: str, locale: str, tmp_path: Pat
     assert [phrase for phrase in expected_export if phrase not in export] == [], export
     others = [phrase for other, phrases in _HELP_IN.items() if other != locale for phrase in [*phrases[0], *phrases[1]]]
     assert [phrase for phrase in others if phrase in group + export] == [], group + export
+
+
+def test_every_value_a_command_takes_is_named_in_the_operators_language() -> None:
+    """Click names a value by its type (`--email TEXT`, `--workers INTEGER RANGE`), an argument by its parameter
+    (`ARCHIVE`), and what the usage line leaves open as `[OPTIONS]` and `COMMAND [ARGS]...`: English in every
+    language. Each is a name of ours now, read in the operator's language (Japanese: no name is English there)."""
+
+    def names() -> dict[str, str]:
+        context = click.Context(cli, info_name="cli")
+        found = {"[OPTIONS]": cli.options_metavar or "", "COMMAND [ARGS]...": cli.subcommand_metavar}
+        for name, command in cli.commands.items():
+            found[f"{name} [OPTIONS]"] = command.options_metavar or ""
+            for parameter in command.params:
+                if not getattr(parameter, "is_flag", False):
+                    found[f"{name} {parameter.name}"] = parameter.make_metavar(context)
+        return found
+
+    with use_locale("en"):
+        english = names()
+    with use_locale("ja"):
+        japanese = names()
+    assert {english[name] for name in ("[OPTIONS]", "export-organization archive", "serve workers")} == {
+        "[OPTIONS]",
+        "ARCHIVE",
+        "NUMBER",
+    }
+    assert [name for name, text in english.items() if japanese[name] == text or text.isascii() != text.isupper()] == []
 
 
 def test_every_commands_and_options_help_is_translated() -> None:
@@ -318,10 +368,10 @@ def test_clicks_own_errors_are_in_the_operators_language(tmp_path: Path) -> None
         assert "LANGUAGE" not in os.environ
         assert gettext.gettext("Usage:") == "Usage:"
     assert too_many.exit_code == 2, too_many.output
-    assert "Aufruf: cli serve [OPTIONS]" in too_many.output
+    assert "Aufruf: cli serve [OPTIONEN]" in too_many.output
     assert "Fehler: Ungültiger Wert für '--workers': 1000 liegt nicht im Bereich 1<=x<=64." in too_many.output
     assert not_there.exit_code == 2, not_there.output
-    assert f"Ungültiger Wert für 'ARCHIVE': Datei '{missing}' existiert nicht." in not_there.output
+    assert f"Ungültiger Wert für 'ARCHIV': Datei '{missing}' existiert nicht." in not_there.output
 
 
 def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken(data_dir: Path) -> None:
