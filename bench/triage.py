@@ -849,7 +849,8 @@ def measure(client: httpx.Client, name: str, url: str, check: Callable[[dict[str
 
 
 def deep_cursor(client: httpx.Client, params: dict[str, str], pages: int) -> str:
-    """The URL of the page `pages` deep, reached by following `links.next`."""
+    """The path and query of the page `pages` deep, reached by following `links.next` (a whole address under
+    LANTERN_PUBLIC_URL; the report names every query by its path)."""
     url = Query("", params, _has_items).url()
     for _ in range(pages):
         response, _elapsed = _get(client, url)
@@ -857,7 +858,7 @@ def deep_cursor(client: httpx.Client, params: dict[str, str], pages: int) -> str
         if not following:
             msg = f"the list ended before page {pages}: {url}"
             raise AssertionError(msg)
-        url = following
+        url = httpx.URL(following).raw_path.decode("ascii")
     return url
 
 
