@@ -222,6 +222,8 @@ class _AlwaysShown(_ShownAsRead):
 
 
 class _Command(click.Command):
+    """A command whose help and usage line (`[OPTIONS]`) are in the operator's language."""
+
     help = _ShownAsRead()
     options_metavar = _ShownAsRead()
 
@@ -229,18 +231,15 @@ class _Command(click.Command):
         super().__init__(*args, **{"options_metavar": _lazy("[OPTIONS]"), **kwargs})
 
 
-class _CommandLine(click.Group):
+class _CommandLine(_Command, click.Group):
     """The command line in the operator's language, chosen once for the whole run: from the arguments' parsing on
     (click formats `--help` while it parses them, before any command runs) to each line a command prints."""
 
     command_class = _Command
-    help = _ShownAsRead()
-    options_metavar = _ShownAsRead()
     subcommand_metavar = _AlwaysShown()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        metavars = {"options_metavar": _lazy("[OPTIONS]"), "subcommand_metavar": _lazy("COMMAND [ARGS]...")}
-        super().__init__(*args, **{**metavars, **kwargs})
+        super().__init__(*args, **{"subcommand_metavar": _lazy("COMMAND [ARGS]..."), **kwargs})
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         locale = _cli_locale()
