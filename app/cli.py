@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.domain.transfer.exporting import ArchiveUnwritableError, export_organization, organizations_named
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
+from app.lib import terminal
 from app.lib.click_i18n import click_speaking
 from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.errors import LanternError, has_sqlstate, message_of
@@ -221,14 +222,25 @@ class _AlwaysShown(_ShownAsRead):
         return str(getattr(instance, self._stored))
 
 
-class _Command(click.Command):
-    """A command whose help and usage line (`[OPTIONS]`) are in the operator's language."""
+class _Context(click.Context):
+    formatter_class = terminal.HelpFormatter
 
+
+class _Command(click.Command):
+    """A command whose help and usage line (`[OPTIONS]`) are in the operator's language, laid out in its script's
+    lines (`terminal.HelpFormatter`)."""
+
+    context_class = _Context
     help = _ShownAsRead()
     options_metavar = _ShownAsRead()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **{"options_metavar": _lazy("[OPTIONS]"), **kwargs})
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The command's line in the list of commands: its help's first sentence, as click finds it, cut to
+        `limit` terminal columns (click cut it to `limit` characters, which Chinese and Japanese run past)."""
+        return terminal.shorten(super().get_short_help_str(limit=sys.maxsize), limit)
 
 
 class _CommandLine(_Command, click.Group):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import gettext
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
 import subprocess
 import sys
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.cli import cli
 from app.domain.reports.models import Report, ReportChange
-from app.lib.i18n import use_locale
+from app.lib.i18n import SUPPORTED_LOCALES, use_locale
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.lantern_cli import (
     CLI,
@@ -301,12 +303,34 @@ def test_help_is_in_the_operators_language(lang: str, locale: str, tmp_path: Pat
     """It was English under any LANG: the commands' and options' descriptions, and click's own words around them
     (zh_TW names a catalog that Python's gettext, which click's words go through, would not find by itself)."""
     env = clean_env(tmp_path, LANG=lang, LC_ALL="", LC_MESSAGES="", LANGUAGE="")
-    group, export = run_cli("--help", env=env), run_cli("export-organization", "--help", env=env)
+    # Read as a reader reads it: Chinese and Japanese lines break between any two characters, with no space.
+    group, export = (
+        re.sub(r"(?<=[^\x00-\x7f])\n *(?=[^\x00-\x7f])", "", run_cli(*arguments, env=env))
+        for arguments in (["--help"], ["export-organization", "--help"])
+    )
     expected_group, expected_export = _HELP_IN[locale]
     assert [phrase for phrase in expected_group if phrase not in group] == [], group
     assert [phrase for phrase in expected_export if phrase not in export] == [], export
     others = [phrase for other, phrases in _HELP_IN.items() if other != locale for phrase in [*phrases[0], *phrases[1]]]
     assert [phrase for phrase in others if phrase in group + export] == [], group + export
+
+
+def _terminal_columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1 for char in line)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_help_fits_an_80_column_terminal_in_every_language(locale: str) -> None:
+    """Click measured a Chinese or Japanese character as one column (it takes two) and broke lines only at spaces,
+    which those languages do not put between words: Japanese help ran to 128 columns, the list of commands to 117.
+    Every line of every help now fits, and none starts with closing punctuation."""
+    with environment(LANG=f"{locale}.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANGUAGE=None):
+        # Click's runner lays help out for 80 columns, as a terminal that wide.
+        helps = [CliRunner().invoke(cli, [*command, "--help"]) for command in ([], *([name] for name in cli.commands))]
+    assert [shown.exit_code for shown in helps] == [0] * len(helps)
+    lines = [line for shown in helps for line in shown.output.splitlines()]
+    assert [line for line in lines if _terminal_columns(line) > 80] == []
+    assert [line for line in lines if line.strip()[:1] in {"。", "、", "，", "）", "："}] == []  # noqa: RUF001
 
 
 def test_every_value_a_command_takes_is_named_in_the_operators_language() -> None:
