@@ -373,3 +373,24 @@ async def test_a_refused_form_with_a_referer_no_browser_sends_is_shown_again(
         )
     assert refused.status_code == 401, refused.text
     assert 'data-form-page="/ui/login"' in refused.text
+
+
+async def test_logging_in_from_a_page_in_another_language_keeps_the_saved_one(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`?lang=` changes no saved preference: logging in from `/ui/login?lang=ja` (a link that carried it) made a person
+    who had chosen Spanish read every page in Japanese from then on. The page after the login is in Japanese, as the
+    login page was; one who has saved no language keeps the one picked (the switcher on the login page)."""
+    async with tenants.create() as tenant, tenants.create("Initech") as newcomer:
+        assert (await tenant.client.patch("/api/v1/auth/me", json={"locale": "es"})).status_code == 200
+        await anonymous.get("/ui/login?lang=ja")
+        login = {"email": tenant.email, "password": PASSWORD}
+        signed_in = await anonymous.post("/ui/login?lang=ja", data=login)
+        assert signed_in.status_code == 303, signed_in.text
+        assert signed_in.headers["location"] == "/ui/reports?lang=ja"
+        assert (await anonymous.get("/api/v1/auth/me")).json()["data"]["user"]["locale"] == "es"
+        anonymous.cookies.clear()
+        await anonymous.get("/ui/login?lang=ja")
+        first = await anonymous.post("/ui/login?lang=ja", data={"email": newcomer.email, "password": PASSWORD})
+        assert first.headers["location"] == "/ui/reports"
+        assert (await anonymous.get("/api/v1/auth/me")).json()["data"]["user"]["locale"] == "ja"

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from app.domain.accounts.controllers import sign_in, sign_up, switch_session_organization
+from app.domain.accounts.models import User
 from app.domain.accounts.schemas import ProfileUpdate, SignupRequest
 from app.domain.accounts.services import AccountService
 from app.lib.asgi import OWN_LIMIT
@@ -80,10 +81,18 @@ def _signup_page(
     return page("signup.html", None, status_code, headers, **context)
 
 
-async def _keep_chosen_language(request: Request[Any, Any, Any], accounts: AccountService, user_id: UUID) -> None:
-    """A language picked with the switcher before signing in or up (`?lang=`) is kept, as one chosen after."""
-    if chosen := match_locale(request.query_params.get("lang") or ""):
-        await accounts.update_profile(user_id, ProfileUpdate(locale=chosen))
+async def _keep_chosen_language(request: Request[Any, Any, Any], accounts: AccountService, user: User) -> str | None:
+    """A language picked before signing in or up (the switcher's `?lang=`) becomes the person's preference when they
+    have saved none, as one chosen after would. A saved one stays: `?lang=` changes no preference, and a link that
+    carried it (a colleague's, a page's in another language) changed the language of every page after the login.
+    Returns the language picked then, for the page the login leads to (its address carries it, as any page's)."""
+    chosen = match_locale(request.query_params.get("lang") or "")
+    if chosen is None:
+        return None
+    if user.locale is None:
+        await accounts.update_profile(user.id, ProfileUpdate(locale=chosen))
+        return None
+    return chosen if match_locale(user.locale) != chosen else None
 
 
 def _with_language(target: str, locale: str) -> str:
@@ -117,8 +126,9 @@ class AuthPages(Controller):
         except LanternError as error:
             # Retry-After too, when the login throttle refused.
             return _login_page(STATUS_OF[error.code], error.headers, email=data.email, error=message_of(error))
-        await _keep_chosen_language(request, accounts, signed_in.user.id)
-        response = see_other(safe_next(next_page))
+        page_language = await _keep_chosen_language(request, accounts, signed_in.user)
+        next_address = safe_next(next_page)
+        response = see_other(_with_language(next_address, page_language) if page_language else next_address)
         response.set_cookie(signed_in.device_cookie)
         return response
 
@@ -151,7 +161,7 @@ class AuthPages(Controller):
             else:  # closed, an address already registered, too many sign-ups (with Retry-After)
                 errors = {WHOLE_FORM: message_of(error)}
             return _signup_page(data, errors, STATUS_OF[error.code], error.headers)
-        await _keep_chosen_language(request, accounts, user.id)
+        await _keep_chosen_language(request, accounts, user)  # a new account has no preference: it is saved
         return see_other(FIRST_PAGE_AFTER_SIGNUP)
 
     @post("/logout", guards=[requires_person])
