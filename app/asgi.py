@@ -121,10 +121,11 @@ class LanternRequest(Request[Any, Any, Any]):
 
 
 async def _refuse_unreadable_request(request: Request[Any, Any, Any]) -> None:
-    """Before any handler reads its request: a query parameter it does not read or sent in both spellings, a body
-    in a content type the handler does not read, an `Accept` that asks for JSON:API only in forms it cannot send."""
-    refuse_unknown_query(request)
+    """Before any handler reads its request: a query parameter sent in both spellings, one it does not read or sent
+    twice, a body in a content type the handler does not read, an `Accept` that asks for JSON:API only in forms it
+    cannot send."""
     refuse_query_sent_twice(request)
+    refuse_unknown_query(request)
     await require_declared_content_type(request)
     refuse_unanswerable_accept(request)
 

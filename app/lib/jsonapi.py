@@ -381,8 +381,14 @@ class _Parser:
         self.filter_keys: dict[str, str] = {}  # each filter's member to its parameter as sent
         self.sort: tuple[SortKey, ...] = ()
         self.page: dict[str, str] = {}
+        self.fed: set[str] = set()
 
     def feed(self, key: str, value: str) -> None:
+        if is_parameter(key) and not key.startswith("filter["):  # a filter sent again adds to its values
+            if key in self.fed:
+                self.errors.append(FieldError(key, _("This parameter takes one value: send it once.")))
+                return
+            self.fed.add(key)
         if key == "include":
             self._include(value)
         elif key == "sort":

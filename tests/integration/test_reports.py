@@ -2170,3 +2170,37 @@ async def test_the_lists_page_refuses_a_filter_it_cannot_apply(tenants: TenantFa
         export = await tenant.client.get(f"/ui/reports.csv?{query}")
     assert (page.status_code, export.status_code) == (400, 400)
     assert f"<li>{field}: " in page.text, page.text
+
+
+async def test_a_query_parameter_sent_twice_is_refused_naming_it(tenants: TenantFactory) -> None:
+    """`status=new&status=doing` (what `requests` makes of a list) listed the reports of the last status alone, and
+    `status=doing&status=new` those of the other: one value was dropped without a word, in both modes. Each is a 400
+    naming the parameter as sent; a JSON:API filter sent again adds to its values, as a comma does."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        listed = {
+            query: await tenant.client.get(f"/api/v1/reports?{query}", headers={"Accept-Language": "de"})
+            for query in (
+                "status=new&status=doing",
+                f"projectId={project['id']}&projectId={project['id']}",
+                "page_size=2&page_size=50",
+                "sort=severity&sort=-createdAt",
+                "page[limit]=2&page[limit]=50",
+                "include=project&include=assignee",
+            )
+        }
+        union = await tenant.client.get("/api/v1/reports?filter[severity]=critical&filter[severity]=high")
+    fields = {query: [detail["field"] for detail in answer.json()["details"]] for query, answer in listed.items()}
+    assert fields == {
+        "status=new&status=doing": ["status"],
+        f"projectId={project['id']}&projectId={project['id']}": ["projectId"],
+        "page_size=2&page_size=50": ["page_size"],
+        "sort=severity&sort=-createdAt": ["sort"],
+        "page[limit]=2&page[limit]=50": ["page[limit]"],
+        "include=project&include=assignee": ["include"],
+    }
+    assert {answer.status_code for answer in listed.values()} == {400}
+    assert listed["status=new&status=doing"].json()["details"][0]["message"] == (
+        "Dieser Parameter nimmt nur einen Wert an: Senden Sie ihn nur einmal."
+    )
+    assert union.status_code == 200, union.text
