@@ -31,7 +31,7 @@ from app.domain.reports.controllers import (
 from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.domain.webhooks.controllers import WebhookController
-from app.lib.asgi import SENT_METHOD, without_body
+from app.lib.asgi import REQUEST_ID, SENT_METHOD, request_id_of, with_every_answers_headers, without_body
 from app.lib.content_types import require_declared_content_type
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
@@ -66,7 +66,8 @@ class Lantern(Litestar):
     """Litestar, answering HEAD wherever GET is answered, as HTTP asks of every server: monitors, link checkers
     and proxies probe an address (a screenshot's, the widget's script) with HEAD, and got a 405. A query
     sent with raw UTF-8 (`curl -g '…?search=結帳'`) is read as UTF-8: Litestar reads its bytes as Latin-1, and
-    the search found nothing. An OPTIONS request's `Allow` names every method of its address."""
+    the search found nothing. An OPTIONS request's `Allow` names every method of its address (HEAD too). Every
+    answer carries the request's id, the router's own 404 and 405 too."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,10 +99,13 @@ class Lantern(Litestar):
             http = cast("HTTPScope", scope)
             if not http["query_string"].isascii():
                 http["query_string"] = _NOT_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], http["query_string"])
+            request_id = request_id_of(http)
+            http.setdefault("state", {})[REQUEST_ID] = request_id
+            send = with_every_answers_headers(cast("Send", send), request_id)
             if http["method"] == "HEAD":
                 http["method"] = "GET"
-                http.setdefault("state", {})[SENT_METHOD] = "HEAD"
-                send = without_body(cast("Send", send))
+                http["state"][SENT_METHOD] = "HEAD"
+                send = without_body(send)
         await super().__call__(scope, receive, send)
 
 

@@ -6,7 +6,6 @@ that every query reads, chooses the locale, and labels every log line with the r
 
 from __future__ import annotations
 
-import secrets
 import time
 from contextlib import ExitStack
 from datetime import datetime
@@ -20,7 +19,15 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import KEY_IN_PATH, NOT_STORED, PUBLIC_INGEST, SENT_METHOD, VARIES_ON_ACCEPT, with_response_headers
+from app.lib.asgi import (
+    KEY_IN_PATH,
+    NOT_STORED,
+    PUBLIC_INGEST,
+    REQUEST_ID,
+    SENT_METHOD,
+    VARIES_ON_ACCEPT,
+    with_response_headers,
+)
 from app.lib.cors import refusal_headers
 from app.lib.database import alchemy_config
 from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
@@ -50,7 +57,6 @@ logger = structlog.get_logger()
 SESSION_USER_KEY = "user_id"
 SESSION_ORGANIZATION_KEY = "organization_id"
 SESSION_STARTED_KEY = "started_at"
-MAX_REQUEST_ID_LENGTH = 200
 
 
 def get_identity(request: Request[Any, Any, Any]) -> Identity | None:
@@ -94,12 +100,12 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
 class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope)
-        request_id = _client_request_id(request.headers.get("x-request-id")) or secrets.token_hex(8)
+        request_id = scope["state"][REQUEST_ID]  # every answer carries it (`Lantern`): its log lines too
         started = time.perf_counter()
         outcome: dict[str, int] = {}
         with structlog.contextvars.bound_contextvars(request_id=request_id), ExitStack() as stack:
             _choose_language(stack, request, identity=None)
-            send = _with_response_headers(scope, send, request_id, started, outcome)
+            send = _with_response_headers(scope, send, started, outcome)
             try:
                 identity = await _resolve(request)
                 scope["state"][IDENTITY_KEY] = identity
@@ -120,14 +126,6 @@ class RequestContextMiddleware(ASGIMiddleware):
                     status=outcome.get("status"),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
-
-
-def _client_request_id(sent: str | None) -> str | None:
-    """A client's own request id, kept when it is a reasonable one (it goes into every log line and back in
-    the answer): else one of ours."""
-    if sent and len(sent) <= MAX_REQUEST_ID_LENGTH and sent.isascii() and sent.isprintable():
-        return sent
-    return None
 
 
 def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity | None) -> None:
@@ -155,7 +153,7 @@ def _made_for_a_caller(scope: Scope) -> bool:
     return scope["state"].get(IDENTITY_KEY) is not None or bool(route_opt.get(KEY_IN_PATH))
 
 
-def _with_response_headers(scope: Scope, send: Send, request_id: str, started: float, outcome: dict[str, int]) -> Send:
+def _with_response_headers(scope: Scope, send: Send, started: float, outcome: dict[str, int]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             outcome["status"] = message["status"]
@@ -167,7 +165,6 @@ def _with_response_headers(scope: Scope, send: Send, request_id: str, started: f
             # An answer made for a caller is kept by no cache, unless its route says how (an image: a while).
             if _made_for_a_caller(scope) and "cache-control" not in headers:
                 headers["Cache-Control"] = NOT_STORED
-            headers["X-Request-ID"] = request_id
             # The time spent in the app until the answer starts, for browsers' dev tools and the benchmarks.
             headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         await send(message)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Send
+from litestar.types import HTTPScope, Message, Send
 
 # Route opt of the widget-key ingest routes: limited per client IP (throttle), and cookie-free: the key is
 # their only credential, so the session middleware and the CSRF check (sessions, csrf) skip them.
@@ -30,6 +32,34 @@ NOT_STORED = "no-store"
 KEY_IN_PATH = "key_in_path"
 # Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
 SENT_METHOD = "sent_method"
+# Scope state of every request: its id, in its answer's `X-Request-ID` and in each of its log lines.
+REQUEST_ID = "request_id"
+MAX_REQUEST_ID_LENGTH = 200
+
+
+def request_id_of(scope: HTTPScope) -> str:
+    """A client's own request id (`X-Request-ID`), kept when it is a reasonable one: it goes into every log line
+    and back in the answer. Else one of ours."""
+    sent = next((value for name, value in scope["headers"] if name.lower() == b"x-request-id"), b"")
+    if sent and len(sent) <= MAX_REQUEST_ID_LENGTH and sent.isascii() and sent.decode().isprintable():
+        return sent.decode()
+    return secrets.token_hex(8)
+
+
+def with_every_answers_headers(send: Send, request_id: str) -> Send:
+    """`send`, adding what every answer carries, also one no route made (the router's 404 and 405): the request's
+    `X-Request-ID`, and HEAD in an `Allow` that names GET (HEAD is answered wherever GET is: `Lantern`)."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableScopeHeaders.from_message(message)
+            headers["X-Request-ID"] = request_id
+            allowed = [method.strip() for method in (headers.get("allow") or "").split(",") if method.strip()]
+            if "GET" in allowed and "HEAD" not in allowed:
+                headers["Allow"] = ", ".join(sorted([*allowed, "HEAD"]))
+        await send(message)
+
+    return send_with_headers
 
 
 def with_response_headers(send: Send, extra: dict[str, str]) -> Send:

@@ -167,3 +167,19 @@ async def test_a_secret_sent_in_an_address_is_not_written_to_the_log(tenants: Te
         assert expected in paths, paths
     assert token.removeprefix("lt_org_") not in written
     assert invitation.removeprefix("lt_inv_") not in written
+
+
+async def test_every_answer_carries_the_request_id_also_one_no_route_made(probe_client: ApiClient) -> None:
+    """The router's own answers (an address no route has, a path parameter it cannot read, a method the address
+    does not serve) came before any middleware and carried no `X-Request-ID`, the client's own neither: a client
+    tracing its requests lost exactly the refused ones."""
+    sent = {"X-Request-ID": "trace-unrouted"}
+    answers = [
+        await probe_client.get("/api/v1/no-such-thing", headers=sent),
+        await probe_client.get("/api/v1/projects/not-an-id", headers=sent),
+        await probe_client.delete("/health", headers=sent),
+        await probe_client.get("/ui/projects/not-an-id/try", headers=sent),
+    ]
+    assert [answer.status_code for answer in answers] == [404, 404, 405, 404]
+    assert [answer.headers.get("x-request-id") for answer in answers] == ["trace-unrouted"] * len(answers)
+    assert set(answers[2].headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
