@@ -547,6 +547,7 @@ async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
         project = await tenant.create_project("Shop")
         url = f"/api/widget/config/{project['apiKey']}"
         served = (await anonymous.get(url)).json()["config"]
+        japanese = (await anonymous.get(url, headers={"Accept-Language": "ja"})).json()["config"]
         change = {"lightButtonHoverColor": "#000000", "tooltipEnabled": True, "features": {"attachments": True}}
         patched = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": change})
         changed = (await anonymous.get(url)).json()["config"]
@@ -560,6 +561,9 @@ async def test_widget_config_has_every_field_of_bugpins_and_each_can_be_set(
     assert {key: served[key] for key in BUGPIN_CONFIG} == BUGPIN_CONFIG
     assert served["projectName"] == "Shop"
     assert served["texts"]["button"] == "Report a bug"  # the widget's words, in the visitor's language
+    assert served["texts"]["annotateHint"].startswith("Mark what is wrong on the screenshot. With the keyboard:")
+    # Japanese puts no space after its full stop (the widget joined the two sentences with one).
+    assert "。キーボード" in japanese["texts"]["annotateHint"], japanese["texts"]["annotateHint"]
     assert patched.status_code == 200, patched.text
     assert (changed["lightButtonHoverColor"], changed["tooltipEnabled"]) == ("#000000", True)
     assert changed["features"]["attachments"] is True

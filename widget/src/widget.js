@@ -115,8 +115,7 @@ function screenshotPanel(screenshot, config, texts) {
   const panel = element("section", { className: "shot" }, [
     annotate ? toolbar(annotator, texts) : null,
     canvas,
-    annotate ? element("p", { className: "hint", id: "lantern-annotate-hint",
-      text: `${texts.annotateHint} ${texts.annotateKeys}` }) : null,
+    annotate ? element("p", { className: "hint", id: "lantern-annotate-hint", text: texts.annotateHint }) : null,
     annotate ? spoken : null,
     element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
   ]);

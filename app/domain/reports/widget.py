@@ -11,7 +11,7 @@ from pathlib import Path
 from babel import Locale
 
 from app.domain.reports.labels import PRIORITY_LABELS
-from app.lib.i18n import current_locale, language_tag
+from app.lib.i18n import current_locale, join_sentences, language_tag
 from app.lib.i18n import gettext as _
 
 # The bundle `make install` builds from widget/src (a build output, like the compiled catalogs).
@@ -29,10 +29,13 @@ def widget_texts() -> dict[str, object]:
         "screenshotFailed": _("The screenshot could not be taken; you can still send the report."),
         "includeScreenshot": _("Include the screenshot"),
         "screenshot": _("Screenshot of the page"),
-        "annotateHint": _("Mark what is wrong on the screenshot."),
-        "annotateKeys": _(
-            "With the keyboard: on the screenshot, the arrow keys move the crosshair (Shift for longer steps), "
-            "Enter starts and ends a mark, and Escape drops it."
+        # Two sentences, joined as the language writes them (no space after Chinese and Japanese "。").
+        "annotateHint": join_sentences(
+            _("Mark what is wrong on the screenshot."),
+            _(
+                "With the keyboard: on the screenshot, the arrow keys move the crosshair (Shift for longer steps), "
+                "Enter starts and ends a mark, and Escape drops it."
+            ),
         ),
         # Read out while marking with the keyboard; {tool} and {count} are filled in by the script.
         "markStarted": _("Mark started. Move the crosshair with the arrow keys, then press Enter to end it."),
