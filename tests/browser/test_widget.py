@@ -239,6 +239,37 @@ async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_
     assert [file["name"] for file in plain_attached] == ["cart.png"]
 
 
+async def test_the_file_chooser_speaks_the_widgets_language_not_the_browsers(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A file input says "Choose Files" and "No file chosen" in the browser's language: a German widget in an
+    English browser showed both in English. The widget's own words stand in their place, and a click on them still
+    opens the file chooser; the files chosen are named."""
+    cart = {"name": "cart.png", "mimeType": "image/png", "buffer": png_of((40, 30), (0, 90, 200))}
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            features = {"screenshot": False, "attachments": True}
+            changed = await tenant.client.patch(
+                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
+            )
+            assert changed.status_code == 200, changed.text
+            site.pages["/"] = checkout_page(live_server, project["apiKey"], lang="de")
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Fehler melden").click()
+            dialog = page.get_by_role("dialog", name="Fehler melden")
+            chooser = dialog.locator(".choose")
+            await expect(chooser).to_have_text(re.compile(r"^Bilder auswählen\s*Kein Bild ausgewählt$"))
+            box = await dialog.locator("input[type=file]").bounding_box()
+            assert box is not None
+            assert (box["width"], box["height"]) <= (1, 1)  # the browser's words unseen, the control still there
+            async with page.expect_file_chooser() as opened:
+                await chooser.get_by_text("Bilder auswählen").click()
+            await (await opened.value).set_files([cart])
+            await expect(chooser).to_have_text(re.compile(r"cart\.png$"))
+            await expect(dialog.get_by_label("Bilder anhängen (optional)")).to_have_count(1)
+
+
 # Pixels of the annotation canvas: how many are near the first pen color, and how many are not opaque.
 COUNT_PIXELS = """(canvas) => {
   const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
@@ -1199,7 +1230,7 @@ async def test_the_dialog_keeps_equal_margins_and_every_field_inside_them(  # no
                 )
                 await page.goto(site.url("/"))
                 await page.locator("lantern-widget button.launcher").click()
-                await expect(page.locator("lantern-widget input[type=file]")).to_be_visible()
+                await expect(page.locator("lantern-widget .choose")).to_be_visible()
                 await expect(page.locator("lantern-widget canvas")).to_have_count(1 if screenshot else 0)
                 geometry = await page.evaluate(DIALOG_GEOMETRY)
     finally:

@@ -71,12 +71,18 @@ canvas:focus-visible { outline: 3px solid ${c.primaryColor}; outline-offset: 2px
 .spoken { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .hint { margin: 6px 0 0; font-size: 12px; color: ${pick("#6b7280", "#9ca3af")}; }
 form { display: flex; flex-direction: column; gap: 12px; }
-label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
+label { position: relative; display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
 label.check { flex-direction: row; align-items: center; font-weight: 400; margin-top: 6px; }
 input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padding: 8px 10px; border-radius: 6px;
   /* At least 3:1 against the field's background: the border is what shows where to type. */
   border: 1px solid ${pick("#6b7280", "#9ca3af")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
 input[type="checkbox"] { padding: 0; }
+.file { position: absolute; width: 1px; height: 1px; padding: 0; border: 0; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+.choose { display: flex; align-items: center; gap: 10px; font-weight: 400; cursor: pointer; }
+.choose .secondary { flex: none; padding: 7px 14px; font-size: 13px; }
+.chosen { overflow-wrap: anywhere; }
+.file:focus-visible + .choose .secondary { outline: 2px solid ${c.primaryColor}; outline-offset: 2px; }
 textarea { min-height: 110px; resize: vertical; }
 input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
 [aria-invalid="true"] { border-color: ${pick("#b91c1c", "#fca5a5")}; }

@@ -43,15 +43,27 @@ function field(labelText, control) {
   return element("label", {}, [element("span", { text: labelText }), control]);
 }
 
+// A file input's button and what it says of the files chosen are the browser's words, in the browser's language
+// ("Choose Files", "No file chosen"), whatever the widget's: the widget shows its own, in the visitor's, over the
+// input, which stays the label's control (focusable, read out, and what a click on the label opens).
+function fileChooser(texts) {
+  const input = element("input", { type: "file", name: "attachments", multiple: true, className: "file",
+    accept: "image/png,image/jpeg,image/webp" });
+  const chosen = element("span", { className: "chosen", text: texts.noImageChosen });
+  input.addEventListener("change", () => {
+    chosen.textContent = [...input.files].map((file) => file.name).join(", ") || texts.noImageChosen;
+  });
+  const button = element("span", { className: "secondary", "aria-hidden": "true", text: texts.chooseImages });
+  return element("label", {}, [element("span", { text: texts.attachments }), input,
+    element("span", { className: "choose" }, [button, chosen])]);
+}
+
 function reportForm(config, texts) {
   const priorities = element("select", { name: "priority" });
   for (const [value, label] of Object.entries(texts.priorities)) {
     priorities.appendChild(element("option", { value, text: label, selected: value === "medium" }));
   }
-  const attachments = config.features.attachments
-    ? field(texts.attachments, element("input", { type: "file", name: "attachments", multiple: true,
-        accept: "image/png,image/jpeg,image/webp" }))
-    : null;
+  const attachments = config.features.attachments ? fileChooser(texts) : null;
   return element("form", { novalidate: true }, [
     field(texts.title, element("input", { name: "title", required: true, minlength: TITLE_MIN, maxlength: 200,
       placeholder: texts.titlePlaceholder, autocomplete: "off" })),

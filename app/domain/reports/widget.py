@@ -60,6 +60,9 @@ def widget_texts() -> dict[str, object]:
         "name": _("Your name (optional)"),
         "email": _("Your e-mail (optional)"),
         "attachments": _("Attach images (optional)"),
+        # Shown in place of the browser's own words of a file input, which are in the browser's language.
+        "chooseImages": _("Choose images"),
+        "noImageChosen": _("No image chosen"),
         "send": _("Send report"),
         "sending": _("Sending…"),
         "cancel": _("Cancel"),
