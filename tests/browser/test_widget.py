@@ -239,6 +239,27 @@ async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_
     assert [file["name"] for file in plain_attached] == ["cart.png"]
 
 
+async def test_a_sent_report_stays_in_view_and_can_no_longer_be_changed(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """After "Thank you", the fields, the screenshot's tools and its marks stayed editable: it looked as if the
+    report could still be changed. What was sent stays in view, read-only; the dialog closes as before."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
+            await draw_box(page)
+            await send_from_dialog(page, "The total is wrong")
+            await expect(dialog.get_by_label("Title")).to_have_value("The total is wrong")
+            await expect(dialog.get_by_label("Title")).not_to_be_editable()
+            await expect(dialog.get_by_label("Description")).not_to_be_editable()
+            await expect(dialog.get_by_label("Priority")).to_be_disabled()
+            await expect(dialog.get_by_label("Include the screenshot")).to_be_disabled()
+            await expect(dialog.get_by_role("button", name="Box")).to_be_disabled()
+            await expect(dialog.locator("canvas")).not_to_have_attribute("tabindex", "0")
+            await dialog.get_by_role("button", name="Close").first.click()
+            await expect(dialog).to_have_count(0)
+
+
 async def test_the_file_chooser_speaks_the_widgets_language_not_the_browsers(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

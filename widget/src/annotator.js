@@ -83,6 +83,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
   let color = COLORS[0];
   let crosshair = null; // where the keyboard draws, shown while the screenshot has the focus
   let cursor = { x: image.width / 2, y: image.height / 2 };
+  let frozen = false; // sent: the marks are the report's now
 
   function redraw() {
     // Cleared first: wherever the picture is not opaque, the marks drawn before would otherwise stay.
@@ -124,7 +125,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     // two.
     let pointer = null;
     canvas.addEventListener("pointerdown", (event) => {
-      if (pointer !== null) return;
+      if (pointer !== null || frozen) return;
       pointer = event.pointerId;
       canvas.setPointerCapture(pointer);
       drawing = { tool, color, points: [pointAt(event)] };
@@ -144,6 +145,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     canvas.addEventListener("pointercancel", release);
 
     canvas.addEventListener("keydown", (event) => {
+      if (frozen) return;
       const arrow = ARROWS[event.key];
       if (arrow) {
         const distance = event.shiftKey ? step * (LONG_STEP / STEP) : step;
@@ -171,6 +173,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
       redraw();
     });
     canvas.addEventListener("focus", () => {
+      if (frozen) return;
       crosshair = cursor;
       redraw();
     });
@@ -187,6 +190,12 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     setTool: (name) => (tool = name),
     setColor: (value) => (color = value),
     cancel,
+    freeze() {
+      frozen = true;
+      crosshair = null;
+      canvas.removeAttribute("tabindex");
+      redraw();
+    },
     undo() {
       shapes.pop();
       redraw();

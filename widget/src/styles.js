@@ -83,6 +83,8 @@ input[type="checkbox"] { padding: 0; }
 .choose .secondary { flex: none; padding: 7px 14px; font-size: 13px; }
 .chosen { overflow-wrap: anywhere; }
 .file:focus-visible + .choose .secondary { outline: 2px solid ${c.primaryColor}; outline-offset: 2px; }
+.file:disabled + .choose { opacity: .6; cursor: default; }
+.tool:disabled, .swatch:disabled, .icon-button:disabled { opacity: .5; cursor: default; }
 textarea { min-height: 110px; resize: vertical; }
 input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
 [aria-invalid="true"] { border-color: ${pick("#b91c1c", "#fca5a5")}; }

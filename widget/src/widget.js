@@ -306,6 +306,12 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
       return;
     }
     submit.remove();
+    // What was sent stays in view as it went, no longer to be changed: it looked as if the report still could be.
+    for (const control of backdrop.querySelectorAll("input, textarea")) control.readOnly = true;
+    for (const control of backdrop.querySelectorAll("select, input[type=checkbox], input[type=file], .toolbar button")) {
+      control.disabled = true;
+    }
+    if (request.shot) request.shot.annotator.freeze();
     const closer = form.querySelector("[data-action=cancel]");
     closer.textContent = texts.close;
     closer.focus(); // the button that had focus is gone: keyboard users stay in the dialog
