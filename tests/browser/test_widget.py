@@ -239,6 +239,43 @@ async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_
     assert [file["name"] for file in plain_attached] == ["cart.png"]
 
 
+def _contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two CSS colours `rgb(r, g, b)`."""
+
+    def luminance(css: str) -> float:
+        channels = [int(value) / 255 for value in re.findall(r"\d+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted([luminance(first), luminance(second)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_a_light_brand_colour_is_kept_under_dark_text_and_its_focus_rings_show(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A site's yellow: the launcher was yellow, but Send was darkened to olive to hold white text, and the focus
+    rings, yellow on the white dialog, could not be seen. Send keeps the yellow under dark text; a ring reads on
+    the dialog (at least 3:1, as WCAG asks of a focus indicator)."""
+    yellow = {"primaryColor": "#ffff00", "features": {"screenshot": False}}
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            changed = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"widgetConfig": yellow})
+            assert changed.status_code == 200, changed.text
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            dialog = await opened_dialog(page, site.url("/"))
+            send = dialog.get_by_role("button", name="Send report")
+            colours = "(node) => [getComputedStyle(node).backgroundColor, getComputedStyle(node).color]"
+            background, text = await send.evaluate(colours)
+            title = dialog.get_by_label("Title")
+            await title.focus()
+            ring = await title.evaluate("(node) => getComputedStyle(node).outlineColor")
+    assert background == "rgb(255, 255, 0)"
+    assert _contrast(background, text) >= 4.5
+    assert _contrast(ring, "rgb(255, 255, 255)") >= 3
+
+
 async def test_a_sent_report_stays_in_view_and_can_no_longer_be_changed(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

@@ -3,6 +3,7 @@
 // under dark text, by the least that reaches the ratio; a colour that already does is kept as it is.
 const MINIMUM = 4.5;
 const STEP = 0.04;
+const DARK_TEXT = "#111827";
 
 function channels(hex) {
   return [1, 3, 5].map((start) => parseInt(hex.slice(start, start + 2), 16));
@@ -23,6 +24,12 @@ function contrast(first, second) {
 
 function toHex(rgb) {
   return `#${rgb.map((value) => Math.round(value).toString(16).padStart(2, "0")).join("")}`;
+}
+
+// The text colour, white or near-black, that reads better on `background`: a site's colour stays as it is under the
+// one it suits (yellow under black), where white text alone darkened it to olive.
+export function textFor(background) {
+  return contrast(background, "#ffffff") >= contrast(background, DARK_TEXT) ? "#ffffff" : DARK_TEXT;
 }
 
 export function legible(background, text) {

@@ -1,13 +1,16 @@
 // The widget lives in a shadow root, under a host whose properties are reset inline (widgetHost, in widget.js): the
 // page's CSS cannot reach it and its CSS cannot reach the page. It stacks at the highest z-index there is, and
 // coming after the body, above a page's own elements at that height.
-import { legible } from "./contrast.js";
+import { legible, textFor } from "./contrast.js";
 
 export function stylesFor(config, dark) {
   const pick = (light, darkValue) => (dark ? darkValue : light);
   const c = config;
   const launcherText = pick(c.lightTextColor, c.darkTextColor);
   const launcherHoverText = pick(c.lightTextHoverColor, c.darkTextHoverColor);
+  // Focus rings and the chosen tool are drawn in the site's colour, moved away from the dialog's background until
+  // they show: a light brand colour (yellow) drew rings no one could see on white.
+  const ring = legible(c.primaryColor, pick("#ffffff", "#1f2937"));
   return `
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
 .launcher {
@@ -22,7 +25,7 @@ export function stylesFor(config, dark) {
   ${c.enableHoverScaleEffect ? "transform: scale(1.05);" : ""}
 }
 .launcher[hidden] { display: none; }
-.launcher:focus-visible { outline: 3px solid ${c.primaryColor}; outline-offset: 2px; }
+.launcher:focus-visible { outline: 3px solid ${ring}; outline-offset: 2px; }
 .bottom-right { right: 20px; bottom: 20px; } .bottom-left { left: 20px; bottom: 20px; }
 .top-right { right: 20px; top: 20px; } .top-left { left: 20px; top: 20px; }
 .rectangle { border-radius: 6px; } .rounded { border-radius: 999px; }
@@ -62,12 +65,12 @@ h2 { margin: 0; font-size: 17px; }
   background: ${pick(c.dialogLightButtonHoverColor, c.dialogDarkButtonHoverColor)};
   color: ${pick(c.dialogLightTextHoverColor, c.dialogDarkTextHoverColor)};
 }
-.tool[aria-pressed="true"], .swatch[aria-pressed="true"] { border-color: ${c.primaryColor};
-  box-shadow: 0 0 0 2px ${c.primaryColor} inset; }
+.tool[aria-pressed="true"], .swatch[aria-pressed="true"] { border-color: ${ring};
+  box-shadow: 0 0 0 2px ${ring} inset; }
 .swatch { min-width: 24px; width: 24px; height: 24px; padding: 0; border-radius: 50%; }
 canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
   border: 1px solid ${pick("#e5e7eb", "#374151")}; }
-canvas:focus-visible { outline: 3px solid ${c.primaryColor}; outline-offset: 2px; }
+canvas:focus-visible { outline: 3px solid ${ring}; outline-offset: 2px; }
 .spoken { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .hint { margin: 6px 0 0; font-size: 12px; color: ${pick("#6b7280", "#9ca3af")}; }
 form { display: flex; flex-direction: column; gap: 12px; }
@@ -82,18 +85,18 @@ input[type="checkbox"] { padding: 0; }
 .choose { display: flex; align-items: center; gap: 10px; font-weight: 400; cursor: pointer; }
 .choose .secondary { flex: none; padding: 7px 14px; font-size: 13px; }
 .chosen { overflow-wrap: anywhere; }
-.file:focus-visible + .choose .secondary { outline: 2px solid ${c.primaryColor}; outline-offset: 2px; }
+.file:focus-visible + .choose .secondary { outline: 2px solid ${ring}; outline-offset: 2px; }
 .file:disabled + .choose { opacity: .6; cursor: default; }
 .tool:disabled, .swatch:disabled, .icon-button:disabled { opacity: .5; cursor: default; }
 textarea { min-height: 110px; resize: vertical; }
-input:focus, textarea:focus, select:focus { outline: 2px solid ${c.primaryColor}; outline-offset: 0; }
+input:focus, textarea:focus, select:focus { outline: 2px solid ${ring}; outline-offset: 0; }
 [aria-invalid="true"] { border-color: ${pick("#b91c1c", "#fca5a5")}; }
 .status { min-height: 1.2em; margin: 0; font-size: 13px; }
 .status.error { color: ${pick("#b91c1c", "#fca5a5")}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
 .status ul { margin: 4px 0 0; padding-left: 18px; }
 footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }
-.primary { background: ${legible(c.primaryColor, "#ffffff")}; color: #ffffff; }
+.primary { background: ${legible(c.primaryColor, textFor(c.primaryColor))}; color: ${textFor(c.primaryColor)}; }
 .primary[aria-disabled] { opacity: .6; cursor: progress; }
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
 .secondary { background: ${pick(c.dialogLightButtonColor, c.dialogDarkButtonColor)};
