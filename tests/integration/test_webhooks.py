@@ -1065,6 +1065,27 @@ async def test_ping_is_delivered_signed(tenants: TenantFactory, worker: Any) -> 
         assert delivered["payload"] == body
 
 
+async def test_the_delivery_logs_queued_notice_lasts_until_that_delivery_has_an_answer(
+    tenants: TenantFactory,
+) -> None:
+    """The log's "Queued" after a test delivery or a delivery sent again stayed in its address: a reload once the
+    worker had sent it said it still, above the row with the receiver's answer."""
+    queued = "Queued: the worker sends it in a moment."
+    async with tenants.create() as tenant, Receiver() as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        sent = await tenant.client.post(f"/ui/webhooks/{hook['id']}/ping")  # no worker here: it waits
+        assert sent.status_code == 303, sent.text
+        assert queued in (await tenant.client.get(sent.headers["location"])).text
+        [delivery] = await deliveries(tenant, hook["id"])
+        async with tenant_session(tenant) as session:
+            assert await DeliveryService(session=session).attempt(uuid.UUID(delivery["id"])) == "delivered"
+        assert queued not in (await tenant.client.get(sent.headers["location"])).text
+        # Sent again, a new delivery: queued until it has its own answer, whatever the first one's.
+        again = await tenant.client.post(f"/ui/webhooks/{hook['id']}/deliveries/{delivery['id']}/redeliver")
+        assert again.status_code == 303, again.text
+        assert queued in (await tenant.client.get(again.headers["location"])).text
+
+
 async def test_redelivery_is_a_new_delivery_of_the_same_event(tenants: TenantFactory, worker: Any) -> None:
     async with tenants.create() as tenant, Receiver() as receiver:
         hook = await create_webhook(tenant, receiver.url)

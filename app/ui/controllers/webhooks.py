@@ -99,10 +99,14 @@ class WebhookPages(Controller):
         deliveries: NamedDependency[DeliveryService],
         projects: NamedDependency[ProjectService],
         notice: FromQuery[str | None] = None,
+        delivery: FromQuery[UUID | None] = None,
     ) -> Template:
+        """`notice` says what was just done: `saved`, `activated`, or `queued` (`delivery`, sent or sent again)."""
         webhook = await webhooks.get(webhook_id)
         form = WebhookForm.of(webhook)
-        return await _webhook_page(layout, webhook, form, deliveries=deliveries, projects=projects, notice=notice)
+        return await _webhook_page(
+            layout, webhook, form, deliveries=deliveries, projects=projects, notice=notice, queued=delivery
+        )
 
     @post("/{webhook_id:uuid}")
     async def change(  # noqa: PLR0913 - the change and the services the page is made from
@@ -130,16 +134,16 @@ class WebhookPages(Controller):
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
     ) -> Redirect:
-        await deliveries.ping(await webhooks.get(webhook_id))
-        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued")
+        delivery = await deliveries.ping(await webhooks.get(webhook_id))
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued&delivery={delivery.id}")
 
     @post("/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver")
     async def redeliver(
         self, webhook_id: FromPath[UUID], delivery_id: FromPath[UUID], deliveries: NamedDependency[DeliveryService]
     ) -> Redirect:
         """The delivery's event sent again, as a new delivery (the API's redeliver)."""
-        await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
-        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued")
+        delivery = await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))
+        return see_other(f"/ui/webhooks/{webhook_id}?notice=queued&delivery={delivery.id}")
 
     @post("/{webhook_id:uuid}/secret")
     async def rotate_secret(
@@ -191,8 +195,15 @@ async def _webhook_page(  # noqa: PLR0913 - the page, its form, and what it is m
     projects: ProjectService,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    queued: UUID | None = None,
 ) -> Template:
     """The webhook's delivery log, with the form that changes it."""
+    log = await deliveries.recent(webhook.id)
+    # "Queued" only until the delivery queued has an answer: a reload once it had one said it above that answer.
+    if notice == "queued" and not any(
+        each.id == queued and each.response_status is None and each.error is None for each in log
+    ):
+        notice = None
     return form_page(
         "webhooks/deliveries.html",
         layout,
@@ -200,7 +211,7 @@ async def _webhook_page(  # noqa: PLR0913 - the page, its form, and what it is m
         errors=errors,
         notice=notice,
         webhook=webhook,
-        deliveries=await deliveries.recent(webhook.id),
+        deliveries=log,
         error_message=error_message,
         projects=await projects.visible(layout.identity),
         events=[event.value for event in SUBSCRIBABLE],
