@@ -175,6 +175,12 @@ async def test_people_are_invited_given_another_role_and_removed(tenants: Tenant
         notice = page.get_by_role("status")
         await expect(notice).to_contain_text("client@example.com is invited")
         await expect(notice).to_contain_text("No mail server is configured")  # none in the tests
+        # Apart from the table below it, as a notice is on every page (it sat on the table's top edge).
+        below = (
+            "(notice) => document.querySelector('table').getBoundingClientRect().top"
+            " - notice.getBoundingClientRect().bottom"
+        )
+        assert await notice.evaluate(below) >= 16
         link = page.get_by_label("Invitation link (shown only now, valid for 7 days)")
         await expect(link).to_have_value(re.compile(r"/ui/invitations/accept\?token=lt_inv_"))
         shown = await link.bounding_box()

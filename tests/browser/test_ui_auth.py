@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 from typing import Any
 
+from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from tests.support.admin_ui import invite, log_in, read, report
@@ -206,6 +208,34 @@ async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_projec
     await page.get_by_role("button", name="Create the account").click()
     await expect(page.get_by_role("alert")).to_have_text("An account with this e-mail address already exists.")
     await expect(page.get_by_role("alert")).to_be_focused()  # no field to blame: the page opens on the reason
+
+
+async def test_the_refused_field_the_page_opens_on_keeps_its_red_border_inside_its_focus_ring(page: Page) -> None:
+    """The browser's focus ring was drawn over the border: the one field focused to be corrected lost its thicker
+    red border (the refused-field cue beside the sign), and looked like any focused field."""
+    await page.goto("/ui/signup")
+    await page.get_by_label("Your name").fill("Grace")
+    await page.get_by_label("E-mail address").fill("grace@example")  # let through by the browser, not the server
+    await page.get_by_label("Choose a password").fill(PASSWORD)
+    await page.get_by_label("Organization").fill("Grace's Shop")
+    await page.get_by_role("button", name="Create the account").click()
+    email = page.get_by_label("E-mail address")
+    await expect(email).to_have_attribute("aria-invalid", "true")
+    await expect(email).to_be_focused()
+    style = "(field, names) => names.map((name) => getComputedStyle(field)[name])"
+    names = ["borderTopColor", "borderTopWidth", "outlineStyle"]
+    border_colour, border_width, outline = await email.evaluate(style, names)
+    assert (border_colour, border_width) == ("rgb(180, 35, 24)", "2px")
+    assert outline != "none"
+    # As painted, across the middle of its left edge: the ring outside the box, the red border inside it.
+    box = await email.bounding_box()
+    assert box is not None
+    edge = round(box["x"])
+    row = {"x": edge - 4, "y": round(box["y"] + box["height"] / 2), "width": 8, "height": 1}
+    pixels = Image.open(io.BytesIO(await page.screenshot(clip=row))).convert("RGB")
+    across = [pixels.getpixel((x, 0)) for x in range(8)]  # 4 outside the field, then 4 inside
+    assert across[4:6] == [(180, 35, 24)] * 2, f"its border painted over: {across}"
+    assert any(pixel != across[0] for pixel in across[1:4]), f"no focus ring around the border: {across}"
 
 
 async def test_the_first_tab_offers_to_skip_to_the_content_and_pages_carry_their_icon(
