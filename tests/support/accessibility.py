@@ -13,10 +13,19 @@ AXE = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "axe-co
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # Run in the page: axe.run on the whole document, or within one element, with only WCAG 2.1 A and AA's rules. An
-# element inside a shadow root is named by its host's selector, then its own.
+# element inside a shadow root is named by its host's selector, then its own. Contrast is measured on text of any
+# length: axe leaves a text of one or two characters undecided (a board column's count), which the audit never saw.
+# The check's options are axe's own for the rule (axe takes them whole), `ignoreLength` apart.
 _RUN = """async ([within, tags]) => {
     const context = within ? {include: [[within]]} : document;
-    const results = await axe.run(context, {runOnly: {type: "tag", values: tags}});
+    const contrast = {
+        ignoreUnicode: true, ignoreLength: true, ignorePseudo: false, boldValue: 700, boldTextPt: 14, largeTextPt: 18,
+        contrastRatio: {normal: {expected: 4.5}, large: {expected: 3}}, pseudoSizeThreshold: 0.25,
+        shadowOutlineEmMax: 0.2, textStrokeEmMin: 0.03,
+    };
+    const results = await axe.run(context, {
+        runOnly: {type: "tag", values: tags}, checks: {"color-contrast": {options: contrast}},
+    });
     return results.violations.map((violation) => ({
         id: violation.id,
         impact: violation.impact,
