@@ -68,8 +68,9 @@ class BarChart:
 
 
 def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
-    """One bar an hour. A window of more than a day names each hour with its day, and marks where days
-    begin: seven days of bare hours read as one."""
+    """One bar an hour. A window of more than a day marks where days begin (seven days of bare hours read as one);
+    a day's is marked by its hours. A window of more hours than a day has names each bar's hour with its day: the
+    dashboard's day (from the hour it began in to the hour now) holds 25, its first and last at the same time."""
     days = len(hours) > HOURS_A_DAY
     name = format_day_and_time if days else _short_time
     peak = max((hour.done + hour.failed for hour in hours), default=0)
@@ -95,7 +96,7 @@ def hourly_chart(hours: Sequence[HourOutcomes]) -> BarChart:
         bars.append(
             Bar(when, hour.done, hour.failed, x, slot * (1 - GAP), done_y, done_height, failed_y, failed_height, title)
         )
-    ticks = _day_ticks(hours, slot) if days else _hour_ticks(hours, slot)
+    ticks = _day_ticks(hours, slot) if len(hours) > HOURS_A_DAY + 1 else _hour_ticks(hours, slot)
     levels = [(baseline - count * scale, label) for count, label in zip(counts, labels, strict=True)]
     return BarChart(baseline + BELOW, peak, bars, ticks, levels, left, baseline)
 

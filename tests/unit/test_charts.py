@@ -25,6 +25,17 @@ def test_a_day_is_marked_by_its_hours() -> None:
     assert chart.bars[0].title == "13:00: 0 erledigt, 0 fehlgeschlagen"
 
 
+def test_the_dashboards_day_is_marked_by_its_hours_and_its_bars_name_their_day() -> None:
+    """The dashboard's 24 hours hold 25 bars (from the hour they began in to the hour now): taken for a longer
+    window, the chart was marked by the day alone, one date under it and no hour. Its first and last bars are at
+    the same time of day, so each bar's title names its day."""
+    with use_locale("de"), use_timezone("Europe/Berlin"):
+        chart = hourly_chart(hours(25))
+    assert [label for _x, label in chart.ticks] == ["13:00", "20:00", "03:00"]
+    assert chart.bars[0].title == "1. Dez., 13:00: 0 erledigt, 0 fehlgeschlagen"
+    assert chart.bars[24].title.startswith("2. Dez., 13:00")
+
+
 def test_the_names_under_the_bars_each_have_room_to_the_next_and_to_the_end() -> None:
     """On a phone the bars are some 250 px wide: seven days' names in the chart's 12 px text overlapped, and a
     name at the last bars ran out of the chart. At most four, each a fifth of the width at least."""
