@@ -110,6 +110,8 @@ async def screenshot_of_scrolled(
             await page.goto(site.url("/"))
             await page.wait_for_function(scrolled)
             await page.get_by_role("button", name="Report a bug").click()
+            # Drawing a long page takes seconds, more on a busy machine: the dialog is waited for that long.
+            await expect(page.get_by_role("dialog", name="Report a bug")).to_be_visible(timeout=60_000)
             await send_from_dialog(page, "The page is wrong down here")
         return await sent_screenshot(tenant, project["id"])
 

@@ -440,10 +440,21 @@ function bringToFront(host) {
   if (host.nextElementSibling) document.documentElement.appendChild(host);
 }
 
+// Once the next frame is painted, or after a moment in a tab that paints none (in the background, headless).
+function painted() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve));
+    setTimeout(resolve, 100);
+  });
+}
+
 // A picture of the page, or why there is none.
 async function screenshotFor(root, config, isOwn) {
   if (!config.features.screenshot) return { screenshot: null, screenshotFailed: false };
   const capturing = toast(root, config.texts.capturing);
+  // The page is drawn on the page's one thread, which a long page holds for seconds: the notice is painted first
+  // (it showed only once the drawing was done), and the click that opened the dialog is over meanwhile.
+  await painted();
   try {
     const { captureMethod: method, useScreenCaptureAPI } = config;
     return { screenshot: await takeScreenshot({ method, useScreenCaptureAPI, isOwn }), screenshotFailed: false };
