@@ -394,3 +394,15 @@ async def test_logging_in_from_a_page_in_another_language_keeps_the_saved_one(
         first = await anonymous.post("/ui/login?lang=ja", data={"email": newcomer.email, "password": PASSWORD})
         assert first.headers["location"] == "/ui/reports"
         assert (await anonymous.get("/api/v1/auth/me")).json()["data"]["user"]["locale"] == "ja"
+
+
+async def test_changing_ones_settings_answers_what_reading_them_answers(tenants: TenantFactory) -> None:
+    """`PATCH /api/v1/auth/me` answered the bare user where `GET` answers `{user, organization, role, organizations}`,
+    so a client that keeps the document it read had to read it again after every change."""
+    async with tenants.create() as tenant:
+        changed = await tenant.client.patch("/api/v1/auth/me", json={"name": "Ada Lovelace", "timezone": "Asia/Tokyo"})
+        assert changed.status_code == 200, changed.text
+        read = await tenant.client.get("/api/v1/auth/me")
+        assert changed.json() == read.json()
+        assert read.json()["data"]["user"]["name"] == "Ada Lovelace"
+        assert read.json()["data"]["organization"]["id"] == tenant.organization_id

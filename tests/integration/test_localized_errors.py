@@ -114,7 +114,7 @@ async def test_saved_preference_beats_accept_language(tenants: TenantFactory) ->
     async with tenants.create() as tenant:
         saved = await tenant.client.patch("/api/v1/auth/me", json={"locale": "es"})
         assert saved.status_code == 200, saved.text
-        assert saved.json()["data"]["locale"] == "es"
+        assert saved.json()["data"]["user"]["locale"] == "es"
         response = await missing_project(tenant, **{"Accept-Language": "de"})
         explicit = await tenant.client.get(f"/api/v1/projects/{uuid.uuid4()}?lang=zh-TW")
     assert_error(response, 404, "NOT_FOUND", "No se encontró el recurso solicitado.")
@@ -126,7 +126,7 @@ async def test_saved_preference_is_stored_as_a_shipped_locale(tenants: TenantFac
     async with tenants.create() as tenant:
         refused = await tenant.client.patch("/api/v1/auth/me?lang=de", json={"locale": "tlh"})
         saved = await tenant.client.patch("/api/v1/auth/me", json={"locale": "zh-TW"})
-    assert saved.json()["data"]["locale"] == "zh_Hant_TW"
+    assert saved.json()["data"]["user"]["locale"] == "zh_Hant_TW"
     assert_error(refused, 400, "VALIDATION_ERROR", "Die Anfrage ist ungültig.")
     assert refused.json()["details"] == [{"field": "locale", "message": "Diese Sprache ist nicht verfügbar."}]
 

@@ -26,7 +26,7 @@ async def test_an_assignee_hears_of_the_assignment_and_of_comments_in_their_lang
 ) -> None:
     async with tenants.create() as tenant, member_of(tenant, app) as member:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")
-        me = (await member.patch("/api/v1/auth/me", json={"locale": "de"})).json()["data"]
+        me = (await member.patch("/api/v1/auth/me", json={"locale": "de"})).json()["data"]["user"]
         bot = {"Authorization": f"Bearer {(await tenant.create_token('CI bot'))['token']}"}
         with receiving_mail() as mailbox:
             async with running_worker():
@@ -64,7 +64,7 @@ async def test_an_assignee_hears_of_the_assignment_and_of_comments_in_their_lang
 async def test_no_mail_once_turned_off_nor_for_a_report_given_to_someone_else(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant, member_of(tenant, app) as member, member_of(tenant, app) as other:
         project = await tenant.create_project("Shop")
-        me = (await member.patch("/api/v1/auth/me", json={"emailNotifications": False})).json()["data"]
+        me = (await member.patch("/api/v1/auth/me", json={"emailNotifications": False})).json()["data"]["user"]
         assert me["emailNotifications"] is False
         someone = (await other.get("/api/v1/auth/me")).json()["data"]["user"]
         with receiving_mail() as mailbox:

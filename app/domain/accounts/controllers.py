@@ -206,9 +206,7 @@ class AuthController(Controller):
     ) -> Envelope[schemas.Me]:
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.users.get(identity.user_id)
-        memberships = await accounts.memberships(user.id)
-        organization, role = next(m for m in memberships if m[0].id == identity.organization_id)
-        return ok(_me(user, organization, role, memberships))
+        return ok(await _me_in_session(identity, accounts, user))
 
     @patch("/me", operation_id="UpdateMe", guards=[requires_session], security=SESSION)
     async def update_me(
@@ -216,10 +214,11 @@ class AuthController(Controller):
         identity: NamedDependency[Identity],
         data: JSONBody[schemas.ProfileUpdate],
         accounts: NamedDependency[AccountService],
-    ) -> Envelope[schemas.UserRead]:
+    ) -> Envelope[schemas.Me]:
+        """Change the signed-in person's own settings; answers what `GetMe` answers, with the change in it."""
         assert identity.user_id is not None  # noqa: S101 - guaranteed by requires_session
         user = await accounts.update_profile(identity.user_id, data)
-        return ok(user_read(user))
+        return ok(await _me_in_session(identity, accounts, user))
 
     @delete(
         "/me",
@@ -355,6 +354,12 @@ class AuthController(Controller):
         organization, role = next(m for m in memberships if m[0].id == organization_id)
         start_session(request, user, organization.id)
         return ok(_me(user, organization, role, memberships))
+
+
+async def _me_in_session(identity: Identity, accounts: AccountService, user: User) -> schemas.Me:
+    memberships = await accounts.memberships(user.id)
+    organization, role = next(m for m in memberships if m[0].id == identity.organization_id)
+    return _me(user, organization, role, memberships)
 
 
 def _me(
