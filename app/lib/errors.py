@@ -293,6 +293,12 @@ def validation_error(message: str) -> LanternError:
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field=field, message=localized)])
 
 
+def repeated_parameter(name: str) -> FieldError:
+    """A query parameter of one value sent more than once, named as sent: taking the last value dropped the others
+    without a word (`status=new&status=doing` listed one status's reports)."""
+    return FieldError(name, _("This parameter takes one value: send it once."))
+
+
 def sent_twice(first: str, second: str) -> LanternError:
     """A 400 for one field sent under two names (`assigneeId` and `assignee_id`, `page_size` and `pageSize`),
     each named as sent: taking either would drop the other without a word."""

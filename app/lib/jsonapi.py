@@ -27,7 +27,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.lib.asgi import VARIES_ON_ACCEPT
-from app.lib.errors import ErrorCode, FieldError, LanternError, sent_twice
+from app.lib.errors import ErrorCode, FieldError, LanternError, repeated_parameter, sent_twice
 from app.lib.i18n import format_number
 from app.lib.i18n import gettext as _
 from app.lib.schema import AsSent, Envelope, created, ok
@@ -386,7 +386,7 @@ class _Parser:
     def feed(self, key: str, value: str) -> None:
         if is_parameter(key) and not key.startswith("filter["):  # a filter sent again adds to its values
             if key in self.fed:
-                self.errors.append(FieldError(key, _("This parameter takes one value: send it once.")))
+                self.errors.append(repeated_parameter(key))
                 return
             self.fed.add(key)
         if key == "include":

@@ -18,7 +18,7 @@ from litestar import Request
 
 from app.lib import jsonapi
 from app.lib.asgi import PUBLIC_INGEST
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, repeated_parameter
 from app.lib.i18n import gettext as _
 from app.lib.query import query_names, sent_query_name
 
@@ -43,7 +43,6 @@ def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
     if not unknown and not repeated:
         return
     names = ", ".join(sorted(declared))
-    once = _("This parameter takes one value: send it once.")
     raise LanternError(
         ErrorCode.VALIDATION_ERROR,
         details=[
@@ -56,6 +55,6 @@ def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
                 )
                 for key in unknown
             ),
-            *(FieldError(sent_query_name(request.scope, key), once) for key in repeated),
+            *(repeated_parameter(sent_query_name(request.scope, key)) for key in repeated),
         ],
     )
