@@ -26,6 +26,9 @@ async def test_a_manager_changes_the_organizations_settings(tenants: TenantFacto
         await expect(page.get_by_role("alert")).to_have_text("Please correct the marked fields.")
         await expect(page.get_by_label("Allowed e-mail domains")).to_have_attribute("aria-invalid", "true")
         await expect(page.get_by_label("Allowed e-mail domains")).to_have_value("acme.example\nnot a domain")
+        # Among several domains, the reason says which line holds the one refused.
+        refused = "Line 2: Must be a domain, such as example.com."
+        await expect(page.locator("#email_domains-error")).to_have_text(refused)
 
         await page.get_by_label("Allowed e-mail domains").fill("acme.example")
         await page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
@@ -74,6 +77,23 @@ async def test_a_projects_settings_use_the_pages_width_as_the_organizations_do(
         widths = await page.locator("main > .card").evaluate_all("(cards) => cards.map((card) => card.offsetWidth)")
         assert len(widths) == 6, widths  # settings, people, GitHub, the widget's line, its keys, deletion
         assert set(widths) == {content}, widths
+
+
+async def test_a_refused_allowed_origin_is_named_by_its_line(tenants: TenantFactory, page: Page) -> None:
+    """Among several origins, "Must be a site" said not which was refused. Lines are counted as the box shows them,
+    blank ones too."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", allowedOrigins=["example.com"])
+        await log_in(page, tenant.email, path=f"/ui/projects/{project['id']}")
+        origins = page.get_by_label("Allowed origins")
+        await origins.fill("example.com\n\nhttps://shop example\nhttps://shop.example")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator("#allowed_origins-error")).to_have_text(
+            "Line 3: Must be a site, such as https://example.com or example.com:8080."
+        )
+        await expect(origins).to_have_attribute("aria-invalid", "true")
+        await expect(origins).to_have_value("example.com\n\nhttps://shop example\nhttps://shop.example")
+        assert (await read(tenant, f"/api/v1/projects/{project['id']}"))["allowedOrigins"] == ["example.com"]
 
 
 # The "New …" forms below the lists, by their cards' headings.

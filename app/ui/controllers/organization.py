@@ -23,7 +23,7 @@ from app.domain.transfer.services import ARCHIVE_KEPT, ExportShown, Organization
 from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.lib.storage import storage
-from app.ui.forms import Form, field_errors
+from app.ui.forms import Form, TypedList, field_errors
 from app.ui.pages import PAGE_HEADERS, Layout, form_page, requires_person, see_other
 from app.ui.views import time_zones
 from tenants.guards import requires_manager, requires_owner
@@ -45,14 +45,16 @@ class SettingsForm:
         return cls(organization.name, organization.default_locale, organization.timezone, domains)
 
     def changes(self) -> OrganizationUpdate:
-        domains = self.email_domains.replace(",", " ").split()
         body = {
             "name": self.name.strip(),
             "defaultLocale": self.default_locale,
             "timezone": self.timezone.strip(),
-            "security": {"allowedEmailDomains": domains},
+            "security": {"allowedEmailDomains": self.email_domains_typed().entries},
         }
         return convert_body(body, OrganizationUpdate)
+
+    def email_domains_typed(self) -> TypedList:
+        return TypedList.of(self.email_domains, separators=r"[,\s]")
 
 
 @dataclass
@@ -100,7 +102,8 @@ class OrganizationPages(Controller):
             await organizations.update(data.changes())
         except LanternError as error:
             export = await self._export(layout, exports)
-            return self._page(layout, data, errors=field_errors(error, FIELDS), export=export)
+            typed = {"security.allowedEmailDomains": data.email_domains_typed()}
+            return self._page(layout, data, errors=field_errors(error, FIELDS, typed), export=export)
         return see_other(f"{SETTINGS_PATH}?notice=saved")
 
     @post("/settings/export", guards=[requires_owner])

@@ -28,7 +28,7 @@ from app.lib.errors import LanternError
 from app.lib.schema import convert_body
 from app.lib.try_pass import issue_try_pass
 from app.lib.web_addresses import public_address
-from app.ui.forms import Form, field_errors, whole_number
+from app.ui.forms import Form, TypedList, field_errors, whole_number
 from app.ui.pages import Layout, form_page, page, requires_person, see_other, show_once, take_shown_once
 from tenants.guards import requires_manager
 
@@ -130,11 +130,14 @@ class SettingsForm:
             **{field: "on" if features.get(name, name != "attachments") else None for name, field in FEATURES.items()},
         )
 
+    def allowed_origins_typed(self) -> TypedList:
+        return TypedList.of(self.allowed_origins)
+
     def changes(self) -> ProjectUpdate:
         changes: dict[str, Any] = {
             "name": self.name.strip(),
             "siteUrl": self.site_url.strip() or None,
-            "allowedOrigins": [line.strip() for line in self.allowed_origins.splitlines() if line.strip()],
+            "allowedOrigins": self.allowed_origins_typed().entries,
             "rateLimitPerMinute": whole_number(self.rate_limit_per_minute),
             "isActive": self.is_active is not None,
             "guestsSeeGuests": self.guests_see_guests is not None,
@@ -322,7 +325,7 @@ class ProjectSetupPages(Controller):
             await projects.update_project(project_id, data.changes())
         except LanternError as error:
             project = await projects.get(project_id)
-            errors = field_errors(error, SETTINGS_FIELDS)
+            errors = field_errors(error, SETTINGS_FIELDS, {"allowedOrigins": data.allowed_origins_typed()})
             return await _settings_page(layout, project, projects, connections, data, errors=errors)
         return see_other(f"/ui/projects/{project_id}?saved=1")
 
