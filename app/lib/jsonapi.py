@@ -215,6 +215,9 @@ async def body_as_sent(
     relationship's id renamed to the field that takes it by `relationships` (`authorId` → `userId`). A document
     with neither creates a resource of nothing sent (what is missing named in its attributes), and changes
     nothing: a change's is a 400, as its documented body (`openapi.jsonapi_body`) says."""
+    if len(body) == 1 and "data" in body and not is_document(body):  # a list of resources, say: one at a time
+        message = _('Must be one resource object {"type": …, "attributes": …}.')
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("data", message)])
     if not is_document(body):
         return other_form(body)
     if names_resource is None and "id" in body["data"]:

@@ -154,6 +154,26 @@ async def test_a_documents_unknown_attribute_is_named_where_it_was_sent(
         ], write
 
 
+async def test_a_document_whose_data_is_not_one_resource_object_is_refused_as_such(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`data` as a list of resource objects (a batch, which Lantern does not take) was refused as a field "not
+    allowed", which told a JSON:API client nothing."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            writes = await _writes(tenant, anonymous)
+            answers = []
+            for write in writes:
+                one = json.loads(write.document())["data"]
+                answers += [
+                    (write, await write.send(tenant.client, json.dumps({"data": data}))) for data in ([one, one], None)
+                ]
+    refusal = {"field": "data", "message": 'Muss ein einzelnes Ressourcenobjekt {"type": …, "attributes": …} sein.'}
+    for write, answer in answers:
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [refusal], write
+
+
 async def test_a_change_document_that_changes_nothing_is_refused_as_a_reports_is(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
