@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
 import msgspec
 import structlog
@@ -312,6 +312,27 @@ def sent_twice(first: str, second: str) -> LanternError:
     )
 
 
+class Refusals:
+    """The checks of one body, each refusing on its own, answered as one refusal: a client fixes every field in one
+    go. Each check runs `with refusals:`; `raise_any()` after the last raises what they refused together."""
+
+    def __init__(self) -> None:
+        self.details: list[FieldError] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, _traceback: object) -> bool:
+        if isinstance(error, LanternError) and error.code is ErrorCode.VALIDATION_ERROR and error.details:
+            self.details += error.details
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.details:
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=self.details)
+
+
 def every_error(body: Any, schema: Any, first: str) -> LanternError:
     """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
 
@@ -364,10 +385,22 @@ def _enum_values(kind: Any) -> list[str]:
     return [value for option in get_args(kind) for value in _enum_values(option)]
 
 
+@dataclass(frozen=True)
+class PartOf:
+    """Marks a field sent as an object of some of `struct`'s fields, to be merged into a stored one (a project's
+    widget configuration: the fields sent change, the others stay) and checked whole once merged. When the body
+    is refused for another field, its fields are checked too, each as `struct`'s, so every refusal comes at once."""
+
+    struct: type[msgspec.Struct]
+
+
 def _struct(kind: Any) -> type[msgspec.Struct] | None:
-    """The struct a field holds (`Page`, `Page | None`), or None for any other type."""
+    """The struct a field holds (`Page`, `Page | None`) or is `PartOf`, or None for any other type."""
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
         return kind
+    if get_origin(kind) is Annotated:
+        part_of = next((mark.struct for mark in kind.__metadata__ if isinstance(mark, PartOf)), None)
+        return part_of or _struct(get_args(kind)[0])
     candidates = [option for option in get_args(kind) if option not in {type(None), msgspec.UnsetType}]
     if get_origin(kind) in {Union, UnionType} and len(candidates) == 1:
         return _struct(candidates[0])

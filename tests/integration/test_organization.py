@@ -595,6 +595,29 @@ async def test_a_project_is_created_with_what_an_update_can_set(tenants: TenantF
     assert wrong.json()["details"][0]["field"] == "widgetConfig.theme"
 
 
+async def test_every_refusal_of_a_project_body_comes_at_once(tenants: TenantFactory) -> None:
+    """The widget's configuration was checked only once the rest of the body passed, and the site's address and
+    the allowed origins each on their own: a client fixing a body met one refusal after another."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        refused_by_the_schema = {"name": "", "widgetConfig": {"theme": "neon", "glow": 1}}
+        refused_by_the_checks = {
+            "siteUrl": "https://shop.example:99999/",  # no port: the schema takes it, the check does not
+            "allowedOrigins": ["example.com", "co.uk"],
+            "widgetConfig": {"theme": "neon"},
+        }
+        answers = [
+            await tenant.client.post("/api/v1/projects", json=refused_by_the_schema),
+            await tenant.client.patch(f"/api/v1/projects/{project['id']}", json=refused_by_the_schema),
+            await tenant.client.post("/api/v1/projects", json={"name": "Other", **refused_by_the_checks}),
+            await tenant.client.patch(f"/api/v1/projects/{project['id']}", json=refused_by_the_checks),
+        ]
+    fields = [sorted(detail["field"] for detail in answer.json()["details"]) for answer in answers]
+    assert [answer.status_code for answer in answers] == [400] * 4, [answer.text for answer in answers]
+    assert fields[:2] == [["name", "widgetConfig.glow", "widgetConfig.theme"]] * 2
+    assert fields[2:] == [["allowedOrigins[1]", "siteUrl", "widgetConfig.theme"]] * 2
+
+
 async def test_the_widgets_main_colour_is_one_under_both_its_names(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:

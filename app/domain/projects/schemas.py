@@ -10,6 +10,7 @@ import msgspec
 
 from app.domain.accounts.schemas import Email, Name
 from app.domain.organizations.schemas import PersonId
+from app.lib.errors import PartOf
 from app.lib.openapi import json_schema
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
 from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_two_ways, unwrapped
@@ -76,7 +77,9 @@ class WidgetConfig(CamelStruct, forbid_unknown_fields=True):
 
 # The fields of a widget configuration a project's creation or change sends, over the defaults or the stored
 # ones (`features` too, one by one): any of WidgetConfig's, which all have a default.
-WidgetConfigSent = Annotated[dict[str, Any], documented_as(**cast("dict[str, Any]", json_schema(WidgetConfig)))]
+WidgetConfigSent = Annotated[
+    dict[str, Any], documented_as(**cast("dict[str, Any]", json_schema(WidgetConfig))), PartOf(WidgetConfig)
+]
 
 
 class WidgetSettings(WidgetConfig, kw_only=True):

@@ -24,7 +24,7 @@ from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConf
 from app.domain.reports.models import ProjectColumn
 from app.domain.reports.services import MovedReports, ReportService, TrackingService
 from app.lib.cors import allowed_origin_refusal
-from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
+from app.lib.errors import ErrorCode, FieldError, LanternError, Refusals, not_found
 from app.lib.i18n import gettext as _
 from app.lib.paging import Paged, Window, page_of
 from app.lib.queue import enqueue_after_commit
@@ -109,14 +109,20 @@ class ProjectService(TenantService[Project]):
         """A new project under the prefix sent, or one made from its name. Requests taking the same prefix at once
         all pass the check; the database keeps it to the first to commit. The others are refused saying why when
         the client named the prefix, and step to the next free one when it was made from the name."""
-        check_web_address(data.site_url, "siteUrl")
-        _check_allowed_origins(data.allowed_origins)
+        refusals = Refusals()
+        with refusals:
+            check_web_address(data.site_url, "siteUrl")
+        with refusals:
+            _check_allowed_origins(data.allowed_origins)
+        with refusals:
+            widget_config = _changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config)
+        refusals.raise_any()
         for attempt in range(PREFIX_TRIES):
             prefix = data.tracking_prefix or await self._free_prefix(default_tracking_prefix(data.name))
             await self._check_prefix_free(prefix)
             try:
                 async with self.session.begin_nested():
-                    project = await self.create(_new_project(data, prefix))
+                    project = await self.create(_new_project(data, prefix, widget_config))
                     self.session.add(ProjectPrefix(project_id=project.id, prefix=prefix))
                     await self.session.flush()
             except (IntegrityError, RepositoryIntegrityError):
@@ -140,13 +146,18 @@ class ProjectService(TenantService[Project]):
             name: value for name in changes.__struct_fields__ if (value := getattr(changes, name)) is not msgspec.UNSET
         }
         prefix = values.pop("tracking_prefix", project.tracking_prefix)
-        if "widget_config" in values:
-            values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
+        refusals = Refusals()
         if "site_url" in values:
-            check_web_address(values["site_url"], "siteUrl")
+            with refusals:
+                check_web_address(values["site_url"], "siteUrl")
         if "allowed_origins" in values:
-            _check_allowed_origins(values["allowed_origins"])
+            with refusals:
+                _check_allowed_origins(values["allowed_origins"])
             values["allowed_origins"] = list(values["allowed_origins"])
+        if "widget_config" in values:
+            with refusals:
+                values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
+        refusals.raise_any()
         for name, value in values.items():
             setattr(project, name, value)
         if prefix != project.tracking_prefix:
@@ -392,7 +403,7 @@ class ProjectService(TenantService[Project]):
         return await ReportService(session=self.session).unassign_unseen(user.id, actor)
 
 
-def _new_project(data: ProjectCreate, prefix: str) -> Project:
+def _new_project(data: ProjectCreate, prefix: str, widget_config: dict[str, Any]) -> Project:
     return Project(
         name=data.name,
         site_url=data.site_url,
@@ -403,7 +414,7 @@ def _new_project(data: ProjectCreate, prefix: str) -> Project:
         guests_see_guests=data.guests_see_guests,
         require_origin=data.require_origin,
         rate_limit_per_minute=data.rate_limit_per_minute or get_settings().default_project_rate_limit,
-        widget_config=_changed_widget_config(msgspec.to_builtins(WidgetConfig()), data.widget_config),
+        widget_config=widget_config,
     )
 
 
