@@ -13,6 +13,7 @@ Redirects are not followed: a target names its final address.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import enum
 import ipaddress
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import anyio
 import httpcore
@@ -186,9 +187,26 @@ class Answer:
 _NO_ANSWER = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError)
 
 
+def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    """`url` without the user and password it may carry (`https://user:secret@host/hook`), and `headers` with the
+    Basic authorization they stand for, as curl and browsers send them: httpcore sends none, and a receiver
+    behind Basic authorization refused every delivery. Headers that authorize already (GitHub's token) win."""
+    parts = urlsplit(url)
+    user_info, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, list(headers)
+    url = urlunsplit(parts._replace(netloc=host))
+    if any(name.lower() == "authorization" for name, _value in headers):
+        return url, list(headers)
+    user, _colon, password = user_info.partition(":")
+    credentials = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return url, [*headers, ("Authorization", f"Basic {credentials}")]
+
+
 async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, read_limit: int = 0) -> Answer:
     """POST `body`; read at most `read_limit` bytes of the answer (a target could send gigabytes). Never
     raises for what the network or the target does: every call ends with an answer to record."""
+    url, headers = _signed_in(url, headers)
     settings = get_settings()
     backend = None if settings.allow_private_targets else PublicOnlyBackend()
     time_limit = settings.outbound_timeout_seconds

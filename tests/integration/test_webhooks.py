@@ -22,6 +22,7 @@ checks the refusal; LANTERN_OUTBOUND_RETRY_SECONDS=0.2 makes retries come within
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import os
@@ -32,16 +33,18 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from arq.constants import default_queue_name, job_key_prefix
 from arq.jobs import deserialize_job
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from app.domain.reports.models import Screenshot
 from app.domain.reports.screenshots import ScreenshotService
 from app.domain.webhooks.events import WebhookEvents
+from app.domain.webhooks.models import WebhookDelivery
 from app.domain.webhooks.services import DeliveryService
 from app.lib.fair_share import OUTBOUND_SHARE, POSTPONE_MAX_SECONDS, SLOT_LEASE_MS
 from app.lib.queue import OUTBOUND_QUEUE, deserialize
@@ -830,6 +833,44 @@ async def test_a_delivery_whose_webhook_was_turned_off_meanwhile_is_neither_sent
         [seen] = await deliveries(tenant, hook["id"])
     assert (seen["status"], seen["attempts"], receiver.requests) == ("failed", 0, [])
     assert seen["error"] == "Not sent: the webhook was turned off first."
+
+
+async def test_a_delivery_whose_webhook_was_turned_off_before_its_retry_keeps_its_last_answer(
+    tenants: TenantFactory,
+) -> None:
+    """Its 500 was wiped (`responseStatus: null`) by the retry that was never sent: why it failed was gone."""
+    async with tenants.create() as tenant, Receiver(statuses=[500]) as receiver:
+        hook = await create_webhook(tenant, receiver.url)
+        delivery = uuid.UUID((await ping(tenant, hook["id"]))["id"])  # no worker here: attempted below
+        async with tenant_session(tenant) as session:
+            assert await DeliveryService(session=session).attempt(delivery) == "pending"
+            # Due again now, as when its retry comes.
+            await session.execute(
+                update(WebhookDelivery).where(WebhookDelivery.id == delivery).values(next_attempt_at=func.now())
+            )
+            await session.commit()
+        _data(await tenant.client.patch(f"{WEBHOOKS}/{hook['id']}", json={"active": False}), 200)
+        async with tenant_session(tenant) as session:
+            assert await DeliveryService(session=session).attempt(delivery) == "failed"
+        [seen] = await deliveries(tenant, hook["id"])
+    assert (seen["status"], seen["attempts"], seen["responseStatus"]) == ("failed", 1, 500)
+    assert seen["error"] == "Not sent: the webhook was turned off first."
+    assert len(receiver.requests) == 1
+
+
+async def test_a_receiver_behind_basic_authorization_gets_the_credentials_of_its_address(
+    tenants: TenantFactory, worker: Any
+) -> None:
+    """`https://user:secret@host/hook` was saved, and its credentials never sent: no `Authorization`, so a
+    receiver behind Basic authorization refused every delivery. The address goes without them."""
+    async with tenants.create() as tenant, Receiver() as receiver:
+        url = receiver.url.replace("http://", "http://hook%40acme:s%3Acret@")
+        hook = await create_webhook(tenant, url)
+        await ping(tenant, hook["id"])
+        [request] = await receiver.wait_for(1)
+    assert request.headers["authorization"] == f"Basic {base64.b64encode(b'hook@acme:s:cret').decode()}"
+    assert request.headers["host"] == urlsplit(receiver.url).netloc
+    assert signed_body(request, hook["secret"])["event"] == "ping"
 
 
 async def test_gone_disables_the_webhook(tenants: TenantFactory, anonymous: ApiClient, worker: Any) -> None:

@@ -233,10 +233,12 @@ class DeliveryService(TenantService[WebhookDelivery]):
         earns once committed. Returns what the log is to say of a failure, its event and details, for once the
         outcome is recorded: a delivery that went with its webhook meanwhile is not to be retried after all."""
         now = datetime.now(UTC)
-        delivery.response_status = outcome.status
-        delivery.error = outcome.error if webhook.active else sender.WEBHOOK_OFF
-        if not webhook.active:
-            delivery.attempts -= 1  # the claim counted a call that was not made
+        if webhook.active:
+            delivery.response_status = outcome.status
+            delivery.error = outcome.error
+        else:  # no call was made: the claim's count goes back, and the last answer (a 500, say) stays shown
+            delivery.error = sender.WEBHOOK_OFF
+            delivery.attempts -= 1
         delivery.next_attempt_at = None
         if outcome.succeeded:
             delivery.status = DeliveryStatus.DELIVERED.value
