@@ -235,8 +235,19 @@ def _is_preflight(request: Request[Any, Any, Any]) -> bool:
 
 
 async def _answer_preflight(scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-    """A preflight's answer: `headers` (who may read, which methods), the headers a page may send, for how long."""
-    answer = {**headers, "Access-Control-Allow-Headers": ALLOWED_HEADERS, "Access-Control-Max-Age": PREFLIGHT_MAX_AGE}
+    """A preflight's answer: `headers` (who may read, which methods), the headers a page may send, for how long.
+
+    A page may send, besides Lantern's headers, any it asks for: a page that wrapped `fetch` to add its own to every
+    request (`X-Requested-With`, a CSRF token) before the widget's script ran lost the widget, whose requests went
+    through the wrapper and were refused. No answer allows credentials, so a header lets a page do nothing here
+    it could not do without it."""
+    asked = Request(scope).headers.get("access-control-request-headers", "").strip()
+    answer = {
+        **headers,
+        "Access-Control-Allow-Headers": f"{ALLOWED_HEADERS}, {asked}" if asked else ALLOWED_HEADERS,
+        "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        "Vary": ", ".join(filter(None, (headers.get("Vary"), "Access-Control-Request-Headers"))),
+    }
     response = Response(content=None, status_code=204, headers=answer)
     await response.to_asgi_response(app=None, request=Request(scope))(scope, receive, send)
 

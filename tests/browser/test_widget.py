@@ -671,6 +671,29 @@ async def test_the_widget_works_on_a_dark_page_that_wraps_fetch_and_covers_its_c
     assert has_color(image, BOX_RED, (205, 205, 315, 315)), "the box the visitor ticked is ticked"
 
 
+async def test_the_widget_works_on_a_page_that_wrapped_fetch_before_it_ran(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """A wrapper that adds a header to every request, set before the deferred script ran: the widget's own requests
+    went through it, their CORS check refused the header, and the page had no widget at all."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            site.pages["/"] = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><h1>Shop</h1>
+  <script>
+    const pageFetch = window.fetch;
+    window.fetch = (input, init = {{}}) =>
+      pageFetch(input, {{ ...init, headers: {{ "X-Requested-With": "XMLHttpRequest", ...init.headers }} }});
+  </script>
+  <script src="{live_server}/widget.js" data-api-key="{project["apiKey"]}" defer></script></body></html>"""
+            await page.goto(site.url("/"))
+            await page.get_by_role("button", name="Report a bug").click()
+            await send_from_dialog(page, "Wrapped checkout")
+        report = await the_only_report(tenant, project["id"])
+    assert report["title"] == "Wrapped checkout"
+
+
 async def test_a_page_that_refuses_inline_styles_gets_a_styled_widget_and_no_unstyled_screenshot(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:

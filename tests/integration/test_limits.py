@@ -894,6 +894,18 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
         assert preflight.headers["access-control-allow-origin"] == "https://example.com"
         assert "POST" in preflight.headers["access-control-allow-methods"]
         assert "X-API-Key" in preflight.headers["access-control-allow-headers"]
+        # A header the page's own scripts add to every request (a wrapped `fetch`) is allowed too.
+        wrapped = await anonymous.options(
+            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
+            headers={
+                "Origin": "https://example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-requested-with",
+            },
+        )
+        assert wrapped.status_code == 204
+        assert "x-requested-with" in wrapped.headers["access-control-allow-headers"]
+        assert "Access-Control-Request-Headers" in wrapped.headers["vary"]
         wrong_scheme = await anonymous.options(
             f"/api/v1/widget/submit?apiKey={project['apiKey']}",
             headers={"Origin": "http://example.com", "Access-Control-Request-Method": "POST"},
