@@ -241,6 +241,46 @@ async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_
     assert [file["name"] for file in plain_attached] == ["cart.png"]
 
 
+async def test_more_images_than_a_report_takes_are_refused_before_sending(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """Six images chosen were all listed, "Thank you" came, and the report held the first four: the others were
+    dropped without a word. The chooser is marked where the visitor sees it (its input is hidden)."""
+    images = [
+        {"name": f"step-{number}.png", "mimeType": "image/png", "buffer": png_of((20, 20), (number * 40, 0, 0))}
+        for number in range(1, 7)
+    ]
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            features = {"screenshot": False, "annotation": False, "consoleCapture": True, "attachments": True}
+            changed = await tenant.client.patch(
+                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
+            )
+            assert changed.status_code == 200, changed.text
+            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+            dialog = await opened_dialog(page, site.url("/checkout"))
+            chooser = dialog.get_by_label("Attach images (optional)")
+            await dialog.get_by_label("Title").fill("Every step fails")
+            await chooser.set_input_files(images)
+            status = dialog.get_by_role("status")
+            await expect(status).to_have_text("A report takes at most 4 images: choose again.")
+            await expect(chooser).to_have_attribute("aria-invalid", "true")
+            outline = await dialog.locator(".choose .secondary").evaluate(
+                "(button) => getComputedStyle(button).outline"
+            )
+            assert "rgb(185, 28, 28)" in outline, outline
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(status).to_have_text("A report takes at most 4 images: choose again.")
+            await chooser.set_input_files(images[:4])
+            await expect(chooser).not_to_have_attribute("aria-invalid", "true")
+            await expect(status).to_have_text("")
+            await send_from_dialog(page, "Every step fails")
+        report = await the_only_report(tenant, project["id"])
+        attached = (await tenant.client.get(f"/api/v1/reports/{report['id']}/attachments")).json()["data"]
+    assert sorted(file["name"] for file in attached) == [f"step-{number}.png" for number in range(1, 5)]
+
+
 def _contrast(first: str, second: str) -> float:
     """WCAG's contrast ratio of two CSS colours `rgb(r, g, b)`."""
 
@@ -523,6 +563,58 @@ async def test_a_refused_field_is_marked_and_focused_and_closing_returns_to_the_
             await page.keyboard.press("Escape")
             await launcher.click()
             await expect(title).to_have_value("")
+
+
+async def test_focus_that_leaves_for_the_page_comes_back_and_an_input_methods_escape_closes_nothing(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """After a click on the dialog's blank space, Shift+Tab went on to the page behind the modal dialog, and
+    typing landed there. An Escape that cancels a conversion being typed (Japanese, Chinese) closed the dialog."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
+            await dialog.get_by_label("Title").fill("Checkout breaks")
+            await dialog.get_by_role("heading", name="Report a bug").click()
+            await page.keyboard.press("Shift+Tab")
+            await expect(page.locator("#pay")).not_to_be_focused()
+            assert await page.evaluate("document.activeElement.localName") == "lantern-widget"
+            await page.keyboard.type("!")
+            assert await page.locator("#pay").evaluate("(button) => button === document.activeElement") is False
+
+            composing = """(field) => field.dispatchEvent(new KeyboardEvent("keydown",
+                { key: "Escape", isComposing: true, bubbles: true, composed: true }))"""
+            await dialog.get_by_label("Description").evaluate(composing)
+            await expect(dialog).to_be_visible()
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_have_count(0)
+
+
+async def test_a_submission_that_gets_no_answer_ends_and_keeps_what_was_written(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """It stayed "Sending…" for good, and reopened, the dialog showed only "Sending…": nothing could be sent again."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
+            await dialog.get_by_label("Title").fill("Checkout breaks")
+            held: list[Route] = []
+
+            async def never_answer(route: Route) -> None:
+                held.append(route)
+
+            await page.route("**/api/v1/widget/submit**", never_answer)
+            await page.clock.install()  # the widget's wait for an answer, run forward below
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_have_text("Sending…")
+            await page.clock.run_for(10 * 60 * 1000)
+            await expect(dialog.get_by_role("status")).to_have_text(
+                "The report could not be sent: the server did not answer. Please try again."
+            )
+            await expect(dialog.get_by_label("Title")).to_have_value("Checkout breaks")
+            await expect(dialog.get_by_role("button", name="Send report")).not_to_have_attribute(
+                "aria-disabled", "true"
+            )
+            assert len(held) == 1
 
 
 async def test_a_send_from_the_keyboard_keeps_the_focus_in_the_dialog_when_it_fails(

@@ -85,6 +85,8 @@ input[type="checkbox"] { padding: 0; }
 .choose { display: flex; align-items: center; gap: 10px; font-weight: 400; cursor: pointer; }
 .choose .secondary { flex: none; padding: 7px 14px; font-size: 13px; }
 .chosen { overflow-wrap: anywhere; }
+/* The chooser shows the hidden input's refusal (its focus ring, drawn after, wins while it has the focus). */
+.file[aria-invalid="true"] + .choose .secondary { outline: 2px solid ${pick("#b91c1c", "#fca5a5")}; outline-offset: 2px; }
 .file:focus-visible + .choose .secondary { outline: 2px solid ${ring}; outline-offset: 2px; }
 .file:disabled + .choose { opacity: .6; cursor: default; }
 .tool:disabled, .swatch:disabled, .icon-button:disabled { opacity: .5; cursor: default; }

@@ -52,6 +52,15 @@ function fileChooser(texts) {
   const chosen = element("span", { className: "chosen", text: texts.noImageChosen });
   input.addEventListener("change", () => {
     chosen.textContent = [...input.files].map((file) => file.name).join(", ") || texts.noImageChosen;
+    const status = input.form.querySelector(".status");
+    const refusal = refusalBeforeSending(input.form, texts);
+    if (refusal && refusal.field === "attachments") {
+      showStatus(status, "error", refusal.message);
+      markInvalid(input.form, status, [refusal.field]);
+    } else if (input.getAttribute("aria-invalid")) {
+      showStatus(status, "", "");
+      markInvalid(input.form, status, []);
+    }
   });
   const button = element("span", { className: "secondary", "aria-hidden": "true", text: texts.chooseImages });
   return element("label", {}, [element("span", { text: texts.attachments }), input,
@@ -145,12 +154,14 @@ function markInvalid(form, status, fields) {
   if (invalid.length) invalid[0].focus();
 }
 
+const focusables = (dialog) => [...dialog.querySelectorAll("button,input,select,textarea")]
+  .filter((node) => !node.disabled && node.getClientRects().length);
+
 // Tab and Shift+Tab stay inside the modal dialog.
 function trapFocus(root, dialog) {
   dialog.addEventListener("keydown", (event) => {
     if (event.key !== "Tab") return;
-    const focusable = [...dialog.querySelectorAll("button,input,select,textarea")]
-      .filter((node) => !node.disabled && node.getClientRects().length);
+    const focusable = focusables(dialog);
     if (!focusable.length) return;
     const [first, last] = [focusable[0], focusable[focusable.length - 1]];
     if (event.shiftKey && root.activeElement === first) {
@@ -199,6 +210,28 @@ function stringify(value) {
   }
 }
 
+const chosenImages = (values) => values.getAll("attachments").filter((file) => file && file.size);
+
+// What the form holds that the server would refuse, said before anything is sent: a title too short, more images
+// than a report takes (all of them were listed as chosen, and those past the fourth dropped without a word).
+function refusalBeforeSending(form, texts) {
+  const values = new FormData(form);
+  if (String(values.get("title")).trim().length < TITLE_MIN) return { field: "title", message: texts.titleTooShort };
+  if (chosenImages(values).length > MAX_ATTACHMENTS) {
+    return { field: "attachments", message: texts.tooManyImages.replace("{max}", MAX_ATTACHMENTS) };
+  }
+  return null;
+}
+
+// A submission that gets no answer (a proxy that holds it, a server that hung) ends, so that the visitor can send
+// it again: it stayed "Sending…" for good. After half a minute, and a second more for each 25 KB it carries (a
+// slow phone's 200 kbit/s upload), so a large screenshot on a slow line is not cut off.
+function patienceFor(multipart) {
+  let bytes = 0;
+  for (const part of multipart.values()) bytes += typeof part === "string" ? part.length : part.size;
+  return 30000 + bytes / 25;
+}
+
 async function send({ settings, form, shot, recording, config, moment }) {
   const values = new FormData(form);
   const body = {
@@ -216,16 +249,22 @@ async function send({ settings, form, shot, recording, config, moment }) {
     if (shot.annotate) body.annotations = shot.annotator.annotations();
     multipart.append("screenshot", shot.annotator.toBlob(), "screenshot.png");
   }
-  values.getAll("attachments").filter((file) => file && file.size).slice(0, MAX_ATTACHMENTS)
-    .forEach((file) => multipart.append("attachments", file, file.name));
+  chosenImages(values).forEach((file) => multipart.append("attachments", file, file.name));
   multipart.append("data", stringify(body));
   const url = new URL(`${settings.apiUrl}/api/v1/widget/submit`);
   url.searchParams.set("apiKey", settings.apiKey); // a query, not a header: no CORS preflight per report
   if (settings.lang) url.searchParams.set("lang", settings.lang);
   if (settings.tryPass) url.searchParams.set("tryPass", settings.tryPass);
-  const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit" });
-  const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
-  return { ok: response.ok, retryAfter, body: await response.json().catch(() => ({})) };
+  const unanswered = new AbortController();
+  const timer = setTimeout(() => unanswered.abort(), patienceFor(multipart));
+  try {
+    const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit",
+      signal: unanswered.signal });
+    const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
+    return { ok: response.ok, retryAfter, body: await response.json().catch(() => ({})) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // The time of day `seconds` from now, as the page's language writes it ("14:05:30", "2:05:30 PM").
@@ -282,8 +321,9 @@ async function deliver(request, texts) {
     const message = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
       : details.length ? texts.correct : body.message || texts.failed;
     return { ok, kind: "error", message, details };
-  } catch (_unreachable) {
-    return { ok: false, kind: "error", message: texts.offline, details: [] };
+  } catch (error) {
+    const message = error && error.name === "AbortError" ? texts.noAnswer : texts.offline;
+    return { ok: false, kind: "error", message, details: [] };
   }
 }
 
@@ -319,9 +359,10 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   submit.addEventListener("click", (event) => {
     event.preventDefault();
     if (submit.getAttribute("aria-disabled")) return; // a send is under way
-    if (String(new FormData(form).get("title")).trim().length < TITLE_MIN) {
-      showStatus(status, "error", texts.titleTooShort);
-      markInvalid(form, status, ["title"]);
+    const refusal = refusalBeforeSending(form, texts);
+    if (refusal) {
+      showStatus(status, "error", refusal.message);
+      markInvalid(form, status, [refusal.field]);
       return;
     }
     markInvalid(form, status, []);
@@ -374,11 +415,19 @@ function openDialog({ root, settings, config, recording, moment, reporter, scree
     if (!sent) keepDraft(form, reporter);
     backdrop.remove();
     document.removeEventListener("keydown", onEscape, true);
+    document.removeEventListener("focusin", keepFocus, true);
     onClose();
   };
-  // Escape drops a mark being drawn first; the next one closes the dialog.
-  const onEscape = (event) => event.key === "Escape" && !(shot && shot.annotator.cancel()) && close();
+  // Escape drops a mark being drawn first; the next one closes the dialog. One that cancels a conversion being
+  // typed (Japanese, Chinese) is the input method's: it closed the dialog and lost the marks.
+  const onEscape = (event) =>
+    event.key === "Escape" && !event.isComposing && !(shot && shot.annotator.cancel()) && close();
   document.addEventListener("keydown", onEscape, true);
+  // Focus that leaves for the page comes back to the modal dialog: after a click on its blank space, Shift+Tab
+  // went from the page's body to its search field, where the visitor's typing landed. (Focus within the widget
+  // reaches the document as its host's.)
+  const keepFocus = (event) => event.target !== root.host && focusables(dialog)[0].focus();
+  document.addEventListener("focusin", keepFocus, true);
   closeButton.addEventListener("click", close);
   form.querySelector("[data-action=cancel]").addEventListener("click", close);
   sendOnClick({ backdrop, form, texts, request: { settings, form, shot, recording, config, moment },

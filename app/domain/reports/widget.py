@@ -63,6 +63,8 @@ def widget_texts() -> dict[str, object]:
         # Shown in place of the browser's own words of a file input, which are in the browser's language.
         "chooseImages": _("Choose images"),
         "noImageChosen": _("No image chosen"),
+        # {max} is filled in by the script: how many images a report takes besides its screenshot.
+        "tooManyImages": _("A report takes at most {max} images: choose again."),
         "send": _("Send report"),
         "sending": _("Sending…"),
         "cancel": _("Cancel"),
@@ -77,6 +79,7 @@ def widget_texts() -> dict[str, object]:
         "cutAt": _("This field takes at most {max} characters: the rest was left out."),
         "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
+        "noAnswer": _("The report could not be sent: the server did not answer. Please try again."),
         # Shown when a report sent from a dialog closed while sending fails: reopening gives the text back.
         "notSentKept": _("The report could not be sent. What you wrote is kept: open the form again to send it."),
     }
