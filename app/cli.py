@@ -131,6 +131,7 @@ def _database_errors(variable: str) -> Iterator[None]:
             raise
         if privilege:
             raise click.ClickException(_privilege_message(variable, _reason(error))) from None
+        variable = _set_variable(variable)
         if has_sqlstate(error, (TOO_MANY_CONNECTIONS,)):
             # It answers, and the URL is right: starting it or correcting the URL would not help.
             message = _(
@@ -159,6 +160,14 @@ def _reason(error: Exception) -> str:
     origin = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     cause = origin.__cause__ or origin  # asyncpg's error under SQLAlchemy's adapter
     return str(cause) or type(cause).__name__
+
+
+def _set_variable(variable: str) -> str:
+    """The variable a URL came from: DATABASE_URL's stands in for an unset DATABASE_OWNER_URL, and a line that
+    named DATABASE_OWNER_URL sent the operator to correct a variable they never set."""
+    if variable == "DATABASE_OWNER_URL" and not os.environ.get(variable, "").strip():
+        return "DATABASE_URL"
+    return variable
 
 
 def _privilege_message(variable: str, reason: str) -> str:
@@ -297,7 +306,6 @@ def _setting_message(error: SettingError) -> str:
     """Which variable is wrong, and what it takes, in the reader's language."""
     takes = {
         Expected.BOOLEAN: _("true or false (also 1, yes, on or 0, no, off)"),
-        Expected.WHOLE_NUMBER: _("a whole number of at least %(minimum)s", minimum=format_number(error.minimum)),
         Expected.WHOLE_NUMBER_IN_RANGE: _(
             "a whole number from %(minimum)s to %(maximum)s",
             minimum=format_number(error.minimum),
@@ -316,6 +324,10 @@ def _setting_message(error: SettingError) -> str:
         Expected.NETWORKS: _("IP addresses or networks (CIDR), separated by commas"),
         Expected.IP_ADDRESS: _("an IP address, such as 127.0.0.1 or 0.0.0.0 (no host name)"),
         Expected.URL: _("a URL that starts with %(schemes)s", schemes=", ".join(error.choices)),
+        Expected.URL_PARTS: _(
+            "a URL whose port, if it has one, is from 1 to 65535, and that names its database: PostgreSQL's by name, "
+            "SQLite's file, Redis' by number (if any)"
+        ),
         Expected.DIRECTORY: _("a directory that Lantern can create and write to"),
         Expected.S3_BUCKET: _("the bucket's name when LANTERN_STORAGE is s3"),
         Expected.PORT: _("a port number from 1 to 65535"),

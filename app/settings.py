@@ -24,6 +24,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 MAX_PORT = 65535
+MAX_WHOLE = 2**31 - 1  # what every store and client Lantern hands such a number to takes
 MAX_PROJECT_RATE_LIMIT = 10_000  # a project's own limit takes at most this (projects/schemas.py)
 MIN_SECRET_LENGTH = 16
 
@@ -33,7 +34,6 @@ class Expected(StrEnum):
     language: this module is read before the catalogs)."""
 
     BOOLEAN = "true or false"
-    WHOLE_NUMBER = "a whole number"
     WHOLE_NUMBER_IN_RANGE = "a whole number in the range"
     NUMBER_IN_RANGE = "a number in the range"
     NUMBER = "a number"
@@ -42,6 +42,7 @@ class Expected(StrEnum):
     NETWORKS = "IP addresses or networks"
     IP_ADDRESS = "an IP address"
     URL = "a URL of one of the schemes"
+    URL_PARTS = "a URL with a port in range that names its database"
     DIRECTORY = "a directory Lantern can create"
     S3_BUCKET = "a bucket name"
     PORT = "a port number"
@@ -80,7 +81,9 @@ def _env_bool(name: str, *, default: bool) -> bool:
 
 
 def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    return _env_int_in(name, default, minimum, math.inf, Expected.WHOLE_NUMBER)
+    """A whole number up to MAX_WHOLE: a larger one was taken, and refused by what it went to (Redis refused a
+    session's lifetime, and every login was a 500)."""
+    return _env_int_in(name, default, minimum, MAX_WHOLE)
 
 
 def _env_int_in(
@@ -165,11 +168,34 @@ def _env_ip_address(name: str, default: str) -> str:
 
 
 def _env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
-    """A URL of one of `schemes`: another one failed only once used, deep in its client, with a traceback."""
+    """A URL of one of `schemes` whose parts its client can use. Another scheme, a port past 65535 or not a number,
+    a Redis database that is not a number, each failed only once used, deep in its client, with a traceback (or,
+    Redis' database, was read as 0 by the web server and refused by the worker); `postgresql+asyncpg://` alone
+    was taken, and the driver picked a database by the system's user name."""
     value = _env(name, default)
     if not value.startswith(schemes):
         raise SettingError(name, value, Expected.URL, choices=schemes)
+    if not _names_its_database(value):
+        raise SettingError(name, value, Expected.URL_PARTS)
     return value
+
+
+def _names_its_database(url: str) -> bool:
+    """Whether `url`'s port, if any, is one, and it names its database: PostgreSQL's by name, SQLite's file (not
+    one in memory, gone with the process), Redis' by number if at all, a socket by its path."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for one out of range or not a number
+    except ValueError:
+        return False
+    if port == 0:
+        return False
+    database = parts.path.strip("/")
+    if parts.scheme == "unix":
+        return bool(database)  # the socket's path
+    if parts.scheme.startswith("redis"):
+        return not database or database.isdigit()
+    return bool(database) and database != ":memory:"
 
 
 def _env_locale(name: str, default: str) -> str:

@@ -166,7 +166,7 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         (
             "LANTERN_SESSION_MAX_AGE",
             "abc",
-            "LANTERN_SESSION_MAX_AGE is set to “abc”; it takes a whole number of at least 1.",
+            "LANTERN_SESSION_MAX_AGE is set to “abc”; it takes a whole number from 1 to 2,147,483,647.",
         ),
         ("LANTERN_COOKIE_SECURE", "ture", "it takes true or false"),
         ("LANTERN_TRUSTED_PROXIES", "10.0.0.0/8,proxy", "it takes IP addresses or networks (CIDR)"),
@@ -178,6 +178,19 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("LANTERN_PUBLIC_URL", "https://bugs.example.com:99999", "it takes an address that starts with http://"),
         ("DATABASE_URL", "garbage", "DATABASE_URL is set to “garbage”; it takes a URL that starts with sqlite+"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL is set to “localhost:6379”; it takes a URL that starts with redis"),
+        # A port out of range or not a number was a traceback; the scheme alone migrated the database the driver
+        # picked by the system's user name; a Redis database that is no number was database 0 to the web server.
+        ("DATABASE_URL", "postgresql+asyncpg://", "it takes a URL whose port, if it has one, is from 1 to 65535"),
+        ("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:99999/x", "whose port, if it has one, is from 1"),
+        ("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:abc/x", "whose port, if it has one, is from 1"),
+        ("DATABASE_URL", "postgresql+asyncpg://postgres@[::1/x", "whose port, if it has one, is from 1 to 65535"),
+        ("DATABASE_URL", "sqlite+aiosqlite://", "names its database: PostgreSQL's by name, SQLite's file"),
+        ("DATABASE_OWNER_URL", "sqlite+aiosqlite:///:memory:", "DATABASE_OWNER_URL is set to “sqlite+aiosqlite:"),
+        ("REDIS_URL", "redis://127.0.0.1:99999", "REDIS_URL is set to “redis://127.0.0.1:99999”; it takes a URL"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/x", "Redis' by number (if any)"),
+        # Taken, and refused once used: Redis refused the session's lifetime, and every login was a 500.
+        ("LANTERN_SESSION_MAX_AGE", "9" * 27, "it takes a whole number from 1 to 2,147,483,647."),
+        ("LANTERN_DATABASE_POOL_SIZE", "9" * 23, "it takes a whole number from 1 to 2,147,483,647."),
         ("HOST", "999.1.1.1", "HOST is set to “999.1.1.1”; it takes an IP address"),
         ("LANTERN_DEFAULT_LOCALE", "xx", "it takes one of: en, zh_Hant_TW, zh_Hans_CN, ja, es, de."),
         ("LANTERN_OUTBOUND_RETRY_SECONDS", "0", "it takes a number of at least 0.1."),
@@ -489,7 +502,10 @@ def test_a_database_that_does_not_answer_is_named_in_one_line(data_dir: Path) ->
     unreachable = f"postgresql+asyncpg://lantern@127.0.0.1:{free_port()}/lantern"
     env = clean_env(data_dir, LANG="en_US.UTF-8", DATABASE_URL=unreachable)
     said = refused_cli("migrate", env=env)
-    assert said.startswith("Error: The database of DATABASE_OWNER_URL cannot be used (")
+    # DATABASE_URL's stands in for DATABASE_OWNER_URL, which is not set: the line named that one.
+    assert said.startswith("Error: The database of DATABASE_URL cannot be used (")
+    assert said.endswith("): start it, or correct DATABASE_URL.")
+    said = refused_cli("migrate", env={**env, "DATABASE_OWNER_URL": unreachable})
     assert said.endswith("): start it, or correct DATABASE_OWNER_URL.")
     said = refused_cli("seed-demo", env=env)
     assert said.endswith("): start it, or correct DATABASE_URL.")
