@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
+from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH, SignupRequest
 from app.domain.transfer.exporting import ArchiveUnwritableError, export_organization, organizations_named
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
 from app.lib import terminal
@@ -43,6 +43,7 @@ from app.lib.i18n import gettext as _
 from app.lib.logging import LIBRARY_LOGGING_FILE
 from app.lib.queue import release_claims
 from app.lib.revisions import alembic_config, current_revision
+from app.lib.schema import convert_body
 from app.lib.storage import StorageUnavailableError
 from app.lib.supervisor import (
     Child,
@@ -429,6 +430,7 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
 def create_admin_command(email: str, password: str, organization_name: str, name: str, operator: bool) -> None:
     _require_migrated_database()
     _check_password_length(password)
+    _check_as_signup(email=email, password=password, name=name or email, organization_name=organization_name)
     try:
         asyncio.run(
             create_admin(
@@ -620,6 +622,27 @@ def _transfer_progress(*, importing: bool) -> Callable[[str, int], None]:
         click.echo(line, err=True)
 
     return told
+
+
+# The options of `create-admin` by the sign-up body's fields they fill.
+_SIGNUP_OPTIONS = {
+    "email": "--email",
+    "password": "--password",
+    "name": "--name",
+    "organization.name": "--organization",
+}
+
+
+def _check_as_signup(*, email: str, password: str, name: str, organization_name: str) -> None:
+    """The sign-up's checks of the new owner and organization, which create-admin skipped: "notanemail", an
+    organization of no name and a name on two lines were all created."""
+    body = {"email": email, "password": password, "name": name, "organization": {"name": organization_name}}
+    try:
+        convert_body(body, SignupRequest)
+    except LanternError as error:
+        refused = error.details[0]
+        option = _SIGNUP_OPTIONS.get(refused.field or "")
+        raise click.BadParameter(refused.message, param_hint=f"'{option}'" if option else None) from None
 
 
 def _check_password_length(password: str) -> None:

@@ -428,6 +428,29 @@ def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken
     assert sqlite_rows(data_dir / "lantern.db", "SELECT email FROM user_account") == [("owner@example.com",)]
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--email", "notanemail"], "Invalid value for '--email': Must be an e-mail address, such as name@"),
+        (["--organization", ""], "Invalid value for '--organization': This field is required."),
+        (["--organization", "A" * 201], "Invalid value for '--organization': Must be at most 200 characters long."),
+        (["--name", "two\nlines"], "Invalid value for '--name': Must be one line of text, not blank."),
+    ],
+)
+def test_create_admin_checks_what_sign_up_checks(data_dir: Path, options: list[str], said: str) -> None:
+    """Each of these was created: an owner "notanemail", an organization of no name or 201 characters, a name on
+    two lines. The API's sign-up refused them all."""
+    values = {"--email": "owner@example.com", "--organization": "Acme", "--password": "correct horse battery"}
+    values.update(zip(options[::2], options[1::2], strict=True))
+    refused = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*CLI, "create-admin", *(part for pair in values.items() for part in pair)],
+        cwd=ROOT, env=clean_env(data_dir, LANG="en_US.UTF-8"), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert said in refused.stderr
+    assert sqlite_rows(data_dir / "lantern.db", "SELECT email FROM user_account") == []
+
+
 def test_serve_and_worker_without_redis_say_so_in_one_line(data_dir: Path) -> None:
     env = clean_env(data_dir, LANG="en_US.UTF-8", PORT=str(free_port()))  # REDIS_URL left out, as any setting
     for command in ("serve", "worker"):

@@ -9,6 +9,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import zipfile
@@ -200,6 +201,7 @@ async def test_an_exported_organization_imports_as_one_that_answers_the_same(
         exported = await cli("export-organization", tenant.slug, str(path))
         assert exported.returncode == 0, exported.stderr
         assert "Exported reports: 4 records" in exported.stderr  # progress, a line per kind
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it was readable by every user of the machine
         rows = archived(path)
         # Nothing of the other organization's, and no credential.
         with zipfile.ZipFile(path) as archive:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
@@ -55,7 +56,8 @@ class _ArchiveFile(io.FileIO):
     def __init__(self, path: Path, destination: Path) -> None:
         self.destination = destination
         try:
-            super().__init__(path, "w")
+            # Readable by its owner alone (it was by every user): it holds every report, address and file.
+            super().__init__(path, "w", opener=_owner_only)
         except OSError as error:
             raise _unwritable(destination, error) from error
 
@@ -64,6 +66,12 @@ class _ArchiveFile(io.FileIO):
             return super().write(data)
         except OSError as error:
             raise _unwritable(self.destination, error) from error
+
+
+def _owner_only(path: str, flags: int) -> int:
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file left there before keeps its mode through O_TRUNC
+    return descriptor
 
 
 def _unwritable(path: Path, error: OSError) -> ArchiveUnwritableError:
