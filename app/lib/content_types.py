@@ -62,7 +62,8 @@ async def require_declared_content_type(request: Request[Any, Any, Any]) -> None
         acceptable = sent in _JSON_TYPES or sent.endswith("+json")
     else:
         acceptable = sent == declared
-    if not acceptable:
-        raise unsupported_content_type(declared)
+    if not acceptable:  # a JSON body of a handler in JSON:API mode is taken as a document too: both are named
+        documents = declared == RequestEncodingType.JSON.value and jsonapi.has_mode(request.route_handler)
+        raise unsupported_content_type(declared, *([jsonapi.MEDIA_TYPE] if documents else []))
     if declared == RequestEncodingType.JSON.value:
         refuse_nul_text(await request.body())

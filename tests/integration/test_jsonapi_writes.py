@@ -154,6 +154,26 @@ async def test_a_documents_unknown_attribute_is_named_where_it_was_sent(
         ], write
 
 
+async def test_a_body_of_a_type_no_write_reads_is_told_both_that_it_reads(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The 415 named application/json alone, where each of these writes takes a JSON:API document too."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            writes = await _writes(tenant, anonymous)
+            answers = [
+                (write, await write.send(tenant.client, write.document(), {"Content-Type": "text/plain"}))
+                for write in writes
+            ]
+    for write, answer in answers:
+        assert answer.status_code == 415, (write, answer.text)
+        [detail] = answer.json()["details"]
+        assert detail["field"] == "Content-Type", write
+        # (An attachment is also a file sent as multipart/form-data.)
+        assert detail["message"].startswith("Senden Sie den Anfragetext als application/json"), write
+        assert "application/vnd.api+json" in detail["message"], write
+
+
 async def test_a_document_whose_data_is_not_one_resource_object_is_refused_as_such(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
