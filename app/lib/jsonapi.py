@@ -738,10 +738,19 @@ class WholeList:
     def of(cls, request: Request[Any, Any, Any], query: JsonApiQuery, resources: Sequence[Resource]) -> WholeList:
         ordered = _in_order(resources, query.sort)
         offset = query.offset or 0
+        return cls.sliced(request, query, ordered[offset : offset + query.limit], len(ordered))
+
+    @classmethod
+    def sliced(
+        cls, request: Request[Any, Any, Any], query: JsonApiQuery, page: Sequence[Resource], total: int
+    ) -> WholeList:
+        """The page at `query`'s offset, sliced already (by the database, for a list too long to read whole), of a
+        list of `total` resources."""
+        offset = query.offset or 0
         end = offset + query.limit
-        following = link(request, offset=str(end)) if query.limit and end < len(ordered) else None
-        previous = link(request, offset=str(previous_offset(offset, query.limit, len(ordered)))) if offset > 0 else None
-        return cls(ordered[offset:end], page_links(request, following, previous), len(ordered))
+        following = link(request, offset=str(end)) if query.limit and end < total else None
+        previous = link(request, offset=str(previous_offset(offset, query.limit, total))) if offset > 0 else None
+        return cls(list(page), page_links(request, following, previous), total)
 
     def document(self, query: JsonApiQuery, included: Iterable[Resource] = ()) -> dict[str, Any]:
         meta = page_meta(len(self.items), self.total)
@@ -771,6 +780,16 @@ def native_or_document(  # noqa: PLR0913 - the request, what it reads, and how a
     rules = QueryRules(primary, sorts=sortable(kind) - {_id_key(kind, id_field)}, pages=WHOLE_LIST_PAGES)
     query = parse_query(request.query_params.multi_items(), rules)
     return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
+
+
+def plain_list_query(
+    request: Request[Any, Any, Any], type_name: str, *, kind: type[msgspec.Struct], id_field: str = "id"
+) -> tuple[JsonApiQuery, Callable[[msgspec.Struct], Resource]]:
+    """The query of a list of a type with no relationships that the database pages in its own order (a webhook's
+    deliveries, too many to read whole): sparse fieldsets and `page[limit]`/`page[offset]`, no sort. With how
+    one of its reads becomes a resource, for `WholeList.sliced`."""
+    primary, resource = _plain_type(type_name, kind, id_field)
+    return parse_query(request.query_params.multi_items(), QueryRules(primary, pages=WHOLE_LIST_PAGES)), resource
 
 
 def created_or_document(  # noqa: PLR0913 - the request, what it made, and how it is named

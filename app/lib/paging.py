@@ -51,10 +51,16 @@ class Window:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     whole: bool = False
+    start: int | None = None  # where a JSON:API page (`page[offset]`) starts, which no page number gives
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.page_size
+        return (self.page - 1) * self.page_size if self.start is None else self.start
+
+    @classmethod
+    def at(cls, offset: int, limit: int) -> Window:
+        """A JSON:API page the database slices: `limit` rows from `offset`."""
+        return cls(page_size=limit, start=offset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -858,6 +858,35 @@ async def test_a_delivery_whose_webhook_was_turned_off_before_its_retry_keeps_it
     assert len(receiver.requests) == 1
 
 
+async def test_every_delivery_is_reached_in_json_api_mode_too(tenants: TenantFactory) -> None:
+    """JSON:API mode read the latest 100 alone and said `total: 100`: of 111 deliveries, the 11 oldest could not
+    be reached. The database pages it as it pages the native list."""
+    async with tenants.create() as tenant:
+        hook = await create_webhook(tenant, "http://127.0.0.1:9/hook")
+        async with tenant_session(tenant) as session:
+            for number in range(111):
+                session.add(
+                    WebhookDelivery(
+                        webhook_id=uuid.UUID(hook["id"]), event="ping", payload={"n": number}, status="delivered"
+                    )
+                )
+                await session.flush()  # one at a time: each its own created_at, in order
+            await session.commit()
+        url = f"{WEBHOOKS}/{hook['id']}/deliveries"
+        walked: list[int] = []
+        next_link: str | None = f"{url}?page[limit]=50"
+        while next_link:
+            answer = await tenant.client.get(next_link, headers={"Accept": "application/vnd.api+json"})
+            assert answer.status_code == 200, answer.text
+            document = answer.json()
+            assert document["meta"]["total"] == 111, document["meta"]
+            walked += [resource["attributes"]["payload"]["n"] for resource in document["data"]]
+            next_link = document["links"]["next"]
+        sorted_by = await tenant.client.get(f"{url}?sort=event", headers={"Accept": "application/vnd.api+json"})
+    assert walked == list(range(110, -1, -1))  # every one, newest first
+    assert sorted_by.status_code == 400, sorted_by.text
+
+
 async def test_a_receiver_behind_basic_authorization_gets_the_credentials_of_its_address(
     tenants: TenantFactory, worker: Any
 ) -> None:

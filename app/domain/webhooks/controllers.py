@@ -198,7 +198,8 @@ class WebhookController(Controller):
         operation_id="ListWebhookDeliveries",
         description=(
             "The deliveries, newest first; `?status=failed` (or `pending`, `delivered`) lists those only. "
-            f"{PAGES_DESCRIPTION} In JSON:API mode, the latest 100. {PLAIN_DESCRIPTION}"
+            f"{PAGES_DESCRIPTION} In JSON:API mode, every one too, by `page[limit]` and `page[offset]` (no `sort`: "
+            f"newest first). {PLAIN_DESCRIPTION}"
         ),
     )
     async def list_deliveries(  # noqa: PLR0913 - the request, the webhook, its page and the services they touch
@@ -213,6 +214,14 @@ class WebhookController(Controller):
     ) -> ListAnswer[schemas.DeliveryRead]:
         """What was sent, and what came of it."""
         webhook = await webhooks.get(webhook_id)
+        if window.whole:  # JSON:API mode: paged by the database too (a month of deliveries is too many to read whole)
+            query, resource = jsonapi.plain_list_query(request, "delivery", kind=schemas.DeliveryRead)
+            window = Window.at(query.offset or 0, query.limit)
+            found = await deliveries.page(webhook.id, status, window)
+            resources = [resource(delivery_read(delivery)) for delivery in found.items]
+            return jsonapi.document_response(
+                jsonapi.WholeList.sliced(request, query, resources, found.total).document(query)
+            )
         found = await deliveries.page(webhook.id, status, window)
         reads = [delivery_read(delivery) for delivery in found.items]
         return page_or_document(request, "delivery", reads, found.total, window, kind=schemas.DeliveryRead)

@@ -159,11 +159,7 @@ class DeliveryService(TenantService[WebhookDelivery]):
         return list(await self.session.scalars(self._newest_first(webhook_id, status).limit(DELIVERIES_SHOWN)))
 
     async def page(self, webhook_id: UUID, status: DeliveryStatus | None, window: Window) -> Paged[WebhookDelivery]:
-        """A page of the deliveries, newest first: every one, page after page. Read whole (JSON:API mode), the
-        latest DELIVERIES_SHOWN, as before pages."""
-        if window.whole:
-            found = await self.recent(webhook_id, status)
-            return Paged(found, len(found))
+        """A page of the deliveries, newest first: every one, page after page."""
         return await page_of(self.session, self._newest_first(webhook_id, status), window)
 
     @staticmethod
