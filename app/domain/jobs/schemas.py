@@ -23,6 +23,7 @@ Waiting = Annotated[
     ),
 ]
 Running = Annotated[int, msgspec.Meta(description="Jobs a worker is running.")]
+Retrying = Annotated[int, msgspec.Meta(description="Jobs arq runs again after a failed run, in every state.")]
 
 
 class FunctionQueue(CamelStruct):
@@ -31,6 +32,7 @@ class FunctionQueue(CamelStruct):
     scheduled: Scheduled
     waiting: Waiting
     running: Running
+    retrying: Retrying
 
 
 class QueueNow(CamelStruct):
@@ -42,7 +44,7 @@ class QueueNow(CamelStruct):
     scheduled: Scheduled
     waiting: Waiting
     running: Running
-    retrying: Annotated[int, msgspec.Meta(description="Jobs arq runs again after a failed run, in every state.")]
+    retrying: Retrying
     functions: list[FunctionQueue]
     # The dashboard reads the first 10,000 jobs of the queue; true when there were more.
     truncated: bool

@@ -246,25 +246,29 @@ def _as_hour(value: datetime | str) -> datetime:
 
 
 def _queue_now(jobs: list[QueuedJob], *, truncated: bool) -> schemas.QueueNow:
-    states = Counter(job.state for job in jobs)
-    per_function: dict[str, Counter[JobState]] = {}
+    per_function: dict[str, list[QueuedJob]] = {}
     for job in jobs:
-        per_function.setdefault(job.function, Counter())[job.state] += 1
+        per_function.setdefault(job.function, []).append(job)
+    whole = _function_queue("", jobs)  # the whole queue, counted as each function's jobs are
     return schemas.QueueNow(
+        queued=whole.queued,
+        scheduled=whole.scheduled,
+        waiting=whole.waiting,
+        running=whole.running,
+        retrying=whole.retrying,
+        functions=[_function_queue(function, its_jobs) for function, its_jobs in sorted(per_function.items())],
+        truncated=truncated,
+    )
+
+
+def _function_queue(function: str, jobs: list[QueuedJob]) -> schemas.FunctionQueue:
+    """The jobs' counts by state, and of those arq is retrying (each function's too, as the whole queue's)."""
+    states = Counter(job.state for job in jobs)
+    return schemas.FunctionQueue(
+        function=function,
         queued=states[JobState.QUEUED],
         scheduled=states[JobState.SCHEDULED],
         waiting=states[JobState.WAITING],
         running=states[JobState.RUNNING],
         retrying=sum(1 for job in jobs if job.tries > 1),
-        functions=[
-            schemas.FunctionQueue(
-                function=function,
-                queued=counts[JobState.QUEUED],
-                scheduled=counts[JobState.SCHEDULED],
-                waiting=counts[JobState.WAITING],
-                running=counts[JobState.RUNNING],
-            )
-            for function, counts in sorted(per_function.items())
-        ],
-        truncated=truncated,
     )
