@@ -1416,6 +1416,30 @@ async def test_the_dialog_keeps_equal_margins_and_every_field_inside_them(  # no
     assert geometry["inWindow"], geometry
 
 
+async def test_a_key_revoked_while_the_visitor_writes_is_the_site_owners_to_read_of(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The visitor read "This widget key was revoked. The project's settings in Lantern show the key that replaced
+    it.", of settings they do not have. They are told it could not be sent, with their text kept; the console
+    says why, for the site's owner."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project, dialog = await open_dialog(page, tenant, site, live_server)
+            warnings: list[str] = []
+            page.on("console", lambda message: warnings.append(message.text))
+            await dialog.get_by_label("Title").fill("Checkout breaks")
+            keys = f"/api/v1/projects/{project['id']}/keys"
+            await tenant.client.post(keys)  # a new key, so that the first may go
+            first = next(
+                key for key in (await tenant.client.get(keys)).json()["data"] if key["key"] == project["apiKey"]
+            )
+            assert (await tenant.client.delete(f"{keys}/{first['id']}")).status_code == 204
+            await dialog.get_by_role("button", name="Send report").click()
+            await expect(dialog.get_by_role("status")).to_have_text("The report could not be sent.")
+            await expect(dialog.get_by_label("Title")).to_have_value("Checkout breaks")
+    assert any("Lantern: the report was refused (This widget key was revoked." in text for text in warnings), warnings
+
+
 async def test_the_try_page_sends_a_report_though_the_project_lists_only_its_sites(
     tenants: TenantFactory, page: Page
 ) -> None:

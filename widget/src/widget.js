@@ -261,7 +261,7 @@ async function send({ settings, form, shot, recording, config, moment }) {
     const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit",
       signal: unanswered.signal });
     const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
-    return { ok: response.ok, retryAfter, body: await response.json().catch(() => ({})) };
+    return { ok: response.ok, status: response.status, retryAfter, body: await response.json().catch(() => ({})) };
   } finally {
     clearTimeout(timer);
   }
@@ -309,17 +309,22 @@ function toast(root, text) {
 // How a send went, for the visitor: the status line's kind and message, and the refused fields' details.
 async function deliver(request, texts) {
   try {
-    const { ok, retryAfter, body } = await send(request);
+    const { ok, status, retryAfter, body } = await send(request);
     if (ok) {
       const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
       const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
       return { ok, kind: "done", message, details: [], report };
     }
     const details = body.details || [];
+    // A key revoked or a project paused since the page loaded, a site the project does not list: why is the
+    // site owner's to read, in the console ("The project's settings in Lantern show the key that replaced it"
+    // told the visitor of settings they do not have).
+    const ownersToFix = status === 401 || status === 403 || status === 404;
+    if (ownersToFix) console.warn(`Lantern: the report was refused (${body.message}).`);
     // A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not
     // only to wait.
     const message = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
-      : details.length ? texts.correct : body.message || texts.failed;
+      : details.length ? texts.correct : (!ownersToFix && body.message) || texts.failed;
     return { ok, kind: "error", message, details };
   } catch (error) {
     const message = error && error.name === "AbortError" ? texts.noAnswer : texts.offline;
