@@ -272,6 +272,14 @@ async def test_more_images_than_a_report_takes_are_refused_before_sending(
             assert "rgb(185, 28, 28)" in outline, outline
             await dialog.get_by_role("button", name="Send report").click()
             await expect(status).to_have_text("A report takes at most 4 images: choose again.")
+            # An image too large, or of another type, is named before anything is sent (12 MB were uploaded, to be
+            # refused with "An image can be at most 10 MB", the chooser not marked, no file named).
+            large = {"name": "large.png", "mimeType": "image/png", "buffer": b"\x89PNG" + bytes(10 * 1024 * 1024)}
+            await chooser.set_input_files([images[0], large])
+            await expect(status).to_have_text("large.png is larger than 10 MB: choose a smaller image.")
+            animated = {"name": "anim.gif", "mimeType": "image/gif", "buffer": b"GIF89a"}
+            await chooser.set_input_files([animated])
+            await expect(status).to_have_text("anim.gif is not a PNG, JPEG or WebP image.")
             await chooser.set_input_files(images[:4])
             await expect(chooser).not_to_have_attribute("aria-invalid", "true")
             await expect(status).to_have_text("")

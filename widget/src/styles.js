@@ -37,9 +37,12 @@ export function stylesFor(config, dark) {
 .backdrop {
   position: fixed; inset: 0; z-index: 2147483647; display: flex; align-items: center; justify-content: center;
   background: rgba(15, 23, 42, .55); padding: 16px;
+  /* A swipe on the backdrop, or past the dialog's end, scrolled the page behind the modal dialog. */
+  overscroll-behavior: contain; touch-action: none;
 }
 .dialog {
-  width: min(960px, 100%); max-height: calc(100vh - 32px); overflow: auto; border-radius: 10px;
+  width: min(960px, 100%); max-height: calc(100vh - 32px); overflow: auto; overscroll-behavior: contain;
+  touch-action: pan-x pan-y pinch-zoom; border-radius: 10px;
   background: ${pick("#ffffff", "#1f2937")}; color: ${pick("#111827", "#f3f4f6")}; box-shadow: 0 20px 50px rgba(0,0,0,.3);
 }
 header { display: flex; align-items: center; justify-content: space-between; padding: 14px 18px;
@@ -79,7 +82,8 @@ label.check { flex-direction: row; align-items: center; font-weight: 400; margin
 input, textarea, select { font: inherit; font-size: 14px; font-weight: 400; padding: 8px 10px; border-radius: 6px;
   /* At least 3:1 against the field's background: the border is what shows where to type. */
   border: 1px solid ${pick("#6b7280", "#9ca3af")}; background: ${pick("#ffffff", "#111827")}; color: inherit; }
-input[type="checkbox"] { padding: 0; }
+/* 20 px, not the browser's 13: a target a finger hits on a phone (the label around it takes a tap too). */
+input[type="checkbox"] { padding: 0; width: 20px; height: 20px; margin: 0 8px 0 0; flex: none; }
 .file { position: absolute; width: 1px; height: 1px; padding: 0; border: 0; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 .choose { display: flex; align-items: center; gap: 10px; font-weight: 400; cursor: pointer; }

@@ -46,14 +46,14 @@ function field(labelText, control) {
 // A file input's button and what it says of the files chosen are the browser's words, in the browser's language
 // ("Choose Files", "No file chosen"), whatever the widget's: the widget shows its own, in the visitor's, over the
 // input, which stays the label's control (focusable, read out, and what a click on the label opens).
-function fileChooser(texts) {
+function fileChooser(config, texts) {
   const input = element("input", { type: "file", name: "attachments", multiple: true, className: "file",
     accept: "image/png,image/jpeg,image/webp" });
   const chosen = element("span", { className: "chosen", text: texts.noImageChosen });
   input.addEventListener("change", () => {
     chosen.textContent = [...input.files].map((file) => file.name).join(", ") || texts.noImageChosen;
     const status = input.form.querySelector(".status");
-    const refusal = refusalBeforeSending(input.form, texts);
+    const refusal = refusalBeforeSending(input.form, config);
     if (refusal && refusal.field === "attachments") {
       showStatus(status, "error", refusal.message);
       markInvalid(input.form, status, [refusal.field]);
@@ -72,7 +72,7 @@ function reportForm(config, texts) {
   for (const [value, label] of Object.entries(texts.priorities)) {
     priorities.appendChild(element("option", { value, text: label, selected: value === "medium" }));
   }
-  const attachments = config.features.attachments ? fileChooser(texts) : null;
+  const attachments = config.features.attachments ? fileChooser(config, texts) : null;
   return element("form", { novalidate: true }, [
     field(texts.title, element("input", { name: "title", required: true, minlength: TITLE_MIN, maxlength: 200,
       placeholder: texts.titlePlaceholder, autocomplete: "off" })),
@@ -212,14 +212,22 @@ function stringify(value) {
 
 const chosenImages = (values) => values.getAll("attachments").filter((file) => file && file.size);
 
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
+
 // What the form holds that the server would refuse, said before anything is sent: a title too short, more images
-// than a report takes (all of them were listed as chosen, and those past the fourth dropped without a word).
-function refusalBeforeSending(form, texts) {
+// than a report takes (all of them were listed as chosen, and those past the fourth dropped without a word), an
+// image too large (12 MB were sent, to hear that 10 are the most) or of another type, by its name.
+function refusalBeforeSending(form, { texts, maxImageBytes }) {
   const values = new FormData(form);
   if (String(values.get("title")).trim().length < TITLE_MIN) return { field: "title", message: texts.titleTooShort };
-  if (chosenImages(values).length > MAX_ATTACHMENTS) {
+  const images = chosenImages(values);
+  if (images.length > MAX_ATTACHMENTS) {
     return { field: "attachments", message: texts.tooManyImages.replace("{max}", MAX_ATTACHMENTS) };
   }
+  const tooLarge = images.find((file) => file.size > maxImageBytes);
+  if (tooLarge) return { field: "attachments", message: texts.imageTooLarge.replace("{name}", tooLarge.name) };
+  const other = images.find((file) => IMAGE_TYPES.indexOf(file.type) < 0);
+  if (other) return { field: "attachments", message: texts.notAnImage.replace("{name}", other.name) };
   return null;
 }
 
@@ -364,7 +372,7 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   submit.addEventListener("click", (event) => {
     event.preventDefault();
     if (submit.getAttribute("aria-disabled")) return; // a send is under way
-    const refusal = refusalBeforeSending(form, texts);
+    const refusal = refusalBeforeSending(form, request.config);
     if (refusal) {
       showStatus(status, "error", refusal.message);
       markInvalid(form, status, [refusal.field]);

@@ -86,6 +86,7 @@ class WidgetSettings(WidgetConfig, kw_only=True):
     """What the widget reads: its project's configuration and name, and its texts in the visitor's language."""
 
     project_name: str
+    max_image_bytes: int  # what one image may weigh: the widget refuses a larger one before sending it
     texts: dict[str, Any]
 
 

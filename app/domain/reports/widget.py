@@ -10,8 +10,9 @@ from pathlib import Path
 
 from babel import Locale
 
+from app.domain.reports.ingest import MAX_UPLOAD_BYTES
 from app.domain.reports.labels import PRIORITY_LABELS
-from app.lib.i18n import current_locale, join_sentences, language_tag
+from app.lib.i18n import current_locale, format_megabytes, join_sentences, language_tag
 from app.lib.i18n import gettext as _
 
 # The bundle `make install` builds from widget/src (a build output, like the compiled catalogs).
@@ -65,6 +66,11 @@ def widget_texts() -> dict[str, object]:
         "noImageChosen": _("No image chosen"),
         # {max} is filled in by the script: how many images a report takes besides its screenshot.
         "tooManyImages": _("A report takes at most {max} images: choose again."),
+        # {name} is filled in by the script: the file the visitor chose.
+        "imageTooLarge": _(
+            "{name} is larger than %(size)s: choose a smaller image.", size=format_megabytes(MAX_UPLOAD_BYTES)
+        ),
+        "notAnImage": _("{name} is not a PNG, JPEG or WebP image."),
         "send": _("Send report"),
         "sending": _("Sending…"),
         "cancel": _("Cancel"),

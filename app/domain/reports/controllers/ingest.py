@@ -21,6 +21,7 @@ from app.domain.reports import schemas
 from app.domain.reports.attachments import save_widget_files
 from app.domain.reports.controllers.deps import DEPENDENCIES, widget_project_id
 from app.domain.reports.ingest import (
+    MAX_UPLOAD_BYTES,
     SentFile,
     WidgetFiles,
     accept,
@@ -190,7 +191,12 @@ class WidgetController(Controller):
             raise refusal
         # Read through the schema: a project saved before a field existed is served that field's default.
         stored = msgspec.convert(project.widget_config, WidgetConfig)
-        settings = WidgetSettings(**msgspec.structs.asdict(stored), project_name=project.name, texts=widget_texts())
+        settings = WidgetSettings(
+            **msgspec.structs.asdict(stored),
+            project_name=project.name,
+            max_image_bytes=MAX_UPLOAD_BYTES,
+            texts=widget_texts(),
+        )
         return WidgetConfigAnswer(data=settings, config=settings)
 
     @get(
