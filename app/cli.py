@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH, SignupRequest
+from app.domain.transfer.archive import KIND_LABELS
 from app.domain.transfer.exporting import ArchiveUnwritableError, export_organization, organizations_named
 from app.domain.transfer.importing import ArchiveRefusedError, import_organization, mail_invitations
 from app.lib import terminal
@@ -611,10 +612,10 @@ def _organization_named(reference: str) -> UUID:
 
 
 def _transfer_progress(*, importing: bool) -> Callable[[str, int], None]:
-    """A line on stderr per batch of a long transfer: the kind of record (the archive's name of it) and how many
-    so far."""
+    """A line on stderr per batch of a long transfer: the kind of record and how many so far."""
 
-    def told(kind: str, count: int) -> None:
+    def told(kind_name: str, count: int) -> None:
+        kind = KIND_LABELS[kind_name]
         if importing:
             line = ngettext("Imported %(kind)s: %(num)s record", "Imported %(kind)s: %(num)s records", count, kind=kind)
         else:

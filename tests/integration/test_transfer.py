@@ -412,8 +412,11 @@ async def test_an_export_never_replaces_a_file_unless_told_to(tenants: TenantFac
         assert str(earlier) in in_german.stderr
         assert "exists already" not in in_german.stderr
         assert earlier.read_bytes() == b"an earlier export"
-        replaced = await cli("export-organization", tenant.slug, str(earlier), "--overwrite")
+        replaced = await cli("export-organization", tenant.slug, str(earlier), "--overwrite", lang="de_DE.UTF-8")
         assert replaced.returncode == 0, replaced.stderr
+        # Each kind of record by its name in the reader's language ("project_prefixes exportiert" said the file's).
+        assert "Berichte exportiert: 1 Datensatz" in replaced.stderr, replaced.stderr
+        assert "Tracking-Präfixe exportiert: 1 Datensatz" in replaced.stderr, replaced.stderr
         with zipfile.ZipFile(earlier) as archive:
             manifest = json.loads(archive.read(MANIFEST))
         assert manifest["organization"]["slug"] == tenant.slug

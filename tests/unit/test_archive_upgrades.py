@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.transfer.archive import KINDS, MANIFEST
+from app.domain.transfer.archive import FILES_PROGRESS, KIND_LABELS, KINDS, MANIFEST
 from app.domain.transfer.importing import ArchiveRefusedError, archived_rows, read_manifest
 from app.domain.transfer.upgrades import (
     ARCHIVE_STEPS,
@@ -113,3 +113,8 @@ def test_an_archive_of_any_revision_since_the_first_archives_is_read_and_an_earl
             pytest.raises(ArchiveRefusedError, match="not an organization archive of Lantern"),
         ):
             read_manifest(archive, known)
+
+
+def test_the_operators_commands_name_every_kind_of_record_in_their_language() -> None:
+    """A kind added to the archive is named in the export's and import's progress lines, not by its file."""
+    assert set(KIND_LABELS) == _KIND_NAMES | {FILES_PROGRESS}

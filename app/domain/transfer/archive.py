@@ -34,6 +34,7 @@ from app.domain.reports.models import (
 )
 from app.domain.tokens.models import ApiToken
 from app.domain.webhooks.models import Webhook, WebhookDelivery
+from app.lib.i18n import lazy_gettext as _lazy
 
 # Raised when the archive's layout changes in a way an older Lantern could not read.
 FORMAT_VERSION = 1
@@ -99,6 +100,31 @@ PEOPLE_KIND = Kind(
     frozenset(column.name for column in _table(User).columns if column.name not in PEOPLE_COLUMNS),
 )
 KINDS = (ORGANIZATION_KIND, PEOPLE_KIND, *TENANT_KINDS)
+FILES_PROGRESS = "files"  # the stored files, told in the progress beside the kinds of record
+# What the operators' commands call each kind in their progress lines ("people exportiert", "project_prefixes
+# importiert" said the archive's file names, in English).
+KIND_LABELS = {
+    ORGANIZATION: _lazy("the organization"),
+    PEOPLE: _lazy("people"),
+    "memberships": _lazy("memberships"),
+    "projects": _lazy("projects"),
+    "project_prefixes": _lazy("tracking prefixes"),
+    "project_keys": _lazy("widget keys"),
+    "project_members": _lazy("project members and guests"),
+    "project_counters": _lazy("tracking counters"),
+    "project_columns": _lazy("columns"),
+    "api_tokens": _lazy("API tokens"),
+    "reports": _lazy("reports"),
+    "comments": _lazy("comments"),
+    "history": _lazy("history entries"),
+    "screenshots": _lazy("screenshots"),
+    "attachments": _lazy("attachments"),
+    "webhooks": _lazy("webhooks"),
+    "webhook_deliveries": _lazy("webhook deliveries"),
+    "github_connections": _lazy("GitHub connections"),
+    "github_issues": _lazy("GitHub issues"),
+    FILES_PROGRESS: _lazy("files"),
+}
 # Where the stored files are named: (kind, column).
 FILE_COLUMNS = (
     ("screenshots", "key"),

@@ -22,6 +22,7 @@ from app.domain.organizations.models import Organization
 from app.domain.transfer.archive import (
     FILE_COLUMNS,
     FILES,
+    FILES_PROGRESS,
     FORMAT_VERSION,
     MANIFEST,
     ORGANIZATION_KIND,
@@ -39,7 +40,6 @@ from tenants.context import system_scope, tenant_scope
 EXPORT_BATCH = 500
 # Told after each batch: the kind of record (the archive's file name without .jsonl, or "files") and how many so far.
 Progress = Callable[[str, int], None]
-FILES_PROGRESS = "files"
 # The kinds `Progress` names, in the order the archive is written, each at least once: how far an export is.
 PROGRESS_STEPS = (*(kind.name for kind in TENANT_KINDS), PEOPLE_KIND.name, FILES_PROGRESS)
 

@@ -50,6 +50,7 @@ from app.domain.reports.models import ProjectCounter, Report
 from app.domain.reports.search import search_fields
 from app.domain.transfer.archive import (
     FILES,
+    FILES_PROGRESS,
     FORMAT_VERSION,
     MANIFEST,
     ORGANIZATION_KIND,
@@ -466,8 +467,8 @@ class _Importer:
             await store.put(key, self.archive.read(info))
             count += 1
             if count % IMPORT_BATCH == 0:
-                self.progress("files", count)
-        self.progress("files", count)
+                self.progress(FILES_PROGRESS, count)
+        self.progress(FILES_PROGRESS, count)
         return count
 
     async def remove_files(self) -> None:
