@@ -381,8 +381,7 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
     """`--password`, asked for twice without being shown when left out (as create-admin and set-password take it)."""
     return click.option(
         "--password",
-        required=True,
-        prompt=_lazy("Password"),
+        prompt=_lazy("Password"),  # never missing, so not marked "[required]": left out, it is asked for
         hide_input=True,
         confirmation_prompt=True,
         cls=_Option,

@@ -38,15 +38,27 @@ def columns(text: str) -> int:
 
 def _pieces(word: str) -> list[str]:
     """A run of text without spaces, cut where a line may break: next to a wide character, unless the break
-    would start a line with closing punctuation or end one with an opening bracket."""
+    would start a line with closing punctuation or end one with an opening bracket, or fall inside click's square
+    brackets (`[必須]` was cut into `[必` and `須]`)."""
     pieces: list[str] = []
+    bracketed = 0
     for char in word:
         last = pieces[-1][-1] if pieces else ""
-        breaks = bool(last) and (_wide(last) or _wide(char)) and char not in _NO_LINE_START and last not in _NO_LINE_END
+        breaks = (
+            bool(last)
+            and (_wide(last) or _wide(char))
+            and char not in _NO_LINE_START
+            and last not in _NO_LINE_END
+            and not bracketed
+        )
         if pieces and not breaks:
             pieces[-1] += char
         else:
             pieces.append(char)
+        if char == "[":
+            bracketed += 1
+        elif char == "]" and bracketed:
+            bracketed -= 1
     return pieces
 
 
@@ -83,6 +95,11 @@ def _indented(lines: Iterable[str], first: str, rest: str) -> str:
 
 class HelpFormatter(click.HelpFormatter):
     """Click's help laid out in terminal columns, its lines broken by the rules of their script (see above)."""
+
+    def write_heading(self, heading: str) -> None:
+        """A heading and its colon, the full-width one after a wide character, as Japanese's `使い方` has."""
+        colon = "\uff1a" if heading and _wide(heading[-1]) else ":"
+        self.write(f"{'':>{self.current_indent}}{heading}{colon}\n")
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         if prefix is None:

@@ -279,7 +279,7 @@ _HELP_IN = {
         [
             "使い方： python -m app.cli [オプション] コマンド [引数]...",  # noqa: RUF001 - Japanese punctuation
             "Lantern：セルフホストできる",  # noqa: RUF001
-            "コマンド:",
+            "コマンド：",  # noqa: RUF001
             "このメッセージを表示して終了します。",
         ],
         [
@@ -287,14 +287,14 @@ _HELP_IN = {
             "組織のすべてのレコードと保存済みファイルを",
             "（組織：その",  # noqa: RUF001
             "--overwrite  アーカイブに既存のファイルがあれば置き換える",
-            "オプション:",
+            "オプション：",  # noqa: RUF001
         ],
     ),
     "zh_Hant_TW": (
         [
             "用法： python -m app.cli [選項] 命令 [參數]...",  # noqa: RUF001 - Chinese punctuation
             "Lantern：可自行託管",  # noqa: RUF001
-            "命令:",
+            "命令：",  # noqa: RUF001
             "顯示此訊息並結束。",
         ],
         [
@@ -302,7 +302,7 @@ _HELP_IN = {
             "將組織的所有記錄和已儲存檔案",
             "（組織：其",  # noqa: RUF001
             "--overwrite  取代封存檔處已有的檔案",
-            "選項:",
+            "選項：",  # noqa: RUF001
         ],
     ),
 }
@@ -344,6 +344,20 @@ def test_every_help_fits_an_80_column_terminal_in_every_language(locale: str) ->
     lines = [line for shown in helps for line in shown.output.splitlines()]
     assert [line for line in lines if _terminal_columns(line) > 80] == []
     assert [line for line in lines if line.strip()[:1] in {"。", "、", "，", "）", "："}] == []  # noqa: RUF001
+    # A heading's colon is the language's, as the usage line's is (Japanese wrote a full-width one after 使い方, and
+    # an ASCII one after オプション).
+    if locale in {"ja", "zh_Hant_TW", "zh_Hans_CN"}:
+        assert [line for line in lines if line.endswith(":")] == [], lines
+
+
+def test_a_password_asked_for_when_left_out_is_not_marked_required() -> None:
+    """`--password` said `[required]` and, beside it, that left out it is asked for: only the second is so."""
+    with environment(LANG="en_US.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANGUAGE=None):
+        helps = [CliRunner().invoke(cli, [command, "--help"]).output for command in ("create-admin", "set-password")]
+    for shown in helps:
+        options = {part.split()[0]: part for part in re.split(r"\n  (?=--)", shown)[1:]}
+        assert "[required]" in options["--email"], shown
+        assert "[required]" not in options["--password"], shown
 
 
 def test_every_value_a_command_takes_is_named_in_the_operators_language() -> None:

@@ -51,3 +51,9 @@ def test_a_text_too_wide_is_shortened_to_the_columns_given() -> None:
     japanese = shorten("組織とその最初のオーナーを作成します（運用者向け。）", 20)  # noqa: RUF001
     assert japanese.endswith("...")
     assert _columns(japanese) <= 20
+
+
+def test_clicks_square_brackets_hold_together() -> None:
+    """`[必須]` ("required") was cut into `[必` and `須]`."""
+    lines = wrap("オーナーのメールアドレス（ログインに使います）  [必須]", 50)  # noqa: RUF001
+    assert lines[-1] == "[必須]", lines
