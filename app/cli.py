@@ -253,6 +253,16 @@ class _Command(click.Command):
         `limit` terminal columns (click cut it to `limit` characters, which Chinese and Japanese run past)."""
         return terminal.shorten(super().get_short_help_str(limit=sys.maxsize), limit)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command once the settings are known good: a variable set wrong stops it with a line that says so.
+        Checked here, after its arguments were read, so that its `--help` shows whatever the settings (`PORT=abc`
+        answered `migrate --help` with the PORT's line, where `--help` alone showed the help)."""
+        try:
+            get_settings()
+        except SettingError as error:
+            raise click.ClickException(_setting_message(error)) from None
+        return super().invoke(ctx)
+
 
 class _CommandLine(_Command, click.Group):
     """The command line in the operator's language, chosen once for the whole run: from the arguments' parsing on
@@ -268,6 +278,9 @@ class _CommandLine(_Command, click.Group):
         locale = _cli_locale()
         with use_locale(locale), click_speaking(locale):
             return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return click.Group.invoke(self, ctx)  # the settings are each command's to check (`_Command.invoke`)
 
 
 class _Option(click.Option):
@@ -298,10 +311,7 @@ def _file(**checks: bool) -> click.Path:
 
 @click.group(cls=_CommandLine, help=_lazy("Lantern: self-hostable, multi-tenant, multilingual bug reporting."))
 def cli() -> None:
-    try:
-        get_settings()
-    except SettingError as error:
-        raise click.ClickException(_setting_message(error)) from None
+    """The command line's group: each command checks the settings as it runs (`_Command.invoke`)."""
 
 
 def _setting_message(error: SettingError) -> str:

@@ -232,6 +232,17 @@ def test_a_mistyped_setting_stops_a_command_with_a_line_that_names_it(variable: 
     assert refused.exception is None or isinstance(refused.exception, SystemExit)
 
 
+def test_a_commands_help_is_shown_whatever_the_settings() -> None:
+    """`PORT=abc … migrate --help` answered with the PORT's line, where `--help` alone showed the help."""
+    with environment(LANG="en_US.UTF-8", LC_ALL=None, LC_MESSAGES=None, PORT="abc"):
+        shown = CliRunner().invoke(cli, ["migrate", "--help"])
+        refused = CliRunner().invoke(cli, ["migrate"])
+    assert shown.exit_code == 0, shown.output
+    assert "Upgrade the database schema" in shown.output
+    assert refused.exit_code == 1
+    assert "PORT is set to “abc”" in refused.output
+
+
 def test_a_setting_below_its_range_is_told_the_range_in_the_readers_language() -> None:
     """It was told "mindestens 1", and not that 3,600 is the most it takes."""
     with environment(LANG="de_DE.UTF-8", LC_ALL=None, LC_MESSAGES=None, LANTERN_SCREENSHOT_TIMEOUT_SECONDS="0"):
