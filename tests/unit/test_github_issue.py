@@ -1,12 +1,13 @@
-"""A GitHub issue's body in the organization's language, its punctuation included."""
+"""A GitHub issue's body in the organization's language, its punctuation included; why none was made, in words."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from app.domain.integrations.github import WORD_JOINER, body
+from app.domain.integrations.github import WORD_JOINER, body, error_message, refusal
 from app.domain.reports.models import Report
+from app.lib import outbound
 from app.lib.i18n import use_locale
 from app.settings import get_settings
 
@@ -58,3 +59,12 @@ def test_a_report_within_githubs_limit_is_written_whole() -> None:
         f"Reported with Lantern as [SHOP-7]({get_settings().public_url}/ui/reports/SHOP-7).\n\n"
         "<details><summary>2 console errors</summary>\n\n```\nTypeError: cart is null\nplain\n```\n\n</details>\n"
     )
+
+
+def test_githubs_own_trouble_is_not_told_as_its_no() -> None:
+    """A 502, tried again later, read "GitHub refused to create the issue" while it was; a 422 is GitHub's no."""
+    trouble = outbound.Answer(502, b'{"message": "Server Error"}')
+    no = outbound.Answer(422, b'{"message": "Validation Failed"}')
+    with use_locale("en"):
+        assert error_message(refusal(trouble)) == "GitHub could not create the issue just now. (502 Server Error)"
+        assert error_message(refusal(no)) == "GitHub refused to create the issue. (422 Validation Failed)"

@@ -40,6 +40,7 @@ class Refusal(enum.StrEnum):
     """Why no issue was made, besides the network's reasons (outbound.Failure); stored as the error code."""
 
     REFUSED = "github_refused"  # GitHub answered no (bad token, no such repository, a label not allowed…)
+    UNAVAILABLE = "github_unavailable"  # GitHub's own trouble (5xx) or its rate limit: tried again later
     NOT_CONNECTED = "not_connected"  # the project was disconnected meanwhile
     TOKEN_UNREADABLE = "token_unreadable"  # noqa: S105 - an error code: sealed with another secret key
 
@@ -281,8 +282,10 @@ def _rate_limited(answer: outbound.Answer) -> bool:
 
 
 def refusal(answer: outbound.Answer) -> str:
-    """The stored error of a final no: GitHub's status and its own words."""
-    return f"{Refusal.REFUSED}: {answer.status} {_message(answer)}".strip()[: outbound.MAX_ERROR_LENGTH]
+    """The stored error of an answer that made no issue, with GitHub's status and its own words: a no, or GitHub's
+    trouble (which was stored as a no, "GitHub refused", while it was being tried again)."""
+    code = Refusal.UNAVAILABLE if worth_retrying(answer) else Refusal.REFUSED
+    return f"{code}: {answer.status} {_message(answer)}".strip()[: outbound.MAX_ERROR_LENGTH]
 
 
 def _message(answer: outbound.Answer) -> str:
@@ -296,6 +299,7 @@ def error_message(error: str) -> str:
     """A stored error in the reader's language."""
     messages: dict[str, str] = {
         Refusal.REFUSED: _("GitHub refused to create the issue."),
+        Refusal.UNAVAILABLE: _("GitHub could not create the issue just now."),
         Refusal.NOT_CONNECTED: _("The project is no longer connected to GitHub."),
         Refusal.TOKEN_UNREADABLE: _("The stored GitHub token can no longer be read: enter it again."),
     }
