@@ -342,6 +342,12 @@ async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(ten
         ]
         for body, field in cases:
             _refused(await tenant.client.post(WEBHOOKS, json=body), 400, "VALIDATION_ERROR", field)
+        # Each of BugHerd's fields beside ours is one field sent twice (it was our fields "not allowed", and
+        # `event` required).
+        both = {"target_url": url, "url": url, "event": "task_create", "events": ["report.created"]}
+        twice = await tenant.client.post(WEBHOOKS, json=both)
+        _refused(twice, 400, "VALIDATION_ERROR", "target_url")
+        assert [detail["field"] for detail in twice.json()["details"]] == ["url", "target_url"], twice.text
         hook = await create_webhook(tenant, f" {url}\n", ["report.created"])  # pasted with a line's ends
         assert hook["url"] == url
         for change, field in (

@@ -16,7 +16,7 @@ from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDe
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
-from app.lib.errors import ErrorCode
+from app.lib.errors import ErrorCode, sent_twice
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
@@ -66,8 +66,12 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
 
 
 def _creation(sent: AsSent) -> schemas.WebhookCreate:
-    """Our body, or BugHerd's (`target_url`, one `event`, `project_id`)."""
+    """Our body, or BugHerd's (`target_url`, one `event`, `project_id`). A field sent in both forms (`url` beside
+    `target_url`) is one sent twice: it was refused as our fields "not allowed" in BugHerd's body."""
     if _from_bugherd(sent):
+        for bugherds, ours in _BUGHERD_NAMES.items():
+            if bugherds in sent.fields and ours in sent.fields:
+                raise sent_twice(sent.path(ours), sent.path(bugherds))
         return convert_body(sent, schemas.BugherdWebhook).native()
     return convert_body(sent, schemas.WebhookCreate)
 
