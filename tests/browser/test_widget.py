@@ -58,6 +58,20 @@ async def open_dialog(page: Page, tenant: Tenant, site: Site, live_server: str) 
     return project, page.get_by_role("dialog", name="Report a bug")
 
 
+async def dialog_with_features(
+    page: Page, tenant: Tenant, site: Site, live_server: str, features: dict[str, bool]
+) -> tuple[dict[str, Any], Locator]:
+    """`tenant`'s project on `site` with the widget's `features` as given, and its dialog opened on the checkout
+    page."""
+    project = await project_for(tenant, site)
+    changed = await tenant.client.patch(
+        f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
+    )
+    assert changed.status_code == 200, changed.text
+    site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+    return project, await opened_dialog(page, site.url("/checkout"))
+
+
 async def the_only_report(tenant: Tenant, project_id: str) -> dict[str, Any]:
     listed = await tenant.client.get(f"/api/v1/reports?projectId={project_id}")
     assert listed.status_code == 200, listed.text
@@ -206,14 +220,8 @@ async def test_images_a_visitor_attaches_are_the_reports_attachments_beside_its_
     cart = {"name": "cart.png", "mimeType": "image/png", "buffer": png_of((40, 30), (0, 90, 200))}
     async with tenants.create() as tenant:
         with Site({}) as site:
-            project = await project_for(tenant, site)
             features = {"screenshot": True, "annotation": True, "consoleCapture": True, "attachments": True}
-            changed = await tenant.client.patch(
-                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
-            )
-            assert changed.status_code == 200, changed.text
-            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            dialog = await opened_dialog(page, site.url("/checkout"))
+            project, dialog = await dialog_with_features(page, tenant, site, live_server, features)
             await draw_box(page)
             await dialog.get_by_label("Attach images (optional)").set_input_files([cart])
             await send_from_dialog(page, "The cart shows the wrong total")
@@ -252,14 +260,8 @@ async def test_more_images_than_a_report_takes_are_refused_before_sending(
     ]
     async with tenants.create() as tenant:
         with Site({}) as site:
-            project = await project_for(tenant, site)
             features = {"screenshot": False, "annotation": False, "consoleCapture": True, "attachments": True}
-            changed = await tenant.client.patch(
-                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"features": features}}
-            )
-            assert changed.status_code == 200, changed.text
-            site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-            dialog = await opened_dialog(page, site.url("/checkout"))
+            project, dialog = await dialog_with_features(page, tenant, site, live_server, features)
             chooser = dialog.get_by_label("Attach images (optional)")
             await dialog.get_by_label("Title").fill("Every step fails")
             await chooser.set_input_files(images)

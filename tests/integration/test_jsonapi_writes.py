@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -136,18 +137,31 @@ async def test_a_document_of_another_resource_is_a_conflict(tenants: TenantFacto
         assert [detail["field"] for detail in answer.json()["details"]] == [f"data.{member}"], (write, answer.text)
 
 
+async def _sent_to_every_write(
+    tenants: TenantFactory,
+    anonymous: ApiClient,
+    bodies: Callable[[Write], list[str]],
+    headers: dict[str, str] | None = None,
+) -> list[tuple[Write, Any]]:
+    """Each of `bodies`' bodies of each write, sent to it in one organization; with each answer."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
+        async with tenants.create() as tenant:
+            return [
+                (write, await write.send(tenant.client, body, headers))
+                for write in await _writes(tenant, anonymous)
+                for body in bodies(write)
+            ]
+
+
 async def test_a_documents_unknown_attribute_is_named_where_it_was_sent(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
-    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
-        async with tenants.create() as tenant:
-            writes = await _writes(tenant, anonymous)
-            answers = []
-            for write in writes:
-                body = json.loads(write.document())
-                body["data"]["attributes"]["colour"] = "red"
-                answers.append((write, await write.send(tenant.client, json.dumps(body))))
-    for write, answer in answers:
+    def coloured(write: Write) -> list[str]:
+        body = json.loads(write.document())
+        body["data"]["attributes"]["colour"] = "red"
+        return [json.dumps(body)]
+
+    for write, answer in await _sent_to_every_write(tenants, anonymous, coloured):
         assert answer.status_code == 400, (write, answer.text)
         assert answer.json()["details"] == [
             {"field": "data.attributes.colour", "message": "Dieses Feld ist nicht zulässig."}
@@ -158,13 +172,9 @@ async def test_a_body_of_a_type_no_write_reads_is_told_both_that_it_reads(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
     """The 415 named application/json alone, where each of these writes takes a JSON:API document too."""
-    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
-        async with tenants.create() as tenant:
-            writes = await _writes(tenant, anonymous)
-            answers = [
-                (write, await write.send(tenant.client, write.document(), {"Content-Type": "text/plain"}))
-                for write in writes
-            ]
+    answers = await _sent_to_every_write(
+        tenants, anonymous, lambda write: [write.document()], {"Content-Type": "text/plain"}
+    )
     for write, answer in answers:
         assert answer.status_code == 415, (write, answer.text)
         [detail] = answer.json()["details"]
@@ -179,17 +189,13 @@ async def test_a_document_whose_data_is_not_one_resource_object_is_refused_as_su
 ) -> None:
     """`data` as a list of resource objects (a batch, which Lantern does not take) was refused as a field "not
     allowed", which told a JSON:API client nothing."""
-    with environment(LANTERN_ALLOW_PRIVATE_TARGETS="1"):
-        async with tenants.create() as tenant:
-            writes = await _writes(tenant, anonymous)
-            answers = []
-            for write in writes:
-                one = json.loads(write.document())["data"]
-                answers += [
-                    (write, await write.send(tenant.client, json.dumps({"data": data}))) for data in ([one, one], None)
-                ]
+
+    def not_one(write: Write) -> list[str]:
+        one = json.loads(write.document())["data"]
+        return [json.dumps({"data": [one, one]}), json.dumps({"data": None})]
+
     refusal = {"field": "data", "message": 'Muss ein einzelnes Ressourcenobjekt {"type": …, "attributes": …} sein.'}
-    for write, answer in answers:
+    for write, answer in await _sent_to_every_write(tenants, anonymous, not_one):
         assert answer.status_code == 400, (write, answer.text)
         assert answer.json()["details"] == [refusal], write
 

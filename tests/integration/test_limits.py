@@ -882,13 +882,10 @@ async def test_an_allowed_origin_that_anyone_can_make_a_site_under_is_refused(
 async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop", allowedOrigins=["https://example.com"])
+        submit = f"/api/v1/widget/submit?apiKey={project['apiKey']}"
+        asking = {"Origin": "https://example.com", "Access-Control-Request-Method": "POST"}
         preflight = await anonymous.options(
-            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
-            headers={
-                "Origin": "https://example.com",
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "content-type, x-api-key",
-            },
+            submit, headers={**asking, "Access-Control-Request-Headers": "content-type, x-api-key"}
         )
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == "https://example.com"
@@ -896,12 +893,7 @@ async def test_preflight_and_public_config_and_closed_admin_api(tenants: TenantF
         assert "X-API-Key" in preflight.headers["access-control-allow-headers"]
         # A header the page's own scripts add to every request (a wrapped `fetch`) is allowed too.
         wrapped = await anonymous.options(
-            f"/api/v1/widget/submit?apiKey={project['apiKey']}",
-            headers={
-                "Origin": "https://example.com",
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "content-type, x-requested-with",
-            },
+            submit, headers={**asking, "Access-Control-Request-Headers": "content-type, x-requested-with"}
         )
         assert wrapped.status_code == 204
         assert "x-requested-with" in wrapped.headers["access-control-allow-headers"]
