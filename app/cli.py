@@ -387,6 +387,16 @@ def seed_demo_command() -> None:
     _print_demo(_seeded_demo())
 
 
+class _PasswordOption(_Option):
+    """`--password`, asked for twice without being shown when left out; from a pipe (a script's `printf … |`), its
+    first line, as it is: Python's terminal prompt read it with two warnings in English, one naming its own file."""
+
+    def prompt_for_value(self, ctx: click.Context) -> Any:
+        if sys.stdin.isatty():
+            return super().prompt_for_value(ctx)
+        return sys.stdin.readline().rstrip("\r\n")
+
+
 def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--password`, asked for twice without being shown when left out (as create-admin and set-password take it)."""
     return click.option(
@@ -394,7 +404,7 @@ def _password_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[
         prompt=_lazy("Password"),  # never missing, so not marked "[required]": left out, it is asked for
         hide_input=True,
         confirmation_prompt=True,
-        cls=_Option,
+        cls=_PasswordOption,
         metavar=_lazy("PASSWORD"),
         help=help_text,
     )

@@ -453,6 +453,26 @@ def test_create_admin_keeps_the_password_rule_and_says_when_the_address_is_taken
     assert sqlite_rows(data_dir / "lantern.db", "SELECT email FROM user_account") == [("owner@example.com",)]
 
 
+def test_a_password_piped_to_a_command_is_read_without_the_terminals_warnings(data_dir: Path) -> None:
+    """`printf 'pw\\n' | … set-password` printed Python's "GetPassWarning" with its file's path and "Warning: Password
+    input may be echoed." in English, twice, in every language."""
+    env = clean_env(data_dir, LANG="de_DE.UTF-8")
+    command = [*CLI, "create-admin", "--email", "piped@example.com", "--organization", "Acme"]
+    created = subprocess.run(  # noqa: S603 - our own interpreter and module
+        command, cwd=ROOT, env=env, input="correct horse battery\n", capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "Warning" not in created.stderr + created.stdout
+    assert "piped@example.com" in created.stdout
+    changed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*CLI, "set-password", "--email", "piped@example.com"], cwd=ROOT, env=env,
+        input="a new long password\na new long password\n", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    assert "Warning" not in changed.stderr + changed.stdout
+
+
 @pytest.mark.parametrize(
     ("options", "said"),
     [
