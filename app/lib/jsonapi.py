@@ -551,7 +551,8 @@ class Relationship:
 
 # Where a GET reads each type of resource that has an address of its own: its `links.self`, wherever it is
 # rendered (a list, an item, `included`). `{id}` is the resource's; another name, the id its relationship of that
-# name links to (a column's project). A type not here (a comment, a project's person, a key) has no address.
+# name links to (a column's project), or else its attribute of that name (a delivery's webhookId). A type not here
+# (a comment, a project's person, a key) has no address.
 ADDRESSES: Mapping[str, str] = {
     "organization": "/api/v1/organization",
     "membership": "/api/v1/organization/members/{id}",
@@ -562,6 +563,7 @@ ADDRESSES: Mapping[str, str] = {
     "webhook": "/api/v1/webhooks/{id}",
     "report": "/api/v1/reports/{id}",
     "attachment": "/api/v1/reports/{report}/attachments/{id}",
+    "delivery": "/api/v1/webhooks/{webhookId}/deliveries/{id}",
 }
 
 
@@ -578,7 +580,7 @@ class Resource:
         if address is None:
             return None
         linked = {name: rel.data.id for name, rel in self.relationships.items() if isinstance(rel.data, Identifier)}
-        return public_address(address.format_map({**linked, "id": self.id}))
+        return public_address(address.format_map({**self.attributes, **linked, "id": self.id}))
 
     def render(self, fieldset: frozenset[str] | None) -> dict[str, Any]:
         def wanted(name: str) -> bool:

@@ -150,8 +150,13 @@ async def wait_for_delivery(
 
 
 async def ping(tenant: Tenant, webhook_id: str) -> dict[str, Any]:
-    delivery: dict[str, Any] = _data(await tenant.client.post(f"{WEBHOOKS}/{webhook_id}/ping"), 201)
+    """A ping queued: its delivery, read again where `Location` says (the address its receiver's
+    `X-Lantern-Delivery` names; ping and redeliver answered a 201 of no address)."""
+    answer = await tenant.client.post(f"{WEBHOOKS}/{webhook_id}/ping")
+    delivery: dict[str, Any] = _data(answer, 201)
     assert (delivery["event"], delivery["webhookId"]) == ("ping", webhook_id)
+    assert answer.headers["location"].endswith(f"{WEBHOOKS}/{webhook_id}/deliveries/{delivery['id']}")
+    assert _data(await tenant.client.get(answer.headers["location"]), 200)["id"] == delivery["id"]
     return delivery
 
 
@@ -164,6 +169,7 @@ def webhook_routes(webhook_id: str, delivery_id: str) -> list[tuple[str, str, An
         ("POST", f"{base}/secret", None),
         ("POST", f"{base}/ping", None),
         ("GET", f"{base}/deliveries", None),
+        ("GET", f"{base}/deliveries/{delivery_id}", None),
         ("POST", f"{base}/deliveries/{delivery_id}/redeliver", None),
         ("DELETE", base, None),
     ]
@@ -887,6 +893,8 @@ async def test_every_delivery_is_reached_in_json_api_mode_too(tenants: TenantFac
             document = answer.json()
             assert document["meta"]["total"] == 111, document["meta"]
             walked += [resource["attributes"]["payload"]["n"] for resource in document["data"]]
+            for resource in document["data"]:  # each where a GET reads it
+                assert resource["links"]["self"].endswith(f"{url}/{resource['id']}"), resource["links"]
             next_link = document["links"]["next"]
         sorted_by = await tenant.client.get(f"{url}?sort=event", headers={"Accept": "application/vnd.api+json"})
     assert walked == list(range(110, -1, -1))  # every one, newest first

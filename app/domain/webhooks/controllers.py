@@ -20,7 +20,7 @@ from app.lib.errors import ErrorCode, sent_twice
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
-from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, extended, ok, refusals_named_as_sent
+from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
 from tenants.guards import requires_manager
 
 
@@ -74,6 +74,11 @@ def _creation(sent: AsSent) -> schemas.WebhookCreate:
                 raise sent_twice(sent.path(ours), sent.path(bugherds))
         return convert_body(sent, schemas.BugherdWebhook).native()
     return convert_body(sent, schemas.WebhookCreate)
+
+
+def _queued(delivery: WebhookDelivery) -> Response[Envelope[schemas.DeliveryRead]]:
+    """A delivery just queued, and the address it is read at (`GetWebhookDelivery`)."""
+    return created(delivery_read(delivery), f"/api/v1/webhooks/{delivery.webhook_id}/deliveries/{delivery.id}")
 
 
 def _from_bugherd(sent: AsSent) -> bool:
@@ -187,15 +192,16 @@ class WebhookController(Controller):
         operation_id="PingWebhook",
         status_code=HTTP_201_CREATED,
         responses=may_answer(ErrorCode.CONFLICT),  # a webhook turned off
+        response_headers=LOCATION,
     )
     async def ping(
         self,
         webhook_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookService],
         deliveries: NamedDependency[DeliveryService],
-    ) -> Envelope[schemas.DeliveryRead]:
-        """Send a `ping` event now, to try the target."""
-        return ok(delivery_read(await deliveries.ping(await webhooks.get(webhook_id))))
+    ) -> Response[Envelope[schemas.DeliveryRead]]:
+        """Send a `ping` event now, to try the target; `Location` is where its delivery is read."""
+        return _queued(await deliveries.ping(await webhooks.get(webhook_id)))
 
     @get(
         "/{webhook_id:uuid}/deliveries",
@@ -230,17 +236,34 @@ class WebhookController(Controller):
         reads = [delivery_read(delivery) for delivery in found.items]
         return page_or_document(request, "delivery", reads, found.total, window, kind=schemas.DeliveryRead)
 
+    @get(
+        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}",
+        operation_id="GetWebhookDelivery",
+        description=f"One delivery, by the id its receiver got as `X-Lantern-Delivery`. {PLAIN_DESCRIPTION}",
+    )
+    async def show_delivery(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[UUID],
+        delivery_id: FromPath[UUID],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Envelope[schemas.DeliveryRead] | Response[dict[str, Any]]:
+        """What was sent, and what came of it: a receiver looked a delivery up by paging through the list."""
+        read = delivery_read(await deliveries.of_webhook(webhook_id, delivery_id))
+        return jsonapi.native_or_document(request, "delivery", read, kind=schemas.DeliveryRead)
+
     @post(
         "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/redeliver",
         operation_id="RedeliverWebhook",
         status_code=HTTP_201_CREATED,
         responses=may_answer(ErrorCode.CONFLICT),  # a webhook turned off
+        response_headers=LOCATION,
     )
     async def redeliver(
         self,
         webhook_id: FromPath[UUID],
         delivery_id: FromPath[UUID],
         deliveries: NamedDependency[DeliveryService],
-    ) -> Envelope[schemas.DeliveryRead]:
-        """Send a delivery's event again, as a new delivery."""
-        return ok(delivery_read(await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id))))
+    ) -> Response[Envelope[schemas.DeliveryRead]]:
+        """Send a delivery's event again, as a new delivery; `Location` is where it is read."""
+        return _queued(await deliveries.redeliver(await deliveries.of_webhook(webhook_id, delivery_id)))
