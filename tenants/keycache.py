@@ -3,11 +3,12 @@ three short transactions that would otherwise run on every report submitted and 
 
 The cache is exact in every process, as soon as Redis delivers a message: a committed change to any project,
 widget key, token or organization (the rows an identity is made of), whether made through the ORM or by an
-UPDATE/DELETE statement, empties the cache of the process that made it, which announces the change on Redis;
-every server process hears it (`hearing_credential_changes`, in the app's lifespan) and empties its own. So a
-revoked key or token stops working everywhere at once. A new one changes no identity known before: creating
-one empties nothing. A lookup under way while the cache is emptied answers its
-own requests but is not remembered: it may have read the rows before the change.
+UPDATE/DELETE statement, empties the cache of the process that made it, which announces the change on Redis
+before its commit returns; every server process hears it (`hearing_credential_changes`, in the app's lifespan)
+and empties its own. So a revoked key or token stops working everywhere at once: by the time the revoking
+request is answered, the announcement is on its way to every other process, ahead of any request that follows.
+A new one changes no identity known before: creating one empties nothing. A lookup under way while the cache is
+emptied answers its own requests but is not remembered: it may have read the rows before the change.
 
 Entries still expire (LANTERN_CREDENTIAL_CACHE_SECONDS, default 5; 0 turns the cache off): that bounds how long a
 process that cannot hear (Redis down or restarting) honours a revoked key, and a process that hears again
@@ -33,6 +34,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.util import await_only
 
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project, ProjectKey
@@ -62,7 +64,6 @@ _entries: dict[str, tuple[float, Identity]] = {}
 _loading: dict[str, asyncio.Future[Any]] = {}
 # How many times the cache was emptied: a lookup remembers its answer only if it was not emptied meanwhile.
 _generation = 0
-_announcing: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
 # What a lookup answers when it finds no identity (None, or why not).
 Refusal = TypeVar("Refusal")
@@ -146,7 +147,11 @@ def _executing(state: ORMExecuteState) -> None:
 def _committed(session: Session) -> None:
     if session.info.pop(_STALE, False):
         forget_identities()
-        _announce_change()
+        if get_settings().redis_url is not None:  # else a command run without Redis: no server is there to hear
+            # The commit (run by SQLAlchemy's asyncio layer in a greenlet) returns once the change is announced.
+            # Announced beside it, a revoking request was answered before the other processes heard, and the
+            # next request to one of them was let in by what it had cached.
+            await_only(_publish_change())
 
 
 @event.listens_for(Session, "after_rollback")
@@ -171,18 +176,9 @@ def _client(url: str) -> Redis:
     return client
 
 
-def _announce_change() -> None:
-    """Announce the commit's change to the other processes, beside the commit: its event cannot await, and the
-    request does not wait for Redis. A failure is logged, never raised: the other processes' entries then expire
-    by themselves."""
-    if get_settings().redis_url is None:
-        return  # a command run without Redis: no server runs without it, so none is there to hear
-    announcing = asyncio.get_running_loop().create_task(_publish_change())
-    _announcing.add(announcing)
-    announcing.add_done_callback(_announcing.discard)
-
-
 async def _publish_change() -> None:
+    """A failure is logged, never raised: the change is committed, and the other processes' entries expire by
+    themselves."""
     try:
         async with _client(redis_url()) as redis:
             await redis.publish(instance_channel(redis, CHANGES_CHANNEL), _origin(os.getpid()))
@@ -203,8 +199,7 @@ def hearing_credential_changes(_app: Litestar) -> AbstractAsyncContextManager[No
 async def credential_changes_heard(url: str) -> AsyncIterator[None]:
     """While in the block, empty this process's cache whenever another process announces a change on the Redis
     at `url`, and each time the subscription is made (again after Redis was away: announcements may have been
-    missed). On leaving, publish this loop's announcements still under way: a server stopping right after a
-    revocation would otherwise drop its announcement with the loop."""
+    missed)."""
     listening = asyncio.create_task(_listen(url))
     try:
         yield
@@ -212,9 +207,6 @@ async def credential_changes_heard(url: str) -> AsyncIterator[None]:
         listening.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listening
-        loop = asyncio.get_running_loop()
-        if announcing := [task for task in _announcing if task.get_loop() is loop]:
-            await asyncio.wait(announcing)
 
 
 async def _listen(url: str) -> None:
