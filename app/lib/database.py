@@ -12,8 +12,12 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
+from litestar.constants import HTTP_RESPONSE_START
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -49,15 +53,44 @@ def make_alchemy_config(url: str) -> SQLAlchemyAsyncConfig:
         metadata=metadata,
         engine_config=_engine_config(url),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        # Redirects commit too: the admin UI answers a saved form with 303 See Other.
-        before_send_handler="autocommit_include_redirects",
         # No model stores advanced-alchemy FileObjects: the listener only inspected every flushed object.
         enable_file_object_listener=False,
         alembic_config=AlembicAsyncConfig(script_location=MIGRATIONS_DIR, compare_type=True),
     )
+    # By the key the config settled on: each config's is its own.
+    config.before_send_handler = _committed_before_answering(config.session_scope_key)
     if url.startswith("sqlite"):
         event.listen(config.get_engine().sync_engine, "connect", _prepare_sqlite)
     return config
+
+
+_COMMITTING = range(200, 400)  # the answers whose request's transaction is committed: successes and redirects
+
+
+def _committed_before_answering(session_scope_key: str) -> BeforeMessageSendHookHandler:
+    """As advanced-alchemy's "autocommit_include_redirects" (a 2xx or 3xx answer commits the request's
+    transaction as it starts; the admin UI answers a saved form with 303 See Other), except that a commit that
+    fails is raised. advanced-alchemy's logs it at debug level and lets the answer go out as the handler made
+    it: a 200 for a change never stored. Raised before anything reached the client, it is answered as any other
+    failure (`UnsentAnswerMiddleware`): a 503 to try again when the database gave the transaction up or is out
+    of reach."""
+
+    async def commit_or_roll_back(message: Message, scope: Scope) -> None:
+        if message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
+            return
+        session = get_aa_scope_state(scope, session_scope_key, pop=True)
+        if session is None:
+            return
+        try:
+            if message["type"] == HTTP_RESPONSE_START and message["status"] in _COMMITTING:
+                await session.commit()
+        finally:
+            try:
+                await session.close()  # which rolls back what was not committed
+            except (SQLAlchemyError, OSError) as error:  # the connection lost: the pool replaces it
+                logger.warning("database session not closed cleanly", error=repr(error))
+
+    return commit_or_roll_back
 
 
 @cache

@@ -1,14 +1,15 @@
 """The outermost middleware: a request that fails after its handler answered, but before anything reached the
 client, still gets an error envelope.
 
-That happens when the session cannot be stored (Redis stalls while a login answers): the session middleware
+That happens when the request's transaction cannot be committed (database.py commits it as the answer starts),
+and when the session cannot be stored (Redis stalls while a login answers): the session middleware
 writes it as the answer starts, inside Litestar's own exception handling, which then counts the answer as
 begun and lets the server send a plain-text 500. Worse, advanced-alchemy returns the request's database
 connection to the pool in a hook that runs as the answer is sent, so that connection was never given back:
 on SQLite's pool of one, every later request waited for it. Answering here runs that hook.
 
-The widget-key ingest routes skip it: they have no session (sessions.py) and nothing else writes while their
-answer starts, so their hot path carries no extra wrapper.
+The widget-key ingest routes skip it: they have no session (sessions.py) and commit before they answer, so
+nothing writes while their answer starts, and their hot path carries no extra wrapper.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class UnsentAnswerMiddleware(ASGIMiddleware):
 
         async def send_and_note(message: Message) -> None:
             nonlocal sent
+            await send(message)  # which may fail before anything is sent: a commit, as the answer starts
             sent = True
-            await send(message)
 
         try:
             await next_app(scope, receive, send_and_note)

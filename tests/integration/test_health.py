@@ -268,3 +268,37 @@ async def test_the_widget_script_is_served_as_javascript_once(anonymous: ApiClie
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/javascript; charset=utf-8"  # the charset was said twice
     assert answer.headers["content-disposition"] == 'inline; filename="widget.js"'  # was an empty name
+
+
+# A check PostgreSQL makes at COMMIT (deferred), refusing one time zone as a serialization failure would.
+_REFUSED_AT_COMMIT = (
+    """CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF NEW.timezone = 'Pacific/Apia' THEN RAISE EXCEPTION 'refused at commit' USING ERRCODE = '40001'; END IF;
+    RETURN NEW; END $$""",
+    """CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER UPDATE ON organization DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()""",
+)
+
+
+@pytest.mark.postgres
+async def test_a_change_the_database_refuses_as_it_commits_is_not_answered_as_made(
+    tenants: TenantFactory, embedded_services: dict[str, str]
+) -> None:
+    """A commit that failed was logged at debug level and the answer went out as the handler made it: a 200 for a
+    change that was never stored."""
+    engine = create_async_engine(embedded_services["DATABASE_OWNER_URL"])
+    try:
+        async with engine.begin() as setup:
+            for statement in _REFUSED_AT_COMMIT:
+                await setup.execute(text(statement))
+        async with tenants.create() as tenant:
+            refused = await tenant.client.patch("/api/v1/organization", json={"timezone": "Pacific/Apia"})
+            kept = await tenant.client.get("/api/v1/organization")
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DROP TRIGGER IF EXISTS refuse_at_commit ON organization"))
+            await cleanup.execute(text("DROP FUNCTION IF EXISTS refuse_at_commit"))
+        await engine.dispose()
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == "SERVICE_UNAVAILABLE"
+    assert kept.json()["data"]["timezone"] != "Pacific/Apia"

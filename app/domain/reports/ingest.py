@@ -312,7 +312,9 @@ async def store_upload(session: AsyncSession, project_id: UUID, data: bytes) -> 
     screenshot = await save_upload(project_id, data)
     try:
         session.add(screenshot)
-        await session.flush()
+        # Committed before the answer, not as it starts: the route is outside `UnsentAnswerMiddleware`, and a
+        # commit that fails must not leave the file behind, which no row names.
+        await session.commit()
     except Exception:
         await delete_files([screenshot])
         raise
