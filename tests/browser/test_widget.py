@@ -20,6 +20,7 @@ from tests.support.clients import Tenant, TenantFactory
 from tests.support.screenshots import processed, read_report
 from tests.support.server import granian_server
 from tests.support.site import Site
+from tests.support.worker import PATIENT_NUMBERING
 
 HEADER_GREEN = (0, 170, 119)
 BOX_RED = (225, 29, 72)  # the annotator's first color, #e11d48
@@ -1561,7 +1562,7 @@ async def test_a_page_with_its_own_trigger_opens_and_closes_the_dialog_and_hears
     focus back to the page's own trigger."""
     # The session's server answers a submission at once, unnumbered (most tests run no worker): this one waits
     # for this test's worker to number it, as a production server does.
-    numbering = {**embedded_services, "LANTERN_TRACKING_WAIT_MS": "10000"}
+    numbering = {**embedded_services, **PATIENT_NUMBERING}
     async with tenants.create() as tenant, granian_server(1, **numbering) as lantern:
         with Site({}) as site:
             project = await project_for(tenant, site)

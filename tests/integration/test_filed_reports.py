@@ -13,7 +13,7 @@ from tests.support.environment import environment
 from tests.support.isolation import invite, member_of
 from tests.support.mailbox import receiving_mail
 from tests.support.receiver import Receiver
-from tests.support.worker import running_worker
+from tests.support.worker import PATIENT_NUMBERING, running_worker
 
 # BugHerd's "Add a new task" examples as its document gives them; its numeric ids are UUIDs here, and its second
 # example's addresses (hidden in the document) are real ones.
@@ -49,13 +49,7 @@ def _filed(project: dict[str, Any]) -> str:
 async def test_a_person_files_a_report_in_our_fields_numbered_announced_and_shown_as_a_get_shows_it(
     tenants: TenantFactory,
 ) -> None:
-    # The answer carries the number the worker gives within the bounded wait: 500 ms ran out once in a loaded CI
-    # run (the answer said `trackingId: null`, as the contract allows); this test reads the number in the answer.
-    settings = {
-        "LANTERN_ALLOW_PRIVATE_TARGETS": "1",
-        "LANTERN_OUTBOUND_RETRY_SECONDS": "0.2",
-        "LANTERN_TRACKING_WAIT_MS": "10000",
-    }
+    settings = {"LANTERN_ALLOW_PRIVATE_TARGETS": "1", "LANTERN_OUTBOUND_RETRY_SECONDS": "0.2", **PATIENT_NUMBERING}
     async with tenants.create() as tenant, Receiver() as receiver:
         with environment(**settings):
             project = await tenant.create_project("Shop", trackingPrefix="SHP")

@@ -17,9 +17,11 @@ from PIL import Image
 from app.lib.i18n import gettext, use_locale
 from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.environment import environment
 from tests.support.isolation import invite, member_of
 from tests.support.jsonapi import validate_document
 from tests.support.screenshots import PROCESSING_WAIT_SECONDS, numbered, processed, read_report
+from tests.support.worker import PATIENT_NUMBERING
 from workers.jobs import sweep_unnumbered_reports
 
 BUGSPARK_EXAMPLE = {
@@ -95,11 +97,12 @@ async def test_bugspark_example_creates_a_report_with_a_tracking_id(
 ) -> None:
     async with tenants.create() as tenant:
         project = await _project(tenant)
-        response = await anonymous.post(
-            "/api/v1/reports",
-            json=BUGSPARK_EXAMPLE,
-            headers={"X-API-Key": project["apiKey"]},
-        )
+        with environment(**PATIENT_NUMBERING):
+            response = await anonymous.post(
+                "/api/v1/reports",
+                json=BUGSPARK_EXAMPLE,
+                headers={"X-API-Key": project["apiKey"]},
+            )
         assert response.status_code == 201, response.text
         data = response.json()["data"]
         assert data["projectId"] == project["id"]
@@ -193,7 +196,8 @@ async def test_bugpin_json_example_on_the_compatible_path(
 ) -> None:
     async with tenants.create() as tenant:
         project = await _project(tenant, "Example Store", "SHOP")
-        response = await anonymous.post(f"/api/widget/submit?apiKey={project['apiKey']}", json=BUGPIN_EXAMPLE)
+        with environment(**PATIENT_NUMBERING):
+            response = await anonymous.post(f"/api/widget/submit?apiKey={project['apiKey']}", json=BUGPIN_EXAMPLE)
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["success"] is True
