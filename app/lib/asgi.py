@@ -30,6 +30,9 @@ NOT_STORED = "no-store"
 # Route opt of a route that reads a widget key from its path (the widget's configuration): its answer, a refusal
 # too, is made for that key and the page's site as an answer to a credential in a header is, and is kept nowhere.
 KEY_IN_PATH = "key_in_path"
+# Route opt of a route answering JSON:API whose query is not a plain type's (`jsonapi.native_or_document`): its
+# `jsonapi.QueryRules`, which its OpenAPI operation documents as its parameters.
+JSONAPI_QUERY = "jsonapi_query"
 # Scope state of a HEAD request, which is routed as a GET: the method the client sent, for the request's log line.
 SENT_METHOD = "sent_method"
 # Scope state of every request: its id, in its answer's `X-Request-ID` and in each of its log lines.

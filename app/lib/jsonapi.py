@@ -784,14 +784,20 @@ def native_or_document(  # noqa: PLR0913 - the request, what it reads, and how a
     return document_response(WholeList.of(request, query, [resource(read) for read in reads]).document(query))
 
 
-def plain_list_query(
-    request: Request[Any, Any, Any], type_name: str, *, kind: type[msgspec.Struct], id_field: str = "id"
-) -> tuple[JsonApiQuery, Callable[[msgspec.Struct], Resource]]:
+def plain_list_rules(type_name: str, *, kind: type[msgspec.Struct], id_field: str = "id") -> QueryRules:
     """The query of a list of a type with no relationships that the database pages in its own order (a webhook's
-    deliveries, too many to read whole): sparse fieldsets and `page[limit]`/`page[offset]`, no sort. With how
-    one of its reads becomes a resource, for `WholeList.sliced`."""
-    primary, resource = _plain_type(type_name, kind, id_field)
-    return parse_query(request.query_params.multi_items(), QueryRules(primary, pages=WHOLE_LIST_PAGES)), resource
+    deliveries, too many to read whole): sparse fieldsets and `page[limit]`/`page[offset]`, no sort."""
+    primary, _resource = _plain_type(type_name, kind, id_field)
+    return QueryRules(primary, pages=WHOLE_LIST_PAGES)
+
+
+def plain_list_query(
+    request: Request[Any, Any, Any], rules: QueryRules, *, kind: type[msgspec.Struct], id_field: str = "id"
+) -> tuple[JsonApiQuery, Callable[[msgspec.Struct], Resource]]:
+    """The query of such a list (`plain_list_rules`), with how one of its reads becomes a resource, for
+    `WholeList.sliced`."""
+    _primary, resource = _plain_type(rules.primary.name, kind, id_field)
+    return parse_query(request.query_params.multi_items(), rules), resource
 
 
 def created_or_document(  # noqa: PLR0913 - the request, what it made, and how it is named

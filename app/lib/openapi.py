@@ -24,7 +24,7 @@ from itertools import combinations
 from typing import Any, cast
 
 import msgspec
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
@@ -42,11 +42,13 @@ from litestar.openapi.spec import (
     SecurityRequirement,
     SecurityScheme,
 )
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.typing import FieldDefinition
 
+from app.lib.asgi import JSONAPI_QUERY
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
-from app.lib.jsonapi import MEDIA_TYPE
+from app.lib.jsonapi import MEDIA_TYPE, WHOLE_LIST_PAGES, QueryRules
 from app.lib.query import camel_spelling
 from app.lib.schema import Envelope, defaults, other_spellings
 
@@ -480,20 +482,62 @@ def _query(name: str, schema: Schema, description: str, *, deep: bool = False) -
 
 
 _MEMBERS = Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT)
-_JSONAPI_ITEM_PARAMETERS = [
-    _query("include", _TEXT, "JSON:API: related resources to include, comma-separated (see the description)."),
-    _query("fields", _MEMBERS, "JSON:API sparse fieldsets: `fields[<type>]=a,b`.", deep=True),
-]
-_JSONAPI_LIST_PARAMETERS = [
-    *_JSONAPI_ITEM_PARAMETERS,
+_PAGE_PARAMETERS = {
+    "limit": _query(
+        "page[limit]", Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100), "JSON:API: the page's size."
+    ),
+    "offset": _query("page[offset]", Schema(type=OpenAPIType.INTEGER, minimum=0), "JSON:API: how many to skip."),
+    "after": _query("page[after]", _TEXT, "JSON:API: the cursor of `links.next`."),
+    "before": _query("page[before]", _TEXT, "JSON:API: the cursor of `links.prev`."),
+}
+# What an operation of a type with no relationships takes (`jsonapi.native_or_document`), unless its handler names
+# its own rules (`JSONAPI_QUERY`): an item its sparse fieldsets, a list its members to sort by and pages too.
+_PLAIN_ITEM = [_query("fields", _MEMBERS, "JSON:API sparse fieldsets: `fields[<type>]=a,b`.", deep=True)]
+_PLAIN_LIST = [
+    *_PLAIN_ITEM,
     _query("sort", _TEXT, "JSON:API: members to sort by, comma-separated; `-` descends."),
-    _query("filter", _MEMBERS, "JSON:API filters: `filter[<name>]=a,b` (any of; see the description).", deep=True),
-    # Each by its own name, not as a deep `page` object: the native list's `page` is BugSpark's page number.
-    _query("page[limit]", Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100), "JSON:API: the page's size."),
-    _query("page[offset]", Schema(type=OpenAPIType.INTEGER, minimum=0), "JSON:API: how many to skip."),
-    _query("page[after]", _TEXT, "JSON:API: the cursor of `links.next`, where the list has cursors."),
-    _query("page[before]", _TEXT, "JSON:API: the cursor of `links.prev`, where the list has cursors."),
+    *(_PAGE_PARAMETERS[page] for page in WHOLE_LIST_PAGES),
 ]
+
+
+def _named(names: Collection[str]) -> str:
+    return ", ".join(f"`{name}`" for name in sorted(names))
+
+
+def _jsonapi_parameters(rules: QueryRules) -> list[dict[str, Any]]:
+    """The query parameters `rules` take (any other JSON:API parameter is refused), each naming its values."""
+    types = _named({rules.primary.name, *(kind.name for kind in rules.includes.values())})
+    parameters = [
+        _query("fields", _MEMBERS, f"JSON:API sparse fieldsets: `fields[<type>]=a,b`, of {types}.", deep=True)
+    ]
+    if rules.includes:
+        named = _named(rules.includes)
+        parameters.append(
+            _query("include", _TEXT, f"JSON:API: related resources to include, comma-separated: {named}.")
+        )
+    if rules.sorts:
+        named = _named(rules.sorts)
+        parameters.append(
+            _query("sort", _TEXT, f"JSON:API: members to sort by, comma-separated; `-` descends: {named}.")
+        )
+    if rules.filters:
+        named = _named(rules.filters)
+        parameters.append(
+            _query("filter", _MEMBERS, f"JSON:API filters: `filter[<name>]=a,b` (any of), by {named}.", deep=True)
+        )
+    return [*parameters, *(_PAGE_PARAMETERS[page] for page in rules.pages)]
+
+
+def _rules_by_operation(app: Litestar) -> dict[tuple[str, str], QueryRules]:
+    """The JSON:API query rules handlers name (`JSONAPI_QUERY`), by the document's path and method."""
+    return {
+        (route.path_format, method.lower()): handler.opt[JSONAPI_QUERY]
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if JSONAPI_QUERY in handler.opt
+        for method in handler.http_methods
+    }
 
 
 class LanternDocument(JsonRenderPlugin):
@@ -505,19 +549,20 @@ class LanternDocument(JsonRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            self._rendered = self.render_json(request, completed(openapi_schema))
+            self._rendered = self.render_json(request, completed(openapi_schema, _rules_by_operation(request.app)))
         return self._rendered
 
 
-def completed(document: dict[str, Any]) -> dict[str, Any]:
-    """Litestar's document with the API's shared answers, and its generic envelopes named as a client's code
-    generator would name them (`ReportReadEnvelope`, not `Envelope_app.domain.reports.schemas.ReportRead_`)."""
+def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRules]) -> dict[str, Any]:
+    """Litestar's document with the API's shared answers and each operation's JSON:API parameters (by the `rules`
+    of its path and method), and its generic envelopes named as a client's code generator would name them
+    (`ReportReadEnvelope`, not `Envelope_app.domain.reports.schemas.ReportRead_`)."""
     document = copy.deepcopy(document)
     schemas = document["components"]["schemas"]
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method in _METHODS:
-                _complete(path, method, operation, schemas)
+                _complete(path, method, operation, schemas, rules.get((path, method)))
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
     _merge_extra(document)
@@ -540,7 +585,9 @@ def _merge_extra(value: Any, *, named_properties: bool = False) -> None:
             _merge_extra(inner)
 
 
-def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+def _complete(
+    path: str, method: str, operation: dict[str, Any], schemas: dict[str, Any], rules: QueryRules | None
+) -> None:
     responses: dict[str, Any] = operation["responses"]
     dual = [response for response in responses.values() if _answers_either_mode(response)]
     for response in dual:
@@ -549,7 +596,10 @@ def _complete(path: str, method: str, operation: dict[str, Any], schemas: dict[s
             "application/json": {"schema": native},
             MEDIA_TYPE: {"schema": {"$ref": _COMPONENTS.format(name=JSONAPI_DOCUMENT_SCHEMA)}},
         }
-        parameters = _JSONAPI_LIST_PARAMETERS if _is_list(native, schemas) else _JSONAPI_ITEM_PARAMETERS
+        if rules is not None:
+            parameters = _jsonapi_parameters(rules)
+        else:
+            parameters = _PLAIN_LIST if _is_list(native, schemas) else _PLAIN_ITEM
         taken = {parameter["name"] for parameter in operation.get("parameters", [])}
         operation.setdefault("parameters", []).extend(p for p in parameters if p["name"] not in taken)
     if _is_page(responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {}), schemas):

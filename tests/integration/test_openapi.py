@@ -28,6 +28,7 @@ from app.lib.patterns import ONE_LINE_NAME, ORIGIN, TRACKING_PREFIX
 from app.lib.query import query_names
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
+from tests.integration.test_webhooks import create_webhook
 from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory
 
 
@@ -416,7 +417,7 @@ async def test_every_operation_that_can_answer_jsonapi_documents_both_media_type
             set(content) != {"application/json", MEDIA_TYPE}
             or content[MEDIA_TYPE]["schema"] != jsonapi
             or native in ({}, jsonapi)
-            or not {"include", "fields"} <= parameters
+            or "fields" not in parameters
         ):
             undocumented.append((operation["operationId"], content))
     assert undocumented == []
@@ -469,12 +470,52 @@ async def test_json_api_parameters_are_documented_where_they_apply(anonymous: Ap
     # The native page number beside JSON:API's page[...] (a deep `page` object hid them behind it).
     assert listed["page"]["schema"]["type"] == "integer"
     projects = parameters("get", "/api/v1/projects")
-    assert {"include", "fields", "sort", *paging} <= set(projects)
+    assert {"fields", "sort", "page[limit]", "page[offset]"} <= set(projects)
+    assert not {"include", "filter", "page[after]", "page[before]"} & set(projects)  # refused there
     assert projects["page[limit]"]["schema"]["maximum"] == 100
     item = parameters("get", "/api/v1/reports/{reference}")
     assert {"include", "fields"} <= set(item)
     assert not {"sort", "filter", *paging} & set(item)
     assert "fields" not in parameters("post", "/api/v1/reports")  # no JSON:API answer there
+
+
+# A JSON:API parameter each, as a client would send it, and what a list that does not take it answers.
+_JSONAPI_PROBES = {
+    "include": ("include", "project", "There is nothing to include here."),
+    "sort": ("sort", "createdAt", "There is nothing to sort here."),
+    "filter": ("filter[status]", "new", "There is nothing to filter here."),
+    "page[after]": ("page[after]", "WyJ4Il0", "Unknown page parameter: after."),
+    "page[before]": ("page[before]", "WyJ4Il0", "Unknown page parameter: before."),
+}
+
+
+async def test_a_jsonapi_list_takes_exactly_the_parameters_its_operation_documents(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Every list that answers JSON:API was documented with `include`, `filter`, `page[after]` and `page[before]`,
+    which only the reports' list takes: a client generated from the document offered them, and each was a 400."""
+    operations = _operations((await anonymous.get("/schema/openapi.json")).json())
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await anonymous.post("/api/v1/reports", json={"title": "Cart"}, headers={"X-API-Key": project["apiKey"]})
+        hook = await create_webhook(tenant, "https://hooks.example.com/lantern")
+        ids = {"project_id": project["id"], "reference": sent.json()["data"]["id"], "webhook_id": hook["id"]}
+        lists = {
+            path: {parameter["name"] for parameter in operation.get("parameters", [])}
+            for (method, path), operation in operations.items()
+            if method == "get" and "page[limit]" in {parameter["name"] for parameter in operation.get("parameters", [])}
+        }
+        assert len(lists) >= 10
+        mismatched = []
+        for path, documented in lists.items():
+            for name, (key, value, not_here) in _JSONAPI_PROBES.items():
+                answer = await tenant.client.get(
+                    path.format(**ids), params={key: value}, headers={"Accept": MEDIA_TYPE}
+                )
+                refused = {"field": key, "message": not_here} in answer.json().get("details", [])
+                if refused == (name in documented):
+                    mismatched.append((path, key, "documented" if refused else "undocumented", answer.status_code))
+    assert mismatched == []
 
 
 def _schemas_in(value: Any, *, named_properties: bool = False) -> Iterator[dict[str, Any]]:

@@ -16,6 +16,7 @@ from app.domain.webhooks.models import DeliveryStatus, Event, Webhook, WebhookDe
 from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
+from app.lib.asgi import JSONAPI_QUERY
 from app.lib.errors import ErrorCode, sent_twice
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
@@ -87,6 +88,7 @@ def _from_bugherd(sent: AsSent) -> bool:
 
 # BugHerd's names of our fields (its one event for our list of them), for a refusal to name as sent.
 _BUGHERD_NAMES = {"target_url": "url", "event": "events"}
+DELIVERY_LIST_RULES = jsonapi.plain_list_rules("delivery", kind=schemas.DeliveryRead)
 
 
 class WebhookController(Controller):
@@ -206,6 +208,7 @@ class WebhookController(Controller):
     @get(
         "/{webhook_id:uuid}/deliveries",
         operation_id="ListWebhookDeliveries",
+        opt={JSONAPI_QUERY: DELIVERY_LIST_RULES},
         description=(
             "The deliveries, newest first; `?status=failed` (or `pending`, `delivered`) lists those only. "
             f"{PAGES_DESCRIPTION} In JSON:API mode, every one too, by `page[limit]` and `page[offset]` (no `sort`: "
@@ -225,7 +228,7 @@ class WebhookController(Controller):
         """What was sent, and what came of it."""
         webhook = await webhooks.get(webhook_id)
         if window.whole:  # JSON:API mode: paged by the database too (a month of deliveries is too many to read whole)
-            query, resource = jsonapi.plain_list_query(request, "delivery", kind=schemas.DeliveryRead)
+            query, resource = jsonapi.plain_list_query(request, DELIVERY_LIST_RULES, kind=schemas.DeliveryRead)
             window = Window.at(query.offset or 0, query.limit)
             found = await deliveries.page(webhook.id, status, window)
             resources = [resource(delivery_read(delivery)) for delivery in found.items]

@@ -23,6 +23,7 @@ from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing, stored_file
 from app.domain.reports.jsonapi import (
     ATTACHMENT_DESCRIPTION,
+    ATTACHMENT_RULES,
     ATTACHMENTS_DESCRIPTION,
     attachment_item,
     attachment_list,
@@ -31,7 +32,7 @@ from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message, refusal_of
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
-from app.lib.asgi import FILE_DOWNLOAD
+from app.lib.asgi import FILE_DOWNLOAD, JSONAPI_QUERY
 from app.lib.content_types import sent_part_type, unsupported_content_type
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -104,6 +105,7 @@ class AttachmentController(Controller):
     @get(
         "/",
         operation_id="ListAttachments",
+        opt={JSONAPI_QUERY: ATTACHMENT_RULES},
         description=f"A report's attachments, oldest first. {PAGES_DESCRIPTION} {ATTACHMENTS_DESCRIPTION}",
         dependencies={"window": Provide(provide_window)},
     )

@@ -23,11 +23,16 @@ from app.domain.reports.filing import file_report
 from app.domain.reports.group_commit import UploadLink
 from app.domain.reports.ingest import accept, report_from_api
 from app.domain.reports.jsonapi import (
+    COLUMN_LIST_RULES,
     COLUMNS_DESCRIPTION,
+    COMMENT_RULES,
     COMMENTS_DESCRIPTION,
     HISTORY_DESCRIPTION,
     ITEM_DESCRIPTION,
+    ITEM_RULES,
     LIST_DESCRIPTION,
+    LIST_RULES,
+    REPORT_CHANGE_RULES,
     column_item,
     column_list,
     comment_item,
@@ -49,7 +54,7 @@ from app.domain.reports.services import ColumnService, CommentService, ReportSer
 from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import JSONAPI_QUERY, PUBLIC_INGEST
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, page_links, provide_window
@@ -175,6 +180,7 @@ class ReportController(Controller):
     @post(
         "/projects/{project_id:uuid}/reports",
         operation_id="FileReport",
+        opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_admin_client],
         operation_class=documented_body(
             {
@@ -220,6 +226,7 @@ class ReportController(Controller):
     @get(
         "/reports",
         operation_id="ListReports",
+        opt={JSONAPI_QUERY: LIST_RULES},
         guards=[requires_admin_client],
         description=f"The triage list, newest first. {LIST_DESCRIPTION}",
         dependencies={"listing": Provide(provide_listing)},
@@ -241,6 +248,7 @@ class ReportController(Controller):
     @get(
         "/projects/{project_id:uuid}/reports",
         operation_id="ListProjectReports",
+        opt={JSONAPI_QUERY: LIST_RULES},
         guards=[requires_admin_client],
         description=(
             "A project's reports (BugHerd's \"list tasks\"): the triage list of this project alone, with its filters "
@@ -265,6 +273,7 @@ class ReportController(Controller):
     @get(
         "/reports/{reference:str}",
         operation_id="GetReport",
+        opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_admin_client],
         description=(
             "A report by UUID or tracking ID (`BSK-42`; an ID it had before its project's prefix changed finds it "
@@ -290,6 +299,7 @@ class ReportController(Controller):
         "/reports/{reference:str}",
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateReport", PUT="PutReport"),
+        opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_team],
         operation_class=documented_body(
             {
@@ -352,6 +362,7 @@ class ReportController(Controller):
     @get(
         "/reports/{reference:str}/history",
         operation_id="ListReportChanges",
+        opt={JSONAPI_QUERY: REPORT_CHANGE_RULES},
         guards=[requires_team],
         description=(
             "A report's history: each triage change, oldest first, with who made it and every field it changed "
@@ -379,6 +390,7 @@ class ReportController(Controller):
     @get(
         "/reports/{reference:str}/comments",
         operation_id="ListComments",
+        opt={JSONAPI_QUERY: COMMENT_RULES},
         guards=[requires_admin_client],
         description=f"A report's comments, oldest first. {PAGES_DESCRIPTION} {COMMENTS_DESCRIPTION}",
         dependencies={"window": Provide(provide_window)},
@@ -464,6 +476,7 @@ class ColumnController(Controller):
     @get(
         "/",
         operation_id="ListColumns",
+        opt={JSONAPI_QUERY: COLUMN_LIST_RULES},
         description=(
             f"The board's columns in order: the defaults, then custom ones. {PAGES_DESCRIPTION} {COLUMNS_DESCRIPTION}"
         ),
