@@ -287,11 +287,19 @@ async def test_create_in_both_dialects_then_list_show_change_and_delete(tenants:
             refused = await tenant.client.post(WEBHOOKS, json={**bugherd_body, **wrong})
             assert refused.status_code == 400, refused.text
             assert [detail["field"] for detail in refused.json()["details"]] == [field]
+        # Its names in camelCase too, as every body's are taken: they were "not allowed".
+        camel = {"targetUrl": "https://hooks.example.com/camel", "event": "task_create", "projectId": project["id"]}
+        camel_hook = _data(await tenant.client.post(WEBHOOKS, json=camel), 201)
+        assert (camel_hook["url"], camel_hook["events"]) == ("https://hooks.example.com/camel", ["report.created"])
+        refused = await tenant.client.post(WEBHOOKS, json={**camel, "targetUrl": "ftp://x.example"})
+        assert [detail["field"] for detail in refused.json()["details"]] == ["targetUrl"], refused.text
         mapped = await create_webhook(tenant, "https://hooks.example.com/all", ["task_update", "task_destroy"])
         assert sorted(mapped["events"]) == ["report.deleted", "report.updated"]
 
         listed = _data(await tenant.client.get(WEBHOOKS), 200)
-        assert sorted(hook["id"] for hook in listed) == sorted(hook["id"] for hook in (native, bugherd, mapped))
+        assert sorted(hook["id"] for hook in listed) == sorted(
+            hook["id"] for hook in (native, bugherd, camel_hook, mapped)
+        )
         assert all("secret" not in hook for hook in listed)
         shown = _data(await tenant.client.get(f"{WEBHOOKS}/{native['id']}"), 200)
         assert shown == {key: value for key, value in native.items() if key != "secret"}
@@ -313,7 +321,7 @@ async def test_create_in_both_dialects_then_list_show_change_and_delete(tenants:
         assert deleted.status_code == 204, deleted.text
         _refused(await tenant.client.get(f"{WEBHOOKS}/{native['id']}"), 404, "NOT_FOUND")
         remaining = _data(await tenant.client.get(WEBHOOKS), 200)
-        assert sorted(hook["id"] for hook in remaining) == sorted([bugherd["id"], mapped["id"]])
+        assert sorted(hook["id"] for hook in remaining) == sorted([bugherd["id"], camel_hook["id"], mapped["id"]])
 
 
 async def test_invalid_events_urls_and_projects_are_refused_naming_the_field(tenants: TenantFactory) -> None:

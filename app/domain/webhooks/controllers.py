@@ -83,11 +83,12 @@ def _queued(delivery: WebhookDelivery) -> Response[Envelope[schemas.DeliveryRead
 
 
 def _from_bugherd(sent: AsSent) -> bool:
-    return "target_url" in sent.fields
+    return "target_url" in sent.fields or "targetUrl" in sent.fields
 
 
-# BugHerd's names of our fields (its one event for our list of them), for a refusal to name as sent.
-_BUGHERD_NAMES = {"target_url": "url", "event": "events"}
+# BugHerd's names of our fields (its one event for our list of them), in either spelling, as every body's names
+# are taken, for a refusal to name as sent.
+_BUGHERD_NAMES = {"target_url": "url", "targetUrl": "url", "event": "events"}
 DELIVERY_LIST_RULES = jsonapi.plain_list_rules("delivery", kind=schemas.DeliveryRead)
 
 
