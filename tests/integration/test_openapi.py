@@ -59,10 +59,15 @@ async def test_the_schema_page_is_the_document_itself_with_nothing_from_elsewher
 
 
 async def test_the_upload_is_documented_as_the_part_it_reads(tenants: TenantFactory, anonymous: ApiClient) -> None:
-    """The document names the multipart part `file`, and a client that sends another name is told so."""
+    """The document names the multipart part `file`, and a client that sends another name is told so. The answer
+    is documented as the `{"key"}` it is (it was any object)."""
     document = (await anonymous.get("/schema/openapi.json")).json()
-    body = document["paths"]["/api/v1/upload/screenshot"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    operation = document["paths"]["/api/v1/upload/screenshot"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]
     schema = document["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
+    answer = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    answered = document["components"]["schemas"][answer["$ref"].rsplit("/", 1)[-1]]
+    assert (answered["required"], answered["properties"]["key"]["type"]) == (["key"], "string")
     async with tenants.create() as tenant:
         project = await tenant.create_project()
         headers = {"X-API-Key": project["apiKey"], "Accept-Language": "de"}

@@ -497,6 +497,12 @@ class ScreenshotUpload:
     file: UploadFile
 
 
+class ScreenshotKey(msgspec.Struct):
+    """BugSpark's answer to an upload: the `key` a report names it by (`screenshot_url`)."""
+
+    key: str
+
+
 class ScreenshotUploaded(CamelStruct):
     """BugSpark's upload as a JSON:API `screenshot`: its `key` is what a report names it by (`screenshot_url`)."""
 

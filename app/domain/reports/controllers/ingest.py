@@ -109,7 +109,7 @@ class IngestController(Controller):
         identity: NamedDependency[Identity],
         data: MultipartBody[schemas.ScreenshotUpload],
         db_session: NamedDependency[AsyncSession],
-    ) -> dict[str, str] | Response[dict[str, Any]]:
+    ) -> schemas.ScreenshotKey | Response[dict[str, Any]]:
         """BugSpark's upload: `{"key"}` to pass as `screenshot_url` (only this project can use it). In JSON:API
         mode, a `screenshot` with its `key` among its attributes. The file is a PNG, JPEG or WebP image by its bytes,
         sent as an image type (whichever) or as `application/octet-stream`; anything else is a 415."""
@@ -121,7 +121,7 @@ class IngestController(Controller):
             answer = jsonapi.native_or_document(request, "screenshot", read, kind=kind, made=True)
             assert isinstance(answer, Response)  # noqa: S101 - a document, in JSON:API mode
             return answer
-        return {"key": screenshot.key}
+        return schemas.ScreenshotKey(key=screenshot.key)
 
 
 class WidgetController(Controller):
