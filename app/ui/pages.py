@@ -303,7 +303,10 @@ def unrouted_not_found(request: Request[Any, Any, Any], exc: NotFoundException) 
     so no session and no layout: the page leads back to the reports; its language form sends the visitor's CSRF
     token, as every page's does)."""
     if not request.url.path.startswith("/ui/"):
-        return http_exception_handler(request, exc)
+        answer = http_exception_handler(request, exc)
+        if request.method == "GET":  # any GET's answer sets the CSRF cookie when it is missing, as a route's does
+            answer.cookies.extend(unrouted_form_token(request)[1])
+        return answer
     locale = request_locale(request)
     engine = request.app.template_engine
     assert engine is not None  # noqa: S101 - the app renders the UI's templates

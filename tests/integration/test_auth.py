@@ -191,6 +191,17 @@ async def test_cookie_mutation_without_csrf_token_is_refused(tenants: TenantFact
         assert (await tenant.client.post("/api/v1/projects", json={"name": "With CSRF"})).status_code == 201
 
 
+async def test_any_get_sets_the_csrf_cookie_an_address_no_route_takes_too(app: Any) -> None:
+    """A client may take its CSRF token from any GET: an address no route takes (the router's own 404) set none."""
+    for path in ("/api/v1/nope", "/does-not-exist", "/api/v1/auth/me"):
+        async with ApiClient.for_app(app) as client:
+            answer = await client.get(path)
+            assert answer.status_code in {401, 404}, (path, answer.text)
+            assert client.cookies.get("csrftoken"), path
+            unsafe = await client.post("/api/v1/auth/logout")  # the cookie's token, sent back, passes the check
+            assert unsafe.status_code != 403, (path, unsafe.text)
+
+
 async def test_token_requests_need_no_csrf(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant:
         token = (await tenant.create_token())["token"]
