@@ -178,6 +178,13 @@ def either_spelling(
         described = f"`{name}` under another name, taken alike: send one of the two."
         properties[alias] = {**properties[name], "description": described}
     names = {name: [name, *(alias for alias, aliased in aliases.items() if aliased == name)] for name in properties}
+    # A required field is sent under any of its names (BugHerd's `target_url` as `targetUrl`).
+    required = schema.get("required", [])
+    if spelled_ways := [name for name in required if len(names[name]) > 1]:
+        schema["required"] = [name for name in required if name not in spelled_ways]
+        if not schema["required"]:
+            del schema["required"]
+        schema["allOf"] = [_any_of([{"required": [spelling]} for spelling in names[name]]) for name in spelled_ways]
     # A field under two of its names is refused (`sent_twice`), as is a thing named two ways (`one_way`).
     refused = [{"required": list(pair)} for spelled in names.values() for pair in combinations(spelled, 2)]
     refused += _two_ways(kind, names)

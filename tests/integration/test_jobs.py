@@ -89,6 +89,12 @@ async def test_an_organization_sees_its_pending_work_and_nothing_of_anothers(ten
         assert queued["process_screenshot"]["queued"] == 2, mine["queue"]
         assert queued["assign_tracking_ids"]["queued"] >= 1, mine["queue"]
         assert mine["queue"]["queued"] >= 3
+        # JSON:API mode, as on every item: it answered the envelope.
+        document = await busy.client.get(JOBS, headers={"Accept": "application/vnd.api+json"})
+        assert document.headers["content-type"].startswith("application/vnd.api+json"), document.text
+        resource = document.json()["data"]
+        assert (resource["type"], resource["id"]) == ("jobOverview", "organization")
+        assert resource["attributes"]["kinds"] == mine["kinds"]
 
         theirs = _data(await idle.client.get(JOBS))
         assert [summary["pending"] for summary in theirs["kinds"]] == [0, 0, 0, 0, 0]

@@ -925,6 +925,9 @@ async def _sent_to(
     return await client.request(method.upper(), path.format(**ids), content=json.dumps(body), headers=headers)
 
 
+HOOK = "https://hooks.example.com/x"
+
+
 async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -943,7 +946,7 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("patch", CHANGED, {"task": {"priority": "urgent"}}),
             ("post", FILED, {"task": {"description": "Example", "priority": "urgent"}}),
             ("post", FILED, {"title": "Card refused", "assignedToEmail": "a@b.example"}),
-            ("post", "/api/v1/webhooks", {"targetUrl": "https://hooks.example.com/x", "event": "task_create"}),
+            ("post", "/api/v1/webhooks", {"targetUrl": HOOK, "target_url": HOOK, "event": "task_create"}),  # twice
             ("post", COMMENTS, {"internal": True}),
             # Events in neither our names nor BugHerd's, or none: the document listed no names.
             ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "events": ["task_created"]}),
@@ -1067,6 +1070,7 @@ async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, an
             ("post", "/api/v1/projects", {"name": "Blog", "widgetConfig": {"features": {"screenshot": False}}}),
             ("post", "/api/v1/webhooks", {"url": " HTTPS://hooks.example.com/lantern ", "events": ["task_create"]}),
             ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com:8443/x", "events": ["task_create"]}),
+            ("post", "/api/v1/webhooks", {"targetUrl": HOOK, "event": "task_create"}),  # BugHerd's, in camelCase
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": "HTTPS://ghe.example.com/api/v3"}),
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": ""}),
             ("patch", "/api/v1/organization", {"defaultLocale": "zh-Hant"}),

@@ -125,7 +125,7 @@ class WebhookController(Controller):
             {
                 "application/json": one_of(
                     either_spelling(schemas.WebhookCreate),
-                    either_spelling(schemas.BugherdWebhook, exact=["target_url"]),
+                    either_spelling(schemas.BugherdWebhook),
                 ),
                 MEDIA_TYPE: jsonapi_body(schemas.WebhookCreate, made=True),
             },
