@@ -56,6 +56,10 @@ async def test_the_schema_page_is_the_document_itself_with_nothing_from_elsewher
     assert page.headers["content-type"].startswith("application/vnd.oai.openapi+json")
     assert page.json()["info"]["title"] == "Lantern API"
     assert "<script" not in page.text
+    # Where tools made for FastAPI services (BugSpark's) look first: it answered 404.
+    moved = await anonymous.get("/openapi.json")
+    assert (moved.status_code, moved.headers["location"]) == (308, "/schema/openapi.json")
+    assert (await anonymous.get("/openapi.json", follow_redirects=True)).json() == page.json()
 
 
 async def test_the_upload_is_documented_as_the_part_it_reads(tenants: TenantFactory, anonymous: ApiClient) -> None:

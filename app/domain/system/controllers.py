@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, get
 from litestar.openapi import ResponseSpec
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_308_PERMANENT_REDIRECT
 from sqlalchemy import text
 from sqlalchemy.pool import Pool, QueuePool
 
@@ -20,6 +20,8 @@ from app.lib.i18n import gettext as _
 from app.lib.openapi import PUBLIC, may_answer
 from app.lib.redis import get_redis, redis_health
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
+
+OPENAPI_DOCUMENT = "/schema/openapi.json"
 
 
 class Readiness(CamelStruct):
@@ -60,11 +62,16 @@ class IndexController(Controller):
             EntryPoints(
                 name="Lantern",
                 api="/api/v1",
-                openapi="/schema/openapi.json",
+                openapi=OPENAPI_DOCUMENT,
                 login="POST /api/v1/auth/login",
                 health="/health/ready",
             )
         )
+
+    @get("/openapi.json", include_in_schema=False, security=PUBLIC)
+    async def document(self) -> Redirect:
+        """The document where tools made for FastAPI services, BugSpark's among them, look for it first."""
+        return Redirect(OPENAPI_DOCUMENT, status_code=HTTP_308_PERMANENT_REDIRECT)
 
 
 class HealthController(Controller):
