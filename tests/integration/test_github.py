@@ -251,6 +251,12 @@ async def test_an_issue_is_made_once_in_the_organizations_language(
         }
         again = await tenant.client.post(f"/api/v1/reports/{report['id']}/github-issue")
         assert (again.status_code, again.json()["data"]["number"]) == (200, 41)
+        # JSON:API mode, as on every item: it answered the envelope.
+        document = await tenant.client.get(
+            f"/api/v1/reports/{report['trackingId']}/github-issue", headers={"Accept": "application/vnd.api+json"}
+        )
+        resource = document.json()["data"]
+        assert (resource["type"], resource["id"], resource["attributes"]["number"]) == ("githubIssue", report["id"], 41)
         read = _data(await tenant.client.get(f"/api/v1/reports/{report['id']}"))
         listed = _data(await tenant.client.get(f"/api/v1/reports?projectId={project['id']}"))["items"]
         _data(await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"guestsSeeGuests": True}))

@@ -35,6 +35,7 @@ async def provide_issues(db_session: NamedDependency[AsyncSession]) -> GitHubIss
 
 # As the report's `githubIssue` names its issue.
 CONNECTION_TYPE = "githubConnection"
+ISSUE_TYPE = "githubIssue"
 
 
 def connection_read(connection: GitHubConnection) -> schemas.GitHubConnectionRead:
@@ -148,14 +149,20 @@ class GitHubIssueController(Controller):
     guards = [requires_team]
     dependencies = {"issues": Provide(provide_issues), "reports": Provide(provide_reports)}
 
-    @get("/", operation_id="GetGitHubIssue")
+    @get("/", operation_id="GetGitHubIssue", description=PLAIN_DESCRIPTION)
     async def show(
-        self, reference: FromPath[str], reports: NamedDependency[ReportService], issues: NamedDependency[GitHubIssues]
-    ) -> Envelope[schemas.GitHubIssueRead]:
+        self,
+        request: Request[Any, Any, Any],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        issues: NamedDependency[GitHubIssues],
+    ) -> Envelope[schemas.GitHubIssueRead] | Response[dict[str, Any]]:
         """The report's issue: `pending` while the worker makes it, then `created` with its number and URL, or
-        `failed` with the reason."""
+        `failed` with the reason. In JSON:API mode, a `githubIssue` whose id is its report's (a report has one
+        at most)."""
         report = await reports.by_reference(reference)
-        return ok(issue_read(await issues.of_report(report.id)))
+        read = issue_read(await issues.of_report(report.id))
+        return jsonapi.native_or_document(request, ISSUE_TYPE, read, kind=schemas.GitHubIssueRead, id_field="report_id")
 
     @post(
         "/",
