@@ -51,6 +51,7 @@ from app.lib.patterns import (
     EMAIL,
     EMAIL_OR_EMPTY,
     FULL_URL,
+    MAILBOX,
     NOT_BLANK,
     ONE_LINE_NAME,
     ORIGIN,
@@ -256,7 +257,12 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     (_pattern(FULL_URL), lambda _m: _("Must be a full address, such as https://example.com/checkout.")),
     (_pattern(EMAIL), lambda _m: _("Must be an e-mail address, such as name@example.com.")),
     (_pattern(EMAIL_OR_EMPTY), lambda _m: _("Must be an e-mail address, such as name@example.com.")),
-    (_pattern(TRACKING_PREFIX), lambda _m: _("Must be upper-case letters A to Z only, such as BSK.")),
+    (
+        _pattern(MAILBOX),
+        lambda _m: _("Must be an e-mail address, such as name@example.com, with at most 64 characters before the @."),
+    ),
+    # Sent in lower case, they are taken (and kept in upper case).
+    (_pattern(TRACKING_PREFIX), lambda _m: _("Must be letters A to Z only, without digits or accents, such as BSK.")),
     (_pattern(WEB_URL), lambda _m: _("Must be an address that starts with http:// or https://.")),
     (_pattern(ORIGIN), lambda _m: _("Must be a site, such as https://example.com or example.com:8080.")),
     (_pattern(COLOR), lambda _m: _("Must be a colour written #RRGGBB, such as #4f46e5.")),

@@ -203,6 +203,17 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
     return url, [*headers, ("Authorization", f"Basic {credentials}")]
 
 
+def password_hidden(url: str) -> str:
+    """`url` as a page lists it: a password it carries (`https://user:secret@host/hook`) shown as `•••`, so that
+    it is not read over a shoulder (its form still holds it, to change)."""
+    parts = urlsplit(url)
+    user_info, at, host = parts.netloc.rpartition("@")
+    user, colon, _password = user_info.partition(":")
+    if not (at and colon):
+        return url
+    return urlunsplit(parts._replace(netloc=f"{user}:•••@{host}"))
+
+
 async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, read_limit: int = 0) -> Answer:
     """POST `body`; read at most `read_limit` bytes of the answer (a target could send gigabytes). Never
     raises for what the network or the target does: every call ends with an answer to record."""

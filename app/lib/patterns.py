@@ -14,6 +14,9 @@ NOT_BLANK = r"\S"  # more than spaces: a comment, a tag
 ONE_LINE_NAME = rf"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*{END}"
 FULL_URL = rf"^[A-Za-z][A-Za-z0-9+.-]*://\S+{END}"  # an address with its scheme, as a browser's location has it
 EMAIL = rf"^[^@\s]+@[^@\s]+\.[^@\s]+{END}"
+# An address Lantern sends mail to (a person's, an invitation's): at most 64 characters before the @, as SMTP
+# takes them (RFC 5321); a longer one was taken, and its invitation could never be delivered.
+MAILBOX = rf"^[^@\s]{{1,64}}@[^@\s]+\.[^@\s]+{END}"
 EMAIL_OR_EMPTY = rf"^{END}|{EMAIL}"  # an optional address a form sends empty (BugPin's example)
 TRACKING_PREFIX = rf"^[A-Z]+{END}"  # the letters of a tracking ID (`BSK` of BSK-42); its length is the schema's
 WEB_URL = rf"^https?://[^\s]+{END}"  # a site's or a receiver's address

@@ -26,6 +26,7 @@ from app.lib.i18n import (
     language_tag,
     translations,
 )
+from app.lib.outbound import password_hidden
 from app.ui.pages import NOTICE_PARAMETERS, here
 from app.ui.views import label
 
@@ -78,6 +79,7 @@ def environment() -> Environment:
         size=format_size,
         joined=format_list,
         pages_query=pages_query,
+        password_hidden=password_hidden,
     )
     env.globals.update(
         languages=LANGUAGES,

@@ -763,8 +763,9 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 
 async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFactory, page: Page) -> None:
-    """A comment with one very long word, a title with a long address, a custom column with a long name, and a
-    phone's narrow window: text breaks and the navigation wraps instead of widening the page."""
+    """A comment with one very long word, a title with a long address, a custom column with a long name, a long
+    invited address, a long webhook address, and a phone's narrow window: text breaks and the navigation wraps
+    instead of widening the page."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
         address = f"https://shop.example.com/de/kategorie/{'a' * 100}?utm_source=newsletter_dezember_2026"
@@ -784,6 +785,19 @@ async def test_long_words_and_a_phone_do_not_widen_the_pages(tenants: TenantFact
         await page.get_by_role("button", name="Send invitation").click()  # a row with a role select and a button
         await expect(page.get_by_role("row", name=re.compile("client@example.com"))).to_be_visible()
         assert await page.evaluate(OVERFLOW) == 0, "members"
+        # The longest address mail can go to: its notice and its row widened the page (3,400 px for a longer one).
+        longest = f"{'b' * 64}@{'c' * 63}.example.com"
+        await page.get_by_label("E-mail address").fill(longest)
+        await page.get_by_role("button", name="Send invitation").click()
+        await expect(page.get_by_role("heading", name=f"{longest} is invited")).to_be_visible()
+        assert await page.evaluate(OVERFLOW) == 0, "members, a long address"
+        hook = {"url": f"https://lantern:s3cret@hooks.example.com/{'in' * 60}", "events": ["report.created"]}
+        assert (await tenant.client.post("/api/v1/webhooks", json=hook)).status_code == 201
+        await page.goto("/ui/webhooks")
+        # Its password is not shown in the list, to be read over a shoulder.
+        await expect(page.get_by_role("link", name=re.compile(r"lantern:•••@hooks\.example\.com"))).to_be_visible()
+        assert "s3cret" not in await page.content()
+        assert await page.evaluate(OVERFLOW) == 0, "webhooks"
         # The title keeps room to be read: breaking anywhere, it was squeezed to a few letters a line.
         await page.goto("/ui/reports?lang=ja")
         title_width = await page.locator("table.reports td.title").first.evaluate("(cell) => cell.offsetWidth")

@@ -68,7 +68,9 @@ async def test_a_refused_body_names_every_bad_field_at_once(tenants: TenantFacto
     assert signup.status_code == 400, signup.text
     fields = {detail["field"]: detail["message"] for detail in signup.json()["details"]}
     assert set(fields) == {"email", "password", "name", "organization.name"}
-    assert fields["email"] == "Muss eine E-Mail-Adresse sein, etwa name@example.com."
+    assert (
+        fields["email"] == "Muss eine E-Mail-Adresse sein, etwa name@example.com, mit höchstens 64 Zeichen vor dem @."
+    )
     assert invite.status_code == 400, invite.text
     assert {detail["field"] for detail in invite.json()["details"]} == {"email", "role"}
 

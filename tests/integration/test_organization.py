@@ -38,6 +38,27 @@ async def test_owner_updates_the_organization(tenants: TenantFactory) -> None:
         assert bad.json()["details"][0]["field"] == "timezone"
 
 
+async def test_an_invitation_goes_only_to_an_address_mail_can_reach(tenants: TenantFactory) -> None:
+    """250 characters before the @ were taken: an invitation that could never be delivered, whose address
+    widened the members page to 3,400 px. SMTP takes 64 there, 254 in all (RFC 5321)."""
+    async with tenants.create() as tenant:
+        answers = {
+            local: await tenant.client.post("/api/v1/organization/members", json={"email": f"{local}@example.com"})
+            for local in ("b" * 64, "c" * 65)
+        }
+        too_long = await tenant.client.post("/api/v1/organization/members", json={"email": f"d@{'e' * 250}.com"})
+    assert answers["b" * 64].status_code == 201, answers["b" * 64].text
+    refused = answers["c" * 65]
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["details"] == [
+        {
+            "field": "email",
+            "message": "Must be an e-mail address, such as name@example.com, with at most 64 characters before the @.",
+        }
+    ]
+    assert too_long.status_code == 400, too_long.text
+
+
 async def test_an_address_is_one_however_it_is_typed_and_domains_may_be_international(app: Any) -> None:
     """A sign-up typed in full-width letters was kept as its lower-case, full-width self, which a login typed
     in ASCII did not find, while `例え.jp` was refused as no domain for the allowed ones: an address and a domain

@@ -109,6 +109,7 @@ class Sample(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(min_length=4, max_length=200)]
     code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}-[0-9]+$")]  # a pattern no message of its own names
     prefix: Annotated[str, msgspec.Meta(pattern=patterns.TRACKING_PREFIX)]
+    mailbox: Annotated[str, msgspec.Meta(pattern=patterns.MAILBOX)]
     site: Annotated[str, msgspec.Meta(pattern=patterns.WEB_URL)]
     origin: Annotated[str, msgspec.Meta(pattern=patterns.ORIGIN)]
     color: Annotated[str, msgspec.Meta(pattern=patterns.COLOR)]
@@ -133,6 +134,7 @@ VALID: dict[str, Any] = {
     "title": "Checkout fails",
     "code": "BS-1",
     "prefix": "BSK",
+    "mailbox": f"{'b' * 64}@example.com",
     "site": "https://example.com",
     "origin": "example.com:8080",
     "color": "#4f46e5",
@@ -158,7 +160,12 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"title": "Bug"}, "title", "Must be at least 4 characters long."),
     ({"title": "x" * 201}, "title", "Must be at most 200 characters long."),
     ({"code": "bs1"}, "code", "This value does not have the expected format."),
-    ({"prefix": "bsk"}, "prefix", "Must be upper-case letters A to Z only, such as BSK."),
+    ({"prefix": "BS1"}, "prefix", "Must be letters A to Z only, without digits or accents, such as BSK."),
+    (
+        {"mailbox": f"{'b' * 65}@example.com"},
+        "mailbox",
+        "Must be an e-mail address, such as name@example.com, with at most 64 characters before the @.",
+    ),
     ({"site": "example.com"}, "site", "Must be an address that starts with http:// or https://."),
     (
         {"origin": "https://example.com/shop"},

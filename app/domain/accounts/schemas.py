@@ -9,10 +9,11 @@ from uuid import UUID
 import msgspec
 
 from app.lib.i18n import SUPPORTED_LOCALES
-from app.lib.patterns import EMAIL, ONE_LINE_NAME
+from app.lib.patterns import MAILBOX, ONE_LINE_NAME
 from app.lib.schema import CamelStruct, documented_as
 
-Email = Annotated[str, msgspec.Meta(max_length=320, pattern=EMAIL)]
+# A new address mail goes to (sign-up, invitations): SMTP takes 254 characters, 64 before the @ (RFC 5321).
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=MAILBOX)]
 MIN_PASSWORD_LENGTH = 10
 Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE_NAME)]
