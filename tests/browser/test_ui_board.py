@@ -58,6 +58,14 @@ async def test_cards_move_by_their_form_and_by_drag_and_drop(tenants: TenantFact
         await expect(page.locator('.column[data-status="QA"] .card a')).to_have_text(["The logo is blurry"])
         assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "QA"
 
+        # A colleague moved it meanwhile: a move from this board, as it showed the card, overwrote theirs unsaid.
+        moved = await tenant.client.patch(f"/api/v1/reports/{created['id']}", json={"status": "backlog"})
+        assert moved.status_code == 200, moved.text
+        await card.get_by_label(re.compile(r"^Move \w+-\d+ to$")).select_option(label="Done")
+        await card.get_by_role("button", name="Move").click()
+        await expect(page.get_by_role("status")).to_contain_text("Not saved: Status, which someone else changed")
+        assert (await read(tenant, f"/api/v1/reports/{created['id']}"))["status"] == "backlog"
+
 
 async def test_a_custom_column_is_renamed_with_its_cards_and_deleted_back_to_new(
     tenants: TenantFactory, page: Page

@@ -382,6 +382,20 @@ async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFact
         await page.get_by_role("button", name="Apply to the selected reports").click()
         await expect(page.get_by_role("status")).to_have_text("No report was selected, so nothing was changed.")
         assert [(await read(tenant, f"/api/v1/reports/{one['id']}"))["severity"] for one in sent] == ["medium"] * 3
+        # A colleague changed one meanwhile: the change from this list, as it showed them, overwrote theirs unsaid.
+        await page.reload()
+        colleague = await tenant.client.patch(f"/api/v1/reports/{sent[0]['id']}", json={"status": "doing"})
+        assert colleague.status_code == 200, colleague.text
+        await page.get_by_role("checkbox", name="Select SHP-1").check()
+        await page.get_by_role("checkbox", name="Select SHP-3").check()
+        bulk = page.get_by_role("group", name="Change the selected reports")
+        await bulk.get_by_label("Status").select_option(label="Backlog")
+        await bulk.get_by_role("button", name="Apply to the selected reports").click()
+        await expect(page.get_by_role("alert")).to_contain_text(
+            "SHP-1: Someone else changed it after this list was shown: look at it again, then choose."
+        )
+        statuses = [(await read(tenant, f"/api/v1/reports/{one['id']}"))["status"] for one in (sent[0], sent[2])]
+        assert statuses == ["doing", "new"]  # none changed
         # A page shows 25 rows; an address asking for more than a few pages' worth at once is refused.
         too_many = {"report": [str(uuid4()) for _ in range(101)], "priority": "low"}
         refused = await tenant.client.post("/ui/reports/bulk", data=too_many)

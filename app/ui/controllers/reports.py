@@ -7,6 +7,8 @@ fires the same webhook events.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -267,6 +269,20 @@ class TriageForm:
         ]
 
 
+def triage_version(report: Report) -> str:
+    """The report's triage fields as a list row shows them, in short: a bulk change checks that they are the
+    same still, or refuses (it overwrote a colleague's change made after the list was shown, without a word)."""
+    shown = json.dumps(_triage_fields(report), sort_keys=True).encode()
+    return hashlib.sha256(shown).hexdigest()[:16]
+
+
+def _refuse_changed_meanwhile(report: Report, shown: str) -> None:
+    """Refused when the row showed the report's triage otherwise (a page from before rows said it: no check)."""
+    if shown and shown != triage_version(report):
+        message = _("Someone else changed it after this list was shown: look at it again, then choose.")
+        raise LanternError(ErrorCode.CONFLICT, details=[FieldError("report", message)])
+
+
 def _kept_fields(request: Request[Any, Any, Any]) -> list[str]:
     """The fields a save left as a colleague had changed them (`?kept=`, see `kept_theirs`), by their names."""
     named = request.query_params.get("kept", "").split(",")
@@ -317,8 +333,10 @@ class BulkTriageForm:
         return list_address(self.listed, **notice)
 
     @property
-    def reports(self) -> list[str]:
-        return [self.report] if isinstance(self.report, str) else self.report
+    def reports(self) -> dict[str, str]:
+        """The ticked reports' ids, each with its triage as the row showed it (`triage_version`)."""
+        ticked = [self.report] if isinstance(self.report, str) else self.report
+        return dict(value.partition(":")[::2] for value in ticked)
 
     def changes(self) -> dict[str, Any]:
         """The fields to change, by the API's names."""
@@ -453,6 +471,7 @@ class ReportPages(Controller):
             choices={**CHOICES, "status": [*CHOICES["status"], *board.custom]},
             sorts=SORTS,
             report_path=report_path,
+            triage_version=triage_version,
             refusal=request.session.pop(BULK_REFUSAL_KEY, None),
         )
 
@@ -536,10 +555,11 @@ class ReportPages(Controller):
             message = _("At most %(count)s reports can be changed at once.", count=BULK_LIMIT)
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("report", message)])
         update = convert_body(changes, ReportUpdate)
-        chosen = await reports.chosen(data.reports)
+        chosen = await reports.chosen(list(data.reports))
         changed = 0
         for report in chosen:
             try:
+                _refuse_changed_meanwhile(report, data.reports[str(report.id)])
                 changed_fields = await reports.apply(report, update, columns, layout.identity)
             except LanternError as refused:
                 # None is changed: the list says which report refused, and why, above its rows. (Named before
