@@ -360,19 +360,31 @@ def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = 
         nested = _struct(field.type)
         if nested is not None and isinstance(value, dict):
             errors += _field_errors(value, nested, f"{at}.{name}")
-            continue
-        try:
-            msgspec.convert(value, field.type, str_keys=True)
-        except msgspec.ValidationError as error:
-            raw, _sep, inside = str(error).partition(" - at `$")
-            refused = validation_error(f"{raw} - at `${at}.{name}{inside.rstrip('`')}`").details
-            if raw.startswith("Invalid enum value") and (choices := _enum_values(field.type)):
-                for detail in refused:  # which values are, not only that this one is not
-                    detail.message = join_sentences(detail.message, one_of(choices))
-            errors += refused
+        else:
+            errors += _value_errors(value, field.type, f"{at}.{name}")
     missing = [field.encode_name for field in fields.values() if field.required and field.encode_name not in body]
     for name in missing:
         errors += validation_error(f"Object missing required field `{name}` - at `${at}`").details
+    return errors
+
+
+def _value_errors(value: Any, kind: Any, at: str) -> list[FieldError]:
+    """Why a field's value (at `at`, `.name` in its body) is refused: by its type, or by its `CheckedBy` checks."""
+    try:
+        msgspec.convert(value, kind, str_keys=True)
+    except msgspec.ValidationError as error:
+        raw, _sep, inside = str(error).partition(" - at `$")
+        refused = validation_error(f"{raw} - at `${at}{inside.rstrip('`')}`").details
+        if raw.startswith("Invalid enum value") and (choices := _enum_values(kind)):
+            for detail in refused:  # which values are, not only that this one is not
+                detail.message = join_sentences(detail.message, one_of(choices))
+        return refused
+    errors: list[FieldError] = []
+    for check in _checks(kind):
+        try:
+            check(value, at.removeprefix("."))
+        except LanternError as refused:
+            errors += refused.details
     return errors
 
 
@@ -398,6 +410,25 @@ class PartOf:
     is refused for another field, its fields are checked too, each as `struct`'s, so every refusal comes at once."""
 
     struct: type[msgspec.Struct]
+
+
+@dataclass(frozen=True)
+class CheckedBy:
+    """Marks a field whose value is checked beyond its type by `check(value, field)`, which raises a refusal (a
+    time zone the server knows). When the body is refused for another field, this one is checked too, so every
+    refusal comes at once: a client fixed a name, sent again, and only then heard of the time zone."""
+
+    check: Callable[[Any, str], object]
+
+
+def _checks(kind: Any) -> list[Callable[[Any, str], object]]:
+    """The `CheckedBy` checks of a field's type (`TimeZone`, `TimeZone | UnsetType | None`)."""
+    if get_origin(kind) is Annotated:
+        own = [mark.check for mark in kind.__metadata__ if isinstance(mark, CheckedBy)]
+        return own + _checks(get_args(kind)[0])
+    if get_origin(kind) in {Union, UnionType}:
+        return [check for option in get_args(kind) for check in _checks(option)]
+    return []
 
 
 def _struct(kind: Any) -> type[msgspec.Struct] | None:

@@ -36,6 +36,12 @@ async def test_owner_updates_the_organization(tenants: TenantFactory) -> None:
         bad = await tenant.client.patch("/api/v1/organization", json={"timezone": "Mars/Olympus"})
         assert bad.status_code == 400
         assert bad.json()["details"][0]["field"] == "timezone"
+        # Refused with the name, the time zone and the language are named too: they were heard of one send later.
+        both = await tenant.client.patch(
+            "/api/v1/organization", json={"name": "", "timezone": "Mars/Olympus", "defaultLocale": "tlh"}
+        )
+        assert both.status_code == 400, both.text
+        assert sorted(detail["field"] for detail in both.json()["details"]) == ["defaultLocale", "name", "timezone"]
 
 
 async def test_an_invitation_goes_only_to_an_address_mail_can_reach(tenants: TenantFactory) -> None:

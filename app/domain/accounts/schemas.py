@@ -8,8 +8,10 @@ from uuid import UUID
 
 import msgspec
 
+from app.lib.errors import CheckedBy
 from app.lib.i18n import SUPPORTED_LOCALES
 from app.lib.patterns import MAILBOX, ONE_LINE_NAME
+from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.schema import CamelStruct, documented_as
 
 # A new address mail goes to (sign-up, invitations): SMTP takes 254 characters, 64 before the @ (RFC 5321).
@@ -30,10 +32,13 @@ LocaleTag = Annotated[
         + " (`zh-TW`, `zh-Hant`: Traditional Chinese; `zh-CN`: Simplified).",
     ),
     documented_as(pattern=rf"^\s*(?:{_ANY_CASE})(?:[-_][\s\S]*)?\s*$"),
+    CheckedBy(validated_locale),
 ]
 # Checked against the IANA database the server has (`validated_timezone`): too many names for an enum.
 TimeZone = Annotated[
-    str, msgspec.Meta(max_length=64, description="An IANA time zone name, such as `Europe/Berlin` or `UTC`.")
+    str,
+    msgspec.Meta(max_length=64, description="An IANA time zone name, such as `Europe/Berlin` or `UTC`."),
+    CheckedBy(validated_timezone),
 ]
 
 
