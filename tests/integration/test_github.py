@@ -214,6 +214,10 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
         for body, field in cases:
             refused = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
             assert field in refused["details"][0]["field"], (body, refused)
+        # Refused with the repository, the address is named too: it was heard of one send later.
+        body = {"repository": "not a repository", "token": TOKEN, "apiUrl": "ftp://github.example.com"}
+        both = _error(await tenant.client.put(url, json=body), 400, "VALIDATION_ERROR")
+        assert sorted(detail["field"] for detail in both["details"]) == ["apiUrl", "repository"], both
         # An empty label is one left empty, not a field left out ("This field is required." said).
         empty = _error(await tenant.client.put(url, json={"repository": "acme/shop", "labels": ["bug", ""]}), 400,
                        "VALIDATION_ERROR")  # fmt: skip

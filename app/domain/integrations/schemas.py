@@ -8,12 +8,27 @@ from uuid import UUID
 
 import msgspec
 
+from app.lib import outbound
+from app.lib.errors import CheckedBy, ErrorCode, FieldError, LanternError
 from app.lib.patterns import CALLED_URL, END, NOT_BLANK, REPOSITORY
 from app.lib.schema import CamelStruct, documented_as
 
 Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
-# Checked by `outbound.url_problem` (its refusal says why); empty is GitHub's own address, as null is.
-ApiUrl = Annotated[str, msgspec.Meta(max_length=2048), documented_as(pattern=rf"^(?:{CALLED_URL})?{END}")]
+
+
+def check_api_url(url: str, field: str = "apiUrl") -> None:
+    """A GitHub API address Lantern can call, or a refusal saying why (`outbound.url_problem`)."""
+    if problem := outbound.url_problem(url):
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, problem)])
+
+
+# Empty is GitHub's own address, as null is.
+ApiUrl = Annotated[
+    str,
+    msgspec.Meta(max_length=2048),
+    documented_as(pattern=rf"^(?:{CALLED_URL})?{END}"),
+    CheckedBy(lambda url, field: check_api_url(url.rstrip("/"), field) if url else None),
+]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
 

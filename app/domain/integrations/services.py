@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.domain.integrations import github
 from app.domain.integrations.models import GITHUB_API_URL, GitHubConnection, GitHubIssue, IssueStatus
-from app.domain.integrations.schemas import GitHubSetup
+from app.domain.integrations.schemas import GitHubSetup, check_api_url
 from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
 from app.domain.reports.models import Report
@@ -50,8 +50,7 @@ class GitHubConnections(TenantService[GitHubConnection]):
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             raise not_found()
         api_url = (setup.api_url or GITHUB_API_URL).rstrip("/")
-        if problem := outbound.url_problem(api_url):
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("apiUrl", problem)])
+        check_api_url(api_url)
         connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
         made = connection is None
         if connection is None and setup.token is None:
