@@ -489,6 +489,7 @@ def _query(name: str, schema: Schema, description: str, *, deep: bool = False) -
 
 
 _MEMBERS = Schema(type=OpenAPIType.OBJECT, additional_properties=_TEXT)
+# Each by its own name, not as a deep `page` object: the native list's `page` is BugSpark's page number.
 _PAGE_PARAMETERS = {
     "limit": _query(
         "page[limit]", Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100), "JSON:API: the page's size."
