@@ -379,6 +379,10 @@ async def test_the_file_chooser_speaks_the_widgets_language_not_the_browsers(
             await (await opened.value).set_files([cart])
             await expect(chooser).to_have_text(re.compile(r"cart\.png$"))
             await expect(dialog.get_by_label("Bilder anhängen (optional)")).to_have_count(1)
+            # Named by its title alone, the files chosen its description: "Kein Bild ausgewählt" was in its name.
+            files = dialog.locator("input[type=file]")
+            await expect(files).to_have_accessible_name("Bilder anhängen (optional)")
+            await expect(files).to_have_accessible_description("cart.png")
 
 
 # Pixels of the annotation canvas: how many are near the first pen color, and how many are not opaque.

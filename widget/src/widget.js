@@ -47,9 +47,12 @@ function field(labelText, control) {
 // ("Choose Files", "No file chosen"), whatever the widget's: the widget shows its own, in the visitor's, over the
 // input, which stays the label's control (focusable, read out, and what a click on the label opens).
 function fileChooser(config, texts) {
+  // Named by the field's title alone, and described by the files chosen: named by the whole label, a screen
+  // reader read "No image chosen" in its name, then the browser's own "No file chosen" again.
   const input = element("input", { type: "file", name: "attachments", multiple: true, className: "file",
-    accept: "image/png,image/jpeg,image/webp" });
-  const chosen = element("span", { className: "chosen", text: texts.noImageChosen });
+    accept: "image/png,image/jpeg,image/webp", "aria-labelledby": "lantern-attachments-title",
+    "aria-describedby": "lantern-attachments-chosen" });
+  const chosen = element("span", { className: "chosen", id: "lantern-attachments-chosen", text: texts.noImageChosen });
   input.addEventListener("change", () => {
     chosen.textContent = [...input.files].map((file) => file.name).join(", ") || texts.noImageChosen;
     const status = input.form.querySelector(".status");
@@ -63,7 +66,7 @@ function fileChooser(config, texts) {
     }
   });
   const button = element("span", { className: "secondary", "aria-hidden": "true", text: texts.chooseImages });
-  return element("label", {}, [element("span", { text: texts.attachments }), input,
+  return element("label", {}, [element("span", { id: "lantern-attachments-title", text: texts.attachments }), input,
     element("span", { className: "choose" }, [button, chosen])]);
 }
 
