@@ -78,6 +78,7 @@ def _committed_before_answering(session_scope_key: str) -> BeforeMessageSendHook
     async def commit_or_roll_back(message: Message, scope: Scope) -> None:
         if message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
             return
+        # Where advanced-alchemy keeps the request's session, read as its own hooks read it.
         session = get_aa_scope_state(scope, session_scope_key, pop=True)
         if session is None:
             return

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import anyio
 import httpcore
@@ -191,9 +191,8 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
     """`url` without the user and password it may carry (`https://user:secret@host/hook`), and `headers` with the
     Basic authorization they stand for, as curl and browsers send them: httpcore sends none, and a receiver
     behind Basic authorization refused every delivery. Headers that authorize already (GitHub's token) win."""
-    parts = urlsplit(url)
-    user_info, at, host = parts.netloc.rpartition("@")
-    if not at:
+    parts, user_info, host = _user_info(url)
+    if user_info is None:
         return url, list(headers)
     url = urlunsplit(parts._replace(netloc=host))
     if any(name.lower() == "authorization" for name, _value in headers):
@@ -206,12 +205,19 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
 def password_hidden(url: str) -> str:
     """`url` as a page lists it: a password it carries (`https://user:secret@host/hook`) shown as `•••`, so that
     it is not read over a shoulder (its form still holds it, to change)."""
-    parts = urlsplit(url)
-    user_info, at, host = parts.netloc.rpartition("@")
-    user, colon, _password = user_info.partition(":")
-    if not (at and colon):
+    parts, user_info, host = _user_info(url)
+    user, colon, _password = (user_info or "").partition(":")
+    if not colon:
         return url
     return urlunsplit(parts._replace(netloc=f"{user}:•••@{host}"))
+
+
+def _user_info(url: str) -> tuple[SplitResult, str | None, str]:
+    """`url`'s parts, the user and password it carries (`user:secret`; None when it carries none), and its host
+    with its port."""
+    parts = urlsplit(url)
+    user_info, at, host = parts.netloc.rpartition("@")
+    return parts, user_info if at else None, host
 
 
 async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, read_limit: int = 0) -> Answer:

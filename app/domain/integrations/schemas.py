@@ -17,17 +17,17 @@ Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
 
 
 def check_api_url(url: str, field: str = "apiUrl") -> None:
-    """A GitHub API address Lantern can call, or a refusal saying why (`outbound.url_problem`)."""
-    if problem := outbound.url_problem(url):
+    """A GitHub API address Lantern can call (empty: GitHub's own, as null is), or a refusal saying why
+    (`outbound.url_problem`)."""
+    if url and (problem := outbound.url_problem(url.rstrip("/"))):
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, problem)])
 
 
-# Empty is GitHub's own address, as null is.
 ApiUrl = Annotated[
     str,
     msgspec.Meta(max_length=2048),
     documented_as(pattern=rf"^(?:{CALLED_URL})?{END}"),
-    CheckedBy(lambda url, field: check_api_url(url.rstrip("/"), field) if url else None),
+    CheckedBy(check_api_url),
 ]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 
