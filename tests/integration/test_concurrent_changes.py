@@ -33,6 +33,7 @@ from app.lib.errors import ErrorCode, LanternError
 from tests.support.admin_ui import invite, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
 from tests.support.isolation import owner_engine
+from tests.support.locks import older_transactions_ended
 from workers.jobs import assign_tracking_ids
 
 ROUNDS = 10
@@ -393,8 +394,10 @@ async def test_a_numbering_while_the_organization_is_deleted_numbers_first_or_fi
         project = await tenant.create_project("Shop")
         job = {"organization_id": tenant.organization_id, "project_id": project["id"]}
         await report(tenant.client, project["apiKey"], "Checkout button does nothing")
+        await older_transactions_ended()
         assert await assign_tracking_ids({}, **job) == 1  # the project's first numbering makes its counter
         ids = [(await report(tenant.client, project["apiKey"], f"Checkout {n}"))["id"] for n in range(3)]
+        await older_transactions_ended()
         numbering = assign_tracking_ids({}, **job)
         deletion = tenant.client.delete("/api/v1/organization", params={"confirm": "Acme"})
         numbered, deleted = await raced_with_deletion(
@@ -421,9 +424,11 @@ async def test_a_numbering_while_its_project_is_deleted_numbers_first_or_finds_n
         data(await tenant.client.post("/api/v1/webhooks", json=hook), 201)
         job = {"organization_id": tenant.organization_id, "project_id": project["id"]}
         await report(tenant.client, project["apiKey"], "Checkout button does nothing")
+        await older_transactions_ended()
         assert await assign_tracking_ids({}, **job) == 1  # the project's first numbering makes its counter
         for n in range(3):
             await report(tenant.client, project["apiKey"], f"Checkout {n}")
+        await older_transactions_ended()
         numbering = assign_tracking_ids({}, **job)
         deletion = tenant.client.delete(f"/api/v1/projects/{project['id']}")
         if first == "numbering":

@@ -31,6 +31,7 @@ from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
+from tests.support.locks import older_transactions_ended
 from tests.support.processes import worker_process
 from tests.support.server import free_port
 from tests.support.worker import running_worker
@@ -193,8 +194,10 @@ async def test_a_numbering_pass_is_two_statements_after_the_scope(tenants: Tenan
         async with tenants.create() as tenant:
             (project,) = await _projects(tenant, count=1)
             await _submit(anonymous, [project], 1)
+            await older_transactions_ended()
             await _number(tenant, project)  # a new project's first pass also makes its counter
             await _submit(anonymous, [project], 30)
+            await older_transactions_ended()
             statements: list[str] = []
 
             def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:

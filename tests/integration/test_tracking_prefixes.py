@@ -25,6 +25,7 @@ from app.domain.reports.services import TrackingService
 from app.lib.database import alchemy_config
 from tenants.context import tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.locks import older_transactions_ended
 
 WAIT_SECONDS = 30  # a bound on waiting for the rename to wait, so a regression fails instead of hanging
 
@@ -38,6 +39,7 @@ async def _numbered_reports(tenant: Tenant, anonymous: ApiClient, project: dict[
         )
         assert sent.status_code == 201, sent.text
         ids.append(sent.json()["data"]["id"])
+    await older_transactions_ended()
     async with alchemy_config().get_session() as session:
         with tenant_scope(UUID(tenant.organization_id)):
             await TrackingService(session).assign(UUID(project["id"]))
