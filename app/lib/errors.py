@@ -343,8 +343,12 @@ def every_error(body: Any, schema: Any, first: str) -> LanternError:
     """Every field error of a body, where msgspec stops at the first: a client fixes its form in one go.
 
     Each field sent is checked on its own (a nested object field by field), and each required field not sent
-    is named. A check across fields (a struct's own `__post_init__`) has only `first`, msgspec's words."""
+    is named, with what the struct's `refusals_across_fields(body)`, if it has one, refuses of the body as a whole
+    (a check its service makes once the fields pass). A check across fields in a struct's own `__post_init__` has
+    only `first`, msgspec's words."""
     details = _field_errors(body, schema) if isinstance(body, dict) and _struct(schema) else []
+    if details and (across := getattr(schema, "refusals_across_fields", None)) is not None:
+        details += across(body)
     return LanternError(ErrorCode.VALIDATION_ERROR, details=details) if details else validation_error(first)
 
 

@@ -142,6 +142,18 @@ async def test_a_task_without_a_title_takes_its_descriptions_first_line_cut_at_a
     assert "4" in short.json()["details"][0]["message"]
 
 
+async def test_a_description_too_short_for_a_title_is_refused_with_the_other_fields(tenants: TenantFactory) -> None:
+    """The description's first line is checked once the fields pass: a bad reporter address was refused first,
+    and the description only when sent again."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        ours = await tenant.client.post(_filed(project), json={"description": "Hi", "reporterEmail": "someone"})
+        bugherds = await tenant.client.post(_filed(project), json={"task": {"description": "Hi", "priority": "urgent"}})
+    assert ours.status_code == bugherds.status_code == 400, (ours.text, bugherds.text)
+    assert [detail["field"] for detail in ours.json()["details"]] == ["reporterEmail", "description"]
+    assert [detail["field"] for detail in bugherds.json()["details"]] == ["task.priority", "task.description"]
+
+
 async def test_what_is_refused_is_named(tenants: TenantFactory, app: Any) -> None:
     async with tenants.create() as tenant, tenants.create("Other") as other:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")

@@ -18,7 +18,13 @@ from app.domain.projects.models import Project
 from app.domain.reports.audience import reporter_address, who_would_see
 from app.domain.reports.ingest import Accepted, accept
 from app.domain.reports.models import Report, ReportChange, Source
-from app.domain.reports.schemas import TITLE_MAX_LENGTH, TITLE_MIN_LENGTH, ReportFiling
+from app.domain.reports.schemas import (
+    TITLE_MAX_LENGTH,
+    TITLE_MIN_LENGTH,
+    ReportFiling,
+    first_line,
+    untitled_refusal,
+)
 from app.domain.reports.services import ColumnService, authorship, filed_fields, into_column, trimmed_title
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -79,15 +85,9 @@ def title_of(filing: ReportFiling) -> str:
     have no title)."""
     if filing.title is not None:
         return trimmed_title(filing.title)
-    first_line = next((line.strip() for line in filing.description.splitlines() if line.strip()), "")
-    if len(first_line) < TITLE_MIN_LENGTH:
-        message = _(
-            "A report without a title takes the first line of its description as its title: "
-            "it needs at least %(count)s characters.",
-            count=TITLE_MIN_LENGTH,
-        )
-        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("description", message)])
-    return shortened(first_line)
+    if (refusal := untitled_refusal(filing.description)) is not None:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[refusal])
+    return shortened(first_line(filing.description))
 
 
 def shortened(line: str) -> str:

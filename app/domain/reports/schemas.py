@@ -12,6 +12,8 @@ from litestar.datastructures import UploadFile
 from litestar.openapi.spec import Schema
 
 from app.domain.reports.models import Category, Priority, Severity, Source
+from app.lib.errors import FieldError
+from app.lib.i18n import gettext as _
 from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import AsSent, CamelStruct, any_items, documented_as, from_zero, refuse_two_ways
@@ -30,6 +32,26 @@ Title = Annotated[
 # of a report filed without one. Python's `splitlines` ends a line at each of these characters.
 TITLED_DESCRIPTION = rf"^\s*\S[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]{{{TITLE_MIN_LENGTH - 2},}}\S"
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+def first_line(description: str) -> str:
+    """A description's first line that is not blank, trimmed: the title of a report filed without one."""
+    return next((line.strip() for line in description.splitlines() if line.strip()), "")
+
+
+def untitled_refusal(description: str) -> FieldError | None:
+    """Why a report filed without a title is refused: the first line of its description, its title then, is too
+    short. None when it will do."""
+    if len(first_line(description)) >= TITLE_MIN_LENGTH:
+        return None
+    message = _(
+        "A report without a title takes the first line of its description as its title: "
+        "it needs at least %(count)s characters.",
+        count=TITLE_MIN_LENGTH,
+    )
+    return FieldError("description", message)
+
+
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=2048)]
 PageUrl = Annotated[str, msgspec.Meta(max_length=2048, pattern=FULL_URL)]
@@ -257,6 +279,16 @@ class ReportFiling(CamelStruct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         refuse_two_ways(self)
+
+    @classmethod
+    def refusals_across_fields(cls, body: dict[str, Any]) -> list[FieldError]:
+        """A body refused for its fields is refused for a description too short for a title as well, which
+        `filing.title_of` checks once they pass: every refusal comes at once."""
+        description = body.get("description", "")
+        if body.get("title") is not None or not isinstance(description, str):
+            return []
+        refusal = untitled_refusal(description)
+        return [] if refusal is None else [refusal]
 
 
 # BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
