@@ -156,6 +156,10 @@ async def filled(tenant: Tenant, app: Any) -> dict[str, Any]:
         if all(item["status"] != "pending" for item in listed if item["id"] == picture["id"]):
             break
         await asyncio.sleep(0.1)
+    hook = await tenant.client.post(
+        "/api/v1/webhooks", json={"url": "https://hooks.example.com/in", "events": ["report.deleted"]}
+    )
+    assert hook.status_code == 201, hook.text
     return {"shop": shop, "member": member_email}
 
 
@@ -234,6 +238,9 @@ async def test_an_exported_organization_imports_as_one_that_answers_the_same(
         assert switched.status_code == 200, switched.text
         after = await answers(tenant)
         assert after == before
+        # Its receiver checks the source's secret: the webhook waits, off, saying why, for a new one.
+        [hook] = await get(tenant, "/api/v1/webhooks")
+        assert (hook["active"], hook["disabledReason"]) == (False, "imported")
         former = await get(tenant, "/api/v1/reports/RLT-1")  # a former prefix's ID names its report still
         assert former["trackingId"] == "RLX-1"
 

@@ -218,6 +218,32 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
     assert "127.0.0.1" in logged["addresses"]
 
 
+async def test_a_private_target_is_not_turned_on_again_once_the_allowance_is_withdrawn(tenants: TenantFactory) -> None:
+    """Turned off (an imported organization's webhook comes so, with a private address its instance allowed), it
+    was turned on again though a new one with its address is refused, and each delivery was then tried for a day."""
+    async with tenants.create("Withdrawn") as tenant:
+        with allowed():
+            body = {"url": "http://127.0.0.1:9/in", "events": ["report.created"]}
+            webhook = _data(await tenant.client.post("/api/v1/webhooks", json=body), 201)
+        path = f"/api/v1/webhooks/{webhook['id']}"
+        _data(await tenant.client.patch(path, json={"active": False}), 200)
+        refused = await tenant.client.patch(path, json={"active": True})
+        page = await tenant.client.post(f"/ui/webhooks/{webhook['id']}/activate")  # the page's "Turn it on again"
+        still = _data(await tenant.client.get(path), 200)
+        moved = _data(
+            await tenant.client.patch(path, json={"active": True, "url": "https://hooks.example.com/in"}), 200
+        )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["details"] == [
+        {"field": "url", "message": "Lantern does not call private or local network addresses."}
+    ]
+    assert page.status_code == 400, page.text  # the page again, saying why beside the address
+    assert 'id="url-error"' in page.text
+    assert "Lantern does not call private or local network addresses." in page.text
+    assert still["active"] is False
+    assert (moved["active"], moved["url"]) == (True, "https://hooks.example.com/in")
+
+
 async def test_a_rolled_back_change_queues_no_job_and_a_committed_one_does(tenants: TenantFactory) -> None:
     async with tenants.create("Outbox") as tenant:
         jobs = [f"outbox-probe:{UUID(int=i + time.time_ns())}" for i in range(2)]

@@ -61,6 +61,7 @@ from app.domain.transfer.archive import (
     decoded,
 )
 from app.domain.transfer.upgrades import ArchiveUpgrade, archive_upgrade, archived_revisions
+from app.domain.webhooks.models import DisabledReason
 from app.domain.webhooks.services import SECRET_PREFIX
 from app.lib.database import alchemy_config
 from app.lib.i18n import gettext as _
@@ -492,6 +493,8 @@ def _derived(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
         # Off, with a secret of its own: the receiver checks signatures with the old one, and hears from the source
         # instance until that stops. An admin rotates the secret, tells the receiver, and turns the webhook on.
         row["secret"] = new_secret(SECRET_PREFIX)
+        if row.get("active", True):  # one turned off already keeps its reason
+            row["disabled_reason"] = DisabledReason.IMPORTED.value
         row["active"] = False
     return row
 

@@ -49,6 +49,7 @@ class DeliveryStatus(enum.StrEnum):
 
 class DisabledReason(enum.StrEnum):
     GONE = "gone"  # the target answered 410 Gone: it asked not to be called again
+    IMPORTED = "imported"  # it came with its organization's archive, whose receiver checks another secret
 
 
 class Webhook(TenantOwned, UUIDv7AuditBase):

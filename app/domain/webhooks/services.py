@@ -99,6 +99,10 @@ class WebhookService(TenantService[Webhook]):
         if not isinstance(changes.project_id, msgspec.UnsetType):
             webhook.project_id = await self._checked_project(changes.project_id)
         if not isinstance(changes.active, msgspec.UnsetType):
+            if changes.active and isinstance(changes.url, msgspec.UnsetType):
+                # An address taken where Lantern may call it (an imported organization's, the instance's setting
+                # since changed) is not called here.
+                _checked_url(webhook.url)
             webhook.active = changes.active
             webhook.disabled_reason = None
         await self.session.flush()

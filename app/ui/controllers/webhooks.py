@@ -162,9 +162,23 @@ class WebhookPages(Controller):
         return see_other("/ui/webhooks?notice=deleted")
 
     @post("/{webhook_id:uuid}/activate")
-    async def activate(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
-        """On again after its target answered 410 Gone, as `PATCH /api/v1/webhooks/{id} {"active": true}`."""
-        await webhooks.change(webhook_id, WebhookUpdate(active=True))
+    async def activate(
+        self,
+        *,
+        layout: NamedDependency[Layout],
+        webhook_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookService],
+        deliveries: NamedDependency[DeliveryService],
+        projects: NamedDependency[ProjectService],
+    ) -> Redirect | Template:
+        """On again (after its target answered 410 Gone, or once imported), as `PATCH /api/v1/webhooks/{id}
+        {"active": true}`; an address Lantern does not call is refused beside its field."""
+        try:
+            await webhooks.change(webhook_id, WebhookUpdate(active=True))
+        except LanternError as error:
+            webhook, errors = await webhooks.get(webhook_id), field_errors(error, FIELDS)
+            form = WebhookForm.of(webhook)
+            return await _webhook_page(layout, webhook, form, deliveries=deliveries, projects=projects, errors=errors)
         return see_other(f"/ui/webhooks/{webhook_id}?notice=activated")
 
 
