@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from app.domain.reports.screenshots import run_seconds
 from app.domain.transfer.services import EXPORT_SECONDS
+from app.lib.database import warn_if_unguarded
 from app.lib.logging import configure_logging
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, deserialize, redis_settings, serialize
 from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes
@@ -133,6 +134,7 @@ def _stop_taking_jobs(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(get_settings().log_level)
+    await warn_if_unguarded()  # the worker runs every tenant's jobs: its operator is told as the server's is
     await _wait_for_writes(ctx["redis"])
     workers = [QueueWorker("image", **image_worker_settings()), QueueWorker("outbound", **outbound_worker_settings())]
     ctx[_QUEUE_WORKERS] = [(worker, asyncio.create_task(worker.async_run())) for worker in workers]
@@ -169,6 +171,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await asyncio.wait(started, timeout=left)
     for worker, running in workers:
         await worker.close()  # cancels what still runs
+        running.cancel()  # and its loop, which a worker stopped as it started had not begun: nothing cancelled it
         with contextlib.suppress(asyncio.CancelledError):
             await running
 

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from app.asgi import create_app
 from app.lib.database import alchemy_config, warn_if_unguarded
+from app.lib.redis import get_redis
 from app.settings import reset_settings
 from tenants.context import tenant_scope
 from tenants.db import apply_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from workers.main import shutdown, startup
 
 pytestmark = pytest.mark.postgres
 
@@ -344,11 +346,19 @@ def foreign_rows(response: Any, path: str, own_projects: set[str]) -> list[str]:
     return [f"{path}: project {project_id}" for project_id in project_ids if project_id not in own_projects]
 
 
+async def started_worker() -> None:
+    """The worker's start-up and shut-down, as `python -m app.cli worker` runs them."""
+    context: dict[str, Any] = {"redis": get_redis()}
+    await startup(context)
+    await shutdown(context)
+
+
+@pytest.mark.parametrize("starting", [warn_if_unguarded, started_worker], ids=["server", "worker"])
 async def test_starting_as_a_role_that_bypasses_row_level_security_is_warned_of(
-    embedded_services: dict[str, str], capfd: pytest.CaptureFixture[str]
+    embedded_services: dict[str, str], capfd: pytest.CaptureFixture[str], starting: Callable[[], Awaitable[None]]
 ) -> None:
     """An operator who gave the app deploy.md's owner role (BYPASSRLS) got no word that the database's guard
-    between tenants was off."""
+    between tenants was off; then the worker, which runs every tenant's jobs, said nothing of it."""
     said = {}
     for role, url in (("app", embedded_services["DATABASE_URL"]), ("owner", embedded_services["DATABASE_OWNER_URL"])):
         os.environ["DATABASE_URL"] = url
@@ -356,7 +366,7 @@ async def test_starting_as_a_role_that_bypasses_row_level_security_is_warned_of(
         alchemy_config.cache_clear()
         try:
             capfd.readouterr()
-            await warn_if_unguarded()
+            await starting()
             said[role] = capfd.readouterr().out
         finally:
             await alchemy_config().get_engine().dispose()
