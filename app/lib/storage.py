@@ -163,15 +163,36 @@ class LocalStorage:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        await asyncio.to_thread(_remove_file, self._path(key), self.root)
 
     async def delete_project(self, organization_id: UUID, project_id: UUID) -> None:
-        await asyncio.to_thread(_remove_tree, self.root / project_prefix(organization_id, project_id))
+        await asyncio.to_thread(_remove_tree, self.root / project_prefix(organization_id, project_id), self.root)
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_file(path: Path, root: Path) -> None:
+    path.unlink(missing_ok=True)
+    _prune(path.parent, root)
+
+
+def _remove_tree(path: Path, root: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
+    _prune(path.parent, root)
+
+
+def _prune(folder: Path, root: Path) -> None:
+    """`folder`, then each folder above it below `root`, while empty: a deleted organization left its folder behind
+    (its exports' too), one for each organization that ever left. A file written in one meanwhile makes it again
+    (`_new_file`)."""
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or gone already
+            return
+        folder = folder.parent
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -189,15 +210,23 @@ def _copy(source: Path, path: Path) -> None:
 @contextmanager
 def _partial(path: Path) -> Iterator[io.BufferedWriter]:
     """A file to write `path`'s bytes to, moved to `path` once written whole (see `_write`)."""
-    if not path.parent.is_dir():  # a project's first file (every upload asked of every folder up to the root)
+    partial = path.with_suffix(path.suffix + ".partial")
+    with os.fdopen(_new_file(partial), "wb") as file:
+        yield file
+    partial.replace(path)
+
+
+def _new_file(path: Path) -> int:
+    """`path` opened for writing, made the owner's alone, with its folders when they are not there: a project's first
+    file, or a folder a deletion pruned as the file came (`_prune`)."""
+    try:
+        return os.open(path, _NEW_FILE, 0o600)
+    except FileNotFoundError:
         made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         for folder in made:  # `mkdir` gives the parents it makes the umask's mode, whatever `mode` says
             folder.chmod(0o700)
-    partial = path.with_suffix(path.suffix + ".partial")
-    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-        yield file
-    partial.replace(path)
+        return os.open(path, _NEW_FILE, 0o600)
 
 
 class S3Storage:

@@ -57,6 +57,16 @@ async def until_stored(expected: set[str], *parts: str) -> None:
     assert stored(*parts) == expected
 
 
+async def until_gone(*parts: str) -> None:
+    """Until the folder of `organization[/project]` is gone, empty folders and all."""
+    folder = get_settings().data_dir.joinpath("uploads", *parts)
+    for _ in range(int(WAIT_SECONDS / 0.1)):
+        if not folder.exists():
+            return
+        await asyncio.sleep(0.1)
+    assert not folder.exists(), sorted(str(path) for path in folder.rglob("*"))
+
+
 async def report_with_files(tenant: Tenant, api_key: str) -> str:
     """A report with a screenshot, an attached image and an attached text file, all processed."""
     report_id = await submit_with_screenshot(tenant, api_key, png())
@@ -103,7 +113,7 @@ async def test_a_deleted_projects_files_go_with_its_unattached_uploads(tenants: 
         response = await tenant.client.delete(f"/api/v1/projects/{doomed['id']}")
         assert response.status_code == 204, response.text
 
-        await until_stored(set(), tenant.organization_id, doomed["id"])
+        await until_gone(tenant.organization_id, doomed["id"])
         assert stored(tenant.organization_id, kept["id"]) == kept_files
         assert stored(other.organization_id) == others_files
 
@@ -264,7 +274,7 @@ async def test_an_owner_deletes_the_organization_with_all_it_holds_and_nothing_e
         deleted = await tenant.client.delete("/api/v1/organization", params={"confirm": name})
         assert deleted.status_code == 204, deleted.text
 
-        await until_stored(set(), tenant.organization_id)
+        await until_gone(tenant.organization_id)  # no empty folder left either, one for each organization that left
         assert (await tenant.client.get("/api/v1/organization")).status_code == 401  # the session ended
         async with ApiClient.for_app(app) as client:
             by_token = await client.get("/api/v1/reports", headers={"Authorization": f"Bearer {token}"})
