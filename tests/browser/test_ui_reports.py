@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import anyio
@@ -335,6 +336,33 @@ async def test_what_the_worker_finishes_shows_on_an_open_reports_page(tenants: T
         screenshot = page.get_by_role("img", name="Screenshot of the page")
         await expect(screenshot).to_have_js_property("naturalWidth", 320)
         await expect(page.locator("[data-pending]")).to_have_count(0)
+
+
+async def test_a_whole_long_page_captured_shows_its_top_and_keeps_the_context_in_reach(
+    tenants: TenantFactory, page: Page, worker: Any
+) -> None:
+    """A screenshot of a whole page 20,000 px tall: its thumbnail was shown at its full height, some 14,000 px, and
+    the page's context, console and comments came below it."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="SHP")
+        files = {"file": ("page.png", png(800, 20_000), "image/png")}
+        upload = await tenant.client.post(
+            "/api/v1/upload/screenshot", files=files, headers={"X-API-Key": project["apiKey"]}
+        )
+        assert upload.status_code == 201, upload.text
+        created = await report(
+            tenant.client, project["apiKey"], "The footer overlaps", screenshot_url=upload.json()["key"]
+        )
+        await processed(tenant, created["id"])
+        await page.set_viewport_size({"width": 1280, "height": 800})
+        await log_in(page, tenant.email, path=f"/ui/reports/{created['id']}")
+        screenshot = page.get_by_role("img", name="Screenshot of the page")
+        await expect(screenshot).to_have_js_property("naturalHeight", 10_000)  # the thumbnail, 400 px wide
+        box = await screenshot.bounding_box()
+        assert box is not None
+        assert box["height"] <= 800 * 0.8 + 2, box  # within the window, the rest a click away
+        whole = (await read(tenant, f"/api/v1/reports/{created['id']}"))["screenshots"][0]["url"]
+        assert await screenshot.evaluate("image => new URL(image.closest('a').href).pathname") == urlsplit(whole).path
 
 
 async def test_the_team_changes_the_selected_reports_at_once(tenants: TenantFactory, page: Page, worker: Any) -> None:
