@@ -1680,3 +1680,250 @@ async def test_the_last_of_open_and_close_wins_while_the_screenshot_is_taken(
             await page.wait_for_timeout(500)
             await expect(dialog).to_have_count(0)
             assert [event for event, _detail in await page.evaluate("window.seen")] == ["opened", "closed"]
+
+
+MOBILE_META = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+
+@pytest.mark.parametrize(
+    "phone", [{"width": 375, "height": 667}, {"width": 320, "height": 568}, {"width": 667, "height": 375}]
+)
+async def test_on_a_touch_screen_the_dialog_opens_at_its_top_without_the_keyboard(
+    tenants: TenantFactory, browser: Browser, live_server: str, phone: dict[str, int]
+) -> None:
+    """The title took the focus at once, which scrolled the dialog past its own header (its top at -32 px at
+    375 x 667, -118 px at 320 x 568; in landscape the marking tools too) and brought up the on-screen keyboard;
+    the hint told of arrow keys and Enter to a visitor with neither."""
+    context = await browser.new_context(
+        base_url=live_server, locale="en-US", viewport=phone, is_mobile=True, has_touch=True
+    )
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                project = await project_for(tenant, site)
+                page_html = checkout_page(live_server, project["apiKey"]).replace("<head>", f"<head>{MOBILE_META}")
+                site.pages["/checkout"] = page_html
+                dialog = await opened_dialog(page, site.url("/checkout"))
+                await expect(dialog.locator("canvas")).to_be_visible()
+                await expect(dialog).to_be_focused()
+                await expect(dialog.get_by_label("Title")).not_to_be_focused()
+                heading = await dialog.get_by_role("heading", name="Report a bug").bounding_box()
+                await expect(dialog.get_by_role("button", name="Close").first).to_be_in_viewport()
+                await expect(dialog.get_by_role("toolbar")).to_be_in_viewport()
+                await expect(dialog.locator(".hint").first).to_have_text("Mark what is wrong on the screenshot.")
+    finally:
+        await context.close()
+    assert heading is not None
+    assert heading["y"] >= 0, heading
+
+
+async def test_a_refusal_is_told_in_the_servers_words_a_failure_passing_and_being_offline_as_such(
+    tenants: TenantFactory, browser: Browser, live_server: str
+) -> None:
+    """A paused project, a proxy's 502 and a visitor gone offline were all "could not be sent", saying neither
+    why nor whether to send again. The text stays, to send again."""
+    context = await browser.new_context(base_url=live_server, locale="de-DE")
+    page = await context.new_page()
+    try:
+        async with tenants.create() as tenant:
+            with Site({}) as site:
+                project = await project_for(tenant, site)
+                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
+                await page.goto(site.url("/checkout"))
+                await page.get_by_role("button", name="Fehler melden").click()
+                dialog = page.get_by_role("dialog", name="Fehler melden")
+                await dialog.get_by_role("textbox", name="Titel").fill("Bezahlen geht nicht")
+                send = dialog.get_by_role("button", name="Bericht senden")
+                status = dialog.get_by_role("status")
+
+                async def bad_gateway(route: Route) -> None:
+                    await route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+
+                await page.route("**/api/v1/widget/submit**", bad_gateway)
+                await send.click()
+                await expect(status).to_have_text(
+                    "Der Bericht konnte nicht gesendet werden. Bitte versuchen Sie es gleich noch einmal."
+                )
+                await page.unroute("**/api/v1/widget/submit**")
+
+                await context.set_offline(True)
+                await send.click()
+                await expect(status).to_have_text(
+                    "Sie scheinen offline zu sein. Bitte senden Sie den Bericht erneut, sobald Sie wieder verbunden "
+                    "sind."
+                )
+                await context.set_offline(False)
+
+                paused = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"isActive": False})
+                assert paused.status_code == 200, paused.text
+                await send.click()
+                await expect(status).to_have_text("Dieses Projekt ist pausiert und nimmt keine Berichte an.")
+                await expect(dialog.get_by_role("textbox", name="Titel")).to_have_value("Bezahlen geht nicht")
+    finally:
+        await context.close()
+
+
+PIXEL_AT = """(canvas, [x, y]) => [...canvas.getContext("2d").getImageData(x, y, 1, 1).data.slice(0, 3)]"""
+PLACEHOLDER_GREY = (229, 231, 235)  # the placeholder's fill, #e5e7eb
+PHOTO_RED = (200, 0, 0)
+
+
+def pictures_page(lantern: str, api_key: str, ads: str) -> str:
+    """Another site's (`ads`) photo and background without CORS, its frame (a red border) and a frame of the
+    page's own whose page is taller than its box (a blue border), on a line of text."""
+    place = "position:absolute;width:200px;height:100px;top:40px"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Gallery</title></head>
+<body style="margin:0;background:#fff">
+  <img id="photo" src="{ads}/photo.png" alt="" style="{place};left:40px">
+  <div id="tile" style="{place};left:300px;background-image:url({ads}/photo.png)"></div>
+  <iframe id="ad" src="{ads}/frame" style="position:absolute;left:600px;top:40px;width:300px;height:150px;
+    border:6px solid rgb{BOX_RED}"></iframe>
+  <p id="line" style="margin:0;position:absolute;top:300px;left:40px">Before
+    <iframe id="own" style="width:200px;height:80px;border:4px solid rgb(0,0,255)"
+      srcdoc="<body style='margin:0;height:2000px;background:rgb(0,170,119)'>Tall</body>"></iframe> after</p>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+def red_png() -> bytes:
+    picture = io.BytesIO()
+    Image.new("RGB", (20, 10), PHOTO_RED).save(picture, "PNG")
+    return picture.getvalue()
+
+
+def near(pixel: list[int], color: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 12 for a, b in zip(pixel, color, strict=True))
+
+
+async def test_images_and_frames_the_screenshot_cannot_draw_are_placeholders_in_their_boxes(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """Another site's image without CORS vanished from the screenshot (an <img> or a background); another site's
+    frame vanished, border and all; a frame of the page's own was drawn on a line of its own, its page spilling
+    out of its box."""
+    ad = "<body style='background:rgb(0,170,119)'>Ad</body>"
+    async with tenants.create() as tenant:
+        with Site({}) as site, Site({"/frame": ad, "/photo.png": red_png()}) as ads:
+            project = await project_for(tenant, site)
+            site.pages["/"] = pictures_page(live_server, project["apiKey"], ads.origin)
+            await page.goto(site.url("/"))
+            assert await page.locator("#photo").evaluate("(photo) => photo.naturalWidth") == 20, "shown on the page"
+            own = await page.locator("#own").bounding_box()
+            line = await page.locator("#line").bounding_box()
+            dialog = await opened_dialog(page, site.url("/"))
+            canvas = dialog.locator("canvas")
+            await expect(canvas).to_be_visible()
+
+            async def pixel(x: float, y: float) -> list[int]:
+                return list(await canvas.evaluate(PIXEL_AT, [round(x), round(y)]))
+
+            assert own is not None
+            assert line is not None
+            assert own["y"] < line["y"] + 20, "the frame is on the line of its text"
+            assert near(await pixel(80, 120), PLACEHOLDER_GREY), "the photo's placeholder"
+            assert near(await pixel(340, 120), PLACEHOLDER_GREY), "the background's placeholder"
+            assert near(await pixel(603, 115), BOX_RED), "the other site's frame keeps its border"
+            assert near(await pixel(700, 170), PLACEHOLDER_GREY), "and is a placeholder inside it"
+            middle = (own["x"] + own["width"] / 2, own["y"] + own["height"] / 2)
+            assert near(await pixel(own["x"] + 2, middle[1]), (0, 0, 255)), "the own frame's border, in its place"
+            assert near(await pixel(middle[0] - 40, middle[1] + 20), PLACEHOLDER_GREY), "a placeholder inside it"
+            assert near(await pixel(middle[0], own["y"] + own["height"] + 30), (255, 255, 255)), "nothing spills"
+            green = await canvas.evaluate(
+                """(canvas) => {
+                  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+                  let green = 0;
+                  for (let i = 0; i < data.length; i += 4) if (data[i + 1] > 150 && data[i] < 30) green++;
+                  return green;
+                }"""
+            )
+            assert green == 0, "no frame's page is drawn"
+
+
+def long_page(lantern: str, api_key: str) -> str:
+    """A page 6,000 pixels tall, scrolled to a green band 3,000 pixels down."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Catalogue</title></head>
+<body style="margin:0;background:#fff">
+  <div style="height:3000px">Top</div>
+  <div id="band" style="height:720px;background:rgb{HEADER_GREEN}">Where the visitor is</div>
+  <div style="height:2280px">Bottom</div>
+  <script>window.addEventListener("load", () => window.scrollTo(0, 3000));</script>
+  <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
+
+
+WINDOWS_PART_SHOWN = """([canvas, y]) => {
+  const box = canvas.getBoundingClientRect();
+  const at = box.top + box.height * y;
+  return at >= 0 && at <= window.innerHeight && canvas.getRootNode().elementFromPoint(box.left + 20, at) === canvas;
+}"""
+
+
+async def test_a_whole_page_screenshot_opens_where_the_visitor_was(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The marking area opened at the page's top, with the visitor 3,000 pixels further down."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await project_for(tenant, site)
+            changed = await tenant.client.patch(
+                f"/api/v1/projects/{project['id']}", json={"widgetConfig": {"captureMethod": "fullpage"}}
+            )
+            assert changed.status_code == 200, changed.text
+            site.pages["/"] = long_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            await page.wait_for_function("window.scrollY === 3000")
+            await page.get_by_role("button", name="Report a bug").click()
+            canvas = page.get_by_role("dialog", name="Report a bug").locator("canvas")
+            await expect(canvas).to_be_visible(timeout=60_000)
+            middle = (3000 + 720 / 2) / 6000
+            assert await canvas.evaluate(f"(canvas) => ({WINDOWS_PART_SHOWN})([canvas, {middle}])")
+            assert await canvas.evaluate(PIXEL_AT, [20, round(middle * 6000)]) == list(HEADER_GREEN)
+            await expect(page.get_by_role("dialog", name="Report a bug").get_by_label("Title")).to_be_focused()
+
+
+async def test_the_console_names_the_origin_a_project_does_not_allow(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """The warning said the origin was not allowed, not which: a site owner could not tell www from not, or
+    which port."""
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text))
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            project = await tenant.create_project("Shop", allowedOrigins=["https://shop.example.com"])
+            site.pages["/"] = checkout_page(live_server, project["apiKey"])
+            await page.goto(site.url("/"))
+            for _ in range(100):  # the widget asks for its configuration, then warns
+                if any(text.startswith("Lantern:") for text in warnings):
+                    break
+                await asyncio.sleep(0.05)
+    [warning] = [text for text in warnings if text.startswith("Lantern:")]
+    assert warning == (
+        f"Lantern: the widget is off (This origin is not allowed to use this project's widget.) on {site.origin}."
+    )
+
+
+async def test_a_description_cut_at_its_length_says_so_under_the_field(
+    tenants: TenantFactory, page: Page, live_server: str
+) -> None:
+    """A pasted log past 20,000 characters was cut without a word."""
+    async with tenants.create() as tenant:
+        with Site({}) as site:
+            _project, dialog = await open_dialog(page, tenant, site, live_server)
+            description = dialog.get_by_label("Description")
+            note = dialog.get_by_text("Only the first 20,000 characters are sent.")
+            await description.fill("log line\n" * 1999)  # 19,990 characters
+            await expect(note).to_have_count(0)
+            await description.focus()
+            await page.keyboard.insert_text("x" * 25_000)  # as a paste does
+            assert len(await description.input_value()) == 20_000
+            await expect(note).to_be_visible()
+            await expect(description).to_have_accessible_description("Only the first 20,000 characters are sent.")
+            field = await description.bounding_box()
+            shown = await note.bounding_box()
+            assert field is not None
+            assert shown is not None
+            assert field["y"] + field["height"] <= shown["y"] < field["y"] + field["height"] + 20
+            await page.keyboard.press("Backspace")
+            await expect(note).to_have_count(0)

@@ -10,7 +10,10 @@ from typing import Any, Self
 
 
 class Site:
-    def __init__(self, pages: dict[str, str]) -> None:
+    """`pages` maps a path to its HTML, or to a PNG image's bytes (served without CORS headers, as most sites'
+    images are)."""
+
+    def __init__(self, pages: dict[str, str | bytes]) -> None:
         self.pages = pages
         self._server: ThreadingHTTPServer | None = None
 
@@ -28,9 +31,10 @@ class Site:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 page = pages.get(self.path)
-                body = (page if page is not None else "not found").encode()
+                body = page if isinstance(page, bytes) else (page if page is not None else "not found").encode()
                 self.send_response(200 if page is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8" if page is not None else "text/plain")
+                kind = "image/png" if isinstance(page, bytes) else "text/html; charset=utf-8"
+                self.send_header("Content-Type", kind if page is not None else "text/plain")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

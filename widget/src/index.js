@@ -54,5 +54,6 @@ if (settings && !window.__lanternWidget) {
   const api = installApi();
   fetchConfig(settings, recording.fetch)
     .then((config) => whenBodyReady(() => api.attach(mountWidget({ settings, config, recording, page: api.page }))))
-    .catch((error) => console.warn(`Lantern: the widget is off (${error.message}).`));
+    // The page's origin too: the site's owner compares it with the project's allowed origins (www or not, a port).
+    .catch((error) => console.warn(`Lantern: the widget is off (${error.message}) on ${location.origin}.`));
 }

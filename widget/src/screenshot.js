@@ -57,6 +57,15 @@ async function frameOfTab() {
 const PIN = "data-lantern-pin";
 const SCROLLED = "data-lantern-scrolled";
 const STUCK = "data-lantern-stuck";
+const FRAME = "data-lantern-frame";
+
+// What the picture cannot show of the page is drawn as a light grey box with a diagonal, at its size: an image of
+// another site that sends no CORS header (it vanished, or came out a broken-image icon) and a frame's page. An SVG
+// without a size of its own fills whatever box draws it, an <img>'s or a background's.
+const PLACEHOLDER = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="none"><rect width="100%" height="100%" ' +
+    'fill="#e5e7eb" stroke="#d1d5db" stroke-width="2"/><line x1="0" y1="0" x2="100%" y2="100%" stroke="#d1d5db"/></svg>',
+)}`;
 
 // The page is drawn from a copy of its elements. What a copy does not keep is marked on the page's elements
 // for their copies (see keepState), and unmarked once the picture is made:
@@ -64,13 +73,17 @@ const STUCK = "data-lantern-stuck";
 //   of the page's root, not the window: it is marked with its place in the window;
 // - a sticky element stuck to the window's edge (or a scrolled box's) would be drawn where it sits unstuck,
 //   nothing being scrolled in the copy: it is marked with how far it is moved from there;
-// - a box scrolled inside the page would show its start: it is marked with how far it is scrolled.
+// - a box scrolled inside the page would show its start: it is marked with how far it is scrolled;
+// - a frame is drawn as a placeholder (see frameBox): it is marked with its measures, and so is the root of its
+//   page where the widget may read it, as the renderer copies that page's root in place of the frame.
 function markPage(isOwn, { inWindow }) {
   const places = [];
   const stickies = [];
+  const frames = [];
   for (const node of document.body.querySelectorAll("*")) {
     if (isOwn(node)) continue;
     if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
+    if (node instanceof HTMLIFrameElement) frames.push(markFrame(node, frames.length));
     const position = inWindow && getComputedStyle(node).position;
     if (position === "fixed") {
       node.setAttribute(PIN, String(places.length));
@@ -80,12 +93,56 @@ function markPage(isOwn, { inWindow }) {
     }
   }
   markStuck(stickies);
-  const unmark = () => document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}]`).forEach((node) => {
-    node.removeAttribute(PIN);
-    node.removeAttribute(SCROLLED);
-    node.removeAttribute(STUCK);
-  });
-  return { places, unmark };
+  const unmark = () => {
+    const marked = document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}]`);
+    [...marked, ...frames.map((frame) => frame.root)].forEach((node) => {
+      if (!node) return;
+      node.removeAttribute(PIN);
+      node.removeAttribute(SCROLLED);
+      node.removeAttribute(STUCK);
+      node.removeAttribute(FRAME);
+    });
+  };
+  return { places, frames, unmark };
+}
+
+const FRAME_BORDER = ["top", "right", "bottom", "left"].flatMap((side) =>
+  ["width", "style", "color"].map((part) => `border-${side}-${part}`));
+
+// A frame's measures, for its placeholder: its layout box (offsetWidth: a transform is the copy's to apply), its
+// border and how it is laid out (a frame is inline, as an inline-block is).
+function markFrame(frame, index) {
+  frame.setAttribute(FRAME, String(index));
+  const root = frame.contentDocument && frame.contentDocument.documentElement; // none for another site's page
+  if (root) root.setAttribute(FRAME, String(index));
+  const style = getComputedStyle(frame);
+  return {
+    node: frame,
+    root,
+    display: style.display === "inline" ? "inline-block" : style.display,
+    size: [frame.offsetWidth, frame.offsetHeight],
+    border: FRAME_BORDER.map((name) => [name, style.getPropertyValue(name)]),
+  };
+}
+
+// A frame is not drawn by the renderer: another site's vanished, border and all, and a page of the same site was
+// drawn on a line of its own, spilling out of its box. Its copy gives way to a box of its size and place, with its
+// border and the copy's other styles, holding the placeholder.
+function frameBox(copy, frame, places) {
+  const box = document.createElement("div");
+  box.setAttribute("style", copy.getAttribute("style") || "");
+  const set = (name, value) => box.style.setProperty(name, value, "important");
+  set("display", frame.display);
+  set("box-sizing", "border-box");
+  set("width", `${frame.size[0]}px`);
+  set("height", `${frame.size[1]}px`);
+  frame.border.forEach(([name, value]) => set(name, value));
+  set("background", `url("${PLACEHOLDER}") 0 0 / 100% 100% no-repeat`);
+  for (const name of [PIN, STUCK]) {
+    if (frame.node.hasAttribute(name)) box.setAttribute(name, frame.node.getAttribute(name));
+  }
+  keepState(box, { places, frames: [] });
+  return box;
 }
 
 // No property tells how far a sticky element is moved: it is measured against its place when made static for a
@@ -279,9 +336,14 @@ function windowOptions(scale) {
   };
 }
 
-function keepState(copy, places) {
+// A frame's copy is replaced once it is in its parent's copy, which is when the parent's own copy is made.
+function keepState(copy, { places, frames }) {
   keepFormState(copy);
   if (!(copy instanceof HTMLElement)) return;
+  for (const child of [...copy.children]) {
+    const frame = frames[child.getAttribute(FRAME)];
+    if (frame) child.replaceWith(frameBox(child, frame, places));
+  }
   const place = places[copy.getAttribute(PIN)];
   if (place) pin(copy, place);
   const stuck = copy.getAttribute(STUCK);
@@ -293,17 +355,22 @@ function keepState(copy, places) {
 async function renderPage(method, isOwn) {
   if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
   const inWindow = method !== "fullpage";
-  const scale = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
+  const dense = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
+  const scale = inWindow ? dense : fittingScale(dense);
+  // Where the window is on the whole page, in the picture's pixels: the marking opens there.
+  const windowAt = inWindow ? null : { top: window.scrollY * scale, height: window.innerHeight * scale };
   const marked = markPage(isOwn, { inWindow });
+  // Left empty: elements out of the window, and the pages of frames (their placeholders replace them).
   const hollow = inWindow ? hollowOutsideWindow(isOwn) : new Set();
+  marked.frames.forEach((frame) => frame.root && hollow.add(frame.root));
   const options = {
-    ...(inWindow ? windowOptions(scale) : { scale: fittingScale(scale) }),
+    ...(inWindow ? windowOptions(scale) : { scale }),
     backgroundColor: pageBackground(),
     timeout: RENDER_TIMEOUT_MS,
     filter: (node) => !(node instanceof Element && isOwn(node)) && !hollow.has(node.parentNode),
     // modern-screenshot's own request options (force-cache), marked so the page's log leaves them out.
-    fetch: { requestInit: { cache: "force-cache", [OWN_REQUEST]: true } },
-    onCloneEachNode: (copy) => keepState(copy, marked.places),
+    fetch: { requestInit: { cache: "force-cache", [OWN_REQUEST]: true }, placeholderImage: PLACEHOLDER },
+    onCloneEachNode: (copy) => keepState(copy, marked),
   };
   const refused = watchRefusedImages();
   let page;
@@ -314,13 +381,14 @@ async function renderPage(method, isOwn) {
   }
   await new Promise((resolve) => setTimeout(resolve)); // a violation is reported in a task of its own
   if (refused()) throw new Error("the page's Content-Security-Policy refuses data: images (img-src)");
-  return page;
+  return { image: page, windowAt };
 }
 
+// The picture (`image`) and, for one of the whole page, where the visitor's window was in it (`windowAt`).
 export async function takeScreenshot({ method, useScreenCaptureAPI, isOwn }) {
   if (useScreenCaptureAPI && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
     try {
-      return await frameOfTab();
+      return { image: await frameOfTab(), windowAt: null };
     } catch (_refused) {
       // The visitor declined the prompt: the rendered page is the next best picture.
     }

@@ -45,6 +45,8 @@ export function stylesFor(config, dark) {
   touch-action: pan-x pan-y pinch-zoom; border-radius: 10px;
   background: ${pick("#ffffff", "#1f2937")}; color: ${pick("#111827", "#f3f4f6")}; box-shadow: 0 20px 50px rgba(0,0,0,.3);
 }
+/* Focused on a phone as where a screen reader starts (focusOnOpen), not as a control to show a ring around. */
+.dialog:focus { outline: none; }
 header { display: flex; align-items: center; justify-content: space-between; padding: 14px 18px;
   border-bottom: 1px solid ${pick("#e5e7eb", "#374151")}; }
 h2 { margin: 0; font-size: 17px; }
@@ -74,8 +76,12 @@ h2 { margin: 0; font-size: 17px; }
 canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
   border: 1px solid ${pick("#e5e7eb", "#374151")}; }
 canvas:focus-visible { outline: 3px solid ${ring}; outline-offset: 2px; }
+/* A picture of the whole page, scrolled within the dialog (pageScroller). */
+.scroller { max-height: 70vh; overflow: auto; overscroll-behavior: contain; border-radius: 6px; }
 .spoken { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .hint { margin: 6px 0 0; font-size: 12px; color: ${pick("#6b7280", "#9ca3af")}; }
+/* The description's note sits under it, closer than the form's gap; empty, it takes no room. */
+.cut { margin: -8px 0 0; } .cut:empty { display: none; }
 form { display: flex; flex-direction: column; gap: 12px; }
 label { position: relative; display: flex; flex-direction: column; gap: 4px; font-size: 13px; font-weight: 600; }
 label.check { flex-direction: row; align-items: center; font-weight: 400; margin-top: 6px; }

@@ -19,6 +19,12 @@ function element(tag, attributes = {}, children = []) {
   return node;
 }
 
+// A phone or a tablet: a finger and no mouse or trackpad (a laptop's touch screen has one beside it).
+function touchOnly() {
+  const matches = (query) => Boolean(window.matchMedia && window.matchMedia(query).matches);
+  return matches("(any-pointer: coarse)") && !matches("(any-pointer: fine)");
+}
+
 function prefersDark(theme) {
   if (theme === "dark") return true;
   if (theme === "light") return false;
@@ -70,6 +76,16 @@ function fileChooser(config, texts) {
     element("span", { className: "choose" }, [button, chosen])]);
 }
 
+// The description takes as many characters as the server does, and a note under it tells when a text reaches them
+// (noteDescriptionCut); it describes the field, read out with it.
+function descriptionField(texts) {
+  return [
+    field(texts.description, element("textarea", { name: "description", maxlength: 20000,
+      placeholder: texts.descriptionPlaceholder, "aria-describedby": "lantern-description-cut" })),
+    element("p", { className: "hint cut", id: "lantern-description-cut" }),
+  ];
+}
+
 function reportForm(config, texts) {
   const priorities = element("select", { name: "priority" });
   for (const [value, label] of Object.entries(texts.priorities)) {
@@ -79,8 +95,7 @@ function reportForm(config, texts) {
   return element("form", { novalidate: true }, [
     field(texts.title, element("input", { name: "title", required: true, minlength: TITLE_MIN, maxlength: 200,
       placeholder: texts.titlePlaceholder, autocomplete: "off" })),
-    field(texts.description, element("textarea", { name: "description", maxlength: 20000,
-      placeholder: texts.descriptionPlaceholder })),
+    ...descriptionField(texts),
     field(texts.priority, priorities),
     field(texts.name, element("input", { name: "reporterName", maxlength: 200, autocomplete: "name" })),
     field(texts.email, element("input", { name: "reporterEmail", type: "email", maxlength: 320, autocomplete: "email" })),
@@ -120,9 +135,20 @@ function toolbar(annotator, texts) {
   return bar;
 }
 
+// A picture of the whole page scrolls in a box of its own, which opens where the visitor's window was: at the
+// page's top, it showed what they had scrolled away from. (Scrolling the dialog instead took the form out of view.)
+function pageScroller(canvas, windowAt) {
+  const scroller = element("div", { className: "scroller" }, [canvas]);
+  const showWindow = () => {
+    scroller.scrollTop = windowAt.top * (canvas.clientHeight / canvas.height);
+  };
+  return { scroller, showWindow };
+}
+
 // With annotation on, the screenshot takes marks from a pointer or the keyboard, and what the keyboard did is
-// read out by a live region of its own (the form's status line is for sending).
-function screenshotPanel(screenshot, config, texts) {
+// read out by a live region of its own (the form's status line is for sending). The hint tells of the keyboard
+// only where there is one to expect: not on a phone or a tablet.
+function screenshotPanel({ image, windowAt }, config, texts) {
   const annotate = config.features.annotation;
   const canvas = annotate
     ? element("canvas", { tabindex: 0, role: "application", "aria-label": texts.screenshot,
@@ -134,16 +160,18 @@ function screenshotPanel(screenshot, config, texts) {
   const announce = (event, { count = 0, tool = "" } = {}) => {
     spoken.textContent = say[event].replace("{count}", String(count)).replace("{tool}", tool && texts[tool]);
   };
-  const annotator = createAnnotator(canvas, screenshot, { editable: annotate, announce });
+  const annotator = createAnnotator(canvas, image, { editable: annotate, announce });
   const include = element("input", { type: "checkbox", name: "includeScreenshot", checked: true });
+  const page = windowAt ? pageScroller(canvas, windowAt) : null;
+  const hint = touchOnly() ? texts.annotateHintTouch : texts.annotateHint;
   const panel = element("section", { className: "shot" }, [
     annotate ? toolbar(annotator, texts) : null,
-    canvas,
-    annotate ? element("p", { className: "hint", id: "lantern-annotate-hint", text: texts.annotateHint }) : null,
+    page ? page.scroller : canvas,
+    annotate ? element("p", { className: "hint", id: "lantern-annotate-hint", text: hint }) : null,
     annotate ? spoken : null,
     element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
   ]);
-  return { panel, annotator, include, annotate };
+  return { panel, annotator, include, annotate, showWindow: page && page.showWindow };
 }
 
 // The form's own fields by the names the server's details use; other details (metadata.url…) only list.
@@ -272,7 +300,8 @@ async function send({ settings, form, shot, recording, config, moment }) {
     const response = await recording.fetch(url, { method: "POST", body: multipart, credentials: "omit",
       signal: unanswered.signal });
     const retryAfter = response.status === 429 ? Number(response.headers.get("Retry-After")) || 0 : 0;
-    return { ok: response.ok, status: response.status, retryAfter, body: await response.json().catch(() => ({})) };
+    // null: an answer that is not Lantern's JSON (a proxy's error page)
+    return { ok: response.ok, status: response.status, retryAfter, body: await response.json().catch(() => null) };
   } finally {
     clearTimeout(timer);
   }
@@ -317,30 +346,41 @@ function toast(root, text) {
   return node;
 }
 
+// What a refused send tells the visitor. A refusal the server explains is shown in its words, already in the
+// visitor's language (a paused project's), but not a key's (401, 404: "The project's settings in Lantern show the
+// key that replaced it" told the visitor of settings they do not have), which the console tells the site's owner.
+// A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not only to
+// wait. A server's failure or a proxy's error page passes: they may send again in a moment.
+function refusalMessage({ status, retryAfter, body }, texts) {
+  const keyRefused = status === 401 || status === 404;
+  if (body && (keyRefused || status === 403)) console.warn(`Lantern: the report was refused (${body.message}).`);
+  if (retryAfter) return texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang));
+  if (!body || status >= 500) return texts.failedForNow;
+  if (body.details && body.details.length) return texts.correct;
+  return (!keyRefused && typeof body.message === "string" && body.message) || texts.failed;
+}
+
+// Why a send got no answer: the visitor's connection is down, the server is out of reach, or it did not answer.
+function unansweredMessage(error, texts) {
+  if (navigator.onLine === false) return texts.disconnected;
+  return error && error.name === "AbortError" ? texts.noAnswer : texts.offline;
+}
+
 // How a send went, for the visitor: the status line's kind and message, and the refused fields' details.
 async function deliver(request, texts) {
+  let answer;
   try {
-    const { ok, status, retryAfter, body } = await send(request);
-    if (ok) {
-      const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
-      const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
-      return { ok, kind: "done", message, details: [], report };
-    }
-    const details = body.details || [];
-    // A key revoked or a project paused since the page loaded, a site the project does not list: why is the
-    // site owner's to read, in the console ("The project's settings in Lantern show the key that replaced it"
-    // told the visitor of settings they do not have).
-    const ownersToFix = status === 401 || status === 403 || status === 404;
-    if (ownersToFix) console.warn(`Lantern: the report was refused (${body.message}).`);
-    // A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not
-    // only to wait.
-    const message = retryAfter ? texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang))
-      : details.length ? texts.correct : (!ownersToFix && body.message) || texts.failed;
-    return { ok, kind: "error", message, details };
+    answer = await send(request);
   } catch (error) {
-    const message = error && error.name === "AbortError" ? texts.noAnswer : texts.offline;
-    return { ok: false, kind: "error", message, details: [] };
+    return { ok: false, kind: "error", message: unansweredMessage(error, texts), details: [] };
   }
+  const body = answer.body || {};
+  if (answer.ok) {
+    const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
+    const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
+    return { ok: true, kind: "done", message, details: [], report };
+  }
+  return { ok: false, kind: "error", message: refusalMessage(answer, texts), details: body.details || [] };
 }
 
 // A report still on its way when its dialog was closed (Escape while sending) is sent all the same, and how it
@@ -397,6 +437,19 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   });
 }
 
+// A long text (a pasted log) is cut to the description's length: a note under the field says so while the text is
+// at that length, besides the status line's word when something is cut.
+function noteDescriptionCut(form, texts) {
+  const description = form.elements.namedItem("description");
+  const note = form.querySelector(".cut");
+  const said = texts.descriptionCut.replace("{max}", description.maxLength.toLocaleString(texts.lang));
+  const update = () => {
+    note.textContent = description.value.length >= description.maxLength ? said : "";
+  };
+  description.addEventListener("input", update);
+  update(); // a draft given back may be at the length
+}
+
 // Returns a function that closes the dialog, as Cancel does.
 function openDialog({ root, settings, config, recording, moment, reporter, screenshot, screenshotFailed, onClose,
   onSent, tell }) {
@@ -419,10 +472,11 @@ function openDialog({ root, settings, config, recording, moment, reporter, scree
       showStatus(status, "", texts.cutAt.replace("{max}", control.maxLength.toLocaleString(texts.lang)));
     });
   }
+  noteDescriptionCut(form, texts);
   const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
     title: texts.close, text: "×" });
   const dialog = element("div", { className: "dialog", role: "dialog", "aria-modal": "true",
-    "aria-labelledby": "lantern-dialog-title" }, [
+    "aria-labelledby": "lantern-dialog-title", tabindex: -1 }, [
     element("header", {}, [element("h2", { id: "lantern-dialog-title", text: texts.dialogTitle }), closeButton]),
     element("div", { className: shot ? "content" : "content no-shot" }, [shot && shot.panel, form]),
   ]);
@@ -453,12 +507,23 @@ function openDialog({ root, settings, config, recording, moment, reporter, scree
     }, tell });
   trapFocus(root, dialog);
   root.appendChild(backdrop);
-  const title = form.elements.title;
-  title.focus({ preventScroll: true }); // a phone shows the dialog's top: its tools, the screenshot
+  if (shot && shot.showWindow) shot.showWindow();
+  focusOnOpen(dialog, form.elements.title);
+  return close;
+}
+
+// The title takes the focus, for typing at once. A phone or a tablet opens at the dialog's top (its heading, close
+// button and tools) without the on-screen keyboard, which a focused field brings up over half the screen: the
+// dialog has the focus, where a screen reader starts.
+function focusOnOpen(dialog, title) {
+  if (touchOnly()) {
+    dialog.focus({ preventScroll: true });
+    return;
+  }
+  title.focus({ preventScroll: true }); // a small window shows the dialog's top: its tools, the screenshot
   // ...but focus is never out of sight (a window zoomed to 400 %).
   const box = title.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) title.scrollIntoView({ block: "nearest" });
-  return close;
 }
 
 // A constructed style sheet where the browser has them, not a <style> element: a page whose

@@ -38,6 +38,8 @@ def widget_texts() -> dict[str, object]:
                 "Enter starts and ends a mark, and Escape drops it."
             ),
         ),
+        # On a phone or a tablet, without the keyboard's sentence.
+        "annotateHintTouch": _("Mark what is wrong on the screenshot."),
         # Read out while marking with the keyboard; {tool} and {count} are filled in by the script.
         "markStarted": _("Mark started. Move the crosshair with the arrow keys, then press Enter to end it."),
         "markAdded": _("Mark added ({tool}). Marks on the screenshot: {count}."),
@@ -55,6 +57,8 @@ def widget_texts() -> dict[str, object]:
         "titlePlaceholder": _("What went wrong?"),
         "titleTooShort": _("Give the report a title of at least 4 characters."),
         "description": _("Description"),
+        # {max} is filled in by the script: the description's length, which a longer text (a pasted log) was cut to.
+        "descriptionCut": _("Only the first {max} characters are sent."),
         "descriptionPlaceholder": _("What did you do, what did you expect, and what happened instead?"),
         "priority": _("Priority"),
         "priorities": {priority: str(label) for priority, label in PRIORITY_LABELS.items()},
@@ -79,12 +83,15 @@ def widget_texts() -> dict[str, object]:
         "sentWithId": _("Thank you! Your report was sent as {trackingId}."),
         "sent": _("Thank you! Your report was sent."),
         "failed": _("The report could not be sent."),
+        # A server's failure, or an error page of a proxy in front of it.
+        "failedForNow": _("The report could not be sent. Please try again in a moment."),
         # {time} is filled in by the script: the clock time the submit's answer says to wait for.
         "tryAgainAt": _("Too many reports were sent from here just now. Please send it again after {time}."),
         # {max} is filled in by the script: the length of the field that was reached.
         "cutAt": _("This field takes at most {max} characters: the rest was left out."),
         "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
+        "disconnected": _("You seem to be offline. Please send the report again once you are connected."),
         "noAnswer": _("The report could not be sent: the server did not answer. Please try again."),
         # Shown when a report sent from a dialog closed while sending fails: reopening gives the text back.
         "notSentKept": _("The report could not be sent. What you wrote is kept: open the form again to send it."),
