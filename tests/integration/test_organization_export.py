@@ -17,12 +17,14 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from arq.constants import in_progress_key_prefix
 from sqlalchemy import select, update
 
 from app.domain.transfer.archive import MANIFEST
 from app.domain.transfer.models import ExportStatus, OrganizationExport
 from app.domain.transfer.services import LOST_AFTER, SILENT_AFTER, OrganizationExports
 from app.lib.database import alchemy_config
+from app.lib.redis import get_redis
 from app.lib.revisions import current_revision
 from app.lib.runtime import settle_heap
 from app.settings import get_settings
@@ -226,6 +228,27 @@ async def test_an_export_whose_job_the_queue_lost_is_queued_again_and_written(te
         assert len(await _queued(tenant)) == 1
         async with running_worker(cron_jobs=[]):
             await archive_address(tenant)
+
+
+async def test_an_export_whose_worker_was_killed_is_queued_again_and_written(tenants: TenantFactory) -> None:
+    """The dead worker's claim on its job lasts the longest job's time (3 hours) before arq runs it again: the export
+    was shown stopped after `SILENT_AFTER`, and its owners had to start it again."""
+    async with tenants.create("Acme Killed") as tenant:
+        await start(tenant.client)
+        [job_id] = await _queued(tenant)
+        await get_redis().set(in_progress_key_prefix + job_id, 1, ex=3 * 60 * 60)  # as the killed worker left it
+        with tenant_scope(UUID(tenant.organization_id)):
+            async with alchemy_config().get_session() as session:
+                await session.execute(update(OrganizationExport).values(started_at=datetime.now(UTC)))
+                await session.commit()
+        await changed_since(tenant, SILENT_AFTER - timedelta(seconds=5))
+        assert await sweep_outbound_work({}) == 0  # still heard of: its worker may be writing it
+        await changed_since(tenant, SILENT_AFTER + timedelta(seconds=1))
+        assert await sweep_outbound_work({}) == 1
+        async with running_worker(cron_jobs=[]):
+            await archive_address(tenant)
+        assert len(stored_archives(tenant.organization_id)) == 1
+        await lose_jobs([job_id])  # the killed worker's, claimed for hours: no later test's worker to meet it
 
 
 async def test_a_second_job_of_an_export_being_written_leaves_it_to_the_first(tenants: TenantFactory) -> None:

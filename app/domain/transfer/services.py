@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -289,14 +289,20 @@ def _staging_folder() -> Path:
 
 
 async def lost_exports(session: AsyncSession) -> list[OrganizationExport]:
-    """The exports that no worker started `LOST_AFTER` after they were asked for, in every tenant (the system
-    scope): the sweeper queues those whose job waits in no queue again."""
-    waiting = select(OrganizationExport).where(
+    """The exports whose job is lost, in every tenant (the system scope): those no worker started `LOST_AFTER` after
+    they were asked for, and those not heard of for `SILENT_AFTER` since (their worker killed: arq runs its job
+    again only once the dead worker's claim expires, after the longest job's time, 3 hours). The sweeper queues
+    those whose job waits in no queue again, and the job writes them anew (`_claimed`): their owners found them
+    stopped, to be started again by hand."""
+    now = datetime.now(UTC)
+    lost = select(OrganizationExport).where(
         OrganizationExport.status == ExportStatus.RUNNING,
-        OrganizationExport.started_at.is_(None),
-        OrganizationExport.updated_at < datetime.now(UTC) - LOST_AFTER,
+        or_(
+            and_(OrganizationExport.started_at.is_(None), OrganizationExport.updated_at < now - LOST_AFTER),
+            OrganizationExport.updated_at < now - SILENT_AFTER,
+        ),
     )
-    return list(await session.scalars(waiting))
+    return list(await session.scalars(lost))
 
 
 async def forget_expired_exports(session: AsyncSession) -> list[str]:
