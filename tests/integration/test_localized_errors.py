@@ -314,7 +314,13 @@ async def test_a_refusal_names_each_field_as_the_client_sent_it(tenants: TenantF
                 ["task.requester_email", "task.tag_names[1]"],
                 {"description": "Card refused", "reporterEmail": "nobody", "tags": ["ui", " "]},
             ),
-            ("POST", filed, {"task": {"priority": "urgent"}}, ["task.priority"], {"priority": "urgent"}),
+            (  # and the description its title would be the first line of, at once
+                "POST",
+                filed,
+                {"task": {"priority": "urgent"}},
+                ["task.priority", "task.description"],
+                {"priority": "urgent"},
+            ),
             ("POST", filed, {"task": {}}, ["task.description"], {}),
             (  # a rule the service checks: someone who does not see the report
                 "POST",
