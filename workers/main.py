@@ -163,7 +163,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     """The side queues' workers stop with this one: they take no more jobs, and their running ones finish first,
     within the wait the signal began (`MainWorker`), or a whole one when the main worker stopped on its own."""
     _stop_taking_jobs(ctx)
-    workers = ctx.pop(_QUEUE_WORKERS)
+    workers = ctx.pop(_QUEUE_WORKERS, [])  # none when stopped before its start-up had started them
     for worker, _running in workers:
         await worker.started_its_last_job()
     started = [task for worker, _running in workers for task in worker.tasks.values() if not task.done()]

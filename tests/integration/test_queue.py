@@ -17,7 +17,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, POSTPONED, JobQueue, deserialize, release_claims
 from app.lib.supervisor import stop_children
 from tests.support.processes import WorkerProcess
-from workers.main import MainWorker, QueueWorker, StoppingWorker
+from workers.main import MainWorker, QueueWorker, StoppingWorker, shutdown
 
 
 async def test_concurrent_enqueues_share_one_connection_and_arq_reads_them_as_its_own(
@@ -179,3 +179,12 @@ def test_make_run_starts_the_worker_while_redis_refuses_writes(
     finally:
         refusing.config_set("min-replicas-to-write", 0)
         refusing.close()
+
+
+async def test_a_worker_stopped_before_its_start_up_finished_stops(separate_redis: EmbeddedRedis) -> None:
+    """arq's close runs the shutdown even when the start-up was cancelled halfway (a SIGTERM as the worker starts,
+    a test's worker closed at once): it failed on the side queues' workers that were never started."""
+    context: dict[str, Any] = {"redis": Redis.from_url(separate_redis.url)}
+    await shutdown(context)
+    assert "lantern_queue_workers" not in context
+    await context["redis"].aclose()
