@@ -36,7 +36,7 @@ from tests.support.isolation import member_of, owner_engine
 from tests.support.locks import until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
-from tests.support.screenshots import image_threads_busy
+from tests.support.screenshots import files_under, image_threads_busy
 from tests.support.worker import running_worker
 
 WAIT_SECONDS = 30.0
@@ -45,8 +45,7 @@ WAIT_SECONDS = 30.0
 def stored(*parts: str) -> set[str]:
     """The files stored under `organization[/project]`, as keys."""
     uploads = get_settings().data_dir / "uploads"
-    folder = uploads.joinpath(*parts)
-    return {str(path.relative_to(uploads)) for path in folder.rglob("*") if path.is_file()}
+    return {str(path.relative_to(uploads)) for path in files_under(uploads.joinpath(*parts))}
 
 
 async def until_stored(expected: set[str], *parts: str) -> None:

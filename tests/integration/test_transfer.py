@@ -32,7 +32,7 @@ from tests.integration.test_attachment_images import attach
 from tests.integration.test_screenshots import screenshot_png
 from tests.support.admin_ui import invite, png, report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
-from tests.support.screenshots import numbered, processed
+from tests.support.screenshots import files_under, numbered, processed
 
 ROOT = Path(__file__).resolve().parents[2]
 # Keys whose values are ids or addresses made of ids: another organization's rows have other ones. Widget keys too,
@@ -117,7 +117,7 @@ async def organizations() -> int:
 
 
 def stored_files() -> set[Path]:
-    return {path for path in (get_settings().data_dir / "uploads").rglob("*") if path.is_file()}
+    return files_under(get_settings().data_dir / "uploads")
 
 
 async def filled(tenant: Tenant, app: Any) -> dict[str, Any]:

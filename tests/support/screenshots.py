@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from app.domain.reports.models import ImageStatus
@@ -58,3 +59,12 @@ def image_threads_busy() -> Iterator[None]:
         released.set()
         for thread in taken:
             thread.result()
+
+
+def files_under(folder: Path) -> set[Path]:
+    """The files under `folder`, read again when a deletion prunes a folder as it is read (its last file gone)."""
+    while True:
+        try:
+            return {path for path in folder.rglob("*") if path.is_file()}
+        except FileNotFoundError:
+            continue
