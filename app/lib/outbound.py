@@ -97,12 +97,14 @@ def _numeric_address(host: str) -> str | None:
     return str(found[0][4][0])
 
 
-class PrivateTargetError(httpcore.ConnectError):
-    """The target resolved to a private address, and the operator does not allow those."""
+class NoPublicAddressError(httpcore.ConnectError):
+    """The target's name has no public address, and the operator allows no other: it resolved to a private one,
+    or to none at all (`resolver`: the resolver's words). Told apart, the two would let an organization on a
+    shared instance learn which of the instance's internal names exist."""
 
-    def __init__(self, host: str, addresses: Sequence[str]) -> None:
+    def __init__(self, host: str, addresses: Sequence[str], resolver: str = "") -> None:
         super().__init__(host)
-        self.host, self.addresses = host, addresses
+        self.host, self.addresses, self.resolver = host, addresses, resolver
 
 
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
@@ -120,11 +122,14 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        with anyio.fail_after(timeout):
-            resolved = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        try:
+            with anyio.fail_after(timeout):
+                resolved = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            raise NoPublicAddressError(host, [], str(error)) from error
         addresses = [str(sockaddr[0]) for *_family, sockaddr in resolved]
         if not addresses or not all(is_public(address) for address in addresses):
-            raise PrivateTargetError(host, addresses)
+            raise NoPublicAddressError(host, addresses)
         return await self._backend.connect_tcp(
             addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
@@ -143,8 +148,8 @@ class Failure(enum.StrEnum):
     system's, in English whatever the reader's language, and may name the instance's own network."""
 
     TIMEOUT = "timeout"
-    PRIVATE_ADDRESS = "private_address"
-    NAME_NOT_RESOLVED = "name_not_resolved"
+    NO_PUBLIC_ADDRESS = "no_public_address"  # a name not found, or leading to a private network (see below)
+    NAME_NOT_RESOLVED = "name_not_resolved"  # where private targets are allowed: then no name is kept from anyone
     CONNECTION_REFUSED = "connection_refused"
     CONNECTION_CLOSED = "connection_closed"  # reset, or closed before an answer
     TLS_FAILED = "tls_failed"  # no secure connection: a certificate not trusted, or no TLS at all
@@ -252,11 +257,16 @@ async def post(url: str, headers: Sequence[tuple[str, str]], body: bytes, *, rea
             return Answer(response.status, read[:read_limit], headers=answered)
     except (httpcore.TimeoutException, TimeoutError):
         return Answer(None, failure=Failure.TIMEOUT)
-    except PrivateTargetError as error:
-        # Only the server's log says what the name resolved to: the organization that saved it sees the error
-        # too, and the addresses (or even which names resolve privately) map the instance's own network.
-        logger.warning("outbound request refused: private address", host=error.host, addresses=error.addresses)
-        return Answer(None, failure=Failure.PRIVATE_ADDRESS)
+    except NoPublicAddressError as error:
+        # Only the server's log says what the name resolved to, if anything: the organization that saved it sees
+        # the error too, and the addresses (or even which names resolve) map the instance's own network.
+        logger.warning(
+            "outbound request refused: no public address",
+            host=error.host,
+            addresses=error.addresses,
+            detail=error.resolver,
+        )
+        return Answer(None, failure=Failure.NO_PUBLIC_ADDRESS)
     # Whatever else the target's address or answer provokes (a malformed answer, an address the resolver
     # refuses) is an unreachable target too; the network's own words are the operator's, in the log.
     except _NO_ANSWER as error:
@@ -314,12 +324,19 @@ def coded_message(error: str, messages: Mapping[str, str]) -> str | None:
     return f"{message} ({detail})" if detail else message
 
 
+# Stored for a name leading to a private network, before a name not found was told the same (`NoPublicAddressError`).
+_STORED_BEFORE_NO_PUBLIC_ADDRESS = "private_address"
+
+
 def failure_message(error: str) -> str | None:
     """A stored `Failure` in the reader's language; None for another code. Errors stored before the network's
     own words went to the log alone (`unreachable: [Errno -2] …`) are shown without them too."""
     messages: dict[str, str] = {
         Failure.TIMEOUT: _("The target did not answer in time."),
-        Failure.PRIVATE_ADDRESS: _("The target's address is on a private network, which this server does not send to."),
+        Failure.NO_PUBLIC_ADDRESS: _(
+            "The target's host name could not be found, or it leads to a private network, which this server does "
+            "not send to."
+        ),
         Failure.NAME_NOT_RESOLVED: _("The target's host name could not be found (DNS)."),
         Failure.CONNECTION_REFUSED: _("The target refused the connection: nothing listens at that address and port."),
         Failure.CONNECTION_CLOSED: _("The target closed the connection before answering."),
@@ -329,4 +346,5 @@ def failure_message(error: str) -> str | None:
         ),
         Failure.UNREACHABLE: _("The target could not be reached."),
     }
+    messages[_STORED_BEFORE_NO_PUBLIC_ADDRESS] = messages[Failure.NO_PUBLIC_ADDRESS]
     return messages.get(error.partition(": ")[0])

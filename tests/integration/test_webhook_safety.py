@@ -27,7 +27,7 @@ from sqlalchemy import update
 
 from app.domain.webhooks.models import WebhookDelivery
 from app.lib.database import alchemy_config
-from app.lib.outbound import Failure, PrivateTargetError, PublicOnlyBackend, post
+from app.lib.outbound import Failure, NoPublicAddressError, PublicOnlyBackend, failure_message, post
 from app.lib.queue import OUTBOUND_QUEUE, enqueue_after_commit
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
@@ -92,8 +92,18 @@ def allowed() -> Iterator[None]:
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused_when_connecting() -> None:
-    with pytest.raises(PrivateTargetError, match="localhost"):
+    with pytest.raises(NoPublicAddressError, match="localhost"):
         await PublicOnlyBackend().connect_tcp("localhost", 9, timeout=5)
+
+
+async def test_a_name_not_found_and_a_private_name_are_told_alike_where_private_targets_are_refused() -> None:
+    """Told apart ("host name not found" against "private network"), an organization on a shared instance learnt
+    which of the instance's internal names exist by saving webhooks to them."""
+    with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):
+        private = await post("http://localhost:9/hook", [("host", "localhost")], b"{}")
+        unknown = await post("http://lantern-test.invalid/hook", [("host", "lantern-test.invalid")], b"{}")
+    assert (private.status, private.error) == (unknown.status, unknown.error) == (None, "no_public_address")
+    assert failure_message("private_address") == failure_message("no_public_address"), "stored before: told alike"
 
 
 async def test_a_target_that_answers_a_byte_at_a_time_is_cut_off_at_the_timeout() -> None:
@@ -205,10 +215,13 @@ async def test_a_saved_private_target_gets_nothing_once_the_allowance_is_withdra
     assert attempted["attempts"] == 1
     assert attempted["responseStatus"] is None
     # The reason in the reader's language, and nothing of the network: no address, no English from its layer.
-    said = "The target's address is on a private network, which this server does not send to."
+    said = (
+        "The target's host name could not be found, or it leads to a private network, which this server does not "
+        "send to."
+    )
     assert attempted["error"] == said, attempted
     assert receiver.requests == []
-    refused = "outbound request refused: private address"
+    refused = "outbound request refused: no public address"
     [logged] = [
         line
         for line in json_lines(capfd.readouterr().out)
