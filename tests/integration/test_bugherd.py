@@ -309,3 +309,30 @@ async def test_a_report_says_since_when_it_is_closed(tenants: TenantFactory, ano
     assert filed.status_code == 201, filed.text
     assert filed.json()["data"]["closedAt"] is not None
     assert filed_open.json()["data"]["closedAt"] is None
+
+
+async def test_bugherds_list_active_projects(tenants: TenantFactory) -> None:
+    """BugHerd lists the active projects apart (`projects/active.json`); its clients asked `is_active=true` and got
+    a 400 that named only the pages' parameters."""
+    async with tenants.create() as tenant, tenants.create("Other") as other:
+        live = await tenant.create_project("Live shop")
+        paused = await tenant.create_project("Old shop")
+        await other.create_project("Their shop")
+        changed = await tenant.client.put(f"/api/v1/projects/{paused['id']}", json={"project": {"is_active": False}})
+        assert changed.status_code == 200, changed.text
+        lists = {
+            query: await tenant.client.get(f"/api/v1/projects?{query}")
+            for query in ("is_active=true", "isActive=true", "isActive=false", "")
+        }
+        refused = await tenant.client.get("/api/v1/projects?isActive=maybe")
+    names = {query: [p["name"] for p in answer.json()["data"]] for query, answer in lists.items()}
+    assert names == {
+        "is_active=true": ["Live shop"],
+        "isActive=true": ["Live shop"],
+        "isActive=false": ["Old shop"],
+        "": ["Live shop", "Old shop"],
+    }
+    assert lists["isActive=true"].json()["meta"]["count"] == 1
+    assert refused.status_code == 400, refused.text
+    assert [detail["field"] for detail in refused.json()["details"]] == ["isActive"]
+    assert live["isActive"] is True

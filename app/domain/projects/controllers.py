@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Schema
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,7 +115,10 @@ class ProjectController(Controller):
     @get(
         "/",
         operation_id="ListProjects",
-        description=f"The projects, oldest first. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}",
+        description=(
+            "The projects, oldest first; with `isActive=true` the active ones alone (BugHerd's \"list active "
+            f'projects"), with `false` the paused ones. {PAGES_DESCRIPTION} {PLAIN_DESCRIPTION}'
+        ),
     )
     async def list_projects(
         self,
@@ -123,8 +126,9 @@ class ProjectController(Controller):
         identity: NamedDependency[Identity],
         projects: NamedDependency[ProjectService],
         window: NamedDependency[Window],
+        is_active: FromQuery[bool | None] = None,
     ) -> ListAnswer[schemas.ProjectRead]:
-        visible = await projects.visible_page(identity, window)
+        visible = await projects.visible_page(identity, window, active=is_active)
         custom = await projects.with_custom_columns(project.id for project in visible.items)
         reads = [
             project_read(

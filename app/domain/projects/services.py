@@ -94,9 +94,10 @@ class ProjectService(TenantService[Project]):
     async def visible(self, identity: Identity) -> list[Project]:
         return list(await self.get_many(*self._visible_to(identity), order_by=[Project.created_at.asc()]))
 
-    async def visible_page(self, identity: Identity, window: Window) -> Paged[Project]:
-        """A page of the projects `identity` sees, oldest first."""
-        statement = select(Project).where(*self._visible_to(identity)).order_by(Project.created_at, Project.id)
+    async def visible_page(self, identity: Identity, window: Window, *, active: bool | None = None) -> Paged[Project]:
+        """A page of the projects `identity` sees, oldest first: those active or paused alone when `active` says."""
+        chosen = [] if active is None else [Project.is_active.is_(active)]
+        statement = select(Project).where(*self._visible_to(identity), *chosen).order_by(Project.created_at, Project.id)
         return await page_of(self.session, statement, window)
 
     async def visible_one(self, identity: Identity, project_id: UUID) -> Project:
