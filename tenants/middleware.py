@@ -111,6 +111,8 @@ class RequestContextMiddleware(ASGIMiddleware):
                 scope["state"][IDENTITY_KEY] = identity
                 if identity is not None:
                     _act_as(stack, request, identity)
+                elif (owner := await _key_in_path_owner(request)) is not None:
+                    _choose_language(stack, request, owner)
                 await next_app(scope, receive, send)
             except (LanternError, HTTPException) as error:
                 # From credential resolution or an inner middleware (CSRF, rate limits): answered in the
@@ -126,6 +128,17 @@ class RequestContextMiddleware(ASGIMiddleware):
                     status=outcome.get("status"),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+async def _key_in_path_owner(request: Request[Any, Any, Any]) -> Identity | None:
+    """Whose widget key a route takes in its path (the widget's public configuration), for its organization's
+    default language alone: a visitor's browser that asks for none is answered in it, as a submission with the key
+    is. The route resolves the key itself, and tells a refused one."""
+    route_opt = getattr(request.scope.get("route_handler"), "opt", None) or {}
+    if not route_opt.get(KEY_IN_PATH) or not (key := request.path_params.get("api_key")):
+        return None
+    owner = await identity_from_widget_key(key)
+    return None if isinstance(owner, KeyRefusal) else owner
 
 
 def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity | None) -> None:

@@ -144,6 +144,29 @@ async def test_organization_default_applies_without_accept_language(tenants: Ten
     assert_language(negotiated, "zh-Hans-CN")
 
 
+async def test_the_widgets_configuration_speaks_the_organizations_default_to_a_browser_that_asks_for_none(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """The configuration takes its key in its path, which named no caller: it answered in English where a
+    submission with the same key answered in the organization's language, and so did its refusal of a site."""
+    async with tenants.create() as tenant:
+        assert (await tenant.client.patch("/api/v1/organization", json={"defaultLocale": "es"})).status_code == 200
+        project = await tenant.create_project("Tienda", allowedOrigins=["https://tienda.example"])
+        config = f"/api/widget/config/{project['apiKey']}"
+        served = await anonymous.get(config, headers={"Origin": "https://tienda.example"})
+        refused = await anonymous.get(config, headers={"Origin": "https://other.example"})
+        asked = await anonymous.get(config, headers={"Origin": "https://tienda.example", "Accept-Language": "de"})
+        unknown = await anonymous.get("/api/widget/config/lt_pub_unknown")
+    assert served.status_code == 200, served.text
+    assert_language(served, "es")
+    assert served.json()["config"]["texts"]["button"] == "Informar de un error"
+    assert refused.status_code == 403, refused.text
+    assert_language(refused, "es")
+    assert_language(asked, "de")  # the visitor's own language first
+    assert unknown.status_code == 404, unknown.text
+    assert_language(unknown, "en")
+
+
 async def test_english_without_any_preference(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         response = await missing_project(tenant, **{"Accept-Language": "fr-CA, fr;q=0.9"})
