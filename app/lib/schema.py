@@ -51,15 +51,42 @@ class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=Fa
     # number): a body gives one of each pair at most (`given`). A struct that has some checks them in its
     # `__post_init__` (`refuse_two_ways`), and the OpenAPI document says so (`app.lib.openapi.json_schema`).
     one_way: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Fields none of which is required alone, but one of which is (a comment's text, or BugHerd's comment): a
+    # struct that has some checks them in its `__post_init__` (`refuse_none_given`).
+    one_required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def refusals_across_fields(cls, body: dict[str, Any]) -> list[FieldError]:
+        """What a body refused for its fields (`every_error`) is refused for besides, as a whole, which the
+        struct's `__post_init__` checks once they pass: none of its `one_required` sent. Every refusal comes at
+        once."""
+        if not cls.one_required or any(body.get(_encoded(cls)[name]) is not None for name in cls.one_required):
+            return []
+        return validation_error(_missing_one(cls)).details
 
 
 def refuse_two_ways(body: CamelStruct) -> None:
     """Refuse `body` if it names one thing two ways (`one_way`): the second of the pair is named, in msgspec's
     words for a field it does not take, localized as its own."""
-    encoded = dict(zip(body.__struct_fields__, body.__struct_encode_fields__, strict=True))
     for first, second in body.one_way:
         if given(body, first) and given(body, second):
-            raise ValueError(f"Object contains unknown field `{encoded[second]}`")
+            raise ValueError(f"Object contains unknown field `{_encoded(type(body))[second]}`")
+
+
+def refuse_none_given(body: CamelStruct) -> None:
+    """Refuse `body` if it gives none of its `one_required` fields: the first is named, in msgspec's words for a
+    required field not sent, localized as its own."""
+    if body.one_required and not any(given(body, name) for name in body.one_required):
+        raise ValueError(_missing_one(type(body)))
+
+
+def _missing_one(kind: type[CamelStruct]) -> str:
+    return f"Object missing required field `{_encoded(kind)[kind.one_required[0]]}`"
+
+
+def _encoded(kind: type[msgspec.Struct]) -> dict[str, str]:
+    """Each of `kind`'s fields to its name in JSON."""
+    return dict(zip(kind.__struct_fields__, kind.__struct_encode_fields__, strict=True))
 
 
 def given(body: msgspec.Struct, name: str) -> bool:

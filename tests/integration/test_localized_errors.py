@@ -204,6 +204,26 @@ async def test_every_field_error_of_a_body_is_told_at_once(tenants: TenantFactor
         assert sorted(fields) == ["colour", "name", "rateLimitPerMinute", "siteUrl"]
 
 
+async def test_a_body_that_needs_one_of_two_fields_is_told_so_with_its_other_refusals(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A comment needs its text (or BugHerd's comment), a project's person their id (or address): a body that
+    sent neither, and a field not taken, was told of the field alone, and of the missing one a send later."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        sent = await anonymous.post(
+            "/api/v1/reports", json={"title": "Broken"}, headers={"X-API-Key": project["apiKey"]}
+        )
+        report = sent.json()["data"]["id"]
+        comment = await tenant.client.post(f"/api/v1/reports/{report}/comments", json={"body": "hi"})
+        person = await tenant.client.post(f"/api/v1/projects/{project['id']}/members", json={"user": "x"})
+        alone = await tenant.client.post(f"/api/v1/reports/{report}/comments", json={})
+    for answer, fields in ((comment, ["body", "text"]), (person, ["user", "userId"]), (alone, ["text"])):
+        assert answer.status_code == 400, answer.text
+        assert [detail["field"] for detail in answer.json()["details"]] == fields
+    assert comment.json()["details"][1]["message"] == alone.json()["details"][0]["message"]
+
+
 async def test_numbers_in_messages_are_written_the_readers_way(tenants: TenantFactory, anonymous: ApiClient) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project()

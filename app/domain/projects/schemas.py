@@ -13,7 +13,7 @@ from app.domain.organizations.schemas import PersonId
 from app.lib.errors import PartOf
 from app.lib.openapi import json_schema
 from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
-from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_two_ways, unwrapped
+from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_none_given, refuse_two_ways, unwrapped
 from app.settings import MAX_PROJECT_RATE_LIMIT
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
@@ -169,13 +169,13 @@ class ProjectPersonAdd(CamelStruct, forbid_unknown_fields=True):
     in the organization yet is invited as a guest)."""
 
     one_way: ClassVar = (("user_id", "email"),)
+    one_required: ClassVar = ("user_id", "email")
 
     user_id: UUID | None = None
     email: Email | None = None
 
     def __post_init__(self) -> None:
-        if self.user_id is None and self.email is None:
-            raise ValueError("Object missing required field `userId`")  # msgspec's words, localized as its own
+        refuse_none_given(self)
         refuse_two_ways(self)
 
 

@@ -16,7 +16,15 @@ from app.lib.errors import FieldError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import either_spelling
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
-from app.lib.schema import AsSent, CamelStruct, any_items, documented_as, from_zero, refuse_two_ways
+from app.lib.schema import (
+    AsSent,
+    CamelStruct,
+    any_items,
+    documented_as,
+    from_zero,
+    refuse_none_given,
+    refuse_two_ways,
+)
 
 TITLE_MIN_LENGTH = 4
 TITLE_MAX_LENGTH = 200
@@ -286,9 +294,9 @@ class ReportFiling(CamelStruct, forbid_unknown_fields=True):
         `filing.title_of` checks once they pass: every refusal comes at once."""
         description = body.get("description", "")
         if body.get("title") is not None or not isinstance(description, str):
-            return []
+            return super().refusals_across_fields(body)
         refusal = untitled_refusal(description)
-        return [] if refusal is None else [refusal]
+        return super().refusals_across_fields(body) + ([] if refusal is None else [refusal])
 
 
 # BugHerd's task fields (`PATCH` with `{"task": {...}}`) in Lantern's names, and its priorities as Lantern's.
@@ -445,14 +453,15 @@ class CommentCreate(_CommentAuthor, forbid_unknown_fields=True):
     """`{"text"}`, or BugHerd's `{"comment": {"text"}}`; `internal` for the team's note, which guests never
     read; `userId` or `email` (BugHerd's `user_id` or `email` in its `comment`) for who it is by."""
 
+    one_required: ClassVar = ("text", "comment")
+
     text: CommentText | None = None
     comment: BugHerdComment | None = None
     internal: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.text is None and self.comment is None:
-            raise ValueError("Object missing required field `text`")  # msgspec's words, localized as its own
+        refuse_none_given(self)
 
     @property
     def content(self) -> str:
