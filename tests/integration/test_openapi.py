@@ -660,6 +660,13 @@ async def test_every_201_that_sends_location_documents_it(
             url = f"/api/v1/projects/{unconnected['id']}/integrations/github"
             return await team.put(url, json=github, headers=mode)
 
+        async def invite_again(mode: dict[str, str]) -> httpx.Response:
+            """A new link for an invitation of its own, not accepted."""
+            invited = await team.post("/api/v1/organization/members", json={"email": f"{fresh()}@example.com"})
+            return await team.post(
+                f"/api/v1/organization/members/{invited.json()['data']['member']['id']}/invitation", headers=mode
+            )
+
         creations: dict[str, Callable[[dict[str, str]], Awaitable[httpx.Response]]] = {
             "Signup": lambda mode: newcomer.post(
                 "/api/v1/auth/signup",
@@ -674,6 +681,7 @@ async def test_every_201_that_sends_location_documents_it(
             "InviteMember": lambda mode: team.post(
                 "/api/v1/organization/members", json={"email": f"{fresh()}@example.com"}, headers=mode
             ),
+            "InviteMemberAgain": invite_again,
             "AddProjectMember": lambda mode: team.post(
                 f"{project_path}/members", json={"email": f"{fresh()}@example.com"}, headers=mode
             ),

@@ -902,3 +902,40 @@ async def test_a_guest_reads_no_column_of_a_project_not_theirs(tenants: TenantFa
     assert page.status_code == 200
     assert "Secret plans" not in page.text
     assert "Secret plans" in team_page.text
+
+
+async def test_an_invitation_not_accepted_gets_a_new_link_and_the_earlier_one_stops_working(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """Its link is shown once (without a mail server, the only way to pass it on), and the address could not be
+    invited again while the invitation waited: it had to be removed and invited anew."""
+    async with tenants.create() as tenant:
+        late = f"late-{secrets.token_hex(4)}@example.com"
+        invited = await tenant.client.post("/api/v1/organization/members", json={"email": late, "role": "admin"})
+        first = invited.json()["data"]["invitationToken"]
+        member = invited.json()["data"]["member"]["id"]
+        renewed = await tenant.client.post(f"/api/v1/organization/members/{member}/invitation")
+        page = await tenant.client.get("/ui/members")
+        from_page = await tenant.client.post(f"/ui/members/{member}/invitation")
+        shown = await tenant.client.get(from_page.headers["location"])
+        async with ApiClient.for_app(app) as newcomer:
+            earlier = await newcomer.post(
+                "/api/v1/auth/invitations/accept", json={"token": first, "password": PASSWORD}
+            )
+            link = shown.text.split('id="invitation-link" class="mono wide" readonly value="', 1)[1].split('"', 1)[0]
+            latest = link.rsplit("token=", 1)[1]
+            accepted = await newcomer.post(
+                "/api/v1/auth/invitations/accept", json={"token": latest, "password": PASSWORD, "name": "Late"}
+            )
+        again = await tenant.client.post(f"/api/v1/organization/members/{member}/invitation")
+    assert renewed.status_code == 201, renewed.text
+    assert renewed.headers["location"].endswith(f"/api/v1/organization/members/{member}")
+    assert renewed.json()["data"]["member"]["id"] == member
+    assert renewed.json()["data"]["invitationToken"] not in {None, first}
+    assert f'action="/ui/members/{member}/invitation"' in page.text
+    assert from_page.status_code == 303, from_page.text
+    assert f"{late} is invited" in shown.text
+    assert earlier.status_code == 404, earlier.text  # its link stopped working
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["data"]["role"] == "admin"
+    assert again.status_code == 409, again.text  # a member now: nothing to invite them to

@@ -521,6 +521,7 @@ async def _column_name_form(_: Objects) -> Any:
 NO_BODY = frozenset(
     {
         "CreateProjectKey",
+        "InviteMemberAgain",
         "Logout",
         "RotateWebhookSecret",
         "PingWebhook",
@@ -533,6 +534,7 @@ NO_BODY = frozenset(
         "POST /ui/projects/{project_id}/delete",
         "POST /ui/projects/{project_id}/people/{user_id}/remove",
         "POST /ui/members/{membership_id}/remove",
+        "POST /ui/members/{membership_id}/invitation",
         "POST /ui/tokens/{token_id}/revoke",
         "POST /ui/reports/{reference}/github-issue",
         "POST /ui/reports/{reference}/delete",

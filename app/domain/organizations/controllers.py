@@ -211,15 +211,29 @@ class OrganizationController(Controller):
         invite = convert_body(sent, schemas.MemberInvite, camel_only=True)
         with refusals_named_as_sent(sent, schemas.MemberInvite):  # a domain not allowed, a member already
             invitation, token = await memberships.invite(identity, invite, await organizations.security())
-        member = member_read(*await memberships.member(invitation.membership_id))
-        shown = token_shown_to(identity, token)
-        location = f"/api/v1/organization/members/{member.id}"
-        if jsonapi.requested(request):  # one resource, not the native answer's member beside its token
-            read = extended(member, schemas.MemberInvited, invitation_token=shown)
-            return jsonapi.created_or_document(
-                request, "membership", read, kind=schemas.MemberInvited, location=location
-            )
-        return created(schemas.InvitedMember(member=member, invitation_token=shown), location)
+        return _invited(request, identity, await memberships.member(invitation.membership_id), token)
+
+    @post(
+        "/members/{membership_id:uuid}/invitation",
+        operation_id="InviteMemberAgain",
+        status_code=HTTP_201_CREATED,
+        guards=[requires_manager],
+        response_headers=LOCATION,
+        responses=may_answer(ErrorCode.CONFLICT),  # accepted already
+        description=(
+            "A new invitation for someone who has not accepted theirs, answered as `InviteMember`: a new link, "
+            "valid for a week, mailed again; the earlier link stops working."
+        ),
+    )
+    async def invite_again(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        membership_id: FromPath[UUID],
+        memberships: NamedDependency[MembershipService],
+    ) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
+        invitation, token = await memberships.invite_again(identity, membership_id)
+        return _invited(request, identity, await memberships.member(invitation.membership_id), token)
 
     @get(
         "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION
@@ -276,3 +290,17 @@ class OrganizationController(Controller):
     ) -> None:
         """Someone out of the organization; their reports go back to nobody, each a `report.updated`."""
         await events.unassigned(await memberships.remove(identity, membership_id))
+
+
+def _invited(
+    request: Request[Any, Any, Any], identity: Identity, invited: tuple[Membership, User], token: str
+) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
+    """An invitation just made: the member beside its token (shown to a signed-in person alone), or in JSON:API
+    mode one resource, the `membership` with its `invitationToken` among its attributes."""
+    member = member_read(*invited)
+    shown = token_shown_to(identity, token)
+    location = f"/api/v1/organization/members/{member.id}"
+    if jsonapi.requested(request):
+        read = extended(member, schemas.MemberInvited, invitation_token=shown)
+        return jsonapi.created_or_document(request, "membership", read, kind=schemas.MemberInvited, location=location)
+    return created(schemas.InvitedMember(member=member, invitation_token=shown), location)

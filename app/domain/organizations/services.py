@@ -170,11 +170,29 @@ class MembershipService(TenantService[Membership]):
             )
             raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError("email", message)])
         membership = await self.create(Membership(user_id=user.id, role=invite.role.value, invitation_pending=True))
+        return await self._invitation(actor, membership, opens_account=opens_account)
+
+    async def invite_again(self, actor: Identity, membership_id: UUID) -> tuple[Invited, str]:
+        """A new invitation, with a new link and a new week, for someone who has not accepted theirs: its link
+        was shown once (the only way to pass it on without a mail server), and the address could not be
+        invited again while its invitation waited. The earlier link stops working; the new one is mailed."""
+        membership = await self.held(Membership.id == membership_id)
+        _check_can_grant(actor, Role(membership.role))
+        if not membership.invitation_pending:
+            message = _("This person has accepted their invitation: they are a member of the organization.")
+            raise LanternError(ErrorCode.CONFLICT, message)
+        earlier = await self.session.scalars(select(Invitation).where(Invitation.user_id == membership.user_id))
+        opens_account = any(invitation.opens_account for invitation in earlier)
+        await self.session.execute(delete(Invitation).where(Invitation.user_id == membership.user_id))
+        return await self._invitation(actor, membership, opens_account=opens_account)
+
+    async def _invitation(self, actor: Identity, membership: Membership, *, opens_account: bool) -> tuple[Invited, str]:
+        """The invitation to `membership`, its e-mail queued: its token is shown once, and kept nowhere."""
         invitation_id = uuid7()
         token = invitation_token(invitation_id)
         invitation = Invitation(
             id=invitation_id,
-            user_id=user.id,
+            user_id=membership.user_id,
             token_hash=digest(token),
             invited_by_id=actor.user_id,
             expires_at=datetime.now(UTC) + INVITATION_LIFETIME,

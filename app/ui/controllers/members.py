@@ -72,6 +72,23 @@ class MemberPages(Controller):
             return await _list(layout, memberships, data, field_errors(error, INVITE_FIELDS))
         return show_once(request, "/ui/members", **asdict(InvitationNotice.of(invite.email, token)))
 
+    @post("/{membership_id:uuid}/invitation")
+    async def invite_again(
+        self,
+        request: Request[Any, Any, Any],
+        layout: NamedDependency[Layout],
+        membership_id: FromPath[UUID],
+        memberships: NamedDependency[MembershipService],
+    ) -> Redirect | Template:
+        """A new link for an invitation not accepted yet, shown once and mailed as the first was; the earlier link
+        stops working. A refusal (accepted meanwhile, an owner's by an admin) is said beside the person's role."""
+        try:
+            invitation, token = await memberships.invite_again(layout.identity, membership_id)
+        except LanternError as error:
+            return await _list(layout, memberships, InviteForm(), _refused_beside(error, f"role-{membership_id}"))
+        _membership, user = await memberships.member(invitation.membership_id)
+        return show_once(request, "/ui/members", **asdict(InvitationNotice.of(user.email, token)))
+
     @post("/{membership_id:uuid}/role")
     async def change_role(
         self,
