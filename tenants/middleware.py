@@ -37,6 +37,8 @@ from app.lib.i18n import (
     choose_locale,
     current_locale,
     language_tag,
+    match_locale,
+    negotiate,
     use_locale,
     use_timezone,
 )
@@ -139,6 +141,15 @@ async def _key_in_path_owner(request: Request[Any, Any, Any]) -> Identity | None
         return None
     owner = await identity_from_widget_key(key)
     return None if isinstance(owner, KeyRefusal) else owner
+
+
+def language_named_by(request: Request[Any, Any, Any]) -> str | None:
+    """The language a request names itself, if any: its `?lang=`, the switcher's last choice in this browser, or
+    its `Accept-Language`; None where only someone's default would choose one."""
+    for named in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if named and (matched := match_locale(named)):
+            return matched
+    return negotiate(request.headers.get("accept-language"))
 
 
 def _choose_language(stack: ExitStack, request: Request[Any, Any, Any], identity: Identity | None) -> None:

@@ -939,3 +939,36 @@ async def test_an_invitation_not_accepted_gets_a_new_link_and_the_earlier_one_st
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["data"]["role"] == "admin"
     assert again.status_code == 409, again.text  # a member now: nothing to invite them to
+
+
+async def test_a_newcomer_keeps_the_language_they_accepted_their_invitation_in(
+    tenants: TenantFactory, app: Any
+) -> None:
+    """All they had seen of Lantern was in their language, yet their e-mails came in the organization's: the
+    language was nobody's preference, and nothing told them to choose one."""
+    async with tenants.create() as tenant, tenants.create("Bobs") as bob:
+        tokens = {}
+        for who in ("ja", "none"):
+            invited = await tenant.client.post(
+                "/api/v1/organization/members", json={"email": f"{who}-{secrets.token_hex(4)}@example.com"}
+            )
+            tokens[who] = invited.json()["data"]["invitationToken"]
+        existing = await tenant.client.post("/api/v1/organization/members", json={"email": bob.email})
+        languages = {}
+        for who, headers in (("ja", {"Accept-Language": "ja-JP,ja;q=0.9"}), ("none", {})):
+            async with ApiClient.for_app(app) as newcomer:
+                accepted = await newcomer.post(
+                    "/api/v1/auth/invitations/accept",
+                    json={"token": tokens[who], "password": PASSWORD, "name": "New"},
+                    headers=headers,
+                )
+                assert accepted.status_code == 200, accepted.text
+                languages[who] = accepted.json()["data"]["user"]["locale"]
+        token = existing.json()["data"]["invitationToken"]
+        joined = await bob.client.post(
+            "/api/v1/auth/invitations/accept",
+            json={"token": token, "password": PASSWORD},
+            headers={"Accept-Language": "de"},
+        )
+    assert languages == {"ja": "ja", "none": None}
+    assert joined.json()["data"]["user"]["locale"] is None  # an account's own choice is not made for it

@@ -33,7 +33,7 @@ from app.lib.throttle import limiter, refuse, signup_policy
 from app.settings import get_settings
 from tenants.guards import provide_identity, requires_session
 from tenants.identity import Identity
-from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_STARTED_KEY, SESSION_USER_KEY
+from tenants.middleware import SESSION_ORGANIZATION_KEY, SESSION_STARTED_KEY, SESSION_USER_KEY, language_named_by
 
 
 async def provide_account_service(db_session: NamedDependency[AsyncSession]) -> AccountService:
@@ -349,6 +349,7 @@ class AuthController(Controller):
             data.name,
             client_ip=client_ip(request.scope),
             device=request.cookies.get(DEVICE_COOKIE),
+            language=language_named_by(request),
         )
         memberships = await accounts.memberships(user.id)
         organization, role = next(m for m in memberships if m[0].id == organization_id)

@@ -239,10 +239,19 @@ class AccountService:
             raise LanternError(ErrorCode.NOT_FOUND, _("This invitation is not valid or has expired."))
         return invitation
 
-    async def accept_invitation(
-        self, token: str, password: str, name: str | None, *, client_ip: str, device: str | None
+    async def accept_invitation(  # noqa: PLR0913 - the invitation, the person's answer, and where it comes from
+        self,
+        token: str,
+        password: str,
+        name: str | None,
+        *,
+        client_ip: str,
+        device: str | None,
+        language: str | None = None,
     ) -> tuple[User, UUID]:
-        """Make the invitation's membership count; the token works once and until it expires.
+        """Make the invitation's membership count; the token works once and until it expires. A person new to this
+        server keeps the `language` they accepted in (the one their request named) as their own: their e-mails
+        came in the organization's, though all they had seen of Lantern was in theirs.
 
         Whoever sent the invitation knows its token too, so the token alone opens nothing. A person new to this
         server chooses their password with the invitation that opened their account. Someone who already has
@@ -276,6 +285,7 @@ class AccountService:
             await self.session.execute(update(Membership).where(*accepted).values(invitation_pending=False))
         if account is InviteeAccount.NEW:
             await self.set_password(user, password)
+            user.locale = user.locale or language
         if name:
             user.name = name
         return user, invitation.organization_id

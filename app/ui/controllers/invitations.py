@@ -20,6 +20,7 @@ from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.schema import convert_body
 from app.ui.forms import WHOLE_FORM, Form, field_errors
 from app.ui.pages import HOME_PATH, page, see_other
+from tenants.middleware import language_named_by
 
 FIELDS = {"name": "name", "password": "password"}
 
@@ -54,6 +55,7 @@ class InvitationPages(Controller):
                 body.name,
                 client_ip=client_ip(request.scope),
                 device=request.cookies.get(DEVICE_COOKIE),
+                language=language_named_by(request),
             )
         except LanternError as error:
             if error.code is ErrorCode.NOT_FOUND:
