@@ -6,6 +6,7 @@ variables), so templates translate and format exactly as API errors do, from the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -81,6 +82,8 @@ def environment() -> Environment:
         pages_query=pages_query,
         password_hidden=password_hidden,
     )
+    # `moment is past`: a time due already, which a relative time would put in the past ("1 second ago").
+    env.tests["past"] = lambda moment: moment <= datetime.now(UTC)
     env.globals.update(
         languages=LANGUAGES,
         current_locale=current_locale,

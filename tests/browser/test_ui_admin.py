@@ -267,6 +267,9 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await page.get_by_role("checkbox", name="report.deleted").uncheck()
         await page.get_by_role("button", name="Create webhook").click()
         await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
+        await expect(page.get_by_role("status")).to_have_text(  # it named neither the webhook nor what was done
+            "The webhook to https://hooks.example.com/lantern is saved: its deliveries start with the next event."
+        )
         (webhook,) = await read(tenant, "/api/v1/webhooks")
         assert webhook["events"] == [
             "report.created",
@@ -303,6 +306,7 @@ async def test_a_webhook_shows_its_secret_once_and_logs_a_test_delivery(tenants:
         await expect(page.locator("#webhook-secret")).to_have_count(0)  # the log does not show the secret
         await page.get_by_role("button", name="Make a new signing secret").click()
         await expect(page.locator("#webhook-secret")).to_have_value(re.compile(r"^whsec_"))
+        await expect(page.get_by_role("status")).to_contain_text("has a new signing secret")
         await page.get_by_role("link", name="Delivery log").click()
         await page.get_by_text("Delete this webhook").click()
         await page.get_by_role("button", name="Delete the webhook").click()

@@ -1167,7 +1167,10 @@ async def test_the_delivery_logs_queued_notice_lasts_until_that_delivery_has_an_
         hook = await create_webhook(tenant, receiver.url)
         sent = await tenant.client.post(f"/ui/webhooks/{hook['id']}/ping")  # no worker here: it waits
         assert sent.status_code == 303, sent.text
-        assert queued in (await tenant.client.get(sent.headers["location"])).text
+        waiting = (await tenant.client.get(sent.headers["location"])).text
+        assert queued in waiting
+        # Due at once: a relative time said "Next attempt 1 second ago".
+        assert "<small>Next attempt any moment now</small>" in waiting
         [delivery] = await deliveries(tenant, hook["id"])
         async with tenant_session(tenant) as session:
             assert await DeliveryService(session=session).attempt(uuid.UUID(delivery["id"])) == "delivered"

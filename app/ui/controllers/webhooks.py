@@ -76,7 +76,7 @@ class WebhookPages(Controller):
             webhook, secret = await webhooks.add(convert_body(data.body(), WebhookCreate))
         except LanternError as error:
             return await _list(layout, webhooks, projects, data, field_errors(error, FIELDS))
-        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret)
+        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret, created=True)
 
     @get("/{webhook_id:uuid}/secret")
     async def secret_page(
@@ -154,7 +154,7 @@ class WebhookPages(Controller):
     ) -> Redirect:
         """A new signing secret, shown once on the page this leads to; deliveries from now on are signed with it."""
         webhook, secret = await webhooks.rotate(webhook_id)
-        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret)
+        return show_once(request, f"/ui/webhooks/{webhook.id}/secret", secret=secret, created=False)
 
     @post("/{webhook_id:uuid}/delete")
     async def delete(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> Redirect:
