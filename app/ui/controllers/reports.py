@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -105,6 +105,25 @@ def _uuid(value: str, field: str) -> UUID | None:
         raise validation_error(f"Invalid UUID - at `$.{field}`") from None
 
 
+# The parts of the list's address left out when they are refused: the list is shown without them, saying so.
+_DROPPABLE = frozenset({"project", "status", "severity", "priority", "category", "assignee", "after", "before"})
+
+
+def _labels(parts: list[str]) -> list[str]:
+    """The list's parts, `_DROPPABLE`'s, by the labels its page shows them with, each once."""
+    labels = {
+        "project": _("Project"),
+        "status": _("Status"),
+        "severity": _("Severity"),
+        "priority": _("Priority"),
+        "category": _("Category"),
+        "assignee": _("Assignee"),
+        "after": _("Page"),
+        "before": _("Page"),
+    }
+    return list(dict.fromkeys(labels[part] for part in parts))
+
+
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     """The list page's address: its filters as the form sent them, the sort, and the cursor."""
@@ -158,6 +177,14 @@ class ListQuery:
         guest = await guest_projects(identity, projects)
         filters = self.filters(identity.user_id, board, guest)
         return [*filters.conditions(reports.dialect), *visibility(identity, guest)]
+
+    def without_refused(self, error: LanternError) -> tuple[ListQuery, list[str]]:
+        """This query without the parts of its address that `error` refuses (a column since deleted, a hand-edited
+        value, a cursor of another sort), and their names: none when it names none of them."""
+        refused = [
+            detail.field for detail in error.details if detail.field in _DROPPABLE and getattr(self, detail.field)
+        ]
+        return replace(self, **dict.fromkeys(refused, "")), refused
 
     def ordering(self) -> Ordering:
         sort = self.sort if self.sort in SORTS else DEFAULT_SORT
@@ -447,17 +474,26 @@ class ReportPages(Controller):
         # A report's page leads back to the list as it was left: its filters, sort and page (see `list_path`).
         request.session[LIST_KEY] = request.scope["query_string"].decode()
         identity = layout.identity
-        board = await query.board(identity, projects, columns)
-        found = await page_of_reports(
-            reports.session,
-            await query.conditions(identity, reports, projects, board),
-            query.ordering(),
-            limit=PAGE_SIZE,
-            after=query.after or None,
-            before=query.before or None,
-            cursor_parameters=("after", "before"),
-            count=True,  # every page says how many reports match, not the first alone
-        )
+        left_out: list[str] = []
+        while True:  # each turn leaves out a part of the address at least, or answers the refusal
+            try:
+                board = await query.board(identity, projects, columns)
+                found = await page_of_reports(
+                    reports.session,
+                    await query.conditions(identity, reports, projects, board),
+                    query.ordering(),
+                    limit=PAGE_SIZE,
+                    after=query.after or None,
+                    before=query.before or None,
+                    cursor_parameters=("after", "before"),
+                    count=True,  # every page says how many reports match, not the first alone
+                )
+                break
+            except LanternError as error:  # a bookmark's deleted column was a bare 400 page
+                query, refused = query.without_refused(error)
+                if not refused:
+                    raise
+                left_out += refused
         visible = await projects.visible(identity)
         return page(
             "reports/list.html",
@@ -473,6 +509,7 @@ class ReportPages(Controller):
             report_path=report_path,
             triage_version=triage_version,
             refusal=request.session.pop(BULK_REFUSAL_KEY, None),
+            left_out=_labels(left_out),
         )
 
     @get("/reports/new")
