@@ -24,6 +24,7 @@ from app.lib.i18n import (
     format_relative,
     format_size,
     format_zoned_datetime,
+    join_sentences,
     language_tag,
     translations,
 )
@@ -90,6 +91,7 @@ def environment() -> Environment:
         language_tag=language_tag,
         label=label,
         here=here,
+        sentences=join_sentences,
         min_password_length=MIN_PASSWORD_LENGTH,
     )
     return env

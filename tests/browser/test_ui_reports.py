@@ -169,10 +169,12 @@ async def test_saving_the_triage_form_keeps_what_a_colleague_changed_meanwhile(
         await page.get_by_label("Severity").select_option(label="Low")
         await page.get_by_label("Priority").select_option(label="Low")
         await page.get_by_role("button", name="Save changes").click()
+        # One notice names what was not saved and what was (an amber and a green one named neither).
         await expect(page.locator(".notice.warning")).to_have_text(
             "Not saved: Severity, which someone else changed after you opened this report. Their change is kept "
-            "and shown here; choose again to replace it."
+            "and shown here; choose again to replace it. Saved: Priority."
         )
+        await expect(page.locator(".notice:visible")).to_have_count(1)
         await expect(page.get_by_label("Severity")).to_have_value("critical")
         changed = await read(tenant, f"/api/v1/reports/{created['id']}")
         assert (changed["severity"], changed["priority"]) == ("critical", "low")  # the rest is saved

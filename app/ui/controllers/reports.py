@@ -310,9 +310,10 @@ def _refuse_changed_meanwhile(report: Report, shown: str) -> None:
         raise LanternError(ErrorCode.CONFLICT, details=[FieldError("report", message)])
 
 
-def _kept_fields(request: Request[Any, Any, Any]) -> list[str]:
-    """The fields a save left as a colleague had changed them (`?kept=`, see `kept_theirs`), by their names."""
-    named = request.query_params.get("kept", "").split(",")
+def _named_fields(request: Request[Any, Any, Any], parameter: str) -> list[str]:
+    """The fields a save names in its page's address, by their labels: `kept` as a colleague had changed them (see
+    `kept_theirs`), and those `saved` beside them."""
+    named = request.query_params.get(parameter, "").split(",")
     return [str(HISTORY_FIELDS[name]) for name in named if name in HISTORY_FIELDS]
 
 
@@ -657,7 +658,8 @@ class ReportPages(Controller):
             authors=await authors(layout, [*notes, *changes], names, tokens),
             history=[(change, field_changes(change.changes, named)) for change in changes],
             people=names,
-            kept=_kept_fields(request),
+            kept=_named_fields(request, "kept"),
+            saved_fields=_named_fields(request, "saved"),
             assignees=await assignable(layout, memberships),
             choices={**CHOICES, "status": [*CHOICES["status"], *custom]},
             facts=facts(report.page_metadata or {}, report.page_url),
@@ -698,7 +700,7 @@ class ReportPages(Controller):
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
         if not kept:
             return see_other(safe_next(data.next) if data.next else f"{report_path(report)}?saved={saved}")
-        said = {"kept": ",".join(kept), **({"saved": saved} if changed else {})}
+        said = {"kept": ",".join(kept), **({"saved": ",".join(changed)} if changed else {})}
         return see_other(f"{report_path(report)}?{urlencode(said)}")
 
     @post("/reports/{reference:str}/github-issue", guards=[requires_team])
