@@ -574,9 +574,40 @@ def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRul
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
     _merge_extra(document)
+    _bodies_refer_to_components(document)
     return _renamed(
         document, {name: _envelope_name(name) for name in schemas if name.startswith(("Envelope_", "ListPage_"))}
     )
+
+
+def _bodies_refer_to_components(document: dict[str, Any]) -> None:
+    """A struct a request body holds that is a component too (an answer's: `WidgetConfig`), referred to there
+    rather than written out (`json_schema`): a body that holds it twice (`widgetConfig` and `widget_config`, in
+    ours and in BugHerd's form) defined one model twice, and openapi-python-client dropped the whole body. A
+    struct written out with checks of its own (`not`) stays as it is."""
+    components = document["components"]["schemas"]
+
+    def referred(value: Any) -> Any:
+        if isinstance(value, list):
+            return [referred(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        title, properties = value.get("title"), value.get("properties")
+        component = components.get(title) if isinstance(title, str) else None
+        if (
+            component is not None
+            and properties
+            and "not" not in value
+            and set(properties) == set(component.get("properties", ()))
+        ):
+            said = {keyword: value[keyword] for keyword in ("description", "default") if keyword in value}
+            return {"$ref": f"#/components/schemas/{title}", **said}
+        return {key: referred(item) for key, item in value.items()}
+
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method in _METHODS and "requestBody" in operation:
+                operation["requestBody"] = referred(operation["requestBody"])
 
 
 def _merge_extra(value: Any, *, named_properties: bool = False) -> None:
