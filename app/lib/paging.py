@@ -71,14 +71,25 @@ class Paged(Generic[Row]):
     total: int
 
 
+# The native pages' parameters say their defaults in words: documented as `default`, a client generated from the
+# document (openapi-python-client) sent them with every call, and a JSON:API request refused them.
+PAGE = "The page, from 1; the first when not sent."
+
+
+def page_size_described(default: int) -> str:
+    return f"Items on a page; {default} when not sent."
+
+
 async def provide_window(
     request: Request[Any, Any, Any],
-    page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // MAX_PAGE_SIZE)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    page: Annotated[int | None, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // MAX_PAGE_SIZE, description=PAGE)] = None,
+    page_size: Annotated[
+        int | None, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=page_size_described(DEFAULT_PAGE_SIZE))
+    ] = None,
 ) -> Window:
     """The native page a list handler reads (its `window` dependency)."""
     if not jsonapi.requested(request):
-        return Window(page, page_size)
+        return Window(page or 1, page_size or DEFAULT_PAGE_SIZE)
     # A native page in a JSON:API document's pages would silently be another page: refused, as on the reports.
     message = _("In JSON:API mode, pages are page[limit] with page[offset], or the cursors of links.")
     named = [name for name in _NATIVE_PAGES if name in request.query_params]

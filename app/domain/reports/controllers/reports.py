@@ -57,7 +57,16 @@ from app.lib import jsonapi
 from app.lib.asgi import JSONAPI_QUERY, PUBLIC_INGEST
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
-from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, page_links, provide_window
+from app.lib.paging import (
+    PAGE,
+    PAGES_DESCRIPTION,
+    ListAnswer,
+    Window,
+    listed,
+    page_links,
+    page_size_described,
+    provide_window,
+)
 from app.lib.schema import (
     LOCATION,
     PATCH_OR_PUT,
@@ -81,6 +90,10 @@ class Listing:
     filters: ReportFilters
     page: int
     page_size: int
+
+
+# The reports' native page, as BugSpark's list pages (the other lists page by BugHerd's 100).
+REPORTS_PAGE_SIZE = 20
 
 
 async def provide_listing(  # noqa: PLR0913 - one parameter per documented filter
@@ -115,8 +128,12 @@ async def provide_listing(  # noqa: PLR0913 - one parameter per documented filte
     ] = None,
     created_since: FromQuery[str | None] = None,
     updated_since: FromQuery[str | None] = None,
-    page: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT)] = 1,
-    page_size: Annotated[int, QueryParameter(ge=1, le=jsonapi.MAX_LIMIT)] = 20,
+    page: Annotated[
+        int | None, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT, description=PAGE)
+    ] = None,
+    page_size: Annotated[
+        int | None, QueryParameter(ge=1, le=jsonapi.MAX_LIMIT, description=page_size_described(REPORTS_PAGE_SIZE))
+    ] = None,
 ) -> Listing:
     """The query parameters both report lists take (ListReports, ListProjectReports)."""
     filters = ReportFilters(
@@ -132,7 +149,7 @@ async def provide_listing(  # noqa: PLR0913 - one parameter per documented filte
         created_since=moment_since("created_since", created_since),
         updated_since=moment_since("updated_since", updated_since),
     )
-    return Listing(filters, page, page_size)
+    return Listing(filters, page or 1, page_size or REPORTS_PAGE_SIZE)
 
 
 class ReportController(Controller):
