@@ -58,6 +58,7 @@ const PIN = "data-lantern-pin";
 const SCROLLED = "data-lantern-scrolled";
 const STUCK = "data-lantern-stuck";
 const FRAME = "data-lantern-frame";
+const CHOSEN = "data-lantern-chosen";
 
 // What the picture cannot show of the page is drawn as a light grey box with a diagonal, at its size: an image of
 // another site that sends no CORS header (it vanished, or came out a broken-image icon) and a frame's page. An SVG
@@ -75,7 +76,8 @@ const PLACEHOLDER = `data:image/svg+xml,${encodeURIComponent(
 //   nothing being scrolled in the copy: it is marked with how far it is moved from there;
 // - a box scrolled inside the page would show its start: it is marked with how far it is scrolled;
 // - a frame is drawn as a placeholder (see frameBox): it is marked with its measures, and so is the root of its
-//   page where the widget may read it, as the renderer copies that page's root in place of the frame.
+//   page where the widget may read it, as the renderer copies that page's root in place of the frame;
+// - an option chosen is marked as such (see keepFormState).
 function markPage(isOwn, { inWindow }) {
   const places = [];
   const stickies = [];
@@ -83,6 +85,7 @@ function markPage(isOwn, { inWindow }) {
   for (const node of document.body.querySelectorAll("*")) {
     if (isOwn(node)) continue;
     if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
+    if (node instanceof HTMLOptionElement && node.selected) node.setAttribute(CHOSEN, "");
     if (node instanceof HTMLIFrameElement) frames.push(markFrame(node, frames.length));
     const position = inWindow && getComputedStyle(node).position;
     if (position === "fixed") {
@@ -94,13 +97,14 @@ function markPage(isOwn, { inWindow }) {
   }
   markStuck(stickies);
   const unmark = () => {
-    const marked = document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}]`);
+    const marked = document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}],[${CHOSEN}]`);
     [...marked, ...frames.map((frame) => frame.root)].forEach((node) => {
       if (!node) return;
       node.removeAttribute(PIN);
       node.removeAttribute(SCROLLED);
       node.removeAttribute(STUCK);
       node.removeAttribute(FRAME);
+      node.removeAttribute(CHOSEN);
     });
   };
   return { places, frames, unmark };
@@ -245,13 +249,21 @@ function outsideWindow(area) {
   return area.right <= 0 || area.bottom <= 0 || area.left >= window.innerWidth || area.top >= window.innerHeight;
 }
 
+// The children whose painting is measured: none of a select's. Its options paint in its box alone, and a
+// drop-down's have no box at all (the select draws the chosen one's text): they were taken for elements that paint
+// nowhere and left out of the copy, which drew the select empty.
+function childrenToWalk(node) {
+  if (node instanceof HTMLSelectElement) return [];
+  return node.shadowRoot ? [...node.shadowRoot.children, ...node.children] : node.children;
+}
+
 // Where `node` and its descendants paint, in the window's coordinates (null: nowhere); the elements that may be
 // left hollow are added to `walk.hollow` on the way.
 function paintedArea(node, style, parentStyle, underBaseline, walk) {
   let area = ownArea(node, style);
   let onlyInline = true;
   const baseline = underBaseline || alignsOnBaseline(style, parentStyle);
-  const children = node.shadowRoot ? [...node.shadowRoot.children, ...node.children] : node.children;
+  const children = childrenToWalk(node);
   for (const child of children) {
     if (walk.isOwn(child)) continue;
     const childStyle = getComputedStyle(child);
@@ -281,16 +293,16 @@ function hollowOutsideWindow(isOwn) {
 }
 
 // What the visitor chose in a form lives in properties, which the rendered copy's markup does not carry: ticked
-// boxes, the option selected and a text area's text are written into the copy as attributes. (The renderer
-// leaves every field's current value in its copy's value attribute.)
+// boxes, the options selected and a text area's text are written into the copy as attributes. (The renderer
+// leaves every field's current value in its copy's value attribute.) The options are those marked on the page
+// (markPage), not those of the select's value, which two options may share: the later one was drawn.
 function keepFormState(copy) {
   if (copy instanceof HTMLInputElement && (copy.type === "checkbox" || copy.type === "radio")) {
     copy.toggleAttribute("checked", copy.checked);
   } else if (copy instanceof HTMLTextAreaElement) {
     copy.textContent = copy.getAttribute("value");
-  } else if (copy instanceof HTMLSelectElement) {
-    const chosen = copy.getAttribute("value");
-    for (const option of copy.options) option.toggleAttribute("selected", option.value === chosen);
+  } else if (copy instanceof HTMLOptionElement) {
+    copy.toggleAttribute("selected", copy.hasAttribute(CHOSEN));
   }
 }
 

@@ -11,6 +11,7 @@ export function stylesFor(config, dark) {
   // Focus rings and the chosen tool are drawn in the site's colour, moved away from the dialog's background until
   // they show: a light brand colour (yellow) drew rings no one could see on white.
   const ring = legible(c.primaryColor, pick("#ffffff", "#1f2937"));
+  const refused = pick("#b91c1c", "#fca5a5");
   return `
 * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
 .launcher {
@@ -96,15 +97,17 @@ input[type="checkbox"] { padding: 0; width: 20px; height: 20px; margin: 0 8px 0 
 .choose .secondary { flex: none; padding: 7px 14px; font-size: 13px; }
 .chosen { overflow-wrap: anywhere; }
 /* The chooser shows the hidden input's refusal (its focus ring, drawn after, wins while it has the focus). */
-.file[aria-invalid="true"] + .choose .secondary { outline: 2px solid ${pick("#b91c1c", "#fca5a5")}; outline-offset: 2px; }
+.file[aria-invalid="true"] + .choose .secondary { outline: 2px solid ${refused}; outline-offset: 2px; }
 .file:focus-visible + .choose .secondary { outline: 2px solid ${ring}; outline-offset: 2px; }
 .file:disabled + .choose { opacity: .6; cursor: default; }
 .tool:disabled, .swatch:disabled, .icon-button:disabled { opacity: .5; cursor: default; }
 textarea { min-height: 110px; resize: vertical; }
 input:focus, textarea:focus, select:focus { outline: 2px solid ${ring}; outline-offset: 0; }
-[aria-invalid="true"] { border-color: ${pick("#b91c1c", "#fca5a5")}; }
+[aria-invalid="true"] { border-color: ${refused}; }
+/* A field's refusal sits under it (showFieldError), closer than the form's gap, as the description's note does. */
+.field-error { margin: -8px 0 0; font-size: 13px; }
 .status { min-height: 1.2em; margin: 0; font-size: 13px; }
-.status.error { color: ${pick("#b91c1c", "#fca5a5")}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
+.status.error, .field-error { color: ${refused}; } .status.done { color: ${pick("#15803d", "#86efac")}; }
 .status ul { margin: 4px 0 0; padding-left: 18px; }
 footer { display: flex; justify-content: flex-end; gap: 8px; }
 .primary, .secondary { padding: 9px 16px; border-radius: 6px; border: 0; font-size: 14px; font-weight: 600; cursor: pointer; }

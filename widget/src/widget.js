@@ -59,17 +59,10 @@ function fileChooser(config, texts) {
     accept: "image/png,image/jpeg,image/webp", "aria-labelledby": "lantern-attachments-title",
     "aria-describedby": "lantern-attachments-chosen" });
   const chosen = element("span", { className: "chosen", id: "lantern-attachments-chosen", text: texts.noImageChosen });
+  // The images are checked as soon as they are chosen, not when the report is sent.
   input.addEventListener("change", () => {
     chosen.textContent = [...input.files].map((file) => file.name).join(", ") || texts.noImageChosen;
-    const status = input.form.querySelector(".status");
-    const refusal = refusalBeforeSending(input.form, config);
-    if (refusal && refusal.field === "attachments") {
-      showStatus(status, "error", refusal.message);
-      markInvalid(input.form, status, [refusal.field]);
-    } else if (input.getAttribute("aria-invalid")) {
-      showStatus(status, "", "");
-      markInvalid(input.form, status, []);
-    }
+    showFieldError(input, imagesRefusal(chosenImages(new FormData(input.form)), config) || "");
   });
   const button = element("span", { className: "secondary", "aria-hidden": "true", text: texts.chooseImages });
   return element("label", {}, [element("span", { id: "lantern-attachments-title", text: texts.attachments }), input,
@@ -174,15 +167,65 @@ function screenshotPanel({ image, windowAt }, config, texts) {
   return { panel, annotator, include, annotate, showWindow: page && page.showWindow };
 }
 
-// The form's own fields by the names the server's details use; other details (metadata.url…) only list.
-function markInvalid(form, status, fields) {
-  for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
-  const invalid = fields.map((name) => form.elements.namedItem(name)).filter((control) => control && control.name);
-  for (const control of invalid) {
-    control.setAttribute("aria-invalid", "true");
-    control.setAttribute("aria-describedby", status.id);
+// `control`'s accessible description, with the element `id` in it (first: the field's error is read out before its
+// notes) or not.
+function describeBy(control, id, described) {
+  const others = (control.getAttribute("aria-describedby") || "").split(" ").filter((one) => one && one !== id);
+  const ids = described ? [id, ...others] : others;
+  if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+  else control.removeAttribute("aria-describedby");
+}
+
+// Why a field is refused, said under it (its label holds it) and in its description, the field marked invalid; an
+// empty `message` takes it away. Said beside Send, a refusal was far from its field, out of sight on a phone.
+function showFieldError(control, message) {
+  const id = `lantern-${control.name}-error`;
+  control.form.querySelectorAll(`#${id}, #${id}-spoken`).forEach((said) => said.remove());
+  describeBy(control, id, Boolean(message));
+  if (!message) {
+    control.removeAttribute("aria-invalid");
+    return;
   }
-  if (invalid.length) invalid[0].focus();
+  control.setAttribute("aria-invalid", "true");
+  control.closest("label").after(element("p", { className: "field-error", id, text: message }));
+  // A field is read out with its description as it takes the focus, but one that has it already (Enter in the
+  // title, images just chosen) is not read out again: the status line says the error too, to screen readers alone.
+  if (control === control.getRootNode().activeElement) {
+    const spoken = element("span", { className: "spoken", id: `${id}-spoken`, text: message });
+    control.form.querySelector(".status").appendChild(spoken);
+  }
+}
+
+// The dialog's field a refusal names (the server's details name them as the widget sends them), if it has one.
+function fieldNamed(form, name) {
+  const control = form.elements.namedItem(name);
+  return control instanceof Element && control.name ? control : null;
+}
+
+// A refusal, said where the visitor corrects it: each detail under the field it names, the first of those fields
+// focused. The status line, beside Send, says the rest: the message, and the details of no field of the dialog
+// (metadata.url: the page's address, which the visitor cannot change); nothing when every detail has its field.
+function showRefusal(form, status, message, details) {
+  for (const control of form.querySelectorAll("[aria-invalid]")) showFieldError(control, "");
+  const said = new Map();
+  const others = [];
+  for (const detail of details) {
+    const control = fieldNamed(form, detail.field);
+    if (control) said.set(control, [...(said.get(control) || []), detail.message]);
+    else others.push(detail);
+  }
+  const everyDetailAtItsField = details.length > 0 && others.length === 0;
+  showStatus(status, "error", everyDetailAtItsField ? "" : message, others);
+  said.forEach((messages, control) => showFieldError(control, messages.join(" ")));
+  const first = form.querySelector("[aria-invalid]");
+  if (first) first.focus();
+}
+
+// A field the visitor edits is no longer refused: its error goes until the next send.
+function clearErrorsWhenEdited(form) {
+  form.addEventListener("input", (event) => {
+    if (event.target.hasAttribute("aria-invalid")) showFieldError(event.target, "");
+  });
 }
 
 const focusables = (dialog) => [...dialog.querySelectorAll("button,input,select,textarea")]
@@ -245,21 +288,28 @@ const chosenImages = (values) => values.getAll("attachments").filter((file) => f
 
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
 
-// What the form holds that the server would refuse, said before anything is sent: a title too short, more images
-// than a report takes (all of them were listed as chosen, and those past the fourth dropped without a word), an
-// image too large (12 MB were sent, to hear that 10 are the most) or of another type, by its name.
-function refusalBeforeSending(form, { texts, maxImageBytes }) {
-  const values = new FormData(form);
-  if (String(values.get("title")).trim().length < TITLE_MIN) return { field: "title", message: texts.titleTooShort };
-  const images = chosenImages(values);
-  if (images.length > MAX_ATTACHMENTS) {
-    return { field: "attachments", message: texts.tooManyImages.replace("{max}", MAX_ATTACHMENTS) };
-  }
+// Why the server would refuse the images chosen, or nothing: more than a report takes (all of them were listed as
+// chosen, and those past the fourth dropped without a word), one too large (12 MB were sent, to hear that 10 are
+// the most) or of another type, by its name.
+function imagesRefusal(images, { texts, maxImageBytes }) {
+  if (images.length > MAX_ATTACHMENTS) return texts.tooManyImages.replace("{max}", MAX_ATTACHMENTS);
   const tooLarge = images.find((file) => file.size > maxImageBytes);
-  if (tooLarge) return { field: "attachments", message: texts.imageTooLarge.replace("{name}", tooLarge.name) };
+  if (tooLarge) return texts.imageTooLarge.replace("{name}", tooLarge.name);
   const other = images.find((file) => IMAGE_TYPES.indexOf(file.type) < 0);
-  if (other) return { field: "attachments", message: texts.notAnImage.replace("{name}", other.name) };
-  return null;
+  return other ? texts.notAnImage.replace("{name}", other.name) : null;
+}
+
+// What the form holds that the server would refuse, said before anything is sent, as the server's details are:
+// a title too short, and the images.
+function refusalsBeforeSending(form, config) {
+  const values = new FormData(form);
+  const refusals = [];
+  if (String(values.get("title")).trim().length < TITLE_MIN) {
+    refusals.push({ field: "title", message: config.texts.titleTooShort });
+  }
+  const images = imagesRefusal(chosenImages(values), config);
+  if (images) refusals.push({ field: "attachments", message: images });
+  return refusals;
 }
 
 // A submission that gets no answer (a proxy that holds it, a server that hung) ends, so that the visitor can send
@@ -356,7 +406,7 @@ function refusalMessage({ status, retryAfter, body }, texts) {
   if (body && (keyRefused || status === 403)) console.warn(`Lantern: the report was refused (${body.message}).`);
   if (retryAfter) return texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang));
   if (!body || status >= 500) return texts.failedForNow;
-  if (body.details && body.details.length) return texts.correct;
+  if (body.details && body.details.length) return texts.failed; // the details say the rest (showRefusal)
   return (!keyRefused && typeof body.message === "string" && body.message) || texts.failed;
 }
 
@@ -378,7 +428,7 @@ async function deliver(request, texts) {
   if (answer.ok) {
     const message = body.trackingId ? texts.sentWithId.replace("{trackingId}", body.trackingId) : texts.sent;
     const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
-    return { ok: true, kind: "done", message, details: [], report };
+    return { ok: true, kind: "done", message, report };
   }
   return { ok: false, kind: "error", message: refusalMessage(answer, texts), details: body.details || [] };
 }
@@ -395,12 +445,12 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   const status = form.querySelector(".status");
   const submit = form.querySelector("button[type=submit]");
   const showOutcome = (outcome) => {
-    showStatus(status, outcome.kind, outcome.message, outcome.details);
     if (!outcome.ok) {
       submit.removeAttribute("aria-disabled");
-      markInvalid(form, status, outcome.details.map((detail) => detail.field));
+      showRefusal(form, status, outcome.message, outcome.details);
       return;
     }
+    showStatus(status, outcome.kind, outcome.message);
     submit.remove();
     // What was sent stays in view as it went, no longer to be changed: it looked as if the report still could be.
     for (const control of backdrop.querySelectorAll("input, textarea")) control.readOnly = true;
@@ -415,13 +465,9 @@ function sendOnClick({ backdrop, form, texts, request, onSent, tell }) {
   submit.addEventListener("click", (event) => {
     event.preventDefault();
     if (submit.getAttribute("aria-disabled")) return; // a send is under way
-    const refusal = refusalBeforeSending(form, request.config);
-    if (refusal) {
-      showStatus(status, "error", refusal.message);
-      markInvalid(form, status, [refusal.field]);
-      return;
-    }
-    markInvalid(form, status, []);
+    const refusals = refusalsBeforeSending(form, request.config);
+    showRefusal(form, status, "", refusals); // with none, it takes the last send's away
+    if (refusals.length) return;
     // aria-disabled, not disabled: a disabled button drops the focus to the page behind the modal dialog.
     submit.setAttribute("aria-disabled", "true");
     showStatus(status, "", texts.sending);
@@ -473,6 +519,7 @@ function openDialog({ root, settings, config, recording, moment, reporter, scree
     });
   }
   noteDescriptionCut(form, texts);
+  clearErrorsWhenEdited(form);
   const closeButton = element("button", { type: "button", className: "icon-button", "aria-label": texts.close,
     title: texts.close, text: "×" });
   const dialog = element("div", { className: "dialog", role: "dialog", "aria-modal": "true",

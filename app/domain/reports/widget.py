@@ -89,7 +89,6 @@ def widget_texts() -> dict[str, object]:
         "tryAgainAt": _("Too many reports were sent from here just now. Please send it again after {time}."),
         # {max} is filled in by the script: the length of the field that was reached.
         "cutAt": _("This field takes at most {max} characters: the rest was left out."),
-        "correct": _("Please correct the marked fields."),
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
         "disconnected": _("You seem to be offline. Please send the report again once you are connected."),
         "noAnswer": _("The report could not be sent: the server did not answer. Please try again."),
