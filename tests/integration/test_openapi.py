@@ -1226,3 +1226,28 @@ async def test_openapi_python_client_generates_every_operation_of_the_document(
     assert warned == IMAGE_ANSWERS, ran.stdout + ran.stderr
     create = (tmp_path / "client" / "api" / "projects" / "create_project.py").read_text()
     assert '"application/json"' in create  # the body a BugHerd or Lantern client sends
+
+
+async def test_a_reports_screenshots_are_documented_field_by_field(anonymous: ApiClient) -> None:
+    """They were objects of anything: a client generated from the document read them as bare dicts."""
+    components = (await anonymous.get("/schema/openapi.json")).json()["components"]["schemas"]
+    items = components["ReportRead"]["properties"]["screenshots"]["items"]
+    screenshot = components[items["$ref"].removeprefix("#/components/schemas/")]
+    assert set(screenshot["properties"]) == {
+        "id",
+        "status",
+        "annotated",
+        "width",
+        "height",
+        "url",
+        "thumbnailUrl",
+        "error",
+        "errorCode",
+    }
+    assert set(screenshot["required"]) == set(screenshot["properties"])
+    status = screenshot["properties"]["status"]
+    assert set(components[status["$ref"].removeprefix("#/components/schemas/")]["enum"]) == {
+        "pending",
+        "ready",
+        "failed",
+    }

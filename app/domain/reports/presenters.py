@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -24,30 +23,37 @@ from app.domain.reports.models import (
     Severity,
     Source,
 )
-from app.domain.reports.schemas import CommentRead, IssueLink, ReportChangeRead, ReportCreated, ReportRead
+from app.domain.reports.schemas import (
+    CommentRead,
+    IssueLink,
+    ReportChangeRead,
+    ReportCreated,
+    ReportRead,
+    ScreenshotRead,
+)
 from app.domain.reports.screenshots import refusal_message, refusal_of
 from app.lib.web_addresses import public_address
 from tenants.identity import Identity
 
 
-def screenshot_read(screenshot: Screenshot, *, whole: bool = True) -> dict[str, Any]:
+def screenshot_read(screenshot: Screenshot, *, whole: bool = True) -> ScreenshotRead:
     """A screenshot with the addresses of its image and thumbnail: whole, under LANTERN_PUBLIC_URL, for API clients
     and webhook receivers to follow as given; paths (not `whole`) for the admin UI's pages, whatever host serves
     them."""
     path = f"/api/v1/reports/{screenshot.report_id}/screenshots/{screenshot.id}"
     base = public_address(path) if whole else path
     refusal = refusal_of(screenshot.error) if screenshot.error else None
-    return {
-        "id": str(screenshot.id),
-        "status": screenshot.status,
-        "annotated": screenshot.annotated,
-        "width": screenshot.width,
-        "height": screenshot.height,
-        "url": None if screenshot.status == ImageStatus.FAILED else base,  # a refused upload is not kept
-        "thumbnailUrl": f"{base}/thumbnail" if screenshot.thumbnail_key else None,
-        "error": refusal_message(refusal) if refusal else None,
-        "errorCode": refusal.value if refusal else None,
-    }
+    return ScreenshotRead(
+        id=screenshot.id,
+        status=ImageStatus(screenshot.status),
+        annotated=screenshot.annotated,
+        width=screenshot.width,
+        height=screenshot.height,
+        url=None if screenshot.status == ImageStatus.FAILED else base,  # a refused upload is not kept
+        thumbnail_url=f"{base}/thumbnail" if screenshot.thumbnail_key else None,
+        error=refusal_message(refusal) if refusal else None,
+        error_code=refusal.value if refusal else None,
+    )
 
 
 async def screenshots_of(session: AsyncSession, report_ids: Sequence[UUID]) -> dict[UUID, list[Screenshot]]:

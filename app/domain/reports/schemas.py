@@ -11,7 +11,7 @@ import msgspec
 from litestar.datastructures import UploadFile
 from litestar.openapi.spec import Schema
 
-from app.domain.reports.models import Category, Priority, Severity, Source
+from app.domain.reports.models import Category, ImageStatus, Priority, Severity, Source
 from app.lib.errors import FieldError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import either_spelling
@@ -225,10 +225,26 @@ class ReportRead(CamelStruct):
     tags: list[str]
     assignee_id: UUID | None
     external_id: str | None
-    screenshots: list[dict[str, Any]]
+    screenshots: list[ScreenshotRead]
     github_issue: IssueLink | None
     created_at: datetime
     updated_at: datetime
+
+
+class ScreenshotRead(CamelStruct):
+    """A report's screenshot: `pending` until the worker has processed it, then `ready` (its size known, its
+    thumbnail made) or `failed` (`error` in the reader's language, `errorCode` the stable code it is rendered from,
+    and no `url`: a refused upload is not kept). `annotated`: it shows the reporter's marks."""
+
+    id: UUID
+    status: ImageStatus
+    annotated: bool
+    width: int | None
+    height: int | None
+    url: str | None
+    thumbnail_url: str | None
+    error: str | None
+    error_code: str | None
 
 
 class ReportPage(CamelStruct):
