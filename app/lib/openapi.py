@@ -574,6 +574,7 @@ def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRul
     schemas[ERROR_SCHEMA] = _ERROR.to_schema()
     schemas[JSONAPI_DOCUMENT_SCHEMA] = _JSONAPI_DOCUMENT.to_schema()
     _merge_extra(document)
+    _open_objects_said_open(document)
     _bodies_refer_to_components(document)
     return _renamed(
         document, {name: _envelope_name(name) for name in schemas if name.startswith(("Envelope_", "ListPage_"))}
@@ -608,6 +609,21 @@ def _bodies_refer_to_components(document: dict[str, Any]) -> None:
         for method, operation in item.items():
             if method in _METHODS and "requestBody" in operation:
                 operation["requestBody"] = referred(operation["requestBody"])
+
+
+def _open_objects_said_open(value: Any, *, named_properties: bool = False) -> None:
+    """An object of any fields (BugSpark's `metadata`, the widget's `branding`, a JSON:API document's
+    `relationships`) says so, `additionalProperties: {}`: with neither fields nor that, openapi-typescript typed
+    it `Record<string, never>`, and a body the server takes did not compile."""
+    if isinstance(value, dict):
+        fields = {"properties", "additionalProperties", "patternProperties"} & value.keys()
+        if not named_properties and value.get("type") == "object" and not fields:
+            value["additionalProperties"] = {}
+        for key, inner in value.items():
+            _open_objects_said_open(inner, named_properties=key == "properties")
+    elif isinstance(value, list):
+        for inner in value:
+            _open_objects_said_open(inner)
 
 
 def _merge_extra(value: Any, *, named_properties: bool = False) -> None:

@@ -1251,3 +1251,17 @@ async def test_a_reports_screenshots_are_documented_field_by_field(anonymous: Ap
         "ready",
         "failed",
     }
+
+
+async def test_an_object_of_any_fields_says_so(anonymous: ApiClient) -> None:
+    """With neither fields nor `additionalProperties`, openapi-typescript typed BugSpark's `metadata`, the widget's
+    `annotations` and `branding`, and JSON:API's `relationships` `Record<string, never>`: bodies the server takes
+    did not compile."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    closed = [
+        schema
+        for schema in _schemas_in(document)
+        if schema.get("type") == "object"
+        and not {"properties", "additionalProperties", "patternProperties"} & schema.keys()
+    ]
+    assert closed == []
