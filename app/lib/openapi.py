@@ -214,8 +214,17 @@ def or_wrapped(native: Schema, name: str, inner: Schema | None = None) -> Schema
 def requiring_any(body: type[msgspec.Struct] | Schema, *names: str) -> Schema:
     """`body` (a msgspec type read, or a schema) with at least one of `names` sent with a value: the same field
     under two spellings, or two forms of it, each optional alone (a null is as good as none)."""
-    schema = cast("dict[str, Any]", json_schema(body) if isinstance(body, type) else body)
-    return cast("Schema", {**schema, "anyOf": [_with_value([name]) for name in names]})
+    schema = json_schema(body) if isinstance(body, type) else body
+    return fitting_one_of(schema, [_with_value([name]) for name in names])
+
+
+def fitting_one_of(schema: Schema, conditions: Sequence[dict[str, Any]]) -> Schema:
+    """`schema`, which a body fits only if it fits one of `conditions` as well (fields required, values they
+    take). They are one of its `allOf`: beside its `properties`, a top-level `anyOf` of them was read by
+    openapi-python-client as the body's forms, each with the fields its condition named alone (a comment's
+    `text`, and no `internal`)."""
+    fitted = cast("dict[str, Any]", schema)
+    return cast("Schema", {**fitted, "allOf": [*fitted.get("allOf", []), {"anyOf": list(conditions)}]})
 
 
 _NOT_NULL = {"not": {"type": "null"}}

@@ -1226,6 +1226,11 @@ async def test_openapi_python_client_generates_every_operation_of_the_document(
     assert warned == IMAGE_ANSWERS, ran.stdout + ran.stderr
     create = (tmp_path / "client" / "api" / "projects" / "create_project.py").read_text()
     assert '"application/json"' in create  # the body a BugHerd or Lantern client sends
+    # A body that needs one of two fields has all its fields: its models were that condition's field alone.
+    comment = (tmp_path / "client" / "models" / "create_comment_json_comment_create.py").read_text()
+    assert {"text:", "comment:", "internal:", "user_id:", "email:"} <= set(
+        re.findall(r"^    (\w+:)", comment, re.MULTILINE)
+    )
 
 
 async def test_a_reports_screenshots_are_documented_field_by_field(anonymous: ApiClient) -> None:

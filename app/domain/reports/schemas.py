@@ -14,7 +14,7 @@ from litestar.openapi.spec import Schema
 from app.domain.reports.models import Category, ImageStatus, Priority, Severity, Source
 from app.lib.errors import FieldError
 from app.lib.i18n import gettext as _
-from app.lib.openapi import either_spelling
+from app.lib.openapi import either_spelling, fitting_one_of
 from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import (
     AsSent,
@@ -395,7 +395,7 @@ def _titled(filing: Schema) -> Schema:
         {"required": ["title"], "properties": {"title": {"type": "string"}}},
         {"required": ["description"], "properties": {"description": {"pattern": TITLED_DESCRIPTION}}},
     ]
-    return cast("Schema", {**cast("dict[str, Any]", filing), "anyOf": titled})
+    return fitting_one_of(filing, titled)
 
 
 def _with_bugherd_priorities(properties: dict[str, Any]) -> None:
