@@ -478,6 +478,9 @@ async def test_json_api_parameters_are_documented_where_they_apply(anonymous: Ap
     assert {"include", "fields", "sort", "filter", "status", "page_size", *paging} <= set(listed)
     # The native page number beside JSON:API's page[...] (a deep `page` object hid them behind it).
     assert {"type": "integer"} in listed["page"]["schema"]["oneOf"]
+    # A day or a moment, which no one `format` names: said in words (it was a string and nothing more).
+    assert "`2026-01-31`" in listed["created_since"]["description"]
+    assert "`2026-01-31T09:30:00Z`" in listed["updated_since"]["description"]
     # Their defaults are said in words: documented as `default`, openapi-python-client sent them with every call,
     # and every JSON:API request it made (`sort`, `include`, `page[limit]`) was refused for them.
     pages = [

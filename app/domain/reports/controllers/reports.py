@@ -92,6 +92,11 @@ class Listing:
     page_size: int
 
 
+# A `*_since` parameter (`moment_since`), documented in words: a day or a moment, which no one `format` names.
+SINCE = (
+    "Reports {what} at or after this: a date (`2026-01-31`, from its start in UTC) or a date and time "
+    "(`2026-01-31T09:30:00Z`)."
+)
 # The reports' native page, as BugSpark's list pages (the other lists page by BugHerd's 100).
 REPORTS_PAGE_SIZE = 20
 
@@ -126,8 +131,8 @@ async def provide_listing(  # noqa: PLR0913 - one parameter per documented filte
             "reporter's e-mail address.",
         ),
     ] = None,
-    created_since: FromQuery[str | None] = None,
-    updated_since: FromQuery[str | None] = None,
+    created_since: Annotated[str | None, QueryParameter(description=SINCE.format(what="filed"))] = None,
+    updated_since: Annotated[str | None, QueryParameter(description=SINCE.format(what="last changed"))] = None,
     page: Annotated[
         int | None, QueryParameter(ge=1, le=jsonapi.MAX_OFFSET // jsonapi.MAX_LIMIT, description=PAGE)
     ] = None,
