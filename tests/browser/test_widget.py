@@ -50,13 +50,16 @@ async def project_for(tenant: Tenant, site: Site) -> dict[str, Any]:
     return await tenant.create_project("Example Store", allowedOrigins=[site.origin])
 
 
-async def open_dialog(page: Page, tenant: Tenant, site: Site, live_server: str) -> tuple[dict[str, Any], Locator]:
-    """`tenant`'s project on `site`, and its report dialog opened on the site's checkout page."""
+async def open_dialog(
+    page: Page, tenant: Tenant, site: Site, live_server: str, name: str = "Report a bug"
+) -> tuple[dict[str, Any], Locator]:
+    """`tenant`'s project on `site`, and its report dialog opened on the site's checkout page (its button's `name`
+    in the visitor's language)."""
     project = await project_for(tenant, site)
     site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
     await page.goto(site.url("/checkout"))
-    await page.get_by_role("button", name="Report a bug").click()
-    return project, page.get_by_role("dialog", name="Report a bug")
+    await page.get_by_role("button", name=name).click()
+    return project, page.get_by_role("dialog", name=name)
 
 
 async def dialog_with_features(
@@ -606,11 +609,7 @@ async def test_a_refusal_is_said_under_its_field_and_the_rest_beside_send(
     try:
         async with tenants.create() as tenant:
             with Site({}) as site:
-                project = await project_for(tenant, site)
-                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-                await page.goto(site.url("/checkout"))
-                await page.get_by_role("button", name="Fehler melden").click()
-                dialog = page.get_by_role("dialog", name="Fehler melden")
+                _project, dialog = await open_dialog(page, tenant, site, live_server, "Fehler melden")
                 title, email = dialog.get_by_label("Titel"), dialog.get_by_label("Ihre E-Mail-Adresse (optional)")
                 status = dialog.get_by_role("status")
                 send = dialog.get_by_role("button", name="Bericht senden")
@@ -1804,11 +1803,7 @@ async def test_a_refusal_is_told_in_the_servers_words_a_failure_passing_and_bein
     try:
         async with tenants.create() as tenant:
             with Site({}) as site:
-                project = await project_for(tenant, site)
-                site.pages["/checkout"] = checkout_page(live_server, project["apiKey"])
-                await page.goto(site.url("/checkout"))
-                await page.get_by_role("button", name="Fehler melden").click()
-                dialog = page.get_by_role("dialog", name="Fehler melden")
+                project, dialog = await open_dialog(page, tenant, site, live_server, "Fehler melden")
                 await dialog.get_by_role("textbox", name="Titel").fill("Bezahlen geht nicht")
                 send = dialog.get_by_role("button", name="Bericht senden")
                 status = dialog.get_by_role("status")
