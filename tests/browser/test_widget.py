@@ -127,7 +127,9 @@ async def screenshot_of_scrolled(
             site.pages["/"] = made(live_server, project["apiKey"])
             await page.goto(site.url("/"))
             await page.wait_for_function(scrolled)
-            await page.get_by_role("button", name="Report a bug").click()
+            # Right after the click the widget draws the page on the page's one thread, for seconds on a long
+            # page: Playwright's check that the click landed would wait on that thread and time out.
+            await page.get_by_role("button", name="Report a bug").click(no_wait_after=True)
             # Drawing a long page takes seconds, more on a busy machine: the dialog is waited for that long.
             await expect(page.get_by_role("dialog", name="Report a bug")).to_be_visible(timeout=60_000)
             await send_from_dialog(page, "The page is wrong down here")
