@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PASSWORD_HASH_COSTS = ("rfc9106", "owasp")  # the argon2id parameters of each: app/lib/security.py
 # The drivers Lantern is built and tested on.
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -243,6 +244,7 @@ class Settings:
     default_locale: str
     log_level: str
     password_hash_concurrency: int
+    password_hash_cost: str
     session_max_age: int
     host: str
     port: int
@@ -327,6 +329,7 @@ def get_settings() -> Settings:
         default_locale=_env_locale("LANTERN_DEFAULT_LOCALE", "en"),
         log_level=_env_choice("LANTERN_LOG_LEVEL", "INFO", LOG_LEVELS).upper(),
         password_hash_concurrency=_env_int("LANTERN_PASSWORD_HASH_CONCURRENCY", 4, minimum=1),
+        password_hash_cost=_env_choice("LANTERN_PASSWORD_HASH_COST", "rfc9106", PASSWORD_HASH_COSTS).lower(),
         session_max_age=_env_int("LANTERN_SESSION_MAX_AGE", 14 * 24 * 3600, minimum=1),
         host=_env_ip_address("HOST", "127.0.0.1"),
         port=_env_port("PORT", 8000),

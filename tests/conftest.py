@@ -88,6 +88,9 @@ def embedded_services() -> Iterator[dict[str, str]]:
         "LANTERN_COOKIE_SECURE": "false",
         "LANTERN_LOG_LEVEL": "WARNING",
         "LANTERN_PASSWORD_HASH_CONCURRENCY": "2",
+        # OWASP's floor: a test signs up an account or two, and at the default cost their hashes took a sixth of
+        # the suite's time (test_security checks the default).
+        "LANTERN_PASSWORD_HASH_COST": "owasp",
         # Most tests make many requests quickly; the rate-limit tests set their own, tight limits.
         "LANTERN_ADMIN_RATE_PER_MINUTE": "100000",
         "LANTERN_ADMIN_BURST": "100000",

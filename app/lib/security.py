@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
+from functools import cache
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -16,27 +18,37 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from app.settings import get_settings
 
-# RFC 9106's low-memory profile (m = 64 MiB, t = 3, p = 4) is above OWASP's floor of m = 19 MiB, t = 2; the
-# semaphore keeps 50 concurrent logins from needing 3.2 GiB at once.
-_hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
+# The argon2id costs an operator chooses from (LANTERN_PASSWORD_HASH_COST): RFC 9106's low-memory profile
+# (m = 64 MiB, t = 3, p = 4) by default, or OWASP's floor (m = 19 MiB, t = 2, p = 1), for small machines: a
+# seventh of the CPU and under a third of the memory per hash. The semaphore keeps 50 concurrent logins from
+# needing 3.2 GiB at once.
+_HASHERS = {
+    "rfc9106": PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY),
+    "owasp": PasswordHasher.from_parameters(
+        replace(RFC_9106_LOW_MEMORY, time_cost=2, memory_cost=19 * 1024, parallelism=1)
+    ),
+}
 _hashing_slots: asyncio.Semaphore | None = None
 
 
-def _unmatchable_hash() -> str:
-    """A hash in `_hasher`'s parameters that no password matches (its digest is random bytes), verified when an
-    account does not exist, so that known and unknown accounts take the same time to answer. Written out rather
-    than hashed: hashing one cost every process 150 ms of CPU as it started (each CLI command, every server and
-    worker process)."""
+def _hasher() -> PasswordHasher:
+    return _HASHERS[get_settings().password_hash_cost]
+
+
+@cache
+def _unmatchable_hash(cost: str) -> str:
+    """A hash at `cost` that no password matches (its digest is random bytes), verified when an account does not
+    exist, so that known and unknown accounts take the same time to answer. Written out rather than hashed:
+    hashing one cost every process 150 ms of CPU (each CLI command, every server and worker process)."""
+    hasher = _HASHERS[cost]
 
     def encoded(size: int) -> str:
         return base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=")
 
-    costs = f"m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
-    variant = _hasher.type.name.lower()
-    return f"$argon2{variant}$v={ARGON2_VERSION}${costs}${encoded(_hasher.salt_len)}${encoded(_hasher.hash_len)}"
+    costs = f"m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+    variant = hasher.type.name.lower()
+    return f"$argon2{variant}$v={ARGON2_VERSION}${costs}${encoded(hasher.salt_len)}${encoded(hasher.hash_len)}"
 
-
-_DUMMY_HASH = _unmatchable_hash()
 
 ORG_TOKEN_PREFIX = "lt_org_"  # noqa: S105 - a public prefix, not a secret
 WIDGET_KEY_PREFIX = "lt_pub_"
@@ -53,17 +65,23 @@ def _slots() -> asyncio.Semaphore:
 
 async def hash_password(password: str) -> str:
     async with _slots():
-        return await asyncio.to_thread(_hasher.hash, password)
+        return await asyncio.to_thread(_hasher().hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     async with _slots():
-        return await asyncio.to_thread(_verify, password_hash or _DUMMY_HASH, password) and password_hash is not None
+        checked = password_hash or _unmatchable_hash(get_settings().password_hash_cost)
+        return await asyncio.to_thread(_verify, checked, password) and password_hash is not None
+
+
+def needs_new_hash(password_hash: str) -> bool:
+    """Whether a stored hash was made at another cost than the one set now (the operator changed it since)."""
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

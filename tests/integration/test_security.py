@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import argon2
 import pytest
-from sqlalchemy import MetaData, Row, literal_column, select
+from sqlalchemy import MetaData, Row, literal_column, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.domain.accounts.models import User
 from app.lib import csrf, security
-from app.settings import get_settings
+from app.settings import get_settings, reset_settings
 from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory
 
 OWASP_MIN_MEMORY_KIB = 19 * 1024
@@ -49,16 +49,53 @@ async def test_stored_password_hashes_are_argon2id_above_the_owasp_floor(
     assert int(parameters["t"]) >= OWASP_MIN_TIME_COST
 
 
+async def test_passwords_are_hashed_at_rfc_9106s_low_memory_cost_unless_the_operator_lowers_it(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite hashes at OWASP's floor (LANTERN_PASSWORD_HASH_COST=owasp, a seventh of the CPU); unset, the
+    cost is RFC 9106's low-memory profile."""
+    assert get_settings().password_hash_cost == "owasp"
+    monkeypatch.delenv("LANTERN_PASSWORD_HASH_COST")
+    reset_settings()
+    try:
+        default = argon2.extract_parameters(await security.hash_password(PASSWORD))
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    assert (default.memory_cost, default.time_cost, default.parallelism) == (64 * 1024, 3, 4)
+
+
+async def test_a_login_hashes_a_password_stored_at_another_cost_again_at_the_one_set_now(
+    tenants: TenantFactory, owner_engine: AsyncEngine, app: Any
+) -> None:
+    """An operator who changes LANTERN_PASSWORD_HASH_COST has each account at the new cost from its next login
+    (a hash keeps the cost it was made at, which verifying it reads)."""
+    users = User.__table__
+    earlier = argon2.PasswordHasher(memory_cost=32 * 1024, time_cost=3, parallelism=2).hash(PASSWORD)
+    async with tenants.create() as tenant:
+        async with owner_engine.begin() as connection:
+            await connection.execute(update(users).where(users.c.email == tenant.email).values(password_hash=earlier))
+        async with ApiClient.for_app(app) as client:
+            login = await client.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+        async with owner_engine.connect() as connection:
+            stored = await connection.scalar(select(users.c.password_hash).where(users.c.email == tenant.email))
+    assert stored != earlier
+    assert argon2.extract_parameters(stored) == argon2.extract_parameters(await security.hash_password(PASSWORD))
+    assert security._hasher().verify(stored, PASSWORD)
+
+
 async def test_an_unknown_account_is_checked_against_a_hash_as_costly_as_a_real_one() -> None:
     """Known and unknown accounts take the same time to answer: the stand-in hash an unknown one is verified
     against, written out at start-up rather than hashed, has the real hashes' parameters, and matches nothing."""
-    stand_in, real = security._DUMMY_HASH, await security.hash_password(PASSWORD)
+    stand_in = security._unmatchable_hash(get_settings().password_hash_cost)
+    real = await security.hash_password(PASSWORD)
     assert argon2.extract_parameters(stand_in) == argon2.extract_parameters(real)
     assert _ARGON2.match(stand_in) is not None
     for password in (PASSWORD, "", stand_in):
         assert not await security.verify_password(None, password)
     with pytest.raises(argon2.exceptions.VerifyMismatchError):
-        security._hasher.verify(stand_in, PASSWORD)  # verified whole, not refused as malformed
+        security._hasher().verify(stand_in, PASSWORD)  # verified whole, not refused as malformed
 
 
 async def test_no_hash_starts_while_every_hashing_slot_is_taken(app: Any) -> None:
@@ -71,7 +108,7 @@ async def test_no_hash_starts_while_every_hashing_slot_is_taken(app: Any) -> Non
         waiting = asyncio.create_task(security.hash_password(PASSWORD))
         # Two full hashes computed directly, beside the semaphore: an unbounded hash would be done by now.
         for _ in range(2):
-            await asyncio.to_thread(security._hasher.hash, PASSWORD)
+            await asyncio.to_thread(security._hasher().hash, PASSWORD)
         assert not waiting.done()
     finally:
         for _ in range(capacity):

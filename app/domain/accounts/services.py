@@ -35,7 +35,14 @@ from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
 from app.lib.ratelimit import Decision
 from app.lib.sealing import unseal
-from app.lib.security import PASSWORD_RESET_PREFIX, digest, hash_password, link_secret, verify_password
+from app.lib.security import (
+    PASSWORD_RESET_PREFIX,
+    digest,
+    hash_password,
+    link_secret,
+    needs_new_hash,
+    verify_password,
+)
 from app.lib.sessions import browser_cookie
 from app.lib.throttle import limiter, login_failures_policy, login_policy, password_reset_policy, refuse
 from app.lib.web_addresses import public_address
@@ -183,6 +190,10 @@ class AccountService:
         if user is None or not valid or not user.is_active:
             raise invalid_credentials()
         user.last_login_at = datetime.now(UTC)
+        # Made again at the cost set now, which the password is at hand for only here: an operator's new
+        # LANTERN_PASSWORD_HASH_COST reaches each account at its next login.
+        if user.password_hash is not None and needs_new_hash(user.password_hash):
+            user.password_hash = await hash_password(password)
         return user
 
     async def memberships(self, user_id: UUID) -> list[tuple[Organization, str]]:
