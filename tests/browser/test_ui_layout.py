@@ -45,6 +45,23 @@ async def table_roles(page: Page) -> dict[str, list[str]]:
     return roles
 
 
+async def assert_cards(page: Page, path: str, controls: int) -> None:
+    """The table at `path` is a card a row on a phone: at least `controls` controls (a disclosure's opened), each
+    on the screen, nothing past the table's edge, and each cell that says something under its column's heading."""
+    await page.goto(path)
+    table, box = page.locator("main table"), page.locator("main .scroll")
+    found = await table.evaluate(CONTROLS_ACROSS)
+    for disclosure in await table.locator("summary").all():  # a member's Remove opened, and its button
+        await disclosure.click()
+        await box.evaluate("(box) => box.scrollTo({left: 0})")  # where a click scrolled a table to it
+    found += await table.evaluate(CONTROLS_ACROSS)
+    assert len(found) >= controls, (path, found)
+    cut = [control for control in found if control["left"] < 0 or control["right"] > PHONE["width"]]
+    assert not cut, (path, cut)
+    assert await box.evaluate("(box) => box.scrollWidth <= box.clientWidth"), path  # nothing past its edge
+    assert await table.evaluate(UNLABELLED_CELLS) == [], path
+
+
 async def test_on_a_phone_each_row_of_a_list_is_a_card_with_every_control_on_the_screen(
     tenants: TenantFactory, page: Page, app: Any
 ) -> None:
@@ -63,22 +80,30 @@ async def test_on_a_phone_each_row_of_a_list_is_a_card_with_every_control_on_the
         await page.set_viewport_size(PHONE)
         await log_in(page, tenant.email, path="/ui/members/")
         for path in ("/ui/members/", "/ui/projects/", "/ui/reports"):
-            await page.goto(path)
-            table, box = page.locator("main table"), page.locator("main .scroll")
-            controls = await table.evaluate(CONTROLS_ACROSS)
-            for disclosure in await table.locator("summary").all():  # a member's Remove opened, and its button
-                await disclosure.click()
-                await box.evaluate("(box) => box.scrollTo({left: 0})")  # where a click scrolled a table to it
-            controls += await table.evaluate(CONTROLS_ACROSS)
-            assert len(controls) >= 3, (path, controls)
-            cut = [control for control in controls if control["left"] < 0 or control["right"] > PHONE["width"]]
-            assert not cut, (path, cut)
-            assert await box.evaluate("(box) => box.scrollWidth <= box.clientWidth"), path  # nothing past its edge
-            assert await table.evaluate(UNLABELLED_CELLS) == [], path
+            await assert_cards(page, path, controls=3)
         await page.goto("/ui/members/")
         roles = await table_roles(page)
         assert roles["columnheader"][:3] == ["Name", "E-mail address", "Role"]
         assert "client@example.com" in roles["cell"]  # its content alone: the drawn label is not read out
+
+
+async def test_on_a_phone_tokens_webhooks_and_deliveries_are_cards_too(tenants: TenantFactory, page: Page) -> None:
+    """The API tokens (Revoke), the webhooks and a webhook's deliveries (Send again) scrolled sideways at 375 px,
+    in German the token's Revoke past the window's edge."""
+    async with tenants.create() as tenant:
+        await tenant.create_token("CI pipeline with a long name")
+        body = {"url": "https://hooks.example.com/lantern/phone", "events": ["report.created", "comment.created"]}
+        made = await tenant.client.post("/api/v1/webhooks", json=body)
+        assert made.status_code == 201, made.text
+        webhook_id = made.json()["data"]["id"]
+        ping = await tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping")  # no worker: it stays pending
+        assert ping.status_code == 201, ping.text
+        await page.set_viewport_size(PHONE)
+        await log_in(page, tenant.email, path="/ui/tokens")
+        for language in ("en", "de"):
+            await assert_cards(page, f"/ui/tokens?lang={language}", controls=2)
+            await assert_cards(page, f"/ui/webhooks?lang={language}", controls=1)
+            await assert_cards(page, f"/ui/webhooks/{webhook_id}?lang={language}", controls=1)
 
 
 async def test_on_a_phone_the_header_and_the_filters_leave_room_for_the_reports(
