@@ -585,6 +585,7 @@ def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRul
     _merge_extra(document)
     _open_objects_said_open(document)
     _bodies_refer_to_components(document)
+    _answers_hold_every_field(document, written_here={ERROR_SCHEMA, JSONAPI_DOCUMENT_SCHEMA})
     return _renamed(
         document, {name: _envelope_name(name) for name in schemas if name.startswith(("Envelope_", "ListPage_"))}
     )
@@ -618,6 +619,45 @@ def _bodies_refer_to_components(document: dict[str, Any]) -> None:
         for method, operation in item.items():
             if method in _METHODS and "requestBody" in operation:
                 operation["requestBody"] = referred(operation["requestBody"])
+
+
+def _answers_hold_every_field(document: dict[str, Any], written_here: Collection[str]) -> None:
+    """A struct only answers hold has every field required: an answer is encoded whole (`omit_defaults` off), a
+    field with a default as well, yet a client generator typed each such field optional (`success`, the widget's
+    settings), and its users checked for a field that is always there. A struct a body holds too keeps its
+    defaults optional (`WidgetConfig`: a body may leave them out). `written_here` are this module's own schemas
+    (`Error`, `JsonApiDocument`), which say what they require."""
+    components = document["components"]["schemas"]
+    bodies: list[Any] = []
+    answers: list[Any] = []
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method in _METHODS:
+                bodies += [operation.get("requestBody"), operation.get("parameters")]
+                answers.append(operation["responses"])
+    for name in _referred_from(answers, components) - _referred_from(bodies, components) - set(written_here):
+        schema = components[name]
+        if properties := schema.get("properties"):
+            schema["required"] = list(properties)
+
+
+def _referred_from(value: Any, components: Mapping[str, Any]) -> set[str]:
+    """The names of the components `value` refers to, and those they refer to in turn."""
+    found: set[str] = set()
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending += node
+        elif isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith(_COMPONENTS.format(name="")):
+                name = reference.removeprefix(_COMPONENTS.format(name=""))
+                if name not in found and name in components:
+                    found.add(name)
+                    pending.append(components[name])
+            pending += node.values()
+    return found
 
 
 def _open_objects_said_open(value: Any, *, named_properties: bool = False) -> None:

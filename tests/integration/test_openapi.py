@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -800,16 +800,26 @@ async def test_every_pattern_means_in_ecmascript_what_the_server_checks(anonymou
 
 def _request_schema_errors(document: dict[str, Any], method: str, path: str, body: Any, media_type: str) -> list[str]:
     """Why `body` does not fit the request schema the document gives `method path` in `media_type` (none when it
-    fits), its references resolved against the document itself."""
-    pointer = "/".join(
-        part.replace("~", "~0").replace("/", "~1")
-        for part in ("paths", path, method, "requestBody", "content", media_type, "schema")
-    )
+    fits)."""
+    return _schema_errors(document, ("paths", path, method, "requestBody", "content", media_type, "schema"), body)
+
+
+def _answer_schema_errors(document: dict[str, Any], method: str, path: str, answer: httpx.Response) -> list[str]:
+    """Why the JSON `answer` does not fit the schema the document gives `method path` for its status (none when
+    it fits)."""
+    at = ("paths", path, method, "responses", str(answer.status_code), "content", "application/json", "schema")
+    return _schema_errors(document, at, answer.json())
+
+
+def _schema_errors(document: dict[str, Any], at: Sequence[str], value: Any) -> list[str]:
+    """Why `value` does not fit the document's schema `at` (a path of keys), its references resolved against the
+    document itself."""
+    pointer = "/".join(part.replace("~", "~0").replace("/", "~1") for part in at)
     registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, DRAFT202012.create_resource(document))
     validator = Draft202012Validator(
         {"$ref": f"{_DOCUMENT_URI}#/{pointer}"}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
-    return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(body)]
+    return [f"{error.json_path}: {error.message}" for error in validator.iter_errors(value)]
 
 
 _DOCUMENT_URI = "urn:lantern:openapi"
@@ -848,6 +858,8 @@ async def test_the_reference_documents_example_bodies_are_taken_and_fit_the_docu
                 assert answer.status_code in {200, 201}, (method, path, body, answer.text)
                 if errors := _request_schema_errors(document, method.lower(), path, body, "application/json"):
                     unfit.append((method, path, body, errors))
+                if errors := _answer_schema_errors(document, method.lower(), path, answer):
+                    unfit.append((method, path, answer.json(), errors))
                 return answer.json()  # type: ignore[no-any-return]
 
             await sent(anonymous, "POST", "/api/widget/submit", BUGPIN_EXAMPLE)
@@ -1273,3 +1285,36 @@ async def test_an_object_of_any_fields_says_so(anonymous: ApiClient) -> None:
         and not {"properties", "additionalProperties", "patternProperties"} & schema.keys()
     ]
     assert closed == []
+
+
+async def test_every_field_an_answer_always_holds_is_required(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """An answer is encoded whole, yet a field with a default was optional in the document: a generated client typed
+    `success`, the widget's settings and a member's invitation link optional. Each answer read here has them all;
+    a struct a body holds too (`WidgetConfig`) keeps its defaults optional, as a body may leave them out."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    components = document["components"]["schemas"]
+    assert "success" in components["ReportReadEnvelope"]["required"]
+    assert components["WidgetSettings"]["required"] == list(components["WidgetSettings"]["properties"])
+    assert "features" not in components["WidgetConfig"].get("required", [])
+    unfit: list[tuple[str, list[str]]] = []
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        filed = await anonymous.post("/api/v1/reports", json=BUGSPARK_REPORT, headers={"X-Api-Key": project["apiKey"]})
+        assert filed.status_code == 201, filed.text
+        reads = {
+            "/api/v1/auth/me": "/api/v1/auth/me",
+            "/api/v1/organization": "/api/v1/organization",
+            "/api/v1/organization/members": "/api/v1/organization/members",
+            "/api/v1/projects": "/api/v1/projects",
+            "/api/v1/projects/{project_id}": f"/api/v1/projects/{project['id']}",
+            "/api/v1/reports": "/api/v1/reports",
+            "/api/v1/reports/{reference}": f"/api/v1/reports/{filed.json()['data']['id']}",
+            "/api/v1/jobs": "/api/v1/jobs",
+            "/api/v1/widget/config/{api_key}": f"/api/v1/widget/config/{project['apiKey']}",
+        }
+        for path, address in reads.items():
+            answer = await tenant.client.get(address)
+            assert answer.status_code == 200, (address, answer.text)
+            if errors := _answer_schema_errors(document, "get", path, answer):
+                unfit.append((address, errors))
+    assert unfit == []
