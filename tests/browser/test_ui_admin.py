@@ -12,7 +12,7 @@ import httpx
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, Route, expect
 
-from tests.support.admin_ui import log_in, read, report
+from tests.support.admin_ui import log_in, pinged_webhook, read, report
 from tests.support.clients import TenantFactory
 
 
@@ -322,12 +322,7 @@ async def test_webhook_events_are_named_in_the_readers_words_beside_their_exact_
     no reader's language. Each is named in the reader's words now, its exact name beside it, which receivers
     match on."""
     async with tenants.create() as tenant:
-        body = {"url": "https://hooks.example.com/named-events", "events": ["report.created", "comment.created"]}
-        made = await tenant.client.post("/api/v1/webhooks", json=body)
-        assert made.status_code == 201, made.text
-        webhook_id = made.json()["data"]["id"]
-        ping = await tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping")  # no worker: it stays pending
-        assert ping.status_code == 201, ping.text
+        webhook_id = await pinged_webhook(tenant, "https://hooks.example.com/named-events")
         await log_in(page, tenant.email, path="/ui/webhooks/")
 
         await page.goto("/ui/webhooks/?lang=de")

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.async_api import Page, ViewportSize, expect
 
-from tests.support.admin_ui import invite, log_in, report
+from tests.support.admin_ui import invite, log_in, pinged_webhook, report
 from tests.support.clients import TenantFactory
 
 PHONE: ViewportSize = {"width": 375, "height": 667}
@@ -92,12 +92,7 @@ async def test_on_a_phone_tokens_webhooks_and_deliveries_are_cards_too(tenants: 
     in German the token's Revoke past the window's edge."""
     async with tenants.create() as tenant:
         await tenant.create_token("CI pipeline with a long name")
-        body = {"url": "https://hooks.example.com/lantern/phone", "events": ["report.created", "comment.created"]}
-        made = await tenant.client.post("/api/v1/webhooks", json=body)
-        assert made.status_code == 201, made.text
-        webhook_id = made.json()["data"]["id"]
-        ping = await tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping")  # no worker: it stays pending
-        assert ping.status_code == 201, ping.text
+        webhook_id = await pinged_webhook(tenant, "https://hooks.example.com/lantern/phone")
         await page.set_viewport_size(PHONE)
         await log_in(page, tenant.email, path="/ui/tokens")
         for language in ("en", "de"):

@@ -30,6 +30,18 @@ async def report(client: ApiClient, api_key: str, title: str, **fields: Any) -> 
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
+async def pinged_webhook(tenant: Tenant, url: str) -> str:
+    """The id of a webhook to `url` for new reports and comments, with a ping queued (no worker: it stays
+    pending)."""
+    body = {"url": url, "events": ["report.created", "comment.created"]}
+    made = await tenant.client.post("/api/v1/webhooks", json=body)
+    assert made.status_code == 201, made.text
+    webhook_id: str = made.json()["data"]["id"]
+    ping = await tenant.client.post(f"/api/v1/webhooks/{webhook_id}/ping")
+    assert ping.status_code == 201, ping.text
+    return webhook_id
+
+
 async def report_with_context(tenant: Tenant, project: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """ "The cart total is wrong" with a screenshot (not yet processed) and what the page logged, as the widget
     sends one."""
