@@ -650,14 +650,18 @@ def _referred_from(value: Any, components: Mapping[str, Any]) -> set[str]:
         if isinstance(node, list):
             pending += node
         elif isinstance(node, dict):
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith(_COMPONENTS.format(name="")):
-                name = reference.removeprefix(_COMPONENTS.format(name=""))
-                if name not in found and name in components:
-                    found.add(name)
-                    pending.append(components[name])
+            name = _component_named(node.get("$ref"))
+            if name is not None and name not in found and name in components:
+                found.add(name)
+                pending.append(components[name])
             pending += node.values()
     return found
+
+
+def _component_named(reference: object) -> str | None:
+    """The component a `$ref` names, if it names one of the document's schemas."""
+    prefix = _COMPONENTS.format(name="")
+    return reference.removeprefix(prefix) if isinstance(reference, str) and reference.startswith(prefix) else None
 
 
 def _open_objects_said_open(value: Any, *, named_properties: bool = False) -> None:
@@ -838,9 +842,7 @@ def _renamed(document: dict[str, Any], names: Mapping[str, str]) -> dict[str, An
 def _references_renamed(value: Any, names: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         renamed = {key: _references_renamed(item, names) for key, item in value.items()}
-        reference = value.get("$ref")
-        if isinstance(reference, str) and reference.startswith(_COMPONENTS.format(name="")):
-            old = reference.removeprefix(_COMPONENTS.format(name=""))
+        if (old := _component_named(value.get("$ref"))) is not None:
             renamed["$ref"] = _COMPONENTS.format(name=names.get(old, old))
         return renamed
     if isinstance(value, list):
