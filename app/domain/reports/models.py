@@ -166,9 +166,12 @@ class Report(TenantOwned, UUIDv7AuditBase):
     )
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     # Title and description as search compares them, and their character bigrams, for indexed substring
-    # search (see search.py). The text is read by the database alone: the ORM does not load it.
+    # search (see search.py). Both are read by the database alone: the ORM does not load them (a report's
+    # bigrams are a few hundred strings, which a page of 50 reports decoded and dropped: 10,000 of them).
     search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
-    search_grams: Mapped[list[str]] = mapped_column(ARRAY(Text).with_variant(JSON(), "sqlite"), default=list)
+    search_grams: Mapped[list[str]] = mapped_column(
+        ARRAY(Text).with_variant(JSON(), "sqlite"), default=list, deferred=True
+    )
     # PostgreSQL: the id of the transaction that stored the report (a server default, see migration 0005).
     # Numbers follow it, and go only to reports whose transactions have all ended (TrackingService). NULL on
     # SQLite, where writers take turns.
