@@ -10,6 +10,9 @@ from litestar.types import HTTPScope, Message, Send
 # Route opt of the widget-key ingest routes: limited per client IP (throttle), and cookie-free: the key is
 # their only credential, so the session middleware and the CSRF check (sessions, csrf) skip them.
 PUBLIC_INGEST = "public_ingest"
+# Route opt of the health probes: they take any query string, as uptime monitors add a cache-busting parameter
+# of their own (`/api/v1/health?_=1700000000`), and a 400 there reads as the service being down.
+ANY_QUERY = "any_query"
 # Route opt of BugSpark's screenshot upload, a widget-key ingest route whose uploads are not submissions: they
 # count in a bucket of their own (throttle).
 SCREENSHOT_UPLOAD = "screenshot_upload"

@@ -7,7 +7,7 @@ what it does not know), and those every route reads (`lang`, the widget's `apiKe
 400 that names it and lists the route's own. So is a route's parameter sent twice (`status=new&status=doing`, what
 `requests` makes of a list): each takes one value, and all but the last were dropped without a word. The
 widget-key ingest routes take what they are sent: a widget that adds a parameter of its own must not lose its
-visitor's report over it.
+visitor's report over it. So do the health probes (`ANY_QUERY`), to which monitors add parameters of their own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from litestar import Request
 
 from app.lib import jsonapi
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import ANY_QUERY, PUBLIC_INGEST
 from app.lib.errors import ErrorCode, FieldError, LanternError, repeated_parameter
 from app.lib.i18n import gettext as _
 from app.lib.query import query_names, sent_query_name
@@ -31,7 +31,7 @@ def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
     if not request.scope["query_string"] or request.method == "OPTIONS":
         return
     handler = request.route_handler
-    if not request.scope["path"].startswith(API_PREFIX) or handler.opt.get(PUBLIC_INGEST):
+    if not request.scope["path"].startswith(API_PREFIX) or handler.opt.get(PUBLIC_INGEST) or handler.opt.get(ANY_QUERY):
         return
     declared = query_names(handler)
     sent = request.query_params

@@ -221,6 +221,14 @@ async def test_uptime_monitors_probe_with_head(anonymous: ApiClient) -> None:
         assert probed.headers["content-length"] == str(len(got.content)), path
 
 
+async def test_monitors_cache_busting_parameters_are_taken(anonymous: ApiClient) -> None:
+    """Uptime monitors add a parameter of their own to the address they probe; the API's routes refuse a parameter
+    they do not read, which here read as the service being down."""
+    for path in ("/health", "/api/v1/health", "/health/ready", "/api/v1/health/ready"):
+        answer = await anonymous.get(path, params={"_": "1700000000", "source": "uptime"})
+        assert answer.status_code == 200, (path, answer.text)
+
+
 async def test_options_names_every_method_of_the_address(app: Litestar, tenants: TenantFactory) -> None:
     """OPTIONS names the methods a 405 names: an address that two controllers serve (BugSpark's create and the
     team's list, both `/api/v1/reports`) said only the first one's (`Allow: OPTIONS, POST`, Litestar 2's

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_308_PERM
 from sqlalchemy import text
 from sqlalchemy.pool import Pool, QueuePool
 
-from app.lib.asgi import VARIES_ON_ACCEPT
+from app.lib.asgi import ANY_QUERY, VARIES_ON_ACCEPT
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -77,7 +77,13 @@ class IndexController(Controller):
 class HealthController(Controller):
     tags = ["Health"]
 
-    @get(["/health", "/api/v1/health"], operation_id=operation_id("Health"), status_code=HTTP_200_OK, security=PUBLIC)
+    @get(
+        ["/health", "/api/v1/health"],
+        operation_id=operation_id("Health"),
+        status_code=HTTP_200_OK,
+        security=PUBLIC,
+        opt={ANY_QUERY: True},
+    )
     async def live(self) -> Envelope[str]:
         return ok("ok")
 
@@ -87,6 +93,7 @@ class HealthController(Controller):
         status_code=HTTP_200_OK,
         security=PUBLIC,
         responses=may_answer(ErrorCode.SERVICE_UNAVAILABLE),
+        opt={ANY_QUERY: True},
     )
     async def ready(self) -> Envelope[Readiness]:
         database, redis = await asyncio.gather(_database_problem(), _redis_problem())
