@@ -24,6 +24,7 @@ from tests.integration.test_deletion import stored
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
 from tests.integration.test_screenshots import tenant_session
 from tests.support.clients import ApiClient, TenantFactory
+from tests.support.database import statements_sent
 from tests.support.environment import environment
 from tests.support.isolation import png
 
@@ -174,15 +175,7 @@ async def test_concurrent_requests_with_an_uncached_key_look_it_up_once(
     share one lookup instead of queueing a lookup each on the pool."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop", trackingPrefix="SHP")  # the commit empties the cache
-        engine = alchemy_config().get_engine().sync_engine
-        lookups: list[str] = []
-
-        def count(_connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-            if "FROM project_key" in statement:
-                lookups.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements_sent() as sent:
             answers = await asyncio.gather(
                 *(
                     anonymous.post(
@@ -191,9 +184,8 @@ async def test_concurrent_requests_with_an_uncached_key_look_it_up_once(
                     for _ in range(SUBMISSIONS)
                 )
             )
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         assert [answer.status_code for answer in answers] == [201] * SUBMISSIONS
+        lookups = [statement for statement in sent if "FROM project_key" in statement]
         assert len(lookups) == 1, lookups
 
 

@@ -14,6 +14,7 @@ import pytest
 from app.lib import jsonapi
 from app.lib.jsonapi import accepted
 from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, TenantFactory
+from tests.support.database import statements_sent
 from tests.support.environment import environment
 from tests.support.jsonapi import validate_document
 
@@ -436,6 +437,24 @@ async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(
         assert included[("user", tenant.user_id)]["attributes"]["email"] == tenant.email
         assert included[("attachment", link.json()["data"]["id"])]["attributes"]["name"] == "trace.har"
         assert [key[0] for key in included].count("project") == 1  # two reports, one project
+
+
+async def test_a_sparse_fieldset_reads_no_screenshots_or_issues_it_does_not_show(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A list whose fieldset leaves out `screenshots` and `githubIssue` asked the database for both anyway, for
+    every page: two queries of the seven a triage list with includes took."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Sparse", trackingPrefix="SPA")
+        await _reports(anonymous, project, 2)
+        for fields, read in (
+            ("title,severity", set()),
+            ("title,screenshots,githubIssue", {"screenshot", "github_issue"}),
+        ):
+            with statements_sent() as sent:
+                body = await _document(tenant.client, "/api/v1/reports", **{"fields[report]": fields})
+            assert {name for name in ("screenshot", "github_issue") if any(f"FROM {name}" in s for s in sent)} == read
+            assert all(set(resource["attributes"]) == set(fields.split(",")) for resource in body["data"]), body
 
 
 async def test_a_nested_include_brings_the_comments_and_their_authors(

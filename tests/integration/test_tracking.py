@@ -19,7 +19,7 @@ from uuid import UUID
 import msgspec
 import pytest
 from arq.constants import default_queue_name, in_progress_key_prefix, retry_key_prefix
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.domain.reports.ingest import report_from_api
 from app.domain.reports.models import Report
@@ -30,6 +30,7 @@ from app.lib.queue import job_queue
 from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.support.clients import ApiClient, Tenant, TenantFactory
+from tests.support.database import statements_sent
 from tests.support.environment import environment
 from tests.support.locks import older_transactions_ended
 from tests.support.processes import worker_process
@@ -198,17 +199,8 @@ async def test_a_numbering_pass_is_two_statements_after_the_scope(tenants: Tenan
             await _number(tenant, project)  # a new project's first pass also makes its counter
             await _submit(anonymous, [project], 30)
             await older_transactions_ended()
-            statements: list[str] = []
-
-            def record(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-                statements.append(statement)
-
-            engine = alchemy_config().get_engine().sync_engine
-            event.listen(engine, "before_cursor_execute", record)
-            try:
+            with statements_sent() as statements:
                 assigned = await _number(tenant, project)
-            finally:
-                event.remove(engine, "before_cursor_execute", record)
             assert [tracking_id for _id, tracking_id in assigned] == [f"TRA-{n}" for n in range(2, 32)]
             assert len(statements) == 3, statements
             scope, lock, numbering = statements

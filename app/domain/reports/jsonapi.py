@@ -286,7 +286,14 @@ class ReportDocuments:
             ),
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
-        reads = await report_reads(self.session, reports, self.identity)
+        shown = self.query.fieldset("report")
+        reads = await report_reads(
+            self.session,
+            reports,
+            self.identity,
+            screenshots=shown is None or "screenshots" in shown,
+            github_issues=shown is None or "githubIssue" in shown,
+        )
         primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 

@@ -85,13 +85,21 @@ def sees_reporters_address(reader: Identity | None, report: Report) -> bool:
     )
 
 
-async def report_reads(session: AsyncSession, reports: Sequence[Report], reader: Identity | None) -> list[ReportRead]:
+async def report_reads(
+    session: AsyncSession,
+    reports: Sequence[Report],
+    reader: Identity | None,
+    *,
+    screenshots: bool = True,
+    github_issues: bool = True,
+) -> list[ReportRead]:
     """The reports as `reader` reads them (None: the organization itself, its webhooks), in order, with their
-    screenshots and, to the team, their GitHub issue: at most two queries for any number of reports."""
+    screenshots and, to the team, their GitHub issue: at most two queries for any number of reports. A read that
+    will not show them (a sparse fieldset) leaves them out: no screenshot, no issue, and no query for either."""
     ids = [report.id for report in reports]
-    shots = await screenshots_of(session, ids)
+    shots = await screenshots_of(session, ids) if screenshots else {}
     issues: dict[UUID, GitHubIssue] = {}
-    if ids and (reader is None or sees_github_issues(reader)):
+    if ids and github_issues and (reader is None or sees_github_issues(reader)):
         found = await session.scalars(select(GitHubIssue).where(GitHubIssue.report_id.in_(ids)))
         issues = {issue.report_id: issue for issue in found}
     return [
