@@ -177,7 +177,9 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
                 ),
                 *visibility(identity, guest),
             ]
-            found = await page_of_reports(reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN)
+            found = await page_of_reports(
+                reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN, summary_only=True
+            )
             board.append(BoardColumn(status, found.items, found.next_cursor is not None, custom.get(status)))
     return form_page(
         "board/board.html",

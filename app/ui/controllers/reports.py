@@ -488,6 +488,7 @@ class ReportPages(Controller):
                     before=query.before or None,
                     cursor_parameters=("after", "before"),
                     count=True,  # every page says how many reports match, not the first alone
+                    summary_only=True,
                 )
                 break
             except LanternError as error:  # a bookmark's deleted column was a bare 400 page
