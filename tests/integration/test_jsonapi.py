@@ -439,22 +439,29 @@ async def test_sparse_fieldsets_and_includes_are_deduplicated_and_linked(
         assert [key[0] for key in included].count("project") == 1  # two reports, one project
 
 
-async def test_a_sparse_fieldset_reads_no_screenshots_or_issues_it_does_not_show(
-    tenants: TenantFactory, anonymous: ApiClient
-) -> None:
+async def test_a_sparse_fieldset_reads_nothing_it_does_not_show(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A list whose fieldset leaves out `screenshots` and `githubIssue` asked the database for both anyway, for
-    every page: two queries of the seven a triage list with includes took."""
+    every page (two queries of the seven a triage list with includes took), and read every report's logs, page
+    context and description, often tens of kilobytes each."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Sparse", trackingPrefix="SPA")
-        await _reports(anonymous, project, 2)
-        for fields, read in (
-            ("title,severity", set()),
-            ("title,screenshots,githubIssue", {"screenshot", "github_issue"}),
-        ):
-            with statements_sent() as sent:
-                body = await _document(tenant.client, "/api/v1/reports", **{"fields[report]": fields})
-            assert {name for name in ("screenshot", "github_issue") if any(f"FROM {name}" in s for s in sent)} == read
-            assert all(set(resource["attributes"]) == set(fields.split(",")) for resource in body["data"]), body
+        logs = [{"level": "error", "message": "Checkout failed"}]
+        body = {"title": "Broken", "description": "Nothing happens", "consoleLogs": logs}
+        sent = await anonymous.post("/api/v1/reports", json=body, headers={"X-API-Key": project["apiKey"]})
+        assert sent.status_code == 201, sent.text
+        shown = {
+            "title,severity": {},
+            "title,screenshots,githubIssue,consoleLogs": {"screenshots": [], "githubIssue": None, "consoleLogs": logs},
+        }
+        for fields, attributes in shown.items():
+            with statements_sent() as sent_statements:
+                document = await _document(tenant.client, "/api/v1/reports", **{"fields[report]": fields})
+            [resource] = document["data"]
+            assert {name: resource["attributes"][name] for name in attributes} == attributes
+            assert set(resource["attributes"]) == set(fields.split(","))
+            read = " ".join(sent_statements)
+            assert ("FROM screenshot" in read, "FROM github_issue" in read) == ("screenshots" in fields,) * 2
+            assert ("report.console_logs" in read, "report.description" in read) == ("consoleLogs" in fields, False)
 
 
 async def test_a_nested_include_brings_the_comments_and_their_authors(

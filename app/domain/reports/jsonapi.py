@@ -23,7 +23,7 @@ from app.domain.organizations.models import Membership, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView
 from app.domain.reports.models import Attachment, Comment, Report, ReportChange
-from app.domain.reports.presenters import report_reads
+from app.domain.reports.presenters import Shown, report_reads
 from app.domain.reports.queries import (
     DEFAULT_SORT,
     REPORT_FILTERS,
@@ -286,14 +286,7 @@ class ReportDocuments:
             ),
             attachments=await self._grouped(Attachment, ids) if "attachments" in self.query.include else None,
         )
-        shown = self.query.fieldset("report")
-        reads = await report_reads(
-            self.session,
-            reports,
-            self.identity,
-            screenshots=shown is None or "screenshots" in shown,
-            github_issues=shown is None or "githubIssue" in shown,
-        )
+        reads = await report_reads(self.session, reports, self.identity, Shown.of(self.query.fieldset("report")))
         primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 
@@ -383,6 +376,7 @@ async def report_list(  # noqa: PLR0913 - the request, the caller's view and wha
         after=query.after,
         before=query.before,
         count=query.offset is not None,
+        unread=Shown.of(query.fieldset("report")).unread,  # the same fields the resources leave out
     )
     documents = ReportDocuments(session, query, present_attachment, identity)
     primary, included = await documents.resources(page.items)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from app.domain.reports.models import (
     Severity,
     Source,
 )
+from app.domain.reports.queries import BULKY_FIELDS
 from app.domain.reports.schemas import (
     CommentRead,
     IssueLink,
@@ -85,21 +88,36 @@ def sees_reporters_address(reader: Identity | None, report: Report) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a read shows of each report: all of it, unless a sparse fieldset leaves parts out."""
+
+    screenshots: bool = True
+    github_issue: bool = True
+    # The bulky fields (`BULKY_FIELDS`) not shown: a list's query leaves them unread, and they read as empty.
+    unread: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, fieldset: frozenset[str] | None) -> Shown:
+        if fieldset is None:
+            return cls()
+        return cls(
+            screenshots="screenshots" in fieldset,
+            github_issue="githubIssue" in fieldset,
+            unread=frozenset(BULKY_FIELDS) - fieldset,
+        )
+
+
 async def report_reads(
-    session: AsyncSession,
-    reports: Sequence[Report],
-    reader: Identity | None,
-    *,
-    screenshots: bool = True,
-    github_issues: bool = True,
+    session: AsyncSession, reports: Sequence[Report], reader: Identity | None, shown: Shown = Shown()
 ) -> list[ReportRead]:
     """The reports as `reader` reads them (None: the organization itself, its webhooks), in order, with their
-    screenshots and, to the team, their GitHub issue: at most two queries for any number of reports. A read that
-    will not show them (a sparse fieldset) leaves them out: no screenshot, no issue, and no query for either."""
+    screenshots and, to the team, their GitHub issue: at most two queries for any number of reports. What is not
+    `shown` is left out: no screenshot, no issue and no query for either; the bulky fields left unread, empty."""
     ids = [report.id for report in reports]
-    shots = await screenshots_of(session, ids) if screenshots else {}
+    shots = await screenshots_of(session, ids) if shown.screenshots else {}
     issues: dict[UUID, GitHubIssue] = {}
-    if ids and github_issues and (reader is None or sees_github_issues(reader)):
+    if ids and shown.github_issue and (reader is None or sees_github_issues(reader)):
         found = await session.scalars(select(GitHubIssue).where(GitHubIssue.report_id.in_(ids)))
         issues = {issue.report_id: issue for issue in found}
     return [
@@ -108,21 +126,43 @@ async def report_reads(
             shots.get(report.id, []),
             issues.get(report.id),
             reporter_contact=sees_reporters_address(reader, report),
+            unread=shown.unread,
         )
         for report in reports
     ]
 
 
+# A bulky field left unread (`BULKY_FIELDS`) reads as empty.
+_UNREAD: dict[str, Callable[[], Any]] = {
+    "description": str,
+    "metadata": dict,
+    "consoleLogs": list,
+    "networkLogs": list,
+    "userActions": list,
+    "annotations": lambda: None,
+}
+
+
 def report_read(
-    report: Report, screenshots: Sequence[Screenshot], issue: GitHubIssue | None, *, reporter_contact: bool
+    report: Report,
+    screenshots: Sequence[Screenshot],
+    issue: GitHubIssue | None,
+    *,
+    reporter_contact: bool,
+    unread: Collection[str] = (),
 ) -> ReportRead:
-    """A report as read; without its reporter's address (`reporter_contact`: see `sees_reporters_address`)."""
+    """A report as read; without its reporter's address (`reporter_contact`: see `sees_reporters_address`), and
+    with the bulky fields its query left `unread` empty."""
+    bulky = {
+        name: _UNREAD[name]() if name in unread else getattr(report, column.key)
+        for name, column in BULKY_FIELDS.items()
+    }
     return ReportRead(
         id=report.id,
         project_id=report.project_id,
         tracking_id=report.tracking_id,
         title=report.title,
-        description=report.description,
+        description=bulky["description"],
         status=report.status,
         status_id=report.status_id,
         closed_at=report.closed_at,
@@ -134,11 +174,11 @@ def report_read(
         reporter_email=report.reporter_email if reporter_contact else None,
         reporter_identifier=report.reporter_identifier if reporter_contact else None,
         page_url=report.page_url,
-        metadata=report.page_metadata,
-        console_logs=report.console_logs,
-        network_logs=report.network_logs,
-        user_actions=report.user_actions,
-        annotations=report.annotations,
+        metadata=bulky["metadata"],
+        console_logs=bulky["consoleLogs"],
+        network_logs=bulky["networkLogs"],
+        user_actions=bulky["userActions"],
+        annotations=bulky["annotations"],
         tags=report.tags,
         assignee_id=report.assignee_id,
         external_id=report.external_id,

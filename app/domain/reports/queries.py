@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import InstrumentedAttribute, defer
 
 from app.domain.accounts.models import User
 from app.domain.accounts.services import normalize_email
@@ -515,20 +515,17 @@ def _ranked_window(  # noqa: PLR0913 - a page's conditions, order and bounds
     return window.offset(offset).limit(limit + 1).subquery()
 
 
-# What a list that shows reports by their summary (the UI's table and board) leaves unread: a report's page context,
-# logs, marks and description, often tens of kilobytes each, which a page of 50 read and decoded for nothing.
-# Reading one of them raises: a page that starts showing it must load it.
-SUMMARY_ONLY = tuple(
-    defer(column, raiseload=True)
-    for column in (
-        Report.description,
-        Report.page_metadata,
-        Report.console_logs,
-        Report.network_logs,
-        Report.user_actions,
-        Report.annotations,
-    )
-)
+# The fields of a report a list may leave unread, by the names its read gives them: its description, page context,
+# logs and marks, often tens of kilobytes each, which a page of 50 read and decoded for nothing. The UI's table
+# and board show none of them; a JSON:API list reads those its sparse fieldset shows. Read, an unread one raises.
+BULKY_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
+    "description": Report.description,
+    "metadata": Report.page_metadata,
+    "consoleLogs": Report.console_logs,
+    "networkLogs": Report.network_logs,
+    "userActions": Report.user_actions,
+    "annotations": Report.annotations,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,12 +549,12 @@ async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, it
     before: str | None = None,
     cursor_parameters: tuple[str, str] = ("page[after]", "page[before]"),
     count: bool = False,
-    summary_only: bool = False,
+    unread: Collection[str] = (),
 ) -> KeysetPage:
     """One page after or before a cursor (keyset: no offset to skip) or at an offset; one row more tells if
     another page follows (or, before a cursor, precedes), without counting. A cursor that is not valid is a
-    400 naming the parameter it came in (`cursor_parameters`: after's, before's). `summary_only`: the reports
-    without what a summary does not show (`SUMMARY_ONLY`).
+    400 naming the parameter it came in (`cursor_parameters`: after's, before's). `unread`: the bulky fields
+    (`BULKY_FIELDS`) its reader does not show.
 
     The page's ids are found first, on the list indexes alone (their tail is `created_at, id`), and only
     those rows are read: rows skipped by an offset are never fetched from the table.
@@ -578,8 +575,7 @@ async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, it
             keys = keys.where(walk.after(cursor))
         window = keys.order_by(*walk.order_by()).offset(offset).limit(limit + 1).subquery()
     statement: Select[tuple[Report]] = select(Report).join(window, Report.id == window.c.id)
-    if summary_only:
-        statement = statement.options(*SUMMARY_ONLY)
+    statement = statement.options(*(defer(BULKY_FIELDS[name], raiseload=True) for name in unread))
     rows = list(await session.scalars(statement.order_by(*ordering.order_by())))
     more = len(rows) > limit  # beyond the page, in the walk's direction
     items = rows[len(rows) - limit :] if walk.backward and more else rows[:limit]

@@ -16,7 +16,7 @@ from app.domain.projects.models import Project
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import guest_projects
 from app.domain.reports.models import DEFAULT_STATUS_IDS, ProjectColumn, Report, report_path
-from app.domain.reports.queries import Board, Ordering, ReportFilters, page_of_reports
+from app.domain.reports.queries import BULKY_FIELDS, Board, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import ColumnCreate, ColumnUpdate
 from app.domain.reports.services import ColumnService, ReportService, visibility
 from app.domain.webhooks.events import WebhookEvents
@@ -178,7 +178,7 @@ async def _board_page(  # noqa: PLR0913 - the page and what it is made from
                 *visibility(identity, guest),
             ]
             found = await page_of_reports(
-                reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN, summary_only=True
+                reports.session, conditions, Ordering(), limit=CARDS_PER_COLUMN, unread=BULKY_FIELDS
             )
             board.append(BoardColumn(status, found.items, found.next_cursor is not None, custom.get(status)))
     return form_page(

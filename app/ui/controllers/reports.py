@@ -38,7 +38,7 @@ from app.domain.reports.controllers.deps import guest_projects, status_board
 from app.domain.reports.filing import file_report
 from app.domain.reports.models import Category, Comment, Priority, Report, ReportChange, Severity, report_path
 from app.domain.reports.presenters import screenshot_read, screenshots_of, sees_reporters_address
-from app.domain.reports.queries import SORT_FIELDS, Board, Ordering, ReportFilters, page_of_reports
+from app.domain.reports.queries import BULKY_FIELDS, SORT_FIELDS, Board, Ordering, ReportFilters, page_of_reports
 from app.domain.reports.schemas import CommentCreate, ReportFiling, ReportUpdate
 from app.domain.reports.services import ColumnService, CommentService, ReportService, visibility
 from app.domain.tokens.models import ApiToken
@@ -488,7 +488,7 @@ class ReportPages(Controller):
                     before=query.before or None,
                     cursor_parameters=("after", "before"),
                     count=True,  # every page says how many reports match, not the first alone
-                    summary_only=True,
+                    unread=BULKY_FIELDS,
                 )
                 break
             except LanternError as error:  # a bookmark's deleted column was a bare 400 page
