@@ -92,6 +92,13 @@ TUNING = """\
   one event-loop turn go to Redis together. A group commit wakes all its requests in one turn, so the
   screenshot jobs of a batch of uploads are one round trip: PNG submissions 207-213 → 334-381 per second
   in alternating runs (server CPU per upload 4.1 → 2.2-2.7 ms, Redis 0.26 → 0.06 ms).
+- **Lists read what they show**: every report read loaded its search bigrams (a few hundred strings each,
+  which only the database reads); a JSON:API list whose sparse fieldset leaves out screenshots and GitHub
+  issues queried both anyway, and read each report's description, page context, logs and marks, often tens
+  of kilobytes each; the UI's table and board read those too, and show none of them. None of it is read now
+  unless it is shown: `include_sparse` sends five statements instead of seven, and reads no log. Measured
+  after the run above, on a day this machine ran 2.4 times slower (the validate-only ceiling at 3,024
+  requests/s), its p50 went from 23.2-25.8 ms to 19.5-23.5: within that day's noise.
 - **Tried and not kept** (measured no better on this machine): coalescing a project's numbering jobs in
   the worker process, and a Redis mark that queues one numbering job per project at a time instead of
   one per stored batch (about 12 % fewer jobs, no change in throughput); a faster JSON encoder for the
