@@ -575,7 +575,8 @@ async def page_of_reports(  # noqa: PLR0913 - a page is conditions, an order, it
             keys = keys.where(walk.after(cursor))
         window = keys.order_by(*walk.order_by()).offset(offset).limit(limit + 1).subquery()
     statement: Select[tuple[Report]] = select(Report).join(window, Report.id == window.c.id)
-    statement = statement.options(*(defer(BULKY_FIELDS[name], raiseload=True) for name in unread))
+    if unread:  # a list's usual read adds no options to copy and key
+        statement = statement.options(*(defer(BULKY_FIELDS[name], raiseload=True) for name in unread))
     rows = list(await session.scalars(statement.order_by(*ordering.order_by())))
     more = len(rows) > limit  # beyond the page, in the walk's direction
     items = rows[len(rows) - limit :] if walk.backward and more else rows[:limit]
