@@ -96,9 +96,10 @@ TUNING = """\
   which only the database reads); a JSON:API list whose sparse fieldset leaves out screenshots and GitHub
   issues queried both anyway, and read each report's description, page context, logs and marks, often tens
   of kilobytes each; the UI's table and board read those too, and show none of them. None of it is read now
-  unless it is shown: `include_sparse` sends five statements instead of seven, and reads no log. Measured
-  after the run above, on a day this machine ran 2.4 times slower (the validate-only ceiling at 3,024
-  requests/s), its p50 went from 23.2-25.8 ms to 19.5-23.5: within that day's noise.
+  unless it is shown: `include_sparse` sends five statements instead of seven, and reads no log. The run
+  before this change was on a slower day (validate-only ceiling 7,198 requests/s against 12,712 in the
+  run above), so the two runs' latencies do not compare: four triage queries were then over 20 ms at p95
+  (`include_sparse` 25.2 ms, `search_latin` 24.1), none is in the run above (at most 16.0 ms).
 - **Tried and not kept** (measured no better on this machine): coalescing a project's numbering jobs in
   the worker process, and a Redis mark that queues one numbering job per project at a time instead of
   one per stored batch (about 12 % fewer jobs, no change in throughput); a faster JSON encoder for the
@@ -107,7 +108,12 @@ TUNING = """\
   app stopped answering); no connection ping at checkout (three round trips fewer per transaction, a gain
   within the noise of a run; the ping is what replaces the connections a restarted PostgreSQL dropped);
   a bulk insert of a batch's screenshot rows like its reports' (PNG submissions within the noise of
-  alternating runs: the unit of work costs little beside a 250 KB upload); search keys qualified by their
+  alternating runs: the unit of work costs little beside a 250 KB upload); two or three batches
+  committing at once instead of one (the writer is not the bottleneck: JSON submissions 1,610 → 1,226-1,268
+  per second, with more CPU per submission in every process, from smaller batches and more numbering
+  jobs); image threads at `SCHED_IDLE` instead of nice +10 (no change); an upload's file written on the
+  event loop instead of a thread (PNG submissions 479 → 513-517 per second in alternating runs, but one
+  slow disk or network mount would then stall every request of the process); search keys qualified by their
   tenant (each bigram behind its organization's id, in a GIN index on that expression): the index lookup
   for "checkout" at 1,000,000 reports fell from 7.2 to 1.9 ms, but every key became a small posting list
   of its own, so each stored report rewrote about 66 of them: inserting 20,000 reports spread over 1,000
