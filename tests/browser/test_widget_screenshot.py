@@ -10,7 +10,14 @@ from typing import Any
 from PIL import Image
 from playwright.async_api import Browser, Page
 
-from tests.browser.test_widget import BOX_RED, HEADER_GREEN, LIST_BLUE, has_color, screenshot_of_scrolled
+from tests.browser.test_widget import (
+    BOX_RED,
+    HEADER_GREEN,
+    LIST_BLUE,
+    PLACEHOLDER_GREY,
+    has_color,
+    screenshot_of_scrolled,
+)
 from tests.support.clients import TenantFactory
 
 WINDOW = (1280, 720)
@@ -70,6 +77,40 @@ async def test_a_sticky_header_stays_at_the_top_of_a_scrolled_page(
     assert image.size == WINDOW
     assert has_color(image, HEADER_GREEN, (600, 5, 700, 55)), "the header, stuck at the window's top"
     assert not has_color(image, HEADER_GREEN, (600, 70, 700, 720))
+
+
+def page_of_web_components(lantern: str, api_key: str) -> str:
+    """A page scrolled to 1,200 whose cookie bar (fixed at the window's bottom) and a frame of its own (a blue
+    border, its page taller than its box and green) are in a web component's shadow root."""
+    frame = "position:absolute;left:100px;top:1300px;width:400px;height:200px;border:6px solid rgb" + str(LIST_BLUE)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Magazine</title></head>
+<body style="margin:0;background:#fff">
+  <div id="chrome"></div>
+  <div style="height:3000px">Articles</div>
+  <script>
+    document.getElementById("chrome").attachShadow({{ mode: "open" }}).innerHTML = `
+      <aside style="position:fixed;bottom:0;left:0;right:0;height:60px;background:rgb{BOX_RED}">Cookies</aside>
+      <iframe style="{frame}"
+        srcdoc="<body style='margin:0;height:2000px;background:rgb{HEADER_GREEN}'>Ad</body>"></iframe>`;
+    window.addEventListener("load", () => window.scrollTo(0, 1200));
+  </script>
+  {widget_tag(lantern, api_key)}</body></html>"""
+
+
+async def test_fixed_elements_and_frames_in_a_shadow_root_are_drawn_as_in_the_page(
+    tenants: TenantFactory, worker: Any, page: Page, live_server: str
+) -> None:
+    """The screenshot draws a web component's shadow root, but what it cannot draw as it is was looked for in
+    the page's light tree alone: the component's cookie bar was drawn 1,200 pixels down from where the visitor
+    saw it, and its frame's page spilled out of its box."""
+    image = await screenshot_of_scrolled(page, tenants, live_server, page_of_web_components, "window.scrollY === 1200")
+    assert image.size == WINDOW
+    assert has_color(image, BOX_RED, (100, 670, 1180, 710)), "the cookie bar, at the window's bottom"
+    assert not has_color(image, BOX_RED, (0, 0, 1280, 650)), "only there"
+    assert has_color(image, LIST_BLUE, (100, 150, 105, 250)), "the frame's border, in its place"
+    assert has_color(image, PLACEHOLDER_GREY, (250, 150, 350, 250)), "a placeholder inside it"
+    assert not has_color(image, HEADER_GREEN, (0, 0, 1280, 720)), "no frame's page is drawn"
 
 
 def wide_page(lantern: str, api_key: str) -> str:

@@ -78,12 +78,13 @@ const PLACEHOLDER = `data:image/svg+xml,${encodeURIComponent(
 // - a frame is drawn as a placeholder (see frameBox): it is marked with its measures, and so is the root of its
 //   page where the widget may read it, as the renderer copies that page's root in place of the frame;
 // - an option chosen is marked as such (see keepFormState).
+// The elements of open shadow roots (a web component's) are marked too: the renderer draws them in their host.
 function markPage(isOwn, { inWindow }) {
   const places = [];
   const stickies = [];
   const frames = [];
-  for (const node of document.body.querySelectorAll("*")) {
-    if (isOwn(node)) continue;
+  const shadowRoots = [];
+  for (const node of pageElements(document.body, isOwn, shadowRoots)) {
     if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
     if (node instanceof HTMLOptionElement && node.selected) node.setAttribute(CHOSEN, "");
     if (node instanceof HTMLIFrameElement) frames.push(markFrame(node, frames.length));
@@ -97,7 +98,8 @@ function markPage(isOwn, { inWindow }) {
   }
   markStuck(stickies);
   const unmark = () => {
-    const marked = document.querySelectorAll(`[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}],[${CHOSEN}]`);
+    const selector = `[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}],[${CHOSEN}]`;
+    const marked = [document, ...shadowRoots].flatMap((root) => [...root.querySelectorAll(selector)]);
     [...marked, ...frames.map((frame) => frame.root)].forEach((node) => {
       if (!node) return;
       node.removeAttribute(PIN);
@@ -108,6 +110,19 @@ function markPage(isOwn, { inWindow }) {
     });
   };
   return { places, frames, unmark };
+}
+
+// The elements under `root` but the widget's, and those of the open shadow roots among them, which are added to
+// `shadowRoots` (a closed one is the component's alone, and the renderer cannot see into it either).
+function* pageElements(root, isOwn, shadowRoots) {
+  for (const node of root.querySelectorAll("*")) {
+    if (isOwn(node)) continue;
+    yield node;
+    if (node.shadowRoot) {
+      shadowRoots.push(node.shadowRoot);
+      yield* pageElements(node.shadowRoot, isOwn, shadowRoots);
+    }
+  }
 }
 
 const FRAME_BORDER = ["top", "right", "bottom", "left"].flatMap((side) =>
