@@ -196,8 +196,9 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write to a temporary file and rename, so a reader never sees half a file. Folders and files are the
-    owner's alone, whatever the umask: they are every organization's screenshots."""
+    """Write to a temporary file and rename, so a reader never sees half a file, and on disk before it returns (an
+    upload's `201` is sent once its row is committed: its file must outlive a crash as the row does). Folders and
+    files are the owner's alone, whatever the umask: they are every organization's screenshots."""
     with _partial(path) as file:
         file.write(data)
 
@@ -209,11 +210,22 @@ def _copy(source: Path, path: Path) -> None:
 
 @contextmanager
 def _partial(path: Path) -> Iterator[io.BufferedWriter]:
-    """A file to write `path`'s bytes to, moved to `path` once written whole (see `_write`)."""
+    """A file to write `path`'s bytes to, moved to `path` once written whole and on disk (see `_write`)."""
     partial = path.with_suffix(path.suffix + ".partial")
     with os.fdopen(_new_file(partial), "wb") as file:
         yield file
+        file.flush()
+        os.fsync(file.fileno())
     partial.replace(path)
+    _sync_folder(path.parent)  # the rename itself, which is the folder's
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _new_file(path: Path) -> int:
@@ -226,6 +238,7 @@ def _new_file(path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         for folder in made:  # `mkdir` gives the parents it makes the umask's mode, whatever `mode` says
             folder.chmod(0o700)
+            _sync_folder(folder.parent)  # the new folder's entry, as the file's is (`_partial`)
         return os.open(path, _NEW_FILE, 0o600)
 
 

@@ -159,6 +159,38 @@ async def test_local_files_are_the_owners_alone_whatever_the_umask(tmp_path: Pat
     assert {path: mode & 0o077 for path, mode in modes.items()} == dict.fromkeys(modes, 0), modes
 
 
+async def test_a_local_file_is_on_disk_before_it_is_said_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload's row is committed before its `201`, but its file was left in the page cache: a crash moments
+    later kept the report and its screenshot's row, and lost the image. The folders made for a file, the file and
+    its name in its folder are synced to disk before `put` returns (seen in the calls to the real `os.fsync`)."""
+    synced: list[Path] = []
+    sync = os.fsync
+
+    def recorded(descriptor: int) -> None:
+        synced.append(Path(f"/proc/self/fd/{descriptor}").readlink())
+        sync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recorded)
+    root = tmp_path / "uploads"
+    root.mkdir()
+    store = LocalStorage(root)
+    organization_id = uuid4()
+    organization = root / str(organization_id)
+    screenshot = root / new_key(organization_id, uuid4(), "png")
+    await store.put(str(screenshot.relative_to(root)), b"a screenshot")
+    # The entries of the new project's and organization's folders, the file under its temporary name (synced
+    # before it is renamed), then the rename.
+    assert synced == [organization, root, screenshot.with_suffix(".png.partial"), screenshot.parent]
+    synced.clear()
+    archive = tmp_path / "archive.zip"
+    archive.write_bytes(b"an organization's export")
+    exported = root / export_key(organization_id)
+    await store.put_file(str(exported.relative_to(root)), archive)
+    assert synced == [organization, exported.with_suffix(".zip.partial"), exported.parent]
+
+
 async def test_a_projects_objects_are_deleted_and_no_others(store: Storage) -> None:
     organization_id, project_id, other_project_id = uuid4(), uuid4(), uuid4()
     doomed = [new_key(organization_id, project_id, "png") for _ in range(3)]
