@@ -193,10 +193,22 @@ function recordActions(entries, isOwn) {
     const element = target.closest("a,button,input,select,textarea,label,[role=button]") || target;
     entries.push({ type: "click", target: describeElement(element), text: visibleText(element), timestamp: now() });
   }, true);
-  document.addEventListener("change", (event) => {
+  const changed = (event) => {
     const target = event.target;
     if (!(target instanceof Element) || isOwn(target)) return;
     entries.push({ type: "input", target: describeElement(target), timestamp: now() });
+  };
+  document.addEventListener("change", changed, true);
+  // A change stays in the shadow root of its field (a web component's), where the document never hears it. An
+  // input event leaves it, and comes first: the field's own root is listened to from its first one on.
+  const listened = new WeakSet();
+  document.addEventListener("input", (event) => {
+    if (!(event.target instanceof Element) || isOwn(event.target)) return;
+    const root = event.composedPath()[0].getRootNode();
+    if (root instanceof ShadowRoot && !listened.has(root)) {
+      listened.add(root);
+      root.addEventListener("change", changed, true);
+    }
   }, true);
   let logged = null;
   const navigated = () => {
