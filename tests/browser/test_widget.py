@@ -925,25 +925,26 @@ def private_page(lantern: str, api_key: str) -> str:
 
 
 def page_of_a_web_component_form(lantern: str, api_key: str) -> str:
-    """A newsletter form whose fields are in a web component's open shadow root, one root inside another, and a
-    field of the page's own."""
+    """A newsletter form whose fields and button are in a web component's open shadow root, one root inside
+    another, and a field of the page's own."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Newsletter</title></head>
 <body><div id="signup"></div> <input id="coupon" name="coupon">
   <script>
     const outer = document.getElementById("signup").attachShadow({{ mode: "open" }});
-    outer.innerHTML = '<input id="email" name="email"> <div id="consent"></div>';
+    outer.innerHTML = '<input id="email" name="email"> <div id="consent"></div> <button id="join">Join</button>';
     outer.getElementById("consent").attachShadow({{ mode: "open" }}).innerHTML =
       '<select id="topic" name="topic"><option>News</option><option>Offers</option></select>';
   </script>
   <script src="{lantern}/widget.js" data-api-key="{api_key}" defer></script></body></html>"""
 
 
-async def test_a_change_in_a_web_components_field_is_in_the_users_actions(
+async def test_a_web_components_fields_and_buttons_are_in_the_users_actions(
     tenants: TenantFactory, page: Page, live_server: str
 ) -> None:
     """A change does not leave the shadow root of the field that made it, so the timeline had none of a web
-    component's fields (a design system's inputs, a consent banner's choices): only those of the page's own."""
+    component's fields (a design system's inputs, a consent banner's choices): only those of the page's own. A
+    click in one was its host's, without the text of the button clicked."""
     async with tenants.create() as tenant:
         with Site({}) as site:
             project = await project_for(tenant, site)
@@ -954,12 +955,14 @@ async def test_a_change_in_a_web_components_field_is_in_the_users_actions(
             await page.click("body")
             await page.select_option("#topic", "Offers")
             await page.fill("#coupon", "SPRING")
-            await page.click("body")
+            await page.click("#join")
             await page.get_by_role("button", name="Report a bug").click()
             await send_from_dialog(page, "The sign-up form does nothing")
         report = await the_only_report(tenant, project["id"])
     changed = [action["target"] for action in report["userActions"] if action["type"] == "input"]
     assert changed == ['input#email[name="email"]', 'select#topic[name="topic"]', 'input#coupon[name="coupon"]']
+    clicks = [(action["target"], action["text"]) for action in report["userActions"] if action["type"] == "click"]
+    assert ("div#signup button#join", "Join") in clicks
     assert "ana@example.com" not in json.dumps(report), "a field is named, never its value"
 
 

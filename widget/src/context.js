@@ -186,12 +186,19 @@ function visibleText(element) {
   return clip(String(text).replace(/\s+/g, " ").trim(), 80);
 }
 
+const CONTROLS = "a,button,input,select,textarea,label,[role=button]";
+
 function recordActions(entries, isOwn) {
   document.addEventListener("click", (event) => {
     const target = event.target;
     if (!(target instanceof Element) || isOwn(target)) return;
-    const element = target.closest("a,button,input,select,textarea,label,[role=button]") || target;
-    entries.push({ type: "click", target: describeElement(element), text: visibleText(element), timestamp: now() });
+    // The document sees a click in a web component's open shadow root on its host: the control clicked inside,
+    // and its text (which the host's own text leaves out), are named after the host.
+    const inner = event.composedPath()[0];
+    const control = inner !== target && inner instanceof Element && inner.closest(CONTROLS);
+    const element = control || target.closest(CONTROLS) || target;
+    const described = control ? `${describeElement(target)} ${describeElement(control)}` : describeElement(element);
+    entries.push({ type: "click", target: clip(described, 200), text: visibleText(element), timestamp: now() });
   }, true);
   const changed = (event) => {
     const target = event.target;
