@@ -19,7 +19,6 @@ rights change with roles.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -190,6 +189,11 @@ async def _publish_change() -> None:
         )
 
 
+def _cancel_requested() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def hearing_credential_changes(_app: Litestar) -> AbstractAsyncContextManager[None]:
     """The app's lifespan part: the process hears the other processes' changes on the app's Redis."""
     return credential_changes_heard(redis_url())
@@ -205,15 +209,18 @@ async def credential_changes_heard(url: str) -> AsyncIterator[None]:
         yield
     finally:
         listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listening
+        # Waited for without taking its end for this task's: a cancellation of this task (a bound on the app's
+        # shutdown) still goes through, where suppressing the listener's took it too.
+        await asyncio.wait([listening])
 
 
 async def _listen(url: str) -> None:
     pause, away = REDIS_RETRY_SECONDS, False
     async with _client(url) as redis, redis.pubsub() as pubsub:
         channel = instance_channel(redis, CHANGES_CHANNEL)
-        while True:
+        # A cancellation can be lost in redis-py's read, answered as its timeout (no message): the task, still
+        # marked as cancelling, listened on, and the app's shutdown waited for it for ever. It stops here instead.
+        while not _cancel_requested():
             try:
                 if not pubsub.subscribed:
                     await pubsub.subscribe(channel)
