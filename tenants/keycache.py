@@ -42,6 +42,7 @@ from app.lib.redis import (
     REDIS_RETRY_MAX_SECONDS,
     REDIS_RETRY_SECONDS,
     REDIS_TIMEOUT_SECONDS,
+    cancel_requested,
     instance_channel,
     redis_url,
 )
@@ -189,11 +190,6 @@ async def _publish_change() -> None:
         )
 
 
-def _cancel_requested() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
 def hearing_credential_changes(_app: Litestar) -> AbstractAsyncContextManager[None]:
     """The app's lifespan part: the process hears the other processes' changes on the app's Redis."""
     return credential_changes_heard(redis_url())
@@ -218,9 +214,8 @@ async def _listen(url: str) -> None:
     pause, away = REDIS_RETRY_SECONDS, False
     async with _client(url) as redis, redis.pubsub() as pubsub:
         channel = instance_channel(redis, CHANGES_CHANNEL)
-        # A cancellation can be lost in redis-py's read, answered as its timeout (no message): the task, still
-        # marked as cancelling, listened on, and the app's shutdown waited for it for ever. It stops here instead.
-        while not _cancel_requested():
+        # A cancellation lost in redis-py's read kept it listening, and the app's shutdown waited for it for ever.
+        while not cancel_requested():
             try:
                 if not pubsub.subscribed:
                     await pubsub.subscribe(channel)

@@ -10,7 +10,6 @@ is queued again a little later, under an id made from its own, instead of holdin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.lib.queue import POSTPONED, job_queue
+from app.lib.redis import cancel_requested
 
 # Half the slots of one worker process (workers/main.py's OUTBOUND_JOBS_AT_ONCE): the other half stays free
 # for the other organizations while one floods.
@@ -91,15 +91,14 @@ async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool
         yield True
     finally:
         holding.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await holding
+        await asyncio.wait([holding])  # its end, not this job's: a cancellation of the job still goes through
         await job_queue().redis.zrem(key, job_id)
 
 
 async def _hold(key: str, job_id: str) -> None:
     """Renew the slot's lease until cancelled (counted again if it lapsed meanwhile: the job runs all the same); a
     renewal Redis misses is tried again at the next one."""
-    while True:
+    while not cancel_requested():  # a cancellation lost in a renewal's read would hold the job's end for ever
         await asyncio.sleep(RENEW_SECONDS)
         try:
             await _renew_script()(keys=[key], args=[SLOT_LEASE_MS, job_id])

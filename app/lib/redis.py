@@ -72,6 +72,15 @@ def instance_channel(redis: Redis, name: str) -> str:
 _REFUSED_WRITE = re.compile(r"(?:^|-)(?:MISCONF|READONLY|OOM|NOREPLICAS|MASTERDOWN) ")
 
 
+def cancel_requested() -> bool:
+    """Whether the running task was asked to stop. A loop of Redis calls in a task of its own checks it: a
+    cancellation that lands as a redis-py read times out is taken for the timeout (the call fails, or a pub/sub
+    read returns no message), the loop goes on with the task still marked as cancelling, and whoever awaits the
+    task after cancelling it waits for ever."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def refuses_writes(error: BaseException) -> bool:
     """Whether Redis answered `error` because it takes no writes now, rather than for a mistake of ours."""
     return isinstance(error, ReadOnlyError | OutOfMemoryError | MasterDownError) or (
