@@ -91,8 +91,10 @@ async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool
         yield True
     finally:
         holding.cancel()
-        await asyncio.wait([holding])  # its end, not this job's: a cancellation of the job still goes through
-        await job_queue().redis.zrem(key, job_id)
+        try:
+            await asyncio.wait([holding])  # its end, not the job's: a cancellation of the job (its timeout) goes on
+        finally:
+            await job_queue().redis.zrem(key, job_id)
 
 
 async def _hold(key: str, job_id: str) -> None:
