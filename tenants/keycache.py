@@ -45,6 +45,7 @@ from app.lib.redis import (
     cancel_requested,
     instance_channel,
     redis_url,
+    stop,
 )
 from app.settings import get_settings
 from tenants.identity import Identity
@@ -204,10 +205,7 @@ async def credential_changes_heard(url: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        listening.cancel()
-        # Waited for without taking its end for this task's: a cancellation of this task (a bound on the app's
-        # shutdown) still goes through, where suppressing the listener's took it too.
-        await asyncio.wait([listening])
+        await stop(listening)
 
 
 async def _listen(url: str) -> None:

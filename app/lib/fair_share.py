@@ -21,7 +21,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.lib.queue import POSTPONED, job_queue
-from app.lib.redis import cancel_requested
+from app.lib.redis import cancel_requested, stop
 
 # Half the slots of one worker process (workers/main.py's OUTBOUND_JOBS_AT_ONCE): the other half stays free
 # for the other organizations while one floods.
@@ -90,10 +90,9 @@ async def outbound_slot(organization_id: str, job_id: str) -> AsyncIterator[bool
     try:
         yield True
     finally:
-        holding.cancel()
         try:
-            await asyncio.wait([holding])  # its end, not the job's: a cancellation of the job (its timeout) goes on
-        finally:
+            await stop(holding)
+        finally:  # the slot is given back even when the job is cancelled meanwhile
             await job_queue().redis.zrem(key, job_id)
 
 

@@ -81,6 +81,14 @@ def cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel a loop's task and wait for its end, without taking that end for the caller's: a cancellation of the
+    caller itself (a job's timeout, a bound on a shutdown) still goes through, where suppressing the task's
+    `CancelledError` swallowed it too."""
+    task.cancel()
+    await asyncio.wait([task])
+
+
 def refuses_writes(error: BaseException) -> bool:
     """Whether Redis answered `error` because it takes no writes now, rather than for a mistake of ours."""
     return isinstance(error, ReadOnlyError | OutOfMemoryError | MasterDownError) or (
