@@ -7,7 +7,6 @@ environment of the process that runs it, and tests can build a worker after conf
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from signal import Signals
@@ -26,7 +25,7 @@ from app.domain.transfer.services import EXPORT_SECONDS
 from app.lib.database import warn_if_unguarded
 from app.lib.logging import configure_logging
 from app.lib.queue import IMAGE_QUEUE, OUTBOUND_QUEUE, deserialize, redis_settings, serialize
-from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes
+from app.lib.redis import REDIS_RETRY_MAX_SECONDS, REDIS_RETRY_SECONDS, refuses_writes, stop
 from app.settings import get_settings
 from workers.jobs import (
     assign_tracking_ids,
@@ -171,9 +170,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await asyncio.wait(started, timeout=left)
     for worker, running in workers:
         await worker.close()  # cancels what still runs
-        running.cancel()  # and its loop, which a worker stopped as it started had not begun: nothing cancelled it
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        await stop(running)  # and its loop, which a worker stopped as it started had not begun: nothing cancelled it
 
 
 def image_function(job: Any) -> Any:

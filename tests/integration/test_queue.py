@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -188,3 +189,29 @@ async def test_a_worker_stopped_before_its_start_up_finished_stops(separate_redi
     await shutdown(context)
     assert "lantern_queue_workers" not in context
     await context["redis"].aclose()
+
+
+async def test_a_bound_on_a_workers_shutdown_holds_while_a_side_queues_loop_is_slow_to_end(
+    separate_redis: EmbeddedRedis,
+) -> None:
+    """The main worker's shutdown waits for each side queue's loop after cancelling it. That wait swallowed a
+    cancellation of the shutdown itself along with the loop's: a bound on the shutdown did not hold until the
+    loop ended."""
+    pool = ArqRedis.from_url(separate_redis.url)
+    worker = QueueWorker("test", functions=[func(asyncio.sleep, name="sleep")], redis_pool=pool, handle_signals=False)
+
+    async def slow_to_end() -> None:
+        for _ in range(3):  # lets the cancellations of its first seconds go by, then ends
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(1)
+
+    loop = asyncio.create_task(slow_to_end())
+    context: dict[str, Any] = {"redis": pool, "lantern_queue_workers": [(worker, loop)]}
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await shutdown(context)
+        assert not loop.done()  # the shutdown stopped at its bound, not at the loop's end
+    finally:
+        await asyncio.wait([loop], timeout=10)
+        await pool.aclose()
