@@ -60,6 +60,9 @@ from app.settings import Expected, SettingError, create_data_dir, get_settings, 
 
 # `serve --workers 1000` started a thousand processes of about 110 MB each and took the machine's memory.
 MAX_WEB_WORKERS = 64
+# On stop, the worker's own stop after its running jobs' wait (LANTERN_WORKER_STOP_SECONDS): closing its
+# connections and queues. Past it, `run` kills what is left.
+WORKER_STOP_MARGIN_SECONDS = 5
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 # PostgreSQL's SQLSTATE for a connection over a limit: its role's or database's CONNECTION LIMIT, or the
 # server's max_connections.
@@ -790,10 +793,12 @@ def _start_worker(embedded: EmbeddedRedis | None) -> subprocess.Popen[bytes]:
 
 def _stop(servers: list[Child], embedded: EmbeddedRedis | None) -> None:
     """The web server and the worker first, and the embedded Redis once they are gone: the worker finishes its
-    running jobs, which need Redis to the end (stopped together, they were cut off with connection errors)."""
+    running jobs, which need Redis to the end (stopped together, they were cut off with connection errors), for
+    as long as the worker lets them, and a little more for its own stop."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop_children([server.process for server in servers if server.process is not None])
+    running = [server.process for server in servers if server.process is not None]
+    stop_children(running, timeout=get_settings().worker_stop_seconds + WORKER_STOP_MARGIN_SECONDS)
     if embedded is not None:
         embedded.stop()
 

@@ -271,6 +271,7 @@ class Settings:
     s3_region: str
     max_image_pixels: int
     screenshot_timeout_seconds: int
+    worker_stop_seconds: int
     allow_private_targets: bool
     outbound_timeout_seconds: float
     outbound_retry_seconds: float
@@ -362,6 +363,8 @@ def get_settings() -> Settings:
         max_image_pixels=_env_int("LANTERN_MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         # 0 failed every image at once; past an hour a stuck image holds a worker's job slot for nothing.
         screenshot_timeout_seconds=_env_int_in("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600),
+        # Within the 30 s a pod is given to stop by default; the chart sets it from the pod's grace period.
+        worker_stop_seconds=_env_int_in("LANTERN_WORKER_STOP_SECONDS", 25, minimum=1, maximum=3600),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once; past an hour a wait holds a job slot for nothing (and past 1e11 s no

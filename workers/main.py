@@ -54,8 +54,6 @@ logger = structlog.get_logger()
 IMAGE_JOBS_AT_ONCE = 4
 # Deliveries, GitHub issues and e-mails wait on other servers, not on this one's CPU.
 OUTBOUND_JOBS_AT_ONCE = 20
-# SIGTERM lets running jobs finish for this long before they are cancelled, which would spend a try.
-COMPLETION_WAIT_SECONDS = 25
 QUEUE_WORKER_POLL_SECONDS = 0.1
 _QUEUE_WORKERS = "lantern_queue_workers"
 _STOP_BY = "lantern_stop_by"  # time.monotonic() by which the running jobs of every worker are to have finished
@@ -114,9 +112,9 @@ class QueueWorker(StoppingWorker):
 class MainWorker(StoppingWorker):
     """The worker `python -m workers` runs (`python -m app.cli worker`, the chart's, `make run`'s). On SIGTERM or
     SIGINT the side queues' workers stop taking jobs with it, at once, and their running jobs have what is left of
-    the same COMPLETION_WAIT_SECONDS: arq's own handling stops the main worker alone, the side workers went on
-    taking outbound jobs while its running jobs finished, and waited their own 25 s after that, past the pod's
-    30 s grace period, whose SIGKILL left their jobs and their organizations' outbound slots held for minutes.
+    the same wait (LANTERN_WORKER_STOP_SECONDS): arq's own handling stops the main worker alone, the side workers
+    went on taking outbound jobs while its running jobs finished, and waited their own 25 s after that, past the
+    pod's 30 s grace period, whose SIGKILL left their jobs and their organizations' outbound slots held for minutes.
     (`arq workers.main.WorkerSettings` runs arq's Worker: its side workers stop only once it has stopped.)"""
 
     def handle_sig_wait_for_completion(self, signum: Signals) -> None:
@@ -126,7 +124,7 @@ class MainWorker(StoppingWorker):
 
 def _stop_taking_jobs(ctx: dict[str, Any]) -> None:
     """The side workers take no more jobs; the first stop sets when their running ones are to have finished."""
-    ctx.setdefault(_STOP_BY, time.monotonic() + COMPLETION_WAIT_SECONDS)
+    ctx.setdefault(_STOP_BY, time.monotonic() + get_settings().worker_stop_seconds)
     for worker, _running in ctx.get(_QUEUE_WORKERS, ()):
         worker.allow_pick_jobs = False
 
@@ -278,8 +276,8 @@ def worker_settings() -> dict[str, Any]:
         "on_shutdown": shutdown,
         # A short interval keeps `arq --check workers.main.WorkerSettings` usable as a liveness probe.
         "health_check_interval": 10,
-        # SIGTERM (a deploy) lets running jobs finish instead of cancelling them, which would spend a try.
-        "job_completion_wait": COMPLETION_WAIT_SECONDS,
+        # SIGTERM (a deploy) lets running jobs finish for this long before they are cancelled, which spends a try.
+        "job_completion_wait": get_settings().worker_stop_seconds,
         # Requests wait up to 500 ms for their tracking ID: poll more often than arq's 0.5 s default.
         "poll_delay": 0.02,
     }

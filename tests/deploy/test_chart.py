@@ -357,6 +357,24 @@ def test_every_setting_the_app_reads_reaches_the_pods(rendered: dict[str, Manife
     assert app_settings() - {"DATABASE_OWNER_URL"} <= reaching
 
 
+@pytest.mark.parametrize(("grace_seconds", "stop_seconds"), [(120, "115"), (3, "1")])
+def test_the_workers_running_jobs_finish_within_its_pods_grace_period(
+    helm: Helm, grace_seconds: int, stop_seconds: str
+) -> None:
+    """A worker told to stop let its running jobs finish for 25 s whatever the pod's grace period: one raised for
+    long jobs (an export) gained them nothing. Its wait now follows the grace period, with 5 s left for its stop
+    (the default's 30 s: the README's 25, as the test of the ConfigMap's defaults checks)."""
+    grace = f"worker.terminationGracePeriodSeconds={grace_seconds}"
+    result = helm.template("--values", values_file("default"), "--set", grace)
+    assert result.returncode == 0, result.stderr
+    manifests = [document for document in yaml.safe_load_all(result.stdout) if document]
+    (config,) = of_kind(manifests, "ConfigMap")
+    assert named(manifests, "Deployment", WORKER)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == (
+        grace_seconds
+    )
+    assert config["data"]["LANTERN_WORKER_STOP_SECONDS"] == stop_seconds
+
+
 # --- probes and entry points -------------------------------------------------------------------------------
 
 
