@@ -152,6 +152,35 @@ async def test_a_transaction_given_up_for_a_deadlock_is_a_503_to_retry(embedded_
     assert (error.code, error.headers["Retry-After"]) == (ErrorCode.SERVICE_UNAVAILABLE, "5")
 
 
+@pytest.mark.postgres
+async def test_connections_postgresql_dropped_are_replaced_before_a_request_draws_one(
+    tenants: TenantFactory, embedded_services: dict[str, str]
+) -> None:
+    """A restarted PostgreSQL, or one failed over, has dropped every connection the pool holds: each is tried as it
+    is drawn and replaced, so that no request fails on one."""
+    async with tenants.create() as tenant:
+        await tenant.create_project()
+        # At once, so that the pool holds several connections.
+        drawn = await asyncio.gather(*(tenant.client.get("/api/v1/projects") for _ in range(CONNECTIONS_DRAWN)))
+        assert [answer.status_code for answer in drawn] == [200] * CONNECTIONS_DRAWN
+        owner = create_async_engine(embedded_services["DATABASE_OWNER_URL"], isolation_level="AUTOCOMMIT")
+        async with owner.connect() as connection:
+            dropped = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND usename = :role"
+                ),
+                {"role": make_url(embedded_services["DATABASE_URL"]).username},
+            )
+        await owner.dispose()
+        assert dropped >= 2
+        drawn = await asyncio.gather(*(tenant.client.get("/api/v1/projects") for _ in range(CONNECTIONS_DRAWN)))
+        assert [answer.status_code for answer in drawn] == [200] * CONNECTIONS_DRAWN, drawn[0].text
+
+
+CONNECTIONS_DRAWN = 5
+
+
 async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
     answer = await anonymous.get("/health/ready", headers={"Accept-Language": "ja"})
     assert answer.status_code == 503
