@@ -152,6 +152,9 @@ async def test_a_transaction_given_up_for_a_deadlock_is_a_503_to_retry(embedded_
     assert (error.code, error.headers["Retry-After"]) == (ErrorCode.SERVICE_UNAVAILABLE, "5")
 
 
+CONNECTIONS_DRAWN = 5
+
+
 @pytest.mark.postgres
 async def test_connections_postgresql_dropped_are_replaced_before_a_request_draws_one(
     tenants: TenantFactory, embedded_services: dict[str, str]
@@ -176,9 +179,6 @@ async def test_connections_postgresql_dropped_are_replaced_before_a_request_draw
         assert dropped >= 2
         drawn = await asyncio.gather(*(tenant.client.get("/api/v1/projects") for _ in range(CONNECTIONS_DRAWN)))
         assert [answer.status_code for answer in drawn] == [200] * CONNECTIONS_DRAWN, drawn[0].text
-
-
-CONNECTIONS_DRAWN = 5
 
 
 async def test_ready_names_what_cannot_be_reached(anonymous: ApiClient, redis_gone: None) -> None:
