@@ -69,21 +69,22 @@ function drawCrosshair(context, point, color, width) {
 
 // Only an `editable` screenshot takes marks (a project may turn annotation off). `announce(event, details)` tells
 // a screen reader what the keyboard did: "started", "added" (with the marks' count and the tool), "cancelled",
-// "counted" (after Undo or Clear).
-export function createAnnotator(canvas, image, { editable, announce }) {
+// "counted" (after Undo or Clear). `marks` are those of a dialog closed before sending, drawn on this same image.
+export function createAnnotator(canvas, image, { editable, announce, marks = [] }) {
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.style.aspectRatio = `${image.width} / ${image.height}`; // kept when the dialog caps its height
   const context = canvas.getContext("2d");
   const lineWidth = Math.max(3, Math.round(image.width / 320));
   const step = Math.max(image.width, image.height) * STEP;
-  const shapes = [];
+  const shapes = marks.map((shape) => ({ ...shape, points: [...shape.points] }));
   let drawing = null;
   let tool = TOOLS[0];
   let color = COLORS[0];
   let crosshair = null; // where the keyboard draws, shown while the screenshot has the focus
   let cursor = { x: image.width / 2, y: image.height / 2 };
   let frozen = false; // sent: the marks are the report's now
+  let paused = false; // the screenshot is left out of the report: it takes no marks, and keeps those it has
 
   function redraw() {
     // Cleared first: wherever the picture is not opaque, the marks drawn before would otherwise stay.
@@ -125,7 +126,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     // two.
     let pointer = null;
     canvas.addEventListener("pointerdown", (event) => {
-      if (pointer !== null || frozen) return;
+      if (pointer !== null || frozen || paused) return;
       pointer = event.pointerId;
       canvas.setPointerCapture(pointer);
       drawing = { tool, color, points: [pointAt(event)] };
@@ -145,7 +146,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     canvas.addEventListener("pointercancel", release);
 
     canvas.addEventListener("keydown", (event) => {
-      if (frozen) return;
+      if (frozen || paused) return;
       const arrow = ARROWS[event.key];
       if (arrow) {
         const distance = event.shiftKey ? step * (LONG_STEP / STEP) : step;
@@ -173,7 +174,7 @@ export function createAnnotator(canvas, image, { editable, announce }) {
       redraw();
     });
     canvas.addEventListener("focus", () => {
-      if (frozen) return;
+      if (frozen || paused) return;
       crosshair = cursor;
       redraw();
     });
@@ -190,6 +191,21 @@ export function createAnnotator(canvas, image, { editable, announce }) {
     setTool: (name) => (tool = name),
     setColor: (value) => (color = value),
     cancel,
+    // The marks as drawn, for a dialog opened again on the same image.
+    marks: () => shapes.map((shape) => ({ ...shape, points: [...shape.points] })),
+    // Paused while the screenshot is left out: no pointer, key or focus draws, and the marks stay as they are.
+    pause(on) {
+      paused = on;
+      if (!editable || frozen) return;
+      if (on) {
+        cancel();
+        crosshair = null;
+        canvas.removeAttribute("tabindex");
+        redraw();
+      } else {
+        canvas.setAttribute("tabindex", "0");
+      }
+    },
     freeze() {
       frozen = true;
       crosshair = null;

@@ -17,6 +17,8 @@ const MAX_EMAIL_LENGTH = 320;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 const METHODS = ["identify", "setCustomData", "open", "close"];
+const USER_KEYS = ["email", "name"];
+const IDENTIFY_TAKES = "takes { email, name }, or null when the user signs out";
 
 function warn(message) {
   console.warn(`Lantern: ${message}`);
@@ -55,6 +57,36 @@ function reporterFrom(user) {
   return reporter;
 }
 
+// The user an identify call (`args`, its arguments) names. A call that names none (no argument, as
+// `identify(session.user)` makes once the user signed out; something other than an object; an object with neither
+// `email` nor `name`, { mail }, {}) forgets the user, as null does, and says so in a warning: it kept the user
+// before, whose name and e-mail the next person on the device found in the dialog. Keys beside email or name are
+// left out.
+function identified(args) {
+  const [user] = args;
+  if (user === null) return {}; // signed out
+  const forgotten = "the user is forgotten; null signs them out";
+  if (user === undefined) {
+    warn(`identify was called without a user: it ${IDENTIFY_TAKES}; the user is forgotten.`);
+    return {};
+  }
+  if (!isObject(user)) {
+    warn(`identify ${IDENTIFY_TAKES}; the user is forgotten.`);
+    return {};
+  }
+  const keys = Object.keys(user);
+  const unknown = keys.filter((key) => !USER_KEYS.includes(key));
+  const named = unknown.length < keys.length;
+  if (unknown.length) {
+    const which = unknown.map(quoted).join(", ");
+    const what = unknown.length === 1 ? "is not one of its keys" : "are not among its keys";
+    warn(`identify: ${which} ${what} (${USER_KEYS.join(", ")}): ${named ? "left out" : forgotten}.`);
+  } else if (!named) {
+    warn(`identify: {} names no user (it takes { email, name }): ${forgotten}.`);
+  }
+  return named ? reporterFrom(user) : {};
+}
+
 // Whether `value` is the README's stub (an object whose `q` is an array), or nothing yet: anything else named
 // Lantern is the page's own (a function, a library of that name), which the widget leaves as it is.
 const isStub = (value) => value == null || (isObject(value) && Array.isArray(value.q));
@@ -86,18 +118,18 @@ function installed(api, run) {
 
 // `window.Lantern`, made from the page's stub (whose queued calls are played) or anew. Returns what the widget
 // reads of it (`page`) and `attach(controls)`, which hands it the widget's open and close once the widget is
-// shown: an open() called before waits for that.
+// shown: an open() called before waits for that; `off(reason)`, when it will not be.
 export function installApi() {
   let reporter = {};
   const custom = new Map(); // not an object: a key "__proto__" is a key like any other
   let controls = null;
   let openWhenShown = false;
+  let off = null; // why the widget is off on this page (its configuration was refused), once it is
+  const warnOff = () => warn(`open() opens nothing: the widget is off on this page (${off}).`);
 
   const api = {
-    identify(user) {
-      if (user == null) reporter = {}; // signed out
-      else if (isObject(user)) reporter = reporterFrom(user);
-      else warn("identify takes { email, name }, or null when the user signs out.");
+    identify(...args) {
+      reporter = identified(args);
     },
     setCustomData(data) {
       if (!isObject(data)) {
@@ -116,7 +148,8 @@ export function installApi() {
       }
     },
     open() {
-      if (controls) controls.open();
+      if (off) warnOff(); // a page's trigger that does nothing, without a word, is hard to tell from a broken one
+      else if (controls) controls.open();
       else openWhenShown = true;
     },
     close() {
@@ -142,6 +175,12 @@ export function installApi() {
     attach(widget) {
       controls = widget;
       if (openWhenShown) widget.open();
+    },
+    // The widget is off on this page, for `reason`: an open() made before, or after, says so.
+    off(reason) {
+      off = reason;
+      if (openWhenShown) warnOff();
+      openWhenShown = false;
     },
   };
 }

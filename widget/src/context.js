@@ -309,8 +309,10 @@ export function startRecording(apiUrl) {
   const consoleErrors = ring(LIMITS.console);
   const networkErrors = ring(LIMITS.network);
   const userActions = ring(LIMITS.actions);
-  // The widget's own calls to Lantern are not the page's failures.
-  const ignored = (url) => String(url).startsWith(apiUrl);
+  // The widget's own calls to Lantern are not the page's failures; the page's own calls to the same host are (a
+  // site may share it with Lantern behind a proxy).
+  const widgetEndpoints = `${apiUrl}/api/v1/widget/`;
+  const ignored = (url) => String(url).startsWith(widgetEndpoints);
   const isOwn = (element) => Boolean(element.closest("[data-lantern-widget]"));
   // The widget's own requests go through fetch as it is now: a page that wraps it later (to add its own
   // headers, say) must not change them.

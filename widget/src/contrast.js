@@ -32,6 +32,13 @@ export function textFor(background) {
   return contrast(background, "#ffffff") >= contrast(background, DARK_TEXT) ? "#ffffff" : DARK_TEXT;
 }
 
+// The text on a button of the site's colour: the text colour it was given where that reads on it, else white or
+// near-black, whichever reads better. A site's colour is kept under a text that suits it: the dark theme's
+// default text (indigo) on a site's teal had the teal lightened to a washed-out green, where white reads on it.
+export function textOn(background, text) {
+  return contrast(background, text) >= MINIMUM ? text : textFor(background);
+}
+
 export function legible(background, text) {
   const towards = luminance(channels(text)) > luminance(channels(background)) ? 0 : 255;
   const start = channels(background);

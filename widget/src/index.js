@@ -55,5 +55,8 @@ if (settings && !window.__lanternWidget) {
   fetchConfig(settings, recording.fetch)
     .then((config) => whenBodyReady(() => api.attach(mountWidget({ settings, config, recording, page: api.page }))))
     // The page's origin too: the site's owner compares it with the project's allowed origins (www or not, a port).
-    .catch((error) => console.warn(`Lantern: the widget is off (${error.message}) on ${location.origin}.`));
+    .catch((error) => {
+      console.warn(`Lantern: the widget is off (${error.message}) on ${location.origin}.`);
+      api.off(error.message);
+    });
 }

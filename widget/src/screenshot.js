@@ -33,22 +33,46 @@ function fittingScale(wanted) {
   return Math.min(wanted, MAX_CANVAS_SIDE / Math.max(scrollWidth, scrollHeight, 1), area);
 }
 
-function videoFrame(video) {
+// The server refuses an image of more pixels than `maxPixels` (its LANTERN_MAX_IMAGE_PIXELS, in the widget's
+// configuration): a long page drawn whole at the screen's density passed it, and the report went without its
+// screenshot, the visitor being told it was sent. The picture of `width` x `height` CSS pixels is drawn at the
+// scale that keeps it within, below a pixel a CSS pixel if need be.
+function scaleWithin(scale, width, height, maxPixels) {
+  if (!maxPixels) return scale;
+  return Math.min(scale, Math.sqrt(maxPixels / Math.max(1, width * height)));
+}
+
+function videoFrame(video, maxPixels) {
   const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  canvas.getContext("2d").drawImage(video, 0, 0);
+  const scale = scaleWithin(1, video.videoWidth, video.videoHeight, maxPixels);
+  canvas.width = Math.floor(video.videoWidth * scale);
+  canvas.height = Math.floor(video.videoHeight * scale);
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
   return canvas;
 }
 
-async function frameOfTab() {
+// The browser draws the tab as it is, secrets included: in a frame of a tab the size of this window (the one the
+// prompt offers first), the secret fields, the masked elements and the frames are covered by the mask's block.
+// A frame of a tab of another shape cannot be masked reliably (the bar "sharing this tab" may shrink the window
+// once the capture starts, moving everything): it is not sent unmasked, as it was, but thrown away, and the page
+// is rendered instead, as when the visitor declines the prompt. Another surface the visitor chose to share (a
+// window, a screen) is left as they chose it, their picture to check before sending.
+async function frameOfTab(maxPixels, isOwn) {
   const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false, preferCurrentTab: true });
   try {
     const video = document.createElement("video");
     video.srcObject = stream;
     video.muted = true;
     await video.play();
-    return videoFrame(video);
+    const frame = videoFrame(video, maxPixels);
+    const [track] = stream.getVideoTracks();
+    const surface = track && track.getSettings ? track.getSettings().displaySurface : undefined;
+    const ofWindow = Math.abs(frame.width / frame.height - window.innerWidth / window.innerHeight) < 0.02;
+    if (surface === "browser") {
+      if (!ofWindow) throw new Error("the tab's frame is not of the window's shape: its secrets cannot be covered");
+      maskAreas(frame, secretAreas(isOwn), frame.width / window.innerWidth, { x: 0, y: 0 });
+    }
+    return frame;
   } finally {
     stream.getTracks().forEach((track) => track.stop());
   }
@@ -59,6 +83,35 @@ const SCROLLED = "data-lantern-scrolled";
 const STUCK = "data-lantern-stuck";
 const FRAME = "data-lantern-frame";
 const CHOSEN = "data-lantern-chosen";
+const HINT_INK = "data-lantern-hint-ink";
+const TEXT_BOX = "data-lantern-text-box";
+const MASK = "data-lantern-mask"; // the site's: an element the picture never shows
+
+// A field holding a secret by its nature: a password, or a payment card's or a sign-in's datum by its
+// `autocomplete` token (the card's number, security code and expiry; a password; a code sent to sign in). The
+// cardholder's name is left out: it is no secret without the rest, and shown as any name is.
+const SECRET_TOKENS = new Set([
+  "cc-number",
+  "cc-csc",
+  "cc-exp",
+  "cc-exp-month",
+  "cc-exp-year",
+  "current-password",
+  "new-password",
+  "one-time-code",
+]);
+
+function holdsSecret(node) {
+  if (!(node instanceof HTMLInputElement || node instanceof HTMLTextAreaElement || node instanceof HTMLSelectElement)) {
+    return false;
+  }
+  if (node instanceof HTMLInputElement && node.type === "password") return true;
+  const tokens = (node.getAttribute("autocomplete") || "").toLowerCase().split(/\s+/);
+  return tokens.some((token) => SECRET_TOKENS.has(token));
+}
+
+// The colour of the block drawn over a masked element's box.
+const MASK_INK = "#9ca3af";
 
 // What the picture cannot show of the page is drawn as a light grey box with a diagonal, at its size: an image of
 // another site that sends no CORS header (it vanished, or came out a broken-image icon) and a frame's page. An SVG
@@ -74,19 +127,35 @@ const PLACEHOLDER = `data:image/svg+xml,${encodeURIComponent(
 //   of the page's root, not the window: it is marked with its place in the window;
 // - a sticky element stuck to the window's edge (or a scrolled box's) would be drawn where it sits unstuck,
 //   nothing being scrolled in the copy: it is marked with how far it is moved from there;
-// - a box scrolled inside the page would show its start: it is marked with how far it is scrolled;
+// - a box scrolled inside the page would show its start: it is marked with how far it is scrolled, and whether
+//   it holds text of its own (see scrollContent); a text area scrolled is measured too (see textBox);
 // - a frame is drawn as a placeholder (see frameBox): it is marked with its measures, and so is the root of its
 //   page where the widget may read it, as the renderer copies that page's root in place of the frame;
-// - an option chosen is marked as such (see keepFormState).
+// - an option chosen is marked as such (see keepFormState);
+// - an empty field's placeholder is drawn in the field's own ink, the copy having no ::placeholder style: the
+//   field is marked with the placeholder's colour (a triager took the page's grey hint for typed text);
+// - an element the site masks is measured, for the block drawn over it (see maskAreas).
 // The elements of open shadow roots (a web component's) are marked too: the renderer draws them in their host.
 function markPage(isOwn, { inWindow }) {
   const places = [];
   const stickies = [];
   const frames = [];
   const shadowRoots = [];
+  const masks = [];
+  const textBoxes = [];
   for (const node of pageElements(document.body, isOwn, shadowRoots)) {
-    if (node.scrollTop || node.scrollLeft) node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop}`);
+    if (node.hasAttribute(MASK)) masks.push(...node.getClientRects());
+    if (node.scrollTop || node.scrollLeft) {
+      node.setAttribute(SCROLLED, `${node.scrollLeft},${node.scrollTop},${holdsText(node) ? "text" : ""}`);
+      if (node instanceof HTMLTextAreaElement) {
+        node.setAttribute(TEXT_BOX, String(textBoxes.length));
+        textBoxes.push(textBoxStyle(node));
+      }
+    }
     if (node instanceof HTMLOptionElement && node.selected) node.setAttribute(CHOSEN, "");
+    if ((node instanceof HTMLInputElement || node instanceof HTMLTextAreaElement) && node.placeholder && !node.value) {
+      node.setAttribute(HINT_INK, getComputedStyle(node, "::placeholder").color);
+    }
     if (node instanceof HTMLIFrameElement) frames.push(markFrame(node, frames.length));
     const position = inWindow && getComputedStyle(node).position;
     if (position === "fixed") {
@@ -98,7 +167,7 @@ function markPage(isOwn, { inWindow }) {
   }
   markStuck(stickies);
   const unmark = () => {
-    const selector = `[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}],[${CHOSEN}]`;
+    const selector = `[${PIN}],[${SCROLLED}],[${STUCK}],[${FRAME}],[${CHOSEN}],[${HINT_INK}],[${TEXT_BOX}]`;
     const marked = [document, ...shadowRoots].flatMap((root) => [...root.querySelectorAll(selector)]);
     [...marked, ...frames.map((frame) => frame.root)].forEach((node) => {
       if (!node) return;
@@ -107,9 +176,11 @@ function markPage(isOwn, { inWindow }) {
       node.removeAttribute(STUCK);
       node.removeAttribute(FRAME);
       node.removeAttribute(CHOSEN);
+      node.removeAttribute(HINT_INK);
+      node.removeAttribute(TEXT_BOX);
     });
   };
-  return { places, frames, unmark };
+  return { places, frames, masks, textBoxes, unmark };
 }
 
 // The elements under `root` but the widget's, and those of the open shadow roots among them, which are added to
@@ -203,12 +274,59 @@ function stickWhereSeen(copy, stuck) {
   set("right", "auto");
 }
 
+// Text of a block's own (not in a child element) is laid out in anonymous boxes, and an inline element is not
+// moved by a transform: a block holding either has its content moved in a wrapper (see scrollContent), but a
+// flex or grid container, which makes items of its children, text included.
+function holdsText(node) {
+  if (/flex|grid/.test(getComputedStyle(node).display)) return false;
+  return [...node.childNodes].some((child) =>
+    child.nodeType === Node.TEXT_NODE
+      ? child.data.trim()
+      : child instanceof Element && getComputedStyle(child).display === "inline");
+}
+
+// A scrolled box's content is moved by how far it is scrolled: each child element, or, in a box holding text of
+// its own or inline elements (a log in a <pre>, a chat's lines between <br>s, a line too long for its box), the
+// whole content in a block of its own (such boxes were drawn scrolled to their start).
 function scrollContent(copy, scrolled) {
-  const [left, top] = scrolled.split(",").map(Number);
+  const [left, top, text] = scrolled.split(",");
+  const shift = `translate(${-Number(left)}px, ${-Number(top)}px)`;
+  if (text) {
+    const content = document.createElement("div");
+    content.append(...copy.childNodes);
+    for (const [name, value] of [["display", "block"], ["margin", "0"], ["padding", "0"], ["border", "0"]]) {
+      content.style.setProperty(name, value, "important");
+    }
+    content.style.setProperty("transform", shift, "important");
+    copy.appendChild(content);
+    return;
+  }
   for (const child of copy.children) {
     const own = child.style.transform;
-    child.style.transform = `translate(${-left}px, ${-top}px)${own && own !== "none" ? ` ${own}` : ""}`;
+    child.style.transform = `${shift}${own && own !== "none" ? ` ${own}` : ""}`;
   }
+}
+
+// A text area draws its text in a scroller of its own, which its copy starts at the top: a text area scrolled
+// is drawn as a box with its computed style (its copy's has only what differs from a text area's defaults,
+// which a box does not have), its text scrolled in it (see scrollContent). Its scroll bar's room is kept.
+function textBoxStyle(node) {
+  const style = getComputedStyle(node);
+  const declarations = [...style].map((name) => `${name}:${style.getPropertyValue(name)}`);
+  const borders = parseFloat(style.borderLeftWidth) + parseFloat(style.borderRightWidth);
+  const scrollBar = node.offsetWidth - node.clientWidth - borders > 0;
+  return [...declarations, scrollBar ? "scrollbar-gutter:stable" : ""].join(";");
+}
+
+// The copy's own style (where it is pinned or stuck, what hides a secret) goes over the computed one.
+function textBox(copy, style) {
+  const box = document.createElement("div");
+  box.setAttribute("style", `${style};${copy.getAttribute("style") || ""}`);
+  box.style.setProperty("overflow", "hidden", "important");
+  box.textContent = copy.textContent;
+  const [left, top] = copy.getAttribute(SCROLLED).split(",");
+  scrollContent(box, `${left},${top},text`);
+  return box;
 }
 
 // Cloning costs about a millisecond an element, so in a picture of the window the children of an element that
@@ -312,12 +430,79 @@ function hollowOutsideWindow(isOwn) {
 // leaves every field's current value in its copy's value attribute.) The options are those marked on the page
 // (markPage), not those of the select's value, which two options may share: the later one was drawn.
 function keepFormState(copy) {
+  if (holdsSecret(copy) || (copy instanceof HTMLElement && copy.hasAttribute(MASK))) {
+    hideSecret(copy);
+    return;
+  }
   if (copy instanceof HTMLInputElement && (copy.type === "checkbox" || copy.type === "radio")) {
     copy.toggleAttribute("checked", copy.checked);
   } else if (copy instanceof HTMLTextAreaElement) {
     copy.textContent = copy.getAttribute("value");
   } else if (copy instanceof HTMLOptionElement) {
     copy.toggleAttribute("selected", copy.hasAttribute(CHOSEN));
+  }
+  const hintInk = copy instanceof HTMLElement && copy.getAttribute(HINT_INK);
+  if (hintInk) {
+    copy.style.setProperty("color", hintInk, "important");
+    copy.style.setProperty("-webkit-text-fill-color", hintInk, "important");
+  }
+}
+
+// What a visitor typed in a field holding a secret is not drawn, nor its length (a password's dots), nor what
+// a masked element holds: the field is drawn empty, without its placeholder (which an empty one shows), and a
+// select without its options; a masked element's content is hidden, its box keeping its place (a block is
+// drawn over it once the page is: see maskAreas).
+function hideSecret(copy) {
+  if (copy instanceof HTMLInputElement || copy instanceof HTMLTextAreaElement) {
+    copy.setAttribute("value", "");
+    copy.value = "";
+    copy.textContent = "";
+    copy.removeAttribute("placeholder");
+  } else if (copy instanceof HTMLSelectElement) {
+    copy.replaceChildren();
+  }
+  if (copy.hasAttribute(MASK)) {
+    for (const node of [copy, ...copy.querySelectorAll("*")]) {
+      if (node.style) node.style.setProperty("visibility", "hidden", "important");
+    }
+  }
+}
+
+// Where the page's secret fields, masked elements and frames are in the window. A masked element is covered with
+// all it holds: its text and its descendants' boxes (those of open shadow roots too), which may overflow it or be
+// placed outside it, and which are all there is of one laid out as `display: contents`; the body too, when masked.
+// Every frame is covered whole: another site's page (a payment form's card number) cannot be read, and one of the
+// same site is drawn as a placeholder in the rendered page as well, so the picture shows no more of it either way.
+function secretAreas(isOwn) {
+  const areas = [];
+  const covered = new Set();
+  const { body } = document;
+  for (const node of [body, ...pageElements(body, isOwn, [])]) {
+    if (covered.has(node)) continue;
+    if (node.hasAttribute(MASK)) {
+      const content = document.createRange();
+      content.selectNodeContents(node);
+      areas.push(...node.getClientRects(), ...content.getClientRects());
+      for (const inner of pageElements(node, isOwn, [])) {
+        covered.add(inner);
+        areas.push(...inner.getClientRects());
+      }
+    } else if (holdsSecret(node) || node instanceof HTMLIFrameElement) {
+      areas.push(...node.getClientRects());
+    }
+  }
+  return areas;
+}
+
+// A solid block over each masked element's box (each of its lines' for an inline one), in the picture's pixels:
+// nothing of its content shows, not even its length. `origin` is the page's point at the picture's top left.
+function maskAreas(canvas, masks, scale, origin) {
+  const context = canvas.getContext("2d");
+  context.fillStyle = MASK_INK;
+  for (const rect of masks) {
+    const [left, top] = [(rect.left + origin.x) * scale, (rect.top + origin.y) * scale];
+    const [right, bottom] = [(rect.right + origin.x) * scale, (rect.bottom + origin.y) * scale];
+    context.fillRect(Math.floor(left), Math.floor(top), Math.ceil(right - left) + 1, Math.ceil(bottom - top) + 1);
   }
 }
 
@@ -363,13 +548,16 @@ function windowOptions(scale) {
   };
 }
 
-// A frame's copy is replaced once it is in its parent's copy, which is when the parent's own copy is made.
-function keepState(copy, { places, frames }) {
+// A frame's copy, and a scrolled text area's, is replaced once it is in its parent's copy, which is when the
+// parent's own copy is made.
+function keepState(copy, { places, frames, textBoxes = [] }) {
   keepFormState(copy);
   if (!(copy instanceof HTMLElement)) return;
   for (const child of [...copy.children]) {
     const frame = frames[child.getAttribute(FRAME)];
     if (frame) child.replaceWith(frameBox(child, frame, places));
+    const textStyle = textBoxes[child.getAttribute(TEXT_BOX)];
+    if (textStyle) child.replaceWith(textBox(child, textStyle));
   }
   const place = places[copy.getAttribute(PIN)];
   if (place) pin(copy, place);
@@ -379,11 +567,14 @@ function keepState(copy, { places, frames }) {
   if (scrolled) scrollContent(copy, scrolled);
 }
 
-async function renderPage(method, isOwn) {
+async function renderPage(method, isOwn, maxPixels) {
   if (!inlineStylesAllowed()) throw new Error("the page's Content-Security-Policy refuses inline styles (style-src)");
   const inWindow = method !== "fullpage";
   const dense = Math.min(window.devicePixelRatio || 1, MAX_SCALE);
-  const scale = inWindow ? dense : fittingScale(dense);
+  const { scrollWidth, scrollHeight } = document.documentElement;
+  const scale = inWindow
+    ? scaleWithin(dense, window.innerWidth, window.innerHeight, maxPixels)
+    : scaleWithin(fittingScale(dense), scrollWidth, scrollHeight, maxPixels);
   // Where the window is on the whole page, in the picture's pixels: the marking opens there.
   const windowAt = inWindow ? null : { top: window.scrollY * scale, height: window.innerHeight * scale };
   const marked = markPage(isOwn, { inWindow });
@@ -406,19 +597,24 @@ async function renderPage(method, isOwn) {
   } finally {
     marked.unmark();
   }
+  // The picture of the window starts at its top left; that of the whole page at the page's.
+  const origin = inWindow ? { x: 0, y: 0 } : { x: window.scrollX, y: window.scrollY };
+  maskAreas(page, marked.masks, scale, origin);
   await new Promise((resolve) => setTimeout(resolve)); // a violation is reported in a task of its own
   if (refused()) throw new Error("the page's Content-Security-Policy refuses data: images (img-src)");
   return { image: page, windowAt };
 }
 
-// The picture (`image`) and, for one of the whole page, where the visitor's window was in it (`windowAt`).
-export async function takeScreenshot({ method, useScreenCaptureAPI, isOwn }) {
+// The picture (`image`), of at most `maxPixels`, and, for one of the whole page, where the visitor's window was
+// in it (`windowAt`).
+export async function takeScreenshot({ method, useScreenCaptureAPI, isOwn, maxPixels }) {
   if (useScreenCaptureAPI && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
     try {
-      return { image: await frameOfTab(), windowAt: null };
+      return { image: await frameOfTab(maxPixels, isOwn), windowAt: null };
     } catch (_refused) {
-      // The visitor declined the prompt: the rendered page is the next best picture.
+      // The visitor declined the prompt, or the tab's frame could not be masked: the rendered page is the next
+      // best picture.
     }
   }
-  return renderPage(method, isOwn);
+  return renderPage(method, isOwn, maxPixels);
 }

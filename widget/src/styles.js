@@ -1,13 +1,16 @@
 // The widget lives in a shadow root, under a host whose properties are reset inline (widgetHost, in widget.js): the
 // page's CSS cannot reach it and its CSS cannot reach the page. It stacks at the highest z-index there is, and
 // coming after the body, above a page's own elements at that height.
-import { legible, textFor } from "./contrast.js";
+import { legible, textFor, textOn } from "./contrast.js";
 
 export function stylesFor(config, dark) {
   const pick = (light, darkValue) => (dark ? darkValue : light);
   const c = config;
-  const launcherText = pick(c.lightTextColor, c.darkTextColor);
-  const launcherHoverText = pick(c.lightTextHoverColor, c.darkTextHoverColor);
+  const launcherText = textOn(pick(c.lightButtonColor, c.darkButtonColor), pick(c.lightTextColor, c.darkTextColor));
+  const launcherHoverText = textOn(
+    pick(c.lightButtonHoverColor, c.darkButtonHoverColor),
+    pick(c.lightTextHoverColor, c.darkTextHoverColor),
+  );
   // Focus rings and the chosen tool are drawn in the site's colour, moved away from the dialog's background until
   // they show: a light brand colour (yellow) drew rings no one could see on white.
   const ring = legible(c.primaryColor, pick("#ffffff", "#1f2937"));
@@ -57,8 +60,16 @@ h2 { margin: 0; font-size: 17px; }
   /* minmax(0, …), not 1fr: a column of 1fr is as wide as its widest part will go (a file input, a long word), and
      on a phone that was wider than the dialog, which cut the form off on the right. */
   .content { grid-template-columns: minmax(0, 1fr); }
-  /* A phone's tall screenshot would push the title below the fold: it keeps its shape at half the screen. */
-  .shot canvas { width: auto; height: auto; max-width: 100%; max-height: 55vh; margin: 0 auto; }
+  /* A phone's tall screenshot would push the title below the fold: it keeps its shape at half the screen, less in
+     a short window, where focusing the title scrolled the heading, the close button and the tools out of view. */
+  .shot canvas { width: auto; height: auto; max-width: 100%; max-height: max(120px, min(55vh, 100vh - 380px));
+    margin: 0 auto; }
+}
+/* A short window wide enough for two (the widget in a 600 x 400 frame, a phone held sideways) keeps them: in one,
+   the title was below the screenshot, and focusing it scrolled the dialog's top out of view. */
+@media (min-width: 560px) and (max-height: 560px) {
+  .content { grid-template-columns: minmax(0, 3fr) minmax(240px, 2fr); }
+  .shot canvas { width: 100%; max-height: none; }
 }
 .toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }
 .tool, .swatch, .icon-button {
@@ -77,6 +88,9 @@ h2 { margin: 0; font-size: 17px; }
 canvas { display: block; width: 100%; height: auto; border-radius: 6px; cursor: crosshair; touch-action: none;
   border: 1px solid ${pick("#e5e7eb", "#374151")}; }
 canvas:focus-visible { outline: 3px solid ${ring}; outline-offset: 2px; }
+/* The screenshot left out of the report (showIncluded): dimmed, and no crosshair cursor; its note shows. */
+.left-out canvas { opacity: .35; filter: grayscale(1); cursor: default; }
+.left-out-note:empty { display: none; }
 /* A picture of the whole page, scrolled within the dialog (pageScroller). */
 .scroller { max-height: 70vh; overflow: auto; overscroll-behavior: contain; border-radius: 6px; }
 .spoken { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }

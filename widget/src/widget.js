@@ -73,12 +73,14 @@ function fileChooser(config, texts) {
 // (noteDescriptionCut); it describes the field, read out with it.
 function descriptionField(texts) {
   return [
-    field(texts.description, element("textarea", { name: "description", maxlength: 20000,
+    field(texts.description, element("textarea", { name: "description", maxlength: 20000, dir: "auto",
       placeholder: texts.descriptionPlaceholder, "aria-describedby": "lantern-description-cut" })),
     element("p", { className: "hint cut", id: "lantern-description-cut" }),
   ];
 }
 
+// What the visitor types runs in its own script's direction (dir="auto"), whatever the dialog's language: Arabic in
+// an English dialog was laid out left to right, its punctuation at the wrong end. An e-mail address stays as is.
 function reportForm(config, texts) {
   const priorities = element("select", { name: "priority" });
   for (const [value, label] of Object.entries(texts.priorities)) {
@@ -87,10 +89,10 @@ function reportForm(config, texts) {
   const attachments = config.features.attachments ? fileChooser(config, texts) : null;
   return element("form", { novalidate: true }, [
     field(texts.title, element("input", { name: "title", required: true, minlength: TITLE_MIN, maxlength: 200,
-      placeholder: texts.titlePlaceholder, autocomplete: "off" })),
+      placeholder: texts.titlePlaceholder, autocomplete: "off", dir: "auto" })),
     ...descriptionField(texts),
     field(texts.priority, priorities),
-    field(texts.name, element("input", { name: "reporterName", maxlength: 200, autocomplete: "name" })),
+    field(texts.name, element("input", { name: "reporterName", maxlength: 200, autocomplete: "name", dir: "auto" })),
     field(texts.email, element("input", { name: "reporterEmail", type: "email", maxlength: 320, autocomplete: "email" })),
     attachments,
     element("div", { className: "status", id: "lantern-status", role: "status", "aria-live": "polite" }),
@@ -138,10 +140,25 @@ function pageScroller(canvas, windowAt) {
   return { scroller, showWindow };
 }
 
+// Unticked, "Include the screenshot" leaves the picture out of the report: it changed nothing on screen, and the
+// marks were dropped at the send without a word. The picture is dimmed, its tools and marking are off (disabled,
+// read out so), and a note says so; the marks are kept for when the box is ticked again.
+function showIncluded({ include, panel, annotator, note, canvas }, texts) {
+  const included = include.checked;
+  panel.classList.toggle("left-out", !included);
+  for (const button of panel.querySelectorAll(".toolbar button")) button.disabled = !included;
+  // The marking area (role application) is disabled; a picture that takes no marks (role img) is only dimmed.
+  if (included || canvas.getAttribute("role") !== "application") canvas.removeAttribute("aria-disabled");
+  else canvas.setAttribute("aria-disabled", "true");
+  annotator.pause(!included);
+  note.textContent = included ? "" : texts.screenshotLeftOut;
+}
+
 // With annotation on, the screenshot takes marks from a pointer or the keyboard, and what the keyboard did is
 // read out by a live region of its own (the form's status line is for sending). The hint tells of the keyboard
-// only where there is one to expect: not on a phone or a tablet.
-function screenshotPanel({ image, windowAt }, config, texts) {
+// only where there is one to expect: not on a phone or a tablet. `kept` is what a dialog closed before sending
+// left on the same picture: its marks, and whether it was to be included.
+function screenshotPanel({ image, windowAt }, config, texts, kept = null) {
   const annotate = config.features.annotation;
   const canvas = annotate
     ? element("canvas", { tabindex: 0, role: "application", "aria-label": texts.screenshot,
@@ -153,8 +170,10 @@ function screenshotPanel({ image, windowAt }, config, texts) {
   const announce = (event, { count = 0, tool = "" } = {}) => {
     spoken.textContent = say[event].replace("{count}", String(count)).replace("{tool}", tool && texts[tool]);
   };
-  const annotator = createAnnotator(canvas, image, { editable: annotate, announce });
-  const include = element("input", { type: "checkbox", name: "includeScreenshot", checked: true });
+  const annotator = createAnnotator(canvas, image, { editable: annotate, announce, marks: kept ? kept.marks : [] });
+  const include = element("input", { type: "checkbox", name: "includeScreenshot", checked: kept ? kept.included : true,
+    "aria-describedby": "lantern-left-out" });
+  const note = element("p", { className: "hint left-out-note", id: "lantern-left-out" });
   const page = windowAt ? pageScroller(canvas, windowAt) : null;
   const hint = touchOnly() ? texts.annotateHintTouch : texts.annotateHint;
   const panel = element("section", { className: "shot" }, [
@@ -163,7 +182,11 @@ function screenshotPanel({ image, windowAt }, config, texts) {
     annotate ? element("p", { className: "hint", id: "lantern-annotate-hint", text: hint }) : null,
     annotate ? spoken : null,
     element("label", { className: "check" }, [include, element("span", { text: texts.includeScreenshot })]),
+    note,
   ]);
+  const shown = { include, panel, annotator, note, canvas };
+  include.addEventListener("change", () => showIncluded(shown, texts));
+  showIncluded(shown, texts);
   return { panel, annotator, include, annotate, showWindow: page && page.showWindow };
 }
 
@@ -369,21 +392,42 @@ function prefill(form, reporter) {
   form.elements.namedItem("reporterEmail").value = reporter.email || "";
 }
 
-// What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel) is given back when
-// they open it again; a sent report leaves nothing behind. The screenshot is taken afresh. Once the page names
-// another user, the fields that name the reporter are that user's, not the draft's.
+// What the visitor wrote in a dialog closed before sending (Escape, a stray click on Cancel, after a failed send)
+// is given back when they open it again; a sent report leaves nothing behind. So is whether the screenshot was to
+// be included (a visitor who left it out as private sent it after reopening), and a screenshot they marked: its
+// marks were lost, silently, with the screenshot taken afresh. That screenshot comes back, with its marks and the
+// moment it was taken (the page's address, title and context at the time); one without marks is taken afresh, as
+// the page may have changed since. Once the page names another user, the fields that name the reporter are that
+// user's, not the draft's, and the screenshot, its marks and its moment are not given back (on a shared device,
+// the next user's report carried the previous one's marked picture of their page): one is taken afresh.
 const DRAFTED = ["title", "description", "priority", "reporterName", "reporterEmail"];
 const REPORTER_FIELDS = ["reporterName", "reporterEmail"];
 let draft = null;
 
-function keepDraft(form, reporter) {
+function keepDraft(form, reporter, { shot, screenshot, moment }) {
   const values = Object.fromEntries(DRAFTED.map((name) => [name, form.elements.namedItem(name).value]));
-  draft = { values, reporter: JSON.stringify(reporter) };
+  const marks = shot ? shot.annotator.marks() : [];
+  draft = {
+    values,
+    reporter: JSON.stringify(reporter),
+    included: shot ? shot.include.checked : true,
+    marked: marks.length ? { screenshot, moment, marks } : null,
+  };
+}
+
+function draftedBy(reporter) {
+  return Boolean(draft) && draft.reporter === JSON.stringify(reporter);
+}
+
+// The screenshot a dialog closed before sending was marked on, with its marks and its moment, if the page names
+// the same user as then; or nothing.
+function markedDraft(reporter) {
+  return draftedBy(reporter) ? draft.marked : null;
 }
 
 function restoreDraft(form, reporter) {
   if (!draft) return;
-  const sameReporter = draft.reporter === JSON.stringify(reporter);
+  const sameReporter = draftedBy(reporter);
   DRAFTED.filter((name) => sameReporter || !REPORTER_FIELDS.includes(name)).forEach((name) => {
     form.elements.namedItem(name).value = draft.values[name];
   });
@@ -397,15 +441,20 @@ function toast(root, text) {
 }
 
 // What a refused send tells the visitor. A refusal the server explains is shown in its words, already in the
-// visitor's language (a paused project's), but not a key's (401, 404: "The project's settings in Lantern show the
-// key that replaced it" told the visitor of settings they do not have), which the console tells the site's owner.
-// A visitor is told what to correct, not the API's "The request is not valid.", and when to send again, not only to
-// wait. A server's failure or a proxy's error page passes: they may send again in a moment.
-function refusalMessage({ status, retryAfter, body }, texts) {
+// visitor's language, but not a key's (401, 404: "The project's settings in Lantern show the key that replaced it"
+// told the visitor of settings they do not have), which the console tells the site's owner. Nor is the site's
+// (403: an origin the project no longer allows, a paused project): "This origin is not allowed to use this project's
+// widget" is the owner's word, with nothing for the visitor to do; they read that reporting is not available here,
+// to tell the site another way, and the console says why. Lantern's own try page, whose reader is the project's
+// manager, shows the server's words (a pass past its hour: reload the page). A visitor is told what to correct, not
+// the API's "The request is not valid.", and when to send again, not only to wait. A server's failure or a proxy's
+// error page passes: they may send again in a moment.
+function refusalMessage({ status, retryAfter, body }, texts, onTryPage) {
   const keyRefused = status === 401 || status === 404;
   if (body && (keyRefused || status === 403)) console.warn(`Lantern: the report was refused (${body.message}).`);
   if (retryAfter) return texts.tryAgainAt.replace("{time}", clockTime(retryAfter, texts.lang));
   if (!body || status >= 500) return texts.failedForNow;
+  if (status === 403 && !onTryPage) return texts.notAvailableHere;
   if (body.details && body.details.length) return texts.failed; // the details say the rest (showRefusal)
   return (!keyRefused && typeof body.message === "string" && body.message) || texts.failed;
 }
@@ -430,7 +479,8 @@ async function deliver(request, texts) {
     const report = { id: body.reportId, trackingId: body.trackingId || null }; // for the page's event
     return { ok: true, kind: "done", message, report };
   }
-  return { ok: false, kind: "error", message: refusalMessage(answer, texts), details: body.details || [] };
+  const message = refusalMessage(answer, texts, Boolean(request.settings.tryPass));
+  return { ok: false, kind: "error", message, details: body.details || [] };
 }
 
 // A report still on its way when its dialog was closed (Escape while sending) is sent all the same, and how it
@@ -500,7 +550,12 @@ function noteDescriptionCut(form, texts) {
 function openDialog({ root, settings, config, recording, moment, reporter, screenshot, screenshotFailed, onClose,
   onSent, tell }) {
   const texts = config.texts;
-  const shot = screenshot ? screenshotPanel(screenshot, config, texts) : null;
+  const marked = markedDraft(reporter);
+  const kept = draftedBy(reporter) && {
+    included: draft.included,
+    marks: marked && marked.screenshot === screenshot ? marked.marks : [],
+  };
+  const shot = screenshot ? screenshotPanel(screenshot, config, texts, kept) : null;
   const form = reportForm(config, texts);
   prefill(form, reporter);
   restoreDraft(form, reporter);
@@ -529,7 +584,7 @@ function openDialog({ root, settings, config, recording, moment, reporter, scree
   ]);
   const backdrop = element("div", { className: "backdrop" }, [dialog]);
   const close = () => {
-    if (!sent) keepDraft(form, reporter);
+    if (!sent) keepDraft(form, reporter, { shot, screenshot, moment });
     backdrop.remove();
     document.removeEventListener("keydown", onEscape, true);
     document.removeEventListener("focusin", keepFocus, true);
@@ -633,8 +688,9 @@ async function screenshotFor(root, config, isOwn) {
   // (it showed only once the drawing was done), and the click that opened the dialog is over meanwhile.
   await painted();
   try {
-    const { captureMethod: method, useScreenCaptureAPI } = config;
-    return { screenshot: await takeScreenshot({ method, useScreenCaptureAPI, isOwn }), screenshotFailed: false };
+    const { captureMethod: method, useScreenCaptureAPI, maxImagePixels: maxPixels } = config;
+    const screenshot = await takeScreenshot({ method, useScreenCaptureAPI, isOwn, maxPixels });
+    return { screenshot, screenshotFailed: false };
   } catch (error) {
     // The site's developer reads why in the console; the visitor is told in the dialog, in their language.
     console.warn(`Lantern: no screenshot was taken (${error && error.message}).`);
@@ -693,9 +749,14 @@ export function mountWidget({ settings, config, recording, page }) {
       showButton();
       return;
     }
-    // The report tells of the page its screenshot shows, and what the page said of itself then.
-    const moment = { ...recording.moment(), custom: page.customData() };
-    const { screenshot, screenshotFailed } = await screenshotFor(root, config, isOwn);
+    // The report tells of the page its screenshot shows, and what the page said of itself then: a screenshot the
+    // visitor marked in a dialog closed before sending comes back as it was (keepDraft).
+    const reporter = page.reporter();
+    const marked = markedDraft(reporter);
+    const moment = marked ? marked.moment : { ...recording.moment(), custom: page.customData() };
+    const { screenshot, screenshotFailed } = marked
+      ? { screenshot: marked.screenshot, screenshotFailed: false }
+      : await screenshotFor(root, config, isOwn);
     opening = false;
     if (closeWhenOpened) {
       showButton();
@@ -707,7 +768,7 @@ export function mountWidget({ settings, config, recording, page }) {
       page.emit("closed");
     };
     const onSent = (report) => page.emit("submitted", report);
-    closeDialog = openDialog({ root, settings, config, recording, moment, reporter: page.reporter(), screenshot,
+    closeDialog = openDialog({ root, settings, config, recording, moment, reporter, screenshot,
       screenshotFailed, onClose, onSent, tell });
     page.emit("opened");
   };

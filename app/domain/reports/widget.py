@@ -29,6 +29,8 @@ def widget_texts() -> dict[str, object]:
         "capturing": _("Taking a screenshot of the page…"),
         "screenshotFailed": _("The screenshot could not be taken; you can still send the report."),
         "includeScreenshot": _("Include the screenshot"),
+        # Under that box while it is unticked: the picture and its marks stay in the dialog, for ticking it again.
+        "screenshotLeftOut": _("The screenshot and its marks will not be sent; tick the box to include them again."),
         "screenshot": _("Screenshot of the page"),
         # Two sentences, joined as the language writes them (no space after Chinese and Japanese "。").
         "annotateHint": join_sentences(
@@ -92,6 +94,9 @@ def widget_texts() -> dict[str, object]:
         "offline": _("The report could not be sent: the server could not be reached. Please try again."),
         "disconnected": _("You seem to be offline. Please send the report again once you are connected."),
         "noAnswer": _("The report could not be sent: the server did not answer. Please try again."),
+        # A refusal that is the site's (an origin the project no longer allows, a paused project), whose precise
+        # reason the console gives the site's developer.
+        "notAvailableHere": _("Reports cannot be sent from this page right now. Please contact the site another way."),
         # Shown when a report sent from a dialog closed while sending fails: reopening gives the text back.
         "notSentKept": _("The report could not be sent. What you wrote is kept: open the form again to send it."),
     }
