@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -50,6 +49,7 @@ from app.lib.supervisor import (
     Child,
     GaveUpError,
     data_directory_lock,
+    die_with_parent,
     ensure_address_free,
     spawn,
     stop_children,
@@ -326,7 +326,6 @@ def _setting_message(error: SettingError) -> str:
             minimum=format_number(error.minimum),
             maximum=format_number(error.maximum),
         ),
-        Expected.NUMBER: _("a number of at least %(minimum)s", minimum=format_number(error.minimum)),
         Expected.NUMBER_IN_RANGE: _(
             "a number from %(minimum)s to %(maximum)s",
             minimum=format_number(error.minimum),
@@ -749,7 +748,10 @@ def _prepare_data_dir(data_dir: Path) -> None:
 )
 def run_command() -> None:
     settings = get_settings()
-    stop = _stop_on_signals()
+    _stop_on_signals()
+    # `make run` killed (with SIGKILL, say) leaves `run` without a parent: it stops then, as on a SIGTERM, where it
+    # served on with all its children.
+    die_with_parent()
     embedded = None
     servers: list[Child] = []
     _prepare_data_dir(settings.data_dir)
@@ -772,7 +774,7 @@ def run_command() -> None:
                 Child(_("The web server"), lambda: spawn(_granian_args(1))),
                 Child(_("The worker"), lambda: _start_worker(embedded)),
             ]
-            supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])], stop)
+            supervise([*servers, *([_redis_child(embedded)] if embedded is not None else [])])
         except GaveUpError as error:
             raise click.ClickException(_("%(name)s keeps stopping: Lantern stops.", name=str(error))) from None
         finally:
@@ -795,8 +797,7 @@ def _stop(servers: list[Child], embedded: EmbeddedRedis | None) -> None:
     """The web server and the worker first, and the embedded Redis once they are gone: the worker finishes its
     running jobs, which need Redis to the end (stopped together, they were cut off with connection errors), for
     as long as the worker lets them, and a little more for its own stop."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _ignore_stop_signals()
     running = [server.process for server in servers if server.process is not None]
     stop_children(running, timeout=get_settings().worker_stop_seconds + WORKER_STOP_MARGIN_SECONDS)
     if embedded is not None:
@@ -814,17 +815,27 @@ def _redis_child(embedded: EmbeddedRedis) -> Child:
     return Child(_("Redis"), restart, process=embedded.process)
 
 
-def _stop_on_signals() -> threading.Event:
-    """An event set by Ctrl-C or SIGTERM, installed first so that no step can leave children behind."""
-    stop = threading.Event()
+def _stop_on_signals() -> None:
+    """Ctrl-C or SIGTERM leaves whatever step is running, and its `finally` stops the children; installed first
+    so that no step can leave children behind.
+
+    The handler runs in the main thread between two of its steps, wherever it was, so it takes no lock: one that
+    thread held then (waiting on a `threading.Event`, say), or that the handler held itself when a second signal
+    came during the first's (`kill` of `make run`'s process group, which make passes on), would never be released,
+    and `run` would hang stopping nothing. Further signals are ignored from the first on: none cuts the stop short.
+    """
 
     def request_stop(_signum: int, _frame: object) -> None:
-        stop.set()
-        raise SystemExit(0)  # leaves whatever step is running; `finally` stops the children
+        _ignore_stop_signals()
+        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    return stop
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _granian_args(workers: int) -> list[str]:

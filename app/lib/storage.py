@@ -12,14 +12,15 @@ import asyncio
 import hashlib
 import hmac
 import io
+import itertools
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
 import obstore
@@ -38,8 +39,11 @@ logger = structlog.get_logger()
 _SAFE_KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?$")
 # An organization's export archive: beside its projects' folders, never inside one (a project's deletion leaves it).
 _EXPORT_KEY = re.compile(r"^[0-9a-f-]{36}/exports/[0-9a-f]{32}\.zip$")
-# A large file (an export archive) is read this much at a time, never whole into memory.
+# A large file (an export archive, a file of one being imported) is read this much at a time, never whole into memory.
 CHUNK_BYTES = 1024 * 1024
+# The size of each part of a multipart upload to S3 (the least S3 takes, but for the last part; obstore's default).
+_S3_PART_BYTES = 5 * 1024 * 1024
+_S3_PARTS_IN_FLIGHT = 2
 
 
 class InvalidKeyError(ValueError):
@@ -113,8 +117,14 @@ class Storage(Protocol):
     async def put_file(self, key: str, path: Path) -> None:
         """The file at `path`, too large to hold in memory (an export archive), stored a part at a time."""
 
-    def chunks(self, key: str) -> AsyncIterator[bytes]:
-        """The object's bytes a part at a time, for a download; FileNotFoundError when there is none."""
+    async def put_stream(self, key: str, source: IO[bytes]) -> None:
+        """What `source` reads (a file of an organization's archive, of up to a few hundred megabytes), stored a part
+        at a time as it is read. `source.read(size)` gives `size` bytes but at its end, as a buffered file's does.
+        An error of its reading (a zip entry's wrong CRC) is raised as it is, and leaves nothing stored."""
+
+    def chunks(self, key: str) -> AsyncGenerator[bytes, None]:
+        """The object's bytes a part at a time, for a download or an organization's export; FileNotFoundError when
+        there is none, at the first part."""
 
     async def exists(self, key: str) -> bool: ...
 
@@ -149,7 +159,12 @@ class LocalStorage:
         with _store_errors(OSError):
             await asyncio.to_thread(_copy, path, target)
 
-    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+    async def put_stream(self, key: str, source: IO[bytes]) -> None:
+        target = self._path(key)
+        with _store_errors(OSError):
+            await asyncio.to_thread(_copy_from, source, target)
+
+    async def chunks(self, key: str) -> AsyncGenerator[bytes, None]:
         path = self._path(key)
         with _store_errors(OSError):
             file = await asyncio.to_thread(path.open, "rb")
@@ -204,18 +219,28 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _copy(source: Path, path: Path) -> None:
-    with source.open("rb") as data, _partial(path) as file:
-        shutil.copyfileobj(data, file, CHUNK_BYTES)
+    with source.open("rb") as data:
+        _copy_from(data, path)
+
+
+def _copy_from(source: IO[bytes], path: Path) -> None:
+    with _partial(path) as file:
+        shutil.copyfileobj(source, file, CHUNK_BYTES)
 
 
 @contextmanager
 def _partial(path: Path) -> Iterator[io.BufferedWriter]:
-    """A file to write `path`'s bytes to, moved to `path` once written whole and on disk (see `_write`)."""
+    """A file to write `path`'s bytes to, moved to `path` once written whole and on disk (see `_write`). One that
+    cannot be written whole (a full disk) is removed: no row names it, and it kept the space a full disk lacks."""
     partial = path.with_suffix(path.suffix + ".partial")
-    with os.fdopen(_new_file(partial), "wb") as file:
-        yield file
-        file.flush()
-        os.fsync(file.fileno())
+    try:
+        with os.fdopen(_new_file(partial), "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     _sync_folder(path.parent)  # the rename itself, which is the folder's
 
@@ -280,10 +305,29 @@ class S3Storage:
         with _store_errors(BaseError):
             await obstore.put_async(self.store, _stored_key(key), path)
 
-    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+    async def put_stream(self, key: str, source: IO[bytes]) -> None:
+        # A file of one part in one request (a multipart upload takes three: most files are a thumbnail's few
+        # kilobytes); a larger one a part at a time, each read as it is to be sent.
+        first = await asyncio.to_thread(source.read, _S3_PART_BYTES)
+        rest = iter(partial(source.read, CHUNK_BYTES), b"")
+        data = first if len(first) < _S3_PART_BYTES else itertools.chain([first], rest)
+        # Two parts in flight at most: obstore's default of twelve held 60 MB of a file for a slow bucket.
+        with _store_errors(BaseError):
+            await obstore.put_async(
+                self.store, _stored_key(key), data, chunk_size=_S3_PART_BYTES, max_concurrency=_S3_PARTS_IN_FLIGHT
+            )
+
+    async def chunks(self, key: str) -> AsyncGenerator[bytes, None]:
         with _store_errors(BaseError):
             result = await obstore.get_async(self.store, _stored_key(key))
-        async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
+        stream = result.stream(min_chunk_size=CHUNK_BYTES)
+        while True:
+            # A bucket out of reach midway is the store's failure too, as before the first part: an export reading
+            # the file is asked to be tried again, as one that read it whole was.
+            with _store_errors(BaseError):
+                chunk = await anext(stream, None)
+            if chunk is None:
+                return
             yield bytes(chunk)
 
     async def exists(self, key: str) -> bool:

@@ -193,7 +193,8 @@ def test_the_demo_login_is_not_printed_with_a_password_changed_since(data_dir: P
         ("LANTERN_DATABASE_POOL_SIZE", "9" * 23, "it takes a whole number from 1 to 2,147,483,647."),
         ("HOST", "999.1.1.1", "HOST is set to “999.1.1.1”; it takes an IP address"),
         ("LANTERN_DEFAULT_LOCALE", "xx", "it takes one of: en, zh_Hant_TW, zh_Hans_CN, ja, es, de."),
-        ("LANTERN_OUTBOUND_RETRY_SECONDS", "0", "it takes a number of at least 0.1."),
+        ("LANTERN_OUTBOUND_RETRY_SECONDS", "0", "it takes a number from 0.1 to 21,600."),
+        ("LANTERN_OUTBOUND_RETRY_SECONDS", "inf", "it takes a number from 0.1 to 21,600."),  # was taken
         ("LANTERN_STORAGE", "s3", "LANTERN_S3_BUCKET is not set; it takes the bucket's name"),
         ("LANTERN_DATA_DIR", "/proc/nonexistent/x", "“/proc/nonexistent/x”; it takes a directory that Lantern can"),
         ("PORT", "99999", "PORT is set to “99999”; it takes a port number from 1 to 65535."),

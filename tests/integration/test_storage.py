@@ -4,6 +4,7 @@ standalone server, a separate process on loopback) reached through the S3 backen
 from __future__ import annotations
 
 import dataclasses
+import errno
 import io
 import os
 import socket
@@ -11,7 +12,9 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -28,6 +31,7 @@ from app.lib.storage import (
     LocalStorage,
     S3Storage,
     Storage,
+    StorageUnavailableError,
     check_key,
     export_key,
     new_key,
@@ -37,6 +41,7 @@ from app.settings import SettingError, get_settings
 from tenants.context import tenant_scope
 from tests.support.clients import TenantFactory
 from tests.support.environment import environment
+from tests.support.screenshots import files_under
 from tests.support.server import free_port
 
 BUCKET = "lantern-test"
@@ -45,6 +50,13 @@ BUCKET = "lantern-test"
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free loopback port, with one bucket; stopped after the module."""
+    with moto_server() as (endpoint, _server):
+        yield endpoint
+
+
+@contextmanager
+def moto_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A moto S3 server of its own, with one bucket: its address and its process."""
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -55,7 +67,7 @@ def s3_endpoint() -> Iterator[str]:
     try:
         _wait_listening(port, server)
         assert httpx.put(f"{endpoint}/{BUCKET}").status_code == 200
-        yield endpoint
+        yield endpoint, server
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -74,6 +86,10 @@ def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Storage:
+    return s3_store(s3_endpoint, monkeypatch)
+
+
+def s3_store(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Storage:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "lantern-test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "lantern-test-secret")
     settings = dataclasses.replace(
@@ -143,6 +159,54 @@ async def test_a_large_file_is_stored_and_read_back_a_part_at_a_time(store: Stor
         check_key(key)
 
 
+async def test_a_bucket_out_of_reach_while_a_file_is_read_is_the_stores_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An export reads each file a part at a time (it read it whole): a bucket gone out of reach after the first
+    part was an error of no known kind, and the export merely "failed". It is the store's failure, as one before the
+    first part is: the export is told to be tried again once the storage is back."""
+    with moto_server() as (endpoint, server):
+        store = s3_store(endpoint, monkeypatch)
+        key = new_key(uuid4(), uuid4(), "bin")
+        await store.put(key, bytes(32 * CHUNK_BYTES))  # more than the connection's buffers hold
+        chunks = store.chunks(key)
+        assert len(await anext(chunks)) >= CHUNK_BYTES
+        server.kill()
+        server.wait(timeout=10)
+        with pytest.raises(StorageUnavailableError):
+            _ = [chunk async for chunk in chunks]
+
+
+async def test_a_file_of_an_archive_is_stored_as_it_is_read_and_a_damaged_one_leaves_nothing(
+    store: Storage, tmp_path: Path
+) -> None:
+    """A file of an organization's archive is read from the zip as it is stored (it was read whole into memory):
+    one of a few bytes and one of several parts (of an S3 upload too) come back whole. One whose bytes do not match
+    their CRC fails as the zip's damage, not as the store's, and leaves nothing stored, not even in part."""
+    small, large = b"a thumbnail", os.urandom(6 * CHUNK_BYTES + 12_345)
+    archive = tmp_path / "archive.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as writing:
+        writing.writestr("small", small)
+        writing.writestr("large", large)
+    organization_id, project_id = uuid4(), uuid4()
+    with zipfile.ZipFile(archive) as reading:
+        for name, data in (("small", small), ("large", large)):
+            key = new_key(organization_id, project_id, "bin")
+            with reading.open(name) as entry:
+                await store.put_stream(key, entry)
+            assert await store.get(key) == data, name
+
+    damaged = bytearray(archive.read_bytes())
+    at = damaged.index(large[:64]) + len(large) - 1  # its last byte: read after the first parts were sent
+    damaged[at] ^= 0xFF
+    archive.write_bytes(bytes(damaged))
+    key = new_key(organization_id, project_id, "bin")
+    with zipfile.ZipFile(archive) as reading, reading.open("large") as entry, pytest.raises(zipfile.BadZipFile):
+        await store.put_stream(key, entry)
+    assert not await store.exists(key)
+    assert [path for path in files_under(tmp_path) if path.suffix == ".partial"] == []
+
+
 async def test_local_files_are_the_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
     """Under `serve` and `worker` (`run` closes the data directory itself) every organization's screenshots were
     readable by every local account: folders 755 and files 644 under the usual umask."""
@@ -189,6 +253,28 @@ async def test_a_local_file_is_on_disk_before_it_is_said_stored(
     exported = root / export_key(organization_id)
     await store.put_file(str(exported.relative_to(root)), archive)
     assert synced == [organization, exported.with_suffix(".zip.partial"), exported.parent]
+
+
+async def test_a_file_a_full_disk_could_not_take_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its half-written `.partial` stayed for good: no row named it, nothing swept it, and it kept the space of a
+    disk that had just run full. A full disk may say so at the sync of what was written (delayed allocation)."""
+
+    sync = os.fsync
+
+    def disk_full(descriptor: int) -> None:
+        if Path(f"/proc/self/fd/{descriptor}").readlink().suffix == ".partial":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        sync(descriptor)
+
+    root = tmp_path / "uploads"
+    root.mkdir()
+    store = LocalStorage(root)
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(StorageUnavailableError):
+        await store.put(new_key(uuid4(), uuid4(), "png"), b"a screenshot")
+    assert [path for path in root.rglob("*") if path.is_file()] == []
 
 
 async def test_a_projects_objects_are_deleted_and_no_others(store: Storage) -> None:

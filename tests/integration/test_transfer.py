@@ -7,25 +7,36 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import resource
 import signal
 import stat
 import subprocess
 import sys
+import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.domain.accounts.models import User
-from app.domain.organizations.models import Invitation, Membership, Organization
+from app.domain.organizations.models import SLUG_LENGTH, Invitation, Membership, Organization
+from app.domain.reports.attachments import MAX_ATTACHMENT_BYTES
+from app.domain.reports.ingest import MAX_UPLOAD_BYTES
+from app.domain.reports.models import Attachment, Screenshot
+from app.domain.reports.screenshots import largest_processed_image
 from app.domain.transfer.archive import MANIFEST, PEOPLE_KIND, TENANT_KINDS
-from app.domain.transfer.importing import MAX_FILE_BYTES, ArchiveRefusedError, import_organization
+from app.domain.transfer.exporting import export_organization
+from app.domain.transfer.importing import ArchiveRefusedError, import_organization, largest_stored_file
+from app.domain.webhooks.models import Webhook
 from app.lib.database import alchemy_config
+from app.lib.revisions import current_revision
+from app.lib.storage import storage
 from app.settings import get_settings
 from tenants.context import system_scope, tenant_scope
 from tests.integration.test_attachment_images import attach
@@ -41,11 +52,16 @@ _ID_KEYS = {"id", "projectId", "reportId", "url", "thumbnailUrl", "downloadUrl",
 
 
 def lantern(
-    *args: str, lang: str = "en_US.UTF-8", max_file_bytes: int | None = None
+    *args: str,
+    lang: str = "en_US.UTF-8",
+    max_file_bytes: int | None = None,
+    env: dict[str, str] | None = None,
+    interpreter: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI as an operator runs it, on this suite's database, Redis and data directory; with `max_file_bytes`,
-    on a disk as good as full (a file written past that size fails with EFBIG)."""
-    env = {**os.environ, "LANG": lang, "LC_ALL": lang}
+    """The CLI as an operator runs it, on this suite's database, Redis and data directory (with `env`'s variables
+    too); with `max_file_bytes`, on a disk as good as full (a file written past that size fails with EFBIG); with
+    `interpreter`, run by that command instead of this Python."""
+    env = {**os.environ, **(env or {}), "LANG": lang, "LC_ALL": lang}
 
     def full_disk() -> None:
         if max_file_bytes is not None:
@@ -53,7 +69,7 @@ def lantern(
             resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
     return subprocess.run(  # noqa: S603 - our own interpreter and module; the hook only sets a limit
-        [sys.executable, "-m", "app.cli", *args],
+        [*(interpreter or [sys.executable]), "-m", "app.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -64,9 +80,9 @@ def lantern(
 
 
 async def cli(
-    *args: str, lang: str = "en_US.UTF-8", max_file_bytes: int | None = None
+    *args: str, lang: str = "en_US.UTF-8", max_file_bytes: int | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(lantern, *args, lang=lang, max_file_bytes=max_file_bytes)
+    return await asyncio.to_thread(lantern, *args, lang=lang, max_file_bytes=max_file_bytes, env=env)
 
 
 async def get(tenant: Tenant, path: str) -> Any:
@@ -300,8 +316,277 @@ async def test_an_import_that_fails_leaves_no_organization_and_no_file(
             # one was met: undone.
             assert "Traceback" not in failed.stderr
             assert failed.stderr.splitlines()[-1].startswith("Error: The archive is damaged:"), failed.stderr
+            if damage.startswith("a row"):  # the file of the row is named: the driver's words alone named none
+                assert "damaged: screenshots.jsonl: " in failed.stderr.splitlines()[-1], failed.stderr
             assert await organizations() == organizations_before, damage
             assert stored_files() == files_before, damage
+
+
+def rebuilt(
+    path: Path, target: Path, *, leaving_out: Callable[[str], bool], counts: dict[str, int] | None = None
+) -> Path:
+    """The archive at `path` written again to `target` without the entries `leaving_out` picks, its manifest's
+    counts changed by `counts`."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == MANIFEST:
+                manifest = json.loads(data)
+                manifest["counts"].update(counts or {})
+                data = json.dumps(manifest).encode()
+            if not leaving_out(info.filename):
+                copy.writestr(info, data)
+    return target
+
+
+def tampered(path: Path, target: Path, kind: str, changes: dict[str, Any]) -> Path:
+    """The archive at `path` written again to `target` with the first row of `kind` changed by `changes`."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == f"{kind}.jsonl":
+                first, *rest = data.splitlines(keepends=True)
+                data = b"".join([json.dumps({**json.loads(first), **changes}).encode() + b"\n", *rest])
+            copy.writestr(info, data)
+    return target
+
+
+async def test_an_archive_with_values_the_app_does_not_take_is_refused_in_one_line_and_leaves_nothing(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """A tampered archive imported, and broke the instance: a member of role "superadmin" had every request a 500,
+    a severity "apocalyptic" made the organization's reports a 500. Some values SQLite took and PostgreSQL refused,
+    with a traceback (a status of 42, a NUL or 100,000 characters in a title), and a counter of 2**63 overflowed on
+    both. A language "xx-NOPE" or a time zone "Mars/Olympus" of a person or the organization imported, and failed
+    what they read. Each row's values are checked against what their columns take as they are read (a language or
+    a time zone as the API checks one set: a language Lantern does not ship, French, is refused as the API refuses
+    it): a value out of its column's domain is refused as damage, in one line naming the file, the line and the
+    field, and nothing is imported. A value the database refuses nonetheless (a moment before year 1 in UTC) is
+    refused as damage too."""
+    async with tenants.create("Tampered Values") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="TMV")
+        await numbered(tenant, (await report(tenant.client, project["apiKey"], "A plain report"))["id"])
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        before = await organizations()
+        damaged = {
+            "memberships": (
+                {"role": "superadmin"},
+                'memberships.jsonl: Line 1, role: "superadmin" is not one of owner, admin, member, or guest',
+            ),
+            "reports severity": (
+                {"severity": "apocalyptic"},
+                'reports.jsonl: Line 1, severity: "apocalyptic" is not one of',
+            ),
+            "reports status": ({"status": 42}, "reports.jsonl: Line 1, status: 42 is not a value of type VARCHAR(50)"),
+            "reports column": (
+                {"status": "apocalyptic", "status_id": 7},
+                'reports.jsonl: Line 1, status: "apocalyptic" with status id 7 is no column of its project',
+            ),
+            "reports number": (
+                {"number": -5},
+                "reports.jsonl: Line 1, number: -5 is out of range (1 to 2,147,483,647)",
+            ),
+            "reports NUL": ({"title": "A\0B"}, "reports.jsonl: Line 1, title: text with a character no database"),
+            "reports title": ({"title": "x" * 100_000}, "reports.jsonl: Line 1, title: longer than 200 characters"),
+            "reports author": ({"assignee_id": 5}, "reports.jsonl: Line 1, assignee_id: 5 is not a value of type UUID"),
+            "reports time": (
+                {"created_at": "2026-01-01T00:00:00"},
+                'reports.jsonl: Line 1, created_at: "2026-01-01T00:00:00" is not a value of type TIMESTAMP WITH',
+            ),
+            "reports logs": ({"console_logs": ["\0"]}, "reports.jsonl: Line 1, console_logs: text with a character"),
+            "reports title null": ({"title": None}, "reports.jsonl: Line 1, title: no value, where one is required"),
+            "project_counters": (
+                {"last_number": 2**63},
+                "project_counters.jsonl: Line 1, last_number: 9223372036854775808 is out of range (0 to 2,147,483,647)",
+            ),
+            "people locale": (
+                {"locale": "xx-NOPE"},
+                'people.jsonl: Line 1, locale: "xx-NOPE": This language is not available.',
+            ),
+            "people French": ({"locale": "fr-FR"}, 'people.jsonl: Line 1, locale: "fr-FR": This language is not'),
+            "people timezone": (
+                {"timezone": "Mars/Olympus"},
+                'people.jsonl: Line 1, timezone: "Mars/Olympus": This time zone is not known. Use its IANA name',
+            ),
+            "organization default_locale": (
+                {"default_locale": "xx-NOPE"},
+                'organization.jsonl: Line 1, default_locale: "xx-NOPE": This language is not available.',
+            ),
+            "organization timezone": (
+                {"timezone": "berlin"},
+                'organization.jsonl: Line 1, timezone: "berlin": This time zone is not known. Did you mean Europe/',
+            ),
+            # Refused by the database as it binds it (its conversion to UTC overflows): a line, not a traceback.
+            "reports before year 1": ({"created_at": "0001-01-01T00:00:00+14:00"}, "reports.jsonl: "),
+        }
+        for damage, (changes, reason) in damaged.items():
+            kind = damage.split()[0]
+            assert f"{kind}.jsonl" in reason, damage
+            broken = tampered(path, tmp_path / f"{damage}.zip", kind, changes)
+            with pytest.raises(ArchiveRefusedError) as refused:
+                await import_organization(
+                    broken,
+                    revisions=[current_revision()],
+                    progress=lambda _kind, _count: None,
+                    join_existing_accounts=True,
+                )
+            [line] = str(refused.value).splitlines()
+            assert line.startswith(f"The archive is damaged: {reason}"), (damage, line)
+            assert await organizations() == before, damage
+
+        # The operator's command says it in one line, with exit code 1.
+        broken = tampered(path, tmp_path / "role.zip", "memberships", {"role": "superadmin"})
+        failed = await cli("import-organization", str(broken), "--join-existing-accounts")
+        assert failed.returncode == 1, failed.stdout
+        assert "Traceback" not in failed.stderr
+        assert failed.stderr.splitlines()[-1] == (
+            'Error: The archive is damaged: memberships.jsonl: Line 1, role: "superadmin" is not one of owner, admin, '
+            "member, or guest"
+        ), failed.stderr
+        assert await organizations() == before
+
+
+async def test_an_archives_language_tags_are_kept_as_the_api_keeps_them(tenants: TenantFactory, tmp_path: Path) -> None:
+    """A language set through the API as a tag (`de-AT`, `zh-TW`) is kept as the locale Lantern ships (`de`,
+    `zh_Hant_TW`); an archive's was kept as it was written, which no catalog is named."""
+    async with tenants.create("Tagged Languages") as tenant:
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        newcomer = f"newcomer-{tenant.slug}@example.com"  # an account the import makes, with the archive's language
+        tagged = tampered(path, tmp_path / "people.zip", "people", {"email": newcomer, "locale": "de-AT"})
+        tagged = tampered(tagged, tmp_path / "tagged.zip", "organization", {"default_locale": "zh-TW"})
+        imported = await import_organization(tagged, revisions=[current_revision()], progress=lambda _k, _c: None)
+        async with alchemy_config().get_session() as session:
+            with system_scope("test"):
+                locale = await session.scalar(select(User.locale).where(User.email == newcomer))
+                default = await session.scalar(
+                    select(Organization.default_locale).where(Organization.id == imported.organization_id)
+                )
+        assert (locale, default) == ("de", "zh_Hant_TW")
+
+
+async def test_an_archive_whose_longest_slug_is_taken_here_imports_with_it_shortened_to_take_a_suffix(
+    tenants: TenantFactory, tmp_path: Path
+) -> None:
+    """An organization's slug as long as its column takes, the original's on this instance: the slug with its suffix
+    overflowed the column, and the import was refused (SQLite stored it too long). It is shortened to take it."""
+    async with tenants.create("Longest Slug") as tenant:
+        longest = f"{tenant.slug}-{'x' * SLUG_LENGTH}"[:SLUG_LENGTH]
+        async with alchemy_config().get_session() as session, session.begin():
+            with tenant_scope(UUID(tenant.organization_id)):
+                await session.execute(
+                    update(Organization).where(Organization.id == UUID(tenant.organization_id)).values(slug=longest)
+                )
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        imported = await import_organization(
+            path, revisions=[current_revision()], progress=lambda _k, _c: None, join_existing_accounts=True
+        )
+        async with alchemy_config().get_session() as session:
+            with tenant_scope(imported.organization_id):
+                stored = await session.scalar(
+                    select(Organization.slug).where(Organization.id == imported.organization_id)
+                )
+    assert stored == imported.slug
+    assert re.fullmatch(rf"{longest[: SLUG_LENGTH - 7]}-[0-9a-f]{{6}}", imported.slug), imported.slug
+
+
+def peak_memory_of(*args: str) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """The CLI run as `lantern` runs it, by a parent of its own: its peak memory (resident, in bytes) and its run."""
+    measure = (
+        "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:], check=False).returncode; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+    )
+    measured = lantern(*args, interpreter=[sys.executable, "-c", measure, sys.executable])
+    return int(measured.stdout.splitlines()[-1]) * 1024, measured
+
+
+async def test_a_line_longer_than_any_row_is_refused_as_it_is_read_in_bounded_memory(
+    tenants: TenantFactory, tmp_path: Path
+) -> None:
+    """400 MiB of spaces before a row (JSON still) compress to half a megabyte: the import read the line whole, and
+    took a gigabyte of memory. A line past the longest row is refused as damage once it is that long, in one line,
+    reading no more of it."""
+    async with tenants.create("Padded Line") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="PAD")
+        await report(tenant.client, project["apiKey"], "A padded report")
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        padded = tmp_path / "padded.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                if info.filename != "reports.jsonl":
+                    target.writestr(info, source.read(info))
+                    continue
+                with target.open(info.filename, "w", force_zip64=True) as entry:
+                    for _ in range(400):
+                        entry.write(b" " * 1024 * 1024)
+                    entry.write(source.read(info))
+        assert padded.stat().st_size < 2 * 1024 * 1024
+        before = await organizations()
+
+        peak, failed = await asyncio.to_thread(
+            peak_memory_of, "import-organization", str(padded), "--join-existing-accounts"
+        )
+    assert failed.returncode == 1, failed.stdout
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.splitlines()[-1] == "Error: The archive is damaged: reports.jsonl: Line 1: longer than 16 MB"
+    assert peak < 400 * 1024 * 1024, peak
+    assert await organizations() == before
+
+
+async def test_an_archive_short_of_what_its_manifest_counts_is_refused_in_one_line_and_leaves_nothing(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """An archive without its members' file imported as an organization nobody could sign in to, one with fewer
+    reports than its manifest counts imported those it had, and one without its screenshots' files imported them
+    as ready with nothing behind them. Each is refused as a damaged archive, in one line saying what is short, with
+    no organization and no file left; the files the manifest says the source's storage lacked may be absent."""
+    async with tenants.create("Short Archive") as tenant:
+        path = tmp_path / "org.zip"
+        await exported_with_a_screenshot(tenant, "SHT", path)
+        with zipfile.ZipFile(path) as archive:
+            counts = json.loads(archive.read(MANIFEST))["counts"]
+            files = sorted(name for name in archive.namelist() if name.startswith("files/"))
+        assert counts["memberships"] == 1
+        assert counts["reports"] == 1
+        assert (counts["files"], counts["missing_files"], len(files)) == (2, 0, 2)  # the screenshot, its thumbnail
+        organizations_before, files_before = await organizations(), stored_files()
+        damaged = {
+            "no memberships": (
+                rebuilt(path, tmp_path / "members.zip", leaving_out=lambda name: name == "memberships.jsonl"),
+                "en_US.UTF-8",
+                "memberships.jsonl: 0 records, the manifest says 1",
+            ),
+            "more reports counted": (
+                rebuilt(path, tmp_path / "reports.zip", leaving_out=lambda _name: False, counts={"reports": 99}),
+                "de_DE.UTF-8",
+                "reports.jsonl: 1 Datensatz, laut Manifest 99",
+            ),
+            "no files": (
+                rebuilt(path, tmp_path / "files.zip", leaving_out=lambda name: name.startswith("files/")),
+                "en_US.UTF-8",
+                "2 files that screenshots or attachments name are not in the archive (the manifest says 0 missing): "
+                + ", ".join(files),
+            ),
+        }
+        for damage, (broken, lang, reason) in damaged.items():
+            failed = await cli("import-organization", str(broken), "--join-existing-accounts", lang=lang)
+            assert failed.returncode == 1, (damage, failed.stdout, failed.stderr)
+            assert "Traceback" not in failed.stderr
+            assert failed.stderr.splitlines()[-1].endswith(reason), (damage, failed.stderr)
+            assert await organizations() == organizations_before, damage
+            assert stored_files() == files_before, damage
+
+        # The source's storage had lost the screenshot's file: not in the archive, and the manifest says so.
+        lost = {"files": 1, "missing_files": 1}
+        lost_at_the_source = rebuilt(
+            path, tmp_path / "lost.zip", leaving_out=lambda name: name == files[0], counts=lost
+        )
+        imported = await cli("import-organization", str(lost_at_the_source), "--join-existing-accounts")
+        assert imported.returncode == 0, imported.stderr
+        assert len(stored_files() - files_before) == 1
 
 
 async def test_an_archives_file_that_no_record_names_is_left_out(
@@ -332,7 +617,8 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
 ) -> None:
     """A zip whose data is damaged (a wrong CRC, found while reading its rows) was a traceback; a file past the
     largest Lantern stores (a zip bomb's few kilobytes that inflate to anything) was read whole into memory and
-    written to the storage. Both are refused as a damaged archive, before the oversized file is read."""
+    written to the storage. Both are refused as a damaged archive, before the oversized file is read; so is a
+    stored file whose CRC is wrong, found as it is stored, none of it left in the storage."""
     async with tenants.create("Zip Damage") as tenant:
         path = tmp_path / "zip.zip"
         await exported_with_a_screenshot(tenant, "ZIP", path)
@@ -346,7 +632,21 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
         at = data.index(b"The cart is empty")
         data[at] = ord("X")  # the stored bytes changed, their CRC not
         wrong_crc.write_bytes(bytes(data))
+        # A stored file's last byte changed: found as it is stored, after its first bytes were written.
+        wrong_file_crc = tmp_path / "file-crc.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(wrong_file_crc, "w", zipfile.ZIP_STORED) as target:
+            for info in source.infolist():
+                target.writestr(info.filename, source.read(info))
+            stored_name = next(info.filename for info in source.infolist() if info.filename.startswith("files/"))
+            stored = source.read(stored_name)
+        data = bytearray(wrong_file_crc.read_bytes())
+        data[data.index(stored) + len(stored) - 1] ^= 0xFF
+        wrong_file_crc.write_bytes(bytes(data))
 
+        # With few pixels allowed, no processed image outgrows an upload: the largest file is an upload's.
+        few_pixels = 1_000_000
+        assert largest_processed_image(few_pixels) < MAX_UPLOAD_BYTES
+        largest = max(MAX_UPLOAD_BYTES, MAX_ATTACHMENT_BYTES)
         oversized = tmp_path / "oversized.zip"
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(oversized, "w", zipfile.ZIP_DEFLATED) as target:
             # The screenshot's own file, which its row names (a file no row names is not read at all).
@@ -354,17 +654,137 @@ async def test_a_damaged_zip_or_an_oversized_file_is_refused_in_one_line_and_lea
             for info in source.infolist():
                 if info.filename != name:
                     target.writestr(info, source.read(info))
-            target.writestr(name, b"\0" * (MAX_FILE_BYTES + 1))
+            target.writestr(name, b"\0" * (largest + 1))
         assert oversized.stat().st_size < path.stat().st_size + 100_000
 
-        for broken, reason in ((wrong_crc, "Bad CRC-32 for file 'reports.jsonl'"), (oversized, name)):
-            failed = await cli("import-organization", str(broken), "--join-existing-accounts")
+        for broken, reason in (
+            (wrong_crc, "Bad CRC-32 for file 'reports.jsonl'"),
+            (wrong_file_crc, f"Bad CRC-32 for file '{stored_name}'"),
+            (oversized, name),
+        ):
+            failed = await cli(
+                "import-organization",
+                str(broken),
+                "--join-existing-accounts",
+                env={"LANTERN_MAX_IMAGE_PIXELS": str(few_pixels)},
+            )
             assert failed.returncode == 1, (broken, failed.stdout, failed.stderr)
             assert "Traceback" not in failed.stderr
             assert failed.stderr.splitlines()[-1].startswith("Error: The archive is damaged:"), failed.stderr
             assert reason in failed.stderr.splitlines()[-1]
             assert await organizations() == organizations_before, broken
             assert stored_files() == files_before, broken
+
+
+async def test_a_processed_image_larger_than_any_upload_is_exported_and_imported_back(
+    tenants: TenantFactory, worker: Any, tmp_path: Path
+) -> None:
+    """A 9 MB JPEG of quality 45, an upload Lantern takes, is stored re-encoded at quality 90: 18 MB. The import
+    refused any file past the upload's limit ("larger than any file Lantern stores"), so a normal export of it could
+    not be imported back. Its processed file is made that large here directly, as processing would make it."""
+    async with tenants.create("Large Image") as tenant:
+        path = tmp_path / "large.zip"
+        project = await tenant.create_project("Photos", trackingPrefix="LRG")
+        shot = await screenshot_report(tenant, project, "A large photo")
+        await processed(tenant, shot["id"])
+        async with alchemy_config().get_session() as session:
+            with tenant_scope(UUID(tenant.organization_id)):
+                key = await session.scalar(select(Screenshot.key))
+        assert key is not None
+        reencoded = os.urandom(18_269_664)
+        assert MAX_UPLOAD_BYTES < len(reencoded) < largest_processed_image(get_settings().max_image_pixels)
+        await storage().put(key, reencoded)
+        assert (await cli("export-organization", tenant.organization_id, str(path))).returncode == 0
+        files_before = stored_files()
+
+        imported = await cli("import-organization", str(path), "--join-existing-accounts")
+        assert imported.returncode == 0, imported.stderr
+        added = stored_files() - files_before
+        assert reencoded in {file.read_bytes() for file in added}
+
+
+async def test_an_archives_large_file_is_imported_in_bounded_memory(tenants: TenantFactory, tmp_path: Path) -> None:
+    """Each stored file of an archive was read whole into memory to be stored: a processed image may be 240 MB.
+    It is stored as it is read from the zip, a part at a time: the import's peak of memory (as Python allocates
+    it) is a fraction of the file's size."""
+    async with tenants.create("Large File") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="LGF")
+        first = await report(tenant.client, project["apiKey"], "Big notes")
+        await attach(tenant, first["id"], "notes.bin", b"to be replaced", "application/octet-stream")
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        size = 48 * 1024 * 1024
+        assert size < largest_stored_file()
+        large = tmp_path / "large.zip"
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(large, "w", zipfile.ZIP_DEFLATED) as target:
+            [name] = [info.filename for info in source.infolist() if info.filename.startswith("files/")]
+            for info in source.infolist():
+                if info.filename != name:
+                    target.writestr(info, source.read(info))
+            with target.open(name, "w", force_zip64=True) as entry:
+                for _ in range(size // (1024 * 1024)):
+                    entry.write(b"\0" * 1024 * 1024)
+        files_before = stored_files()
+
+        tracemalloc.start()
+        try:
+            await import_organization(
+                large, revisions=[current_revision()], progress=lambda _k, _c: None, join_existing_accounts=True
+            )
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    [stored] = stored_files() - files_before
+    assert stored.stat().st_size == size
+    assert peak < size // 4, peak
+
+
+async def test_an_organizations_large_file_is_exported_in_bounded_memory(
+    tenants: TenantFactory, tmp_path: Path
+) -> None:
+    """Each stored file was read whole into memory to be written to the archive: a processed image may be 240 MB,
+    read in the worker beside its other jobs. It is copied into the archive a part at a time as the storage reads
+    it: the export's peak of memory (as Python allocates it) is a fraction of the file's size. The archive holds it
+    whole; a file the storage lost is still counted as missing and left out."""
+    async with tenants.create("Large Export") as tenant:
+        project = await tenant.create_project("Shop", trackingPrefix="LGE")
+        first = await report(tenant.client, project["apiKey"], "Big notes")
+        await attach(tenant, first["id"], "notes.bin", b"to be replaced", "application/octet-stream")
+        await attach(tenant, first["id"], "lost.bin", b"to be lost", "application/octet-stream")
+        organization_id = UUID(tenant.organization_id)
+        async with alchemy_config().get_session() as session:
+            with tenant_scope(organization_id):
+                keys = dict((await session.execute(select(Attachment.name, Attachment.key))).tuples().all())
+        large, lost = keys["notes.bin"], keys["lost.bin"]
+        assert large is not None
+        assert lost is not None
+        size = 48 * 1024 * 1024
+        zeros = tmp_path / "zeros.bin"
+        with zeros.open("wb") as file:
+            file.truncate(size)
+        with zeros.open("rb") as source:
+            await storage().put_stream(large, source)
+        await storage().delete(lost)
+        path = tmp_path / "org.zip"
+
+        tracemalloc.start()
+        try:
+            manifest = await export_organization(
+                organization_id, path, revision=current_revision(), progress=lambda _k, _c: None
+            )
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < size // 4, peak
+    assert (manifest.counts["files"], manifest.counts["missing_files"]) == (1, 1)
+    with zipfile.ZipFile(path) as archive:
+        assert [info.filename for info in archive.infolist() if info.filename.startswith("files/")] == [
+            f"files/{large}"
+        ]
+        assert archive.getinfo(f"files/{large}").file_size == size
+        assert archive.testzip() is None  # every entry's CRC is right, read a part at a time
+        assert json.loads(archive.read(MANIFEST))["counts"]["missing_files"] == 1
+    assert [file for file in files_under(tmp_path) if file.suffix == ".partial"] == []
 
 
 async def test_an_archive_that_cannot_be_written_is_told_as_such_and_leaves_no_file(
@@ -592,6 +1012,36 @@ async def test_an_archive_whose_owner_has_an_account_here_is_refused_unless_the_
         assert joined.returncode == 0, joined.stderr
         [copy] = await copies(name, tenant.organization_id)
         assert (await people_of(copy))[tenant.email] == {"role": "owner", "pending": False, "opens_account": None}
+
+
+async def test_a_webhooks_password_in_its_address_never_travels(tenants: TenantFactory, tmp_path: Path) -> None:
+    """A webhook's address with HTTP Basic credentials (`https://user:secret@host/in`) was written whole to the
+    archive, and imported with its password. The archive holds it without the password (its user stays, to say
+    whose password to enter again), and an archive written before holds one that the import leaves out."""
+    name = "Basic Hook Transfer"
+    async with tenants.create(name) as tenant:
+        hook = await tenant.client.post(
+            "/api/v1/webhooks",
+            json={"url": "https://hook%40acme:s3%40cret@hooks.example.com/in", "events": ["report.created"]},
+        )
+        assert hook.status_code == 201, hook.text
+        path = tmp_path / "org.zip"
+        assert (await cli("export-organization", tenant.slug, str(path))).returncode == 0
+        with zipfile.ZipFile(path) as archive:
+            written = archive.read("webhooks.jsonl").decode()
+        assert "s3%40cret" not in written
+        assert [json.loads(line)["url"] for line in written.splitlines()] == [
+            "https://hook%40acme@hooks.example.com/in"
+        ]
+
+        older = tampered(path, tmp_path / "older.zip", "webhooks", {"url": "https://hook:s3cret@hooks.example.com/in"})
+        imported = await cli("import-organization", str(older), "--join-existing-accounts")
+        assert imported.returncode == 0, imported.stderr
+        [copy] = await copies(name, tenant.organization_id)
+        async with alchemy_config().get_session() as session:
+            with tenant_scope(copy):
+                urls = list(await session.scalars(select(Webhook.url)))
+        assert urls == ["https://hook@hooks.example.com/in"]
 
 
 async def accept(app: Any, token: str, password: str) -> Any:

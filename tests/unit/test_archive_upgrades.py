@@ -78,9 +78,9 @@ def test_rows_are_brought_up_to_date_one_at_a_time_as_they_are_read(tmp_path: Pa
 
     with zipfile.ZipFile(path) as archive:
         rows = archived_rows(archive, reports, ArchiveUpgrade({"reports": (step,)}))
-        assert next(rows) == {"n": 0, "seen": ["step"]}
+        assert next(rows).values == {"n": 0, "seen": ["step"]}
         assert stepped == [0]
-        assert [row["n"] for row in rows] == [1, 2]
+        assert [row.values["n"] for row in rows] == [1, 2]
     assert stepped == [0, 1, 2]
 
 

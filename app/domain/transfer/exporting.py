@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from app.domain.transfer.archive import (
     FILES_PROGRESS,
     FORMAT_VERSION,
     MANIFEST,
+    MISSING_FILES,
     ORGANIZATION_KIND,
     PEOPLE_KIND,
     TENANT_KINDS,
@@ -34,7 +37,7 @@ from app.domain.transfer.archive import (
 )
 from app.lib.database import alchemy_config, snapshot_engine
 from app.lib.i18n import gettext as _
-from app.lib.storage import InvalidKeyError, check_key, storage
+from app.lib.storage import InvalidKeyError, Storage, check_key, storage
 from tenants.context import system_scope, tenant_scope
 
 EXPORT_BATCH = 500
@@ -132,7 +135,7 @@ async def _write_archive(
             organization = await writer.organization()
             counts = {kind.name: await writer.kind(kind) for kind in TENANT_KINDS}
             counts[PEOPLE_KIND.name] = await writer.people()
-            counts["files"], counts["missing_files"] = await writer.files()
+            counts[FILES_PROGRESS], counts[MISSING_FILES] = await writer.files()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         revision=revision,
@@ -199,7 +202,7 @@ class _ArchiveWriter:
         count = 0
         with self.archive.open(kind.file, "w", force_zip64=True) as entry:
             async for batch in self._batches(kind.table, *(column for column in kind.columns() if column.name != "id")):
-                rows = [row._asdict() for row in batch]
+                rows = [kind.without_credentials(row._asdict()) for row in batch]
                 for row in rows:
                     self.named.update(row[name] for name in named if row[name] is not None)
                     self.named.update(_assignees_in(row.get("changes")))
@@ -238,17 +241,30 @@ class _ArchiveWriter:
             columns = [table.c[column] for kind, column in FILE_COLUMNS if kind == kind_name]
             async for batch in self._batches(table, *columns, where=or_(*(column.is_not(None) for column in columns))):
                 for key in (key for _id, *keys in batch for key in keys if self._is_own(key)):
-                    try:
-                        data = await store.get(key)
-                    except FileNotFoundError:
+                    if await self._file(store, key):
+                        written += 1
+                    else:
                         missing += 1
-                        continue
-                    self.archive.writestr(FILES + key, data)
-                    written += 1
                 self.progress(FILES_PROGRESS, written)
         if not written:
             self.progress(FILES_PROGRESS, 0)
         return written, missing
+
+    async def _file(self, store: Storage, key: str) -> bool:
+        """The stored file copied into the archive a part at a time as the storage reads it, never whole (a processed
+        image may be 240 MB, and the worker runs other jobs beside the export); False when the storage has none."""
+        async with aclosing(store.chunks(key)) as chunks:  # its file closed, should the archive's fail to be written
+            try:
+                first = await anext(chunks, b"")  # a missing file is found here, before its entry is begun
+            except FileNotFoundError:
+                return False
+            info = zipfile.ZipInfo(FILES + key, date_time=time.localtime()[:6])
+            info.compress_type = self.archive.compression
+            with self.archive.open(info, "w", force_zip64=True) as entry:
+                entry.write(first)
+                async for chunk in chunks:
+                    entry.write(chunk)
+        return True
 
     def _is_own(self, key: str | None) -> bool:
         """A key Lantern made under this organization's prefix: no other tenant's file is named into its archive."""

@@ -10,17 +10,17 @@ signed in) counts as none: its invitation here opens it too. An account of this 
 in its role too, as an admin invites it: its holder never joined the organization here, and accepts with their
 password, or not at all. Only the operator's word (`join_existing_accounts`, when they move their own people) joins
 such accounts at once. The rows are written in one transaction, and the files it wrote are deleted again if it
-fails. An archive of an older version is read in this version's form of data (upgrades.py).
+fails; an archive that does not hold what its manifest counts (a kind's records, the files they name) is refused
+before any file is written. An archive of an older version is read in this version's form of data (upgrades.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import secrets
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,12 +29,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from app.domain.accounts.models import User
-from app.domain.accounts.services import normalize_email
+from app.domain.accounts.services import SLUG_ATTEMPTS, normalize_email, slug_candidates
 from app.domain.emails.models import OutgoingEmail
 from app.domain.emails.services import INVITATION_MAIL
 from app.domain.organizations.models import Invitation, Role
@@ -46,24 +46,29 @@ from app.domain.organizations.services import (
 )
 from app.domain.reports.attachments import MAX_ATTACHMENT_BYTES
 from app.domain.reports.ingest import MAX_UPLOAD_BYTES
-from app.domain.reports.models import ProjectCounter, Report
+from app.domain.reports.models import DEFAULT_STATUS_IDS, NEW_STATUS, ProjectCounter, Report
+from app.domain.reports.screenshots import largest_processed_image
 from app.domain.reports.search import search_fields
 from app.domain.transfer.archive import (
     FILES,
     FILES_PROGRESS,
     FORMAT_VERSION,
     MANIFEST,
+    MISSING_FILES,
     ORGANIZATION_KIND,
     PEOPLE_KIND,
     TENANT_KINDS,
+    InvalidValueError,
     Kind,
     Manifest,
     decoded,
+    shown,
 )
 from app.domain.transfer.upgrades import ArchiveUpgrade, archive_upgrade, archived_revisions
 from app.domain.webhooks.models import DisabledReason
 from app.domain.webhooks.services import SECRET_PREFIX
 from app.lib.database import alchemy_config
+from app.lib.i18n import format_megabytes, format_number, ngettext
 from app.lib.i18n import gettext as _
 from app.lib.mail import mail_configured
 from app.lib.names import distinct_names, name_key
@@ -75,19 +80,57 @@ from tenants.context import tenant_scope
 from tenants.db import scoped
 
 IMPORT_BATCH = 500
+# A batch's rows are written once they are this many bytes of JSON, if not as many as IMPORT_BATCH: so many rows
+# of the largest lines are not held at once.
+IMPORT_BATCH_BYTES = 32 * 1024 * 1024
+# The longest line of a kind's file. Every row is made of requests of at most 1 MiB (a report's of a few: filed,
+# then its description changed), so a longer line is no row of Lantern's: it is refused as it is read, before it is
+# held whole (400 MiB of spaces, compressed a thousandfold, took a gigabyte to read). A kind's file may be as long as
+# its rows make it: it is read a line at a time.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+# How many of the files the records name, and the archive lacks, a refusal names (the rest are counted).
+_MISSING_FILES_NAMED = 3
 Progress = Callable[[str, int], None]
 _KINDS = {kind.name: kind for kind in TENANT_KINDS}
-_SLUG_ATTEMPTS = 5
-# The largest file Lantern stores (a screenshot or an attached file as sent; what processing makes is smaller): an
-# archive's file past it is no file of Lantern's, and is refused before it is read, as its size says (a zip entry
-# that inflates past its stated size fails its check), so that no such entry fills the memory or the storage.
-MAX_FILE_BYTES = max(MAX_UPLOAD_BYTES, MAX_ATTACHMENT_BYTES)
 # What a damaged zip's reading raises: a wrong CRC or a truncated entry, a broken compressed stream.
 _DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError)
+# What an archive's content makes fail: a row or file missing or garbled, one naming a row the archive does not hold,
+# JSON nested past the parser's depth, a value the database refuses as it binds or stores it (what the values' checks
+# let through, as a row naming one the archive lacks).
+_DAMAGED_CONTENT = (KeyError, ValueError, TypeError, OverflowError, RecursionError, StatementError, *_DAMAGED_ZIP)
 # An account nobody has used: made without a password (by an earlier import, or an invitation nobody accepted yet),
 # never signed in. Nobody here holds it until an invitation that opens it is accepted; one with a password is
 # someone's, and is never opened again.
 _UNUSED_ACCOUNT = and_(User.password_hash.is_(None), User.last_login_at.is_(None))
+
+
+def largest_stored_file() -> int:
+    """The largest file Lantern stores: a file attached as sent, or a processed image (or its thumbnail), which may
+    be larger than the image sent (a JPEG re-encoded at a higher quality), within this instance's pixel limit. An
+    archive's file past it is no file of Lantern's, and is refused before it is read, as its size says (a zip entry
+    that inflates past its stated size fails its check), so that no such entry fills the memory or the storage. An
+    archive of an instance that allowed more pixels imports once LANTERN_MAX_IMAGE_PIXELS allows as many here."""
+    return max(MAX_UPLOAD_BYTES, MAX_ATTACHMENT_BYTES, largest_processed_image(get_settings().max_image_pixels))
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedRow:
+    """A row as a kind's file holds it: its line's number and length (in bytes), and its values by column."""
+
+    line: int
+    size: int
+    values: dict[str, Any]
+
+
+class DamagedRowError(ValueError):
+    """A line of a kind's file that holds no row this version takes: its number, the column at fault (when one
+    is), and why, in the reader's language."""
+
+    def __init__(self, line: int, reason: str, column: str | None = None) -> None:
+        if column is None:
+            super().__init__(_("Line %(line)s: %(reason)s", line=line, reason=reason))
+        else:
+            super().__init__(_("Line %(line)s, %(field)s: %(reason)s", line=line, field=column, reason=reason))
 
 
 class ArchiveRefusedError(Exception):
@@ -138,15 +181,38 @@ def read_manifest(archive: zipfile.ZipFile, revisions: Sequence[str]) -> Manifes
     return manifest
 
 
-def archived_rows(archive: zipfile.ZipFile, kind: Kind, upgrade: ArchiveUpgrade) -> Iterator[dict[str, Any]]:
-    """The archive's rows of `kind`, one at a time as they are read, each in this version's form (`upgrade`: the
-    steps of the migrations since the archive's revision)."""
+def archived_rows(archive: zipfile.ZipFile, kind: Kind, upgrade: ArchiveUpgrade) -> Iterator[ArchivedRow]:
+    """The archive's rows of `kind`, one at a time as they are read (a line of at most MAX_LINE_BYTES), each in
+    this version's form (`upgrade`: the steps of the migrations since the archive's revision); `DamagedRowError`
+    for a line that holds no JSON object."""
     if kind.file not in archive.namelist():  # a kind an older format did not have
         return
     with archive.open(kind.file) as entry:
-        for line in io.TextIOWrapper(entry, encoding="utf-8"):
+        for number, line in enumerate(iter(lambda: entry.readline(MAX_LINE_BYTES + 1), b""), start=1):
+            if len(line) > MAX_LINE_BYTES:
+                too_long = _("longer than %(size)s", size=format_megabytes(MAX_LINE_BYTES))
+                raise DamagedRowError(number, too_long)
             if line.strip():
-                yield upgrade.row(kind.name, json.loads(line))
+                yield ArchivedRow(number, len(line), upgrade.row(kind.name, _parsed(number, line)))
+
+
+def _parsed(number: int, line: bytes) -> dict[str, Any]:
+    try:
+        row = json.loads(line.decode(), parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or nested past the parser's depth
+        raise DamagedRowError(number, str(error)) from None
+    if not isinstance(row, dict):
+        raise DamagedRowError(number, _not_of_type(row, "JSON object"))
+    return row
+
+
+def _no_constant(constant: str) -> Any:
+    """NaN and Infinity, which Python's JSON reads and no database's JSON takes, are no JSON."""
+    raise ValueError(_not_of_type(constant, "JSON"))
+
+
+def _not_of_type(value: Any, name: str) -> str:
+    return _("%(value)s is not a value of type %(type)s", value=shown(value), type=name)
 
 
 async def import_organization(
@@ -162,18 +228,25 @@ async def import_organization(
         importer = _Importer(archive, read_manifest(archive, revisions), progress, join_existing_accounts)
         try:
             return await importer.run()
-        except (KeyError, ValueError, TypeError, IntegrityError, *_DAMAGED_ZIP) as error:
-            # A row or file missing or garbled, or one naming a row the archive does not hold.
+        except BaseException as error:
             await importer.remove_files()
-            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=_reason(error))) from error
-        except BaseException:
-            await importer.remove_files()
-            raise
+            if not isinstance(error, _DAMAGED_CONTENT) or _database_failed(error):
+                raise
+            reason = _reason(error)
+            if importer.reading is not None:  # which file, of a row that is not JSON or names one that is missing
+                reason = _("%(file)s: %(reason)s", file=importer.reading, reason=reason)
+            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason=reason)) from error
+
+
+def _database_failed(error: BaseException) -> bool:
+    """A connection refused, lost or never opened: the database's failure, which the command tells as such."""
+    lost = isinstance(error, DBAPIError) and error.connection_invalidated
+    return lost or isinstance(error, OperationalError | InterfaceError)
 
 
 def _reason(error: Exception) -> str:
     """The failure in one line: the driver's own first line for the database's (asyncpg's runs on with DETAIL)."""
-    origin = error.orig if isinstance(error, IntegrityError) and error.orig is not None else error
+    origin = error.orig if isinstance(error, StatementError) and error.orig is not None else error
     cause = origin.__cause__ or origin
     lines = str(cause).strip().splitlines()
     return lines[0] if lines else type(cause).__name__
@@ -239,14 +312,48 @@ class _Importer:
         self.project_names: dict[UUID, str] = {}  # old id: name, to name the projects to connect to GitHub again
         self.stored: set[UUID] = set()  # the new projects that files were written under
         self.named_files: set[str] = set()  # the files' keys that the archive's screenshots and attachments name
+        self.read: Counter[str] = Counter()  # the rows read of each kind, to be what the manifest counts
+        self.reading: str | None = None  # the file whose rows are read and written now, for a refusal to name
+        self.columns: dict[Any, dict[Any, Any]] = {}  # each project's custom columns: status id by name
+
+    def _rows(self, kind: Kind) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The rows of `kind` as the table takes them, each checked (`DamagedRowError`), with their lines' sizes."""
+        self.reading = kind.file
+        for row in archived_rows(self.archive, kind, self.upgrade):
+            self.read[kind.name] += 1
+            try:
+                values = decoded(kind, row.values)
+                self._check_rules(kind, values)
+            except InvalidValueError as error:
+                raise DamagedRowError(row.line, error.reason, error.column) from None  # its words say it all
+            yield row.size, values
+
+    def _check_rules(self, kind: Kind, row: dict[str, Any]) -> None:
+        """What the app holds of a report beyond its columns' values: its status is a column of its board, and its
+        status id, when it has one, that column's (any other fails the board, and its status id's filter). A
+        default column's status without its id is taken: rows stored before status ids were kept have none."""
+        if kind.name == "project_columns":
+            self.columns.setdefault(row.get("project_id"), {})[row.get("name")] = row.get("status_id")
+        elif kind.name == "reports":
+            status, status_id = row.get("status", NEW_STATUS), row.get("status_id")
+            board = {**DEFAULT_STATUS_IDS, **self.columns.get(row.get("project_id"), {})}
+            if status not in board or status_id not in {None, board[status]}:
+                reason = _(
+                    "%(status)s with status id %(status_id)s is no column of its project",
+                    status=shown(status),
+                    status_id=shown(status_id),
+                )
+                raise InvalidValueError("status", reason)
 
     def _batches(self, kind: Kind) -> Iterator[list[dict[str, Any]]]:
         batch: list[dict[str, Any]] = []
-        for row in archived_rows(self.archive, kind, self.upgrade):
-            batch.append(decoded(kind, row))
-            if len(batch) == IMPORT_BATCH:
+        size = 0
+        for line_size, row in self._rows(kind):
+            batch.append(row)
+            size += line_size
+            if len(batch) == IMPORT_BATCH or size >= IMPORT_BATCH_BYTES:
                 yield batch
-                batch = []
+                batch, size = [], 0
         if batch:
             yield batch
 
@@ -262,9 +369,47 @@ class _Importer:
                 for kind in TENANT_KINDS:
                     if kind.name != "memberships":
                         imported.counts[kind.name] = await self._kind(session, kind, imported)
+                self.reading = None
+                self._check_complete()
                 await self._continue_numbering(session)
                 imported.counts["files"] = await self._files()
         return imported
+
+    def _check_complete(self) -> None:
+        """The archive holds what its manifest counts: each kind's records, as many as it says (a kind's file left
+        out reads as none), and every stored file its records name, but for those the manifest says were missing
+        from the source's storage. Checked once every row is read (and written, to be rolled back) and before any
+        file is stored: an archive short of its members, its comments or its screenshots' files would import as an
+        organization nobody can sign in to, or with reports that lost part of themselves."""
+        problems = [
+            ngettext(
+                "%(file)s: %(num)s record, the manifest says %(expected)s",
+                "%(file)s: %(num)s records, the manifest says %(expected)s",
+                self.read[kind.name],
+                file=kind.file,
+                expected=format_number(self.manifest.counts.get(kind.name, 0)),
+            )
+            for kind in (PEOPLE_KIND, *TENANT_KINDS)
+            if self.read[kind.name] != self.manifest.counts.get(kind.name, 0)
+        ]
+        present = {name.removeprefix(FILES) for name in self.archive.namelist() if name.startswith(FILES)}
+        absent = sorted(self.named_files - present)
+        missing = self.manifest.counts.get(MISSING_FILES, 0)
+        if len(absent) > missing:
+            names = [FILES + key for key in absent[:_MISSING_FILES_NAMED]]
+            problems.append(
+                ngettext(
+                    "%(num)s file that a screenshot or attachment names is not in the archive (the manifest says "
+                    "%(missing)s missing): %(names)s",
+                    "%(num)s files that screenshots or attachments name are not in the archive (the manifest says "
+                    "%(missing)s missing): %(names)s",
+                    len(absent),
+                    missing=format_number(missing),
+                    names=", ".join(names) + (", …" if len(absent) > len(names) else ""),
+                )
+            )
+        if problems:
+            raise ArchiveRefusedError(_("The archive is damaged: %(reason)s", reason="; ".join(problems)))
 
     async def _people(self, session: AsyncSession, members: dict[UUID, dict[str, Any]]) -> set[UUID]:
         """Each person matched with this instance's account of the same address; a member or guest with none gets
@@ -294,19 +439,17 @@ class _Importer:
         return opening
 
     async def _organization(self, session: AsyncSession) -> Imported:
-        [row] = [
-            decoded(ORGANIZATION_KIND, line) for line in archived_rows(self.archive, ORGANIZATION_KIND, self.upgrade)
-        ]
+        [row] = [values for _size, values in self._rows(ORGANIZATION_KIND)]
         row["id"] = self.ids.organization_id
-        slug = row["slug"]
-        for attempt in range(_SLUG_ATTEMPTS):  # another organization here may have the slug (its original)
-            row["slug"] = slug if attempt == 0 else f"{slug}-{secrets.token_hex(3)}"
+        # Another organization here may have the slug (its original): a suffix is added, the slug shortened to fit.
+        for attempt, slug in enumerate(slug_candidates(row["slug"])):
+            row["slug"] = slug
             try:
                 async with session.begin_nested():
                     await session.execute(insert(ORGANIZATION_KIND.table), [row])
                 break
             except IntegrityError:
-                if attempt == _SLUG_ATTEMPTS - 1:
+                if attempt == SLUG_ATTEMPTS - 1:
                     raise
         return Imported(self.ids.organization_id, row["name"], row["slug"])
 
@@ -454,6 +597,7 @@ class _Importer:
         """The archive's stored files that its screenshots and attachments name, written to this instance's storage
         under the new organization's keys; a file no row names would be kept for nothing, and is left out."""
         store = storage()
+        largest = largest_stored_file()
         count = 0
         for info in self.archive.infolist():
             if not info.filename.startswith(FILES) or info.is_dir():
@@ -462,10 +606,11 @@ class _Importer:
             key = self.ids.key(old_key)
             if old_key not in self.named_files:
                 continue
-            if info.file_size > MAX_FILE_BYTES:
+            if info.file_size > largest:
                 raise ValueError(_("%(name)s is larger than any file Lantern stores.", name=info.filename))
             self.stored.add(UUID(key.split("/")[1]))
-            await store.put(key, self.archive.read(info))
+            with self.archive.open(info) as entry:  # read as it is stored, never whole (a file may be 240 MB)
+                await store.put_stream(key, entry)
             count += 1
             if count % IMPORT_BATCH == 0:
                 self.progress(FILES_PROGRESS, count)

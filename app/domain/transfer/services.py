@@ -29,7 +29,7 @@ from app.lib.errors import not_found
 from app.lib.i18n import gettext as _
 from app.lib.queue import enqueue_after_commit
 from app.lib.storage import StorageUnavailableError, export_key, storage
-from app.settings import create_data_dir, get_settings
+from app.settings import LONGEST_JOB_SECONDS, create_data_dir, get_settings
 from tenants.service import TenantRepository, TenantService
 
 logger = structlog.get_logger()
@@ -37,7 +37,7 @@ logger = structlog.get_logger()
 EXPORT_JOB = "export_organization"
 # Time enough for an organization of many gigabytes of files: the worker deflates screenshots into the archive at
 # about 12 MB a second (measured on a shared 2-core machine), 100 GB in under three hours.
-EXPORT_SECONDS = 3 * 60 * 60
+EXPORT_SECONDS = LONGEST_JOB_SECONDS
 ARCHIVE_KEPT = timedelta(days=7)
 # The worker tells a running export's progress this often. One not heard of for `SILENT_AFTER` has stopped (its
 # worker was killed, or its job lost with Redis): it is shown as stopped, and its owners may start another.
