@@ -40,6 +40,7 @@ from workers.jobs import OUTBOUND_WORK
 
 APP_ROLE = "lantern_app"
 _WORK_DIR = Path(tempfile.mkdtemp(prefix="lantern-tests-"))
+_END_TO_END = Path(__file__).parent / "e2e"
 
 
 def _postgres_owner_url() -> str | None:
@@ -220,8 +221,13 @@ async def worker(app: Any) -> AsyncIterator[Any]:
         yield running
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the marks added here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `postgres` need TEST_DATABASE_URL; on the embedded SQLite default they are skipped."""
+    """Tests marked `postgres` need TEST_DATABASE_URL; on the embedded SQLite default they are skipped. The
+    end-to-end tests that run Lantern as a fresh machine does, without the suite's services, are `fresh_machine`."""
+    for item in items:
+        if _END_TO_END in item.path.parents and "embedded_services" not in item.fixturenames:
+            item.add_marker(pytest.mark.fresh_machine)
     if _postgres_owner_url():
         return
     skip = pytest.mark.skip(reason="PostgreSQL-only: set TEST_DATABASE_URL (CI runs these)")
