@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
+from litestar._openapi.plugin import handle_schema_path_not_found
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException, SerializationException
 from litestar.openapi import OpenAPIConfig
@@ -32,7 +33,8 @@ from app.domain.system.controllers import HealthController, IndexController
 from app.domain.tokens.controllers import TokenController
 from app.domain.webhooks.controllers import WebhookController
 from app.lib.asgi import REQUEST_ID, SENT_METHOD, request_id_of, with_every_answers_headers, without_body
-from app.lib.content_types import require_declared_content_type
+from app.lib.conditional import EntityTagMiddleware
+from app.lib.content_types import refuse_unreadable_body
 from app.lib.cors import ProjectCORSMiddleware
 from app.lib.csrf import SessionCSRFMiddleware
 from app.lib.database import alchemy_config, warn_if_unguarded
@@ -124,13 +126,21 @@ class LanternRequest(Request[Any, Any, Any]):
             return self._json
 
 
+def _refuse_unknown_document(request: Request[Any, Any, Any]) -> None:
+    """Litestar answers an unknown address under /schema with an English HTML page of its own (its route takes
+    any path there); it is the router's 404 in the error envelope, as at any other unknown address."""
+    if getattr(request.route_handler, "fn", None) is handle_schema_path_not_found:
+        raise NotFoundException
+
+
 async def _refuse_unreadable_request(request: Request[Any, Any, Any]) -> None:
     """Before any handler reads its request: a query parameter sent in both spellings, one it does not read or sent
-    twice, a body in a content type the handler does not read, an `Accept` that asks for JSON:API only in forms it
-    cannot send."""
+    twice, a body in a content type or coding the handler does not read (any body, where it reads none), an `Accept`
+    that asks for nothing it can send."""
+    _refuse_unknown_document(request)
     refuse_query_sent_twice(request)
     refuse_unknown_query(request)
-    await require_declared_content_type(request)
+    await refuse_unreadable_body(request)
     refuse_unanswerable_accept(request)
 
 
@@ -168,6 +178,7 @@ def create_app() -> Litestar:
             ProjectCORSMiddleware(),
             RateLimitMiddleware(),
             SessionCSRFMiddleware(),
+            EntityTagMiddleware(),
         ],
         request_class=LanternRequest,
         request_max_body_size=MAX_BODY_BYTES,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.demo_reports import add_demo_reports, finish_demo_reports
 from app.domain.accounts.models import User
-from app.domain.accounts.services import AccountService
+from app.domain.accounts.services import AccountService, FirstOrganization
 from app.domain.projects.models import ProjectKey
 from app.domain.projects.schemas import ProjectCreate
 from app.domain.projects.services import ProjectService
@@ -48,7 +48,7 @@ async def seed_demo() -> dict[str, str]:
                 email=DEMO_EMAIL,
                 password=password,
                 name="Demo",
-                organization_name=DEMO_ORGANIZATION,
+                organization=FirstOrganization(DEMO_ORGANIZATION),
             )
             organization_id = organization.id
         else:
@@ -94,7 +94,7 @@ async def create_admin(*, email: str, password: str, organization_name: str, nam
             email=email,
             password=password,
             name=name or email,
-            organization_name=organization_name,
+            organization=FirstOrganization(organization_name),
         )
         user.is_superuser = operator
     return user

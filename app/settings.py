@@ -6,7 +6,6 @@ Every variable is documented in the README's configuration table.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import secrets
 import stat
@@ -28,6 +27,11 @@ MAX_PORT = 65535
 MAX_WHOLE = 2**31 - 1  # what every store and client Lantern hands such a number to takes
 MAX_PROJECT_RATE_LIMIT = 10_000  # a project's own limit takes at most this (projects/schemas.py)
 MIN_SECRET_LENGTH = 16
+# The longest a job runs: an organization's export (app/domain/transfer/services.py), which a stopping worker may
+# let finish (LANTERN_WORKER_STOP_SECONDS), as the chart does for a worker pod given that long to stop.
+LONGEST_JOB_SECONDS = 3 * 60 * 60
+# The longest wait between two tries of outbound work (app/lib/retries.py), so the longest a first wait can be.
+MAX_RETRY_SECONDS = 6 * 3600
 
 
 class Expected(StrEnum):
@@ -37,7 +41,6 @@ class Expected(StrEnum):
     BOOLEAN = "true or false"
     WHOLE_NUMBER_IN_RANGE = "a whole number in the range"
     NUMBER_IN_RANGE = "a number in the range"
-    NUMBER = "a number"
     CHOICE = "one of the choices"
     WEB_ADDRESS = "an http:// or https:// address"
     NETWORKS = "IP addresses or networks"
@@ -126,15 +129,14 @@ def _env_secret(name: str) -> str | None:
     return value or None
 
 
-def _env_float(name: str, default: float, *, minimum: float = 0, maximum: float = math.inf) -> float:
+def _env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
     raw = os.environ.get(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError:
         value = minimum - 1
     if not minimum <= value <= maximum:  # NaN too
-        expected = Expected.NUMBER if math.isinf(maximum) else Expected.NUMBER_IN_RANGE
-        raise SettingError(name, raw, expected, minimum=minimum, maximum=maximum)
+        raise SettingError(name, raw, Expected.NUMBER_IN_RANGE, minimum=minimum, maximum=maximum)
     return value
 
 
@@ -364,14 +366,16 @@ def get_settings() -> Settings:
         # 0 failed every image at once; past an hour a stuck image holds a worker's job slot for nothing.
         screenshot_timeout_seconds=_env_int_in("LANTERN_SCREENSHOT_TIMEOUT_SECONDS", 60, minimum=1, maximum=3600),
         # Within the 30 s a pod is given to stop by default; the chart sets it from the pod's grace period.
-        worker_stop_seconds=_env_int_in("LANTERN_WORKER_STOP_SECONDS", 25, minimum=1, maximum=3600),
+        worker_stop_seconds=_env_int_in("LANTERN_WORKER_STOP_SECONDS", 25, minimum=1, maximum=LONGEST_JOB_SECONDS),
         # Off: an organization's webhook or integration could otherwise make the server call its own network.
         allow_private_targets=_env_bool("LANTERN_ALLOW_PRIVATE_TARGETS", default=False),
         # 0 gave up every call at once; past an hour a wait holds a job slot for nothing (and past 1e11 s no
         # clock can add it).
         outbound_timeout_seconds=_env_float("LANTERN_OUTBOUND_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=3600),
         # 0 retried at once, in a loop; the tests' 0.2 keeps a retry within a test's time.
-        outbound_retry_seconds=_env_float("LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1),
+        outbound_retry_seconds=_env_float(
+            "LANTERN_OUTBOUND_RETRY_SECONDS", 10.0, minimum=0.1, maximum=MAX_RETRY_SECONDS
+        ),
     )
 
 

@@ -7,6 +7,7 @@ more than the check itself on every request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -21,11 +22,25 @@ from tenants.paths import names_unseen_object
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
+def _options_answered(guard: Guard) -> Guard:
+    """`guard`, but for OPTIONS, which asks what methods an address takes: it tells no more than a 405 there
+    does, and is answered to anyone. Litestar gives an address's OPTIONS its controller's guards: it was a 401
+    where the controller had any (`/api/v1/projects`), a 204 where it had none (`/api/v1/reports`)."""
+
+    @wraps(guard)
+    async def checked(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
+        if connection.scope.get("method") != "OPTIONS":
+            await guard(connection, route)
+
+    return checked
+
+
 def _identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
     identity: Identity | None = connection.scope["state"].get(IDENTITY_KEY)
     return identity
 
 
+@_options_answered
 async def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A session or an organization token; a widget key is no admin credential (401)."""
     identity = _identity(connection)
@@ -33,6 +48,7 @@ async def requires_admin_client(connection: ASGIConnection[Any, Any, Any, Any], 
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
+@_options_answered
 async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _route: BaseRouteHandler) -> None:
     """A signed-in person. A valid organization token is told why it cannot be one (403), not that it is
     invalid (401)."""
@@ -45,6 +61,7 @@ async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _rout
         raise LanternError(ErrorCode.UNAUTHORIZED)
 
 
+@_options_answered
 async def requires_widget_key(connection: ASGIConnection[Any, Any, Any, Any], _route: BaseRouteHandler) -> None:
     identity = _identity(connection)
     if identity is None or identity.kind is not CredentialKind.WIDGET_KEY:
@@ -57,6 +74,7 @@ def requires_role(*roles: Role) -> Guard:
     is refused with 403 on their own organization's objects, and with the handler's 404 on a path naming an
     object they do not see: a refusal must not tell another organization's ids from unknown ones."""
 
+    @_options_answered
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         await requires_admin_client(connection, handler)
         identity = _identity(connection)

@@ -17,6 +17,7 @@ from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.lib.asgi import (
@@ -25,12 +26,13 @@ from app.lib.asgi import (
     PUBLIC_INGEST,
     REQUEST_ID,
     SENT_METHOD,
+    SESSION_STARTED,
     VARIES_ON_ACCEPT,
     with_response_headers,
 )
 from app.lib.cors import refusal_headers
 from app.lib.database import alchemy_config
-from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, route_error_response
+from app.lib.errors import LOCALE_STATE_KEY, ErrorCode, LanternError, cannot_serve, route_error_response
 from app.lib.i18n import (
     DEFAULT_TIMEZONE,
     LANGUAGE_COOKIE,
@@ -70,7 +72,9 @@ async def _resolve(request: Request[Any, Any, Any]) -> Identity | None:
     if any(value.startswith(ORG_TOKEN_PREFIX) for _, value in request.query_params.multi_items()):
         # Secrets in URLs end up in logs and browser history: refuse rather than accept.
         raise LanternError(ErrorCode.UNAUTHORIZED)
-    authorization = request.headers.get("authorization")
+    # OPTIONS asks what methods an address takes, of anyone (tenants.guards), whatever Authorization a client sends
+    # with every request (a staging site's Basic, a stale token): only a widget key says which site may ask.
+    authorization = request.headers.get("authorization") if request.method != "OPTIONS" else None
     api_key = request.headers.get("x-api-key") or request.query_params.get("apiKey")
     # A widget route takes only its key: a client that sends a token with every request still reports.
     ingest = bool((getattr(request.scope.get("route_handler"), "opt", None) or {}).get(PUBLIC_INGEST))
@@ -122,6 +126,13 @@ class RequestContextMiddleware(ASGIMiddleware):
                 response = route_error_response(request, error)
                 readable = with_response_headers(send, refusal_headers(request))
                 await response.to_asgi_response(app=None, request=request)(scope, receive, readable)
+            except Exception as error:
+                # Answered outside, by `UnsentAnswerMiddleware`: the handler's start (a login's 200) went no further
+                # than the session's store, which failed, and the client got a 503 (or a 500) that the log said was
+                # the 200.
+                unavailable = cannot_serve(error.__cause__ or error)
+                outcome["status"] = HTTP_503_SERVICE_UNAVAILABLE if unavailable else HTTP_500_INTERNAL_SERVER_ERROR
+                raise
             finally:
                 logger.info(
                     "request",
@@ -174,7 +185,8 @@ def _act_as(stack: ExitStack, request: Request[Any, Any, Any], identity: Identit
 
 def _made_for_a_caller(scope: Scope) -> bool:
     route_opt = getattr(scope.get("route_handler"), "opt", None) or {}
-    return scope["state"].get(IDENTITY_KEY) is not None or bool(route_opt.get(KEY_IN_PATH))
+    state = scope["state"]
+    return state.get(IDENTITY_KEY) is not None or bool(state.get(SESSION_STARTED) or route_opt.get(KEY_IN_PATH))
 
 
 def _with_response_headers(scope: Scope, send: Send, started: float, outcome: dict[str, int]) -> Send:

@@ -48,7 +48,7 @@ class KeyRefusal(enum.Enum):
 KEY_REFUSALS = {
     KeyRefusal.UNKNOWN: _lazy("This widget key is not known. The project's settings in Lantern show its key."),
     KeyRefusal.REVOKED: _lazy(
-        "This widget key was revoked. The project's settings in Lantern show the key that replaced it."
+        "This widget key was revoked: use the project's current key, or make a new one, in its settings in Lantern."
     ),
     KeyRefusal.PAUSED: _lazy("This project is paused and takes no reports."),
     KeyRefusal.MISPLACED: _lazy(

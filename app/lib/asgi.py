@@ -21,6 +21,9 @@ SCREENSHOT_UPLOAD = "screenshot_upload"
 FILE_DOWNLOAD = "file_download"
 # A page of the admin UI (a route option): a person's clicks, limited apart from the admin API.
 UI_PAGE = "ui_page"
+# Route opt of a route with no `data` parameter that reads its body itself (an attachment's upload, the widget's
+# submit, the admin UI's forms with their language and CSRF token): any other route without one takes no body.
+OWN_BODY = "own_body"
 # Route opt of the routes that limit their requests themselves (log-in, sign-up, password reset): a signed-in
 # person's request spends no admin budget on them, and their answers carry their own limit's headers only.
 OWN_LIMIT = "own_limit"
@@ -30,6 +33,9 @@ VARIES_ON_ACCEPT = "varies_on_accept"
 # What an answer made for a caller (a session, a token, a widget key) may be kept as: nowhere. A report, a
 # person's page, a secret shown once: after a log-out on a shared computer, Back showed the last report whole.
 NOT_STORED = "no-store"
+# Scope state of a request that starts a session (a sign-up, a login): its answer is made for the caller it
+# signs in (their account, their organizations) though no identity came with the request, and is kept nowhere.
+SESSION_STARTED = "session_started"
 # Route opt of a route that reads a widget key from its path (the widget's configuration): its answer, a refusal
 # too, is made for that key and the page's site as an answer to a credential in a header is, and is kept nowhere.
 KEY_IN_PATH = "key_in_path"

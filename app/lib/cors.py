@@ -48,6 +48,7 @@ PUBLIC_PREFIXES = ("/api/widget/config/", "/api/v1/widget/config/", "/widget.js"
 ALLOWED_HEADERS = "Content-Type, X-API-Key, Accept-Language, X-Request-ID"
 EXPOSED_HEADERS = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID"
 PREFLIGHT_MAX_AGE = "600"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
@@ -69,9 +70,12 @@ def _matches(scheme: str, host: str, port: int | None, entry: str) -> bool:
         wanted_host, wanted_port = (wanted.hostname or "").lower(), wanted.port
     except ValueError:  # an entry saved before its port was checked
         return False
-    if wanted.scheme and wanted.scheme != scheme:
-        return False
-    if wanted_port is not None and wanted_port != port:
+    if wanted.scheme:
+        # An entry written as an origin means its port, the scheme's own when it names none, as an origin does
+        # (browsers leave the default port out of `Origin`): `https://shop.example` is not `…:8443`.
+        if wanted.scheme != scheme or _port(wanted.scheme, wanted_port) != _port(scheme, port):
+            return False
+    elif wanted_port is not None and wanted_port != port:  # a host alone names the site on any port
         return False
     if _public_suffix(wanted_host):  # an entry saved before they were refused admits no one
         return False
@@ -115,10 +119,17 @@ def _site(url: str) -> tuple[str, str, int] | None:
         port = parts.port
     except ValueError:
         return None
-    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    if default_port is None or not parts.hostname:
+    scheme = parts.scheme.lower()
+    site_port = _port(scheme, port)
+    if site_port is None or not parts.hostname:  # no web address: none of Lantern's
         return None
-    return parts.scheme.lower(), parts.hostname.lower(), port or default_port
+    return scheme, parts.hostname.lower(), site_port
+
+
+def _port(scheme: str, port: int | None) -> int | None:
+    """The port, or its scheme's own when it names none; None for a scheme that is not the web's."""
+    default = DEFAULT_PORTS.get(scheme)
+    return None if default is None else port or default
 
 
 def allowed_origin_refusal(entry: str) -> str | None:

@@ -58,6 +58,7 @@ from app.lib.patterns import (
     REPOSITORY,
     TRACKING_PREFIX,
     WEB_URL,
+    WEB_URL_OR_EMPTY,
 )
 from app.lib.query import parameters_read, sent_query_name
 from app.lib.redis import refuses_writes
@@ -75,6 +76,7 @@ class ErrorCode(enum.StrEnum):
     NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     CONFLICT = "CONFLICT"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED = "RATE_LIMITED"
@@ -90,6 +92,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.NOT_ACCEPTABLE: 406,
     ErrorCode.VALIDATION_ERROR: 400,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.PRECONDITION_FAILED: 412,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.RATE_LIMITED: 429,
@@ -106,6 +109,9 @@ DEFAULT_MESSAGES = {
     ErrorCode.NOT_ACCEPTABLE: _lazy("The answer cannot be sent in any media type the Accept header allows."),
     ErrorCode.VALIDATION_ERROR: _lazy("The request is not valid."),
     ErrorCode.CONFLICT: _lazy("This conflicts with existing data."),
+    ErrorCode.PRECONDITION_FAILED: _lazy(
+        "This has been changed since you read it. Read it again, then send your change with its new ETag."
+    ),
     ErrorCode.PAYLOAD_TOO_LARGE: _lazy("The request body is too large."),
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: _lazy("This content type is not supported."),
     ErrorCode.RATE_LIMITED: _lazy("Too many requests. Please wait and try again."),
@@ -263,7 +269,10 @@ _VALIDATION_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]
     ),
     # Sent in lower case, they are taken (and kept in upper case).
     (_pattern(TRACKING_PREFIX), lambda _m: _("Must be letters A to Z only, without digits or accents, such as BSK.")),
-    (_pattern(WEB_URL), lambda _m: _("Must be an address that starts with http:// or https://.")),
+    *(
+        (_pattern(web_url), lambda _m: _("Must be an address that starts with http:// or https://."))
+        for web_url in (WEB_URL, WEB_URL_OR_EMPTY)
+    ),
     (_pattern(ORIGIN), lambda _m: _("Must be a site, such as https://example.com or example.com:8080.")),
     (_pattern(COLOR), lambda _m: _("Must be a colour written #RRGGBB, such as #4f46e5.")),
     (_pattern(REPOSITORY), lambda _m: _("Must be a GitHub repository written owner/name.")),
@@ -373,12 +382,19 @@ def _field_errors(body: dict[Any, Any], schema: type[msgspec.Struct], at: str = 
 
 
 def _value_errors(value: Any, kind: Any, at: str) -> list[FieldError]:
-    """Why a field's value (at `at`, `.name` in its body) is refused: by its type, or by its `CheckedBy` checks."""
+    """Why a field's value (at `at`, `.name` in its body) is refused: by its type, or by its `CheckedBy` checks.
+    A list's items are each checked: msgspec named the first refused one alone (of allowed origins, line 1 of 2)."""
     try:
         msgspec.convert(value, kind, str_keys=True)
     except msgspec.ValidationError as error:
         raw, _sep, inside = str(error).partition(" - at `$")
+        if isinstance(value, list) and inside.startswith("[") and (item := _item_kind(kind)) is not None:
+            return [
+                refusal for index, entry in enumerate(value) for refusal in _value_errors(entry, item, f"{at}[{index}]")
+            ]
         refused = validation_error(f"{raw} - at `${at}{inside.rstrip('`')}`").details
+        if explained := _explanation(kind, value):
+            refused = [FieldError(refused[0].field, explained)]
         if raw.startswith("Invalid enum value") and (choices := _enum_values(kind)):
             for detail in refused:  # which values are, not only that this one is not
                 detail.message = join_sentences(detail.message, one_of(choices))
@@ -423,6 +439,34 @@ class CheckedBy:
     refusal comes at once: a client fixed a name, sent again, and only then heard of the time zone."""
 
     check: Callable[[Any, str], object]
+
+
+@dataclass(frozen=True)
+class ExplainedBy:
+    """Marks a field whose refusal by its type says more in `explain(value)`'s words, when it has any (None): an
+    allowed origin with a path was refused as no site at all, which did not say what to take away."""
+
+    explain: Callable[[Any], str | None]
+
+
+def _explanation(kind: Any, value: Any) -> str | None:
+    """The words of the `ExplainedBy` mark of a field's type for `value`, if it has one with some."""
+    if get_origin(kind) is Annotated:
+        marks = [mark.explain for mark in kind.__metadata__ if isinstance(mark, ExplainedBy)]
+        return next((words for explain in marks if (words := explain(value))), None)
+    return None
+
+
+def _item_kind(kind: Any) -> Any | None:
+    """The type of a list field's items (`list[Origin]`, annotated, or `| UnsetType`), or None for another type."""
+    if get_origin(kind) is Annotated:
+        return _item_kind(get_args(kind)[0])
+    if get_origin(kind) is list:
+        return get_args(kind)[0]
+    lists = [option for option in get_args(kind) if get_origin(option) in {list, Annotated}]
+    if get_origin(kind) in {Union, UnionType} and len(lists) == 1:
+        return _item_kind(lists[0])
+    return None
 
 
 def _checks(kind: Any) -> list[Callable[[Any, str], object]]:
@@ -546,7 +590,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     code = CODE_OF_STATUS.get(exc.status_code, ErrorCode.INTERNAL_ERROR if server_error else None)
     with use_locale(request_locale(request)):
         if isinstance(exc, ValidationException) and exc.extra:
-            details = _every_body_error(request) or field_errors(exc.extra, request.scope.get("route_handler"))
+            details = _every_body_error(request, exc.extra) or field_errors(
+                exc.extra, request.scope.get("route_handler")
+            )
             error = LanternError(ErrorCode.VALIDATION_ERROR, details=details)
         elif exc.status_code == HTTP_400_BAD_REQUEST and "Request Entity Too Large" in str(exc.detail):
             # Litestar answers 400 when a multipart body has too many parts, or a part headers longer than its
@@ -565,15 +611,27 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _respond(request, error)
 
 
-def _every_body_error(request: Request[Any, Any, Any]) -> list[FieldError]:
+def _every_body_error(request: Request[Any, Any, Any], extra: Any) -> list[FieldError]:
     """Every field error of the JSON object Litestar decoded for a handler's `data` struct (Litestar names only
     msgspec's first, so a client would fix its body one field per round); none for any other refusal."""
-    body = ScopeState.from_scope(request.scope).json
+    state = ScopeState.from_scope(request.scope)
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     schema = _struct(data.annotation) if data is not None else None
+    if state.body == b"" and _body_missing(extra):
+        # Said as "body: This value is not valid.": what the body lacks is named, as for `{}`.
+        if schema is None:
+            return [FieldError("body", _("The body is empty: send a JSON object."))]
+        return _field_errors({}, schema)
+    body = state.json
     if not isinstance(body, dict) or schema is None:
         return []
     return _field_errors(body, schema)
+
+
+def _body_missing(extra: Any) -> bool:
+    """Whether Litestar refused a request for the `data` its handler reads, which an empty body does not give."""
+    items = extra if isinstance(extra, list) else []
+    return any(isinstance(item, dict) and (item.get("key"), item.get("source")) == ("data", "body") for item in items)
 
 
 def not_found_handler(request: Request[Any, Any, Any], _exc: NotFoundError) -> Response[dict[str, Any]]:
@@ -659,16 +717,21 @@ MAYBE_UNAVAILABLE: tuple[type[Exception], ...] = (*UNREACHABLE, RedisResponseErr
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
-def unavailable(path: str, exc: BaseException) -> LanternError | None:
-    """A server Lantern needs (the database, Redis) that cannot be reached, is locked, keeps it waiting, gave the
-    request's transaction up for another's (a deadlock), or refuses writes (Redis): a 503 asking the client to try
-    again shortly, as readiness says, not a 500. None for any other failure."""
+def cannot_serve(exc: BaseException) -> bool:
+    """Whether a server Lantern needs (the database, Redis) cannot be reached, is locked, keeps it waiting, gave the
+    request's transaction up for another's (a deadlock), or refuses writes (Redis)."""
     database_down = (
         isinstance(exc, OperationalError | InterfaceError)
         or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
         or has_sqlstate(exc, _DATABASE_CANNOT_SERVE + _TRANSACTION_GIVEN_UP)
     )
-    if not (database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)):
+    return database_down or isinstance(exc, UNREACHABLE) or refuses_writes(exc)
+
+
+def unavailable(path: str, exc: BaseException) -> LanternError | None:
+    """A server Lantern needs that cannot serve now (`cannot_serve`): a 503 asking the client to try again
+    shortly, as readiness says, not a 500. None for any other failure."""
+    if not cannot_serve(exc):
         return None
     logger.warning("service unavailable", path=path, error=repr(exc))
     return LanternError(ErrorCode.SERVICE_UNAVAILABLE, headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})

@@ -275,6 +275,13 @@ def format_list(items: Sequence[str], style: Literal["standard", "or"] = "standa
     return lists.format_list(list(items), style=style, locale=_babel_locale(_locale.get()))
 
 
+def format_entries(items: Sequence[str]) -> str:
+    """Items joined by what the reader's language puts between a list's items, with no "and": "a, b, c",
+    "a、b、c" in Japanese and Chinese. For a field to edit, which reads that separator back."""
+    middle: str = _babel_locale(_locale.get()).list_patterns["standard"]["middle"]
+    return middle.format("", "").join(items)
+
+
 # Chinese and Japanese end a sentence with a full-width stop (。), which holds its own space: nothing follows it.
 _UNSPACED_LANGUAGES = frozenset({"zh", "ja"})
 

@@ -40,6 +40,7 @@ DEFAULT_LIMIT = 20
 _FAMILY = re.compile(r"^(?P<family>fields|filter|page)\[(?P<member>[^\[\]]*)\]$")
 # What looks meant as one of them (`filter=x`, `filter[status`): JSON:API mode, and a 400 that names it.
 _FAMILY_LIKE = re.compile(r"^(?:fields|filter)$|^(?:fields|filter|page)\[")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # a page parameter's, in ASCII digits
 KEYSET_PAGES = ("limit", "offset", "after", "before")  # a list paged in the database
 WHOLE_LIST_PAGES = ("limit", "offset")  # a short list read whole, paged in memory
 _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them at most
@@ -48,22 +49,19 @@ _PAGE_STARTS = ("offset", "after", "before")  # where a page begins: one of them
 def requested(request: Request[Any, Any, Any]) -> bool:
     """JSON:API mode: asked for by media type (preferred to plain JSON by its q-value, or first of the two at
     the same one, among the forms of it Lantern answers: see `accepted`), by a body sent as a JSON:API document
-    (its `Content-Type`), or by any of its query parameters. Either way the answer depends on `Accept` (Vary)."""
-    if asked(request).prefers_document:
+    (its `Content-Type`) unless `Accept` takes no document (`application/json` alone: answered so), or by any of
+    its query parameters. Either way the answer depends on `Accept` (Vary)."""
+    answer = asked(request)
+    if answer.prefers_document:
         return True
     if request.content_type[0] == MEDIA_TYPE:
-        return True
+        return answer.takes_document
     return any(is_parameter(key) for key in request.query_params)
 
 
 def is_parameter(key: str) -> bool:
     """A query parameter of JSON:API's (`include`, `sort`, `filter[…]`…), or one that looks meant as one."""
     return key in {"include", "sort"} or bool(_FAMILY_LIKE.match(key))
-
-
-def is_document(body: Mapping[str, Any]) -> bool:
-    """A body that is a JSON:API document: its `data` object alone (no native body has a field `data`)."""
-    return len(body) == 1 and isinstance(body.get("data"), dict)
 
 
 # Content negotiation (JSON:API 1.1, "Content Negotiation") ------------------------------------------
@@ -92,24 +90,46 @@ def unsupported(params: Mapping[str, str]) -> str | None:
 class Accepted:
     """What a request's `Accept` asks of JSON:API: whether it prefers a document to the native JSON, and why
     each form of the media type Lantern cannot answer was ignored. When `Accept` names the media type only in
-    such forms, with no range that holds its plain form (`*/*`), or refuses both answers (`q=0`), it asks for
-    nothing Lantern can send (406)."""
+    such forms, with no range that holds its plain form (`*/*`), or takes neither answer (`text/html` alone, or
+    `q=0`), it asks for nothing Lantern can send (406)."""
 
     prefers_document: bool
     refusals: tuple[str, ...] = ()
     answerable: bool = True
+    takes_document: bool = True  # whether a document would do, where the request asks for one another way
+
+
+# The `Accept` most requests send, which takes the native JSON: fetch()'s and most clients' `*/*`, or none at all
+# (`asked` reads that as `*/*`, as RFC 9110 does; an empty one too). Known without parsing: the widget's submit is
+# benchmarked.
+_PLAINLY_JSON = {
+    "*/*": Accepted(prefers_document=False),
+    "": Accepted(prefers_document=False),
+    "application/json": Accepted(prefers_document=False, takes_document=False),
+}
+# Ranges that take JSON without naming it: JSON is text (`text/plain`, `text/*`), its names before RFC 4627
+# (`text/json`, `application/x-json`, `text/javascript`), `*` for `*/*`, and a JSON-based type (`+json`).
+_TAKES_JSON = frozenset({"text/plain", "text/*", "text/json", "application/x-json", "text/javascript", "*/"})
+# Bugcrowd's name for its JSON:API documents, which its document tells clients to ask for: they get one.
+_DOCUMENT_ALIAS = "application/vnd.bugcrowd+json"
 
 
 def accepted(header: str) -> Accepted:
-    """What an `Accept` header's value asks of JSON:API."""
-    if MEDIA_TYPE not in header.lower():
-        return Accepted(prefers_document=False)
+    """What an `Accept` header's value asks of JSON:API, and whether it takes either answer: by RFC 9110's ranges
+    (12.5.1), `*/*`, `application/*` and the media types themselves, and JSON by the ranges that take it without
+    naming it (`_TAKES_JSON`, any `+json`); `text/html` or `image/png` alone takes neither (406)."""
+    if (plainly := _PLAINLY_JSON.get(header.strip())) is not None:
+        return plainly
     ranges: list[MediaTypeHeader] = []
     refusals: list[str] = []
     for item in header.split(","):
         media = MediaTypeHeader(item)
+        if f"{media.maintype}/{media.subtype}" == _DOCUMENT_ALIAS:
+            media = MediaTypeHeader(
+                ";".join([MEDIA_TYPE, *(f"{name}={value}" for name, value in media.params.items())])
+            )
         if f"{media.maintype}/{media.subtype}" != MEDIA_TYPE:
-            ranges.append(media)
+            ranges.append(_as_json(media) if _takes_json(media) else media)
         elif _quality(media) == 0 or (refusal := unsupported(_without_q(media.params))) is None:
             # Its plain form, with its weight: a profile (ignored) makes it no more specific than `application/json`;
             # refused by the client (`q=0`), it is refused whatever its parameters, and asks for nothing.
@@ -128,10 +148,22 @@ def accepted(header: str) -> Accepted:
         prefers_document=preferred == MEDIA_TYPE,
         refusals=tuple(dict.fromkeys(refusals)),
         answerable=(holds_media_type or not refusals) and preferred is not None,
+        takes_document=_PLAIN in answers,
     )
 
 
 _JSON = MediaTypeHeader(MediaType.JSON.value)
+
+
+def _takes_json(media: MediaTypeHeader) -> bool:
+    return f"{media.maintype}/{media.subtype}" in _TAKES_JSON or media.subtype.endswith("+json")
+
+
+def _as_json(media: MediaTypeHeader) -> MediaTypeHeader:
+    """A range that takes JSON read as `application/json`, with its weight."""
+    return MediaTypeHeader(
+        f"{MediaType.JSON.value};q={media.params['q']}" if "q" in media.params else MediaType.JSON.value
+    )
 
 
 def _acceptable(ranges: Sequence[MediaTypeHeader], offered: MediaTypeHeader) -> bool:
@@ -197,7 +229,19 @@ def has_mode(handler: HTTPRouteHandler) -> bool:
     return answer.is_union and any(member.origin is Response for member in answer.inner_types)
 
 
-async def body_as_sent(
+# What a request's document may hold (JSON:API 1.1, "Document Structure" and "Creating Resources"): one resource
+# object as `data`, and beside it the `jsonapi` object and the `meta` any document may carry, `meta` ignored. A
+# request's `included` (compound documents are answers here), `links` (a request has none to give) or any member
+# JSON:API does not name is refused, not dropped without a word; so is one in `data` or `jsonapi`. A resource
+# object's `lid` identifies it within the document alone, which has nothing else to refer to it: ignored too.
+_DOCUMENT_MEMBERS = ("data", "jsonapi", "meta")
+_RESOURCE_MEMBERS = ("type", "id", "lid", "attributes", "relationships", "meta")
+_JSONAPI_MEMBERS = ("version", "ext", "profile", "meta")
+VERSIONS = frozenset({"1.0", "1.1"})  # the versions whose documents Lantern reads (1.1 reads 1.0's)
+
+
+async def body_as_sent(  # noqa: PLR0913 - the request, its body, and how its fields are read
+    request: Request[Any, Any, Any],
     body: dict[str, Any],
     type_name: str,
     *,
@@ -206,31 +250,85 @@ async def body_as_sent(
     relationships: Mapping[str, str] | None = None,
 ) -> AsSent:
     """The fields of a body that creates or changes a resource, in any form the API takes, each where it was
-    sent: a JSON:API document, or `other_form` (the native body, BugHerd's wrapped one).
+    sent: a JSON:API document (any body sent as its media type, or one with a member `data`, which no native body
+    has), or `other_form` (the native body, BugHerd's wrapped one).
 
-    A document's `data.type` is `type_name` and, for a change, its `data.id` one that `names_resource` says
-    names the resource of the address; either otherwise is a 409 (`_check_identity`). A creation has no
-    `names_resource`: its id is Lantern's to make, and one sent is a 403, as JSON:API answers an id a server
-    does not take from clients. Its attributes and to-one relationships are read by `_attributes`, a
-    relationship's id renamed to the field that takes it by `relationships` (`authorId` → `userId`). A document
-    with neither creates a resource of nothing sent (what is missing named in its attributes), and changes
-    nothing: a change's is a 400, as its documented body (`openapi.jsonapi_body`) says."""
-    if len(body) == 1 and "data" in body and not is_document(body):  # a list of resources, say: one at a time
-        message = _('Must be one resource object {"type": …, "attributes": …}.')
-        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("data", message)])
-    if not is_document(body):
+    A document holds its resource object and at most `jsonapi` and `meta` (`_resource_object`). Its `data.type` is
+    `type_name` and, for a change, its `data.id` one that `names_resource` says names the resource of the address;
+    either otherwise is a 409 (`_check_identity`). A creation has no `names_resource`: its id is Lantern's to make,
+    and one sent is a 403, as JSON:API answers an id a server does not take from clients. Its attributes and to-one
+    relationships are read by `_attributes`, a relationship's id renamed to the field that takes it by
+    `relationships` (`authorId` → `userId`). A document with neither creates a resource of nothing sent (what is
+    missing named in its attributes), and changes nothing: a change's is a 400, as its documented body
+    (`openapi.jsonapi_body`) says."""
+    if "data" not in body and request.content_type[0] != MEDIA_TYPE:
         return other_form(body)
-    if names_resource is None and "id" in body["data"]:
+    data = _resource_object(body, type_name)
+    if names_resource is None and "id" in data:
         message = _("The server gives a new resource its id: send none.")
         raise LanternError(ErrorCode.FORBIDDEN, message, details=[FieldError("data.id", message)])
-    await _check_identity(body, type_name, names_resource or _any_id)
-    sent = _attributes(body)
-    if not sent.at:  # neither attributes nor relationships
+    await _check_identity(data, type_name, names_resource or _any_id)
+    if not {"attributes", "relationships"} & data.keys():
         if names_resource is not None:
             message = _("Send the changes in data.attributes, data.relationships or both.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("data", message)])
-        sent = AsSent({}, at="data.attributes.")
-    return sent.renamed(relationships or {})
+        return AsSent({}, at="data.attributes.")
+    return _attributes(data).renamed(relationships or {})
+
+
+def _resource_object(body: dict[str, Any], type_name: str) -> dict[str, Any]:
+    """The resource object a request's document sends as `data`, of the type `type_name` names; a 400 naming every
+    member the document may not hold where it is (see `_DOCUMENT_MEMBERS`), and every one it lacks."""
+    data = body.get("data")
+    refused = _not_allowed(body, "", _DOCUMENT_MEMBERS)
+    if "data" not in body:
+        refused.insert(0, FieldError("data", _document_required()))
+    elif not isinstance(data, dict):  # a list of resources, say: one at a time
+        refused.insert(0, FieldError("data", _('Must be one resource object {"type": …, "attributes": …}.')))
+    else:
+        refused += _not_allowed(data, "data.", _RESOURCE_MEMBERS) + _not_objects(data, "data.", ("meta",))
+        if data.get("type") is None:
+            message = _(
+                "This field is required: the type of the resources this address takes, %(type)s.", type=type_name
+            )
+            refused.append(FieldError("data.type", message))
+    refused += _not_objects(body, "", ("jsonapi", "meta"))
+    if isinstance(implementation := body.get("jsonapi"), dict):
+        refused += _not_allowed(implementation, "jsonapi.", _JSONAPI_MEMBERS) + _unread_version(implementation)
+    if refused:
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=refused)
+    return cast("dict[str, Any]", data)
+
+
+def _document_required() -> str:
+    return _("A body sent as %(media_type)s is a JSON:API document: send the resource as data.", media_type=MEDIA_TYPE)
+
+
+def _not_allowed(members: Mapping[str, Any], at: str, allowed: Sequence[str]) -> list[FieldError]:
+    message = _(
+        "Not allowed in a JSON:API request document, where this object takes %(members)s.", members=", ".join(allowed)
+    )
+    return [FieldError(f"{at}{name}", message) for name in members if name not in allowed]
+
+
+def _not_objects(members: Mapping[str, Any], at: str, names: Sequence[str]) -> list[FieldError]:
+    wrong = [name for name in names if name in members and not isinstance(members[name], dict)]
+    return [FieldError(f"{at}{name}", _("Must be a JSON object.")) for name in wrong]
+
+
+def _unread_version(implementation: Mapping[str, Any]) -> list[FieldError]:
+    """A `jsonapi` object's version Lantern does not read, or an extension it does not implement (`ext`, which
+    its `Content-Type` names too): each refused where it was sent."""
+    refused = []
+    if "version" in implementation and implementation["version"] not in VERSIONS:
+        message = _("Lantern reads JSON:API 1.0 and 1.1 documents: send the version 1.1, or none.")
+        refused.append(FieldError("jsonapi.version", message))
+    extensions = implementation.get("ext") or []
+    sent = extensions if isinstance(extensions, list) else [extensions]
+    if unknown := [str(uri) for uri in sent if uri not in EXTENSIONS]:
+        message = _("Unsupported JSON:API extension (ext): %(extensions)s.", extensions=" ".join(unknown))
+        refused.append(FieldError("jsonapi.ext", message))
+    return refused
 
 
 async def _any_id(_sent_id: str) -> bool:
@@ -246,15 +344,10 @@ def same_id(resource_id: object) -> Callable[[str], Awaitable[bool]]:
     return names
 
 
-def _attributes(body: dict[str, Any]) -> AsSent:
-    """The changes a body asks for: a JSON:API document's `data.attributes`, with each to-one relationship it
-    sets (`relationships.assignee.data`, a resource identifier or null) as that resource's id (`assigneeId`);
-    or the body itself. Each where it was sent, for a refusal to name."""
-    data = body.get("data")
-    if len(body) != 1 or not isinstance(data, dict):
-        return AsSent(body)
-    if not {"attributes", "relationships"} & set(data):
-        return AsSent(body)
+def _attributes(data: dict[str, Any]) -> AsSent:
+    """The changes a resource object asks for: its `attributes`, with each to-one relationship it sets
+    (`relationships.assignee.data`, a resource identifier or null) as that resource's id (`assigneeId`). Each
+    where it was sent, for a refusal to name."""
     sent, relationships = data.get("attributes", {}), data.get("relationships", {})
     not_objects = [
         FieldError(f"data.{member}", _("Must be a JSON object."))
@@ -280,17 +373,14 @@ def _attributes(body: dict[str, Any]) -> AsSent:
 
 
 async def _check_identity(
-    body: dict[str, Any], type_name: str, names_resource: Callable[[str], Awaitable[bool]]
+    data: dict[str, Any], type_name: str, names_resource: Callable[[str], Awaitable[bool]]
 ) -> None:
-    """A JSON:API document that changes a resource names that one: another `data.type`, or a `data.id` that
-    `names_resource` says names another (an id of the resource in another spelling, as its address may give it,
-    names it), is a 409 (JSON:API's answer), not a change applied to the resource of the address."""
-    data = body.get("data")
-    if len(body) != 1 or not isinstance(data, dict):
-        return
+    """A JSON:API document's resource object names the resource it creates or changes: another `type`, or an `id`
+    that `names_resource` says names another (an id of the resource in another spelling, as its address may give
+    it, names it), is a 409 (JSON:API's answer), not a change applied to the resource of the address."""
     mismatched = []
-    if (sent_type := data.get("type")) is not None and str(sent_type) != type_name:
-        mismatched.append(_not_the_resource("type", sent_type))
+    if str(data["type"]) != type_name:
+        mismatched.append(_not_the_resource("type", data["type"]))
     if (sent_id := data.get("id")) is not None and not await names_resource(str(sent_id)):
         mismatched.append(_not_the_resource("id", sent_id))
     if mismatched:
@@ -479,11 +569,12 @@ class _Parser:
 
     def _whole(self, name: str, low: int, high: int) -> int | None:
         key = f"page[{name}]"
-        try:
-            number = int(self.page[name])
-        except ValueError:
+        # Digits as a query string writes them: `int` also reads "1_000" and full-width digits, which the native
+        # `page_size` refuses.
+        if not _WHOLE_NUMBER.fullmatch(self.page[name]):
             self.errors.append(FieldError(key, _("Must be a whole number.")))
             return None
+        number = int(self.page[name])
         if number < low:
             self.errors.append(FieldError(key, _("Must be at least %(min)s.", min=low)))
         elif number > high:
@@ -538,14 +629,21 @@ class Relationship:
     data: Identifier | list[Identifier] | None = None
     related: str | None = None  # the path a GET reads the related resources at; linked whole (`public_address`)
     linked: bool = True
+    # A to-many linkage's size: how many it lists of how many there are (Bugcrowd's `count` and `total_hits`).
+    total: int | None = None
 
     def render(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
+        data = self.data
         if self.linked:
-            data = self.data
             body["data"] = [item.render() for item in data] if isinstance(data, list) else data and data.render()
         if self.related:
-            body["links"] = {"related": public_address(self.related)}
+            address = public_address(self.related)
+            if isinstance(data, list) and self.total is not None:
+                meta = {"count": len(data), "total_hits": self.total}
+                body["links"] = {"related": {"href": address, "meta": meta}}
+            else:
+                body["links"] = {"related": address}
         return body
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import structlog
 
+from app.lib.redis import caused_by_redis_going_away
+
 # granian is started with this file (`--log-config`), arq with the same configuration (`--custom-log-dict`).
 LIBRARY_LOGGING_FILE = Path(__file__).with_name("logging.json")
 LIBRARY_LOGGING: dict[str, Any] = json.loads(LIBRARY_LOGGING_FILE.read_text())
@@ -86,6 +88,19 @@ class RoutineAtDebug(logging.Filter):
             return True
         record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
         return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+class RedisGoneInOneLine(logging.Filter):
+    """A job that failed because Redis went away (restarted, say) is logged by arq with its traceback: lines of the
+    client's insides, written while the worker meets the same error and stops with one line that says so. The
+    job's line stays, its error named in it, without the traceback; any other failure keeps its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and caused_by_redis_going_away(error):
+            record.msg, record.args = f"{record.getMessage()} ({error!r})", None
+            record.exc_info = record.exc_text = None
+        return True
 
 
 def _unpadded(_logger: object, _method: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:

@@ -5,7 +5,7 @@
 - The request bodies of handlers that read their body themselves (JSON or multipart): `documented_body`
   describes them from the msgspec types they decode, in every form the server takes (`either_spelling`: both
   spellings of a field and other products' names; `or_wrapped`: BugHerd's `{"project": {...}}`), with the
-  rules their types check across fields (`CamelStruct.one_way`, `requiring_any`).
+  rules their types check across fields (`CamelStruct.one_field` and `one_way`, `requiring_any`).
 - The answers of handlers that send a stored file's bytes (`file_answer`): their media types, not JSON.
 - The bodies Litestar documents from their types (`ClosedStructs`): a body that refuses unknown fields says so,
   and its lists' items keep their own rules (a label's length).
@@ -47,8 +47,9 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from litestar.typing import FieldDefinition
 
 from app.lib.asgi import JSONAPI_QUERY
+from app.lib.conditional import TAGGED, TAGGED_STATUSES
 from app.lib.errors import CODE_OF_STATUS, STATUS_OF, ErrorCode
-from app.lib.jsonapi import MEDIA_TYPE, WHOLE_LIST_PAGES, QueryRules
+from app.lib.jsonapi import MEDIA_TYPE, VERSIONS, WHOLE_LIST_PAGES, QueryRules
 from app.lib.query import camel_spelling
 from app.lib.schema import Envelope, defaults, other_spellings
 
@@ -185,7 +186,7 @@ def either_spelling(
         if not schema["required"]:
             del schema["required"]
         schema["allOf"] = [_any_of([{"required": [spelling]} for spelling in names[name]]) for name in spelled_ways]
-    # A field under two of its names is refused (`sent_twice`), as is a thing named two ways (`one_way`).
+    # A field under two of its names is refused (`sent_twice`, `one_field`), as is a thing named two ways (`one_way`).
     refused = [{"required": list(pair)} for spelled in names.values() for pair in combinations(spelled, 2)]
     refused += _two_ways(kind, names)
     if refused:
@@ -235,20 +236,20 @@ def _with_value(names: Sequence[str]) -> dict[str, Any]:
     return _any_of([{"required": [name], "properties": {name: _NOT_NULL}} for name in names])
 
 
-def _one_way(kind: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
-    """`kind`'s pairs of fields that name one thing two ways (`CamelStruct.one_way`), if any."""
-    pairs: tuple[tuple[str, str], ...] = getattr(kind, "one_way", ())
-    return pairs
+def _one_way(kind: type[msgspec.Struct]) -> bool:
+    """Whether `kind` has pairs of fields a body gives one of at most (`CamelStruct.one_field`, `one_way`)."""
+    return bool(getattr(kind, "one_field", ()) or getattr(kind, "one_way", ()))
 
 
 def _two_ways(kind: type[msgspec.Struct], names: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
-    """What `kind` refuses (`refuse_two_ways`): both fields of one of its `one_way` pairs given, each under any
-    of its `names` (its spellings)."""
+    """What `kind` refuses: both fields of one of its `one_field` pairs sent (`convert_body`, null too), or both
+    of one of its `one_way` pairs given (`refuse_two_ways`), each under any of its `names` (its spellings)."""
     encoded = dict(zip(kind.__struct_fields__, kind.__struct_encode_fields__, strict=True))
-    return [
-        {"allOf": [_given(kind, first, names[encoded[first]]), _given(kind, second, names[encoded[second]])]}
-        for first, second in _one_way(kind)
-    ]
+    one_field: tuple[tuple[str, str], ...] = getattr(kind, "one_field", ())
+    one_way: tuple[tuple[str, str], ...] = getattr(kind, "one_way", ())
+    sent = [[_any_of([{"required": [name]} for name in names[encoded[field]]]) for field in pair] for pair in one_field]
+    given = [[_given(kind, field, names[encoded[field]]) for field in pair] for pair in one_way]
+    return [{"allOf": both} for both in [*sent, *given]]
 
 
 def _given(kind: type[msgspec.Struct], field: str, names: Sequence[str]) -> dict[str, Any]:
@@ -264,13 +265,15 @@ def _any_of(schemas: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def jsonapi_body(
-    kind: type[msgspec.Struct], *relationships: str, made: bool = False, camel_only: bool = False
+    kind: type[msgspec.Struct], type_name: str, *relationships: str, made: bool = False, camel_only: bool = False
 ) -> Schema:
-    """A JSON:API document that changes a resource, or creates one (`made`: without an id, the server's to
-    give), as `jsonapi.body_as_sent` reads it: `kind`'s fields as its `data.attributes` (under either spelling,
-    or under their camelCase names alone for a body `convert_body` takes `camel_only`), and its to-one
-    `relationships` (`assignee`) as resource identifiers, or null to unset them; one of the two at least, a
-    relationship not among the attributes too (`assigneeId`), and nothing beside `data`."""
+    """A JSON:API document that changes a resource of the type `type_name` names, or creates one (`made`: without
+    an id, the server's to give), as `jsonapi.body_as_sent` reads it: its `data.type` that one (another is a 409 a
+    client had to guess its way past: a project's people are `user`s), `kind`'s fields as its `data.attributes`
+    (under either spelling, or under their camelCase names alone for a body `convert_body` takes `camel_only`),
+    and its to-one `relationships` (`assignee`) as resource identifiers, or null to unset them; one of the two at
+    least, a relationship not among the attributes too (`assigneeId`), and beside `data` the `jsonapi` object and
+    `meta` alone (`meta`, and a resource object's, ignored)."""
     identifier = Schema(
         type=[OpenAPIType.OBJECT, OpenAPIType.NULL], required=["type", "id"], properties={"type": _TEXT, "id": _TEXT}
     )
@@ -280,23 +283,26 @@ def jsonapi_body(
         type=OpenAPIType.OBJECT,
         required=["type"],
         properties={
-            "type": _TEXT,
+            "type": Schema(type=OpenAPIType.STRING, enum=[type_name]),
             **({} if made else {"id": _TEXT}),
+            "lid": _TEXT,
             "attributes": json_schema(kind) if camel_only else either_spelling(kind),
             "relationships": Schema(
                 type=OpenAPIType.OBJECT,
                 properties=dict.fromkeys(relationships, relationship),
                 additional_properties=False,
             ),
+            "meta": _OBJECT,
         },
         any_of=[Schema(required=["attributes"]), Schema(required=["relationships"])],
         schema_not=cast("Schema", _any_of(related_twice)) if related_twice else None,
+        additional_properties=False,
     )
     return Schema(
         title=f"{kind.__name__}Document",
         type=OpenAPIType.OBJECT,
         required=["data"],
-        properties={"data": data},
+        properties={"data": data, "jsonapi": _JSONAPI_OBJECT, "meta": _OBJECT},
         additional_properties=False,
     )
 
@@ -368,6 +374,8 @@ ERROR_SCHEMA = "Error"
 JSONAPI_DOCUMENT_SCHEMA = "JsonApiDocument"
 _METHODS = frozenset({"get", "head", "post", "put", "patch", "delete"})
 _CHANGES = frozenset({"post", "put", "patch"})
+# Methods whose request may carry a body, which is checked before the handler acts even where it reads none.
+_MAY_CARRY_BODY = _CHANGES | {"delete"}
 
 
 def also_answers(kind: type[msgspec.Struct], description: str) -> ResponseSpec:
@@ -396,14 +404,20 @@ _ERROR_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.CONFLICT: "`CONFLICT`: the change clashes with existing data (a taken name or prefix) or the "
     "object's state (an organization's last owner, a webhook turned off), a JSON:API document names another "
     "resource than the URL's, or a file is not ready to be served yet (`Retry-After` says when to try again).",
+    ErrorCode.PRECONDITION_FAILED: "`PRECONDITION_FAILED`: `If-Match` names no current tag of the object (it "
+    "changed since it was read), it changed after `If-Unmodified-Since`, or `If-None-Match` names it (`*`: it "
+    "exists); nothing was changed.",
     ErrorCode.PAYLOAD_TOO_LARGE: "`PAYLOAD_TOO_LARGE`: the body or one of its files is too large.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "`UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not one this "
     "operation reads, or is JSON:API's media type with a parameter other than `ext` and `profile` (`charset` too) "
-    "or with an extension (`ext`: Lantern implements none); `details` then name it (field `Content-Type`).",
+    "or with an extension (`ext`: Lantern implements none); `details` then name it (field `Content-Type`). Or the "
+    "operation takes no body and one was sent other than JSON (an empty JSON object `{}` is taken; JSON with "
+    "members is a 400 naming each), or the body is in a content coding (field `Content-Encoding`: Lantern reads "
+    "`identity` alone, as `Accept-Encoding` says).",
     ErrorCode.NOT_ACCEPTABLE: "`NOT_ACCEPTABLE`: `Accept` names JSON:API's media type only with a parameter other "
     "than `ext` and `profile`, or with an extension (`ext`: Lantern implements none), and neither its plain form "
-    "nor `*/*`; `details` name each (field `Accept`). A profile is taken, and ignored. Or `Accept` refuses JSON:API "
-    "(`q=0`) and takes no plain JSON either (`Accept: application/vnd.api+json;q=0` alone).",
+    "nor `*/*`; `details` name each (field `Accept`). A profile is taken, and ignored. Or `Accept` takes neither "
+    "JSON:API nor plain JSON (`text/html` alone, `Accept: application/vnd.api+json;q=0` alone).",
     ErrorCode.RATE_LIMITED: "`RATE_LIMITED`: too many requests; `Retry-After` says when to try again.",
     ErrorCode.SERVICE_UNAVAILABLE: "`SERVICE_UNAVAILABLE`: the database or Redis cannot be reached; `details` "
     "names which.",
@@ -420,6 +434,38 @@ _BUCKET_HEADERS = {
     "X-RateLimit-Remaining": OpenAPIHeader(schema=_SECONDS, description="Requests left in the bucket."),
     "X-RateLimit-Reset": OpenAPIHeader(schema=_SECONDS, description="Unix time (seconds) when it has room again."),
 }
+# A tagged answer's validator, and the conditions it is sent back in (app/lib/conditional.py).
+_ETAG = OpenAPIHeader(
+    schema=_TEXT,
+    description="The strong tag of this representation (a digest of its bytes: the native answer and the JSON:API "
+    "document, or two languages, have tags of their own). Send it back in `If-None-Match` to read the resource "
+    "only when it changed, and in `If-Match` to change or delete it only while it is still what was read.",
+)
+
+
+def _condition(name: str, description: str) -> dict[str, Any]:
+    """An optional request header that makes a request conditional, as the document's parameters list it."""
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
+
+
+_IF_NONE_MATCH = _condition(
+    "If-None-Match", "The `ETag`s of what the client holds (`*`: any): a 304 without a body while one is current."
+)
+_CHANGE_CONDITIONS = [
+    _condition(
+        "If-Match",
+        "The `ETag` the client read (`*`: the resource exists): a 412, with nothing changed, when it is not the "
+        "current one, as when someone else changed the resource since.",
+    ),
+    _condition(
+        "If-Unmodified-Since",
+        "An HTTP date: a 412, with nothing changed, when the resource's `updatedAt` is later. Ignored beside "
+        "`If-Match`.",
+    ),
+    _condition(
+        "If-None-Match", "`*` (or an `ETag`): a 412, with nothing changed, when the resource exists (is that one)."
+    ),
+]
 # A native list's page links the pages before and after it (`paging.page_links`).
 _PAGE_LINKS = OpenAPIHeader(
     schema=_TEXT,
@@ -435,6 +481,9 @@ _RATE_HEADERS = {
     "Retry-After": OpenAPIHeader(schema=_SECONDS, description="Seconds until a request can succeed."),
     **_BUCKET_HEADERS,
 }
+_IDENTITY_ONLY = OpenAPIHeader(
+    schema=_TEXT, description="`identity`, on a refused body in a content coding: the one Lantern reads."
+)
 _ERROR = Schema(
     type=OpenAPIType.OBJECT,
     required=["success", "error", "message", "details"],
@@ -457,6 +506,20 @@ _ERROR = Schema(
     description="Every error of the API, in both modes.",
 )
 _OBJECT = Schema(type=OpenAPIType.OBJECT, additional_properties=Schema())
+
+# A request document's `jsonapi` object, as `jsonapi.body_as_sent` reads it: the versions Lantern reads, no
+# extension (it implements none), any profile (ignored).
+_JSONAPI_OBJECT = Schema(
+    type=OpenAPIType.OBJECT,
+    properties={
+        "version": Schema(type=OpenAPIType.STRING, enum=sorted(VERSIONS)),
+        "ext": Schema(type=OpenAPIType.ARRAY, items=_TEXT, max_items=0),
+        "profile": Schema(type=OpenAPIType.ARRAY, items=_TEXT),
+        "meta": _OBJECT,
+    },
+    additional_properties=False,
+)
+
 _LINK = Schema(type=[OpenAPIType.STRING, OpenAPIType.NULL], description="Null on the first or last page.")
 _RESOURCE = Schema(
     type=OpenAPIType.OBJECT,
@@ -566,17 +629,25 @@ class LanternDocument(JsonRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         if self._rendered is None:
-            self._rendered = self.render_json(request, completed(openapi_schema, _rules_by_operation(request.app)))
+            self._rendered = self.render_json(
+                request, completed(openapi_schema, _rules_by_operation(request.app), _tagged_operations(request.app))
+            )
         return self._rendered
 
 
-def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRules]) -> dict[str, Any]:
-    """Litestar's document with the API's shared answers and each operation's JSON:API parameters (by the `rules`
-    of its path and method), and its generic envelopes named as a client's code generator would name them
-    (`ReportReadEnvelope`, not `Envelope_app.domain.reports.schemas.ReportRead_`)."""
+def completed(
+    document: dict[str, Any],
+    rules: Mapping[tuple[str, str], QueryRules],
+    tagged: Mapping[str, Collection[str]],
+) -> dict[str, Any]:
+    """Litestar's document with the API's shared answers, each operation's JSON:API parameters (by the `rules`
+    of its path and method) and conditions (where its path's methods are `tagged`), and its generic envelopes named
+    as a client's code generator would name them (`ReportReadEnvelope`, not
+    `Envelope_app.domain.reports.schemas.ReportRead_`)."""
     document = copy.deepcopy(document)
     schemas = document["components"]["schemas"]
     for path, item in document["paths"].items():
+        _document_conditions(item, tagged.get(path, set()))
         for method, operation in item.items():
             if method in _METHODS:
                 _complete(path, method, operation, schemas, rules.get((path, method)))
@@ -589,6 +660,39 @@ def completed(document: dict[str, Any], rules: Mapping[tuple[str, str], QueryRul
     return _renamed(
         document, {name: _envelope_name(name) for name in schemas if name.startswith(("Envelope_", "ListPage_"))}
     )
+
+
+def _document_conditions(item: dict[str, Any], tagged: Collection[str]) -> None:
+    """The conditional requests of an address: each answer of its `tagged` operations (`conditional.TAGGED`, whose
+    header Litestar documents as a bare `etag`) says what its `ETag` is; where its GET is tagged, that GET takes
+    `If-None-Match` (304), and its changes and deletion `If-Match`, `If-Unmodified-Since` and `If-None-Match`
+    (412), as they evaluate them (`conditional.require_preconditions`)."""
+    for method in tagged:
+        for status, response in item[method]["responses"].items():
+            response.get("headers", {}).pop("etag", None)
+            # Each answer the middleware tags: a PUT's 200 too, beside the 201 that Litestar documents alone.
+            if status in {str(code) for code in TAGGED_STATUSES}:
+                response.setdefault("headers", {})["ETag"] = _ETAG.to_schema()
+    if "get" not in tagged:
+        return
+    not_modified = "Not Modified: `If-None-Match` names the current `ETag`; no body."
+    item["get"]["responses"]["304"] = {"description": not_modified, "headers": {"ETag": _ETAG.to_schema()}}
+    item["get"].setdefault("parameters", []).append(_IF_NONE_MATCH)
+    for method in ("put", "patch", "delete"):
+        if method in item:
+            item[method]["responses"].setdefault("412", {"description": ""})
+            item[method].setdefault("parameters", []).extend(_CHANGE_CONDITIONS)
+
+
+def _tagged_operations(app: Litestar) -> dict[str, set[str]]:
+    """The methods of each path whose answer is tagged (`conditional.TAGGED`), by the document's path."""
+    tagged: dict[str, set[str]] = {}
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if handler.etag == TAGGED:  # a copy of it: Litestar copies handlers as it registers them
+                    tagged.setdefault(route.path_format, set()).update(m.lower() for m in handler.http_methods)
+    return tagged
 
 
 def _bodies_refer_to_components(document: dict[str, Any]) -> None:
@@ -789,14 +893,15 @@ def _errors(path: str, method: str, operation: dict[str, Any], *, either_mode: b
     """The errors an operation can meet, from what it takes."""
     credentialed = _credentialed(operation)
     body = "requestBody" in operation
+    sendable = body or method in _MAY_CARRY_BODY  # a body where the operation takes none is refused too
     checks = [
-        (body or either_mode or bool(operation.get("parameters")), ErrorCode.VALIDATION_ERROR),
+        (sendable or either_mode or bool(operation.get("parameters")), ErrorCode.VALIDATION_ERROR),
         (credentialed, ErrorCode.UNAUTHORIZED),
         (credentialed, ErrorCode.FORBIDDEN),
         ("{" in path, ErrorCode.NOT_FOUND),
         (credentialed and body and method in _CHANGES, ErrorCode.CONFLICT),
-        (body, ErrorCode.PAYLOAD_TOO_LARGE),
-        (body, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+        (sendable, ErrorCode.PAYLOAD_TOO_LARGE),
+        (sendable, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
         (either_mode, ErrorCode.NOT_ACCEPTABLE),
         (credentialed, ErrorCode.RATE_LIMITED),
     ]
@@ -816,6 +921,8 @@ def _error_response(code: ErrorCode) -> dict[str, Any]:
     response = {"description": _ERROR_DESCRIPTIONS.get(code, code.value), **_error_content()}
     if code is ErrorCode.RATE_LIMITED:
         response["headers"] = {name: header.to_schema() for name, header in _RATE_HEADERS.items()}
+    if code is ErrorCode.UNSUPPORTED_MEDIA_TYPE:
+        response["headers"] = {"Accept-Encoding": _IDENTITY_ONLY.to_schema()}
     return response
 
 

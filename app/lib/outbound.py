@@ -209,12 +209,39 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
 
 def password_hidden(url: str) -> str:
     """`url` as a page lists it: a password it carries (`https://user:secret@host/hook`) shown as `•••`, so that
-    it is not read over a shoulder (its form still holds it, to change)."""
+    it is not read over a shoulder (its form holds it as the API answers it: `password_masked`)."""
+    return _password_replaced(url, ":•••")
+
+
+# What the API answers for a webhook address's password, which it takes but never gives back (as GitHub shows a
+# secret): a valid password itself, so that an address read and sent back whole stays one.
+MASKED_PASSWORD = "********"  # noqa: S105 - the mask, not a password
+
+
+def password_masked(url: str) -> str:
+    """`url` as the API answers it: a password it carries (`https://user:secret@host/hook`) as `********`, its user
+    kept (`https://user:********@host/hook`)."""
+    return _password_replaced(url, f":{MASKED_PASSWORD}")
+
+
+def has_masked_password(url: str) -> bool:
+    """Whether `url`'s password is `********`: it stands for the password Lantern holds, not for one given."""
+    _parts, user_info, _host = _user_info(url)
+    return (user_info or "").partition(":")[2] == MASKED_PASSWORD
+
+
+def password_removed(url: str) -> str:
+    """`url` without a password it carries (`https://user@host/hook`): its user stays, to say whose password it
+    takes."""
+    return _password_replaced(url, "")
+
+
+def _password_replaced(url: str, replacement: str) -> str:
     parts, user_info, host = _user_info(url)
     user, colon, _password = (user_info or "").partition(":")
     if not colon:
         return url
-    return urlunsplit(parts._replace(netloc=f"{user}:•••@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{user}{replacement}@{host}"))
 
 
 def _user_info(url: str) -> tuple[SplitResult, str | None, str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
@@ -20,14 +21,27 @@ def validated_locale(tag: str | None, field: str = "locale") -> str | None:
     return matched
 
 
+@cache
+def time_zones() -> list[str]:
+    """Every time zone's name, for a time zone field's suggestions."""
+    return sorted(available_timezones())
+
+
 def validated_timezone(name: str | None, field: str = "timezone") -> str | None:
     if name is None:
         return None
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise LanternError(
-            ErrorCode.VALIDATION_ERROR,
-            details=[FieldError(field, _("This time zone is not known."))],
-        ) from None
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, _unknown_zone(name))]) from None
     return name
+
+
+def _unknown_zone(name: str) -> str:
+    """Why `name` is refused, with what is expected: the zone meant, when the text names one zone's city ("Berlin",
+    "tokyo", "new york") or one zone in other letter case; else an example of an IANA name."""
+    typed = name.strip().replace(" ", "_").casefold()
+    meant = [zone for zone in time_zones() if typed in (zone.casefold(), zone.rpartition("/")[2].casefold())]
+    if len(meant) == 1:
+        return _("This time zone is not known. Did you mean %(zone)s?", zone=meant[0])
+    return _("This time zone is not known. Use its IANA name, such as Europe/Berlin.")

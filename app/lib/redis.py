@@ -101,6 +101,24 @@ def redis_unavailable(error: BaseException) -> bool:
     return isinstance(error, RedisConnectionError | RedisTimeoutError | OSError) or refuses_writes(error)
 
 
+def caused_by_redis_going_away(error: BaseException | None) -> bool:
+    """Whether Redis becoming unreachable, hung or refusing writes is what `error` is, or what led to it (arq raises
+    a watched key's `WatchError` for a lost connection). Only Redis' own errors count: an OSError of the disk does
+    not."""
+    return in_cause_chain(
+        error, lambda cause: isinstance(cause, RedisConnectionError | RedisTimeoutError) or refuses_writes(cause)
+    )
+
+
+def in_cause_chain(error: BaseException | None, test: Callable[[BaseException], bool]) -> bool:
+    """Whether `error`, or an error that led to it (its cause or context, and theirs), passes `test`."""
+    while error is not None:
+        if test(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 REDIS_RETRY_SECONDS = 1.0
 REDIS_RETRY_MAX_SECONDS = 30.0
 

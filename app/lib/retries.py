@@ -18,16 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.settings import get_settings
+from app.settings import MAX_RETRY_SECONDS, get_settings
 
 Rows = TypeVar("Rows", bound=tuple[Any, ...])
 
 PENDING = "pending"
 # What an attempt answers when its row went meanwhile (see `recorded`): nothing was recorded.
 DROPPED = "dropped"
-# Retries wait `base` seconds, then six times longer each time, at most six hours.
+# Retries wait `base` seconds, then six times longer each time, at most MAX_RETRY_SECONDS (six hours).
 RETRY_FACTOR = 6
-MAX_RETRY_SECONDS = 6 * 3600
 # An attempt holds its row this long past the longest it may take.
 HOLD_MARGIN_SECONDS = 30
 # The sweeper takes a pending row this long past its due time.

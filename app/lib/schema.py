@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -51,6 +53,11 @@ class CamelStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=Fa
     # number): a body gives one of each pair at most (`given`). A struct that has some checks them in its
     # `__post_init__` (`refuse_two_ways`), and the OpenAPI document says so (`app.lib.openapi.json_schema`).
     one_way: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Pairs of fields that are one field under two names, each read its own way (a column by name, and by
+    # BugHerd's number for it, `status_id`): a body that sends both sends that field twice, refused as one sent in
+    # both spellings is (`convert_body`, `sent_twice`), even when the two agree. The document says so as it says
+    # `one_way`.
+    one_field: ClassVar[tuple[tuple[str, str], ...]] = ()
     # Fields none of which is required alone, but one of which is (a comment's text, or BugHerd's comment): a
     # struct that has some checks them in its `__post_init__` (`refuse_none_given`).
     one_required: ClassVar[tuple[str, ...]] = ()
@@ -227,10 +234,13 @@ def _encoded_name(key: str, schema: type[msgspec.Struct]) -> str:
 
 def _spelled_twice(sent: AsSent, schema: type[msgspec.Struct]) -> LanternError | None:
     """The refusal of a body that sends a field of `schema` under both spellings (`assigneeId` and
-    `assignee_id`), each named where it was sent; None for a body that sends each field once."""
+    `assignee_id`), or under both its names (`status` and `status_id`, `CamelStruct.one_field`), each named where
+    it was sent; None for a body that sends each field once."""
+    encoded = _encoded(schema)
+    same = {encoded[second]: encoded[first] for first, second in getattr(schema, "one_field", ())}
     first_sent: dict[Any, Any] = {}
     for key in sent.fields:
-        name = _encoded_name(key, schema) if isinstance(key, str) else key
+        name = same.get(encoded_name := _encoded_name(key, schema), encoded_name) if isinstance(key, str) else key
         if name in first_sent:
             return sent_twice(sent.path(first_sent[name]), sent.path(key))
         first_sent[name] = key
@@ -308,6 +318,64 @@ def _nul_at(value: Any, path: str) -> str | None:
     return None
 
 
+class _Members(list[tuple[str, Any]]):
+    """An object's members in the order sent, repeats kept, to find where a member was sent twice."""
+
+
+def refuse_unstorable_json(raw: bytes) -> None:
+    """What msgspec's decoding takes and Lantern does not: text with a NUL (`refuse_nul_text`), a member sent
+    twice in one object (`refuse_repeated_members`)."""
+    refuse_nul_text(raw)
+    refuse_repeated_members(raw)
+
+
+def refuse_repeated_members(raw: bytes) -> None:
+    """A 400 for JSON that sends a member twice in one object (`{"name": "a", "name": "b"}`), at any depth,
+    naming each where it is, as a query parameter sent twice is: msgspec keeps the last, and the first was dropped
+    without a word. msgspec cannot tell; Python's own scanner, which hands over each object's members as sent,
+    costs 3 to 5 times msgspec's decoding, so it reads only a body `_may_repeat_members` says may repeat one."""
+    if not _may_repeat_members(raw):
+        return
+    try:
+        members = json.loads(raw, object_pairs_hook=_Members)
+    except (ValueError, RecursionError):
+        return  # not JSON, or nested past Python's stack: msgspec's decoding answers for it
+    if paths := _repeated_at(members, ""):
+        message = _("This field takes one value: send it once.")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(path, message) for path in paths])
+
+
+def _may_repeat_members(raw: bytes) -> bool:
+    """Whether JSON may send a member twice in one object, told at msgspec's speed (the widget's submit is
+    benchmarked): msgspec's encoding of what it read holds as many `:` as the JSON sent, one after each member
+    and the rest in texts, the same texts in both, unless a member was dropped (with its `:` and any in its
+    value), or a `:` was sent escaped (`\\u003a`), which its encoding writes plain."""
+    try:
+        read = decode_lenient(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return False  # not JSON msgspec reads (or nested past its depth): its own decoding refuses it
+    escaped = b"\\u003a" in raw or b"\\u003A" in raw
+    return escaped or raw.count(b":") != msgspec.json.encode(read).count(b":")
+
+
+def _repeated_at(value: Any, path: str) -> list[str]:
+    """The paths (`name`, `metadata.browser.name`, `consoleLogs[0].type`) of the members sent twice in `value`,
+    read with its objects as `_Members`, each once, in the order sent."""
+    if isinstance(value, _Members):
+        sent: set[str] = set()
+        found: list[str] = []
+        for key, child in value:
+            where = f"{path}.{key}" if path else key
+            if key in sent and where not in found:
+                found.append(where)
+            sent.add(key)
+            found += _repeated_at(child, where)
+        return found
+    if isinstance(value, list):
+        return [where for index, child in enumerate(value) for where in _repeated_at(child, f"{path}[{index}]")]
+    return []
+
+
 # A JSON escape: a UTF-16 surrogate pair, a lone surrogate (group 1), or any other (so that `\\\\ud83d`, an
 # escaped backslash and the letters "ud83d", is read as no surrogate).
 _ESCAPE = re.compile(
@@ -317,9 +385,12 @@ _ESCAPE = re.compile(
 
 def well_formed_json(raw: bytes) -> bytes | None:
     """`raw` with each escape of a lone UTF-16 surrogate (`\\ud83d` without its low half) replaced by U+FFFD's,
-    or None when it has none. A browser's JSON.stringify writes one for a page's string cut inside an emoji
-    ("Grüße 😀".slice(0, 7) in a console message, a title): msgspec refuses it, and a whole report was lost."""
-    repaired = _ESCAPE.sub(lambda escape: b"\\ufffd" if escape[1] else escape[0], raw)
+    and without a UTF-8 byte order mark before it, or None when it has neither. A browser's JSON.stringify writes
+    such an escape for a page's string cut inside an emoji ("Grüße 😀".slice(0, 7) in a console message, a
+    title): msgspec refuses it, and a whole report was lost. A mark comes with a file saved as "UTF-8 with BOM"
+    and sent as it is (PowerShell 5's `-InFile`), which RFC 8259 lets a reader ignore."""
+    unmarked = raw.removeprefix(codecs.BOM_UTF8)
+    repaired = _ESCAPE.sub(lambda escape: b"\\ufffd" if escape[1] else escape[0], unmarked)
     return repaired if repaired != raw else None
 
 
@@ -340,7 +411,7 @@ def decode_lenient(raw: bytes, schema: Any = Any) -> Any:
 def decode_json(raw: bytes, schema: type[T], part: str | None = None) -> T:
     """Decode and validate a JSON body into `schema`, with errors in the envelope's localized form. JSON sent
     in a form's `part` (multipart's `data`) that is not JSON is named by that part."""
-    refuse_nul_text(raw)
+    refuse_unstorable_json(raw)
     try:
         return cast("T", decode_lenient(raw, schema))
     except msgspec.ValidationError as error:

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,8 +29,10 @@ import click
 from app.lib.i18n import gettext as _
 
 # A child that dies this often within the window is given up on, and `run` stops with an error.
-MAX_STARTS_IN_WINDOW = 5
-START_WINDOW_SECONDS = 60.0
+MAX_DEATHS_IN_WINDOW = 5
+DEATH_WINDOW_SECONDS = 60.0
+# How often `supervise` looks for a child that died.
+CHECK_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
 
 
@@ -40,8 +41,8 @@ class GaveUpError(RuntimeError):
 
 
 def die_with_parent() -> None:
-    """In a child, before it runs: SIGTERM when its parent dies, even by SIGKILL (Linux), so that no server
-    outlives `run` and answers beside the next one."""
+    """SIGTERM for this process when its parent dies, even by SIGKILL (Linux): in a child, before it runs, so that
+    no server outlives `run` and answers beside the next one; and in `run`, so that it outlives no `make run`."""
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -82,35 +83,37 @@ class Child:
     name: str
     start: Callable[[], subprocess.Popen[bytes]]
     process: subprocess.Popen[bytes] | None = None
-    starts: list[float] = field(default_factory=list)
+    deaths: list[float] = field(default_factory=list)
 
-    def run(self) -> None:
+    def died(self) -> None:
+        """Count a death: the fifth within the window is a `GaveUpError` (counted by its starts, a child started
+        more than a minute before was given up on at its sixth)."""
         now = time.monotonic()
-        self.starts = [moment for moment in self.starts if now - moment < START_WINDOW_SECONDS]
-        if len(self.starts) >= MAX_STARTS_IN_WINDOW:
+        self.deaths = [*(moment for moment in self.deaths if now - moment < DEATH_WINDOW_SECONDS), now]
+        if len(self.deaths) >= MAX_DEATHS_IN_WINDOW:
             raise GaveUpError(self.name)
-        self.starts.append(now)
-        self.process = self.start()
 
 
-def supervise(children: list[Child], stop: threading.Event) -> None:
-    """Start the children not started yet, and each again whenever it dies, until `stop` is set; `GaveUpError`
-    for one that keeps dying."""
+def supervise(children: list[Child]) -> None:
+    """Start the children not started yet, and each again whenever it dies, until a signal's `SystemExit` ends
+    it; `GaveUpError` for one that keeps dying."""
     for child in children:
         if child.process is None:
-            child.run()
-    while not stop.wait(0.2):
+            child.process = child.start()
+    while True:
+        time.sleep(CHECK_SECONDS)
         for child in children:
             if child.process is None or (status := child.process.poll()) is None:
                 continue
             kill_process_group(child.process)  # before its replacement binds the same port
+            child.died()
             message = _(
                 "%(name)s stopped unexpectedly (exit status %(status)s): starting it again.",
                 name=child.name,
                 status=status,
             )
             click.echo(message, err=True)
-            child.run()
+            child.process = child.start()
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.lib.asgi import PUBLIC_INGEST
+from app.lib.asgi import PUBLIC_INGEST, REQUEST_ID
 from app.lib.errors import ErrorCode, LanternError, request_locale, route_error_response, unavailable
 from app.lib.i18n import use_locale
 
@@ -49,10 +49,12 @@ class UnsentAnswerMiddleware(ASGIMiddleware):
         except Exception as error:
             if sent:
                 raise
-            answer = unavailable(scope["path"], error.__cause__ or error)
-            if answer is None:
-                logger.exception("request failed before its answer was sent", path=scope["path"])
-                answer = LanternError(ErrorCode.INTERNAL_ERROR)
+            # Its lines name the request, as the request's own line does (bound inside, by RequestContextMiddleware).
+            with structlog.contextvars.bound_contextvars(request_id=scope["state"].get(REQUEST_ID)):
+                answer = unavailable(scope["path"], error.__cause__ or error)
+                if answer is None:
+                    logger.exception("request failed before its answer was sent", path=scope["path"])
+                    answer = LanternError(ErrorCode.INTERNAL_ERROR)
             request: Request[Any, Any, Any] = Request(scope)
             with use_locale(request_locale(request)):  # outside the middleware that chose it for the request
                 response = route_error_response(request, answer)  # a page for a page

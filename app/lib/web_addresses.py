@@ -11,6 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from app.lib.errors import ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
+from app.lib.patterns import ORIGIN
 from app.settings import get_settings
 
 # An IPv6 host as RFC 3986 writes it, in brackets, maybe with a port after it; then RFC 6874's zone (`%25eth0`):
@@ -64,3 +65,22 @@ def _ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return not percent or _ZONE.fullmatch(zone) is not None
+
+
+def origin_with_more(entry: object) -> str | None:
+    """Why an allowed origin that is a page's address (a site, then a path or a query) is not one, naming what to
+    take away; None for anything else, which the pattern's own words refuse ("Must be a site, such as …")."""
+    if not isinstance(entry, str):
+        return None
+    try:
+        parts = urlsplit(entry if "://" in entry else f"//{entry}")
+    except ValueError:
+        return None
+    site = f"{parts.scheme}://{parts.netloc}" if parts.scheme else parts.netloc
+    if not re.fullmatch(ORIGIN, site):
+        return None
+    if parts.query:
+        return _("Must be a site without a query, such as %(site)s.", site=site)
+    if parts.path.strip("/"):
+        return _("Must be a site without a path, such as %(site)s.", site=site)
+    return None

@@ -12,6 +12,7 @@ from litestar.params import Body
 
 from app.lib.errors import ErrorCode, LanternError, message_of
 from app.lib.i18n import gettext as _
+from app.lib.i18n import join_sentences
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 # Reasons for no field of the form (or for the body as a whole) are shown above it.
@@ -46,19 +47,22 @@ def field_errors(
     """A validation error's reasons by the form's field names: the API's `apiUrl` is the form's `api_url`,
     `labels[2]` is `labels`, and a nested `widgetConfig.buttonText` is named whole or by its head; the first
     reason of a field is shown; so is a conflict's (an address already invited). The reason for an entry of a
-    list typed line by line (`typed`, by the API's name of the list) says its line: among many, "Must be a
-    site" said not which. Other errors are not the form's to show."""
+    list typed line by line (`typed`, by the API's name of the list) says its line, and every refused line is
+    named: among many, "Must be a site" said not which. Other errors are not the form's to show."""
     if error.code is not ErrorCode.VALIDATION_ERROR and not (error.code is ErrorCode.CONFLICT and error.details):
         raise error
-    errors: dict[str, str] = {}
+    reasons: dict[str, list[str]] = {}
     for detail in error.details:
         path = detail.field or ""
         head = re.split(r"[.\[]", path, maxsplit=1)[0]
-        message = detail.message
+        said = reasons.setdefault(names.get(path, names.get(head, WHOLE_FORM)), [])
         if (entry := _ENTRY.fullmatch(path)) and (listed := (typed or {}).get(entry["list"])):
-            message = _("Line %(line)s: %(reason)s", line=listed.lines[int(entry["index"])], reason=message)
-        errors.setdefault(names.get(path, names.get(head, WHOLE_FORM)), message)
-    return errors or {WHOLE_FORM: message_of(error)}
+            line = _("Line %(line)s: %(reason)s", line=listed.lines[int(entry["index"])], reason=detail.message)
+            if line not in said:  # once, however many checks refused it
+                said.append(line)
+        elif not said:
+            said.append(detail.message)
+    return {name: join_sentences(*said) for name, said in reasons.items()} or {WHOLE_FORM: message_of(error)}
 
 
 def whole_number(text: str) -> int | str:

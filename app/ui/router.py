@@ -16,7 +16,7 @@ from app.domain.organizations.controllers import provide_membership_service, pro
 from app.domain.reports.controllers.deps import DEPENDENCIES
 from app.domain.tokens.controllers import provide_token_service
 from app.domain.webhooks.controllers import provide_deliveries, provide_webhooks
-from app.lib.asgi import FILE_DOWNLOAD, UI_PAGE
+from app.lib.asgi import FILE_DOWNLOAD, OWN_BODY, UI_PAGE
 from app.lib.errors import not_found
 from app.ui.controllers.auth import AuthPages
 from app.ui.controllers.board import BoardPages
@@ -70,7 +70,7 @@ ui_router = Router(
         JobPages,
     ],
     include_in_schema=False,
-    opt={UI_PAGE: True},
+    opt={UI_PAGE: True, OWN_BODY: True},
     middleware=[PageLanguageMiddleware()],
     exception_handlers=EXCEPTION_HANDLERS,
     dependencies={

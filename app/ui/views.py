@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import msgspec
 from babel.support import LazyProxy
 
 from app.domain.organizations.labels import ROLE_LABELS
-from app.domain.reports.labels import CATEGORY_LABELS, DEVICE_LABELS, PRIORITY_LABELS, SEVERITY_LABELS
+from app.domain.reports.labels import CATEGORY_LABELS, DEVICE_LABELS, PRIORITY_LABELS, SEVERITY_LABELS, STATUS_LABELS
 from app.domain.reports.models import DEFAULT_STATUS_IDS, Category, Priority, Severity
 from app.domain.webhooks.models import DeliveryStatus, Event
-from app.lib.i18n import format_number, format_time, format_zoned_datetime
+from app.lib.i18n import format_list, format_number, format_time, format_zoned_datetime
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 
@@ -24,14 +22,7 @@ from app.lib.i18n import lazy_gettext as _lazy
 OTHER_FIELDS = "otherFields"
 
 LABELS: dict[str, dict[str, LazyProxy]] = {
-    "status": {
-        "new": _lazy("New"),
-        "backlog": _lazy("Backlog"),
-        "todo": _lazy("To do"),
-        "doing": _lazy("Doing"),
-        "done": _lazy("Done"),
-        "closed": _lazy("Closed"),
-    },
+    "status": STATUS_LABELS,
     "severity": SEVERITY_LABELS,
     "priority": PRIORITY_LABELS,
     "category": CATEGORY_LABELS,
@@ -178,7 +169,7 @@ def field_changes(fields: Mapping[str, list[Any]], people: Mapping[str, str]) ->
         if name == "assigneeId":
             return people.get(value) or _("A former member")
         if name == "tags":
-            return ", ".join(value)
+            return format_list(value)
         return label(name, value) if name in LABELS else str(value)
 
     lines = []
@@ -347,9 +338,3 @@ def custom_data(custom: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The custom data the embedding page gave the widget (`Report.custom_data`) as (key, value) pairs, each key
     as the page wrote it, sorted by key: PostgreSQL's JSONB keeps no order of its own."""
     return sorted((str(key), _shown(_text(value))) for key, value in custom.items() if value is not None)
-
-
-@cache
-def time_zones() -> list[str]:
-    """Every time zone's name, for a time zone field's suggestions."""
-    return sorted(zoneinfo.available_timezones())

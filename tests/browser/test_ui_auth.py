@@ -210,6 +210,23 @@ async def test_someone_new_signs_up_from_the_login_page_and_starts_with_a_projec
     await expect(page.get_by_role("alert")).to_be_focused()  # no field to blame: the page opens on the reason
 
 
+async def test_a_new_organization_starts_in_the_browsers_time_zone(browser: Browser, live_server: str) -> None:
+    """Every organization began in UTC: an owner in Tokyo saw each report's time 9 hours off until they found
+    the setting."""
+    async with await browser.new_context(base_url=live_server, locale="ja-JP", timezone_id="Asia/Tokyo") as context:
+        page = await context.new_page()
+        await page.goto("/ui/signup")
+        await page.locator("#name").fill("Mei")
+        await page.locator("#email").fill(f"mei-{secrets.token_hex(4)}@example.com")
+        await page.locator("#password").fill(PASSWORD)
+        await page.locator("#organization").fill("夜市")
+        await page.locator("form.settings button[type=submit]").click()
+        await expect(page).to_have_url(re.compile(r"/ui/projects$"))
+        organization = await page.request.get("/api/v1/organization")
+        assert organization.ok, await organization.text()
+        assert (await organization.json())["data"]["timezone"] == "Asia/Tokyo"
+
+
 async def test_the_refused_field_the_page_opens_on_keeps_its_red_border_inside_its_focus_ring(page: Page) -> None:
     """The browser's focus ring was drawn over the border: the one field focused to be corrected lost its thicker
     red border (the refused-field cue beside the sign), and looked like any focused field."""

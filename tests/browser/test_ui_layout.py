@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import Page, ViewportSize, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from app.lib.i18n import SUPPORTED_LOCALES
 from tests.support.admin_ui import invite, log_in, pinged_webhook, report
@@ -167,3 +167,76 @@ CUT_CHOICES = """(select) => {
   const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
   return [...select.options].map((option) => option.text).filter((text) => context.measureText(text).width > room);
 }"""
+
+
+# The fields of the page's forms that stick out of their card (or the window), with how far.
+FIELDS_OUT_OF_THEIR_CARD = """() => [...document.querySelectorAll("main :is(input, select, textarea)")]
+  .filter((field) => field.checkVisibility() && field.type !== "hidden")
+  .map((field) => {
+    const card = (field.closest(".card") || document.querySelector("main")).getBoundingClientRect();
+    const box = field.getBoundingClientRect();
+    return {field: field.name || field.id, out: Math.round(Math.max(box.right - card.right, card.left - box.left))};
+  })
+  .filter((field) => field.out > 0)"""
+
+
+async def test_on_a_phone_no_form_is_wider_than_the_screen_in_any_language(
+    tenants: TenantFactory, page: Page, browser: Browser, live_server: str
+) -> None:
+    """At 390 px the German profile was 114 px too wide: the language's longest choice ("Die Sprache des Browsers,
+    sonst die der Organisation") widened its form, Name, Sprache and Zeitzone stuck out of their card, and the
+    page scrolled sideways. Every page with a settings form, in every language: nothing past the screen's edge."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop", siteUrl="https://shop.example")
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await log_in(page, tenant.email, path="/ui/profile")
+        pages = ["/ui/profile", "/ui/settings", "/ui/projects/", f"/ui/projects/{project['id']}"]
+        pages += [f"/ui/projects/{project['id']}/github/", "/ui/members/", "/ui/tokens/", "/ui/webhooks/"]
+        pages += ["/ui/reports/new"]
+        for locale in SUPPORTED_LOCALES:
+            for path in pages:
+                response = await page.goto(f"{path}?lang={locale}")
+                assert response is not None
+                assert response.ok, (locale, path)
+                wide = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert wide <= 0, (locale, path, wide)
+                assert await page.evaluate(FIELDS_OUT_OF_THEIR_CARD) == [], (locale, path)
+    signed_out = await browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
+    try:
+        page = await signed_out.new_page()
+        for locale in SUPPORTED_LOCALES:
+            for path in ("/ui/login", "/ui/signup", "/ui/password-reset/"):
+                await page.goto(f"{path}?lang={locale}")
+                wide = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert wide <= 0, (locale, path, wide)
+    finally:
+        await signed_out.close()
+
+
+# Whether the header's parts (its links, switchers, person and logout) are on one line: some height they all span.
+HEADER_IN_ONE_LINE = """(header) => {
+  const boxes = [...header.querySelectorAll(":scope > *, nav a")]
+    .filter((part) => part.checkVisibility()).map((part) => part.getBoundingClientRect());
+  return Math.max(...boxes.map((box) => box.top)) < Math.min(...boxes.map((box) => box.bottom));
+}"""
+
+
+async def test_on_a_desktop_the_header_is_one_line_in_every_language(tenants: TenantFactory, page: Page) -> None:
+    """At 1280 px "ログアウト" (Log out) dropped to a second line on every page in Japanese, and the German header
+    took two lines. Narrower, it wraps, with nothing past the window's edge; the language's button shows once the
+    keyboard is in its switcher."""
+    async with tenants.create() as tenant:
+        await log_in(page, tenant.email)
+        header = page.locator("header.topbar")
+        for locale in SUPPORTED_LOCALES:
+            await page.set_viewport_size(DESKTOP)
+            await page.goto(f"/ui/reports?lang={locale}")
+            assert await header.evaluate(HEADER_IN_ONE_LINE), locale
+            for width in (1024, 800, 640):
+                await page.set_viewport_size({"width": width, "height": 800})
+                wide = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert wide <= 0, (locale, width, wide)
+        apply = header.locator("#language-switcher + button")
+        await expect(apply).to_have_css("width", "1px")
+        await page.locator("#language-switcher").focus()
+        await expect(apply).not_to_have_css("width", "1px")

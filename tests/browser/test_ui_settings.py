@@ -33,8 +33,13 @@ async def test_a_manager_changes_the_organizations_settings(tenants: TenantFacto
         await page.get_by_label("Allowed e-mail domains").fill("acme.example")
         await page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
         await page.get_by_role("button", name="Save").click()
-        await expect(page.locator("#timezone-error")).to_have_text("This time zone is not known.")
+        refused = "This time zone is not known. Use its IANA name, such as Europe/Berlin."
+        await expect(page.locator("#timezone-error")).to_have_text(refused)
         await expect(page.get_by_label("Time zone")).to_have_value("Mars/Olympus_Mons")
+        await page.get_by_label("Time zone").fill("Berlin")  # a city: the zone it names is offered
+        await page.get_by_role("button", name="Save").click()
+        refused = "This time zone is not known. Did you mean Europe/Berlin?"
+        await expect(page.locator("#timezone-error")).to_have_text(refused)
 
         await page.get_by_label("Name", exact=True).fill("Acme Europe")
         await page.get_by_label("Default language").select_option("de")
@@ -94,6 +99,14 @@ async def test_a_refused_allowed_origin_is_named_by_its_line(tenants: TenantFact
         await expect(origins).to_have_attribute("aria-invalid", "true")
         await expect(origins).to_have_value("example.com\n\nhttps://shop example\nhttps://shop.example")
         assert (await read(tenant, f"/api/v1/projects/{project['id']}"))["allowedOrigins"] == ["example.com"]
+        # Every refused line is named, and a page's address is told to lose its path: only "Zeile 1: Muss eine
+        # Website sein" was said, of a line whose site was right, and not a word of line 2.
+        await origins.fill("http://127.0.0.1:8201/shop\nnicht eine url")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator("#allowed_origins-error")).to_have_text(
+            "Line 1: Must be a site without a path, such as http://127.0.0.1:8201. "
+            "Line 2: Must be a site, such as https://example.com or example.com:8080."
+        )
 
 
 # The "New …" forms below the lists, by their cards' headings.
@@ -205,9 +218,13 @@ async def test_a_person_changes_their_profile_and_password(tenants: TenantFactor
         await expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
         await page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
         await page.get_by_role("button", name="Save").click()
-        await expect(page.locator("#timezone-error")).to_have_text("This time zone is not known.")
+        refused = "This time zone is not known. Use its IANA name, such as Europe/Berlin."
+        await expect(page.locator("#timezone-error")).to_have_text(refused)
 
         await page.get_by_label("Name", exact=True).fill("Ada Lovelace")
+        # Chosen by no one, the language is the browser's (Accept-Language) before the organization's default.
+        unchosen = page.get_by_label("Your language").locator("option").first
+        await expect(unchosen).to_have_text("The browser's language, else the organization's")
         await page.get_by_label("Your language").select_option("de")
         await page.get_by_label("Time zone").fill("Europe/Berlin")
         mails = page.get_by_label("E-mail me when a report is assigned to me, or commented on while it is mine")

@@ -23,6 +23,7 @@ import yaml
 from arq.worker import Worker
 from kubernetes_validate import utils as kubernetes
 
+from app.settings import get_settings
 from tests.deploy.conftest import (
     KUBERNETES_VERSION,
     RELEASE,
@@ -32,6 +33,7 @@ from tests.deploy.conftest import (
     Helm,
     values_file,
 )
+from tests.support.environment import environment
 from tests.support.worker import running_worker
 
 Manifests = list[dict[str, Any]]
@@ -357,7 +359,7 @@ def test_every_setting_the_app_reads_reaches_the_pods(rendered: dict[str, Manife
     assert app_settings() - {"DATABASE_OWNER_URL"} <= reaching
 
 
-@pytest.mark.parametrize(("grace_seconds", "stop_seconds"), [(120, "115"), (3, "1")])
+@pytest.mark.parametrize(("grace_seconds", "stop_seconds"), [(120, "115"), (3, "1"), (10805, "10800")])
 def test_the_workers_running_jobs_finish_within_its_pods_grace_period(
     helm: Helm, grace_seconds: int, stop_seconds: str
 ) -> None:
@@ -373,6 +375,10 @@ def test_the_workers_running_jobs_finish_within_its_pods_grace_period(
         grace_seconds
     )
     assert config["data"]["LANTERN_WORKER_STOP_SECONDS"] == stop_seconds
+    # What the pods read it as: a grace period for a 3-hour export rendered a value the app refused, and both
+    # Deployments, which share the ConfigMap, stopped at start.
+    with environment(LANTERN_WORKER_STOP_SECONDS=stop_seconds):
+        assert get_settings().worker_stop_seconds == int(stop_seconds)
 
 
 # --- probes and entry points -------------------------------------------------------------------------------
@@ -526,6 +532,8 @@ def test_uploads_volume_is_shared_by_web_and_worker(rendered: dict[str, Manifest
         ("config:\n  storage: s3", "config.s3.bucket: String length must be greater than or equal to 1"),
         ("config:\n  s3:\n    endpointUrl: minio:9000", "config.s3.endpointUrl: Does not match pattern"),
         ("replicaCont: 2", "Additional property replicaCont is not allowed"),
+        # Past the 3 hours an export may take, a stop time the app refuses (LANTERN_WORKER_STOP_SECONDS).
+        ("worker:\n  terminationGracePeriodSeconds: 10806", "worker.terminationGracePeriodSeconds: Must be less"),
         ("securityContext:\n  runAsNonRoot: false", "securityContext.runAsNonRoot"),
         ("secrets:\n  databaseUrl: postgresql://lantern@db/lantern", "secrets.databaseUrl: Does not match pattern"),
     ],

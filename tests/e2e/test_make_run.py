@@ -155,6 +155,8 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             assert expected in started, f"no {expected} process among the children:\n{started}"
         _redis_is_private(run, children)
 
+        # Twice, as `kill` of `make run`'s process group sends it: to `run`, and to make, which passes it on.
+        run.process.send_signal(signal.SIGTERM)
         run.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOPPED_WITHIN_SECONDS
         exit_status = run.process.wait(timeout=STOPPED_WITHIN_SECONDS)
@@ -216,6 +218,23 @@ def test_make_run_starts_a_dead_child_again_runs_once_per_data_directory_and_die
         _gone, alive = psutil.wait_procs(children, timeout=STOPPED_WITHIN_SECONDS)
         assert not alive, [command_line(child) for child in alive]
         assert _port_is_closed(run.port)
+
+
+def test_make_killed_takes_run_and_everything_it_started_with_it(tmp_path: Path) -> None:
+    """`make run` killed with SIGKILL left `run` (and its web server, worker and Redis) serving without a parent,
+    and the next `make run` on the data directory stopped at once: another Lantern was running."""
+    data_dir, port = tmp_path / "lantern-data", free_port()
+    env = clean_env(data_dir, PORT=str(port), LANTERN_DEV="1")
+    output = tmp_path / "make-run.log"
+    # A shell in make's place: `run` is its child, not a program it became (`; exit` keeps it from exec'ing `run`).
+    with spawned(["sh", "-c", '"$@"; exit $?', "make", *CLI, "run"], env=env, output=output) as make:
+        _wait_until_ready(make, f"http://127.0.0.1:{port}", output)
+        started = descendants(make)
+        assert any(" run" in command_line(child) for child in started), [command_line(c) for c in started]
+        make.kill()
+        _gone, alive = psutil.wait_procs(started, timeout=STOPPED_WITHIN_SECONDS)
+        assert not alive, [command_line(child) for child in alive]
+        assert _port_is_closed(port)
 
 
 def _granian_main(run: Run) -> psutil.Process:

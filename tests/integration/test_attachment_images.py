@@ -405,6 +405,24 @@ async def test_an_empty_file_is_refused_wherever_a_file_is_sent(tenants: TenantF
     assert listed == []
 
 
+async def test_a_file_too_large_is_named_in_the_details(tenants: TenantFactory) -> None:
+    """A `413` names the part too large, as the widget's images and report JSON do: its details were empty."""
+    too_large = ("big.log", b"x" * (10 * 1024 * 1024 + 1), "text/plain")
+    async with tenants.create() as tenant:
+        report_id, _project_id = await new_report(tenant)
+        url = f"/api/v1/reports/{report_id}/attachments"
+        answers = [
+            await tenant.client.post(f"{url}?lang=de", files={"file": too_large}),
+            await tenant.client.post(f"{url}/upload?lang=de", files={"file": too_large}),
+        ]
+        listed = (await tenant.client.get(url)).json()["data"]
+    assert [answer.status_code for answer in answers] == [413, 413]
+    assert [answer.json()["details"] for answer in answers] == [
+        [{"field": "file", "message": "Eine Datei darf höchstens 10 MB groß sein."}]
+    ] * 2
+    assert listed == []
+
+
 def _form_without_part_types(name: str, data: bytes) -> tuple[bytes, str]:
     """A multipart body whose `file` part declares no Content-Type, as Python's `requests` sends a file given
     without one (httpx always names one)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,8 +11,9 @@ import psutil
 
 from app.lib.embedded_redis import EmbeddedRedis
 from tests.integration.test_reports import BUGPIN_EXAMPLE, BUGSPARK_EXAMPLE
-from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory, signup_body
 from tests.support.environment import environment
+from tests.support.logs import json_lines
 from tests.support.server import granian_server
 
 
@@ -59,6 +61,23 @@ async def test_a_new_organization_speaks_the_language_it_was_signed_up_in(app: A
     assert languages == ["de", "ja"]
 
 
+async def test_a_new_organization_takes_the_time_zone_sent_else_utc(app: Any) -> None:
+    zones = []
+    for organization in (
+        {"name": "Tokyo", "timezone": "Asia/Tokyo"},
+        {"name": "Nowhere"},
+        {"name": "X", "timezone": "Berlin"},
+    ):
+        async with ApiClient.for_app(app) as person:
+            body = {"email": f"new-{secrets.token_hex(4)}@example.com", "password": PASSWORD, "name": "Mei"}
+            signed_up = await person.post("/api/v1/auth/signup", json={**body, "organization": organization})
+            if signed_up.status_code == 201:
+                zones.append((await person.get("/api/v1/organization")).json()["data"]["timezone"])
+            else:
+                zones.append([(signed_up.status_code, detail["field"]) for detail in signed_up.json()["details"]])
+    assert zones == ["Asia/Tokyo", "UTC", [(400, "organization.timezone")]]
+
+
 async def test_a_refused_body_names_every_bad_field_at_once(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """Litestar's own decoding names msgspec's first error only: a client fixed one field per round."""
     bad = {"email": "bad", "password": "short", "name": "", "organization": {}}
@@ -77,7 +96,7 @@ async def test_a_refused_body_names_every_bad_field_at_once(tenants: TenantFacto
 
 async def test_a_misspelled_or_unknown_field_of_the_sign_in_bodies_is_named(anonymous: ApiClient) -> None:
     """A `username` for `email`, or a `slug` Lantern chooses itself, was dropped without a word."""
-    body = signup_body("Slugged") | {"plan": "pro"}
+    body = new_owner("Slugged") | {"plan": "pro"}
     body["organization"]["slug"] = "custom"
     signup = await anonymous.post("/api/v1/auth/signup", json=body)
     login = await anonymous.post("/api/v1/auth/login", json={"username": "a@example.com", "password": PASSWORD})
@@ -89,16 +108,15 @@ async def test_a_misspelled_or_unknown_field_of_the_sign_in_bodies_is_named(anon
     assert {d["field"] for d in login.json()["details"]} == {"username", "email"}
 
 
-def signup_body(organization: str) -> dict[str, Any]:
-    email = f"owner-{secrets.token_hex(4)}@example.com"
-    return {"email": email, "password": PASSWORD, "name": "Owner", "organization": {"name": organization}}
+def new_owner(organization: str) -> dict[str, Any]:
+    return signup_body(f"owner-{secrets.token_hex(4)}@example.com", organization=organization)
 
 
 async def test_closed_signup_refuses_on_the_api_and_the_page_and_hides_the_link(anonymous: ApiClient) -> None:
     assert 'href="/ui/signup"' in (await anonymous.get("/ui/login")).text
     with environment(LANTERN_SIGNUP="closed"):
         refused = await anonymous.post(
-            "/api/v1/auth/signup", json=signup_body("Closed"), headers={"Accept-Language": "es"}
+            "/api/v1/auth/signup", json=new_owner("Closed"), headers={"Accept-Language": "es"}
         )
         signup_page = await anonymous.get("/ui/signup")
         login_page = await anonymous.get("/ui/login")
@@ -122,14 +140,14 @@ async def test_signups_from_one_address_are_limited_per_hour(app: Any) -> None:
     address, other = (f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}" for _ in range(2))
     with environment(LANTERN_SIGNUPS_PER_HOUR="2"):
         async with await client(address) as first, await client(other) as second:
-            answers = [await first.post("/api/v1/auth/signup", json=signup_body(f"Spam {n}")) for n in range(2)]
+            answers = [await first.post("/api/v1/auth/signup", json=new_owner(f"Spam {n}")) for n in range(2)]
             await first.ensure_csrf()
-            form = signup_body("Spam 3")
+            form = new_owner("Spam 3")
             page = await first.post(
                 "/ui/signup", data={**form, "organization": "Spam 3"}, headers={"Accept-Language": "de"}
             )
-            api = await first.post("/api/v1/auth/signup", json=signup_body("Spam 4"))
-            elsewhere = await second.post("/api/v1/auth/signup", json=signup_body("Not spam"))
+            api = await first.post("/api/v1/auth/signup", json=new_owner("Spam 4"))
+            elsewhere = await second.post("/api/v1/auth/signup", json=new_owner("Not spam"))
     assert [answer.status_code for answer in answers] == [201, 201]
     assert page.status_code == 429, page.text
     assert "Zu viele Anfragen" in page.text
@@ -303,16 +321,23 @@ async def test_of_two_credentials_the_one_sent_on_purpose_is_used_and_a_bad_one_
 
 
 async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_working(
-    tenants: TenantFactory, separate_redis: EmbeddedRedis
+    tenants: TenantFactory, separate_redis: EmbeddedRedis, tmp_path: Path
 ) -> None:
     """The session cannot be stored: the login says so in the envelope, and its database connection goes back
-    to the pool (SQLite's pool holds one: a leaked connection stopped every later request)."""
-    async with tenants.create() as tenant, granian_server(1, REDIS_URL=separate_redis.url) as base_url:
+    to the pool (SQLite's pool holds one: a leaked connection stopped every later request). Its log says the 503
+    too, where it said the handler's 200, and names the request in the line that says why."""
+    log = tmp_path / "server.log"
+    async with (
+        tenants.create() as tenant,
+        granian_server(1, log, REDIS_URL=separate_redis.url, LANTERN_LOG_LEVEL="INFO") as base_url,
+    ):
         login = {"email": tenant.email, "password": PASSWORD}
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
             redis_process(separate_redis).suspend()  # a stall: connections open, no answers
             try:
-                stalled = await client.post("/api/v1/auth/login", json=login, headers={"Accept-Language": "de"})
+                stalled = await client.post(
+                    "/api/v1/auth/login", json=login, headers={"Accept-Language": "de", "X-Request-ID": "stalled-1"}
+                )
             finally:
                 redis_process(separate_redis).resume()
             again = await client.post("/api/v1/auth/login", json=login)
@@ -323,6 +348,12 @@ async def test_a_login_while_redis_stalls_answers_503_and_leaves_the_server_work
     assert "lantern_session" not in stalled.cookies
     assert again.status_code == 200, again.text
     assert me.status_code == 200, me.text
+    app_lines = "\n".join(line for line in log.read_text().splitlines() if line.startswith("{"))  # granian's own: text
+    lines = [line for line in json_lines(app_lines) if line["event"] in {"request", "service unavailable"}]
+    assert [(line["event"], line.get("status")) for line in lines if line.get("request_id") == "stalled-1"] == [
+        ("request", 503),
+        ("service unavailable", None),
+    ], lines
 
 
 async def test_a_page_asked_for_while_redis_stalls_answers_with_a_page(

@@ -44,7 +44,9 @@ async def test_bugherds_put_updates_change_the_fields_sent_as_patch_does(
     assert (changed["priority"], changed["status"], changed["severity"]) == ("medium", "backlog", "high")
     assert unassigned.json()["data"]["status"] == "backlog"  # what was not sent stays
     assert renamed.status_code == 200, renamed.text
-    assert (renamed.json()["data"]["name"], renamed.json()["data"]["position"]) == ("QA", 9)
+    # What was not sent stays: the place it was given (past the end of the board, the last: 6).
+    assert (column["position"], renamed.json()["data"]["position"]) == (6, 6)
+    assert renamed.json()["data"]["name"] == "QA"
 
 
 async def test_the_put_updates_are_documented_beside_patch_with_ids_of_their_own(anonymous: ApiClient) -> None:
@@ -183,14 +185,14 @@ async def test_bugherds_column_wrapper(tenants: TenantFactory, anonymous: ApiCli
         columns = f"/api/v1/projects/{project['id']}/columns"
         created = await tenant.client.post(columns, json={"column": {"name": "testing"}})
         column = f"{columns}/{created.json()['data']['id']}"
-        renamed = await tenant.client.put(column, json={"column": {"name": "QA", "position": 8}})
-        unknown = await tenant.client.patch(column, json={"column": {"name": "QA", "colour": "red"}})
         bare = await tenant.client.post(columns, json={"name": "blocked"})
+        renamed = await tenant.client.put(column, json={"column": {"name": "QA", "position": 7}})
+        unknown = await tenant.client.patch(column, json={"column": {"name": "QA", "colour": "red"}})
         paths = (await anonymous.get("/schema/openapi.json")).json()["paths"]
     assert created.status_code == 201, created.text
     assert (created.json()["data"]["name"], created.json()["data"]["statusId"]) == ("testing", 6)
     assert renamed.status_code == 200, renamed.text
-    assert (renamed.json()["data"]["name"], renamed.json()["data"]["position"]) == ("QA", 8)
+    assert (renamed.json()["data"]["name"], renamed.json()["data"]["position"]) == ("QA", 7)  # after "blocked"
     assert unknown.status_code == 400
     assert bare.status_code == 201, bare.text
     for method, path in (("post", "/columns"), ("patch", "/columns/{column_id}")):

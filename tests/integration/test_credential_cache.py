@@ -306,7 +306,7 @@ async def test_an_app_stopped_as_soon_as_it_started_stops_at_once(embedded_servi
     """The listener's cancellation could be lost in redis-py's read, which took it for the read's own timeout: the
     listener went on, and the app's shutdown waited for it for ever (CI's run hung at a test's app teardown). A
     stop never waits for it now (bounded here, so that a regression fails rather than hangs)."""
+    application = create_app()  # started and stopped again: the listener is the lifespan's, made anew each time
     for start in range(STARTS):
-        application = create_app()
         async with asyncio.timeout(STOP_WITHIN_SECONDS), application.lifespan():
             await asyncio.sleep(start % 5 / 1000)  # stopped at varied points of the listener's first steps

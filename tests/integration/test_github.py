@@ -29,6 +29,7 @@ from tests.support.locks import deletions, until_waiting_for
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
 from tests.support.receiver import ReceivedRequest, Receiver
+from tests.support.screenshots import numbered
 from tests.support.server import free_port
 from tests.support.worker import queued_jobs
 
@@ -96,17 +97,6 @@ def _connection_url(project: dict[str, Any]) -> str:
 async def numbered_report(tenant: Tenant, project: dict[str, Any], anonymous: ApiClient) -> dict[str, Any]:
     created = _data(await anonymous.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": project["apiKey"]}), 201)
     return await numbered(tenant, created["id"])
-
-
-async def numbered(tenant: Tenant, report_id: str) -> dict[str, Any]:
-    """The report once the worker has given it its tracking id."""
-    for _ in range(int(DEADLINE_SECONDS / 0.05)):
-        report: dict[str, Any] = _data(await tenant.client.get(f"/api/v1/reports/{report_id}"))
-        if report["trackingId"]:
-            return report
-        await asyncio.sleep(0.05)
-    msg = "the report was never numbered"
-    raise AssertionError(msg)
 
 
 async def issue_when(tenant: Tenant, report_id: str, status: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
 from app.lib.redis import get_redis, redis_health
 from app.settings import reset_settings
-from tests.support.clients import ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, ApiClient, TenantFactory
 
 # Nothing listens on port 1: every connection is refused at once.
 UNREACHABLE_DATABASE = "postgresql+asyncpg://lantern@127.0.0.1:1/lantern"
@@ -280,6 +280,14 @@ async def test_options_names_every_method_of_the_address(app: Litestar, tenants:
             assert ("GET" in _methods(answer.headers["allow"])) == ("HEAD" in _methods(answer.headers["allow"])), path
         reports = await owner.client.options("/api/v1/reports")
         assert _methods(reports.headers["allow"]) == {"GET", "HEAD", "POST", "OPTIONS"}
+    # Anyone is told, as a 405 tells anyone: an address whose controller guards its methods was a 401, and so was
+    # every address to a client whose Authorization header (a staging site's Basic, a stale token) was no token.
+    async with ApiClient.for_app(app) as anonymous:
+        for path in ("/api/v1/projects", "/api/v1/tokens", "/api/v1/auth/me", f"/api/v1/projects/{uuid.uuid4()}"):
+            for headers in ({}, {"Authorization": "Bearer lt_org_revoked"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+                answer = await anonymous.options(path, headers=headers)
+                assert answer.status_code == 204, (path, headers, answer.text)
+                assert "OPTIONS" in _methods(answer.headers["allow"]), path
 
 
 def _methods(allow: str) -> set[str]:
@@ -293,11 +301,14 @@ async def test_a_head_probe_says_when_a_dependency_is_missing(anonymous: ApiClie
 
 
 async def test_the_address_make_run_prints_says_where_the_api_is(anonymous: ApiClient) -> None:
+    """Its links were paths, and the API's own address they gave (`/api/v1`) was a 404."""
     answer = await anonymous.get("/")
     assert answer.status_code == 200
     entry = answer.json()["data"]
-    assert (entry["api"], entry["openapi"]) == ("/api/v1", "/schema/openapi.json")
+    assert (entry["api"], entry["openapi"]) == (f"{BASE_URL}/api/v1", f"{BASE_URL}/schema/openapi.json")
     assert (await anonymous.get(entry["openapi"])).status_code == 200
+    api_root = await anonymous.get(entry["api"])
+    assert (api_root.status_code, api_root.json()) == (200, answer.json())
 
 
 async def test_the_widget_script_is_served_as_javascript_once(anonymous: ApiClient) -> None:

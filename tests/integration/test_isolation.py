@@ -11,6 +11,7 @@ import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -236,8 +237,11 @@ async def test_ids_in_bodies_are_scoped_too(tenants: TenantFactory) -> None:
         members = f"/api/v1/projects/{project['id']}/members"
         before = (await b.client.get(members)).json()
         added = await b.client.post(members, json={"userId": a.user_id})
-        assert added.status_code == 404, added.text
+        # Refused as an id of no one here is (a 400 naming the field: the project was found), telling nothing more.
+        assert (added.status_code, added.json()["error"]) == (400, "VALIDATION_ERROR"), added.text
         assert added.json()["details"] == [{"field": "userId", "message": "No one in this organization has this ID."}]
+        nobody = await b.client.post(members, json={"userId": str(uuid4())})
+        assert (nobody.status_code, nobody.json()) == (added.status_code, added.json())
         assert (await b.client.get(members)).json() == before
         switched = await b.client.post("/api/v1/auth/organization", json={"organizationId": a.organization_id})
         assert switched.status_code == 404, switched.text

@@ -17,6 +17,7 @@ from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, TenantFa
 from tests.support.database import statements_sent
 from tests.support.environment import environment
 from tests.support.jsonapi import validate_document
+from tests.support.screenshots import numbered
 
 JSONAPI = "application/vnd.api+json"
 
@@ -302,6 +303,44 @@ async def test_an_accept_refusing_the_media_type_with_q_0_gets_no_document(
     assert unchanged["severity"] == "low"
 
 
+async def test_an_accept_that_takes_neither_json_nor_a_document_is_a_406(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`Accept: text/html` (or `image/png`, or `application/json;q=0`) was answered plain JSON, and a change with it
+    applied: a 406 now, before the handler does anything. A browser's address bar (`text/html, …, */*;q=0.8`) and
+    fetch()'s `*/*` take JSON; a route that answers only its native JSON reads no `Accept`."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        [report_id] = await _reports(anonymous, project, 1)
+        url = f"/api/v1/reports/{report_id}"
+        refused = {
+            (accept, path): await tenant.client.get(path, headers={"Accept": accept})
+            for accept in ("text/html", "image/png", "application/json;q=0")
+            for path in (url, "/api/v1/reports", "/api/v1/projects")
+        }
+        taken = {
+            accept: await tenant.client.get(url, headers={"Accept": accept})
+            for accept in ("text/html,application/xhtml+xml,*/*;q=0.8", "*/*", "application/*", "")
+        }
+        change = await tenant.client.patch(url, json={"severity": "critical"}, headers={"Accept": "text/html"})
+        unchanged = (await tenant.client.get(url)).json()["data"]
+        native_only = await tenant.client.get("/api/v1/auth/me", headers={"Accept": "text/html"})
+    assert {answer.status_code for answer in refused.values()} == {406}, [answer.text for answer in refused.values()]
+    assert {answer.json()["error"] for answer in refused.values()} == {"NOT_ACCEPTABLE"}
+    assert refused["text/html", url].json()["details"] == [
+        {
+            "field": "Accept",
+            "message": f"Accept refuses both media types this endpoint answers in: application/json and {JSONAPI}.",
+        }
+    ]
+    assert all("Accept" in answer.headers.get_list("vary", split_commas=True) for answer in refused.values())
+    assert {answer.status_code for answer in taken.values()} == {200}
+    assert {answer.headers["content-type"].split(";")[0] for answer in taken.values()} == {"application/json"}
+    assert (change.status_code, change.json()["error"]) == (406, "NOT_ACCEPTABLE")
+    assert unchanged["severity"] == "low"
+    assert native_only.status_code == 200, native_only.text
+
+
 async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refused(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -314,7 +353,7 @@ async def test_a_change_as_a_document_answers_as_one_and_unknown_fields_are_refu
         changed = await tenant.client.patch(url, content=json.dumps(document), headers=headers)
         refused = [
             await tenant.client.patch(url, json=body, headers={"Accept-Language": "de"})
-            for body in ({"foo": "bar"}, {"data": {"attributes": {"colour": "red"}}})
+            for body in ({"foo": "bar"}, {"data": {"type": "report", "attributes": {"colour": "red"}}})
         ]
         other_id = str(uuid.uuid4())
         for data in ({"type": "report", "id": other_id}, {"type": "project", "id": report_id}):
@@ -344,6 +383,7 @@ async def test_a_changes_data_id_may_name_its_report_as_the_address_may(
     async with tenants.create() as tenant:
         project = await tenant.create_project("Docs", trackingPrefix="DOC")
         _, report_id = await _reports(anonymous, project, 2)
+        await numbered(tenant, report_id)  # numbered after the rename, it would never have been DOC-2
         renamed = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "DCX"})
         assert renamed.status_code == 200, renamed.text
         headers = {"Content-Type": JSONAPI, "Accept": JSONAPI}
@@ -522,6 +562,10 @@ async def test_filters_any_of_and_date_ranges(tenants: TenantFactory, anonymous:
         assert set(ids[4:]) <= await found(**{"filter[created]": f"from.{fourth}"})
         assert ids[0] not in await found(**{"filter[created]": f"from.{fourth}"})
         assert await found(**{"filter[updated]": f"from.{yesterday}"}) == set(ids)
+        # By the attributes' own names, as `sort` takes them (they were unknown filters).
+        for name in ("createdAt", "created_at", "updatedAt", "updated_at"):
+            assert await found(**{f"filter[{name}]": f"from.{yesterday}"}) == set(ids), name
+            assert await found(**{f"filter[{name}]": f"from.{tomorrow}"}) == set(), name
 
 
 async def test_filters_are_named_in_snake_case_too(tenants: TenantFactory, anonymous: ApiClient) -> None:
@@ -978,6 +1022,9 @@ async def test_pages_far_out_and_malformed_parameters_are_400s(tenants: TenantFa
         for params in ({"page": "922337203685477580"}, {"page[offset]": "9223372036854775808"}):
             response = await tenant.client.get("/api/v1/reports", params=params)
             assert response.status_code == 400, response.text
+        # Digits as a query writes them: Python's `int` read "1_0" and full-width digits, the native page_size not.
+        for text in ("1_0", "\uff12", "1e1", " "):
+            assert await _error(tenant.client, "/api/v1/reports", **{"page[limit]": text}) == ["page[limit]"], text
         assert await _error(tenant.client, "/api/v1/reports", **{"filter[status": "new"}) == ["filter[status"]
         assert await _error(tenant.client, "/api/v1/reports", filter="status") == ["filter"]
         await _document(tenant.client, "/api/v1/reports", sort="created-desc,updated")  # the filters' names too
@@ -1057,12 +1104,13 @@ async def test_every_resource_with_an_address_links_to_it_in_lists_items_and_inc
 
 def _every_link(value: Any) -> list[str]:
     """The targets of every `links` member anywhere in a document: the top level's, each resource's (primary
-    and included) and each relationship's."""
+    and included) and each relationship's; a link object's (`{"href", "meta"}`) `href`."""
     if isinstance(value, list):
         return [target for item in value for target in _every_link(item)]
     if not isinstance(value, dict):
         return []
-    found = [target for target in value.get("links", {}).values() if target is not None]
+    links = [target for target in value.get("links", {}).values() if target is not None]
+    found = [target["href"] if isinstance(target, dict) else target for target in links]
     return found + [target for key, item in value.items() if key != "links" for target in _every_link(item)]
 
 
@@ -1111,3 +1159,39 @@ async def test_every_link_of_a_document_is_whole_under_the_public_url_whatever_h
         links = _every_link(document)
         assert links, document
         assert [link for link in links if not link.startswith(f"{public_url}/api/v1/")] == [], document
+
+
+async def test_a_relationship_includes_its_first_100_and_says_how_many_there_are(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """One page of 100 reports included every comment of each (105 of one report were 105 resources), without a
+    bound: at most 100 per relationship, as Bugcrowd's API, its `links.related` telling how many it lists of how
+    many there are (`count`, `total_hits`) and where the rest are read."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Docs", trackingPrefix="DOC")
+        busy, quiet = await _reports(anonymous, project, 2)
+        for number in range(105):
+            sent = await tenant.client.post(f"/api/v1/reports/{busy}/comments", json={"text": f"Note {number:03d}"})
+            assert sent.status_code == 201, sent.text
+        assert (await tenant.client.post(f"/api/v1/reports/{quiet}/comments", json={"text": "One"})).status_code == 201
+        item = await _document(tenant.client, f"/api/v1/reports/{busy}", include="comments")
+        listed = await _document(tenant.client, "/api/v1/reports", include="comments")
+        plain = await _document(tenant.client, f"/api/v1/reports/{quiet}", include="project")
+    comments = item["data"]["relationships"]["comments"]
+    assert len(comments["data"]) == 100
+    assert comments["links"]["related"] == {
+        "href": f"{BASE_URL}/api/v1/reports/{busy}/comments",
+        "meta": {"count": 100, "total_hits": 105},
+    }
+    texts = [resource["attributes"]["text"] for resource in item["included"] if resource["type"] == "comment"]
+    assert texts == [f"Note {number:03d}" for number in range(100)]  # the first ones, oldest first
+    by_report = {resource["id"]: resource["relationships"]["comments"] for resource in listed["data"]}
+    assert [len(by_report[busy]["data"]), by_report[quiet]["links"]["related"]["meta"]] == [
+        100,
+        {"count": 1, "total_hits": 1},
+    ]
+    assert len([resource for resource in listed["included"] if resource["type"] == "comment"]) == 101
+    # Not included, the relationship links its address alone, as before.
+    assert plain["data"]["relationships"]["comments"]["links"]["related"] == (
+        f"{BASE_URL}/api/v1/reports/{quiet}/comments"
+    )

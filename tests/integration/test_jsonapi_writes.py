@@ -224,6 +224,130 @@ async def test_a_change_document_that_changes_nothing_is_refused_as_a_reports_is
         ], write
 
 
+async def test_a_document_sent_by_a_client_that_accepts_json_alone_is_answered_in_json(tenants: TenantFactory) -> None:
+    """A body sent as a document chose the answer's form too, whatever `Accept` said: a client that takes
+    `application/json` alone was answered `application/vnd.api+json`. With `*/*`, or none, it still chooses."""
+    async with tenants.create() as tenant:
+        document = {"data": {"type": "project", "attributes": {"name": "Docs"}}}
+        answers = {
+            accept: await tenant.client.post(
+                "/api/v1/projects",
+                content=json.dumps(document),
+                headers={"Content-Type": JSONAPI, **({"Accept": accept} if accept else {})},
+            )
+            for accept in ("application/json", "*/*", "")
+        }
+    assert {accept: answer.status_code for accept, answer in answers.items()} == dict.fromkeys(answers, 201)
+    assert {accept: answer.headers["content-type"].split(";")[0] for accept, answer in answers.items()} == {
+        "application/json": "application/json",
+        "*/*": JSONAPI,
+        "": JSONAPI,
+    }
+    assert answers["application/json"].json()["data"]["name"] == "Docs"
+
+
+async def test_a_document_may_carry_the_jsonapi_object_and_meta_any_document_may(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """JSON:API 1.1 lets any document carry `jsonapi` and `meta` (and a resource object `meta`): a document with
+    them beside `data` fell through to the native body and was refused as "data: This field is not allowed". Each
+    write takes one, `meta` ignored."""
+
+    def described(write: Write) -> list[str]:
+        body = json.loads(write.document(meta={"sentBy": "sync"}, lid="local-1"))
+        version = "1.0" if write.type == "project" else "1.1"
+        return [json.dumps({**body, "jsonapi": {"version": version, "profile": []}, "meta": {"requestId": "r-1"}})]
+
+    for write, answer in await _sent_to_every_write(tenants, anonymous, described):
+        assert answer.status_code == (201 if write.creates else 200), (write, answer.text)
+        assert answer.json()["data"]["type"] == write.type, write
+
+
+async def test_a_request_documents_members_json_api_gives_a_request_none_of_are_refused_by_name(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`included` (a request sends one resource), `links` (a request has none to give), a member JSON:API does not
+    name, a `jsonapi` or `meta` that is no object, a version Lantern does not read or an extension it does not
+    implement: each named where it was sent, in one 400, and nothing written."""
+
+    def overloaded(write: Write) -> list[str]:
+        body = json.loads(write.document(links={"self": "/x"}, colour="red"))
+        extra = {"included": [], "links": {"self": "/x"}, "meta": [1], "jsonapi": {"version": "2.0", "ext": ["urn:x"]}}
+        return [json.dumps({**body, **extra}), json.dumps({**json.loads(write.document()), "jsonapi": "1.1"})]
+
+    not_allowed = "In einem JSON:API-Anfragedokument nicht zulässig: Dieses Objekt nimmt "
+    top, resource = (
+        f"{not_allowed}data, jsonapi, meta an.",
+        f"{not_allowed}type, id, lid, attributes, relationships, meta an.",
+    )
+    answers = await _sent_to_every_write(tenants, anonymous, overloaded)
+    for write, answer in answers[::2]:
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [
+            {"field": "included", "message": top},
+            {"field": "links", "message": top},
+            {"field": "data.links", "message": resource},
+            {"field": "data.colour", "message": resource},
+            {"field": "meta", "message": "Muss ein JSON-Objekt sein."},
+            {
+                "field": "jsonapi.version",
+                "message": "Lantern liest JSON:API-Dokumente der Versionen 1.0 und 1.1: Senden Sie die Version 1.1 "
+                "oder keine.",
+            },
+            {"field": "jsonapi.ext", "message": "Nicht unterstützte JSON:API-Erweiterung (ext): urn:x."},
+        ], write
+    for write, answer in answers[1::2]:
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [{"field": "jsonapi", "message": "Muss ein JSON-Objekt sein."}], write
+
+
+async def test_a_document_without_its_type_is_refused_naming_the_type_it_takes(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """JSON:API's resource object must say its type, and the documented body requires it: a project's document
+    without one was created (201). A 400 naming `data.type` and the type each address takes (a project's people
+    are `user`s, the organization's members `membership`s), a null type too."""
+
+    def untyped(write: Write) -> list[str]:
+        body = json.loads(write.document())
+        del body["data"]["type"]
+        return [json.dumps(body), write.document(type=None)]
+
+    for write, answer in await _sent_to_every_write(tenants, anonymous, untyped):
+        assert answer.status_code == 400, (write, answer.text)
+        message = f"Dieses Feld ist erforderlich: der Typ der Ressourcen, die diese Adresse annimmt, {write.type}."
+        assert answer.json()["details"] == [{"field": "data.type", "message": message}], write
+
+
+async def test_a_native_body_sent_as_a_json_api_document_is_refused_naming_data(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A body sent as JSON:API's media type is a document: a native one sent so was read natively (201). Now a
+    400 naming `data` as required, and each native field as not allowed there; the same body as
+    application/json, and a document sent as application/json, are taken as before."""
+
+    def native(write: Write) -> list[str]:
+        return [json.dumps(write.attributes)]
+
+    required = "Ein als application/vnd.api+json gesendeter Anfragetext ist ein JSON:API-Dokument: Senden Sie die "
+    not_allowed = "In einem JSON:API-Anfragedokument nicht zulässig: Dieses Objekt nimmt data, jsonapi, meta an."
+    for write, answer in await _sent_to_every_write(tenants, anonymous, native):
+        assert answer.status_code == 400, (write, answer.text)
+        assert answer.json()["details"] == [
+            {"field": "data", "message": f"{required}Ressource als data."},
+            *({"field": name, "message": not_allowed} for name in write.attributes),
+        ], write
+    async with tenants.create() as tenant:
+        plain = await tenant.client.post("/api/v1/projects", json={"name": "Plain"})
+        document = await tenant.client.post(
+            "/api/v1/projects", json={"data": {"type": "project", "attributes": {"name": "Document"}}}
+        )
+    assert plain.status_code == 201, plain.text
+    assert plain.json()["data"]["name"] == "Plain"
+    assert document.status_code == 201, document.text
+    assert document.json()["data"]["name"] == "Document"  # answered natively: it asked for no document
+
+
 async def test_an_upload_for_a_json_api_client_is_answered_with_its_document(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -349,3 +473,13 @@ async def test_the_openapi_document_gives_each_write_its_document_body(anonymous
     assert [name for name, body in bodies.items() if not body] == []
     made = [name for name in writes if name.startswith(("Create", "Add", "File", "Invite"))]
     assert [name for name in made if "id" in bodies[name]["schema"]["properties"]["data"]["properties"]] == []
+    # The one type each takes (another is a 409), as `_writes` sends it: a client had to guess it.
+    types = {
+        "CreateProject": "project", "UpdateProject": "project", "CreateToken": "token", "CreateColumn": "column",
+        "UpdateColumn": "column", "CreateWebhook": "webhook", "UpdateWebhook": "webhook", "AddProjectMember": "user",
+        "CreateComment": "comment", "CreateAttachment": "attachment", "FileReport": "report",
+        "UpdateReport": "report", "UpdateOrganization": "organization", "InviteMember": "membership",
+        "UpdateMember": "membership", "ConnectGitHub": "githubConnection",
+    }  # fmt: skip
+    documented = {name: body["schema"]["properties"]["data"]["properties"]["type"] for name, body in bodies.items()}
+    assert documented == {name: {"type": "string", "enum": [type_name]} for name, type_name in types.items()}

@@ -838,6 +838,22 @@ async def test_an_origin_no_browser_sends_is_refused_not_a_500(tenants: TenantFa
         assert config.status_code == 200, config.text
 
 
+async def test_allowed_origins_are_kept_as_they_are_matched_each_once(tenants: TenantFactory) -> None:
+    """A host's letters in any case and a trailing slash name the same site: `https://Shop.Example.com/` beside
+    `https://shop.example.com` was kept twice, as sent."""
+    sent = ["https://Shop.Example.com/", "https://shop.example.com", "EXAMPLE.org", "http://localhost:3000/"]
+    kept = ["https://shop.example.com", "example.org", "http://localhost:3000"]
+    async with tenants.create() as tenant:
+        created = await tenant.create_project("Shop", allowedOrigins=sent)
+        changed = await tenant.client.patch(f"/api/v1/projects/{created['id']}", json={"allowedOrigins": sent[::-1]})
+    assert created["allowedOrigins"] == kept
+    assert changed.json()["data"]["allowedOrigins"] == [
+        "http://localhost:3000",
+        "example.org",
+        "https://shop.example.com",
+    ]
+
+
 async def test_an_allowed_origin_that_anyone_can_make_a_site_under_is_refused(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -1039,3 +1055,26 @@ async def test_too_many_multipart_parts_is_413(tenants: TenantFactory, anonymous
     assert long_name.json()["message"] == (
         "The request has too many parts, or a part's headers (its file name) are too long."
     )
+
+
+async def test_every_refused_allowed_origin_is_named_with_what_is_wrong(tenants: TenantFactory) -> None:
+    """msgspec stops at a list's first refused item: of allowed origins, only the first bad one was named, and a
+    page's address ("http://127.0.0.1:8201/shop") was refused as no site at all, its path not named."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project("Shop")
+        origins = ["http://127.0.0.1:8201/shop", "nicht eine url", "https://shop.example", "shop.example/?page=2"]
+        for body in ({"allowedOrigins": origins}, {"allowedOrigins": origins, "name": ""}):
+            refused = await tenant.client.patch(f"/api/v1/projects/{project['id']}", json=body)
+            assert refused.status_code == 400, refused.text
+            details = [detail for detail in refused.json()["details"] if detail["field"] != "name"]
+            assert details == [
+                {
+                    "field": "allowedOrigins[0]",
+                    "message": "Must be a site without a path, such as http://127.0.0.1:8201.",
+                },
+                {
+                    "field": "allowedOrigins[1]",
+                    "message": "Must be a site, such as https://example.com or example.com:8080.",
+                },
+                {"field": "allowedOrigins[3]", "message": "Must be a site without a query, such as shop.example."},
+            ]

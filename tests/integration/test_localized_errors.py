@@ -52,6 +52,17 @@ async def test_unknown_route_answers_in_simplified_chinese_for_zh_cn(anonymous: 
     assert_error(response, 404, "NOT_FOUND", "找不到请求的资源。")
 
 
+async def test_an_unknown_address_under_the_schema_answers_as_any_unknown_address(anonymous: ApiClient) -> None:
+    """Litestar answered /schema/anything with an English HTML page of its own."""
+    for method in ("GET", "HEAD"):
+        response = await anonymous.request(method, "/schema/swagger", headers={"Accept-Language": "zh-CN"})
+        assert (response.status_code, response.headers["content-type"]) == (404, "application/json"), method
+    assert_error(
+        await anonymous.get("/schema/foo", headers={"Accept-Language": "zh-CN"}), 404, "NOT_FOUND", "找不到请求的资源。"
+    )
+    assert (await anonymous.get("/schema/openapi.json")).status_code == 200
+
+
 async def test_lang_parameter_overrides_accept_language(anonymous: ApiClient) -> None:
     response = await anonymous.get("/api/v1/no-such-thing?lang=ja", headers={"Accept-Language": "zh-TW, de;q=0.9"})
     assert_error(response, 404, "NOT_FOUND", "指定されたリソースが見つかりません。")
@@ -202,6 +213,22 @@ async def test_every_field_error_of_a_body_is_told_at_once(tenants: TenantFactor
         refused = await tenant.client.post("/api/v1/projects", json=project_body)
         fields = [detail["field"] for detail in refused.json()["details"]]
         assert sorted(fields) == ["colour", "name", "rateLimitPerMinute", "siteUrl"]
+
+
+async def test_an_empty_body_is_told_what_it_lacks(tenants: TenantFactory) -> None:
+    """An empty body was "body: This value is not valid.": the fields it lacks are named, as for `{}`, or, where a
+    route reads any of several forms, that a JSON object is wanted."""
+    json_type = {"Content-Type": "application/json", "Accept-Language": "de"}
+    async with tenants.create() as tenant:
+        deleting = await tenant.client.request("DELETE", "/api/v1/auth/me", content=b"", headers=json_type)
+        naming = await tenant.client.post("/api/v1/tokens", content=b"", headers=json_type)
+        paging = await tenant.client.get("/api/v1/reports?page_size=0", headers={"Accept-Language": "de"})
+    assert [deleting.status_code, naming.status_code, paging.status_code] == [400, 400, 400]
+    assert deleting.json()["details"] == [{"field": "password", "message": "Dieses Feld ist erforderlich."}]
+    assert naming.json()["details"] == [
+        {"field": "body", "message": "Der Anfragetext ist leer: Senden Sie ein JSON-Objekt."}
+    ]
+    assert [detail["field"] for detail in paging.json()["details"]] == ["page_size"]  # a GET's query, as before
 
 
 async def test_a_body_that_needs_one_of_two_fields_is_told_so_with_its_other_refusals(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from app.lib.embedded_redis import EmbeddedRedis
 from tests.support.clients import ApiClient, TenantFactory
 from tests.support.logs import json_lines
 from tests.support.processes import worker_process
-from tests.support.server import granian_server
+from tests.support.server import ROOT, granian_server
 
 PROBE_PATH = "/api/v1/test-only/failing-probe"
 CRASH_SECONDS = 60
@@ -114,21 +116,39 @@ async def test_a_request_id_is_the_clients_own_only_when_reasonable(probe_client
     assert len(long) == len(odd) == 16
 
 
-async def test_a_worker_that_crashes_writes_its_error_as_json_too(
+async def test_a_worker_whose_redis_goes_away_stops_with_one_json_line(
     embedded_services: dict[str, str], separate_redis: EmbeddedRedis
 ) -> None:
-    """A worker whose Redis went away ended in a plain-text traceback in the middle of the JSON log."""
+    """A Redis restarted under a running worker: it ended in a plain-text traceback in the middle of the JSON log,
+    then in an uncaught exception logged as critical, every time. It stops with one error line and status 1, for
+    whatever runs it to start it again."""
     async with worker_process(env={"REDIS_URL": separate_redis.url}) as worker:
         separate_redis.stop()
-        for _ in range(int(CRASH_SECONDS / 0.1)):  # arq retries its connection 5 times, a second apart
+        for _ in range(int(CRASH_SECONDS / 0.1)):  # its next poll meets the closed connection
             if not worker.running:
                 break
             await asyncio.sleep(0.1)
         assert worker.returncode == 1, worker.output()
-        lines = json_lines(worker.output())
-    [crash] = [line for line in lines if line["event"] == "uncaught exception"]
-    assert crash["level"] == "critical"
-    assert "redis.exceptions.ConnectionError" in crash["exception"]
+        output = worker.output()
+    lines = json_lines(output)
+    [stopped] = [line for line in lines if line["event"] == "redis cannot serve: the worker stops"]
+    assert stopped["level"] == "error"
+    assert "ConnectionError" in stopped["error"]
+    assert [line for line in lines if line["level"] == "critical"] == []
+    assert "Traceback" not in output
+
+
+def test_an_uncaught_exception_ends_the_process_as_a_json_line() -> None:
+    """What ends a process of Lantern's (a worker's bug, say) is written as one JSON line, not Python's plain-text
+    traceback in the middle of the JSON log."""
+    crashing = "from app.lib.logging import configure_logging; configure_logging('INFO'); raise RuntimeError('boom')"
+    ended = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", crashing], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ended.returncode == 1
+    [crash] = json_lines(ended.stdout + ended.stderr)
+    assert (crash["event"], crash["level"]) == ("uncaught exception", "critical")
+    assert "RuntimeError: boom" in crash["exception"]
 
 
 async def test_the_side_workers_stops_are_logged_as_what_happened(embedded_services: dict[str, str]) -> None:

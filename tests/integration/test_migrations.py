@@ -499,7 +499,7 @@ def _as_imported(path: Path) -> dict[str, list[dict[str, Any]]]:
     """Every archived row as the import reads it: in this version's form."""
     with zipfile.ZipFile(path) as archive:
         upgrade = archive_upgrade(json.loads(archive.read(MANIFEST))["revision"])
-        return {kind.name: list(archived_rows(archive, kind, upgrade)) for kind in KINDS}
+        return {kind.name: [row.values for row in archived_rows(archive, kind, upgrade)] for kind in KINDS}
 
 
 async def _organizations_rows(url: str, organization: UUID) -> dict[str, list[str]]:

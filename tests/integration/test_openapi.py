@@ -29,7 +29,7 @@ from app.lib.query import query_names
 from tenants.guards import requires_session
 from tests.integration.test_reports import BUGPIN_EXAMPLE
 from tests.integration.test_webhooks import create_webhook
-from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, Tenant, TenantFactory, signup_body
 
 
 async def test_openapi_document_lists_every_operation_with_explicit_ids(anonymous: ApiClient) -> None:
@@ -230,8 +230,16 @@ async def test_each_operation_lists_the_errors_it_can_meet(anonymous: ApiClient)
     assert statuses("post", "/api/v1/widget/submit") >= {"201", "400", "413", "415", *common}
     assert statuses("get", "/api/v1/widget/config/{api_key}") >= {"200", "403", "404"}  # a site not allowed
     assert statuses("post", "/api/v1/auth/login") == {"200", "400", "401", "413", "415", "429", "default"}
+    # A body sent where none is read (JSON with members, another type, over 1 MB) is refused before anything is done.
+    assert statuses("post", "/api/v1/webhooks/{webhook_id}/secret") >= {"200", "400", "413", "415", *common}
+    assert statuses("delete", "/api/v1/tokens/{token_id}") >= {"204", "400", "413", "415", *common}
+    assert not {"413", "415"} & statuses("get", "/api/v1/reports/{reference}")
+    refused = operations["post", "/api/v1/projects"]["responses"]["415"]
+    assert "Accept-Encoding" in refused["headers"]  # a body in a content coding: `identity` is what is read
     assert statuses("post", "/api/v1/auth/signup") >= {"409", "429"}
     assert "404" in statuses("post", "/api/v1/auth/invitations/accept")  # a token that finds nothing
+    # An existing account's wrong password, throttled as a login (it listed neither).
+    assert statuses("post", "/api/v1/auth/invitations/accept") >= {"401", "429"}
     assert "409" in statuses("post", "/api/v1/reports/{reference}/github-issue")  # no GitHub connection
     assert "409" in statuses("delete", "/api/v1/organization/members/{membership_id}")  # the last owner
     assert "409" in statuses("post", "/api/v1/webhooks/{webhook_id}/ping")  # a webhook turned off
@@ -672,28 +680,13 @@ async def test_every_201_that_sends_location_documents_it(
             url = f"/api/v1/projects/{unconnected['id']}/integrations/github"
             return await team.put(url, json=github, headers=mode)
 
-        async def invite_again(mode: dict[str, str]) -> httpx.Response:
-            """A new link for an invitation of its own, not accepted."""
-            invited = await team.post("/api/v1/organization/members", json={"email": f"{fresh()}@example.com"})
-            return await team.post(
-                f"/api/v1/organization/members/{invited.json()['data']['member']['id']}/invitation", headers=mode
-            )
-
         creations: dict[str, Callable[[dict[str, str]], Awaitable[httpx.Response]]] = {
             "Signup": lambda mode: newcomer.post(
-                "/api/v1/auth/signup",
-                json={
-                    "email": f"{fresh()}@example.com",
-                    "password": PASSWORD,
-                    "name": "Ann",
-                    "organization": {"name": "Other"},
-                },
-                headers=mode,
+                "/api/v1/auth/signup", json=signup_body(f"{fresh()}@example.com", "Ann", "Other"), headers=mode
             ),
             "InviteMember": lambda mode: team.post(
                 "/api/v1/organization/members", json={"email": f"{fresh()}@example.com"}, headers=mode
             ),
-            "InviteMemberAgain": invite_again,
             "AddProjectMember": lambda mode: team.post(
                 f"{project_path}/members", json={"email": f"{fresh()}@example.com"}, headers=mode
             ),
@@ -983,6 +976,10 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
             ("post", FILED, {"task": {"description": "Example", "priority": "urgent"}}),
             ("post", FILED, {"title": "Card refused", "assignedToEmail": "a@b.example"}),
             ("post", "/api/v1/webhooks", {"targetUrl": HOOK, "target_url": HOOK, "event": "task_create"}),  # twice
+            ("post", "/api/v1/webhooks", {"url": HOOK, "events": ["task_create"], "event": "task_create"}),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"url": HOOK, "target_url": HOOK}),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"events": ["comment"], "event": "comment"}),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"event": ["comment"]}),  # BugHerd's one event, not a list
             ("post", COMMENTS, {"internal": True}),
             # Events in neither our names nor BugHerd's, or none: the document listed no names.
             ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com/x", "events": ["task_created"]}),
@@ -1051,7 +1048,10 @@ async def test_a_body_the_server_refuses_does_not_fit_the_document_either(
         documents = [  # JSON:API changes: attributes or relationships, the assignee's only, nothing beside
             ("patch", CHANGED, {"data": {"type": "report"}}),
             ("patch", CHANGED, {"data": {"type": "report", "relationships": {"project": {"data": None}}}}),
-            ("patch", CHANGED, {"data": {"type": "report", "attributes": {"severity": "low"}}, "meta": {}}),
+            ("patch", CHANGED, {"data": {"type": "report", "attributes": {"severity": "low"}}, "links": {}}),
+            ("patch", CHANGED, {"data": {"type": "report", "attributes": {"severity": "low"}, "links": {}}}),
+            ("patch", CHANGED, {"data": {"type": "report", "attributes": {}}, "jsonapi": {"version": "2.0"}}),
+            ("patch", CHANGED, {"data": {"attributes": {"severity": "low"}}}),
             (
                 "patch",
                 CHANGED,
@@ -1107,6 +1107,13 @@ async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, an
             ("post", "/api/v1/webhooks", {"url": " HTTPS://hooks.example.com/lantern ", "events": ["task_create"]}),
             ("post", "/api/v1/webhooks", {"url": "https://hooks.example.com:8443/x", "events": ["task_create"]}),
             ("post", "/api/v1/webhooks", {"targetUrl": HOOK, "event": "task_create"}),  # BugHerd's, in camelCase
+            # A change in BugHerd's names, as a new webhook takes them.
+            (
+                "patch",
+                "/api/v1/webhooks/{webhook_id}",
+                {"target_url": HOOK, "event": "task_update", "project_id": None},
+            ),
+            ("patch", "/api/v1/webhooks/{webhook_id}", {"targetUrl": HOOK, "events": ["comment"]}),
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": "HTTPS://ghe.example.com/api/v3"}),
             ("put", GITHUB, {"repository": "acme/shop", "token": "ghp_x", "apiUrl": ""}),
             ("patch", "/api/v1/organization", {"defaultLocale": "zh-Hant"}),
@@ -1114,12 +1121,29 @@ async def test_a_body_that_fits_the_document_is_taken(tenants: TenantFactory, an
             ("post", "/api/v1/widget/submit", offset),
             ("post", "/api/v1/reports", {"title": " Checkout fails "}),
         ]
-        documents = [("patch", CHANGED, {"data": {"type": "report", "relationships": {"assignee": {"data": None}}}})]
+        documents = [
+            ("patch", CHANGED, {"data": {"type": "report", "relationships": {"assignee": {"data": None}}}}),
+            # The `jsonapi` object and `meta` any document may carry, and a resource object's `meta`.
+            (
+                "patch",
+                CHANGED,
+                {
+                    "data": {"type": "report", "attributes": {"severity": "low"}, "meta": {"by": "sync"}},
+                    "jsonapi": {"version": "1.1", "profile": []},
+                    "meta": {"requestId": "r-1"},
+                },
+            ),
+        ]
         project = await tenant.create_project("Shop")
         created = await anonymous.post(
             "/api/v1/reports", json={"title": "Checkout fails"}, headers={"X-API-Key": project["apiKey"]}
         )
-        ids = {"project_id": project["id"], "reference": created.json()["data"]["id"]}
+        hook = await tenant.client.post("/api/v1/webhooks", json={"url": HOOK, "events": ["task_update"]})
+        ids = {
+            "project_id": project["id"],
+            "reference": created.json()["data"]["id"],
+            "webhook_id": hook.json()["data"]["id"],
+        }
         forms = [(*sent, "application/json") for sent in taken] + [(*sent, MEDIA_TYPE) for sent in documents]
         unfit = []
         for method, path, body, media_type in forms:
@@ -1318,3 +1342,24 @@ async def test_every_field_an_answer_always_holds_is_required(tenants: TenantFac
             if errors := _answer_schema_errors(document, "get", path, answer):
                 unfit.append((address, errors))
     assert unfit == []
+
+
+async def test_a_webhooks_address_says_its_password_is_write_only(anonymous: ApiClient) -> None:
+    """The document said nothing of the password a webhook's address may carry (HTTP Basic): that answers show it as
+    `********`, and that the address sent back so keeps it."""
+    document = (await anonymous.get("/schema/openapi.json")).json()
+    create = document["paths"]["/api/v1/webhooks"]["post"]["requestBody"]["content"]
+    change = document["paths"]["/api/v1/webhooks/{webhook_id}"]["patch"]["requestBody"]["content"]
+    ours, bugherds = create["application/json"]["schema"]["oneOf"]
+    documents = [body[MEDIA_TYPE]["schema"]["properties"]["data"]["properties"] for body in (create, change)]
+    taken = [
+        ours["properties"]["url"],
+        bugherds["properties"]["target_url"],
+        change["application/json"]["schema"]["properties"]["url"],
+        *(data["attributes"]["properties"]["url"] for data in documents),
+    ]
+    for field in taken:
+        assert "The password is write-only: answers show it as `********`" in field["description"], field
+        assert "keeps the password Lantern holds" in field["description"], field
+    answered = document["components"]["schemas"]["WebhookRead"]["properties"]["url"]["description"]
+    assert "shown as `********`, never itself" in answered

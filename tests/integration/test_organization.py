@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from arq.constants import job_key_prefix
 from arq.jobs import deserialize_job
@@ -20,6 +21,7 @@ from app.lib.redis import get_redis
 from tenants.context import tenant_scope
 from tests.integration.test_reports import full_width
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
+from tests.support.database import statements_sent
 from tests.support.isolation import invite
 from tests.support.worker import queued_jobs
 
@@ -220,6 +222,8 @@ async def test_guessing_a_password_through_an_invitation_is_throttled_as_a_login
             ]
             login = await guesser.post("/api/v1/auth/login", json={"email": victim.email, "password": PASSWORD})
     assert [guess.status_code for guess in guesses] == [401] * 5 + [429]
+    # Each refusal says how many tries are left, as a login's does.
+    assert [guess.headers["x-ratelimit-remaining"] for guess in guesses] == ["4", "3", "2", "1", "0", "0"]
     assert "Retry-After" in guesses[-1].headers
     assert login.status_code == 429  # the same limit as the login's
 
@@ -355,6 +359,43 @@ async def test_roles_and_the_last_owner(tenants: TenantFactory) -> None:
         changed = await tenant.client.patch(f"/api/v1/organization/members/{pending}", json={"role": "admin"})
         assert changed.status_code == 200, changed.text
         assert (await tenant.client.delete(f"/api/v1/organization/members/{pending}")).status_code == 204
+
+
+async def test_a_members_get_and_a_change_of_them_read_that_member_alone(tenants: TenantFactory) -> None:
+    """A member's GET, and a change's If-Match, which is checked against that GET's answer, read every member and
+    guest of the organization to find theirs: each read of a member with their account is of theirs alone."""
+    async with tenants.create() as tenant:
+        member = (await invite(tenant))["member"]
+        await invite(tenant, "guest")
+        address = f"/api/v1/organization/members/{member['id']}"
+        with statements_sent() as statements:
+            read = await tenant.client.get(address)
+            assert read.status_code == 200, read.text
+            changed = await tenant.client.patch(
+                address, json={"role": "admin"}, headers={"If-Match": read.headers["ETag"]}
+            )
+        assert changed.status_code == 200, changed.text
+        assert (read.json()["data"]["id"], changed.json()["data"]["role"]) == (member["id"], "admin")
+        # The reads of members with their accounts (the GET's, then the change's check and answer), each by its id.
+        reads = [s for s in statements if s.startswith("SELECT membership.id,") and "JOIN user_account" in s]
+        assert len(reads) >= 2, statements
+        assert all(re.search(r"WHERE membership\.id = ", statement) for statement in reads), reads
+
+
+async def test_an_admin_is_told_only_an_owner_removes_an_owner(tenants: TenantFactory, app: Any) -> None:
+    """Refused the removal of an owner, an admin read that only an owner can grant or change the owner role."""
+    async with tenants.create() as tenant:
+        [owner] = (await tenant.client.get("/api/v1/organization/members")).json()["data"]
+        invited = await invite(tenant, "admin")
+        async with ApiClient.for_app(app) as admin:
+            token = invited["invitationToken"]
+            joined = await admin.post("/api/v1/auth/invitations/accept", json={"token": token, "password": PASSWORD})
+            assert joined.status_code == 200, joined.text
+            admin.headers["X-CSRFToken"] = admin.cookies["csrftoken"]
+            removed = await admin.delete(f"/api/v1/organization/members/{owner['id']}")
+            made = await admin.patch(f"/api/v1/organization/members/{invited['member']['id']}", json={"role": "owner"})
+    assert [removed.status_code, made.status_code] == [403, 403]
+    assert removed.json()["message"] == made.json()["message"] == "Only an owner can make, change or remove an owner."
 
 
 async def joined_member(tenant: Tenant, invited: dict[str, Any]) -> dict[str, Any]:
@@ -519,7 +560,7 @@ async def test_a_refused_widget_key_says_why_to_whoever_embedded_it(
     assert [message for _status, message in answers] == [
         "This needs a project's widget key, in the X-API-Key header or the apiKey parameter.",
         "This widget key is not known. The project's settings in Lantern show its key.",
-        "This widget key was revoked. The project's settings in Lantern show the key that replaced it.",
+        "This widget key was revoked: use the project's current key, or make a new one, in its settings in Lantern.",
         "This project is paused and takes no reports.",
         (
             "This is an organization token: send it in the Authorization header (Bearer). A widget key starts "
@@ -766,6 +807,11 @@ async def test_a_site_url_with_a_broken_ipv6_host_is_refused_naming_the_field_as
             changed = await tenant.client.patch(url, json={"siteUrl": site})
             assert changed.status_code == 200, changed.text
             assert changed.json()["data"]["siteUrl"] == site
+        # Empty is no site, as BugHerd's clients send an unset `devurl` (it was a 400).
+        emptied = await tenant.client.put(url, json={"project": {"devurl": ""}})
+        made = await tenant.client.post("/api/v1/projects", json={"project": {"name": "Docs", "devurl": ""}})
+        assert [answer.status_code for answer in (emptied, made)] == [200, 201], (emptied.text, made.text)
+        assert emptied.json()["data"]["siteUrl"] is made.json()["data"]["siteUrl"] is None
 
 
 async def test_a_misspelled_field_is_refused_on_every_create_and_change_not_ignored(tenants: TenantFactory) -> None:
@@ -802,6 +848,11 @@ async def test_bugherds_add_member_body_names_the_person_in_snake_case(tenants: 
         assert (nobody.status_code, nobody.json()["details"][0]["field"]) == (400, "user_id")
         typo = await tenant.client.post(members, json={"user_id": "not-an-id"})
         assert (typo.status_code, typo.json()["details"][0]["field"]) == (400, "user_id")
+        # An id of no one here is a field refused, named as sent, not a 404: the project in the address was found.
+        for name in ("user_id", "userId"):
+            unknown = await tenant.client.post(members, json={name: str(uuid4())})
+            assert (unknown.status_code, unknown.json()["error"]) == (400, "VALIDATION_ERROR"), unknown.text
+            assert [detail["field"] for detail in unknown.json()["details"]] == [name]
 
 
 async def test_a_guest_is_added_to_a_project_by_email_as_bugherd_does(tenants: TenantFactory, app: Any) -> None:
@@ -928,8 +979,15 @@ async def test_an_invitation_not_accepted_gets_a_new_link_and_the_earlier_one_st
                 "/api/v1/auth/invitations/accept", json={"token": latest, "password": PASSWORD, "name": "Late"}
             )
         again = await tenant.client.post(f"/api/v1/organization/members/{member}/invitation")
-    assert renewed.status_code == 201, renewed.text
-    assert renewed.headers["location"].endswith(f"/api/v1/organization/members/{member}")
+        other = (await tenant.client.post("/api/v1/organization/members", json={"email": f"x{late}"})).json()["data"]
+        as_document = await tenant.client.post(
+            f"/api/v1/organization/members/{other['member']['id']}/invitation",
+            headers={"Accept": "application/vnd.api+json"},
+        )
+    assert renewed.status_code == as_document.status_code == 200, renewed.text  # it renews; it makes nothing
+    assert "location" not in renewed.headers
+    assert "location" not in as_document.headers
+    assert as_document.json()["data"]["attributes"]["invitationToken"] != other["invitationToken"]
     assert renewed.json()["data"]["member"]["id"] == member
     assert renewed.json()["data"]["invitationToken"] not in {None, first}
     assert f'action="/ui/members/{member}/invitation"' in page.text
@@ -972,3 +1030,24 @@ async def test_a_newcomer_keeps_the_language_they_accepted_their_invitation_in(
         )
     assert languages == {"ja": "ja", "none": None}
     assert joined.json()["data"]["user"]["locale"] is None  # an account's own choice is not made for it
+
+
+async def test_a_time_zone_named_by_its_city_is_refused_with_the_zone_it_names(tenants: TenantFactory) -> None:
+    """ "Berlin" was refused with "Diese Zeitzone ist unbekannt." alone: neither what is expected nor the zone meant.
+    The organization's time zone and a person's profile say both."""
+    async with tenants.create() as tenant:
+        answers = {
+            (path, name): await tenant.client.patch(path, json={"timezone": name}, headers={"Accept-Language": "de"})
+            for path in ("/api/v1/organization", "/api/v1/auth/me")
+            for name in ("Berlin", "tokyo", "Mars/Olympus")
+        }
+    for (path, name), answer in answers.items():
+        assert answer.status_code == 400, (path, answer.text)
+        details = answer.json()["details"]
+        assert [detail["field"] for detail in details] == ["timezone"], path
+        expected = {
+            "Berlin": "Diese Zeitzone ist unbekannt. Meinten Sie Europe/Berlin?",
+            "tokyo": "Diese Zeitzone ist unbekannt. Meinten Sie Asia/Tokyo?",
+            "Mars/Olympus": "Diese Zeitzone ist unbekannt. Geben Sie ihren IANA-Namen ein, etwa Europe/Berlin.",
+        }[name]
+        assert details[0]["message"] == expected, path

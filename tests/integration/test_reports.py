@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import io
 import json
 import secrets
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from app.lib import jsonapi
 from app.lib.i18n import gettext, use_locale
 from tests.support.admin_ui import report
 from tests.support.clients import PASSWORD, ApiClient, Tenant, TenantFactory
@@ -214,6 +216,38 @@ async def test_bugpin_json_example_on_the_compatible_path(
         assert report["metadata"]["pageLoadTime"] == 1234
 
 
+async def test_page_metadata_keeps_the_fields_bugpin_does_not_name(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """A client's own page context (`language`, `screen`, a browser's `brand`) was taken and then dropped without a
+    word; it is kept beside what Lantern reads, as JSON and as multipart's `data`, in nested objects too."""
+    metadata = BUGPIN_EXAMPLE["metadata"]
+    sent = {
+        **metadata,
+        "language": "en-US",
+        "screen": {"width": 2560, "height": 1440, "colorDepth": 24},
+        "browser": {**metadata["browser"], "brand": "Chromium"},
+        "viewport": {**metadata["viewport"], "scrollY": 480},
+    }
+    body = {**BUGPIN_EXAMPLE, "metadata": sent}
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        url = f"/api/widget/submit?apiKey={project['apiKey']}"
+        answers = [
+            await anonymous.post(url, json=body),
+            await anonymous.post(url, data={"data": json.dumps(body)}, files={"media": ("s.png", png(), "image/png")}),
+        ]
+        assert [answer.status_code for answer in answers] == [201, 201], [answer.text for answer in answers]
+        reports = [await read_report(tenant, answer.json()["reportId"]) for answer in answers]
+    for shown in reports:
+        stored = shown["metadata"]
+        assert (stored["language"], stored["screen"]) == ("en-US", {"width": 2560, "height": 1440, "colorDepth": 24})
+        assert stored["browser"]["brand"] == "Chromium"
+        assert (stored["viewport"]["scrollY"], stored["viewport"]["width"]) == (480, 1920)
+        assert stored["pageLoadTime"] == 1234
+        assert "consoleErrors" not in stored  # the console's entries are the report's console log
+
+
 async def _bugpin_multipart(anonymous: ApiClient, project: dict[str, Any]) -> httpx.Response:
     """BugPin's example sent as its widget sends it: the JSON in `data`, a PNG in `media`."""
     response = await anonymous.post(
@@ -380,6 +414,27 @@ async def test_a_submission_sends_one_screenshot_and_five_images_at_most(
         {"field": "screenshot", "message": "A report has one screenshot: other images are sent in `attachments`."}
     ]
     assert six_images.status_code == 413, six_images.text
+    # The parts that carried them are named, as a part too large is: the details were empty.
+    too_many = "At most 5 files can be attached."
+    assert six_images.json()["details"] == [
+        {"field": "screenshot", "message": too_many},
+        {"field": "attachments", "message": too_many},
+    ]
+
+
+async def test_a_submission_sends_its_report_in_one_data_part(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A second `data` part was dropped without a word (the first was taken): which report was meant, no one knew."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        other = {**BUGPIN_EXAMPLE, "title": "Another report"}
+        files = [*_multipart(BUGPIN_EXAMPLE), ("data", (None, json.dumps(other)))]
+        answer = await anonymous.post(f"/api/v1/widget/submit?apiKey={project['apiKey']}&lang=de", files=files)
+        listed = (await tenant.client.get("/api/v1/reports")).json()["data"]
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["details"] == [
+        {"field": "data", "message": "Ein Bericht wird in einem einzigen `data`-Teil gesendet."}
+    ]
+    assert listed["total"] == 0
 
 
 async def test_what_a_get_answers_a_head_answers_without_the_body(
@@ -473,8 +528,11 @@ async def test_a_field_sent_under_two_of_its_names_is_refused_naming_both(
             ({"externalId": "A", "external_id": "B"}, ["externalId", "external_id"]),
             ({"task": {"assigned_to_id": me, "assignee_id": None}}, ["task.assigned_to_id", "task.assignee_id"]),
             ({"task": {"assigned_to_id": me, "assigneeId": None}}, ["task.assigned_to_id", "task.assigneeId"]),
-            ({"status": "todo", "status_id": 4}, ["status_id"]),
-            ({"status": None, "statusId": 4}, ["statusId"]),
+            # One field under two names, both named as sent: the second was "not allowed", though it is alone.
+            ({"status": "todo", "status_id": 4}, ["status", "status_id"]),
+            ({"status": None, "statusId": 4}, ["status", "statusId"]),
+            ({"statusId": 3, "status": "doing"}, ["statusId", "status"]),  # even when they agree
+            ({"task": {"status_id": 4, "status": "todo"}}, ["task.status_id", "task.status"]),
         ]
         refused = [(await tenant.client.patch(url, json=body), fields) for body, fields in changes]
         document = {
@@ -497,6 +555,9 @@ async def test_a_field_sent_under_two_of_its_names_is_refused_naming_both(
         assert (answer.status_code, answer.json()["error"]) == (400, "VALIDATION_ERROR"), answer.text
         assert [detail["field"] for detail in answer.json()["details"]] == fields, answer.text
     assert listed.json()["details"][0]["message"] == "Dasselbe Feld wie pageSize: Senden Sie nur eines der beiden."
+    column_twice = refused[len(changes) - 2][0].json()
+    assert column_twice["message"] == "One field was sent under two names: send one of the two."
+    assert column_twice["details"][0]["message"] == "The same field as status: send one of the two."
     assert (report["status"], report["assigneeId"], report["externalId"]) == ("new", None, None)
 
 
@@ -613,6 +674,26 @@ async def test_a_lone_surrogate_is_stored_as_a_replacement_character(
         assert comment.json()["data"]["text"] == "Grüße \ufffd"
 
 
+async def test_a_body_after_a_byte_order_mark_is_read(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A JSON file saved as "UTF-8 with BOM" and sent as it is (PowerShell 5's `-InFile`) was "not valid JSON"."""
+    marked = codecs.BOM_UTF8
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        as_json = {"X-API-Key": project["apiKey"], "Content-Type": "application/json"}
+        answers = [
+            await anonymous.post(
+                "/api/v1/reports", content=marked + json.dumps(BUGSPARK_EXAMPLE).encode(), headers=as_json
+            ),
+            await anonymous.post(
+                "/api/widget/submit", content=marked + json.dumps(BUGPIN_EXAMPLE).encode(), headers=as_json
+            ),
+            await tenant.client.post(
+                "/api/v1/projects", content=marked + b'{"name": "Marked"}', headers={"Content-Type": "application/json"}
+            ),
+        ]
+    assert [answer.status_code for answer in answers] == [201, 201, 201], [answer.text for answer in answers]
+
+
 async def test_a_widget_submission_names_what_it_cannot_use(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """A file under a part the submit does not take was dropped without a word, and any text passed as the page's
     address; both are refused, each naming its field."""
@@ -705,6 +786,24 @@ async def test_widget_trims_titles_and_takes_empty_optional_fields(
         renamed = await tenant.client.patch(f"/api/v1/reports/{report['id']}", json={"title": "   "})
         assert renamed.status_code == 400, renamed.text
         assert [detail["field"] for detail in renamed.json()["details"]] == ["title"]
+
+
+async def test_an_address_written_with_a_display_names_signs_is_no_reporter_email(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """`<john@example.com>` was stored as the reporter's address, brackets and all: a guest signing in as
+    john@example.com never saw the report, and no notice could reach it."""
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        answers = [
+            await anonymous.post("/api/widget/submit", json={**BUGPIN_EXAMPLE, "reporterEmail": sent}, headers=key)
+            for sent in ("<john@example.com>", "john@example.com;", "john,doe@example.com", '"john"@example.com')
+        ]
+        listed = (await tenant.client.get("/api/v1/reports")).json()["data"]
+    assert [answer.status_code for answer in answers] == [400] * 4
+    assert {detail["field"] for answer in answers for detail in answer.json()["details"]} == {"reporterEmail"}
+    assert listed["total"] == 0
 
 
 async def test_upload_key_works_only_for_its_project_and_once(
@@ -961,6 +1060,97 @@ async def test_a_column_is_one_name_in_every_unicode_form(tenants: TenantFactory
         assert (renamed.status_code, renamed.json()["data"]["name"]) == (200, composed)
 
 
+async def test_a_rename_is_refused_every_name_a_new_column_is(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """A rename took the names a new column is refused: a default column's under any of its names (`feedback`,
+    `in_progress`) and another column's in other capitals, after which BugHerd's `{"status": "feedback"}` moved a
+    report into the renamed column, not back to feedback. A rename is refused as a new column is, in the same
+    words."""
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        await tenant.client.post(columns, json={"name": "Herd Col"})
+        custom = (await tenant.client.post(columns, json={"name": "Blocked"})).json()["data"]
+        await tenant.client.patch(url, json={"status": "Blocked"})
+        for name in ("feedback", "Feedback", "in_progress", "Resolved", "TRIAGING", "new", "herd col"):
+            for locale in ("en", "de"):
+                language = {"Accept-Language": locale}
+                added = await tenant.client.post(columns, json={"name": name}, headers=language)
+                renamed = await tenant.client.patch(f"{columns}/{custom['id']}", json={"name": name}, headers=language)
+                assert added.status_code == renamed.status_code == 409, (name, renamed.text)
+                assert renamed.json() == added.json(), name
+                assert [detail["field"] for detail in renamed.json()["details"]] == ["name"]
+        assert renamed.json()["message"] != "A column with this name already exists in the project."  # in German
+        back = await tenant.client.patch(url, json={"status": "feedback"})
+        listed = (await tenant.client.get("/api/v1/reports", params={"status": "feedback"})).json()["data"]
+        kept = [column["name"] for column in (await tenant.client.get(columns)).json()["data"] if column["custom"]]
+    assert (back.json()["data"]["status"], back.json()["data"]["statusId"]) == ("new", None)
+    assert [item["status"] for item in listed["items"]] == ["new"]
+    assert kept == ["Herd Col", "Blocked"]
+
+
+async def test_a_custom_column_takes_no_name_a_default_column_shows_in_any_language(tenants: TenantFactory) -> None:
+    """A board in Japanese shows the done column as 完了; a custom column named 完了 was taken, and the board,
+    its move menus and the filters showed two (`status=完了` then found the empty custom one)."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        columns = f"/api/v1/projects/{project['id']}/columns"
+        shown = {"ja": "完了", "de": "Erledigt", "es": "Por hacer", "zh-Hant": "已關閉", "en": "To do"}
+        refused = {
+            name: await tenant.client.post(columns, json={"name": name}, headers={"Accept-Language": "ja"})
+            for name in shown.values()
+        }
+        custom = await tenant.client.post(columns, json={"name": "QA"})
+        renamed = await tenant.client.patch(f"{columns}/{custom.json()['data']['id']}", json={"name": "完了"})
+    assert {name: answer.status_code for name, answer in refused.items()} == dict.fromkeys(refused, 409)
+    assert renamed.status_code == 409, renamed.text
+
+
+async def test_a_columns_position_is_its_own_place_on_the_board(tenants: TenantFactory) -> None:
+    """A deleted column left its place empty and the next one added took the last one's (`Blocked 8, Herd Col 8,
+    New After 8`), and a position was kept as sent (2 or 99) while the board showed the column after the defaults.
+    A position is the column's place, each once: a column put somewhere takes that place and those after it move
+    one on, one put among the defaults (which keep theirs) is the first after them, and one past the end is the
+    last."""
+    async with tenants.create() as tenant:
+        project = await tenant.create_project()
+        columns = f"/api/v1/projects/{project['id']}/columns"
+
+        async def added(name: str, **position: int) -> dict[str, Any]:
+            answer = await tenant.client.post(columns, json={"name": name, **position})
+            assert answer.status_code == 201, answer.text
+            return answer.json()["data"]
+
+        async def placed(column: dict[str, Any], position: int) -> int:
+            answer = await tenant.client.patch(f"{columns}/{column['id']}", json={"position": position})
+            assert answer.status_code == 200, answer.text
+            return answer.json()["data"]["position"]
+
+        async def board() -> list[tuple[str, int]]:
+            listed = (await tenant.client.get(columns)).json()["data"]
+            return [(column["name"], column["position"]) for column in listed if column["custom"]]
+
+        defaults = [column["position"] for column in (await tenant.client.get(columns)).json()["data"]]
+        herd, blocked, later = await added("Herd Col"), await added("Blocked"), await added("Later")
+        assert (await tenant.client.delete(f"{columns}/{herd['id']}")).status_code == 204
+        after = await added("New After")
+        assert after["position"] == 8
+        assert await board() == [("Blocked", 6), ("Later", 7), ("New After", 8)]
+        assert await placed(after, 2) == 6  # the defaults keep their places
+        assert await board() == [("New After", 6), ("Blocked", 7), ("Later", 8)]
+        assert await placed(after, 99) == 8
+        assert await board() == [("Blocked", 6), ("Later", 7), ("New After", 8)]
+        assert await placed(blocked, 7) == 7
+        assert await board() == [("Later", 6), ("Blocked", 7), ("New After", 8)]
+        assert (await added("First", position=6))["position"] == 6
+        assert (await added("Last", position=99))["position"] == 10
+        assert await board() == [("First", 6), ("Later", 7), ("Blocked", 8), ("New After", 9), ("Last", 10)]
+        assert (await tenant.client.delete(f"{columns}/{later['id']}")).status_code == 204
+        listed = (await tenant.client.get(columns)).json()["data"]
+    assert defaults == [0, 1, 2, 3, 4, 5]
+    assert [column["position"] for column in listed] == list(range(10))
+    assert [column["name"] for column in listed[6:]] == ["First", "Blocked", "New After", "Last"]
+
+
 async def test_a_tag_is_one_name_in_every_case_width_and_unicode_form(
     tenants: TenantFactory, anonymous: ApiClient
 ) -> None:
@@ -1145,6 +1335,58 @@ async def test_names_and_texts_must_not_be_blank_and_numbers_stay_bounded(
         ):
             refused = await tenant.client.request(method, path, json=body)
             assert refused.status_code == 400, (path, refused.text)
+
+
+async def test_optional_fields_sent_as_null_are_left_out(tenants: TenantFactory, anonymous: ApiClient) -> None:
+    """pydantic's `model_dump()`, .NET's and Gson's serializers send an optional field they were not given as null:
+    BugSpark's `console_logs`, `metadata` or `priority` and BugPin's `consoleErrors` so were a 400, while other
+    optional fields of the same bodies were taken null."""
+    optional = ("description", "severity", "priority", "category", "console_logs", "network_logs", "user_actions")
+    bugspark = {"title": "Checkout fails", **dict.fromkeys((*optional, "metadata")), "reporter_identifier": None}
+    metadata = {**BUGPIN_EXAMPLE["metadata"], "consoleErrors": None, "networkErrors": None, "userActions": None}
+    async with tenants.create() as tenant:
+        project = await _project(tenant)
+        key = {"X-API-Key": project["apiKey"]}
+        sent = await anonymous.post("/api/v1/reports", json=bugspark, headers=key)
+        submitted = await anonymous.post(
+            "/api/v1/widget/submit", json={**BUGPIN_EXAMPLE, "metadata": metadata}, headers=key
+        )
+        assert (sent.status_code, submitted.status_code) == (201, 201), (sent.text, submitted.text)
+        stored = [await read_report(tenant, id_) for id_ in (sent.json()["data"]["id"], submitted.json()["reportId"])]
+    assert [
+        (report["severity"], report["priority"], report["category"], report["consoleLogs"], report["userActions"])
+        for report in stored
+    ] == [("medium", "medium", "bug", [], []), ("medium", BUGPIN_EXAMPLE["priority"], "bug", [], [])]
+
+
+async def test_text_of_invisible_characters_is_blank_and_a_title_is_trimmed_of_them(
+    tenants: TenantFactory, anonymous: ApiClient
+) -> None:
+    """Zero-width spaces, direction overrides and a byte-order mark take no room on screen: a title of four
+    zero-width spaces was taken, and listed as an empty line; so were names and comments of them."""
+    invisible = "\u200b\u200b\u202e\ufeff"
+    async with tenants.create() as tenant:
+        project, url = await _sent_report(tenant, anonymous)
+        key = {"X-API-Key": project["apiKey"]}
+        refused = {
+            "title": await anonymous.post("/api/v1/reports", json={"title": invisible}, headers=key),
+            "comment": await tenant.client.post(f"{url}/comments", json={"text": invisible}),
+            "project": await tenant.client.post("/api/v1/projects", json={"name": f" {invisible}\u2060"}),
+            "untitled": await tenant.client.post(  # filed by the team: the description's first line is its title
+                f"/api/v1/projects/{project['id']}/reports", json={"description": f"{invisible}\nab"}
+            ),
+        }
+        trimmed = await anonymous.post("/api/v1/reports", json={"title": "\u200b Checkout fails\ufeff"}, headers=key)
+        kept = await anonymous.post("/api/v1/reports", json={"title": "Zero\u200bwidth inside"}, headers=key)
+    assert {name: answer.status_code for name, answer in refused.items()} == dict.fromkeys(refused, 400)
+    assert [detail["field"] for answer in refused.values() for detail in answer.json()["details"]] == [
+        "title",
+        "text",
+        "name",
+        "description",
+    ]
+    assert (trimmed.status_code, trimmed.json()["data"]["title"]) == (201, "Checkout fails")
+    assert (kept.status_code, kept.json()["data"]["title"]) == (201, "Zero\u200bwidth inside")
 
 
 async def test_guests_see_their_projects_reports_and_only_their_own_unless_allowed(
@@ -1719,6 +1961,33 @@ async def test_native_list_filters_refuse_unknown_values_and_take_whole_days(
         "Este valor no es una de las opciones permitidas. Usa uno de estos: critical, high, medium, low."
     )  # which values are, as a body's field is told
     assert details[1][0]["message"].startswith("Debe ser una fecha")
+
+
+async def test_a_moment_at_the_calendars_edge_is_a_400_in_every_date_filter_and_cursor(tenants: TenantFactory) -> None:
+    """A moment whose offset takes it past year 9999 or before year 1 in UTC was a 500: the conversion to UTC
+    overflowed when the query was built, after the parameter had been taken."""
+    past_the_end, before_the_start = "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"
+    cursor = jsonapi.encode_cursor("-createdAt", [past_the_end, str(uuid4())])
+    async with tenants.create() as tenant:
+        answers = [
+            await tenant.client.get("/api/v1/reports", params=params)
+            for params in (
+                {"created_since": past_the_end},
+                {"updated_since": before_the_start},
+                {"filter[created]": f"from.{past_the_end}"},
+                {"filter[updated]": f"to.{before_the_start}"},
+                {"page[after]": cursor},
+                {"page[before]": cursor},
+            )
+        ]
+    assert [(answer.status_code, answer.json()["details"][0]["field"]) for answer in answers] == [
+        (400, "created_since"),
+        (400, "updated_since"),
+        (400, "filter[created]"),
+        (400, "filter[updated]"),
+        (400, "page[after]"),
+        (400, "page[before]"),
+    ]
 
 
 async def test_native_list_parameters_take_camel_case_as_the_answer_spells_them(

@@ -7,11 +7,13 @@ import asyncio
 import json
 import os
 import re
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import argon2
+import httpx
 import pytest
 from sqlalchemy import MetaData, Row, literal_column, select, update
 from sqlalchemy.engine import Connection
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.domain.accounts.models import User
 from app.lib import csrf, security
 from app.settings import get_settings, reset_settings
-from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory
+from tests.support.clients import BASE_URL, PASSWORD, ApiClient, TenantFactory, signup_body
 
 OWASP_MIN_MEMORY_KIB = 19 * 1024
 OWASP_MIN_TIME_COST = 2
@@ -123,7 +125,8 @@ async def test_credentials_are_nowhere_in_clear_in_the_database(
         token = (await tenant.create_token())["token"]
         project = await tenant.create_project("Clear Text Check")
         invited = await tenant.client.post(
-            "/api/v1/organization/members", json={"email": "newcomer@example.com", "role": "member"}
+            "/api/v1/organization/members",
+            json={"email": f"newcomer-{secrets.token_hex(4)}@example.com", "role": "member"},
         )
         assert invited.status_code == 201, invited.text
         invitation = invited.json()["data"]["invitationToken"]
@@ -239,6 +242,28 @@ async def test_answers_made_for_a_caller_are_kept_by_no_cache_and_say_what_they_
     assert "Accept" in vary(front_door)
 
 
+async def test_the_answers_that_start_a_session_are_kept_by_no_cache(tenants: TenantFactory, app: Any) -> None:
+    """Sign-up, login and accepting an invitation answer with the account and its organizations, made for the
+    caller they sign in, yet had no Cache-Control: the request brought no identity for the answer to be
+    recognised as made for one."""
+    async with tenants.create() as tenant, ApiClient.for_app(app) as newcomer, ApiClient.for_app(app) as stranger:
+        invited = await tenant.client.post(
+            "/api/v1/organization/members",
+            json={"email": f"newcomer-{secrets.token_hex(4)}@example.com", "role": "member"},
+        )
+        answers = {
+            "invitation accepted": await newcomer.post(
+                "/api/v1/auth/invitations/accept",
+                json={"token": invited.json()["data"]["invitationToken"], "password": PASSWORD},
+            ),
+            "login": await stranger.post("/api/v1/auth/login", json={"email": tenant.email, "password": PASSWORD}),
+            "signup": await stranger.post(
+                "/api/v1/auth/signup", json=signup_body(f"another-{secrets.token_hex(4)}@example.com")
+            ),
+        }
+    _answered_and_kept_by_no_cache(answers, {"invitation accepted": 200, "login": 200, "signup": 201})
+
+
 async def test_the_widget_configuration_is_kept_by_no_cache(tenants: TenantFactory, anonymous: ApiClient) -> None:
     """The configuration a widget key reads had no Cache-Control, though it is made for that key and answers
     each site as the project allows it: a cache in front of Lantern could keep one site's 403 and hide the
@@ -251,11 +276,11 @@ async def test_the_widget_configuration_is_kept_by_no_cache(tenants: TenantFacto
             "refused": await anonymous.get(config, headers={"Origin": "https://elsewhere.example"}),
             "unknown key": await anonymous.get("/api/v1/widget/config/lt_pub_unknown"),
         }
-    assert {name: answer.status_code for name, answer in answers.items()} == {
-        "allowed": 200,
-        "refused": 403,
-        "unknown key": 404,
-    }
+    _answered_and_kept_by_no_cache(answers, {"allowed": 200, "refused": 403, "unknown key": 404})
+
+
+def _answered_and_kept_by_no_cache(answers: dict[str, httpx.Response], statuses: dict[str, int]) -> None:
+    assert {name: answer.status_code for name, answer in answers.items()} == statuses
     assert {name: answer.headers.get("cache-control") for name, answer in answers.items()} == dict.fromkeys(
         answers, "no-store"
     )

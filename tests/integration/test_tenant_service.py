@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from app.domain.projects.models import Project
 from app.domain.projects.services import ProjectService
 from app.lib.database import alchemy_config
+from app.lib.errors import ErrorCode, LanternError
 from tenants.context import MissingTenantError, tenant_scope
 from tests.support.clients import TenantFactory
 
@@ -94,6 +95,16 @@ async def get_one(target: Target, world: World) -> None:
 async def get_one_or_none(target: Target, world: World) -> None:
     assert await target.get_one_or_none(id=world.a_id) is None
     assert await target.get_one_or_none(Project.name == world.a_names[0]) is None
+
+
+async def hold_row(target: Target, world: World) -> None:
+    """Tenants' own: the row a change or deletion holds (FOR NO KEY UPDATE, FOR UPDATE), read as `get_one_or_none`
+    reads it."""
+    for deleting in (False, True):
+        assert await target.hold_row_if_any(Project.id == world.a_id, deleting=deleting) is None
+        with pytest.raises(LanternError) as refused:
+            await target.hold_row(Project.name == world.a_names[0], deleting=deleting)
+        assert refused.value.code is ErrorCode.NOT_FOUND
 
 
 async def get_many(target: Target, world: World) -> None:
@@ -250,6 +261,8 @@ SCENARIOS: dict[str, Scenario] = {
     "get": get,
     "get_one": get_one,
     "get_one_or_none": get_one_or_none,
+    "hold_row": hold_row,
+    "hold_row_if_any": hold_row,
     "list": get_many,
     "get_many": get_many,
     "list_and_count": get_many_and_count,

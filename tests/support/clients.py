@@ -64,6 +64,11 @@ class Tenant:
         return response.json()["data"]  # type: ignore[no-any-return]
 
 
+def signup_body(email: str, name: str = "Owner", organization: str = "Acme") -> dict[str, Any]:
+    """What `POST /api/v1/auth/signup` takes: an account and the organization it opens."""
+    return {"email": email, "password": PASSWORD, "name": name, "organization": {"name": organization}}
+
+
 class TenantFactory:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -72,10 +77,7 @@ class TenantFactory:
     async def create(self, name: str = "Acme") -> AsyncIterator[Tenant]:
         email = f"owner-{secrets.token_hex(4)}@example.com"
         async with ApiClient.for_app(self.app) as client:
-            response = await client.post(
-                "/api/v1/auth/signup",
-                json={"email": email, "password": PASSWORD, "name": "Owner", "organization": {"name": name}},
-            )
+            response = await client.post("/api/v1/auth/signup", json=signup_body(email, organization=name))
             assert response.status_code == 201, response.text
             data = response.json()["data"]
             await client.ensure_csrf()

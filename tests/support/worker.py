@@ -12,7 +12,7 @@ from arq.jobs import deserialize_job
 from arq.worker import Worker
 
 from app.lib.queue import QUEUES, deserialize
-from app.lib.redis import get_redis
+from app.lib.redis import get_redis, stop
 from tests.support.environment import environment
 from workers.main import worker_settings
 
@@ -33,9 +33,7 @@ async def running_worker(**overrides: object) -> AsyncIterator[Worker]:
             yield worker
     finally:
         await _finish_running_jobs(worker)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
         with contextlib.suppress(asyncio.CancelledError):
             await worker.close()
 

@@ -21,6 +21,7 @@ from app.lib.i18n import (
     use_locale,
     use_timezone,
 )
+from app.ui.controllers.reports import tags_field
 from app.ui.views import field_changes, table
 
 # 23:30 UTC on 8 March 2026 is already 9 March in Taipei, and 16:30 daylight time in Los Angeles.
@@ -182,8 +183,23 @@ def test_a_reports_history_reads_in_the_readers_words_and_names_a_former_member_
         ("Status", "Neu", "In Arbeit"),
         ("Zuständig", "Ein ehemaliges Mitglied", "Ana"),
         ("Beschreibung", "", ""),
-        ("Tags", "—", "checkout, mobile"),
+        ("Tags", "—", "checkout und mobile"),
     ]
+
+
+def test_tags_are_listed_as_the_readers_language_lists() -> None:
+    """Japanese tags were joined with an ASCII ", " in the history ("— → チェックアウト, モバイル, 決済") and in the
+    triage form's field, whose hint says they are separated by "、"; the field's separator is one it reads back."""
+    tags = ["チェックアウト", "モバイル", "決済"]
+    with use_locale("ja"):
+        (line,) = field_changes({"tags": [[], tags]}, {})
+        assert line.after == "チェックアウト、モバイル、決済"
+        assert tags_field(tags) == "チェックアウト、モバイル、決済"
+    with use_locale("zh_Hant_TW"):
+        assert tags_field(tags) == "チェックアウト、モバイル、決済"
+    with use_locale("en"):
+        assert tags_field(["checkout", "mobile"]) == "checkout, mobile"
+        assert field_changes({"tags": [["checkout"], ["checkout", "mobile"]]}, {})[0].after == "checkout and mobile"
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,13 @@ def test_any_other_parameter_or_an_extension_is_refused_by_name(params: dict[str
         (f'{JSONAPI}; ext="{EXTENSION}", */*;q=0.1', False),
         ("application/json", False),
         ("*/*", False),
+        # No JSON:API named: plain JSON, wherever a range holds it (RFC 9110, 12.5.1); none at all is `*/*`.
+        ("", False),
+        ("application/*", False),
+        ("APPLICATION/JSON", False),
+        ("application/json; charset=utf-8", False),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),  # a browser's address bar
+        ("application/json, text/plain, */*", False),  # axios
         # `q=0` refuses: the media type is not answered however else the header would weigh it.
         (f"application/json, {JSONAPI};q=0", False),
         (f"{JSONAPI};q=0, */*", False),
@@ -104,10 +111,18 @@ def test_accept_naming_the_media_type_only_in_forms_refused_asks_for_nothing(hea
         f"{JSONAPI};q=0, application/json;q=0",
         f"{JSONAPI};q=0, */*;q=0",
         f"{JSONAPI}; charset=utf-8;q=0",
+        # Neither named nor held by a range: these were answered plain JSON.
+        "text/html",
+        "image/png",
+        "application/xml",
+        "application/json;q=0",
+        "application/json;q=0, text/html",
+        "application/json;q=0, text/plain",  # JSON refused by name: text takes no more of it
     ],
 )
 def test_accept_refusing_the_media_type_and_admitting_no_json_asks_for_nothing(header: str) -> None:
-    """Litestar's `Accept` reads `q=0` as the least wanted, not as refused: the document was answered."""
+    """Litestar's `Accept` reads `q=0` as the least wanted, not as refused: the document was answered. An `Accept`
+    that names neither answer was answered plain JSON too."""
     asked = accepted(header)
     assert (asked.prefers_document, asked.answerable, asked.refusals) == (False, False, ())
 
@@ -144,3 +159,25 @@ def test_a_route_has_a_jsonapi_mode_when_it_answers_a_document_or_its_native_bod
     handler: HTTPRouteHandler, mode: bool
 ) -> None:
     assert has_mode(handler) is mode
+
+
+@pytest.mark.parametrize(
+    ("header", "prefers_document"),
+    [
+        # Bugcrowd's document tells its clients to ask for its JSON:API documents by its own name: a 406.
+        ("application/vnd.bugcrowd+json", True),
+        ("Application/Vnd.Bugcrowd+JSON; q=0.9, application/json; q=0.5", True),
+        ("application/vnd.bugcrowd+json; q=0.5, application/json", False),
+        # JSON by other names, or as the text it is: each a 406, and a client with one fixed Accept was refused.
+        ("application/problem+json", False),
+        ("application/*+json", False),
+        ("text/plain", False),
+        ("text/*", False),
+        ("text/json", False),
+        ("application/x-json", False),
+        ("*", False),
+    ],
+)
+def test_accept_taking_json_by_another_name_is_answered(header: str, *, prefers_document: bool) -> None:
+    asked = accepted(header)
+    assert (asked.answerable, asked.prefers_document) == (True, prefers_document)

@@ -17,15 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts import schemas
 from app.domain.accounts.departures import Departures
 from app.domain.accounts.models import User
-from app.domain.accounts.services import DEVICE_COOKIE, AccountService, LoginThrottle, renewed_device_cookie
+from app.domain.accounts.services import (
+    DEVICE_COOKIE,
+    AccountService,
+    FirstOrganization,
+    LoginThrottle,
+    renewed_device_cookie,
+)
 from app.domain.organizations.models import Organization
-from app.lib.asgi import OWN_LIMIT
+from app.lib.asgi import OWN_LIMIT, SESSION_STARTED
 from app.lib.clients import client_ip
 from app.lib.csrf import SESSION_CSRF_KEY, rotate_csrf_token
 from app.lib.errors import ErrorCode, LanternError
 from app.lib.i18n import current_locale
 from app.lib.i18n import gettext as _
 from app.lib.openapi import COUNTED_HEADERS, PUBLIC, SESSION, may_answer
+from app.lib.preferences import validated_timezone
 from app.lib.ratelimit import Decision
 from app.lib.schema import Envelope, ok
 from app.lib.sessions import rotate_session
@@ -65,6 +72,7 @@ def start_session(request: Request[Any, Any, Any], user: User, organization_id: 
     """Log in: a fresh session id (never the one the client brought) holding the user and organization, and a
     fresh CSRF token for it."""
     rotate_session(request)
+    request.scope["state"][SESSION_STARTED] = True
     request.set_session(
         {
             SESSION_USER_KEY: str(user.id),
@@ -122,8 +130,11 @@ async def sign_up(request: Request[Any, Any, Any], accounts: AccountService, bod
         email=body.email,
         password=body.password,
         name=body.name,
-        organization_name=body.organization.name,
-        locale=current_locale(),  # the language the person signs up in: their organization's to begin with
+        organization=FirstOrganization(
+            body.organization.name,
+            locale=current_locale(),  # the language the person signs up in: their organization's to begin with
+            timezone=validated_timezone(body.organization.timezone or None, "organization.timezone"),
+        ),
     )
     start_session(request, user, organization.id)
     return SignedUp(user, organization, decision)
@@ -334,8 +345,9 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         exclude_from_csrf=True,
         security=PUBLIC,
-        # A token that finds nothing; an account another organization's invitation opened (see the service).
-        responses=may_answer(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT),
+        # A token that finds nothing; an account another organization's invitation opened (see the service); an
+        # existing account's wrong password, and too many of them (throttled as a login is).
+        responses=may_answer(ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.UNAUTHORIZED, ErrorCode.RATE_LIMITED),
     )
     async def accept_invitation(
         self,

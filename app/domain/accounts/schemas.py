@@ -44,6 +44,8 @@ TimeZone = Annotated[
 
 class NewOrganization(CamelStruct, forbid_unknown_fields=True):
     name: Name
+    # The zone its dates are shown in; the admin UI's sign-up sends the browser's. None sent: UTC.
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
 
 
 class SignupRequest(CamelStruct, forbid_unknown_fields=True):

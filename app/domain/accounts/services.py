@@ -8,6 +8,8 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from uuid import UUID
@@ -26,10 +28,10 @@ from app.domain.accounts.models import PasswordReset, User
 from app.domain.accounts.schemas import ProfileUpdate
 from app.domain.emails.models import MailStatus
 from app.domain.emails.services import PASSWORD_RESET_MAIL, RETENTION_DAYS
-from app.domain.organizations.models import Invitation, Membership, Organization, Role
+from app.domain.organizations.models import SLUG_LENGTH, Invitation, Membership, Organization, Role
 from app.lib import retries
 from app.lib.errors import ErrorCode, FieldError, LanternError
-from app.lib.i18n import current_locale, use_locale
+from app.lib.i18n import DEFAULT_TIMEZONE, current_locale, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.mail import Mail
 from app.lib.preferences import validated_locale, validated_timezone
@@ -114,6 +116,19 @@ def slugify(name: str) -> str:
     return slug or "org"
 
 
+# How many slugs an organization is given to try, the first of them its own.
+SLUG_ATTEMPTS = 5
+
+
+def slug_candidates(slug: str) -> Iterator[str]:
+    """`slug`, then, for when it is taken, itself with a random suffix (`acme-3f9a1c`), cut so that the two fit its
+    column: an imported organization's slug may be as long as the column takes."""
+    yield slug
+    for _attempt in range(SLUG_ATTEMPTS - 1):
+        suffix = f"-{secrets.token_hex(3)}"
+        yield slug[: SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
 PASSWORD_RESET_LIFETIME = timedelta(hours=1)
 
 
@@ -140,6 +155,16 @@ def invalid_credentials() -> LanternError:
     return LanternError(ErrorCode.UNAUTHORIZED, _("The e-mail address or password is incorrect."))
 
 
+@dataclass(frozen=True, slots=True)
+class FirstOrganization:
+    """What an organization opened at sign-up starts with: its language (else the instance's default) and its
+    time zone (else UTC)."""
+
+    name: str
+    locale: str | None = None
+    timezone: str | None = None
+
+
 class AccountService:
     """The rules of who can get in and as whom; the controller maps HTTP to these."""
 
@@ -148,9 +173,9 @@ class AccountService:
         self.users = UserService(session=session)
 
     async def signup(
-        self, *, email: str, password: str, name: str, organization_name: str, locale: str | None = None
+        self, *, email: str, password: str, name: str, organization: FirstOrganization
     ) -> tuple[User, Organization]:
-        """An account and its own organization, whose language is `locale` (else the instance's default)."""
+        """An account and its own `organization`."""
         email = normalize_email(email)
         if await self.users.by_email(email) is not None:
             raise LanternError(
@@ -159,22 +184,21 @@ class AccountService:
                 details=[FieldError("email", _("An account with this e-mail address already exists."))],
             )
         user = await self.users.create(User(email=email, name=name, password_hash=await hash_password(password)))
-        organization = await self.create_organization(user.id, organization_name, locale)
-        return user, organization
+        return user, await self.create_organization(user.id, organization)
 
-    async def create_organization(self, owner_id: UUID, name: str, locale: str | None = None) -> Organization:
-        """A new tenant with `owner_id` as its owner, in `locale` or the instance's default language; the slug
-        gets a suffix when the plain one is taken."""
-        default_locale = locale or get_settings().default_locale
+    async def create_organization(self, owner_id: UUID, new: FirstOrganization) -> Organization:
+        """A new tenant with `owner_id` as its owner; the slug gets a suffix when the plain one is taken."""
         organization_id = uuid7()
         async with scoped(self.session, tenant_scope(organization_id, owner_id)):
-            slug = slugify(name)
-            for attempt in range(5):
-                candidate = slug if attempt == 0 else f"{slug}-{secrets.token_hex(3)}"
+            for candidate in slug_candidates(slugify(new.name)):
                 try:
                     async with self.session.begin_nested():
                         organization = Organization(
-                            id=organization_id, name=name, slug=candidate, default_locale=default_locale
+                            id=organization_id,
+                            name=new.name,
+                            slug=candidate,
+                            default_locale=new.locale or get_settings().default_locale,
+                            timezone=new.timezone or DEFAULT_TIMEZONE,
                         )
                         self.session.add(organization)
                         await self.session.flush()
@@ -305,10 +329,12 @@ class AccountService:
         """A signed-in person's password typed again before a change that takes it (throttled as a login: a
         wrong one is a failed attempt); else 401."""
         throttle = LoginThrottle(user.email, client_ip, device, user.password_set_at)
-        await throttle.attempt()
+        decision = await throttle.attempt()
         if user.password_hash is None or not await verify_password(user.password_hash, password):
             await throttle.failed()
-            raise invalid_credentials()
+            refused = invalid_credentials()
+            refused.headers.update(decision.headers())  # how many tries are left, as a login's 401 says
+            raise refused
 
     async def request_password_reset(self, email: str) -> None:
         """Mail a link to choose a new password, if an active account has this address. The caller learns

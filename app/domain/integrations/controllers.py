@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.reports.controllers.deps import provide_reports
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
+from app.lib.conditional import TAGGED, require_preconditions
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import also_answers, documented_body, jsonapi_body, may_answer
@@ -74,7 +76,7 @@ class GitHubConnectionController(Controller):
     tags = ["Integrations"]
     dependencies = {"connections": Provide(provide_connections)}
 
-    @get("/", operation_id="GetGitHubConnection", guards=[requires_team], description=PLAIN_DESCRIPTION)
+    @get("/", operation_id="GetGitHubConnection", etag=TAGGED, guards=[requires_team], description=PLAIN_DESCRIPTION)
     async def show(
         self,
         request: Request[Any, Any, Any],
@@ -82,12 +84,12 @@ class GitHubConnectionController(Controller):
         connections: NamedDependency[GitHubConnections],
     ) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
         """The repository the project's issues go to (the token shows by its last characters only)."""
-        read = connection_read(await connections.of_project(project_id))
-        return _native_or_document(request, read)
+        return await _answer(request, await connections.of_project(project_id))
 
     @put(
         "/",
         operation_id="ConnectGitHub",
+        etag=TAGGED,
         guards=[requires_manager],
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
@@ -99,7 +101,7 @@ class GitHubConnectionController(Controller):
         operation_class=documented_body(
             {
                 "application/json": schemas.GitHubSetup,
-                MEDIA_TYPE: jsonapi_body(schemas.GitHubSetup, camel_only=True),
+                MEDIA_TYPE: jsonapi_body(schemas.GitHubSetup, CONNECTION_TYPE, camel_only=True),
             },
             f"The connection; also as a JSON:API document's `data.attributes` (a `{CONNECTION_TYPE}`, whose id is "
             "its project's).",
@@ -115,31 +117,44 @@ class GitHubConnectionController(Controller):
         """Connect the project to a repository (`owner/name`) with a token that may create its issues (`201`,
         its `Location` this address); for GitHub Enterprise, `apiUrl` is the server's API
         (`https://github.example.com/api/v3`). Sent again, it changes the connection (`200`); a token left out
-        keeps the stored one."""
-        sent = await jsonapi.body_as_sent(data, CONNECTION_TYPE, names_resource=jsonapi.same_id(project_id))
+        keeps the stored one. `If-None-Match: *` makes it only: a project connected already is a 412."""
+        sent = await jsonapi.body_as_sent(request, data, CONNECTION_TYPE, names_resource=jsonapi.same_id(project_id))
         setup = convert_body(sent, schemas.GitHubSetup, camel_only=True)
+        precondition = partial(require_preconditions, request, partial(_answer, request))
         with refusals_named_as_sent(sent, schemas.GitHubSetup):  # an address Lantern does not call, no token
-            connection, made = await connections.connect(project_id, setup)
-        read = connection_read(connection)
+            connection, made = await connections.connect(project_id, setup, precondition)
         if made:
             location = connection_path(project_id)
             kind = schemas.GitHubConnectionRead
             return jsonapi.created_or_document(
-                request, CONNECTION_TYPE, read, kind=kind, id_field="project_id", location=location
+                request,
+                CONNECTION_TYPE,
+                connection_read(connection),
+                kind=kind,
+                id_field="project_id",
+                location=location,
             )
-        changed = _native_or_document(request, read)
+        changed = await _answer(request, connection)
         return changed if isinstance(changed, Response) else Response(changed, status_code=HTTP_200_OK)
 
     @delete("/", operation_id="DisconnectGitHub", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
-    async def disconnect(self, project_id: FromPath[UUID], connections: NamedDependency[GitHubConnections]) -> None:
-        await connections.disconnect(project_id)
+    async def disconnect(
+        self,
+        request: Request[Any, Any, Any],
+        project_id: FromPath[UUID],
+        connections: NamedDependency[GitHubConnections],
+    ) -> None:
+        precondition = partial(require_preconditions, request, partial(_answer, request))
+        await connections.disconnect(project_id, precondition)
 
 
-def _native_or_document(
-    request: Request[Any, Any, Any], read: schemas.GitHubConnectionRead
+async def _answer(
+    request: Request[Any, Any, Any], connection: GitHubConnection
 ) -> Envelope[schemas.GitHubConnectionRead] | Response[dict[str, Any]]:
-    """A connection, natively or as a JSON:API resource: a project has one at most, so its id is the project's."""
+    """A connection as its GET answers it, natively or as a JSON:API resource (a project has one at most, so its id
+    is the project's): a change answers it so too, and its conditions (`If-Match`) name this answer's tag."""
     kind = schemas.GitHubConnectionRead
+    read = connection_read(connection)
     return jsonapi.native_or_document(request, CONNECTION_TYPE, read, kind=kind, id_field="project_id")
 
 

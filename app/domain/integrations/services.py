@@ -7,6 +7,7 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.integrations import github
 from app.domain.integrations.models import GITHUB_API_URL, GitHubConnection, GitHubIssue, IssueStatus
@@ -15,6 +16,7 @@ from app.domain.organizations.models import Organization
 from app.domain.projects.models import Project
 from app.domain.reports.models import Report
 from app.lib import outbound, retries
+from app.lib.conditional import Precondition
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
@@ -44,38 +46,69 @@ class GitHubConnections(TenantService[GitHubConnection]):
             raise not_found()
         return connection
 
-    async def connect(self, project_id: UUID, setup: GitHubSetup) -> tuple[GitHubConnection, bool]:
+    async def connect(
+        self,
+        project_id: UUID,
+        setup: GitHubSetup,
+        precondition: Precondition[GitHubConnection | None] | None = None,
+    ) -> tuple[GitHubConnection, bool]:
         """Connect the project, or change its connection (a token left out keeps the stored one, for the same
-        API address): the connection, and whether it is new (a creation answers otherwise than a change)."""
+        API address): the connection, and whether it is new (a creation answers otherwise than a change).
+
+        The connection is held, and `precondition` (a request's `If-Match`, or `If-None-Match: *` to make one only)
+        awaited with it, or with None when there is none. Of two requests making it at once, the database keeps
+        the first (one per project); the second then changes it, under its conditions, as a request sent after it
+        would (it was refused, a 500)."""
         if await self.session.scalar(select(Project.id).where(Project.id == project_id)) is None:
             raise not_found()
         api_url = (setup.api_url or GITHUB_API_URL).rstrip("/")
         check_api_url(api_url)
-        connection = await self.get_one_or_none(GitHubConnection.project_id == project_id)
-        made = connection is None
-        if connection is None and setup.token is None:
-            message = _("A token is needed to connect a project to GitHub.")
-            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
-        if connection is not None and setup.token is None and connection.api_url != api_url:
+        connection = await self.hold_row_if_any(GitHubConnection.project_id == project_id)
+        if precondition is not None:
+            await precondition(connection)
+        if connection is None:
+            if setup.token is None:
+                message = _("A token is needed to connect a project to GitHub.")
+                raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
+            try:
+                async with self.session.begin_nested():
+                    made = _configured(GitHubConnection(project_id=project_id), setup, api_url)
+                    self.session.add(made)
+                    await self.session.flush()
+            except IntegrityError:
+                connection = await self.hold_row(GitHubConnection.project_id == project_id)  # made meanwhile
+                if precondition is not None:
+                    await precondition(connection)
+            else:
+                return made, True
+        if setup.token is None and connection.api_url != api_url:
             # The stored token goes only where it was given for: another address could be anyone's server.
             message = _("Enter the token again to use it with another GitHub address.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])
-        if connection is None:
-            connection = GitHubConnection(project_id=project_id)
-            self.session.add(connection)
-        connection.repository = setup.repository
-        connection.api_url = api_url
-        connection.labels = list(dict.fromkeys(setup.labels))
-        if setup.token is not None:
-            token = setup.token.strip()  # a line end pasted with it made every call to GitHub a 401
-            connection.token_sealed = seal(token)
-            connection.token_hint = "…" + token[-TOKEN_HINT_LENGTH:]
+        _configured(connection, setup, api_url)
         await self.session.flush()
-        return connection, made
+        return connection, False
 
-    async def disconnect(self, project_id: UUID) -> None:
-        connection = await self.of_project(project_id)
-        await self.delete(connection.id)
+    async def disconnect(self, project_id: UUID, precondition: Precondition[GitHubConnection] | None = None) -> None:
+        """The project's connection gone, held first: `precondition` is awaited then."""
+        connection = await self.hold_row(GitHubConnection.project_id == project_id, deleting=True)
+        if precondition is not None:
+            await precondition(connection)
+        await self.session.delete(connection)
+        await self.session.flush()
+
+
+def _configured(connection: GitHubConnection, setup: GitHubSetup, api_url: str) -> GitHubConnection:
+    """The connection as `setup` sets it up, at `api_url` (`setup`'s, normalized); a token left out keeps the
+    stored one."""
+    connection.repository = setup.repository
+    connection.api_url = api_url
+    connection.labels = list(dict.fromkeys(setup.labels))
+    if setup.token is not None:
+        token = setup.token.strip()  # a line end pasted with it made every call to GitHub a 401
+        connection.token_sealed = seal(token)
+        connection.token_hint = "…" + token[-TOKEN_HINT_LENGTH:]
+    return connection
 
 
 class GitHubIssues(TenantService[GitHubIssue]):

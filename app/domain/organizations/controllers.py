@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -9,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.controllers import provide_departures
@@ -23,11 +24,12 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
+from app.lib.conditional import TAGGED, Precondition, require_preconditions, sends_conditions
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import SESSION, documented_body, jsonapi_body, may_answer
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
-from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, refusals_named_as_sent
+from app.lib.schema import LOCATION, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
 from tenants.guards import (
     provide_identity,
     requires_admin_client,
@@ -90,24 +92,24 @@ class OrganizationController(Controller):
         "departures": Provide(provide_departures),
     }
 
-    @get("/", operation_id="GetOrganization", description=PLAIN_DESCRIPTION)
+    @get("/", operation_id="GetOrganization", etag=TAGGED, description=PLAIN_DESCRIPTION)
     async def show(
         self,
         request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         organizations: NamedDependency[OrganizationService],
     ) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
-        read = organization_read(await organizations.current(), identity)
-        return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
+        return await _organization_answer(request, identity, await organizations.current())
 
     @patch(
         "/",
         operation_id="UpdateOrganization",
+        etag=TAGGED,
         guards=[requires_manager],
         operation_class=documented_body(
             {
                 "application/json": schemas.OrganizationUpdate,
-                MEDIA_TYPE: jsonapi_body(schemas.OrganizationUpdate, camel_only=True),
+                MEDIA_TYPE: jsonapi_body(schemas.OrganizationUpdate, "organization", camel_only=True),
             },
             "The fields to change; also as a JSON:API document's `data.attributes`.",
         ),
@@ -120,17 +122,19 @@ class OrganizationController(Controller):
         organizations: NamedDependency[OrganizationService],
     ) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
         sent = await jsonapi.body_as_sent(
-            data, "organization", names_resource=jsonapi.same_id(identity.organization_id)
+            request, data, "organization", names_resource=jsonapi.same_id(identity.organization_id)
         )
         changes = convert_body(sent, schemas.OrganizationUpdate, camel_only=True)
+        answer = partial(_organization_answer, request, identity)
         with refusals_named_as_sent(sent, schemas.OrganizationUpdate):  # a language Lantern does not ship
-            read = organization_read(await organizations.update(changes), identity)
-        return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
+            organization = await organizations.update(changes, partial(require_preconditions, request, answer))
+        return await answer(organization)
 
     @delete("/", operation_id="DeleteOrganization", status_code=HTTP_204_NO_CONTENT, guards=[requires_owner])
     async def delete_organization(
         self,
         request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
         organizations: NamedDependency[OrganizationService],
         projects: NamedDependency[ProjectService],
         confirm: FromQuery[str],
@@ -138,7 +142,10 @@ class OrganizationController(Controller):
         """Delete the organization for good, with its projects, reports, files, people's memberships, tokens and
         webhooks (which hear nothing of it). `confirm` is the organization's name as written. Owners only; the
         caller's session ends, and its people keep their accounts and other organizations."""
-        projects.forget_files(await organizations.delete(confirm))
+        answer = partial(_organization_answer, request, identity)
+        # Its row is held for the conditions alone (see `erase`): a deletion without them sends no query more.
+        precondition = partial(require_preconditions, request, answer) if sends_conditions(request) else None
+        projects.forget_files(await organizations.delete(confirm, precondition))
         request.clear_session()
 
     @delete(
@@ -192,7 +199,7 @@ class OrganizationController(Controller):
         operation_class=documented_body(
             {
                 "application/json": schemas.MemberInvite,
-                MEDIA_TYPE: jsonapi_body(schemas.MemberInvite, made=True, camel_only=True),
+                MEDIA_TYPE: jsonapi_body(schemas.MemberInvite, "membership", made=True, camel_only=True),
             },
             "The person to invite; also as a JSON:API document's `data.attributes` (a `membership`).",
         ),
@@ -207,7 +214,7 @@ class OrganizationController(Controller):
     ) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
         """Invite someone by e-mail address; the answer carries the invitation's token (to a signed-in person).
         In JSON:API mode, the new `membership` with its `invitationToken` among its attributes."""
-        sent = await jsonapi.body_as_sent(data, "membership")
+        sent = await jsonapi.body_as_sent(request, data, "membership")
         invite = convert_body(sent, schemas.MemberInvite, camel_only=True)
         with refusals_named_as_sent(sent, schemas.MemberInvite):  # a domain not allowed, a member already
             invitation, token = await memberships.invite(identity, invite, await organizations.security())
@@ -216,13 +223,13 @@ class OrganizationController(Controller):
     @post(
         "/members/{membership_id:uuid}/invitation",
         operation_id="InviteMemberAgain",
-        status_code=HTTP_201_CREATED,
+        status_code=HTTP_200_OK,
         guards=[requires_manager],
-        response_headers=LOCATION,
         responses=may_answer(ErrorCode.CONFLICT),  # accepted already
         description=(
-            "A new invitation for someone who has not accepted theirs, answered as `InviteMember`: a new link, "
-            "valid for a week, mailed again; the earlier link stops working."
+            "A new invitation for someone who has not accepted theirs, answered as `InviteMember` is but with a "
+            "200 (the member it renews is no new resource): a new link, valid for a week, mailed again; the "
+            "earlier link stops working."
         ),
     )
     async def invite_again(
@@ -231,12 +238,16 @@ class OrganizationController(Controller):
         identity: NamedDependency[Identity],
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
-    ) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
+    ) -> Envelope[schemas.InvitedMember] | Response[dict[str, Any]]:
         invitation, token = await memberships.invite_again(identity, membership_id)
-        return _invited(request, identity, await memberships.member(invitation.membership_id), token)
+        return _invited_again(request, identity, await memberships.member(invitation.membership_id), token)
 
     @get(
-        "/members/{membership_id:uuid}", operation_id="GetMember", guards=[requires_team], description=PLAIN_DESCRIPTION
+        "/members/{membership_id:uuid}",
+        operation_id="GetMember",
+        etag=TAGGED,
+        guards=[requires_team],
+        description=PLAIN_DESCRIPTION,
     )
     async def member(
         self,
@@ -244,15 +255,18 @@ class OrganizationController(Controller):
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
     ) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
-        read = member_read(*await memberships.member(membership_id))
-        return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
+        return await _member_answer(request, memberships, membership_id)
 
     @patch(
         "/members/{membership_id:uuid}",
         operation_id="UpdateMember",
+        etag=TAGGED,
         guards=[requires_manager],
         operation_class=documented_body(
-            {"application/json": schemas.MemberUpdate, MEDIA_TYPE: jsonapi_body(schemas.MemberUpdate, camel_only=True)},
+            {
+                "application/json": schemas.MemberUpdate,
+                MEDIA_TYPE: jsonapi_body(schemas.MemberUpdate, "membership", camel_only=True),
+            },
             "The role; also as a JSON:API document's `data.attributes` (a `membership`).",
         ),
     )
@@ -268,11 +282,11 @@ class OrganizationController(Controller):
     ) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
         """Another role; a member made a guest is unassigned the reports a guest does not see, each a
         `report.updated`."""
-        sent = await jsonapi.body_as_sent(data, "membership", names_resource=jsonapi.same_id(membership_id))
+        sent = await jsonapi.body_as_sent(request, data, "membership", names_resource=jsonapi.same_id(membership_id))
         role = convert_body(sent, schemas.MemberUpdate, camel_only=True).role
-        await events.unassigned(await memberships.change_role(identity, membership_id, role))
-        read = member_read(*await memberships.member(membership_id))
-        return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
+        precondition = _member_precondition(request, memberships)
+        await events.unassigned(await memberships.change_role(identity, membership_id, role, precondition))
+        return await _member_answer(request, memberships, membership_id)
 
     @delete(
         "/members/{membership_id:uuid}",
@@ -283,24 +297,73 @@ class OrganizationController(Controller):
     )
     async def remove(
         self,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         membership_id: FromPath[UUID],
         memberships: NamedDependency[MembershipService],
         events: NamedDependency[WebhookEvents],
     ) -> None:
         """Someone out of the organization; their reports go back to nobody, each a `report.updated`."""
-        await events.unassigned(await memberships.remove(identity, membership_id))
+        precondition = _member_precondition(request, memberships)
+        await events.unassigned(await memberships.remove(identity, membership_id, precondition))
+
+
+async def _organization_answer(
+    request: Request[Any, Any, Any], identity: Identity, organization: Organization
+) -> Envelope[schemas.OrganizationRead] | Response[dict[str, Any]]:
+    """The organization as its GET answers `identity`, natively or as a JSON:API document: a change answers it so
+    too, and its conditions (`If-Match`) name this answer's tag."""
+    read = organization_read(organization, identity)
+    return jsonapi.native_or_document(request, "organization", read, kind=schemas.OrganizationRead)
+
+
+async def _member_answer(
+    request: Request[Any, Any, Any], memberships: MembershipService, membership_id: UUID
+) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
+    """A member as their GET answers them, natively or as a JSON:API document: a change answers them so too, and
+    its conditions (`If-Match`) name this answer's tag."""
+    read = member_read(*await memberships.member(membership_id))
+    return jsonapi.native_or_document(request, "membership", read, kind=schemas.MemberRead)
+
+
+def _member_precondition(request: Request[Any, Any, Any], memberships: MembershipService) -> Precondition[Membership]:
+    """The conditions of a change to a member, evaluated by `MembershipService` holding their membership."""
+
+    async def answer(membership: Membership) -> Envelope[schemas.MemberRead] | Response[dict[str, Any]]:
+        return await _member_answer(request, memberships, membership.id)
+
+    return partial(require_preconditions, request, answer)
 
 
 def _invited(
     request: Request[Any, Any, Any], identity: Identity, invited: tuple[Membership, User], token: str
 ) -> jsonapi.CreatedOrDocument[schemas.InvitedMember]:
-    """An invitation just made: the member beside its token (shown to a signed-in person alone), or in JSON:API
-    mode one resource, the `membership` with its `invitationToken` among its attributes."""
-    member = member_read(*invited)
-    shown = token_shown_to(identity, token)
-    location = f"/api/v1/organization/members/{member.id}"
+    """An invitation just made: a 201 naming the new member, beside its token (see `_invitation`)."""
+    answer = _invitation(identity, invited, token)
+    location = f"/api/v1/organization/members/{answer.member.id}"
     if jsonapi.requested(request):
-        read = extended(member, schemas.MemberInvited, invitation_token=shown)
+        read = _invitation_resource(answer)
         return jsonapi.created_or_document(request, "membership", read, kind=schemas.MemberInvited, location=location)
-    return created(schemas.InvitedMember(member=member, invitation_token=shown), location)
+    return created(answer, location)
+
+
+def _invited_again(
+    request: Request[Any, Any, Any], identity: Identity, invited: tuple[Membership, User], token: str
+) -> Envelope[schemas.InvitedMember] | Response[dict[str, Any]]:
+    """A new invitation of a member already there: a 200, as the member it renews is no new resource."""
+    answer = _invitation(identity, invited, token)
+    if jsonapi.requested(request):
+        return jsonapi.native_or_document(
+            request, "membership", _invitation_resource(answer), kind=schemas.MemberInvited
+        )
+    return ok(answer)
+
+
+def _invitation(identity: Identity, invited: tuple[Membership, User], token: str) -> schemas.InvitedMember:
+    """The member beside the invitation's token (shown to a signed-in person alone)."""
+    return schemas.InvitedMember(member=member_read(*invited), invitation_token=token_shown_to(identity, token))
+
+
+def _invitation_resource(answer: schemas.InvitedMember) -> schemas.MemberInvited:
+    """In JSON:API mode, one resource: the `membership` with its `invitationToken` among its attributes."""
+    return extended(answer.member, schemas.MemberInvited, invitation_token=answer.invitation_token)

@@ -27,13 +27,17 @@ class Role(enum.StrEnum):
         return self in {Role.OWNER, Role.ADMIN}
 
 
+# The longest slug: a slug given a suffix, when taken, is shortened to fit (`slug_candidates`).
+SLUG_LENGTH = 100
+
+
 class Organization(UUIDv7AuditBase):
     """The tenant itself; its rows are reached by id from the scope, never listed across tenants."""
 
     __tablename__ = "organization"
 
     name: Mapped[str] = mapped_column(String(200))
-    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_LENGTH), unique=True)
     default_locale: Mapped[str] = mapped_column(String(20), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     security: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)

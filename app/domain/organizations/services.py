@@ -23,6 +23,7 @@ from app.domain.organizations.schemas import MemberInvite, OrganizationUpdate, S
 from app.domain.projects.models import Project, ProjectMember
 from app.domain.reports.services import MovedReports, ReportService
 from app.domain.transfer.services import OrganizationExports
+from app.lib.conditional import Precondition
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found
 from app.lib.i18n import gettext as _
 from app.lib.i18n import use_locale
@@ -60,8 +61,14 @@ class OrganizationService:
             raise not_found()
         return organization
 
-    async def update(self, changes: OrganizationUpdate) -> Organization:
-        organization = await self.current()
+    async def update(
+        self, changes: OrganizationUpdate, precondition: Precondition[Organization] | None = None
+    ) -> Organization:
+        """The organization with `changes` made, held first (the lock its UPDATE takes, which changes to what it
+        holds pass) and read afresh: `precondition` (a request's `If-Match`) is awaited then."""
+        organization = await self._held(deleting=False)
+        if precondition is not None:
+            await precondition(organization)
         if changes.name is not msgspec.UNSET:
             organization.name = changes.name
         if changes.default_locale is not msgspec.UNSET:
@@ -74,24 +81,44 @@ class OrganizationService:
         await self.session.flush()
         return organization
 
+    async def _held(self, *, deleting: bool) -> Organization:
+        """The organization, held until the transaction ends and read afresh: FOR NO KEY UPDATE for a change (what
+        its UPDATE takes: the rows that name it are still added and changed), FOR UPDATE for its deletion."""
+        organization = await self.session.scalar(
+            select(Organization)
+            .where(Organization.id == self.organization_id)
+            .with_for_update(key_share=not deleting)
+            .execution_options(populate_existing=True)
+        )
+        if organization is None:
+            raise not_found()
+        return organization
+
     async def security(self) -> SecuritySettings:
         return msgspec.convert((await self.current()).security, SecuritySettings)
 
-    async def delete(self, confirmation: str) -> list[UUID]:
+    async def delete(self, confirmation: str, precondition: Precondition[Organization] | None = None) -> list[UUID]:
         """Delete the organization with everything it holds (the database cascades to every tenant row: people's
         memberships, projects, reports, tokens, webhooks); returns its projects, whose files are the caller's to
-        have deleted. `confirmation` is its name as typed: no request deletes it by a slip."""
+        have deleted. `confirmation` is its name as typed: no request deletes it by a slip. `precondition` (a
+        request's `If-Match`), when given, is awaited with the organization held (see `erase`)."""
         organization = await self.current()
         if confirmation.strip() != organization.name.strip():  # a name saved with spaces around it too
             message = _("Type the organization's name exactly as it is written to delete it.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, message, details=[FieldError("confirm", message)])
-        return await self.erase()
+        return await self.erase(precondition)
 
-    async def erase(self) -> list[UUID]:
+    async def erase(self, precondition: Precondition[Organization] | None = None) -> list[UUID]:
         """`delete` once confirmed (by the name typed, or by the password of the last person in it, who deletes
-        their account). Its export archive is deleted with it; its projects' files are the caller's."""
+        their account). Its export archive is deleted with it; its projects' files are the caller's.
+
+        `precondition` is awaited with the organization's row held as its DELETE holds it, and where: after the
+        export's row, as a new export holds that row, then names the organization (`OrganizationExports.start`).
+        Held for it alone, as the DELETE holds the row without a query of its own."""
         organization = await self.current()
         await OrganizationExports(session=self.session).forget_latest()
+        if precondition is not None:
+            await precondition(await self._held(deleting=True))
         projects = await self.session.scalars(select(Project.id).where(Project.organization_id == organization.id))
         project_ids = list(projects)
         people = list(
@@ -136,10 +163,14 @@ class MembershipService(TenantService[Membership]):
         return await page_of(self.session, statement, window, scalars=False)
 
     async def member(self, membership_id: UUID) -> tuple[Membership, User]:
-        for row in await self.members():
-            if row[0].id == membership_id:
-                return row
-        raise not_found()
+        """One member or guest with their account, read alone; another organization's is not found (the tenant
+        scope holds the statement to this organization's memberships)."""
+        statement = select(Membership, User).join(User, User.id == Membership.user_id)
+        row = (await self.session.execute(statement.where(Membership.id == membership_id))).one_or_none()
+        if row is None:
+            raise not_found()
+        membership, user = row
+        return membership, user
 
     async def of_person(self, person_id: UUID) -> Membership | None:
         """The membership of the person `person_id` names (see `Membership.person_id`)."""
@@ -202,24 +233,34 @@ class MembershipService(TenantService[Membership]):
         INVITATION_MAIL.queue(self.session, await record_invitation_mail(self.session, invitation_id))
         return Invited(membership.id, invitation.id), token
 
-    async def change_role(self, actor: Identity, membership_id: UUID, role: Role) -> dict[UUID, MovedReports]:
+    async def change_role(
+        self, actor: Identity, membership_id: UUID, role: Role, precondition: Precondition[Membership] | None = None
+    ) -> dict[UUID, MovedReports]:
         """Another role; a member made a guest is unassigned the reports they see no more, which are returned
-        by project (webhooks hear of each)."""
+        by project (webhooks hear of each). `precondition` (a request's `If-Match`) is awaited with the membership
+        held, once the actor may change it."""
         membership = await self.held(Membership.id == membership_id)
         _check_can_grant(actor, role)
         _check_can_grant(actor, Role(membership.role))
+        if precondition is not None:
+            await precondition(membership)
         if role != Role.OWNER:
             await self._keep_an_owner(membership)
         membership.role = role.value
         await self.session.flush()
         return await ReportService(session=self.session).unassign_unseen(membership.user_id, actor)
 
-    async def remove(self, actor: Identity, membership_id: UUID) -> dict[UUID, MovedReports]:
+    async def remove(
+        self, actor: Identity, membership_id: UUID, precondition: Precondition[Membership] | None = None
+    ) -> dict[UUID, MovedReports]:
         """Someone out of the organization, with their place in its projects and their invitation; their
         reports go back to nobody, which is returned by project (webhooks hear of each). Their account goes too
-        when this was their only organization (see `delete_account_if_in_no_organization`)."""
+        when this was their only organization (see `delete_account_if_in_no_organization`). `precondition` is
+        awaited as `change_role` awaits it."""
         membership = await self.held(Membership.id == membership_id)
         _check_can_grant(actor, Role(membership.role))
+        if precondition is not None:
+            await precondition(membership)
         unassigned = await self._take_out(actor, membership)
         await delete_account_if_in_no_organization(self.session, membership.user_id)
         return unassigned
@@ -290,7 +331,7 @@ class MembershipService(TenantService[Membership]):
 def _check_can_grant(actor: Identity, role: Role) -> None:
     """Only an owner can make, demote or remove an owner."""
     if role is Role.OWNER and actor.role is not Role.OWNER:
-        raise LanternError(ErrorCode.FORBIDDEN, _("Only an owner can grant or change the owner role."))
+        raise LanternError(ErrorCode.FORBIDDEN, _("Only an owner can make, change or remove an owner."))
 
 
 def invitation_token(invitation_id: UUID) -> str:

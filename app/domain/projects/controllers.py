@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import provide_events
 from app.domain.webhooks.events import WebhookEvents
 from app.lib import jsonapi
+from app.lib.conditional import TAGGED, require_preconditions
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
@@ -141,12 +143,13 @@ class ProjectController(Controller):
     @post(
         "/",
         operation_id="CreateProject",
+        etag=TAGGED,
         status_code=HTTP_201_CREATED,
         guards=[requires_manager],
         operation_class=documented_body(
             {
                 "application/json": _bugherd_or_ours(schemas.ProjectCreate),
-                MEDIA_TYPE: jsonapi_body(schemas.ProjectCreate, made=True),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectCreate, "project", made=True),
             },
             BUGHERD_PROJECT,
         ),
@@ -156,7 +159,7 @@ class ProjectController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]], projects: NamedDependency[ProjectService]
     ) -> jsonapi.CreatedOrDocument[schemas.ProjectRead]:
         """A project, with its first widget key; a field it does not know is refused."""
-        sent = await jsonapi.body_as_sent(data, "project", other_form=schemas.from_bugherd_project)
+        sent = await jsonapi.body_as_sent(request, data, "project", other_form=schemas.from_bugherd_project)
         creation = convert_body(sent, schemas.ProjectCreate)
         with refusals_named_as_sent(sent, schemas.ProjectCreate):  # a taken prefix, a widget configuration
             project = await projects.create_project(creation)
@@ -164,7 +167,7 @@ class ProjectController(Controller):
         location = f"/api/v1/projects/{project.id}"
         return jsonapi.created_or_document(request, "project", read, kind=schemas.ProjectRead, location=location)
 
-    @get("/{project_id:uuid}", operation_id="GetProject", description=PLAIN_DESCRIPTION)
+    @get("/{project_id:uuid}", operation_id="GetProject", etag=TAGGED, description=PLAIN_DESCRIPTION)
     async def show(
         self,
         request: Request[Any, Any, Any],
@@ -172,19 +175,18 @@ class ProjectController(Controller):
         project_id: FromPath[UUID],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
-        project = await projects.visible_one(identity, project_id)
-        read = await _read(projects, project, await projects.keys_seen_by(identity, project.id))
-        return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
+        return await _answer(request, identity, projects, await projects.visible_one(identity, project_id))
 
     @route(
         "/{project_id:uuid}",
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateProject", PUT="PutProject"),
+        etag=TAGGED,
         guards=[requires_manager],
         operation_class=documented_body(
             {
                 "application/json": _bugherd_or_ours(schemas.ProjectUpdate),
-                MEDIA_TYPE: jsonapi_body(schemas.ProjectUpdate),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectUpdate, "project"),
             },
             BUGHERD_PROJECT,
         ),
@@ -192,25 +194,39 @@ class ProjectController(Controller):
     async def update(
         self,
         request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         data: JSONBody[dict[str, Any]],
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
         """Change the fields sent; a field it does not know is refused. `PUT` (BugHerd's update) does the same."""
         sent = await jsonapi.body_as_sent(
-            data, "project", names_resource=jsonapi.same_id(project_id), other_form=schemas.from_bugherd_project
+            request,
+            data,
+            "project",
+            names_resource=jsonapi.same_id(project_id),
+            other_form=schemas.from_bugherd_project,
         )
         changes = convert_body(sent, schemas.ProjectUpdate)
+        answer = partial(_answer, request, identity, projects)
         with refusals_named_as_sent(sent, schemas.ProjectUpdate):  # a taken prefix, a widget configuration
-            project = await projects.update_project(project_id, changes)
-        read = await _read(projects, project, await projects.keys(project.id))
-        return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)
+            project = await projects.update_project(
+                project_id, changes, partial(require_preconditions, request, answer)
+            )
+        return await answer(project)
 
     @delete(
         "/{project_id:uuid}", operation_id="DeleteProject", status_code=HTTP_204_NO_CONTENT, guards=[requires_manager]
     )
-    async def remove(self, project_id: FromPath[UUID], projects: NamedDependency[ProjectService]) -> None:
-        await projects.remove(project_id)
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        project_id: FromPath[UUID],
+        projects: NamedDependency[ProjectService],
+    ) -> None:
+        answer = partial(_answer, request, identity, projects)
+        await projects.remove(project_id, partial(require_preconditions, request, answer))
 
     @get(
         "/{project_id:uuid}/keys",
@@ -282,7 +298,7 @@ class ProjectController(Controller):
                 "application/json": requiring_any(
                     either_spelling(schemas.ProjectPersonAdd), "userId", "user_id", "email"
                 ),
-                MEDIA_TYPE: jsonapi_body(schemas.ProjectPersonAdd, "user", made=True),
+                MEDIA_TYPE: jsonapi_body(schemas.ProjectPersonAdd, "user", "user", made=True),
             },
             BUGHERD_PERSON,
         ),
@@ -299,7 +315,7 @@ class ProjectController(Controller):
         person not in the organization yet is invited as a guest (the answer carries the invitation's token, to a
         signed-in person). As a JSON:API document, a `user` whose `relationships.user` names them, or whose
         attributes do."""
-        sent = await jsonapi.body_as_sent(data, "user")
+        sent = await jsonapi.body_as_sent(request, data, "user")
         person = convert_body(sent, schemas.ProjectPersonAdd)
         await projects.get(project_id)
         with refusals_named_as_sent(sent, schemas.ProjectPersonAdd):  # an id of no one here, as `user_id` too
@@ -333,6 +349,12 @@ class ProjectController(Controller):
         await events.unassigned(await projects.remove_person(identity, project_id, user_id))
 
 
-async def _read(projects: ProjectService, project: Project, keys: list[ProjectKey]) -> schemas.ProjectRead:
+async def _answer(
+    request: Request[Any, Any, Any], identity: Identity, projects: ProjectService, project: Project
+) -> Envelope[schemas.ProjectRead] | Response[dict[str, Any]]:
+    """A project as its GET answers `identity`, natively or as a JSON:API document: a change answers it so too,
+    and its conditions (`If-Match`) name this answer's tag."""
     custom = await projects.with_custom_columns([project.id])
-    return project_read(project, keys, has_custom_columns=project.id in custom)
+    keys = await projects.keys_seen_by(identity, project.id)
+    read = project_read(project, keys, has_custom_columns=project.id in custom)
+    return jsonapi.native_or_document(request, "project", read, kind=schemas.ProjectRead)

@@ -10,15 +10,17 @@ import msgspec
 
 from app.domain.accounts.schemas import Email, Name
 from app.domain.organizations.schemas import PersonId
-from app.lib.errors import PartOf
+from app.lib.errors import ExplainedBy, PartOf
 from app.lib.openapi import json_schema
-from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL
+from app.lib.patterns import COLOR, ORIGIN, TRACKING_PREFIX, WEB_URL_OR_EMPTY
 from app.lib.schema import AsSent, CamelStruct, documented_as, refuse_none_given, refuse_two_ways, unwrapped
+from app.lib.web_addresses import origin_with_more
 from app.settings import MAX_PROJECT_RATE_LIMIT
 
 TrackingPrefix = Annotated[str, msgspec.Meta(min_length=2, max_length=10, pattern=TRACKING_PREFIX)]
-Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL)]
-Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=ORIGIN)]
+# Empty is no site (stored as none): BugHerd's clients send an unset `devurl` as "".
+Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=WEB_URL_OR_EMPTY)]
+Origin = Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=ORIGIN), ExplainedBy(origin_with_more)]
 Color = Annotated[str, msgspec.Meta(pattern=COLOR)]
 RateLimit = Annotated[int, msgspec.Meta(ge=1, le=MAX_PROJECT_RATE_LIMIT)]
 RequireOrigin = Annotated[
@@ -86,7 +88,16 @@ class WidgetSettings(WidgetConfig, kw_only=True):
     """What the widget reads: its project's configuration and name, and its texts in the visitor's language."""
 
     project_name: str
-    max_image_bytes: int  # what one image may weigh: the widget refuses a larger one before sending it
+    max_image_bytes: Annotated[
+        int, msgspec.Meta(description="What one image may weigh: the widget refuses a larger one before sending it.")
+    ]
+    max_image_pixels: Annotated[
+        int,
+        msgspec.Meta(
+            description="How many pixels one image may have (LANTERN_MAX_IMAGE_PIXELS): the widget draws its "
+            "screenshot at a scale that stays within it, the server refusing a larger image."
+        ),
+    ]
     texts: dict[str, Any]
 
 

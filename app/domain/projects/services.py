@@ -23,6 +23,7 @@ from app.domain.projects.models import Project, ProjectKey, ProjectMember, Proje
 from app.domain.projects.schemas import ProjectCreate, ProjectUpdate, WidgetConfig, WidgetConfigChange
 from app.domain.reports.models import ProjectColumn
 from app.domain.reports.services import MovedReports, ReportService, TrackingService
+from app.lib.conditional import Precondition
 from app.lib.cors import allowed_origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, Refusals, not_found
 from app.lib.i18n import gettext as _
@@ -112,7 +113,7 @@ class ProjectService(TenantService[Project]):
         the client named the prefix, and step to the next free one when it was made from the name."""
         refusals = Refusals()
         with refusals:
-            check_web_address(data.site_url, "siteUrl")
+            check_web_address(data.site_url or None, "siteUrl")
         with refusals:
             _check_allowed_origins(data.allowed_origins)
         with refusals:
@@ -135,26 +136,32 @@ class ProjectService(TenantService[Project]):
         await self.create_key(project.id)
         return project
 
-    async def update_project(self, project_id: UUID, changes: ProjectUpdate) -> Project:
-        project = await self.get(project_id)
+    async def update_project(
+        self, project_id: UUID, changes: ProjectUpdate, precondition: Precondition[Project] | None = None
+    ) -> Project:
+        """The project with `changes` made, once held and read afresh: a change of it at once (a form sent twice)
+        committed meanwhile, and this one changes what that one left; `precondition` (a request's `If-Match`) is
+        awaited then, and may refuse the change."""
         if changes.tracking_prefix is not msgspec.UNSET:
-            # A rename takes the numbering before the project's row, as a numbering does (see `hold_numbering`),
-            # then reads the project afresh: a rename of the same project at once (a form sent twice) committed
-            # meanwhile, and this one renames from the prefix that one left.
-            await TrackingService(self.session).hold_numbering(project.id)
-            await self.session.refresh(project)
+            # A rename takes the numbering before the project's row, as a numbering does (see `hold_numbering`): of
+            # a project of this organization's, another's being not found first.
+            await TrackingService(self.session).hold_numbering((await self.get(project_id)).id)
+        project = await self.hold_row(Project.id == project_id)
+        if precondition is not None:
+            await precondition(project)
         values = {
             name: value for name in changes.__struct_fields__ if (value := getattr(changes, name)) is not msgspec.UNSET
         }
         prefix = values.pop("tracking_prefix", project.tracking_prefix)
         refusals = Refusals()
         if "site_url" in values:
+            values["site_url"] = values["site_url"] or None
             with refusals:
                 check_web_address(values["site_url"], "siteUrl")
         if "allowed_origins" in values:
             with refusals:
                 _check_allowed_origins(values["allowed_origins"])
-            values["allowed_origins"] = list(values["allowed_origins"])
+            values["allowed_origins"] = _stored_origins(values["allowed_origins"])
         if "widget_config" in values:
             with refusals:
                 values["widget_config"] = _changed_widget_config(project.widget_config, values["widget_config"])
@@ -166,10 +173,14 @@ class ProjectService(TenantService[Project]):
         await self.session.flush()
         return project
 
-    async def remove(self, project_id: UUID) -> None:
+    async def remove(self, project_id: UUID, precondition: Precondition[Project] | None = None) -> None:
         """Delete the project with its reports; every file stored under it is deleted by a job once the deletion
-        commits (uploads never attached to a report too)."""
-        await self.delete(project_id)
+        commits (uploads never attached to a report too). `precondition` is awaited with the project held."""
+        project = await self.hold_row(Project.id == project_id, deleting=True)
+        if precondition is not None:
+            await precondition(project)
+        await self.session.delete(project)
+        await self.session.flush()
         self.forget_files([project_id])
 
     def forget_files(self, project_ids: Iterable[UUID]) -> None:
@@ -359,12 +370,13 @@ class ProjectService(TenantService[Project]):
         return await page_of(self.session, statement, window, scalars=False)
 
     async def add_person(self, project_id: UUID, person_id: UUID) -> UUID:
-        """Someone of this organization, named as the API names people (see `Membership.person_id`); anyone
-        else, another organization's user included, is not found. Returns their account's id."""
+        """Someone of this organization, named as the API names people (see `Membership.person_id`). Returns their
+        account's id. Anyone else, another organization's user as much as no one, is a field of the body refused (a
+        400, as an unknown assignee is): the project in the address was found."""
         membership = await MembershipService(session=self.session).of_person(person_id)
         if membership is None:
             message = _("No one in this organization has this ID.")
-            raise LanternError(ErrorCode.NOT_FOUND, details=[FieldError("userId", message)])
+            raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("userId", message)])
         await self._add(project_id, membership.user_id)
         return membership.user_id
 
@@ -407,9 +419,9 @@ class ProjectService(TenantService[Project]):
 def _new_project(data: ProjectCreate, prefix: str, widget_config: dict[str, Any]) -> Project:
     return Project(
         name=data.name,
-        site_url=data.site_url,
+        site_url=data.site_url or None,
         tracking_prefix=prefix,
-        allowed_origins=list(data.allowed_origins),
+        allowed_origins=_stored_origins(data.allowed_origins),
         is_active=data.is_active,
         is_public=data.is_public,
         guests_see_guests=data.guests_see_guests,
@@ -441,6 +453,12 @@ def _changed_widget_config(stored: dict[str, Any], sent: dict[str, Any]) -> dict
     if colors:
         builtins.update(dict.fromkeys(PRIMARY_COLOR_NAMES, colors[0]))
     return builtins
+
+
+def _stored_origins(origins: Iterable[str]) -> list[str]:
+    """The entries as they are matched, each once: a host's and a scheme's letters in any case, and a trailing slash,
+    name the same site (`https://Shop.Example.com/` is `https://shop.example.com`), which was kept twice as sent."""
+    return list(dict.fromkeys(entry.lower().rstrip("/") for entry in origins))
 
 
 def _check_allowed_origins(origins: Iterable[str]) -> None:

@@ -179,7 +179,7 @@ class AttachmentService(TenantService[Attachment]):
         refuse_empty_file(data, "file")
         if len(data) > MAX_ATTACHMENT_BYTES:
             message = _("A file can be at most %(size)s.", size=format_megabytes(MAX_ATTACHMENT_BYTES))
-            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, message)
+            raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=[FieldError("file", message)])
         image = sniff_image(data)
         if image is None:
             _refuse_false_image(content_type)

@@ -26,10 +26,12 @@ from app.domain.reports.audience import reporter_address
 from app.domain.reports.group_commit import Submission, UploadLink, report_writer
 from app.domain.reports.models import (
     Attachment,
+    Category,
     Priority,
     Report,
     ReportChange,
     Screenshot,
+    Severity,
     Source,
 )
 from app.domain.reports.schemas import ApiReport, WidgetSubmission
@@ -99,11 +101,13 @@ def refuse_empty_file(data: bytes, field: str) -> None:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, _("This file is empty."))])
 
 
-def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report:
-    metadata = msgspec.to_builtins(submission.metadata)
-    console = metadata.pop("consoleErrors", [])
-    network = metadata.pop("networkErrors", [])
-    actions = metadata.pop("userActions", [])
+def report_from_widget(project_id: UUID, submission: WidgetSubmission, sent_metadata: dict[str, Any]) -> Report:
+    """The report of a widget's submission; its page metadata keeps the fields BugPin's does not name (a client's
+    `language`, `screen`), as the submission takes them: taken and then dropped, they were lost without a word."""
+    metadata = _read_over_sent(msgspec.to_builtins(submission.metadata), sent_metadata)
+    console = metadata.pop("consoleErrors", None) or []
+    network = metadata.pop("networkErrors", None) or []
+    actions = metadata.pop("userActions", None) or []
     # The page's custom data has bounds of its own (`CustomData`): the page's own metadata may fill the 64 KB.
     page = {name: value for name, value in metadata.items() if name != "custom"}
     check_sizes(logs=[*console, *network, *actions], metadata=page, annotations=submission.annotations)
@@ -122,6 +126,16 @@ def report_from_widget(project_id: UUID, submission: WidgetSubmission) -> Report
         user_actions=actions,
         annotations=submission.annotations,
     )
+
+
+def _read_over_sent(read: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """What the schema read, in the objects as sent: each field read (checked, in its stored form) replaces the
+    one sent, in nested objects too (`browser`), and the fields it does not read stay as sent."""
+    kept = dict(sent)
+    for name, value in read.items():
+        nested = isinstance(value, dict) and isinstance(sent.get(name), dict)
+        kept[name] = _read_over_sent(value, sent[name]) if nested else value
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,24 +184,26 @@ def has_marks(annotations: dict[str, Any] | None) -> bool:
 
 
 def report_from_api(project_id: UUID, body: ApiReport) -> Report:
-    check_sizes(logs=[*body.console_logs, *body.network_logs, *body.user_actions], metadata=body.metadata)
+    console, network, actions = body.console_logs or [], body.network_logs or [], body.user_actions or []
+    metadata = body.metadata or {}
+    check_sizes(logs=[*console, *network, *actions], metadata=metadata)
     return Report(
         project_id=project_id,
         title=trimmed_title(body.title),
-        description=body.description,
-        severity=body.severity.value,
-        priority=body.priority.value,
-        category=body.category.value,
+        description=body.description or "",
+        severity=(body.severity or Severity.MEDIUM).value,
+        priority=(body.priority or Priority.MEDIUM).value,
+        category=(body.category or Category.BUG).value,
         source=Source.API.value,
         reporter_identifier=body.reporter_identifier,
         # BugSpark's identifier is "the reporter's e-mail or ID": an address is the reporter's e-mail, which
         # search, the list, the export and a guest's own reports go by.
         reporter_email=reporter_address(_address_or_none(body.reporter_identifier)),
-        page_url=_page_url(body.metadata),
-        page_metadata=body.metadata,
-        console_logs=body.console_logs,
-        network_logs=body.network_logs,
-        user_actions=body.user_actions,
+        page_url=_page_url(metadata),
+        page_metadata=metadata,
+        console_logs=console,
+        network_logs=network,
+        user_actions=actions,
     )
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Request
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.models import User
@@ -241,17 +241,31 @@ async def _members(session: AsyncSession, user_ids: set[UUID], identity: Identit
     return [_user_resource(user, with_email=with_email) for user in users]
 
 
+# Bugcrowd's bound on what a relationship includes: the first 100 of each report's comments (or attachments), its
+# `links.related` telling how many there are in all (`total_hits`) and where the rest are read.
+INCLUDED_PER_RELATIONSHIP = 100
+
+
+@dataclass(slots=True)
+class _Grouped(Generic[RowT]):
+    """Each report's first rows of one kind, and how many it has in all."""
+
+    rows: dict[UUID, list[RowT]] = field(default_factory=lambda: defaultdict(list))
+    totals: dict[UUID, int] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class _Related:
-    comments: dict[UUID, list[Comment]] | None = None
-    attachments: dict[UUID, list[Attachment]] | None = None
+    comments: _Grouped[Comment] | None = None
+    attachments: _Grouped[Attachment] | None = None
 
 
-def _linkage(kind: str, rows: dict[UUID, list[RowT]] | None, report_id: UUID) -> Relationship:
+def _linkage(kind: str, grouped: _Grouped[RowT] | None, report_id: UUID) -> Relationship:
     related = f"{_report_path(report_id)}/{kind}s"
-    if rows is None:
+    if grouped is None:
         return Relationship(related=related, linked=False)
-    return Relationship([Identifier(kind, str(row.id)) for row in rows.get(report_id, [])], related=related)
+    linked = [Identifier(kind, str(row.id)) for row in grouped.rows.get(report_id, [])]
+    return Relationship(linked, related=related, total=grouped.totals.get(report_id, 0))
 
 
 def _report_resource(read: ReportRead, related: _Related) -> Resource:
@@ -290,16 +304,29 @@ class ReportDocuments:
         primary = [_report_resource(read, related) for read in reads]
         return primary, await self._included(reports, related)
 
-    async def _grouped(
-        self, model: type[RowT], ids: list[UUID], *readable: ColumnElement[bool]
-    ) -> dict[UUID, list[RowT]]:
-        grouped: dict[UUID, list[RowT]] = defaultdict(list)
-        if ids:
-            rows = await self.session.scalars(
-                select(model).where(model.report_id.in_(ids), *readable).order_by(model.created_at, model.id),
+    async def _grouped(self, model: type[RowT], ids: list[UUID], *readable: ColumnElement[bool]) -> _Grouped[RowT]:
+        grouped: _Grouped[RowT] = _Grouped()
+        if not ids:
+            return grouped
+        order = (model.created_at, model.id)
+        ranked = (
+            select(
+                model.id,
+                func.row_number().over(partition_by=model.report_id, order_by=order).label("place"),
+                func.count().over(partition_by=model.report_id).label("total"),
             )
-            for row in rows:
-                grouped[row.report_id].append(row)
+            .where(model.report_id.in_(ids), *readable)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(model, ranked.c.total)
+            .join(ranked, ranked.c.id == model.id)
+            .where(ranked.c.place <= INCLUDED_PER_RELATIONSHIP)
+            .order_by(*order),
+        )
+        for row, total in rows.tuples():
+            grouped.rows[row.report_id].append(row)
+            grouped.totals[row.report_id] = total
         return grouped
 
     async def _included(self, reports: Sequence[Report], related: _Related) -> list[Resource]:
@@ -312,12 +339,12 @@ class ReportDocuments:
         if "assignee" in self.query.include:
             people.update(report.assignee_id for report in reports if report.assignee_id)
         if "comments.author" in self.query.include:
-            comments_by = (related.comments or {}).values()
+            comments_by = related.comments.rows.values() if related.comments else ()
             people.update(comment.author_id for comments in comments_by for comment in comments if comment.author_id)
         included.extend(await _members(self.session, people, self.identity))
-        for comments in (related.comments or {}).values():
+        for comments in related.comments.rows.values() if related.comments else ():
             included.extend(comment_resource(comment) for comment in comments)
-        for attachments in (related.attachments or {}).values():
+        for attachments in related.attachments.rows.values() if related.attachments else ():
             included.extend(attachment_resource(attachment, self.present_attachment) for attachment in attachments)
         return included
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from babel.support import LazyProxy
 
-from app.domain.reports.models import Category, Priority, Severity
+from app.domain.reports.models import CLOSED_STATUS, NEW_STATUS, Category, Priority, Severity
 from app.lib.i18n import lazy_gettext as _lazy
+
+# The default board columns' names, by the status their reports have.
+STATUS_LABELS: dict[str, LazyProxy] = {
+    NEW_STATUS: _lazy("New"),
+    "backlog": _lazy("Backlog"),
+    "todo": _lazy("To do"),
+    "doing": _lazy("Doing"),
+    "done": _lazy("Done"),
+    CLOSED_STATUS: _lazy("Closed"),
+}
 
 SEVERITY_LABELS: dict[str, LazyProxy] = {
     Severity.CRITICAL: _lazy("Critical"),

@@ -179,8 +179,16 @@ _STATUS_PLACES = {status: str(place) for place, status in enumerate(DEFAULT_STAT
 
 
 def _moment(value: Any) -> datetime:
+    """A moment in UTC, as the database compares it; one that UTC cannot hold (`9999-12-31T23:59:59-14:00`)
+    is a ValueError, as any other text that is no moment is, where the conversion would overflow later."""
     moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        msg = f"{value!r} is outside the years UTC can hold"
+        raise ValueError(msg) from None
 
 
 def _rank(column: ColumnElement[str], ranks: dict[str, int]) -> ColumnElement[int]:
@@ -433,6 +441,9 @@ _FILTER_BUILDERS: dict[str, _FilterBuilder] = {
     "created": lambda values, _c: _date_range(Report.created_at.expression, values),
     "submitted": lambda values, _c: _date_range(Report.created_at.expression, values),  # Bugcrowd's name
     "updated": lambda values, _c: _date_range(Report.updated_at.expression, values),
+    # By the attributes' own names too, as `sort` takes them.
+    "createdAt": lambda values, _c: _date_range(Report.created_at.expression, values),
+    "updatedAt": lambda values, _c: _date_range(Report.updated_at.expression, values),
     # A search term's commas are part of the term, not a list.
     # Every word, as natively.
     "search": lambda values, caller: search_condition(" ".join(values), caller.dialect, caller.guest),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, cast
@@ -15,7 +16,7 @@ from app.domain.reports.models import Category, ImageStatus, Priority, Severity,
 from app.lib.errors import FieldError
 from app.lib.i18n import gettext as _
 from app.lib.openapi import either_spelling, fitting_one_of
-from app.lib.patterns import EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
+from app.lib.patterns import BLANK, EMAIL, EMAIL_OR_EMPTY, END, FULL_URL, NOT_BLANK, ONE_LINE_NAME, WEB_URL
 from app.lib.schema import (
     AsSent,
     CamelStruct,
@@ -30,7 +31,7 @@ TITLE_MIN_LENGTH = 4
 TITLE_MAX_LENGTH = 200
 # A title is as long as it must be once the spaces around it are trimmed (`trimmed_title`): the document says so
 # with a pattern, its first and last characters not spaces.
-TRIMMED_TITLE = rf"\S[\s\S]{{{TITLE_MIN_LENGTH - 2},}}\S"
+TRIMMED_TITLE = rf"{NOT_BLANK}[\s\S]{{{TITLE_MIN_LENGTH - 2},}}{NOT_BLANK}"
 Title = Annotated[
     str,
     msgspec.Meta(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH),
@@ -42,9 +43,17 @@ TITLED_DESCRIPTION = rf"^\s*\S[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]{{{TITLE_MIN_L
 Description = Annotated[str, msgspec.Meta(max_length=20_000)]
 
 
+_BLANK_ENDS = re.compile(rf"^{BLANK}+|{BLANK}+\Z")
+
+
+def trimmed(text: str) -> str:
+    """`text` without the spaces and invisible characters around it."""
+    return _BLANK_ENDS.sub("", text)
+
+
 def first_line(description: str) -> str:
     """A description's first line that is not blank, trimmed: the title of a report filed without one."""
-    return next((line.strip() for line in description.splitlines() if line.strip()), "")
+    return next((line for line in map(trimmed, description.splitlines()) if line), "")
 
 
 def untitled_refusal(description: str) -> FieldError | None:
@@ -133,9 +142,10 @@ class PageMetadata(CamelStruct):
     referrer: LongText | None = None
     timezone: ShortText | None = None
     page_load_time: int | float | None = None
-    console_errors: Annotated[list[ConsoleEntry], msgspec.Meta(max_length=500)] = []
-    network_errors: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
-    user_actions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] = []
+    # None when left out or null (serializers of typed clients send an unset list so).
+    console_errors: Annotated[list[ConsoleEntry], msgspec.Meta(max_length=500)] | None = None
+    network_errors: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] | None = None
+    user_actions: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=500)] | None = None
     custom: CustomData | None = None
 
 
@@ -151,6 +161,12 @@ class WidgetSubmission(CamelStruct):
     annotations: dict[str, Any] | None = None
 
 
+class SentMetadata(msgspec.Struct):
+    """A widget submission's `metadata` as sent, its fields `PageMetadata` does not read among them."""
+
+    metadata: dict[str, Any]
+
+
 class WidgetSubmitted(msgspec.Struct, rename="camel", kw_only=True):
     """BugPin's answer to a submit: the fields sit beside `success`, not under `data`."""
 
@@ -164,18 +180,20 @@ class ApiReport(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     """BugSpark's create body, in its documented snake_case; and a priority, as BugPin's widget sends it (BugSpark
     has none: a client that sends one means it)."""
 
+    # An optional field sent as null is left out, as the serializers of typed clients (pydantic's, .NET's)
+    # send one they were not given: its default (none, for the logs and the metadata).
     title: Title
-    description: Description = ""
-    severity: Severity = Severity.MEDIUM
-    priority: Priority = Priority.MEDIUM
-    category: Category = Category.BUG
+    description: Description | None = ""
+    severity: Severity | None = Severity.MEDIUM
+    priority: Priority | None = Priority.MEDIUM
+    category: Category | None = Category.BUG
     reporter_identifier: Annotated[str, msgspec.Meta(max_length=320)] | None = None
     screenshot_url: StorageKey | None = None
     annotated_screenshot_url: StorageKey | None = None
-    console_logs: Annotated[list[Any], any_items(max_length=2000)] = []
-    network_logs: Annotated[list[Any], any_items(max_length=2000)] = []
-    user_actions: Annotated[list[Any], any_items(max_length=2000)] = []
-    metadata: dict[str, Any] = {}
+    console_logs: Annotated[list[Any], any_items(max_length=2000)] | None = None
+    network_logs: Annotated[list[Any], any_items(max_length=2000)] | None = None
+    user_actions: Annotated[list[Any], any_items(max_length=2000)] | None = None
+    metadata: dict[str, Any] | None = None
 
 
 class ReportCreated(CamelStruct):
@@ -258,10 +276,11 @@ class ReportUpdate(CamelStruct, forbid_unknown_fields=True):
     """A triage change; BugSpark's snake_case names (`assignee_id`, `external_id`) are accepted too.
 
     The column is named by `status` or, as BugHerd does, by `status_id`, not both (one would be dropped without
-    a word); null for either sends the report back to the feedback column. The assignee by id (null: nobody) or
-    by address, as a filed report's, not both."""
+    a word): they are one field under two names; null for either sends the report back to the feedback column. The
+    assignee by id (null: nobody) or by address, as a filed report's, not both."""
 
-    one_way: ClassVar = (("status", "status_id"), ("assignee_id", "assignee_email"))
+    one_field: ClassVar = (("status", "status_id"),)
+    one_way: ClassVar = (("assignee_id", "assignee_email"),)
 
     status: ColumnName | msgspec.UnsetType | None = msgspec.UNSET
     status_id: Position | msgspec.UnsetType | None = msgspec.UNSET

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -42,6 +43,7 @@ from app.domain.notifications.services import NoticeKind, notify_assignee
 from app.domain.organizations.models import Membership, Organization, Role
 from app.domain.projects.models import Project
 from app.domain.reports.audience import GuestView, guest_view, sees_report
+from app.domain.reports.labels import STATUS_LABELS
 from app.domain.reports.models import (
     CLOSED_STATUS,
     DEFAULT_COLUMN_ID_PREFIX,
@@ -59,8 +61,10 @@ from app.domain.reports.models import (
     Screenshot,
     named_by_tracking_id,
 )
-from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, ReportUpdate, Title
+from app.domain.reports.schemas import ColumnCreate, ColumnUpdate, NamedAuthor, ReportUpdate, Title, trimmed
+from app.lib.conditional import Precondition
 from app.lib.errors import ErrorCode, FieldError, LanternError, not_found, validation_error
+from app.lib.i18n import SUPPORTED_LOCALES, use_locale
 from app.lib.i18n import gettext as _
 from app.lib.names import name_key, stored_name
 from app.lib.paging import Paged, Window, page_of
@@ -95,9 +99,10 @@ def check_sizes(*, logs: Sequence[Any], metadata: Any, annotations: Any = None) 
 
 
 def trimmed_title(title: str) -> str:
-    """A title without the spaces around it, still as long as a title must be: spaces alone are no title."""
+    """A title without the spaces (and invisible characters) around it, still as long as a title must be:
+    spaces alone are no title."""
     try:
-        return msgspec.convert(title.strip(), Title)
+        return msgspec.convert(trimmed(title), Title)
     except msgspec.ValidationError as error:
         raise validation_error(f"{error} - at `$.title`") from None
 
@@ -217,15 +222,22 @@ class ReportService(TenantService[Report]):
         return [key for row in rows for key in row if key]
 
     async def apply(
-        self, report: Report, changes: ReportUpdate, columns: ColumnService, actor: Identity
+        self,
+        report: Report,
+        changes: ReportUpdate,
+        columns: ColumnService,
+        actor: Identity,
+        precondition: Precondition[Report] | None = None,
     ) -> dict[str, list[Any]]:
         """`changes` made by `actor`, kept in the report's history; someone the report is newly assigned to
         hears of it (notifications). Returns what changed, as the history keeps it: nothing when the change is
         to what the report already is, which announces nothing to webhooks.
 
         The report is held and read afresh first (`hold`), so that each change is kept against the one it
-        follows."""
+        follows; `precondition` (a request's `If-Match`) is awaited then, and may refuse the change."""
         held = await self.hold(report, changes, columns)
+        if precondition is not None:
+            await precondition(report)
         before = _triage(report)
         assigned_before = report.assignee_id
         if held.column is not None:
@@ -807,13 +819,9 @@ class ColumnService(TenantService[ProjectColumn]):
         first (`ReportService.hold_organization`): the column's insert, which names the organization, waited for its
         row while holding the project's, which the organization's deletion, holding that row, waited to delete."""
         name = stored_name(data.name)
-        key = name_key(name)
-        if key in DEFAULT_STATUS_IDS or key in STATUS_ALIASES:
-            raise _column_taken()
         await ReportService(session=self.session).hold_organization()
         existing = await self.custom(project_id)
-        if any(name_key(column.name) == key for column in existing):
-            raise _column_taken()
+        _check_name_free(name, existing)
         # Taken in one statement, so that two columns added at once get two numbers.
         status_id = await self.session.scalar(
             update(Project)
@@ -821,10 +829,9 @@ class ColumnService(TenantService[ProjectColumn]):
             .values(last_column_status_id=Project.last_column_status_id + 1)
             .returning(Project.last_column_status_id),
         )
-        position = data.position if data.position is not None else len(DEFAULT_STATUS_IDS) + len(existing)
-        return await self.create(
-            ProjectColumn(project_id=project_id, name=name, status_id=status_id, position=position)
-        )
+        column = ProjectColumn(project_id=project_id, name=name, status_id=status_id)
+        _place(column, data.position, among=existing)
+        return await self.create(column)
 
     async def addressed(
         self, project_id: UUID, reference: UUID | str, *, locked: bool = False
@@ -876,50 +883,64 @@ class ColumnService(TenantService[ProjectColumn]):
         return column
 
     async def change(
-        self, project_id: UUID, reference: UUID | str, data: ColumnUpdate, actor: Identity
+        self,
+        project_id: UUID,
+        reference: UUID | str,
+        data: ColumnUpdate,
+        actor: Identity,
+        precondition: Precondition[ProjectColumn | DefaultColumn] | None = None,
     ) -> ColumnChange:
         """A custom column's new name or place (see `addressed` for `reference`). A default column stays as it is:
         a change that leaves it so is answered with it, any other is refused. The organization's row is held
-        first (see `_hold`)."""
+        first (see `_hold`), then the column, and `precondition` (a request's `If-Match`) is awaited."""
         column = await self._hold(project_id, reference)
+        if precondition is not None:
+            await precondition(column)
         moved = MovedReports([], {})
         if isinstance(column, DefaultColumn):
             _check_unchanged(column, data)
             return ColumnChange(column, moved)
+        others = [other for other in await self.custom(project_id) if other.id != column.id]
         if data.name is not msgspec.UNSET and stored_name(data.name) != column.name:
             new_name = stored_name(data.name)
-            others = [other for other in await self.custom(project_id) if other.id != column.id]
-            taken = {name_key(other.name) for other in others} | set(DEFAULT_STATUS_IDS)
-            if name_key(new_name) in taken:
-                raise _column_taken()  # its own name in other capitals is a rename, not a clash
+            _check_name_free(new_name, others)  # its own name in other capitals is a rename, not a clash
             moved = await self._move_reports(project_id, column, actor, status=new_name)
             column.name = new_name
         if data.position is not msgspec.UNSET:
-            column.position = data.position
+            _place(column, data.position, among=others)
         await self.session.flush()
         return ColumnChange(column, moved)
 
     async def move(self, project_id: UUID, column_id: UUID, step: int) -> None:
         """A custom column one place earlier (`step` -1) or later (+1) among the project's own columns, which
-        come after the default ones; at either end it stays."""
-        moved = await self.one(project_id, column_id)
+        come after the default ones; at either end it stays. The organization's row is held first, as for a change
+        of `position` (see `_hold`)."""
+        await ReportService(session=self.session).hold_organization()
+        moved = await self.one(project_id, column_id, locked=True)
         ordered = await self.custom(project_id)
-        place = ordered.index(moved)
-        target = min(max(place + step, 0), len(ordered) - 1)
-        ordered.insert(target, ordered.pop(place))
-        for position, column in enumerate(ordered, start=len(DEFAULT_STATUS_IDS)):
-            column.position = position
+        others = [other for other in ordered if other.id != moved.id]
+        _place(moved, ordered.index(moved) + len(DEFAULT_COLUMNS) + step, among=others)
         await self.session.flush()
 
-    async def remove(self, project_id: UUID, reference: UUID | str, actor: Identity) -> MovedReports:
+    async def remove(
+        self,
+        project_id: UUID,
+        reference: UUID | str,
+        actor: Identity,
+        precondition: Precondition[ProjectColumn | DefaultColumn] | None = None,
+    ) -> MovedReports:
         """A custom column gone (see `addressed` for `reference`); its reports go back to the feedback column, none
         is lost with it. Returns them (webhooks hear of each). A default column is never deleted. The organization's
-        row is held first (see `_hold`)."""
+        row is held first (see `_hold`), then the column, and `precondition` is awaited."""
         column = await self._hold(project_id, reference)
+        if precondition is not None:
+            await precondition(column)
         if isinstance(column, DefaultColumn):
             raise LanternError(ErrorCode.CONFLICT, _("A default column cannot be deleted."))
         moved = await self._move_reports(project_id, column, actor, status=NEW_STATUS, status_id=None)
         await self.delete(column.id)
+        _number(await self.custom(project_id))  # the columns after it move up a place: no gap is left
+        await self.session.flush()
         return moved
 
     async def _hold(self, project_id: UUID, reference: UUID | str) -> ProjectColumn | DefaultColumn:
@@ -1004,6 +1025,42 @@ def _check_unchanged(column: DefaultColumn, data: ColumnUpdate) -> None:
     if changed:
         message = _("A default column keeps its name and place; add a column of your own for another.")
         raise LanternError(ErrorCode.CONFLICT, message, details=[FieldError(field, message) for field in changed])
+
+
+def _check_name_free(name: str, others: Sequence[ProjectColumn]) -> None:
+    """A custom column's name, new or renamed, is none of the default columns' under any of the names they take
+    (`feedback`, `in_progress`: a report moved there by that name would go to it, not to the default column) or
+    show under (`完了`: a Japanese board showed two), and none of the project's `others`', in any case or Unicode
+    form."""
+    key = name_key(name)
+    default = key in DEFAULT_STATUS_IDS or key in STATUS_ALIASES or key in _shown_default_column_names()
+    if default or any(name_key(other.name) == key for other in others):
+        raise _column_taken()
+
+
+@cache
+def _shown_default_column_names() -> frozenset[str]:
+    """The keys of the default columns' names as boards show them, in every shipped language."""
+    names: set[str] = set()
+    for locale in SUPPORTED_LOCALES:
+        with use_locale(locale):
+            names.update(name_key(str(label)) for label in STATUS_LABELS.values())
+    return frozenset(names)
+
+
+def _place(column: ProjectColumn, position: int | None, *, among: Sequence[ProjectColumn]) -> None:
+    """`column` at `position` (None: last) among the project's other custom columns, `among` in their board's order;
+    those from that place on move one on. Custom columns come after the default ones, which keep their places: a
+    position among them is the first after them, and one past the end is the last."""
+    place = len(among) if position is None else min(max(position - len(DEFAULT_COLUMNS), 0), len(among))
+    _number([*among[:place], column, *among[place:]])
+
+
+def _number(ordered: Sequence[ProjectColumn]) -> None:
+    """The project's custom columns numbered in `ordered`'s order from the first place after the default columns,
+    each place once: the board and the list order by it."""
+    for position, column in enumerate(ordered, start=len(DEFAULT_COLUMNS)):
+        column.position = position
 
 
 def _column_taken() -> LanternError:

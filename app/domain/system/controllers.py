@@ -20,6 +20,7 @@ from app.lib.i18n import gettext as _
 from app.lib.openapi import PUBLIC, may_answer
 from app.lib.redis import get_redis, redis_health
 from app.lib.schema import CamelStruct, Envelope, ok, operation_id
+from app.lib.web_addresses import public_address
 
 OPENAPI_DOCUMENT = "/schema/openapi.json"
 
@@ -29,12 +30,26 @@ class Readiness(CamelStruct):
     redis: bool
 
 
+API_ROOT = "/api/v1"
+
+
 class EntryPoints(CamelStruct):
     name: str
     api: str
     openapi: str
     login: str
     health: str
+
+
+def _entry_points() -> EntryPoints:
+    """Whole addresses, as every link Lantern gives."""
+    return EntryPoints(
+        name="Lantern",
+        api=public_address(API_ROOT),
+        openapi=public_address(OPENAPI_DOCUMENT),
+        login=f"POST {public_address('/api/v1/auth/login')}",
+        health=public_address("/health/ready"),
+    )
 
 
 async def browsers_to_ui(request: Request[Any, Any, Any]) -> Redirect | None:
@@ -58,15 +73,12 @@ class IndexController(Controller):
     )
     async def index(self) -> Envelope[EntryPoints]:
         """Where to go from the address `make run` prints, for API clients (browsers go to the admin UI)."""
-        return ok(
-            EntryPoints(
-                name="Lantern",
-                api="/api/v1",
-                openapi=OPENAPI_DOCUMENT,
-                login="POST /api/v1/auth/login",
-                health="/health/ready",
-            )
-        )
+        return ok(_entry_points())
+
+    @get(API_ROOT, operation_id="ApiIndex", status_code=HTTP_200_OK, security=PUBLIC)
+    async def api_index(self) -> Envelope[EntryPoints]:
+        """The same, at the address of the API that `GET /` names."""
+        return ok(_entry_points())
 
     @get("/openapi.json", include_in_schema=False, security=PUBLIC)
     async def document(self) -> Redirect:

@@ -68,7 +68,10 @@ class TokenController(Controller):
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         operation_class=documented_body(
-            {"application/json": schemas.TokenCreate, MEDIA_TYPE: jsonapi_body(schemas.TokenCreate, made=True)},
+            {
+                "application/json": schemas.TokenCreate,
+                MEDIA_TYPE: jsonapi_body(schemas.TokenCreate, "token", made=True),
+            },
             "The token's name; also as a JSON:API document's `data.attributes`.",
         ),
     )
@@ -79,7 +82,7 @@ class TokenController(Controller):
         data: JSONBody[dict[str, Any]],
         tokens: NamedDependency[TokenService],
     ) -> jsonapi.CreatedOrDocument[schemas.TokenCreated]:
-        creation = convert_body(await jsonapi.body_as_sent(data, "token"), schemas.TokenCreate)
+        creation = convert_body(await jsonapi.body_as_sent(request, data, "token"), schemas.TokenCreate)
         token, secret = await tokens.issue(creation.name, identity.user_id)
         read = extended(token_read(token), schemas.TokenCreated, token=secret)
         location = f"/api/v1/tokens/{token.id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -17,9 +18,11 @@ from app.domain.webhooks.sender import error_message
 from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib import jsonapi
 from app.lib.asgi import JSONAPI_QUERY
+from app.lib.conditional import TAGGED, require_preconditions
 from app.lib.errors import ErrorCode, sent_twice
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
 from app.lib.openapi import documented_body, either_spelling, jsonapi_body, may_answer, one_of
+from app.lib.outbound import password_masked
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, page_or_document, provide_window
 from app.lib.schema import LOCATION, AsSent, Envelope, convert_body, created, extended, ok, refusals_named_as_sent
 from tenants.guards import requires_manager
@@ -36,7 +39,7 @@ async def provide_deliveries(db_session: NamedDependency[AsyncSession]) -> Deliv
 def webhook_read(webhook: Webhook) -> schemas.WebhookRead:
     return schemas.WebhookRead(
         id=webhook.id,
-        url=webhook.url,
+        url=password_masked(webhook.url),  # write-only, as its signing secret is
         events=list(webhook.events),
         project_id=webhook.project_id,
         active=webhook.active,
@@ -67,14 +70,34 @@ def delivery_read(delivery: WebhookDelivery) -> schemas.DeliveryRead:
 
 
 def _creation(sent: AsSent) -> schemas.WebhookCreate:
-    """Our body, or BugHerd's (`target_url`, one `event`, `project_id`). A field sent in both forms (`url` beside
-    `target_url`) is one sent twice: it was refused as our fields "not allowed" in BugHerd's body."""
+    """Our body, or BugHerd's (`target_url`, one `event`, `project_id`)."""
     if _from_bugherd(sent):
-        for bugherds, ours in _BUGHERD_NAMES.items():
-            if bugherds in sent.fields and ours in sent.fields:
-                raise sent_twice(sent.path(ours), sent.path(bugherds))
         return convert_body(sent, schemas.BugherdWebhook).native()
     return convert_body(sent, schemas.WebhookCreate)
+
+
+def _in_our_names(sent: AsSent) -> AsSent:
+    """`sent` with BugHerd's names of a webhook's fields (`target_url`, its one `event`) as ours, each still named
+    where it was sent. A field sent under two of its names (`url` and `target_url`, `events` and `event`,
+    `target_url` and `targetUrl`) is refused naming both (`sent_twice`): one was dropped, or refused as a field
+    "not allowed"."""
+    for ours in dict.fromkeys(schemas.BUGHERD_NAMES.values()):
+        names = [ours, *(name for name, field in schemas.BUGHERD_NAMES.items() if field == ours)]
+        if len(sent_as := [name for name in names if name in sent.fields]) > 1:
+            raise sent_twice(sent.path(sent_as[0]), sent.path(sent_as[1]))
+    renamed = sent.renamed(schemas.BUGHERD_NAMES)
+    if "event" not in sent.fields:
+        return renamed
+    renamed.fields["events"] = [renamed.fields["events"]]
+    return renamed.one_for_list("events")
+
+
+async def _answer(
+    request: Request[Any, Any, Any], webhook: Webhook
+) -> Envelope[schemas.WebhookRead] | Response[dict[str, Any]]:
+    """A webhook as its GET answers it, natively or as a JSON:API document: a change answers it so too, and its
+    conditions (`If-Match`) name this answer's tag."""
+    return jsonapi.native_or_document(request, "webhook", webhook_read(webhook), kind=schemas.WebhookRead)
 
 
 def _queued(delivery: WebhookDelivery) -> Response[Envelope[schemas.DeliveryRead]]:
@@ -86,9 +109,6 @@ def _from_bugherd(sent: AsSent) -> bool:
     return "target_url" in sent.fields or "targetUrl" in sent.fields
 
 
-# BugHerd's names of our fields (its one event for our list of them), in either spelling, as every body's names
-# are taken, for a refusal to name as sent.
-_BUGHERD_NAMES = {"target_url": "url", "targetUrl": "url", "event": "events"}
 DELIVERY_LIST_RULES = jsonapi.plain_list_rules("delivery", kind=schemas.DeliveryRead)
 
 
@@ -127,7 +147,7 @@ class WebhookController(Controller):
                     either_spelling(schemas.WebhookCreate),
                     either_spelling(schemas.BugherdWebhook),
                 ),
-                MEDIA_TYPE: jsonapi_body(schemas.WebhookCreate, made=True),
+                MEDIA_TYPE: jsonapi_body(schemas.WebhookCreate, "webhook", made=True),
             },
             'Also BugHerd\'s body: `{"target_url", "event": "task_create", "project_id"}`, or a JSON:API '
             "document's `data.attributes`.",
@@ -139,29 +159,29 @@ class WebhookController(Controller):
     ) -> jsonapi.CreatedOrDocument[schemas.WebhookWithSecret]:
         """A webhook for some events of every project, or of one (`projectId`); its signing secret is
         shown in this answer only."""
-        sent = await jsonapi.body_as_sent(data, "webhook")
+        sent = await jsonapi.body_as_sent(request, data, "webhook")
+        ours = _in_our_names(sent)  # a field sent in both forms, refused before either reads the body
         creation = _creation(sent)
-        if _from_bugherd(sent):
-            sent = sent.renamed(_BUGHERD_NAMES).one_for_list("events")
-        with refusals_named_as_sent(sent, schemas.WebhookCreate):  # an address or an event it refuses
+        with refusals_named_as_sent(ours, schemas.WebhookCreate):  # an address or an event it refuses
             webhook, secret = await webhooks.add(creation)
         location = f"/api/v1/webhooks/{webhook.id}"
         read = with_secret(webhook, secret)
         return jsonapi.created_or_document(request, "webhook", read, kind=schemas.WebhookWithSecret, location=location)
 
-    @get("/{webhook_id:uuid}", operation_id="GetWebhook", description=PLAIN_DESCRIPTION)
+    @get("/{webhook_id:uuid}", operation_id="GetWebhook", etag=TAGGED, description=PLAIN_DESCRIPTION)
     async def show(
         self, request: Request[Any, Any, Any], webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
     ) -> Envelope[schemas.WebhookRead] | Response[dict[str, Any]]:
-        read = webhook_read(await webhooks.get(webhook_id))
-        return jsonapi.native_or_document(request, "webhook", read, kind=schemas.WebhookRead)
+        return await _answer(request, await webhooks.get(webhook_id))
 
     @patch(
         "/{webhook_id:uuid}",
         operation_id="UpdateWebhook",
+        etag=TAGGED,
         operation_class=documented_body(
-            {"application/json": schemas.WebhookUpdate, MEDIA_TYPE: jsonapi_body(schemas.WebhookUpdate)},
-            "The fields to change; events in our names or BugHerd's. Also as a JSON:API document's `data.attributes`.",
+            {"application/json": schemas.change_schema(), MEDIA_TYPE: jsonapi_body(schemas.WebhookUpdate, "webhook")},
+            "The fields to change; events in our names or BugHerd's, and BugHerd's names of the fields as a new "
+            "webhook takes them (`target_url`, one `event`). Also as a JSON:API document's `data.attributes`.",
         ),
     )
     async def update(
@@ -172,15 +192,20 @@ class WebhookController(Controller):
         webhooks: NamedDependency[WebhookService],
     ) -> Envelope[schemas.WebhookRead] | Response[dict[str, Any]]:
         """Change the target, the events or the project; `active: true` turns a webhook back on."""
-        sent = await jsonapi.body_as_sent(data, "webhook", names_resource=jsonapi.same_id(webhook_id))
+        sent = _in_our_names(
+            await jsonapi.body_as_sent(request, data, "webhook", names_resource=jsonapi.same_id(webhook_id))
+        )
         changes = convert_body(sent, schemas.WebhookUpdate)
+        answer = partial(_answer, request)
         with refusals_named_as_sent(sent, schemas.WebhookUpdate):  # an address or an event it refuses
-            read = webhook_read(await webhooks.change(webhook_id, changes))
-        return jsonapi.native_or_document(request, "webhook", read, kind=schemas.WebhookRead)
+            webhook = await webhooks.change(webhook_id, changes, partial(require_preconditions, request, answer))
+        return await answer(webhook)
 
     @delete("/{webhook_id:uuid}", operation_id="DeleteWebhook", status_code=HTTP_204_NO_CONTENT)
-    async def remove(self, webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]) -> None:
-        await webhooks.remove(webhook_id)
+    async def remove(
+        self, request: Request[Any, Any, Any], webhook_id: FromPath[UUID], webhooks: NamedDependency[WebhookService]
+    ) -> None:
+        await webhooks.remove(webhook_id, partial(require_preconditions, request, partial(_answer, request)))
 
     @post("/{webhook_id:uuid}/secret", operation_id="RotateWebhookSecret", status_code=HTTP_200_OK)
     async def rotate(

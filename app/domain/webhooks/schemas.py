@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import msgspec
+from litestar.openapi.spec import Schema
 
 from app.domain.webhooks.models import BUGHERD_EVENTS, SUBSCRIBABLE, DeliveryStatus, Event
+from app.lib.openapi import either_spelling
 from app.lib.patterns import CALLED_URL
 from app.lib.schema import CamelStruct, documented_as
 
 # The document's word for what `outbound.url_problem` checks of an address (its host's network is its own rule):
 # once the spaces a paste brings around it are trimmed.
 WEB_ADDRESS = rf"^\s*{CALLED_URL}\s*$"
-WebhookUrl = Annotated[str, msgspec.Meta(max_length=2048), documented_as(pattern=WEB_ADDRESS)]
+WebhookUrl = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=2048,
+        description="Where deliveries are sent: an http:// or https:// address. A receiver behind HTTP Basic "
+        "authorization takes its user and password in it (`https://user:secret@host/hook`), sent as each delivery's "
+        "`Authorization` header. The password is write-only: answers show it as `********` "
+        "(`https://user:********@host/hook`), and the address sent back with `********` for its password, as it was "
+        "answered, keeps the password Lantern holds. Anywhere else (another host, user or path, a new webhook) "
+        "`********` is refused: give the password itself.",
+    ),
+    documented_as(pattern=WEB_ADDRESS),
+]
 # Ours or BugHerd's; checked by `subscribed_events` (its refusal lists them), so only documented here.
 EventName = Annotated[
     str,
@@ -55,9 +69,30 @@ class WebhookUpdate(CamelStruct, forbid_unknown_fields=True):
     active: bool | msgspec.UnsetType = msgspec.UNSET
 
 
+# BugHerd's names of our fields (its one event for our list of them), in either spelling, as every body's names
+# are taken: a change takes them as a new webhook does.
+BUGHERD_NAMES = {"target_url": "url", "targetUrl": "url", "event": "events"}
+
+
+def change_schema() -> Schema:
+    """A webhook's change as `UpdateWebhook` reads it, for the OpenAPI document: our fields, and BugHerd's names
+    of them (`target_url`, its one `event`), none beside another name of its field."""
+    schema = cast("dict[str, Any]", either_spelling(WebhookUpdate, also=BUGHERD_NAMES))
+    properties: dict[str, Any] = schema["properties"]
+    one = "One event, as BugHerd's body gives it: `events` under another name, taken alike: send one of the two."
+    properties["event"] = {**properties["events"]["items"], "description": one}
+    return cast("Schema", schema)
+
+
 class WebhookRead(CamelStruct):
     id: UUID
-    url: str
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            description="Where deliveries are sent; a password in it (HTTP Basic) is shown as `********`, never "
+            "itself: sent back so, it is kept."
+        ),
+    ]
     events: list[str]
     project_id: UUID | None
     active: bool

@@ -25,7 +25,8 @@ from app.domain.webhooks.models import (
 )
 from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.lib import outbound, retries
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.conditional import Precondition
+from app.lib.errors import ErrorCode, FieldError, LanternError, Refusals
 from app.lib.i18n import gettext as _
 from app.lib.outbound import url_problem
 from app.lib.paging import Paged, Window, page_of
@@ -50,21 +51,35 @@ DELIVERY_RETENTION_DAYS = 30
 def subscribed_events(names: list[str]) -> list[str]:
     """Our names of the events asked for (ours or BugHerd's), each once, in a fixed order."""
     known = {event.value: event for event in SUBSCRIBABLE} | BUGHERD_EVENTS
-    unknown = [(index, name) for index, name in enumerate(names) if name not in known]
+    listed = ", ".join(known)
+    unknown = [
+        FieldError(f"events[{index}]", _("Unknown event: %(name)s. Events: %(events)s.", name=name, events=listed))
+        for index, name in enumerate(names)
+        if name not in known
+    ]
     if unknown:
-        index, name = unknown[0]
-        message = _("Unknown event: %(name)s. Events: %(events)s.", name=name, events=", ".join(known))
-        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(f"events[{index}]", message)])
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=unknown)
     chosen = {known[name] for name in names}
     if not chosen:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("events", _("Choose at least one event."))])
     return [event.value for event in SUBSCRIBABLE if event in chosen]
 
 
-def _checked_url(url: str) -> str:
-    """The URL without the spaces and line ends a paste brings around it, once it is one Lantern may call."""
+def _checked_url(url: str, stored: str | None = None) -> str:
+    """The URL without the spaces and line ends a paste brings around it, once it is one Lantern may call. Its
+    password given as `********`, as the API answers it, is the one `stored` holds when the URL is otherwise the one
+    answered, so that a webhook read and sent back whole keeps it; not elsewhere: an address moved to another host
+    or path with it would hand the password to whoever moved it, as the delivery's `Authorization`."""
     url = url.strip()
     problem = url_problem(url)
+    if problem is None and outbound.has_masked_password(url):
+        if stored is None or outbound.password_masked(stored) != url:
+            problem = _(
+                "Give the password itself: ******** stands for the password Lantern already holds for this very "
+                "address."
+            )
+        else:
+            url = stored
     if problem is not None:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("url", problem)])
     return url
@@ -81,36 +96,59 @@ class WebhookService(TenantService[Webhook]):
         return await page_of(self.session, select(Webhook).order_by(Webhook.created_at, Webhook.id), window)
 
     async def add(self, data: WebhookCreate) -> tuple[Webhook, str]:
+        """A new webhook and its secret. Its target, events and project are checked together: each refused one is
+        named at once (a wrong target hid the events' refusal until it was fixed)."""
         secret = new_secret(SECRET_PREFIX)
-        webhook = Webhook(
-            url=_checked_url(data.url),
-            events=subscribed_events(data.events),
-            project_id=await self._checked_project(data.project_id),
-            secret=secret,
-        )
+        webhook = Webhook(secret=secret)
+        refusals = Refusals()
+        with refusals:
+            webhook.url = _checked_url(data.url)
+        with refusals:
+            webhook.events = subscribed_events(data.events)
+        with refusals:
+            webhook.project_id = await self._checked_project(data.project_id)
+        refusals.raise_any()
         return await self.create(webhook), secret
 
-    async def change(self, webhook_id: UUID, changes: WebhookUpdate) -> Webhook:
-        webhook = await self.get(webhook_id)
+    async def change(
+        self, webhook_id: UUID, changes: WebhookUpdate, precondition: Precondition[Webhook] | None = None
+    ) -> Webhook:
+        """The webhook with `changes` made. Its fields are checked together, as a new one's are: each refused one
+        is named at once (and the transaction refused, nothing is changed). The webhook is held first, and
+        `precondition` (a request's `If-Match`) awaited then, which may refuse the change."""
+        webhook = await self.hold_row(Webhook.id == webhook_id)
+        if precondition is not None:
+            await precondition(webhook)
+        refusals = Refusals()
         if not isinstance(changes.url, msgspec.UnsetType):
-            webhook.url = _checked_url(changes.url)
+            with refusals:
+                webhook.url = _checked_url(changes.url, webhook.url)
         if not isinstance(changes.events, msgspec.UnsetType):
-            webhook.events = subscribed_events(changes.events)
+            with refusals:
+                webhook.events = subscribed_events(changes.events)
         if not isinstance(changes.project_id, msgspec.UnsetType):
-            webhook.project_id = await self._checked_project(changes.project_id)
+            with refusals:
+                webhook.project_id = await self._checked_project(changes.project_id)
         if not isinstance(changes.active, msgspec.UnsetType):
             if changes.active and isinstance(changes.url, msgspec.UnsetType):
                 # An address taken where Lantern may call it (an imported organization's, the instance's setting
                 # since changed) is not called here.
-                _checked_url(webhook.url)
+                with refusals:
+                    _checked_url(webhook.url, webhook.url)  # its own password, whatever it is, stands
             webhook.active = changes.active
             webhook.disabled_reason = None
+        refusals.raise_any()
         await self.session.flush()
         return webhook
 
-    async def remove(self, webhook_id: UUID) -> None:
-        await self.get(webhook_id)  # another organization's webhook is unknown here
-        await self.delete(webhook_id)
+    async def remove(self, webhook_id: UUID, precondition: Precondition[Webhook] | None = None) -> None:
+        """Delete the webhook (another organization's is unknown here), held first: `precondition` is awaited
+        then."""
+        webhook = await self.hold_row(Webhook.id == webhook_id, deleting=True)
+        if precondition is not None:
+            await precondition(webhook)
+        await self.session.delete(webhook)
+        await self.session.flush()
 
     async def rotate(self, webhook_id: UUID) -> tuple[Webhook, str]:
         webhook = await self.get(webhook_id)

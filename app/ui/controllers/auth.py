@@ -19,6 +19,7 @@ from app.domain.accounts.services import AccountService
 from app.lib.asgi import OWN_LIMIT
 from app.lib.errors import STATUS_OF, ErrorCode, LanternError, message_of
 from app.lib.i18n import match_locale
+from app.lib.preferences import validated_timezone
 from app.lib.schema import convert_body
 from app.settings import get_settings
 from app.ui.forms import WHOLE_FORM, Form, field_errors
@@ -45,12 +46,22 @@ class SignupForm:
     email: str = ""
     password: str = ""
     organization: str = ""
+    timezone: str = ""  # the browser's, filled in by ui.js
 
 
 @dataclass
 class LanguageForm:
     locale: str = ""
     next: str = ""
+
+
+def _known_timezone(name: str) -> dict[str, str]:
+    """The organization's `timezone` from the browser's zone when this server knows it: no person typed it, so
+    one it does not know (an old browser's, `Etc/Unknown`) leaves UTC rather than refusing the sign-up."""
+    try:
+        return {"timezone": name} if validated_timezone(name) else {}
+    except LanternError:
+        return {}
 
 
 @dataclass
@@ -151,7 +162,7 @@ class AuthPages(Controller):
             "name": data.name.strip(),
             "email": data.email.strip(),
             "password": data.password,
-            "organization": {"name": data.organization.strip()},
+            "organization": {"name": data.organization.strip(), **_known_timezone(data.timezone)},
         }
         try:
             user = (await sign_up(request, accounts, convert_body(sent, SignupRequest))).user

@@ -21,11 +21,11 @@ from app.domain.projects.services import ProjectService
 from app.domain.transfer.models import OrganizationExport
 from app.domain.transfer.services import ARCHIVE_KEPT, ExportShown, OrganizationExports
 from app.lib.errors import LanternError
+from app.lib.preferences import time_zones
 from app.lib.schema import convert_body
 from app.lib.storage import storage
 from app.ui.forms import Form, TypedList, field_errors
 from app.ui.pages import PAGE_HEADERS, Layout, form_page, requires_person, see_other
-from app.ui.views import time_zones
 from tenants.guards import requires_manager, requires_owner
 
 SETTINGS_PATH = "/ui/settings"

@@ -21,10 +21,10 @@ from app.domain.accounts.services import DEVICE_COOKIE, AccountService, renewed_
 from app.lib.clients import client_ip
 from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, not_found
 from app.lib.i18n import gettext as _
+from app.lib.preferences import time_zones
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other
-from app.ui.views import time_zones
 from tenants.middleware import SESSION_ORGANIZATION_KEY
 
 PROFILE_PATH = "/ui/profile"

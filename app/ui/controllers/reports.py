@@ -47,7 +47,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, one_of, validation_error
-from app.lib.i18n import current_locale, join_sentences
+from app.lib.i18n import current_locale, format_entries, join_sentences
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
@@ -233,8 +233,9 @@ TAG_SEPARATORS = re.compile("[,\uff0c\u3001]")
 
 
 def tags_field(tags: list[str] | None) -> str:
-    """A report's tags as the triage form's field shows them."""
-    return ", ".join(tags or [])
+    """A report's tags as the triage form's field shows them, separated as the reader's language separates a
+    list's items (a Japanese reader typed "、" and was shown ", ")."""
+    return format_entries(tags or [])
 
 
 @dataclass

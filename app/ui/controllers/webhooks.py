@@ -17,8 +17,9 @@ from app.domain.projects.services import ProjectService
 from app.domain.webhooks.models import SUBSCRIBABLE, Webhook
 from app.domain.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.domain.webhooks.sender import error_message
-from app.domain.webhooks.services import DeliveryService, WebhookService
+from app.domain.webhooks.services import DeliveryService, WebhookService, delivery_body
 from app.lib.errors import LanternError
+from app.lib.outbound import password_masked
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, form_page, requires_person, see_other, show_once, shown_once_page
@@ -36,7 +37,11 @@ class WebhookForm:
 
     @classmethod
     def of(cls, webhook: Webhook) -> WebhookForm:
-        return cls(url=webhook.url, events=list(webhook.events), project_id=str(webhook.project_id or ""))
+        """The form of a webhook as it is: its address's password as the API answers it (`********`), which the
+        change keeps, so that the page never sends a browser the password."""
+        return cls(
+            url=password_masked(webhook.url), events=list(webhook.events), project_id=str(webhook.project_id or "")
+        )
 
     @property
     def ticked(self) -> list[str]:
@@ -227,6 +232,7 @@ async def _webhook_page(  # noqa: PLR0913 - the page, its form, and what it is m
         webhook=webhook,
         deliveries=log,
         error_message=error_message,
+        delivery_body=delivery_body,
         projects=await projects.visible(layout.identity),
         events=[event.value for event in SUBSCRIBABLE],
     )

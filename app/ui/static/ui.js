@@ -11,9 +11,14 @@
 //   it is, and how far it is meanwhile where the page says (an export's progress).
 // - A list's box in its heading selects every row of the page (hidden without this script).
 // - A form is sent once per click, not twice on a double click (see the end).
+// - A new organization's time zone is the browser's (the sign-up form's hidden field); without this script, UTC.
 "use strict";
 
 if (document.body.dataset.formPage) history.replaceState(null, "", document.body.dataset.formPage);
+
+for (const zone of document.querySelectorAll("input[data-browser-timezone]")) {
+  zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+}
 
 const autosubmits = (node) => node instanceof HTMLSelectElement && node.hasAttribute("data-autosubmit");
 const steppedByKeys = new WeakSet();

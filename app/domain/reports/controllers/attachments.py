@@ -21,6 +21,7 @@ from app.domain.reports import schemas
 from app.domain.reports.attachments import AttachmentService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing, stored_file
+from app.domain.reports.controllers.ingest import MAX_JSON_BODY
 from app.domain.reports.jsonapi import (
     ATTACHMENT_DESCRIPTION,
     ATTACHMENT_RULES,
@@ -32,9 +33,9 @@ from app.domain.reports.models import Attachment, Report
 from app.domain.reports.screenshots import THUMBNAIL_TYPE, refusal_message, refusal_of
 from app.domain.reports.services import ReportService
 from app.lib import jsonapi
-from app.lib.asgi import FILE_DOWNLOAD, JSONAPI_QUERY
+from app.lib.asgi import FILE_DOWNLOAD, JSONAPI_QUERY, OWN_BODY
 from app.lib.content_types import sent_part_type, unsupported_content_type
-from app.lib.errors import ErrorCode, FieldError, LanternError
+from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, documented_body, either_spelling, file_answer, jsonapi_body, or_wrapped
 from app.lib.paging import PAGES_DESCRIPTION, ListAnswer, Window, listed, provide_window
@@ -43,6 +44,7 @@ from app.lib.web_addresses import public_address
 from tenants.guards import requires_admin_client
 from tenants.identity import Identity
 
+# A file of 10 MB and its multipart framing; a link, sent as JSON, takes what any JSON body takes (MAX_JSON_BODY).
 MAX_UPLOAD_BODY = 11 * 1024 * 1024
 
 
@@ -133,10 +135,11 @@ class AttachmentController(Controller):
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         request_max_body_size=MAX_UPLOAD_BODY,
+        opt={OWN_BODY: True},
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(either_spelling(schemas.AttachmentLink), "attachment"),
-                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.AttachmentLink, made=True),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.AttachmentLink, "attachment", made=True),
                 "multipart/form-data": ATTACHMENT_MULTIPART,
             },
             'A link (also BugHerd\'s `{"attachment": {"url", "file_name"}}`, or a JSON:API document\'s '
@@ -158,8 +161,10 @@ class AttachmentController(Controller):
         report = await _report(identity, reference, reports, projects)
         content_type, _params = request.content_type
         if content_type in {"application/json", jsonapi.MEDIA_TYPE}:
-            body = decode_json(await request.body(), dict[str, Any])
-            sent = await jsonapi.body_as_sent(body, "attachment", other_form=partial(unwrapped, name="attachment"))
+            body = decode_json(_within_json_limit(await request.body()), dict[str, Any])
+            sent = await jsonapi.body_as_sent(
+                request, body, "attachment", other_form=partial(unwrapped, name="attachment")
+            )
             link = convert_body(sent, schemas.AttachmentLink)
             with refusals_named_as_sent(sent, schemas.AttachmentLink):  # an address no browser reads
                 attachment = await attachments.link(report, link, identity.user_id)
@@ -178,6 +183,7 @@ class AttachmentController(Controller):
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         request_max_body_size=MAX_UPLOAD_BODY,
+        opt={OWN_BODY: True},
         operation_class=documented_body(
             {"application/octet-stream": BINARY, "multipart/form-data": ATTACHMENT_MULTIPART},
             "The file itself as the request's body (BugHerd's upload), named by `file_name`; or a form's part "
@@ -301,6 +307,13 @@ async def _report(identity: Identity, reference: str, reports: ReportService, pr
 
 def _file_required() -> LanternError:
     return LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("file", _("A file is required."))])
+
+
+def _within_json_limit(body: bytes) -> bytes:
+    """A link's JSON takes what every JSON body takes: the route's larger allowance is for a file."""
+    if len(body) > MAX_JSON_BODY:
+        raise too_large(MAX_JSON_BODY)
+    return body
 
 
 async def _form_file(request: Request[Any, Any, Any]) -> UploadFile:

@@ -25,11 +25,12 @@ def stored_file(data: bytes, media_type: str, disposition: str) -> Response[byte
     )
 
 
-def inline_image(data: bytes, content_type: str, filename: str) -> Response[bytes]:
+def inline_image(data: bytes, content_type: str, filename: str, *, final: bool = True) -> Response[bytes]:
     """An image to show (processed, or pending without its metadata) or its thumbnail; `filename` is made from
-    ids, never the client's."""
+    ids, never the client's. A pending image is not `final`: the worker's copy (turned upright, re-encoded) replaces
+    it at the same address, so no cache keeps it, where a browser kept it for five minutes."""
     response = stored_file(data, content_type, f'inline; filename="{filename}"')
-    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Cache-Control"] = "private, max-age=300" if final else "no-store"
     return response
 
 

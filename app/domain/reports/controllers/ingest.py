@@ -4,11 +4,12 @@ BugSpark's create (`POST /api/v1/reports`) shares its path with the triage list,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import CacheControlHeader, UploadFile
+from litestar.datastructures import CacheControlHeader, FormMultiDict, UploadFile
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath, MultipartBody
@@ -33,14 +34,15 @@ from app.domain.reports.ingest import (
 )
 from app.domain.reports.widget import SCRIPT, widget_texts
 from app.lib import jsonapi
-from app.lib.asgi import KEY_IN_PATH, PUBLIC_INGEST, SCREENSHOT_UPLOAD
+from app.lib.asgi import KEY_IN_PATH, OWN_BODY, PUBLIC_INGEST, SCREENSHOT_UPLOAD
 from app.lib.content_types import sent_part_type, unsupported_content_type
 from app.lib.cors import TryPassQuery, origin_refusal
 from app.lib.errors import ErrorCode, FieldError, LanternError, too_large
 from app.lib.i18n import format_megabytes
 from app.lib.i18n import gettext as _
 from app.lib.openapi import BINARY, PUBLIC, WIDGET, documented_body, json_schema, may_answer
-from app.lib.schema import decode_json, operation_id
+from app.lib.schema import decode_json, decode_lenient, operation_id
+from app.settings import get_settings
 from tenants.guards import requires_widget_key
 from tenants.identity import Identity
 from tenants.resolve import widget_project
@@ -134,7 +136,7 @@ class WidgetController(Controller):
     @post(
         ["/api/v1/widget/submit", "/api/widget/submit"],
         operation_id=operation_id("WidgetSubmit"),
-        opt={PUBLIC_INGEST: True},
+        opt={PUBLIC_INGEST: True, OWN_BODY: True},
         guards=[requires_widget_key],
         security=WIDGET,
         operation_class=documented_body(
@@ -153,10 +155,11 @@ class WidgetController(Controller):
     ) -> schemas.WidgetSubmitted:
         """A report as JSON, or as multipart with `data` (the JSON) and its images (see `WidgetFiles.of`)."""
         project_id = widget_project_id(identity)
-        submission, files = await _read_submission(request)
-        refuse_attachments_turned_off(files, taken=identity.widget is not None and identity.widget.attachments)
-        report = report_from_widget(project_id, submission)
-        uploads, attachments = await save_widget_files(project_id, files, annotated=has_marks(submission.annotations))
+        sent = await _read_submission(request)
+        refuse_attachments_turned_off(sent.files, taken=identity.widget is not None and identity.widget.attachments)
+        report = report_from_widget(project_id, sent.submission, sent.metadata)
+        annotated = has_marks(sent.submission.annotations)
+        uploads, attachments = await save_widget_files(project_id, sent.files, annotated=annotated)
         accepted = await accept(report, uploads=uploads, attachments=attachments)
         return schemas.WidgetSubmitted(
             report_id=accepted.report.id,
@@ -195,6 +198,7 @@ class WidgetController(Controller):
             **msgspec.structs.asdict(stored),
             project_name=project.name,
             max_image_bytes=MAX_UPLOAD_BYTES,
+            max_image_pixels=get_settings().max_image_pixels,
             texts=widget_texts(),
         )
         return WidgetConfigAnswer(data=settings, config=settings)
@@ -214,19 +218,28 @@ class WidgetController(Controller):
         return File(path=SCRIPT, filename=SCRIPT.name, media_type="text/javascript", content_disposition_type="inline")
 
 
-async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.WidgetSubmission, WidgetFiles]:
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    submission: schemas.WidgetSubmission
+    # The `metadata` object as sent, with the fields `PageMetadata` does not read (a client's `language`), which
+    # the report keeps.
+    metadata: dict[str, Any]
+    files: WidgetFiles
+
+
+def _decoded(raw: bytes, part: str | None = None) -> tuple[schemas.WidgetSubmission, dict[str, Any]]:
+    submission = decode_json(raw, schemas.WidgetSubmission, part=part)
+    return submission, decode_lenient(raw, schemas.SentMetadata).metadata
+
+
+async def _read_submission(request: Request[Any, Any, Any]) -> _Sent:
     content_type, _params = request.content_type
     if content_type == "application/json":
-        return decode_json(_within_json_limit(await request.body()), schemas.WidgetSubmission), WidgetFiles(None, [])
+        return _Sent(*_decoded(_within_json_limit(await request.body())), WidgetFiles(None, []))
     if content_type != "multipart/form-data":
         raise unsupported_content_type("application/json", "multipart/form-data")
     form = await request.form()
-    raw = form.get("data")
-    if isinstance(raw, UploadFile):  # a browser's FormData sends a Blob of JSON as a file
-        raw = (await raw.read()).decode(errors="replace")
-    if not isinstance(raw, str):
-        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
-    submission = decode_json(_within_json_limit(raw.encode(), part="data"), schemas.WidgetSubmission, part="data")
+    submission, metadata = _decoded(_within_json_limit(await _data_part(form), part="data"), part="data")
     # A file sent under another name would be dropped without a word: the sender is told where files go.
     misplaced = sorted(
         {name for name, item in form.multi_items() if isinstance(item, UploadFile)} - {"data", *FILE_PARTS}
@@ -236,9 +249,9 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(name, message) for name in misplaced])
     parts = {name: [item for item in form.getall(name, []) if isinstance(item, UploadFile)] for name in FILE_PARTS}
     if sum(map(len, parts.values())) > MAX_MEDIA_FILES:
-        raise LanternError(
-            ErrorCode.PAYLOAD_TOO_LARGE, _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
-        )
+        message = _("At most %(count)s files can be attached.", count=MAX_MEDIA_FILES)
+        sent_in = [FieldError(name, message) for name, items in parts.items() if items]  # as a part too large is
+        raise LanternError(ErrorCode.PAYLOAD_TOO_LARGE, details=sent_in)
     if len(parts["screenshot"]) > 1:
         message = _("A report has one screenshot: other images are sent in `attachments`.")
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("screenshot", message)])
@@ -246,7 +259,21 @@ async def _read_submission(request: Request[Any, Any, Any]) -> tuple[schemas.Wid
         for item in items:
             refuse_declared_non_image(sent_part_type(item), name)
     sent = {name: [SentFile(item.filename, await item.read(), name) for item in items] for name, items in parts.items()}
-    return submission, WidgetFiles.of(sent["screenshot"], sent["attachments"], sent["media"])
+    return _Sent(submission, metadata, WidgetFiles.of(sent["screenshot"], sent["attachments"], sent["media"]))
+
+
+async def _data_part(form: FormMultiDict) -> bytes:
+    """The report's JSON, sent in one `data` part: taking one of two dropped the other without a word."""
+    sent = form.getall("data", [])
+    if len(sent) > 1:
+        message = _("A report is sent in one `data` part.")
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("data", message)])
+    raw = sent[0] if sent else None
+    if isinstance(raw, UploadFile):  # a browser's FormData sends a Blob of JSON as a file
+        raw = (await raw.read()).decode(errors="replace")  # as a text part's bytes are read
+    if not isinstance(raw, str):
+        raise LanternError(ErrorCode.VALIDATION_ERROR, details=[_data_required()])
+    return raw.encode()
 
 
 def _within_json_limit(body: bytes, part: str | None = None) -> bytes:

@@ -55,6 +55,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib import jsonapi
 from app.lib.asgi import JSONAPI_QUERY, PUBLIC_INGEST
+from app.lib.conditional import TAGGED, require_preconditions
 from app.lib.errors import validation_error
 from app.lib.openapi import WIDGET, documented_body, either_spelling, jsonapi_body, or_wrapped, requiring_any
 from app.lib.paging import (
@@ -202,12 +203,13 @@ class ReportController(Controller):
     @post(
         "/projects/{project_id:uuid}/reports",
         operation_id="FileReport",
+        etag=TAGGED,
         opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_admin_client],
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(schemas.filing_schema(), "task", schemas.bugherd_new_task_schema()),
-                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ReportFiling, "assignee", made=True),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ReportFiling, "report", "assignee", made=True),
             },
             'The report, or BugHerd\'s new task `{"task": {...}}` (`description`, its priorities, `status`, '
             "`tag_names`, `assigned_to_id` or `assigned_to_email`, `requester_id` or `requester_email`, "
@@ -234,7 +236,7 @@ class ReportController(Controller):
         first line, cut at a word. The status is a column's name, as in a change; the assignee, by
         `assigneeId` or `assigneeEmail`, someone who sees the project. A guest files on the projects they were
         added to, as the reporter, without the triage fields; another organization's project is a 404."""
-        sent = await jsonapi.body_as_sent(data, "report", other_form=_filing)
+        sent = await jsonapi.body_as_sent(request, data, "report", other_form=_filing)
         filing = convert_body(sent, schemas.ReportFiling)
         project = await projects.visible_one(identity, project_id)
         with refusals_named_as_sent(sent, schemas.ReportFiling):
@@ -295,6 +297,7 @@ class ReportController(Controller):
     @get(
         "/reports/{reference:str}",
         operation_id="GetReport",
+        etag=TAGGED,
         opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_admin_client],
         description=(
@@ -312,15 +315,13 @@ class ReportController(Controller):
     ) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
         """A report by UUID or tracking ID (`BSK-42`), natively or as a JSON:API document."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
-        if jsonapi.requested(request):
-            document = await report_item(request, report, reports.session, attachment_read, identity)
-            return jsonapi.document_response(document)
-        return ok((await _reads(reports, [report], identity))[0])
+        return await _answer(request, reports, identity, report)
 
     @route(
         "/reports/{reference:str}",
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateReport", PUT="PutReport"),
+        etag=TAGGED,
         opt={JSONAPI_QUERY: ITEM_RULES},
         guards=[requires_team],
         operation_class=documented_body(
@@ -328,7 +329,7 @@ class ReportController(Controller):
                 "application/json": or_wrapped(
                     either_spelling(schemas.ReportUpdate), "task", schemas.bugherd_task_schema()
                 ),
-                "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate, "assignee"),
+                "application/vnd.api+json": jsonapi_body(schemas.ReportUpdate, "report", "assignee"),
             },
             "The fields to change; also as a JSON:API document's `data.attributes` (the assignee as its "
             '`relationships.assignee`), or as BugHerd\'s `{"task": {...}}` (`assigned_to_id` or `assigned_to_email`, '
@@ -354,18 +355,19 @@ class ReportController(Controller):
         `PUT` (BugHerd's update of a task) does the same."""
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         names_report = partial(reports.names, report)
-        sent = await jsonapi.body_as_sent(data, "report", names_resource=names_report, other_form=_task_changes)
+        sent = await jsonapi.body_as_sent(
+            request, data, "report", names_resource=names_report, other_form=_task_changes
+        )
         changes = convert_body(sent, schemas.ReportUpdate)
         actor = await reports.acting_for(identity, _updater_email(data))
+        answer = partial(_answer, request, reports, identity)
         with refusals_named_as_sent(sent, schemas.ReportUpdate):  # an unknown column or assignee
-            changed = await reports.apply(report, changes, columns, actor)
+            changed = await reports.apply(
+                report, changes, columns, actor, partial(require_preconditions, request, answer)
+            )
         if changed:
             await events.report_changed(Event.REPORT_UPDATED, report, changed)
-        if jsonapi.requested(request):
-            return jsonapi.document_response(
-                await report_item(request, report, reports.session, attachment_read, identity)
-            )
-        return ok((await _reads(reports, [report], identity))[0])
+        return await answer(report)
 
     @delete(
         "/reports/{reference:str}",
@@ -374,10 +376,16 @@ class ReportController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def remove(
-        self, reference: FromPath[str], reports: NamedDependency[ReportService], events: NamedDependency[WebhookEvents]
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        reference: FromPath[str],
+        reports: NamedDependency[ReportService],
+        events: NamedDependency[WebhookEvents],
     ) -> None:
         report = await reports.by_reference(reference)
         await reports.lock(report)  # a comment being added is told of first, or is refused
+        await require_preconditions(request, partial(_answer, request, reports, identity), report)
         await events.report_changed(Event.REPORT_DELETED, report)
         await reports.remove(report)
 
@@ -438,6 +446,7 @@ class ReportController(Controller):
     @post(
         "/reports/{reference:str}/comments",
         operation_id="CreateComment",
+        etag=TAGGED,
         guards=[requires_admin_client],
         status_code=HTTP_201_CREATED,
         description=(
@@ -449,7 +458,7 @@ class ReportController(Controller):
         operation_class=documented_body(
             {
                 "application/json": requiring_any(schemas.CommentCreate, "text", "comment"),
-                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.CommentCreate, made=True),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.CommentCreate, "comment", made=True),
             },
             'The text, or BugHerd\'s `{"comment": {"text"}}`; `internal` for a note only the team reads. Also as '
             "a JSON:API document's `data.attributes`, the author as its `relationships.author`.",
@@ -467,7 +476,7 @@ class ReportController(Controller):
         projects: NamedDependency[ProjectService],
         events: NamedDependency[WebhookEvents],
     ) -> Envelope[schemas.CommentRead] | Response[dict[str, Any]]:
-        sent = await jsonapi.body_as_sent(data, "comment", relationships={"authorId": "userId"})
+        sent = await jsonapi.body_as_sent(request, data, "comment", relationships={"authorId": "userId"})
         body = convert_body(sent, schemas.CommentCreate)
         report = await reports.by_reference(reference, await guest_projects(identity, projects))
         with refusals_named_as_sent(sent, schemas.CommentCreate):  # an author who does not see the report
@@ -526,13 +535,14 @@ class ColumnController(Controller):
     @post(
         "/",
         operation_id="CreateColumn",
+        etag=TAGGED,
         guards=[requires_manager],
         status_code=HTTP_201_CREATED,
         response_headers=LOCATION,
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(either_spelling(schemas.ColumnCreate), "column"),
-                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnCreate, made=True),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnCreate, "column", made=True),
             },
             BUGHERD_COLUMN,
         ),
@@ -545,7 +555,7 @@ class ColumnController(Controller):
         columns: NamedDependency[ColumnService],
         projects: NamedDependency[ProjectService],
     ) -> jsonapi.CreatedOrDocument[schemas.ColumnRead]:
-        sent = await jsonapi.body_as_sent(data, "column", other_form=_bugherd_column)
+        sent = await jsonapi.body_as_sent(request, data, "column", other_form=_bugherd_column)
         await projects.get(project_id)
         column = _column_read(await columns.add(project_id, convert_body(sent, schemas.ColumnCreate)))
         location = f"/api/v1/projects/{project_id}/columns/{column.id}"
@@ -553,7 +563,7 @@ class ColumnController(Controller):
             return jsonapi.written(column_item(request, project_id, column), location)
         return created(column, location)
 
-    @get("/{column_id:str}", operation_id="GetColumn", description=f"A column. {COLUMNS_DESCRIPTION}")
+    @get("/{column_id:str}", operation_id="GetColumn", etag=TAGGED, description=f"A column. {COLUMNS_DESCRIPTION}")
     async def show_column(  # noqa: PLR0913 - the request, the ids and the services they touch
         self,
         *,
@@ -565,20 +575,18 @@ class ColumnController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> Envelope[schemas.ColumnRead] | Response[dict[str, Any]]:
         await projects.visible_one(identity, project_id)
-        read = _column_read(await columns.addressed(project_id, column_id))
-        if jsonapi.requested(request):
-            return jsonapi.document_response(column_item(request, project_id, read))
-        return ok(read)
+        return await _column_answer(request, project_id, await columns.addressed(project_id, column_id))
 
     @route(
         "/{column_id:str}",
         http_method=PATCH_OR_PUT,
         operation_id=by_method(PATCH="UpdateColumn", PUT="PutColumn"),
+        etag=TAGGED,
         guards=[requires_manager],
         operation_class=documented_body(
             {
                 "application/json": or_wrapped(either_spelling(schemas.ColumnUpdate), "column"),
-                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnUpdate),
+                jsonapi.MEDIA_TYPE: jsonapi_body(schemas.ColumnUpdate, "column"),
             },
             BUGHERD_COLUMN,
         ),
@@ -599,19 +607,22 @@ class ColumnController(Controller):
         A default column keeps both: a change to either is a 409. `PUT` (BugHerd's update) does the same."""
         await projects.get(project_id)
         names_column = partial(columns.same_column, project_id, column_id)
-        sent = await jsonapi.body_as_sent(data, "column", names_resource=names_column, other_form=_bugherd_column)
+        sent = await jsonapi.body_as_sent(
+            request, data, "column", names_resource=names_column, other_form=_bugherd_column
+        )
         change = convert_body(sent, schemas.ColumnUpdate)
-        changed = await columns.change(project_id, column_id, change, identity)
+        answer = partial(_column_answer, request, project_id)
+        changed = await columns.change(
+            project_id, column_id, change, identity, partial(require_preconditions, request, answer)
+        )
         await events.reports_updated(project_id, changed.moved)
-        read = _column_read(changed.column)
-        if jsonapi.requested(request):
-            return jsonapi.written(column_item(request, project_id, read))
-        return ok(read)
+        return await answer(changed.column)
 
     @delete("/{column_id:str}", operation_id="DeleteColumn", guards=[requires_manager], status_code=HTTP_204_NO_CONTENT)
     async def remove_column(  # noqa: PLR0913 - the ids, the author and the services they touch
         self,
         *,
+        request: Request[Any, Any, Any],
         identity: NamedDependency[Identity],
         project_id: FromPath[UUID],
         column_id: ColumnReference,
@@ -622,7 +633,9 @@ class ColumnController(Controller):
         """A custom column; its reports go back to the feedback column (`new`), each a `report.updated`. Its
         number (`statusId`) is not given to another column. A default column is never deleted (409)."""
         await projects.get(project_id)
-        await events.reports_updated(project_id, await columns.remove(project_id, column_id, identity))
+        answer = partial(_column_answer, request, project_id)
+        moved = await columns.remove(project_id, column_id, identity, partial(require_preconditions, request, answer))
+        await events.reports_updated(project_id, moved)
 
 
 def _task_changes(body: dict[str, Any]) -> AsSent:
@@ -694,8 +707,29 @@ async def _listed(
     return Response(answer, headers=page_links(request, result.total, Window(page, page_size)))
 
 
+async def _answer(
+    request: Request[Any, Any, Any], reports: ReportService, identity: Identity, report: Report
+) -> Envelope[schemas.ReportRead] | Response[dict[str, Any]]:
+    """A report as its GET answers it, natively or as a JSON:API document: a change answers it so too, and its
+    conditions (`If-Match`) name this answer's tag."""
+    if jsonapi.requested(request):
+        return jsonapi.document_response(await report_item(request, report, reports.session, attachment_read, identity))
+    return ok((await _reads(reports, [report], identity))[0])
+
+
 async def _reads(reports: ReportService, items: list[Report], identity: Identity) -> list[schemas.ReportRead]:
     return await report_reads(reports.session, items, identity)
+
+
+async def _column_answer(
+    request: Request[Any, Any, Any], project_id: UUID, column: ProjectColumn | DefaultColumn
+) -> Envelope[schemas.ColumnRead] | Response[dict[str, Any]]:
+    """A column as its GET answers it, natively or as a JSON:API document: a change answers it so too, and its
+    conditions (`If-Match`) name this answer's tag."""
+    read = _column_read(column)
+    if jsonapi.requested(request):
+        return jsonapi.document_response(column_item(request, project_id, read))
+    return ok(read)
 
 
 def _column_read(column: ProjectColumn | DefaultColumn) -> schemas.ColumnRead:

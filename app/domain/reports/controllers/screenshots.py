@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.projects.services import ProjectService
 from app.domain.reports.controllers.deps import DEPENDENCIES, guest_projects
 from app.domain.reports.controllers.files import image_still_processing, inline_image, still_processing
-from app.domain.reports.models import Screenshot
+from app.domain.reports.models import ImageStatus, Screenshot
 from app.domain.reports.screenshots import IMAGE_TYPES, THUMBNAIL_TYPE, ScreenshotService
 from app.domain.reports.services import ReportService
 from app.lib.asgi import FILE_DOWNLOAD
@@ -71,7 +71,8 @@ class ScreenshotController(Controller):
         if image is None:
             raise image_still_processing()
         data, content_type = image
-        return inline_image(data, content_type, f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}")
+        filename = f"{shot.id}.{shot.key.rsplit('.', 1)[-1]}"
+        return inline_image(data, content_type, filename, final=shot.status != ImageStatus.PENDING.value)
 
     @get(
         "/thumbnail",
