@@ -264,12 +264,15 @@ async def test_two_projects_renamed_to_one_prefix_at_once_the_second_is_refused_
 
 
 @pytest.mark.postgres
-async def test_a_rename_during_a_new_projects_first_numbering_waits_for_it(
-    tenants: TenantFactory, embedded_services: dict[str, str]
+@pytest.mark.parametrize(
+    ("method", "body", "status"), [("PATCH", {"trackingPrefix": "RLX"}, 200), ("DELETE", None, 204)]
+)
+async def test_a_rename_or_deletion_during_a_new_projects_first_numbering_waits_for_it(
+    tenants: TenantFactory, embedded_services: dict[str, str], method: str, body: dict[str, str] | None, status: int
 ) -> None:
-    """The numbering holds the project's numbering, then makes its counter, which refers to the project's row; the
-    rename held that row (its prefix is in a unique key) and waited for the numbering: PostgreSQL failed one of
-    them (503). The rename takes the numbering first now, and waits."""
+    """The numbering holds the project's numbering, then makes its counter, which refers to the project's row; a
+    rename (its prefix is in a unique key) or a deletion held that row and waited for the numbering: PostgreSQL
+    failed one of them (503). Both take the numbering first now, and wait."""
     async with tenants.create() as tenant:
         project = await tenant.create_project("Relaunch", trackingPrefix="RLT")
         watcher = create_async_engine(embedded_services["DATABASE_OWNER_URL"], poolclass=NullPool)
@@ -277,22 +280,22 @@ async def test_a_rename_during_a_new_projects_first_numbering_waits_for_it(
             async with alchemy_config().get_session() as session:
                 with tenant_scope(UUID(tenant.organization_id)):
                     await TrackingService(session).hold_numbering(UUID(project["id"]))
-                    change = tenant.client.patch(f"/api/v1/projects/{project['id']}", json={"trackingPrefix": "RLX"})
-                    rename = asyncio.ensure_future(change)
+                    address = f"/api/v1/projects/{project['id']}"
+                    change = asyncio.ensure_future(tenant.client.request(method, address, json=body))
                     waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
                     async with watcher.connect() as connection:
                         for _ in range(int(WAIT_SECONDS / 0.05)):
-                            if rename.done() or await connection.scalar(waiting):
+                            if change.done() or await connection.scalar(waiting):
                                 break
                             await asyncio.sleep(0.05)
-                    assert not rename.done(), rename.result().text  # it did not wait for the numbering
+                    assert not change.done(), change.result().text  # it did not wait for the numbering
                     session.add(ProjectCounter(project_id=UUID(project["id"]), last_number=0))
                     await session.flush()
                     await session.commit()
-            renamed = await rename
+            changed = await change
         finally:
             await watcher.dispose()
-        assert renamed.status_code == 200, renamed.text
+        assert changed.status_code == status, changed.text
 
 
 async def test_a_project_an_older_pod_made_and_renamed_keeps_its_ids_with_this_version(

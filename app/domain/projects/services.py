@@ -144,7 +144,7 @@ class ProjectService(TenantService[Project]):
         awaited then, and may refuse the change."""
         if changes.tracking_prefix is not msgspec.UNSET:
             # A rename takes the numbering before the project's row, as a numbering does (see `hold_numbering`): of
-            # a project of this organization's, another's being not found first.
+            # a project of this organization's, another's being not found first. A deletion does too (`remove`).
             await TrackingService(self.session).hold_numbering((await self.get(project_id)).id)
         project = await self.hold_row(Project.id == project_id)
         if precondition is not None:
@@ -175,7 +175,12 @@ class ProjectService(TenantService[Project]):
 
     async def remove(self, project_id: UUID, precondition: Precondition[Project] | None = None) -> None:
         """Delete the project with its reports; every file stored under it is deleted by a job once the deletion
-        commits (uploads never attached to a report too). `precondition` is awaited with the project held."""
+        commits (uploads never attached to a report too). `precondition` is awaited with the project held.
+
+        The numbering is taken before the project's row, as a rename takes it (`update_project`): a new project's
+        first numbering makes its counter, which refers to the row, while holding the reports it numbers, which the
+        deletion deletes; taken the other way round, each waited for the other until PostgreSQL failed one."""
+        await TrackingService(self.session).hold_numbering((await self.get(project_id)).id)
         project = await self.hold_row(Project.id == project_id, deleting=True)
         if precondition is not None:
             await precondition(project)
