@@ -230,6 +230,11 @@ def has_masked_password(url: str) -> bool:
     return (user_info or "").partition(":")[2] == MASKED_PASSWORD
 
 
+def carries_credentials(url: str) -> bool:
+    """Whether `url` carries a user, with a password or without (`https://user:secret@host/`)."""
+    return _user_info(url)[1] is not None
+
+
 def password_removed(url: str) -> str:
     """`url` without a password it carries (`https://user@host/hook`): its user stays, to say whose password it
     takes."""

@@ -17,10 +17,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
-from app.domain.integrations.models import GitHubIssue
+from app.domain.integrations.models import GitHubConnection, GitHubIssue
 from app.lib.database import alchemy_config
+from app.ui.controllers.integrations import github_path
 from tenants.context import system_scope
 from tests.support.clients import BASE_URL, WIDGET_METADATA, ApiClient, Tenant, TenantFactory
 from tests.support.environment import environment
@@ -188,6 +189,25 @@ async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantF
         _error(await tenant.client.get(url), 404, "NOT_FOUND")
 
 
+async def test_an_address_saved_with_a_password_before_they_were_refused_shows_none(tenants: TenantFactory) -> None:
+    """An API address with a user and password is refused now; one saved before is shown with its password masked,
+    by the API and on the connection's page, as a webhook's is."""
+    async with tenants.create() as tenant:
+        project, _connection = await connected(tenant, "https://github.example.com/api/v3")
+        async with owner_engine() as database, database.begin() as connection_to_db:
+            saved = "https://ci:hunter2@github.example.com/api/v3"
+            project_id = UUID(project["id"])
+            await connection_to_db.execute(
+                update(GitHubConnection).where(GitHubConnection.project_id == project_id).values(api_url=saved)
+            )
+        shown = _data(await tenant.client.get(_connection_url(project)))["apiUrl"]
+        assert shown == "https://ci:********@github.example.com/api/v3"
+        page = await tenant.client.get(github_path(UUID(project["id"])))
+        assert page.status_code == 200, page.text
+        assert "hunter2" not in page.text
+        assert "https://ci:•••@github.example.com/api/v3" in page.text
+
+
 async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) -> None:
     async with tenants.create() as tenant:
         project = await tenant.create_project("Shop")
@@ -212,6 +232,15 @@ async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) ->
         empty = _error(await tenant.client.put(url, json={"repository": "acme/shop", "labels": ["bug", ""]}), 400,
                        "VALIDATION_ERROR")  # fmt: skip
         assert empty["details"] == [{"field": "labels[1]", "message": "Must not be empty."}]
+        # A user or password in the address: the token signs in, and the connection would show them to its readers.
+        for address in ("https://ci:secret@github.example.com/api/v3", "https://ci@github.example.com/api/v3"):
+            body = {"repository": "acme/shop", "token": TOKEN, "apiUrl": address}
+            refused = _error(await tenant.client.put(url, json=body, headers={"Accept-Language": "de"}), 400,
+                             "VALIDATION_ERROR")  # fmt: skip
+            message = (
+                "Eine GitHub-API-Adresse enthält keinen Benutzernamen und kein Passwort: Angemeldet wird mit dem Token."
+            )
+            assert refused["details"] == [{"field": "apiUrl", "message": message}], refused
         pasted = await tenant.client.put(url, json={"repository": "acme/shop", "token": f" {TOKEN}\n"})
         assert pasted.json()["data"]["tokenHint"] == f"…{TOKEN[-4:]}"  # the line end pasted with it is dropped
         with environment(LANTERN_ALLOW_PRIVATE_TARGETS=None):

@@ -18,7 +18,7 @@ from app.domain.integrations.models import GitHubConnection, GitHubIssue, IssueS
 from app.domain.integrations.services import GitHubConnections, GitHubIssues
 from app.domain.reports.controllers.deps import provide_reports
 from app.domain.reports.services import ReportService
-from app.lib import jsonapi
+from app.lib import jsonapi, outbound
 from app.lib.conditional import TAGGED, require_preconditions
 from app.lib.errors import ErrorCode
 from app.lib.jsonapi import MEDIA_TYPE, PLAIN_DESCRIPTION
@@ -44,7 +44,7 @@ def connection_read(connection: GitHubConnection) -> schemas.GitHubConnectionRea
     return schemas.GitHubConnectionRead(
         project_id=connection.project_id,
         repository=connection.repository,
-        api_url=connection.api_url,
+        api_url=outbound.password_masked(connection.api_url),  # saved before addresses with one were refused
         token_hint=connection.token_hint,
         labels=list(connection.labels),
         created_at=connection.created_at,

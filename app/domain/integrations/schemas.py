@@ -10,6 +10,7 @@ import msgspec
 
 from app.lib import outbound
 from app.lib.errors import CheckedBy, ErrorCode, FieldError, LanternError
+from app.lib.i18n import gettext as _
 from app.lib.patterns import CALLED_URL, END, NOT_BLANK, REPOSITORY
 from app.lib.schema import CamelStruct, documented_as
 
@@ -18,8 +19,12 @@ Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
 
 def check_api_url(url: str, field: str = "apiUrl") -> None:
     """A GitHub API address Lantern can call (empty: GitHub's own, as null is), or a refusal saying why
-    (`outbound.url_problem`)."""
-    if url and (problem := outbound.url_problem(url.rstrip("/"))):
+    (`outbound.url_problem`). It carries no user or password: the token signs every call, and one stored there
+    would be shown to whoever reads the connection."""
+    problem = url and outbound.url_problem(url.rstrip("/"))
+    if url and not problem and outbound.carries_credentials(url):
+        problem = _("A GitHub API address carries no user name or password: the token signs in.")
+    if problem:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, problem)])
 
 
