@@ -221,6 +221,13 @@ def test_each_language_addresses_the_reader_one_way(locale: str) -> None:
     assert foreign_address(shipped(locale), locale) == []
 
 
+def test_the_template_holds_the_messages_of_the_code() -> None:
+    """locales/messages.pot, which the translators of a new language start from, fell behind the catalogs unseen."""
+    with (LOCALES_DIR / f"{DOMAIN}.pot").open("rb") as pot:
+        template = {message.id for message in entries(read_po(pot))}
+    assert template == source_messages(), "run `make extract-messages`"
+
+
 def test_english_catalog_is_the_identity() -> None:
     for message in entries(shipped("en")):
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
