@@ -196,10 +196,10 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
     """`url` without the user and password it may carry (`https://user:secret@host/hook`), and `headers` with the
     Basic authorization they stand for, as curl and browsers send them: httpcore sends none, and a receiver
     behind Basic authorization refused every delivery. Headers that authorize already (GitHub's token) win."""
-    parts, user_info, host = _user_info(url)
+    _parts, user_info, _host = _user_info(url)
     if user_info is None:
         return url, list(headers)
-    url = urlunsplit(parts._replace(netloc=host))
+    url = credentials_removed(url)
     if any(name.lower() == "authorization" for name, _value in headers):
         return url, list(headers)
     user, _colon, password = user_info.partition(":")
@@ -233,6 +233,12 @@ def has_masked_password(url: str) -> bool:
 def carries_credentials(url: str) -> bool:
     """Whether `url` carries a user, with a password or without (`https://user:secret@host/`)."""
     return _user_info(url)[1] is not None
+
+
+def credentials_removed(url: str) -> str:
+    """`url` without the user and password it may carry (`https://host/`)."""
+    parts, user_info, host = _user_info(url)
+    return url if user_info is None else urlunsplit(parts._replace(netloc=host))
 
 
 def password_removed(url: str) -> str:

@@ -32,7 +32,10 @@ WEB_URL_OR_EMPTY = rf"^{END}|{WEB_URL}"  # an optional site a form sends empty (
 PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"  # 1 to 65535
 # An address Lantern calls, as `outbound.url_problem` checks it (a host's network is a rule of its own): http or
 # https in any case, a host (bracketed for IPv6), a port from 0 to 65535 if any, then a path, query or fragment.
-CALLED_URL = rf"[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#]*@)?(?:\[[^\s/?#\]]+\]|[^\s/?#@:\[\]]+)(?::0*{PORT}?)?(?:[/?#]\S*)?"
+_CALLED_HOST = rf"(?:\[[^\s/?#\]]+\]|[^\s/?#@:\[\]]+)(?::0*{PORT}?)?(?:[/?#]\S*)?"
+CALLED_URL = rf"[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#]*@)?{_CALLED_HOST}"
+# GitHub's API address: one called with no user or password (the token signs in).
+CALLED_URL_WITHOUT_USER = rf"[Hh][Tt][Tt][Pp][Ss]?://{_CALLED_HOST}"
 # A site allowed to send reports: a host, maybe with a scheme and a port.
 ORIGIN = rf"^(https?://)?[A-Za-z0-9.-]+(:{PORT})?/?{END}"
 COLOR = rf"^#[0-9a-fA-F]{{6}}{END}"

@@ -28,7 +28,7 @@ from app.lib.i18n import (
     language_tag,
     translations,
 )
-from app.lib.outbound import password_hidden
+from app.lib.outbound import credentials_removed, password_hidden
 from app.ui.pages import NOTICE_PARAMETERS, here
 from app.ui.views import label
 
@@ -82,6 +82,7 @@ def environment() -> Environment:
         joined=format_list,
         pages_query=pages_query,
         password_hidden=password_hidden,
+        credentials_removed=credentials_removed,
     )
     # `moment is past`: a time due already, which a relative time would put in the past ("1 second ago").
     env.tests["past"] = lambda moment: moment <= datetime.now(UTC)

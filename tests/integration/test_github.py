@@ -189,23 +189,31 @@ async def test_managers_connect_change_and_disconnect_a_project(tenants: TenantF
         _error(await tenant.client.get(url), 404, "NOT_FOUND")
 
 
-async def test_an_address_saved_with_a_password_before_they_were_refused_shows_none(tenants: TenantFactory) -> None:
-    """An API address with a user and password is refused now; one saved before is shown with its password masked,
-    by the API and on the connection's page, as a webhook's is."""
+@pytest.mark.parametrize("user", ["ci:hunter2", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"])
+async def test_an_address_saved_with_a_user_before_they_were_refused_shows_none(
+    tenants: TenantFactory, user: str
+) -> None:
+    """An API address with a user (and password, or a token as the user, as git takes one) is refused now; one saved
+    before is shown without them, by the API and on the connection's page (they are never sent: the token's
+    header is), and sent back as shown it keeps the token."""
     async with tenants.create() as tenant:
-        project, _connection = await connected(tenant, "https://github.example.com/api/v3")
+        project, _connection = await connected(tenant, "https://git.acme.example/api/v3")
         async with owner_engine() as database, database.begin() as connection_to_db:
-            saved = "https://ci:hunter2@github.example.com/api/v3"
+            saved = f"https://{user}@git.acme.example/api/v3"
             project_id = UUID(project["id"])
             await connection_to_db.execute(
                 update(GitHubConnection).where(GitHubConnection.project_id == project_id).values(api_url=saved)
             )
         shown = _data(await tenant.client.get(_connection_url(project)))["apiUrl"]
-        assert shown == "https://ci:********@github.example.com/api/v3"
-        page = await tenant.client.get(github_path(UUID(project["id"])))
+        assert shown == "https://git.acme.example/api/v3"
+        page = await tenant.client.get(github_path(project_id))
         assert page.status_code == 200, page.text
-        assert "hunter2" not in page.text
-        assert "https://ci:•••@github.example.com/api/v3" in page.text
+        assert user.rsplit(":", maxsplit=1)[-1] not in page.text
+        assert page.text.count("https://git.acme.example/api/v3") == 2  # the connection, and its form's field
+        kept = _data(
+            await tenant.client.put(_connection_url(project), json={"repository": "acme/shop", "apiUrl": shown})
+        )
+        assert (kept["apiUrl"], kept["tokenHint"]) == (shown, "…wxyz")
 
 
 async def test_a_connection_is_checked_field_by_field(tenants: TenantFactory) -> None:

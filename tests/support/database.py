@@ -22,7 +22,8 @@ def statements_sent() -> Iterator[list[str]]:
     Every engine, not `alchemy_config()`'s: a test that rebuilds the configuration (a pool of its own, another
     role) leaves the session's app on the engine it started with, and a listener on the new one saw none of
     that app's statements. The block's own statements alone: the suite's in-process worker goes on with earlier
-    tests' jobs meanwhile (CI once counted a screenshot job's read as the list's)."""
+    tests' jobs meanwhile (CI once counted a screenshot job's read as the list's). So a task started before the
+    block (the report writer's flusher, a worker's job) is not heard even when it works for the block."""
     sent: list[str] = []
 
     def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -44,7 +44,8 @@ def connection_read(connection: GitHubConnection) -> schemas.GitHubConnectionRea
     return schemas.GitHubConnectionRead(
         project_id=connection.project_id,
         repository=connection.repository,
-        api_url=outbound.password_masked(connection.api_url),  # saved before addresses with one were refused
+        # One saved with a user before they were refused shows none: the token's header is sent instead of it.
+        api_url=outbound.credentials_removed(connection.api_url),
         token_hint=connection.token_hint,
         labels=list(connection.labels),
         created_at=connection.created_at,

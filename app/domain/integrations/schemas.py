@@ -11,7 +11,7 @@ import msgspec
 from app.lib import outbound
 from app.lib.errors import CheckedBy, ErrorCode, FieldError, LanternError
 from app.lib.i18n import gettext as _
-from app.lib.patterns import CALLED_URL, END, NOT_BLANK, REPOSITORY
+from app.lib.patterns import CALLED_URL_WITHOUT_USER, END, NOT_BLANK, REPOSITORY
 from app.lib.schema import CamelStruct, documented_as
 
 Repository = Annotated[str, msgspec.Meta(pattern=REPOSITORY)]
@@ -21,8 +21,10 @@ def check_api_url(url: str, field: str = "apiUrl") -> None:
     """A GitHub API address Lantern can call (empty: GitHub's own, as null is), or a refusal saying why
     (`outbound.url_problem`). It carries no user or password: the token signs every call, and one stored there
     would be shown to whoever reads the connection."""
-    problem = url and outbound.url_problem(url.rstrip("/"))
-    if url and not problem and outbound.carries_credentials(url):
+    if not url:
+        return
+    problem = outbound.url_problem(url.rstrip("/"))
+    if not problem and outbound.carries_credentials(url):
         problem = _("A GitHub API address carries no user name or password: the token signs in.")
     if problem:
         raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError(field, problem)])
@@ -31,7 +33,7 @@ def check_api_url(url: str, field: str = "apiUrl") -> None:
 ApiUrl = Annotated[
     str,
     msgspec.Meta(max_length=2048),
-    documented_as(pattern=rf"^(?:{CALLED_URL})?{END}"),
+    documented_as(pattern=rf"^(?:{CALLED_URL_WITHOUT_USER})?{END}"),
     CheckedBy(check_api_url),
 ]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]

@@ -81,7 +81,7 @@ class GitHubConnections(TenantService[GitHubConnection]):
                     await precondition(connection)
             else:
                 return made, True
-        if setup.token is None and connection.api_url != api_url:
+        if setup.token is None and outbound.credentials_removed(connection.api_url) != api_url:
             # The stored token goes only where it was given for: another address could be anyone's server.
             message = _("Enter the token again to use it with another GitHub address.")
             raise LanternError(ErrorCode.VALIDATION_ERROR, details=[FieldError("token", message)])

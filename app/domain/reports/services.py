@@ -535,9 +535,9 @@ class TrackingService:
 
     async def hold_numbering(self, project_id: UUID) -> None:
         """Take the project's numbering for this transaction, before its project's row: a numbering takes it
-        before the row (a new project's counter refers to the row), so a change of the row's prefix that took it
-        after would wait for it while holding the row, and deadlock with that numbering. The organization's row is
-        held before it (see `_hold`): one deleted meanwhile is not found."""
+        before the row (a new project's counter refers to the row), so a change of the row's prefix, or the
+        project's deletion, that took it after would wait for it while holding the row, and deadlock with that
+        numbering. The organization's row is held before it (see `_hold`): one deleted meanwhile is not found."""
         if not (await self._hold(project_id, None)).found:
             raise not_found()
 

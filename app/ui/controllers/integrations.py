@@ -17,7 +17,7 @@ from app.domain.integrations.schemas import GitHubSetup
 from app.domain.integrations.services import GitHubConnections
 from app.domain.projects.services import ProjectService
 from app.lib.errors import LanternError
-from app.lib.outbound import password_masked
+from app.lib.outbound import credentials_removed
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
 from app.ui.pages import Layout, page, requires_person, see_other
@@ -109,7 +109,7 @@ class GitHubPages(Controller):
         if form is None:
             form = GitHubForm(
                 repository=connection.repository if connection else "",
-                api_url=password_masked(connection.api_url) if connection else "",
+                api_url=credentials_removed(connection.api_url) if connection else "",
                 labels=", ".join(connection.labels) if connection else "",
             )
         return page(
