@@ -196,10 +196,10 @@ def _signed_in(url: str, headers: Sequence[tuple[str, str]]) -> tuple[str, list[
     """`url` without the user and password it may carry (`https://user:secret@host/hook`), and `headers` with the
     Basic authorization they stand for, as curl and browsers send them: httpcore sends none, and a receiver
     behind Basic authorization refused every delivery. Headers that authorize already (GitHub's token) win."""
-    _parts, user_info, _host = _user_info(url)
+    parts, user_info, host = _user_info(url)
     if user_info is None:
         return url, list(headers)
-    url = credentials_removed(url)
+    url = urlunsplit(parts._replace(netloc=host))
     if any(name.lower() == "authorization" for name, _value in headers):
         return url, list(headers)
     user, _colon, password = user_info.partition(":")
