@@ -16,6 +16,7 @@ import msgspec
 from litestar import Litestar, Request, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
+from app.domain.reports.models import Priority
 from app.domain.reports.schemas import WidgetSubmission
 from app.lib.runtime import settle_heap
 from app.lib.schema import decode_json
@@ -70,7 +71,7 @@ def create_app() -> Litestar:
             request.headers.get("x-api-key", ""),
             submission.title,
             submission.description,
-            submission.priority.value,
+            (submission.priority or Priority.MEDIUM).value,  # null is the default, as in ingest
             submission.metadata.url,
             msgspec.json.encode(submission.metadata).decode(),
         )

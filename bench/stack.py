@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import migrate
-from app.domain.accounts.services import AccountService
+from app.domain.accounts.services import AccountService, FirstOrganization
 from app.domain.projects.models import ProjectKey
 from app.domain.projects.schemas import ProjectCreate
 from app.domain.projects.services import ProjectService
@@ -128,7 +128,7 @@ async def seed_projects(organizations: int, projects_per_organization: int) -> l
                 email=f"bench-{o}-{secrets.token_hex(3)}@example.com",
                 password=secrets.token_urlsafe(16),
                 name=f"Bench {o}",
-                organization_name=f"Bench organization {o}",
+                organization=FirstOrganization(name=f"Bench organization {o}"),
             )
             async with scoped(session, tenant_scope(organization.id, user.id)):
                 service = ProjectService(session=session)

@@ -38,13 +38,14 @@ async def _numbered(owner_url: str, project_ids: list[str], deadline: float) -> 
             if pending == 0:
                 break
             await asyncio.sleep(0.05)
-        return await connection.fetch(
+        numbered: list[asyncpg.Record] = await connection.fetch(
             "SELECT id::text AS id, project_id::text AS project_id, number, created_at, updated_at"
             " FROM report WHERE project_id = ANY($1::uuid[]) ORDER BY project_id, created_at, id",
             project_ids,
         )
     finally:
         await connection.close()
+    return numbered
 
 
 def _gapless(rows: list[asyncpg.Record], project_ids: list[str], per_project: int) -> dict[str, Any]:
