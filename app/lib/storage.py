@@ -169,7 +169,12 @@ class LocalStorage:
         with _store_errors(OSError):
             file = await asyncio.to_thread(path.open, "rb")
         try:
-            while chunk := await asyncio.to_thread(file.read, CHUNK_BYTES):
+            while True:
+                # A disk failing midway is the store's failure, as in S3Storage.chunks: the export is tried again.
+                with _store_errors(OSError):
+                    chunk = await asyncio.to_thread(file.read, CHUNK_BYTES)
+                if not chunk:
+                    return
                 yield chunk
         finally:
             file.close()

@@ -177,6 +177,21 @@ async def test_a_bucket_out_of_reach_while_a_file_is_read_is_the_stores_failure(
             _ = [chunk async for chunk in chunks]
 
 
+async def test_a_disk_failing_while_a_file_is_read_is_the_stores_failure(tmp_path: Path) -> None:
+    """As a bucket out of reach is: a local disk's read error once the file was open was an OSError, and the
+    export reading it merely "failed" instead of being tried again. The file here is one the kernel opens and then
+    refuses to read (EIO: a process's memory at address 0)."""
+    store = LocalStorage(tmp_path)
+    key = new_key(uuid4(), uuid4(), "bin")
+    stored = tmp_path / key
+    stored.parent.mkdir(parents=True)
+    stored.symlink_to("/proc/self/mem")
+    with pytest.raises(StorageUnavailableError) as refused:
+        _ = [chunk async for chunk in store.chunks(key)]
+    assert isinstance(refused.value.__cause__, OSError)
+    assert refused.value.__cause__.errno == errno.EIO
+
+
 async def test_a_file_of_an_archive_is_stored_as_it_is_read_and_a_damaged_one_leaves_nothing(
     store: Storage, tmp_path: Path
 ) -> None:
