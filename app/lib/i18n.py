@@ -282,6 +282,15 @@ def format_entries(items: Sequence[str]) -> str:
     return middle.format("", "").join(items)
 
 
+# What separates the items typed in such a field: an ASCII, full-width (U+FF0C) or ideographic (U+3001) comma.
+_ENTRY_SEPARATORS = re.compile("[,\uff0c\u3001]")
+
+
+def typed_entries(value: str) -> list[str]:
+    """The items of a field `format_entries` filled, as the person left it: each once, in the order typed."""
+    return list(dict.fromkeys(item.strip() for item in _ENTRY_SEPARATORS.split(value) if item.strip()))
+
+
 # Chinese and Japanese end a sentence with a full-width stop (。), which holds its own space: nothing follows it.
 _UNSPACED_LANGUAGES = frozenset({"zh", "ja"})
 

@@ -19,6 +19,7 @@ from app.domain.accounts.schemas import MIN_PASSWORD_LENGTH
 from app.lib.i18n import (
     SUPPORTED_LOCALES,
     current_locale,
+    format_entries,
     format_list,
     format_number,
     format_relative,
@@ -80,6 +81,7 @@ def environment() -> Environment:
         number=format_number,
         size=format_size,
         joined=format_list,
+        entries=format_entries,
         pages_query=pages_query,
         password_hidden=password_hidden,
         credentials_removed=credentials_removed,

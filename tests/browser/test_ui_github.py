@@ -40,9 +40,11 @@ async def test_a_manager_connects_a_project_to_github_changes_it_and_disconnects
 
         await page.get_by_label("API address (GitHub Enterprise only)").fill("")
         await page.get_by_label("Token", exact=True).fill(TOKEN)
-        await page.get_by_label("Labels").fill("bug, from-lantern")
+        # Separated as a report's tags are: by a full-width comma too (the two made one label), each once.
+        await page.get_by_label("Labels").fill("bug\uff0cfrom-lantern, bug")
         await page.get_by_role("button", name="Save").click()
         await expect(page.get_by_role("status")).to_have_text("The GitHub connection is saved.")
+        await expect(page.get_by_label("Labels")).to_have_value("bug, from-lantern")
         await expect(page.get_by_text("…1234")).to_be_visible()
         assert TOKEN not in await page.content()
         saved = await read(tenant, f"/api/v1/projects/{project['id']}/integrations/github")

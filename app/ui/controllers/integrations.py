@@ -17,6 +17,7 @@ from app.domain.integrations.schemas import GitHubSetup
 from app.domain.integrations.services import GitHubConnections
 from app.domain.projects.services import ProjectService
 from app.lib.errors import LanternError
+from app.lib.i18n import format_entries, typed_entries
 from app.lib.outbound import credentials_removed
 from app.lib.schema import convert_body
 from app.ui.forms import Form, field_errors
@@ -36,9 +37,8 @@ class GitHubForm:
     labels: str = ""
 
     def setup(self) -> GitHubSetup:
-        """The API's body: an empty token keeps the stored one; labels are comma-separated."""
-        labels = [label.strip() for label in self.labels.split(",") if label.strip()]
-        body = {"repository": self.repository.strip(), "labels": labels}
+        """The API's body: an empty token keeps the stored one; labels are separated as a report's tags are."""
+        body = {"repository": self.repository.strip(), "labels": typed_entries(self.labels)}
         if self.token.strip():
             body["token"] = self.token.strip()
         if self.api_url.strip():
@@ -110,7 +110,7 @@ class GitHubPages(Controller):
             form = GitHubForm(
                 repository=connection.repository if connection else "",
                 api_url=credentials_removed(connection.api_url) if connection else "",
-                labels=", ".join(connection.labels) if connection else "",
+                labels=format_entries(connection.labels) if connection else "",
             )
         return page(
             "integrations/github.html",

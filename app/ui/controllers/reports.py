@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -47,7 +46,7 @@ from app.domain.webhooks.events import WebhookEvents
 from app.domain.webhooks.models import Event
 from app.lib.database import alchemy_config
 from app.lib.errors import ErrorCode, FieldError, LanternError, message_of, one_of, validation_error
-from app.lib.i18n import current_locale, format_entries, join_sentences
+from app.lib.i18n import current_locale, format_entries, join_sentences, typed_entries
 from app.lib.i18n import gettext as _
 from app.lib.i18n import lazy_gettext as _lazy
 from app.lib.jsonapi import SortKey
@@ -228,10 +227,6 @@ def list_path(request: Request[Any, Any, Any], **notice: str) -> str:
     return list_address(request.session.get(LIST_KEY, ""), **notice)
 
 
-# The triage form's tags are separated by commas: ASCII, full-width (U+FF0C) or ideographic (U+3001).
-TAG_SEPARATORS = re.compile("[,\uff0c\u3001]")
-
-
 def tags_field(tags: list[str] | None) -> str:
     """A report's tags as the triage form's field shows them, separated as the reader's language separates a
     list's items (a Japanese reader typed "、" and was shown ", ")."""
@@ -247,7 +242,7 @@ class TriageForm:
     severity: str | None = None
     priority: str | None = None
     assignee_id: str | None = None
-    tags: str | None = None  # separated by commas
+    tags: str | None = None  # separated by commas (`typed_entries`)
     shown_status: str | None = None
     shown_severity: str | None = None
     shown_priority: str | None = None
@@ -276,7 +271,7 @@ class TriageForm:
             if name == "assigneeId":
                 changed[name] = value or None  # the empty choice: nobody
             elif name == "tags":
-                changed[name] = _typed_tags(value)
+                changed[name] = typed_entries(value)
             elif value:
                 changed[name] = value
         return changed
@@ -331,12 +326,7 @@ def _triage_fields(report: Report) -> dict[str, str]:
 
 def _as_shown(name: str, value: str) -> str:
     """A value the form sent as the form would show it (tags as typed, "a,b", are shown "a, b")."""
-    return tags_field(sorted(set(_typed_tags(value)))) if name == "tags" else value
-
-
-def _typed_tags(value: str) -> list[str]:
-    """The tags of the form's field, each once, in the order typed."""
-    return list(dict.fromkeys(tag.strip() for tag in TAG_SEPARATORS.split(value) if tag.strip()))
+    return tags_field(sorted(set(typed_entries(value)))) if name == "tags" else value
 
 
 # The bulk form's assignee choice that unassigns (its empty choice keeps each report's assignee).
