@@ -27,6 +27,8 @@ from sqlalchemy.pool import NullPool
 
 from app.asgi import create_app
 from app.cli import migrate
+from app.domain.reports.models import Attachment, ImageStatus, Screenshot
+from app.domain.reports.screenshots import Refusal
 from app.domain.transfer.models import ExportStatus, OrganizationExport
 from app.lib import retries
 from app.lib.database import alchemy_config
@@ -193,7 +195,8 @@ async def no_work_left_after(request: pytest.FixtureRequest) -> AsyncIterator[No
     untouched (the side queues, left, named jobs whose keys were gone: the next worker's log had a line and a
     traceback for each). The work its rows record is given up too, or every later worker's sweeper queued it
     again: a test's worker spent its time on a hundred other tests' webhook deliveries, e-mails and exports
-    (one test's end waited 25 s for them), and mailed other tests' people."""
+    (one test's end waited 25 s for them), and mailed other tests' people; and processed other tests' pending
+    images, changing the stored files a test compared before and after its own work."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -208,6 +211,9 @@ async def no_work_left_after(request: pytest.FixtureRequest) -> AsyncIterator[No
             await connection.execute(pending.values(status="failed", next_attempt_at=None))
         running = update(OrganizationExport).where(OrganizationExport.status == ExportStatus.RUNNING)
         await connection.execute(running.values(status=ExportStatus.FAILED))
+        for image in (Screenshot, Attachment):
+            waiting = update(image).where(image.status == ImageStatus.PENDING)
+            await connection.execute(waiting.values(status=ImageStatus.FAILED, error=Refusal.ATTEMPTS))
 
 
 @pytest.fixture
